@@ -1,0 +1,1 @@
+"""Small, dependency-free value types shared by every package."""
