@@ -1,0 +1,32 @@
+"""The SIP message model: URIs, headers, requests and responses, SDP."""
+
+from __future__ import annotations
+
+from nuage.sip.message.errors import SipParseError
+from nuage.sip.message.headers import CSeq, NameAddr, Via, parse_auth
+from nuage.sip.message.message import (
+    Headers,
+    SipMessage,
+    SipRequest,
+    SipResponse,
+    StreamFramer,
+    parse_message,
+    reason_phrase,
+)
+from nuage.sip.message.uri import SipUri
+
+__all__ = [
+    "CSeq",
+    "Headers",
+    "NameAddr",
+    "SipMessage",
+    "SipParseError",
+    "SipRequest",
+    "SipResponse",
+    "SipUri",
+    "StreamFramer",
+    "Via",
+    "parse_auth",
+    "parse_message",
+    "reason_phrase",
+]

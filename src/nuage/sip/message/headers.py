@@ -1,0 +1,385 @@
+"""Header names and typed header values: name-addr (From/To/Contact), Via, CSeq, auth params.
+
+Headers are kept raw in the message and parsed here on demand, so that a proxy-like path
+(the B2BUA reads a handful of headers) does not pay for the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from nuage.sip.message.errors import SipParseError
+from nuage.sip.message.uri import SipUri, format_host, split_hostport
+
+# RFC 3261 §7.3.3 and the IANA registry: compact form -> full name.
+COMPACT_FORMS = {
+    "i": "call-id",
+    "m": "contact",
+    "e": "content-encoding",
+    "l": "content-length",
+    "c": "content-type",
+    "f": "from",
+    "s": "subject",
+    "k": "supported",
+    "t": "to",
+    "v": "via",
+    "o": "event",
+    "u": "allow-events",
+    "r": "refer-to",
+    "b": "referred-by",
+    "x": "session-expires",
+    "a": "accept-contact",
+    "j": "reject-contact",
+    "d": "request-disposition",
+    "y": "identity",
+    "n": "identity-info",
+}
+
+_DISPLAY_NAMES = {
+    "call-id": "Call-ID",
+    "cseq": "CSeq",
+    "www-authenticate": "WWW-Authenticate",
+    "mime-version": "MIME-Version",
+    "rack": "RAck",
+    "rseq": "RSeq",
+    "sip-etag": "SIP-ETag",
+    "sip-if-match": "SIP-If-Match",
+    "identity-info": "Identity-Info",
+}
+
+# Headers whose values may be comma-separated lists (RFC 3261 §7.3.1). Others (auth, dates) contain commas.
+LIST_HEADERS = frozenset(
+    {
+        "via",
+        "contact",
+        "route",
+        "record-route",
+        "allow",
+        "supported",
+        "require",
+        "proxy-require",
+        "unsupported",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "content-encoding",
+        "allow-events",
+        "path",
+        "service-route",
+    }
+)
+
+
+def canonical_key(name: str) -> str:
+    """The lower-case full name of a header (expands compact forms)."""
+    key = name.strip().lower()
+    return COMPACT_FORMS.get(key, key)
+
+
+def display_name(key: str) -> str:
+    """The usual spelling of a header name for output (``call-id`` -> ``Call-ID``)."""
+    name = _DISPLAY_NAMES.get(key)
+    if name is None:
+        name = "-".join(part.capitalize() for part in key.split("-"))
+        _DISPLAY_NAMES[key] = name
+    return name
+
+
+def split_list(value: str) -> list[str]:
+    """Split a header value on commas that are outside quotes and angle brackets."""
+    if "," not in value:
+        stripped = value.strip()
+        return [stripped] if stripped else []
+    out: list[str] = []
+    depth_angle = 0
+    in_quotes = False
+    start = 0
+    i = 0
+    n = len(value)
+    while i < n:
+        c = value[i]
+        if in_quotes:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                in_quotes = False
+        elif c == '"':
+            in_quotes = True
+        elif c == "<":
+            depth_angle += 1
+        elif c == ">":
+            depth_angle = max(0, depth_angle - 1)
+        elif c == "," and depth_angle == 0:
+            item = value[start:i].strip()
+            if item:
+                out.append(item)
+            start = i + 1
+        i += 1
+    if in_quotes:
+        raise SipParseError("unterminated quoted string")
+    item = value[start:].strip()
+    if item:
+        out.append(item)
+    return out
+
+
+def parse_params(text: str) -> tuple[tuple[str, str | None], ...]:
+    """Parse ``;a=b;c;d="x;y"`` header parameters (names lower-cased, quotes kept off)."""
+    out: list[tuple[str, str | None]] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] in "; \t":
+            i += 1
+            continue
+        j = i
+        while j < n and text[j] not in "=;":
+            j += 1
+        name = text[i:j].strip().lower()
+        if not name:
+            raise SipParseError("empty header parameter name")
+        if j < n and text[j] == "=":
+            j += 1
+            while j < n and text[j] in " \t":
+                j += 1
+            if j < n and text[j] == '"':
+                value, j = _read_quoted(text, j)
+            else:
+                k = j
+                while j < n and text[j] != ";":
+                    j += 1
+                value = text[k:j].strip()
+            out.append((name, value))
+        else:
+            out.append((name, None))
+        i = j
+    return tuple(out)
+
+
+def format_params(params: tuple[tuple[str, str | None], ...]) -> str:
+    """Serialise header parameters, quoting values that need it."""
+    parts = []
+    for name, value in params:
+        if value is None:
+            parts.append(f";{name}")
+        elif value == "" or any(c in value for c in ' \t;,"<>'):
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+            parts.append(f';{name}="{escaped}"')
+        else:
+            parts.append(f";{name}={value}")
+    return "".join(parts)
+
+
+def _read_quoted(text: str, start: int) -> tuple[str, int]:
+    """Read a quoted string starting at ``text[start] == '"'``; return (unescaped value, index after)."""
+    out: list[str] = []
+    i = start + 1
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n:
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if c == '"':
+            return "".join(out), i + 1
+        out.append(c)
+        i += 1
+    raise SipParseError("unterminated quoted string")
+
+
+def _get(params: tuple[tuple[str, str | None], ...], name: str) -> str | None:
+    for key, value in params:
+        if key == name:
+            return "" if value is None else value
+    return None
+
+
+def _set(
+    params: tuple[tuple[str, str | None], ...], name: str, value: str | None
+) -> tuple[tuple[str, str | None], ...]:
+    out = [(k, v) for k, v in params if k != name]
+    out.append((name, value))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class NameAddr:
+    """``"Display" <uri>;params`` as in From, To, Contact, Route and Record-Route."""
+
+    uri: SipUri
+    display: str | None = None
+    params: tuple[tuple[str, str | None], ...] = ()
+    wildcard: bool = False  # Contact: *
+
+    @classmethod
+    def parse(cls, text: str) -> NameAddr:
+        """Parse a name-addr or addr-spec; parameters after a bare addr-spec belong to the header."""
+        text = text.strip()
+        if text == "*":
+            return cls(uri=SipUri("sip", "*"), wildcard=True)
+        display: str | None = None
+        if text.startswith('"'):
+            display, end = _read_quoted(text, 0)
+            text = text[end:].lstrip()
+            if not text.startswith("<"):
+                raise SipParseError("quoted display name without <uri>")
+        lt = text.find("<")
+        if lt >= 0:
+            gt = text.find(">", lt)
+            if gt < 0:
+                raise SipParseError("unterminated <uri>")
+            if display is None:
+                display = text[:lt].strip() or None
+            uri = SipUri.parse(text[lt + 1 : gt])
+            params = parse_params(text[gt + 1 :])
+        else:
+            semi = text.find(";")
+            uri_text, param_text = (text, "") if semi < 0 else (text[:semi], text[semi:])
+            if " " in uri_text.strip():
+                raise SipParseError("space in addr-spec")
+            uri = SipUri.parse(uri_text)
+            params = parse_params(param_text)
+        return cls(uri=uri, display=display, params=params)
+
+    def __str__(self) -> str:
+        if self.wildcard:
+            return "*"
+        display = ""
+        if self.display:
+            escaped = self.display.replace("\\", "\\\\").replace('"', '\\"')
+            display = f'"{escaped}" '
+        return f"{display}<{self.uri}>{format_params(self.params)}"
+
+    @property
+    def tag(self) -> str | None:
+        """The tag parameter, or None."""
+        return _get(self.params, "tag") or None
+
+    def param(self, name: str) -> str | None:
+        """A header parameter ('' for a flag, None if absent)."""
+        return _get(self.params, name.lower())
+
+    def with_tag(self, tag: str) -> NameAddr:
+        """A copy with the tag set."""
+        return replace(self, params=_set(self.params, "tag", tag))
+
+    def with_param(self, name: str, value: str | None) -> NameAddr:
+        """A copy with a header parameter set (None: a flag)."""
+        return replace(self, params=_set(self.params, name.lower(), value))
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """One Via value: ``SIP/2.0/UDP host:port;branch=...;rport;received=...``."""
+
+    transport: str
+    host: str
+    port: int | None = None
+    params: tuple[tuple[str, str | None], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Via:
+        """Parse one Via value (not a comma list)."""
+        text = text.strip()
+        slash1 = text.find("/")
+        slash2 = text.find("/", slash1 + 1)
+        if slash1 < 0 or slash2 < 0:
+            raise SipParseError("bad Via protocol")
+        if text[:slash1].strip().upper() != "SIP" or text[slash1 + 1 : slash2].strip() != "2.0":
+            raise SipParseError("bad Via protocol")
+        rest = text[slash2 + 1 :].lstrip()
+        i = 0
+        while i < len(rest) and rest[i] not in " \t":
+            i += 1
+        transport = rest[:i].upper()
+        if not transport:
+            raise SipParseError("Via without transport")
+        rest = rest[i:].strip()
+        semi = rest.find(";")
+        sent_by, param_text = (rest, "") if semi < 0 else (rest[:semi], rest[semi:])
+        host, port = split_hostport(sent_by.replace(" ", ""))
+        return cls(transport, host, port, parse_params(param_text))
+
+    def __str__(self) -> str:
+        port = f":{self.port}" if self.port is not None else ""
+        return f"SIP/2.0/{self.transport} {format_host(self.host)}{port}{format_params(self.params)}"
+
+    @property
+    def branch(self) -> str | None:
+        """The branch parameter, or None."""
+        return _get(self.params, "branch") or None
+
+    def param(self, name: str) -> str | None:
+        """A parameter ('' for a flag, None if absent)."""
+        return _get(self.params, name)
+
+    def with_param(self, name: str, value: str | None) -> Via:
+        """A copy with a parameter set (None: a flag)."""
+        return replace(self, params=_set(self.params, name, value))
+
+    @property
+    def sent_by(self) -> tuple[str, int]:
+        """(host, port) of sent-by, port defaulting to 5060 (5061 for TLS)."""
+        default = 5061 if self.transport == "TLS" else 5060
+        return self.host, self.port if self.port is not None else default
+
+
+@dataclass(frozen=True, slots=True)
+class CSeq:
+    """``CSeq: 314159 INVITE``."""
+
+    number: int
+    method: str
+
+    @classmethod
+    def parse(cls, text: str) -> CSeq:
+        """Parse a CSeq value; the number must fit in 32 bits (RFC 3261 §8.1.1.5)."""
+        parts = text.split()
+        if len(parts) != 2 or not parts[0].isdigit():
+            raise SipParseError("bad CSeq")
+        number = int(parts[0])
+        if number >= 2**31:
+            raise SipParseError("CSeq number too large")
+        return cls(number, parts[1])
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.method}"
+
+
+def parse_auth(value: str) -> tuple[str, dict[str, str]]:
+    """Parse an Authorization/WWW-Authenticate value into (scheme, {param: value})."""
+    value = value.strip()
+    space = value.find(" ")
+    if space < 0:
+        return value, {}
+    scheme, rest = value[:space], value[space + 1 :]
+    params: dict[str, str] = {}
+    i, n = 0, len(rest)
+    while i < n:
+        while i < n and rest[i] in " \t,":
+            i += 1
+        j = i
+        while j < n and rest[j] not in "=, \t":
+            j += 1
+        name = rest[i:j].lower()
+        while j < n and rest[j] in " \t":
+            j += 1
+        if not name:
+            break
+        if j >= n or rest[j] != "=":
+            params[name] = ""
+            i = j
+            continue
+        j += 1
+        while j < n and rest[j] in " \t":
+            j += 1
+        if j < n and rest[j] == '"':
+            val, j = _read_quoted(rest, j)
+        else:
+            k = j
+            while j < n and rest[j] not in ", \t":
+                j += 1
+            val = rest[k:j]
+        params[name] = val
+        i = j
+    return scheme, params

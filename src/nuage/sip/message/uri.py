@@ -1,0 +1,162 @@
+"""SIP and tel URIs (RFC 3261 §19.1, RFC 3966): parsing, escaping, IPv6 references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote, unquote
+
+from nuage.sip.message.errors import SipParseError
+
+_DEFAULT_PORTS = {"sip": 5060, "sips": 5061}
+# Characters left unescaped in the user part (RFC 3261 §25.1 "user" = unreserved / escaped / user-unreserved).
+_USER_SAFE = "-_.!~*'()&=+$,;?/"
+_PARAM_SAFE = "-_.!~*'()[]/:&+$"
+
+
+@dataclass(frozen=True, slots=True)
+class SipUri:
+    """A sip:, sips: or tel: URI; ``params`` keep their order, a flag parameter has value None."""
+
+    scheme: str
+    host: str
+    user: str | None = None
+    password: str | None = None
+    port: int | None = None
+    params: tuple[tuple[str, str | None], ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=())
+
+    @classmethod
+    def parse(cls, text: str) -> SipUri:
+        """Parse a URI; raise SipParseError when it is not a sip, sips or tel URI."""
+        text = text.strip()
+        colon = text.find(":")
+        if colon <= 0:
+            raise SipParseError(f"URI without scheme: {text[:60]!r}")
+        scheme = text[:colon].lower()
+        rest = text[colon + 1 :]
+        if scheme == "tel":
+            number, _, tail = rest.partition(";")
+            if not number:
+                raise SipParseError("tel URI without number")
+            return cls(scheme="tel", host="", user=unquote(number), params=_parse_params(tail))
+        if scheme not in ("sip", "sips"):
+            raise SipParseError(f"unsupported URI scheme {scheme!r}")
+        headers: tuple[tuple[str, str], ...] = ()
+        qmark = rest.find("?")
+        if qmark >= 0:
+            headers = tuple(
+                (unquote(k), unquote(v))
+                for k, _, v in (item.partition("=") for item in rest[qmark + 1 :].split("&") if item)
+            )
+            rest = rest[:qmark]
+        user = password = None
+        at = rest.rfind("@")
+        if at >= 0:
+            userinfo, rest = rest[:at], rest[at + 1 :]
+            if not userinfo:
+                raise SipParseError("empty user part in URI")
+            user_raw, sep, password_raw = userinfo.partition(":")
+            user = unquote(user_raw)
+            password = unquote(password_raw) if sep else None
+        hostport, _, param_text = rest.partition(";")
+        host, port = split_hostport(hostport)
+        return cls(scheme, host, user, password, port, _parse_params(param_text), headers)
+
+    def __str__(self) -> str:
+        if self.scheme == "tel":
+            return "tel:" + (self.user or "") + _format_params(self.params)
+        out = [self.scheme, ":"]
+        if self.user is not None:
+            out.append(quote(self.user, safe=_USER_SAFE))
+            if self.password is not None:
+                out.append(":" + quote(self.password, safe=_USER_SAFE))
+            out.append("@")
+        out.append(format_host(self.host))
+        if self.port is not None:
+            out.append(f":{self.port}")
+        out.append(_format_params(self.params))
+        if self.headers:
+            out.append("?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in self.headers))
+        return "".join(out)
+
+    def param(self, name: str) -> str | None:
+        """The value of a URI parameter (case-insensitive name); '' for a flag, None if absent."""
+        name = name.lower()
+        for key, value in self.params:
+            if key.lower() == name:
+                return "" if value is None else value
+        return None
+
+    def with_params(self, **params: str | None) -> SipUri:
+        """A copy with parameters set (value None: a flag)."""
+        kept = [(k, v) for k, v in self.params if k.lower() not in params]
+        return replace(self, params=(*kept, *params.items()))
+
+    @property
+    def effective_port(self) -> int:
+        """The port, or the scheme's default (5060, 5061 for sips)."""
+        return self.port if self.port is not None else _DEFAULT_PORTS.get(self.scheme, 5060)
+
+    @property
+    def transport(self) -> str:
+        """The transport parameter, upper-cased ("UDP" when absent; "TLS" for sips)."""
+        value = self.param("transport")
+        if value:
+            return value.upper()
+        return "TLS" if self.scheme == "sips" else "UDP"
+
+
+def split_hostport(text: str) -> tuple[str, int | None]:
+    """Split ``host[:port]`` where host may be an IPv6 reference ``[::1]``; host is lower-cased."""
+    text = text.strip()
+    if not text:
+        raise SipParseError("empty host")
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise SipParseError("unterminated IPv6 reference")
+        host, tail = text[1:end], text[end + 1 :]
+        if tail and not tail.startswith(":"):
+            raise SipParseError("garbage after IPv6 reference")
+        port_text = tail[1:] if tail else None
+    else:
+        host, sep, port_text_raw = text.partition(":")
+        port_text = port_text_raw if sep else None
+        if ":" in port_text_raw:
+            raise SipParseError("IPv6 address without brackets")
+    if not host or any(c in host for c in ' \t<>"@'):
+        raise SipParseError(f"bad host {text[:60]!r}")
+    if port_text is None:
+        return host.lower(), None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise SipParseError(f"bad port {port_text[:10]!r}")
+    return host.lower(), int(port_text)
+
+
+def format_host(host: str) -> str:
+    """Bracket an IPv6 address for use in a URI or Via."""
+    return f"[{host}]" if ":" in host else host
+
+
+def _parse_params(text: str) -> tuple[tuple[str, str | None], ...]:
+    if not text:
+        return ()
+    out: list[tuple[str, str | None]] = []
+    for item in text.split(";"):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key = unquote(key.strip())
+        if not key:
+            raise SipParseError("empty URI parameter name")
+        out.append((key, unquote(value.strip()) if sep else None))
+    return tuple(out)
+
+
+def _format_params(params: tuple[tuple[str, str | None], ...]) -> str:
+    out = []
+    for key, value in params:
+        out.append(";" + quote(key, safe=_PARAM_SAFE))
+        if value is not None:
+            out.append("=" + quote(value, safe=_PARAM_SAFE))
+    return "".join(out)
