@@ -1,0 +1,198 @@
+"""The rater (RAT-1, RAT-2, RAT-3): CDRs in, cost records out.
+
+Entry point for storage and the CLI::
+
+    outcome = rate_calls(cdrs, book, run="customer-retail", packs=packs,
+                         balances=balances, already_rated=rated_ids)
+    # outcome.rated: new RatedCall records, in call order when packs apply
+    # outcome.skipped_ids: CDR ids already rated in this run (idempotency)
+    # outcome.failures: CDRs that could not be priced (no tariff, no prefix)
+    # outcome.balances: pack balances to store for the next batch
+
+Each ``RatedCall`` is a cost record in the manner of CGRateS: the prefix matched,
+the tariff version, the seconds billed, the exact amount and the amount rounded
+up to the cent (RAT-1). A CDR is rated at most once per run: ids already rated
+(``already_rated``) or seen earlier in the batch are skipped, never priced again.
+
+Speed: tariff look-ups are precomputed dicts by prefix length (``rating.tariffs``),
+cost records are ``NamedTuple``s, and the Decimal context is set once per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal, localcontext
+from typing import NamedTuple
+
+from nuage.errors import RatingError
+from nuage.rating.cdr import Cdr
+from nuage.rating.packs import PackBalance, PackKind, TrafficPack
+from nuage.rating.tariffs import TariffBook
+from nuage.shared.money import CENT, ZERO
+
+# Enough digits that ppm × seconds / 60 is never cut before the cent: the quotient is
+# either exact or a repeating 3/6 tail, so ROUND_CEILING on it is the exact RAT-1 ceiling.
+_CONTEXT = Context(prec=34)
+_SIXTY = Decimal(60)
+
+
+class RatedCall(NamedTuple):
+    """RAT-1/RAT-2: the cost record of one CDR in one rating run."""
+
+    cdr_id: str
+    account_id: str
+    run: str
+    started_at: datetime
+    destination: str
+    prefix: str  # digits matched (RAT-2); "" for emergency calls
+    tariff_version: str  # "" for emergency calls
+    billable_seconds: int
+    pack_seconds: int  # seconds covered by packs (RAT-3), free
+    charged_seconds: int  # billable_seconds - pack_seconds, priced per second (RAT-1)
+    per_minute: Decimal
+    exact_amount: Decimal  # per_minute × charged_seconds / 60, unrounded
+    amount: Decimal  # RAT-1: exact_amount rounded up to the next cent
+    pack_ids: tuple[str, ...]
+    emergency: bool  # RAT-3: free
+    itemised: bool  # RAT-3: emergency calls are not itemised on invoices
+
+
+class RatingFailure(NamedTuple):
+    """RAT-2: a CDR that could not be priced, with the reason."""
+
+    cdr_id: str
+    error: RatingError
+
+
+@dataclass(frozen=True)
+class RatingOutcome:
+    """RAT-1..3: what one rating pass produced; storage stores ``rated`` and ``balances``."""
+
+    rated: tuple[RatedCall, ...]
+    skipped_ids: tuple[str, ...]
+    failures: tuple[RatingFailure, ...]
+    balances: Mapping[str, PackBalance]
+
+
+def call_price(charged_seconds: int, per_minute: Decimal) -> tuple[Decimal, Decimal]:
+    """RAT-1: (exact, rounded) price of a call priced per second, rounded up to the next cent."""
+    with localcontext(_CONTEXT):
+        exact = per_minute * charged_seconds / _SIXTY
+        return exact, exact.quantize(CENT, rounding=ROUND_CEILING)
+
+
+def _packs_by_account(packs: Iterable[TrafficPack]) -> dict[str, list[TrafficPack]]:
+    by_account: dict[str, list[TrafficPack]] = {}
+    for pack in packs:
+        by_account.setdefault(pack.account_id, []).append(pack)
+    for account_packs in by_account.values():
+        # RAT-3 decision: when several packs apply, the one that expires first is drawn first.
+        account_packs.sort(key=lambda p: (p.valid_to is None, p.valid_to or p.valid_from, p.pack_id))
+    return by_account
+
+
+def _draw_from_packs(
+    account_packs: list[TrafficPack],
+    work: dict[str, list[Decimal]],
+    cdr: Cdr,
+    seconds: int,
+    per_minute: Decimal,
+) -> tuple[int, tuple[str, ...]]:
+    """RAT-3: take up to ``seconds`` from the account's packs; return (covered seconds, packs used)."""
+    remaining = seconds
+    used: list[str] = []
+    for pack in account_packs:
+        if remaining == 0:
+            break
+        if not pack.active_at(cdr.started_at) or not pack.covers_destination(cdr.destination):
+            continue
+        state = work.setdefault(pack.pack_id, [ZERO, ZERO])
+        if pack.kind is PackKind.MINUTES:
+            available = pack.size_seconds - int(state[0])
+            take = min(available, remaining)
+            if take <= 0:
+                continue
+            state[0] += take
+        else:
+            if per_minute == 0:
+                continue  # a free call draws nothing from an amount pack
+            available_amount = pack.size - state[1]
+            if available_amount <= 0:
+                continue
+            affordable = int((available_amount * _SIXTY / per_minute).to_integral_value(ROUND_FLOOR))
+            take = min(affordable, remaining)
+            if take <= 0:
+                continue
+            # RAT-3 decision: an amount pack is debited with the RAT-1 price of the seconds it
+            # covers (rounded up per call); the seconds it cannot afford are priced per RAT-1.
+            state[0] += take
+            state[1] += (per_minute * take / _SIXTY).quantize(CENT, rounding=ROUND_CEILING)
+        remaining -= take
+        used.append(pack.pack_id)
+    return seconds - remaining, tuple(used)
+
+
+def rate_calls(
+    cdrs: Iterable[Cdr],
+    tariffs: TariffBook,
+    *,
+    run: str,
+    packs: Sequence[TrafficPack] = (),
+    balances: Mapping[str, PackBalance] | None = None,
+    already_rated: Container[str] = frozenset(),
+) -> RatingOutcome:
+    """RAT-1..3: rate a batch of CDRs in one run; each CDR id is rated at most once."""
+    packs_by_account = _packs_by_account(packs)
+    ordered: Iterable[Cdr] = cdrs
+    if packs_by_account:
+        # RAT-3: packs are consumed in call order, whatever order the CDRs arrive in.
+        ordered = sorted(cdrs, key=lambda cdr: (cdr.started_at, cdr.cdr_id))
+    work: dict[str, list[Decimal]] = {
+        pack_id: [Decimal(balance.used_seconds), balance.used_amount]
+        for pack_id, balance in (balances or {}).items()
+    }
+    rated: list[RatedCall] = []
+    skipped: list[str] = []
+    failures: list[RatingFailure] = []
+    seen: set[str] = set()
+    append = rated.append
+    no_packs: tuple[str, ...] = ()
+    with localcontext(_CONTEXT):
+        for cdr in ordered:
+            cdr_id = cdr.cdr_id
+            if cdr_id in seen or cdr_id in already_rated:
+                skipped.append(cdr_id)
+                continue
+            seen.add(cdr_id)
+            seconds = cdr.billable_seconds
+            if cdr.emergency:
+                # RAT-3: emergency calls are free and not itemised.
+                append(
+                    RatedCall(cdr_id, cdr.account_id, run, cdr.started_at, cdr.destination, "", "",
+                              seconds, 0, 0, ZERO, ZERO, ZERO, no_packs, True, False)
+                )  # fmt: skip
+                continue
+            try:
+                tariff = tariffs.version_at(cdr.started_at)
+                rate = tariff.rate_for(cdr.destination)
+            except RatingError as error:
+                failures.append(RatingFailure(cdr_id, error))
+                continue
+            per_minute = rate.per_minute
+            pack_seconds = 0
+            pack_ids = no_packs
+            if packs_by_account:
+                account_packs = packs_by_account.get(cdr.account_id)
+                if account_packs:
+                    pack_seconds, pack_ids = _draw_from_packs(account_packs, work, cdr, seconds, per_minute)
+            charged = seconds - pack_seconds
+            exact = per_minute * charged / _SIXTY
+            append(
+                RatedCall(cdr_id, cdr.account_id, run, cdr.started_at, cdr.destination, rate.prefix,
+                          tariff.version, seconds, pack_seconds, charged, per_minute, exact,
+                          exact.quantize(CENT, rounding=ROUND_CEILING), pack_ids, False, True)
+            )  # fmt: skip
+    new_balances = {pack_id: PackBalance(pack_id, int(state[0]), state[1]) for pack_id, state in work.items()}
+    return RatingOutcome(tuple(rated), tuple(skipped), tuple(failures), new_balances)

@@ -1,0 +1,59 @@
+"""Rating runs (RAT-2, TEN-5): the named passes that rate one CDR several times.
+
+As CGRateS ``ChargerS`` does, one CDR is priced once per run: the customer's
+retail price (what a direct customer, or a partner's customer, pays) and the
+partner's wholesale price (what the operator invoices a partner, TEN-5). Each run
+has its own tariff book and its own pack balances.
+
+Entry point: ``rate_for_runs(cdrs, plans, already_rated=...)`` → ``{run: RatingOutcome}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from nuage.rating.cdr import Cdr
+from nuage.rating.packs import PackBalance, TrafficPack
+from nuage.rating.rater import RatingOutcome, rate_calls
+from nuage.rating.tariffs import TariffBook
+
+
+class RatingRun(StrEnum):
+    """TEN-5: the rating passes: the customer's retail price and the partner's wholesale price."""
+
+    CUSTOMER_RETAIL = "customer-retail"
+    PARTNER_WHOLESALE = "partner-wholesale"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """RAT-2: what one run rates with: its tariff book, its packs and their balances so far."""
+
+    run: RatingRun
+    tariffs: TariffBook
+    packs: Sequence[TrafficPack] = ()
+    balances: Mapping[str, PackBalance] = field(default_factory=dict)
+
+
+def rate_for_runs(
+    cdrs: Iterable[Cdr],
+    plans: Sequence[RunPlan],
+    *,
+    already_rated: Mapping[RatingRun, Container[str]] | None = None,
+) -> dict[RatingRun, RatingOutcome]:
+    """RAT-1..3/TEN-5: rate the same CDRs in every run; idempotent per (run, CDR id)."""
+    batch = list(cdrs)
+    done = already_rated or {}
+    return {
+        plan.run: rate_calls(
+            batch,
+            plan.tariffs,
+            run=plan.run.value,
+            packs=plan.packs,
+            balances=plan.balances,
+            already_rated=done.get(plan.run, frozenset()),
+        )
+        for plan in plans
+    }

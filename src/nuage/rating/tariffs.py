@@ -1,0 +1,111 @@
+"""Versioned destination tariffs (RAT-2): per-minute prices by E.164 prefix, longest prefix wins.
+
+A ``Tariff`` is one version of a price list, valid over ``[valid_from, valid_to)``.
+A ``TariffBook`` holds the versions of one price list (for one rating run) and
+answers "which version was valid at this instant". Both precompute their look-ups
+at construction so that rating a call costs a few dict probes.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from nuage.errors import InvalidInput
+from nuage.rating.cdr import destination_digits
+from nuage.rating.errors import NoRateForDestination, NoTariffVersion
+from nuage.shared.clock import require_aware
+
+_MEMO_LIMIT = 1 << 16
+
+
+@dataclass(frozen=True)
+class Rate:
+    """RAT-2: the price matched for a destination: the prefix (digits) and its per-minute price."""
+
+    prefix: str
+    per_minute: Decimal
+
+
+@dataclass(frozen=True, eq=False)
+class Tariff:
+    """RAT-2: one tariff version, valid over ``[valid_from, valid_to)``; ``valid_to=None`` is open-ended."""
+
+    version: str
+    valid_from: datetime
+    per_minute_by_prefix: Mapping[str, Decimal]
+    valid_to: datetime | None = None
+    _by_length: tuple[tuple[int, dict[str, Rate]], ...] = field(init=False, repr=False)
+    _memo: dict[str, Rate] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        require_aware(self.valid_from)
+        if self.valid_to is not None and require_aware(self.valid_to) <= self.valid_from:
+            raise InvalidInput("valid_to", f"Tariff {self.version}: valid_to must follow valid_from")
+        tables: dict[int, dict[str, Rate]] = {}
+        for raw_prefix, price in self.per_minute_by_prefix.items():
+            prefix = destination_digits(raw_prefix.strip())
+            if not prefix.isdigit():
+                raise InvalidInput("prefix", f"Tariff {self.version}: prefix {raw_prefix!r} is not digits")
+            if not isinstance(price, Decimal) or not price.is_finite() or price < 0:
+                raise InvalidInput("per_minute", f"Tariff {self.version}: bad price for {raw_prefix!r}")
+            tables.setdefault(len(prefix), {})[prefix] = Rate(prefix, price)
+        by_length = tuple(sorted(tables.items(), reverse=True))
+        object.__setattr__(self, "_by_length", by_length)
+        object.__setattr__(self, "_memo", {})
+
+    def covers(self, at: datetime) -> bool:
+        """RAT-2: whether this version is the one valid at ``at``."""
+        return self.valid_from <= at and (self.valid_to is None or at < self.valid_to)
+
+    def rate_for(self, destination: str) -> Rate:
+        """RAT-2: longest-prefix match on the E.164 digits of ``destination``."""
+        memo = self._memo
+        rate = memo.get(destination)
+        if rate is not None:
+            return rate
+        digits = destination_digits(destination)
+        size = len(digits)
+        for length, table in self._by_length:
+            if length <= size:
+                found = table.get(digits[:length])
+                if found is not None:
+                    if len(memo) >= _MEMO_LIMIT:
+                        memo.clear()
+                    memo[destination] = found
+                    return found
+        raise NoRateForDestination(destination, self.version)
+
+
+class TariffBook:
+    """RAT-2: the versions of one price list; a call is rated with the version valid at its start."""
+
+    def __init__(self, versions: Iterable[Tariff]) -> None:
+        ordered = sorted(versions, key=lambda tariff: tariff.valid_from)
+        if not ordered:
+            raise InvalidInput("versions", "A tariff book needs at least one version")
+        for earlier, later in zip(ordered, ordered[1:], strict=False):
+            if earlier.valid_to is None or earlier.valid_to > later.valid_from:
+                raise InvalidInput(
+                    "valid_to",
+                    f"Tariff versions {earlier.version} and {later.version} overlap",
+                )
+        self.versions: tuple[Tariff, ...] = tuple(ordered)
+        self._starts = [tariff.valid_from for tariff in ordered]
+        self._last = ordered[-1]
+
+    def version_at(self, at: datetime) -> Tariff:
+        """RAT-2: the tariff version valid at instant ``at`` (aware)."""
+        last = self._last
+        if last.valid_from <= at and (last.valid_to is None or at < last.valid_to):
+            return last
+        index = bisect.bisect_right(self._starts, at) - 1
+        if index >= 0:
+            candidate = self.versions[index]
+            if candidate.valid_to is None or at < candidate.valid_to:
+                self._last = candidate
+                return candidate
+        raise NoTariffVersion(at)
