@@ -21,8 +21,8 @@ from nuage.terms.contract import (
 )
 
 
-def contract(start_on: date = date(2025, 1, 1), **kwargs: int) -> Contract:
-    return Contract("ctr-1", "cus-1", "cus-1", start_on, **kwargs)
+def contract(start_on: date = date(2025, 1, 1), minimum_term_months: int = 24) -> Contract:
+    return Contract("ctr-1", "cus-1", "cus-1", start_on, minimum_term_months)
 
 
 @pytest.mark.rule("CTR-1")
