@@ -1,0 +1,166 @@
+"""The ``nuage`` command: one subcommand per job a person runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nuage.bootstrap import Platform, build_platform
+from nuage.config import Settings, load_settings, parse_host_port
+from nuage.errors import NuageError
+from nuage.services.demo import load_demo
+
+app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar="NUAGE_DATA_DIR", help="Where the SQLite file and other state live."),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", envvar="NUAGE_DATABASE_URL", help="PostgreSQL URL; default: SQLite in the data dir."
+    ),
+]
+
+
+def _settings(data_dir: Path | None, database_url: str | None = None, **more: object) -> Settings:
+    return load_settings(data_dir=data_dir, database_url=database_url, **more)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def _address(value: str | None, option: str) -> tuple[str, int] | None:
+    if value is None:
+        return None
+    try:
+        return parse_host_port(value)
+    except ValueError as exc:
+        raise _fail(f"{option}: {exc}") from exc
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Create or migrate the database schema to the newest version."""
+    settings = _settings(data_dir, database_url)
+    platform = build_platform(settings, migrate=True)
+    try:
+        typer.echo(f"database at {_redacted(settings.effective_database_url)} is up to date")
+    finally:
+        platform.close()
+
+
+@app.command()
+def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Load the demo tenancy (idempotent): an operator, two partners, three customers, phones."""
+    platform = build_platform(_settings(data_dir, database_url), migrate=True)
+    try:
+        with platform.uow() as uow:
+            summary = load_demo(uow, platform.clock)
+    except NuageError as exc:
+        raise _fail(f"{exc.error_id}: {exc}") from exc
+    finally:
+        platform.close()
+    typer.echo(f"demo data ready ({summary.created} items created; running it again creates none)")
+    typer.echo("SIP accounts (realm: any; register to the SIP address `nuage serve` prints):")
+    for phone in summary.phones:
+        numbers = ", ".join(phone.numbers) or "-"
+        typer.echo(
+            f"  {phone.customer:<18} {phone.user:<14} "
+            f"user={phone.username:<6} password={phone.password:<16} {numbers}"
+        )
+    typer.echo(f"carrier gateway (outbound calls, inbound DIDs): {summary.carrier}")
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    http: Annotated[
+        str | None, typer.Option("--http", help="HOST:PORT for the web server (default 127.0.0.1:8080).")
+    ] = None,
+    sip: Annotated[
+        str | None, typer.Option("--sip", help="HOST:PORT for SIP, UDP and TCP (default 127.0.0.1:5060).")
+    ] = None,
+    no_sip: Annotated[bool, typer.Option("--no-sip", help="Run the web server only.")] = False,
+) -> None:
+    """Run the platform: web (health, overview, API) and the SIP data plane, in one process."""
+    settings = _settings(data_dir, database_url)
+    http_address = _address(http, "--http")
+    sip_address = _address(sip, "--sip")
+    if http_address:
+        settings.http.host, settings.http.port = http_address
+    if sip_address:
+        settings.sip.host, settings.sip.port = sip_address
+    if no_sip:
+        settings.sip.enabled = False
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    platform = build_platform(settings, migrate=True)
+    try:
+        _install_uvloop()
+        asyncio.run(_serve(platform))
+    finally:
+        platform.close()
+
+
+def _install_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:  # uvloop is optional: plain asyncio works, a third slower on SIP
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+async def _serve(platform: Platform) -> None:
+    import uvicorn
+
+    from nuage.web.app import create_app
+
+    settings = platform.settings
+    config = uvicorn.Config(
+        create_app(platform),
+        host=settings.http.host,
+        port=settings.http.port,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    config.install_signal_handlers = False  # type: ignore[attr-defined]
+    web_task = asyncio.create_task(server.serve())
+    while not server.started:
+        if web_task.done():
+            await web_task
+            raise _fail(f"the web server could not start on {settings.http.host}:{settings.http.port}")
+        await asyncio.sleep(0.05)
+    bound = server.servers[0].sockets[0].getsockname()
+    typer.echo(f"Nuage is running. Browser: http://{bound[0]}:{bound[1]}/  (health: /health)")
+    typer.echo(f"Data: {_redacted(settings.effective_database_url)}. Stop with Ctrl-C.")
+    await stop.wait()
+    typer.echo("stopping...")
+    server.should_exit = True
+    await web_task
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

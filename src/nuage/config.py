@@ -1,0 +1,121 @@
+"""Settings: one typed object, read once in the entrypoint and passed down.
+
+Layering, lowest first: defaults in code < ``<data-dir>/nuage.toml`` (or ``NUAGE_CONFIG_FILE``)
+< environment (``NUAGE_*``, nested with ``__``) < command-line flags. Nothing else reads the
+environment.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class HttpSettings(BaseModel):
+    """Where the web server (API, portal, health) listens."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class SipSettings(BaseModel):
+    """Where the SIP data plane listens, and its carrier side."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=5060, ge=0, le=65535)
+    realm: str = "nuage.local"
+    max_call_duration_s: int = 4 * 3600
+
+
+def parse_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """Parse ``HOST:PORT``, ``[v6]:PORT`` or ``:PORT``; raise ValueError with the reason."""
+    text = value.strip()
+    if text.startswith("["):
+        host, sep, port_text = text[1:].partition("]:")
+        if not sep:
+            raise ValueError(f"expected [IPV6]:PORT, got {value!r}")
+    else:
+        host, sep, port_text = text.rpartition(":")
+        if not sep:
+            raise ValueError(f"expected HOST:PORT, got {value!r}")
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"port must be 0..65535, got {port_text!r}")
+    return (host or default_host), int(port_text)
+
+
+class Settings(BaseSettings):
+    """Everything the platform reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="NUAGE_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Path(".nuage")
+    database_url: str | None = None  # None: SQLite file in data_dir
+    config_file: Path | None = None
+    http: HttpSettings = HttpSettings()
+    sip: SipSettings = SipSettings()
+    secret_key: SecretStr | None = None  # None: generated once and kept in data_dir
+    home_region: str = "BE"
+    log_level: str = "INFO"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def effective_database_url(self) -> str:
+        """The SQLAlchemy URL: the configured one, or a SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'nuage.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _FileValues(settings_cls))
+
+
+class _FileValues(PydanticBaseSettingsSource):
+    """The config file's values, below the environment; filled by ``load_settings``."""
+
+    values: dict[str, Any] = {}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML config file; its keys may sit at the top or under a ``[nuage]`` table."""
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    section = data.get("nuage", data)
+    return dict(section) if isinstance(section, dict) else {}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Defaults < config file < environment < ``overrides`` (the command-line flags)."""
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    _FileValues.values = {}
+    first = Settings(**clean)
+    path = first.config_file or first.data_dir / "nuage.toml"
+    if not path.is_file():
+        return first
+    _FileValues.values = read_config_file(path)
+    try:
+        return Settings(**clean)
+    finally:
+        _FileValues.values = {}

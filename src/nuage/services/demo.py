@@ -1,0 +1,326 @@
+"""Demo data: an operator, two partners (one white-label), three customers, users, phones, numbers.
+
+Idempotent: each item is looked up by its natural key (name, e-mail, SIP username, number)
+and created only when missing, so running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from nuage.directory.model import DeviceKind, Role, RoomUse, TrunkAuth
+from nuage.services import directory as d
+from nuage.services import tenancy as t
+from nuage.services.context import Context
+from nuage.services.ports import UnitOfWork
+from nuage.shared.clock import Clock
+from nuage.shared.phone import parse_e164
+from nuage.tenancy.model import Language, OrderLine, Party, PartyKind
+
+TERMS_VERSION = "2026-01"
+
+
+@dataclass(frozen=True)
+class DemoPhone:
+    """A demo SIP device a person can register a softphone with."""
+
+    customer: str
+    user: str
+    username: str
+    password: str
+    numbers: tuple[str, ...]
+
+
+@dataclass
+class DemoSummary:
+    """What the demo holds, for printing."""
+
+    operator_id: str = ""
+    created: int = 0
+    phones: list[DemoPhone] = field(default_factory=list)
+    carrier: str = ""
+
+
+@dataclass(frozen=True)
+class _UserSpec:
+    name: str
+    email: str
+    role: Role = Role.USER
+    no_service: bool = False
+    extension: str | None = None
+    sip: tuple[str, str, DeviceKind] | None = None  # username, password, kind
+    number: str | None = None
+
+
+@dataclass(frozen=True)
+class _CustomerSpec:
+    name: str
+    partner: str | None
+    language: Language
+    city: str
+    street: str
+    postal_code: str
+    vat_number: str
+    block: tuple[str, int]
+    users: tuple[_UserSpec, ...]
+
+
+PARTNERS = (
+    dict(
+        name="Brussels Voice Partners",
+        language=Language.FR,
+        email="billing@bruvoice.example",
+        vat_number="BE0456789123",
+        street="Rue de la Loi 42",
+        postal_code="1040",
+        city="Bruxelles",
+        brand_name="BruVoice",
+        brand_primary_color="#0b5394",
+        brand_secondary_color="#f1c232",
+        brand_support_email="support@bruvoice.example",
+        brand_support_phone="+3225550100",
+        brand_portal_host="portal.bruvoice.example",
+    ),
+    dict(
+        name="Meuse Connect",
+        language=Language.FR,
+        email="admin@meuse-connect.example",
+        vat_number="BE0567891234",
+        street="Rue de Fer 12",
+        postal_code="5000",
+        city="Namur",
+    ),
+)
+
+CUSTOMERS = (
+    _CustomerSpec(
+        name="Atelier Dupont",
+        partner=None,
+        language=Language.FR,
+        city="Bruxelles",
+        street="Rue Haute 120",
+        postal_code="1000",
+        vat_number="BE0123456749",
+        block=("+3223000100", 100),
+        users=(
+            _UserSpec(
+                "Alice Dupont",
+                "alice@dupont.example",
+                Role.ADMINISTRATOR,
+                extension="100",
+                sip=("alice", "Alice-Demo-2026", DeviceKind.SOFTPHONE_PC),
+                number="+3223000100",
+            ),
+            _UserSpec(
+                "Bob Martin",
+                "bob@dupont.example",
+                extension="101",
+                sip=("bob", "Bob-Demo-2026!", DeviceKind.DESK_PHONE),
+                number="+3223000101",
+            ),
+            _UserSpec("Chloé Lambert", "chloe@dupont.example", Role.SUPERVISOR, no_service=True),
+        ),
+    ),
+    _CustomerSpec(
+        name="Bakkerij Peeters",
+        partner="Brussels Voice Partners",
+        language=Language.NL,
+        city="Gent",
+        street="Veldstraat 8",
+        postal_code="9000",
+        vat_number="BE0234567858",
+        block=("+3293000200", 50),
+        users=(
+            _UserSpec(
+                "Jan Peeters",
+                "jan@peeters.example",
+                Role.ADMINISTRATOR,
+                extension="200",
+                sip=("jan", "Jan-Demo-2026!", DeviceKind.DESK_PHONE),
+                number="+3293000200",
+            ),
+            _UserSpec(
+                "Els Wouters",
+                "els@peeters.example",
+                extension="201",
+                sip=("els", "Els-Demo-2026!", DeviceKind.SOFTPHONE_MOBILE),
+                number="+3293000201",
+            ),
+        ),
+    ),
+    _CustomerSpec(
+        name="Cabinet Lemaire",
+        partner="Meuse Connect",
+        language=Language.FR,
+        city="Namur",
+        street="Place d'Armes 3",
+        postal_code="5000",
+        vat_number="BE0345678967",
+        block=("+3281000300", 20),
+        users=(
+            _UserSpec(
+                "Marc Lemaire",
+                "marc@lemaire.example",
+                Role.ADMINISTRATOR,
+                extension="300",
+                sip=("marc", "Marc-Demo-2026!", DeviceKind.DESK_PHONE),
+                number="+3281000300",
+            ),
+        ),
+    ),
+)
+
+CARRIER = ("Demo carrier (SIPp on loopback)", "127.0.0.1", 5090)
+
+
+def _party(uow: UnitOfWork, kind: PartyKind, name: str) -> Party | None:
+    return uow.parties.find_by(kind=kind.value, name=name)
+
+
+def load_demo(uow: UnitOfWork, clock: Clock) -> DemoSummary:
+    """Create whatever part of the demo is missing; commit once."""
+    summary = DemoSummary()
+    operator = _party(uow, PartyKind.OPERATOR, "Nuage Telecom")
+    if operator is None:
+        existing = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
+        operator = existing or t.create_operator(
+            uow,
+            Context.operator("-", clock),
+            "Nuage Telecom",
+            email="ops@nuage.example",
+            vat_number="BE0987654321",
+            street="Avenue Louise 54",
+            postal_code="1050",
+            city="Bruxelles",
+        )
+        summary.created += existing is None
+    summary.operator_id = operator.id
+    ctx = Context.operator(operator.id, clock)
+    partners: dict[str, Party] = {}
+    for spec in PARTNERS:
+        name = str(spec["name"])
+        found = _party(uow, PartyKind.PARTNER, name)
+        if found is None:
+            fields = {k: v for k, v in spec.items() if k not in ("name", "language")}
+            found = t.create_partner(uow, ctx, name, Language(spec["language"]), **fields)
+            summary.created += 1
+        partners[name] = found
+    for customer_spec in CUSTOMERS:
+        summary.created += _load_customer(uow, ctx, customer_spec, partners, summary)
+    carrier_name, host, port = CARRIER
+    if uow.carrier_trunks.find_by(name=carrier_name) is None:
+        d.add_carrier_trunk(uow, ctx, carrier_name, host, port)
+        summary.created += 1
+    summary.carrier = f"{host}:{port}"
+    uow.commit()
+    return summary
+
+
+def _load_customer(
+    uow: UnitOfWork, ctx: Context, spec: _CustomerSpec, partners: dict[str, Party], summary: DemoSummary
+) -> int:
+    created = 0
+    customer = _party(uow, PartyKind.CUSTOMER, spec.name)
+    if customer is None:
+        customer = t.create_customer(
+            uow,
+            ctx,
+            spec.name,
+            partner_id=partners[spec.partner].id if spec.partner else None,
+            language=spec.language,
+            email=f"admin@{spec.name.split()[-1].lower()}.example",
+            vat_number=spec.vat_number,
+            street=spec.street,
+            postal_code=spec.postal_code,
+            city=spec.city,
+        )
+        t.place_order(
+            uow,
+            ctx,
+            customer.id,
+            terms_version=TERMS_VERSION,
+            language=spec.language,
+            accepted_by=spec.users[0].name,
+            service_start_on=date(2026, 1, 10),
+            lines=[
+                OrderLine("activation", 1, "Account activation"),
+                OrderLine("hardware:desk_phone", 1, "Desk phone"),
+            ],
+        )
+        created += 1
+    account = customer.id
+    first, size = spec.block
+    block = uow.number_blocks.find_by(account_id=account, first_e164=parse_e164(first))
+    if block is None:
+        block = d.add_number_block(
+            uow,
+            ctx,
+            account,
+            first,
+            size,
+            street=spec.street,
+            postal_code=spec.postal_code,
+            city=spec.city,
+            country="BE",
+        )
+        created += 1
+    for user_spec in spec.users:
+        user = uow.users.find_by(email=user_spec.email)
+        if user is None:
+            user = d.add_user(
+                uow,
+                ctx,
+                account,
+                user_spec.name,
+                role=user_spec.role,
+                no_service=user_spec.no_service,
+                email=user_spec.email,
+                extension=user_spec.extension,
+            )
+            created += 1
+        numbers: tuple[str, ...] = ()
+        if user_spec.number:
+            number = uow.numbers.find_by(e164=parse_e164(user_spec.number))
+            if number is None:
+                number = d.add_number(
+                    uow, ctx, account, user_spec.number, block_id=block.id, main=user_spec.number == first
+                )
+                d.assign_number(uow, ctx, number.id, user_id=user.id)
+                created += 1
+            numbers = (number.e164,)
+        if user_spec.sip:
+            username, password, kind = user_spec.sip
+            if uow.devices.find_by(sip_username=username) is None:
+                d.add_device(
+                    uow,
+                    ctx,
+                    account,
+                    kind,
+                    f"{user_spec.name.split()[0]}'s {kind.value.replace('_', ' ')}",
+                    user_id=user.id,
+                    sip_username=username,
+                    sip_password=password,
+                )
+                created += 1
+            summary.phones.append(DemoPhone(spec.name, user_spec.name, username, password, numbers))
+    if spec.name == "Atelier Dupont":
+        created += _dupont_extras(uow, ctx, account)
+    if spec.name == "Cabinet Lemaire" and uow.trunks.find_by(account_id=account) is None:
+        d.add_trunk(uow, ctx, account, "Lemaire office PBX", TrunkAuth.IP, allowed_ips="127.0.0.1")
+        created += 1
+    return created
+
+
+def _dupont_extras(uow: UnitOfWork, ctx: Context, account: str) -> int:
+    """A workshop with a shared phone (a CNT-4 shortfall to see), a door phone, a meeting room."""
+    if uow.rooms.find_by(account_id=account, name="Workshop") is not None:
+        return 0
+    workshop = d.add_room(uow, ctx, account, "Workshop", RoomUse.NON_USERS)
+    meeting = d.add_room(uow, ctx, account, "Meeting room", RoomUse.USERS)
+    d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Workshop 1", room_id=workshop.id)
+    d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Meeting room phone", room_id=meeting.id)
+    d.add_device(uow, ctx, account, DeviceKind.DOOR_PHONE, "Front door")
+    d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Hot desk 1", hot_desk=True)
+    d.add_conference_room(uow, ctx, account, "Weekly meeting", pin="4321")
+    return 6

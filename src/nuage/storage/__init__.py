@@ -1,0 +1,1 @@
+"""Adapters behind the ports: SQL storage (SQLite embedded, PostgreSQL at scale)."""

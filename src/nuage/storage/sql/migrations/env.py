@@ -1,0 +1,42 @@
+"""Alembic environment: runs migrations on the connection or URL that ``nuage db upgrade`` gives."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from nuage.storage.sql.engine import make_engine
+from nuage.storage.sql.tables import metadata
+
+config = context.config
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Migrate through the given connection, or one opened on the configured URL."""
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+    try:
+        with engine.connect() as opened:
+            _run(opened)
+            opened.commit()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; run `nuage db upgrade`")
+run_migrations_online()

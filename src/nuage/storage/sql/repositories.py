@@ -1,0 +1,101 @@
+"""Repositories: one generic implementation over a table, scoped by account where items have one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, select, update
+
+from nuage.errors import NotFound
+from nuage.storage.sql.mapping import RowMapper
+
+T = TypeVar("T")
+
+
+class SqlRepository(Generic[T]):
+    """get/find/add/update/delete/list/count over one table, for one kind of domain object."""
+
+    def __init__(self, connection: Connection, mapper: RowMapper[T], kind: str, key: str = "id") -> None:
+        self._connection = connection
+        self._mapper = mapper
+        self._table = mapper.table
+        self.kind = kind
+        self._key = self._table.c[key]
+
+    def find(self, key: str) -> T | None:
+        """The object with this key, or None."""
+        row = self._connection.execute(select(self._table).where(self._key == key)).mappings().first()
+        return None if row is None else self._mapper.from_row(row)
+
+    def get(self, key: str) -> T:
+        """The object with this key; raises NotFound."""
+        found = self.find(key)
+        if found is None:
+            raise NotFound(self.kind, key)
+        return found
+
+    def find_by(self, **where: Any) -> T | None:
+        """The first object matching the equality filters, or None."""
+        found = self.list(limit=1, **where)
+        return found[0] if found else None
+
+    def add(self, obj: T) -> T:
+        """Insert a new object."""
+        self._connection.execute(insert(self._table).values(**self._mapper.to_row(obj)))
+        return obj
+
+    def update(self, obj: T) -> T:
+        """Write every field of an existing object."""
+        row = self._mapper.to_row(obj)
+        key = row.pop(self._key.name)
+        result = self._connection.execute(update(self._table).where(self._key == key).values(**row))
+        if result.rowcount == 0:
+            raise NotFound(self.kind, key)
+        return obj
+
+    def remove(self, key: str) -> None:
+        """Delete an object; raises NotFound when absent."""
+        result = self._connection.execute(delete(self._table).where(self._key == key))
+        if result.rowcount == 0:
+            raise NotFound(self.kind, key)
+
+    def _where(self, where: Mapping[str, Any]) -> ColumnElement[bool] | None:
+        clauses: list[ColumnElement[bool]] = []
+        for name, value in where.items():
+            column = self._table.c[name]
+            if isinstance(value, (list, tuple, set, frozenset)):
+                clauses.append(column.in_(list(value)))
+            else:
+                clauses.append(column.is_(None) if value is None else column == value)
+        return and_(*clauses) if clauses else None
+
+    def list(
+        self,
+        *,
+        order_by: Sequence[str] = ("created_at", "id"),
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+        **where: Any,
+    ) -> list[T]:
+        """Objects matching equality (or ``in`` for sequences) filters, ordered and paged."""
+        statement = select(self._table)
+        clause = self._where(where)
+        if clause is not None:
+            statement = statement.where(clause)
+        columns = [self._table.c[name] for name in order_by if name in self._table.c]
+        statement = statement.order_by(*[c.desc() if descending else c for c in columns])
+        if limit is not None:
+            statement = statement.limit(limit)
+        if offset:
+            statement = statement.offset(offset)
+        return [self._mapper.from_row(row) for row in self._connection.execute(statement).mappings()]
+
+    def count(self, **where: Any) -> int:
+        """How many objects match the filters."""
+        statement = select(func.count()).select_from(self._table)
+        clause = self._where(where)
+        if clause is not None:
+            statement = statement.where(clause)
+        return int(self._connection.execute(statement).scalar_one())

@@ -1,0 +1,266 @@
+"""The schema. Every change here comes with an Alembic migration under ``migrations/versions``."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from nuage.storage.sql.types import UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = 40
+
+
+def _account() -> Column[str]:
+    return Column("account_id", String(ID), ForeignKey("parties.id"), nullable=False, index=True)
+
+
+parties = Table(
+    "parties",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(16), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("partner_id", String(ID), ForeignKey("parties.id"), index=True),
+    Column("status", String(16), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(32)),
+    Column("vat_number", String(32)),
+    Column("enterprise_number", String(32)),
+    Column("street", String(200)),
+    Column("postal_code", String(16)),
+    Column("city", String(100)),
+    Column("country", String(2), nullable=False),
+    Column("capacity_reading", String(16), nullable=False),
+    Column("brand_name", String(200)),
+    Column("brand_logo_url", String(500)),
+    Column("brand_primary_color", String(16)),
+    Column("brand_secondary_color", String(16)),
+    Column("brand_support_email", String(320)),
+    Column("brand_support_phone", String(32)),
+    Column("brand_portal_host", String(200)),
+    Column("status_changed_at", UtcDateTime()),
+    Column("status_reason", Text),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("customer_id", String(ID), ForeignKey("parties.id"), nullable=False, index=True),
+    Column("placed_by_party_id", String(ID), ForeignKey("parties.id"), nullable=False),
+    Column("terms_version", String(32), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("accepted_at", UtcDateTime(), nullable=False),
+    Column("accepted_by", String(200), nullable=False),
+    Column("service_start_on", Date, nullable=False),
+    Column("minimum_term_months", Integer, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("lines", JSON, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _account(),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("no_service", Boolean, nullable=False),
+    Column("email", String(320), unique=True),
+    Column("extension", String(16)),
+    Column("language", String(2)),
+    Column("emergency_number_id", String(ID)),
+    Column("communal_room_id", String(ID)),
+    Column("password_hash", String(200)),
+    Column("hot_desk_pin_hash", String(200)),
+    UniqueConstraint("account_id", "extension", name="uq_users_account_extension"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _account(),
+    Column("kind", String(24), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("user_id", String(ID), ForeignKey("users.id"), index=True),
+    Column("room_id", String(ID), ForeignKey("communal_rooms.id"), index=True),
+    Column("sip_username", String(64), unique=True),
+    Column("sip_password", String(128)),
+    Column("purpose", String(16), nullable=False),
+    Column("hot_desk", Boolean, nullable=False),
+    Column("site", String(200)),
+    Column("emergency_number_id", String(ID)),
+    Column("mac_address", String(17)),
+)
+
+communal_rooms = Table(
+    "communal_rooms",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _account(),
+    Column("name", String(200), nullable=False),
+    Column("use", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+number_blocks = Table(
+    "number_blocks",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _account(),
+    Column("first_e164", String(20), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("street", String(200)),
+    Column("postal_code", String(16)),
+    Column("city", String(100)),
+    Column("country", String(2)),
+    Column("address_updated_on", Date),
+)
+
+phone_numbers = Table(
+    "phone_numbers",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _account(),
+    Column("e164", String(20), nullable=False, unique=True),
+    Column("scope", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("block_id", String(ID), ForeignKey("number_blocks.id"), index=True),
+    Column("user_id", String(ID), ForeignKey("users.id"), index=True),
+    Column("device_id", String(ID), ForeignKey("devices.id"), index=True),
+    Column("trunk_id", String(ID), ForeignKey("trunks.id"), index=True),
+    Column("main", Boolean, nullable=False),
+    Column("activated_on", Date),
+)
+
+virtual_faxes = Table(
+    "virtual_faxes",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _account(),
+    Column("number_id", String(ID), ForeignKey("phone_numbers.id"), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+conference_rooms = Table(
+    "conference_rooms",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _account(),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("pin", String(16)),
+)
+
+recording_settings = Table(
+    "recording_settings",
+    metadata,
+    Column("account_id", String(ID), ForeignKey("parties.id"), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("acknowledged_by_user_id", String(ID), ForeignKey("users.id")),
+    Column("acknowledged_at", UtcDateTime()),
+    Column("stored_bytes", BigInteger, nullable=False),
+    Column("recordings", Integer, nullable=False),
+)
+
+web_channels = Table(
+    "web_channels",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _account(),
+    Column("name", String(200), nullable=False),
+    Column("channels", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("allowed_origin", String(300)),
+    Column("target_number_id", String(ID), ForeignKey("phone_numbers.id")),
+)
+
+traffic_packs = Table(
+    "traffic_packs",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _account(),
+    Column("name", String(200), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("minutes", Integer),
+    Column("amount", Numeric(14, 4)),
+    Column("channel_limit", Integer),
+    Column("valid_until", Date),
+)
+
+trunks = Table(
+    "trunks",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _account(),
+    Column("name", String(200), nullable=False),
+    Column("auth", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("sip_username", String(64), unique=True),
+    Column("sip_password", String(128)),
+    Column("allowed_ips", Text),
+    Column("emergency_number_id", String(ID)),
+    Column("channel_limit", Integer),
+)
+
+sound_files = Table(
+    "sound_files",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _account(),
+    Column("name", String(200), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("uploaded_by_user_id", String(ID), ForeignKey("users.id")),
+    Column("copyright_acknowledged_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+carrier_trunks = Table(
+    "carrier_trunks",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("host", String(200), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("transport", String(8), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+)
+
+Index("ix_devices_account_kind", devices.c.account_id, devices.c.kind)

@@ -1,0 +1,130 @@
+"""The SQL unit of work: one connection, one transaction, every repository bound to it."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine, Table
+
+from nuage.directory.model import (
+    CarrierTrunk,
+    CommunalRoom,
+    ConferenceRoom,
+    Device,
+    NumberBlock,
+    PhoneNumber,
+    RecordingSetting,
+    SoundFile,
+    TrafficPack,
+    Trunk,
+    User,
+    VirtualFax,
+    WebChannel,
+)
+from nuage.storage.sql import tables
+from nuage.storage.sql.mapping import RowMapper
+from nuage.storage.sql.repositories import SqlRepository
+from nuage.tenancy.model import Order, OrderLine, Party
+
+
+def _lines_to_row(lines: list[OrderLine]) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(line) for line in lines]
+
+
+def _lines_from_row(rows: list[dict[str, Any]]) -> list[OrderLine]:
+    return [OrderLine(**row) for row in rows]
+
+
+def _mapper(cls: type[Any], table: Table, **codecs: Any) -> RowMapper[Any]:
+    return RowMapper(cls, table, codecs)
+
+
+MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
+    "parties": (_mapper(Party, tables.parties), "party", "id"),
+    "orders": (_mapper(Order, tables.orders, lines=(_lines_to_row, _lines_from_row)), "order", "id"),
+    "users": (_mapper(User, tables.users), "user", "id"),
+    "devices": (_mapper(Device, tables.devices), "device", "id"),
+    "rooms": (_mapper(CommunalRoom, tables.communal_rooms), "communal room", "id"),
+    "number_blocks": (_mapper(NumberBlock, tables.number_blocks), "number block", "id"),
+    "numbers": (_mapper(PhoneNumber, tables.phone_numbers), "number", "id"),
+    "faxes": (_mapper(VirtualFax, tables.virtual_faxes), "virtual fax", "id"),
+    "conference_rooms": (_mapper(ConferenceRoom, tables.conference_rooms), "conference room", "id"),
+    "recording": (_mapper(RecordingSetting, tables.recording_settings), "recording setting", "account_id"),
+    "web_channels": (_mapper(WebChannel, tables.web_channels), "web channel", "id"),
+    "packs": (_mapper(TrafficPack, tables.traffic_packs), "traffic pack", "id"),
+    "trunks": (_mapper(Trunk, tables.trunks), "trunk", "id"),
+    "sound_files": (_mapper(SoundFile, tables.sound_files), "sound file", "id"),
+    "carrier_trunks": (_mapper(CarrierTrunk, tables.carrier_trunks), "carrier trunk", "id"),
+}
+
+
+class SqlUnitOfWork:
+    """Opens a transaction on enter; ``commit()`` keeps it, leaving without commit rolls back."""
+
+    parties: SqlRepository[Party]
+    orders: SqlRepository[Order]
+    users: SqlRepository[User]
+    devices: SqlRepository[Device]
+    rooms: SqlRepository[CommunalRoom]
+    number_blocks: SqlRepository[NumberBlock]
+    numbers: SqlRepository[PhoneNumber]
+    faxes: SqlRepository[VirtualFax]
+    conference_rooms: SqlRepository[ConferenceRoom]
+    recording: SqlRepository[RecordingSetting]
+    web_channels: SqlRepository[WebChannel]
+    packs: SqlRepository[TrafficPack]
+    trunks: SqlRepository[Trunk]
+    sound_files: SqlRepository[SoundFile]
+    carrier_trunks: SqlRepository[CarrierTrunk]
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        """The open connection (for adapters that need more than the repositories)."""
+        if self._connection is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._connection
+
+    def __enter__(self) -> Self:
+        self._connection = self._engine.connect()
+        self._connection.begin()
+        for name, (mapper, kind, key) in MAPPERS.items():
+            setattr(self, name, SqlRepository(self._connection, mapper, kind, key))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection = self.connection
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+        finally:
+            connection.close()
+            self._connection = None
+
+    def commit(self) -> None:
+        """Keep what the use case wrote."""
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        """Forget what the use case wrote."""
+        self.connection.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Makes units of work over one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)

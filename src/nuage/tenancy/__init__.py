@@ -1,0 +1,1 @@
+"""TEN: the operator, partners and final customers, their branding, orders and scopes."""

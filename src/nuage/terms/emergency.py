@@ -1,0 +1,180 @@
+"""Emergency readiness (EMG-1..3): addresses, emergency caller IDs, devices that cannot be located.
+
+EMG-4 (emergency calls always go through) is enforced by the SIP data plane's call policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from nuage.directory.model import Device, NumberBlock, PhoneNumber, Trunk, User
+
+
+class FindingKind(StrEnum):
+    """What the readiness check found."""
+
+    BLOCK_WITHOUT_ADDRESS = "block_without_address"  # EMG-1
+    NO_EMERGENCY_CALLER_ID = "no_emergency_caller_id"  # EMG-2
+    CALLER_ID_WITHOUT_ADDRESS = "caller_id_without_address"  # EMG-2
+    NOMADIC_DEVICE = "nomadic_device"  # EMG-3
+    HOT_DESK_PHONE = "hot_desk_phone"  # EMG-3
+
+
+_RULE_OF = {
+    FindingKind.BLOCK_WITHOUT_ADDRESS: "EMG-1",
+    FindingKind.NO_EMERGENCY_CALLER_ID: "EMG-2",
+    FindingKind.CALLER_ID_WITHOUT_ADDRESS: "EMG-2",
+    FindingKind.NOMADIC_DEVICE: "EMG-3",
+    FindingKind.HOT_DESK_PHONE: "EMG-3",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One emergency-readiness finding about one item of the account."""
+
+    kind: FindingKind
+    item_kind: str  # "number_block", "device", "user", "trunk"
+    item_id: str
+    message: str
+
+    @property
+    def rule_id(self) -> str:
+        """The EMG rule the finding cites."""
+        return _RULE_OF[self.kind]
+
+    @property
+    def blocking(self) -> bool:
+        """EMG-1/EMG-2 findings are configuration errors; EMG-3 ones are warnings to show."""
+        return self.rule_id != "EMG-3"
+
+
+@dataclass(frozen=True)
+class EmergencyReadiness:
+    """EMG-1..3: every finding for an account; ``ready`` when none of them is blocking."""
+
+    findings: tuple[Finding, ...]
+
+    @property
+    def ready(self) -> bool:
+        """True when no EMG-1/EMG-2 finding remains."""
+        return not any(f.blocking for f in self.findings)
+
+
+def emergency_number_for_device(
+    device: Device, owner: User | None, numbers: Sequence[PhoneNumber]
+) -> PhoneNumber | None:
+    """EMG-2: the caller ID a device presents to emergency services.
+
+    The device's own setting first (the location follows the phone, EMG-3 for hot-desking),
+    then a number assigned to the device, then its owner's emergency number or assigned number.
+    """
+    by_id = {n.id: n for n in numbers}
+    if device.emergency_number_id and device.emergency_number_id in by_id:
+        return by_id[device.emergency_number_id]
+    assigned = next((n for n in numbers if n.device_id == device.id), None)
+    if assigned is not None:
+        return assigned
+    if owner is not None and not device.hot_desk:
+        return emergency_number_for_user(owner, numbers)
+    return None
+
+
+def emergency_number_for_user(user: User, numbers: Sequence[PhoneNumber]) -> PhoneNumber | None:
+    """EMG-2: the user's emergency caller ID, else the first number assigned to the user."""
+    if user.emergency_number_id:
+        found = next((n for n in numbers if n.id == user.emergency_number_id), None)
+        if found is not None:
+            return found
+    return next((n for n in numbers if n.user_id == user.id), None)
+
+
+def emergency_number_for_trunk(trunk: Trunk, numbers: Sequence[PhoneNumber]) -> PhoneNumber | None:
+    """EMG-2: the trunk's configured emergency number, else the first number routed to it."""
+    if trunk.emergency_number_id:
+        found = next((n for n in numbers if n.id == trunk.emergency_number_id), None)
+        if found is not None:
+            return found
+    return next((n for n in numbers if n.trunk_id == trunk.id), None)
+
+
+def check_emergency_readiness(
+    blocks: Iterable[NumberBlock],
+    numbers: Iterable[PhoneNumber],
+    users: Iterable[User],
+    devices: Iterable[Device],
+    trunks: Iterable[Trunk],
+) -> EmergencyReadiness:
+    """EMG-1..3: flag blocks without address, items without a located caller ID, nomadic devices."""
+    block_list = list(blocks)
+    number_list = list(numbers)
+    users_by_id: Mapping[str, User] = {u.id: u for u in users}
+    blocks_by_id = {b.id: b for b in block_list}
+    findings: list[Finding] = []
+    for block in block_list:
+        if not block.has_address:
+            findings.append(
+                Finding(
+                    FindingKind.BLOCK_WITHOUT_ADDRESS,
+                    "number_block",
+                    block.id,
+                    f"Number block from {block.first_e164} has no complete postal address",
+                )
+            )
+
+    def check_caller_id(item_kind: str, item_id: str, label: str, number: PhoneNumber | None) -> None:
+        if number is None:
+            findings.append(
+                Finding(
+                    FindingKind.NO_EMERGENCY_CALLER_ID,
+                    item_kind,
+                    item_id,
+                    f"{label} has no emergency caller ID",
+                )
+            )
+            return
+        block = blocks_by_id.get(number.block_id) if number.block_id else None
+        if block is None or not block.has_address:
+            findings.append(
+                Finding(
+                    FindingKind.CALLER_ID_WITHOUT_ADDRESS,
+                    item_kind,
+                    item_id,
+                    f"{label} presents {number.e164} to emergency services, whose block has no address",
+                )
+            )
+
+    for user in users_by_id.values():
+        if user.billable:
+            check_caller_id(
+                "user", user.id, f"User {user.name}", emergency_number_for_user(user, number_list)
+            )
+    for device in devices:
+        owner = users_by_id.get(device.user_id) if device.user_id else None
+        number = emergency_number_for_device(device, owner, number_list)
+        check_caller_id("device", device.id, f"Device {device.label}", number)
+        if device.nomadic:
+            findings.append(
+                Finding(
+                    FindingKind.NOMADIC_DEVICE,
+                    "device",
+                    device.id,
+                    f"{device.label} is a softphone: emergency services cannot locate it reliably",
+                )
+            )
+        if device.hot_desk:
+            findings.append(
+                Finding(
+                    FindingKind.HOT_DESK_PHONE,
+                    "device",
+                    device.id,
+                    f"{device.label} is hot-desked: the location is the phone's, not the user's",
+                )
+            )
+    for trunk in trunks:
+        check_caller_id(
+            "trunk", trunk.id, f"Trunk {trunk.name}", emergency_number_for_trunk(trunk, number_list)
+        )
+    return EmergencyReadiness(tuple(findings))

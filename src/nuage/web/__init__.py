@@ -1,0 +1,1 @@
+"""The web entrypoint (ASGI): health, overview pages; the API and portal mount here."""

@@ -1,0 +1,48 @@
+"""The ASGI application: health and overview now; the API and portal mount on the same app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
+
+from nuage import __version__
+from nuage.bootstrap import Platform
+from nuage.services.context import Context
+from nuage.tenancy.model import PartyKind
+from nuage.web.overview import build_overview
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def create_app(platform: Platform) -> FastAPI:
+    """Build the web application over a wired platform."""
+    app = FastAPI(title="Nuage", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.platform = platform
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        checks: dict[str, Any] = {"version": __version__}
+        try:
+            with platform.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+            checks["schema_current"] = platform.schema_is_current()
+        except Exception as exc:  # the health page reports the failing upstream instead of failing
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+            return JSONResponse({"status": "degraded", **checks}, status_code=503)
+        return JSONResponse({"status": "ok", **checks})
+
+    @app.get("/", response_class=HTMLResponse)
+    def overview(request: Request) -> HTMLResponse:
+        with platform.uow() as uow:
+            operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
+            ctx = Context.operator(operator.id if operator else "-", platform.clock)
+            data = build_overview(uow, ctx)
+        return TEMPLATES.TemplateResponse(request, "overview.html", {"overview": data})
+
+    return app
