@@ -264,3 +264,49 @@ carrier_trunks = Table(
 )
 
 Index("ix_devices_account_kind", devices.c.account_id, devices.c.kind)
+
+# --- SIP data plane: registrations that survive a restart, and call detail records (SIP-1) -------
+
+sip_bindings = Table(
+    "sip_bindings",
+    metadata,
+    Column("aor", String(128), primary_key=True),  # the registered address of record (username)
+    Column("contact", String(512), primary_key=True),
+    Column("device_id", String(ID), index=True),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
+    Column("received", String(64)),  # where the REGISTER came from (host:port), for NATed phones
+    Column("transport", String(8), nullable=False),
+    Column("call_id", String(256), nullable=False),
+    Column("cseq", Integer, nullable=False),
+    Column("user_agent", String(256)),
+    Column("q", Numeric(4, 3)),
+    Column("instance_id", String(256)),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+cdrs = Table(
+    "cdrs",
+    metadata,
+    Column("id", String(ID), primary_key=True),  # idempotency key: rating a CDR twice gives one result
+    Column("call_id", String(256), nullable=False, index=True),
+    Column("account_id", String(ID), index=True),  # None for calls nobody could be charged for
+    Column("direction", String(16), nullable=False),  # outbound, inbound, internal
+    Column("caller", String(128), nullable=False),
+    Column("callee", String(128), nullable=False),
+    Column("device_id", String(ID)),
+    Column("user_id", String(ID)),
+    Column("trunk_id", String(ID)),
+    Column("carrier_trunk_id", String(ID)),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("answered_at", UtcDateTime()),
+    Column("ended_at", UtcDateTime(), nullable=False),
+    Column("billable_seconds", Integer, nullable=False),
+    Column("outcome", String(24), nullable=False),
+    Column("sip_status", Integer, nullable=False),
+    Column("refusal_rule", String(16)),
+    Column("emergency", Boolean, nullable=False),
+    Column("source", String(16), nullable=False),  # "sip" or "import"
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)
+
+Index("ix_cdrs_account_started", cdrs.c.account_id, cdrs.c.started_at)
