@@ -8,7 +8,7 @@ import re
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from nuage.directory.model import (
     CarrierTrunk,
@@ -48,7 +48,12 @@ from nuage.services.tenancy import get_customer
 from nuage.shared.ids import new_id
 from nuage.shared.phone import is_national, parse_e164
 
-T = TypeVar("T")
+class _AccountItem(Protocol):
+    @property
+    def account_id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_AccountItem)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SIP_USER = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
@@ -75,7 +80,7 @@ def _owned(repo: Repository[T], ctx: Context, key: str, account_id: str | None =
     item = repo.find(key)
     if item is None:
         raise NotFound(repo.kind, key)
-    owner = str(item.account_id)
+    owner = item.account_id
     if not ctx.scope.can_see(owner) or (account_id is not None and owner != account_id):
         raise NotFound(repo.kind, key)
     return item

@@ -1,0 +1,5 @@
+"""``python -m nuage`` runs the ``nuage`` command."""
+
+from nuage.cli import main
+
+main()

@@ -1,0 +1,91 @@
+"""Fixtures shared by every test: a frozen clock, real databases (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from nuage.bootstrap import Platform, build_platform
+from nuage.config import Settings
+from nuage.shared.clock import FrozenClock
+
+POSTGRES_ADMIN_URL = os.environ.get("NUAGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """A clock frozen on a Tuesday morning in Brussels."""
+    return FrozenClock(datetime(2026, 3, 10, 8, 30, tzinfo=UTC))
+
+
+def _postgres_available() -> str | None:
+    """None when PostgreSQL answers, else the reason it does not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return None
+    except Exception as exc:  # any failure to connect means "not available here"
+        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, dropped at the end.
+
+    Locally, a missing server skips the PostgreSQL tests with the reason; under CI it fails,
+    because the CI script installs and starts PostgreSQL.
+    """
+    reason = _postgres_available()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    import psycopg
+
+    name = f"nuage_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _wipe(platform: Platform) -> None:
+    from sqlalchemy import text
+
+    from nuage.storage.sql.tables import metadata
+
+    with platform.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {names} CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def platform(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> Iterator[Platform]:
+    """A migrated platform on SQLite (a file with WAL) and on PostgreSQL, with the frozen clock."""
+    url = None
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    settings = Settings(data_dir=tmp_path / "data", database_url=url)
+    built = build_platform(settings, migrate=True, clock=clock)
+    if request.param == "postgresql":
+        _wipe(built)
+    try:
+        yield built
+    finally:
+        if request.param == "postgresql":
+            _wipe(built)
+        built.close()

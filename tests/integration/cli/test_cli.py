@@ -1,0 +1,97 @@
+"""The ``nuage`` command as a person runs it: help, db upgrade, demo, serve."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from nuage.cli import app
+
+runner = CliRunner()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["demo"], ["db", "upgrade"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output
+    if command:
+        assert "--data-dir" in result.output
+
+
+def test_db_upgrade_then_demo_twice(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    upgraded = runner.invoke(app, ["db", "upgrade", "--data-dir", str(data)])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert (data / "nuage.db").exists()
+    first = runner.invoke(app, ["demo", "--data-dir", str(data)])
+    assert first.exit_code == 0, first.output
+    assert "user=alice" in first.output
+    assert "Alice-Demo-2026" in first.output
+    second = runner.invoke(app, ["demo"], env={"NUAGE_DATA_DIR": str(data)})
+    assert second.exit_code == 0, second.output
+    assert "(0 items created" in second.output
+
+
+def test_serve_refuses_a_malformed_address_clearly(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["serve", "--data-dir", str(tmp_path), "--http", "localhost"])
+    assert result.exit_code == 2
+    assert "--http" in result.output
+    assert "HOST:PORT" in result.output
+
+
+def test_serve_shows_the_demo_tenancy_and_stops_cleanly(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert runner.invoke(app, ["demo", "--data-dir", str(data)]).exit_code == 0
+    port = free_port()
+    env = {**os.environ, "NUAGE_DATA_DIR": str(data)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nuage", "serve", "--http", f"127.0.0.1:{port}", "--sip", "127.0.0.1:0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert health is not None, "the server did not come up"
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok"
+        assert health.json()["schema_current"] is True
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5).text
+        for name in (
+            "Nuage Telecom",
+            "Brussels Voice Partners",
+            "BruVoice",
+            "Atelier Dupont",
+            "Bakkerij Peeters",
+            "Cabinet Lemaire",
+        ):
+            assert name in page
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert f"http://127.0.0.1:{port}/" in output
