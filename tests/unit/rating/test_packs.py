@@ -1,16 +1,18 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from rating_data import JAN_1, JAN_15
 
 from nuage.errors import InvalidInput
 from nuage.rating.cdr import Cdr
 from nuage.rating.packs import PackBalance, PackKind, TrafficPack
 from nuage.rating.rater import rate_calls
 from nuage.rating.tariffs import TariffBook
+
+JAN_1 = datetime(2025, 1, 1, tzinfo=UTC)
+JAN_15 = datetime(2025, 1, 15, tzinfo=UTC)
 
 
 def minutes_pack(minutes: int, **kwargs: object) -> TrafficPack:

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from rating_data import JAN_1, JAN_15
 
 from nuage.rating.cdr import Cdr
 from nuage.rating.errors import NoRateForDestination, NoTariffVersion
 from nuage.rating.rater import call_price, rate_calls
 from nuage.rating.tariffs import TariffBook
+
+JAN_1 = datetime(2025, 1, 1, tzinfo=UTC)
+JAN_15 = datetime(2025, 1, 15, tzinfo=UTC)
 
 
 def cdr(cdr_id: str, seconds: int, destination: str = "+32470123456", at_minutes: int = 0) -> Cdr:

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rating_data import JAN_1
 
 from nuage.rating.cdr import Cdr
 from nuage.rating.rater import rate_calls
 from nuage.rating.tariffs import Tariff, TariffBook
+
+JAN_1 = datetime(2025, 1, 1, tzinfo=UTC)
 
 prices = st.decimals(min_value=Decimal(0), max_value=Decimal(50), places=5)
 durations = st.integers(min_value=0, max_value=6 * 3600)

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from rating_data import JAN_1
 
 from nuage.rating.cdr import Cdr
 from nuage.rating.runs import RatingRun, RunPlan, rate_for_runs
 from nuage.rating.tariffs import Tariff, TariffBook
+
+JAN_1 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 @pytest.mark.rule("TEN-5")

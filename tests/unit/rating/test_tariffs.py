@@ -4,11 +4,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from rating_data import JAN_1, JAN_15
 
 from nuage.errors import InvalidInput
 from nuage.rating.errors import NoRateForDestination, NoTariffVersion
 from nuage.rating.tariffs import Tariff, TariffBook
+
+JAN_1 = datetime(2025, 1, 1, tzinfo=UTC)
+JAN_15 = datetime(2025, 1, 15, tzinfo=UTC)
 
 
 @pytest.mark.rule("RAT-2")
