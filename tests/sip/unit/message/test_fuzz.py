@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,10 +33,8 @@ def _parse_everything(data: bytes) -> None:
     # a message that parsed must serialise and its lazy views must not crash unexpectedly
     message.to_bytes()
     for view in ("contacts",):
-        try:
+        with contextlib.suppress(SipParseError):
             getattr(message, view)
-        except SipParseError:
-            pass
 
 
 @FUZZ
@@ -58,16 +58,12 @@ def test_shuffled_header_lines_never_crash_the_parser(lines: list[bytes]) -> Non
 @FUZZ
 @given(st.binary(max_size=300))
 def test_stream_framer_never_crashes(data: bytes) -> None:
-    try:
+    with contextlib.suppress(SipParseError):
         StreamFramer().feed(data)
-    except SipParseError:
-        pass
 
 
 @FUZZ
 @given(st.text(max_size=300))
 def test_sdp_parser_never_crashes(text: str) -> None:
-    try:
+    with contextlib.suppress(SipParseError):
         SessionDescription.parse(text)
-    except SipParseError:
-        pass

@@ -79,7 +79,9 @@ def test_several_vias_on_one_line_and_on_several_lines() -> None:
     )
     vias = parse_message(data).vias
     assert [v.branch for v in vias] == ["z9hG4bKabc", "z9hG4bK2", "z9hG4bK3"]
-    assert vias[1].host == "2001:db8::1" and vias[1].port == 5080 and vias[1].transport == "TCP"
+    assert vias[1].host == "2001:db8::1"
+    assert vias[1].port == 5080
+    assert vias[1].transport == "TCP"
     assert vias[2].param("x") == "a,b"
 
 
@@ -124,9 +126,12 @@ def test_response_status_line() -> None:
 
 def test_uri_with_escapes_params_headers_and_ipv6() -> None:
     uri = SipUri.parse("sip:%61lice:pw@[2001:DB8::10]:5070;transport=tcp;lr?Subject=hi%20there")
-    assert uri.user == "alice" and uri.password == "pw"
-    assert uri.host == "2001:db8::10" and uri.port == 5070
-    assert uri.transport == "TCP" and uri.param("lr") == ""
+    assert uri.user == "alice"
+    assert uri.password == "pw"
+    assert uri.host == "2001:db8::10"
+    assert uri.port == 5070
+    assert uri.transport == "TCP"
+    assert uri.param("lr") == ""
     assert uri.headers == (("Subject", "hi there"),)
     assert SipUri.parse(str(uri)) == uri
 
@@ -140,9 +145,12 @@ def test_tel_uri_and_unknown_scheme() -> None:
 def test_name_addr_forms() -> None:
     quoted = NameAddr.parse('"A \\"quoted\\" name" <sip:a@h;lr>;tag=x;expires=30')
     assert quoted.display == 'A "quoted" name'
-    assert quoted.uri.param("lr") == "" and quoted.tag == "x" and quoted.param("expires") == "30"
+    assert quoted.uri.param("lr") == ""
+    assert quoted.tag == "x"
+    assert quoted.param("expires") == "30"
     bare = NameAddr.parse("sip:a@h;tag=y")
-    assert bare.tag == "y" and bare.uri.params == ()
+    assert bare.tag == "y"
+    assert bare.uri.params == ()
     token = NameAddr.parse("Bob <sip:b@h>")
     assert token.display == "Bob"
     assert NameAddr.parse("*").wildcard

@@ -24,8 +24,10 @@ OFFER = (
 
 def test_offer_is_parsed() -> None:
     sdp = SessionDescription.parse(OFFER)
-    assert sdp.origin.username == "alice" and sdp.origin.session_version == 2890844526
-    assert sdp.connection is not None and sdp.connection.address == "127.0.0.1"
+    assert sdp.origin.username == "alice"
+    assert sdp.origin.session_version == 2890844526
+    assert sdp.connection is not None
+    assert sdp.connection.address == "127.0.0.1"
     audio, video = sdp.media
     assert (audio.kind, audio.port, audio.formats) == ("audio", 49170, ("0", "8", "101"))
     assert audio.rtpmap == {"0": "PCMU/8000", "101": "telephone-event/8000"}
@@ -41,7 +43,8 @@ def test_serialisation_round_trips() -> None:
 
 def test_connection_rewrite_bumps_the_version() -> None:
     sdp = SessionDescription.parse(OFFER).with_connection_address("::1")
-    assert sdp.connection is not None and sdp.connection.address_type == "IP6"
+    assert sdp.connection is not None
+    assert sdp.connection.address_type == "IP6"
     assert sdp.origin.session_version == 2890844527
 
 

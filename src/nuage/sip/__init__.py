@@ -1,0 +1,73 @@
+"""Nuage's SIP data plane: an asyncio registrar and B2BUA (SIP-1).
+
+Layers, bottom up: ``message`` (model, parser, SDP) → ``transport`` (UDP, TCP) →
+``transactions`` (RFC 3261 §17) → ``dialogs`` → ``registrar`` and ``b2bua`` (legs joined by
+a controller). Everything from the rest of the platform comes through ``ports``; ``memory``
+holds in-memory implementations of them. ``SipServer`` puts it together.
+"""
+
+from __future__ import annotations
+
+from nuage.sip.accounting import CdrWriter, NullAccounting
+from nuage.sip.policy import DialPlanPolicy
+from nuage.sip.ports import (
+    Authorization,
+    Binding,
+    BindingStore,
+    CallAttempt,
+    CallOutcome,
+    CallPolicy,
+    CarrierTrunk,
+    CdrRecord,
+    CdrSink,
+    CredentialStore,
+    Destination,
+    DeviceDestination,
+    DialPlan,
+    Direction,
+    ExternalDestination,
+    Refusal,
+    SipAccount,
+    UserDestination,
+)
+from nuage.sip.server import SipServer, SipSettings
+
+
+def install_uvloop() -> bool:
+    """Use uvloop for new event loops when it is installed; return whether it is."""
+    try:
+        import uvloop
+    except ImportError:
+        return False
+    import asyncio
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return True
+
+
+__all__ = [
+    "Authorization",
+    "Binding",
+    "BindingStore",
+    "CallAttempt",
+    "CallOutcome",
+    "CallPolicy",
+    "CarrierTrunk",
+    "CdrRecord",
+    "CdrSink",
+    "CdrWriter",
+    "CredentialStore",
+    "Destination",
+    "DeviceDestination",
+    "DialPlan",
+    "DialPlanPolicy",
+    "Direction",
+    "ExternalDestination",
+    "NullAccounting",
+    "Refusal",
+    "SipAccount",
+    "SipServer",
+    "SipSettings",
+    "UserDestination",
+    "install_uvloop",
+]

@@ -1,0 +1,256 @@
+"""The ports of the SIP data plane: everything it needs from the rest of Nuage.
+
+The control plane implements these Protocols over its storage (SQL adapters) and its rules
+(the terms-based CallPolicy); ``nuage.sip.memory`` ships in-memory implementations for tests
+and lab set-ups. All look-ups are ``async`` so that adapters can hit a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+# -- credentials ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SipAccount:
+    """SIP-1: the credentials of one device, found by its digest username."""
+
+    device_id: str
+    account_id: str  # the customer party id the device belongs to
+    user_id: str | None  # None for devices without a user (door phone, fax... CFG-3)
+    username: str
+    password: str  # plaintext: digest needs it (or an HA1); never logged
+    display_name: str = ""
+    caller_id_e164: str | None = None  # the number presented on external calls (SIP-2)
+
+
+class CredentialStore(Protocol):
+    """Finds SIP accounts by auth username."""
+
+    async def find_account(self, username: str) -> SipAccount | None:
+        """The account with this digest username, or None."""
+        ...
+
+
+# -- dial plan --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierTrunk:
+    """The operator's carrier gateway: where external calls go and inbound calls come from."""
+
+    trunk_id: str
+    host: str
+    port: int = 5060
+    transport: str = "UDP"
+
+
+@dataclass(frozen=True, slots=True)
+class UserDestination:
+    """A user: every registered contact of every device of the user rings in parallel (CFG-1)."""
+
+    user_id: str
+    account_id: str
+    device_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceDestination:
+    """One device (all its registered contacts ring)."""
+
+    device_id: str
+    account_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalDestination:
+    """An E.164 number outside the platform, reached through a carrier trunk."""
+
+    e164: str
+    trunk: CarrierTrunk
+    emergency: bool = False
+
+
+Destination = UserDestination | DeviceDestination | ExternalDestination
+
+
+class DialPlan(Protocol):
+    """What a dialled number means (SIP-1)."""
+
+    async def resolve(self, caller: SipAccount, dialled: str) -> Destination | None:
+        """What ``dialled`` (the Request-URI user part) means for this caller; None: not found."""
+        ...
+
+    async def find_carrier(self, host: str, port: int) -> CarrierTrunk | None:
+        """The carrier trunk whose gateway sent a request from ``host:port``, or None."""
+        ...
+
+    async def resolve_inbound(self, trunk: CarrierTrunk, did_e164: str) -> Destination | None:
+        """The user or device an inbound number (DID, E.164) is assigned to; None: not assigned."""
+        ...
+
+
+# -- registrations ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """One registered contact of a device (RFC 3261 §10); the flow is where it registered from."""
+
+    device_id: str
+    username: str
+    contact: str  # the Contact URI as registered
+    expires_at: datetime  # aware UTC
+    call_id: str
+    cseq: int
+    source_transport: str  # "UDP" / "TCP": the flow requests to this phone go through (NAT)
+    source_host: str
+    source_port: int
+    registered_at: datetime
+    user_agent: str = ""
+    q: float | None = None
+
+
+class BindingStore(Protocol):
+    """Persists registrations so a restart does not forget phones."""
+
+    async def load_all(self) -> list[Binding]:
+        """Every stored binding (the registrar drops the expired ones)."""
+        ...
+
+    async def upsert(self, binding: Binding) -> None:
+        """Insert or replace the binding of (device_id, contact)."""
+        ...
+
+    async def delete(self, device_id: str, contact: str) -> None:
+        """Forget one binding (no error if absent)."""
+        ...
+
+
+# -- call policy (STYLE §2.7.4) ---------------------------------------------------------
+
+
+class Direction(StrEnum):
+    """Which way a call goes, seen from the platform."""
+
+    INTERNAL = "internal"  # device to user/device of the platform
+    OUTBOUND = "outbound"  # device to an external number (carrier)
+    INBOUND = "inbound"  # carrier to a number of the platform
+
+
+@dataclass(frozen=True, slots=True)
+class CallAttempt:
+    """Everything a policy may weigh before a call is placed."""
+
+    call_id: str
+    direction: Direction
+    account_id: str | None  # the calling account; for inbound, the account of the number called
+    device_id: str | None  # the calling device; None for inbound
+    user_id: str | None
+    presented_caller_id: str  # the From user part as presented (SIP-2 checks it)
+    source_host: str
+    source_port: int
+    dialled: str  # the Request-URI user part
+    destination: Destination
+    emergency: bool  # EMG-4: never refused for capacity, suspension or credit
+    trunk_id: str | None  # the carrier trunk used (outbound) or arrived on (inbound)
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """The policy's yes: routes tried in order until one answers (route hunting)."""
+
+    routes: tuple[Destination, ...]
+    max_duration: timedelta | None  # None: no limit; EMG-4 calls always get None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The policy's no, citing the rule of the terms (rendered as SIP status + Warning)."""
+
+    rule_id: str  # "CAP-3", "SIP-2", "PAY-3", "SIP-4" ...
+    reason: str
+
+
+class CallPolicy(Protocol):
+    """Authorises call attempts (CAP-3, SIP-2, PAY-3, EMG-4, SIP-4 live behind this port)."""
+
+    async def authorize(self, attempt: CallAttempt) -> Authorization | Refusal:
+        """Routes for the attempt, or a refusal citing a rule."""
+        ...
+
+
+# -- accounting -------------------------------------------------------------------------
+
+
+class CallOutcome(StrEnum):
+    """How an attempt ended."""
+
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    CANCELLED = "cancelled"
+    REFUSED = "refused"  # the policy said no
+    NOT_FOUND = "not-found"
+    UNAVAILABLE = "unavailable"  # nobody registered / callee unreachable
+    FAILED = "failed"  # any other final error
+
+
+@dataclass(frozen=True, slots=True)
+class CdrRecord:
+    """SIP-1: one call detail record per attempt, priced later by rating.
+
+    ``billable_seconds`` is the answered duration rounded *up* to a whole second (a started
+    second counts; RAT-1 then prices per second); 0 when not answered.
+    """
+
+    call_id: str
+    caller: str  # presented caller id (E.164 or username)
+    callee: str  # dialled
+    account_id: str | None
+    device_id: str | None
+    trunk_id: str | None
+    direction: Direction
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime
+    billable_seconds: int
+    outcome: CallOutcome
+    sip_status: int  # the final status the caller saw (200 for answered calls)
+    refusal_rule_id: str | None
+    emergency: bool
+
+
+class CdrSink(Protocol):
+    """Stores CDRs; the writer hands it batches."""
+
+    async def write(self, records: Sequence[CdrRecord]) -> None:
+        """Persist a batch (all or nothing is the adapter's business; errors are retried)."""
+        ...
+
+
+__all__ = [
+    "Authorization",
+    "Binding",
+    "BindingStore",
+    "CallAttempt",
+    "CallOutcome",
+    "CallPolicy",
+    "CarrierTrunk",
+    "CdrRecord",
+    "CdrSink",
+    "CredentialStore",
+    "Destination",
+    "DeviceDestination",
+    "DialPlan",
+    "Direction",
+    "ExternalDestination",
+    "Refusal",
+    "SipAccount",
+    "UserDestination",
+]

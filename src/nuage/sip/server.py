@@ -1,0 +1,306 @@
+"""The SIP server: transports, transactions, registrar and B2BUA behind one object.
+
+server = SipServer(SipSettings(listen_port=0), credentials=..., dial_plan=..., bindings=...,
+                   policy=DialPlanPolicy(), cdr_sink=...)
+await server.start()        # server.bound_address("UDP") -> Address with the chosen port
+...
+await server.stop(grace_s=30)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from nuage.shared.clock import Clock, SystemClock
+from nuage.sip.accounting import CdrWriter
+from nuage.sip.b2bua.controller import CallController, CallInfo, CallServices, CallSettings, admit
+from nuage.sip.b2bua.events import Disconnect, Fail
+from nuage.sip.b2bua.legs import Leg
+from nuage.sip.b2bua.states import CallState
+from nuage.sip.digest import DigestAuthenticator
+from nuage.sip.message import SipRequest, SipResponse
+from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan
+from nuage.sip.registrar import Registrar, RegistrarSettings
+from nuage.sip.transactions import (
+    ClientTransaction,
+    ResponseHandler,
+    ServerTransaction,
+    Timers,
+    TransactionLayer,
+    TxState,
+)
+from nuage.sip.transport import Address, TcpTransport, Transport, UdpTransport
+
+log = logging.getLogger("nuage.sip.server")
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
+
+
+@dataclass(frozen=True, slots=True)
+class SipSettings:
+    """Everything the SIP server is configured with (read once by the entrypoint)."""
+
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 5060  # 0: let the OS choose (tests); UDP and TCP then share one port
+    transports: tuple[str, ...] = ("UDP", "TCP")
+    advertised_host: str | None = None  # host in Via/Contact; default: listen_host
+    realm: str = "nuage.local"  # digest realm and our SIP domain
+    t1_s: float = 0.5
+    t2_s: float = 4.0
+    t4_s: float = 5.0
+    nonce_ttl_s: float = 300.0
+    digest_algorithms: tuple[str, ...] = ("MD5", "SHA-256")  # challenge order; see nuage.sip.digest
+    no_answer_timeout_s: float = 60.0
+    max_call_duration_s: float | None = 4 * 3600.0
+    min_session_expires_s: int = 90
+    registrar: RegistrarSettings = field(default_factory=RegistrarSettings)
+    cdr_batch_size: int = 100
+    cdr_flush_interval_ms: int = 1000
+    user_agent: str = "Nuage"
+
+
+class SipServer:
+    """Registrar + B2BUA on UDP and TCP; the transaction user of the stack."""
+
+    def __init__(
+        self,
+        settings: SipSettings,
+        *,
+        credentials: CredentialStore,
+        dial_plan: DialPlan,
+        bindings: BindingStore,
+        policy: CallPolicy,
+        cdr_sink: CdrSink,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.timers = Timers(settings.t1_s, settings.t2_s, settings.t4_s)
+        self.authenticator = DigestAuthenticator(
+            settings.realm, nonce_ttl_s=settings.nonce_ttl_s, algorithms=settings.digest_algorithms
+        )
+        self.registrar = Registrar(credentials, bindings, self.authenticator, self.clock, settings.registrar)
+        self.cdr_writer = CdrWriter(
+            cdr_sink, batch_size=settings.cdr_batch_size, flush_interval_ms=settings.cdr_flush_interval_ms
+        )
+        self._dial_plan = dial_plan
+        self._policy = policy
+        self._transports: dict[str, Transport] = {}
+        self._dialogs: dict[tuple[str, str], Leg] = {}
+        self._calls: dict[int, CallController] = {}
+        self._invites: dict[tuple[str, ...], CallController] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._accepting = False
+        self._contact: dict[str, str] = {}
+        self._via: dict[str, tuple[str, int]] = {}
+        self._purge: asyncio.TimerHandle | None = None
+        self.loop: asyncio.AbstractEventLoop = asyncio.get_event_loop_policy().get_event_loop()
+        self._layer: TransactionLayer | None = None
+        self._services: CallServices | None = None
+
+    # -- life cycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Load bindings, bind the transports, start accepting requests."""
+        self.loop = asyncio.get_running_loop()
+        self._layer = TransactionLayer(self, self.timers, self.loop)
+        settings = self.settings
+        loaded = await self.registrar.load()
+        port = settings.listen_port
+        for name in settings.transports:
+            if name == "UDP":
+                transport: Transport = await UdpTransport.listen(
+                    settings.listen_host, port, self._layer.receive
+                )
+            elif name == "TCP":
+                transport = await TcpTransport.listen(settings.listen_host, port, self._layer.receive)
+            else:
+                raise ValueError(f"unsupported transport {name!r}")
+            port = transport.local.port  # port 0: the others follow the first one's port
+            self._transports[name] = transport
+            host = settings.advertised_host or transport.local.host
+            host_text = f"[{host}]" if ":" in host else host
+            self._via[name] = (host_text, transport.local.port)
+            self._contact[name] = f"<sip:nuage@{host_text}:{transport.local.port};transport={name.lower()}>"
+        self._services = CallServices(
+            host=self,
+            registrar=self.registrar,
+            dial_plan=self._dial_plan,
+            policy=self._policy,
+            accounting=self.cdr_writer,
+            clock=self.clock,
+            settings=CallSettings(
+                domain=settings.realm,
+                no_answer_timeout_s=settings.no_answer_timeout_s,
+                max_call_duration_s=settings.max_call_duration_s,
+                min_session_expires_s=settings.min_session_expires_s,
+            ),
+            on_started=self._call_started,
+            on_finished=self._call_finished,
+        )
+        self._accepting = True
+        self._purge = self.loop.call_later(30, self._purge_bindings)
+        log.info("SIP server listening on %s (%d bindings loaded)", self.addresses(), loaded)
+
+    async def stop(self, grace_s: float = 30.0) -> None:
+        """Refuse new calls (503), let current calls end for up to ``grace_s``, hang up the rest,
+        flush the CDRs, close the transports."""
+        self._accepting = False
+        deadline = self.loop.time() + grace_s
+        while self._calls and self.loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for call in list(self._calls.values()):
+            call._hang_up_both("server stopping")
+            if call.state is not CallState.DEAD:
+                call.caller_leg.send(Fail(503, "Service Unavailable"))
+                call.on_event(call.caller_leg, Disconnect("server stopping"))
+        await asyncio.sleep(0.05)  # let the BYEs leave
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.cdr_writer.close()
+        if self._purge is not None:
+            self._purge.cancel()
+        for transport in self._transports.values():
+            transport.close()
+        self._transports.clear()
+
+    def bound_address(self, transport: str = "UDP") -> Address:
+        """The address a transport is bound to (with the OS-chosen port when 0 was asked)."""
+        return self._transports[transport].local
+
+    def addresses(self) -> list[Address]:
+        """Every bound address."""
+        return [t.local for t in self._transports.values()]
+
+    # -- introspection ------------------------------------------------------------------------
+    def registrations(self) -> list[Binding]:
+        """Live registrations."""
+        return self.registrar.registrations()
+
+    def calls(self) -> list[CallInfo]:
+        """Current calls."""
+        return [call.info() for call in self._calls.values()]
+
+    @property
+    def transaction_counts(self) -> tuple[int, int]:
+        """(server, client) transactions alive."""
+        return self._layer.counts if self._layer else (0, 0)
+
+    # -- LegHost --------------------------------------------------------------------------------
+    def send_request(
+        self, request: SipRequest, destination: Address, on_response: ResponseHandler
+    ) -> ClientTransaction:
+        """Start a client transaction on the transport ``destination`` names."""
+        assert self._layer is not None
+        transport = self._transport_for(destination.transport)
+        return self._layer.send_request(request, destination, on_response, transport=transport)
+
+    def send_raw(self, data: bytes, destination: Address) -> None:
+        """Send outside transactions."""
+        self._transport_for(destination.transport).send(data, destination)
+
+    def via(self, transport: str) -> tuple[str, int]:
+        """Our sent-by for a transport."""
+        return self._via.get(transport.upper()) or next(iter(self._via.values()))
+
+    def contact(self, transport: str) -> str:
+        """Our Contact for a transport (lower-case transport parameter)."""
+        return self._contact.get(transport.upper()) or next(iter(self._contact.values()))
+
+    def register_dialog(self, key: tuple[str, str], leg: Leg) -> None:
+        """Route a dialog's requests to a leg."""
+        self._dialogs[key] = leg
+
+    def unregister_dialog(self, key: tuple[str, str]) -> None:
+        """Forget a dialog."""
+        self._dialogs.pop(key, None)
+
+    def _transport_for(self, name: str) -> Transport:
+        transport = self._transports.get(name.upper())
+        if transport is None:
+            transport = next(iter(self._transports.values()))
+        return transport
+
+    # -- TransactionUser ----------------------------------------------------------------------
+    def on_request(self, transaction: ServerTransaction) -> None:
+        """Dispatch a new request by method and dialog."""
+        request = transaction.request
+        method = request.method
+        to_tag = request.to_addr.tag
+        if to_tag is not None:
+            leg = self._dialogs.get((request.call_id, to_tag))
+            if leg is None:
+                transaction.reply(481)
+            else:
+                leg.on_request(transaction)
+            return
+        if method == "INVITE":
+            if not self._accepting:
+                transaction.reply(503, headers=[("retry-after", "30")])
+                return
+            transaction.reply(100)
+            self._spawn(self._admit(transaction))
+        elif method == "REGISTER":
+            self._spawn(self.registrar.handle(transaction))
+        elif method == "OPTIONS":
+            transaction.reply(200, headers=[("allow", ALLOW), ("accept", "application/sdp")])
+        elif method in ("BYE", "UPDATE", "INFO", "PRACK"):
+            transaction.reply(481)  # in-dialog methods without a dialog
+        else:
+            transaction.reply(405, headers=[("allow", ALLOW)])
+
+    async def _admit(self, transaction: ServerTransaction) -> None:
+        assert self._services is not None
+        try:
+            controller = await admit(self._services, transaction)
+        except Exception:
+            log.exception("call %s failed during admission", transaction.request.call_id)
+            if not transaction.cancelled:
+                transaction.reply(500)
+            return
+        if controller is None and transaction.cancelled and transaction.state is TxState.PROCEEDING:
+            transaction.reply(487)
+
+    def _call_started(self, call: CallController) -> None:
+        self._calls[id(call)] = call
+        self._invites[call.caller_leg.tx.key] = call
+
+    def on_ack(self, request: SipRequest, source: Address) -> None:
+        """ACK of a 2xx: to the leg of its dialog."""
+        leg = self._dialogs.get((request.call_id, request.to_addr.tag or ""))
+        if leg is not None:
+            leg.on_ack(request)
+
+    def on_cancel(self, invite: ServerTransaction) -> None:
+        """CANCEL of a pending INVITE."""
+        controller = self._invites.get(invite.key)
+        if controller is not None:
+            controller.caller_leg.on_cancel()
+        # otherwise admission is still running; it checks ``invite.cancelled`` when done
+
+    def on_stray_response(self, response: SipResponse, source: Address) -> None:
+        """A 2xx retransmission after the INVITE transaction ended: re-ACK through the leg."""
+        if 200 <= response.status < 300 and response.cseq.method == "INVITE":
+            leg = self._dialogs.get((response.call_id, response.from_addr.tag or ""))
+            if leg is not None:
+                leg.on_stray_2xx(response)
+
+    # -- internals ------------------------------------------------------------------------------
+    def _call_finished(self, call: CallController) -> None:
+        self._calls.pop(id(call), None)
+        self._invites.pop(call.caller_leg.tx.key, None)
+
+    def _spawn(self, coroutine: object) -> None:
+        task: asyncio.Task[None] = self.loop.create_task(coroutine)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("request handler failed", exc_info=task.exception())
+
+    def _purge_bindings(self) -> None:
+        self._spawn(self.registrar.purge_expired())
+        self._purge = self.loop.call_later(30, self._purge_bindings)

@@ -1,0 +1,148 @@
+"""Helpers of the SIP tests: free ports, the lab accounts, a SIPp runner."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from nuage.sip import SipServer
+from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
+from nuage.sip.ports import CarrierTrunk, SipAccount, UserDestination
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+SIPP = shutil.which("sipp")
+BARESIP = shutil.which("baresip")
+
+needs_sipp = pytest.mark.skipif(SIPP is None, reason="SIPp (sip-tester) is not installed")
+needs_baresip = pytest.mark.skipif(BARESIP is None, reason="baresip is not installed")
+
+
+def free_port(*, spacing: int = 1) -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 (and the ``spacing - 1`` ports after it)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port + spacing >= 65535:
+            continue
+        try:
+            for offset in range(spacing):
+                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                    with socket.socket(socket.AF_INET, kind) as s:
+                        s.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port")
+
+
+ALICE = SipAccount("dev-alice", "acc-1", "usr-alice", "alice", "alice-secret", "Alice", "+3221111111")
+BOB = SipAccount("dev-bob", "acc-1", "usr-bob", "bob", "bob-secret", "Bob", "+3222222222")
+BOB_DESK = SipAccount("dev-bob-desk", "acc-1", "usr-bob", "bobdesk", "desk-secret", "Bob desk", None)
+DOOR = SipAccount("dev-door", "acc-1", None, "door", "door-secret", "Door", None)
+
+
+@dataclass
+class Lab:
+    """A running server and its in-memory ports."""
+
+    server: SipServer
+    credentials: MemoryCredentialStore
+    dial_plan: MemoryDialPlan
+    bindings: MemoryBindingStore
+    cdrs: MemoryCdrSink
+    carrier_port: int
+
+    @property
+    def port(self) -> int:
+        return self.server.bound_address("UDP").port
+
+    async def flush_cdrs(self) -> None:
+        await self.server.cdr_writer.flush()
+
+
+def make_lab_parts(carrier_port: int) -> tuple[MemoryCredentialStore, MemoryDialPlan]:
+    credentials = MemoryCredentialStore([ALICE, BOB, BOB_DESK, DOOR])
+    carrier = CarrierTrunk("trunk-carrier", "127.0.0.2", carrier_port)
+    dial_plan = MemoryDialPlan(credentials, carrier=carrier, users={"200": "usr-bob", "100": "usr-alice"})
+    dial_plan.numbers["+3223333333"] = UserDestination("usr-bob", "acc-1", ("dev-bob", "dev-bob-desk"))
+    return credentials, dial_plan
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    output: str
+
+
+async def run_sipp(
+    scenario: str | Path,
+    target: str,
+    *,
+    port: int,
+    args: Sequence[str] = (),
+    timeout: float = 30.0,
+    ip: str = "127.0.0.1",
+) -> SippResult:
+    """Run SIPp (as its own process, so the server keeps running in this loop)."""
+    assert SIPP is not None
+    path = scenario if isinstance(scenario, Path) else SCENARIOS / scenario
+    command = [
+        SIPP,
+        "-sf",
+        str(path),
+        "-i",
+        ip,
+        "-p",
+        str(port),
+        "-cp",
+        str(free_port()),
+        "-mp",
+        str(free_port(spacing=4)),
+        "-nostdin",
+        "-timeout",
+        f"{int(timeout)}s",
+        "-timeout_error",
+        "-max_recv_loops",
+        "100",
+        "-trace_err",
+        "-error_file",
+        "/dev/stderr",
+        *args,
+    ]
+    if target:
+        command.append(target)
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout + 10)
+    except TimeoutError:
+        process.kill()
+        output, _ = await process.communicate()
+    return SippResult(
+        process.returncode if process.returncode is not None else -1, output.decode(errors="replace")
+    )
+
+
+async def register_with_sipp(
+    lab: Lab, username: str, password: str, port: int, *, expires: int = 300
+) -> SippResult:
+    """Register ``username`` with contact 127.0.0.1:port using SIPp and the register scenario."""
+    scenario = SCENARIOS / "register.xml"
+    if expires != 300:
+        text = scenario.read_text().replace("Expires: 300", f"Expires: {expires}")
+        scenario = Path(f"/tmp/nuage-register-{port}-{expires}.xml")
+        scenario.write_text(text)
+    return await run_sipp(
+        scenario,
+        f"127.0.0.1:{lab.port}",
+        port=port,
+        args=["-s", username, "-au", username, "-ap", password, "-m", "1"],
+    )
