@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -12,6 +13,10 @@ from nuage.shared.clock import Clock, SystemClock
 from nuage.storage.sql.engine import make_engine
 from nuage.storage.sql.migrate import current_revision, head_revision, upgrade
 from nuage.storage.sql.unit_of_work import SqlUnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from nuage.sip.server import SipServer
+    from nuage.storage.sql.sip_adapters import SqlBindingStore, SqlSipDirectory
 
 
 @dataclass
@@ -22,6 +27,7 @@ class Platform:
     engine: Engine
     uow: SqlUnitOfWorkFactory
     clock: Clock = field(default_factory=SystemClock)
+    sip: SipRuntime | None = None  # set while the SIP data plane runs in this process
 
     def close(self) -> None:
         """Release the database connections."""
@@ -53,3 +59,52 @@ def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | 
     return Platform(
         settings=settings, engine=engine, uow=SqlUnitOfWorkFactory(engine), clock=clock or SystemClock()
     )
+
+
+class SipRuntime:
+    """The SIP data plane wired to storage: directory snapshot, registrations, CDRs (SIP-1)."""
+
+    def __init__(self, platform: Platform) -> None:
+        from nuage.sip.policy import DialPlanPolicy
+        from nuage.sip.server import SipServer, SipSettings
+        from nuage.storage.sql.sip_adapters import SqlBindingStore, SqlCdrSink, SqlSipDirectory
+
+        config = platform.settings.sip
+        self.directory: SqlSipDirectory = SqlSipDirectory(
+            platform.engine, home_region=platform.settings.home_region
+        )
+        self.bindings: SqlBindingStore = SqlBindingStore(platform.engine)
+        self.server: SipServer = SipServer(
+            SipSettings(
+                listen_host=config.host,
+                listen_port=config.port,
+                realm=config.realm,
+                max_call_duration_s=float(config.max_call_duration_s),
+            ),
+            credentials=self.directory,
+            dial_plan=self.directory,
+            bindings=self.bindings,
+            policy=DialPlanPolicy(),
+            cdr_sink=SqlCdrSink(platform.engine),
+            clock=platform.clock,
+        )
+        self._platform = platform
+
+    async def start(self) -> None:
+        """Load the directory, then listen for SIP on UDP and TCP."""
+        await self.directory.start()
+        try:
+            await self.server.start()
+        except BaseException:
+            await self.directory.stop()
+            raise
+        self._platform.sip = self
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop accepting calls, let current ones end for ``grace_s``, flush CDRs and registrations."""
+        try:
+            await self.server.stop(grace_s)
+        finally:
+            await self.bindings.close()
+            await self.directory.stop()
+            self._platform.sip = None
