@@ -45,3 +45,52 @@ async def test_call_between_two_users_is_set_up_torn_down_and_recorded(lab: Lab)
     assert cdr.answered_at is not None
     assert cdr.billable_seconds >= 1
     assert lab.server.calls() == []
+
+
+async def _call(
+    lab: Lab, callee_scenario: str, caller_scenario: str, dialled: str = "bob", **kw: str
+) -> None:
+    """Register bob from a SIPp UAS port, run the callee scenario there and the caller against Nuage."""
+    bob_port = free_port()
+    assert (await register_with_sipp(lab, "bob", "bob-secret", port=bob_port)).returncode == 0
+    callee = asyncio.create_task(run_sipp(callee_scenario, "", port=bob_port, args=["-m", "1"]))
+    await asyncio.sleep(0.3)
+    caller = await run_sipp(
+        caller_scenario,
+        f"127.0.0.1:{lab.port}",
+        port=free_port(),
+        args=["-s", dialled, "-au", "alice", "-ap", "alice-secret", "-m", "1"],
+    )
+    callee_result = await callee
+    assert caller.returncode == 0, caller.output
+    assert callee_result.returncode == 0, callee_result.output
+    await asyncio.sleep(0.1)
+    await lab.flush_cdrs()
+
+
+async def test_busy_callee_486_is_passed_back_to_the_caller(lab: Lab) -> None:
+    await _call(lab, "uas_busy.xml", "uac_busy.xml")
+    (cdr,) = lab.cdrs.records
+    assert cdr.outcome is CallOutcome.BUSY
+    assert cdr.sip_status == 486
+    assert cdr.billable_seconds == 0
+
+
+async def test_unanswered_call_is_cancelled_and_the_caller_gets_480(lab: Lab) -> None:
+    await _call(lab, "uas_ring.xml", "uac_unanswered.xml")
+    (cdr,) = lab.cdrs.records
+    assert cdr.outcome is CallOutcome.NO_ANSWER
+    assert cdr.sip_status == 480
+
+
+async def test_caller_cancel_is_relayed_to_the_ringing_callee(lab: Lab) -> None:
+    await _call(lab, "uas_ring.xml", "uac_cancel.xml")
+    (cdr,) = lab.cdrs.records
+    assert cdr.outcome is CallOutcome.CANCELLED
+    assert cdr.answered_at is None
+
+
+async def test_reinvite_is_passed_through_to_the_other_leg(lab: Lab) -> None:
+    await _call(lab, "uas_reinvite.xml", "uac_reinvite.xml")
+    (cdr,) = lab.cdrs.records
+    assert cdr.outcome is CallOutcome.ANSWERED
