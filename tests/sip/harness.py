@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 import socket
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nuage.sip import SipServer
+from nuage.sip.message import SipResponse, parse_message
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
 from nuage.sip.ports import CarrierTrunk, SipAccount, UserDestination
 
@@ -146,3 +148,61 @@ async def register_with_sipp(
         port=port,
         args=["-s", username, "-au", username, "-ap", password, "-m", "1"],
     )
+
+
+class RawUdpPhone:
+    """A bare UDP socket that sends hand-written SIP and reads what comes back (for edge cases)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.setblocking(False)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send(self, data: bytes | str, port: int) -> None:
+        raw = data.encode() if isinstance(data, str) else data
+        self.sock.sendto(raw, ("127.0.0.1", port))
+
+    async def receive(self, timeout: float = 2.0) -> bytes:
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(loop.sock_recv(self.sock, 65535), timeout)
+
+    async def response(self, timeout: float = 2.0, *, skip_provisional: bool = True) -> SipResponse:
+        """The next response (100 Trying skipped)."""
+        while True:
+            message = parse_message(await self.receive(timeout))
+            assert isinstance(message, SipResponse), message
+            if skip_provisional and message.status == 100:
+                continue
+            return message
+
+    def request(
+        self,
+        method: str,
+        uri: str,
+        *,
+        call_id: str = "raw-call-1",
+        cseq: int = 1,
+        user: str = "alice",
+        to_user: str | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+        body: str = "",
+    ) -> str:
+        lines = [
+            f"{method} {uri} SIP/2.0",
+            f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{secrets.token_hex(6)};rport",
+            "Max-Forwards: 70",
+            f"From: <sip:{user}@nuage.local>;tag=raw{self.port}",
+            f"To: <sip:{to_user or user}@nuage.local>",
+            f"Call-ID: {call_id}",
+            f"CSeq: {cseq} {method}",
+            f"Contact: <sip:{user}@127.0.0.1:{self.port}>",
+            *(f"{name}: {value}" for name, value in headers),
+            f"Content-Length: {len(body.encode())}",
+            "",
+            body,
+        ]
+        return "\r\n".join(lines)
