@@ -94,3 +94,71 @@ async def test_reinvite_is_passed_through_to_the_other_leg(lab: Lab) -> None:
     await _call(lab, "uas_reinvite.xml", "uac_reinvite.xml")
     (cdr,) = lab.cdrs.records
     assert cdr.outcome is CallOutcome.ANSWERED
+
+
+@pytest.mark.rule("CFG-1")
+async def test_all_devices_of_the_user_ring_and_the_first_answer_wins(lab: Lab) -> None:
+    mobile, desk = free_port(), free_port()
+    assert (await register_with_sipp(lab, "bob", "bob-secret", port=mobile)).returncode == 0
+    assert (await register_with_sipp(lab, "bobdesk", "desk-secret", port=desk)).returncode == 0
+    answering = asyncio.create_task(run_sipp("uas_answer.xml", "", port=mobile, args=["-m", "1"]))
+    ringing = asyncio.create_task(run_sipp("uas_ring.xml", "", port=desk, args=["-m", "1"]))
+    await asyncio.sleep(0.3)
+    caller = await run_sipp(
+        "uac_call.xml",
+        f"127.0.0.1:{lab.port}",
+        port=free_port(),
+        args=["-s", "200", "-au", "alice", "-ap", "alice-secret", "-m", "1", "-d", "300"],
+    )
+    assert caller.returncode == 0, caller.output
+    assert (await answering).returncode == 0
+    desk_result = await ringing
+    assert desk_result.returncode == 0, desk_result.output  # it got CANCEL and answered 487
+    await lab.flush_cdrs()
+    assert [cdr.outcome for cdr in lab.cdrs.records] == [CallOutcome.ANSWERED]
+
+
+@pytest.mark.rule("SIP-1")
+async def test_outbound_call_to_an_external_number_goes_through_the_carrier(lab: Lab) -> None:
+    carrier = asyncio.create_task(
+        run_sipp("uas_answer.xml", "", port=lab.carrier_port, ip="127.0.0.2", args=["-m", "1"])
+    )
+    await asyncio.sleep(0.3)
+    caller = await run_sipp(
+        "uac_call.xml",
+        f"127.0.0.1:{lab.port}",
+        port=free_port(),
+        args=["-s", "+3225551234", "-au", "alice", "-ap", "alice-secret", "-m", "1", "-d", "300"],
+    )
+    assert caller.returncode == 0, caller.output
+    carrier_result = await carrier
+    assert carrier_result.returncode == 0, carrier_result.output
+    await lab.flush_cdrs()
+    (cdr,) = lab.cdrs.records
+    assert cdr.direction is Direction.OUTBOUND
+    assert cdr.trunk_id == "trunk-carrier"
+    assert cdr.callee == "+3225551234"
+    assert cdr.outcome is CallOutcome.ANSWERED
+
+
+@pytest.mark.rule("SIP-1")
+async def test_inbound_call_from_the_carrier_reaches_the_user_of_the_number(lab: Lab) -> None:
+    bob_port = free_port()
+    assert (await register_with_sipp(lab, "bob", "bob-secret", port=bob_port)).returncode == 0
+    callee = asyncio.create_task(run_sipp("uas_answer.xml", "", port=bob_port, args=["-m", "1"]))
+    await asyncio.sleep(0.3)
+    carrier = await run_sipp(
+        "uac_trunk.xml",
+        f"127.0.0.1:{lab.port}",
+        port=free_port(),
+        ip="127.0.0.2",
+        args=["-s", "+3223333333", "-m", "1"],
+    )
+    assert carrier.returncode == 0, carrier.output
+    assert (await callee).returncode == 0
+    await lab.flush_cdrs()
+    (cdr,) = lab.cdrs.records
+    assert cdr.direction is Direction.INBOUND
+    assert cdr.account_id == "acc-1"
+    assert cdr.device_id is None
+    assert cdr.outcome is CallOutcome.ANSWERED
