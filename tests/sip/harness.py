@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from nuage.sip import SipServer
-from nuage.sip.message import SipResponse, parse_message
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
+from nuage.sip.message import SipResponse, parse_message
 from nuage.sip.ports import CarrierTrunk, SipAccount, UserDestination
 
 SCENARIOS = Path(__file__).parent / "scenarios"
