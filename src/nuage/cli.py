@@ -16,6 +16,7 @@ from nuage.bootstrap import Platform, SipRuntime, build_platform
 from nuage.config import Settings, load_settings, parse_host_port
 from nuage.errors import NuageError
 from nuage.services.demo import load_demo
+from nuage.storage.sql.api_store import access_store
 
 app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -68,7 +69,7 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     platform = build_platform(_settings(data_dir, database_url), migrate=True)
     try:
         with platform.uow() as uow:
-            summary = load_demo(uow, platform.clock)
+            summary = load_demo(uow, platform.clock, access_store(uow))
     except NuageError as exc:
         raise _fail(f"{exc.error_id}: {exc}") from exc
     finally:
@@ -82,6 +83,14 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
             f"user={phone.username:<6} password={phone.password:<16} {numbers}"
         )
     typer.echo(f"carrier gateway (outbound calls, inbound DIDs): {summary.carrier}")
+    typer.echo("portal logins (API: POST /api/v1/oauth/token grant_type=password):")
+    for login in summary.logins:
+        typer.echo(f"  {login.who:<44} {login.email:<30} password={login.password}")
+    typer.echo("API clients (POST /api/v1/oauth/token grant_type=client_credentials):")
+    for client in summary.api_clients:
+        typer.echo(
+            f"  {client.account:<24} client_id={client.client_id:<14} client_secret={client.client_secret}"
+        )
 
 
 @app.command()

@@ -32,6 +32,20 @@ class SipSettings(BaseModel):
     max_call_duration_s: int = 4 * 3600
 
 
+class ApiSettings(BaseModel):
+    """The REST API (API-1..4): tokens, per-account limits and where the limit counters live."""
+
+    token_ttl_s: int = Field(default=900, ge=30, le=86400)  # bearer tokens are short-lived
+    default_max_reads: int = Field(default=10, ge=1)  # API-2: read requests in flight per account
+    default_max_writes: int = Field(default=1, ge=1)  # API-2: write requests in flight per account
+    limits_backend: str = "memory"  # "memory" (one web node) or "redis" (several web nodes)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = "nuage:api:"
+    slot_lease_s: int = Field(default=60, ge=1)  # a crashed node's slots expire after this
+    state_refresh_s: float = Field(default=1.0, gt=0)  # how often suspensions and limits are re-read
+    test_read_delay_ms: int = Field(default=0, ge=0)  # TESTS ONLY: hold every read this long
+
+
 def parse_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
     """Parse ``HOST:PORT``, ``[v6]:PORT`` or ``:PORT``; raise ValueError with the reason."""
     text = value.strip()
@@ -58,6 +72,7 @@ class Settings(BaseSettings):
     config_file: Path | None = None
     http: HttpSettings = HttpSettings()
     sip: SipSettings = SipSettings()
+    api: ApiSettings = ApiSettings()
     secret_key: SecretStr | None = None  # None: generated once and kept in data_dir
     home_region: str = "BE"
     log_level: str = "INFO"

@@ -12,6 +12,8 @@ from datetime import date
 from nuage.directory.model import DeviceKind, Role, RoomUse, TrunkAuth
 from nuage.services import directory as d
 from nuage.services import tenancy as t
+from nuage.services.access import AccessStore
+from nuage.services.api_demo import DemoClient, DemoLogin, load_api_demo
 from nuage.services.context import Context
 from nuage.services.ports import UnitOfWork
 from nuage.shared.clock import Clock
@@ -40,6 +42,8 @@ class DemoSummary:
     created: int = 0
     phones: list[DemoPhone] = field(default_factory=list)
     carrier: str = ""
+    logins: list[DemoLogin] = field(default_factory=list)  # API-1: portal logins
+    api_clients: list[DemoClient] = field(default_factory=list)  # API-1: developer credentials
 
 
 @dataclass(frozen=True)
@@ -178,8 +182,8 @@ def _party(uow: UnitOfWork, kind: PartyKind, name: str) -> Party | None:
     return uow.parties.find_by(kind=kind.value, name=name)
 
 
-def load_demo(uow: UnitOfWork, clock: Clock) -> DemoSummary:
-    """Create whatever part of the demo is missing; commit once."""
+def load_demo(uow: UnitOfWork, clock: Clock, access: AccessStore | None = None) -> DemoSummary:
+    """Create whatever part of the demo is missing; commit once. With ``access``, also the API demo."""
     summary = DemoSummary()
     operator = _party(uow, PartyKind.OPERATOR, "Nuage Telecom")
     if operator is None:
@@ -213,6 +217,9 @@ def load_demo(uow: UnitOfWork, clock: Clock) -> DemoSummary:
         d.add_carrier_trunk(uow, ctx, carrier_name, host, port)
         summary.created += 1
     summary.carrier = f"{host}:{port}"
+    if access is not None:
+        created, summary.logins, summary.api_clients = load_api_demo(uow, access, ctx)
+        summary.created += created
     uow.commit()
     return summary
 

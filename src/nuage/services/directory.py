@@ -48,6 +48,7 @@ from nuage.services.tenancy import get_customer
 from nuage.shared.ids import new_id
 from nuage.shared.phone import is_national, parse_e164
 
+
 class _AccountItem(Protocol):
     @property
     def account_id(self) -> str: ...
@@ -702,3 +703,172 @@ def add_carrier_trunk(uow: UnitOfWork, ctx: Context, name: str, host: str, port:
     trunk = CarrierTrunk(new_id("car"), _name(name), host.strip(), port, ctx.clock.now())
     uow.carrier_trunks.add(trunk)
     return trunk
+
+
+# --- updates and removals the API needs (API-1: everything the portal can do) ----------------------------
+
+
+def _only(fields: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise InvalidInput(sorted(unknown)[0], f"Unknown field {sorted(unknown)[0]!r}")
+    return dict(fields)
+
+
+def update_room(uow: UnitOfWork, ctx: Context, room_id: str, **fields: Any) -> CommunalRoom:
+    """CFG-4: rename a communal room or change who uses it (which decides whether its phones count)."""
+    room = _owned(uow.rooms, ctx, room_id)
+    changes = _only(fields, {"name", "use"})
+    if "name" in changes:
+        changes["name"] = _name(changes["name"])
+    if "use" in changes:
+        changes["use"] = RoomUse(changes["use"])
+    updated = replace(room, **changes)
+    uow.rooms.update(updated)
+    return updated
+
+
+def remove_room(uow: UnitOfWork, ctx: Context, room_id: str) -> None:
+    """CFG-4: remove a communal room; its phones and users stay, no longer in the room."""
+    room = _owned(uow.rooms, ctx, room_id)
+    for device in uow.devices.list(room_id=room.id):
+        uow.devices.update(replace(device, room_id=None))
+    for user in uow.users.list(communal_room_id=room.id):
+        uow.users.update(replace(user, communal_room_id=None))
+    uow.rooms.remove(room.id)
+
+
+def remove_number_block(uow: UnitOfWork, ctx: Context, block_id: str) -> None:
+    """CFG-6: remove an empty number block (EMG-1: numbers in it need its address)."""
+    block = _owned(uow.number_blocks, ctx, block_id)
+    if uow.numbers.count(block_id=block.id):
+        raise Conflict("Remove the numbers of this block first", field="block_id")
+    uow.number_blocks.remove(block.id)
+
+
+def remove_virtual_fax(uow: UnitOfWork, ctx: Context, fax_id: str) -> None:
+    """CFG-7: remove a virtual fax; its number stays in service."""
+    fax = _owned(uow.faxes, ctx, fax_id)
+    uow.faxes.remove(fax.id)
+
+
+def update_conference_room(uow: UnitOfWork, ctx: Context, room_id: str, **fields: Any) -> ConferenceRoom:
+    """CFG-8: rename a conference room or change its PIN."""
+    room = _owned(uow.conference_rooms, ctx, room_id)
+    changes = _only(fields, {"name", "pin"})
+    if "name" in changes:
+        changes["name"] = _name(changes["name"])
+    pin = changes.get("pin")
+    if pin is not None and not (pin.isdigit() and 4 <= len(pin) <= 12):
+        raise InvalidInput("pin", "A conference PIN is 4 to 12 digits")
+    updated = replace(room, **changes)
+    uow.conference_rooms.update(updated)
+    return updated
+
+
+def remove_conference_room(uow: UnitOfWork, ctx: Context, room_id: str) -> None:
+    """CFG-8: remove a conference room (it no longer counts)."""
+    room = _owned(uow.conference_rooms, ctx, room_id)
+    uow.conference_rooms.remove(room.id)
+
+
+def update_web_channel(uow: UnitOfWork, ctx: Context, channel_id: str, **fields: Any) -> WebChannel:
+    """CFG-10: the operator changes a click-to-call widget's channels; names and origins too."""
+    channel = _owned(uow.web_channels, ctx, channel_id)
+    changes = _only(fields, {"name", "channels", "allowed_origin"})
+    if "channels" in changes:
+        if not ctx.scope.is_operator:
+            raise InvalidInput("channels", "The operator configures click-to-call channels (CFG-10)")
+        check_positive("channels", changes["channels"])
+    if "name" in changes:
+        changes["name"] = _name(changes["name"])
+    updated = replace(channel, **changes)
+    uow.web_channels.update(updated)
+    return updated
+
+
+def remove_web_channel(uow: UnitOfWork, ctx: Context, channel_id: str) -> None:
+    """CFG-10: remove a click-to-call widget."""
+    channel = _owned(uow.web_channels, ctx, channel_id)
+    uow.web_channels.remove(channel.id)
+
+
+def remove_traffic_pack(uow: UnitOfWork, ctx: Context, pack_id: str) -> None:
+    """CFG-11: remove a traffic pack (CAP-2: its channel limit no longer applies)."""
+    pack = _owned(uow.packs, ctx, pack_id)
+    uow.packs.remove(pack.id)
+
+
+def update_trunk(uow: UnitOfWork, ctx: Context, trunk_id: str, **fields: Any) -> Trunk:
+    """SIP-3: rename a trunk, change its limit, addresses or password; CFG-5 and SIP-5 still hold."""
+    trunk = _owned(uow.trunks, ctx, trunk_id)
+    changes = _only(
+        fields, {"name", "channel_limit", "allowed_ips", "purpose", "sip_password", "emergency_number_id"}
+    )
+    if "name" in changes:
+        changes["name"] = _name(changes["name"])
+    if "purpose" in changes:
+        changes["purpose"] = LinePurpose(changes["purpose"])
+        refuse_alarm_and_lift_lines(changes["purpose"], "trunk")
+    if changes.get("channel_limit") is not None:
+        check_positive("channel_limit", changes["channel_limit"])
+    if "allowed_ips" in changes:
+        if trunk.auth is not TrunkAuth.IP:
+            raise InvalidInput("allowed_ips", "Only IP-authenticated trunks have allowed addresses")
+        changes["allowed_ips"] = _check_ips(changes["allowed_ips"] or "")
+    if "sip_password" in changes:
+        if trunk.auth is not TrunkAuth.REGISTRATION:
+            raise InvalidInput("sip_password", "Only registering trunks have a SIP password")
+        check_sip_password(changes["sip_password"] or "")
+    if changes.get("emergency_number_id") is not None:
+        _owned(uow.numbers, ctx, changes["emergency_number_id"], trunk.account_id)
+    updated = replace(trunk, **changes)
+    uow.trunks.update(updated)
+    return updated
+
+
+def remove_trunk(uow: UnitOfWork, ctx: Context, trunk_id: str) -> None:
+    """SIP-3: remove a trunk; numbers routed to it are unassigned."""
+    trunk = _owned(uow.trunks, ctx, trunk_id)
+    for number in uow.numbers.list(trunk_id=trunk.id):
+        uow.numbers.update(replace(number, trunk_id=None))
+    uow.trunks.remove(trunk.id)
+
+
+def remove_sound_file(uow: UnitOfWork, ctx: Context, sound_id: str) -> None:
+    """CFG-12: remove a sound file."""
+    sound = _owned(uow.sound_files, ctx, sound_id)
+    uow.sound_files.remove(sound.id)
+
+
+def get_carrier_trunk(uow: UnitOfWork, ctx: Context, carrier_id: str) -> CarrierTrunk:
+    """SIP-1: one of the operator's carrier trunks (others see no such thing, TEN-4)."""
+    found = uow.carrier_trunks.find(carrier_id) if ctx.scope.is_operator else None
+    if found is None:
+        raise NotFound("carrier trunk", carrier_id)
+    return found
+
+
+def update_carrier_trunk(uow: UnitOfWork, ctx: Context, carrier_id: str, **fields: Any) -> CarrierTrunk:
+    """SIP-1: the operator changes a carrier gateway or takes it out of rotation."""
+    carrier = get_carrier_trunk(uow, ctx, carrier_id)
+    changes = _only(fields, {"name", "host", "port", "transport", "enabled"})
+    if "name" in changes:
+        changes["name"] = _name(changes["name"])
+    if "host" in changes:
+        if not str(changes["host"]).strip():
+            raise InvalidInput("host", "The carrier gateway's host is required")
+        changes["host"] = str(changes["host"]).strip()
+    if "port" in changes and not 1 <= changes["port"] <= 65535:
+        raise InvalidInput("port", "port must be 1..65535")
+    if "transport" in changes and changes["transport"] not in ("udp", "tcp", "tls"):
+        raise InvalidInput("transport", "transport is udp, tcp or tls")
+    updated = replace(carrier, **changes)
+    uow.carrier_trunks.update(updated)
+    return updated
+
+
+def remove_carrier_trunk(uow: UnitOfWork, ctx: Context, carrier_id: str) -> None:
+    """SIP-1: the operator removes a carrier gateway."""
+    carrier = get_carrier_trunk(uow, ctx, carrier_id)
+    uow.carrier_trunks.remove(carrier.id)

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
 from nuage import __version__
+from nuage.api.app import create_api
 from nuage.bootstrap import Platform
 from nuage.services.context import Context
 from nuage.tenancy.model import PartyKind
@@ -23,6 +24,7 @@ def create_app(platform: Platform) -> FastAPI:
     """Build the web application over a wired platform."""
     app = FastAPI(title="Nuage", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.platform = platform
+    app.mount("/api/v1", create_api(platform))  # API-1..4
 
     @app.get("/health")
     def health() -> JSONResponse:

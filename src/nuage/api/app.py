@@ -1,0 +1,123 @@
+"""The API application, mounted by ``nuage.web.app`` under ``/api/v1`` (API-1..4)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from nuage import __version__
+from nuage.api import errors
+from nuage.api.deps import ApiRuntime
+from nuage.api.gate import ApiGate
+from nuage.api.limits import ConcurrencyLimiter, MemoryLimiter, RedisLimiter
+from nuage.api.resources import (
+    access,
+    carrier_trunks,
+    conferences,
+    devices,
+    faxes,
+    numbers,
+    oauth,
+    orders,
+    packs,
+    parties,
+    recording,
+    rooms,
+    sound_files,
+    trunks,
+    users,
+    views,
+    web_channels,
+)
+from nuage.api.state import AccessState, Snapshot
+from nuage.api.tokens import TokenSigner
+from nuage.api.usage import MemoryUsageMeter, RedisUsageMeter, UsageMeter
+from nuage.bootstrap import Platform
+from nuage.services import access as a
+from nuage.storage.sql.api_store import access_store
+
+DESCRIPTION = """\
+Everything the portal can do (API-1). Authenticate at `POST /oauth/token` (OAuth 2 client
+credentials for API clients, password grant for portal users) and send `Authorization: Bearer
+<token>`. Every operation names the permission it needs (`x-permission`).
+
+* Collections page, sort and filter alike: `limit`, `offset`, `order`, `direction`, equality
+  filters; answers are `{"items", "total", "limit", "offset"}`.
+* Errors have one shape: `{"error_id", "message", "details"}`; a refusal by the terms is 422
+  `term-violation` with `details.rule_id`.
+* Another tenant's objects are answered exactly like missing ones (404, TEN-4).
+* API-2: per account at most 10 reads and 1 write in flight (the operator may change this);
+  excess is refused at once with 429 and `Retry-After`, never queued.
+* API-4: reads carry `ETag` and `Cache-Control: private, max-age=0, must-revalidate`
+  (`If-None-Match` gives 304); writes and tokens are `no-store`.
+"""
+
+ROUTERS = (
+    oauth.router,
+    parties.router,
+    orders.router,
+    users.router,
+    devices.router,
+    rooms.router,
+    numbers.router,
+    faxes.router,
+    conferences.router,
+    recording.router,
+    web_channels.router,
+    packs.router,
+    trunks.router,
+    sound_files.router,
+    carrier_trunks.router,
+    views.router,
+    access.router,
+)
+
+
+def _limiter_and_meter(platform: Platform) -> tuple[ConcurrencyLimiter, UsageMeter]:
+    settings = platform.settings.api
+    if settings.limits_backend == "redis":
+        return (
+            RedisLimiter(settings.redis_url, prefix=settings.redis_key_prefix, lease_s=settings.slot_lease_s),
+            RedisUsageMeter(settings.redis_url, prefix=settings.redis_key_prefix),
+        )
+    return MemoryLimiter(), MemoryUsageMeter()
+
+
+def create_api(platform: Platform) -> FastAPI:
+    """The API over a wired platform; mount it at ``/api/v1``."""
+    settings = platform.settings.api
+    app = FastAPI(
+        title="Nuage API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+
+    def load() -> Snapshot:
+        with platform.uow() as uow:
+            store = access_store(uow)
+            return Snapshot(a.blocked_client_ids(store), a.all_limits(store))
+
+    state = AccessState(
+        load,
+        default_reads=settings.default_max_reads,
+        default_writes=settings.default_max_writes,
+        refresh_s=settings.state_refresh_s,
+    )
+    state.reload()
+    limiter, meter = _limiter_and_meter(platform)
+    signer = TokenSigner(platform.secret_key())
+    app.state.api = ApiRuntime(platform, settings, signer, state, limiter, meter)
+    app.add_middleware(
+        ApiGate,
+        signer=signer,
+        state=state,
+        limiter=limiter,
+        meter=meter,
+        read_delay_s=settings.test_read_delay_ms / 1000,
+    )
+    return app

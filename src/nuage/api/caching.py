@@ -1,0 +1,30 @@
+"""Cache headers (API-4): reads carry a strong validator and must be revalidated; writes are not kept."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import Request, Response
+
+READ_CACHE_CONTROL = "private, max-age=0, must-revalidate"
+
+
+def read_response(request: Request, body: bytes) -> Response:
+    """API-4: a JSON read with an ETag; ``If-None-Match`` with that ETag gets 304 and no body."""
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": READ_CACHE_CONTROL, "Vary": "Authorization"}
+    wanted = request.headers.get("if-none-match")
+    if wanted is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
+        if etag in tags or "*" in tags:
+            return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def write_response(body: bytes | None, status: int = 200) -> Response:
+    """API-4: the answer to a write (or a secret shown once) is never stored by a cache."""
+    if body is None:
+        return Response(status_code=status, headers={"Cache-Control": "no-store"})
+    return Response(
+        body, status_code=status, media_type="application/json", headers={"Cache-Control": "no-store"}
+    )

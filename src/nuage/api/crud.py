@@ -1,0 +1,334 @@
+"""The shared anatomy of a resource (Wazo-style): list, create, read, update, delete.
+
+Every collection pages, sorts and filters the same way (``limit``, ``offset``, ``order``,
+``direction`` and equality filters) and answers ``{"items", "total", "limit", "offset"}``; every
+operation documents its permission (``x-permission``), its errors and its cache headers (API-4).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, create_model
+
+from nuage.api.caching import read_response, write_response
+from nuage.api.deps import Call, call
+from nuage.api.errors import ErrorBody
+from nuage.services.ports import Repository
+from nuage.services.queries import get_visible, page_visible
+from nuage.storage.sql.unit_of_work import SqlUnitOfWork
+
+MAX_PAGE = 500
+
+_CACHE_HEADERS = {
+    "ETag": {
+        "description": "Validator of this representation (send it back in If-None-Match)",
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {"description": "API-4: private, revalidate", "schema": {"type": "string"}},
+}
+_NO_STORE = {"Cache-Control": {"description": "API-4: no-store", "schema": {"type": "string"}}}
+
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorBody,
+        "description": "No valid token (missing, expired, or its client suspended or revoked, API-3/4)",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    },
+    429: {
+        "model": ErrorBody,
+        "description": "API-2: the account has its maximum of reads or writes in flight; never queued",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
+}
+FORBIDDEN = {403: {"model": ErrorBody, "description": "Visible, but the role lacks the permission"}}
+NOT_FOUND = {
+    404: {"model": ErrorBody, "description": "No such object, or another tenant's (TEN-4: same answer)"}
+}
+INVALID = {
+    422: {
+        "model": ErrorBody,
+        "description": "A field is malformed (details.field) or a rule of the terms refuses (rule_id)",
+    }
+}
+CONFLICT = {409: {"model": ErrorBody, "description": "Clashes with existing data (duplicate, in use)"}}
+NOT_MODIFIED = {304: {"description": "Not modified: If-None-Match matched the current ETag (API-4)"}}
+
+
+def responses(*groups: Mapping[Any, Any]) -> dict[int | str, dict[str, Any]]:
+    """The documented responses of an operation: the common ones and ``groups``."""
+    merged: dict[int | str, dict[str, Any]] = dict(COMMON_ERRORS)
+    for group in groups:
+        merged.update(group)
+    return merged
+
+
+def described(permission: str, text: str) -> dict[str, Any]:
+    """Route keywords naming the permission in the description and as ``x-permission``."""
+    return {
+        "description": f"{text}\n\nPermission: `{permission}`.",
+        "openapi_extra": {"x-permission": permission},
+    }
+
+
+def dump(model: type[BaseModel], obj: Any) -> bytes:
+    """The JSON of a domain object through its response schema."""
+    return model.model_validate(obj, from_attributes=True).model_dump_json().encode()
+
+
+def dump_page(model: type[BaseModel], items: list[Any], total: int, limit: int, offset: int) -> bytes:
+    """The page envelope, built without a second serialisation pass."""
+    rows = b",".join(dump(model, item) for item in items)
+    return b'{"items":[' + rows + b'],"total":%d,"limit":%d,"offset":%d}' % (total, limit, offset)
+
+
+def page_model(out: type[BaseModel]) -> type[BaseModel]:
+    """The page envelope schema for ``out``."""
+    name = out.__name__.removesuffix("Out") + "Page"
+    return create_model(
+        name,
+        items=(list[out], ...),  # type: ignore[valid-type]
+        total=(int, ...),
+        limit=(int, ...),
+        offset=(int, ...),
+        __doc__=f"A page of {out.__name__.removesuffix('Out')} items and how many match in all.",
+    )
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One REST resource: its path, permission names, schemas and use cases."""
+
+    path: str
+    area: str
+    name: str
+    tag: str
+    noun: str
+    out: type[BaseModel]
+    repo: Callable[[SqlUnitOfWork], Repository[Any]]
+    owner_field: str = "account_id"
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    filters: Mapping[str, Any] = field(default_factory=dict)
+    order_fields: tuple[str, ...] = ("created_at",)
+    create_body: type[BaseModel] | None = None
+    create: Callable[[Call, Any], Any] | None = None
+    created_out: type[BaseModel] | None = None
+    update_body: type[BaseModel] | None = None
+    update: Callable[[Call, str, Any], Any] | None = None
+    delete: Callable[[Call, str], None] | None = None
+    get: Callable[[Call, str], Any] | None = None
+    self_access: bool = False
+    rules: str = ""
+
+    def permission(self, action: str) -> str:
+        """``area.resource.action``."""
+        return f"{self.area}.{self.name}.{action}"
+
+    def fetch(self, c: Call, key: str) -> Any:
+        """TEN-4: the item if visible, else NotFound."""
+        if self.get is not None:
+            return self.get(c, key)
+        return get_visible(self.repo(c.uow), c.ctx, key, self.owner_field, **self.fixed)
+
+
+def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+_REQUEST = _param("request", Request)
+_CALL = _param("c", Call, Depends(call))
+ID = Annotated[str, Path(min_length=1, max_length=64, description="The object's id")]
+
+
+def _with_signature(fn: Callable[..., Any], params: list[inspect.Parameter], name: str) -> Callable[..., Any]:
+    fn.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    fn.__name__ = name
+    return fn
+
+
+def register(router: APIRouter, res: Resource) -> None:
+    """Add the list/create/read/update/delete operations ``res`` supports to ``router``."""
+    _list(router, res)
+    if res.create is not None and res.create_body is not None:
+        _create(router, res)
+    _read(router, res)
+    if res.update is not None and res.update_body is not None:
+        _update(router, res)
+    if res.delete is not None:
+        _delete(router, res)
+
+
+def _list(router: APIRouter, res: Resource) -> None:
+    order_enum = StrEnum(f"{res.out.__name__.removesuffix('Out')}Order", {f: f for f in res.order_fields})  # type: ignore[misc]
+    params = [
+        _REQUEST,
+        _CALL,
+        _param("limit", Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size")], 50),
+        _param("offset", Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")], 0),
+        _param(
+            "order",
+            Annotated[order_enum, Query(description="Sort field (ties broken by id)")],
+            res.order_fields[0],
+        ),
+        _param("direction", Annotated[Literal["asc", "desc"], Query(description="Sort direction")], "asc"),
+    ]
+    for name, annotation in res.filters.items():
+        params.append(
+            _param(
+                name,
+                Annotated[annotation | None, Query(description=f"Only items whose {name} is this")],
+                None,
+            )
+        )
+    permission = res.permission("read")
+
+    def handler(**kw: Any) -> Response:
+        c: Call = kw["c"]
+        c.require(permission)
+        where = {**res.fixed, **{name: kw[name] for name in res.filters if kw[name] is not None}}
+        where = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in where.items()}
+        page = page_visible(
+            res.repo(c.uow),
+            c.ctx,
+            owner_field=res.owner_field,
+            order_by=(str(kw["order"]), "id"),
+            descending=kw["direction"] == "desc",
+            limit=kw["limit"],
+            offset=kw["offset"],
+            where=where,
+        )
+        return read_response(
+            kw["request"], dump_page(res.out, page.items, page.total, page.limit, page.offset)
+        )
+
+    router.add_api_route(
+        res.path,
+        _with_signature(handler, params, f"list_{res.name.replace('-', '_')}"),
+        methods=["GET"],
+        response_model=page_model(res.out),
+        summary=f"List {res.name.replace('-', ' ')}",
+        tags=[res.tag],
+        responses=responses(NOT_MODIFIED, FORBIDDEN, INVALID, {200: {"headers": _CACHE_HEADERS}}),
+        **described(
+            permission,
+            f"A page of the {res.name.replace('-', ' ')} the caller may see (TEN-4). {res.rules}".strip(),
+        ),
+    )
+
+
+def _create(router: APIRouter, res: Resource) -> None:
+    assert res.create is not None
+    assert res.create_body is not None
+    create = res.create
+    out = res.created_out or res.out
+    permission = res.permission("create")
+    params = [_CALL, _param("body", Annotated[res.create_body, Body()])]
+
+    def handler(**kw: Any) -> Response:
+        c: Call = kw["c"]
+        c.require(permission)
+        obj = create(c, kw["body"])
+        body = dump(out, obj)
+        c.uow.commit()
+        return write_response(body, 201)
+
+    router.add_api_route(
+        res.path,
+        _with_signature(handler, params, f"create_{res.noun.replace(' ', '_')}"),
+        methods=["POST"],
+        status_code=201,
+        response_model=out,
+        summary=f"Create a {res.noun}",
+        tags=[res.tag],
+        responses=responses(FORBIDDEN, NOT_FOUND, INVALID, CONFLICT, {201: {"headers": _NO_STORE}}),
+        **described(permission, f"Create a {res.noun}. {res.rules}".strip()),
+    )
+
+
+def _read(router: APIRouter, res: Resource) -> None:
+    permission = res.permission("read")
+
+    def handler(**kw: Any) -> Response:
+        c: Call = kw["c"]
+        obj = res.fetch(c, kw["id"])
+        c.require(permission, self_id=kw["id"] if res.self_access else None)
+        return read_response(kw["request"], dump(res.out, obj))
+
+    extra = " Users may read themselves (`directory.users.{id}.read`)." if res.self_access else ""
+    router.add_api_route(
+        f"{res.path}/{{id}}",
+        _with_signature(handler, [_REQUEST, _CALL, _param("id", ID)], f"get_{res.noun.replace(' ', '_')}"),
+        methods=["GET"],
+        response_model=res.out,
+        summary=f"Read a {res.noun}",
+        tags=[res.tag],
+        responses=responses(NOT_MODIFIED, FORBIDDEN, NOT_FOUND, INVALID, {200: {"headers": _CACHE_HEADERS}}),
+        **described(permission, f"One {res.noun}.{extra}"),
+    )
+
+
+def _update(router: APIRouter, res: Resource) -> None:
+    assert res.update is not None
+    assert res.update_body is not None
+    update = res.update
+    permission = res.permission("update")
+
+    def handler(**kw: Any) -> Response:
+        c: Call = kw["c"]
+        res.fetch(c, kw["id"])
+        c.require(permission, self_id=kw["id"] if res.self_access else None)
+        obj = update(c, kw["id"], kw["body"])
+        body = dump(res.out, obj)
+        c.uow.commit()
+        return write_response(body)
+
+    extra = (
+        " Users may change their own name and language (`directory.users.{id}.update`)."
+        if res.self_access
+        else ""
+    )
+    router.add_api_route(
+        f"{res.path}/{{id}}",
+        _with_signature(
+            handler,
+            [_CALL, _param("id", ID), _param("body", Annotated[res.update_body, Body()])],
+            f"update_{res.noun.replace(' ', '_')}",
+        ),
+        methods=["PATCH"],
+        response_model=res.out,
+        summary=f"Change a {res.noun}",
+        tags=[res.tag],
+        responses=responses(FORBIDDEN, NOT_FOUND, INVALID, CONFLICT, {200: {"headers": _NO_STORE}}),
+        **described(permission, f"Change the fields given (absent fields stay). {res.rules}{extra}".strip()),
+    )
+
+
+def _delete(router: APIRouter, res: Resource) -> None:
+    assert res.delete is not None
+    delete = res.delete
+    permission = res.permission("delete")
+
+    def handler(**kw: Any) -> Response:
+        c: Call = kw["c"]
+        res.fetch(c, kw["id"])
+        c.require(permission)
+        delete(c, kw["id"])
+        c.uow.commit()
+        return write_response(None, 204)
+
+    router.add_api_route(
+        f"{res.path}/{{id}}",
+        _with_signature(handler, [_CALL, _param("id", ID)], f"delete_{res.noun.replace(' ', '_')}"),
+        methods=["DELETE"],
+        status_code=204,
+        response_class=Response,
+        summary=f"Remove a {res.noun}",
+        tags=[res.tag],
+        responses=responses(FORBIDDEN, NOT_FOUND, INVALID, CONFLICT),
+        **described(permission, f"Remove a {res.noun}."),
+    )

@@ -1,0 +1,116 @@
+"""What handlers receive: the runtime, the caller's claims, a unit of work and the tenant scope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
+from fastapi.security import OAuth2
+
+from nuage.api.errors import Forbidden
+from nuage.api.limits import ConcurrencyLimiter
+from nuage.api.permissions import granted, self_granted
+from nuage.api.state import AccessState
+from nuage.api.tokens import Claims, TokenSigner
+from nuage.api.usage import UsageMeter
+from nuage.bootstrap import Platform
+from nuage.config import ApiSettings
+from nuage.errors import NotFound
+from nuage.services.context import Context
+from nuage.services.tenancy import scope_of
+from nuage.storage.sql.api_store import SqlAccessStore, access_store
+from nuage.storage.sql.unit_of_work import SqlUnitOfWork
+from nuage.tenancy.rules import TenantScope
+
+oauth2 = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl="oauth/token"),
+        password=OAuthFlowPassword(tokenUrl="oauth/token"),
+    ),
+    scheme_name="oauth2",
+    description="API clients: client credentials (API-1); portal users: password grant.",
+    auto_error=False,
+)
+
+
+@dataclass
+class ApiRuntime:
+    """Everything the API needs beyond the platform, built once per application."""
+
+    platform: Platform
+    settings: ApiSettings
+    signer: TokenSigner
+    state: AccessState
+    limiter: ConcurrencyLimiter
+    meter: UsageMeter
+
+
+def runtime(request: Request) -> ApiRuntime:
+    """The API runtime of this application."""
+    found: ApiRuntime = request.app.state.api
+    return found
+
+
+def current_claims(request: Request, _token: str | None = Security(oauth2)) -> Claims:
+    """The claims the gate verified (API-1)."""
+    claims: Claims | None = getattr(request.state, "claims", None)
+    if claims is None:  # the gate lets only public paths through without claims
+        raise NotFound("resource", request.url.path)
+    return claims
+
+
+def unit_of_work(request: Request) -> Iterator[SqlUnitOfWork]:
+    """One transaction per request; handlers commit what they write."""
+    with runtime(request).platform.uow() as uow:
+        yield uow
+
+
+def scope_for_claims(uow: SqlUnitOfWork, claims: Claims) -> TenantScope:
+    """TEN-4: the operator sees all; a partner itself and its customers; a customer itself."""
+    if claims.account_kind == "operator":
+        return TenantScope(claims.account_id, None)
+    if claims.account_kind == "partner":
+        return scope_of(uow, claims.account_id)
+    return TenantScope(claims.account_id, frozenset({claims.account_id}))
+
+
+@dataclass
+class Call:
+    """One API call: who, in which scope, over which transaction."""
+
+    claims: Claims
+    uow: SqlUnitOfWork
+    ctx: Context
+    runtime: ApiRuntime
+    _store: SqlAccessStore | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> SqlAccessStore:
+        """API clients and limits, in the same transaction."""
+        if self._store is None:
+            self._store = access_store(self.uow)
+        return self._store
+
+    def require(self, permission: str, *, self_id: str | None = None) -> None:
+        """403 unless the caller's role carries ``permission`` (or it is the caller's own user)."""
+        if granted(self.claims, permission):
+            return
+        if self_id is not None and self_granted(self.claims, permission, self_id):
+            return
+        raise Forbidden(permission)
+
+
+def call(
+    request: Request,
+    claims: Claims = Depends(current_claims),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Call:
+    """The call's claims, scope and transaction."""
+    rt = runtime(request)
+    ctx = Context(scope_for_claims(uow, claims), rt.platform.clock)
+    return Call(claims, uow, ctx, rt)
+
+
+__all__ = ["ApiRuntime", "Call", "call", "current_claims", "oauth2", "runtime", "unit_of_work"]

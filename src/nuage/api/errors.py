@@ -1,0 +1,135 @@
+"""The HTTP edge of the error tree: one body shape everywhere, ``{"error_id", "message", "details"}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from nuage.errors import Conflict, InvalidInput, NotFound, NuageError, TermViolation, UpstreamUnavailable
+
+
+class Forbidden(NuageError):
+    """The caller sees the object but its role lacks the permission (never used across tenants, TEN-4)."""
+
+    error_id = "forbidden"
+
+    def __init__(self, permission: str) -> None:
+        super().__init__(f"This needs the permission {permission}", permission=permission)
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers: a stable id, a message for people, structured details.
+
+    ``details.rule_id`` names the rule of the terms when one refuses (e.g. ``CFG-5``, ``API-2``);
+    ``details.field`` names the offending field of a malformed request.
+    """
+
+    error_id: str = Field(examples=["term-violation"])
+    message: str
+    details: dict[str, Any] = Field(examples=[{"rule_id": "CFG-5", "purpose": "alarm"}])
+
+
+_HTTP_STATUS: dict[type[NuageError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    InvalidInput: 422,
+    TermViolation: 422,
+    Forbidden: 403,
+    UpstreamUnavailable: 503,
+}
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def http_status_for(error: NuageError) -> int:
+    """The status for an error of the tree (500 for anything unmapped)."""
+    for error_type in type(error).__mro__:
+        if error_type in _HTTP_STATUS:
+            return _HTTP_STATUS[error_type]
+    return 500
+
+
+def error_body(error_id: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one error shape."""
+    return {"error_id": error_id, "message": message, "details": details or {}}
+
+
+def error_response(
+    status: int, error_id: str, message: str, details: dict[str, Any] | None = None, **headers: str
+) -> JSONResponse:
+    """A JSON error response that no cache keeps."""
+    return JSONResponse(
+        error_body(error_id, message, details), status_code=status, headers={**NO_STORE, **headers}
+    )
+
+
+def _nuage(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NuageError)
+    details = {
+        k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
+        for k, v in exc.details.items()
+    }
+    return error_response(http_status_for(exc), exc.error_id, exc.message, details)
+
+
+def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": ".".join(str(p) for p in err.get("loc", ())[1:]) or str(err.get("loc", ("",))[0]),
+            "location": str(err.get("loc", ("",))[0]),
+            "message": str(err.get("msg", "")),
+        }
+        for err in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "", "message": "invalid request"}
+    return error_response(
+        422,
+        "invalid-input",
+        f"{first['field']}: {first['message']}",
+        {"field": first["field"], "errors": errors},
+    )
+
+
+def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    ids = {404: "not-found", 405: "method-not-allowed", 400: "bad-request", 415: "unsupported-media-type"}
+    headers = dict(exc.headers or {})
+    return error_response(
+        exc.status_code, ids.get(exc.status_code, "http-error"), str(exc.detail), {}, **headers
+    )
+
+
+def _integrity(_: Request, exc: Exception) -> JSONResponse:
+    # WARNING: a race between two writers passed the service's own check; the database said no.
+    return error_response(409, "conflict", "The change clashes with existing data", {})
+
+
+def _data(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(422, "invalid-input", "A value does not fit its field", {})
+
+
+def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(
+        503,
+        "upstream-unavailable",
+        "The database did not answer",
+        {"upstream": "database"},
+        **{"Retry-After": "5"},
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Map every error to the one body shape."""
+    app.add_exception_handler(NuageError, _nuage)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DataError, _data)
+    app.add_exception_handler(OperationalError, _unavailable)

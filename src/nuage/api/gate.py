@@ -1,0 +1,136 @@
+"""The gate every API request passes: bearer token (API-1), access state (API-3/4), limits (API-2),
+and usage counting (API-3). A pure ASGI middleware, so the read path stays cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nuage.api.limits import Access, ConcurrencyLimiter
+from nuage.api.state import AccessState
+from nuage.api.tokens import Claims, TokenSigner
+from nuage.api.usage import UsageMeter
+
+PUBLIC_PATHS = frozenset({"/oauth/token", "/openapi.json"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+REALM = 'Bearer realm="nuage-api"'
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+    payload = json.dumps(body).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _error(error_id: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"error_id": error_id, "message": message, "details": details}
+
+
+class ApiGate:
+    """Authenticates, limits and counts every request but the public ones (token, OpenAPI)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        signer: TokenSigner,
+        state: AccessState,
+        limiter: ConcurrencyLimiter,
+        meter: UsageMeter,
+        now: Callable[[], float] = time.time,
+        read_delay_s: float = 0.0,
+    ) -> None:
+        self.app = app
+        self.signer = signer
+        self.state = state
+        self.limiter = limiter
+        self.meter = meter
+        self.now = now
+        self.read_delay_s = read_delay_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        if path in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        claims = self._authenticate(scope)
+        if isinstance(claims, str):
+            await _send_json(
+                send,
+                401,
+                _error("unauthenticated", claims),
+                {"WWW-Authenticate": f'{REALM}, error="invalid_token"', "Cache-Control": "no-store"},
+            )
+            return
+        access: Access = "read" if scope["method"] in READ_METHODS else "write"
+        reads, writes = self.state.limits_for(claims.account_id)
+        limit = reads if access == "read" else writes
+        slot = await self.limiter.acquire(claims.account_id, access, limit)
+        if slot is None:
+            await self.meter.record(claims.account_id, claims.subject, "refused")
+            await _send_json(
+                send,
+                429,
+                _error(
+                    f"api-{access}-limit-reached",
+                    f"At most {limit} {access} request(s) of this account may be in flight at once (API-2); "
+                    "retry when one has finished",
+                    rule_id="API-2",
+                    limit=access,
+                    max_in_flight=limit,
+                    account_id=claims.account_id,
+                ),
+                {"Retry-After": "1", "Cache-Control": "no-store"},
+            )
+            return
+        status = 500
+
+        async def send_and_watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            if access == "read" and self.read_delay_s:
+                await asyncio.sleep(self.read_delay_s)  # tests only (api.test_read_delay_ms)
+            inner = dict(scope)
+            inner["state"] = {**scope.get("state", {}), "claims": claims}
+            await self.app(inner, receive, send_and_watch)
+        finally:
+            await self.limiter.release(claims.account_id, access, slot)
+            await self.meter.record(claims.account_id, claims.subject, "error" if status >= 400 else "ok")
+
+    def _authenticate(self, scope: Scope) -> Claims | str:
+        """The token's claims, or why there are none."""
+        header = b""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                header = value
+                break
+        if not header:
+            return "A bearer token is required (POST /api/v1/oauth/token)"
+        scheme, _, token = header.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return "A bearer token is required (POST /api/v1/oauth/token)"
+        claims = self.signer.verify(token.strip(), int(self.now()))
+        if claims is None:
+            return "The token is invalid or expired"
+        self.state.maybe_refresh()
+        if self.state.is_blocked(claims):
+            return "The client or user behind this token has lost access (API-3, API-4)"
+        return claims

@@ -1,0 +1,71 @@
+"""Who may do what: permissions ``area.resource[.{id}].action`` granted by role and kind of account.
+
+* operator staff (administrators of the operator): everything;
+* partner administrators: everything inside their tenancy (TEN-4) except operator-only permissions;
+* customer administrators: their own account, except what partners and the operator do;
+* supervisors (any account): every ``.read`` permission their administrators have (reporting);
+* users: themselves only (``directory.users.{id}.read`` / ``.update`` for their own id).
+
+A tenant the caller may not see is answered 404 before any permission is looked at (TEN-4); 403
+means the object is visible but the role lacks the permission.
+"""
+
+from __future__ import annotations
+
+from nuage.api.tokens import Claims
+
+OPERATOR_ONLY = frozenset(
+    {
+        "tenancy.partners.create",
+        "tenancy.partners.update-status",
+        "tenancy.customers.update-status",
+        "tenancy.customers.move",
+        "directory.carrier-trunks.read",
+        "directory.carrier-trunks.create",
+        "directory.carrier-trunks.update",
+        "directory.carrier-trunks.delete",
+        "directory.web-channels.create",
+        "directory.web-channels.update",
+        "access.api-clients.update-status",
+        "access.api-limits.update",
+        "access.api-usage.read",
+    }
+)
+
+PARTNER_ONLY = frozenset(
+    {
+        "tenancy.partners.read",
+        "tenancy.partners.update",
+        "tenancy.customers.create",
+        "tenancy.orders.create",
+    }
+)
+
+
+def granted(claims: Claims, permission: str) -> bool:
+    """Whether the caller's role on its kind of account carries ``permission``."""
+    reading = permission.endswith(".read")
+    if claims.role == "user":
+        return False
+    if claims.role == "supervisor" and not reading:
+        return False
+    if claims.account_kind == "operator":
+        return True
+    if permission in OPERATOR_ONLY:
+        return False
+    if claims.account_kind == "partner":
+        return True
+    return permission not in PARTNER_ONLY
+
+
+def self_granted(claims: Claims, permission: str, user_id: str) -> bool:
+    """Users act on themselves: ``directory.users.{id}.read`` and ``.update`` for their own id."""
+    return (
+        claims.kind == "user"
+        and claims.subject == user_id
+        and permission
+        in (
+            "directory.users.read",
+            "directory.users.update",
+        )
+    )

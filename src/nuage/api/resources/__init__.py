@@ -1,0 +1,1 @@
+"""One module per REST resource: schemas, handlers, routes (Wazo's plugin anatomy)."""

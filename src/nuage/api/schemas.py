@@ -1,0 +1,49 @@
+"""Field types shared by the resources' schemas: bounded, without control characters, like the columns."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
+]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+Email = Annotated[
+    str,
+    StringConstraints(
+        min_length=3, max_length=320, pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"
+    ),
+]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
+Color = Annotated[str, StringConstraints(pattern=r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
+E164 = Annotated[str, StringConstraints(min_length=3, max_length=20, pattern=r"^\+?[0-9 ().-]{2,19}$")]
+Short = Annotated[str, StringConstraints(max_length=16, pattern=_PRINTABLE)]
+Street = Annotated[str, StringConstraints(max_length=200, pattern=_PRINTABLE)]
+City = Annotated[str, StringConstraints(max_length=100, pattern=_PRINTABLE)]
+Url = Annotated[str, StringConstraints(max_length=300, pattern=_PRINTABLE)]
+Phone = Annotated[str, StringConstraints(max_length=32, pattern=_PRINTABLE)]
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class Input(BaseModel):
+    """A request body: unknown fields are refused, naming the field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    """A response body read from a domain object."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+def changes(body: BaseModel, *required: str) -> dict[str, Any]:
+    """The fields a PATCH body sets; ``null`` is dropped for fields that cannot be empty."""
+    return {
+        k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k not in required
+    }

@@ -1,0 +1,31 @@
+"""Tables of the API (API-1..4): clients with hashed secrets, and per-account limits."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table
+
+from nuage.storage.sql.tables import ID, metadata
+from nuage.storage.sql.types import UtcDateTime
+
+api_clients = Table(
+    "api_clients",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("account_id", String(ID), ForeignKey("parties.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("secret_hash", String(200), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(ID)),
+    Column("status_changed_at", UtcDateTime()),
+)
+
+api_limits = Table(
+    "api_limits",
+    metadata,
+    Column("account_id", String(ID), ForeignKey("parties.id"), primary_key=True),
+    Column("max_reads", Integer, nullable=False),
+    Column("max_writes", Integer, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
