@@ -20,10 +20,12 @@ _HASHES: dict[str, Callable[[bytes], str]] = {
     "MD5": lambda data: hashlib.md5(data, usedforsecurity=False).hexdigest(),
     "SHA-256": lambda data: hashlib.sha256(data).hexdigest(),
 }
-# Challenge order. RFC 8760 §2.4 wants the preferred algorithm first, but many deployed UAs
-# (SIPp, older phones and softphones) answer only the first challenge and know only MD5, so MD5
-# leads by default; SHA-256-capable UAs still pick SHA-256. Servers may pass their own order.
-ALGORITHMS = ("MD5", "SHA-256")
+# Challenges offered by default. RFC 8760 §2.4 lets a server offer SHA-256 and MD5 (preferred
+# first), and answers with either are always verified. But deployed UAs break on a SHA-256
+# challenge: SIPp answers only the first challenge and only with MD5, and baresip 1.0 (libre)
+# fails the whole REGISTER with ENOSYS when any challenge is not MD5. So MD5 alone is the
+# default; deployments whose phones all speak RFC 8760 set ("SHA-256", "MD5").
+ALGORITHMS: tuple[str, ...] = ("MD5",)
 
 
 def digest_hash(algorithm: str, text: str) -> str:

@@ -51,7 +51,7 @@ class SipSettings:
     t2_s: float = 4.0
     t4_s: float = 5.0
     nonce_ttl_s: float = 300.0
-    digest_algorithms: tuple[str, ...] = ("MD5", "SHA-256")  # challenge order; see nuage.sip.digest
+    digest_algorithms: tuple[str, ...] = ("MD5",)  # challenges offered; see nuage.sip.digest.ALGORITHMS
     no_answer_timeout_s: float = 60.0
     max_call_duration_s: float | None = 4 * 3600.0
     min_session_expires_s: int = 90
