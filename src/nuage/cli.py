@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from nuage.bootstrap import Platform, SipRuntime, build_platform
+from nuage.cli_billing import billing_app
 from nuage.config import Settings, load_settings, parse_host_port
 from nuage.errors import NuageError
 from nuage.services.demo import load_demo
@@ -21,6 +22,7 @@ from nuage.storage.sql.api_store import access_store
 app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(billing_app, name="billing")
 
 DataDir = Annotated[
     Path | None,

@@ -14,6 +14,7 @@ from nuage.services import directory as d
 from nuage.services import tenancy as t
 from nuage.services.access import AccessStore
 from nuage.services.api_demo import DemoClient, DemoLogin, load_api_demo
+from nuage.services.billing_defaults import load_billing_defaults
 from nuage.services.context import Context
 from nuage.services.ports import UnitOfWork
 from nuage.shared.clock import Clock
@@ -112,14 +113,14 @@ CUSTOMERS = (
                 "Alice Dupont",
                 "alice@dupont.example",
                 Role.ADMINISTRATOR,
-                extension="100",
+                extension="211",
                 sip=("alice", "Alice-Demo-2026", DeviceKind.SOFTPHONE_PC),
                 number="+3223000100",
             ),
             _UserSpec(
                 "Bob Martin",
                 "bob@dupont.example",
-                extension="101",
+                extension="212",
                 sip=("bob", "Bob-Demo-2026!", DeviceKind.DESK_PHONE),
                 number="+3223000101",
             ),
@@ -140,14 +141,14 @@ CUSTOMERS = (
                 "Jan Peeters",
                 "jan@peeters.example",
                 Role.ADMINISTRATOR,
-                extension="200",
+                extension="221",
                 sip=("jan", "Jan-Demo-2026!", DeviceKind.DESK_PHONE),
                 number="+3293000200",
             ),
             _UserSpec(
                 "Els Wouters",
                 "els@peeters.example",
-                extension="201",
+                extension="222",
                 sip=("els", "Els-Demo-2026!", DeviceKind.SOFTPHONE_MOBILE),
                 number="+3293000201",
             ),
@@ -167,7 +168,7 @@ CUSTOMERS = (
                 "Marc Lemaire",
                 "marc@lemaire.example",
                 Role.ADMINISTRATOR,
-                extension="300",
+                extension="231",
                 sip=("marc", "Marc-Demo-2026!", DeviceKind.DESK_PHONE),
                 number="+3281000300",
             ),
@@ -220,6 +221,7 @@ def load_demo(uow: UnitOfWork, clock: Clock, access: AccessStore | None = None) 
     if access is not None:
         created, summary.logins, summary.api_clients = load_api_demo(uow, access, ctx)
         summary.created += created
+    summary.created += load_billing_defaults(uow, clock)  # RAT-2/BIL-2: default tariffs and price plan
     uow.commit()
     return summary
 

@@ -24,6 +24,7 @@ from nuage.directory.model import (
     WebChannel,
 )
 from nuage.storage.sql import tables
+from nuage.storage.sql.billing_store import SqlBillingStore
 from nuage.storage.sql.mapping import RowMapper
 from nuage.storage.sql.repositories import SqlRepository
 from nuage.tenancy.model import Order, OrderLine, Party
@@ -110,6 +111,11 @@ class SqlUnitOfWork:
         finally:
             connection.close()
             self._connection = None
+
+    @property
+    def billing(self) -> SqlBillingStore:
+        """Billing storage (RAT, CNT, BIL, CTR) in this unit of work's transaction."""
+        return SqlBillingStore(self.connection)
 
     def commit(self) -> None:
         """Keep what the use case wrote."""

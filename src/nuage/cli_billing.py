@@ -1,0 +1,244 @@
+"""``nuage billing``: count, import and rate CDRs, run the month, list and show invoices.
+
+The demo month, from an empty data directory::
+
+    nuage demo
+    nuage billing count --month 2026-01
+    nuage billing demo-cdrs --out demo-cdrs.csv
+    nuage billing import-cdrs demo-cdrs.csv
+    nuage billing rate
+    nuage billing run --period 2026-01
+    nuage billing invoices
+    nuage billing show INV-2026-000001
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nuage.billing.periods import Month
+from nuage.bootstrap import Platform, build_platform
+from nuage.config import load_settings
+from nuage.errors import NuageError
+from nuage.services import billing as b
+from nuage.services.billing_demo import demo_cdr_csv
+from nuage.services.billing_render import render_invoice_text
+from nuage.services.context import Context
+from nuage.tenancy.model import PartyKind
+
+billing_app = typer.Typer(
+    help="Billing: counts, CDRs, rating, monthly runs and invoices.", no_args_is_help=True
+)
+
+# Same options as the other commands (nuage.cli), repeated here to keep the import one-way.
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar="NUAGE_DATA_DIR", help="Where the SQLite file and other state live."),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", envvar="NUAGE_DATABASE_URL", help="PostgreSQL URL; default: SQLite in the data dir."
+    ),
+]
+MonthOption = Annotated[str, typer.Option(help="The month, YYYY-MM.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+@contextmanager
+def _platform(data_dir: Path | None, database_url: str | None) -> Iterator[tuple[Platform, Context]]:
+    platform = build_platform(load_settings(data_dir=data_dir, database_url=database_url), migrate=True)
+    try:
+        with platform.uow() as uow:
+            operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
+        if operator is None:
+            raise _fail("no operator yet: run `nuage demo` (or create the operator) first")
+        yield platform, Context.operator(operator.id, platform.clock)
+    except NuageError as exc:
+        raise _fail(f"{exc.error_id}: {exc}") from exc
+    finally:
+        platform.close()
+
+
+def _month(text: str, option: str) -> Month:
+    try:
+        return Month.parse(text)
+    except NuageError as exc:
+        raise _fail(f"{option}: {exc}") from exc
+
+
+@billing_app.command("count")
+def count(month: MonthOption, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """CNT-1: freeze the month-end summary of every customer (hash-chained; never changed afterwards)."""
+    period = _month(month, "--month")
+    with _platform(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        report = b.freeze_month(uow, ctx, period)
+        for summary in report.frozen:
+            items = ", ".join(
+                f"{kind.value}={quantity.normalize()}" for kind, quantity in summary.items if quantity
+            )
+            typer.echo(f"  {summary.account_id}  {items or 'nothing counted'}  hash {summary.hash[:16]}")
+    typer.echo(
+        f"{period}: {len(report.frozen)} summaries frozen, {len(report.already_frozen)} already frozen, "
+        f"{len(report.not_started)} not in service"
+    )
+    for account_id, reason in report.refused.items():
+        typer.secho(f"  refused {account_id}: {reason}", fg=typer.colors.YELLOW)
+
+
+@billing_app.command("demo-cdrs")
+def demo_cdrs(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the CSV.")] = Path("demo-cdrs.csv"),
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """SIP-1: write the demo month's CDRs (for the demo customers) as a CSV to import."""
+    with _platform(data_dir, database_url) as (platform, _ctx), platform.uow() as uow:
+        text = demo_cdr_csv(uow)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {len(text.splitlines()) - 1} CDRs to {out}")
+
+
+@billing_app.command("import-cdrs")
+def import_cdrs(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: cdr_id,account_id,started_at,destination,billable_seconds")
+    ],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """SIP-1: import CDRs from a CSV file; bad rows reported, good rows kept; re-importing adds nothing."""
+    if not file.is_file():
+        raise _fail(f"no such file: {file}")
+    with (
+        _platform(data_dir, database_url) as (platform, ctx),
+        platform.uow() as uow,
+        file.open(encoding="utf-8", newline="") as lines,
+    ):
+        report = b.import_cdrs(uow, ctx, lines)
+    for error in report.errors[:50]:
+        where = f"row {error.row}" if error.row else "row"
+        typer.secho(f"  {where} {error.field}: {error.message}", fg=typer.colors.YELLOW)
+    if len(report.errors) > 50:
+        typer.echo(f"  ... and {len(report.errors) - 50} more errors")
+    typer.echo(
+        f"imported {report.imported} CDRs, {report.already_imported} already imported, "
+        f"{len(report.errors)} errors"
+    )
+
+
+@billing_app.command("rate")
+def rate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """RAT-1..3: rate every pending CDR (customer retail, and partner wholesale where a partner serves)."""
+    with _platform(data_dir, database_url) as (platform, ctx):
+        report = b.rate_pending(platform.uow, ctx)
+    for cdr_id, run, reason in report.failures[:20]:
+        typer.secho(f"  not rated {cdr_id} ({run}): {reason}", fg=typer.colors.YELLOW)
+    stored = ", ".join(f"{run}: {count}" for run, count in sorted(report.stored.items())) or "nothing new"
+    typer.echo(
+        f"rated {report.cdrs_seen} pending CDRs ({stored}); {report.failure_count} could not be priced"
+    )
+
+
+@billing_app.command("run")
+def run(
+    period: Annotated[str, typer.Option(help="The period P, YYYY-MM: bills P's traffic and P+1's services.")],
+    run_on: Annotated[str | None, typer.Option(help="Issue date (YYYY-MM-DD); default today.")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """BIL-2/BIL-3/BIL-9: the month's billing run; running it again issues nothing new."""
+    month = _month(period, "--period")
+    try:
+        issue_on = None if run_on is None else date.fromisoformat(run_on)
+    except ValueError as exc:
+        raise _fail(f"--run-on: {exc}") from exc
+    with _platform(data_dir, database_url) as (platform, ctx):
+        report = b.run_billing(platform.uow, ctx, month, run_on=issue_on)
+    for stored in report.invoices:
+        draft = stored.issued.draft
+        typer.echo(
+            f"  {stored.issued.number}  {draft.invoiced_party_id}  {len(draft.lines)} lines  "
+            f"{draft.totals.gross} {draft.currency}"
+        )
+    typer.echo(
+        f"{month}: {len(report.invoices)} invoices issued, {report.already_billed} parties already billed, "
+        f"{len(report.suspended_customers)} customers suspended (CTR-4)"
+    )
+
+
+@billing_app.command("invoices")
+def invoices(
+    period: Annotated[str | None, typer.Option(help="Only this period, YYYY-MM.")] = None,
+    customer: Annotated[
+        str | None, typer.Option(help="Only invoices for this customer (or party) id.")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """BIL-4: list invoices and credit notes."""
+    month = None if period is None else _month(period, "--period")
+    with _platform(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        page = b.list_invoices(uow, ctx, period=month, customer_id=customer, limit=1000)
+        names = {party.id: party.name for party in uow.parties.list()}
+    for header in page.items:
+        status = f" voided by {header.credited_by}" if header.credited_by else ""
+        typer.echo(
+            f"  {header.number}  {header.issue_on}  {header.period or '-':7}  "
+            f"{names.get(header.invoiced_party_id, header.invoiced_party_id)[:28]:<28}  "
+            f"{header.line_count:>3} lines  {header.gross:>10} {header.currency}{status}"
+        )
+    typer.echo(f"{page.total} documents")
+
+
+@billing_app.command("show")
+def show(
+    number: Annotated[str, typer.Argument(help="An invoice or credit note number, e.g. INV-2026-000001.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """BIL-10: an invoice as text: lines with their rule IDs and sources, VAT, totals."""
+    with _platform(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        stored = b.get_invoice(uow, ctx, number)
+        names = {party.id: party.name for party in uow.parties.list()}
+    typer.echo(render_invoice_text(stored, names))
+
+
+@billing_app.command("invoice-order")
+def invoice_order(
+    order_id: Annotated[str, typer.Argument(help="The order whose one-time fees to invoice.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """BIL-1: invoice an order's hardware, activation and installation fees (once)."""
+    with _platform(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        stored = b.invoice_order(uow, ctx, order_id)
+    if stored is None:
+        typer.echo(f"order {order_id}: nothing to invoice (already invoiced, or no one-time fees)")
+    else:
+        typer.echo(f"order {order_id}: {stored.issued.number}, {stored.issued.totals.gross} EUR")
+
+
+@billing_app.command("void")
+def void(
+    number: Annotated[str, typer.Argument(help="The invoice to void.")],
+    no_replacement: Annotated[bool, typer.Option(help="Only credit it; issue no replacement.")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """BIL-4: void an invoice by a credit note and regenerate it (the original is never edited)."""
+    with _platform(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        correction = b.void_and_regenerate(uow, ctx, number, regenerate=not no_replacement)
+    typer.echo(f"{number} voided by {correction.credit_note.issued.number}")
+    if correction.replacement is not None:
+        typer.echo(f"replaced by {correction.replacement.issued.number}")

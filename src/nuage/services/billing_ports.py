@@ -1,0 +1,179 @@
+"""The billing storage port (RAT, CNT, BIL, CTR): what the billing use cases need from storage.
+
+``nuage.storage.sql.billing_store.SqlBillingStore`` implements it over the unit of work's
+connection, so billing writes commit or roll back with the rest of the use case. Values
+crossing the port are the domain's own (``Tariff``, ``PriceList``, ``MonthlySummary``,
+``RatedCall``, ``Contract``, ``IssuedInvoice``) plus the few records below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import NamedTuple, Protocol, runtime_checkable
+
+from nuage.billing.invoices import DocumentType, IssuedInvoice
+from nuage.billing.periods import Month
+from nuage.billing.plans import Audience, PriceList
+from nuage.billing.runs import NumberHolding
+from nuage.rating.cdr import Cdr
+from nuage.rating.packs import PackBalance
+from nuage.rating.rater import RatedCall
+from nuage.rating.tariffs import Tariff
+from nuage.services.ports import UnitOfWork
+from nuage.terms.contract import Contract
+from nuage.terms.counting import CountRecord, MonthlySummary
+
+
+class PendingCdr(NamedTuple):
+    """RAT-1..3: a stored CDR that one of its rating runs has not priced yet."""
+
+    cdr: Cdr
+    has_partner: bool  # TEN-5: the account is a partner's customer, so the wholesale run applies
+    retail_rated: bool
+    wholesale_rated: bool
+
+
+@dataclass(frozen=True)
+class ContractState:
+    """CTR-1..4/BIL-9: a stored contract, the order it comes from and the last period billed."""
+
+    contract: Contract
+    order_id: str
+    recurring_billed_through: Month | None = None
+
+
+@dataclass(frozen=True)
+class StoredInvoice:
+    """BIL-4: an issued document as stored, with what later cancelled or replaced it."""
+
+    invoice_id: str
+    issued: IssuedInvoice
+    credited_by: str | None = None  # number of the credit note that voids it
+    replaced_by: str | None = None  # number of the invoice that replaces it
+
+
+@dataclass(frozen=True)
+class InvoiceHeader:
+    """BIL-4: one row of an invoice list (no lines)."""
+
+    number: str
+    document_type: DocumentType
+    invoiced_party_id: str
+    issue_on: date
+    period: str | None
+    currency: str
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+    line_count: int
+    replaces: str | None
+    credits: str | None
+    credited_by: str | None
+
+
+class BillingStore(Protocol):
+    """Billing storage bound to one transaction (the unit of work's)."""
+
+    # jobs ------------------------------------------------------------------------------------------
+    def lock(self, job: str) -> None:
+        """Serialise ``job`` (rating, billing run) across processes until the transaction ends."""
+        ...
+
+    # tariffs and price plans (RAT-2, BIL-2) --------------------------------------------------------
+    def has_tariff(self, run: str, version: str) -> bool: ...
+    def add_tariff(self, run: str, tariff: Tariff, created_at: datetime) -> None: ...
+    def tariffs(self, run: str) -> list[Tariff]: ...
+    def has_price_list(self, plan_id: str, audience: Audience, version: str) -> bool: ...
+    def add_price_list(self, plan_id: str, price_list: PriceList, created_at: datetime) -> None: ...
+    def price_lists(self, plan_id: str) -> list[PriceList]: ...
+    def assign_plan(self, party_id: str, plan_id: str, at: datetime) -> None: ...
+    def plan_assignments(self) -> dict[str, str]: ...
+
+    # counting (CNT-1..3, BIL-11) -------------------------------------------------------------------
+    def add_count_records(self, records: Sequence[CountRecord]) -> None: ...
+    def count_records(self, account_id: str, start_at: datetime, end_at: datetime) -> list[CountRecord]: ...
+    def add_summary(self, summary: MonthlySummary) -> None:
+        """CNT-1: insert a frozen summary; an existing (account, month) raises Conflict."""
+        ...
+
+    def summary(self, account_id: str, month: Month) -> MonthlySummary | None: ...
+    def latest_summary(self, account_id: str) -> MonthlySummary | None: ...
+    def summaries(self, account_id: str) -> list[MonthlySummary]: ...
+    def latest_summaries(self, account_ids: Sequence[str], up_to: Month) -> dict[str, MonthlySummary]: ...
+    def number_holdings(self, account_ids: Sequence[str]) -> dict[str, list[NumberHolding]]: ...
+    def add_number_holding(self, account_id: str, holding: NumberHolding) -> None: ...
+    def release_number_holding(self, account_id: str, holding: NumberHolding, released_on: date) -> None: ...
+
+    # CDRs (SIP-1) --------------------------------------------------------------------------------
+    def add_imported_cdrs(self, cdrs: Sequence[tuple[str, Cdr]], recorded_at: datetime) -> int:
+        """SIP-1: store imported CDRs under the given keys; keys already stored are skipped."""
+        ...
+
+    # rating (RAT-1..3) -----------------------------------------------------------------------------
+    def pending_cdrs(self, after: tuple[datetime, str] | None, limit: int) -> list[PendingCdr]:
+        """RAT: the next CDRs some run has not rated, in (started_at, id) order after ``after``."""
+        ...
+
+    def pack_balances(self, run: str, pack_ids: Iterable[str]) -> dict[str, PackBalance]: ...
+    def save_pack_balances(self, run: str, balances: Iterable[PackBalance], at: datetime) -> None: ...
+    def add_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> int:
+        """RAT: store cost records; one already stored for (cdr_id, run) is left as it is."""
+        ...
+
+    def rated_calls(self, cdr_ids: Sequence[str]) -> list[RatedCall]: ...
+    def uninvoiced_calls(
+        self, customer_runs: Mapping[str, str], before: datetime
+    ) -> dict[str, list[RatedCall]]: ...
+    def mark_calls_invoiced(self, invoice_id: str, run: str, cdr_ids: Sequence[str]) -> None: ...
+
+    # contracts (CTR-1..4) --------------------------------------------------------------------------
+    def contracts(self) -> list[ContractState]: ...
+    def contract_for(self, customer_id: str) -> ContractState | None: ...
+    def add_contract(self, state: ContractState, created_at: datetime) -> None: ...
+    def save_contract(self, state: ContractState) -> None: ...
+
+    # invoices (BIL-1..4, BIL-9, BIL-10) ------------------------------------------------------------
+    def existing_run_keys(self, keys: Iterable[str]) -> set[str]: ...
+    def locked_last_number(self, series: str, year: int) -> str | None:
+        """BIL-4: the last number of a series, its row locked until the transaction ends."""
+        ...
+
+    def set_last_number(self, series: str, year: int, number: str) -> None: ...
+    def add_invoice(self, issued: IssuedInvoice, kind: str) -> str:
+        """BIL-4/BIL-9: store an issued document and its run key; return its id."""
+        ...
+
+    def find_invoice(self, number: str) -> StoredInvoice | None: ...
+    def list_invoices(
+        self,
+        *,
+        party_ids: Sequence[str] | None,
+        period: str | None,
+        customer_id: str | None = None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[InvoiceHeader], int]: ...
+    def billed_users(self, customer_ids: Sequence[str], month: Month) -> dict[str, int]:
+        """CNT-3: users billed for ``month`` on invoices not voided, per customer."""
+        ...
+
+    def latest_recurring_invoice(self, party_id: str, customer_id: str) -> StoredInvoice | None:
+        """CTR-3: the newest invoice not voided with recurring lines for the customer."""
+        ...
+
+
+@runtime_checkable
+class BillingUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also reaches billing storage, in the same transaction."""
+
+    @property
+    def billing(self) -> BillingStore: ...
+
+
+class BillingUnitOfWorkFactory(Protocol):
+    """Makes a fresh billing unit of work (one per batch when a use case streams)."""
+
+    def __call__(self) -> BillingUnitOfWork: ...

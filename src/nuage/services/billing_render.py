@@ -1,0 +1,112 @@
+"""A readable text invoice (BIL-4, BIL-10): every line with its rule ID and sources, VAT and totals.
+
+English labels for the description keys; the PDF and UBL renderings (BIL-4) translate the
+same keys into FR and NL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from nuage.billing.lines import InvoiceLine
+from nuage.services.billing_ports import StoredInvoice
+
+LABELS: dict[str, str] = {
+    "line.recurring.billable_users": "Users",
+    "line.recurring.national_numbers": "National numbers",
+    "line.recurring.international_numbers": "International numbers",
+    "line.recurring.virtual_faxes": "Virtual faxes",
+    "line.recurring.conference_rooms": "Conference rooms",
+    "line.recurring.web_channels": "Click-to-call channels",
+    "line.recurring.traffic_packs": "Traffic packs",
+    "line.recurring.recording_gb": "Call recording (GB)",
+    "line.recurring.ucaas_licences": "UCaaS licences",
+    "line.recurring.flat_fee": "Flat fee",
+    "line.recurring.international_number_minimum_term": "International numbers, 12-month minimum",
+    "line.traffic.out_of_pack": "Calls outside packs",
+    "line.one_time.activation": "Activation",
+    "line.one_time.installation": "Installation",
+    "line.one_time.hardware": "Hardware",
+    "vat.mention.reverse_charge": "Reverse charge: VAT due by the customer (art. 196 Directive 2006/112/EC)",
+    "vat.mention.outside_eu": "Outside the scope of Belgian VAT (art. 21 §2 Belgian VAT code)",
+}
+
+
+def label(key: str) -> str:
+    """BIL-10: the English text of a description key (the key itself when unknown)."""
+    if key in LABELS:
+        return LABELS[key]
+    for prefix in ("line.early_termination.", "line.one_time.hardware."):
+        if key.startswith(prefix):
+            rest = key.removeprefix(prefix)
+            base = "Early termination balance: " if prefix.startswith("line.early") else "Hardware: "
+            return base + LABELS.get(f"line.recurring.{rest}", rest.replace("_", " "))
+    return key
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def _describe(line: InvoiceLine, names: Mapping[str, str]) -> str:
+    text = label(line.description_key)
+    params = dict(line.description_params)
+    details = []
+    if line.period is not None:
+        details.append(str(line.period))
+    if line.proration is not None:
+        details.append(f"× {line.proration.numerator}/{line.proration.denominator}")
+    if "calls" in params:
+        details.append(f"{params['calls']} calls, {params['seconds']} s")
+    if "floor" in params:
+        details.append(f"counted {params['counted']}, quarterly floor {params['floor']}")
+    customer = names.get(line.customer_id, line.customer_id)
+    return f"{text} ({', '.join(details)}) — {customer}" if details else f"{text} — {customer}"
+
+
+def _sources(line: InvoiceLine, limit: int = 5) -> str:
+    keys = [f"{source.kind}:{source.key}" for source in line.sources]
+    shown = ", ".join(keys[:limit])
+    return shown + (f" (+{len(keys) - limit} more)" if len(keys) > limit else "")
+
+
+def render_invoice_text(stored: StoredInvoice, names: Mapping[str, str]) -> str:
+    """BIL-4/BIL-10: the invoice as text; ``names`` maps party ids to names."""
+    issued = stored.issued
+    draft = issued.draft
+    totals = issued.totals
+    title = "CREDIT NOTE" if draft.document_type.value == "credit-note" else "INVOICE"
+    out = [
+        f"{title} {issued.number}",
+        f"Issued on {draft.issue_on.isoformat()}" + (f" for period {draft.period}" if draft.period else ""),
+        f"To: {names.get(draft.invoiced_party_id, draft.invoiced_party_id)} ({draft.invoiced_party_id})",
+    ]
+    if draft.credits:
+        out.append(f"Cancels invoice {draft.credits}")
+    if draft.replaces:
+        out.append(f"Replaces invoice {draft.replaces}")
+    if stored.credited_by:
+        out.append(f"VOIDED by credit note {stored.credited_by}")
+    if stored.replaced_by:
+        out.append(f"Replaced by invoice {stored.replaced_by}")
+    out.append("")
+    out.append(f"{'#':>3}  {'rule':<7} {'quantity':>9} {'unit price':>11} {'amount':>11}  description")
+    for position, line in enumerate(draft.lines, start=1):
+        out.append(
+            f"{position:>3}  {line.rule_id:<7} {line.quantity.normalize():>9} {_money(line.unit_price):>11} "
+            f"{_money(line.amount):>11}  {_describe(line, names)}"
+        )
+        out.append(f"{'':>5}sources: {_sources(line)}")
+    out.append("")
+    for breakdown in totals.breakdown:
+        out.append(
+            f"VAT {breakdown.rate * 100:.0f}% on {_money(breakdown.base)} {draft.currency}: "
+            f"{_money(breakdown.vat)} {draft.currency} ({draft.vat.regime.value})"
+        )
+    if draft.vat.mention_key:
+        out.append(label(draft.vat.mention_key))
+    out.append(f"Total excl. VAT: {_money(totals.net):>12} {draft.currency}")
+    out.append(f"VAT:             {_money(totals.vat):>12} {draft.currency}")
+    out.append(f"Total due:       {_money(totals.gross):>12} {draft.currency}")
+    return "\n".join(out)

@@ -1,0 +1,873 @@
+"""SQL adapter of the billing port (``services.billing_ports.BillingStore``).
+
+Bound to the unit of work's connection, so billing rows commit with the rest of a use
+case. Hot paths (rating) stream and write in bulk: keyset pagination over ``cdrs`` and,
+on PostgreSQL, ``COPY`` into a staging table then ``INSERT ... ON CONFLICT DO NOTHING``;
+on SQLite an ``executemany`` of ``INSERT OR IGNORE``. Invoice numbers are allocated under
+a row lock (``SELECT ... FOR UPDATE``) in the issuing transaction (BIL-4: gapless).
+There is no UPDATE path for monthly summaries, invoices or invoice lines; the
+migration's triggers refuse one as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from nuage.billing.charge_models import ChargeModelKind, ChargeSpec, Tier
+from nuage.billing.invoices import DocumentType, InvoiceDraft, IssuedInvoice
+from nuage.billing.lines import InvoiceLine, SourceRef
+from nuage.billing.periods import Month
+from nuage.billing.plans import Audience, OneTimeKind, PriceList
+from nuage.billing.runs import NumberHolding
+from nuage.billing.vat import VatRegime, VatTreatment
+from nuage.errors import Conflict
+from nuage.rating.cdr import Cdr
+from nuage.rating.packs import PackBalance
+from nuage.rating.rater import RatedCall
+from nuage.rating.runs import RatingRun
+from nuage.rating.tariffs import Tariff
+from nuage.services.billing_ports import ContractState, InvoiceHeader, PendingCdr, StoredInvoice
+from nuage.shared.ids import new_id
+from nuage.shared.money import to_minor
+from nuage.storage.sql import billing_tables as bt
+from nuage.storage.sql.tables import cdrs, parties
+from nuage.terms.contract import Contract, Termination
+from nuage.terms.counting import CountRecord, ItemKind, MonthlySummary
+
+T = TypeVar("T")
+_CHUNK = 2000  # ids per IN (...) list
+_EXACT_PLACES = Decimal("1e-12")  # exact amounts are kept to 12 places on both databases
+_RECURRING_RULES = ("BIL-2", "BIL-11", "CNT-3")
+_RETAIL = RatingRun.CUSTOMER_RETAIL.value
+_WHOLESALE = RatingRun.PARTNER_WHOLESALE.value
+_RATED_COLUMNS = [column.name for column in bt.rated_calls.columns]
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _month(text_value: str | None) -> Month | None:
+    return None if text_value is None else Month.parse(text_value)
+
+
+def _sqlite_instant(at: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores for ``UtcDateTime`` (naive UTC, microseconds)."""
+    utc = at.astimezone(UTC)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d} "
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond:06d}"
+    )
+
+
+# --- codecs ---------------------------------------------------------------------------------------------
+
+
+def _spec_to_json(spec: ChargeSpec) -> dict[str, Any]:
+    return {
+        "model": spec.model.value,
+        "unit_price": str(spec.unit_price),
+        "tiers": [
+            [None if tier.up_to is None else str(tier.up_to), str(tier.unit_price), str(tier.flat_fee)]
+            for tier in spec.tiers
+        ],
+    }
+
+
+def _spec_from_json(data: Mapping[str, Any]) -> ChargeSpec:
+    tiers = tuple(
+        Tier(None if up_to is None else Decimal(up_to), Decimal(price), Decimal(flat))
+        for up_to, price, flat in data.get("tiers", [])
+    )
+    return ChargeSpec(ChargeModelKind(data["model"]), Decimal(data["unit_price"]), tiers)
+
+
+def _price_list_from_row(row: Row[Any]) -> PriceList:
+    m = row._mapping
+    return PriceList(
+        version=m["version"],
+        audience=Audience(m["audience"]),
+        valid_from=m["valid_from"],
+        valid_to=m["valid_to"],
+        recurring={ItemKind(kind): _spec_from_json(spec) for kind, spec in m["recurring"].items()},
+        one_time={OneTimeKind(kind): Decimal(price) for kind, price in m["one_time"].items()},
+        capacity_reading=m["capacity_reading"],
+        run_day=m["run_day"],
+    )
+
+
+def _summary_from_row(row: Row[Any]) -> MonthlySummary:
+    m = row._mapping
+    items = tuple(
+        sorted(((ItemKind(k), Decimal(v)) for k, v in m["items"].items()), key=lambda i: i[0].value)
+    )
+    return MonthlySummary(
+        m["account_id"], Month.parse(m["month"]), items, m["frozen_at"], m["previous_hash"], m["hash"]
+    )
+
+
+def _rated_from_row(row: Row[Any]) -> RatedCall:
+    m = row._mapping
+    pack_ids = tuple(m["pack_ids"].split()) if m["pack_ids"] else ()
+    return RatedCall(
+        m["cdr_id"], m["account_id"], m["run"], m["started_at"], m["destination"], m["prefix"],
+        m["tariff_version"], m["billable_seconds"], m["pack_seconds"], m["charged_seconds"],
+        m["per_minute"], m["exact_amount"], m["amount_precise"], pack_ids, m["emergency"], m["itemised"],
+    )  # fmt: skip
+
+
+def _contract_from_row(row: Row[Any]) -> ContractState:
+    m = row._mapping
+    termination = None
+    if m["termination_effective_on"] is not None:
+        termination = Termination(m["termination_received_on"], m["termination_effective_on"])
+    contract = Contract(
+        contract_id=m["id"],
+        customer_id=m["customer_id"],
+        contracting_party_id=m["contracting_party_id"],
+        start_on=m["start_on"],
+        minimum_term_months=m["minimum_term_months"],
+        termination=termination,
+        bankruptcy_proof_on=m["bankruptcy_proof_on"],
+    )
+    return ContractState(contract, m["order_id"], _month(m["recurring_billed_through"]))
+
+
+def _contract_row(state: ContractState) -> dict[str, Any]:
+    contract = state.contract
+    termination = contract.termination
+    return {
+        "id": contract.contract_id,
+        "customer_id": contract.customer_id,
+        "contracting_party_id": contract.contracting_party_id,
+        "order_id": state.order_id,
+        "start_on": contract.start_on,
+        "minimum_term_months": contract.minimum_term_months,
+        "termination_received_on": None if termination is None else termination.received_on,
+        "termination_effective_on": None if termination is None else termination.effective_on,
+        "bankruptcy_proof_on": contract.bankruptcy_proof_on,
+        "recurring_billed_through": None
+        if state.recurring_billed_through is None
+        else str(state.recurring_billed_through),
+    }
+
+
+def _line_row(invoice_id: str, position: int, line: InvoiceLine) -> dict[str, Any]:
+    proration = line.proration
+    return {
+        "invoice_id": invoice_id,
+        "position": position,
+        "rule_id": line.rule_id,
+        "description_key": line.description_key,
+        "description_params": [list(pair) for pair in line.description_params],
+        "customer_id": line.customer_id,
+        "item_kind": line.item_kind,
+        "period": None if line.period is None else str(line.period),
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "amount_minor": to_minor(line.amount),
+        "amount_precise": line.amount,
+        "proration": None if proration is None else f"{proration.numerator}/{proration.denominator}",
+        "sources": [[source.kind, source.key] for source in line.sources],
+    }
+
+
+def _line_from_row(row: Row[Any]) -> InvoiceLine:
+    m = row._mapping
+    proration = None
+    if m["proration"]:
+        numerator, denominator = m["proration"].split("/")
+        proration = Fraction(int(numerator), int(denominator))
+    return InvoiceLine(
+        rule_id=m["rule_id"],
+        description_key=m["description_key"],
+        customer_id=m["customer_id"],
+        item_kind=m["item_kind"],
+        period=_month(m["period"]),
+        quantity=m["quantity"],
+        unit_price=m["unit_price"],
+        amount=m["amount_precise"],
+        sources=tuple(SourceRef(kind, key) for kind, key in m["sources"]),
+        proration=proration,
+        description_params=tuple((key, value) for key, value in m["description_params"]),
+    )
+
+
+# --- the store ------------------------------------------------------------------------------------------
+
+
+class SqlBillingStore:
+    """``BillingStore`` over one SQLAlchemy connection (the unit of work's transaction)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._dialect = connection.dialect.name
+
+    def _insert_ignore(self, table: Any) -> Any:
+        module = postgresql if self._dialect == "postgresql" else sqlite
+        return module.insert(table).on_conflict_do_nothing()
+
+    # jobs ----------------------------------------------------------------------------------------------
+    def lock(self, job: str) -> None:
+        """Serialise ``job`` across processes until the transaction ends."""
+        if self._dialect == "postgresql":
+            self._connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:job))"), {"job": job})
+        else:
+            # SQLite: take the database write lock now (one writer at a time).
+            self._connection.execute(update(bt.invoice_counters).where(literal(False)).values(year=0))
+
+    # tariffs and plans ---------------------------------------------------------------------------------
+    def has_tariff(self, run: str, version: str) -> bool:
+        t = bt.tariffs
+        return (
+            self._connection.execute(select(t.c.id).where(t.c.run == run, t.c.version == version)).first()
+            is not None
+        )
+
+    def add_tariff(self, run: str, tariff: Tariff, created_at: datetime) -> None:
+        t = bt.tariffs
+        tariff_id = self._connection.execute(
+            insert(t)
+            .values(
+                run=run,
+                version=tariff.version,
+                valid_from=tariff.valid_from,
+                valid_to=tariff.valid_to,
+                created_at=created_at,
+            )
+            .returning(t.c.id)
+        ).scalar_one()
+        rows = [
+            {"tariff_id": tariff_id, "prefix": prefix.lstrip("+"), "per_minute": price}
+            for prefix, price in tariff.per_minute_by_prefix.items()
+        ]
+        if rows:
+            self._connection.execute(insert(bt.tariff_rates), rows)
+
+    def tariffs(self, run: str) -> list[Tariff]:
+        t, r = bt.tariffs, bt.tariff_rates
+        headers = self._connection.execute(select(t).where(t.c.run == run).order_by(t.c.valid_from)).all()
+        found: list[Tariff] = []
+        for header in headers:
+            rates = self._connection.execute(
+                select(r.c.prefix, r.c.per_minute).where(r.c.tariff_id == header.id)
+            ).all()
+            found.append(
+                Tariff(
+                    header.version,
+                    header.valid_from,
+                    {prefix: per_minute for prefix, per_minute in rates},
+                    valid_to=header.valid_to,
+                )
+            )
+        return found
+
+    def has_price_list(self, plan_id: str, audience: Audience, version: str) -> bool:
+        p = bt.price_lists
+        return (
+            self._connection.execute(
+                select(p.c.id).where(
+                    p.c.plan_id == plan_id, p.c.audience == audience.value, p.c.version == version
+                )
+            ).first()
+            is not None
+        )
+
+    def add_price_list(self, plan_id: str, price_list: PriceList, created_at: datetime) -> None:
+        self._connection.execute(
+            insert(bt.price_lists).values(
+                plan_id=plan_id,
+                version=price_list.version,
+                audience=price_list.audience.value,
+                valid_from=price_list.valid_from,
+                valid_to=price_list.valid_to,
+                recurring={kind.value: _spec_to_json(spec) for kind, spec in price_list.recurring.items()},
+                one_time={kind.value: str(price) for kind, price in price_list.one_time.items()},
+                capacity_reading=price_list.capacity_reading,
+                run_day=price_list.run_day,
+                created_at=created_at,
+            )
+        )
+
+    def price_lists(self, plan_id: str) -> list[PriceList]:
+        p = bt.price_lists
+        rows = self._connection.execute(
+            select(p).where(p.c.plan_id == plan_id).order_by(p.c.valid_from)
+        ).all()
+        return [_price_list_from_row(row) for row in rows]
+
+    def assign_plan(self, party_id: str, plan_id: str, at: datetime) -> None:
+        a = bt.plan_assignments
+        done = self._connection.execute(
+            update(a).where(a.c.party_id == party_id).values(plan_id=plan_id, assigned_at=at)
+        )
+        if done.rowcount == 0:
+            self._connection.execute(insert(a).values(party_id=party_id, plan_id=plan_id, assigned_at=at))
+
+    def plan_assignments(self) -> dict[str, str]:
+        a = bt.plan_assignments
+        return {
+            party_id: plan_id
+            for party_id, plan_id in self._connection.execute(select(a.c.party_id, a.c.plan_id))
+        }
+
+    # counting ------------------------------------------------------------------------------------------
+    def add_count_records(self, records: Sequence[CountRecord]) -> None:
+        if records:
+            self._connection.execute(
+                insert(bt.count_records),
+                [
+                    {
+                        "account_id": r.account_id,
+                        "counted_at": r.counted_at,
+                        "kind": r.kind.value,
+                        "quantity": r.quantity,
+                    }
+                    for r in records
+                ],
+            )
+
+    def count_records(self, account_id: str, start_at: datetime, end_at: datetime) -> list[CountRecord]:
+        c = bt.count_records
+        rows = self._connection.execute(
+            select(c)
+            .where(c.c.account_id == account_id, c.c.counted_at >= start_at, c.c.counted_at < end_at)
+            .order_by(c.c.counted_at, c.c.id)
+        ).all()
+        return [CountRecord(row.account_id, row.counted_at, ItemKind(row.kind), row.quantity) for row in rows]
+
+    def add_summary(self, summary: MonthlySummary) -> None:
+        """CNT-1: insert only; a summary that exists is never replaced."""
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(
+                    insert(bt.monthly_summaries).values(
+                        account_id=summary.account_id,
+                        month=str(summary.month),
+                        items={kind.value: str(quantity) for kind, quantity in summary.items},
+                        frozen_at=summary.frozen_at,
+                        previous_hash=summary.previous_hash,
+                        hash=summary.hash,
+                    )
+                )
+        except IntegrityError as error:
+            raise Conflict(
+                f"CNT-1: the summary of {summary.month} for {summary.account_id} is already frozen",
+                account_id=summary.account_id,
+                month=str(summary.month),
+            ) from error
+
+    def summary(self, account_id: str, month: Month) -> MonthlySummary | None:
+        s = bt.monthly_summaries
+        row = self._connection.execute(
+            select(s).where(s.c.account_id == account_id, s.c.month == str(month))
+        ).first()
+        return None if row is None else _summary_from_row(row)
+
+    def latest_summary(self, account_id: str) -> MonthlySummary | None:
+        s = bt.monthly_summaries
+        row = self._connection.execute(
+            select(s).where(s.c.account_id == account_id).order_by(s.c.month.desc()).limit(1)
+        ).first()
+        return None if row is None else _summary_from_row(row)
+
+    def summaries(self, account_id: str) -> list[MonthlySummary]:
+        s = bt.monthly_summaries
+        rows = self._connection.execute(
+            select(s).where(s.c.account_id == account_id).order_by(s.c.month)
+        ).all()
+        return [_summary_from_row(row) for row in rows]
+
+    def latest_summaries(self, account_ids: Sequence[str], up_to: Month) -> dict[str, MonthlySummary]:
+        s = bt.monthly_summaries
+        found: dict[str, MonthlySummary] = {}
+        for chunk in _chunks(list(account_ids)):
+            latest = (
+                select(s.c.account_id, func.max(s.c.month).label("month"))
+                .where(s.c.account_id.in_(chunk), s.c.month <= str(up_to))
+                .group_by(s.c.account_id)
+                .subquery()
+            )
+            rows = self._connection.execute(
+                select(s).join(
+                    latest, and_(s.c.account_id == latest.c.account_id, s.c.month == latest.c.month)
+                )
+            ).all()
+            for row in rows:
+                found[row.account_id] = _summary_from_row(row)
+        return found
+
+    def number_holdings(self, account_ids: Sequence[str]) -> dict[str, list[NumberHolding]]:
+        h = bt.number_holdings
+        found: dict[str, list[NumberHolding]] = {}
+        for chunk in _chunks(list(account_ids)):
+            for row in self._connection.execute(
+                select(h).where(h.c.account_id.in_(chunk)).order_by(h.c.taken_on)
+            ):
+                found.setdefault(row.account_id, []).append(
+                    NumberHolding(row.number, row.taken_on, row.released_on)
+                )
+        return found
+
+    def add_number_holding(self, account_id: str, holding: NumberHolding) -> None:
+        self._connection.execute(
+            insert(bt.number_holdings).values(
+                account_id=account_id, number=holding.number, taken_on=holding.taken_on, released_on=None
+            )
+        )
+
+    def release_number_holding(self, account_id: str, holding: NumberHolding, released_on: date) -> None:
+        h = bt.number_holdings
+        self._connection.execute(
+            update(h)
+            .where(
+                h.c.account_id == account_id, h.c.number == holding.number, h.c.taken_on == holding.taken_on
+            )
+            .values(released_on=released_on)
+        )
+
+    # CDRs --------------------------------------------------------------------------------------------
+    def add_imported_cdrs(self, records: Sequence[tuple[str, Cdr]], recorded_at: datetime) -> int:
+        """SIP-1: insert imported CDRs (source ``import``); keys already stored are skipped."""
+        if not records:
+            return 0
+        existing: set[str] = set()
+        for chunk in _chunks([key for key, _ in records]):
+            existing.update(self._connection.execute(select(cdrs.c.id).where(cdrs.c.id.in_(chunk))).scalars())
+        rows = [
+            {
+                "id": key,
+                "call_id": cdr.cdr_id,
+                "account_id": cdr.account_id,
+                "direction": "outbound",
+                "caller": "",
+                "callee": cdr.destination,
+                "started_at": cdr.started_at,
+                "answered_at": cdr.started_at if cdr.billable_seconds > 0 else None,
+                "ended_at": cdr.started_at + timedelta(seconds=cdr.billable_seconds),
+                "billable_seconds": cdr.billable_seconds,
+                "outcome": "answered" if cdr.billable_seconds > 0 else "no-answer",
+                "sip_status": 200 if cdr.billable_seconds > 0 else 487,
+                "emergency": cdr.emergency,
+                "source": "import",
+                "recorded_at": recorded_at,
+            }
+            for key, cdr in records
+            if key not in existing
+        ]
+        if rows:
+            self._connection.execute(self._insert_ignore(cdrs), rows)
+        return len(rows)
+
+    # rating --------------------------------------------------------------------------------------------
+    def pending_cdrs(self, after: tuple[datetime, str] | None, limit: int) -> list[PendingCdr]:
+        """RAT: the next CDRs a run has not rated (keyset on started_at, id; answered outbound calls)."""
+        r = bt.rated_calls
+
+        def rated(run: str) -> Any:
+            return exists().where(r.c.cdr_id == cdrs.c.id, r.c.run == run)
+
+        retail, wholesale = rated(_RETAIL), rated(_WHOLESALE)
+        statement = (
+            select(
+                cdrs.c.id,
+                cdrs.c.account_id,
+                cdrs.c.started_at,
+                cdrs.c.callee,
+                cdrs.c.billable_seconds,
+                cdrs.c.emergency,
+                parties.c.partner_id,
+                retail.label("retail_rated"),
+                wholesale.label("wholesale_rated"),
+            )
+            .join(parties, parties.c.id == cdrs.c.account_id)
+            .where(
+                cdrs.c.direction == "outbound",
+                cdrs.c.outcome == "answered",
+                or_(not_(retail), and_(parties.c.partner_id.is_not(None), not_(wholesale))),
+            )
+            .order_by(cdrs.c.started_at, cdrs.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            statement = statement.where(
+                tuple_(cdrs.c.started_at, cdrs.c.id)
+                > tuple_(literal(after[0], cdrs.c.started_at.type), literal(after[1]))
+            )
+        return [
+            PendingCdr(
+                Cdr(cdr_id, account_id, started_at, callee, seconds, bool(emergency)),
+                partner_id is not None,
+                bool(retail_rated),
+                bool(wholesale_rated),
+            )
+            for (
+                cdr_id, account_id, started_at, callee, seconds, emergency,
+                partner_id, retail_rated, wholesale_rated,
+            ) in self._connection.execute(statement)
+        ]  # fmt: skip
+
+    def pack_balances(self, run: str, pack_ids: Iterable[str]) -> dict[str, PackBalance]:
+        b = bt.pack_balances
+        found: dict[str, PackBalance] = {}
+        for chunk in _chunks(sorted(set(pack_ids))):
+            for row in self._connection.execute(select(b).where(b.c.run == run, b.c.pack_id.in_(chunk))):
+                found[row.pack_id] = PackBalance(row.pack_id, row.used_seconds, row.used_amount_precise)
+        return found
+
+    def save_pack_balances(self, run: str, balances: Iterable[PackBalance], at: datetime) -> None:
+        b = bt.pack_balances
+        for balance in balances:
+            values = {
+                "used_seconds": balance.used_seconds,
+                "used_amount_minor": to_minor(balance.used_amount),
+                "used_amount_precise": balance.used_amount,
+                "updated_at": at,
+            }
+            done = self._connection.execute(
+                update(b).where(b.c.pack_id == balance.pack_id, b.c.run == run).values(**values)
+            )
+            if done.rowcount == 0:
+                self._connection.execute(insert(b).values(pack_id=balance.pack_id, run=run, **values))
+
+    def add_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> int:
+        """RAT: bulk insert; an existing (cdr_id, run) is kept, so rating twice stores once."""
+        if not calls:
+            return 0
+        if self._dialect == "postgresql":
+            return self._copy_rated_calls(calls, rated_at)
+        at = _sqlite_instant(rated_at)
+        rows = [
+            (
+                c.cdr_id, c.run, c.account_id, _sqlite_instant(c.started_at), c.destination, c.prefix,
+                c.tariff_version, c.billable_seconds, c.pack_seconds, c.charged_seconds, str(c.per_minute),
+                str(c.exact_amount.quantize(_EXACT_PLACES)), int(c.amount * 100), str(c.amount),
+                " ".join(c.pack_ids), int(c.emergency), int(c.itemised), at, None,
+            )
+            for c in calls
+        ]  # fmt: skip
+        placeholders = ", ".join("?" for _ in _RATED_COLUMNS)
+        cursor = self._connection.exec_driver_sql(
+            f"INSERT OR IGNORE INTO rated_calls ({', '.join(_RATED_COLUMNS)}) VALUES ({placeholders})", rows
+        )
+        return int(cursor.rowcount)
+
+    def _copy_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> int:
+        raw: Any = self._connection.connection.driver_connection
+        columns = ", ".join(_RATED_COLUMNS)
+        with raw.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS rated_calls_stage "
+                "(LIKE rated_calls INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            )
+            with cursor.copy(f"COPY rated_calls_stage ({columns}) FROM STDIN") as copy:
+                write = copy.write_row
+                for c in calls:
+                    write(
+                        (c.cdr_id, c.run, c.account_id, c.started_at, c.destination, c.prefix,
+                         c.tariff_version, c.billable_seconds, c.pack_seconds, c.charged_seconds,
+                         c.per_minute, c.exact_amount.quantize(_EXACT_PLACES), int(c.amount * 100), c.amount,
+                         " ".join(c.pack_ids), c.emergency, c.itemised, rated_at, None)
+                    )  # fmt: skip
+            cursor.execute(
+                f"INSERT INTO rated_calls ({columns}) SELECT {columns} FROM rated_calls_stage "
+                "ON CONFLICT DO NOTHING"
+            )
+            inserted = int(cursor.rowcount)
+            cursor.execute("TRUNCATE rated_calls_stage")
+        return inserted
+
+    def rated_calls(self, cdr_ids: Sequence[str]) -> list[RatedCall]:
+        r = bt.rated_calls
+        found: list[RatedCall] = []
+        for chunk in _chunks(list(cdr_ids)):
+            rows = self._connection.execute(
+                select(r).where(r.c.cdr_id.in_(chunk)).order_by(r.c.started_at, r.c.cdr_id, r.c.run)
+            )
+            found.extend(_rated_from_row(row) for row in rows)
+        return found
+
+    def uninvoiced_calls(
+        self, customer_runs: Mapping[str, str], before: datetime
+    ) -> dict[str, list[RatedCall]]:
+        """BIL-3: priced, itemised calls not invoiced yet, of each customer in its run, before ``before``."""
+        r = bt.rated_calls
+        by_run: dict[str, list[str]] = {}
+        for customer_id, run in customer_runs.items():
+            by_run.setdefault(run, []).append(customer_id)
+        found: dict[str, list[RatedCall]] = {}
+        for run, customer_ids in by_run.items():
+            for chunk in _chunks(customer_ids):
+                rows = self._connection.execute(
+                    select(r)
+                    .where(
+                        r.c.run == run,
+                        r.c.account_id.in_(chunk),
+                        r.c.invoice_id.is_(None),
+                        r.c.itemised.is_(True),
+                        r.c.amount_minor > 0,
+                        r.c.started_at < before,
+                    )
+                    .order_by(r.c.account_id, r.c.started_at, r.c.cdr_id)
+                )
+                for row in rows:
+                    found.setdefault(row.account_id, []).append(_rated_from_row(row))
+        return found
+
+    def mark_calls_invoiced(self, invoice_id: str, run: str, cdr_ids: Sequence[str]) -> None:
+        r = bt.rated_calls
+        marked = 0
+        for chunk in _chunks(list(cdr_ids)):
+            marked += self._connection.execute(
+                update(r)
+                .where(r.c.run == run, r.c.cdr_id.in_(chunk), r.c.invoice_id.is_(None))
+                .values(invoice_id=invoice_id)
+            ).rowcount
+        if marked != len(cdr_ids):
+            raise Conflict("BIL-3: some calls were invoiced meanwhile; run again", invoice_id=invoice_id)
+
+    # contracts -----------------------------------------------------------------------------------------
+    def contracts(self) -> list[ContractState]:
+        c = bt.contracts
+        return [
+            _contract_from_row(row)
+            for row in self._connection.execute(select(c).order_by(c.c.contracting_party_id, c.c.customer_id))
+        ]
+
+    def contract_for(self, customer_id: str) -> ContractState | None:
+        c = bt.contracts
+        row = self._connection.execute(select(c).where(c.c.customer_id == customer_id)).first()
+        return None if row is None else _contract_from_row(row)
+
+    def add_contract(self, state: ContractState, created_at: datetime) -> None:
+        self._connection.execute(insert(bt.contracts).values(**_contract_row(state), created_at=created_at))
+
+    def save_contract(self, state: ContractState) -> None:
+        c = bt.contracts
+        row = _contract_row(state)
+        contract_id = row.pop("id")
+        self._connection.execute(update(c).where(c.c.id == contract_id).values(**row))
+
+    # invoices ------------------------------------------------------------------------------------------
+    def existing_run_keys(self, keys: Iterable[str]) -> set[str]:
+        b = bt.billing_runs
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(keys))):
+            found.update(
+                self._connection.execute(select(b.c.run_key).where(b.c.run_key.in_(chunk))).scalars()
+            )
+        return found
+
+    def locked_last_number(self, series: str, year: int) -> str | None:
+        """BIL-4: the counter row, created when missing, locked until commit (``FOR UPDATE``)."""
+        n = bt.invoice_counters
+        self._connection.execute(self._insert_ignore(n).values(series=series, year=year, last_number=None))
+        last: str | None = self._connection.execute(
+            select(n.c.last_number).where(n.c.series == series, n.c.year == year).with_for_update()
+        ).scalar_one()
+        return last
+
+    def set_last_number(self, series: str, year: int, number: str) -> None:
+        n = bt.invoice_counters
+        self._connection.execute(
+            update(n).where(n.c.series == series, n.c.year == year).values(last_number=number)
+        )
+
+    def add_invoice(self, issued: IssuedInvoice, kind: str) -> str:
+        draft = issued.draft
+        totals = draft.totals
+        invoice_id = new_id("inv")
+        self._connection.execute(
+            insert(bt.invoices).values(
+                id=invoice_id,
+                number=issued.number,
+                run_key=draft.run_key,
+                document_type=draft.document_type.value,
+                invoiced_party_id=draft.invoiced_party_id,
+                issue_on=draft.issue_on,
+                issued_at=issued.issued_at,
+                period=None if draft.period is None else str(draft.period),
+                currency=draft.currency,
+                vat_regime=draft.vat.regime.value,
+                vat_rate=draft.vat.rate,
+                vat_mention_key=draft.vat.mention_key,
+                net_minor=to_minor(totals.net),
+                net_precise=totals.net,
+                vat_minor=to_minor(totals.vat),
+                vat_precise=totals.vat,
+                gross_minor=to_minor(totals.gross),
+                gross_precise=totals.gross,
+                replaces=draft.replaces,
+                credits=draft.credits,
+            )
+        )
+        self._connection.execute(
+            insert(bt.invoice_lines),
+            [_line_row(invoice_id, position, line) for position, line in enumerate(draft.lines, start=1)],
+        )
+        self._connection.execute(
+            insert(bt.billing_runs).values(
+                run_key=draft.run_key,
+                kind=kind,
+                period=None if draft.period is None else str(draft.period),
+                invoiced_party_id=draft.invoiced_party_id,
+                invoice_id=invoice_id,
+                created_at=issued.issued_at,
+            )
+        )
+        return invoice_id
+
+    def _stored(self, row: Row[Any]) -> StoredInvoice:
+        m = row._mapping
+        lines = self._connection.execute(
+            select(bt.invoice_lines)
+            .where(bt.invoice_lines.c.invoice_id == m["id"])
+            .order_by(bt.invoice_lines.c.position)
+        ).all()
+        draft = InvoiceDraft(
+            run_key=m["run_key"],
+            document_type=DocumentType(m["document_type"]),
+            invoiced_party_id=m["invoiced_party_id"],
+            issue_on=m["issue_on"],
+            period=_month(m["period"]),
+            lines=tuple(_line_from_row(line) for line in lines),
+            vat=VatTreatment(VatRegime(m["vat_regime"]), m["vat_rate"], m["vat_mention_key"]),
+            replaces=m["replaces"],
+            credits=m["credits"],
+            currency=m["currency"],
+        )
+        i = bt.invoices
+        credited_by = self._connection.execute(select(i.c.number).where(i.c.credits == m["number"])).scalar()
+        replaced_by = self._connection.execute(select(i.c.number).where(i.c.replaces == m["number"])).scalar()
+        return StoredInvoice(
+            m["id"], IssuedInvoice(m["number"], draft, m["issued_at"]), credited_by, replaced_by
+        )
+
+    def find_invoice(self, number: str) -> StoredInvoice | None:
+        i = bt.invoices
+        row = self._connection.execute(select(i).where(i.c.number == number)).first()
+        return None if row is None else self._stored(row)
+
+    def list_invoices(
+        self,
+        *,
+        party_ids: Sequence[str] | None,
+        period: str | None,
+        customer_id: str | None = None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[InvoiceHeader], int]:
+        i, lines = bt.invoices, bt.invoice_lines
+        credit = bt.invoices.alias("credit")
+        conditions: list[ColumnElement[bool]] = []
+        if party_ids is not None:
+            conditions.append(i.c.invoiced_party_id.in_(list(party_ids)))
+        if period is not None:
+            conditions.append(i.c.period == period)
+        if customer_id is not None:
+            conditions.append(
+                or_(
+                    i.c.invoiced_party_id == customer_id,
+                    exists().where(lines.c.invoice_id == i.c.id, lines.c.customer_id == customer_id),
+                )
+            )
+        total = self._connection.execute(select(func.count()).select_from(i).where(*conditions)).scalar_one()
+        line_count = select(func.count()).where(lines.c.invoice_id == i.c.id).correlate(i).scalar_subquery()
+        rows = self._connection.execute(
+            select(i, line_count.label("line_count"), credit.c.number.label("credited_by"))
+            .outerjoin(credit, credit.c.credits == i.c.number)
+            .where(*conditions)
+            .order_by(i.c.issued_at, i.c.number)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        headers = [
+            InvoiceHeader(
+                number=row.number,
+                document_type=DocumentType(row.document_type),
+                invoiced_party_id=row.invoiced_party_id,
+                issue_on=row.issue_on,
+                period=row.period,
+                currency=row.currency,
+                net=row.net_precise,
+                vat=row.vat_precise,
+                gross=row.gross_precise,
+                line_count=int(row.line_count),
+                replaces=row.replaces,
+                credits=row.credits,
+                credited_by=row.credited_by,
+            )
+            for row in rows
+        ]
+        return headers, int(total)
+
+    def _not_voided(self) -> Any:
+        i = bt.invoices
+        credit = bt.invoices.alias("voiding")
+        return and_(
+            i.c.document_type == DocumentType.INVOICE.value,
+            not_(exists().where(credit.c.credits == i.c.number)),
+        )
+
+    def billed_users(self, customer_ids: Sequence[str], month: Month) -> dict[str, int]:
+        """CNT-3: sum of the user lines (flat fees aside) for ``month`` on invoices not voided."""
+        i, lines = bt.invoices, bt.invoice_lines
+        found: dict[str, Decimal] = {}
+        for chunk in _chunks(list(customer_ids)):
+            rows = self._connection.execute(
+                select(lines.c.customer_id, lines.c.quantity)
+                .join(i, i.c.id == lines.c.invoice_id)
+                .where(
+                    self._not_voided(),
+                    lines.c.customer_id.in_(chunk),
+                    lines.c.period == str(month),
+                    lines.c.item_kind == ItemKind.BILLABLE_USERS.value,
+                    lines.c.rule_id.in_(("BIL-2", "CNT-3")),
+                    lines.c.description_key != "line.recurring.flat_fee",
+                )
+            )
+            for customer_id, quantity in rows:
+                found[customer_id] = found.get(customer_id, Decimal(0)) + quantity
+        return {customer_id: int(quantity) for customer_id, quantity in found.items()}
+
+    def latest_recurring_invoice(self, party_id: str, customer_id: str) -> StoredInvoice | None:
+        i, lines = bt.invoices, bt.invoice_lines
+        row = self._connection.execute(
+            select(i)
+            .where(
+                self._not_voided(),
+                i.c.invoiced_party_id == party_id,
+                exists().where(
+                    lines.c.invoice_id == i.c.id,
+                    lines.c.customer_id == customer_id,
+                    lines.c.rule_id.in_(_RECURRING_RULES),
+                ),
+            )
+            .order_by(i.c.issued_at.desc(), i.c.number.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else self._stored(row)
