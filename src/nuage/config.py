@@ -44,6 +44,7 @@ class ApiSettings(BaseModel):
     slot_lease_s: int = Field(default=60, ge=1)  # a crashed node's slots expire after this
     state_refresh_s: float = Field(default=1.0, gt=0)  # how often suspensions and limits are re-read
     test_read_delay_ms: int = Field(default=0, ge=0)  # TESTS ONLY: hold every read this long
+    test_write_delay_ms: int = Field(default=0, ge=0)  # TESTS ONLY: hold every write this long
 
 
 def parse_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:

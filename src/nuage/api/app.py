@@ -119,5 +119,6 @@ def create_api(platform: Platform) -> FastAPI:
         limiter=limiter,
         meter=meter,
         read_delay_s=settings.test_read_delay_ms / 1000,
+        write_delay_s=settings.test_write_delay_ms / 1000,
     )
     return app

@@ -47,6 +47,7 @@ class ApiGate:
         meter: UsageMeter,
         now: Callable[[], float] = time.time,
         read_delay_s: float = 0.0,
+        write_delay_s: float = 0.0,
     ) -> None:
         self.app = app
         self.signer = signer
@@ -54,7 +55,7 @@ class ApiGate:
         self.limiter = limiter
         self.meter = meter
         self.now = now
-        self.read_delay_s = read_delay_s
+        self.delay_s = {"read": read_delay_s, "write": write_delay_s}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,8 +107,8 @@ class ApiGate:
             await send(message)
 
         try:
-            if access == "read" and self.read_delay_s:
-                await asyncio.sleep(self.read_delay_s)  # tests only (api.test_read_delay_ms)
+            if self.delay_s[access]:
+                await asyncio.sleep(self.delay_s[access])  # tests only: api.test_read/write_delay_ms
             inner = dict(scope)
             inner["state"] = {**scope.get("state", {}), "claims": claims}
             await self.app(inner, receive, send_and_watch)
