@@ -41,12 +41,13 @@ from nuage.directory.rules import (
     generate_sip_password,
     refuse_alarm_and_lift_lines,
 )
-from nuage.errors import Conflict, InvalidInput, NotFound
+from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
 from nuage.services.context import Context
 from nuage.services.ports import Repository, UnitOfWork
 from nuage.services.tenancy import get_customer
 from nuage.shared.ids import new_id
 from nuage.shared.phone import is_national, parse_e164
+from nuage.terms.emergency import EMERGENCY_NUMBERS
 
 
 class _AccountItem(Protocol):
@@ -87,6 +88,15 @@ def _owned(repo: Repository[T], ctx: Context, key: str, account_id: str | None =
     return item
 
 
+def _check_extension(extension: str) -> None:
+    if not _EXTENSION.match(extension):
+        raise InvalidInput("extension", "An extension is 2 to 8 digits")
+    if extension in EMERGENCY_NUMBERS:
+        raise TermViolation(
+            "EMG-4", f"{extension} is an emergency number: dialling it must reach the emergency services"
+        )
+
+
 # --- users (CFG-1, CFG-2) -----------------------------------------------------------------------
 
 
@@ -111,8 +121,7 @@ def add_user(
             "no_service", "Only administrators and supervisors can have the no-service option (CFG-2)"
         )
     if extension is not None:
-        if not _EXTENSION.match(extension):
-            raise InvalidInput("extension", "An extension is 2 to 8 digits")
+        _check_extension(extension)
         if uow.users.find_by(account_id=account_id, extension=extension):
             raise Conflict(f"Extension {extension} is taken", field="extension")
     email = _email(email)
@@ -154,8 +163,7 @@ def update_user(uow: UnitOfWork, ctx: Context, user_id: str, **fields: Any) -> U
         if other is not None and other.id != user.id:
             raise Conflict("E-mail already used by a user", field="email")
     if changes.get("extension") is not None:
-        if not _EXTENSION.match(changes["extension"]):
-            raise InvalidInput("extension", "An extension is 2 to 8 digits")
+        _check_extension(changes["extension"])
         other = uow.users.find_by(account_id=user.account_id, extension=changes["extension"])
         if other is not None and other.id != user.id:
             raise Conflict(f"Extension {changes['extension']} is taken", field="extension")

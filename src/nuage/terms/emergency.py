@@ -11,6 +11,10 @@ from enum import StrEnum
 
 from nuage.directory.model import Device, NumberBlock, PhoneNumber, Trunk, User
 
+#: EMG-4: the Belgian emergency numbers (112 European, 100 ambulance and fire, 101 police).
+#: They always reach the emergency services, so nothing in an account may shadow them.
+EMERGENCY_NUMBERS = frozenset({"112", "100", "101"})
+
 
 class FindingKind(StrEnum):
     """What the readiness check found."""

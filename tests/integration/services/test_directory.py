@@ -366,7 +366,7 @@ def test_moving_a_customer_keeps_its_whole_configuration(platform: Platform, wor
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
-        user = d.add_user(uow, ctx, account, "Stays", extension="100")
+        user = d.add_user(uow, ctx, account, "Stays", extension="110")
         device = d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Desk", user_id=user.id)
         number = d.add_number(uow, ctx, account, "+3223000120")
         d.assign_number(uow, ctx, number.id, user_id=user.id)
@@ -440,15 +440,9 @@ def test_the_demo_round_trips_through_storage_and_is_idempotent(platform: Platfo
         readiness = emergency_readiness_of(uow, ctx, dupont.id)
         capacity = capacity_of(uow, ctx, dupont.id)
         (order,) = uow.orders.list(customer_id=dupont.id)
-    assert (
-        kinds.count(PartyKind.OPERATOR) == 1
-    )
-    assert (
-        kinds.count(PartyKind.PARTNER) == 2
-    )
-    assert (
-        kinds.count(PartyKind.CUSTOMER) == 3
-    )
+    assert kinds.count(PartyKind.OPERATOR) == 1
+    assert kinds.count(PartyKind.PARTNER) == 2
+    assert kinds.count(PartyKind.CUSTOMER) == 3
     assert [p.white_label for p in partners] == [True, False]
     assert partners[0].brand_primary_color == "#0b5394"
     assert dupont.is_direct
@@ -462,3 +456,18 @@ def test_the_demo_round_trips_through_storage_and_is_idempotent(platform: Platfo
     assert {f.rule_id for f in readiness.findings} == {"EMG-2", "EMG-3"}
     assert order.terms_version == "2026-01"
     assert order.lines[0].item == "activation"
+
+
+@pytest.mark.rule("EMG-4")
+@pytest.mark.parametrize("extension", ["112", "100", "101"])
+def test_an_extension_cannot_shadow_an_emergency_number(
+    platform: Platform, world: dict[str, Party], extension: str
+) -> None:
+    ctx = op_ctx(platform, world)
+    with platform.uow() as uow:
+        with pytest.raises(TermViolation) as refused:
+            d.add_user(uow, ctx, world["c1"].id, "Shadow", extension=extension)
+        user = d.add_user(uow, ctx, world["c1"].id, "Fine", extension="102")
+        with pytest.raises(TermViolation):
+            d.update_user(uow, ctx, user.id, extension=extension)
+    assert refused.value.rule_id == "EMG-4"

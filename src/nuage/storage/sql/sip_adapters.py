@@ -32,12 +32,9 @@ from nuage.sip.ports import (
     UserDestination,
 )
 from nuage.storage.sql import tables
+from nuage.terms.emergency import EMERGENCY_NUMBERS
 
 log = logging.getLogger("nuage.storage.sip")
-
-#: EMG-4: the Belgian emergency numbers always routed to the carrier (the operator's editable
-#: table arrives with the terms-based call policy).
-EMERGENCY_NUMBERS = frozenset({"112", "100", "101"})
 
 
 @dataclass(frozen=True)
@@ -238,10 +235,14 @@ class SqlSipDirectory:
         return ExternalDestination(e164, snapshot.carriers[0]) if snapshot.carriers else None
 
     async def find_carrier(self, host: str, port: int) -> CarrierTrunk | None:
-        """The carrier whose gateway is ``host:port``, else the one at ``host``."""
+        """The carrier whose gateway is ``host:port``.
+
+        UDP carriers send from their signalling port, so the port must match too (phones on the
+        same host are not carriers); a TCP carrier's source port is ephemeral, its host decides.
+        """
         carriers = self._snapshot.carriers
         exact = next((c for c in carriers if c.host == host and c.port == port), None)
-        return exact or next((c for c in carriers if c.host == host), None)
+        return exact or next((c for c in carriers if c.host == host and c.transport == "TCP"), None)
 
     async def resolve_inbound(self, trunk: CarrierTrunk, did_e164: str) -> Destination | None:
         """The user or device a platform number is assigned to."""
