@@ -1,0 +1,33 @@
+"""Helpers for the billing integration tests: the demo world and its month billed end to end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nuage.bootstrap import Platform
+from nuage.services import billing as b
+from nuage.services.billing_demo import DEMO_MONTH, demo_cdr_csv
+from nuage.services.context import Context
+from nuage.shared.clock import FrozenClock
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The demo's parties by name and an operator context."""
+
+    platform: Platform
+    clock: FrozenClock
+    ctx: Context
+    ids: dict[str, str]
+
+
+def bill_demo_month(demo: Demo) -> b.RunReport:
+    """Count, import the demo CDRs, rate them and run the demo month's billing."""
+    with demo.platform.uow() as uow:
+        b.freeze_month(uow, demo.ctx, DEMO_MONTH)
+    with demo.platform.uow() as uow:
+        text = demo_cdr_csv(uow)
+    with demo.platform.uow() as uow:
+        b.import_cdrs(uow, demo.ctx, text.splitlines())
+    b.rate_pending(demo.platform.uow, demo.ctx)
+    return b.run_billing(demo.platform.uow, demo.ctx, DEMO_MONTH)

@@ -1,0 +1,86 @@
+"""``nuage billing`` as a new user runs the demo month, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nuage.bootstrap import Platform
+from nuage.cli import app
+
+runner = CliRunner()
+
+
+def _target(platform: Platform) -> list[str]:
+    url = platform.settings.database_url
+    return ["--data-dir", str(platform.settings.data_dir)] + (["--database-url", url] if url else [])
+
+
+def _ok(args: list[str]) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["billing"], ["billing", "count"], ["billing", "run"], ["billing", "show"], ["billing", "rate"]],
+)
+def test_every_billing_command_has_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output
+    if len(command) > 1:
+        assert "--data-dir" in result.output
+
+
+@pytest.mark.rule("BIL-9")
+@pytest.mark.rule("BIL-10")
+@pytest.mark.rule("CNT-1")
+def test_the_demo_month_from_the_command_line(platform: Platform, tmp_path: Path) -> None:
+    target = _target(platform)
+    platform.close()  # the CLI opens its own engine on the same database
+    _ok(["demo", *target])
+    counted = _ok(["billing", "count", "--month", "2026-01", *target])
+    assert "2026-01: 3 summaries frozen, 0 already frozen, 0 not in service" in counted
+    assert "already frozen" in _ok(["billing", "count", "--month", "2026-01", *target])
+    csv_file = tmp_path / "demo-cdrs.csv"
+    assert "wrote 10 CDRs" in _ok(["billing", "demo-cdrs", "--out", str(csv_file), *target])
+    assert "imported 10 CDRs, 0 already imported, 0 errors" in _ok(
+        ["billing", "import-cdrs", str(csv_file), *target]
+    )
+    assert "imported 0 CDRs, 10 already imported" in _ok(["billing", "import-cdrs", str(csv_file), *target])
+    rated = _ok(["billing", "rate", *target])
+    assert "rated 10 pending CDRs (customer-retail: 10, partner-wholesale: 5); 0 could not be priced" in rated
+    ran = _ok(["billing", "run", "--period", "2026-01", "--run-on", "2026-01-28", *target])
+    assert "2026-01: 3 invoices issued, 0 parties already billed" in ran
+    assert "0 invoices issued, 3 parties already billed" in _ok(
+        ["billing", "run", "--period", "2026-01", *target]
+    )
+    listed = _ok(["billing", "invoices", "--period", "2026-01", *target])
+    assert "Atelier Dupont" in listed
+    assert "3 documents" in listed
+    shown = _ok(["billing", "show", "INV-2026-000001", *target])
+    assert "INVOICE INV-2026-000001" in shown
+    assert "BIL-3" in shown
+    assert "sources: rated-call:imp_" in shown
+    assert "monthly-summary:" in shown
+    assert "VAT 21% on 84.32 EUR: 17.71 EUR (standard)" in shown
+    assert "Total due:             102.03 EUR" in shown
+    voided = _ok(["billing", "void", "INV-2026-000001", *target])
+    assert "voided by CN-2026-000001" in voided
+    assert "VOIDED by credit note CN-2026-000001" in _ok(["billing", "show", "INV-2026-000001", *target])
+    missing = runner.invoke(app, ["billing", "show", "INV-2026-999999", *target])
+    assert missing.exit_code == 2
+    assert "not-found" in missing.output
+
+
+def test_a_bad_month_and_a_missing_file_are_reported(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    bad = runner.invoke(app, ["billing", "count", "--month", "2026-13", *data])
+    assert bad.exit_code == 2
+    missing = runner.invoke(app, ["billing", "import-cdrs", str(tmp_path / "nope.csv"), *data])
+    assert missing.exit_code == 2
+    assert "no such file" in missing.output
