@@ -107,22 +107,17 @@ class SipServer:
         self._layer = TransactionLayer(self, self.timers, self.loop)
         settings = self.settings
         loaded = await self.registrar.load()
-        port = settings.listen_port
-        for name in settings.transports:
-            if name == "UDP":
-                transport: Transport = await UdpTransport.listen(
-                    settings.listen_host, port, self._layer.receive
-                )
-            elif name == "TCP":
-                transport = await TcpTransport.listen(settings.listen_host, port, self._layer.receive)
-            else:
-                raise ValueError(f"unsupported transport {name!r}")
-            port = transport.local.port  # port 0: the others follow the first one's port
-            self._transports[name] = transport
-            host = settings.advertised_host or transport.local.host
-            host_text = f"[{host}]" if ":" in host else host
-            self._via[name] = (host_text, transport.local.port)
-            self._contact[name] = f"<sip:nuage@{host_text}:{transport.local.port};transport={name.lower()}>"
+        for attempt in range(20):
+            try:
+                await self._bind(settings.listen_port)
+                break
+            except OSError:
+                # port 0: UDP got a free port that TCP cannot have; try another one
+                for transport in self._transports.values():
+                    transport.close()
+                self._transports.clear()
+                if settings.listen_port != 0 or attempt == 19:
+                    raise
         self._services = CallServices(
             host=self,
             registrar=self.registrar,
@@ -142,6 +137,24 @@ class SipServer:
         self._accepting = True
         self._purge = self.loop.call_later(30, self._purge_bindings)
         log.info("SIP server listening on %s (%d bindings loaded)", self.addresses(), loaded)
+
+    async def _bind(self, port: int) -> None:
+        settings = self.settings
+        assert self._layer is not None
+        receive = self._layer.receive
+        for name in settings.transports:
+            if name == "UDP":
+                transport: Transport = await UdpTransport.listen(settings.listen_host, port, receive)
+            elif name == "TCP":
+                transport = await TcpTransport.listen(settings.listen_host, port, receive)
+            else:
+                raise ValueError(f"unsupported transport {name!r}")
+            port = transport.local.port  # port 0: the others follow the first one's port
+            self._transports[name] = transport
+            host = settings.advertised_host or transport.local.host
+            host_text = f"[{host}]" if ":" in host else host
+            self._via[name] = (host_text, transport.local.port)
+            self._contact[name] = f"<sip:nuage@{host_text}:{transport.local.port};transport={name.lower()}>"
 
     async def stop(self, grace_s: float = 30.0) -> None:
         """Refuse new calls (503), let current calls end for up to ``grace_s``, hang up the rest,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol, cast
 
 from nuage.sip.message import SipParseError, SipRequest, SipResponse, StreamFramer, parse_message
-from nuage.sip.message.headers import Via
+from nuage.sip.message.headers import Via, split_list
 
 log = logging.getLogger("nuage.sip.transport")
 
@@ -87,9 +87,14 @@ def stamp_received(request: SipRequest, source: Address) -> None:
         changed = changed.with_param("received", source.host)
     if changed is via:
         return
-    values = request.headers.values("via")
-    values[0] = str(changed)
-    request.headers.set("via", ", ".join(values))
+    headers = request.headers
+    lines = headers.get_all("via")
+    first, _, rest = lines[0].partition(",") if "," in lines[0] else (lines[0], "", "")
+    values = [str(changed)] if not rest else [str(changed), *split_list(lines[0])[1:]]
+    for line in lines[1:]:
+        values.append(line)
+    headers.set("via", ", ".join(values))
+    headers.prime("via0", changed)
 
 
 def response_destination(via: Via, source: Address) -> Address:

@@ -69,6 +69,7 @@ _REASON_PHRASES = {
     606: "Not Acceptable",
 }
 MAX_MESSAGE_BYTES = 65535
+_KNOWN_NAMES: dict[str, str] = {}  # header name as written -> canonical key (bounded cache)
 
 
 def reason_phrase(status: int) -> str:
@@ -110,6 +111,10 @@ class Headers:
             out.extend(split_list(line))
         return out
 
+    def prime(self, key: str, value: object) -> None:
+        """Store a typed view the caller already has (after changing the header itself)."""
+        self._cache[key] = value
+
     def cached(self, key: str, build: Callable[[], T]) -> T:
         """A typed view of ``key`` computed once until the key changes."""
         try:
@@ -120,7 +125,10 @@ class Headers:
             return value
 
     def __contains__(self, key: object) -> bool:
-        return any(k == key for k, _ in self._items)
+        for k, _ in self._items:  # noqa: SIM110 - a plain loop: this is on every message's path
+            if k == key:
+                return True
+        return False
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._items)
@@ -131,6 +139,8 @@ class Headers:
     def set(self, key: str, value: str | None) -> None:
         """Replace every line of ``key`` with one value (None: remove)."""
         self._cache.pop(key, None)
+        if key == "via":
+            self._cache.pop("via0", None)
         for index, (k, _) in enumerate(self._items):
             if k == key:
                 if value is None:
@@ -144,7 +154,8 @@ class Headers:
 
     def add(self, key: str, value: str) -> None:
         """Append one line."""
-        self._cache.pop(key, None)
+        if self._cache:
+            self._cache.pop(key, None)
         self._items.append((key, value))
 
     def prepend(self, key: str, value: str) -> None:
@@ -202,11 +213,19 @@ class SipMessage:
 
     @property
     def top_via(self) -> Via:
-        """The first Via."""
-        vias = self.vias
-        if not vias:
+        """The first Via (parsed alone: the others are rarely needed)."""
+        return self.headers.cached("via0", self._parse_top_via)
+
+    def _parse_top_via(self) -> Via:
+        line = self.headers.get("via")
+        if line is None:
             raise SipParseError("no Via")
-        return vias[0]
+        if "," in line:
+            values = split_list(line)
+            if not values:
+                raise SipParseError("empty Via")
+            line = values[0]
+        return Via.parse(line)
 
     @property
     def contacts(self) -> list[NameAddr]:
@@ -363,11 +382,17 @@ def parse_message(data: bytes, *, datagram: bool = True) -> SipRequest | SipResp
         colon = line.find(":")
         if colon <= 0:
             raise SipParseError("header line without colon", message)
-        name = line[:colon].rstrip()
-        if not _TOKEN.match(name):
-            raise SipParseError(f"bad header name {name[:40]!r}", message)
-        key = name.lower()
-        items.append((COMPACT_FORMS.get(key, key), line[colon + 1 :].strip()))
+        written = line[:colon]
+        known = _KNOWN_NAMES.get(written)
+        if known is None:
+            name = written.rstrip()
+            if not _TOKEN.match(name):
+                raise SipParseError(f"bad header name {name[:40]!r}", message)
+            lower = name.lower()
+            known = COMPACT_FORMS.get(lower, lower)
+            if len(_KNOWN_NAMES) < 4096:
+                _KNOWN_NAMES[written] = known
+        items.append((known, line[colon + 1 :].strip()))
     _check_body(message, body, datagram)
     _validate(message)
     return message

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, unquote
 
 from nuage.sip.message.errors import SipParseError
 
 _DEFAULT_PORTS = {"sip": 5060, "sips": 5061}
+_BAD_HOST = re.compile(r'[\s<>"@]')
 # Characters left unescaped in the user part (RFC 3261 §25.1 "user" = unreserved / escaped / user-unreserved).
 _USER_SAFE = "-_.!~*'()&=+$,;?/"
 _PARAM_SAFE = "-_.!~*'()[]/:&+$"

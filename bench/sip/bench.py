@@ -1,0 +1,338 @@
+"""SIP benchmark: Nuage against the Sippy B2BUA on loopback, driven by SIPp.
+
+Measures, for the Nuage SIP server (a separate process, CPU read from /proc/<pid>/stat):
+calls per second at 0 failed calls, CPU milliseconds per call, REGISTER+digest per second,
+p99 INVITE→200 latency; then runs the same SIPp call scenario through Sippy's ``b2bua_simple``
+so that the result is a ratio of calls per CPU-second on the same box in the same run.
+
+Usage (from the repository root, SIPp installed, ``pip install sippy`` for the comparison):
+
+    .venv/bin/python bench/sip/bench.py [--duration 8] [--rates 200,400,600,800]
+
+This is a script, not a test: it takes a few minutes and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "tests" / "sip" / "scenarios"
+PYTHON = sys.executable
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 for UDP (and TCP)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                tcp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / HZ
+
+
+@dataclass
+class Run:
+    """One SIPp run against one server."""
+
+    server: str
+    scenario: str
+    rate: int
+    attempted: int
+    successful: int
+    failed: int
+    wall_s: float
+    server_cpu_s: float
+    p99_ms: float | None
+
+    @property
+    def cpu_ms_per_call(self) -> float:
+        return 1000 * self.server_cpu_s / max(1, self.successful)
+
+    @property
+    def calls_per_cpu_second(self) -> float:
+        return self.successful / self.server_cpu_s if self.server_cpu_s else float("inf")
+
+
+_COUNTER = re.compile(r"^\s*(Successful call|Failed call)\s*\|[^|]*\|\s*(\d+)", re.MULTILINE)
+
+
+def run_sipp(
+    *,
+    server: str,
+    server_pid: int,
+    scenario: str,
+    target: str,
+    rate: int,
+    duration: float,
+    ip: str = "127.0.0.1",
+    extra: list[str] | None = None,
+) -> Run:
+    """Drive ``target`` at ``rate`` calls/s for ``duration`` seconds; read CPU of ``server_pid``."""
+    calls = int(rate * duration)
+    with tempfile.TemporaryDirectory(prefix="nuage-bench-") as folder:
+        command = [
+            "sipp",
+            "-sf",
+            str(SCENARIOS / scenario),
+            target,
+            "-i",
+            ip,
+            "-p",
+            str(free_port()),
+            "-cp",
+            str(free_port()),
+            "-mp",
+            str(free_port()),
+            "-r",
+            str(rate),
+            "-m",
+            str(calls),
+            "-l",
+            str(rate * 3 + 100),
+            "-nostdin",
+            "-trace_screen",
+            "-screen_file",
+            f"{folder}/screen.txt",
+            "-trace_rtt",
+            "-rtt_freq",
+            "1",
+            "-timeout",
+            f"{int(duration + 40)}s",
+            *(extra or []),
+        ]
+        cpu_before = cpu_seconds(server_pid)
+        started = time.monotonic()
+        subprocess.run(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        wall = time.monotonic() - started
+        cpu = cpu_seconds(server_pid) - cpu_before
+        screen = (
+            Path(f"{folder}/screen.txt").read_text(errors="replace")
+            if Path(f"{folder}/screen.txt").exists()
+            else ""
+        )
+        counters: dict[str, int] = {}
+        for name, value in _COUNTER.findall(screen):
+            counters[name] = int(value)  # the last screen printed holds the totals
+        rtts: list[float] = []
+        for rtt_file in Path(folder).glob("*_rtt.csv"):
+            for line in rtt_file.read_text().splitlines()[1:]:
+                parts = line.split(";")
+                if len(parts) >= 2:
+                    try:
+                        rtts.append(float(parts[1]))
+                    except ValueError:
+                        pass
+    p99 = statistics.quantiles(rtts, n=100)[98] if len(rtts) >= 100 else (max(rtts) if rtts else None)
+    return Run(
+        server,
+        scenario,
+        rate,
+        calls,
+        counters.get("Successful call", 0),
+        counters.get("Failed call", 0),
+        wall,
+        cpu,
+        p99,
+    )
+
+
+def start(
+    command: list[str], *, env: dict[str, str] | None = None, ready: str | None = None
+) -> subprocess.Popen[str]:
+    """Start a helper process; wait for a line containing ``ready`` on its stdout when given."""
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    if ready is not None:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if ready not in line:
+            process.kill()
+            raise RuntimeError(f"{command[0]} did not start: {line!r}")
+    return process
+
+
+def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> None:
+    """Stop a helper we started, by its own pid."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def ladder(label: str, runs: list[Run], make: callable, rates: list[int]) -> None:  # type: ignore[valid-type]
+    """Run increasing rates until one fails."""
+    for rate in rates:
+        run = make(rate)
+        runs.append(run)
+        print(
+            f"{label:>14} {rate:5d}/s: ok={run.successful} failed={run.failed} "
+            f"cpu={run.cpu_ms_per_call:.2f} ms/call p99={run.p99_ms} ms",
+            flush=True,
+        )
+        time.sleep(2)
+        if run.failed or run.successful < run.attempted:
+            break
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--rates", default="200,400,600,800,1000")
+    parser.add_argument("--auth-rates", default="200,400,600")
+    parser.add_argument("--register-rates", default="500,1000,2000,3000")
+    parser.add_argument("--sippy-rates", default="50,100,150")
+    parser.add_argument("--no-uvloop", action="store_true")
+    parser.add_argument("--json", type=Path)
+    options = parser.parse_args()
+    if shutil.which("sipp") is None:
+        sys.exit("SIPp is not installed")
+    bob_port = free_port()
+    uas = start(["sipp", "-sf", str(SCENARIOS / "uas_answer.xml"), "-i", "127.0.0.1", "-p", str(bob_port),
+                 "-cp", str(free_port()), "-mp", str(free_port()), "-nostdin"])  # fmt: skip
+    time.sleep(1)
+    runs: list[Run] = []
+    nuage_port = free_port()
+    lab = [
+        PYTHON,
+        str(ROOT / "bench" / "sip" / "nuage_lab.py"),
+        "--port",
+        str(nuage_port),
+        "--bob-port",
+        str(bob_port),
+    ]
+    if options.no_uvloop:
+        lab.append("--no-uvloop")
+    nuage = start(lab, ready="ready")
+    target = f"127.0.0.1:{nuage_port}"
+    try:
+        ladder(
+            "nuage trunk",
+            runs,
+            lambda rate: run_sipp(
+                server="nuage", server_pid=nuage.pid, scenario="uac_trunk.xml", target=target, rate=rate,
+                duration=options.duration, ip="127.0.0.2", extra=["-s", "+3223333333"],
+            ),
+            [int(r) for r in options.rates.split(",")],
+        )  # fmt: skip
+        ladder(
+            "nuage device",
+            runs,
+            lambda rate: run_sipp(
+                server="nuage", server_pid=nuage.pid, scenario="uac_call.xml", target=target, rate=rate,
+                duration=options.duration, extra=["-s", "bob", "-au", "alice", "-ap", "alice-secret", "-d", "300"],
+            ),
+            [int(r) for r in options.auth_rates.split(",")],
+        )  # fmt: skip
+        ladder(
+            "nuage register",
+            runs,
+            lambda rate: run_sipp(
+                server="nuage-register", server_pid=nuage.pid, scenario="register.xml", target=target, rate=rate,
+                duration=options.duration / 2, extra=["-s", "alice", "-au", "alice", "-ap", "alice-secret"],
+            ),
+            [int(r) for r in options.register_rates.split(",")],
+        )  # fmt: skip
+    finally:
+        stop(nuage)
+    sippy_bin = Path(PYTHON).parent / "b2bua_simple"
+    if sippy_bin.exists():
+        sippy_port = free_port()
+        sippy = start(
+            [str(sippy_bin), "-f", "-l", "127.0.0.1", "-p", str(sippy_port), "-n", f"127.0.0.1:{bob_port}",
+             "-L", "/dev/null"],
+            env={"SIPLOG_BEND": "none"},
+        )  # fmt: skip
+        time.sleep(2)
+        try:
+            ladder(
+                "sippy",
+                runs,
+                lambda rate: run_sipp(
+                    server="sippy", server_pid=sippy.pid, scenario="uac_trunk.xml", target=f"127.0.0.1:{sippy_port}",
+                    rate=rate, duration=options.duration, extra=["-s", "+3223333333"],
+                ),
+                [int(r) for r in options.sippy_rates.split(",")],
+            )  # fmt: skip
+        finally:
+            stop(sippy, signal.SIGKILL)
+    else:
+        print("sippy is not installed (pip install sippy): no comparison", flush=True)
+    stop(uas, signal.SIGKILL)
+    report(runs)
+    if options.json:
+        options.json.write_text(
+            json.dumps([asdict(r) | {"cpu_ms_per_call": r.cpu_ms_per_call} for r in runs], indent=2)
+        )
+
+
+def report(runs: list[Run]) -> None:
+    """Print the Markdown table and the headline figures."""
+    print("\n| server | scenario | rate/s | ok | failed | server CPU ms/op | ops per CPU-s | p99 ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in runs:
+        p99 = f"{r.p99_ms:.0f}" if r.p99_ms is not None else "-"
+        print(
+            f"| {r.server} | {r.scenario} | {r.rate} | {r.successful} | {r.failed} | "
+            f"{r.cpu_ms_per_call:.2f} | {r.calls_per_cpu_second:.0f} | {p99} |"
+        )
+
+    def clean(server: str, scenario: str) -> list[Run]:
+        return [
+            r for r in runs if r.server == server and r.scenario == scenario and not r.failed and r.successful
+        ]
+
+    nuage_calls = clean("nuage", "uac_trunk.xml")
+    sippy_calls = clean("sippy", "uac_trunk.xml")
+    if nuage_calls:
+        best = max(nuage_calls, key=lambda r: r.rate)
+        print(f"\nnuage: {best.rate} calls/s with 0 failed; p99 INVITE->200 {best.p99_ms} ms")
+    if nuage_calls and sippy_calls:
+        nuage_eff = statistics.median(r.calls_per_cpu_second for r in nuage_calls)
+        sippy_eff = statistics.median(r.calls_per_cpu_second for r in sippy_calls)
+        print(
+            f"calls per CPU-second: nuage {nuage_eff:.0f}, sippy {sippy_eff:.0f}, ratio {nuage_eff / sippy_eff:.1f}x"
+        )
+    registers = clean("nuage-register", "register.xml")
+    if registers:
+        best = max(registers, key=lambda r: r.rate)
+        print(f"REGISTER+digest: {best.rate}/s with 0 failed, {best.cpu_ms_per_call * 1000:.0f} us CPU each")
+
+
+if __name__ == "__main__":
+    main()
