@@ -35,6 +35,7 @@ _CACHE_HEADERS = {
 _NO_STORE = {"Cache-Control": {"description": "API-4: no-store", "schema": {"type": "string"}}}
 
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The request cannot be parsed (e.g. a body that is not JSON)"},
     401: {
         "model": ErrorBody,
         "description": "No valid token (missing, expired, or its client suspended or revoked, API-3/4)",
@@ -62,7 +63,7 @@ NOT_MODIFIED = {304: {"description": "Not modified: If-None-Match matched the cu
 
 def responses(*groups: Mapping[Any, Any]) -> dict[int | str, dict[str, Any]]:
     """The documented responses of an operation: the common ones and ``groups``."""
-    merged: dict[int | str, dict[str, Any]] = dict(COMMON_ERRORS)
+    merged: dict[int | str, dict[str, Any]] = {**COMMON_ERRORS, **INVALID}
     for group in groups:
         merged.update(group)
     return merged
@@ -142,7 +143,9 @@ def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -
 
 _REQUEST = _param("request", Request)
 _CALL = _param("c", Call, Depends(call))
-ID = Annotated[str, Path(min_length=1, max_length=64, description="The object's id")]
+ID = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="The object's id")
+]
 
 
 def _with_signature(fn: Callable[..., Any], params: list[inspect.Parameter], name: str) -> Callable[..., Any]:

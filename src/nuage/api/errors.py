@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -123,6 +123,19 @@ def _unavailable(_: Request, exc: Exception) -> JSONResponse:
         {"upstream": "database"},
         **{"Retry-After": "5"},
     )
+
+
+def install_edge(app: FastAPI, prefix: str = "/api/") -> None:
+    """On the outer application: paths under the API that no route matches get the API's error shape."""
+    from fastapi.exception_handlers import http_exception_handler
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith(prefix):
+            return _http(request, exc)
+        assert isinstance(exc, StarletteHTTPException)
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, handler)
 
 
 def install(app: FastAPI) -> None:

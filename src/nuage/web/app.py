@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from nuage import __version__
 from nuage.api.app import create_api
+from nuage.api.errors import install_edge as install_api_edge
 from nuage.bootstrap import Platform
 from nuage.services.context import Context
 from nuage.tenancy.model import PartyKind
@@ -25,6 +26,7 @@ def create_app(platform: Platform) -> FastAPI:
     app = FastAPI(title="Nuage", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.platform = platform
     app.mount("/api/v1", create_api(platform))  # API-1..4
+    install_api_edge(app)  # unmatched /api/ paths answer in the API's error shape
 
     @app.get("/health")
     def health() -> JSONResponse:

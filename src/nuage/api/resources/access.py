@@ -12,6 +12,7 @@ from pydantic import Field
 from nuage.api.caching import read_response, write_response
 from nuage.api.crud import (
     FORBIDDEN,
+    ID,
     INVALID,
     NOT_FOUND,
     NOT_MODIFIED,
@@ -122,7 +123,7 @@ register(router, CLIENTS)
         "API-3: the operator suspends a client at once; its existing tokens stop working immediately.",
     ),
 )
-def set_client_status(id: str, body: ClientStatusChange, c: Call = Depends(call)) -> Response:
+def set_client_status(id: ID, body: ClientStatusChange, c: Call = Depends(call)) -> Response:
     a.get_client(c.store, c.ctx, id)
     c.require("access.api-clients.update-status")
     client = a.set_client_status(c.store, c.ctx, id, body.status)
@@ -162,7 +163,7 @@ class LimitsOut(Output):
     responses=responses(NOT_MODIFIED, FORBIDDEN, NOT_FOUND),
     **described("access.api-limits.read", "API-2."),
 )
-def get_limits(account_id: str, request: Request, c: Call = Depends(call)) -> Response:
+def get_limits(account_id: ID, request: Request, c: Call = Depends(call)) -> Response:
     state = c.runtime.state
     limits = a.get_limits(
         c.uow,
@@ -184,7 +185,7 @@ def get_limits(account_id: str, request: Request, c: Call = Depends(call)) -> Re
     responses=responses(FORBIDDEN, NOT_FOUND, INVALID),
     **described("access.api-limits.update", "API-2: the operator may change an account's limits."),
 )
-def set_limits(account_id: str, body: LimitsChange, c: Call = Depends(call)) -> Response:
+def set_limits(account_id: ID, body: LimitsChange, c: Call = Depends(call)) -> Response:
     if not c.ctx.scope.can_see(account_id) or c.uow.parties.find(account_id) is None:
         raise NotFound("account", account_id)
     c.require("access.api-limits.update")

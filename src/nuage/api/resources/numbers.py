@@ -12,6 +12,7 @@ from nuage.api.caching import write_response
 from nuage.api.crud import (
     CONFLICT,
     FORBIDDEN,
+    ID,
     INVALID,
     NOT_FOUND,
     Resource,
@@ -168,7 +169,7 @@ register(router, NUMBERS)
     responses=responses(FORBIDDEN, NOT_FOUND, INVALID),
     **described("directory.number-blocks.update", "EMG-1: keep the block's postal address up to date."),
 )
-def set_block_address(id: str, body: Address, c: Call = Depends(call)) -> Response:
+def set_block_address(id: ID, body: Address, c: Call = Depends(call)) -> Response:
     BLOCKS.fetch(c, id)
     c.require("directory.number-blocks.update")
     block = d.update_number_block_address(c.uow, c.ctx, id, **body.model_dump())
@@ -185,7 +186,7 @@ def set_block_address(id: str, body: Address, c: Call = Depends(call)) -> Respon
     responses=responses(FORBIDDEN, NOT_FOUND, INVALID, CONFLICT),
     **described("directory.numbers.update", "CFG-6: one target of the same account at a time, or none."),
 )
-def assign_number(id: str, body: Assignment, c: Call = Depends(call)) -> Response:
+def assign_number(id: ID, body: Assignment, c: Call = Depends(call)) -> Response:
     NUMBERS.fetch(c, id)
     c.require("directory.numbers.update")
     number = d.assign_number(c.uow, c.ctx, id, **body.model_dump())

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from nuage.api.caching import write_response
-from nuage.api.crud import FORBIDDEN, INVALID, NOT_FOUND, Resource, described, dump, register, responses
+from nuage.api.crud import FORBIDDEN, ID, INVALID, NOT_FOUND, Resource, described, dump, register, responses
 from nuage.api.deps import Call, call
 from nuage.api.schemas import (
     City,
@@ -218,7 +218,7 @@ register(router, CUSTOMERS)
 def _status_route(res: Resource, out: type[Output]) -> None:
     permission = res.permission("update-status")
 
-    def change_status(id: str, body: StatusChange, c: Call = Depends(call)) -> Response:
+    def change_status(id: ID, body: StatusChange, c: Call = Depends(call)) -> Response:
         res.fetch(c, id)
         c.require(permission)
         party = t.set_status(c.uow, c.ctx, id, body.status, body.reason)
@@ -257,7 +257,7 @@ _status_route(CUSTOMERS, CustomerOut)
         "direct; its whole configuration stays.",
     ),
 )
-def move_customer(id: str, body: Move, c: Call = Depends(call)) -> Response:
+def move_customer(id: ID, body: Move, c: Call = Depends(call)) -> Response:
     CUSTOMERS.fetch(c, id)
     c.require("tenancy.customers.move")
     if body.partner_id is not None:

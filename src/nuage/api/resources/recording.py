@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request, Response
 
 from nuage.api.caching import read_response, write_response
-from nuage.api.crud import FORBIDDEN, INVALID, NOT_FOUND, NOT_MODIFIED, described, dump, responses
+from nuage.api.crud import FORBIDDEN, ID, INVALID, NOT_FOUND, NOT_MODIFIED, described, dump, responses
 from nuage.api.deps import Call, call
 from nuage.api.schemas import Id, Input, Output
 from nuage.services import directory as d
@@ -46,7 +46,7 @@ router = APIRouter()
     responses=responses(NOT_MODIFIED, FORBIDDEN, NOT_FOUND),
     **described("directory.recording.read", "CFG-9."),
 )
-def get_recording(id: str, request: Request, c: Call = Depends(call)) -> Response:
+def get_recording(id: ID, request: Request, c: Call = Depends(call)) -> Response:
     setting = d.get_recording(c.uow, c.ctx, id)
     c.require("directory.recording.read")
     return read_response(request, dump(RecordingOut, setting))
@@ -64,7 +64,7 @@ def get_recording(id: str, request: Request, c: Call = Depends(call)) -> Respons
         "(else 422 term-violation, rule CFG-9).",
     ),
 )
-def set_recording(id: str, body: RecordingChange, c: Call = Depends(call)) -> Response:
+def set_recording(id: ID, body: RecordingChange, c: Call = Depends(call)) -> Response:
     d.get_recording(c.uow, c.ctx, id)
     c.require("directory.recording.update")
     administrator = body.administrator_id

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import StringConstraints
 
 from nuage.api.caching import write_response
-from nuage.api.crud import FORBIDDEN, INVALID, NOT_FOUND, Resource, described, register, responses
+from nuage.api.crud import FORBIDDEN, ID, INVALID, NOT_FOUND, Resource, described, register, responses
 from nuage.api.deps import Call, call
 from nuage.api.errors import Forbidden
 from nuage.api.schemas import Email, Id, Input, Name, Output, changes
@@ -152,7 +152,7 @@ register(router, USERS)
         "Set the portal password (argon2-hashed). Users may set their own (`directory.users.{id}.update`).",
     ),
 )
-def set_password(id: str, body: PasswordChange, c: Call = Depends(call)) -> Response:
+def set_password(id: ID, body: PasswordChange, c: Call = Depends(call)) -> Response:
     USERS.fetch(c, id)
     c.require("directory.users.update", self_id=id)
     a.set_password(c.uow, c.ctx, id, body.password)

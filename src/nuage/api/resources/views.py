@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from nuage.api.caching import read_response
-from nuage.api.crud import FORBIDDEN, NOT_FOUND, NOT_MODIFIED, described, responses
+from nuage.api.crud import FORBIDDEN, ID, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
 from nuage.api.schemas import Output
 from nuage.services import views as v
@@ -80,7 +80,7 @@ router = APIRouter()
         "terms.capacity.read", "CAP-1 from the billable users, unless a pack fixes the limit (CAP-2)."
     ),
 )
-def capacity(id: str, request: Request, c: Call = Depends(call)) -> Response:
+def capacity(id: ID, request: Request, c: Call = Depends(call)) -> Response:
     cap = v.capacity_of(c.uow, c.ctx, id)
     c.require("terms.capacity.read")
     out = CapacityOut(
@@ -104,7 +104,7 @@ def capacity(id: str, request: Request, c: Call = Depends(call)) -> Response:
         "terms.declaration-audit.read", "CNT-4: users the configuration requires against those declared."
     ),
 )
-def declaration_audit(id: str, request: Request, c: Call = Depends(call)) -> Response:
+def declaration_audit(id: ID, request: Request, c: Call = Depends(call)) -> Response:
     audit = v.declaration_audit_of(c.uow, c.ctx, id)
     c.require("terms.declaration-audit.read")
     out = AuditOut(
@@ -129,7 +129,7 @@ def declaration_audit(id: str, request: Request, c: Call = Depends(call)) -> Res
         "EMG-1 block addresses, EMG-2 emergency caller IDs, EMG-3 nomadic and hot-desk warnings.",
     ),
 )
-def emergency_readiness(id: str, request: Request, c: Call = Depends(call)) -> Response:
+def emergency_readiness(id: ID, request: Request, c: Call = Depends(call)) -> Response:
     readiness = v.emergency_readiness_of(c.uow, c.ctx, id)
     c.require("terms.emergency-readiness.read")
     out = ReadinessOut(
