@@ -51,7 +51,7 @@ FORBIDDEN = {403: {"model": ErrorBody, "description": "Visible, but the role lac
 NOT_FOUND = {
     404: {"model": ErrorBody, "description": "No such object, or another tenant's (TEN-4: same answer)"}
 }
-INVALID = {
+INVALID: dict[int | str, dict[str, Any]] = {
     422: {
         "model": ErrorBody,
         "description": "A field is malformed (details.field) or a rule of the terms refuses (rule_id)",
