@@ -17,6 +17,18 @@ from nuage.shared.clock import FrozenClock
 POSTGRES_ADMIN_URL = os.environ.get("NUAGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.rule("ID")`` must name a rule of the terms: a typo would hide an untested rule."""
+    from nuage.shared.rules import RULES
+
+    for item in items:
+        for mark in item.iter_markers("rule"):
+            if len(mark.args) != 1 or mark.args[0] not in RULES:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: rule marker {mark.args!r} names no rule of the terms"
+                )
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     """A clock frozen on a Tuesday morning in Brussels."""

@@ -471,3 +471,37 @@ def test_an_extension_cannot_shadow_an_emergency_number(
         with pytest.raises(TermViolation):
             d.update_user(uow, ctx, user.id, extension=extension)
     assert refused.value.rule_id == "EMG-4"
+
+
+@pytest.mark.rule("CFG-8")
+def test_each_conference_room_counts_once_and_pins_are_digits(
+    platform: Platform, world: dict[str, Party]
+) -> None:
+    ctx = op_ctx(platform, world)
+    account = world["c1"].id
+    with platform.uow() as uow:
+        d.add_conference_room(uow, ctx, account, "Weekly", pin="4321")
+        d.add_conference_room(uow, ctx, account, "Board")
+        with pytest.raises(InvalidInput) as bad_pin:
+            d.add_conference_room(uow, ctx, account, "Bad", pin="12ab")
+        uow.commit()
+        assert uow.conference_rooms.count(account_id=account) == 2
+    assert bad_pin.value.field == "pin"
+
+
+@pytest.mark.rule("CFG-10")
+def test_only_the_operator_configures_click_to_call_channels(
+    platform: Platform, world: dict[str, Party]
+) -> None:
+    account = world["c1"].id
+    with platform.uow() as uow:
+        with pytest.raises(InvalidInput) as by_partner:
+            d.add_web_channel(uow, partner_ctx(platform, world["p1"]), account, "Website", 2)
+        channel = d.add_web_channel(
+            uow, op_ctx(platform, world), account, "Website", 2, allowed_origin="https://one.example"
+        )
+        with pytest.raises(InvalidInput):
+            d.add_web_channel(uow, op_ctx(platform, world), account, "None", 0)
+        uow.commit()
+    assert by_partner.value.field == "channels"
+    assert (channel.channels, channel.allowed_origin) == (2, "https://one.example")
