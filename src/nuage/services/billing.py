@@ -644,13 +644,15 @@ def _bill_parties(
     )
     report.suspended_customers.extend(result.suspended_customer_ids)
     issued = _issue_all(store, result.drafts, "monthly", ctx.clock.now())
-    for stored in issued:
-        draft = stored.issued.draft
-        for line in draft.lines:
-            if line.rule_id == "BIL-3":
-                store.mark_calls_invoiced(
-                    stored.invoice_id, runs[line.customer_id], [source.key for source in line.sources]
-                )
+    store.mark_calls_invoiced(
+        [
+            (stored.invoice_id, runs[line.customer_id], source.key)
+            for stored in issued
+            for line in stored.issued.draft.lines
+            if line.rule_id == "BIL-3"
+            for source in line.sources
+        ]
+    )
     report.invoices.extend(issued)
     for states in todo.values():
         for state in states:

@@ -77,11 +77,8 @@ def _month(text_value: str | None) -> Month | None:
 
 def _sqlite_instant(at: datetime) -> str:
     """The text SQLAlchemy's SQLite DateTime stores for ``UtcDateTime`` (naive UTC, microseconds)."""
-    utc = at.astimezone(UTC)
-    return (
-        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d} "
-        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond:06d}"
-    )
+    utc = at if at.tzinfo is UTC else at.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 # --- codecs ---------------------------------------------------------------------------------------------
@@ -638,17 +635,30 @@ class SqlBillingStore:
                     found.setdefault(row.account_id, []).append(_rated_from_row(row))
         return found
 
-    def mark_calls_invoiced(self, invoice_id: str, run: str, cdr_ids: Sequence[str]) -> None:
-        r = bt.rated_calls
+    def mark_calls_invoiced(self, marks: Sequence[tuple[str, str, str]]) -> None:
+        """BIL-3: set the invoice of each (invoice id, run, cdr id), in one statement per few thousand."""
         marked = 0
-        for chunk in _chunks(list(cdr_ids)):
-            marked += self._connection.execute(
-                update(r)
-                .where(r.c.run == run, r.c.cdr_id.in_(chunk), r.c.invoice_id.is_(None))
-                .values(invoice_id=invoice_id)
-            ).rowcount
-        if marked != len(cdr_ids):
-            raise Conflict("BIL-3: some calls were invoiced meanwhile; run again", invoice_id=invoice_id)
+        for chunk in _chunks(list(marks), 20000):
+            if self._dialect == "postgresql":
+                raw: Any = self._connection.connection.driver_connection
+                with raw.cursor() as cursor:
+                    cursor.execute(
+                        "UPDATE rated_calls AS r SET invoice_id = v.invoice_id "
+                        "FROM (SELECT unnest(%s::text[]) AS invoice_id, unnest(%s::text[]) AS run, "
+                        "unnest(%s::text[]) AS cdr_id) AS v "
+                        "WHERE r.cdr_id = v.cdr_id AND r.run = v.run AND r.invoice_id IS NULL",
+                        ([m[0] for m in chunk], [m[1] for m in chunk], [m[2] for m in chunk]),
+                    )
+                    marked += int(cursor.rowcount)
+            else:
+                cursor = self._connection.exec_driver_sql(
+                    "UPDATE rated_calls SET invoice_id = ? "
+                    "WHERE run = ? AND cdr_id = ? AND invoice_id IS NULL",
+                    list(chunk),
+                )
+                marked += int(cursor.rowcount)
+        if marked != len(marks):
+            raise Conflict("BIL-3: some calls were invoiced meanwhile; run again", expected=len(marks))
 
     # contracts -----------------------------------------------------------------------------------------
     def contracts(self) -> list[ContractState]:

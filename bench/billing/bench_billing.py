@@ -1,0 +1,207 @@
+"""Billing benchmark: rate a month of CDRs from storage to stored result, then invoice every account.
+
+Not a test. Usage (from the repository root)::
+
+    .venv/bin/python bench/billing/bench_billing.py --db sqlite --cdrs 1000000 --accounts 10000
+    .venv/bin/python bench/billing/bench_billing.py --db postgresql --cdrs 1000000 --accounts 10000
+
+Setup (not timed) writes parties, orders, contracts, frozen January summaries and the CDRs
+in bulk. Each timed phase runs in a fresh subprocess, which reports its wall time and its
+peak resident memory (``ru_maxrss``): ``rate`` is ``services.billing.rate_pending`` (both
+runs, batched), ``run`` is ``services.billing.run_billing`` for 2026-01 (documents aside).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+
+from nuage.billing.periods import Month
+from nuage.bootstrap import Platform, build_platform
+from nuage.config import Settings
+from nuage.services import billing as b
+from nuage.services.billing_defaults import load_billing_defaults
+from nuage.services.context import Context
+from nuage.shared.clock import BUSINESS_TZ, FrozenClock
+from nuage.storage.sql import billing_tables as bt
+from nuage.storage.sql import tables as t
+from nuage.terms.counting import ItemKind, freeze_monthly_summary
+
+MONTH = Month(2026, 1)
+NOW = datetime(2026, 2, 3, 8, tzinfo=UTC)
+DESTINATIONS = ("+3222001122", "+32470123456", "+33142000000", "+4930123456", "+31201234567", "+12125550100")
+OPERATOR = "opr_bench"
+
+
+def _platform(url: str | None, data_dir: Path) -> Platform:
+    return build_platform(Settings(data_dir=data_dir, database_url=url), migrate=True, clock=FrozenClock(NOW))
+
+
+def setup(platform: Platform, accounts: int, cdr_count: int, seed: int = 7) -> dict[str, Any]:
+    """Parties, orders, contracts, January summaries and ``cdr_count`` CDRs, written in bulk."""
+    rng = random.Random(seed)
+    partners = max(1, accounts // 200)
+    indirect = accounts // 10  # 10 % of customers are served by a partner (two rating runs)
+    with platform.uow() as uow:
+        load_billing_defaults(uow, platform.clock)
+        uow.commit()
+    party_rows: list[dict[str, Any]] = [
+        {"id": OPERATOR, "kind": "operator", "name": "Bench operator", "country": "BE"},
+        *({"id": f"ptn_{i:06d}", "kind": "partner", "name": f"Partner {i}", "country": "BE"} for i in range(partners)),
+    ]
+    customers = [f"cus_{i:07d}" for i in range(accounts)]
+    for index, customer in enumerate(customers):
+        partner = f"ptn_{index % partners:06d}" if index < indirect else None
+        party_rows.append(
+            {"id": customer, "kind": "customer", "name": f"Customer {index}", "country": "BE", "partner_id": partner}
+        )
+    for row in party_rows:
+        row.update(
+            created_at=NOW, status="active", language="fr", capacity_reading="literal",
+            vat_number="BE0123456749", partner_id=row.get("partner_id"),
+        )  # fmt: skip
+    with platform.engine.begin() as connection:
+        connection.execute(insert(t.parties), party_rows)
+        connection.execute(
+            insert(t.orders),
+            [
+                {
+                    "id": f"ord_{customer[4:]}", "customer_id": customer, "placed_by_party_id": OPERATOR,
+                    "terms_version": "2026-01", "language": "fr", "accepted_at": NOW, "accepted_by": "bench",
+                    "service_start_on": date(2025, 12, 1), "minimum_term_months": 24, "description": "",
+                    "lines": [],
+                }
+                for customer in customers
+            ],
+        )  # fmt: skip
+        connection.execute(
+            insert(bt.contracts),
+            [
+                {
+                    "id": f"ctr_{customer[4:]}", "customer_id": customer,
+                    "contracting_party_id": customer, "order_id": f"ord_{customer[4:]}",
+                    "start_on": date(2025, 12, 1), "minimum_term_months": 24,
+                    "recurring_billed_through": "2026-01", "created_at": NOW,
+                }
+                for customer in customers
+            ],
+        )  # fmt: skip
+        summaries = []
+        for customer in customers:
+            counts = {
+                ItemKind.BILLABLE_USERS: Decimal(rng.randint(1, 40)),
+                ItemKind.NATIONAL_NUMBERS: Decimal(rng.randint(1, 10)),
+                ItemKind.CONFERENCE_ROOMS: Decimal(rng.randint(0, 2)),
+            }
+            summary = freeze_monthly_summary(customer, MONTH, counts, NOW, None)
+            summaries.append(
+                {
+                    "account_id": customer, "month": str(MONTH),
+                    "items": {k.value: str(q) for k, q in summary.items}, "frozen_at": NOW,
+                    "previous_hash": summary.previous_hash, "hash": summary.hash,
+                }
+            )  # fmt: skip
+        connection.execute(insert(bt.monthly_summaries), summaries)
+    start = datetime(2026, 1, 1, tzinfo=BUSINESS_TZ).timestamp()
+    span = 31 * 86400 - 3600
+    written = 0
+    chunk = 100_000
+    while written < cdr_count:
+        rows = []
+        for n in range(written, min(cdr_count, written + chunk)):
+            at = datetime.fromtimestamp(start + rng.random() * span, UTC)
+            seconds = rng.randint(1, 900)
+            rows.append(
+                {
+                    "id": f"cdr_{n:010d}", "call_id": f"call-{n}", "account_id": customers[rng.randrange(accounts)],
+                    "direction": "outbound", "caller": "+3223000100", "callee": rng.choice(DESTINATIONS),
+                    "started_at": at, "answered_at": at, "ended_at": at + timedelta(seconds=seconds),
+                    "billable_seconds": seconds, "outcome": "answered", "sip_status": 200,
+                    "emergency": False, "source": "sip", "recorded_at": NOW,
+                }
+            )  # fmt: skip
+        with platform.engine.begin() as connection:
+            connection.execute(insert(t.cdrs), rows)
+        written += len(rows)
+    return {"accounts": accounts, "partners": partners, "indirect_customers": indirect, "cdrs": cdr_count}
+
+
+def phase(name: str, url: str | None, data_dir: Path) -> dict[str, Any]:
+    """One timed phase, run in this (fresh) process."""
+    platform = _platform(url, data_dir)
+    ctx = Context.operator(OPERATOR, platform.clock)
+    started = time.perf_counter()
+    result: dict[str, Any]
+    if name == "rate":
+        report = b.rate_pending(platform.uow, ctx)
+        result = {"cdrs": report.cdrs_seen, "stored": report.stored, "failures": report.failure_count}
+    else:
+        run = b.run_billing(platform.uow, ctx, MONTH, run_on=date(2026, 1, 28))
+        result = {"invoices": len(run.invoices), "lines": sum(len(s.issued.draft.lines) for s in run.invoices)}
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    platform.close()
+    return result
+
+
+def _subprocess(name: str, url: str | None, data_dir: Path) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--phase", name, "--data-dir", str(data_dir)]
+    if url:
+        command += ["--url", url]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def _postgres_database() -> str:
+    import psycopg
+
+    name = "nuage_bench_billing"
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--cdrs", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--phase", choices=["rate", "run"])
+    parser.add_argument("--url")
+    parser.add_argument("--data-dir", type=Path)
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(phase(args.phase, args.url, args.data_dir)))
+        return
+    with tempfile.TemporaryDirectory(prefix="nuage-bench-") as tmp:
+        data_dir = Path(tmp)
+        url = _postgres_database() if args.db == "postgresql" else None
+        platform = _platform(url, data_dir)
+        started = time.perf_counter()
+        world = setup(platform, args.accounts, args.cdrs)
+        platform.close()
+        world["setup_seconds"] = round(time.perf_counter() - started, 1)
+        print(json.dumps({"db": args.db, **world}), flush=True)
+        rating = _subprocess("rate", url, data_dir)
+        rating["cdrs_per_second"] = round(rating["cdrs"] / rating["seconds"])
+        print(json.dumps({"phase": "rate", **rating}), flush=True)
+        billing = _subprocess("run", url, data_dir)
+        print(json.dumps({"phase": "run", **billing}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
