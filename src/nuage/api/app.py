@@ -11,6 +11,7 @@ from nuage.api.gate import ApiGate
 from nuage.api.limits import ConcurrencyLimiter, MemoryLimiter, RedisLimiter
 from nuage.api.resources import (
     access,
+    billing,
     carrier_trunks,
     conferences,
     devices,
@@ -69,6 +70,7 @@ ROUTERS = (
     carrier_trunks.router,
     views.router,
     access.router,
+    billing.router,
 )
 
 

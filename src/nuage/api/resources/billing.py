@@ -1,0 +1,330 @@
+"""Billing (CNT-1, RAT-1..3, BIL-2..4, BIL-9, BIL-10): operator jobs and scoped invoices.
+
+``POST /billing/counts``, ``/billing/ratings``, ``/billing/runs`` and ``/billing/cdr-imports``
+(a ``text/csv`` body) are the operator's jobs; anyone else gets 404 (TEN-4: nothing reveals
+them). ``GET /invoices`` and ``/invoices/{number}`` answer inside the caller's tenant: a
+partner sees its own invoices, a customer its own.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as PathParam
+from pydantic import Field
+
+from nuage.api.caching import read_response, write_response
+from nuage.api.crud import CONFLICT, FORBIDDEN, MAX_PAGE, NOT_FOUND, NOT_MODIFIED, described, responses
+from nuage.api.deps import Call, call
+from nuage.api.schemas import Input, Output
+from nuage.billing.periods import Month
+from nuage.services import billing as b
+
+MonthText = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-01"])]
+MAX_CSV_BYTES = 50 * 1024 * 1024
+
+
+class CountBody(Input):
+    """CNT-1: the month to freeze."""
+
+    month: MonthText
+
+
+class CountOut(Output):
+    """CNT-1: accounts frozen, already frozen, not in service, refused (with the reason)."""
+
+    month: str
+    frozen: list[str]
+    already_frozen: list[str]
+    not_started: list[str]
+    refused: dict[str, str]
+
+
+class RatingOut(Output):
+    """RAT: cost records stored per run and CDRs that could not be priced."""
+
+    cdrs: int
+    stored: dict[str, int]
+    failure_count: int
+    failures: list[list[str]]
+
+
+class RunBody(Input):
+    """BIL-2/BIL-3: the period P of the run and, optionally, the issue date."""
+
+    period: MonthText
+    run_on: date | None = None
+
+
+class RunOut(Output):
+    """BIL-9: invoices issued by this run and parties already billed for the period."""
+
+    period: str
+    invoices: list[str]
+    already_billed: int
+    suspended_customers: list[str]
+
+
+class RowErrorOut(Output):
+    """SIP-1: one refused field of one CSV row (row 0: the account is unknown)."""
+
+    row: int
+    field: str
+    message: str
+
+
+class ImportOut(Output):
+    """SIP-1: CDRs stored, already stored, and the rows refused."""
+
+    imported: int
+    already_imported: int
+    errors: list[RowErrorOut]
+
+
+class SourceOut(Output):
+    """BIL-10: what a line comes from."""
+
+    kind: str
+    key: str
+
+
+class LineOut(Output):
+    """BIL-10: one invoice line, its rule and its sources."""
+
+    rule_id: str
+    description_key: str
+    description_params: dict[str, str]
+    customer_id: str
+    item_kind: str
+    period: str | None
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    proration: str | None
+    sources: list[SourceOut]
+
+
+class InvoiceHeaderOut(Output):
+    """BIL-4: an invoice or credit note, without its lines."""
+
+    number: str
+    document_type: str
+    invoiced_party_id: str
+    issue_on: date
+    period: str | None
+    currency: str
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+    line_count: int
+    replaces: str | None
+    credits: str | None
+    credited_by: str | None
+
+
+class InvoicePage(Output):
+    """A page of invoices and how many match in all."""
+
+    items: list[InvoiceHeaderOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class InvoiceOut(InvoiceHeaderOut):
+    """BIL-4/BIL-10: an invoice with its lines, VAT and totals."""
+
+    vat_regime: str
+    vat_rate: Decimal
+    vat_mention_key: str | None
+    replaced_by: str | None
+    lines: list[LineOut]
+
+
+router = APIRouter()
+
+
+@router.post(
+    "/billing/counts",
+    response_model=CountOut,
+    summary="Freeze a month's summaries",
+    tags=["billing"],
+    responses=responses(NOT_FOUND, CONFLICT),
+    **described("billing.counts.create", "CNT-1: freeze every customer's month-end summary (operator)."),
+)
+def create_count(body: CountBody, c: Call = Depends(call)) -> Response:
+    c.require("billing.counts.create")
+    report = b.freeze_month(c.uow, c.ctx, Month.parse(body.month))
+    out = CountOut(
+        month=str(report.month),
+        frozen=[summary.account_id for summary in report.frozen],
+        already_frozen=report.already_frozen,
+        not_started=report.not_started,
+        refused=report.refused,
+    )
+    return write_response(out.model_dump_json().encode())
+
+
+@router.post(
+    "/billing/ratings",
+    response_model=RatingOut,
+    summary="Rate pending CDRs",
+    tags=["billing"],
+    responses=responses(NOT_FOUND),
+    **described("billing.ratings.create", "RAT-1..3: rate every pending CDR in both runs (operator)."),
+)
+def create_rating(c: Call = Depends(call)) -> Response:
+    c.require("billing.ratings.create")
+    report = b.rate_pending(c.runtime.platform.uow, c.ctx)
+    out = RatingOut(
+        cdrs=report.cdrs_seen,
+        stored=report.stored,
+        failure_count=report.failure_count,
+        failures=[list(failure) for failure in report.failures],
+    )
+    return write_response(out.model_dump_json().encode())
+
+
+@router.post(
+    "/billing/runs",
+    response_model=RunOut,
+    summary="Run a period's billing",
+    tags=["billing"],
+    responses=responses(NOT_FOUND),
+    **described("billing.runs.create", "BIL-2/BIL-3/BIL-9: the period's run; re-running issues nothing new."),
+)
+def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
+    c.require("billing.runs.create")
+    report = b.run_billing(c.runtime.platform.uow, c.ctx, Month.parse(body.period), run_on=body.run_on)
+    out = RunOut(
+        period=str(report.period),
+        invoices=[stored.issued.number for stored in report.invoices],
+        already_billed=report.already_billed,
+        suspended_customers=report.suspended_customers,
+    )
+    return write_response(out.model_dump_json().encode())
+
+
+@router.post(
+    "/billing/cdr-imports",
+    response_model=ImportOut,
+    summary="Import CDRs from CSV",
+    tags=["billing"],
+    responses=responses(NOT_FOUND),
+    openapi_extra={
+        "x-permission": "billing.cdr-imports.create",
+        "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True},
+    },
+    description="SIP-1: a CSV body (`cdr_id,account_id,started_at,destination,billable_seconds`); "
+    "bad rows are reported, good rows kept; re-importing adds nothing.\n\n"
+    "Permission: `billing.cdr-imports.create`.",
+)
+async def create_cdr_import(request: Request, c: Call = Depends(call)) -> Response:
+    c.require("billing.cdr-imports.create")
+    raw = await request.body()
+    if len(raw) > MAX_CSV_BYTES:
+        from nuage.errors import InvalidInput
+
+        raise InvalidInput("body", f"A CSV upload is at most {MAX_CSV_BYTES} bytes")
+    text = raw.decode("utf-8-sig", errors="replace")
+    report = b.import_cdrs(c.uow, c.ctx, text.splitlines())
+    out = ImportOut(
+        imported=report.imported,
+        already_imported=report.already_imported,
+        errors=[RowErrorOut(row=e.row, field=e.field, message=e.message) for e in report.errors],
+    )
+    return write_response(out.model_dump_json().encode())
+
+
+def _header(h: object) -> InvoiceHeaderOut:
+    return InvoiceHeaderOut.model_validate(h, from_attributes=True)
+
+
+@router.get(
+    "/invoices",
+    response_model=InvoicePage,
+    summary="List invoices",
+    tags=["billing"],
+    responses=responses(NOT_MODIFIED, FORBIDDEN),
+    **described("billing.invoices.read", "BIL-4: the invoices the caller may see (TEN-4), oldest first."),
+)
+def list_invoices(
+    request: Request,
+    c: Call = Depends(call),
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size")] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")] = 0,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    customer_id: Annotated[str | None, Query(max_length=40, description="Invoices for this customer")] = None,
+) -> Response:
+    c.require("billing.invoices.read")
+    page = b.list_invoices(
+        c.uow,
+        c.ctx,
+        period=None if period is None else Month.parse(period),
+        customer_id=customer_id,
+        limit=limit,
+        offset=offset,
+    )
+    out = InvoicePage(items=[_header(h) for h in page.items], total=page.total, limit=limit, offset=offset)
+    return read_response(request, out.model_dump_json().encode())
+
+
+@router.get(
+    "/invoices/{number}",
+    response_model=InvoiceOut,
+    summary="Get an invoice with its lines",
+    tags=["billing"],
+    responses=responses(NOT_MODIFIED, FORBIDDEN, NOT_FOUND),
+    **described(
+        "billing.invoices.read", "BIL-4/BIL-10: an invoice, its lines with rules and sources, totals."
+    ),
+)
+def get_invoice(
+    number: Annotated[str, PathParam(max_length=32)], request: Request, c: Call = Depends(call)
+) -> Response:
+    stored = b.get_invoice(c.uow, c.ctx, number)
+    c.require("billing.invoices.read")
+    issued = stored.issued
+    draft = issued.draft
+    totals = issued.totals
+    out = InvoiceOut(
+        number=issued.number,
+        document_type=draft.document_type.value,
+        invoiced_party_id=draft.invoiced_party_id,
+        issue_on=draft.issue_on,
+        period=None if draft.period is None else str(draft.period),
+        currency=draft.currency,
+        net=totals.net,
+        vat=totals.vat,
+        gross=totals.gross,
+        line_count=len(draft.lines),
+        replaces=draft.replaces,
+        credits=draft.credits,
+        credited_by=stored.credited_by,
+        replaced_by=stored.replaced_by,
+        vat_regime=draft.vat.regime.value,
+        vat_rate=draft.vat.rate,
+        vat_mention_key=draft.vat.mention_key,
+        lines=[
+            LineOut(
+                rule_id=line.rule_id,
+                description_key=line.description_key,
+                description_params=dict(line.description_params),
+                customer_id=line.customer_id,
+                item_kind=line.item_kind,
+                period=None if line.period is None else str(line.period),
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=line.amount,
+                proration=None
+                if line.proration is None
+                else f"{line.proration.numerator}/{line.proration.denominator}",
+                sources=[SourceOut(kind=s.kind, key=s.key) for s in line.sources],
+            )
+            for line in draft.lines
+        ],
+    )
+    return read_response(request, out.model_dump_json().encode())
