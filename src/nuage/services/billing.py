@@ -341,6 +341,9 @@ def rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, *, batch_size:
     _require_operator(ctx)
     report = RatingReport()
     with factory() as uow:
+        uow.billing.refresh_statistics()
+        uow.commit()
+    with factory() as uow:
         books = {run: uow.billing.tariffs(run.value) for run in RatingRun}
         packs = _rating_packs(uow.packs.list())
     tariff_books = {run: TariffBook(versions) for run, versions in books.items() if versions}
@@ -552,6 +555,9 @@ def run_billing(
     _require_operator(ctx)
     report = RunReport(period)
     issue_on = run_on or business_date(ctx.clock.now())
+    with factory() as uow:
+        uow.billing.refresh_statistics()
+        uow.commit()
     with factory() as uow:
         uow.billing.lock(BILLING_JOB)
         customers = {party.id: party for party in _customers(uow)}

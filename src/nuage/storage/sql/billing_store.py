@@ -237,6 +237,14 @@ class SqlBillingStore:
             # SQLite: take the database write lock now (one writer at a time).
             self._connection.execute(update(bt.invoice_counters).where(literal(False)).values(year=0))
 
+    def refresh_statistics(self) -> None:
+        """Let the planner see bulk-loaded CDRs and rated calls (PostgreSQL ``ANALYZE``)."""
+        if self._dialect == "postgresql":
+            self._connection.execute(text("ANALYZE cdrs, rated_calls, parties"))
+        else:
+            self._connection.exec_driver_sql("ANALYZE cdrs")
+            self._connection.exec_driver_sql("ANALYZE rated_calls")
+
     # tariffs and plans ---------------------------------------------------------------------------------
     def has_tariff(self, run: str, version: str) -> bool:
         t = bt.tariffs
