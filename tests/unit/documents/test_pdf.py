@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nuage.documents.model import Brand
+from nuage.documents.pdf import render_html, render_pdf
+
+from .samples import DUPONT, all_documents, document, invoice
+
+DOCUMENTS = all_documents()
+
+
+def pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext (poppler-utils) is needed: scripts/install --test installs it")
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True)
+    # Babel puts (narrow) no-break spaces in amounts; compare with plain spaces.
+    return " ".join(out.stdout.replace("\u202f", " ").replace("\xa0", " ").split())
+
+
+@pytest.mark.rule("BIL-4")
+@pytest.mark.rule("BIL-10")
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("fr", ["Facture INV-2026-000001", "Utilisateurs", "1 234,71 €", "Total TVAC", "Ventilation TVA"]),
+        ("nl", ["Factuur INV-2026-000001", "Gebruikers", "€ 1.234,71", "Totaal incl. btw", "Btw-overzicht"]),
+        ("en", ["Invoice INV-2026-000001", "Users", "1.234,71 €", "Total incl. VAT", "VAT breakdown"]),
+    ],
+)
+def test_pdf_in_each_language_shows_amounts_reference_and_rules(
+    language: str, expected: list[str], tmp_path: Path
+) -> None:
+    text = pdf_text(render_pdf(document(invoice(DUPONT), DUPONT, language)), tmp_path)
+    for fragment in expected:
+        assert fragment in text
+    assert "+++202/6000/00192+++" in text
+    for rule in ("BIL-1", "BIL-2", "BIL-3", "CNT-3"):
+        assert rule in text
+    assert "ab12cd34ef56ab78" in text  # CNT-1: the monthly summary's seal
+
+
+@pytest.mark.rule("TEN-2")
+def test_white_label_brand_shows_on_the_document(tmp_path: Path) -> None:
+    brand = Brand("BruVoice", "#0b5394", "#f1c232", "support@bruvoice.example", white_label=True)
+    html = render_html(document(invoice(DUPONT), DUPONT, "fr", brand))
+    assert "#0b5394" in html
+    text = pdf_text(render_pdf(document(invoice(DUPONT), DUPONT, "fr", brand)), tmp_path)
+    assert "BruVoice" in text
+    assert "support@bruvoice.example" in text
+
+
+@pytest.mark.rule("BIL-4")
+def test_credit_note_pdf_has_no_payment_reference(tmp_path: Path) -> None:
+    text = pdf_text(render_pdf(DOCUMENTS["credit-note"]), tmp_path)
+    assert "Note de crédit CN-2026-000001" in text
+    assert "Annule la facture INV-2026-000001" in text
+    assert "+++" not in text
