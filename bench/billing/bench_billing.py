@@ -59,13 +59,22 @@ def setup(platform: Platform, accounts: int, cdr_count: int, seed: int = 7) -> d
         uow.commit()
     party_rows: list[dict[str, Any]] = [
         {"id": OPERATOR, "kind": "operator", "name": "Bench operator", "country": "BE"},
-        *({"id": f"ptn_{i:06d}", "kind": "partner", "name": f"Partner {i}", "country": "BE"} for i in range(partners)),
+        *(
+            {"id": f"ptn_{i:06d}", "kind": "partner", "name": f"Partner {i}", "country": "BE"}
+            for i in range(partners)
+        ),
     ]
     customers = [f"cus_{i:07d}" for i in range(accounts)]
     for index, customer in enumerate(customers):
         partner = f"ptn_{index % partners:06d}" if index < indirect else None
         party_rows.append(
-            {"id": customer, "kind": "customer", "name": f"Customer {index}", "country": "BE", "partner_id": partner}
+            {
+                "id": customer,
+                "kind": "customer",
+                "name": f"Customer {index}",
+                "country": "BE",
+                "partner_id": partner,
+            }
         )
     for row in party_rows:
         row.update(
@@ -125,7 +134,8 @@ def setup(platform: Platform, accounts: int, cdr_count: int, seed: int = 7) -> d
             seconds = rng.randint(1, 900)
             rows.append(
                 {
-                    "id": f"cdr_{n:010d}", "call_id": f"call-{n}", "account_id": customers[rng.randrange(accounts)],
+                    "id": f"cdr_{n:010d}", "call_id": f"call-{n}",
+                    "account_id": customers[rng.randrange(accounts)],
                     "direction": "outbound", "caller": "+3223000100", "callee": rng.choice(DESTINATIONS),
                     "started_at": at, "answered_at": at, "ended_at": at + timedelta(seconds=seconds),
                     "billable_seconds": seconds, "outcome": "answered", "sip_status": 200,
@@ -149,7 +159,10 @@ def phase(name: str, url: str | None, data_dir: Path) -> dict[str, Any]:
         result = {"cdrs": report.cdrs_seen, "stored": report.stored, "failures": report.failure_count}
     else:
         run = b.run_billing(platform.uow, ctx, MONTH, run_on=date(2026, 1, 28))
-        result = {"invoices": len(run.invoices), "lines": sum(len(s.issued.draft.lines) for s in run.invoices)}
+        result = {
+            "invoices": len(run.invoices),
+            "lines": sum(len(s.issued.draft.lines) for s in run.invoices),
+        }
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     platform.close()
