@@ -1,0 +1,122 @@
+"""The payments storage port (BIL-4, PAY-1..4): documents, deliveries, payments, statements, dunning.
+
+``nuage.storage.sql.payments_store.SqlPaymentStore`` implements it on the connection of an
+open unit of work, so everything a use case writes commits together with the billing and
+tenancy writes of the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from nuage.billing.lines import InvoiceLine
+from nuage.payments.camt import BankEntry
+from nuage.payments.ledger import Payment
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """BIL-4: the rendered PDF and UBL of one invoice or credit note."""
+
+    number: str
+    invoiced_party_id: str
+    language: str
+    brand: str
+    structured_reference: str | None
+    due_on: date
+    pdf: bytes
+    pdf_sha256: str
+    ubl: bytes
+    ubl_sha256: str
+    rendered_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """BIL-4: one e-mail sent (or given up) for a document."""
+
+    number: str
+    kind: str  # "invoice" or "reminder"
+    recipient: str
+    status: str  # "sent" or "failed"
+    attempts: int
+    at: datetime
+    error: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ParkedEntry:
+    """PAY-1: a bank entry that matched no invoice, kept for review (never lost)."""
+
+    parked_id: int
+    entry: BankEntry
+    reason: str
+    parked_at: datetime
+    resolved_at: datetime | None = None
+    payment_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingCharge:
+    """PAY-2: a line waiting for the party's next invoice."""
+
+    charge_id: int
+    party_id: str
+    kind: str
+    source_invoice: str | None
+    line: InvoiceLine
+    created_on: date
+    invoiced_in: str | None = None
+
+
+class PaymentStore(Protocol):
+    """Payments storage bound to one transaction (the unit of work's)."""
+
+    # documents (BIL-4)
+    def find_document(self, number: str) -> StoredDocument | None: ...
+    def add_document(self, document: StoredDocument) -> None: ...
+    def document_numbers(self) -> set[str]: ...
+
+    # deliveries (BIL-4)
+    def add_delivery(self, record: DeliveryRecord) -> None: ...
+    def deliveries(self, number: str | None = None) -> list[DeliveryRecord]: ...
+
+    # payments and statements (PAY-1)
+    def add_payment(
+        self, payment: Payment, source: str, recorded_at: datetime, note: str | None = None
+    ) -> None: ...
+    def payments(self) -> list[Payment]: ...
+    def add_statement(
+        self, statement_id: str, iban: str | None, sha256: str, count: int, at: datetime
+    ) -> bool:
+        """Record a statement; False when it was imported before."""
+        ...
+
+    def known_entries(self, statement_id: str) -> set[str]: ...
+    def add_bank_entry(self, entry: BankEntry, outcome: str, payment_id: str | None, at: datetime) -> int: ...
+    def park(self, bank_entry_id: int, reason: str, at: datetime) -> None: ...
+    def parked(self, *, open_only: bool = True) -> list[ParkedEntry]: ...
+    def resolve_parked(self, parked_id: int, payment_id: str, at: datetime) -> None: ...
+
+    # dunning (PAY-1, PAY-2)
+    def add_reminder(
+        self, number: str, party_id: str, level: int, sent_on: date, fee: Decimal, outstanding: Decimal
+    ) -> None: ...
+    def reminders(self) -> dict[str, dict[int, date]]: ...
+    def add_charge(
+        self,
+        party_id: str,
+        kind: str,
+        source_invoice: str | None,
+        line: InvoiceLine,
+        created_on: date,
+        accrued_total: Decimal | None = None,
+    ) -> int: ...
+    def interest_charged(self) -> dict[str, Decimal]: ...
+    def charges(self, party_id: str | None = None, *, pending_only: bool = True) -> list[PendingCharge]: ...
+    def mark_charges_invoiced(self, charge_ids: Sequence[int], invoice_number: str) -> None: ...
