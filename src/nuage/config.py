@@ -43,6 +43,9 @@ class ApiSettings(BaseModel):
     redis_key_prefix: str = "nuage:api:"
     slot_lease_s: int = Field(default=60, ge=1)  # a crashed node's slots expire after this
     state_refresh_s: float = Field(default=1.0, gt=0)  # how often suspensions and limits are re-read
+    # Single-item reads on the event loop (no worker-thread hop): "auto" does it on SQLite, whose WAL
+    # readers never wait; over a network (PostgreSQL) a stall would hold the whole loop, so not there.
+    inline_item_reads: str = "auto"  # "auto", "always" or "never"
     test_read_delay_ms: int = Field(default=0, ge=0)  # TESTS ONLY: hold every read this long
     test_write_delay_ms: int = Field(default=0, ge=0)  # TESTS ONLY: hold every write this long
 

@@ -62,7 +62,7 @@ class Api:
     @property
     def runtime(self) -> ApiRuntime:
         mounted = next(r for r in self.app.routes if getattr(r, "path", "") == "/api/v1")
-        found: ApiRuntime = mounted.app.state.api
+        found: ApiRuntime = mounted.app.app.state.api  # the gate wraps the API application
         return found
 
     async def token(self, who: str) -> str:

@@ -11,9 +11,13 @@ READ_CACHE_CONTROL = "private, max-age=0, must-revalidate"
 
 def read_response(request: Request, body: bytes) -> Response:
     """API-4: a JSON read with an ETag; ``If-None-Match`` with that ETag gets 304 and no body."""
+    return cached_response(body, request.headers.get("if-none-match"))
+
+
+def cached_response(body: bytes, wanted: str | None) -> Response:
+    """API-4: the read response for ``body`` given the request's ``If-None-Match`` (or None)."""
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"ETag": etag, "Cache-Control": READ_CACHE_CONTROL, "Vary": "Authorization"}
-    wanted = request.headers.get("if-none-match")
     if wanted is not None:
         tags = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
         if etag in tags or "*" in tags:

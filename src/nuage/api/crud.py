@@ -17,13 +17,17 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, create_model
 
 from nuage.api.caching import read_response, write_response
-from nuage.api.deps import Call, call
+from nuage.api.deps import Call, current_claims, in_call
 from nuage.api.errors import ErrorBody
+from nuage.api.tokens import Claims
 from nuage.services.ports import Repository
 from nuage.services.queries import get_visible, page_visible
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 
 MAX_PAGE = 500
+
+#: collection path -> the work of ``GET {path}/{id}``; the gate's fast lane serves these (API-4)
+ITEM_READS: dict[str, Callable[[Call, str], bytes]] = {}
 
 _CACHE_HEADERS = {
     "ETag": {
@@ -142,7 +146,7 @@ def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -
 
 
 _REQUEST = _param("request", Request)
-_CALL = _param("c", Call, Depends(call))
+_CLAIMS = _param("claims", Claims, Depends(current_claims))
 ID = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="The object's id")
 ]
@@ -170,7 +174,7 @@ def _list(router: APIRouter, res: Resource) -> None:
     order_enum = StrEnum(f"{res.out.__name__.removesuffix('Out')}Order", {f: f for f in res.order_fields})  # type: ignore[misc]
     params = [
         _REQUEST,
-        _CALL,
+        _CLAIMS,
         _param("limit", Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size")], 50),
         _param("offset", Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")], 0),
         _param(
@@ -190,8 +194,11 @@ def _list(router: APIRouter, res: Resource) -> None:
         )
     permission = res.permission("read")
 
-    def handler(**kw: Any) -> Response:
-        c: Call = kw["c"]
+    async def handler(**kw: Any) -> Response:
+        body = await in_call(kw["request"], kw["claims"], lambda c: work(c, kw))
+        return read_response(kw["request"], body)
+
+    def work(c: Call, kw: dict[str, Any]) -> bytes:
         c.require(permission)
         where = {**res.fixed, **{name: kw[name] for name in res.filters if kw[name] is not None}}
         where = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in where.items()}
@@ -205,9 +212,7 @@ def _list(router: APIRouter, res: Resource) -> None:
             offset=kw["offset"],
             where=where,
         )
-        return read_response(
-            kw["request"], dump_page(res.out, page.items, page.total, page.limit, page.offset)
-        )
+        return dump_page(res.out, page.items, page.total, page.limit, page.offset)
 
     router.add_api_route(
         res.path,
@@ -230,15 +235,16 @@ def _create(router: APIRouter, res: Resource) -> None:
     create = res.create
     out = res.created_out or res.out
     permission = res.permission("create")
-    params = [_CALL, _param("body", Annotated[res.create_body, Body()])]
+    params = [_REQUEST, _CLAIMS, _param("body", Annotated[res.create_body, Body()])]
 
-    def handler(**kw: Any) -> Response:
-        c: Call = kw["c"]
+    def work(c: Call, kw: dict[str, Any]) -> bytes:
         c.require(permission)
-        obj = create(c, kw["body"])
-        body = dump(out, obj)
+        body = dump(out, create(c, kw["body"]))
         c.uow.commit()
-        return write_response(body, 201)
+        return body
+
+    async def handler(**kw: Any) -> Response:
+        return write_response(await in_call(kw["request"], kw["claims"], lambda c: work(c, kw)), 201)
 
     router.add_api_route(
         res.path,
@@ -256,16 +262,22 @@ def _create(router: APIRouter, res: Resource) -> None:
 def _read(router: APIRouter, res: Resource) -> None:
     permission = res.permission("read")
 
-    def handler(**kw: Any) -> Response:
-        c: Call = kw["c"]
-        obj = res.fetch(c, kw["id"])
-        c.require(permission, self_id=kw["id"] if res.self_access else None)
-        return read_response(kw["request"], dump(res.out, obj))
+    def work(c: Call, key: str) -> bytes:
+        obj = res.fetch(c, key)
+        c.require(permission, self_id=key if res.self_access else None)
+        return dump(res.out, obj)
+
+    ITEM_READS[res.path] = work
+
+    async def handler(**kw: Any) -> Response:
+        return read_response(
+            kw["request"], await in_call(kw["request"], kw["claims"], lambda c: work(c, kw["id"]))
+        )
 
     extra = " Users may read themselves (`directory.users.{id}.read`)." if res.self_access else ""
     router.add_api_route(
         f"{res.path}/{{id}}",
-        _with_signature(handler, [_REQUEST, _CALL, _param("id", ID)], f"get_{res.noun.replace(' ', '_')}"),
+        _with_signature(handler, [_REQUEST, _CLAIMS, _param("id", ID)], f"get_{res.noun.replace(' ', '_')}"),
         methods=["GET"],
         response_model=res.out,
         summary=f"Read a {res.noun}",
@@ -281,14 +293,15 @@ def _update(router: APIRouter, res: Resource) -> None:
     update = res.update
     permission = res.permission("update")
 
-    def handler(**kw: Any) -> Response:
-        c: Call = kw["c"]
+    def work(c: Call, kw: dict[str, Any]) -> bytes:
         res.fetch(c, kw["id"])
         c.require(permission, self_id=kw["id"] if res.self_access else None)
-        obj = update(c, kw["id"], kw["body"])
-        body = dump(res.out, obj)
+        body = dump(res.out, update(c, kw["id"], kw["body"]))
         c.uow.commit()
-        return write_response(body)
+        return body
+
+    async def handler(**kw: Any) -> Response:
+        return write_response(await in_call(kw["request"], kw["claims"], lambda c: work(c, kw)))
 
     extra = (
         " Users may change their own name and language (`directory.users.{id}.update`)."
@@ -299,7 +312,7 @@ def _update(router: APIRouter, res: Resource) -> None:
         f"{res.path}/{{id}}",
         _with_signature(
             handler,
-            [_CALL, _param("id", ID), _param("body", Annotated[res.update_body, Body()])],
+            [_REQUEST, _CLAIMS, _param("id", ID), _param("body", Annotated[res.update_body, Body()])],
             f"update_{res.noun.replace(' ', '_')}",
         ),
         methods=["PATCH"],
@@ -316,17 +329,21 @@ def _delete(router: APIRouter, res: Resource) -> None:
     delete = res.delete
     permission = res.permission("delete")
 
-    def handler(**kw: Any) -> Response:
-        c: Call = kw["c"]
-        res.fetch(c, kw["id"])
+    def work(c: Call, key: str) -> None:
+        res.fetch(c, key)
         c.require(permission)
-        delete(c, kw["id"])
+        delete(c, key)
         c.uow.commit()
+
+    async def handler(**kw: Any) -> Response:
+        await in_call(kw["request"], kw["claims"], lambda c: work(c, kw["id"]))
         return write_response(None, 204)
 
     router.add_api_route(
         f"{res.path}/{{id}}",
-        _with_signature(handler, [_CALL, _param("id", ID)], f"delete_{res.noun.replace(' ', '_')}"),
+        _with_signature(
+            handler, [_REQUEST, _CLAIMS, _param("id", ID)], f"delete_{res.noun.replace(' ', '_')}"
+        ),
         methods=["DELETE"],
         status_code=204,
         response_class=Response,

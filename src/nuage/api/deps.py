@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
 from fastapi.security import OAuth2
 
@@ -20,9 +22,11 @@ from nuage.config import ApiSettings
 from nuage.errors import NotFound
 from nuage.services.context import Context
 from nuage.services.tenancy import scope_of
-from nuage.storage.sql.api_store import SqlAccessStore, access_store
+from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory, SqlAccessStore, access_store
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 from nuage.tenancy.rules import TenantScope
+
+T = TypeVar("T")
 
 oauth2 = OAuth2(
     flows=OAuthFlows(
@@ -45,6 +49,7 @@ class ApiRuntime:
     state: AccessState
     limiter: ConcurrencyLimiter
     meter: UsageMeter
+    uow: LazySqlUnitOfWorkFactory
 
 
 def runtime(request: Request) -> ApiRuntime:
@@ -53,7 +58,7 @@ def runtime(request: Request) -> ApiRuntime:
     return found
 
 
-def current_claims(request: Request, _token: str | None = Security(oauth2)) -> Claims:
+async def current_claims(request: Request, _token: str | None = Security(oauth2)) -> Claims:
     """The claims the gate verified (API-1)."""
     claims: Claims | None = getattr(request.state, "claims", None)
     if claims is None:  # the gate lets only public paths through without claims
@@ -63,7 +68,7 @@ def current_claims(request: Request, _token: str | None = Security(oauth2)) -> C
 
 def unit_of_work(request: Request) -> Iterator[SqlUnitOfWork]:
     """One transaction per request; handlers commit what they write."""
-    with runtime(request).platform.uow() as uow:
+    with runtime(request).uow() as uow:
         yield uow
 
 
@@ -102,6 +107,17 @@ class Call:
         raise Forbidden(permission)
 
 
+async def in_call(request: Request, claims: Claims, work: Callable[[Call], T]) -> T:
+    """Run ``work`` in one worker-thread hop: open the transaction, scope the caller, do the work."""
+    rt = runtime(request)
+
+    def run() -> T:
+        with rt.uow() as uow:
+            return work(Call(claims, uow, Context(scope_for_claims(uow, claims), rt.platform.clock), rt))
+
+    return await run_in_threadpool(run)
+
+
 def call(
     request: Request,
     claims: Claims = Depends(current_claims),
@@ -113,4 +129,4 @@ def call(
     return Call(claims, uow, ctx, rt)
 
 
-__all__ = ["ApiRuntime", "Call", "call", "current_claims", "oauth2", "runtime", "unit_of_work"]
+__all__ = ["ApiRuntime", "Call", "call", "current_claims", "in_call", "oauth2", "runtime", "unit_of_work"]

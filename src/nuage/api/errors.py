@@ -125,6 +125,19 @@ def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def response_for(exc: Exception) -> Response | None:
+    """The API's answer to an exception raised outside the framework's handlers (the fast lane)."""
+    for kind, handler in (
+        (NuageError, _nuage),
+        (IntegrityError, _integrity),
+        (DataError, _data),
+        (OperationalError, _unavailable),
+    ):
+        if isinstance(exc, kind):
+            return handler(None, exc)  # type: ignore[arg-type]
+    return None
+
+
 def install_edge(app: FastAPI, prefix: str = "/api/") -> None:
     """On the outer application: paths under the API that no route matches get the API's error shape."""
     from fastapi.exception_handlers import http_exception_handler

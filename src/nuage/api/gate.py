@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nuage.api.fastlane import FastLane
 from nuage.api.limits import Access, ConcurrencyLimiter
 from nuage.api.state import AccessState
 from nuage.api.tokens import Claims, TokenSigner
@@ -46,6 +47,7 @@ class ApiGate:
         limiter: ConcurrencyLimiter,
         meter: UsageMeter,
         now: Callable[[], float] = time.time,
+        fast_lane: FastLane | None = None,
         read_delay_s: float = 0.0,
         write_delay_s: float = 0.0,
     ) -> None:
@@ -55,6 +57,7 @@ class ApiGate:
         self.limiter = limiter
         self.meter = meter
         self.now = now
+        self.fast_lane = fast_lane
         self.delay_s = {"read": read_delay_s, "write": write_delay_s}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,11 +102,22 @@ class ApiGate:
             )
             return
         status = 500
+        held = True
+
+        async def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                await self.limiter.release(claims.account_id, access, slot)
 
         async def send_and_watch(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # The slot is free before the client can see the answer: a client that waits for
+                # each answer before its next request is never refused (cleanup is not "in flight").
+                await release()
             await send(message)
 
         try:
@@ -111,9 +125,12 @@ class ApiGate:
                 await asyncio.sleep(self.delay_s[access])  # tests only: api.test_read/write_delay_ms
             inner = dict(scope)
             inner["state"] = {**scope.get("state", {}), "claims": claims}
-            await self.app(inner, receive, send_and_watch)
+            if self.fast_lane is None or not await self.fast_lane(
+                inner, receive, send_and_watch, claims, path
+            ):
+                await self.app(inner, receive, send_and_watch)
         finally:
-            await self.limiter.release(claims.account_id, access, slot)
+            await release()
             await self.meter.record(claims.account_id, claims.subject, "error" if status >= 400 else "ok")
 
     def _authenticate(self, scope: Scope) -> Claims | str:

@@ -40,8 +40,10 @@ def _unb64(text: str) -> bytes:
 class TokenSigner:
     """Signs and verifies tokens with a key derived from the platform's secret key."""
 
-    def __init__(self, secret_key: str) -> None:
+    def __init__(self, secret_key: str, *, memo_size: int = 4096) -> None:
         self._key = hmac.new(secret_key.encode(), b"nuage-api-token-v1", hashlib.sha256).digest()
+        self._memo: dict[str, Claims] = {}  # tokens already verified: signature and parsing skipped
+        self._memo_size = memo_size
 
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
@@ -62,6 +64,17 @@ class TokenSigner:
 
     def verify(self, token: str, now: int) -> Claims | None:
         """The claims of a well-signed, unexpired token, else None."""
+        known = self._memo.get(token)
+        if known is not None:
+            return known if known.expires_at > now else None
+        claims = self._verify(token, now)
+        if claims is not None:
+            if len(self._memo) >= self._memo_size:
+                self._memo.clear()
+            self._memo[token] = claims
+        return claims
+
+    def _verify(self, token: str, now: int) -> Claims | None:
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != "v1" or len(token) > 2048:
             return None

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
 from nuage import __version__
-from nuage.api.app import create_api
+from nuage.api.app import ApiDispatch, create_api
 from nuage.api.errors import install_edge as install_api_edge
 from nuage.bootstrap import Platform
 from nuage.services.context import Context
@@ -25,7 +25,9 @@ def create_app(platform: Platform) -> FastAPI:
     """Build the web application over a wired platform."""
     app = FastAPI(title="Nuage", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.platform = platform
-    app.mount("/api/v1", create_api(platform))  # API-1..4
+    api = create_api(platform).state.entry
+    app.mount("/api/v1", api)  # API-1..4
+    app.add_middleware(ApiDispatch, api=api)  # the same, without the outer routing on the hot path
     install_api_edge(app)  # unmatched /api/ paths answer in the API's error shape
 
     @app.get("/health")

@@ -186,7 +186,7 @@ def _claims(
 
 
 def _client_claims(rt: ApiRuntime, client_id: str, secret: str) -> Claims | None:
-    with rt.platform.uow() as uow:
+    with rt.uow() as uow:
         client = a.authenticate_client(access_store(uow), client_id, secret)
         if client is None:
             return None
@@ -195,7 +195,7 @@ def _client_claims(rt: ApiRuntime, client_id: str, secret: str) -> Claims | None
 
 
 def _user_claims(rt: ApiRuntime, email: str, password: str) -> Claims | None:
-    with rt.platform.uow() as uow:
+    with rt.uow() as uow:
         user = a.authenticate_user(uow, email, password)
         if user is None:
             return None
