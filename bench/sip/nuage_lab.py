@@ -14,7 +14,7 @@ import logging
 import signal
 from datetime import UTC, datetime, timedelta
 
-from nuage.sip import SipServer, SipSettings, install_uvloop
+from nuage.sip import SipServer, SipSettings, install_uvloop, tune_gc
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
 from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import Binding, CarrierTrunk, SipAccount, UserDestination
@@ -54,6 +54,7 @@ async def main(port: int, bob_port: int) -> None:
         cdr_sink=cdrs,
     )
     await server.start()
+    tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

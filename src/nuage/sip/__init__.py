@@ -45,6 +45,21 @@ def install_uvloop() -> bool:
     return True
 
 
+def tune_gc() -> None:
+    """Fewer, later garbage collections for a long-running SIP process (call from the entrypoint).
+
+    A call makes a few hundred short-lived objects; with the default gen-0 threshold (700) the
+    collector runs every couple of calls and scans the long-lived ones each time. Freezing what
+    exists at start-up and raising the threshold cuts that cost; reference counting still frees
+    almost everything at once.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 __all__ = [
     "Authorization",
     "Binding",
@@ -70,4 +85,5 @@ __all__ = [
     "SipSettings",
     "UserDestination",
     "install_uvloop",
+    "tune_gc",
 ]

@@ -6,6 +6,7 @@ Headers are kept raw in the message and parsed here on demand, so that a proxy-l
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from nuage.sip.message.errors import SipParseError
@@ -70,6 +71,9 @@ LIST_HEADERS = frozenset(
 )
 
 
+_NEEDS_QUOTES = re.compile(r'[\s;,"<>]')
+
+
 def canonical_key(name: str) -> str:
     """The lower-case full name of a header (expands compact forms)."""
     key = name.strip().lower()
@@ -125,6 +129,17 @@ def split_list(value: str) -> list[str]:
 
 def parse_params(text: str) -> tuple[tuple[str, str | None], ...]:
     """Parse ``;a=b;c;d="x;y"`` header parameters (names lower-cased, quotes kept off)."""
+    if '"' not in text:  # fast path: no quoted values, so ';' only separates parameters
+        fast: list[tuple[str, str | None]] = []
+        for item in text.split(";"):
+            name, sep, value = item.partition("=")
+            name = name.strip().lower()
+            if not name:
+                if sep or item.strip():
+                    raise SipParseError("empty header parameter name")
+                continue
+            fast.append((name, value.strip() if sep else None))
+        return tuple(fast)
     out: list[tuple[str, str | None]] = []
     i, n = 0, len(text)
     while i < n:
@@ -161,7 +176,7 @@ def format_params(params: tuple[tuple[str, str | None], ...]) -> str:
     for name, value in params:
         if value is None:
             parts.append(f";{name}")
-        elif value == "" or any(c in value for c in ' \t;,"<>'):
+        elif value == "" or _NEEDS_QUOTES.search(value):
             escaped = value.replace("\\", "\\\\").replace('"', '\\"')
             parts.append(f';{name}="{escaped}"')
         else:
@@ -171,6 +186,9 @@ def format_params(params: tuple[tuple[str, str | None], ...]) -> str:
 
 def _read_quoted(text: str, start: int) -> tuple[str, int]:
     """Read a quoted string starting at ``text[start] == '"'``; return (unescaped value, index after)."""
+    end = text.find('"', start + 1)
+    if end > 0 and text.find("\\", start + 1, end) < 0:  # fast path: no escapes
+        return text[start + 1 : end], end + 1
     out: list[str] = []
     i = start + 1
     n = len(text)

@@ -58,8 +58,8 @@ class SipUri:
             if not userinfo:
                 raise SipParseError("empty user part in URI")
             user_raw, sep, password_raw = userinfo.partition(":")
-            user = unquote(user_raw)
-            password = unquote(password_raw) if sep else None
+            user = unquote(user_raw) if "%" in user_raw else user_raw
+            password = (unquote(password_raw) if "%" in password_raw else password_raw) if sep else None
         hostport, _, param_text = rest.partition(";")
         host, port = split_hostport(hostport)
         return cls(scheme, host, user, password, port, _parse_params(param_text), headers)
@@ -126,7 +126,7 @@ def split_hostport(text: str) -> tuple[str, int | None]:
         port_text = port_text_raw if sep else None
         if ":" in port_text_raw:
             raise SipParseError("IPv6 address without brackets")
-    if not host or any(c in host for c in ' \t<>"@'):
+    if not host or _BAD_HOST.search(host):
         raise SipParseError(f"bad host {text[:60]!r}")
     if port_text is None:
         return host.lower(), None
@@ -148,10 +148,16 @@ def _parse_params(text: str) -> tuple[tuple[str, str | None], ...]:
         if not item:
             continue
         key, sep, value = item.partition("=")
-        key = unquote(key.strip())
+        key = key.strip()
+        if "%" in key:
+            key = unquote(key)
         if not key:
             raise SipParseError("empty URI parameter name")
-        out.append((key, unquote(value.strip()) if sep else None))
+        if sep:
+            value = value.strip()
+            out.append((key, unquote(value) if "%" in value else value))
+        else:
+            out.append((key, None))
     return tuple(out)
 
 
