@@ -1,4 +1,4 @@
-"""BIL-4: every invoice of the demo month as a validated Peppol UBL and a PDF; e-mail to a real SMTP server."""
+"""BIL-4: the demo month's documents as validated Peppol UBL and PDF; e-mailed to a real SMTP server."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ def test_every_demo_document_is_valid_ubl_and_a_pdf_in_the_partys_language(
     text = pdf_text(dupont.pdf, tmp_path)
     assert "Facture INV-2026-000001" in text  # Dupont is French-speaking
     assert "102,03 €" in text
+    assert dupont.structured_reference is not None
     assert dupont.structured_reference in text
     assert "BIL-2" in text
     assert "BIL-3" in text
