@@ -14,6 +14,7 @@ import typer
 
 from nuage.bootstrap import Platform, SipRuntime, build_platform
 from nuage.cli_billing import billing_app
+from nuage.cli_payments import register as register_payments
 from nuage.config import Settings, load_settings, parse_host_port
 from nuage.errors import NuageError
 from nuage.services.demo import load_demo
@@ -23,6 +24,7 @@ app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_arg
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(billing_app, name="billing")
+register_payments(app)  # nuage invoices / payments / dunning
 
 DataDir = Annotated[
     Path | None,

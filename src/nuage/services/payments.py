@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from email.message import EmailMessage
@@ -34,7 +34,7 @@ from nuage.billing.numbering import INVOICE_SERIES, allocate_numbers
 from nuage.billing.periods import Month
 from nuage.billing.vat import vat_treatment
 from nuage.documents import formatting as fmt
-from nuage.documents.messages import message
+from nuage.documents.messages import check_language, message
 from nuage.documents.model import (
     DEFAULT_PAYMENT_DAYS,
     BankAccount,
@@ -177,6 +177,16 @@ def render_documents(
     )
     store.add_document(stored)
     return stored
+
+
+def render_copy(
+    uow: BillingUnitOfWork, ctx: Context, number: str, settings: PaymentSettings, language: str
+) -> tuple[bytes, bytes]:
+    """Languages/BIL-4: a copy of an invoice's PDF and UBL in another language (not stored, not sent)."""
+    doc = replace(document_input(uow, ctx, number, settings), language=check_language(language))
+    ubl = build_ubl(doc)
+    validate_einvoice(number, ubl)
+    return render_pdf(doc), ubl
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""PAY-1..4 over storage: camt.053 import, balances, dunning with exact interest, suspension and restoration."""
+"""PAY-1..4 over storage: camt.053 import, balances, dunning with exact interest, suspension, restoration."""
 
 from __future__ import annotations
 
