@@ -9,6 +9,7 @@ two more classes (they differ only in how bytes are framed and secured).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -167,10 +168,26 @@ class UdpTransport(asyncio.DatagramProtocol):
         self.local = Address("UDP", "0.0.0.0", 0)
 
     @classmethod
-    async def listen(cls, host: str, port: int, handler: MessageHandler) -> UdpTransport:
-        """Bind a UDP socket (port 0: any free port)."""
+    async def listen(
+        cls, host: str, port: int, handler: MessageHandler, *, buffer_bytes: int = 4 << 20
+    ) -> UdpTransport:
+        """Bind a UDP socket (port 0: any free port) with large kernel buffers.
+
+        Bursts (a storm of REGISTER refreshes, a busy hour) must queue in the kernel rather than
+        be dropped while the loop is busy; the kernel caps the size at net.core.rmem_max.
+        """
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, option, buffer_bytes)
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
         loop = asyncio.get_running_loop()
-        _, protocol = await loop.create_datagram_endpoint(lambda: cls(handler), local_addr=(host, port))
+        _, protocol = await loop.create_datagram_endpoint(lambda: cls(handler), sock=sock)
         return protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
