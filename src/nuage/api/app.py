@@ -142,8 +142,9 @@ def create_api(platform: Platform) -> FastAPI:
     state.reload()
     limiter, meter = _limiter_and_meter(platform)
     signer = TokenSigner(platform.secret_key())
+    inline = _inline_reads(platform)
     runtime = ApiRuntime(
-        platform, settings, signer, state, limiter, meter, LazySqlUnitOfWorkFactory(platform.engine)
+        platform, settings, signer, state, limiter, meter, LazySqlUnitOfWorkFactory(platform.engine), inline
     )
     app.state.api = runtime
     # The gate wraps the whole application (outside the framework's middleware), so that the hot read
@@ -154,7 +155,7 @@ def create_api(platform: Platform) -> FastAPI:
         state=state,
         limiter=limiter,
         meter=meter,
-        fast_lane=FastLane(runtime, ITEM_READS, inline=_inline_reads(platform)),
+        fast_lane=FastLane(runtime, ITEM_READS, inline=inline),
         read_delay_s=settings.test_read_delay_ms / 1000,
         write_delay_s=settings.test_write_delay_ms / 1000,
     )

@@ -195,7 +195,7 @@ def _list(router: APIRouter, res: Resource) -> None:
     permission = res.permission("read")
 
     async def handler(**kw: Any) -> Response:
-        body = await in_call(kw["request"], kw["claims"], lambda c: work(c, kw))
+        body = await in_call(kw["request"], kw["claims"], lambda c: work(c, kw), read=True)
         return read_response(kw["request"], body)
 
     def work(c: Call, kw: dict[str, Any]) -> bytes:
@@ -271,7 +271,7 @@ def _read(router: APIRouter, res: Resource) -> None:
 
     async def handler(**kw: Any) -> Response:
         return read_response(
-            kw["request"], await in_call(kw["request"], kw["claims"], lambda c: work(c, kw["id"]))
+            kw["request"], await in_call(kw["request"], kw["claims"], lambda c: work(c, kw["id"]), read=True)
         )
 
     extra = " Users may read themselves (`directory.users.{id}.read`)." if res.self_access else ""

@@ -50,6 +50,7 @@ class ApiRuntime:
     limiter: ConcurrencyLimiter
     meter: UsageMeter
     uow: LazySqlUnitOfWorkFactory
+    inline_reads: bool = False  # api.inline_item_reads resolved for this database
 
 
 def runtime(request: Request) -> ApiRuntime:
@@ -107,14 +108,20 @@ class Call:
         raise Forbidden(permission)
 
 
-async def in_call(request: Request, claims: Claims, work: Callable[[Call], T]) -> T:
-    """Run ``work`` in one worker-thread hop: open the transaction, scope the caller, do the work."""
+async def in_call(request: Request, claims: Claims, work: Callable[[Call], T], *, read: bool = False) -> T:
+    """Run ``work`` in one worker-thread hop: open the transaction, scope the caller, do the work.
+
+    Reads run on the event loop instead when ``inline_reads`` is set (SQLite: WAL readers never
+    wait); writes always go to a worker thread, since they may wait for the database's lock.
+    """
     rt = runtime(request)
 
     def run() -> T:
         with rt.uow() as uow:
             return work(Call(claims, uow, Context(scope_for_claims(uow, claims), rt.platform.clock), rt))
 
+    if read and rt.inline_reads:
+        return run()
     return await run_in_threadpool(run)
 
 

@@ -54,6 +54,8 @@ def page_visible(
         if wanted is not None:
             if str(wanted) not in visible:
                 return Page([], 0, limit, offset)
+        elif len(visible) == 1:
+            filters[owner_field] = next(iter(visible))  # a customer: equality, not IN (...)
         else:
             filters[owner_field] = sorted(visible)
     total = repo.count(**filters)
