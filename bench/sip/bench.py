@@ -132,7 +132,16 @@ def run_sipp(
         ]
         cpu_before = cpu_seconds(server_pid)
         started = time.monotonic()
-        subprocess.run(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        # SIPp waits forever for calls a saturated server lost: the timeout counts them as failed
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            subprocess.run(
+                command,
+                cwd=folder,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+                timeout=duration + 60,
+            )
         wall = time.monotonic() - started
         cpu = cpu_seconds(server_pid) - cpu_before
         screen = (
@@ -151,13 +160,14 @@ def run_sipp(
                     with contextlib.suppress(ValueError):
                         rtts.append(float(parts[1]))
     p99 = statistics.quantiles(rtts, n=100)[98] if len(rtts) >= 100 else (max(rtts) if rtts else None)
+    successful = counters.get("Successful call", 0)
     return Run(
         server,
         scenario,
         rate,
         calls,
-        counters.get("Successful call", 0),
-        counters.get("Failed call", 0),
+        successful,
+        max(counters.get("Failed call", 0), calls - successful),
         wall,
         cpu,
         p99,

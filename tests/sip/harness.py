@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from nuage.sip import SipServer
+from nuage.sip.digest import authorization_header
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
-from nuage.sip.message import SipResponse, parse_message
+from nuage.sip.message import SipRequest, SipResponse, parse_message
 from nuage.sip.ports import CarrierTrunk, SipAccount, UserDestination
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -170,6 +171,35 @@ class RawUdpPhone:
         loop = asyncio.get_running_loop()
         return await asyncio.wait_for(loop.sock_recv(self.sock, 65535), timeout)
 
+    async def incoming_request(self, timeout: float = 2.0) -> SipRequest:
+        """The next request (responses are skipped)."""
+        while True:
+            message = parse_message(await self.receive(timeout))
+            if isinstance(message, SipRequest):
+                return message
+
+    async def register(
+        self, server_port: int, user: str, password: str, *, expires: int = 300, cseq: int = 1
+    ) -> int:
+        """REGISTER with digest; return the final status."""
+        uri = f"sip:127.0.0.1:{server_port}"
+        self.send(
+            self.request("REGISTER", uri, user=user, cseq=cseq, headers=[("Expires", str(expires))]),
+            server_port,
+        )
+        challenge = await self.response()
+        assert challenge.status == 401
+        auth = authorization_header(
+            challenge.headers.get("www-authenticate") or "",
+            username=user,
+            password=password,
+            method="REGISTER",
+            uri=uri,
+        )
+        headers = [("Expires", str(expires)), ("Authorization", auth)]
+        self.send(self.request("REGISTER", uri, user=user, cseq=cseq + 1, headers=headers), server_port)
+        return (await self.response()).status
+
     async def response(self, timeout: float = 2.0, *, skip_provisional: bool = True) -> SipResponse:
         """The next response (100 Trying skipped)."""
         while True:
@@ -188,6 +218,7 @@ class RawUdpPhone:
         cseq: int = 1,
         user: str = "alice",
         to_user: str | None = None,
+        to_tag: str | None = None,
         headers: Sequence[tuple[str, str]] = (),
         body: str = "",
     ) -> str:
@@ -196,7 +227,7 @@ class RawUdpPhone:
             f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{secrets.token_hex(6)};rport",
             "Max-Forwards: 70",
             f"From: <sip:{user}@nuage.local>;tag=raw{self.port}",
-            f"To: <sip:{to_user or user}@nuage.local>",
+            f"To: <sip:{to_user or user}@nuage.local>" + (f";tag={to_tag}" if to_tag else ""),
             f"Call-ID: {call_id}",
             f"CSeq: {cseq} {method}",
             f"Contact: <sip:{user}@127.0.0.1:{self.port}>",

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.accounting import CdrWriter
 from nuage.sip.b2bua.controller import CallController, CallInfo, CallServices, CallSettings, admit
-from nuage.sip.b2bua.events import Disconnect, Fail
 from nuage.sip.b2bua.legs import Leg
-from nuage.sip.b2bua.states import CallState
 from nuage.sip.digest import DigestAuthenticator
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan
@@ -164,10 +162,7 @@ class SipServer:
         while self._calls and self.loop.time() < deadline:
             await asyncio.sleep(0.05)
         for call in list(self._calls.values()):
-            call._hang_up_both("server stopping")
-            if call.state is not CallState.DEAD:
-                call.caller_leg.send(Fail(503, "Service Unavailable"))
-                call.on_event(call.caller_leg, Disconnect("server stopping"))
+            call.abort(503, "Service Unavailable")
         await asyncio.sleep(0.05)  # let the BYEs leave
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -471,6 +471,18 @@ class CallController:
         self._timers.pop("session", None)
         self._hang_up_both("session expired")
 
+    def abort(self, status: int, reason: str) -> None:
+        """End the call now whatever its state (server shutdown): BYE, CANCEL or a final error."""
+        if self.state is CallState.CONNECTED:
+            self._hang_up_both(reason)
+            return
+        if self.state is CallState.DEAD:
+            return
+        self.caller_leg.send(Fail(status, reason))
+        if self.callee_leg is not None:
+            self.callee_leg.send(Disconnect(reason))
+        self._end(status, CallOutcome.FAILED)
+
     def _hang_up_both(self, reason: str) -> None:
         if self.state is not CallState.CONNECTED:
             return
