@@ -1,6 +1,6 @@
-"""Open-loop load at a fixed rate (wrk2-style): one request every 1/rate s, latency of each; run in its own process.
+"""Open-loop load at a fixed rate (wrk2-style): one request every 1/rate s; its own process.
 
-    python bench/api/rate.py URL --rate 200 --duration 10 [--header 'Authorization: Bearer ...']
+python bench/api/rate.py URL --rate 200 --duration 10 [--header 'Authorization: Bearer ...']
 """
 
 from __future__ import annotations

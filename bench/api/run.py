@@ -57,7 +57,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
-def wrk(url: str, *, duration: int, connections: int, headers: dict[str, str], script: Path | None = None) -> dict[str, object]:
+def wrk(
+    url: str, *, duration: int, connections: int, headers: dict[str, str], script: Path | None = None
+) -> dict[str, object]:
     command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
@@ -71,7 +73,12 @@ def wrk(url: str, *, duration: int, connections: int, headers: dict[str, str], s
         return found.group(1) if found else "?"
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": round(rps), "p50": pct("50"), "p99": pct("99"), "non_2xx": int(errors.group(1)) if errors else 0}
+    return {
+        "rps": round(rps),
+        "p50": pct("50"),
+        "p99": pct("99"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
 
 
 def rate(url: str, headers: dict[str, str], duration: int) -> dict[str, object]:
@@ -84,15 +91,30 @@ def rate(url: str, headers: dict[str, str], duration: int) -> dict[str, object]:
 def bench_hello(args: argparse.Namespace) -> dict[str, object]:
     port = free_port()
     process = subprocess.Popen(
-        [str(BIN / "uvicorn"), "--app-dir", str(HERE), "hello:app", "--port", str(port), "--log-level", "warning",
-         "--loop", "uvloop", "--http", "httptools", "--no-access-log"],
+        [
+            str(BIN / "uvicorn"),
+            "--app-dir",
+            str(HERE),
+            "hello:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+        ],
     )
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_up(url, process)
         wrk(url, duration=2, connections=args.connections, headers={})  # warm-up
-        return {"read": wrk(url, duration=args.duration, connections=args.connections, headers={}),
-                "rate200": rate(url, {}, args.duration)}
+        return {
+            "read": wrk(url, duration=args.duration, connections=args.connections, headers={}),
+            "rate200": rate(url, {}, args.duration),
+        }
     finally:
         stop(process)
 
@@ -104,8 +126,11 @@ def bench_nuage(args: argparse.Namespace, database_url: str | None) -> dict[str,
         env["NUAGE_DATABASE_URL"] = database_url
     subprocess.run([str(BIN / "nuage"), "demo"], env=env, check=True, capture_output=True)
     port = free_port()
-    process = subprocess.Popen([str(BIN / "nuage"), "serve", "--no-sip", "--http", f"127.0.0.1:{port}"], env=env,
-                               stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(BIN / "nuage"), "serve", "--no-sip", "--http", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
         wait_up(f"http://127.0.0.1:{port}/health", process)
@@ -117,8 +142,16 @@ def bench_nuage(args: argparse.Namespace, database_url: str | None) -> dict[str,
         wrk(one_user, duration=2, connections=args.connections, headers=auth)  # warm-up
         return {
             "read": wrk(one_user, duration=args.duration, connections=args.connections, headers=auth),
-            "list": wrk(f"{base}/users?limit=20", duration=args.duration, connections=args.connections, headers=auth),
-            "write": wrk(f"{base}/rooms", duration=args.duration, connections=1, headers=auth, script=HERE / "post_room.lua"),
+            "list": wrk(
+                f"{base}/users?limit=20", duration=args.duration, connections=args.connections, headers=auth
+            ),
+            "write": wrk(
+                f"{base}/rooms",
+                duration=args.duration,
+                connections=1,
+                headers=auth,
+                script=HERE / "post_room.lua",
+            ),
             "rate200": rate(one_user, auth, args.duration),
         }
     finally:
@@ -127,7 +160,9 @@ def bench_nuage(args: argparse.Namespace, database_url: str | None) -> dict[str,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=10)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
