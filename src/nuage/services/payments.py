@@ -67,7 +67,7 @@ from nuage.services.context import Context
 from nuage.services.payments_ports import DeliveryRecord, ParkedEntry, PaymentStore, StoredDocument
 from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
-from nuage.shared.money import ZERO
+from nuage.shared.money import CENT, ZERO
 from nuage.tenancy.model import Party, PartyKind, PartyStatus
 from nuage.tenancy.rules import contracting_party_id
 
@@ -432,7 +432,7 @@ def receivables(uow: BillingUnitOfWork, settings: PaymentSettings) -> list[Recei
             party_id=header.invoiced_party_id,
             issue_on=header.issue_on,
             due_on=due_date(header.issue_on, settings.payment_days),
-            gross=abs(header.gross),
+            gross=abs(header.gross).quantize(CENT),  # PostgreSQL NUMERIC keeps its scale
             credit_note=header.document_type is DocumentType.CREDIT_NOTE,
             credits=header.credits,
         )

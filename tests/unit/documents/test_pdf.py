@@ -62,3 +62,22 @@ def test_credit_note_pdf_has_no_payment_reference(tmp_path: Path) -> None:
     assert "Note de crédit CN-2026-000001" in text
     assert "Annule la facture INV-2026-000001" in text
     assert "+++" not in text
+
+
+@pytest.mark.rule("TEN-2")
+@pytest.mark.rule("TEN-5")
+def test_brand_follows_white_label_for_indirect_customers_only() -> None:
+    from datetime import UTC, datetime
+
+    from nuage.documents.model import brand_for
+    from nuage.tenancy.model import Party, PartyKind
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    operator = Party("op", PartyKind.OPERATOR, "Nuage Telecom", at)
+    partner = Party("par", PartyKind.PARTNER, "Brussels Voice Partners", at, brand_name="BruVoice")
+    indirect = Party("cus", PartyKind.CUSTOMER, "Bakkerij Peeters", at, partner_id="par")
+    direct = Party("dir", PartyKind.CUSTOMER, "Atelier Dupont", at)
+    assert brand_for(indirect, operator, partner).name == "BruVoice"
+    assert brand_for(indirect, operator, partner).white_label
+    assert brand_for(partner, operator, None).name == "Nuage Telecom"  # the partner's own invoice
+    assert brand_for(direct, operator, None).name == "Nuage Telecom"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
@@ -13,13 +12,9 @@ from nuage.billing.lines import InvoiceLine, SourceRef
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
 from nuage.services.payments_ports import DeliveryRecord, ParkedEntry, PendingCharge, StoredDocument
-from nuage.shared.money import to_minor
+from nuage.shared.money import CENT, to_minor
 from nuage.storage.sql import payments_tables as pt
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
-
-
-def _cents(amount: Decimal) -> dict[str, Any]:
-    return {"minor": to_minor(amount), "precise": amount}
 
 
 class SqlPaymentStore:
@@ -75,7 +70,9 @@ class SqlPaymentStore:
     def payments(self) -> list[Payment]:
         rows = self._c.execute(select(pt.payments).order_by(pt.payments.c.received_on, pt.payments.c.id))
         return [
-            Payment(row.id, row.party_id, row.received_on, row.amount_precise, row.invoice_number)
+            Payment(
+                row.id, row.party_id, row.received_on, row.amount_precise.quantize(CENT), row.invoice_number
+            )
             for row in rows
         ]
 
@@ -136,7 +133,7 @@ class SqlPaymentStore:
             entry = BankEntry(
                 data[e.c.statement_id],
                 data[e.c.entry_ref],
-                data[e.c.amount_precise],
+                data[e.c.amount_precise].quantize(CENT),
                 data[e.c.currency],
                 bool(data[e.c.credit]),
                 data[e.c.booked_on],
@@ -223,7 +220,7 @@ class SqlPaymentStore:
         found: dict[str, Decimal] = {}
         for source_invoice, _, last_id in self._c.execute(query):
             total = self._c.execute(select(c.c.accrued_total_precise).where(c.c.id == last_id)).scalar_one()
-            found[str(source_invoice)] = total
+            found[str(source_invoice)] = total.quantize(CENT)
         return found
 
     def charges(self, party_id: str | None = None, *, pending_only: bool = True) -> list[PendingCharge]:
@@ -242,8 +239,8 @@ class SqlPaymentStore:
                 item_kind=row.kind,
                 period=None,
                 quantity=Decimal(1),
-                unit_price=row.amount_precise,
-                amount=row.amount_precise,
+                unit_price=row.amount_precise.quantize(CENT),
+                amount=row.amount_precise.quantize(CENT),
                 sources=tuple(SourceRef(kind, key) for kind, key in row.sources),
                 description_params=tuple(sorted(row.params.items())),
             )
