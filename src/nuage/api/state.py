@@ -45,6 +45,7 @@ class AccessState:
         self._local_blocks: set[str] = set()  # users removed on this node, until their tokens expire
         self._loaded_at = 0.0
         self._refreshing = False
+        self._task: asyncio.Task[None] | None = None  # kept, so the loop does not drop it midway
 
     def reload(self) -> None:
         """Re-read the database now (blocking)."""
@@ -56,7 +57,7 @@ class AccessState:
         if self._refreshing or time.monotonic() - self._loaded_at < self._refresh_s:
             return
         self._refreshing = True
-        asyncio.get_running_loop().create_task(self._refresh())
+        self._task = asyncio.get_running_loop().create_task(self._refresh())
 
     async def _refresh(self) -> None:
         try:
