@@ -7,7 +7,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nuage import __version__
 from nuage.api import errors
-from nuage.api.crud import ITEM_READS
+from nuage.api.crud import ITEM_READS, LIST_READS
 from nuage.api.deps import ApiRuntime
 from nuage.api.fastlane import FastLane
 from nuage.api.gate import ApiGate
@@ -155,7 +155,7 @@ def create_api(platform: Platform) -> FastAPI:
         state=state,
         limiter=limiter,
         meter=meter,
-        fast_lane=FastLane(runtime, ITEM_READS, inline=inline),
+        fast_lane=FastLane(runtime, ITEM_READS, inline=inline, lists=LIST_READS),
         read_delay_s=settings.test_read_delay_ms / 1000,
         write_delay_s=settings.test_write_delay_ms / 1000,
     )

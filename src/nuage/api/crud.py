@@ -8,6 +8,7 @@ operation documents its permission (``x-permission``), its errors and its cache 
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,6 +20,7 @@ from pydantic import BaseModel, create_model
 from nuage.api.caching import read_response, write_response
 from nuage.api.deps import Call, current_claims, in_call
 from nuage.api.errors import ErrorBody
+from nuage.api.schemas import Id
 from nuage.api.tokens import Claims
 from nuage.services.ports import Repository
 from nuage.services.queries import get_visible, page_visible
@@ -28,6 +30,66 @@ MAX_PAGE = 500
 
 #: collection path -> the work of ``GET {path}/{id}``; the gate's fast lane serves these (API-4)
 ITEM_READS: dict[str, Callable[[Call, str], bytes]] = {}
+
+_ID_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+
+
+@dataclass(frozen=True)
+class ListRead:
+    """What the fast lane needs to serve ``GET {path}`` itself: the same work, and parsers for the
+    plain parameter values it accepts (anything else goes to the documented route, which answers
+    the same for these values and validates the rest)."""
+
+    work: Callable[[Call, dict[str, Any]], bytes]
+    order_fields: tuple[str, ...]
+    filters: Mapping[str, Callable[[str], Any] | None]  # None: always left to the route
+
+    def parse(self, pairs: list[tuple[str, str]]) -> dict[str, Any] | None:
+        """The handler's arguments for these query pairs, or None to leave them to the route."""
+        kw: dict[str, Any] = {"limit": 50, "offset": 0, "order": self.order_fields[0], "direction": "asc"}
+        kw.update(dict.fromkeys(self.filters))
+        seen: set[str] = set()
+        for name, value in pairs:
+            if name in seen:
+                return None
+            seen.add(name)
+            if name in ("limit", "offset"):
+                if not value.isdigit() or len(value) > 7:
+                    return None
+                number = int(value)
+                if (name == "limit" and not 1 <= number <= MAX_PAGE) or number > 1_000_000:
+                    return None
+                kw[name] = number
+            elif name == "order":
+                if value not in self.order_fields:
+                    return None
+                kw[name] = value
+            elif name == "direction":
+                if value not in ("asc", "desc"):
+                    return None
+                kw[name] = value
+            else:
+                parser = self.filters.get(name)
+                parsed = parser(value) if parser is not None else None
+                if parsed is None:
+                    return None
+                kw[name] = parsed
+        return kw
+
+
+def _parser(annotation: Any) -> Callable[[str], Any] | None:
+    if annotation is bool:
+        return lambda value: {"true": True, "false": False}.get(value)
+    if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        members = {member.value: member for member in annotation}
+        return members.get
+    if annotation is Id:
+        return lambda value: value if _ID_VALUE.match(value) else None
+    return None
+
+
+#: collection path -> how to serve ``GET {path}`` in the fast lane
+LIST_READS: dict[str, ListRead] = {}
 
 _CACHE_HEADERS = {
     "ETag": {
@@ -213,6 +275,10 @@ def _list(router: APIRouter, res: Resource) -> None:
             where=where,
         )
         return dump_page(res.out, page.items, page.total, page.limit, page.offset)
+
+    LIST_READS[res.path] = ListRead(
+        work, res.order_fields, {name: _parser(annotation) for name, annotation in res.filters.items()}
+    )
 
     router.add_api_route(
         res.path,
