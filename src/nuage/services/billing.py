@@ -352,11 +352,13 @@ def rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, *, batch_size:
         with factory() as uow:
             store = uow.billing
             store.lock(BILLING_JOB)
-            pending = store.pending_cdrs(after, batch_size)
-            if not pending:
+            pending, reached = store.cdr_page(after, batch_size)
+            if reached is None:
                 break
-            last = pending[-1].cdr
-            after = (last.started_at, last.cdr_id)
+            after = reached
+            if not pending:
+                uow.commit()
+                continue
             report.batches += 1
             report.cdrs_seen += len(pending)
             now = ctx.clock.now()

@@ -117,6 +117,15 @@ class BillingStore(Protocol):
         ...
 
     # rating (RAT-1..3) -----------------------------------------------------------------------------
+    def cdr_page(
+        self, after: tuple[datetime, str] | None, limit: int
+    ) -> tuple[list[PendingCdr], tuple[datetime, str] | None]:
+        """RAT: the next ``limit`` CDRs in (started_at, id) order after ``after``, by keyset alone.
+
+        Returns those some run has not rated and the position reached (None when no CDR is left).
+        """
+        ...
+
     def pending_cdrs(self, after: tuple[datetime, str] | None, limit: int) -> list[PendingCdr]:
         """RAT: the next CDRs some run has not rated, in (started_at, id) order after ``after``."""
         ...

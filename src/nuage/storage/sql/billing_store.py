@@ -17,6 +17,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, TypeVar
 
+from psycopg import errors as psycopg_errors
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -30,7 +31,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -53,17 +53,48 @@ from nuage.services.billing_ports import ContractState, InvoiceHeader, PendingCd
 from nuage.shared.ids import new_id
 from nuage.shared.money import to_minor
 from nuage.storage.sql import billing_tables as bt
-from nuage.storage.sql.tables import cdrs, parties
+from nuage.storage.sql.tables import cdrs
 from nuage.terms.contract import Contract, Termination
 from nuage.terms.counting import CountRecord, ItemKind, MonthlySummary
 
 T = TypeVar("T")
 _CHUNK = 2000  # ids per IN (...) list
 _EXACT_PLACES = Decimal("1e-12")  # exact amounts are kept to 12 places on both databases
+_SQLITE_JOB_CACHE_KIB = 65536
 _RECURRING_RULES = ("BIL-2", "BIL-11", "CNT-3")
 _RETAIL = RatingRun.CUSTOMER_RETAIL.value
 _WHOLESALE = RatingRun.PARTNER_WHOLESALE.value
 _RATED_COLUMNS = [column.name for column in bt.rated_calls.columns]
+
+
+_SQLITE_INSERT_RATED = (
+    f"INSERT OR IGNORE INTO rated_calls ({', '.join(_RATED_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _RATED_COLUMNS)})"
+)
+_COPY_SPECIAL = frozenset("\\\t\n\r")
+
+
+def _copy_field(value: str) -> str:
+    """A text field of PostgreSQL's COPY text format, escaped when it needs to be."""
+    if _COPY_SPECIAL.isdisjoint(value):
+        return value
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_text(calls: Sequence[RatedCall], rated_at: datetime) -> str:
+    """Cost records as COPY text rows (columns in ``_RATED_COLUMNS`` order), built in one pass."""
+    at = rated_at.astimezone(UTC).isoformat()
+    quantize = Decimal.quantize
+    lines = [
+        f"{_copy_field(c.cdr_id)}\t{_copy_field(c.run)}\t{_copy_field(c.account_id)}\t"
+        f"{c.started_at.isoformat()}\t{_copy_field(c.destination)}\t{_copy_field(c.prefix)}\t"
+        f"{_copy_field(c.tariff_version)}\t{c.billable_seconds}\t{c.pack_seconds}\t{c.charged_seconds}\t"
+        f"{c.per_minute}\t{quantize(c.exact_amount, _EXACT_PLACES)}\t{int(c.amount * 100)}\t{c.amount}\t"
+        f"{_copy_field(' '.join(c.pack_ids))}\t{'t' if c.emergency else 'f'}\t{'t' if c.itemised else 'f'}\t"
+        f"{at}\t\\N\n"
+        for c in calls
+    ]
+    return "".join(lines)
 
 
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
@@ -223,6 +254,7 @@ class SqlBillingStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._dialect = connection.dialect.name
+        self._instants: dict[str, str] = {}  # SQLite: stored started_at text of the last CDR page
 
     def _insert_ignore(self, table: Any) -> Any:
         module = postgresql if self._dialect == "postgresql" else sqlite
@@ -234,7 +266,10 @@ class SqlBillingStore:
         if self._dialect == "postgresql":
             self._connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:job))"), {"job": job})
         else:
-            # SQLite: take the database write lock now (one writer at a time).
+            # SQLite: take the database write lock now (one writer at a time). Jobs write in bulk
+            # into indexes larger than the default 2 MB page cache; give this connection 64 MB
+            # (a bound that does not depend on the number of CDRs).
+            self._connection.exec_driver_sql(f"PRAGMA cache_size = -{_SQLITE_JOB_CACHE_KIB}")
             self._connection.execute(update(bt.invoice_counters).where(literal(False)).values(year=0))
 
     def refresh_statistics(self) -> None:
@@ -489,52 +524,104 @@ class SqlBillingStore:
         return len(rows)
 
     # rating --------------------------------------------------------------------------------------------
+    def cdr_page(
+        self, after: tuple[datetime, str] | None, limit: int
+    ) -> tuple[list[PendingCdr], tuple[datetime, str] | None]:
+        """RAT: the next ``limit`` answered outbound CDRs by keyset alone, with their rated flags.
+
+        Returns the CDRs some run has not rated and the keyset position reached (None at the end).
+        The flags are primary-key probes into ``rated_calls`` (no scan of what is already rated),
+        so the cost of a page does not grow with the calls rated before it.
+        """
+        if self._dialect == "postgresql":
+            return self._cdr_page_postgresql(after, limit)
+        return self._cdr_page_sqlite(after, limit)
+
+    def _cdr_page_sqlite(
+        self, after: tuple[datetime, str] | None, limit: int
+    ) -> tuple[list[PendingCdr], tuple[datetime, str] | None]:
+        keyset = ""
+        params: tuple[Any, ...] = (_RETAIL, _WHOLESALE)
+        if after is not None:
+            instant = _sqlite_instant(after[0])
+            keyset = "AND (c.started_at > ? OR (c.started_at = ? AND c.id > ?)) "
+            params += (instant, instant, after[1])
+        rows = self._connection.exec_driver_sql(
+            "SELECT c.id, c.account_id, c.started_at, c.callee, c.billable_seconds, c.emergency, "
+            "p.partner_id IS NOT NULL, "
+            "EXISTS (SELECT 1 FROM rated_calls r WHERE r.cdr_id = c.id AND r.run = ?), "
+            "p.partner_id IS NULL "
+            "OR EXISTS (SELECT 1 FROM rated_calls r WHERE r.cdr_id = c.id AND r.run = ?) "
+            "FROM cdrs c JOIN parties p ON p.id = c.account_id "
+            "WHERE c.direction = 'outbound' AND c.outcome = 'answered' "
+            f"{keyset}ORDER BY c.started_at, c.id LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        if not rows:
+            self._instants = {}
+            return [], None
+        parse = datetime.fromisoformat
+        instants: dict[str, str] = {}
+        pending: list[PendingCdr] = []
+        for cdr_id, account_id, started, callee, seconds, emergency, partner, retail, wholesale in rows:
+            if retail and wholesale:
+                continue
+            if len(started) == 26:  # the stored text, canonical: written back as is into rated_calls
+                instants[cdr_id] = started
+            at = parse(started).replace(tzinfo=UTC)
+            cdr = Cdr(cdr_id, account_id, at, callee, seconds, bool(emergency))
+            pending.append(PendingCdr(cdr, bool(partner), bool(retail), bool(wholesale) and bool(partner)))
+        self._instants = instants
+        last = rows[-1]
+        return pending, (parse(last[2]).replace(tzinfo=UTC), last[0])
+
+    def _cdr_page_postgresql(
+        self, after: tuple[datetime, str] | None, limit: int
+    ) -> tuple[list[PendingCdr], tuple[datetime, str] | None]:
+        keyset = ""
+        params: tuple[Any, ...] = (_RETAIL, _WHOLESALE)
+        if after is not None:
+            keyset = "AND (c.started_at, c.id) > (%s, %s) "
+            params += after
+        raw: Any = self._connection.connection.driver_connection
+        with raw.cursor() as cursor:
+            # The flags are LATERAL subqueries (LIMIT 1), so each is a primary-key probe per CDR:
+            # with EXISTS the planner, whose statistics lag behind a growing rated_calls, hashes
+            # every rated call of the run for every page. No JIT for a query run page by page.
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(
+                "SELECT c.id, c.account_id, c.started_at, c.callee, c.billable_seconds, c.emergency, "
+                "p.partner_id IS NOT NULL, r1.hit IS NOT NULL, p.partner_id IS NULL OR r2.hit IS NOT NULL "
+                "FROM cdrs c JOIN parties p ON p.id = c.account_id "
+                "LEFT JOIN LATERAL (SELECT 1 AS hit FROM rated_calls r "
+                "WHERE r.cdr_id = c.id AND r.run = %s LIMIT 1) r1 ON true "
+                "LEFT JOIN LATERAL (SELECT 1 AS hit FROM rated_calls r "
+                "WHERE p.partner_id IS NOT NULL AND r.cdr_id = c.id AND r.run = %s LIMIT 1) r2 ON true "
+                "WHERE c.direction = 'outbound' AND c.outcome = 'answered' "
+                f"{keyset}ORDER BY c.started_at, c.id LIMIT %s",
+                (*params, limit),
+                prepare=False,
+            )
+            rows = cursor.fetchall()
+        if not rows:
+            return [], None
+        pending: list[PendingCdr] = []
+        for cdr_id, account_id, started, callee, seconds, emergency, partner, retail, wholesale in rows:
+            if retail and wholesale:
+                continue
+            if started.tzinfo is not UTC:
+                started = started.astimezone(UTC)
+            cdr = Cdr(cdr_id, account_id, started, callee, seconds, emergency)
+            pending.append(PendingCdr(cdr, partner, retail, wholesale and partner))
+        last = rows[-1]
+        return pending, (last[2], last[0])
+
     def pending_cdrs(self, after: tuple[datetime, str] | None, limit: int) -> list[PendingCdr]:
         """RAT: the next CDRs a run has not rated (keyset on started_at, id; answered outbound calls)."""
-        r = bt.rated_calls
-
-        def rated(run: str) -> Any:
-            return exists().where(r.c.cdr_id == cdrs.c.id, r.c.run == run)
-
-        retail, wholesale = rated(_RETAIL), rated(_WHOLESALE)
-        statement = (
-            select(
-                cdrs.c.id,
-                cdrs.c.account_id,
-                cdrs.c.started_at,
-                cdrs.c.callee,
-                cdrs.c.billable_seconds,
-                cdrs.c.emergency,
-                parties.c.partner_id,
-                retail.label("retail_rated"),
-                wholesale.label("wholesale_rated"),
-            )
-            .join(parties, parties.c.id == cdrs.c.account_id)
-            .where(
-                cdrs.c.direction == "outbound",
-                cdrs.c.outcome == "answered",
-                or_(not_(retail), and_(parties.c.partner_id.is_not(None), not_(wholesale))),
-            )
-            .order_by(cdrs.c.started_at, cdrs.c.id)
-            .limit(limit)
-        )
-        if after is not None:
-            statement = statement.where(
-                tuple_(cdrs.c.started_at, cdrs.c.id)
-                > tuple_(literal(after[0], cdrs.c.started_at.type), literal(after[1]))
-            )
-        return [
-            PendingCdr(
-                Cdr(cdr_id, account_id, started_at, callee, seconds, bool(emergency)),
-                partner_id is not None,
-                bool(retail_rated),
-                bool(wholesale_rated),
-            )
-            for (
-                cdr_id, account_id, started_at, callee, seconds, emergency,
-                partner_id, retail_rated, wholesale_rated,
-            ) in self._connection.execute(statement)
-        ]  # fmt: skip
+        while True:
+            pending, after = self.cdr_page(after, limit)
+            if pending or after is None:
+                return pending[:limit]
 
     def pack_balances(self, run: str, pack_ids: Iterable[str]) -> dict[str, PackBalance]:
         b = bt.pack_balances
@@ -566,38 +653,42 @@ class SqlBillingStore:
         if self._dialect == "postgresql":
             return self._copy_rated_calls(calls, rated_at)
         at = _sqlite_instant(rated_at)
+        instants = self._instants
         rows = [
             (
-                c.cdr_id, c.run, c.account_id, _sqlite_instant(c.started_at), c.destination, c.prefix,
+                c.cdr_id, c.run, c.account_id,
+                instants.get(c.cdr_id) or _sqlite_instant(c.started_at), c.destination, c.prefix,
                 c.tariff_version, c.billable_seconds, c.pack_seconds, c.charged_seconds, str(c.per_minute),
                 str(c.exact_amount.quantize(_EXACT_PLACES)), int(c.amount * 100), str(c.amount),
                 " ".join(c.pack_ids), int(c.emergency), int(c.itemised), at, None,
             )
             for c in calls
         ]  # fmt: skip
-        placeholders = ", ".join("?" for _ in _RATED_COLUMNS)
-        cursor = self._connection.exec_driver_sql(
-            f"INSERT OR IGNORE INTO rated_calls ({', '.join(_RATED_COLUMNS)}) VALUES ({placeholders})", rows
-        )
+        cursor = self._connection.exec_driver_sql(_SQLITE_INSERT_RATED, rows)
         return int(cursor.rowcount)
 
     def _copy_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> int:
+        """COPY straight into ``rated_calls`` (one savepoint); if a call is already there, COPY
+        into a staging table and ``INSERT ... ON CONFLICT DO NOTHING`` instead."""
         raw: Any = self._connection.connection.driver_connection
+        data = _copy_text(calls, rated_at)
         columns = ", ".join(_RATED_COLUMNS)
         with raw.cursor() as cursor:
+            cursor.execute("SAVEPOINT rated_copy")
+            try:
+                with cursor.copy(f"COPY rated_calls ({columns}) FROM STDIN") as copy:
+                    copy.write(data)
+            except psycopg_errors.UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT rated_copy")
+            else:
+                cursor.execute("RELEASE SAVEPOINT rated_copy")
+                return len(calls)
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS rated_calls_stage "
                 "(LIKE rated_calls INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
             )
             with cursor.copy(f"COPY rated_calls_stage ({columns}) FROM STDIN") as copy:
-                write = copy.write_row
-                for c in calls:
-                    write(
-                        (c.cdr_id, c.run, c.account_id, c.started_at, c.destination, c.prefix,
-                         c.tariff_version, c.billable_seconds, c.pack_seconds, c.charged_seconds,
-                         c.per_minute, c.exact_amount.quantize(_EXACT_PLACES), int(c.amount * 100), c.amount,
-                         " ".join(c.pack_ids), c.emergency, c.itemised, rated_at, None)
-                    )  # fmt: skip
+                copy.write(data)
             cursor.execute(
                 f"INSERT INTO rated_calls ({columns}) SELECT {columns} FROM rated_calls_stage "
                 "ON CONFLICT DO NOTHING"
