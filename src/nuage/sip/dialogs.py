@@ -67,7 +67,7 @@ class Dialog:
         return cls(
             call_id=request.call_id,
             local_tag=local_tag,
-            remote_tag=request.from_addr.tag or "",
+            remote_tag=request.from_tag or "",
             local_uri=request.to_addr.with_tag(local_tag),
             remote_uri=request.from_addr,
             local_cseq=0,
@@ -88,8 +88,8 @@ class Dialog:
         target = contacts[0].uri if contacts else request.uri
         return cls(
             call_id=request.call_id,
-            local_tag=request.from_addr.tag or "",
-            remote_tag=response.to_addr.tag or "",
+            local_tag=request.from_tag or "",
+            remote_tag=response.to_tag or "",
             local_uri=request.from_addr,
             remote_uri=response.to_addr,
             local_cseq=request.cseq.number,

@@ -235,7 +235,7 @@ class SipServer:
         """Dispatch a new request by method and dialog."""
         request = transaction.request
         method = request.method
-        to_tag = request.to_addr.tag
+        to_tag = request.to_tag
         if to_tag is not None:
             leg = self._dialogs.get((request.call_id, to_tag))
             if leg is None:
@@ -243,6 +243,11 @@ class SipServer:
             else:
                 leg.on_request(transaction)
             return
+        if method in ("INVITE", "REGISTER"):
+            # these create state from From and To: parse them now, so that a malformed one is
+            # answered with 400 by the transport rather than failing later in a task
+            request.from_addr  # noqa: B018
+            request.to_addr  # noqa: B018
         if method == "INVITE":
             if not self._accepting:
                 transaction.reply(503, headers=[("retry-after", "30")])
@@ -276,7 +281,7 @@ class SipServer:
 
     def on_ack(self, request: SipRequest, source: Address) -> None:
         """ACK of a 2xx: to the leg of its dialog."""
-        leg = self._dialogs.get((request.call_id, request.to_addr.tag or ""))
+        leg = self._dialogs.get((request.call_id, request.to_tag or ""))
         if leg is not None:
             leg.on_ack(request)
 
@@ -290,7 +295,7 @@ class SipServer:
     def on_stray_response(self, response: SipResponse, source: Address) -> None:
         """A 2xx retransmission after the INVITE transaction ended: re-ACK through the leg."""
         if 200 <= response.status < 300 and response.cseq.method == "INVITE":
-            leg = self._dialogs.get((response.call_id, response.from_addr.tag or ""))
+            leg = self._dialogs.get((response.call_id, response.from_tag or ""))
             if leg is not None:
                 leg.on_stray_2xx(response)
 

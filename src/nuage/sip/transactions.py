@@ -396,10 +396,10 @@ class TransactionLayer:
         host, port = via.sent_by
         if branch.startswith(MAGIC_COOKIE):
             return (branch, host, str(port), method)
-        to_tag = "" if request.method == "ACK" else (request.to_addr.tag or "")
+        to_tag = "" if request.method == "ACK" else (request.to_tag or "")
         return (
             request.call_id,
-            request.from_addr.tag or "",
+            request.from_tag or "",
             to_tag,
             str(request.cseq.number),
             str(via),
@@ -482,7 +482,7 @@ def make_response(
         out.add("via", value)
     out.add("from", request.headers.get("from") or "")
     to_value = request.headers.get("to") or ""
-    if to_tag is not None and request.to_addr.tag is None and status > 100:
+    if to_tag is not None and request.to_tag is None and status > 100:
         to_value = f"{to_value};tag={to_tag}"
     out.add("to", to_value)
     out.add("call-id", request.call_id)

@@ -141,19 +141,26 @@ class _Receiver:
             if isinstance(message, SipRequest):
                 stamp_received(message, source)
         except SipParseError as exc:
-            response = bad_request(exc.partial, exc.reason)
-            log.debug("malformed message from %s: %s", source, exc.reason)
-            if response is not None:
-                try:
-                    destination = response_destination(Via.parse(response.headers.get("via") or ""), source)
-                except SipParseError:
-                    return
-                transport.send(response.to_bytes(), destination if not transport.reliable else source)
+            self._refuse(exc.partial, exc.reason, source, transport)
             return
         try:
             self._handler(message, source, transport)
+        except SipParseError as exc:  # a header parsed lazily by the layers above was malformed
+            self._refuse(message, exc.reason, source, transport)
         except Exception:  # one bad call must never stop the receive loop
             log.exception("error while handling a message from %s (call %s)", source, message.call_id)
+
+    @staticmethod
+    def _refuse(partial: object, reason: str, source: Address, transport: Transport) -> None:
+        response = bad_request(partial, reason)
+        log.debug("malformed message from %s: %s", source, reason)
+        if response is None:
+            return
+        try:
+            destination = response_destination(Via.parse(response.headers.get("via") or ""), source)
+        except SipParseError:
+            return
+        transport.send(response.to_bytes(), destination if not transport.reliable else source)
 
 
 class UdpTransport(asyncio.DatagramProtocol):

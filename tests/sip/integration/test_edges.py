@@ -56,6 +56,11 @@ async def test_malformed_request_gets_400_with_a_reason_and_the_server_keeps_ser
     response = await phone.response()
     assert response.status == 400
     assert "CSeq" in response.reason
+    bad_from = phone.request("OPTIONS", f"sip:127.0.0.1:{lab.port}", cseq=3).replace(
+        "From: <sip:alice@nuage.local>", "From: <sip:alice@[::1>"
+    )
+    phone.send(bad_from.replace("OPTIONS sip", "INVITE sip").replace("3 OPTIONS", "3 INVITE"), lab.port)
+    assert (await phone.response()).status == 400  # From is parsed lazily, still answered with 400
     phone.send(b"\x00\xffgarbage that is not SIP at all\r\n\r\n", lab.port)
     phone.send(phone.request("OPTIONS", f"sip:127.0.0.1:{lab.port}", cseq=2), lab.port)
     assert (await phone.response()).status == 200

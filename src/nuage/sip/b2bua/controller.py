@@ -211,6 +211,9 @@ class CallController:
     async def start(self, attempt: CallAttempt) -> None:
         """Ask the policy, then try the routes it gives."""
         self.attempt = attempt
+        if self.caller_leg.tx.cancelled:  # CANCEL came while we looked the caller up
+            self.caller_leg.on_cancel()
+            return
         self.state = CallState.WAIT_ROUTE
         verdict = await self.services.policy.authorize(attempt)
         if self.state is not CallState.WAIT_ROUTE:

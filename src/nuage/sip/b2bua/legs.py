@@ -382,11 +382,7 @@ class CalleeLeg(Leg):
                 self.send_ack(1)
             self.call.on_event(self, Connect(response.body, response.headers.get("content-type"), passed))
             return
-        if (
-            self._winner == index
-            and self.dialog is not None
-            and response.to_addr.tag == self.dialog.remote_tag
-        ):
+        if self._winner == index and self.dialog is not None and response.to_tag == self.dialog.remote_tag:
             if self._last_ack is not None:
                 self.host.send_raw(*self._last_ack)  # our ACK was lost: send it again
             return
@@ -405,7 +401,7 @@ class CalleeLeg(Leg):
         """A 2xx retransmission after the INVITE transaction ended: ACK it again."""
         if (
             self.dialog is not None
-            and response.to_addr.tag == self.dialog.remote_tag
+            and response.to_tag == self.dialog.remote_tag
             and self._last_ack is not None
         ):
             self.host.send_raw(*self._last_ack)

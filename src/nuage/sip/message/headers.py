@@ -279,7 +279,7 @@ class NameAddr:
 
     def with_tag(self, tag: str) -> NameAddr:
         """A copy with the tag set."""
-        return replace(self, params=_set(self.params, "tag", tag))
+        return NameAddr(self.uri, self.display, _set(self.params, "tag", tag), self.wildcard)
 
     def with_param(self, name: str, value: str | None) -> NameAddr:
         """A copy with a header parameter set (None: a flag)."""
@@ -333,7 +333,7 @@ class Via:
 
     def with_param(self, name: str, value: str | None) -> Via:
         """A copy with a parameter set (None: a flag)."""
-        return replace(self, params=_set(self.params, name, value))
+        return Via(self.transport, self.host, self.port, _set(self.params, name, value))
 
     @property
     def sent_by(self) -> tuple[str, int]:

@@ -41,7 +41,12 @@ _REASON_PHRASES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    406: "Not Acceptable",
+    407: "Proxy Authentication Required",
     408: "Request Timeout",
+    410: "Gone",
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
     415: "Unsupported Media Type",
     416: "Unsupported URI Scheme",
     420: "Bad Extension",
@@ -55,6 +60,7 @@ _REASON_PHRASES = {
     486: "Busy Here",
     487: "Request Terminated",
     488: "Not Acceptable Here",
+    489: "Bad Event",
     491: "Request Pending",
     500: "Server Internal Error",
     501: "Not Implemented",
@@ -141,6 +147,8 @@ class Headers:
         self._cache.pop(key, None)
         if key == "via":
             self._cache.pop("via0", None)
+        elif key in ("to", "from"):
+            self._cache.pop(key + "-tag", None)
         for index, (k, _) in enumerate(self._items):
             if k == key:
                 if value is None:
@@ -156,6 +164,8 @@ class Headers:
         """Append one line."""
         if self._cache:
             self._cache.pop(key, None)
+            if key in ("to", "from"):
+                self._cache.pop(key + "-tag", None)
         self._items.append((key, value))
 
     def prepend(self, key: str, value: str) -> None:
@@ -174,6 +184,20 @@ class Headers:
     def copy(self) -> Headers:
         """A shallow copy (values are strings)."""
         return Headers(list(self._items))
+
+
+_TAG = re.compile(r";[ \t]*tag[ \t]*=[ \t]*([^;,\s]+)", re.IGNORECASE)
+
+
+def _tag_of(value: str) -> str | None:
+    """The tag parameter of a From/To value (parameters after ``>``, or after a bare URI)."""
+    gt = value.rfind(">")
+    if gt < 0 and '"' not in value:
+        # addr-spec form: URI parameters and header parameters cannot be told apart by grammar;
+        # RFC 3261 §20.10 says they are header parameters
+        gt = value.find(";") - 1
+    match = _TAG.search(value, max(gt, 0))
+    return match.group(1) if match else None
 
 
 class SipMessage:
@@ -200,6 +224,16 @@ class SipMessage:
     def from_addr(self) -> NameAddr:
         """The parsed From."""
         return self.headers.cached("from", lambda: NameAddr.parse(self.headers.get("from") or ""))
+
+    @property
+    def to_tag(self) -> str | None:
+        """The To tag, read without parsing the whole header (hot path of dialog matching)."""
+        return self.headers.cached("to-tag", lambda: _tag_of(self.headers.get("to") or ""))
+
+    @property
+    def from_tag(self) -> str | None:
+        """The From tag, read without parsing the whole header."""
+        return self.headers.cached("from-tag", lambda: _tag_of(self.headers.get("from") or ""))
 
     @property
     def to_addr(self) -> NameAddr:
@@ -422,11 +456,15 @@ def _validate(message: SipRequest | SipResponse) -> None:
             raise SipParseError(f"missing {display_name(key)}", message)
     try:
         message.top_via  # noqa: B018 - parse and cache
-        message.from_addr  # noqa: B018
-        message.to_addr  # noqa: B018
         cseq = message.cseq
     except SipParseError as exc:
         raise SipParseError(exc.reason, message) from None
+    # From and To are parsed when first used (most messages only need their tags); here they
+    # only need to look like addresses
+    for key in ("from", "to"):
+        value = headers.get(key) or ""
+        if ":" not in value:
+            raise SipParseError(f"bad {display_name(key)}", message)
     if not message.call_id.strip():
         raise SipParseError("empty Call-ID", message)
     if isinstance(message, SipRequest):

@@ -10,6 +10,13 @@ from nuage.sip.message.errors import SipParseError
 
 _DEFAULT_PORTS = {"sip": 5060, "sips": 5061}
 _BAD_HOST = re.compile(r'[\s<>"@]')
+_PLAIN = re.compile(r"^[A-Za-z0-9\-_.!~*'()+]*$")  # needs no escaping anywhere in a URI
+
+
+def _quote(text: str, safe: str) -> str:
+    return text if _PLAIN.match(text) else quote(text, safe=safe)
+
+
 # Characters left unescaped in the user part (RFC 3261 §25.1 "user" = unreserved / escaped / user-unreserved).
 _USER_SAFE = "-_.!~*'()&=+$,;?/"
 _PARAM_SAFE = "-_.!~*'()[]/:&+$"
@@ -69,9 +76,9 @@ class SipUri:
             return "tel:" + (self.user or "") + _format_params(self.params)
         out = [self.scheme, ":"]
         if self.user is not None:
-            out.append(quote(self.user, safe=_USER_SAFE))
+            out.append(_quote(self.user, _USER_SAFE))
             if self.password is not None:
-                out.append(":" + quote(self.password, safe=_USER_SAFE))
+                out.append(":" + _quote(self.password, _USER_SAFE))
             out.append("@")
         out.append(format_host(self.host))
         if self.port is not None:
@@ -164,7 +171,7 @@ def _parse_params(text: str) -> tuple[tuple[str, str | None], ...]:
 def _format_params(params: tuple[tuple[str, str | None], ...]) -> str:
     out = []
     for key, value in params:
-        out.append(";" + quote(key, safe=_PARAM_SAFE))
+        out.append(";" + _quote(key, _PARAM_SAFE))
         if value is not None:
-            out.append("=" + quote(value, safe=_PARAM_SAFE))
+            out.append("=" + _quote(value, _PARAM_SAFE))
     return "".join(out)

@@ -177,3 +177,21 @@ def test_stream_framer_cuts_messages_on_content_length() -> None:
     assert framer.feed(b"\r\n\r\n" + INVITE[:50]) == []
     out = framer.feed(INVITE[50:] + INVITE)
     assert out == [INVITE, INVITE]
+
+
+def test_reason_phrases_of_auth_challenges() -> None:
+    from nuage.sip.message import reason_phrase
+
+    assert reason_phrase(407) == "Proxy Authentication Required"
+    assert reason_phrase(401) == "Unauthorized"
+    assert reason_phrase(499) == "Bad Request"  # unknown: the class's phrase
+
+
+def test_tags_are_read_without_parsing_the_whole_header() -> None:
+    message = parse_message(
+        INVITE.replace(b"To: <sip:bob@example.com>", b'To: "B>" <sip:bob@h;tag=no>;tag=yes')
+    )
+    assert message.to_tag == "yes"
+    assert message.from_tag == "1928"
+    bare = parse_message(INVITE.replace(b"To: <sip:bob@example.com>", b"To: sip:bob@h;tag=t1"))
+    assert bare.to_tag == "t1"
