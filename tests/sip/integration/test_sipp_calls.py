@@ -162,3 +162,33 @@ async def test_inbound_call_from_the_carrier_reaches_the_user_of_the_number(lab:
     assert cdr.account_id == "acc-1"
     assert cdr.device_id is None
     assert cdr.outcome is CallOutcome.ANSWERED
+
+
+async def test_phone_registers_over_tcp_and_the_flow_is_remembered(lab: Lab) -> None:
+    registered = await run_sipp(
+        "register.xml",
+        f"127.0.0.1:{lab.port}",
+        port=free_port(),
+        args=["-t", "t1", "-s", "bob", "-au", "bob", "-ap", "bob-secret", "-m", "1"],
+    )
+    assert registered.returncode == 0, registered.output
+    (binding,) = lab.server.registrations()
+    assert binding.source_transport == "TCP"
+    assert binding.contact.endswith("transport=TCP")
+
+
+async def test_caller_on_tcp_reaches_a_callee_on_udp(lab: Lab) -> None:
+    bob_port = free_port()
+    assert (await register_with_sipp(lab, "bob", "bob-secret", port=bob_port)).returncode == 0
+    callee = asyncio.create_task(run_sipp("uas_answer.xml", "", port=bob_port, args=["-m", "1"]))
+    await asyncio.sleep(0.3)
+    caller = await run_sipp(
+        "uac_call.xml",
+        f"127.0.0.1:{lab.port}",
+        port=free_port(),
+        args=["-t", "t1", "-s", "bob", "-au", "alice", "-ap", "alice-secret", "-m", "1", "-d", "200"],
+    )
+    assert caller.returncode == 0, caller.output
+    assert (await callee).returncode == 0
+    await lab.flush_cdrs()
+    assert [cdr.outcome for cdr in lab.cdrs.records] == [CallOutcome.ANSWERED]
