@@ -522,10 +522,9 @@ def _issue_all(
         for year, year_drafts in sorted(by_year.items()):
             last = store.locked_last_number(series, year)
             numbers = allocate_numbers(series, year, last, len(year_drafts))
-            for number, draft in zip(numbers, year_drafts, strict=True):
-                document = issue(draft, number, at)
-                invoice_id = store.add_invoice(document, kind)
-                issued.append(StoredInvoice(invoice_id, document))
+            documents = [issue(draft, number, at) for number, draft in zip(numbers, year_drafts, strict=True)]
+            invoice_ids = store.add_invoices(documents, kind)
+            issued.extend(map(StoredInvoice, invoice_ids, documents))
             store.set_last_number(series, year, numbers[-1])
     order = {draft.run_key: index for index, draft in enumerate(drafts)}
     return sorted(issued, key=lambda stored: order[stored.issued.draft.run_key])

@@ -161,6 +161,10 @@ class BillingStore(Protocol):
         """BIL-4/BIL-9: store an issued document and its run key; return its id."""
         ...
 
+    def add_invoices(self, documents: Sequence[IssuedInvoice], kind: str) -> list[str]:
+        """BIL-4/BIL-9: store issued documents (in bulk) and their run keys; return their ids in order."""
+        ...
+
     def find_invoice(self, number: str) -> StoredInvoice | None: ...
     def list_invoices(
         self,

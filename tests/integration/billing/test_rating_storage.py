@@ -31,7 +31,7 @@ def _import(demo: Demo, rows: list[str]) -> None:
 def _rated(demo: Demo) -> list[tuple[str, str, object]]:
     r = bt.rated_calls
     with demo.platform.engine.connect() as connection:
-        return sorted(connection.execute(select(r.c.cdr_id, r.c.run, r.c.amount_precise)).all())  # type: ignore[arg-type]
+        return sorted(connection.execute(select(r.c.cdr_id, r.c.run, r.c.amount_precise)).all())
 
 
 def _calls(demo: Demo, count: int, day: int) -> list[str]:

@@ -168,6 +168,17 @@ def _rated_from_row(row: Row[Any]) -> RatedCall:
     )  # fmt: skip
 
 
+def _rated_from_tuple(row: tuple[Any, ...]) -> RatedCall:
+    """A ``rated_calls`` row, columns in table order (types already processed), as a ``RatedCall``."""
+    (cdr_id, run, account_id, started_at, destination, prefix, tariff_version, billable,
+     pack_seconds, charged, per_minute, exact, _minor, amount, pack_ids, emergency, itemised,
+     _at, _invoice) = row  # fmt: skip
+    return RatedCall(
+        cdr_id, account_id, run, started_at, destination, prefix, tariff_version, billable, pack_seconds,
+        charged, per_minute, exact, amount, tuple(pack_ids.split()) if pack_ids else (), emergency, itemised,
+    )  # fmt: skip
+
+
 def _contract_from_row(row: Row[Any]) -> ContractState:
     m = row._mapping
     termination = None
@@ -731,7 +742,7 @@ class SqlBillingStore:
                     .order_by(r.c.account_id, r.c.started_at, r.c.cdr_id)
                 )
                 for row in rows:
-                    found.setdefault(row.account_id, []).append(_rated_from_row(row))
+                    found.setdefault(row[2], []).append(_rated_from_tuple(row))
         return found
 
     def mark_calls_invoiced(self, marks: Sequence[tuple[str, str, str]]) -> None:
@@ -807,48 +818,49 @@ class SqlBillingStore:
         )
 
     def add_invoice(self, issued: IssuedInvoice, kind: str) -> str:
-        draft = issued.draft
-        totals = draft.totals
-        invoice_id = new_id("inv")
-        self._connection.execute(
-            insert(bt.invoices).values(
-                id=invoice_id,
-                number=issued.number,
-                run_key=draft.run_key,
-                document_type=draft.document_type.value,
-                invoiced_party_id=draft.invoiced_party_id,
-                issue_on=draft.issue_on,
-                issued_at=issued.issued_at,
-                period=None if draft.period is None else str(draft.period),
-                currency=draft.currency,
-                vat_regime=draft.vat.regime.value,
-                vat_rate=draft.vat.rate,
-                vat_mention_key=draft.vat.mention_key,
-                net_minor=to_minor(totals.net),
-                net_precise=totals.net,
-                vat_minor=to_minor(totals.vat),
-                vat_precise=totals.vat,
-                gross_minor=to_minor(totals.gross),
-                gross_precise=totals.gross,
-                replaces=draft.replaces,
-                credits=draft.credits,
-            )
-        )
-        self._connection.execute(
-            insert(bt.invoice_lines),
-            [_line_row(invoice_id, position, line) for position, line in enumerate(draft.lines, start=1)],
-        )
-        self._connection.execute(
-            insert(bt.billing_runs).values(
-                run_key=draft.run_key,
-                kind=kind,
-                period=None if draft.period is None else str(draft.period),
-                invoiced_party_id=draft.invoiced_party_id,
-                invoice_id=invoice_id,
-                created_at=issued.issued_at,
-            )
-        )
+        (invoice_id,) = self.add_invoices([issued], kind)
         return invoice_id
+
+    def add_invoices(self, documents: Sequence[IssuedInvoice], kind: str) -> list[str]:
+        """BIL-4/BIL-9: store issued documents, their lines and run keys: one executemany per table."""
+        ids = [new_id("inv") for _ in documents]
+        if not documents:
+            return ids
+        invoice_rows: list[dict[str, Any]] = []
+        line_rows: list[dict[str, Any]] = []
+        run_rows: list[dict[str, Any]] = []
+        for invoice_id, issued in zip(ids, documents, strict=True):
+            draft = issued.draft
+            totals = draft.totals
+            period = None if draft.period is None else str(draft.period)
+            invoice_rows.append(
+                {
+                    "id": invoice_id, "number": issued.number, "run_key": draft.run_key,
+                    "document_type": draft.document_type.value, "invoiced_party_id": draft.invoiced_party_id,
+                    "issue_on": draft.issue_on, "issued_at": issued.issued_at, "period": period,
+                    "currency": draft.currency, "vat_regime": draft.vat.regime.value,
+                    "vat_rate": draft.vat.rate,
+                    "vat_mention_key": draft.vat.mention_key, "net_minor": to_minor(totals.net),
+                    "net_precise": totals.net, "vat_minor": to_minor(totals.vat), "vat_precise": totals.vat,
+                    "gross_minor": to_minor(totals.gross), "gross_precise": totals.gross,
+                    "replaces": draft.replaces, "credits": draft.credits,
+                }
+            )  # fmt: skip
+            line_rows.extend(
+                _line_row(invoice_id, position, line) for position, line in enumerate(draft.lines, start=1)
+            )
+            run_rows.append(
+                {
+                    "run_key": draft.run_key, "kind": kind, "period": period,
+                    "invoiced_party_id": draft.invoiced_party_id, "invoice_id": invoice_id,
+                    "created_at": issued.issued_at,
+                }
+            )  # fmt: skip
+        self._connection.execute(insert(bt.invoices), invoice_rows)
+        if line_rows:
+            self._connection.execute(insert(bt.invoice_lines), line_rows)
+        self._connection.execute(insert(bt.billing_runs), run_rows)
+        return ids
 
     def _stored(self, row: Row[Any]) -> StoredInvoice:
         m = row._mapping
