@@ -2,7 +2,8 @@
 
 * ``InvoiceDraft``: lines for one contracting party (TEN-5) from one run (``run_key``, BIL-9).
 * ``invoice_totals(lines, vat)``: line amounts are already rounded half-up per line;
-  VAT is computed per rate on the sum of that rate's lines, rounded half-up.
+  VAT is computed per category and rate (``billing.vat.line_vat``: S, AE, E or O) on the
+  sum of that category's lines, rounded half-up.
 * ``issue(draft, number, issued_at)`` → ``IssuedInvoice``: immutable. A correction is
   never an edit: ``void_and_regenerate(issued, corrected_lines, ...)`` returns a credit
   note cancelling it and a new invoice whose ``replaces`` names it.
@@ -19,7 +20,7 @@ from enum import StrEnum
 
 from nuage.billing.lines import InvoiceLine, SourceRef
 from nuage.billing.periods import Month
-from nuage.billing.vat import VatTreatment
+from nuage.billing.vat import LineVat, VatCategory, VatTreatment, line_vat
 from nuage.errors import Conflict
 from nuage.shared.clock import require_aware
 from nuage.shared.money import CURRENCY, ZERO, round_half_up_to_cent
@@ -34,11 +35,14 @@ class DocumentType(StrEnum):
 
 @dataclass(frozen=True)
 class VatBreakdown:
-    """BIL-4: the taxable base and the VAT of one rate."""
+    """BIL-4: the taxable base and the VAT of one category and rate."""
 
     rate: Decimal
     base: Decimal
     vat: Decimal
+    category: VatCategory = VatCategory.STANDARD
+    exemption_code: str | None = None
+    exemption_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,21 @@ class Totals:
 
 
 def invoice_totals(lines: Iterable[InvoiceLine], vat: VatTreatment) -> Totals:
-    """BIL-4: sum of lines (rounded per line), VAT per rate rounded half-up, gross = net + VAT."""
-    by_rate: dict[Decimal, Decimal] = {}
+    """BIL-4: sum of lines (rounded per line), VAT per category and rate (half-up); gross = net + VAT."""
+    by_category: dict[LineVat, Decimal] = {}
     for line in lines:
-        # Every line of one invoice carries the invoice's VAT treatment (one party, one regime).
-        by_rate[vat.rate] = by_rate.get(vat.rate, ZERO) + line.amount
+        category = line_vat(line.vat, vat)
+        by_category[category] = by_category.get(category, ZERO) + line.amount
     breakdown = tuple(
-        VatBreakdown(rate, base, round_half_up_to_cent(base * rate)) for rate, base in sorted(by_rate.items())
+        VatBreakdown(
+            category.rate,
+            base,
+            round_half_up_to_cent(base * category.rate),
+            category.category,
+            category.exemption_code,
+            category.exemption_key,
+        )
+        for category, base in sorted(by_category.items(), key=lambda item: item[0].sort_key)
     )
     net = sum((item.base for item in breakdown), ZERO)
     total_vat = sum((item.vat for item in breakdown), ZERO)

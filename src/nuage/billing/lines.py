@@ -12,6 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from nuage.billing.periods import Month
+from nuage.billing.vat import LineVat
 from nuage.shared.money import round_half_up_to_cent
 from nuage.shared.rules import require_rule
 
@@ -39,6 +40,7 @@ class InvoiceLine:
     sources: tuple[SourceRef, ...]
     proration: Fraction | None = None  # BIL-2 share of the period, when not the whole period
     description_params: tuple[tuple[str, str], ...] = ()
+    vat: LineVat | None = None  # BIL-4: None follows the invoice's VAT regime (billing.vat.line_vat)
 
     def __post_init__(self) -> None:
         require_rule(self.rule_id)
@@ -56,6 +58,7 @@ def make_line(
     sources: tuple[SourceRef, ...],
     proration: Fraction | None = None,
     params: Mapping[str, str] | None = None,
+    vat: LineVat | None = None,
 ) -> InvoiceLine:
     """BIL-10: build a line; amount = quantity × unit price × proration, rounded half-up per line."""
     exact = quantity * unit_price
@@ -73,4 +76,5 @@ def make_line(
         sources=sources,
         proration=proration,
         description_params=tuple(sorted((params or {}).items())),
+        vat=vat,
     )

@@ -95,6 +95,55 @@ class VatTreatment:
     mention_key: str | None = None  # translatable legal mention printed on the invoice
 
 
+class VatCategory(StrEnum):
+    """BIL-4: the VAT category of a line (UNCL5305 code, as EN 16931 uses it)."""
+
+    STANDARD = "S"
+    REVERSE_CHARGE = "AE"
+    EXEMPT = "E"
+    OUTSIDE_SCOPE = "O"
+
+
+_CATEGORY_ORDER = {VatCategory.STANDARD: 0, VatCategory.REVERSE_CHARGE: 1, VatCategory.EXEMPT: 2}
+
+
+@dataclass(frozen=True)
+class LineVat:
+    """BIL-4: the VAT category, rate and exemption reason of one line (or one breakdown row)."""
+
+    category: VatCategory
+    rate: Decimal
+    exemption_code: str | None = None  # VATEX code (CEF list), when one applies
+    exemption_key: str | None = None  # translatable exemption reason text (BT-120)
+
+    @property
+    def sort_key(self) -> tuple[int, Decimal, str]:
+        """The order of the VAT breakdown: S, AE, E, O; then by rate."""
+        return (_CATEGORY_ORDER.get(self.category, 3), self.rate, self.exemption_key or "")
+
+
+#: PAY-2: late-payment interest, reminder fees and collection costs are compensation, not the
+#: consideration for a supply: no VAT, under category E with this reason (see the module docstring).
+COMPENSATION_VAT = LineVat(VatCategory.EXEMPT, ZERO, None, "vat.exemption.compensation")
+
+
+def regime_vat(treatment: VatTreatment) -> LineVat:
+    """BIL-4: the category of a line that follows its invoice's regime."""
+    if treatment.regime is VatRegime.STANDARD:
+        return LineVat(VatCategory.STANDARD, treatment.rate)
+    if treatment.regime is VatRegime.REVERSE_CHARGE:
+        return LineVat(VatCategory.REVERSE_CHARGE, ZERO, "VATEX-EU-AE", treatment.mention_key)
+    return LineVat(VatCategory.OUTSIDE_SCOPE, ZERO, "VATEX-EU-O", treatment.mention_key)
+
+
+def line_vat(own: LineVat | None, treatment: VatTreatment) -> LineVat:
+    """BIL-4: the VAT of a line on an invoice: its own category, else the regime's; outside the
+    EU every line is ``O`` (BR-O-11..14: no other category on an invoice with ``O``)."""
+    if own is None or treatment.regime is VatRegime.OUTSIDE_EU:
+        return regime_vat(treatment)
+    return own
+
+
 def vat_treatment(party: BillingParty) -> VatTreatment:
     """BIL-4: Belgian 21%, EU B2B reverse charge, 0% outside the EU (see the module docstring)."""
     country = party.country.upper()

@@ -92,6 +92,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Hors du champ d'application de la TVA belge (art. 21 §2 Code TVA)",
         "nl": "Buiten het toepassingsgebied van de Belgische btw (art. 21 §2 W.btw)",
     },
+    "vat.exemption.compensation": {
+        "en": "Exempt from VAT: late-payment interest, reminder fees and collection costs are "
+        "compensation, not the price of a supply (PAY-2)",
+        "fr": "Exonéré de TVA : intérêts de retard, frais de rappel et de recouvrement sont une "
+        "indemnité, non le prix d'une prestation (PAY-2)",
+        "nl": "Vrijgesteld van btw: nalatigheidsintrest, herinnerings- en invorderingskosten zijn "
+        "een schadevergoeding, geen prijs van een dienst (PAY-2)",
+    },
     # document words
     "doc.invoice": {"en": "Invoice", "fr": "Facture", "nl": "Factuur"},
     "doc.credit-note": {"en": "Credit note", "fr": "Note de crédit", "nl": "Creditnota"},

@@ -17,7 +17,6 @@ from nuage.billing.lines import InvoiceLine
 from nuage.documents import formatting as fmt
 from nuage.documents.messages import MESSAGES, item_text, line_text, message
 from nuage.documents.model import DocumentInput
-from nuage.documents.ubl import _category
 
 
 @cache
@@ -69,7 +68,6 @@ def document_context(doc: DocumentInput) -> dict[str, Any]:
     sign = -1 if doc.is_credit_note else 1
     currency = draft.currency
     totals = doc.issued.totals
-    category = _category(doc)[0]
 
     def money(value: Any) -> str:
         return fmt.money(value, language, currency)
@@ -138,7 +136,8 @@ def document_context(doc: DocumentInput) -> dict[str, Any]:
         "vat_rows": [
             {
                 "rate": fmt.percent(row.rate, language),
-                "category": category,
+                "category": row.category.value,
+                "exemption": message(row.exemption_key, language) if row.exemption_key else None,
                 "base": money(row.base * sign),
                 "vat": money(row.vat * sign),
             }

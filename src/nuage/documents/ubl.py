@@ -5,10 +5,13 @@ Decisions (each checked by the EN 16931 rules in ``documents.validation``):
 * Endpoints: a Belgian party's enterprise number under scheme ``0208`` (KBO/BCE); another
   party's VAT number under its country's EAS scheme where one is listed below; else its
   e-mail address (``EM``).
-* VAT categories: ``S`` 21 % (Belgium); ``AE`` reverse charge with the exemption reason
-  ``VATEX-EU-AE`` (EU business customers); ``O`` not subject to Belgian VAT with
-  ``VATEX-EU-O`` for customers outside the EU. With ``O``, EN 16931 (BR-O-02) forbids the
-  VAT identifiers, so the parties are identified by their legal registration only.
+* VAT categories, per line (``billing.vat.line_vat``) and one breakdown per category:
+  ``S`` 21 % (Belgium); ``AE`` reverse charge with the exemption reason ``VATEX-EU-AE``
+  (EU business customers); ``E`` exempt with an exemption reason text (PAY-2 interest,
+  reminder fees and collection costs, next to ``S`` or ``AE`` lines); ``O`` not subject to
+  Belgian VAT with ``VATEX-EU-O``, only on whole invoices to customers outside the EU
+  (BR-O-11..14). With ``O``, EN 16931 (BR-O-02) forbids the VAT identifiers, so the
+  parties are identified by their legal registration only.
 * A BIL-2 pro-rata line keeps its real quantity and unit price; the pro-rata reduction is a
   line allowance (reason code 95) whose reason cites the share, so quantity × price −
   allowance = the line amount, exactly as the PDF shows it.
@@ -26,7 +29,7 @@ from lxml import etree
 
 from nuage.billing.lines import InvoiceLine
 from nuage.billing.periods import Month
-from nuage.billing.vat import VatRegime
+from nuage.billing.vat import LineVat, VatCategory, VatRegime, line_vat
 from nuage.documents.messages import line_text, message
 from nuage.documents.model import DocumentInput, PartyInfo
 from nuage.shared.money import ZERO
@@ -90,16 +93,6 @@ class _Builder:
         return etree.SubElement(parent, _CAC + tag)
 
 
-def _category(doc: DocumentInput) -> tuple[str, Decimal, str | None]:
-    """BIL-4: UNCL5305 category, percent and exemption reason code of the invoice's VAT regime."""
-    vat = doc.issued.draft.vat
-    if vat.regime is VatRegime.STANDARD:
-        return "S", vat.rate * 100, None
-    if vat.regime is VatRegime.REVERSE_CHARGE:
-        return "AE", ZERO, "VATEX-EU-AE"
-    return "O", ZERO, "VATEX-EU-O"
-
-
 def endpoint(party: PartyInfo) -> tuple[str, str]:
     """BIL-4: a party's Peppol electronic address (scheme, identifier); see the module docstring."""
     if party.enterprise_number and party.country == "BE":
@@ -137,18 +130,17 @@ def _party(b: _Builder, parent: etree._Element, party: PartyInfo, *, with_vat: b
 
 
 def _tax_category(
-    b: _Builder, parent: etree._Element, name: str, doc: DocumentInput, *, reason: bool
+    b: _Builder, parent: etree._Element, name: str, vat: LineVat, language: str, *, reason: bool
 ) -> None:
-    code, percent, exemption = _category(doc)
     category = b.cac(parent, name)
-    b.cbc(category, "ID", code)
-    if code != "O":
-        b.cbc(category, "Percent", _plain(percent))
-    if reason and exemption is not None:
-        b.cbc(category, "TaxExemptionReasonCode", exemption)
-        mention = doc.issued.draft.vat.mention_key
-        if mention:
-            b.cbc(category, "TaxExemptionReason", message(mention, doc.language))
+    b.cbc(category, "ID", vat.category.value)
+    if vat.category is not VatCategory.OUTSIDE_SCOPE:
+        b.cbc(category, "Percent", _plain(vat.rate * 100))
+    if reason and vat.category is not VatCategory.STANDARD:
+        if vat.exemption_code is not None:
+            b.cbc(category, "TaxExemptionReasonCode", vat.exemption_code)
+        if vat.exemption_key:
+            b.cbc(category, "TaxExemptionReason", message(vat.exemption_key, language))
     b.cbc(b.cac(category, "TaxScheme"), "ID", "VAT")
 
 
@@ -191,7 +183,9 @@ def _line(b: _Builder, doc: DocumentInput, index: int, line: InvoiceLine, sign: 
     b.cbc(item, "Description", _line_description(line, doc))
     b.cbc(item, "Name", line_text(line.description_key, doc.language, dict(line.description_params))[:100])
     b.cbc(b.cac(item, "SellersItemIdentification"), "ID", f"{line.rule_id}:{line.item_kind}")
-    _tax_category(b, item, "ClassifiedTaxCategory", doc, reason=False)
+    _tax_category(
+        b, item, "ClassifiedTaxCategory", line_vat(line.vat, doc.issued.draft.vat), doc.language, reason=False
+    )
     properties = [("Rule", line.rule_id), ("Customer", line.customer_id)]
     properties += [("Source", f"{source.kind}:{source.key}") for source in line.sources[:20]]
     if len(line.sources) > 20:
@@ -234,7 +228,7 @@ def build_ubl(doc: DocumentInput) -> bytes:
     cited = draft.credits or draft.replaces
     if cited:
         b.cbc(b.cac(b.cac(root, "BillingReference"), "InvoiceDocumentReference"), "ID", cited)
-    with_vat = _category(doc)[0] != "O"
+    with_vat = draft.vat.regime is not VatRegime.OUTSIDE_EU  # BR-O-02: no VAT identifiers with O
     _party(b, b.cac(root, "AccountingSupplierParty"), doc.seller, with_vat=with_vat)
     _party(b, b.cac(root, "AccountingCustomerParty"), doc.buyer, with_vat=with_vat)
     totals = issued.totals
@@ -257,7 +251,8 @@ def build_ubl(doc: DocumentInput) -> bytes:
         subtotal = b.cac(tax_total, "TaxSubtotal")
         b.money(subtotal, "TaxableAmount", breakdown.base * sign)
         b.money(subtotal, "TaxAmount", breakdown.vat * sign)
-        _tax_category(b, subtotal, "TaxCategory", doc, reason=True)
+        vat = LineVat(breakdown.category, breakdown.rate, breakdown.exemption_code, breakdown.exemption_key)
+        _tax_category(b, subtotal, "TaxCategory", vat, doc.language, reason=True)
     monetary = b.cac(root, "LegalMonetaryTotal")
     b.money(monetary, "LineExtensionAmount", totals.net * sign)
     b.money(monetary, "TaxExclusiveAmount", totals.net * sign)

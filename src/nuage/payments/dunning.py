@@ -19,7 +19,8 @@ charge, and is charged cumulatively: each charge is the interest accrued so far 
 was already charged for the invoice, so nothing is charged twice. Per started month, a charge
 falls due when a delay month starts; pro rata, at each monthly anniversary of the due date and
 when the invoice is settled. Charges become invoice lines citing PAY-2 that the next invoice
-of the contracting party carries.
+of the contracting party carries (the monthly run adds them), VAT-exempt (category E, see
+``billing.vat``: compensation, not the consideration for a supply).
 
 Reminders are sent at the configured days after the due date (7, 14, 30 by default), each
 level once; when several levels fall due together (the job did not run), only the highest is
@@ -38,6 +39,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from nuage.billing.lines import InvoiceLine, SourceRef, make_line
+from nuage.billing.vat import COMPENSATION_VAT
 from nuage.errors import InvalidInput
 from nuage.payments.ledger import InvoiceState, Ledger
 from nuage.shared.money import ZERO, round_half_up_to_cent
@@ -131,6 +133,7 @@ def interest_line(
     """PAY-2: an invoice line charging late-payment interest on ``invoice_number``."""
     return make_line(
         rule_id="PAY-2",
+        vat=COMPENSATION_VAT,  # compensation, no VAT (billing.vat)
         description_key="line.payment.late_interest",
         customer_id=party_id,
         item_kind="late_interest",
@@ -146,6 +149,7 @@ def reminder_fee_line(invoice_number: str, party_id: str, level: int, fee: Decim
     """PAY-2: an invoice line charging a reminder's fee."""
     return make_line(
         rule_id="PAY-2",
+        vat=COMPENSATION_VAT,  # compensation, no VAT (billing.vat)
         description_key="line.payment.reminder_fee",
         customer_id=party_id,
         item_kind="reminder_fee",
@@ -167,6 +171,7 @@ def collection_costs_line(
         raise InvalidInput("note", "say what the collection costs are (bailiff, agency...)")
     return make_line(
         rule_id="PAY-2",
+        vat=COMPENSATION_VAT,  # compensation, no VAT (billing.vat)
         description_key="line.payment.collection_costs",
         customer_id=party_id,
         item_kind="collection_costs",

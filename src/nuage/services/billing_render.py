@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
+from nuage.billing.invoices import VatBreakdown
 from nuage.billing.lines import InvoiceLine
+from nuage.billing.vat import VatTreatment, regime_vat
 from nuage.services.billing_ports import StoredInvoice
 
 LABELS: dict[str, str] = {
@@ -30,6 +32,11 @@ LABELS: dict[str, str] = {
     "line.one_time.hardware": "Hardware",
     "vat.mention.reverse_charge": "Reverse charge: VAT due by the customer (art. 196 Directive 2006/112/EC)",
     "vat.mention.outside_eu": "Outside the scope of Belgian VAT (art. 21 §2 Belgian VAT code)",
+    "vat.exemption.compensation": "Exempt from VAT: late-payment interest, reminder fees and collection "
+    "costs are compensation, not the price of a supply (PAY-2)",
+    "line.payment.late_interest": "Late-payment interest",
+    "line.payment.reminder_fee": "Reminder fee",
+    "line.payment.collection_costs": "Collection costs",
 }
 
 
@@ -43,6 +50,13 @@ def label(key: str) -> str:
             base = "Early termination balance: " if prefix.startswith("line.early") else "Hardware: "
             return base + LABELS.get(f"line.recurring.{rest}", rest.replace("_", " "))
     return key
+
+
+def _treatment(breakdown: VatBreakdown, vat: VatTreatment) -> str:
+    """BIL-4: the regime of a breakdown row that follows the invoice, else its own category."""
+    if breakdown.category is regime_vat(vat).category:
+        return vat.regime.value
+    return f"{breakdown.category.name.lower().replace('_', ' ')}, {breakdown.category.value}"
 
 
 def _money(amount: Decimal) -> str:
@@ -102,8 +116,10 @@ def render_invoice_text(stored: StoredInvoice, names: Mapping[str, str]) -> str:
     for breakdown in totals.breakdown:
         out.append(
             f"VAT {breakdown.rate * 100:.0f}% on {_money(breakdown.base)} {draft.currency}: "
-            f"{_money(breakdown.vat)} {draft.currency} ({draft.vat.regime.value})"
+            f"{_money(breakdown.vat)} {draft.currency} ({_treatment(breakdown, draft.vat)})"
         )
+        if breakdown.exemption_key and breakdown.exemption_key != draft.vat.mention_key:
+            out.append(f"  {label(breakdown.exemption_key)}")
     if draft.vat.mention_key:
         out.append(label(draft.vat.mention_key))
     out.append(f"Total excl. VAT: {_money(totals.net):>12} {draft.currency}")

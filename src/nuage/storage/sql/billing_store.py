@@ -42,7 +42,7 @@ from nuage.billing.lines import InvoiceLine, SourceRef
 from nuage.billing.periods import Month
 from nuage.billing.plans import Audience, OneTimeKind, PriceList
 from nuage.billing.runs import NumberHolding
-from nuage.billing.vat import VatRegime, VatTreatment
+from nuage.billing.vat import LineVat, VatCategory, VatRegime, VatTreatment
 from nuage.errors import Conflict
 from nuage.rating.cdr import Cdr
 from nuage.rating.packs import PackBalance
@@ -232,6 +232,10 @@ def _line_row(invoice_id: str, position: int, line: InvoiceLine) -> dict[str, An
         "amount_precise": line.amount,
         "proration": None if proration is None else f"{proration.numerator}/{proration.denominator}",
         "sources": [[source.kind, source.key] for source in line.sources],
+        "vat_category": None if line.vat is None else line.vat.category.value,
+        "vat_rate": None if line.vat is None else line.vat.rate,
+        "vat_exemption_code": None if line.vat is None else line.vat.exemption_code,
+        "vat_exemption_key": None if line.vat is None else line.vat.exemption_key,
     }
 
 
@@ -253,6 +257,11 @@ def _line_from_row(row: Row[Any]) -> InvoiceLine:
         sources=tuple(SourceRef(kind, key) for kind, key in m["sources"]),
         proration=proration,
         description_params=tuple((key, value) for key, value in m["description_params"]),
+        vat=None
+        if m["vat_category"] is None
+        else LineVat(
+            VatCategory(m["vat_category"]), m["vat_rate"], m["vat_exemption_code"], m["vat_exemption_key"]
+        ),
     )
 
 

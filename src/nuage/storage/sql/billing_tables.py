@@ -260,6 +260,11 @@ invoice_lines = Table(
     Column("amount_precise", _money(), nullable=False),
     Column("proration", String(32)),  # BIL-2 share "n/d"
     Column("sources", JSON, nullable=False),  # BIL-10: [[kind, key], ...]
+    # BIL-4: the line's own VAT category (billing.vat.LineVat); NULL follows the invoice's regime
+    Column("vat_category", String(2)),
+    Column("vat_rate", ExactDecimal(6, 4)),
+    Column("vat_exemption_code", String(32)),
+    Column("vat_exemption_key", String(64)),
 )
 
 invoice_counters = Table(

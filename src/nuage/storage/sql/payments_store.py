@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, func, insert, select, update
 
 from nuage.billing.lines import InvoiceLine, SourceRef
+from nuage.billing.vat import COMPENSATION_VAT
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
 from nuage.services.payments_ports import DeliveryRecord, ParkedEntry, PendingCharge, StoredDocument
@@ -243,6 +244,7 @@ class SqlPaymentStore:
                 amount=row.amount_precise.quantize(CENT),
                 sources=tuple(SourceRef(kind, key) for kind, key in row.sources),
                 description_params=tuple(sorted(row.params.items())),
+                vat=COMPENSATION_VAT,  # PAY-2 charges are compensation (billing.vat)
             )
             found.append(
                 PendingCharge(
