@@ -8,7 +8,9 @@ Not a test. Usage (from the repository root)::
 Setup (not timed) writes parties, orders, contracts, frozen January summaries and the CDRs
 in bulk. Each timed phase runs in a fresh subprocess, which reports its wall time and its
 peak resident memory (``ru_maxrss``): ``rate`` is ``services.billing.rate_pending`` (both
-runs, batched), ``run`` is ``services.billing.run_billing`` for 2026-01 (documents aside).
+runs, batched), ``run`` is ``services.billing.run_billing`` for 2026-01, which builds and
+validates (UBL XSD + EN 16931) every invoice's e-invoice before issuing it (BIL-4; worker
+processes: ``NUAGE_EINVOICE_WORKERS``, default the CPU count); PDFs are not rendered.
 """
 
 from __future__ import annotations
@@ -162,6 +164,7 @@ def phase(name: str, url: str | None, data_dir: Path) -> dict[str, Any]:
         result = {
             "invoices": len(run.invoices),
             "lines": sum(len(s.issued.draft.lines) for s in run.invoices),
+            "refused": len(run.refused),  # BIL-4: every invoice's e-invoice is validated before issue
         }
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

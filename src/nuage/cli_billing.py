@@ -174,7 +174,19 @@ def run(
     typer.echo(
         f"{month}: {len(report.invoices)} invoices issued, {report.already_billed} parties already billed, "
         f"{len(report.suspended_customers)} customers suspended (CTR-4)"
+        + (f", {report.charges_invoiced} PAY-2 charges carried" if report.charges_invoiced else "")
     )
+    for party_id, error in report.refused.items():
+        typer.secho(
+            f"  refused (BIL-4) {party_id}: {', '.join(error.rule_ids)}: {error.message}",
+            fg=typer.colors.RED,
+            err=True,
+        )
+    if report.refused:
+        raise _fail(
+            f"{len(report.refused)} invoice(s) not issued: their e-invoice fails validation; "
+            "fix the cause and run the period again (BIL-9: only they are issued)"
+        )
 
 
 @billing_app.command("invoices")

@@ -484,9 +484,10 @@ def invoice_charges(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """PAY-2: issue the pending interest, reminder fees and collection costs of a party now."""
-    with _session(data_dir, database_url) as (platform, ctx, _settings), _uow(platform) as (uow, store):
-        stored = p.invoice_charges(uow, store, ctx, party)
+    """PAY-2: issue the pending interest, reminder fees and collection costs of a party now
+    (without this, the party's next monthly invoice carries them)."""
+    with _session(data_dir, database_url) as (platform, ctx, settings), _uow(platform) as (uow, store):
+        stored = p.invoice_charges(uow, store, ctx, party, settings=settings)
     if stored is None:
         typer.echo(f"nothing pending for {party}")
     else:

@@ -8,11 +8,20 @@ buyer reference). No network is used.
 
 A failed assertion of severity ``fatal`` makes the document invalid; ``warning`` ones are
 reported but do not block. ``EInvoiceInvalid`` names every failing rule (e.g. ``BR-CO-10``).
+
+The Schematron XSLT is compiled once per process and thread (about 0.6 s) and then takes
+about 4 ms per document. ``blocking_findings_many`` checks a batch, in a pool of worker
+processes (spawned once, each compiling the XSLT once) when the batch is large and more
+than one worker is asked for: the billing run validates every invoice before numbering it.
 """
 
 from __future__ import annotations
 
+import atexit
+import multiprocessing
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -117,6 +126,50 @@ def rule_findings(document: bytes) -> tuple[Finding, ...]:
         rule_id = failed.get("id") or text.split("]", 1)[0].lstrip("[")
         findings.append(Finding(rule_id, failed.get("flag", "fatal"), failed.get("location", ""), text))
     return tuple(findings)
+
+
+def blocking_findings(document: bytes) -> tuple[Finding, ...]:
+    """BIL-4: what stops a document from being issued: its XSD errors, else its fatal EN 16931 rules."""
+    schema = schema_findings(document)
+    if schema:
+        return schema
+    return tuple(f for f in rule_findings(document) if f.severity != "warning")
+
+
+POOL_MIN_DOCUMENTS = 64  # below this a batch is checked in the calling process
+_pool_lock = threading.Lock()
+_pools: dict[int, ProcessPoolExecutor] = {}
+
+
+def _warm() -> None:
+    _Schematron.executable()  # compile the XSLT once per worker process
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    with _pool_lock:
+        pool = _pools.get(workers)
+        if pool is None:
+            # spawn: a fresh interpreter, never a fork of a process that holds Saxon or a database connection
+            context = multiprocessing.get_context("spawn")
+            pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_warm)
+            _pools[workers] = pool
+        return pool
+
+
+@atexit.register
+def _shutdown_pools() -> None:
+    with _pool_lock:
+        for pool in _pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        _pools.clear()
+
+
+def blocking_findings_many(documents: Sequence[bytes], *, workers: int = 1) -> list[tuple[Finding, ...]]:
+    """BIL-4: ``blocking_findings`` of each document, in order; in ``workers`` processes for a large batch."""
+    if workers <= 1 or len(documents) < POOL_MIN_DOCUMENTS:
+        return [blocking_findings(document) for document in documents]
+    chunk = max(1, len(documents) // (workers * 4))
+    return list(_pool(workers).map(blocking_findings, documents, chunksize=chunk))
 
 
 def validate_einvoice(number: str, document: bytes) -> tuple[Finding, ...]:

@@ -9,6 +9,11 @@ Each use case calls the pure domain (``terms.counting``, ``rating``, ``billing``
 * ``run_billing(factory, ctx, period)``: BIL-2/3/9/11, CNT-3, CTR-4, one invoice per contracting party;
 * ``invoice_order``: BIL-1; ``give_notice``: CTR-2 (+ CTR-3 balance); ``declare_bankruptcy``: CTR-4;
 * ``void_and_regenerate``: BIL-4, an issued invoice is never edited;
+* every issuing path goes through ``issue_documents``: numbers allocated under the counter's
+  lock, each document's UBL validated (BIL-4, ``services.einvoicing``) before it is stored;
+  a refused document takes no number and is reported with its failing rule IDs;
+* the monthly run puts a party's pending PAY-2 charges (interest, reminder fees, collection
+  costs) on its invoice, as their own lines, and marks them consumed in the same transaction;
 * ``list_invoices`` / ``get_invoice``: TEN-4 scoped reads.
 
 Streaming use cases take a unit-of-work *factory* and commit once per batch, so memory stays
@@ -26,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
 
-from nuage.billing.invoices import DocumentType, InvoiceDraft, issue
+from nuage.billing.invoices import DocumentType, InvoiceDraft, IssuedInvoice, issue
 from nuage.billing.invoices import void_and_regenerate as compose_correction
 from nuage.billing.lines import InvoiceLine
 from nuage.billing.numbering import CREDIT_NOTE_SERIES, INVOICE_SERIES, allocate_numbers
@@ -51,6 +56,7 @@ from nuage.billing.vat import BillingParty, vat_treatment
 from nuage.billing.vat import PartyKind as BillingPartyKind
 from nuage.directory.model import NumberScope
 from nuage.directory.model import TrafficPack as DirectoryPack
+from nuage.documents.validation import EInvoiceInvalid
 from nuage.errors import Conflict, InvalidInput, NotFound
 from nuage.rating.cdr import Cdr
 from nuage.rating.csv_import import RowError, parse_cdr_csv
@@ -68,6 +74,7 @@ from nuage.services.billing_ports import (
     StoredInvoice,
 )
 from nuage.services.context import Context
+from nuage.services.einvoicing import EInvoiceGate, PaymentSettings, validation_workers
 from nuage.services.queries import Page
 from nuage.shared.clock import business_date, business_midnight
 from nuage.tenancy.model import Order as TenancyOrder
@@ -506,11 +513,22 @@ def _one_time_lines(order: TenancyOrder) -> tuple[OrderLine, ...]:
 # --- issuing (BIL-4: gapless numbers in the issuing transaction) ---------------------------------------
 
 
-def _issue_all(
-    store: BillingStore, drafts: Sequence[InvoiceDraft], kind: str, at: datetime
-) -> list[StoredInvoice]:
-    """BIL-4: number and store drafts; numbers are allocated under the counter's row lock."""
+def issue_documents(
+    uow: BillingUnitOfWork,
+    drafts: Sequence[InvoiceDraft],
+    kind: str,
+    at: datetime,
+    gate: EInvoiceGate,
+) -> tuple[list[StoredInvoice], dict[str, EInvoiceInvalid]]:
+    """BIL-4: number, validate and store drafts; return those issued and those refused (by run key).
+
+    Numbers are allocated under the counter's row lock; each document's Peppol UBL is built and
+    validated with its number before anything is stored. A refused document is left out and the
+    others renumbered, so the counter only moves over issued documents (gapless).
+    """
+    store = uow.billing
     issued: list[StoredInvoice] = []
+    refused: dict[str, EInvoiceInvalid] = {}
     for series, document_type in (
         (INVOICE_SERIES, DocumentType.INVOICE),
         (CREDIT_NOTE_SERIES, DocumentType.CREDIT_NOTE),
@@ -521,13 +539,41 @@ def _issue_all(
             by_year.setdefault(draft.issue_on.year, []).append(draft)
         for year, year_drafts in sorted(by_year.items()):
             last = store.locked_last_number(series, year)
-            numbers = allocate_numbers(series, year, last, len(year_drafts))
-            documents = [issue(draft, number, at) for number, draft in zip(numbers, year_drafts, strict=True)]
+            candidates = year_drafts
+            documents: list[IssuedInvoice] = []
+            while candidates:
+                numbers = allocate_numbers(series, year, last, len(candidates))
+                documents = [
+                    issue(draft, number, at) for number, draft in zip(numbers, candidates, strict=True)
+                ]
+                failures = gate.refusals(documents)
+                if not failures:
+                    break
+                for index, error in failures.items():
+                    refused[candidates[index].run_key] = error
+                candidates = [draft for index, draft in enumerate(candidates) if index not in failures]
+                documents = []
+            if not documents:
+                continue
             invoice_ids = store.add_invoices(documents, kind)
             issued.extend(map(StoredInvoice, invoice_ids, documents))
-            store.set_last_number(series, year, numbers[-1])
+            store.set_last_number(series, year, documents[-1].number)
     order = {draft.run_key: index for index, draft in enumerate(drafts)}
-    return sorted(issued, key=lambda stored: order[stored.issued.draft.run_key])
+    return sorted(issued, key=lambda stored: order[stored.issued.draft.run_key]), refused
+
+
+def _issue_or_refuse(
+    uow: BillingUnitOfWork,
+    drafts: Sequence[InvoiceDraft],
+    kind: str,
+    at: datetime,
+    settings: PaymentSettings | None,
+) -> list[StoredInvoice]:
+    """BIL-4: issue every draft or none: a refused e-invoice raises ``EInvoiceInvalid`` (rolled back)."""
+    issued, refused = issue_documents(uow, drafts, kind, at, EInvoiceGate(uow, settings))
+    if refused:
+        raise next(iter(refused.values()))
+    return issued
 
 
 # --- the monthly run (BIL-2, BIL-3, BIL-9, BIL-11, CNT-3, CTR-4, TEN-5) --------------------------------
@@ -542,6 +588,8 @@ class RunReport:
     already_billed: int = 0
     suspended_customers: list[str] = field(default_factory=list)
     contracts_created: int = 0
+    refused: dict[str, EInvoiceInvalid] = field(default_factory=dict)  # BIL-4: party id -> why
+    charges_invoiced: int = 0  # PAY-2 lines carried by this run's invoices
 
 
 def run_billing(
@@ -551,8 +599,16 @@ def run_billing(
     *,
     run_on: date | None = None,
     parties_per_batch: int = 500,
+    settings: PaymentSettings | None = None,
+    workers: int | None = None,
 ) -> RunReport:
-    """BIL-2/BIL-3/BIL-9: the run at the end of ``period``; re-running it issues nothing new."""
+    """BIL-2/BIL-3/BIL-9: the run at the end of ``period``; re-running it issues nothing new.
+
+    BIL-4: each invoice's e-invoice is validated before it is numbered (in ``workers``
+    processes, default ``validation_workers()``); a party whose invoice fails is left unbilled
+    for the period, reported in ``refused`` with the failing rules, and billed by a re-run once
+    fixed. PAY-2: a party's pending charges go on its invoice.
+    """
     _require_operator(ctx)
     report = RunReport(period)
     issue_on = run_on or business_date(ctx.clock.now())
@@ -585,7 +641,10 @@ def run_billing(
         chunk = party_ids[start : start + parties_per_batch]
         with factory() as uow:
             uow.billing.lock(BILLING_JOB)
-            _bill_parties(uow, ctx, period, issue_on, {p: by_party[p] for p in chunk}, parties, report)
+            gate = EInvoiceGate(
+                uow, settings, parties=parties, workers=validation_workers() if workers is None else workers
+            )
+            _bill_parties(uow, ctx, period, issue_on, {p: by_party[p] for p in chunk}, parties, report, gate)
             uow.commit()
     return report
 
@@ -598,6 +657,7 @@ def _bill_parties(
     by_party: Mapping[str, list[ContractState]],
     parties: Mapping[str, Party],
     report: RunReport,
+    gate: EInvoiceGate,
 ) -> None:
     store = uow.billing
     keys = {
@@ -650,7 +710,17 @@ def _bill_parties(
         MonthlyRunRequest(period, issue_on, list(billing_parties.values()), accounts, existing)
     )
     report.suspended_customers.extend(result.suspended_customer_ids)
-    issued = _issue_all(store, result.drafts, "monthly", ctx.clock.now())
+    drafts, charge_ids = _with_pending_charges(uow, result.drafts)
+    issued, refused = issue_documents(uow, drafts, "monthly", ctx.clock.now(), gate)
+    refused_parties = {draft.invoiced_party_id for draft in drafts if draft.run_key in refused}
+    for draft in drafts:
+        if draft.run_key in refused:
+            report.refused[draft.invoiced_party_id] = refused[draft.run_key]
+    for stored in issued:
+        consumed = charge_ids.get(stored.issued.draft.invoiced_party_id, [])
+        if consumed:  # PAY-2: consumed in the issuing transaction; BIL-9 keeps a re-run from repeating them
+            uow.payments.mark_charges_invoiced(consumed, stored.issued.number)
+            report.charges_invoiced += len(consumed)
     store.mark_calls_invoiced(
         [
             (stored.invoice_id, runs[line.customer_id], source.key)
@@ -661,17 +731,47 @@ def _bill_parties(
         ]
     )
     report.invoices.extend(issued)
-    for states in todo.values():
+    for party_id, states in todo.items():
+        if party_id in refused_parties:
+            continue  # not billed: the period stays open for this party (BIL-9 re-run)
         for state in states:
             through = result.recurring_billed_through.get(state.contract.customer_id)
             if through is not None and through != state.recurring_billed_through:
                 store.save_contract(replace(state, recurring_billed_through=through))
 
 
+def _with_pending_charges(
+    uow: BillingUnitOfWork, drafts: Sequence[InvoiceDraft]
+) -> tuple[list[InvoiceDraft], dict[str, list[int]]]:
+    """PAY-2: each draft with its party's pending charges appended as lines of their own.
+
+    A party with pending charges but no invoice in this run keeps them for its next invoice
+    (or the operator's ``invoice-charges``).
+    """
+    if not drafts:
+        return [], {}
+    wanted = {draft.invoiced_party_id for draft in drafts}
+    pending: dict[str, list[tuple[int, InvoiceLine]]] = {}
+    for charge in uow.payments.charges():
+        if charge.party_id in wanted:
+            pending.setdefault(charge.party_id, []).append((charge.charge_id, charge.line))
+    out: list[InvoiceDraft] = []
+    ids: dict[str, list[int]] = {}
+    for draft in drafts:
+        charges = pending.get(draft.invoiced_party_id)
+        if charges and draft.document_type is DocumentType.INVOICE:
+            draft = replace(draft, lines=draft.lines + tuple(line for _, line in charges))
+            ids[draft.invoiced_party_id] = [charge_id for charge_id, _ in charges]
+        out.append(draft)
+    return out, ids
+
+
 # --- one-time fees (BIL-1) ------------------------------------------------------------------------------
 
 
-def invoice_order(uow: BillingUnitOfWork, ctx: Context, order_id: str) -> StoredInvoice | None:
+def invoice_order(
+    uow: BillingUnitOfWork, ctx: Context, order_id: str, *, settings: PaymentSettings | None = None
+) -> StoredInvoice | None:
     """BIL-1: invoice an order's hardware, activation and installation fees, once (BIL-9); commit."""
     _require_operator(ctx)
     order = uow.orders.get(order_id)
@@ -693,7 +793,7 @@ def invoice_order(uow: BillingUnitOfWork, ctx: Context, order_id: str) -> Stored
     if store.existing_run_keys([draft.run_key]):
         uow.commit()
         return None
-    (stored,) = _issue_all(store, [draft], "order", ctx.clock.now())
+    (stored,) = _issue_or_refuse(uow, [draft], "order", ctx.clock.now(), settings)
     uow.commit()
     return stored
 
@@ -725,6 +825,7 @@ def give_notice(
     received_on: date,
     *,
     requested_end_on: date | None = None,
+    settings: PaymentSettings | None = None,
 ) -> NoticeOutcome:
     """CTR-2: record a notice (effective after the current period); CTR-3: invoice the balance if early."""
     _require_operator(ctx)
@@ -754,7 +855,7 @@ def give_notice(
                 previous_invoice_number=previous.issued.number,
             )
             if draft is not None and not store.existing_run_keys([draft.run_key]):
-                (invoice,) = _issue_all(store, [draft], "early-termination", ctx.clock.now())
+                (invoice,) = _issue_or_refuse(uow, [draft], "early-termination", ctx.clock.now(), settings)
     uow.commit()
     return NoticeOutcome(contract, invoice)
 
@@ -797,6 +898,7 @@ def void_and_regenerate(
     *,
     corrected_lines: Sequence[InvoiceLine] | None = None,
     regenerate: bool = True,
+    settings: PaymentSettings | None = None,
 ) -> Correction:
     """BIL-4: void an issued invoice by a credit note and issue its replacement; the original stays as is.
 
@@ -818,7 +920,7 @@ def void_and_regenerate(
     party = uow.parties.get(stored.issued.draft.invoiced_party_id)
     replacement = replace(replacement, vat=vat_treatment(billing_party(party)))
     drafts = [credit_note, replacement] if regenerate and replacement.lines else [credit_note]
-    issued = _issue_all(store, drafts, "correction", ctx.clock.now())
+    issued = _issue_or_refuse(uow, drafts, "correction", ctx.clock.now(), settings)
     uow.commit()
     return Correction(issued[0], issued[1] if len(issued) > 1 else None)
 

@@ -22,6 +22,7 @@ from nuage.rating.cdr import Cdr
 from nuage.rating.packs import PackBalance
 from nuage.rating.rater import RatedCall
 from nuage.rating.tariffs import Tariff
+from nuage.services.payments_ports import PaymentStore
 from nuage.services.ports import UnitOfWork
 from nuage.terms.contract import Contract
 from nuage.terms.counting import CountRecord, MonthlySummary
@@ -190,6 +191,11 @@ class BillingUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def billing(self) -> BillingStore: ...
+
+    @property
+    def payments(self) -> PaymentStore:
+        """PAY-1/PAY-2 storage in the same transaction (the run consumes pending charges)."""
+        ...
 
 
 class BillingUnitOfWorkFactory(Protocol):

@@ -13,8 +13,8 @@ Each use case reads billing storage (``BillingUnitOfWork.billing``) and the paym
   service after the last reminder when the policy says so, restoration on payment (PAY-1, PAY-3);
 * ``suspend`` / ``restore``, and PAY-4: ``suspend_partner_customers``, ``move_partner_customers``;
 * ``invoice_charges``: the PAY-2 lines waiting for a party, issued on an invoice of their own
-  when the operator does not wait for the next monthly run (``pending_charge_lines`` gives the
-  run the same lines).
+  when the operator does not wait for the next monthly run; by default ``run_billing`` puts
+  them on the party's next invoice (``pending_charge_lines`` lists them).
 """
 
 from __future__ import annotations
@@ -28,15 +28,13 @@ from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from nuage.billing.invoices import DocumentType, InvoiceDraft, issue
+from nuage.billing.invoices import DocumentType, InvoiceDraft
 from nuage.billing.lines import InvoiceLine
-from nuage.billing.numbering import INVOICE_SERIES, allocate_numbers
 from nuage.billing.periods import Month
 from nuage.billing.vat import vat_treatment
 from nuage.documents import formatting as fmt
 from nuage.documents.messages import check_language, message
 from nuage.documents.model import (
-    DEFAULT_PAYMENT_DAYS,
     BankAccount,
     DocumentInput,
     PartyInfo,
@@ -52,7 +50,6 @@ from nuage.payments.camt import parse_camt053
 from nuage.payments.dunning import (
     DunningHistory,
     DunningPlan,
-    DunningPolicy,
     collection_costs_line,
     plan_dunning,
     reminder_fee_line,
@@ -61,9 +58,11 @@ from nuage.payments.dunning import (
 )
 from nuage.payments.ledger import Ledger, Payment, Receivable, settle
 from nuage.services import tenancy
-from nuage.services.billing import billing_party
+from nuage.services.billing import billing_party, issue_documents
 from nuage.services.billing_ports import BillingUnitOfWork, InvoiceHeader, StoredInvoice
 from nuage.services.context import Context
+from nuage.services.einvoicing import EInvoiceGate
+from nuage.services.einvoicing import PaymentSettings as PaymentSettings
 from nuage.services.payments_ports import DeliveryRecord, ParkedEntry, PaymentStore, StoredDocument
 from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
@@ -72,18 +71,6 @@ from nuage.tenancy.model import Party, PartyKind, PartyStatus
 from nuage.tenancy.rules import contracting_party_id
 
 _ALL = 1_000_000
-
-
-@dataclass(frozen=True)
-class PaymentSettings:
-    """BIL-4/PAY-1/PAY-2: where invoices are paid, when they fall due, and the dunning policy."""
-
-    iban: str = "BE68539007547034"  # the demo operator's account; set yours in nuage.toml [payments]
-    bic: str = "GKCCBEBB"
-    account_holder: str | None = None  # default: the operator's name
-    payment_days: int = DEFAULT_PAYMENT_DAYS
-    mail_from: str = "invoices@nuage.example"
-    policy: DunningPolicy = field(default_factory=DunningPolicy)
 
 
 def _require_operator(ctx: Context) -> None:
@@ -821,9 +808,15 @@ def pending_charge_lines(store: PaymentStore, party_id: str) -> list[InvoiceLine
 
 
 def invoice_charges(
-    uow: BillingUnitOfWork, store: PaymentStore, ctx: Context, party_id: str, issue_on: date | None = None
+    uow: BillingUnitOfWork,
+    store: PaymentStore,
+    ctx: Context,
+    party_id: str,
+    issue_on: date | None = None,
+    settings: PaymentSettings | None = None,
 ) -> StoredInvoice | None:
-    """PAY-2: issue the pending PAY-2 lines of a party on an invoice (None when nothing is pending)."""
+    """PAY-2: issue the pending PAY-2 lines of a party on an invoice of their own now (None when
+    nothing is pending). The default path is the party's next monthly invoice (``run_billing``)."""
     _require_operator(ctx)
     charges = store.charges(party_id)
     if not charges:
@@ -839,10 +832,10 @@ def invoice_charges(
         lines=tuple(charge.line for charge in charges),
         vat=vat_treatment(billing_party(party)),
     )
-    last = uow.billing.locked_last_number(INVOICE_SERIES, day.year)
-    (number,) = allocate_numbers(INVOICE_SERIES, day.year, last, 1)
-    issued = issue(draft, number, ctx.clock.now())
-    invoice_id = uow.billing.add_invoice(issued, "charges")
-    uow.billing.set_last_number(INVOICE_SERIES, day.year, number)
-    store.mark_charges_invoiced([charge.charge_id for charge in charges], number)
-    return StoredInvoice(invoice_id, issued)
+    # BIL-4: validated before it is numbered, like every issued invoice
+    issued, refused = issue_documents(uow, [draft], "charges", ctx.clock.now(), EInvoiceGate(uow, settings))
+    if refused:
+        raise next(iter(refused.values()))
+    (stored,) = issued
+    store.mark_charges_invoiced([charge.charge_id for charge in charges], stored.issued.number)
+    return stored

@@ -21,6 +21,7 @@ from nuage.api.crud import CONFLICT, FORBIDDEN, MAX_PAGE, NOT_FOUND, NOT_MODIFIE
 from nuage.api.deps import Call, call
 from nuage.api.schemas import Input, Output
 from nuage.billing.periods import Month
+from nuage.billing.vat import line_vat
 from nuage.services import billing as b
 
 MonthText = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-01"])]
@@ -59,13 +60,27 @@ class RunBody(Input):
     run_on: date | None = None
 
 
+class RefusalOut(Output):
+    """BIL-4: a party whose invoice was not issued: its e-invoice fails these rules."""
+
+    party_id: str
+    rule_ids: list[str]
+    message: str
+
+
 class RunOut(Output):
-    """BIL-9: invoices issued by this run and parties already billed for the period."""
+    """BIL-9: invoices issued by this run and parties already billed for the period.
+
+    ``refused``: parties left unbilled because their e-invoice fails validation (BIL-4); a
+    re-run issues them once fixed. ``charges_invoiced``: PAY-2 lines the invoices carry.
+    """
 
     period: str
     invoices: list[str]
     already_billed: int
     suspended_customers: list[str]
+    refused: list[RefusalOut] = []
+    charges_invoiced: int = 0
 
 
 class RowErrorOut(Output):
@@ -105,6 +120,8 @@ class LineOut(Output):
     amount: Decimal
     proration: str | None
     sources: list[SourceOut]
+    vat_category: str  # BIL-4: S, AE, E or O (UNCL5305)
+    vat_rate: Decimal
 
 
 class InvoiceHeaderOut(Output):
@@ -204,6 +221,11 @@ def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
         invoices=[stored.issued.number for stored in report.invoices],
         already_billed=report.already_billed,
         suspended_customers=report.suspended_customers,
+        refused=[
+            RefusalOut(party_id=party_id, rule_ids=list(error.rule_ids), message=error.message)
+            for party_id, error in report.refused.items()
+        ],
+        charges_invoiced=report.charges_invoiced,
     )
     return write_response(out.model_dump_json().encode())
 
@@ -323,6 +345,8 @@ def get_invoice(
                 if line.proration is None
                 else f"{line.proration.numerator}/{line.proration.denominator}",
                 sources=[SourceOut(kind=s.kind, key=s.key) for s in line.sources],
+                vat_category=line_vat(line.vat, draft.vat).category.value,
+                vat_rate=line_vat(line.vat, draft.vat).rate,
             )
             for line in draft.lines
         ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import Connection, Engine, Table
 
@@ -28,6 +28,9 @@ from nuage.storage.sql.billing_store import SqlBillingStore
 from nuage.storage.sql.mapping import RowMapper
 from nuage.storage.sql.repositories import SqlRepository
 from nuage.tenancy.model import Order, OrderLine, Party
+
+if TYPE_CHECKING:
+    from nuage.storage.sql.payments_store import SqlPaymentStore
 
 
 def _lines_to_row(lines: list[OrderLine]) -> list[dict[str, Any]]:
@@ -116,6 +119,13 @@ class SqlUnitOfWork:
     def billing(self) -> SqlBillingStore:
         """Billing storage (RAT, CNT, BIL, CTR) in this unit of work's transaction."""
         return SqlBillingStore(self.connection)
+
+    @property
+    def payments(self) -> SqlPaymentStore:
+        """Payments storage (BIL-4 documents, PAY-1..2) in this unit of work's transaction."""
+        from nuage.storage.sql.payments_store import SqlPaymentStore
+
+        return SqlPaymentStore(self.connection)
 
     def commit(self) -> None:
         """Keep what the use case wrote."""
