@@ -84,3 +84,66 @@ async def test_billing_jobs_are_the_operators_alone(after_january: Api) -> None:
     assert bad.status_code == 422  # the API's validation answer
     early = await api.post(OPERATOR, "/billing/counts", json={"month": "2026-02"})
     assert early.status_code == 409
+
+
+@pytest.mark.rule("API-1")
+@pytest.mark.parametrize("month", ["0000-01", "1999-12", "2026-13", "2026-00", "26-01"])
+async def test_a_month_out_of_range_is_422_naming_the_field(after_january: Api, month: str) -> None:
+    answer = await after_january.post(OPERATOR, "/billing/counts", json={"month": month})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error_id"] == "invalid-input"
+    assert answer.json()["details"]["field"].endswith("month")
+
+
+@pytest.mark.rule("API-1")
+async def test_a_cdr_import_must_be_csv(after_january: Api) -> None:
+    api = after_january
+    as_json = await api.post(OPERATOR, "/billing/cdr-imports", json=[])
+    assert as_json.status_code == 415, as_json.text
+    assert as_json.json()["error_id"] == "unsupported-media-type"
+    not_cdrs = await api.post(
+        OPERATOR, "/billing/cdr-imports", content=b"[]", headers={"Content-Type": "text/csv"}
+    )
+    assert not_cdrs.status_code == 422, not_cdrs.text
+    assert not_cdrs.json()["details"]["field"] == "body"
+    header_only = b"cdr_id,account_id,started_at,destination,billable_seconds\n"
+    as_csv = await api.post(
+        OPERATOR,
+        "/billing/cdr-imports",
+        content=header_only,
+        headers={"Content-Type": "text/csv; charset=utf-8"},
+    )
+    assert as_csv.status_code == 200, as_csv.text
+    assert as_csv.json() == {"imported": 0, "already_imported": 0, "errors": []}
+
+
+@pytest.mark.rule("BIL-4")
+@pytest.mark.rule("TEN-4")
+@pytest.mark.rule("API-4")
+async def test_an_invoices_pdf_and_ubl_are_served_inside_its_tenant(after_january: Api) -> None:
+    api = after_january
+    await _bill_the_demo_month(api)
+    dupont = api.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    listed = await api.get(DUPONT, "/invoices")
+    (header,) = listed.json()["items"]
+    assert header["invoiced_party_id"] == dupont
+    number = header["number"]
+    pdf = await api.get(DUPONT, f"/invoices/{number}/pdf")
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert pdf.headers["Cache-Control"].startswith("private")
+    assert pdf.headers["Vary"] == "Authorization"
+    ubl = await api.get(DUPONT, f"/invoices/{number}/ubl")
+    assert ubl.status_code == 200, ubl.text
+    assert ubl.headers["content-type"].startswith("application/xml")
+    assert f"<cbc:ID>{number}</cbc:ID>".encode() in ubl.content
+    assert ubl.headers["Content-Disposition"] == f'inline; filename="{number}.xml"'
+    again = await api.get(DUPONT, f"/invoices/{number}/ubl", headers={"If-None-Match": ubl.headers["ETag"]})
+    assert again.status_code == 304
+    # TEN-4: another tenant's invoice is answered exactly like one that does not exist
+    for kind in ("pdf", "ubl"):
+        other = await api.get(PEETERS, f"/invoices/{number}/{kind}")
+        missing = await api.get(PEETERS, f"/invoices/INV-2099-999999/{kind}")
+        assert other.status_code == missing.status_code == 404
+        assert other.json()["error_id"] == missing.json()["error_id"] == "not-found"

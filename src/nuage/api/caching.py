@@ -25,6 +25,18 @@ def cached_response(body: bytes, wanted: str | None) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
+def cached_file_response(request: Request, body: bytes, media_type: str, filename: str) -> Response:
+    """API-4: a file read (a PDF, an XML e-invoice) with an ETag, the read cache headers and its name."""
+    response = cached_response(body, request.headers.get("if-none-match"))
+    headers = {
+        name: response.headers[name] for name in ("ETag", "Cache-Control", "Vary") if name in response.headers
+    }
+    headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    if response.status_code == 304:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
 def write_response(body: bytes | None, status: int = 200) -> Response:
     """API-4: the answer to a write (or a secret shown once) is never stored by a cache."""
     if body is None:

@@ -271,6 +271,10 @@ def import_cdrs(
     if header is None:
         report.errors.append(RowError(1, "header", "the file is empty"))
         return report
+    header_errors = [error for error in parse_cdr_csv([header]).errors if error.row == 1]
+    if header_errors:
+        report.errors.extend(header_errors)  # not a CDR file: nothing else can be read
+        return report
     now = ctx.clock.now()
     offset = 1  # lines read so far (the header)
     known_accounts: dict[str, bool] = {}

@@ -15,16 +15,36 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 from pydantic import Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from nuage.api.caching import read_response, write_response
+from nuage.api.caching import cached_file_response, read_response, write_response
 from nuage.api.crud import CONFLICT, FORBIDDEN, MAX_PAGE, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
+from nuage.api.errors import ErrorBody
 from nuage.api.schemas import Input, Output
 from nuage.billing.periods import Month
 from nuage.billing.vat import line_vat
+from nuage.errors import InvalidInput
 from nuage.services import billing as b
+from nuage.services import payments as p
+from nuage.services.payments import PaymentSettings
+from nuage.storage.sql.payments_store import payment_store
 
-MonthText = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-01"])]
+MONTH_PATTERN = r"^2\d{3}-(0[1-9]|1[0-2])$"  # YYYY-MM, years 2000-2999, months 01-12
+MonthText = Annotated[str, Field(pattern=MONTH_PATTERN, examples=["2026-01"])]
+CSV_TYPES = ("text/csv",)
+
+
+UNSUPPORTED = {415: {"description": "The body is not `text/csv`", "model": ErrorBody}}
+
+
+class UnsupportedMediaType(StarletteHTTPException):
+    """415: a body in another media type than the operation takes."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(415, detail)
+
+
 MAX_CSV_BYTES = 50 * 1024 * 1024
 
 
@@ -235,7 +255,7 @@ def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
     response_model=ImportOut,
     summary="Import CDRs from CSV",
     tags=["billing"],
-    responses=responses(NOT_FOUND),
+    responses=responses(NOT_FOUND, UNSUPPORTED),
     openapi_extra={
         "x-permission": "billing.cdr-imports.create",
         "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True},
@@ -246,19 +266,67 @@ def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
 )
 async def create_cdr_import(request: Request, c: Call = Depends(call)) -> Response:
     c.require("billing.cdr-imports.create")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in CSV_TYPES:
+        raise UnsupportedMediaType(
+            f"Send the CDRs as {', '.join(CSV_TYPES)} (not {content_type or 'nothing'})"
+        )
     raw = await request.body()
     if len(raw) > MAX_CSV_BYTES:
-        from nuage.errors import InvalidInput
-
         raise InvalidInput("body", f"A CSV upload is at most {MAX_CSV_BYTES} bytes")
     text = raw.decode("utf-8-sig", errors="replace")
     report = b.import_cdrs(c.uow, c.ctx, text.splitlines())
+    header = [error for error in report.errors if error.row == 1]
+    if header:  # not a CDR file at all (empty, or not the expected columns)
+        raise InvalidInput("body", f"CSV header: {header[0].field}: {header[0].message}")
     out = ImportOut(
         imported=report.imported,
         already_imported=report.already_imported,
         errors=[RowErrorOut(row=e.row, field=e.field, message=e.message) for e in report.errors],
     )
     return write_response(out.model_dump_json().encode())
+
+
+DOCUMENT_FILES = {
+    "pdf": ("application/pdf", "BIL-4: the invoice's PDF (TEN-4: another tenant's invoice is 404)."),
+    "ubl": (
+        "application/xml",
+        "BIL-4: the invoice's Peppol BIS Billing 3.0 UBL e-invoice, validated (TEN-4: another "
+        "tenant's invoice is 404).",
+    ),
+}
+
+
+def _document_route(kind: str) -> None:
+    media_type, text = DOCUMENT_FILES[kind]
+
+    @router.get(
+        f"/invoices/{{number}}/{kind}",
+        summary=f"Get an invoice's {kind.upper()}",
+        tags=["billing"],
+        response_class=Response,
+        responses={
+            **responses(NOT_MODIFIED, FORBIDDEN, NOT_FOUND),
+            200: {
+                "description": f"The {kind.upper()} file",
+                "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+            },
+        },
+        **described("billing.invoices.read", text),
+    )
+    def get_document(
+        number: Annotated[str, PathParam(max_length=32)], request: Request, c: Call = Depends(call)
+    ) -> Response:
+        b.get_invoice(c.uow, c.ctx, number)  # TEN-4 first: another tenant's invoice is 404
+        c.require("billing.invoices.read")
+        # Stored files (rendered at send time) are answered as they are; otherwise rendered and
+        # validated now, not stored by a read.
+        name, media, body = p.document_file(
+            c.uow, payment_store(c.uow), c.ctx, number, kind, PaymentSettings()
+        )
+        return cached_file_response(request, body, media, name)
+
+    get_document.__name__ = f"get_invoice_{kind}"
 
 
 def _header(h: object) -> InvoiceHeaderOut:
@@ -278,7 +346,7 @@ def list_invoices(
     c: Call = Depends(call),
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")] = 0,
-    period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    period: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
     customer_id: Annotated[str | None, Query(max_length=40, description="Invoices for this customer")] = None,
 ) -> Response:
     c.require("billing.invoices.read")
@@ -352,3 +420,7 @@ def get_invoice(
         ],
     )
     return read_response(request, out.model_dump_json().encode())
+
+
+for _kind in DOCUMENT_FILES:
+    _document_route(_kind)
