@@ -58,7 +58,14 @@ class EInvoiceInvalid(InvalidInput):
     def __init__(self, number: str, findings: tuple[Finding, ...]) -> None:
         rules = ", ".join(dict.fromkeys(f.rule_id for f in findings))
         detail = "; ".join(f"{f.rule_id}: {f.text}" for f in findings[:5])
-        super().__init__("e-invoice", f"e-invoice {number} fails {rules}: {detail}", number=number)
+        rule_ids = list(dict.fromkeys(f.rule_id for f in findings))
+        super().__init__(
+            "e-invoice",
+            f"e-invoice {number} fails {rules}: {detail}",
+            number=number,
+            rule_id=rule_ids[0] if rule_ids else None,
+            rule_ids=rule_ids,
+        )
         self.findings = findings
         self.rule_ids = tuple(dict.fromkeys(f.rule_id for f in findings))
 

@@ -94,6 +94,7 @@ def test_a_correction_with_an_invalid_e_invoice_is_rolled_back(
         b.void_and_regenerate(uow, month1.ctx, number)
     assert "BR-CO-10" in refused.value.rule_ids
     assert refused.value.details["field"] == "e-invoice"
+    assert refused.value.details["rule_id"] == "BR-CO-10"
     with month1.uow() as (uow, _store):
         stored = uow.billing.find_invoice(number)
         assert stored is not None
