@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nuage.shared.clock import Clock, SystemClock
@@ -219,6 +220,11 @@ class SipServer:
     def register_dialog(self, key: tuple[str, str], leg: Leg) -> None:
         """Route a dialog's requests to a leg."""
         self._dialogs[key] = leg
+
+    def linger(self, delay: float, callback: Callable[[], None]) -> None:
+        """A clean-up timer on the coarse wheel of the transaction layer."""
+        assert self._layer is not None
+        self._layer.coarse.call_later(delay, callback)
 
     def unregister_dialog(self, key: tuple[str, str]) -> None:
         """Forget a dialog."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ class ServerTransaction:
         self.destination = source if transport.reliable else response_destination(request.top_via, source)
         self.state = TxState.PROCEEDING if request.method == "INVITE" else TxState.TRYING
         self._last: bytes | None = None
-        self._handles: list[asyncio.TimerHandle] = []
+        self._handles: list[asyncio.TimerHandle | CoarseTimer] = []
         self.cancelled = False
 
     @property
@@ -144,15 +145,15 @@ class ServerTransaction:
         if self.is_invite:
             if status < 300:
                 self.state = TxState.ACCEPTED
-                self._later(timers.b, self._terminate)  # timer L
+                self._linger(timers.b, self._terminate)  # timer L
             else:
                 self.state = TxState.COMPLETED
                 if not self.transport.reliable:
                     self._later(timers.t1, self._timer_g, timers.t1)
-                self._later(timers.b, self._timer_h)
+                self._linger(timers.b, self._timer_h)
         else:
             self.state = TxState.COMPLETED
-            self._later(0 if self.transport.reliable else timers.b, self._terminate)  # timer J
+            self._linger(0 if self.transport.reliable else timers.b, self._terminate)  # timer J
 
     def response(
         self,
@@ -183,7 +184,7 @@ class ServerTransaction:
             if self.state is TxState.COMPLETED:
                 self.state = TxState.CONFIRMED
                 self._cancel_timers()
-                self._later(
+                self._linger(
                     0 if self.transport.reliable else self._layer.timers.t4, self._terminate
                 )  # timer I
             return
@@ -204,6 +205,13 @@ class ServerTransaction:
         if self.state is TxState.COMPLETED:
             log.info("no ACK for final response (call %s)", self.request.call_id)
         self._terminate()
+
+    def _linger(self, delay: float, callback: Callable[[], None]) -> None:
+        """Timers that end a transaction (D, H, I, J, K, L, M): late by up to a second is fine."""
+        if delay <= 0:
+            self._later(0, callback)
+        else:
+            self._handles.append(self._layer.coarse.call_later(delay, callback))
 
     def _later(self, delay: float, callback: Callable[..., None], *args: object) -> None:
         self._handles.append(self._layer.loop.call_later(delay, callback, *args))
@@ -252,7 +260,7 @@ class ClientTransaction:
         self.branch = request.top_via.branch or ""
         self.key = (self.branch, request.method)
         self.state = TxState.CALLING if request.method == "INVITE" else TxState.TRYING
-        self._handles: list[asyncio.TimerHandle] = []
+        self._handles: list[asyncio.TimerHandle | CoarseTimer] = []
         self._cancel_pending = False
         self.last_provisional: SipResponse | None = None
 
@@ -285,14 +293,14 @@ class ClientTransaction:
             if self.request.method == "INVITE":
                 if status < 300:
                     self.state = TxState.ACCEPTED
-                    self._later(self._layer.timers.b, self._terminate)  # timer M
+                    self._linger(self._layer.timers.b, self._terminate)  # timer M
                 else:
                     self.state = TxState.COMPLETED
                     self._send_ack(response)
-                    self._later(0 if self.transport.reliable else 32.0, self._terminate)  # timer D
+                    self._linger(0 if self.transport.reliable else 32.0, self._terminate)  # timer D
             else:
                 self.state = TxState.COMPLETED
-                self._later(
+                self._linger(
                     0 if self.transport.reliable else self._layer.timers.t4, self._terminate
                 )  # timer K
             self._on_response(response)
@@ -355,6 +363,13 @@ class ClientTransaction:
             self._terminate()
             self._on_response(None)
 
+    def _linger(self, delay: float, callback: Callable[[], None]) -> None:
+        """Timers that end a transaction (D, H, I, J, K, L, M): late by up to a second is fine."""
+        if delay <= 0:
+            self._later(0, callback)
+        else:
+            self._handles.append(self._layer.coarse.call_later(delay, callback))
+
     def _later(self, delay: float, callback: Callable[..., None], *args: object) -> None:
         self._handles.append(self._layer.loop.call_later(delay, callback, *args))
 
@@ -377,6 +392,72 @@ def _ignore(response: SipResponse | None) -> None:
     return None
 
 
+class CoarseTimer:
+    """A timer of the coarse wheel; only ``cancel()`` is offered, like asyncio's handles."""
+
+    __slots__ = ("callback", "cancelled")
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Do not run it."""
+        self.cancelled = True
+
+
+class CoarseTimers:
+    """A timer wheel with a fixed resolution for timers that only end things.
+
+    Each call leaves half a dozen such timers (transaction ends, dialog clean-up) 5 to 32 s
+    later. Fired one by one they wake the loop that many times per call; grouped in
+    ``resolution``-wide slots they cost one wake-up per slot, however many calls there are.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, resolution: float = 1.0) -> None:
+        self._loop = loop
+        self._resolution = resolution
+        self._slots: dict[int, list[CoarseTimer]] = {}
+        self._handle: asyncio.TimerHandle | None = None
+        self._next_slot: int | None = None
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> CoarseTimer:
+        """Run ``callback`` at the end of the slot that holds ``now + delay``."""
+        timer = CoarseTimer(callback)
+        slot = math.ceil((self._loop.time() + delay) / self._resolution)
+        bucket = self._slots.get(slot)
+        if bucket is None:
+            self._slots[slot] = [timer]
+            if self._next_slot is None or slot < self._next_slot:
+                self._arm(slot)
+        else:
+            bucket.append(timer)
+        return timer
+
+    def _arm(self, slot: int) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._next_slot = slot
+        self._handle = self._loop.call_at(slot * self._resolution, self._tick)
+
+    def _tick(self) -> None:
+        self._handle = None
+        self._next_slot = None
+        now_slot = math.floor(self._loop.time() / self._resolution + 1e-9)
+        for slot in sorted(s for s in self._slots if s <= now_slot):
+            for timer in self._slots.pop(slot):
+                if not timer.cancelled:
+                    try:
+                        timer.callback()
+                    except Exception:
+                        log.exception("timer callback failed")
+        if self._slots:
+            self._arm(min(self._slots))
+
+    def __len__(self) -> int:
+        return sum(len(bucket) for bucket in self._slots.values())
+
+
 class TransactionLayer:
     """Matches messages to transactions (§17.1.3, §17.2.3) and hands the rest to the user."""
 
@@ -384,6 +465,7 @@ class TransactionLayer:
         self.user = user
         self.timers = timers
         self.loop = loop
+        self.coarse = CoarseTimers(loop, resolution=min(1.0, timers.t1))
         self._server: dict[tuple[str, ...], ServerTransaction] = {}
         self._client: dict[tuple[str, str], ClientTransaction] = {}
 

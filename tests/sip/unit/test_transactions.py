@@ -160,3 +160,21 @@ async def test_response_routing_uses_received_and_rport() -> None:
     layer.receive(invite, PEER, transport)
     user.requests[0].reply(100)
     assert transport.sent[-1][1] == Address("UDP", "192.0.2.9", 40000)
+
+
+async def test_coarse_timers_fire_together_at_slot_ends_and_can_be_cancelled() -> None:
+    from nuage.sip.transactions import CoarseTimers
+
+    loop = asyncio.get_running_loop()
+    wheel = CoarseTimers(loop, resolution=0.05)
+    fired: list[str] = []
+    wheel.call_later(0.01, lambda: fired.append("a"))
+    wheel.call_later(0.02, lambda: fired.append("b"))
+    cancelled = wheel.call_later(0.02, lambda: fired.append("never"))
+    wheel.call_later(0.12, lambda: fired.append("c"))
+    cancelled.cancel()
+    await asyncio.sleep(0.11)
+    assert fired == ["a", "b"]
+    await asyncio.sleep(0.1)
+    assert fired == ["a", "b", "c"]
+    assert len(wheel) == 0

@@ -62,6 +62,10 @@ class LegHost(Protocol):
         """Route in-dialog requests with (Call-ID, local tag) to ``leg``."""
         ...
 
+    def linger(self, delay: float, callback: Callable[[], None]) -> None:
+        """Run a clean-up ``callback`` about ``delay`` seconds from now (coarse timer)."""
+        ...
+
     def unregister_dialog(self, key: tuple[str, str]) -> None:
         """Stop routing a dialog."""
         ...
@@ -213,9 +217,8 @@ class Leg:
         if self.dialog is not None:
             dialog = self.dialog
             # keep routing late retransmissions (BYE, 2xx) for a while, then forget the dialog
-            self.host.loop.call_later(
-                self.host.timers.b, self.host.unregister_dialog, (dialog.call_id, dialog.local_tag)
-            )
+            key = (dialog.call_id, dialog.local_tag)
+            self.host.linger(self.host.timers.b, lambda: self.host.unregister_dialog(key))
 
 
 def _ignore(response: SipResponse | None) -> None:
