@@ -6,8 +6,10 @@ from alembic import context
 from sqlalchemy import Connection
 
 import nuage.storage.sql.billing_tables  # noqa: F401  (registers the billing tables on metadata)
-from nuage.storage.sql import api_tables  # noqa: F401  (registers the API tables on metadata)
-from nuage.storage.sql import payments_tables  # noqa: F401  (registers the payments tables on metadata)
+from nuage.storage.sql import (
+    api_tables,  # noqa: F401  (registers the API tables on metadata)
+    payments_tables,  # noqa: F401  (registers the payments tables on metadata)
+)
 from nuage.storage.sql.engine import make_engine
 from nuage.storage.sql.tables import metadata
 
