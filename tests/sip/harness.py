@@ -6,6 +6,7 @@ import asyncio
 import secrets
 import shutil
 import socket
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,7 @@ async def register_with_sipp(
     scenario = SCENARIOS / "register.xml"
     if expires != 300:
         text = scenario.read_text().replace("Expires: 300", f"Expires: {expires}")
-        scenario = Path(f"/tmp/nuage-register-{port}-{expires}.xml")
+        scenario = Path(tempfile.gettempdir()) / f"nuage-register-{port}-{expires}.xml"
         scenario.write_text(text)
     return await run_sipp(
         scenario,
