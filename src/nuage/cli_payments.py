@@ -270,7 +270,7 @@ def show_balances(data_dir: DataDir = None, database_url: DatabaseUrl = None) ->
         found = p.balances(uow, store, ctx, settings)
     for item in found:
         typer.echo(
-            f"  {item.name[:28]:<28}  billed {item.billed:>9}  paid {item.received:>9}  "
+            f"  {item.party_id}  {item.name[:28]:<28}  billed {item.billed:>9}  paid {item.received:>9}  "
             f"balance {item.balance:>9}  overdue {item.overdue:>9}"
         )
 
