@@ -101,7 +101,7 @@ async def test_every_resource_of_the_issue_is_described(api: Api) -> None:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterator[str]:
-    """A real ``nuage serve`` on a copy of the demo, for schemathesis."""
+    """A real ``nuage serve`` (web and SIP) on a copy of the demo, for schemathesis."""
     data = tmp_path_factory.mktemp("schemathesis") / "data"
     data.mkdir()
     shutil.copy(demo_template, data / "nuage.db")
@@ -110,7 +110,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -
         "NUAGE_SECRET_KEY": "test-signing-key-0123456789",
         "NUAGE_API__REDIS_KEY_PREFIX": f"nuage-test:{secrets.token_hex(6)}:",
     }
-    process, base = _start(data, env)
+    process, base = _start(data, env, sip=True)  # every operation can answer, /sip/* included
     try:
         yield base
     finally:

@@ -31,13 +31,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _start(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def _start(data_dir: Path, env: dict[str, str], *, sip: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """``nuage serve`` on a free port; with ``sip``, the SIP plane too (on an OS-chosen port)."""
     port = free_port()
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "nuage"),
             "serve",
-            "--no-sip",
+            *(["--sip", "127.0.0.1:0"] if sip else ["--no-sip"]),
             "--http",
             f"127.0.0.1:{port}",
             "--data-dir",

@@ -26,6 +26,7 @@ from nuage.api.resources import (
     parties,
     recording,
     rooms,
+    sip,
     sound_files,
     trunks,
     users,
@@ -74,6 +75,7 @@ ROUTERS = (
     views.router,
     access.router,
     billing.router,
+    sip.router,
 )
 
 
