@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -14,8 +17,14 @@ from nuage.storage.sql.engine import make_engine
 from nuage.storage.sql.migrate import current_revision, head_revision, upgrade
 from nuage.storage.sql.unit_of_work import SqlUnitOfWorkFactory
 
+log = logging.getLogger("nuage.bootstrap")
+
 if TYPE_CHECKING:
+    from nuage.policy import TermsCallPolicy
+    from nuage.sip.accounting import CdrWriter
+    from nuage.sip.ports import CdrRecord, CdrSink
     from nuage.sip.server import SipServer
+    from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
     from nuage.storage.sql.sip_adapters import SqlBindingStore, SqlSipDirectory
 
 
@@ -62,11 +71,15 @@ def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | 
 
 
 class SipRuntime:
-    """The SIP data plane wired to storage: directory snapshot, registrations, CDRs (SIP-1)."""
+    """The SIP data plane wired to storage: directory snapshot, registrations, CDRs (SIP-1), and the
+    terms-based call policy (EMG-4, PAY-3, CTR-4, SIP-2, CAP-3) over its own snapshot."""
+
+    reconcile_s: float = 30.0  # how often channels of calls no longer in progress are given back
 
     def __init__(self, platform: Platform) -> None:
-        from nuage.sip.policy import DialPlanPolicy
+        from nuage.policy import CallerIdMode, TermsCallPolicy
         from nuage.sip.server import SipServer, SipSettings
+        from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
         from nuage.storage.sql.sip_adapters import SqlBindingStore, SqlCdrSink, SqlSipDirectory
 
         config = platform.settings.sip
@@ -74,37 +87,83 @@ class SipRuntime:
             platform.engine, home_region=platform.settings.home_region
         )
         self.bindings: SqlBindingStore = SqlBindingStore(platform.engine)
+        self.policy_state: SqlPolicySnapshot = SqlPolicySnapshot(platform.engine, clock=platform.clock)
+        self.policy: TermsCallPolicy = TermsCallPolicy(
+            self.policy_state,
+            caller_id_mode=CallerIdMode(config.caller_id_mode),
+            home_region=platform.settings.home_region,
+        )
+        settings = SipSettings(
+            listen_host=config.host,
+            listen_port=config.port,
+            realm=config.realm,
+            max_call_duration_s=float(config.max_call_duration_s),
+        )
+        cdr_sink = SqlCdrSink(platform.engine)
         self.server: SipServer = SipServer(
-            SipSettings(
-                listen_host=config.host,
-                listen_port=config.port,
-                realm=config.realm,
-                max_call_duration_s=float(config.max_call_duration_s),
-            ),
+            settings,
             credentials=self.directory,
             dial_plan=self.directory,
             bindings=self.bindings,
-            policy=DialPlanPolicy(),
-            cdr_sink=SqlCdrSink(platform.engine),
+            policy=self.policy,
+            cdr_sink=cdr_sink,
             clock=platform.clock,
         )
+        # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
+        # CDR); ours also gives the call's channels back to the policy, at once.
+        self.server.cdr_writer = _releasing_cdr_writer(
+            cdr_sink, self.policy, settings.cdr_batch_size, settings.cdr_flush_interval_ms
+        )
         self._platform = platform
+        self._reconciler: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Load the directory, then listen for SIP on UDP and TCP."""
+        """Load the directory and the policy's snapshot, then listen for SIP on UDP and TCP."""
         await self.directory.start()
         try:
+            await self.policy_state.start()
             await self.server.start()
         except BaseException:
+            await self.policy_state.stop()
             await self.directory.stop()
             raise
+        self._reconciler = asyncio.create_task(self._reconcile_forever(), name="call-policy-reconcile")
         self._platform.sip = self
+
+    async def _reconcile_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.reconcile_s)
+            released = self.policy.reconcile(call.call_id for call in self.server.calls())
+            if released:
+                log.warning("gave back the channels of %d calls that ended unnoticed", released)
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop accepting calls, let current ones end for ``grace_s``, flush CDRs and registrations."""
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconciler
+            self._reconciler = None
         try:
             await self.server.stop(grace_s)
         finally:
             await self.bindings.close()
+            await self.policy_state.stop()
             await self.directory.stop()
             self._platform.sip = None
+
+
+def _releasing_cdr_writer(
+    sink: CdrSink, policy: TermsCallPolicy, batch_size: int, flush_interval_ms: int
+) -> CdrWriter:
+    """A CdrWriter that also tells the policy each call's end (CAP-3 channels given back)."""
+    from nuage.sip.accounting import CdrWriter
+
+    class ReleasingCdrWriter(CdrWriter):
+        def call_ended(self, record: CdrRecord) -> None:
+            try:
+                policy.call_ended(record)
+            finally:
+                super().call_ended(record)
+
+    return ReleasingCdrWriter(sink, batch_size=batch_size, flush_interval_ms=flush_interval_ms)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -30,6 +30,7 @@ class SipSettings(BaseModel):
     port: int = Field(default=5060, ge=0, le=65535)
     realm: str = "nuage.local"
     max_call_duration_s: int = 4 * 3600
+    caller_id_mode: Literal["refuse", "replace"] = "refuse"  # SIP-2: a foreign caller ID on outbound
 
 
 class ApiSettings(BaseModel):

@@ -18,6 +18,7 @@ REFUSAL_STATUS: dict[str, tuple[int, str]] = {
     "PAY-1": (403, "Service Suspended"),
     "PAY-3": (403, "Service Suspended"),
     "CTR-4": (403, "Service Interrupted"),
+    "CTR-2": (403, "Service Terminated"),
     "CFG-5": (403, "Line Type Refused"),
     "TEN-4": (404, "Not Found"),  # another tenant's destination does not exist for the caller
     "SIP-5": (403, "Forbidden"),

@@ -1,0 +1,81 @@
+"""What the call policy knows of each account, computed from the domain in one go.
+
+The snapshot is built from plain domain objects (parties, users, traffic packs, numbers,
+devices), so that it is testable without storage; ``nuage.storage.sql.policy_adapters`` reads
+them and rebuilds it every few seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from nuage.directory.model import Device, PhoneNumber, TrafficPack, User
+from nuage.tenancy.model import Party, PartyKind, PartyStatus
+from nuage.terms.capacity import account_capacity
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTerms:
+    """One customer account as the call policy sees it."""
+
+    account_id: str
+    status: PartyStatus
+    channels: int  # CAP-1/CAP-2 capacity
+    capacity_rule: str  # "CAP-1" (formula) or "CAP-2" (pack limit)
+    numbers: frozenset[str] = frozenset()  # E.164 numbers the account owns (SIP-2)
+    main_number: str | None = None
+    device_usernames: frozenset[str] = frozenset()  # SIP usernames of its devices (SIP-2)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySnapshot:
+    """Every customer account by id; ``on`` is the day capacities were computed for."""
+
+    accounts: dict[str, AccountTerms] = field(default_factory=dict)
+    on: date | None = None
+
+
+def build_snapshot(
+    parties: Iterable[Party],
+    users: Iterable[User],
+    packs: Iterable[TrafficPack],
+    numbers: Iterable[PhoneNumber],
+    devices: Iterable[Device],
+    on: date,
+) -> PolicySnapshot:
+    """The terms of every customer account on ``on`` (capacity from ``account_capacity``)."""
+    users_of: dict[str, list[User]] = {}
+    for user in users:
+        users_of.setdefault(user.account_id, []).append(user)
+    packs_of: dict[str, list[TrafficPack]] = {}
+    for pack in packs:
+        packs_of.setdefault(pack.account_id, []).append(pack)
+    numbers_of: dict[str, set[str]] = {}
+    main_of: dict[str, str] = {}
+    for number in numbers:
+        numbers_of.setdefault(number.account_id, set()).add(number.e164)
+        if number.main:
+            main_of[number.account_id] = number.e164
+    usernames_of: dict[str, set[str]] = {}
+    for device in devices:
+        if device.sip_username:
+            usernames_of.setdefault(device.account_id, set()).add(device.sip_username)
+    accounts: dict[str, AccountTerms] = {}
+    for party in parties:
+        if party.kind is not PartyKind.CUSTOMER:
+            continue
+        capacity = account_capacity(
+            users_of.get(party.id, ()), packs_of.get(party.id, ()), party.capacity_reading, on
+        )
+        accounts[party.id] = AccountTerms(
+            account_id=party.id,
+            status=party.status,
+            channels=capacity.channels,
+            capacity_rule=capacity.rule_id,
+            numbers=frozenset(numbers_of.get(party.id, ())),
+            main_number=main_of.get(party.id),
+            device_usernames=frozenset(usernames_of.get(party.id, ())),
+        )
+    return PolicySnapshot(accounts=accounts, on=on)
