@@ -56,14 +56,21 @@ async def _call(sip_port: int, dialled: str, *, caller: str = "alice", talk_ms: 
     )
 
 
-async def _refused(sip_port: int, dialled: str, tmp_path: Path, *, caller: str = "alice") -> tuple[int, str]:
-    """Place a call expected to be refused: (status, Warning header) as the phone saw them."""
+async def _refused(
+    sip_port: int, dialled: str, tmp_path: Path, *, caller: str = "alice", carrier_port: int | None = None
+) -> tuple[int, str]:
+    """Place a call expected to be refused (from alice, or from the carrier when its port is
+    given): (status, Warning header) as the caller saw them."""
     trace = tmp_path / f"refused-{free_port()}.log"
+    args: tuple[str, ...] = ()
+    scenario = "carrier_refused.xml"
+    if carrier_port is None:
+        scenario, args = "refused_call.xml", (*ALICE, "-key", "caller", caller)
     await sipp(
-        str(SCENARIOS / "refused_call.xml"),
+        str(SCENARIOS / scenario),
         f"127.0.0.1:{sip_port}",
-        *("-s", dialled, *ALICE, "-key", "caller", caller, "-trace_msg", "-message_file", str(trace)),
-        port=free_port(),
+        *("-s", dialled, *args, "-trace_msg", "-message_file", str(trace)),
+        port=carrier_port or free_port(),
     )
     text = trace.read_text(errors="replace")
     final = [line for line in text.splitlines() if line.startswith("SIP/2.0 4") and " 407 " not in line]
@@ -152,12 +159,16 @@ async def test_a_suspended_account_reaches_112_and_nothing_else(
     await asyncio.sleep(0.3)
     await _call(sip_port, "112")
     await carrier
+    status, warning = await _refused(sip_port, "+3223000101", tmp_path, carrier_port=carrier_port)  # to bob
+    assert status == 403
+    assert '"PAY-3 ' in warning
     rows = await _cdrs(platform)
-    summary = sorted((r["callee"], r["outcome"], r["refusal_rule"]) for r in rows)
+    summary = sorted((r["direction"], r["callee"], r["outcome"], r["refusal_rule"]) for r in rows)
     assert summary == [
-        ("0475123456", "refused", "PAY-3"),
-        ("112", "answered", None),
-        ("212", "refused", "PAY-3"),
+        ("inbound", "+3223000101", "refused", "PAY-3"),
+        ("internal", "212", "refused", "PAY-3"),
+        ("outbound", "0475123456", "refused", "PAY-3"),
+        ("outbound", "112", "answered", None),
     ]
     assert runtime.policy.channels.in_use(dupont) == 0
 
