@@ -9,7 +9,6 @@ behind (batched), CDRs in batches.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from nuage.sip.ports import (
     UserDestination,
 )
 from nuage.storage.sql import tables
+from nuage.storage.sql.snapshots import RefreshedSnapshot
 from nuage.terms.emergency import EMERGENCY_NUMBERS
 
 log = logging.getLogger("nuage.storage.sip")
@@ -146,12 +146,15 @@ class SqlSipDirectory:
 
     def __init__(self, engine: Engine, *, refresh_s: float = 2.0, home_region: str = "BE") -> None:
         self._engine = engine
-        self._refresh_s = refresh_s
         self._region = home_region
-        self._snapshot = DirectorySnapshot()
-        self._task: asyncio.Task[None] | None = None
+        self._view = RefreshedSnapshot(
+            self._load, DirectorySnapshot(), name="sip-directory", refresh_s=refresh_s
+        )
         self._last_miss_reload = 0.0
-        self._reload_lock = asyncio.Lock()
+
+    @property
+    def _snapshot(self) -> DirectorySnapshot:
+        return self._view.value
 
     def _load(self) -> DirectorySnapshot:
         with self._engine.connect() as connection:
@@ -159,29 +162,15 @@ class SqlSipDirectory:
 
     async def reload(self) -> None:
         """Read the directory again (in a worker thread)."""
-        async with self._reload_lock:
-            self._snapshot = await asyncio.to_thread(self._load)
+        await self._view.reload()
 
     async def start(self) -> None:
         """Load the first snapshot and keep it current."""
-        await self.reload()
-        self._task = asyncio.create_task(self._refresh_forever(), name="sip-directory-refresh")
+        await self._view.start()
 
     async def stop(self) -> None:
         """Stop refreshing."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _refresh_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._refresh_s)
-            try:
-                await self.reload()
-            except Exception:  # a database hiccup keeps the last good snapshot; logged, retried
-                log.exception("directory refresh failed; keeping the previous snapshot")
+        await self._view.stop()
 
     # -- CredentialStore ------------------------------------------------------------------
 
