@@ -24,7 +24,7 @@ from nuage.tenancy.model import PartyKind, PartyStatus
 
 from .test_demo_calls import cdr_rows, demo_sip, free_port, register, sipp
 
-SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[3] / "examples" / "sipp"
 ALICE = ("-au", "alice", "-ap", "Alice-Demo-2026")
 
 pytestmark = [
