@@ -88,6 +88,13 @@ def _owned(repo: Repository[T], ctx: Context, key: str, account_id: str | None =
     return item
 
 
+def _only(fields: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise InvalidInput(sorted(unknown)[0], f"Unknown field {sorted(unknown)[0]!r}")
+    return dict(fields)
+
+
 def _check_extension(extension: str) -> None:
     if not _EXTENSION.match(extension):
         raise InvalidInput("extension", "An extension is 2 to 8 digits")
@@ -148,11 +155,9 @@ def add_user(
 def update_user(uow: UnitOfWork, ctx: Context, user_id: str, **fields: Any) -> User:
     """Change a user; CFG-2: switching to no-service requires owning no device."""
     user = _owned(uow.users, ctx, user_id)
-    allowed = {"name", "role", "no_service", "email", "extension", "language", "emergency_number_id"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise InvalidInput(sorted(unknown)[0], f"Unknown field {sorted(unknown)[0]!r}")
-    changes = dict(fields)
+    changes = _only(
+        fields, {"name", "role", "no_service", "email", "extension", "language", "emergency_number_id"}
+    )
     if "name" in changes:
         changes["name"] = _name(changes["name"])
     if "role" in changes:
@@ -259,10 +264,7 @@ def update_device(uow: UnitOfWork, ctx: Context, device_id: str, **fields: Any) 
         "purpose",
         "sip_password",
     }
-    unknown = set(fields) - allowed
-    if unknown:
-        raise InvalidInput(sorted(unknown)[0], f"Unknown field {sorted(unknown)[0]!r}")
-    changes = dict(fields)
+    changes = _only(fields, allowed)
     if "label" in changes:
         changes["label"] = _name(changes["label"], "label")
     if "purpose" in changes:
@@ -714,13 +716,6 @@ def add_carrier_trunk(uow: UnitOfWork, ctx: Context, name: str, host: str, port:
 
 
 # --- updates and removals the API needs (API-1: everything the portal can do) ----------------------------
-
-
-def _only(fields: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
-    unknown = set(fields) - allowed
-    if unknown:
-        raise InvalidInput(sorted(unknown)[0], f"Unknown field {sorted(unknown)[0]!r}")
-    return dict(fields)
 
 
 def update_room(uow: UnitOfWork, ctx: Context, room_id: str, **fields: Any) -> CommunalRoom:
