@@ -14,6 +14,7 @@ import typer
 
 from nuage.bootstrap import Platform, SipRuntime, build_platform
 from nuage.cli_billing import billing_app
+from nuage.cli_common import DatabaseUrl, DataDir, fail
 from nuage.cli_payments import register as register_payments
 from nuage.config import Settings, load_settings, parse_host_port
 from nuage.errors import NuageError
@@ -26,25 +27,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(billing_app, name="billing")
 register_payments(app)  # nuage invoices / payments / dunning
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", envvar="NUAGE_DATA_DIR", help="Where the SQLite file and other state live."),
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", envvar="NUAGE_DATABASE_URL", help="PostgreSQL URL; default: SQLite in the data dir."
-    ),
-]
-
 
 def _settings(data_dir: Path | None, database_url: str | None = None, **more: object) -> Settings:
     return load_settings(data_dir=data_dir, database_url=database_url, **more)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
 
 
 def _address(value: str | None, option: str) -> tuple[str, int] | None:
@@ -53,7 +38,7 @@ def _address(value: str | None, option: str) -> tuple[str, int] | None:
     try:
         return parse_host_port(value)
     except ValueError as exc:
-        raise _fail(f"{option}: {exc}") from exc
+        raise fail(f"{option}: {exc}") from exc
 
 
 @db_app.command("upgrade")
@@ -75,7 +60,7 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         with platform.uow() as uow:
             summary = load_demo(uow, platform.clock, access_store(uow))
     except NuageError as exc:
-        raise _fail(f"{exc.error_id}: {exc}") from exc
+        raise fail(f"{exc.error_id}: {exc}") from exc
     finally:
         platform.close()
     typer.echo(f"demo data ready ({summary.created} items created; running it again creates none)")
@@ -150,7 +135,7 @@ async def _start_sip(platform: Platform) -> SipRuntime:
         await runtime.start()
     except OSError as exc:
         sip = platform.settings.sip
-        raise _fail(f"SIP could not listen on {sip.host}:{sip.port}: {exc.strerror or exc}") from exc
+        raise fail(f"SIP could not listen on {sip.host}:{sip.port}: {exc.strerror or exc}") from exc
     address = runtime.server.bound_address("UDP")
     typer.echo(
         f"Softphone: register to sip:{address.host}:{address.port} (UDP or TCP), "
@@ -188,7 +173,7 @@ async def _serve(platform: Platform) -> None:
         while not server.started:
             if web_task.done():
                 await web_task
-                raise _fail(f"the web server could not start on {settings.http.host}:{settings.http.port}")
+                raise fail(f"the web server could not start on {settings.http.host}:{settings.http.port}")
             await asyncio.sleep(0.05)
         bound = server.servers[0].sockets[0].getsockname()
         typer.echo(f"Browser: http://{bound[0]}:{bound[1]}/  (health: /health)")

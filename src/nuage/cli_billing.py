@@ -14,8 +14,6 @@ The demo month, from an empty data directory::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -23,65 +21,31 @@ from typing import Annotated
 import typer
 
 from nuage.billing.periods import Month
-from nuage.bootstrap import Platform, build_platform
-from nuage.config import load_settings
+from nuage.cli_common import DatabaseUrl, DataDir, fail, operator_session
 from nuage.errors import NuageError
 from nuage.services import billing as b
 from nuage.services.billing_demo import demo_cdr_csv
 from nuage.services.billing_render import render_invoice_text
-from nuage.services.context import Context
-from nuage.tenancy.model import PartyKind
 
 billing_app = typer.Typer(
     help="Billing: counts, CDRs, rating, monthly runs and invoices.", no_args_is_help=True
 )
 
-# Same options as the other commands (nuage.cli), repeated here to keep the import one-way.
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", envvar="NUAGE_DATA_DIR", help="Where the SQLite file and other state live."),
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", envvar="NUAGE_DATABASE_URL", help="PostgreSQL URL; default: SQLite in the data dir."
-    ),
-]
 MonthOption = Annotated[str, typer.Option(help="The month, YYYY-MM.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
-
-
-@contextmanager
-def _platform(data_dir: Path | None, database_url: str | None) -> Iterator[tuple[Platform, Context]]:
-    platform = build_platform(load_settings(data_dir=data_dir, database_url=database_url), migrate=True)
-    try:
-        with platform.uow() as uow:
-            operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
-        if operator is None:
-            raise _fail("no operator yet: run `nuage demo` (or create the operator) first")
-        yield platform, Context.operator(operator.id, platform.clock)
-    except NuageError as exc:
-        raise _fail(f"{exc.error_id}: {exc}") from exc
-    finally:
-        platform.close()
 
 
 def _month(text: str, option: str) -> Month:
     try:
         return Month.parse(text)
     except NuageError as exc:
-        raise _fail(f"{option}: {exc}") from exc
+        raise fail(f"{option}: {exc}") from exc
 
 
 @billing_app.command("count")
 def count(month: MonthOption, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """CNT-1: freeze the month-end summary of every customer (hash-chained; never changed afterwards)."""
     period = _month(month, "--month")
-    with _platform(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
         report = b.freeze_month(uow, ctx, period)
         for summary in report.frozen:
             items = ", ".join(
@@ -103,7 +67,7 @@ def demo_cdrs(
     database_url: DatabaseUrl = None,
 ) -> None:
     """SIP-1: write the demo month's CDRs (for the demo customers) as a CSV to import."""
-    with _platform(data_dir, database_url) as (platform, _ctx), platform.uow() as uow:
+    with operator_session(data_dir, database_url) as (platform, _ctx), platform.uow() as uow:
         text = demo_cdr_csv(uow)
     out.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {len(text.splitlines()) - 1} CDRs to {out}")
@@ -119,9 +83,9 @@ def import_cdrs(
 ) -> None:
     """SIP-1: import CDRs from a CSV file; bad rows reported, good rows kept; re-importing adds nothing."""
     if not file.is_file():
-        raise _fail(f"no such file: {file}")
+        raise fail(f"no such file: {file}")
     with (
-        _platform(data_dir, database_url) as (platform, ctx),
+        operator_session(data_dir, database_url) as (platform, ctx),
         platform.uow() as uow,
         file.open(encoding="utf-8", newline="") as lines,
     ):
@@ -140,7 +104,7 @@ def import_cdrs(
 @billing_app.command("rate")
 def rate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """RAT-1..3: rate every pending CDR (customer retail, and partner wholesale where a partner serves)."""
-    with _platform(data_dir, database_url) as (platform, ctx):
+    with operator_session(data_dir, database_url) as (platform, ctx):
         report = b.rate_pending(platform.uow, ctx)
     for cdr_id, run, reason in report.failures[:20]:
         typer.secho(f"  not rated {cdr_id} ({run}): {reason}", fg=typer.colors.YELLOW)
@@ -162,8 +126,8 @@ def run(
     try:
         issue_on = None if run_on is None else date.fromisoformat(run_on)
     except ValueError as exc:
-        raise _fail(f"--run-on: {exc}") from exc
-    with _platform(data_dir, database_url) as (platform, ctx):
+        raise fail(f"--run-on: {exc}") from exc
+    with operator_session(data_dir, database_url) as (platform, ctx):
         report = b.run_billing(platform.uow, ctx, month, run_on=issue_on)
     for stored in report.invoices:
         draft = stored.issued.draft
@@ -183,7 +147,7 @@ def run(
             err=True,
         )
     if report.refused:
-        raise _fail(
+        raise fail(
             f"{len(report.refused)} invoice(s) not issued: their e-invoice fails validation; "
             "fix the cause and run the period again (BIL-9: only they are issued)"
         )
@@ -200,7 +164,7 @@ def invoices(
 ) -> None:
     """BIL-4: list invoices and credit notes."""
     month = None if period is None else _month(period, "--period")
-    with _platform(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
         page = b.list_invoices(uow, ctx, period=month, customer_id=customer, limit=1000)
         names = {party.id: party.name for party in uow.parties.list()}
     for header in page.items:
@@ -220,7 +184,7 @@ def show(
     database_url: DatabaseUrl = None,
 ) -> None:
     """BIL-10: an invoice as text: lines with their rule IDs and sources, VAT, totals."""
-    with _platform(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
         stored = b.get_invoice(uow, ctx, number)
         names = {party.id: party.name for party in uow.parties.list()}
     typer.echo(render_invoice_text(stored, names))
@@ -233,7 +197,7 @@ def invoice_order(
     database_url: DatabaseUrl = None,
 ) -> None:
     """BIL-1: invoice an order's hardware, activation and installation fees (once)."""
-    with _platform(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
         stored = b.invoice_order(uow, ctx, order_id)
     if stored is None:
         typer.echo(f"order {order_id}: nothing to invoice (already invoiced, or no one-time fees)")
@@ -249,7 +213,7 @@ def void(
     database_url: DatabaseUrl = None,
 ) -> None:
     """BIL-4: void an invoice by a credit note and regenerate it (the original is never edited)."""
-    with _platform(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
         correction = b.void_and_regenerate(uow, ctx, number, regenerate=not no_replacement)
     typer.echo(f"{number} voided by {correction.credit_note.issued.number}")
     if correction.replacement is not None:

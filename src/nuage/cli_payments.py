@@ -31,7 +31,8 @@ from typing import Annotated, Any
 import typer
 
 from nuage.billing.periods import Month
-from nuage.bootstrap import Platform, build_platform
+from nuage.bootstrap import Platform
+from nuage.cli_common import DatabaseUrl, DataDir, fail, operator_session
 from nuage.config import load_settings, parse_host_port, read_config_file
 from nuage.documents.reference import reference_for
 from nuage.errors import NuageError
@@ -41,7 +42,6 @@ from nuage.services import payments as p
 from nuage.services.context import Context
 from nuage.storage.sql.payments_store import SqlPaymentStore, payment_store
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
-from nuage.tenancy.model import PartyKind
 
 invoices_app = typer.Typer(
     help="Invoice documents: PDF and Peppol UBL, e-mail delivery (BIL-4).", no_args_is_help=True
@@ -51,28 +51,12 @@ payments_app = typer.Typer(
 )
 dunning_app = typer.Typer(help="Dunning: reminders, interest, suspension (PAY-1..4).", no_args_is_help=True)
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", envvar="NUAGE_DATA_DIR", help="Where the SQLite file and other state live."),
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", envvar="NUAGE_DATABASE_URL", help="PostgreSQL URL; default: SQLite in the data dir."
-    ),
-]
-
 
 def register(app: typer.Typer) -> None:
     """Add the three command groups to the ``nuage`` command."""
     app.add_typer(invoices_app, name="invoices")
     app.add_typer(payments_app, name="payments")
     app.add_typer(dunning_app, name="dunning")
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
 
 
 def _payment_settings(data_dir: Path | None, database_url: str | None) -> p.PaymentSettings:
@@ -92,7 +76,7 @@ def _payment_settings(data_dir: Path | None, database_url: str | None) -> p.Paym
     known = {"iban", "bic", "account_holder", "payment_days", "mail_from"}
     unknown = set(raw) - known
     if unknown:
-        raise _fail(f"[payments] in {path}: unknown settings {', '.join(sorted(unknown))}")
+        raise fail(f"[payments] in {path}: unknown settings {', '.join(sorted(unknown))}")
     return p.PaymentSettings(**raw, policy=DunningPolicy(**policy_fields))
 
 
@@ -100,18 +84,8 @@ def _payment_settings(data_dir: Path | None, database_url: str | None) -> p.Paym
 def _session(
     data_dir: Path | None, database_url: str | None
 ) -> Iterator[tuple[Platform, Context, p.PaymentSettings]]:
-    platform = build_platform(load_settings(data_dir=data_dir, database_url=database_url), migrate=True)
-    try:
-        settings = _payment_settings(data_dir, database_url)
-        with platform.uow() as uow:
-            operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
-        if operator is None:
-            raise _fail("no operator yet: run `nuage demo` (or create the operator) first")
-        yield platform, Context.operator(operator.id, platform.clock), settings
-    except NuageError as exc:
-        raise _fail(f"{exc.error_id}: {exc}") from exc
-    finally:
-        platform.close()
+    with operator_session(data_dir, database_url) as (platform, ctx):
+        yield platform, ctx, _payment_settings(data_dir, database_url)
 
 
 @contextmanager
@@ -127,7 +101,7 @@ def _date(text: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise _fail(f"{option}: {exc}") from exc
+        raise fail(f"{option}: {exc}") from exc
 
 
 # --- invoices ---------------------------------------------------------------------------------------------
@@ -146,7 +120,7 @@ def render(
 ) -> None:
     """BIL-4: write the PDF and the Peppol UBL (validated: UBL 2.1 XSD + EN 16931) of invoices."""
     if number is None and not all_documents:
-        raise _fail("give an invoice number or --all")
+        raise fail("give an invoice number or --all")
     out.mkdir(parents=True, exist_ok=True)
     with _session(data_dir, database_url) as (platform, ctx, settings), _uow(platform) as (uow, store):
         numbers = [number] if number else [item.number for item in p.list_documents(uow, store, ctx)]
@@ -196,7 +170,7 @@ def send(
         host, port = parse_host_port(smtp)
         month = None if period is None else Month.parse(period)
     except (ValueError, NuageError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     with _session(data_dir, database_url) as (platform, ctx, settings):
         with _uow(platform) as (uow, store):
             outgoing, skipped = p.prepare_documents(uow, store, ctx, settings, period=month, resend=resend)
@@ -227,7 +201,7 @@ def import_camt(
 ) -> None:
     """PAY-1: import a bank statement; credits matched by structured reference, others parked; idempotent."""
     if not file.is_file():
-        raise _fail(f"no such file: {file}")
+        raise fail(f"no such file: {file}")
     with _session(data_dir, database_url) as (platform, ctx, _settings), _uow(platform) as (uow, store):
         report = p.import_statement(uow, store, ctx, file.read_bytes())
     for ref, number, amount in report.matched:
@@ -254,7 +228,7 @@ def record(
     try:
         value = Decimal(amount)
     except InvalidOperation as exc:
-        raise _fail(f"amount {amount!r} is not a number") from exc
+        raise fail(f"amount {amount!r} is not a number") from exc
     with _session(data_dir, database_url) as (platform, ctx, _settings), _uow(platform) as (uow, store):
         received = _date(on, "--on") or platform.clock.now().date()
         payment = p.record_payment(
@@ -315,7 +289,7 @@ def demo_statement(
     with _session(data_dir, database_url) as (platform, ctx, settings), _uow(platform) as (uow, store):
         invoices = [item for item in p.list_documents(uow, store, ctx) if item.document_type == "invoice"]
     if len(invoices) < 2:
-        raise _fail("bill the demo month first: nuage billing run --period 2026-01")
+        raise fail("bill the demo month first: nuage billing run --period 2026-01")
     first, second = invoices[0], invoices[1]
     booked = first.issue_on.replace(day=min(first.issue_on.day + 14, 28))
     entries = (
@@ -379,7 +353,7 @@ def dunning_run(
         try:
             target = parse_host_port(smtp)
         except ValueError as exc:
-            raise _fail(f"--smtp: {exc}") from exc
+            raise fail(f"--smtp: {exc}") from exc
     with _session(data_dir, database_url) as (platform, ctx, settings):
         if auto_suspend is not None:
             from dataclasses import replace

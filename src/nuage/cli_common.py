@@ -1,0 +1,49 @@
+"""What every ``nuage`` subcommand shares: its options, its error exit, the operator's session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nuage.bootstrap import Platform, build_platform
+from nuage.config import load_settings
+from nuage.errors import NuageError
+from nuage.services.context import Context
+from nuage.tenancy.model import PartyKind
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar="NUAGE_DATA_DIR", help="Where the SQLite file and other state live."),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", envvar="NUAGE_DATABASE_URL", help="PostgreSQL URL; default: SQLite in the data dir."
+    ),
+]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` as an error; the caller raises the returned exit (code 2)."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+@contextmanager
+def operator_session(data_dir: Path | None, database_url: str | None) -> Iterator[tuple[Platform, Context]]:
+    """The migrated platform and the operator's context; errors of the terms end the command cleanly."""
+    platform = build_platform(load_settings(data_dir=data_dir, database_url=database_url), migrate=True)
+    try:
+        with platform.uow() as uow:
+            operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
+        if operator is None:
+            raise fail("no operator yet: run `nuage demo` (or create the operator) first")
+        yield platform, Context.operator(operator.id, platform.clock)
+    except NuageError as exc:
+        raise fail(f"{exc.error_id}: {exc}") from exc
+    finally:
+        platform.close()
