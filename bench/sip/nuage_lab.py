@@ -18,6 +18,7 @@ from nuage.sip import SipServer, SipSettings, install_uvloop, tune_gc
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
 from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import Binding, CarrierTrunk, SipAccount, UserDestination
+from nuage.sip.security import SecuritySettings
 
 
 async def main(port: int, bob_port: int) -> None:
@@ -44,7 +45,10 @@ async def main(port: int, bob_port: int) -> None:
         )
     )
     cdrs = MemoryCdrSink()
-    settings = SipSettings(listen_port=port, transports=("UDP",), cdr_batch_size=500)
+    # the benchmark drives thousands of messages/s from one address: no per-address rate limit
+    settings = SipSettings(
+        listen_port=port, transports=("UDP",), cdr_batch_size=500, security=SecuritySettings(rate_per_s=0)
+    )
     server = SipServer(
         settings,
         credentials=credentials,

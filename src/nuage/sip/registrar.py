@@ -8,6 +8,7 @@ get the very same 403, so the answers do not reveal which usernames exist.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,6 +41,8 @@ class Registrar:
         authenticator: DigestAuthenticator,
         clock: Clock,
         settings: RegistrarSettings | None = None,
+        *,
+        on_auth_failure: Callable[[str], None] | None = None,
     ) -> None:
         self._credentials = credentials
         self._store = store
@@ -47,6 +50,7 @@ class Registrar:
         self._clock = clock
         self.settings = settings or RegistrarSettings()
         self._bindings: dict[str, dict[str, Binding]] = {}
+        self._on_auth_failure = on_auth_failure  # source host of a failed digest check (SIP-5)
 
     async def load(self) -> int:
         """Load the stored bindings that have not expired; return how many."""
@@ -103,6 +107,8 @@ class Registrar:
         if verdict is not Verdict.OK or account is None:
             log.info("authentication failed for %r from %s", credentials.username, tx.source)
             tx.reply(403)
+            if self._on_auth_failure is not None:
+                self._on_auth_failure(tx.source.host)
             return None
         return account
 

@@ -22,6 +22,7 @@ from nuage.sip.digest import DigestAuthenticator
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan
 from nuage.sip.registrar import Registrar, RegistrarSettings
+from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
 from nuage.sip.transactions import (
     ClientTransaction,
     ResponseHandler,
@@ -58,6 +59,7 @@ class SipSettings:
     cdr_batch_size: int = 100
     cdr_flush_interval_ms: int = 1000
     user_agent: str = "Nuage"
+    security: SecuritySettings = field(default_factory=SecuritySettings)  # SIP-5
 
 
 class SipServer:
@@ -80,7 +82,15 @@ class SipServer:
         self.authenticator = DigestAuthenticator(
             settings.realm, nonce_ttl_s=settings.nonce_ttl_s, algorithms=settings.digest_algorithms
         )
-        self.registrar = Registrar(credentials, bindings, self.authenticator, self.clock, settings.registrar)
+        self.security = SecurityGuard(settings.security)
+        self.registrar = Registrar(
+            credentials,
+            bindings,
+            self.authenticator,
+            self.clock,
+            settings.registrar,
+            on_auth_failure=self.security.record_auth_failure,
+        )
         self.cdr_writer = CdrWriter(
             cdr_sink, batch_size=settings.cdr_batch_size, flush_interval_ms=settings.cdr_flush_interval_ms
         )
@@ -140,7 +150,7 @@ class SipServer:
     async def _bind(self, port: int) -> None:
         settings = self.settings
         assert self._layer is not None
-        receive = self._layer.receive
+        receive = self._receive
         for name in settings.transports:
             if name == "UDP":
                 transport: Transport = await UdpTransport.listen(settings.listen_host, port, receive)
@@ -191,6 +201,14 @@ class SipServer:
         """Current calls."""
         return [call.info() for call in self._calls.values()]
 
+    def bans(self) -> list[Ban]:
+        """Source addresses whose messages are dropped now (SIP-5)."""
+        return self.security.bans()
+
+    def unban(self, address: str) -> bool:
+        """Lift the ban of a source address; False if it was not banned."""
+        return self.security.unban(address)
+
     @property
     def transaction_counts(self) -> tuple[int, int]:
         """(server, client) transactions alive."""
@@ -235,6 +253,12 @@ class SipServer:
         if transport is None:
             transport = next(iter(self._transports.values()))
         return transport
+
+    def _receive(self, message: SipRequest | SipResponse, source: Address, transport: Transport) -> None:
+        """Every parsed message: the security guard drops banned, scanning or flooding sources."""
+        if self.security.admit(message, source.host):
+            assert self._layer is not None
+            self._layer.receive(message, source, transport)
 
     # -- TransactionUser ----------------------------------------------------------------------
     def on_request(self, transaction: ServerTransaction) -> None:
@@ -322,4 +346,5 @@ class SipServer:
 
     def _purge_bindings(self) -> None:
         self._spawn(self.registrar.purge_expired())
+        self.security.prune()
         self._purge = self.loop.call_later(30, self._purge_bindings)
