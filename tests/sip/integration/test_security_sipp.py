@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from nuage.sip import SipSettings
 from nuage.sip.security import SecuritySettings
 from sip.harness import Lab, RawUdpPhone, SippResult, free_port, needs_sipp, register_with_sipp, run_sipp
 
@@ -81,3 +82,27 @@ async def test_scanner_user_agent_gets_no_answer(lab: Lab, agent: str) -> None:
     finally:
         phone.close()
     assert lab.server.security.dropped["scanner"] == 2
+
+
+FLOOD_SETTINGS = SipSettings(listen_port=0, t1_s=0.1, security=SecuritySettings(rate_per_s=5, burst=10))
+
+
+@pytest.mark.parametrize("lab_settings", [FLOOD_SETTINGS])
+async def test_a_flooding_source_is_answered_up_to_its_burst(lab: Lab) -> None:
+    phone = RawUdpPhone()
+    try:
+        uri = f"sip:127.0.0.1:{lab.port}"
+        for n in range(30):
+            phone.send(phone.request("OPTIONS", uri, call_id=f"flood-{n}"), lab.port)
+        answered = 0
+        while True:
+            try:
+                response = await phone.response(timeout=0.5)
+            except TimeoutError:
+                break
+            assert response.status == 200
+            answered += 1
+    finally:
+        phone.close()
+    assert 10 <= answered <= 11  # the burst (plus what refilled meanwhile at 5/s)
+    assert lab.server.security.dropped["rate"] == 30 - answered
