@@ -77,7 +77,7 @@ class SipRuntime:
     reconcile_s: float = 30.0  # how often channels of calls no longer in progress are given back
 
     def __init__(self, platform: Platform) -> None:
-        from nuage.policy import CallerIdMode, TermsCallPolicy
+        from nuage.policy import AutoDialerDetector, CallerIdMode, TermsCallPolicy
         from nuage.sip.server import SipServer, SipSettings
         from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
         from nuage.storage.sql.sip_adapters import SqlBindingStore, SqlCdrSink, SqlSipDirectory
@@ -92,6 +92,7 @@ class SipRuntime:
             self.policy_state,
             caller_id_mode=CallerIdMode(config.caller_id_mode),
             home_region=platform.settings.home_region,
+            autodialer=AutoDialerDetector(platform.clock),  # SIP-4, default thresholds
         )
         settings = SipSettings(
             listen_host=config.host,
@@ -110,7 +111,8 @@ class SipRuntime:
             clock=platform.clock,
         )
         # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
-        # CDR); ours also gives the call's channels back to the policy, at once.
+        # CDR); ours also gives the call's channels back to the policy, at once (and tells SIP-4's
+        # auto-dialer detector how the call ended).
         self.server.cdr_writer = _releasing_cdr_writer(
             cdr_sink, self.policy, settings.cdr_batch_size, settings.cdr_flush_interval_ms
         )

@@ -8,7 +8,9 @@ import pytest
 
 from integration.sip.test_demo_calls import free_port, register
 from nuage.bootstrap import SipRuntime
+from nuage.policy import AutoDialerThresholds, Subject
 from nuage.shared.clock import SystemClock
+from nuage.tenancy.model import PartyKind
 
 from .support import Api
 
@@ -44,3 +46,30 @@ async def test_without_sip_in_the_process_the_view_says_which_upstream_is_missin
     answer = await api.get(OPERATOR, "/sip/calls")
     assert answer.status_code == 503
     assert answer.json()["details"]["upstream"] == "sip"
+
+
+@pytest.mark.rule("SIP-4")
+async def test_the_operator_sees_the_accounts_blocked_as_auto_dialers(api: Api) -> None:
+    with api.platform.uow() as uow:
+        party = uow.parties.find_by(kind=PartyKind.CUSTOMER.value, name="Atelier Dupont")
+    assert party is not None
+    api.platform.settings.sip.port = 0
+    runtime = SipRuntime(api.platform)
+    await runtime.start()
+    try:
+        detector = runtime.policy.autodialer
+        detector.thresholds = AutoDialerThresholds(min_sample=3, sequential_run=3)
+        for n in range(3):  # three sequential destinations
+            detector.attempt(f"c{n}", f"047500000{n}", (Subject("account", party.id),))
+        seen = await api.get(OPERATOR, "/sip/autodialer-blocks")
+        hidden = await api.get(DUPONT, "/sip/autodialer-blocks")
+        runtime.policy.clear_autodialer_block(party.id)
+        cleared = await api.get(OPERATOR, "/sip/autodialer-blocks")
+    finally:
+        await runtime.stop(grace_s=1)
+    assert seen.status_code == 200, seen.text
+    (block,) = seen.json()["items"]
+    assert (block["account_id"], block["trunk_id"]) == (party.id, None)
+    assert "3 sequential destinations" in block["reason"]
+    assert hidden.status_code == 404  # TEN-4
+    assert cleared.json() == {"items": [], "total": 0}

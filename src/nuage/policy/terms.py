@@ -19,7 +19,10 @@ Order of the checks, first match wins:
    setting ``CallerIdMode``: REFUSE (default) refuses citing SIP-2; REPLACE lets the call go,
    presenting the device's number or the account's main number, which is what the B2BUA puts in
    the From of every outbound call anyway (``SipAccount.caller_id_e164``).
-4. CAP-3 — every account involved must have a free channel (counting: ``nuage.policy.channels``),
+4. SIP-4 (outbound only) — an account the auto-dialer detector (``nuage.policy.autodialer``)
+   has blocked is refused citing SIP-4 with the recorded reason, until the operator clears it;
+   the policy feeds the detector each outbound attempt it lets through and each call's end.
+5. CAP-3 — every account involved must have a free channel (counting: ``nuage.policy.channels``),
    otherwise the call is refused citing CAP-3 (486 Capacity Exceeded).
 
 An account the snapshot does not know yet (created since the last reload, a few seconds at
@@ -36,8 +39,10 @@ from enum import StrEnum
 from typing import Protocol
 
 from nuage.errors import InvalidInput
+from nuage.policy.autodialer import AutoDialerBlock, AutoDialerDetector, Subject
 from nuage.policy.channels import ChannelCounter
 from nuage.policy.snapshot import AccountTerms, PolicySnapshot
+from nuage.shared.clock import SystemClock
 from nuage.shared.phone import parse_e164
 from nuage.sip.ports import (
     Authorization,
@@ -79,7 +84,7 @@ class StaticSnapshot:
 
 
 class TermsCallPolicy:
-    """CallPolicy of the terms (EMG-4, PAY-3, CTR-4, SIP-2, CAP-3); also the end-of-call hook."""
+    """CallPolicy of the terms (EMG-4, PAY-3, CTR-4, SIP-2, SIP-4, CAP-3); also the end-of-call hook."""
 
     def __init__(
         self,
@@ -89,12 +94,14 @@ class TermsCallPolicy:
         caller_id_mode: CallerIdMode = CallerIdMode.REFUSE,
         home_region: str = "BE",
         max_duration: timedelta | None = None,
+        autodialer: AutoDialerDetector | None = None,
     ) -> None:
         self._source = source
         self.channels = channels or ChannelCounter()
         self._caller_id_mode = CallerIdMode(caller_id_mode)
         self._region = home_region
         self._max_duration = max_duration
+        self.autodialer = autodialer or AutoDialerDetector(SystemClock())
 
     async def authorize(self, attempt: CallAttempt) -> Authorization | Refusal:
         """Routes for the attempt, or a refusal citing the rule that forbids it."""
@@ -134,12 +141,19 @@ class TermsCallPolicy:
             if self._caller_id_mode is CallerIdMode.REFUSE:
                 return Refusal("SIP-2", "caller ID is not a number of the account")
             log.info("call %s: foreign caller ID replaced by the account's number", attempt.call_id)
+        dialler = caller if attempt.direction is Direction.OUTBOUND else None
+        if dialler is not None:
+            block = self.autodialer.blocked(Subject("account", dialler))
+            if block is not None:  # SIP-4
+                return Refusal("SIP-4", block.reason)
         full = self.channels.full({a: t.channels for a, t in terms.items()})
         if full:
             whose = "the called account" if full == [callee] and callee != caller else "the account"
             channels = terms[full[0]].channels
             return Refusal("CAP-3", f"all {channels} channels of {whose} are in use")
         self.channels.acquire(attempt.call_id, involved)
+        if dialler is not None:
+            self.autodialer.attempt(attempt.call_id, attempt.dialled, (Subject("account", dialler),))
         return Authorization(routes=(attempt.destination,), max_duration=self._max_duration)
 
     def _caller_id_allowed(self, presented: str, terms: AccountTerms) -> bool:
@@ -157,6 +171,16 @@ class TermsCallPolicy:
         """A call or attempt ended: give back its channels (a refused one never took any)."""
         if record.refusal_rule_id is None:
             self.channels.release(record.call_id)
+        answered = record.answered_at is not None
+        self.autodialer.ended(record.call_id, answered=answered, billable_seconds=record.billable_seconds)
+
+    def autodialer_blocks(self) -> list[AutoDialerBlock]:
+        """SIP-4: the accounts blocked as automatic calling machines (subject, since, reason)."""
+        return self.autodialer.blocks()
+
+    def clear_autodialer_block(self, account_id: str) -> bool:
+        """SIP-4: the operator lifts an account's block; whether there was one."""
+        return self.autodialer.clear(Subject("account", account_id))
 
     def reconcile(self, live_call_ids: Iterable[str]) -> int:
         """Give back channels of calls no longer in progress (a safety net); how many released."""

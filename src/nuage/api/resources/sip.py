@@ -1,6 +1,8 @@
 """The SIP data plane, live (SIP-1): current registrations and calls, for the operator.
 
-``GET /sip/registrations`` and ``GET /sip/calls`` read the SIP server running in this process;
+``GET /sip/registrations`` and ``GET /sip/calls`` read the SIP server running in this process,
+``GET /sip/autodialer-blocks`` the accounts its call policy blocked as automatic calling machines
+(SIP-4, kept until the operator clears them);
 anyone but the operator's staff gets 404 (TEN-4: nothing reveals them). A process that runs
 without SIP (``nuage serve --no-sip``) answers 503 naming the upstream.
 """
@@ -62,6 +64,22 @@ class CallsOut(Output):
     total: int
 
 
+class AutoDialerBlockOut(Output):
+    """An account (or trunk) blocked as an automatic calling machine (SIP-4)."""
+
+    account_id: str | None
+    trunk_id: str | None
+    since: datetime
+    reason: str
+
+
+class AutoDialerBlocksOut(Output):
+    """Every current SIP-4 block."""
+
+    items: list[AutoDialerBlockOut]
+    total: int
+
+
 def _sip(c: Call) -> SipRuntime:
     if not c.ctx.scope.is_operator:
         raise NotFound("sip view", "-")
@@ -120,3 +138,30 @@ def list_calls(request: Request, c: Call = Depends(call)) -> Response:
         for info in sorted(_sip(c).server.calls(), key=lambda i: i.started_at)
     ]
     return read_response(request, CallsOut(items=items, total=len(items)).model_dump_json().encode())
+
+
+@router.get(
+    "/sip/autodialer-blocks",
+    response_model=AutoDialerBlocksOut,
+    summary="Accounts blocked as auto-dialers",
+    tags=["sip"],
+    responses=responses(NOT_FOUND, NOT_MODIFIED, UNAVAILABLE),
+    **described(
+        "operations.sip.read",
+        "SIP-4: the accounts blocked for outbound calls as automatic calling machines, since when and why.",
+    ),
+)
+def list_autodialer_blocks(request: Request, c: Call = Depends(call)) -> Response:
+    c.require("operations.sip.read")
+    items = [
+        AutoDialerBlockOut(
+            account_id=b.subject.id if b.subject.kind == "account" else None,
+            trunk_id=b.subject.id if b.subject.kind == "trunk" else None,
+            since=b.since,
+            reason=b.reason,
+        )
+        for b in _sip(c).policy.autodialer_blocks()
+    ]
+    return read_response(
+        request, AutoDialerBlocksOut(items=items, total=len(items)).model_dump_json().encode()
+    )
