@@ -116,6 +116,8 @@ class SipRuntime:
         self.server.cdr_writer = _releasing_cdr_writer(
             cdr_sink, self.policy, settings.cdr_batch_size, settings.cdr_flush_interval_ms
         )
+        # SIP-5: the operator's carrier gateways are never banned or rate-limited as scanners would be.
+        self.directory.on_carriers = self.server.security.trust_carriers
         self._platform = platform
         self._reconciler: asyncio.Task[None] | None = None
 

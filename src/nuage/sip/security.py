@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from nuage.sip.message import SipRequest, SipResponse
@@ -97,6 +97,10 @@ class SecurityGuard:
         self.dropped: dict[str, int] = {"banned": 0, "scanner": 0, "rate": 0}
 
     # -- the receive path --------------------------------------------------------------------
+    def trust_carriers(self, hosts: Iterable[str]) -> None:
+        """SIP-5: the operator's carrier gateways are exempt too; kept current from the directory."""
+        self._trusted = frozenset(self.settings.trusted) | frozenset(hosts)
+
     def admit(self, message: SipRequest | SipResponse, host: str) -> bool:
         """True if a message from ``host`` may be processed; False: drop it silently."""
         if host in self._trusted:

@@ -20,6 +20,7 @@ from nuage.bootstrap import Platform, SipRuntime
 from nuage.services.demo import load_demo
 from nuage.shared.clock import SystemClock
 from nuage.storage.sql import tables
+from sip.unit.test_security import request as security_request
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "examples" / "sipp"
 
@@ -181,3 +182,17 @@ async def test_registrations_survive_a_restart_of_the_sip_plane(demo_sip: tuple[
     restarted = SipRuntime(platform)
     await restarted.start()
     assert [b.username for b in restarted.server.registrations()] == ["jan"]
+
+
+@pytest.mark.rule("SIP-5")
+async def test_the_carrier_gateway_of_the_directory_is_never_rate_limited(
+    demo_sip: tuple[Platform, int, int],
+) -> None:
+    platform, _, _ = demo_sip
+    assert platform.sip is not None
+    guard = platform.sip.server.security
+    burst = guard.settings.burst
+    # The demo carrier is at 127.0.0.1: far past the per-address burst, nothing is dropped.
+    assert all(guard.admit(security_request(), "127.0.0.1") for _ in range(3 * burst))
+    # Another address is limited as usual.
+    assert not all(guard.admit(security_request(), "127.0.0.9") for _ in range(3 * burst))

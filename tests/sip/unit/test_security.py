@@ -225,3 +225,13 @@ async def test_registrar_reports_the_source_of_a_wrong_password() -> None:
     assert await register(3, None) == 401
     assert await register(4, "secret") == 200
     assert failures == [PHONE.host]
+
+
+def test_carrier_gateways_are_trusted_as_the_directory_says_and_no_longer_once_removed() -> None:
+    guard = SecurityGuard(SecuritySettings(rate_per_s=1, burst=1, trusted=(OTHER,)), now=Time())
+    guard.trust_carriers({ATTACKER})
+    assert all(guard.admit(request(), ATTACKER) for _ in range(5))  # a carrier is never rate-limited
+    guard.trust_carriers(set())
+    assert guard.admit(request(), ATTACKER)
+    assert not guard.admit(request(), ATTACKER)  # burst of 1 spent: limited like anyone else
+    assert all(guard.admit(request(), OTHER) for _ in range(5))  # configured trust stays

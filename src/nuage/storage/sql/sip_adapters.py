@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -148,9 +148,15 @@ class SqlSipDirectory:
         self._engine = engine
         self._region = home_region
         self._view = RefreshedSnapshot(
-            self._load, DirectorySnapshot(), name="sip-directory", refresh_s=refresh_s
+            self._load, DirectorySnapshot(), name="sip-directory", refresh_s=refresh_s, on_load=self._loaded
         )
         self._last_miss_reload = 0.0
+        #: told the carrier gateways' hosts after each load (SIP-5: the security guard trusts them)
+        self.on_carriers: Callable[[frozenset[str]], None] | None = None
+
+    def _loaded(self, snapshot: DirectorySnapshot) -> None:
+        if self.on_carriers is not None:
+            self.on_carriers(frozenset(carrier.host for carrier in snapshot.carriers))
 
     @property
     def _snapshot(self) -> DirectorySnapshot:

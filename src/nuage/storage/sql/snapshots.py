@@ -20,8 +20,17 @@ log = logging.getLogger("nuage.storage.snapshots")
 class RefreshedSnapshot(Generic[S]):
     """``load()`` run in a worker thread at start, then every ``refresh_s`` seconds."""
 
-    def __init__(self, load: Callable[[], S], initial: S, *, name: str, refresh_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        load: Callable[[], S],
+        initial: S,
+        *,
+        name: str,
+        refresh_s: float = 2.0,
+        on_load: Callable[[S], None] | None = None,
+    ) -> None:
         self._load = load
+        self._on_load = on_load
         self._value = initial
         self._name = name
         self._refresh_s = refresh_s
@@ -37,6 +46,8 @@ class RefreshedSnapshot(Generic[S]):
         """Read again now (in a worker thread)."""
         async with self._lock:
             self._value = await asyncio.to_thread(self._load)
+        if self._on_load is not None:
+            self._on_load(self._value)
 
     async def start(self) -> None:
         """Load the first value and keep it current."""
