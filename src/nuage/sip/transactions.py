@@ -88,12 +88,34 @@ class TransactionUser(Protocol):
         ...
 
 
-class ServerTransaction:
+class _TimedTransaction:
+    """What both kinds of transaction share: their timers, cancelled together."""
+
+    __slots__ = ("_handles", "_layer")
+
+    _handles: list[asyncio.TimerHandle | CoarseTimer]
+    _layer: TransactionLayer
+
+    def _linger(self, delay: float, callback: Callable[[], None]) -> None:
+        """Timers that end a transaction (D, H, I, J, K, L, M): late by up to a second is fine."""
+        if delay <= 0:
+            self._later(0, callback)
+        else:
+            self._handles.append(self._layer.coarse.call_later(delay, callback))
+
+    def _later(self, delay: float, callback: Callable[..., None], *args: object) -> None:
+        self._handles.append(self._layer.loop.call_later(delay, callback, *args))
+
+    def _cancel_timers(self) -> None:
+        for handle in self._handles:
+            handle.cancel()
+        self._handles.clear()
+
+
+class ServerTransaction(_TimedTransaction):
     """A server transaction (INVITE: §17.2.1 + RFC 6026; non-INVITE: §17.2.2)."""
 
     __slots__ = (
-        "_handles",
-        "_layer",
         "_last",
         "cancelled",
         "destination",
@@ -206,34 +228,17 @@ class ServerTransaction:
             log.info("no ACK for final response (call %s)", self.request.call_id)
         self._terminate()
 
-    def _linger(self, delay: float, callback: Callable[[], None]) -> None:
-        """Timers that end a transaction (D, H, I, J, K, L, M): late by up to a second is fine."""
-        if delay <= 0:
-            self._later(0, callback)
-        else:
-            self._handles.append(self._layer.coarse.call_later(delay, callback))
-
-    def _later(self, delay: float, callback: Callable[..., None], *args: object) -> None:
-        self._handles.append(self._layer.loop.call_later(delay, callback, *args))
-
-    def _cancel_timers(self) -> None:
-        for handle in self._handles:
-            handle.cancel()
-        self._handles.clear()
-
     def _terminate(self) -> None:
         self.state = TxState.TERMINATED
         self._cancel_timers()
         self._layer._server.pop(self.key, None)
 
 
-class ClientTransaction:
+class ClientTransaction(_TimedTransaction):
     """A client transaction (INVITE: §17.1.1 + RFC 6026; non-INVITE: §17.1.2)."""
 
     __slots__ = (
         "_cancel_pending",
-        "_handles",
-        "_layer",
         "_on_response",
         "branch",
         "destination",
@@ -278,13 +283,13 @@ class ClientTransaction:
         status = response.status
         if self.state in (TxState.CALLING, TxState.TRYING, TxState.PROCEEDING):
             if status < 200:
-                first = self.state is not TxState.PROCEEDING
                 self.state = TxState.PROCEEDING
                 self.last_provisional = response
-                if self.request.method != "INVITE" and first:
-                    pass  # timer E keeps running at T2 (handled in _retransmit)
+                # non-INVITE: timer E keeps running, at T2 (handled in _retransmit)
                 if self.request.method == "INVITE":
-                    self._cancel_timers(keep_timeout=True)  # stop timer A
+                    # stop timer A; timer B no longer applies in Proceeding (§17.1.1.2): the
+                    # TU's own no-answer timer ends the attempt with CANCEL
+                    self._cancel_timers()
                     if self._cancel_pending:
                         self._send_cancel()
                 self._on_response(response)
@@ -362,25 +367,6 @@ class ClientTransaction:
         if self.state in (TxState.CALLING, TxState.TRYING, TxState.PROCEEDING):
             self._terminate()
             self._on_response(None)
-
-    def _linger(self, delay: float, callback: Callable[[], None]) -> None:
-        """Timers that end a transaction (D, H, I, J, K, L, M): late by up to a second is fine."""
-        if delay <= 0:
-            self._later(0, callback)
-        else:
-            self._handles.append(self._layer.coarse.call_later(delay, callback))
-
-    def _later(self, delay: float, callback: Callable[..., None], *args: object) -> None:
-        self._handles.append(self._layer.loop.call_later(delay, callback, *args))
-
-    def _cancel_timers(self, keep_timeout: bool = False) -> None:
-        for handle in self._handles:
-            handle.cancel()
-        self._handles.clear()
-        if keep_timeout:
-            # INVITE in Proceeding: timer B no longer applies (§17.1.1.2); the TU's own
-            # no-answer timer ends the attempt with CANCEL.
-            pass
 
     def _terminate(self) -> None:
         self.state = TxState.TERMINATED
