@@ -5,7 +5,6 @@ operator setting) so the burst stays small and the test fast."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from nuage.policy import AutoDialerThresholds, Subject
 from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
 
-from .test_demo_calls import demo_sip, free_port, sipp
+from .test_demo_calls import answering, demo_sip, free_port, sipp
 from .test_policy_calls import ALICE, SCENARIOS, _account, _call, _cdrs, _refused, _runtime
 
 pytestmark = [
@@ -43,8 +42,7 @@ async def _burst(platform: Platform, sip_port: int, carrier_port: int, *, talk_m
         uow.packs.add(pack)
         uow.commit()
     await _runtime(platform).policy_state.reload()
-    carrier = asyncio.create_task(sipp("answer.xml", None, "-m", str(BURST), port=carrier_port))
-    await asyncio.sleep(0.3)
+    carrier = await answering(carrier_port, "-m", str(BURST))
     await sipp(
         str(SCENARIOS / "held_call.xml"),
         f"127.0.0.1:{sip_port}",
@@ -72,8 +70,7 @@ async def test_a_burst_of_short_calls_is_blocked_then_112_still_goes_through(
     status, warning = await _refused(sip_port, "0475123456", tmp_path)
     assert status == 403
     assert '"SIP-4 ' in warning
-    carrier = asyncio.create_task(sipp("answer.xml", None, port=carrier_port))
-    await asyncio.sleep(0.3)
+    carrier = await answering(carrier_port)
     await _call(sip_port, "112")  # EMG-4: the block leaves the emergency services reachable
     await carrier
     rows = await _cdrs(platform)

@@ -58,6 +58,13 @@ async def sipp(scenario: str, target: str | None, *args: str, port: int, timeout
     return text
 
 
+async def answering(port: int, *args: str) -> asyncio.Task[str]:
+    """A SIPp phone (answer.xml) waiting on ``port`` for its call(s); await the task for its result."""
+    task = asyncio.create_task(sipp("answer.xml", None, *args, port=port))
+    await asyncio.sleep(0.3)  # SIPp signals no readiness: give it time to bind
+    return task
+
+
 @pytest.fixture
 async def demo_sip(platform: Platform) -> AsyncIterator[tuple[Platform, int, int]]:
     """The demo loaded, its carrier moved to a free port, the SIP plane listening on another."""
@@ -108,8 +115,7 @@ async def test_a_demo_number_rings_the_demo_user_it_is_assigned_to(
     platform, sip_port, carrier_port = demo_sip
     bob_phone = free_port()
     await register(sip_port, "bob", "Bob-Demo-2026!", bob_phone)
-    phone = asyncio.create_task(sipp("answer.xml", None, port=bob_phone))
-    await asyncio.sleep(0.3)
+    phone = await answering(bob_phone)
     await sipp("carrier_call.xml", f"127.0.0.1:{sip_port}", "-s", "+3223000101", port=carrier_port)
     await phone
     assert platform.sip is not None
@@ -132,8 +138,7 @@ async def test_a_demo_user_calls_another_by_extension_and_an_external_number(
     platform, sip_port, carrier_port = demo_sip
     bob_phone = free_port()
     await register(sip_port, "bob", "Bob-Demo-2026!", bob_phone)
-    phone = asyncio.create_task(sipp("answer.xml", None, port=bob_phone))
-    await asyncio.sleep(0.3)
+    phone = await answering(bob_phone)
     await sipp(
         "call.xml",
         f"127.0.0.1:{sip_port}",
@@ -146,8 +151,7 @@ async def test_a_demo_user_calls_another_by_extension_and_an_external_number(
         port=free_port(),
     )
     await phone
-    carrier = asyncio.create_task(sipp("answer.xml", None, port=carrier_port))
-    await asyncio.sleep(0.3)
+    carrier = await answering(carrier_port)
     await sipp(
         "call.xml",
         f"127.0.0.1:{sip_port}",

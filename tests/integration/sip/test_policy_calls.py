@@ -22,7 +22,7 @@ from nuage.shared.ids import new_id
 from nuage.sip.b2bua.states import CallState
 from nuage.tenancy.model import PartyKind, PartyStatus
 
-from .test_demo_calls import cdr_rows, demo_sip, free_port, register, sipp
+from .test_demo_calls import answering, cdr_rows, demo_sip, free_port, register, sipp
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "examples" / "sipp"
 ALICE = ("-au", "alice", "-ap", "Alice-Demo-2026")
@@ -111,15 +111,13 @@ async def test_the_call_beyond_capacity_is_refused_then_112_goes_through(
     assert runtime.policy_state.snapshot.accounts[dupont].channels == 1
     bob_phone = free_port()
     await register(sip_port, "bob", "Bob-Demo-2026!", bob_phone)
-    bob = asyncio.create_task(sipp("answer.xml", None, port=bob_phone))
-    await asyncio.sleep(0.3)
+    bob = await answering(bob_phone)
     held = asyncio.create_task(_call(sip_port, "212", talk_ms=6000))  # alice -> bob: the one channel
     await _until_connected(platform)
     status, warning = await _refused(sip_port, "0475123456", tmp_path)
     assert status == 486
     assert '"CAP-3 ' in warning
-    carrier = asyncio.create_task(sipp("answer.xml", None, port=carrier_port))
-    await asyncio.sleep(0.3)
+    carrier = await answering(carrier_port)
     await _call(sip_port, "112")  # EMG-4: at full capacity
     await carrier
     assert runtime.policy.channels.in_use(dupont) == 1  # the emergency call gave its channel back
@@ -155,8 +153,7 @@ async def test_a_suspended_account_reaches_112_and_nothing_else(
         status, warning = await _refused(sip_port, dialled, tmp_path)
         assert status == 403
         assert '"PAY-3 ' in warning
-    carrier = asyncio.create_task(sipp("answer.xml", None, port=carrier_port))
-    await asyncio.sleep(0.3)
+    carrier = await answering(carrier_port)
     await _call(sip_port, "112")
     await carrier
     status, warning = await _refused(sip_port, "+3223000101", tmp_path, carrier_port=carrier_port)  # to bob
@@ -179,8 +176,7 @@ async def test_a_spoofed_caller_id_is_refused(demo_sip: tuple[Platform, int, int
     status, warning = await _refused(sip_port, "0475123456", tmp_path, caller="+3293000200")  # Jan's
     assert status == 403
     assert '"SIP-2 ' in warning
-    carrier = asyncio.create_task(sipp("answer.xml", None, port=carrier_port))
-    await asyncio.sleep(0.3)
+    carrier = await answering(carrier_port)
     await _call(sip_port, "0475123456", caller="+3223000100")  # Dupont's own main number
     await carrier
     rows = await _cdrs(platform)
