@@ -7,6 +7,7 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -42,9 +43,13 @@ class Platform:
         """Release the database connections."""
         self.engine.dispose()
 
+    @cached_property
+    def _head_revision(self) -> str | None:
+        return head_revision(self.settings.effective_database_url)  # the shipped scripts: read once
+
     def schema_is_current(self) -> bool:
         """Whether the database is migrated to the newest revision shipped."""
-        return current_revision(self.engine) == head_revision(self.settings.effective_database_url)
+        return current_revision(self.engine) == self._head_revision
 
     def secret_key(self) -> str:
         """The signing key: configured, or generated once and kept in the data directory."""
