@@ -11,7 +11,6 @@ import asyncio
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,17 +22,27 @@ import pytest
 
 from api.support import PASSWORDS, SECRETS
 from api.test_limits import _redis_available
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from netports import bind_race_lost, free_port
 
 
 def _start(data_dir: Path, env: dict[str, str], *, sip: bool = False) -> tuple[subprocess.Popen[bytes], str]:
-    """``nuage serve`` on a free port; with ``sip``, the SIP plane too (on an OS-chosen port)."""
-    port = free_port()
+    """``nuage serve`` on a free port; with ``sip``, the SIP plane too (on an OS-chosen port).
+
+    Started once more on a fresh port if another process took the first one before it bound it.
+    """
+    try:
+        return _start_on(free_port(), data_dir, env, sip=sip)
+    except _PortTaken:
+        return _start_on(free_port(), data_dir, env, sip=sip)
+
+
+class _PortTaken(RuntimeError):
+    """The HTTP port was bound by someone else between the probe and ``nuage serve``'s bind."""
+
+
+def _start_on(
+    port: int, data_dir: Path, env: dict[str, str], *, sip: bool
+) -> tuple[subprocess.Popen[bytes], str]:
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "nuage"),
@@ -52,9 +61,10 @@ def _start(data_dir: Path, env: dict[str, str], *, sip: bool = False) -> tuple[s
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"nuage serve exited: {process.stderr.read().decode() if process.stderr else ''}"
-            )
+            error = process.stderr.read().decode() if process.stderr else ""
+            if bind_race_lost(error):
+                raise _PortTaken(error)
+            raise RuntimeError(f"nuage serve exited: {error}")
         try:
             if httpx.get(f"{base}/health", timeout=1).status_code == 200:
                 return process, base

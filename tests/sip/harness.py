@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from netports import bind_race_lost, free_port
 from nuage.sip import SipServer
 from nuage.sip.digest import authorization_header
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
@@ -25,25 +26,6 @@ BARESIP = shutil.which("baresip")
 
 needs_sipp = pytest.mark.skipif(SIPP is None, reason="SIPp (sip-tester) is not installed")
 needs_baresip = pytest.mark.skipif(BARESIP is None, reason="baresip is not installed")
-
-
-def free_port(*, spacing: int = 1) -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (and the ``spacing - 1`` ports after it)."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        if port + spacing >= 65535:
-            continue
-        try:
-            for offset in range(spacing):
-                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                    with socket.socket(socket.AF_INET, kind) as s:
-                        s.bind(("127.0.0.1", port + offset))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port")
 
 
 ALICE = SipAccount("dev-alice", "acc-1", "usr-alice", "alice", "alice-secret", "Alice", "+3221111111")
@@ -95,8 +77,18 @@ async def run_sipp(
     ip: str = "127.0.0.1",
 ) -> SippResult:
     """Run SIPp (as its own process, so the server keeps running in this loop)."""
-    assert SIPP is not None
     path = scenario if isinstance(scenario, Path) else SCENARIOS / scenario
+    result = await _run_sipp_once(path, target, port=port, args=args, timeout=timeout, ip=ip)
+    if result.returncode != 0 and bind_race_lost(result.output):
+        # another process bound a probed control or media port first: once more, with new ones
+        result = await _run_sipp_once(path, target, port=port, args=args, timeout=timeout, ip=ip)
+    return result
+
+
+async def _run_sipp_once(
+    path: Path, target: str, *, port: int, args: Sequence[str], timeout: float, ip: str
+) -> SippResult:
+    assert SIPP is not None
     command = [
         SIPP,
         "-sf",
@@ -108,7 +100,7 @@ async def run_sipp(
         "-cp",
         str(free_port()),
         "-mp",
-        str(free_port(spacing=4)),
+        str(free_port(span=4)),
         "-nostdin",
         "-timeout",
         f"{int(timeout)}s",

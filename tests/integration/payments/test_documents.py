@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
+from netports import free_port
 from nuage.documents.validation import rule_findings, schema_findings
 from nuage.services import billing as b
 from nuage.services import payments as p
@@ -72,9 +72,7 @@ def smtp_server() -> Iterator[tuple[int, list[Message]]]:
             received.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
             return "250 OK"
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -111,9 +109,7 @@ def test_documents_are_e_mailed_with_both_files_and_logged(
 
 @pytest.mark.rule("BIL-4")
 def test_unreachable_smtp_server_is_retried_then_logged_as_failed(month1: Month1) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()
     with month1.uow() as (uow, store):
         outgoing, _ = p.prepare_documents(
             uow, store, month1.ctx, month1.settings, numbers=[month1.numbers["Meuse Connect"]]

@@ -100,10 +100,10 @@ def _write_config(folder: Path, *, sip_port: int, ctrl_port: int, rtp_port: int,
 @pytest.fixture
 async def alice_softphone(lab: Lab, tmp_path: Path) -> AsyncIterator[Baresip]:
     assert BARESIP is not None
-    sip_port = free_port(spacing=3)  # baresip also binds TLS on port + 1
+    sip_port = free_port(span=3)  # baresip also binds TLS on port + 1
     ctrl_port = free_port()
     _write_config(
-        tmp_path, sip_port=sip_port, ctrl_port=ctrl_port, rtp_port=free_port(spacing=10), server_port=lab.port
+        tmp_path, sip_port=sip_port, ctrl_port=ctrl_port, rtp_port=free_port(span=10), server_port=lab.port
     )
     process = await asyncio.create_subprocess_exec(
         BARESIP,
