@@ -40,6 +40,7 @@ from nuage.billing.plans import Audience, OneTimeKind, PriceList, PricePlan
 from nuage.billing.vat import BillingParty, PartyKind, vat_treatment
 from nuage.errors import InvalidInput, NotFound
 from nuage.rating.rater import RatedCall
+from nuage.shared.clock import business_midnight
 from nuage.shared.money import ZERO
 from nuage.terms.contract import (
     Contract,
@@ -242,21 +243,24 @@ def _international_minimum_lines(
 
 def _traffic_line(account: CustomerAccount, period: Month, audience: Audience) -> InvoiceLine | None:
     """BIL-3: out-of-pack traffic of P (and late calls of earlier periods), priced per call by RAT-1."""
+    run = audience.value
+    customer_id = account.customer_id
+    ends_at = business_midnight(period.next().first_day)  # Month.at(started_at) <= period
     calls = [
         call
         for call in account.rated_calls
-        if call.run == audience.value
+        if call.started_at < ends_at
         and call.itemised
         and call.amount > 0
-        and Month.at(call.started_at) <= period
-        and call.account_id == account.customer_id
+        and call.run == run
+        and call.account_id == customer_id
     ]
     if not calls:
         return None
     # BIL-3 decision: one line per customer; amounts are the RAT-1 per-call amounts, summed
     # without further rounding; the line cites every priced call. Quantity 1 keeps
     # quantity × unit price = amount; the call count and seconds are description parameters.
-    total = sum((call.amount for call in calls), ZERO)
+    total = sum([call.amount for call in calls], ZERO)
     return make_line(
         rule_id="BIL-3",
         description_key="line.traffic.out_of_pack",

@@ -16,20 +16,23 @@ Each use case calls the pure domain (``terms.counting``, ``rating``, ``billing``
   costs) on its invoice, as their own lines, and marks them consumed in the same transaction;
 * ``list_invoices`` / ``get_invoice``: TEN-4 scoped reads.
 
-Streaming use cases take a unit-of-work *factory* and commit once per batch, so memory stays
-flat and progress is kept; a job lock (``BillingStore.lock``) keeps rating and billing runs
-from overlapping.
+Streaming use cases take a unit-of-work *factory*: rating reads its pending CDRs in batches on
+one connection and stores them in one transaction on another, so memory stays flat; a job lock
+(``BillingStore.lock``) keeps rating and billing runs from overlapping.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
+from typing import TypeVar
 
 from nuage.billing.invoices import DocumentType, InvoiceDraft, IssuedInvoice, issue
 from nuage.billing.invoices import void_and_regenerate as compose_correction
@@ -72,6 +75,7 @@ from nuage.services.billing_ports import (
     ContractState,
     InvoiceHeader,
     StoredInvoice,
+    TrafficMark,
 )
 from nuage.services.context import Context
 from nuage.services.einvoicing import EInvoiceGate, PaymentSettings, validation_workers
@@ -91,6 +95,7 @@ from nuage.terms.counting import (
     verify_chain,
 )
 
+_T = TypeVar("_T")
 BILLING_JOB = "nuage-billing"  # rating and billing runs hold this lock, one at a time
 _GB = Decimal(10) ** 9
 
@@ -347,8 +352,85 @@ def _rating_packs(packs: Iterable[DirectoryPack]) -> dict[str, list[TrafficPack]
     return by_account
 
 
+class _RatingIo:
+    """RAT: the rating job's writes, in one transaction under the job's lock, run in submission
+    order, on a thread of their own when the database works outside the interpreter
+    (``BillingStore.overlaps_io``).
+
+    Then the rater (pure Python) prices batch N while the server reads batch N+1 and stores
+    batch N-1. One thread owns the unit of work, so its connection is never used by two at
+    once. After a failure nothing else runs and the transaction is rolled back.
+    """
+
+    def __init__(self, factory: BillingUnitOfWorkFactory, *, threaded: bool) -> None:
+        self._factory = factory
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="nuage-rating-io") if threaded else None
+        self._scope: ExitStack | None = None
+        self._uow: BillingUnitOfWork | None = None
+        self._billing: BillingStore | None = None
+        self._failure: BaseException | None = None
+
+    def _store(self) -> BillingStore:
+        if self._billing is None:
+            with ExitStack() as scope:
+                uow = scope.enter_context(self._factory())
+                store = uow.billing
+                store.lock(BILLING_JOB)
+                self._scope, self._uow, self._billing = scope.pop_all(), uow, store
+        return self._billing
+
+    def _end(self, commit: bool) -> None:
+        scope, uow = self._scope, self._uow
+        self._scope, self._uow, self._billing = None, None, None
+        if scope is None or uow is None:
+            return
+        with scope:
+            if commit:
+                uow.commit()
+
+    def _guarded(self, work: Callable[[], _T]) -> _T:
+        if self._failure is not None:
+            raise self._failure  # nothing runs after a failed step
+        try:
+            return work()
+        except BaseException as error:
+            self._failure = error
+            raise
+
+    def _submit(self, work: Callable[[], _T]) -> Future[_T]:
+        if self._pool is not None:
+            return self._pool.submit(self._guarded, work)
+        future: Future[_T] = Future()
+        try:
+            future.set_result(self._guarded(work))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+    def run(self, work: Callable[[BillingStore], _T]) -> Future[_T]:
+        """Queue ``work`` on the job's store (in its transaction, which takes the lock first)."""
+        return self._submit(lambda: work(self._store()))
+
+    def close(self, commit: bool) -> None:
+        """Commit what is queued (or roll it back), then stop the thread; raise an earlier failure."""
+        try:
+            if commit:
+                self._submit(lambda: self._end(True)).result()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self._end(False)  # after a failure or without commit: roll back
+
+
 def rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, *, batch_size: int = 20000) -> RatingReport:
-    """RAT-1..3/TEN-5: rate every pending CDR in both runs, one committed batch at a time."""
+    """RAT-1..3/TEN-5: rate every pending CDR in both runs, in batches of ``batch_size`` CDRs.
+
+    One pass is one transaction under the job lock: the pending CDRs are read from a snapshot
+    taken once the lock is held, so two passes never price the same call or draw the same
+    pack twice, and a pass that fails stores nothing (rating again is idempotent). Accounts
+    with traffic packs are read last, in call order (RAT-3: packs are drawn in call order);
+    memory holds a few batches, whatever the number of CDRs.
+    """
     _require_operator(ctx)
     report = RatingReport()
     with factory() as uow:
@@ -357,41 +439,56 @@ def rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, *, batch_size:
     with factory() as uow:
         books = {run: uow.billing.tariffs(run.value) for run in RatingRun}
         packs = _rating_packs(uow.packs.list())
+        threaded = uow.billing.overlaps_io
     tariff_books = {run: TariffBook(versions) for run, versions in books.items() if versions}
-    after: tuple[datetime, str] | None = None
-    while True:
-        with factory() as uow:
-            store = uow.billing
-            store.lock(BILLING_JOB)
-            pending, reached = store.cdr_page(after, batch_size)
-            if reached is None:
-                break
-            after = reached
-            if not pending:
-                uow.commit()
-                continue
-            report.batches += 1
-            report.cdrs_seen += len(pending)
-            now = ctx.clock.now()
-            for run in RatingRun:
-                if run is RatingRun.CUSTOMER_RETAIL:
-                    cdrs = [p.cdr for p in pending if not p.retail_rated]
-                else:
-                    cdrs = [p.cdr for p in pending if p.has_partner and not p.wholesale_rated]
-                if cdrs:
-                    _rate_run(store, run, tariff_books.get(run), packs, cdrs, now, report)
-            uow.commit()
+    io = _RatingIo(factory, threaded=threaded)
+    committed = False
+    try:
+        io.run(lambda store: None).result()  # the lock, before the snapshot below is taken
+        stored: list[tuple[str, Future[int]]] = []
+        with factory() as reader:
+            for pending in reader.billing.pending_cdrs(batch_size, call_order=packs.keys()):
+                report.batches += 1
+                report.cdrs_seen += len(pending)
+                now = ctx.clock.now()
+                for run in RatingRun:
+                    if run is RatingRun.CUSTOMER_RETAIL:
+                        cdrs = [p.cdr for p in pending if not p.retail_rated]
+                    else:
+                        cdrs = [p.cdr for p in pending if p.has_partner and not p.wholesale_rated]
+                    if cdrs:
+                        _rate_run(io, run, tariff_books.get(run), packs, cdrs, now, report, stored)
+                _count_stored(report, stored, wait=False)
+        io.close(commit=True)
+        committed = True
+        _count_stored(report, stored, wait=True)
+    finally:
+        if not committed:
+            io.close(commit=False)
     return report
 
 
+def _count_stored(
+    report: RatingReport, stored: list[tuple[str, Future[int]]], *, wait: bool, in_flight: int = 4
+) -> None:
+    """RAT: add the cost records stored so far to the report (raising a storage error, if any).
+
+    Waits while more than ``in_flight`` writes are queued, so that reading never runs ahead of
+    storing by more than a few batches (memory stays flat whatever the number of CDRs)."""
+    while stored and (wait or len(stored) > in_flight or stored[0][1].done()):
+        run, future = stored.pop(0)
+        report.stored[run] = report.stored.get(run, 0) + future.result()
+
+
 def _rate_run(
-    store: BillingStore,
+    io: _RatingIo,
     run: RatingRun,
     book: TariffBook | None,
     packs: Mapping[str, list[TrafficPack]],
     cdrs: list[Cdr],
     now: datetime,
     report: RatingReport,
+    stored: list[tuple[str, Future[int]]],
 ) -> None:
     if book is None:
         report.failure_count += len(cdrs)
@@ -399,17 +496,21 @@ def _rate_run(
             report.failures.append((cdr.cdr_id, run.value, "no tariff for this run"))
         return
     run_packs = [pack for account in {cdr.account_id for cdr in cdrs} for pack in packs.get(account, ())]
-    balances = store.pack_balances(run.value, [pack.pack_id for pack in run_packs]) if run_packs else {}
+    balances: dict[str, PackBalance] = {}
+    if run_packs:
+        # RAT-3: the balances as the previous pages left them (the io thread keeps the order)
+        pack_ids = [pack.pack_id for pack in run_packs]
+        balances = io.run(lambda store: store.pack_balances(run.value, pack_ids)).result()
     outcome = rate_calls(cdrs, book, run=run.value, packs=run_packs, balances=balances)
-    stored = store.add_rated_calls(outcome.rated, now)
-    report.stored[run.value] = report.stored.get(run.value, 0) + stored
+    rated = outcome.rated
+    stored.append((run.value, io.run(lambda store: store.add_rated_calls(rated, now))))
     changed = [
         balance
         for pack_id, balance in outcome.balances.items()
         if balances.get(pack_id, PackBalance(pack_id)) != balance
     ]
     if changed:
-        store.save_pack_balances(run.value, changed, now)
+        io.run(lambda store: store.save_pack_balances(run.value, changed, now))
     report.failure_count += len(outcome.failures)
     for failure in outcome.failures[: max(0, RatingReport._FAILURES_KEPT - len(report.failures))]:
         report.failures.append((failure.cdr_id, run.value, str(failure.error)))
@@ -622,8 +723,9 @@ def run_billing(
     with factory() as uow:
         uow.billing.lock(BILLING_JOB)
         customers = {party.id: party for party in _customers(uow)}
+        contracted = {state.contract.customer_id for state in uow.billing.contracts()}
         for customer in customers.values():
-            if uow.billing.contract_for(customer.id) is None and ensure_contract(uow, ctx, customer):
+            if customer.id not in contracted and ensure_contract(uow, ctx, customer):
                 report.contracts_created += 1
         uow.commit()
     with factory() as uow:
@@ -725,23 +827,27 @@ def _bill_parties(
         if consumed:  # PAY-2: consumed in the issuing transaction; BIL-9 keeps a re-run from repeating them
             uow.payments.mark_charges_invoiced(consumed, stored.issued.number)
             report.charges_invoiced += len(consumed)
-    store.mark_calls_invoiced(
+    # BIL-3: the calls each traffic line cites are exactly those read above for its customer
+    # (same filter, same transaction, under the job lock): marked per customer, counts checked.
+    store.mark_traffic_invoiced(
         [
-            (stored.invoice_id, runs[line.customer_id], source.key)
+            TrafficMark(stored.invoice_id, runs[line.customer_id], line.customer_id, len(line.sources))
             for stored in issued
             for line in stored.issued.draft.lines
             if line.rule_id == "BIL-3"
-            for source in line.sources
-        ]
+        ],
+        _month_end(period),
     )
     report.invoices.extend(issued)
+    saved: list[ContractState] = []
     for party_id, states in todo.items():
         if party_id in refused_parties:
             continue  # not billed: the period stays open for this party (BIL-9 re-run)
         for state in states:
             through = result.recurring_billed_through.get(state.contract.customer_id)
             if through is not None and through != state.recurring_billed_through:
-                store.save_contract(replace(state, recurring_billed_through=through))
+                saved.append(replace(state, recurring_billed_through=through))
+    store.save_contracts(saved)
 
 
 def _with_pending_charges(

@@ -8,7 +8,7 @@ crossing the port are the domain's own (``Tariff``, ``PriceList``, ``MonthlySumm
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,6 +35,15 @@ class PendingCdr(NamedTuple):
     has_partner: bool  # TEN-5: the account is a partner's customer, so the wholesale run applies
     retail_rated: bool
     wholesale_rated: bool
+
+
+class TrafficMark(NamedTuple):
+    """BIL-3: the invoice that now carries a customer's calls of a run, and how many it cites."""
+
+    invoice_id: str
+    run: str
+    customer_id: str
+    calls: int
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,12 @@ class BillingStore(Protocol):
         """Update the query planner's statistics after bulk loads (before streaming jobs)."""
         ...
 
+    @property
+    def overlaps_io(self) -> bool:
+        """Whether the database works outside this process (a server), so that a streaming job
+        gains by reading and writing on a thread of its own while Python computes."""
+        ...
+
     # tariffs and price plans (RAT-2, BIL-2) --------------------------------------------------------
     def has_tariff(self, run: str, version: str) -> bool: ...
     def add_tariff(self, run: str, tariff: Tariff, created_at: datetime) -> None: ...
@@ -118,17 +133,13 @@ class BillingStore(Protocol):
         ...
 
     # rating (RAT-1..3) -----------------------------------------------------------------------------
-    def cdr_page(
-        self, after: tuple[datetime, str] | None, limit: int
-    ) -> tuple[list[PendingCdr], tuple[datetime, str] | None]:
-        """RAT: the next ``limit`` CDRs in (started_at, id) order after ``after``, by keyset alone.
+    def pending_cdrs(self, batch_size: int, call_order: Collection[str]) -> Iterator[list[PendingCdr]]:
+        """RAT: every answered outbound CDR some run has not rated, in batches, from one snapshot.
 
-        Returns those some run has not rated and the position reached (None when no CDR is left).
+        The accounts in ``call_order`` (those with traffic packs) come last, each account's CDRs
+        in call order (RAT-3); the others in whatever order reads fastest (RAT-1/RAT-2 price each
+        call alone). Read on a connection of its own while the job's lock is held elsewhere.
         """
-        ...
-
-    def pending_cdrs(self, after: tuple[datetime, str] | None, limit: int) -> list[PendingCdr]:
-        """RAT: the next CDRs some run has not rated, in (started_at, id) order after ``after``."""
         ...
 
     def pack_balances(self, run: str, pack_ids: Iterable[str]) -> dict[str, PackBalance]: ...
@@ -145,11 +156,23 @@ class BillingStore(Protocol):
         """BIL-3: record the invoice of each rated call: (invoice id, run, cdr id)."""
         ...
 
+    def mark_traffic_invoiced(self, marks: Sequence[TrafficMark], before: datetime) -> None:
+        """BIL-3: set the invoice of every call ``uninvoiced_calls`` returned for each customer.
+
+        One set-based update per customer (its run, not invoiced, itemised, priced, started
+        before ``before``), checked against the number of calls the invoice line cites; any
+        difference raises ``Conflict`` (the transaction is then rolled back).
+        """
+        ...
+
     # contracts (CTR-1..4) --------------------------------------------------------------------------
     def contracts(self) -> list[ContractState]: ...
     def contract_for(self, customer_id: str) -> ContractState | None: ...
     def add_contract(self, state: ContractState, created_at: datetime) -> None: ...
     def save_contract(self, state: ContractState) -> None: ...
+    def save_contracts(self, states: Sequence[ContractState]) -> None:
+        """CTR/BIL-9: ``save_contract`` for many contracts, in bulk."""
+        ...
 
     # invoices (BIL-1..4, BIL-9, BIL-10) ------------------------------------------------------------
     def existing_run_keys(self, keys: Iterable[str]) -> set[str]: ...

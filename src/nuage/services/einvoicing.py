@@ -27,7 +27,7 @@ from nuage.documents.model import (
     operator_brand,
 )
 from nuage.documents.ubl import build_ubl, endpoint
-from nuage.documents.validation import EInvoiceInvalid, Finding, blocking_findings_many
+from nuage.documents.validation import POOL_MIN_DOCUMENTS, EInvoiceInvalid, Finding, FindingsStream
 from nuage.errors import NotFound
 from nuage.payments.dunning import DunningPolicy
 from nuage.services.billing_ports import BillingUnitOfWork
@@ -115,16 +115,19 @@ class EInvoiceGate:
     def refusals(self, documents: Sequence[IssuedInvoice]) -> dict[int, EInvoiceInvalid]:
         """BIL-4: the documents (by position) whose e-invoice fails, each with its failing rules."""
         refused: dict[int, EInvoiceInvalid] = {}
-        built: list[tuple[int, bytes]] = []
+        built: list[int] = []
+        # a large batch is validated in the worker pool while the next documents are built
+        pooled = self._workers > 1 and len(documents) >= POOL_MIN_DOCUMENTS
+        stream = FindingsStream(workers=self._workers if pooled else 1)
         for index, issued in enumerate(documents):
             doc = self.document(issued)
             missing = _missing_endpoints(doc)
             if missing:
                 refused[index] = EInvoiceInvalid(issued.number, missing)
                 continue
-            built.append((index, build_ubl(doc)))
-        findings = blocking_findings_many([ubl for _, ubl in built], workers=self._workers)
-        for (index, _), found in zip(built, findings, strict=True):
+            stream.add(build_ubl(doc))
+            built.append(index)
+        for index, found in zip(built, stream.results(), strict=True):
             if found:
                 refused[index] = EInvoiceInvalid(documents[index].number, found)
         return refused

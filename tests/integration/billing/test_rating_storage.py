@@ -1,19 +1,23 @@
-"""Rating storage paths (RAT-1..3): keyset pages, bulk writes, idempotency across crashes."""
+"""Rating storage paths (RAT-1..3): streamed batches, bulk writes, idempotency across failures."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
+from nuage.rating.rater import RatedCall
 from nuage.services import billing as b
-from nuage.services.billing_ports import BillingUnitOfWork
+from nuage.services import directory as d
 from nuage.storage.sql import billing_tables as bt
+from nuage.storage.sql.billing_store import SqlBillingStore
 
 from .billing_flow import Demo
+
+RETAIL = "customer-retail"
 
 
 class _Crash(Exception):
@@ -43,28 +47,30 @@ def _calls(demo: Demo, count: int, day: int) -> list[str]:
 
 
 @pytest.mark.rule("RAT-1")
-def test_a_crash_between_batches_keeps_what_was_committed_and_rates_the_rest_once(demo: Demo) -> None:
+def test_a_pass_that_fails_midway_stores_nothing_and_the_next_rates_every_call_once(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _import(demo, _calls(demo, 7, 12))
-    commits = 0
+    store = SqlBillingStore.add_rated_calls
+    writes = 0
 
-    @contextmanager
-    def crashing() -> Iterator[BillingUnitOfWork]:
-        nonlocal commits
-        with demo.platform.uow() as uow:
-            yield uow
-            commits += 1
-            if commits == 4:  # statistics, then two committed batches, then a crash before the third
-                raise _Crash
+    def crashing(self: SqlBillingStore, calls: Sequence[RatedCall], rated_at: datetime) -> int:
+        nonlocal writes
+        writes += 1
+        if writes == 3:  # two batches stored in the pass's transaction, then the storage fails
+            raise _Crash
+        return store(self, calls, rated_at)
 
+    monkeypatch.setattr(SqlBillingStore, "add_rated_calls", crashing)
     with pytest.raises(_Crash):
-        b.rate_pending(crashing, demo.ctx, batch_size=2)  # type: ignore[arg-type]
-    partial = _rated(demo)
-    assert 0 < len(partial) < 7
+        b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
+    assert writes == 3
+    assert _rated(demo) == []  # the pass is one transaction: nothing half-rated is left
+    monkeypatch.setattr(SqlBillingStore, "add_rated_calls", store)
     again = b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
-    assert sum(again.stored.values()) == 7 - len(partial)
+    assert sum(again.stored.values()) == 7
     full = _rated(demo)
     assert len(full) == len({(cdr_id, run) for cdr_id, run, _ in full}) == 7
-    assert [row for row in full if row in partial] == partial  # nothing committed was rated again
     assert b.rate_pending(demo.platform.uow, demo.ctx).stored == {}
 
 
@@ -89,3 +95,50 @@ def test_storing_the_same_cost_records_twice_stores_them_once(demo: Demo) -> Non
         uow.commit()
     with demo.platform.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(bt.rated_calls)).scalar_one() == 3
+
+
+@pytest.mark.rule("RAT-3")
+def test_a_pack_is_drawn_in_call_order_whatever_order_the_cdrs_were_stored_in(demo: Demo) -> None:
+    dupont, lemaire = demo.ids["Atelier Dupont"], demo.ids["Cabinet Lemaire"]
+    with demo.platform.uow() as uow:
+        pack = d.add_traffic_pack(
+            uow, demo.ctx, dupont, "Two minutes", valid_from=date(2026, 1, 1), minutes=2
+        )
+        uow.commit()
+    # stored latest call first, one import each, among calls of an account without a pack
+    for day in (25, 18, 11, 4):
+        _import(demo, [f"p{day},{dupont},2026-01-{day:02d}T09:00:00+01:00,+3222001122,90"])
+        _import(demo, [f"o{day},{lemaire},2026-01-{day:02d}T09:00:00+01:00,+3222001122,90"])
+    report = b.rate_pending(demo.platform.uow, demo.ctx, batch_size=1)
+    assert report.stored["customer-retail"] == 8
+    r = bt.rated_calls
+    with demo.platform.engine.connect() as connection:
+        drawn = dict(
+            connection.execute(
+                select(r.c.cdr_id, r.c.pack_seconds).where(
+                    r.c.account_id == dupont, r.c.run == "customer-retail"
+                )
+            ).all()
+        )
+    keys = {day: b._imported_cdr_id(f"p{day}") for day in (4, 11, 18, 25)}
+    # 120 s of pack: the call of the 4th takes 90 s, the 11th the last 30 s, the later ones none
+    assert [drawn[keys[day]] for day in (4, 11, 18, 25)] == [90, 30, 0, 0]
+    with demo.platform.uow() as uow:
+        assert uow.billing.pack_balances("customer-retail", [pack.id])[pack.id].used_seconds == 120
+
+
+@pytest.mark.rule("RAT-3")
+def test_two_passes_at_once_rate_each_call_once_and_draw_the_pack_once(demo: Demo) -> None:
+    dupont = demo.ids["Atelier Dupont"]
+    with demo.platform.uow() as uow:
+        pack = d.add_traffic_pack(uow, demo.ctx, dupont, "2 min", valid_from=date(2026, 1, 1), minutes=2)
+        uow.commit()
+    _import(demo, _calls(demo, 40, 9))
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(
+            pool.map(lambda _: b.rate_pending(demo.platform.uow, demo.ctx, batch_size=3), range(2))
+        )
+    assert sorted(sum(report.stored.values()) for report in reports) == [0, 40]  # the second found none
+    assert len(_rated(demo)) == 40
+    with demo.platform.uow() as uow:
+        assert uow.billing.pack_balances(RETAIL, [pack.id])[pack.id].used_seconds == 120

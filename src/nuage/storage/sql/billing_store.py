@@ -1,17 +1,18 @@
 """SQL adapter of the billing port (``services.billing_ports.BillingStore``).
 
 Bound to the unit of work's connection, so billing rows commit with the rest of a use
-case. Hot paths (rating) stream and write in bulk: keyset pagination over ``cdrs`` and,
-on PostgreSQL, ``COPY`` into a staging table then ``INSERT ... ON CONFLICT DO NOTHING``;
-on SQLite an ``executemany`` of ``INSERT OR IGNORE``. Invoice numbers are allocated under
-a row lock (``SELECT ... FOR UPDATE``) in the issuing transaction (BIL-4: gapless).
-There is no UPDATE path for monthly summaries, invoices or invoice lines; the
+case. Hot paths (rating) stream and write in bulk: one scan of ``cdrs`` read batch by batch
+(a server-side cursor on PostgreSQL) and, on PostgreSQL, ``COPY`` straight into
+``rated_calls`` (through a staging table and ``INSERT ... ON CONFLICT DO NOTHING`` when a
+record is already there); on SQLite an ``executemany`` of ``INSERT OR IGNORE``. Invoice
+numbers are allocated under a row lock (``SELECT ... FOR UPDATE``) in the issuing
+transaction (BIL-4: gapless). There is no UPDATE path for monthly summaries, invoices or invoice lines; the
 migration's triggers refuse one as well.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Connection,
     Row,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -49,11 +51,17 @@ from nuage.rating.packs import PackBalance
 from nuage.rating.rater import RatedCall
 from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
-from nuage.services.billing_ports import ContractState, InvoiceHeader, PendingCdr, StoredInvoice
+from nuage.services.billing_ports import (
+    ContractState,
+    InvoiceHeader,
+    PendingCdr,
+    StoredInvoice,
+    TrafficMark,
+)
 from nuage.shared.ids import new_id
 from nuage.shared.money import to_minor
 from nuage.storage.sql import billing_tables as bt
-from nuage.storage.sql.tables import cdrs
+from nuage.storage.sql.tables import cdrs, parties
 from nuage.terms.contract import Contract, Termination
 from nuage.terms.counting import CountRecord, ItemKind, MonthlySummary
 
@@ -65,6 +73,10 @@ _RECURRING_RULES = ("BIL-2", "BIL-11", "CNT-3")
 _RETAIL = RatingRun.CUSTOMER_RETAIL.value
 _WHOLESALE = RatingRun.PARTNER_WHOLESALE.value
 _RATED_COLUMNS = [column.name for column in bt.rated_calls.columns]
+_UNINVOICED_COLUMNS = (
+    "cdr_id, account_id, started_at, destination, prefix, tariff_version, billable_seconds, "
+    "pack_seconds, charged_seconds, per_minute, exact_amount, amount_precise, pack_ids, emergency, itemised"
+)
 
 
 _SQLITE_INSERT_RATED = (
@@ -106,10 +118,19 @@ def _month(text_value: str | None) -> Month | None:
     return None if text_value is None else Month.parse(text_value)
 
 
+_SQLITE_TEXTS: dict[datetime, str] = {}
+"""The stored text of instants the rating job read lately (it writes them back into ``rated_calls``;
+formatting costs ten times a look-up). A memo of pure formatting, so any database may share it."""
+_SQLITE_TEXTS_KEPT = 200_000
+
+
 def _sqlite_instant(at: datetime) -> str:
     """The text SQLAlchemy's SQLite DateTime stores for ``UtcDateTime`` (naive UTC, microseconds)."""
+    stored = _SQLITE_TEXTS.get(at)
+    if stored is not None:
+        return stored
     utc = at if at.tzinfo is UTC else at.astimezone(UTC)
-    return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return utc.isoformat(" ", "microseconds")[:26]
 
 
 # --- codecs ---------------------------------------------------------------------------------------------
@@ -274,7 +295,6 @@ class SqlBillingStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._dialect = connection.dialect.name
-        self._instants: dict[str, str] = {}  # SQLite: stored started_at text of the last CDR page
 
     def _insert_ignore(self, table: Any) -> Any:
         module = postgresql if self._dialect == "postgresql" else sqlite
@@ -291,6 +311,11 @@ class SqlBillingStore:
             # (a bound that does not depend on the number of CDRs).
             self._connection.exec_driver_sql(f"PRAGMA cache_size = -{_SQLITE_JOB_CACHE_KIB}")
             self._connection.execute(update(bt.invoice_counters).where(literal(False)).values(year=0))
+
+    @property
+    def overlaps_io(self) -> bool:
+        """PostgreSQL works in its server; SQLite's library takes the interpreter lock for each row."""
+        return self._dialect == "postgresql"
 
     def refresh_statistics(self) -> None:
         """Let the planner see bulk-loaded CDRs and rated calls (PostgreSQL ``ANALYZE``)."""
@@ -544,104 +569,86 @@ class SqlBillingStore:
         return len(rows)
 
     # rating --------------------------------------------------------------------------------------------
-    def cdr_page(
-        self, after: tuple[datetime, str] | None, limit: int
-    ) -> tuple[list[PendingCdr], tuple[datetime, str] | None]:
-        """RAT: the next ``limit`` answered outbound CDRs by keyset alone, with their rated flags.
+    def pending_cdrs(self, batch_size: int, call_order: Collection[str]) -> Iterator[list[PendingCdr]]:
+        """RAT: every answered outbound CDR some run has not rated, in batches of ``batch_size``.
 
-        Returns the CDRs some run has not rated and the keyset position reached (None at the end).
-        The flags are primary-key probes into ``rated_calls`` (no scan of what is already rated),
-        so the cost of a page does not grow with the calls rated before it.
+        Each statement reads one snapshot; the rating job holds its lock on another connection
+        for the whole pass, so nothing it rates changes underneath. CDRs of accounts outside
+        ``call_order`` come first, in storage order (a sequential scan: RAT-1/RAT-2 price each
+        call alone, so their order changes nothing); then those of ``call_order`` (the accounts
+        with traffic packs), in call order (RAT-3: packs are drawn in call order). The rated
+        flags are primary-key probes into ``rated_calls`` as the pass found it.
         """
-        if self._dialect == "postgresql":
-            return self._cdr_page_postgresql(after, limit)
-        return self._cdr_page_sqlite(after, limit)
-
-    def _cdr_page_sqlite(
-        self, after: tuple[datetime, str] | None, limit: int
-    ) -> tuple[list[PendingCdr], tuple[datetime, str] | None]:
-        keyset = ""
-        params: tuple[Any, ...] = (_RETAIL, _WHOLESALE)
-        if after is not None:
-            instant = _sqlite_instant(after[0])
-            keyset = "AND (c.started_at > ? OR (c.started_at = ? AND c.id > ?)) "
-            params += (instant, instant, after[1])
-        rows = self._connection.exec_driver_sql(
-            "SELECT c.id, c.account_id, c.started_at, c.callee, c.billable_seconds, c.emergency, "
-            "p.partner_id IS NOT NULL, "
-            "EXISTS (SELECT 1 FROM rated_calls r WHERE r.cdr_id = c.id AND r.run = ?), "
-            "p.partner_id IS NULL "
-            "OR EXISTS (SELECT 1 FROM rated_calls r WHERE r.cdr_id = c.id AND r.run = ?) "
-            "FROM cdrs c JOIN parties p ON p.id = c.account_id "
-            "WHERE c.direction = 'outbound' AND c.outcome = 'answered' "
-            f"{keyset}ORDER BY c.started_at, c.id LIMIT ?",
-            (*params, limit),
-        ).fetchall()
-        if not rows:
-            self._instants = {}
-            return [], None
-        parse = datetime.fromisoformat
-        instants: dict[str, str] = {}
-        pending: list[PendingCdr] = []
-        for cdr_id, account_id, started, callee, seconds, emergency, partner, retail, wholesale in rows:
-            if retail and wholesale:
-                continue
-            if len(started) == 26:  # the stored text, canonical: written back as is into rated_calls
-                instants[cdr_id] = started
-            at = parse(started).replace(tzinfo=UTC)
-            cdr = Cdr(cdr_id, account_id, at, callee, seconds, bool(emergency))
-            pending.append(PendingCdr(cdr, bool(partner), bool(retail), bool(wholesale) and bool(partner)))
-        self._instants = instants
-        last = rows[-1]
-        return pending, (parse(last[2]).replace(tzinfo=UTC), last[0])
-
-    def _cdr_page_postgresql(
-        self, after: tuple[datetime, str] | None, limit: int
-    ) -> tuple[list[PendingCdr], tuple[datetime, str] | None]:
-        keyset = ""
-        params: tuple[Any, ...] = (_RETAIL, _WHOLESALE)
-        if after is not None:
-            keyset = "AND (c.started_at, c.id) > (%s, %s) "
-            params += after
-        raw: Any = self._connection.connection.driver_connection
-        with raw.cursor() as cursor:
-            # The flags are LATERAL subqueries (LIMIT 1), so each is a primary-key probe per CDR:
-            # with EXISTS the planner, whose statistics lag behind a growing rated_calls, hashes
-            # every rated call of the run for every page. No JIT for a query run page by page.
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute(
-                "SELECT c.id, c.account_id, c.started_at, c.callee, c.billable_seconds, c.emergency, "
-                "p.partner_id IS NOT NULL, r1.hit IS NOT NULL, p.partner_id IS NULL OR r2.hit IS NOT NULL "
-                "FROM cdrs c JOIN parties p ON p.id = c.account_id "
-                "LEFT JOIN LATERAL (SELECT 1 AS hit FROM rated_calls r "
-                "WHERE r.cdr_id = c.id AND r.run = %s LIMIT 1) r1 ON true "
-                "LEFT JOIN LATERAL (SELECT 1 AS hit FROM rated_calls r "
-                "WHERE p.partner_id IS NOT NULL AND r.cdr_id = c.id AND r.run = %s LIMIT 1) r2 ON true "
-                "WHERE c.direction = 'outbound' AND c.outcome = 'answered' "
-                f"{keyset}ORDER BY c.started_at, c.id LIMIT %s",
-                (*params, limit),
-                prepare=False,
+        partners: dict[str, bool] = {
+            party_id: partner_id is not None
+            for party_id, partner_id in self._connection.execute(select(parties.c.id, parties.c.partner_id))
+        }
+        ordered = sorted(set(call_order))
+        chosen = set(ordered)
+        yield from self._pending_batches("", (), batch_size, partners, skip=chosen)
+        for chunk in _chunks(ordered, 500):
+            marks = (
+                ", ".join("?" for _ in chunk) if self._dialect == "sqlite" else ", ".join("%s" for _ in chunk)
             )
-            rows = cursor.fetchall()
-        if not rows:
-            return [], None
-        pending: list[PendingCdr] = []
-        for cdr_id, account_id, started, callee, seconds, emergency, partner, retail, wholesale in rows:
-            if retail and wholesale:
-                continue
-            if started.tzinfo is not UTC:
-                started = started.astimezone(UTC)
-            cdr = Cdr(cdr_id, account_id, started, callee, seconds, emergency)
-            pending.append(PendingCdr(cdr, partner, retail, wholesale and partner))
-        last = rows[-1]
-        return pending, (last[2], last[0])
+            yield from self._pending_batches(
+                f"AND c.account_id IN ({marks}) ORDER BY c.started_at, c.id",
+                tuple(chunk),
+                batch_size,
+                partners,
+            )
 
-    def pending_cdrs(self, after: tuple[datetime, str] | None, limit: int) -> list[PendingCdr]:
-        """RAT: the next CDRs a run has not rated (keyset on started_at, id; answered outbound calls)."""
-        while True:
-            pending, after = self.cdr_page(after, limit)
-            if pending or after is None:
-                return pending[:limit]
+    def _pending_batches(
+        self,
+        where: str,
+        params: tuple[Any, ...],
+        batch_size: int,
+        partners: Mapping[str, bool],
+        *,
+        skip: Collection[str] = (),
+    ) -> Iterator[list[PendingCdr]]:
+        sqlite_db = self._dialect == "sqlite"
+        mark = "?" if sqlite_db else "%s"
+        # Joins, not EXISTS subqueries: PostgreSQL may run a subquery again for every CDR as a
+        # scan of rated_calls (which grows by this pass's own uncommitted rows); a join's inner
+        # side is hashed once or probed by primary key.
+        query = (
+            "SELECT c.id, c.account_id, c.started_at, c.callee, c.billable_seconds, c.emergency, "
+            "r1.cdr_id IS NOT NULL, r2.cdr_id IS NOT NULL FROM cdrs c "
+            f"LEFT JOIN rated_calls r1 ON r1.cdr_id = c.id AND r1.run = {mark} "
+            f"LEFT JOIN rated_calls r2 ON r2.cdr_id = c.id AND r2.run = {mark} "
+            f"WHERE c.direction = 'outbound' AND c.outcome = 'answered' {where}"
+        )
+        raw: Any = self._connection.connection.driver_connection
+        if sqlite_db:
+            cursor = raw.execute(query, (_RETAIL, _WHOLESALE, *params))
+        else:
+            raw.execute("SET LOCAL jit = off")  # one plan for the whole pass: compiling it gains nothing
+            cursor = raw.cursor(name="nuage_pending_cdrs")  # server side: rows come batch by batch
+            cursor.execute(query, (_RETAIL, _WHOLESALE, *params))
+        parse = datetime.fromisoformat
+        texts = _SQLITE_TEXTS
+        try:
+            while rows := cursor.fetchmany(batch_size):
+                pending: list[PendingCdr] = []
+                if len(texts) > _SQLITE_TEXTS_KEPT:
+                    texts.clear()
+                for cdr_id, account_id, started, callee, seconds, emergency, retail, wholesale in rows:
+                    partner = partners.get(account_id)
+                    if partner is None or account_id in skip or (retail and (wholesale or not partner)):
+                        continue  # nobody to charge, read later in call order, or rated in every run
+                    if sqlite_db:
+                        text_value = started
+                        started = parse(text_value + "+00:00")  # stored as naive UTC
+                        if len(text_value) == 26:
+                            texts[started] = text_value
+                    elif started.tzinfo is not UTC:
+                        started = started.astimezone(UTC)
+                    cdr = Cdr(cdr_id, account_id, started, callee, seconds, bool(emergency))
+                    pending.append(PendingCdr(cdr, partner, bool(retail), bool(wholesale) and partner))
+                if pending:
+                    yield pending
+        finally:
+            cursor.close()
 
     def pack_balances(self, run: str, pack_ids: Iterable[str]) -> dict[str, PackBalance]:
         b = bt.pack_balances
@@ -673,11 +680,9 @@ class SqlBillingStore:
         if self._dialect == "postgresql":
             return self._copy_rated_calls(calls, rated_at)
         at = _sqlite_instant(rated_at)
-        instants = self._instants
         rows = [
             (
-                c.cdr_id, c.run, c.account_id,
-                instants.get(c.cdr_id) or _sqlite_instant(c.started_at), c.destination, c.prefix,
+                c.cdr_id, c.run, c.account_id, _sqlite_instant(c.started_at), c.destination, c.prefix,
                 c.tariff_version, c.billable_seconds, c.pack_seconds, c.charged_seconds, str(c.per_minute),
                 str(c.exact_amount.quantize(_EXACT_PLACES)), int(c.amount * 100), str(c.amount),
                 " ".join(c.pack_ids), int(c.emergency), int(c.itemised), at, None,
@@ -730,28 +735,54 @@ class SqlBillingStore:
     def uninvoiced_calls(
         self, customer_runs: Mapping[str, str], before: datetime
     ) -> dict[str, list[RatedCall]]:
-        """BIL-3: priced, itemised calls not invoiced yet, of each customer in its run, before ``before``."""
-        r = bt.rated_calls
+        """BIL-3: priced, itemised calls not invoiced yet, of each customer in its run, before ``before``.
+
+        Read through the partial index ``ix_rated_calls_uninvoiced`` as plain driver rows; the
+        few distinct prices and amounts are converted once each.
+        """
         by_run: dict[str, list[str]] = {}
         for customer_id, run in customer_runs.items():
             by_run.setdefault(run, []).append(customer_id)
+        sqlite = self._dialect != "postgresql"
+        mark = "?" if sqlite else "%s"
+        bound: Any = _sqlite_instant(before) if sqlite else before
         found: dict[str, list[RatedCall]] = {}
+        decimals: dict[Any, Decimal] = {}
+        parse = datetime.fromisoformat
         for run, customer_ids in by_run.items():
             for chunk in _chunks(customer_ids):
-                rows = self._connection.execute(
-                    select(r)
-                    .where(
-                        r.c.run == run,
-                        r.c.account_id.in_(chunk),
-                        r.c.invoice_id.is_(None),
-                        r.c.itemised.is_(True),
-                        r.c.amount_minor > 0,
-                        r.c.started_at < before,
-                    )
-                    .order_by(r.c.account_id, r.c.started_at, r.c.cdr_id)
-                )
-                for row in rows:
-                    found.setdefault(row[2], []).append(_rated_from_tuple(row))
+                rows = self._connection.exec_driver_sql(
+                    f"SELECT {_UNINVOICED_COLUMNS} FROM rated_calls "
+                    f"WHERE run = {mark} AND account_id IN ({', '.join(mark for _ in chunk)}) "
+                    f"AND invoice_id IS NULL AND itemised = {mark} AND amount_minor > 0 "
+                    f"AND started_at < {mark} ORDER BY account_id, started_at, cdr_id",
+                    (run, *chunk, True, bound),
+                ).fetchall()
+                account: str | None = None
+                calls: list[RatedCall] = []
+                for (cdr_id, account_id, started, destination, prefix, version, billable, pack_seconds,
+                     charged, per_minute, exact, amount, pack_ids, emergency, itemised) in rows:  # fmt: skip
+                    if account_id != account:
+                        account = account_id
+                        calls = found.setdefault(account_id, [])
+                    if sqlite:
+                        started = parse(started).replace(tzinfo=UTC)
+                        rate = decimals.get(per_minute)
+                        if rate is None:
+                            rate = decimals[per_minute] = Decimal(per_minute)
+                        price = decimals.get(amount)
+                        if price is None:
+                            price = decimals[amount] = Decimal(amount)
+                        per_minute, amount, exact = rate, price, Decimal(exact)
+                    elif started.tzinfo is not UTC:
+                        started = started.astimezone(UTC)
+                    calls.append(
+                        RatedCall(
+                            cdr_id, account_id, run, started, destination, prefix, version, billable,
+                            pack_seconds, charged, per_minute, exact, amount,
+                            tuple(pack_ids.split()) if pack_ids else (), bool(emergency), bool(itemised),
+                        )
+                    )  # fmt: skip
         return found
 
     def mark_calls_invoiced(self, marks: Sequence[tuple[str, str, str]]) -> None:
@@ -779,6 +810,52 @@ class SqlBillingStore:
         if marked != len(marks):
             raise Conflict("BIL-3: some calls were invoiced meanwhile; run again", expected=len(marks))
 
+    def mark_traffic_invoiced(self, marks: Sequence[TrafficMark], before: datetime) -> None:
+        """BIL-3: one set-based update per customer (the rows ``uninvoiced_calls`` read), each
+        checked against the number of calls its invoice line cites."""
+        if not marks:
+            return
+        if self._dialect == "postgresql":
+            raw: Any = self._connection.connection.driver_connection
+            with raw.cursor() as cursor:
+                cursor.execute(
+                    "WITH v AS (SELECT unnest(%s::text[]) AS invoice_id, unnest(%s::text[]) AS run, "
+                    "unnest(%s::text[]) AS account_id), "
+                    "u AS (UPDATE rated_calls AS r SET invoice_id = v.invoice_id FROM v "
+                    "WHERE r.run = v.run AND r.account_id = v.account_id AND r.invoice_id IS NULL "
+                    "AND r.itemised AND r.amount_minor > 0 AND r.started_at < %s "
+                    "RETURNING r.run, r.account_id) "
+                    "SELECT run, account_id, count(*) FROM u GROUP BY run, account_id",
+                    (
+                        [m.invoice_id for m in marks],
+                        [m.run for m in marks],
+                        [m.customer_id for m in marks],
+                        before,
+                    ),
+                )
+                done = {(run, account_id): int(count) for run, account_id, count in cursor.fetchall()}
+        else:
+            at = _sqlite_instant(before)
+            cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            done = {}
+            try:
+                for mark in marks:
+                    cursor.execute(
+                        "UPDATE rated_calls SET invoice_id = ? WHERE run = ? AND account_id = ? "
+                        "AND invoice_id IS NULL AND itemised = 1 AND amount_minor > 0 AND started_at < ?",
+                        (mark.invoice_id, mark.run, mark.customer_id, at),
+                    )
+                    done[(mark.run, mark.customer_id)] = cursor.rowcount
+            finally:
+                cursor.close()
+        for mark in marks:
+            if done.get((mark.run, mark.customer_id), 0) != mark.calls:
+                raise Conflict(
+                    "BIL-3: the calls of a customer changed while it was invoiced; run again",
+                    customer_id=mark.customer_id,
+                    expected=mark.calls,
+                )
+
     # contracts -----------------------------------------------------------------------------------------
     def contracts(self) -> list[ContractState]:
         c = bt.contracts
@@ -800,6 +877,17 @@ class SqlBillingStore:
         row = _contract_row(state)
         contract_id = row.pop("id")
         self._connection.execute(update(c).where(c.c.id == contract_id).values(**row))
+
+    def save_contracts(self, states: Sequence[ContractState]) -> None:
+        if not states:
+            return
+        c = bt.contracts
+        rows = []
+        for state in states:
+            row = _contract_row(state)
+            row["contract_id"] = row.pop("id")
+            rows.append(row)
+        self._connection.execute(update(c).where(c.c.id == bindparam("contract_id")), rows)
 
     # invoices ------------------------------------------------------------------------------------------
     def existing_run_keys(self, keys: Iterable[str]) -> set[str]:

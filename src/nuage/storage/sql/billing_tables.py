@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
@@ -81,7 +82,7 @@ def _quantity() -> ExactDecimal:
     return ExactDecimal(18, 4)
 
 
-# RAT-2/RAT-3: pending CDRs are streamed in call order (keyset on started_at, id).
+# RAT-3: the CDRs of accounts with traffic packs are rated in call order (started_at, id).
 Index("ix_cdrs_started_at_id", cdrs.c.started_at, cdrs.c.id)
 
 # --- tariffs (RAT-2): versioned, with validity, one book per rating run --------------------------------
@@ -186,7 +187,14 @@ rated_calls = Table(
     Column("itemised", Boolean, nullable=False),
     Column("rated_at", UtcDateTime(), nullable=False),
     Column("invoice_id", String(ID)),  # BIL-3: set when a run invoices the call
-    Index("ix_rated_calls_uninvoiced", "run", "account_id", "invoice_id"),
+    # BIL-3: only what is left to invoice (migration 0008); marking a call drops its entry.
+    Index(
+        "ix_rated_calls_uninvoiced",
+        "run",
+        "account_id",
+        sqlite_where=text("invoice_id IS NULL"),
+        postgresql_where=text("invoice_id IS NULL"),
+    ),
 )
 
 pack_balances = Table(
