@@ -22,9 +22,12 @@ async def _run(url: str, rate: float, duration: float, headers: dict[str, str]) 
 
         async def one() -> None:
             started = time.perf_counter()
-            answer = await http.get(url)
+            try:
+                status = (await http.get(url)).status_code
+            except httpx.HTTPError:  # counted as a failure (status 0), with the time it took to fail
+                status = 0
             latencies.append((time.perf_counter() - started) * 1000)
-            statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+            statuses[status] = statuses.get(status, 0) + 1
 
         tasks = []
         begin = time.perf_counter()
@@ -44,6 +47,7 @@ async def _run(url: str, rate: float, duration: float, headers: dict[str, str]) 
         "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1], 2),
         "max_ms": round(ordered[-1], 2),
         "non_2xx": sum(n for s, n in statuses.items() if not 200 <= s < 300),
+        "failed": statuses.get(0, 0),
     }
 
 

@@ -38,7 +38,11 @@ def operations(resource: str) -> list[Operation]:
     if resource not in ("customers", "partners", "orders"):
         ops.append(Operation("DELETE", item))
     extra: dict[str, list[Operation]] = {
-        "users": [Operation("PUT", item + "/password", {"password": "Another-Pass-2026"})],
+        "users": [
+            Operation("PUT", item + "/password", {"password": "Another-Pass-2026"}),
+            Operation("PUT", item + "/hot-desk-pin", {"pin": "5829"}),
+            Operation("DELETE", item + "/hot-desk-pin"),
+        ],
         "number-blocks": [
             Operation(
                 "PUT",
@@ -81,6 +85,7 @@ RESOURCES = (
     "customers",
     "partners",
     "carrier-trunks",
+    "hot-desk-sessions",
 )
 
 
@@ -140,4 +145,12 @@ async def seed_peeters(api: Api) -> dict[str, str]:
     ids["orders"] = orders.json()["items"][0]["id"]
     carriers = await api.get("demo-operator", "/carrier-trunks")
     ids["carrier-trunks"] = carriers.json()["items"][0]["id"]
+    shared = await _created(
+        api, "/devices", {"account_id": account, "kind": "desk_phone", "label": "Counter", "hot_desk": True}
+    )
+    login = await api.post(
+        "demo-operator", "/hot-desk-sessions", json={"device_id": shared, "user_id": ids["users"]}
+    )
+    assert login.status_code == 201, login.text
+    ids["hot-desk-sessions"] = login.json()["device_id"]  # a session is named by its shared phone
     return ids

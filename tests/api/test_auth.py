@@ -227,3 +227,44 @@ async def test_removed_user_loses_access_at_once(api: Api) -> None:
     removed = await api.delete("demo-dupont", f"/users/{me['subject']}")
     assert removed.status_code == 204
     assert (await api.http.get("/me", headers=headers)).status_code == 401
+
+
+def _as_another_node(api: Api, change: str, user_id: str) -> None:
+    """Remove a user or change their role in the database, as another web node would."""
+    from nuage.services import directory as d
+    from nuage.services.context import Context
+
+    with api.platform.uow() as uow:
+        operator = uow.parties.find_by(kind="operator")
+        assert operator is not None
+        ctx = Context.operator(operator.id, api.platform.clock)
+        if change == "remove":
+            d.remove_user(uow, ctx, user_id)
+        else:
+            d.update_user(uow, ctx, user_id, role=change)
+        uow.commit()
+
+
+@pytest.mark.parametrize("change", ["remove", "supervisor"])
+async def test_a_user_removed_or_changed_on_another_node_loses_access_here_at_the_next_refresh(
+    api: Api, change: str
+) -> None:
+    headers = await api.headers("bob@dupont.example")
+    me = await api.http.get("/me", headers=headers)
+    assert me.status_code == 200
+    _as_another_node(api, change, me.json()["subject"])
+    assert (await api.http.get("/me", headers=headers)).status_code == 200  # until the refresh
+    api.runtime.state.reload()  # what the periodic refresh does (every api.state_refresh_s)
+    refused = await api.http.get("/me", headers=headers)
+    assert refused.status_code == 401
+    assert refused.json()["error_id"] == "unauthenticated"
+
+
+async def test_a_users_first_token_on_a_node_is_checked_before_it_is_answered(api: Api) -> None:
+    headers = await api.headers("bob@dupont.example")  # issued here, not used yet on this node
+    with api.platform.uow() as uow:
+        bob = uow.users.find_by(email="bob@dupont.example")
+        assert bob is not None
+    _as_another_node(api, "remove", bob.id)
+    assert (await api.http.get("/me", headers=headers)).status_code == 401
+    assert (await api.get("alice@dupont.example", "/me")).status_code == 200  # a user still there

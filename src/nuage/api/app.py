@@ -18,7 +18,9 @@ from nuage.api.resources import (
     carrier_trunks,
     conferences,
     devices,
+    emergency_numbers,
     faxes,
+    hot_desk,
     numbers,
     oauth,
     orders,
@@ -38,7 +40,8 @@ from nuage.api.tokens import TokenSigner
 from nuage.api.usage import MemoryUsageMeter, RedisUsageMeter, UsageMeter
 from nuage.bootstrap import Platform
 from nuage.services import access as a
-from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory, access_store
+from nuage.storage.sql.api_reads import key_reader
+from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory, access_store, user_holders
 
 DESCRIPTION = """\
 Everything the portal can do (API-1). Authenticate at `POST /oauth/token` (OAuth 2 client
@@ -72,6 +75,8 @@ ROUTERS = (
     trunks.router,
     sound_files.router,
     carrier_trunks.router,
+    emergency_numbers.router,
+    hot_desk.router,
     views.router,
     access.router,
     billing.router,
@@ -135,19 +140,26 @@ def create_api(platform: Platform) -> FastAPI:
             store = access_store(uow)
             return Snapshot(a.blocked_client_ids(store), a.all_limits(store))
 
+    def load_users(user_ids: frozenset[str]) -> dict[str, tuple[str, str]]:
+        with platform.uow() as uow:
+            return user_holders(uow, user_ids)
+
     state = AccessState(
         load,
         default_reads=settings.default_max_reads,
         default_writes=settings.default_max_writes,
         refresh_s=settings.state_refresh_s,
+        load_users=load_users,
+        holder_ttl_s=settings.token_ttl_s,
     )
     state.reload()
     limiter, meter = _limiter_and_meter(platform)
     signer = TokenSigner(platform.secret_key())
     inline = _inline_reads(platform)
-    runtime = ApiRuntime(
-        platform, settings, signer, state, limiter, meter, LazySqlUnitOfWorkFactory(platform.engine), inline
-    )
+    # The fast lane's primary-key reads: on SQLite only where reads may run on the event loop.
+    reader = key_reader(platform.engine) if inline or platform.engine.dialect.name != "sqlite" else None
+    uow = LazySqlUnitOfWorkFactory(platform.engine)
+    runtime = ApiRuntime(platform, settings, signer, state, limiter, meter, uow, inline, reader)
     app.state.api = runtime
     # The gate wraps the whole application (outside the framework's middleware), so that the hot read
     # path (its fast lane) costs only the gate; ``app.state.entry`` is what to mount.
@@ -157,7 +169,7 @@ def create_api(platform: Platform) -> FastAPI:
         state=state,
         limiter=limiter,
         meter=meter,
-        fast_lane=FastLane(runtime, ITEM_READS, inline=inline, lists=LIST_READS),
+        fast_lane=FastLane(runtime, ITEM_READS, inline=inline, lists=LIST_READS, reader=reader),
         read_delay_s=settings.test_read_delay_ms / 1000,
         write_delay_s=settings.test_write_delay_ms / 1000,
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 
 from fastapi import Request, Response
+from starlette.types import Send
 
 READ_CACHE_CONTROL = "private, max-age=0, must-revalidate"
+_READ_CACHE_CONTROL = READ_CACHE_CONTROL.encode("latin-1")
 
 
 def read_response(request: Request, body: bytes) -> Response:
@@ -44,3 +46,24 @@ def write_response(body: bytes | None, status: int = 200) -> Response:
     return Response(
         body, status_code=status, media_type="application/json", headers={"Cache-Control": "no-store"}
     )
+
+
+async def send_cached(send: Send, body: bytes, wanted: str | None) -> None:
+    """API-4: :func:`cached_response`'s answer (same status, headers and body), sent as raw ASGI
+    messages: the hot read path skips building a response object."""
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = [
+        (b"etag", etag.encode("latin-1")),
+        (b"cache-control", _READ_CACHE_CONTROL),
+        (b"vary", b"Authorization"),
+    ]
+    if wanted is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
+        if etag in tags or "*" in tags:
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+    headers.append((b"content-length", b"%d" % len(body)))
+    headers.append((b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

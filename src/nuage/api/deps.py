@@ -22,6 +22,7 @@ from nuage.config import ApiSettings
 from nuage.errors import NotFound
 from nuage.services.context import Context
 from nuage.services.tenancy import scope_of
+from nuage.storage.sql.api_reads import KeyReader
 from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory, SqlAccessStore, access_store
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 from nuage.tenancy.rules import TenantScope
@@ -51,6 +52,18 @@ class ApiRuntime:
     meter: UsageMeter
     uow: LazySqlUnitOfWorkFactory
     inline_reads: bool = False  # api.inline_item_reads resolved for this database
+    reader: KeyReader | None = None  # primary-key reads of the fast lane (nuage.storage.sql.api_reads)
+
+    async def close(self) -> None:
+        """Close what the API holds open beside the engine: Redis clients, the fast lane's connections."""
+        try:
+            await self.limiter.close()
+        finally:
+            try:
+                await self.meter.close()
+            finally:
+                if self.reader is not None:
+                    await self.reader.close()
 
 
 def runtime(request: Request) -> ApiRuntime:

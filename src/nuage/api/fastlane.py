@@ -3,9 +3,13 @@ the gate, without the framework's routing and dependency machinery, by the very 
 the documented route uses (so the answers, the ETag/304 of API-4 and the TEN-4 404s are the same
 bytes either way).
 
-On SQLite the read runs on the event loop (setting ``api.inline_item_reads``): a worker-thread hop
-costs more than the primary-key read itself and, under load, makes the two threads queue for the
-GIL (measured: 2,200 against 5,000 requests/s; see docs/benchmarks.md).
+An item read first runs over a :class:`~nuage.storage.sql.api_reads.PrefetchedUnitOfWork`: the one
+row it needs is fetched by primary key through the engine's :class:`KeyReader` (on SQLite, on the
+event loop; on PostgreSQL, on an asynchronous connection, so the loop serves other requests while
+the database answers), and the work runs over it. A work that needs anything else (a partner's
+scope, a custom lookup) runs on a real unit of work, as lists do: on SQLite on the event loop
+(setting ``api.inline_item_reads``: a worker-thread hop costs more than the read itself and, under
+load, makes the two threads queue for the GIL), on PostgreSQL in a worker thread.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from urllib.parse import parse_qsl
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from nuage.api.caching import cached_response
+from nuage.api.caching import send_cached
 from nuage.api.crud import ListRead
 from nuage.api.deps import ApiRuntime, Call, scope_for_claims
 from nuage.api.errors import response_for
 from nuage.api.tokens import Claims
 from nuage.services.context import Context
+from nuage.storage.sql.api_reads import KeyReader, NeedsDatabase, Prefetch, PrefetchedUnitOfWork
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -38,11 +43,34 @@ class FastLane:
         *,
         inline: bool,
         lists: Mapping[str, ListRead] | None = None,
+        reader: KeyReader | None = None,
     ) -> None:
         self.runtime = runtime
         self.reads = reads
         self.lists = lists or {}
         self.inline = inline  # run on the event loop: one ~0.1 ms primary-key read on a local file
+        self.reader = reader
+
+    async def _prefetched(self, claims: Claims, work: Callable[[Call, Any], bytes], arg: Any) -> bytes | None:
+        """The work over rows fetched by primary key, or None when it needs more of the database."""
+        reader = self.reader
+        if reader is None or claims.account_kind == "partner":  # a partner's scope is a query
+            return None
+        rt = self.runtime
+        fetched: dict[tuple[str, str], Any] = {}
+        for _ in range(4):
+            uow = PrefetchedUnitOfWork(fetched)
+            try:
+                ctx = Context(scope_for_claims(uow, claims), rt.platform.clock)
+                return work(Call(claims, uow, ctx, rt), arg)
+            except Prefetch as need:
+                try:
+                    fetched[(need.name, need.key)] = await reader.find(need.name, need.key)
+                except NeedsDatabase:
+                    return None
+            except NeedsDatabase:
+                return None
+        return None
 
     def _run(self, claims: Claims, work: Callable[[Call, Any], bytes], arg: Any) -> bytes:
         rt = self.runtime
@@ -72,15 +100,17 @@ class FastLane:
             if name == b"if-none-match":
                 wanted = value.decode("latin-1")
         try:
-            if self.inline:
-                body = self._run(claims, work, arg)
-            else:
-                body = await run_in_threadpool(self._run, claims, work, arg)
+            body = None if listing is not None else await self._prefetched(claims, work, arg)
+            if body is None:
+                if self.inline:
+                    body = self._run(claims, work, arg)
+                else:
+                    body = await run_in_threadpool(self._run, claims, work, arg)
         except Exception as exc:
             response = response_for(exc)
             if response is None:
                 raise
+            await response(scope, receive, send)
         else:
-            response = cached_response(body, wanted)
-        await response(scope, receive, send)
+            await send_cached(send, body, wanted)
         return True

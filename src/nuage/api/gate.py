@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nuage.api.errors import response_for
 from nuage.api.fastlane import FastLane
 from nuage.api.limits import Access, ConcurrencyLimiter
 from nuage.api.state import AccessState
@@ -21,6 +22,7 @@ from nuage.api.usage import UsageMeter
 PUBLIC_PATHS = frozenset({"/oauth/token", "/openapi.json"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REALM = 'Bearer realm="nuage-api"'
+LOST_ACCESS = "The client or user behind this token has lost access (API-3, API-4)"
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
@@ -72,6 +74,17 @@ class ApiGate:
             await self.app(scope, receive, send)
             return
         claims = self._authenticate(scope)
+        if not isinstance(claims, str) and not self.state.knows_holder(claims):
+            try:
+                await self.state.check_holder(claims)  # a user's first token on this node
+            except Exception as exc:  # the database did not answer: 503, as the API answers it
+                response = response_for(exc)
+                if response is None:
+                    raise
+                await response(scope, receive, send)
+                return
+            if self.state.is_blocked(claims):
+                claims = LOST_ACCESS
         if isinstance(claims, str):
             await _send_json(
                 send,
@@ -149,6 +162,6 @@ class ApiGate:
         if claims is None:
             return "The token is invalid or expired"
         self.state.maybe_refresh()
-        if self.state.is_blocked(claims):
-            return "The client or user behind this token has lost access (API-3, API-4)"
+        if self.state.knows_holder(claims) and self.state.is_blocked(claims):
+            return LOST_ACCESS
         return claims

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nuage import __version__
 from nuage.api.app import ApiDispatch, create_api
@@ -21,13 +24,42 @@ from nuage.web.overview import build_overview
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
+class WebApp(FastAPI):
+    """The web application; ``/api/v1/...`` requests go straight to the API's gate, before this
+    application's own middleware (error pages, telemetry, body limits) and routing: the API's
+    inner application has its own, and the hot read path stays short."""
+
+    entry: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.entry is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.entry(scope, receive, send)
+
+    async def _framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+
+
 def create_app(platform: Platform) -> FastAPI:
     """Build the web application over a wired platform."""
-    app = FastAPI(title="Nuage", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    api_app = create_api(platform)
+    runtime = api_app.state.api
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await runtime.close()  # Redis clients of the API-2 limiter and API-3 counters
+
+    app = WebApp(
+        title="Nuage", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.state.platform = platform
-    api = create_api(platform).state.entry
+    api = api_app.state.entry
     app.mount("/api/v1", api)  # API-1..4
-    app.add_middleware(ApiDispatch, api=api)  # the same, without the outer routing on the hot path
+    app.entry = ApiDispatch(app._framework, api=api)  # the same, without the outer stack on the hot path
     install_api_edge(app)  # unmatched /api/ paths answer in the API's error shape
 
     @app.get("/health")

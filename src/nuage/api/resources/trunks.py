@@ -15,7 +15,7 @@ from nuage.api.schemas import Id, Input, Name, Output, changes
 from nuage.directory.model import LinePurpose, TrunkAuth
 from nuage.services import directory as d
 
-Ips = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[0-9A-Fa-f.:/, ]+$")]
+Ips = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[0-9A-Fa-f.:/,\[\] ]+$")]
 ChannelLimit = Annotated[int, Field(ge=1, le=100_000)]
 
 

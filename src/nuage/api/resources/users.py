@@ -1,4 +1,6 @@
-"""Users (CFG-1, CFG-2) and their portal passwords: ``/users``, ``/users/{id}/password``.
+"""Users (CFG-1, CFG-2), their portal passwords and hot-desk PINs (CFG-13).
+
+``/users``, ``/users/{id}/password``, ``/users/{id}/hot-desk-pin``.
 
 Customers' users are directory users; operator staff and partner administrators are users of the
 operator's or the partner's own account (administrators with no telephony, CFG-2).
@@ -21,11 +23,13 @@ from nuage.directory.model import Role
 from nuage.errors import InvalidInput
 from nuage.services import access as a
 from nuage.services import directory as d
+from nuage.services import hot_desk as h
 from nuage.tenancy.model import PartyKind
 
 Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^(en|fr|nl)$")]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
+Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
 
 
 class UserCreate(Input):
@@ -64,8 +68,14 @@ class PasswordChange(Input):
     password: Password
 
 
+class HotDeskPin(Input):
+    """CFG-13: 4 to 8 digits, not one digit repeated, not a run (1234, 4321, 2468), not the extension."""
+
+    pin: Pin
+
+
 class UserOut(Output):
-    """A user (never its password hash)."""
+    """A user (never its password hash nor its hot-desk PIN)."""
 
     id: str
     account_id: str
@@ -77,6 +87,7 @@ class UserOut(Output):
     language: str | None
     emergency_number_id: str | None
     communal_room_id: str | None
+    has_hot_desk_pin: bool  # CFG-13: the PIN itself is never shown
     created_at: datetime
 
 
@@ -156,5 +167,47 @@ def set_password(id: ID, body: PasswordChange, c: Call = Depends(call)) -> Respo
     USERS.fetch(c, id)
     c.require("directory.users.update", self_id=id)
     a.set_password(c.uow, c.ctx, id, body.password)
+    c.uow.commit()
+    return write_response(None, 204)
+
+
+@router.put(
+    "/users/{id}/hot-desk-pin",
+    status_code=204,
+    response_class=Response,
+    summary="Set a user's hot-desk PIN",
+    tags=["directory"],
+    responses=responses(FORBIDDEN, NOT_FOUND, INVALID),
+    **described(
+        "directory.users.update",
+        "CFG-13: the PIN the user logs in on shared phones with (`*11*<extension>*<PIN>`), "
+        "argon2-hashed and never shown. Users may set their own (`directory.users.{id}.update`).",
+    ),
+)
+def set_hot_desk_pin(id: ID, body: HotDeskPin, c: Call = Depends(call)) -> Response:
+    USERS.fetch(c, id)
+    c.require("directory.users.update", self_id=id)
+    h.set_hot_desk_pin(c.uow, c.ctx, id, body.pin)
+    c.uow.commit()
+    return write_response(None, 204)
+
+
+@router.delete(
+    "/users/{id}/hot-desk-pin",
+    status_code=204,
+    response_class=Response,
+    summary="Clear a user's hot-desk PIN",
+    tags=["directory"],
+    responses=responses(FORBIDDEN, NOT_FOUND, INVALID),
+    **described(
+        "directory.users.update",
+        "CFG-13: the user can no longer log in on shared phones. Users may clear their own "
+        "(`directory.users.{id}.update`).",
+    ),
+)
+def clear_hot_desk_pin(id: ID, c: Call = Depends(call)) -> Response:
+    USERS.fetch(c, id)
+    c.require("directory.users.update", self_id=id)
+    h.clear_hot_desk_pin(c.uow, c.ctx, id)
     c.uow.commit()
     return write_response(None, 204)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -11,6 +12,7 @@ from nuage.services.access import ApiClient, ApiLimits
 from nuage.storage.sql.api_tables import api_clients, api_limits
 from nuage.storage.sql.mapping import RowMapper
 from nuage.storage.sql.repositories import SqlRepository
+from nuage.storage.sql.tables import users
 from nuage.storage.sql.unit_of_work import MAPPERS, SqlUnitOfWork
 
 T = TypeVar("T")
@@ -30,6 +32,18 @@ class SqlAccessStore:
 def access_store(uow: SqlUnitOfWork) -> SqlAccessStore:
     """The access store bound to ``uow``'s open transaction."""
     return SqlAccessStore(uow.connection)
+
+
+def user_holders(uow: SqlUnitOfWork, user_ids: Collection[str]) -> dict[str, tuple[str, str]]:
+    """The account and role of each of these users that still exists (who holds user tokens now)."""
+    found: dict[str, tuple[str, str]] = {}
+    wanted = sorted(user_ids)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        query = select(users.c.id, users.c.account_id, users.c.role).where(users.c.id.in_(chunk))
+        for user_id, account_id, role in uow.connection.execute(query):
+            found[str(user_id)] = (str(account_id), str(role))
+    return found
 
 
 class _PreparedFind(SqlRepository[T]):
