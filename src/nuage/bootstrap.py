@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import socket
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -21,9 +23,10 @@ from nuage.storage.sql.unit_of_work import SqlUnitOfWorkFactory
 log = logging.getLogger("nuage.bootstrap")
 
 if TYPE_CHECKING:
-    from nuage.policy import TermsCallPolicy
+    from nuage.policy import AutoDialerThresholds, Channels, TermsCallPolicy
     from nuage.sip.accounting import CdrWriter
     from nuage.sip.ports import CdrRecord, CdrSink
+    from nuage.sip.security import SecuritySettings
     from nuage.sip.server import SipServer
     from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
     from nuage.storage.sql.sip_adapters import SqlBindingStore, SqlSipDirectory
@@ -82,28 +85,38 @@ class SipRuntime:
     reconcile_s: float = 30.0  # how often channels of calls no longer in progress are given back
 
     def __init__(self, platform: Platform) -> None:
-        from nuage.policy import AutoDialerDetector, CallerIdMode, TermsCallPolicy
+        from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
         from nuage.sip.server import SipServer, SipSettings
         from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
         from nuage.storage.sql.sip_adapters import SqlBindingStore, SqlCdrSink, SqlSipDirectory
 
         config = platform.settings.sip
         self.directory: SqlSipDirectory = SqlSipDirectory(
-            platform.engine, home_region=platform.settings.home_region
+            platform.engine,
+            home_region=platform.settings.home_region,
+            clock=platform.clock,
+            hot_desk_timeout=timedelta(hours=config.hot_desk_timeout_hours),  # CFG-13
         )
         self.bindings: SqlBindingStore = SqlBindingStore(platform.engine)
-        self.policy_state: SqlPolicySnapshot = SqlPolicySnapshot(platform.engine, clock=platform.clock)
+        self.policy_state: SqlPolicySnapshot = SqlPolicySnapshot(
+            platform.engine, clock=platform.clock, home_region=platform.settings.home_region
+        )
         self.policy: TermsCallPolicy = TermsCallPolicy(
             self.policy_state,
+            channels=_channels(platform.settings),  # CAP-3: in memory, or shared in Redis
             caller_id_mode=CallerIdMode(config.caller_id_mode),
             home_region=platform.settings.home_region,
-            autodialer=AutoDialerDetector(platform.clock),  # SIP-4, default thresholds
+            autodialer=AutoDialerDetector(platform.clock, _autodialer_thresholds(platform.settings)),  # SIP-4
+            clock=platform.clock,
+            spend=DailySpend(platform.clock, max_call_s=float(config.max_call_duration_s)),  # SIP-5
         )
+        self.policy_state.journal = self.policy.autodialer.journal  # SIP-4 blocks written behind
         settings = SipSettings(
             listen_host=config.host,
             listen_port=config.port,
             realm=config.realm,
             max_call_duration_s=float(config.max_call_duration_s),
+            security=_security_settings(platform.settings),  # SIP-5
         )
         cdr_sink = SqlCdrSink(platform.engine)
         self.server: SipServer = SipServer(
@@ -114,6 +127,7 @@ class SipRuntime:
             policy=self.policy,
             cdr_sink=cdr_sink,
             clock=platform.clock,
+            hot_desk=self.directory,  # CFG-13
         )
         # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
         # CDR); ours also gives the call's channels back to the policy, at once (and tells SIP-4's
@@ -131,8 +145,12 @@ class SipRuntime:
         await self.directory.start()
         try:
             await self.policy_state.start()
+            self.policy.refresh()  # SIP-4: the blocks stored are in force from the first call
+            self.policy.restore_spend(*await self.policy_state.load_spend_today())  # SIP-5
+            await self.policy.channels.start()
             await self.server.start()
         except BaseException:
+            await self.policy.channels.stop()
             await self.policy_state.stop()
             await self.directory.stop()
             raise
@@ -157,9 +175,50 @@ class SipRuntime:
             await self.server.stop(grace_s)
         finally:
             await self.bindings.close()
+            await self.policy.channels.stop()
             await self.policy_state.stop()
             await self.directory.stop()
             self._platform.sip = None
+
+
+def _channels(settings: Settings) -> Channels:
+    """CAP-3: the channel counter ``sip.channels`` names (Redis: shared by the SIP nodes)."""
+    from nuage.policy import ChannelCounter
+    from nuage.policy.redis_channels import RedisChannels
+
+    config = settings.sip
+    if config.channels == "memory":
+        return ChannelCounter()
+    node_id = config.node_id or f"{socket.gethostname()}-{secrets.token_hex(4)}"
+    return RedisChannels(
+        config.redis_url or settings.api.redis_url,
+        node_id=node_id,
+        prefix=config.redis_key_prefix,
+        lease_s=config.channel_lease_s,
+    )
+
+
+def _autodialer_thresholds(settings: Settings) -> AutoDialerThresholds:
+    """SIP-4: the operator's thresholds (``[sip.autodialer]``)."""
+    from nuage.policy import AutoDialerThresholds
+
+    return AutoDialerThresholds(**settings.sip.autodialer.model_dump())
+
+
+def _security_settings(settings: Settings) -> SecuritySettings:
+    """SIP-5: the security guard's thresholds (``[sip.security]``)."""
+    from nuage.sip.security import KNOWN_SCANNERS, SecuritySettings
+
+    config = settings.sip.security
+    agents = KNOWN_SCANNERS if config.scanner_user_agents is None else tuple(config.scanner_user_agents)
+    return SecuritySettings(
+        max_auth_failures=config.max_auth_failures,
+        failure_window_s=config.failure_window_s,
+        ban_s=config.ban_s,
+        scanner_user_agents=agents,
+        rate_per_s=config.rate_per_s,
+        burst=config.burst,
+    )
 
 
 def _releasing_cdr_writer(

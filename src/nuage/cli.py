@@ -14,10 +14,11 @@ import typer
 
 from nuage.bootstrap import Platform, SipRuntime, build_platform
 from nuage.cli_billing import billing_app
-from nuage.cli_common import DatabaseUrl, DataDir, fail
+from nuage.cli_common import DatabaseUrl, DataDir, fail, operator_session
 from nuage.cli_payments import register as register_payments
 from nuage.config import Settings, load_settings, parse_host_port
 from nuage.errors import NuageError
+from nuage.services import emergency
 from nuage.services.demo import load_demo
 from nuage.storage.sql.api_store import access_store
 
@@ -25,6 +26,10 @@ app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_arg
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(billing_app, name="billing")
+emergency_app = typer.Typer(
+    help="EMG-4: the emergency numbers (112, 100, 101 and the operator's).", no_args_is_help=True
+)
+app.add_typer(emergency_app, name="emergency-numbers")
 register_payments(app)  # nuage invoices / payments / dunning
 
 
@@ -52,6 +57,42 @@ def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> No
         platform.close()
 
 
+@emergency_app.command("list")
+def emergency_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Every emergency number: the built-in ones, then those the operator added."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        for item in emergency.list_emergency_numbers(uow, ctx):
+            added = "built in" if item.created_at is None else f"added {item.created_at:%Y-%m-%d}"
+            typer.echo(f"{item.number:<16} {item.label}  ({added})")
+
+
+@emergency_app.command("add")
+def emergency_add(
+    number: Annotated[str, typer.Argument(help="2 to 15 digits, e.g. 1733")],
+    label: Annotated[str, typer.Argument(help="What it reaches, e.g. 'Doctor on duty'")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Add an urgent short number; calls to it always go through (EMG-4)."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        added = emergency.add_emergency_number(uow, ctx, number, label)
+        uow.commit()
+    typer.echo(f"{added.number} is an emergency number ({added.label})")
+
+
+@emergency_app.command("remove")
+def emergency_remove(
+    number: Annotated[str, typer.Argument(help="A number the operator added (not 112, 100 or 101)")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Remove a short number the operator added; 112, 100 and 101 always stay (EMG-4)."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        emergency.remove_emergency_number(uow, ctx, number)
+        uow.commit()
+    typer.echo(f"{number} is no longer an emergency number")
+
+
 @app.command()
 def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Load the demo tenancy (idempotent): an operator, two partners, three customers, phones."""
@@ -72,6 +113,12 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
             f"user={phone.username:<6} password={phone.password:<16} {numbers}"
         )
     typer.echo(f"carrier gateway (outbound calls, inbound DIDs): {summary.carrier}")
+    if summary.hot_desk_pins:
+        typer.echo(
+            f"hot-desk PINs (on {summary.hot_desk!r} dial *11*<extension>*<PIN> to log in, *12 to log out):"
+        )
+        for name, extension, pin in summary.hot_desk_pins:
+            typer.echo(f"  {name:<14} extension={extension:<4} PIN={pin}")
     typer.echo("portal logins (API: POST /api/v1/oauth/token grant_type=password):")
     for login in summary.logins:
         typer.echo(f"  {login.who:<44} {login.email:<30} password={login.password}")

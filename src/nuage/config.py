@@ -22,6 +22,29 @@ class HttpSettings(BaseModel):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class SipAutoDialerSettings(BaseModel):
+    """SIP-4: the operator's thresholds of the auto-dialer detector (``[sip.autodialer]``)."""
+
+    window_s: float = Field(default=60.0, gt=0)  # the sliding window the measures are taken over
+    min_sample: int = Field(default=10, ge=1)  # attempts (and ended calls) before any verdict
+    max_attempts_per_min: float = Field(default=30.0, gt=0)  # rate at which the pattern is looked at
+    short_call_s: int = Field(default=10, ge=0)  # an answered call under this is short
+    short_or_unanswered_share: float = Field(default=0.6, gt=0, le=1)  # share that flags
+    sequential_run: int = Field(default=10, ge=2)  # sequential destinations that flag
+    max_step: int = Field(default=10, ge=1)  # largest step between two sequential destinations
+
+
+class SipSecuritySettings(BaseModel):
+    """SIP-5: brute-force, scanner and flood defence of the SIP server (``[sip.security]``)."""
+
+    max_auth_failures: int = Field(default=10, ge=0)  # failed digest authentications (0: never ban) ...
+    failure_window_s: float = Field(default=60.0, gt=0)  # ... within this window ban the address
+    ban_s: float = Field(default=600.0, ge=0)  # how long a ban lasts
+    scanner_user_agents: list[str] | None = None  # None: the built-in list of known scanners
+    rate_per_s: float = Field(default=50.0, ge=0)  # sustained messages/s per address (0: no limit)
+    burst: int = Field(default=100, ge=1)  # messages an address may send at once
+
+
 class SipSettings(BaseModel):
     """Where the SIP data plane listens, and its carrier side."""
 
@@ -31,6 +54,15 @@ class SipSettings(BaseModel):
     realm: str = "nuage.local"
     max_call_duration_s: int = 4 * 3600
     caller_id_mode: Literal["refuse", "replace"] = "refuse"  # SIP-2: a foreign caller ID on outbound
+    hot_desk_timeout_hours: float = Field(default=12.0, gt=0, le=744)  # CFG-13: a login ends by itself
+    # CAP-3: where channels are counted: "memory" (one SIP node) or "redis" (shared by several nodes)
+    channels: Literal["memory", "redis"] = "memory"
+    redis_url: str | None = None  # None: the API's Redis (``api.redis_url``)
+    redis_key_prefix: str = "nuage:sip:"
+    node_id: str | None = None  # stable id of this SIP node (None: a new one per start)
+    channel_lease_s: float = Field(default=15.0, gt=0)  # a dead node's channels are reaped after this
+    autodialer: SipAutoDialerSettings = SipAutoDialerSettings()
+    security: SipSecuritySettings = SipSecuritySettings()
 
 
 class ApiSettings(BaseModel):

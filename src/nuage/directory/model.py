@@ -1,4 +1,8 @@
-"""Directory items of a customer account (CFG-1..13). Every item carries its ``account_id``."""
+"""Directory items of a customer account (CFG-1..13). Every item carries its ``account_id``.
+
+The exceptions are the operator's own: carrier trunks and emergency numbers (EMG-4); a hot-desk
+session (CFG-13) belongs to the account of its shared phone.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network, ip_network
 
 
 class Role(StrEnum):
@@ -97,6 +102,11 @@ class User:
     def billable(self) -> bool:
         """CFG-2: a no-service user is not invoiced and adds no channels."""
         return not self.no_service
+
+    @property
+    def has_hot_desk_pin(self) -> bool:
+        """CFG-13: whether the user can log in on shared phones (the PIN itself is never shown)."""
+        return self.hot_desk_pin_hash is not None
 
 
 @dataclass
@@ -251,6 +261,41 @@ class TrafficPack:
         return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
 
 
+@dataclass(frozen=True)
+class TrunkAddress:
+    """SIP-3: one entry of an IP trunk's ``allowed_ips``: an address or CIDR block (any source
+    port), or ``ip:port`` / ``[v6]:port`` for one exact source (the form to use when phones share
+    the PBX's address: the port tells them apart)."""
+
+    network: IPv4Network | IPv6Network
+    port: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> TrunkAddress:
+        """Read one entry; ValueError when it is not an address, a block or an address:port."""
+        item = text.strip()
+        host, port = item, None
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else None
+            if rest and port is None:
+                raise ValueError(item)
+        elif item.count(":") == 1:
+            host, port = item.split(":", 1)
+        network = ip_network(host, strict=False)
+        if port is None:
+            return cls(network)
+        if not (port.isdigit() and 0 < int(port) < 65536 and network.num_addresses == 1):
+            raise ValueError(item)
+        return cls(network, int(port))
+
+    def __str__(self) -> str:
+        if self.port is None:
+            return str(self.network)
+        host = str(self.network.network_address)
+        return f"[{host}]:{self.port}" if self.network.version == 6 else f"{host}:{self.port}"
+
+
 @dataclass
 class Trunk:
     """SIP-3: a customer PBX connected by registration or by IP."""
@@ -294,3 +339,26 @@ class CarrierTrunk:
     created_at: datetime
     transport: str = "udp"
     enabled: bool = True
+
+
+@dataclass
+class EmergencyNumber:
+    """EMG-4: an urgent short number the operator adds to 112, 100 and 101 (e.g. 1733, 116000)."""
+
+    number: str
+    label: str
+    created_at: datetime | None  # None: built in (112, 100, 101), never added
+
+
+@dataclass
+class HotDeskSession:
+    """CFG-13: a user logged in on a shared phone, which acts as the user's device until logout."""
+
+    device_id: str
+    user_id: str
+    started_at: datetime
+    expires_at: datetime
+
+    def active_at(self, now: datetime) -> bool:
+        """CFG-13: a session past its timeout is over, as if the user had logged out."""
+        return now < self.expires_at

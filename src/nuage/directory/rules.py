@@ -87,3 +87,19 @@ def check_sip_password(password: str) -> None:
             "SIP-5",
             "SIP passwords need at least 12 characters of three kinds (lower, upper, digits, symbols)",
         )
+
+
+def check_hot_desk_pin(pin: str, extension: str | None) -> None:
+    """CFG-13: a hot-desk PIN is 4 to 8 digits that are not guessed at once.
+
+    Refused: one digit repeated (0000), a run with a constant step (1234, 4321, 2468, 9753) and the
+    user's own extension, since a shared phone's next user knows all of those.
+    """
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+        raise InvalidInput("pin", "A hot-desk PIN is 4 to 8 digits (CFG-13)")
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:], strict=False)}
+    if len(steps) == 1:
+        kind = "one digit repeated" if steps == {0} else "a run of digits"
+        raise InvalidInput("pin", f"The hot-desk PIN is too easy to guess ({kind}); choose another (CFG-13)")
+    if extension is not None and pin == extension:
+        raise InvalidInput("pin", "The hot-desk PIN may not be the user's own extension (CFG-13)")

@@ -18,7 +18,13 @@ No verdict before ``min_sample`` attempts in the window. A subject is flagged wh
 
 A flagged subject is blocked for new outbound calls (the policy still lets emergency calls
 through, EMG-4) with the reason recorded — which measures crossed which thresholds, and when —
-until the operator clears it (``clear``). Blocks live in memory: they do not survive a restart.
+until the operator clears it (``clear``).
+
+Blocks are kept in memory (a call's decision never waits on the database) and written behind:
+each new block and each clearing is queued in ``journal``, which a storage adapter drains in the
+background (``nuage.storage.sql.policy_adapters``); the blocks stored are loaded at start and
+synchronised at each reload (``sync``), so a restart keeps them and a block found, or cleared,
+through another SIP node or the API reaches every node within one reload.
 
 The defaults never flag an office pattern (a few calls a minute to mixed destinations, most
 answered and long) and flag an auto-dialer (30 attempts a minute or more, 60 % or more of them
@@ -68,6 +74,15 @@ class AutoDialerBlock:
     subject: Subject
     since: datetime
     reason: str
+    account_id: str = ""  # the account of the subject (itself for an account)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """A change of the blocks to write behind: a new block, or a subject cleared."""
+
+    block: AutoDialerBlock | None
+    subject: Subject
 
 
 @dataclass(slots=True)
@@ -92,14 +107,20 @@ class AutoDialerDetector:
         self._histories: dict[Subject, _History] = {}
         self._blocks: dict[Subject, AutoDialerBlock] = {}
         self._open: dict[str, tuple[Subject, ...]] = {}  # call id -> subjects it was counted for
+        self._account_of: dict[Subject, str] = {}
+        self.journal: deque[JournalEntry] = deque(maxlen=100_000)  # drained by a storage adapter
 
     # -- feeding -------------------------------------------------------------------------------
 
-    def attempt(self, call_id: str, dialled: str, subjects: tuple[Subject, ...]) -> None:
-        """An outbound (non-emergency) call was let through for these subjects."""
+    def attempt(
+        self, call_id: str, dialled: str, subjects: tuple[Subject, ...], *, account_id: str | None = None
+    ) -> None:
+        """An outbound (non-emergency) call of ``account_id`` was let through for these subjects."""
         now = self._clock.now()
         for subject in subjects:
             self._histories.setdefault(subject, _History()).calls.append(_Call(call_id, now, dialled))
+            owner = account_id if account_id is not None else subject.id if subject.kind == "account" else ""
+            self._account_of[subject] = owner
         self._open[call_id] = subjects
         for subject in subjects:
             self._judge(subject, now)
@@ -131,7 +152,27 @@ class AutoDialerDetector:
     def clear(self, subject: Subject) -> bool:
         """Lift the block (and forget the history that led to it); whether there was one."""
         self._histories.pop(subject, None)
+        self.journal.append(JournalEntry(None, subject))
         return self._blocks.pop(subject, None) is not None
+
+    # -- persistence -----------------------------------------------------------------------------
+
+    def sync(self, stored: list[AutoDialerBlock]) -> None:
+        """Align the blocks in memory with those stored, except changes still to be written.
+
+        A stored block unknown here was found elsewhere (another node, a previous run): adopted.
+        A block here that is not stored, and not waiting in the journal, was cleared elsewhere
+        (the operator, through another node): dropped. The journal is drained by the adapter
+        *before* it reads, so a change queued after that read is still in the journal.
+        """
+        pending = {entry.subject for entry in list(self.journal)}
+        stored_by_subject = {block.subject: block for block in stored}
+        for subject in [s for s in self._blocks if s not in stored_by_subject and s not in pending]:
+            del self._blocks[subject]
+            self._histories.pop(subject, None)
+        for subject, block in stored_by_subject.items():
+            if subject not in self._blocks and subject not in pending:
+                self._blocks[subject] = block
 
     # -- measures --------------------------------------------------------------------------------
 
@@ -163,7 +204,9 @@ class AutoDialerDetector:
         if crossed:
             reason = "automatic calling detected: " + "; ".join(crossed)
             reason += f" over {limits.window_s:g} s at {now.isoformat(timespec='seconds')}"
-            self._blocks[subject] = AutoDialerBlock(subject, now, reason)
+            block = AutoDialerBlock(subject, now, reason, self._account_of.get(subject, ""))
+            self._blocks[subject] = block
+            self.journal.append(JournalEntry(block, subject))
 
 
 def longest_sequential_run(dialled: list[str], max_step: int) -> int:

@@ -7,11 +7,14 @@ them and rebuilds it every few seconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
-from nuage.directory.model import Device, PhoneNumber, TrafficPack, User
+from nuage.directory.model import Device, PhoneNumber, TrafficPack, Trunk, User
+from nuage.policy.autodialer import AutoDialerBlock
+from nuage.rating.tariffs import TariffBook
 from nuage.tenancy.model import Party, PartyKind, PartyStatus
 from nuage.terms.capacity import account_capacity
 
@@ -30,11 +33,30 @@ class AccountTerms:
 
 
 @dataclass(frozen=True, slots=True)
+class TrunkTerms:
+    """SIP-3: a customer's PBX trunk as the call policy sees it."""
+
+    trunk_id: str
+    account_id: str
+    channel_limit: int | None = None  # CAP-3: the trunk's own cap, on top of the account's capacity
+
+
+@dataclass(frozen=True, slots=True)
 class PolicySnapshot:
-    """Every customer account by id; ``on`` is the day capacities were computed for."""
+    """Every customer account by id; ``on`` is the day capacities were computed for.
+
+    ``spend_caps`` (SIP-5) are the operator's daily outbound spending caps (EUR excl. VAT per
+    Brussels day), ``tariffs`` the customers' retail tariff book that prices outbound calls
+    against them (None: no tariff stored), ``autodialer_blocks`` the SIP-4 blocks stored (None:
+    the source does not store blocks, nothing to synchronise).
+    """
 
     accounts: dict[str, AccountTerms] = field(default_factory=dict)
     on: date | None = None
+    trunks: dict[str, TrunkTerms] = field(default_factory=dict)
+    spend_caps: dict[str, Decimal] = field(default_factory=dict)
+    tariffs: TariffBook | None = None
+    autodialer_blocks: list[AutoDialerBlock] | None = None
 
 
 def build_snapshot(
@@ -44,6 +66,11 @@ def build_snapshot(
     numbers: Iterable[PhoneNumber],
     devices: Iterable[Device],
     on: date,
+    *,
+    trunks: Iterable[Trunk] = (),
+    spend_caps: Mapping[str, Decimal] | None = None,
+    tariffs: TariffBook | None = None,
+    autodialer_blocks: list[AutoDialerBlock] | None = None,
 ) -> PolicySnapshot:
     """The terms of every customer account on ``on`` (capacity from ``account_capacity``)."""
     users_of: dict[str, list[User]] = {}
@@ -78,4 +105,11 @@ def build_snapshot(
             main_number=main_of.get(party.id),
             device_usernames=frozenset(usernames_of.get(party.id, ())),
         )
-    return PolicySnapshot(accounts=accounts, on=on)
+    return PolicySnapshot(
+        accounts=accounts,
+        on=on,
+        trunks={t.id: TrunkTerms(t.id, t.account_id, t.channel_limit) for t in trunks},
+        spend_caps={a: cap for a, cap in (spend_caps or {}).items() if a in accounts},
+        tariffs=tariffs,
+        autodialer_blocks=autodialer_blocks,
+    )

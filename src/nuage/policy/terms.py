@@ -19,11 +19,21 @@ Order of the checks, first match wins:
    setting ``CallerIdMode``: REFUSE (default) refuses citing SIP-2; REPLACE lets the call go,
    presenting the device's number or the account's main number, which is what the B2BUA puts in
    the From of every outbound call anyway (``SipAccount.caller_id_e164``).
-4. SIP-4 (outbound only) — an account the auto-dialer detector (``nuage.policy.autodialer``)
-   has blocked is refused citing SIP-4 with the recorded reason, until the operator clears it;
-   the policy feeds the detector each outbound attempt it lets through and each call's end.
-5. CAP-3 — every account involved must have a free channel (counting: ``nuage.policy.channels``),
+4. SIP-4 (outbound only) — an account, or the customer trunk the call comes from (SIP-3), that
+   the auto-dialer detector (``nuage.policy.autodialer``) has blocked is refused citing SIP-4 with
+   the recorded reason, until the operator clears it; the policy feeds the detector each outbound
+   attempt it lets through, for the account and for its trunk, and each call's end.
+5. SIP-5 (outbound only) — an account whose daily spending cap is reached is refused citing
+   SIP-5; otherwise the call may last only as long as the budget left buys
+   (``nuage.policy.spending``).
+6. CAP-3 — every account involved, and the customer trunk of the call if any (its own
+   ``channel_limit``, SIP-3), must have a free channel (counting: ``nuage.policy.channels``),
    otherwise the call is refused citing CAP-3 (486 Capacity Exceeded).
+
+The authorisation of an outbound call carries, as ``caller_id``, the E.164 number the B2BUA
+presents (SIP-2): the account's number the caller presented, in whatever form, normalised; in
+REPLACE mode the account's main number instead of a foreign one; None (the device's own number)
+for an anonymous caller or a device's SIP username.
 
 An account the snapshot does not know yet (created since the last reload, a few seconds at
 most) cannot have its capacity enforced: its non-emergency calls are refused citing CAP-3 until
@@ -34,24 +44,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
 from nuage.errors import InvalidInput
 from nuage.policy.autodialer import AutoDialerBlock, AutoDialerDetector, Subject
-from nuage.policy.channels import ChannelCounter
+from nuage.policy.channels import ChannelCounter, Channels, trunk_holder
 from nuage.policy.snapshot import AccountTerms, PolicySnapshot
-from nuage.shared.clock import SystemClock
+from nuage.policy.spending import DailySpend
+from nuage.shared.clock import Clock, SystemClock
 from nuage.shared.phone import parse_e164
 from nuage.sip.ports import (
     Authorization,
     CallAttempt,
     CdrRecord,
-    DeviceDestination,
     Direction,
+    ExternalDestination,
     Refusal,
-    UserDestination,
+    TrunkDestination,
 )
 from nuage.tenancy.model import PartyStatus
 
@@ -83,41 +96,87 @@ class StaticSnapshot:
         self.snapshot = snapshot
 
 
+@dataclass(frozen=True, slots=True)
+class _Admitted:
+    """What the synchronous checks let through: the channels to take and what to feed after."""
+
+    limits: dict[str, int | None]
+    names: dict[str, str]  # holder -> how a refusal names it
+    dialler: str | None
+    subjects: tuple[Subject, ...]
+    max_duration: timedelta | None
+    caller_id: str | None
+
+
 class TermsCallPolicy:
-    """CallPolicy of the terms (EMG-4, PAY-3, CTR-4, SIP-2, SIP-4, CAP-3); also the end-of-call hook."""
+    """CallPolicy of the terms (EMG-4, PAY-3, CTR-4, SIP-2, SIP-4, SIP-5, CAP-3); the end-of-call hook."""
 
     def __init__(
         self,
         source: SnapshotSource,
         *,
-        channels: ChannelCounter | None = None,
+        channels: Channels | None = None,
         caller_id_mode: CallerIdMode = CallerIdMode.REFUSE,
         home_region: str = "BE",
         max_duration: timedelta | None = None,
         autodialer: AutoDialerDetector | None = None,
+        clock: Clock | None = None,
+        spend: DailySpend | None = None,
     ) -> None:
         self._source = source
-        self.channels = channels or ChannelCounter()
+        self.channels: Channels = channels or ChannelCounter()
         self._caller_id_mode = CallerIdMode(caller_id_mode)
         self._region = home_region
         self._max_duration = max_duration
-        self.autodialer = autodialer or AutoDialerDetector(SystemClock())
+        clock = clock or SystemClock()
+        self.autodialer = autodialer or AutoDialerDetector(clock)
+        ceiling = max_duration.total_seconds() if max_duration is not None else None
+        self.spend = spend or DailySpend(clock, max_call_s=ceiling)
+        self._synced: PolicySnapshot | None = None
 
     async def authorize(self, attempt: CallAttempt) -> Authorization | Refusal:
         """Routes for the attempt, or a refusal citing the rule that forbids it."""
-        verdict = self.decide(attempt)
+        checked = self._check(attempt)
+        verdict = await self._take(attempt, checked) if isinstance(checked, _Admitted) else checked
         if isinstance(verdict, Refusal):
             log.info("call %s refused: %s %s", attempt.call_id, verdict.rule_id, verdict.reason)
         return verdict
 
-    def decide(self, attempt: CallAttempt) -> Authorization | Refusal:
-        """The decision, synchronously: no await between the capacity check and the channel taken."""
+    async def _take(self, attempt: CallAttempt, admitted: _Admitted) -> Authorization | Refusal:
+        """CAP-3: take the channels (atomic in the counter); then feed SIP-4."""
+        try:
+            full = await self.channels.try_acquire(attempt.call_id, admitted.limits)
+        except BaseException:
+            if not attempt.emergency:
+                self.spend.cancel(attempt.call_id)
+            raise
+        if full:
+            if not attempt.emergency:
+                self.spend.cancel(attempt.call_id)
+            holder = full[0]
+            return Refusal(
+                "CAP-3", f"all {admitted.limits[holder]} channels of {admitted.names[holder]} are in use"
+            )
+        if admitted.dialler is not None and admitted.subjects:
+            self.autodialer.attempt(
+                attempt.call_id, attempt.dialled, admitted.subjects, account_id=admitted.dialler
+            )
+        return Authorization(
+            routes=(attempt.destination,), max_duration=admitted.max_duration, caller_id=admitted.caller_id
+        )
+
+    def _check(self, attempt: CallAttempt) -> _Admitted | Refusal:
+        """Every check but the channels, synchronously, from the snapshot in memory."""
         snapshot = self._source.snapshot
+        if snapshot is not self._synced:
+            self._sync(snapshot)
         caller, callee = _parties(attempt)
         involved = tuple(dict.fromkeys(a for a in (caller, callee) if a is not None))
+        trunks = _trunks(attempt)
         if attempt.emergency:  # EMG-4
-            self.channels.acquire(attempt.call_id, involved)
-            return Authorization(routes=(attempt.destination,), max_duration=None)
+            limits: dict[str, int | None] = dict.fromkeys(involved)
+            limits.update(dict.fromkeys(trunk_holder(t) for t in trunks))
+            return _Admitted(limits, {}, None, (), None, None)
         terms: dict[str, AccountTerms] = {}
         for account_id in involved:
             found = snapshot.accounts.get(account_id)
@@ -132,55 +191,97 @@ class TermsCallPolicy:
             refusal = _status_refusal(terms[callee].status, calling=False)
             if refusal is not None:
                 return refusal
-        spoofed = (
-            attempt.direction is Direction.OUTBOUND
-            and caller is not None
-            and not self._caller_id_allowed(attempt.presented_caller_id, terms[caller])
-        )
-        if spoofed:
-            if self._caller_id_mode is CallerIdMode.REFUSE:
-                return Refusal("SIP-2", "caller ID is not a number of the account")
-            log.info("call %s: foreign caller ID replaced by the account's number", attempt.call_id)
+        caller_id: str | None = None
+        if attempt.direction is Direction.OUTBOUND and caller is not None:
+            allowed, caller_id = self._presented(attempt.presented_caller_id, terms[caller])
+            if not allowed:
+                if self._caller_id_mode is CallerIdMode.REFUSE:
+                    return Refusal("SIP-2", "caller ID is not a number of the account")
+                caller_id = terms[caller].main_number
+                log.info("call %s: foreign caller ID replaced by the account's number", attempt.call_id)
         dialler = caller if attempt.direction is Direction.OUTBOUND else None
+        subjects: tuple[Subject, ...] = ()
+        max_duration = self._max_duration
         if dialler is not None:
-            block = self.autodialer.blocked(Subject("account", dialler))
-            if block is not None:  # SIP-4
-                return Refusal("SIP-4", block.reason)
-        full = self.channels.full({a: t.channels for a, t in terms.items()})
-        if full:
-            whose = "the called account" if full == [callee] and callee != caller else "the account"
-            channels = terms[full[0]].channels
-            return Refusal("CAP-3", f"all {channels} channels of {whose} are in use")
-        self.channels.acquire(attempt.call_id, involved)
-        if dialler is not None:
-            self.autodialer.attempt(attempt.call_id, attempt.dialled, (Subject("account", dialler),))
-        return Authorization(routes=(attempt.destination,), max_duration=self._max_duration)
+            subjects = (Subject("account", dialler),)
+            if attempt.customer_trunk_id is not None:
+                subjects += (Subject("trunk", attempt.customer_trunk_id),)
+            for subject in subjects:
+                block = self.autodialer.blocked(subject)
+                if block is not None:  # SIP-4
+                    return Refusal("SIP-4", block.reason)
+            destination = attempt.destination
+            if isinstance(destination, ExternalDestination):  # SIP-5
+                granted = self.spend.grant(
+                    attempt.call_id,
+                    dialler,
+                    destination.e164,
+                    cap=snapshot.spend_caps.get(dialler),
+                    tariffs=snapshot.tariffs,
+                )
+                if isinstance(granted, Refusal):
+                    return granted
+                if granted is not None:
+                    max_duration = granted if max_duration is None else min(granted, max_duration)
+        limits = {a: t.channels for a, t in terms.items()}
+        names = {a: "the account" for a in terms}
+        if callee is not None and callee != caller:
+            names[callee] = "the called account"
+        for trunk_id in trunks:
+            trunk = snapshot.trunks.get(trunk_id)
+            holder = trunk_holder(trunk_id)
+            limits[holder] = trunk.channel_limit if trunk is not None else None
+            names[holder] = "the trunk"
+        return _Admitted(limits, names, dialler, subjects, max_duration, caller_id)
 
-    def _caller_id_allowed(self, presented: str, terms: AccountTerms) -> bool:
+    def refresh(self) -> None:
+        """Take in the source's current snapshot now (SIP-4 blocks synchronised)."""
+        snapshot = self._source.snapshot
+        if snapshot is not self._synced:
+            self._sync(snapshot)
+
+    def _sync(self, snapshot: PolicySnapshot) -> None:
+        """A new snapshot: the SIP-4 blocks stored are synchronised with those in memory."""
+        self._synced = snapshot
+        if snapshot.autodialer_blocks is not None:
+            self.autodialer.sync(snapshot.autodialer_blocks)
+
+    def _presented(self, presented: str, terms: AccountTerms) -> tuple[bool, str | None]:
+        """SIP-2: (allowed, the account's E.164 number it denotes). Anonymous and the SIP username
+        of one of the account's devices are allowed but denote no number (the device's own is
+        presented); a number in any form (``+32…``, ``0…``) denotes its E.164 form if it is owned."""
         text = presented.strip()
-        if text.lower() in ANONYMOUS or text in terms.device_usernames or text in terms.numbers:
-            return True
+        if text.lower() in ANONYMOUS or text in terms.device_usernames:
+            return True, None
         try:
-            return parse_e164(text, region=self._region) in terms.numbers
+            number = text if text in terms.numbers else parse_e164(text, region=self._region)
         except InvalidInput:
-            return False
+            return False, None
+        return (True, number) if number in terms.numbers else (False, None)
 
     # -- end of calls (the Accounting shape of nuage.sip.accounting) ---------------------------
 
     def call_ended(self, record: CdrRecord) -> None:
-        """A call or attempt ended: give back its channels (a refused one never took any)."""
+        """A call or attempt ended: give back its channels and its budget (a refused one took none)."""
         if record.refusal_rule_id is None:
             self.channels.release(record.call_id)
+            if not record.emergency:
+                self.spend.ended(record.call_id, record.billable_seconds if record.answered_at else 0)
         answered = record.answered_at is not None
         self.autodialer.ended(record.call_id, answered=answered, billable_seconds=record.billable_seconds)
 
+    def restore_spend(self, day: date, spent: dict[str, Decimal]) -> None:
+        """SIP-5: at start, what today's CDRs already cost per account."""
+        self.spend.restore(day, spent)
+
     def autodialer_blocks(self) -> list[AutoDialerBlock]:
-        """SIP-4: the accounts blocked as automatic calling machines (subject, since, reason)."""
+        """SIP-4: the accounts and trunks blocked as automatic calling machines (subject, since, reason)."""
+        self.refresh()
         return self.autodialer.blocks()
 
-    def clear_autodialer_block(self, account_id: str) -> bool:
-        """SIP-4: the operator lifts an account's block; whether there was one."""
-        return self.autodialer.clear(Subject("account", account_id))
+    def clear_autodialer_block(self, subject_id: str, kind: str = "account") -> bool:
+        """SIP-4: the operator lifts an account's (or a trunk's) block; whether there was one."""
+        return self.autodialer.clear(Subject(kind, subject_id))
 
     def reconcile(self, live_call_ids: Iterable[str]) -> int:
         """Give back channels of calls no longer in progress (a safety net); how many released."""
@@ -191,6 +292,14 @@ class TermsCallPolicy:
         return len(stale)
 
 
+def _trunks(attempt: CallAttempt) -> tuple[str, ...]:
+    """SIP-3: the customer trunks a call comes from or goes to."""
+    found = [attempt.customer_trunk_id] if attempt.customer_trunk_id else []
+    if isinstance(attempt.destination, TrunkDestination):
+        found.append(attempt.destination.trunk_id)
+    return tuple(dict.fromkeys(found))
+
+
 def _parties(attempt: CallAttempt) -> tuple[str | None, str | None]:
     """(calling account, called account) of the platform involved in the attempt."""
     if attempt.direction is Direction.INBOUND:
@@ -198,7 +307,7 @@ def _parties(attempt: CallAttempt) -> tuple[str | None, str | None]:
     if attempt.direction is Direction.OUTBOUND:
         return attempt.account_id, None
     destination = attempt.destination
-    callee = destination.account_id if isinstance(destination, UserDestination | DeviceDestination) else None
+    callee = destination.account_id if not isinstance(destination, ExternalDestination) else None
     return attempt.account_id, callee
 
 

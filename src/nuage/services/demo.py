@@ -6,11 +6,12 @@ and created only when missing, so running it twice changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from nuage.directory.model import DeviceKind, Role, RoomUse, TrunkAuth
 from nuage.services import directory as d
+from nuage.services import hot_desk as h
 from nuage.services import tenancy as t
 from nuage.services.access import AccessStore
 from nuage.services.api_demo import DemoClient, DemoLogin, load_api_demo
@@ -43,6 +44,8 @@ class DemoSummary:
     created: int = 0
     phones: list[DemoPhone] = field(default_factory=list)
     carrier: str = ""
+    hot_desk: str = ""  # CFG-13: the shared phone, and the users' PINs to log in on it
+    hot_desk_pins: list[tuple[str, str, str]] = field(default_factory=list)  # user, extension, PIN
     logins: list[DemoLogin] = field(default_factory=list)  # API-1: portal logins
     api_clients: list[DemoClient] = field(default_factory=list)  # API-1: developer credentials
 
@@ -56,6 +59,7 @@ class _UserSpec:
     extension: str | None = None
     sip: tuple[str, str, DeviceKind] | None = None  # username, password, kind
     number: str | None = None
+    hot_desk_pin: str | None = None  # CFG-13: logs in on the shared phone with *11*<extension>*<PIN>
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ PARTNERS = (
     ),
 )
 
+DEMO_PBX = "127.0.0.1:5080"
+
 CUSTOMERS = (
     _CustomerSpec(
         name="Atelier Dupont",
@@ -116,6 +122,7 @@ CUSTOMERS = (
                 extension="211",
                 sip=("alice", "Alice-Demo-2026", DeviceKind.SOFTPHONE_PC),
                 number="+3223000100",
+                hot_desk_pin="5829",
             ),
             _UserSpec(
                 "Bob Martin",
@@ -123,6 +130,7 @@ CUSTOMERS = (
                 extension="212",
                 sip=("bob", "Bob-Demo-2026!", DeviceKind.DESK_PHONE),
                 number="+3223000101",
+                hot_desk_pin="7314",
             ),
             _UserSpec("Chloé Lambert", "chloe@dupont.example", Role.SUPERVISOR, no_service=True),
         ),
@@ -313,11 +321,23 @@ def _load_customer(
                 )
                 created += 1
             summary.phones.append(DemoPhone(spec.name, user_spec.name, username, password, numbers))
+        if user_spec.hot_desk_pin:
+            if user.hot_desk_pin_hash is None:
+                h.set_hot_desk_pin(uow, ctx, user.id, user_spec.hot_desk_pin)
+                created += 1
+            summary.hot_desk_pins.append((user_spec.name, user_spec.extension or "-", user_spec.hot_desk_pin))
     if spec.name == "Atelier Dupont":
         created += _dupont_extras(uow, ctx, account)
-    if spec.name == "Cabinet Lemaire" and uow.trunks.find_by(account_id=account) is None:
-        d.add_trunk(uow, ctx, account, "Lemaire office PBX", TrunkAuth.IP, allowed_ips="127.0.0.1")
-        created += 1
+        created += _hot_desk_phone(uow, account, summary)
+    if spec.name == "Cabinet Lemaire":
+        # SIP-3: the demo PBX is the one sending from 127.0.0.1:5080 (the port tells it from the
+        # demo's phones, which share its address)
+        trunk = uow.trunks.find_by(account_id=account)
+        if trunk is None:
+            d.add_trunk(uow, ctx, account, "Lemaire office PBX", TrunkAuth.IP, allowed_ips=DEMO_PBX)
+            created += 1
+        elif trunk.allowed_ips == "127.0.0.1/32":  # an earlier demo trusted every loopback port
+            d.update_trunk(uow, ctx, trunk.id, allowed_ips=DEMO_PBX)
     return created
 
 
@@ -330,6 +350,34 @@ def _dupont_extras(uow: UnitOfWork, ctx: Context, account: str) -> int:
     d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Workshop 1", room_id=workshop.id)
     d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Meeting room phone", room_id=meeting.id)
     d.add_device(uow, ctx, account, DeviceKind.DOOR_PHONE, "Front door")
-    d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Hot desk 1", hot_desk=True)
+    username, password = HOT_DESK_PHONE
+    d.add_device(
+        uow,
+        ctx,
+        account,
+        DeviceKind.DESK_PHONE,
+        "Hot desk 1",
+        hot_desk=True,
+        sip_username=username,
+        sip_password=password,
+    )
     d.add_conference_room(uow, ctx, account, "Weekly meeting", pin="4321")
     return 6
+
+
+#: CFG-13: SIP credentials of the demo's shared phone, "Hot desk 1" of Atelier Dupont
+HOT_DESK_PHONE = ("hotdesk1", "Hotdesk-Demo-2026!")
+
+
+def _hot_desk_phone(uow: UnitOfWork, account: str, summary: DemoSummary) -> int:
+    """CFG-13: the shared phone registers with known credentials (an older demo gave it random ones)."""
+    username, password = HOT_DESK_PHONE
+    summary.hot_desk = "Hot desk 1"
+    summary.phones.append(DemoPhone("Atelier Dupont", "Hot desk 1", username, password, ()))
+    if uow.devices.find_by(sip_username=username) is not None:
+        return 0
+    phone = uow.devices.find_by(account_id=account, label="Hot desk 1", hot_desk=True)
+    if phone is None:
+        return 0
+    uow.devices.update(replace(phone, sip_username=username, sip_password=password))
+    return 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from dataclasses import replace
 from datetime import date
@@ -26,6 +25,7 @@ from nuage.directory.model import (
     SoundFile,
     TrafficPack,
     Trunk,
+    TrunkAddress,
     TrunkAuth,
     User,
     VirtualFax,
@@ -43,6 +43,7 @@ from nuage.directory.rules import (
 )
 from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
 from nuage.services.context import Context
+from nuage.services.hot_desk import end_sessions
 from nuage.services.ports import Repository, UnitOfWork
 from nuage.services.tenancy import get_customer
 from nuage.shared.ids import new_id
@@ -95,12 +96,15 @@ def _only(fields: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
     return dict(fields)
 
 
-def _check_extension(extension: str) -> None:
+def _check_extension(uow: UnitOfWork, extension: str) -> None:
+    """EMG-4: no extension shadows an emergency number, built in or added by the operator."""
     if not _EXTENSION.match(extension):
         raise InvalidInput("extension", "An extension is 2 to 8 digits")
-    if extension in EMERGENCY_NUMBERS:
+    if extension in EMERGENCY_NUMBERS or uow.emergency_numbers.find(extension) is not None:
         raise TermViolation(
-            "EMG-4", f"{extension} is an emergency number: dialling it must reach the emergency services"
+            "EMG-4",
+            f"{extension} is an emergency number: dialling it must reach the emergency services",
+            field="extension",
         )
 
 
@@ -128,7 +132,7 @@ def add_user(
             "no_service", "Only administrators and supervisors can have the no-service option (CFG-2)"
         )
     if extension is not None:
-        _check_extension(extension)
+        _check_extension(uow, extension)
         if uow.users.find_by(account_id=account_id, extension=extension):
             raise Conflict(f"Extension {extension} is taken", field="extension")
     email = _email(email)
@@ -168,7 +172,7 @@ def update_user(uow: UnitOfWork, ctx: Context, user_id: str, **fields: Any) -> U
         if other is not None and other.id != user.id:
             raise Conflict("E-mail already used by a user", field="email")
     if changes.get("extension") is not None:
-        _check_extension(changes["extension"])
+        _check_extension(uow, changes["extension"])
         other = uow.users.find_by(account_id=user.account_id, extension=changes["extension"])
         if other is not None and other.id != user.id:
             raise Conflict(f"Extension {changes['extension']} is taken", field="extension")
@@ -180,6 +184,8 @@ def update_user(uow: UnitOfWork, ctx: Context, user_id: str, **fields: Any) -> U
             "no_service", "Only administrators and supervisors can have the no-service option (CFG-2)"
         )
     check_no_service_change(updated, uow.devices.count(user_id=user.id))
+    if updated.no_service:
+        end_sessions(uow, user_id=user.id)  # CFG-2: no telephony, so no hot-desk login either
     uow.users.update(updated)
     return updated
 
@@ -191,6 +197,7 @@ def remove_user(uow: UnitOfWork, ctx: Context, user_id: str) -> None:
         uow.devices.update(replace(device, user_id=None))
     for number in uow.numbers.list(user_id=user.id):
         uow.numbers.update(replace(number, user_id=None))
+    end_sessions(uow, user_id=user.id)  # CFG-13: logged out of any shared phone
     uow.users.remove(user.id)
 
 
@@ -279,6 +286,8 @@ def update_device(uow: UnitOfWork, ctx: Context, device_id: str, **fields: Any) 
     updated = replace(device, **changes)
     owner = _owned(uow.users, ctx, updated.user_id, device.account_id) if updated.user_id else None
     check_device_owner(updated, owner)
+    if not updated.hot_desk:
+        end_sessions(uow, device_id=device.id)  # CFG-13: no longer shared, so nobody is logged in
     uow.devices.update(updated)
     return updated
 
@@ -288,6 +297,7 @@ def remove_device(uow: UnitOfWork, ctx: Context, device_id: str) -> None:
     device = _owned(uow.devices, ctx, device_id)
     for number in uow.numbers.list(device_id=device.id):
         uow.numbers.update(replace(number, device_id=None))
+    end_sessions(uow, device_id=device.id)  # CFG-13
     uow.devices.remove(device.id)
 
 
@@ -594,13 +604,15 @@ def add_traffic_pack(
 
 
 def _check_ips(text: str) -> str:
+    """SIP-3: a PBX's addresses (``TrunkAddress``), comma-separated, in their canonical form."""
     cleaned = []
     for part in text.split(","):
-        part = part.strip()
         try:
-            cleaned.append(str(ipaddress.ip_network(part, strict=False)))
+            cleaned.append(str(TrunkAddress.parse(part)))
         except ValueError as exc:
-            raise InvalidInput("allowed_ips", f"Not an IP address or network: {part!r}") from exc
+            raise InvalidInput(
+                "allowed_ips", f"Not an IP address, network or address:port: {part.strip()!r}"
+            ) from exc
     if not cleaned:
         raise InvalidInput("allowed_ips", "IP authentication needs at least one address")
     return ",".join(cleaned)

@@ -11,6 +11,8 @@ from nuage.directory.model import (
     CommunalRoom,
     ConferenceRoom,
     Device,
+    EmergencyNumber,
+    HotDeskSession,
     NumberBlock,
     PhoneNumber,
     RecordingSetting,
@@ -82,6 +84,10 @@ class UnitOfWork(Protocol):
     def sound_files(self) -> Repository[SoundFile]: ...
     @property
     def carrier_trunks(self) -> Repository[CarrierTrunk]: ...
+    @property
+    def emergency_numbers(self) -> Repository[EmergencyNumber]: ...
+    @property
+    def hot_desk_sessions(self) -> Repository[HotDeskSession]: ...
 
     def commit(self) -> None: ...
     def rollback(self) -> None: ...

@@ -54,8 +54,10 @@ class MemoryDialPlan:
         users: dict[str, str] | None = None,  # extension or user name -> user_id
         numbers: dict[str, Destination] | None = None,  # E.164 DID -> destination
         emergency_numbers: frozenset[str] = DEFAULT_EMERGENCY_NUMBERS,
+        ip_trunks: dict[tuple[str, int], SipAccount] | None = None,  # PBX source -> trunk (SIP-3)
     ) -> None:
         self._credentials = credentials
+        self.ip_trunks = dict(ip_trunks or {})
         self.carrier = carrier
         self.users = dict(users or {})
         self.numbers = dict(numbers or {})
@@ -98,6 +100,10 @@ class MemoryDialPlan:
     async def resolve_inbound(self, trunk: CarrierTrunk, did_e164: str) -> Destination | None:
         """The destination a DID is assigned to."""
         return self.numbers.get(_as_e164(did_e164) or did_e164)
+
+    async def find_trunk(self, host: str, port: int) -> SipAccount | None:
+        """The IP-authenticated trunk whose PBX is ``host:port``."""
+        return self.ip_trunks.get((host, port))
 
 
 def _as_e164(dialled: str) -> str | None:

@@ -27,6 +27,9 @@ class SipAccount:
     password: str  # plaintext: digest needs it (or an HA1); never logged
     display_name: str = ""
     caller_id_e164: str | None = None  # the number presented on external calls (SIP-2)
+    emergency_caller_id: str | None = None  # EMG-2: presented on emergency calls (where it stands)
+    trunk_id: str | None = None  # SIP-3: set when the "device" is a customer's PBX trunk
+    hot_desk: bool = False  # CFG-13: a shared phone users log in on (then it acts as the user)
 
 
 class CredentialStore(Protocol):
@@ -34,6 +37,22 @@ class CredentialStore(Protocol):
 
     async def find_account(self, username: str) -> SipAccount | None:
         """The account with this digest username, or None."""
+        ...
+
+
+class HotDesk(Protocol):
+    """CFG-13: users log in on shared phones by dialling a feature code with their PIN."""
+
+    async def log_in(self, phone: SipAccount, extension: str, pin: str) -> SipAccount | None:
+        """Log the user with this extension (of the phone's account) and PIN in on ``phone``.
+
+        Returns the phone's identity as that user, or None when the extension or PIN is wrong
+        (one answer for both: a guess reveals nothing).
+        """
+        ...
+
+    async def log_out(self, phone: SipAccount) -> bool:
+        """End the session on ``phone``; whether someone was logged in."""
         ...
 
 
@@ -68,6 +87,21 @@ class DeviceDestination:
 
 
 @dataclass(frozen=True, slots=True)
+class TrunkDestination:
+    """SIP-3: a customer's PBX, reached through its trunk.
+
+    A PBX that registers is reached at its registered contacts (kept under ``trunk_id``); one
+    authenticated by IP at ``host:port``.
+    """
+
+    trunk_id: str
+    account_id: str
+    host: str | None = None  # IP-authenticated trunks: where the PBX takes calls
+    port: int = 5060
+    transport: str = "UDP"
+
+
+@dataclass(frozen=True, slots=True)
 class ExternalDestination:
     """An E.164 number outside the platform, reached through a carrier trunk."""
 
@@ -76,7 +110,7 @@ class ExternalDestination:
     emergency: bool = False
 
 
-Destination = UserDestination | DeviceDestination | ExternalDestination
+Destination = UserDestination | DeviceDestination | TrunkDestination | ExternalDestination
 
 
 class DialPlan(Protocol):
@@ -92,6 +126,10 @@ class DialPlan(Protocol):
 
     async def resolve_inbound(self, trunk: CarrierTrunk, did_e164: str) -> Destination | None:
         """The user or device an inbound number (DID, E.164) is assigned to; None: not assigned."""
+        ...
+
+    async def find_trunk(self, host: str, port: int) -> SipAccount | None:
+        """SIP-3: the customer trunk authenticated by IP whose PBX sent from ``host:port``, or None."""
         ...
 
 
@@ -159,6 +197,7 @@ class CallAttempt:
     destination: Destination
     emergency: bool  # EMG-4: never refused for capacity, suspension or credit
     trunk_id: str | None  # the carrier trunk used (outbound) or arrived on (inbound)
+    customer_trunk_id: str | None = None  # SIP-3: the customer's PBX trunk the call came from or goes to
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +206,7 @@ class Authorization:
 
     routes: tuple[Destination, ...]
     max_duration: timedelta | None  # None: no limit; EMG-4 calls always get None
+    caller_id: str | None = None  # SIP-2: the E.164 to present (checked, normalised); None: the device's
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +264,7 @@ class CdrRecord:
     sip_status: int  # the final status the caller saw (200 for answered calls)
     refusal_rule_id: str | None
     emergency: bool
+    customer_trunk_id: str | None = None  # SIP-3: the customer's PBX trunk the call came from or went to
 
 
 class CdrSink(Protocol):
@@ -250,7 +291,9 @@ __all__ = [
     "DialPlan",
     "Direction",
     "ExternalDestination",
+    "HotDesk",
     "Refusal",
     "SipAccount",
+    "TrunkDestination",
     "UserDestination",
 ]

@@ -20,7 +20,7 @@ from nuage.sip.b2bua.controller import CallController, CallInfo, CallServices, C
 from nuage.sip.b2bua.legs import Leg
 from nuage.sip.digest import DigestAuthenticator
 from nuage.sip.message import SipRequest, SipResponse
-from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan
+from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan, HotDesk
 from nuage.sip.registrar import Registrar, RegistrarSettings
 from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
 from nuage.sip.transactions import (
@@ -75,6 +75,7 @@ class SipServer:
         policy: CallPolicy,
         cdr_sink: CdrSink,
         clock: Clock | None = None,
+        hot_desk: HotDesk | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -96,6 +97,7 @@ class SipServer:
         )
         self._dial_plan = dial_plan
         self._policy = policy
+        self._hot_desk = hot_desk
         self._transports: dict[str, Transport] = {}
         self._dialogs: dict[tuple[str, str], Leg] = {}
         self._calls: dict[int, CallController] = {}
@@ -142,6 +144,8 @@ class SipServer:
             ),
             on_started=self._call_started,
             on_finished=self._call_finished,
+            hot_desk=self._hot_desk,
+            on_auth_failure=self.security.record_auth_failure,
         )
         self._accepting = True
         self._purge = self.loop.call_later(30, self._purge_bindings)

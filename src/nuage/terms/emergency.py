@@ -1,19 +1,51 @@
-"""Emergency readiness (EMG-1..3): addresses, emergency caller IDs, devices that cannot be located.
+"""Emergency readiness (EMG-1..3) and the emergency numbers (EMG-4).
 
-EMG-4 (emergency calls always go through) is enforced by the SIP data plane's call policy.
+EMG-4 (emergency calls always go through) is enforced by the SIP data plane's call policy; this
+module says which numbers are emergency numbers and checks the operator's additions.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from nuage.directory.model import Device, NumberBlock, PhoneNumber, Trunk, User
+from nuage.errors import InvalidInput, TermViolation
 
-#: EMG-4: the Belgian emergency numbers (112 European, 100 ambulance and fire, 101 police).
-#: They always reach the emergency services, so nothing in an account may shadow them.
-EMERGENCY_NUMBERS = frozenset({"112", "100", "101"})
+#: EMG-4: the Belgian emergency numbers, built in: they can be neither added nor removed.
+BUILT_IN_EMERGENCY_NUMBERS: Mapping[str, str] = {
+    "112": "European emergency number",
+    "100": "Ambulance and fire brigade",
+    "101": "Police",
+}
+
+#: EMG-4: they always reach the emergency services, so nothing in an account may shadow them (nor
+#: the short numbers the operator adds to them, in the ``emergency_numbers`` table).
+EMERGENCY_NUMBERS = frozenset(BUILT_IN_EMERGENCY_NUMBERS)
+
+_SHORT_NUMBER = re.compile(r"^[0-9]{2,15}$")
+
+
+def check_emergency_number(number: str) -> str:
+    """EMG-4: an emergency number the operator adds is 2 to 15 digits and not a built-in one."""
+    cleaned = number.strip()
+    if not _SHORT_NUMBER.match(cleaned):
+        raise InvalidInput("number", "An emergency number is 2 to 15 digits (EMG-4)")
+    refuse_built_in_change(cleaned, "added")
+    return cleaned
+
+
+def refuse_built_in_change(number: str, action: str) -> None:
+    """EMG-4: 112, 100 and 101 are always emergency numbers; they are not the operator's to change."""
+    if number in EMERGENCY_NUMBERS:
+        raise TermViolation(
+            "EMG-4",
+            f"{number} ({BUILT_IN_EMERGENCY_NUMBERS[number]}) is a built-in emergency number "
+            f"and cannot be {action}: it always reaches the emergency services",
+            number=number,
+        )
 
 
 class FindingKind(StrEnum):

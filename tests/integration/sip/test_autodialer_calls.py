@@ -75,8 +75,8 @@ async def test_a_burst_of_short_calls_is_blocked_then_112_still_goes_through(
     await carrier
     rows = await _cdrs(platform)
     summary = [(r["callee"], r["outcome"], r["refusal_rule"]) for r in rows]
-    assert summary.count(("0475123456", "answered", None)) == BURST
-    assert summary[BURST:] == [("0475123456", "refused", "SIP-4"), ("112", "answered", None)]
+    assert summary.count(("+32475123456", "answered", None)) == BURST
+    assert summary[BURST:] == [("+32475123456", "refused", "SIP-4"), ("112", "answered", None)]
     assert runtime.policy.clear_autodialer_block(dupont)
     assert runtime.policy.autodialer_blocks() == []
 

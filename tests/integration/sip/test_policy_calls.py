@@ -127,7 +127,7 @@ async def test_the_call_beyond_capacity_is_refused_then_112_goes_through(
     rows = await _cdrs(platform)
     summary = sorted((r["callee"], r["outcome"], r["refusal_rule"], r["emergency"]) for r in rows)
     assert summary == [
-        ("0475123456", "refused", "CAP-3", False),
+        ("+32475123456", "refused", "CAP-3", False),
         ("112", "answered", None, True),
         ("212", "answered", None, False),
     ]
@@ -164,7 +164,7 @@ async def test_a_suspended_account_reaches_112_and_nothing_else(
     assert summary == [
         ("inbound", "+3223000101", "refused", "PAY-3"),
         ("internal", "212", "refused", "PAY-3"),
-        ("outbound", "0475123456", "refused", "PAY-3"),
+        ("outbound", "+32475123456", "refused", "PAY-3"),
         ("outbound", "112", "answered", None),
     ]
     assert runtime.policy.channels.in_use(dupont) == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from nuage.shared.clock import Clock
@@ -30,8 +30,10 @@ from nuage.sip.ports import (
     DialPlan,
     Direction,
     ExternalDestination,
+    HotDesk,
     Refusal,
     SipAccount,
+    TrunkDestination,
     UserDestination,
 )
 from nuage.sip.registrar import Registrar
@@ -50,6 +52,8 @@ class CallSettings:
     no_answer_timeout_s: float = 60.0
     max_call_duration_s: float | None = 4 * 3600.0  # hard ceiling whatever the policy allows
     min_session_expires_s: int = 90  # RFC 4028 Min-SE we accept
+    hot_desk_login_code: str = "*11"  # CFG-13: dial *11*<extension>*<PIN> on a shared phone
+    hot_desk_logout_code: str = "*12"
 
 
 @dataclass(slots=True)
@@ -65,6 +69,8 @@ class CallServices:
     settings: CallSettings
     on_started: Callable[[CallController], None]
     on_finished: Callable[[CallController], None]
+    hot_desk: HotDesk | None = None
+    on_auth_failure: Callable[[str], None] | None = None  # SIP-5: a wrong hot-desk PIN counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +125,14 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
         destination = await services.dial_plan.resolve_inbound(trunk, dialled)
         direction = Direction.INBOUND
     else:
-        account = await services.registrar.authenticate(tx, proxy=True)
+        # SIP-3: a PBX authenticated by its address; anyone else proves who they are (digest)
+        account = await services.dial_plan.find_trunk(source.host, source.port)
         if account is None:
+            account = await services.registrar.authenticate(tx, proxy=True)
+        if account is None:
+            return None
+        if account.hot_desk and services.hot_desk is not None and _is_feature(settings, dialled):
+            await _hot_desk_feature(services, tx, account, dialled)
             return None
         destination = await services.dial_plan.resolve(account, dialled)
         direction = Direction.OUTBOUND if isinstance(destination, ExternalDestination) else Direction.INTERNAL
@@ -132,11 +144,14 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
     trunk_id = trunk.trunk_id if trunk is not None else None
     if isinstance(destination, ExternalDestination):
         trunk_id = destination.trunk.trunk_id
+    customer_trunk = account.trunk_id if account is not None else None
+    if isinstance(destination, TrunkDestination) and customer_trunk is None:
+        customer_trunk = destination.trunk_id
     attempt = CallAttempt(
         call_id=request.call_id,
         direction=direction,
         account_id=account.account_id if account else _account_of(destination),
-        device_id=account.device_id if account else None,
+        device_id=account.device_id if account and account.trunk_id is None else None,
         user_id=account.user_id if account else None,
         presented_caller_id=request.from_addr.uri.user or "",
         source_host=source.host,
@@ -145,13 +160,81 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
         destination=destination,
         emergency=emergency,
         trunk_id=trunk_id,
+        customer_trunk_id=customer_trunk,
     )
     await call.start(attempt)
     return call
 
 
+def _is_feature(settings: CallSettings, dialled: str) -> bool:
+    return dialled == settings.hot_desk_logout_code or dialled.startswith(settings.hot_desk_login_code + "*")
+
+
+async def _hot_desk_feature(
+    services: CallServices, tx: ServerTransaction, phone: SipAccount, dialled: str
+) -> None:
+    """CFG-13: ``*11*<extension>*<PIN>`` logs a user in on a shared phone, ``*12`` logs out.
+
+    Success answers the call (media declined: port 0, RFC 3264 §6) naming who is now logged in
+    in the answer's P-Asserted-Identity, then hangs up on the ACK; a wrong extension or PIN gets
+    403 with a Warning citing CFG-13 (one answer for both). The CDR shows the feature code only,
+    never the PIN.
+    """
+    assert services.hot_desk is not None
+    settings = services.settings
+    logout = dialled == settings.hot_desk_logout_code
+    call = CallController(services, tx, account=phone, direction=Direction.INTERNAL)
+    call.shown_callee = settings.hot_desk_logout_code if logout else settings.hot_desk_login_code
+    if logout:
+        await services.hot_desk.log_out(phone)
+        shown = f"Logged out: {phone.display_name}"
+    else:
+        extension, _, pin = dialled[len(settings.hot_desk_login_code) + 1 :].partition("*")
+        user = await services.hot_desk.log_in(phone, extension, pin) if extension and pin else None
+        if user is None:
+            if services.on_auth_failure is not None:
+                services.on_auth_failure(tx.source.host)  # SIP-5: PIN guessing is an auth failure
+            call.refuse(
+                Refusal("CFG-13", "hot-desk login refused: wrong extension or PIN"), "Hot-Desk Login Refused"
+            )
+            return
+        shown = f"Logged in: {user.display_name}"
+    identity = NameAddr(SipUri("sip", settings.domain, user=call.shown_callee), display=shown)
+    call.answer_feature(
+        declined_media(tx.request.body, settings.domain), (("p-asserted-identity", str(identity)),)
+    )
+
+
+def declined_media(offer: bytes, host: str) -> bytes:
+    """An SDP answer declining every stream of ``offer`` (port 0), or a bare session without one."""
+    lines = ["v=0", f"o=nuage 0 0 IN IP4 {host}", "s=-", f"c=IN IP4 {host}", "t=0 0"]
+    for line in offer.decode("utf-8", "replace").splitlines():
+        if line.startswith("m="):
+            media, _, rest = line[2:].partition(" ")
+            fields = rest.split(" ")
+            proto = fields[1] if len(fields) > 1 else "RTP/AVP"
+            fmt = fields[2] if len(fields) > 2 else "0"
+            lines.append(f"m={media} 0 {proto} {fmt}")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _callee(attempt: CallAttempt) -> str:
+    """What a CDR records as called: for the public network the E.164 number (or the emergency
+    short number) rating prices (RAT-2 prefixes are E.164), otherwise what was dialled."""
+    destination = attempt.destination
+    return destination.e164 if isinstance(destination, ExternalDestination) else attempt.dialled
+
+
+def _privacy_requested(request: SipRequest) -> bool:
+    """RFC 3323/3325: the caller withholds its identity (anonymous From or ``Privacy: id``)."""
+    if (request.from_addr.uri.user or "").strip().lower() in ("anonymous", "restricted", "unknown"):
+        return True
+    values = ";".join(request.headers.get_all("privacy")).lower()
+    return any(token.strip() in ("id", "header", "user") for token in values.split(";"))
+
+
 def _account_of(destination: Destination) -> str | None:
-    if isinstance(destination, UserDestination | DeviceDestination):
+    if isinstance(destination, UserDestination | DeviceDestination | TrunkDestination):
         return destination.account_id
     return None
 
@@ -188,6 +271,9 @@ class CallController:
         self._max_duration: float | None = None
         self._timers_fired = False
         self._request = tx.request
+        self._caller_id: str | None = None  # SIP-2: the number the policy imposed
+        self._hang_up_on_ack = False
+        self.shown_callee: str | None = None  # what the CDR and the live view show as dialled
         self._log = logging.LoggerAdapter(log, {"call_id": self.call_id})
         services.on_started(self)
 
@@ -199,7 +285,7 @@ class CallController:
             state=self.state,
             direction=self.direction,
             caller=self._request.from_addr.uri.user or "",
-            callee=self._request.uri.user or "",
+            callee=self.shown_callee or self._request.uri.user or "",
             account_id=self.attempt.account_id
             if self.attempt
             else (self.account.account_id if self.account else None),
@@ -219,13 +305,10 @@ class CallController:
         if self.state is not CallState.WAIT_ROUTE:
             return  # cancelled while the policy thought
         match verdict:
-            case Refusal(rule_id=rule_id):
-                status, reason = refusal_status(rule_id)
-                self._refusal_rule = rule_id
-                warning = warning_header(verdict, self.services.settings.domain)
-                self.caller_leg.send(Fail(status, reason, warning))
-                self._end(status, CallOutcome.REFUSED)
-            case Authorization(routes=routes, max_duration=max_duration):
+            case Refusal():
+                self.refuse(verdict)
+            case Authorization(routes=routes, max_duration=max_duration, caller_id=caller_id):
+                self._caller_id = caller_id
                 ceiling = self.services.settings.max_call_duration_s
                 limits = [s for s in (ceiling, max_duration.total_seconds() if max_duration else None) if s]
                 if attempt.emergency:
@@ -235,6 +318,24 @@ class CallController:
                 self.state = CallState.ROUTING
                 self._arm("no-answer", self.services.settings.no_answer_timeout_s, self._no_answer)
                 self._next_route()
+
+    def refuse(self, refusal: Refusal, reason: str | None = None) -> None:
+        """Answer the INVITE with the refusal's status and a Warning citing its rule; write the CDR."""
+        status, phrase = refusal_status(refusal.rule_id)
+        self._refusal_rule = refusal.rule_id
+        warning = warning_header(refusal, self.services.settings.domain)
+        self.caller_leg.send(Fail(status, reason or phrase, warning))
+        self._end(status, CallOutcome.REFUSED)
+
+    def answer_feature(self, body: bytes, headers: tuple[tuple[str, str], ...]) -> None:
+        """A feature code done (CFG-13): answer with ``body`` and hang up once the caller ACKs."""
+        if self.caller_leg.tx.cancelled:
+            self.caller_leg.on_cancel()
+            return
+        self.state = CallState.CONNECTED
+        self.answered_at = self.services.clock.now()
+        self._hang_up_on_ack = True
+        self.caller_leg.send(Connect(body, "application/sdp", headers))
 
     def finish_early(self, status: int, outcome: CallOutcome) -> None:
         """Answer the INVITE with a final status and write the CDR (nothing was routed)."""
@@ -265,7 +366,18 @@ class CallController:
             trunk = route.trunk
             uri = SipUri("sip", trunk.host, user=route.e164, port=trunk.port)
             return [Target(uri, Address(trunk.transport, trunk.host, trunk.port))]
-        device_ids = route.device_ids if isinstance(route, UserDestination) else (route.device_id,)
+        did: str | None = None
+        if isinstance(route, UserDestination):
+            device_ids = route.device_ids
+        elif isinstance(route, TrunkDestination):
+            # SIP-3: the PBX routes on the number dialled, so it goes in the Request-URI
+            did = self.attempt.dialled if self.attempt is not None else self._request.uri.user
+            if route.host is not None:
+                uri = SipUri("sip", route.host, user=did, port=route.port)
+                return [Target(uri, Address(route.transport, route.host, route.port))]
+            device_ids = (route.trunk_id,)  # a registered PBX's bindings are kept under its trunk id
+        else:
+            device_ids = (route.device_id,)
         targets = []
         for device_id in device_ids:
             for binding in registrar.contacts(device_id):
@@ -273,6 +385,8 @@ class CallController:
                     uri = SipUri.parse(binding.contact)
                 except ValueError:
                     continue
+                if did is not None:
+                    uri = replace(uri, user=did)
                 flow = Address(binding.source_transport, binding.source_host, binding.source_port)
                 targets.append(Target(uri, flow))
         return targets
@@ -281,18 +395,18 @@ class CallController:
         request = self._request
         domain = self.services.settings.domain
         account = self.account
+        extra: list[tuple[str, str]] = []
         if isinstance(route, ExternalDestination):
-            caller_user = (account.caller_id_e164 if account else None) or (
-                account.username if account else "anonymous"
-            )
-            from_addr = NameAddr(
-                SipUri("sip", domain, user=caller_user), display=account.display_name if account else None
-            )
+            from_addr, extra = self._towards_carrier(route)
             to_addr = NameAddr(SipUri("sip", route.trunk.host, user=route.e164))
         else:
             if account is not None:
                 from_addr = NameAddr(
                     SipUri("sip", domain, user=account.username), display=account.display_name or None
+                )
+            elif _privacy_requested(request):  # RFC 3325 §7: the carrier asked us to hide the caller
+                from_addr = NameAddr(
+                    SipUri("sip", "anonymous.invalid", user="anonymous"), display="Anonymous"
                 )
             else:
                 original = request.from_addr
@@ -300,7 +414,6 @@ class CallController:
                     SipUri("sip", domain, user=original.uri.user or "anonymous"), display=original.display
                 )
             to_addr = NameAddr(SipUri("sip", domain, user=request.uri.user))
-        extra: list[tuple[str, str]] = []
         for name in ("session-expires", "min-se", "supported", "allow"):
             for value in request.headers.get_all(name):
                 extra.append((name, value))
@@ -316,6 +429,37 @@ class CallController:
             call_id=new_tag() + new_tag(),
         )
         self.callee_leg.start()
+
+    def _towards_carrier(self, route: ExternalDestination) -> tuple[NameAddr, list[tuple[str, str]]]:
+        """From and identity headers of a call to the public network (SIP-2, EMG-2, RFC 3325).
+
+        The number presented is, in order: for an emergency call, the caller's emergency caller
+        ID (EMG-2: the number whose block address is where the phone or the PBX stands); the
+        number the policy authorised (SIP-2: the account's number the caller presented, e.g. a
+        PBX its extensions' numbers, or the main number replacing a foreign one); else the
+        device's own number. It is asserted to the carrier in P-Asserted-Identity; a caller who
+        asked for privacy (anonymous From, or ``Privacy: id``) gets an anonymous From and
+        ``Privacy: id`` (RFC 3325 §9.3), except towards emergency services.
+        """
+        account = self.account
+        domain = self.services.settings.domain
+        request = self._request
+        number: str | None
+        if route.emergency:
+            number = account.emergency_caller_id or account.caller_id_e164 if account else None
+        else:
+            number = self._caller_id or (account.caller_id_e164 if account else None)
+        if number is None:
+            number = account.username if account else "anonymous"
+        asserted = NameAddr(
+            SipUri("sip", domain, user=number), display=account.display_name if account else None
+        )
+        headers = [("p-asserted-identity", str(asserted))]
+        if _privacy_requested(request) and not route.emergency:
+            headers.append(("privacy", "id"))
+            anonymous = NameAddr(SipUri("sip", "anonymous.invalid", user="anonymous"), display="Anonymous")
+            return anonymous, headers
+        return asserted, headers
 
     # -- events from legs -----------------------------------------------------------------
     def on_event(self, leg: Leg, event: LegEvent) -> None:
@@ -369,6 +513,9 @@ class CallController:
 
     def on_ack(self, leg: Leg, request: SipRequest) -> None:
         """An ACK for a 2xx we sent: forward the answer where an offer is waiting for it."""
+        if self._hang_up_on_ack and leg is self.caller_leg:
+            self._hang_up_both("feature done")
+            return
         if leg is self.caller_leg and self.callee_leg is not None and self.callee_leg.answer_offer_pending:
             self.callee_leg.ack_with(request.body, request.headers.get("content-type"))
         pending = self._relay_ack
@@ -510,7 +657,7 @@ class CallController:
         record = CdrRecord(
             call_id=self.call_id,
             caller=(attempt.presented_caller_id if attempt else request.from_addr.uri.user) or "",
-            callee=attempt.dialled if attempt else (request.uri.user or ""),
+            callee=_callee(attempt) if attempt else (self.shown_callee or request.uri.user or ""),
             account_id=attempt.account_id if attempt else (account.account_id if account else None),
             device_id=account.device_id if account else None,
             trunk_id=attempt.trunk_id if attempt else None,
@@ -523,6 +670,7 @@ class CallController:
             sip_status=status,
             refusal_rule_id=self._refusal_rule,
             emergency=attempt.emergency if attempt else False,
+            customer_trunk_id=attempt.customer_trunk_id if attempt else None,
         )
         self._log.info(
             "call %s ended: %s %s after %ss billed",

@@ -1,26 +1,60 @@
-"""The call policy's snapshot over SQL storage, reloaded in the background.
+"""The call policy's snapshot over SQL storage, reloaded in the background, and its write-behind.
 
 Like ``SqlSipDirectory``, ``SqlPolicySnapshot`` reads what the terms-based call policy needs
-(account status, capacity inputs, numbers, devices) in a worker thread every few seconds, so a
-call's decision never waits on the database; a failed reload keeps the previous snapshot.
+(account status, capacity inputs, numbers, devices, customer trunks, SIP-5 spending caps, the
+retail tariffs, SIP-4 blocks) in a worker thread every few seconds, so a call's decision never
+waits on the database; a failed reload keeps the previous snapshot.
+
+Before each read it writes behind what the policy decided in memory since the last one: the
+SIP-4 blocks found and cleared (the detector's ``journal``). Writing first, then reading, in one
+thread, is what lets the policy tell a block cleared elsewhere from one not written yet
+(``AutoDialerDetector.sync``). A write that fails is put back and retried at the next reload.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
+from collections import deque
+from datetime import date, timedelta
+from decimal import Decimal
+
 from sqlalchemy import Engine
 
+from nuage.errors import InvalidInput, RatingError
+from nuage.policy.autodialer import JournalEntry
 from nuage.policy.snapshot import PolicySnapshot, build_snapshot
-from nuage.shared.clock import Clock, SystemClock, business_date
-from nuage.storage.sql.snapshots import RefreshedSnapshot
+from nuage.policy.spending import price_of
+from nuage.rating.tariffs import TariffBook
+from nuage.shared.clock import Clock, SystemClock, business_date, business_midnight
+from nuage.shared.phone import parse_e164
+from nuage.storage.sql.policy_store import SqlPolicyStore
+from nuage.storage.sql.snapshots import ChangeWatch, RefreshedSnapshot
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
+
+log = logging.getLogger("nuage.storage.policy")
 
 
 class SqlPolicySnapshot:
-    """SnapshotSource of ``nuage.policy`` over the database."""
+    """SnapshotSource of ``nuage.policy`` over the database, and the policy's write-behind."""
 
-    def __init__(self, engine: Engine, *, clock: Clock | None = None, refresh_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Clock | None = None,
+        refresh_s: float = 2.0,
+        home_region: str = "BE",
+    ) -> None:
         self._engine = engine
         self._clock = clock or SystemClock()
+        self._region = home_region
+        self.journal: deque[JournalEntry] | None = None  # SIP-4: the detector's, set by the wiring
+        self._writing = threading.Lock()
+        self._tariff_key: tuple[tuple[int, str], ...] | None = None
+        self._tariffs: TariffBook | None = None
+        self._changes = ChangeWatch()
         self._view = RefreshedSnapshot(self._load, PolicySnapshot(), name="call-policy", refresh_s=refresh_s)
 
     @property
@@ -29,18 +63,102 @@ class SqlPolicySnapshot:
         return self._view.value
 
     def _load(self) -> PolicySnapshot:
+        self._write_behind()
+        today = business_date(self._clock.now())
         with SqlUnitOfWork(self._engine) as uow:
-            return build_snapshot(
+            fingerprint = self._changes.fingerprint(uow.connection, today)  # CAP-1 counts on a day
+            if self._changes.unchanged(fingerprint):
+                return self._view.value  # nothing it is built from changed: no rebuild
+            store = SqlPolicyStore(uow.connection)
+            tariffs = self._retail_tariffs(store)
+            snapshot = build_snapshot(
                 uow.parties.list(),
                 uow.users.list(),
                 uow.packs.list(),
                 uow.numbers.list(),
                 uow.devices.list(),
-                business_date(self._clock.now()),
+                today,
+                trunks=uow.trunks.list(),
+                spend_caps=store.spend_caps(),
+                tariffs=tariffs,
+                autodialer_blocks=store.autodialer_blocks(),
             )
+        self._changes.built(fingerprint)
+        return snapshot
+
+    def _retail_tariffs(self, store: SqlPolicyStore) -> TariffBook | None:
+        """RAT-2: the retail tariff book, read again only when its versions changed."""
+        key = store.retail_tariff_versions()
+        if key != self._tariff_key:
+            versions = store.retail_tariffs()
+            self._tariffs = TariffBook(versions) if versions else None
+            self._tariff_key = key
+        return self._tariffs
+
+    def _write_behind(self) -> int:
+        """SIP-4: store the blocks found and cleared since the last call; how many changes."""
+        journal = self.journal
+        if not journal:
+            return 0
+        with self._writing:
+            entries: list[JournalEntry] = []
+            while journal:
+                try:
+                    entries.append(journal.popleft())
+                except IndexError:  # pragma: no cover - drained by nobody else, but be safe
+                    break
+            try:
+                with SqlUnitOfWork(self._engine) as uow:
+                    store = SqlPolicyStore(uow.connection)
+                    for entry in entries:
+                        if entry.block is not None:
+                            store.save_autodialer_block(entry.block)
+                        else:
+                            store.delete_autodialer_block(entry.subject)
+                    uow.commit()
+            except Exception:
+                journal.extendleft(reversed(entries))  # retried at the next reload, in order
+                raise
+            return len(entries)
+
+    async def flush(self) -> None:
+        """Write behind now (in a worker thread)."""
+        await asyncio.to_thread(self._write_behind)
+
+    def spend_today(self) -> tuple[date, dict[str, Decimal]]:
+        """SIP-5: today's (Brussels) outbound spend per account, from its CDRs, priced as rated."""
+        day = business_date(self._clock.now())
+        start = business_midnight(day)
+        end = business_midnight(day + timedelta(days=1))
+        spent: dict[str, Decimal] = {}
+        with SqlUnitOfWork(self._engine) as uow:
+            store = SqlPolicyStore(uow.connection)
+            tariffs = self._retail_tariffs(store)
+            calls = store.outbound_calls(start, end)
+        if tariffs is None:
+            return day, spent
+        unpriced = 0
+        for call in calls:
+            try:
+                destination = parse_e164(call.callee, region=self._region)
+            except InvalidInput:
+                destination = call.callee
+            try:
+                price = price_of(tariffs, destination, call.started_at, call.billable_seconds)
+            except RatingError:
+                unpriced += 1
+                continue
+            spent[call.account_id] = spent.get(call.account_id, Decimal(0)) + price
+        if unpriced:
+            log.warning("SIP-5: %d of today's outbound calls have no tariff; not counted", unpriced)
+        return day, spent
+
+    async def load_spend_today(self) -> tuple[date, dict[str, Decimal]]:
+        """``spend_today`` in a worker thread."""
+        return await asyncio.to_thread(self.spend_today)
 
     async def reload(self) -> None:
-        """Read the database again (in a worker thread)."""
+        """Write behind, then read the database again (in a worker thread)."""
         await self._view.reload()
 
     async def start(self) -> None:
@@ -48,5 +166,9 @@ class SqlPolicySnapshot:
         await self._view.start()
 
     async def stop(self) -> None:
-        """Stop refreshing."""
+        """Stop refreshing, and write behind what is left."""
         await self._view.stop()
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("SIP-4: blocks could not be stored at stop")

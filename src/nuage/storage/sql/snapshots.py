@@ -9,8 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
+
+from sqlalchemy import Connection, delete, func, select
+
+from nuage.storage.sql.tables import directory_changes
 
 S = TypeVar("S")
 
@@ -69,3 +74,43 @@ class RefreshedSnapshot(Generic[S]):
                 await self.reload()
             except Exception:  # a database hiccup keeps the last good value; logged, retried
                 log.exception("%s refresh failed; keeping the previous snapshot", self._name)
+
+
+class ChangeWatch:
+    """Whether the tables a snapshot is built from may have changed since it was built.
+
+    Triggers on those tables (migration 0009) add a row to ``directory_changes`` in the writer's
+    own transaction, so the change becomes visible with the data it describes. The fingerprint
+    is the journal's row count and highest id, read *before* the data: a transaction committed
+    late (a lower id) still moves the count. An unchanged fingerprint (and ``key``, e.g. the
+    business day capacities are computed for) skips the rebuild, which at 10,000 accounts costs a
+    second of CPU; a rebuild still happens every ``max_age_s`` as a safety net. The journal is
+    pruned when it grows past ``keep`` rows (every reader then rebuilds once).
+    """
+
+    def __init__(self, *, max_age_s: float = 60.0, keep: int = 10_000) -> None:
+        self._max_age_s = max_age_s
+        self._keep = keep
+        self._seen: tuple[object, ...] | None = None
+        self._built_at = 0.0
+
+    def fingerprint(self, connection: Connection, key: Hashable = None) -> tuple[object, ...]:
+        """The journal's state now (count, highest id) with ``key``."""
+        count, highest = connection.execute(
+            select(func.count(), func.coalesce(func.max(directory_changes.c.id), 0))
+        ).one()
+        if count > self._keep:
+            connection.execute(
+                delete(directory_changes).where(directory_changes.c.id <= highest - self._keep // 10)
+            )
+            connection.commit()
+        return (count, highest, key)
+
+    def unchanged(self, fingerprint: tuple[object, ...]) -> bool:
+        """Whether the snapshot built at ``fingerprint`` is still current (and young enough)."""
+        return fingerprint == self._seen and time.monotonic() - self._built_at < self._max_age_s
+
+    def built(self, fingerprint: tuple[object, ...]) -> None:
+        """A snapshot was just built from the data read after ``fingerprint``."""
+        self._seen = fingerprint
+        self._built_at = time.monotonic()

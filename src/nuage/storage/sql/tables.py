@@ -310,3 +310,67 @@ cdrs = Table(
 )
 
 Index("ix_cdrs_account_started", cdrs.c.account_id, cdrs.c.started_at)
+
+# --- SIP data plane, part 2: the terms on every call (#7) ------------------------------------
+
+emergency_numbers = Table(  # EMG-4: short numbers the operator adds to 112, 100 and 101
+    "emergency_numbers",
+    metadata,
+    Column("number", String(16), primary_key=True),
+    Column("label", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+hot_desk_sessions = Table(  # CFG-13: who is logged in on which shared phone, until when
+    "hot_desk_sessions",
+    metadata,
+    Column("device_id", String(ID), ForeignKey("devices.id"), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id"), nullable=False, index=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+autodialer_blocks = Table(  # SIP-4: accounts and trunks stopped as automatic calling machines
+    "autodialer_blocks",
+    metadata,
+    Column("subject_kind", String(16), primary_key=True),  # "account" or "trunk"
+    Column("subject_id", String(ID), primary_key=True),
+    Column("account_id", String(ID), nullable=False, index=True),
+    Column("blocked_at", UtcDateTime(), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+call_limits = Table(  # SIP-5: the operator's outbound spending cap of an account per day
+    "call_limits",
+    metadata,
+    Column("account_id", String(ID), ForeignKey("parties.id"), primary_key=True),
+    Column("daily_spend_cap", Numeric(12, 2)),  # EUR excl. VAT per Brussels day; NULL: no cap
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# What the data plane's snapshots are built from changed: database triggers on those tables add a
+# row here in the writer's own transaction (migration 0009), so a snapshot is rebuilt only when it
+# could differ (``nuage.storage.sql.snapshots.ChangeWatch``).
+directory_changes = Table(
+    "directory_changes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("table_name", String(64), nullable=False),
+)
+
+#: the tables the SIP directory and the call policy are built from (each has the change trigger)
+WATCHED_TABLES = (
+    "parties",
+    "users",
+    "devices",
+    "phone_numbers",
+    "traffic_packs",
+    "trunks",
+    "carrier_trunks",
+    "emergency_numbers",
+    "hot_desk_sessions",
+    "call_limits",
+    "autodialer_blocks",
+    "tariffs",
+    "tariff_rates",
+)

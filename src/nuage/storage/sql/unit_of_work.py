@@ -13,6 +13,8 @@ from nuage.directory.model import (
     CommunalRoom,
     ConferenceRoom,
     Device,
+    EmergencyNumber,
+    HotDeskSession,
     NumberBlock,
     PhoneNumber,
     RecordingSetting,
@@ -61,6 +63,12 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
     "trunks": (_mapper(Trunk, tables.trunks), "trunk", "id"),
     "sound_files": (_mapper(SoundFile, tables.sound_files), "sound file", "id"),
     "carrier_trunks": (_mapper(CarrierTrunk, tables.carrier_trunks), "carrier trunk", "id"),
+    "emergency_numbers": (_mapper(EmergencyNumber, tables.emergency_numbers), "emergency number", "number"),
+    "hot_desk_sessions": (
+        _mapper(HotDeskSession, tables.hot_desk_sessions),
+        "hot-desk session",
+        "device_id",
+    ),
 }
 
 
@@ -82,6 +90,8 @@ class SqlUnitOfWork:
     trunks: SqlRepository[Trunk]
     sound_files: SqlRepository[SoundFile]
     carrier_trunks: SqlRepository[CarrierTrunk]
+    emergency_numbers: SqlRepository[EmergencyNumber]
+    hot_desk_sessions: SqlRepository[HotDeskSession]
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine

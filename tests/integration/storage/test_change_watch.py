@@ -1,0 +1,112 @@
+"""The data plane's snapshots are rebuilt only when a table they are built from changed.
+
+Triggers (migration 0009) journal every write to the watched tables in the writer's own
+transaction; ``ChangeWatch`` compares the journal before each rebuild.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from nuage.bootstrap import Platform
+from nuage.services.demo import load_demo
+from nuage.storage.sql import tables
+from nuage.storage.sql.sip_adapters import SqlSipDirectory
+from nuage.storage.sql.snapshots import ChangeWatch
+from nuage.tenancy.model import PartyKind, PartyStatus
+
+
+def _fingerprint(platform: Platform, watch: ChangeWatch) -> tuple[object, ...]:
+    with platform.engine.connect() as connection:
+        return watch.fingerprint(connection)
+
+
+@pytest.mark.rule("CAP-3")
+def test_every_write_to_a_watched_table_moves_the_fingerprint_and_nothing_else_does(
+    platform: Platform,
+) -> None:
+    watch = ChangeWatch()
+    with platform.uow() as uow:
+        load_demo(uow, platform.clock)
+    before = _fingerprint(platform, watch)
+    watch.built(before)
+    assert watch.unchanged(_fingerprint(platform, watch))
+    with platform.engine.begin() as connection:  # a CDR is not something a snapshot is built from
+        connection.execute(
+            insert(tables.cdrs).values(
+                id="cdr-1",
+                call_id="c1",
+                direction="outbound",
+                caller="a",
+                callee="+32475123456",
+                started_at=platform.clock.now(),
+                ended_at=platform.clock.now(),
+                billable_seconds=0,
+                outcome="failed",
+                sip_status=500,
+                emergency=False,
+                source="sip",
+                recorded_at=platform.clock.now(),
+            )
+        )
+    assert watch.unchanged(_fingerprint(platform, watch))
+    with platform.uow() as uow:  # PAY-1: a suspension must reach the call policy
+        party = uow.parties.find_by(kind=PartyKind.CUSTOMER.value, name="Atelier Dupont")
+        assert party is not None
+        uow.parties.update(replace(party, status=PartyStatus.SUSPENDED))
+        uow.commit()
+    assert not watch.unchanged(_fingerprint(platform, watch))
+    with platform.uow() as uow:  # a rolled-back write leaves no trace
+        party = uow.parties.find_by(kind=PartyKind.CUSTOMER.value, name="Atelier Dupont")
+        assert party is not None
+        uow.parties.update(replace(party, status=PartyStatus.ACTIVE))
+    watch.built(_fingerprint(platform, watch))
+    assert watch.unchanged(_fingerprint(platform, watch))
+
+
+def test_each_watched_table_has_its_trigger(platform: Platform) -> None:
+    """A migration that rebuilds a watched table (SQLite batch mode) must not lose its triggers."""
+    with platform.engine.connect() as connection:
+        if platform.engine.dialect.name == "postgresql":
+            found = set(
+                connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars()
+            )
+            expected = {f"nuage_changed_{table}" for table in tables.WATCHED_TABLES}
+        else:
+            found = set(
+                connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars()
+            )
+            expected = {
+                f"nuage_changed_{table}_{operation}"
+                for table in tables.WATCHED_TABLES
+                for operation in ("insert", "update", "delete")
+            }
+    assert expected <= found
+    with platform.uow() as uow:
+        load_demo(uow, platform.clock)
+    with platform.engine.connect() as connection:
+        journalled = set(connection.execute(select(tables.directory_changes.c.table_name)).scalars())
+    assert {"parties", "users", "devices", "phone_numbers", "trunks", "carrier_trunks"} <= journalled
+    assert journalled <= set(tables.WATCHED_TABLES)
+
+
+async def test_the_sip_directory_rebuilds_only_after_a_change(platform: Platform) -> None:
+    with platform.uow() as uow:
+        load_demo(uow, platform.clock)
+    directory = SqlSipDirectory(platform.engine, clock=platform.clock)
+    await directory.reload()
+    first = directory._view.value
+    await directory.reload()
+    assert directory._view.value is first  # nothing changed: the same snapshot, not rebuilt
+    with platform.engine.begin() as connection:
+        connection.execute(
+            insert(tables.emergency_numbers).values(
+                number="1733", label="Doctor", created_at=platform.clock.now()
+            )
+        )
+    await directory.reload()
+    assert directory._view.value is not first
+    assert "1733" in directory._view.value.emergency_numbers

@@ -1,0 +1,194 @@
+"""CAP-3 channel counting, both implementations: in memory (one node) and in Redis (several).
+
+The Redis tests run against the real Redis on 127.0.0.1:6379, each under a key prefix of its own
+that is deleted afterwards; they are skipped when no Redis answers there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from netports import free_port
+from nuage.policy import ChannelCounter, Channels, trunk_holder
+from nuage.policy.redis_channels import RedisChannels
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_available() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+needs_redis = pytest.mark.skipif(not _redis_available(), reason=f"Redis not reachable at {REDIS_URL}")
+
+Factory = Callable[..., Awaitable[RedisChannels]]
+
+
+@pytest.fixture
+async def redis_nodes() -> AsyncIterator[Factory]:
+    """Start SIP nodes' counters sharing one fresh key prefix; stop them and delete the keys."""
+    import redis.asyncio
+
+    prefix = f"nuage-test:{secrets.token_hex(6)}:"
+    started: list[RedisChannels] = []
+
+    async def node(node_id: str, **kwargs: object) -> RedisChannels:
+        counter = RedisChannels(REDIS_URL, node_id=node_id, prefix=prefix, **kwargs)  # type: ignore[arg-type]
+        await counter.start()
+        started.append(counter)
+        return counter
+
+    try:
+        yield node
+    finally:
+        for counter in started:
+            await counter.stop()
+        if started:
+            client = redis.asyncio.Redis.from_url(REDIS_URL)
+            keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+            if keys:
+                await client.delete(*keys)
+            await client.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def channels(request: pytest.FixtureRequest, redis_nodes: Factory) -> AsyncIterator[Channels]:
+    """Both implementations of the port."""
+    if request.param == "memory":
+        yield ChannelCounter()
+        return
+    if not _redis_available():
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    yield await redis_nodes("node-a")
+
+
+@pytest.mark.rule("CAP-3")
+async def test_a_holder_at_its_limit_is_full_and_a_release_frees_a_channel(channels: Channels) -> None:
+    assert await channels.try_acquire("c1", {"acc": 2}) == []
+    assert await channels.try_acquire("c2", {"acc": 2}) == []
+    assert await channels.try_acquire("c3", {"acc": 2}) == ["acc"]
+    assert channels.in_use("acc") == 2
+    channels.release("c1")
+    await asyncio.sleep(0.05)  # Redis: the release is sent in the background
+    assert await channels.try_acquire("c3", {"acc": 2}) == []
+    assert channels.held_calls() == {"c2", "c3"}
+
+
+@pytest.mark.rule("CAP-3")
+@pytest.mark.rule("SIP-3")
+async def test_nothing_is_taken_when_one_holder_of_the_call_is_full(channels: Channels) -> None:
+    trunk = trunk_holder("pbx")
+    assert await channels.try_acquire("c1", {"acc": 5, trunk: 1}) == []
+    assert await channels.try_acquire("c2", {"acc": 5, trunk: 1}) == [trunk]
+    assert channels.in_use("acc") == 1  # the account's channel was not taken either
+    assert await channels.try_acquire("c3", {"acc": 5}) == []
+    assert channels.in_use("acc") == 2
+
+
+@pytest.mark.rule("CAP-3")
+@pytest.mark.rule("EMG-4")
+async def test_a_holder_without_limit_is_never_full_but_counts(channels: Channels) -> None:
+    assert await channels.try_acquire("c1", {"acc": 1}) == []
+    assert await channels.try_acquire("sos", {"acc": None}) == []  # EMG-4: beyond capacity
+    assert channels.in_use("acc") == 2
+    channels.forget("sos")
+    channels.forget("c1")
+    assert channels.in_use("acc") == 0
+
+
+@needs_redis
+@pytest.mark.rule("CAP-3")
+async def test_two_sip_nodes_share_an_accounts_channels(redis_nodes: Factory) -> None:
+    first, second = await redis_nodes("node-a"), await redis_nodes("node-b")
+    assert await first.try_acquire("a1", {"acc": 3}) == []
+    assert await second.try_acquire("b1", {"acc": 3}) == []
+    assert await first.try_acquire("a2", {"acc": 3}) == []
+    assert await second.try_acquire("b2", {"acc": 3}) == ["acc"]  # 3 in use across the two
+    assert second.in_use("acc") == 3  # its own one and the two it saw on the other node
+    assert await first.totals(["acc"]) == {"acc": 3}
+    first.release("a1")
+    await asyncio.sleep(0.05)
+    assert await second.try_acquire("b2", {"acc": 3}) == []
+
+
+@needs_redis
+@pytest.mark.rule("CAP-3")
+async def test_concurrent_calls_on_two_nodes_never_exceed_the_capacity(redis_nodes: Factory) -> None:
+    first, second = await redis_nodes("node-a"), await redis_nodes("node-b")
+    results = await asyncio.gather(
+        *(node.try_acquire(f"{node.node_id}-{n}", {"acc": 5}) for n in range(20) for node in (first, second))
+    )
+    assert sum(1 for full in results if not full) == 5
+    assert await first.totals(["acc"]) == {"acc": 5}
+
+
+@needs_redis
+@pytest.mark.rule("CAP-3")
+async def test_the_holds_of_a_node_that_died_are_reaped_when_its_lease_expires(redis_nodes: Factory) -> None:
+    survivor = await redis_nodes("survivor")
+    dead = await redis_nodes("dead", lease_s=0.3)
+    assert await dead.try_acquire("d1", {"acc": 2}) == []
+    assert await dead.try_acquire("d2", {"acc": 2}) == []
+    assert await survivor.try_acquire("s1", {"acc": 2}) == ["acc"]
+    assert dead._heartbeat is not None
+    dead._heartbeat.cancel()  # the node dies: nobody refreshes its lease, nobody releases its calls
+    await asyncio.sleep(0.5)
+    assert await survivor.try_acquire("s1", {"acc": 2}) == []  # the dead node's holds are reaped
+    assert await survivor.totals(["acc"]) == {"acc": 1}
+
+
+@needs_redis
+@pytest.mark.rule("CAP-3")
+async def test_a_node_restarted_under_its_id_gives_back_what_its_previous_life_held(
+    redis_nodes: Factory,
+) -> None:
+    before = await redis_nodes("node-a")
+    other = await redis_nodes("node-b")
+    for n in range(3):
+        assert await before.try_acquire(f"a{n}", {"acc": 4, trunk_holder("pbx"): None}) == []
+    assert await other.try_acquire("b0", {"acc": 4}) == []
+    assert before._heartbeat is not None
+    before._heartbeat.cancel()  # crash: no release, and the lease (15 s) is still running
+    after = await redis_nodes("node-a")  # the same node id comes back, with no call
+    assert await other.totals(["acc", trunk_holder("pbx")]) == {"acc": 1, trunk_holder("pbx"): 0}
+    assert after.in_use("acc") == 0
+    assert await after.try_acquire("a9", {"acc": 4}) == []
+
+
+@needs_redis
+@pytest.mark.rule("CAP-3")
+async def test_a_heartbeat_heals_a_release_that_redis_missed(redis_nodes: Factory) -> None:
+    node = await redis_nodes("node-a", lease_s=0.3)
+    assert await node.try_acquire("c1", {"acc": 2}) == []
+    assert await node.try_acquire("c2", {"acc": 2}) == []
+    node.local.release("c1")  # given back locally only, as when Redis missed the release
+    assert await node.totals(["acc"]) == {"acc": 2}
+    await asyncio.sleep(0.3)  # a heartbeat (every lease / 3) rewrites this node's counts
+    assert await node.totals(["acc"]) == {"acc": 1}
+
+
+@pytest.mark.rule("CAP-3")
+async def test_while_redis_is_out_a_node_decides_alone_at_once(caplog: pytest.LogCaptureFixture) -> None:
+    node = RedisChannels(f"redis://127.0.0.1:{free_port()}/0", node_id="alone", timeout_s=0.05, retry_s=5)
+    await node.start()  # nothing listens there: start does not fail
+    try:
+        node.mirror["acc"] = 1  # what the other nodes held when Redis was last seen
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await node.try_acquire("c1", {"acc": 3}) == []
+        assert await node.try_acquire("c2", {"acc": 3}) == []
+        assert await node.try_acquire("c3", {"acc": 3}) == ["acc"]  # 2 here + 1 elsewhere
+        assert await node.try_acquire("sos", {"acc": None}) == []  # EMG-4
+        assert loop.time() - started < 0.5  # no call waited on the dead Redis
+        assert "channels counted on this node alone" in caplog.text
+    finally:
+        await node.stop()
