@@ -15,7 +15,9 @@ up to the cent (RAT-1). A CDR is rated at most once per run: ids already rated
 (``already_rated``) or seen earlier in the batch are skipped, never priced again.
 
 Speed: tariff look-ups are precomputed dicts by prefix length (``rating.tariffs``),
-cost records are ``NamedTuple``s, and the Decimal context is set once per batch.
+the RAT-1 price of each (rate, charged seconds) is computed once and memoised on the rate
+(``call_price`` is pure), cost records are ``NamedTuple``s, and the Decimal context is set once
+per batch.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from nuage.shared.money import CENT, ZERO
 # either exact or a repeating 3/6 tail, so ROUND_CEILING on it is the exact RAT-1 ceiling.
 _CONTEXT = Context(prec=34)
 _SIXTY = Decimal(60)
+_PRICES_KEPT = 1 << 14  # per rate: the RAT-1 prices of this many distinct durations are memoised
 
 
 class RatedCall(NamedTuple):
@@ -188,11 +191,16 @@ def rate_calls(
                 if account_packs:
                     pack_seconds, pack_ids = _draw_from_packs(account_packs, work, cdr, seconds, per_minute)
             charged = seconds - pack_seconds
-            exact = per_minute * charged / _SIXTY
+            prices = rate.prices
+            price = prices.get(charged)
+            if price is None:
+                if len(prices) >= _PRICES_KEPT:
+                    prices.clear()
+                price = prices[charged] = call_price(charged, per_minute)
             append(
                 RatedCall(cdr_id, cdr.account_id, run, cdr.started_at, cdr.destination, rate.prefix,
-                          tariff.version, seconds, pack_seconds, charged, per_minute, exact,
-                          exact.quantize(CENT, rounding=ROUND_CEILING), pack_ids, False, True)
+                          tariff.version, seconds, pack_seconds, charged, per_minute, price[0], price[1],
+                          pack_ids, False, True)
             )  # fmt: skip
     new_balances = {pack_id: PackBalance(pack_id, int(state[0]), state[1]) for pack_id, state in work.items()}
     return RatingOutcome(tuple(rated), tuple(skipped), tuple(failures), new_balances)

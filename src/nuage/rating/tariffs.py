@@ -24,10 +24,18 @@ _MEMO_LIMIT = 1 << 16
 
 @dataclass(frozen=True)
 class Rate:
-    """RAT-2: the price matched for a destination: the prefix (digits) and its per-minute price."""
+    """RAT-2: the price matched for a destination: the prefix (digits) and its per-minute price.
+
+    ``prices`` memoises the RAT-1 price of a number of charged seconds at this rate (the rater
+    fills it through ``rater.call_price``): calls last a few thousand distinct durations, so a
+    month of calls is priced with a few thousand Decimal divisions per rate instead of one per call.
+    """
 
     prefix: str
     per_minute: Decimal
+    prices: dict[int, tuple[Decimal, Decimal]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -449,13 +449,10 @@ def rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, *, batch_size:
         with factory() as reader:
             for pending in reader.billing.pending_cdrs(batch_size, call_order=packs.keys()):
                 report.batches += 1
-                report.cdrs_seen += len(pending)
+                report.cdrs_seen += pending.size
                 now = ctx.clock.now()
                 for run in RatingRun:
-                    if run is RatingRun.CUSTOMER_RETAIL:
-                        cdrs = [p.cdr for p in pending if not p.retail_rated]
-                    else:
-                        cdrs = [p.cdr for p in pending if p.has_partner and not p.wholesale_rated]
+                    cdrs = pending.of(run)
                     if cdrs:
                         _rate_run(io, run, tariff_books.get(run), packs, cdrs, now, report, stored)
                 _count_stored(report, stored, wait=False)

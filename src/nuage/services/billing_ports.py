@@ -21,6 +21,7 @@ from nuage.billing.runs import NumberHolding
 from nuage.rating.cdr import Cdr
 from nuage.rating.packs import PackBalance
 from nuage.rating.rater import RatedCall
+from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
 from nuage.services.payments_ports import PaymentStore
 from nuage.services.ports import UnitOfWork
@@ -28,13 +29,16 @@ from nuage.terms.contract import Contract
 from nuage.terms.counting import CountRecord, MonthlySummary
 
 
-class PendingCdr(NamedTuple):
-    """RAT-1..3: a stored CDR that one of its rating runs has not priced yet."""
+class PendingBatch(NamedTuple):
+    """RAT-1..3/TEN-5: a batch of stored CDRs, each listed under the rating runs that have not priced it."""
 
-    cdr: Cdr
-    has_partner: bool  # TEN-5: the account is a partner's customer, so the wholesale run applies
-    retail_rated: bool
-    wholesale_rated: bool
+    size: int  # CDRs in the batch
+    retail: list[Cdr]  # not priced in the customer-retail run yet
+    wholesale: list[Cdr]  # of a partner's customers (TEN-5), not priced in the partner-wholesale run yet
+
+    def of(self, run: RatingRun) -> list[Cdr]:
+        """The CDRs of this batch that ``run`` has to price."""
+        return self.retail if run is RatingRun.CUSTOMER_RETAIL else self.wholesale
 
 
 class TrafficMark(NamedTuple):
@@ -133,7 +137,7 @@ class BillingStore(Protocol):
         ...
 
     # rating (RAT-1..3) -----------------------------------------------------------------------------
-    def pending_cdrs(self, batch_size: int, call_order: Collection[str]) -> Iterator[list[PendingCdr]]:
+    def pending_cdrs(self, batch_size: int, call_order: Collection[str]) -> Iterator[PendingBatch]:
         """RAT: every answered outbound CDR some run has not rated, in batches, from one snapshot.
 
         The accounts in ``call_order`` (those with traffic packs) come last, each account's CDRs

@@ -54,7 +54,7 @@ from nuage.rating.tariffs import Tariff
 from nuage.services.billing_ports import (
     ContractState,
     InvoiceHeader,
-    PendingCdr,
+    PendingBatch,
     StoredInvoice,
     TrafficMark,
 )
@@ -96,17 +96,38 @@ def _copy_field(value: str) -> str:
 def _copy_text(calls: Sequence[RatedCall], rated_at: datetime) -> str:
     """Cost records as COPY text rows (columns in ``_RATED_COLUMNS`` order), built in one pass."""
     at = rated_at.astimezone(UTC).isoformat()
-    quantize = Decimal.quantize
-    lines = [
-        f"{_copy_field(c.cdr_id)}\t{_copy_field(c.run)}\t{_copy_field(c.account_id)}\t"
-        f"{c.started_at.isoformat()}\t{_copy_field(c.destination)}\t{_copy_field(c.prefix)}\t"
-        f"{_copy_field(c.tariff_version)}\t{c.billable_seconds}\t{c.pack_seconds}\t{c.charged_seconds}\t"
-        f"{c.per_minute}\t{quantize(c.exact_amount, _EXACT_PLACES)}\t{int(c.amount * 100)}\t{c.amount}\t"
-        f"{_copy_field(' '.join(c.pack_ids))}\t{'t' if c.emergency else 'f'}\t{'t' if c.itemised else 'f'}\t"
-        f"{at}\t\\N\n"
-        for c in calls
-    ]
+    memo = _MONEY_TEXTS
+    lines = []
+    for c in calls:
+        exact, minor, amount = memo.get((c.exact_amount, c.amount)) or _money_texts(c.exact_amount, c.amount)
+        lines.append(
+            f"{_copy_field(c.cdr_id)}\t{_copy_field(c.run)}\t{_copy_field(c.account_id)}\t"
+            f"{c.started_at.isoformat()}\t{_copy_field(c.destination)}\t{_copy_field(c.prefix)}\t"
+            f"{_copy_field(c.tariff_version)}\t{c.billable_seconds}\t{c.pack_seconds}\t{c.charged_seconds}\t"
+            f"{c.per_minute}\t{exact}\t{minor}\t{amount}\t"
+            f"{_copy_field(' '.join(c.pack_ids))}\t{'t' if c.emergency else 'f'}\t"
+            f"{'t' if c.itemised else 'f'}\t{at}\t\\N\n"
+        )
     return "".join(lines)
+
+
+_MONEY_TEXTS: dict[tuple[Decimal, Decimal], tuple[str, int, str]] = {}
+"""Stored forms of a cost record's (exact amount, amount): a memo of pure formatting (the rater
+hands out a few thousand distinct prices per rate), bounded by ``_MONEY_TEXTS_KEPT``. Both keys
+are written in a fixed number of places, so equal values always have the same stored text."""
+_MONEY_TEXTS_KEPT = 100_000
+
+
+def _money_texts(exact: Decimal, amount: Decimal) -> tuple[str, int, str]:
+    """(exact amount to 12 places, amount in cents, amount) as ``rated_calls`` stores them."""
+    if len(_MONEY_TEXTS) >= _MONEY_TEXTS_KEPT:
+        _MONEY_TEXTS.clear()
+    texts = _MONEY_TEXTS[(exact, amount)] = (
+        str(exact.quantize(_EXACT_PLACES)),
+        int(amount * 100),
+        str(amount),
+    )
+    return texts
 
 
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
@@ -569,7 +590,7 @@ class SqlBillingStore:
         return len(rows)
 
     # rating --------------------------------------------------------------------------------------------
-    def pending_cdrs(self, batch_size: int, call_order: Collection[str]) -> Iterator[list[PendingCdr]]:
+    def pending_cdrs(self, batch_size: int, call_order: Collection[str]) -> Iterator[PendingBatch]:
         """RAT: every answered outbound CDR some run has not rated, in batches of ``batch_size``.
 
         Each statement reads one snapshot; the rating job holds its lock on another connection
@@ -605,7 +626,7 @@ class SqlBillingStore:
         partners: Mapping[str, bool],
         *,
         skip: Collection[str] = (),
-    ) -> Iterator[list[PendingCdr]]:
+    ) -> Iterator[PendingBatch]:
         sqlite_db = self._dialect == "sqlite"
         mark = "?" if sqlite_db else "%s"
         # Joins, not EXISTS subqueries: PostgreSQL may run a subquery again for every CDR as a
@@ -629,12 +650,27 @@ class SqlBillingStore:
         texts = _SQLITE_TEXTS
         try:
             while rows := cursor.fetchmany(batch_size):
-                pending: list[PendingCdr] = []
+                retail: list[Cdr] = []
+                wholesale: list[Cdr] = []
+                size = 0
                 if len(texts) > _SQLITE_TEXTS_KEPT:
                     texts.clear()
-                for cdr_id, account_id, started, callee, seconds, emergency, retail, wholesale in rows:
+                for (
+                    cdr_id,
+                    account_id,
+                    started,
+                    callee,
+                    seconds,
+                    emergency,
+                    retail_rated,
+                    wholesale_rated,
+                ) in rows:
                     partner = partners.get(account_id)
-                    if partner is None or account_id in skip or (retail and (wholesale or not partner)):
+                    if (
+                        partner is None
+                        or account_id in skip
+                        or (retail_rated and (wholesale_rated or not partner))
+                    ):
                         continue  # nobody to charge, read later in call order, or rated in every run
                     if sqlite_db:
                         text_value = started
@@ -644,9 +680,13 @@ class SqlBillingStore:
                     elif started.tzinfo is not UTC:
                         started = started.astimezone(UTC)
                     cdr = Cdr(cdr_id, account_id, started, callee, seconds, bool(emergency))
-                    pending.append(PendingCdr(cdr, partner, bool(retail), bool(wholesale) and partner))
-                if pending:
-                    yield pending
+                    size += 1
+                    if not retail_rated:
+                        retail.append(cdr)
+                    if partner and not wholesale_rated:
+                        wholesale.append(cdr)
+                if size:
+                    yield PendingBatch(size, retail, wholesale)
         finally:
             cursor.close()
 
@@ -680,12 +720,15 @@ class SqlBillingStore:
         if self._dialect == "postgresql":
             return self._copy_rated_calls(calls, rated_at)
         at = _sqlite_instant(rated_at)
+        instants = _SQLITE_TEXTS
+        memo = _MONEY_TEXTS
         rows = [
             (
-                c.cdr_id, c.run, c.account_id, _sqlite_instant(c.started_at), c.destination, c.prefix,
-                c.tariff_version, c.billable_seconds, c.pack_seconds, c.charged_seconds, str(c.per_minute),
-                str(c.exact_amount.quantize(_EXACT_PLACES)), int(c.amount * 100), str(c.amount),
-                " ".join(c.pack_ids), int(c.emergency), int(c.itemised), at, None,
+                c.cdr_id, c.run, c.account_id, instants.get(c.started_at) or _sqlite_instant(c.started_at),
+                c.destination, c.prefix, c.tariff_version, c.billable_seconds, c.pack_seconds,
+                c.charged_seconds, str(c.per_minute),
+                *(memo.get((c.exact_amount, c.amount)) or _money_texts(c.exact_amount, c.amount)),
+                " ".join(c.pack_ids) if c.pack_ids else "", int(c.emergency), int(c.itemised), at, None,
             )
             for c in calls
         ]  # fmt: skip
