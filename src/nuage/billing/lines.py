@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import NamedTuple
 
 from nuage.billing.periods import Month
 from nuage.billing.vat import LineVat
@@ -17,9 +18,12 @@ from nuage.shared.money import round_half_up_to_cent
 from nuage.shared.rules import require_rule
 
 
-@dataclass(frozen=True)
-class SourceRef:
-    """BIL-10: what a line comes from: a monthly-summary row, a rated call, an order line, a number..."""
+class SourceRef(NamedTuple):
+    """BIL-10: what a line comes from: a monthly-summary row, a rated call, an order line, a number...
+
+    A ``NamedTuple``: a traffic line cites every priced call (a million per run), and a tuple is
+    built several times faster than a frozen dataclass; it is stored as its JSON array ``[kind, key]``.
+    """
 
     kind: str  # "monthly-summary", "order", "rated-call", "number", "invoice-line", "contract"
     key: str

@@ -152,6 +152,14 @@ class BillingStore(Protocol):
         """RAT: store cost records; one already stored for (cdr_id, run) is left as it is."""
         ...
 
+    def rating_stored(self) -> None:
+        """RAT: the pass has stored all its cost records; called once, before its commit.
+
+        A store may set up its bulk writes as it likes during the pass; here it restores the
+        storage shape others read (indexes), in the same transaction.
+        """
+        ...
+
     def rated_calls(self, cdr_ids: Sequence[str]) -> list[RatedCall]: ...
     def uninvoiced_calls(
         self, customer_runs: Mapping[str, str], before: datetime

@@ -14,6 +14,7 @@ issuing check and the documents need them; ``services.payments`` re-exports them
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -74,6 +75,8 @@ class EInvoiceGate:
         self._parties: dict[str, Party | None] = dict(parties or {})
         self._workers = workers
         self._operator: Party | None = None
+        self.seconds = 0.0
+        """Wall time spent in ``refusals`` (building, then waiting for the validation of, e-invoices)."""
 
     def _party(self, party_id: str) -> Party | None:
         if party_id not in self._parties:
@@ -114,6 +117,13 @@ class EInvoiceGate:
 
     def refusals(self, documents: Sequence[IssuedInvoice]) -> dict[int, EInvoiceInvalid]:
         """BIL-4: the documents (by position) whose e-invoice fails, each with its failing rules."""
+        started = time.perf_counter()
+        try:
+            return self._refusals(documents)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def _refusals(self, documents: Sequence[IssuedInvoice]) -> dict[int, EInvoiceInvalid]:
         refused: dict[int, EInvoiceInvalid] = {}
         built: list[int] = []
         # a large batch is validated in the worker pool while the next documents are built

@@ -7,11 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from nuage.rating.rater import RatedCall
 from nuage.services import billing as b
 from nuage.services import directory as d
+from nuage.storage.sql import billing_store
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql.billing_store import SqlBillingStore
 
@@ -142,3 +143,48 @@ def test_two_passes_at_once_rate_each_call_once_and_draw_the_pack_once(demo: Dem
     assert len(_rated(demo)) == 40
     with demo.platform.uow() as uow:
         assert uow.billing.pack_balances(RETAIL, [pack.id])[pack.id].used_seconds == 120
+
+
+def _uninvoiced_index(demo: Demo) -> list[str]:
+    indexes = inspect(demo.platform.engine).get_indexes("rated_calls")
+    return [index["name"] or "" for index in indexes if index["name"] == "ix_rated_calls_uninvoiced"]
+
+
+@pytest.mark.rule("BIL-3")
+def test_a_bulk_pass_may_set_the_uninvoiced_index_aside_but_commits_or_fails_with_it(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite drops the index while a large pass stores (PostgreSQL keeps it): whatever the pass
+    does, the committed schema has the index and BIL-3 reads every call through it."""
+    monkeypatch.setattr(billing_store, "_BULK_ROWS", 4)
+    _import(demo, _calls(demo, 9, 14))
+    store = SqlBillingStore.add_rated_calls
+    writes = 0
+    aside: list[bool] = []
+
+    def crashing(self: SqlBillingStore, calls: Sequence[RatedCall], rated_at: datetime) -> int:
+        nonlocal writes
+        writes += 1
+        stored = store(self, calls, rated_at)
+        if writes == 4:  # 8 records stored: the index is set aside on SQLite; then storage fails
+            in_pass = inspect(self._connection).get_indexes("rated_calls")  # the pass's own view
+            aside.append(not any(index["name"] == "ix_rated_calls_uninvoiced" for index in in_pass))
+            raise _Crash
+        return stored
+
+    monkeypatch.setattr(SqlBillingStore, "add_rated_calls", crashing)
+    with pytest.raises(_Crash):
+        b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
+    assert aside == [demo.platform.engine.dialect.name == "sqlite"]
+    assert _rated(demo) == []
+    assert _uninvoiced_index(demo) == ["ix_rated_calls_uninvoiced"]
+    monkeypatch.setattr(SqlBillingStore, "add_rated_calls", store)
+    assert b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2).stored == {RETAIL: 9}
+    assert _uninvoiced_index(demo) == ["ix_rated_calls_uninvoiced"]
+    dupont = demo.ids["Atelier Dupont"]
+    with demo.platform.engine.connect() as connection:
+        calls = SqlBillingStore(connection).uninvoiced_calls(
+            {dupont: RETAIL}, datetime(2026, 2, 1, tzinfo=UTC)
+        )
+    assert sorted(call.cdr_id for call in calls[dupont]) == sorted(cdr_id for cdr_id, _, _ in _rated(demo))
+    assert len(calls[dupont]) == 9

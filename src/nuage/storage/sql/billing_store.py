@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.schema import CreateIndex
 
 from nuage.billing.charge_models import ChargeModelKind, ChargeSpec, Tier
 from nuage.billing.invoices import DocumentType, InvoiceDraft, IssuedInvoice
@@ -69,6 +70,8 @@ T = TypeVar("T")
 _CHUNK = 2000  # ids per IN (...) list
 _EXACT_PLACES = Decimal("1e-12")  # exact amounts are kept to 12 places on both databases
 _SQLITE_JOB_CACHE_KIB = 65536
+_BULK_ROWS = 40_000  # SQLite: cost records a pass stores before it may set the uninvoiced index aside
+_UNINVOICED_INDEX = next(i for i in bt.rated_calls.indexes if i.name == "ix_rated_calls_uninvoiced")
 _RECURRING_RULES = ("BIL-2", "BIL-11", "CNT-3")
 _RETAIL = RatingRun.CUSTOMER_RETAIL.value
 _WHOLESALE = RatingRun.PARTNER_WHOLESALE.value
@@ -273,7 +276,7 @@ def _line_row(invoice_id: str, position: int, line: InvoiceLine) -> dict[str, An
         "amount_minor": to_minor(line.amount),
         "amount_precise": line.amount,
         "proration": None if proration is None else f"{proration.numerator}/{proration.denominator}",
-        "sources": [[source.kind, source.key] for source in line.sources],
+        "sources": list(line.sources),  # BIL-10: each SourceRef is stored as [kind, key]
         "vat_category": None if line.vat is None else line.vat.category.value,
         "vat_rate": None if line.vat is None else line.vat.rate,
         "vat_exemption_code": None if line.vat is None else line.vat.exemption_code,
@@ -296,7 +299,7 @@ def _line_from_row(row: Row[Any]) -> InvoiceLine:
         quantity=m["quantity"],
         unit_price=m["unit_price"],
         amount=m["amount_precise"],
-        sources=tuple(SourceRef(kind, key) for kind, key in m["sources"]),
+        sources=tuple(SourceRef._make(pair) for pair in m["sources"]),
         proration=proration,
         description_params=tuple((key, value) for key, value in m["description_params"]),
         vat=None
@@ -316,6 +319,9 @@ class SqlBillingStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._dialect = connection.dialect.name
+        self._rated_stored = 0  # cost records stored through this store (its transaction)
+        self._uninvoiced_before: int | None = None  # entries of the uninvoiced index at the first store
+        self._uninvoiced_set_aside = False
 
     def _insert_ignore(self, table: Any) -> Any:
         module = postgresql if self._dialect == "postgresql" else sqlite
@@ -719,6 +725,7 @@ class SqlBillingStore:
             return 0
         if self._dialect == "postgresql":
             return self._copy_rated_calls(calls, rated_at)
+        self._set_uninvoiced_index_aside(len(calls))
         at = _sqlite_instant(rated_at)
         instants = _SQLITE_TEXTS
         memo = _MONEY_TEXTS
@@ -734,6 +741,39 @@ class SqlBillingStore:
         ]  # fmt: skip
         cursor = self._connection.exec_driver_sql(_SQLITE_INSERT_RATED, rows)
         return int(cursor.rowcount)
+
+    def _set_uninvoiced_index_aside(self, coming: int) -> None:
+        """SQLite bulk load: drop ``ix_rated_calls_uninvoiced`` for the rest of the transaction
+        once this pass has stored twice what the index held and at least ``_BULK_ROWS`` records.
+
+        Its entries (run, account) land all over the index, which doubles the cost of each
+        insert; built again in one sorted pass at the end (``rating_stored``) it costs less than
+        half of that per entry. The index indexes only what is left to invoice, so after a pass
+        that stored that much, rebuilding it is dominated by the pass's own records. Other
+        connections keep reading the committed schema (WAL) until the commit, which has the
+        index again; a pass that fails rolls the drop back with everything else. (PostgreSQL
+        keeps its index: dropping it would lock readers out of ``rated_calls`` for the pass.)
+        """
+        if self._uninvoiced_before is None:
+            self._uninvoiced_before = int(
+                self._connection.exec_driver_sql(
+                    "SELECT count(*) FROM rated_calls WHERE invoice_id IS NULL"
+                ).scalar_one()
+            )
+        self._rated_stored += coming
+        if (
+            not self._uninvoiced_set_aside
+            and self._rated_stored >= _BULK_ROWS
+            and self._rated_stored >= 2 * self._uninvoiced_before
+        ):
+            self._connection.exec_driver_sql("DROP INDEX ix_rated_calls_uninvoiced")
+            self._uninvoiced_set_aside = True
+
+    def rating_stored(self) -> None:
+        """RAT: put back what a bulk pass set aside (SQLite: the uninvoiced index), before the commit."""
+        if self._uninvoiced_set_aside:
+            self._connection.execute(CreateIndex(_UNINVOICED_INDEX))
+            self._uninvoiced_set_aside = False
 
     def _copy_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> int:
         """COPY straight into ``rated_calls`` (one savepoint); if a call is already there, COPY
@@ -792,40 +832,48 @@ class SqlBillingStore:
         found: dict[str, list[RatedCall]] = {}
         decimals: dict[Any, Decimal] = {}
         parse = datetime.fromisoformat
-        for run, customer_ids in by_run.items():
-            for chunk in _chunks(customer_ids):
-                rows = self._connection.exec_driver_sql(
-                    f"SELECT {_UNINVOICED_COLUMNS} FROM rated_calls "
-                    f"WHERE run = {mark} AND account_id IN ({', '.join(mark for _ in chunk)}) "
-                    f"AND invoice_id IS NULL AND itemised = {mark} AND amount_minor > 0 "
-                    f"AND started_at < {mark} ORDER BY account_id, started_at, cdr_id",
-                    (run, *chunk, True, bound),
-                ).fetchall()
-                account: str | None = None
-                calls: list[RatedCall] = []
-                for (cdr_id, account_id, started, destination, prefix, version, billable, pack_seconds,
-                     charged, per_minute, exact, amount, pack_ids, emergency, itemised) in rows:  # fmt: skip
-                    if account_id != account:
-                        account = account_id
-                        calls = found.setdefault(account_id, [])
-                    if sqlite:
-                        started = parse(started).replace(tzinfo=UTC)
-                        rate = decimals.get(per_minute)
-                        if rate is None:
-                            rate = decimals[per_minute] = Decimal(per_minute)
-                        price = decimals.get(amount)
-                        if price is None:
-                            price = decimals[amount] = Decimal(amount)
-                        per_minute, amount, exact = rate, price, Decimal(exact)
-                    elif started.tzinfo is not UTC:
-                        started = started.astimezone(UTC)
-                    calls.append(
-                        RatedCall(
-                            cdr_id, account_id, run, started, destination, prefix, version, billable,
-                            pack_seconds, charged, per_minute, exact, amount,
-                            tuple(pack_ids.split()) if pack_ids else (), bool(emergency), bool(itemised),
-                        )
-                    )  # fmt: skip
+        make = RatedCall._make
+        raw: Any = self._connection.connection.driver_connection
+        cursor = raw.cursor()
+        try:
+            for run, customer_ids in by_run.items():
+                for chunk in _chunks(customer_ids):
+                    cursor.execute(
+                        f"SELECT {_UNINVOICED_COLUMNS} FROM rated_calls "
+                        f"WHERE run = {mark} AND account_id IN ({', '.join(mark for _ in chunk)}) "
+                        f"AND invoice_id IS NULL AND itemised = {mark} AND amount_minor > 0 "
+                        f"AND started_at < {mark} ORDER BY account_id, started_at, cdr_id",
+                        (run, *chunk, True, bound),
+                    )
+                    account: str | None = None
+                    calls: list[RatedCall] = []
+                    rows = cursor.fetchall()
+                    for (cdr_id, account_id, started, destination, prefix, version, billable,
+                         pack_seconds, charged, per_minute, exact, amount, pack_ids, emergency,
+                         itemised) in rows:  # fmt: skip
+                        if account_id != account:
+                            account = account_id
+                            calls = found.setdefault(account_id, [])
+                        if sqlite:
+                            started = parse(started + "+00:00")  # stored as naive UTC
+                            rate = decimals.get(per_minute)
+                            if rate is None:
+                                rate = decimals[per_minute] = Decimal(per_minute)
+                            price = decimals.get(amount)
+                            if price is None:
+                                price = decimals[amount] = Decimal(amount)
+                            per_minute, amount, exact = rate, price, Decimal(exact)
+                        elif started.tzinfo is not UTC:
+                            started = started.astimezone(UTC)
+                        calls.append(
+                            make((
+                                cdr_id, account_id, run, started, destination, prefix, version, billable,
+                                pack_seconds, charged, per_minute, exact, amount,
+                                tuple(pack_ids.split()) if pack_ids else (), bool(emergency), bool(itemised),
+                            ))
+                        )  # fmt: skip
+        finally:
+            cursor.close()
         return found
 
     def mark_calls_invoiced(self, marks: Sequence[tuple[str, str, str]]) -> None:

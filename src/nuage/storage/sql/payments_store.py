@@ -201,7 +201,7 @@ class SqlPaymentStore:
                 rule_id=line.rule_id,
                 description_key=line.description_key,
                 params=dict(line.description_params),
-                sources=[[source.kind, source.key] for source in line.sources],
+                sources=list(line.sources),  # BIL-10: each SourceRef is stored as [kind, key]
                 amount_minor=to_minor(line.amount),
                 amount_precise=line.amount,
                 accrued_total_precise=accrued_total,
@@ -242,7 +242,7 @@ class SqlPaymentStore:
                 quantity=Decimal(1),
                 unit_price=row.amount_precise.quantize(CENT),
                 amount=row.amount_precise.quantize(CENT),
-                sources=tuple(SourceRef(kind, key) for kind, key in row.sources),
+                sources=tuple(SourceRef._make(pair) for pair in row.sources),
                 description_params=tuple(sorted(row.params.items())),
                 vat=COMPENSATION_VAT,  # PAY-2 charges are compensation (billing.vat)
             )
