@@ -188,3 +188,25 @@ def test_a_bulk_pass_may_set_the_uninvoiced_index_aside_but_commits_or_fails_wit
         )
     assert sorted(call.cdr_id for call in calls[dupont]) == sorted(cdr_id for cdr_id, _, _ in _rated(demo))
     assert len(calls[dupont]) == 9
+
+
+@pytest.mark.rule("RAT-1")
+def test_cost_records_with_tabs_newlines_and_backslashes_are_stored_as_they_are(demo: Demo) -> None:
+    """PostgreSQL's COPY text format gives those characters a meaning; they are escaped."""
+    _import(demo, _calls(demo, 1, 15))
+    b.rate_pending(demo.platform.uow, demo.ctx)
+    with demo.platform.uow() as uow:
+        (call,) = uow.billing.rated_calls([cdr_id for cdr_id, _, _ in _rated(demo)])
+        odd = [
+            call._replace(cdr_id="odd\ttab", tariff_version="v\n\\1", prefix="32\r", pack_ids=("p\\1", "p2")),
+            call._replace(cdr_id="plain", destination="+32\\2"),
+        ]
+        assert uow.billing.add_rated_calls(odd, datetime(2026, 2, 1, tzinfo=UTC)) == 2
+        uow.commit()
+    with demo.platform.uow() as uow:
+        stored = {c.cdr_id: c for c in uow.billing.rated_calls(["odd\ttab", "plain"])}
+    assert stored["odd\ttab"].tariff_version == "v\n\\1"
+    assert stored["odd\ttab"].prefix == "32\r"
+    assert stored["odd\ttab"].pack_ids == ("p\\1", "p2")
+    assert stored["plain"].destination == "+32\\2"
+    assert stored["plain"].amount == call.amount

@@ -97,19 +97,43 @@ def _copy_field(value: str) -> str:
 
 
 def _copy_text(calls: Sequence[RatedCall], rated_at: datetime) -> str:
-    """Cost records as COPY text rows (columns in ``_RATED_COLUMNS`` order), built in one pass."""
+    """Cost records as COPY text rows (columns in ``_RATED_COLUMNS`` order), built in one pass.
+
+    Fields are written as they are, then the text is checked with a few ``str.count``: if no field
+    held a tab, newline, carriage return or backslash, it is exact; otherwise it is built again
+    from escaped fields (ids and destinations never hold one in practice).
+    """
     at = rated_at.astimezone(UTC).isoformat()
+    text = _copy_rows(calls, at)
+    rows = len(calls)
+    if (
+        text.count("\t") == (len(_RATED_COLUMNS) - 1) * rows
+        and text.count("\n") == rows
+        and text.count("\\") == rows  # the \N of invoice_id, once per row
+        and "\r" not in text
+    ):
+        return text
+    escaped = [
+        c._replace(
+            cdr_id=_copy_field(c.cdr_id), run=_copy_field(c.run), account_id=_copy_field(c.account_id),
+            destination=_copy_field(c.destination), prefix=_copy_field(c.prefix),
+            tariff_version=_copy_field(c.tariff_version), pack_ids=tuple(_copy_field(p) for p in c.pack_ids),
+        )
+        for c in calls
+    ]  # fmt: skip
+    return _copy_rows(escaped, at)
+
+
+def _copy_rows(calls: Sequence[RatedCall], at: str) -> str:
     memo = _MONEY_TEXTS
     lines = []
     for c in calls:
         exact, minor, amount = memo.get((c.exact_amount, c.amount)) or _money_texts(c.exact_amount, c.amount)
         lines.append(
-            f"{_copy_field(c.cdr_id)}\t{_copy_field(c.run)}\t{_copy_field(c.account_id)}\t"
-            f"{c.started_at.isoformat()}\t{_copy_field(c.destination)}\t{_copy_field(c.prefix)}\t"
-            f"{_copy_field(c.tariff_version)}\t{c.billable_seconds}\t{c.pack_seconds}\t{c.charged_seconds}\t"
-            f"{c.per_minute}\t{exact}\t{minor}\t{amount}\t"
-            f"{_copy_field(' '.join(c.pack_ids))}\t{'t' if c.emergency else 'f'}\t"
-            f"{'t' if c.itemised else 'f'}\t{at}\t\\N\n"
+            f"{c.cdr_id}\t{c.run}\t{c.account_id}\t{c.started_at.isoformat()}\t{c.destination}\t"
+            f"{c.prefix}\t{c.tariff_version}\t{c.billable_seconds}\t{c.pack_seconds}\t{c.charged_seconds}\t"
+            f"{c.per_minute}\t{exact}\t{minor}\t{amount}\t{' '.join(c.pack_ids)}\t"
+            f"{'t' if c.emergency else 'f'}\t{'t' if c.itemised else 'f'}\t{at}\t\\N\n"
         )
     return "".join(lines)
 
