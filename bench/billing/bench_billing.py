@@ -10,7 +10,9 @@ in bulk. Each timed phase runs in a fresh subprocess, which reports its wall tim
 peak resident memory (``ru_maxrss``): ``rate`` is ``services.billing.rate_pending`` (both
 runs, batched), ``run`` is ``services.billing.run_billing`` for 2026-01, which builds and
 validates (UBL XSD + EN 16931) every invoice's e-invoice before issuing it (BIL-4; worker
-processes: ``NUAGE_EINVOICE_WORKERS``, default the CPU count); PDFs are not rendered.
+processes: ``NUAGE_EINVOICE_WORKERS``, default the CPU count); PDFs are not rendered. The run
+also reports ``einvoice_seconds`` (building and validating e-invoices) and
+``documents_aside_seconds`` (the run less that time).
 """
 
 from __future__ import annotations
