@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from netports import bind_race_lost, free_port
+from netports import free_port
 from nuage.bootstrap import Platform, SipRuntime
 from nuage.services.demo import load_demo
 from nuage.shared.clock import SystemClock
 from nuage.storage.sql import tables
+from sip.harness import run_sipp
 from sip.unit.test_security import request as security_request
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "examples" / "sipp"
@@ -31,21 +32,12 @@ pytestmark = [
 
 
 async def sipp(scenario: str, target: str | None, *args: str, port: int, timeout_s: float = 20) -> str:
-    """Run one SIPp scenario to completion; fail the test with SIPp's output when it fails."""
-    for attempt in (1, 2):
-        command = ["sipp", *([target] if target else []), "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1"]
-        command += ["-p", str(port), "-cp", str(free_port()), "-mp", str(free_port(span=4)), "-m", "1"]
-        command += ["-nostdin", "-timeout", f"{int(timeout_s)}s", "-timeout_error", *args]
-        process = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-        )
-        output, _ = await asyncio.wait_for(process.communicate(), timeout_s + 10)
-        text = output.decode(errors="replace")
-        if process.returncode != 0 and attempt == 1 and bind_race_lost(text):
-            continue  # another process bound a probed control or media port first: once more, with new ones
-        break
-    assert process.returncode == 0, f"{scenario} failed ({process.returncode}):\n{text[-3000:]}"
-    return text
+    """One SIPp scenario of ``examples/sipp``, one call (``-m 1``); fails the test with its output."""
+    result = await run_sipp(
+        SCENARIOS / scenario, target or "", port=port, args=("-m", "1", *args), timeout=timeout_s
+    )
+    assert result.returncode == 0, f"{scenario} failed ({result.returncode}):\n{result.output[-3000:]}"
+    return result.output
 
 
 async def answering(port: int, *args: str) -> asyncio.Task[str]:
