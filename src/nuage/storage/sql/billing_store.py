@@ -753,16 +753,17 @@ class SqlBillingStore:
         at = _sqlite_instant(rated_at)
         instants = _SQLITE_TEXTS
         memo = _MONEY_TEXTS
-        rows = [
-            (
-                c.cdr_id, c.run, c.account_id, instants.get(c.started_at) or _sqlite_instant(c.started_at),
-                c.destination, c.prefix, c.tariff_version, c.billable_seconds, c.pack_seconds,
-                c.charged_seconds, str(c.per_minute),
-                *(memo.get((c.exact_amount, c.amount)) or _money_texts(c.exact_amount, c.amount)),
-                " ".join(c.pack_ids) if c.pack_ids else "", int(c.emergency), int(c.itemised), at, None,
-            )
-            for c in calls
-        ]  # fmt: skip
+        rows: list[tuple[Any, ...]] = []
+        append = rows.append
+        for (cdr_id, account_id, run, started, destination, prefix, version, billable, pack_seconds,
+             charged, per_minute, exact, amount, pack_ids, emergency, itemised) in calls:  # fmt: skip
+            exact_text, minor, amount_text = memo.get((exact, amount)) or _money_texts(exact, amount)
+            append(
+                (cdr_id, run, account_id, instants.get(started) or _sqlite_instant(started), destination,
+                 prefix, version, billable, pack_seconds, charged, str(per_minute), exact_text, minor,
+                 amount_text, " ".join(pack_ids) if pack_ids else "", 1 if emergency else 0,
+                 1 if itemised else 0, at, None)
+            )  # fmt: skip
         cursor = self._connection.exec_driver_sql(_SQLITE_INSERT_RATED, rows)
         return int(cursor.rowcount)
 
