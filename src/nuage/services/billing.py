@@ -25,14 +25,16 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
-from typing import TypeVar
+from queue import Full, Queue
+from typing import TypeVar, cast
 
 from nuage.billing.invoices import DocumentType, InvoiceDraft, IssuedInvoice, issue
 from nuage.billing.invoices import void_and_regenerate as compose_correction
@@ -453,8 +455,13 @@ def _rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, batch_size: i
     try:
         io.run(lambda store: None).result()  # the lock, before the snapshot below is taken
         stored: list[tuple[str, Future[int]]] = []
-        with factory() as reader:
-            for pending in reader.billing.pending_cdrs(batch_size, call_order=packs.keys()):
+        with (
+            factory() as reader,
+            closing(
+                _read_ahead(reader.billing.pending_cdrs(batch_size, call_order=packs.keys()), threaded)
+            ) as batches,
+        ):
+            for pending in batches:
                 report.batches += 1
                 report.cdrs_seen += pending.size
                 now = ctx.clock.now()
@@ -470,6 +477,53 @@ def _rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, batch_size: i
         if not committed:
             io.close(commit=False)
     return report
+
+
+def _read_ahead(batches: Iterator[_T], threaded: bool) -> Generator[_T, None, None]:
+    """RAT: with a database that works outside the interpreter (``BillingStore.overlaps_io``),
+    the next batch is read on a thread of its own while this one is rated; one batch ahead at
+    most. Close the generator before the reader's connection: it stops and joins the thread."""
+    if not threaded:
+        yield from batches
+        return
+    slot: Queue[tuple[bool, _T | BaseException | None]] = Queue(maxsize=1)
+    stopped = threading.Event()
+
+    def put(item: tuple[bool, _T | BaseException | None]) -> bool:
+        while not stopped.is_set():
+            try:
+                slot.put(item, timeout=0.05)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put((True, batch)):
+                    return
+            put((False, None))
+        except BaseException as error:  # handed to the rating thread, which raises it
+            put((False, error))
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()  # the reader's cursor, on the thread that used it
+
+    reader = threading.Thread(target=produce, name="nuage-rating-read", daemon=True)
+    reader.start()
+    try:
+        while True:
+            more, item = slot.get()
+            if not more:
+                if isinstance(item, BaseException):
+                    raise item
+                return
+            yield cast(_T, item)
+    finally:
+        stopped.set()
+        reader.join()
 
 
 def _count_stored(

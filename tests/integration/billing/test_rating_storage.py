@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
@@ -12,6 +12,7 @@ from sqlalchemy import func, inspect, select
 from nuage.rating.rater import RatedCall
 from nuage.services import billing as b
 from nuage.services import directory as d
+from nuage.services.billing_ports import PendingBatch
 from nuage.storage.sql import billing_store
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql.billing_store import SqlBillingStore
@@ -210,3 +211,32 @@ def test_cost_records_with_tabs_newlines_and_backslashes_are_stored_as_they_are(
     assert stored["odd\ttab"].pack_ids == ("p\\1", "p2")
     assert stored["plain"].destination == "+32\\2"
     assert stored["plain"].amount == call.amount
+
+
+@pytest.mark.rule("RAT-1")
+def test_a_read_that_fails_midway_fails_the_pass_and_stores_nothing(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the next batch is read on a thread of its own: its failure reaches the pass."""
+    _import(demo, _calls(demo, 6, 16))
+    read = SqlBillingStore.pending_cdrs
+    closed: list[bool] = []
+
+    def failing(
+        self: SqlBillingStore, batch_size: int, call_order: Collection[str]
+    ) -> Iterator[PendingBatch]:
+        batches = read(self, batch_size, call_order)
+        try:
+            yield next(batches)
+            raise _Crash
+        finally:
+            batches.close()
+            closed.append(True)
+
+    monkeypatch.setattr(SqlBillingStore, "pending_cdrs", failing)
+    with pytest.raises(_Crash):
+        b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
+    assert closed == [True]
+    assert _rated(demo) == []
+    monkeypatch.setattr(SqlBillingStore, "pending_cdrs", read)
+    assert b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2).stored == {RETAIL: 6}

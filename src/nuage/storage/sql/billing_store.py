@@ -674,6 +674,7 @@ class SqlBillingStore:
             cursor = raw.execute(query, (_RETAIL, _WHOLESALE, *params))
         else:
             raw.execute("SET LOCAL jit = off")  # one plan for the whole pass: compiling it gains nothing
+            raw.execute("SET LOCAL TimeZone = 'UTC'")  # instants come in UTC: none to convert
             cursor = raw.cursor(name="nuage_pending_cdrs")  # server side: rows come batch by batch
             cursor.execute(query, (_RETAIL, _WHOLESALE, *params))
         parse = datetime.fromisoformat
