@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
@@ -48,27 +48,38 @@ def _calls(demo: Demo, count: int, day: int) -> list[str]:
     ]
 
 
-@pytest.mark.rule("RAT-1")
-def test_a_pass_that_fails_midway_stores_nothing_and_the_next_rates_every_call_once(
-    demo: Demo, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _import(demo, _calls(demo, 7, 12))
+def _storing_fails_at(
+    monkeypatch: pytest.MonkeyPatch, write: int, look: Callable[[SqlBillingStore], None] | None = None
+) -> Callable[[], None]:
+    """The ``write``-th store of cost records in a pass fails, after ``look`` saw the pass's
+    transaction; returns what puts the real store back."""
     store = SqlBillingStore.add_rated_calls
     writes = 0
 
     def crashing(self: SqlBillingStore, calls: Sequence[RatedCall], rated_at: datetime) -> int:
         nonlocal writes
         writes += 1
-        if writes == 3:  # two batches stored in the pass's transaction, then the storage fails
+        stored = store(self, calls, rated_at)
+        if writes == write:
+            if look is not None:
+                look(self)
             raise _Crash
-        return store(self, calls, rated_at)
+        return stored
 
     monkeypatch.setattr(SqlBillingStore, "add_rated_calls", crashing)
+    return lambda: monkeypatch.setattr(SqlBillingStore, "add_rated_calls", store)
+
+
+@pytest.mark.rule("RAT-1")
+def test_a_pass_that_fails_midway_stores_nothing_and_the_next_rates_every_call_once(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _import(demo, _calls(demo, 7, 12))
+    restore = _storing_fails_at(monkeypatch, 3)  # two batches stored in the pass's transaction
     with pytest.raises(_Crash):
         b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
-    assert writes == 3
     assert _rated(demo) == []  # the pass is one transaction: nothing half-rated is left
-    monkeypatch.setattr(SqlBillingStore, "add_rated_calls", store)
+    restore()
     again = b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
     assert sum(again.stored.values()) == 7
     full = _rated(demo)
@@ -159,27 +170,19 @@ def test_a_bulk_pass_may_set_the_uninvoiced_index_aside_but_commits_or_fails_wit
     does, the committed schema has the index and BIL-3 reads every call through it."""
     monkeypatch.setattr(billing_store, "_BULK_ROWS", 4)
     _import(demo, _calls(demo, 9, 14))
-    store = SqlBillingStore.add_rated_calls
-    writes = 0
     aside: list[bool] = []
 
-    def crashing(self: SqlBillingStore, calls: Sequence[RatedCall], rated_at: datetime) -> int:
-        nonlocal writes
-        writes += 1
-        stored = store(self, calls, rated_at)
-        if writes == 4:  # 8 records stored: the index is set aside on SQLite; then storage fails
-            in_pass = inspect(self._connection).get_indexes("rated_calls")  # the pass's own view
-            aside.append(not any(index["name"] == "ix_rated_calls_uninvoiced" for index in in_pass))
-            raise _Crash
-        return stored
+    def look(store: SqlBillingStore) -> None:
+        in_pass = inspect(store._connection).get_indexes("rated_calls")  # the pass's own view
+        aside.append(not any(index["name"] == "ix_rated_calls_uninvoiced" for index in in_pass))
 
-    monkeypatch.setattr(SqlBillingStore, "add_rated_calls", crashing)
+    restore = _storing_fails_at(monkeypatch, 4, look)  # 8 records stored: set aside on SQLite
     with pytest.raises(_Crash):
         b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
     assert aside == [demo.platform.engine.dialect.name == "sqlite"]
     assert _rated(demo) == []
     assert _uninvoiced_index(demo) == ["ix_rated_calls_uninvoiced"]
-    monkeypatch.setattr(SqlBillingStore, "add_rated_calls", store)
+    restore()
     assert b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2).stored == {RETAIL: 9}
     assert _uninvoiced_index(demo) == ["ix_rated_calls_uninvoiced"]
     dupont = demo.ids["Atelier Dupont"]

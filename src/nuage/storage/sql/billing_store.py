@@ -373,6 +373,9 @@ class SqlBillingStore:
         if self._dialect == "postgresql":
             self._connection.execute(text("ANALYZE cdrs, rated_calls, parties"))
         else:
+            # Sampled: about 1,000 rows per index are enough to choose plans; a full ANALYZE reads
+            # every row of both tables, 0.4 s of a rating pass at a million CDRs.
+            self._connection.exec_driver_sql("PRAGMA analysis_limit = 1000")
             self._connection.exec_driver_sql("ANALYZE cdrs")
             self._connection.exec_driver_sql("ANALYZE rated_calls")
 
