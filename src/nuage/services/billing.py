@@ -553,7 +553,11 @@ def _rate_run(
         for cdr in cdrs[: max(0, RatingReport._FAILURES_KEPT - len(report.failures))]:
             report.failures.append((cdr.cdr_id, run.value, "no tariff for this run"))
         return
-    run_packs = [pack for account in {cdr.account_id for cdr in cdrs} for pack in packs.get(account, ())]
+    run_packs = (
+        [pack for account in {cdr.account_id for cdr in cdrs} for pack in packs.get(account, ())]
+        if packs  # no account has a pack: no need to collect this batch's accounts
+        else []
+    )
     balances: dict[str, PackBalance] = {}
     if run_packs:
         # RAT-3: the balances as the previous pages left them (the io thread keeps the order)
