@@ -154,6 +154,12 @@ def dump_page(model: type[BaseModel], items: list[Any], total: int, limit: int, 
     return b'{"items":[' + rows + b'],"total":%d,"limit":%d,"offset":%d}' % (total, limit, offset)
 
 
+def dump_listed(model: type[BaseModel], items: list[Any], limit: int, offset: int) -> bytes:
+    """The page at ``offset`` of a collection filtered and ordered in memory (small collections
+    that are not rows of one table: built-in emergency numbers, live sessions, usage counters)."""
+    return dump_page(model, items[offset : offset + limit], len(items), limit, offset)
+
+
 def page_model(out: type[BaseModel]) -> type[BaseModel]:
     """The page envelope schema for ``out``."""
     name = out.__name__.removesuffix("Out") + "Page"

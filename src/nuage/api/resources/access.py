@@ -19,6 +19,7 @@ from nuage.api.crud import (
     Resource,
     described,
     dump,
+    dump_listed,
     page_model,
     register,
     responses,
@@ -240,10 +241,4 @@ async def api_usage(
         if (account_id is None or r.account_id == account_id)
         and (client_id is None or r.client_id == client_id)
     ]
-    page = UsagePage(
-        items=[UsageOut.model_validate(r) for r in rows[offset : offset + limit]],
-        total=len(rows),
-        limit=limit,
-        offset=offset,
-    )
-    return read_response(request, page.model_dump_json().encode())
+    return read_response(request, dump_listed(UsageOut, rows, limit, offset))

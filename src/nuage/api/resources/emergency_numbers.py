@@ -23,7 +23,7 @@ from nuage.api.crud import (
     NOT_MODIFIED,
     described,
     dump,
-    dump_page,
+    dump_listed,
     page_model,
     responses,
 )
@@ -114,8 +114,9 @@ def list_emergency_numbers(
         items.sort(key=lambda item: (getattr(item, field), item.number))
     if direction == "desc":
         items.reverse()
-    page = [_out(item) for item in items[offset : offset + limit]]
-    return read_response(request, dump_page(EmergencyNumberOut, page, len(items), limit, offset))
+    return read_response(
+        request, dump_listed(EmergencyNumberOut, [_out(item) for item in items], limit, offset)
+    )
 
 
 @router.post(

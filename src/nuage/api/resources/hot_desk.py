@@ -22,7 +22,7 @@ from nuage.api.crud import (
     NOT_MODIFIED,
     described,
     dump,
-    dump_page,
+    dump_listed,
     page_model,
     responses,
 )
@@ -82,8 +82,7 @@ def list_hot_desk_sessions(
         c.uow, c.ctx, account_id=account_id, user_id=user_id, device_id=device_id
     )
     items.sort(key=lambda s: (getattr(s, order), s.device_id), reverse=direction == "desc")
-    page = items[offset : offset + limit]
-    return read_response(request, dump_page(HotDeskSessionOut, page, len(items), limit, offset))
+    return read_response(request, dump_listed(HotDeskSessionOut, items, limit, offset))
 
 
 @router.post(
