@@ -343,8 +343,9 @@ class SqlBillingStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._dialect = connection.dialect.name
-        self._rated_stored = 0  # cost records stored through this store (its transaction)
-        self._uninvoiced_before: int | None = None  # entries of the uninvoiced index at the first store
+        self._rated_stored = 0  # cost records given to this store (its transaction) to store
+        self._rated_inserted = 0  # of those, the ones that were new
+        self._uninvoiced_before: int | None = None  # entries of the uninvoiced index before this pass
         self._uninvoiced_set_aside = False
 
     def _insert_ignore(self, table: Any) -> Any:
@@ -768,8 +769,9 @@ class SqlBillingStore:
                  amount_text, " ".join(pack_ids) if pack_ids else "", 1 if emergency else 0,
                  1 if itemised else 0, at, None)
             )  # fmt: skip
-        cursor = self._connection.exec_driver_sql(_SQLITE_INSERT_RATED, rows)
-        return int(cursor.rowcount)
+        inserted = int(self._connection.exec_driver_sql(_SQLITE_INSERT_RATED, rows).rowcount)
+        self._rated_inserted += inserted
+        return inserted
 
     def _set_uninvoiced_index_aside(self, coming: int) -> None:
         """SQLite bulk load: drop ``ix_rated_calls_uninvoiced`` for the rest of the transaction
@@ -783,18 +785,15 @@ class SqlBillingStore:
         index again; a pass that fails rolls the drop back with everything else. (PostgreSQL
         keeps its index: dropping it would lock readers out of ``rated_calls`` for the pass.)
         """
-        if self._uninvoiced_before is None:
-            self._uninvoiced_before = int(
-                self._connection.exec_driver_sql(
-                    "SELECT count(*) FROM rated_calls WHERE invoice_id IS NULL"
-                ).scalar_one()
-            )
         self._rated_stored += coming
-        if (
-            not self._uninvoiced_set_aside
-            and self._rated_stored >= _BULK_ROWS
-            and self._rated_stored >= 2 * self._uninvoiced_before
-        ):
+        if self._uninvoiced_set_aside or self._rated_stored < _BULK_ROWS:
+            return  # a small pass never counts the index
+        if self._uninvoiced_before is None:
+            held = self._connection.exec_driver_sql(
+                "SELECT count(*) FROM rated_calls WHERE invoice_id IS NULL"
+            ).scalar_one()
+            self._uninvoiced_before = int(held) - self._rated_inserted  # less this pass's own
+        if self._rated_stored >= 2 * self._uninvoiced_before:
             self._connection.exec_driver_sql("DROP INDEX ix_rated_calls_uninvoiced")
             self._uninvoiced_set_aside = True
 
