@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-import threading
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, closing
@@ -33,8 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
-from queue import Full, Queue
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from nuage.billing.invoices import DocumentType, InvoiceDraft, IssuedInvoice, issue
 from nuage.billing.invoices import void_and_regenerate as compose_correction
@@ -481,49 +480,22 @@ def _rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, batch_size: i
 
 def _read_ahead(batches: Iterator[_T], threaded: bool) -> Generator[_T, None, None]:
     """RAT: with a database that works outside the interpreter (``BillingStore.overlaps_io``),
-    the next batch is read on a thread of its own while this one is rated; one batch ahead at
-    most. Close the generator before the reader's connection: it stops and joins the thread."""
+    the next batches are read on a thread of its own while this one is rated; two batches ahead
+    at most. Close the generator before the reader's connection: it stops the thread, which
+    closes ``batches`` (the reader's cursor) itself."""
     if not threaded:
         yield from batches
         return
-    slot: Queue[tuple[bool, _T | BaseException | None]] = Queue(maxsize=1)
-    stopped = threading.Event()
-
-    def put(item: tuple[bool, _T | BaseException | None]) -> bool:
-        while not stopped.is_set():
-            try:
-                slot.put(item, timeout=0.05)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
+    with ThreadPoolExecutor(1, thread_name_prefix="nuage-rating-read") as reader:
         try:
-            for batch in batches:
-                if not put((True, batch)):
-                    return
-            put((False, None))
-        except BaseException as error:  # handed to the rating thread, which raises it
-            put((False, error))
+            coming = deque(reader.submit(next, batches, None) for _ in range(2))
+            while (batch := coming.popleft().result()) is not None:
+                coming.append(reader.submit(next, batches, None))
+                yield batch
         finally:
             close = getattr(batches, "close", None)
             if close is not None:
-                close()  # the reader's cursor, on the thread that used it
-
-    reader = threading.Thread(target=produce, name="nuage-rating-read", daemon=True)
-    reader.start()
-    try:
-        while True:
-            more, item = slot.get()
-            if not more:
-                if isinstance(item, BaseException):
-                    raise item
-                return
-            yield cast(_T, item)
-    finally:
-        stopped.set()
-        reader.join()
+                reader.submit(close).result()  # after the read in flight, on the thread that read
 
 
 def _count_stored(
