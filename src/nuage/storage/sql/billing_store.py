@@ -237,17 +237,6 @@ def _rated_from_row(row: Row[Any]) -> RatedCall:
     )  # fmt: skip
 
 
-def _rated_from_tuple(row: tuple[Any, ...]) -> RatedCall:
-    """A ``rated_calls`` row, columns in table order (types already processed), as a ``RatedCall``."""
-    (cdr_id, run, account_id, started_at, destination, prefix, tariff_version, billable,
-     pack_seconds, charged, per_minute, exact, _minor, amount, pack_ids, emergency, itemised,
-     _at, _invoice) = row  # fmt: skip
-    return RatedCall(
-        cdr_id, account_id, run, started_at, destination, prefix, tariff_version, billable, pack_seconds,
-        charged, per_minute, exact, amount, tuple(pack_ids.split()) if pack_ids else (), emergency, itemised,
-    )  # fmt: skip
-
-
 def _contract_from_row(row: Row[Any]) -> ContractState:
     m = row._mapping
     termination = None
