@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -214,6 +215,44 @@ def test_cost_records_with_tabs_newlines_and_backslashes_are_stored_as_they_are(
     assert stored["odd\ttab"].pack_ids == ("p\\1", "p2")
     assert stored["plain"].destination == "+32\\2"
     assert stored["plain"].amount == call.amount
+
+
+@pytest.mark.rule("RAT-1")
+@pytest.mark.rule("RAT-3")
+def test_every_field_of_plain_pack_and_emergency_records_of_both_runs_is_stored_as_it_is(demo: Demo) -> None:
+    """SQLite writes the values a pass or a plain call shares in the statement, not bound per row."""
+    _import(demo, _calls(demo, 1, 17))
+    b.rate_pending(demo.platform.uow, demo.ctx)
+    rated_at = datetime(2026, 2, 1, 7, 30, 15, 250000, tzinfo=UTC)
+    with demo.platform.uow() as uow:
+        (call,) = uow.billing.rated_calls([cdr_id for cdr_id, _, _ in _rated(demo)])
+        records = [
+            call._replace(cdr_id="plain-w", run="partner-wholesale"),
+            call._replace(
+                cdr_id="pack", pack_seconds=30, charged_seconds=call.billable_seconds - 30,
+                pack_ids=("pck_1", "pck_2"),
+            ),
+            call._replace(
+                cdr_id="sos", destination="112", prefix="", tariff_version="", charged_seconds=0,
+                per_minute=Decimal(0), exact_amount=Decimal(0), amount=Decimal(0), emergency=True,
+                itemised=False,
+            ),
+            call._replace(cdr_id="plain-r"),
+        ]  # fmt: skip
+        assert uow.billing.add_rated_calls(records, rated_at) == 4
+        uow.commit()
+    with demo.platform.uow() as uow:
+        stored = {(c.cdr_id, c.run): c for c in uow.billing.rated_calls([r.cdr_id for r in records])}
+    assert stored == {(r.cdr_id, r.run): r for r in records}
+    r = bt.rated_calls
+    with demo.platform.engine.connect() as connection:
+        rows = connection.execute(
+            select(r.c.rated_at, r.c.invoice_id, r.c.amount_minor).where(
+                r.c.cdr_id.in_([c.cdr_id for c in records])
+            )
+        ).all()
+    assert {(at, invoice) for at, invoice, _ in rows} == {(rated_at, None)}
+    assert sorted(minor for _, _, minor in rows) == sorted(int(c.amount * 100) for c in records)
 
 
 @pytest.mark.rule("RAT-1")

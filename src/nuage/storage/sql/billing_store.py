@@ -70,6 +70,7 @@ T = TypeVar("T")
 _CHUNK = 2000  # ids per IN (...) list
 _EXACT_PLACES = Decimal("1e-12")  # exact amounts are kept to 12 places on both databases
 _SQLITE_JOB_CACHE_KIB = 65536
+_SQLITE_SORT_CACHE_KIB = 2048  # SQLite: the page cache while an index is built (its sorter's run size)
 _BULK_ROWS = 40_000  # SQLite: cost records a pass stores before it may set the uninvoiced index aside
 _UNINVOICED_INDEX = next(i for i in bt.rated_calls.indexes if i.name == "ix_rated_calls_uninvoiced")
 _RECURRING_RULES = ("BIL-2", "BIL-11", "CNT-3")
@@ -82,10 +83,27 @@ _UNINVOICED_COLUMNS = (
 )
 
 
-_SQLITE_INSERT_RATED = (
-    f"INSERT OR IGNORE INTO rated_calls ({', '.join(_RATED_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _RATED_COLUMNS)})"
-)
+# SQLite: a statement binds each value of each row, at a cost per value. The values every record
+# of a rating pass shares (its run, its time, no invoice yet) are written by the statement; so are
+# those of a plain call (no pack, not an emergency: itemised), most of a month's calls.
+_SQLITE_PASS_COLUMNS = ("run", "rated_at", "invoice_id")
+_SQLITE_PLAIN_COLUMNS = ("pack_seconds", "pack_ids", "emergency", "itemised")
+_SQLITE_PLAIN_VALUES = "0, '', 0, 1"
+_SQLITE_BOUND_COLUMNS = [c for c in _RATED_COLUMNS if c not in _SQLITE_PASS_COLUMNS]
+_SQLITE_PLAIN_BOUND = [c for c in _SQLITE_BOUND_COLUMNS if c not in _SQLITE_PLAIN_COLUMNS]
+
+
+def _sqlite_insert_rated(run: RatingRun, at: str, *, plain: bool) -> str:
+    """``INSERT OR IGNORE`` of cost records of ``run`` rated at ``at`` (``_sqlite_instant`` text):
+    both come from this module (an enum value, a formatted instant), never from input."""
+    bound = _SQLITE_PLAIN_BOUND if plain else _SQLITE_BOUND_COLUMNS
+    written = [*bound, *_SQLITE_PASS_COLUMNS, *(_SQLITE_PLAIN_COLUMNS if plain else ())]
+    values = [*("?" for _ in bound), f"'{run.value}'", f"'{at}'", "NULL"]
+    if plain:
+        values.append(_SQLITE_PLAIN_VALUES)
+    return f"INSERT OR IGNORE INTO rated_calls ({', '.join(written)}) VALUES ({', '.join(values)})"
+
+
 _COPY_SPECIAL = frozenset("\\\t\n\r")
 
 
@@ -747,18 +765,30 @@ class SqlBillingStore:
         at = _sqlite_instant(rated_at)
         instants = _SQLITE_TEXTS
         memo = _MONEY_TEXTS
-        rows: list[tuple[Any, ...]] = []
-        append = rows.append
+        # rows by run; in each, plain calls (bound without the plain columns) and the others
+        rows: dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = {}
+        inserted = 0
         for (cdr_id, account_id, run, started, destination, prefix, version, billable, pack_seconds,
              charged, per_minute, exact, amount, pack_ids, emergency, itemised) in calls:  # fmt: skip
             exact_text, minor, amount_text = memo.get((exact, amount)) or _money_texts(exact, amount)
-            append(
-                (cdr_id, run, account_id, instants.get(started) or _sqlite_instant(started), destination,
-                 prefix, version, billable, pack_seconds, charged, str(per_minute), exact_text, minor,
-                 amount_text, " ".join(pack_ids) if pack_ids else "", 1 if emergency else 0,
-                 1 if itemised else 0, at, None)
-            )  # fmt: skip
-        inserted = int(self._connection.exec_driver_sql(_SQLITE_INSERT_RATED, rows).rowcount)
+            started_text = instants.get(started) or _sqlite_instant(started)
+            of_run = rows.get(run) or rows.setdefault(run, ([], []))
+            if pack_seconds or pack_ids or emergency or not itemised:
+                of_run[1].append(
+                    (cdr_id, account_id, started_text, destination, prefix, version, billable, pack_seconds,
+                     charged, str(per_minute), exact_text, minor, amount_text, " ".join(pack_ids),
+                     1 if emergency else 0, 1 if itemised else 0)
+                )  # fmt: skip
+            else:
+                of_run[0].append(
+                    (cdr_id, account_id, started_text, destination, prefix, version, billable, charged,
+                     str(per_minute), exact_text, minor, amount_text)
+                )  # fmt: skip
+        for run, (plain, others) in rows.items():
+            for chosen, plain_calls in ((plain, True), (others, False)):
+                if chosen:
+                    statement = _sqlite_insert_rated(RatingRun(run), at, plain=plain_calls)
+                    inserted += int(self._connection.exec_driver_sql(statement, chosen).rowcount)
         self._rated_inserted += inserted
         return inserted
 
@@ -789,7 +819,12 @@ class SqlBillingStore:
     def rating_stored(self) -> None:
         """RAT: put back what a bulk pass set aside (SQLite: the uninvoiced index), before the commit."""
         if self._uninvoiced_set_aside:
+            # The build sorts every entry; SQLite's sorter sorts runs as large as the page cache,
+            # then merges them. Runs of a few MB stay in the processor's cache: the sort of a
+            # million entries takes about half the time it takes in one 64 MB run.
+            self._connection.exec_driver_sql(f"PRAGMA cache_size = -{_SQLITE_SORT_CACHE_KIB}")
             self._connection.execute(CreateIndex(_UNINVOICED_INDEX))
+            self._connection.exec_driver_sql(f"PRAGMA cache_size = -{_SQLITE_JOB_CACHE_KIB}")
             self._uninvoiced_set_aside = False
 
     def _copy_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> int:
