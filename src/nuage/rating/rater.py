@@ -162,6 +162,7 @@ def rate_calls(
     seen: set[str] = set()
     append = rated.append
     no_packs: tuple[str, ...] = ()
+    record = tuple.__new__  # a NamedTuple from all its fields, without the Python-level __new__ call
     with localcontext(_CONTEXT):
         for cdr in ordered:
             cdr_id = cdr.cdr_id
@@ -173,8 +174,8 @@ def rate_calls(
             if cdr.emergency:
                 # RAT-3: emergency calls are free and not itemised.
                 append(
-                    RatedCall(cdr_id, cdr.account_id, run, cdr.started_at, cdr.destination, "", "",
-                              seconds, 0, 0, ZERO, ZERO, ZERO, no_packs, True, False)
+                    record(RatedCall, (cdr_id, cdr.account_id, run, cdr.started_at, cdr.destination, "",
+                                       "", seconds, 0, 0, ZERO, ZERO, ZERO, no_packs, True, False))
                 )  # fmt: skip
                 continue
             try:
@@ -198,9 +199,9 @@ def rate_calls(
                     prices.clear()
                 price = prices[charged] = call_price(charged, per_minute)
             append(
-                RatedCall(cdr_id, cdr.account_id, run, cdr.started_at, cdr.destination, rate.prefix,
-                          tariff.version, seconds, pack_seconds, charged, per_minute, price[0], price[1],
-                          pack_ids, False, True)
+                record(RatedCall, (cdr_id, cdr.account_id, run, cdr.started_at, cdr.destination,
+                                   rate.prefix, tariff.version, seconds, pack_seconds, charged, per_minute,
+                                   price[0], price[1], pack_ids, False, True))
             )  # fmt: skip
     new_balances = {pack_id: PackBalance(pack_id, int(state[0]), state[1]) for pack_id, state in work.items()}
     return RatingOutcome(tuple(rated), tuple(skipped), tuple(failures), new_balances)

@@ -690,10 +690,12 @@ class SqlBillingStore:
             cursor.execute(query, (_RETAIL, _WHOLESALE, *params))
         parse = datetime.fromisoformat
         texts = _SQLITE_TEXTS
+        record = tuple.__new__  # a NamedTuple from all its fields, without the Python-level __new__ call
         try:
             while rows := cursor.fetchmany(batch_size):
                 retail: list[Cdr] = []
                 wholesale: list[Cdr] = []
+                add_retail, add_wholesale = retail.append, wholesale.append
                 size = 0
                 if len(texts) > _SQLITE_TEXTS_KEPT:
                     texts.clear()
@@ -721,12 +723,12 @@ class SqlBillingStore:
                             texts[started] = text_value
                     elif started.tzinfo is not UTC:
                         started = started.astimezone(UTC)
-                    cdr = Cdr(cdr_id, account_id, started, callee, seconds, bool(emergency))
+                    cdr = record(Cdr, (cdr_id, account_id, started, callee, seconds, bool(emergency)))
                     size += 1
                     if not retail_rated:
-                        retail.append(cdr)
+                        add_retail(cdr)
                     if partner and not wholesale_rated:
-                        wholesale.append(cdr)
+                        add_wholesale(cdr)
                 if size:
                     yield PendingBatch(size, retail, wholesale)
         finally:
