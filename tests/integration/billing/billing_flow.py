@@ -21,8 +21,8 @@ class Demo:
     ids: dict[str, str]
 
 
-def bill_demo_month(demo: Demo) -> b.RunReport:
-    """Count, import the demo CDRs, rate them and run the demo month's billing."""
+def bill_demo_month(demo: Demo, *, parties_per_batch: int = 2500, run: bool = True) -> b.RunReport:
+    """Count, import the demo CDRs, rate them and (``run``) run the demo month's billing."""
     with demo.platform.uow() as uow:
         b.freeze_month(uow, demo.ctx, DEMO_MONTH)
     with demo.platform.uow() as uow:
@@ -30,4 +30,6 @@ def bill_demo_month(demo: Demo) -> b.RunReport:
     with demo.platform.uow() as uow:
         b.import_cdrs(uow, demo.ctx, text.splitlines())
     b.rate_pending(demo.platform.uow, demo.ctx)
-    return b.run_billing(demo.platform.uow, demo.ctx, DEMO_MONTH)
+    if not run:
+        return b.RunReport(DEMO_MONTH)
+    return b.run_billing(demo.platform.uow, demo.ctx, DEMO_MONTH, parties_per_batch=parties_per_batch)

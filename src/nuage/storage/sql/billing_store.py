@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from psycopg import errors as psycopg_errors
@@ -354,6 +355,8 @@ class SqlBillingStore:
         self._rated_inserted = 0  # of those, the ones that were new
         self._uninvoiced_before: int | None = None  # entries of the uninvoiced index before this pass
         self._uninvoiced_set_aside = False
+        # SQLite: where the calls ``uninvoiced_calls`` read are stored, by (run, account, before)
+        self._uninvoiced_rows: dict[tuple[str, str, str], list[int]] = {}
 
     def _insert_ignore(self, table: Any) -> Any:
         module = postgresql if self._dialect == "postgresql" else sqlite
@@ -893,7 +896,7 @@ class SqlBillingStore:
             for run, customer_ids in by_run.items():
                 for chunk in _chunks(customer_ids):
                     cursor.execute(
-                        f"SELECT {_UNINVOICED_COLUMNS} FROM rated_calls "
+                        f"SELECT {_UNINVOICED_COLUMNS}, {'rowid' if sqlite else 'NULL'} FROM rated_calls "
                         f"WHERE run = {mark} AND account_id IN ({', '.join(mark for _ in chunk)}) "
                         f"AND invoice_id IS NULL AND itemised = {mark} AND amount_minor > 0 "
                         f"AND started_at < {mark} ORDER BY account_id, started_at, cdr_id",
@@ -901,14 +904,18 @@ class SqlBillingStore:
                     )
                     account: str | None = None
                     calls: list[RatedCall] = []
+                    places: list[int] = []
                     rows = cursor.fetchall()
                     for (cdr_id, account_id, started, destination, prefix, version, billable,
                          pack_seconds, charged, per_minute, exact, amount, pack_ids, emergency,
-                         itemised) in rows:  # fmt: skip
+                         itemised, rowid) in rows:  # fmt: skip
                         if account_id != account:
                             account = account_id
                             calls = found.setdefault(account_id, [])
+                            if sqlite:
+                                places = self._uninvoiced_rows.setdefault((run, account_id, bound), [])
                         if sqlite:
+                            places.append(rowid)
                             started = parse(started + "+00:00")  # stored as naive UTC
                             rate = decimals.get(per_minute)
                             if rate is None:
@@ -980,11 +987,13 @@ class SqlBillingStore:
                 )
                 done = {(run, account_id): int(count) for run, account_id, count in cursor.fetchall()}
         else:
+            done = self._mark_read_calls(marks, before)
             at = _sqlite_instant(before)
             cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            done = {}
             try:
                 for mark in marks:
+                    if (mark.run, mark.customer_id) in done:
+                        continue
                     cursor.execute(
                         "UPDATE rated_calls SET invoice_id = ? WHERE run = ? AND account_id = ? "
                         "AND invoice_id IS NULL AND itemised = 1 AND amount_minor > 0 AND started_at < ?",
@@ -1000,6 +1009,40 @@ class SqlBillingStore:
                     customer_id=mark.customer_id,
                     expected=mark.calls,
                 )
+
+    def _mark_read_calls(self, marks: Sequence[TrafficMark], before: datetime) -> dict[tuple[str, str], int]:
+        """SQLite, BIL-3: mark the calls of each customer that ``uninvoiced_calls`` read in this
+        transaction, by row and in storage order; return the count marked per (run, customer).
+
+        A customer's calls are spread over a month of rows; updating them customer by customer
+        through the index visits the pages of ``rated_calls`` in random order, again for each
+        customer, whereas in storage order each page is changed once. Every row is checked
+        against the same filter again (not invoiced, itemised, priced, before ``before``), so a
+        row that changed since it was read is not marked and the count check below fails.
+        Customers whose calls were not read here (or not as many as the line cites) are left to
+        the per-customer update.
+        """
+        at = _sqlite_instant(before)
+        rows: list[tuple[str, int]] = []
+        counted: dict[tuple[str, str], int] = {}
+        for mark in marks:
+            places = self._uninvoiced_rows.get((mark.run, mark.customer_id, at))
+            if places is not None and len(places) == mark.calls:
+                rows.extend((mark.invoice_id, place) for place in places)
+                counted[(mark.run, mark.customer_id)] = mark.calls
+        if not rows:
+            return {}
+        rows.sort(key=itemgetter(1))
+        marked = self._connection.exec_driver_sql(
+            "UPDATE rated_calls SET invoice_id = ? WHERE rowid = ? AND invoice_id IS NULL "
+            f"AND itemised = 1 AND amount_minor > 0 AND started_at < '{at}'",
+            rows,
+        ).rowcount
+        if marked != len(rows):  # each row is marked at most once: all of them, or some changed
+            return {key: 0 for key in counted}
+        for key in counted:
+            del self._uninvoiced_rows[(key[0], key[1], at)]
+        return counted
 
     # contracts -----------------------------------------------------------------------------------------
     def contracts(self) -> list[ContractState]:
