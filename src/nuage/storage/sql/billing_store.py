@@ -88,20 +88,20 @@ _UNINVOICED_COLUMNS = (
 # of a rating pass shares (its run, its time, no invoice yet) are written by the statement; so are
 # those of a plain call (no pack, not an emergency: itemised), most of a month's calls.
 _SQLITE_PASS_COLUMNS = ("run", "rated_at", "invoice_id")
-_SQLITE_PLAIN_COLUMNS = ("pack_seconds", "pack_ids", "emergency", "itemised")
-_SQLITE_PLAIN_VALUES = "0, '', 0, 1"
+_SQLITE_PLAIN = {"pack_seconds": "0", "pack_ids": "''", "emergency": "0", "itemised": "1"}  # SQL literals
 _SQLITE_BOUND_COLUMNS = [c for c in _RATED_COLUMNS if c not in _SQLITE_PASS_COLUMNS]
-_SQLITE_PLAIN_BOUND = [c for c in _SQLITE_BOUND_COLUMNS if c not in _SQLITE_PLAIN_COLUMNS]
+_SQLITE_PLAIN_BOUND = [c for c in _SQLITE_BOUND_COLUMNS if c not in _SQLITE_PLAIN]
 
 
 def _sqlite_insert_rated(run: RatingRun, at: str, *, plain: bool) -> str:
     """``INSERT OR IGNORE`` of cost records of ``run`` rated at ``at`` (``_sqlite_instant`` text):
     both come from this module (an enum value, a formatted instant), never from input."""
     bound = _SQLITE_PLAIN_BOUND if plain else _SQLITE_BOUND_COLUMNS
-    written = [*bound, *_SQLITE_PASS_COLUMNS, *(_SQLITE_PLAIN_COLUMNS if plain else ())]
-    values = [*("?" for _ in bound), f"'{run.value}'", f"'{at}'", "NULL"]
+    constants = {"run": f"'{run.value}'", "rated_at": f"'{at}'", "invoice_id": "NULL"}
     if plain:
-        values.append(_SQLITE_PLAIN_VALUES)
+        constants.update(_SQLITE_PLAIN)
+    written = [*bound, *constants]
+    values = [*("?" for _ in bound), *constants.values()]
     return f"INSERT OR IGNORE INTO rated_calls ({', '.join(written)}) VALUES ({', '.join(values)})"
 
 
@@ -801,7 +801,7 @@ class SqlBillingStore:
         """SQLite bulk load: drop ``ix_rated_calls_uninvoiced`` for the rest of the transaction
         once this pass has stored twice what the index held and at least ``_BULK_ROWS`` records.
 
-        Its entries (run, account) land all over the index, which doubles the cost of each
+        Its entries (account, run) land all over the index, which doubles the cost of each
         insert; built again in one sorted pass at the end (``rating_stored``) it costs less than
         half of that per entry. The index indexes only what is left to invoice, so after a pass
         that stored that much, rebuilding it is dominated by the pass's own records. Other
@@ -987,8 +987,8 @@ class SqlBillingStore:
                 )
                 done = {(run, account_id): int(count) for run, account_id, count in cursor.fetchall()}
         else:
-            done = self._mark_read_calls(marks, before)
             at = _sqlite_instant(before)
+            done = self._mark_read_calls(marks, at)
             cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
                 for mark in marks:
@@ -1010,19 +1010,18 @@ class SqlBillingStore:
                     expected=mark.calls,
                 )
 
-    def _mark_read_calls(self, marks: Sequence[TrafficMark], before: datetime) -> dict[tuple[str, str], int]:
+    def _mark_read_calls(self, marks: Sequence[TrafficMark], at: str) -> dict[tuple[str, str], int]:
         """SQLite, BIL-3: mark the calls of each customer that ``uninvoiced_calls`` read in this
         transaction, by row and in storage order; return the count marked per (run, customer).
 
         A customer's calls are spread over a month of rows; updating them customer by customer
         through the index visits the pages of ``rated_calls`` in random order, again for each
         customer, whereas in storage order each page is changed once. Every row is checked
-        against the same filter again (not invoiced, itemised, priced, before ``before``), so a
-        row that changed since it was read is not marked and the count check below fails.
-        Customers whose calls were not read here (or not as many as the line cites) are left to
-        the per-customer update.
+        against the same filter again (not invoiced, itemised, priced, started before ``at``, the
+        stored text of the run's bound), so a row that changed since it was read is not marked
+        and the count check below fails. Customers whose calls were not read here (or not as
+        many as the line cites) are left to the per-customer update.
         """
-        at = _sqlite_instant(before)
         rows: list[tuple[str, int]] = []
         counted: dict[tuple[str, str], int] = {}
         for mark in marks:
