@@ -467,7 +467,9 @@ def _rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, batch_size: i
                 for run in RatingRun:
                     cdrs = pending.of(run)
                     if cdrs:
-                        _rate_run(io, run, tariff_books.get(run), packs, cdrs, now, report, stored)
+                        _rate_run(
+                            io, reader.billing, run, tariff_books.get(run), packs, cdrs, now, report, stored
+                        )
                 _count_stored(report, stored, wait=False)
         io.close(commit=True)
         committed = True
@@ -512,6 +514,7 @@ def _count_stored(
 
 def _rate_run(
     io: _RatingIo,
+    encoder: BillingStore,
     run: RatingRun,
     book: TariffBook | None,
     packs: Mapping[str, list[TrafficPack]],
@@ -536,8 +539,9 @@ def _rate_run(
         pack_ids = [pack.pack_id for pack in run_packs]
         balances = io.run(lambda store: store.pack_balances(run.value, pack_ids)).result()
     outcome = rate_calls(cdrs, book, run=run.value, packs=run_packs, balances=balances)
-    rated = outcome.rated
-    stored.append((run.value, io.run(lambda store: store.add_rated_calls(rated, now))))
+    # made here, while the io thread writes the previous batch: it then only sends what is ready
+    prepared = encoder.prepare_rated_calls(outcome.rated, now)
+    stored.append((run.value, io.run(lambda store: store.add_prepared_rated_calls(prepared))))
     changed = [
         balance
         for pack_id, balance in outcome.balances.items()

@@ -41,6 +41,15 @@ class PendingBatch(NamedTuple):
         return self.retail if run is RatingRun.CUSTOMER_RETAIL else self.wholesale
 
 
+class PreparedRatedCalls(NamedTuple):
+    """RAT: cost records to store, with the form the store writes them in, made ahead of the write
+    (``BillingStore.prepare_rated_calls``)."""
+
+    calls: Sequence[RatedCall]
+    rated_at: datetime
+    encoded: object  # the store's own form of the records, or None if it makes none ahead
+
+
 class TrafficMark(NamedTuple):
     """BIL-3: the invoice that now carries a customer's calls of a run, and how many it cites."""
 
@@ -150,6 +159,15 @@ class BillingStore(Protocol):
     def save_pack_balances(self, run: str, balances: Iterable[PackBalance], at: datetime) -> None: ...
     def add_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> int:
         """RAT: store cost records; one already stored for (cdr_id, run) is left as it is."""
+        ...
+
+    def prepare_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> PreparedRatedCalls:
+        """RAT: cost records put in the form this store writes them in. Touches no connection, so a
+        streaming job prepares a batch on a thread of its own while the store writes the last."""
+        ...
+
+    def add_prepared_rated_calls(self, prepared: PreparedRatedCalls) -> int:
+        """RAT: ``add_rated_calls`` of what ``prepare_rated_calls`` made (of this kind of store)."""
         ...
 
     def rating_stored(self) -> None:

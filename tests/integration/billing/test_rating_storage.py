@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -10,12 +10,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, inspect, select
 
-from nuage.rating.rater import RatedCall
 from nuage.services import billing as b
 from nuage.services import directory as d
-from nuage.services.billing_ports import PendingBatch
+from nuage.services.billing_ports import PendingBatch, PreparedRatedCalls
 from nuage.storage.sql import billing_store
 from nuage.storage.sql import billing_tables as bt
+from nuage.storage.sql import tables as t
 from nuage.storage.sql.billing_store import SqlBillingStore
 
 from .billing_flow import Demo
@@ -54,21 +54,21 @@ def _storing_fails_at(
 ) -> Callable[[], None]:
     """The ``write``-th store of cost records in a pass fails, after ``look`` saw the pass's
     transaction; returns what puts the real store back."""
-    store = SqlBillingStore.add_rated_calls
+    store = SqlBillingStore.add_prepared_rated_calls  # what a pass stores with
     writes = 0
 
-    def crashing(self: SqlBillingStore, calls: Sequence[RatedCall], rated_at: datetime) -> int:
+    def crashing(self: SqlBillingStore, prepared: PreparedRatedCalls) -> int:
         nonlocal writes
         writes += 1
-        stored = store(self, calls, rated_at)
+        stored = store(self, prepared)
         if writes == write:
             if look is not None:
                 look(self)
             raise _Crash
         return stored
 
-    monkeypatch.setattr(SqlBillingStore, "add_rated_calls", crashing)
-    return lambda: monkeypatch.setattr(SqlBillingStore, "add_rated_calls", store)
+    monkeypatch.setattr(SqlBillingStore, "add_prepared_rated_calls", crashing)
+    return lambda: monkeypatch.setattr(SqlBillingStore, "add_prepared_rated_calls", store)
 
 
 @pytest.mark.rule("RAT-1")
@@ -253,6 +253,36 @@ def test_every_field_of_plain_pack_and_emergency_records_of_both_runs_is_stored_
         ).all()
     assert {(at, invoice) for at, invoice, _ in rows} == {(rated_at, None)}
     assert sorted(minor for _, _, minor in rows) == sorted(int(c.amount * 100) for c in records)
+
+
+@pytest.mark.rule("RAT-1")
+def test_a_pass_writes_back_each_start_instant_exactly_whatever_its_fraction_of_a_second(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass writes back the instants it read as the database gave them (PostgreSQL prints a
+    fraction without its trailing zeros); retail and wholesale records of one call (TEN-5), in
+    COPY pieces smaller than a batch."""
+    monkeypatch.setattr(billing_store, "_COPY_CHUNK", 2)
+    dupont, lemaire = demo.ids["Atelier Dupont"], demo.ids["Cabinet Lemaire"]
+    fractions = ["", ".5", ".12", ".123456", ".000001", ".100000"]
+    _import(
+        demo,
+        [
+            f"{key}{n},{account},2026-01-09T10:0{n}:07{fraction}+01:00,+3222001122,61"
+            for n, fraction in enumerate(fractions)
+            for key, account in (("d", dupont), ("l", lemaire))
+        ],
+    )
+    report = b.rate_pending(demo.platform.uow, demo.ctx, batch_size=5)
+    assert report.stored == {RETAIL: 12, "partner-wholesale": 6}
+    c, r = t.cdrs, bt.rated_calls
+    with demo.platform.engine.connect() as connection:
+        pairs = connection.execute(
+            select(c.c.started_at, r.c.started_at, r.c.run).join(r, r.c.cdr_id == c.c.id)
+        ).all()
+    assert len(pairs) == 18
+    assert all(read == written for read, written, _ in pairs)
+    assert sorted({read.microsecond for read, _, _ in pairs}) == [0, 1, 100000, 120000, 123456, 500000]
 
 
 @pytest.mark.rule("RAT-1")

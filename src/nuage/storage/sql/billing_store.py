@@ -57,6 +57,7 @@ from nuage.services.billing_ports import (
     ContractState,
     InvoiceHeader,
     PendingBatch,
+    PreparedRatedCalls,
     StoredInvoice,
     TrafficMark,
 )
@@ -69,6 +70,7 @@ from nuage.terms.counting import CountRecord, ItemKind, MonthlySummary
 
 T = TypeVar("T")
 _CHUNK = 2000  # ids per IN (...) list
+_COPY_CHUNK = 2000  # PostgreSQL: cost records per piece of a COPY
 _EXACT_PLACES = Decimal("1e-12")  # exact amounts are kept to 12 places on both databases
 _SQLITE_JOB_CACHE_KIB = 65536
 _SQLITE_SORT_CACHE_KIB = 2048  # SQLite: the page cache while an index is built (its sorter's run size)
@@ -94,7 +96,7 @@ _SQLITE_PLAIN_BOUND = [c for c in _SQLITE_BOUND_COLUMNS if c not in _SQLITE_PLAI
 
 
 def _sqlite_insert_rated(run: RatingRun, at: str, *, plain: bool) -> str:
-    """``INSERT OR IGNORE`` of cost records of ``run`` rated at ``at`` (``_sqlite_instant`` text):
+    """``INSERT OR IGNORE`` of cost records of ``run`` rated at ``at`` (``_utc_text`` text):
     both come from this module (an enum value, a formatted instant), never from input."""
     bound = _SQLITE_PLAIN_BOUND if plain else _SQLITE_BOUND_COLUMNS
     constants = {"run": f"'{run.value}'", "rated_at": f"'{at}'", "invoice_id": "NULL"}
@@ -143,18 +145,46 @@ def _copy_text(calls: Sequence[RatedCall], rated_at: datetime) -> str:
     return _copy_rows(escaped, at)
 
 
+def _copy_pieces(calls: Sequence[RatedCall], rated_at: datetime) -> Iterator[str]:
+    """The COPY text of ``calls``, ``_COPY_CHUNK`` records a piece."""
+    for chunk in _chunks(calls, _COPY_CHUNK):
+        yield _copy_text(chunk, rated_at)
+
+
 def _copy_rows(calls: Sequence[RatedCall], at: str) -> str:
-    memo = _MONEY_TEXTS
-    lines = []
-    for c in calls:
-        exact, minor, amount = memo.get((c.exact_amount, c.amount)) or _money_texts(c.exact_amount, c.amount)
-        lines.append(
-            f"{c.cdr_id}\t{c.run}\t{c.account_id}\t{c.started_at.isoformat()}\t{c.destination}\t"
-            f"{c.prefix}\t{c.tariff_version}\t{c.billable_seconds}\t{c.pack_seconds}\t{c.charged_seconds}\t"
-            f"{c.per_minute}\t{exact}\t{minor}\t{amount}\t{' '.join(c.pack_ids)}\t"
-            f"{'t' if c.emergency else 'f'}\t{'t' if c.itemised else 'f'}\t{at}\t\\N\n"
+    """COPY text rows; instants in UTC (``_utc_text`` and an offset), money texts from a memo."""
+    instants = _INSTANT_TEXTS
+    prices = _COPY_PRICES
+    plain_tail = f"\t\tf\tt\t{at}\t\\N\n"  # no pack, not an emergency, itemised: most calls
+    lines: list[str] = []
+    add = lines.append
+    for (cdr_id, account_id, run, started, destination, prefix, version, billable, pack_seconds,
+         charged, per_minute, exact, amount, pack_ids, emergency, itemised) in calls:  # fmt: skip
+        price = prices.get((per_minute, exact, amount)) or _copy_price(per_minute, exact, amount)
+        started_text = instants.pop(started, None) or _utc_text(started)
+        if pack_seconds or pack_ids or emergency or not itemised:
+            flags = f"{'t' if emergency else 'f'}\t{'t' if itemised else 'f'}"
+            tail = f"\t{' '.join(pack_ids)}\t{flags}\t{at}\t\\N\n"
+        else:
+            tail = plain_tail
+        add(
+            f"{cdr_id}\t{run}\t{account_id}\t{started_text}+00\t{destination}\t{prefix}\t{version}\t"
+            f"{billable}\t{pack_seconds}\t{charged}\t{price}{tail}"
         )
     return "".join(lines)
+
+
+_COPY_PRICES: dict[tuple[Decimal, Decimal, Decimal], str] = {}
+"""COPY text of a cost record's (per minute, exact amount, amount) columns, tab-separated: a memo of
+pure formatting like ``_MONEY_TEXTS``, bounded by ``_MONEY_TEXTS_KEPT``."""
+
+
+def _copy_price(per_minute: Decimal, exact: Decimal, amount: Decimal) -> str:
+    if len(_COPY_PRICES) >= _MONEY_TEXTS_KEPT:
+        _COPY_PRICES.clear()
+    exact_text, minor, amount_text = _money_texts(exact, amount)
+    text = _COPY_PRICES[(per_minute, exact, amount)] = f"{per_minute}\t{exact_text}\t{minor}\t{amount_text}"
+    return text
 
 
 _MONEY_TEXTS: dict[tuple[Decimal, Decimal], tuple[str, int, str]] = {}
@@ -185,17 +215,18 @@ def _month(text_value: str | None) -> Month | None:
     return None if text_value is None else Month.parse(text_value)
 
 
-_SQLITE_TEXTS: dict[datetime, str] = {}
-"""The stored text of instants the rating job read lately (it writes them back into ``rated_calls``;
-formatting costs ten times a look-up). A memo of pure formatting, so any database may share it."""
-_SQLITE_TEXTS_KEPT = 200_000
+_INSTANT_TEXTS: dict[datetime, str] = {}
+"""``_utc_text`` of the instants the rating job has read and not written back yet, as the database
+gave them (formatting costs ten times a look-up). The write that uses an entry takes it out, so the
+memo holds about the batches in flight; ``_INSTANT_TEXTS_KEPT`` bounds what a pass leaves behind
+(CDRs it could not price). Pure formatting, shared by both databases: SQLite stores that text,
+PostgreSQL reads it with a ``+00`` offset."""
+_INSTANT_TEXTS_KEPT = 200_000
 
 
-def _sqlite_instant(at: datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores for ``UtcDateTime`` (naive UTC, microseconds)."""
-    stored = _SQLITE_TEXTS.get(at)
-    if stored is not None:
-        return stored
+def _utc_text(at: datetime) -> str:
+    """Naive UTC text with microseconds: what SQLAlchemy's SQLite DateTime stores for ``UtcDateTime``,
+    and what PostgreSQL prints for a ``timestamp`` with microseconds."""
     utc = at if at.tzinfo is UTC else at.astimezone(UTC)
     return utc.isoformat(" ", "microseconds")[:26]
 
@@ -675,9 +706,11 @@ class SqlBillingStore:
         mark = "?" if sqlite_db else "%s"
         # Joins, not EXISTS subqueries: PostgreSQL may run a subquery again for every CDR as a
         # scan of rated_calls (which grows by this pass's own uncommitted rows); a join's inner
-        # side is hashed once or probed by primary key.
+        # side is hashed once or probed by primary key. Instants come as naive UTC text on both
+        # databases (``_utc_text``): parsed here, and kept for the cost records that write them back.
+        instant = "c.started_at" if sqlite_db else "(c.started_at AT TIME ZONE 'UTC')::text"
         query = (
-            "SELECT c.id, c.account_id, c.started_at, c.callee, c.billable_seconds, c.emergency, "
+            f"SELECT c.id, c.account_id, {instant}, c.callee, c.billable_seconds, c.emergency, "
             "r1.cdr_id IS NOT NULL, r2.cdr_id IS NOT NULL FROM cdrs c "
             f"LEFT JOIN rated_calls r1 ON r1.cdr_id = c.id AND r1.run = {mark} "
             f"LEFT JOIN rated_calls r2 ON r2.cdr_id = c.id AND r2.run = {mark} "
@@ -688,11 +721,10 @@ class SqlBillingStore:
             cursor = raw.execute(query, (_RETAIL, _WHOLESALE, *params))
         else:
             raw.execute("SET LOCAL jit = off")  # one plan for the whole pass: compiling it gains nothing
-            raw.execute("SET LOCAL TimeZone = 'UTC'")  # instants come in UTC: none to convert
             cursor = raw.cursor(name="nuage_pending_cdrs")  # server side: rows come batch by batch
             cursor.execute(query, (_RETAIL, _WHOLESALE, *params))
         parse = datetime.fromisoformat
-        texts = _SQLITE_TEXTS
+        texts = _INSTANT_TEXTS
         record = tuple.__new__  # a NamedTuple from all its fields, without the Python-level __new__ call
         try:
             while rows := cursor.fetchmany(batch_size):
@@ -700,7 +732,7 @@ class SqlBillingStore:
                 wholesale: list[Cdr] = []
                 add_retail, add_wholesale = retail.append, wholesale.append
                 size = 0
-                if len(texts) > _SQLITE_TEXTS_KEPT:
+                if len(texts) > _INSTANT_TEXTS_KEPT:
                     texts.clear()
                 for (
                     cdr_id,
@@ -719,13 +751,14 @@ class SqlBillingStore:
                         or (retail_rated and (wholesale_rated or not partner))
                     ):
                         continue  # nobody to charge, read later in call order, or rated in every run
-                    if sqlite_db:
-                        text_value = started
-                        started = parse(text_value + "+00:00")  # stored as naive UTC
-                        if len(text_value) == 26:
-                            texts[started] = text_value
-                    elif started.tzinfo is not UTC:
-                        started = started.astimezone(UTC)
+                    text_value = started
+                    if len(text_value) != 26 and not sqlite_db:  # PostgreSQL drops trailing zeros
+                        text_value = (
+                            f"{text_value}.000000" if len(text_value) == 19 else text_value.ljust(26, "0")
+                        )
+                    started = parse(text_value + "+00:00")
+                    if len(text_value) == 26:  # with microseconds: as ``_utc_text`` writes it
+                        texts[started] = text_value
                     cdr = record(Cdr, (cdr_id, account_id, started, callee, seconds, bool(emergency)))
                     size += 1
                     if not retail_rated:
@@ -765,10 +798,10 @@ class SqlBillingStore:
         if not calls:
             return 0
         if self._dialect == "postgresql":
-            return self._copy_rated_calls(calls, rated_at)
+            return self._copy_rated_calls(calls, rated_at, _copy_pieces(calls, rated_at))
         self._set_uninvoiced_index_aside(len(calls))
-        at = _sqlite_instant(rated_at)
-        instants = _SQLITE_TEXTS
+        at = _utc_text(rated_at)
+        instants = _INSTANT_TEXTS
         memo = _MONEY_TEXTS
         # rows by run; in each, plain calls (bound without the plain columns) and the others
         rows: dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = {}
@@ -776,7 +809,7 @@ class SqlBillingStore:
         for (cdr_id, account_id, run, started, destination, prefix, version, billable, pack_seconds,
              charged, per_minute, exact, amount, pack_ids, emergency, itemised) in calls:  # fmt: skip
             exact_text, minor, amount_text = memo.get((exact, amount)) or _money_texts(exact, amount)
-            started_text = instants.get(started) or _sqlite_instant(started)
+            started_text = instants.pop(started, None) or _utc_text(started)
             of_run = rows.get(run) or rows.setdefault(run, ([], []))
             if pack_seconds or pack_ids or emergency or not itemised:
                 of_run[1].append(
@@ -796,6 +829,20 @@ class SqlBillingStore:
                     inserted += int(self._connection.exec_driver_sql(statement, chosen).rowcount)
         self._rated_inserted += inserted
         return inserted
+
+    def prepare_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> PreparedRatedCalls:
+        """RAT: PostgreSQL: the COPY text of the records, in pieces; SQLite binds them as it writes."""
+        if self._dialect != "postgresql":
+            return PreparedRatedCalls(calls, rated_at, None)
+        return PreparedRatedCalls(calls, rated_at, tuple(_copy_pieces(calls, rated_at)))
+
+    def add_prepared_rated_calls(self, prepared: PreparedRatedCalls) -> int:
+        calls, rated_at, encoded = prepared
+        if not calls:
+            return 0
+        if self._dialect != "postgresql" or not isinstance(encoded, tuple):
+            return self.add_rated_calls(calls, rated_at)
+        return self._copy_rated_calls(calls, rated_at, encoded)
 
     def _set_uninvoiced_index_aside(self, coming: int) -> None:
         """SQLite bulk load: drop ``ix_rated_calls_uninvoiced`` for the rest of the transaction
@@ -832,17 +879,18 @@ class SqlBillingStore:
             self._connection.exec_driver_sql(f"PRAGMA cache_size = -{_SQLITE_JOB_CACHE_KIB}")
             self._uninvoiced_set_aside = False
 
-    def _copy_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> int:
-        """COPY straight into ``rated_calls`` (one savepoint); if a call is already there, COPY
-        into a staging table and ``INSERT ... ON CONFLICT DO NOTHING`` instead."""
+    def _copy_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime, pieces: Iterable[str]) -> int:
+        """COPY ``pieces`` (the COPY text of ``calls``) straight into ``rated_calls``, in one
+        savepoint, a piece at a time: the server stores one while the next is made or sent. If a
+        call is already there, COPY into a staging table and ``INSERT ... ON CONFLICT DO NOTHING``."""
         raw: Any = self._connection.connection.driver_connection
-        data = _copy_text(calls, rated_at)
         columns = ", ".join(_RATED_COLUMNS)
         with raw.cursor() as cursor:
             cursor.execute("SAVEPOINT rated_copy")
             try:
                 with cursor.copy(f"COPY rated_calls ({columns}) FROM STDIN") as copy:
-                    copy.write(data)
+                    for piece in pieces:
+                        copy.write(piece)
             except psycopg_errors.UniqueViolation:
                 cursor.execute("ROLLBACK TO SAVEPOINT rated_copy")
             else:
@@ -853,7 +901,8 @@ class SqlBillingStore:
                 "(LIKE rated_calls INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
             )
             with cursor.copy(f"COPY rated_calls_stage ({columns}) FROM STDIN") as copy:
-                copy.write(data)
+                for piece in _copy_pieces(calls, rated_at):
+                    copy.write(piece)
             cursor.execute(
                 f"INSERT INTO rated_calls ({columns}) SELECT {columns} FROM rated_calls_stage "
                 "ON CONFLICT DO NOTHING"
@@ -885,7 +934,7 @@ class SqlBillingStore:
             by_run.setdefault(run, []).append(customer_id)
         sqlite = self._dialect != "postgresql"
         mark = "?" if sqlite else "%s"
-        bound: Any = _sqlite_instant(before) if sqlite else before
+        bound: Any = _utc_text(before) if sqlite else before
         found: dict[str, list[RatedCall]] = {}
         decimals: dict[Any, Decimal] = {}
         parse = datetime.fromisoformat
@@ -987,7 +1036,7 @@ class SqlBillingStore:
                 )
                 done = {(run, account_id): int(count) for run, account_id, count in cursor.fetchall()}
         else:
-            at = _sqlite_instant(before)
+            at = _utc_text(before)
             done = self._mark_read_calls(marks, at)
             cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
