@@ -286,6 +286,36 @@ def test_a_pass_writes_back_each_start_instant_exactly_whatever_its_fraction_of_
 
 
 @pytest.mark.rule("RAT-1")
+@pytest.mark.rule("RAT-3")
+def test_on_postgresql_a_batch_is_stored_by_account_and_each_account_in_call_order(demo: Demo) -> None:
+    """PostgreSQL stores each batch's cost records by account (the monthly run rewrites fewer pages);
+    a stable sort: each account's calls keep their order."""
+    dupont, peeters = demo.ids["Atelier Dupont"], demo.ids["Bakkerij Peeters"]
+    _import(
+        demo,
+        [f"i{n},{(dupont, peeters)[n % 2]},2026-01-12T10:{n:02d}:00+01:00,+3222001122,61" for n in range(8)],
+    )
+    assert b.rate_pending(demo.platform.uow, demo.ctx, batch_size=4).stored[RETAIL] == 8
+    if demo.platform.engine.dialect.name != "postgresql":
+        return  # stored in the order read
+    with demo.platform.engine.connect() as connection:
+        stored = connection.exec_driver_sql(
+            "SELECT r.account_id, c.call_id FROM rated_calls r JOIN cdrs c ON c.id = r.cdr_id "
+            "WHERE r.run = %s ORDER BY r.ctid",
+            (RETAIL,),
+        ).all()
+    owner = {f"i{n}": (dupont, peeters)[n % 2] for n in range(8)}
+    expected = [
+        (account, call)
+        for batch in (["i0", "i1", "i2", "i3"], ["i4", "i5", "i6", "i7"])  # read in storage order
+        for account in sorted([dupont, peeters])
+        for call in batch
+        if owner[call] == account
+    ]
+    assert [tuple(row) for row in stored] == expected
+
+
+@pytest.mark.rule("RAT-1")
 def test_a_read_that_fails_midway_fails_the_pass_and_stores_nothing(
     demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

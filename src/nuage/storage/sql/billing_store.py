@@ -75,6 +75,7 @@ _EXACT_PLACES = Decimal("1e-12")  # exact amounts are kept to 12 places on both 
 _SQLITE_JOB_CACHE_KIB = 65536
 _SQLITE_SORT_CACHE_KIB = 2048  # SQLite: the page cache while an index is built (its sorter's run size)
 _BULK_ROWS = 40_000  # SQLite: cost records a pass stores before it may set the uninvoiced index aside
+_BY_ACCOUNT = itemgetter(1)
 _UNINVOICED_INDEX = next(i for i in bt.rated_calls.indexes if i.name == "ix_rated_calls_uninvoiced")
 _RECURRING_RULES = ("BIL-2", "BIL-11", "CNT-3")
 _RETAIL = RatingRun.CUSTOMER_RETAIL.value
@@ -681,7 +682,14 @@ class SqlBillingStore:
         }
         ordered = sorted(set(call_order))
         chosen = set(ordered)
-        yield from self._pending_batches("", (), batch_size, partners, skip=chosen)
+        # PostgreSQL: each batch by account (a stable sort: each account's calls stay in order), so
+        # that its cost records are stored by account. The monthly run marks the calls of a few
+        # thousand accounts per transaction, and each UPDATE rewrites the page its row is on: with
+        # an account's calls together in each batch, a run transaction rewrites about its share of
+        # the pages instead of all of them (10,000 accounts: marking 17 s -> 13 s). Not on SQLite:
+        # there the sort costs the rating pass 2-3 s of its 10, and its run is well within target.
+        by_account = self._dialect == "postgresql"
+        yield from self._pending_batches("", (), batch_size, partners, skip=chosen, by_account=by_account)
         for chunk in _chunks(ordered, 500):
             marks = (
                 ", ".join("?" for _ in chunk) if self._dialect == "sqlite" else ", ".join("%s" for _ in chunk)
@@ -701,6 +709,7 @@ class SqlBillingStore:
         partners: Mapping[str, bool],
         *,
         skip: Collection[str] = (),
+        by_account: bool = False,
     ) -> Iterator[PendingBatch]:
         sqlite_db = self._dialect == "sqlite"
         mark = "?" if sqlite_db else "%s"
@@ -728,6 +737,8 @@ class SqlBillingStore:
         record = tuple.__new__  # a NamedTuple from all its fields, without the Python-level __new__ call
         try:
             while rows := cursor.fetchmany(batch_size):
+                if by_account:
+                    rows.sort(key=_BY_ACCOUNT)
                 retail: list[Cdr] = []
                 wholesale: list[Cdr] = []
                 add_retail, add_wholesale = retail.append, wholesale.append
