@@ -182,9 +182,6 @@ class BillingStore(Protocol):
     def uninvoiced_calls(
         self, customer_runs: Mapping[str, str], before: datetime
     ) -> dict[str, list[RatedCall]]: ...
-    def mark_calls_invoiced(self, marks: Sequence[tuple[str, str, str]]) -> None:
-        """BIL-3: record the invoice of each rated call: (invoice id, run, cdr id)."""
-        ...
 
     def mark_traffic_invoiced(self, marks: Sequence[TrafficMark], before: datetime) -> None:
         """BIL-3: set the invoice of every call ``uninvoiced_calls`` returned for each customer.

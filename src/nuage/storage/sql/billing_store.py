@@ -997,31 +997,6 @@ class SqlBillingStore:
             cursor.close()
         return found
 
-    def mark_calls_invoiced(self, marks: Sequence[tuple[str, str, str]]) -> None:
-        """BIL-3: set the invoice of each (invoice id, run, cdr id), in one statement per few thousand."""
-        marked = 0
-        for chunk in _chunks(list(marks), 20000):
-            if self._dialect == "postgresql":
-                raw: Any = self._connection.connection.driver_connection
-                with raw.cursor() as cursor:
-                    cursor.execute(
-                        "UPDATE rated_calls AS r SET invoice_id = v.invoice_id "
-                        "FROM (SELECT unnest(%s::text[]) AS invoice_id, unnest(%s::text[]) AS run, "
-                        "unnest(%s::text[]) AS cdr_id) AS v "
-                        "WHERE r.cdr_id = v.cdr_id AND r.run = v.run AND r.invoice_id IS NULL",
-                        ([m[0] for m in chunk], [m[1] for m in chunk], [m[2] for m in chunk]),
-                    )
-                    marked += int(cursor.rowcount)
-            else:
-                cursor = self._connection.exec_driver_sql(
-                    "UPDATE rated_calls SET invoice_id = ? "
-                    "WHERE run = ? AND cdr_id = ? AND invoice_id IS NULL",
-                    list(chunk),
-                )
-                marked += int(cursor.rowcount)
-        if marked != len(marks):
-            raise Conflict("BIL-3: some calls were invoiced meanwhile; run again", expected=len(marks))
-
     def mark_traffic_invoiced(self, marks: Sequence[TrafficMark], before: datetime) -> None:
         """BIL-3: one set-based update per customer (the rows ``uninvoiced_calls`` read), each
         checked against the number of calls its invoice line cites."""
