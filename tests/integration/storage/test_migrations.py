@@ -53,3 +53,35 @@ def test_the_uninvoiced_index_leads_with_the_account_and_goes_back(tmp_path: Pat
     assert _differences(url) == []
     command.downgrade(alembic_config(url), "0009")
     assert _uninvoiced_columns(url) == ["run", "account_id"]
+
+
+def test_the_key_columns_of_rated_calls_compare_byte_by_byte_on_postgresql_and_go_back(
+    platform: Platform,
+) -> None:
+    """Migration 0011: ``COLLATE "C"`` on PostgreSQL; SQLite compares text byte by byte anyway."""
+    url = platform.engine.url.render_as_string(hide_password=False)
+    postgresql = platform.engine.dialect.name == "postgresql"
+
+    def collations() -> dict[str, str]:
+        if not postgresql:
+            return {}
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                rows = connection.exec_driver_sql(
+                    "SELECT a.attname, c.collname FROM pg_attribute a "
+                    "JOIN pg_collation c ON c.oid = a.attcollation "
+                    "WHERE a.attrelid = 'rated_calls'::regclass "
+                    "AND a.attname IN ('cdr_id', 'run', 'account_id')"
+                ).all()
+        finally:
+            engine.dispose()
+        return {name: collation for name, collation in rows}
+
+    bytewise = {"cdr_id": "C", "run": "C", "account_id": "C"} if postgresql else {}
+    assert collations() == bytewise
+    command.downgrade(alembic_config(url), "0010")
+    assert collations() == ({name: "default" for name in bytewise})
+    upgrade(url)
+    assert collations() == bytewise
+    assert _differences(url) == []
