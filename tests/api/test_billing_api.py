@@ -50,6 +50,7 @@ async def test_the_operator_runs_the_month_and_a_rerun_issues_nothing(after_janu
     assert listed.status_code == 200
     assert listed.headers["Cache-Control"].startswith("private")
     (header,) = listed.json()["items"]
+    assert header["gross"] == "102.03"
     invoice = await api.get(OPERATOR, f"/invoices/{header['number']}")
     body = invoice.json()
     assert (body["net"], body["vat"], body["gross"]) == ("84.32", "17.71", "102.03")

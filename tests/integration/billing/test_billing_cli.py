@@ -61,6 +61,7 @@ def test_the_demo_month_from_the_command_line(platform: Platform, tmp_path: Path
     )
     listed = _ok(["billing", "invoices", "--period", "2026-01", *target])
     assert "Atelier Dupont" in listed
+    assert "    102.03 EUR" in listed  # in cents on both databases (not 102.0300)
     assert "3 documents" in listed
     shown = _ok(["billing", "show", "INV-2026-000001", *target])
     assert "INVOICE INV-2026-000001" in shown

@@ -62,7 +62,7 @@ from nuage.services.billing_ports import (
     TrafficMark,
 )
 from nuage.shared.ids import new_id
-from nuage.shared.money import to_minor
+from nuage.shared.money import from_minor, to_minor
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql.tables import cdrs, parties
 from nuage.terms.contract import Contract, Termination
@@ -1253,9 +1253,11 @@ class SqlBillingStore:
                 issue_on=row.issue_on,
                 period=row.period,
                 currency=row.currency,
-                net=row.net_precise,
-                vat=row.vat_precise,
-                gross=row.gross_precise,
+                # totals are whole cents: the stored cents give them in one form on both databases
+                # (PostgreSQL's NUMERIC(18, 4) gives 102.0300 for 102.03)
+                net=from_minor(row.net_minor),
+                vat=from_minor(row.vat_minor),
+                gross=from_minor(row.gross_minor),
                 line_count=int(row.line_count),
                 replaces=row.replaces,
                 credits=row.credits,
