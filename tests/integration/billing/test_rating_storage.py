@@ -256,6 +256,7 @@ def test_every_field_of_plain_pack_and_emergency_records_of_both_runs_is_stored_
 
 
 @pytest.mark.rule("RAT-1")
+@pytest.mark.rule("TEN-5")
 def test_a_pass_writes_back_each_start_instant_exactly_whatever_its_fraction_of_a_second(
     demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

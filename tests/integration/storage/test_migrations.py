@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect
 
 from nuage.bootstrap import Platform
 from nuage.storage.sql import billing_tables, payments_tables  # noqa: F401  (their tables join the metadata)
@@ -23,23 +25,27 @@ def test_the_migrated_schema_is_the_declared_one(platform: Platform) -> None:
     assert differences == []
 
 
-def _uninvoiced_columns(url: str) -> list[str | None]:
+@contextmanager
+def _connected(url: str) -> Iterator[Connection]:
+    """A connection of its own to the database at ``url`` (the migrations run outside the platform)."""
     engine = make_engine(url)
     try:
-        indexes = inspect(engine).get_indexes("rated_calls")
+        with engine.connect() as connection:
+            yield connection
     finally:
         engine.dispose()
+
+
+def _uninvoiced_columns(url: str) -> list[str | None]:
+    with _connected(url) as connection:
+        indexes = inspect(connection).get_indexes("rated_calls")
     (index,) = [i for i in indexes if i["name"] == "ix_rated_calls_uninvoiced"]
     return list(index["column_names"])
 
 
 def _differences(url: str) -> list[Any]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            found: list[Any] = compare_metadata(MigrationContext.configure(connection), metadata)
-    finally:
-        engine.dispose()
+    with _connected(url) as connection:
+        found: list[Any] = compare_metadata(MigrationContext.configure(connection), metadata)
     return found
 
 
@@ -65,17 +71,13 @@ def test_the_key_columns_of_rated_calls_compare_byte_by_byte_on_postgresql_and_g
     def collations() -> dict[str, str]:
         if not postgresql:
             return {}
-        engine = make_engine(url)
-        try:
-            with engine.connect() as connection:
-                rows = connection.exec_driver_sql(
-                    "SELECT a.attname, c.collname FROM pg_attribute a "
-                    "JOIN pg_collation c ON c.oid = a.attcollation "
-                    "WHERE a.attrelid = 'rated_calls'::regclass "
-                    "AND a.attname IN ('cdr_id', 'run', 'account_id')"
-                ).all()
-        finally:
-            engine.dispose()
+        with _connected(url) as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT a.attname, c.collname FROM pg_attribute a "
+                "JOIN pg_collation c ON c.oid = a.attcollation "
+                "WHERE a.attrelid = 'rated_calls'::regclass "
+                "AND a.attname IN ('cdr_id', 'run', 'account_id')"
+            ).all()
         return {name: collation for name, collation in rows}
 
     bytewise = {"cdr_id": "C", "run": "C", "account_id": "C"} if postgresql else {}
