@@ -34,13 +34,13 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from nuage.billing.periods import Month
 from nuage.bootstrap import Platform, build_platform
 from nuage.config import Settings
 from nuage.services import billing as b
 from nuage.services.billing_defaults import load_billing_defaults
 from nuage.services.context import Context
 from nuage.shared.clock import BUSINESS_TZ, FrozenClock
+from nuage.shared.month import Month
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql import tables as t
 from nuage.terms.counting import ItemKind, freeze_monthly_summary

@@ -19,11 +19,11 @@ from decimal import Decimal
 from enum import StrEnum
 
 from nuage.billing.lines import InvoiceLine, SourceRef
-from nuage.billing.periods import Month
 from nuage.billing.vat import LineVat, VatCategory, VatTreatment, line_vat
 from nuage.errors import Conflict
 from nuage.shared.clock import require_aware
 from nuage.shared.money import CURRENCY, ZERO, round_half_up_to_cent
+from nuage.shared.month import Month
 
 
 class DocumentType(StrEnum):

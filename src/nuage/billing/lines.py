@@ -12,9 +12,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple
 
-from nuage.billing.periods import Month
 from nuage.billing.vat import LineVat
 from nuage.shared.money import round_half_up_to_cent
+from nuage.shared.month import Month
 from nuage.shared.rules import require_rule
 
 

@@ -35,13 +35,14 @@ from fractions import Fraction
 from nuage.billing.charge_models import charge_model
 from nuage.billing.invoices import DocumentType, InvoiceDraft
 from nuage.billing.lines import InvoiceLine, SourceRef, make_line
-from nuage.billing.periods import Month, pro_rata
+from nuage.billing.periods import pro_rata
 from nuage.billing.plans import Audience, OneTimeKind, PriceList, PricePlan
 from nuage.billing.vat import BillingParty, PartyKind, vat_treatment
 from nuage.errors import InvalidInput, NotFound
 from nuage.rating.rater import RatedCall
 from nuage.shared.clock import business_midnight
 from nuage.shared.money import ZERO
+from nuage.shared.month import Month
 from nuage.terms.contract import (
     Contract,
     PreviousService,

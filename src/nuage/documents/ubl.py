@@ -28,11 +28,11 @@ from decimal import Decimal
 from lxml import etree
 
 from nuage.billing.lines import InvoiceLine
-from nuage.billing.periods import Month
 from nuage.billing.vat import LineVat, VatCategory, VatRegime, line_vat
 from nuage.documents.messages import line_text, message
 from nuage.documents.model import DocumentInput, PartyInfo
 from nuage.shared.money import ZERO
+from nuage.shared.month import Month
 
 NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 NS_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"

@@ -39,7 +39,6 @@ from nuage.billing.invoices import DocumentType, InvoiceDraft, IssuedInvoice, is
 from nuage.billing.invoices import void_and_regenerate as compose_correction
 from nuage.billing.lines import InvoiceLine
 from nuage.billing.numbering import CREDIT_NOTE_SERIES, INVOICE_SERIES, allocate_numbers
-from nuage.billing.periods import Month
 from nuage.billing.plans import OneTimeKind, PricePlan, plan_from_lists
 from nuage.billing.runs import (
     CountBasis,
@@ -83,6 +82,7 @@ from nuage.services.einvoicing import EInvoiceGate, PaymentSettings, validation_
 from nuage.services.queries import Page
 from nuage.shared.clock import business_date, business_midnight
 from nuage.shared.collector import collector_paused
+from nuage.shared.month import Month
 from nuage.tenancy.model import Order as TenancyOrder
 from nuage.tenancy.model import Party, PartyKind, PartyStatus
 from nuage.tenancy.rules import contracting_party_id

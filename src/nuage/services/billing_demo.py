@@ -11,10 +11,10 @@ import csv
 import io
 from datetime import datetime
 
-from nuage.billing.periods import Month
 from nuage.errors import NotFound
 from nuage.services.ports import UnitOfWork
 from nuage.shared.clock import BUSINESS_TZ
+from nuage.shared.month import Month
 from nuage.tenancy.model import PartyKind
 
 DEMO_MONTH = Month(2026, 1)  # the demo's orders start service on 10 January 2026

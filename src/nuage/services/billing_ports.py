@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from nuage.billing.invoices import DocumentType, IssuedInvoice
-from nuage.billing.periods import Month
 from nuage.billing.plans import Audience, PriceList
 from nuage.billing.runs import NumberHolding
 from nuage.rating.cdr import Cdr
@@ -25,6 +24,7 @@ from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
 from nuage.services.payments_ports import PaymentStore
 from nuage.services.ports import UnitOfWork
+from nuage.shared.month import Month
 from nuage.terms.contract import Contract
 from nuage.terms.counting import CountRecord, MonthlySummary
 

@@ -30,7 +30,6 @@ from email.utils import make_msgid
 
 from nuage.billing.invoices import DocumentType, InvoiceDraft
 from nuage.billing.lines import InvoiceLine
-from nuage.billing.periods import Month
 from nuage.billing.vat import vat_treatment
 from nuage.documents import formatting as fmt
 from nuage.documents.messages import check_language, message
@@ -67,6 +66,7 @@ from nuage.services.payments_ports import DeliveryRecord, ParkedEntry, PaymentSt
 from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
 from nuage.shared.money import CENT, ZERO
+from nuage.shared.month import Month
 from nuage.tenancy.model import Party, PartyKind, PartyStatus
 from nuage.tenancy.rules import contracting_party_id
 

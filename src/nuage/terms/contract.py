@@ -20,9 +20,9 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from nuage.billing.periods import Month
 from nuage.errors import InvalidInput, TermViolation
 from nuage.shared.money import ZERO
+from nuage.shared.month import Month
 from nuage.terms.counting import ItemKind
 
 DEFAULT_MINIMUM_TERM_MONTHS = 24  # CTR-1

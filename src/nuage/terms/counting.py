@@ -27,9 +27,9 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from nuage.billing.periods import Month
 from nuage.errors import Conflict, InvalidInput
 from nuage.shared.clock import require_aware
+from nuage.shared.month import Month
 
 GENESIS_HASH = "0" * 64
 _SUMMARY_FORMAT = "cnt1-v1"  # changing the canonical form needs a new format tag

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from nuage.billing.periods import Month
 from nuage.services import billing as b
 from nuage.services.billing_demo import DEMO_MONTH
+from nuage.shared.month import Month
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql.tables import cdrs
 

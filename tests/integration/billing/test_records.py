@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
 
-from nuage.billing.periods import Month
 from nuage.errors import Conflict
 from nuage.services import billing as b
 from nuage.services import directory as d
 from nuage.services.billing_demo import DEMO_MONTH
+from nuage.shared.month import Month
 from nuage.storage.sql import billing_tables as bt
 from nuage.tenancy.model import PartyStatus
 from nuage.terms.counting import ItemKind, verify_chain

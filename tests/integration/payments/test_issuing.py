@@ -11,13 +11,13 @@ import pytest
 from lxml import etree
 
 from nuage.billing.numbering import INVOICE_SERIES
-from nuage.billing.periods import Month
 from nuage.billing.vat import COMPENSATION_VAT, VatCategory
 from nuage.documents.ubl import NS_CAC, NS_CBC
 from nuage.documents.validation import EInvoiceInvalid, validate_einvoice
 from nuage.services import billing as b
 from nuage.services import einvoicing
 from nuage.services import payments as p
+from nuage.shared.month import Month
 
 from .conftest import Month1
 

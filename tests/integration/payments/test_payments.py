@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from nuage.billing.periods import Month
 from nuage.documents.reference import reference_for
 from nuage.documents.validation import validate_einvoice
 from nuage.errors import InvalidInput
@@ -16,6 +15,7 @@ from nuage.payments.camt import BankEntry, MalformedStatement, write_camt053
 from nuage.payments.dunning import DunningPolicy, InterestMode
 from nuage.services import billing as b
 from nuage.services import payments as p
+from nuage.shared.month import Month
 from nuage.tenancy.model import PartyStatus
 
 from .conftest import Month1

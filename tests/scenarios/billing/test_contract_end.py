@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from billing_world import INTERNATIONAL, NATIONAL, PLAN, USERS, amounts, clock_at, counts, direct
 
-from nuage.billing.periods import Month
 from nuage.billing.runs import (
     CountBasis,
     CustomerAccount,
@@ -19,6 +18,7 @@ from nuage.billing.runs import (
 from nuage.rating.rater import RatedCall
 from nuage.shared.clock import business_date
 from nuage.shared.money import ZERO
+from nuage.shared.month import Month
 from nuage.terms.contract import Contract, declare_bankruptcy, give_notice
 
 CUSTOMER = direct("leaver")

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from billing_world import PLAN, USERS, amounts, counts, direct
 
-from nuage.billing.periods import Month
 from nuage.billing.runs import (
     CountBasis,
     CustomerAccount,
@@ -16,6 +15,7 @@ from nuage.billing.runs import (
     NumberHolding,
     run_monthly_billing,
 )
+from nuage.shared.month import Month
 from nuage.terms.contract import Contract
 
 CUSTOMER = direct("roamer")

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from billing_world import NATIONAL, PARTNER, PLAN, USERS, amounts, brussels, clock_at, counts, direct
 
-from nuage.billing.periods import Month
 from nuage.billing.runs import CountBasis, CustomerAccount, MonthlyRunRequest, run_monthly_billing
 from nuage.billing.vat import VatRegime
 from nuage.rating.rater import RatedCall
 from nuage.shared.clock import business_date
+from nuage.shared.month import Month
 from nuage.terms.contract import Contract
 
 

@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from billing_world import PLAN, USERS, clock_at, direct
 
-from nuage.billing.periods import Month
+from nuage.billing.periods import run_date
 from nuage.billing.runs import CountBasis, CustomerAccount, MonthlyRunRequest, run_monthly_billing
 from nuage.shared.clock import business_date
+from nuage.shared.month import Month
 from nuage.terms.contract import Contract
 from nuage.terms.counting import MonthlySummary, freeze_monthly_summary, quarter_base_month
 
@@ -26,7 +27,7 @@ def run(period: Month, summary: MonthlySummary, base: int | None) -> tuple[Decim
         quarter_base_billed_users=base,
         recurring_billed_through=period,
     )
-    run_on = business_date(clock_at(period.run_date()).now())
+    run_on = business_date(clock_at(run_date(period)).now())
     (draft,) = run_monthly_billing(MonthlyRunRequest(period, run_on, [CUSTOMER], [account])).drafts
     (line,) = draft.lines
     assert line.period == period.next()

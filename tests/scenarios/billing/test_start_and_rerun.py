@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from billing_world import NATIONAL, PLAN, USERS, amounts, clock_at, counts, direct
 
-from nuage.billing.periods import Month
+from nuage.billing.periods import run_date
 from nuage.billing.plans import OneTimeKind
 from nuage.billing.runs import (
     CountBasis,
@@ -20,6 +20,7 @@ from nuage.billing.runs import (
     run_monthly_billing,
 )
 from nuage.shared.clock import business_date
+from nuage.shared.month import Month
 from nuage.terms.contract import Contract
 
 CUSTOMER = direct("acme")
@@ -65,7 +66,7 @@ def test_one_time_fees_are_invoiced_at_order() -> None:
 
 @pytest.mark.rule("BIL-2")
 def test_run_on_the_28th_bills_the_started_month_pro_rata_and_the_next_month() -> None:
-    clock = clock_at(Month(2025, 1).run_date())
+    clock = clock_at(run_date(Month(2025, 1)))
     result = run_monthly_billing(
         MonthlyRunRequest(Month(2025, 1), business_date(clock.now()), [CUSTOMER], [account()])
     )

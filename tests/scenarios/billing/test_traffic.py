@@ -9,13 +9,13 @@ import pytest
 from billing_world import PACKS, PLAN, RETAIL_TARIFFS, USERS, amounts, brussels, clock_at, counts, direct
 
 from nuage.billing.invoices import InvoiceDraft
-from nuage.billing.periods import Month
 from nuage.billing.runs import CountBasis, CustomerAccount, MonthlyRunRequest, run_monthly_billing
 from nuage.rating.cdr import Cdr
 from nuage.rating.packs import PackKind, TrafficPack
 from nuage.rating.rater import RatedCall, rate_calls
 from nuage.rating.runs import RatingRun
 from nuage.shared.clock import business_date
+from nuage.shared.month import Month
 from nuage.terms.contract import Contract
 
 CUSTOMER = direct("talky")

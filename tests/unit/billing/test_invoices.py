@@ -8,9 +8,9 @@ import pytest
 
 from nuage.billing.invoices import DocumentType, InvoiceDraft, issue, void_and_regenerate
 from nuage.billing.lines import InvoiceLine, SourceRef, make_line
-from nuage.billing.periods import Month
 from nuage.billing.vat import BE_STANDARD_RATE, VatRegime, VatTreatment
 from nuage.errors import Conflict
+from nuage.shared.month import Month
 
 STANDARD = VatTreatment(VatRegime.STANDARD, BE_STANDARD_RATE)
 

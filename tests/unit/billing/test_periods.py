@@ -5,8 +5,9 @@ from fractions import Fraction
 
 import pytest
 
-from nuage.billing.periods import Month, pro_rata
+from nuage.billing.periods import pro_rata, run_date
 from nuage.errors import InvalidInput
+from nuage.shared.month import Month
 
 
 @pytest.mark.rule("BIL-2")
@@ -24,8 +25,8 @@ def test_periods_are_calendar_months_on_the_brussels_clock() -> None:
     assert Month(2025, 1).months_until(Month(2026, 3)) == 14
     assert Month.parse("2025-03") == Month(2025, 3)
     assert str(Month(2025, 3)) == "2025-03"
-    assert Month(2025, 2).run_date() == date(2025, 2, 28)
-    assert Month(2025, 2).run_date(30) == date(2025, 2, 28)
+    assert run_date(Month(2025, 2)) == date(2025, 2, 28)
+    assert run_date(Month(2025, 2), 30) == date(2025, 2, 28)
     assert Month(2025, 8).quarter_first_month == Month(2025, 7)
     with pytest.raises(InvalidInput):
         Month.parse("March")

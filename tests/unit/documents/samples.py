@@ -8,9 +8,9 @@ from fractions import Fraction
 
 from nuage.billing.invoices import DocumentType, InvoiceDraft, IssuedInvoice, credit_note_for, issue
 from nuage.billing.lines import InvoiceLine, SourceRef, make_line
-from nuage.billing.periods import Month
 from nuage.billing.vat import BillingParty, PartyKind, vat_treatment
 from nuage.documents.model import BankAccount, Brand, DocumentInput, PartyInfo, due_date
+from nuage.shared.month import Month
 from nuage.terms.counting import ItemKind, MonthlySummary
 
 SELLER = PartyInfo(

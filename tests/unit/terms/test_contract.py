@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from nuage.billing.periods import Month
 from nuage.errors import InvalidInput, TermViolation
+from nuage.shared.month import Month
 from nuage.terms.contract import (
     Contract,
     PreviousService,

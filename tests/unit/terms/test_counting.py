@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from nuage.billing.periods import Month
 from nuage.errors import Conflict, InvalidInput
+from nuage.shared.month import Month
 from nuage.terms.counting import (
     GENESIS_HASH,
     CountRecord,

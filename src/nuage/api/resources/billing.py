@@ -22,12 +22,12 @@ from nuage.api.crud import CONFLICT, FORBIDDEN, MAX_PAGE, NOT_FOUND, NOT_MODIFIE
 from nuage.api.deps import Call, call
 from nuage.api.errors import ErrorBody
 from nuage.api.schemas import Input, Output
-from nuage.billing.periods import Month
 from nuage.billing.vat import line_vat
 from nuage.errors import InvalidInput
 from nuage.services import billing as b
 from nuage.services import payments as p
 from nuage.services.payments import PaymentSettings
+from nuage.shared.month import Month
 from nuage.storage.sql.payments_store import payment_store
 
 MONTH_PATTERN = r"^2\d{3}-(0[1-9]|1[0-2])$"  # YYYY-MM, years 2000-2999, months 01-12

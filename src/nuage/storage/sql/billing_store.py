@@ -43,7 +43,6 @@ from sqlalchemy.schema import CreateIndex
 from nuage.billing.charge_models import ChargeModelKind, ChargeSpec, Tier
 from nuage.billing.invoices import DocumentType, InvoiceDraft, IssuedInvoice
 from nuage.billing.lines import InvoiceLine, SourceRef
-from nuage.billing.periods import Month
 from nuage.billing.plans import Audience, OneTimeKind, PriceList
 from nuage.billing.runs import NumberHolding
 from nuage.billing.vat import LineVat, VatCategory, VatRegime, VatTreatment
@@ -63,6 +62,7 @@ from nuage.services.billing_ports import (
 )
 from nuage.shared.ids import new_id
 from nuage.shared.money import from_minor, to_minor
+from nuage.shared.month import Month
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql.tables import cdrs, parties
 from nuage.terms.contract import Contract, Termination

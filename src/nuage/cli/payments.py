@@ -30,9 +30,8 @@ from typing import Annotated, Any
 
 import typer
 
-from nuage.billing.periods import Month
 from nuage.bootstrap import Platform
-from nuage.cli_common import DatabaseUrl, DataDir, fail, operator_session
+from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
 from nuage.config import load_settings, parse_host_port, read_config_file
 from nuage.documents.reference import reference_for
 from nuage.errors import NuageError
@@ -40,6 +39,7 @@ from nuage.payments.camt import BankEntry, write_camt053
 from nuage.payments.dunning import DunningPolicy, InterestMode
 from nuage.services import payments as p
 from nuage.services.context import Context
+from nuage.shared.month import Month
 from nuage.storage.sql.payments_store import SqlPaymentStore, payment_store
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from nuage.bootstrap import Platform, build_platform
-from nuage.config import load_settings
+from nuage.config import Settings, load_settings, parse_host_port
 from nuage.errors import NuageError
 from nuage.services.context import Context
 from nuage.tenancy.model import PartyKind
@@ -47,3 +47,25 @@ def operator_session(data_dir: Path | None, database_url: str | None) -> Iterato
         raise fail(f"{exc.error_id}: {exc}") from exc
     finally:
         platform.close()
+
+
+def command_settings(data_dir: Path | None, database_url: str | None = None, **more: object) -> Settings:
+    """The settings of a command: its flags over the environment, the config file and the defaults."""
+    return load_settings(data_dir=data_dir, database_url=database_url, **more)
+
+
+def address(value: str | None, option: str) -> tuple[str, int] | None:
+    """``HOST:PORT`` from an option, or None when the option is not given; a bad one ends the command."""
+    if value is None:
+        return None
+    try:
+        return parse_host_port(value)
+    except ValueError as exc:
+        raise fail(f"{option}: {exc}") from exc
+
+
+def redacted(url: str) -> str:
+    """A database URL fit to print: its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

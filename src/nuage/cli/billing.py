@@ -20,12 +20,12 @@ from typing import Annotated
 
 import typer
 
-from nuage.billing.periods import Month
-from nuage.cli_common import DatabaseUrl, DataDir, fail, operator_session
+from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
 from nuage.errors import NuageError
 from nuage.services import billing as b
 from nuage.services.billing_demo import demo_cdr_csv
 from nuage.services.billing_render import render_invoice_text
+from nuage.shared.month import Month
 
 billing_app = typer.Typer(
     help="Billing: counts, CDRs, rating, monthly runs and invoices.", no_args_is_help=True

@@ -1,0 +1,46 @@
+"""``nuage demo``: the demo tenancy, its phones, logins and API clients."""
+
+from __future__ import annotations
+
+import typer
+
+from nuage.bootstrap import build_platform
+from nuage.cli.common import DatabaseUrl, DataDir, command_settings, fail
+from nuage.errors import NuageError
+from nuage.services.demo import load_demo
+from nuage.storage.sql.api_store import access_store
+
+
+def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Load the demo tenancy (idempotent): an operator, two partners, three customers, phones."""
+    platform = build_platform(command_settings(data_dir, database_url), migrate=True)
+    try:
+        with platform.uow() as uow:
+            summary = load_demo(uow, platform.clock, access_store(uow))
+    except NuageError as exc:
+        raise fail(f"{exc.error_id}: {exc}") from exc
+    finally:
+        platform.close()
+    typer.echo(f"demo data ready ({summary.created} items created; running it again creates none)")
+    typer.echo("SIP accounts (realm: any; register to the SIP address `nuage serve` prints):")
+    for phone in summary.phones:
+        numbers = ", ".join(phone.numbers) or "-"
+        typer.echo(
+            f"  {phone.customer:<18} {phone.user:<14} "
+            f"user={phone.username:<6} password={phone.password:<16} {numbers}"
+        )
+    typer.echo(f"carrier gateway (outbound calls, inbound DIDs): {summary.carrier}")
+    if summary.hot_desk_pins:
+        typer.echo(
+            f"hot-desk PINs (on {summary.hot_desk!r} dial *11*<extension>*<PIN> to log in, *12 to log out):"
+        )
+        for name, extension, pin in summary.hot_desk_pins:
+            typer.echo(f"  {name:<14} extension={extension:<4} PIN={pin}")
+    typer.echo("portal logins (API: POST /api/v1/oauth/token grant_type=password):")
+    for login in summary.logins:
+        typer.echo(f"  {login.who:<44} {login.email:<30} password={login.password}")
+    typer.echo("API clients (POST /api/v1/oauth/token grant_type=client_credentials):")
+    for client in summary.api_clients:
+        typer.echo(
+            f"  {client.account:<24} client_id={client.client_id:<14} client_secret={client.client_secret}"
+        )

@@ -1,0 +1,153 @@
+"""``nuage serve`` and ``nuage sip``: the platform's long-running processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from typing import Annotated
+
+import typer
+
+from nuage.bootstrap import Platform, SipRuntime, build_platform
+from nuage.cli.common import DatabaseUrl, DataDir, address, command_settings, fail, redacted
+
+
+def serve(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    http: Annotated[
+        str | None, typer.Option("--http", help="HOST:PORT for the web server (default 127.0.0.1:8080).")
+    ] = None,
+    sip: Annotated[
+        str | None, typer.Option("--sip", help="HOST:PORT for SIP, UDP and TCP (default 127.0.0.1:5060).")
+    ] = None,
+    no_sip: Annotated[bool, typer.Option("--no-sip", help="Run the web server only.")] = False,
+) -> None:
+    """Run the platform: web (health, overview, API) and the SIP data plane, in one process."""
+    settings = command_settings(data_dir, database_url)
+    http_address = address(http, "--http")
+    sip_address = address(sip, "--sip")
+    if http_address:
+        settings.http.host, settings.http.port = http_address
+    if sip_address:
+        settings.sip.host, settings.sip.port = sip_address
+    if no_sip:
+        settings.sip.enabled = False
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    platform = build_platform(settings, migrate=True)
+    try:
+        _install_uvloop()
+        asyncio.run(_serve(platform))
+    finally:
+        platform.close()
+
+
+def _install_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:  # uvloop is optional: plain asyncio works, a third slower on SIP
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _start_sip(platform: Platform) -> SipRuntime:
+    runtime = SipRuntime(platform)
+    try:
+        await runtime.start()
+    except OSError as exc:
+        sip = platform.settings.sip
+        raise fail(f"SIP could not listen on {sip.host}:{sip.port}: {exc.strerror or exc}") from exc
+    bound = runtime.server.bound_address("UDP")
+    typer.echo(
+        f"Softphone: register to sip:{bound.host}:{bound.port} (UDP or TCP), "
+        f"domain {platform.settings.sip.realm}; demo accounts: `nuage demo` lists them "
+        "(e.g. alice / Alice-Demo-2026)"
+    )
+    return runtime
+
+
+async def _serve(platform: Platform) -> None:
+    import uvicorn
+
+    class _WebServer(uvicorn.Server):
+        """Uvicorn without its own signal handlers: this process stops web and SIP together."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    from nuage.web.app import create_app
+
+    settings = platform.settings
+    config = uvicorn.Config(
+        create_app(platform),
+        host=settings.http.host,
+        port=settings.http.port,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = _WebServer(config)
+    stop = _stop_event()
+    runtime = await _start_sip(platform) if settings.sip.enabled else None
+    try:
+        web_task = asyncio.create_task(server.serve())
+        while not server.started:
+            if web_task.done():
+                await web_task
+                raise fail(f"the web server could not start on {settings.http.host}:{settings.http.port}")
+            await asyncio.sleep(0.05)
+        bound = server.servers[0].sockets[0].getsockname()
+        typer.echo(f"Browser: http://{bound[0]}:{bound[1]}/  (health: /health)")
+        typer.echo(f"Data: {redacted(settings.effective_database_url)}. Nuage is running; stop with Ctrl-C.")
+        await stop.wait()
+        typer.echo("stopping: no new calls; current calls may end (10 s)...")
+        server.should_exit = True
+        await web_task
+    finally:
+        if runtime is not None:
+            await runtime.stop()
+
+
+def sip_only(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    sip: Annotated[
+        str | None, typer.Option("--sip", help="HOST:PORT for SIP, UDP and TCP (default 127.0.0.1:5060).")
+    ] = None,
+    grace: Annotated[
+        float, typer.Option("--grace", help="Seconds current calls may go on at shutdown.")
+    ] = 30.0,
+) -> None:
+    """Run the SIP data plane alone (registrar and B2BUA), without the web server."""
+    settings = command_settings(data_dir, database_url)
+    sip_address = address(sip, "--sip")
+    if sip_address:
+        settings.sip.host, settings.sip.port = sip_address
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    platform = build_platform(settings, migrate=True)
+
+    async def run() -> None:
+        stop = _stop_event()
+        runtime = await _start_sip(platform)
+        try:
+            await stop.wait()
+            typer.echo(f"stopping: no new calls; current calls may end ({grace:g} s)...")
+        finally:
+            await runtime.stop(grace)
+
+    try:
+        _install_uvloop()
+        asyncio.run(run())
+    finally:
+        platform.close()
