@@ -10,10 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-# RAT-3 decision: the short numbers treated as emergency when a CDR does not say so
-# itself (CSV import). The SIP plane sets ``Cdr.emergency`` from its own EMG routing.
-EMERGENCY_NUMBERS: frozenset[str] = frozenset({"112", "100", "101"})
-
 
 class Cdr(NamedTuple):
     """SIP-1: one ended outgoing call; ``destination`` is E.164 (``+32...``) or an emergency short number."""
@@ -29,8 +25,3 @@ class Cdr(NamedTuple):
 def destination_digits(destination: str) -> str:
     """RAT-2: the digits a prefix is matched against (E.164 without its ``+``)."""
     return destination[1:] if destination.startswith("+") else destination
-
-
-def is_emergency_destination(destination: str) -> bool:
-    """RAT-3: whether a destination is an emergency short number."""
-    return destination_digits(destination) in EMERGENCY_NUMBERS

@@ -10,13 +10,14 @@ Format: a header row, then one CDR per row, comma-separated, UTF-8::
 * ``destination``: E.164 (``+`` and 1-15 digits) or an emergency short number.
 * ``billable_seconds``: a whole number ≥ 0.
 * ``emergency`` (optional): true/false/1/0/yes/no; when the column or value is
-  absent, a destination in ``EMERGENCY_NUMBERS`` is an emergency call (RAT-3).
+  absent, a destination among the emergency numbers (EMG-4: 112, 100, 101 and those the
+  operator listed, ``terms.emergency.emergency_numbers``) is an emergency call (RAT-3).
 
 Row numbers are the file's line numbers as a spreadsheet shows them (the header
 is row 1). A bad row yields one ``RowError`` per bad field and is left out; every
 good row is kept. A ``cdr_id`` repeated in the file is an error on the later row.
 
-Entry point: ``parse_cdr_csv(text_or_lines) -> CdrImport``.
+Entry point: ``parse_cdr_csv(text_or_lines, emergency) -> CdrImport``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from nuage.rating.cdr import EMERGENCY_NUMBERS, Cdr, destination_digits
+from nuage.rating.cdr import Cdr, destination_digits
+from nuage.terms.emergency import EMERGENCY_NUMBERS
 
 REQUIRED_COLUMNS = ("cdr_id", "account_id", "started_at", "destination", "billable_seconds")
 _E164 = re.compile(r"\+[1-9][0-9]{0,14}")
@@ -62,7 +64,9 @@ def _parse_started_at(raw: str) -> datetime | str:
     return at
 
 
-def _parse_row(row_number: int, values: dict[str, str], seen: set[str]) -> Cdr | list[RowError]:
+def _parse_row(
+    row_number: int, values: dict[str, str], seen: set[str], emergency_numbers: frozenset[str]
+) -> Cdr | list[RowError]:
     errors: list[RowError] = []
     cdr_id = values.get("cdr_id", "").strip()
     if not cdr_id:
@@ -76,7 +80,7 @@ def _parse_row(row_number: int, values: dict[str, str], seen: set[str]) -> Cdr |
     if isinstance(started_at, str):
         errors.append(RowError(row_number, "started_at", started_at))
     destination = values.get("destination", "").strip().replace(" ", "")
-    is_short_emergency = destination_digits(destination) in EMERGENCY_NUMBERS
+    is_short_emergency = destination_digits(destination) in emergency_numbers
     if not (_E164.fullmatch(destination) or is_short_emergency):
         errors.append(RowError(row_number, "destination", f"not an E.164 number: {destination!r}"))
     raw_seconds = values.get("billable_seconds", "").strip()
@@ -97,8 +101,13 @@ def _parse_row(row_number: int, values: dict[str, str], seen: set[str]) -> Cdr |
     return Cdr(cdr_id, account_id, started_at, destination, seconds, emergency)
 
 
-def parse_cdr_csv(source: str | Iterable[str]) -> CdrImport:
-    """SIP-1: parse a CDR CSV; keep every good row, report each bad field with its row number."""
+def parse_cdr_csv(
+    source: str | Iterable[str], emergency_numbers: frozenset[str] = EMERGENCY_NUMBERS
+) -> CdrImport:
+    """SIP-1: parse a CDR CSV; keep every good row, report each bad field with its row number.
+
+    ``emergency_numbers`` (EMG-4, RAT-3): the short numbers a destination may be besides E.164.
+    """
     lines = source.splitlines() if isinstance(source, str) else source
     reader = csv.reader(lines)
     header = next(reader, None)
@@ -122,7 +131,7 @@ def parse_cdr_csv(source: str | Iterable[str]) -> CdrImport:
             )
             continue
         values = dict(zip(columns, row, strict=False))
-        parsed = _parse_row(row_number, values, seen)
+        parsed = _parse_row(row_number, values, seen, emergency_numbers)
         if isinstance(parsed, list):
             row_errors.extend(parsed)
         else:

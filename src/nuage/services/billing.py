@@ -96,6 +96,7 @@ from nuage.terms.counting import (
     quarter_base_month,
     verify_chain,
 )
+from nuage.terms.emergency import emergency_numbers
 
 _T = TypeVar("_T")
 BILLING_JOB = "nuage-billing"  # rating and billing runs hold this lock, one at a time
@@ -283,10 +284,12 @@ def import_cdrs(
         report.errors.extend(header_errors)  # not a CDR file: nothing else can be read
         return report
     now = ctx.clock.now()
+    # EMG-4/RAT-3: a CDR may go to any emergency number, the operator's short numbers included
+    emergency = emergency_numbers(item.number for item in uow.emergency_numbers.list())
     offset = 1  # lines read so far (the header)
     known_accounts: dict[str, bool] = {}
     for chunk in _batches(iterator, batch_rows):
-        parsed = parse_cdr_csv([header, *chunk])
+        parsed = parse_cdr_csv([header, *chunk], emergency)
         report.errors.extend(
             replace(error, row=error.row + offset - 1) if error.row > 1 else error for error in parsed.errors
         )

@@ -14,8 +14,7 @@ from nuage.sip.ports import (
     SipAccount,
     UserDestination,
 )
-
-DEFAULT_EMERGENCY_NUMBERS = frozenset({"112", "100", "101"})
+from nuage.terms.emergency import EMERGENCY_NUMBERS
 
 
 class MemoryCredentialStore:
@@ -53,7 +52,7 @@ class MemoryDialPlan:
         carrier: CarrierTrunk | None = None,
         users: dict[str, str] | None = None,  # extension or user name -> user_id
         numbers: dict[str, Destination] | None = None,  # E.164 DID -> destination
-        emergency_numbers: frozenset[str] = DEFAULT_EMERGENCY_NUMBERS,
+        emergency_numbers: frozenset[str] = EMERGENCY_NUMBERS,
         ip_trunks: dict[tuple[str, int], SipAccount] | None = None,  # PBX source -> trunk (SIP-3)
     ) -> None:
         self._credentials = credentials

@@ -25,6 +25,12 @@ BUILT_IN_EMERGENCY_NUMBERS: Mapping[str, str] = {
 #: the short numbers the operator adds to them, in the ``emergency_numbers`` table).
 EMERGENCY_NUMBERS = frozenset(BUILT_IN_EMERGENCY_NUMBERS)
 
+
+def emergency_numbers(listed: Iterable[str] = ()) -> frozenset[str]:
+    """EMG-4: the one set of emergency numbers: 112, 100, 101 and the operator's short numbers."""
+    return EMERGENCY_NUMBERS | frozenset(listed)
+
+
 _SHORT_NUMBER = re.compile(r"^[0-9]{2,15}$")
 
 

@@ -164,3 +164,34 @@ def test_import_reports_bad_rows_and_keeps_good_ones(demo: Demo) -> None:
         ("+3222001122", D("0.05")),
         ("+33142000000", D("0.04")),
     ]
+
+
+@pytest.mark.rule("EMG-4")
+@pytest.mark.rule("RAT-3")
+def test_a_cdr_to_a_short_number_the_operator_listed_is_an_emergency_call(demo: Demo) -> None:
+    from nuage.services import emergency
+
+    dupont = demo.ids["Atelier Dupont"]
+    text = [
+        "cdr_id,account_id,started_at,destination,billable_seconds",
+        f"doctor-1,{dupont},2026-01-20T10:00:00+01:00,1733,60",
+    ]
+    with demo.platform.uow() as uow:
+        refused = b.import_cdrs(uow, demo.ctx, text)
+    assert (refused.imported, [error.field for error in refused.errors]) == (0, ["destination"])
+    with demo.platform.uow() as uow:
+        emergency.add_emergency_number(uow, demo.ctx, "1733", "Doctor on duty")
+        uow.commit()
+    with demo.platform.uow() as uow:
+        report = b.import_cdrs(uow, demo.ctx, text)
+        uow.commit()
+    assert (report.imported, report.errors) == (1, [])
+    rated = b.rate_pending(demo.platform.uow, demo.ctx)
+    assert rated.stored == {"customer-retail": 1}
+    with demo.platform.engine.connect() as connection:
+        rows = connection.execute(
+            select(bt.rated_calls.c.destination, bt.rated_calls.c.emergency, bt.rated_calls.c.amount_minor)
+        ).all()
+    assert [(row.destination, bool(row.emergency), row.amount_minor) for row in rows] == [
+        ("1733", True, 0)
+    ]  # RAT-3: free

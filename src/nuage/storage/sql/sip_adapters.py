@@ -42,7 +42,7 @@ from nuage.storage.sql import tables
 from nuage.storage.sql.snapshots import ChangeWatch, RefreshedSnapshot
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 from nuage.tenancy.rules import TenantScope
-from nuage.terms.emergency import EMERGENCY_NUMBERS
+from nuage.terms.emergency import EMERGENCY_NUMBERS, emergency_numbers
 
 log = logging.getLogger("nuage.storage.sip")
 
@@ -229,7 +229,7 @@ def load_snapshot(connection: Connection) -> DirectorySnapshot:
         ip_trunks=tuple(
             sorted(ip_trunks, key=lambda t: (t.address.port is None, -t.address.network.prefixlen))
         ),
-        emergency_numbers=EMERGENCY_NUMBERS | frozenset(listed),
+        emergency_numbers=emergency_numbers(listed),
         hot_desk=sessions,
     )
 
