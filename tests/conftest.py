@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -85,19 +86,31 @@ def _wipe(platform: Platform) -> None:
                 connection.execute(table.delete())
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def platform(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> Iterator[Platform]:
-    """A migrated platform on SQLite (a file with WAL) and on PostgreSQL, with the frozen clock."""
+@contextmanager
+def open_platform(
+    request: pytest.FixtureRequest, database: str, tmp_path: Path, clock: FrozenClock
+) -> Iterator[Platform]:
+    """A migrated platform on ``database`` ("sqlite": a file with WAL, or "postgresql"), wiped after."""
     url = None
-    if request.param == "postgresql":
+    if database == "postgresql":
         url = request.getfixturevalue("postgres_url")
     settings = Settings(data_dir=tmp_path / "data", database_url=url)
     built = build_platform(settings, migrate=True, clock=clock)
-    if request.param == "postgresql":
+    if database == "postgresql":
         _wipe(built)
     try:
         yield built
     finally:
-        if request.param == "postgresql":
+        if database == "postgresql":
             _wipe(built)
         built.close()
+
+
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES)
+def platform(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> Iterator[Platform]:
+    """A migrated platform on SQLite (a file with WAL) and on PostgreSQL, with the frozen clock."""
+    with open_platform(request, request.param, tmp_path, clock) as built:
+        yield built
