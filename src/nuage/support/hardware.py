@@ -1,9 +1,9 @@
 """HW-1: hardware the operator supplies: its one-year warranty, returns, and who pays the carriage.
 
 A device's warranty runs one year from its delivery: through the day before the delivery's
-anniversary (a delivery on 29 February: through 28 February, the anniversary being 1 March). A defective device is returned under a return
-authorisation (RMA), repaired or replaced, and put back in service; the carriage is the operator's
-under warranty and the customer's after it.
+anniversary (a delivery on 29 February: through 28 February, the anniversary being 1 March).
+A defective device is returned under a return authorisation (RMA), repaired or replaced, and put
+back in service; the carriage is the operator's under warranty and the customer's after it.
 """
 
 from __future__ import annotations
