@@ -3,6 +3,11 @@
 The terms count one user per individual (CFG-1), none for no-service users (CFG-2),
 one per phone of a communal room used by non-users (CFG-4), and a user behind every device
 that is not of a user-free kind (CFG-3).
+
+CNT-4 decision: a person uses one desk phone, two at most (an office and a second desk); a user
+holding more desk phones than that is very likely lending them to people who are not declared,
+so each desk phone beyond ``MAX_DESK_PHONES_PER_USER`` counts one more required user (softphones
+are not counted: a person has several). The audit shows each such phone as a finding.
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from nuage.directory.model import CommunalRoom, Device, RoomUse, User
+from nuage.directory.model import CommunalRoom, Device, DeviceKind, RoomUse, User
+
+#: CNT-4 decision: desk phones one person uses; each one beyond this is one more required user
+MAX_DESK_PHONES_PER_USER = 2
 
 
 class ShortfallKind(StrEnum):
@@ -22,6 +30,7 @@ class ShortfallKind(StrEnum):
     UNLINKED_DEVICE = "unlinked_device"  # CFG-3: a device for people, linked to nobody
     NO_SERVICE_WITH_DEVICE = "no_service_with_device"  # CFG-2: a no-service user holds a device
     REGISTERED_UNDECLARED = "registered_undeclared"  # seen registering on SIP, not in the directory
+    EXCESS_DESK_PHONES = "excess_desk_phones"  # CFG-1: more desk phones than one person uses
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ def audit_declaration(
     devices: Iterable[Device],
     rooms: Iterable[CommunalRoom],
     registered_usernames: Iterable[str] = (),
+    max_desk_phones_per_user: int = MAX_DESK_PHONES_PER_USER,
 ) -> DeclarationAudit:
     """CNT-4: compute the users the terms require from the configuration and flag each shortfall."""
     user_list = list(users)
@@ -66,6 +76,7 @@ def audit_declaration(
     room_use = {r.id: r.use for r in rooms}
     declared = sum(1 for u in user_list if u.billable)
     shortfalls: list[Shortfall] = []
+    desk_phones: dict[str, int] = {}
     for device in device_list:
         owner = users_by_id.get(device.user_id) if device.user_id else None
         if owner is not None and owner.no_service:
@@ -79,7 +90,21 @@ def audit_declaration(
             )
             continue
         if owner is not None:
-            continue  # CFG-1: the owner is declared once, whatever the number of devices
+            # CFG-1: the owner is declared once, whatever the number of devices, unless it holds
+            # more desk phones than one person uses (CNT-4 decision above)
+            if device.kind is DeviceKind.DESK_PHONE:
+                desk_phones[owner.id] = held = desk_phones.get(owner.id, 0) + 1
+                if held > max_desk_phones_per_user:
+                    shortfalls.append(
+                        Shortfall(
+                            ShortfallKind.EXCESS_DESK_PHONES,
+                            "CFG-1",
+                            device.id,
+                            f"{device.label} is desk phone {held} of {owner.name}: one person uses at "
+                            f"most {max_desk_phones_per_user}, so someone else uses this one",
+                        )
+                    )
+            continue
         if device.room_id is not None and room_use.get(device.room_id) is RoomUse.USERS:
             continue  # CFG-4: a room used by users counts 0
         if device.room_id is not None and room_use.get(device.room_id) is RoomUse.NON_USERS:

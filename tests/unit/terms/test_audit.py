@@ -140,6 +140,26 @@ def test_a_phone_registering_on_sip_but_not_declared_requires_a_user() -> None:
 
 
 @pytest.mark.rule("CNT-4")
+@pytest.mark.rule("CFG-1")
+def test_one_user_holding_five_desk_phones_requires_three_more_users() -> None:
+    devices = [_device(f"desk{n}", DeviceKind.DESK_PHONE, user_id="alice") for n in range(1, 6)]
+    devices.append(_device("pc", DeviceKind.SOFTPHONE_PC, user_id="alice"))  # softphones never count
+    audit = audit_declaration([_user("alice")], devices, [])
+    assert (audit.declared_users, audit.required_users) == (1, 4)
+    assert [(s.kind, s.device_id) for s in audit.shortfalls] == [
+        (ShortfallKind.EXCESS_DESK_PHONES, "desk3"),
+        (ShortfallKind.EXCESS_DESK_PHONES, "desk4"),
+        (ShortfallKind.EXCESS_DESK_PHONES, "desk5"),
+    ]
+    assert "one person uses at most 2" in audit.shortfalls[0].reason
+    own = [
+        _device("d1", DeviceKind.DESK_PHONE, user_id="bob"),
+        _device("d2", DeviceKind.DESK_PHONE, user_id="bob"),
+    ]
+    assert audit_declaration([_user("bob")], own, [], max_desk_phones_per_user=1).missing_users == 1
+
+
+@pytest.mark.rule("CNT-4")
 def test_regularisation_invoices_missing_users_back_to_the_contract_start() -> None:
     result = regularisation(3, 7, Decimal("12.50"))
     assert result.amount == Decimal("262.50")
