@@ -13,6 +13,7 @@ import typer
 
 from nuage.bootstrap import Platform, SipRuntime
 from nuage.cli.common import DatabaseUrl, DataDir, address, command_settings, fail, open_platform
+from nuage.sip import install_uvloop
 
 
 def serve(
@@ -39,18 +40,10 @@ def serve(
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     platform = open_platform(settings)
     try:
-        _install_uvloop()
+        install_uvloop()  # process-wide: only this entry point sets the loop policy
         asyncio.run(_serve(platform))
     finally:
         platform.close()
-
-
-def _install_uvloop() -> None:
-    try:
-        import uvloop
-    except ImportError:  # uvloop is optional: plain asyncio works, a third slower on SIP
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def _stop_event() -> asyncio.Event:
@@ -147,7 +140,7 @@ def sip_only(
             await runtime.stop(grace)
 
     try:
-        _install_uvloop()
+        install_uvloop()  # process-wide: only this entry point sets the loop policy
         asyncio.run(run())
     finally:
         platform.close()
