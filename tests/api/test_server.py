@@ -28,26 +28,35 @@ from waiting import wait_for_condition, wait_until
 TESTS = Path(__file__).resolve().parents[1]
 
 
-def _start(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """A web node on a free port; started once more on a fresh port if another process took the
-    first one before it bound it."""
+def _start(
+    data_dir: Path, env: dict[str, str], *, sip: bool = False, held: bool = False
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``nuage serve`` on a free port (with ``sip``, the SIP plane too, on an OS-chosen port), or with
+    ``held`` a web node whose granted requests wait while ``data_dir/hold`` exists.
+
+    Started once more on a fresh port if another process took the first one before it bound it.
+    """
     try:
-        return _start_on(free_port(), data_dir, env)
+        return _start_on(free_port(), data_dir, env, sip=sip, held=held)
     except _PortTaken:
-        return _start_on(free_port(), data_dir, env)
+        return _start_on(free_port(), data_dir, env, sip=sip, held=held)
 
 
 class _PortTaken(RuntimeError):
     """The HTTP port was bound by someone else between the probe and the node's bind."""
 
 
-def _start_on(port: int, data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.held_server", "--http", f"127.0.0.1:{port}", "--data-dir", str(data_dir)],
-        env={**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), env.get("PYTHONPATH")]))},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def _start_on(
+    port: int, data_dir: Path, env: dict[str, str], *, sip: bool, held: bool
+) -> tuple[subprocess.Popen[bytes], str]:
+    where = ["--http", f"127.0.0.1:{port}", "--data-dir", str(data_dir)]
+    if held:
+        command = [sys.executable, "-m", "api.held_server", *where]
+        env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), env.get("PYTHONPATH")]))}
+    else:
+        plane = ["--sip", "127.0.0.1:0"] if sip else ["--no-sip"]
+        command = [str(Path(sys.executable).parent / "nuage"), "serve", *plane, *where]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -92,7 +101,7 @@ def nodes(request: pytest.FixtureRequest, tmp_path: Path, demo_template: Path) -
         "NUAGE_API__REDIS_KEY_PREFIX": f"nuage-test:{secrets.token_hex(6)}:",
     }
     count = 2 if request.param == "redis" else 1
-    started = [_start(data, env) for _ in range(count)]
+    started = [_start(data, env, held=True) for _ in range(count)]
     try:
         yield Nodes([base for _, base in started], data / "hold")
     finally:
