@@ -1,4 +1,9 @@
-"""Composition root: builds storage, clock and services from the settings, once per process."""
+"""Composition root: builds storage, clock and services from the settings, once per process.
+
+The edges (API, web, CLI) reach storage only through what :class:`Platform` hands them: the units of
+work (``uow``, and ``api_uow`` for the API's reads), the fast read path (``key_reader``), the
+database's health (``ping``) and its printable address (``database_label``).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,13 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from nuage.config import Settings
 from nuage.shared.clock import Clock, SystemClock
-from nuage.storage.sql.engine import make_engine
+from nuage.storage.sql.engine import make_engine, redacted_url
+from nuage.storage.sql.errors import translated
 from nuage.storage.sql.migrate import current_revision, head_revision, upgrade
 from nuage.storage.sql.unit_of_work import SqlUnitOfWorkFactory
 
@@ -24,10 +31,12 @@ log = logging.getLogger("nuage.bootstrap")
 
 if TYPE_CHECKING:
     from nuage.policy import AutoDialerThresholds, Channels, TermsCallPolicy
+    from nuage.services.ports import KeyReader
     from nuage.sip.accounting import CdrWriter
     from nuage.sip.ports import CdrRecord, CdrSink
     from nuage.sip.security import SecuritySettings
     from nuage.sip.server import SipServer
+    from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory
     from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
     from nuage.storage.sql.sip_adapters import SqlBindingStore, SqlSipDirectory
 
@@ -45,6 +54,35 @@ class Platform:
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
+
+    @cached_property
+    def api_uow(self) -> LazySqlUnitOfWorkFactory:
+        """Units of work for the API: each repository built on first use (a read touches one or two)."""
+        from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory
+
+        return LazySqlUnitOfWorkFactory(self.engine)
+
+    @property
+    def database_kind(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @property
+    def database_label(self) -> str:
+        """The database's URL fit to print (its password hidden)."""
+        return redacted_url(self.settings.effective_database_url)
+
+    def key_reader(self) -> KeyReader | None:
+        """A new reader of rows by primary key for the API's fast read path (the caller closes it), or
+        None when there is none for this database's driver."""
+        from nuage.storage.sql.api_reads import key_reader
+
+        return key_reader(self.engine)
+
+    def ping(self) -> None:
+        """Reach the database once; raise what the driver raises when it cannot be reached."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     @cached_property
     def _head_revision(self) -> str | None:
@@ -67,11 +105,18 @@ class Platform:
 
 
 def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | None = None) -> Platform:
-    """Open storage (migrating it first when asked) and wire the services."""
+    """Open storage (migrating it first when asked) and wire the services; a database that cannot be
+    reached is ``UpstreamUnavailable``."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.effective_database_url
     if migrate:
-        upgrade(url)
+        try:
+            upgrade(url)
+        except DBAPIError as error:
+            found = translated(error)
+            if found is None:
+                raise
+            raise found from error
     engine = make_engine(url)
     return Platform(
         settings=settings, engine=engine, uow=SqlUnitOfWorkFactory(engine), clock=clock or SystemClock()

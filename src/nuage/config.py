@@ -2,21 +2,27 @@
 
 Layering, lowest first: defaults in code < ``<data-dir>/nuage.toml`` (or ``NUAGE_CONFIG_FILE``)
 < environment (``NUAGE_*``, nested with ``__``) < command-line flags. Nothing else reads the
-environment.
+environment. A key no setting has (``[sip] prot = 5070``, ``NUAGE_SIP__PROT``) or a value a setting
+refuses is a :class:`ConfigError` naming the key and where it came from (the file or the variable).
 """
 
 from __future__ import annotations
 
+import difflib
+import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 class HttpSettings(BaseModel):
     """Where the web server (API, portal, health) listens."""
+
+    model_config = ConfigDict(extra="forbid")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -24,6 +30,8 @@ class HttpSettings(BaseModel):
 
 class SipAutoDialerSettings(BaseModel):
     """SIP-4: the operator's thresholds of the auto-dialer detector (``[sip.autodialer]``)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     window_s: float = Field(default=60.0, gt=0)  # the sliding window the measures are taken over
     min_sample: int = Field(default=10, ge=1)  # attempts (and ended calls) before any verdict
@@ -37,6 +45,8 @@ class SipAutoDialerSettings(BaseModel):
 class SipSecuritySettings(BaseModel):
     """SIP-5: brute-force, scanner and flood defence of the SIP server (``[sip.security]``)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     max_auth_failures: int = Field(default=10, ge=0)  # failed digest authentications (0: never ban) ...
     failure_window_s: float = Field(default=60.0, gt=0)  # ... within this window ban the address
     ban_s: float = Field(default=600.0, ge=0)  # how long a ban lasts
@@ -47,6 +57,8 @@ class SipSecuritySettings(BaseModel):
 
 class SipSettings(BaseModel):
     """Where the SIP data plane listens, and its carrier side."""
+
+    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -68,6 +80,8 @@ class SipSettings(BaseModel):
 class ApiSettings(BaseModel):
     """The REST API (API-1..4): tokens, per-account limits and where the limit counters live."""
 
+    model_config = ConfigDict(extra="forbid")
+
     token_ttl_s: int = Field(default=900, ge=30, le=86400)  # bearer tokens are short-lived
     default_max_reads: int = Field(default=10, ge=1)  # API-2: read requests in flight per account
     default_max_writes: int = Field(default=1, ge=1)  # API-2: write requests in flight per account
@@ -79,8 +93,6 @@ class ApiSettings(BaseModel):
     # Single-item reads on the event loop (no worker-thread hop): "auto" does it on SQLite, whose WAL
     # readers never wait; over a network (PostgreSQL) a stall would hold the whole loop, so not there.
     inline_item_reads: str = "auto"  # "auto", "always" or "never"
-    test_read_delay_ms: int = Field(default=0, ge=0)  # TESTS ONLY: hold every read this long
-    test_write_delay_ms: int = Field(default=0, ge=0)  # TESTS ONLY: hold every write this long
 
 
 def parse_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -102,7 +114,7 @@ def parse_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str
 class Settings(BaseSettings):
     """Everything the platform reads from its environment."""
 
-    model_config = SettingsConfigDict(env_prefix="NUAGE_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NUAGE_", env_nested_delimiter="__", extra="forbid")
 
     data_dir: Path = Path(".nuage")
     database_url: str | None = None  # None: SQLite file in data_dir
@@ -158,16 +170,103 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return dict(section) if isinstance(section, dict) else {}
 
 
+class ConfigError(ValueError):
+    """The settings cannot be loaded: the message names the key and where it was set."""
+
+
+def _unknown_keys(model: type[BaseModel], values: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The dotted names of the keys in ``values`` that no setting of ``model`` has."""
+    unknown: list[str] = []
+    for key, value in values.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            unknown.append(prefix + key)
+            continue
+        inner = field.annotation
+        if isinstance(value, Mapping) and isinstance(inner, type) and issubclass(inner, BaseModel):
+            unknown.extend(_unknown_keys(inner, value, f"{prefix}{key}."))
+    return unknown
+
+
+def _variable(dotted: str) -> str:
+    return "NUAGE_" + dotted.replace(".", "__").upper()
+
+
+def _known_variables(model: type[BaseModel], prefix: str = "") -> list[str]:
+    names: list[str] = []
+    for key, field in model.model_fields.items():
+        inner = field.annotation
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            names.extend(_known_variables(inner, f"{prefix}{key}."))
+        else:
+            names.append(_variable(prefix + key))
+    return names
+
+
+def _check_environment(environ: Mapping[str, str]) -> None:
+    """Refuse a ``NUAGE_*`` variable that looks meant for a setting none has: one nested under a
+    section (``NUAGE_SIP__PROT``) or one spelt close to a setting's (``NUAGE_DATABSE_URL``). Other
+    ``NUAGE_*`` variables are left alone: they belong to other tools (the test harness)."""
+    known = _known_variables(Settings)
+    sections = {name for name, field in Settings.model_fields.items() if _is_section(field.annotation)}
+    for raw in environ:
+        name = raw.upper()
+        if not name.startswith("NUAGE_") or name in known:
+            continue
+        head, nested, _ = name[len("NUAGE_") :].partition("__")
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+        if (nested and head.lower() in sections) or close:
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"unknown setting in the environment: {raw}{hint}")
+
+
+def _is_section(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _where(
+    loc: tuple[int | str, ...], flags: Mapping[str, Any], environ: Mapping[str, str], path: Path
+) -> str:
+    dotted = ".".join(str(part) for part in loc)
+    if str(loc[0]) in flags:
+        return f"option {dotted}"
+    variable = _variable(dotted)
+    if any(name.upper() == variable for name in environ):
+        return f"environment variable {variable}"
+    return f"{dotted} in {path}"
+
+
+def _settings(flags: Mapping[str, Any], environ: Mapping[str, str], path: Path) -> Settings:
+    try:
+        return Settings(**flags)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        if problem["type"] == "extra_forbidden":
+            raise ConfigError(f"unknown setting {_where(problem['loc'], flags, environ, path)}") from None
+        where = _where(problem["loc"], flags, environ, path)
+        raise ConfigError(f"bad setting {where}: {problem['msg']}") from None
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Defaults < config file < environment < ``overrides`` (the command-line flags)."""
+    """Defaults < config file < environment < ``overrides`` (the command-line flags); raise
+    :class:`ConfigError` for a key no setting has, or a value refused, naming where it was set."""
     clean = {key: value for key, value in overrides.items() if value is not None}
+    environ = dict(os.environ)
+    _check_environment(environ)
     _FileValues.values = {}
-    first = Settings(**clean)
+    first = _settings(clean, environ, Path("nuage.toml"))
     path = first.config_file or first.data_dir / "nuage.toml"
     if not path.is_file():
         return first
-    _FileValues.values = read_config_file(path)
     try:
-        return Settings(**clean)
+        values = read_config_file(path)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    unknown = _unknown_keys(Settings, values)
+    if unknown:
+        raise ConfigError(f"unknown setting {', '.join(unknown)} in {path}")
+    _FileValues.values = values
+    try:
+        return _settings(clean, environ, path)
     finally:
         _FileValues.values = {}

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from api.support import Api, make_platform, seed_demo
+from nuage.api.limits import ConcurrencyLimiter
 from nuage.bootstrap import Platform, build_platform
 from nuage.config import Settings
 from nuage.shared.clock import FrozenClock
@@ -31,8 +32,14 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def api_settings() -> dict[str, Any]:
-    """Overrides of the API settings for one test (e.g. a read delay)."""
+    """Overrides of the API settings for one test."""
     return {}
+
+
+@pytest.fixture
+def api_limiter() -> ConcurrencyLimiter | None:
+    """API-2's limiter for one test's application (None: the one the settings name)."""
+    return None
 
 
 @pytest.fixture
@@ -48,9 +55,9 @@ def api_platform(
 
 
 @pytest.fixture
-async def api(api_platform: Platform) -> AsyncIterator[Api]:
+async def api(api_platform: Platform, api_limiter: ConcurrencyLimiter | None) -> AsyncIterator[Api]:
     """The API of a fresh demo, through the real web application (ASGI, no network)."""
-    app = create_app(api_platform)
+    app = create_app(api_platform, limiter=api_limiter)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://nuage.test/api/v1") as http:
         yield Api(http, api_platform, app)

@@ -14,7 +14,6 @@ from nuage.bootstrap import Platform, build_platform
 from nuage.config import ApiSettings, Settings
 from nuage.services.demo import load_demo
 from nuage.shared.clock import FrozenClock
-from nuage.storage.sql.api_store import access_store
 from nuage.tenancy.model import PartyKind
 
 SECRETS = {
@@ -39,7 +38,7 @@ PASSWORDS = {
 def seed_demo(platform: Platform) -> None:
     """The demo tenancy with its API logins and clients."""
     with platform.uow() as uow:
-        load_demo(uow, platform.clock, access_store(uow))
+        load_demo(uow, platform.clock, uow.access)
 
 
 def make_platform(folder: Path, template: Path, clock: FrozenClock, **api: Any) -> Platform:

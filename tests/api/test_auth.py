@@ -204,7 +204,7 @@ async def test_a_suspension_on_another_web_node_reaches_this_one_at_the_next_ref
         operator = uow.parties.find_by(kind="operator")
         assert operator is not None
         a.set_client_status(
-            access_store_of(uow),
+            uow.access,
             Context.operator(operator.id, api.platform.clock),
             "demo-lemaire",
             a.ClientStatus.SUSPENDED,
@@ -213,12 +213,6 @@ async def test_a_suspension_on_another_web_node_reaches_this_one_at_the_next_ref
     api.runtime.state.reload()  # what the periodic refresh does
     answer = await api.http.get("/users", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 401
-
-
-def access_store_of(uow: object) -> object:
-    from nuage.storage.sql.api_store import access_store
-
-    return access_store(uow)  # type: ignore[arg-type]
 
 
 async def test_removed_user_loses_access_at_once(api: Api) -> None:

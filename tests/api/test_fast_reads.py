@@ -9,13 +9,8 @@ from sqlalchemy import select, text
 
 from api.support import seed_demo
 from nuage.bootstrap import Platform
-from nuage.storage.sql.api_reads import (
-    NeedsDatabase,
-    PostgresKeyReader,
-    Prefetch,
-    PrefetchedUnitOfWork,
-    key_reader,
-)
+from nuage.services.ports import NeedsDatabase, Prefetch
+from nuage.storage.sql.api_reads import PostgresKeyReader, PrefetchedUnitOfWork, key_reader
 from nuage.storage.sql.unit_of_work import MAPPERS
 
 

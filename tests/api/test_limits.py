@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
+from api.holding import HoldingLimiter
 from api.support import Api
 from nuage.api.limits import ConcurrencyLimiter, MemoryLimiter, RedisLimiter
 from nuage.tenancy.model import PartyKind
+from waiting import wait_for_condition
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -73,20 +74,35 @@ async def test_a_crashed_nodes_redis_slots_expire_with_their_lease() -> None:
     survivor = RedisLimiter(REDIS_URL, prefix=prefix, lease_s=30)
     try:
         assert await survivor.acquire("cus_d", "write", 1) is None
-        await asyncio.sleep(0.4)
-        assert await survivor.acquire("cus_d", "write", 1) is not None
+
+        async def freed() -> bool:
+            return await survivor.acquire("cus_d", "write", 1) is not None
+
+        await wait_for_condition(freed, timeout=30, what="the crashed node's lease to expire")
     finally:
         await survivor.close()
 
 
+@pytest.fixture
+def api_limiter() -> HoldingLimiter:
+    """The in-memory limiter, holding granted requests when a test says so."""
+    return HoldingLimiter(MemoryLimiter())
+
+
 @pytest.mark.rule("API-2")
-@pytest.mark.parametrize("api_settings", [{"test_read_delay_ms": 400}])
 async def test_the_eleventh_simultaneous_read_of_an_account_gets_429(
-    api: Api, api_settings: dict[str, Any]
+    api: Api, api_limiter: HoldingLimiter
 ) -> None:
     headers = await api.headers("demo-dupont")
     other = await api.headers("demo-lemaire")
-    answers = await asyncio.gather(*(api.http.get("/me", headers=headers) for _ in range(11)))
+    api_limiter.hold()
+    reads = [asyncio.create_task(api.http.get("/me", headers=headers)) for _ in range(11)]
+    await wait_for_condition(
+        lambda: api_limiter.waiting == 10 and sum(read.done() for read in reads) == 1,
+        what="ten reads in flight and one answered",
+    )
+    api_limiter.let_go()
+    answers = await asyncio.gather(*reads)
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200] * 10 + [429]
     refused = next(a for a in answers if a.status_code == 429)

@@ -10,14 +10,17 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from api.holding import HoldingLimiter
 from api.support import Api, seed_demo
 from api.tenants import RESOURCES, operations, seed_peeters
+from nuage.api.limits import MemoryLimiter
 from nuage.bootstrap import Platform, build_platform
-from nuage.config import ApiSettings, Settings
+from nuage.config import Settings
 from nuage.shared.clock import FrozenClock
 from nuage.storage.sql.migrate import upgrade
 from nuage.storage.sql.tables import metadata
 from nuage.web.app import create_app
+from waiting import wait_for_condition
 
 pytestmark = pytest.mark.postgres
 
@@ -30,7 +33,6 @@ def pg_platform(postgres_url: str, tmp_path: Path, clock: FrozenClock) -> Iterat
         data_dir=tmp_path,
         database_url=postgres_url,
         secret_key="test-signing-key-0123456789",
-        api=ApiSettings(test_read_delay_ms=300),
     )
     platform = build_platform(settings, clock=clock)
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
@@ -45,7 +47,7 @@ def pg_platform(postgres_url: str, tmp_path: Path, clock: FrozenClock) -> Iterat
 
 @pytest.fixture
 async def pg_api(pg_platform: Platform) -> AsyncIterator[Api]:
-    app = create_app(pg_platform)
+    app = create_app(pg_platform, limiter=HoldingLimiter(MemoryLimiter()))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://nuage.test/api/v1"
     ) as http:
@@ -83,7 +85,16 @@ async def test_isolation_and_crud_hold_on_postgresql(pg_api: Api) -> None:
 @pytest.mark.rule("API-3")
 async def test_suspension_and_limits_hold_on_postgresql(pg_api: Api) -> None:
     headers = await pg_api.headers("demo-dupont")
-    answers = await asyncio.gather(*(pg_api.http.get("/users", headers=headers) for _ in range(11)))
+    limiter = pg_api.runtime.limiter
+    assert isinstance(limiter, HoldingLimiter)
+    limiter.hold()
+    reads = [asyncio.create_task(pg_api.http.get("/users", headers=headers)) for _ in range(11)]
+    await wait_for_condition(
+        lambda: limiter.waiting == 10 and sum(read.done() for read in reads) == 1,
+        what="ten reads in flight and one answered",
+    )
+    limiter.let_go()
+    answers = await asyncio.gather(*reads)
     assert sorted(a.status_code for a in answers) == [200] * 10 + [429]
     await pg_api.put("demo-operator", "/api-clients/demo-dupont/status", json={"status": "suspended"})
     assert (await pg_api.http.get("/users", headers=headers)).status_code == 401

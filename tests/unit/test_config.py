@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nuage.config import load_settings, parse_host_port
+from nuage.config import ConfigError, load_settings, parse_host_port
 
 
 def test_defaults_use_sqlite_in_the_data_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,6 +37,53 @@ def test_a_config_file_named_in_the_environment_is_read(
     config.write_text('database_url = "postgresql://db.example/nuage"\n')
     monkeypatch.setenv("NUAGE_CONFIG_FILE", str(config))
     assert load_settings(data_dir=tmp_path / "data").effective_database_url == "postgresql://db.example/nuage"
+
+
+def test_an_unknown_key_in_the_file_is_refused_naming_it_and_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "nuage.toml"
+    config.write_text("[sip]\nprot = 5070\n")
+    monkeypatch.setenv("NUAGE_DATA_DIR", str(tmp_path))
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert str(raised.value) == f"unknown setting sip.prot in {config}"
+
+
+def test_an_unknown_top_level_key_in_the_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "nuage.toml").write_text('[nuage]\ndatabse_url = "postgresql://db.example/nuage"\n')
+    with pytest.raises(ConfigError, match="unknown setting databse_url in"):
+        load_settings(data_dir=tmp_path)
+
+
+def test_a_bad_value_in_the_file_names_the_key_and_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "nuage.toml"
+    config.write_text("[http]\nport = 70000\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(data_dir=tmp_path)
+    assert str(raised.value).startswith(f"bad setting http.port in {config}: ")
+
+
+@pytest.mark.parametrize("variable", ["NUAGE_SIP__PROT", "NUAGE_SIP__SECURITY__BAN", "NUAGE_DATABSE_URL"])
+def test_an_unknown_variable_is_refused_naming_it(
+    variable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, "5070")
+    with pytest.raises(ConfigError, match=f"unknown setting in the environment: {variable}"):
+        load_settings(data_dir=tmp_path)
+
+
+def test_a_bad_value_in_the_environment_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NUAGE_SIP__PORT", "five")
+    with pytest.raises(ConfigError, match="bad setting environment variable NUAGE_SIP__PORT: "):
+        load_settings(data_dir=tmp_path)
+
+
+def test_variables_of_other_tools_are_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUAGE_SOMETHING_ELSE", "1")
+    assert load_settings(data_dir=tmp_path).sip.port == 5060
 
 
 @pytest.mark.parametrize(

@@ -39,9 +39,8 @@ from nuage.api.state import AccessState, Snapshot
 from nuage.api.tokens import TokenSigner
 from nuage.api.usage import MemoryUsageMeter, RedisUsageMeter, UsageMeter
 from nuage.bootstrap import Platform
+from nuage.config import ApiSettings
 from nuage.services import access as a
-from nuage.storage.sql.api_reads import key_reader
-from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory, access_store, user_holders
 
 DESCRIPTION = """\
 Everything the portal can do (API-1). Authenticate at `POST /oauth/token` (OAuth 2 client
@@ -84,14 +83,19 @@ ROUTERS = (
 )
 
 
-def _limiter_and_meter(platform: Platform) -> tuple[ConcurrencyLimiter, UsageMeter]:
-    settings = platform.settings.api
+def default_limiter(settings: ApiSettings) -> ConcurrencyLimiter:
+    """API-2: the limiter ``api.limits_backend`` names (Redis: shared by the web nodes)."""
     if settings.limits_backend == "redis":
-        return (
-            RedisLimiter(settings.redis_url, prefix=settings.redis_key_prefix, lease_s=settings.slot_lease_s),
-            RedisUsageMeter(settings.redis_url, prefix=settings.redis_key_prefix),
+        return RedisLimiter(
+            settings.redis_url, prefix=settings.redis_key_prefix, lease_s=settings.slot_lease_s
         )
-    return MemoryLimiter(), MemoryUsageMeter()
+    return MemoryLimiter()
+
+
+def _meter(settings: ApiSettings) -> UsageMeter:
+    if settings.limits_backend == "redis":
+        return RedisUsageMeter(settings.redis_url, prefix=settings.redis_key_prefix)
+    return MemoryUsageMeter()
 
 
 class ApiDispatch:
@@ -116,12 +120,15 @@ class ApiDispatch:
 def _inline_reads(platform: Platform) -> bool:
     choice = platform.settings.api.inline_item_reads
     if choice == "auto":
-        return platform.engine.dialect.name == "sqlite"
+        return platform.database_kind == "sqlite"
     return choice == "always"
 
 
-def create_api(platform: Platform) -> FastAPI:
-    """The API over a wired platform; mount ``app.state.entry`` (the gated application) at ``/api/v1``."""
+def create_api(platform: Platform, *, limiter: ConcurrencyLimiter | None = None) -> FastAPI:
+    """The API over a wired platform; mount ``app.state.entry`` (the gated application) at ``/api/v1``.
+
+    ``limiter``: API-2's limiter, when not the one the settings name (a test's, that holds requests).
+    """
     settings = platform.settings.api
     app = FastAPI(
         title="Nuage API",
@@ -137,12 +144,12 @@ def create_api(platform: Platform) -> FastAPI:
 
     def load() -> Snapshot:
         with platform.uow() as uow:
-            store = access_store(uow)
+            store = uow.access
             return Snapshot(a.blocked_client_ids(store), a.all_limits(store))
 
     def load_users(user_ids: frozenset[str]) -> dict[str, tuple[str, str]]:
         with platform.uow() as uow:
-            return user_holders(uow, user_ids)
+            return uow.access.user_holders(user_ids)
 
     state = AccessState(
         load,
@@ -153,13 +160,13 @@ def create_api(platform: Platform) -> FastAPI:
         holder_ttl_s=settings.token_ttl_s,
     )
     state.reload()
-    limiter, meter = _limiter_and_meter(platform)
+    limiter = limiter or default_limiter(settings)
+    meter = _meter(settings)
     signer = TokenSigner(platform.secret_key())
     inline = _inline_reads(platform)
     # The fast lane's primary-key reads: on SQLite only where reads may run on the event loop.
-    reader = key_reader(platform.engine) if inline or platform.engine.dialect.name != "sqlite" else None
-    uow = LazySqlUnitOfWorkFactory(platform.engine)
-    runtime = ApiRuntime(platform, settings, signer, state, limiter, meter, uow, inline, reader)
+    reader = platform.key_reader() if inline or platform.database_kind != "sqlite" else None
+    runtime = ApiRuntime(platform, settings, signer, state, limiter, meter, platform.api_uow, inline, reader)
     app.state.api = runtime
     # The gate wraps the whole application (outside the framework's middleware), so that the hot read
     # path (its fast lane) costs only the gate; ``app.state.entry`` is what to mount.
@@ -170,7 +177,5 @@ def create_api(platform: Platform) -> FastAPI:
         limiter=limiter,
         meter=meter,
         fast_lane=FastLane(runtime, ITEM_READS, inline=inline, lists=LIST_READS, reader=reader),
-        read_delay_s=settings.test_read_delay_ms / 1000,
-        write_delay_s=settings.test_write_delay_ms / 1000,
     )
     return app

@@ -22,9 +22,9 @@ from nuage.api.deps import Call, current_claims, in_call
 from nuage.api.errors import ErrorBody
 from nuage.api.schemas import Id
 from nuage.api.tokens import Claims
+from nuage.services.billing_ports import BillingUnitOfWork
 from nuage.services.ports import Repository
 from nuage.services.queries import get_visible, page_visible
-from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 
 MAX_PAGE = 500
 
@@ -183,7 +183,7 @@ class Resource:
     tag: str
     noun: str
     out: type[BaseModel]
-    repo: Callable[[SqlUnitOfWork], Repository[Any]]
+    repo: Callable[[BillingUnitOfWork], Repository[Any]]
     owner_field: str = "account_id"
     fixed: Mapping[str, Any] = field(default_factory=dict)
     filters: Mapping[str, Any] = field(default_factory=dict)

@@ -20,11 +20,11 @@ from nuage.api.usage import UsageMeter
 from nuage.bootstrap import Platform
 from nuage.config import ApiSettings
 from nuage.errors import NotFound
+from nuage.services.access import AccessStore
+from nuage.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
 from nuage.services.context import Context
+from nuage.services.ports import KeyReader
 from nuage.services.tenancy import scope_of
-from nuage.storage.sql.api_reads import KeyReader
-from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory, SqlAccessStore, access_store
-from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 from nuage.tenancy.rules import TenantScope
 
 T = TypeVar("T")
@@ -50,9 +50,9 @@ class ApiRuntime:
     state: AccessState
     limiter: ConcurrencyLimiter
     meter: UsageMeter
-    uow: LazySqlUnitOfWorkFactory
+    uow: BillingUnitOfWorkFactory  # the platform's read-optimised units of work (Platform.api_uow)
     inline_reads: bool = False  # api.inline_item_reads resolved for this database
-    reader: KeyReader | None = None  # primary-key reads of the fast lane (nuage.storage.sql.api_reads)
+    reader: KeyReader | None = None  # primary-key reads of the fast lane (Platform.key_reader)
 
     async def close(self) -> None:
         """Close what the API holds open beside the engine: Redis clients, the fast lane's connections."""
@@ -80,13 +80,13 @@ async def current_claims(request: Request, _token: str | None = Security(oauth2)
     return claims
 
 
-def unit_of_work(request: Request) -> Iterator[SqlUnitOfWork]:
+def unit_of_work(request: Request) -> Iterator[BillingUnitOfWork]:
     """One transaction per request; handlers commit what they write."""
     with runtime(request).uow() as uow:
         yield uow
 
 
-def scope_for_claims(uow: SqlUnitOfWork, claims: Claims) -> TenantScope:
+def scope_for_claims(uow: BillingUnitOfWork, claims: Claims) -> TenantScope:
     """TEN-4: the operator sees all; a partner itself and its customers; a customer itself."""
     if claims.account_kind == "operator":
         return TenantScope(claims.account_id, None)
@@ -100,16 +100,16 @@ class Call:
     """One API call: who, in which scope, over which transaction."""
 
     claims: Claims
-    uow: SqlUnitOfWork
+    uow: BillingUnitOfWork
     ctx: Context
     runtime: ApiRuntime
-    _store: SqlAccessStore | None = field(default=None, repr=False)
+    _store: AccessStore | None = field(default=None, repr=False)
 
     @property
-    def store(self) -> SqlAccessStore:
+    def store(self) -> AccessStore:
         """API clients and limits, in the same transaction."""
         if self._store is None:
-            self._store = access_store(self.uow)
+            self._store = self.uow.access
         return self._store
 
     def require(self, permission: str, *, self_id: str | None = None) -> None:
@@ -141,7 +141,7 @@ async def in_call(request: Request, claims: Claims, work: Callable[[Call], T], *
 def call(
     request: Request,
     claims: Claims = Depends(current_claims),
-    uow: SqlUnitOfWork = Depends(unit_of_work),
+    uow: BillingUnitOfWork = Depends(unit_of_work),
 ) -> Call:
     """The call's claims, scope and transaction."""
     rt = runtime(request)

@@ -8,7 +8,6 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nuage.errors import Conflict, InvalidInput, NotFound, NuageError, TermViolation, UpstreamUnavailable
@@ -75,7 +74,10 @@ def _nuage(_: Request, exc: Exception) -> JSONResponse:
         k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
         for k, v in exc.details.items()
     }
-    return error_response(http_status_for(exc), exc.error_id, exc.message, details)
+    status = http_status_for(exc)
+    database_down = isinstance(exc, UpstreamUnavailable) and exc.upstream == "database"
+    headers = {"Retry-After": "5"} if database_down else {}
+    return error_response(status, exc.error_id, exc.message, details, **headers)
 
 
 def _validation(_: Request, exc: Exception) -> JSONResponse:
@@ -106,35 +108,10 @@ def _http(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _integrity(_: Request, exc: Exception) -> JSONResponse:
-    # WARNING: a race between two writers passed the service's own check; the database said no.
-    return error_response(409, "conflict", "The change clashes with existing data", {})
-
-
-def _data(_: Request, exc: Exception) -> JSONResponse:
-    return error_response(422, "invalid-input", "A value does not fit its field", {})
-
-
-def _unavailable(_: Request, exc: Exception) -> JSONResponse:
-    return error_response(
-        503,
-        "upstream-unavailable",
-        "The database did not answer",
-        {"upstream": "database"},
-        **{"Retry-After": "5"},
-    )
-
-
 def response_for(exc: Exception) -> Response | None:
     """The API's answer to an exception raised outside the framework's handlers (the fast lane)."""
-    for kind, handler in (
-        (NuageError, _nuage),
-        (IntegrityError, _integrity),
-        (DataError, _data),
-        (OperationalError, _unavailable),
-    ):
-        if isinstance(exc, kind):
-            return handler(None, exc)  # type: ignore[arg-type]
+    if isinstance(exc, NuageError):  # storage translates the database's errors into the tree
+        return _nuage(None, exc)  # type: ignore[arg-type]
     return None
 
 
@@ -156,6 +133,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(NuageError, _nuage)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(IntegrityError, _integrity)
-    app.add_exception_handler(DataError, _data)
-    app.add_exception_handler(OperationalError, _unavailable)

@@ -3,8 +3,8 @@ the gate, without the framework's routing and dependency machinery, by the very 
 the documented route uses (so the answers, the ETag/304 of API-4 and the TEN-4 404s are the same
 bytes either way).
 
-An item read first runs over a :class:`~nuage.storage.sql.api_reads.PrefetchedUnitOfWork`: the one
-row it needs is fetched by primary key through the engine's :class:`KeyReader` (on SQLite, on the
+An item read first runs over the unit of work the platform's :class:`~nuage.services.ports.KeyReader`
+makes from rows fetched beforehand: the one row it needs is fetched by primary key (on SQLite, on the
 event loop; on PostgreSQL, on an asynchronous connection, so the loop serves other requests while
 the database answers), and the work runs over it. A work that needs anything else (a partner's
 scope, a custom lookup) runs on a real unit of work, as lists do: on SQLite on the event loop
@@ -28,7 +28,7 @@ from nuage.api.deps import ApiRuntime, Call, scope_for_claims
 from nuage.api.errors import response_for
 from nuage.api.tokens import Claims
 from nuage.services.context import Context
-from nuage.storage.sql.api_reads import KeyReader, NeedsDatabase, Prefetch, PrefetchedUnitOfWork
+from nuage.services.ports import KeyReader, NeedsDatabase, Prefetch
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -59,7 +59,7 @@ class FastLane:
         rt = self.runtime
         fetched: dict[tuple[str, str], Any] = {}
         for _ in range(4):
-            uow = PrefetchedUnitOfWork(fetched)
+            uow = reader.prefetched(fetched)
             try:
                 ctx = Context(scope_for_claims(uow, claims), rt.platform.clock)
                 return work(Call(claims, uow, ctx, rt), arg)

@@ -4,7 +4,6 @@ and usage counting (API-3). A pure ASGI middleware, so the read path stays cheap
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -50,8 +49,6 @@ class ApiGate:
         meter: UsageMeter,
         now: Callable[[], float] = time.time,
         fast_lane: FastLane | None = None,
-        read_delay_s: float = 0.0,
-        write_delay_s: float = 0.0,
     ) -> None:
         self.app = app
         self.signer = signer
@@ -60,7 +57,6 @@ class ApiGate:
         self.meter = meter
         self.now = now
         self.fast_lane = fast_lane
-        self.delay_s = {"read": read_delay_s, "write": write_delay_s}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,8 +130,6 @@ class ApiGate:
             await send(message)
 
         try:
-            if self.delay_s[access]:
-                await asyncio.sleep(self.delay_s[access])  # tests only: api.test_read/write_delay_ms
             inner = dict(scope)
             inner["state"] = {**scope.get("state", {}), "claims": claims}
             if self.fast_lane is None or not await self.fast_lane(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from nuage.cli.billing import billing_app
@@ -10,6 +12,7 @@ from nuage.cli.demo import demo
 from nuage.cli.emergency import emergency_app
 from nuage.cli.payments import register as register_payments
 from nuage.cli.serve import serve, sip_only
+from nuage.config import ConfigError
 
 app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -22,5 +25,9 @@ app.command("sip")(sip_only)
 
 
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point; settings that cannot be loaded end it with one line, not a traceback."""
+    try:
+        app()
+    except ConfigError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)

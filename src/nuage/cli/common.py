@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from nuage.bootstrap import Platform, build_platform
-from nuage.config import Settings, load_settings, parse_host_port
+from nuage.config import ConfigError, Settings, load_settings, parse_host_port
 from nuage.errors import NuageError
 from nuage.services.context import Context
 from nuage.tenancy.model import PartyKind
@@ -36,7 +36,7 @@ def fail(message: str) -> typer.Exit:
 @contextmanager
 def operator_session(data_dir: Path | None, database_url: str | None) -> Iterator[tuple[Platform, Context]]:
     """The migrated platform and the operator's context; errors of the terms end the command cleanly."""
-    platform = build_platform(load_settings(data_dir=data_dir, database_url=database_url), migrate=True)
+    platform = open_platform(command_settings(data_dir, database_url))
     try:
         with platform.uow() as uow:
             operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
@@ -49,9 +49,21 @@ def operator_session(data_dir: Path | None, database_url: str | None) -> Iterato
         platform.close()
 
 
+def open_platform(settings: Settings) -> Platform:
+    """The platform, its database migrated; a database that cannot be reached ends the command."""
+    try:
+        return build_platform(settings, migrate=True)
+    except NuageError as exc:
+        raise fail(f"{exc.error_id}: {exc}") from None
+
+
 def command_settings(data_dir: Path | None, database_url: str | None = None, **more: object) -> Settings:
-    """The settings of a command: its flags over the environment, the config file and the defaults."""
-    return load_settings(data_dir=data_dir, database_url=database_url, **more)
+    """The settings of a command: its flags over the environment, the config file and the defaults; a
+    key no setting has, or a bad value, ends the command with one line naming it."""
+    try:
+        return load_settings(data_dir=data_dir, database_url=database_url, **more)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
 
 
 def address(value: str | None, option: str) -> tuple[str, int] | None:
@@ -62,10 +74,3 @@ def address(value: str | None, option: str) -> tuple[str, int] | None:
         return parse_host_port(value)
     except ValueError as exc:
         raise fail(f"{option}: {exc}") from exc
-
-
-def redacted(url: str) -> str:
-    """A database URL fit to print: its password hidden."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

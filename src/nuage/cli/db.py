@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nuage.bootstrap import build_platform
-from nuage.cli.common import DatabaseUrl, DataDir, command_settings, redacted
+from nuage.cli.common import DatabaseUrl, DataDir, command_settings, open_platform
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -14,8 +13,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Create or migrate the database schema to the newest version."""
     config = command_settings(data_dir, database_url)
-    platform = build_platform(config, migrate=True)
+    platform = open_platform(config)
     try:
-        typer.echo(f"database at {redacted(config.effective_database_url)} is up to date")
+        typer.echo(f"database at {platform.database_label} is up to date")
     finally:
         platform.close()

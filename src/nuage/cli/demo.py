@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from nuage.bootstrap import build_platform
-from nuage.cli.common import DatabaseUrl, DataDir, command_settings, fail
+from nuage.cli.common import DatabaseUrl, DataDir, command_settings, fail, open_platform
 from nuage.errors import NuageError
 from nuage.services.demo import load_demo
-from nuage.storage.sql.api_store import access_store
 
 
 def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Load the demo tenancy (idempotent): an operator, two partners, three customers, phones."""
-    platform = build_platform(command_settings(data_dir, database_url), migrate=True)
+    platform = open_platform(command_settings(data_dir, database_url))
     try:
         with platform.uow() as uow:
-            summary = load_demo(uow, platform.clock, access_store(uow))
+            summary = load_demo(uow, platform.clock, uow.access)
     except NuageError as exc:
         raise fail(f"{exc.error_id}: {exc}") from exc
     finally:

@@ -11,8 +11,9 @@ from typing import Annotated
 
 import typer
 
-from nuage.bootstrap import Platform, SipRuntime, build_platform
-from nuage.cli.common import DatabaseUrl, DataDir, address, command_settings, fail, redacted
+from nuage.bootstrap import Platform, SipRuntime
+from nuage.cli.common import DatabaseUrl, DataDir, address, command_settings, fail, open_platform
+from nuage.sip import install_uvloop
 
 
 def serve(
@@ -37,20 +38,12 @@ def serve(
     if no_sip:
         settings.sip.enabled = False
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    platform = build_platform(settings, migrate=True)
+    platform = open_platform(settings)
     try:
-        _install_uvloop()
+        install_uvloop()  # process-wide: only this entry point sets the loop policy
         asyncio.run(_serve(platform))
     finally:
         platform.close()
-
-
-def _install_uvloop() -> None:
-    try:
-        import uvloop
-    except ImportError:  # uvloop is optional: plain asyncio works, a third slower on SIP
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def _stop_event() -> asyncio.Event:
@@ -109,7 +102,7 @@ async def _serve(platform: Platform) -> None:
             await asyncio.sleep(0.05)
         bound = server.servers[0].sockets[0].getsockname()
         typer.echo(f"Browser: http://{bound[0]}:{bound[1]}/  (health: /health)")
-        typer.echo(f"Data: {redacted(settings.effective_database_url)}. Nuage is running; stop with Ctrl-C.")
+        typer.echo(f"Data: {platform.database_label}. Nuage is running; stop with Ctrl-C.")
         await stop.wait()
         typer.echo("stopping: no new calls; current calls may end (10 s)...")
         server.should_exit = True
@@ -135,7 +128,7 @@ def sip_only(
     if sip_address:
         settings.sip.host, settings.sip.port = sip_address
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    platform = build_platform(settings, migrate=True)
+    platform = open_platform(settings)
 
     async def run() -> None:
         stop = _stop_event()
@@ -147,7 +140,7 @@ def sip_only(
             await runtime.stop(grace)
 
     try:
-        _install_uvloop()
+        install_uvloop()  # process-wide: only this entry point sets the loop policy
         asyncio.run(run())
     finally:
         platform.close()

@@ -7,6 +7,7 @@ is issued. The operator suspends a client at once (API-3); a revoked client is t
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -68,6 +69,9 @@ class AccessStore(Protocol):
     def clients(self) -> Repository[ApiClient]: ...
     @property
     def limits(self) -> Repository[ApiLimits]: ...
+    def user_holders(self, user_ids: Collection[str]) -> dict[str, tuple[str, str]]:
+        """The account and role of each of these users that still exists (who holds user tokens now)."""
+        ...
 
 
 def hash_secret(secret: str) -> str:

@@ -1,10 +1,17 @@
-"""The storage ports the use cases need; ``nuage.storage.sql`` implements them."""
+"""The storage ports the use cases and the edges (API, CLI, web) need; ``nuage.storage.sql``
+implements them and the composition root (``nuage.bootstrap``) hands them out: the unit of work
+(with the API's access store and the call policy's store), and the API's fast read path
+(:class:`KeyReader` and its two signals, :class:`Prefetch` and :class:`NeedsDatabase`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from nuage.directory.model import (
     CarrierTrunk,
@@ -23,7 +30,12 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.policy.autodialer import AutoDialerBlock, Subject
 from nuage.tenancy.model import Order, Party
+
+if TYPE_CHECKING:
+    from nuage.services.access import AccessStore
+    from nuage.services.billing_ports import BillingUnitOfWork
 
 T = TypeVar("T")
 
@@ -49,6 +61,25 @@ class Repository(Protocol[T]):
         **where: Any,
     ) -> list[T]: ...
     def count(self, **where: Any) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SpendCap:
+    """SIP-5: an account's daily outbound spending cap (EUR excl. VAT per Brussels day)."""
+
+    account_id: str
+    daily_spend_cap: Decimal | None
+    updated_at: datetime
+
+
+class PolicyStore(Protocol):
+    """What the call policy keeps in storage and the operator sees and changes through the API:
+    SIP-4 auto-dialer blocks, SIP-5 daily spending caps."""
+
+    def autodialer_blocks(self) -> list[AutoDialerBlock]: ...
+    def delete_autodialer_block(self, subject: Subject) -> bool: ...
+    def spend_cap(self, account_id: str) -> SpendCap | None: ...
+    def set_spend_cap(self, account_id: str, cap: Decimal | None, at: datetime) -> SpendCap: ...
 
 
 class UnitOfWork(Protocol):
@@ -88,6 +119,10 @@ class UnitOfWork(Protocol):
     def emergency_numbers(self) -> Repository[EmergencyNumber]: ...
     @property
     def hot_desk_sessions(self) -> Repository[HotDeskSession]: ...
+    @property
+    def access(self) -> AccessStore: ...
+    @property
+    def policy(self) -> PolicyStore: ...
 
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
@@ -104,3 +139,25 @@ class UnitOfWorkFactory(Protocol):
     """Makes a fresh unit of work per use case."""
 
     def __call__(self) -> UnitOfWork: ...
+
+
+class NeedsDatabase(BaseException):  # a signal, not an error: work code must not catch it
+    """The work needs more than primary-key reads: run it on a real unit of work."""
+
+
+class Prefetch(BaseException):  # a signal, not an error: work code must not catch it
+    """The work needs this row (repository name, key) first."""
+
+    def __init__(self, name: str, key: str) -> None:
+        super().__init__(name, key)
+        self.name = name
+        self.key = key
+
+
+class KeyReader(Protocol):
+    """The API's fast read path: fetches one stored object by primary key (``name`` is the unit of
+    work's repository name), and makes units of work that answer from the objects fetched."""
+
+    async def find(self, name: str, key: str) -> Any: ...
+    def prefetched(self, fetched: dict[tuple[str, str], Any]) -> BillingUnitOfWork: ...
+    async def close(self) -> None: ...

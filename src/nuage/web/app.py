@@ -10,12 +10,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nuage import __version__
 from nuage.api.app import ApiDispatch, create_api
 from nuage.api.errors import install_edge as install_api_edge
+from nuage.api.limits import ConcurrencyLimiter
 from nuage.bootstrap import Platform
 from nuage.services.context import Context
 from nuage.tenancy.model import PartyKind
@@ -41,9 +41,9 @@ class WebApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def create_app(platform: Platform) -> FastAPI:
-    """Build the web application over a wired platform."""
-    api_app = create_api(platform)
+def create_app(platform: Platform, *, limiter: ConcurrencyLimiter | None = None) -> FastAPI:
+    """Build the web application over a wired platform (``limiter``: see ``create_api``)."""
+    api_app = create_api(platform, limiter=limiter)
     runtime = api_app.state.api
 
     @contextlib.asynccontextmanager
@@ -66,8 +66,7 @@ def create_app(platform: Platform) -> FastAPI:
     def health() -> JSONResponse:
         checks: dict[str, Any] = {"version": __version__}
         try:
-            with platform.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            platform.ping()
             checks["database"] = "ok"
             checks["schema_current"] = platform.schema_is_current()
         except Exception as exc:  # the health page reports the failing upstream instead of failing

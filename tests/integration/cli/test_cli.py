@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 
 from netports import free_port
 from nuage.cli import app
+from waiting import wait_until
 
 runner = CliRunner()
 
@@ -49,6 +49,28 @@ def test_serve_refuses_a_malformed_address_clearly(tmp_path: Path) -> None:
     assert "HOST:PORT" in result.output
 
 
+@pytest.mark.parametrize("command", [["serve"], ["demo"], ["db", "upgrade"]])
+def test_an_unknown_config_key_ends_a_command_with_one_line_naming_it(
+    command: list[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "nuage.toml"
+    config.write_text("[sip]\nprot = 5070\n")
+    result = runner.invoke(app, [*command, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: unknown setting sip.prot in {config}"
+
+
+def test_an_unknown_variable_ends_the_installed_command_without_a_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "NUAGE_DATA_DIR": str(tmp_path), "NUAGE_SIP__PROT": "5070"}
+    done = subprocess.run(
+        [sys.executable, "-m", "nuage", "serve"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    expected = "error: unknown setting in the environment: NUAGE_SIP__PROT (did you mean NUAGE_SIP__PORT?)"
+    assert done.stderr.strip() == expected
+
+
 def test_serve_shows_the_demo_tenancy_and_stops_cleanly(tmp_path: Path) -> None:
     data = tmp_path / "data"
     assert runner.invoke(app, ["demo", "--data-dir", str(data)]).exit_code == 0
@@ -62,15 +84,17 @@ def test_serve_shows_the_demo_tenancy_and_stops_cleanly(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        health = None
-        while time.monotonic() < deadline:
+        answers: list[httpx.Response] = []
+
+        def answered() -> bool:
             try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
+                answers.append(httpx.get(f"http://127.0.0.1:{port}/health", timeout=1))
             except httpx.TransportError:
-                time.sleep(0.1)
-        assert health is not None, "the server did not come up"
+                return False
+            return True
+
+        wait_until(answered, timeout=60, interval=0.1, what="the server's health page")
+        health = answers[-1]
         assert health.status_code == 200
         assert health.json()["status"] == "ok"
         assert health.json()["schema_current"] is True

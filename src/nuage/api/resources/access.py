@@ -92,7 +92,7 @@ CLIENTS = Resource(
     noun="API client",
     out=ClientOut,
     created_out=ClientIssued,
-    repo=lambda uow: _store_of(uow).clients,
+    repo=lambda uow: uow.access.clients,
     filters={"account_id": Id, "status": a.ClientStatus},
     order_fields=("created_at", "name"),
     create_body=ClientCreate,
@@ -101,12 +101,6 @@ CLIENTS = Resource(
     get=lambda c, key: a.get_client(c.store, c.ctx, key),
     rules="API-1 (the secret is shown once, stored hashed); DELETE revokes the client for good (API-4).",
 )
-
-
-def _store_of(uow: Any) -> Any:
-    from nuage.storage.sql.api_store import access_store
-
-    return access_store(uow)
 
 
 router = APIRouter()

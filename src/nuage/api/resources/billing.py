@@ -28,7 +28,6 @@ from nuage.services import billing as b
 from nuage.services import payments as p
 from nuage.services.payments import PaymentSettings
 from nuage.shared.month import Month
-from nuage.storage.sql.payments_store import payment_store
 
 MONTH_PATTERN = r"^2\d{3}-(0[1-9]|1[0-2])$"  # YYYY-MM, years 2000-2999, months 01-12
 MonthText = Annotated[str, Field(pattern=MONTH_PATTERN, examples=["2026-01"])]
@@ -321,9 +320,7 @@ def _document_route(kind: str) -> None:
         c.require("billing.invoices.read")
         # Stored files (rendered at send time) are answered as they are; otherwise rendered and
         # validated now, not stored by a read.
-        name, media, body = p.document_file(
-            c.uow, payment_store(c.uow), c.ctx, number, kind, PaymentSettings()
-        )
+        name, media, body = p.document_file(c.uow, c.uow.payments, c.ctx, number, kind, PaymentSettings())
         return cached_file_response(request, body, media, name)
 
     get_document.__name__ = f"get_invoice_{kind}"

@@ -26,7 +26,6 @@ from nuage.api.crud import NOT_MODIFIED, responses
 from nuage.api.deps import ApiRuntime, current_claims, runtime
 from nuage.api.tokens import Claims
 from nuage.services import access as a
-from nuage.storage.sql.api_store import access_store
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -187,7 +186,7 @@ def _claims(
 
 def _client_claims(rt: ApiRuntime, client_id: str, secret: str) -> Claims | None:
     with rt.uow() as uow:
-        client = a.authenticate_client(access_store(uow), client_id, secret)
+        client = a.authenticate_client(uow.access, client_id, secret)
         if client is None:
             return None
         party = uow.parties.get(client.account_id)

@@ -185,12 +185,8 @@ def list_autodialer_blocks(request: Request, c: Call = Depends(call)) -> Respons
     _operator(c)
     c.require("operations.sip.read")
     runtime = c.runtime.platform.sip
-    if runtime is not None:
-        blocks = runtime.policy.autodialer_blocks()
-    else:  # no SIP in this process: what the SIP nodes stored
-        from nuage.storage.sql.policy_store import policy_store
-
-        blocks = policy_store(c.uow).autodialer_blocks()
+    # without SIP in this process: what the SIP nodes stored
+    blocks = runtime.policy.autodialer_blocks() if runtime is not None else c.uow.policy.autodialer_blocks()
     items = [_block_out(b) for b in blocks]
     return read_response(
         request, AutoDialerBlocksOut(items=items, total=len(items)).model_dump_json().encode()
@@ -219,11 +215,9 @@ async def clear_autodialer_block(
     subject = Subject(subject_kind, subject_id)
 
     def work(c: Call) -> bool:
-        from nuage.storage.sql.policy_store import policy_store
-
         _operator(c)
         c.require("operations.sip.update")
-        store = policy_store(c.uow)
+        store = c.uow.policy
         if c.runtime.platform.sip is not None:  # cleared through the policy: written behind in order
             return any(b.subject == subject for b in store.autodialer_blocks())
         found = store.delete_autodialer_block(subject)
@@ -270,9 +264,7 @@ def _customer(c: Call, account_id: str) -> None:
 
 
 def _limits_out(c: Call, account_id: str) -> CallLimitsOut:
-    from nuage.storage.sql.policy_store import policy_store
-
-    found = policy_store(c.uow).spend_cap(account_id)
+    found = c.uow.policy.spend_cap(account_id)
     runtime = c.runtime.platform.sip
     return CallLimitsOut(
         account_id=account_id,
@@ -311,11 +303,9 @@ def get_call_limits(account_id: ID, request: Request, c: Call = Depends(call)) -
     ),
 )
 def set_call_limits(account_id: ID, body: CallLimitsChange, c: Call = Depends(call)) -> Response:
-    from nuage.storage.sql.policy_store import policy_store
-
     _customer(c, account_id)
     c.require("operations.call-limits.update")
-    policy_store(c.uow).set_spend_cap(account_id, body.daily_spend_cap, c.ctx.clock.now())
+    c.uow.policy.set_spend_cap(account_id, body.daily_spend_cap, c.ctx.clock.now())
     data = _limits_out(c, account_id).model_dump_json().encode()
     c.uow.commit()
     return write_response(data)
@@ -331,10 +321,8 @@ def set_call_limits(account_id: ID, body: CallLimitsChange, c: Call = Depends(ca
     **described("operations.call-limits.update", "SIP-5: the account has no daily spending cap any more."),
 )
 def clear_call_limits(account_id: ID, c: Call = Depends(call)) -> Response:
-    from nuage.storage.sql.policy_store import policy_store
-
     _customer(c, account_id)
     c.require("operations.call-limits.update")
-    policy_store(c.uow).set_spend_cap(account_id, None, c.ctx.clock.now())
+    c.uow.policy.set_spend_cap(account_id, None, c.ctx.clock.now())
     c.uow.commit()
     return write_response(None, 204)

@@ -24,31 +24,20 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Protocol, Self, cast
+from typing import Any, Self, cast
 
 import psycopg
 from psycopg import pq
 from psycopg.adapt import Transformer
 from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy.exc import DBAPIError
 
+from nuage.services.ports import KeyReader, NeedsDatabase, Prefetch
 from nuage.storage.sql.mapping import RowMapper
 from nuage.storage.sql.repositories import SqlRepository
 from nuage.storage.sql.unit_of_work import MAPPERS, SqlUnitOfWork
 
 log = logging.getLogger(__name__)
-
-
-class NeedsDatabase(BaseException):  # a signal, not an error: work code must not catch it
-    """The work needs more than primary-key reads: run it on a real unit of work."""
-
-
-class Prefetch(BaseException):  # a signal, not an error: work code must not catch it
-    """The work needs this row (``MAPPERS`` name, key) first."""
-
-    def __init__(self, name: str, key: str) -> None:
-        super().__init__(name, key)
-        self.name = name
-        self.key = key
 
 
 class _NoConnection:
@@ -115,13 +104,6 @@ class PrefetchedUnitOfWork(SqlUnitOfWork):
         """Nothing to roll back."""
 
 
-class KeyReader(Protocol):
-    """Fetches one domain object by primary key: ``name`` is a ``MAPPERS`` name."""
-
-    async def find(self, name: str, key: str) -> Any: ...
-    async def close(self) -> None: ...
-
-
 class _Statement:
     """One table's primary-key select, compiled once for the engine's dialect, and its row decoding."""
 
@@ -160,7 +142,15 @@ class _Statement:
         return self.mapper.from_row(values)
 
 
-class SqliteKeyReader:
+class _Prefetching:
+    """What both readers share: the unit of work that answers from the rows they fetched."""
+
+    def prefetched(self, fetched: dict[tuple[str, str], Any]) -> PrefetchedUnitOfWork:
+        """A read's unit of work over ``fetched`` (see the module's docstring)."""
+        return PrefetchedUnitOfWork(fetched)
+
+
+class SqliteKeyReader(_Prefetching):
     """Primary-key reads of a SQLite engine on one connection of its own, on the caller's thread
     (the event loop's: one read at a time, each a single statement outside any transaction, so
     each sees the latest commit and none holds back the WAL's checkpoints)."""
@@ -183,7 +173,10 @@ class SqliteKeyReader:
         statement = self.statement(name)
         connection = self._connection
         if connection is None:
-            fairy = self._engine.raw_connection()  # the engine's pragmas, then out of its pool
+            try:
+                fairy = self._engine.raw_connection()  # the engine's pragmas, then out of its pool
+            except DBAPIError as exc:  # the engine's unit of work answers (or says why it cannot)
+                raise NeedsDatabase("no connection") from exc
             fairy.detach()
             connection = self._connection = fairy.dbapi_connection
         try:
@@ -304,7 +297,7 @@ class _PgConnection:
         return self.transformer.load_row(0, tuple), result
 
 
-class PostgresKeyReader:
+class PostgresKeyReader(_Prefetching):
     """Primary-key reads on psycopg's asynchronous connections (autocommit), at most ``size`` at once.
 
     A connection that fails is dropped and the read raises :class:`NeedsDatabase`: the caller then

@@ -27,23 +27,18 @@ class SqlAccessStore:
     def __init__(self, connection: Connection) -> None:
         self.clients = SqlRepository(connection, _CLIENTS, "api client", "id")
         self.limits = SqlRepository(connection, _LIMITS, "api limits", "account_id")
+        self._connection = connection
 
-
-def access_store(uow: SqlUnitOfWork) -> SqlAccessStore:
-    """The access store bound to ``uow``'s open transaction."""
-    return SqlAccessStore(uow.connection)
-
-
-def user_holders(uow: SqlUnitOfWork, user_ids: Collection[str]) -> dict[str, tuple[str, str]]:
-    """The account and role of each of these users that still exists (who holds user tokens now)."""
-    found: dict[str, tuple[str, str]] = {}
-    wanted = sorted(user_ids)
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        query = select(users.c.id, users.c.account_id, users.c.role).where(users.c.id.in_(chunk))
-        for user_id, account_id, role in uow.connection.execute(query):
-            found[str(user_id)] = (str(account_id), str(role))
-    return found
+    def user_holders(self, user_ids: Collection[str]) -> dict[str, tuple[str, str]]:
+        """The account and role of each of these users that still exists (who holds user tokens now)."""
+        found: dict[str, tuple[str, str]] = {}
+        wanted = sorted(user_ids)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            query = select(users.c.id, users.c.account_id, users.c.role).where(users.c.id.in_(chunk))
+            for user_id, account_id, role in self._connection.execute(query):
+                found[str(user_id)] = (str(account_id), str(role))
+        return found
 
 
 class _PreparedFind(SqlRepository[T]):
@@ -68,8 +63,7 @@ class LazySqlUnitOfWork(SqlUnitOfWork):
     the fifteen, and building them all costs more than the query (the read path of API-4)."""
 
     def __enter__(self) -> Self:
-        self._connection = self._engine.connect()
-        self._connection.begin()
+        self._open()
         return self
 
     def __getattr__(self, name: str) -> Any:

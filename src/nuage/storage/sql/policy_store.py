@@ -16,19 +16,10 @@ from sqlalchemy import Connection, delete, insert, select, update
 from nuage.policy.autodialer import AutoDialerBlock, Subject
 from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
+from nuage.services.ports import SpendCap
 from nuage.storage.sql import tables
 from nuage.storage.sql.billing_store import SqlBillingStore
 from nuage.storage.sql.billing_tables import tariffs as tariff_table
-from nuage.storage.sql.unit_of_work import SqlUnitOfWork
-
-
-@dataclass(frozen=True, slots=True)
-class SpendCap:
-    """SIP-5: an account's daily outbound spending cap (EUR excl. VAT per Brussels day)."""
-
-    account_id: str
-    daily_spend_cap: Decimal | None
-    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +127,3 @@ class SqlPolicyStore:
     def retail_tariffs(self) -> list[Tariff]:
         """The retail tariff versions, with their prices."""
         return SqlBillingStore(self._connection).tariffs(RatingRun.CUSTOMER_RETAIL.value)
-
-
-def policy_store(uow: SqlUnitOfWork) -> SqlPolicyStore:
-    """The policy store bound to ``uow``'s open transaction."""
-    return SqlPolicyStore(uow.connection)

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import Connection, Engine, Table
+from sqlalchemy.exc import DBAPIError
 
 from nuage.directory.model import (
     CarrierTrunk,
@@ -27,12 +28,15 @@ from nuage.directory.model import (
 )
 from nuage.storage.sql import tables
 from nuage.storage.sql.billing_store import SqlBillingStore
+from nuage.storage.sql.errors import translated
 from nuage.storage.sql.mapping import RowMapper
 from nuage.storage.sql.repositories import SqlRepository
 from nuage.tenancy.model import Order, OrderLine, Party
 
 if TYPE_CHECKING:
+    from nuage.storage.sql.api_store import SqlAccessStore
     from nuage.storage.sql.payments_store import SqlPaymentStore
+    from nuage.storage.sql.policy_store import SqlPolicyStore
 
 
 def _lines_to_row(lines: list[OrderLine]) -> list[dict[str, Any]]:
@@ -105,11 +109,25 @@ class SqlUnitOfWork:
         return self._connection
 
     def __enter__(self) -> Self:
-        self._connection = self._engine.connect()
-        self._connection.begin()
+        self._open()
+        connection = self.connection
         for name, (mapper, kind, key) in MAPPERS.items():
-            setattr(self, name, SqlRepository(self._connection, mapper, kind, key))
+            setattr(self, name, SqlRepository(connection, mapper, kind, key))
         return self
+
+    def _open(self) -> None:
+        """Connect and begin; a database that cannot be reached is ``UpstreamUnavailable``."""
+        try:
+            self._connection = self._engine.connect()
+            self._connection.begin()
+        except DBAPIError as error:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+            found = translated(error)
+            if found is None:
+                raise
+            raise found from error
 
     def __exit__(
         self,
@@ -121,9 +139,16 @@ class SqlUnitOfWork:
         try:
             if connection.in_transaction():
                 connection.rollback()
+        except DBAPIError:
+            if exc is None:
+                raise
         finally:
             connection.close()
             self._connection = None
+        if isinstance(exc, DBAPIError):  # the database's refusal, as an error of the tree
+            error = translated(exc)
+            if error is not None:
+                raise error from exc
 
     @property
     def billing(self) -> SqlBillingStore:
@@ -136,6 +161,20 @@ class SqlUnitOfWork:
         from nuage.storage.sql.payments_store import SqlPaymentStore
 
         return SqlPaymentStore(self.connection)
+
+    @property
+    def access(self) -> SqlAccessStore:
+        """API clients and limits (API-1, API-2) in this unit of work's transaction."""
+        from nuage.storage.sql.api_store import SqlAccessStore
+
+        return SqlAccessStore(self.connection)
+
+    @property
+    def policy(self) -> SqlPolicyStore:
+        """The call policy's stored state (SIP-4 blocks, SIP-5 caps) in this unit of work's transaction."""
+        from nuage.storage.sql.policy_store import SqlPolicyStore
+
+        return SqlPolicyStore(self.connection)
 
     def commit(self) -> None:
         """Keep what the use case wrote."""
