@@ -40,10 +40,13 @@ from typing import Any
 from nuage.bootstrap import Platform, SipRuntime, build_platform
 from nuage.config import Settings, SipSettings
 from nuage.directory.model import DeviceKind
-from nuage.services import directory as d
 from nuage.services import tenancy as t
 from nuage.services.billing_defaults import load_billing_defaults
 from nuage.services.context import Context
+from nuage.services.directory.carrier_trunks import add_carrier_trunk
+from nuage.services.directory.devices import add_device
+from nuage.services.directory.numbers import add_number, add_number_block, assign_number
+from nuage.services.directory.users import add_user
 from nuage.shared.clock import SystemClock
 from nuage.sip.ports import Binding
 from nuage.tenancy.model import Language, OrderLine
@@ -82,7 +85,7 @@ def setup(url: str, accounts: int, phone_port: int, injection: Path) -> None:
         with platform.uow() as uow:
             operator = t.create_operator(uow, Context.operator("-", clock), "Bench Telecom")
             ctx = Context.operator(operator.id, clock)
-            d.add_carrier_trunk(uow, ctx, "Bench carrier", "127.0.0.1", phone_port)
+            add_carrier_trunk(uow, ctx, "Bench carrier", "127.0.0.1", phone_port)
             load_billing_defaults(uow, clock)  # as the demo: retail tariffs (SIP-5 prices calls with them)
             for i in range(accounts):
                 customer = t.create_customer(uow, ctx, f"Bench customer {i:05d}", email=f"a{i}@bench.example")
@@ -91,13 +94,13 @@ def setup(url: str, accounts: int, phone_port: int, injection: Path) -> None:
                     accepted_by="Bench", service_start_on=date(2026, 1, 10),
                     lines=[OrderLine("activation", 1, "Account activation")],
                 )  # fmt: skip
-                block = d.add_number_block(uow, ctx, customer.id, number(i, 0), 10, street="Rue 1",
+                block = add_number_block(uow, ctx, customer.id, number(i, 0), 10, street="Rue 1",
                                            postal_code="1000", city="Bruxelles", country="BE")  # fmt: skip
                 for u in range(USERS_PER_ACCOUNT):
-                    user = d.add_user(uow, ctx, customer.id, f"User {u} of {i}", extension=f"20{u + 1}")
-                    e164 = d.add_number(uow, ctx, customer.id, number(i, u), block_id=block.id, main=u == 0)
-                    d.assign_number(uow, ctx, e164.id, user_id=user.id)
-                    device = d.add_device(
+                    user = add_user(uow, ctx, customer.id, f"User {u} of {i}", extension=f"20{u + 1}")
+                    e164 = add_number(uow, ctx, customer.id, number(i, u), block_id=block.id, main=u == 0)
+                    assign_number(uow, ctx, e164.id, user_id=user.id)
+                    device = add_device(
                         uow, ctx, customer.id, DeviceKind.SOFTPHONE_PC, f"PC {u}", user_id=user.id,
                         sip_username=username(i, u), sip_password=PASSWORD,
                     )  # fmt: skip
@@ -124,7 +127,7 @@ def setup(url: str, accounts: int, phone_port: int, injection: Path) -> None:
 
 async def _register(platform: Platform, devices: list[tuple[str, str]], port: int) -> None:
     """Every device registered at the SIPp phone (written as the registrar would)."""
-    from nuage.storage.sql.sip_adapters import SqlBindingStore
+    from nuage.storage.sql.sip_records import SqlBindingStore
 
     store = SqlBindingStore(platform.engine)
     now = datetime.now(UTC)
@@ -150,7 +153,8 @@ class BareRuntime:
         from nuage.sip.policy import DialPlanPolicy
         from nuage.sip.server import SipServer
         from nuage.sip.server import SipSettings as ServerSettings
-        from nuage.storage.sql.sip_adapters import SqlBindingStore, SqlCdrSink, SqlSipDirectory
+        from nuage.storage.sql.sip_adapters import SqlSipDirectory
+        from nuage.storage.sql.sip_records import SqlBindingStore, SqlCdrSink
 
         config = platform.settings.sip
         self.directory = SqlSipDirectory(platform.engine, home_region=platform.settings.home_region)

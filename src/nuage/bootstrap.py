@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from nuage.sip.server import SipServer
     from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory
     from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
-    from nuage.storage.sql.sip_adapters import SqlBindingStore, SqlSipDirectory
+    from nuage.storage.sql.sip_adapters import SqlSipDirectory
+    from nuage.storage.sql.sip_records import SqlBindingStore
 
 
 @dataclass
@@ -130,17 +131,18 @@ class SipRuntime:
     reconcile_s: float = 30.0  # how often channels of calls no longer in progress are given back
 
     def __init__(self, platform: Platform) -> None:
+        from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
         from nuage.sip.server import SipServer, SipSettings
         from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
-        from nuage.storage.sql.sip_adapters import SqlBindingStore, SqlCdrSink, SqlSipDirectory
+        from nuage.storage.sql.sip_adapters import SqlSipDirectory
+        from nuage.storage.sql.sip_records import SqlBindingStore, SqlCdrSink
 
         config = platform.settings.sip
         self.directory: SqlSipDirectory = SqlSipDirectory(
             platform.engine,
             home_region=platform.settings.home_region,
             clock=platform.clock,
-            hot_desk_timeout=timedelta(hours=config.hot_desk_timeout_hours),  # CFG-13
         )
         self.bindings: SqlBindingStore = SqlBindingStore(platform.engine)
         self.policy_state: SqlPolicySnapshot = SqlPolicySnapshot(
@@ -172,7 +174,12 @@ class SipRuntime:
             policy=self.policy,
             cdr_sink=cdr_sink,
             clock=platform.clock,
-            hot_desk=self.directory,  # CFG-13
+            hot_desk=HotDeskBridge(  # CFG-13: the use cases, shown at once by the directory
+                platform.engine,
+                self.directory,
+                platform.clock,
+                timeout=timedelta(hours=config.hot_desk_timeout_hours),
+            ),
         )
         # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
         # CDR); ours also gives the call's channels back to the policy, at once (and tells SIP-4's

@@ -225,17 +225,17 @@ async def test_removed_user_loses_access_at_once(api: Api) -> None:
 
 def _as_another_node(api: Api, change: str, user_id: str) -> None:
     """Remove a user or change their role in the database, as another web node would."""
-    from nuage.services import directory as d
     from nuage.services.context import Context
+    from nuage.services.directory.users import UserChanges, remove_user, update_user
 
     with api.platform.uow() as uow:
         operator = uow.parties.find_by(kind="operator")
         assert operator is not None
         ctx = Context.operator(operator.id, api.platform.clock)
         if change == "remove":
-            d.remove_user(uow, ctx, user_id)
+            remove_user(uow, ctx, user_id)
         else:
-            d.update_user(uow, ctx, user_id, role=change)
+            update_user(uow, ctx, user_id, UserChanges(role=change))
         uow.commit()
 
 

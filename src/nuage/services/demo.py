@@ -10,13 +10,19 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from nuage.directory.model import DeviceKind, Role, RoomUse, TrunkAuth
-from nuage.services import directory as d
 from nuage.services import hot_desk as h
 from nuage.services import tenancy as t
 from nuage.services.access import AccessStore
 from nuage.services.api_demo import DemoClient, DemoLogin, load_api_demo
 from nuage.services.billing_defaults import load_billing_defaults
 from nuage.services.context import Context
+from nuage.services.directory.carrier_trunks import add_carrier_trunk
+from nuage.services.directory.devices import add_device
+from nuage.services.directory.media import add_conference_room
+from nuage.services.directory.numbers import add_number, add_number_block, assign_number
+from nuage.services.directory.rooms import add_room
+from nuage.services.directory.trunks import TrunkChanges, add_trunk, update_trunk
+from nuage.services.directory.users import add_user
 from nuage.services.ports import UnitOfWork
 from nuage.shared.clock import Clock
 from nuage.shared.phone import parse_e164
@@ -223,7 +229,7 @@ def load_demo(uow: UnitOfWork, clock: Clock, access: AccessStore | None = None) 
         summary.created += _load_customer(uow, ctx, customer_spec, partners, summary)
     carrier_name, host, port = CARRIER
     if uow.carrier_trunks.find_by(name=carrier_name) is None:
-        d.add_carrier_trunk(uow, ctx, carrier_name, host, port)
+        add_carrier_trunk(uow, ctx, carrier_name, host, port)
         summary.created += 1
     summary.carrier = f"{host}:{port}"
     if access is not None:
@@ -270,7 +276,7 @@ def _load_customer(
     first, size = spec.block
     block = uow.number_blocks.find_by(account_id=account, first_e164=parse_e164(first))
     if block is None:
-        block = d.add_number_block(
+        block = add_number_block(
             uow,
             ctx,
             account,
@@ -285,7 +291,7 @@ def _load_customer(
     for user_spec in spec.users:
         user = uow.users.find_by(email=user_spec.email)
         if user is None:
-            user = d.add_user(
+            user = add_user(
                 uow,
                 ctx,
                 account,
@@ -300,16 +306,16 @@ def _load_customer(
         if user_spec.number:
             number = uow.numbers.find_by(e164=parse_e164(user_spec.number))
             if number is None:
-                number = d.add_number(
+                number = add_number(
                     uow, ctx, account, user_spec.number, block_id=block.id, main=user_spec.number == first
                 )
-                d.assign_number(uow, ctx, number.id, user_id=user.id)
+                assign_number(uow, ctx, number.id, user_id=user.id)
                 created += 1
             numbers = (number.e164,)
         if user_spec.sip:
             username, password, kind = user_spec.sip
             if uow.devices.find_by(sip_username=username) is None:
-                d.add_device(
+                add_device(
                     uow,
                     ctx,
                     account,
@@ -334,10 +340,10 @@ def _load_customer(
         # demo's phones, which share its address)
         trunk = uow.trunks.find_by(account_id=account)
         if trunk is None:
-            d.add_trunk(uow, ctx, account, "Lemaire office PBX", TrunkAuth.IP, allowed_ips=DEMO_PBX)
+            add_trunk(uow, ctx, account, "Lemaire office PBX", TrunkAuth.IP, allowed_ips=DEMO_PBX)
             created += 1
         elif trunk.allowed_ips == "127.0.0.1/32":  # an earlier demo trusted every loopback port
-            d.update_trunk(uow, ctx, trunk.id, allowed_ips=DEMO_PBX)
+            update_trunk(uow, ctx, trunk.id, TrunkChanges(allowed_ips=DEMO_PBX))
     return created
 
 
@@ -345,13 +351,13 @@ def _dupont_extras(uow: UnitOfWork, ctx: Context, account: str) -> int:
     """A workshop with a shared phone (a CNT-4 shortfall to see), a door phone, a meeting room."""
     if uow.rooms.find_by(account_id=account, name="Workshop") is not None:
         return 0
-    workshop = d.add_room(uow, ctx, account, "Workshop", RoomUse.NON_USERS)
-    meeting = d.add_room(uow, ctx, account, "Meeting room", RoomUse.USERS)
-    d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Workshop 1", room_id=workshop.id)
-    d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Meeting room phone", room_id=meeting.id)
-    d.add_device(uow, ctx, account, DeviceKind.DOOR_PHONE, "Front door")
+    workshop = add_room(uow, ctx, account, "Workshop", RoomUse.NON_USERS)
+    meeting = add_room(uow, ctx, account, "Meeting room", RoomUse.USERS)
+    add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Workshop 1", room_id=workshop.id)
+    add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Meeting room phone", room_id=meeting.id)
+    add_device(uow, ctx, account, DeviceKind.DOOR_PHONE, "Front door")
     username, password = HOT_DESK_PHONE
-    d.add_device(
+    add_device(
         uow,
         ctx,
         account,
@@ -361,7 +367,7 @@ def _dupont_extras(uow: UnitOfWork, ctx: Context, account: str) -> int:
         sip_username=username,
         sip_password=password,
     )
-    d.add_conference_room(uow, ctx, account, "Weekly meeting", pin="4321")
+    add_conference_room(uow, ctx, account, "Weekly meeting", pin="4321")
     return 6
 
 

@@ -1,4 +1,7 @@
-"""Emergency readiness (EMG-1..3) and the emergency numbers (EMG-4).
+"""Emergency readiness (EMG-1..3), the EMG-2 choice of emergency caller ID, the emergency numbers (EMG-4).
+
+The readiness check and the SIP plane's dial plan (``nuage.directory.dialplan``) choose the emergency
+caller ID by the same functions here.
 
 EMG-4 (emergency calls always go through) is enforced by the SIP data plane's call policy; this
 module says which numbers are emergency numbers and checks the operator's additions.
@@ -7,12 +10,15 @@ module says which numbers are emergency numbers and checks the operator's additi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from nuage.directory.model import Device, NumberBlock, PhoneNumber, Trunk, User
 from nuage.errors import InvalidInput, TermViolation
+
+N = TypeVar("N")
 
 #: EMG-4: the Belgian emergency numbers, built in: they can be neither added nor removed.
 BUILT_IN_EMERGENCY_NUMBERS: Mapping[str, str] = {
@@ -105,18 +111,43 @@ class EmergencyReadiness:
         return not any(f.blocking for f in self.findings)
 
 
-def emergency_number_for_device(
-    device: Device, owner: User | None, numbers: Sequence[PhoneNumber]
-) -> PhoneNumber | None:
+@dataclass(frozen=True)
+class NumberLookup(Generic[N]):
+    """The numbers EMG-2 chooses from, by key; ``N`` is a ``PhoneNumber`` (the readiness check) or
+    an E.164 string (the SIP plane's dial plan), so both choose by the one rule below."""
+
+    by_id: Mapping[str, N] = field(default_factory=dict)
+    of_user: Mapping[str, N] = field(default_factory=dict)  # the first number assigned to each user
+    of_device: Mapping[str, N] = field(default_factory=dict)
+    of_trunk: Mapping[str, N] = field(default_factory=dict)
+
+    @staticmethod
+    def of(numbers: Iterable[PhoneNumber]) -> NumberLookup[PhoneNumber]:
+        """The lookup of these numbers (in their order: the first assigned to a line is its own)."""
+        by_id: dict[str, PhoneNumber] = {}
+        of_user: dict[str, PhoneNumber] = {}
+        of_device: dict[str, PhoneNumber] = {}
+        of_trunk: dict[str, PhoneNumber] = {}
+        for number in numbers:
+            by_id[number.id] = number
+            if number.user_id:
+                of_user.setdefault(number.user_id, number)
+            if number.device_id:
+                of_device.setdefault(number.device_id, number)
+            if number.trunk_id:
+                of_trunk.setdefault(number.trunk_id, number)
+        return NumberLookup(by_id, of_user, of_device, of_trunk)
+
+
+def emergency_number_for_device(device: Device, owner: User | None, numbers: NumberLookup[N]) -> N | None:
     """EMG-2: the caller ID a device presents to emergency services.
 
     The device's own setting first (the location follows the phone, EMG-3 for hot-desking),
     then a number assigned to the device, then its owner's emergency number or assigned number.
     """
-    by_id = {n.id: n for n in numbers}
-    if device.emergency_number_id and device.emergency_number_id in by_id:
-        return by_id[device.emergency_number_id]
-    assigned = next((n for n in numbers if n.device_id == device.id), None)
+    if device.emergency_number_id and device.emergency_number_id in numbers.by_id:
+        return numbers.by_id[device.emergency_number_id]
+    assigned = numbers.of_device.get(device.id)
     if assigned is not None:
         return assigned
     if owner is not None and not device.hot_desk:
@@ -124,22 +155,18 @@ def emergency_number_for_device(
     return None
 
 
-def emergency_number_for_user(user: User, numbers: Sequence[PhoneNumber]) -> PhoneNumber | None:
+def emergency_number_for_user(user: User, numbers: NumberLookup[N]) -> N | None:
     """EMG-2: the user's emergency caller ID, else the first number assigned to the user."""
-    if user.emergency_number_id:
-        found = next((n for n in numbers if n.id == user.emergency_number_id), None)
-        if found is not None:
-            return found
-    return next((n for n in numbers if n.user_id == user.id), None)
+    if user.emergency_number_id and user.emergency_number_id in numbers.by_id:
+        return numbers.by_id[user.emergency_number_id]
+    return numbers.of_user.get(user.id)
 
 
-def emergency_number_for_trunk(trunk: Trunk, numbers: Sequence[PhoneNumber]) -> PhoneNumber | None:
+def emergency_number_for_trunk(trunk: Trunk, numbers: NumberLookup[N]) -> N | None:
     """EMG-2: the trunk's configured emergency number, else the first number routed to it."""
-    if trunk.emergency_number_id:
-        found = next((n for n in numbers if n.id == trunk.emergency_number_id), None)
-        if found is not None:
-            return found
-    return next((n for n in numbers if n.trunk_id == trunk.id), None)
+    if trunk.emergency_number_id and trunk.emergency_number_id in numbers.by_id:
+        return numbers.by_id[trunk.emergency_number_id]
+    return numbers.of_trunk.get(trunk.id)
 
 
 def check_emergency_readiness(
@@ -151,7 +178,7 @@ def check_emergency_readiness(
 ) -> EmergencyReadiness:
     """EMG-1..3: flag blocks without address, items without a located caller ID, nomadic devices."""
     block_list = list(blocks)
-    number_list = list(numbers)
+    lookup = NumberLookup.of(numbers)
     users_by_id: Mapping[str, User] = {u.id: u for u in users}
     blocks_by_id = {b.id: b for b in block_list}
     findings: list[Finding] = []
@@ -190,12 +217,10 @@ def check_emergency_readiness(
 
     for user in users_by_id.values():
         if user.billable:
-            check_caller_id(
-                "user", user.id, f"User {user.name}", emergency_number_for_user(user, number_list)
-            )
+            check_caller_id("user", user.id, f"User {user.name}", emergency_number_for_user(user, lookup))
     for device in devices:
         owner = users_by_id.get(device.user_id) if device.user_id else None
-        number = emergency_number_for_device(device, owner, number_list)
+        number = emergency_number_for_device(device, owner, lookup)
         check_caller_id("device", device.id, f"Device {device.label}", number)
         if device.nomadic:
             findings.append(
@@ -216,7 +241,5 @@ def check_emergency_readiness(
                 )
             )
     for trunk in trunks:
-        check_caller_id(
-            "trunk", trunk.id, f"Trunk {trunk.name}", emergency_number_for_trunk(trunk, number_list)
-        )
+        check_caller_id("trunk", trunk.id, f"Trunk {trunk.name}", emergency_number_for_trunk(trunk, lookup))
     return EmergencyReadiness(tuple(findings))

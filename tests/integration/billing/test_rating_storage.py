@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from nuage.services import billing as b
-from nuage.services import directory as d
 from nuage.services.billing_ports import PendingBatch, PreparedRatedCalls
+from nuage.services.directory.media import add_traffic_pack
 from nuage.storage.sql import billing_store
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql import tables as t
@@ -115,9 +115,7 @@ def test_storing_the_same_cost_records_twice_stores_them_once(demo: Demo) -> Non
 def test_a_pack_is_drawn_in_call_order_whatever_order_the_cdrs_were_stored_in(demo: Demo) -> None:
     dupont, lemaire = demo.ids["Atelier Dupont"], demo.ids["Cabinet Lemaire"]
     with demo.platform.uow() as uow:
-        pack = d.add_traffic_pack(
-            uow, demo.ctx, dupont, "Two minutes", valid_from=date(2026, 1, 1), minutes=2
-        )
+        pack = add_traffic_pack(uow, demo.ctx, dupont, "Two minutes", valid_from=date(2026, 1, 1), minutes=2)
         uow.commit()
     # stored latest call first, one import each, among calls of an account without a pack
     for day in (25, 18, 11, 4):
@@ -145,7 +143,7 @@ def test_a_pack_is_drawn_in_call_order_whatever_order_the_cdrs_were_stored_in(de
 def test_two_passes_at_once_rate_each_call_once_and_draw_the_pack_once(demo: Demo) -> None:
     dupont = demo.ids["Atelier Dupont"]
     with demo.platform.uow() as uow:
-        pack = d.add_traffic_pack(uow, demo.ctx, dupont, "2 min", valid_from=date(2026, 1, 1), minutes=2)
+        pack = add_traffic_pack(uow, demo.ctx, dupont, "2 min", valid_from=date(2026, 1, 1), minutes=2)
         uow.commit()
     _import(demo, _calls(demo, 40, 9))
     with ThreadPoolExecutor(2) as pool:

@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError
 
 from nuage.errors import Conflict
 from nuage.services import billing as b
-from nuage.services import directory as d
 from nuage.services.billing_demo import DEMO_MONTH
+from nuage.services.directory.users import remove_user
 from nuage.shared.month import Month
 from nuage.storage.sql import billing_tables as bt
 from nuage.tenancy.model import PartyStatus
@@ -242,7 +242,7 @@ def test_billed_users_fall_by_at_most_ten_percent_in_a_quarter(demo: Demo) -> No
     with demo.platform.uow() as uow:
         bob = uow.users.find_by(email="bob@dupont.example")
         assert bob is not None
-        d.remove_user(uow, demo.ctx, bob.id)
+        remove_user(uow, demo.ctx, bob.id)
         uow.commit()
     demo.clock.set(datetime(2026, 4, 2, 8, tzinfo=UTC))
     with demo.platform.uow() as uow:

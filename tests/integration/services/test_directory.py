@@ -10,10 +10,23 @@ import pytest
 from nuage.bootstrap import Platform
 from nuage.directory.model import DeviceKind, LinePurpose, NumberScope, Role, RoomUse, TrunkAuth
 from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
-from nuage.services import directory as d
 from nuage.services import tenancy as t
 from nuage.services.context import Context
 from nuage.services.demo import load_demo
+from nuage.services.directory.devices import add_device
+from nuage.services.directory.media import (
+    add_conference_room,
+    add_sound_file,
+    add_traffic_pack,
+    add_virtual_fax,
+    add_web_channel,
+    get_recording,
+    set_recording,
+)
+from nuage.services.directory.numbers import add_number, add_number_block, assign_number
+from nuage.services.directory.rooms import add_room
+from nuage.services.directory.trunks import add_trunk
+from nuage.services.directory.users import UserChanges, add_user, update_user
 from nuage.services.views import capacity_of, declaration_audit_of, emergency_readiness_of
 from nuage.tenancy.model import Language, OrderLine, Party, PartyKind
 from nuage.tenancy.rules import contracting_party_id
@@ -52,13 +65,11 @@ def test_alarm_and_lift_devices_and_trunks_are_refused_and_nothing_is_written(
     account = world["c1"].id
     with platform.uow() as uow:
         with pytest.raises(TermViolation) as refused:
-            d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Lift cabin", purpose=purpose)
+            add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Lift cabin", purpose=purpose)
         assert refused.value.rule_id == "CFG-5"
         assert refused.value.details["rule_id"] == "CFG-5"
         with pytest.raises(TermViolation, match=purpose.value) as trunk_refused:
-            d.add_trunk(
-                uow, ctx, account, "Alarm panel", TrunkAuth.IP, purpose=purpose, allowed_ips="10.0.0.1"
-            )
+            add_trunk(uow, ctx, account, "Alarm panel", TrunkAuth.IP, purpose=purpose, allowed_ips="10.0.0.1")
         assert trunk_refused.value.rule_id == "CFG-5"
         uow.commit()
     with platform.uow() as uow:
@@ -72,16 +83,16 @@ def test_a_no_service_user_can_own_no_device(platform: Platform, world: dict[str
     account = world["c1"].id
     with platform.uow() as uow:
         with pytest.raises(InvalidInput) as plain_user:
-            d.add_user(uow, ctx, account, "Plain", role=Role.USER, no_service=True)
+            add_user(uow, ctx, account, "Plain", role=Role.USER, no_service=True)
         assert plain_user.value.field == "no_service"
-        boss = d.add_user(uow, ctx, account, "Boss", role=Role.ADMINISTRATOR, no_service=True)
+        boss = add_user(uow, ctx, account, "Boss", role=Role.ADMINISTRATOR, no_service=True)
         with pytest.raises(TermViolation) as refused:
-            d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Boss desk", user_id=boss.id)
+            add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Boss desk", user_id=boss.id)
         assert refused.value.rule_id == "CFG-2"
-        worker = d.add_user(uow, ctx, account, "Worker", role=Role.SUPERVISOR)
-        d.add_device(uow, ctx, account, DeviceKind.SOFTPHONE_PC, "Worker PC", user_id=worker.id)
+        worker = add_user(uow, ctx, account, "Worker", role=Role.SUPERVISOR)
+        add_device(uow, ctx, account, DeviceKind.SOFTPHONE_PC, "Worker PC", user_id=worker.id)
         with pytest.raises(TermViolation) as switch:
-            d.update_user(uow, ctx, worker.id, no_service=True)
+            update_user(uow, ctx, worker.id, UserChanges(no_service=True))
         assert switch.value.rule_id == "CFG-2"
         uow.commit()
         capacity = capacity_of(uow, ctx, account)
@@ -93,7 +104,7 @@ def test_numbers_are_validated_normalised_and_classified(platform: Platform, wor
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
-        block = d.add_number_block(
+        block = add_number_block(
             uow,
             ctx,
             account,
@@ -104,16 +115,16 @@ def test_numbers_are_validated_normalised_and_classified(platform: Platform, wor
             city="Bruxelles",
             country="be",
         )
-        national = d.add_number(uow, ctx, account, "02 300 01 05")
-        foreign = d.add_number(uow, ctx, account, "+33 1 42 68 53 00")
+        national = add_number(uow, ctx, account, "02 300 01 05")
+        foreign = add_number(uow, ctx, account, "+33 1 42 68 53 00")
         with pytest.raises(InvalidInput) as bad:
-            d.add_number(uow, ctx, account, "+32 12")
+            add_number(uow, ctx, account, "+32 12")
         with pytest.raises(InvalidInput) as outside:
-            d.add_number(uow, ctx, account, "+3223000300", block_id=block.id)
+            add_number(uow, ctx, account, "+3223000300", block_id=block.id)
         with pytest.raises(Conflict):
-            d.add_number(uow, ctx, account, "+3223000105")
+            add_number(uow, ctx, account, "+3223000105")
         with pytest.raises(Conflict):
-            d.add_number_block(uow, ctx, account, "+3223000150", 10)
+            add_number_block(uow, ctx, account, "+3223000150", 10)
         uow.commit()
     assert (bad.value.field, outside.value.field) == ("e164", "e164")
     assert (national.e164, national.scope, national.block_id) == (
@@ -130,12 +141,12 @@ def test_a_virtual_fax_is_bound_to_one_free_number(platform: Platform, world: di
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
-        number = d.add_number(uow, ctx, account, "+3223000110")
-        fax = d.add_virtual_fax(uow, ctx, account, number.id, "Fax@Example.com")
+        number = add_number(uow, ctx, account, "+3223000110")
+        fax = add_virtual_fax(uow, ctx, account, number.id, "Fax@Example.com")
         with pytest.raises(Conflict):
-            d.add_virtual_fax(uow, ctx, account, number.id, "other@example.com")
+            add_virtual_fax(uow, ctx, account, number.id, "other@example.com")
         with pytest.raises(Conflict):
-            d.assign_number(uow, ctx, number.id, user_id=d.add_user(uow, ctx, account, "Someone").id)
+            assign_number(uow, ctx, number.id, user_id=add_user(uow, ctx, account, "Someone").id)
         uow.commit()
     assert fax.email == "fax@example.com"
 
@@ -147,15 +158,13 @@ def test_recording_needs_an_administrator_who_acknowledges_the_legal_duties(
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
-        admin = d.add_user(uow, ctx, account, "Admin", role=Role.ADMINISTRATOR)
-        user = d.add_user(uow, ctx, account, "User")
+        admin = add_user(uow, ctx, account, "Admin", role=Role.ADMINISTRATOR)
+        user = add_user(uow, ctx, account, "User")
         with pytest.raises(TermViolation, match="administrator") as by_user:
-            d.set_recording(uow, ctx, account, enabled=True, administrator_id=user.id, acknowledged=True)
+            set_recording(uow, ctx, account, enabled=True, administrator_id=user.id, acknowledged=True)
         with pytest.raises(TermViolation, match="acknowledge") as unacknowledged:
-            d.set_recording(uow, ctx, account, enabled=True, administrator_id=admin.id, acknowledged=False)
-        setting = d.set_recording(
-            uow, ctx, account, enabled=True, administrator_id=admin.id, acknowledged=True
-        )
+            set_recording(uow, ctx, account, enabled=True, administrator_id=admin.id, acknowledged=False)
+        setting = set_recording(uow, ctx, account, enabled=True, administrator_id=admin.id, acknowledged=True)
         uow.commit()
     assert by_user.value.rule_id == unacknowledged.value.rule_id == "CFG-9"
     assert (setting.enabled, setting.acknowledged_by_user_id, setting.acknowledged_at) == (
@@ -164,7 +173,7 @@ def test_recording_needs_an_administrator_who_acknowledges_the_legal_duties(
         platform.clock.now(),
     )
     with platform.uow() as uow:
-        assert d.get_recording(uow, ctx, account) == setting
+        assert get_recording(uow, ctx, account) == setting
 
 
 @pytest.mark.rule("CFG-12")
@@ -173,7 +182,7 @@ def test_a_sound_file_needs_the_copyright_acknowledgment(platform: Platform, wor
     account = world["c1"].id
     with platform.uow() as uow:
         with pytest.raises(TermViolation) as refused:
-            d.add_sound_file(
+            add_sound_file(
                 uow,
                 ctx,
                 account,
@@ -184,7 +193,7 @@ def test_a_sound_file_needs_the_copyright_acknowledgment(platform: Platform, wor
                 copyright_acknowledged=False,
             )
         with pytest.raises(InvalidInput) as wrong_type:
-            d.add_sound_file(
+            add_sound_file(
                 uow,
                 ctx,
                 account,
@@ -194,7 +203,7 @@ def test_a_sound_file_needs_the_copyright_acknowledgment(platform: Platform, wor
                 uploaded_by_user_id=None,
                 copyright_acknowledged=True,
             )
-        sound = d.add_sound_file(
+        sound = add_sound_file(
             uow,
             ctx,
             account,
@@ -219,10 +228,10 @@ def test_a_hot_desk_phone_is_linked_to_no_user(platform: Platform, world: dict[s
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
-        user = d.add_user(uow, ctx, account, "Desk hopper")
+        user = add_user(uow, ctx, account, "Desk hopper")
         with pytest.raises(InvalidInput) as refused:
-            d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Shared", user_id=user.id, hot_desk=True)
-        phone = d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Shared", hot_desk=True)
+            add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Shared", user_id=user.id, hot_desk=True)
+        phone = add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Shared", hot_desk=True)
         uow.commit()
     assert refused.value.field == "user_id"
     assert phone.hot_desk
@@ -238,11 +247,11 @@ def test_a_traffic_pack_with_a_channel_limit_sets_the_capacity(
     account = world["c1"].id
     with platform.uow() as uow:
         for n in range(6):
-            d.add_user(uow, ctx, account, f"User {n}")
+            add_user(uow, ctx, account, f"User {n}")
         assert capacity_of(uow, ctx, account).channels == 3
         with pytest.raises(InvalidInput):
-            d.add_traffic_pack(uow, ctx, account, "Empty", valid_from=date(2026, 1, 1))
-        d.add_traffic_pack(
+            add_traffic_pack(uow, ctx, account, "Empty", valid_from=date(2026, 1, 1))
+        add_traffic_pack(
             uow,
             ctx,
             account,
@@ -266,11 +275,11 @@ def test_devices_get_strong_generated_sip_passwords_and_weak_ones_are_refused(
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
-        generated = d.add_device(uow, ctx, account, DeviceKind.DOOR_PHONE, "Door")
+        generated = add_device(uow, ctx, account, DeviceKind.DOOR_PHONE, "Door")
         with pytest.raises(TermViolation) as weak:
-            d.add_device(uow, ctx, account, DeviceKind.DOOR_PHONE, "Door 2", sip_password="secret")
+            add_device(uow, ctx, account, DeviceKind.DOOR_PHONE, "Door 2", sip_password="secret")
         with pytest.raises(Conflict):
-            d.add_device(
+            add_device(
                 uow, ctx, account, DeviceKind.DOOR_PHONE, "Door 3", sip_username=generated.sip_username
             )
     assert weak.value.rule_id == "SIP-5"
@@ -327,7 +336,7 @@ def test_a_partner_sees_only_its_own_customers(platform: Platform, world: dict[s
         with pytest.raises(NotFound) as missing:
             t.get_customer(uow, ctx, "cus_doesnotexist")
         with pytest.raises(NotFound):
-            d.add_user(uow, ctx, world["c2"].id, "Intruder")
+            add_user(uow, ctx, world["c2"].id, "Intruder")
         with pytest.raises(NotFound):
             t.create_customer(uow, ctx, "Poached", partner_id=world["p2"].id)
         with pytest.raises(NotFound):
@@ -341,14 +350,14 @@ def test_a_partner_sees_only_its_own_customers(platform: Platform, world: dict[s
 def test_items_of_another_account_are_not_found(platform: Platform, world: dict[str, Party]) -> None:
     ctx = op_ctx(platform, world)
     with platform.uow() as uow:
-        other_user = d.add_user(uow, ctx, world["c2"].id, "Other")
+        other_user = add_user(uow, ctx, world["c2"].id, "Other")
         uow.commit()
     p1 = partner_ctx(platform, world["p1"])
     with platform.uow() as uow:
         with pytest.raises(NotFound):
-            d.update_user(uow, p1, other_user.id, name="Renamed")
+            update_user(uow, p1, other_user.id, UserChanges(name="Renamed"))
         with pytest.raises(NotFound):
-            d.add_device(uow, p1, world["c1"].id, DeviceKind.DESK_PHONE, "Desk", user_id=other_user.id)
+            add_device(uow, p1, world["c1"].id, DeviceKind.DESK_PHONE, "Desk", user_id=other_user.id)
 
 
 @pytest.mark.rule("TEN-5")
@@ -366,12 +375,12 @@ def test_moving_a_customer_keeps_its_whole_configuration(platform: Platform, wor
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
-        user = d.add_user(uow, ctx, account, "Stays", extension="110")
-        device = d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Desk", user_id=user.id)
-        number = d.add_number(uow, ctx, account, "+3223000120")
-        d.assign_number(uow, ctx, number.id, user_id=user.id)
-        d.add_trunk(uow, ctx, account, "PBX", TrunkAuth.REGISTRATION)
-        d.add_room(uow, ctx, account, "Kitchen", RoomUse.NON_USERS)
+        user = add_user(uow, ctx, account, "Stays", extension="110")
+        device = add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Desk", user_id=user.id)
+        number = add_number(uow, ctx, account, "+3223000120")
+        assign_number(uow, ctx, number.id, user_id=user.id)
+        add_trunk(uow, ctx, account, "PBX", TrunkAuth.REGISTRATION)
+        add_room(uow, ctx, account, "Kitchen", RoomUse.NON_USERS)
         uow.commit()
 
     def snapshot() -> tuple[object, ...]:
@@ -412,9 +421,9 @@ def test_a_use_case_that_fails_half_way_writes_nothing(platform: Platform, world
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
-        d.add_user(uow, ctx, account, "Half")
+        add_user(uow, ctx, account, "Half")
         with pytest.raises(InvalidInput):
-            d.add_number(uow, ctx, account, "not a number")
+            add_number(uow, ctx, account, "not a number")
         # leaving without commit: the unit of work rolls back
     with platform.uow() as uow:
         assert uow.users.count(account_id=account) == 0
@@ -466,10 +475,10 @@ def test_an_extension_cannot_shadow_an_emergency_number(
     ctx = op_ctx(platform, world)
     with platform.uow() as uow:
         with pytest.raises(TermViolation) as refused:
-            d.add_user(uow, ctx, world["c1"].id, "Shadow", extension=extension)
-        user = d.add_user(uow, ctx, world["c1"].id, "Fine", extension="102")
+            add_user(uow, ctx, world["c1"].id, "Shadow", extension=extension)
+        user = add_user(uow, ctx, world["c1"].id, "Fine", extension="102")
         with pytest.raises(TermViolation):
-            d.update_user(uow, ctx, user.id, extension=extension)
+            update_user(uow, ctx, user.id, UserChanges(extension=extension))
     assert refused.value.rule_id == "EMG-4"
 
 
@@ -480,10 +489,10 @@ def test_each_conference_room_counts_once_and_pins_are_digits(
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
-        d.add_conference_room(uow, ctx, account, "Weekly", pin="4321")
-        d.add_conference_room(uow, ctx, account, "Board")
+        add_conference_room(uow, ctx, account, "Weekly", pin="4321")
+        add_conference_room(uow, ctx, account, "Board")
         with pytest.raises(InvalidInput) as bad_pin:
-            d.add_conference_room(uow, ctx, account, "Bad", pin="12ab")
+            add_conference_room(uow, ctx, account, "Bad", pin="12ab")
         uow.commit()
         assert uow.conference_rooms.count(account_id=account) == 2
     assert bad_pin.value.field == "pin"
@@ -496,12 +505,12 @@ def test_only_the_operator_configures_click_to_call_channels(
     account = world["c1"].id
     with platform.uow() as uow:
         with pytest.raises(InvalidInput) as by_partner:
-            d.add_web_channel(uow, partner_ctx(platform, world["p1"]), account, "Website", 2)
-        channel = d.add_web_channel(
+            add_web_channel(uow, partner_ctx(platform, world["p1"]), account, "Website", 2)
+        channel = add_web_channel(
             uow, op_ctx(platform, world), account, "Website", 2, allowed_origin="https://one.example"
         )
         with pytest.raises(InvalidInput):
-            d.add_web_channel(uow, op_ctx(platform, world), account, "None", 0)
+            add_web_channel(uow, op_ctx(platform, world), account, "None", 0)
         uow.commit()
     assert by_partner.value.field == "channels"
     assert (channel.channels, channel.allowed_origin) == (2, "https://one.example")

@@ -6,10 +6,10 @@ import pytest
 
 from nuage.bootstrap import Platform
 from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
-from nuage.services import directory as d
 from nuage.services import emergency as e
 from nuage.services import tenancy as t
 from nuage.services.context import Context
+from nuage.services.directory.users import UserChanges, add_user, update_user
 from nuage.tenancy.model import Party
 
 
@@ -109,12 +109,12 @@ def test_no_extension_shadows_an_emergency_number_either_way(
     with platform.uow() as uow:
         e.add_emergency_number(uow, ctx, "1733", "Doctor on duty")
         with pytest.raises(TermViolation) as created:
-            d.add_user(uow, ctx, account, "Shadow", extension="1733")
+            add_user(uow, ctx, account, "Shadow", extension="1733")
         assert created.value.rule_id == "EMG-4"
         assert created.value.details["field"] == "extension"
-        user = d.add_user(uow, ctx, account, "Marie Leroy", extension="107")
+        user = add_user(uow, ctx, account, "Marie Leroy", extension="107")
         with pytest.raises(TermViolation) as changed:
-            d.update_user(uow, ctx, user.id, extension="1733")
+            update_user(uow, ctx, user.id, UserChanges(extension="1733"))
         assert changed.value.rule_id == "EMG-4"
         # the other way round: the extension was there first, so the number is refused, naming her
         with pytest.raises(
@@ -123,6 +123,6 @@ def test_no_extension_shadows_an_emergency_number_either_way(
             e.add_emergency_number(uow, ctx, "107", "Tele-Onthaal")
         assert shadowed.value.rule_id == "EMG-4"
         assert shadowed.value.details["user_id"] == user.id
-        d.update_user(uow, ctx, user.id, extension="207")
+        update_user(uow, ctx, user.id, UserChanges(extension="207"))
         e.add_emergency_number(uow, ctx, "107", "Tele-Onthaal")
         uow.commit()

@@ -9,11 +9,12 @@ import pytest
 from nuage.bootstrap import Platform
 from nuage.directory.model import DeviceKind, Role
 from nuage.errors import InvalidInput, NotFound, TermViolation
-from nuage.services import directory as d
 from nuage.services import hot_desk as h
 from nuage.services import tenancy as t
 from nuage.services.access import verify_secret
 from nuage.services.context import Context
+from nuage.services.directory.devices import DeviceChanges, add_device, remove_device, update_device
+from nuage.services.directory.users import UserChanges, add_user, remove_user, update_user
 from nuage.shared.clock import FrozenClock
 
 
@@ -27,16 +28,16 @@ def office(platform: Platform) -> dict[str, str]:
         account = t.create_customer(uow, ctx, "Cabinet Claes", partner_id=partner.id).id
         other = t.create_customer(uow, ctx, "Garage Janssens").id
         ids = {"op": op.id, "partner": partner.id, "account": account, "other": other}
-        ids["ann"] = d.add_user(uow, ctx, account, "Ann Claes", extension="301").id
-        ids["tom"] = d.add_user(uow, ctx, account, "Tom Claes", extension="302").id
-        ids["boss"] = d.add_user(uow, ctx, account, "Boss", role=Role.ADMINISTRATOR, no_service=True).id
-        ids["desk1"] = d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Desk 1", hot_desk=True).id
-        ids["desk2"] = d.add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Desk 2", hot_desk=True).id
-        ids["fixed"] = d.add_device(
+        ids["ann"] = add_user(uow, ctx, account, "Ann Claes", extension="301").id
+        ids["tom"] = add_user(uow, ctx, account, "Tom Claes", extension="302").id
+        ids["boss"] = add_user(uow, ctx, account, "Boss", role=Role.ADMINISTRATOR, no_service=True).id
+        ids["desk1"] = add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Desk 1", hot_desk=True).id
+        ids["desk2"] = add_device(uow, ctx, account, DeviceKind.DESK_PHONE, "Desk 2", hot_desk=True).id
+        ids["fixed"] = add_device(
             uow, ctx, account, DeviceKind.DESK_PHONE, "Ann's phone", user_id=ids["ann"]
         ).id
-        ids["elsewhere"] = d.add_device(uow, ctx, other, DeviceKind.DESK_PHONE, "Shared", hot_desk=True).id
-        ids["stranger"] = d.add_user(uow, ctx, other, "Stranger", extension="401").id
+        ids["elsewhere"] = add_device(uow, ctx, other, DeviceKind.DESK_PHONE, "Shared", hot_desk=True).id
+        ids["stranger"] = add_user(uow, ctx, other, "Stranger", extension="401").id
         uow.commit()
     return ids
 
@@ -104,7 +105,7 @@ def test_a_pin_is_not_the_users_own_extension_and_a_no_service_user_has_none(
     platform: Platform, office: dict[str, str]
 ) -> None:
     with platform.uow() as uow:
-        d.update_user(uow, op(platform, office), office["ann"], extension="3017")
+        update_user(uow, op(platform, office), office["ann"], UserChanges(extension="3017"))
         with pytest.raises(InvalidInput, match="own extension") as own:
             h.set_hot_desk_pin(uow, op(platform, office), office["ann"], "3017")
         assert own.value.field == "pin"
@@ -218,11 +219,11 @@ def test_removing_or_unsharing_a_phone_or_removing_its_user_logs_out(
     with platform.uow() as uow:
         h.log_in(uow, ctx, office["desk1"], office["ann"])
         h.log_in(uow, ctx, office["desk2"], office["tom"])
-        d.update_device(uow, ctx, office["desk1"], hot_desk=False)
+        update_device(uow, ctx, office["desk1"], DeviceChanges(hot_desk=False))
         assert [s.user_id for s in h.list_hot_desk_sessions(uow, ctx)] == [office["tom"]]
-        d.remove_user(uow, ctx, office["tom"])
+        remove_user(uow, ctx, office["tom"])
         assert h.list_hot_desk_sessions(uow, ctx) == []
         h.log_in(uow, ctx, office["desk2"], office["ann"])
-        d.remove_device(uow, ctx, office["desk2"])
+        remove_device(uow, ctx, office["desk2"])
         assert h.list_hot_desk_sessions(uow, ctx) == []
         uow.commit()

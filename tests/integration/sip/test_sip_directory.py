@@ -6,9 +6,9 @@ import pytest
 
 from nuage.bootstrap import Platform
 from nuage.directory.model import TrunkAuth
-from nuage.services import directory as d
 from nuage.services import tenancy as t
 from nuage.services.context import Context
+from nuage.services.directory.trunks import add_trunk
 from nuage.storage.sql.sip_adapters import SqlSipDirectory
 
 
@@ -20,8 +20,8 @@ async def test_an_exact_address_and_port_wins_over_a_block_and_strangers_are_no_
     with platform.uow() as uow:
         first = t.create_customer(uow, ctx, "Block Ltd")
         second = t.create_customer(uow, ctx, "Exact Ltd")
-        block = d.add_trunk(uow, ctx, first.id, "Block PBX", TrunkAuth.IP, allowed_ips="127.0.0.0/8, ::1")
-        exact = d.add_trunk(uow, ctx, second.id, "Exact PBX", TrunkAuth.IP, allowed_ips="127.0.0.1:5099")
+        block = add_trunk(uow, ctx, first.id, "Block PBX", TrunkAuth.IP, allowed_ips="127.0.0.0/8, ::1")
+        exact = add_trunk(uow, ctx, second.id, "Exact PBX", TrunkAuth.IP, allowed_ips="127.0.0.1:5099")
         uow.commit()
     assert exact.allowed_ips == "127.0.0.1:5099"
     directory = SqlSipDirectory(platform.engine, clock=platform.clock)

@@ -19,9 +19,10 @@ from sqlalchemy import select
 
 from nuage.bootstrap import Platform, SipRuntime
 from nuage.directory.model import Trunk, TrunkAuth
-from nuage.services import directory as d
 from nuage.services.access import hash_secret
 from nuage.services.context import Context
+from nuage.services.directory.numbers import add_number, assign_number
+from nuage.services.directory.trunks import TrunkChanges, add_trunk, update_trunk
 from nuage.services.tenancy import set_status
 from nuage.storage.sql import tables
 from nuage.tenancy.model import PartyKind, PartyStatus
@@ -60,7 +61,7 @@ def _numbers(platform: Platform, account_id: str, *e164s: str) -> list[str]:
     """Add numbers to the account; their ids."""
     ctx = Context.operator("op-test", platform.clock)
     with platform.uow() as uow:
-        ids = [d.add_number(uow, ctx, account_id, e164).id for e164 in e164s]
+        ids = [add_number(uow, ctx, account_id, e164).id for e164 in e164s]
         uow.commit()
     return ids
 
@@ -71,12 +72,12 @@ def _trunk(platform: Platform, account_id: str, auth: TrunkAuth, **fields: str) 
     emergency = fields.pop("emergency", None)
     ctx = Context.operator("op-test", platform.clock)
     with platform.uow() as uow:
-        trunk = d.add_trunk(uow, ctx, account_id, "Office PBX", auth, **fields)  # type: ignore[arg-type]
-        routed = d.add_number(uow, ctx, account_id, number)
-        d.assign_number(uow, ctx, routed.id, trunk_id=trunk.id)
+        trunk = add_trunk(uow, ctx, account_id, "Office PBX", auth, **fields)  # type: ignore[arg-type]
+        routed = add_number(uow, ctx, account_id, number)
+        assign_number(uow, ctx, routed.id, trunk_id=trunk.id)
         if emergency is not None:
-            line = d.add_number(uow, ctx, account_id, emergency)
-            trunk = d.update_trunk(uow, ctx, trunk.id, emergency_number_id=line.id)
+            line = add_number(uow, ctx, account_id, emergency)
+            trunk = update_trunk(uow, ctx, trunk.id, TrunkChanges(emergency_number_id=line.id))
         uow.commit()
     return trunk
 

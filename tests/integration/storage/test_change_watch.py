@@ -109,4 +109,4 @@ async def test_the_sip_directory_rebuilds_only_after_a_change(platform: Platform
         )
     await directory.reload()
     assert directory._view.value is not first
-    assert "1733" in directory._view.value.emergency_numbers
+    assert "1733" in directory._view.value.plan.emergency

@@ -10,7 +10,7 @@ import pytest
 from nuage.errors import InvalidInput
 from nuage.shared.clock import FrozenClock, business_date, business_midnight, require_aware
 from nuage.shared.money import from_minor, round_half_up_to_cent, round_up_to_cent, to_minor
-from nuage.shared.phone import is_national, parse_e164
+from nuage.shared.phone import dialled_to_e164, is_national, parse_e164
 
 
 @pytest.mark.rule("CFG-6")
@@ -63,3 +63,17 @@ def test_clocks_refuse_naive_datetimes() -> None:
     clock = FrozenClock(datetime(2026, 1, 1, tzinfo=UTC))
     clock.advance(timedelta(hours=1))
     assert clock.now() == datetime(2026, 1, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("dialled", "expected"),
+    [
+        ("+3222000101", "+3222000101"),
+        ("0032 2 200 01 01", "+3222000101"),  # the international prefix
+        ("02 200 01 01", "+3222000101"),  # a national number of the region
+        ("abc", None),
+        ("12", None),  # not a possible number
+    ],
+)
+def test_a_dialled_string_becomes_e164_when_it_can_be_a_number(dialled: str, expected: str | None) -> None:
+    assert dialled_to_e164(dialled, "BE") == expected

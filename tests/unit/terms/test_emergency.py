@@ -17,7 +17,12 @@ from nuage.directory.model import (
     TrunkAuth,
     User,
 )
-from nuage.terms.emergency import FindingKind, check_emergency_readiness, emergency_number_for_device
+from nuage.terms.emergency import (
+    FindingKind,
+    NumberLookup,
+    check_emergency_readiness,
+    emergency_number_for_device,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BLOCK = NumberBlock("blk", "acc", "+3223000100", 100, T0, "Rue Haute 120", "1000", "Bruxelles", "BE")
@@ -108,11 +113,15 @@ def test_a_hot_desk_phone_is_flagged_and_keeps_its_own_location() -> None:
     hot = Device("hd", "acc", DeviceKind.DESK_PHONE, "Hot desk", T0, hot_desk=True)
     readiness = check_emergency_readiness([BLOCK], [phone_number], [], [hot], [])
     assert _kinds(readiness) == [(FindingKind.HOT_DESK_PHONE, "hd")]
-    assert emergency_number_for_device(hot, ALICE, [ALICE_NUMBER, phone_number]) == phone_number
+    assert (
+        emergency_number_for_device(hot, ALICE, NumberLookup.of([ALICE_NUMBER, phone_number])) == phone_number
+    )
 
 
 @pytest.mark.rule("EMG-2")
 def test_a_device_setting_wins_over_its_owner_number() -> None:
     site_number = _number("n6", "+3223000170")
     desk = Device("desk", "acc", DeviceKind.DESK_PHONE, "Desk", T0, user_id="alice", emergency_number_id="n6")
-    assert emergency_number_for_device(desk, ALICE, [ALICE_NUMBER, site_number]) == site_number
+    assert (
+        emergency_number_for_device(desk, ALICE, NumberLookup.of([ALICE_NUMBER, site_number])) == site_number
+    )

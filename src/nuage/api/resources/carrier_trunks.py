@@ -11,7 +11,13 @@ from pydantic import Field, StringConstraints
 from nuage.api.crud import Resource, register
 from nuage.api.deps import Call
 from nuage.api.schemas import Input, Name, Output, changes
-from nuage.services import directory as d
+from nuage.services.directory.carrier_trunks import (
+    CarrierTrunkChanges,
+    add_carrier_trunk,
+    get_carrier_trunk,
+    remove_carrier_trunk,
+    update_carrier_trunk,
+)
 
 Host = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9.:\[\]-]+$")]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -48,7 +54,7 @@ class CarrierOut(Output):
 
 
 def _create(c: Call, body: CarrierCreate) -> Any:
-    return d.add_carrier_trunk(c.uow, c.ctx, body.name, body.host, body.port)
+    return add_carrier_trunk(c.uow, c.ctx, body.name, body.host, body.port)
 
 
 CARRIERS = Resource(
@@ -65,11 +71,14 @@ CARRIERS = Resource(
     create_body=CarrierCreate,
     create=_create,
     update_body=CarrierUpdate,
-    update=lambda c, key, body: d.update_carrier_trunk(
-        c.uow, c.ctx, key, **changes(body, "name", "host", "port", "transport", "enabled")
+    update=lambda c, key, body: update_carrier_trunk(
+        c.uow,
+        c.ctx,
+        key,
+        CarrierTrunkChanges(**changes(body, "name", "host", "port", "transport", "enabled")),
     ),
-    delete=lambda c, key: d.remove_carrier_trunk(c.uow, c.ctx, key),
-    get=lambda c, key: d.get_carrier_trunk(c.uow, c.ctx, key),
+    delete=lambda c, key: remove_carrier_trunk(c.uow, c.ctx, key),
+    get=lambda c, key: get_carrier_trunk(c.uow, c.ctx, key),
     rules="SIP-1. Operator only.",
 )
 

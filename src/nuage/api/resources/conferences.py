@@ -11,7 +11,12 @@ from pydantic import StringConstraints
 from nuage.api.crud import Resource, register
 from nuage.api.deps import Call
 from nuage.api.schemas import Id, Input, Name, Output, changes
-from nuage.services import directory as d
+from nuage.services.directory.media import (
+    ConferenceRoomChanges,
+    add_conference_room,
+    remove_conference_room,
+    update_conference_room,
+)
 
 Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,12}$")]
 
@@ -42,7 +47,7 @@ class ConferenceOut(Output):
 
 
 def _create(c: Call, body: ConferenceCreate) -> Any:
-    return d.add_conference_room(c.uow, c.ctx, body.account_id or c.claims.account_id, body.name, body.pin)
+    return add_conference_room(c.uow, c.ctx, body.account_id or c.claims.account_id, body.name, body.pin)
 
 
 CONFERENCES = Resource(
@@ -58,8 +63,10 @@ CONFERENCES = Resource(
     create_body=ConferenceCreate,
     create=_create,
     update_body=ConferenceUpdate,
-    update=lambda c, key, body: d.update_conference_room(c.uow, c.ctx, key, **changes(body, "name")),
-    delete=lambda c, key: d.remove_conference_room(c.uow, c.ctx, key),
+    update=lambda c, key, body: update_conference_room(
+        c.uow, c.ctx, key, ConferenceRoomChanges(**changes(body, "name"))
+    ),
+    delete=lambda c, key: remove_conference_room(c.uow, c.ctx, key),
     rules="CFG-8.",
 )
 

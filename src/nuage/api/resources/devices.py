@@ -15,7 +15,7 @@ from nuage.api.crud import Resource, register
 from nuage.api.deps import Call
 from nuage.api.schemas import Id, Input, Name, Output, Street, changes
 from nuage.directory.model import DeviceKind, LinePurpose
-from nuage.services import directory as d
+from nuage.services.directory.devices import DeviceChanges, add_device, remove_device, update_device
 
 SipUser = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{3,64}$")]
 SipPassword = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -78,11 +78,13 @@ class DeviceCreated(DeviceOut):
 
 def _create(c: Call, body: DeviceCreate) -> Any:
     fields = body.model_dump(exclude={"account_id", "kind", "label"})
-    return d.add_device(c.uow, c.ctx, body.account_id or c.claims.account_id, body.kind, body.label, **fields)
+    return add_device(c.uow, c.ctx, body.account_id or c.claims.account_id, body.kind, body.label, **fields)
 
 
 def _update(c: Call, key: str, body: DeviceUpdate) -> Any:
-    return d.update_device(c.uow, c.ctx, key, **changes(body, "label", "hot_desk", "purpose", "sip_password"))
+    return update_device(
+        c.uow, c.ctx, key, DeviceChanges(**changes(body, "label", "hot_desk", "purpose", "sip_password"))
+    )
 
 
 DEVICES = Resource(
@@ -100,7 +102,7 @@ DEVICES = Resource(
     create=_create,
     update_body=DeviceUpdate,
     update=_update,
-    delete=lambda c, key: d.remove_device(c.uow, c.ctx, key),
+    delete=lambda c, key: remove_device(c.uow, c.ctx, key),
     rules="CFG-3, CFG-5 (alarm and lift lines refused: 422 term-violation), CFG-13, SIP-5, EMG-3.",
 )
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from nuage.api.crud import Resource, register
 from nuage.api.deps import Call
 from nuage.api.schemas import Email, Id, Input, Output
-from nuage.services import directory as d
+from nuage.services.directory.media import add_virtual_fax, remove_virtual_fax
 
 
 class FaxCreate(Input):
@@ -32,7 +32,7 @@ class FaxOut(Output):
 
 
 def _create(c: Call, body: FaxCreate) -> Any:
-    return d.add_virtual_fax(c.uow, c.ctx, body.account_id or c.claims.account_id, body.number_id, body.email)
+    return add_virtual_fax(c.uow, c.ctx, body.account_id or c.claims.account_id, body.number_id, body.email)
 
 
 FAXES = Resource(
@@ -47,7 +47,7 @@ FAXES = Resource(
     order_fields=("created_at", "email"),
     create_body=FaxCreate,
     create=_create,
-    delete=lambda c, key: d.remove_virtual_fax(c.uow, c.ctx, key),
+    delete=lambda c, key: remove_virtual_fax(c.uow, c.ctx, key),
     rules="CFG-7 (best effort: heavy fax users should keep an analogue line).",
 )
 

@@ -24,7 +24,14 @@ from nuage.api.crud import (
 from nuage.api.deps import Call, call
 from nuage.api.schemas import E164, City, Country, Id, Input, Output, Phone, Street
 from nuage.directory.model import NumberScope
-from nuage.services import directory as d
+from nuage.services.directory import numbers as number_use_cases
+from nuage.services.directory.numbers import (
+    add_number,
+    add_number_block,
+    remove_number,
+    remove_number_block,
+    update_number_block_address,
+)
 
 
 class BlockCreate(Input):
@@ -99,13 +106,13 @@ class NumberOut(Output):
 
 def _create_block(c: Call, body: BlockCreate) -> Any:
     fields = body.model_dump(exclude={"account_id", "first_e164", "size"})
-    return d.add_number_block(
+    return add_number_block(
         c.uow, c.ctx, body.account_id or c.claims.account_id, body.first_e164, body.size, **fields
     )
 
 
 def _create_number(c: Call, body: NumberCreate) -> Any:
-    return d.add_number(
+    return add_number(
         c.uow,
         c.ctx,
         body.account_id or c.claims.account_id,
@@ -128,7 +135,7 @@ BLOCKS = Resource(
     order_fields=("first_e164", "created_at"),
     create_body=BlockCreate,
     create=_create_block,
-    delete=lambda c, key: d.remove_number_block(c.uow, c.ctx, key),
+    delete=lambda c, key: remove_number_block(c.uow, c.ctx, key),
     rules="CFG-6, EMG-1.",
 )
 
@@ -152,7 +159,7 @@ NUMBERS = Resource(
     order_fields=("e164", "created_at"),
     create_body=NumberCreate,
     create=_create_number,
-    delete=lambda c, key: d.remove_number(c.uow, c.ctx, key),
+    delete=lambda c, key: remove_number(c.uow, c.ctx, key),
     rules="CFG-6 (BIL-11: international numbers are billed 12 months at least).",
 )
 
@@ -172,7 +179,7 @@ register(router, NUMBERS)
 def set_block_address(id: ID, body: Address, c: Call = Depends(call)) -> Response:
     BLOCKS.fetch(c, id)
     c.require("directory.number-blocks.update")
-    block = d.update_number_block_address(c.uow, c.ctx, id, **body.model_dump())
+    block = update_number_block_address(c.uow, c.ctx, id, **body.model_dump())
     data = dump(BlockOut, block)
     c.uow.commit()
     return write_response(data)
@@ -189,7 +196,7 @@ def set_block_address(id: ID, body: Address, c: Call = Depends(call)) -> Respons
 def assign_number(id: ID, body: Assignment, c: Call = Depends(call)) -> Response:
     NUMBERS.fetch(c, id)
     c.require("directory.numbers.update")
-    number = d.assign_number(c.uow, c.ctx, id, **body.model_dump())
+    number = number_use_cases.assign_number(c.uow, c.ctx, id, **body.model_dump())
     data = dump(NumberOut, number)
     c.uow.commit()
     return write_response(data)

@@ -12,7 +12,7 @@ from pydantic import Field
 from nuage.api.crud import Resource, register
 from nuage.api.deps import Call
 from nuage.api.schemas import Id, Input, Name, Output
-from nuage.services import directory as d
+from nuage.services.directory.media import add_traffic_pack, remove_traffic_pack
 
 
 class PackCreate(Input):
@@ -45,7 +45,7 @@ class PackOut(Output):
 
 def _create(c: Call, body: PackCreate) -> Any:
     fields = body.model_dump(exclude={"account_id", "name"})
-    return d.add_traffic_pack(c.uow, c.ctx, body.account_id or c.claims.account_id, body.name, **fields)
+    return add_traffic_pack(c.uow, c.ctx, body.account_id or c.claims.account_id, body.name, **fields)
 
 
 PACKS = Resource(
@@ -60,7 +60,7 @@ PACKS = Resource(
     order_fields=("created_at", "name", "valid_from"),
     create_body=PackCreate,
     create=_create,
-    delete=lambda c, key: d.remove_traffic_pack(c.uow, c.ctx, key),
+    delete=lambda c, key: remove_traffic_pack(c.uow, c.ctx, key),
     rules="CFG-11, CAP-2.",
 )
 

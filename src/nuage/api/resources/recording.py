@@ -10,7 +10,7 @@ from nuage.api.caching import read_response, write_response
 from nuage.api.crud import FORBIDDEN, ID, INVALID, NOT_FOUND, NOT_MODIFIED, described, dump, responses
 from nuage.api.deps import Call, call
 from nuage.api.schemas import Id, Input, Output
-from nuage.services import directory as d
+from nuage.services.directory import media
 
 
 class RecordingChange(Input):
@@ -47,7 +47,7 @@ router = APIRouter()
     **described("directory.recording.read", "CFG-9."),
 )
 def get_recording(id: ID, request: Request, c: Call = Depends(call)) -> Response:
-    setting = d.get_recording(c.uow, c.ctx, id)
+    setting = media.get_recording(c.uow, c.ctx, id)
     c.require("directory.recording.read")
     return read_response(request, dump(RecordingOut, setting))
 
@@ -65,12 +65,12 @@ def get_recording(id: ID, request: Request, c: Call = Depends(call)) -> Response
     ),
 )
 def set_recording(id: ID, body: RecordingChange, c: Call = Depends(call)) -> Response:
-    d.get_recording(c.uow, c.ctx, id)
+    media.get_recording(c.uow, c.ctx, id)
     c.require("directory.recording.update")
     administrator = body.administrator_id
     if administrator is None and c.claims.kind == "user":
         administrator = c.claims.subject
-    setting = d.set_recording(
+    setting = media.set_recording(
         c.uow, c.ctx, id, enabled=body.enabled, administrator_id=administrator, acknowledged=body.acknowledged
     )
     data = dump(RecordingOut, setting)

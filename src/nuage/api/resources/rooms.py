@@ -11,7 +11,7 @@ from nuage.api.crud import Resource, register
 from nuage.api.deps import Call
 from nuage.api.schemas import Id, Input, Name, Output, changes
 from nuage.directory.model import RoomUse
-from nuage.services import directory as d
+from nuage.services.directory.rooms import RoomChanges, add_room, remove_room, update_room
 
 
 class RoomCreate(Input):
@@ -40,7 +40,7 @@ class RoomOut(Output):
 
 
 def _create(c: Call, body: RoomCreate) -> Any:
-    return d.add_room(c.uow, c.ctx, body.account_id or c.claims.account_id, body.name, body.use)
+    return add_room(c.uow, c.ctx, body.account_id or c.claims.account_id, body.name, body.use)
 
 
 ROOMS = Resource(
@@ -56,8 +56,8 @@ ROOMS = Resource(
     create_body=RoomCreate,
     create=_create,
     update_body=RoomUpdate,
-    update=lambda c, key, body: d.update_room(c.uow, c.ctx, key, **changes(body, "name", "use")),
-    delete=lambda c, key: d.remove_room(c.uow, c.ctx, key),
+    update=lambda c, key, body: update_room(c.uow, c.ctx, key, RoomChanges(**changes(body, "name", "use"))),
+    delete=lambda c, key: remove_room(c.uow, c.ctx, key),
     rules="CFG-4.",
 )
 

@@ -26,8 +26,9 @@ from nuage.api.crud import (
 )
 from nuage.api.deps import Call, call
 from nuage.api.schemas import Id, Name, Output
+from nuage.directory.rules import MAX_SOUND_BYTES
 from nuage.errors import InvalidInput
-from nuage.services import directory as d
+from nuage.services.directory.media import add_sound_file, remove_sound_file
 
 AUDIO_TYPES = ("audio/wav", "audio/x-wav", "audio/mpeg", "audio/ogg", "audio/basic")
 
@@ -56,7 +57,7 @@ SOUND_FILES = Resource(
     repo=lambda uow: uow.sound_files,
     filters={"account_id": Id},
     order_fields=("created_at", "name"),
-    delete=lambda c, key: d.remove_sound_file(c.uow, c.ctx, key),
+    delete=lambda c, key: remove_sound_file(c.uow, c.ctx, key),
     rules="CFG-12.",
 )
 
@@ -94,13 +95,13 @@ async def upload_sound_file(
     if content_type not in AUDIO_TYPES:
         raise InvalidInput("content_type", f"Upload the audio as {', '.join(AUDIO_TYPES)}")
     size = int(request.headers.get("content-length") or 0)
-    if size > d.MAX_SOUND_BYTES:
-        raise InvalidInput("content", f"A sound file has at most {d.MAX_SOUND_BYTES} bytes")
+    if size > MAX_SOUND_BYTES:
+        raise InvalidInput("content", f"A sound file has at most {MAX_SOUND_BYTES} bytes")
     content = await request.body()
 
     def upload() -> bytes:
         c.require("directory.sound-files.create")
-        sound = d.add_sound_file(
+        sound = add_sound_file(
             c.uow,
             c.ctx,
             account_id or c.claims.account_id,

@@ -13,7 +13,7 @@ from nuage.api.deps import Call
 from nuage.api.resources.devices import SipPassword, SipUser
 from nuage.api.schemas import Id, Input, Name, Output, changes
 from nuage.directory.model import LinePurpose, TrunkAuth
-from nuage.services import directory as d
+from nuage.services.directory.trunks import TrunkChanges, add_trunk, remove_trunk, update_trunk
 
 Ips = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[0-9A-Fa-f.:/,\[\] ]+$")]
 ChannelLimit = Annotated[int, Field(ge=1, le=100_000)]
@@ -66,7 +66,7 @@ class TrunkCreated(TrunkOut):
 
 def _create(c: Call, body: TrunkCreate) -> Any:
     fields = body.model_dump(exclude={"account_id", "name", "auth"})
-    return d.add_trunk(c.uow, c.ctx, body.account_id or c.claims.account_id, body.name, body.auth, **fields)
+    return add_trunk(c.uow, c.ctx, body.account_id or c.claims.account_id, body.name, body.auth, **fields)
 
 
 TRUNKS = Resource(
@@ -83,10 +83,10 @@ TRUNKS = Resource(
     create_body=TrunkCreate,
     create=_create,
     update_body=TrunkUpdate,
-    update=lambda c, key, body: d.update_trunk(
-        c.uow, c.ctx, key, **changes(body, "name", "purpose", "sip_password")
+    update=lambda c, key, body: update_trunk(
+        c.uow, c.ctx, key, TrunkChanges(**changes(body, "name", "purpose", "sip_password"))
     ),
-    delete=lambda c, key: d.remove_trunk(c.uow, c.ctx, key),
+    delete=lambda c, key: remove_trunk(c.uow, c.ctx, key),
     rules="SIP-3, CFG-5 (alarm and lift lines refused), SIP-5.",
 )
 

@@ -22,8 +22,8 @@ from nuage.api.schemas import Email, Id, Input, Name, Output, changes
 from nuage.directory.model import Role
 from nuage.errors import InvalidInput
 from nuage.services import access as a
-from nuage.services import directory as d
 from nuage.services import hot_desk as h
+from nuage.services.directory.users import UserChanges, add_user, remove_user, update_user
 from nuage.tenancy.model import PartyKind
 
 Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}$")]
@@ -99,7 +99,7 @@ def _create(c: Call, body: UserCreate) -> Any:
             raise InvalidInput("email", "Staff users log in with their e-mail address")
         user = a.add_staff_user(c.uow, c.ctx, account_id, body.name, email=body.email, language=body.language)
     else:
-        user = d.add_user(
+        user = add_user(
             c.uow,
             c.ctx,
             account_id,
@@ -120,11 +120,11 @@ def _update(c: Call, key: str, body: UserUpdate) -> Any:
     fields = changes(body, "name", "role", "no_service")
     if not c.claims.role == "administrator" and set(fields) - {"name", "language"}:
         raise Forbidden("directory.users.update")  # users change only their own name and language
-    return d.update_user(c.uow, c.ctx, key, **fields)
+    return update_user(c.uow, c.ctx, key, UserChanges(**fields))
 
 
 def _delete(c: Call, key: str) -> None:
-    d.remove_user(c.uow, c.ctx, key)
+    remove_user(c.uow, c.ctx, key)
     c.runtime.state.block_user(key)
 
 

@@ -11,7 +11,12 @@ from pydantic import Field
 from nuage.api.crud import Resource, register
 from nuage.api.deps import Call
 from nuage.api.schemas import Id, Input, Name, Output, Url, changes
-from nuage.services import directory as d
+from nuage.services.directory.media import (
+    WebChannelChanges,
+    add_web_channel,
+    remove_web_channel,
+    update_web_channel,
+)
 
 Channels = Annotated[int, Field(ge=1, le=1000)]
 
@@ -47,7 +52,7 @@ class WebChannelOut(Output):
 
 
 def _create(c: Call, body: WebChannelCreate) -> Any:
-    return d.add_web_channel(
+    return add_web_channel(
         c.uow,
         c.ctx,
         body.account_id,
@@ -71,8 +76,10 @@ WEB_CHANNELS = Resource(
     create_body=WebChannelCreate,
     create=_create,
     update_body=WebChannelUpdate,
-    update=lambda c, key, body: d.update_web_channel(c.uow, c.ctx, key, **changes(body, "name", "channels")),
-    delete=lambda c, key: d.remove_web_channel(c.uow, c.ctx, key),
+    update=lambda c, key, body: update_web_channel(
+        c.uow, c.ctx, key, WebChannelChanges(**changes(body, "name", "channels"))
+    ),
+    delete=lambda c, key: remove_web_channel(c.uow, c.ctx, key),
     rules="CFG-10.",
 )
 

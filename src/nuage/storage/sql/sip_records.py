@@ -1,0 +1,162 @@
+"""The SIP data plane's records over SQL storage: registrations written behind (batched), CDRs in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import Engine, and_, delete, insert, select
+
+from nuage.shared.ids import new_ordered_id
+from nuage.sip.ports import Binding, CdrRecord
+from nuage.storage.sql import tables
+
+log = logging.getLogger("nuage.storage.sip")
+
+
+class SqlBindingStore:
+    """Registrations persisted write-behind: upserts and deletes are batched every ``flush_s``."""
+
+    def __init__(self, engine: Engine, *, flush_s: float = 0.2) -> None:
+        self._engine = engine
+        self._flush_s = flush_s
+        self._pending: dict[tuple[str, str], Binding | None] = {}
+        self._flusher: asyncio.Task[None] | None = None
+
+    def _read_all(self) -> list[Binding]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(tables.sip_bindings)).mappings().all()
+        bindings = []
+        for row in rows:
+            host, _, port = (row["received"] or ":0").rpartition(":")
+            bindings.append(
+                Binding(
+                    device_id=row["device_id"] or "",
+                    username=row["aor"],
+                    contact=row["contact"],
+                    expires_at=row["expires_at"],
+                    call_id=row["call_id"],
+                    cseq=row["cseq"],
+                    source_transport=row["transport"],
+                    source_host=host.strip("[]"),
+                    source_port=int(port or 0),
+                    registered_at=row["updated_at"],
+                    user_agent=row["user_agent"] or "",
+                    q=float(row["q"]) if row["q"] is not None else None,
+                )
+            )
+        return bindings
+
+    async def load_all(self) -> list[Binding]:
+        """Every stored binding."""
+        return await asyncio.to_thread(self._read_all)
+
+    async def upsert(self, binding: Binding) -> None:
+        """Queue the binding for the next batch."""
+        self._pending[(binding.device_id, binding.contact)] = binding
+        self._schedule()
+
+    async def delete(self, device_id: str, contact: str) -> None:
+        """Queue the removal for the next batch."""
+        self._pending[(device_id, contact)] = None
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_later(), name="sip-bindings-flush")
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._flush_s)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write what is queued, in one transaction."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        try:
+            await asyncio.to_thread(self._write, batch)
+        except Exception:
+            log.exception("could not store %d registration changes; retrying", len(batch))
+            for key, value in batch.items():
+                self._pending.setdefault(key, value)
+            self._schedule()
+
+    def _write(self, batch: dict[tuple[str, str], Binding | None]) -> None:
+        table = tables.sip_bindings
+        with self._engine.begin() as connection:
+            for (device_id, contact), binding in batch.items():
+                connection.execute(
+                    delete(table).where(and_(table.c.device_id == device_id, table.c.contact == contact))
+                )
+                if binding is None:
+                    continue
+                connection.execute(
+                    delete(table).where(and_(table.c.aor == binding.username, table.c.contact == contact))
+                )
+                connection.execute(
+                    insert(table).values(
+                        aor=binding.username,
+                        contact=contact,
+                        device_id=device_id,
+                        expires_at=binding.expires_at,
+                        received=f"{binding.source_host}:{binding.source_port}",
+                        transport=binding.source_transport,
+                        call_id=binding.call_id,
+                        cseq=binding.cseq,
+                        user_agent=binding.user_agent[:256] or None,
+                        q=Decimal(str(binding.q)) if binding.q is not None else None,
+                        updated_at=binding.registered_at,
+                    )
+                )
+
+    async def close(self) -> None:
+        """Write what is left."""
+        if self._flusher is not None and not self._flusher.done():
+            self._flusher.cancel()
+        await self.flush()
+
+
+class SqlCdrSink:
+    """SIP-1: stores the batches of CDRs the writer hands over, one transaction per batch."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def write(self, records: Sequence[CdrRecord]) -> None:
+        """Insert a batch of CDRs."""
+        if records:
+            await asyncio.to_thread(self._insert, list(records))
+
+    def _insert(self, records: list[CdrRecord]) -> None:
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "id": new_ordered_id("cdr"),
+                "call_id": r.call_id,
+                "account_id": r.account_id,
+                "direction": r.direction.value,
+                "caller": r.caller[:128],
+                "callee": r.callee[:128],
+                "device_id": r.device_id,
+                "user_id": None,
+                "trunk_id": r.customer_trunk_id,
+                "carrier_trunk_id": r.trunk_id,
+                "started_at": r.started_at,
+                "answered_at": r.answered_at,
+                "ended_at": r.ended_at,
+                "billable_seconds": r.billable_seconds,
+                "outcome": r.outcome.value,
+                "sip_status": r.sip_status,
+                "refusal_rule": r.refusal_rule_id,
+                "emergency": r.emergency,
+                "source": "sip",
+                "recorded_at": now,
+            }
+            for r in records
+        ]
+        with self._engine.begin() as connection:
+            connection.execute(insert(tables.cdrs), rows)
