@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from nuage.adapters.redis_channels import RedisChannels
 from nuage.directory.model import Trunk, TrunkAuth
 from nuage.policy import (
     AutoDialerBlock,
@@ -26,7 +27,6 @@ from nuage.policy import (
     TrunkTerms,
     trunk_holder,
 )
-from nuage.policy.redis_channels import RedisChannels
 from nuage.rating.tariffs import Tariff, TariffBook
 from nuage.shared.clock import FrozenClock
 from nuage.sip.ports import Authorization, CallAttempt, CdrRecord, Refusal, TrunkDestination
