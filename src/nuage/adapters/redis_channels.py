@@ -15,9 +15,9 @@ restart cut its calls); under a new id, its old holds expire with their lease.
 
 The decision. ``try_acquire`` runs one Lua script, atomic in Redis, that sums the live counts
 of every holder of the call and, only if each has a free channel, adds one for this node: two
-nodes can never both take the last channel. The call waits for that one round trip (well under
-a millisecond on a local network), bounded by a tight timeout (``timeout_s``, 100 ms by
-default): a call's decision never waits on the database, and never long on Redis.
+nodes can never both take the last channel. The call waits for that one round trip, bounded
+by a tight timeout (``timeout_s``, 100 ms by default): a call's decision never waits on the
+database, and never long on Redis.
 
 Each node also keeps its own calls in a local ``ChannelCounter``, which is the truth about this
 node: releases are sent to Redis without being awaited, and the heartbeat rewrites this node's
