@@ -235,8 +235,8 @@ class SipRuntime:
 
 def _channels(settings: Settings) -> Channels:
     """CAP-3: the channel counter ``sip.channels`` names (Redis: shared by the SIP nodes)."""
+    from nuage.adapters.redis_channels import RedisChannels
     from nuage.policy import ChannelCounter
-    from nuage.policy.redis_channels import RedisChannels
 
     config = settings.sip
     if config.channels == "memory":

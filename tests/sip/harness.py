@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from nuage.sip.digest import authorization_header
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
 from nuage.sip.message import SipRequest, SipResponse, parse_message
 from nuage.sip.ports import CarrierTrunk, SipAccount, UserDestination
+from waiting import wait_for_condition
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 SIPP = shutil.which("sipp")
@@ -124,6 +126,35 @@ async def _run_sipp_once(
         output, _ = await process.communicate()
     return SippResult(
         process.returncode if process.returncode is not None else -1, output.decode(errors="replace")
+    )
+
+
+def udp_port_bound(port: int) -> bool:
+    """Whether some socket of this machine is bound to UDP ``port`` (read from /proc/net/udp).
+
+    Reading the kernel's table never takes the port itself, unlike a probing bind that could make
+    the SIPp it waits for lose its bind.
+    """
+    suffix = f":{port:04X}"
+    try:
+        lines = Path("/proc/net/udp").read_text().splitlines()[1:]
+    except OSError:  # no procfs: probe by binding
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return True
+        return False
+    return any(line.split()[1].endswith(suffix) for line in lines if len(line.split()) > 1)
+
+
+async def sipp_listening(task: asyncio.Task[Any], port: int) -> None:
+    """Wait until the SIPp that ``task`` runs listens on UDP ``port`` (or has ended: its result says why).
+
+    SIPp signals no readiness; once its socket is bound, what is sent to it waits in the kernel.
+    """
+    await wait_for_condition(
+        lambda: task.done() or udp_port_bound(port), timeout=30, what=f"SIPp listening on UDP port {port}"
     )
 
 

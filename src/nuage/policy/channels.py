@@ -16,7 +16,7 @@ Two implementations of ``Channels``:
 
 - ``ChannelCounter`` (here) counts in the memory of one SIP process. It starts at zero: a
   restart forgets the calls it had, which the restart has cut anyway. For one SIP node.
-- ``RedisChannels`` (``nuage.policy.redis_channels``) shares the counts of several SIP nodes
+- ``RedisChannels`` (``nuage.adapters.redis_channels``) shares the counts of several SIP nodes
   in Redis; each node's holds carry its node id and a lease, so a node that died or restarted
   cannot leak channels.
 """

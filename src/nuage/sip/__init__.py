@@ -1,9 +1,11 @@
 """Nuage's SIP data plane: an asyncio registrar and B2BUA (SIP-1).
 
 Layers, bottom up: ``message`` (model, parser, SDP) → ``transport`` (UDP, TCP) →
-``transactions`` (RFC 3261 §17) → ``dialogs`` → ``registrar`` and ``b2bua`` (legs joined by
-a controller). Everything from the rest of the platform comes through ``ports``; ``memory``
-holds in-memory implementations of them. ``SipServer`` puts it together.
+``transactions`` and ``transaction_layer`` (RFC 3261 §17, timers from ``timers``) → ``dialogs``
+→ ``registrar`` and ``b2bua`` (legs joined by a controller). Everything from the rest of the
+platform comes through ``ports``; ``memory`` holds in-memory implementations of them,
+``memory_transport`` an in-memory network and ``timers`` virtual time for tests and labs.
+``SipServer`` puts it together.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ auto-dialers) is the control plane's; this one is the lab default and a base to 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
-from nuage.sip.ports import Authorization, CallAttempt, Refusal
+from nuage.sip.ports import Authorization, CallAttempt, Destination, Refusal
 
 
 class DialPlanPolicy:
@@ -21,6 +22,23 @@ class DialPlanPolicy:
         """One route: the resolved destination; EMG-4: emergency calls get no time limit."""
         limit = None if attempt.emergency else self._max_duration
         return Authorization(routes=(attempt.destination,), max_duration=limit)
+
+
+class HuntPolicy:
+    """Authorises every attempt with a hunt list: the resolved destination, then ``fallbacks``.
+
+    The B2BUA tries them in order while a route is unreachable (no registered contact, a
+    timeout or a server error); for lab set-ups and tests of hunting.
+    """
+
+    def __init__(self, fallbacks: Sequence[Destination], max_duration: timedelta | None = None) -> None:
+        self._fallbacks = tuple(fallbacks)
+        self._max_duration = max_duration
+
+    async def authorize(self, attempt: CallAttempt) -> Authorization | Refusal:
+        """The resolved destination first; EMG-4: emergency calls get no time limit."""
+        limit = None if attempt.emergency else self._max_duration
+        return Authorization(routes=(attempt.destination, *self._fallbacks), max_duration=limit)
 
 
 class RefuseAllPolicy:

@@ -11,31 +11,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.accounting import CdrWriter
-from nuage.sip.b2bua.controller import CallController, CallInfo, CallServices, CallSettings, admit
+from nuage.sip.b2bua.admission import admit
+from nuage.sip.b2bua.controller import CallController, CallInfo
 from nuage.sip.b2bua.legs import Leg
+from nuage.sip.b2bua.services import CallServices, CallSettings
 from nuage.sip.digest import DigestAuthenticator
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan, HotDesk
 from nuage.sip.registrar import Registrar, RegistrarSettings
 from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
-from nuage.sip.transactions import (
-    ClientTransaction,
-    ResponseHandler,
-    ServerTransaction,
-    Timers,
-    TransactionLayer,
-    TxState,
-)
-from nuage.sip.transport import Address, TcpTransport, Transport, UdpTransport
+from nuage.sip.timers import Cancellable, Scheduler, Timers
+from nuage.sip.transaction_layer import TransactionLayer
+from nuage.sip.transactions import ClientTransaction, ResponseHandler, ServerTransaction, TxState
+from nuage.sip.transport import Address, MessageHandler, TcpTransport, Transport, UdpTransport
 
 log = logging.getLogger("nuage.sip.server")
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
+
+Binder = Callable[[str, str, int, MessageHandler], Awaitable[Transport]]
+"""Binds a transport by name (``"UDP"``...) on host and port and hands it every message."""
+
+
+async def bind_socket(name: str, host: str, port: int, handler: MessageHandler) -> Transport:
+    """The network's transports: UDP and TCP sockets."""
+    if name == "UDP":
+        return await UdpTransport.listen(host, port, handler)
+    if name == "TCP":
+        return await TcpTransport.listen(host, port, handler)
+    raise ValueError(f"unsupported transport {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +85,11 @@ class SipServer:
         cdr_sink: CdrSink,
         clock: Clock | None = None,
         hot_desk: HotDesk | None = None,
+        scheduler: Scheduler | None = None,
+        binder: Binder = bind_socket,
     ) -> None:
+        """``scheduler``: where timers are set (default: the running loop); ``binder``: how
+        transports are bound (default: sockets; ``nuage.sip.memory_transport`` in tests)."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self.timers = Timers(settings.t1_s, settings.t2_s, settings.t4_s)
@@ -106,8 +119,10 @@ class SipServer:
         self._accepting = False
         self._contact: dict[str, str] = {}
         self._via: dict[str, tuple[str, int]] = {}
-        self._purge: asyncio.TimerHandle | None = None
+        self._purge: Cancellable | None = None
         self.loop: asyncio.AbstractEventLoop = asyncio.get_event_loop_policy().get_event_loop()
+        self._scheduler = scheduler
+        self._binder = binder
         self._layer: TransactionLayer | None = None
         self._services: CallServices | None = None
 
@@ -115,7 +130,7 @@ class SipServer:
     async def start(self) -> None:
         """Load bindings, bind the transports, start accepting requests."""
         self.loop = asyncio.get_running_loop()
-        self._layer = TransactionLayer(self, self.timers, self.loop)
+        self._layer = TransactionLayer(self, self.timers, self.scheduler)
         settings = self.settings
         loaded = await self.registrar.load()
         for attempt in range(20):
@@ -148,7 +163,7 @@ class SipServer:
             on_auth_failure=self.security.record_auth_failure,
         )
         self._accepting = True
-        self._purge = self.loop.call_later(30, self._purge_bindings)
+        self._purge = self.scheduler.call_later(30, self._purge_bindings)
         log.info("SIP server listening on %s (%d bindings loaded)", self.addresses(), loaded)
 
     async def _bind(self, port: int) -> None:
@@ -156,12 +171,7 @@ class SipServer:
         assert self._layer is not None
         receive = self._receive
         for name in settings.transports:
-            if name == "UDP":
-                transport: Transport = await UdpTransport.listen(settings.listen_host, port, receive)
-            elif name == "TCP":
-                transport = await TcpTransport.listen(settings.listen_host, port, receive)
-            else:
-                raise ValueError(f"unsupported transport {name!r}")
+            transport = await self._binder(name, settings.listen_host, port, receive)
             port = transport.local.port  # port 0: the others follow the first one's port
             self._transports[name] = transport
             host = settings.advertised_host or transport.local.host
@@ -187,6 +197,11 @@ class SipServer:
         for transport in self._transports.values():
             transport.close()
         self._transports.clear()
+
+    @property
+    def accepting(self) -> bool:
+        """Whether new calls are taken (False once ``stop()`` has begun: they get 503)."""
+        return self._accepting
 
     def bound_address(self, transport: str = "UDP") -> Address:
         """The address a transport is bound to (with the OS-chosen port when 0 was asked)."""
@@ -219,6 +234,11 @@ class SipServer:
         return self._layer.counts if self._layer else (0, 0)
 
     # -- LegHost --------------------------------------------------------------------------------
+    @property
+    def scheduler(self) -> Scheduler:
+        """Where the stack's timers are set: the one given, else the running loop."""
+        return self._scheduler if self._scheduler is not None else self.loop
+
     def send_request(
         self, request: SipRequest, destination: Address, on_response: ResponseHandler
     ) -> ClientTransaction:
@@ -311,7 +331,7 @@ class SipServer:
 
     def _call_started(self, call: CallController) -> None:
         self._calls[id(call)] = call
-        self._invites[call.caller_leg.tx.key] = call
+        self._invites[call.caller_leg.invite_key] = call
 
     def on_ack(self, request: SipRequest, source: Address) -> None:
         """ACK of a 2xx: to the leg of its dialog."""
@@ -336,7 +356,7 @@ class SipServer:
     # -- internals ------------------------------------------------------------------------------
     def _call_finished(self, call: CallController) -> None:
         self._calls.pop(id(call), None)
-        self._invites.pop(call.caller_leg.tx.key, None)
+        self._invites.pop(call.caller_leg.invite_key, None)
 
     def _spawn(self, coroutine: object) -> None:
         task: asyncio.Task[None] = self.loop.create_task(coroutine)  # type: ignore[arg-type]
@@ -351,4 +371,4 @@ class SipServer:
     def _purge_bindings(self) -> None:
         self._spawn(self.registrar.purge_expired())
         self.security.prune()
-        self._purge = self.loop.call_later(30, self._purge_bindings)
+        self._purge = self.scheduler.call_later(30, self._purge_bindings)

@@ -1,41 +1,29 @@
 """Transactions (RFC 3261 §17, RFC 6026): the four state machines and their timers A-M.
 
 Callbacks, not coroutines: a transaction is a small object driven by received messages and
-``loop.call_later`` timers, so a call costs no task switches. The transaction user (the
-registrar or the B2BUA) sees each request once, each response once, and a timeout.
+timers of the layer's ``Scheduler`` (``nuage.sip.timers``), so a call costs no task switches.
+The transaction user (the registrar or the B2BUA) sees each request once, each response once,
+and a timeout. Matching messages to transactions is ``nuage.sip.transaction_layer``'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import math
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from nuage.sip.message import Headers, SipRequest, SipResponse
+from nuage.sip.timers import Cancellable
 from nuage.sip.transport import Address, Transport, response_destination
+
+if TYPE_CHECKING:
+    from nuage.sip.transaction_layer import TransactionLayer
 
 log = logging.getLogger("nuage.sip.transactions")
 
 MAGIC_COOKIE = "z9hG4bK"
-
-
-@dataclass(frozen=True, slots=True)
-class Timers:
-    """RFC 3261 timer base values in seconds; tests shorten T1 to run timeouts quickly."""
-
-    t1: float = 0.5
-    t2: float = 4.0
-    t4: float = 5.0
-
-    @property
-    def b(self) -> float:
-        """Timer B/F/H/J/L/M: 64*T1."""
-        return 64 * self.t1
 
 
 class TxState(Enum):
@@ -68,32 +56,12 @@ class ResponseHandler(Protocol):
         ...
 
 
-class TransactionUser(Protocol):
-    """The core above the transactions: the server's dispatcher."""
-
-    def on_request(self, transaction: ServerTransaction) -> None:
-        """A new request (not a retransmission, not an ACK)."""
-        ...
-
-    def on_ack(self, request: SipRequest, source: Address) -> None:
-        """An ACK that no transaction absorbed (the ACK of a 2xx)."""
-        ...
-
-    def on_cancel(self, invite: ServerTransaction) -> None:
-        """The INVITE transaction was cancelled; 200 to the CANCEL is already sent."""
-        ...
-
-    def on_stray_response(self, response: SipResponse, source: Address) -> None:
-        """A response no client transaction matches (retransmitted 2xx of an INVITE)."""
-        ...
-
-
 class _TimedTransaction:
     """What both kinds of transaction share: their timers, cancelled together."""
 
     __slots__ = ("_handles", "_layer")
 
-    _handles: list[asyncio.TimerHandle | CoarseTimer]
+    _handles: list[Cancellable]
     _layer: TransactionLayer
 
     def _linger(self, delay: float, callback: Callable[[], None]) -> None:
@@ -104,7 +72,7 @@ class _TimedTransaction:
             self._handles.append(self._layer.coarse.call_later(delay, callback))
 
     def _later(self, delay: float, callback: Callable[..., None], *args: object) -> None:
-        self._handles.append(self._layer.loop.call_later(delay, callback, *args))
+        self._handles.append(self._layer.scheduler.call_later(delay, callback, *args))
 
     def _cancel_timers(self) -> None:
         for handle in self._handles:
@@ -142,7 +110,7 @@ class ServerTransaction(_TimedTransaction):
         self.destination = source if transport.reliable else response_destination(request.top_via, source)
         self.state = TxState.PROCEEDING if request.method == "INVITE" else TxState.TRYING
         self._last: bytes | None = None
-        self._handles: list[asyncio.TimerHandle | CoarseTimer] = []
+        self._handles: list[Cancellable] = []
         self.cancelled = False
 
     @property
@@ -231,7 +199,7 @@ class ServerTransaction(_TimedTransaction):
     def _terminate(self) -> None:
         self.state = TxState.TERMINATED
         self._cancel_timers()
-        self._layer._server.pop(self.key, None)
+        self._layer.forget_server(self.key)
 
 
 class ClientTransaction(_TimedTransaction):
@@ -265,7 +233,7 @@ class ClientTransaction(_TimedTransaction):
         self.branch = request.top_via.branch or ""
         self.key = (self.branch, request.method)
         self.state = TxState.CALLING if request.method == "INVITE" else TxState.TRYING
-        self._handles: list[asyncio.TimerHandle | CoarseTimer] = []
+        self._handles: list[Cancellable] = []
         self._cancel_pending = False
         self.last_provisional: SipResponse | None = None
 
@@ -371,164 +339,11 @@ class ClientTransaction(_TimedTransaction):
     def _terminate(self) -> None:
         self.state = TxState.TERMINATED
         self._cancel_timers()
-        self._layer._client.pop(self.key, None)
+        self._layer.forget_client(self.key)
 
 
 def _ignore(response: SipResponse | None) -> None:
     return None
-
-
-class CoarseTimer:
-    """A timer of the coarse wheel; only ``cancel()`` is offered, like asyncio's handles."""
-
-    __slots__ = ("callback", "cancelled")
-
-    def __init__(self, callback: Callable[[], None]) -> None:
-        self.callback = callback
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        """Do not run it."""
-        self.cancelled = True
-
-
-class CoarseTimers:
-    """A timer wheel with a fixed resolution for timers that only end things.
-
-    Each call leaves half a dozen such timers (transaction ends, dialog clean-up) 5 to 32 s
-    later. Fired one by one they wake the loop that many times per call; grouped in
-    ``resolution``-wide slots they cost one wake-up per slot, however many calls there are.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, resolution: float = 1.0) -> None:
-        self._loop = loop
-        self._resolution = resolution
-        self._slots: dict[int, list[CoarseTimer]] = {}
-        self._handle: asyncio.TimerHandle | None = None
-        self._next_slot: int | None = None
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> CoarseTimer:
-        """Run ``callback`` at the end of the slot that holds ``now + delay``."""
-        timer = CoarseTimer(callback)
-        slot = math.ceil((self._loop.time() + delay) / self._resolution)
-        bucket = self._slots.get(slot)
-        if bucket is None:
-            self._slots[slot] = [timer]
-            if self._next_slot is None or slot < self._next_slot:
-                self._arm(slot)
-        else:
-            bucket.append(timer)
-        return timer
-
-    def _arm(self, slot: int) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self._next_slot = slot
-        self._handle = self._loop.call_at(slot * self._resolution, self._tick)
-
-    def _tick(self) -> None:
-        self._handle = None
-        self._next_slot = None
-        now_slot = math.floor(self._loop.time() / self._resolution + 1e-9)
-        for slot in sorted(s for s in self._slots if s <= now_slot):
-            for timer in self._slots.pop(slot):
-                if not timer.cancelled:
-                    try:
-                        timer.callback()
-                    except Exception:
-                        log.exception("timer callback failed")
-        if self._slots:
-            self._arm(min(self._slots))
-
-    def __len__(self) -> int:
-        return sum(len(bucket) for bucket in self._slots.values())
-
-
-class TransactionLayer:
-    """Matches messages to transactions (§17.1.3, §17.2.3) and hands the rest to the user."""
-
-    def __init__(self, user: TransactionUser, timers: Timers, loop: asyncio.AbstractEventLoop) -> None:
-        self.user = user
-        self.timers = timers
-        self.loop = loop
-        self.coarse = CoarseTimers(loop, resolution=min(1.0, timers.t1))
-        self._server: dict[tuple[str, ...], ServerTransaction] = {}
-        self._client: dict[tuple[str, str], ClientTransaction] = {}
-
-    @staticmethod
-    def server_key(request: SipRequest, method: str | None = None) -> tuple[str, ...]:
-        """§17.2.3: branch + sent-by + method (ACK matches INVITE); RFC 2543 fallback otherwise."""
-        via = request.top_via
-        method = method or ("INVITE" if request.method == "ACK" else request.method)
-        branch = via.branch or ""
-        host, port = via.sent_by
-        if branch.startswith(MAGIC_COOKIE):
-            return (branch, host, str(port), method)
-        to_tag = "" if request.method == "ACK" else (request.to_tag or "")
-        return (
-            request.call_id,
-            request.from_tag or "",
-            to_tag,
-            str(request.cseq.number),
-            str(via),
-            method,
-        )
-
-    def receive(self, message: SipRequest | SipResponse, source: Address, transport: Transport) -> None:
-        """Entry point for every message a transport parsed."""
-        if isinstance(message, SipResponse):
-            via = message.top_via
-            key = (via.branch or "", message.cseq.method)
-            client = self._client.get(key)
-            if client is not None:
-                client.receive(message)
-            else:
-                self.user.on_stray_response(message, source)
-            return
-        key_s = self.server_key(message)
-        server = self._server.get(key_s)
-        if server is not None:
-            server.retransmission(message)
-            return
-        if message.method == "ACK":
-            self.user.on_ack(message, source)
-            return
-        server = ServerTransaction(self, message, source, transport, key_s)
-        self._server[key_s] = server
-        if message.method == "CANCEL":
-            self._cancel(server)
-            return
-        self.user.on_request(server)
-
-    def _cancel(self, cancel: ServerTransaction) -> None:
-        """§9.2: answer the CANCEL, then 487 the INVITE it names if that is still pending."""
-        invite = self._server.get(self.server_key(cancel.request, "INVITE"))
-        if invite is None:
-            cancel.reply(481)
-            return
-        cancel.reply(200)
-        if invite.state is TxState.PROCEEDING and not invite.cancelled:
-            invite.cancelled = True
-            self.user.on_cancel(invite)
-
-    def send_request(
-        self,
-        request: SipRequest,
-        destination: Address,
-        on_response: ResponseHandler,
-        *,
-        transport: Transport,
-    ) -> ClientTransaction:
-        """Start a client transaction; the request's top Via must carry a fresh branch."""
-        client = ClientTransaction(self, request, destination, transport, on_response)
-        self._client[client.key] = client
-        client.start()
-        return client
-
-    @property
-    def counts(self) -> tuple[int, int]:
-        """(server, client) transactions alive; for introspection and leak tests."""
-        return len(self._server), len(self._client)
 
 
 def make_response(

@@ -20,7 +20,7 @@ from nuage.bootstrap import Platform, SipRuntime
 from nuage.services.demo import load_demo
 from nuage.shared.clock import SystemClock
 from nuage.storage.sql import tables
-from sip.harness import run_sipp
+from sip.harness import run_sipp, sipp_listening
 from sip.unit.test_security import request as security_request
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "examples" / "sipp"
@@ -43,7 +43,7 @@ async def sipp(scenario: str, target: str | None, *args: str, port: int, timeout
 async def answering(port: int, *args: str) -> asyncio.Task[str]:
     """A SIPp phone (answer.xml) waiting on ``port`` for its call(s); await the task for its result."""
     task = asyncio.create_task(sipp("answer.xml", None, *args, port=port))
-    await asyncio.sleep(0.3)  # SIPp signals no readiness: give it time to bind
+    await sipp_listening(task, port)
     return task
 
 

@@ -21,6 +21,7 @@ from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
 from nuage.sip.b2bua.states import CallState
 from nuage.tenancy.model import PartyKind, PartyStatus
+from waiting import wait_for_condition
 
 from .test_demo_calls import answering, cdr_rows, demo_sip, free_port, register, sipp
 
@@ -81,11 +82,12 @@ async def _refused(
 
 
 async def _until_connected(platform: Platform, count: int = 1) -> None:
-    for _ in range(100):
-        if sum(c.state is CallState.CONNECTED for c in _runtime(platform).server.calls()) >= count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no connected call: {_runtime(platform).server.calls()}")
+    await wait_for_condition(
+        lambda: sum(c.state is CallState.CONNECTED for c in _runtime(platform).server.calls()) >= count,
+        timeout=30,
+        interval=0.05,
+        what=f"{count} connected call(s)",
+    )
 
 
 async def _cdrs(platform: Platform) -> list[dict[str, object]]:

@@ -17,7 +17,17 @@ from typing import Any
 import pytest
 
 from nuage.sip.ports import CallOutcome, Direction
-from sip.harness import BARESIP, Lab, free_port, needs_baresip, needs_sipp, register_with_sipp, run_sipp
+from sip.harness import (
+    BARESIP,
+    Lab,
+    free_port,
+    needs_baresip,
+    needs_sipp,
+    register_with_sipp,
+    run_sipp,
+    sipp_listening,
+)
+from waiting import wait_for_condition
 
 pytestmark = [pytest.mark.baresip, pytest.mark.sipp, pytest.mark.slow, needs_baresip, needs_sipp]
 
@@ -48,15 +58,14 @@ class Baresip:
         await self.writer.drain()
         return await asyncio.wait_for(self.responses.get(), 5)
 
-    async def wait_event(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            for event in self.events:
-                if event.get("type") == kind:
-                    return event
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {kind}; events: {self.events}")
+    async def wait_event(self, kind: str, timeout: float = 30.0) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            return next((event for event in self.events if event.get("type") == kind), None)
+
+        await wait_for_condition(lambda: found() is not None, timeout, 0.05, f"baresip event {kind}")
+        event = found()
+        assert event is not None
+        return event
 
 
 def _write_tone(path: Path, *, seconds: int) -> None:
@@ -113,15 +122,17 @@ async def alice_softphone(lab: Lab, tmp_path: Path) -> AsyncIterator[Baresip]:
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
-    reader = writer = None
-    for _ in range(100):
+    connections: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def control_port_open() -> bool:
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", ctrl_port)
-            break
+            connections.append(await asyncio.open_connection("127.0.0.1", ctrl_port))
         except OSError:
-            await asyncio.sleep(0.05)
-    assert reader is not None
-    assert writer is not None
+            return False
+        return True
+
+    await wait_for_condition(control_port_open, 30, 0.05, "baresip's control port")
+    reader, writer = connections[0]
     phone = Baresip(process, reader, writer)
     pump = asyncio.create_task(phone.pump())
     try:
@@ -146,23 +157,21 @@ async def alice_softphone(lab: Lab, tmp_path: Path) -> AsyncIterator[Baresip]:
 async def test_baresip_registers_calls_bob_and_the_call_is_recorded(
     lab: Lab, alice_softphone: Baresip
 ) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while not any(b.username == "alice" for b in lab.server.registrations()):
-        assert loop.time() < deadline, f"baresip did not register; events {alice_softphone.events}"
-        await asyncio.sleep(0.05)
+    await wait_for_condition(
+        lambda: any(b.username == "alice" for b in lab.server.registrations()), 30, 0.05, "baresip registered"
+    )
     bob_port = free_port()
     assert (await register_with_sipp(lab, "bob", "bob-secret", port=bob_port)).returncode == 0
     bob = asyncio.create_task(run_sipp("uas_answer.xml", "", port=bob_port, args=["-m", "1"]))
-    await asyncio.sleep(0.3)
+    await sipp_listening(bob, bob_port)
     await alice_softphone.command("dial", f"sip:bob@127.0.0.1:{lab.port}")
     await alice_softphone.wait_event("CALL_ESTABLISHED")
     assert [call.state.value for call in lab.server.calls()] == ["connected"]
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(1.2)  # how long the call lasts (alice sends audio meanwhile): no wait on anyone
     await alice_softphone.command("hangup")
     bob_result = await bob
     assert bob_result.returncode == 0, bob_result.output
-    await asyncio.sleep(0.1)
+    await wait_for_condition(lambda: lab.server.calls() == [], 30, what="the call to end")
     await lab.flush_cdrs()
     (cdr,) = lab.cdrs.records
     assert cdr.outcome is CallOutcome.ANSWERED

@@ -13,6 +13,7 @@ from nuage.sip.message import SipRequest
 from nuage.sip.ports import CallOutcome
 from nuage.sip.transactions import make_response
 from sip.harness import Lab, RawUdpPhone
+from waiting import wait_for_condition
 
 SDP = "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
 
@@ -121,7 +122,7 @@ async def test_shutdown_refuses_new_calls_then_ends_current_ones_and_flushes_cdr
     assert info.caller == "alice"
     assert info.callee == "bob"
     stopping = asyncio.create_task(lab.server.stop(grace_s=0.5))
-    await asyncio.sleep(0.1)
+    await wait_for_condition(lambda: not lab.server.accepting, timeout=10, what="the server stopping")
     late = RawUdpPhone()
     try:
         late.send(

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from nuage.sip.ports import CallOutcome, Direction
-from sip.harness import Lab, free_port, needs_sipp, register_with_sipp, run_sipp
+from sip.harness import Lab, free_port, needs_sipp, register_with_sipp, run_sipp, sipp_listening
+from waiting import wait_for_condition
 
 pytestmark = [pytest.mark.sipp, needs_sipp]
 
@@ -27,7 +28,7 @@ async def test_call_between_two_users_is_set_up_torn_down_and_recorded(lab: Lab)
     bob_port = free_port()
     assert (await register_with_sipp(lab, "bob", "bob-secret", port=bob_port)).returncode == 0
     callee = asyncio.create_task(run_sipp("uas_answer.xml", "", port=bob_port, args=["-m", "1"]))
-    await asyncio.sleep(0.3)
+    await sipp_listening(callee, bob_port)
     caller = await run_sipp(
         "uac_call.xml",
         f"127.0.0.1:{lab.port}",
@@ -54,7 +55,7 @@ async def _call(
     bob_port = free_port()
     assert (await register_with_sipp(lab, "bob", "bob-secret", port=bob_port)).returncode == 0
     callee = asyncio.create_task(run_sipp(callee_scenario, "", port=bob_port, args=["-m", "1"]))
-    await asyncio.sleep(0.3)
+    await sipp_listening(callee, bob_port)
     caller = await run_sipp(
         caller_scenario,
         f"127.0.0.1:{lab.port}",
@@ -64,7 +65,7 @@ async def _call(
     callee_result = await callee
     assert caller.returncode == 0, caller.output
     assert callee_result.returncode == 0, callee_result.output
-    await asyncio.sleep(0.1)
+    await wait_for_condition(lambda: lab.server.calls() == [], timeout=30, what="the call to end")
     await lab.flush_cdrs()
 
 
@@ -103,7 +104,8 @@ async def test_all_devices_of_the_user_ring_and_the_first_answer_wins(lab: Lab) 
     assert (await register_with_sipp(lab, "bobdesk", "desk-secret", port=desk)).returncode == 0
     answering = asyncio.create_task(run_sipp("uas_answer.xml", "", port=mobile, args=["-m", "1"]))
     ringing = asyncio.create_task(run_sipp("uas_ring.xml", "", port=desk, args=["-m", "1"]))
-    await asyncio.sleep(0.3)
+    await sipp_listening(answering, mobile)
+    await sipp_listening(ringing, desk)
     caller = await run_sipp(
         "uac_call.xml",
         f"127.0.0.1:{lab.port}",
@@ -123,7 +125,7 @@ async def test_outbound_call_to_an_external_number_goes_through_the_carrier(lab:
     carrier = asyncio.create_task(
         run_sipp("uas_answer.xml", "", port=lab.carrier_port, ip="127.0.0.2", args=["-m", "1"])
     )
-    await asyncio.sleep(0.3)
+    await sipp_listening(carrier, lab.carrier_port)
     caller = await run_sipp(
         "uac_call.xml",
         f"127.0.0.1:{lab.port}",
@@ -146,7 +148,7 @@ async def test_inbound_call_from_the_carrier_reaches_the_user_of_the_number(lab:
     bob_port = free_port()
     assert (await register_with_sipp(lab, "bob", "bob-secret", port=bob_port)).returncode == 0
     callee = asyncio.create_task(run_sipp("uas_answer.xml", "", port=bob_port, args=["-m", "1"]))
-    await asyncio.sleep(0.3)
+    await sipp_listening(callee, bob_port)
     carrier = await run_sipp(
         "uac_trunk.xml",
         f"127.0.0.1:{lab.port}",
@@ -181,7 +183,7 @@ async def test_caller_on_tcp_reaches_a_callee_on_udp(lab: Lab) -> None:
     bob_port = free_port()
     assert (await register_with_sipp(lab, "bob", "bob-secret", port=bob_port)).returncode == 0
     callee = asyncio.create_task(run_sipp("uas_answer.xml", "", port=bob_port, args=["-m", "1"]))
-    await asyncio.sleep(0.3)
+    await sipp_listening(callee, bob_port)
     caller = await run_sipp(
         "uac_call.xml",
         f"127.0.0.1:{lab.port}",

@@ -11,7 +11,9 @@ from nuage.sip.memory import MemoryBindingStore, MemoryCredentialStore
 from nuage.sip.message import SipRequest, SipResponse, parse_message
 from nuage.sip.ports import SipAccount
 from nuage.sip.registrar import Registrar
-from nuage.sip.transactions import ServerTransaction, Timers, TransactionLayer
+from nuage.sip.timers import Timers
+from nuage.sip.transaction_layer import TransactionLayer
+from nuage.sip.transactions import ServerTransaction
 from nuage.sip.transport import Address
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

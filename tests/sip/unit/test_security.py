@@ -13,7 +13,8 @@ from nuage.sip.message import SipRequest, SipResponse, parse_message
 from nuage.sip.ports import SipAccount
 from nuage.sip.registrar import Registrar
 from nuage.sip.security import SecurityGuard, SecuritySettings
-from nuage.sip.transactions import Timers, TransactionLayer
+from nuage.sip.timers import Timers
+from nuage.sip.transaction_layer import TransactionLayer
 from sip.unit.test_registrar import PHONE, Collector, FakeTransport
 
 pytestmark = pytest.mark.rule("SIP-5")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from nuage.adapters.redis_channels import RedisChannels
 from nuage.bootstrap import SipRuntime, build_platform
 from nuage.config import load_settings
 from nuage.policy import AutoDialerThresholds, ChannelCounter
-from nuage.policy.redis_channels import RedisChannels
 from nuage.sip.security import KNOWN_SCANNERS
 from sip.unit.test_security import request
 

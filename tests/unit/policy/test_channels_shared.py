@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from netports import free_port
+from nuage.adapters.redis_channels import STOP_GRACE_S, RedisChannels
 from nuage.policy import ChannelCounter, Channels, trunk_holder
-from nuage.policy.redis_channels import RedisChannels
+from waiting import wait_for_condition
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -31,6 +32,18 @@ def _redis_available() -> bool:
 needs_redis = pytest.mark.skipif(not _redis_available(), reason=f"Redis not reachable at {REDIS_URL}")
 
 Factory = Callable[..., Awaitable[RedisChannels]]
+
+
+async def _released_everywhere(channels: Channels, holder: str, expected: int) -> None:
+    """Wait until the channels ``holder`` holds, as Redis counts them over every node, are ``expected``."""
+    if not isinstance(channels, RedisChannels):
+        assert channels.in_use(holder) == expected
+        return
+
+    async def counted() -> bool:
+        return await channels.totals([holder]) == {holder: expected}
+
+    await wait_for_condition(counted, timeout=10, what=f"{expected} channels of {holder} in Redis")
 
 
 @pytest.fixture
@@ -78,7 +91,7 @@ async def test_a_holder_at_its_limit_is_full_and_a_release_frees_a_channel(chann
     assert await channels.try_acquire("c3", {"acc": 2}) == ["acc"]
     assert channels.in_use("acc") == 2
     channels.release("c1")
-    await asyncio.sleep(0.05)  # Redis: the release is sent in the background
+    await _released_everywhere(channels, "acc", 1)  # Redis: the release is sent in the background
     assert await channels.try_acquire("c3", {"acc": 2}) == []
     assert channels.held_calls() == {"c2", "c3"}
 
@@ -116,7 +129,7 @@ async def test_two_sip_nodes_share_an_accounts_channels(redis_nodes: Factory) ->
     assert second.in_use("acc") == 3  # its own one and the two it saw on the other node
     assert await first.totals(["acc"]) == {"acc": 3}
     first.release("a1")
-    await asyncio.sleep(0.05)
+    await _released_everywhere(first, "acc", 2)
     assert await second.try_acquire("b2", {"acc": 3}) == []
 
 
@@ -143,7 +156,7 @@ async def test_the_holds_of_a_node_that_died_are_reaped_when_its_lease_expires(r
     assert await survivor.try_acquire("s1", {"acc": 2}) == ["acc"]
     assert dead._heartbeat is not None
     dead._heartbeat.cancel()  # the node dies: nobody refreshes its lease, nobody releases its calls
-    await asyncio.sleep(0.5)
+    await _released_everywhere(survivor, "acc", 0)  # its lease expires
     assert await survivor.try_acquire("s1", {"acc": 2}) == []  # the dead node's holds are reaped
     assert await survivor.totals(["acc"]) == {"acc": 1}
 
@@ -174,8 +187,7 @@ async def test_a_heartbeat_heals_a_release_that_redis_missed(redis_nodes: Factor
     assert await node.try_acquire("c2", {"acc": 2}) == []
     node.local.release("c1")  # given back locally only, as when Redis missed the release
     assert await node.totals(["acc"]) == {"acc": 2}
-    await asyncio.sleep(0.3)  # a heartbeat (every lease / 3) rewrites this node's counts
-    assert await node.totals(["acc"]) == {"acc": 1}
+    await _released_everywhere(node, "acc", 1)  # a heartbeat (every lease / 3) rewrites this node's counts
 
 
 @pytest.mark.rule("CAP-3")
@@ -194,3 +206,53 @@ async def test_while_redis_is_out_a_node_decides_alone_at_once(caplog: pytest.Lo
         assert "channels counted on this node alone" in caplog.text
     finally:
         await node.stop()
+
+
+class SilentServer:
+    """A TCP server on loopback that accepts every connection and never answers (a hung Redis)."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.received = 0
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", free_port())
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.append(writer)
+        while data := await reader.read(4096):
+            self.received += len(data)
+
+    async def close(self) -> None:
+        assert self._server is not None
+        for writer in self._writers:
+            writer.close()
+        self._server.close()
+        await self._server.wait_closed()
+
+
+@pytest.mark.rule("CAP-3")
+async def test_stop_returns_promptly_while_redis_accepts_and_never_answers() -> None:
+    silent = SilentServer()
+    port = await silent.start()
+    try:
+        # a heartbeat every 0.1 s, each one left hanging by the server until its timeout
+        node = RedisChannels(f"redis://127.0.0.1:{port}/0", node_id="hung", lease_s=0.3, timeout_s=0.05)
+        await node.start()
+        await wait_for_condition(lambda: silent.connections >= 2, timeout=30, what="heartbeats sent")
+        assert await node.try_acquire("c1", {"acc": 3}) == []  # decided alone, at once
+        node.release("c1")  # a background send left hanging too
+        loop = asyncio.get_running_loop()
+        for _ in range(5):  # stop in the middle of whatever is in flight, several times over
+            started = loop.time()
+            async with asyncio.timeout(10 * STOP_GRACE_S):
+                await node.stop()
+            assert loop.time() - started < 5 * STOP_GRACE_S
+            await node.start()
+        await node.stop()
+    finally:
+        await silent.close()

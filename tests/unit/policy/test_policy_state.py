@@ -4,7 +4,6 @@ Redis channel counter."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from nuage.adapters.redis_channels import RedisChannels
 from nuage.directory.model import Trunk, TrunkAuth
 from nuage.policy import (
     AutoDialerBlock,
@@ -26,11 +26,11 @@ from nuage.policy import (
     TrunkTerms,
     trunk_holder,
 )
-from nuage.policy.redis_channels import RedisChannels
 from nuage.rating.tariffs import Tariff, TariffBook
 from nuage.shared.clock import FrozenClock
 from nuage.sip.ports import Authorization, CallAttempt, CdrRecord, Refusal, TrunkDestination
 from nuage.sip.responses import refusal_status
+from waiting import wait_for_condition
 
 from .test_channels_shared import REDIS_URL, needs_redis
 from .test_terms_policy import AT, _attempt, _ended, _rule, _snapshot
@@ -260,6 +260,13 @@ async def test_in_replace_mode_the_authorisation_carries_the_accounts_main_numbe
 # -- the policy on the Redis counter -------------------------------------------------------------
 
 
+async def _counted_in_redis(node: RedisChannels, holder: str, expected: int) -> None:
+    async def counted() -> bool:
+        return await node.totals([holder]) == {holder: expected}
+
+    await wait_for_condition(counted, timeout=10, what=f"{expected} channels of {holder} in Redis")
+
+
 @needs_redis
 @pytest.mark.rule("CAP-3")
 async def test_two_policies_on_two_nodes_share_the_accounts_capacity() -> None:
@@ -278,10 +285,10 @@ async def test_two_policies_on_two_nodes_share_the_accounts_capacity() -> None:
         sos = _attempt(dialled="112", emergency=True)
         assert isinstance(await second.authorize(sos), Authorization)  # EMG-4, beyond capacity
         first.call_ended(_ended(one))
-        await asyncio.sleep(0.05)
+        await _counted_in_redis(nodes[0], "acc-a", 2)  # the release reaches Redis in the background
         assert _rule(await second.authorize(_attempt())) == "CAP-3"  # two and 112 hold both
         second.call_ended(_ended(sos))
-        await asyncio.sleep(0.05)
+        await _counted_in_redis(nodes[0], "acc-a", 1)
         assert isinstance(await first.authorize(_attempt()), Authorization)
     finally:
         for node in nodes:

@@ -1,33 +1,23 @@
-"""Call legs: the caller's (a UAS) and the callee's (a UAC that may fork), as state machines.
+"""Call legs as state machines: what both legs share, and the caller's leg (a UAS).
 
 A leg talks SIP on one side and LegEvents on the other; it never looks at the other leg. The
-controller decides what passes between them.
+controller (a ``LegOwner``) decides what passes between them, and reaches a leg only through
+its public methods. The callee's leg (a UAC that may fork) is ``nuage.sip.b2bua.callee``'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
 from nuage.sip.b2bua.states import LegState
 from nuage.sip.dialogs import Dialog
-from nuage.sip.message import Headers, NameAddr, SipRequest, SipResponse, SipUri
-from nuage.sip.transactions import (
-    ClientTransaction,
-    ResponseHandler,
-    ServerTransaction,
-    Timers,
-    new_branch,
-    new_tag,
-)
+from nuage.sip.message import SipRequest, SipResponse
+from nuage.sip.timers import Cancellable, Scheduler, Timers
+from nuage.sip.transactions import ClientTransaction, ResponseHandler, ServerTransaction, new_tag
 from nuage.sip.transport import Address
-
-if TYPE_CHECKING:
-    from nuage.sip.b2bua.controller import CallController
 
 log = logging.getLogger("nuage.sip.b2bua")
 
@@ -35,10 +25,14 @@ PASSED_HEADERS = ("session-expires", "min-se", "supported", "require", "allow")
 
 
 class LegHost(Protocol):
-    """What legs need from the server: transactions, transports, dialog registry."""
+    """What legs need from the server: timers, transactions, transports, dialog registry."""
 
-    loop: asyncio.AbstractEventLoop
     timers: Timers
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """Where legs and calls set their timers."""
+        ...
 
     def send_request(
         self, request: SipRequest, destination: Address, on_response: ResponseHandler
@@ -71,12 +65,25 @@ class LegHost(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One place a callee leg sends its INVITE: a Request-URI and the address to send it to."""
+class LegOwner(Protocol):
+    """The call a leg belongs to (the controller): what the leg tells it."""
 
-    uri: SipUri
-    destination: Address
+    @property
+    def call_id(self) -> str:
+        """The caller's Call-ID, naming the call in logs."""
+        ...
+
+    def on_event(self, leg: Leg, event: LegEvent) -> None:
+        """The leg progressed, answered, failed or hung up."""
+        ...
+
+    def on_ack(self, leg: Leg, request: SipRequest) -> None:
+        """The peer ACKed a 2xx the leg sent."""
+        ...
+
+    def relay(self, from_leg: Leg, tx: ServerTransaction) -> None:
+        """An in-dialog request (re-INVITE, UPDATE, INFO...) for the other leg."""
+        ...
 
 
 class Leg:
@@ -84,13 +91,13 @@ class Leg:
 
     role = "leg"
 
-    def __init__(self, host: LegHost, call: CallController) -> None:
+    def __init__(self, host: LegHost, call: LegOwner) -> None:
         self.host = host
         self.call = call
         self.state = LegState.IDLE
         self.dialog: Dialog | None = None
         self.transport = "UDP"
-        self._2xx: tuple[int, bytes, Address, asyncio.TimerHandle | None] | None = None
+        self._2xx: tuple[int, bytes, Address, Cancellable | None] | None = None
         self._pending_reinvite = False
         self._outgoing_reinvite = False
         self._last_ack: tuple[bytes, Address] | None = None
@@ -136,6 +143,24 @@ class Leg:
     def on_stray_2xx(self, response: SipResponse) -> None:
         """A retransmitted 2xx after our INVITE transaction ended; callee legs re-ACK."""
 
+    # -- re-INVITE bookkeeping, for the relay ------------------------------------------------
+    def incoming_reinvite_done(self) -> None:
+        """The peer's re-INVITE was answered with an error (its 2xx ends at the ACK)."""
+        self._pending_reinvite = False
+
+    def begin_outgoing_reinvite(self) -> None:
+        """A re-INVITE is being relayed to the peer: one of the peer's now is glare (491)."""
+        self._outgoing_reinvite = True
+
+    def end_outgoing_reinvite(self) -> None:
+        """The re-INVITE relayed to the peer got its final response."""
+        self._outgoing_reinvite = False
+
+    def update_target(self, response: SipResponse) -> None:
+        """The 2xx of a target refresh we sent may move the peer's Contact."""
+        if self.dialog is not None:
+            self.dialog.update_target(response)
+
     # -- reliable 2xx (§13.3.1.4) ---------------------------------------------------------
     def respond_2xx(self, tx: ServerTransaction, response: SipResponse) -> None:
         """Send a 2xx to an INVITE and retransmit it until the ACK comes (T1 doubling to T2)."""
@@ -145,7 +170,7 @@ class Leg:
         timers = self.host.timers
         handle = None
         if not tx.transport.reliable:
-            handle = self.host.loop.call_later(timers.t1, self._retransmit_2xx, timers.t1, 0.0)
+            handle = self.host.scheduler.call_later(timers.t1, self._retransmit_2xx, timers.t1, 0.0)
         self._2xx = (tx.request.cseq.number, data, destination, handle)
 
     def _retransmit_2xx(self, interval: float, elapsed: float) -> None:
@@ -167,7 +192,7 @@ class Leg:
             pending[0],
             pending[1],
             pending[2],
-            self.host.loop.call_later(interval, self._retransmit_2xx, interval, elapsed),
+            self.host.scheduler.call_later(interval, self._retransmit_2xx, interval, elapsed),
         )
 
     # -- requests we send in the dialog -------------------------------------------------
@@ -206,7 +231,7 @@ class Leg:
     def bye(self) -> None:
         """Hang up a connected leg."""
         if self.state is LegState.CONNECTED:
-            self.send_in_dialog("BYE", _ignore)
+            self.send_in_dialog("BYE", ignore_response)
         self._close()
 
     def _close(self) -> None:
@@ -221,7 +246,8 @@ class Leg:
             self.host.linger(self.host.timers.b, lambda: self.host.unregister_dialog(key))
 
 
-def _ignore(response: SipResponse | None) -> None:
+def ignore_response(response: SipResponse | None) -> None:
+    """A response handler for requests whose answer does not matter (BYE of a leg hung up)."""
     return None
 
 
@@ -230,7 +256,7 @@ class CallerLeg(Leg):
 
     role = "caller"
 
-    def __init__(self, host: LegHost, call: CallController, tx: ServerTransaction) -> None:
+    def __init__(self, host: LegHost, call: LegOwner, tx: ServerTransaction) -> None:
         super().__init__(host, call)
         self.tx = tx
         self.transport = tx.transport.name
@@ -238,6 +264,16 @@ class CallerLeg(Leg):
         self.state = LegState.TRYING
         self.dialog = Dialog.as_uas(tx.request, self.local_tag, tx.source, host.via(self.transport))
         host.register_dialog((tx.request.call_id, self.local_tag), self)
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the caller sent CANCEL for its INVITE."""
+        return self.tx.cancelled
+
+    @property
+    def invite_key(self) -> tuple[str, ...]:
+        """The transaction key of the INVITE that started the call (a CANCEL names it)."""
+        return self.tx.key
 
     def send(self, event: LegEvent) -> None:
         """Relay the callee's progress to the caller."""
@@ -277,190 +313,3 @@ class CallerLeg(Leg):
             self.tx.reply(487, to_tag=self.local_tag)
             self._close()
             self.call.on_event(self, Disconnect("cancel"))
-
-
-class CalleeLeg(Leg):
-    """The callee's side: INVITEs every target in parallel; the first 2xx wins (UAC)."""
-
-    role = "callee"
-
-    def __init__(
-        self,
-        host: LegHost,
-        call: CallController,
-        *,
-        targets: list[Target],
-        from_addr: NameAddr,
-        to_addr: NameAddr,
-        body: bytes,
-        content_type: str | None,
-        extra_headers: list[tuple[str, str]],
-        call_id: str,
-    ) -> None:
-        super().__init__(host, call)
-        self.targets = targets
-        self.call_id = call_id
-        self.local_tag = new_tag()
-        self.from_addr = from_addr.with_tag(self.local_tag)
-        self.to_addr = to_addr
-        self.body = body
-        self.content_type = content_type
-        self.extra_headers = extra_headers
-        self.transport = targets[0].destination.transport if targets else "UDP"
-        self._branches: list[ClientTransaction] = []
-        self._finals: list[SipResponse | None] = []
-        self._winner: int | None = None
-        self._ack_cseq = 1
-        self.answer_offer_pending = False
-
-    def start(self) -> None:
-        """Send one INVITE per target."""
-        self.state = LegState.TRYING
-        self.host.register_dialog((self.call_id, self.local_tag), self)
-        for index, target in enumerate(self.targets):
-            request = self._invite(target)
-            tx = self.host.send_request(request, target.destination, self._branch_handler(index))
-            self._branches.append(tx)
-
-    def _invite(self, target: Target) -> SipRequest:
-        transport = target.destination.transport
-        host, port = self.host.via(transport)
-        headers = Headers()
-        headers.add("via", f"SIP/2.0/{transport} {host}:{port};branch={new_branch()};rport")
-        headers.add("max-forwards", "70")
-        headers.add("from", str(self.from_addr))
-        headers.add("to", str(self.to_addr))
-        headers.add("call-id", self.call_id)
-        headers.add("cseq", "1 INVITE")
-        headers.add("contact", self.host.contact(transport))
-        for name, value in self.extra_headers:
-            headers.add(name, value)
-        if self.body:
-            headers.add("content-type", self.content_type or "application/sdp")
-        return SipRequest("INVITE", target.uri, headers, self.body)
-
-    def _branch_handler(self, index: int) -> ResponseHandler:
-        def handle(response: SipResponse | None) -> None:
-            self._on_branch_response(index, response)
-
-        return handle
-
-    def _on_branch_response(self, index: int, response: SipResponse | None) -> None:
-        if response is None:
-            self._branch_final(index, None)
-            return
-        status = response.status
-        if status < 200:
-            if (status > 100 and self.state is LegState.TRYING) or (status == 183 and response.body):
-                if self.state is LegState.TRYING:
-                    self.state = LegState.RINGING
-                self.call.on_event(
-                    self, Ring(status, response.reason, response.body, response.headers.get("content-type"))
-                )
-            return
-        if status < 300:
-            self._on_2xx(index, response)
-            return
-        self._branch_final(index, response)
-
-    def _on_2xx(self, index: int, response: SipResponse) -> None:
-        tx = self._branches[index]
-        if self._winner is None and self.state in (LegState.TRYING, LegState.RINGING):
-            self._winner = index
-            self.dialog = Dialog.as_uac(
-                tx.request, response, tx.destination, self.host.via(tx.destination.transport)
-            )
-            self.transport = tx.destination.transport
-            self.state = LegState.CONNECTED
-            for other_index, other in enumerate(self._branches):
-                if other_index != index:
-                    other.cancel()
-            passed = tuple(
-                (name, value)
-                for name in ("session-expires", "require", "supported")
-                for value in response.headers.get_all(name)
-            )
-            self.answer_offer_pending = not self.body  # delayed offer: the ACK carries the answer
-            if not self.answer_offer_pending:
-                self.send_ack(1)
-            self.call.on_event(self, Connect(response.body, response.headers.get("content-type"), passed))
-            return
-        if self._winner == index and self.dialog is not None and response.to_tag == self.dialog.remote_tag:
-            if self._last_ack is not None:
-                self.host.send_raw(*self._last_ack)  # our ACK was lost: send it again
-            return
-        # another branch answered too late (or we gave up): ACK and hang it up (§13.2.2.4)
-        late = Dialog.as_uac(tx.request, response, tx.destination, self.host.via(tx.destination.transport))
-        for request in (
-            late.create_request("ACK", transport=tx.destination.transport, cseq=1),
-            late.create_request("BYE", transport=tx.destination.transport),
-        ):
-            if request.method == "ACK":
-                self.host.send_raw(request.to_bytes(), late.destination())
-            else:
-                self.host.send_request(request, late.destination(), _ignore)
-
-    def on_stray_2xx(self, response: SipResponse) -> None:
-        """A 2xx retransmission after the INVITE transaction ended: ACK it again."""
-        if (
-            self.dialog is not None
-            and response.to_tag == self.dialog.remote_tag
-            and self._last_ack is not None
-        ):
-            self.host.send_raw(*self._last_ack)
-
-    def _branch_final(self, index: int, response: SipResponse | None) -> None:
-        while len(self._finals) < len(self._branches):
-            self._finals.append(None)
-        self._finals[index] = response if response is not None else _timeout_response()
-        if self._winner is not None or self.state is LegState.DISCONNECTED:
-            return
-        if any(not tx_done for tx_done in self._done()):
-            return
-        best = _best_final([r for r in self._finals if r is not None])
-        self.state = LegState.DISCONNECTED
-        self.host.unregister_dialog((self.call_id, self.local_tag))
-        self.call.on_event(self, Fail(best.status, best.reason))
-
-    def _done(self) -> list[bool]:
-        return [self._finals[i] is not None for i in range(len(self._branches))]
-
-    def send(self, event: LegEvent) -> None:
-        """Hang up or cancel on the controller's word."""
-        match event:
-            case Disconnect():
-                if self.state is LegState.CONNECTED:
-                    self.bye()
-                elif self.state in (LegState.TRYING, LegState.RINGING):
-                    self.cancel()
-            case _:
-                pass
-
-    def cancel(self) -> None:
-        """CANCEL every branch still ringing (the leg reports Fail when they all end)."""
-        for tx in self._branches:
-            tx.cancel()
-
-    def ack_with(self, body: bytes, content_type: str | None) -> None:
-        """Delayed offer: send the ACK carrying the caller's answer."""
-        if self.answer_offer_pending:
-            self.answer_offer_pending = False
-            self.send_ack(1, body, content_type)
-
-
-def _timeout_response() -> SipResponse:
-    return SipResponse(408, "Request Timeout")
-
-
-def _best_final(responses: list[SipResponse]) -> SipResponse:
-    """§16.7 step 6, simplified: a 6xx wins; else the lowest class, real answers before timeouts."""
-    if not responses:
-        return _timeout_response()
-    six = [r for r in responses if r.status >= 600]
-    if six:
-        return six[0]
-    soft = {408, 480, 503}
-    return min(responses, key=lambda r: (r.status // 100, r.status in soft, r.status))
-
-
-ResponseCallback = Callable[[SipResponse | None], None]

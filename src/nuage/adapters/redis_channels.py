@@ -1,4 +1,8 @@
-"""CAP-3 across several SIP nodes: channels counted in Redis, with a lease per node.
+"""CAP-3 across several SIP nodes: the ``Channels`` port of the call policy, counted in Redis.
+
+This adapter owns the Redis side of channel counting (the scripts, the lease, the heartbeat,
+the outage fallback); the counting rule itself and the in-memory counter stay in
+``nuage.policy.channels``.
 
 How it counts. Each holder (an account, or a customer trunk: ``nuage.policy.channels``) has one
 Redis hash ``<prefix>ch:<holder>`` whose fields are node ids and whose values are the channels
@@ -11,9 +15,9 @@ restart cut its calls); under a new id, its old holds expire with their lease.
 
 The decision. ``try_acquire`` runs one Lua script, atomic in Redis, that sums the live counts
 of every holder of the call and, only if each has a free channel, adds one for this node: two
-nodes can never both take the last channel. The call waits for that one round trip (well under
-a millisecond on a local network), bounded by a tight timeout (``timeout_s``, 100 ms by
-default): a call's decision never waits on the database, and never long on Redis.
+nodes can never both take the last channel. The call waits for that one round trip, bounded
+by a tight timeout (``timeout_s``, 100 ms by default): a call's decision never waits on the
+database, and never long on Redis.
 
 Each node also keeps its own calls in a local ``ChannelCounter``, which is the truth about this
 node: releases are sent to Redis without being awaited, and the heartbeat rewrites this node's
@@ -30,20 +34,30 @@ background.
 
 All keys of one deployment share ``prefix``; the script touches keys it builds itself, so this
 needs one Redis (or a primary with replicas), not a Redis Cluster.
+
+Stopping always returns. Every Redis round trip is bounded with ``asyncio.timeout`` (never
+``asyncio.wait_for``, which on Python 3.11 can swallow a cancellation that lands as the command
+completes, leaving the heartbeat running and ``stop()`` waiting for it forever); the heartbeat
+also ends at its next beat once ``stop()`` has begun, and ``stop()`` waits for it, for the
+background sends and for the last publish only for a bounded time each.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from nuage.policy.channels import ChannelCounter
 
 log = logging.getLogger("nuage.policy.channels")
+
+_T = TypeVar("_T")
+
+STOP_GRACE_S = 1.0
+"""How long ``stop()`` waits for each of its steps (heartbeat, background sends, last publish)."""
 
 # KEYS: the holders' count hashes. ARGV: node, lease-key prefix, lease ms, node's holder-set key,
 # then one limit per key (-1: no limit), then one holder name per key.
@@ -151,6 +165,7 @@ class RedisChannels:
         self._in_flight = 0
         self._background: set[asyncio.Task[None]] = set()
         self._heartbeat: asyncio.Task[None] | None = None
+        self._stopping = False
 
     # -- keys ------------------------------------------------------------------------------------
     def _count_key(self, holder: str) -> str:
@@ -182,34 +197,45 @@ class RedisChannels:
         ):
             self._scripts[name] = self._client.register_script(source)
         try:
-            await self.publish()
+            await _bounded(self.publish(), max(self._timeout_s, 0.5))
         except Exception as error:  # Redis down at start: count locally, heal at the next heartbeat
             self._mark_down(error)
+        self._stopping = False
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="sip-channels-heartbeat")
 
     async def stop(self) -> None:
-        """Stop the heartbeat, give back this node's channels in Redis and disconnect."""
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
-            self._heartbeat = None
-        for task in list(self._background):
-            with contextlib.suppress(Exception):
-                await task
-        if self._client is None:
+        """Stop the heartbeat, give back this node's channels in Redis and disconnect.
+
+        Always returns, within a few ``STOP_GRACE_S``, however slow or unreachable Redis is.
+        """
+        self._stopping = True
+        heartbeat, self._heartbeat = self._heartbeat, None
+        if heartbeat is not None:
+            await _finish(heartbeat)
+        background = list(self._background)
+        if background:
+            _, late = await asyncio.wait(background, timeout=STOP_GRACE_S)
+            for task in late:
+                await _finish(task)
+        client, self._client = self._client, None
+        if client is None:
             return
         try:
-            await self._scripts["publish"](
-                keys=[self._held_key, self._lease_prefix + self.node_id],
-                args=[self.node_id, 0, self._prefix + "ch:"],
+            await _bounded(
+                self._scripts["publish"](
+                    keys=[self._held_key, self._lease_prefix + self.node_id],
+                    args=[self.node_id, 0, self._prefix + "ch:"],
+                ),
+                STOP_GRACE_S,
             )
         except Exception as error:
             log.warning(
                 "could not give back this node's channels in Redis (they expire with its lease): %s", error
             )
-        await self._client.aclose()
-        self._client = None
+        try:
+            await _bounded(client.aclose(), STOP_GRACE_S)
+        except Exception as error:
+            log.warning("closing the Redis connection failed: %s", error)
 
     # -- the decision --------------------------------------------------------------------------------
     async def try_acquire(self, call_id: str, limits: Mapping[str, int | None]) -> list[str]:
@@ -225,7 +251,7 @@ class RedisChannels:
         if self._client is not None and time.monotonic() >= self._down_until:
             self._in_flight += 1
             try:
-                result = await asyncio.wait_for(
+                result = await _bounded(
                     self._acquire_script(holders, [limits[h] for h in holders]), self._timeout_s
                 )
             except Exception as error:
@@ -290,12 +316,12 @@ class RedisChannels:
 
     async def _beat_forever(self) -> None:
         interval = self._lease_ms / 3000
-        while True:
+        while not self._stopping:
             await asyncio.sleep(interval)
-            if self._in_flight:
+            if self._in_flight or self._stopping:
                 continue  # a command in flight would race the rewrite; the next beat does it
             try:
-                await asyncio.wait_for(self.publish(), max(self._timeout_s, interval / 2))
+                await _bounded(self.publish(), max(self._timeout_s, interval / 2))
             except Exception as error:
                 self._mark_down(error)
             else:
@@ -323,12 +349,12 @@ class RedisChannels:
         self._in_flight += 1
         try:
             if kind == "release":
-                await asyncio.wait_for(
+                await _bounded(
                     self._scripts["release"](keys=[self._count_key(h) for h in holders], args=[self.node_id]),
                     self._timeout_s,
                 )
             else:
-                await asyncio.wait_for(self._acquire_script(holders, [None] * len(holders)), self._timeout_s)
+                await _bounded(self._acquire_script(holders, [None] * len(holders)), self._timeout_s)
         except Exception as error:
             self._mark_down(error)
         finally:
@@ -352,3 +378,20 @@ class RedisChannels:
                 self._retry_s,
             )
         self._down_until = time.monotonic() + self._retry_s
+
+
+async def _bounded(awaitable: Awaitable[_T], seconds: float) -> _T:
+    """``awaitable`` within ``seconds`` (TimeoutError after); a cancellation always propagates."""
+    async with asyncio.timeout(seconds):
+        return await awaitable
+
+
+async def _finish(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it to end, for at most ``STOP_GRACE_S``; never raise."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=STOP_GRACE_S)
+    if not done:
+        log.warning("task %s did not end within %.1f s of its cancellation", task.get_name(), STOP_GRACE_S)
+        return
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("task %s failed: %s", task.get_name(), task.exception())

@@ -1,0 +1,92 @@
+"""Admission of an initial INVITE: checks, who calls (carrier, IP trunk or digest), what was dialled.
+
+``admit`` answers what it can alone (422 for a too short Session-Expires, 483 for a spent
+Max-Forwards, the digest challenge, 404 for nothing dialled that resolves), runs a feature code
+(``nuage.sip.b2bua.features``) and otherwise starts a ``CallController`` for the attempt, which
+asks the policy.
+"""
+
+from __future__ import annotations
+
+from nuage.sip.b2bua.controller import CallController
+from nuage.sip.b2bua.features import hot_desk_feature, is_feature
+from nuage.sip.b2bua.services import CallServices
+from nuage.sip.ports import (
+    CallAttempt,
+    CallOutcome,
+    Destination,
+    DeviceDestination,
+    Direction,
+    ExternalDestination,
+    SipAccount,
+    TrunkDestination,
+    UserDestination,
+)
+from nuage.sip.transactions import ServerTransaction
+
+
+async def admit(services: CallServices, tx: ServerTransaction) -> CallController | None:
+    """Authenticate an initial INVITE, resolve what was dialled, and start a call for it."""
+    request = tx.request
+    settings = services.settings
+    session_expires = request.int_header("session-expires")
+    if session_expires is not None and session_expires < settings.min_session_expires_s:
+        tx.reply(422, headers=[("min-se", str(settings.min_session_expires_s))])
+        return None
+    max_forwards = request.int_header("max-forwards")
+    if max_forwards is not None and max_forwards <= 0:
+        tx.reply(483)
+        return None
+    dialled = request.uri.user or ""
+    source = tx.source
+    trunk = await services.dial_plan.find_carrier(source.host, source.port)
+    account: SipAccount | None = None
+    if trunk is not None:
+        destination = await services.dial_plan.resolve_inbound(trunk, dialled)
+        direction = Direction.INBOUND
+    else:
+        # SIP-3: a PBX authenticated by its address; anyone else proves who they are (digest)
+        account = await services.dial_plan.find_trunk(source.host, source.port)
+        if account is None:
+            account = await services.registrar.authenticate(tx, proxy=True)
+        if account is None:
+            return None
+        if account.hot_desk and services.hot_desk is not None and is_feature(settings, dialled):
+            await hot_desk_feature(services, tx, account, dialled)
+            return None
+        destination = await services.dial_plan.resolve(account, dialled)
+        direction = Direction.OUTBOUND if isinstance(destination, ExternalDestination) else Direction.INTERNAL
+    call = CallController(services, tx, account=account, direction=direction)
+    if destination is None:
+        call.finish_early(404, CallOutcome.NOT_FOUND)
+        return None
+    emergency = isinstance(destination, ExternalDestination) and destination.emergency
+    trunk_id = trunk.trunk_id if trunk is not None else None
+    if isinstance(destination, ExternalDestination):
+        trunk_id = destination.trunk.trunk_id
+    customer_trunk = account.trunk_id if account is not None else None
+    if isinstance(destination, TrunkDestination) and customer_trunk is None:
+        customer_trunk = destination.trunk_id
+    attempt = CallAttempt(
+        call_id=request.call_id,
+        direction=direction,
+        account_id=account.account_id if account else _account_of(destination),
+        device_id=account.device_id if account and account.trunk_id is None else None,
+        user_id=account.user_id if account else None,
+        presented_caller_id=request.from_addr.uri.user or "",
+        source_host=source.host,
+        source_port=source.port,
+        dialled=dialled,
+        destination=destination,
+        emergency=emergency,
+        trunk_id=trunk_id,
+        customer_trunk_id=customer_trunk,
+    )
+    await call.start(attempt)
+    return call
+
+
+def _account_of(destination: Destination) -> str | None:
+    if isinstance(destination, UserDestination | DeviceDestination | TrunkDestination):
+        return destination.account_id
+    return None

@@ -1,0 +1,87 @@
+"""In-dialog requests relayed between the legs of a connected call (re-INVITE, UPDATE, INFO...).
+
+A request from one leg is sent in the other leg's dialog and its final answer passed back; a
+re-INVITE marks the other leg busy with it (a crossing one is glare: 491), its 2xx is sent
+reliably, and the ACK goes on to the other leg (with the answer, for a delayed offer). A
+refresh carrying Session-Expires restarts the call's session timer (RFC 4028).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nuage.sip.b2bua.legs import Leg, LegHost
+from nuage.sip.b2bua.states import LegState
+from nuage.sip.message import SipRequest, SipResponse
+from nuage.sip.transactions import ServerTransaction
+
+_PASSED_REQUEST_HEADERS = ("session-expires", "min-se", "supported")
+_PASSED_RESPONSE_HEADERS = ("session-expires", "require", "supported")
+
+
+class Relay:
+    """One call's relay: what passes, and the ACK owed to a leg whose re-INVITE got a 2xx."""
+
+    def __init__(self, host: LegHost, on_session_refresh: Callable[[str | None], None]) -> None:
+        self._host = host
+        self._on_session_refresh = on_session_refresh
+        self._ack_owed: tuple[Leg, int] | None = None
+
+    def request(self, from_leg: Leg, other: Leg | None, tx: ServerTransaction, *, connected: bool) -> None:
+        """Pass an in-dialog request to ``other`` and its answer back (``connected``: the call is)."""
+        request = tx.request
+        if other is None or other.state is not LegState.CONNECTED or not connected:
+            tx.reply(481 if request.method != "INVITE" else 491)
+            from_leg.incoming_reinvite_done()
+            return
+        extra = [(name, value) for name in _PASSED_REQUEST_HEADERS for value in request.headers.get_all(name)]
+        is_invite = request.method == "INVITE"
+        if is_invite:
+            other.begin_outgoing_reinvite()
+
+        def answered(response: SipResponse | None) -> None:
+            if response is not None and response.status < 200:
+                return
+            if is_invite:
+                other.end_outgoing_reinvite()
+            if response is None or response.status >= 300:
+                if response is None:
+                    tx.reply(408)
+                else:
+                    tx.reply(response.status, response.reason)
+                from_leg.incoming_reinvite_done()
+                return
+            other.update_target(response)
+            passed = [
+                (name, value) for name in _PASSED_RESPONSE_HEADERS for value in response.headers.get_all(name)
+            ]
+            answer = tx.response(response.status, response.reason, body=response.body, headers=passed)
+            if response.body:
+                answer.headers.add("content-type", response.headers.get("content-type") or "application/sdp")
+            answer.headers.add("contact", self._host.contact(from_leg.transport))
+            if is_invite:
+                if sent is not None and sent.body:
+                    other.send_ack(sent.cseq.number)
+                elif sent is not None:
+                    self._ack_owed = (other, sent.cseq.number)  # delayed offer: the answer comes in the ACK
+                from_leg.respond_2xx(tx, answer)
+            else:
+                tx.respond(answer)
+            if request.method in ("INVITE", "UPDATE"):
+                self._on_session_refresh(response.headers.get("session-expires"))
+
+        sent = other.send_in_dialog(
+            request.method,
+            answered,
+            body=request.body,
+            content_type=request.headers.get("content-type"),
+            extra=extra,
+        )
+
+    def on_ack(self, leg: Leg, request: SipRequest) -> None:
+        """``leg`` ACKed the 2xx of a relayed re-INVITE: ACK the other leg's, with its body."""
+        owed = self._ack_owed
+        if owed is not None and owed[0] is not leg:
+            other, cseq = owed
+            self._ack_owed = None
+            other.send_ack(cseq, request.body, request.headers.get("content-type"))

@@ -1,0 +1,49 @@
+"""What a call needs from the server: its collaborators (``CallServices``) and settings.
+
+The server builds one ``CallServices`` at start; admission, the feature codes and every
+``CallController`` read their ports, timers and limits from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nuage.shared.clock import Clock
+from nuage.sip.accounting import Accounting
+from nuage.sip.b2bua.legs import LegHost
+from nuage.sip.ports import CallPolicy, DialPlan, HotDesk
+from nuage.sip.registrar import Registrar
+
+if TYPE_CHECKING:
+    from nuage.sip.b2bua.controller import CallController
+
+
+@dataclass(frozen=True, slots=True)
+class CallSettings:
+    """Timers and limits of calls (seconds)."""
+
+    domain: str  # our SIP domain (the realm), used in From/To we create
+    no_answer_timeout_s: float = 60.0
+    max_call_duration_s: float | None = 4 * 3600.0  # hard ceiling whatever the policy allows
+    min_session_expires_s: int = 90  # RFC 4028 Min-SE we accept
+    hot_desk_login_code: str = "*11"  # CFG-13: dial *11*<extension>*<PIN> on a shared phone
+    hot_desk_logout_code: str = "*12"
+
+
+@dataclass(slots=True)
+class CallServices:
+    """What a call needs from the server."""
+
+    host: LegHost
+    registrar: Registrar
+    dial_plan: DialPlan
+    policy: CallPolicy
+    accounting: Accounting
+    clock: Clock
+    settings: CallSettings
+    on_started: Callable[[CallController], None]
+    on_finished: Callable[[CallController], None]
+    hot_desk: HotDesk | None = None
+    on_auth_failure: Callable[[str], None] | None = None  # SIP-5: a wrong hot-desk PIN counts
