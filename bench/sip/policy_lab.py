@@ -42,7 +42,7 @@ from nuage.config import Settings, SipSettings
 from nuage.directory.model import DeviceKind
 from nuage.services import directory as d
 from nuage.services import tenancy as t
-from nuage.services.billing_defaults import load_billing_defaults
+from nuage.services.billing.defaults import load_billing_defaults
 from nuage.services.context import Context
 from nuage.shared.clock import SystemClock
 from nuage.sip.ports import Binding

@@ -1,4 +1,4 @@
-"""SQL adapter of the billing port (``services.billing_ports.BillingStore``).
+"""SQL adapter of the billing port (``services.billing.ports.BillingStore``).
 
 Bound to the unit of work's connection, so billing rows commit with the rest of a use
 case. Hot paths (rating) stream and write in bulk: one scan of ``cdrs`` read batch by batch
@@ -52,7 +52,7 @@ from nuage.rating.packs import PackBalance
 from nuage.rating.rater import RatedCall
 from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
-from nuage.services.billing_ports import (
+from nuage.services.billing.ports import (
     ContractState,
     InvoiceHeader,
     PendingBatch,
@@ -64,7 +64,7 @@ from nuage.shared.ids import new_id
 from nuage.shared.money import from_minor, to_minor
 from nuage.shared.month import Month
 from nuage.storage.sql import billing_tables as bt
-from nuage.storage.sql.tables import cdrs, parties
+from nuage.storage.sql.tables import cdrs
 from nuage.terms.contract import Contract, Termination
 from nuage.terms.counting import CountRecord, ItemKind, MonthlySummary
 
@@ -666,7 +666,9 @@ class SqlBillingStore:
         return len(rows)
 
     # rating --------------------------------------------------------------------------------------------
-    def pending_cdrs(self, batch_size: int, call_order: Collection[str]) -> Iterator[PendingBatch]:
+    def pending_cdrs(
+        self, batch_size: int, call_order: Collection[str], runs: Mapping[str, Collection[RatingRun]]
+    ) -> Iterator[PendingBatch]:
         """RAT: every answered outbound CDR some run has not rated, in batches of ``batch_size``.
 
         Each statement reads one snapshot; the rating job holds its lock on another connection
@@ -674,12 +676,14 @@ class SqlBillingStore:
         ``call_order`` come first, in storage order (a sequential scan: RAT-1/RAT-2 price each
         call alone, so their order changes nothing); then those of ``call_order`` (the accounts
         with traffic packs), in call order (RAT-3: packs are drawn in call order). The rated
-        flags are primary-key probes into ``rated_calls`` as the pass found it.
+        flags are primary-key probes into ``rated_calls`` as the pass found it. ``runs`` says
+        which runs price each account's calls (TEN-5, decided by ``rating.runs``); the CDRs of
+        an account it does not name are left alone.
         """
-        partners: dict[str, bool] = {
-            party_id: partner_id is not None
-            for party_id, partner_id in self._connection.execute(select(parties.c.id, parties.c.partner_id))
-        }
+        wanted = (
+            frozenset(account for account, of in runs.items() if RatingRun.CUSTOMER_RETAIL in of),
+            frozenset(account for account, of in runs.items() if RatingRun.PARTNER_WHOLESALE in of),
+        )
         ordered = sorted(set(call_order))
         chosen = set(ordered)
         # PostgreSQL: each batch by account (a stable sort: each account's calls stay in order), so
@@ -689,7 +693,7 @@ class SqlBillingStore:
         # the pages instead of all of them (10,000 accounts: marking 17 s -> 13 s). Not on SQLite:
         # there the sort costs the rating pass 2-3 s of its 10, and its run is well within target.
         by_account = self._dialect == "postgresql"
-        yield from self._pending_batches("", (), batch_size, partners, skip=chosen, by_account=by_account)
+        yield from self._pending_batches("", (), batch_size, wanted, skip=chosen, by_account=by_account)
         for chunk in _chunks(ordered, 500):
             marks = (
                 ", ".join("?" for _ in chunk) if self._dialect == "sqlite" else ", ".join("%s" for _ in chunk)
@@ -698,7 +702,7 @@ class SqlBillingStore:
                 f"AND c.account_id IN ({marks}) ORDER BY c.started_at, c.id",
                 tuple(chunk),
                 batch_size,
-                partners,
+                wanted,
             )
 
     def _pending_batches(
@@ -706,7 +710,7 @@ class SqlBillingStore:
         where: str,
         params: tuple[Any, ...],
         batch_size: int,
-        partners: Mapping[str, bool],
+        wanted: tuple[Collection[str], Collection[str]],
         *,
         skip: Collection[str] = (),
         by_account: bool = False,
@@ -732,6 +736,7 @@ class SqlBillingStore:
             raw.execute("SET LOCAL jit = off")  # one plan for the whole pass: compiling it gains nothing
             cursor = raw.cursor(name="nuage_pending_cdrs")  # server side: rows come batch by batch
             cursor.execute(query, (_RETAIL, _WHOLESALE, *params))
+        retail_accounts, wholesale_accounts = wanted
         parse = datetime.fromisoformat
         texts = _INSTANT_TEXTS
         record = tuple.__new__  # a NamedTuple from all its fields, without the Python-level __new__ call
@@ -755,13 +760,10 @@ class SqlBillingStore:
                     retail_rated,
                     wholesale_rated,
                 ) in rows:
-                    partner = partners.get(account_id)
-                    if (
-                        partner is None
-                        or account_id in skip
-                        or (retail_rated and (wholesale_rated or not partner))
-                    ):
-                        continue  # nobody to charge, read later in call order, or rated in every run
+                    retail_due = not retail_rated and account_id in retail_accounts
+                    wholesale_due = not wholesale_rated and account_id in wholesale_accounts
+                    if not (retail_due or wholesale_due) or account_id in skip:
+                        continue  # rated in every run it needs (or nobody to charge), or read later
                     text_value = started
                     if len(text_value) != 26 and not sqlite_db:  # PostgreSQL drops trailing zeros
                         text_value = (
@@ -772,9 +774,9 @@ class SqlBillingStore:
                         texts[started] = text_value
                     cdr = record(Cdr, (cdr_id, account_id, started, callee, seconds, bool(emergency)))
                     size += 1
-                    if not retail_rated:
+                    if retail_due:
                         add_retail(cdr)
-                    if partner and not wholesale_rated:
+                    if wholesale_due:
                         add_wholesale(cdr)
                 if size:
                     yield PendingBatch(size, retail, wholesale)

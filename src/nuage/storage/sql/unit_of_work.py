@@ -96,6 +96,8 @@ class SqlUnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._connection: Connection | None = None
+        self._billing: SqlBillingStore | None = None
+        self._payments: SqlPaymentStore | None = None
 
     @property
     def connection(self) -> Connection:
@@ -124,18 +126,25 @@ class SqlUnitOfWork:
         finally:
             connection.close()
             self._connection = None
+            self._billing = None
+            self._payments = None
 
     @property
     def billing(self) -> SqlBillingStore:
-        """Billing storage (RAT, CNT, BIL, CTR) in this unit of work's transaction."""
-        return SqlBillingStore(self.connection)
+        """Billing storage (RAT, CNT, BIL, CTR) in this unit of work's transaction (one per unit of work)."""
+        if self._billing is None:
+            self._billing = SqlBillingStore(self.connection)
+        return self._billing
 
     @property
     def payments(self) -> SqlPaymentStore:
-        """Payments storage (BIL-4 documents, PAY-1..2) in this unit of work's transaction."""
-        from nuage.storage.sql.payments_store import SqlPaymentStore
+        """Payments storage (BIL-4 documents, PAY-1..2) in this unit of work's transaction (one per unit
+        of work)."""
+        if self._payments is None:
+            from nuage.storage.sql.payments_store import SqlPaymentStore
 
-        return SqlPaymentStore(self.connection)
+            self._payments = SqlPaymentStore(self.connection)
+        return self._payments
 
     def commit(self) -> None:
         """Keep what the use case wrote."""

@@ -146,8 +146,13 @@ class BillingStore(Protocol):
         ...
 
     # rating (RAT-1..3) -----------------------------------------------------------------------------
-    def pending_cdrs(self, batch_size: int, call_order: Collection[str]) -> Iterator[PendingBatch]:
+    def pending_cdrs(
+        self, batch_size: int, call_order: Collection[str], runs: Mapping[str, Collection[RatingRun]]
+    ) -> Iterator[PendingBatch]:
         """RAT: every answered outbound CDR some run has not rated, in batches, from one snapshot.
+
+        ``runs`` names, per account, the runs that price its calls (TEN-5, ``rating.runs``); a
+        CDR is listed under each of those that has not priced it yet, CDRs of other accounts not at all.
 
         The accounts in ``call_order`` (those with traffic packs) come last, each account's CDRs
         in call order (RAT-3); the others in whatever order reads fastest (RAT-1/RAT-2 price each

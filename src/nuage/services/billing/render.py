@@ -12,7 +12,7 @@ from decimal import Decimal
 from nuage.billing.invoices import VatBreakdown
 from nuage.billing.lines import InvoiceLine
 from nuage.billing.vat import VatTreatment, regime_vat
-from nuage.services.billing_ports import StoredInvoice
+from nuage.services.billing.ports import StoredInvoice
 
 LABELS: dict[str, str] = {
     "line.recurring.billable_users": "Users",
