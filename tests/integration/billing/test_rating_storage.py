@@ -15,10 +15,10 @@ from nuage.services import directory as d
 from nuage.services.billing.cdr_import import import_cdrs, imported_cdr_id
 from nuage.services.billing.ports import PendingBatch, PreparedRatedCalls
 from nuage.services.billing.rating import rate_pending
-from nuage.storage.sql import billing_store
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql import tables as t
-from nuage.storage.sql.billing_store import SqlBillingStore
+from nuage.storage.sql.billing import rated_copy, rated_sqlite
+from nuage.storage.sql.billing.store import SqlBillingStore
 
 from .billing_flow import Demo
 
@@ -169,7 +169,7 @@ def test_a_bulk_pass_may_set_the_uninvoiced_index_aside_but_commits_or_fails_wit
 ) -> None:
     """SQLite drops the index while a large pass stores (PostgreSQL keeps it): whatever the pass
     does, the committed schema has the index and BIL-3 reads every call through it."""
-    monkeypatch.setattr(billing_store, "_BULK_ROWS", 4)
+    monkeypatch.setattr(rated_sqlite, "_BULK_ROWS", 4)
     _import(demo, _calls(demo, 9, 14))
     aside: list[bool] = []
 
@@ -263,7 +263,7 @@ def test_a_pass_writes_back_each_start_instant_exactly_whatever_its_fraction_of_
     """The pass writes back the instants it read as the database gave them (PostgreSQL prints a
     fraction without its trailing zeros); retail and wholesale records of one call (TEN-5), in
     COPY pieces smaller than a batch."""
-    monkeypatch.setattr(billing_store, "_COPY_CHUNK", 2)
+    monkeypatch.setattr(rated_copy, "COPY_CHUNK", 2)
     dupont, lemaire = demo.ids["Atelier Dupont"], demo.ids["Cabinet Lemaire"]
     fractions = ["", ".5", ".12", ".123456", ".000001", ".100000"]
     _import(

@@ -1,6 +1,6 @@
 """The billing storage port (RAT, CNT, BIL, CTR): what the billing use cases need from storage.
 
-``nuage.storage.sql.billing_store.SqlBillingStore`` implements it over the unit of work's
+``nuage.storage.sql.billing.store.SqlBillingStore`` implements it over the unit of work's
 connection, so billing writes commit or roll back with the rest of the use case. Values
 crossing the port are the domain's own (``Tariff``, ``PriceList``, ``MonthlySummary``,
 ``RatedCall``, ``Contract``, ``IssuedInvoice``) plus the few records below.

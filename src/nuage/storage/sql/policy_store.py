@@ -17,7 +17,7 @@ from nuage.policy.autodialer import AutoDialerBlock, Subject
 from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
 from nuage.storage.sql import tables
-from nuage.storage.sql.billing_store import SqlBillingStore
+from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.billing_tables import tariffs as tariff_table
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 

@@ -26,7 +26,7 @@ from nuage.directory.model import (
     WebChannel,
 )
 from nuage.storage.sql import tables
-from nuage.storage.sql.billing_store import SqlBillingStore
+from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.mapping import RowMapper
 from nuage.storage.sql.repositories import SqlRepository
 from nuage.tenancy.model import Order, OrderLine, Party
