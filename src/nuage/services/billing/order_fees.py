@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from nuage.billing.one_time import Order, OrderLine
+from nuage.billing.one_time import invoice_order as compose_order_invoice
 from nuage.billing.plans import OneTimeKind
-from nuage.billing.runs import Order, OrderLine
-from nuage.billing.runs import invoice_order as compose_order_invoice
 from nuage.services.billing.common import BILLING_JOB, billing_party, require_operator
 from nuage.services.billing.contracts import ensure_contract
 from nuage.services.billing.issuing import issue_all
