@@ -83,10 +83,6 @@ def rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, *, batch_size:
     with factory() as uow:
         books = {run: uow.billing.tariffs(run.value) for run in RatingRun}
         packs = _rating_packs(uow.packs.list())
-        runs = {  # TEN-5: which runs price each account's calls
-            party.id: runs_for_account(served_by_partner=party.partner_id is not None)
-            for party in uow.parties.list()
-        }
         threaded = uow.billing.overlaps_io
     tariff_books = {run: TariffBook(versions) for run, versions in books.items() if versions}
     io = OrderedWriter(_begin_pass(factory), _end_pass, threaded=threaded, name="nuage-rating-io")
@@ -94,23 +90,23 @@ def rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, *, batch_size:
     try:
         io.run(lambda uow: None).result()  # the lock, before the snapshot below is taken
         stored: list[tuple[str, Future[int]]] = []
-        with (
-            factory() as reader,
-            closing(
-                read_ahead(reader.billing.pending_cdrs(batch_size, packs.keys(), runs), threaded)
-            ) as batches,
-        ):
-            for pending in batches:
-                report.batches += 1
-                report.cdrs_seen += pending.size
-                now = ctx.clock.now()
-                for run in RatingRun:
-                    cdrs = pending.of(run)
-                    if cdrs:
-                        _rate_run(
-                            io, reader.billing, run, tariff_books.get(run), packs, cdrs, now, report, stored
-                        )
-                _count_stored(report, stored, wait=False)
+        with factory() as reader:
+            runs = {  # TEN-5: which runs price each account's calls, read once the lock is held
+                party.id: runs_for_account(served_by_partner=party.partner_id is not None)
+                for party in reader.parties.list()
+            }
+            pending_batches = reader.billing.pending_cdrs(batch_size, packs.keys(), runs)
+            with closing(read_ahead(pending_batches, threaded)) as batches:
+                for pending in batches:
+                    report.batches += 1
+                    report.cdrs_seen += pending.size
+                    now = ctx.clock.now()
+                    for run in RatingRun:
+                        cdrs = pending.of(run)
+                        if cdrs:
+                            book = tariff_books.get(run)
+                            _rate_run(io, reader.billing, run, book, packs, cdrs, now, report, stored)
+                    _count_stored(report, stored, wait=False)
         io.close(commit=True)
         committed = True
         _count_stored(report, stored, wait=True)
