@@ -92,12 +92,14 @@ class SqlUnitOfWork:
     carrier_trunks: SqlRepository[CarrierTrunk]
     emergency_numbers: SqlRepository[EmergencyNumber]
     hot_desk_sessions: SqlRepository[HotDeskSession]
+    # one billing and one payments store per unit of work, made on first use (a subclass that
+    # has no connection, such as the API's prefetched reads, fails there, on the connection)
+    _billing: SqlBillingStore | None = None
+    _payments: SqlPaymentStore | None = None
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._connection: Connection | None = None
-        self._billing: SqlBillingStore | None = None
-        self._payments: SqlPaymentStore | None = None
 
     @property
     def connection(self) -> Connection:
