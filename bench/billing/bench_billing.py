@@ -9,8 +9,8 @@ Setup (not timed) writes parties, orders, contracts, frozen January summaries an
 in bulk (then, on PostgreSQL, ``VACUUM (ANALYZE)``s them, as autovacuum would have over the
 month). Each timed phase runs in a fresh subprocess, which reports its wall time, its peak
 resident memory (``VmHWM`` on Linux) and its own processor time (``cpu_seconds``): ``rate`` is
-``services.billing.rate_pending`` (both runs, batched), ``run`` is
-``services.billing.run_billing`` for 2026-01, which builds and validates (UBL XSD + EN 16931)
+``services.billing.rating.rate_pending`` (both runs, batched), ``run`` is
+``services.billing.monthly_run.run_billing`` for 2026-01, which builds and validates (UBL XSD + EN 16931)
 every invoice's e-invoice before issuing it (BIL-4; worker processes, not counted in
 ``cpu_seconds``: ``NUAGE_EINVOICE_WORKERS``, default the CPU count); PDFs are not rendered. The
 run also reports ``einvoice_seconds`` (building and validating e-invoices) and
@@ -36,10 +36,12 @@ from sqlalchemy import insert
 
 from nuage.bootstrap import Platform, build_platform
 from nuage.config import Settings
-from nuage.services import billing as b
-from nuage.services.billing_defaults import load_billing_defaults
+from nuage.services.billing.defaults import load_billing_defaults
+from nuage.services.billing.monthly_run import run_billing
+from nuage.services.billing.rating import rate_pending
 from nuage.services.context import Context
 from nuage.shared.clock import BUSINESS_TZ, FrozenClock
+from nuage.shared.collector import collector_paused
 from nuage.shared.month import Month
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql import tables as t
@@ -162,10 +164,12 @@ def phase(name: str, url: str | None, data_dir: Path) -> dict[str, Any]:
     cpu_started = time.process_time()
     result: dict[str, Any]
     if name == "rate":
-        report = b.rate_pending(platform.uow, ctx)
+        with collector_paused():  # as the CLI's bulk jobs
+            report = rate_pending(platform.uow, ctx)
         result = {"cdrs": report.cdrs_seen, "stored": report.stored, "failures": report.failure_count}
     else:
-        run = b.run_billing(platform.uow, ctx, MONTH, run_on=date(2026, 1, 28))
+        with collector_paused():  # as the CLI's bulk jobs
+            run = run_billing(platform.uow, ctx, MONTH, run_on=date(2026, 1, 28))
         result = {
             "invoices": len(run.invoices),
             "lines": sum(len(s.issued.draft.lines) for s in run.invoices),

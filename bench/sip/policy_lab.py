@@ -41,7 +41,7 @@ from nuage.bootstrap import Platform, SipRuntime, build_platform
 from nuage.config import Settings, SipSettings
 from nuage.directory.model import DeviceKind
 from nuage.services import tenancy as t
-from nuage.services.billing_defaults import load_billing_defaults
+from nuage.services.billing.defaults import load_billing_defaults
 from nuage.services.context import Context
 from nuage.services.directory.carrier_trunks import add_carrier_trunk
 from nuage.services.directory.devices import add_device

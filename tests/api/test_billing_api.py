@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from nuage.services.billing_demo import demo_cdr_csv
+from nuage.services.billing.demo import demo_cdr_csv
 from nuage.tenancy.model import PartyKind
 
 from .support import Api

@@ -7,7 +7,6 @@ Entry points (pure: plain values in, invoice drafts out; storage numbers and sto
   pro-rata started period at service start and any period not billed yet), international
   numbers in their 12-month minimum (BIL-11), out-of-pack traffic of P (BIL-3). One draft
   per contracting party (TEN-5): a partner gets one invoice with lines per customer.
-* ``invoice_order(order, party, plan, issue_on, ...)`` → draft of the one-time fees (BIL-1).
 * ``invoice_early_termination(contract, party, previous_invoice, issue_on, ...)`` → draft of
   the CTR-3 balance.
 * ``billing_run_key(...)``: BIL-9 keys; a draft whose key is in ``existing_run_keys`` is not
@@ -18,8 +17,9 @@ plan, the count basis (the latest frozen monthly summary, CNT-1, or the order qu
 before the first month-end count), the users billed for the quarter's base month (CNT-3,
 see ``terms.counting.quarter_base_month(P+1)``), the last period already billed for recurring
 services, the international numbers held (BIL-11) and the rated calls not invoiced yet
-(from the rating run matching the audience: customer-retail for direct customers,
-partner-wholesale for a partner's customers). After storing the drafts, storage records
+(from the rating run the contracting party is invoiced, ``rating.runs.invoiced_run`` (TEN-5):
+customer-retail for direct customers, partner-wholesale for a partner's customers). The
+one-time fees of an order (BIL-1) are ``billing.one_time``. After storing the drafts, storage records
 ``MonthlyRunResult.recurring_billed_through`` per customer.
 """
 
@@ -36,9 +36,9 @@ from nuage.billing.charge_models import charge_model
 from nuage.billing.invoices import DocumentType, InvoiceDraft
 from nuage.billing.lines import InvoiceLine, SourceRef, make_line
 from nuage.billing.periods import pro_rata
-from nuage.billing.plans import Audience, OneTimeKind, PriceList, PricePlan
+from nuage.billing.plans import Audience, PriceList, PricePlan
 from nuage.billing.vat import BillingParty, PartyKind, vat_treatment
-from nuage.errors import InvalidInput, NotFound
+from nuage.errors import NotFound
 from nuage.rating.rater import RatedCall
 from nuage.shared.clock import business_midnight
 from nuage.shared.money import ZERO
@@ -334,65 +334,6 @@ def run_monthly_billing(request: MonthlyRunRequest) -> MonthlyRunResult:
         if lines
     )
     return MonthlyRunResult(drafts, tuple(skipped), billed_through, tuple(suspended), tuple(call_ids))
-
-
-@dataclass(frozen=True)
-class OrderLine:
-    """BIL-1: one one-time item of an order; ``unit_price`` overrides the price list (hardware models)."""
-
-    kind: OneTimeKind
-    quantity: Decimal
-    unit_price: Decimal | None = None
-    description_key: str | None = None  # e.g. "hardware.yealink_t54w"
-
-
-@dataclass(frozen=True)
-class Order:
-    """BIL-1/TEN-3: an order of a customer and its one-time items."""
-
-    order_id: str
-    customer_id: str
-    ordered_on: date
-    plan: PricePlan
-    lines: tuple[OrderLine, ...]
-
-
-def invoice_order(
-    order: Order, party: BillingParty, issue_on: date, *, existing_run_keys: Container[str] = frozenset()
-) -> InvoiceDraft | None:
-    """BIL-1: hardware, activation and installation fees invoiced at order, payable in advance."""
-    key = billing_run_key(invoiced_party_id=party.party_id, period=order.order_id, kind="order")
-    if key in existing_run_keys:
-        return None
-    prices = order.plan.price_list(audience_for(party), order.ordered_on)
-    lines: list[InvoiceLine] = []
-    for index, item in enumerate(order.lines, start=1):
-        unit_price = item.unit_price if item.unit_price is not None else prices.one_time.get(item.kind)
-        if unit_price is None:
-            raise InvalidInput("unit_price", f"No price for {item.kind.value} in {prices.version}")
-        lines.append(
-            make_line(
-                rule_id="BIL-1",
-                description_key=item.description_key or f"line.one_time.{item.kind.value}",
-                customer_id=order.customer_id,
-                item_kind=item.kind.value,
-                period=None,
-                quantity=item.quantity,
-                unit_price=unit_price,
-                sources=(SourceRef("order", f"{order.order_id}:{index}"),),
-            )
-        )
-    if not lines:
-        return None
-    return InvoiceDraft(
-        run_key=key,
-        document_type=DocumentType.INVOICE,
-        invoiced_party_id=party.party_id,
-        issue_on=issue_on,
-        period=None,
-        lines=tuple(lines),
-        vat=vat_treatment(party),
-    )
 
 
 def previous_services(previous_invoice: InvoiceDraft, customer_id: str) -> tuple[PreviousService, ...]:

@@ -22,9 +22,10 @@ import typer
 
 from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
 from nuage.errors import NuageError
-from nuage.services import billing as b
-from nuage.services.billing_demo import demo_cdr_csv
-from nuage.services.billing_render import render_invoice_text
+from nuage.services.billing import cdr_import, counting, issuing, monthly_run, order_fees, queries, rating
+from nuage.services.billing.demo import demo_cdr_csv
+from nuage.services.billing.render import render_invoice_text
+from nuage.shared.collector import collector_paused
 from nuage.shared.month import Month
 
 billing_app = typer.Typer(
@@ -46,7 +47,7 @@ def count(month: MonthOption, data_dir: DataDir = None, database_url: DatabaseUr
     """CNT-1: freeze the month-end summary of every customer (hash-chained; never changed afterwards)."""
     period = _month(month, "--month")
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        report = b.freeze_month(uow, ctx, period)
+        report = counting.freeze_month(uow, ctx, period)
         for summary in report.frozen:
             items = ", ".join(
                 f"{kind.value}={quantity.normalize()}" for kind, quantity in summary.items if quantity
@@ -89,7 +90,7 @@ def import_cdrs(
         platform.uow() as uow,
         file.open(encoding="utf-8", newline="") as lines,
     ):
-        report = b.import_cdrs(uow, ctx, lines)
+        report = cdr_import.import_cdrs(uow, ctx, lines)
     for error in report.errors[:50]:
         where = f"row {error.row}" if error.row else "row"
         typer.secho(f"  {where} {error.field}: {error.message}", fg=typer.colors.YELLOW)
@@ -104,8 +105,9 @@ def import_cdrs(
 @billing_app.command("rate")
 def rate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """RAT-1..3: rate every pending CDR (customer retail, and partner wholesale where a partner serves)."""
-    with operator_session(data_dir, database_url) as (platform, ctx):
-        report = b.rate_pending(platform.uow, ctx)
+    # a bulk job of millions of acyclic tuples: the cyclic collector only costs time (this process only)
+    with operator_session(data_dir, database_url) as (platform, ctx), collector_paused():
+        report = rating.rate_pending(platform.uow, ctx)
     for cdr_id, run, reason in report.failures[:20]:
         typer.secho(f"  not rated {cdr_id} ({run}): {reason}", fg=typer.colors.YELLOW)
     stored = ", ".join(f"{run}: {count}" for run, count in sorted(report.stored.items())) or "nothing new"
@@ -127,8 +129,9 @@ def run(
         issue_on = None if run_on is None else date.fromisoformat(run_on)
     except ValueError as exc:
         raise fail(f"--run-on: {exc}") from exc
-    with operator_session(data_dir, database_url) as (platform, ctx):
-        report = b.run_billing(platform.uow, ctx, month, run_on=issue_on)
+    # BIL-10 sources and rated calls by the million, none in a cycle: the collector waits (this process)
+    with operator_session(data_dir, database_url) as (platform, ctx), collector_paused():
+        report = monthly_run.run_billing(platform.uow, ctx, month, run_on=issue_on)
     for stored in report.invoices:
         draft = stored.issued.draft
         typer.echo(
@@ -165,7 +168,7 @@ def invoices(
     """BIL-4: list invoices and credit notes."""
     month = None if period is None else _month(period, "--period")
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        page = b.list_invoices(uow, ctx, period=month, customer_id=customer, limit=1000)
+        page = queries.list_invoices(uow, ctx, period=month, customer_id=customer, limit=1000)
         names = {party.id: party.name for party in uow.parties.list()}
     for header in page.items:
         status = f" voided by {header.credited_by}" if header.credited_by else ""
@@ -185,7 +188,7 @@ def show(
 ) -> None:
     """BIL-10: an invoice as text: lines with their rule IDs and sources, VAT, totals."""
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        stored = b.get_invoice(uow, ctx, number)
+        stored = queries.get_invoice(uow, ctx, number)
         names = {party.id: party.name for party in uow.parties.list()}
     typer.echo(render_invoice_text(stored, names))
 
@@ -198,7 +201,7 @@ def invoice_order(
 ) -> None:
     """BIL-1: invoice an order's hardware, activation and installation fees (once)."""
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        stored = b.invoice_order(uow, ctx, order_id)
+        stored = order_fees.invoice_order(uow, ctx, order_id)
     if stored is None:
         typer.echo(f"order {order_id}: nothing to invoice (already invoiced, or no one-time fees)")
     else:
@@ -214,7 +217,7 @@ def void(
 ) -> None:
     """BIL-4: void an invoice by a credit note and regenerate it (the original is never edited)."""
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        correction = b.void_and_regenerate(uow, ctx, number, regenerate=not no_replacement)
+        correction = issuing.void_and_regenerate(uow, ctx, number, regenerate=not no_replacement)
     typer.echo(f"{number} voided by {correction.credit_note.issued.number}")
     if correction.replacement is not None:
         typer.echo(f"replaced by {correction.replacement.issued.number}")

@@ -5,6 +5,10 @@ retail price (what a direct customer, or a partner's customer, pays) and the
 partner's wholesale price (what the operator invoices a partner, TEN-5). Each run
 has its own tariff book and its own pack balances.
 
+TEN-5 run selection lives here, and nowhere else: ``runs_for_account`` (which runs price an
+account's calls) and ``invoiced_run`` (which run's prices a contracting party is invoiced);
+the rating job and the monthly run ask these, storage only stores what they chose.
+
 Entry point: ``rate_for_runs(cdrs, plans, already_rated=...)`` → ``{run: RatingOutcome}``.
 """
 
@@ -25,6 +29,26 @@ class RatingRun(StrEnum):
 
     CUSTOMER_RETAIL = "customer-retail"
     PARTNER_WHOLESALE = "partner-wholesale"
+
+
+_DIRECT_RUNS = frozenset({RatingRun.CUSTOMER_RETAIL})
+_PARTNER_SERVED_RUNS = frozenset({RatingRun.CUSTOMER_RETAIL, RatingRun.PARTNER_WHOLESALE})
+
+
+def runs_for_account(*, served_by_partner: bool) -> frozenset[RatingRun]:
+    """TEN-5: the runs that price an account's calls.
+
+    Every call is priced at the customer's retail price (what the customer pays, whoever
+    invoices it); the calls of a partner's customer are also priced at the partner's wholesale
+    price (what the operator invoices the partner).
+    """
+    return _PARTNER_SERVED_RUNS if served_by_partner else _DIRECT_RUNS
+
+
+def invoiced_run(*, invoiced_party_is_partner: bool) -> RatingRun:
+    """TEN-5: the run whose cost records a contracting party's invoice carries: a partner is
+    invoiced its customers' calls at wholesale prices, a direct customer its own at retail."""
+    return RatingRun.PARTNER_WHOLESALE if invoiced_party_is_partner else RatingRun.CUSTOMER_RETAIL
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from nuage.services import hot_desk as h
 from nuage.services import tenancy as t
 from nuage.services.access import AccessStore
 from nuage.services.api_demo import DemoClient, DemoLogin, load_api_demo
-from nuage.services.billing_defaults import load_billing_defaults
+from nuage.services.billing.defaults import load_billing_defaults
 from nuage.services.context import Context
 from nuage.services.directory.carrier_trunks import add_carrier_trunk
 from nuage.services.directory.devices import add_device

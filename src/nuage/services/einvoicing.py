@@ -31,7 +31,7 @@ from nuage.documents.ubl import build_ubl, endpoint
 from nuage.documents.validation import POOL_MIN_DOCUMENTS, EInvoiceInvalid, Finding, FindingsStream
 from nuage.errors import NotFound
 from nuage.payments.dunning import DunningPolicy
-from nuage.services.billing_ports import BillingUnitOfWork
+from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.tenancy.model import Party, PartyKind
 
 

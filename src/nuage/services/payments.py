@@ -57,8 +57,9 @@ from nuage.payments.dunning import (
 )
 from nuage.payments.ledger import Ledger, Payment, Receivable, settle
 from nuage.services import tenancy
-from nuage.services.billing import billing_party, issue_documents
-from nuage.services.billing_ports import BillingUnitOfWork, InvoiceHeader, StoredInvoice
+from nuage.services.billing.common import billing_party
+from nuage.services.billing.issuing import issue_documents
+from nuage.services.billing.ports import BillingUnitOfWork, InvoiceHeader, StoredInvoice
 from nuage.services.context import Context
 from nuage.services.einvoicing import EInvoiceGate
 from nuage.services.einvoicing import PaymentSettings as PaymentSettings

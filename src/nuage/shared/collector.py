@@ -3,11 +3,13 @@
 Rating and the monthly run allocate millions of small objects (CDR and cost-record tuples,
 BIL-10 source references) that never form reference cycles: reference counting frees them.
 The cyclic collector still walks the young ones every 700 allocations and, as the heap grows,
-the old ones too; measured on a month of 1,000,000 CDRs it costs about a sixth of rating and a
-fifth of the monthly run. ``collector_paused`` stops it for the job and restarts it afterwards
-(once the last of several overlapping jobs of the process ends); what little cyclic garbage
-the job made is collected then.
-"""
+the old ones too, a sizeable share of such a job's time. ``collector_paused`` stops it for the
+job and restarts it afterwards (once the last of several overlapping jobs of the process ends);
+what little cyclic garbage the job made is collected then.
+
+The pause is process-wide: only entry points that run a bulk job in a process of their own
+(the ``nuage billing`` commands, the benchmarks) apply it, never the use cases themselves (a
+job the API starts would stop the collector for the whole server, SIP included)."""
 
 from __future__ import annotations
 

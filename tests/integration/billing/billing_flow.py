@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nuage.bootstrap import Platform
-from nuage.services import billing as b
-from nuage.services.billing_demo import DEMO_MONTH, demo_cdr_csv
+from nuage.services.billing.cdr_import import import_cdrs
+from nuage.services.billing.counting import freeze_month
+from nuage.services.billing.demo import DEMO_MONTH, demo_cdr_csv
+from nuage.services.billing.monthly_run import RunReport, run_billing
+from nuage.services.billing.rating import rate_pending
 from nuage.services.context import Context
 from nuage.shared.clock import FrozenClock
 
@@ -21,15 +24,15 @@ class Demo:
     ids: dict[str, str]
 
 
-def bill_demo_month(demo: Demo, *, parties_per_batch: int = 2500, run: bool = True) -> b.RunReport:
+def bill_demo_month(demo: Demo, *, parties_per_batch: int = 2500, run: bool = True) -> RunReport:
     """Count, import the demo CDRs, rate them and (``run``) run the demo month's billing."""
     with demo.platform.uow() as uow:
-        b.freeze_month(uow, demo.ctx, DEMO_MONTH)
+        freeze_month(uow, demo.ctx, DEMO_MONTH)
     with demo.platform.uow() as uow:
         text = demo_cdr_csv(uow)
     with demo.platform.uow() as uow:
-        b.import_cdrs(uow, demo.ctx, text.splitlines())
-    b.rate_pending(demo.platform.uow, demo.ctx)
+        import_cdrs(uow, demo.ctx, text.splitlines())
+    rate_pending(demo.platform.uow, demo.ctx)
     if not run:
-        return b.RunReport(DEMO_MONTH)
-    return b.run_billing(demo.platform.uow, demo.ctx, DEMO_MONTH, parties_per_batch=parties_per_batch)
+        return RunReport(DEMO_MONTH)
+    return run_billing(demo.platform.uow, demo.ctx, DEMO_MONTH, parties_per_batch=parties_per_batch)

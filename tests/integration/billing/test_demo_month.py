@@ -8,8 +8,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from nuage.services import billing as b
-from nuage.services.billing_demo import DEMO_MONTH
+from nuage.services.billing.cdr_import import import_cdrs
+from nuage.services.billing.counting import freeze_month
+from nuage.services.billing.demo import DEMO_MONTH
+from nuage.services.billing.monthly_run import run_billing
+from nuage.services.billing.queries import get_invoice, list_invoices
+from nuage.services.billing.rating import rate_pending
 from nuage.shared.month import Month
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql.tables import cdrs
@@ -21,7 +25,7 @@ D = Decimal
 
 def lines_of(demo: Demo, number: str) -> list[tuple[str, str, str, Decimal, Decimal, Decimal]]:
     with demo.platform.uow() as uow:
-        stored = b.get_invoice(uow, demo.ctx, number)
+        stored = get_invoice(uow, demo.ctx, number)
     return [
         (line.rule_id, line.item_kind, str(line.period), line.quantity, line.unit_price, line.amount)
         for line in stored.issued.draft.lines
@@ -74,7 +78,7 @@ def test_demo_month_bills_pro_rata_services_next_month_and_traffic_to_the_cent(d
     assert totals[numbers[demo.ids["Meuse Connect"]]] == (D("28.35"), D("5.95"), D("34.30"))
     # BIL-10: every line cites its sources: the frozen summary (with its hash) or the rated calls.
     with demo.platform.uow() as uow:
-        stored = b.get_invoice(uow, demo.ctx, numbers[dupont])
+        stored = get_invoice(uow, demo.ctx, numbers[dupont])
         summary = uow.billing.summary(dupont, DEMO_MONTH)
     assert summary is not None
     first, traffic = stored.issued.draft.lines[0], stored.issued.draft.lines[-1]
@@ -97,19 +101,19 @@ def test_demo_month_bills_pro_rata_services_next_month_and_traffic_to_the_cent(d
 def test_importing_rating_and_running_twice_stores_and_bills_once(demo: Demo) -> None:
     bill_demo_month(demo)
     with demo.platform.uow() as uow:
-        from nuage.services.billing_demo import demo_cdr_csv
+        from nuage.services.billing.demo import demo_cdr_csv
 
-        again = b.import_cdrs(uow, demo.ctx, demo_cdr_csv(uow).splitlines())
+        again = import_cdrs(uow, demo.ctx, demo_cdr_csv(uow).splitlines())
     assert (again.imported, again.already_imported, again.errors) == (0, 10, [])
-    rerated = b.rate_pending(demo.platform.uow, demo.ctx)
+    rerated = rate_pending(demo.platform.uow, demo.ctx)
     assert (rerated.cdrs_seen, rerated.stored) == (0, {})
-    rerun = b.run_billing(demo.platform.uow, demo.ctx, DEMO_MONTH)
+    rerun = run_billing(demo.platform.uow, demo.ctx, DEMO_MONTH)
     assert (rerun.invoices, rerun.already_billed) == ([], 3)
     assert table_count(demo, cdrs) == 10
     assert table_count(demo, bt.rated_calls) == 15  # 10 retail + 5 wholesale (the partners' customers)
     assert table_count(demo, bt.invoices) == 3
     with demo.platform.uow() as uow:
-        page = b.list_invoices(uow, demo.ctx, period=DEMO_MONTH)
+        page = list_invoices(uow, demo.ctx, period=DEMO_MONTH)
         assert uow.billing.locked_last_number("INV", 2026) == "INV-2026-000003"
     assert page.total == 3
 
@@ -121,9 +125,9 @@ def test_next_month_bills_the_following_period_and_only_new_calls(demo: Demo) ->
     demo.clock.set(datetime(2026, 3, 2, 8, tzinfo=UTC))
     february = Month(2026, 2)
     with demo.platform.uow() as uow:
-        frozen = b.freeze_month(uow, demo.ctx, february)
+        frozen = freeze_month(uow, demo.ctx, february)
     assert len(frozen.frozen) == 3
-    report = b.run_billing(demo.platform.uow, demo.ctx, february, run_on=date(2026, 2, 28))
+    report = run_billing(demo.platform.uow, demo.ctx, february, run_on=date(2026, 2, 28))
     party = demo.ids["Atelier Dupont"]
     dupont = next(s for s in report.invoices if s.issued.draft.invoiced_party_id == party)
     lines = [(ln.rule_id, ln.item_kind, str(ln.period), ln.amount) for ln in dupont.issued.draft.lines]
@@ -148,7 +152,7 @@ def test_import_reports_bad_rows_and_keeps_good_ones(demo: Demo) -> None:
         ]
     )
     with demo.platform.uow() as uow:
-        report = b.import_cdrs(uow, demo.ctx, text.splitlines(), batch_rows=2)
+        report = import_cdrs(uow, demo.ctx, text.splitlines(), batch_rows=2)
     assert report.imported == 2
     assert sorted((error.row, error.field) for error in report.errors) == [
         (0, "account_id"),
@@ -156,7 +160,7 @@ def test_import_reports_bad_rows_and_keeps_good_ones(demo: Demo) -> None:
         (5, "billable_seconds"),
     ]
     assert table_count(demo, cdrs) == 2
-    rated = b.rate_pending(demo.platform.uow, demo.ctx, batch_size=1)
+    rated = rate_pending(demo.platform.uow, demo.ctx, batch_size=1)
     assert (rated.batches, rated.stored) == (2, {"customer-retail": 2})
     with demo.platform.uow() as uow:
         calls = uow.billing.uninvoiced_calls({dupont: "customer-retail"}, datetime(2026, 2, 1, tzinfo=UTC))
@@ -177,16 +181,16 @@ def test_a_cdr_to_a_short_number_the_operator_listed_is_an_emergency_call(demo: 
         f"doctor-1,{dupont},2026-01-20T10:00:00+01:00,1733,60",
     ]
     with demo.platform.uow() as uow:
-        refused = b.import_cdrs(uow, demo.ctx, text)
+        refused = import_cdrs(uow, demo.ctx, text)
     assert (refused.imported, [error.field for error in refused.errors]) == (0, ["destination"])
     with demo.platform.uow() as uow:
         emergency.add_emergency_number(uow, demo.ctx, "1733", "Doctor on duty")
         uow.commit()
     with demo.platform.uow() as uow:
-        report = b.import_cdrs(uow, demo.ctx, text)
+        report = import_cdrs(uow, demo.ctx, text)
         uow.commit()
     assert (report.imported, report.errors) == (1, [])
-    rated = b.rate_pending(demo.platform.uow, demo.ctx)
+    rated = rate_pending(demo.platform.uow, demo.ctx)
     assert rated.stored == {"customer-retail": 1}
     with demo.platform.engine.connect() as connection:
         rows = connection.execute(

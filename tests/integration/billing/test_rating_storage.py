@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -10,13 +10,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, inspect, select
 
-from nuage.services import billing as b
-from nuage.services.billing_ports import PendingBatch, PreparedRatedCalls
+from nuage.rating.runs import RatingRun
+from nuage.services.billing.cdr_import import import_cdrs, imported_cdr_id
+from nuage.services.billing.ports import PendingBatch, PreparedRatedCalls
+from nuage.services.billing.rating import rate_pending
 from nuage.services.directory.media import add_traffic_pack
-from nuage.storage.sql import billing_store
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql import tables as t
-from nuage.storage.sql.billing_store import SqlBillingStore
+from nuage.storage.sql.billing import rated_copy, rated_sqlite
+from nuage.storage.sql.billing.store import SqlBillingStore
 
 from .billing_flow import Demo
 
@@ -29,7 +31,7 @@ class _Crash(Exception):
 
 def _import(demo: Demo, rows: list[str]) -> None:
     with demo.platform.uow() as uow:
-        report = b.import_cdrs(
+        report = import_cdrs(
             uow, demo.ctx, ["cdr_id,account_id,started_at,destination,billable_seconds", *rows]
         )
     assert not report.errors
@@ -78,29 +80,29 @@ def test_a_pass_that_fails_midway_stores_nothing_and_the_next_rates_every_call_o
     _import(demo, _calls(demo, 7, 12))
     restore = _storing_fails_at(monkeypatch, 3)  # two batches stored in the pass's transaction
     with pytest.raises(_Crash):
-        b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
+        rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
     assert _rated(demo) == []  # the pass is one transaction: nothing half-rated is left
     restore()
-    again = b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
+    again = rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
     assert sum(again.stored.values()) == 7
     full = _rated(demo)
     assert len(full) == len({(cdr_id, run) for cdr_id, run, _ in full}) == 7
-    assert b.rate_pending(demo.platform.uow, demo.ctx).stored == {}
+    assert rate_pending(demo.platform.uow, demo.ctx).stored == {}
 
 
 @pytest.mark.rule("RAT-1")
 def test_a_late_cdr_before_the_rated_ones_is_still_rated(demo: Demo) -> None:
     _import(demo, _calls(demo, 3, 20))
-    assert sum(b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2).stored.values()) == 3
+    assert sum(rate_pending(demo.platform.uow, demo.ctx, batch_size=2).stored.values()) == 3
     _import(demo, _calls(demo, 2, 5))  # recorded later, started earlier
-    assert sum(b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2).stored.values()) == 2
+    assert sum(rate_pending(demo.platform.uow, demo.ctx, batch_size=2).stored.values()) == 2
     assert len(_rated(demo)) == 5
 
 
 @pytest.mark.rule("RAT-1")
 def test_storing_the_same_cost_records_twice_stores_them_once(demo: Demo) -> None:
     _import(demo, _calls(demo, 3, 14))
-    b.rate_pending(demo.platform.uow, demo.ctx)
+    rate_pending(demo.platform.uow, demo.ctx)
     with demo.platform.uow() as uow:
         ids = [cdr_id for cdr_id, _, _ in _rated(demo)]
         calls = uow.billing.rated_calls(ids)
@@ -121,7 +123,7 @@ def test_a_pack_is_drawn_in_call_order_whatever_order_the_cdrs_were_stored_in(de
     for day in (25, 18, 11, 4):
         _import(demo, [f"p{day},{dupont},2026-01-{day:02d}T09:00:00+01:00,+3222001122,90"])
         _import(demo, [f"o{day},{lemaire},2026-01-{day:02d}T09:00:00+01:00,+3222001122,90"])
-    report = b.rate_pending(demo.platform.uow, demo.ctx, batch_size=1)
+    report = rate_pending(demo.platform.uow, demo.ctx, batch_size=1)
     assert report.stored["customer-retail"] == 8
     r = bt.rated_calls
     with demo.platform.engine.connect() as connection:
@@ -132,7 +134,7 @@ def test_a_pack_is_drawn_in_call_order_whatever_order_the_cdrs_were_stored_in(de
                 )
             ).all()
         )
-    keys = {day: b._imported_cdr_id(f"p{day}") for day in (4, 11, 18, 25)}
+    keys = {day: imported_cdr_id(f"p{day}") for day in (4, 11, 18, 25)}
     # 120 s of pack: the call of the 4th takes 90 s, the 11th the last 30 s, the later ones none
     assert [drawn[keys[day]] for day in (4, 11, 18, 25)] == [90, 30, 0, 0]
     with demo.platform.uow() as uow:
@@ -147,9 +149,7 @@ def test_two_passes_at_once_rate_each_call_once_and_draw_the_pack_once(demo: Dem
         uow.commit()
     _import(demo, _calls(demo, 40, 9))
     with ThreadPoolExecutor(2) as pool:
-        reports = list(
-            pool.map(lambda _: b.rate_pending(demo.platform.uow, demo.ctx, batch_size=3), range(2))
-        )
+        reports = list(pool.map(lambda _: rate_pending(demo.platform.uow, demo.ctx, batch_size=3), range(2)))
     assert sorted(sum(report.stored.values()) for report in reports) == [0, 40]  # the second found none
     assert len(_rated(demo)) == 40
     with demo.platform.uow() as uow:
@@ -167,7 +167,7 @@ def test_a_bulk_pass_may_set_the_uninvoiced_index_aside_but_commits_or_fails_wit
 ) -> None:
     """SQLite drops the index while a large pass stores (PostgreSQL keeps it): whatever the pass
     does, the committed schema has the index and BIL-3 reads every call through it."""
-    monkeypatch.setattr(billing_store, "_BULK_ROWS", 4)
+    monkeypatch.setattr(rated_sqlite, "_BULK_ROWS", 4)
     _import(demo, _calls(demo, 9, 14))
     aside: list[bool] = []
 
@@ -177,12 +177,12 @@ def test_a_bulk_pass_may_set_the_uninvoiced_index_aside_but_commits_or_fails_wit
 
     restore = _storing_fails_at(monkeypatch, 4, look)  # 8 records stored: set aside on SQLite
     with pytest.raises(_Crash):
-        b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
+        rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
     assert aside == [demo.platform.engine.dialect.name == "sqlite"]
     assert _rated(demo) == []
     assert _uninvoiced_index(demo) == ["ix_rated_calls_uninvoiced"]
     restore()
-    assert b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2).stored == {RETAIL: 9}
+    assert rate_pending(demo.platform.uow, demo.ctx, batch_size=2).stored == {RETAIL: 9}
     assert _uninvoiced_index(demo) == ["ix_rated_calls_uninvoiced"]
     dupont = demo.ids["Atelier Dupont"]
     with demo.platform.engine.connect() as connection:
@@ -197,7 +197,7 @@ def test_a_bulk_pass_may_set_the_uninvoiced_index_aside_but_commits_or_fails_wit
 def test_cost_records_with_tabs_newlines_and_backslashes_are_stored_as_they_are(demo: Demo) -> None:
     """PostgreSQL's COPY text format gives those characters a meaning; they are escaped."""
     _import(demo, _calls(demo, 1, 15))
-    b.rate_pending(demo.platform.uow, demo.ctx)
+    rate_pending(demo.platform.uow, demo.ctx)
     with demo.platform.uow() as uow:
         (call,) = uow.billing.rated_calls([cdr_id for cdr_id, _, _ in _rated(demo)])
         odd = [
@@ -220,7 +220,7 @@ def test_cost_records_with_tabs_newlines_and_backslashes_are_stored_as_they_are(
 def test_every_field_of_plain_pack_and_emergency_records_of_both_runs_is_stored_as_it_is(demo: Demo) -> None:
     """SQLite writes the values a pass or a plain call shares in the statement, not bound per row."""
     _import(demo, _calls(demo, 1, 17))
-    b.rate_pending(demo.platform.uow, demo.ctx)
+    rate_pending(demo.platform.uow, demo.ctx)
     rated_at = datetime(2026, 2, 1, 7, 30, 15, 250000, tzinfo=UTC)
     with demo.platform.uow() as uow:
         (call,) = uow.billing.rated_calls([cdr_id for cdr_id, _, _ in _rated(demo)])
@@ -261,7 +261,7 @@ def test_a_pass_writes_back_each_start_instant_exactly_whatever_its_fraction_of_
     """The pass writes back the instants it read as the database gave them (PostgreSQL prints a
     fraction without its trailing zeros); retail and wholesale records of one call (TEN-5), in
     COPY pieces smaller than a batch."""
-    monkeypatch.setattr(billing_store, "_COPY_CHUNK", 2)
+    monkeypatch.setattr(rated_copy, "COPY_CHUNK", 2)
     dupont, lemaire = demo.ids["Atelier Dupont"], demo.ids["Cabinet Lemaire"]
     fractions = ["", ".5", ".12", ".123456", ".000001", ".100000"]
     _import(
@@ -272,7 +272,7 @@ def test_a_pass_writes_back_each_start_instant_exactly_whatever_its_fraction_of_
             for key, account in (("d", dupont), ("l", lemaire))
         ],
     )
-    report = b.rate_pending(demo.platform.uow, demo.ctx, batch_size=5)
+    report = rate_pending(demo.platform.uow, demo.ctx, batch_size=5)
     assert report.stored == {RETAIL: 12, "partner-wholesale": 6}
     c, r = t.cdrs, bt.rated_calls
     with demo.platform.engine.connect() as connection:
@@ -294,7 +294,7 @@ def test_on_postgresql_a_batch_is_stored_by_account_and_each_account_in_call_ord
         demo,
         [f"i{n},{(dupont, peeters)[n % 2]},2026-01-12T10:{n:02d}:00+01:00,+3222001122,61" for n in range(8)],
     )
-    assert b.rate_pending(demo.platform.uow, demo.ctx, batch_size=4).stored[RETAIL] == 8
+    assert rate_pending(demo.platform.uow, demo.ctx, batch_size=4).stored[RETAIL] == 8
     if demo.platform.engine.dialect.name != "postgresql":
         return  # stored in the order read
     with demo.platform.engine.connect() as connection:
@@ -324,9 +324,12 @@ def test_a_read_that_fails_midway_fails_the_pass_and_stores_nothing(
     closed: list[bool] = []
 
     def failing(
-        self: SqlBillingStore, batch_size: int, call_order: Collection[str]
+        self: SqlBillingStore,
+        batch_size: int,
+        call_order: Collection[str],
+        runs: Mapping[str, Collection[RatingRun]],
     ) -> Iterator[PendingBatch]:
-        batches = read(self, batch_size, call_order)
+        batches = read(self, batch_size, call_order, runs)
         try:
             yield next(batches)
             raise _Crash
@@ -336,8 +339,8 @@ def test_a_read_that_fails_midway_fails_the_pass_and_stores_nothing(
 
     monkeypatch.setattr(SqlBillingStore, "pending_cdrs", failing)
     with pytest.raises(_Crash):
-        b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
+        rate_pending(demo.platform.uow, demo.ctx, batch_size=2)
     assert closed == [True]
     assert _rated(demo) == []
     monkeypatch.setattr(SqlBillingStore, "pending_cdrs", read)
-    assert b.rate_pending(demo.platform.uow, demo.ctx, batch_size=2).stored == {RETAIL: 6}
+    assert rate_pending(demo.platform.uow, demo.ctx, batch_size=2).stored == {RETAIL: 6}

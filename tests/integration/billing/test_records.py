@@ -12,8 +12,13 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
 
 from nuage.errors import Conflict
-from nuage.services import billing as b
-from nuage.services.billing_demo import DEMO_MONTH
+from nuage.services.billing.contracts import declare_bankruptcy, give_notice
+from nuage.services.billing.counting import freeze_month, verify_summaries
+from nuage.services.billing.demo import DEMO_MONTH
+from nuage.services.billing.issuing import void_and_regenerate
+from nuage.services.billing.monthly_run import run_billing
+from nuage.services.billing.order_fees import invoice_order
+from nuage.services.billing.queries import get_invoice
 from nuage.services.directory.users import remove_user
 from nuage.shared.month import Month
 from nuage.storage.sql import billing_tables as bt
@@ -29,15 +34,15 @@ D = Decimal
 def test_a_frozen_summary_is_never_updated_and_its_chain_verifies(demo: Demo) -> None:
     dupont = demo.ids["Atelier Dupont"]
     with demo.platform.uow() as uow:
-        first = b.freeze_month(uow, demo.ctx, DEMO_MONTH)
+        first = freeze_month(uow, demo.ctx, DEMO_MONTH)
     demo.clock.set(datetime(2026, 3, 2, 8, tzinfo=UTC))
     with demo.platform.uow() as uow:
-        again = b.freeze_month(uow, demo.ctx, DEMO_MONTH)
-        b.freeze_month(uow, demo.ctx, Month(2026, 2))
+        again = freeze_month(uow, demo.ctx, DEMO_MONTH)
+        freeze_month(uow, demo.ctx, Month(2026, 2))
     assert len(first.frozen) == 3
     assert sorted(again.already_frozen) == sorted(s.account_id for s in first.frozen)
     with demo.platform.uow() as uow:
-        summaries = b.verify_summaries(uow, demo.ctx, dupont)
+        summaries = verify_summaries(uow, demo.ctx, dupont)
     assert [str(s.month) for s in summaries] == ["2026-01", "2026-02"]
     assert summaries[1].previous_hash == summaries[0].hash
     # The database refuses an UPDATE, whatever the path.
@@ -61,12 +66,12 @@ def test_a_frozen_summary_is_never_updated_and_its_chain_verifies(demo: Demo) ->
 @pytest.mark.rule("CNT-1")
 def test_a_month_cannot_be_frozen_before_it_ends_or_out_of_order(demo: Demo) -> None:
     with demo.platform.uow() as uow, pytest.raises(Conflict, match="has not ended"):
-        b.freeze_month(uow, demo.ctx, Month(2026, 2))
+        freeze_month(uow, demo.ctx, Month(2026, 2))
     demo.clock.set(datetime(2026, 4, 2, 8, tzinfo=UTC))
     with demo.platform.uow() as uow:
-        b.freeze_month(uow, demo.ctx, DEMO_MONTH)
+        freeze_month(uow, demo.ctx, DEMO_MONTH)
     with demo.platform.uow() as uow:
-        report = b.freeze_month(uow, demo.ctx, Month(2026, 3))
+        report = freeze_month(uow, demo.ctx, Month(2026, 3))
     assert report.frozen == []
     assert set(report.refused.values()) == {"the last summary is 2026-01; freeze 2026-02 first"}
 
@@ -77,7 +82,7 @@ def test_void_and_regenerate_leaves_the_original_untouched(demo: Demo) -> None:
     original = report.invoices[0]
     number = original.issued.number
     with demo.platform.uow() as uow:
-        correction = b.void_and_regenerate(uow, demo.ctx, number)
+        correction = void_and_regenerate(uow, demo.ctx, number)
     assert correction.credit_note.issued.number == "CN-2026-000001"
     assert correction.credit_note.issued.draft.credits == number
     assert correction.credit_note.issued.totals.gross == -original.issued.totals.gross
@@ -85,9 +90,9 @@ def test_void_and_regenerate_leaves_the_original_untouched(demo: Demo) -> None:
     assert correction.replacement.issued.number == "INV-2026-000004"
     assert correction.replacement.issued.draft.replaces == number
     with demo.platform.uow() as uow:
-        reread = b.get_invoice(uow, demo.ctx, number)
+        reread = get_invoice(uow, demo.ctx, number)
         with pytest.raises(Conflict, match="already voided"):
-            b.void_and_regenerate(uow, demo.ctx, number)
+            void_and_regenerate(uow, demo.ctx, number)
     assert reread.issued.draft == original.issued.draft
     assert (reread.credited_by, reread.replaced_by) == ("CN-2026-000001", "INV-2026-000004")
     for table, column in ((bt.invoices, "net_minor"), (bt.invoice_lines, "amount_minor")):
@@ -153,7 +158,7 @@ def test_concurrent_order_invoices_are_numbered_without_gaps(demo: Demo) -> None
     def issue(order_ids: list[str]) -> None:
         for order_id in order_ids:
             with demo.platform.uow() as uow:
-                stored = b.invoice_order(uow, demo.ctx, order_id)
+                stored = invoice_order(uow, demo.ctx, order_id)
             assert stored is not None
             numbers.append(stored.issued.number)
 
@@ -171,9 +176,9 @@ def test_an_orders_one_time_fees_are_invoiced_once(demo: Demo) -> None:
     with demo.platform.uow() as uow:
         (order,) = uow.orders.list(customer_id=dupont)
     with demo.platform.uow() as uow:
-        stored = b.invoice_order(uow, demo.ctx, order.id)
+        stored = invoice_order(uow, demo.ctx, order.id)
     with demo.platform.uow() as uow:
-        again = b.invoice_order(uow, demo.ctx, order.id)
+        again = invoice_order(uow, demo.ctx, order.id)
     assert again is None
     assert stored is not None
     lines = [(ln.rule_id, ln.item_kind, ln.amount, ln.description_key) for ln in stored.issued.draft.lines]
@@ -191,7 +196,7 @@ def test_early_notice_invoices_the_contract_balance_except_national_numbers(demo
     dupont = demo.ids["Atelier Dupont"]
     demo.clock.set(datetime(2026, 3, 5, 9, tzinfo=UTC))
     with demo.platform.uow() as uow:
-        outcome = b.give_notice(uow, demo.ctx, dupont, date(2026, 3, 5))
+        outcome = give_notice(uow, demo.ctx, dupont, date(2026, 3, 5))
     termination = outcome.contract.termination
     assert termination is not None
     assert termination.effective_on == date(2026, 4, 1)  # CTR-2: after the current period
@@ -209,7 +214,7 @@ def test_early_notice_invoices_the_contract_balance_except_national_numbers(demo
         ("CTR-3", "conference_rooms", D(1), D("5.00"), D("106.45"), months),
     ]
     with demo.platform.uow() as uow, pytest.raises(Conflict):
-        b.give_notice(uow, demo.ctx, dupont, date(2026, 3, 6))
+        give_notice(uow, demo.ctx, dupont, date(2026, 3, 6))
 
 
 @pytest.mark.rule("CTR-4")
@@ -217,11 +222,11 @@ def test_bankruptcy_suspends_billing_and_interrupts_service(demo: Demo) -> None:
     bill_demo_month(demo)
     lemaire = demo.ids["Cabinet Lemaire"]
     with demo.platform.uow() as uow:
-        b.declare_bankruptcy(uow, demo.ctx, lemaire, date(2026, 2, 10))
+        declare_bankruptcy(uow, demo.ctx, lemaire, date(2026, 2, 10))
     demo.clock.set(datetime(2026, 3, 2, 8, tzinfo=UTC))
     with demo.platform.uow() as uow:
-        b.freeze_month(uow, demo.ctx, Month(2026, 2))
-    report = b.run_billing(demo.platform.uow, demo.ctx, Month(2026, 2), run_on=date(2026, 2, 28))
+        freeze_month(uow, demo.ctx, Month(2026, 2))
+    report = run_billing(demo.platform.uow, demo.ctx, Month(2026, 2), run_on=date(2026, 2, 28))
     assert report.suspended_customers == [lemaire]
     assert demo.ids["Meuse Connect"] not in {s.issued.draft.invoiced_party_id for s in report.invoices}
     with demo.platform.uow() as uow:
@@ -235,10 +240,8 @@ def test_billed_users_fall_by_at_most_ten_percent_in_a_quarter(demo: Demo) -> No
     bill_demo_month(demo)  # bills January and February
     demo.clock.set(datetime(2026, 3, 2, 8, tzinfo=UTC))
     with demo.platform.uow() as uow:
-        b.freeze_month(uow, demo.ctx, Month(2026, 2))
-    b.run_billing(
-        demo.platform.uow, demo.ctx, Month(2026, 2), run_on=date(2026, 2, 28)
-    )  # bills March: 2 users
+        freeze_month(uow, demo.ctx, Month(2026, 2))
+    run_billing(demo.platform.uow, demo.ctx, Month(2026, 2), run_on=date(2026, 2, 28))  # bills March: 2 users
     with demo.platform.uow() as uow:
         bob = uow.users.find_by(email="bob@dupont.example")
         assert bob is not None
@@ -246,9 +249,9 @@ def test_billed_users_fall_by_at_most_ten_percent_in_a_quarter(demo: Demo) -> No
         uow.commit()
     demo.clock.set(datetime(2026, 4, 2, 8, tzinfo=UTC))
     with demo.platform.uow() as uow:
-        march = b.freeze_month(uow, demo.ctx, Month(2026, 3))
+        march = freeze_month(uow, demo.ctx, Month(2026, 3))
     assert {s.account_id: s.quantity(ItemKind.BILLABLE_USERS) for s in march.frozen}[dupont] == 1
-    report = b.run_billing(demo.platform.uow, demo.ctx, Month(2026, 3), run_on=date(2026, 3, 28))
+    report = run_billing(demo.platform.uow, demo.ctx, Month(2026, 3), run_on=date(2026, 3, 28))
     invoice = next(s for s in report.invoices if s.issued.draft.invoiced_party_id == dupont)
     users = next(ln for ln in invoice.issued.draft.lines if ln.item_kind == "billable_users")
     # April opens Q2; March billed 2 users, so April bills ceil(0.9 × 2) = 2 although 1 is counted.

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, update
 
 from nuage.errors import Conflict
-from nuage.services import billing as b
-from nuage.services.billing_demo import DEMO_MONTH
-from nuage.services.billing_ports import TrafficMark
+from nuage.services.billing.demo import DEMO_MONTH
+from nuage.services.billing.monthly_run import run_billing
+from nuage.services.billing.ports import TrafficMark
 from nuage.storage.sql import billing_tables as bt
 
 from .billing_flow import Demo, bill_demo_month
@@ -47,7 +47,7 @@ def test_billed_one_party_per_batch_every_cited_call_carries_its_invoice(demo: D
     assert {key: marks[key] for key in cited} == cited
     # no other call is marked (the indirect customers' retail records are nobody's to invoice)
     assert {key for key, invoice in marks.items() if invoice is not None} == set(cited)
-    again = b.run_billing(demo.platform.uow, demo.ctx, DEMO_MONTH, parties_per_batch=1)
+    again = run_billing(demo.platform.uow, demo.ctx, DEMO_MONTH, parties_per_batch=1)
     assert (again.invoices, again.already_billed) == ([], 3)
     assert _marks(demo) == marks
 

@@ -11,8 +11,11 @@ import pytest
 
 from nuage.bootstrap import Platform
 from nuage.documents.validation import _Schematron
-from nuage.services import billing as b
-from nuage.services.billing_demo import DEMO_MONTH, demo_cdr_csv
+from nuage.services.billing.cdr_import import import_cdrs
+from nuage.services.billing.counting import freeze_month
+from nuage.services.billing.demo import DEMO_MONTH, demo_cdr_csv
+from nuage.services.billing.monthly_run import run_billing
+from nuage.services.billing.rating import rate_pending
 from nuage.services.context import Context
 from nuage.services.demo import load_demo
 from nuage.services.payments import PaymentSettings
@@ -54,13 +57,13 @@ def month1(platform: Platform, clock: FrozenClock) -> Month1:
     with platform.uow() as uow:
         ids = {p.name: p.id for p in uow.parties.list() if p.kind in (PartyKind.CUSTOMER, PartyKind.PARTNER)}
     with platform.uow() as uow:
-        b.freeze_month(uow, ctx, DEMO_MONTH)
+        freeze_month(uow, ctx, DEMO_MONTH)
     with platform.uow() as uow:
         text = demo_cdr_csv(uow)
     with platform.uow() as uow:
-        b.import_cdrs(uow, ctx, text.splitlines())
-    b.rate_pending(platform.uow, ctx)
-    report = b.run_billing(platform.uow, ctx, DEMO_MONTH)
+        import_cdrs(uow, ctx, text.splitlines())
+    rate_pending(platform.uow, ctx)
+    report = run_billing(platform.uow, ctx, DEMO_MONTH)
     names = {v: k for k, v in ids.items()}
     numbers = {names[s.issued.draft.invoiced_party_id]: s.issued.number for s in report.invoices}
     return Month1(platform, clock, ctx, ids, numbers, PaymentSettings())

@@ -15,8 +15,8 @@ from aiosmtpd.controller import Controller
 
 from netports import free_port
 from nuage.documents.validation import rule_findings, schema_findings
-from nuage.services import billing as b
 from nuage.services import payments as p
+from nuage.services.billing.issuing import void_and_regenerate
 
 from .conftest import Month1
 
@@ -36,7 +36,7 @@ def test_every_demo_document_is_valid_ubl_and_a_pdf_in_the_partys_language(
     month1: Month1, tmp_path: Path
 ) -> None:
     with month1.uow() as (uow, _store):
-        correction = b.void_and_regenerate(uow, month1.ctx, month1.numbers["Atelier Dupont"])
+        correction = void_and_regenerate(uow, month1.ctx, month1.numbers["Atelier Dupont"])
     assert correction.replacement is not None
     with month1.uow() as (uow, store):
         listing = p.list_documents(uow, store, month1.ctx)

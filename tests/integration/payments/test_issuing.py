@@ -14,9 +14,11 @@ from nuage.billing.numbering import INVOICE_SERIES
 from nuage.billing.vat import COMPENSATION_VAT, VatCategory
 from nuage.documents.ubl import NS_CAC, NS_CBC
 from nuage.documents.validation import EInvoiceInvalid, validate_einvoice
-from nuage.services import billing as b
 from nuage.services import einvoicing
 from nuage.services import payments as p
+from nuage.services.billing.counting import freeze_month
+from nuage.services.billing.issuing import void_and_regenerate
+from nuage.services.billing.monthly_run import run_billing
 from nuage.shared.month import Month
 
 from .conftest import Month1
@@ -58,10 +60,10 @@ def test_the_run_refuses_an_invalid_e_invoice_without_consuming_a_number(
     broken_totals.add(dupont_id)
     month1.clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
     with month1.uow() as (uow, _store):
-        b.freeze_month(uow, month1.ctx, Month(2026, 2))
+        freeze_month(uow, month1.ctx, Month(2026, 2))
         before = {state.contract.customer_id: state for state in uow.billing.contracts()}
     last = _last_number(month1, 2026)
-    report = b.run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
+    report = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
     assert set(report.refused) == {dupont_id}
     assert "BR-CO-10" in report.refused[dupont_id].rule_ids
     assert dupont_id not in {s.issued.draft.invoiced_party_id for s in report.invoices}
@@ -77,7 +79,7 @@ def test_the_run_refuses_an_invalid_e_invoice_without_consuming_a_number(
         assert uow.billing.contract_for(dupont_id) == before[dupont_id]  # not advanced
     # fixed: the re-run bills Dupont (and only Dupont) with the next number (BIL-9)
     broken_totals.clear()
-    again = b.run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
+    again = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
     assert again.refused == {}
     assert [s.issued.draft.invoiced_party_id for s in again.invoices] == [dupont_id]
     assert int(again.invoices[0].issued.number.rsplit("-", 1)[1]) == first + len(numbers)
@@ -91,7 +93,7 @@ def test_a_correction_with_an_invalid_e_invoice_is_rolled_back(
     broken_totals.add(dupont_id)
     last = _last_number(month1, 2026)
     with month1.uow() as (uow, _store), pytest.raises(EInvoiceInvalid) as refused:
-        b.void_and_regenerate(uow, month1.ctx, number)
+        void_and_regenerate(uow, month1.ctx, number)
     assert "BR-CO-10" in refused.value.rule_ids
     assert refused.value.details["field"] == "e-invoice"
     assert refused.value.details["rule_id"] == "BR-CO-10"
@@ -114,9 +116,9 @@ def test_the_monthly_run_puts_interest_and_fees_on_the_next_invoice_as_exempt_li
         p.run_dunning(uow, store, month1.ctx, p.PaymentSettings(), date(2026, 3, 19))
         pending = store.charges(dupont_id)
         every_party = store.charges()
-        b.freeze_month(uow, month1.ctx, Month(2026, 2))
+        freeze_month(uow, month1.ctx, Month(2026, 2))
     assert sorted(c.line.amount for c in pending) == [D("1.02"), D("7.50")]
-    report = b.run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
+    report = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
     assert report.refused == {}
     assert report.charges_invoiced == len(every_party)  # the partners' overdue invoices too
     (invoice,) = [s for s in report.invoices if s.issued.draft.invoiced_party_id == dupont_id]
@@ -142,6 +144,6 @@ def test_the_monthly_run_puts_interest_and_fees_on_the_next_invoice_as_exempt_li
         document = p.render_documents(uow, store, month1.ctx, invoice.issued.number, settings)
     validate_einvoice(invoice.issued.number, document.ubl)
     # BIL-9: a re-run issues nothing and charges nothing twice
-    again = b.run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
+    again = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
     assert again.invoices == []
     assert again.charges_invoiced == 0

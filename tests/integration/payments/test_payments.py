@@ -13,8 +13,9 @@ from nuage.documents.validation import validate_einvoice
 from nuage.errors import InvalidInput
 from nuage.payments.camt import BankEntry, MalformedStatement, write_camt053
 from nuage.payments.dunning import DunningPolicy, InterestMode
-from nuage.services import billing as b
 from nuage.services import payments as p
+from nuage.services.billing.counting import freeze_month
+from nuage.services.billing.monthly_run import run_billing
 from nuage.shared.month import Month
 from nuage.tenancy.model import PartyStatus
 
@@ -192,8 +193,8 @@ def test_a_suspended_customer_is_still_invoiced(month1: Month1) -> None:
         p.suspend(uow, month1.ctx, dupont_id, (month1.numbers["Atelier Dupont"],))
     month1.clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
     with month1.uow() as (uow, _store):
-        b.freeze_month(uow, month1.ctx, Month(2026, 2))
-    report = b.run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
+        freeze_month(uow, month1.ctx, Month(2026, 2))
+    report = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
     invoiced = {s.issued.draft.invoiced_party_id for s in report.invoices}
     assert dupont_id in invoiced  # PAY-1: suspension never ends the subscription
     with month1.uow() as (uow, _store):
@@ -216,8 +217,8 @@ def test_defaulting_partner_customers_are_suspended_then_moved_to_direct(month1:
         assert uow.parties.get(partner_id).status is PartyStatus.SUSPENDED
     month1.clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
     with month1.uow() as (uow, _store):
-        b.freeze_month(uow, month1.ctx, Month(2026, 2))
-    report = b.run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
+        freeze_month(uow, month1.ctx, Month(2026, 2))
+    report = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
     invoiced = {s.issued.draft.invoiced_party_id for s in report.invoices}
     assert peeters_id in invoiced  # from the move on, invoiced directly
     assert partner_id not in invoiced

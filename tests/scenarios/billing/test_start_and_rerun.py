@@ -8,15 +8,13 @@ from decimal import Decimal
 import pytest
 from billing_world import NATIONAL, PLAN, USERS, amounts, clock_at, counts, direct
 
+from nuage.billing.one_time import Order, OrderLine, invoice_order
 from nuage.billing.periods import run_date
 from nuage.billing.plans import OneTimeKind
 from nuage.billing.runs import (
     CountBasis,
     CustomerAccount,
     MonthlyRunRequest,
-    Order,
-    OrderLine,
-    invoice_order,
     run_monthly_billing,
 )
 from nuage.shared.clock import business_date

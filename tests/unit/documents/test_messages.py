@@ -7,7 +7,8 @@ from nuage.documents.messages import LANGUAGES, MESSAGES, line_text, message
 from nuage.errors import InvalidInput
 from nuage.terms.counting import ItemKind
 
-# Every description_key the billing domain emits (billing.runs, services.billing) and this package's own.
+# Every description_key the billing domain emits (billing.runs, billing.one_time, services.billing) and this
+# package's own.
 EMITTED_KEYS = (
     [f"line.recurring.{kind.value}" for kind in ItemKind]
     + [f"line.early_termination.{kind.value}" for kind in ItemKind]

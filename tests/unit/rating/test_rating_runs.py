@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from nuage.rating.cdr import Cdr
-from nuage.rating.runs import RatingRun, RunPlan, rate_for_runs
+from nuage.rating.runs import RatingRun, RunPlan, invoiced_run, rate_for_runs, runs_for_account
 from nuage.rating.tariffs import Tariff, TariffBook
 
 JAN_1 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -38,3 +38,18 @@ def test_runs_are_idempotent_each_on_its_own() -> None:
     )
     assert outcomes[RatingRun.CUSTOMER_RETAIL].rated == ()
     assert len(outcomes[RatingRun.PARTNER_WHOLESALE].rated) == 1
+
+
+@pytest.mark.rule("TEN-5")
+def test_a_partners_customer_is_rated_in_both_runs_a_direct_customer_in_retail_only() -> None:
+    assert runs_for_account(served_by_partner=True) == {
+        RatingRun.CUSTOMER_RETAIL,
+        RatingRun.PARTNER_WHOLESALE,
+    }
+    assert runs_for_account(served_by_partner=False) == {RatingRun.CUSTOMER_RETAIL}
+
+
+@pytest.mark.rule("TEN-5")
+def test_a_partner_is_invoiced_wholesale_calls_a_direct_customer_retail_calls() -> None:
+    assert invoiced_run(invoiced_party_is_partner=True) is RatingRun.PARTNER_WHOLESALE
+    assert invoiced_run(invoiced_party_is_partner=False) is RatingRun.CUSTOMER_RETAIL

@@ -24,8 +24,8 @@ from nuage.api.errors import ErrorBody
 from nuage.api.schemas import Input, Output
 from nuage.billing.vat import line_vat
 from nuage.errors import InvalidInput
-from nuage.services import billing as b
 from nuage.services import payments as p
+from nuage.services.billing import cdr_import, counting, monthly_run, queries, rating
 from nuage.services.payments import PaymentSettings
 from nuage.shared.month import Month
 
@@ -193,7 +193,7 @@ router = APIRouter()
 )
 def create_count(body: CountBody, c: Call = Depends(call)) -> Response:
     c.require("billing.counts.create")
-    report = b.freeze_month(c.uow, c.ctx, Month.parse(body.month))
+    report = counting.freeze_month(c.uow, c.ctx, Month.parse(body.month))
     out = CountOut(
         month=str(report.month),
         frozen=[summary.account_id for summary in report.frozen],
@@ -214,7 +214,7 @@ def create_count(body: CountBody, c: Call = Depends(call)) -> Response:
 )
 def create_rating(c: Call = Depends(call)) -> Response:
     c.require("billing.ratings.create")
-    report = b.rate_pending(c.runtime.platform.uow, c.ctx)
+    report = rating.rate_pending(c.runtime.platform.uow, c.ctx)
     out = RatingOut(
         cdrs=report.cdrs_seen,
         stored=report.stored,
@@ -234,7 +234,9 @@ def create_rating(c: Call = Depends(call)) -> Response:
 )
 def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
     c.require("billing.runs.create")
-    report = b.run_billing(c.runtime.platform.uow, c.ctx, Month.parse(body.period), run_on=body.run_on)
+    report = monthly_run.run_billing(
+        c.runtime.platform.uow, c.ctx, Month.parse(body.period), run_on=body.run_on
+    )
     out = RunOut(
         period=str(report.period),
         invoices=[stored.issued.number for stored in report.invoices],
@@ -274,7 +276,7 @@ async def create_cdr_import(request: Request, c: Call = Depends(call)) -> Respon
     if len(raw) > MAX_CSV_BYTES:
         raise InvalidInput("body", f"A CSV upload is at most {MAX_CSV_BYTES} bytes")
     text = raw.decode("utf-8-sig", errors="replace")
-    report = b.import_cdrs(c.uow, c.ctx, text.splitlines())
+    report = cdr_import.import_cdrs(c.uow, c.ctx, text.splitlines())
     header = [error for error in report.errors if error.row == 1]
     if header:  # not a CDR file at all (empty, or not the expected columns)
         raise InvalidInput("body", f"CSV header: {header[0].field}: {header[0].message}")
@@ -316,7 +318,7 @@ def _document_route(kind: str) -> None:
     def get_document(
         number: Annotated[str, PathParam(max_length=32)], request: Request, c: Call = Depends(call)
     ) -> Response:
-        b.get_invoice(c.uow, c.ctx, number)  # TEN-4 first: another tenant's invoice is 404
+        queries.get_invoice(c.uow, c.ctx, number)  # TEN-4 first: another tenant's invoice is 404
         c.require("billing.invoices.read")
         # Stored files (rendered at send time) are answered as they are; otherwise rendered and
         # validated now, not stored by a read.
@@ -347,7 +349,7 @@ def list_invoices(
     customer_id: Annotated[str | None, Query(max_length=40, description="Invoices for this customer")] = None,
 ) -> Response:
     c.require("billing.invoices.read")
-    page = b.list_invoices(
+    page = queries.list_invoices(
         c.uow,
         c.ctx,
         period=None if period is None else Month.parse(period),
@@ -372,7 +374,7 @@ def list_invoices(
 def get_invoice(
     number: Annotated[str, PathParam(max_length=32)], request: Request, c: Call = Depends(call)
 ) -> Response:
-    stored = b.get_invoice(c.uow, c.ctx, number)
+    stored = queries.get_invoice(c.uow, c.ctx, number)
     c.require("billing.invoices.read")
     issued = stored.issued
     draft = issued.draft

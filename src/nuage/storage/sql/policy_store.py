@@ -18,7 +18,7 @@ from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
 from nuage.services.ports import SpendCap
 from nuage.storage.sql import tables
-from nuage.storage.sql.billing_store import SqlBillingStore
+from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.billing_tables import tariffs as tariff_table
 
 

@@ -27,7 +27,7 @@ from nuage.directory.model import (
     WebChannel,
 )
 from nuage.storage.sql import tables
-from nuage.storage.sql.billing_store import SqlBillingStore
+from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.errors import translated
 from nuage.storage.sql.mapping import RowMapper
 from nuage.storage.sql.repositories import SqlRepository
@@ -96,6 +96,10 @@ class SqlUnitOfWork:
     carrier_trunks: SqlRepository[CarrierTrunk]
     emergency_numbers: SqlRepository[EmergencyNumber]
     hot_desk_sessions: SqlRepository[HotDeskSession]
+    # one billing and one payments store per unit of work, made on first use (a subclass that
+    # has no connection, such as the API's prefetched reads, fails there, on the connection)
+    _billing: SqlBillingStore | None = None
+    _payments: SqlPaymentStore | None = None
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -145,6 +149,8 @@ class SqlUnitOfWork:
         finally:
             connection.close()
             self._connection = None
+            self._billing = None
+            self._payments = None
         if isinstance(exc, DBAPIError):  # the database's refusal, as an error of the tree
             error = translated(exc)
             if error is not None:
@@ -152,15 +158,20 @@ class SqlUnitOfWork:
 
     @property
     def billing(self) -> SqlBillingStore:
-        """Billing storage (RAT, CNT, BIL, CTR) in this unit of work's transaction."""
-        return SqlBillingStore(self.connection)
+        """Billing storage (RAT, CNT, BIL, CTR) in this unit of work's transaction (one per unit of work)."""
+        if self._billing is None:
+            self._billing = SqlBillingStore(self.connection)
+        return self._billing
 
     @property
     def payments(self) -> SqlPaymentStore:
-        """Payments storage (BIL-4 documents, PAY-1..2) in this unit of work's transaction."""
-        from nuage.storage.sql.payments_store import SqlPaymentStore
+        """Payments storage (BIL-4 documents, PAY-1..2) in this unit of work's transaction (one per unit
+        of work)."""
+        if self._payments is None:
+            from nuage.storage.sql.payments_store import SqlPaymentStore
 
-        return SqlPaymentStore(self.connection)
+            self._payments = SqlPaymentStore(self.connection)
+        return self._payments
 
     @property
     def access(self) -> SqlAccessStore:

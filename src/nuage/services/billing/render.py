@@ -1,7 +1,7 @@
 """A readable text invoice (BIL-4, BIL-10): every line with its rule ID and sources, VAT and totals.
 
-English labels for the description keys; the PDF and UBL renderings (BIL-4) translate the
-same keys into FR and NL.
+The words of its lines are the English texts of ``documents.messages``, the one catalogue of
+invoice-line labels the PDF and UBL renderings (BIL-4) read in EN, FR and NL.
 """
 
 from __future__ import annotations
@@ -12,44 +12,18 @@ from decimal import Decimal
 from nuage.billing.invoices import VatBreakdown
 from nuage.billing.lines import InvoiceLine
 from nuage.billing.vat import VatTreatment, regime_vat
-from nuage.services.billing_ports import StoredInvoice
-
-LABELS: dict[str, str] = {
-    "line.recurring.billable_users": "Users",
-    "line.recurring.national_numbers": "National numbers",
-    "line.recurring.international_numbers": "International numbers",
-    "line.recurring.virtual_faxes": "Virtual faxes",
-    "line.recurring.conference_rooms": "Conference rooms",
-    "line.recurring.web_channels": "Click-to-call channels",
-    "line.recurring.traffic_packs": "Traffic packs",
-    "line.recurring.recording_gb": "Call recording (GB)",
-    "line.recurring.ucaas_licences": "UCaaS licences",
-    "line.recurring.flat_fee": "Flat fee",
-    "line.recurring.international_number_minimum_term": "International numbers, 12-month minimum",
-    "line.traffic.out_of_pack": "Calls outside packs",
-    "line.one_time.activation": "Activation",
-    "line.one_time.installation": "Installation",
-    "line.one_time.hardware": "Hardware",
-    "vat.mention.reverse_charge": "Reverse charge: VAT due by the customer (art. 196 Directive 2006/112/EC)",
-    "vat.mention.outside_eu": "Outside the scope of Belgian VAT (art. 21 §2 Belgian VAT code)",
-    "vat.exemption.compensation": "Exempt from VAT: late-payment interest, reminder fees and collection "
-    "costs are compensation, not the price of a supply (PAY-2)",
-    "line.payment.late_interest": "Late-payment interest",
-    "line.payment.reminder_fee": "Reminder fee",
-    "line.payment.collection_costs": "Collection costs",
-}
+from nuage.documents.messages import line_text
+from nuage.errors import InvalidInput
+from nuage.services.billing.ports import StoredInvoice
 
 
-def label(key: str) -> str:
-    """BIL-10: the English text of a description key (the key itself when unknown)."""
-    if key in LABELS:
-        return LABELS[key]
-    for prefix in ("line.early_termination.", "line.one_time.hardware."):
-        if key.startswith(prefix):
-            rest = key.removeprefix(prefix)
-            base = "Early termination balance: " if prefix.startswith("line.early") else "Hardware: "
-            return base + LABELS.get(f"line.recurring.{rest}", rest.replace("_", " "))
-    return key
+def label(key: str, params: Mapping[str, str] | None = None) -> str:
+    """BIL-10: the English text of a description key, from the one catalogue the PDF and the UBL
+    e-invoice read (``documents.messages``); the key itself when it has none."""
+    try:
+        return line_text(key, "en", params)
+    except InvalidInput:
+        return key
 
 
 def _treatment(breakdown: VatBreakdown, vat: VatTreatment) -> str:
@@ -64,8 +38,8 @@ def _money(amount: Decimal) -> str:
 
 
 def _describe(line: InvoiceLine, names: Mapping[str, str]) -> str:
-    text = label(line.description_key)
     params = dict(line.description_params)
+    text = label(line.description_key, params)
     details = []
     if line.period is not None:
         details.append(str(line.period))

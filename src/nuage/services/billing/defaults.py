@@ -15,7 +15,7 @@ from nuage.billing.charge_models import ChargeSpec
 from nuage.billing.plans import Audience, OneTimeKind, PriceList
 from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
-from nuage.services.billing_ports import BillingUnitOfWork
+from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.ports import UnitOfWork
 from nuage.shared.clock import BUSINESS_TZ, Clock
 from nuage.terms.counting import ItemKind

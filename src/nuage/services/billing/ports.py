@@ -1,6 +1,6 @@
 """The billing storage port (RAT, CNT, BIL, CTR): what the billing use cases need from storage.
 
-``nuage.storage.sql.billing_store.SqlBillingStore`` implements it over the unit of work's
+``nuage.storage.sql.billing.store.SqlBillingStore`` implements it over the unit of work's
 connection, so billing writes commit or roll back with the rest of the use case. Values
 crossing the port are the domain's own (``Tariff``, ``PriceList``, ``MonthlySummary``,
 ``RatedCall``, ``Contract``, ``IssuedInvoice``) plus the few records below.
@@ -146,8 +146,13 @@ class BillingStore(Protocol):
         ...
 
     # rating (RAT-1..3) -----------------------------------------------------------------------------
-    def pending_cdrs(self, batch_size: int, call_order: Collection[str]) -> Iterator[PendingBatch]:
+    def pending_cdrs(
+        self, batch_size: int, call_order: Collection[str], runs: Mapping[str, Collection[RatingRun]]
+    ) -> Iterator[PendingBatch]:
         """RAT: every answered outbound CDR some run has not rated, in batches, from one snapshot.
+
+        ``runs`` names, per account, the runs that price its calls (TEN-5, ``rating.runs``); a
+        CDR is listed under each of those that has not priced it yet, CDRs of other accounts not at all.
 
         The accounts in ``call_order`` (those with traffic packs) come last, each account's CDRs
         in call order (RAT-3); the others in whatever order reads fastest (RAT-1/RAT-2 price each

@@ -1,0 +1,120 @@
+"""Contract life (CTR-1..4): the contract made from a customer's first order, a termination notice
+with its early-termination invoice (CTR-2, CTR-3) and a bankruptcy (CTR-4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from nuage.billing.runs import invoice_early_termination
+from nuage.errors import Conflict, NotFound
+from nuage.services.billing.common import BILLING_JOB, billing_party, require_operator
+from nuage.services.billing.issuing import issue_all
+from nuage.services.billing.ports import BillingUnitOfWork, ContractState, StoredInvoice
+from nuage.services.context import Context
+from nuage.services.einvoicing import PaymentSettings
+from nuage.shared.clock import business_date
+from nuage.tenancy.model import Party, PartyStatus
+from nuage.tenancy.rules import contracting_party_id
+from nuage.terms import contract as ctr
+
+
+def ensure_contract(uow: BillingUnitOfWork, ctx: Context, customer: Party) -> ContractState | None:
+    """CTR-1: the customer's contract, created from its first order (minimum term from the order)."""
+    existing = uow.billing.contract_for(customer.id)
+    if existing is not None:
+        return existing
+    orders = uow.orders.list(customer_id=customer.id, order_by=("service_start_on", "id"))
+    if not orders:
+        return None
+    order = orders[0]
+    contract = ctr.Contract(
+        contract_id=f"ctr_{order.id}"[:40],
+        customer_id=customer.id,
+        contracting_party_id=contracting_party_id(customer),
+        start_on=order.service_start_on,
+        minimum_term_months=order.minimum_term_months,
+    )
+    state = ContractState(contract, order.id)
+    uow.billing.add_contract(state, ctx.clock.now())
+    return state
+
+
+def _contract(uow: BillingUnitOfWork, ctx: Context, customer_id: str) -> tuple[Party, ContractState]:
+    ctx.scope.require(customer_id, "customer")
+    customer = uow.parties.get(customer_id)
+    state = ensure_contract(uow, ctx, customer)
+    if state is None:
+        raise NotFound("contract", customer_id)
+    return customer, state
+
+
+@dataclass(frozen=True)
+class NoticeOutcome:
+    """CTR-2/CTR-3: the contract after the notice and the early-termination invoice, if any."""
+
+    contract: ctr.Contract
+    balance_invoice: StoredInvoice | None
+
+
+def give_notice(
+    uow: BillingUnitOfWork,
+    ctx: Context,
+    customer_id: str,
+    received_on: date,
+    *,
+    requested_end_on: date | None = None,
+    settings: PaymentSettings | None = None,
+) -> NoticeOutcome:
+    """CTR-2: record a notice (effective after the current period); CTR-3: invoice the balance if early."""
+    require_operator(ctx)
+    customer, state = _contract(uow, ctx, customer_id)
+    if state.contract.termination is not None:
+        raise Conflict("CTR-2: the contract already has a termination notice", customer_id=customer_id)
+    contract = ctr.give_notice(
+        state.contract,
+        received_on,
+        requested_end_on=requested_end_on,
+        invoiced_through=state.recurring_billed_through,
+    )
+    store = uow.billing
+    store.lock(BILLING_JOB)
+    store.save_contract(replace(state, contract=contract))
+    invoice: StoredInvoice | None = None
+    termination = contract.termination
+    if termination is not None and termination.effective_on < contract.minimum_term_end_on:
+        party_id = contracting_party_id(customer)
+        previous = store.latest_recurring_invoice(party_id, customer_id)
+        if previous is not None:
+            draft = invoice_early_termination(
+                replace(contract, contracting_party_id=party_id),
+                billing_party(uow.parties.get(party_id)),
+                previous.issued.draft,
+                business_date(ctx.clock.now()),
+                previous_invoice_number=previous.issued.number,
+            )
+            if draft is not None and not store.existing_run_keys([draft.run_key]):
+                (invoice,) = issue_all(uow, [draft], "early-termination", ctx.clock.now(), settings)
+    uow.commit()
+    return NoticeOutcome(contract, invoice)
+
+
+def declare_bankruptcy(
+    uow: BillingUnitOfWork, ctx: Context, customer_id: str, proof_on: date
+) -> ctr.Contract:
+    """CTR-4: on proof of bankruptcy, service is interrupted and billing suspended; commit."""
+    require_operator(ctx)
+    customer, state = _contract(uow, ctx, customer_id)
+    contract = ctr.declare_bankruptcy(state.contract, proof_on)
+    uow.billing.save_contract(replace(state, contract=contract))
+    uow.parties.update(
+        replace(
+            customer,
+            status=PartyStatus.BANKRUPT,
+            status_changed_at=ctx.clock.now(),
+            status_reason=f"CTR-4: bankruptcy proven on {proof_on.isoformat()}",
+        )
+    )
+    uow.commit()
+    return contract

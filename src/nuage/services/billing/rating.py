@@ -1,0 +1,187 @@
+"""Rating (RAT-1..3, TEN-5): every pending CDR priced in each rating run, streamed in batches.
+
+One pass is one transaction under the billing job's lock. The pipeline (reading ahead, writing
+behind in order) is ``services.jobs``; this module owns what is read, priced and written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
+from contextlib import ExitStack, closing
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from nuage.directory.model import TrafficPack as DirectoryPack
+from nuage.rating.cdr import Cdr
+from nuage.rating.packs import PackBalance, PackKind, TrafficPack
+from nuage.rating.rater import rate_calls
+from nuage.rating.runs import RatingRun, runs_for_account
+from nuage.rating.tariffs import TariffBook
+from nuage.services.billing.common import BILLING_JOB, require_operator
+from nuage.services.billing.ports import BillingStore, BillingUnitOfWork, BillingUnitOfWorkFactory
+from nuage.services.context import Context
+from nuage.services.jobs import OrderedWriter, read_ahead
+from nuage.shared.clock import business_midnight
+
+
+@dataclass
+class RatingReport:
+    """RAT: how many cost records each run stored, and the CDRs that could not be priced."""
+
+    stored: dict[str, int] = field(default_factory=dict)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (cdr id, run, reason)
+    failure_count: int = 0
+    batches: int = 0
+    cdrs_seen: int = 0
+
+    _FAILURES_KEPT = 100
+
+
+def _rating_packs(packs: Iterable[DirectoryPack]) -> dict[str, list[TrafficPack]]:
+    """CFG-11/RAT-3: the directory's packs as the rater's (minutes or amount, valid from/to)."""
+    by_account: dict[str, list[TrafficPack]] = {}
+    for pack in packs:
+        if pack.minutes is not None:
+            kind, size = PackKind.MINUTES, Decimal(pack.minutes * pack.quantity)
+        elif pack.amount is not None:
+            kind, size = PackKind.AMOUNT, pack.amount * pack.quantity
+        else:
+            continue  # a pack that only fixes channels (CAP-2) holds no traffic
+        valid_to = (
+            None if pack.valid_until is None else business_midnight(pack.valid_until + timedelta(days=1))
+        )
+        by_account.setdefault(pack.account_id, []).append(
+            TrafficPack(
+                pack.id,
+                pack.account_id,
+                f"{pack.id}@{pack.created_at.isoformat()}",
+                kind,
+                size,
+                business_midnight(pack.valid_from),
+                valid_to,
+            )
+        )
+    return by_account
+
+
+def rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, *, batch_size: int = 20000) -> RatingReport:
+    """RAT-1..3/TEN-5: rate every pending CDR in both runs, in batches of ``batch_size`` CDRs.
+
+    One pass is one transaction under the job lock: the pending CDRs are read from a snapshot
+    taken once the lock is held, so two passes never price the same call or draw the same
+    pack twice, and a pass that fails stores nothing (rating again is idempotent). Accounts
+    with traffic packs are read last, in call order (RAT-3: packs are drawn in call order);
+    memory holds a few batches, whatever the number of CDRs.
+    """
+    require_operator(ctx)
+    report = RatingReport()
+    with factory() as uow:
+        uow.billing.refresh_statistics()
+        uow.commit()
+    with factory() as uow:
+        books = {run: uow.billing.tariffs(run.value) for run in RatingRun}
+        packs = _rating_packs(uow.packs.list())
+        threaded = uow.billing.overlaps_io
+    tariff_books = {run: TariffBook(versions) for run, versions in books.items() if versions}
+    io = OrderedWriter(_begin_pass(factory), _end_pass, threaded=threaded, name="nuage-rating-io")
+    committed = False
+    try:
+        io.run(lambda uow: None).result()  # the lock, before the snapshot below is taken
+        stored: list[tuple[str, Future[int]]] = []
+        with factory() as reader:
+            runs = {  # TEN-5: which runs price each account's calls, read once the lock is held
+                party.id: runs_for_account(served_by_partner=party.partner_id is not None)
+                for party in reader.parties.list()
+            }
+            pending_batches = reader.billing.pending_cdrs(batch_size, packs.keys(), runs)
+            with closing(read_ahead(pending_batches, threaded)) as batches:
+                for pending in batches:
+                    report.batches += 1
+                    report.cdrs_seen += pending.size
+                    now = ctx.clock.now()
+                    for run in RatingRun:
+                        cdrs = pending.of(run)
+                        if cdrs:
+                            book = tariff_books.get(run)
+                            _rate_run(io, reader.billing, run, book, packs, cdrs, now, report, stored)
+                    _count_stored(report, stored, wait=False)
+        io.close(commit=True)
+        committed = True
+        _count_stored(report, stored, wait=True)
+    finally:
+        if not committed:
+            io.close(commit=False)
+    return report
+
+
+def _begin_pass(factory: BillingUnitOfWorkFactory) -> Callable[[ExitStack], BillingUnitOfWork]:
+    """RAT: the pass's writing transaction, which takes the job's lock first."""
+
+    def begin(scope: ExitStack) -> BillingUnitOfWork:
+        uow = scope.enter_context(factory())
+        uow.billing.lock(BILLING_JOB)
+        return uow
+
+    return begin
+
+
+def _end_pass(uow: BillingUnitOfWork) -> None:
+    """RAT: the pass stored all its cost records: the store restores its shape, then one commit."""
+    uow.billing.rating_stored()
+    uow.commit()
+
+
+def _count_stored(
+    report: RatingReport, stored: list[tuple[str, Future[int]]], *, wait: bool, in_flight: int = 4
+) -> None:
+    """RAT: add the cost records stored so far to the report (raising a storage error, if any).
+
+    Waits while more than ``in_flight`` writes are queued, so that reading never runs ahead of
+    storing by more than a few batches (memory stays flat whatever the number of CDRs)."""
+    while stored and (wait or len(stored) > in_flight or stored[0][1].done()):
+        run, future = stored.pop(0)
+        report.stored[run] = report.stored.get(run, 0) + future.result()
+
+
+def _rate_run(
+    io: OrderedWriter[BillingUnitOfWork],
+    encoder: BillingStore,
+    run: RatingRun,
+    book: TariffBook | None,
+    packs: Mapping[str, list[TrafficPack]],
+    cdrs: list[Cdr],
+    now: datetime,
+    report: RatingReport,
+    stored: list[tuple[str, Future[int]]],
+) -> None:
+    if book is None:
+        report.failure_count += len(cdrs)
+        for cdr in cdrs[: max(0, RatingReport._FAILURES_KEPT - len(report.failures))]:
+            report.failures.append((cdr.cdr_id, run.value, "no tariff for this run"))
+        return
+    run_packs = (
+        [pack for account in {cdr.account_id for cdr in cdrs} for pack in packs.get(account, ())]
+        if packs  # no account has a pack: no need to collect this batch's accounts
+        else []
+    )
+    balances: dict[str, PackBalance] = {}
+    if run_packs:
+        # RAT-3: the balances as the previous pages left them (the io thread keeps the order)
+        pack_ids = [pack.pack_id for pack in run_packs]
+        balances = io.run(lambda uow: uow.billing.pack_balances(run.value, pack_ids)).result()
+    outcome = rate_calls(cdrs, book, run=run.value, packs=run_packs, balances=balances)
+    # made here, while the io thread writes the previous batch: it then only sends what is ready
+    prepared = encoder.prepare_rated_calls(outcome.rated, now)
+    stored.append((run.value, io.run(lambda uow: uow.billing.add_prepared_rated_calls(prepared))))
+    changed = [
+        balance
+        for pack_id, balance in outcome.balances.items()
+        if balances.get(pack_id, PackBalance(pack_id)) != balance
+    ]
+    if changed:
+        io.run(lambda uow: uow.billing.save_pack_balances(run.value, changed, now))
+    report.failure_count += len(outcome.failures)
+    for failure in outcome.failures[: max(0, RatingReport._FAILURES_KEPT - len(report.failures))]:
+        report.failures.append((failure.cdr_id, run.value, str(failure.error)))
