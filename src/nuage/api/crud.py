@@ -22,7 +22,7 @@ from nuage.api.deps import Call, current_claims, in_call
 from nuage.api.errors import ErrorBody
 from nuage.api.schemas import Id
 from nuage.api.tokens import Claims
-from nuage.services.billing_ports import BillingUnitOfWork
+from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.ports import Repository
 from nuage.services.queries import get_visible, page_visible
 

@@ -21,7 +21,7 @@ from nuage.bootstrap import Platform
 from nuage.config import ApiSettings
 from nuage.errors import NotFound
 from nuage.services.access import AccessStore
-from nuage.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
+from nuage.services.billing.ports import BillingUnitOfWork, BillingUnitOfWorkFactory
 from nuage.services.context import Context
 from nuage.services.ports import KeyReader
 from nuage.services.tenancy import scope_of

@@ -35,7 +35,7 @@ from nuage.tenancy.model import Order, Party
 
 if TYPE_CHECKING:
     from nuage.services.access import AccessStore
-    from nuage.services.billing_ports import BillingUnitOfWork
+    from nuage.services.billing.ports import BillingUnitOfWork
 
 T = TypeVar("T")
 
