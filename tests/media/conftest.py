@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from netports import bind_race_lost, free_port
 from nuage.adapters.rtpengine import RtpengineMediaEngine
 from nuage.media.engine import EmbeddedMediaEngine
 from nuage.sip.media import MediaEvent, MediaPort
-from netports import bind_race_lost, free_port
 from waiting import wait_until
 
 TIMEOUT_S = 1.5
@@ -46,7 +46,8 @@ class Daemon:
                     "--table=-1", "--interface=127.0.0.1", f"--listen-ng=127.0.0.1:{self.ng}",
                     f"--port-min={low}", f"--port-max={low + 399}", "--delete-delay=0",
                     f"--recording-dir={self.recordings}", "--recording-method=pcap",
-                    f"--dtmf-log-dest=127.0.0.1:{self.dtmf}", "--dtmf-no-suppress", "--endpoint-learning=immediate",
+                    f"--dtmf-log-dest=127.0.0.1:{self.dtmf}", "--dtmf-no-suppress",
+                    "--endpoint-learning=immediate",
                 ],
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip

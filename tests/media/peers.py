@@ -13,10 +13,10 @@ import time
 
 import numpy as np
 
+from netports import free_port
 from nuage.media import dtmf, g711, rtcp, rtp
 from nuage.media.g711 import Pcm
 from nuage.media.player import FRAME, PTIME, tone
-from netports import free_port
 
 EVENT_PT = 101
 
@@ -91,7 +91,9 @@ class Peer(asyncio.DatagramProtocol):
         port = free_port(span=3)
         port += port % 2
         _, peer = await loop.create_datagram_endpoint(cls, local_addr=("127.0.0.1", port))
-        peer.rtcp, _ = await loop.create_datagram_endpoint(lambda: _Rtcp(peer), local_addr=("127.0.0.1", port + 1))
+        peer.rtcp, _ = await loop.create_datagram_endpoint(
+            lambda: _Rtcp(peer), local_addr=("127.0.0.1", port + 1)
+        )
         return peer
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -125,10 +127,14 @@ class Peer(asyncio.DatagramProtocol):
         if self.last_sr is not None:
             lsr, dlsr = self.last_sr[0], int((time.monotonic() - self.last_sr[1]) * 65536)
         blocks = tuple(
-            rtcp.ReportBlock(b.ssrc, b.fraction_lost, b.cumulative_lost, b.highest_sequence, b.jitter, lsr, dlsr)
+            rtcp.ReportBlock(
+                b.ssrc, b.fraction_lost, b.cumulative_lost, b.highest_sequence, b.jitter, lsr, dlsr
+            )
             for b in (stats.report_block(ssrc) for ssrc, stats in self.stats.items())
         )
-        report = rtcp.Report(rtcp.SR, self.ssrc, blocks, ntp, self.timestamp, self.sent_packets, self.sent_octets)
+        report = rtcp.Report(
+            rtcp.SR, self.ssrc, blocks, ntp, self.timestamp, self.sent_packets, self.sent_octets
+        )
         self.rtcp.sendto(rtcp.build(report), ("127.0.0.1", port))
 
     def send_raw(self, data: bytes, port: int) -> None:
@@ -136,7 +142,13 @@ class Peer(asyncio.DatagramProtocol):
         self.transport.sendto(data, ("127.0.0.1", port))
 
     async def send_tone(
-        self, port: int, frequency: float, duration_ms: int, pt: int = 0, drop_every: int = 0, reports: bool = False
+        self,
+        port: int,
+        frequency: float,
+        duration_ms: int,
+        pt: int = 0,
+        drop_every: int = 0,
+        reports: bool = False,
     ) -> None:
         """Send a tone to the engine at ``port``; with ``drop_every`` n, one packet in n is lost.
 
@@ -162,7 +174,9 @@ class Peer(asyncio.DatagramProtocol):
         loop = asyncio.get_running_loop()
         start = loop.time()
         for n, (marker, payload) in enumerate(dtmf.digit_payloads(digit, duration_ms)):
-            self.send_raw(rtp.build(EVENT_PT, self.sequence, self.timestamp, self.ssrc, payload, marker), port)
+            self.send_raw(
+                rtp.build(EVENT_PT, self.sequence, self.timestamp, self.ssrc, payload, marker), port
+            )
             self.sequence = (self.sequence + 1) & 0xFFFF
             await asyncio.sleep(max(0.0, start + (n + 1) * PTIME - loop.time()))
         self.timestamp = (self.timestamp + 8 * duration_ms) & 0xFFFFFFFF
@@ -171,5 +185,7 @@ class Peer(asyncio.DatagramProtocol):
         """Decoded audio received (payload type ``pt``), in arrival order."""
         chunks = [g711.decode(pt, p.payload) for p in self.received if p.payload_type == pt]
         if ssrc is not None:
-            chunks = [g711.decode(pt, p.payload) for p in self.received if p.payload_type == pt and p.ssrc == ssrc]
+            chunks = [
+                g711.decode(pt, p.payload) for p in self.received if p.payload_type == pt and p.ssrc == ssrc
+            ]
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 import soundfile
 
+from media.conftest import Events
+from media.peers import Peer, dominant_hz, media_port, rms, sdp
 from nuage.media.g711 import ulaw_decode
 from nuage.media.player import tone
 from nuage.sip.media import (
@@ -26,8 +28,6 @@ from nuage.sip.media import (
     Tone,
     UnsupportedMedia,
 )
-from media.conftest import Events
-from media.peers import Peer, dominant_hz, media_port, rms, sdp
 from waiting import wait_for_condition
 
 Engine = tuple[MediaPort, Events]
@@ -132,7 +132,9 @@ async def test_play_a_tone(engine: Engine) -> None:
     before = len(call.caller.received)
     await port.play(call.call_id, Side.CALLER, Tone(800, 1000))
     await wait_for_condition(lambda: len(call.caller.received) - before >= 45, what="the tone")
-    played = b"".join(p.payload for p in call.caller.received[before + 5 : before + 45] if p.payload_type == 0)
+    played = b"".join(
+        p.payload for p in call.caller.received[before + 5 : before + 45] if p.payload_type == 0
+    )
     assert heard(ulaw_decode(played), 800)
     call.close()
 
@@ -188,8 +190,8 @@ async def test_rtp_from_a_stranger_after_latching_is_dropped(engine: Engine) -> 
 async def test_quality_shows_the_loss_the_test_made(engine: Engine, request: pytest.FixtureRequest) -> None:
     if "rtpengine" in request.node.name:
         pytest.skip(
-            "rtpengine (Debian 10.5) keeps no sequence counters of its own in userspace relay: its loss comes "
-            "only from RTCP reports that carry a round-trip time, which it did not derive here"
+            "rtpengine (Debian 10.5) keeps no sequence counters of its own in userspace relay: its loss "
+            "comes only from RTCP reports that carry a round-trip time, which it did not derive here"
         )
     port, _ = engine
     call = await Call.open(port)

@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import soundfile
 
-from nuage.media import g711, player, rtp
+from nuage.media import player
+from nuage.media.pcap import pcap_to_flac
 from nuage.media.rtcp import e_model
 from nuage.media.sdp import audio_stream
 from nuage.sip.media import (
@@ -158,7 +158,9 @@ class NgClient:
     async def open(self) -> None:
         """Open the UDP socket towards the daemon."""
         loop = asyncio.get_running_loop()
-        self._transport, _ = await loop.create_datagram_endpoint(lambda: self._protocol, remote_addr=self.address)
+        self._transport, _ = await loop.create_datagram_endpoint(
+            lambda: self._protocol, remote_addr=self.address
+        )
 
     def close(self) -> None:
         """Close the socket."""
@@ -184,7 +186,9 @@ class NgClient:
         if not isinstance(reply, dict):
             raise MediaUnavailable("rtpengine sent a reply that is not a dictionary")
         if reply.get("result") == "error":
-            raise RtpengineError(f"rtpengine refused {name!r}: {reply.get('error-reason', 'no reason given')}")
+            raise RtpengineError(
+                f"rtpengine refused {name!r}: {reply.get('error-reason', 'no reason given')}"
+            )
         return reply
 
 
@@ -302,7 +306,9 @@ class RtpengineMediaEngine:
             pcm = player.tone(source.frequency_hz, source.duration_ms, source.level_dbfs)
             await asyncio.to_thread(soundfile.write, str(path), pcm, player.RATE, subtype="PCM_16")
             source = path
-        await self.client.command("play media", call_id=call_id, from_tag=TAGS[to], file=str(source.resolve()))
+        await self.client.command(
+            "play media", call_id=call_id, from_tag=TAGS[to], file=str(source.resolve())
+        )
 
     async def send_dtmf(self, call_id: str, to: Side, digit: str, duration_ms: int = 160) -> None:
         """``play DTMF`` names the party that sends the digit: the other side of ``to``."""
@@ -328,7 +334,10 @@ class RtpengineMediaEngine:
         reply = await self.client.command("query", call_id=call_id)
         ports = {side: _ports(reply, side) for side in Side}
         path, call.recording_path = call.recording_path, None
-        return await asyncio.to_thread(_pcap_to_flac, self.recording_dir, call_id, ports, path)
+        pcaps = self.recording_dir / "pcaps"
+        return await asyncio.to_thread(
+            pcap_to_flac, pcaps, call_id, {s: p[0] for s, p in ports.items()}, path
+        )
 
     async def quality(self, call_id: str) -> CallQuality:
         """Loss and jitter from rtpengine's per-SSRC statistics, R and MOS by our E-model."""
@@ -410,8 +419,7 @@ def _endpoint(reply: dict[str, Any], side: Side) -> tuple[str, int]:
 
 def _ports(reply: dict[str, Any], side: Side) -> tuple[int, int]:
     """(the phone's port, rtpengine's local port) of a side's stream."""
-    stream = _stream(reply, side)
-    return _endpoint(reply, side)[1], int(stream.get("local port", 0))
+    return _endpoint(reply, side)[1], int(_stream(reply, side).get("local port", 0))
 
 
 def _quality(reply: dict[str, Any]) -> CallQuality:
@@ -429,51 +437,3 @@ def _quality(reply: dict[str, Any]) -> CallQuality:
     loss = max(s.loss_fraction for s in per_side.values())
     r, mos = e_model(loss, max(s.jitter_ms for s in per_side.values()))
     return CallQuality(per_side[Side.CALLER], per_side[Side.CALLEE], round(r, 1), round(mos, 2))
-
-
-def _pcap_to_flac(directory: Path, call_id: str, ports: dict[Side, tuple[int, int]], path: Path) -> Recording:
-    """Decode the RTP a call's pcap holds into stereo FLAC (caller left, callee right). Blocking."""
-    files = sorted((directory / "pcaps").glob(f"{call_id}*.pcap"))
-    if not files:
-        raise MediaError(f"rtpengine wrote no pcap for call {call_id!r}")
-    data = files[-1].read_bytes()
-    tracks: dict[Side, list[tuple[float, int, np.ndarray]]] = {side: [] for side in Side}
-    offset = 24
-    while offset + 16 <= len(data):
-        seconds, micros, captured, _ = np.frombuffer(data, dtype="<u4", count=4, offset=offset)
-        packet = data[offset + 16 : offset + 16 + int(captured)]
-        offset += 16 + int(captured)
-        ip = packet[0] >> 4 == 4 and packet[: (packet[0] & 0x0F) * 4]
-        if not ip or packet[9] != 17:
-            continue
-        udp = packet[len(ip) :]
-        source = int.from_bytes(udp[0:2], "big")
-        with contextlib.suppress(rtp.RtpError):
-            parsed = rtp.parse(udp[8:])
-            if parsed.payload_type not in (g711.PCMU, g711.PCMA):
-                continue
-            for side, (phone_port, _local) in ports.items():
-                if source == phone_port:
-                    pcm = g711.decode(parsed.payload_type, parsed.payload)
-                    tracks[side].append((int(seconds) + int(micros) / 1e6, parsed.timestamp, pcm))
-    start = min((t[0][0] for t in tracks.values() if t), default=0.0)
-    channels = []
-    for side in Side:
-        frames = tracks[side]
-        if not frames:
-            channels.append(np.zeros(0, dtype=np.int16))
-            continue
-        lead = int((frames[0][0] - start) * player.RATE)
-        base = frames[0][1]
-        end = lead + max(((ts - base) & 0xFFFFFFFF) + len(pcm) for _, ts, pcm in frames)
-        track = np.zeros(end, dtype=np.int16)
-        for _, ts, pcm in frames:
-            at = lead + ((ts - base) & 0xFFFFFFFF)
-            track[at : at + len(pcm)] = pcm
-        channels.append(track)
-    length = max(len(c) for c in channels)
-    stereo = np.zeros((length, 2), dtype=np.int16)
-    for i, channel in enumerate(channels):
-        stereo[: len(channel), i] = channel
-    soundfile.write(str(path), stereo, player.RATE, format="FLAC", subtype="PCM_16")
-    return Recording(path, path.stat().st_size, length / player.RATE)

@@ -32,7 +32,9 @@ class EventPayload:
 
     def to_bytes(self) -> bytes:
         """The payload on the wire."""
-        return _BODY.pack(self.event, (0x80 if self.end else 0) | (self.volume & 0x3F), self.duration & 0xFFFF)
+        return _BODY.pack(
+            self.event, (0x80 if self.end else 0) | (self.volume & 0x3F), self.duration & 0xFFFF
+        )
 
 
 def parse_event(payload: bytes) -> EventPayload:

@@ -12,6 +12,7 @@ from pathlib import Path
 from nuage.media import player
 from nuage.media.recorder import Recorder
 from nuage.media.relay import Relay
+from nuage.media.sdp import audio_stream
 from nuage.sip.media import (
     CallQuality,
     EventSink,
@@ -24,14 +25,17 @@ from nuage.sip.media import (
     UnknownSession,
     UnsupportedMedia,
 )
-from nuage.media.sdp import audio_stream
 
 
 class EmbeddedMediaEngine:
     """The default ``MediaPort``: relays, plays and records in this process."""
 
     def __init__(
-        self, address: str = "127.0.0.1", port_min: int = 30000, port_max: int = 39999, timeout_s: float = 30.0
+        self,
+        address: str = "127.0.0.1",
+        port_min: int = 30000,
+        port_max: int = 39999,
+        timeout_s: float = 30.0,
     ) -> None:
         if port_min % 2:
             port_min += 1

@@ -50,10 +50,7 @@ def _alaw_decode_scalar(code: int) -> int:
     code ^= 0x55
     exponent = (code >> 4) & 0x07
     mantissa = code & 0x0F
-    if exponent == 0:
-        magnitude = (mantissa << 4) + 8
-    else:
-        magnitude = ((mantissa << 4) + 0x108) << (exponent - 1)
+    magnitude = (mantissa << 4) + 8 if exponent == 0 else ((mantissa << 4) + 0x108) << (exponent - 1)
     return magnitude if code & 0x80 else -magnitude
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import soundfile
 
 from nuage.media import dtmf, g711, rtp
@@ -27,17 +28,19 @@ def tone(frequency_hz: float, duration_ms: int, level_dbfs: float = -12.0) -> Pc
     n = RATE * duration_ms // 1000
     amplitude = 32767 * 10 ** (level_dbfs / 20)
     t = np.arange(n) / RATE
-    return (amplitude * np.sin(2 * np.pi * frequency_hz * t)).astype(np.int16)
+    samples: Pcm = (amplitude * np.sin(2 * np.pi * frequency_hz * t)).astype(np.int16)
+    return samples
 
 
 def read_wav(path: Path) -> Pcm:
     """A sound file as 8 kHz mono 16-bit samples (first channel, linear resampling). Blocking."""
     data, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
-    mono = data[:, 0].astype(np.float64)
+    mono: npt.NDArray[np.float64] = np.asarray(data[:, 0], dtype=np.float64)
     if rate != RATE:
         positions = np.arange(0, len(mono), rate / RATE)
         mono = np.interp(positions, np.arange(len(mono)), mono)
-    return mono.astype(np.int16)
+    samples: Pcm = mono.astype(np.int16)
+    return samples
 
 
 async def load(path: Path) -> Pcm:
@@ -69,7 +72,9 @@ class Source:
             chunk = pcm[n * FRAME : (n + 1) * FRAME]
             if len(chunk) < FRAME:
                 chunk = np.concatenate([chunk, np.zeros(FRAME - len(chunk), dtype=np.int16)])
-            self._emit(self.payload_type, g711.encode(self.payload_type, chunk), self.timestamp, marker=n == 0)
+            self._emit(
+                self.payload_type, g711.encode(self.payload_type, chunk), self.timestamp, marker=n == 0
+            )
             self.timestamp = (self.timestamp + FRAME) & 0xFFFFFFFF
             delay = start + (n + 1) * PTIME - loop.time()
             if delay > 0:

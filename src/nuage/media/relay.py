@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable
+from collections.abc import Coroutine
+from typing import Any
 
 from nuage.media import rtcp
 from nuage.media.dtmf import DtmfDetector
@@ -68,14 +69,16 @@ class Relay:
         if side.other not in self._injecting:
             self.legs[side.other].send(data)
 
-    def inject(self, to: Side, work: Awaitable[None]) -> None:
+    def inject(self, to: Side, work: Coroutine[Any, Any, None]) -> None:
         """Run the engine's own stream ``work`` towards ``to``, replacing relayed media until it ends."""
         previous = self._injecting.pop(to, None)
         if previous is not None:
             previous.cancel()
-        task = asyncio.get_running_loop().create_task(work)  # type: ignore[arg-type]
+        task = asyncio.get_running_loop().create_task(work)
         self._injecting[to] = task
-        task.add_done_callback(lambda t: self._injecting.pop(to, None) if self._injecting.get(to) is t else None)
+        task.add_done_callback(
+            lambda t: self._injecting.pop(to, None) if self._injecting.get(to) is t else None
+        )
 
     def source(self, to: Side) -> Source:
         """A new engine stream towards the leg ``to``."""

@@ -54,12 +54,21 @@ def build(report: Report) -> bytes:
     body = b""
     if report.kind == SR:
         body += _SENDER_INFO.pack(
-            report.ntp >> 32, report.ntp & 0xFFFFFFFF, report.rtp_timestamp, report.packets_sent, report.octets_sent
+            report.ntp >> 32,
+            report.ntp & 0xFFFFFFFF,
+            report.rtp_timestamp,
+            report.packets_sent,
+            report.octets_sent,
         )
     for b in report.blocks:
         lost = b.cumulative_lost & 0xFFFFFF if b.cumulative_lost >= 0 else (b.cumulative_lost + (1 << 24))
         body += _BLOCK.pack(
-            b.ssrc, (b.fraction_lost << 24) | lost, b.highest_sequence, b.jitter, b.last_sr, b.delay_since_last_sr
+            b.ssrc,
+            (b.fraction_lost << 24) | lost,
+            b.highest_sequence,
+            b.jitter,
+            b.last_sr,
+            b.delay_since_last_sr,
         )
     words = (4 + 4 + len(body)) // 4 - 1
     return _HEADER.pack(0x80 | len(report.blocks), report.kind, words, report.ssrc) + body
@@ -150,8 +159,12 @@ class ReceiveStats:
         received_interval = self.received - self._received_prior
         self._expected_prior, self._received_prior = self.expected, self.received
         lost_interval = expected_interval - received_interval
-        fraction = (lost_interval << 8) // expected_interval if expected_interval > 0 and lost_interval > 0 else 0
-        return ReportBlock(ssrc, min(fraction, 255), self.lost, self.extended_highest & 0xFFFFFFFF, int(self.jitter))
+        fraction = (
+            (lost_interval << 8) // expected_interval if expected_interval > 0 and lost_interval > 0 else 0
+        )
+        return ReportBlock(
+            ssrc, min(fraction, 255), self.lost, self.extended_highest & 0xFFFFFFFF, int(self.jitter)
+        )
 
 
 def e_model(loss_fraction: float, jitter_ms: float, delay_ms: float = 0.0) -> tuple[float, float]:

@@ -34,7 +34,9 @@ class RtpPacket:
         return build(self.payload_type, self.sequence, self.timestamp, self.ssrc, self.payload, self.marker)
 
 
-def build(payload_type: int, sequence: int, timestamp: int, ssrc: int, payload: bytes, marker: bool = False) -> bytes:
+def build(
+    payload_type: int, sequence: int, timestamp: int, ssrc: int, payload: bytes, marker: bool = False
+) -> bytes:
     """Encode an RTP packet; fields wrap to their widths."""
     if not 0 <= payload_type < 128:
         raise RtpError("payload type out of range")

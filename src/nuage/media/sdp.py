@@ -88,8 +88,11 @@ def _carried(audio: Media) -> list[str]:
         encoding = rtpmap.get(pt)
         if not pt.isdigit():
             continue
-        if encoding is None and pt in ("0", "8"):
-            kept.append(pt)
-        elif encoding is not None and (CARRIED.get(encoding) == int(pt) or encoding == "TELEPHONE-EVENT/8000"):
+        if (
+            encoding is None
+            and pt in ("0", "8")
+            or encoding is not None
+            and (CARRIED.get(encoding) == int(pt) or encoding == "TELEPHONE-EVENT/8000")
+        ):
             kept.append(pt)
     return kept
