@@ -307,7 +307,7 @@ class RtpengineMediaEngine:
             await asyncio.to_thread(soundfile.write, str(path), pcm, player.RATE, subtype="PCM_16")
             source = path
         await self.client.command(
-            "play media", call_id=call_id, from_tag=TAGS[to], file=str(source.resolve())
+            "play media", call_id=call_id, from_tag=TAGS[to], file=str(source.absolute())
         )
 
     async def send_dtmf(self, call_id: str, to: Side, digit: str, duration_ms: int = 160) -> None:

@@ -47,6 +47,7 @@ class Relay:
         self._detectors = {side: DtmfDetector() for side in Side}
         self._injecting: dict[Side, asyncio.Task[None]] = {}
         self._timed_out: set[Side] = set()
+        self._started: set[Side] = set()
         self._watch: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -56,7 +57,8 @@ class Relay:
 
     def _on_rtp(self, endpoint: RtpEndpoint, packet: RtpPacket, data: bytes) -> None:
         side = self._sides[id(endpoint)]
-        if endpoint.stats.received == 1 and endpoint.latched is not None:
+        if side not in self._started and endpoint.latched is not None:
+            self._started.add(side)
             self.emit(StreamStarted(self.call_id, side, endpoint.latched))
         self._timed_out.discard(side)
         if packet.payload_type == self.event_type:

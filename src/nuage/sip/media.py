@@ -118,7 +118,7 @@ class CallQuality:
 
 @dataclass(frozen=True, slots=True)
 class Recording:
-    """A finished recording: the compressed file, its size in bytes and its length."""
+    """A finished recording: the compressed file, its size in bytes (the volume CFG-9 bills), its length."""
 
     path: Path
     bytes_stored: int
