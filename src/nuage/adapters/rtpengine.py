@@ -8,6 +8,10 @@ derives them: digits from the daemon's DTMF log (``--dtmf-log-dest`` pointed at 
 stream start and media timeouts by polling ``query``. Recordings use ``--recording-method=pcap``;
 at stop the adapter turns the call's pcap into the same stereo FLAC as the embedded engine, in a
 thread.
+
+The daemon must run with ``--endpoint-learning=immediate`` (otherwise it keeps learning sources for
+its first seconds and ``strict source`` lets strangers through), ``--dtmf-log-dest`` for digits and
+``--recording-method=pcap --recording-dir`` for recordings; ``--delete-delay=0`` frees ports at once.
 """
 
 from __future__ import annotations

@@ -128,3 +128,4 @@ class Relay:
                 await task
         for leg in self.legs.values():
             leg.close()
+        await asyncio.sleep(0)  # the transports close their sockets on the next loop turn
