@@ -1,0 +1,109 @@
+"""One leg's RTP/RTCP endpoint: a pair of UDP sockets bound by the engine, with latching.
+
+Symmetric RTP (RFC 4961): the first RTP packet latches the leg to its source address, which then
+receives everything the engine sends to this leg; datagrams from any other address afterwards are
+dropped and counted as strangers. Garbage is dropped and counted too. Accepted RTP is handed to the
+owner's ``on_rtp`` callback; RTCP reports from the peer are kept as ``last_report``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from nuage.media import rtcp, rtp
+
+Address = tuple[str, int]
+
+
+class _Socket(asyncio.DatagramProtocol):
+    def __init__(self, on_datagram: Callable[[bytes, Address], None]) -> None:
+        self.on_datagram = on_datagram
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        self.on_datagram(data, (addr[0], addr[1]))
+
+
+class RtpEndpoint:
+    """The engine's side of one leg: receives from the peer, sends to it."""
+
+    def __init__(self, on_rtp: Callable[[RtpEndpoint, rtp.RtpPacket, bytes], None]) -> None:
+        self.on_rtp = on_rtp
+        self.port = 0
+        self.remote: Address | None = None  # from the SDP, until latched
+        self.latched: Address | None = None
+        self.stats = rtcp.ReceiveStats()
+        self.ssrc: int | None = None
+        self.last_packet_at: float | None = None
+        self.strangers = 0
+        self.garbage = 0
+        self.last_report: rtcp.Report | None = None
+        self._rtp: asyncio.DatagramTransport | None = None
+        self._rtcp: asyncio.DatagramTransport | None = None
+
+    async def bind(self, address: str, port: int) -> None:
+        """Bind RTP on ``port`` and RTCP on ``port + 1``; OSError when either is taken."""
+        loop = asyncio.get_running_loop()
+        rtp_transport, _ = await loop.create_datagram_endpoint(
+            lambda: _Socket(self._on_rtp_datagram), local_addr=(address, port)
+        )
+        try:
+            rtcp_transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Socket(self._on_rtcp_datagram), local_addr=(address, port + 1)
+            )
+        except OSError:
+            rtp_transport.close()
+            raise
+        self._rtp, self._rtcp, self.port = rtp_transport, rtcp_transport, port
+
+    @property
+    def destination(self) -> Address | None:
+        """Where media for this leg goes: the latched source, else the SDP address."""
+        return self.latched or self.remote
+
+    def send(self, data: bytes) -> None:
+        """Send one RTP datagram to the leg (dropped while its address is unknown)."""
+        dest = self.destination
+        if dest is not None and self._rtp is not None:
+            self._rtp.sendto(data, dest)
+
+    def send_rtcp(self, data: bytes) -> None:
+        """Send one RTCP datagram to the leg's RTCP port (RTP port + 1)."""
+        dest = self.destination
+        if dest is not None and self._rtcp is not None:
+            self._rtcp.sendto(data, (dest[0], dest[1] + 1))
+
+    def close(self) -> None:
+        """Close both sockets."""
+        for transport in (self._rtp, self._rtcp):
+            if transport is not None:
+                transport.close()
+
+    def _on_rtp_datagram(self, data: bytes, addr: Address) -> None:
+        if self.latched is not None and addr != self.latched:
+            self.strangers += 1
+            return
+        try:
+            packet = rtp.parse(data)
+        except rtp.RtpError:
+            self.garbage += 1
+            return
+        if self.latched is None:
+            self.latched = addr
+        if packet.ssrc != self.ssrc:  # a new source from the latched address: restart its counters
+            self.ssrc = packet.ssrc
+            self.stats = rtcp.ReceiveStats()
+        arrival = time.monotonic()
+        self.stats.update(packet.sequence, packet.timestamp, arrival)
+        self.last_packet_at = arrival
+        self.on_rtp(self, packet, data)
+
+    def _on_rtcp_datagram(self, data: bytes, addr: Address) -> None:
+        if self.latched is not None and addr[0] != self.latched[0]:
+            self.strangers += 1
+            return
+        try:
+            self.last_report = rtcp.parse(data)
+        except rtcp.RtcpError:
+            self.garbage += 1

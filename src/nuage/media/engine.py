@@ -1,0 +1,157 @@
+"""The embedded media engine: ``MediaPort`` on asyncio, sessions keyed by Call-ID.
+
+Owns port allocation (even RTP ports with RTCP on the next one, in a configurable range), the SDP
+rewriting that anchors a call (the engine's address and ports, only the codecs it carries: PCMU,
+PCMA and telephone-event), and the sessions' relays, players, recorders and events.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nuage.media import player
+from nuage.media.recorder import Recorder
+from nuage.media.relay import Relay
+from nuage.media.sdp import audio_stream
+from nuage.sip.media import (
+    CallQuality,
+    EventSink,
+    MediaError,
+    MediaEvent,
+    MediaUnavailable,
+    Recording,
+    Side,
+    Tone,
+    UnknownSession,
+    UnsupportedMedia,
+)
+
+
+class EmbeddedMediaEngine:
+    """The default ``MediaPort``: relays, plays and records in this process."""
+
+    def __init__(
+        self,
+        address: str = "127.0.0.1",
+        port_min: int = 30000,
+        port_max: int = 39999,
+        timeout_s: float = 30.0,
+    ) -> None:
+        if port_min % 2:
+            port_min += 1
+        if port_max - port_min < 3:
+            raise ValueError("the media port range needs at least two RTP/RTCP pairs")
+        self.address = address
+        self.port_min = port_min
+        self.port_max = port_max
+        self.timeout_s = timeout_s
+        self._cursor = port_min
+        self._sessions: dict[str, Relay] = {}
+        self._sinks: list[EventSink] = []
+
+    def subscribe(self, sink: EventSink) -> None:
+        """Deliver every session's events to ``sink``."""
+        self._sinks.append(sink)
+
+    def _emit(self, event: MediaEvent) -> None:
+        for sink in self._sinks:
+            sink(event)
+
+    def _session(self, call_id: str) -> Relay:
+        try:
+            return self._sessions[call_id]
+        except KeyError:
+            raise UnknownSession(f"no media session for call {call_id!r}") from None
+
+    async def allocate(self, call_id: str) -> None:
+        """Create the session and bind its two legs' ports."""
+        if call_id in self._sessions:
+            return
+        relay = Relay(call_id, self._emit, self.timeout_s)
+        try:
+            for leg in relay.legs.values():
+                await self._bind(leg.bind)
+        except MediaError:
+            await relay.close()
+            raise
+        self._sessions[call_id] = relay
+        relay.start()
+
+    async def _bind(self, bind: object) -> None:
+        span = (self.port_max - self.port_min + 1) // 2
+        for _ in range(span):
+            port = self._cursor
+            self._cursor = self._cursor + 2 if self._cursor + 3 <= self.port_max else self.port_min
+            try:
+                await bind(self.address, port)  # type: ignore[operator]
+                return
+            except OSError:
+                continue
+        raise MediaUnavailable("no free media port in the configured range")
+
+    async def offer(self, call_id: str, sdp: bytes) -> bytes:
+        """Anchor the caller's offer: the callee will send to the engine's callee-side port."""
+        await self.allocate(call_id)
+        relay = self._session(call_id)
+        stream = audio_stream(sdp)
+        relay.legs[Side.CALLER].remote = stream.remote
+        relay.payload_type, relay.event_type = stream.payload_type, stream.event_type
+        return stream.anchored(self.address, relay.legs[Side.CALLEE].port)
+
+    async def answer(self, call_id: str, sdp: bytes) -> bytes:
+        """Anchor the callee's answer: the caller will send to the engine's caller-side port."""
+        relay = self._session(call_id)
+        stream = audio_stream(sdp)
+        relay.legs[Side.CALLEE].remote = stream.remote
+        relay.payload_type, relay.event_type = stream.payload_type, stream.event_type
+        return stream.anchored(self.address, relay.legs[Side.CALLER].port)
+
+    async def play(self, call_id: str, to: Side, source: Path | Tone) -> None:
+        """Play a sound file (read off the loop) or a tone to ``to``."""
+        relay = self._session(call_id)
+        if isinstance(source, Tone):
+            pcm = player.tone(source.frequency_hz, source.duration_ms, source.level_dbfs)
+        else:
+            try:
+                pcm = await player.load(source)
+            except (OSError, RuntimeError) as exc:
+                raise MediaError(f"cannot read {source.name}: {exc}") from exc
+        relay.inject(to, relay.source(to).play(pcm))
+
+    async def send_dtmf(self, call_id: str, to: Side, digit: str, duration_ms: int = 160) -> None:
+        """Send an RFC 4733 digit to ``to``."""
+        relay = self._session(call_id)
+        if relay.event_type is None:
+            raise UnsupportedMedia("the call did not negotiate telephone-event")
+        relay.inject(to, relay.source(to).digit(digit, duration_ms))
+
+    async def start_recording(self, call_id: str, path: Path) -> None:
+        """Record both directions from now on."""
+        self._session(call_id).recorder = Recorder(path)
+
+    async def stop_recording(self, call_id: str) -> Recording:
+        """Stop and store the recording (FLAC, written off the loop)."""
+        relay = self._session(call_id)
+        recorder, relay.recorder = relay.recorder, None
+        if recorder is None:
+            raise MediaError(f"call {call_id!r} is not being recorded")
+        return await recorder.finish()
+
+    async def quality(self, call_id: str) -> CallQuality:
+        """Loss, jitter, R and MOS so far."""
+        return self._session(call_id).quality()
+
+    async def release(self, call_id: str) -> CallQuality:
+        """Close the session (an unfinished recording is stored first) and return its quality."""
+        relay = self._session(call_id)
+        if relay.recorder is not None:
+            await self.stop_recording(call_id)
+        del self._sessions[call_id]
+        figures = relay.quality()
+        await relay.close()
+        return figures
+
+    async def close(self) -> None:
+        """Release every session."""
+        for call_id in list(self._sessions):
+            await self.release(call_id)

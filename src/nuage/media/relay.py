@@ -1,0 +1,131 @@
+"""One anchored call's relay: two leg endpoints, forwarding, DTMF detection, timeouts, injection.
+
+Packets from one leg go unchanged to the other, except while the engine plays or sends a digit to
+that other leg (its own stream then replaces the relayed one). Telephone-events are reported as
+digits; a leg that sent media and then stays silent for ``timeout_s`` is reported once per silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from nuage.media import rtcp
+from nuage.media.dtmf import DtmfDetector
+from nuage.media.endpoint import RtpEndpoint
+from nuage.media.player import Source
+from nuage.media.recorder import Recorder
+from nuage.media.rtp import RtpPacket
+from nuage.sip.media import (
+    CallQuality,
+    DtmfReceived,
+    EventSink,
+    MediaTimeout,
+    Side,
+    StreamQuality,
+    StreamStarted,
+)
+
+AUDIO_TYPES = (0, 8)
+
+
+class Relay:
+    """The media of one call between the caller's and the callee's legs."""
+
+    def __init__(self, call_id: str, emit: EventSink, timeout_s: float) -> None:
+        self.call_id = call_id
+        self.emit = emit
+        self.timeout_s = timeout_s
+        self.legs = {side: RtpEndpoint(self._on_rtp) for side in Side}
+        self.payload_type = 0
+        self.event_type: int | None = None
+        self.recorder: Recorder | None = None
+        self._sides = {id(endpoint): side for side, endpoint in self.legs.items()}
+        self._detectors = {side: DtmfDetector() for side in Side}
+        self._injecting: dict[Side, asyncio.Task[None]] = {}
+        self._timed_out: set[Side] = set()
+        self._started: set[Side] = set()
+        self._watch: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start watching for stream timeouts and sending receiver reports."""
+        if self._watch is None:
+            self._watch = asyncio.get_running_loop().create_task(self._watchdog())
+
+    def _on_rtp(self, endpoint: RtpEndpoint, packet: RtpPacket, data: bytes) -> None:
+        side = self._sides[id(endpoint)]
+        if side not in self._started and endpoint.latched is not None:
+            self._started.add(side)
+            self.emit(StreamStarted(self.call_id, side, endpoint.latched))
+        self._timed_out.discard(side)
+        if packet.payload_type == self.event_type:
+            with contextlib.suppress(ValueError):
+                found = self._detectors[side].feed(packet.timestamp, packet.payload)
+                if found is not None:
+                    self.emit(DtmfReceived(self.call_id, side, found[0], found[1]))
+        elif self.recorder is not None and packet.payload_type in AUDIO_TYPES:
+            self.recorder.feed(side, packet.payload_type, packet.timestamp, packet.payload)
+        if side.other not in self._injecting:
+            self.legs[side.other].send(data)
+
+    def inject(self, to: Side, work: Coroutine[Any, Any, None]) -> None:
+        """Run the engine's own stream ``work`` towards ``to``, replacing relayed media until it ends."""
+        previous = self._injecting.pop(to, None)
+        if previous is not None:
+            previous.cancel()
+        task = asyncio.get_running_loop().create_task(work)
+        self._injecting[to] = task
+        task.add_done_callback(
+            lambda t: self._injecting.pop(to, None) if self._injecting.get(to) is t else None
+        )
+
+    def source(self, to: Side) -> Source:
+        """A new engine stream towards the leg ``to``."""
+        return Source(self.legs[to].send, self.payload_type, self.event_type)
+
+    async def _watchdog(self) -> None:
+        interval = min(1.0, self.timeout_s / 4)
+        next_report = time.monotonic() + 5.0
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for side, leg in self.legs.items():
+                idle = now - leg.last_packet_at if leg.last_packet_at is not None else 0.0
+                if idle >= self.timeout_s and side not in self._timed_out:
+                    self._timed_out.add(side)
+                    self.emit(MediaTimeout(self.call_id, side, round(idle, 3)))
+            if now >= next_report:
+                next_report = now + 5.0
+                self._send_reports()
+
+    def _send_reports(self) -> None:
+        for leg in self.legs.values():
+            if leg.ssrc is not None:
+                block = leg.stats.report_block(leg.ssrc)
+                leg.send_rtcp(rtcp.build(rtcp.Report(rtcp.RR, id(self) & 0xFFFFFFFF, (block,))))
+
+    def quality(self) -> CallQuality:
+        """Both received streams and the E-model estimate of the worse one."""
+        streams = {
+            side: StreamQuality(leg.stats.received, leg.stats.lost, round(leg.stats.jitter_ms, 3))
+            for side, leg in self.legs.items()
+        }
+        loss = max(s.loss_fraction for s in streams.values())
+        jitter = max(s.jitter_ms for s in streams.values())
+        r, mos = rtcp.e_model(loss, jitter)
+        return CallQuality(streams[Side.CALLER], streams[Side.CALLEE], round(r, 1), round(mos, 2))
+
+    async def close(self) -> None:
+        """Stop every task and close both legs."""
+        tasks = [t for t in (self._watch, *self._injecting.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for leg in self.legs.values():
+            leg.close()
+        await asyncio.sleep(0)  # the transports close their sockets on the next loop turn

@@ -1,0 +1,172 @@
+"""The media port: what the SIP core asks of a media engine when it anchors a call's media.
+
+Owns the ``MediaPort`` Protocol, its value types (sides, tones, events, quality figures, the result
+of a recording) and its errors. The embedded engine (``nuage.media.engine``) and the rtpengine
+adapter (``nuage.adapters.rtpengine``) implement it; the B2BUA calls only what is here.
+
+A session is keyed by the call's Call-ID. The caller's leg is the offerer: ``offer`` rewrites the
+caller's SDP offer into the one sent to the callee, ``answer`` rewrites the callee's answer into the
+one sent back to the caller; from then on media flows caller ↔ engine ↔ callee.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class MediaError(Exception):
+    """A media operation failed; the message says why."""
+
+
+class MalformedSdp(MediaError):
+    """The SDP body could not be parsed (the SIP side answers 400)."""
+
+
+class UnsupportedMedia(MediaError):
+    """The offer carries no audio codec the engine relays (the SIP side answers 488)."""
+
+
+class MediaUnavailable(MediaError):
+    """The engine did not answer in time or ran out of ports (the SIP side answers 503)."""
+
+
+class UnknownSession(MediaError):
+    """No media session for this Call-ID (never allocated, or released)."""
+
+
+class Side(enum.StrEnum):
+    """One leg of an anchored call: the caller (who sent the offer) or the callee."""
+
+    CALLER = "caller"
+    CALLEE = "callee"
+
+    @property
+    def other(self) -> Side:
+        """The leg at the other end."""
+        return Side.CALLEE if self is Side.CALLER else Side.CALLER
+
+
+@dataclass(frozen=True, slots=True)
+class Tone:
+    """A generated sine tone (ringback, beep): ``frequency_hz`` for ``duration_ms``."""
+
+    frequency_hz: float
+    duration_ms: int
+    level_dbfs: float = -12.0
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfReceived:
+    """A leg sent an RFC 4733 telephone-event: ``digit`` is one of 0-9 * # A-D."""
+
+    call_id: str
+    side: Side
+    digit: str
+    duration_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStarted:
+    """The first RTP packet of a leg arrived (from ``source``, the address it was latched to)."""
+
+    call_id: str
+    side: Side
+    source: tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaTimeout:
+    """A leg's stream had sent media and then stopped for ``idle_s`` seconds."""
+
+    call_id: str
+    side: Side
+    idle_s: float
+
+
+MediaEvent = DtmfReceived | StreamStarted | MediaTimeout
+EventSink = Callable[[MediaEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamQuality:
+    """What the engine received from one leg: packets, expected-but-lost, interarrival jitter."""
+
+    packets: int
+    lost: int
+    jitter_ms: float
+
+    @property
+    def loss_fraction(self) -> float:
+        """Lost over expected (0 when nothing was expected)."""
+        expected = self.packets + self.lost
+        return self.lost / expected if expected else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallQuality:
+    """An anchored call's quality: both received streams and the E-model estimate of the worse one."""
+
+    caller: StreamQuality
+    callee: StreamQuality
+    r_factor: float
+    mos: float
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A finished recording: the compressed file, its size in bytes (the volume CFG-9 bills), its length."""
+
+    path: Path
+    bytes_stored: int
+    duration_s: float
+
+
+class MediaPort(Protocol):
+    """A media engine as the SIP core sees it (embedded or rtpengine)."""
+
+    async def allocate(self, call_id: str) -> None:
+        """Reserve a session for ``call_id``; ports are bound by ``offer`` and ``answer``."""
+        ...
+
+    async def offer(self, call_id: str, sdp: bytes) -> bytes:
+        """Rewrite the caller's SDP offer so the callee sends its media to the engine.
+
+        Raises MalformedSdp, UnsupportedMedia (no codec carried), MediaUnavailable.
+        """
+        ...
+
+    async def answer(self, call_id: str, sdp: bytes) -> bytes:
+        """Rewrite the callee's SDP answer so the caller sends its media to the engine."""
+        ...
+
+    async def play(self, call_id: str, to: Side, source: Path | Tone) -> None:
+        """Start playing a WAV file or a tone to the leg ``to`` (returns once it has started)."""
+        ...
+
+    async def send_dtmf(self, call_id: str, to: Side, digit: str, duration_ms: int = 160) -> None:
+        """Send one RFC 4733 digit to the leg ``to``."""
+        ...
+
+    async def start_recording(self, call_id: str, path: Path) -> None:
+        """Record both directions of the call into a compressed file at ``path``."""
+        ...
+
+    async def stop_recording(self, call_id: str) -> Recording:
+        """Stop the recording and return the stored file and its size."""
+        ...
+
+    async def quality(self, call_id: str) -> CallQuality:
+        """Loss, jitter and the R-factor/MOS estimate so far."""
+        ...
+
+    async def release(self, call_id: str) -> CallQuality:
+        """Free the session's ports and return its final quality figures."""
+        ...
+
+    def subscribe(self, sink: EventSink) -> None:
+        """Deliver the events of every session (DTMF, stream started, media timeout) to ``sink``."""
+        ...
