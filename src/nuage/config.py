@@ -8,10 +8,11 @@ environment.
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -83,6 +84,27 @@ class ApiSettings(BaseModel):
     test_write_delay_ms: int = Field(default=0, ge=0)  # TESTS ONLY: hold every write this long
 
 
+class PaymentsSettings(BaseModel):
+    """BIL-4/PAY-1/PAY-2: bank account, payment days, sender and dunning policy (``[payments]``).
+
+    A setting left out (None) takes the default of the terms' rules (``services.einvoicing.PaymentSettings``,
+    ``payments.dunning.DunningPolicy``); the composition root builds those from this.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    iban: str | None = None  # where invoices are paid (default: the demo operator's account)
+    bic: str | None = None
+    account_holder: str | None = None  # default: the operator's name
+    payment_days: int | None = Field(default=None, ge=0)  # PAY-1: invoices fall due this long after issue
+    mail_from: str | None = None  # the sender of invoices and reminders
+    reminder_days: list[int] | None = None  # PAY-1: days after the due date, e.g. [7, 14, 30]
+    reminder_fees: list[Decimal] | None = None  # PAY-2: one fee per reminder
+    interest_mode: Literal["per-started-month", "pro-rata"] | None = None  # PAY-2
+    suspend_after_days: int | None = Field(default=None, ge=0)  # PAY-1: after the last reminder
+    auto_suspend: bool | None = None  # PAY-1: the daily job suspends by itself
+
+
 def parse_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
     """Parse ``HOST:PORT``, ``[v6]:PORT`` or ``:PORT``; raise ValueError with the reason."""
     text = value.strip()
@@ -110,6 +132,8 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     sip: SipSettings = SipSettings()
     api: ApiSettings = ApiSettings()
+    payments: PaymentsSettings = PaymentsSettings()
+    einvoice_workers: int | None = Field(default=None, ge=1)  # BIL-4: validation processes; None: CPUs
     secret_key: SecretStr | None = None  # None: generated once and kept in data_dir
     home_region: str = "BE"
     log_level: str = "INFO"

@@ -128,7 +128,7 @@ def run(
     except ValueError as exc:
         raise fail(f"--run-on: {exc}") from exc
     with operator_session(data_dir, database_url) as (platform, ctx):
-        report = b.run_billing(platform.uow, ctx, month, run_on=issue_on)
+        report = b.run_billing(platform.uow, ctx, month, run_on=issue_on, settings=platform.payments)
     for stored in report.invoices:
         draft = stored.issued.draft
         typer.echo(

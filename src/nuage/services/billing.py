@@ -59,7 +59,7 @@ from nuage.billing.vat import BillingParty, vat_treatment
 from nuage.billing.vat import PartyKind as BillingPartyKind
 from nuage.directory.model import NumberScope
 from nuage.directory.model import TrafficPack as DirectoryPack
-from nuage.documents.validation import EInvoiceInvalid
+from nuage.documents.findings import EInvoiceInvalid
 from nuage.errors import Conflict, InvalidInput, NotFound
 from nuage.rating.cdr import Cdr
 from nuage.rating.csv_import import RowError, parse_cdr_csv
@@ -810,7 +810,10 @@ def _run_billing(
         with factory() as uow:
             uow.billing.lock(BILLING_JOB)
             gate = EInvoiceGate(
-                uow, settings, parties=parties, workers=validation_workers() if workers is None else workers
+                uow,
+                settings,
+                parties=parties,
+                workers=validation_workers(settings) if workers is None else workers,
             )
             _bill_parties(uow, ctx, period, issue_on, {p: by_party[p] for p in chunk}, parties, report, gate)
             uow.commit()

@@ -25,10 +25,8 @@ from nuage.api.schemas import Input, Output
 from nuage.billing.vat import line_vat
 from nuage.errors import InvalidInput
 from nuage.services import billing as b
-from nuage.services import payments as p
-from nuage.services.payments import PaymentSettings
+from nuage.services.payments import documents
 from nuage.shared.month import Month
-from nuage.storage.sql.payments_store import payment_store
 
 MONTH_PATTERN = r"^2\d{3}-(0[1-9]|1[0-2])$"  # YYYY-MM, years 2000-2999, months 01-12
 MonthText = Annotated[str, Field(pattern=MONTH_PATTERN, examples=["2026-01"])]
@@ -235,7 +233,10 @@ def create_rating(c: Call = Depends(call)) -> Response:
 )
 def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
     c.require("billing.runs.create")
-    report = b.run_billing(c.runtime.platform.uow, c.ctx, Month.parse(body.period), run_on=body.run_on)
+    platform = c.runtime.platform
+    report = b.run_billing(
+        platform.uow, c.ctx, Month.parse(body.period), run_on=body.run_on, settings=platform.payments
+    )
     out = RunOut(
         period=str(report.period),
         invoices=[stored.issued.number for stored in report.invoices],
@@ -320,10 +321,8 @@ def _document_route(kind: str) -> None:
         b.get_invoice(c.uow, c.ctx, number)  # TEN-4 first: another tenant's invoice is 404
         c.require("billing.invoices.read")
         # Stored files (rendered at send time) are answered as they are; otherwise rendered and
-        # validated now, not stored by a read.
-        name, media, body = p.document_file(
-            c.uow, payment_store(c.uow), c.ctx, number, kind, PaymentSettings()
-        )
+        # validated now (with the operator's [payments] settings, as the CLI), not stored by a read.
+        name, media, body = documents.document_file(c.uow, c.ctx, number, kind, c.runtime.platform.documents)
         return cached_file_response(request, body, media, name)
 
     get_document.__name__ = f"get_invoice_{kind}"
