@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "unit" / 
 
 from samples import PARTNER, PartyKind, document, invoice  # type: ignore[import-not-found]
 
+from nuage.adapters.einvoice_validation import SaxonValidator
+from nuage.adapters.weasyprint_pdf import WeasyPrintRenderer
 from nuage.documents.model import DocumentInput
-from nuage.documents.pdf import render_pdf
 from nuage.documents.ubl import build_ubl
-from nuage.documents.validation import _Schematron, validate_einvoice
 
 
 def _doc(index: int) -> DocumentInput:
@@ -35,8 +35,8 @@ def _doc(index: int) -> DocumentInput:
 
 
 def _warm() -> None:
-    _Schematron.executable()
-    render_pdf(_doc(0))
+    SaxonValidator().warm()
+    WeasyPrintRenderer().render_pdf(_doc(0))
 
 
 def _work(indexes: list[int]) -> tuple[float, float, int]:
@@ -46,9 +46,9 @@ def _work(indexes: list[int]) -> tuple[float, float, int]:
         doc = _doc(index)
         start = time.perf_counter()
         ubl = build_ubl(doc)
-        validate_einvoice(doc.number, ubl)
+        SaxonValidator().validate(doc.number, ubl)
         middle = time.perf_counter()
-        pdf = render_pdf(doc)
+        pdf = WeasyPrintRenderer().render_pdf(doc)
         pdf_s += time.perf_counter() - middle
         ubl_s += middle - start
         size += len(pdf) + len(ubl)

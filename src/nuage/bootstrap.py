@@ -3,6 +3,10 @@
 The edges (API, web, CLI) reach storage only through what :class:`Platform` hands them: the units of
 work (``uow``, and ``api_uow`` for the API's reads), the fast read path (``key_reader``), the
 database's health (``ping``) and its printable address (``database_label``).
+
+The payments and documents use cases get their settings and ports from here: ``Platform.payments``
+(``Settings.payments`` as the use cases' ``PaymentSettings``) and ``Platform.documents`` (those
+with the WeasyPrint renderer and the offline e-invoice validator, also wired for issuing).
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from nuage.adapters.einvoice_validation import SaxonValidator
 from nuage.config import Settings
+from nuage.payments.dunning import DunningPolicy, InterestMode
+from nuage.services.einvoicing import PaymentSettings, use_validator
+from nuage.services.payments.documents import DocumentTools
 from nuage.shared.clock import Clock, SystemClock
 from nuage.storage.sql.engine import make_engine, redacted_url
 from nuage.storage.sql.errors import translated
@@ -93,6 +101,18 @@ class Platform:
         """Whether the database is migrated to the newest revision shipped."""
         return current_revision(self.engine) == self._head_revision
 
+    @cached_property
+    def payments(self) -> PaymentSettings:
+        """BIL-4/PAY-1/PAY-2: the ``[payments]`` settings, for every use case of the CLI and the API."""
+        return payment_settings(self.settings)
+
+    @cached_property
+    def documents(self) -> DocumentTools:
+        """BIL-4: the payment settings with the PDF renderer and the e-invoice validator."""
+        from nuage.adapters.weasyprint_pdf import WeasyPrintRenderer
+
+        return DocumentTools(self.payments, WeasyPrintRenderer(), SaxonValidator())
+
     def secret_key(self) -> str:
         """The signing key: configured, or generated once and kept in the data directory."""
         if self.settings.secret_key is not None:
@@ -119,8 +139,31 @@ def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | 
                 raise
             raise found from error
     engine = make_engine(url)
+    use_validator(SaxonValidator())  # BIL-4: every issuing path checks its e-invoices offline
     return Platform(
         settings=settings, engine=engine, uow=SqlUnitOfWorkFactory(engine), clock=clock or SystemClock()
+    )
+
+
+def payment_settings(settings: Settings) -> PaymentSettings:
+    """BIL-4/PAY-1/PAY-2: the use cases' payment settings; what ``[payments]`` omits keeps its default."""
+    config = settings.payments
+    given = config.model_dump(
+        exclude_none=True, include={"iban", "bic", "account_holder", "payment_days", "mail_from"}
+    )
+    policy: dict[str, Any] = {}
+    if config.reminder_days is not None:
+        policy["reminder_days"] = tuple(config.reminder_days)
+    if config.reminder_fees is not None:
+        policy["reminder_fees"] = tuple(config.reminder_fees)
+    if config.interest_mode is not None:
+        policy["interest_mode"] = InterestMode(config.interest_mode)
+    if config.suspend_after_days is not None:
+        policy["suspend_after_days"] = config.suspend_after_days
+    if config.auto_suspend is not None:
+        policy["auto_suspend"] = config.auto_suspend
+    return PaymentSettings(
+        **given, policy=DunningPolicy(**policy), einvoice_workers=settings.einvoice_workers
     )
 
 

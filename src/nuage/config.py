@@ -12,6 +12,7 @@ import difflib
 import os
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,6 +96,27 @@ class ApiSettings(BaseModel):
     inline_item_reads: str = "auto"  # "auto", "always" or "never"
 
 
+class PaymentsSettings(BaseModel):
+    """BIL-4/PAY-1/PAY-2: bank account, payment days, sender and dunning policy (``[payments]``).
+
+    A setting left out (None) takes the default of the terms' rules (``services.einvoicing.PaymentSettings``,
+    ``payments.dunning.DunningPolicy``); the composition root builds those from this.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    iban: str | None = None  # where invoices are paid (default: the demo operator's account)
+    bic: str | None = None
+    account_holder: str | None = None  # default: the operator's name
+    payment_days: int | None = Field(default=None, ge=0)  # PAY-1: invoices fall due this long after issue
+    mail_from: str | None = None  # the sender of invoices and reminders
+    reminder_days: list[int] | None = None  # PAY-1: days after the due date, e.g. [7, 14, 30]
+    reminder_fees: list[Decimal] | None = None  # PAY-2: one fee per reminder
+    interest_mode: Literal["per-started-month", "pro-rata"] | None = None  # PAY-2
+    suspend_after_days: int | None = Field(default=None, ge=0)  # PAY-1: after the last reminder
+    auto_suspend: bool | None = None  # PAY-1: the daily job suspends by itself
+
+
 def parse_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
     """Parse ``HOST:PORT``, ``[v6]:PORT`` or ``:PORT``; raise ValueError with the reason."""
     text = value.strip()
@@ -122,6 +144,8 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     sip: SipSettings = SipSettings()
     api: ApiSettings = ApiSettings()
+    payments: PaymentsSettings = PaymentsSettings()
+    einvoice_workers: int | None = Field(default=None, ge=1)  # BIL-4: validation processes; None: CPUs
     secret_key: SecretStr | None = None  # None: generated once and kept in data_dir
     home_region: str = "BE"
     log_level: str = "INFO"

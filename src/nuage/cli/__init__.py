@@ -9,8 +9,10 @@ import typer
 from nuage.cli.billing import billing_app
 from nuage.cli.db import db_app
 from nuage.cli.demo import demo
+from nuage.cli.dunning import dunning_app
 from nuage.cli.emergency import emergency_app
-from nuage.cli.payments import register as register_payments
+from nuage.cli.invoices import invoices_app
+from nuage.cli.payments import payments_app
 from nuage.cli.serve import serve, sip_only
 from nuage.config import ConfigError
 
@@ -18,7 +20,9 @@ app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_arg
 app.add_typer(db_app, name="db")
 app.add_typer(billing_app, name="billing")
 app.add_typer(emergency_app, name="emergency-numbers")
-register_payments(app)  # nuage invoices / payments / dunning
+app.add_typer(invoices_app, name="invoices")
+app.add_typer(payments_app, name="payments")
+app.add_typer(dunning_app, name="dunning")
 app.command()(demo)
 app.command()(serve)
 app.command("sip")(sip_only)

@@ -131,7 +131,9 @@ def run(
         raise fail(f"--run-on: {exc}") from exc
     # BIL-10 sources and rated calls by the million, none in a cycle: the collector waits (this process)
     with operator_session(data_dir, database_url) as (platform, ctx), collector_paused():
-        report = monthly_run.run_billing(platform.uow, ctx, month, run_on=issue_on)
+        report = monthly_run.run_billing(
+            platform.uow, ctx, month, run_on=issue_on, settings=platform.payments
+        )
     for stored in report.invoices:
         draft = stored.issued.draft
         typer.echo(

@@ -1,8 +1,9 @@
 """What an invoice document shows (BIL-4, BIL-10, TEN-2, TEN-5): parties, brand, payment, summaries.
 
 ``DocumentInput`` is everything the PDF and the UBL e-invoice are rendered from, so both
-documents say the same thing. It is built by the use case from stored values; rendering is
-pure (same input, same bytes for the UBL, same text for the PDF).
+documents say the same thing. ``document_input`` is the one builder (the issuing check and
+the documents use case both call it); rendering is pure (same input, same bytes for the UBL,
+same text for the PDF).
 """
 
 from __future__ import annotations
@@ -143,3 +144,34 @@ class DocumentInput:
 def due_date(issue_on: date, payment_days: int = DEFAULT_PAYMENT_DAYS) -> date:
     """PAY-1: the due date of an invoice issued on ``issue_on``."""
     return issue_on + timedelta(days=payment_days)
+
+
+def document_input(
+    issued: IssuedInvoice,
+    *,
+    operator: Party,
+    buyer: Party,
+    partner: Party | None,
+    bank: BankAccount,
+    payment_days: int = DEFAULT_PAYMENT_DAYS,
+    customer_names: Mapping[str, str] | None = None,
+    summaries: tuple[MonthlySummary, ...] = (),
+) -> DocumentInput:
+    """BIL-4/TEN-2/TEN-5: the one way an invoice's documents are assembled, wherever they are built.
+
+    The e-invoice checked at issue, the PDF and UBL stored and sent, and the e-mail all come
+    from here, so they carry the same brand (``brand_for``), bank account and due date. The
+    buyer's language is the contracting party's (Languages).
+    """
+    names = {buyer.id: buyer.name, **(customer_names or {})}
+    return DocumentInput(
+        issued=issued,
+        seller=PartyInfo.of(operator),
+        buyer=PartyInfo.of(buyer),
+        language=buyer.language.value,
+        brand=brand_for(buyer, operator, partner),
+        bank=bank,
+        due_on=due_date(issued.draft.issue_on, payment_days),
+        customer_names=names,
+        summaries=summaries,
+    )

@@ -1,6 +1,6 @@
 """Peppol BIS Billing 3.0 e-invoices (BIL-4): UBL 2.1 Invoice and CreditNote, built with lxml.
 
-Decisions (each checked by the EN 16931 rules in ``documents.validation``):
+Decisions (each checked by the EN 16931 rules in ``nuage.adapters.einvoice_validation``):
 
 * Endpoints: a Belgian party's enterprise number under scheme ``0208`` (KBO/BCE); another
   party's VAT number under its country's EAS scheme where one is listed below; else its

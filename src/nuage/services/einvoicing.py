@@ -3,12 +3,16 @@
 Every issuing use case (the monthly run, order invoices, early-termination invoices, credit
 notes and void-and-regenerate, PAY-2 charge invoices) numbers its drafts, then builds each
 document's Peppol BIS 3 UBL exactly as ``render_documents`` will and validates it offline
-(UBL 2.1 XSD + EN 16931, ``documents.validation``) *before* storing anything or moving the
-number counter, in the same transaction. A refused document consumes no number: the others
-are renumbered without it, so numbering stays gapless, and the failing rule IDs are reported.
+(UBL 2.1 XSD + EN 16931, through the ``EInvoiceValidator`` port) *before* storing anything or
+moving the number counter, in the same transaction. A refused document consumes no number: the
+others are renumbered without it, so numbering stays gapless, and the failing rule IDs are
+reported. The document checked is assembled by ``documents.model.document_input``, the same
+builder the stored PDF and UBL come from (TEN-2: same brand).
 
-``PaymentSettings`` (the operator's bank account and payment days) live here because both the
-issuing check and the documents need them; ``services.payments`` re-exports them.
+``PaymentSettings`` (the operator's bank account, payment days, dunning policy; built from
+``Settings.payments`` by the composition root) live here because both the issuing check and
+the documents use cases need them. The validator is wired once by the composition root
+(``use_validator``); a gate may also be given one.
 """
 
 from __future__ import annotations
@@ -19,19 +23,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nuage.billing.invoices import IssuedInvoice
-from nuage.documents.model import (
-    DEFAULT_PAYMENT_DAYS,
-    BankAccount,
-    DocumentInput,
-    PartyInfo,
-    due_date,
-    operator_brand,
-)
+from nuage.documents.findings import EInvoiceInvalid, Finding
+from nuage.documents.model import DEFAULT_PAYMENT_DAYS, BankAccount, DocumentInput, document_input
 from nuage.documents.ubl import build_ubl, endpoint
-from nuage.documents.validation import POOL_MIN_DOCUMENTS, EInvoiceInvalid, Finding, FindingsStream
 from nuage.errors import NotFound
 from nuage.payments.dunning import DunningPolicy
 from nuage.services.billing.ports import BillingUnitOfWork
+from nuage.services.payments.ports import EInvoiceValidator
 from nuage.tenancy.model import Party, PartyKind
 
 
@@ -45,14 +43,35 @@ class PaymentSettings:
     payment_days: int = DEFAULT_PAYMENT_DAYS
     mail_from: str = "invoices@nuage.example"
     policy: DunningPolicy = field(default_factory=DunningPolicy)
+    einvoice_workers: int | None = None  # processes validating a large batch; None: one per CPU (up to 8)
+
+    def bank(self, operator: Party) -> BankAccount:
+        """PAY-1: the account invoices are paid to (held by the operator unless set otherwise)."""
+        return BankAccount(self.iban, self.bic, self.account_holder or operator.name)
 
 
-def validation_workers() -> int:
-    """BIL-4: worker processes for validating a large batch (``NUAGE_EINVOICE_WORKERS``; default: CPUs)."""
-    configured = os.environ.get("NUAGE_EINVOICE_WORKERS")
-    if configured:
-        return max(1, int(configured))
+def validation_workers(settings: PaymentSettings | None = None) -> int:
+    """BIL-4: worker processes for validating a large batch (``einvoice_workers``; default: CPUs)."""
+    if settings is not None and settings.einvoice_workers is not None:
+        return max(1, settings.einvoice_workers)
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+_wired: dict[str, EInvoiceValidator] = {}
+
+
+def use_validator(validator: EInvoiceValidator) -> None:
+    """BIL-4: the validator gates use when given none (the composition root wires it once)."""
+    _wired["validator"] = validator
+
+
+def _validator() -> EInvoiceValidator:
+    try:
+        return _wired["validator"]
+    except KeyError:
+        raise RuntimeError(
+            "no e-invoice validator wired: build the platform (nuage.bootstrap) first"
+        ) from None
 
 
 class EInvoiceGate:
@@ -69,9 +88,11 @@ class EInvoiceGate:
         *,
         parties: Mapping[str, Party] | None = None,
         workers: int = 1,
+        validator: EInvoiceValidator | None = None,
     ) -> None:
         self._uow = uow
         self._settings = settings or PaymentSettings()
+        self._validator = validator or _validator()
         self._parties: dict[str, Party | None] = dict(parties or {})
         self._workers = workers
         self._operator: Party | None = None
@@ -92,26 +113,25 @@ class EInvoiceGate:
         return self._operator
 
     def document(self, issued: IssuedInvoice) -> DocumentInput:
-        """BIL-4: what the documents of ``issued`` show (not the CNT-1 summaries: the UBL lacks them)."""
+        """BIL-4/TEN-2: what the documents of ``issued`` show (not the CNT-1 summaries: no UBL field)."""
         draft = issued.draft
         operator = self._seller()
         buyer = self._party(draft.invoiced_party_id)
         if buyer is None:
             raise NotFound("party", draft.invoiced_party_id)
-        names = {buyer.id: buyer.name}
+        partner = self._party(buyer.partner_id) if buyer.partner_id else None
+        names: dict[str, str] = {}
         for customer_id in draft.customer_ids:
             customer = self._party(customer_id)
             if customer is not None:
                 names[customer_id] = customer.name
-        settings = self._settings
-        return DocumentInput(
-            issued=issued,
-            seller=PartyInfo.of(operator),
-            buyer=PartyInfo.of(buyer),
-            language=buyer.language.value,
-            brand=operator_brand(operator),
-            bank=BankAccount(settings.iban, settings.bic, settings.account_holder or operator.name),
-            due_on=due_date(draft.issue_on, settings.payment_days),
+        return document_input(
+            issued,
+            operator=operator,
+            buyer=buyer,
+            partner=partner,
+            bank=self._settings.bank(operator),
+            payment_days=self._settings.payment_days,
             customer_names=names,
         )
 
@@ -127,8 +147,7 @@ class EInvoiceGate:
         refused: dict[int, EInvoiceInvalid] = {}
         built: list[int] = []
         # a large batch is validated in the worker pool while the next documents are built
-        pooled = self._workers > 1 and len(documents) >= POOL_MIN_DOCUMENTS
-        stream = FindingsStream(workers=self._workers if pooled else 1)
+        stream = self._validator.batch(workers=self._workers, size=len(documents))
         for index, issued in enumerate(documents):
             doc = self.document(issued)
             missing = _missing_endpoints(doc)

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from nuage.adapters.einvoice_validation import SaxonValidator
 from nuage.bootstrap import Platform
-from nuage.documents.validation import _Schematron
 from nuage.services.billing.cdr_import import import_cdrs
 from nuage.services.billing.counting import freeze_month
 from nuage.services.billing.demo import DEMO_MONTH, demo_cdr_csv
@@ -18,9 +18,10 @@ from nuage.services.billing.monthly_run import run_billing
 from nuage.services.billing.rating import rate_pending
 from nuage.services.context import Context
 from nuage.services.demo import load_demo
-from nuage.services.payments import PaymentSettings
+from nuage.services.einvoicing import PaymentSettings
+from nuage.services.payments.documents import DocumentTools
+from nuage.services.payments.ports import PaymentStore
 from nuage.shared.clock import FrozenClock
-from nuage.storage.sql.payments_store import SqlPaymentStore, payment_store
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 from nuage.tenancy.model import PartyKind
 
@@ -34,18 +35,19 @@ class Month1:
     ctx: Context
     ids: dict[str, str]
     numbers: dict[str, str]  # party name -> invoice number
-    settings: PaymentSettings
+    settings: PaymentSettings  # the platform's ([payments] of its settings)
+    tools: DocumentTools
 
     @contextmanager
-    def uow(self) -> Iterator[tuple[SqlUnitOfWork, SqlPaymentStore]]:
+    def uow(self) -> Iterator[tuple[SqlUnitOfWork, PaymentStore]]:
         with self.platform.uow() as uow:
-            yield uow, payment_store(uow)
+            yield uow, uow.payments
             uow.commit()
 
 
 @pytest.fixture(scope="session", autouse=True)
 def compiled_rules() -> None:
-    _Schematron.executable()
+    SaxonValidator().warm()
 
 
 @pytest.fixture
@@ -66,4 +68,4 @@ def month1(platform: Platform, clock: FrozenClock) -> Month1:
     report = run_billing(platform.uow, ctx, DEMO_MONTH)
     names = {v: k for k, v in ids.items()}
     numbers = {names[s.issued.draft.invoiced_party_id]: s.issued.number for s in report.invoices}
-    return Month1(platform, clock, ctx, ids, numbers, PaymentSettings())
+    return Month1(platform, clock, ctx, ids, numbers, platform.payments, platform.documents)

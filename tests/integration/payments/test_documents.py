@@ -14,9 +14,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from netports import free_port
-from nuage.documents.validation import rule_findings, schema_findings
-from nuage.services import payments as p
+from nuage.adapters.einvoice_validation import rule_findings, schema_findings
+from nuage.adapters.smtp import SmtpMailer
 from nuage.services.billing.issuing import void_and_regenerate
+from nuage.services.payments import delivery, documents
 
 from .conftest import Month1
 
@@ -39,13 +40,13 @@ def test_every_demo_document_is_valid_ubl_and_a_pdf_in_the_partys_language(
         correction = void_and_regenerate(uow, month1.ctx, month1.numbers["Atelier Dupont"])
     assert correction.replacement is not None
     with month1.uow() as (uow, store):
-        listing = p.list_documents(uow, store, month1.ctx)
+        listing = documents.list_documents(uow, month1.ctx)
         assert len(listing) == 5  # three invoices, a credit note, a replacement
         for item in listing:
-            stored = p.render_documents(uow, store, month1.ctx, item.number, month1.settings)
+            stored = documents.render_documents(uow, month1.ctx, item.number, month1.tools)
             assert schema_findings(stored.ubl) == ()
             assert [f for f in rule_findings(stored.ubl) if f.severity != "warning"] == []
-        listing = p.list_documents(uow, store, month1.ctx)
+        listing = documents.list_documents(uow, month1.ctx)
     assert all(item.pdf_sha256 and item.ubl_sha256 for item in listing)
     with month1.uow() as (uow, store):
         dupont = store.find_document(month1.numbers["Atelier Dupont"])
@@ -87,12 +88,12 @@ def test_documents_are_e_mailed_with_both_files_and_logged(
 ) -> None:
     port, received = smtp_server
     with month1.uow() as (uow, store):
-        outgoing, skipped = p.prepare_documents(uow, store, month1.ctx, month1.settings)
+        outgoing, skipped = delivery.prepare_documents(uow, month1.ctx, month1.tools)
     records = asyncio.run(
-        p.deliver(outgoing, p.SmtpTarget("127.0.0.1", port, backoff_s=0.01), month1.clock.now)
+        delivery.deliver(outgoing, SmtpMailer("127.0.0.1", port), month1.clock.now, backoff_s=0.01)
     )
-    with month1.uow() as (_uow, store):
-        report = p.record_deliveries(store, records)
+    with month1.uow() as (uow, store):
+        report = delivery.record_deliveries(uow, records)
     assert skipped == []
     assert sorted(report.sent) == sorted(month1.numbers.values())
     assert len(received) == 3
@@ -101,7 +102,7 @@ def test_documents_are_e_mailed_with_both_files_and_logged(
     assert names == [f"{month1.numbers['Atelier Dupont']}.pdf", f"{month1.numbers['Atelier Dupont']}.xml"]
     # sent documents are not sent again
     with month1.uow() as (uow, store):
-        outgoing, skipped = p.prepare_documents(uow, store, month1.ctx, month1.settings)
+        outgoing, skipped = delivery.prepare_documents(uow, month1.ctx, month1.tools)
         assert len(store.deliveries()) == 3
     assert outgoing == []
     assert len(skipped) == 3
@@ -111,13 +112,13 @@ def test_documents_are_e_mailed_with_both_files_and_logged(
 def test_unreachable_smtp_server_is_retried_then_logged_as_failed(month1: Month1) -> None:
     closed_port = free_port()
     with month1.uow() as (uow, store):
-        outgoing, _ = p.prepare_documents(
-            uow, store, month1.ctx, month1.settings, numbers=[month1.numbers["Meuse Connect"]]
+        outgoing, _ = delivery.prepare_documents(
+            uow, month1.ctx, month1.tools, numbers=[month1.numbers["Meuse Connect"]]
         )
-    target = p.SmtpTarget("127.0.0.1", closed_port, attempts=2, backoff_s=0.01, timeout_s=2)
-    records = asyncio.run(p.deliver(outgoing, target, month1.clock.now))
-    with month1.uow() as (_uow, store):
-        report = p.record_deliveries(store, records)
+    mailer = SmtpMailer("127.0.0.1", closed_port, timeout_s=2)
+    records = asyncio.run(delivery.deliver(outgoing, mailer, month1.clock.now, attempts=2, backoff_s=0.01))
+    with month1.uow() as (uow, store):
+        report = delivery.record_deliveries(uow, records)
         log = store.deliveries(month1.numbers["Meuse Connect"])
     assert list(report.failed) == [month1.numbers["Meuse Connect"]]
     assert [(r.status, r.attempts) for r in log] == [("failed", 2)]

@@ -10,15 +10,18 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
+from nuage.adapters.einvoice_validation import validate_einvoice
 from nuage.billing.numbering import INVOICE_SERIES
 from nuage.billing.vat import COMPENSATION_VAT, VatCategory
+from nuage.documents.findings import EInvoiceInvalid
+from nuage.documents.model import DocumentInput
 from nuage.documents.ubl import NS_CAC, NS_CBC
-from nuage.documents.validation import EInvoiceInvalid, validate_einvoice
 from nuage.services import einvoicing
-from nuage.services import payments as p
 from nuage.services.billing.counting import freeze_month
 from nuage.services.billing.issuing import void_and_regenerate
 from nuage.services.billing.monthly_run import run_billing
+from nuage.services.einvoicing import PaymentSettings
+from nuage.services.payments import documents, dunning
 from nuage.shared.month import Month
 
 from .conftest import Month1
@@ -33,7 +36,7 @@ def broken_totals(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     parties: set[str] = set()
     real = einvoicing.build_ubl
 
-    def build(doc: einvoicing.DocumentInput) -> bytes:
+    def build(doc: DocumentInput) -> bytes:
         ubl = real(doc)
         if doc.buyer.party_id not in parties:
             return ubl
@@ -109,11 +112,10 @@ def test_a_correction_with_an_invalid_e_invoice_is_rolled_back(
 @pytest.mark.rule("BIL-10")
 def test_the_monthly_run_puts_interest_and_fees_on_the_next_invoice_as_exempt_lines(month1: Month1) -> None:
     dupont_id = month1.ids["Atelier Dupont"]
-    settings = month1.settings
     month1.clock.set(datetime(2026, 3, 19, 9, tzinfo=UTC))
     with month1.uow() as (uow, store):
         # due 5 March: reminder 2 on 19 March (7.50) and delay month 1 (1 % of 102.03)
-        p.run_dunning(uow, store, month1.ctx, p.PaymentSettings(), date(2026, 3, 19))
+        dunning.run_dunning(uow, month1.ctx, PaymentSettings(), date(2026, 3, 19))
         pending = store.charges(dupont_id)
         every_party = store.charges()
         freeze_month(uow, month1.ctx, Month(2026, 2))
@@ -141,7 +143,7 @@ def test_the_monthly_run_puts_interest_and_fees_on_the_next_invoice_as_exempt_li
         assert [(row.base, row.vat) for row in exempt] == [(D("8.52"), D("0.00"))]
         standard = [row for row in totals.breakdown if row.category is VatCategory.STANDARD]
         assert totals.gross == sum((row.base + row.vat for row in standard), D(0)) + D("8.52")
-        document = p.render_documents(uow, store, month1.ctx, invoice.issued.number, settings)
+        document = documents.render_documents(uow, month1.ctx, invoice.issued.number, month1.tools)
     validate_einvoice(invoice.issued.number, document.ubl)
     # BIL-9: a re-run issues nothing and charges nothing twice
     again = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))

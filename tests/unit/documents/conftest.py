@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nuage.documents.validation import _Schematron
+from nuage.adapters.einvoice_validation import SaxonValidator
 
 
 @pytest.fixture(scope="session", autouse=True)
 def compiled_rules() -> None:
-    _Schematron.executable()
+    SaxonValidator().warm()

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from nuage.adapters.weasyprint_pdf import WeasyPrintRenderer
+from nuage.documents.html import render_html
 from nuage.documents.model import Brand
-from nuage.documents.pdf import render_html, render_pdf
 
 from .samples import DUPONT, all_documents, document, invoice
 
@@ -37,7 +38,7 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> str:
 def test_pdf_in_each_language_shows_amounts_reference_and_rules(
     language: str, expected: list[str], tmp_path: Path
 ) -> None:
-    text = pdf_text(render_pdf(document(invoice(DUPONT), DUPONT, language)), tmp_path)
+    text = pdf_text(WeasyPrintRenderer().render_pdf(document(invoice(DUPONT), DUPONT, language)), tmp_path)
     for fragment in expected:
         assert fragment in text
     assert "+++202/6000/00192+++" in text
@@ -51,14 +52,14 @@ def test_white_label_brand_shows_on_the_document(tmp_path: Path) -> None:
     brand = Brand("BruVoice", "#0b5394", "#f1c232", "support@bruvoice.example", white_label=True)
     html = render_html(document(invoice(DUPONT), DUPONT, "fr", brand))
     assert "#0b5394" in html
-    text = pdf_text(render_pdf(document(invoice(DUPONT), DUPONT, "fr", brand)), tmp_path)
+    text = pdf_text(WeasyPrintRenderer().render_pdf(document(invoice(DUPONT), DUPONT, "fr", brand)), tmp_path)
     assert "BruVoice" in text
     assert "support@bruvoice.example" in text
 
 
 @pytest.mark.rule("BIL-4")
 def test_credit_note_pdf_has_no_payment_reference(tmp_path: Path) -> None:
-    text = pdf_text(render_pdf(DOCUMENTS["credit-note"]), tmp_path)
+    text = pdf_text(WeasyPrintRenderer().render_pdf(DOCUMENTS["credit-note"]), tmp_path)
     assert "Note de crédit CN-2026-000001" in text
     assert "Annule la facture INV-2026-000001" in text
     assert "+++" not in text

@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
+from nuage.adapters.einvoice_validation import rule_findings, schema_findings, validate_einvoice
+from nuage.documents.findings import EInvoiceInvalid
 from nuage.documents.ubl import CUSTOMIZATION_ID, NS_CAC, NS_CBC, PROFILE_ID, build_ubl
-from nuage.documents.validation import EInvoiceInvalid, rule_findings, schema_findings, validate_einvoice
 
 from .samples import all_documents
 

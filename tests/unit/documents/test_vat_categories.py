@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
+from nuage.adapters.einvoice_validation import rule_findings, validate_einvoice
 from nuage.billing.invoices import IssuedInvoice, issue
 from nuage.billing.vat import COMPENSATION_VAT, VatCategory
-from nuage.documents.pdf import render_html
+from nuage.documents.html import render_html
 from nuage.documents.ubl import NS_CAC, NS_CBC, build_ubl
-from nuage.documents.validation import rule_findings, validate_einvoice
 from nuage.payments.dunning import interest_line, reminder_fee_line
 
 from .samples import DUPONT, FRENCH, SWISS, document, invoice

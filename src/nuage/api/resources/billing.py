@@ -24,9 +24,8 @@ from nuage.api.errors import ErrorBody
 from nuage.api.schemas import Input, Output
 from nuage.billing.vat import line_vat
 from nuage.errors import InvalidInput
-from nuage.services import payments as p
 from nuage.services.billing import cdr_import, counting, monthly_run, queries, rating
-from nuage.services.payments import PaymentSettings
+from nuage.services.payments import documents
 from nuage.shared.month import Month
 
 MONTH_PATTERN = r"^2\d{3}-(0[1-9]|1[0-2])$"  # YYYY-MM, years 2000-2999, months 01-12
@@ -234,8 +233,9 @@ def create_rating(c: Call = Depends(call)) -> Response:
 )
 def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
     c.require("billing.runs.create")
+    platform = c.runtime.platform
     report = monthly_run.run_billing(
-        c.runtime.platform.uow, c.ctx, Month.parse(body.period), run_on=body.run_on
+        platform.uow, c.ctx, Month.parse(body.period), run_on=body.run_on, settings=platform.payments
     )
     out = RunOut(
         period=str(report.period),
@@ -321,8 +321,8 @@ def _document_route(kind: str) -> None:
         queries.get_invoice(c.uow, c.ctx, number)  # TEN-4 first: another tenant's invoice is 404
         c.require("billing.invoices.read")
         # Stored files (rendered at send time) are answered as they are; otherwise rendered and
-        # validated now, not stored by a read.
-        name, media, body = p.document_file(c.uow, c.uow.payments, c.ctx, number, kind, PaymentSettings())
+        # validated now (with the operator's [payments] settings, as the CLI), not stored by a read.
+        name, media, body = documents.document_file(c.uow, c.ctx, number, kind, c.runtime.platform.documents)
         return cached_file_response(request, body, media, name)
 
     get_document.__name__ = f"get_invoice_{kind}"

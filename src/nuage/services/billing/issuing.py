@@ -17,7 +17,7 @@ from nuage.billing.invoices import void_and_regenerate as compose_correction
 from nuage.billing.lines import InvoiceLine
 from nuage.billing.numbering import CREDIT_NOTE_SERIES, INVOICE_SERIES, allocate_numbers
 from nuage.billing.vat import vat_treatment
-from nuage.documents.validation import EInvoiceInvalid
+from nuage.documents.findings import EInvoiceInvalid
 from nuage.errors import Conflict, NotFound
 from nuage.services.billing.common import BILLING_JOB, billing_party, require_operator
 from nuage.services.billing.ports import BillingUnitOfWork, StoredInvoice

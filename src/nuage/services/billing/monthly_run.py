@@ -19,7 +19,7 @@ from nuage.billing.runs import (
     billing_run_key,
     run_monthly_billing,
 )
-from nuage.documents.validation import EInvoiceInvalid
+from nuage.documents.findings import EInvoiceInvalid
 from nuage.rating.runs import invoiced_run
 from nuage.services.billing.common import (
     BILLING_JOB,
@@ -75,7 +75,7 @@ def run_billing(
     """BIL-2/BIL-3/BIL-9: the run at the end of ``period``; re-running it issues nothing new.
 
     BIL-4: each invoice's e-invoice is validated before it is numbered (in ``workers``
-    processes, default ``validation_workers()``); a party whose invoice fails is left unbilled
+    processes, default ``validation_workers(settings)``); a party whose invoice fails is left unbilled
     for the period, reported in ``refused`` with the failing rules, and billed by a re-run once
     fixed. PAY-2: a party's pending charges go on its invoice.
 
@@ -122,7 +122,10 @@ def run_billing(
         with factory() as uow:
             uow.billing.lock(BILLING_JOB)
             gate = EInvoiceGate(
-                uow, settings, parties=parties, workers=validation_workers() if workers is None else workers
+                uow,
+                settings,
+                parties=parties,
+                workers=validation_workers(settings) if workers is None else workers,
             )
             _bill_parties(uow, ctx, period, issue_on, {p: by_party[p] for p in chunk}, parties, report, gate)
             uow.commit()

@@ -22,7 +22,7 @@ from nuage.rating.packs import PackBalance
 from nuage.rating.rater import RatedCall
 from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
-from nuage.services.payments_ports import PaymentStore
+from nuage.services.payments.ports import PaymentStore
 from nuage.services.ports import UnitOfWork
 from nuage.shared.month import Month
 from nuage.terms.contract import Contract

@@ -1,4 +1,4 @@
-"""The SQL side of ``nuage.services.payments_ports.PaymentStore``, on an open unit of work's connection."""
+"""The SQL side of ``nuage.services.payments.ports.PaymentStore``, on an open unit of work's connection."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from nuage.billing.lines import InvoiceLine, SourceRef
 from nuage.billing.vat import COMPENSATION_VAT
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
-from nuage.services.payments_ports import DeliveryRecord, ParkedEntry, PendingCharge, StoredDocument
+from nuage.services.payments.ports import DeliveryRecord, ParkedEntry, PendingCharge, StoredDocument
 from nuage.shared.money import CENT, to_minor
 from nuage.storage.sql import payments_tables as pt
-from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 
 
 class SqlPaymentStore:
@@ -256,8 +255,3 @@ class SqlPaymentStore:
     def mark_charges_invoiced(self, charge_ids: Sequence[int], invoice_number: str) -> None:
         c = pt.pending_charges
         self._c.execute(update(c).where(c.c.id.in_(list(charge_ids))).values(invoiced_in=invoice_number))
-
-
-def payment_store(uow: SqlUnitOfWork) -> SqlPaymentStore:
-    """The payment store bound to ``uow``'s open transaction."""
-    return SqlPaymentStore(uow.connection)

@@ -1,8 +1,13 @@
-"""The payments storage port (BIL-4, PAY-1..4): documents, deliveries, payments, statements, dunning.
+"""The ports of the payments and documents use cases (BIL-4, PAY-1..4).
 
-``nuage.storage.sql.payments_store.SqlPaymentStore`` implements it on the connection of an
-open unit of work, so everything a use case writes commits together with the billing and
-tenancy writes of the same transaction.
+* ``PaymentStore``: documents, deliveries, payments, statements, dunning; reached as
+  ``uow.payments`` and implemented by ``nuage.storage.sql.payments_store.SqlPaymentStore`` on
+  the unit of work's connection, so it commits with the billing and tenancy writes;
+* ``DocumentRenderer``: an invoice's PDF (``nuage.adapters.weasyprint_pdf``);
+* ``EInvoiceValidator``: the UBL 2.1 XSD and EN 16931 check (``nuage.adapters.einvoice_validation``);
+* ``Mailer``: one e-mail handed to a mail server (``nuage.adapters.smtp``).
+
+The composition root (``nuage.bootstrap``) wires the adapters; the use cases know only these.
 """
 
 from __future__ import annotations
@@ -11,9 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from email.message import EmailMessage
 from typing import Protocol
 
 from nuage.billing.lines import InvoiceLine
+from nuage.documents.findings import Finding
+from nuage.documents.model import DocumentInput
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
 
@@ -120,3 +128,47 @@ class PaymentStore(Protocol):
     def interest_charged(self) -> dict[str, Decimal]: ...
     def charges(self, party_id: str | None = None, *, pending_only: bool = True) -> list[PendingCharge]: ...
     def mark_charges_invoiced(self, charge_ids: Sequence[int], invoice_number: str) -> None: ...
+
+
+class DocumentRenderer(Protocol):
+    """BIL-4: prints an invoice or credit note to PDF."""
+
+    def render_pdf(self, doc: DocumentInput) -> bytes:
+        """The PDF of ``doc``."""
+        ...
+
+
+class FindingsBatch(Protocol):
+    """BIL-4: the blocking findings of documents handed over one by one (a batch being issued)."""
+
+    def add(self, document: bytes) -> None:
+        """Hand over the next document."""
+        ...
+
+    def results(self) -> list[tuple[Finding, ...]]:
+        """The findings of every document handed over, in order (empty: valid)."""
+        ...
+
+
+class EInvoiceValidator(Protocol):
+    """BIL-4: checks a UBL e-invoice against the UBL 2.1 XSD and the EN 16931 rules, offline."""
+
+    def validate(self, number: str, document: bytes) -> tuple[Finding, ...]:
+        """Raise ``EInvoiceInvalid`` (naming the failing rules) unless valid; return the warnings."""
+        ...
+
+    def batch(self, *, workers: int, size: int) -> FindingsBatch:
+        """A batch of ``size`` documents to check, over ``workers`` processes when worth it."""
+        ...
+
+
+class MailNotSent(Exception):
+    """BIL-4: the mail server could not be reached or refused the e-mail (the reason is the message)."""
+
+
+class Mailer(Protocol):
+    """BIL-4: hands one e-mail to a mail server."""
+
+    async def send(self, message: EmailMessage) -> None:
+        """Send ``message`` once; raise ``MailNotSent`` when it was not accepted."""
+        ...

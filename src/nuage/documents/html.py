@@ -1,9 +1,10 @@
-"""The PDF of an invoice or credit note (BIL-4, BIL-10, TEN-2), from an HTML/CSS template via WeasyPrint.
+"""The HTML of an invoice or credit note (BIL-4, BIL-10, TEN-2): the source the PDF is printed from.
 
 The template (``templates/invoice.html``) shows the brand (TEN-2), seller and buyer, every
 line with its rule ID and the counted items it comes from (BIL-10), the monthly summary
 rows the lines cite (CNT-1), the VAT breakdown, the totals and the structured payment
-reference (PAY-1), all in the customer's language with Belgian formats.
+reference (PAY-1), all in the customer's language with Belgian formats. Printing it to PDF is the
+``DocumentRenderer`` port's job (``nuage.adapters.weasyprint_pdf``).
 """
 
 from __future__ import annotations
@@ -154,13 +155,3 @@ def document_context(doc: DocumentInput) -> dict[str, Any]:
 def render_html(doc: DocumentInput) -> str:
     """BIL-4: the invoice as HTML (the PDF's source; the portal can show it as is)."""
     return _template().render(**document_context(doc))
-
-
-def render_pdf(doc: DocumentInput) -> bytes:
-    """BIL-4: the invoice as a PDF (WeasyPrint)."""
-    from weasyprint import HTML
-
-    pdf = HTML(string=render_html(doc)).write_pdf()
-    if pdf is None:  # only when a target file is given, which is not the case here
-        raise RuntimeError("WeasyPrint returned no PDF")
-    return bytes(pdf)
