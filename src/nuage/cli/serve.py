@@ -13,7 +13,7 @@ import typer
 
 from nuage.bootstrap import Platform, SipRuntime
 from nuage.cli.common import DatabaseUrl, DataDir, address, command_settings, fail, open_platform
-from nuage.sip import install_uvloop
+from nuage.sip import install_uvloop, tune_gc
 
 
 def serve(
@@ -61,6 +61,9 @@ async def _start_sip(platform: Platform) -> SipRuntime:
     except OSError as exc:
         sip = platform.settings.sip
         raise fail(f"SIP could not listen on {sip.host}:{sip.port}: {exc.strerror or exc}") from exc
+    # process-wide, so here at the entry point: what exists once the directory and bindings are
+    # loaded is frozen out of every later collection, and young collections are rarer
+    tune_gc()
     bound = runtime.server.bound_address("UDP")
     typer.echo(
         f"Softphone: register to sip:{bound.host}:{bound.port} (UDP or TCP), "
