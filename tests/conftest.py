@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from nuage.bootstrap import Platform, build_platform
-from nuage.config import Settings
+from nuage.bootstrap import Platform
 from nuage.shared.clock import FrozenClock
+from platforms import DATABASES, open_platform
 
 POSTGRES_ADMIN_URL = os.environ.get("NUAGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -70,43 +69,6 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _wipe(platform: Platform) -> None:
-    from sqlalchemy import text
-
-    from nuage.storage.sql.tables import metadata
-
-    with platform.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            connection.execute(text(f"TRUNCATE {names} CASCADE"))
-        else:
-            for table in reversed(metadata.sorted_tables):
-                connection.execute(table.delete())
-
-
-@contextmanager
-def open_platform(
-    request: pytest.FixtureRequest, database: str, tmp_path: Path, clock: FrozenClock
-) -> Iterator[Platform]:
-    """A migrated platform on ``database`` ("sqlite": a file with WAL, or "postgresql"), wiped after."""
-    url = None
-    if database == "postgresql":
-        url = request.getfixturevalue("postgres_url")
-    settings = Settings(data_dir=tmp_path / "data", database_url=url)
-    built = build_platform(settings, migrate=True, clock=clock)
-    if database == "postgresql":
-        _wipe(built)
-    try:
-        yield built
-    finally:
-        if database == "postgresql":
-            _wipe(built)
-        built.close()
-
-
-DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=DATABASES)

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from conftest import DATABASES, open_platform
 from nuage.directory.model import Role, User
 from nuage.errors import NotFound
 from nuage.shared.clock import FrozenClock
 from nuage.storage.memory.unit_of_work import MemoryUnitOfWorkFactory
 from nuage.tenancy.model import Party, PartyKind
+from platforms import DATABASES, open_platform
 
 T0 = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
 

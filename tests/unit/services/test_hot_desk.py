@@ -1,4 +1,4 @@
-"""CFG-13 hot-desking, the control plane, over real storage (SQLite and PostgreSQL)."""
+"""CFG-13 hot-desking, the control plane, on the in-memory unit of work."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from nuage.bootstrap import Platform
 from nuage.directory.model import DeviceKind, Role
 from nuage.errors import InvalidInput, NotFound, TermViolation
 from nuage.services import hot_desk as h
@@ -16,10 +15,11 @@ from nuage.services.context import Context
 from nuage.services.directory.devices import DeviceChanges, add_device, remove_device, update_device
 from nuage.services.directory.users import UserChanges, add_user, remove_user, update_user
 from nuage.shared.clock import FrozenClock
+from platforms import MemoryPlatform
 
 
 @pytest.fixture
-def office(platform: Platform) -> dict[str, str]:
+def office(platform: MemoryPlatform) -> dict[str, str]:
     """Two customers of one partner; the first has two shared phones, a desk phone and three users."""
     with platform.uow() as uow:
         op = t.create_operator(uow, Context.operator("-", platform.clock), "Operator")
@@ -42,12 +42,12 @@ def office(platform: Platform) -> dict[str, str]:
     return ids
 
 
-def ctx_of(platform: Platform, party_id: str) -> Context:
+def ctx_of(platform: MemoryPlatform, party_id: str) -> Context:
     with platform.uow() as uow:
         return Context(t.scope_of(uow, party_id), platform.clock)
 
 
-def op(platform: Platform, office: dict[str, str]) -> Context:
+def op(platform: MemoryPlatform, office: dict[str, str]) -> Context:
     return Context.operator(office["op"], platform.clock)
 
 
@@ -55,7 +55,9 @@ def op(platform: Platform, office: dict[str, str]) -> Context:
 
 
 @pytest.mark.rule("CFG-13")
-def test_a_pin_is_stored_argon2_hashed_and_can_be_cleared(platform: Platform, office: dict[str, str]) -> None:
+def test_a_pin_is_stored_argon2_hashed_and_can_be_cleared(
+    platform: MemoryPlatform, office: dict[str, str]
+) -> None:
     with platform.uow() as uow:
         h.set_hot_desk_pin(uow, ctx_of(platform, office["account"]), office["ann"], "5829")
         uow.commit()
@@ -89,7 +91,7 @@ def test_a_pin_is_stored_argon2_hashed_and_can_be_cleared(platform: Platform, of
     ],
 )
 def test_a_pin_is_4_to_8_digits_that_are_not_guessed_at_once(
-    platform: Platform, office: dict[str, str], pin: str, why: str | None
+    platform: MemoryPlatform, office: dict[str, str], pin: str, why: str | None
 ) -> None:
     with platform.uow() as uow:
         if why is None:
@@ -102,7 +104,7 @@ def test_a_pin_is_4_to_8_digits_that_are_not_guessed_at_once(
 
 @pytest.mark.rule("CFG-13")
 def test_a_pin_is_not_the_users_own_extension_and_a_no_service_user_has_none(
-    platform: Platform, office: dict[str, str]
+    platform: MemoryPlatform, office: dict[str, str]
 ) -> None:
     with platform.uow() as uow:
         update_user(uow, op(platform, office), office["ann"], UserChanges(extension="3017"))
@@ -116,7 +118,7 @@ def test_a_pin_is_not_the_users_own_extension_and_a_no_service_user_has_none(
 
 @pytest.mark.rule("TEN-4")
 def test_another_tenants_user_pin_is_answered_like_a_missing_user(
-    platform: Platform, office: dict[str, str]
+    platform: MemoryPlatform, office: dict[str, str]
 ) -> None:
     with platform.uow() as uow:
         with pytest.raises(NotFound):
@@ -130,7 +132,7 @@ def test_another_tenants_user_pin_is_answered_like_a_missing_user(
 
 @pytest.mark.rule("CFG-13")
 def test_a_user_logs_in_on_a_shared_phone_until_the_timeout(
-    platform: Platform, office: dict[str, str]
+    platform: MemoryPlatform, office: dict[str, str]
 ) -> None:
     clock = platform.clock
     assert isinstance(clock, FrozenClock)
@@ -151,7 +153,7 @@ def test_a_user_logs_in_on_a_shared_phone_until_the_timeout(
 
 @pytest.mark.rule("CFG-13")
 def test_a_user_is_on_one_shared_phone_and_a_phone_has_one_user(
-    platform: Platform, office: dict[str, str]
+    platform: MemoryPlatform, office: dict[str, str]
 ) -> None:
     ctx = ctx_of(platform, office["account"])
     with platform.uow() as uow:
@@ -172,7 +174,7 @@ def test_a_user_is_on_one_shared_phone_and_a_phone_has_one_user(
 
 @pytest.mark.rule("CFG-13")
 def test_only_shared_phones_of_the_users_account_and_users_with_telephony(
-    platform: Platform, office: dict[str, str]
+    platform: MemoryPlatform, office: dict[str, str]
 ) -> None:
     ctx = op(platform, office)
     with platform.uow() as uow:
@@ -189,7 +191,7 @@ def test_only_shared_phones_of_the_users_account_and_users_with_telephony(
 
 
 @pytest.mark.rule("TEN-4")
-def test_another_tenants_sessions_are_invisible(platform: Platform, office: dict[str, str]) -> None:
+def test_another_tenants_sessions_are_invisible(platform: MemoryPlatform, office: dict[str, str]) -> None:
     with platform.uow() as uow:
         mine = h.log_in(uow, ctx_of(platform, office["account"]), office["desk1"], office["ann"])
         theirs = h.log_in(uow, ctx_of(platform, office["other"]), office["elsewhere"], office["stranger"])
@@ -213,7 +215,7 @@ def test_another_tenants_sessions_are_invisible(platform: Platform, office: dict
 
 @pytest.mark.rule("CFG-13")
 def test_removing_or_unsharing_a_phone_or_removing_its_user_logs_out(
-    platform: Platform, office: dict[str, str]
+    platform: MemoryPlatform, office: dict[str, str]
 ) -> None:
     ctx = op(platform, office)
     with platform.uow() as uow:

@@ -1,20 +1,20 @@
-"""EMG-4: the operator's emergency numbers over real storage (SQLite and PostgreSQL)."""
+"""EMG-4: the operator's emergency numbers on the in-memory unit of work."""
 
 from __future__ import annotations
 
 import pytest
 
-from nuage.bootstrap import Platform
 from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
 from nuage.services import emergency as e
 from nuage.services import tenancy as t
 from nuage.services.context import Context
 from nuage.services.directory.users import UserChanges, add_user, update_user
 from nuage.tenancy.model import Party
+from platforms import MemoryPlatform
 
 
 @pytest.fixture
-def world(platform: Platform) -> dict[str, Party]:
+def world(platform: MemoryPlatform) -> dict[str, Party]:
     """An operator and one customer."""
     with platform.uow() as uow:
         op = t.create_operator(uow, Context.operator("-", platform.clock), "Operator")
@@ -24,18 +24,18 @@ def world(platform: Platform) -> dict[str, Party]:
     return {"op": op, "customer": customer}
 
 
-def op_ctx(platform: Platform, world: dict[str, Party]) -> Context:
+def op_ctx(platform: MemoryPlatform, world: dict[str, Party]) -> Context:
     return Context.operator(world["op"].id, platform.clock)
 
 
-def customer_ctx(platform: Platform, world: dict[str, Party]) -> Context:
+def customer_ctx(platform: MemoryPlatform, world: dict[str, Party]) -> Context:
     with platform.uow() as uow:
         return Context(t.scope_of(uow, world["customer"].id), platform.clock)
 
 
 @pytest.mark.rule("EMG-4")
 def test_the_operator_adds_and_removes_urgent_short_numbers_beside_the_built_in_ones(
-    platform: Platform, world: dict[str, Party]
+    platform: MemoryPlatform, world: dict[str, Party]
 ) -> None:
     ctx = op_ctx(platform, world)
     with platform.uow() as uow:
@@ -65,7 +65,7 @@ def test_the_operator_adds_and_removes_urgent_short_numbers_beside_the_built_in_
 @pytest.mark.rule("EMG-4")
 @pytest.mark.parametrize("number", ["112", "100", "101"])
 def test_the_built_in_numbers_can_be_neither_added_nor_removed(
-    platform: Platform, world: dict[str, Party], number: str
+    platform: MemoryPlatform, world: dict[str, Party], number: str
 ) -> None:
     ctx = op_ctx(platform, world)
     with platform.uow() as uow:
@@ -80,7 +80,7 @@ def test_the_built_in_numbers_can_be_neither_added_nor_removed(
 @pytest.mark.rule("EMG-4")
 @pytest.mark.parametrize(("number", "field"), [("1", "number"), ("17a3", "number"), ("1" * 16, "number")])
 def test_an_emergency_number_is_2_to_15_digits(
-    platform: Platform, world: dict[str, Party], number: str, field: str
+    platform: MemoryPlatform, world: dict[str, Party], number: str, field: str
 ) -> None:
     with platform.uow() as uow:
         with pytest.raises(InvalidInput) as refused:
@@ -89,7 +89,9 @@ def test_an_emergency_number_is_2_to_15_digits(
 
 
 @pytest.mark.rule("EMG-4")
-def test_a_number_is_added_once_and_only_by_the_operator(platform: Platform, world: dict[str, Party]) -> None:
+def test_a_number_is_added_once_and_only_by_the_operator(
+    platform: MemoryPlatform, world: dict[str, Party]
+) -> None:
     with platform.uow() as uow:
         e.add_emergency_number(uow, op_ctx(platform, world), "1813", "Suicide line")
         with pytest.raises(Conflict):
@@ -102,7 +104,7 @@ def test_a_number_is_added_once_and_only_by_the_operator(platform: Platform, wor
 
 @pytest.mark.rule("EMG-4")
 def test_no_extension_shadows_an_emergency_number_either_way(
-    platform: Platform, world: dict[str, Party]
+    platform: MemoryPlatform, world: dict[str, Party]
 ) -> None:
     ctx = op_ctx(platform, world)
     account = world["customer"].id

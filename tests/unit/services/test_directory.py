@@ -1,4 +1,4 @@
-"""Directory and tenancy use cases over real storage (SQLite and PostgreSQL)."""
+"""Directory and tenancy use cases: their rules, on the in-memory unit of work."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from nuage.bootstrap import Platform
 from nuage.directory.model import DeviceKind, LinePurpose, NumberScope, Role, RoomUse, TrunkAuth
 from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
 from nuage.services import tenancy as t
 from nuage.services.context import Context
-from nuage.services.demo import load_demo
 from nuage.services.directory.devices import add_device
 from nuage.services.directory.media import (
     add_conference_room,
@@ -27,13 +25,14 @@ from nuage.services.directory.numbers import add_number, add_number_block, assig
 from nuage.services.directory.rooms import add_room
 from nuage.services.directory.trunks import add_trunk
 from nuage.services.directory.users import UserChanges, add_user, update_user
-from nuage.services.views import capacity_of, declaration_audit_of, emergency_readiness_of
-from nuage.tenancy.model import Language, OrderLine, Party, PartyKind
+from nuage.services.views import capacity_of
+from nuage.tenancy.model import Language, OrderLine, Party
 from nuage.tenancy.rules import contracting_party_id
+from platforms import MemoryPlatform
 
 
 @pytest.fixture
-def world(platform: Platform) -> dict[str, Party]:
+def world(platform: MemoryPlatform) -> dict[str, Party]:
     """An operator, two partners and a customer under each, plus a direct customer."""
     with platform.uow() as uow:
         op = t.create_operator(uow, Context.operator("-", platform.clock), "Operator")
@@ -47,11 +46,11 @@ def world(platform: Platform) -> dict[str, Party]:
     return {"op": op, "p1": p1, "p2": p2, "c1": c1, "c2": c2, "direct": direct}
 
 
-def op_ctx(platform: Platform, world: dict[str, Party]) -> Context:
+def op_ctx(platform: MemoryPlatform, world: dict[str, Party]) -> Context:
     return Context.operator(world["op"].id, platform.clock)
 
 
-def partner_ctx(platform: Platform, partner: Party) -> Context:
+def partner_ctx(platform: MemoryPlatform, partner: Party) -> Context:
     with platform.uow() as uow:
         return Context(t.scope_of(uow, partner.id), platform.clock)
 
@@ -59,7 +58,7 @@ def partner_ctx(platform: Platform, partner: Party) -> Context:
 @pytest.mark.rule("CFG-5")
 @pytest.mark.parametrize("purpose", [LinePurpose.ALARM, LinePurpose.LIFT])
 def test_alarm_and_lift_devices_and_trunks_are_refused_and_nothing_is_written(
-    platform: Platform, world: dict[str, Party], purpose: LinePurpose
+    platform: MemoryPlatform, world: dict[str, Party], purpose: LinePurpose
 ) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
@@ -78,7 +77,7 @@ def test_alarm_and_lift_devices_and_trunks_are_refused_and_nothing_is_written(
 
 
 @pytest.mark.rule("CFG-2")
-def test_a_no_service_user_can_own_no_device(platform: Platform, world: dict[str, Party]) -> None:
+def test_a_no_service_user_can_own_no_device(platform: MemoryPlatform, world: dict[str, Party]) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
@@ -100,7 +99,9 @@ def test_a_no_service_user_can_own_no_device(platform: Platform, world: dict[str
 
 
 @pytest.mark.rule("CFG-6")
-def test_numbers_are_validated_normalised_and_classified(platform: Platform, world: dict[str, Party]) -> None:
+def test_numbers_are_validated_normalised_and_classified(
+    platform: MemoryPlatform, world: dict[str, Party]
+) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
@@ -137,7 +138,7 @@ def test_numbers_are_validated_normalised_and_classified(platform: Platform, wor
 
 
 @pytest.mark.rule("CFG-7")
-def test_a_virtual_fax_is_bound_to_one_free_number(platform: Platform, world: dict[str, Party]) -> None:
+def test_a_virtual_fax_is_bound_to_one_free_number(platform: MemoryPlatform, world: dict[str, Party]) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
@@ -153,7 +154,7 @@ def test_a_virtual_fax_is_bound_to_one_free_number(platform: Platform, world: di
 
 @pytest.mark.rule("CFG-9")
 def test_recording_needs_an_administrator_who_acknowledges_the_legal_duties(
-    platform: Platform, world: dict[str, Party]
+    platform: MemoryPlatform, world: dict[str, Party]
 ) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
@@ -177,7 +178,9 @@ def test_recording_needs_an_administrator_who_acknowledges_the_legal_duties(
 
 
 @pytest.mark.rule("CFG-12")
-def test_a_sound_file_needs_the_copyright_acknowledgment(platform: Platform, world: dict[str, Party]) -> None:
+def test_a_sound_file_needs_the_copyright_acknowledgment(
+    platform: MemoryPlatform, world: dict[str, Party]
+) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
@@ -224,7 +227,7 @@ def test_a_sound_file_needs_the_copyright_acknowledgment(platform: Platform, wor
 
 
 @pytest.mark.rule("CFG-13")
-def test_a_hot_desk_phone_is_linked_to_no_user(platform: Platform, world: dict[str, Party]) -> None:
+def test_a_hot_desk_phone_is_linked_to_no_user(platform: MemoryPlatform, world: dict[str, Party]) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
@@ -241,7 +244,7 @@ def test_a_hot_desk_phone_is_linked_to_no_user(platform: Platform, world: dict[s
 @pytest.mark.rule("CFG-11")
 @pytest.mark.rule("CAP-2")
 def test_a_traffic_pack_with_a_channel_limit_sets_the_capacity(
-    platform: Platform, world: dict[str, Party]
+    platform: MemoryPlatform, world: dict[str, Party]
 ) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
@@ -270,7 +273,7 @@ def test_a_traffic_pack_with_a_channel_limit_sets_the_capacity(
 
 @pytest.mark.rule("SIP-5")
 def test_devices_get_strong_generated_sip_passwords_and_weak_ones_are_refused(
-    platform: Platform, world: dict[str, Party]
+    platform: MemoryPlatform, world: dict[str, Party]
 ) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
@@ -289,7 +292,7 @@ def test_devices_get_strong_generated_sip_passwords_and_weak_ones_are_refused(
 
 @pytest.mark.rule("TEN-3")
 def test_an_order_records_the_terms_version_language_and_acceptance_time(
-    platform: Platform, world: dict[str, Party]
+    platform: MemoryPlatform, world: dict[str, Party]
 ) -> None:
     ctx = partner_ctx(platform, world["p1"])
     with platform.uow() as uow:
@@ -327,7 +330,7 @@ def test_an_order_records_the_terms_version_language_and_acceptance_time(
 
 
 @pytest.mark.rule("TEN-4")
-def test_a_partner_sees_only_its_own_customers(platform: Platform, world: dict[str, Party]) -> None:
+def test_a_partner_sees_only_its_own_customers(platform: MemoryPlatform, world: dict[str, Party]) -> None:
     ctx = partner_ctx(platform, world["p1"])
     with platform.uow() as uow:
         assert [c.id for c in t.list_customers(uow, ctx)] == [world["c1"].id]
@@ -347,7 +350,7 @@ def test_a_partner_sees_only_its_own_customers(platform: Platform, world: dict[s
 
 
 @pytest.mark.rule("TEN-4")
-def test_items_of_another_account_are_not_found(platform: Platform, world: dict[str, Party]) -> None:
+def test_items_of_another_account_are_not_found(platform: MemoryPlatform, world: dict[str, Party]) -> None:
     ctx = op_ctx(platform, world)
     with platform.uow() as uow:
         other_user = add_user(uow, ctx, world["c2"].id, "Other")
@@ -371,7 +374,9 @@ def test_the_contracting_party_is_the_partner_for_indirect_customers(world: dict
 
 
 @pytest.mark.rule("PAY-4")
-def test_moving_a_customer_keeps_its_whole_configuration(platform: Platform, world: dict[str, Party]) -> None:
+def test_moving_a_customer_keeps_its_whole_configuration(
+    platform: MemoryPlatform, world: dict[str, Party]
+) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
@@ -417,7 +422,9 @@ def test_moving_a_customer_keeps_its_whole_configuration(platform: Platform, wor
     assert device.user_id == user.id
 
 
-def test_a_use_case_that_fails_half_way_writes_nothing(platform: Platform, world: dict[str, Party]) -> None:
+def test_a_use_case_that_fails_half_way_writes_nothing(
+    platform: MemoryPlatform, world: dict[str, Party]
+) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
     with platform.uow() as uow:
@@ -429,48 +436,10 @@ def test_a_use_case_that_fails_half_way_writes_nothing(platform: Platform, world
         assert uow.users.count(account_id=account) == 0
 
 
-@pytest.mark.rule("TEN-1")
-@pytest.mark.rule("TEN-2")
-def test_the_demo_round_trips_through_storage_and_is_idempotent(platform: Platform) -> None:
-    with platform.uow() as uow:
-        first = load_demo(uow, platform.clock)
-    with platform.uow() as uow:
-        second = load_demo(uow, platform.clock)
-    assert first.created > 20
-    assert second.created == 0
-    with platform.uow() as uow:
-        kinds = [p.kind for p in uow.parties.list(order_by=("name",))]
-        partners = uow.parties.list(kind=PartyKind.PARTNER.value, order_by=("name",))
-        customers = {c.name: c for c in uow.parties.list(kind=PartyKind.CUSTOMER.value)}
-        alice = uow.devices.find_by(sip_username="alice")
-        ctx = Context.operator(first.operator_id, platform.clock)
-        dupont = customers["Atelier Dupont"]
-        audit = declaration_audit_of(uow, ctx, dupont.id)
-        readiness = emergency_readiness_of(uow, ctx, dupont.id)
-        capacity = capacity_of(uow, ctx, dupont.id)
-        (order,) = uow.orders.list(customer_id=dupont.id)
-    assert kinds.count(PartyKind.OPERATOR) == 1
-    assert kinds.count(PartyKind.PARTNER) == 2
-    assert kinds.count(PartyKind.CUSTOMER) == 3
-    assert [p.white_label for p in partners] == [True, False]
-    assert partners[0].brand_primary_color == "#0b5394"
-    assert dupont.is_direct
-    assert customers["Bakkerij Peeters"].language is Language.NL
-    assert alice is not None
-    assert alice.sip_password == "Alice-Demo-2026"
-    assert alice.created_at == platform.clock.now()
-    assert alice.created_at.tzinfo is not None
-    assert (capacity.billable_users, capacity.channels) == (2, 4)  # Chloé is no-service
-    assert [s.rule_id for s in audit.shortfalls] == ["CFG-4"]  # the workshop phone
-    assert {f.rule_id for f in readiness.findings} == {"EMG-2", "EMG-3"}
-    assert order.terms_version == "2026-01"
-    assert order.lines[0].item == "activation"
-
-
 @pytest.mark.rule("EMG-4")
 @pytest.mark.parametrize("extension", ["112", "100", "101"])
 def test_an_extension_cannot_shadow_an_emergency_number(
-    platform: Platform, world: dict[str, Party], extension: str
+    platform: MemoryPlatform, world: dict[str, Party], extension: str
 ) -> None:
     ctx = op_ctx(platform, world)
     with platform.uow() as uow:
@@ -484,7 +453,7 @@ def test_an_extension_cannot_shadow_an_emergency_number(
 
 @pytest.mark.rule("CFG-8")
 def test_each_conference_room_counts_once_and_pins_are_digits(
-    platform: Platform, world: dict[str, Party]
+    platform: MemoryPlatform, world: dict[str, Party]
 ) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
@@ -500,7 +469,7 @@ def test_each_conference_room_counts_once_and_pins_are_digits(
 
 @pytest.mark.rule("CFG-10")
 def test_only_the_operator_configures_click_to_call_channels(
-    platform: Platform, world: dict[str, Party]
+    platform: MemoryPlatform, world: dict[str, Party]
 ) -> None:
     account = world["c1"].id
     with platform.uow() as uow:
