@@ -18,10 +18,11 @@ from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.accounting import CdrWriter
 from nuage.sip.b2bua.controller import CallController, CallInfo, CallServices, CallSettings, admit
 from nuage.sip.b2bua.legs import Leg
-from nuage.sip.digest import DigestAuthenticator
-from nuage.sip.message import SipRequest, SipResponse
+from nuage.sip.digest import DigestAuthenticator, NonceCounts
+from nuage.sip.message import SipParseError, SipRequest, SipResponse
 from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan, HotDesk
 from nuage.sip.registrar import Registrar, RegistrarSettings
+from nuage.sip.resolver import Resolver
 from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
 from nuage.sip.transactions import (
     ClientTransaction,
@@ -31,7 +32,7 @@ from nuage.sip.transactions import (
     TransactionLayer,
     TxState,
 )
-from nuage.sip.transport import Address, TcpTransport, Transport, UdpTransport
+from nuage.sip.transport import Address, TcpLimits, TcpTransport, Transport, UdpTransport
 
 log = logging.getLogger("nuage.sip.server")
 
@@ -50,7 +51,10 @@ class SipSettings:
     t1_s: float = 0.5
     t2_s: float = 4.0
     t4_s: float = 5.0
-    nonce_ttl_s: float = 300.0
+    nonce_ttl_s: float = 60.0
+    nonce_bind_source: bool = True  # a nonce is good only from the address it was issued to
+    nonce_secret: bytes | None = None  # shared by the nodes that share nonce counts (None: random)
+    tcp: TcpLimits = field(default_factory=TcpLimits)
     digest_algorithms: tuple[str, ...] = ("MD5",)  # challenges offered; see nuage.sip.digest.ALGORITHMS
     no_answer_timeout_s: float = 60.0
     max_call_duration_s: float | None = 4 * 3600.0
@@ -76,12 +80,18 @@ class SipServer:
         cdr_sink: CdrSink,
         clock: Clock | None = None,
         hot_desk: HotDesk | None = None,
+        nonce_counts: NonceCounts | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.timers = Timers(settings.t1_s, settings.t2_s, settings.t4_s)
         self.authenticator = DigestAuthenticator(
-            settings.realm, nonce_ttl_s=settings.nonce_ttl_s, algorithms=settings.digest_algorithms
+            settings.realm,
+            nonce_ttl_s=settings.nonce_ttl_s,
+            algorithms=settings.digest_algorithms,
+            secret=settings.nonce_secret,
+            counts=nonce_counts,
+            bind_source=settings.nonce_bind_source,
         )
         self.security = SecurityGuard(settings.security)
         self.registrar = Registrar(
@@ -155,11 +165,21 @@ class SipServer:
         settings = self.settings
         assert self._layer is not None
         receive = self._receive
+        blocked, resolver = self.security.is_banned, Resolver()
         for name in settings.transports:
             if name == "UDP":
-                transport: Transport = await UdpTransport.listen(settings.listen_host, port, receive)
+                transport: Transport = await UdpTransport.listen(
+                    settings.listen_host, port, receive, blocked=blocked, resolver=resolver
+                )
             elif name == "TCP":
-                transport = await TcpTransport.listen(settings.listen_host, port, receive)
+                transport = await TcpTransport.listen(
+                    settings.listen_host,
+                    port,
+                    receive,
+                    blocked=blocked,
+                    resolver=resolver,
+                    limits=settings.tcp,
+                )
             else:
                 raise ValueError(f"unsupported transport {name!r}")
             port = transport.local.port  # port 0: the others follow the first one's port
@@ -282,6 +302,7 @@ class SipServer:
             # answered with 400 by the transport rather than failing later in a task
             request.from_addr  # noqa: B018
             request.to_addr  # noqa: B018
+            request.uri  # noqa: B018
         if method == "INVITE":
             if not self._accepting:
                 transaction.reply(503, headers=[("retry-after", "30")])
@@ -301,6 +322,9 @@ class SipServer:
         assert self._services is not None
         try:
             controller = await admit(self._services, transaction)
+        except SipParseError as exc:  # a header read during admission was malformed
+            transaction.reply(400, exc.reason[:100])
+            return
         except Exception:
             log.exception("call %s failed during admission", transaction.request.call_id)
             if not transaction.cancelled:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from nuage.sip.message import Headers, SipRequest, SipResponse
+from nuage.sip.message import Headers, SipParseError, SipRequest, SipResponse
 from nuage.sip.transport import Address, Transport, response_destination
 
 log = logging.getLogger("nuage.sip.transactions")
@@ -498,7 +498,10 @@ class TransactionLayer:
         if message.method == "CANCEL":
             self._cancel(server)
             return
-        self.user.on_request(server)
+        try:
+            self.user.on_request(server)
+        except SipParseError as exc:  # a header read by the user was malformed: 400, no state kept
+            server.reply(400, exc.reason[:100])
 
     def _cancel(self, cancel: ServerTransaction) -> None:
         """§9.2: answer the CANCEL, then 487 the INVITE it names if that is still pending."""
