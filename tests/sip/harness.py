@@ -111,6 +111,7 @@ async def _run_sipp_once(
         "-error_file",
         "/dev/stderr",
         *args,
+        *_auth_uri(path, args, target),
     ]
     if target:
         command.append(target)
@@ -125,6 +126,15 @@ async def _run_sipp_once(
     return SippResult(
         process.returncode if process.returncode is not None else -1, output.decode(errors="replace")
     )
+
+
+def _auth_uri(path: Path, args: Sequence[str], target: str) -> list[str]:
+    """SIPp answers a challenge with the digest ``uri`` sip:host:port unless told; the server wants
+    the Request-URI (a digest is bound to what it authorizes): sip:[service]@target for calls
+    (the REGISTER scenarios' Request-URI is sip:host:port already)."""
+    if path.name.startswith("register") or "-s" not in args or "-auth_uri" in args or not target:
+        return []
+    return ["-auth_uri", f"{args[args.index('-s') + 1]}@{target}"]
 
 
 async def register_with_sipp(

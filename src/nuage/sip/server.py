@@ -24,6 +24,7 @@ from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, Credenti
 from nuage.sip.registrar import Registrar, RegistrarSettings
 from nuage.sip.resolver import Resolver
 from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
+from nuage.sip.tcp import TcpLimits, TcpTransport
 from nuage.sip.transactions import (
     ClientTransaction,
     ResponseHandler,
@@ -32,7 +33,7 @@ from nuage.sip.transactions import (
     TransactionLayer,
     TxState,
 )
-from nuage.sip.transport import Address, TcpLimits, TcpTransport, Transport, UdpTransport
+from nuage.sip.transport import Address, Transport, UdpTransport
 
 log = logging.getLogger("nuage.sip.server")
 

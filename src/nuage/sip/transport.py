@@ -7,9 +7,7 @@ two more classes (they differ only in how bytes are framed and secured).
 
 Nothing here blocks the loop: host names are resolved by ``nuage.sip.resolver`` in a worker
 thread, and a 400 goes to the address the request came from (RFC 3581 received/rport), never to
-a name, and never to a banned address. TCP connections are capped per source address and in all
-(below the process's file-descriptor limit, so the HTTP API keeps descriptors) and closed when
-idle.
+a name, and never to a banned address. UDP lives here; TCP, with its limits, in ``nuage.sip.tcp``.
 """
 
 from __future__ import annotations
@@ -17,13 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import resource
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-from nuage.sip.message import SipParseError, SipRequest, SipResponse, StreamFramer, parse_message
+from nuage.sip.message import SipParseError, SipRequest, SipResponse, parse_message
 from nuage.sip.message.headers import Via, split_list
 from nuage.sip.resolver import SEND_ERRORS, UNRESOLVED, Resolver, Sender, SendErrors, is_ip_literal
 
@@ -99,24 +96,21 @@ def response_destination(via: Via, source: Address) -> Address:
 
 
 def bad_request(partial: object, reason: str) -> SipResponse | None:
-    """A 400 for a malformed request, when its core headers are readable; None otherwise."""
+    """A 400 for a malformed request that has its core headers, copied as received (a Via that
+    cannot be read is answered to the source address); None for an ACK or a header missing."""
     if not isinstance(partial, SipRequest) or partial.method == "ACK":
         return None
-    try:
-        partial.top_via  # noqa: B018
-        response = SipResponse(400, reason[:100].replace("\r", " ").replace("\n", " "))
-        for key in ("via", "from", "to", "call-id", "cseq"):
-            for value in partial.headers.get_all(key):
-                response.headers.add(key, value)
-        for key in ("via", "from", "to", "call-id", "cseq"):
-            if key not in response.headers:
-                return None
-    except SipParseError:
-        return None
+    response = SipResponse(400, reason[:100].replace("\r", " ").replace("\n", " "))
+    for key in ("via", "from", "to", "call-id", "cseq"):
+        values = partial.headers.get_all(key)
+        if not values:
+            return None
+        for value in values:
+            response.headers.add(key, value)
     return response
 
 
-class _Receiver:
+class Receiver:
     """Shared receive path: parse, answer garbage with 400 or drop it, stamp Via, dispatch."""
 
     def __init__(self, handler: MessageHandler, blocked: Blocked | None) -> None:
@@ -170,24 +164,6 @@ def refusal_destination(response: SipResponse, source: Address, transport: Trans
     return Address(source.transport, source.host, via.sent_by[1])
 
 
-@dataclass(frozen=True, slots=True)
-class TcpLimits:
-    """Caps of the TCP transport; ``max_connections`` is lowered to fit the descriptor limit."""
-
-    idle_timeout_s: float = 900.0  # a connection without a complete message for this long is closed
-    max_connections_per_address: int = 100
-    max_connections: int = 10_000
-    reserved_fds: int = 512  # descriptors kept free for the HTTP API, the database, files
-
-
-def connection_cap(limits: TcpLimits) -> int:
-    """The global cap: the setting, but at most half the descriptors left after the reserve."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return limits.max_connections
-    return max(1, min(limits.max_connections, (soft - limits.reserved_fds) // 2))
-
-
 class UdpTransport(asyncio.DatagramProtocol):
     """SIP over UDP."""
 
@@ -197,7 +173,7 @@ class UdpTransport(asyncio.DatagramProtocol):
     def __init__(
         self, handler: MessageHandler, *, blocked: Blocked | None = None, resolver: Resolver | None = None
     ) -> None:
-        self._receiver = _Receiver(handler, blocked)
+        self._receiver = Receiver(handler, blocked)
         self._sender = Sender(resolver or Resolver())
         self._errors = SendErrors("UDP")
         self._transport: asyncio.DatagramTransport | None = None
@@ -257,8 +233,8 @@ class UdpTransport(asyncio.DatagramProtocol):
             self._sendto(data, ip, destination.port)
 
     def _sendto(self, data: bytes, ip: str, port: int) -> None:
-        if self._transport is None or self._transport.is_closing():
-            return
+        if self._transport is None or self._transport.is_closing() or not 0 < port < 65536:
+            return  # asyncio closes the whole socket on a port out of range: never pass one
         try:
             self._transport.sendto(data, (ip, port))
         except SEND_ERRORS as exc:  # never into the loop: SIP timers handle the loss
@@ -269,187 +245,3 @@ class UdpTransport(asyncio.DatagramProtocol):
         self._sender.close()
         if self._transport is not None:
             self._transport.close()
-
-
-class _TcpConnection(asyncio.Protocol):
-    def __init__(self, owner: TcpTransport) -> None:
-        self._owner = owner
-        self._framer = StreamFramer()
-        self.transport: asyncio.Transport | None = None
-        self.peer = Address("TCP", "", 0)
-        self.active_at = 0.0  # loop time of the last complete message (or of the connection)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-        peer = transport.get_extra_info("peername")
-        self.peer = Address("TCP", str(peer[0]), int(peer[1]))
-        self.active_at = self._owner.loop_time()
-        if not self._owner._admit(self):
-            self.transport.abort()
-
-    def data_received(self, data: bytes) -> None:
-        framer = self._framer
-        messages = framer.feed(data)
-        if messages or not framer.buffered:
-            self.active_at = self._owner.loop_time()
-        for raw in messages:
-            self._owner._receiver.deliver(raw, self.peer, self._owner, datagram=False)
-        error = framer.error
-        if error is not None:
-            log.info("closing TCP connection from %s: %s", self.peer, error.reason)
-            head = error.partial if isinstance(error.partial, bytes) else b""
-            if head and self.transport is not None and not self.transport.is_closing():
-                # answer the faulty message when its head is readable, then close: framing is lost
-                self._owner._receiver.refuse_head(head, error.reason, self.peer, self._owner)
-            if self.transport is not None:
-                self.transport.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._owner._forget(self)
-
-
-class TcpTransport:
-    """SIP over TCP: accepts connections, reuses them for responses and requests (RFC 3261 §18)."""
-
-    name = "TCP"
-    reliable = True
-
-    def __init__(
-        self,
-        handler: MessageHandler,
-        *,
-        blocked: Blocked | None = None,
-        resolver: Resolver | None = None,
-        limits: TcpLimits | None = None,
-    ) -> None:
-        self._receiver = _Receiver(handler, blocked)
-        self._sender = Sender(resolver or Resolver())
-        self.limits = limits or TcpLimits()
-        self.max_connections = connection_cap(self.limits)
-        self._server: asyncio.Server | None = None
-        self._connections: dict[tuple[str, int], _TcpConnection] = {}
-        self._per_host: dict[str, int] = {}
-        self._pending: dict[tuple[str, int], list[bytes]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._sweeper: asyncio.TimerHandle | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.refused = 0  # connections refused by a cap
-        self.local = Address("TCP", "0.0.0.0", 0)
-
-    @classmethod
-    async def listen(
-        cls,
-        host: str,
-        port: int,
-        handler: MessageHandler,
-        *,
-        blocked: Blocked | None = None,
-        resolver: Resolver | None = None,
-        limits: TcpLimits | None = None,
-    ) -> TcpTransport:
-        """Listen for TCP connections (port 0: any free port)."""
-        self = cls(handler, blocked=blocked, resolver=resolver, limits=limits)
-        loop = self._loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _TcpConnection(self), host, port)
-        sockname = self._server.sockets[0].getsockname()
-        self.local = Address("TCP", sockname[0], sockname[1])
-        self._schedule_sweep()
-        return self
-
-    @property
-    def connection_count(self) -> int:
-        """Open connections (accepted and opened)."""
-        return len(self._connections)
-
-    def loop_time(self) -> float:
-        return (self._loop or asyncio.get_running_loop()).time()
-
-    def _admit(self, connection: _TcpConnection) -> bool:
-        host = connection.peer.host
-        count = self._per_host.get(host, 0)
-        if len(self._connections) >= self.max_connections or count >= self.limits.max_connections_per_address:
-            self.refused += 1
-            log.debug("refused a TCP connection from %s: connection cap reached", connection.peer)
-            return False
-        self._per_host[host] = count + 1
-        self._connections[(host, connection.peer.port)] = connection
-        return True
-
-    def _forget(self, connection: _TcpConnection) -> None:
-        key = (connection.peer.host, connection.peer.port)
-        if self._connections.get(key) is not connection:
-            return
-        del self._connections[key]
-        count = self._per_host.get(key[0], 0) - 1
-        if count > 0:
-            self._per_host[key[0]] = count
-        else:
-            self._per_host.pop(key[0], None)
-
-    def _schedule_sweep(self) -> None:
-        assert self._loop is not None
-        interval = max(0.05, min(30.0, self.limits.idle_timeout_s / 4))
-        self._sweeper = self._loop.call_later(interval, self._sweep)
-
-    def _sweep(self) -> None:
-        """Close the connections idle for longer than the idle timeout."""
-        horizon = self.loop_time() - self.limits.idle_timeout_s
-        for connection in [c for c in self._connections.values() if c.active_at < horizon]:
-            log.debug("closing idle TCP connection %s", connection.peer)
-            if connection.transport is not None:
-                connection.transport.close()
-        self._schedule_sweep()
-
-    def send(self, data: bytes, destination: Address) -> None:
-        """Write on the open connection to ``destination``, opening one if needed."""
-        ip = self._sender.resolver.cached(destination.host)
-        if ip is None:
-            self._sender.later(data, destination, self._send_to_ip)
-        elif ip != UNRESOLVED:
-            self._send_to_ip(data, ip, destination.port)
-
-    def _send_to_ip(self, data: bytes, ip: str, port: int) -> None:
-        key = (ip, port)
-        connection = self._connections.get(key)
-        if connection is not None and connection.transport is not None:
-            connection.transport.write(data)
-            return
-        pending = self._pending.get(key)
-        if pending is not None:
-            if len(pending) < 64:
-                pending.append(data)
-            return
-        if len(self._pending) >= 1024 or len(self._connections) >= self.max_connections:
-            log.debug("dropped a message to %s:%s: too many connections", ip, port)
-            return
-        self._pending[key] = [data]
-        task = asyncio.get_running_loop().create_task(self._connect(key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _connect(self, key: tuple[str, int]) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            transport, connection = await asyncio.wait_for(
-                loop.create_connection(lambda: _TcpConnection(self), key[0], key[1]), timeout=5
-            )
-        except (OSError, TimeoutError) as exc:
-            log.warning("TCP connect to %s:%s failed: %s", key[0], key[1], exc)
-            self._pending.pop(key, None)
-            return
-        self._connections[key] = connection
-        for data in self._pending.pop(key, []):
-            transport.write(data)
-
-    def close(self) -> None:
-        """Stop listening and close every connection."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-        self._sender.close()
-        if self._server is not None:
-            self._server.close()
-        for connection in list(self._connections.values()):
-            if connection.transport is not None:
-                connection.transport.close()
-        for task in self._tasks:
-            task.cancel()
