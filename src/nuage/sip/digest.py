@@ -214,7 +214,7 @@ class DigestAuthenticator:
         if len(parts) != 3 or len(parts[0]) > 12:
             return None
         stamp = f"{parts[0]}.{parts[1]}"
-        if not hmac.compare_digest(self._mac(stamp, self._binding(source)), parts[2]):
+        if not hmac.compare_digest(self._mac(stamp, self._binding(source)).encode(), parts[2].encode()):
             return None
         try:
             return self._now() - int(parts[0], 16)
@@ -284,7 +284,8 @@ class DigestAuthenticator:
             nc=nc,
             cnonce=params.get("cnonce"),
         )
-        matches = hmac.compare_digest(expected, params.get("response", "").lower())
+        # bytes: compare_digest refuses non-ASCII str, and the answer is the client's text
+        matches = hmac.compare_digest(expected.encode(), params.get("response", "").lower().encode())
         if password is None or not matches or not same_uri(uri, request_uri):
             return Verdict.INVALID
         nonce = params.get("nonce", "")

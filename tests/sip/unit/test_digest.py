@@ -187,3 +187,10 @@ async def test_a_flood_of_answers_cannot_grow_the_nonce_counts() -> None:
         credentials = _answer(auth, auth.challenges(source=UDP)[0], "guess")
         assert await _check(auth, credentials) is Verdict.INVALID
     assert len(auth.counts) == 0
+
+
+async def test_a_non_ascii_answer_is_invalid_not_an_error() -> None:
+    auth = DigestAuthenticator("nuage.local")
+    credentials = _answer(auth, auth.challenges(source=UDP)[0], "pw")
+    forged = Credentials("alice", {**credentials.params, "response": "\u00e9" * 32, "nonce": "a.b.\u00e9"})
+    assert await _check(auth, forged) is Verdict.INVALID

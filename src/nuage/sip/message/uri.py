@@ -51,7 +51,7 @@ class SipUri:
         if scheme not in ("sip", "sips"):
             raise SipParseError(f"unsupported URI scheme {scheme!r}")
         headers: tuple[tuple[str, str], ...] = ()
-        qmark = rest.find("?")
+        qmark = rest.find("?", rest.rfind("@") + 1)  # '?' may appear in the user part (RFC 4475)
         if qmark >= 0:
             headers = tuple(
                 (unquote(k), unquote(v))
