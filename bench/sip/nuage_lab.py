@@ -21,7 +21,7 @@ from nuage.sip.ports import Binding, CarrierTrunk, SipAccount, UserDestination
 from nuage.sip.security import SecuritySettings
 
 
-async def main(port: int, bob_port: int) -> None:
+async def main(port: int, bob_port: int, max_auth_failures: int = 10) -> None:
     alice = SipAccount("dev-alice", "acc-1", "usr-alice", "alice", "alice-secret", "Alice", "+3221111111")
     bob = SipAccount("dev-bob", "acc-1", "usr-bob", "bob", "bob-secret", "Bob", "+3222222222")
     credentials = MemoryCredentialStore([alice, bob])
@@ -47,7 +47,10 @@ async def main(port: int, bob_port: int) -> None:
     cdrs = MemoryCdrSink()
     # the benchmark drives thousands of messages/s from one address: no per-address rate limit
     settings = SipSettings(
-        listen_port=port, transports=("UDP",), cdr_batch_size=500, security=SecuritySettings(rate_per_s=0)
+        listen_port=port,
+        transports=("UDP",),
+        cdr_batch_size=500,
+        security=SecuritySettings(rate_per_s=0, max_auth_failures=max_auth_failures),
     )
     server = SipServer(
         settings,
@@ -74,6 +77,7 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--bob-port", type=int, required=True)
     parser.add_argument("--no-uvloop", action="store_true")
+    parser.add_argument("--max-auth-failures", type=int, default=10, help="0: never ban (fuzz.py)")
     parser.add_argument("--profile", help="write cProfile stats to this file on exit")
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -82,6 +86,8 @@ if __name__ == "__main__":
     if options.profile:
         import cProfile
 
-        cProfile.run("asyncio.run(main(options.port, options.bob_port))", options.profile)
+        cProfile.run(
+            "asyncio.run(main(options.port, options.bob_port, options.max_auth_failures))", options.profile
+        )
     else:
-        asyncio.run(main(options.port, options.bob_port))
+        asyncio.run(main(options.port, options.bob_port, options.max_auth_failures))

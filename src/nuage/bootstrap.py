@@ -38,6 +38,7 @@ from nuage.storage.sql.unit_of_work import SqlUnitOfWorkFactory
 log = logging.getLogger("nuage.bootstrap")
 
 if TYPE_CHECKING:
+    from nuage.adapters.redis_nonces import RedisNonceCounts
     from nuage.policy import AutoDialerThresholds, Channels, TermsCallPolicy
     from nuage.services.ports import KeyReader
     from nuage.sip.accounting import CdrWriter
@@ -177,6 +178,7 @@ class SipRuntime:
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
         from nuage.sip.server import SipServer, SipSettings
+        from nuage.sip.tcp import TcpLimits
         from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
         from nuage.storage.sql.sip_adapters import SqlSipDirectory
         from nuage.storage.sql.sip_records import SqlBindingStore, SqlCdrSink
@@ -207,7 +209,16 @@ class SipRuntime:
             realm=config.realm,
             max_call_duration_s=float(config.max_call_duration_s),
             security=_security_settings(platform.settings),  # SIP-5
+            nonce_ttl_s=config.nonce_ttl_s,
+            nonce_bind_source=config.nonce_bind_source,
+            nonce_secret=config.nonce_secret.encode() if config.nonce_secret else None,
+            tcp=TcpLimits(
+                idle_timeout_s=config.tcp_idle_timeout_s,
+                max_connections=config.tcp_max_connections,
+                max_connections_per_address=config.tcp_max_connections_per_address,
+            ),
         )
+        self.nonce_counts = _nonce_counts(platform.settings)
         cdr_sink = SqlCdrSink(platform.engine)
         self.server: SipServer = SipServer(
             settings,
@@ -223,6 +234,7 @@ class SipRuntime:
                 platform.clock,
                 timeout=timedelta(hours=config.hot_desk_timeout_hours),
             ),
+            nonce_counts=self.nonce_counts,
         )
         # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
         # CDR); ours also gives the call's channels back to the policy, at once (and tells SIP-4's
@@ -243,8 +255,12 @@ class SipRuntime:
             self.policy.refresh()  # SIP-4: the blocks stored are in force from the first call
             self.policy.restore_spend(*await self.policy_state.load_spend_today())  # SIP-5
             await self.policy.channels.start()
+            if self.nonce_counts is not None:
+                await self.nonce_counts.start()
             await self.server.start()
         except BaseException:
+            if self.nonce_counts is not None:
+                await self.nonce_counts.stop()
             await self.policy.channels.stop()
             await self.policy_state.stop()
             await self.directory.stop()
@@ -270,10 +286,22 @@ class SipRuntime:
             await self.server.stop(grace_s)
         finally:
             await self.bindings.close()
+            if self.nonce_counts is not None:
+                await self.nonce_counts.stop()
             await self.policy.channels.stop()
             await self.policy_state.stop()
             await self.directory.stop()
             self._platform.sip = None
+
+
+def _nonce_counts(settings: Settings) -> RedisNonceCounts | None:
+    """Digest nonce counts shared in Redis when ``sip.nonce_counts`` says so (None: in memory)."""
+    from nuage.adapters.redis_nonces import RedisNonceCounts
+
+    config = settings.sip
+    if config.nonce_counts == "memory":
+        return None
+    return RedisNonceCounts(config.redis_url or settings.api.redis_url, prefix=config.redis_key_prefix)
 
 
 def _channels(settings: Settings) -> Channels:

@@ -74,6 +74,17 @@ class SipSettings(BaseModel):
     redis_key_prefix: str = "nuage:sip:"
     node_id: str | None = None  # stable id of this SIP node (None: a new one per start)
     channel_lease_s: float = Field(default=15.0, gt=0)  # a dead node's channels are reaped after this
+    # digest nonces (issue #20): short-lived, bound to the client's address, counts per nonce kept
+    # in "memory" (one SIP node) or "redis" (shared; the nodes then need the same nonce_secret)
+    nonce_ttl_s: float = Field(default=60.0, gt=0, le=3600)
+    nonce_bind_source: bool = True
+    nonce_counts: Literal["memory", "redis"] = "memory"
+    nonce_secret: str | None = None  # None: a random secret per start
+    # TCP: idle connections closed, connections capped per source address and in all (the cap is
+    # also kept under half the descriptors the process may open, so HTTP keeps some)
+    tcp_idle_timeout_s: float = Field(default=900.0, gt=0)
+    tcp_max_connections: int = Field(default=10_000, ge=1)
+    tcp_max_connections_per_address: int = Field(default=100, ge=1)
     autodialer: SipAutoDialerSettings = SipAutoDialerSettings()
     security: SipSecuritySettings = SipSecuritySettings()
 

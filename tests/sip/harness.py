@@ -113,6 +113,7 @@ async def _run_sipp_once(
         "-error_file",
         "/dev/stderr",
         *args,
+        *_auth_uri(path, args, target),
     ]
     if target:
         command.append(target)
@@ -156,6 +157,15 @@ async def sipp_listening(task: asyncio.Task[Any], port: int) -> None:
     await wait_for_condition(
         lambda: task.done() or udp_port_bound(port), timeout=30, what=f"SIPp listening on UDP port {port}"
     )
+
+
+def _auth_uri(path: Path, args: Sequence[str], target: str) -> list[str]:
+    """SIPp answers a challenge with the digest ``uri`` sip:host:port unless told; the server wants
+    the Request-URI (a digest is bound to what it authorizes): sip:[service]@target for calls
+    (the REGISTER scenarios' Request-URI is sip:host:port already)."""
+    if path.name.startswith("register") or "-s" not in args or "-auth_uri" in args or not target:
+        return []
+    return ["-auth_uri", f"{args[args.index('-s') + 1]}@{target}"]
 
 
 async def register_with_sipp(

@@ -1,7 +1,19 @@
 """Digest authentication (RFC 2617 MD5, RFC 8760/7616 SHA-256, qop=auth) — SIP-1, SIP-5.
 
-Nonces are stateless: a timestamp and an HMAC of it under a per-process secret, so any nonce
-we issued can be checked without storage and an old one is answered with ``stale=true``.
+A nonce is a timestamp, a salt and an HMAC of both (and of the client's source address, when
+``bind_source``: UDP and TCP sources) under a secret, so a nonce we issued is checked without
+storage; an old one, or one presented from another address, is answered with ``stale=true``.
+
+An answer is accepted only once for what it covers, so a captured Authorization cannot be
+replayed (toll fraud, a contact added by someone else):
+
+* its ``uri`` must be the Request-URI, as sent or equal as SIP URIs (RFC 3261 §19.1.4);
+* the challenge always offers ``qop="auth"``; with qop, ``nc`` must grow for each use of a
+  nonce (RFC 7616 §3.4.5: a repeated or lower count is a replay); without qop (RFC 2617
+  clients) there is no count, so the nonce is single-use;
+* the highest count per nonce lives in a ``NonceCounts`` store: in memory (bounded, expiring
+  with the nonces) or shared by several SIP nodes (Redis, in ``nuage.adapters``). When the
+  store is full, new nonces are answered stale rather than forgetting live ones.
 """
 
 from __future__ import annotations
@@ -10,11 +22,15 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
+from nuage.sip.message import SipParseError, SipUri
 from nuage.sip.message.headers import parse_auth
+from nuage.sip.message.uri import uri_equivalent
 
 _HASHES: dict[str, Callable[[bytes], str]] = {
     "MD5": lambda data: hashlib.md5(data, usedforsecurity=False).hexdigest(),
@@ -110,6 +126,51 @@ class Credentials:
     params: dict[str, str]
 
 
+SINGLE_USE = 2**32  # the count recorded for an answer without qop: no later use of the nonce
+BOUND_TRANSPORTS = frozenset({"UDP", "TCP"})  # sources whose address a nonce is bound to
+
+
+class NonceCounts(Protocol):
+    """The highest nonce-count accepted per nonce, shared by the SIP nodes that check them."""
+
+    async def advance(self, nonce: str, count: int, ttl_s: float) -> bool:
+        """Record ``count`` if it is above the recorded one (kept ``ttl_s``); False: a replay, or
+        no room to remember it."""
+        ...
+
+
+class MemoryNonceCounts:
+    """NonceCounts of one node: bounded, each entry forgotten when its nonce expires."""
+
+    def __init__(self, max_entries: int = 100_000, *, now: Callable[[], float] = time.monotonic) -> None:
+        self.max_entries = max_entries
+        self._now = now
+        self._counts: OrderedDict[str, tuple[int, float]] = OrderedDict()  # nonce -> (count, expires)
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    async def advance(self, nonce: str, count: int, ttl_s: float) -> bool:
+        """Record ``count`` for ``nonce`` if higher than the recorded one."""
+        now = self._now()
+        entry = self._counts.get(nonce)
+        if entry is not None and entry[1] > now:
+            if count <= entry[0]:
+                return False
+            self._counts[nonce] = (count, entry[1])
+            return True
+        counts = self._counts
+        while counts:  # expired entries go first, oldest first (insertion order ~ issue order)
+            oldest = next(iter(counts.values()))
+            if oldest[1] > now and len(counts) < self.max_entries:
+                break
+            if oldest[1] > now:
+                return False  # full of live nonces: never forget one (its replay would pass)
+            counts.popitem(last=False)
+        counts[nonce] = (count, now + ttl_s)
+        return True
+
+
 class DigestAuthenticator:
     """Issues challenges and checks answers for one realm."""
 
@@ -117,40 +178,52 @@ class DigestAuthenticator:
         self,
         realm: str,
         *,
-        nonce_ttl_s: float = 300.0,
+        nonce_ttl_s: float = 60.0,
         secret: bytes | None = None,
         now: Callable[[], float] = time.time,
         algorithms: tuple[str, ...] = ALGORITHMS,
+        counts: NonceCounts | None = None,
+        bind_source: bool = True,
     ) -> None:
         self.realm = realm
         self.algorithms = algorithms
         self._ttl = nonce_ttl_s
         self._secret = secret or secrets.token_bytes(32)
         self._now = now
+        self.counts: NonceCounts = counts if counts is not None else MemoryNonceCounts()
+        self.bind_source = bind_source
 
-    def new_nonce(self) -> str:
-        """A nonce: hex timestamp, a random salt and an HMAC of both."""
+    def _binding(self, source: tuple[str, str] | None) -> str:
+        """What a nonce is bound to: the source host of a UDP/TCP client, else nothing."""
+        if source is None or not self.bind_source or source[0].upper() not in BOUND_TRANSPORTS:
+            return ""
+        return source[1]
+
+    def _mac(self, stamp: str, binding: str) -> str:
+        text = f"{stamp}:{self.realm}:{binding}".encode()
+        return hmac.new(self._secret, text, hashlib.sha256).hexdigest()[:24]
+
+    def new_nonce(self, source: tuple[str, str] | None = None) -> str:
+        """A nonce: hex timestamp, a random salt and an HMAC of both (and of the bound source)."""
         stamp = f"{int(self._now()):x}.{secrets.token_hex(4)}"
-        mac = hmac.new(self._secret, f"{stamp}:{self.realm}".encode(), hashlib.sha256).hexdigest()[:24]
-        return f"{stamp}.{mac}"
+        return f"{stamp}.{self._mac(stamp, self._binding(source))}"
 
-    def _nonce_state(self, nonce: str) -> Verdict:
+    def _nonce_age(self, nonce: str, source: tuple[str, str] | None) -> float | None:
+        """Seconds since we issued ``nonce`` to this source; None if not ours or not for it."""
         parts = nonce.split(".")
-        if len(parts) != 3:
-            return Verdict.INVALID
+        if len(parts) != 3 or len(parts[0]) > 12:
+            return None
         stamp = f"{parts[0]}.{parts[1]}"
-        mac = hmac.new(self._secret, f"{stamp}:{self.realm}".encode(), hashlib.sha256).hexdigest()[:24]
-        if not hmac.compare_digest(mac, parts[2]):
-            return Verdict.INVALID
+        if not hmac.compare_digest(self._mac(stamp, self._binding(source)).encode(), parts[2].encode()):
+            return None
         try:
-            issued = int(parts[0], 16)
+            return self._now() - int(parts[0], 16)
         except ValueError:
-            return Verdict.INVALID
-        return Verdict.STALE if self._now() - issued > self._ttl else Verdict.OK
+            return None
 
-    def challenges(self, *, stale: bool = False) -> list[str]:
+    def challenges(self, *, stale: bool = False, source: tuple[str, str] | None = None) -> list[str]:
         """One challenge per algorithm, in ``self.algorithms`` order (RFC 8760 §2.4)."""
-        nonce = self.new_nonce()
+        nonce = self.new_nonce(source)
         suffix = ", stale=true" if stale else ""
         return [
             f'Digest realm="{self.realm}", nonce="{nonce}", algorithm={algorithm}, qop="auth"{suffix}'
@@ -158,15 +231,30 @@ class DigestAuthenticator:
         ]
 
     def credentials(self, header_values: list[str]) -> Credentials | None:
-        """The Digest credentials for our realm among Authorization values, or None."""
+        """The Digest credentials for our realm among Authorization values, or None.
+
+        Raises SipParseError for a malformed value (the request is answered 400).
+        """
         for value in header_values:
             scheme, params = parse_auth(value)
             if scheme.lower() == "digest" and params.get("realm") == self.realm and "username" in params:
                 return Credentials(params["username"], params)
         return None
 
-    def check(self, credentials: Credentials, password: str | None, method: str) -> Verdict:
-        """Check an answer; ``password`` None (unknown user) costs the same and gives INVALID."""
+    async def check(
+        self,
+        credentials: Credentials,
+        password: str | None,
+        method: str,
+        *,
+        request_uri: str,
+        source: tuple[str, str] | None = None,
+    ) -> Verdict:
+        """Check an answer to a request for ``request_uri`` from ``source`` (transport, host).
+
+        ``password`` None (unknown user) costs the same and gives INVALID. A right answer on an
+        old nonce, a nonce issued to another address or a count already used gives STALE.
+        """
         params = credentials.params
         algorithm = params.get("algorithm", "MD5")
         if algorithm.upper().removesuffix("-SESS") not in _HASHES:
@@ -174,19 +262,50 @@ class DigestAuthenticator:
         qop = params.get("qop") or None
         if qop not in (None, "auth"):
             return Verdict.INVALID
+        uri = params.get("uri", "")
+        nc = params.get("nc")
+        if qop is not None:
+            if nc is None or len(nc) != 8 or not _is_hex(nc) or not params.get("cnonce"):
+                return Verdict.INVALID
+            count = int(nc, 16)
+            if count == 0:
+                return Verdict.INVALID
+        else:
+            count = SINGLE_USE
         expected = compute_response(
             algorithm=algorithm,
             username=credentials.username,
             realm=self.realm,
             password=password if password is not None else secrets.token_hex(8),
             method=method,
-            uri=params.get("uri", ""),
+            uri=uri,
             nonce=params.get("nonce", ""),
             qop=qop,
-            nc=params.get("nc"),
+            nc=nc,
             cnonce=params.get("cnonce"),
         )
-        matches = hmac.compare_digest(expected, params.get("response", "").lower())
-        if password is None or not matches:
+        # bytes: compare_digest refuses non-ASCII str, and the answer is the client's text
+        matches = hmac.compare_digest(expected.encode(), params.get("response", "").lower().encode())
+        if password is None or not matches or not same_uri(uri, request_uri):
             return Verdict.INVALID
-        return self._nonce_state(params.get("nonce", ""))
+        nonce = params.get("nonce", "")
+        age = self._nonce_age(nonce, source)
+        if age is None or not 0 <= age <= self._ttl:
+            return Verdict.STALE
+        if not await self.counts.advance(nonce, count, self._ttl - age + 1.0):
+            return Verdict.STALE
+        return Verdict.OK
+
+
+def same_uri(digest_uri: str, request_uri: str) -> bool:
+    """The digest ``uri`` names the Request-URI: the same text, or equal SIP URIs (§19.1.4)."""
+    if digest_uri == request_uri:
+        return True
+    try:
+        return uri_equivalent(SipUri.parse(digest_uri), SipUri.parse(request_uri))
+    except SipParseError:
+        return False
+
+
+def _is_hex(text: str) -> bool:
+    return text.isascii() and all(c in "0123456789abcdefABCDEF" for c in text)

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from nuage.shared.clock import Clock
 from nuage.sip.digest import DigestAuthenticator, Verdict
 from nuage.sip.message import NameAddr, SipParseError
+from nuage.sip.message.headers import parse_number
+from nuage.sip.message.message import MAX_EXPIRES
 from nuage.sip.ports import Binding, BindingStore, CredentialStore, SipAccount
 from nuage.sip.transactions import ServerTransaction
 
@@ -95,12 +97,22 @@ class Registrar:
         """
         request = tx.request
         header = "proxy-authorization" if proxy else "authorization"
-        credentials = self._auth.credentials(request.headers.get_all(header))
+        try:
+            credentials = self._auth.credentials(request.headers.get_all(header))
+        except SipParseError as exc:  # e.g. an unterminated quote: answered, never left pending
+            tx.reply(400, f"Bad {'Proxy-' if proxy else ''}Authorization: {exc.reason}"[:100])
+            return None
         if credentials is None:
             self._challenge(tx, proxy=proxy, stale=False)
             return None
         account = await self._credentials.find_account(credentials.username)
-        verdict = self._auth.check(credentials, account.password if account else None, request.method)
+        verdict = await self._auth.check(
+            credentials,
+            account.password if account else None,
+            request.method,
+            request_uri=request.raw_uri,
+            source=(tx.source.transport, tx.source.host),
+        )
         if verdict is Verdict.STALE:
             self._challenge(tx, proxy=proxy, stale=True)
             return None
@@ -114,10 +126,18 @@ class Registrar:
 
     def _challenge(self, tx: ServerTransaction, *, proxy: bool, stale: bool) -> None:
         status, name = (407, "proxy-authenticate") if proxy else (401, "www-authenticate")
-        tx.reply(status, headers=[(name, value) for value in self._auth.challenges(stale=stale)])
+        challenges = self._auth.challenges(stale=stale, source=(tx.source.transport, tx.source.host))
+        tx.reply(status, headers=[(name, value) for value in challenges])
 
     async def handle(self, tx: ServerTransaction) -> None:
-        """§10.3: authenticate, then add, refresh, remove or list bindings."""
+        """§10.3: authenticate, then add, refresh, remove or list bindings; a malformed header
+        read on the way is answered 400 (every REGISTER gets an answer)."""
+        try:
+            await self._handle(tx)
+        except SipParseError as exc:
+            tx.reply(400, exc.reason[:100])
+
+    async def _handle(self, tx: ServerTransaction) -> None:
         account = await self.authenticate(tx, proxy=False)
         if account is None:
             return
@@ -208,8 +228,8 @@ class Registrar:
 
 def _expires_of(contact: NameAddr, header_expires: int | None, default: int) -> int:
     value = contact.param("expires")
-    if value is not None and value.isdigit():
-        return int(value)
+    if value is not None:
+        return parse_number(value, "Contact expires", MAX_EXPIRES)
     return header_expires if header_expires is not None else default
 
 

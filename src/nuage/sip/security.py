@@ -122,6 +122,10 @@ class SecurityGuard:
             return False
         return True
 
+    def is_banned(self, host: str) -> bool:
+        """True while ``host`` is banned: its malformed messages get no 400 either."""
+        return bool(self._bans) and host not in self._trusted and self._banned(host, self._now())
+
     def record_auth_failure(self, host: str) -> None:
         """A digest authentication from ``host`` failed; ban it at the threshold."""
         settings = self.settings

@@ -20,15 +20,17 @@ from nuage.sip.b2bua.admission import admit
 from nuage.sip.b2bua.controller import CallController, CallInfo
 from nuage.sip.b2bua.legs import Leg
 from nuage.sip.b2bua.services import CallServices, CallSettings
-from nuage.sip.digest import DigestAuthenticator
-from nuage.sip.message import SipRequest, SipResponse
+from nuage.sip.digest import DigestAuthenticator, NonceCounts
+from nuage.sip.message import SipParseError, SipRequest, SipResponse
 from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan, HotDesk
 from nuage.sip.registrar import Registrar, RegistrarSettings
+from nuage.sip.resolver import Resolver
 from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
+from nuage.sip.tcp import TcpLimits, TcpTransport
 from nuage.sip.timers import Cancellable, Scheduler, Timers
 from nuage.sip.transaction_layer import TransactionLayer
 from nuage.sip.transactions import ClientTransaction, ResponseHandler, ServerTransaction, TxState
-from nuage.sip.transport import Address, MessageHandler, TcpTransport, Transport, UdpTransport
+from nuage.sip.transport import Address, Blocked, MessageHandler, Transport, UdpTransport
 
 log = logging.getLogger("nuage.sip.server")
 
@@ -38,13 +40,24 @@ Binder = Callable[[str, str, int, MessageHandler], Awaitable[Transport]]
 """Binds a transport by name (``"UDP"``...) on host and port and hands it every message."""
 
 
-async def bind_socket(name: str, host: str, port: int, handler: MessageHandler) -> Transport:
-    """The network's transports: UDP and TCP sockets."""
-    if name == "UDP":
-        return await UdpTransport.listen(host, port, handler)
-    if name == "TCP":
-        return await TcpTransport.listen(host, port, handler)
-    raise ValueError(f"unsupported transport {name!r}")
+@dataclass(frozen=True, slots=True)
+class SocketBinder:
+    """The network's transports: UDP and TCP sockets, with the edge's guards (bans, TCP limits)."""
+
+    blocked: Blocked | None = None  # a banned source gets no answer, not even a 400
+    resolver: Resolver | None = None  # names resolved off the loop, with a timeout and a cache
+    limits: TcpLimits | None = None
+
+    async def __call__(self, name: str, host: str, port: int, handler: MessageHandler) -> Transport:
+        if name == "UDP":
+            return await UdpTransport.listen(
+                host, port, handler, blocked=self.blocked, resolver=self.resolver
+            )
+        if name == "TCP":
+            return await TcpTransport.listen(
+                host, port, handler, blocked=self.blocked, resolver=self.resolver, limits=self.limits
+            )
+        raise ValueError(f"unsupported transport {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +72,10 @@ class SipSettings:
     t1_s: float = 0.5
     t2_s: float = 4.0
     t4_s: float = 5.0
-    nonce_ttl_s: float = 300.0
+    nonce_ttl_s: float = 60.0
+    nonce_bind_source: bool = True  # a nonce is good only from the address it was issued to
+    nonce_secret: bytes | None = None  # shared by the nodes that share nonce counts (None: random)
+    tcp: TcpLimits = field(default_factory=TcpLimits)
     digest_algorithms: tuple[str, ...] = ("MD5",)  # challenges offered; see nuage.sip.digest.ALGORITHMS
     no_answer_timeout_s: float = 60.0
     max_call_duration_s: float | None = 4 * 3600.0
@@ -86,7 +102,8 @@ class SipServer:
         clock: Clock | None = None,
         hot_desk: HotDesk | None = None,
         scheduler: Scheduler | None = None,
-        binder: Binder = bind_socket,
+        binder: Binder | None = None,
+        nonce_counts: NonceCounts | None = None,
     ) -> None:
         """``scheduler``: where timers are set (default: the running loop); ``binder``: how
         transports are bound (default: sockets; ``nuage.sip.memory_transport`` in tests)."""
@@ -94,7 +111,12 @@ class SipServer:
         self.clock = clock or SystemClock()
         self.timers = Timers(settings.t1_s, settings.t2_s, settings.t4_s)
         self.authenticator = DigestAuthenticator(
-            settings.realm, nonce_ttl_s=settings.nonce_ttl_s, algorithms=settings.digest_algorithms
+            settings.realm,
+            nonce_ttl_s=settings.nonce_ttl_s,
+            algorithms=settings.digest_algorithms,
+            secret=settings.nonce_secret,
+            counts=nonce_counts,
+            bind_source=settings.nonce_bind_source,
         )
         self.security = SecurityGuard(settings.security)
         self.registrar = Registrar(
@@ -170,8 +192,9 @@ class SipServer:
         settings = self.settings
         assert self._layer is not None
         receive = self._receive
+        binder = self._binder or SocketBinder(self.security.is_banned, Resolver(), settings.tcp)
         for name in settings.transports:
-            transport = await self._binder(name, settings.listen_host, port, receive)
+            transport = await binder(name, settings.listen_host, port, receive)
             port = transport.local.port  # port 0: the others follow the first one's port
             self._transports[name] = transport
             host = settings.advertised_host or transport.local.host
@@ -302,6 +325,7 @@ class SipServer:
             # answered with 400 by the transport rather than failing later in a task
             request.from_addr  # noqa: B018
             request.to_addr  # noqa: B018
+            request.uri  # noqa: B018
         if method == "INVITE":
             if not self._accepting:
                 transaction.reply(503, headers=[("retry-after", "30")])
@@ -321,6 +345,9 @@ class SipServer:
         assert self._services is not None
         try:
             controller = await admit(self._services, transaction)
+        except SipParseError as exc:  # a header read during admission was malformed
+            transaction.reply(400, exc.reason[:100])
+            return
         except Exception:
             log.exception("call %s failed during admission", transaction.request.call_id)
             if not transaction.cancelled:

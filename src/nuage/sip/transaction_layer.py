@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from nuage.sip.message import SipRequest, SipResponse
+from nuage.sip.message import SipParseError, SipRequest, SipResponse
 from nuage.sip.timers import CoarseTimers, Scheduler, Timers
 from nuage.sip.transactions import (
     MAGIC_COOKIE,
@@ -95,7 +95,10 @@ class TransactionLayer:
         if message.method == "CANCEL":
             self._cancel(server)
             return
-        self.user.on_request(server)
+        try:
+            self.user.on_request(server)
+        except SipParseError as exc:  # a header read by the user was malformed: 400, no state kept
+            server.reply(400, exc.reason[:100])
 
     def _cancel(self, cancel: ServerTransaction) -> None:
         """§9.2: answer the CANCEL, then 487 the INVITE it names if that is still pending."""

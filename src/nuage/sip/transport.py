@@ -4,21 +4,25 @@ Every transport hands each received message to one callback, already parsed, wit
 it came from; a malformed request is answered with a 400 when it can be, dropped otherwise.
 A transport is a small class with ``send(data, address)``, so TLS and WebSocket fit later as
 two more classes (they differ only in how bytes are framed and secured).
+
+Nothing here blocks the loop: host names are resolved by ``nuage.sip.resolver`` in a worker
+thread, and a 400 goes to the address the request came from (RFC 3581 received/rport), never to
+a name, and never to a banned address. UDP lives here; TCP, with its limits, in ``nuage.sip.tcp``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-from nuage.sip.message import SipParseError, SipRequest, SipResponse, StreamFramer, parse_message
+from nuage.sip.message import SipParseError, SipRequest, SipResponse, parse_message
 from nuage.sip.message.headers import Via, split_list
+from nuage.sip.resolver import SEND_ERRORS, UNRESOLVED, Resolver, Sender, SendErrors, is_ip_literal
 
 log = logging.getLogger("nuage.sip.transport")
 
@@ -55,27 +59,7 @@ class Transport(Protocol):
         ...
 
 
-_resolved: dict[str, str] = {}
-
-
-def resolve_host(host: str) -> str:
-    """An IP for ``host`` (IP literals as they are; names through the resolver, cached).
-
-    RFC 3263 NAPTR/SRV look-ups are not done: peers are addressed by host and port.
-    """
-    cached = _resolved.get(host)
-    if cached is not None:
-        return cached
-    try:
-        ipaddress.ip_address(host)
-        ip = host
-    except ValueError:
-        try:
-            ip = str(socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)[0][4][0])
-        except OSError:
-            ip = host
-    _resolved[host] = ip
-    return ip
+Blocked = Callable[[str], bool]  # True for a source host whose messages are dropped unanswered
 
 
 def stamp_received(request: SipRequest, source: Address) -> None:
@@ -102,7 +86,7 @@ def response_destination(via: Via, source: Address) -> Address:
     """RFC 3261 §18.2.2 and RFC 3581 §4: where a response to a request with this Via goes."""
     maddr = via.param("maddr")
     host, port = via.sent_by
-    if maddr:
+    if maddr and is_ip_literal(maddr):  # a name is not looked up for a response
         return Address(via.transport, maddr, port)
     received = via.param("received") or host
     rport = via.param("rport")
@@ -112,28 +96,26 @@ def response_destination(via: Via, source: Address) -> Address:
 
 
 def bad_request(partial: object, reason: str) -> SipResponse | None:
-    """A 400 for a malformed request, when its core headers are readable; None otherwise."""
+    """A 400 for a malformed request that has its core headers, copied as received (a Via that
+    cannot be read is answered to the source address); None for an ACK or a header missing."""
     if not isinstance(partial, SipRequest) or partial.method == "ACK":
         return None
-    try:
-        partial.top_via  # noqa: B018
-        response = SipResponse(400, reason[:100].replace("\r", " ").replace("\n", " "))
-        for key in ("via", "from", "to", "call-id", "cseq"):
-            for value in partial.headers.get_all(key):
-                response.headers.add(key, value)
-        for key in ("via", "from", "to", "call-id", "cseq"):
-            if key not in response.headers:
-                return None
-    except SipParseError:
-        return None
+    response = SipResponse(400, reason[:100].replace("\r", " ").replace("\n", " "))
+    for key in ("via", "from", "to", "call-id", "cseq"):
+        values = partial.headers.get_all(key)
+        if not values:
+            return None
+        for value in values:
+            response.headers.add(key, value)
     return response
 
 
-class _Receiver:
+class Receiver:
     """Shared receive path: parse, answer garbage with 400 or drop it, stamp Via, dispatch."""
 
-    def __init__(self, handler: MessageHandler) -> None:
+    def __init__(self, handler: MessageHandler, blocked: Blocked | None) -> None:
         self._handler = handler
+        self._blocked = blocked
 
     def deliver(self, data: bytes, source: Address, transport: Transport, *, datagram: bool) -> None:
         try:
@@ -150,17 +132,36 @@ class _Receiver:
         except Exception:  # one bad call must never stop the receive loop
             log.exception("error while handling a message from %s (call %s)", source, message.call_id)
 
-    @staticmethod
-    def _refuse(partial: object, reason: str, source: Address, transport: Transport) -> None:
-        response = bad_request(partial, reason)
+    def refuse_head(self, head: bytes, reason: str, source: Address, transport: Transport) -> None:
+        """Answer a message whose framing failed, from its head alone."""
+        try:
+            partial: object = parse_message(head + b"\r\n\r\n", datagram=False)
+        except SipParseError as exc:
+            partial = exc.partial
+        self._refuse(partial, reason, source, transport)
+
+    def _refuse(self, partial: object, reason: str, source: Address, transport: Transport) -> None:
         log.debug("malformed message from %s: %s", source, reason)
+        if self._blocked is not None and self._blocked(source.host):
+            return
+        response = bad_request(partial, reason)
         if response is None:
             return
-        try:
-            destination = response_destination(Via.parse(response.headers.get("via") or ""), source)
-        except SipParseError:
-            return
-        transport.send(response.to_bytes(), destination if not transport.reliable else source)
+        transport.send(response.to_bytes(), refusal_destination(response, source, transport))
+
+
+def refusal_destination(response: SipResponse, source: Address, transport: Transport) -> Address:
+    """Where a transport's own 400 goes: the received address (RFC 3581), the Via port unless
+    rport was asked; the source itself on a connection or when the Via cannot be read."""
+    if transport.reliable:
+        return source
+    try:
+        via = Via.parse(response.headers.get("via") or "")
+    except SipParseError:
+        return source
+    if via.param("rport") is not None:
+        return source
+    return Address(source.transport, source.host, via.sent_by[1])
 
 
 class UdpTransport(asyncio.DatagramProtocol):
@@ -169,14 +170,25 @@ class UdpTransport(asyncio.DatagramProtocol):
     name = "UDP"
     reliable = False
 
-    def __init__(self, handler: MessageHandler) -> None:
-        self._receiver = _Receiver(handler)
+    def __init__(
+        self, handler: MessageHandler, *, blocked: Blocked | None = None, resolver: Resolver | None = None
+    ) -> None:
+        self._receiver = Receiver(handler, blocked)
+        self._sender = Sender(resolver or Resolver())
+        self._errors = SendErrors("UDP")
         self._transport: asyncio.DatagramTransport | None = None
         self.local = Address("UDP", "0.0.0.0", 0)
 
     @classmethod
     async def listen(
-        cls, host: str, port: int, handler: MessageHandler, *, buffer_bytes: int = 4 << 20
+        cls,
+        host: str,
+        port: int,
+        handler: MessageHandler,
+        *,
+        blocked: Blocked | None = None,
+        resolver: Resolver | None = None,
+        buffer_bytes: int = 4 << 20,
     ) -> UdpTransport:
         """Bind a UDP socket (port 0: any free port) with large kernel buffers.
 
@@ -194,7 +206,9 @@ class UdpTransport(asyncio.DatagramProtocol):
             sock.close()
             raise
         loop = asyncio.get_running_loop()
-        _, protocol = await loop.create_datagram_endpoint(lambda: cls(handler), sock=sock)
+        _, protocol = await loop.create_datagram_endpoint(
+            lambda: cls(handler, blocked=blocked, resolver=resolver), sock=sock
+        )
         return protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -211,108 +225,23 @@ class UdpTransport(asyncio.DatagramProtocol):
         log.debug("UDP error: %s", exc)
 
     def send(self, data: bytes, destination: Address) -> None:
-        """Send one datagram."""
-        if self._transport is None:
-            return
+        """Send one datagram (a host name is resolved first, off the loop)."""
+        ip = self._sender.resolver.cached(destination.host)
+        if ip is None:
+            self._sender.later(data, destination, self._sendto)
+        elif ip != UNRESOLVED:
+            self._sendto(data, ip, destination.port)
+
+    def _sendto(self, data: bytes, ip: str, port: int) -> None:
+        if self._transport is None or self._transport.is_closing() or not 0 < port < 65536:
+            return  # asyncio closes the whole socket on a port out of range: never pass one
         try:
-            self._transport.sendto(data, (resolve_host(destination.host), destination.port))
-        except OSError as exc:
-            log.warning("UDP send to %s failed: %s", destination, exc)
+            self._transport.sendto(data, (ip, port))
+        except SEND_ERRORS as exc:  # never into the loop: SIP timers handle the loss
+            self._errors(Address("UDP", ip, port), exc)
 
     def close(self) -> None:
         """Close the socket."""
+        self._sender.close()
         if self._transport is not None:
             self._transport.close()
-
-
-class _TcpConnection(asyncio.Protocol):
-    def __init__(self, owner: TcpTransport) -> None:
-        self._owner = owner
-        self._framer = StreamFramer()
-        self.transport: asyncio.Transport | None = None
-        self.peer = Address("TCP", "", 0)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-        peer = transport.get_extra_info("peername")
-        self.peer = Address("TCP", str(peer[0]), int(peer[1]))
-        self._owner._connections[(self.peer.host, self.peer.port)] = self
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            messages = self._framer.feed(data)
-        except SipParseError as exc:
-            log.info("closing TCP connection from %s: %s", self.peer, exc.reason)
-            if self.transport is not None:
-                self.transport.close()
-            return
-        for raw in messages:
-            self._owner._receiver.deliver(raw, self.peer, self._owner, datagram=False)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._owner._connections.pop((self.peer.host, self.peer.port), None)
-
-
-class TcpTransport:
-    """SIP over TCP: accepts connections, reuses them for responses and requests (RFC 3261 §18)."""
-
-    name = "TCP"
-    reliable = True
-
-    def __init__(self, handler: MessageHandler) -> None:
-        self._receiver = _Receiver(handler)
-        self._server: asyncio.Server | None = None
-        self._connections: dict[tuple[str, int], _TcpConnection] = {}
-        self._pending: dict[tuple[str, int], list[bytes]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.local = Address("TCP", "0.0.0.0", 0)
-
-    @classmethod
-    async def listen(cls, host: str, port: int, handler: MessageHandler) -> TcpTransport:
-        """Listen for TCP connections (port 0: any free port)."""
-        self = cls(handler)
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _TcpConnection(self), host, port)
-        sockname = self._server.sockets[0].getsockname()
-        self.local = Address("TCP", sockname[0], sockname[1])
-        return self
-
-    def send(self, data: bytes, destination: Address) -> None:
-        """Write on the open connection to ``destination``, opening one if needed."""
-        key = (resolve_host(destination.host), destination.port)
-        connection = self._connections.get(key)
-        if connection is not None and connection.transport is not None:
-            connection.transport.write(data)
-            return
-        pending = self._pending.get(key)
-        if pending is not None:
-            pending.append(data)
-            return
-        self._pending[key] = [data]
-        task = asyncio.get_running_loop().create_task(self._connect(key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _connect(self, key: tuple[str, int]) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            transport, connection = await asyncio.wait_for(
-                loop.create_connection(lambda: _TcpConnection(self), key[0], key[1]), timeout=5
-            )
-        except (OSError, TimeoutError) as exc:
-            log.warning("TCP connect to %s:%s failed: %s", key[0], key[1], exc)
-            self._pending.pop(key, None)
-            return
-        self._connections[key] = connection
-        for data in self._pending.pop(key, []):
-            transport.write(data)
-
-    def close(self) -> None:
-        """Stop listening and close every connection."""
-        if self._server is not None:
-            self._server.close()
-        for connection in list(self._connections.values()):
-            if connection.transport is not None:
-                connection.transport.close()
-        for task in self._tasks:
-            task.cancel()

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from nuage.sip.digest import Credentials, DigestAuthenticator, Verdict, authorization_header, compute_response
+from nuage.sip.digest import (
+    Credentials,
+    DigestAuthenticator,
+    MemoryNonceCounts,
+    Verdict,
+    authorization_header,
+    compute_response,
+)
 from nuage.sip.message.headers import parse_auth
 
 
@@ -54,41 +61,136 @@ class Clock:
         return self.now
 
 
-def _answer(auth: DigestAuthenticator, challenge: str, password: str) -> Credentials:
+UDP = ("UDP", "192.0.2.10")
+
+
+def _answer(
+    auth: DigestAuthenticator, challenge: str, password: str, *, uri: str = "sip:x", nc: int = 1
+) -> Credentials:
     header = authorization_header(
-        challenge, username="alice", password=password, method="REGISTER", uri="sip:x"
+        challenge, username="alice", password=password, method="REGISTER", uri=uri, nc=nc
     )
     credentials = auth.credentials([header])
     assert credentials is not None
     return credentials
 
 
+async def _check(
+    auth: DigestAuthenticator,
+    credentials: Credentials,
+    password: str | None = "pw",
+    *,
+    uri: str = "sip:x",
+    source: tuple[str, str] | None = UDP,
+) -> Verdict:
+    return await auth.check(credentials, password, "REGISTER", request_uri=uri, source=source)
+
+
 @pytest.mark.parametrize("index", [0, 1])
-def test_both_offered_algorithms_are_accepted(index: int) -> None:
+async def test_both_offered_algorithms_are_accepted(index: int) -> None:
     auth = DigestAuthenticator("nuage.local", algorithms=("SHA-256", "MD5"))
-    challenge = auth.challenges()[index]
+    challenge = auth.challenges(source=UDP)[index]
     assert parse_auth(challenge)[1]["algorithm"] in ("MD5", "SHA-256")
-    assert auth.check(_answer(auth, challenge, "pw"), "pw", "REGISTER") is Verdict.OK
+    assert await _check(auth, _answer(auth, challenge, "pw")) is Verdict.OK
 
 
-def test_wrong_password_and_unknown_user_are_both_invalid() -> None:
+async def test_wrong_password_and_unknown_user_are_both_invalid() -> None:
     auth = DigestAuthenticator("nuage.local")
-    credentials = _answer(auth, auth.challenges()[0], "pw")
-    assert auth.check(credentials, "other", "REGISTER") is Verdict.INVALID
-    assert auth.check(credentials, None, "REGISTER") is Verdict.INVALID
+    credentials = _answer(auth, auth.challenges(source=UDP)[0], "pw")
+    assert await _check(auth, credentials, "other") is Verdict.INVALID
+    assert await _check(auth, credentials, None) is Verdict.INVALID
 
 
-def test_old_nonce_is_stale_but_a_forged_one_is_invalid() -> None:
+async def test_old_nonce_and_a_nonce_of_another_secret_are_stale() -> None:
     clock = Clock()
     auth = DigestAuthenticator("nuage.local", nonce_ttl_s=60, now=clock)
-    credentials = _answer(auth, auth.challenges()[0], "pw")
+    credentials = _answer(auth, auth.challenges(source=UDP)[0], "pw")
     clock.now += 61
-    assert auth.check(credentials, "pw", "REGISTER") is Verdict.STALE
+    assert await _check(auth, credentials) is Verdict.STALE
     assert "stale=true" in auth.challenges(stale=True)[0]
     other = DigestAuthenticator("nuage.local", now=clock)  # another secret: our nonce is not its own
-    assert other.check(credentials, "pw", "REGISTER") is Verdict.INVALID
+    assert await _check(other, credentials) is Verdict.STALE
 
 
 def test_credentials_for_another_realm_are_ignored() -> None:
     auth = DigestAuthenticator("nuage.local")
     assert auth.credentials(['Digest username="a", realm="elsewhere", nonce="n", response="r"']) is None
+
+
+# -- issue #20 item 1: replay ---------------------------------------------------------------------
+
+
+@pytest.mark.rule("SIP-5")
+async def test_the_digest_uri_must_be_the_request_uri() -> None:
+    auth = DigestAuthenticator("nuage.local")
+    challenge = auth.challenges(source=UDP)[0]
+    # captured on a call to one number, replayed for a premium number
+    credentials = _answer(auth, challenge, "pw", uri="sip:100@nuage.local")
+    assert await _check(auth, credentials, uri="sip:0900123456@nuage.local") is Verdict.INVALID
+    # the same URI written differently (host case, parameter order) is the same URI (§19.1.4)
+    credentials = _answer(auth, challenge, "pw", uri="sip:100@NUAGE.local;transport=udp;lr")
+    assert await _check(auth, credentials, uri="sip:100@nuage.local;lr;transport=UDP") is Verdict.OK
+
+
+@pytest.mark.rule("SIP-5")
+async def test_a_repeated_or_lower_nonce_count_is_a_replay() -> None:
+    auth = DigestAuthenticator("nuage.local")
+    challenge = auth.challenges(source=UDP)[0]
+    assert await _check(auth, _answer(auth, challenge, "pw", nc=1)) is Verdict.OK
+    assert await _check(auth, _answer(auth, challenge, "pw", nc=1)) is Verdict.STALE
+    assert await _check(auth, _answer(auth, challenge, "pw", nc=3)) is Verdict.OK
+    assert await _check(auth, _answer(auth, challenge, "pw", nc=2)) is Verdict.STALE
+    assert await _check(auth, _answer(auth, challenge, "pw", nc=4)) is Verdict.OK
+
+
+@pytest.mark.rule("SIP-5")
+async def test_an_answer_without_qop_uses_its_nonce_once() -> None:
+    auth = DigestAuthenticator("nuage.local")
+    nonce = parse_auth(auth.challenges(source=UDP)[0])[1]["nonce"]
+    old_style = f'Digest realm="nuage.local", nonce="{nonce}", algorithm=MD5'  # RFC 2617, no qop
+    credentials = _answer(auth, old_style, "pw")
+    assert "nc" not in credentials.params
+    assert await _check(auth, credentials) is Verdict.OK
+    assert await _check(auth, credentials) is Verdict.STALE
+    assert await _check(auth, _answer(auth, auth.challenges(source=UDP)[0], "pw")) is Verdict.OK
+
+
+@pytest.mark.rule("SIP-5")
+async def test_a_nonce_is_good_only_from_the_address_it_was_issued_to() -> None:
+    auth = DigestAuthenticator("nuage.local")
+    credentials = _answer(auth, auth.challenges(source=UDP)[0], "pw")
+    assert await _check(auth, credentials, source=("UDP", "203.0.113.66")) is Verdict.STALE
+    assert await _check(auth, credentials, source=("TCP", "203.0.113.66")) is Verdict.STALE
+    assert await _check(auth, credentials) is Verdict.OK
+    unbound = DigestAuthenticator("nuage.local", bind_source=False)
+    credentials = _answer(unbound, unbound.challenges(source=UDP)[0], "pw")
+    assert await _check(unbound, credentials, source=("UDP", "203.0.113.66")) is Verdict.OK
+
+
+async def test_nonce_counts_in_memory_are_bounded_and_never_forget_a_live_nonce() -> None:
+    clock = Clock()
+    counts = MemoryNonceCounts(max_entries=3, now=clock)
+    for name in ("a", "b", "c"):
+        assert await counts.advance(name, 1, 10)
+    assert not await counts.advance("d", 1, 10)  # full of live nonces: refused, "a" not forgotten
+    assert not await counts.advance("a", 1, 10)
+    clock.now += 11
+    assert await counts.advance("d", 1, 10)  # the expired ones make room
+    assert len(counts) == 1
+
+
+@pytest.mark.rule("SIP-5")
+async def test_a_flood_of_answers_cannot_grow_the_nonce_counts() -> None:
+    auth = DigestAuthenticator("nuage.local")
+    assert isinstance(auth.counts, MemoryNonceCounts)
+    for _ in range(50):  # wrong passwords: nothing recorded
+        credentials = _answer(auth, auth.challenges(source=UDP)[0], "guess")
+        assert await _check(auth, credentials) is Verdict.INVALID
+    assert len(auth.counts) == 0
+
+
+async def test_a_non_ascii_answer_is_invalid_not_an_error() -> None:
+    auth = DigestAuthenticator("nuage.local")
+    credentials = _answer(auth, auth.challenges(source=UDP)[0], "pw")
+    forged = Credentials("alice", {**credentials.params, "response": "\u00e9" * 32, "nonce": "a.b.\u00e9"})
+    assert await _check(auth, forged) is Verdict.INVALID

@@ -74,6 +74,21 @@ LIST_HEADERS = frozenset(
 _NEEDS_QUOTES = re.compile(r'[\s;,"<>]')
 
 
+def parse_number(text: str, name: str, maximum: int, minimum: int = 0) -> int:
+    """A numeric header field: ASCII digits only, between ``minimum`` and ``maximum``.
+
+    ``str.isdigit`` accepts Unicode digits (``²``) that ``int`` refuses, and ``int`` of thousands
+    of digits is slow or refused: both gave 500s. The reason phrase names the header.
+    """
+    text = text.strip()
+    if not text or len(text) > 10 or not text.isascii() or not text.isdigit():
+        raise SipParseError(f"bad {name}")
+    value = int(text)
+    if not minimum <= value <= maximum:
+        raise SipParseError(f"{name} out of range")
+    return value
+
+
 def canonical_key(name: str) -> str:
     """The lower-case full name of a header (expands compact forms)."""
     key = name.strip().lower()
@@ -128,46 +143,64 @@ def split_list(value: str) -> list[str]:
 
 
 def parse_params(text: str) -> tuple[tuple[str, str | None], ...]:
-    """Parse ``;a=b;c;d="x;y"`` header parameters (names lower-cased, quotes kept off)."""
+    """Parse ``;a=b;c;d="x;y"`` header parameters (names lower-cased, quotes kept off).
+
+    An empty parameter (``;;``, a trailing ``;``, ``;name=`` without a value) is refused.
+    """
+    text = text.strip()
+    if not text:
+        return ()
+    if text[0] != ";":
+        raise SipParseError("garbage before header parameters")
     if '"' not in text:  # fast path: no quoted values, so ';' only separates parameters
         fast: list[tuple[str, str | None]] = []
-        for item in text.split(";"):
+        for item in text[1:].split(";"):
             name, sep, value = item.partition("=")
             name = name.strip().lower()
             if not name:
-                if sep or item.strip():
-                    raise SipParseError("empty header parameter name")
-                continue
-            fast.append((name, value.strip() if sep else None))
+                raise SipParseError("empty header parameter")
+            if sep:
+                value = value.strip()
+                if not value:
+                    raise SipParseError(f"empty value of header parameter {name[:20]!r}")
+                fast.append((name, value))
+            else:
+                fast.append((name, None))
         return tuple(fast)
     out: list[tuple[str, str | None]] = []
-    i, n = 0, len(text)
-    while i < n:
-        if text[i] in "; \t":
+    i, n = 1, len(text)
+    while True:
+        while i < n and text[i] in " \t":
             i += 1
-            continue
         j = i
         while j < n and text[j] not in "=;":
             j += 1
         name = text[i:j].strip().lower()
         if not name:
-            raise SipParseError("empty header parameter name")
+            raise SipParseError("empty header parameter")
         if j < n and text[j] == "=":
             j += 1
             while j < n and text[j] in " \t":
                 j += 1
             if j < n and text[j] == '"':
                 value, j = _read_quoted(text, j)
+                while j < n and text[j] in " \t":
+                    j += 1
+                if j < n and text[j] != ";":
+                    raise SipParseError("garbage after a quoted header parameter")
             else:
                 k = j
                 while j < n and text[j] != ";":
                     j += 1
                 value = text[k:j].strip()
+                if not value:
+                    raise SipParseError(f"empty value of header parameter {name[:20]!r}")
             out.append((name, value))
         else:
             out.append((name, None))
-        i = j
-    return tuple(out)
+        if j >= n:
+            return tuple(out)
+        i = j + 1  # past the ';'
 
 
 def format_params(params: tuple[tuple[str, str | None], ...]) -> str:
@@ -316,7 +349,11 @@ class Via:
         semi = rest.find(";")
         sent_by, param_text = (rest, "") if semi < 0 else (rest[:semi], rest[semi:])
         host, port = split_hostport(sent_by.replace(" ", ""))
-        return cls(transport, host, port, parse_params(param_text))
+        params = parse_params(param_text)
+        for key, value in params:
+            if key == "rport" and value is not None:
+                parse_number(value, "Via rport", 65535, 1)
+        return cls(transport, host, port, params)
 
     def __str__(self) -> str:
         port = f":{self.port}" if self.port is not None else ""
@@ -353,12 +390,9 @@ class CSeq:
     def parse(cls, text: str) -> CSeq:
         """Parse a CSeq value; the number must fit in 32 bits (RFC 3261 §8.1.1.5)."""
         parts = text.split()
-        if len(parts) != 2 or not parts[0].isdigit():
+        if len(parts) != 2:
             raise SipParseError("bad CSeq")
-        number = int(parts[0])
-        if number >= 2**31:
-            raise SipParseError("CSeq number too large")
-        return cls(number, parts[1])
+        return cls(parse_number(parts[0], "CSeq", 2**31 - 1), parts[1])
 
     def __str__(self) -> str:
         return f"{self.number} {self.method}"

@@ -21,6 +21,7 @@ from nuage.sip.message.headers import (
     NameAddr,
     Via,
     display_name,
+    parse_number,
     split_list,
 )
 from nuage.sip.message.uri import SipUri
@@ -75,6 +76,7 @@ _REASON_PHRASES = {
     606: "Not Acceptable",
 }
 MAX_MESSAGE_BYTES = 65535
+MAX_EXPIRES = 2**32 - 1  # RFC 3261 §20.19: delta-seconds fit in 32 bits
 _KNOWN_NAMES: dict[str, str] = {}  # header name as written -> canonical key (bounded cache)
 
 
@@ -284,7 +286,9 @@ class SipMessage:
         if value is None:
             return None
         value = value.split(";", 1)[0].strip()
-        return int(value) if value.isdigit() else None
+        if not value or len(value) > 10 or not value.isascii() or not value.isdigit():
+            return None
+        return int(value)
 
     def _head_lines(self) -> list[str]:
         raise NotImplementedError
@@ -439,10 +443,10 @@ def _check_body(message: SipRequest | SipResponse, body: bytes, datagram: bool) 
         return
     if len(set(lengths)) > 1:
         raise SipParseError("conflicting Content-Length", message)
-    text = lengths[0].strip()
-    if not text.isdigit():
-        raise SipParseError("bad Content-Length", message)
-    length = int(text)
+    try:
+        length = parse_number(lengths[0], "Content-Length", MAX_MESSAGE_BYTES)
+    except SipParseError as exc:
+        raise SipParseError(exc.reason, message) from None
     if length > len(body):
         raise SipParseError("Content-Length larger than body", message)
     message.body = body[:length]
@@ -470,23 +474,38 @@ def _validate(message: SipRequest | SipResponse) -> None:
     if isinstance(message, SipRequest):
         if cseq.method != message.method:
             raise SipParseError("CSeq method does not match request method", message)
-        max_forwards = headers.get("max-forwards")
-        if max_forwards is not None and not max_forwards.strip().isdigit():
-            raise SipParseError("bad Max-Forwards", message)
+        try:
+            max_forwards = headers.get("max-forwards")
+            if max_forwards is not None:
+                parse_number(max_forwards, "Max-Forwards", 255)
+            expires = headers.get("expires")
+            if expires is not None:
+                parse_number(expires, "Expires", MAX_EXPIRES)
+        except SipParseError as exc:
+            raise SipParseError(exc.reason, message) from None
 
 
 class StreamFramer:
-    """Cuts a byte stream (TCP) into messages by Content-Length (RFC 3261 §18.3)."""
+    """Cuts a byte stream (TCP) into messages by Content-Length (RFC 3261 §18.3).
 
-    __slots__ = ("_buffer",)
+    A framing error (no or bad Content-Length, a message too large) does not lose the messages
+    cut before it: ``feed`` returns them and keeps the error in ``error``, with the head of the
+    faulty message in ``error.partial`` (bytes) so the transport can answer it with a 400. The
+    stream cannot be trusted after that; the transport closes it.
+    """
 
-    _LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)", re.IGNORECASE | re.MULTILINE)
+    __slots__ = ("_buffer", "error")
+
+    _LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 
     def __init__(self) -> None:
         self._buffer = bytearray()
+        self.error: SipParseError | None = None
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add bytes; return the complete messages now available (keep-alive CRLFs dropped)."""
+        if self.error is not None:
+            return []
         self._buffer += data
         out: list[bytes] = []
         while True:
@@ -495,16 +514,32 @@ class StreamFramer:
             end = self._buffer.find(b"\r\n\r\n")
             if end < 0:
                 if len(self._buffer) > MAX_MESSAGE_BYTES:
-                    raise SipParseError("Message Too Large")
+                    self._fail("Message Too Large", b"")
                 return out
             head = bytes(self._buffer[:end])
             match = self._LENGTH.search(head)
             if match is None:
-                raise SipParseError("missing Content-Length on a stream transport")
-            total = end + 4 + int(match.group(1))
+                self._fail("missing Content-Length on a stream transport", head)
+                return out
+            try:
+                length = parse_number(match.group(1).decode("latin-1"), "Content-Length", MAX_MESSAGE_BYTES)
+            except SipParseError as exc:
+                self._fail(exc.reason, head)
+                return out
+            total = end + 4 + length
             if total > MAX_MESSAGE_BYTES:
-                raise SipParseError("Message Too Large")
+                self._fail("Message Too Large", head)
+                return out
             if len(self._buffer) < total:
                 return out
             out.append(bytes(self._buffer[:total]))
             del self._buffer[:total]
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held of a message not complete yet."""
+        return len(self._buffer)
+
+    def _fail(self, reason: str, head: bytes) -> None:
+        self.error = SipParseError(reason, head)
+        self._buffer.clear()

@@ -51,7 +51,7 @@ class SipUri:
         if scheme not in ("sip", "sips"):
             raise SipParseError(f"unsupported URI scheme {scheme!r}")
         headers: tuple[tuple[str, str], ...] = ()
-        qmark = rest.find("?")
+        qmark = rest.find("?", rest.rfind("@") + 1)  # '?' may appear in the user part (RFC 4475)
         if qmark >= 0:
             headers = tuple(
                 (unquote(k), unquote(v))
@@ -137,9 +137,12 @@ def split_hostport(text: str) -> tuple[str, int | None]:
         raise SipParseError(f"bad host {text[:60]!r}")
     if port_text is None:
         return host.lower(), None
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not port_text or len(port_text) > 5 or not port_text.isascii() or not port_text.isdigit():
         raise SipParseError(f"bad port {port_text[:10]!r}")
-    return host.lower(), int(port_text)
+    port = int(port_text)
+    if not 0 < port < 65536:
+        raise SipParseError(f"port out of range {port_text!r}")
+    return host.lower(), port
 
 
 def format_host(host: str) -> str:
@@ -153,7 +156,7 @@ def _parse_params(text: str) -> tuple[tuple[str, str | None], ...]:
     out: list[tuple[str, str | None]] = []
     for item in text.split(";"):
         if not item:
-            continue
+            raise SipParseError("empty URI parameter")
         key, sep, value = item.partition("=")
         key = key.strip()
         if "%" in key:
@@ -175,3 +178,25 @@ def _format_params(params: tuple[tuple[str, str | None], ...]) -> str:
         if value is not None:
             out.append("=" + _quote(value, _PARAM_SAFE))
     return "".join(out)
+
+
+# RFC 3261 §19.1.4: these URI parameters must match when either URI has them.
+_SIGNIFICANT_PARAMS = ("user", "ttl", "method", "maddr", "transport")
+
+
+def uri_equivalent(a: SipUri, b: SipUri) -> bool:
+    """RFC 3261 §19.1.4 URI comparison (user and password case-sensitive, host and parameter
+    names case-insensitive, default ports not implied, headers compared as a set)."""
+    if a.scheme != b.scheme or a.user != b.user or a.password != b.password:
+        return False
+    if a.host.lower() != b.host.lower() or a.port != b.port:
+        return False
+    pa = {k.lower(): (v.lower() if v is not None else None) for k, v in a.params}
+    pb = {k.lower(): (v.lower() if v is not None else None) for k, v in b.params}
+    for name in _SIGNIFICANT_PARAMS:
+        if (name in pa or name in pb) and pa.get(name) != pb.get(name):
+            return False
+    for name in pa.keys() & pb.keys():
+        if pa[name] != pb[name]:
+            return False
+    return set(a.headers) == set(b.headers)
