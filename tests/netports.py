@@ -52,23 +52,38 @@ def _bindable(port: int) -> bool:
     return True
 
 
+def _free_block(port: int, span: int) -> bool:
+    block = range(port, port + span)
+    if any(p + d in _issued for p in block for d in range(-GUARD, GUARD + 1)):
+        return False
+    return all(_bindable(p) for p in block)
+
+
 def free_port(*, span: int = 1) -> int:
     """A port free for UDP and TCP on 127.0.0.1, with the ``span - 1`` ports after it.
 
     It lies outside the kernel's ephemeral range, and none of the block is within
-    ``GUARD`` of a port handed out before in this process.
+    ``GUARD`` of a port handed out before in this process. Random draws first; a wide block
+    in a range that earlier tests have fragmented is then looked for in order.
     """
     top = max(_ephemeral_start(), _LOWEST + 1000) - span
     with _lock:
         for _ in range(1000):
             port = _draw.randrange(_LOWEST, top)
-            block = range(port, port + span)
-            if any(p + d in _issued for p in block for d in range(-GUARD, GUARD + 1)):
-                continue
-            if all(_bindable(p) for p in block):
-                _issued.update(block)
+            if _free_block(port, span):
+                _issued.update(range(port, port + span))
+                return port
+        for port in range(_LOWEST, top, GUARD + 1):
+            if _free_block(port, span):
+                _issued.update(range(port, port + span))
                 return port
     raise RuntimeError("no free port on 127.0.0.1")
+
+
+def release(port: int, span: int = 1) -> None:
+    """Give back a block whose server has stopped, so a long run does not use the range up."""
+    with _lock:
+        _issued.difference_update(range(port, port + span))
 
 
 def bind_race_lost(output: str) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from netports import bind_race_lost, free_port
+from netports import bind_race_lost, free_port, release
 from nuage.adapters.rtpengine import RtpengineMediaEngine
 from nuage.media.engine import EmbeddedMediaEngine
 from nuage.sip.media import MediaEvent, MediaPort
@@ -112,6 +112,7 @@ async def engine(request: pytest.FixtureRequest) -> AsyncIterator[tuple[MediaPor
         embedded.subscribe(events)
         yield embedded, events
         await embedded.close()
+        release(low, 200)  # its sockets are closed: a long run keeps the range whole
         return
     daemon: Daemon = request.getfixturevalue("rtpengine_daemon")
     adapter = RtpengineMediaEngine(
