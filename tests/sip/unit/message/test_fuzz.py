@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nuage.sip.message import SipParseError, parse_message
-from nuage.sip.message.message import StreamFramer
+from nuage.sip.message.parser import StreamFramer
 from nuage.sip.message.sdp import SessionDescription
 
 VALID = (

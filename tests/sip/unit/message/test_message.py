@@ -6,7 +6,7 @@ import pytest
 
 from nuage.sip.message import NameAddr, SipParseError, SipRequest, SipResponse, SipUri, Via, parse_message
 from nuage.sip.message.headers import parse_auth, split_list
-from nuage.sip.message.message import StreamFramer
+from nuage.sip.message.parser import StreamFramer
 
 INVITE = (
     b"INVITE sip:bob@example.com SIP/2.0\r\n"
