@@ -273,7 +273,8 @@ def main() -> None:
         )
 
     def nuage_device(rate: int) -> Run:
-        extra = ["-s", "bob", *as_alice, "-d", "300"]
+        # the digest names the Request-URI it authorizes (SIPp signs sip:host:port unless told)
+        extra = ["-s", "bob", *as_alice, "-d", "300", "-auth_uri", f"bob@{target}"]
         return run_sipp(
             server="nuage", server_pid=nuage.pid, scenario="uac_call.xml", target=target, rate=rate,
             duration=duration, extra=extra,
