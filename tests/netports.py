@@ -29,6 +29,10 @@ GUARD = 4
 _LOWEST = 10000
 """Below this, ports belong to well-known and registered services often run locally."""
 
+WIDE_ZONE = 3000
+"""The top of the range is kept for wide blocks (a media engine's RTP ports): single ports handed
+out by the hundreds in a long run would leave no wide gap anywhere else."""
+
 _issued: set[int] = set()
 _lock = threading.Lock()
 _draw = random.Random()
@@ -63,17 +67,19 @@ def free_port(*, span: int = 1) -> int:
     """A port free for UDP and TCP on 127.0.0.1, with the ``span - 1`` ports after it.
 
     It lies outside the kernel's ephemeral range, and none of the block is within
-    ``GUARD`` of a port handed out before in this process. Random draws first; a wide block
-    in a range that earlier tests have fragmented is then looked for in order.
+    ``GUARD`` of a port handed out before in this process. Wide blocks come from the top
+    ``WIDE_ZONE`` ports, the others from below it. Random draws first, then in order.
     """
-    top = max(_ephemeral_start(), _LOWEST + 1000) - span
+    end = max(_ephemeral_start(), _LOWEST + WIDE_ZONE + 1000)
+    wide = span > 2 * GUARD
+    low, top = (end - WIDE_ZONE, end - span) if wide else (_LOWEST, end - WIDE_ZONE - span)
     with _lock:
         for _ in range(1000):
-            port = _draw.randrange(_LOWEST, top)
+            port = _draw.randrange(low, top)
             if _free_block(port, span):
                 _issued.update(range(port, port + span))
                 return port
-        for port in range(_LOWEST, top, GUARD + 1):
+        for port in range(low, top, GUARD + 1):
             if _free_block(port, span):
                 _issued.update(range(port, port + span))
                 return port
