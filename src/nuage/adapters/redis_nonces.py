@@ -66,9 +66,8 @@ class RedisNonceCounts:
             return await self.local.advance(nonce, count, ttl_s)
         key = f"{self._prefix}nc:{nonce}"
         try:
-            result = await asyncio.wait_for(
-                self._advance(keys=[key], args=[count, max(1, int(ttl_s * 1000))]), self._timeout_s
-            )
+            async with asyncio.timeout(self._timeout_s):
+                result = await self._advance(keys=[key], args=[count, max(1, int(ttl_s * 1000))])
         except Exception as error:  # Redis down or slow: this node decides alone for a while
             log.warning(
                 "nonce counts: Redis unavailable (%s); counting locally for %.0fs", error, self._retry_s

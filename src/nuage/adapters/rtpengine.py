@@ -182,7 +182,8 @@ class NgClient:
         self._protocol.pending[cookie] = future
         self._transport.sendto(cookie + b" " + bencode(message))
         try:
-            reply = await asyncio.wait_for(future, self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):  # wait_for may swallow a cancel on 3.11
+                reply = await future
         except TimeoutError:
             raise MediaUnavailable(f"rtpengine did not answer {name!r} within {self.timeout_s:g} s") from None
         finally:
@@ -226,6 +227,7 @@ class RtpengineMediaEngine:
         self._sinks: list[EventSink] = []
         self._dtmf: asyncio.DatagramTransport | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._closing = False
         self._scratch = tempfile.TemporaryDirectory(prefix="nuage-media-")
 
     async def open(self) -> None:
@@ -241,6 +243,7 @@ class RtpengineMediaEngine:
 
     async def close(self) -> None:
         """Delete every call, stop polling, close the sockets."""
+        self._closing = True
         for call_id in list(self._calls):
             with contextlib.suppress(MediaError):
                 await self.release(call_id)
@@ -369,7 +372,7 @@ class RtpengineMediaEngine:
             self._emit(DtmfReceived(call_id, side, digit, int(event.get("duration", 0))))
 
     async def _poll(self) -> None:
-        while True:
+        while not self._closing:
             await asyncio.sleep(self.poll_s)
             for call_id, call in list(self._calls.items()):
                 try:

@@ -93,9 +93,8 @@ class Resolver:
 
     async def _lookup(self, loop: asyncio.AbstractEventLoop, host: str) -> str:
         try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(host, None, type=socket.SOCK_DGRAM), timeout=self.timeout_s
-            )
+            async with asyncio.timeout(self.timeout_s):
+                infos = await loop.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
         except (OSError, TimeoutError, UnicodeError, ValueError) as exc:
             log.info("cannot resolve %r: %s", host[:100], exc or "timeout")
             return UNRESOLVED

@@ -201,9 +201,10 @@ class TcpTransport:
     async def _connect(self, key: tuple[str, int]) -> None:
         loop = asyncio.get_running_loop()
         try:
-            transport, connection = await asyncio.wait_for(
-                loop.create_connection(lambda: _TcpConnection(self), key[0], key[1]), timeout=5
-            )
+            async with asyncio.timeout(5):
+                transport, connection = await loop.create_connection(
+                    lambda: _TcpConnection(self), key[0], key[1]
+                )
         except (*SEND_ERRORS, TimeoutError) as exc:
             log.warning("TCP connect to %s:%s failed: %s", key[0], key[1], exc)
             self._pending.pop(key, None)
