@@ -3,31 +3,16 @@ PostgreSQL, so a use-case test on the memory one proves what it would prove on a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nuage.directory.model import Role, User
 from nuage.errors import NotFound
-from nuage.shared.clock import FrozenClock
-from nuage.storage.memory.unit_of_work import MemoryUnitOfWorkFactory
 from nuage.tenancy.model import Party, PartyKind
-from platforms import DATABASES, open_platform
 
 T0 = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", *DATABASES])
-def uow_factory(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> Iterator[Any]:
-    """The memory unit of work, then the SQL one on SQLite and on PostgreSQL."""
-    if request.param == "memory":
-        yield MemoryUnitOfWorkFactory()
-        return
-    with open_platform(request, request.param, tmp_path, clock) as platform:
-        yield platform.uow
 
 
 def _account(uow: Any) -> Party:
