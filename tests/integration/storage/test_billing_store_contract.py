@@ -66,7 +66,9 @@ def test_tariffs_price_lists_and_plans(uow_factory: Any) -> None:
         add_parties(uow)
         uow.billing.add_tariff(add, _tariff("t2", 10), T0)
         uow.billing.add_tariff(add, _tariff("t1", 0), T0)
-        uow.billing.add_price_list("plan", PriceList("v2", Audience.CUSTOMER_RETAIL, date(2026, 6, 1), {}), T0)
+        uow.billing.add_price_list(
+            "plan", PriceList("v2", Audience.CUSTOMER_RETAIL, date(2026, 6, 1), {}), T0
+        )
         uow.billing.add_price_list("plan", prices, T0)
         uow.billing.assign_plan("cus_a", "plan", T0)
         uow.billing.assign_plan("cus_a", "other", T0)
