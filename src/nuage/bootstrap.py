@@ -6,7 +6,9 @@ database's health (``ping``) and its printable address (``database_label``).
 
 The payments and documents use cases get their settings and ports from here: ``Platform.payments``
 (``Settings.payments`` as the use cases' ``PaymentSettings``) and ``Platform.documents`` (those
-with the WeasyPrint renderer and the offline e-invoice validator, also wired for issuing).
+with the WeasyPrint renderer and the offline e-invoice validator). Every issuing path (the monthly
+run, order invoices, corrections, early termination, charge invoices) is handed the e-invoice
+validator, ``Platform.einvoice_validator``, by the edge that calls it.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from sqlalchemy.exc import DBAPIError
 from nuage.adapters.einvoice_validation import SaxonValidator
 from nuage.config import Settings
 from nuage.payments.dunning import DunningPolicy, InterestMode
-from nuage.services.einvoicing import PaymentSettings, use_validator
+from nuage.services.einvoicing import PaymentSettings
 from nuage.services.payments.documents import DocumentTools
+from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import Clock, SystemClock
 from nuage.storage.sql.engine import make_engine, redacted_url
 from nuage.storage.sql.errors import translated
@@ -108,11 +111,16 @@ class Platform:
         return payment_settings(self.settings)
 
     @cached_property
+    def einvoice_validator(self) -> EInvoiceValidator:
+        """BIL-4: the offline e-invoice check every issuing path and the documents use."""
+        return SaxonValidator()
+
+    @cached_property
     def documents(self) -> DocumentTools:
         """BIL-4: the payment settings with the PDF renderer and the e-invoice validator."""
         from nuage.adapters.weasyprint_pdf import WeasyPrintRenderer
 
-        return DocumentTools(self.payments, WeasyPrintRenderer(), SaxonValidator())
+        return DocumentTools(self.payments, WeasyPrintRenderer(), self.einvoice_validator)
 
     def secret_key(self) -> str:
         """The signing key: configured, or generated once and kept in the data directory."""
@@ -140,7 +148,6 @@ def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | 
                 raise
             raise found from error
     engine = make_engine(url)
-    use_validator(SaxonValidator())  # BIL-4: every issuing path checks its e-invoices offline
     return Platform(
         settings=settings, engine=engine, uow=SqlUnitOfWorkFactory(engine), clock=clock or SystemClock()
     )

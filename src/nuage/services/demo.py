@@ -15,6 +15,7 @@ from nuage.services import tenancy as t
 from nuage.services.access import AccessStore
 from nuage.services.api_demo import DemoClient, DemoLogin, load_api_demo
 from nuage.services.billing.defaults import load_billing_defaults
+from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.context import Context
 from nuage.services.directory.carrier_trunks import add_carrier_trunk
 from nuage.services.directory.devices import add_device
@@ -197,7 +198,7 @@ def _party(uow: UnitOfWork, kind: PartyKind, name: str) -> Party | None:
     return uow.parties.find_by(kind=kind.value, name=name)
 
 
-def load_demo(uow: UnitOfWork, clock: Clock, access: AccessStore | None = None) -> DemoSummary:
+def load_demo(uow: BillingUnitOfWork, clock: Clock, access: AccessStore | None = None) -> DemoSummary:
     """Create whatever part of the demo is missing; commit once. With ``access``, also the API demo."""
     summary = DemoSummary()
     operator = _party(uow, PartyKind.OPERATOR, "Nuage Telecom")
