@@ -97,7 +97,9 @@ def give_notice(
                 previous_invoice_number=previous.issued.number,
             )
             if draft is not None and not store.existing_run_keys([draft.run_key]):
-                (invoice,) = issue_all(uow, [draft], "early-termination", ctx.clock.now(), settings, validator)
+                (invoice,) = issue_all(
+                    uow, [draft], "early-termination", ctx.clock.now(), settings, validator
+                )
     uow.commit()
     return NoticeOutcome(contract, invoice)
 
