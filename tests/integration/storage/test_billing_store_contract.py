@@ -3,6 +3,8 @@ so the billing use cases' rule tests on the memory unit of work prove what they 
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -55,6 +57,35 @@ def test_a_job_lock_sees_what_others_committed_before_it(uow_factory: Any) -> No
         first.commit()
     with uow_factory() as uow:
         assert [t.version for t in uow.billing.tariffs("customer-retail")] == ["t1", "t2"]
+
+
+@pytest.mark.rule("BIL-4")
+def test_the_number_counter_is_locked_until_the_transaction_ends(uow_factory: Any) -> None:
+    got: list[str] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def issuer() -> None:
+        try:
+            barrier.wait()
+            for _ in range(15):
+                with uow_factory() as uow:
+                    last = uow.billing.locked_last_number("INV", 2030)
+                    number = f"INV-2030-{(0 if last is None else int(last[-6:])) + 1:06d}"
+                    time.sleep(0.001)  # widen the race window (not a wait: the lock decides)
+                    uow.billing.set_last_number("INV", 2030, number)
+                    uow.commit()
+                got.append(number)
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=issuer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert sorted(got) == [f"INV-2030-{n:06d}" for n in range(1, 31)]
 
 
 @pytest.mark.rule("RAT-2")

@@ -85,3 +85,18 @@ def test_an_object_read_changes_nothing_until_it_is_updated(uow_factory: Any) ->
             uow.users.remove("usr_1")
         with pytest.raises(NotFound):
             uow.users.update(user)
+
+
+def test_a_repository_taken_before_a_commit_writes_in_the_next_transaction(uow_factory: Any) -> None:
+    with uow_factory() as uow:
+        users = uow.users
+        _account(uow)
+        users.add(_user(1))
+        uow.commit()
+        users.add(_user(2))
+        uow.commit()
+        users.add(_user(3))
+        uow.rollback()
+        assert users.find("usr_3") is None
+    with uow_factory() as uow:
+        assert [user.id for user in uow.users.list()] == ["usr_1", "usr_2"]

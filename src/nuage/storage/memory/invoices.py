@@ -41,7 +41,8 @@ class MemoryInvoices(MemoryTables):
         return {key for key in keys if key in runs}
 
     def locked_last_number(self, series: str, year: int) -> str | None:
-        """BIL-4: the counter (created when missing); the billing job's lock serialises issuers."""
+        """BIL-4: the counter (created when missing), locked until the transaction ends."""
+        self._uow.hold(f"invoice-counter:{series}:{year}")
         found: str | None = self._table("invoice_counters").setdefault((series, year), None)
         return found
 

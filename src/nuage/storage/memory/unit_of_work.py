@@ -112,10 +112,18 @@ class MemoryUnitOfWork:
         self._payments: MemoryPaymentStore | None = None
 
     def _take(self, rows: dict[str, dict[Any, Any]]) -> None:
+        """Make the private copy ``rows``; an open unit of work refills its tables in place, so the
+        repositories handed out before stay bound to it (as SQL ones stay bound to the connection)."""
         self._base = rows
-        self._working = {name: dict(table) for name, table in rows.items()}
-        for name, (kind, key) in KINDS.items():
-            setattr(self, name, MemoryRepository(self._working[name], kind, key))
+        if self._working is None:
+            self._working = {name: dict(table) for name, table in rows.items()}
+            for name, (kind, key) in KINDS.items():
+                setattr(self, name, MemoryRepository(self._working[name], kind, key))
+            return
+        for name, table in rows.items():
+            mine = self._working[name]
+            mine.clear()
+            mine.update(table)
 
     def _begin(self) -> None:
         with self._store.lock:
