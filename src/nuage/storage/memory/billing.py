@@ -99,9 +99,10 @@ class MemoryBillingStore(MemoryInvoices):
         if (run, tariff.version) in tariffs:
             raise Conflict(f"tariff {tariff.version} of {run} already exists", field="version")
         rates = {prefix.lstrip("+"): price for prefix, price in tariff.per_minute_by_prefix.items()}
+        valid_to = None if tariff.valid_to is None else _utc(tariff.valid_to)
         tariffs[(run, tariff.version)] = (
             len(tariffs),
-            Tariff(tariff.version, _utc(tariff.valid_from), rates, valid_to=tariff.valid_to),
+            Tariff(tariff.version, _utc(tariff.valid_from), rates, valid_to=valid_to),
         )
 
     def tariffs(self, run: str) -> list[Tariff]:
