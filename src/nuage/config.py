@@ -62,7 +62,8 @@ class SipSecuritySettings(BaseModel):
     @field_validator("trusted")
     @classmethod
     def _exact_addresses(cls, values: list[str]) -> list[str]:
-        return [f"{host}:{port}" for host, port in map(trusted_address, values)]
+        exact = map(trusted_address, values)
+        return [f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in exact]
 
 
 class SipSettings(BaseModel):
