@@ -18,6 +18,7 @@ import contextlib
 import logging
 import secrets
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from nuage.policy import AutoDialerThresholds, Channels, TermsCallPolicy
     from nuage.services.ports import KeyReader
     from nuage.sip.accounting import CdrWriter
-    from nuage.sip.ports import CdrRecord, CdrSink
+    from nuage.sip.ports import BanStore, CdrRecord, CdrSink
     from nuage.sip.security import SecuritySettings
     from nuage.sip.server import SipServer
     from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory
@@ -122,6 +123,16 @@ class Platform:
 
         return DocumentTools(self.payments, WeasyPrintRenderer(), self.einvoice_validator)
 
+    @contextlib.asynccontextmanager
+    async def ban_store(self) -> AsyncIterator[BanStore]:
+        """SIP-5: where the SIP edge's bans are kept (``sip.bans``), for the API and the CLI to list
+        and lift them; released when the block ends."""
+        store = _ban_store(self.settings, self.engine)
+        try:
+            yield store
+        finally:
+            await _close_ban_store(store)
+
     def secret_key(self) -> str:
         """The signing key: configured, or generated once and kept in the data directory."""
         if self.settings.secret_key is not None:
@@ -184,6 +195,7 @@ class SipRuntime:
     def __init__(self, platform: Platform) -> None:
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
+        from nuage.sip.bans import BanKeeper
         from nuage.sip.server import SipServer, SipSettings
         from nuage.sip.tcp import TcpLimits
         from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
@@ -249,8 +261,14 @@ class SipRuntime:
         self.server.cdr_writer = _releasing_cdr_writer(
             cdr_sink, self.policy, settings.cdr_batch_size, settings.cdr_flush_interval_ms
         )
-        # SIP-5: the operator's carrier gateways are never banned or rate-limited as scanners would be.
+        # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
+        # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers
+        # SIP-5: bans written behind, kept over restarts and shared with the other SIP nodes
+        self.ban_store: BanStore = _ban_store(platform.settings, platform.engine)
+        self.bans = BanKeeper(
+            self.server.security, self.ban_store, sync_s=config.bans_sync_s, clock=platform.clock
+        )
         self._platform = platform
         self._reconciler: asyncio.Task[None] | None = None
 
@@ -264,8 +282,11 @@ class SipRuntime:
             await self.policy.channels.start()
             if self.nonce_counts is not None:
                 await self.nonce_counts.start()
+            await self.bans.start()  # the stored bans are in force before the first message
             await self.server.start()
         except BaseException:
+            await self.bans.stop()
+            await _close_ban_store(self.ban_store)
             if self.nonce_counts is not None:
                 await self.nonce_counts.stop()
             await self.policy.channels.stop()
@@ -292,6 +313,8 @@ class SipRuntime:
         try:
             await self.server.stop(grace_s)
         finally:
+            await self.bans.stop()
+            await _close_ban_store(self.ban_store)
             await self.bindings.close()
             if self.nonce_counts is not None:
                 await self.nonce_counts.stop()
@@ -299,6 +322,37 @@ class SipRuntime:
             await self.policy_state.stop()
             await self.directory.stop()
             self._platform.sip = None
+
+    async def lift_ban(self, address: str) -> bool:
+        """SIP-5: the operator lifts a ban, here at once and in the store (the other nodes follow
+        within one sync); whether ``address`` was banned."""
+        lifted = self.server.unban(address)  # queues the lift for the store too
+        try:
+            lifted = await self.ban_store.lift(address, self._platform.clock.now()) or lifted
+        except Exception:
+            if not lifted:
+                raise  # neither here nor known to be in the store: the caller says so
+            log.warning("the lift of the ban of %s is stored once the store answers", address)
+        await self.bans.flush()
+        return lifted
+
+
+def _ban_store(settings: Settings, engine: Engine) -> BanStore:
+    """SIP-5: the bans' store ``sip.bans`` names: the database, or Redis (shared by the SIP nodes)."""
+    config = settings.sip
+    if config.bans == "redis":
+        from nuage.adapters.redis_bans import RedisBanStore
+
+        return RedisBanStore(config.redis_url or settings.api.redis_url, prefix=config.redis_key_prefix)
+    from nuage.storage.sql.sip_bans import SqlBanStore
+
+    return SqlBanStore(engine)
+
+
+async def _close_ban_store(store: BanStore) -> None:
+    close = getattr(store, "close", None)
+    if close is not None:
+        await close()
 
 
 def _nonce_counts(settings: Settings) -> RedisNonceCounts | None:
@@ -337,6 +391,7 @@ def _autodialer_thresholds(settings: Settings) -> AutoDialerThresholds:
 
 def _security_settings(settings: Settings) -> SecuritySettings:
     """SIP-5: the security guard's thresholds (``[sip.security]``)."""
+    from nuage.config import trusted_address
     from nuage.sip.security import KNOWN_SCANNERS, SecuritySettings
 
     config = settings.sip.security
@@ -348,6 +403,7 @@ def _security_settings(settings: Settings) -> SecuritySettings:
         scanner_user_agents=agents,
         rate_per_s=config.rate_per_s,
         burst=config.burst,
+        trusted=tuple(trusted_address(address) for address in config.trusted),
     )
 
 

@@ -191,7 +191,10 @@ CUSTOMERS = (
     ),
 )
 
-CARRIER = ("Demo carrier (SIPp on loopback)", "127.0.0.1", 5090)
+# SIP-5: the carrier is trusted at its address and port exactly; on an address of its own, the demo's
+# phones (SIPp and softphones on 127.0.0.1) are never mistaken for it
+CARRIER = ("Demo carrier (SIPp on loopback)", "127.0.0.2", 5090)
+_FORMER_CARRIER = ("127.0.0.1", 5090)  # where demos loaded before had it: moved on the next load
 
 
 def _party(uow: UnitOfWork, kind: PartyKind, name: str) -> Party | None:
@@ -229,9 +232,12 @@ def load_demo(uow: BillingUnitOfWork, clock: Clock, access: AccessStore | None =
     for customer_spec in CUSTOMERS:
         summary.created += _load_customer(uow, ctx, customer_spec, partners, summary)
     carrier_name, host, port = CARRIER
-    if uow.carrier_trunks.find_by(name=carrier_name) is None:
+    carrier = uow.carrier_trunks.find_by(name=carrier_name)
+    if carrier is None:
         add_carrier_trunk(uow, ctx, carrier_name, host, port)
         summary.created += 1
+    elif (carrier.host, carrier.port) == _FORMER_CARRIER:
+        uow.carrier_trunks.update(replace(carrier, host=host, port=port))
     summary.carrier = f"{host}:{port}"
     if access is not None:
         created, summary.logins, summary.api_clients = load_api_demo(uow, access, ctx)
