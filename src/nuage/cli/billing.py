@@ -82,7 +82,10 @@ def import_cdrs(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """SIP-1: import CDRs from a CSV file; bad rows reported, good rows kept; re-importing adds nothing."""
+    """SIP-1: import CDRs from a CSV file; bad rows reported, good rows kept; re-importing adds nothing.
+
+    Exits 1 when any row was refused (the good rows are kept), so a script sees the failure.
+    """
     if not file.is_file():
         raise fail(f"no such file: {file}")
     with (
@@ -100,6 +103,14 @@ def import_cdrs(
         f"imported {report.imported} CDRs, {report.already_imported} already imported, "
         f"{len(report.errors)} errors"
     )
+    if report.errors:
+        typer.secho(
+            f"{len(report.errors)} rows were refused and not imported: correct them and import the file "
+            "again (the rows already imported are skipped)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @billing_app.command("rate")

@@ -85,3 +85,25 @@ def test_a_bad_month_and_a_missing_file_are_reported(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["billing", "import-cdrs", str(tmp_path / "nope.csv"), *data])
     assert missing.exit_code == 2
     assert "no such file" in missing.output
+
+
+@pytest.mark.rule("SIP-1")
+def test_an_import_with_a_refused_row_keeps_the_good_rows_and_exits_non_zero(
+    platform: Platform, tmp_path: Path
+) -> None:
+    target = _target(platform)
+    platform.close()
+    _ok(["demo", *target])
+    csv_file = tmp_path / "demo-cdrs.csv"
+    _ok(["billing", "demo-cdrs", "--out", str(csv_file), *target])
+    header, first, *_ = csv_file.read_text().splitlines()
+    broken = first.split(",")
+    broken[0], broken[1] = "bad-row-1", "no-such-account"
+    csv_file.write_text("\n".join([header, first, ",".join(broken)]) + "\n")
+    result = runner.invoke(app, ["billing", "import-cdrs", str(csv_file), *target])
+    assert result.exit_code == 1
+    assert "imported 1 CDRs, 0 already imported, 1 errors" in result.output
+    assert "1 rows were refused and not imported" in result.output
+    again = runner.invoke(app, ["billing", "import-cdrs", str(csv_file), *target])
+    assert again.exit_code == 1
+    assert "imported 0 CDRs, 1 already imported, 1 errors" in again.output
