@@ -15,6 +15,7 @@ from nuage.api.limits import ConcurrencyLimiter, MemoryLimiter, RedisLimiter
 from nuage.api.resources import (
     access,
     billing,
+    calls,
     carrier_trunks,
     conferences,
     devices,
@@ -79,6 +80,7 @@ ROUTERS = (
     views.router,
     access.router,
     billing.router,
+    calls.router,
     sip.router,
 )
 

@@ -67,5 +67,6 @@ def self_granted(claims: Claims, permission: str, user_id: str) -> bool:
         in (
             "directory.users.read",
             "directory.users.update",
+            "billing.call-records.read",  # a user's own calls
         )
     )
