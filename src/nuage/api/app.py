@@ -31,6 +31,7 @@ from nuage.api.resources import (
     rooms,
     sip,
     sound_files,
+    summaries,
     trunks,
     users,
     views,
@@ -81,6 +82,7 @@ ROUTERS = (
     access.router,
     billing.router,
     calls.router,
+    summaries.router,
     sip.router,
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from nuage.bootstrap import Platform
@@ -107,3 +108,34 @@ def test_an_import_with_a_refused_row_keeps_the_good_rows_and_exits_non_zero(
     again = runner.invoke(app, ["billing", "import-cdrs", str(csv_file), *target])
     assert again.exit_code == 1
     assert "imported 0 CDRs, 1 already imported, 1 errors" in again.output
+
+
+@pytest.mark.rule("CNT-1")
+def test_verify_reports_the_chains_and_a_broken_one_stops_the_run(platform: Platform) -> None:
+    target = _target(platform)
+    engine = platform.engine
+    _ok(["demo", *target])
+    _ok(["billing", "count", "--month", "2026-01", *target])
+    verified = _ok(["billing", "verify", *target])
+    assert "3 summaries: 0 broken chains" in verified
+    with platform.uow() as uow:
+        dupont = uow.parties.find_by(name="Atelier Dupont")
+    assert dupont is not None
+    assert "2026-01  billable_users=" in _ok(["billing", "summaries", "--account", dupont.id, *target])
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:  # what someone holding the database's keys could do
+        connection.execute(
+            text("DROP TRIGGER monthly_summaries_no_update" + (" ON monthly_summaries" if postgres else ""))
+        )
+        connection.execute(
+            text("UPDATE monthly_summaries SET items = :items WHERE account_id = :a"),
+            {"items": '{"billable_users": "1"}', "a": dupont.id},
+        )
+    platform.close()
+    broken = runner.invoke(app, ["billing", "verify", *target])
+    assert broken.exit_code == 1
+    assert f"{dupont.id}  BROKEN at 2026-01: content does not match its hash" in broken.output
+    run = runner.invoke(app, ["billing", "run", "--period", "2026-01", *target])
+    assert run.exit_code == 2
+    assert "CNT-1" in run.output
+    assert "Nothing was issued" in run.output

@@ -13,12 +13,13 @@ from sqlalchemy.exc import DBAPIError
 
 from nuage.errors import Conflict
 from nuage.services.billing.contracts import declare_bankruptcy, give_notice
-from nuage.services.billing.counting import freeze_month, verify_summaries
+from nuage.services.billing.counting import freeze_month
 from nuage.services.billing.demo import DEMO_MONTH
 from nuage.services.billing.issuing import void_and_regenerate
 from nuage.services.billing.monthly_run import run_billing
 from nuage.services.billing.order_fees import invoice_order
 from nuage.services.billing.queries import get_invoice
+from nuage.services.billing.summaries import account_summaries
 from nuage.services.directory.users import remove_user
 from nuage.shared.month import Month
 from nuage.storage.sql import billing_tables as bt
@@ -42,7 +43,7 @@ def test_a_frozen_summary_is_never_updated_and_its_chain_verifies(demo: Demo) ->
     assert len(first.frozen) == 3
     assert sorted(again.already_frozen) == sorted(s.account_id for s in first.frozen)
     with demo.platform.uow() as uow:
-        summaries = verify_summaries(uow, demo.ctx, dupont)
+        summaries = account_summaries(uow, demo.ctx, dupont)
     assert [str(s.month) for s in summaries] == ["2026-01", "2026-02"]
     assert summaries[1].previous_hash == summaries[0].hash
     # The database refuses an UPDATE, whatever the path.
