@@ -18,6 +18,7 @@ from nuage.api.resources import (
     calls,
     carrier_trunks,
     conferences,
+    contracts,
     devices,
     emergency_numbers,
     faxes,
@@ -82,6 +83,7 @@ ROUTERS = (
     access.router,
     billing.router,
     calls.router,
+    contracts.router,
     summaries.router,
     sip.router,
 )

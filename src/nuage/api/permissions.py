@@ -29,6 +29,7 @@ OPERATOR_ONLY = frozenset(
         "access.api-clients.update-status",
         "access.api-limits.update",
         "access.api-usage.read",
+        "billing.contracts.update",
     }
 )
 

@@ -8,6 +8,7 @@ import typer
 
 from nuage.cli.billing import billing_app
 from nuage.cli.calls import calls_app
+from nuage.cli.contracts import contracts_app
 from nuage.cli.db import db_app
 from nuage.cli.demo import demo
 from nuage.cli.dunning import dunning_app
@@ -21,6 +22,7 @@ app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_arg
 app.add_typer(db_app, name="db")
 app.add_typer(billing_app, name="billing")
 app.add_typer(calls_app, name="calls")
+app.add_typer(contracts_app, name="contracts")
 app.add_typer(emergency_app, name="emergency-numbers")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")

@@ -146,6 +146,7 @@ def list_call_records(
 
 @router.get(
     "/call-records/export.csv",
+    response_class=StreamingResponse,
     summary="Export call records as CSV",
     tags=["calls"],
     responses={
