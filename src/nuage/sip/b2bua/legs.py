@@ -21,8 +21,6 @@ from nuage.sip.transport import Address
 
 log = logging.getLogger("nuage.sip.b2bua")
 
-PASSED_HEADERS = ("session-expires", "min-se", "supported", "require", "allow")
-
 
 class LegHost(Protocol):
     """What legs need from the server: timers, transactions, transports, dialog registry."""
