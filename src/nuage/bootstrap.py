@@ -179,6 +179,7 @@ class SipRuntime:
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
         from nuage.sip.server import SipServer, SipSettings
         from nuage.sip.tcp import TcpLimits
+        from nuage.storage.sql.call_journal import SqlCallJournal
         from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
         from nuage.storage.sql.sip_adapters import SqlSipDirectory
         from nuage.storage.sql.sip_records import SqlBindingStore, SqlCdrSink
@@ -217,6 +218,7 @@ class SipRuntime:
                 max_connections=config.tcp_max_connections,
                 max_connections_per_address=config.tcp_max_connections_per_address,
             ),
+            node_id=config.node_id,  # names the crash journal (None: the address the node listens on)
         )
         self.nonce_counts = _nonce_counts(platform.settings)
         cdr_sink = SqlCdrSink(platform.engine)
@@ -235,6 +237,7 @@ class SipRuntime:
                 timeout=timedelta(hours=config.hot_desk_timeout_hours),
             ),
             nonce_counts=self.nonce_counts,
+            journal_store=SqlCallJournal(platform.engine),  # issue #20: calls a crash interrupts get CDRs
         )
         # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
         # CDR); ours also gives the call's channels back to the policy, at once (and tells SIP-4's
@@ -253,6 +256,7 @@ class SipRuntime:
         try:
             await self.policy_state.start()
             self.policy.refresh()  # SIP-4: the blocks stored are in force from the first call
+            await self.server.recover()  # the CDRs of calls a crash of this node cut, before SIP-5 sums them
             self.policy.restore_spend(*await self.policy_state.load_spend_today())  # SIP-5
             await self.policy.channels.start()
             if self.nonce_counts is not None:
