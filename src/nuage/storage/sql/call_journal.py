@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, tuple_, update
 
 from nuage.sip.ports import CdrRecord, Direction, JournalEntry
 from nuage.storage.sql import tables
 from nuage.storage.sql.sip_records import cdr_rows
+
+_CHUNK = 400  # keys per DELETE (two bound parameters each)
 
 
 class SqlCallJournal:
@@ -40,14 +42,13 @@ class SqlCallJournal:
         self, node: str, entries: list[JournalEntry], removed: list[tuple[str, str]], seen_at: datetime
     ) -> None:
         journal = tables.call_journal
+        keys = [*removed, *((e.call_id, e.caller_tag) for e in entries)]
         with self._engine.begin() as connection:
-            keys = [*removed, *((e.call_id, e.caller_tag) for e in entries)]
-            for call_id, tag in keys:
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start : start + _CHUNK]
                 connection.execute(
                     delete(journal).where(
-                        and_(
-                            journal.c.node == node, journal.c.call_id == call_id, journal.c.caller_tag == tag
-                        )
+                        journal.c.node == node, tuple_(journal.c.call_id, journal.c.caller_tag).in_(chunk)
                     )
                 )
             if entries:
