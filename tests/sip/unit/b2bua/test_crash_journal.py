@@ -143,3 +143,35 @@ async def test_the_call_path_never_waits_on_the_journal_store() -> None:
         assert lab.server.journal is not None
         assert store.writes == 1
         assert lab.server.journal.live == 0
+
+
+class FlakyStore(MemoryCallJournalStore):
+    """A journal store whose first write fails (a database hiccup)."""
+
+    def __init__(self) -> None:
+        super().__init__(MemoryCdrSink())
+        self.failures = 1
+
+    async def write(
+        self,
+        node: str,
+        entries: Sequence[JournalEntry],
+        removed: Sequence[tuple[str, str]],
+        seen_at: datetime,
+    ) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("database unreachable")
+        await super().write(node, entries, removed, seen_at)
+
+
+async def test_a_failed_journal_write_is_retried_with_everything_it_held() -> None:
+    store = FlakyStore()
+    async with b2bua_lab(DialPlanPolicy(), journal=store) as lab:
+        await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
+        assert lab.server.journal is not None
+        await lab.server.journal.flush()  # fails: kept
+        assert store.entries == {}
+        await lab.server.journal.flush()
+        (stored,) = store.entries["node-a"].values()
+        assert stored.answered_at is not None
