@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -246,10 +247,11 @@ class SipServer:
 
     @property
     def node(self) -> str | None:
-        """The name of this node's call journal: ``node_id``, else the host and port it listens on."""
+        """The name of this node's call journal: ``node_id``, else the machine, host and port it listens
+        on (two machines listening on 0.0.0.0:5060 over one database are two nodes)."""
         settings = self.settings
         port = settings.listen_port or (next(iter(self._via.values()))[1] if self._via else 0)
-        host = settings.advertised_host or settings.listen_host
+        host = f"{socket.gethostname()}/{settings.advertised_host or settings.listen_host}"
         return settings.node_id or (f"{host}:{port}" if port else None)
 
     async def recover(self) -> int:
