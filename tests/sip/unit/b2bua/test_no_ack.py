@@ -6,9 +6,11 @@ the test moves the clock, whatever the machine's load."""
 
 from __future__ import annotations
 
+from nuage.sip.message import Headers, SipRequest, SipUri
 from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import NOT_ACKNOWLEDGED, CallOutcome
-from sip.unit.b2bua.lab import BOB_DESK, BOB_DESK_ONLY, b2bua_lab, sdp
+from nuage.sip.transactions import new_branch, new_tag
+from sip.unit.b2bua.lab import BOB_DESK, BOB_DESK_ONLY, DOMAIN, SERVER, b2bua_lab, sdp
 from sip.unit.b2bua.test_calls import answer, ring
 
 
@@ -53,3 +55,33 @@ async def test_a_call_acked_is_billed_as_answered_and_not_cut_at_64_t1() -> None
         desk.reply(await desk.request("BYE"), 200)
         (cdr,) = await lab.cdrs_written(1)
         assert (cdr.outcome, cdr.billable_seconds, cdr.disposition) == (CallOutcome.ANSWERED, 40, None)
+
+
+async def test_a_delayed_offer_never_acked_acks_the_callees_2xx_before_its_bye() -> None:
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        carrier = lab.carrier
+        host, port = carrier.address.host, carrier.address.port
+        headers = Headers()
+        headers.add("via", f"SIP/2.0/UDP {host}:{port};branch={new_branch()};rport")
+        headers.add("max-forwards", "70")
+        headers.add("from", f"<sip:+3211111111@{host}>;tag={new_tag()}")
+        headers.add("to", f"<sip:{BOB_DESK_ONLY}@{DOMAIN}>")
+        headers.add("call-id", new_tag())
+        headers.add("cseq", "1 INVITE")
+        headers.add("contact", f"<sip:peer@{host}:{port}>")
+        carrier.send(
+            SipRequest("INVITE", SipUri("sip", SERVER.host, user=BOB_DESK_ONLY, port=SERVER.port), headers)
+        )
+        desk = lab.phones[BOB_DESK.device_id]
+        incoming = await desk.request("INVITE")
+        assert incoming.body == b""  # a delayed offer: the callee makes the offer in its 2xx
+        desk.reply(incoming, 200, to_tag=new_tag(), body=sdp(desk.address.host, 30000))
+        await carrier.response(200)
+        await lab.advance(32.0)  # the caller never ACKs (nor answers the offer)
+        ack = await desk.request("ACK")
+        bye = await desk.request("BYE")
+        assert ack.cseq.number == incoming.cseq.number
+        desk.reply(bye, 200)
+        carrier.reply(await carrier.request("BYE"), 200)
+        (cdr,) = await lab.cdrs_written(1)
+        assert (cdr.outcome, cdr.billable_seconds) == (CallOutcome.NO_ACK, 0)
