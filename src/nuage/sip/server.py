@@ -4,7 +4,7 @@ server = SipServer(SipSettings(listen_port=0), credentials=..., dial_plan=..., b
                    policy=DialPlanPolicy(), cdr_sink=...)
 await server.start()        # server.bound_address("UDP") -> Address with the chosen port
 ...
-await server.stop(grace_s=30)       # calls in progress journaled with a journal_store (nuage.sip.journal)
+await server.stop(grace_s=30)
 """
 
 from __future__ import annotations
@@ -88,12 +88,12 @@ class SipSettings:
     cdr_flush_interval_ms: int = 1000
     user_agent: str = "Nuage"
     security: SecuritySettings = field(default_factory=SecuritySettings)  # SIP-5
-    node_id: str | None = None  # names the node's call journal (None: its advertised host and port)
+    node_id: str | None = None  # names the node's call journal (None: machine, host and port)
     journal_flush_s: float = 0.5  # how often the call journal is written (and the node's sign of life)
 
 
 class SipServer:
-    """Registrar + B2BUA on UDP and TCP; the transaction user of the stack."""
+    """Registrar + B2BUA on UDP and TCP; the transaction user; calls journaled (``nuage.sip.journal``)."""
 
     def __init__(
         self,
