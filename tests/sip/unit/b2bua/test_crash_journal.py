@@ -175,3 +175,43 @@ async def test_a_failed_journal_write_is_retried_with_everything_it_held() -> No
         await lab.server.journal.flush()
         (stored,) = store.entries["node-a"].values()
         assert stored.answered_at is not None
+
+
+class GatedStore(MemoryCallJournalStore):
+    """A journal store whose writes wait until the test opens the gate (a slow database)."""
+
+    def __init__(self) -> None:
+        super().__init__(MemoryCdrSink())
+        self.gate = asyncio.Event()
+        self.waiting = 0
+
+    async def write(
+        self,
+        node: str,
+        entries: Sequence[JournalEntry],
+        removed: Sequence[tuple[str, str]],
+        seen_at: datetime,
+    ) -> None:
+        self.waiting += 1
+        await self.gate.wait()
+        await super().write(node, entries, removed, seen_at)
+
+
+async def test_a_call_that_ends_while_its_entry_is_being_written_is_forgotten_at_the_next_flush() -> None:
+    store = GatedStore()
+    async with b2bua_lab(DialPlanPolicy(), journal=store) as lab:
+        journal = lab.server.journal
+        assert journal is not None
+        caller, _ = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
+        writing = asyncio.create_task(journal.flush())  # the call's entry, on its way to the store
+        await wait_for_condition(lambda: store.waiting == 1, timeout=10, what="the write to start")
+        lab.carrier.send_in_dialog(caller, "BYE")
+        desk = lab.phones[BOB_DESK.device_id]
+        desk.reply(await desk.request("BYE"), 200)
+        await lab.cdrs_written(1)  # the CDR is stored before the entry is
+        store.gate.set()
+        await writing
+        assert len(store.entries["node-a"]) == 1
+        await journal.flush()
+        assert store.entries["node-a"] == {}
+        assert journal.stored == 0
