@@ -218,7 +218,7 @@ class SipRuntime:
                 max_connections=config.tcp_max_connections,
                 max_connections_per_address=config.tcp_max_connections_per_address,
             ),
-            node_id=config.node_id,  # names the crash journal (None: the address the node listens on)
+            node_id=_node_id(platform.settings),  # names the crash journal (and the Redis channel holds)
         )
         self.nonce_counts = _nonce_counts(platform.settings)
         cdr_sink = SqlCdrSink(platform.engine)
@@ -308,6 +308,16 @@ def _nonce_counts(settings: Settings) -> RedisNonceCounts | None:
     return RedisNonceCounts(config.redis_url or settings.api.redis_url, prefix=config.redis_key_prefix)
 
 
+def _node_id(settings: Settings) -> str | None:
+    """The SIP node's stable name: ``sip.node_id``, else its machine and address (None: a port the OS
+    chooses). A node started again under it closes the calls it lost (the crash journal) and gives
+    their channels back at once (CAP-3: its Redis holds are rewritten)."""
+    config = settings.sip
+    if config.node_id:
+        return config.node_id
+    return f"{socket.gethostname()}/{config.host}:{config.port}" if config.port else None
+
+
 def _channels(settings: Settings) -> Channels:
     """CAP-3: the channel counter ``sip.channels`` names (Redis: shared by the SIP nodes)."""
     from nuage.adapters.redis_channels import RedisChannels
@@ -316,7 +326,7 @@ def _channels(settings: Settings) -> Channels:
     config = settings.sip
     if config.channels == "memory":
         return ChannelCounter()
-    node_id = config.node_id or f"{socket.gethostname()}-{secrets.token_hex(4)}"
+    node_id = _node_id(settings) or f"{socket.gethostname()}-{secrets.token_hex(4)}"
     return RedisChannels(
         config.redis_url or settings.api.redis_url,
         node_id=node_id,
