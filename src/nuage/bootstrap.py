@@ -198,6 +198,7 @@ class SipRuntime:
         from nuage.sip.bans import BanKeeper
         from nuage.sip.server import SipServer, SipSettings
         from nuage.sip.tcp import TcpLimits
+        from nuage.storage.sql.call_journal import SqlCallJournal
         from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
         from nuage.storage.sql.sip_adapters import SqlSipDirectory
         from nuage.storage.sql.sip_records import SqlBindingStore, SqlCdrSink
@@ -236,6 +237,7 @@ class SipRuntime:
                 max_connections=config.tcp_max_connections,
                 max_connections_per_address=config.tcp_max_connections_per_address,
             ),
+            node_id=_node_id(platform.settings),  # names the crash journal (and the Redis channel holds)
         )
         self.nonce_counts = _nonce_counts(platform.settings)
         cdr_sink = SqlCdrSink(platform.engine)
@@ -254,6 +256,7 @@ class SipRuntime:
                 timeout=timedelta(hours=config.hot_desk_timeout_hours),
             ),
             nonce_counts=self.nonce_counts,
+            journal_store=SqlCallJournal(platform.engine),  # issue #20: calls a crash interrupts get CDRs
         )
         # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
         # CDR); ours also gives the call's channels back to the policy, at once (and tells SIP-4's
@@ -278,6 +281,7 @@ class SipRuntime:
         try:
             await self.policy_state.start()
             self.policy.refresh()  # SIP-4: the blocks stored are in force from the first call
+            await self.server.recover()  # the CDRs of calls a crash of this node cut, before SIP-5 sums them
             self.policy.restore_spend(*await self.policy_state.load_spend_today())  # SIP-5
             await self.policy.channels.start()
             if self.nonce_counts is not None:
@@ -365,6 +369,16 @@ def _nonce_counts(settings: Settings) -> RedisNonceCounts | None:
     return RedisNonceCounts(config.redis_url or settings.api.redis_url, prefix=config.redis_key_prefix)
 
 
+def _node_id(settings: Settings) -> str | None:
+    """The SIP node's stable name: ``sip.node_id``, else its machine and address (None: a port the OS
+    chooses). A node started again under it closes the calls it lost (the crash journal) and gives
+    their channels back at once (CAP-3: its Redis holds are rewritten)."""
+    config = settings.sip
+    if config.node_id:
+        return config.node_id
+    return f"{socket.gethostname()}/{config.host}:{config.port}" if config.port else None
+
+
 def _channels(settings: Settings) -> Channels:
     """CAP-3: the channel counter ``sip.channels`` names (Redis: shared by the SIP nodes)."""
     from nuage.adapters.redis_channels import RedisChannels
@@ -373,7 +387,7 @@ def _channels(settings: Settings) -> Channels:
     config = settings.sip
     if config.channels == "memory":
         return ChannelCounter()
-    node_id = config.node_id or f"{socket.gethostname()}-{secrets.token_hex(4)}"
+    node_id = _node_id(settings) or f"{socket.gethostname()}-{secrets.token_hex(4)}"
     return RedisChannels(
         config.redis_url or settings.api.redis_url,
         node_id=node_id,
