@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -9,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from nuage.errors import Conflict, InvalidInput, NotFound, NuageError, TermViolation, UpstreamUnavailable
 
@@ -99,10 +101,45 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some operation of the application answers at this path (the ``Allow`` of a 405).
+
+    Read from the application's OpenAPI description (built once), whose paths every route has."""
+    app = request.app
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allowed_methods", None)
+    if table is None:
+        table = []
+        for template, item in app.openapi().get("paths", {}).items():
+            methods = {m.upper() for m in item if m in _HTTP_METHODS}
+            table.append((compile_path(template)[0], methods))
+        app.state.allowed_methods = table
+    root, path = request.scope.get("root_path", ""), request.scope["path"]
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    found: set[str] = set()
+    for pattern, methods in table:
+        if pattern.match(path):
+            found |= methods
+    return sorted(found)
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     ids = {404: "not-found", 405: "method-not-allowed", 400: "bad-request", 415: "unsupported-media-type"}
     headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allow = allowed_methods(request)
+        headers["Allow"] = ", ".join(allow) or headers.get("Allow", "")
+        return error_response(
+            405,
+            "method-not-allowed",
+            f"{request.method} is not allowed here; use {' or '.join(allow)}",
+            {"allowed": allow},
+            **headers,
+        )
     return error_response(
         exc.status_code, ids.get(exc.status_code, "http-error"), str(exc.detail), {}, **headers
     )
