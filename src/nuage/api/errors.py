@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from nuage.errors import Conflict, InvalidInput, NotFound, NuageError, TermViolation, UpstreamUnavailable
+from nuage.shared.rules import RULES
 
 
 class Forbidden(NuageError):
@@ -34,6 +35,39 @@ class ErrorBody(BaseModel):
     error_id: str = Field(examples=["term-violation"])
     message: str
     details: dict[str, Any] = Field(examples=[{"rule_id": "CFG-5", "purpose": "alarm"}])
+
+
+def unprocessable(*rule_ids: str) -> dict[int | str, dict[str, Any]]:
+    """An operation's documented 422: a malformed field (``invalid-input``), or, for each of
+    ``rule_ids``, the rule of the terms that refuses (``term-violation``, ``details.rule_id``)."""
+    examples: dict[str, Any] = {
+        "invalid-input": {
+            "summary": "A field is malformed (details.field names it)",
+            "value": error_body(
+                "invalid-input", "name: String should have at most 200 characters", {"field": "name"}
+            ),
+        }
+    }
+    for rule_id in rule_ids:
+        title = RULES[rule_id]
+        examples[f"term-violation-{rule_id}"] = {
+            "summary": f"{rule_id} refuses: {title}",
+            "value": error_body("term-violation", f"{title} ({rule_id})", {"rule_id": rule_id}),
+        }
+    description = "`invalid-input`: a field is malformed (`details.field`)."
+    if rule_ids:
+        description += (
+            " `term-violation`: a rule of the terms refuses (`details.rule_id`): "
+            + "; ".join(f"{rule_id} ({RULES[rule_id]})" for rule_id in rule_ids)
+            + "."
+        )
+    return {
+        422: {
+            "model": ErrorBody,
+            "description": description,
+            "content": {"application/json": {"examples": examples}},
+        }
+    }
 
 
 _HTTP_STATUS: dict[type[NuageError], int] = {

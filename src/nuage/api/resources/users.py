@@ -21,7 +21,7 @@ from pydantic import StringConstraints
 from nuage.api.caching import write_response
 from nuage.api.crud import FORBIDDEN, ID, INVALID, NOT_FOUND, Resource, described, register, responses
 from nuage.api.deps import Call, call
-from nuage.api.errors import Forbidden
+from nuage.api.errors import Forbidden, unprocessable
 from nuage.api.schemas import Email, Id, Input, Name, Output, changes
 from nuage.directory.model import Role, User
 from nuage.directory.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -159,6 +159,7 @@ USERS = Resource(
     delete=_delete,
     self_access=True,
     rules="CFG-1, CFG-2.",
+    refused_by=("CFG-2", "EMG-4"),
 )
 
 router = APIRouter()
@@ -193,7 +194,7 @@ def set_password(id: ID, body: PasswordChange, c: Call = Depends(call)) -> Respo
     response_class=Response,
     summary="Set a user's hot-desk PIN",
     tags=["directory"],
-    responses=responses(FORBIDDEN, NOT_FOUND, INVALID),
+    responses=responses(FORBIDDEN, NOT_FOUND, unprocessable("CFG-2")),
     **described(
         "directory.users.update",
         "CFG-13: the PIN the user logs in on shared phones with (`*11*<extension>*<PIN>`), "
