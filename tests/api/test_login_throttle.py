@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -64,6 +65,14 @@ async def test_failures_past_the_free_ones_get_429_with_a_doubling_retry_after(
     # a success clears the account's counters: five free failures again
     for _ in range(5):
         assert (await api.http.post("/oauth/token", data=_form("wrong-password"))).status_code == 400
+
+
+async def test_attempts_sent_at_once_cannot_slip_through_together(api: Api) -> None:
+    answers = await asyncio.gather(
+        *(api.http.post("/oauth/token", data=_form(f"parallel-guess-{n}")) for n in range(30))
+    )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [400] * 6 + [429] * 24  # five free, the sixth sets the first wait
 
 
 async def test_other_accounts_and_addresses_are_not_slowed_by_one_accounts_failures(api: Api) -> None:
@@ -160,3 +169,7 @@ async def test_the_wait_doubles_up_to_its_ceiling_and_is_seen_by_every_node(
     assert await second.wait(login_keys("alice@dupont.example", "203.0.113.5"), now + 8) is None
     await second.succeeded(keys)
     assert await first.wait(keys, now) is None
+    other = login_keys("bob@dupont.example", "203.0.113.5")  # the same address: its count was given back one
+    for _ in range(2):
+        await first.failed(other, now)
+    assert await second.wait(other, now) is None

@@ -4,12 +4,14 @@ Three counters of failures (a wrong password or secret, an unknown user or clien
 account *and* address, per account (from any address), and per address (any account). Each allows
 some failures free; every further failure doubles the wait before the next attempt of that
 counter is even looked at (1 s, 2 s, 4 s ...), up to a ceiling. An attempt that comes too early
-is answered 429 with ``Retry-After``, without checking the password, and is not counted.
+is answered 429 with ``Retry-After``, without checking the password, and is not counted. An
+attempt is counted as a failure *before* its password is checked and given back if it succeeds,
+so that many attempts sent at once cannot all slip through before the first failure is counted.
 
 Never a lock-out for good: every wait has a ceiling, the per-account ceiling is short (one minute
 by default, so that an attacker elsewhere cannot keep a real user out longer than that between two
 of the attacker's own attempts), a counter is forgotten after a quiet spell, and a success clears
-the account's counters. Time is the platform's clock.
+the account's counters (and gives the address its attempt back). Time is the platform's clock.
 
 :class:`MemoryThrottle` keeps the counters in the process (one web node); :class:`RedisThrottle`
 shares them between the web nodes (an atomic script per failure, keys expiring by themselves).
@@ -126,6 +128,10 @@ class MemoryThrottle:
         for scope in ("account-and-address", "account"):
             if scope in keys:
                 self._entries.pop((scope, keys[scope]), None)
+        entry = self._entries.get(("address", keys["address"])) if "address" in keys else None
+        if entry is not None:
+            failures, until, last = entry
+            self._entries[("address", keys["address"])] = (max(0, failures - 1), until, last)
 
     async def close(self) -> None:
         self._entries.clear()
@@ -146,6 +152,12 @@ redis.call('PEXPIRE', KEYS[1], math.floor(tonumber(ARGV[4]) + delay))
 return failures
 """
 
+_SUCCEEDED = """
+redis.call('DEL', KEYS[1], KEYS[2])
+if tonumber(redis.call('HGET', KEYS[3], 'f') or '0') > 0 then redis.call('HINCRBY', KEYS[3], 'f', -1) end
+return 0
+"""
+
 
 class RedisThrottle:
     """The counters in Redis, shared by the web nodes (``api.limits_backend = "redis"``)."""
@@ -156,6 +168,7 @@ class RedisThrottle:
         self._prefix = prefix
         self._client: Any = None
         self._failed: Any = None
+        self._succeeded: Any = None
 
     def _key(self, scope: Scope, key: str) -> str:
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -167,6 +180,7 @@ class RedisThrottle:
 
             self._client = Redis.from_url(self._url)
             self._failed = self._client.register_script(_FAILED)
+            self._succeeded = self._client.register_script(_SUCCEEDED)
         return self._client
 
     async def wait(self, keys: Keys, now: float) -> Wait | None:
@@ -188,9 +202,9 @@ class RedisThrottle:
             await self._failed(keys=[self._key(scope, key)], args=[*args, int(policy.forget_after_s * 1000)])
 
     async def succeeded(self, keys: Keys) -> None:
-        names = [self._key(s, keys[s]) for s in ("account-and-address", "account") if s in keys]
-        if names:
-            await self._redis().delete(*names)
+        self._redis()
+        names = [self._key(s, keys[s]) for s in ("account-and-address", "account", "address")]
+        await self._succeeded(keys=names)
 
     async def close(self) -> None:
         if self._client is not None:

@@ -206,10 +206,11 @@ async def token(request: Request, rt: ApiRuntime = Depends(runtime)) -> Response
     wait = await rt.throttle.wait(keys, now)
     if wait is not None:
         return _throttled(wait)
+    # counted before the check and given back on success: attempts sent at once cannot all slip through
+    await rt.throttle.failed(keys, now)
     check = _client_claims if grant == "client_credentials" else _user_claims
     claims = await run_in_threadpool(check, rt, account, secret)
     if claims is None:
-        await rt.throttle.failed(keys, now)
         if grant == "client_credentials":
             return _oauth_error(
                 401, "invalid_client", "Unknown client, wrong secret, or the client lost access"
