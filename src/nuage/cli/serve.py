@@ -101,10 +101,11 @@ async def _serve(platform: Platform) -> None:
         ssl_keyfile=str(tls.key) if tls.key else None,
         ssl_keyfile_password=password,
     )
-    try:
-        config.load()
-    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: a wrong key, a bad PEM file
-        raise fail(f"HTTPS cannot start with http.tls.certificate and http.tls.key: {exc}") from exc
+    if tls.enabled:
+        try:
+            config.load()  # builds the TLS context now, so that a bad file is one line, not a traceback
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: a wrong key, a bad PEM file
+            raise fail(f"HTTPS cannot start with http.tls.certificate and http.tls.key: {exc}") from exc
     server = _WebServer(config)
     stop = _stop_event()
     runtime = await _start_sip(platform) if settings.sip.enabled else None
