@@ -138,6 +138,13 @@ async def test_every_answer_carries_the_security_headers(api: Api) -> None:
     policy = page.headers["content-security-policy"]
     assert "default-src 'none'" in policy
     assert "script-src" not in policy  # no script runs on the pages
+    assert "unsafe-inline" not in policy
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    assert f'<style nonce="{nonce}">' in page.text  # the page's own style block, and nothing else
+    assert ' style="' not in page.text
+    assert "swatch-" in page.text  # the partners' brand colours come from that block
+    again = await api.http.get("http://nuage.test/")
+    assert again.headers["content-security-policy"] != policy  # a nonce per answer
 
 
 async def test_a_405_names_every_method_the_path_answers(api: Api) -> None:

@@ -19,7 +19,7 @@ from nuage.api.limits import ConcurrencyLimiter
 from nuage.bootstrap import Platform
 from nuage.services.context import Context
 from nuage.tenancy.model import PartyKind
-from nuage.web.headers import SecurityHeaders
+from nuage.web.headers import SecurityHeaders, new_nonce, page_policy
 from nuage.web.overview import build_overview
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -82,6 +82,12 @@ def create_app(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
             operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
             ctx = Context.operator(operator.id if operator else "-", platform.clock)
             data = build_overview(uow, ctx)
-        return TEMPLATES.TemplateResponse(request, "overview.html", {"overview": data})
+        nonce = new_nonce()
+        return TEMPLATES.TemplateResponse(
+            request,
+            "overview.html",
+            {"overview": data, "csp_nonce": nonce},
+            headers={"Content-Security-Policy": page_policy(nonce)},
+        )
 
     return app
