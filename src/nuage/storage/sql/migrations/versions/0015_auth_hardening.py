@@ -5,7 +5,7 @@ password moves it on, which ends the user's existing tokens. ``api_revoked_token
 tokens revoked before they expire, kept until then.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-05 08:20:00.000000
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from nuage.storage.sql.types import UtcDateTime
 
 revision: str = "0015"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
