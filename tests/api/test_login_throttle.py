@@ -15,6 +15,7 @@ from api.support import PASSWORDS, SECRETS, Api
 from nuage.api.throttle import LoginThrottle, MemoryThrottle, RedisThrottle, login_keys
 from nuage.config import LoginThrottleSettings
 from nuage.shared.clock import FrozenClock
+from nuage.web.app import create_app
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 ALICE = "alice@dupont.example"
@@ -173,3 +174,21 @@ async def test_the_wait_doubles_up_to_its_ceiling_and_is_seen_by_every_node(
     for _ in range(2):
         await first.failed(other, now)
     assert await second.wait(other, now) is None
+
+
+@pytest.mark.parametrize(
+    "api_settings", [{"limits_backend": "redis", "redis_key_prefix": f"nuage-test:{secrets.token_hex(6)}:"}]
+)
+async def test_web_nodes_on_redis_share_the_counters(api: Api) -> None:
+    if not _redis_available():
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    for _ in range(6):
+        assert (await api.http.post("/oauth/token", data=_form("wrong-password"))).status_code == 400
+    other = create_app(api.platform)  # a second web node with the same settings
+    transport = httpx.ASGITransport(app=other)
+    async with httpx.AsyncClient(transport=transport, base_url="http://nuage.test/api/v1") as node:
+        refused = await node.post("/oauth/token", data=_form(PASSWORDS[ALICE]))
+        assert refused.status_code == 429
+        assert refused.json()["details"]["scope"] == "account-and-address"
+        mounted = next(r for r in other.routes if getattr(r, "path", "") == "/api/v1")
+        await mounted.app.app.state.api.close()
