@@ -17,8 +17,37 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class TlsSettings(BaseModel):
+    """HTTPS for the web server: both files, or neither (plain HTTP, e.g. behind a TLS proxy)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: Path | None = None  # PEM: the certificate, then its chain
+    key: Path | None = None  # PEM: the private key
+    key_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> TlsSettings:
+        if (self.certificate is None) != (self.key is None):
+            raise ValueError("give both http.tls.certificate and http.tls.key, or neither")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the web server speaks HTTPS."""
+        return self.certificate is not None
 
 
 class HttpSettings(BaseModel):
@@ -28,6 +57,7 @@ class HttpSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    tls: TlsSettings = TlsSettings()
 
 
 class SipAutoDialerSettings(BaseModel):
@@ -104,6 +134,19 @@ class SipSettings(BaseModel):
     security: SipSecuritySettings = SipSecuritySettings()
 
 
+class LoginThrottleSettings(BaseModel):
+    """Failed logins at ``/oauth/token`` slow their account and address down (``[api.login]``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    free_failures_per_account_and_address: int = Field(default=5, ge=1)
+    free_failures_per_account: int = Field(default=20, ge=1)  # from any address
+    free_failures_per_address: int = Field(default=100, ge=1)  # on any account
+    max_delay_s: float = Field(default=900.0, gt=0, le=86400)  # ceiling of the doubling wait
+    max_delay_account_s: float = Field(default=60.0, gt=0, le=3600)  # short: no one locks a user out
+    forget_after_s: float = Field(default=3600.0, gt=0)  # a counter quiet this long starts afresh
+
+
 class ApiSettings(BaseModel):
     """The REST API (API-1..4): tokens, per-account limits and where the limit counters live."""
 
@@ -120,6 +163,7 @@ class ApiSettings(BaseModel):
     # Single-item reads on the event loop (no worker-thread hop): "auto" does it on SQLite, whose WAL
     # readers never wait; over a network (PostgreSQL) a stall would hold the whole loop, so not there.
     inline_item_reads: str = "auto"  # "auto", "always" or "never"
+    login: LoginThrottleSettings = LoginThrottleSettings()  # shared in Redis when limits_backend is
 
 
 class PaymentsSettings(BaseModel):
