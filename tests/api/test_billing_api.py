@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import pytest
@@ -148,3 +149,55 @@ async def test_an_invoices_pdf_and_ubl_are_served_inside_its_tenant(after_januar
         missing = await api.get(PEETERS, f"/invoices/INV-2099-999999/{kind}")
         assert other.status_code == missing.status_code == 404
         assert other.json()["error_id"] == missing.json()["error_id"] == "not-found"
+
+
+@pytest.mark.rule("BIL-4")
+async def test_renaming_the_customer_after_issue_changes_no_byte_of_its_invoice(after_january: Api) -> None:
+    api = after_january
+    await _bill_the_demo_month(api)
+    dupont = api.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    (header,) = (await api.get(DUPONT, "/invoices")).json()["items"]
+    number = header["number"]
+    renamed = await api.patch(
+        DUPONT, f"/customers/{dupont}", json={"name": "Dupont Renamed SA", "city": "Gent"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    first = {kind: (await api.get(DUPONT, f"/invoices/{number}/{kind}")).content for kind in ("pdf", "ubl")}
+    assert b"Atelier Dupont" in first["ubl"]  # the buyer as it was at issue
+    assert b"Dupont Renamed" not in first["ubl"]
+    assert b"Gent" not in first["ubl"]
+    again = await api.patch(DUPONT, f"/customers/{dupont}", json={"name": "Dupont Again", "language": "nl"})
+    assert again.status_code == 200, again.text
+    for kind in ("pdf", "ubl"):
+        later = (await api.get(DUPONT, f"/invoices/{number}/{kind}")).content
+        assert hashlib.sha256(later).hexdigest() == hashlib.sha256(first[kind]).hexdigest()
+    (listed,) = (await api.get(DUPONT, "/invoices")).json()["items"]
+    assert listed["number"] == number
+
+
+@pytest.mark.rule("TEN-5")
+@pytest.mark.parametrize(
+    ("field", "value", "error_id"),
+    [
+        ("country", "XX", "invalid-country"),
+        ("country", "UK", "invalid-country"),
+        ("vat_number", "BE0123456789", "invalid-vat-number"),  # wrong check digits
+        ("vat_number", "XX0123456789", "invalid-vat-number"),
+    ],
+)
+async def test_a_party_with_an_unknown_country_or_a_wrong_vat_number_is_refused(
+    api: Api, field: str, value: str, error_id: str
+) -> None:
+    dupont = api.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    changed = await api.patch(DUPONT, f"/customers/{dupont}", json={field: value})
+    assert changed.status_code == 422, changed.text
+    assert changed.json()["error_id"] == error_id
+    assert changed.json()["details"]["field"] == field
+    created = await api.post(OPERATOR, "/customers", json={"name": "Nouvelle SPRL", field: value})
+    assert created.status_code == 422, created.text
+    assert created.json()["error_id"] == error_id
+    fine = await api.patch(
+        DUPONT, f"/customers/{dupont}", json={"country": "be", "vat_number": "BE 0123.456.749"}
+    )
+    assert fine.status_code == 200, fine.text
+    assert (fine.json()["country"], fine.json()["vat_number"]) == ("BE", "BE0123456749")

@@ -322,9 +322,12 @@ def _document_route(kind: str) -> None:
     ) -> Response:
         queries.get_invoice(c.uow, c.ctx, number)  # TEN-4 first: another tenant's invoice is 404
         c.require("billing.invoices.read")
-        # Stored files (rendered at send time) are answered as they are; otherwise rendered and
-        # validated now (with the operator's [payments] settings, as the CLI), not stored by a read.
-        name, media, body = documents.document_file(c.uow, c.ctx, number, kind, c.runtime.platform.documents)
+        # BIL-4: the stored files, as they are; the first read of an invoice not rendered yet renders
+        # them from what was frozen at issue and stores them (the same bytes from then on).
+        platform = c.runtime.platform
+        with platform.uow() as uow:
+            name, media, body = documents.document_file(uow, c.ctx, number, kind, platform.documents)
+            uow.commit()
         return cached_file_response(request, body, media, name)
 
     get_document.__name__ = f"get_invoice_{kind}"

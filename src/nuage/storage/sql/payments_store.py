@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from nuage.billing.lines import InvoiceLine, SourceRef
 from nuage.billing.vat import COMPENSATION_VAT
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
-from nuage.services.payments.ports import DeliveryRecord, ParkedEntry, PendingCharge, StoredDocument
+from nuage.services.payments.ports import (
+    DeliveryRecord,
+    InvoiceSnapshot,
+    ParkedEntry,
+    PendingCharge,
+    StoredDocument,
+)
 from nuage.shared.money import CENT, to_minor
 from nuage.storage.sql import payments_tables as pt
 
@@ -23,6 +31,10 @@ class SqlPaymentStore:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
+    def _insert_ignore(self, table: Table) -> Any:
+        module = postgresql if self._c.dialect.name == "postgresql" else sqlite
+        return module.insert(table).on_conflict_do_nothing()
+
     # documents ------------------------------------------------------------------------------------
     def find_document(self, number: str) -> StoredDocument | None:
         row = self._c.execute(
@@ -31,10 +43,21 @@ class SqlPaymentStore:
         return None if row is None else StoredDocument(**row._asdict())
 
     def add_document(self, document: StoredDocument) -> None:
-        self._c.execute(insert(pt.invoice_documents).values(**document.__dict__))
+        """Insert once: a document another transaction stored first is kept as it is."""
+        self._c.execute(self._insert_ignore(pt.invoice_documents).values(**document.__dict__))
 
     def document_numbers(self) -> set[str]:
         return set(self._c.execute(select(pt.invoice_documents.c.number)).scalars())
+
+    def add_snapshots(self, snapshots: Sequence[InvoiceSnapshot]) -> None:
+        if snapshots:
+            self._c.execute(insert(pt.invoice_snapshots), [s.__dict__ for s in snapshots])
+
+    def find_snapshot(self, number: str) -> InvoiceSnapshot | None:
+        row = self._c.execute(
+            select(pt.invoice_snapshots).where(pt.invoice_snapshots.c.number == number)
+        ).first()
+        return None if row is None else InvoiceSnapshot(**row._asdict())
 
     # deliveries -----------------------------------------------------------------------------------
     def add_delivery(self, record: DeliveryRecord) -> None:
