@@ -20,6 +20,7 @@ from nuage.api.caching import cached_file_response, read_response, write_respons
 from nuage.api.crud import CONFLICT, FORBIDDEN, MAX_PAGE, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
 from nuage.api.errors import ErrorBody
+from nuage.api.resources.billing_runs import RunBody, RunOut, run_out
 from nuage.api.schemas import MONTH_PATTERN, Input, MonthText, Output
 from nuage.billing.vat import line_vat
 from nuage.errors import InvalidInput
@@ -66,36 +67,6 @@ class RatingOut(Output):
     stored: dict[str, int]
     failure_count: int
     failures: list[list[str]]
-
-
-class RunBody(Input):
-    """BIL-2/BIL-3: the period P of the run and, optionally, the issue date."""
-
-    period: MonthText
-    run_on: date | None = None
-
-
-class RefusalOut(Output):
-    """BIL-4: a party whose invoice was not issued: its e-invoice fails these rules."""
-
-    party_id: str
-    rule_ids: list[str]
-    message: str
-
-
-class RunOut(Output):
-    """BIL-9: invoices issued by this run and parties already billed for the period.
-
-    ``refused``: parties left unbilled because their e-invoice fails validation (BIL-4); a
-    re-run issues them once fixed. ``charges_invoiced``: PAY-2 lines the invoices carry.
-    """
-
-    period: str
-    invoices: list[str]
-    already_billed: int
-    suspended_customers: list[str]
-    refused: list[RefusalOut] = []
-    charges_invoiced: int = 0
 
 
 class RowErrorOut(Output):
@@ -238,18 +209,9 @@ def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
         validator=platform.einvoice_validator,
         run_on=body.run_on,
         settings=platform.payments,
+        dry_run=body.dry_run,
     )
-    out = RunOut(
-        period=str(report.period),
-        invoices=[stored.issued.number for stored in report.invoices],
-        already_billed=report.already_billed,
-        suspended_customers=report.suspended_customers,
-        refused=[
-            RefusalOut(party_id=party_id, rule_ids=list(error.rule_ids), message=error.message)
-            for party_id, error in report.refused.items()
-        ],
-        charges_invoiced=report.charges_invoiced,
-    )
+    out = run_out(report)
     return write_response(out.model_dump_json().encode())
 
 
