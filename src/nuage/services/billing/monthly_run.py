@@ -131,6 +131,7 @@ def run_billing(
     for chunk in _chunks(sorted(by_party), parties_per_batch):
         with factory() as uow:
             uow.billing.lock(BILLING_JOB)
+            check_run(period, issue_on, today, uow.billing.last_issue_on())  # BIL-4: none later meanwhile
             gate = EInvoiceGate(
                 uow,
                 settings,
