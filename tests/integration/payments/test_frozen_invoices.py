@@ -10,8 +10,7 @@ from alembic import command
 from nuage.services import tenancy
 from nuage.services.payments import documents
 from nuage.storage.sql.migrate import alembic_config, upgrade
-
-from .conftest import Month1
+from payments_flow import Month1
 
 
 def _rename(month1: Month1, party: str, name: str, **profile: str) -> None:
@@ -40,7 +39,7 @@ def test_documents_rendered_after_a_rename_show_the_parties_as_they_were_at_issu
 @pytest.mark.rule("BIL-4")
 def test_the_migration_freezes_invoices_issued_before_it_as_they_were_that_day(month1: Month1) -> None:
     url = month1.platform.settings.effective_database_url
-    command.downgrade(alembic_config(url), "0011")  # as before snapshots: invoices without them
+    command.downgrade(alembic_config(url), "0014-1")  # as before snapshots: invoices without them
     _rename(month1, "Atelier Dupont", "Dupont On Migration Day")
     upgrade(url)
     _rename(month1, "Atelier Dupont", "Dupont After The Migration")

@@ -23,7 +23,7 @@ from nuage.api.errors import ErrorBody
 from nuage.api.resources.billing_runs import RunBody, RunOut, run_out
 from nuage.api.schemas import MONTH_PATTERN, Input, MonthText, Output
 from nuage.billing.vat import line_vat
-from nuage.errors import InvalidInput
+from nuage.errors import Conflict, InvalidInput
 from nuage.services.billing import cdr_import, counting, monthly_run, queries, rating
 from nuage.services.payments import documents
 from nuage.shared.month import Month
@@ -287,9 +287,13 @@ def _document_route(kind: str) -> None:
         # BIL-4: the stored files, as they are; the first read of an invoice not rendered yet renders
         # them from what was frozen at issue and stores them (the same bytes from then on).
         platform = c.runtime.platform
-        with platform.uow() as uow:
-            name, media, body = documents.document_file(uow, c.ctx, number, kind, platform.documents)
-            uow.commit()
+        try:
+            with platform.uow() as uow:
+                name, media, body = documents.document_file(uow, c.ctx, number, kind, platform.documents)
+                uow.commit()
+        except Conflict:  # another read stored them first: those are the invoice's files
+            with platform.uow() as uow:
+                name, media, body = documents.document_file(uow, c.ctx, number, kind, platform.documents)
         return cached_file_response(request, body, media, name)
 
     get_document.__name__ = f"get_invoice_{kind}"

@@ -107,7 +107,8 @@ def render_documents(
 
     The UBL is validated against the UBL 2.1 XSD and the EN 16931 rules first; a failure
     raises ``EInvoiceInvalid`` naming the rule, and nothing is stored or sent. The caller
-    commits; when another transaction stored the files first, those are returned.
+    commits; when another transaction stored the files first, storing them again is a
+    ``Conflict`` (read them again: they are the invoice's).
     """
     store = uow.payments
     existing = store.find_document(number)
@@ -118,23 +119,20 @@ def render_documents(
     ubl = build_ubl(doc)
     tools.validator.validate(number, ubl)
     pdf = tools.renderer.render_pdf(doc)
-    store.add_document(
-        StoredDocument(
-            number=number,
-            invoiced_party_id=doc.buyer.party_id,
-            language=doc.language,
-            brand=doc.brand.name,
-            structured_reference=doc.structured_reference,
-            due_on=doc.due_on,
-            pdf=pdf,
-            pdf_sha256=sha256(pdf),
-            ubl=ubl,
-            ubl_sha256=sha256(ubl),
-            rendered_at=ctx.clock.now(),
-        )
+    stored = StoredDocument(
+        number=number,
+        invoiced_party_id=doc.buyer.party_id,
+        language=doc.language,
+        brand=doc.brand.name,
+        structured_reference=doc.structured_reference,
+        due_on=doc.due_on,
+        pdf=pdf,
+        pdf_sha256=sha256(pdf),
+        ubl=ubl,
+        ubl_sha256=sha256(ubl),
+        rendered_at=ctx.clock.now(),
     )
-    stored = store.find_document(number)
-    assert stored is not None  # just stored, by this transaction or another
+    store.add_document(stored)
     return stored
 
 

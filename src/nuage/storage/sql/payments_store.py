@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, func, insert, select, update
 
 from nuage.billing.lines import InvoiceLine, SourceRef
 from nuage.billing.vat import COMPENSATION_VAT
@@ -31,10 +29,6 @@ class SqlPaymentStore:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
-    def _insert_ignore(self, table: Table) -> Any:
-        module = postgresql if self._c.dialect.name == "postgresql" else sqlite
-        return module.insert(table).on_conflict_do_nothing()
-
     # documents ------------------------------------------------------------------------------------
     def find_document(self, number: str) -> StoredDocument | None:
         row = self._c.execute(
@@ -43,8 +37,7 @@ class SqlPaymentStore:
         return None if row is None else StoredDocument(**row._asdict())
 
     def add_document(self, document: StoredDocument) -> None:
-        """Insert once: a document another transaction stored first is kept as it is."""
-        self._c.execute(self._insert_ignore(pt.invoice_documents).values(**document.__dict__))
+        self._c.execute(insert(pt.invoice_documents).values(**document.__dict__))
 
     def document_numbers(self) -> set[str]:
         return set(self._c.execute(select(pt.invoice_documents.c.number)).scalars())
