@@ -10,7 +10,7 @@ of the migration (without bank account or due date: those come from the payment 
 their documents are first rendered, then are stored with them).
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0017
 Create Date: 2026-12-05 08:00:00.000000
 """
 
@@ -32,7 +32,7 @@ from nuage.shared.money import from_minor
 from nuage.tenancy.model import CapacityReading, Language, Party, PartyKind, PartyStatus
 
 revision: str = "0014"
-down_revision: str | None = "0013"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
