@@ -67,28 +67,25 @@ def check_run(period: Month, run_on: date, today: date, last_issued_on: date | N
     if opens > today:
         raise PeriodNotClosed(
             "BIL-2",
-            f"BIL-2: the period {period} is not closed: its run may happen from {opens} (today is {today})",
+            f"the period {period} is not closed: its run may happen from {opens} (today is {today})",
             period=str(period),
             field="period",
         )
     if run_on > today:
         raise RunDateRefused(
             "BIL-4",
-            f"BIL-4: run_on {run_on} is in the future: an invoice is dated the day it is issued "
-            f"(today is {today})",
+            f"run_on {run_on} is in the future: an invoice is dated the day it is issued (today is {today})",
             field="run_on",
         )
     if run_on < opens:
         raise RunDateRefused(
             "BIL-2",
-            f"BIL-2: run_on {run_on} is before the end of the period {period}: "
-            f"its run may happen from {opens}",
+            f"run_on {run_on} is before the end of the period {period}: its run may happen from {opens}",
             field="run_on",
         )
     if last_issued_on is not None and run_on < last_issued_on:
         raise RunDateRefused(
             "BIL-4",
-            f"BIL-4: run_on {run_on} is before the last invoice issued ({last_issued_on}): "
-            "numbers follow dates",
+            f"run_on {run_on} is before the last invoice issued ({last_issued_on}): numbers follow dates",
             field="run_on",
         )

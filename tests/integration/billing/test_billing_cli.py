@@ -159,8 +159,8 @@ def test_a_dry_run_from_the_command_line_issues_nothing_and_nonsense_is_refused(
         ["billing", "run", "--period", "2026-01", "--run-on", "2026-01-28", *target]
     )
     for args, expected in (
-        (["--period", "2485-01"], "period-not-closed: BIL-2"),
-        (["--period", "2026-01", "--run-on", "2026-01-27"], "run-date-refused: BIL-4"),
+        (["--period", "2485-01"], "period-not-closed (BIL-2)"),
+        (["--period", "2026-01", "--run-on", "2026-01-27"], "run-date-refused (BIL-4)"),
     ):
         refused = runner.invoke(app, ["billing", "run", *args, *target])
         assert refused.exit_code == 2, refused.output
