@@ -43,9 +43,6 @@ class UnsupportedMediaType(StarletteHTTPException):
         super().__init__(415, detail)
 
 
-MAX_CSV_BYTES = 50 * 1024 * 1024
-
-
 class CountBody(Input):
     """CNT-1: the month to freeze."""
 
@@ -272,10 +269,13 @@ async def create_cdr_import(request: Request, c: Call = Depends(call)) -> Respon
         raise UnsupportedMediaType(
             f"Send the CDRs as {', '.join(CSV_TYPES)} (not {content_type or 'nothing'})"
         )
-    raw = await request.body()
-    if len(raw) > MAX_CSV_BYTES:
-        raise InvalidInput("body", f"A CSV upload is at most {MAX_CSV_BYTES} bytes")
-    text = raw.decode("utf-8-sig", errors="replace")
+    raw = await request.body()  # at most ``body_limit.CSV_BYTES``: the edge refused more (413)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        row = raw.count(b"\n", 0, exc.start) + 1
+        message = f"row {row}: the CSV is not UTF-8; save it as UTF-8 and send it again"
+        raise InvalidInput("body", message, row=row) from None
     report = cdr_import.import_cdrs(c.uow, c.ctx, text.splitlines())
     header = [error for error in report.errors if error.row == 1]
     if header:  # not a CDR file at all (empty, or not the expected columns)

@@ -1,0 +1,88 @@
+"""Request bodies are bounded at the edge: over the cap is 413 ``payload-too-large``, never read whole."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from api.support import Api
+from nuage.api.body_limit import CSV_BYTES, JSON_BYTES
+from nuage.directory.rules import MAX_SOUND_BYTES
+
+ADMIN = "demo-dupont"
+CHUNK = 64 * 1024
+
+
+class Body:
+    """A request body sent in chunks, counting how many the server asked for."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.sent = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while self.sent < self.total:
+            self.sent += CHUNK
+            yield b" " * CHUNK
+
+
+async def test_a_declared_length_over_the_cap_is_refused_before_any_byte_is_read(api: Api) -> None:
+    body = Body(100 * 1024 * 1024)
+    answer = await api.post(
+        ADMIN,
+        "/users",
+        content=body,
+        headers={"content-type": "application/json", "content-length": str(body.total)},
+    )
+    assert answer.status_code == 413
+    assert answer.json()["error_id"] == "payload-too-large"
+    assert answer.json()["details"] == {"field": "body", "max_bytes": JSON_BYTES}
+    assert body.sent == 0
+
+
+async def test_a_streamed_body_is_refused_as_soon_as_it_passes_the_cap(api: Api) -> None:
+    body = Body(100 * 1024 * 1024)  # chunked: no Content-Length to trust
+    answer = await api.post(ADMIN, "/users", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 413
+    assert answer.json()["error_id"] == "payload-too-large"
+    assert body.sent <= JSON_BYTES + 2 * CHUNK  # stopped at the cap, not at 100 MB
+
+
+async def test_a_body_under_the_cap_is_served(api: Api) -> None:
+    created = await api.post(ADMIN, "/users", json={"name": "Eve " + "x" * 100})
+    assert created.status_code == 201
+
+
+async def test_each_media_type_has_its_cap(api: Api) -> None:
+    too_long_sound = Body(MAX_SOUND_BYTES + 2 * CHUNK)
+    sound = await api.post(
+        ADMIN,
+        "/sound-files?name=Hold&copyright_acknowledged=true",
+        content=too_long_sound,
+        headers={"content-type": "audio/wav"},
+    )
+    assert sound.status_code == 413
+    assert sound.json()["details"]["max_bytes"] == MAX_SOUND_BYTES
+    # a CSV of more than the JSON cap is fine (CDR imports are large), one over its own cap is not
+    csv = await api.post(
+        "demo-operator",
+        "/billing/cdr-imports",
+        content=b"cdr_id,account_id,started_at,destination,billable_seconds\n" + b"\n" * (2 * JSON_BYTES),
+        headers={"content-type": "text/csv"},
+    )
+    assert csv.status_code == 200, csv.text
+    declared = await api.post(
+        "demo-operator",
+        "/billing/cdr-imports",
+        content=Body(CSV_BYTES + 1),
+        headers={"content-type": "text/csv", "content-length": str(CSV_BYTES + 1)},
+    )
+    assert declared.status_code == 413
+    assert declared.json()["details"]["max_bytes"] == CSV_BYTES
+
+
+async def test_a_content_length_that_is_not_a_number_is_refused(api: Api) -> None:
+    answer = await api.post(
+        ADMIN, "/users", content=b"{}", headers={"content-type": "application/json", "content-length": "x"}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error_id"] == "bad-request"
