@@ -22,6 +22,7 @@ import typer
 
 from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
 from nuage.errors import NuageError
+from nuage.rating.csv_import import decoded_lines
 from nuage.services.billing import cdr_import, counting, issuing, monthly_run, order_fees, queries, rating
 from nuage.services.billing.demo import demo_cdr_csv
 from nuage.services.billing.render import render_invoice_text
@@ -88,9 +89,9 @@ def import_cdrs(
     with (
         operator_session(data_dir, database_url) as (platform, ctx),
         platform.uow() as uow,
-        file.open(encoding="utf-8", newline="") as lines,
+        file.open("rb") as raw,
     ):
-        report = cdr_import.import_cdrs(uow, ctx, lines)
+        report = cdr_import.import_cdrs(uow, ctx, decoded_lines(raw))  # not UTF-8: one line naming the row
     for error in report.errors[:50]:
         where = f"row {error.row}" if error.row else "row"
         typer.secho(f"  {where} {error.field}: {error.message}", fg=typer.colors.YELLOW)
@@ -98,7 +99,8 @@ def import_cdrs(
         typer.echo(f"  ... and {len(report.errors) - 50} more errors")
     typer.echo(
         f"imported {report.imported} CDRs, {report.already_imported} already imported, "
-        f"{len(report.errors)} errors"
+        + (f"{report.changed} changed since imported (not applied), " if report.changed else "")
+        + f"{len(report.errors)} errors"
     )
 
 

@@ -24,6 +24,7 @@ from nuage.api.errors import ErrorBody
 from nuage.api.schemas import Input, Output
 from nuage.billing.vat import line_vat
 from nuage.errors import InvalidInput
+from nuage.rating.csv_import import decoded_lines
 from nuage.services.billing import cdr_import, counting, monthly_run, queries, rating
 from nuage.services.payments import documents
 from nuage.shared.month import Month
@@ -107,10 +108,11 @@ class RowErrorOut(Output):
 
 
 class ImportOut(Output):
-    """SIP-1: CDRs stored, already stored, and the rows refused."""
+    """SIP-1: CDRs stored, already stored, changed since imported (not applied), and the rows refused."""
 
     imported: int
     already_imported: int
+    changed: int = Field(description="Rows whose cdr_id was imported before with other values: not applied")
     errors: list[RowErrorOut]
 
 
@@ -270,19 +272,15 @@ async def create_cdr_import(request: Request, c: Call = Depends(call)) -> Respon
             f"Send the CDRs as {', '.join(CSV_TYPES)} (not {content_type or 'nothing'})"
         )
     raw = await request.body()  # at most ``body_limit.CSV_BYTES``: the edge refused more (413)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        row = raw.count(b"\n", 0, exc.start) + 1
-        message = f"row {row}: the CSV is not UTF-8; save it as UTF-8 and send it again"
-        raise InvalidInput("body", message, row=row) from None
-    report = cdr_import.import_cdrs(c.uow, c.ctx, text.splitlines())
+    lines = decoded_lines(raw.splitlines(keepends=True))  # not UTF-8: 422 naming the row
+    report = cdr_import.import_cdrs(c.uow, c.ctx, lines)
     header = [error for error in report.errors if error.row == 1]
     if header:  # not a CDR file at all (empty, or not the expected columns)
         raise InvalidInput("body", f"CSV header: {header[0].field}: {header[0].message}")
     out = ImportOut(
         imported=report.imported,
         already_imported=report.already_imported,
+        changed=report.changed,
         errors=[RowErrorOut(row=e.row, field=e.field, message=e.message) for e in report.errors],
     )
     return write_response(out.model_dump_json().encode())
