@@ -1,4 +1,5 @@
-"""Request bodies are bounded at the edge: over the cap is 413 ``payload-too-large``, never read whole."""
+"""Input bounded at the edge: bodies over their cap are 413 `payload-too-large`, never read whole; names
+without control characters."""
 
 from __future__ import annotations
 
@@ -86,3 +87,13 @@ async def test_a_content_length_that_is_not_a_number_is_refused(api: Api) -> Non
     )
     assert answer.status_code == 400
     assert answer.json()["error_id"] == "bad-request"
+
+
+async def test_names_with_control_characters_are_refused_naming_the_field(api: Api) -> None:
+    for bad in ("Eve\x00", "E\x7fve", "E\x85ve", "\x00"):
+        answer = await api.post(ADMIN, "/users", json={"name": bad})
+        assert answer.status_code == 422, bad
+        assert answer.json()["details"]["field"] == "name"
+    partner = await api.post("demo-operator", "/partners", json={"name": "Meuse\x00Connect"})
+    assert partner.status_code == 422
+    assert partner.json()["details"]["field"] == "name"
