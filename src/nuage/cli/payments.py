@@ -45,8 +45,12 @@ def import_camt(
     """PAY-1: import a bank statement; credits matched by structured reference, others parked; idempotent."""
     if not file.is_file():
         raise fail(f"no such file: {file}")
-    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        report = payments.import_statement(uow, ctx, file.read_bytes())
+    with (
+        operator_session(data_dir, database_url) as (platform, ctx),
+        platform.uow() as uow,
+        file.open("rb") as stream,
+    ):
+        report = payments.import_statement(uow, ctx, stream)  # streamed, with a size cap
         uow.commit()
     for ref, number, amount in report.matched:
         typer.echo(f"  matched {ref}: {amount} EUR -> {number}")
