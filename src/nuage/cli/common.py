@@ -11,7 +11,7 @@ import typer
 
 from nuage.bootstrap import Platform, build_platform
 from nuage.config import ConfigError, Settings, load_settings, parse_host_port
-from nuage.errors import NuageError
+from nuage.errors import NuageError, UpstreamUnavailable
 from nuage.services.context import Context
 from nuage.tenancy.model import PartyKind
 
@@ -53,6 +53,9 @@ def open_platform(settings: Settings) -> Platform:
     """The platform, its database migrated; a database that cannot be reached ends the command."""
     try:
         return build_platform(settings, migrate=True)
+    except UpstreamUnavailable as exc:
+        hint = "is the database server running? Start it, or give another --database-url (NUAGE_DATABASE_URL)"
+        raise fail(f"{exc}\n       {hint}") from None
     except NuageError as exc:
         raise fail(f"{exc.error_id}: {exc}") from None
 
