@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
+
 from api.support import Api
 from nuage.api.body_limit import CSV_BYTES, JSON_BYTES
 from nuage.directory.rules import MAX_SOUND_BYTES
@@ -97,3 +99,21 @@ async def test_names_with_control_characters_are_refused_naming_the_field(api: A
     partner = await api.post("demo-operator", "/partners", json={"name": "Meuse\x00Connect"})
     assert partner.status_code == 422
     assert partner.json()["details"]["field"] == "name"
+
+
+@pytest.mark.rule("CFG-12")
+@pytest.mark.rule("TEN-4")
+async def test_partner_staff_upload_sound_files_for_their_own_customers(api: Api) -> None:
+    customers = (await api.get("pierre@bruvoice.example", "/customers")).json()["items"]
+    assert customers
+    account = customers[0]["id"]
+    audio = {"content": b"RIFF....WAVEfmt ", "headers": {"content-type": "audio/wav"}}
+    path = f"/sound-files?account_id={account}&name=Hold&copyright_acknowledged=true"
+    uploaded = await api.post("pierre@bruvoice.example", path, **audio)
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["account_id"] == account
+    assert uploaded.json()["uploaded_by_user_id"] is not None
+    # another partner's customer stays out of reach (TEN-4)
+    others = (await api.get("marie@meuse-connect.example", "/customers")).json()["items"]
+    elsewhere = f"/sound-files?account_id={others[0]['id']}&name=Hold&copyright_acknowledged=true"
+    assert (await api.post("pierre@bruvoice.example", elsewhere, **audio)).status_code == 404
