@@ -10,6 +10,7 @@ import pytest
 from api.support import Api
 from nuage.api.body_limit import CSV_BYTES, JSON_BYTES
 from nuage.directory.rules import MAX_SOUND_BYTES
+from nuage.tenancy.model import PartyKind
 
 ADMIN = "demo-dupont"
 CHUNK = 64 * 1024
@@ -117,3 +118,27 @@ async def test_partner_staff_upload_sound_files_for_their_own_customers(api: Api
     others = (await api.get("marie@meuse-connect.example", "/customers")).json()["items"]
     elsewhere = f"/sound-files?account_id={others[0]['id']}&name=Hold&copyright_acknowledged=true"
     assert (await api.post("pierre@bruvoice.example", elsewhere, **audio)).status_code == 404
+
+
+async def test_ids_a_spreadsheet_would_run_as_formulas_are_refused(api: Api) -> None:
+    for bad in ("=1+1", "-2+3", "+cmd", "@SUM(A1)"):
+        answer = await api.get(ADMIN, "/users", params={"account_id": bad})
+        assert answer.status_code == 422, bad
+        assert answer.json()["details"]["field"] == "account_id"
+    account = api.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    assert (await api.get(ADMIN, "/users", params={"account_id": account})).status_code == 200
+
+
+@pytest.mark.rule("SIP-1")
+async def test_a_cdr_upload_reports_bad_rows_and_refuses_a_file_that_is_not_utf8(api: Api) -> None:
+    account = api.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    header = "cdr_id,account_id,started_at,destination,billable_seconds\n"
+    rows = f"c1,{account},2026-01-10T09:00:00+01:00,+3222001122,1000000000000\n"
+    csv = {"headers": {"content-type": "text/csv"}}
+    answer = await api.post("demo-operator", "/billing/cdr-imports", content=(header + rows).encode(), **csv)
+    assert answer.status_code == 200, answer.text
+    assert [(e["row"], e["field"]) for e in answer.json()["errors"]] == [(2, "billable_seconds")]
+    latin1 = (header + "c2,Société,2026-01-10T09:00:00+01:00,+3222001122,61\n").encode("latin-1")
+    refused = await api.post("demo-operator", "/billing/cdr-imports", content=latin1, **csv)
+    assert refused.status_code == 422
+    assert refused.json()["details"] == {"field": "file", "row": 2}

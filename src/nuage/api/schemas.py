@@ -18,7 +18,8 @@ Name = Annotated[
         min_length=1, max_length=200, pattern=rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
     ),
 ]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+# letters, digits and ._- after a letter or digit: nothing a spreadsheet would run as a formula (=+-@)
+Id = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 Email = Annotated[
     str,
     StringConstraints(
