@@ -21,7 +21,7 @@ from nuage.billing.invoices import DocumentType
 from nuage.documents.model import due_date
 from nuage.documents.reference import invoice_for_reference
 from nuage.errors import InvalidInput, NotFound
-from nuage.payments.camt import read_camt053
+from nuage.payments.camt import MAX_AMOUNT, read_camt053
 from nuage.payments.ledger import Ledger, Payment, Receivable, settle
 from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.context import Context
@@ -68,7 +68,9 @@ def record_payment(
     """PAY-1: record money received (a transfer seen by hand, a card payment...)."""
     require_operator(ctx)
     store = uow.payments
-    if amount <= ZERO or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or amount <= ZERO or amount > MAX_AMOUNT:
+        raise InvalidInput("amount", f"a payment is a positive amount in cents, at most {MAX_AMOUNT}")
+    if amount != amount.quantize(Decimal("0.01")):
         raise InvalidInput("amount", "a payment is a positive amount in cents")
     party = uow.parties.get(party_id)
     if invoice_number is not None:
