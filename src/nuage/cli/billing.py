@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
+from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session, write_file
 from nuage.errors import NuageError
 from nuage.rating.csv_import import decoded_lines
 from nuage.services.billing import cdr_import, counting, issuing, monthly_run, order_fees, queries, rating
@@ -71,7 +71,7 @@ def demo_cdrs(
     """SIP-1: write the demo month's CDRs (for the demo customers) as a CSV to import."""
     with operator_session(data_dir, database_url) as (platform, _ctx), platform.uow() as uow:
         text = demo_cdr_csv(uow)
-    out.write_text(text, encoding="utf-8")
+    write_file(out, text.encode("utf-8"))
     typer.echo(f"wrote {len(text.splitlines()) - 1} CDRs to {out}")
 
 

@@ -69,6 +69,15 @@ def command_settings(data_dir: Path | None, database_url: str | None = None, **m
         raise fail(str(exc)) from None
 
 
+def write_file(path: Path, data: bytes) -> None:
+    """Write a file the command was asked for; a folder that does not exist (or any other refusal of
+    the file system) ends the command with one line."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise fail(f"cannot write {path}: {exc.strerror or exc} (does its folder exist?)") from None
+
+
 def address(value: str | None, option: str) -> tuple[str, int] | None:
     """``HOST:PORT`` from an option, or None when the option is not given; a bad one ends the command."""
     if value is None:

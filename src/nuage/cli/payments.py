@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
+from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session, write_file
 from nuage.documents.reference import reference_for
 from nuage.payments.camt import BankEntry, write_camt053
 from nuage.services.payments import documents, payments
@@ -172,5 +172,5 @@ def demo_statement(
             None,
         ),
     )
-    out.write_bytes(write_camt053("DEMO-STMT-1", iban, entries))
+    write_file(out, write_camt053("DEMO-STMT-1", iban, entries))
     typer.echo(f"wrote {out}: {first.number} paid, {second.number} half paid, one unknown transfer")

@@ -104,3 +104,9 @@ def test_camt_imports_refuse_absurd_amounts_and_huge_files_in_one_line(
     huge = tmp_path / "huge.xml"
     huge.write_bytes(statement.replace(b"<Stmt>", b"<Stmt><!--" + b" " * (21 * 1024 * 1024) + b"-->"))
     _refused(_nuage("payments", "import-camt", str(huge), data=demo_data), "larger than 20971520 bytes")
+
+
+def test_writing_into_a_missing_folder_is_one_line(demo_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "demo-cdrs.csv"
+    _refused(_nuage("billing", "demo-cdrs", "--out", str(out), data=demo_data), f"cannot write {out}")
+    assert not out.parent.exists()
