@@ -85,7 +85,10 @@ async def _start_sip(platform: Platform) -> SipRuntime:
         await runtime.start()
     except OSError as exc:
         sip = platform.settings.sip
-        raise fail(f"SIP could not listen on {sip.host}:{sip.port}: {exc.strerror or exc}") from exc
+        raise fail(
+            f"SIP could not listen on {sip.host}:{sip.port}: {exc.strerror or exc}\n"
+            "       stop what uses it, or choose another address with --sip HOST:PORT"
+        ) from None
     # process-wide, so here at the entry point: what exists once the directory and bindings are
     # loaded is frozen out of every later collection, and young collections are rarer
     tune_gc()

@@ -110,3 +110,15 @@ def test_writing_into_a_missing_folder_is_one_line(demo_data: Path, tmp_path: Pa
     out = tmp_path / "missing" / "demo-cdrs.csv"
     _refused(_nuage("billing", "demo-cdrs", "--out", str(out), data=demo_data), f"cannot write {out}")
     assert not out.parent.exists()
+
+
+def test_sip_on_a_busy_port_says_what_to_do(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", free_port()))
+        port = busy.getsockname()[1]
+        done = _nuage("sip", "--sip", f"127.0.0.1:{port}", data=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    what, to_do = done.stderr.strip().splitlines()[-2:]  # after the log lines of the start
+    assert what == f"error: SIP could not listen on 127.0.0.1:{port}: Address already in use"
+    assert "--sip HOST:PORT" in to_do
