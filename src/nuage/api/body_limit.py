@@ -53,20 +53,15 @@ def _too_large(cap: int) -> tuple[Message, Message]:
 class BodyLimit:
     """ASGI middleware: refuses (413, ``payload-too-large``) a request body over its cap, streaming."""
 
-    def __init__(self, app: ASGIApp, *, caps: dict[str, int] | None = None) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.caps = caps or {}
-
-    def cap_for(self, content_type: str) -> int:
-        media = content_type.split(";")[0].strip().lower()
-        return self.caps.get(media, body_cap(content_type))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers", ())}
-        cap = self.cap_for(headers.get(b"content-type", b"").decode("latin-1"))
+        cap = body_cap(headers.get(b"content-type", b"").decode("latin-1"))
         declared = headers.get(b"content-length")
         if declared is not None:
             text = declared.decode("latin-1").strip()

@@ -208,19 +208,19 @@ def read_camt053(source: BinaryIO, *, max_bytes: int = MAX_STATEMENT_BYTES) -> S
                 ns = {"c": etree.QName(element).namespace or ""}
                 continue
             parent = element.getparent()
-            name = etree.QName(element).localname
             if event != "end" or parent is None:
                 continue
-            in_statement = etree.QName(parent).localname == "Stmt"
+            name, parent_name = etree.QName(element).localname, etree.QName(parent).localname
             if name == "BkToCstmrStmt" and parent.getparent() is None:
                 containers += 1
-            elif name == "Ntry" and in_statement:
+            elif name == "Ntry" and parent_name == "Stmt":
                 position += 1
                 entries.extend(_entries(_statement_id(parent, ns), position, element, ns))
                 element.clear()  # the entry is read: free its tree
-            elif name == "Stmt" and etree.QName(parent).localname == "BkToCstmrStmt":
-                iban = _bounded_id(_text(element, "c:Acct/c:Id/c:IBAN", ns), "IBAN", 34)
-                statements.append(Statement(_statement_id(element, ns), iban, tuple(entries), version))
+            elif name == "Stmt":
+                if parent_name == "BkToCstmrStmt":
+                    iban = _bounded_id(_text(element, "c:Acct/c:Id/c:IBAN", ns), "IBAN", 34)
+                    statements.append(Statement(_statement_id(element, ns), iban, tuple(entries), version))
                 entries, position = [], 0
                 element.clear()
     except etree.XMLSyntaxError as exc:
