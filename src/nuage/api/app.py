@@ -16,8 +16,10 @@ from nuage.api.limits import ConcurrencyLimiter, MemoryLimiter, RedisLimiter
 from nuage.api.resources import (
     access,
     billing,
+    calls,
     carrier_trunks,
     conferences,
+    contracts,
     devices,
     emergency_numbers,
     faxes,
@@ -30,7 +32,9 @@ from nuage.api.resources import (
     recording,
     rooms,
     sip,
+    sip_bans,
     sound_files,
+    summaries,
     trunks,
     users,
     views,
@@ -80,7 +84,11 @@ ROUTERS = (
     views.router,
     access.router,
     billing.router,
+    calls.router,
+    contracts.router,
+    summaries.router,
     sip.router,
+    sip_bans.router,
 )
 
 

@@ -21,7 +21,7 @@ from nuage.api.caching import cached_file_response, read_response, write_respons
 from nuage.api.crud import CONFLICT, FORBIDDEN, MAX_PAGE, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
 from nuage.api.errors import ErrorBody
-from nuage.api.schemas import Input, Output
+from nuage.api.schemas import MONTH_PATTERN, Input, MonthText, Output
 from nuage.billing.vat import line_vat
 from nuage.errors import InvalidInput
 from nuage.rating.csv_import import decoded_lines
@@ -29,8 +29,6 @@ from nuage.services.billing import cdr_import, counting, monthly_run, queries, r
 from nuage.services.payments import documents
 from nuage.shared.month import Month
 
-MONTH_PATTERN = r"^2\d{3}-(0[1-9]|1[0-2])$"  # YYYY-MM, years 2000-2999, months 01-12
-MonthText = Annotated[str, Field(pattern=MONTH_PATTERN, examples=["2026-01"])]
 CSV_TYPES = ("text/csv",)
 
 
@@ -234,7 +232,12 @@ def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
     c.require("billing.runs.create")
     platform = c.runtime.platform
     report = monthly_run.run_billing(
-        platform.uow, c.ctx, Month.parse(body.period), run_on=body.run_on, settings=platform.payments
+        platform.uow,
+        c.ctx,
+        Month.parse(body.period),
+        validator=platform.einvoice_validator,
+        run_on=body.run_on,
+        settings=platform.payments,
     )
     out = RunOut(
         period=str(report.period),

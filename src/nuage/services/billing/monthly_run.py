@@ -38,8 +38,10 @@ from nuage.services.billing.ports import (
     StoredInvoice,
     TrafficMark,
 )
+from nuage.services.billing.summaries import require_intact_chains
 from nuage.services.context import Context
 from nuage.services.einvoicing import EInvoiceGate, PaymentSettings, validation_workers
+from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import business_date
 from nuage.shared.month import Month
 from nuage.tenancy.model import Order as TenancyOrder
@@ -67,6 +69,7 @@ def run_billing(
     ctx: Context,
     period: Month,
     *,
+    validator: EInvoiceValidator,
     run_on: date | None = None,
     parties_per_batch: int = 2500,
     settings: PaymentSettings | None = None,
@@ -74,7 +77,7 @@ def run_billing(
 ) -> RunReport:
     """BIL-2/BIL-3/BIL-9: the run at the end of ``period``; re-running it issues nothing new.
 
-    BIL-4: each invoice's e-invoice is validated before it is numbered (in ``workers``
+    BIL-4: each invoice's e-invoice is validated by ``validator`` before it is numbered (in ``workers``
     processes, default ``validation_workers(settings)``); a party whose invoice fails is left unbilled
     for the period, reported in ``refused`` with the failing rules, and billed by a re-run once
     fixed. PAY-2: a party's pending charges go on its invoice.
@@ -97,6 +100,7 @@ def run_billing(
     with factory() as uow:
         uow.billing.lock(BILLING_JOB)
         customers = {party.id: party for party in list_customers(uow)}
+        require_intact_chains(uow, customers)  # CNT-1: never bill from a summary changed after freezing
         contracted = {state.contract.customer_id for state in uow.billing.contracts()}
         for customer in customers.values():
             if customer.id not in contracted and ensure_contract(uow, ctx, customer):
@@ -124,6 +128,7 @@ def run_billing(
             gate = EInvoiceGate(
                 uow,
                 settings,
+                validator=validator,
                 parties=parties,
                 workers=validation_workers(settings) if workers is None else workers,
             )
