@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from billing_flow import Demo
 from nuage.services.billing.cdr_import import ImportReport, import_cdrs
 from nuage.storage.sql import tables as t
-
-from .billing_flow import Demo
 
 HEADER = "cdr_id,account_id,started_at,destination,billable_seconds"
 
