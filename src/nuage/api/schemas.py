@@ -19,7 +19,8 @@ Name = Annotated[
     ),
 ]
 # letters, digits and ._- after a letter or digit: nothing a spreadsheet would run as a formula (=+-@)
-Id = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Id = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=ID_PATTERN)]
 Email = Annotated[
     str,
     StringConstraints(
