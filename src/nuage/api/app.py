@@ -15,6 +15,7 @@ from nuage.api.gate import ApiGate
 from nuage.api.limits import ConcurrencyLimiter, MemoryLimiter, RedisLimiter
 from nuage.api.resources import (
     access,
+    balances,
     billing,
     calls,
     carrier_trunks,
@@ -84,6 +85,7 @@ ROUTERS = (
     views.router,
     access.router,
     billing.router,
+    balances.router,
     calls.router,
     contracts.router,
     summaries.router,
