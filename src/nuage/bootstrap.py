@@ -29,12 +29,13 @@ from sqlalchemy.exc import DBAPIError
 
 from nuage.adapters.einvoice_validation import SaxonValidator
 from nuage.config import Settings
+from nuage.errors import UpstreamUnavailable
 from nuage.payments.dunning import DunningPolicy, InterestMode
 from nuage.services.einvoicing import PaymentSettings
 from nuage.services.payments.documents import DocumentTools
 from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import Clock, SystemClock
-from nuage.storage.sql.engine import make_engine, redacted_url
+from nuage.storage.sql.engine import check_url, make_engine, redacted_url
 from nuage.storage.sql.errors import translated
 from nuage.storage.sql.migrate import current_revision, head_revision, upgrade
 from nuage.storage.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -150,6 +151,7 @@ def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | 
     reached is ``UpstreamUnavailable``."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.effective_database_url
+    check_url(url)  # InvalidInput: a URL that does not parse, a SQLite file in a missing folder
     if migrate:
         try:
             upgrade(url)
@@ -157,6 +159,13 @@ def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | 
             found = translated(error)
             if found is None:
                 raise
+            if isinstance(found, UpstreamUnavailable):
+                reason = (
+                    str(error.orig).strip().splitlines()[0][:200] if str(error.orig).strip() else "no answer"
+                )
+                found = UpstreamUnavailable(
+                    "database", f"the database at {redacted_url(url)} cannot be reached ({reason})"
+                )
             raise found from error
     engine = make_engine(url)
     return Platform(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
@@ -215,6 +216,31 @@ def parse_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str
     return (host or default_host), int(port_text)
 
 
+_DATABASE_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)", re.DOTALL)
+DATABASES = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite",
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "postgresql+psycopg": "postgresql",
+}
+_URL_FORMS = "sqlite:///PATH/nuage.db or postgresql://USER@HOST:PORT/DATABASE"
+
+
+def check_database_url(value: str) -> str:
+    """A database URL Nuage can open (SQLite or PostgreSQL with the installed driver), else ValueError
+    saying what to write instead."""
+    match = _DATABASE_URL.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"{value[:60]!r} is not a database URL; write {_URL_FORMS}")
+    scheme = match.group("scheme").lower()
+    if scheme not in DATABASES:
+        raise ValueError(f"{scheme} databases are not supported; use {_URL_FORMS}")
+    if DATABASES[scheme] == "sqlite" and not match.group("rest").startswith("/"):
+        raise ValueError(f"a SQLite URL names a file: sqlite:///PATH/nuage.db, not {value[:60]!r}")
+    return value.strip()
+
+
 class Settings(BaseSettings):
     """Everything the platform reads from its environment."""
 
@@ -236,6 +262,11 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        return None if value is None else check_database_url(value)
 
     @property
     def effective_database_url(self) -> str:
@@ -350,7 +381,8 @@ def _settings(flags: Mapping[str, Any], environ: Mapping[str, str], path: Path) 
         if problem["type"] == "extra_forbidden":
             raise ConfigError(f"unknown setting {_where(problem['loc'], flags, environ, path)}") from None
         where = _where(problem["loc"], flags, environ, path)
-        raise ConfigError(f"bad setting {where}: {problem['msg']}") from None
+        message = problem["msg"].removeprefix("Value error, ")  # a validator's own words
+        raise ConfigError(f"bad setting {where}: {message}") from None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -25,7 +25,7 @@ async def _bill_the_demo_month(api: Api) -> None:
         OPERATOR, "/billing/cdr-imports", content=csv_text.encode(), headers={"Content-Type": "text/csv"}
     )
     assert imported.status_code == 200, imported.text
-    assert imported.json() == {"imported": 10, "already_imported": 0, "errors": []}
+    assert imported.json() == {"imported": 10, "already_imported": 0, "changed": 0, "errors": []}
     rated = await api.post(OPERATOR, "/billing/ratings")
     assert rated.json()["stored"] == {"customer-retail": 10, "partner-wholesale": 5}
     run = await api.post(OPERATOR, "/billing/runs", json={"period": "2026-01", "run_on": "2026-01-28"})
@@ -116,7 +116,7 @@ async def test_a_cdr_import_must_be_csv(after_january: Api) -> None:
         headers={"Content-Type": "text/csv; charset=utf-8"},
     )
     assert as_csv.status_code == 200, as_csv.text
-    assert as_csv.json() == {"imported": 0, "already_imported": 0, "errors": []}
+    assert as_csv.json() == {"imported": 0, "already_imported": 0, "changed": 0, "errors": []}
 
 
 @pytest.mark.rule("BIL-4")

@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nuage import __version__
 from nuage.api import errors
+from nuage.api.body_limit import BodyLimit
 from nuage.api.crud import ITEM_READS, LIST_READS
 from nuage.api.deps import ApiRuntime
 from nuage.api.fastlane import FastLane
@@ -153,6 +154,7 @@ def create_api(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
         redoc_url=None,
     )
     errors.install(app)
+    app.add_middleware(BodyLimit)  # every body bounded before it is read whole
     for router in ROUTERS:
         app.include_router(router)
 

@@ -31,7 +31,7 @@ MAX_PAGE = 500
 #: collection path -> the work of ``GET {path}/{id}``; the gate's fast lane serves these (API-4)
 ITEM_READS: dict[str, Callable[[Call, str], bytes]] = {}
 
-_ID_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+_ID_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")  # ``schemas.Id``, as the route validates it
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Field types shared by the resources' schemas: bounded, without control characters, like the columns."""
+"""Field types shared by the resources' schemas: bounded, without control characters (C0, DEL, C1), like the
+columns."""
 
 from __future__ import annotations
 
@@ -6,17 +7,24 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+_CONTROL = r"\x00-\x1f\x7f-\x9f"  # C0 (NUL included), DEL, C1
+_PRINTABLE = rf"^[^{_CONTROL}]*$"
 
 
+# one character that is neither a control nor a space, anywhere (``\S`` alone would take a NUL)
 Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
+    str,
+    StringConstraints(
+        min_length=1, max_length=200, pattern=rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+    ),
 ]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+# letters, digits and ._- after a letter or digit: nothing a spreadsheet would run as a formula (=+-@)
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Id = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=ID_PATTERN)]
 Email = Annotated[
     str,
     StringConstraints(
-        min_length=3, max_length=320, pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"
+        min_length=3, max_length=320, pattern=rf"^[^@\s{_CONTROL}]+@[^@\s{_CONTROL}]+\.[^@\s{_CONTROL}]+$"
     ),
 ]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]

@@ -20,8 +20,9 @@ from typing import Annotated
 
 import typer
 
-from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
+from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session, write_file
 from nuage.errors import NuageError
+from nuage.rating.csv_import import decoded_lines
 from nuage.services.billing import (
     cdr_import,
     counting,
@@ -82,7 +83,7 @@ def demo_cdrs(
     """SIP-1: write the demo month's CDRs (for the demo customers) as a CSV to import."""
     with operator_session(data_dir, database_url) as (platform, _ctx), platform.uow() as uow:
         text = demo_cdr_csv(uow)
-    out.write_text(text, encoding="utf-8")
+    write_file(out, text.encode("utf-8"))
     typer.echo(f"wrote {len(text.splitlines()) - 1} CDRs to {out}")
 
 
@@ -103,9 +104,9 @@ def import_cdrs(
     with (
         operator_session(data_dir, database_url) as (platform, ctx),
         platform.uow() as uow,
-        file.open(encoding="utf-8", newline="") as lines,
+        file.open("rb") as raw,
     ):
-        report = cdr_import.import_cdrs(uow, ctx, lines)
+        report = cdr_import.import_cdrs(uow, ctx, decoded_lines(raw))  # not UTF-8: one line naming the row
     for error in report.errors[:50]:
         where = f"row {error.row}" if error.row else "row"
         typer.secho(f"  {where} {error.field}: {error.message}", fg=typer.colors.YELLOW)
@@ -113,7 +114,8 @@ def import_cdrs(
         typer.echo(f"  ... and {len(report.errors) - 50} more errors")
     typer.echo(
         f"imported {report.imported} CDRs, {report.already_imported} already imported, "
-        f"{len(report.errors)} errors"
+        + (f"{report.changed} changed since imported (not applied), " if report.changed else "")
+        + f"{len(report.errors)} errors"
     )
     if report.errors:
         typer.secho(

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
+from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session, write_file
 from nuage.documents.reference import reference_for
 from nuage.payments.camt import BankEntry, write_camt053
 from nuage.services.payments import documents, payments
@@ -45,8 +45,12 @@ def import_camt(
     """PAY-1: import a bank statement; credits matched by structured reference, others parked; idempotent."""
     if not file.is_file():
         raise fail(f"no such file: {file}")
-    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        report = payments.import_statement(uow, ctx, file.read_bytes())
+    with (
+        operator_session(data_dir, database_url) as (platform, ctx),
+        platform.uow() as uow,
+        file.open("rb") as stream,
+    ):
+        report = payments.import_statement(uow, ctx, stream)  # streamed, with a size cap
         uow.commit()
     for ref, number, amount in report.matched:
         typer.echo(f"  matched {ref}: {amount} EUR -> {number}")
@@ -174,5 +178,5 @@ def demo_statement(
             None,
         ),
     )
-    out.write_bytes(write_camt053("DEMO-STMT-1", iban, entries))
+    write_file(out, write_camt053("DEMO-STMT-1", iban, entries))
     typer.echo(f"wrote {out}: {first.number} paid, {second.number} half paid, one unknown transfer")

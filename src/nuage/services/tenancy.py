@@ -10,6 +10,7 @@ from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
 from nuage.services.context import Context
 from nuage.services.ports import UnitOfWork
 from nuage.shared.ids import new_id
+from nuage.shared.text import clean_name
 from nuage.tenancy.identity import check_country, check_vat_number
 from nuage.tenancy.model import (
     CapacityReading,
@@ -40,10 +41,7 @@ def _require_operator(ctx: Context, what: str) -> None:
 
 
 def _check_name(name: str) -> str:
-    cleaned = name.strip()
-    if not cleaned or len(cleaned) > 200:
-        raise InvalidInput("name", "A name of 1 to 200 characters is required")
-    return cleaned
+    return clean_name(name)  # 1 to 200 characters, no control character
 
 
 def _check_color(field: str, value: Any) -> None:

@@ -206,6 +206,19 @@ def test_imported_cdrs_are_pending_in_each_run_that_has_not_rated_them(uow_facto
         assert sorted(c.cdr_id for b in only_a for c in b.retail) == ["k1", "k5"]
 
 
+@pytest.mark.rule("SIP-1")
+def test_imported_cdrs_are_read_back_by_key_as_they_were_imported(uow_factory: Any) -> None:
+    with uow_factory() as uow:
+        add_parties(uow)
+        emergency = cdr(2, "cus_b", seconds=0)._replace(destination="112", emergency=True)
+        records = [("k1", cdr(1, "cus_a", minutes_in=5)), ("k2", emergency)]
+        uow.billing.add_imported_cdrs(records, T0)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.billing.imported_cdrs(["k2", "k1", "k9"]) == dict(records)  # k9: never imported
+        assert uow.billing.imported_cdrs([]) == {}
+
+
 @pytest.mark.rule("RAT-1")
 @pytest.mark.rule("RAT-3")
 def test_cost_records_are_stored_once_and_read_back_as_they_were(uow_factory: Any) -> None:

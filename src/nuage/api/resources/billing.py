@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
+from pydantic import Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nuage.api.caching import cached_file_response, read_response, write_response
@@ -24,6 +25,7 @@ from nuage.api.resources.billing_runs import RunBody, RunOut, run_out
 from nuage.api.schemas import MONTH_PATTERN, Input, MonthText, Output
 from nuage.billing.vat import line_vat
 from nuage.errors import Conflict, InvalidInput
+from nuage.rating.csv_import import decoded_lines
 from nuage.services.billing import cdr_import, counting, monthly_run, queries, rating
 from nuage.services.payments import documents
 from nuage.shared.month import Month
@@ -39,9 +41,6 @@ class UnsupportedMediaType(StarletteHTTPException):
 
     def __init__(self, detail: str) -> None:
         super().__init__(415, detail)
-
-
-MAX_CSV_BYTES = 50 * 1024 * 1024
 
 
 class CountBody(Input):
@@ -78,10 +77,11 @@ class RowErrorOut(Output):
 
 
 class ImportOut(Output):
-    """SIP-1: CDRs stored, already stored, and the rows refused."""
+    """SIP-1: CDRs stored, already stored, changed since imported (not applied), and the rows refused."""
 
     imported: int
     already_imported: int
+    changed: int = Field(description="Rows whose cdr_id was imported before with other values: not applied")
     errors: list[RowErrorOut]
 
 
@@ -236,17 +236,16 @@ async def create_cdr_import(request: Request, c: Call = Depends(call)) -> Respon
         raise UnsupportedMediaType(
             f"Send the CDRs as {', '.join(CSV_TYPES)} (not {content_type or 'nothing'})"
         )
-    raw = await request.body()
-    if len(raw) > MAX_CSV_BYTES:
-        raise InvalidInput("body", f"A CSV upload is at most {MAX_CSV_BYTES} bytes")
-    text = raw.decode("utf-8-sig", errors="replace")
-    report = cdr_import.import_cdrs(c.uow, c.ctx, text.splitlines())
+    raw = await request.body()  # at most ``body_limit.CSV_BYTES``: the edge refused more (413)
+    lines = decoded_lines(raw.splitlines(keepends=True))  # not UTF-8: 422 naming the row
+    report = cdr_import.import_cdrs(c.uow, c.ctx, lines)
     header = [error for error in report.errors if error.row == 1]
     if header:  # not a CDR file at all (empty, or not the expected columns)
         raise InvalidInput("body", f"CSV header: {header[0].field}: {header[0].message}")
     out = ImportOut(
         imported=report.imported,
         already_imported=report.already_imported,
+        changed=report.changed,
         errors=[RowErrorOut(row=e.row, field=e.field, message=e.message) for e in report.errors],
     )
     return write_response(out.model_dump_json().encode())

@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from nuage.api.caching import read_response
 from nuage.api.crud import FORBIDDEN, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call, runtime
-from nuage.api.schemas import Output
+from nuage.api.schemas import ID_PATTERN, Output
 from nuage.services import call_records as records
 from nuage.services.call_record_ports import CallRecord, CallRecordFilter
 
@@ -27,7 +27,7 @@ router = APIRouter()
 READ = "billing.call-records.read"
 RULE = "SIP-1: the call detail records the caller may see (TEN-4), with the prices it may read (TEN-5)."
 
-IdParam = Annotated[str | None, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+IdParam = Annotated[str | None, Query(min_length=1, max_length=40, pattern=ID_PATTERN)]
 Direction = Literal["internal", "outbound", "inbound"]
 Disposition = Literal[
     "answered", "busy", "no-answer", "cancelled", "refused", "not-found", "unavailable", "failed", "no-ack"

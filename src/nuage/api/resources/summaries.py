@@ -16,13 +16,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from nuage.api.caching import read_response
 from nuage.api.crud import CONFLICT, FORBIDDEN, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
-from nuage.api.schemas import Output
+from nuage.api.schemas import ID_PATTERN, Output
 from nuage.services.billing import summaries
 
 router = APIRouter()
 
 READ = "billing.summaries.read"
-AccountParam = Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+AccountParam = Annotated[str, Query(min_length=1, max_length=40, pattern=ID_PATTERN)]
 
 
 class SummaryOut(Output):

@@ -145,6 +145,10 @@ class BillingStore(Protocol):
         """SIP-1: store imported CDRs under the given keys; keys already stored are skipped."""
         ...
 
+    def imported_cdrs(self, keys: Sequence[str]) -> dict[str, Cdr]:
+        """SIP-1: the CDRs stored under those of ``keys`` that are stored (an import's, as imported)."""
+        ...
+
     # rating (RAT-1..3) -----------------------------------------------------------------------------
     def pending_cdrs(
         self, batch_size: int, call_order: Collection[str], runs: Mapping[str, Collection[RatingRun]]

@@ -11,20 +11,22 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import BinaryIO
 
 from nuage.billing.invoices import DocumentType
 from nuage.documents.model import due_date
 from nuage.documents.reference import invoice_for_reference
 from nuage.errors import InvalidInput, NotFound
-from nuage.payments.camt import parse_camt053
+from nuage.payments.camt import MAX_AMOUNT, read_camt053
 from nuage.payments.ledger import Ledger, Payment, Receivable, settle
 from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.context import Context
 from nuage.services.einvoicing import PaymentSettings
-from nuage.services.payments.common import ALL, require_operator, sha256, visible_invoice
+from nuage.services.payments.common import ALL, require_operator, visible_invoice
 from nuage.services.payments.ports import ParkedEntry
 from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
@@ -66,7 +68,9 @@ def record_payment(
     """PAY-1: record money received (a transfer seen by hand, a card payment...)."""
     require_operator(ctx)
     store = uow.payments
-    if amount <= ZERO or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or amount <= ZERO or amount > MAX_AMOUNT:
+        raise InvalidInput("amount", f"a payment is a positive amount in cents, at most {MAX_AMOUNT}")
+    if amount != amount.quantize(Decimal("0.01")):
         raise InvalidInput("amount", "a payment is a positive amount in cents")
     party = uow.parties.get(party_id)
     if invoice_number is not None:
@@ -89,20 +93,22 @@ class StatementReport:
     duplicates: int = 0
 
 
-def import_statement(uow: BillingUnitOfWork, ctx: Context, data: bytes) -> StatementReport:
-    """PAY-1: import a camt.053 file: match credits by structured reference, park the rest.
+def import_statement(uow: BillingUnitOfWork, ctx: Context, data: bytes | BinaryIO) -> StatementReport:
+    """PAY-1: import a camt.053 file (its bytes, or a stream read entry by entry): match credits by
+    structured reference, park the rest.
 
     Idempotent: an entry already imported (same statement id and entry reference) is skipped,
     so importing the same file twice counts nothing twice. A malformed file raises
-    ``MalformedStatement`` naming the problem, and nothing of it is stored.
+    ``MalformedStatement`` naming the problem, one over ``camt.MAX_STATEMENT_BYTES``
+    ``StatementTooLarge``, and nothing of it is stored.
     """
     require_operator(ctx)
     store = uow.payments
-    statements = parse_camt053(data)
+    read = read_camt053(io.BytesIO(data) if isinstance(data, bytes) else data)
     now = ctx.clock.now()
     report = StatementReport()
-    digest = sha256(data)
-    for statement in statements:
+    digest = read.sha256
+    for statement in read.statements:
         store.add_statement(
             statement.statement_id, statement.account_iban, digest, len(statement.entries), now
         )

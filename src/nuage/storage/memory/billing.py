@@ -220,6 +220,11 @@ class MemoryBillingStore(MemoryInvoices):
                 table[key] = StoredCdr(stored, cdr.billable_seconds > 0)
         return added
 
+    def imported_cdrs(self, keys: Sequence[str]) -> dict[str, Cdr]:
+        """SIP-1: the CDRs stored under those of ``keys`` that are stored, as the import wrote them."""
+        table = self._table("cdrs")
+        return {key: table[key].cdr for key in keys if key in table}
+
     # rating (RAT-1..3) ---------------------------------------------------------------------------------
     def pending_cdrs(
         self, batch_size: int, call_order: Collection[str], runs: Mapping[str, Collection[RatingRun]]

@@ -113,6 +113,20 @@ def test_manual_payment_must_match_the_invoices_party(month1: Month1) -> None:
     assert balances(month1)["Atelier Dupont"] == (D("100.00"), D(0))
 
 
+@pytest.mark.rule("PAY-1")
+@pytest.mark.parametrize("amount", ["1E+999999", "NaN", "1000000000.00", "0", "-5.00", "1.001"])
+def test_a_payment_by_hand_is_a_bounded_amount_in_cents(month1: Month1, amount: str) -> None:
+    with month1.uow() as (uow, store), pytest.raises(InvalidInput) as refused:
+        payments.record_payment(
+            uow,
+            month1.ctx,
+            party_id=month1.ids["Atelier Dupont"],
+            amount=D(amount),
+            received_on=date(2026, 2, 10),
+        )
+    assert refused.value.field == "amount"
+
+
 def run(month1: Month1, on: date, settings: PaymentSettings) -> dunning.DunningReport:
     month1.clock.set(datetime(on.year, on.month, on.day, 9, tzinfo=UTC))
     with month1.uow() as (uow, store):
