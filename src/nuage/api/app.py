@@ -28,12 +28,14 @@ from nuage.api.resources import (
     orders,
     packs,
     parties,
+    plans,
     recording,
     rooms,
     sip,
     sip_bans,
     sound_files,
     summaries,
+    tariffs,
     trunks,
     users,
     views,
@@ -88,6 +90,8 @@ ROUTERS = (
     summaries.router,
     sip.router,
     sip_bans.router,
+    tariffs.router,
+    plans.router,
 )
 
 
