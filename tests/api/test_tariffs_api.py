@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from nuage.bootstrap import SipRuntime
 from nuage.tenancy.model import PartyKind
 
 from .support import Api
@@ -167,8 +168,17 @@ async def test_a_plan_is_published_assigned_and_its_capacity_reading_applies(bil
     assert published.status_code == 201, published.text
     assert published.json()["interest_reading"] == "per-day"
     assert (await api.put(PARTNER, f"/parties/{dupont}/plan", json={"plan_id": "premium"})).status_code == 403
-    assigned = await api.put(OPERATOR, f"/parties/{dupont}/plan", json={"plan_id": "premium"})
-    assert assigned.status_code == 200, assigned.text
+    api.platform.settings.sip.port = 0
+    runtime = SipRuntime(api.platform)
+    await runtime.start()
+    try:  # the call policy (CAP-3) enforces the capacity of the plan's reading, once assigned
+        assert runtime.policy_state.snapshot.accounts[dupont].channels == 3
+        assigned = await api.put(OPERATOR, f"/parties/{dupont}/plan", json={"plan_id": "premium"})
+        assert assigned.status_code == 200, assigned.text
+        await runtime.policy_state.reload()
+        assert runtime.policy_state.snapshot.accounts[dupont].channels == 5
+    finally:
+        await runtime.stop(grace_s=1)
     graduated = (await api.get(OPERATOR, f"/customers/{dupont}/capacity")).json()
     assert (graduated["reading"], graduated["channels"]) == ("graduated", 5)  # 2 × 2 + 1 × 1
     plans = (await api.get(OPERATOR, "/plans")).json()
