@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from nuage.billing.plans import DEFAULT_PLAN_ID, Audience, plan_from_lists, plan_id_for
 from nuage.errors import NotFound
@@ -121,11 +121,14 @@ class SqlPolicyStore:
 
     # -- RAT-2: the customers' retail tariffs ----------------------------------------------------
     def plans_key(self) -> tuple[object, ...]:
-        """CAP-1: what the price plans' readings depend on, cheap to read: a change rebuilds."""
+        """CAP-1: what the price plans' readings depend on, cheap to read: a change rebuilds.
+
+        A price list is only ever added (closing the previous version in the same transaction) and
+        an assignment is added or re-dated, so counts, the highest id and the latest date tell."""
         p, a = price_lists, plan_assignments
-        lists = self._connection.execute(select(p.c.id, p.c.valid_to).order_by(p.c.id)).all()
-        assigned = self._connection.execute(select(a.c.party_id, a.c.plan_id).order_by(a.c.party_id)).all()
-        return (tuple(map(tuple, lists)), tuple(map(tuple, assigned)))
+        lists = self._connection.execute(select(func.count(), func.max(p.c.id))).one()
+        assigned = self._connection.execute(select(func.count(), func.max(a.c.assigned_at))).one()
+        return (*lists, *assigned)
 
     def capacity_readings(self, parties: list[Party], on: date) -> dict[str, CapacityReading]:
         """CAP-1: each customer's capacity reading, as its price plan (retail, valid on ``on``) says."""
