@@ -183,7 +183,7 @@ class PaymentsSettings(BaseModel):
     mail_from: str | None = None  # the sender of invoices and reminders
     reminder_days: list[int] | None = None  # PAY-1: days after the due date, e.g. [7, 14, 30]
     reminder_fees: list[Decimal] | None = None  # PAY-2: one fee per reminder
-    interest_mode: Literal["per-started-month", "pro-rata"] | None = None  # PAY-2
+    interest_mode: Literal["per-started-month", "pro-rata", "per-day"] | None = None  # PAY-2
     suspend_after_days: int | None = Field(default=None, ge=0)  # PAY-1: after the last reminder
     auto_suspend: bool | None = None  # PAY-1: the daily job suspends by itself
 

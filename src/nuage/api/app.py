@@ -30,12 +30,14 @@ from nuage.api.resources import (
     orders,
     packs,
     parties,
+    plans,
     recording,
     rooms,
     sip,
     sip_bans,
     sound_files,
     summaries,
+    tariffs,
     trunks,
     users,
     views,
@@ -95,6 +97,8 @@ ROUTERS = (
     summaries.router,
     sip.router,
     sip_bans.router,
+    tariffs.router,
+    plans.router,
 )
 
 

@@ -30,6 +30,11 @@ OPERATOR_ONLY = frozenset(
         "access.api-limits.update",
         "access.api-usage.read",
         "billing.contracts.update",
+        "billing.tariffs.read",
+        "billing.tariffs.create",
+        "billing.plans.read",
+        "billing.plans.create",
+        "billing.plans.assign",
     }
 )
 

@@ -15,8 +15,10 @@ from nuage.cli.dunning import dunning_app
 from nuage.cli.emergency import emergency_app
 from nuage.cli.invoices import invoices_app
 from nuage.cli.payments import payments_app
+from nuage.cli.plans import plans_app
 from nuage.cli.serve import serve
 from nuage.cli.sip import sip_app
+from nuage.cli.tariffs import tariffs_app
 from nuage.config import ConfigError
 
 app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_args_is_help=True)
@@ -28,6 +30,8 @@ app.add_typer(emergency_app, name="emergency-numbers")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")
 app.add_typer(dunning_app, name="dunning")
+app.add_typer(tariffs_app, name="tariffs")
+app.add_typer(plans_app, name="plans")
 app.command()(demo)
 app.command()(serve)
 app.add_typer(sip_app, name="sip")

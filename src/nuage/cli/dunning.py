@@ -7,8 +7,8 @@ After payments are imported (``nuage payments``)::
     nuage dunning suspend CUSTOMER / nuage dunning restore CUSTOMER
 
 The policy comes from ``[payments]`` in ``nuage.toml`` (``Settings.payments``): ``reminder_days``
-(e.g. [7, 14, 30]), ``reminder_fees``, ``interest_mode`` ("per-started-month" or "pro-rata"),
-``suspend_after_days``, ``auto_suspend``.
+(e.g. [7, 14, 30]), ``reminder_fees``, ``interest_mode`` ("per-started-month", "pro-rata" or
+"per-day"; a price plan may name its own), ``suspend_after_days``, ``auto_suspend``.
 """
 
 from __future__ import annotations

@@ -13,12 +13,18 @@ PAY-2 — "un taux d'intérêt de retard de 1 % par mois de retard":
   costing 1 % × unpaid amount ÷ the number of days of the delay month it falls in.
   Decision: calendar delay months rather than days/30, so a whole month of delay always
   costs exactly 1 %, whatever the month's length.
+* ``InterestMode.PER_DAY`` (a setting): days of delay / 30 × 1 %, each day after the due date
+  costing 1 % × the amount unpaid that day ÷ 30, whatever the month.
+
+The reading is the operator's setting (``payments.interest_mode``) unless the price plan the
+contracting party is billed with names one (``PriceList.interest_reading``, per party in
+``plan_dunning``'s ``interest_modes``).
 
 Interest runs on the unpaid amount including VAT, is rounded half-up to the cent once per
 charge, and is charged cumulatively: each charge is the interest accrued so far minus what
 was already charged for the invoice, so nothing is charged twice. Per started month, a charge
-falls due when a delay month starts; pro rata, at each monthly anniversary of the due date and
-when the invoice is settled. Charges become invoice lines citing PAY-2 that the next invoice
+falls due when a delay month starts; pro rata and per day, at each monthly anniversary of the
+due date and when the invoice is settled. Charges become invoice lines citing PAY-2 that the next invoice
 of the contracting party carries (the monthly run adds them), VAT-exempt (category E, see
 ``billing.vat``: compensation, not the consideration for a supply).
 
@@ -47,6 +53,7 @@ from nuage.shared.money import ZERO, round_half_up_to_cent
 from nuage.terms.contract import add_months
 
 MONTHLY_RATE = Decimal("0.01")  # PAY-2: 1 % per month of delay
+_DAYS_PER_MONTH = Decimal(30)  # PAY-2, per-day reading: a month of delay is 30 days
 SUSPENSION_REASON_PREFIX = "PAY-1/PAY-3"
 
 
@@ -55,6 +62,7 @@ class InterestMode(StrEnum):
 
     PER_STARTED_MONTH = "per-started-month"  # the terms literally (default)
     PRO_RATA = "pro-rata"  # per day, within calendar delay months
+    PER_DAY = "per-day"  # days of delay / 30 × 1 %
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,12 @@ def accrued_interest(
 ) -> Decimal:
     """PAY-2: the exact interest accrued on an invoice from its due date to ``through`` (inclusive)."""
     total = ZERO
+    if mode is InterestMode.PER_DAY:
+        day = state.due_on + timedelta(days=1)
+        while day <= through:
+            total += rate * max(state.outstanding_on(day), ZERO) / _DAYS_PER_MONTH
+            day += timedelta(days=1)
+        return total
     for k in range(1, started_delay_months(state.due_on, through) + 1):
         first, last = delay_month_bounds(state.due_on, k)
         if mode is InterestMode.PER_STARTED_MONTH:
@@ -266,8 +280,18 @@ def _reminder_due(
     )
 
 
-def plan_dunning(as_of: date, ledger: Ledger, history: DunningHistory, policy: DunningPolicy) -> DunningPlan:
-    """PAY-1/PAY-2: reminders, interest charges, defaults and restorations on ``as_of``."""
+def plan_dunning(
+    as_of: date,
+    ledger: Ledger,
+    history: DunningHistory,
+    policy: DunningPolicy,
+    interest_modes: Mapping[str, InterestMode] | None = None,
+) -> DunningPlan:
+    """PAY-1/PAY-2: reminders, interest charges, defaults and restorations on ``as_of``.
+
+    ``interest_modes``: the PAY-2 reading of the parties whose price plan names one (the others
+    follow ``policy.interest_mode``)."""
+    modes = interest_modes or {}
     reminders: list[ReminderDue] = []
     charges: list[InterestCharge] = []
     in_default: dict[str, None] = {}
@@ -278,10 +302,9 @@ def plan_dunning(as_of: date, ledger: Ledger, history: DunningHistory, policy: D
         reminder = _reminder_due(state, as_of, sent, policy)
         if reminder is not None:
             reminders.append(reminder)
-        through = interest_charge_date(state, as_of, policy.interest_mode)
-        accrued = round_half_up_to_cent(
-            accrued_interest(state, through, policy.interest_mode, policy.monthly_rate)
-        )
+        mode = modes.get(state.party_id, policy.interest_mode)
+        through = interest_charge_date(state, as_of, mode)
+        accrued = round_half_up_to_cent(accrued_interest(state, through, mode, policy.monthly_rate))
         already = history.interest_charged.get(state.number, ZERO)
         if accrued > already:
             months = started_delay_months(state.due_on, through)

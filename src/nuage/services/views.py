@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nuage.services.billing.plans import PlanBook
+from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.context import Context
 from nuage.services.ports import UnitOfWork
 from nuage.services.tenancy import get_customer
@@ -11,14 +13,16 @@ from nuage.terms.capacity import Capacity, account_capacity
 from nuage.terms.emergency import EmergencyReadiness, check_emergency_readiness
 
 
-def capacity_of(uow: UnitOfWork, ctx: Context, account_id: str) -> Capacity:
-    """CAP-1/CAP-2: the account's channel capacity today (Brussels business date)."""
+def capacity_of(uow: BillingUnitOfWork, ctx: Context, account_id: str) -> Capacity:
+    """CAP-1/CAP-2: the account's channel capacity today (Brussels business date), with the CAP-1
+    reading of the price plan the customer is billed with."""
     customer = get_customer(uow, ctx, account_id)
+    today = business_date(ctx.clock.now())
     return account_capacity(
         uow.users.list(account_id=account_id),
         uow.packs.list(account_id=account_id),
-        customer.capacity_reading,
-        business_date(ctx.clock.now()),
+        PlanBook(uow.billing).capacity_reading(customer, today),
+        today,
     )
 
 

@@ -26,6 +26,7 @@ DUE = date(2026, 3, 31)
 INVOICE = Receivable("INV-2026-000001", "cus-1", date(2026, 3, 1), DUE, D("1000.00"))
 STARTED = InterestMode.PER_STARTED_MONTH
 PRO_RATA = InterestMode.PRO_RATA
+PER_DAY = InterestMode.PER_DAY
 
 
 def state(*payments: tuple[date, str]):  # type: ignore[no-untyped-def]
@@ -57,6 +58,16 @@ def test_one_day_late_costs_a_whole_started_month_but_a_day_pro_rata() -> None:
     assert interest(STARTED, date(2026, 6, 30), paid_late) == D("10.00")
     assert interest(PRO_RATA, date(2026, 6, 30), paid_late) == D("0.33")  # 1000 × 1 % / 30 (April)
     assert interest(STARTED, date(2026, 6, 30), (DUE, "1000.00")) == D("0.00")
+
+
+@pytest.mark.rule("PAY-2")
+def test_per_day_counts_days_of_delay_over_thirty() -> None:
+    assert interest(PER_DAY, date(2026, 6, 30), (date(2026, 4, 1), "1000.00")) == D("0.33")  # 1 day
+    assert interest(PER_DAY, date(2026, 5, 15), (date(2026, 5, 15), "1000.00")) == D("15.00")  # 45 days
+    # 400 paid on 15 April, 600 on 10 May: 15 days on 1000 (1–15 April, as pro rata counts the day
+    # of payment) and 25 days on 600 (16 April–10 May): 5.00 + 5.00
+    payments = ((date(2026, 4, 15), "400.00"), (date(2026, 5, 10), "600.00"))
+    assert interest(PER_DAY, date(2026, 7, 1), *payments) == D("10.00")
 
 
 @pytest.mark.rule("PAY-2")

@@ -12,14 +12,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from nuage.billing.charge_models import ChargeSpec
-from nuage.billing.plans import Audience, OneTimeKind, PriceList
+from nuage.billing.plans import DEFAULT_PLAN_ID, Audience, OneTimeKind, PriceList
 from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
 from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.shared.clock import BUSINESS_TZ, Clock
 from nuage.terms.counting import ItemKind
 
-DEFAULT_PLAN_ID = "business"
 _VALID_FROM = datetime(2025, 1, 1, tzinfo=BUSINESS_TZ)
 
 

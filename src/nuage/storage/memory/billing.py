@@ -99,10 +99,11 @@ class MemoryBillingStore(MemoryInvoices):
         if (run, tariff.version) in tariffs:
             raise Conflict(f"tariff {tariff.version} of {run} already exists", field="version")
         rates = {prefix.lstrip("+"): price for prefix, price in tariff.per_minute_by_prefix.items()}
+        terms = {prefix.lstrip("+"): value for prefix, value in tariff.terms_by_prefix.items()}
         valid_to = None if tariff.valid_to is None else _utc(tariff.valid_to)
         tariffs[(run, tariff.version)] = (
             len(tariffs),
-            Tariff(tariff.version, _utc(tariff.valid_from), rates, valid_to=valid_to),
+            Tariff(tariff.version, _utc(tariff.valid_from), rates, valid_to=valid_to, terms_by_prefix=terms),
         )
 
     def tariffs(self, run: str) -> list[Tariff]:
@@ -112,9 +113,29 @@ class MemoryBillingStore(MemoryInvoices):
             if of_run == run
         )
         return [
-            Tariff(t.version, t.valid_from, dict(t.per_minute_by_prefix), valid_to=t.valid_to)
+            Tariff(
+                t.version,
+                t.valid_from,
+                dict(t.per_minute_by_prefix),
+                valid_to=t.valid_to,
+                terms_by_prefix=dict(t.terms_by_prefix),
+            )
             for _, _, t in found
         ]
+
+    def close_tariff(self, run: str, version: str, valid_to: datetime) -> None:
+        tariffs = self._table("tariffs")
+        order, t = tariffs[(run, version)]
+        tariffs[(run, version)] = (
+            order,
+            Tariff(
+                t.version,
+                t.valid_from,
+                dict(t.per_minute_by_prefix),
+                valid_to=_utc(valid_to),
+                terms_by_prefix=dict(t.terms_by_prefix),
+            ),
+        )
 
     def has_price_list(self, plan_id: str, audience: Audience, version: str) -> bool:
         return (plan_id, audience.value, version) in self._table("price_lists")
@@ -129,6 +150,14 @@ class MemoryBillingStore(MemoryInvoices):
     def price_lists(self, plan_id: str) -> list[PriceList]:
         found = [price_list for key, price_list in self._table("price_lists").items() if key[0] == plan_id]
         return [copy.deepcopy(price_list) for price_list in sorted(found, key=lambda p: p.valid_from)]
+
+    def close_price_list(self, plan_id: str, audience: Audience, version: str, valid_to: date) -> None:
+        lists = self._table("price_lists")
+        key = (plan_id, audience.value, version)
+        lists[key] = replace(lists[key], valid_to=valid_to)
+
+    def plan_ids(self) -> list[str]:
+        return sorted({key[0] for key in self._table("price_lists")})
 
     def assign_plan(self, party_id: str, plan_id: str, at: datetime) -> None:
         self._table("plan_assignments")[party_id] = plan_id

@@ -52,7 +52,7 @@ class SqlPolicySnapshot:
         self._region = home_region
         self.journal: deque[JournalEntry] | None = None  # SIP-4: the detector's, set by the wiring
         self._writing = threading.Lock()
-        self._tariff_key: tuple[tuple[int, str], ...] | None = None
+        self._tariff_key: tuple[tuple[int, str, str], ...] | None = None
         self._tariffs: TariffBook | None = None
         self._changes = ChangeWatch()
         self._view = RefreshedSnapshot(self._load, PolicySnapshot(), name="call-policy", refresh_s=refresh_s)
@@ -66,13 +66,16 @@ class SqlPolicySnapshot:
         self._write_behind()
         today = business_date(self._clock.now())
         with SqlUnitOfWork(self._engine) as uow:
-            fingerprint = self._changes.fingerprint(uow.connection, today)  # CAP-1 counts on a day
+            store = SqlPolicyStore(uow.connection)
+            # CAP-1 counts on a day, with the readings of the price plans (not in the journal)
+            fingerprint = self._changes.fingerprint(uow.connection, (today, store.plans_key()))
             if self._changes.unchanged(fingerprint):
                 return self._view.value  # nothing it is built from changed: no rebuild
-            store = SqlPolicyStore(uow.connection)
             tariffs = self._retail_tariffs(store)
+            parties = uow.parties.list()
+            readings = store.capacity_readings(parties, today)
             snapshot = build_snapshot(
-                uow.parties.list(),
+                parties,
                 uow.users.list(),
                 uow.packs.list(),
                 uow.numbers.list(),
@@ -82,6 +85,7 @@ class SqlPolicySnapshot:
                 spend_caps=store.spend_caps(),
                 tariffs=tariffs,
                 autodialer_blocks=store.autodialer_blocks(),
+                capacity_readings=readings,
             )
         self._changes.built(fingerprint)
         return snapshot
