@@ -14,6 +14,7 @@ from nuage.api.gate import ApiGate
 from nuage.api.limits import ConcurrencyLimiter, MemoryLimiter, RedisLimiter
 from nuage.api.resources import (
     access,
+    audit,
     balances,
     billing,
     calls,
@@ -82,6 +83,7 @@ ROUTERS = (
     emergency_numbers.router,
     hot_desk.router,
     views.router,
+    audit.router,
     access.router,
     billing.router,
     balances.router,

@@ -30,6 +30,7 @@ OPERATOR_ONLY = frozenset(
         "access.api-limits.update",
         "access.api-usage.read",
         "billing.contracts.update",
+        "billing.regularisations.create",
     }
 )
 

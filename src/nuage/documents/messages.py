@@ -65,6 +65,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Matériel : {model}",
         "nl": "Hardware: {model}",
     },
+    "line.regularisation.billable_users": {
+        "en": "Declaration regularisation: {users} undeclared user(s) for {months} month(s), "
+        "{from} to {through} (finding {finding})",
+        "fr": "Régularisation de déclaration : {users} utilisateur(s) non déclaré(s) pendant "
+        "{months} mois, de {from} à {through} (constat {finding})",
+        "nl": "Regularisatie van de aangifte: {users} niet-aangegeven gebruiker(s) gedurende "
+        "{months} maand(en), van {from} tot {through} (vaststelling {finding})",
+    },
     "line.payment.late_interest": {
         "en": "Late-payment interest on invoice {invoice} (1% per month, {months})",
         "fr": "Intérêts de retard sur la facture {invoice} (1 % par mois, {months})",
