@@ -38,6 +38,7 @@ ITEMS: dict[str, dict[str, str]] = {
         "nl": "Gespreksopname (GB)",
     },
     "ucaas_licences": {"en": "UCaaS licences", "fr": "Licences UCaaS", "nl": "UCaaS-licenties"},
+    "trunk_channels": {"en": "SIP trunk channels", "fr": "Canaux de trunk SIP", "nl": "SIP-trunkkanalen"},
     "activation": {"en": "Activation", "fr": "Activation", "nl": "Activering"},
     "installation": {"en": "Installation", "fr": "Installation", "nl": "Installatie"},
     "hardware": {"en": "Hardware", "fr": "Matériel", "nl": "Hardware"},

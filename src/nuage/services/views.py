@@ -12,13 +12,14 @@ from nuage.terms.emergency import EmergencyReadiness, check_emergency_readiness
 
 
 def capacity_of(uow: UnitOfWork, ctx: Context, account_id: str) -> Capacity:
-    """CAP-1/CAP-2: the account's channel capacity today (Brussels business date)."""
+    """CAP-1/CAP-2/SIP-3: the account's channel capacity today (Brussels business date)."""
     customer = get_customer(uow, ctx, account_id)
     return account_capacity(
         uow.users.list(account_id=account_id),
         uow.packs.list(account_id=account_id),
         customer.capacity_reading,
         business_date(ctx.clock.now()),
+        uow.trunks.list(account_id=account_id),  # SIP-3
     )
 
 

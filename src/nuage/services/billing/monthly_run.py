@@ -290,6 +290,7 @@ _RECURRING_ITEMS: dict[str, ItemKind] = {
     "conference_room": ItemKind.CONFERENCE_ROOMS,
     "web_channel": ItemKind.WEB_CHANNELS,
     "traffic_pack": ItemKind.TRAFFIC_PACKS,
+    "trunk_channel": ItemKind.TRUNK_CHANNELS,  # SIP-3
 }
 
 
