@@ -2,6 +2,7 @@
 
 nuage audit show --customer cus_...                                   # findings, regularised or not
 nuage audit regularise --customer cus_... --finding excess_desk_phones:dev_...   # next invoice
+nuage audit emergency [--customer cus_...]    # EMG-2: who would present a wrong place to 112
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Annotated
 import typer
 
 from nuage.cli.common import DatabaseUrl, DataDir, operator_session
+from nuage.services import views
 from nuage.services.billing import audit
 from nuage.services.billing.audit import RegularisationRecord
 
@@ -58,3 +60,19 @@ def regularise(
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
         record = audit.regularise(uow, ctx, customer, finding[:200])
         typer.echo(f"{customer} {record.finding}: {_line(record)}")
+
+
+@audit_app.command("emergency")
+def emergency(
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer.")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """EMG-2: devices and trunks whose emergency caller ID would not give the caller's place."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        found = views.emergency_caller_id_findings(uow, ctx, customer)
+        for account, finding in found:
+            typer.echo(
+                f"{account} {finding.item_kind} {finding.item_id} [{finding.rule_id}] {finding.message}"
+            )
+        typer.echo(f"{len(found)} device(s) or trunk(s) would present a wrong or unknown place (EMG-2)")

@@ -63,3 +63,35 @@ def test_the_operator_sees_the_findings_and_regularises_one(tmp_path: Path) -> N
     twice = runner.invoke(app, ["audit", "regularise", "--customer", dupont.id, "--finding", key, *data])
     assert twice.exit_code == 2
     assert "already regularised" in twice.output
+
+
+@pytest.mark.rule("EMG-2")
+def test_the_operator_lists_who_would_present_a_wrong_place(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    _ok(["demo", *data])
+    platform = build_platform(Settings(data_dir=tmp_path / "data"))
+    try:
+        with platform.uow() as uow:
+            dupont = uow.parties.find_by(kind=PartyKind.CUSTOMER.value, name="Atelier Dupont")
+            operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
+            assert dupont is not None
+            assert operator is not None
+            bob = uow.users.find_by(account_id=dupont.id, name="Bob Martin")
+            assert bob is not None
+            ctx = Context.operator(operator.id, platform.clock)
+            away = add_device(
+                uow,
+                ctx,
+                dupont.id,
+                DeviceKind.DESK_PHONE,
+                "Annex",
+                user_id=bob.id,
+                site="Avenue Louise 1, 1050 Ixelles",
+            )
+            uow.commit()
+    finally:
+        platform.close()
+    listed = _ok(["audit", "emergency", *data])
+    assert f"{dupont.id} device {away.id} [EMG-2]" in listed
+    assert "Avenue Louise 1" in listed
+    assert "would present a wrong or unknown place (EMG-2)" in listed

@@ -1,4 +1,5 @@
-"""Declaration audit and regularisation (CNT-4): ``/customers/{id}/audit`` and its regularisations.
+"""Declaration audit and regularisation (CNT-4): ``/customers/{id}/audit`` and its regularisations;
+the emergency caller-ID check (EMG-2) across accounts: ``/emergency/caller-id-check``.
 
 A customer reads its own findings, a partner its customers', the operator everyone's (TEN-4);
 each finding has a stable ``key`` and says whether it was regularised. Only the operator turns a
@@ -11,18 +12,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from nuage.api.caching import read_response, write_response
 from nuage.api.crud import CONFLICT, FORBIDDEN, ID, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
 from nuage.api.schemas import Input, Output
+from nuage.services import views
 from nuage.services.billing import audit
 from nuage.terms.audit import ShortfallKind
+from nuage.terms.emergency import FindingKind
 
 READ = "billing.declaration-audit.read"
 CREATE = "billing.regularisations.create"
+EMERGENCY = "terms.emergency-readiness.read"
+AccountParam = Annotated[str | None, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 router = APIRouter()
 
@@ -138,3 +143,51 @@ def create_regularisation(id: ID, body: RegulariseBody, c: Call = Depends(call))
     c.require(CREATE)
     record = audit.regularise(c.uow, c.ctx, id, body.finding)
     return write_response(_regularisation_out(record).model_dump_json().encode(), 201)
+
+
+class CallerIdFindingOut(Output):
+    """EMG-2: a device or trunk whose emergency caller ID would not locate the caller."""
+
+    account_id: str
+    kind: FindingKind
+    rule_id: str
+    item_kind: str
+    item_id: str
+    message: str
+
+
+class CallerIdCheckOut(Output):
+    """EMG-2: every device and trunk of the accounts the caller sees that would present a wrong place."""
+
+    findings: list[CallerIdFindingOut]
+
+
+@router.get(
+    "/emergency/caller-id-check",
+    response_model=CallerIdCheckOut,
+    summary="Devices and trunks whose emergency caller ID is not their place",
+    tags=["views"],
+    responses=responses(NOT_MODIFIED, FORBIDDEN, NOT_FOUND),
+    **described(
+        EMERGENCY,
+        "EMG-2: devices and trunks with no located emergency caller ID or one whose block address is not "
+        "their site, for one account (account_id) or every account the caller sees.",
+    ),
+)
+def caller_id_check(request: Request, account_id: AccountParam = None, c: Call = Depends(call)) -> Response:
+    c.require(EMERGENCY)
+    found = views.emergency_caller_id_findings(c.uow, c.ctx, account_id)
+    out = CallerIdCheckOut(
+        findings=[
+            CallerIdFindingOut(
+                account_id=account,
+                kind=f.kind,
+                rule_id=f.rule_id,
+                item_kind=f.item_kind,
+                item_id=f.item_id,
+                message=f.message,
+            )
+            for account, f in found
+        ]
+    )
+    return read_response(request, out.model_dump_json().encode())
