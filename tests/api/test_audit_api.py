@@ -14,7 +14,7 @@ from nuage.tenancy.model import PartyKind
 
 from .support import Api
 
-OPERATOR, DUPONT, PEETERS = "demo-operator", "demo-dupont", "demo-peeters"
+OPERATOR, PARTNER, DUPONT, PEETERS = "demo-operator", "demo-bruvoice", "demo-dupont", "demo-peeters"
 
 
 def _register(api: Api, username: str, contacts: int, now: datetime) -> None:
@@ -68,6 +68,9 @@ async def test_findings_are_regularised_once_on_the_next_invoice(api: Api) -> No
     assert body["missing_users"] >= 4
     assert all(f["regularisation"] is None for f in body["findings"])
     assert (await api.get(PEETERS, f"/customers/{dupont}/audit")).status_code == 404  # TEN-4
+    assert (await api.get(PARTNER, f"/customers/{dupont}/audit")).status_code == 404  # not its customer
+    peeters = api.party_id(PartyKind.CUSTOMER, "Bakkerij Peeters")
+    assert (await api.get(PARTNER, f"/customers/{peeters}/audit")).status_code == 200  # its customer's
     finding = next(f["key"] for f in body["findings"] if f["kind"] == "excess_desk_phones")
 
     early = await api.post(OPERATOR, f"/customers/{dupont}/audit/regularisations", json={"finding": finding})
