@@ -15,6 +15,7 @@ from nuage.api.gate import ApiGate
 from nuage.api.limits import ConcurrencyLimiter, MemoryLimiter, RedisLimiter
 from nuage.api.resources import (
     access,
+    audit,
     balances,
     billing,
     calls,
@@ -89,6 +90,7 @@ ROUTERS = (
     emergency_numbers.router,
     hot_desk.router,
     views.router,
+    audit.router,
     access.router,
     billing.router,
     balances.router,

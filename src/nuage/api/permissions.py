@@ -35,6 +35,7 @@ OPERATOR_ONLY = frozenset(
         "billing.plans.read",
         "billing.plans.create",
         "billing.plans.assign",
+        "billing.regularisations.create",
     }
 )
 

@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from nuage.cli.audit import audit_app
 from nuage.cli.billing import billing_app
 from nuage.cli.calls import calls_app
 from nuage.cli.contracts import contracts_app
@@ -23,6 +24,7 @@ from nuage.config import ConfigError
 
 app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 app.add_typer(billing_app, name="billing")
 app.add_typer(calls_app, name="calls")
 app.add_typer(contracts_app, name="contracts")

@@ -311,7 +311,8 @@ class Trunk:
     sip_password: str | None = None
     allowed_ips: str | None = None  # comma-separated addresses or CIDR blocks
     emergency_number_id: str | None = None  # EMG-2: the trunk's configured emergency number
-    channel_limit: int | None = None
+    channel_limit: int | None = None  # SIP-3: the channels subscribed (terms.capacity)
+    site: str | None = None  # EMG-2: the address the customer declares for the PBX's phones
 
 
 @dataclass

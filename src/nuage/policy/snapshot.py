@@ -79,6 +79,10 @@ def build_snapshot(
     users_of: dict[str, list[User]] = {}
     for user in users:
         users_of.setdefault(user.account_id, []).append(user)
+    trunk_list = list(trunks)
+    trunks_of: dict[str, list[Trunk]] = {}
+    for trunk in trunk_list:
+        trunks_of.setdefault(trunk.account_id, []).append(trunk)
     packs_of: dict[str, list[TrafficPack]] = {}
     for pack in packs:
         packs_of.setdefault(pack.account_id, []).append(pack)
@@ -101,6 +105,7 @@ def build_snapshot(
             packs_of.get(party.id, ()),
             readings.get(party.id, party.capacity_reading),
             on,
+            trunks_of.get(party.id, ()),  # SIP-3: a trunk's channels are the account's too
         )
         accounts[party.id] = AccountTerms(
             account_id=party.id,
@@ -114,7 +119,7 @@ def build_snapshot(
     return PolicySnapshot(
         accounts=accounts,
         on=on,
-        trunks={t.id: TrunkTerms(t.id, t.account_id, t.channel_limit) for t in trunks},
+        trunks={t.id: TrunkTerms(t.id, t.account_id, t.channel_limit) for t in trunk_list},
         spend_caps={a: cap for a, cap in (spend_caps or {}).items() if a in accounts},
         tariffs=tariffs,
         autodialer_blocks=autodialer_blocks,

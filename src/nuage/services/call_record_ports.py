@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from nuage.services.billing.ports import BillingUnitOfWork
+from nuage.services.billing.audit_ports import AuditUnitOfWork
 from nuage.services.ports import UnitOfWork
 
 
@@ -90,5 +90,5 @@ class CallRecordsUnitOfWork(UnitOfWork, Protocol):
     def call_records(self) -> CallRecordStore: ...
 
 
-class PlatformUnitOfWork(BillingUnitOfWork, CallRecordsUnitOfWork, Protocol):
+class PlatformUnitOfWork(AuditUnitOfWork, CallRecordsUnitOfWork, Protocol):
     """Every store of the platform in one transaction: what the API's handlers work through."""

@@ -38,6 +38,7 @@ class BalanceOut(Output):
     balance: Decimal
     pending_fees: Decimal
     pending_interest: Decimal
+    pending_other: Decimal
     total_due: Decimal
     overdue: Decimal
 
@@ -96,6 +97,7 @@ def list_balances(request: Request, c: Call = Depends(call)) -> Response:
                 balance=b.balance,
                 pending_fees=b.pending_fees,
                 pending_interest=b.pending_interest,
+                pending_other=b.pending_other,
                 total_due=b.total_due,
                 overdue=b.overdue,
             )

@@ -87,6 +87,7 @@ DEFAULT_PRICE_LISTS: tuple[PriceList, ...] = (
             ItemKind.WEB_CHANNELS: _per_unit("10.00"),
             ItemKind.TRAFFIC_PACKS: _per_unit("10.00"),
             ItemKind.RECORDING_GB: _per_unit("0.50"),
+            ItemKind.TRUNK_CHANNELS: _per_unit("12.50"),  # SIP-3: per subscribed channel
         },
         one_time={
             OneTimeKind.ACTIVATION: Decimal("50.00"),
@@ -107,6 +108,7 @@ DEFAULT_PRICE_LISTS: tuple[PriceList, ...] = (
             ItemKind.WEB_CHANNELS: _per_unit("7.00"),
             ItemKind.TRAFFIC_PACKS: _per_unit("7.00"),
             ItemKind.RECORDING_GB: _per_unit("0.30"),
+            ItemKind.TRUNK_CHANNELS: _per_unit("9.00"),  # SIP-3: per subscribed channel
         },
         one_time={
             OneTimeKind.ACTIVATION: Decimal("30.00"),

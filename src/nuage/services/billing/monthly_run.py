@@ -5,7 +5,7 @@ issues nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -33,6 +33,7 @@ from nuage.services.billing.contracts import ensure_contract
 from nuage.services.billing.issuing import issue_documents
 from nuage.services.billing.plans import PlanBook
 from nuage.services.billing.ports import (
+    BillingStore,
     BillingUnitOfWork,
     BillingUnitOfWorkFactory,
     ContractState,
@@ -48,7 +49,7 @@ from nuage.shared.month import Month
 from nuage.tenancy.model import Order as TenancyOrder
 from nuage.tenancy.model import Party, PartyKind
 from nuage.tenancy.rules import contracting_party_id
-from nuage.terms.counting import ItemKind, quarter_base_month
+from nuage.terms.counting import ItemKind, MonthlySummary, quarter_base_month
 
 
 @dataclass
@@ -211,6 +212,7 @@ def _bill_parties(
         for state in states
     }
     summaries = store.latest_summaries(customer_ids, period)
+    after_count = _billed_after_count(store, summaries.values())  # CNT-2
     base_month = quarter_base_month(period.next())
     base_users = store.billed_users(customer_ids, base_month)
     holdings = store.number_holdings(customer_ids)
@@ -238,6 +240,7 @@ def _bill_parties(
                     recurring_billed_through=state.recurring_billed_through,
                     rated_calls=calls.get(customer_id, ()),
                     international_numbers=holdings.get(customer_id, ()),
+                    billed_after_count=after_count.get(customer_id) if summary is not None else None,
                 )
             )
     result = run_monthly_billing(
@@ -281,6 +284,20 @@ def _bill_parties(
     store.save_contracts(saved)
 
 
+def _billed_after_count(
+    store: BillingStore, summaries: Iterable[MonthlySummary]
+) -> dict[str, Mapping[str, Decimal]]:
+    """CNT-2: per customer, the units invoiced for the month after its latest count (catch-up basis)."""
+    by_month: dict[Month, list[str]] = {}
+    for summary in summaries:
+        by_month.setdefault(summary.month.next(), []).append(summary.account_id)
+    found: dict[str, Mapping[str, Decimal]] = {}
+    for month, customers in by_month.items():
+        billed = store.billed_quantities(customers, month)
+        found.update({customer_id: billed.get(customer_id, {}) for customer_id in customers})
+    return found
+
+
 def _with_pending_charges(
     uow: BillingUnitOfWork, drafts: Sequence[InvoiceDraft]
 ) -> tuple[list[InvoiceDraft], dict[str, list[int]]]:
@@ -319,6 +336,7 @@ _RECURRING_ITEMS: dict[str, ItemKind] = {
     "conference_room": ItemKind.CONFERENCE_ROOMS,
     "web_channel": ItemKind.WEB_CHANNELS,
     "traffic_pack": ItemKind.TRAFFIC_PACKS,
+    "trunk_channel": ItemKind.TRUNK_CHANNELS,  # SIP-3
 }
 
 

@@ -246,6 +246,11 @@ class BillingStore(Protocol):
         """CNT-3: users billed for ``month`` on invoices not voided, per customer."""
         ...
 
+    def billed_quantities(self, customer_ids: Sequence[str], month: Month) -> dict[str, dict[str, Decimal]]:
+        """CNT-2: per customer and item kind, the units billed for ``month`` (flat fees aside) on
+        invoices not voided (BIL-2, CNT-3 and CNT-2 catch-up lines)."""
+        ...
+
     def latest_recurring_invoice(self, party_id: str, customer_id: str) -> StoredInvoice | None:
         """CTR-3: the newest invoice not voided with recurring lines for the customer."""
         ...

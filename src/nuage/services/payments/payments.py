@@ -188,8 +188,9 @@ class Balance:
     """PAY-1/PAY-2/TEN-5: what a contracting party owes (negative: credit on its account).
 
     ``billed`` splits into the services invoiced (``principal``), the reminder fees and the late
-    interest (PAY-2) already carried by invoices; ``pending_fees`` and ``pending_interest`` are
-    charged but wait for the next invoice. ``total_due`` is the balance and what is pending.
+    interest (PAY-2) already carried by invoices; ``pending_fees``, ``pending_interest`` and
+    ``pending_other`` (a CNT-4 regularisation...) are charged but wait for the next invoice.
+    ``total_due`` is the balance and what is pending.
     """
 
     party_id: str
@@ -203,11 +204,12 @@ class Balance:
     interest: Decimal = ZERO
     pending_fees: Decimal = ZERO
     pending_interest: Decimal = ZERO
+    pending_other: Decimal = ZERO  # e.g. CNT-4 regularisations waiting for the next invoice
 
     @property
     def total_due(self) -> Decimal:
         """PAY-1/PAY-2: the balance and the charges the next invoice will carry."""
-        return self.balance + self.pending_fees + self.pending_interest
+        return self.balance + self.pending_fees + self.pending_interest + self.pending_other
 
 
 def balances(
@@ -247,6 +249,7 @@ def balances(
                 interest=interest,
                 pending_fees=charged.get((party_id, "fees", True), ZERO),
                 pending_interest=charged.get((party_id, "interest", True), ZERO),
+                pending_other=charged.get((party_id, "", True), ZERO),
             )
         )
     return result

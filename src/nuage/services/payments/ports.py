@@ -20,10 +20,12 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from nuage.billing.lines import InvoiceLine
+from nuage.billing.vat import COMPENSATION_VAT, LineVat
 from nuage.documents.findings import Finding
 from nuage.documents.model import DocumentInput
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
+from nuage.terms.audit import REGULARISATION_CHARGE
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,12 @@ class PendingCharge:
     line: InvoiceLine
     created_on: date
     invoiced_in: str | None = None
+
+
+def charge_vat(kind: str) -> LineVat | None:
+    """PAY-2 charges are compensation (no VAT, ``billing.vat``); a CNT-4 regularisation is the price
+    of a service, taxed as the invoice's other lines (None)."""
+    return None if kind == REGULARISATION_CHARGE else COMPENSATION_VAT
 
 
 class PaymentStore(Protocol):

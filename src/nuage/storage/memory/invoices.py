@@ -166,11 +166,27 @@ class MemoryInvoices(MemoryTables):
                     line.customer_id in wanted
                     and line.period == month
                     and line.item_kind == ItemKind.BILLABLE_USERS.value
-                    and line.rule_id in ("BIL-2", "CNT-3")
+                    and line.rule_id in ("BIL-2", "CNT-3", "CNT-2")
                     and line.description_key != "line.recurring.flat_fee"
                 ):
                     found[line.customer_id] = found.get(line.customer_id, Decimal(0)) + line.quantity
         return {customer_id: int(quantity) for customer_id, quantity in found.items()}
+
+    def billed_quantities(self, customer_ids: Sequence[str], month: Month) -> dict[str, dict[str, Decimal]]:
+        """CNT-2: per customer and item, the units billed for ``month`` (flat fees aside), not voided."""
+        wanted = set(customer_ids)
+        found: dict[str, dict[str, Decimal]] = {}
+        for _, issued in self._not_voided():
+            for line in issued.draft.lines:
+                if (
+                    line.customer_id in wanted
+                    and line.period == month
+                    and line.rule_id in ("BIL-2", "CNT-3", "CNT-2")
+                    and line.description_key != "line.recurring.flat_fee"
+                ):
+                    items = found.setdefault(line.customer_id, {})
+                    items[line.item_kind] = items.get(line.item_kind, Decimal(0)) + line.quantity
+        return found
 
     def latest_recurring_invoice(self, party_id: str, customer_id: str) -> StoredInvoice | None:
         """CTR-3: the newest invoice not voided with recurring lines for the customer."""

@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from nuage.billing.lines import InvoiceLine, SourceRef
-from nuage.billing.vat import COMPENSATION_VAT
 from nuage.errors import Conflict
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
@@ -26,6 +25,7 @@ from nuage.services.payments.ports import (
     ParkedEntry,
     PendingCharge,
     StoredDocument,
+    charge_vat,
 )
 from nuage.shared.money import CENT
 from nuage.storage.memory.tables import MemoryTables
@@ -177,7 +177,7 @@ class MemoryPaymentStore(MemoryTables):
         stored_line = InvoiceLine(  # what the SQL row keeps of the line, as it reads it back
             rule_id=line.rule_id,
             description_key=line.description_key,
-            customer_id=party_id,
+            customer_id=dict(line.description_params).get("customer", party_id),
             item_kind=kind,
             period=None,
             quantity=Decimal(1),
@@ -185,7 +185,7 @@ class MemoryPaymentStore(MemoryTables):
             amount=amount,
             sources=tuple(SourceRef._make(source) for source in line.sources),
             description_params=tuple(sorted(dict(line.description_params).items())),
-            vat=COMPENSATION_VAT,  # PAY-2 charges are compensation (billing.vat)
+            vat=charge_vat(kind),
         )
         charge = PendingCharge(charge_id, party_id, kind, source_invoice, stored_line, created_on)
         self._table("pending_charges")[charge_id] = StoredCharge(charge, accrued_total)

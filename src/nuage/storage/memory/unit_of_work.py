@@ -12,6 +12,8 @@ until the transaction ends, and taking it brings in what others committed before
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -80,6 +82,13 @@ class MemoryStore:
         """The lock that serialises ``job`` over the units of work of this store."""
         with self.lock:
             return self._job_locks.setdefault(job, threading.Lock())
+
+
+class MemoryRegistrations:
+    """CNT-4: no stored SIP bindings in memory: nothing registers from more phones than declared."""
+
+    def registered_phones(self, usernames: Collection[str], at: datetime) -> dict[str, int]:
+        return {}
 
 
 class MemoryUnitOfWork:
@@ -202,6 +211,11 @@ class MemoryUnitOfWork:
         if self._payments is None:
             self._payments = MemoryPaymentStore(self)
         return self._payments
+
+    @property
+    def registrations(self) -> MemoryRegistrations:
+        """CNT-4: the SIP registrations; the in-memory platform keeps none (its SIP plane has its own)."""
+        return MemoryRegistrations()
 
     def commit(self) -> None:
         """Publish what the use case wrote; the unit of work goes on in a fresh transaction."""

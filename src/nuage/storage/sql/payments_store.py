@@ -9,7 +9,6 @@ from decimal import Decimal
 from sqlalchemy import Connection, func, insert, select, update
 
 from nuage.billing.lines import InvoiceLine, SourceRef
-from nuage.billing.vat import COMPENSATION_VAT
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
 from nuage.services.payments.ports import (
@@ -18,6 +17,7 @@ from nuage.services.payments.ports import (
     ParkedEntry,
     PendingCharge,
     StoredDocument,
+    charge_vat,
 )
 from nuage.shared.money import CENT, to_minor
 from nuage.storage.sql import payments_tables as pt
@@ -251,7 +251,7 @@ class SqlPaymentStore:
             line = InvoiceLine(
                 rule_id=row.rule_id,
                 description_key=row.description_key,
-                customer_id=row.party_id,
+                customer_id=row.params.get("customer", row.party_id),  # TEN-5: the customer it is for
                 item_kind=row.kind,
                 period=None,
                 quantity=Decimal(1),
@@ -259,7 +259,7 @@ class SqlPaymentStore:
                 amount=row.amount_precise.quantize(CENT),
                 sources=tuple(SourceRef._make(pair) for pair in row.sources),
                 description_params=tuple(sorted(row.params.items())),
-                vat=COMPENSATION_VAT,  # PAY-2 charges are compensation (billing.vat)
+                vat=charge_vat(row.kind),
             )
             found.append(
                 PendingCharge(

@@ -236,6 +236,7 @@ trunks = Table(
     Column("allowed_ips", Text),
     Column("emergency_number_id", String(ID)),
     Column("channel_limit", Integer),
+    Column("site", String(200)),  # EMG-2: the declared address of the PBX's phones
 )
 
 sound_files = Table(

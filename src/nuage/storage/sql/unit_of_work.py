@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from nuage.storage.sql.api_store import SqlAccessStore
     from nuage.storage.sql.payments_store import SqlPaymentStore
     from nuage.storage.sql.policy_store import SqlPolicyStore
+    from nuage.storage.sql.registrations import SqlRegistrationStore
 
 
 def _lines_to_row(lines: list[OrderLine]) -> list[dict[str, Any]]:
@@ -178,6 +179,13 @@ class SqlUnitOfWork:
 
             self._payments = SqlPaymentStore(self.connection)
         return self._payments
+
+    @property
+    def registrations(self) -> SqlRegistrationStore:
+        """CNT-4: the live SIP registrations, as the declaration audit reads them."""
+        from nuage.storage.sql.registrations import SqlRegistrationStore
+
+        return SqlRegistrationStore(self.connection)
 
     @property
     def access(self) -> SqlAccessStore:

@@ -228,13 +228,34 @@ class InvoiceStorage(SqlBillingBase):
                     lines.c.customer_id.in_(chunk),
                     lines.c.period == str(month),
                     lines.c.item_kind == ItemKind.BILLABLE_USERS.value,
-                    lines.c.rule_id.in_(("BIL-2", "CNT-3")),
+                    lines.c.rule_id.in_(("BIL-2", "CNT-3", "CNT-2")),
                     lines.c.description_key != "line.recurring.flat_fee",
                 )
             )
             for customer_id, quantity in rows:
                 found[customer_id] = found.get(customer_id, Decimal(0)) + quantity
         return {customer_id: int(quantity) for customer_id, quantity in found.items()}
+
+    def billed_quantities(self, customer_ids: Sequence[str], month: Month) -> dict[str, dict[str, Decimal]]:
+        """CNT-2: per customer and item, the units billed for ``month`` (flat fees aside), not voided."""
+        i, lines = bt.invoices, bt.invoice_lines
+        found: dict[str, dict[str, Decimal]] = {}
+        for chunk in chunks(list(customer_ids)):
+            rows = self._connection.execute(
+                select(lines.c.customer_id, lines.c.item_kind, lines.c.quantity)
+                .join(i, i.c.id == lines.c.invoice_id)
+                .where(
+                    self._not_voided(),
+                    lines.c.customer_id.in_(chunk),
+                    lines.c.period == str(month),
+                    lines.c.rule_id.in_(("BIL-2", "CNT-3", "CNT-2")),
+                    lines.c.description_key != "line.recurring.flat_fee",
+                )
+            )
+            for customer_id, item_kind, quantity in rows:
+                items = found.setdefault(customer_id, {})
+                items[item_kind] = items.get(item_kind, Decimal(0)) + quantity
+        return found
 
     def latest_recurring_invoice(self, party_id: str, customer_id: str) -> StoredInvoice | None:
         i, lines = bt.invoices, bt.invoice_lines

@@ -6,7 +6,7 @@ connection fee per charged call (RAT-2); a price list may name the PAY-2 interes
 parties billed with it (NULL: the operator's setting).
 
 Revision ID: 0018
-Revises: 0017
+Revises: 0014
 Create Date: 2026-12-05 09:10:00.000000
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from nuage.storage.sql.billing_tables import ExactDecimal
 
 revision: str = "0018"
-down_revision: str | None = "0017"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
