@@ -16,7 +16,7 @@ import contextlib
 import logging
 import secrets
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from nuage.adapters.einvoice_validation import SaxonValidator
-from nuage.config import Settings
+from nuage.config import ConfigError, Settings
 from nuage.payments.dunning import DunningPolicy, InterestMode
 from nuage.services.einvoicing import PaymentSettings, use_validator
 from nuage.services.payments.documents import DocumentTools
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from nuage.sip.ports import CdrRecord, CdrSink
     from nuage.sip.security import SecuritySettings
     from nuage.sip.server import SipServer
+    from nuage.sip.tls import TlsContexts
+    from nuage.sip.tls_certs import CertificatePair
     from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory
     from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
     from nuage.storage.sql.sip_adapters import SqlSipDirectory
@@ -246,9 +248,13 @@ class SipRuntime:
         self.directory.on_carriers = self.server.security.trust_carriers
         self._platform = platform
         self._reconciler: asyncio.Task[None] | None = None
+        self.certificate: CertificatePair | None = None  # SIP over TLS's, once started
 
     async def start(self) -> None:
-        """Load the directory and the policy's snapshot, then listen for SIP on UDP and TCP."""
+        """Load the directory and the policy's snapshot, then listen for SIP on UDP, TCP and TLS."""
+        if self._platform.settings.sip.tls.enabled:  # files and key generation: off the loop
+            contexts, self.certificate = await asyncio.to_thread(_tls_contexts, self._platform.settings)
+            self.server.settings = replace(self.server.settings, tls=contexts)
         await self.directory.start()
         try:
             await self.policy_state.start()
@@ -292,6 +298,27 @@ class SipRuntime:
             await self.policy_state.stop()
             await self.directory.stop()
             self._platform.sip = None
+
+
+def _tls_contexts(settings: Settings) -> tuple[TlsContexts, CertificatePair]:
+    """SIP over TLS: the operator's certificate, else the demo's self-signed one (made once under
+    the data directory); blocking, so called in a worker thread."""
+    from nuage.sip.tls import TlsContexts
+    from nuage.sip.tls_certs import CertificatePair, client_context, demo_certificate, server_context
+
+    config = settings.sip
+    tls = config.tls
+    if tls.certificate is not None and tls.private_key is not None:
+        pair = CertificatePair(tls.certificate.expanduser(), tls.private_key.expanduser())
+    else:
+        pair = demo_certificate(settings.data_dir / "tls", (config.host,))
+    try:
+        server = server_context(pair)
+        client = client_context(tls.ca_file.expanduser() if tls.ca_file else None)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        raise ConfigError(f"bad setting sip.tls: cannot load {pair.certificate}: {exc}") from None
+    port = tls.effective_port(config.port)
+    return TlsContexts(server, client, port=port, handshake_timeout_s=tls.handshake_timeout_s), pair
 
 
 def _nonce_counts(settings: Settings) -> RedisNonceCounts | None:

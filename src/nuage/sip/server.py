@@ -28,6 +28,7 @@ from nuage.sip.resolver import Resolver
 from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
 from nuage.sip.tcp import TcpLimits, TcpTransport
 from nuage.sip.timers import Cancellable, Scheduler, Timers
+from nuage.sip.tls import TlsContexts, TlsTransport
 from nuage.sip.transaction_layer import TransactionLayer
 from nuage.sip.transactions import ClientTransaction, ResponseHandler, ServerTransaction, TxState
 from nuage.sip.transport import Address, Blocked, MessageHandler, Transport, UdpTransport
@@ -42,11 +43,12 @@ Binder = Callable[[str, str, int, MessageHandler], Awaitable[Transport]]
 
 @dataclass(frozen=True, slots=True)
 class SocketBinder:
-    """The network's transports: UDP and TCP sockets, with the edge's guards (bans, TCP limits)."""
+    """The network's transports: UDP, TCP and TLS sockets, with the edge's guards (bans, limits)."""
 
     blocked: Blocked | None = None  # a banned source gets no answer, not even a 400
     resolver: Resolver | None = None  # names resolved off the loop, with a timeout and a cache
-    limits: TcpLimits | None = None
+    limits: TcpLimits | None = None  # TCP's, and TLS's
+    tls: TlsContexts | None = None
 
     async def __call__(self, name: str, host: str, port: int, handler: MessageHandler) -> Transport:
         if name == "UDP":
@@ -57,6 +59,16 @@ class SocketBinder:
             return await TcpTransport.listen(
                 host, port, handler, blocked=self.blocked, resolver=self.resolver, limits=self.limits
             )
+        if name == "TLS" and self.tls is not None:
+            return await TlsTransport.listen_tls(
+                host,
+                port,
+                handler,
+                contexts=self.tls,
+                blocked=self.blocked,
+                resolver=self.resolver,
+                limits=self.limits,
+            )
         raise ValueError(f"unsupported transport {name!r}")
 
 
@@ -66,7 +78,8 @@ class SipSettings:
 
     listen_host: str = "127.0.0.1"
     listen_port: int = 5060  # 0: let the OS choose (tests); UDP and TCP then share one port
-    transports: tuple[str, ...] = ("UDP", "TCP")
+    transports: tuple[str, ...] = ("UDP", "TCP")  # and "TLS" when ``tls`` is given
+    tls: TlsContexts | None = None  # SIP over TLS on ``tls.port`` (RFC 3261 §26.2)
     advertised_host: str | None = None  # host in Via/Contact; default: listen_host
     realm: str = "nuage.local"  # digest realm and our SIP domain
     t1_s: float = 0.5
@@ -88,7 +101,7 @@ class SipSettings:
 
 
 class SipServer:
-    """Registrar + B2BUA on UDP and TCP; the transaction user of the stack."""
+    """Registrar + B2BUA on UDP, TCP and TLS; the transaction user of the stack."""
 
     def __init__(
         self,
@@ -192,10 +205,16 @@ class SipServer:
         settings = self.settings
         assert self._layer is not None
         receive = self._receive
-        binder = self._binder or SocketBinder(self.security.is_banned, Resolver(), settings.tcp)
-        for name in settings.transports:
-            transport = await binder(name, settings.listen_host, port, receive)
-            port = transport.local.port  # port 0: the others follow the first one's port
+        binder = self._binder or SocketBinder(self.security.is_banned, Resolver(), settings.tcp, settings.tls)
+        names = settings.transports
+        if settings.tls is not None and "TLS" not in names:
+            names = (*names, "TLS")
+        for name in names:
+            if name == "TLS" and settings.tls is not None:  # a port of its own (5061)
+                transport = await binder(name, settings.listen_host, settings.tls.port, receive)
+            else:
+                transport = await binder(name, settings.listen_host, port, receive)
+                port = transport.local.port  # port 0: the others follow the first one's port
             self._transports[name] = transport
             host = settings.advertised_host or transport.local.host
             host_text = f"[{host}]" if ":" in host else host

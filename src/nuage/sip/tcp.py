@@ -5,6 +5,9 @@ file descriptors the process may open, so the HTTP API and the database keep the
 connection without a complete message for ``idle_timeout_s`` is closed. A framing error (no or a
 bad Content-Length) does not lose the messages read before it on the connection: they are
 handled, the faulty one is answered 400 when its head is readable, then the connection closes.
+
+SIP over TLS (``nuage.sip.tls``) is this transport with TLS contexts: the same framing, caps and
+idle timeout; the hooks ``_server_options`` and ``_client_options`` are where they differ.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import asyncio
 import logging
 import resource
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from nuage.sip.message import StreamFramer
 from nuage.sip.resolver import SEND_ERRORS, UNRESOLVED, Resolver, Sender
+from nuage.sip.tls_sdes import clear_text
 from nuage.sip.transport import Address, Blocked, MessageHandler, Receiver
 
 log = logging.getLogger("nuage.sip.transport")
@@ -45,13 +49,13 @@ class _TcpConnection(asyncio.Protocol):
         self._owner = owner
         self._framer = StreamFramer()
         self.transport: asyncio.Transport | None = None
-        self.peer = Address("TCP", "", 0)
+        self.peer = Address(owner.name, "", 0)
         self.active_at = 0.0  # loop time of the last complete message (or of the connection)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
-        self.peer = Address("TCP", str(peer[0]), int(peer[1]))
+        self.peer = Address(self._owner.name, str(peer[0]), int(peer[1]))
         self.active_at = self._owner.loop_time()
         if not self._owner._admit(self):
             self.transport.abort()
@@ -65,7 +69,7 @@ class _TcpConnection(asyncio.Protocol):
             self._owner._receiver.deliver(raw, self.peer, self._owner, datagram=False)
         error = framer.error
         if error is not None:
-            log.info("closing TCP connection from %s: %s", self.peer, error.reason)
+            log.info("closing %s connection from %s: %s", self._owner.name, self.peer, error.reason)
             head = error.partial if isinstance(error.partial, bytes) else b""
             if head and self.transport is not None and not self.transport.is_closing():
                 # answer the faulty message when its head is readable, then close: framing is lost
@@ -82,6 +86,7 @@ class TcpTransport:
 
     name = "TCP"
     reliable = True
+    clear_text = True  # SIP-5: SDES keys never leave on it (``nuage.sip.tls_sdes``)
 
     def __init__(
         self,
@@ -103,7 +108,7 @@ class TcpTransport:
         self._sweeper: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.refused = 0  # connections refused by a cap
-        self.local = Address("TCP", "0.0.0.0", 0)
+        self.local = Address(self.name, "0.0.0.0", 0)
 
     @classmethod
     async def listen(
@@ -118,12 +123,25 @@ class TcpTransport:
     ) -> TcpTransport:
         """Listen for TCP connections (port 0: any free port)."""
         self = cls(handler, blocked=blocked, resolver=resolver, limits=limits)
-        loop = self._loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _TcpConnection(self), host, port)
-        sockname = self._server.sockets[0].getsockname()
-        self.local = Address("TCP", sockname[0], sockname[1])
-        self._schedule_sweep()
+        await self._listen(host, port)
         return self
+
+    async def _listen(self, host: str, port: int) -> None:
+        loop = self._loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _TcpConnection(self), host, port, **self._server_options()
+        )
+        sockname = self._server.sockets[0].getsockname()
+        self.local = Address(self.name, sockname[0], sockname[1])
+        self._schedule_sweep()
+
+    def _server_options(self) -> dict[str, Any]:
+        """Extra arguments of ``loop.create_server`` (TLS: the server context)."""
+        return {}
+
+    def _client_options(self, key: tuple[str, int]) -> dict[str, Any]:
+        """Extra arguments of ``loop.create_connection`` to ``key`` (TLS: context and name)."""
+        return {}
 
     @property
     def connection_count(self) -> int:
@@ -138,7 +156,7 @@ class TcpTransport:
         count = self._per_host.get(host, 0)
         if len(self._connections) >= self.max_connections or count >= self.limits.max_connections_per_address:
             self.refused += 1
-            log.debug("refused a TCP connection from %s: connection cap reached", connection.peer)
+            log.debug("refused a %s connection from %s: connection cap reached", self.name, connection.peer)
             return False
         self._per_host[host] = count + 1
         self._connections[(host, connection.peer.port)] = connection
@@ -164,13 +182,15 @@ class TcpTransport:
         """Close the connections idle for longer than the idle timeout."""
         horizon = self.loop_time() - self.limits.idle_timeout_s
         for connection in [c for c in self._connections.values() if c.active_at < horizon]:
-            log.debug("closing idle TCP connection %s", connection.peer)
+            log.debug("closing idle %s connection %s", self.name, connection.peer)
             if connection.transport is not None:
                 connection.transport.close()
         self._schedule_sweep()
 
     def send(self, data: bytes, destination: Address) -> None:
         """Write on the open connection to ``destination``, opening one if needed."""
+        if self.clear_text:
+            data = clear_text(data)
         ip = self._sender.resolver.cached(destination.host)
         if ip is None:
             self._sender.later(data, destination, self._send_to_ip)
@@ -203,10 +223,10 @@ class TcpTransport:
         try:
             async with asyncio.timeout(5):
                 transport, connection = await loop.create_connection(
-                    lambda: _TcpConnection(self), key[0], key[1]
+                    lambda: _TcpConnection(self), key[0], key[1], **self._client_options(key)
                 )
-        except (*SEND_ERRORS, TimeoutError) as exc:
-            log.warning("TCP connect to %s:%s failed: %s", key[0], key[1], exc)
+        except (*SEND_ERRORS, TimeoutError) as exc:  # ssl.SSLError is an OSError
+            log.warning("%s connect to %s:%s failed: %s", self.name, key[0], key[1], exc)
             self._pending.pop(key, None)
             return
         self._connections[key] = connection

@@ -1,0 +1,100 @@
+"""SIP over TLS (RFC 3261 §26.2, RFC 5630): the TCP transport with TLS on every connection.
+
+Framing, connection caps and idle timeout are the TCP transport's (``nuage.sip.tcp``); what
+differs is the handshake, with a timeout of its own so that a client that never finishes one
+holds a socket only that long. Responses go back on the connection the request came on (its
+flow); a connection we open verifies the peer's certificate and the name it was addressed by.
+The certificates are ``nuage.sip.tls_certs``'; SDES keys travel only here (``nuage.sip.tls_sdes``).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from nuage.sip.resolver import UNRESOLVED, Resolver, is_ip_literal
+from nuage.sip.tcp import TcpLimits, TcpTransport
+from nuage.sip.transport import Address, Blocked, MessageHandler
+
+
+@dataclass(frozen=True, slots=True)
+class TlsContexts:
+    """What the TLS transport is configured with: its two contexts, its port, the handshake's limit."""
+
+    server: ssl.SSLContext
+    client: ssl.SSLContext
+    port: int = 5061  # 0: any free port
+    handshake_timeout_s: float = 10.0
+
+
+class TlsTransport(TcpTransport):
+    """SIP over TLS: accepts and opens TLS connections, reuses them both ways (RFC 3261 §18)."""
+
+    name = "TLS"
+    clear_text = False
+
+    def __init__(
+        self,
+        handler: MessageHandler,
+        *,
+        blocked: Blocked | None = None,
+        resolver: Resolver | None = None,
+        limits: TcpLimits | None = None,
+        contexts: TlsContexts | None = None,
+    ) -> None:
+        super().__init__(handler, blocked=blocked, resolver=resolver, limits=limits)
+        if contexts is None:
+            raise ValueError("SIP over TLS needs its certificate (TlsContexts)")
+        self.contexts = contexts
+        self._names: OrderedDict[tuple[str, int], str] = OrderedDict()  # peer -> name it was sent to
+
+    @classmethod
+    async def listen_tls(
+        cls,
+        host: str,
+        port: int,
+        handler: MessageHandler,
+        *,
+        contexts: TlsContexts,
+        blocked: Blocked | None = None,
+        resolver: Resolver | None = None,
+        limits: TcpLimits | None = None,
+    ) -> TlsTransport:
+        """Listen for TLS connections on ``port`` (0: any free port)."""
+        self = cls(handler, blocked=blocked, resolver=resolver, limits=limits, contexts=contexts)
+        await self._listen(host, port)
+        return self
+
+    def _server_options(self) -> dict[str, Any]:
+        contexts = self.contexts
+        return {"ssl": contexts.server, "ssl_handshake_timeout": contexts.handshake_timeout_s}
+
+    def _client_options(self, key: tuple[str, int]) -> dict[str, Any]:
+        contexts = self.contexts
+        return {
+            "ssl": contexts.client,
+            "server_hostname": self._names.pop(key, key[0]),  # an IP is checked against the IP SANs
+            "ssl_handshake_timeout": contexts.handshake_timeout_s,
+        }
+
+    def send(self, data: bytes, destination: Address) -> None:
+        """Write on the connection to ``destination``; a new one checks the certificate names its host."""
+        host = destination.host
+        if is_ip_literal(host):
+            super().send(data, destination)
+            return
+
+        def send_named(data: bytes, ip: str, port: int) -> None:
+            names = self._names
+            names[(ip, port)] = host
+            while len(names) > 1024:
+                names.popitem(last=False)
+            self._send_to_ip(data, ip, port)
+
+        ip = self._sender.resolver.cached(host)
+        if ip is None:
+            self._sender.later(data, destination, send_named)
+        elif ip != UNRESOLVED:
+            send_named(data, ip, destination.port)
