@@ -1,0 +1,226 @@
+"""Issue #20, item 11: SIP over TLS on loopback, and SDES keys that never travel in clear (SIP-5).
+
+Real TLS connections (the demo's self-signed certificate, checked by the client) and real UDP
+sockets against a running server: responses on the connection the request came on, requests to
+a phone on the connection it registered over, the TCP transport's caps and timeouts on TLS too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from nuage.sip import SipSettings
+from nuage.sip.digest import authorization_header
+from nuage.sip.security import SecuritySettings
+from nuage.sip.tcp import TcpLimits
+from nuage.sip.tls import TlsContexts
+from nuage.sip.tls_certs import CertificatePair, client_context, demo_certificate, server_context
+from sip.harness import Lab, RawUdpPhone
+from sip.tls_phone import TlsPhone, offer, trusting
+from waiting import wait_for_condition
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> CertificatePair:
+    return demo_certificate(tmp_path / "tls", ("127.0.0.1",))
+
+
+@pytest.fixture
+def lab_settings(certificate: CertificatePair) -> SipSettings:
+    contexts = TlsContexts(
+        server_context(certificate), client_context(certificate.certificate), port=0, handshake_timeout_s=0.5
+    )
+    return SipSettings(
+        listen_port=0,
+        t1_s=0.05,
+        t2_s=0.4,
+        no_answer_timeout_s=3.0,
+        cdr_flush_interval_ms=50,
+        security=SecuritySettings(rate_per_s=0),
+        tcp=TcpLimits(idle_timeout_s=0.8, max_connections_per_address=4, max_connections=6),
+        tls=contexts,
+    )
+
+
+@pytest.fixture
+async def phones(lab: Lab, certificate: CertificatePair) -> AsyncIterator[list[TlsPhone]]:
+    """alice and bob, each on a TLS connection to the server."""
+    port = lab.server.bound_address("TLS").port
+    opened = [
+        await TlsPhone.connect(port, certificate.certificate, "alice"),
+        await TlsPhone.connect(port, certificate.certificate, "bob"),
+    ]
+    yield opened
+    for phone in opened:
+        phone.close()
+
+
+@pytest.fixture
+async def udp_bob() -> AsyncIterator[RawUdpPhone]:
+    phone = RawUdpPhone()
+    yield phone
+    phone.close()
+
+
+def _call_uri(lab: Lab, user: str = "bob") -> str:
+    return f"sip:{user}@127.0.0.1:{lab.port}"
+
+
+async def test_the_server_listens_for_tls_on_a_port_of_its_own(lab: Lab) -> None:
+    tls = lab.server.bound_address("TLS")
+    assert tls.transport == "TLS"
+    assert tls.port not in (0, lab.port)
+
+
+async def test_options_over_tls_are_answered_on_the_same_connection(lab: Lab, phones: list[TlsPhone]) -> None:
+    alice = phones[0]
+    alice.send(alice.request("OPTIONS", f"sip:127.0.0.1:{lab.port}", call_id="tls-options"))
+    response = await alice.response()
+    assert response.status == 200
+    assert (response.headers.get("via") or "").startswith("SIP/2.0/TLS 127.0.0.1:")
+
+
+async def test_a_client_that_does_not_trust_the_certificate_is_not_served(lab: Lab) -> None:
+    port = lab.server.bound_address("TLS").port
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await asyncio.open_connection(
+            "127.0.0.1", port, ssl=ssl.create_default_context(), server_hostname="127.0.0.1"
+        )
+
+
+@pytest.mark.rule("SIP-1")
+async def test_a_phone_registered_over_tls_is_called_on_its_tls_connection_with_the_keys(
+    lab: Lab, phones: list[TlsPhone]
+) -> None:
+    alice, bob = phones
+    assert (
+        await bob.authenticated("REGISTER", f"sip:127.0.0.1:{lab.port}", "bob-secret", call_id="r")
+    ).status == 200
+    (binding,) = [b for b in lab.server.registrations() if b.username == "bob"]
+    assert binding.source_transport == "TLS"
+
+    ringing = asyncio.create_task(
+        alice.authenticated(
+            "INVITE", _call_uri(lab), "alice-secret", call_id="tls-call", body=offer(), to_user="bob"
+        )
+    )
+    invite = await bob.incoming_request()
+    assert invite.method == "INVITE"
+    assert (invite.headers.get("via") or "").startswith("SIP/2.0/TLS ")
+    assert ";transport=tls" in (invite.headers.get("contact") or "")
+    assert b"a=crypto:1 AES_CM_128_HMAC_SHA1_80" in invite.body  # both legs are TLS: keys pass
+    bob.send(bob.reply(invite, 200, "OK", body=offer(port=40100)))
+    answer = await ringing
+    assert answer.status == 200
+    assert b"a=crypto:" in answer.body
+    assert ";transport=tls" in (answer.headers.get("contact") or "")
+
+
+@pytest.mark.rule("SIP-5")
+async def test_sdes_keys_never_leave_over_udp(lab: Lab, phones: list[TlsPhone], udp_bob: RawUdpPhone) -> None:
+    alice = phones[0]
+    assert await udp_bob.register(lab.port, "bob", "bob-secret") == 200
+    # SRTP if the callee can (RTP/AVP with keys): offered to the UDP phone without the keys
+    ringing = asyncio.create_task(
+        alice.authenticated(
+            "INVITE",
+            _call_uri(lab),
+            "alice-secret",
+            call_id="keys",
+            body=offer(protocol="RTP/AVP"),
+            to_user="bob",
+        )
+    )
+    raw = await udp_bob.receive(5)
+    assert raw.startswith(b"INVITE ")
+    assert b"a=crypto" not in raw
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"m=audio 40000 RTP/AVP 0" in body
+    assert f"content-length: {len(body)}".encode() in head.lower()
+    ringing.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await ringing
+
+
+@pytest.mark.rule("SIP-5")
+async def test_an_offer_that_mandates_srtp_is_refused_with_488_when_the_callee_is_on_udp(
+    lab: Lab, phones: list[TlsPhone], udp_bob: RawUdpPhone
+) -> None:
+    alice = phones[0]
+    assert await udp_bob.register(lab.port, "bob", "bob-secret") == 200
+    refused = await alice.authenticated(
+        "INVITE", _call_uri(lab), "alice-secret", call_id="savp", body=offer(), to_user="bob"
+    )
+    assert refused.status == 488
+    assert "SIP-5" in (refused.headers.get("warning") or "")
+    with pytest.raises(TimeoutError):
+        await udp_bob.receive(0.5)  # nothing was sent to the UDP phone
+
+
+@pytest.mark.rule("SIP-5")
+async def test_an_offer_whose_keys_came_in_clear_is_refused_with_488(lab: Lab, udp_bob: RawUdpPhone) -> None:
+    assert await udp_bob.register(lab.port, "bob", "bob-secret") == 200
+    phone = RawUdpPhone()
+    try:
+        uri = _call_uri(lab)
+        sdp = [("Content-Type", "application/sdp")]
+        phone.send(
+            phone.request("INVITE", uri, call_id="clear", to_user="bob", headers=sdp, body=offer()), lab.port
+        )
+        challenge = await phone.response(5)
+        assert challenge.status == 407
+        auth = authorization_header(
+            challenge.headers.get("proxy-authenticate") or "",
+            username="alice",
+            password="alice-secret",
+            method="INVITE",
+            uri=uri,
+        )
+        headers = [("Proxy-Authorization", auth), *sdp]
+        phone.send(
+            phone.request(
+                "INVITE", uri, call_id="clear", cseq=2, to_user="bob", headers=headers, body=offer()
+            ),
+            lab.port,
+        )
+        refused = await phone.response(5)
+    finally:
+        phone.close()
+    assert refused.status == 488
+    assert "SIP-5" in (refused.headers.get("warning") or "")
+
+
+async def test_tls_connections_have_the_tcp_caps_and_idle_timeout(
+    lab: Lab, certificate: CertificatePair
+) -> None:
+    tls = lab.server._transports["TLS"]
+    port = tls.local.port
+    context = trusting(certificate.certificate)
+    conns = [await asyncio.open_connection("127.0.0.1", port, ssl=context) for _ in range(6)]
+    # four per address: the fifth and sixth are closed as soon as their handshake is done
+    assert [await _closed(reader) for reader, _ in conns[4:]] == [True, True]
+    assert all([await _closed(reader) for reader, _ in conns[:4]])  # idle: closed after the timeout
+    await wait_for_condition(lambda: getattr(tls, "connection_count", -1) == 0, what="connections forgotten")
+    for _, writer in conns:
+        writer.close()
+
+
+async def test_a_connection_that_never_completes_its_handshake_is_closed(lab: Lab) -> None:
+    port = lab.server.bound_address("TLS").port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)  # plain TCP: no ClientHello
+    assert await _closed(reader)
+    writer.close()
+
+
+async def _closed(reader: asyncio.StreamReader) -> bool:
+    try:
+        async with asyncio.timeout(5):
+            return await reader.read(1) == b""
+    except (ConnectionError, ssl.SSLError):
+        return True
