@@ -224,3 +224,29 @@ async def _closed(reader: asyncio.StreamReader) -> bool:
             return await reader.read(1) == b""
     except (ConnectionError, ssl.SSLError):
         return True
+
+
+async def test_a_sips_request_that_came_in_clear_is_refused(lab: Lab, udp_bob: RawUdpPhone) -> None:
+    udp_bob.send(udp_bob.request("OPTIONS", f"sips:127.0.0.1:{lab.port}", user="bob"), lab.port)
+    refused = await udp_bob.response(5)
+    assert refused.status == 480
+    assert refused.headers.get("warning") == '380 nuage.local "SIPS Not Allowed"'
+
+
+async def test_a_call_to_a_sips_uri_rings_only_phones_over_tls(
+    lab: Lab, phones: list[TlsPhone], udp_bob: RawUdpPhone
+) -> None:
+    alice = phones[0]
+    assert await udp_bob.register(lab.port, "bob", "bob-secret") == 200
+    tls_port = lab.server.bound_address("TLS").port
+    unavailable = await alice.authenticated(
+        "INVITE",
+        f"sips:bob@127.0.0.1:{tls_port}",
+        "alice-secret",
+        call_id="sips",
+        body=offer(),
+        to_user="bob",
+    )
+    assert unavailable.status == 480
+    with pytest.raises(TimeoutError):
+        await udp_bob.receive(0.5)

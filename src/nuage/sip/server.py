@@ -28,7 +28,8 @@ from nuage.sip.resolver import Resolver
 from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
 from nuage.sip.tcp import TcpLimits, TcpTransport
 from nuage.sip.timers import Cancellable, Scheduler, Timers
-from nuage.sip.tls import TlsContexts, TlsTransport
+from nuage.sip.tls import TlsContexts, TlsTransport, sips_not_allowed
+from nuage.sip.tls_sdes import is_secure
 from nuage.sip.transaction_layer import TransactionLayer
 from nuage.sip.transactions import ClientTransaction, ResponseHandler, ServerTransaction, TxState
 from nuage.sip.transport import Address, Blocked, MessageHandler, Transport, UdpTransport
@@ -345,6 +346,10 @@ class SipServer:
             request.from_addr  # noqa: B018
             request.to_addr  # noqa: B018
             request.uri  # noqa: B018
+        if request.uri.scheme == "sips" and not is_secure(transaction.transport.name):
+            # RFC 5630: sips means TLS on every hop, and this one was not
+            transaction.reply(480, headers=[("warning", sips_not_allowed(self.settings.realm))])
+            return
         if method == "INVITE":
             if not self._accepting:
                 transaction.reply(503, headers=[("retry-after", "30")])

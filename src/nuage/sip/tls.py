@@ -5,6 +5,8 @@ differs is the handshake, with a timeout of its own so that a client that never 
 holds a socket only that long. Responses go back on the connection the request came on (its
 flow); a connection we open verifies the peer's certificate and the name it was addressed by.
 The certificates are ``nuage.sip.tls_certs``'; SDES keys travel only here (``nuage.sip.tls_sdes``).
+A ``sips:`` Request-URI asks for TLS on every hop (RFC 5630): one that came in clear is refused
+(480, Warning 380), and a call to one rings only the places reached over TLS.
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ from typing import Any
 from nuage.sip.resolver import UNRESOLVED, Resolver, is_ip_literal
 from nuage.sip.tcp import TcpLimits, TcpTransport
 from nuage.sip.transport import Address, Blocked, MessageHandler
+
+
+def sips_not_allowed(host: str) -> str:
+    """The Warning of a ``sips:`` request that cannot be honoured: a hop of it, or every place
+    that would be rung, is not over TLS (RFC 5630 §3.4 warn-code 380, with 480)."""
+    return f'380 {host} "SIPS Not Allowed"'
 
 
 @dataclass(frozen=True, slots=True)

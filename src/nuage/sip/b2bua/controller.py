@@ -38,7 +38,7 @@ from nuage.sip.ports import (
 )
 from nuage.sip.responses import refusal_status, warning_header
 from nuage.sip.timers import Cancellable
-from nuage.sip.tls_sdes import REFUSAL_REASON, RULE, offer_for
+from nuage.sip.tls_sdes import REFUSAL_REASON, RULE, is_secure, offer_for
 from nuage.sip.transactions import ServerTransaction, new_tag
 
 log = logging.getLogger("nuage.sip.calls")
@@ -206,7 +206,10 @@ class CallController:
 
     def _targets(self, route: Destination) -> list[Target]:
         dialled = self.attempt.dialled if self.attempt is not None else self._request.uri.user
-        return targets_of(route, self.services.registrar, dialled)
+        targets = targets_of(route, self.services.registrar, dialled)
+        if self._request.uri.scheme == "sips":  # RFC 5630: TLS to every place rung
+            targets = [target for target in targets if is_secure(target.destination.transport)]
+        return targets
 
     def _place(self, route: Destination, targets: list[Target]) -> None:
         request = self._request
