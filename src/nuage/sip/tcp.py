@@ -7,7 +7,8 @@ bad Content-Length) does not lose the messages read before it on the connection:
 handled, the faulty one is answered 400 when its head is readable, then the connection closes.
 
 SIP over TLS (``nuage.sip.tls``) is this transport with TLS contexts: the same framing, caps and
-idle timeout; the hooks ``_server_options`` and ``_client_options`` are where they differ.
+idle timeout; ``_listen`` (TLS accepts, admits under the caps, then shakes hands, so the caps
+hold for connections that never finish a handshake) and ``_client_options`` are where they differ.
 """
 
 from __future__ import annotations
@@ -44,12 +45,16 @@ def connection_cap(limits: TcpLimits) -> int:
     return max(1, min(limits.max_connections, (soft - limits.reserved_fds) // 2))
 
 
-class _TcpConnection(asyncio.Protocol):
-    def __init__(self, owner: TcpTransport) -> None:
+class TcpConnection(asyncio.Protocol):
+    """One connection, accepted or opened: framed, counted under the caps, closed when idle."""
+
+    def __init__(self, owner: TcpTransport, peer: Address | None = None) -> None:
         self._owner = owner
         self._framer = StreamFramer()
+        self.admitted = False  # TLS admits a connection before its handshake
+        self.backlog: list[bytes] = []  # written once the connection is made (after a handshake)
         self.transport: asyncio.Transport | None = None
-        self.peer = Address(owner.name, "", 0)
+        self.peer = peer or Address(owner.name, "", 0)
         self.active_at = 0.0  # loop time of the last complete message (or of the connection)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -57,8 +62,12 @@ class _TcpConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.peer = Address(self._owner.name, str(peer[0]), int(peer[1]))
         self.active_at = self._owner.loop_time()
-        if not self._owner._admit(self):
+        if not self.admitted and not self._owner._admit(self):
             self.transport.abort()
+            return
+        for data in self.backlog:
+            self.transport.write(data)
+        self.backlog.clear()
 
     def data_received(self, data: bytes) -> None:
         framer = self._framer
@@ -101,7 +110,7 @@ class TcpTransport:
         self.limits = limits or TcpLimits()
         self.max_connections = connection_cap(self.limits)
         self._server: asyncio.Server | None = None
-        self._connections: dict[tuple[str, int], _TcpConnection] = {}
+        self._connections: dict[tuple[str, int], TcpConnection] = {}
         self._per_host: dict[str, int] = {}
         self._pending: dict[tuple[str, int], list[bytes]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -128,16 +137,10 @@ class TcpTransport:
 
     async def _listen(self, host: str, port: int) -> None:
         loop = self._loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: _TcpConnection(self), host, port, **self._server_options()
-        )
+        self._server = await loop.create_server(lambda: TcpConnection(self), host, port)
         sockname = self._server.sockets[0].getsockname()
         self.local = Address(self.name, sockname[0], sockname[1])
         self._schedule_sweep()
-
-    def _server_options(self) -> dict[str, Any]:
-        """Extra arguments of ``loop.create_server`` (TLS: the server context)."""
-        return {}
 
     def _client_options(self, key: tuple[str, int]) -> dict[str, Any]:
         """Extra arguments of ``loop.create_connection`` to ``key`` (TLS: context and name)."""
@@ -151,18 +154,19 @@ class TcpTransport:
     def loop_time(self) -> float:
         return (self._loop or asyncio.get_running_loop()).time()
 
-    def _admit(self, connection: _TcpConnection) -> bool:
+    def _admit(self, connection: TcpConnection) -> bool:
         host = connection.peer.host
         count = self._per_host.get(host, 0)
         if len(self._connections) >= self.max_connections or count >= self.limits.max_connections_per_address:
             self.refused += 1
             log.debug("refused a %s connection from %s: connection cap reached", self.name, connection.peer)
             return False
+        connection.admitted = True
         self._per_host[host] = count + 1
         self._connections[(host, connection.peer.port)] = connection
         return True
 
-    def _forget(self, connection: _TcpConnection) -> None:
+    def _forget(self, connection: TcpConnection) -> None:
         key = (connection.peer.host, connection.peer.port)
         if self._connections.get(key) is not connection:
             return
@@ -202,8 +206,11 @@ class TcpTransport:
         if not 0 < port < 65536:
             return
         connection = self._connections.get(key)
-        if connection is not None and connection.transport is not None:
-            connection.transport.write(data)
+        if connection is not None:
+            if connection.transport is not None:
+                connection.transport.write(data)
+            elif len(connection.backlog) < 64:  # a TLS handshake is under way
+                connection.backlog.append(data)
             return
         pending = self._pending.get(key)
         if pending is not None:
@@ -223,7 +230,7 @@ class TcpTransport:
         try:
             async with asyncio.timeout(5):
                 transport, connection = await loop.create_connection(
-                    lambda: _TcpConnection(self), key[0], key[1], **self._client_options(key)
+                    lambda: TcpConnection(self), key[0], key[1], **self._client_options(key)
                 )
         except (*SEND_ERRORS, TimeoutError) as exc:  # ssl.SSLError is an OSError
             log.warning("%s connect to %s:%s failed: %s", self.name, key[0], key[1], exc)

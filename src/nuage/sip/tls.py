@@ -1,8 +1,9 @@
 """SIP over TLS (RFC 3261 §26.2, RFC 5630): the TCP transport with TLS on every connection.
 
 Framing, connection caps and idle timeout are the TCP transport's (``nuage.sip.tcp``); what
-differs is the handshake, with a timeout of its own so that a client that never finishes one
-holds a socket only that long. Responses go back on the connection the request came on (its
+differs is the handshake, started once a connection is admitted under the caps (so connections
+that never finish one count), with a timeout of its own so that such a client holds a socket
+only that long. Responses go back on the connection the request came on (its
 flow); a connection we open verifies the peer's certificate and the name it was addressed by.
 The certificates are ``nuage.sip.tls_certs``'; SDES keys travel only here (``nuage.sip.tls_sdes``).
 A ``sips:`` Request-URI asks for TLS on every hop (RFC 5630): one that came in clear is refused
@@ -11,14 +12,20 @@ A ``sips:`` Request-URI asks for TLS on every hop (RFC 5630): one that came in c
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import socket
 import ssl
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from nuage.sip.resolver import UNRESOLVED, Resolver, is_ip_literal
-from nuage.sip.tcp import TcpLimits, TcpTransport
+from nuage.sip.tcp import TcpConnection, TcpLimits, TcpTransport
 from nuage.sip.transport import Address, Blocked, MessageHandler
+
+log = logging.getLogger("nuage.sip.transport")
 
 
 def sips_not_allowed(host: str) -> str:
@@ -47,15 +54,14 @@ class TlsTransport(TcpTransport):
         self,
         handler: MessageHandler,
         *,
+        contexts: TlsContexts,
         blocked: Blocked | None = None,
         resolver: Resolver | None = None,
         limits: TcpLimits | None = None,
-        contexts: TlsContexts | None = None,
     ) -> None:
         super().__init__(handler, blocked=blocked, resolver=resolver, limits=limits)
-        if contexts is None:
-            raise ValueError("SIP over TLS needs its certificate (TlsContexts)")
         self.contexts = contexts
+        self._listener: socket.socket | None = None
         self._names: OrderedDict[tuple[str, int], str] = OrderedDict()  # peer -> name it was sent to
 
     @classmethod
@@ -75,9 +81,66 @@ class TlsTransport(TcpTransport):
         await self._listen(host, port)
         return self
 
-    def _server_options(self) -> dict[str, Any]:
+    async def _listen(self, host: str, port: int) -> None:
+        """Accept connections one by one: each is admitted under the caps before its handshake."""
+        self._loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host, port))
+            listener.listen(1024)
+            listener.setblocking(False)
+        except OSError:
+            listener.close()
+            raise
+        self._listener = listener
+        sockname = listener.getsockname()
+        self.local = Address(self.name, sockname[0], sockname[1])
+        self._spawn(self._accept_forever(listener))
+        self._schedule_sweep()
+
+    async def _accept_forever(self, listener: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, peer = await loop.sock_accept(listener)
+            except OSError as exc:  # out of descriptors: let some close before accepting more
+                log.warning("TLS accept failed: %s", exc)
+                await asyncio.sleep(0.1)
+                continue
+            connection = TcpConnection(self, Address(self.name, str(peer[0]), int(peer[1])))
+            if not self._admit(connection):
+                sock.close()
+                continue
+            self._spawn(self._handshake(connection, sock))
+
+    async def _handshake(self, connection: TcpConnection, sock: socket.socket) -> None:
         contexts = self.contexts
-        return {"ssl": contexts.server, "ssl_handshake_timeout": contexts.handshake_timeout_s}
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.connect_accepted_socket(
+                lambda: connection,
+                sock,
+                ssl=contexts.server,
+                ssl_handshake_timeout=contexts.handshake_timeout_s,
+            )
+        except Exception as exc:  # any failed handshake closes the connection, never into the loop
+            log.debug("TLS handshake with %s failed: %s", connection.peer, exc)
+            sock.close()
+            self._forget(connection)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def close(self) -> None:
+        """Stop accepting and close every connection."""
+        super().close()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
 
     def _client_options(self, key: tuple[str, int]) -> dict[str, Any]:
         contexts = self.contexts
