@@ -17,6 +17,7 @@ import pytest
 
 from nuage.sip import SipSettings
 from nuage.sip.digest import authorization_header
+from nuage.sip.ports import CallOutcome, CarrierTrunk
 from nuage.sip.security import SecuritySettings
 from nuage.sip.tcp import TcpLimits
 from nuage.sip.tls import TlsContexts
@@ -271,3 +272,76 @@ async def test_a_call_to_a_sips_uri_rings_only_phones_over_tls(
     assert unavailable.status == 480
     with pytest.raises(TimeoutError):
         await udp_bob.receive(0.5)
+
+
+class TlsCarrier:
+    """A carrier gateway over TLS on localhost: it keeps the first request each connection sends."""
+
+    def __init__(self) -> None:
+        self.requests: list[bytes] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self, certificate: CertificatePair) -> int:
+        async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+                self.requests.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.close()
+
+        self.server = await asyncio.start_server(connected, "127.0.0.1", 0, ssl=server_context(certificate))
+        return int(self.server.sockets[0].getsockname()[1])
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def _call_out_over_tls(
+    lab: Lab, alice: TlsPhone, carrier: TlsCarrier, certificate: CertificatePair
+) -> None:
+    """alice (over TLS) calls a number of the public network, which goes to a carrier over TLS;
+    returns once the carrier has the INVITE or the call is over."""
+    port = await carrier.start(certificate)
+    # a name, so the certificate is checked against it (and the carrier is not every local client)
+    lab.dial_plan.carrier = CarrierTrunk("trunk-carrier", "localhost", port, "TLS")
+    calling = asyncio.create_task(
+        alice.authenticated(
+            "INVITE", _call_uri(lab, "+3225550000"), "alice-secret", call_id="out", body=offer(), to_user="x"
+        )
+    )
+    try:
+        await wait_for_condition(lambda: calling.done(), 10, what="the call to be placed")
+        await wait_for_condition(
+            lambda: bool(carrier.requests) or lab.server.calls() == [], 10, what="an end"
+        )
+    finally:
+        calling.cancel()
+        with contextlib.suppress(asyncio.CancelledError, asyncio.IncompleteReadError, TimeoutError):
+            await calling
+
+
+@pytest.fixture
+async def carrier() -> AsyncIterator[TlsCarrier]:
+    gateway = TlsCarrier()
+    yield gateway
+    gateway.close()
+
+
+async def test_a_call_to_a_carrier_over_tls_checks_the_certificate_names_it(
+    lab: Lab, phones: list[TlsPhone], certificate: CertificatePair, carrier: TlsCarrier
+) -> None:
+    await _call_out_over_tls(lab, phones[0], carrier, certificate)
+    (invite,) = carrier.requests
+    assert invite.startswith(b"INVITE sip:+3225550000@localhost:")
+    assert b"Via: SIP/2.0/TLS " in invite
+    assert b";transport=tls>" in invite
+
+
+async def test_a_carrier_whose_certificate_is_not_trusted_gets_nothing(
+    lab: Lab, phones: list[TlsPhone], tmp_path: Path, carrier: TlsCarrier
+) -> None:
+    impostor = demo_certificate(tmp_path / "impostor", ("127.0.0.1",))
+    await _call_out_over_tls(lab, phones[0], carrier, impostor)
+    await lab.flush_cdrs()
+    (cdr,) = lab.cdrs.records
+    assert cdr.outcome is not CallOutcome.ANSWERED
+    assert carrier.requests == []
