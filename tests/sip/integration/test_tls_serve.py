@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -68,3 +69,19 @@ async def test_serve_listens_for_tls_with_the_demo_certificate_it_prints(tmp_pat
         async with asyncio.timeout(30):
             await process.communicate()
     assert process.returncode == 0, "".join(output)
+
+
+def test_serve_refuses_a_certificate_it_cannot_load_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.pem"
+    env = {
+        **os.environ,
+        "NUAGE_DATA_DIR": str(tmp_path / "data"),
+        "NUAGE_SIP__TLS__CERTIFICATE": str(missing),
+        "NUAGE_SIP__TLS__PRIVATE_KEY": str(tmp_path / "missing.key"),
+    }
+    command = [sys.executable, "-m", "nuage", "serve", "--http", f"127.0.0.1:{free_port()}", "--sip"]
+    done = subprocess.run(
+        [*command, f"127.0.0.1:{free_port()}"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert f"error: bad setting sip.tls: cannot load {missing}" in done.stderr
