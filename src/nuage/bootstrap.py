@@ -6,7 +6,9 @@ database's health (``ping``) and its printable address (``database_label``).
 
 The payments and documents use cases get their settings and ports from here: ``Platform.payments``
 (``Settings.payments`` as the use cases' ``PaymentSettings``) and ``Platform.documents`` (those
-with the WeasyPrint renderer and the offline e-invoice validator, also wired for issuing).
+with the WeasyPrint renderer and the offline e-invoice validator). Every issuing path (the monthly
+run, order invoices, corrections, early termination, charge invoices) is handed the e-invoice
+validator, ``Platform.einvoice_validator``, by the edge that calls it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import contextlib
 import logging
 import secrets
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
@@ -27,8 +30,9 @@ from sqlalchemy.exc import DBAPIError
 from nuage.adapters.einvoice_validation import SaxonValidator
 from nuage.config import ConfigError, Settings
 from nuage.payments.dunning import DunningPolicy, InterestMode
-from nuage.services.einvoicing import PaymentSettings, use_validator
+from nuage.services.einvoicing import PaymentSettings
 from nuage.services.payments.documents import DocumentTools
+from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import Clock, SystemClock
 from nuage.storage.sql.engine import make_engine, redacted_url
 from nuage.storage.sql.errors import translated
@@ -42,7 +46,7 @@ if TYPE_CHECKING:
     from nuage.policy import AutoDialerThresholds, Channels, TermsCallPolicy
     from nuage.services.ports import KeyReader
     from nuage.sip.accounting import CdrWriter
-    from nuage.sip.ports import CdrRecord, CdrSink
+    from nuage.sip.ports import BanStore, CdrRecord, CdrSink
     from nuage.sip.security import SecuritySettings
     from nuage.sip.server import SipServer
     from nuage.sip.tls import TlsContexts
@@ -110,11 +114,26 @@ class Platform:
         return payment_settings(self.settings)
 
     @cached_property
+    def einvoice_validator(self) -> EInvoiceValidator:
+        """BIL-4: the offline e-invoice check every issuing path and the documents use."""
+        return SaxonValidator()
+
+    @cached_property
     def documents(self) -> DocumentTools:
         """BIL-4: the payment settings with the PDF renderer and the e-invoice validator."""
         from nuage.adapters.weasyprint_pdf import WeasyPrintRenderer
 
-        return DocumentTools(self.payments, WeasyPrintRenderer(), SaxonValidator())
+        return DocumentTools(self.payments, WeasyPrintRenderer(), self.einvoice_validator)
+
+    @contextlib.asynccontextmanager
+    async def ban_store(self) -> AsyncIterator[BanStore]:
+        """SIP-5: where the SIP edge's bans are kept (``sip.bans``), for the API and the CLI to list
+        and lift them; released when the block ends."""
+        store = _ban_store(self.settings, self.engine)
+        try:
+            yield store
+        finally:
+            await _close_ban_store(store)
 
     def secret_key(self) -> str:
         """The signing key: configured, or generated once and kept in the data directory."""
@@ -142,7 +161,6 @@ def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | 
                 raise
             raise found from error
     engine = make_engine(url)
-    use_validator(SaxonValidator())  # BIL-4: every issuing path checks its e-invoices offline
     return Platform(
         settings=settings, engine=engine, uow=SqlUnitOfWorkFactory(engine), clock=clock or SystemClock()
     )
@@ -179,6 +197,7 @@ class SipRuntime:
     def __init__(self, platform: Platform) -> None:
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
+        from nuage.sip.bans import BanKeeper
         from nuage.sip.server import SipServer, SipSettings
         from nuage.sip.tcp import TcpLimits
         from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
@@ -244,8 +263,14 @@ class SipRuntime:
         self.server.cdr_writer = _releasing_cdr_writer(
             cdr_sink, self.policy, settings.cdr_batch_size, settings.cdr_flush_interval_ms
         )
-        # SIP-5: the operator's carrier gateways are never banned or rate-limited as scanners would be.
+        # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
+        # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers
+        # SIP-5: bans written behind, kept over restarts and shared with the other SIP nodes
+        self.ban_store: BanStore = _ban_store(platform.settings, platform.engine)
+        self.bans = BanKeeper(
+            self.server.security, self.ban_store, sync_s=config.bans_sync_s, clock=platform.clock
+        )
         self._platform = platform
         self._reconciler: asyncio.Task[None] | None = None
         self.certificate: CertificatePair | None = None  # SIP over TLS's, once started
@@ -263,8 +288,11 @@ class SipRuntime:
             await self.policy.channels.start()
             if self.nonce_counts is not None:
                 await self.nonce_counts.start()
+            await self.bans.start()  # the stored bans are in force before the first message
             await self.server.start()
         except BaseException:
+            await self.bans.stop()
+            await _close_ban_store(self.ban_store)
             if self.nonce_counts is not None:
                 await self.nonce_counts.stop()
             await self.policy.channels.stop()
@@ -291,6 +319,8 @@ class SipRuntime:
         try:
             await self.server.stop(grace_s)
         finally:
+            await self.bans.stop()
+            await _close_ban_store(self.ban_store)
             await self.bindings.close()
             if self.nonce_counts is not None:
                 await self.nonce_counts.stop()
@@ -299,24 +329,52 @@ class SipRuntime:
             await self.directory.stop()
             self._platform.sip = None
 
+    async def lift_ban(self, address: str) -> bool:
+        """SIP-5: the operator lifts a ban, here at once and in the store (the other nodes follow
+        within one sync); whether ``address`` was banned."""
+        lifted = self.server.unban(address)  # queues the lift for the store too
+        try:
+            lifted = await self.ban_store.lift(address, self._platform.clock.now()) or lifted
+        except Exception:
+            if not lifted:
+                raise  # neither here nor known to be in the store: the caller says so
+            log.warning("the lift of the ban of %s is stored once the store answers", address)
+        await self.bans.flush()
+        return lifted
+
+
+def _ban_store(settings: Settings, engine: Engine) -> BanStore:
+    """SIP-5: the bans' store ``sip.bans`` names: the database, or Redis (shared by the SIP nodes)."""
+    config = settings.sip
+    if config.bans == "redis":
+        from nuage.adapters.redis_bans import RedisBanStore
+
+        return RedisBanStore(config.redis_url or settings.api.redis_url, prefix=config.redis_key_prefix)
+    from nuage.storage.sql.sip_bans import SqlBanStore
+
+    return SqlBanStore(engine)
+
+
+async def _close_ban_store(store: BanStore) -> None:
+    close = getattr(store, "close", None)
+    if close is not None:
+        await close()
+
 
 def _tls_contexts(settings: Settings) -> tuple[TlsContexts, CertificatePair]:
-    """SIP over TLS: the operator's certificate, else the demo's self-signed one (made once under
-    the data directory); blocking, so called in a worker thread."""
+    """SIP over TLS: the operator's certificate, else the demo's (blocking: run in a thread)."""
     from nuage.sip.tls import TlsContexts
-    from nuage.sip.tls_certs import CertificatePair, client_context, demo_certificate, server_context
+    from nuage.sip.tls_certs import CertificatePair, demo_certificate, load_contexts
 
-    config = settings.sip
-    tls = config.tls
+    config, tls = settings.sip, settings.sip.tls
     if tls.certificate is not None and tls.private_key is not None:
         pair = CertificatePair(tls.certificate.expanduser(), tls.private_key.expanduser())
     else:
         pair = demo_certificate(settings.data_dir / "tls", (config.host,))
     try:
-        server = server_context(pair)
-        client = client_context(tls.ca_file.expanduser() if tls.ca_file else None)
-    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-        raise ConfigError(f"bad setting sip.tls: cannot load {pair.certificate}: {exc}") from None
+        server, client = load_contexts(pair, tls.ca_file.expanduser() if tls.ca_file else None)
+    except ValueError as exc:
+        raise ConfigError(f"bad setting sip.tls: {exc}") from None
     port = tls.effective_port(config.port)
     return TlsContexts(server, client, port=port, handshake_timeout_s=tls.handshake_timeout_s), pair
 
@@ -357,6 +415,7 @@ def _autodialer_thresholds(settings: Settings) -> AutoDialerThresholds:
 
 def _security_settings(settings: Settings) -> SecuritySettings:
     """SIP-5: the security guard's thresholds (``[sip.security]``)."""
+    from nuage.config import trusted_address
     from nuage.sip.security import KNOWN_SCANNERS, SecuritySettings
 
     config = settings.sip.security
@@ -368,6 +427,7 @@ def _security_settings(settings: Settings) -> SecuritySettings:
         scanner_user_agents=agents,
         rate_per_s=config.rate_per_s,
         burst=config.burst,
+        trusted=tuple(trusted_address(address) for address in config.trusted),
     )
 
 

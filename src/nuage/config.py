@@ -9,6 +9,7 @@ refuses is a :class:`ConfigError` naming the key and where it came from (the fil
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -62,6 +63,15 @@ class SipSecuritySettings(BaseModel):
     scanner_user_agents: list[str] | None = None  # None: the built-in list of known scanners
     rate_per_s: float = Field(default=50.0, ge=0)  # sustained messages/s per address (0: no limit)
     burst: int = Field(default=100, ge=1)  # messages an address may send at once
+    # gateways exempt from every defence, each "IP:PORT" exactly (the carriers of the directory are
+    # trusted at their address and port without being listed here)
+    trusted: list[str] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("trusted")
+    @classmethod
+    def _exact_addresses(cls, values: list[str]) -> list[str]:
+        exact = map(trusted_address, values)
+        return [f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in exact]
 
 
 class SipTlsSettings(BaseModel):
@@ -113,6 +123,10 @@ class SipSettings(BaseModel):
     nonce_bind_source: bool = True
     nonce_counts: Literal["memory", "redis"] = "memory"
     nonce_secret: str | None = None  # None: a random secret per start
+    # SIP-5: where bans are kept (over restarts): "database" (the nodes of one database share them)
+    # or "redis" (shared through Redis); each node reads them back every bans_sync_s
+    bans: Literal["database", "redis"] = "database"
+    bans_sync_s: float = Field(default=2.0, gt=0, le=300)
     # TCP: idle connections closed, connections capped per source address and in all (the cap is
     # also kept under half the descriptors the process may open, so HTTP keeps some)
     tcp_idle_timeout_s: float = Field(default=900.0, gt=0)
@@ -160,6 +174,18 @@ class PaymentsSettings(BaseModel):
     interest_mode: Literal["per-started-month", "pro-rata"] | None = None  # PAY-2
     suspend_after_days: int | None = Field(default=None, ge=0)  # PAY-1: after the last reminder
     auto_suspend: bool | None = None  # PAY-1: the daily job suspends by itself
+
+
+def trusted_address(value: str) -> tuple[str, int]:
+    """SIP-5: a trusted gateway, ``IP:PORT`` (``[IPV6]:PORT``) exactly: no name, no missing port."""
+    host, port = parse_host_port(value, default_host="")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"expected IP:PORT with an IP address, got {value!r}") from None
+    if port == 0:
+        raise ValueError(f"a trusted address needs its port, got {value!r}")
+    return str(ip), port
 
 
 def parse_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:

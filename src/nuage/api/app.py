@@ -29,6 +29,7 @@ from nuage.api.resources import (
     recording,
     rooms,
     sip,
+    sip_bans,
     sound_files,
     trunks,
     users,
@@ -80,6 +81,7 @@ ROUTERS = (
     access.router,
     billing.router,
     sip.router,
+    sip_bans.router,
 )
 
 

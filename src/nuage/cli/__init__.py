@@ -13,7 +13,8 @@ from nuage.cli.dunning import dunning_app
 from nuage.cli.emergency import emergency_app
 from nuage.cli.invoices import invoices_app
 from nuage.cli.payments import payments_app
-from nuage.cli.serve import serve, sip_only
+from nuage.cli.serve import serve
+from nuage.cli.sip import sip_app
 from nuage.config import ConfigError
 
 app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_args_is_help=True)
@@ -25,7 +26,7 @@ app.add_typer(payments_app, name="payments")
 app.add_typer(dunning_app, name="dunning")
 app.command()(demo)
 app.command()(serve)
-app.command("sip")(sip_only)
+app.add_typer(sip_app, name="sip")
 
 
 def main() -> None:

@@ -132,7 +132,12 @@ def run(
     # BIL-10 sources and rated calls by the million, none in a cycle: the collector waits (this process)
     with operator_session(data_dir, database_url) as (platform, ctx), collector_paused():
         report = monthly_run.run_billing(
-            platform.uow, ctx, month, run_on=issue_on, settings=platform.payments
+            platform.uow,
+            ctx,
+            month,
+            validator=platform.einvoice_validator,
+            run_on=issue_on,
+            settings=platform.payments,
         )
     for stored in report.invoices:
         draft = stored.issued.draft
@@ -203,7 +208,9 @@ def invoice_order(
 ) -> None:
     """BIL-1: invoice an order's hardware, activation and installation fees (once)."""
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        stored = order_fees.invoice_order(uow, ctx, order_id)
+        stored = order_fees.invoice_order(
+            uow, ctx, order_id, validator=platform.einvoice_validator, settings=platform.payments
+        )
     if stored is None:
         typer.echo(f"order {order_id}: nothing to invoice (already invoiced, or no one-time fees)")
     else:
@@ -219,7 +226,14 @@ def void(
 ) -> None:
     """BIL-4: void an invoice by a credit note and regenerate it (the original is never edited)."""
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        correction = issuing.void_and_regenerate(uow, ctx, number, regenerate=not no_replacement)
+        correction = issuing.void_and_regenerate(
+            uow,
+            ctx,
+            number,
+            regenerate=not no_replacement,
+            validator=platform.einvoice_validator,
+            settings=platform.payments,
+        )
     typer.echo(f"{number} voided by {correction.credit_note.issued.number}")
     if correction.replacement is not None:
         typer.echo(f"replaced by {correction.replacement.issued.number}")

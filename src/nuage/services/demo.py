@@ -15,6 +15,7 @@ from nuage.services import tenancy as t
 from nuage.services.access import AccessStore
 from nuage.services.api_demo import DemoClient, DemoLogin, load_api_demo
 from nuage.services.billing.defaults import load_billing_defaults
+from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.context import Context
 from nuage.services.directory.carrier_trunks import add_carrier_trunk
 from nuage.services.directory.devices import add_device
@@ -190,14 +191,17 @@ CUSTOMERS = (
     ),
 )
 
-CARRIER = ("Demo carrier (SIPp on loopback)", "127.0.0.1", 5090)
+# SIP-5: the carrier is trusted at its address and port exactly; on an address of its own, the demo's
+# phones (SIPp and softphones on 127.0.0.1) are never mistaken for it
+CARRIER = ("Demo carrier (SIPp on loopback)", "127.0.0.2", 5090)
+_FORMER_CARRIER = ("127.0.0.1", 5090)  # where demos loaded before had it: moved on the next load
 
 
 def _party(uow: UnitOfWork, kind: PartyKind, name: str) -> Party | None:
     return uow.parties.find_by(kind=kind.value, name=name)
 
 
-def load_demo(uow: UnitOfWork, clock: Clock, access: AccessStore | None = None) -> DemoSummary:
+def load_demo(uow: BillingUnitOfWork, clock: Clock, access: AccessStore | None = None) -> DemoSummary:
     """Create whatever part of the demo is missing; commit once. With ``access``, also the API demo."""
     summary = DemoSummary()
     operator = _party(uow, PartyKind.OPERATOR, "Nuage Telecom")
@@ -228,9 +232,12 @@ def load_demo(uow: UnitOfWork, clock: Clock, access: AccessStore | None = None) 
     for customer_spec in CUSTOMERS:
         summary.created += _load_customer(uow, ctx, customer_spec, partners, summary)
     carrier_name, host, port = CARRIER
-    if uow.carrier_trunks.find_by(name=carrier_name) is None:
+    carrier = uow.carrier_trunks.find_by(name=carrier_name)
+    if carrier is None:
         add_carrier_trunk(uow, ctx, carrier_name, host, port)
         summary.created += 1
+    elif (carrier.host, carrier.port) == _FORMER_CARRIER:
+        uow.carrier_trunks.update(replace(carrier, host=host, port=port))
     summary.carrier = f"{host}:{port}"
     if access is not None:
         created, summary.logins, summary.api_clients = load_api_demo(uow, access, ctx)

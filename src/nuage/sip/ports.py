@@ -170,6 +170,35 @@ class BindingStore(Protocol):
         ...
 
 
+# -- bans (SIP-5) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BanRecord:
+    """SIP-5: a source address (an IP) whose messages are dropped until ``until`` (aware UTC)."""
+
+    address: str
+    since: datetime
+    until: datetime
+    reason: str
+
+
+class BanStore(Protocol):
+    """SIP-5: where bans are kept so that they outlive a restart and reach every SIP node."""
+
+    async def active(self, now: datetime) -> list[BanRecord]:
+        """The bans still in force at ``now``."""
+        ...
+
+    async def add(self, bans: Sequence[BanRecord]) -> None:
+        """Store bans (replacing those of the same addresses)."""
+        ...
+
+    async def lift(self, address: str, now: datetime) -> bool:
+        """Remove the ban of ``address``; whether one was in force at ``now``."""
+        ...
+
+
 # -- call policy (STYLE §2.7.4) ---------------------------------------------------------
 
 
@@ -277,6 +306,8 @@ class CdrSink(Protocol):
 
 __all__ = [
     "Authorization",
+    "BanRecord",
+    "BanStore",
     "Binding",
     "BindingStore",
     "CallAttempt",

@@ -132,7 +132,7 @@ class SipServer:
             counts=nonce_counts,
             bind_source=settings.nonce_bind_source,
         )
-        self.security = SecurityGuard(settings.security)
+        self.security = SecurityGuard(settings.security, clock=self.clock)
         self.registrar = Registrar(
             credentials,
             bindings,
@@ -323,7 +323,7 @@ class SipServer:
 
     def _receive(self, message: SipRequest | SipResponse, source: Address, transport: Transport) -> None:
         """Every parsed message: the security guard drops banned, scanning or flooding sources."""
-        if self.security.admit(message, source.host):
+        if self.security.admit(message, source):
             assert self._layer is not None
             self._layer.receive(message, source, transport)
 

@@ -90,6 +90,18 @@ def client_context(ca_file: Path | None) -> ssl.SSLContext:
     return context
 
 
+def load_contexts(pair: CertificatePair, ca_file: Path | None) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """The server and client contexts; ValueError naming the file that cannot be loaded."""
+    try:
+        server = server_context(pair)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        raise ValueError(f"cannot load {pair.certificate}: {exc}") from None
+    try:
+        return server, client_context(ca_file)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot load {ca_file}: {exc}") from None
+
+
 def fingerprint(path: Path) -> str:
     """The SHA-256 fingerprint of a PEM certificate (``AB:CD:...``), for an operator to pin it."""
     from cryptography import x509

@@ -235,7 +235,12 @@ def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
     c.require("billing.runs.create")
     platform = c.runtime.platform
     report = monthly_run.run_billing(
-        platform.uow, c.ctx, Month.parse(body.period), run_on=body.run_on, settings=platform.payments
+        platform.uow,
+        c.ctx,
+        Month.parse(body.period),
+        validator=platform.einvoice_validator,
+        run_on=body.run_on,
+        settings=platform.payments,
     )
     out = RunOut(
         period=str(report.period),

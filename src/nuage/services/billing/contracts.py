@@ -14,6 +14,7 @@ from nuage.services.billing.issuing import issue_all
 from nuage.services.billing.ports import BillingUnitOfWork, ContractState, StoredInvoice
 from nuage.services.context import Context
 from nuage.services.einvoicing import PaymentSettings
+from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import business_date
 from nuage.tenancy.model import Party, PartyStatus
 from nuage.tenancy.rules import contracting_party_id
@@ -64,6 +65,7 @@ def give_notice(
     customer_id: str,
     received_on: date,
     *,
+    validator: EInvoiceValidator,
     requested_end_on: date | None = None,
     settings: PaymentSettings | None = None,
 ) -> NoticeOutcome:
@@ -95,7 +97,9 @@ def give_notice(
                 previous_invoice_number=previous.issued.number,
             )
             if draft is not None and not store.existing_run_keys([draft.run_key]):
-                (invoice,) = issue_all(uow, [draft], "early-termination", ctx.clock.now(), settings)
+                (invoice,) = issue_all(
+                    uow, [draft], "early-termination", ctx.clock.now(), settings, validator
+                )
     uow.commit()
     return NoticeOutcome(contract, invoice)
 

@@ -16,7 +16,6 @@ from nuage.billing.plans import Audience, OneTimeKind, PriceList
 from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
 from nuage.services.billing.ports import BillingUnitOfWork
-from nuage.services.ports import UnitOfWork
 from nuage.shared.clock import BUSINESS_TZ, Clock
 from nuage.terms.counting import ItemKind
 
@@ -119,10 +118,8 @@ DEFAULT_PRICE_LISTS: tuple[PriceList, ...] = (
 )
 
 
-def load_billing_defaults(uow: UnitOfWork, clock: Clock) -> int:
+def load_billing_defaults(uow: BillingUnitOfWork, clock: Clock) -> int:
     """RAT-2/BIL-2: store the default tariffs and price lists that are missing; return how many."""
-    if not isinstance(uow, BillingUnitOfWork):
-        raise TypeError("load_billing_defaults needs a unit of work with billing storage")
     store = uow.billing
     now = clock.now()
     created = 0

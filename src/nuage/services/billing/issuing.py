@@ -23,6 +23,7 @@ from nuage.services.billing.common import BILLING_JOB, billing_party, require_op
 from nuage.services.billing.ports import BillingUnitOfWork, StoredInvoice
 from nuage.services.context import Context
 from nuage.services.einvoicing import EInvoiceGate, PaymentSettings
+from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import business_date
 
 
@@ -81,9 +82,11 @@ def issue_all(
     kind: str,
     at: datetime,
     settings: PaymentSettings | None,
+    validator: EInvoiceValidator,
 ) -> list[StoredInvoice]:
     """BIL-4: issue every draft or none: a refused e-invoice raises ``EInvoiceInvalid`` (rolled back)."""
-    issued, refused = issue_documents(uow, drafts, kind, at, EInvoiceGate(uow, settings))
+    gate = EInvoiceGate(uow, settings, validator=validator)
+    issued, refused = issue_documents(uow, drafts, kind, at, gate)
     if refused:
         raise next(iter(refused.values()))
     return issued
@@ -104,12 +107,14 @@ def void_and_regenerate(
     *,
     corrected_lines: Sequence[InvoiceLine] | None = None,
     regenerate: bool = True,
+    validator: EInvoiceValidator,
     settings: PaymentSettings | None = None,
 ) -> Correction:
     """BIL-4: void an issued invoice by a credit note and issue its replacement; the original stays as is.
 
     Without ``corrected_lines`` the replacement repeats the lines with the party's current VAT
-    treatment (the usual correction: a wrong VAT number or address on the party).
+    treatment (the usual correction: a wrong VAT number or address on the party). Both documents'
+    e-invoices are checked by ``validator`` before they are numbered.
     """
     require_operator(ctx)
     store = uow.billing
@@ -126,6 +131,6 @@ def void_and_regenerate(
     party = uow.parties.get(stored.issued.draft.invoiced_party_id)
     replacement = replace(replacement, vat=vat_treatment(billing_party(party)))
     drafts = [credit_note, replacement] if regenerate and replacement.lines else [credit_note]
-    issued = issue_all(uow, drafts, "correction", ctx.clock.now(), settings)
+    issued = issue_all(uow, drafts, "correction", ctx.clock.now(), settings, validator)
     uow.commit()
     return Correction(issued[0], issued[1] if len(issued) > 1 else None)

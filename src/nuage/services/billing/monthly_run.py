@@ -40,6 +40,7 @@ from nuage.services.billing.ports import (
 )
 from nuage.services.context import Context
 from nuage.services.einvoicing import EInvoiceGate, PaymentSettings, validation_workers
+from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import business_date
 from nuage.shared.month import Month
 from nuage.tenancy.model import Order as TenancyOrder
@@ -67,6 +68,7 @@ def run_billing(
     ctx: Context,
     period: Month,
     *,
+    validator: EInvoiceValidator,
     run_on: date | None = None,
     parties_per_batch: int = 2500,
     settings: PaymentSettings | None = None,
@@ -74,7 +76,7 @@ def run_billing(
 ) -> RunReport:
     """BIL-2/BIL-3/BIL-9: the run at the end of ``period``; re-running it issues nothing new.
 
-    BIL-4: each invoice's e-invoice is validated before it is numbered (in ``workers``
+    BIL-4: each invoice's e-invoice is validated by ``validator`` before it is numbered (in ``workers``
     processes, default ``validation_workers(settings)``); a party whose invoice fails is left unbilled
     for the period, reported in ``refused`` with the failing rules, and billed by a re-run once
     fixed. PAY-2: a party's pending charges go on its invoice.
@@ -124,6 +126,7 @@ def run_billing(
             gate = EInvoiceGate(
                 uow,
                 settings,
+                validator=validator,
                 parties=parties,
                 workers=validation_workers(settings) if workers is None else workers,
             )

@@ -284,6 +284,15 @@ sip_bindings = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
+sip_bans = Table(  # SIP-5: source addresses the SIP edge drops, until a time (kept over restarts)
+    "sip_bans",
+    metadata,
+    Column("address", String(64), primary_key=True),  # the source IP
+    Column("since", UtcDateTime(), nullable=False),
+    Column("until", UtcDateTime(), nullable=False, index=True),
+    Column("reason", String(256), nullable=False),
+)
+
 cdrs = Table(
     "cdrs",
     metadata,
