@@ -10,7 +10,7 @@ destinations. CFG-13: hot-desk changes stored by the SIP plane's HotDesk adapter
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from ipaddress import ip_address
 
@@ -56,15 +56,16 @@ class SqlSipDirectory:
         self._last_miss_reload = 0.0
         # device -> (session or None, time.monotonic() once stored): not yet in a snapshot
         self._hot_desk_changes: dict[str, tuple[HotDeskSession | None, float]] = {}
-        #: told the carrier gateways' hosts after each load (SIP-5: the security guard trusts them)
-        self.on_carriers: Callable[[frozenset[str]], None] | None = None
+        #: told the carrier gateways after each load (SIP-5: the security guard trusts each at its
+        #: address and port)
+        self.on_carriers: Callable[[Sequence[CarrierTrunk]], None] | None = None
 
     def _loaded(self, snapshot: DirectorySnapshot) -> None:
         for device_id, (_, stored_at) in list(self._hot_desk_changes.items()):
             if stored_at <= snapshot.read_at:
                 del self._hot_desk_changes[device_id]
         if self.on_carriers is not None:
-            self.on_carriers(frozenset(carrier.host for carrier in snapshot.carriers))
+            self.on_carriers(snapshot.carriers)
 
     @property
     def _snapshot(self) -> DirectorySnapshot:
@@ -194,11 +195,11 @@ class SqlSipDirectory:
         """The carrier whose gateway is ``host:port``.
 
         UDP carriers send from their signalling port, so the port must match too (phones on the
-        same host are not carriers); a TCP carrier's source port is ephemeral, its host decides.
+        same host are not carriers); a TCP (or TLS) carrier's source port is ephemeral, its host decides.
         """
         carriers = self._snapshot.carriers
         exact = next((c for c in carriers if c.host == host and c.port == port), None)
-        return exact or next((c for c in carriers if c.host == host and c.transport == "TCP"), None)
+        return exact or next((c for c in carriers if c.host == host and c.transport in ("TCP", "TLS")), None)
 
     async def resolve_inbound(self, trunk: CarrierTrunk, did_e164: str) -> Destination | None:
         """The user, device or customer trunk a platform number is assigned to."""
