@@ -233,6 +233,19 @@ async def test_connections_that_never_start_a_handshake_count_under_the_caps(
         writer.close()
 
 
+@pytest.mark.rule("SIP-5")
+async def test_a_banned_address_gets_no_handshake(lab: Lab, certificate: CertificatePair) -> None:
+    port = lab.server.bound_address("TLS").port
+    lab.server.security.ban("127.0.0.1")
+    with pytest.raises((ConnectionError, ssl.SSLError)):
+        await asyncio.open_connection("127.0.0.1", port, ssl=trusting(certificate.certificate))
+    assert lab.server.unban("127.0.0.1")
+    phone = await TlsPhone.connect(port, certificate.certificate, "alice")
+    phone.send(phone.request("OPTIONS", f"sip:127.0.0.1:{lab.port}", call_id="unbanned"))
+    assert (await phone.response()).status == 200
+    phone.close()
+
+
 async def test_a_connection_that_never_completes_its_handshake_is_closed(lab: Lab) -> None:
     port = lab.server.bound_address("TLS").port
     reader, writer = await asyncio.open_connection("127.0.0.1", port)  # plain TCP: no ClientHello

@@ -61,6 +61,7 @@ class TlsTransport(TcpTransport):
     ) -> None:
         super().__init__(handler, blocked=blocked, resolver=resolver, limits=limits)
         self.contexts = contexts
+        self._blocked = blocked  # a banned source is closed before a handshake costs anything
         self._listener: socket.socket | None = None
         self._names: OrderedDict[tuple[str, int], str] = OrderedDict()  # peer -> name it was sent to
 
@@ -110,7 +111,8 @@ class TlsTransport(TcpTransport):
                 await asyncio.sleep(0.1)
                 continue
             connection = TcpConnection(self, Address(self.name, str(peer[0]), int(peer[1])))
-            if not self._admit(connection):
+            banned = self._blocked is not None and self._blocked(connection.peer.host)
+            if banned or not self._admit(connection):
                 sock.close()
                 continue
             self._spawn(self._handshake(connection, sock))
