@@ -64,7 +64,7 @@ async def test_every_operation_names_its_permission_errors_and_security(api: Api
                     assert ref == "#/components/schemas/ErrorBody", where
             if "{id}" in path or "{account_id}" in path:
                 assert "404" in op["responses"], where
-            if method == "get":
+            if method == "get" and not path.endswith(".csv"):  # an export streams, never cached
                 assert "304" in op["responses"], where
     assert count >= 60
     schemes = spec["components"]["securitySchemes"]["oauth2"]["flows"]

@@ -15,8 +15,10 @@ from nuage.api.limits import ConcurrencyLimiter, MemoryLimiter, RedisLimiter
 from nuage.api.resources import (
     access,
     billing,
+    calls,
     carrier_trunks,
     conferences,
+    contracts,
     devices,
     emergency_numbers,
     faxes,
@@ -31,6 +33,7 @@ from nuage.api.resources import (
     sip,
     sip_bans,
     sound_files,
+    summaries,
     trunks,
     users,
     views,
@@ -80,6 +83,9 @@ ROUTERS = (
     views.router,
     access.router,
     billing.router,
+    calls.router,
+    contracts.router,
+    summaries.router,
     sip.router,
     sip_bans.router,
 )

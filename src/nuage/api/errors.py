@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from nuage.api.schemas import PATTERN_FORMATS
 from nuage.errors import Conflict, InvalidInput, NotFound, NuageError, TermViolation, UpstreamUnavailable
 
 
@@ -44,6 +45,20 @@ _HTTP_STATUS: dict[type[NuageError], int] = {
 }
 
 NO_STORE = {"Cache-Control": "no-store"}
+
+_DATE = " (expected a date as YYYY-MM-DD, e.g. 2026-01-28)"
+_DATETIME = " (expected an ISO 8601 date and time with its offset, e.g. 2026-01-28T09:30:00+01:00)"
+#: pydantic's error types for dates and times, and the format a person should send instead
+_EXPECTED_FORMAT = {
+    "date_parsing": _DATE,
+    "date_from_datetime_parsing": _DATE,
+    "date_from_datetime_inexact": _DATE,
+    "date_type": _DATE,
+    "datetime_parsing": _DATETIME,
+    "datetime_from_date_parsing": _DATETIME,
+    "datetime_type": _DATETIME,
+    "timezone_aware": _DATETIME,
+}
 
 
 def http_status_for(error: NuageError) -> int:
@@ -86,7 +101,7 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
         {
             "field": ".".join(str(p) for p in err.get("loc", ())[1:]) or str(err.get("loc", ("",))[0]),
             "location": str(err.get("loc", ("",))[0]),
-            "message": str(err.get("msg", "")),
+            "message": _message(err),
         }
         for err in exc.errors()
     ]
@@ -97,6 +112,15 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
         f"{first['field']}: {first['message']}",
         {"field": first["field"], "errors": errors},
     )
+
+
+def _message(err: Any) -> str:
+    """Pydantic's message, with the format a person should send when it is a date or a pattern."""
+    kind, message = str(err.get("type", "")), str(err.get("msg", ""))
+    if kind == "string_pattern_mismatch":
+        expected = PATTERN_FORMATS.get(str((err.get("ctx") or {}).get("pattern", "")))
+        return f"not in the expected format: {expected}" if expected else message
+    return message + _EXPECTED_FORMAT.get(kind, "")
 
 
 def _http(_: Request, exc: Exception) -> JSONResponse:

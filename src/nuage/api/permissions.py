@@ -29,6 +29,7 @@ OPERATOR_ONLY = frozenset(
         "access.api-clients.update-status",
         "access.api-limits.update",
         "access.api-usage.read",
+        "billing.contracts.update",
     }
 )
 
@@ -67,5 +68,6 @@ def self_granted(claims: Claims, permission: str, user_id: str) -> bool:
         in (
             "directory.users.read",
             "directory.users.update",
+            "billing.call-records.read",  # a user's own calls
         )
     )

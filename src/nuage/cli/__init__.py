@@ -7,6 +7,8 @@ import sys
 import typer
 
 from nuage.cli.billing import billing_app
+from nuage.cli.calls import calls_app
+from nuage.cli.contracts import contracts_app
 from nuage.cli.db import db_app
 from nuage.cli.demo import demo
 from nuage.cli.dunning import dunning_app
@@ -20,6 +22,8 @@ from nuage.config import ConfigError
 app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(billing_app, name="billing")
+app.add_typer(calls_app, name="calls")
+app.add_typer(contracts_app, name="contracts")
 app.add_typer(emergency_app, name="emergency-numbers")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")

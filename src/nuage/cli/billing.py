@@ -22,11 +22,21 @@ import typer
 
 from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
 from nuage.errors import NuageError
-from nuage.services.billing import cdr_import, counting, issuing, monthly_run, order_fees, queries, rating
+from nuage.services.billing import (
+    cdr_import,
+    counting,
+    issuing,
+    monthly_run,
+    order_fees,
+    queries,
+    rating,
+    summaries,
+)
 from nuage.services.billing.demo import demo_cdr_csv
 from nuage.services.billing.render import render_invoice_text
 from nuage.shared.collector import collector_paused
 from nuage.shared.month import Month
+from nuage.terms.counting import MonthlySummary
 
 billing_app = typer.Typer(
     help="Billing: counts, CDRs, rating, monthly runs and invoices.", no_args_is_help=True
@@ -42,6 +52,11 @@ def _month(text: str, option: str) -> Month:
         raise fail(f"{option}: {exc}") from exc
 
 
+def _items(summary: MonthlySummary) -> str:
+    counted = [f"{kind.value}={quantity.normalize()}" for kind, quantity in summary.items if quantity]
+    return ", ".join(counted) or "nothing counted"
+
+
 @billing_app.command("count")
 def count(month: MonthOption, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """CNT-1: freeze the month-end summary of every customer (hash-chained; never changed afterwards)."""
@@ -49,10 +64,7 @@ def count(month: MonthOption, data_dir: DataDir = None, database_url: DatabaseUr
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
         report = counting.freeze_month(uow, ctx, period)
         for summary in report.frozen:
-            items = ", ".join(
-                f"{kind.value}={quantity.normalize()}" for kind, quantity in summary.items if quantity
-            )
-            typer.echo(f"  {summary.account_id}  {items or 'nothing counted'}  hash {summary.hash[:16]}")
+            typer.echo(f"  {summary.account_id}  {_items(summary)}  hash {summary.hash[:16]}")
     typer.echo(
         f"{period}: {len(report.frozen)} summaries frozen, {len(report.already_frozen)} already frozen, "
         f"{len(report.not_started)} not in service"
@@ -82,7 +94,10 @@ def import_cdrs(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """SIP-1: import CDRs from a CSV file; bad rows reported, good rows kept; re-importing adds nothing."""
+    """SIP-1: import CDRs from a CSV file; bad rows reported, good rows kept; re-importing adds nothing.
+
+    Exits 1 when any row was refused (the good rows are kept), so a script sees the failure.
+    """
     if not file.is_file():
         raise fail(f"no such file: {file}")
     with (
@@ -100,6 +115,14 @@ def import_cdrs(
         f"imported {report.imported} CDRs, {report.already_imported} already imported, "
         f"{len(report.errors)} errors"
     )
+    if report.errors:
+        typer.secho(
+            f"{len(report.errors)} rows were refused and not imported: correct them and import the file "
+            "again (the rows already imported are skipped)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @billing_app.command("rate")
@@ -237,3 +260,38 @@ def void(
     typer.echo(f"{number} voided by {correction.credit_note.issued.number}")
     if correction.replacement is not None:
         typer.echo(f"replaced by {correction.replacement.issued.number}")
+
+
+@billing_app.command("verify")
+def verify(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """CNT-1: re-check every account's chain of monthly summaries; exits 1 if any link is broken."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        states = summaries.chain_states(uow, ctx)
+    broken = [state for state in states if state.broken is not None]
+    for state in broken:
+        assert state.broken is not None
+        typer.secho(
+            f"  {state.account_id}  BROKEN at {state.broken.month}: {state.broken.reason}",
+            fg=typer.colors.RED,
+        )
+    months = sum(state.months for state in states)
+    typer.echo(f"{len(states)} accounts, {months} summaries: {len(broken)} broken chains")
+    if broken:
+        raise typer.Exit(1)
+
+
+@billing_app.command("summaries")
+def show_summaries(
+    account: Annotated[str, typer.Option("--account", help="The customer's id.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """CNT-1: an account's frozen monthly summaries, oldest first, with their hashes."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        found = summaries.account_summaries(uow, ctx, account)
+    for summary in found:
+        items = ", ".join(
+            f"{kind.value}={quantity.normalize()}" for kind, quantity in summary.items if quantity
+        )
+        typer.echo(f"  {summary.month}  {items or 'nothing counted'}  hash {summary.hash[:16]}")
+    typer.echo(f"{len(found)} summaries, chain intact")

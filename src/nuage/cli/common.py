@@ -27,6 +27,12 @@ DatabaseUrl = Annotated[
 ]
 
 
+def described(exc: NuageError) -> str:
+    """One line for an error of the terms: its id, the rule that said no (if one did), the message."""
+    rule = exc.details.get("rule_id")
+    return f"{exc.error_id}{f' ({rule})' if rule else ''}: {exc}"
+
+
 def fail(message: str) -> typer.Exit:
     """Print ``message`` as an error; the caller raises the returned exit (code 2)."""
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
@@ -44,7 +50,7 @@ def operator_session(data_dir: Path | None, database_url: str | None) -> Iterato
             raise fail("no operator yet: run `nuage demo` (or create the operator) first")
         yield platform, Context.operator(operator.id, platform.clock)
     except NuageError as exc:
-        raise fail(f"{exc.error_id}: {exc}") from exc
+        raise fail(described(exc)) from exc
     finally:
         platform.close()
 
@@ -54,7 +60,7 @@ def open_platform(settings: Settings) -> Platform:
     try:
         return build_platform(settings, migrate=True)
     except NuageError as exc:
-        raise fail(f"{exc.error_id}: {exc}") from None
+        raise fail(described(exc)) from None
 
 
 def command_settings(data_dir: Path | None, database_url: str | None = None, **more: object) -> Settings:

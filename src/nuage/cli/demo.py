@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nuage.cli.common import DatabaseUrl, DataDir, command_settings, fail, open_platform
+from nuage.cli.common import DatabaseUrl, DataDir, command_settings, described, fail, open_platform
 from nuage.errors import NuageError
 from nuage.services.demo import load_demo
 
@@ -16,7 +16,7 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         with platform.uow() as uow:
             summary = load_demo(uow, platform.clock, uow.access)
     except NuageError as exc:
-        raise fail(f"{exc.error_id}: {exc}") from exc
+        raise fail(described(exc)) from exc
     finally:
         platform.close()
     typer.echo(f"demo data ready ({summary.created} items created; running it again creates none)")

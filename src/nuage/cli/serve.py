@@ -13,6 +13,7 @@ import typer
 
 from nuage.bootstrap import Platform, SipRuntime
 from nuage.cli.common import DatabaseUrl, DataDir, address, command_settings, fail, open_platform
+from nuage.cli.contracts import daily_contract_job
 from nuage.config import ConfigError
 from nuage.sip import install_uvloop, tune_gc
 from nuage.sip.tls_certs import CertificatePair, fingerprint
@@ -114,6 +115,7 @@ async def _serve(platform: Platform) -> None:
     server = _WebServer(config)
     stop = _stop_event()
     runtime = await _start_sip(platform) if settings.sip.enabled else None
+    daily = asyncio.create_task(daily_contract_job(platform))
     try:
         web_task = asyncio.create_task(server.serve())
         while not server.started:
@@ -129,6 +131,7 @@ async def _serve(platform: Platform) -> None:
         server.should_exit = True
         await web_task
     finally:
+        daily.cancel()
         if runtime is not None:
             await runtime.stop()
 

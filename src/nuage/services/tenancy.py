@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from nuage.errors import Conflict, InvalidInput, NotFound
+from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
 from nuage.services.context import Context
 from nuage.services.ports import UnitOfWork
 from nuage.shared.ids import new_id
@@ -237,10 +237,25 @@ def move_customer(uow: UnitOfWork, ctx: Context, customer_id: str, new_partner_i
     return moved
 
 
+#: CTR-2/CTR-4: statuses a customer's contract decides (the contract's billing follows them)
+_CONTRACT_STATUSES = {
+    PartyStatus.BANKRUPT: ("CTR-4", "bankruptcy"),
+    PartyStatus.TERMINATED: ("CTR-2", "notice"),
+}
+
+
 def set_status(uow: UnitOfWork, ctx: Context, party_id: str, status: PartyStatus, reason: str) -> Party:
     """PAY-1/PAY-3 suspension, CTR-4 bankruptcy, CTR-2 termination: the operator sets the status."""
     _require_operator(ctx, "party")
     party = uow.parties.get(party_id)
+    if party.kind is PartyKind.CUSTOMER and status in _CONTRACT_STATUSES:
+        rule, path = _CONTRACT_STATUSES[PartyStatus(status)]
+        raise TermViolation(
+            rule,
+            f"A customer becomes {status} through its contract, so that billing follows: "
+            f"POST /customers/{party_id}/contract/{path}",
+            field="status",
+        )
     changed = replace(
         party, status=PartyStatus(status), status_changed_at=ctx.clock.now(), status_reason=reason
     )

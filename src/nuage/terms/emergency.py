@@ -37,14 +37,25 @@ def emergency_numbers(listed: Iterable[str] = ()) -> frozenset[str]:
     return EMERGENCY_NUMBERS | frozenset(listed)
 
 
-_SHORT_NUMBER = re.compile(r"^[0-9]{2,15}$")
+#: Belgian short service numbers: 1XX, 1XXX and the harmonised European 116XXX (the numbering plan
+#: keeps the leading 1 for them; a subscriber number starts with 0 and is never one)
+_SHORT_NUMBER = re.compile(r"^1[0-9]{2,5}$")
 
 
 def check_emergency_number(number: str) -> str:
-    """EMG-4: an emergency number the operator adds is 2 to 15 digits and not a built-in one."""
+    """EMG-4: an emergency number the operator adds is a short service number, not a built-in one.
+
+    Short service numbers are 3 to 6 digits starting with 1 (1733, 1813, 116000); a subscriber
+    number such as 0475123456 is refused: listing it would let its calls through every limit.
+    """
     cleaned = number.strip()
     if not _SHORT_NUMBER.match(cleaned):
-        raise InvalidInput("number", "An emergency number is 2 to 15 digits (EMG-4)")
+        raise InvalidInput(
+            "number",
+            f"{cleaned[:20]!r} is not a short service number: an emergency number is 3 to 6 digits "
+            "starting with 1, such as 1733 or 116000 (EMG-4)",
+            rule_id="EMG-4",
+        )
     refuse_built_in_change(cleaned, "added")
     return cleaned
 

@@ -14,22 +14,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
-from pydantic import Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nuage.api.caching import cached_file_response, read_response, write_response
 from nuage.api.crud import CONFLICT, FORBIDDEN, MAX_PAGE, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
 from nuage.api.errors import ErrorBody
-from nuage.api.schemas import Input, Output
+from nuage.api.schemas import MONTH_PATTERN, Input, MonthText, Output
 from nuage.billing.vat import line_vat
 from nuage.errors import InvalidInput
 from nuage.services.billing import cdr_import, counting, monthly_run, queries, rating
 from nuage.services.payments import documents
 from nuage.shared.month import Month
 
-MONTH_PATTERN = r"^2\d{3}-(0[1-9]|1[0-2])$"  # YYYY-MM, years 2000-2999, months 01-12
-MonthText = Annotated[str, Field(pattern=MONTH_PATTERN, examples=["2026-01"])]
 CSV_TYPES = ("text/csv",)
 
 

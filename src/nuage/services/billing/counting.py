@@ -23,7 +23,6 @@ from nuage.terms.counting import (
     MonthlySummary,
     freeze_monthly_summary,
     month_end_counts,
-    verify_chain,
 )
 
 _GB = Decimal(10) ** 9
@@ -135,15 +134,3 @@ def freeze_month(uow: BillingUnitOfWork, ctx: Context, month: Month) -> CountRep
         report.frozen.append(summary)
     uow.commit()
     return report
-
-
-def verify_summaries(uow: BillingUnitOfWork, ctx: Context, account_id: str) -> list[MonthlySummary]:
-    """CNT-1: an account's summaries, oldest first, after checking the hash chain (Conflict if broken)."""
-    ctx.scope.require(account_id, "customer")
-    summaries = uow.billing.summaries(account_id)
-    broken = verify_chain(summaries)
-    if broken is not None:
-        raise Conflict(
-            f"CNT-1: summary {broken.month} of {account_id}: {broken.reason}", month=str(broken.month)
-        )
-    return summaries

@@ -38,6 +38,7 @@ from nuage.services.billing.ports import (
     StoredInvoice,
     TrafficMark,
 )
+from nuage.services.billing.summaries import require_intact_chains
 from nuage.services.context import Context
 from nuage.services.einvoicing import EInvoiceGate, PaymentSettings, validation_workers
 from nuage.services.payments.ports import EInvoiceValidator
@@ -99,6 +100,7 @@ def run_billing(
     with factory() as uow:
         uow.billing.lock(BILLING_JOB)
         customers = {party.id: party for party in list_customers(uow)}
+        require_intact_chains(uow, customers)  # CNT-1: never bill from a summary changed after freezing
         contracted = {state.contract.customer_id for state in uow.billing.contracts()}
         for customer in customers.values():
             if customer.id not in contracted and ensure_contract(uow, ctx, customer):

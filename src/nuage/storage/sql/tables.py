@@ -319,6 +319,7 @@ cdrs = Table(
 )
 
 Index("ix_cdrs_account_started", cdrs.c.account_id, cdrs.c.started_at)
+Index("ix_cdrs_started_id", cdrs.c.started_at, cdrs.c.id)  # call records across accounts (0017)
 
 # --- SIP data plane, part 2: the terms on every call (#7) ------------------------------------
 

@@ -28,6 +28,7 @@ from nuage.directory.model import (
 )
 from nuage.storage.sql import tables
 from nuage.storage.sql.billing.store import SqlBillingStore
+from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
 from nuage.storage.sql.mapping import RowMapper
 from nuage.storage.sql.repositories import SqlRepository
@@ -162,6 +163,11 @@ class SqlUnitOfWork:
         if self._billing is None:
             self._billing = SqlBillingStore(self.connection)
         return self._billing
+
+    @property
+    def call_records(self) -> SqlCallRecordStore:
+        """SIP-1: the call records and their prices, in this unit of work's transaction."""
+        return SqlCallRecordStore(self.connection)
 
     @property
     def payments(self) -> SqlPaymentStore:

@@ -12,11 +12,12 @@ import pytest
 from billing_flow import Demo, bill_demo_month
 from nuage.errors import Conflict
 from nuage.services.billing.contracts import declare_bankruptcy, give_notice
-from nuage.services.billing.counting import freeze_month, verify_summaries
+from nuage.services.billing.counting import freeze_month
 from nuage.services.billing.demo import DEMO_MONTH
 from nuage.services.billing.issuing import void_and_regenerate
 from nuage.services.billing.order_fees import invoice_order
 from nuage.services.billing.queries import get_invoice
+from nuage.services.billing.summaries import account_summaries
 from nuage.services.directory.users import remove_user
 from nuage.shared.month import Month
 from nuage.tenancy.model import PartyStatus
@@ -37,7 +38,7 @@ def test_a_frozen_summary_is_never_replaced_and_its_chain_verifies(demo: Demo) -
     assert len(first.frozen) == 3
     assert sorted(again.already_frozen) == sorted(s.account_id for s in first.frozen)
     with demo.platform.uow() as uow:
-        summaries = verify_summaries(uow, demo.ctx, dupont)
+        summaries = account_summaries(uow, demo.ctx, dupont)
     assert [str(s.month) for s in summaries] == ["2026-01", "2026-02"]
     assert summaries[1].previous_hash == summaries[0].hash
     with demo.platform.uow() as uow:
@@ -136,6 +137,7 @@ def test_early_notice_invoices_the_contract_balance_except_national_numbers(demo
 def test_bankruptcy_suspends_billing_and_interrupts_service(demo: Demo) -> None:
     bill_demo_month(demo)
     lemaire = demo.ids["Cabinet Lemaire"]
+    demo.clock.set(datetime(2026, 2, 11, 8, tzinfo=UTC))  # the proof is dated: it is declared after
     with demo.platform.uow() as uow:
         declare_bankruptcy(uow, demo.ctx, lemaire, date(2026, 2, 10))
     demo.clock.set(datetime(2026, 3, 2, 8, tzinfo=UTC))
