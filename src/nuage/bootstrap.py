@@ -28,7 +28,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from nuage.adapters.einvoice_validation import SaxonValidator
-from nuage.config import ConfigError, Settings
+from nuage.config import Settings
 from nuage.payments.dunning import DunningPolicy, InterestMode
 from nuage.services.einvoicing import PaymentSettings
 from nuage.services.payments.documents import DocumentTools
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from nuage.sip.ports import BanStore, CdrRecord, CdrSink
     from nuage.sip.security import SecuritySettings
     from nuage.sip.server import SipServer
-    from nuage.sip.tls import TlsContexts
     from nuage.sip.tls_certs import CertificatePair
     from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory
     from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
@@ -200,6 +199,7 @@ class SipRuntime:
         from nuage.sip.bans import BanKeeper
         from nuage.sip.server import SipServer, SipSettings
         from nuage.sip.tcp import TcpLimits
+        from nuage.storage.sql.call_journal import SqlCallJournal
         from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
         from nuage.storage.sql.sip_adapters import SqlSipDirectory
         from nuage.storage.sql.sip_records import SqlBindingStore, SqlCdrSink
@@ -238,6 +238,7 @@ class SipRuntime:
                 max_connections=config.tcp_max_connections,
                 max_connections_per_address=config.tcp_max_connections_per_address,
             ),
+            node_id=_node_id(platform.settings),  # names the crash journal (and the Redis channel holds)
         )
         self.nonce_counts = _nonce_counts(platform.settings)
         cdr_sink = SqlCdrSink(platform.engine)
@@ -256,6 +257,7 @@ class SipRuntime:
                 timeout=timedelta(hours=config.hot_desk_timeout_hours),
             ),
             nonce_counts=self.nonce_counts,
+            journal_store=SqlCallJournal(platform.engine),  # issue #20: calls a crash interrupts get CDRs
         )
         # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
         # CDR); ours also gives the call's channels back to the policy, at once (and tells SIP-4's
@@ -277,13 +279,20 @@ class SipRuntime:
 
     async def start(self) -> None:
         """Load the directory and the policy's snapshot, then listen for SIP on UDP, TCP and TLS."""
-        if self._platform.settings.sip.tls.enabled:  # files and key generation: off the loop
-            contexts, self.certificate = await asyncio.to_thread(_tls_contexts, self._platform.settings)
+        from nuage.sip.tls_certs import tls_setup
+
+        config = self._platform.settings.sip
+        if config.tls.enabled:  # the certificate's files, the demo's key generation: off the loop
+            folder, port = self._platform.settings.data_dir / "tls", config.tls.effective_port(config.port)
+            contexts, self.certificate = await asyncio.to_thread(
+                tls_setup, config.tls, demo_folder=folder, hosts=(config.host,), port=port
+            )
             self.server.settings = replace(self.server.settings, tls=contexts)
         await self.directory.start()
         try:
             await self.policy_state.start()
             self.policy.refresh()  # SIP-4: the blocks stored are in force from the first call
+            await self.server.recover()  # the CDRs of calls a crash of this node cut, before SIP-5 sums them
             self.policy.restore_spend(*await self.policy_state.load_spend_today())  # SIP-5
             await self.policy.channels.start()
             if self.nonce_counts is not None:
@@ -361,24 +370,6 @@ async def _close_ban_store(store: BanStore) -> None:
         await close()
 
 
-def _tls_contexts(settings: Settings) -> tuple[TlsContexts, CertificatePair]:
-    """SIP over TLS: the operator's certificate, else the demo's (blocking: run in a thread)."""
-    from nuage.sip.tls import TlsContexts
-    from nuage.sip.tls_certs import CertificatePair, demo_certificate, load_contexts
-
-    config, tls = settings.sip, settings.sip.tls
-    if tls.certificate is not None and tls.private_key is not None:
-        pair = CertificatePair(tls.certificate.expanduser(), tls.private_key.expanduser())
-    else:
-        pair = demo_certificate(settings.data_dir / "tls", (config.host,))
-    try:
-        server, client = load_contexts(pair, tls.ca_file.expanduser() if tls.ca_file else None)
-    except ValueError as exc:
-        raise ConfigError(f"bad setting sip.tls: {exc}") from None
-    port = tls.effective_port(config.port)
-    return TlsContexts(server, client, port=port, handshake_timeout_s=tls.handshake_timeout_s), pair
-
-
 def _nonce_counts(settings: Settings) -> RedisNonceCounts | None:
     """Digest nonce counts shared in Redis when ``sip.nonce_counts`` says so (None: in memory)."""
     from nuage.adapters.redis_nonces import RedisNonceCounts
@@ -389,6 +380,16 @@ def _nonce_counts(settings: Settings) -> RedisNonceCounts | None:
     return RedisNonceCounts(config.redis_url or settings.api.redis_url, prefix=config.redis_key_prefix)
 
 
+def _node_id(settings: Settings) -> str | None:
+    """The SIP node's stable name: ``sip.node_id``, else its machine and address (None: a port the OS
+    chooses). A node started again under it closes the calls it lost (the crash journal) and gives
+    their channels back at once (CAP-3: its Redis holds are rewritten)."""
+    config = settings.sip
+    if config.node_id:
+        return config.node_id
+    return f"{socket.gethostname()}/{config.host}:{config.port}" if config.port else None
+
+
 def _channels(settings: Settings) -> Channels:
     """CAP-3: the channel counter ``sip.channels`` names (Redis: shared by the SIP nodes)."""
     from nuage.adapters.redis_channels import RedisChannels
@@ -397,7 +398,7 @@ def _channels(settings: Settings) -> Channels:
     config = settings.sip
     if config.channels == "memory":
         return ChannelCounter()
-    node_id = config.node_id or f"{socket.gethostname()}-{secrets.token_hex(4)}"
+    node_id = _node_id(settings) or f"{socket.gethostname()}-{secrets.token_hex(4)}"
     return RedisChannels(
         config.redis_url or settings.api.redis_url,
         node_id=node_id,

@@ -115,7 +115,8 @@ class SipSettings(BaseModel):
     channels: Literal["memory", "redis"] = "memory"
     redis_url: str | None = None  # None: the API's Redis (``api.redis_url``)
     redis_key_prefix: str = "nuage:sip:"
-    node_id: str | None = None  # stable id of this SIP node (None: a new one per start)
+    # stable id of this SIP node (None: its machine and address; a new one per start if its port is 0)
+    node_id: str | None = None
     channel_lease_s: float = Field(default=15.0, gt=0)  # a dead node's channels are reaped after this
     # digest nonces (issue #20): short-lived, bound to the client's address, counts per nonce kept
     # in "memory" (one SIP node) or "redis" (shared; the nodes then need the same nonce_secret)

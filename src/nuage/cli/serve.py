@@ -14,9 +14,8 @@ import typer
 from nuage.bootstrap import Platform, SipRuntime
 from nuage.cli.common import DatabaseUrl, DataDir, address, command_settings, fail, open_platform
 from nuage.cli.contracts import daily_contract_job
-from nuage.config import ConfigError
 from nuage.sip import install_uvloop, tune_gc
-from nuage.sip.tls_certs import CertificatePair, fingerprint
+from nuage.sip.tls_certs import CertificateError, CertificatePair, fingerprint
 
 
 def serve(
@@ -62,8 +61,8 @@ async def _start_sip(platform: Platform) -> SipRuntime:
     runtime = SipRuntime(platform)
     try:
         await runtime.start()
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
+    except CertificateError as exc:
+        raise fail(f"bad setting sip.tls: {exc}") from None
     except OSError as exc:
         sip = platform.settings.sip
         raise fail(f"SIP could not listen on {sip.host}:{sip.port}: {exc.strerror or exc}") from exc

@@ -39,7 +39,8 @@ class CallRecord:
     answered_at: datetime | None
     ended_at: datetime
     billable_seconds: int
-    disposition: str
+    disposition: str  # the outcome: answered, busy, no-ack, refused...
+    reason: str | None  # why it ended, when unusual: "interrupted by node failure"...
     sip_status: int
     refusal_rule: str | None
     emergency: bool

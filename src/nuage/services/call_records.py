@@ -31,7 +31,17 @@ from nuage.tenancy.model import PartyKind
 
 DIRECTIONS = frozenset({"internal", "outbound", "inbound"})
 DISPOSITIONS = frozenset(
-    {"answered", "busy", "no-answer", "cancelled", "refused", "not-found", "unavailable", "failed"}
+    {
+        "answered",
+        "busy",
+        "no-answer",
+        "cancelled",
+        "refused",
+        "not-found",
+        "unavailable",
+        "failed",
+        "no-ack",
+    }
 )
 MAX_PAGE = 500
 #: a filter spans at most this long: an export of a year is the largest a person asks for
@@ -184,6 +194,7 @@ CSV_COLUMNS = (
     "ended_at",
     "billable_seconds",
     "disposition",
+    "reason",
     "sip_status",
     "refusal_rule",
     "emergency",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nuage.shared.clock import Clock, SystemClock
@@ -21,56 +22,25 @@ from nuage.sip.b2bua.controller import CallController, CallInfo
 from nuage.sip.b2bua.legs import Leg
 from nuage.sip.b2bua.services import CallServices, CallSettings
 from nuage.sip.digest import DigestAuthenticator, NonceCounts
+from nuage.sip.journal import CallJournal, OrphanDialogs, recover
 from nuage.sip.message import SipParseError, SipRequest, SipResponse
 from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan, HotDesk
+from nuage.sip.ports import CallJournalStore as JournalStore
 from nuage.sip.registrar import Registrar, RegistrarSettings
 from nuage.sip.resolver import Resolver
 from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
-from nuage.sip.tcp import TcpLimits, TcpTransport
+from nuage.sip.sockets import Binder, SocketBinder
+from nuage.sip.tcp import TcpLimits
 from nuage.sip.timers import Cancellable, Scheduler, Timers
-from nuage.sip.tls import TlsContexts, TlsTransport, sips_not_allowed
+from nuage.sip.tls import TlsContexts, sips_not_allowed
 from nuage.sip.tls_sdes import is_secure
 from nuage.sip.transaction_layer import TransactionLayer
 from nuage.sip.transactions import ClientTransaction, ResponseHandler, ServerTransaction, TxState
-from nuage.sip.transport import Address, Blocked, MessageHandler, Transport, UdpTransport
+from nuage.sip.transport import Address, Transport
 
 log = logging.getLogger("nuage.sip.server")
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
-
-Binder = Callable[[str, str, int, MessageHandler], Awaitable[Transport]]
-"""Binds a transport by name (``"UDP"``...) on host and port and hands it every message."""
-
-
-@dataclass(frozen=True, slots=True)
-class SocketBinder:
-    """The network's transports: UDP, TCP and TLS sockets, with the edge's guards (bans, limits)."""
-
-    blocked: Blocked | None = None  # a banned source gets no answer, not even a 400
-    resolver: Resolver | None = None  # names resolved off the loop, with a timeout and a cache
-    limits: TcpLimits | None = None  # TCP's, and TLS's
-    tls: TlsContexts | None = None
-
-    async def __call__(self, name: str, host: str, port: int, handler: MessageHandler) -> Transport:
-        if name == "UDP":
-            return await UdpTransport.listen(
-                host, port, handler, blocked=self.blocked, resolver=self.resolver
-            )
-        if name == "TCP":
-            return await TcpTransport.listen(
-                host, port, handler, blocked=self.blocked, resolver=self.resolver, limits=self.limits
-            )
-        if name == "TLS" and self.tls is not None:
-            return await TlsTransport.listen_tls(
-                host,
-                port,
-                handler,
-                contexts=self.tls,
-                blocked=self.blocked,
-                resolver=self.resolver,
-                limits=self.limits,
-            )
-        raise ValueError(f"unsupported transport {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +69,12 @@ class SipSettings:
     cdr_flush_interval_ms: int = 1000
     user_agent: str = "Nuage"
     security: SecuritySettings = field(default_factory=SecuritySettings)  # SIP-5
+    node_id: str | None = None  # names the node's call journal (None: machine, host and port)
+    journal_flush_s: float = 0.5  # how often the call journal is written (and the node's sign of life)
 
 
 class SipServer:
-    """Registrar + B2BUA on UDP, TCP and TLS; the transaction user of the stack."""
+    """Registrar + B2BUA (UDP, TCP, TLS); the transaction user; calls journaled (``nuage.sip.journal``)."""
 
     def __init__(
         self,
@@ -118,9 +90,11 @@ class SipServer:
         scheduler: Scheduler | None = None,
         binder: Binder | None = None,
         nonce_counts: NonceCounts | None = None,
+        journal_store: JournalStore | None = None,
     ) -> None:
         """``scheduler``: where timers are set (default: the running loop); ``binder``: how
-        transports are bound (default: sockets; ``nuage.sip.memory_transport`` in tests)."""
+        transports are bound (default: sockets; ``nuage.sip.memory_transport`` in tests);
+        ``journal_store``: where calls in progress are journaled (None: they are not)."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self.timers = Timers(settings.t1_s, settings.t2_s, settings.t4_s)
@@ -161,6 +135,11 @@ class SipServer:
         self._binder = binder
         self._layer: TransactionLayer | None = None
         self._services: CallServices | None = None
+        self._journal_store = journal_store
+        self.journal: CallJournal | None = None
+        self._recovered = False
+        keep = settings.max_call_duration_s or 4 * 3600.0
+        self.orphans = OrphanDialogs(lambda: self.scheduler.time(), keep_s=keep)
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -169,6 +148,7 @@ class SipServer:
         self._layer = TransactionLayer(self, self.timers, self.scheduler)
         settings = self.settings
         loaded = await self.registrar.load()
+        await self.recover()
         for attempt in range(20):
             try:
                 await self._bind(settings.listen_port)
@@ -180,6 +160,14 @@ class SipServer:
                 self._transports.clear()
                 if settings.listen_port != 0 or attempt == 19:
                     raise
+        await self.recover()  # a node named by an OS-chosen port: known only now
+        if self._journal_store is not None:
+            flush_s = settings.journal_flush_s
+            self.journal = CallJournal(
+                self._journal_store, self.node or "", self.clock, self.scheduler, flush_s=flush_s
+            )
+            self.cdr_writer.on_written = self.journal.cdrs_written
+            self.journal.start()
         self._services = CallServices(
             host=self,
             registrar=self.registrar,
@@ -197,6 +185,7 @@ class SipServer:
             on_finished=self._call_finished,
             hot_desk=self._hot_desk,
             on_auth_failure=self.security.record_auth_failure,
+            journal=self.journal,
         )
         self._accepting = True
         self._purge = self.scheduler.call_later(30, self._purge_bindings)
@@ -235,11 +224,32 @@ class SipServer:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.cdr_writer.close()
+        if self.journal is not None:
+            await self.journal.stop()
         if self._purge is not None:
             self._purge.cancel()
         for transport in self._transports.values():
             transport.close()
         self._transports.clear()
+
+    @property
+    def node(self) -> str | None:
+        """The name of this node's call journal: ``node_id``, else the machine, host and port it listens
+        on (two machines listening on 0.0.0.0:5060 over one database are two nodes)."""
+        settings = self.settings
+        port = settings.listen_port or (next(iter(self._via.values()))[1] if self._via else 0)
+        host = f"{socket.gethostname()}/{settings.advertised_host or settings.listen_host}"
+        return settings.node_id or (f"{host}:{port}" if port else None)
+
+    async def recover(self) -> int:
+        """Close the calls a previous life of this node lost (once); their BYEs get 200 from now on."""
+        node = self.node
+        if self._journal_store is None or self._recovered or node is None:
+            return 0
+        entries = await recover(self._journal_store, node)
+        self._recovered = True
+        self.orphans.add(entries)
+        return len(entries)
 
     @property
     def accepting(self) -> bool:
@@ -336,7 +346,9 @@ class SipServer:
         if to_tag is not None:
             leg = self._dialogs.get((request.call_id, to_tag))
             if leg is None:
-                transaction.reply(481)
+                # the BYE of a call a previous life of this node lost: it is over (issue #20)
+                lost = method == "BYE" and self.orphans.take((request.call_id, to_tag))
+                transaction.reply(200 if lost else 481)
             else:
                 leg.on_request(transaction)
             return
@@ -422,4 +434,5 @@ class SipServer:
     def _purge_bindings(self) -> None:
         self._spawn(self.registrar.purge_expired())
         self.security.prune()
+        self.orphans.prune()
         self._purge = self.scheduler.call_later(30, self._purge_bindings)

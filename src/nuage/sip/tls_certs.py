@@ -15,6 +15,9 @@ import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
+
+from nuage.sip.tls import TlsContexts
 
 DEMO_CERTIFICATE = "sip-tls.crt"
 DEMO_PRIVATE_KEY = "sip-tls.key"
@@ -90,16 +93,38 @@ def client_context(ca_file: Path | None) -> ssl.SSLContext:
     return context
 
 
-def load_contexts(pair: CertificatePair, ca_file: Path | None) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """The server and client contexts; ValueError naming the file that cannot be loaded."""
+class CertificateError(ValueError):
+    """A certificate, key or authorities file of SIP over TLS cannot be loaded (the message names it)."""
+
+
+class TlsOptions(Protocol):
+    """What SIP over TLS is configured with (``[sip.tls]``)."""
+
+    certificate: Path | None
+    private_key: Path | None
+    ca_file: Path | None
+    handshake_timeout_s: float
+
+
+def tls_setup(
+    options: TlsOptions, *, demo_folder: Path, hosts: tuple[str, ...], port: int
+) -> tuple[TlsContexts, CertificatePair]:
+    """The TLS transport's contexts: the operator's certificate, else the demo's self-signed one
+    (made once in ``demo_folder``); blocking, so run in a worker thread. Raises CertificateError."""
+    if options.certificate is not None and options.private_key is not None:
+        pair = CertificatePair(options.certificate.expanduser(), options.private_key.expanduser())
+    else:
+        pair = demo_certificate(demo_folder, hosts)
     try:
         server = server_context(pair)
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-        raise ValueError(f"cannot load {pair.certificate}: {exc}") from None
+        raise CertificateError(f"cannot load {pair.certificate}: {exc}") from None
+    ca_file = options.ca_file.expanduser() if options.ca_file else None
     try:
-        return server, client_context(ca_file)
+        client = client_context(ca_file)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot load {ca_file}: {exc}") from None
+        raise CertificateError(f"cannot load {ca_file}: {exc}") from None
+    return TlsContexts(server, client, port=port, handshake_timeout_s=options.handshake_timeout_s), pair
 
 
 def fingerprint(path: Path) -> str:

@@ -30,7 +30,7 @@ RULE = "SIP-1: the call detail records the caller may see (TEN-4), with the pric
 IdParam = Annotated[str | None, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 Direction = Literal["internal", "outbound", "inbound"]
 Disposition = Literal[
-    "answered", "busy", "no-answer", "cancelled", "refused", "not-found", "unavailable", "failed"
+    "answered", "busy", "no-answer", "cancelled", "refused", "not-found", "unavailable", "failed", "no-ack"
 ]
 
 
@@ -45,7 +45,9 @@ class PriceOut(Output):
 
 
 class CallRecordOut(Output):
-    """SIP-1: one call attempt: who, when, how it ended, the rule that refused it, its prices."""
+    """SIP-1: one call attempt: who, when, how it ended (``disposition``; ``reason`` says why when it
+    is unusual: a 2xx never acknowledged, a call interrupted by a node failure), the rule that
+    refused it, its prices."""
 
     id: str
     call_id: str
@@ -61,6 +63,7 @@ class CallRecordOut(Output):
     ended_at: datetime
     billable_seconds: int
     disposition: str
+    reason: str | None
     sip_status: int
     refusal_rule: str | None
     emergency: bool
@@ -115,6 +118,7 @@ def _out(record: CallRecord) -> CallRecordOut:
         ended_at=record.ended_at,
         billable_seconds=record.billable_seconds,
         disposition=record.disposition,
+        reason=record.reason,
         sip_status=record.sip_status,
         refusal_rule=record.refusal_rule,
         emergency=record.emergency,

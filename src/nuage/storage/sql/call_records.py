@@ -48,6 +48,7 @@ class SqlCallRecordStore:
                 ended_at=r["ended_at"],
                 billable_seconds=r["billable_seconds"],
                 disposition=r["outcome"],
+                reason=r["disposition"],
                 sip_status=r["sip_status"],
                 refusal_rule=r["refusal_rule"],
                 emergency=bool(r["emergency"]),

@@ -1,7 +1,7 @@
 """SIP bans kept over restarts and shared by the SIP nodes of one database (SIP-5)
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-05 08:20:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import nuage.storage.sql.types
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
