@@ -115,6 +115,7 @@ class TlsTransport(TcpTransport):
             if banned or not self._admit(connection):
                 sock.close()
                 continue
+            connection.active_at = self.loop_time()
             self._spawn(self._handshake(connection, sock))
 
     async def _handshake(self, connection: TcpConnection, sock: socket.socket) -> None:
