@@ -287,6 +287,30 @@ async def test_a_call_to_a_sips_uri_rings_only_phones_over_tls(
         await udp_bob.receive(0.5)
 
 
+async def test_a_call_to_a_sips_uri_is_answered_with_a_sips_contact(lab: Lab, phones: list[TlsPhone]) -> None:
+    alice, bob = phones
+    assert (
+        await bob.authenticated("REGISTER", f"sips:127.0.0.1:{lab.port}", "bob-secret", call_id="r")
+    ).status == 200
+    tls_port = lab.server.bound_address("TLS").port
+    calling = asyncio.create_task(
+        alice.authenticated(
+            "INVITE",
+            f"sips:bob@127.0.0.1:{tls_port}",
+            "alice-secret",
+            call_id="sips-ok",
+            body=offer(),
+            to_user="bob",
+        )
+    )
+    invite = await bob.incoming_request()
+    assert invite.method == "INVITE"
+    bob.send(bob.reply(invite, 200, "OK", body=offer(port=40100)))
+    answer = await calling
+    assert answer.status == 200
+    assert answer.headers.get("contact") == f"<sips:nuage@127.0.0.1:{tls_port}>"  # RFC 3261 §12.1.1
+
+
 class TlsCarrier:
     """A carrier gateway over TLS on localhost: it keeps the first request each connection sends."""
 

@@ -210,6 +210,8 @@ class SipServer:
             host_text = f"[{host}]" if ":" in host else host
             self._via[name] = (host_text, transport.local.port)
             self._contact[name] = f"<sip:nuage@{host_text}:{transport.local.port};transport={name.lower()}>"
+            if name == "TLS":  # in a dialog set up with a sips: URI (RFC 5630)
+                self._contact["SIPS"] = f"<sips:nuage@{host_text}:{transport.local.port}>"
 
     async def stop(self, grace_s: float = 30.0) -> None:
         """Refuse new calls (503), let current calls end for up to ``grace_s``, hang up the rest,
