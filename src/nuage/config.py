@@ -29,6 +29,27 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
+class TlsSettings(BaseModel):
+    """HTTPS for the web server: both files, or neither (plain HTTP, e.g. behind a TLS proxy)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: Path | None = None  # PEM: the certificate, then its chain
+    key: Path | None = None  # PEM: the private key
+    key_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> TlsSettings:
+        if (self.certificate is None) != (self.key is None):
+            raise ValueError("give both http.tls.certificate and http.tls.key, or neither")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the web server speaks HTTPS."""
+        return self.certificate is not None
+
+
 class HttpSettings(BaseModel):
     """Where the web server (API, portal, health) listens."""
 
@@ -36,6 +57,7 @@ class HttpSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    tls: TlsSettings = TlsSettings()
 
 
 class SipAutoDialerSettings(BaseModel):
@@ -82,14 +104,14 @@ class SipTlsSettings(BaseModel):
     enabled: bool = True
     port: int | None = Field(default=None, ge=0, le=65535)  # None: the SIP port + 1 (5061; 0 when 0)
     certificate: Path | None = None  # PEM chain; None: a self-signed one made under <data-dir>/tls
-    private_key: Path | None = None  # PEM key of ``certificate``
+    key: Path | None = None  # PEM: the private key of ``certificate`` (as ``http.tls``)
     ca_file: Path | None = None  # authorities of the peers we connect to (None: the system's)
     handshake_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     @model_validator(mode="after")
     def _pair(self) -> SipTlsSettings:
-        if (self.certificate is None) != (self.private_key is None):
-            raise ValueError("certificate and private_key are given together (or neither: self-signed)")
+        if (self.certificate is None) != (self.key is None):
+            raise ValueError("give both sip.tls.certificate and sip.tls.key, or neither (self-signed)")
         return self
 
     def effective_port(self, sip_port: int) -> int:
@@ -138,6 +160,19 @@ class SipSettings(BaseModel):
     tls: SipTlsSettings = SipTlsSettings()
 
 
+class LoginThrottleSettings(BaseModel):
+    """Failed logins at ``/oauth/token`` slow their account and address down (``[api.login]``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    free_failures_per_account_and_address: int = Field(default=5, ge=1)
+    free_failures_per_account: int = Field(default=20, ge=1)  # from any address
+    free_failures_per_address: int = Field(default=100, ge=1)  # on any account
+    max_delay_s: float = Field(default=900.0, gt=0, le=86400)  # ceiling of the doubling wait
+    max_delay_account_s: float = Field(default=60.0, gt=0, le=3600)  # short: no one locks a user out
+    forget_after_s: float = Field(default=3600.0, gt=0)  # a counter quiet this long starts afresh
+
+
 class ApiSettings(BaseModel):
     """The REST API (API-1..4): tokens, per-account limits and where the limit counters live."""
 
@@ -154,6 +189,7 @@ class ApiSettings(BaseModel):
     # Single-item reads on the event loop (no worker-thread hop): "auto" does it on SQLite, whose WAL
     # readers never wait; over a network (PostgreSQL) a stall would hold the whole loop, so not there.
     inline_item_reads: str = "auto"  # "auto", "always" or "never"
+    login: LoginThrottleSettings = LoginThrottleSettings()  # shared in Redis when limits_backend is
 
 
 class PaymentsSettings(BaseModel):

@@ -19,7 +19,7 @@ from pydantic import BaseModel, create_model
 
 from nuage.api.caching import read_response, write_response
 from nuage.api.deps import Call, current_claims, in_call
-from nuage.api.errors import ErrorBody
+from nuage.api.errors import ErrorBody, unprocessable
 from nuage.api.schemas import Id
 from nuage.api.tokens import Claims
 from nuage.services.billing.ports import BillingUnitOfWork
@@ -117,12 +117,7 @@ FORBIDDEN = {403: {"model": ErrorBody, "description": "Visible, but the role lac
 NOT_FOUND = {
     404: {"model": ErrorBody, "description": "No such object, or another tenant's (TEN-4: same answer)"}
 }
-INVALID: dict[int | str, dict[str, Any]] = {
-    422: {
-        "model": ErrorBody,
-        "description": "A field is malformed (details.field) or a rule of the terms refuses (rule_id)",
-    }
-}
+INVALID = unprocessable()  # operations a rule of the terms may refuse document it: unprocessable(rule_id...)
 CONFLICT = {409: {"model": ErrorBody, "description": "Clashes with existing data (duplicate, in use)"}}
 NOT_MODIFIED = {304: {"description": "Not modified: If-None-Match matched the current ETag (API-4)"}}
 
@@ -197,6 +192,7 @@ class Resource:
     get: Callable[[Call, str], Any] | None = None
     self_access: bool = False
     rules: str = ""
+    refused_by: tuple[str, ...] = ()  # the rules of the terms that may refuse a creation or change (422)
 
     def permission(self, action: str) -> str:
         """``area.resource.action``."""
@@ -326,7 +322,9 @@ def _create(router: APIRouter, res: Resource) -> None:
         response_model=out,
         summary=f"Create a {res.noun}",
         tags=[res.tag],
-        responses=responses(FORBIDDEN, NOT_FOUND, INVALID, CONFLICT, {201: {"headers": _NO_STORE}}),
+        responses=responses(
+            FORBIDDEN, NOT_FOUND, unprocessable(*res.refused_by), CONFLICT, {201: {"headers": _NO_STORE}}
+        ),
         **described(permission, f"Create a {res.noun}. {res.rules}".strip()),
     )
 
@@ -391,7 +389,9 @@ def _update(router: APIRouter, res: Resource) -> None:
         response_model=res.out,
         summary=f"Change a {res.noun}",
         tags=[res.tag],
-        responses=responses(FORBIDDEN, NOT_FOUND, INVALID, CONFLICT, {200: {"headers": _NO_STORE}}),
+        responses=responses(
+            FORBIDDEN, NOT_FOUND, unprocessable(*res.refused_by), CONFLICT, {200: {"headers": _NO_STORE}}
+        ),
         **described(permission, f"Change the fields given (absent fields stay). {res.rules}{extra}".strip()),
     )
 

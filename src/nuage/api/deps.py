@@ -15,10 +15,11 @@ from nuage.api.errors import Forbidden
 from nuage.api.limits import ConcurrencyLimiter
 from nuage.api.permissions import granted, self_granted
 from nuage.api.state import AccessState
+from nuage.api.throttle import LoginThrottle, MemoryThrottle
 from nuage.api.tokens import Claims, TokenSigner
 from nuage.api.usage import UsageMeter
 from nuage.bootstrap import Platform
-from nuage.config import ApiSettings
+from nuage.config import ApiSettings, LoginThrottleSettings
 from nuage.errors import NotFound
 from nuage.services.access import AccessStore
 from nuage.services.call_record_ports import PlatformUnitOfWork
@@ -63,6 +64,7 @@ class ApiRuntime:
     uow: ApiUnitOfWorkFactory  # the platform's read-optimised units of work (Platform.api_uow)
     inline_reads: bool = False  # api.inline_item_reads resolved for this database
     reader: KeyReader | None = None  # primary-key reads of the fast lane (Platform.key_reader)
+    throttle: LoginThrottle = field(default_factory=lambda: MemoryThrottle(LoginThrottleSettings()))
 
     async def close(self) -> None:
         """Close what the API holds open beside the engine: Redis clients, the fast lane's connections."""
@@ -72,8 +74,11 @@ class ApiRuntime:
             try:
                 await self.meter.close()
             finally:
-                if self.reader is not None:
-                    await self.reader.close()
+                try:
+                    await self.throttle.close()
+                finally:
+                    if self.reader is not None:
+                        await self.reader.close()
 
 
 def runtime(request: Request) -> ApiRuntime:

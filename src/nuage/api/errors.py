@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -9,9 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from nuage.api.schemas import PATTERN_FORMATS
 from nuage.errors import Conflict, InvalidInput, NotFound, NuageError, TermViolation, UpstreamUnavailable
+from nuage.shared.rules import RULES
 
 
 class Forbidden(NuageError):
@@ -33,6 +36,39 @@ class ErrorBody(BaseModel):
     error_id: str = Field(examples=["term-violation"])
     message: str
     details: dict[str, Any] = Field(examples=[{"rule_id": "CFG-5", "purpose": "alarm"}])
+
+
+def unprocessable(*rule_ids: str) -> dict[int | str, dict[str, Any]]:
+    """An operation's documented 422: a malformed field (``invalid-input``), or, for each of
+    ``rule_ids``, the rule of the terms that refuses (``term-violation``, ``details.rule_id``)."""
+    examples: dict[str, Any] = {
+        "invalid-input": {
+            "summary": "A field is malformed (details.field names it)",
+            "value": error_body(
+                "invalid-input", "name: String should have at most 200 characters", {"field": "name"}
+            ),
+        }
+    }
+    for rule_id in rule_ids:
+        title = RULES[rule_id]
+        examples[f"term-violation-{rule_id}"] = {
+            "summary": f"{rule_id} refuses: {title}",
+            "value": error_body("term-violation", f"{title} ({rule_id})", {"rule_id": rule_id}),
+        }
+    description = "`invalid-input`: a field is malformed (`details.field`)."
+    if rule_ids:
+        description += (
+            " `term-violation`: a rule of the terms refuses (`details.rule_id`): "
+            + "; ".join(f"{rule_id} ({RULES[rule_id]})" for rule_id in rule_ids)
+            + "."
+        )
+    return {
+        422: {
+            "model": ErrorBody,
+            "description": description,
+            "content": {"application/json": {"examples": examples}},
+        }
+    }
 
 
 _HTTP_STATUS: dict[type[NuageError], int] = {
@@ -123,10 +159,45 @@ def _message(err: Any) -> str:
     return message + _EXPECTED_FORMAT.get(kind, "")
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some operation of the application answers at this path (the ``Allow`` of a 405).
+
+    Read from the application's OpenAPI description (built once), whose paths every route has."""
+    app = request.app
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allowed_methods", None)
+    if table is None:
+        table = []
+        for template, item in app.openapi().get("paths", {}).items():
+            methods = {m.upper() for m in item if m in _HTTP_METHODS}
+            table.append((compile_path(template)[0], methods))
+        app.state.allowed_methods = table
+    root, path = request.scope.get("root_path", ""), request.scope["path"]
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    found: set[str] = set()
+    for pattern, methods in table:
+        if pattern.match(path):
+            found |= methods
+    return sorted(found)
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     ids = {404: "not-found", 405: "method-not-allowed", 400: "bad-request", 415: "unsupported-media-type"}
     headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allow = allowed_methods(request)
+        headers["Allow"] = ", ".join(allow) or headers.get("Allow", "")
+        return error_response(
+            405,
+            "method-not-allowed",
+            f"{request.method} is not allowed here; use {' or '.join(allow)}",
+            {"allowed": allow},
+            **headers,
+        )
     return error_response(
         exc.status_code, ids.get(exc.status_code, "http-error"), str(exc.detail), {}, **headers
     )

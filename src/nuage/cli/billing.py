@@ -142,11 +142,23 @@ def rate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
 @billing_app.command("run")
 def run(
     period: Annotated[str, typer.Option(help="The period P, YYYY-MM: bills P's traffic and P+1's services.")],
-    run_on: Annotated[str | None, typer.Option(help="Issue date (YYYY-MM-DD); default today.")] = None,
+    run_on: Annotated[
+        str | None,
+        typer.Option(
+            help="Issue date (YYYY-MM-DD); default today; from 3 days before P's run day (the 28th)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the invoices the run would issue; issue nothing.")
+    ] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """BIL-2/BIL-3/BIL-9: the month's billing run; running it again issues nothing new."""
+    """BIL-2/BIL-3/BIL-9: the month's billing run; running it again issues nothing new.
+
+    Refused when the period has not closed, or when the issue date is in the future, before the
+    period's end or before the last invoice issued (BIL-2, BIL-4).
+    """
     month = _month(period, "--period")
     try:
         issue_on = None if run_on is None else date.fromisoformat(run_on)
@@ -161,7 +173,19 @@ def run(
             validator=platform.einvoice_validator,
             run_on=issue_on,
             settings=platform.payments,
+            dry_run=dry_run,
         )
+    if dry_run:
+        for draft in report.drafts:
+            typer.echo(
+                f"  would issue  {draft.invoiced_party_id}  {draft.issue_on}  {len(draft.lines)} lines  "
+                f"{draft.totals.gross} {draft.currency}"
+            )
+        typer.echo(
+            f"{month} (dry run): {len(report.drafts)} invoices would be issued, "
+            f"{report.already_billed} parties already billed; nothing was issued"
+        )
+        return
     for stored in report.invoices:
         draft = stored.issued.draft
         typer.echo(

@@ -104,13 +104,26 @@ async def _serve(platform: Platform) -> None:
     from nuage.web.app import create_app
 
     settings = platform.settings
+    tls = settings.http.tls
+    for what, path in (("certificate", tls.certificate), ("key", tls.key)):
+        if path is not None and not path.is_file():
+            raise fail(f"http.tls.{what}: no such file {path}; give the PEM file, or leave TLS out")
+    password = tls.key_password.get_secret_value() if tls.key_password else None
     config = uvicorn.Config(
         create_app(platform),
         host=settings.http.host,
         port=settings.http.port,
         log_level="warning",
         lifespan="on",
+        ssl_certfile=str(tls.certificate) if tls.certificate else None,
+        ssl_keyfile=str(tls.key) if tls.key else None,
+        ssl_keyfile_password=password,
     )
+    if tls.enabled:
+        try:
+            config.load()  # builds the TLS context now, so that a bad file is one line, not a traceback
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: a wrong key, a bad PEM file
+            raise fail(f"HTTPS cannot start with http.tls.certificate and http.tls.key: {exc}") from exc
     server = _WebServer(config)
     stop = _stop_event()
     runtime = await _start_sip(platform) if settings.sip.enabled else None
@@ -123,7 +136,8 @@ async def _serve(platform: Platform) -> None:
                 raise fail(f"the web server could not start on {settings.http.host}:{settings.http.port}")
             await asyncio.sleep(0.05)
         bound = server.servers[0].sockets[0].getsockname()
-        typer.echo(f"Browser: http://{bound[0]}:{bound[1]}/  (health: /health)")
+        scheme = "https" if tls.enabled else "http"
+        typer.echo(f"Browser: {scheme}://{bound[0]}:{bound[1]}/  (health: /health)")
         typer.echo(f"Data: {platform.database_label}. Nuage is running; stop with Ctrl-C.")
         await stop.wait()
         typer.echo("stopping: no new calls; current calls may end (10 s)...")

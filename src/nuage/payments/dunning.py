@@ -23,8 +23,9 @@ of the contracting party carries (the monthly run adds them), VAT-exempt (catego
 ``billing.vat``: compensation, not the consideration for a supply).
 
 Reminders are sent at the configured days after the due date (7, 14, 30 by default), each
-level once; when several levels fall due together (the job did not run), only the highest is
-sent. After the last reminder and ``suspend_after_days`` more, a party still in arrears is in
+level once and in order: when the job did not run for a while, the next level is sent, never a
+later one, and each following level waits at least the configured gap after the one before
+(``next_reminder``). After the last reminder and ``suspend_after_days`` more, a party still in arrears is in
 default: the operator suspends it to minimum service (PAY-1, PAY-3), or the job does when
 ``auto_suspend`` is on. A party suspended for non-payment is restored once it has no overdue
 invoice left.
@@ -231,16 +232,35 @@ class DunningPlan:
     to_restore: tuple[str, ...]  # contracting parties suspended for arrears with nothing overdue left
 
 
+def next_reminder(
+    state: InvoiceState, sent: Mapping[int, date], policy: DunningPolicy
+) -> tuple[int, date] | None:
+    """PAY-1: the next reminder of an unpaid invoice and the day it falls due, or None after the last.
+
+    Reminders go in order, one level at a time: level 1 at its days after the due date, each next
+    level at its days after the due date *and* no sooner than the configured gap after the level
+    before was sent, so a customer always gets the time the first reminders give before the next.
+    """
+    level = max(sent, default=0) + 1
+    if level > policy.last_level:
+        return None
+    days = policy.reminder_days
+    on = state.due_on + timedelta(days=days[level - 1])
+    previous = sent.get(level - 1)
+    if previous is not None:
+        on = max(on, previous + timedelta(days=days[level - 1] - days[level - 2]))
+    return level, on
+
+
 def _reminder_due(
     state: InvoiceState, as_of: date, sent: Mapping[int, date], policy: DunningPolicy
 ) -> ReminderDue | None:
-    late_days = (as_of - state.due_on).days
-    reached = [level for level, days in enumerate(policy.reminder_days, start=1) if late_days >= days]
-    if not reached or state.outstanding <= ZERO:
+    if state.outstanding <= ZERO:
         return None
-    level = reached[-1]
-    if any(sent_level >= level for sent_level in sent):
+    following = next_reminder(state, sent, policy)
+    if following is None or following[1] > as_of:
         return None
+    level = following[0]
     return ReminderDue(
         state.number, state.party_id, level, policy.reminder_fees[level - 1], state.outstanding, state.due_on
     )

@@ -87,7 +87,7 @@ PARTNERS = (
         name="Brussels Voice Partners",
         language=Language.FR,
         email="billing@bruvoice.example",
-        vat_number="BE0456789123",
+        vat_number="BE0456789133",
         street="Rue de la Loi 42",
         postal_code="1040",
         city="Bruxelles",
@@ -102,7 +102,7 @@ PARTNERS = (
         name="Meuse Connect",
         language=Language.FR,
         email="admin@meuse-connect.example",
-        vat_number="BE0567891234",
+        vat_number="BE0567891250",
         street="Rue de Fer 12",
         postal_code="5000",
         city="Namur",
@@ -149,7 +149,7 @@ CUSTOMERS = (
         city="Gent",
         street="Veldstraat 8",
         postal_code="9000",
-        vat_number="BE0234567858",
+        vat_number="BE0234567873",
         block=("+3293000200", 50),
         users=(
             _UserSpec(
@@ -176,7 +176,7 @@ CUSTOMERS = (
         city="Namur",
         street="Place d'Armes 3",
         postal_code="5000",
-        vat_number="BE0345678967",
+        vat_number="BE0345678997",
         block=("+3281000300", 20),
         users=(
             _UserSpec(
@@ -212,7 +212,7 @@ def load_demo(uow: BillingUnitOfWork, clock: Clock, access: AccessStore | None =
             Context.operator("-", clock),
             "Nuage Telecom",
             email="ops@nuage.example",
-            vat_number="BE0987654321",
+            vat_number="BE0987654394",
             street="Avenue Louise 54",
             postal_code="1050",
             city="Bruxelles",

@@ -6,8 +6,9 @@ document's Peppol BIS 3 UBL exactly as ``render_documents`` will and validates i
 (UBL 2.1 XSD + EN 16931, through the ``EInvoiceValidator`` port) *before* storing anything or
 moving the number counter, in the same transaction. A refused document consumes no number: the
 others are renumbered without it, so numbering stays gapless, and the failing rule IDs are
-reported. The document checked is assembled by ``documents.model.document_input``, the same
-builder the stored PDF and UBL come from (TEN-2: same brand).
+reported. The document checked is assembled by ``documents.model.document_input``; what it
+shows is frozen with the issued document (``documents.snapshot``), and the stored PDF and UBL
+are rendered from that (TEN-2: same brand).
 
 ``PaymentSettings`` (the operator's bank account, payment days, dunning policy; built from
 ``Settings.payments`` by the composition root) live here because both the issuing check and

@@ -10,6 +10,7 @@ from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
 from nuage.services.context import Context
 from nuage.services.ports import UnitOfWork
 from nuage.shared.ids import new_id
+from nuage.tenancy.identity import check_country, check_vat_number
 from nuage.tenancy.model import (
     CapacityReading,
     Language,
@@ -61,10 +62,12 @@ def _profile(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]
         raise InvalidInput(sorted(unknown)[0], f"Unknown field {sorted(unknown)[0]!r}")
     for color in ("brand_primary_color", "brand_secondary_color"):
         _check_color(color, fields.get(color))
-    country = fields.get("country")
-    if country is not None and (len(str(country)) != 2 or not str(country).isalpha()):
-        raise InvalidInput("country", "country is an ISO 3166 two-letter code")
-    return {k: (str(v).upper() if k == "country" else v) for k, v in fields.items()}
+    checked = dict(fields)
+    if checked.get("country") is not None:
+        checked["country"] = check_country(checked["country"])
+    if checked.get("vat_number") is not None:
+        checked["vat_number"] = check_vat_number(checked["vat_number"])
+    return checked
 
 
 def scope_of(uow: UnitOfWork, party_id: str) -> TenantScope:

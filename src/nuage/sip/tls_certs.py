@@ -101,7 +101,7 @@ class TlsOptions(Protocol):
     """What SIP over TLS is configured with (``[sip.tls]``)."""
 
     certificate: Path | None
-    private_key: Path | None
+    key: Path | None
     ca_file: Path | None
     handshake_timeout_s: float
 
@@ -111,8 +111,8 @@ def tls_setup(
 ) -> tuple[TlsContexts, CertificatePair]:
     """The TLS transport's contexts: the operator's certificate, else the demo's self-signed one
     (made once in ``demo_folder``); blocking, so run in a worker thread. Raises CertificateError."""
-    if options.certificate is not None and options.private_key is not None:
-        pair = CertificatePair(options.certificate.expanduser(), options.private_key.expanduser())
+    if options.certificate is not None and options.key is not None:
+        pair = CertificatePair(options.certificate.expanduser(), options.key.expanduser())
     else:
         pair = demo_certificate(demo_folder, hosts)
     try:

@@ -139,3 +139,29 @@ def test_verify_reports_the_chains_and_a_broken_one_stops_the_run(platform: Plat
     assert run.exit_code == 2
     assert "CNT-1" in run.output
     assert "Nothing was issued" in run.output
+
+
+@pytest.mark.rule("BIL-2")
+@pytest.mark.rule("BIL-9")
+def test_a_dry_run_from_the_command_line_issues_nothing_and_nonsense_is_refused(
+    platform: Platform,
+) -> None:
+    target = _target(platform)
+    platform.close()
+    _ok(["demo", *target])
+    _ok(["billing", "count", "--month", "2026-01", *target])
+    dry = _ok(["billing", "run", "--period", "2026-01", "--run-on", "2026-01-28", "--dry-run", *target])
+    assert (
+        "2026-01 (dry run): 3 invoices would be issued, 0 parties already billed; nothing was issued" in dry
+    )
+    assert dry.count("would issue") == 3
+    assert "3 invoices issued" in _ok(
+        ["billing", "run", "--period", "2026-01", "--run-on", "2026-01-28", *target]
+    )
+    for args, expected in (
+        (["--period", "2485-01"], "period-not-closed (BIL-2)"),
+        (["--period", "2026-01", "--run-on", "2026-01-27"], "run-date-refused (BIL-4)"),
+    ):
+        refused = runner.invoke(app, ["billing", "run", *args, *target])
+        assert refused.exit_code == 2, refused.output
+        assert expected in refused.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -366,3 +367,18 @@ def test_invoices_numbers_corrections_and_the_reads_of_earlier_invoices(uow_fact
         assert store.latest_recurring_invoice("cus_a", "cus_b") is None
     with pytest.raises(Conflict), uow_factory() as uow:
         uow.billing.add_invoice(invoice("F-1", "cus_a", users_line("cus_a", mar, 1)), "order")
+
+
+@pytest.mark.rule("BIL-4")
+def test_the_date_of_the_last_document_issued(uow_factory: Any) -> None:
+    first = invoice("F-1", "cus_a", users_line("cus_a", Month(2026, 2), 3))
+    later = invoice("F-2", "cus_a", users_line("cus_a", Month(2026, 3), 3))
+    later = replace(later, draft=replace(later.draft, issue_on=date(2026, 3, 31)))
+    credit = invoice("C-1", "cus_a", *first.draft.lines, minutes=3, credits="F-1")
+    with uow_factory() as uow:
+        add_parties(uow)
+        assert uow.billing.last_issue_on() is None
+        uow.billing.add_invoices([first, later, credit], "monthly")
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.billing.last_issue_on() == date(2026, 3, 31)  # the latest date, not the latest row

@@ -53,8 +53,12 @@ def test_the_uninvoiced_index_leads_with_the_account_and_goes_back(tmp_path: Pat
     url = f"sqlite:///{tmp_path / 'nuage.db'}"
     upgrade(url, "0009")
     assert _uninvoiced_columns(url) == ["run", "account_id"]
-    stale = {kind for kind, *_ in _differences(url) if kind.endswith("_index")}  # later revisions add more
-    assert stale == {"remove_index", "add_index"}  # seen as stale
+    on_rated_calls = [  # later revisions add differences of their own
+        d
+        for d in _differences(url)
+        if d[0] in ("remove_index", "add_index") and d[1].table.name == "rated_calls"
+    ]
+    assert {kind for kind, *_ in on_rated_calls} == {"remove_index", "add_index"}  # seen as stale
     upgrade(url)
     assert _uninvoiced_columns(url) == ["account_id", "run"]
     assert _differences(url) == []

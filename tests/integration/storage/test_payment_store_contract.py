@@ -3,6 +3,8 @@ so the payments use cases' rule tests on the memory unit of work prove what they
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,7 +16,7 @@ from nuage.billing.vat import COMPENSATION_VAT
 from nuage.errors import Conflict
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
-from nuage.services.payments.ports import DeliveryRecord, StoredDocument
+from nuage.services.payments.ports import DeliveryRecord, InvoiceSnapshot, StoredDocument
 from nuage.shared.month import Month
 
 from .billing_records import T0, add_parties, invoice, users_line
@@ -60,6 +62,22 @@ def test_documents_and_deliveries(uow_factory: Any) -> None:
         assert uow.payments.deliveries("F-2") == [failed]
     with pytest.raises(Conflict), uow_factory() as uow:
         uow.payments.add_document(document)
+
+
+@pytest.mark.rule("BIL-4")
+def test_snapshots_are_kept_once_as_they_were(uow_factory: Any) -> None:
+    content = '{"buyer":{"name":"Atelier Dupont"},"version":1}'
+    snapshot = InvoiceSnapshot("F-1", content, hashlib.sha256(content.encode()).hexdigest(), T0)
+    with uow_factory() as uow:
+        _issue(uow)
+        uow.payments.add_snapshots([snapshot])
+        uow.payments.add_snapshots([])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.payments.find_snapshot("F-1") == snapshot
+        assert uow.payments.find_snapshot("F-2") is None
+    with pytest.raises(Conflict), uow_factory() as uow:
+        uow.payments.add_snapshots([replace(snapshot, content="{}")])
 
 
 @pytest.mark.rule("PAY-1")

@@ -77,7 +77,7 @@ def test_serve_refuses_a_certificate_it_cannot_load_naming_it(tmp_path: Path) ->
         **os.environ,
         "NUAGE_DATA_DIR": str(tmp_path / "data"),
         "NUAGE_SIP__TLS__CERTIFICATE": str(missing),
-        "NUAGE_SIP__TLS__PRIVATE_KEY": str(tmp_path / "missing.key"),
+        "NUAGE_SIP__TLS__KEY": str(tmp_path / "missing.key"),
     }
     command = [sys.executable, "-m", "nuage", "serve", "--http", f"127.0.0.1:{free_port()}", "--sip"]
     done = subprocess.run(

@@ -49,5 +49,5 @@ def test_an_unknown_tls_key_is_refused_naming_it(tmp_path: Path) -> None:
 
 def test_a_certificate_without_its_key_is_refused(tmp_path: Path) -> None:
     (tmp_path / "nuage.toml").write_text('[sip.tls]\ncertificate = "/etc/nuage/sip.pem"\n')
-    with pytest.raises(ConfigError, match=r"bad setting sip\.tls in .*private_key"):
+    with pytest.raises(ConfigError, match=r"bad setting sip\.tls in .*sip\.tls\.key"):
         load_settings(data_dir=tmp_path)

@@ -12,6 +12,7 @@ from nuage.payments.dunning import (
     InterestMode,
     accrued_interest,
     collection_costs_line,
+    next_reminder,
     plan_dunning,
     started_delay_months,
     suspended_for_arrears,
@@ -96,7 +97,7 @@ def test_pro_rata_interest_is_charged_at_month_anniversaries_and_settlement() ->
 
 @pytest.mark.rule("PAY-1")
 @pytest.mark.rule("PAY-2")
-def test_reminders_at_configured_days_with_fees_highest_level_only() -> None:
+def test_reminders_at_configured_days_with_fees_in_order() -> None:
     ledger = settle([INVOICE], [])
     policy = DunningPolicy(reminder_days=(7, 14, 30), reminder_fees=(D(0), D("7.50"), D(15)))
     assert plan_dunning(date(2026, 4, 6), ledger, DunningHistory(), policy).reminders == ()
@@ -104,9 +105,18 @@ def test_reminders_at_configured_days_with_fees_highest_level_only() -> None:
     assert [(r.level, r.fee) for r in first] == [(1, D(0))]
     sent = DunningHistory(reminders_sent={INVOICE.number: {1: date(2026, 4, 7)}})
     assert plan_dunning(date(2026, 4, 8), ledger, sent, policy).reminders == ()
-    # the job did not run for a month: only the last reminder goes out
+    # the job did not run for a month: the next reminder goes out, never a jump to the last one
     late = plan_dunning(date(2026, 5, 5), ledger, sent, policy).reminders
-    assert [(r.level, r.fee, r.outstanding) for r in late] == [(3, D(15), D("1000.00"))]
+    assert [(r.level, r.fee, r.outstanding) for r in late] == [(2, D("7.50"), D("1000.00"))]
+    second = DunningHistory(reminders_sent={INVOICE.number: {1: date(2026, 4, 7), 2: date(2026, 5, 5)}})
+    # the third waits the gap between the second and third levels (30 - 14 = 16 days) after the second
+    assert plan_dunning(date(2026, 5, 20), ledger, second, policy).reminders == ()
+    third = plan_dunning(date(2026, 5, 21), ledger, second, policy).reminders
+    assert [(r.level, r.fee) for r in third] == [(3, D(15))]
+    assert next_reminder(ledger.invoices[INVOICE.number], second.reminders_sent[INVOICE.number], policy) == (
+        3,
+        date(2026, 5, 21),
+    )
 
 
 @pytest.mark.rule("PAY-1")

@@ -20,9 +20,10 @@ from nuage.api.caching import cached_file_response, read_response, write_respons
 from nuage.api.crud import CONFLICT, FORBIDDEN, MAX_PAGE, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
 from nuage.api.errors import ErrorBody
+from nuage.api.resources.billing_runs import RunBody, RunOut, run_out
 from nuage.api.schemas import MONTH_PATTERN, Input, MonthText, Output
 from nuage.billing.vat import line_vat
-from nuage.errors import InvalidInput
+from nuage.errors import Conflict, InvalidInput
 from nuage.services.billing import cdr_import, counting, monthly_run, queries, rating
 from nuage.services.payments import documents
 from nuage.shared.month import Month
@@ -66,36 +67,6 @@ class RatingOut(Output):
     stored: dict[str, int]
     failure_count: int
     failures: list[list[str]]
-
-
-class RunBody(Input):
-    """BIL-2/BIL-3: the period P of the run and, optionally, the issue date."""
-
-    period: MonthText
-    run_on: date | None = None
-
-
-class RefusalOut(Output):
-    """BIL-4: a party whose invoice was not issued: its e-invoice fails these rules."""
-
-    party_id: str
-    rule_ids: list[str]
-    message: str
-
-
-class RunOut(Output):
-    """BIL-9: invoices issued by this run and parties already billed for the period.
-
-    ``refused``: parties left unbilled because their e-invoice fails validation (BIL-4); a
-    re-run issues them once fixed. ``charges_invoiced``: PAY-2 lines the invoices carry.
-    """
-
-    period: str
-    invoices: list[str]
-    already_billed: int
-    suspended_customers: list[str]
-    refused: list[RefusalOut] = []
-    charges_invoiced: int = 0
 
 
 class RowErrorOut(Output):
@@ -238,18 +209,9 @@ def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
         validator=platform.einvoice_validator,
         run_on=body.run_on,
         settings=platform.payments,
+        dry_run=body.dry_run,
     )
-    out = RunOut(
-        period=str(report.period),
-        invoices=[stored.issued.number for stored in report.invoices],
-        already_billed=report.already_billed,
-        suspended_customers=report.suspended_customers,
-        refused=[
-            RefusalOut(party_id=party_id, rule_ids=list(error.rule_ids), message=error.message)
-            for party_id, error in report.refused.items()
-        ],
-        charges_invoiced=report.charges_invoiced,
-    )
+    out = run_out(report)
     return write_response(out.model_dump_json().encode())
 
 
@@ -322,9 +284,16 @@ def _document_route(kind: str) -> None:
     ) -> Response:
         queries.get_invoice(c.uow, c.ctx, number)  # TEN-4 first: another tenant's invoice is 404
         c.require("billing.invoices.read")
-        # Stored files (rendered at send time) are answered as they are; otherwise rendered and
-        # validated now (with the operator's [payments] settings, as the CLI), not stored by a read.
-        name, media, body = documents.document_file(c.uow, c.ctx, number, kind, c.runtime.platform.documents)
+        # BIL-4: the stored files, as they are; the first read of an invoice not rendered yet renders
+        # them from what was frozen at issue and stores them (the same bytes from then on).
+        platform = c.runtime.platform
+        try:
+            with platform.uow() as uow:
+                name, media, body = documents.document_file(uow, c.ctx, number, kind, platform.documents)
+                uow.commit()
+        except Conflict:  # another read stored them first: those are the invoice's files
+            with platform.uow() as uow:
+                name, media, body = documents.document_file(uow, c.ctx, number, kind, platform.documents)
         return cached_file_response(request, body, media, name)
 
     get_document.__name__ = f"get_invoice_{kind}"

@@ -104,6 +104,7 @@ DEVICES = Resource(
     update=_update,
     delete=lambda c, key: remove_device(c.uow, c.ctx, key),
     rules="CFG-3, CFG-5 (alarm and lift lines refused: 422 term-violation), CFG-13, SIP-5, EMG-3.",
+    refused_by=("CFG-2", "CFG-5", "SIP-5"),
 )
 
 router = APIRouter()

@@ -17,7 +17,6 @@ from nuage.api.caching import write_response
 from nuage.api.crud import (
     CONFLICT,
     FORBIDDEN,
-    INVALID,
     NOT_FOUND,
     Resource,
     dump,
@@ -25,6 +24,7 @@ from nuage.api.crud import (
     responses,
 )
 from nuage.api.deps import Call, call
+from nuage.api.errors import unprocessable
 from nuage.api.schemas import Id, Name, Output
 from nuage.directory.rules import MAX_SOUND_BYTES
 from nuage.errors import InvalidInput
@@ -71,7 +71,7 @@ register(router, SOUND_FILES)
     response_model=SoundFileOut,
     summary="Upload a sound file",
     tags=["directory"],
-    responses=responses(FORBIDDEN, NOT_FOUND, INVALID, CONFLICT),
+    responses=responses(FORBIDDEN, NOT_FOUND, unprocessable("CFG-12"), CONFLICT),
     openapi_extra={
         "x-permission": "directory.sound-files.create",
         "requestBody": {

@@ -88,6 +88,7 @@ TRUNKS = Resource(
     ),
     delete=lambda c, key: remove_trunk(c.uow, c.ctx, key),
     rules="SIP-3, CFG-5 (alarm and lift lines refused), SIP-5.",
+    refused_by=("CFG-5", "SIP-5"),
 )
 
 router = APIRouter()

@@ -222,6 +222,10 @@ class BillingStore(Protocol):
         ...
 
     def find_invoice(self, number: str) -> StoredInvoice | None: ...
+    def last_issue_on(self) -> date | None:
+        """BIL-4: the date of the last invoice or credit note issued (None: none yet)."""
+        ...
+
     def list_invoices(
         self,
         *,

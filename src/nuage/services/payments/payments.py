@@ -172,9 +172,19 @@ def assign_parked(
     return payment
 
 
+#: PAY-2 charges by kind: what a balance shows apart from the services invoiced
+FEE_KINDS = frozenset({"reminder_fee", "collection_costs"})
+INTEREST_KINDS = frozenset({"late_interest"})
+
+
 @dataclass(frozen=True)
 class Balance:
-    """PAY-1/TEN-5: what a contracting party owes (negative: credit on its account)."""
+    """PAY-1/PAY-2/TEN-5: what a contracting party owes (negative: credit on its account).
+
+    ``billed`` splits into the services invoiced (``principal``), the reminder fees and the late
+    interest (PAY-2) already carried by invoices; ``pending_fees`` and ``pending_interest`` are
+    charged but wait for the next invoice. ``total_due`` is the balance and what is pending.
+    """
 
     party_id: str
     name: str
@@ -182,6 +192,16 @@ class Balance:
     received: Decimal
     balance: Decimal
     overdue: Decimal
+    principal: Decimal = ZERO
+    fees: Decimal = ZERO
+    interest: Decimal = ZERO
+    pending_fees: Decimal = ZERO
+    pending_interest: Decimal = ZERO
+
+    @property
+    def total_due(self) -> Decimal:
+        """PAY-1/PAY-2: the balance and the charges the next invoice will carry."""
+        return self.balance + self.pending_fees + self.pending_interest
 
 
 def balances(
@@ -190,23 +210,37 @@ def balances(
     settings: PaymentSettings,
     on: date | None = None,
 ) -> list[Balance]:
-    """PAY-1/TEN-5: the account balance of every contracting party the caller may see."""
+    """PAY-1/PAY-2/TEN-5: the account balance of every contracting party the caller may see."""
     ledger = current_ledger(uow, settings)
     day = on or business_date(ctx.clock.now())
-    parties = set(ledger.billed) | set(ledger.received)
+    charged: dict[tuple[str, str, bool], Decimal] = {}
+    for charge in uow.payments.charges(pending_only=False):
+        group = "fees" if charge.kind in FEE_KINDS else "interest" if charge.kind in INTEREST_KINDS else ""
+        key = (charge.party_id, group, charge.invoiced_in is None)
+        charged[key] = charged.get(key, ZERO) + charge.line.amount
     result = []
-    for party_id in sorted(parties):
+    for party_id in sorted(set(ledger.billed) | set(ledger.received)):
         if not ctx.scope.can_see(party_id):
             continue
         party = uow.parties.find(party_id)
+        billed = ledger.billed.get(party_id, ZERO)
+        fees, interest = (
+            charged.get((party_id, "fees", False), ZERO),
+            charged.get((party_id, "interest", False), ZERO),
+        )
         result.append(
             Balance(
                 party_id,
                 party.name if party else party_id,
-                ledger.billed.get(party_id, ZERO),
+                billed,
                 ledger.received.get(party_id, ZERO),
                 ledger.balance(party_id),
                 sum((state.outstanding for state in ledger.overdue(day, party_id)), ZERO),
+                principal=billed - fees - interest,
+                fees=fees,
+                interest=interest,
+                pending_fees=charged.get((party_id, "fees", True), ZERO),
+                pending_interest=charged.get((party_id, "interest", True), ZERO),
             )
         )
     return result

@@ -44,6 +44,16 @@ class StoredDocument:
 
 
 @dataclass(frozen=True)
+class InvoiceSnapshot:
+    """BIL-4: what an invoice shows, frozen at issue (``documents.snapshot.encode``), with its SHA-256."""
+
+    number: str
+    content: str
+    sha256: str
+    frozen_at: datetime
+
+
+@dataclass(frozen=True)
 class DeliveryRecord:
     """BIL-4: one e-mail sent (or given up) for a document."""
 
@@ -88,7 +98,13 @@ class PaymentStore(Protocol):
     # documents (BIL-4)
     def find_document(self, number: str) -> StoredDocument | None: ...
     def add_document(self, document: StoredDocument) -> None: ...
+
     def document_numbers(self) -> set[str]: ...
+    def add_snapshots(self, snapshots: Sequence[InvoiceSnapshot]) -> None:
+        """BIL-4: keep what issued invoices show, frozen at issue (never changed afterwards)."""
+        ...
+
+    def find_snapshot(self, number: str) -> InvoiceSnapshot | None: ...
 
     # deliveries (BIL-4)
     def add_delivery(self, record: DeliveryRecord) -> None: ...

@@ -6,6 +6,7 @@ needs, answered as ``storage.sql.billing.invoices`` answers them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -94,6 +95,11 @@ class MemoryInvoices(MemoryTables):
             if invoice.issued.number == number:
                 return self._stored(invoice_id)
         return None
+
+    def last_issue_on(self) -> date | None:
+        return max(
+            (invoice.issued.draft.issue_on for invoice in self._table("invoices").values()), default=None
+        )
 
     def list_invoices(
         self,

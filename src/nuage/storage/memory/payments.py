@@ -20,12 +20,19 @@ from nuage.billing.vat import COMPENSATION_VAT
 from nuage.errors import Conflict
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
-from nuage.services.payments.ports import DeliveryRecord, ParkedEntry, PendingCharge, StoredDocument
+from nuage.services.payments.ports import (
+    DeliveryRecord,
+    InvoiceSnapshot,
+    ParkedEntry,
+    PendingCharge,
+    StoredDocument,
+)
 from nuage.shared.money import CENT
 from nuage.storage.memory.tables import MemoryTables
 
 PAYMENT_TABLES = (
     "invoice_documents",  # number -> StoredDocument
+    "invoice_snapshots",  # number -> InvoiceSnapshot
     "deliveries",  # id -> DeliveryRecord
     "payments",  # payment id -> Payment
     "bank_statements",  # statement id -> sha256
@@ -67,6 +74,16 @@ class MemoryPaymentStore(MemoryTables):
 
     def document_numbers(self) -> set[str]:
         return set(self._table("invoice_documents"))
+
+    def add_snapshots(self, snapshots: Sequence[InvoiceSnapshot]) -> None:
+        table = self._table("invoice_snapshots")
+        if any(snapshot.number in table for snapshot in snapshots):
+            raise Conflict("an invoice's snapshot is never replaced", field="number")
+        table.update((snapshot.number, snapshot) for snapshot in snapshots)
+
+    def find_snapshot(self, number: str) -> InvoiceSnapshot | None:
+        found: InvoiceSnapshot | None = self._table("invoice_snapshots").get(number)
+        return found
 
     # deliveries -----------------------------------------------------------------------------------
     def add_delivery(self, record: DeliveryRecord) -> None:

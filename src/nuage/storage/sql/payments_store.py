@@ -12,7 +12,13 @@ from nuage.billing.lines import InvoiceLine, SourceRef
 from nuage.billing.vat import COMPENSATION_VAT
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
-from nuage.services.payments.ports import DeliveryRecord, ParkedEntry, PendingCharge, StoredDocument
+from nuage.services.payments.ports import (
+    DeliveryRecord,
+    InvoiceSnapshot,
+    ParkedEntry,
+    PendingCharge,
+    StoredDocument,
+)
 from nuage.shared.money import CENT, to_minor
 from nuage.storage.sql import payments_tables as pt
 
@@ -35,6 +41,16 @@ class SqlPaymentStore:
 
     def document_numbers(self) -> set[str]:
         return set(self._c.execute(select(pt.invoice_documents.c.number)).scalars())
+
+    def add_snapshots(self, snapshots: Sequence[InvoiceSnapshot]) -> None:
+        if snapshots:
+            self._c.execute(insert(pt.invoice_snapshots), [s.__dict__ for s in snapshots])
+
+    def find_snapshot(self, number: str) -> InvoiceSnapshot | None:
+        row = self._c.execute(
+            select(pt.invoice_snapshots).where(pt.invoice_snapshots.c.number == number)
+        ).first()
+        return None if row is None else InvoiceSnapshot(**row._asdict())
 
     # deliveries -----------------------------------------------------------------------------------
     def add_delivery(self, record: DeliveryRecord) -> None:

@@ -100,6 +100,7 @@ users = Table(
     Column("communal_room_id", String(ID)),
     Column("password_hash", String(200)),
     Column("hot_desk_pin_hash", String(200)),
+    Column("token_generation", Integer, nullable=False, server_default="0"),
     UniqueConstraint("account_id", "extension", name="uq_users_account_extension"),
 )
 

@@ -112,7 +112,9 @@ def test_the_monthly_run_puts_interest_and_fees_on_the_next_invoice_as_exempt_li
     dupont_id = month1.ids["Atelier Dupont"]
     month1.clock.set(datetime(2026, 3, 19, 9, tzinfo=UTC))
     with month1.uow() as (uow, store):
-        # due 5 March: reminder 2 on 19 March (7.50) and delay month 1 (1 % of 102.03)
+        # due 5 March: reminder 1 on 12 March (free), reminder 2 on 19 March (7.50), and delay
+        # month 1 (1 % of 102.03)
+        dunning.run_dunning(uow, month1.ctx, PaymentSettings(), date(2026, 3, 12))
         dunning.run_dunning(uow, month1.ctx, PaymentSettings(), date(2026, 3, 19))
         pending = store.charges(dupont_id)
         every_party = store.charges()

@@ -6,6 +6,7 @@ invoices a run needs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -146,6 +147,10 @@ class InvoiceStorage(SqlBillingBase):
         i = bt.invoices
         row = self._connection.execute(select(i).where(i.c.number == number)).first()
         return None if row is None else self._stored(row)
+
+    def last_issue_on(self) -> date | None:
+        last: date | None = self._connection.execute(select(func.max(bt.invoices.c.issue_on))).scalar()
+        return last
 
     def list_invoices(
         self,
