@@ -97,6 +97,31 @@ class SipSecuritySettings(BaseModel):
         return [f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in exact]
 
 
+class SipTlsSettings(BaseModel):
+    """SIP over TLS (``[sip.tls]``, RFC 3261 §26): its port and the certificate phones check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    port: int | None = Field(default=None, ge=0, le=65535)  # None: the SIP port + 1 (5061; 0 when 0)
+    certificate: Path | None = None  # PEM chain; None: a self-signed one made under <data-dir>/tls
+    key: Path | None = None  # PEM: the private key of ``certificate`` (as ``http.tls``)
+    ca_file: Path | None = None  # authorities of the peers we connect to (None: the system's)
+    handshake_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _pair(self) -> SipTlsSettings:
+        if (self.certificate is None) != (self.key is None):
+            raise ValueError("give both sip.tls.certificate and sip.tls.key, or neither (self-signed)")
+        return self
+
+    def effective_port(self, sip_port: int) -> int:
+        """The port TLS listens on: the one set, else the SIP port + 1 (0 stays 0: any free port)."""
+        if self.port is not None:
+            return self.port
+        return 0 if sip_port == 0 else min(sip_port + 1, 65535)
+
+
 class SipSettings(BaseModel):
     """Where the SIP data plane listens, and its carrier side."""
 
@@ -133,6 +158,7 @@ class SipSettings(BaseModel):
     tcp_max_connections_per_address: int = Field(default=100, ge=1)
     autodialer: SipAutoDialerSettings = SipAutoDialerSettings()
     security: SipSecuritySettings = SipSecuritySettings()
+    tls: SipTlsSettings = SipTlsSettings()
 
 
 class LoginThrottleSettings(BaseModel):

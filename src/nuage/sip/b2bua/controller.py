@@ -43,6 +43,7 @@ from nuage.sip.ports import (
 )
 from nuage.sip.responses import refusal_status, warning_header
 from nuage.sip.timers import Cancellable
+from nuage.sip.tls_sdes import REFUSAL_REASON, RULE, is_secure, offer_for
 from nuage.sip.transactions import ServerTransaction, new_tag
 
 log = logging.getLogger("nuage.sip.calls")
@@ -211,10 +212,23 @@ class CallController:
 
     def _targets(self, route: Destination) -> list[Target]:
         dialled = self.attempt.dialled if self.attempt is not None else self._request.uri.user
-        return targets_of(route, self.services.registrar, dialled)
+        targets = targets_of(route, self.services.registrar, dialled)
+        if self._request.uri.scheme == "sips":  # RFC 5630: TLS to every place rung
+            targets = [target for target in targets if is_secure(target.destination.transport)]
+        return targets
 
     def _place(self, route: Destination, targets: list[Target]) -> None:
         request = self._request
+        # SIP-5: SDES keys only between TLS legs; an offer that mandates SRTP otherwise refused
+        offer = offer_for(request.body, self.caller_leg.transport, [t.destination.transport for t in targets])
+        if offer is None:
+            self._refusal_rule = RULE
+            warning = warning_header(Refusal(RULE, REFUSAL_REASON), self.services.settings.domain)
+            self.caller_leg.send(Fail(488, "Not Acceptable Here", warning))
+            self._end(488, CallOutcome.REFUSED)
+            return
+        body, allowed = offer
+        targets = [target for target, ok in zip(targets, allowed, strict=True) if ok]
         from_addr, to_addr, extra = callee_identity(
             route,
             request,
@@ -231,7 +245,7 @@ class CallController:
             targets=targets,
             from_addr=from_addr,
             to_addr=to_addr,
-            body=request.body,
+            body=body,
             content_type=request.headers.get("content-type"),
             extra_headers=extra,
             call_id=new_tag() + new_tag(),

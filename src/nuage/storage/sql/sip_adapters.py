@@ -195,11 +195,11 @@ class SqlSipDirectory:
         """The carrier whose gateway is ``host:port``.
 
         UDP carriers send from their signalling port, so the port must match too (phones on the
-        same host are not carriers); a TCP carrier's source port is ephemeral, its host decides.
+        same host are not carriers); a TCP (or TLS) carrier's source port is ephemeral, its host decides.
         """
         carriers = self._snapshot.carriers
         exact = next((c for c in carriers if c.host == host and c.port == port), None)
-        return exact or next((c for c in carriers if c.host == host and c.transport == "TCP"), None)
+        return exact or next((c for c in carriers if c.host == host and c.transport in ("TCP", "TLS")), None)
 
     async def resolve_inbound(self, trunk: CarrierTrunk, did_e164: str) -> Destination | None:
         """The user, device or customer trunk a platform number is assigned to."""
