@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, false, func, insert, or_, select, update
 
 from nuage.errors import NotFound
 from nuage.storage.sql.mapping import RowMapper
@@ -77,14 +77,25 @@ class SqlRepository(Generic[T]):
         descending: bool = False,
         limit: int | None = None,
         offset: int = 0,
+        after: Sequence[Any] | None = None,
         **where: Any,
     ) -> list[T]:
-        """Objects matching equality (or ``in`` for sequences) filters, ordered and paged."""
+        """Objects matching equality (or ``in`` for sequences) filters, ordered and paged: from
+        ``offset``, or (keyset) those after the row whose ``order_by`` values are ``after``.
+        NULLs sort where the database puts them (PostgreSQL above every value, SQLite below), so
+        that plain indexes serve the order.
+        """
         statement = select(self._table)
         clause = self._where(where)
         if clause is not None:
             statement = statement.where(clause)
         columns = [self._table.c[name] for name in order_by if name in self._table.c]
+        if after is not None:
+            if len(after) != len(order_by):
+                raise ValueError("a keyset names a value for every sort field")
+            values = [value for name, value in zip(order_by, after, strict=True) if name in self._table.c]
+            nulls_high = self._connection.dialect.name == "postgresql"
+            statement = statement.where(_after(columns, values, descending=descending, nulls_high=nulls_high))
         statement = statement.order_by(*[c.desc() if descending else c for c in columns])
         if limit is not None:
             statement = statement.limit(limit)
@@ -99,3 +110,34 @@ class SqlRepository(Generic[T]):
         if clause is not None:
             statement = statement.where(clause)
         return int(self._connection.execute(statement).scalar_one())
+
+
+def _after(
+    columns: Sequence[Any], values: Sequence[Any], *, descending: bool, nulls_high: bool
+) -> ColumnElement[bool]:
+    """The rows after ``values`` in the order of ``columns``: the first column's bound leads (an
+    index range), then the lexicographic comparison. ``nulls_high``: the database sorts NULL above
+    every value (PostgreSQL), else below (SQLite)."""
+    nulls_last = nulls_high != descending
+    branches: list[ColumnElement[bool]] = []
+    ties: list[ColumnElement[bool]] = []
+    lead: ColumnElement[bool] | None = None
+    for index, (column, value) in enumerate(zip(columns, values, strict=True)):
+        at_least: ColumnElement[bool] | None
+        if value is None:
+            beyond = false() if nulls_last else column.is_not(None)
+            same = column.is_(None)
+            at_least = column.is_(None) if nulls_last else None
+        else:
+            beyond = column < value if descending else column > value
+            at_least = column <= value if descending else column >= value
+            same = column == value
+            if nulls_last:
+                beyond = or_(beyond, column.is_(None))
+                at_least = or_(at_least, column.is_(None))
+        if index == 0:
+            lead = at_least
+        branches.append(and_(*ties, beyond))
+        ties.append(same)
+    clause = or_(*branches)
+    return clause if lead is None else and_(lead, clause)
