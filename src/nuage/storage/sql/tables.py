@@ -263,7 +263,52 @@ carrier_trunks = Table(
     Column("enabled", Boolean, nullable=False),
 )
 
-Index("ix_devices_account_kind", devices.c.account_id, devices.c.kind)
+#: (name, table, columns): every list of the API pages by keyset over (its owner, its sort field,
+#: id) within the owner, so a page reads its rows off an index whatever the tenant's size; a filter
+#: of few values (a role, a flag) gets (owner, filter). Migration 0016; ``api_tables`` has its own.
+LIST_INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("ix_carrier_trunks_name", "carrier_trunks", ("name", "id")),
+    ("ix_carrier_trunks_created_at", "carrier_trunks", ("created_at", "id")),
+    ("ix_carrier_trunks_enabled", "carrier_trunks", ("enabled",)),
+    ("ix_conference_rooms_account_name", "conference_rooms", ("account_id", "name", "id")),
+    ("ix_conference_rooms_account_created_at", "conference_rooms", ("account_id", "created_at", "id")),
+    ("ix_devices_account_created_at", "devices", ("account_id", "created_at", "id")),
+    ("ix_devices_account_label", "devices", ("account_id", "label", "id")),
+    ("ix_devices_account_kind", "devices", ("account_id", "kind", "id")),
+    ("ix_devices_account_hot_desk", "devices", ("account_id", "hot_desk")),
+    ("ix_virtual_faxes_account_created_at", "virtual_faxes", ("account_id", "created_at", "id")),
+    ("ix_virtual_faxes_account_email", "virtual_faxes", ("account_id", "email", "id")),
+    ("ix_number_blocks_account_first_e164", "number_blocks", ("account_id", "first_e164", "id")),
+    ("ix_number_blocks_account_created_at", "number_blocks", ("account_id", "created_at", "id")),
+    ("ix_phone_numbers_account_e164", "phone_numbers", ("account_id", "e164", "id")),
+    ("ix_phone_numbers_account_created_at", "phone_numbers", ("account_id", "created_at", "id")),
+    ("ix_phone_numbers_account_scope", "phone_numbers", ("account_id", "scope")),
+    ("ix_phone_numbers_account_main", "phone_numbers", ("account_id", "main")),
+    ("ix_orders_customer_accepted_at", "orders", ("customer_id", "accepted_at", "id")),
+    ("ix_orders_customer_service_start_on", "orders", ("customer_id", "service_start_on", "id")),
+    ("ix_traffic_packs_account_created_at", "traffic_packs", ("account_id", "created_at", "id")),
+    ("ix_traffic_packs_account_name", "traffic_packs", ("account_id", "name", "id")),
+    ("ix_traffic_packs_account_valid_from", "traffic_packs", ("account_id", "valid_from", "id")),
+    ("ix_parties_kind_name", "parties", ("kind", "name", "id")),
+    ("ix_parties_kind_created_at", "parties", ("kind", "created_at", "id")),
+    ("ix_parties_kind_status", "parties", ("kind", "status")),
+    ("ix_communal_rooms_account_name", "communal_rooms", ("account_id", "name", "id")),
+    ("ix_communal_rooms_account_created_at", "communal_rooms", ("account_id", "created_at", "id")),
+    ("ix_communal_rooms_account_use", "communal_rooms", ("account_id", "use")),
+    ("ix_sound_files_account_created_at", "sound_files", ("account_id", "created_at", "id")),
+    ("ix_sound_files_account_name", "sound_files", ("account_id", "name", "id")),
+    ("ix_trunks_account_name", "trunks", ("account_id", "name", "id")),
+    ("ix_trunks_account_created_at", "trunks", ("account_id", "created_at", "id")),
+    ("ix_trunks_account_auth", "trunks", ("account_id", "auth")),
+    ("ix_users_account_name", "users", ("account_id", "name", "id")),
+    ("ix_users_account_created_at", "users", ("account_id", "created_at", "id")),
+    ("ix_users_account_extension", "users", ("account_id", "extension", "id")),
+    ("ix_users_account_email", "users", ("account_id", "email", "id")),
+    ("ix_users_account_role", "users", ("account_id", "role")),
+    ("ix_users_account_no_service", "users", ("account_id", "no_service")),
+    ("ix_web_channels_account_name", "web_channels", ("account_id", "name", "id")),
+    ("ix_web_channels_account_created_at", "web_channels", ("account_id", "created_at", "id")),
+)
 
 # --- SIP data plane: registrations that survive a restart, and call detail records (SIP-1) -------
 
@@ -374,3 +419,6 @@ WATCHED_TABLES = (
     "tariffs",
     "tariff_rates",
 )
+
+for _name, _table, _columns in LIST_INDEXES:
+    Index(_name, *(metadata.tables[_table].c[column] for column in _columns))
