@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from nuage.bootstrap import Platform
 from nuage.services.demo import load_demo
@@ -67,6 +67,9 @@ def test_every_write_to_a_watched_table_moves_the_fingerprint_and_nothing_else_d
     assert watch.unchanged(_fingerprint(platform, watch))
 
 
+OF_ACCOUNTS = ("_insert", "_update", "_delete", "_truncate")  # PostgreSQL: one trigger each (0016)
+
+
 def test_each_watched_table_has_its_trigger(platform: Platform) -> None:
     """A migration that rebuilds a watched table (SQLite batch mode) must not lose its triggers."""
     with platform.engine.connect() as connection:
@@ -74,7 +77,11 @@ def test_each_watched_table_has_its_trigger(platform: Platform) -> None:
             found = set(
                 connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars()
             )
-            expected = {f"nuage_changed_{table}" for table in tables.WATCHED_TABLES}
+            expected = {
+                f"nuage_changed_{table}{operation}"
+                for table in tables.WATCHED_TABLES
+                for operation in (OF_ACCOUNTS if table in tables.ACCOUNT_COLUMNS else ("",))
+            }
         else:
             found = set(
                 connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars()
@@ -85,12 +92,23 @@ def test_each_watched_table_has_its_trigger(platform: Platform) -> None:
                 for operation in ("insert", "update", "delete")
             }
     assert expected <= found
+    with platform.engine.connect() as connection:  # a wipe between tests may have journalled too
+        highest = func.coalesce(func.max(tables.directory_changes.c.id), 0)
+        before = connection.execute(select(highest)).scalar()
     with platform.uow() as uow:
         load_demo(uow, platform.clock)
     with platform.engine.connect() as connection:
-        journalled = set(connection.execute(select(tables.directory_changes.c.table_name)).scalars())
+        rows = connection.execute(
+            select(tables.directory_changes.c.table_name, tables.directory_changes.c.account_id).where(
+                tables.directory_changes.c.id > before
+            )
+        ).all()
+    journalled = {table for table, _ in rows}
     assert {"parties", "users", "devices", "phone_numbers", "trunks", "carrier_trunks"} <= journalled
     assert journalled <= set(tables.WATCHED_TABLES)
+    # migration 0016: a write to a table of accounts names the account it touched
+    assert all(account is not None for table, account in rows if table in tables.ACCOUNT_COLUMNS)
+    assert all(account is None for table, account in rows if table not in tables.ACCOUNT_COLUMNS)
 
 
 async def test_the_sip_directory_rebuilds_only_after_a_change(platform: Platform) -> None:

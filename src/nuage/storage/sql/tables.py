@@ -401,6 +401,7 @@ directory_changes = Table(
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("table_name", String(64), nullable=False),
+    Column("account_id", String(ID)),  # the account a change touched; NULL: any (migration 0016)
 )
 
 #: the tables the SIP directory and the call policy are built from (each has the change trigger)
@@ -419,6 +420,19 @@ WATCHED_TABLES = (
     "tariffs",
     "tariff_rates",
 )
+
+#: the watched tables whose rows belong to an account, and the column naming it: their journal
+#: rows name the account each write touched (migration 0016), NULL only for a TRUNCATE
+ACCOUNT_COLUMNS = {
+    "parties": "id",
+    "users": "account_id",
+    "devices": "account_id",
+    "phone_numbers": "account_id",
+    "trunks": "account_id",
+    "traffic_packs": "account_id",
+    "call_limits": "account_id",
+    "autodialer_blocks": "account_id",
+}
 
 for _name, _table, _columns in LIST_INDEXES:
     Index(_name, *(metadata.tables[_table].c[column] for column in _columns))

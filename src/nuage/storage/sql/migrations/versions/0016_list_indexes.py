@@ -1,9 +1,16 @@
-"""list indexes: every list of the API reads its page off an index, whatever the tenant's size
+"""list indexes: every list of the API reads its page off an index, whatever the tenant's size;
+the directory change journal names the account a change belongs to
 
 The API's lists page by keyset (the rows after the previous page's last sort value and id, within
 the caller's account): each sort field of each list gets (owner, sort field, id), and each filter
 of few values (a role, a flag) gets (owner, filter); the other filters were indexed already.
 ``ix_devices_account_kind`` (account_id, kind) becomes (account_id, kind, id).
+
+The change journal (0009) gains ``account_id``: a write to a table whose rows belong to an account
+journals the accounts it touched (each account once per statement on PostgreSQL, from the
+statement's transition tables; per row on SQLite), so the SIP directory applies a change to
+those accounts alone instead of rebuilding everything. A row without an account (the other
+watched tables, a TRUNCATE) still means "anything in this table may have changed".
 
 Revision ID: 0016
 Revises: 0011
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
@@ -69,13 +77,99 @@ INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+#: watched tables whose rows belong to an account, and the column that names it
+ACCOUNT_OF = {
+    "parties": "id",
+    "users": "account_id",
+    "devices": "account_id",
+    "phone_numbers": "account_id",
+    "trunks": "account_id",
+    "traffic_packs": "account_id",
+    "call_limits": "account_id",
+    "autodialer_blocks": "account_id",
+}
+_PG_FUNCTION = """
+CREATE FUNCTION nuage_directory_changed_accounts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    EXECUTE format(
+      'INSERT INTO directory_changes (table_name, account_id) '
+      'SELECT %L, a FROM (SELECT %I AS a FROM new_rows UNION SELECT %I FROM old_rows) AS changed',
+      TG_TABLE_NAME, TG_ARGV[0], TG_ARGV[0]);
+  ELSE
+    EXECUTE format(
+      'INSERT INTO directory_changes (table_name, account_id) SELECT DISTINCT %L, %I FROM %I',
+      TG_TABLE_NAME, TG_ARGV[0], CASE TG_OP WHEN 'INSERT' THEN 'new_rows' ELSE 'old_rows' END);
+  END IF;
+  RETURN NULL;
+END $$
+"""
+
+
+def _journal(table: str, value: str) -> str:
+    return f"INSERT INTO directory_changes (table_name, account_id) VALUES ('{table}', {value});"
+
+
 def upgrade() -> None:
     op.drop_index("ix_devices_account_kind", table_name="devices")
     for name, table, columns in INDEXES:
         op.create_index(name, table, list(columns), unique=False)
+    op.add_column("directory_changes", sa.Column("account_id", sa.String(length=40), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_PG_FUNCTION)
+        for table, column in ACCOUNT_OF.items():
+            op.execute(f"DROP TRIGGER nuage_changed_{table} ON {table}")
+            for operation, referencing in (
+                ("INSERT", "NEW TABLE AS new_rows"),
+                ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+                ("DELETE", "OLD TABLE AS old_rows"),
+            ):
+                op.execute(
+                    f"CREATE TRIGGER nuage_changed_{table}_{operation.lower()} AFTER {operation} ON {table} "
+                    f"REFERENCING {referencing} FOR EACH STATEMENT "
+                    f"EXECUTE FUNCTION nuage_directory_changed_accounts('{column}')"
+                )
+            op.execute(
+                f"CREATE TRIGGER nuage_changed_{table}_truncate AFTER TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION nuage_directory_changed()"
+            )
+        return
+    for table, column in ACCOUNT_OF.items():  # SQLite triggers fire per row
+        for operation in ("INSERT", "UPDATE", "DELETE"):
+            op.execute(f"DROP TRIGGER nuage_changed_{table}_{operation.lower()}")
+        body = {
+            "INSERT": _journal(table, f"NEW.{column}"),
+            "DELETE": _journal(table, f"OLD.{column}"),
+            "UPDATE": _journal(table, f"NEW.{column}")
+            + f" INSERT INTO directory_changes (table_name, account_id) SELECT '{table}', OLD.{column} "
+            f"WHERE OLD.{column} IS NOT NEW.{column};",
+        }
+        for operation, statements in body.items():
+            op.execute(
+                f"CREATE TRIGGER nuage_changed_{table}_{operation.lower()} AFTER {operation} ON {table} "
+                f"BEGIN {statements} END"
+            )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in ACCOUNT_OF:
+            for operation in ("insert", "update", "delete", "truncate"):
+                op.execute(f"DROP TRIGGER nuage_changed_{table}_{operation} ON {table}")
+            op.execute(
+                f"CREATE TRIGGER nuage_changed_{table} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION nuage_directory_changed()"
+            )
+        op.execute("DROP FUNCTION nuage_directory_changed_accounts()")
+    else:
+        for table in ACCOUNT_OF:
+            for operation in ("INSERT", "UPDATE", "DELETE"):
+                op.execute(f"DROP TRIGGER nuage_changed_{table}_{operation.lower()}")
+                op.execute(
+                    f"CREATE TRIGGER nuage_changed_{table}_{operation.lower()} AFTER {operation} ON {table} "
+                    f"BEGIN INSERT INTO directory_changes (table_name) VALUES ('{table}'); END"
+                )
+    op.drop_column("directory_changes", "account_id")
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     op.create_index("ix_devices_account_kind", "devices", ["account_id", "kind"], unique=False)
