@@ -1,4 +1,6 @@
-"""A value read from the database in a worker thread and kept current in the background.
+"""A value read from the database in a worker thread and kept current in the background, and the
+two ways of telling what changed since it was read: ``ChangeWatch`` (whether anything did) and
+``ChangeFeed`` (which accounts and tables did).
 
 The data plane decides from such snapshots so that a call never waits on the database; a failed
 reload keeps the last good value (logged) and is retried at the next tick.
@@ -10,7 +12,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, delete, func, select
@@ -114,3 +117,72 @@ class ChangeWatch:
         """A snapshot was just built from the data read after ``fingerprint``."""
         self._seen = fingerprint
         self._built_at = time.monotonic()
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What the journal says changed since the last read: the accounts whose rows changed, the
+    tables changed as a whole (a row of no account), or ``everything`` (the first read, or the
+    journal was pruned past what this reader had seen)."""
+
+    accounts: frozenset[str] = frozenset()
+    tables: frozenset[str] = frozenset()
+    everything: bool = False
+
+    def __bool__(self) -> bool:
+        return self.everything or bool(self.accounts or self.tables)
+
+
+class ChangeFeed:
+    """The journal's new rows for some watched tables, each row read once (``Changes``).
+
+    A row's id is drawn when it is written, not when its transaction commits, so a transaction
+    committed late shows a row below ones already read: each read looks ``window`` ids back and
+    skips the ids it has seen. Reading the journal before the data it describes (in the same
+    transaction on SQLite) means a change is never missed, at worst applied twice. The journal is
+    pruned as ``ChangeWatch`` prunes it, past ``keep`` rows.
+    """
+
+    def __init__(self, watched: Collection[str], *, window: int = 1000, keep: int = 10_000) -> None:
+        self._watched = frozenset(watched)
+        self._window = window
+        self._keep = keep
+        self._highest: int | None = None
+        self._seen: set[int] = set()
+
+    def read(self, connection: Connection) -> Changes:
+        """What changed in the watched tables since the last read."""
+        journal = directory_changes.c
+        first, last, count = connection.execute(
+            select(func.min(journal.id), func.max(journal.id), func.count())
+        ).one()
+        start = 0 if self._highest is None else self._highest - self._window
+        rows = connection.execute(
+            select(journal.id, journal.table_name, journal.account_id).where(journal.id > start)
+        ).all()
+        everything = (
+            self._highest is None
+            or (first is not None and first > self._highest + 1)  # pruned past what was read
+            or (last is not None and last < self._highest)  # emptied, and its ids start again
+        )
+        accounts: set[str] = set()
+        whole: set[str] = set()
+        for key, table, account in rows:
+            if key in self._seen or table not in self._watched:
+                continue
+            if account is None:
+                whole.add(table)
+            else:
+                accounts.add(account)
+        highest = max([0 if everything else (self._highest or 0), *(row[0] for row in rows)])
+        self._seen = {row[0] for row in rows if row[0] > highest - self._window}
+        self._highest = highest
+        if count > self._keep:
+            connection.execute(delete(directory_changes).where(journal.id <= highest - self._keep // 10))
+            connection.commit()
+        return Changes(frozenset(accounts), frozenset(whole), everything)
+
+    def forget(self) -> None:
+        """Start again: the next read says ``everything``."""
+        self._highest = None
+        self._seen = set()
