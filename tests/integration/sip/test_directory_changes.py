@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from integration.sip.test_demo_calls import demo_sip, register  # noqa: F401  (the fixture)
+from integration.sip import test_demo_calls
 from netports import free_port
 from nuage.bootstrap import Platform
 from nuage.directory.model import DeviceKind
@@ -16,6 +16,9 @@ from nuage.services.context import Context
 from nuage.services.directory.devices import add_device, remove_device
 from nuage.tenancy.model import PartyKind
 from sip.harness import run_sipp
+
+demo_sip = test_demo_calls.demo_sip  # the fixture: the demo's SIP plane on real storage
+register = test_demo_calls.register
 
 pytestmark = [
     pytest.mark.sipp,
