@@ -1,16 +1,23 @@
-"""The SIP directory applies a change to the accounts it touched (migration 0016's journal names
-them) and gets exactly the snapshot a full read gives, on SQLite and PostgreSQL."""
+"""The SIP directory and the call policy apply a change to the accounts it touched (migration
+0016's journal names them) and get exactly the snapshot a full read gives, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
+
+import pytest
 
 from nuage.bootstrap import Platform
 from nuage.directory.model import Device, DeviceKind, Trunk, TrunkAuth, User
+from nuage.policy.snapshot import PolicySnapshot
 from nuage.services.demo import load_demo
+from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
+from nuage.storage.sql.policy_store import SqlPolicyStore
 from nuage.storage.sql.sip_adapters import SqlSipDirectory
 from nuage.storage.sql.sip_snapshot import DirectorySnapshot, load_snapshot
-from nuage.tenancy.model import PartyKind
+from nuage.tenancy.model import PartyKind, PartyStatus
 
 
 def _full(platform: Platform) -> DirectorySnapshot:
@@ -98,3 +105,55 @@ async def test_changes_applied_account_by_account_give_the_full_snapshot(platfor
     snapshot = await _applied(platform, directory)
     assert "dana-laptop" not in snapshot.accounts
     assert (dupont.id, "299") not in snapshot.plan.extensions
+
+
+def _policy_now(platform: Platform) -> PolicySnapshot:
+    fresh = SqlPolicySnapshot(platform.engine, clock=platform.clock)
+    fresh._view._value = fresh._load()
+    return fresh.snapshot
+
+
+def _same_terms(left: PolicySnapshot, right: PolicySnapshot) -> None:
+    assert left.on == right.on
+    assert left.accounts == right.accounts
+    assert left.trunks == right.trunks
+    assert left.spend_caps == right.spend_caps
+    assert left.autodialer_blocks == right.autodialer_blocks
+
+
+@pytest.mark.rule("CAP-1")
+async def test_the_call_policy_applies_changes_account_by_account_as_a_full_read_gives(
+    platform: Platform,
+) -> None:
+    with platform.uow() as uow:
+        load_demo(uow, platform.clock)
+    policy = SqlPolicySnapshot(platform.engine, clock=platform.clock)
+    await policy.reload()
+    assert policy.full_loads == 1
+    now = platform.clock.now()
+    with platform.uow() as uow:
+        dupont = uow.parties.find_by(kind=PartyKind.CUSTOMER.value, name="Atelier Dupont")
+        assert dupont is not None
+        before = policy.snapshot.accounts[dupont.id].channels
+        for n in range(4):  # CAP-1: more users, another band
+            uow.users.add(User(id=f"usr_cap{n}", account_id=dupont.id, name=f"U{n}", created_at=now))
+        uow.parties.update(replace(dupont, status=PartyStatus.SUSPENDED))  # PAY-1
+        SqlPolicyStore(uow.connection).set_spend_cap(dupont.id, Decimal("12.50"), now)  # SIP-5
+        uow.commit()
+    await policy.reload()
+    assert policy.full_loads == 1
+    assert policy.applied == 1
+    terms = policy.snapshot.accounts[dupont.id]
+    assert terms.channels != before  # CAP-1 counted the users again (a larger band: fewer per user)
+    assert terms.status is PartyStatus.SUSPENDED
+    assert policy.snapshot.spend_caps[dupont.id] == Decimal("12.50")
+    _same_terms(policy.snapshot, _policy_now(platform))
+    with platform.uow() as uow:  # and back
+        for n in range(4):
+            uow.users.remove(f"usr_cap{n}")
+        SqlPolicyStore(uow.connection).set_spend_cap(dupont.id, None, now)
+        uow.commit()
+    await policy.reload()
+    assert policy.full_loads == 1
+    assert policy.snapshot.accounts[dupont.id].channels == before
+    _same_terms(policy.snapshot, _policy_now(platform))

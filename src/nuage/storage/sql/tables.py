@@ -395,7 +395,7 @@ call_limits = Table(  # SIP-5: the operator's outbound spending cap of an accoun
 
 # What the data plane's snapshots are built from changed: database triggers on those tables add a
 # row here in the writer's own transaction (migration 0009), so a snapshot is rebuilt only when it
-# could differ (``nuage.storage.sql.snapshots.ChangeWatch``).
+# could differ, and (migration 0016) which accounts (``nuage.storage.sql.snapshots.ChangeFeed``).
 directory_changes = Table(
     "directory_changes",
     metadata,
