@@ -3,7 +3,8 @@
     .venv/bin/python bench/api/lists.py [--sizes 10000,100000] [--rate 100] [--duration 10] [--postgres URL]
 
 For each size, one account of the demo gets that many users (inserted directly, as an import
-would), then ``nuage serve --no-sip`` answers, each measure at a fixed rate by ``rate.py`` (open
+would; on PostgreSQL the table is then analysed, as autovacuum does shortly after such a change:
+until then the planner believes the account has a few users and sorts all of them), then ``nuage serve --no-sip`` answers, each measure at a fixed rate by ``rate.py`` (open
 loop, its own process), in this order within the same server: the single read (``GET
 /users/{id}``, the reference), the first page of 20, a page in the middle of the account (its
 cursor: the user halfway in the order), and the first page with ``total=true`` (the count it
@@ -60,6 +61,8 @@ def grow(database_url: str, users: int) -> tuple[str, str]:
             ]
             for chunk in range(0, len(rows), 5000):
                 connection.execute(insert(tables.users), rows[chunk : chunk + 5000])
+            if connection.dialect.name == "postgresql":  # as autovacuum would within its naptime:
+                connection.exec_driver_sql("ANALYZE users")  # stale statistics choose a sort
             middle = connection.execute(
                 select(tables.users.c.name, tables.users.c.id)
                 .where(tables.users.c.account_id == account)
