@@ -1,14 +1,15 @@
 """Lists that don't grow with the tenant: p50/p99 of ``GET /users?limit=20`` at 10,000 and 100,000 users.
 
-    .venv/bin/python bench/api/lists.py [--sizes 10000,100000] [--rate 100] [--duration 10] [--postgres URL]
+    .venv/bin/python bench/api/lists.py [--sizes 10000,100000] [--rate 20] [--duration 10] [--postgres URL]
 
 For each size, one account of the demo gets that many users (inserted directly, as an import
 would; on PostgreSQL the table is then analysed, as autovacuum does shortly after such a change:
-until then the planner believes the account has a few users and sorts all of them), then ``nuage serve --no-sip`` answers, each measure at a fixed rate by ``rate.py`` (open
-loop, its own process), in this order within the same server: the single read (``GET
-/users/{id}``, the reference), the first page of 20, a page in the middle of the account (its
-cursor: the user halfway in the order), and the first page with ``total=true`` (the count it
-costs). The load average before and after each size is printed: the machine may be shared.
+until then the planner believes the account has a few users and sorts all of them). Then
+``nuage serve --no-sip`` answers, each measure at a fixed rate by ``rate.py`` (open loop, its own
+process), in this order within the same server: the single read (``GET /users/{id}``, the
+reference), the first page of 20, a page in the middle of the account (its cursor: the user
+halfway in the order), and the first page with ``total=true`` (the count it costs). The load
+average before and after each size is printed: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def main() -> None:
     parser.add_argument(
         "--sizes", type=lambda text: [int(x) for x in text.split(",")], default=[10_000, 100_000]
     )
-    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument(
         "--postgres", help="also on PostgreSQL (an admin URL; a database is made and dropped)"
