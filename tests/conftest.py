@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: a frozen clock, real databases (SQLite and PostgreSQL)."""
+"""Fixtures shared by every test: a frozen clock, real databases (SQLite, PostgreSQL), the e-invoice check."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from nuage.bootstrap import Platform
+from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import FrozenClock
 from platforms import DATABASES, open_platform
 
@@ -27,6 +28,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 raise pytest.UsageError(
                     f"{item.nodeid}: rule marker {mark.args!r} names no rule of the terms"
                 )
+
+
+@pytest.fixture(scope="session")
+def einvoice_validator() -> EInvoiceValidator:
+    """BIL-4: the offline e-invoice check (the composition root's), its rules compiled once."""
+    from nuage.adapters.einvoice_validation import SaxonValidator
+
+    validator = SaxonValidator()
+    validator.warm()
+    return validator
 
 
 @pytest.fixture

@@ -169,7 +169,14 @@ def phase(name: str, url: str | None, data_dir: Path) -> dict[str, Any]:
         result = {"cdrs": report.cdrs_seen, "stored": report.stored, "failures": report.failure_count}
     else:
         with collector_paused():  # as the CLI's bulk jobs
-            run = run_billing(platform.uow, ctx, MONTH, run_on=date(2026, 1, 28), settings=platform.payments)
+            run = run_billing(
+                platform.uow,
+                ctx,
+                MONTH,
+                validator=platform.einvoice_validator,
+                run_on=date(2026, 1, 28),
+                settings=platform.payments,
+            )
         result = {
             "invoices": len(run.invoices),
             "lines": sum(len(s.issued.draft.lines) for s in run.invoices),

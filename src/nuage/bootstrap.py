@@ -6,7 +6,9 @@ database's health (``ping``) and its printable address (``database_label``).
 
 The payments and documents use cases get their settings and ports from here: ``Platform.payments``
 (``Settings.payments`` as the use cases' ``PaymentSettings``) and ``Platform.documents`` (those
-with the WeasyPrint renderer and the offline e-invoice validator, also wired for issuing).
+with the WeasyPrint renderer and the offline e-invoice validator). Every issuing path (the monthly
+run, order invoices, corrections, early termination, charge invoices) is handed the e-invoice
+validator, ``Platform.einvoice_validator``, by the edge that calls it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import contextlib
 import logging
 import secrets
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -26,11 +29,13 @@ from sqlalchemy.exc import DBAPIError
 
 from nuage.adapters.einvoice_validation import SaxonValidator
 from nuage.config import Settings
+from nuage.errors import UpstreamUnavailable
 from nuage.payments.dunning import DunningPolicy, InterestMode
-from nuage.services.einvoicing import PaymentSettings, use_validator
+from nuage.services.einvoicing import PaymentSettings
 from nuage.services.payments.documents import DocumentTools
+from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import Clock, SystemClock
-from nuage.storage.sql.engine import make_engine, redacted_url
+from nuage.storage.sql.engine import check_url, make_engine, redacted_url
 from nuage.storage.sql.errors import translated
 from nuage.storage.sql.migrate import current_revision, head_revision, upgrade
 from nuage.storage.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -42,7 +47,7 @@ if TYPE_CHECKING:
     from nuage.policy import AutoDialerThresholds, Channels, TermsCallPolicy
     from nuage.services.ports import KeyReader
     from nuage.sip.accounting import CdrWriter
-    from nuage.sip.ports import CdrRecord, CdrSink
+    from nuage.sip.ports import BanStore, CdrRecord, CdrSink
     from nuage.sip.security import SecuritySettings
     from nuage.sip.server import SipServer
     from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory
@@ -108,11 +113,26 @@ class Platform:
         return payment_settings(self.settings)
 
     @cached_property
+    def einvoice_validator(self) -> EInvoiceValidator:
+        """BIL-4: the offline e-invoice check every issuing path and the documents use."""
+        return SaxonValidator()
+
+    @cached_property
     def documents(self) -> DocumentTools:
         """BIL-4: the payment settings with the PDF renderer and the e-invoice validator."""
         from nuage.adapters.weasyprint_pdf import WeasyPrintRenderer
 
-        return DocumentTools(self.payments, WeasyPrintRenderer(), SaxonValidator())
+        return DocumentTools(self.payments, WeasyPrintRenderer(), self.einvoice_validator)
+
+    @contextlib.asynccontextmanager
+    async def ban_store(self) -> AsyncIterator[BanStore]:
+        """SIP-5: where the SIP edge's bans are kept (``sip.bans``), for the API and the CLI to list
+        and lift them; released when the block ends."""
+        store = _ban_store(self.settings, self.engine)
+        try:
+            yield store
+        finally:
+            await _close_ban_store(store)
 
     def secret_key(self) -> str:
         """The signing key: configured, or generated once and kept in the data directory."""
@@ -131,6 +151,7 @@ def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | 
     reached is ``UpstreamUnavailable``."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.effective_database_url
+    check_url(url)  # InvalidInput: a URL that does not parse, a SQLite file in a missing folder
     if migrate:
         try:
             upgrade(url)
@@ -138,9 +159,15 @@ def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | 
             found = translated(error)
             if found is None:
                 raise
+            if isinstance(found, UpstreamUnavailable):
+                reason = (
+                    str(error.orig).strip().splitlines()[0][:200] if str(error.orig).strip() else "no answer"
+                )
+                found = UpstreamUnavailable(
+                    "database", f"the database at {redacted_url(url)} cannot be reached ({reason})"
+                )
             raise found from error
     engine = make_engine(url)
-    use_validator(SaxonValidator())  # BIL-4: every issuing path checks its e-invoices offline
     return Platform(
         settings=settings, engine=engine, uow=SqlUnitOfWorkFactory(engine), clock=clock or SystemClock()
     )
@@ -177,8 +204,10 @@ class SipRuntime:
     def __init__(self, platform: Platform) -> None:
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
+        from nuage.sip.bans import BanKeeper
         from nuage.sip.server import SipServer, SipSettings
         from nuage.sip.tcp import TcpLimits
+        from nuage.storage.sql.call_journal import SqlCallJournal
         from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
         from nuage.storage.sql.sip_adapters import SqlSipDirectory
         from nuage.storage.sql.sip_records import SqlBindingStore, SqlCdrSink
@@ -217,6 +246,7 @@ class SipRuntime:
                 max_connections=config.tcp_max_connections,
                 max_connections_per_address=config.tcp_max_connections_per_address,
             ),
+            node_id=_node_id(platform.settings),  # names the crash journal (and the Redis channel holds)
         )
         self.nonce_counts = _nonce_counts(platform.settings)
         cdr_sink = SqlCdrSink(platform.engine)
@@ -235,6 +265,7 @@ class SipRuntime:
                 timeout=timedelta(hours=config.hot_desk_timeout_hours),
             ),
             nonce_counts=self.nonce_counts,
+            journal_store=SqlCallJournal(platform.engine),  # issue #20: calls a crash interrupts get CDRs
         )
         # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
         # CDR); ours also gives the call's channels back to the policy, at once (and tells SIP-4's
@@ -242,8 +273,14 @@ class SipRuntime:
         self.server.cdr_writer = _releasing_cdr_writer(
             cdr_sink, self.policy, settings.cdr_batch_size, settings.cdr_flush_interval_ms
         )
-        # SIP-5: the operator's carrier gateways are never banned or rate-limited as scanners would be.
+        # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
+        # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers
+        # SIP-5: bans written behind, kept over restarts and shared with the other SIP nodes
+        self.ban_store: BanStore = _ban_store(platform.settings, platform.engine)
+        self.bans = BanKeeper(
+            self.server.security, self.ban_store, sync_s=config.bans_sync_s, clock=platform.clock
+        )
         self._platform = platform
         self._reconciler: asyncio.Task[None] | None = None
 
@@ -253,12 +290,16 @@ class SipRuntime:
         try:
             await self.policy_state.start()
             self.policy.refresh()  # SIP-4: the blocks stored are in force from the first call
+            await self.server.recover()  # the CDRs of calls a crash of this node cut, before SIP-5 sums them
             self.policy.restore_spend(*await self.policy_state.load_spend_today())  # SIP-5
             await self.policy.channels.start()
             if self.nonce_counts is not None:
                 await self.nonce_counts.start()
+            await self.bans.start()  # the stored bans are in force before the first message
             await self.server.start()
         except BaseException:
+            await self.bans.stop()
+            await _close_ban_store(self.ban_store)
             if self.nonce_counts is not None:
                 await self.nonce_counts.stop()
             await self.policy.channels.stop()
@@ -285,6 +326,8 @@ class SipRuntime:
         try:
             await self.server.stop(grace_s)
         finally:
+            await self.bans.stop()
+            await _close_ban_store(self.ban_store)
             await self.bindings.close()
             if self.nonce_counts is not None:
                 await self.nonce_counts.stop()
@@ -292,6 +335,37 @@ class SipRuntime:
             await self.policy_state.stop()
             await self.directory.stop()
             self._platform.sip = None
+
+    async def lift_ban(self, address: str) -> bool:
+        """SIP-5: the operator lifts a ban, here at once and in the store (the other nodes follow
+        within one sync); whether ``address`` was banned."""
+        lifted = self.server.unban(address)  # queues the lift for the store too
+        try:
+            lifted = await self.ban_store.lift(address, self._platform.clock.now()) or lifted
+        except Exception:
+            if not lifted:
+                raise  # neither here nor known to be in the store: the caller says so
+            log.warning("the lift of the ban of %s is stored once the store answers", address)
+        await self.bans.flush()
+        return lifted
+
+
+def _ban_store(settings: Settings, engine: Engine) -> BanStore:
+    """SIP-5: the bans' store ``sip.bans`` names: the database, or Redis (shared by the SIP nodes)."""
+    config = settings.sip
+    if config.bans == "redis":
+        from nuage.adapters.redis_bans import RedisBanStore
+
+        return RedisBanStore(config.redis_url or settings.api.redis_url, prefix=config.redis_key_prefix)
+    from nuage.storage.sql.sip_bans import SqlBanStore
+
+    return SqlBanStore(engine)
+
+
+async def _close_ban_store(store: BanStore) -> None:
+    close = getattr(store, "close", None)
+    if close is not None:
+        await close()
 
 
 def _nonce_counts(settings: Settings) -> RedisNonceCounts | None:
@@ -304,6 +378,16 @@ def _nonce_counts(settings: Settings) -> RedisNonceCounts | None:
     return RedisNonceCounts(config.redis_url or settings.api.redis_url, prefix=config.redis_key_prefix)
 
 
+def _node_id(settings: Settings) -> str | None:
+    """The SIP node's stable name: ``sip.node_id``, else its machine and address (None: a port the OS
+    chooses). A node started again under it closes the calls it lost (the crash journal) and gives
+    their channels back at once (CAP-3: its Redis holds are rewritten)."""
+    config = settings.sip
+    if config.node_id:
+        return config.node_id
+    return f"{socket.gethostname()}/{config.host}:{config.port}" if config.port else None
+
+
 def _channels(settings: Settings) -> Channels:
     """CAP-3: the channel counter ``sip.channels`` names (Redis: shared by the SIP nodes)."""
     from nuage.adapters.redis_channels import RedisChannels
@@ -312,7 +396,7 @@ def _channels(settings: Settings) -> Channels:
     config = settings.sip
     if config.channels == "memory":
         return ChannelCounter()
-    node_id = config.node_id or f"{socket.gethostname()}-{secrets.token_hex(4)}"
+    node_id = _node_id(settings) or f"{socket.gethostname()}-{secrets.token_hex(4)}"
     return RedisChannels(
         config.redis_url or settings.api.redis_url,
         node_id=node_id,
@@ -330,6 +414,7 @@ def _autodialer_thresholds(settings: Settings) -> AutoDialerThresholds:
 
 def _security_settings(settings: Settings) -> SecuritySettings:
     """SIP-5: the security guard's thresholds (``[sip.security]``)."""
+    from nuage.config import trusted_address
     from nuage.sip.security import KNOWN_SCANNERS, SecuritySettings
 
     config = settings.sip.security
@@ -341,6 +426,7 @@ def _security_settings(settings: Settings) -> SecuritySettings:
         scanner_user_agents=agents,
         rate_per_s=config.rate_per_s,
         burst=config.burst,
+        trusted=tuple(trusted_address(address) for address in config.trusted),
     )
 
 

@@ -9,15 +9,46 @@ refuses is a :class:`ConfigError` naming the key and where it came from (the fil
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class TlsSettings(BaseModel):
+    """HTTPS for the web server: both files, or neither (plain HTTP, e.g. behind a TLS proxy)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: Path | None = None  # PEM: the certificate, then its chain
+    key: Path | None = None  # PEM: the private key
+    key_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> TlsSettings:
+        if (self.certificate is None) != (self.key is None):
+            raise ValueError("give both http.tls.certificate and http.tls.key, or neither")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the web server speaks HTTPS."""
+        return self.certificate is not None
 
 
 class HttpSettings(BaseModel):
@@ -27,6 +58,7 @@ class HttpSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    tls: TlsSettings = TlsSettings()
 
 
 class SipAutoDialerSettings(BaseModel):
@@ -54,6 +86,15 @@ class SipSecuritySettings(BaseModel):
     scanner_user_agents: list[str] | None = None  # None: the built-in list of known scanners
     rate_per_s: float = Field(default=50.0, ge=0)  # sustained messages/s per address (0: no limit)
     burst: int = Field(default=100, ge=1)  # messages an address may send at once
+    # gateways exempt from every defence, each "IP:PORT" exactly (the carriers of the directory are
+    # trusted at their address and port without being listed here)
+    trusted: list[str] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("trusted")
+    @classmethod
+    def _exact_addresses(cls, values: list[str]) -> list[str]:
+        exact = map(trusted_address, values)
+        return [f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in exact]
 
 
 class SipSettings(BaseModel):
@@ -72,7 +113,8 @@ class SipSettings(BaseModel):
     channels: Literal["memory", "redis"] = "memory"
     redis_url: str | None = None  # None: the API's Redis (``api.redis_url``)
     redis_key_prefix: str = "nuage:sip:"
-    node_id: str | None = None  # stable id of this SIP node (None: a new one per start)
+    # stable id of this SIP node (None: its machine and address; a new one per start if its port is 0)
+    node_id: str | None = None
     channel_lease_s: float = Field(default=15.0, gt=0)  # a dead node's channels are reaped after this
     # digest nonces (issue #20): short-lived, bound to the client's address, counts per nonce kept
     # in "memory" (one SIP node) or "redis" (shared; the nodes then need the same nonce_secret)
@@ -80,6 +122,10 @@ class SipSettings(BaseModel):
     nonce_bind_source: bool = True
     nonce_counts: Literal["memory", "redis"] = "memory"
     nonce_secret: str | None = None  # None: a random secret per start
+    # SIP-5: where bans are kept (over restarts): "database" (the nodes of one database share them)
+    # or "redis" (shared through Redis); each node reads them back every bans_sync_s
+    bans: Literal["database", "redis"] = "database"
+    bans_sync_s: float = Field(default=2.0, gt=0, le=300)
     # TCP: idle connections closed, connections capped per source address and in all (the cap is
     # also kept under half the descriptors the process may open, so HTTP keeps some)
     tcp_idle_timeout_s: float = Field(default=900.0, gt=0)
@@ -87,6 +133,19 @@ class SipSettings(BaseModel):
     tcp_max_connections_per_address: int = Field(default=100, ge=1)
     autodialer: SipAutoDialerSettings = SipAutoDialerSettings()
     security: SipSecuritySettings = SipSecuritySettings()
+
+
+class LoginThrottleSettings(BaseModel):
+    """Failed logins at ``/oauth/token`` slow their account and address down (``[api.login]``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    free_failures_per_account_and_address: int = Field(default=5, ge=1)
+    free_failures_per_account: int = Field(default=20, ge=1)  # from any address
+    free_failures_per_address: int = Field(default=100, ge=1)  # on any account
+    max_delay_s: float = Field(default=900.0, gt=0, le=86400)  # ceiling of the doubling wait
+    max_delay_account_s: float = Field(default=60.0, gt=0, le=3600)  # short: no one locks a user out
+    forget_after_s: float = Field(default=3600.0, gt=0)  # a counter quiet this long starts afresh
 
 
 class ApiSettings(BaseModel):
@@ -105,6 +164,7 @@ class ApiSettings(BaseModel):
     # Single-item reads on the event loop (no worker-thread hop): "auto" does it on SQLite, whose WAL
     # readers never wait; over a network (PostgreSQL) a stall would hold the whole loop, so not there.
     inline_item_reads: str = "auto"  # "auto", "always" or "never"
+    login: LoginThrottleSettings = LoginThrottleSettings()  # shared in Redis when limits_backend is
 
 
 class PaymentsSettings(BaseModel):
@@ -123,9 +183,21 @@ class PaymentsSettings(BaseModel):
     mail_from: str | None = None  # the sender of invoices and reminders
     reminder_days: list[int] | None = None  # PAY-1: days after the due date, e.g. [7, 14, 30]
     reminder_fees: list[Decimal] | None = None  # PAY-2: one fee per reminder
-    interest_mode: Literal["per-started-month", "pro-rata"] | None = None  # PAY-2
+    interest_mode: Literal["per-started-month", "pro-rata", "per-day"] | None = None  # PAY-2
     suspend_after_days: int | None = Field(default=None, ge=0)  # PAY-1: after the last reminder
     auto_suspend: bool | None = None  # PAY-1: the daily job suspends by itself
+
+
+def trusted_address(value: str) -> tuple[str, int]:
+    """SIP-5: a trusted gateway, ``IP:PORT`` (``[IPV6]:PORT``) exactly: no name, no missing port."""
+    host, port = parse_host_port(value, default_host="")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"expected IP:PORT with an IP address, got {value!r}") from None
+    if port == 0:
+        raise ValueError(f"a trusted address needs its port, got {value!r}")
+    return str(ip), port
 
 
 def parse_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -142,6 +214,31 @@ def parse_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ValueError(f"port must be 0..65535, got {port_text!r}")
     return (host or default_host), int(port_text)
+
+
+_DATABASE_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)", re.DOTALL)
+DATABASES = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite",
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "postgresql+psycopg": "postgresql",
+}
+_URL_FORMS = "sqlite:///PATH/nuage.db or postgresql://USER@HOST:PORT/DATABASE"
+
+
+def check_database_url(value: str) -> str:
+    """A database URL Nuage can open (SQLite or PostgreSQL with the installed driver), else ValueError
+    saying what to write instead."""
+    match = _DATABASE_URL.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"{value[:60]!r} is not a database URL; write {_URL_FORMS}")
+    scheme = match.group("scheme").lower()
+    if scheme not in DATABASES:
+        raise ValueError(f"{scheme} databases are not supported; use {_URL_FORMS}")
+    if DATABASES[scheme] == "sqlite" and not match.group("rest").startswith("/"):
+        raise ValueError(f"a SQLite URL names a file: sqlite:///PATH/nuage.db, not {value[:60]!r}")
+    return value.strip()
 
 
 class Settings(BaseSettings):
@@ -165,6 +262,11 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        return None if value is None else check_database_url(value)
 
     @property
     def effective_database_url(self) -> str:
@@ -279,7 +381,8 @@ def _settings(flags: Mapping[str, Any], environ: Mapping[str, str], path: Path) 
         if problem["type"] == "extra_forbidden":
             raise ConfigError(f"unknown setting {_where(problem['loc'], flags, environ, path)}") from None
         where = _where(problem["loc"], flags, environ, path)
-        raise ConfigError(f"bad setting {where}: {problem['msg']}") from None
+        message = problem["msg"].removeprefix("Value error, ")  # a validator's own words
+        raise ConfigError(f"bad setting {where}: {message}") from None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ class Api:
     platform: Platform
     app: Any
     tokens: dict[str, str] = field(default_factory=dict)
+    expiries: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def runtime(self) -> ApiRuntime:
@@ -65,7 +67,11 @@ class Api:
         return found
 
     async def token(self, who: str) -> str:
-        """A bearer token for a demo client id or a demo user's e-mail (cached per test)."""
+        """A bearer token for a demo client id or a demo user's e-mail (cached per test, and asked
+        again once the test's clock has moved past its expiry)."""
+        now = self.platform.clock.now()
+        if who in self.tokens and now >= self.expiries.get(who, now):
+            del self.tokens[who]
         if who not in self.tokens:
             if who in SECRETS:
                 form = {"grant_type": "client_credentials", "client_id": who, "client_secret": SECRETS[who]}
@@ -74,6 +80,7 @@ class Api:
             answer = await self.http.post("/oauth/token", data=form)
             assert answer.status_code == 200, answer.text
             self.tokens[who] = answer.json()["access_token"]
+            self.expiries[who] = now + timedelta(seconds=int(answer.json()["expires_in"]) - 30)
         return self.tokens[who]
 
     async def headers(self, who: str) -> dict[str, str]:

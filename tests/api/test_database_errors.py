@@ -70,8 +70,11 @@ def test_an_unreachable_database_is_upstream_unavailable(tmp_path: Path, clock: 
         platform.close()
 
 
-def test_the_cli_says_so_in_one_line_when_the_database_is_unreachable(tmp_path: Path) -> None:
+def test_the_cli_says_what_is_wrong_and_what_to_do_when_the_database_is_unreachable(tmp_path: Path) -> None:
     url = f"postgresql://nobody@127.0.0.1:{free_port()}/nuage?connect_timeout=5"
     result = CliRunner().invoke(cli, ["db", "upgrade", "--data-dir", str(tmp_path), "--database-url", url])
     assert result.exit_code == 2
-    assert result.output.strip() == "error: upstream-unavailable: The database did not answer"
+    what, to_do = result.output.strip().splitlines()  # what is wrong, and what to do
+    assert what.startswith(f"error: the database at {url} cannot be reached (")
+    assert "Connection refused" in what
+    assert to_do.strip().startswith("is the database server running? Start it")

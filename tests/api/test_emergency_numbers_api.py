@@ -76,10 +76,12 @@ async def test_the_built_in_numbers_are_refused_citing_emg_4(api: Api, number: s
 
 @pytest.mark.rule("EMG-4")
 async def test_extensions_and_emergency_numbers_never_shadow_each_other(api: Api) -> None:
-    shadowing = await api.post(OPERATOR, "/emergency-numbers", json={"number": "211", "label": "Short"})
+    taken = await api.post("demo-dupont", "/users", json={"name": "Sam Short", "extension": "1813"})
+    assert taken.status_code == 201
+    shadowing = await api.post(OPERATOR, "/emergency-numbers", json={"number": "1813", "label": "Short"})
     assert shadowing.status_code == 422
     assert shadowing.json()["details"]["rule_id"] == "EMG-4"
-    assert "211 is the extension of Alice Dupont (Atelier Dupont)" in shadowing.json()["message"]
+    assert "1813 is the extension of Sam Short (Atelier Dupont)" in shadowing.json()["message"]
     await api.post(OPERATOR, "/emergency-numbers", json={"number": "1733", "label": "Doctor on duty"})
     user = await api.post("demo-dupont", "/users", json={"name": "Dana Desk", "extension": "1733"})
     assert user.status_code == 422
@@ -92,6 +94,18 @@ async def test_extensions_and_emergency_numbers_never_shadow_each_other(api: Api
     malformed = await api.post(OPERATOR, "/emergency-numbers", json={"number": "17a3", "label": "Bad"})
     assert malformed.status_code == 422
     assert malformed.json()["details"]["field"] == "number"
+
+
+@pytest.mark.rule("EMG-4")
+@pytest.mark.parametrize("number", ["0475123456", "3224001111", "99", "1234567"])
+async def test_only_short_service_numbers_can_be_emergency_numbers(api: Api, number: str) -> None:
+    answer = await api.post(OPERATOR, "/emergency-numbers", json={"number": number, "label": "Not short"})
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["error_id"] == "invalid-input"
+    assert body["details"] == {"field": "number", "rule_id": "EMG-4"}
+    assert "not a short service number" in body["message"]
+    assert (await api.get(OPERATOR, f"/emergency-numbers/{number}")).status_code == 404
 
 
 @pytest.mark.rule("EMG-4")

@@ -35,6 +35,9 @@ async def test_a_user_sees_and_changes_only_themself(api: Api) -> None:
     assert (
         await api.put(who, f"/users/{me['subject']}/password", json={"password": "Bobs-New-Pass-1"})
     ).status_code == 204
+    assert (await api.get(who, "/me")).status_code == 401  # a new password ends the user's tokens
+    form = {"grant_type": "password", "username": who, "password": "Bobs-New-Pass-1"}
+    api.tokens[who] = (await api.http.post("/oauth/token", data=form)).json()["access_token"]
     others = (await api.get("demo-dupont", "/users?role=administrator")).json()["items"]
     assert (
         await api.get(who, f"/users/{others[0]['id']}")

@@ -230,6 +230,7 @@ async def test_computed_views_of_an_account(api: Api) -> None:
         "billable_users": 2,
         "reading": "literal",
         "pack_id": None,
+        "trunk_channels": 0,
     }
     audit = (await api.get(ADMIN, f"/customers/{account}/declaration-audit")).json()
     assert audit["under_declared"] is True

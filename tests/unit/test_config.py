@@ -98,3 +98,34 @@ def test_host_port_parsing(text: str, expected: tuple[str, int]) -> None:
 def test_malformed_addresses_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="PORT|port"):
         parse_host_port(text)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:////var/lib/nuage/nuage.db",
+        "sqlite:///nuage.db",
+        "postgresql://nuage@127.0.0.1:5432/nuage",
+        "postgres://nuage:secret@db/nuage",
+        "postgresql+psycopg://nuage@db/nuage?sslmode=require",
+    ],
+)
+def test_database_urls_nuage_opens_are_accepted(url: str) -> None:
+    assert load_settings(database_url=url).database_url == url
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("nonsense", "is not a database URL"),
+        ("mysql://u@localhost/x", "mysql databases are not supported"),
+        ("postgresql+asyncpg://u@h/x", "postgresql+asyncpg databases are not supported"),
+        ("sqlite://nuage.db", "a SQLite URL names a file"),
+    ],
+)
+def test_other_database_urls_are_refused_saying_what_to_write(url: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(database_url=url)
+    assert str(refused.value).startswith("bad setting option database_url: ")
+    assert problem in str(refused.value)
+    assert "Value error" not in str(refused.value)

@@ -15,12 +15,20 @@ processes (spawned once, each compiling the XSLT once) when the batch is large a
 than one worker is asked for: the billing run validates every invoice before numbering it.
 ``FindingsStream`` hands documents to that pool as they are built, so the workers validate
 while the caller builds the next ones.
+
+The workers die with the process that started them (``_die_with_parent``): a run killed
+outright (``kill -9``) leaves no worker behind.
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -119,7 +127,44 @@ _pool_lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
 
 
-def _warm() -> None:
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _exit_unless_parent(parent_pid: int) -> None:
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """A worker exits as soon as the process that started it is gone, however it ended.
+
+    * Linux: the kernel signals the worker when the thread that spawned it ends
+      (``PR_SET_PDEATHSIG``); the handler exits only if the parent process is gone, since the
+      pool may have been grown from a short-lived thread of a living parent;
+    * everywhere: a thread waits on the parent's sentinel, a pipe the parent's end of which
+      closes when the parent process ends, and then exits.
+
+    The signal needs the interpreter's main thread and the thread the GIL, so a worker deep in
+    one validation finishes that document's call first (a fraction of a second).
+    """
+    if sys.platform.startswith("linux"):
+        signal.signal(signal.SIGUSR1, lambda _signum, _frame: _exit_unless_parent(parent_pid))
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGUSR1, 0, 0, 0)
+    parent = multiprocessing.parent_process()
+    sentinel = None if parent is None else parent.sentinel
+    if sentinel is not None:
+
+        def watch() -> None:
+            multiprocessing.connection.wait([sentinel])
+            os._exit(1)
+
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    _exit_unless_parent(parent_pid)  # the parent may have died before the watches were set
+
+
+def _start_worker(parent_pid: int) -> None:
+    _die_with_parent(parent_pid)
     _Schematron.executable()  # compile the XSLT once per worker process
 
 
@@ -129,7 +174,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         if pool is None:
             # spawn: a fresh interpreter, never a fork of a process that holds Saxon or a database connection
             context = multiprocessing.get_context("spawn")
-            pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_warm)
+            pool = ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
+            )
             _pools[workers] = pool
         return pool
 

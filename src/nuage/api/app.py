@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nuage import __version__
 from nuage.api import errors
+from nuage.api.body_limit import BodyLimit
 from nuage.api.crud import ITEM_READS, LIST_READS
 from nuage.api.deps import ApiRuntime
 from nuage.api.fastlane import FastLane
@@ -14,9 +15,13 @@ from nuage.api.gate import ApiGate
 from nuage.api.limits import ConcurrencyLimiter, MemoryLimiter, RedisLimiter
 from nuage.api.resources import (
     access,
+    audit,
+    balances,
     billing,
+    calls,
     carrier_trunks,
     conferences,
+    contracts,
     devices,
     emergency_numbers,
     faxes,
@@ -26,16 +31,21 @@ from nuage.api.resources import (
     orders,
     packs,
     parties,
+    plans,
     recording,
     rooms,
     sip,
+    sip_bans,
     sound_files,
+    summaries,
+    tariffs,
     trunks,
     users,
     views,
     web_channels,
 )
-from nuage.api.state import AccessState, Snapshot
+from nuage.api.state import AccessState, Holder, Snapshot
+from nuage.api.throttle import default_throttle
 from nuage.api.tokens import TokenSigner
 from nuage.api.usage import MemoryUsageMeter, RedisUsageMeter, UsageMeter
 from nuage.bootstrap import Platform
@@ -56,6 +66,9 @@ credentials for API clients, password grant for portal users) and send `Authoriz
   excess is refused at once with 429 and `Retry-After`, never queued.
 * API-4: reads carry `ETag` and `Cache-Control: private, max-age=0, must-revalidate`
   (`If-None-Match` gives 304); writes and tokens are `no-store`.
+* Failed logins at `/oauth/token` slow down their account and address (429 `login-throttled`
+  with `Retry-After`); `POST /oauth/revoke` revokes a token (RFC 7009); setting a password ends
+  the user's existing tokens.
 """
 
 ROUTERS = (
@@ -77,9 +90,17 @@ ROUTERS = (
     emergency_numbers.router,
     hot_desk.router,
     views.router,
+    audit.router,
     access.router,
     billing.router,
+    balances.router,
+    calls.router,
+    contracts.router,
+    summaries.router,
     sip.router,
+    sip_bans.router,
+    tariffs.router,
+    plans.router,
 )
 
 
@@ -139,15 +160,17 @@ def create_api(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
         redoc_url=None,
     )
     errors.install(app)
+    app.add_middleware(BodyLimit)  # every body bounded before it is read whole
     for router in ROUTERS:
         app.include_router(router)
 
     def load() -> Snapshot:
         with platform.uow() as uow:
             store = uow.access
-            return Snapshot(a.blocked_client_ids(store), a.all_limits(store))
+            revoked = store.revoked_token_ids(platform.clock.now())
+            return Snapshot(a.blocked_client_ids(store), a.all_limits(store), revoked)
 
-    def load_users(user_ids: frozenset[str]) -> dict[str, tuple[str, str]]:
+    def load_users(user_ids: frozenset[str]) -> dict[str, Holder]:
         with platform.uow() as uow:
             return uow.access.user_holders(user_ids)
 
@@ -166,7 +189,12 @@ def create_api(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
     inline = _inline_reads(platform)
     # The fast lane's primary-key reads: on SQLite only where reads may run on the event loop.
     reader = platform.key_reader() if inline or platform.database_kind != "sqlite" else None
-    runtime = ApiRuntime(platform, settings, signer, state, limiter, meter, platform.api_uow, inline, reader)
+    throttle = default_throttle(
+        settings.limits_backend, settings.login, settings.redis_url, settings.redis_key_prefix
+    )
+    runtime = ApiRuntime(
+        platform, settings, signer, state, limiter, meter, platform.api_uow, inline, reader, throttle
+    )
     app.state.api = runtime
     # The gate wraps the whole application (outside the framework's middleware), so that the hot read
     # path (its fast lane) costs only the gate; ``app.state.entry`` is what to mount.
@@ -176,6 +204,7 @@ def create_api(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
         state=state,
         limiter=limiter,
         meter=meter,
+        clock=platform.clock,
         fast_lane=FastLane(runtime, ITEM_READS, inline=inline, lists=LIST_READS, reader=reader),
     )
     return app

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from nuage.api import paging
 from nuage.api.caching import read_response, write_response
 from nuage.api.deps import Call, current_claims, in_call
-from nuage.api.errors import ErrorBody
+from nuage.api.errors import ErrorBody, unprocessable
 from nuage.api.schemas import Id
 from nuage.api.tokens import Claims
 from nuage.services.billing.ports import BillingUnitOfWork
@@ -33,7 +33,7 @@ MAX_PAGE = 500
 #: collection path -> the work of ``GET {path}/{id}``; the gate's fast lane serves these (API-4)
 ITEM_READS: dict[str, Callable[[Call, str], bytes]] = {}
 
-_ID_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+_ID_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")  # ``schemas.Id``, as the route validates it
 
 
 @dataclass(frozen=True)
@@ -48,14 +48,8 @@ class ListRead:
 
     def parse(self, pairs: list[tuple[str, str]]) -> dict[str, Any] | None:
         """The handler's arguments for these query pairs, or None to leave them to the route."""
-        kw: dict[str, Any] = {
-            "limit": 50,
-            "cursor": None,
-            "order": self.order_fields[0],
-            "direction": "asc",
-            "total": False,
-        }
-        kw.update(dict.fromkeys(self.filters))
+        kw: dict[str, Any] = dict.fromkeys(self.filters)
+        kw.update(limit=50, cursor=None, order=self.order_fields[0], direction="asc", total=False)
         seen: set[str] = set()
         for name, value in pairs:
             if name in seen:
@@ -130,12 +124,7 @@ FORBIDDEN = {403: {"model": ErrorBody, "description": "Visible, but the role lac
 NOT_FOUND = {
     404: {"model": ErrorBody, "description": "No such object, or another tenant's (TEN-4: same answer)"}
 }
-INVALID: dict[int | str, dict[str, Any]] = {
-    422: {
-        "model": ErrorBody,
-        "description": "A field is malformed (details.field) or a rule of the terms refuses (rule_id)",
-    }
-}
+INVALID = unprocessable()  # operations a rule of the terms may refuse document it: unprocessable(rule_id...)
 CONFLICT = {409: {"model": ErrorBody, "description": "Clashes with existing data (duplicate, in use)"}}
 NOT_MODIFIED = {304: {"description": "Not modified: If-None-Match matched the current ETag (API-4)"}}
 
@@ -204,6 +193,7 @@ class Resource:
     get: Callable[[Call, str], Any] | None = None
     self_access: bool = False
     rules: str = ""
+    refused_by: tuple[str, ...] = ()  # the rules of the terms that may refuse a creation or change (422)
 
     def permission(self, action: str) -> str:
         """``area.resource.action``."""
@@ -350,7 +340,9 @@ def _create(router: APIRouter, res: Resource) -> None:
         response_model=out,
         summary=f"Create a {res.noun}",
         tags=[res.tag],
-        responses=responses(FORBIDDEN, NOT_FOUND, INVALID, CONFLICT, {201: {"headers": _NO_STORE}}),
+        responses=responses(
+            FORBIDDEN, NOT_FOUND, unprocessable(*res.refused_by), CONFLICT, {201: {"headers": _NO_STORE}}
+        ),
         **described(permission, f"Create a {res.noun}. {res.rules}".strip()),
     )
 
@@ -415,7 +407,9 @@ def _update(router: APIRouter, res: Resource) -> None:
         response_model=res.out,
         summary=f"Change a {res.noun}",
         tags=[res.tag],
-        responses=responses(FORBIDDEN, NOT_FOUND, INVALID, CONFLICT, {200: {"headers": _NO_STORE}}),
+        responses=responses(
+            FORBIDDEN, NOT_FOUND, unprocessable(*res.refused_by), CONFLICT, {200: {"headers": _NO_STORE}}
+        ),
         **described(permission, f"Change the fields given (absent fields stay). {res.rules}{extra}".strip()),
     )
 

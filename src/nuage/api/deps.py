@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
@@ -15,19 +15,30 @@ from nuage.api.errors import Forbidden
 from nuage.api.limits import ConcurrencyLimiter
 from nuage.api.permissions import granted, self_granted
 from nuage.api.state import AccessState
+from nuage.api.throttle import LoginThrottle, MemoryThrottle
 from nuage.api.tokens import Claims, TokenSigner
 from nuage.api.usage import UsageMeter
 from nuage.bootstrap import Platform
-from nuage.config import ApiSettings
+from nuage.config import ApiSettings, LoginThrottleSettings
 from nuage.errors import NotFound
 from nuage.services.access import AccessStore
-from nuage.services.billing.ports import BillingUnitOfWork, BillingUnitOfWorkFactory
+from nuage.services.call_record_ports import PlatformUnitOfWork
 from nuage.services.context import Context
 from nuage.services.ports import KeyReader
 from nuage.services.tenancy import scope_of
 from nuage.tenancy.rules import TenantScope
 
 T = TypeVar("T")
+
+
+ApiUnitOfWork = PlatformUnitOfWork
+
+
+class ApiUnitOfWorkFactory(Protocol):
+    """Makes the unit of work of one request."""
+
+    def __call__(self) -> ApiUnitOfWork: ...
+
 
 oauth2 = OAuth2(
     flows=OAuthFlows(
@@ -50,9 +61,10 @@ class ApiRuntime:
     state: AccessState
     limiter: ConcurrencyLimiter
     meter: UsageMeter
-    uow: BillingUnitOfWorkFactory  # the platform's read-optimised units of work (Platform.api_uow)
+    uow: ApiUnitOfWorkFactory  # the platform's read-optimised units of work (Platform.api_uow)
     inline_reads: bool = False  # api.inline_item_reads resolved for this database
     reader: KeyReader | None = None  # primary-key reads of the fast lane (Platform.key_reader)
+    throttle: LoginThrottle = field(default_factory=lambda: MemoryThrottle(LoginThrottleSettings()))
 
     async def close(self) -> None:
         """Close what the API holds open beside the engine: Redis clients, the fast lane's connections."""
@@ -62,8 +74,11 @@ class ApiRuntime:
             try:
                 await self.meter.close()
             finally:
-                if self.reader is not None:
-                    await self.reader.close()
+                try:
+                    await self.throttle.close()
+                finally:
+                    if self.reader is not None:
+                        await self.reader.close()
 
 
 def runtime(request: Request) -> ApiRuntime:
@@ -80,13 +95,13 @@ async def current_claims(request: Request, _token: str | None = Security(oauth2)
     return claims
 
 
-def unit_of_work(request: Request) -> Iterator[BillingUnitOfWork]:
+def unit_of_work(request: Request) -> Iterator[ApiUnitOfWork]:
     """One transaction per request; handlers commit what they write."""
     with runtime(request).uow() as uow:
         yield uow
 
 
-def scope_for_claims(uow: BillingUnitOfWork, claims: Claims) -> TenantScope:
+def scope_for_claims(uow: ApiUnitOfWork, claims: Claims) -> TenantScope:
     """TEN-4: the operator sees all; a partner itself and its customers; a customer itself."""
     if claims.account_kind == "operator":
         return TenantScope(claims.account_id, None)
@@ -100,7 +115,7 @@ class Call:
     """One API call: who, in which scope, over which transaction."""
 
     claims: Claims
-    uow: BillingUnitOfWork
+    uow: ApiUnitOfWork
     ctx: Context
     runtime: ApiRuntime
     _store: AccessStore | None = field(default=None, repr=False)
@@ -141,7 +156,7 @@ async def in_call(request: Request, claims: Claims, work: Callable[[Call], T], *
 def call(
     request: Request,
     claims: Claims = Depends(current_claims),
-    uow: BillingUnitOfWork = Depends(unit_of_work),
+    uow: ApiUnitOfWork = Depends(unit_of_work),
 ) -> Call:
     """The call's claims, scope and transaction."""
     rt = runtime(request)

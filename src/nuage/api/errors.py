@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -9,8 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
+from nuage.api.schemas import PATTERN_FORMATS
 from nuage.errors import Conflict, InvalidInput, NotFound, NuageError, TermViolation, UpstreamUnavailable
+from nuage.shared.rules import RULES
 
 
 class Forbidden(NuageError):
@@ -34,6 +38,39 @@ class ErrorBody(BaseModel):
     details: dict[str, Any] = Field(examples=[{"rule_id": "CFG-5", "purpose": "alarm"}])
 
 
+def unprocessable(*rule_ids: str) -> dict[int | str, dict[str, Any]]:
+    """An operation's documented 422: a malformed field (``invalid-input``), or, for each of
+    ``rule_ids``, the rule of the terms that refuses (``term-violation``, ``details.rule_id``)."""
+    examples: dict[str, Any] = {
+        "invalid-input": {
+            "summary": "A field is malformed (details.field names it)",
+            "value": error_body(
+                "invalid-input", "name: String should have at most 200 characters", {"field": "name"}
+            ),
+        }
+    }
+    for rule_id in rule_ids:
+        title = RULES[rule_id]
+        examples[f"term-violation-{rule_id}"] = {
+            "summary": f"{rule_id} refuses: {title}",
+            "value": error_body("term-violation", f"{title} ({rule_id})", {"rule_id": rule_id}),
+        }
+    description = "`invalid-input`: a field is malformed (`details.field`)."
+    if rule_ids:
+        description += (
+            " `term-violation`: a rule of the terms refuses (`details.rule_id`): "
+            + "; ".join(f"{rule_id} ({RULES[rule_id]})" for rule_id in rule_ids)
+            + "."
+        )
+    return {
+        422: {
+            "model": ErrorBody,
+            "description": description,
+            "content": {"application/json": {"examples": examples}},
+        }
+    }
+
+
 _HTTP_STATUS: dict[type[NuageError], int] = {
     NotFound: 404,
     Conflict: 409,
@@ -44,6 +81,20 @@ _HTTP_STATUS: dict[type[NuageError], int] = {
 }
 
 NO_STORE = {"Cache-Control": "no-store"}
+
+_DATE = " (expected a date as YYYY-MM-DD, e.g. 2026-01-28)"
+_DATETIME = " (expected an ISO 8601 date and time with its offset, e.g. 2026-01-28T09:30:00+01:00)"
+#: pydantic's error types for dates and times, and the format a person should send instead
+_EXPECTED_FORMAT = {
+    "date_parsing": _DATE,
+    "date_from_datetime_parsing": _DATE,
+    "date_from_datetime_inexact": _DATE,
+    "date_type": _DATE,
+    "datetime_parsing": _DATETIME,
+    "datetime_from_date_parsing": _DATETIME,
+    "datetime_type": _DATETIME,
+    "timezone_aware": _DATETIME,
+}
 
 
 def http_status_for(error: NuageError) -> int:
@@ -86,7 +137,7 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
         {
             "field": ".".join(str(p) for p in err.get("loc", ())[1:]) or str(err.get("loc", ("",))[0]),
             "location": str(err.get("loc", ("",))[0]),
-            "message": str(err.get("msg", "")),
+            "message": _message(err),
         }
         for err in exc.errors()
     ]
@@ -99,10 +150,54 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+def _message(err: Any) -> str:
+    """Pydantic's message, with the format a person should send when it is a date or a pattern."""
+    kind, message = str(err.get("type", "")), str(err.get("msg", ""))
+    if kind == "string_pattern_mismatch":
+        expected = PATTERN_FORMATS.get(str((err.get("ctx") or {}).get("pattern", "")))
+        return f"not in the expected format: {expected}" if expected else message
+    return message + _EXPECTED_FORMAT.get(kind, "")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some operation of the application answers at this path (the ``Allow`` of a 405).
+
+    Read from the application's OpenAPI description (built once), whose paths every route has."""
+    app = request.app
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allowed_methods", None)
+    if table is None:
+        table = []
+        for template, item in app.openapi().get("paths", {}).items():
+            methods = {m.upper() for m in item if m in _HTTP_METHODS}
+            table.append((compile_path(template)[0], methods))
+        app.state.allowed_methods = table
+    root, path = request.scope.get("root_path", ""), request.scope["path"]
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    found: set[str] = set()
+    for pattern, methods in table:
+        if pattern.match(path):
+            found |= methods
+    return sorted(found)
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     ids = {404: "not-found", 405: "method-not-allowed", 400: "bad-request", 415: "unsupported-media-type"}
     headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allow = allowed_methods(request)
+        headers["Allow"] = ", ".join(allow) or headers.get("Allow", "")
+        return error_response(
+            405,
+            "method-not-allowed",
+            f"{request.method} is not allowed here; use {' or '.join(allow)}",
+            {"allowed": allow},
+            **headers,
+        )
     return error_response(
         exc.status_code, ids.get(exc.status_code, "http-error"), str(exc.detail), {}, **headers
     )

@@ -5,8 +5,6 @@ and usage counting (API-3). A pure ASGI middleware, so the read path stays cheap
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,8 +15,9 @@ from nuage.api.limits import Access, ConcurrencyLimiter
 from nuage.api.state import AccessState
 from nuage.api.tokens import Claims, TokenSigner
 from nuage.api.usage import UsageMeter
+from nuage.shared.clock import Clock
 
-PUBLIC_PATHS = frozenset({"/oauth/token", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/openapi.json"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REALM = 'Bearer realm="nuage-api"'
 LOST_ACCESS = "The client or user behind this token has lost access (API-3, API-4)"
@@ -37,7 +36,7 @@ def _error(error_id: str, message: str, **details: Any) -> dict[str, Any]:
 
 
 class ApiGate:
-    """Authenticates, limits and counts every request but the public ones (token, OpenAPI)."""
+    """Authenticates, limits and counts every request but the public ones (token, revocation, OpenAPI)."""
 
     def __init__(
         self,
@@ -47,7 +46,7 @@ class ApiGate:
         state: AccessState,
         limiter: ConcurrencyLimiter,
         meter: UsageMeter,
-        now: Callable[[], float] = time.time,
+        clock: Clock,
         fast_lane: FastLane | None = None,
     ) -> None:
         self.app = app
@@ -55,7 +54,7 @@ class ApiGate:
         self.state = state
         self.limiter = limiter
         self.meter = meter
-        self.now = now
+        self.clock = clock
         self.fast_lane = fast_lane
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -152,7 +151,7 @@ class ApiGate:
         scheme, _, token = header.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return "A bearer token is required (POST /api/v1/oauth/token)"
-        claims = self.signer.verify(token.strip(), int(self.now()))
+        claims = self.signer.verify(token.strip(), int(self.clock.now().timestamp()))
         if claims is None:
             return "The token is invalid or expired"
         self.state.maybe_refresh()

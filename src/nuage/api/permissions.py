@@ -29,6 +29,13 @@ OPERATOR_ONLY = frozenset(
         "access.api-clients.update-status",
         "access.api-limits.update",
         "access.api-usage.read",
+        "billing.contracts.update",
+        "billing.tariffs.read",
+        "billing.tariffs.create",
+        "billing.plans.read",
+        "billing.plans.create",
+        "billing.plans.assign",
+        "billing.regularisations.create",
     }
 )
 
@@ -67,5 +74,6 @@ def self_granted(claims: Claims, permission: str, user_id: str) -> bool:
         in (
             "directory.users.read",
             "directory.users.update",
+            "billing.call-records.read",  # a user's own calls
         )
     )

@@ -1,7 +1,10 @@
 """Bearer tokens: HMAC-signed claims, checked without a database round trip (API-1, API-4).
 
 A token is ``v1.<claims>.<signature>``, both parts base64url. Whether the client behind a valid
-token was suspended or revoked since is asked of :class:`nuage.api.state.AccessState`, in memory.
+token was suspended or revoked since, whether the token itself was revoked (RFC 7009), or whether
+its user's password changed since (the user's token generation), is asked of
+:class:`nuage.api.state.AccessState`, in memory. Anything but a well-formed ASCII token is simply
+not a token (401), never an error.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +31,13 @@ class Claims:
     role: str  # administrator, supervisor or user
     issued_at: int  # Unix seconds
     expires_at: int
+    token_id: str = ""  # unique per token: what a revocation (RFC 7009) names
+    generation: int = 0  # users: the token generation at issue; a password change starts the next
+
+
+def new_token_id() -> str:
+    """A token's unique id (128 random bits)."""
+    return secrets.token_urlsafe(16)
 
 
 def _b64(data: bytes) -> str:
@@ -58,6 +69,8 @@ class TokenSigner:
             "rol": claims.role,
             "iat": claims.issued_at,
             "exp": claims.expires_at,
+            "jti": claims.token_id,
+            "gen": claims.generation,
         }
         payload = _b64(json.dumps(body, separators=(",", ":")).encode())
         return f"v1.{payload}.{self._sign(payload)}"
@@ -75,8 +88,10 @@ class TokenSigner:
         return claims
 
     def _verify(self, token: str, now: int) -> Claims | None:
+        if len(token) > 2048 or not token.isascii():
+            return None
         parts = token.split(".")
-        if len(parts) != 3 or parts[0] != "v1" or len(token) > 2048:
+        if len(parts) != 3 or parts[0] != "v1":
             return None
         _, payload, signature = parts
         if not hmac.compare_digest(self._sign(payload), signature):
@@ -91,6 +106,8 @@ class TokenSigner:
                 role=str(body["rol"]),
                 issued_at=int(body["iat"]),
                 expires_at=int(body["exp"]),
+                token_id=str(body.get("jti", "")),
+                generation=int(body.get("gen", 0)),
             )
         except (ValueError, KeyError, TypeError):
             return None

@@ -4,7 +4,7 @@ A ``PriceList`` is one version of the prices of a plan for one audience:
 ``customer-retail`` (what a direct customer pays) or ``partner-wholesale``
 (what the operator invoices a partner, TEN-5). It holds a recurring price per
 counted item (``ItemKind``), the one-time fees (hardware, activation,
-installation) and the plan's settings (CAP-1 reading, run day). Prices may
+installation) and the plan's settings (CAP-1 reading, PAY-2 interest reading, run day). Prices may
 change without notice (RAT-2 spirit): a period is billed with the version valid
 on its first day, a one-time fee with the version valid on the order date.
 """
@@ -21,9 +21,11 @@ from typing import Literal
 from nuage.billing.charge_models import ChargeSpec
 from nuage.billing.periods import DEFAULT_RUN_DAY
 from nuage.errors import InvalidInput, NotFound
+from nuage.payments.dunning import InterestMode
 from nuage.terms.counting import ItemKind
 
 CapacityReadingSetting = Literal["literal", "graduated"]
+DEFAULT_PLAN_ID = "business"  # BIL-2: the plan of a party with none assigned (nor its partner)
 
 
 class Audience(StrEnum):
@@ -51,9 +53,13 @@ class PriceList:
     recurring: Mapping[ItemKind, ChargeSpec]
     one_time: Mapping[OneTimeKind, Decimal] = field(default_factory=dict)
     valid_to: date | None = None
-    # CAP-1: the plan's reading of the capacity bands; read by terms.capacity, carried here.
+    # CAP-1: the plan's reading of the capacity bands (``capacity_reading_of``, read by the call
+    # policy and the capacity view for the customers billed with this plan).
     capacity_reading: CapacityReadingSetting = "literal"
     run_day: int = DEFAULT_RUN_DAY  # BIL-2: the day of the month the billing run happens
+    # PAY-2: how "1 % per month of delay" is counted for the parties billed with this plan;
+    # None: the operator's setting (``payments.interest_mode``).
+    interest_reading: InterestMode | None = None
 
     def __post_init__(self) -> None:
         if self.valid_to is not None and self.valid_to <= self.valid_from:
@@ -92,6 +98,14 @@ class PricePlan:
             if price_list.audience is audience and price_list.valid_on(on):
                 return price_list
         raise NotFound("price list", f"{self.plan_id}/{audience.value}@{on.isoformat()}")
+
+
+def plan_id_for(party_id: str, partner_id: str | None, assignments: Mapping[str, str], default: str) -> str:
+    """BIL-2: the plan a party is billed with: its own, else its partner's, else the default plan."""
+    plan_id = assignments.get(party_id)
+    if plan_id is None and partner_id is not None:
+        plan_id = assignments.get(partner_id)
+    return plan_id or default
 
 
 def plan_from_lists(plan_id: str, price_lists: Iterable[PriceList]) -> PricePlan:

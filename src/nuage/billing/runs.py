@@ -32,6 +32,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+from nuage.billing.catch_up import catch_up_lines
 from nuage.billing.charge_models import charge_model
 from nuage.billing.invoices import DocumentType, InvoiceDraft
 from nuage.billing.lines import InvoiceLine, SourceRef, make_line
@@ -76,11 +77,17 @@ class CountBasis:
     quantities: Mapping[ItemKind, Decimal]
     source_kind: str  # "monthly-summary" or "order"
     source_id: str
+    counted_in: Month | None = None  # CNT-2: the month whose month-end count this is (None: an order)
 
     @classmethod
     def from_summary(cls, summary: MonthlySummary) -> CountBasis:
         """CNT-1: bill the month-end count of a frozen monthly summary."""
-        return cls(summary.counts, "monthly-summary", f"{summary.account_id}:{summary.month}:{summary.hash}")
+        return cls(
+            summary.counts,
+            "monthly-summary",
+            f"{summary.account_id}:{summary.month}:{summary.hash}",
+            summary.month,
+        )
 
     @classmethod
     def from_order(cls, order_id: str, quantities: Mapping[ItemKind, Decimal]) -> CountBasis:
@@ -116,6 +123,8 @@ class CustomerAccount:
     recurring_billed_through: Month | None = None  # BIL-9: last period already invoiced
     rated_calls: Sequence[RatedCall] = ()  # BIL-3: rated, not invoiced yet
     international_numbers: Sequence[NumberHolding] = ()  # BIL-11
+    billed_after_count: Mapping[str, Decimal] | None = None  # CNT-2: units invoiced for the month
+    # after ``counts.counted_in``, per item kind (None: that month is not invoiced yet)
 
     @property
     def customer_id(self) -> str:
@@ -279,6 +288,27 @@ def _traffic_line(account: CustomerAccount, period: Month, audience: Audience) -
     )
 
 
+def _catch_up(account: CustomerAccount, audience: Audience) -> list[InvoiceLine]:
+    """CNT-2: the month after the count, already invoiced from an older count, brought up to it."""
+    basis = account.counts
+    if basis is None or basis.counted_in is None or account.billed_after_count is None:
+        return []
+    month = basis.counted_in.next()
+    if account.recurring_billed_through is None or month > account.recurring_billed_through:
+        return []  # not invoiced yet: this run bills it from this count
+    if not account.contract.in_service(month):
+        return []
+    return catch_up_lines(
+        customer_id=account.customer_id,
+        month=month,
+        counted=basis.quantities,
+        billed=account.billed_after_count,
+        prices=account.plan.price_list(audience, month.first_day),
+        sources={kind: basis.source(kind) for kind in ItemKind},
+        counted_in=basis.counted_in,
+    )
+
+
 def _party_index(parties: Iterable[BillingParty]) -> dict[str, BillingParty]:
     return {party.party_id: party for party in parties}
 
@@ -314,6 +344,7 @@ def run_monthly_billing(request: MonthlyRunRequest) -> MonthlyRunResult:
         months = _recurring_months(account, period)
         for month in months:
             lines.extend(_recurring_lines(account, month, account.plan.price_list(audience, month.first_day)))
+        lines.extend(_catch_up(account, audience))
         if months and account.counts is not None:
             billed_through[account.customer_id] = months[-1]
         traffic = _traffic_line(account, period, audience)

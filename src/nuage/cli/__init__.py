@@ -6,26 +6,37 @@ import sys
 
 import typer
 
+from nuage.cli.audit import audit_app
 from nuage.cli.billing import billing_app
+from nuage.cli.calls import calls_app
+from nuage.cli.contracts import contracts_app
 from nuage.cli.db import db_app
 from nuage.cli.demo import demo
 from nuage.cli.dunning import dunning_app
 from nuage.cli.emergency import emergency_app
 from nuage.cli.invoices import invoices_app
 from nuage.cli.payments import payments_app
-from nuage.cli.serve import serve, sip_only
+from nuage.cli.plans import plans_app
+from nuage.cli.serve import serve
+from nuage.cli.sip import sip_app
+from nuage.cli.tariffs import tariffs_app
 from nuage.config import ConfigError
 
 app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 app.add_typer(billing_app, name="billing")
+app.add_typer(calls_app, name="calls")
+app.add_typer(contracts_app, name="contracts")
 app.add_typer(emergency_app, name="emergency-numbers")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")
 app.add_typer(dunning_app, name="dunning")
+app.add_typer(tariffs_app, name="tariffs")
+app.add_typer(plans_app, name="plans")
 app.command()(demo)
 app.command()(serve)
-app.command("sip")(sip_only)
+app.add_typer(sip_app, name="sip")
 
 
 def main() -> None:

@@ -20,13 +20,24 @@ from typing import Annotated
 
 import typer
 
-from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
+from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session, write_file
 from nuage.errors import NuageError
-from nuage.services.billing import cdr_import, counting, issuing, monthly_run, order_fees, queries, rating
+from nuage.rating.csv_import import decoded_lines
+from nuage.services.billing import (
+    cdr_import,
+    counting,
+    issuing,
+    monthly_run,
+    order_fees,
+    queries,
+    rating,
+    summaries,
+)
 from nuage.services.billing.demo import demo_cdr_csv
 from nuage.services.billing.render import render_invoice_text
 from nuage.shared.collector import collector_paused
 from nuage.shared.month import Month
+from nuage.terms.counting import MonthlySummary
 
 billing_app = typer.Typer(
     help="Billing: counts, CDRs, rating, monthly runs and invoices.", no_args_is_help=True
@@ -42,6 +53,11 @@ def _month(text: str, option: str) -> Month:
         raise fail(f"{option}: {exc}") from exc
 
 
+def _items(summary: MonthlySummary) -> str:
+    counted = [f"{kind.value}={quantity.normalize()}" for kind, quantity in summary.items if quantity]
+    return ", ".join(counted) or "nothing counted"
+
+
 @billing_app.command("count")
 def count(month: MonthOption, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """CNT-1: freeze the month-end summary of every customer (hash-chained; never changed afterwards)."""
@@ -49,10 +65,7 @@ def count(month: MonthOption, data_dir: DataDir = None, database_url: DatabaseUr
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
         report = counting.freeze_month(uow, ctx, period)
         for summary in report.frozen:
-            items = ", ".join(
-                f"{kind.value}={quantity.normalize()}" for kind, quantity in summary.items if quantity
-            )
-            typer.echo(f"  {summary.account_id}  {items or 'nothing counted'}  hash {summary.hash[:16]}")
+            typer.echo(f"  {summary.account_id}  {_items(summary)}  hash {summary.hash[:16]}")
     typer.echo(
         f"{period}: {len(report.frozen)} summaries frozen, {len(report.already_frozen)} already frozen, "
         f"{len(report.not_started)} not in service"
@@ -70,7 +83,7 @@ def demo_cdrs(
     """SIP-1: write the demo month's CDRs (for the demo customers) as a CSV to import."""
     with operator_session(data_dir, database_url) as (platform, _ctx), platform.uow() as uow:
         text = demo_cdr_csv(uow)
-    out.write_text(text, encoding="utf-8")
+    write_file(out, text.encode("utf-8"))
     typer.echo(f"wrote {len(text.splitlines()) - 1} CDRs to {out}")
 
 
@@ -82,15 +95,18 @@ def import_cdrs(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """SIP-1: import CDRs from a CSV file; bad rows reported, good rows kept; re-importing adds nothing."""
+    """SIP-1: import CDRs from a CSV file; bad rows reported, good rows kept; re-importing adds nothing.
+
+    Exits 1 when any row was refused (the good rows are kept), so a script sees the failure.
+    """
     if not file.is_file():
         raise fail(f"no such file: {file}")
     with (
         operator_session(data_dir, database_url) as (platform, ctx),
         platform.uow() as uow,
-        file.open(encoding="utf-8", newline="") as lines,
+        file.open("rb") as raw,
     ):
-        report = cdr_import.import_cdrs(uow, ctx, lines)
+        report = cdr_import.import_cdrs(uow, ctx, decoded_lines(raw))  # not UTF-8: one line naming the row
     for error in report.errors[:50]:
         where = f"row {error.row}" if error.row else "row"
         typer.secho(f"  {where} {error.field}: {error.message}", fg=typer.colors.YELLOW)
@@ -98,8 +114,17 @@ def import_cdrs(
         typer.echo(f"  ... and {len(report.errors) - 50} more errors")
     typer.echo(
         f"imported {report.imported} CDRs, {report.already_imported} already imported, "
-        f"{len(report.errors)} errors"
+        + (f"{report.changed} changed since imported (not applied), " if report.changed else "")
+        + f"{len(report.errors)} errors"
     )
+    if report.errors:
+        typer.secho(
+            f"{len(report.errors)} rows were refused and not imported: correct them and import the file "
+            "again (the rows already imported are skipped)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @billing_app.command("rate")
@@ -119,11 +144,23 @@ def rate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
 @billing_app.command("run")
 def run(
     period: Annotated[str, typer.Option(help="The period P, YYYY-MM: bills P's traffic and P+1's services.")],
-    run_on: Annotated[str | None, typer.Option(help="Issue date (YYYY-MM-DD); default today.")] = None,
+    run_on: Annotated[
+        str | None,
+        typer.Option(
+            help="Issue date (YYYY-MM-DD); default today; from 3 days before P's run day (the 28th)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the invoices the run would issue; issue nothing.")
+    ] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """BIL-2/BIL-3/BIL-9: the month's billing run; running it again issues nothing new."""
+    """BIL-2/BIL-3/BIL-9: the month's billing run; running it again issues nothing new.
+
+    Refused when the period has not closed, or when the issue date is in the future, before the
+    period's end or before the last invoice issued (BIL-2, BIL-4).
+    """
     month = _month(period, "--period")
     try:
         issue_on = None if run_on is None else date.fromisoformat(run_on)
@@ -132,8 +169,25 @@ def run(
     # BIL-10 sources and rated calls by the million, none in a cycle: the collector waits (this process)
     with operator_session(data_dir, database_url) as (platform, ctx), collector_paused():
         report = monthly_run.run_billing(
-            platform.uow, ctx, month, run_on=issue_on, settings=platform.payments
+            platform.uow,
+            ctx,
+            month,
+            validator=platform.einvoice_validator,
+            run_on=issue_on,
+            settings=platform.payments,
+            dry_run=dry_run,
         )
+    if dry_run:
+        for draft in report.drafts:
+            typer.echo(
+                f"  would issue  {draft.invoiced_party_id}  {draft.issue_on}  {len(draft.lines)} lines  "
+                f"{draft.totals.gross} {draft.currency}"
+            )
+        typer.echo(
+            f"{month} (dry run): {len(report.drafts)} invoices would be issued, "
+            f"{report.already_billed} parties already billed; nothing was issued"
+        )
+        return
     for stored in report.invoices:
         draft = stored.issued.draft
         typer.echo(
@@ -203,7 +257,9 @@ def invoice_order(
 ) -> None:
     """BIL-1: invoice an order's hardware, activation and installation fees (once)."""
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        stored = order_fees.invoice_order(uow, ctx, order_id)
+        stored = order_fees.invoice_order(
+            uow, ctx, order_id, validator=platform.einvoice_validator, settings=platform.payments
+        )
     if stored is None:
         typer.echo(f"order {order_id}: nothing to invoice (already invoiced, or no one-time fees)")
     else:
@@ -219,7 +275,49 @@ def void(
 ) -> None:
     """BIL-4: void an invoice by a credit note and regenerate it (the original is never edited)."""
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        correction = issuing.void_and_regenerate(uow, ctx, number, regenerate=not no_replacement)
+        correction = issuing.void_and_regenerate(
+            uow,
+            ctx,
+            number,
+            regenerate=not no_replacement,
+            validator=platform.einvoice_validator,
+            settings=platform.payments,
+        )
     typer.echo(f"{number} voided by {correction.credit_note.issued.number}")
     if correction.replacement is not None:
         typer.echo(f"replaced by {correction.replacement.issued.number}")
+
+
+@billing_app.command("verify")
+def verify(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """CNT-1: re-check every account's chain of monthly summaries; exits 1 if any link is broken."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        states = summaries.chain_states(uow, ctx)
+    broken = [state for state in states if state.broken is not None]
+    for state in broken:
+        assert state.broken is not None
+        typer.secho(
+            f"  {state.account_id}  BROKEN at {state.broken.month}: {state.broken.reason}",
+            fg=typer.colors.RED,
+        )
+    months = sum(state.months for state in states)
+    typer.echo(f"{len(states)} accounts, {months} summaries: {len(broken)} broken chains")
+    if broken:
+        raise typer.Exit(1)
+
+
+@billing_app.command("summaries")
+def show_summaries(
+    account: Annotated[str, typer.Option("--account", help="The customer's id.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """CNT-1: an account's frozen monthly summaries, oldest first, with their hashes."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        found = summaries.account_summaries(uow, ctx, account)
+    for summary in found:
+        items = ", ".join(
+            f"{kind.value}={quantity.normalize()}" for kind, quantity in summary.items if quantity
+        )
+        typer.echo(f"  {summary.month}  {items or 'nothing counted'}  hash {summary.hash[:16]}")
+    typer.echo(f"{len(found)} summaries, chain intact")

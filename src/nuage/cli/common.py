@@ -11,7 +11,7 @@ import typer
 
 from nuage.bootstrap import Platform, build_platform
 from nuage.config import ConfigError, Settings, load_settings, parse_host_port
-from nuage.errors import NuageError
+from nuage.errors import NuageError, UpstreamUnavailable
 from nuage.services.context import Context
 from nuage.tenancy.model import PartyKind
 
@@ -25,6 +25,12 @@ DatabaseUrl = Annotated[
         "--database-url", envvar="NUAGE_DATABASE_URL", help="PostgreSQL URL; default: SQLite in the data dir."
     ),
 ]
+
+
+def described(exc: NuageError) -> str:
+    """One line for an error of the terms: its id, the rule that said no (if one did), the message."""
+    rule = exc.details.get("rule_id")
+    return f"{exc.error_id}{f' ({rule})' if rule else ''}: {exc}"
 
 
 def fail(message: str) -> typer.Exit:
@@ -44,7 +50,7 @@ def operator_session(data_dir: Path | None, database_url: str | None) -> Iterato
             raise fail("no operator yet: run `nuage demo` (or create the operator) first")
         yield platform, Context.operator(operator.id, platform.clock)
     except NuageError as exc:
-        raise fail(f"{exc.error_id}: {exc}") from exc
+        raise fail(described(exc)) from exc
     finally:
         platform.close()
 
@@ -53,8 +59,11 @@ def open_platform(settings: Settings) -> Platform:
     """The platform, its database migrated; a database that cannot be reached ends the command."""
     try:
         return build_platform(settings, migrate=True)
+    except UpstreamUnavailable as exc:
+        hint = "is the database server running? Start it, or give another --database-url (NUAGE_DATABASE_URL)"
+        raise fail(f"{exc}\n       {hint}") from None
     except NuageError as exc:
-        raise fail(f"{exc.error_id}: {exc}") from None
+        raise fail(described(exc)) from None
 
 
 def command_settings(data_dir: Path | None, database_url: str | None = None, **more: object) -> Settings:
@@ -64,6 +73,15 @@ def command_settings(data_dir: Path | None, database_url: str | None = None, **m
         return load_settings(data_dir=data_dir, database_url=database_url, **more)
     except ConfigError as exc:
         raise fail(str(exc)) from None
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write a file the command was asked for; a folder that does not exist (or any other refusal of
+    the file system) ends the command with one line."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise fail(f"cannot write {path}: {exc.strerror or exc} (does its folder exist?)") from None
 
 
 def address(value: str | None, option: str) -> tuple[str, int] | None:

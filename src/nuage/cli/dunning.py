@@ -7,8 +7,8 @@ After payments are imported (``nuage payments``)::
     nuage dunning suspend CUSTOMER / nuage dunning restore CUSTOMER
 
 The policy comes from ``[payments]`` in ``nuage.toml`` (``Settings.payments``): ``reminder_days``
-(e.g. [7, 14, 30]), ``reminder_fees``, ``interest_mode`` ("per-started-month" or "pro-rata"),
-``suspend_after_days``, ``auto_suspend``.
+(e.g. [7, 14, 30]), ``reminder_fees``, ``interest_mode`` ("per-started-month", "pro-rata" or
+"per-day"; a price plan may name its own), ``suspend_after_days``, ``auto_suspend``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from nuage.adapters.smtp import SmtpMailer
 from nuage.cli.common import DatabaseUrl, DataDir, address, operator_session
 from nuage.cli.payments import day_option
 from nuage.services.payments import delivery, dunning, payments, suspension
+from nuage.services.payments.status import dunning_status
 
 dunning_app = typer.Typer(help="Dunning: reminders, interest, suspension (PAY-1..4).", no_args_is_help=True)
 
@@ -165,3 +166,25 @@ def invoice_charges(
             f"{stored.issued.number}: {len(stored.issued.draft.lines)} PAY-2 lines, "
             f"{stored.issued.totals.gross} EUR"
         )
+
+
+@dunning_app.command("status")
+def dunning_status_command(
+    party: Annotated[str, typer.Option("--party", help="The contracting party's id.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """PAY-1/PAY-3: a party's overdue invoices, its reminders, a suspension, what restores service."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        status = dunning_status(uow, ctx, platform.payments, party)
+    for invoice in status.overdue:
+        last, following = "none", "none left"
+        if invoice.last_reminder is not None:
+            last = f"{invoice.last_reminder} on {invoice.last_reminder_on}"
+        if invoice.next_reminder is not None:
+            following = f"{invoice.next_reminder} on {invoice.next_reminder_on}"
+        typer.echo(
+            f"  {invoice.number}  due {invoice.due_on}  unpaid {invoice.outstanding:>9} EUR  "
+            f"reminder sent: {last}; next: {following}"
+        )
+    typer.echo(status.explanation)

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
+from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session, write_file
 from nuage.documents.reference import reference_for
 from nuage.payments.camt import BankEntry, write_camt053
 from nuage.services.payments import documents, payments
@@ -45,8 +45,12 @@ def import_camt(
     """PAY-1: import a bank statement; credits matched by structured reference, others parked; idempotent."""
     if not file.is_file():
         raise fail(f"no such file: {file}")
-    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        report = payments.import_statement(uow, ctx, file.read_bytes())
+    with (
+        operator_session(data_dir, database_url) as (platform, ctx),
+        platform.uow() as uow,
+        file.open("rb") as stream,
+    ):
+        report = payments.import_statement(uow, ctx, stream)  # streamed, with a size cap
         uow.commit()
     for ref, number, amount in report.matched:
         typer.echo(f"  matched {ref}: {amount} EUR -> {number}")
@@ -92,6 +96,12 @@ def show_balances(data_dir: DataDir = None, database_url: DatabaseUrl = None) ->
             f"  {item.party_id}  {item.name[:28]:<28}  billed {item.billed:>9}  paid {item.received:>9}  "
             f"balance {item.balance:>9}  overdue {item.overdue:>9}"
         )
+        if item.total_due != item.balance or item.fees or item.interest:
+            typer.echo(
+                f"      of which services {item.principal}, reminder fees {item.fees}, interest "
+                f"{item.interest} (PAY-2); on the next invoice: fees {item.pending_fees}, interest "
+                f"{item.pending_interest}, other {item.pending_other}; total due {item.total_due}"
+            )
 
 
 @payments_app.command("parked")
@@ -168,5 +178,5 @@ def demo_statement(
             None,
         ),
     )
-    out.write_bytes(write_camt053("DEMO-STMT-1", iban, entries))
+    write_file(out, write_camt053("DEMO-STMT-1", iban, entries))
     typer.echo(f"wrote {out}: {first.number} paid, {second.number} half paid, one unknown transfer")

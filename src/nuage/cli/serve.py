@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -13,6 +14,7 @@ import typer
 
 from nuage.bootstrap import Platform, SipRuntime
 from nuage.cli.common import DatabaseUrl, DataDir, address, command_settings, fail, open_platform
+from nuage.cli.contracts import daily_contract_job
 from nuage.sip import install_uvloop, tune_gc
 
 
@@ -37,13 +39,37 @@ def serve(
         settings.sip.host, settings.sip.port = sip_address
     if no_sip:
         settings.sip.enabled = False
+    # the port first: a busy one ends the command in one line, before anything is opened or migrated
+    listening = _listen(settings.http.host, settings.http.port)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    platform = open_platform(settings)
     try:
-        install_uvloop()  # process-wide: only this entry point sets the loop policy
-        asyncio.run(_serve(platform))
+        platform = open_platform(settings)
+        try:
+            install_uvloop()  # process-wide: only this entry point sets the loop policy
+            asyncio.run(_serve(platform, listening))
+        finally:
+            platform.close()
     finally:
-        platform.close()
+        listening.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The web server's socket, bound; an address in use (or not this machine's) ends the command."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise fail(f"--http {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise fail(
+            f"the web server cannot listen on {host}:{port}: {exc.strerror or exc}\n"
+            "       stop what uses it, or choose another address with --http HOST:PORT"
+        ) from None
+    return sock
 
 
 def _stop_event() -> asyncio.Event:
@@ -60,7 +86,10 @@ async def _start_sip(platform: Platform) -> SipRuntime:
         await runtime.start()
     except OSError as exc:
         sip = platform.settings.sip
-        raise fail(f"SIP could not listen on {sip.host}:{sip.port}: {exc.strerror or exc}") from exc
+        raise fail(
+            f"SIP could not listen on {sip.host}:{sip.port}: {exc.strerror or exc}\n"
+            "       stop what uses it, or choose another address with --sip HOST:PORT"
+        ) from None
     # process-wide, so here at the entry point: what exists once the directory and bindings are
     # loaded is frozen out of every later collection, and young collections are rarer
     tune_gc()
@@ -73,7 +102,7 @@ async def _start_sip(platform: Platform) -> SipRuntime:
     return runtime
 
 
-async def _serve(platform: Platform) -> None:
+async def _serve(platform: Platform, listening: socket.socket) -> None:
     import uvicorn
 
     class _WebServer(uvicorn.Server):
@@ -86,31 +115,47 @@ async def _serve(platform: Platform) -> None:
     from nuage.web.app import create_app
 
     settings = platform.settings
+    tls = settings.http.tls
+    for what, path in (("certificate", tls.certificate), ("key", tls.key)):
+        if path is not None and not path.is_file():
+            raise fail(f"http.tls.{what}: no such file {path}; give the PEM file, or leave TLS out")
+    password = tls.key_password.get_secret_value() if tls.key_password else None
     config = uvicorn.Config(
         create_app(platform),
         host=settings.http.host,
         port=settings.http.port,
         log_level="warning",
         lifespan="on",
+        ssl_certfile=str(tls.certificate) if tls.certificate else None,
+        ssl_keyfile=str(tls.key) if tls.key else None,
+        ssl_keyfile_password=password,
     )
+    if tls.enabled:
+        try:
+            config.load()  # builds the TLS context now, so that a bad file is one line, not a traceback
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: a wrong key, a bad PEM file
+            raise fail(f"HTTPS cannot start with http.tls.certificate and http.tls.key: {exc}") from exc
     server = _WebServer(config)
     stop = _stop_event()
     runtime = await _start_sip(platform) if settings.sip.enabled else None
+    daily = asyncio.create_task(daily_contract_job(platform))
     try:
-        web_task = asyncio.create_task(server.serve())
+        web_task = asyncio.create_task(server.serve(sockets=[listening]))
         while not server.started:
             if web_task.done():
                 await web_task
                 raise fail(f"the web server could not start on {settings.http.host}:{settings.http.port}")
             await asyncio.sleep(0.05)
         bound = server.servers[0].sockets[0].getsockname()
-        typer.echo(f"Browser: http://{bound[0]}:{bound[1]}/  (health: /health)")
+        scheme = "https" if tls.enabled else "http"
+        typer.echo(f"Browser: {scheme}://{bound[0]}:{bound[1]}/  (health: /health)")
         typer.echo(f"Data: {platform.database_label}. Nuage is running; stop with Ctrl-C.")
         await stop.wait()
         typer.echo("stopping: no new calls; current calls may end (10 s)...")
         server.should_exit = True
         await web_task
     finally:
+        daily.cancel()
         if runtime is not None:
             await runtime.stop()
 

@@ -96,6 +96,7 @@ class User:
     emergency_number_id: str | None = None  # EMG-2: caller ID presented to emergency services
     communal_room_id: str | None = None  # CFG-4: a user declared for a phone of a communal room
     password_hash: str | None = None  # portal login (argon2)
+    token_generation: int = 0  # portal tokens carry it; a password change moves it on (ends them)
     hot_desk_pin_hash: str | None = None  # CFG-13
 
     @property
@@ -310,7 +311,8 @@ class Trunk:
     sip_password: str | None = None
     allowed_ips: str | None = None  # comma-separated addresses or CIDR blocks
     emergency_number_id: str | None = None  # EMG-2: the trunk's configured emergency number
-    channel_limit: int | None = None
+    channel_limit: int | None = None  # SIP-3: the channels subscribed (terms.capacity)
+    site: str | None = None  # EMG-2: the address the customer declares for the PBX's phones
 
 
 @dataclass

@@ -11,6 +11,8 @@ import string
 
 from nuage.directory.model import Device, LinePurpose, NumberBlock, Role, TrunkAddress, User
 from nuage.errors import InvalidInput, TermViolation
+from nuage.shared.text import clean_name as clean_name  # names and labels: no control characters
+from nuage.shared.text import first_control
 
 
 def refuse_alarm_and_lift_lines(purpose: LinePurpose, what: str) -> None:
@@ -114,19 +116,11 @@ _SIP_USER = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 _EXTENSION = re.compile(r"^[0-9]{2,8}$")
 
 
-def clean_name(value: str, field: str = "name") -> str:
-    """A name or label: 1 to 200 characters once trimmed."""
-    cleaned = value.strip()
-    if not cleaned or len(cleaned) > 200:
-        raise InvalidInput(field, f"{field} must have 1 to 200 characters")
-    return cleaned
-
-
 def clean_email(value: str | None, field: str = "email") -> str | None:
     """An e-mail address, lower-cased (None stays None)."""
     if value is None:
         return None
-    if not _EMAIL.match(value) or len(value) > 320:
+    if not _EMAIL.match(value) or len(value) > 320 or first_control(value) is not None:
         raise InvalidInput(field, f"Not an e-mail address: {value!r}")
     return value.lower()
 

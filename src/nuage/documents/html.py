@@ -9,6 +9,7 @@ reference (PAY-1), all in the customer's language with Belgian formats. Printing
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -56,8 +57,14 @@ def _details(line: InvoiceLine, doc: DocumentInput) -> str:
     return " · ".join(parts)
 
 
+#: a hash or another long hexadecimal run in a source key: the page shows its first 16 digits (the
+#: e-invoice and the API keep the whole key), as the monthly summaries' seals are shown
+_LONG_HEX = re.compile(r"[0-9a-f]{17,}")
+
+
 def _sources(line: InvoiceLine, limit: int = 4) -> str:
-    keys = [f"{source.kind}:{source.key}" for source in line.sources]
+    """BIL-10: the line's first sources, long hashes shortened so the line stays on the page."""
+    keys = [_LONG_HEX.sub(lambda m: m.group(0)[:16] + "…", f"{s.kind}:{s.key}") for s in line.sources]
     shown = ", ".join(keys[:limit])
     return shown + (f" (+{len(keys) - limit})" if len(keys) > limit else "")
 

@@ -3,6 +3,7 @@
 One message table per language, keyed like the billing domain's ``description_key``
 values, so every invoice line reads the same in the PDF, the UBL e-invoice and the e-mail.
 Keys with a variable tail (``line.recurring.<item>``, ``line.early_termination.<item>``,
+``line.catch_up.<item>``,
 ``line.one_time.hardware.<model>``) are composed from the item's own text.
 """
 
@@ -37,6 +38,7 @@ ITEMS: dict[str, dict[str, str]] = {
         "nl": "Gespreksopname (GB)",
     },
     "ucaas_licences": {"en": "UCaaS licences", "fr": "Licences UCaaS", "nl": "UCaaS-licenties"},
+    "trunk_channels": {"en": "SIP trunk channels", "fr": "Canaux de trunk SIP", "nl": "SIP-trunkkanalen"},
     "activation": {"en": "Activation", "fr": "Activation", "nl": "Activering"},
     "installation": {"en": "Installation", "fr": "Installation", "nl": "Installatie"},
     "hardware": {"en": "Hardware", "fr": "Matériel", "nl": "Hardware"},
@@ -64,6 +66,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Hardware: {model}",
         "fr": "Matériel : {model}",
         "nl": "Hardware: {model}",
+    },
+    "line.catch_up": {
+        "en": "{item}: increase counted at the end of {counted_in}, for {period} (catch-up)",
+        "fr": "{item} : hausse comptée fin {counted_in}, pour {period} (rattrapage)",
+        "nl": "{item}: stijging geteld eind {counted_in}, voor {period} (inhaalregel)",
+    },
+    "line.regularisation.billable_users": {
+        "en": "Declaration regularisation: {users} undeclared user(s) for {months} month(s), "
+        "{from} to {through} (finding {finding})",
+        "fr": "Régularisation de déclaration : {users} utilisateur(s) non déclaré(s) pendant "
+        "{months} mois, de {from} à {through} (constat {finding})",
+        "nl": "Regularisatie van de aangifte: {users} niet-aangegeven gebruiker(s) gedurende "
+        "{months} maand(en), van {from} tot {through} (vaststelling {finding})",
     },
     "line.payment.late_interest": {
         "en": "Late-payment interest on invoice {invoice} (1% per month, {months})",
@@ -247,6 +262,9 @@ def line_text(description_key: str, language: str, params: Mapping[str, str] | N
     head, _, tail = description_key.rpartition(".")
     if head == "line.recurring":
         return item_text(tail, language)
+    if head == "line.catch_up":
+        values["item"] = item_text(tail, language)
+        return MESSAGES[head][check_language(language)].format_map(_Defaults(values))
     if head == "line.early_termination":
         return message("line.early_termination", language, item=item_text(tail, language))
     if head == "line.one_time":

@@ -1,9 +1,10 @@
 """What an invoice document shows (BIL-4, BIL-10, TEN-2, TEN-5): parties, brand, payment, summaries.
 
 ``DocumentInput`` is everything the PDF and the UBL e-invoice are rendered from, so both
-documents say the same thing. ``document_input`` is the one builder (the issuing check and
-the documents use case both call it); rendering is pure (same input, same bytes for the UBL,
-same text for the PDF).
+documents say the same thing. ``document_input`` is the one builder: at issue, the e-invoice
+check builds with it and what it built is frozen (``documents.snapshot``), from which the
+documents are rendered; rendering is pure (same input, same bytes for the UBL, same text for
+the PDF).
 """
 
 from __future__ import annotations

@@ -9,21 +9,33 @@ the same keys (idempotence is enforced by storage on ``(statement_id, entry_ref)
 The payment reference is taken from the structured creditor reference
 (``RmtInf/Strd/CdtrRefInf/Ref``), else from the unstructured remittance text (a
 ``+++xxx/xxxx/xxxxx+++`` in it).
+
+Bounds: a file is read as a stream (``read_camt053``), entry by entry, and refused once it passes
+``MAX_STATEMENT_BYTES`` (``StatementTooLarge``), so a huge file never sits in memory whole; an amount
+is at most ``MAX_AMOUNT`` with cents; ids are at most as long as ISO 20022 allows (``Max35Text``, the
+IBAN 34); free texts (remittance, debtor name) are cut at ``MAX_TEXT`` characters.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import BinaryIO
 
 from lxml import etree
 
 from nuage.errors import InvalidInput
 
 _NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.(\d{2})")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+MAX_STATEMENT_BYTES = 20 * 1024 * 1024  # a month of a busy account's statement is a few megabytes
+MAX_AMOUNT = Decimal("999999999.99")  # one entry; more is a corrupt file, not a payment
+MAX_ID = 35  # ISO 20022 Max35Text: statement ids and entry references
+MAX_TEXT = 200  # remittance text and names are kept up to this
 
 
 class MalformedStatement(InvalidInput):
@@ -33,6 +45,19 @@ class MalformedStatement(InvalidInput):
 
     def __init__(self, message: str) -> None:
         super().__init__("statement", f"malformed camt.053 statement: {message}")
+
+
+class StatementTooLarge(InvalidInput):
+    """PAY-1: a bank statement file larger than the import takes."""
+
+    error_id = "statement-too-large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "statement",
+            f"the statement file is larger than {limit} bytes: export one statement per day or week",
+            max_bytes=limit,
+        )
 
 
 @dataclass(frozen=True)
@@ -60,11 +85,29 @@ class Statement:
     version: str
 
 
+@dataclass(frozen=True)
+class StatementFile:
+    """PAY-1: what a camt.053 file holds, with the SHA-256 of its bytes."""
+
+    statements: tuple[Statement, ...]
+    sha256: str
+
+
 def _text(node: etree._Element, path: str, ns: dict[str, str]) -> str | None:
     found = node.find(path, ns)
     if found is None or found.text is None:
         return None
     return found.text.strip()
+
+
+def _free_text(value: str | None) -> str | None:
+    return None if value is None else value[:MAX_TEXT]
+
+
+def _bounded_id(value: str | None, what: str, limit: int = MAX_ID) -> str | None:
+    if value is not None and len(value) > limit:
+        raise MalformedStatement(f"{what} {value[:40]!r}... is longer than {limit} characters")
+    return value
 
 
 def _date(node: etree._Element, path: str, ns: dict[str, str]) -> date | None:
@@ -83,55 +126,127 @@ def _date(node: etree._Element, path: str, ns: dict[str, str]) -> date | None:
 def _amount(node: etree._Element, where: str) -> tuple[Decimal, str]:
     if node.text is None:
         raise MalformedStatement(f"{where}: empty amount")
+    text = node.text.strip()
+    if len(text) > 32:
+        raise MalformedStatement(f"{where}: amount {text[:32]!r}... is not an amount")
     try:
-        amount = Decimal(node.text.strip())
+        amount = Decimal(text)
     except InvalidOperation as exc:
-        raise MalformedStatement(f"{where}: amount {node.text!r} is not a number") from exc
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise MalformedStatement(f"{where}: amount {node.text!r} is not a positive amount in cents")
+        raise MalformedStatement(f"{where}: amount {text!r} is not a number") from exc
+    if not amount.is_finite() or amount < 0:
+        raise MalformedStatement(f"{where}: amount {text!r} is not a positive amount in cents")
+    if amount > MAX_AMOUNT:
+        raise MalformedStatement(f"{where}: amount {text!r} is more than {MAX_AMOUNT}")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise MalformedStatement(f"{where}: amount {text!r} is not a positive amount in cents")
     currency = node.get("Ccy")
     if not currency:
         raise MalformedStatement(f"{where}: amount without currency (Ccy)")
+    if not _CURRENCY.fullmatch(currency):
+        raise MalformedStatement(f"{where}: currency {currency[:10]!r} is not an ISO 4217 code")
     return amount, currency
+
+
+def _debtor_name(node: etree._Element, ns: dict[str, str]) -> str | None:
+    return _free_text(
+        _text(node, ".//c:RltdPties/c:Dbtr/c:Nm", ns) or _text(node, ".//c:Dbtr/c:Pty/c:Nm", ns)
+    )
 
 
 def _reference(node: etree._Element, ns: dict[str, str]) -> str | None:
     structured = _text(node, ".//c:RmtInf/c:Strd/c:CdtrRefInf/c:Ref", ns)
     if structured:
-        return structured
+        return _free_text(structured)
     free = [element.text.strip() for element in node.iterfind(".//c:RmtInf/c:Ustrd", ns) if element.text]
-    return " ".join(free) or None
+    return _free_text(" ".join(free)) or None
 
 
-def parse_camt053(data: bytes) -> tuple[Statement, ...]:
+class _Capped(io.RawIOBase):
+    """A binary stream read through, hashed and refused once it passes ``limit`` bytes."""
+
+    def __init__(self, source: BinaryIO, limit: int) -> None:
+        super().__init__()
+        self.source = source
+        self.limit = limit
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.source.read(size if size is not None and size > 0 else 64 * 1024)
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise StatementTooLarge(self.limit)
+        self.digest.update(chunk)
+        return chunk
+
+
+def parse_camt053(data: bytes, *, max_bytes: int = MAX_STATEMENT_BYTES) -> tuple[Statement, ...]:
     """PAY-1: the statements of a camt.053 file; raises ``MalformedStatement`` naming the problem."""
+    return read_camt053(io.BytesIO(data), max_bytes=max_bytes).statements
+
+
+def read_camt053(source: BinaryIO, *, max_bytes: int = MAX_STATEMENT_BYTES) -> StatementFile:
+    """PAY-1: a camt.053 file read as a stream, entry by entry (each entry's tree freed once read);
+    ``StatementTooLarge`` past ``max_bytes``, ``MalformedStatement`` naming any other problem."""
+    stream = _Capped(source, max_bytes)
+    events = etree.iterparse(
+        stream, events=("start", "end"), resolve_entities=False, no_network=True, huge_tree=False
+    )
+    ns: dict[str, str] = {}
+    version = ""
+    statements: list[Statement] = []
+    entries: list[BankEntry] = []
+    position = 0  # of the entry in its statement
+    containers = 0
     try:
-        root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+        for event, element in events:
+            if not ns:  # the root's start
+                version = _version(element)
+                ns = {"c": etree.QName(element).namespace or ""}
+                continue
+            parent = element.getparent()
+            if event != "end" or parent is None:
+                continue
+            name, parent_name = etree.QName(element).localname, etree.QName(parent).localname
+            if name == "BkToCstmrStmt" and parent.getparent() is None:
+                containers += 1
+            elif name == "Ntry" and parent_name == "Stmt":
+                position += 1
+                entries.extend(_entries(_statement_id(parent, ns), position, element, ns))
+                element.clear()  # the entry is read: free its tree
+            elif name == "Stmt":
+                if parent_name == "BkToCstmrStmt":
+                    iban = _bounded_id(_text(element, "c:Acct/c:Id/c:IBAN", ns), "IBAN", 34)
+                    statements.append(Statement(_statement_id(element, ns), iban, tuple(entries), version))
+                entries, position = [], 0
+                element.clear()
     except etree.XMLSyntaxError as exc:
         raise MalformedStatement(f"not well-formed XML ({exc})") from exc
+    if not containers:
+        raise MalformedStatement("no BkToCstmrStmt element")
+    if not statements:
+        raise MalformedStatement("no statement (Stmt) in the file")
+    return StatementFile(tuple(statements), stream.digest.hexdigest())
+
+
+def _version(root: etree._Element) -> str:
     match = _NAMESPACE.fullmatch(etree.QName(root).namespace or "")
     if match is None:
         raise MalformedStatement(f"namespace {etree.QName(root).namespace!r} is not camt.053.001.NN")
     version = match.group(1)
     if int(version) < 2:
         raise MalformedStatement(f"camt.053.001.{version} is older than 02")
-    ns = {"c": etree.QName(root).namespace or ""}
-    container = root.find("c:BkToCstmrStmt", ns)
-    if container is None:
-        raise MalformedStatement("no BkToCstmrStmt element")
-    statements = []
-    for stmt in container.iterfind("c:Stmt", ns):
-        statement_id = _text(stmt, "c:Id", ns)
-        if not statement_id:
-            raise MalformedStatement("a statement (Stmt) has no Id")
-        iban = _text(stmt, "c:Acct/c:Id/c:IBAN", ns)
-        entries: list[BankEntry] = []
-        for position, entry in enumerate(stmt.iterfind("c:Ntry", ns), start=1):
-            entries.extend(_entries(statement_id, position, entry, ns))
-        statements.append(Statement(statement_id, iban, tuple(entries), version))
-    if not statements:
-        raise MalformedStatement("no statement (Stmt) in the file")
-    return tuple(statements)
+    return version
+
+
+def _statement_id(statement: etree._Element, ns: dict[str, str]) -> str:
+    statement_id = _bounded_id(_text(statement, "c:Id", ns), "statement Id")
+    if not statement_id:
+        raise MalformedStatement("a statement (Stmt) has no Id")
+    return statement_id
 
 
 def _entries(statement_id: str, position: int, entry: etree._Element, ns: dict[str, str]) -> list[BankEntry]:
@@ -151,6 +266,7 @@ def _entries(statement_id: str, position: int, entry: etree._Element, ns: dict[s
         or _text(entry, "c:AcctSvcrRef", ns)
         or hashlib.sha256(etree.tostring(entry, method="c14n")).hexdigest()[:32]
     )
+    _bounded_id(entry_ref, f"{where}: reference")
     details = entry.findall("c:NtryDtls/c:TxDtls", ns)
     if len(details) <= 1:
         node = details[0] if details else entry
@@ -163,8 +279,8 @@ def _entries(statement_id: str, position: int, entry: etree._Element, ns: dict[s
                 indicator == "CRDT",
                 booked_on,
                 _reference(node, ns),
-                _text(node, ".//c:RltdPties/c:Dbtr/c:Nm", ns) or _text(node, ".//c:Dbtr/c:Pty/c:Nm", ns),
-                _text(node, ".//c:RltdPties/c:DbtrAcct/c:Id/c:IBAN", ns),
+                _debtor_name(node, ns),
+                _bounded_id(_text(node, ".//c:RltdPties/c:DbtrAcct/c:Id/c:IBAN", ns), "debtor IBAN", 34),
             )
         ]
     batch = []
@@ -184,8 +300,8 @@ def _entries(statement_id: str, position: int, entry: etree._Element, ns: dict[s
                 indicator == "CRDT",
                 booked_on,
                 _reference(tx, ns),
-                _text(tx, ".//c:RltdPties/c:Dbtr/c:Nm", ns) or _text(tx, ".//c:Dbtr/c:Pty/c:Nm", ns),
-                _text(tx, ".//c:RltdPties/c:DbtrAcct/c:Id/c:IBAN", ns),
+                _debtor_name(tx, ns),
+                _bounded_id(_text(tx, ".//c:RltdPties/c:DbtrAcct/c:Id/c:IBAN", ns), "debtor IBAN", 34),
             )
         )
     if sum((item.amount for item in batch), Decimal(0)) != amount:

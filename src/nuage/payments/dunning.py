@@ -13,18 +13,25 @@ PAY-2 — "un taux d'intérêt de retard de 1 % par mois de retard":
   costing 1 % × unpaid amount ÷ the number of days of the delay month it falls in.
   Decision: calendar delay months rather than days/30, so a whole month of delay always
   costs exactly 1 %, whatever the month's length.
+* ``InterestMode.PER_DAY`` (a setting): days of delay / 30 × 1 %, each day after the due date
+  costing 1 % × the amount unpaid that day ÷ 30, whatever the month.
+
+The reading is the operator's setting (``payments.interest_mode``) unless the price plan the
+contracting party is billed with names one (``PriceList.interest_reading``, per party in
+``plan_dunning``'s ``interest_modes``).
 
 Interest runs on the unpaid amount including VAT, is rounded half-up to the cent once per
 charge, and is charged cumulatively: each charge is the interest accrued so far minus what
 was already charged for the invoice, so nothing is charged twice. Per started month, a charge
-falls due when a delay month starts; pro rata, at each monthly anniversary of the due date and
-when the invoice is settled. Charges become invoice lines citing PAY-2 that the next invoice
+falls due when a delay month starts; pro rata and per day, at each monthly anniversary of the
+due date and when the invoice is settled. Charges become invoice lines citing PAY-2 that the next invoice
 of the contracting party carries (the monthly run adds them), VAT-exempt (category E, see
 ``billing.vat``: compensation, not the consideration for a supply).
 
 Reminders are sent at the configured days after the due date (7, 14, 30 by default), each
-level once; when several levels fall due together (the job did not run), only the highest is
-sent. After the last reminder and ``suspend_after_days`` more, a party still in arrears is in
+level once and in order: when the job did not run for a while, the next level is sent, never a
+later one, and each following level waits at least the configured gap after the one before
+(``next_reminder``). After the last reminder and ``suspend_after_days`` more, a party still in arrears is in
 default: the operator suspends it to minimum service (PAY-1, PAY-3), or the job does when
 ``auto_suspend`` is on. A party suspended for non-payment is restored once it has no overdue
 invoice left.
@@ -46,6 +53,7 @@ from nuage.shared.money import ZERO, round_half_up_to_cent
 from nuage.terms.contract import add_months
 
 MONTHLY_RATE = Decimal("0.01")  # PAY-2: 1 % per month of delay
+_DAYS_PER_MONTH = Decimal(30)  # PAY-2, per-day reading: a month of delay is 30 days
 SUSPENSION_REASON_PREFIX = "PAY-1/PAY-3"
 
 
@@ -54,6 +62,7 @@ class InterestMode(StrEnum):
 
     PER_STARTED_MONTH = "per-started-month"  # the terms literally (default)
     PRO_RATA = "pro-rata"  # per day, within calendar delay months
+    PER_DAY = "per-day"  # days of delay / 30 × 1 %
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,12 @@ def accrued_interest(
 ) -> Decimal:
     """PAY-2: the exact interest accrued on an invoice from its due date to ``through`` (inclusive)."""
     total = ZERO
+    if mode is InterestMode.PER_DAY:
+        day = state.due_on + timedelta(days=1)
+        while day <= through:
+            total += rate * max(state.outstanding_on(day), ZERO) / _DAYS_PER_MONTH
+            day += timedelta(days=1)
+        return total
     for k in range(1, started_delay_months(state.due_on, through) + 1):
         first, last = delay_month_bounds(state.due_on, k)
         if mode is InterestMode.PER_STARTED_MONTH:
@@ -231,23 +246,52 @@ class DunningPlan:
     to_restore: tuple[str, ...]  # contracting parties suspended for arrears with nothing overdue left
 
 
+def next_reminder(
+    state: InvoiceState, sent: Mapping[int, date], policy: DunningPolicy
+) -> tuple[int, date] | None:
+    """PAY-1: the next reminder of an unpaid invoice and the day it falls due, or None after the last.
+
+    Reminders go in order, one level at a time: level 1 at its days after the due date, each next
+    level at its days after the due date *and* no sooner than the configured gap after the level
+    before was sent, so a customer always gets the time the first reminders give before the next.
+    """
+    level = max(sent, default=0) + 1
+    if level > policy.last_level:
+        return None
+    days = policy.reminder_days
+    on = state.due_on + timedelta(days=days[level - 1])
+    previous = sent.get(level - 1)
+    if previous is not None:
+        on = max(on, previous + timedelta(days=days[level - 1] - days[level - 2]))
+    return level, on
+
+
 def _reminder_due(
     state: InvoiceState, as_of: date, sent: Mapping[int, date], policy: DunningPolicy
 ) -> ReminderDue | None:
-    late_days = (as_of - state.due_on).days
-    reached = [level for level, days in enumerate(policy.reminder_days, start=1) if late_days >= days]
-    if not reached or state.outstanding <= ZERO:
+    if state.outstanding <= ZERO:
         return None
-    level = reached[-1]
-    if any(sent_level >= level for sent_level in sent):
+    following = next_reminder(state, sent, policy)
+    if following is None or following[1] > as_of:
         return None
+    level = following[0]
     return ReminderDue(
         state.number, state.party_id, level, policy.reminder_fees[level - 1], state.outstanding, state.due_on
     )
 
 
-def plan_dunning(as_of: date, ledger: Ledger, history: DunningHistory, policy: DunningPolicy) -> DunningPlan:
-    """PAY-1/PAY-2: reminders, interest charges, defaults and restorations on ``as_of``."""
+def plan_dunning(
+    as_of: date,
+    ledger: Ledger,
+    history: DunningHistory,
+    policy: DunningPolicy,
+    interest_modes: Mapping[str, InterestMode] | None = None,
+) -> DunningPlan:
+    """PAY-1/PAY-2: reminders, interest charges, defaults and restorations on ``as_of``.
+
+    ``interest_modes``: the PAY-2 reading of the parties whose price plan names one (the others
+    follow ``policy.interest_mode``)."""
+    modes = interest_modes or {}
     reminders: list[ReminderDue] = []
     charges: list[InterestCharge] = []
     in_default: dict[str, None] = {}
@@ -258,10 +302,9 @@ def plan_dunning(as_of: date, ledger: Ledger, history: DunningHistory, policy: D
         reminder = _reminder_due(state, as_of, sent, policy)
         if reminder is not None:
             reminders.append(reminder)
-        through = interest_charge_date(state, as_of, policy.interest_mode)
-        accrued = round_half_up_to_cent(
-            accrued_interest(state, through, policy.interest_mode, policy.monthly_rate)
-        )
+        mode = modes.get(state.party_id, policy.interest_mode)
+        through = interest_charge_date(state, as_of, mode)
+        accrued = round_half_up_to_cent(accrued_interest(state, through, mode, policy.monthly_rate))
         already = history.interest_charged.get(state.number, ZERO)
         if accrued > already:
             months = started_delay_months(state.due_on, through)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from nuage.directory.model import Device, PhoneNumber, TrafficPack, Trunk, User
 from nuage.policy.autodialer import AutoDialerBlock
 from nuage.rating.tariffs import TariffBook
-from nuage.tenancy.model import Party, PartyKind, PartyStatus
+from nuage.tenancy.model import CapacityReading, Party, PartyKind, PartyStatus
 from nuage.terms.capacity import account_capacity
 
 
@@ -71,11 +71,18 @@ def build_snapshot(
     spend_caps: Mapping[str, Decimal] | None = None,
     tariffs: TariffBook | None = None,
     autodialer_blocks: list[AutoDialerBlock] | None = None,
+    capacity_readings: Mapping[str, CapacityReading] | None = None,
 ) -> PolicySnapshot:
-    """The terms of every customer account on ``on`` (capacity from ``account_capacity``)."""
+    """The terms of every customer account on ``on`` (capacity from ``account_capacity``, with the
+    CAP-1 reading of the customer's price plan from ``capacity_readings``, else the party's own)."""
+    readings = capacity_readings or {}
     users_of: dict[str, list[User]] = {}
     for user in users:
         users_of.setdefault(user.account_id, []).append(user)
+    trunk_list = list(trunks)
+    trunks_of: dict[str, list[Trunk]] = {}
+    for trunk in trunk_list:
+        trunks_of.setdefault(trunk.account_id, []).append(trunk)
     packs_of: dict[str, list[TrafficPack]] = {}
     for pack in packs:
         packs_of.setdefault(pack.account_id, []).append(pack)
@@ -94,7 +101,11 @@ def build_snapshot(
         if party.kind is not PartyKind.CUSTOMER:
             continue
         capacity = account_capacity(
-            users_of.get(party.id, ()), packs_of.get(party.id, ()), party.capacity_reading, on
+            users_of.get(party.id, ()),
+            packs_of.get(party.id, ()),
+            readings.get(party.id, party.capacity_reading),
+            on,
+            trunks_of.get(party.id, ()),  # SIP-3: a trunk's channels are the account's too
         )
         accounts[party.id] = AccountTerms(
             account_id=party.id,
@@ -108,7 +119,7 @@ def build_snapshot(
     return PolicySnapshot(
         accounts=accounts,
         on=on,
-        trunks={t.id: TrunkTerms(t.id, t.account_id, t.channel_limit) for t in trunks},
+        trunks={t.id: TrunkTerms(t.id, t.account_id, t.channel_limit) for t in trunk_list},
         spend_caps={a: cap for a, cap in (spend_caps or {}).items() if a in accounts},
         tariffs=tariffs,
         autodialer_blocks=autodialer_blocks,

@@ -53,7 +53,7 @@ class _Grant:
 def price_of(tariffs: TariffBook, destination: str, started_at: datetime, billable_seconds: int) -> Decimal:
     """RAT-1/RAT-2: the rounded price of a call, as the rater computes it (raises RatingError)."""
     rate = tariffs.version_at(started_at).rate_for(destination)
-    return call_price(billable_seconds, rate.per_minute)[1]
+    return call_price(billable_seconds, rate.per_minute, rate.connection_fee, rate.minimum)[1]
 
 
 class DailySpend:

@@ -79,10 +79,17 @@ class RatingOutcome:
     balances: Mapping[str, PackBalance]
 
 
-def call_price(charged_seconds: int, per_minute: Decimal) -> tuple[Decimal, Decimal]:
-    """RAT-1: (exact, rounded) price of a call priced per second, rounded up to the next cent."""
+def call_price(
+    charged_seconds: int, per_minute: Decimal, connection_fee: Decimal = ZERO, minimum: Decimal = ZERO
+) -> tuple[Decimal, Decimal]:
+    """RAT-1: (exact, rounded) price of a call priced per second, rounded up to the next cent.
+
+    RAT-2: a charged call (``charged_seconds`` > 0) also pays its prefix's connection fee and
+    costs at least its minimum; the total is what is rounded up."""
     with localcontext(_CONTEXT):
         exact = per_minute * charged_seconds / _SIXTY
+        if charged_seconds > 0 and (connection_fee or minimum):
+            exact = max(exact + connection_fee, minimum)
         return exact, exact.quantize(CENT, rounding=ROUND_CEILING)
 
 
@@ -197,7 +204,7 @@ def rate_calls(
             if price is None:
                 if len(prices) >= _PRICES_KEPT:
                     prices.clear()
-                price = prices[charged] = call_price(charged, per_minute)
+                price = prices[charged] = call_price(charged, per_minute, rate.connection_fee, rate.minimum)
             append(
                 record(RatedCall, (cdr_id, cdr.account_id, run, cdr.started_at, cdr.destination,
                                    rate.prefix, tariff.version, seconds, pack_seconds, charged, per_minute,

@@ -22,6 +22,7 @@ from nuage.rating.cdr import Cdr
 from nuage.rating.packs import PackBalance, TrafficPack
 from nuage.rating.rater import RatingOutcome, rate_calls
 from nuage.rating.tariffs import TariffBook
+from nuage.tenancy.model import PartyKind
 
 
 class RatingRun(StrEnum):
@@ -49,6 +50,12 @@ def invoiced_run(*, invoiced_party_is_partner: bool) -> RatingRun:
     """TEN-5: the run whose cost records a contracting party's invoice carries: a partner is
     invoiced its customers' calls at wholesale prices, a direct customer its own at retail."""
     return RatingRun.PARTNER_WHOLESALE if invoiced_party_is_partner else RatingRun.CUSTOMER_RETAIL
+
+
+def runs_visible_to(viewer: PartyKind) -> frozenset[RatingRun]:
+    """TEN-4/TEN-5: the runs whose prices a viewer reads: a customer its retail prices only (never
+    what its partner pays the operator), a partner also its wholesale prices, the operator both."""
+    return _DIRECT_RUNS if viewer is PartyKind.CUSTOMER else _PARTNER_SERVED_RUNS
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
 """Versioned destination tariffs (RAT-2): per-minute prices by E.164 prefix, longest prefix wins.
 
-A ``Tariff`` is one version of a price list, valid over ``[valid_from, valid_to)``.
+A ``Tariff`` is one version of a price list, valid over ``[valid_from, valid_to)``. Besides its
+per-minute price, a prefix may carry ``RateTerms``: a description, a connection fee and a
+minimum charge per call (decision: both apply to a call's charged part only, before the RAT-1
+rounding up to the cent; a call wholly inside a pack or of 0 seconds costs nothing).
 A ``TariffBook`` holds the versions of one price list (for one rating run) and
 answers "which version was valid at this instant". Both precompute their look-ups
 at construction so that rating a call costs a few dict probes.
@@ -18,6 +21,7 @@ from nuage.errors import InvalidInput
 from nuage.rating.cdr import destination_digits
 from nuage.rating.errors import NoRateForDestination, NoTariffVersion
 from nuage.shared.clock import require_aware
+from nuage.shared.money import ZERO
 
 _MEMO_LIMIT = 1 << 16
 
@@ -33,9 +37,24 @@ class Rate:
 
     prefix: str
     per_minute: Decimal
+    connection_fee: Decimal = ZERO
+    minimum: Decimal = ZERO
     prices: dict[int, tuple[Decimal, Decimal]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+
+
+@dataclass(frozen=True)
+class RateTerms:
+    """RAT-2: what a prefix carries besides its per-minute price (all amounts ≥ 0)."""
+
+    description: str = ""
+    minimum: Decimal = ZERO  # the least a charged call costs, connection fee included
+    connection_fee: Decimal = ZERO  # added to every charged call
+
+
+def _amount(value: Decimal) -> bool:
+    return isinstance(value, Decimal) and value.is_finite() and value >= 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +65,7 @@ class Tariff:
     valid_from: datetime
     per_minute_by_prefix: Mapping[str, Decimal]
     valid_to: datetime | None = None
+    terms_by_prefix: Mapping[str, RateTerms] = field(default_factory=dict)
     _by_length: tuple[tuple[int, dict[str, Rate]], ...] = field(init=False, repr=False)
     _memo: dict[str, Rate] = field(init=False, repr=False)
 
@@ -58,9 +78,13 @@ class Tariff:
             prefix = destination_digits(raw_prefix.strip())
             if not prefix.isdigit():
                 raise InvalidInput("prefix", f"Tariff {self.version}: prefix {raw_prefix!r} is not digits")
-            if not isinstance(price, Decimal) or not price.is_finite() or price < 0:
+            if not _amount(price):
                 raise InvalidInput("per_minute", f"Tariff {self.version}: bad price for {raw_prefix!r}")
-            tables.setdefault(len(prefix), {})[prefix] = Rate(prefix, price)
+            terms = self.terms_by_prefix.get(raw_prefix, _NO_TERMS)
+            if not (_amount(terms.minimum) and _amount(terms.connection_fee)):
+                raise InvalidInput("minimum", f"Tariff {self.version}: bad fee for {raw_prefix!r}")
+            rate = Rate(prefix, price, terms.connection_fee, terms.minimum)
+            tables.setdefault(len(prefix), {})[prefix] = rate
         by_length = tuple(sorted(tables.items(), reverse=True))
         object.__setattr__(self, "_by_length", by_length)
         object.__setattr__(self, "_memo", {})
@@ -86,6 +110,9 @@ class Tariff:
                     memo[destination] = found
                     return found
         raise NoRateForDestination(destination, self.version)
+
+
+_NO_TERMS = RateTerms()
 
 
 class TariffBook:

@@ -2,6 +2,8 @@
 
 Secrets and passwords are stored as argon2 hashes only; a client's secret is shown once, when it
 is issued. The operator suspends a client at once (API-3); a revoked client is terminated (API-4).
+A password follows ``nuage.directory.passwords``; setting one ends the user's existing tokens (the
+user's token generation moves on). A single token may be revoked (RFC 7009) until it expires.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from nuage.directory.model import Role, User
+from nuage.directory.passwords import check_password
 from nuage.errors import Conflict, InvalidInput, NotFound
 from nuage.services.context import Context
 from nuage.services.ports import Repository, UnitOfWork
@@ -26,7 +29,6 @@ from nuage.tenancy.model import Party, PartyKind
 # OWASP's argon2id floor (19 MiB, 2 passes): ~20 ms per check, paid at login, never per request.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY_HASH = _HASHER.hash("nuage-timing-equaliser")
-MIN_PASSWORD_LENGTH = 10
 
 
 class ClientStatus(StrEnum):
@@ -69,8 +71,16 @@ class AccessStore(Protocol):
     def clients(self) -> Repository[ApiClient]: ...
     @property
     def limits(self) -> Repository[ApiLimits]: ...
-    def user_holders(self, user_ids: Collection[str]) -> dict[str, tuple[str, str]]:
-        """The account and role of each of these users that still exists (who holds user tokens now)."""
+    def user_holders(self, user_ids: Collection[str]) -> dict[str, tuple[str, str, int]]:
+        """The account, role and token generation of each of these users that still exists."""
+        ...
+
+    def revoke_token(self, token_id: str, subject: str, expires_at: datetime, now: datetime) -> None:
+        """Keep a revoked token's id until it expires (and forget those expired by ``now``)."""
+        ...
+
+    def revoked_token_ids(self, now: datetime) -> frozenset[str]:
+        """The ids of the revoked tokens that have not expired by ``now``."""
         ...
 
 
@@ -238,21 +248,22 @@ def all_limits(store: AccessStore) -> dict[str, tuple[int, int]]:
 # --- portal logins and staff users --------------------------------------------------------------------
 
 
-def check_password_strength(password: str) -> None:
-    """A portal password: at least 10 characters, not all of one kind."""
-    if len(password) < MIN_PASSWORD_LENGTH or len(set(password)) < 4:
-        raise InvalidInput("password", f"A password needs at least {MIN_PASSWORD_LENGTH} varied characters")
-
-
 def set_password(uow: UnitOfWork, ctx: Context, user_id: str, password: str) -> User:
-    """Set a user's portal password (stored as an argon2 hash)."""
+    """Set a user's portal password (stored as an argon2 hash) if the policy accepts it; the user's
+    existing tokens end (their generation is no longer the user's)."""
     user = uow.users.find(user_id)
     if user is None or not ctx.scope.can_see(user.account_id):
         raise NotFound("user", user_id)
-    check_password_strength(password)
-    updated = replace(user, password_hash=hash_secret(password))
+    check_password(password, email=user.email, name=user.name)
+    updated = replace(user, password_hash=hash_secret(password), token_generation=user.token_generation + 1)
     uow.users.update(updated)
     return updated
+
+
+def revoke_token(store: AccessStore, ctx: Context, token_id: str, subject: str, expires_at: datetime) -> None:
+    """RFC 7009: this token no longer works, on any node, until it would have expired."""
+    if token_id:
+        store.revoke_token(token_id, subject, expires_at, ctx.clock.now())
 
 
 def authenticate_user(uow: UnitOfWork, email: str, password: str) -> User | None:

@@ -15,6 +15,7 @@ from nuage.services import tenancy as t
 from nuage.services.access import AccessStore
 from nuage.services.api_demo import DemoClient, DemoLogin, load_api_demo
 from nuage.services.billing.defaults import load_billing_defaults
+from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.context import Context
 from nuage.services.directory.carrier_trunks import add_carrier_trunk
 from nuage.services.directory.devices import add_device
@@ -86,7 +87,7 @@ PARTNERS = (
         name="Brussels Voice Partners",
         language=Language.FR,
         email="billing@bruvoice.example",
-        vat_number="BE0456789123",
+        vat_number="BE0456789133",
         street="Rue de la Loi 42",
         postal_code="1040",
         city="Bruxelles",
@@ -101,7 +102,7 @@ PARTNERS = (
         name="Meuse Connect",
         language=Language.FR,
         email="admin@meuse-connect.example",
-        vat_number="BE0567891234",
+        vat_number="BE0567891250",
         street="Rue de Fer 12",
         postal_code="5000",
         city="Namur",
@@ -148,7 +149,7 @@ CUSTOMERS = (
         city="Gent",
         street="Veldstraat 8",
         postal_code="9000",
-        vat_number="BE0234567858",
+        vat_number="BE0234567873",
         block=("+3293000200", 50),
         users=(
             _UserSpec(
@@ -175,7 +176,7 @@ CUSTOMERS = (
         city="Namur",
         street="Place d'Armes 3",
         postal_code="5000",
-        vat_number="BE0345678967",
+        vat_number="BE0345678997",
         block=("+3281000300", 20),
         users=(
             _UserSpec(
@@ -190,14 +191,17 @@ CUSTOMERS = (
     ),
 )
 
-CARRIER = ("Demo carrier (SIPp on loopback)", "127.0.0.1", 5090)
+# SIP-5: the carrier is trusted at its address and port exactly; on an address of its own, the demo's
+# phones (SIPp and softphones on 127.0.0.1) are never mistaken for it
+CARRIER = ("Demo carrier (SIPp on loopback)", "127.0.0.2", 5090)
+_FORMER_CARRIER = ("127.0.0.1", 5090)  # where demos loaded before had it: moved on the next load
 
 
 def _party(uow: UnitOfWork, kind: PartyKind, name: str) -> Party | None:
     return uow.parties.find_by(kind=kind.value, name=name)
 
 
-def load_demo(uow: UnitOfWork, clock: Clock, access: AccessStore | None = None) -> DemoSummary:
+def load_demo(uow: BillingUnitOfWork, clock: Clock, access: AccessStore | None = None) -> DemoSummary:
     """Create whatever part of the demo is missing; commit once. With ``access``, also the API demo."""
     summary = DemoSummary()
     operator = _party(uow, PartyKind.OPERATOR, "Nuage Telecom")
@@ -208,7 +212,7 @@ def load_demo(uow: UnitOfWork, clock: Clock, access: AccessStore | None = None) 
             Context.operator("-", clock),
             "Nuage Telecom",
             email="ops@nuage.example",
-            vat_number="BE0987654321",
+            vat_number="BE0987654394",
             street="Avenue Louise 54",
             postal_code="1050",
             city="Bruxelles",
@@ -228,9 +232,12 @@ def load_demo(uow: UnitOfWork, clock: Clock, access: AccessStore | None = None) 
     for customer_spec in CUSTOMERS:
         summary.created += _load_customer(uow, ctx, customer_spec, partners, summary)
     carrier_name, host, port = CARRIER
-    if uow.carrier_trunks.find_by(name=carrier_name) is None:
+    carrier = uow.carrier_trunks.find_by(name=carrier_name)
+    if carrier is None:
         add_carrier_trunk(uow, ctx, carrier_name, host, port)
         summary.created += 1
+    elif (carrier.host, carrier.port) == _FORMER_CARRIER:
+        uow.carrier_trunks.update(replace(carrier, host=host, port=port))
     summary.carrier = f"{host}:{port}"
     if access is not None:
         created, summary.logins, summary.api_clients = load_api_demo(uow, access, ctx)

@@ -6,13 +6,14 @@ document's Peppol BIS 3 UBL exactly as ``render_documents`` will and validates i
 (UBL 2.1 XSD + EN 16931, through the ``EInvoiceValidator`` port) *before* storing anything or
 moving the number counter, in the same transaction. A refused document consumes no number: the
 others are renumbered without it, so numbering stays gapless, and the failing rule IDs are
-reported. The document checked is assembled by ``documents.model.document_input``, the same
-builder the stored PDF and UBL come from (TEN-2: same brand).
+reported. The document checked is assembled by ``documents.model.document_input``; what it
+shows is frozen with the issued document (``documents.snapshot``), and the stored PDF and UBL
+are rendered from that (TEN-2: same brand).
 
 ``PaymentSettings`` (the operator's bank account, payment days, dunning policy; built from
 ``Settings.payments`` by the composition root) live here because both the issuing check and
-the documents use cases need them. The validator is wired once by the composition root
-(``use_validator``); a gate may also be given one.
+the documents use cases need them. The validator is a port the composition root hands to every
+issuing path (``Platform.einvoice_validator``), which gives it to its gate.
 """
 
 from __future__ import annotations
@@ -57,23 +58,6 @@ def validation_workers(settings: PaymentSettings | None = None) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-_wired: dict[str, EInvoiceValidator] = {}
-
-
-def use_validator(validator: EInvoiceValidator) -> None:
-    """BIL-4: the validator gates use when given none (the composition root wires it once)."""
-    _wired["validator"] = validator
-
-
-def _validator() -> EInvoiceValidator:
-    try:
-        return _wired["validator"]
-    except KeyError:
-        raise RuntimeError(
-            "no e-invoice validator wired: build the platform (nuage.bootstrap) first"
-        ) from None
-
-
 class EInvoiceGate:
     """BIL-4: builds and validates the UBL of documents about to be issued, in one transaction.
 
@@ -87,12 +71,12 @@ class EInvoiceGate:
         settings: PaymentSettings | None = None,
         *,
         parties: Mapping[str, Party] | None = None,
+        validator: EInvoiceValidator,
         workers: int = 1,
-        validator: EInvoiceValidator | None = None,
     ) -> None:
         self._uow = uow
         self._settings = settings or PaymentSettings()
-        self._validator = validator or _validator()
+        self._validator = validator
         self._parties: dict[str, Party | None] = dict(parties or {})
         self._workers = workers
         self._operator: Party | None = None

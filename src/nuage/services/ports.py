@@ -35,7 +35,7 @@ from nuage.tenancy.model import Order, Party
 
 if TYPE_CHECKING:
     from nuage.services.access import AccessStore
-    from nuage.services.billing.ports import BillingUnitOfWork
+    from nuage.services.call_record_ports import PlatformUnitOfWork
 
 T = TypeVar("T")
 
@@ -160,5 +160,5 @@ class KeyReader(Protocol):
     work's repository name), and makes units of work that answer from the objects fetched."""
 
     async def find(self, name: str, key: str) -> Any: ...
-    def prefetched(self, fetched: dict[tuple[str, str], Any]) -> BillingUnitOfWork: ...
+    def prefetched(self, fetched: dict[tuple[str, str], Any]) -> PlatformUnitOfWork: ...
     async def close(self) -> None: ...

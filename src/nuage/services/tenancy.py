@@ -6,10 +6,12 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from nuage.errors import Conflict, InvalidInput, NotFound
+from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
 from nuage.services.context import Context
 from nuage.services.ports import UnitOfWork
 from nuage.shared.ids import new_id
+from nuage.shared.text import clean_name
+from nuage.tenancy.identity import check_country, check_vat_number
 from nuage.tenancy.model import (
     CapacityReading,
     Language,
@@ -39,10 +41,7 @@ def _require_operator(ctx: Context, what: str) -> None:
 
 
 def _check_name(name: str) -> str:
-    cleaned = name.strip()
-    if not cleaned or len(cleaned) > 200:
-        raise InvalidInput("name", "A name of 1 to 200 characters is required")
-    return cleaned
+    return clean_name(name)  # 1 to 200 characters, no control character
 
 
 def _check_color(field: str, value: Any) -> None:
@@ -61,10 +60,12 @@ def _profile(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]
         raise InvalidInput(sorted(unknown)[0], f"Unknown field {sorted(unknown)[0]!r}")
     for color in ("brand_primary_color", "brand_secondary_color"):
         _check_color(color, fields.get(color))
-    country = fields.get("country")
-    if country is not None and (len(str(country)) != 2 or not str(country).isalpha()):
-        raise InvalidInput("country", "country is an ISO 3166 two-letter code")
-    return {k: (str(v).upper() if k == "country" else v) for k, v in fields.items()}
+    checked = dict(fields)
+    if checked.get("country") is not None:
+        checked["country"] = check_country(checked["country"])
+    if checked.get("vat_number") is not None:
+        checked["vat_number"] = check_vat_number(checked["vat_number"])
+    return checked
 
 
 def scope_of(uow: UnitOfWork, party_id: str) -> TenantScope:
@@ -237,10 +238,25 @@ def move_customer(uow: UnitOfWork, ctx: Context, customer_id: str, new_partner_i
     return moved
 
 
+#: CTR-2/CTR-4: statuses a customer's contract decides (the contract's billing follows them)
+_CONTRACT_STATUSES = {
+    PartyStatus.BANKRUPT: ("CTR-4", "bankruptcy"),
+    PartyStatus.TERMINATED: ("CTR-2", "notice"),
+}
+
+
 def set_status(uow: UnitOfWork, ctx: Context, party_id: str, status: PartyStatus, reason: str) -> Party:
     """PAY-1/PAY-3 suspension, CTR-4 bankruptcy, CTR-2 termination: the operator sets the status."""
     _require_operator(ctx, "party")
     party = uow.parties.get(party_id)
+    if party.kind is PartyKind.CUSTOMER and status in _CONTRACT_STATUSES:
+        rule, path = _CONTRACT_STATUSES[PartyStatus(status)]
+        raise TermViolation(
+            rule,
+            f"A customer becomes {status} through its contract, so that billing follows: "
+            f"POST /customers/{party_id}/contract/{path}",
+            field="status",
+        )
     changed = replace(
         party, status=PartyStatus(status), status_changed_at=ctx.clock.now(), status_reason=reason
     )

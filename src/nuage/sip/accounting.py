@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -39,7 +40,8 @@ class CdrWriter:
     """Batches CDRs: flushes every ``batch_size`` records or ``flush_interval_ms``, and on close.
 
     A failing sink keeps the batch and retries at the next flush, so a database hiccup loses
-    nothing while the process lives.
+    nothing while the process lives. ``on_written`` hears of every batch stored (the crash
+    journal forgets those calls then).
     """
 
     def __init__(self, sink: CdrSink, *, batch_size: int = 100, flush_interval_ms: int = 1000) -> None:
@@ -51,6 +53,7 @@ class CdrWriter:
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.written = 0
+        self.on_written: Callable[[Sequence[CdrRecord]], None] | None = None
 
     def call_ended(self, record: CdrRecord) -> None:
         """Queue a CDR; schedule a flush."""
@@ -85,6 +88,8 @@ class CdrWriter:
                     return
                 del self._pending[: len(batch)]
                 self.written += len(batch)
+                if self.on_written is not None:
+                    self.on_written(batch)
 
     async def close(self) -> None:
         """Flush everything (clean shutdown)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from nuage.sip.ports import (
     Binding,
@@ -11,6 +12,7 @@ from nuage.sip.ports import (
     Destination,
     DeviceDestination,
     ExternalDestination,
+    JournalEntry,
     SipAccount,
     UserDestination,
 )
@@ -143,3 +145,37 @@ class MemoryCdrSink:
         """Append the batch."""
         self.records.extend(records)
         self.batches += 1
+
+
+class MemoryCallJournalStore:
+    """A call journal in memory, closing lost calls into a ``MemoryCdrSink`` (it outlives a server)."""
+
+    def __init__(self, cdrs: MemoryCdrSink) -> None:
+        self.cdrs = cdrs
+        self.entries: dict[str, dict[tuple[str, str], JournalEntry]] = {}
+        self.seen_at: dict[str, datetime] = {}
+
+    async def write(
+        self,
+        node: str,
+        entries: Sequence[JournalEntry],
+        removed: Sequence[tuple[str, str]],
+        seen_at: datetime,
+    ) -> None:
+        """Store, forget, and record the sign of life."""
+        mine = self.entries.setdefault(node, {})
+        for entry in entries:
+            mine[(entry.call_id, entry.caller_tag)] = entry
+        for key in removed:
+            mine.pop(key, None)
+        self.seen_at[node] = seen_at
+
+    async def load(self, node: str) -> tuple[list[JournalEntry], datetime | None]:
+        """The node's entries and last sign of life."""
+        return list(self.entries.get(node, {}).values()), self.seen_at.get(node)
+
+    async def close(self, node: str, records: Sequence[CdrRecord]) -> None:
+        """Add the CDRs of calls without one, forget the node's entries."""
+        known = {(r.call_id, r.started_at) for r in self.cdrs.records}
+        await self.cdrs.write([r for r in records if (r.call_id, r.started_at) not in known])
+        self.entries.pop(node, None)

@@ -170,6 +170,35 @@ class BindingStore(Protocol):
         ...
 
 
+# -- bans (SIP-5) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BanRecord:
+    """SIP-5: a source address (an IP) whose messages are dropped until ``until`` (aware UTC)."""
+
+    address: str
+    since: datetime
+    until: datetime
+    reason: str
+
+
+class BanStore(Protocol):
+    """SIP-5: where bans are kept so that they outlive a restart and reach every SIP node."""
+
+    async def active(self, now: datetime) -> list[BanRecord]:
+        """The bans still in force at ``now``."""
+        ...
+
+    async def add(self, bans: Sequence[BanRecord]) -> None:
+        """Store bans (replacing those of the same addresses)."""
+        ...
+
+    async def lift(self, address: str, now: datetime) -> bool:
+        """Remove the ban of ``address``; whether one was in force at ``now``."""
+        ...
+
+
 # -- call policy (STYLE §2.7.4) ---------------------------------------------------------
 
 
@@ -239,6 +268,14 @@ class CallOutcome(StrEnum):
     NOT_FOUND = "not-found"
     UNAVAILABLE = "unavailable"  # nobody registered / callee unreachable
     FAILED = "failed"  # any other final error
+    NO_ACK = "no-ack"  # RFC 3261 §13.3.1.4: the caller never ACKed the 2xx: a failed call, nothing billed
+
+
+NOT_ACKNOWLEDGED = "2xx never acknowledged"
+"""The disposition of a CDR whose 2xx the caller never ACKed (RFC 3261 §13.3.1.4)."""
+
+INTERRUPTED = "interrupted by node failure"
+"""The disposition of a CDR a restarted node closed for a call its previous life lost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +302,7 @@ class CdrRecord:
     refusal_rule_id: str | None
     emergency: bool
     customer_trunk_id: str | None = None  # SIP-3: the customer's PBX trunk the call came from or went to
+    disposition: str | None = None  # why it ended, when unusual (NOT_ACKNOWLEDGED, INTERRUPTED)
 
 
 class CdrSink(Protocol):
@@ -275,12 +313,67 @@ class CdrSink(Protocol):
         ...
 
 
+# -- crash journal (issue #20) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """A call in progress as its node journals it: what its CDR needs if the node dies.
+
+    ``caller_tag`` and ``callee_tag`` are our tags in the two dialogs (a BYE names one of them);
+    ``callee_call_id`` is the Call-ID of the callee's leg (None until it is placed).
+    """
+
+    call_id: str
+    caller_tag: str
+    callee_call_id: str | None
+    callee_tag: str | None
+    started_at: datetime
+    answered_at: datetime | None
+    caller: str
+    callee: str
+    account_id: str | None
+    device_id: str | None
+    trunk_id: str | None
+    customer_trunk_id: str | None
+    direction: Direction
+    emergency: bool
+
+
+class CallJournalStore(Protocol):
+    """Where a node journals its calls in progress, so that a restart can close their CDRs."""
+
+    async def write(
+        self,
+        node: str,
+        entries: Sequence[JournalEntry],
+        removed: Sequence[tuple[str, str]],
+        seen_at: datetime,
+    ) -> None:
+        """One transaction: ``entries`` stored (replacing those of the same call and caller tag),
+        the ``removed`` (call id, caller tag) forgotten, ``seen_at`` recorded as the node's last sign
+        of life."""
+        ...
+
+    async def load(self, node: str) -> tuple[list[JournalEntry], datetime | None]:
+        """The entries a previous life of ``node`` left, and its last sign of life."""
+        ...
+
+    async def close(self, node: str, records: Sequence[CdrRecord]) -> None:
+        """One transaction: the ``records`` of calls that have no CDR yet stored (a call is known by
+        its Call-ID and start), and every entry of ``node`` forgotten."""
+        ...
+
+
 __all__ = [
     "Authorization",
+    "BanRecord",
+    "BanStore",
     "Binding",
     "BindingStore",
     "CallAttempt",
     "CallOutcome",
+    "CallJournalStore",
     "CallPolicy",
     "CarrierTrunk",
     "CdrRecord",
@@ -292,6 +385,9 @@ __all__ = [
     "Direction",
     "ExternalDestination",
     "HotDesk",
+    "INTERRUPTED",
+    "JournalEntry",
+    "NOT_ACKNOWLEDGED",
     "Refusal",
     "SipAccount",
     "TrunkDestination",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -21,8 +22,10 @@ from nuage.sip.b2bua.controller import CallController, CallInfo
 from nuage.sip.b2bua.legs import Leg
 from nuage.sip.b2bua.services import CallServices, CallSettings
 from nuage.sip.digest import DigestAuthenticator, NonceCounts
+from nuage.sip.journal import CallJournal, OrphanDialogs, recover
 from nuage.sip.message import SipParseError, SipRequest, SipResponse
 from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan, HotDesk
+from nuage.sip.ports import CallJournalStore as JournalStore
 from nuage.sip.registrar import Registrar, RegistrarSettings
 from nuage.sip.resolver import Resolver
 from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
@@ -85,10 +88,12 @@ class SipSettings:
     cdr_flush_interval_ms: int = 1000
     user_agent: str = "Nuage"
     security: SecuritySettings = field(default_factory=SecuritySettings)  # SIP-5
+    node_id: str | None = None  # names the node's call journal (None: machine, host and port)
+    journal_flush_s: float = 0.5  # how often the call journal is written (and the node's sign of life)
 
 
 class SipServer:
-    """Registrar + B2BUA on UDP and TCP; the transaction user of the stack."""
+    """Registrar + B2BUA on UDP and TCP; the transaction user; calls journaled (``nuage.sip.journal``)."""
 
     def __init__(
         self,
@@ -104,9 +109,11 @@ class SipServer:
         scheduler: Scheduler | None = None,
         binder: Binder | None = None,
         nonce_counts: NonceCounts | None = None,
+        journal_store: JournalStore | None = None,
     ) -> None:
         """``scheduler``: where timers are set (default: the running loop); ``binder``: how
-        transports are bound (default: sockets; ``nuage.sip.memory_transport`` in tests)."""
+        transports are bound (default: sockets; ``nuage.sip.memory_transport`` in tests);
+        ``journal_store``: where calls in progress are journaled (None: they are not)."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self.timers = Timers(settings.t1_s, settings.t2_s, settings.t4_s)
@@ -118,7 +125,7 @@ class SipServer:
             counts=nonce_counts,
             bind_source=settings.nonce_bind_source,
         )
-        self.security = SecurityGuard(settings.security)
+        self.security = SecurityGuard(settings.security, clock=self.clock)
         self.registrar = Registrar(
             credentials,
             bindings,
@@ -147,6 +154,11 @@ class SipServer:
         self._binder = binder
         self._layer: TransactionLayer | None = None
         self._services: CallServices | None = None
+        self._journal_store = journal_store
+        self.journal: CallJournal | None = None
+        self._recovered = False
+        keep = settings.max_call_duration_s or 4 * 3600.0
+        self.orphans = OrphanDialogs(lambda: self.scheduler.time(), keep_s=keep)
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -155,6 +167,7 @@ class SipServer:
         self._layer = TransactionLayer(self, self.timers, self.scheduler)
         settings = self.settings
         loaded = await self.registrar.load()
+        await self.recover()
         for attempt in range(20):
             try:
                 await self._bind(settings.listen_port)
@@ -166,6 +179,14 @@ class SipServer:
                 self._transports.clear()
                 if settings.listen_port != 0 or attempt == 19:
                     raise
+        await self.recover()  # a node named by an OS-chosen port: known only now
+        if self._journal_store is not None:
+            flush_s = settings.journal_flush_s
+            self.journal = CallJournal(
+                self._journal_store, self.node or "", self.clock, self.scheduler, flush_s=flush_s
+            )
+            self.cdr_writer.on_written = self.journal.cdrs_written
+            self.journal.start()
         self._services = CallServices(
             host=self,
             registrar=self.registrar,
@@ -183,6 +204,7 @@ class SipServer:
             on_finished=self._call_finished,
             hot_desk=self._hot_desk,
             on_auth_failure=self.security.record_auth_failure,
+            journal=self.journal,
         )
         self._accepting = True
         self._purge = self.scheduler.call_later(30, self._purge_bindings)
@@ -215,11 +237,32 @@ class SipServer:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.cdr_writer.close()
+        if self.journal is not None:
+            await self.journal.stop()
         if self._purge is not None:
             self._purge.cancel()
         for transport in self._transports.values():
             transport.close()
         self._transports.clear()
+
+    @property
+    def node(self) -> str | None:
+        """The name of this node's call journal: ``node_id``, else the machine, host and port it listens
+        on (two machines listening on 0.0.0.0:5060 over one database are two nodes)."""
+        settings = self.settings
+        port = settings.listen_port or (next(iter(self._via.values()))[1] if self._via else 0)
+        host = f"{socket.gethostname()}/{settings.advertised_host or settings.listen_host}"
+        return settings.node_id or (f"{host}:{port}" if port else None)
+
+    async def recover(self) -> int:
+        """Close the calls a previous life of this node lost (once); their BYEs get 200 from now on."""
+        node = self.node
+        if self._journal_store is None or self._recovered or node is None:
+            return 0
+        entries = await recover(self._journal_store, node)
+        self._recovered = True
+        self.orphans.add(entries)
+        return len(entries)
 
     @property
     def accepting(self) -> bool:
@@ -303,7 +346,7 @@ class SipServer:
 
     def _receive(self, message: SipRequest | SipResponse, source: Address, transport: Transport) -> None:
         """Every parsed message: the security guard drops banned, scanning or flooding sources."""
-        if self.security.admit(message, source.host):
+        if self.security.admit(message, source):
             assert self._layer is not None
             self._layer.receive(message, source, transport)
 
@@ -316,7 +359,9 @@ class SipServer:
         if to_tag is not None:
             leg = self._dialogs.get((request.call_id, to_tag))
             if leg is None:
-                transaction.reply(481)
+                # the BYE of a call a previous life of this node lost: it is over (issue #20)
+                lost = method == "BYE" and self.orphans.take((request.call_id, to_tag))
+                transaction.reply(200 if lost else 481)
             else:
                 leg.on_request(transaction)
             return
@@ -398,4 +443,5 @@ class SipServer:
     def _purge_bindings(self) -> None:
         self._spawn(self.registrar.purge_expired())
         self.security.prune()
+        self.orphans.prune()
         self._purge = self.scheduler.call_later(30, self._purge_bindings)

@@ -8,6 +8,14 @@ CNT-4 decision: a person uses one desk phone, two at most (an office and a secon
 holding more desk phones than that is very likely lending them to people who are not declared,
 so each desk phone beyond ``MAX_DESK_PHONES_PER_USER`` counts one more required user (softphones
 are not counted: a person has several). The audit shows each such phone as a finding.
+
+CNT-4 decision on registrations ("what registers on the SIP side"): one device's credentials are
+one phone. When the SIP bindings show the same credentials registered from more phones at once
+(distinct contacts), each phone beyond the first is used by nobody declared: one finding each.
+
+CNT-4 regularisation: each finding is one missing user, identified by its stable ``key``; the
+operator may invoice it per user and month, retroactively to the contract start
+(``regularisation``), once per finding.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ from nuage.directory.model import CommunalRoom, Device, DeviceKind, RoomUse, Use
 
 #: CNT-4 decision: desk phones one person uses; each one beyond this is one more required user
 MAX_DESK_PHONES_PER_USER = 2
+
+#: CNT-4: the kind of pending charge a regularisation line waits as, until the next invoice
+REGULARISATION_CHARGE = "regularisation"
 
 
 class ShortfallKind(StrEnum):
@@ -41,6 +52,12 @@ class Shortfall:
     rule_id: str
     device_id: str | None
     reason: str
+    subject: str | None = None  # what the finding is about when not a device (a SIP username)
+
+    @property
+    def key(self) -> str:
+        """CNT-4: the finding's stable identity, cited as the evidence of its regularisation."""
+        return f"{self.kind.value}:{self.device_id or self.subject or '-'}"
 
 
 @dataclass(frozen=True)
@@ -68,8 +85,13 @@ def audit_declaration(
     rooms: Iterable[CommunalRoom],
     registered_usernames: Iterable[str] = (),
     max_desk_phones_per_user: int = MAX_DESK_PHONES_PER_USER,
+    registered_phones: Mapping[str, int] | None = None,
 ) -> DeclarationAudit:
-    """CNT-4: compute the users the terms require from the configuration and flag each shortfall."""
+    """CNT-4: compute the users the terms require from the configuration and flag each shortfall.
+
+    ``registered_usernames`` are the SIP usernames seen registering; ``registered_phones`` how many
+    phones (distinct contacts) each username is registered from right now.
+    """
     user_list = list(users)
     device_list = list(devices)
     users_by_id: Mapping[str, User] = {u.id: u for u in user_list}
@@ -136,8 +158,25 @@ def audit_declaration(
                 "CFG-1",
                 None,
                 f"{username} registers on the SIP side but is not declared",
+                username,
             )
         )
+    by_username = {d.sip_username: d for d in device_list if d.sip_username}
+    for username, phones in sorted((registered_phones or {}).items()):
+        registered = by_username.get(username)
+        if registered is None:
+            continue
+        for extra in range(2, phones + 1):
+            shortfalls.append(
+                Shortfall(
+                    ShortfallKind.REGISTERED_UNDECLARED,
+                    "CFG-1",
+                    None,
+                    f"{registered.label} ({username}) is registered from {phones} phones at once: "
+                    f"phone {extra} is used by nobody declared",
+                    f"{username}#{extra}",
+                )
+            )
     # CFG-2: a no-service user holding a device is a wrong declaration, not one more user
     extra = sum(1 for s in shortfalls if s.kind is not ShortfallKind.NO_SERVICE_WITH_DEVICE)
     return DeclarationAudit(declared, declared + extra, tuple(shortfalls))

@@ -1,6 +1,13 @@
-"""Channel capacity of an account (CAP-1, CAP-2).
+"""Channel capacity of an account (CAP-1, CAP-2, SIP-3).
 
 CAP-3 enforcement lives in the SIP data plane; this module only computes.
+
+SIP-3 decision: a SIP trunk is subscribed with a channel count (``Trunk.channel_limit``): the
+channels the customer pays for each month (counted as ``trunk_channels``), the calls the trunk may
+hold at once (CAP-3), and channels added to the account's capacity on top of the users' (CAP-1) or
+the pack's (CAP-2): the users' channels serve the hosted phones, the trunk's the customer's own PBX.
+A PBX-only account thus has the capacity its trunks pay for, and a trunk with no channel count
+adds none.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 
-from nuage.directory.model import TrafficPack, User
+from nuage.directory.model import TrafficPack, Trunk, User
 from nuage.tenancy.model import CapacityReading
 
 
@@ -62,6 +69,12 @@ class Capacity:
     billable_users: int
     reading: CapacityReading
     pack_id: str | None = None
+    trunk_channels: int = 0  # SIP-3: channels the account's trunks subscribe, included in ``channels``
+
+
+def trunk_channels(trunks: Iterable[Trunk]) -> int:
+    """SIP-3: the channels an account's trunks subscribe (and pay for)."""
+    return sum(trunk.channel_limit or 0 for trunk in trunks)
 
 
 def account_capacity(
@@ -69,6 +82,7 @@ def account_capacity(
     packs: Iterable[TrafficPack],
     reading: CapacityReading,
     on: date,
+    trunks: Iterable[Trunk] = (),
 ) -> Capacity:
     """CAP-1 from billable users, unless a pack in force fixes a channel limit (CAP-2).
 
@@ -76,8 +90,9 @@ def account_capacity(
     packs do not add channels to each other.
     """
     count = billable_users(users)
+    extra = trunk_channels(trunks)  # SIP-3: on top of CAP-1 or CAP-2 (module docstring)
     limiting = [p for p in packs if p.channel_limit is not None and p.active_on(on)]
     if limiting:
         best = max(limiting, key=lambda p: (p.channel_limit or 0, p.id))
-        return Capacity(best.channel_limit or 0, "CAP-2", count, reading, best.id)
-    return Capacity(channel_capacity(count, reading), "CAP-1", count, reading)
+        return Capacity((best.channel_limit or 0) + extra, "CAP-2", count, reading, best.id, extra)
+    return Capacity(channel_capacity(count, reading) + extra, "CAP-1", count, reading, None, extra)

@@ -47,6 +47,7 @@ class ItemKind(StrEnum):
     TRAFFIC_PACKS = "traffic_packs"
     RECORDING_GB = "recording_gb"
     UCAAS_LICENCES = "ucaas_licences"
+    TRUNK_CHANNELS = "trunk_channels"  # SIP-3: channels subscribed on SIP trunks
 
 
 @dataclass(frozen=True)

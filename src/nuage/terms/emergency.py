@@ -3,6 +3,12 @@
 The readiness check and the SIP plane's dial plan (``nuage.directory.dialplan``) choose the emergency
 caller ID by the same functions here.
 
+EMG-2 decision on "the caller's actual location": a device's ``site`` (where it stands) and a
+trunk's ``site`` (the address the customer declares for its PBX's phones) are postal addresses in
+one line. The caller ID they would present matches the place when its block's street and postal
+code both appear in that line (case, accents and punctuation aside); otherwise the readiness check
+flags the item as presenting a wrong address. An item with no declared site is not compared.
+
 EMG-4 (emergency calls always go through) is enforced by the SIP data plane's call policy; this
 module says which numbers are emergency numbers and checks the operator's additions.
 """
@@ -10,6 +16,7 @@ module says which numbers are emergency numbers and checks the operator's additi
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -37,14 +44,25 @@ def emergency_numbers(listed: Iterable[str] = ()) -> frozenset[str]:
     return EMERGENCY_NUMBERS | frozenset(listed)
 
 
-_SHORT_NUMBER = re.compile(r"^[0-9]{2,15}$")
+#: Belgian short service numbers: 1XX, 1XXX and the harmonised European 116XXX (the numbering plan
+#: keeps the leading 1 for them; a subscriber number starts with 0 and is never one)
+_SHORT_NUMBER = re.compile(r"^1[0-9]{2,5}$")
 
 
 def check_emergency_number(number: str) -> str:
-    """EMG-4: an emergency number the operator adds is 2 to 15 digits and not a built-in one."""
+    """EMG-4: an emergency number the operator adds is a short service number, not a built-in one.
+
+    Short service numbers are 3 to 6 digits starting with 1 (1733, 1813, 116000); a subscriber
+    number such as 0475123456 is refused: listing it would let its calls through every limit.
+    """
     cleaned = number.strip()
     if not _SHORT_NUMBER.match(cleaned):
-        raise InvalidInput("number", "An emergency number is 2 to 15 digits (EMG-4)")
+        raise InvalidInput(
+            "number",
+            f"{cleaned[:20]!r} is not a short service number: an emergency number is 3 to 6 digits "
+            "starting with 1, such as 1733 or 116000 (EMG-4)",
+            rule_id="EMG-4",
+        )
     refuse_built_in_change(cleaned, "added")
     return cleaned
 
@@ -66,6 +84,7 @@ class FindingKind(StrEnum):
     BLOCK_WITHOUT_ADDRESS = "block_without_address"  # EMG-1
     NO_EMERGENCY_CALLER_ID = "no_emergency_caller_id"  # EMG-2
     CALLER_ID_WITHOUT_ADDRESS = "caller_id_without_address"  # EMG-2
+    ADDRESS_MISMATCH = "address_mismatch"  # EMG-2: the block's address is not where the item stands
     NOMADIC_DEVICE = "nomadic_device"  # EMG-3
     HOT_DESK_PHONE = "hot_desk_phone"  # EMG-3
 
@@ -74,6 +93,7 @@ _RULE_OF = {
     FindingKind.BLOCK_WITHOUT_ADDRESS: "EMG-1",
     FindingKind.NO_EMERGENCY_CALLER_ID: "EMG-2",
     FindingKind.CALLER_ID_WITHOUT_ADDRESS: "EMG-2",
+    FindingKind.ADDRESS_MISMATCH: "EMG-2",
     FindingKind.NOMADIC_DEVICE: "EMG-3",
     FindingKind.HOT_DESK_PHONE: "EMG-3",
 }
@@ -169,6 +189,19 @@ def emergency_number_for_trunk(trunk: Trunk, numbers: NumberLookup[N]) -> N | No
     return numbers.of_trunk.get(trunk.id)
 
 
+def _words(text: str) -> str:
+    """Lower case, no accents, words separated by one space (for comparing addresses)."""
+    bare = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(ch for ch in bare if not unicodedata.combining(ch))
+    return " " + " ".join(re.findall(r"[0-9a-z]+", bare)) + " "
+
+
+def site_matches_block(site: str, block: NumberBlock) -> bool:
+    """EMG-2: whether a declared site is at the block's postal address (module docstring)."""
+    words = _words(site)
+    return _words(block.street or "") in words and _words(block.postal_code or "") in words
+
+
 def check_emergency_readiness(
     blocks: Iterable[NumberBlock],
     numbers: Iterable[PhoneNumber],
@@ -193,7 +226,9 @@ def check_emergency_readiness(
                 )
             )
 
-    def check_caller_id(item_kind: str, item_id: str, label: str, number: PhoneNumber | None) -> None:
+    def check_caller_id(
+        item_kind: str, item_id: str, label: str, number: PhoneNumber | None, site: str | None = None
+    ) -> None:
         if number is None:
             findings.append(
                 Finding(
@@ -214,6 +249,17 @@ def check_emergency_readiness(
                     f"{label} presents {number.e164} to emergency services, whose block has no address",
                 )
             )
+            return
+        if site and not site_matches_block(site, block):
+            findings.append(
+                Finding(
+                    FindingKind.ADDRESS_MISMATCH,
+                    item_kind,
+                    item_id,
+                    f"{label} stands at {site} but presents {number.e164} to emergency services, "
+                    f"whose block is at {block.address_text}",
+                )
+            )
 
     for user in users_by_id.values():
         if user.billable:
@@ -221,7 +267,7 @@ def check_emergency_readiness(
     for device in devices:
         owner = users_by_id.get(device.user_id) if device.user_id else None
         number = emergency_number_for_device(device, owner, lookup)
-        check_caller_id("device", device.id, f"Device {device.label}", number)
+        check_caller_id("device", device.id, f"Device {device.label}", number, device.site)
         if device.nomadic:
             findings.append(
                 Finding(
@@ -241,5 +287,6 @@ def check_emergency_readiness(
                 )
             )
     for trunk in trunks:
-        check_caller_id("trunk", trunk.id, f"Trunk {trunk.name}", emergency_number_for_trunk(trunk, lookup))
+        number = emergency_number_for_trunk(trunk, lookup)
+        check_caller_id("trunk", trunk.id, f"Trunk {trunk.name}", number, trunk.site)
     return EmergencyReadiness(tuple(findings))

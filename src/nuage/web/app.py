@@ -19,6 +19,7 @@ from nuage.api.limits import ConcurrencyLimiter
 from nuage.bootstrap import Platform
 from nuage.services.context import Context
 from nuage.tenancy.model import PartyKind
+from nuage.web.headers import SecurityHeaders, new_nonce, page_policy
 from nuage.web.overview import build_overview
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -59,7 +60,8 @@ def create_app(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
     app.state.platform = platform
     api = api_app.state.entry
     app.mount("/api/v1", api)  # API-1..4
-    app.entry = ApiDispatch(app._framework, api=api)  # the same, without the outer stack on the hot path
+    # the same, without the outer stack on the hot path; security headers on every answer
+    app.entry = SecurityHeaders(ApiDispatch(app._framework, api=api))
     install_api_edge(app)  # unmatched /api/ paths answer in the API's error shape
 
     @app.get("/health")
@@ -80,6 +82,12 @@ def create_app(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
             operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
             ctx = Context.operator(operator.id if operator else "-", platform.clock)
             data = build_overview(uow, ctx)
-        return TEMPLATES.TemplateResponse(request, "overview.html", {"overview": data})
+        nonce = new_nonce()
+        return TEMPLATES.TemplateResponse(
+            request,
+            "overview.html",
+            {"overview": data, "csp_nonce": nonce},
+            headers={"Content-Security-Policy": page_policy(nonce)},
+        )
 
     return app

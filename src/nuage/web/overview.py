@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.context import Context
-from nuage.services.ports import UnitOfWork
 from nuage.services.views import capacity_of, declaration_audit_of, emergency_readiness_of
 from nuage.tenancy.model import Party, PartyKind
 
@@ -35,7 +35,7 @@ class Overview:
     customers: list[CustomerRow]
 
 
-def build_overview(uow: UnitOfWork, ctx: Context) -> Overview:
+def build_overview(uow: BillingUnitOfWork, ctx: Context) -> Overview:
     """Everything the overview page shows, computed by the same services as the API."""
     operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
     partners = uow.parties.list(kind=PartyKind.PARTNER.value, order_by=("name",))

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, inspect, select
 
+from billing_flow import Demo
 from nuage.rating.runs import RatingRun
 from nuage.services.billing.cdr_import import import_cdrs, imported_cdr_id
 from nuage.services.billing.ports import PendingBatch, PreparedRatedCalls
@@ -19,8 +20,6 @@ from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql import tables as t
 from nuage.storage.sql.billing import rated_copy, rated_sqlite
 from nuage.storage.sql.billing.store import SqlBillingStore
-
-from .billing_flow import Demo
 
 RETAIL = "customer-retail"
 

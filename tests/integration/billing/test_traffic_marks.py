@@ -7,13 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, update
 
+from billing_flow import Demo, bill_demo_month
 from nuage.errors import Conflict
 from nuage.services.billing.demo import DEMO_MONTH
-from nuage.services.billing.monthly_run import run_billing
 from nuage.services.billing.ports import TrafficMark
 from nuage.storage.sql import billing_tables as bt
-
-from .billing_flow import Demo, bill_demo_month
 
 FEBRUARY = datetime(2026, 2, 1, tzinfo=UTC)
 
@@ -47,7 +45,7 @@ def test_billed_one_party_per_batch_every_cited_call_carries_its_invoice(demo: D
     assert {key: marks[key] for key in cited} == cited
     # no other call is marked (the indirect customers' retail records are nobody's to invoice)
     assert {key for key, invoice in marks.items() if invoice is not None} == set(cited)
-    again = run_billing(demo.platform.uow, demo.ctx, DEMO_MONTH, parties_per_batch=1)
+    again = demo.run(DEMO_MONTH, parties_per_batch=1)
     assert (again.invoices, again.already_billed) == ([], 3)
     assert _marks(demo) == marks
 

@@ -24,8 +24,9 @@ def test_the_operator_lists_adds_and_removes_emergency_numbers(tmp_path: Path) -
     built_in = runner.invoke(app, ["emergency-numbers", "remove", "112", *data])
     assert built_in.exit_code == 2
     assert "built-in emergency number" in built_in.output
-    shadow = runner.invoke(app, ["emergency-numbers", "add", "212", "Short", *data])
-    assert shadow.exit_code == 2
-    assert "Bob Martin" in shadow.output
+    subscriber = runner.invoke(app, ["emergency-numbers", "add", "0475123456", "Not short", *data])
+    assert subscriber.exit_code == 2
+    assert "invalid-input (EMG-4)" in subscriber.output
+    assert "not a short service number" in subscriber.output
     assert runner.invoke(app, ["emergency-numbers", "remove", "1733", *data]).exit_code == 0
     assert "1733" not in runner.invoke(app, ["emergency-numbers", "list", *data]).output

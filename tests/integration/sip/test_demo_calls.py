@@ -19,6 +19,7 @@ from netports import free_port
 from nuage.bootstrap import Platform, SipRuntime
 from nuage.services.demo import load_demo
 from nuage.shared.clock import SystemClock
+from nuage.sip.transport import Address
 from nuage.storage.sql import tables
 from sip.harness import run_sipp, sipp_listening
 from sip.unit.test_security import request as security_request
@@ -49,13 +50,14 @@ async def answering(port: int, *args: str) -> asyncio.Task[str]:
 
 @pytest.fixture
 async def demo_sip(platform: Platform) -> AsyncIterator[tuple[Platform, int, int]]:
-    """The demo loaded, its carrier moved to a free port, the SIP plane listening on another."""
+    """The demo loaded, its carrier moved to a free port of 127.0.0.1 (where the tests' SIPp runs),
+    the SIP plane listening on another."""
     carrier_port = free_port()
     with platform.uow() as uow:
         load_demo(uow, platform.clock)
     with platform.uow() as uow:
         (carrier,) = uow.carrier_trunks.list()
-        uow.carrier_trunks.update(replace(carrier, port=carrier_port))
+        uow.carrier_trunks.update(replace(carrier, host="127.0.0.1", port=carrier_port))
         uow.commit()
     platform.settings.sip.port = 0
     platform.clock = SystemClock()  # calls last real seconds here
@@ -175,11 +177,17 @@ async def test_registrations_survive_a_restart_of_the_sip_plane(demo_sip: tuple[
 async def test_the_carrier_gateway_of_the_directory_is_never_rate_limited(
     demo_sip: tuple[Platform, int, int],
 ) -> None:
-    platform, _, _ = demo_sip
+    platform, _, carrier_port = demo_sip
     assert platform.sip is not None
     guard = platform.sip.server.security
     burst = guard.settings.burst
-    # The demo carrier is at 127.0.0.1: far past the per-address burst, nothing is dropped.
-    assert all(guard.admit(security_request(), "127.0.0.1") for _ in range(3 * burst))
-    # Another address is limited as usual.
-    assert not all(guard.admit(security_request(), "127.0.0.9") for _ in range(3 * burst))
+    # The carrier is at 127.0.0.1:carrier_port: far past the per-address burst, nothing is dropped.
+    carrier = Address("UDP", "127.0.0.1", carrier_port)
+    assert all(guard.admit(security_request(), carrier) for _ in range(3 * burst))
+    # Trust is exact: a phone on the carrier's host, another port, is limited as usual ...
+    phone = Address("UDP", "127.0.0.1", carrier_port + 1)
+    assert not all(guard.admit(security_request(), phone) for _ in range(3 * burst))
+    # ... and so is another address.
+    assert not all(
+        guard.admit(security_request(), Address("UDP", "127.0.0.9", 5060)) for _ in range(3 * burst)
+    )

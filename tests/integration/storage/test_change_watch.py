@@ -15,7 +15,7 @@ from nuage.bootstrap import Platform
 from nuage.services.demo import load_demo
 from nuage.storage.sql import tables
 from nuage.storage.sql.sip_adapters import SqlSipDirectory
-from nuage.storage.sql.snapshots import ChangeFeed, Changes
+from nuage.storage.sql.snapshots import ACCOUNT_COLUMNS, ChangeFeed, Changes
 from nuage.tenancy.model import PartyKind, PartyStatus
 
 
@@ -121,7 +121,7 @@ def test_each_watched_table_has_its_trigger(platform: Platform) -> None:
             expected = {
                 f"nuage_changed_{table}{operation}"
                 for table in tables.WATCHED_TABLES
-                for operation in (OF_ACCOUNTS if table in tables.ACCOUNT_COLUMNS else ("",))
+                for operation in (OF_ACCOUNTS if table in ACCOUNT_COLUMNS else ("",))
             }
         else:
             found = set(
@@ -148,8 +148,8 @@ def test_each_watched_table_has_its_trigger(platform: Platform) -> None:
     assert {"parties", "users", "devices", "phone_numbers", "trunks", "carrier_trunks"} <= journalled
     assert journalled <= set(tables.WATCHED_TABLES)
     # migration 0016: a write to a table of accounts names the account it touched
-    assert all(account is not None for table, account in rows if table in tables.ACCOUNT_COLUMNS)
-    assert all(account is None for table, account in rows if table not in tables.ACCOUNT_COLUMNS)
+    assert all(account is not None for table, account in rows if table in ACCOUNT_COLUMNS)
+    assert all(account is None for table, account in rows if table not in ACCOUNT_COLUMNS)
 
 
 async def test_the_sip_directory_rebuilds_only_after_a_change(platform: Platform) -> None:

@@ -53,7 +53,12 @@ def test_the_uninvoiced_index_leads_with_the_account_and_goes_back(tmp_path: Pat
     url = f"sqlite:///{tmp_path / 'nuage.db'}"
     upgrade(url, "0009")
     assert _uninvoiced_columns(url) == ["run", "account_id"]
-    assert {kind for kind, *_ in _differences(url)} == {"remove_index", "add_index", "add_column"}  # stale
+    on_rated_calls = [  # later revisions add differences of their own
+        d
+        for d in _differences(url)
+        if d[0] in ("remove_index", "add_index") and d[1].table.name == "rated_calls"
+    ]
+    assert {kind for kind, *_ in on_rated_calls} == {"remove_index", "add_index"}  # seen as stale
     upgrade(url)
     assert _uninvoiced_columns(url) == ["account_id", "run"]
     assert _differences(url) == []
@@ -101,6 +106,6 @@ def test_the_list_indexes_come_and_go_back(tmp_path: Path) -> None:
     assert indexes("users")["ix_users_account_name"] == ["account_id", "name", "id"]
     assert indexes("devices")["ix_devices_account_kind"] == ["account_id", "kind", "id"]
     assert _differences(url) == []
-    command.downgrade(alembic_config(url), "0011")
+    command.downgrade(alembic_config(url), "0019")
     assert "ix_users_account_name" not in indexes("users")
     assert indexes("devices")["ix_devices_account_kind"] == ["account_id", "kind"]

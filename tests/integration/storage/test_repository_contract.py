@@ -3,32 +3,17 @@ PostgreSQL, so a use-case test on the memory one proves what it would prove on a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nuage.directory.model import Role, User
 from nuage.errors import NotFound
-from nuage.shared.clock import FrozenClock
-from nuage.storage.memory.unit_of_work import MemoryUnitOfWorkFactory
 from nuage.tenancy.model import Party, PartyKind
-from platforms import DATABASES, open_platform
 
 T0 = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", *DATABASES])
-def uow_factory(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> Iterator[Any]:
-    """The memory unit of work, then the SQL one on SQLite and on PostgreSQL."""
-    if request.param == "memory":
-        yield MemoryUnitOfWorkFactory()
-        return
-    with open_platform(request, request.param, tmp_path, clock) as platform:
-        yield platform.uow
 
 
 def _account(uow: Any) -> Party:
@@ -101,6 +86,21 @@ def test_an_object_read_changes_nothing_until_it_is_updated(uow_factory: Any) ->
             uow.users.remove("usr_1")
         with pytest.raises(NotFound):
             uow.users.update(user)
+
+
+def test_a_repository_taken_before_a_commit_writes_in_the_next_transaction(uow_factory: Any) -> None:
+    with uow_factory() as uow:
+        users = uow.users
+        _account(uow)
+        users.add(_user(1))
+        uow.commit()
+        users.add(_user(2))
+        uow.commit()
+        users.add(_user(3))
+        uow.rollback()
+        assert users.find("usr_3") is None
+    with uow_factory() as uow:
+        assert [user.id for user in uow.users.list()] == ["usr_1", "usr_2"]
 
 
 @pytest.mark.parametrize("field", ["name", "extension", "email", "created_at"])

@@ -21,7 +21,7 @@ def _settings(path: Path) -> tuple[int, str, int]:
 
 
 def test_a_new_database_has_8_kb_pages_in_wal_mode(tmp_path: Path) -> None:
-    path = tmp_path / "data" / "nuage.db"
+    path = tmp_path / "nuage.db"
     assert _settings(path) == (SQLITE_PAGE_SIZE, "wal", 1) == (8192, "wal", 1)
     assert _settings(path) == (8192, "wal", 1)  # opened again: unchanged
 

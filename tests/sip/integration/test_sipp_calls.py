@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from nuage.sip.ports import CallOutcome, Direction
+from nuage.sip.ports import NOT_ACKNOWLEDGED, CallOutcome, Direction
 from sip.harness import Lab, free_port, needs_sipp, register_with_sipp, run_sipp, sipp_listening
 from waiting import wait_for_condition
 
@@ -194,3 +194,29 @@ async def test_caller_on_tcp_reaches_a_callee_on_udp(lab: Lab) -> None:
     assert (await callee).returncode == 0
     await lab.flush_cdrs()
     assert [cdr.outcome for cdr in lab.cdrs.records] == [CallOutcome.ANSWERED]
+
+
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+async def test_a_2xx_the_caller_never_acks_ends_the_call_at_64_t1_billed_nothing(
+    lab: Lab, transport: str
+) -> None:
+    """Issue #20 item 8 (RFC 3261 §13.3.1.4): both legs get a BYE; the CDR says why, bills nothing."""
+    bob_port = free_port()
+    assert (await register_with_sipp(lab, "bob", "bob-secret", port=bob_port)).returncode == 0
+    callee = asyncio.create_task(run_sipp("uas_answer.xml", "", port=bob_port, args=["-m", "1"]))
+    await sipp_listening(callee, bob_port)
+    caller = await run_sipp(
+        "uac_no_ack.xml",
+        f"127.0.0.1:{lab.port}",
+        port=free_port(),
+        args=["-s", "bob", "-au", "alice", "-ap", "alice-secret", "-m", "1", "-t", transport],
+    )
+    callee_result = await callee
+    assert caller.returncode == 0, caller.output  # the caller got its BYE
+    assert callee_result.returncode == 0, callee_result.output  # and so did the callee
+    await wait_for_condition(lambda: lab.server.calls() == [], timeout=30, what="the call to end")
+    await lab.flush_cdrs()
+    (cdr,) = lab.cdrs.records
+    assert (cdr.outcome, cdr.billable_seconds, cdr.disposition) == (CallOutcome.NO_ACK, 0, NOT_ACKNOWLEDGED)
+    assert cdr.answered_at is not None
+    assert (cdr.ended_at - cdr.answered_at).total_seconds() >= 64 * lab.server.settings.t1_s

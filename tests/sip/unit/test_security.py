@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,11 +11,12 @@ from nuage.shared.clock import SystemClock
 from nuage.sip.digest import DigestAuthenticator, authorization_header
 from nuage.sip.memory import MemoryBindingStore, MemoryCredentialStore
 from nuage.sip.message import SipRequest, SipResponse, parse_message
-from nuage.sip.ports import SipAccount
+from nuage.sip.ports import CarrierTrunk, SipAccount
 from nuage.sip.registrar import Registrar
 from nuage.sip.security import SecurityGuard, SecuritySettings
 from nuage.sip.timers import Timers
 from nuage.sip.transaction_layer import TransactionLayer
+from nuage.sip.transport import Address
 from sip.unit.test_registrar import PHONE, Collector, FakeTransport
 
 pytestmark = pytest.mark.rule("SIP-5")
@@ -25,11 +27,20 @@ NO_RATE = SecuritySettings(rate_per_s=0)
 
 
 class Time:
+    """Monotonic seconds (called) and the wall clock of bans (``now()``), moved together."""
+
     def __init__(self) -> None:
         self.t = 1000.0
 
     def __call__(self) -> float:
         return self.t
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.t, UTC)
+
+
+def at(host: str, port: int = 5060, transport: str = "UDP") -> Address:
+    return Address(transport, host, port)
 
 
 def request(user_agent: str | None = None, method: str = "OPTIONS") -> SipRequest:
@@ -50,68 +61,70 @@ def request(user_agent: str | None = None, method: str = "OPTIONS") -> SipReques
 
 def test_failures_within_the_window_ban_the_address_for_the_ban_period() -> None:
     time = Time()
-    guard = SecurityGuard(SecuritySettings(max_auth_failures=3, failure_window_s=60, ban_s=600), now=time)
+    guard = SecurityGuard(
+        SecuritySettings(max_auth_failures=3, failure_window_s=60, ban_s=600), now=time, clock=time
+    )
     guard.record_auth_failure(ATTACKER)
     guard.record_auth_failure(ATTACKER)
-    assert guard.admit(request(), ATTACKER)
+    assert guard.admit(request(), at(ATTACKER))
     guard.record_auth_failure(ATTACKER)
-    assert not guard.admit(request(), ATTACKER)
-    assert guard.admit(request(), OTHER)  # others are not affected
+    assert not guard.admit(request(), at(ATTACKER))
+    assert guard.admit(request(), at(OTHER))  # others are not affected
     (ban,) = guard.bans()
     assert ban.address == ATTACKER
     assert ban.remaining_s == 600
     assert "3 failed" in ban.reason
     time.t += 599
-    assert not guard.admit(request(), ATTACKER)
+    assert not guard.admit(request(), at(ATTACKER))
     time.t += 1
-    assert guard.admit(request(), ATTACKER)  # expired
+    assert guard.admit(request(), at(ATTACKER))  # expired
     assert guard.bans() == []
 
 
 def test_failures_outside_the_sliding_window_do_not_count() -> None:
     time = Time()
-    guard = SecurityGuard(SecuritySettings(max_auth_failures=3, failure_window_s=60), now=time)
+    guard = SecurityGuard(SecuritySettings(max_auth_failures=3, failure_window_s=60), now=time, clock=time)
     for _ in range(10):
         guard.record_auth_failure(ATTACKER)
         time.t += 31  # at most two failures in any 60 s
     assert guard.bans() == []
-    assert guard.admit(request(), ATTACKER)
+    assert guard.admit(request(), at(ATTACKER))
 
 
 def test_ban_is_logged_once_and_survives_later_failures(caplog: pytest.LogCaptureFixture) -> None:
     time = Time()
-    guard = SecurityGuard(SecuritySettings(max_auth_failures=2, ban_s=100), now=time)
+    guard = SecurityGuard(SecuritySettings(max_auth_failures=2, ban_s=100), now=time, clock=time)
     with caplog.at_level("WARNING", logger="nuage.sip.security"):
         for _ in range(5):
             guard.record_auth_failure(ATTACKER)
-            guard.admit(request(), ATTACKER)
+            guard.admit(request(), at(ATTACKER))
     assert [r.getMessage() for r in caplog.records if "banned" in r.getMessage()] == [
         f"banned {ATTACKER} for 100s: 2 failed authentications in 60s"
     ]
-    assert guard.bans()[0].until == 1100.0  # not extended by the failures while banned
+    assert guard.bans()[0].until == datetime.fromtimestamp(1100, UTC)  # not extended while banned
     assert guard.dropped["banned"] == 4  # all but the first, sent before the ban
 
 
 def test_unban_lifts_a_ban_and_forgets_the_failures() -> None:
     time = Time()
-    guard = SecurityGuard(SecuritySettings(max_auth_failures=2), now=time)
+    guard = SecurityGuard(SecuritySettings(max_auth_failures=2), now=time, clock=time)
     guard.record_auth_failure(ATTACKER)
     guard.record_auth_failure(ATTACKER)
     assert guard.unban(ATTACKER)
     assert not guard.unban(ATTACKER)
-    assert guard.admit(request(), ATTACKER)
+    assert guard.admit(request(), at(ATTACKER))
     guard.record_auth_failure(ATTACKER)  # counting starts again
     assert guard.bans() == []
 
 
 def test_trusted_addresses_are_never_banned_filtered_or_limited() -> None:
     guard = SecurityGuard(
-        SecuritySettings(max_auth_failures=1, rate_per_s=1, burst=1, trusted=(ATTACKER,)), now=Time()
+        SecuritySettings(max_auth_failures=1, rate_per_s=1, burst=1, trusted=((ATTACKER, 5060),)), now=Time()
     )
     for _ in range(5):
-        guard.record_auth_failure(ATTACKER)
-        assert guard.admit(request("friendly-scanner"), ATTACKER)
-    assert guard.bans() == []
+        guard.record_auth_failure(ATTACKER)  # from another port of its host: banned ...
+        assert guard.admit(request("friendly-scanner"), at(ATTACKER))  # ... the gateway still passes
+    assert not guard.admit(request(), at(ATTACKER, 5070))  # the rest of the host is banned
 
 
 @pytest.mark.parametrize(
@@ -120,46 +133,48 @@ def test_trusted_addresses_are_never_banned_filtered_or_limited() -> None:
 )
 def test_scanner_user_agents_are_dropped_case_insensitively(agent: str) -> None:
     guard = SecurityGuard(NO_RATE, now=Time())
-    assert not guard.admit(request(agent), ATTACKER)
-    assert not guard.admit(request(agent.upper()), ATTACKER)
+    assert not guard.admit(request(agent), at(ATTACKER))
+    assert not guard.admit(request(agent.upper()), at(ATTACKER))
     assert guard.dropped["scanner"] == 2
 
 
 def test_ordinary_user_agents_pass_and_the_list_is_configurable() -> None:
     guard = SecurityGuard(NO_RATE, now=Time())
-    assert guard.admit(request("Linphone/5.2 (belle-sip)"), ATTACKER)
-    assert guard.admit(request(None), ATTACKER)
+    assert guard.admit(request("Linphone/5.2 (belle-sip)"), at(ATTACKER))
+    assert guard.admit(request(None), at(ATTACKER))
     custom = SecurityGuard(SecuritySettings(rate_per_s=0, scanner_user_agents=("evil",)), now=Time())
-    assert custom.admit(request("friendly-scanner"), ATTACKER)
-    assert not custom.admit(request("Evil-Bot"), ATTACKER)
+    assert custom.admit(request("friendly-scanner"), at(ATTACKER))
+    assert not custom.admit(request("Evil-Bot"), at(ATTACKER))
 
 
 def test_token_bucket_allows_the_burst_then_the_rate() -> None:
     time = Time()
-    guard = SecurityGuard(SecuritySettings(rate_per_s=10, burst=20), now=time)
-    assert all(guard.admit(request(), ATTACKER) for _ in range(20))
-    assert not guard.admit(request(), ATTACKER)
-    assert guard.admit(request(), OTHER)  # per address
+    guard = SecurityGuard(SecuritySettings(rate_per_s=10, burst=20), now=time, clock=time)
+    assert all(guard.admit(request(), at(ATTACKER)) for _ in range(20))
+    assert not guard.admit(request(), at(ATTACKER))
+    assert guard.admit(request(), at(OTHER))  # per address
     time.t += 0.5  # 5 tokens back
-    assert sum(guard.admit(request(), ATTACKER) for _ in range(10)) == 5
+    assert sum(guard.admit(request(), at(ATTACKER)) for _ in range(10)) == 5
     assert guard.dropped["rate"] == 6
     time.t += 100  # refills to the burst, not beyond
-    assert sum(guard.admit(request(), ATTACKER) for _ in range(30)) == 20
+    assert sum(guard.admit(request(), at(ATTACKER)) for _ in range(30)) == 20
 
 
 def test_rate_limit_zero_is_off() -> None:
     guard = SecurityGuard(NO_RATE, now=Time())
-    assert all(guard.admit(request(), ATTACKER) for _ in range(10_000))
+    assert all(guard.admit(request(), at(ATTACKER)) for _ in range(10_000))
     assert guard.tracked == 0
 
 
 def test_idle_state_is_pruned_and_tracking_is_bounded() -> None:
     time = Time()
     guard = SecurityGuard(
-        SecuritySettings(max_auth_failures=3, rate_per_s=10, burst=20, ban_s=30, max_tracked=100), now=time
+        SecuritySettings(max_auth_failures=3, rate_per_s=10, burst=20, ban_s=30, max_tracked=100),
+        now=time,
+        clock=time,
     )
     for n in range(50):
-        guard.admit(request(), f"203.0.113.{n}")
+        guard.admit(request(), at(f"203.0.113.{n}"))
         guard.record_auth_failure(f"203.0.113.{n}")
     guard.record_auth_failure(ATTACKER)
     guard.record_auth_failure(ATTACKER)
@@ -169,7 +184,7 @@ def test_idle_state_is_pruned_and_tracking_is_bounded() -> None:
     guard.prune()
     assert guard.tracked == 0
     for n in range(300):  # more distinct sources than max_tracked, all at once
-        guard.admit(request(), f"192.0.2.{n % 256}.{n}")
+        guard.admit(request(), at(f"192.0.2.{n % 256}.{n}"))
     assert guard.tracked <= 100
 
 
@@ -229,10 +244,34 @@ async def test_registrar_reports_the_source_of_a_wrong_password() -> None:
 
 
 def test_carrier_gateways_are_trusted_as_the_directory_says_and_no_longer_once_removed() -> None:
-    guard = SecurityGuard(SecuritySettings(rate_per_s=1, burst=1, trusted=(OTHER,)), now=Time())
-    guard.trust_carriers({ATTACKER})
-    assert all(guard.admit(request(), ATTACKER) for _ in range(5))  # a carrier is never rate-limited
-    guard.trust_carriers(set())
-    assert guard.admit(request(), ATTACKER)
-    assert not guard.admit(request(), ATTACKER)  # burst of 1 spent: limited like anyone else
-    assert all(guard.admit(request(), OTHER) for _ in range(5))  # configured trust stays
+    guard = SecurityGuard(SecuritySettings(rate_per_s=1, burst=1, trusted=((OTHER, 5060),)), now=Time())
+    guard.trust_carriers([CarrierTrunk("carrier", ATTACKER, 5060)])
+    assert all(guard.admit(request(), at(ATTACKER)) for _ in range(5))  # a carrier is never rate-limited
+    guard.trust_carriers([])
+    assert guard.admit(request(), at(ATTACKER))
+    assert not guard.admit(request(), at(ATTACKER))  # burst of 1 spent: limited like anyone else
+    assert all(guard.admit(request(), at(OTHER)) for _ in range(5))  # configured trust stays
+
+
+def test_trust_is_exact_a_carrier_does_not_make_its_host_trusted() -> None:
+    """Issue #20 item 10: the demo's carrier on loopback must not make every local client trusted."""
+    guard = SecurityGuard(SecuritySettings(max_auth_failures=2, rate_per_s=1, burst=1), now=Time())
+    guard.trust_carriers([CarrierTrunk("carrier", "127.0.0.1", 5090)])
+    carrier, phone = at("127.0.0.1", 5090), at("127.0.0.1", 5070)
+    assert guard.trusted(carrier)
+    assert not guard.trusted(phone)
+    assert guard.admit(request(), phone)
+    assert not guard.admit(request(), phone)  # the phone's burst of 1 is spent: it is limited
+    guard.record_auth_failure("127.0.0.1")
+    guard.record_auth_failure("127.0.0.1")  # a phone of that host guessed passwords: the host is banned
+    assert [ban.address for ban in guard.bans()] == ["127.0.0.1"]
+    assert not guard.admit(request(), at("127.0.0.1", 5072))
+    assert all(guard.admit(request(), carrier) for _ in range(5))  # the carrier alone still passes
+
+
+def test_a_tcp_carrier_is_trusted_over_tcp_from_any_port_of_its_address_only() -> None:
+    guard = SecurityGuard(SecuritySettings(rate_per_s=1, burst=1), now=Time())
+    guard.trust_carriers([CarrierTrunk("carrier", "192.0.2.50", 5060, "TCP")])
+    assert guard.trusted(at("192.0.2.50", 40123, "TCP"))  # its connections come from ports of its own
+    assert not guard.trusted(at("192.0.2.50", 40123, "UDP"))  # a datagram may be spoofed: not trusted
+    assert not guard.trusted(at("192.0.2.51", 40123, "TCP"))

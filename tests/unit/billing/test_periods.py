@@ -5,8 +5,8 @@ from fractions import Fraction
 
 import pytest
 
-from nuage.billing.periods import pro_rata, run_date
-from nuage.errors import InvalidInput
+from nuage.billing.periods import PeriodNotClosed, RunDateRefused, check_run, pro_rata, run_date
+from nuage.errors import InvalidInput, TermViolation
 from nuage.shared.month import Month
 
 
@@ -32,3 +32,39 @@ def test_periods_are_calendar_months_on_the_brussels_clock() -> None:
         Month.parse("March")
     with pytest.raises(InvalidInput):
         Month(2025, 13)
+
+
+@pytest.mark.rule("BIL-2")
+@pytest.mark.rule("BIL-4")
+@pytest.mark.parametrize(
+    ("period", "run_on", "today", "last", "error", "rule_id"),
+    [
+        (Month(2485, 1), date(2026, 12, 5), date(2026, 12, 5), None, PeriodNotClosed, "BIL-2"),
+        (Month(2026, 12), date(2026, 12, 5), date(2026, 12, 5), None, PeriodNotClosed, "BIL-2"),  # 25th
+        (Month(2026, 1), date(2026, 2, 4), date(2026, 2, 3), None, RunDateRefused, "BIL-4"),  # future
+        (Month(2026, 1), date(2025, 12, 31), date(2026, 2, 3), None, RunDateRefused, "BIL-2"),
+        (Month(2026, 1), date(2026, 1, 24), date(2026, 2, 3), None, RunDateRefused, "BIL-2"),
+        (Month(2026, 1), date(2026, 1, 28), date(2026, 2, 3), date(2026, 2, 1), RunDateRefused, "BIL-4"),
+    ],
+)
+def test_a_run_the_rules_do_not_allow_is_refused_naming_the_rule(
+    period: Month, run_on: date, today: date, last: date | None, error: type[TermViolation], rule_id: str
+) -> None:
+    with pytest.raises(error) as caught:
+        check_run(period, run_on, today, last)
+    assert caught.value.rule_id == rule_id
+
+
+@pytest.mark.rule("BIL-2")
+@pytest.mark.parametrize(
+    ("period", "run_on", "today", "last"),
+    [
+        (Month(2026, 1), date(2026, 1, 25), date(2026, 1, 25), None),  # around the 28th
+        (Month(2026, 1), date(2026, 1, 28), date(2026, 3, 10), date(2026, 1, 28)),  # same day as the last
+        (Month(2026, 2), date(2026, 5, 2), date(2026, 5, 2), date(2026, 3, 1)),  # a late catch-up run
+    ],
+)
+def test_a_run_at_the_end_of_a_closed_period_is_allowed(
+    period: Month, run_on: date, today: date, last: date | None
+) -> None:
+    check_run(period, run_on, today, last)

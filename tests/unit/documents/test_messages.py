@@ -13,7 +13,9 @@ EMITTED_KEYS = (
     [f"line.recurring.{kind.value}" for kind in ItemKind]
     + [f"line.early_termination.{kind.value}" for kind in ItemKind]
     + [f"line.one_time.{kind.value}" for kind in OneTimeKind]
+    + [f"line.catch_up.{kind.value}" for kind in ItemKind]
     + [
+        "line.regularisation.billable_users",
         "line.recurring.flat_fee",
         "line.recurring.international_number_minimum_term",
         "line.traffic.out_of_pack",

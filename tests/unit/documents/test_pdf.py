@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from nuage.adapters.weasyprint_pdf import WeasyPrintRenderer
+from nuage.billing.lines import SourceRef
 from nuage.documents.html import render_html
 from nuage.documents.model import Brand
 
@@ -82,3 +86,37 @@ def test_brand_follows_white_label_for_indirect_customers_only() -> None:
     assert brand_for(indirect, operator, partner).white_label
     assert brand_for(partner, operator, None).name == "Nuage Telecom"  # the partner's own invoice
     assert brand_for(direct, operator, None).name == "Nuage Telecom"
+
+
+def _words_right_edge(pdf: bytes, tmp_path: Path) -> tuple[float, float]:
+    """The right edge of the rightmost word and the page's width, in points."""
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], check=True, capture_output=True, text=True)
+    right = max(float(x) for x in re.findall(r'xMax="([0-9.]+)"', out.stdout))
+    width = float(re.findall(r'page width="([0-9.]+)"', out.stdout)[0])
+    return right, width
+
+
+@pytest.mark.rule("BIL-4")
+@pytest.mark.rule("BIL-10")
+@pytest.mark.parametrize("language", ["fr", "nl", "en"])
+def test_every_line_stays_on_the_page_however_long_its_sources(language: str, tmp_path: Path) -> None:
+    seal = "2bb0a1a08c3ccd4d9dd6b625332b0ca9efbd3db39ad1fbcce06b6708d858f60a"  # a summary's whole hash
+    issued = invoice(DUPONT)
+    long_sources = tuple(
+        SourceRef("monthly-summary", f"cus_74e097f30d1f1754:2026-01:{seal}:billable_users_{n}")
+        for n in range(6)
+    )
+    lines = tuple(
+        replace(line, sources=long_sources, unit_price=Decimal("123456.78"), amount=Decimal(f"98765{n}.32"))
+        for n, line in enumerate(issued.draft.lines)
+    )
+    doc = document(replace(issued, draft=replace(issued.draft, lines=lines)), DUPONT, language)
+    pdf = WeasyPrintRenderer().render_pdf(doc)
+    right, width = _words_right_edge(pdf, tmp_path)
+    assert right <= width - 14 / 25.4 * 72 + 1  # inside the right margin (14 mm)
+    text = pdf_text(pdf, tmp_path)
+    for n in range(len(lines)):
+        assert f"987{' ' if language == 'fr' else '.'}65{n},32" in text  # every amount readable
+    assert "2bb0a1a08c3ccd4d…" in text  # the hash shortened on the page, whole in the e-invoice

@@ -12,6 +12,7 @@ from nuage.payments.dunning import (
     InterestMode,
     accrued_interest,
     collection_costs_line,
+    next_reminder,
     plan_dunning,
     started_delay_months,
     suspended_for_arrears,
@@ -25,6 +26,7 @@ DUE = date(2026, 3, 31)
 INVOICE = Receivable("INV-2026-000001", "cus-1", date(2026, 3, 1), DUE, D("1000.00"))
 STARTED = InterestMode.PER_STARTED_MONTH
 PRO_RATA = InterestMode.PRO_RATA
+PER_DAY = InterestMode.PER_DAY
 
 
 def state(*payments: tuple[date, str]):  # type: ignore[no-untyped-def]
@@ -56,6 +58,16 @@ def test_one_day_late_costs_a_whole_started_month_but_a_day_pro_rata() -> None:
     assert interest(STARTED, date(2026, 6, 30), paid_late) == D("10.00")
     assert interest(PRO_RATA, date(2026, 6, 30), paid_late) == D("0.33")  # 1000 × 1 % / 30 (April)
     assert interest(STARTED, date(2026, 6, 30), (DUE, "1000.00")) == D("0.00")
+
+
+@pytest.mark.rule("PAY-2")
+def test_per_day_counts_days_of_delay_over_thirty() -> None:
+    assert interest(PER_DAY, date(2026, 6, 30), (date(2026, 4, 1), "1000.00")) == D("0.33")  # 1 day
+    assert interest(PER_DAY, date(2026, 5, 15), (date(2026, 5, 15), "1000.00")) == D("15.00")  # 45 days
+    # 400 paid on 15 April, 600 on 10 May: 15 days on 1000 (1–15 April, as pro rata counts the day
+    # of payment) and 25 days on 600 (16 April–10 May): 5.00 + 5.00
+    payments = ((date(2026, 4, 15), "400.00"), (date(2026, 5, 10), "600.00"))
+    assert interest(PER_DAY, date(2026, 7, 1), *payments) == D("10.00")
 
 
 @pytest.mark.rule("PAY-2")
@@ -96,7 +108,7 @@ def test_pro_rata_interest_is_charged_at_month_anniversaries_and_settlement() ->
 
 @pytest.mark.rule("PAY-1")
 @pytest.mark.rule("PAY-2")
-def test_reminders_at_configured_days_with_fees_highest_level_only() -> None:
+def test_reminders_at_configured_days_with_fees_in_order() -> None:
     ledger = settle([INVOICE], [])
     policy = DunningPolicy(reminder_days=(7, 14, 30), reminder_fees=(D(0), D("7.50"), D(15)))
     assert plan_dunning(date(2026, 4, 6), ledger, DunningHistory(), policy).reminders == ()
@@ -104,9 +116,18 @@ def test_reminders_at_configured_days_with_fees_highest_level_only() -> None:
     assert [(r.level, r.fee) for r in first] == [(1, D(0))]
     sent = DunningHistory(reminders_sent={INVOICE.number: {1: date(2026, 4, 7)}})
     assert plan_dunning(date(2026, 4, 8), ledger, sent, policy).reminders == ()
-    # the job did not run for a month: only the last reminder goes out
+    # the job did not run for a month: the next reminder goes out, never a jump to the last one
     late = plan_dunning(date(2026, 5, 5), ledger, sent, policy).reminders
-    assert [(r.level, r.fee, r.outstanding) for r in late] == [(3, D(15), D("1000.00"))]
+    assert [(r.level, r.fee, r.outstanding) for r in late] == [(2, D("7.50"), D("1000.00"))]
+    second = DunningHistory(reminders_sent={INVOICE.number: {1: date(2026, 4, 7), 2: date(2026, 5, 5)}})
+    # the third waits the gap between the second and third levels (30 - 14 = 16 days) after the second
+    assert plan_dunning(date(2026, 5, 20), ledger, second, policy).reminders == ()
+    third = plan_dunning(date(2026, 5, 21), ledger, second, policy).reminders
+    assert [(r.level, r.fee) for r in third] == [(3, D(15))]
+    assert next_reminder(ledger.invoices[INVOICE.number], second.reminders_sent[INVOICE.number], policy) == (
+        3,
+        date(2026, 5, 21),
+    )
 
 
 @pytest.mark.rule("PAY-1")

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 
 import pytest
 
-from nuage.directory.model import Device, DeviceKind, NumberScope, PhoneNumber, TrafficPack, User
+from nuage.directory.model import (
+    Device,
+    DeviceKind,
+    NumberScope,
+    PhoneNumber,
+    TrafficPack,
+    Trunk,
+    TrunkAuth,
+    User,
+)
 from nuage.policy import (
     CallerIdMode,
     ChannelCounter,
@@ -321,3 +331,23 @@ def test_the_snapshot_knows_customers_only_with_their_capacity_numbers_and_devic
     assert (b.channels, b.capacity_rule) == (2, "CAP-1")
     assert a.numbers == {"+3223000100", "+3223000101"}
     assert b.device_usernames == {"jan"}
+
+
+@pytest.mark.rule("SIP-3")
+@pytest.mark.rule("CAP-3")
+async def test_a_pbx_only_account_has_the_channels_its_trunk_pays_for() -> None:
+    parties = [Party("pbx", PartyKind.CUSTOMER, "PBX only", AT)]
+    trunk = Trunk("trk", "pbx", "Office PBX", TrunkAuth.IP, AT, allowed_ips="192.0.2.10", channel_limit=2)
+    numbers = [PhoneNumber("np", "pbx", "+3281000300", NumberScope.NATIONAL, AT, main=True)]
+    snapshot = build_snapshot(parties, [], [], numbers, [], DAY, trunks=[trunk])
+    assert snapshot.accounts["pbx"].channels == 2  # no user: CAP-1 gives 0, the trunk its 2
+    policy = _policy(snapshot)
+
+    def from_pbx() -> CallAttempt:
+        attempt = _attempt(account="pbx", caller_id="+3281000300")
+        return dataclasses.replace(attempt, device_id=None, customer_trunk_id="trk")
+
+    for _ in range(2):
+        assert isinstance(await policy.authorize(from_pbx()), Authorization)
+    refused = await policy.authorize(from_pbx())
+    assert _rule(refused) == "CAP-3"

@@ -1,8 +1,8 @@
 """The use cases' rules on the in-memory unit of work: no database, milliseconds per test.
 
 ``platform`` here is the in-memory unit of work and the frozen clock, all these tests use of a
-platform; the repository contract test (tests/integration/storage) proves that the memory
-repositories behave as the SQL ones on SQLite and PostgreSQL.
+platform; the contract tests (tests/integration/storage) prove that the memory repositories,
+billing store and payment store behave as the SQL ones on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations

@@ -21,15 +21,15 @@ from nuage.api.caching import cached_file_response, read_response, write_respons
 from nuage.api.crud import CONFLICT, FORBIDDEN, MAX_PAGE, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
 from nuage.api.errors import ErrorBody
-from nuage.api.schemas import Input, Output
+from nuage.api.resources.billing_runs import RunBody, RunOut, run_out
+from nuage.api.schemas import MONTH_PATTERN, Input, MonthText, Output
 from nuage.billing.vat import line_vat
-from nuage.errors import InvalidInput
+from nuage.errors import Conflict, InvalidInput
+from nuage.rating.csv_import import decoded_lines
 from nuage.services.billing import cdr_import, counting, monthly_run, queries, rating
 from nuage.services.payments import documents
 from nuage.shared.month import Month
 
-MONTH_PATTERN = r"^2\d{3}-(0[1-9]|1[0-2])$"  # YYYY-MM, years 2000-2999, months 01-12
-MonthText = Annotated[str, Field(pattern=MONTH_PATTERN, examples=["2026-01"])]
 CSV_TYPES = ("text/csv",)
 
 
@@ -41,9 +41,6 @@ class UnsupportedMediaType(StarletteHTTPException):
 
     def __init__(self, detail: str) -> None:
         super().__init__(415, detail)
-
-
-MAX_CSV_BYTES = 50 * 1024 * 1024
 
 
 class CountBody(Input):
@@ -71,36 +68,6 @@ class RatingOut(Output):
     failures: list[list[str]]
 
 
-class RunBody(Input):
-    """BIL-2/BIL-3: the period P of the run and, optionally, the issue date."""
-
-    period: MonthText
-    run_on: date | None = None
-
-
-class RefusalOut(Output):
-    """BIL-4: a party whose invoice was not issued: its e-invoice fails these rules."""
-
-    party_id: str
-    rule_ids: list[str]
-    message: str
-
-
-class RunOut(Output):
-    """BIL-9: invoices issued by this run and parties already billed for the period.
-
-    ``refused``: parties left unbilled because their e-invoice fails validation (BIL-4); a
-    re-run issues them once fixed. ``charges_invoiced``: PAY-2 lines the invoices carry.
-    """
-
-    period: str
-    invoices: list[str]
-    already_billed: int
-    suspended_customers: list[str]
-    refused: list[RefusalOut] = []
-    charges_invoiced: int = 0
-
-
 class RowErrorOut(Output):
     """SIP-1: one refused field of one CSV row (row 0: the account is unknown)."""
 
@@ -110,10 +77,11 @@ class RowErrorOut(Output):
 
 
 class ImportOut(Output):
-    """SIP-1: CDRs stored, already stored, and the rows refused."""
+    """SIP-1: CDRs stored, already stored, changed since imported (not applied), and the rows refused."""
 
     imported: int
     already_imported: int
+    changed: int = Field(description="Rows whose cdr_id was imported before with other values: not applied")
     errors: list[RowErrorOut]
 
 
@@ -235,19 +203,15 @@ def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
     c.require("billing.runs.create")
     platform = c.runtime.platform
     report = monthly_run.run_billing(
-        platform.uow, c.ctx, Month.parse(body.period), run_on=body.run_on, settings=platform.payments
+        platform.uow,
+        c.ctx,
+        Month.parse(body.period),
+        validator=platform.einvoice_validator,
+        run_on=body.run_on,
+        settings=platform.payments,
+        dry_run=body.dry_run,
     )
-    out = RunOut(
-        period=str(report.period),
-        invoices=[stored.issued.number for stored in report.invoices],
-        already_billed=report.already_billed,
-        suspended_customers=report.suspended_customers,
-        refused=[
-            RefusalOut(party_id=party_id, rule_ids=list(error.rule_ids), message=error.message)
-            for party_id, error in report.refused.items()
-        ],
-        charges_invoiced=report.charges_invoiced,
-    )
+    out = run_out(report)
     return write_response(out.model_dump_json().encode())
 
 
@@ -272,17 +236,16 @@ async def create_cdr_import(request: Request, c: Call = Depends(call)) -> Respon
         raise UnsupportedMediaType(
             f"Send the CDRs as {', '.join(CSV_TYPES)} (not {content_type or 'nothing'})"
         )
-    raw = await request.body()
-    if len(raw) > MAX_CSV_BYTES:
-        raise InvalidInput("body", f"A CSV upload is at most {MAX_CSV_BYTES} bytes")
-    text = raw.decode("utf-8-sig", errors="replace")
-    report = cdr_import.import_cdrs(c.uow, c.ctx, text.splitlines())
+    raw = await request.body()  # at most ``body_limit.CSV_BYTES``: the edge refused more (413)
+    lines = decoded_lines(raw.splitlines(keepends=True))  # not UTF-8: 422 naming the row
+    report = cdr_import.import_cdrs(c.uow, c.ctx, lines)
     header = [error for error in report.errors if error.row == 1]
     if header:  # not a CDR file at all (empty, or not the expected columns)
         raise InvalidInput("body", f"CSV header: {header[0].field}: {header[0].message}")
     out = ImportOut(
         imported=report.imported,
         already_imported=report.already_imported,
+        changed=report.changed,
         errors=[RowErrorOut(row=e.row, field=e.field, message=e.message) for e in report.errors],
     )
     return write_response(out.model_dump_json().encode())
@@ -320,9 +283,16 @@ def _document_route(kind: str) -> None:
     ) -> Response:
         queries.get_invoice(c.uow, c.ctx, number)  # TEN-4 first: another tenant's invoice is 404
         c.require("billing.invoices.read")
-        # Stored files (rendered at send time) are answered as they are; otherwise rendered and
-        # validated now (with the operator's [payments] settings, as the CLI), not stored by a read.
-        name, media, body = documents.document_file(c.uow, c.ctx, number, kind, c.runtime.platform.documents)
+        # BIL-4: the stored files, as they are; the first read of an invoice not rendered yet renders
+        # them from what was frozen at issue and stores them (the same bytes from then on).
+        platform = c.runtime.platform
+        try:
+            with platform.uow() as uow:
+                name, media, body = documents.document_file(uow, c.ctx, number, kind, platform.documents)
+                uow.commit()
+        except Conflict:  # another read stored them first: those are the invoice's files
+            with platform.uow() as uow:
+                name, media, body = documents.document_file(uow, c.ctx, number, kind, platform.documents)
         return cached_file_response(request, body, media, name)
 
     get_document.__name__ = f"get_invoice_{kind}"

@@ -18,7 +18,9 @@ from nuage.directory.model import DeviceKind, LinePurpose
 from nuage.services.directory.devices import DeviceChanges, add_device, remove_device, update_device
 
 SipUser = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{3,64}$")]
-SipPassword = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")]
+SipPassword = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")
+]
 Mac = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{2}([:-]?[0-9A-Fa-f]{2}){5}$")]
 
 
@@ -104,6 +106,7 @@ DEVICES = Resource(
     update=_update,
     delete=lambda c, key: remove_device(c.uow, c.ctx, key),
     rules="CFG-3, CFG-5 (alarm and lift lines refused: 422 term-violation), CFG-13, SIP-5, EMG-3.",
+    refused_by=("CFG-2", "CFG-5", "SIP-5"),
 )
 
 router = APIRouter()

@@ -30,7 +30,7 @@ from nuage.api.crud import (
     responses,
 )
 from nuage.api.deps import Call, call
-from nuage.api.errors import Forbidden
+from nuage.api.errors import Forbidden, unprocessable
 from nuage.api.paging import refuse_offset
 from nuage.api.schemas import Input, Name, Output
 from nuage.directory.model import EmergencyNumber
@@ -133,7 +133,7 @@ def list_emergency_numbers(
     response_model=EmergencyNumberOut,
     summary="Add an emergency number",
     tags=["directory"],
-    responses=responses(FORBIDDEN, CONFLICT),
+    responses=responses(FORBIDDEN, CONFLICT, unprocessable("EMG-4")),
     **described(
         CREATE,
         f"{RULE} Operator only. 112, 100 and 101 are built in (422 citing EMG-4); a number that is "
@@ -166,7 +166,7 @@ def get_emergency_number(number: NumberParam, request: Request, c: Call = Depend
     response_class=Response,
     summary="Remove an emergency number",
     tags=["directory"],
-    responses=responses(FORBIDDEN, NOT_FOUND),
+    responses=responses(FORBIDDEN, NOT_FOUND, unprocessable("EMG-4")),
     **described(
         DELETE, "EMG-4: remove a number the operator added; 112, 100 and 101 stay (422). Operator only."
     ),

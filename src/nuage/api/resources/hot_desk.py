@@ -29,6 +29,7 @@ from nuage.api.crud import (
     responses,
 )
 from nuage.api.deps import Call, call
+from nuage.api.errors import unprocessable
 from nuage.api.paging import refuse_offset
 from nuage.api.schemas import Id, Input, Output
 from nuage.services import hot_desk as h
@@ -98,7 +99,7 @@ def list_hot_desk_sessions(
     response_model=HotDeskSessionOut,
     summary="Log a user in on a shared phone",
     tags=["directory"],
-    responses=responses(FORBIDDEN, NOT_FOUND),
+    responses=responses(FORBIDDEN, NOT_FOUND, unprocessable("CFG-13", "CFG-2")),
     **described(
         CREATE,
         "CFG-13: the phone must be a shared one (`hot_desk`, else 422 citing CFG-13) of the user's "

@@ -1,18 +1,20 @@
-"""Tokens (API-1): ``POST /oauth/token`` (OAuth 2, RFC 6749) and ``GET /me``.
+"""Tokens (API-1): ``POST /oauth/token`` (OAuth 2, RFC 6749), ``POST /oauth/revoke`` (RFC 7009)
+and ``GET /me``.
 
 * API clients: ``grant_type=client_credentials`` (§4.4), the client ID and secret in HTTP Basic
   or in the form;
 * portal users: ``grant_type=password`` (§4.3) with ``username`` (the e-mail) and ``password``.
 
-Errors follow RFC 6749 §5.2 (``error``, ``error_description``) and also carry the API's own
+Failed attempts slow their account and address down (``nuage.api.throttle``): an attempt that
+comes too early is 429 ``login-throttled`` with ``Retry-After``, its password unchecked. Errors
+follow RFC 6749 §5.2 (``error``, ``error_description``) and also carry the API's own
 ``error_id``/``message``/``details``. Token answers are never cached (``no-store``).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import time
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -24,8 +26,11 @@ from pydantic import BaseModel
 from nuage.api.caching import read_response
 from nuage.api.crud import NOT_MODIFIED, responses
 from nuage.api.deps import ApiRuntime, current_claims, runtime
-from nuage.api.tokens import Claims
+from nuage.api.throttle import Wait, login_keys
+from nuage.api.tokens import Claims, new_token_id
 from nuage.services import access as a
+from nuage.services.context import Context
+from nuage.tenancy.rules import TenantScope
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -41,7 +46,13 @@ class TokenOut(BaseModel):
 class OAuthError(BaseModel):
     """RFC 6749 §5.2, plus the API's own error shape."""
 
-    error: Literal["invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"]
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unsupported_grant_type",
+        "temporarily_unavailable",
+    ]
     error_description: str
     error_id: str
     message: str
@@ -59,18 +70,42 @@ class MeOut(BaseModel):
     expires_at: int
 
 
-def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
-    headers = dict(_NO_STORE)
+def _oauth_error(
+    status: int,
+    error: str,
+    description: str,
+    *,
+    error_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    sent = {**_NO_STORE, **(headers or {})}
     if error == "invalid_client":
-        headers["WWW-Authenticate"] = 'Basic realm="nuage-api"'
+        sent["WWW-Authenticate"] = 'Basic realm="nuage-api"'
     body = {
         "error": error,
         "error_description": description,
-        "error_id": error.replace("_", "-"),
+        "error_id": error_id or error.replace("_", "-"),
         "message": description,
-        "details": {},
+        "details": details or {},
     }
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=sent)
+
+
+def _throttled(wait: Wait) -> JSONResponse:
+    whom = {"account-and-address": "this account from this address", "account": "this account"}
+    description = (
+        f"Too many failed logins for {whom.get(wait.scope, 'this address')}: "
+        f"try again in {wait.retry_after} s"
+    )
+    return _oauth_error(
+        429,
+        "temporarily_unavailable",
+        description,
+        error_id="login-throttled",
+        details={"retry_after_s": wait.retry_after, "scope": wait.scope},
+        headers={"Retry-After": str(wait.retry_after)},
+    )
 
 
 def _basic(request: Request) -> tuple[str, str] | None:
@@ -80,7 +115,7 @@ def _basic(request: Request) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # binascii.Error, or a value that is not ASCII
         return None
     user, sep, secret = decoded.partition(":")
     return (unquote_plus(user), unquote_plus(secret)) if sep else None
@@ -102,6 +137,16 @@ _FORM_SCHEMA = {
 }
 
 
+_REVOKE_SCHEMA = {
+    "type": "object",
+    "required": ["token"],
+    "properties": {
+        "token": {"type": "string", "description": "the access token to revoke"},
+        "token_type_hint": {"type": "string", "description": "ignored: every token is an access token"},
+    },
+}
+
+
 @router.post(
     "/oauth/token",
     response_model=TokenOut,
@@ -117,6 +162,12 @@ _FORM_SCHEMA = {
             "description": "RFC 6749 §5.2 invalid_client: unknown, wrong secret, suspended or revoked",
             "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
         },
+        429: {
+            "model": OAuthError,
+            "description": "login-throttled: too many failed logins for this account or address; "
+            "the password was not checked. Retry after `Retry-After` seconds",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        },
     },
     openapi_extra={
         "security": [],
@@ -127,10 +178,54 @@ _FORM_SCHEMA = {
         },
     },
     description="OAuth 2 token endpoint, form-encoded. `client_credentials` (RFC 6749 §4.4) for API clients "
-    "(API-1), `password` (§4.3) for portal users. The token is short-lived; the response is `no-store`."
+    "(API-1), `password` (§4.3) for portal users. The token is short-lived; the response is `no-store`. "
+    "Failed attempts slow down their account and address: once past a few, each further failure doubles "
+    "the wait (429 `login-throttled`, `Retry-After`), up to a ceiling; a success clears the account's."
     "\n\nPermission: none (public).",
 )
 async def token(request: Request, rt: ApiRuntime = Depends(runtime)) -> Response:
+    form = await _read_form(request)
+    if isinstance(form, Response):
+        return form
+    grant = form.get("grant_type")
+    if grant is None:
+        return _oauth_error(400, "invalid_request", "grant_type is required")
+    if grant == "client_credentials":
+        basic = _basic(request)
+        account, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
+        if not account or not secret:
+            return _oauth_error(401, "invalid_client", "Client authentication is required")
+    elif grant == "password":
+        account, secret = form.get("username", ""), form.get("password", "")
+        if not account or not secret:
+            return _oauth_error(400, "invalid_request", "username and password are required")
+    else:
+        return _oauth_error(400, "unsupported_grant_type", "Use client_credentials or password")
+    keys = login_keys(account, request.client.host if request.client else "unknown")
+    now = rt.platform.clock.now().timestamp()
+    wait = await rt.throttle.wait(keys, now)
+    if wait is not None:
+        return _throttled(wait)
+    # counted before the check and given back on success: attempts sent at once cannot all slip through
+    await rt.throttle.failed(keys, now)
+    check = _client_claims if grant == "client_credentials" else _user_claims
+    claims = await run_in_threadpool(check, rt, account, secret)
+    if claims is None:
+        if grant == "client_credentials":
+            return _oauth_error(
+                401, "invalid_client", "Unknown client, wrong secret, or the client lost access"
+            )
+        return _oauth_error(400, "invalid_grant", "Wrong e-mail or password")
+    await rt.throttle.succeeded(keys)
+    rt.state.maybe_refresh()
+    body = TokenOut(
+        access_token=rt.signer.issue(claims), token_type="Bearer", expires_in=rt.settings.token_ttl_s
+    )
+    return Response(body.model_dump_json(), media_type="application/json", headers=_NO_STORE)
+
+
+async def _read_form(request: Request) -> dict[str, str] | Response:
+    """The small url-encoded form of an OAuth request, or the RFC 6749 error that refuses it."""
     if (
         request.headers.get("content-type", "").split(";")[0].strip().lower()
         != "application/x-www-form-urlencoded"
@@ -140,36 +235,9 @@ async def token(request: Request, rt: ApiRuntime = Depends(runtime)) -> Response
     if len(raw) > 8192:
         return _oauth_error(400, "invalid_request", "The form is too large")
     try:
-        form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
     except (UnicodeDecodeError, ValueError):
         return _oauth_error(400, "invalid_request", "The form is not valid UTF-8 form encoding")
-    grant = form.get("grant_type")
-    if grant is None:
-        return _oauth_error(400, "invalid_request", "grant_type is required")
-    if grant == "client_credentials":
-        basic = _basic(request)
-        client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
-        if not client_id or not secret:
-            return _oauth_error(401, "invalid_client", "Client authentication is required")
-        claims = await run_in_threadpool(_client_claims, rt, client_id, secret)
-        if claims is None:
-            return _oauth_error(
-                401, "invalid_client", "Unknown client, wrong secret, or the client lost access"
-            )
-    elif grant == "password":
-        username, password = form.get("username", ""), form.get("password", "")
-        if not username or not password:
-            return _oauth_error(400, "invalid_request", "username and password are required")
-        claims = await run_in_threadpool(_user_claims, rt, username, password)
-        if claims is None:
-            return _oauth_error(400, "invalid_grant", "Wrong e-mail or password")
-    else:
-        return _oauth_error(400, "unsupported_grant_type", "Use client_credentials or password")
-    rt.state.maybe_refresh()
-    body = TokenOut(
-        access_token=rt.signer.issue(claims), token_type="Bearer", expires_in=rt.settings.token_ttl_s
-    )
-    return Response(body.model_dump_json(), media_type="application/json", headers=_NO_STORE)
 
 
 def _claims(
@@ -179,9 +247,20 @@ def _claims(
     account_id: str,
     role: str,
     account_kind: str,
+    generation: int = 0,
 ) -> Claims:
-    now = int(time.time())
-    return Claims(subject, kind, account_id, account_kind, role, now, now + rt.settings.token_ttl_s)
+    now = int(rt.platform.clock.now().timestamp())
+    return Claims(
+        subject,
+        kind,
+        account_id,
+        account_kind,
+        role,
+        now,
+        now + rt.settings.token_ttl_s,
+        token_id=new_token_id(),
+        generation=generation,
+    )
 
 
 def _client_claims(rt: ApiRuntime, client_id: str, secret: str) -> Claims | None:
@@ -199,7 +278,55 @@ def _user_claims(rt: ApiRuntime, email: str, password: str) -> Claims | None:
         if user is None:
             return None
         party = uow.parties.get(user.account_id)
-        return _claims(rt, user.id, "user", party.id, user.role.value, party.kind.value)
+        role, kind = user.role.value, party.kind.value
+        return _claims(rt, user.id, "user", party.id, role, kind, user.token_generation)
+
+
+@router.post(
+    "/oauth/revoke",
+    status_code=200,
+    response_class=Response,
+    summary="Revoke a token",
+    tags=["auth"],
+    responses={
+        200: {"description": "RFC 7009 §2.2: revoked, or it was not a valid token (the same answer)"},
+        400: {"model": OAuthError, "description": "RFC 7009 §2.2.1: invalid_request (no token)"},
+    },
+    openapi_extra={
+        "security": [],
+        "x-permission": "none (public: holding the token is the proof)",
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": _REVOKE_SCHEMA}},
+        },
+    },
+    description="OAuth 2 token revocation (RFC 7009), form-encoded: the token stops working at once on "
+    "this node and within `api.state_refresh_s` on the others, until it would have expired. Holding "
+    "the token is the proof: no other authentication is asked. An invalid or expired token gets the "
+    "same 200 (§2.2).\n\nPermission: none (public).",
+)
+async def revoke(request: Request, rt: ApiRuntime = Depends(runtime)) -> Response:
+    form = await _read_form(request)
+    if isinstance(form, Response):
+        return form
+    text = form.get("token", "")
+    if not text:
+        return _oauth_error(400, "invalid_request", "token is required")
+    now = rt.platform.clock.now()
+    claims = rt.signer.verify(text.strip(), int(now.timestamp()))
+    if claims is not None and claims.token_id:
+        await run_in_threadpool(_revoke, rt, claims)
+        rt.state.revoke_token(claims.token_id)
+    return Response(status_code=200, headers=_NO_STORE)
+
+
+def _revoke(rt: ApiRuntime, claims: Claims) -> None:
+    with rt.uow() as uow:
+        own = TenantScope(claims.account_id, frozenset({claims.account_id}))
+        ctx = Context(own, rt.platform.clock)
+        expires = datetime.fromtimestamp(claims.expires_at, UTC)
+        a.revoke_token(uow.access, ctx, claims.token_id, claims.subject, expires)
+        uow.commit()
 
 
 @router.get(

@@ -18,7 +18,7 @@ from nuage.tenancy.model import Language, OrderLine
 class OrderLineBody(Input):
     """One item: a one-time fee (BIL-1) or a recurring service."""
 
-    item: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
+    item: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")]
     quantity: Annotated[int, Field(ge=1, le=100_000)]
     description: Street = ""
 

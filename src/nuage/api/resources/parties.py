@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from nuage.api.caching import write_response
 from nuage.api.crud import FORBIDDEN, ID, INVALID, NOT_FOUND, Resource, described, dump, register, responses
 from nuage.api.deps import Call, call
+from nuage.api.errors import unprocessable
 from nuage.api.schemas import (
     City,
     Color,
@@ -250,7 +251,7 @@ _status_route(CUSTOMERS, CustomerOut)
     response_model=CustomerOut,
     summary="Move a customer to another partner or to direct",
     tags=["tenancy"],
-    responses=responses(FORBIDDEN, NOT_FOUND, INVALID),
+    responses=responses(FORBIDDEN, NOT_FOUND, unprocessable("PAY-4")),
     **described(
         "tenancy.customers.move",
         "PAY-4: the operator moves a final customer (e.g. of a defaulting partner) to another partner or to "

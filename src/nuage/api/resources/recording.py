@@ -7,8 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request, Response
 
 from nuage.api.caching import read_response, write_response
-from nuage.api.crud import FORBIDDEN, ID, INVALID, NOT_FOUND, NOT_MODIFIED, described, dump, responses
+from nuage.api.crud import FORBIDDEN, ID, NOT_FOUND, NOT_MODIFIED, described, dump, responses
 from nuage.api.deps import Call, call
+from nuage.api.errors import unprocessable
 from nuage.api.schemas import Id, Input, Output
 from nuage.services.directory import media
 
@@ -57,7 +58,7 @@ def get_recording(id: ID, request: Request, c: Call = Depends(call)) -> Response
     response_model=RecordingOut,
     summary="Switch call recording on or off",
     tags=["directory"],
-    responses=responses(FORBIDDEN, NOT_FOUND, INVALID),
+    responses=responses(FORBIDDEN, NOT_FOUND, unprocessable("CFG-9")),
     **described(
         "directory.recording.update",
         "CFG-9: only an administrator of the account, acknowledging the legal duties, switches it on "

@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints
 from nuage.api.crud import Resource, register
 from nuage.api.deps import Call
 from nuage.api.resources.devices import SipPassword, SipUser
-from nuage.api.schemas import Id, Input, Name, Output, changes
+from nuage.api.schemas import Id, Input, Name, Output, Street, changes
 from nuage.directory.model import LinePurpose, TrunkAuth
 from nuage.services.directory.trunks import TrunkChanges, add_trunk, remove_trunk, update_trunk
 
@@ -30,6 +30,7 @@ class TrunkCreate(Input):
     sip_password: SipPassword | None = None
     allowed_ips: Ips | None = None
     channel_limit: ChannelLimit | None = None
+    site: Street | None = None  # EMG-2: where the PBX's phones stand
 
 
 class TrunkUpdate(Input):
@@ -41,6 +42,7 @@ class TrunkUpdate(Input):
     purpose: LinePurpose | None = None
     sip_password: SipPassword | None = None
     emergency_number_id: Id | None = None
+    site: Street | None = None
 
 
 class TrunkOut(Output):
@@ -55,6 +57,7 @@ class TrunkOut(Output):
     allowed_ips: str | None
     emergency_number_id: str | None
     channel_limit: int | None
+    site: str | None
     created_at: datetime
 
 
@@ -88,6 +91,7 @@ TRUNKS = Resource(
     ),
     delete=lambda c, key: remove_trunk(c.uow, c.ctx, key),
     rules="SIP-3, CFG-5 (alarm and lift lines refused), SIP-5.",
+    refused_by=("CFG-5", "SIP-5"),
 )
 
 router = APIRouter()

@@ -4,6 +4,10 @@
 
 Customers' users are directory users; operator staff and partner administrators are users of the
 operator's or the partner's own account (administrators with no telephony, CFG-2).
+
+A change of role and a new password take effect on the user's existing tokens at once on this node
+(a demoted administrator's token is refused by the next request), and on the other web nodes within
+``api.state_refresh_s`` plus one refresh (``nuage.api.state``).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from pydantic import StringConstraints
 from nuage.api.caching import write_response
 from nuage.api.crud import FORBIDDEN, ID, INVALID, NOT_FOUND, Resource, described, register, responses
 from nuage.api.deps import Call, call
-from nuage.api.errors import Forbidden
+from nuage.api.errors import Forbidden, unprocessable
 from nuage.api.schemas import Email, Id, Input, Name, Output, changes
-from nuage.directory.model import Role
+from nuage.directory.model import Role, User
+from nuage.directory.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from nuage.errors import InvalidInput
 from nuage.services import access as a
 from nuage.services import hot_desk as h
@@ -28,7 +33,7 @@ from nuage.tenancy.model import PartyKind
 
 Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^(en|fr|nl)$")]
-Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
+Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
 
 
@@ -63,7 +68,8 @@ class UserUpdate(Input):
 
 
 class PasswordChange(Input):
-    """A new portal password (at least 10 varied characters), stored as an argon2 hash."""
+    """A new portal password, stored as an argon2 hash: 10 to 200 characters, not common or breached
+    (zxcvbn's lists and patterns), not the user's e-mail address or name. Ends the user's tokens."""
 
     password: Password
 
@@ -116,11 +122,19 @@ def _create(c: Call, body: UserCreate) -> Any:
     return user
 
 
+def _hold(c: Call, user: User) -> None:
+    """Commit, then make this node refuse the user's tokens that no longer match (role, account, password)."""
+    c.uow.commit()
+    c.runtime.state.set_holder(user.id, (user.account_id, user.role.value, user.token_generation))
+
+
 def _update(c: Call, key: str, body: UserUpdate) -> Any:
     fields = changes(body, "name", "role", "no_service")
     if not c.claims.role == "administrator" and set(fields) - {"name", "language"}:
         raise Forbidden("directory.users.update")  # users change only their own name and language
-    return update_user(c.uow, c.ctx, key, UserChanges(**fields))
+    user = update_user(c.uow, c.ctx, key, UserChanges(**fields))
+    _hold(c, user)
+    return user
 
 
 def _delete(c: Call, key: str) -> None:
@@ -145,6 +159,7 @@ USERS = Resource(
     delete=_delete,
     self_access=True,
     rules="CFG-1, CFG-2.",
+    refused_by=("CFG-2", "EMG-4"),
 )
 
 router = APIRouter()
@@ -160,14 +175,16 @@ register(router, USERS)
     responses=responses(FORBIDDEN, NOT_FOUND, INVALID),
     **described(
         "directory.users.update",
-        "Set the portal password (argon2-hashed). Users may set their own (`directory.users.{id}.update`).",
+        "Set the portal password (argon2-hashed): 10 to 200 characters, refused when common, breached or "
+        "easy to guess (zxcvbn) or when it is the user's e-mail address or name (422 `invalid-input`, "
+        "`details.field` = `password`). The user's existing tokens stop working at once. Users may set "
+        "their own (`directory.users.{id}.update`).",
     ),
 )
 def set_password(id: ID, body: PasswordChange, c: Call = Depends(call)) -> Response:
     USERS.fetch(c, id)
     c.require("directory.users.update", self_id=id)
-    a.set_password(c.uow, c.ctx, id, body.password)
-    c.uow.commit()
+    _hold(c, a.set_password(c.uow, c.ctx, id, body.password))
     return write_response(None, 204)
 
 
@@ -177,7 +194,7 @@ def set_password(id: ID, body: PasswordChange, c: Call = Depends(call)) -> Respo
     response_class=Response,
     summary="Set a user's hot-desk PIN",
     tags=["directory"],
-    responses=responses(FORBIDDEN, NOT_FOUND, INVALID),
+    responses=responses(FORBIDDEN, NOT_FOUND, unprocessable("CFG-2")),
     **described(
         "directory.users.update",
         "CFG-13: the PIN the user logs in on shared phones with (`*11*<extension>*<PIN>`), "

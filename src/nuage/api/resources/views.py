@@ -26,6 +26,7 @@ class CapacityOut(Output):
     billable_users: int
     reading: CapacityReading
     pack_id: str | None
+    trunk_channels: int  # SIP-3: channels the trunks subscribe, included in ``channels``
 
 
 class ShortfallOut(Output):
@@ -90,6 +91,7 @@ def capacity(id: ID, request: Request, c: Call = Depends(call)) -> Response:
         billable_users=cap.billable_users,
         reading=cap.reading,
         pack_id=cap.pack_id,
+        trunk_channels=cap.trunk_channels,
     )
     return read_response(request, out.model_dump_json().encode())
 

@@ -1,7 +1,8 @@
 """CDR import (SIP-1 -> RAT): a CDR CSV (``rating.csv_import`` format) into stored CDRs.
 
 Good rows are kept, bad ones reported with their row; each CDR's key derives from the file's
-``cdr_id``, so importing a file again stores nothing twice.
+``cdr_id``, so importing a file again stores nothing twice. A stored CDR never changes: a row whose
+``cdr_id`` was imported before with other values is reported (``changed``), not applied.
 """
 
 from __future__ import annotations
@@ -26,12 +27,24 @@ class ImportReport:
 
     imported: int = 0
     already_imported: int = 0
+    changed: int = 0  # rows whose cdr_id was imported before with other values: reported, not applied
     errors: list[RowError] = field(default_factory=list)
 
 
 def imported_cdr_id(cdr_id: str) -> str:
     """SIP-1 decision: an imported CDR's key is derived from the file's ``cdr_id`` (re-import = no-op)."""
     return "imp_" + hashlib.sha256(cdr_id.encode()).hexdigest()[:32]
+
+
+_COMPARED = ("account_id", "started_at", "destination", "billable_seconds", "emergency")
+
+
+def _differences(stored: Cdr, cdr: Cdr) -> str:
+    return ", ".join(
+        f"{name} {getattr(stored, name)} -> {getattr(cdr, name)}"
+        for name in _COMPARED
+        if getattr(stored, name) != getattr(cdr, name)
+    )
 
 
 def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -63,26 +76,40 @@ def import_cdrs(
     offset = 1  # lines read so far (the header)
     known_accounts: dict[str, bool] = {}
     for chunk in _batches(iterator, batch_rows):
-        parsed = parse_cdr_csv([header, *chunk], emergency)
+        parsed = parse_cdr_csv([header, *chunk], emergency, now)
         report.errors.extend(
             replace(error, row=error.row + offset - 1) if error.row > 1 else error for error in parsed.errors
         )
         if any(error.row == 1 for error in parsed.errors):
             return report  # header errors: nothing else can be read
-        offset += len(chunk)
-        good: list[Cdr] = []
-        for cdr in parsed.cdrs:
+        good: list[tuple[int, str, Cdr]] = []
+        for row, cdr in zip(parsed.rows, parsed.cdrs, strict=True):
             if cdr.account_id not in known_accounts:
                 party = uow.parties.find(cdr.account_id)
                 known_accounts[cdr.account_id] = party is not None and party.kind is PartyKind.CUSTOMER
             if known_accounts[cdr.account_id]:
-                good.append(cdr)
+                good.append((row + offset - 1, imported_cdr_id(cdr.cdr_id), cdr))
             else:
                 report.errors.append(
-                    RowError(0, "account_id", f"{cdr.cdr_id}: no customer {cdr.account_id!r}")
+                    RowError(row + offset - 1, "account_id", f"no customer {cdr.account_id!r}")
                 )
-        inserted = uow.billing.add_imported_cdrs([(imported_cdr_id(cdr.cdr_id), cdr) for cdr in good], now)
+        offset += len(chunk)
+        stored = uow.billing.imported_cdrs([key for _, key, _ in good])
+        new: list[tuple[str, Cdr]] = []
+        for row, key, cdr in good:
+            before = stored.get(key)
+            if before is None:
+                new.append((key, cdr))
+            elif before != cdr:
+                report.changed += 1
+                change = _differences(before, cdr)
+                message = f"{cdr.cdr_id!r} was imported before with other values ({change}); "
+                message += "a stored CDR does not change: this row was not applied"
+                report.errors.append(RowError(row, "cdr_id", message))
+            else:
+                report.already_imported += 1
+        inserted = uow.billing.add_imported_cdrs(new, now)
         report.imported += inserted
-        report.already_imported += len(good) - inserted
+        report.already_imported += len(new) - inserted
     uow.commit()
     return report

@@ -17,20 +17,20 @@ from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.context import Context
 from nuage.shared.clock import business_date
 from nuage.shared.month import Month
+from nuage.terms.capacity import trunk_channels
 from nuage.terms.counting import (
     CountRecord,
     ItemKind,
     MonthlySummary,
     freeze_monthly_summary,
     month_end_counts,
-    verify_chain,
 )
 
 _GB = Decimal(10) ** 9
 
 
 def current_counts(uow: BillingUnitOfWork, account_id: str, on: date) -> dict[ItemKind, Decimal]:
-    """CNT-1: the items of an account as configured now (CFG-1..11)."""
+    """CNT-1: the items of an account as configured now (CFG-1..11, SIP-3 trunk channels)."""
     users = uow.users.list(account_id=account_id)
     numbers = uow.numbers.list(account_id=account_id)
     packs = [pack for pack in uow.packs.list(account_id=account_id) if pack.active_on(on)]
@@ -50,6 +50,7 @@ def current_counts(uow: BillingUnitOfWork, account_id: str, on: date) -> dict[It
         ItemKind.WEB_CHANNELS: Decimal(sum(c.channels for c in uow.web_channels.list(account_id=account_id))),
         ItemKind.TRAFFIC_PACKS: Decimal(sum(pack.quantity for pack in packs)),  # CFG-11
         ItemKind.RECORDING_GB: recording_gb,
+        ItemKind.TRUNK_CHANNELS: Decimal(trunk_channels(uow.trunks.list(account_id=account_id))),  # SIP-3
     }
 
 
@@ -135,15 +136,3 @@ def freeze_month(uow: BillingUnitOfWork, ctx: Context, month: Month) -> CountRep
         report.frozen.append(summary)
     uow.commit()
     return report
-
-
-def verify_summaries(uow: BillingUnitOfWork, ctx: Context, account_id: str) -> list[MonthlySummary]:
-    """CNT-1: an account's summaries, oldest first, after checking the hash chain (Conflict if broken)."""
-    ctx.scope.require(account_id, "customer")
-    summaries = uow.billing.summaries(account_id)
-    broken = verify_chain(summaries)
-    if broken is not None:
-        raise Conflict(
-            f"CNT-1: summary {broken.month} of {account_id}: {broken.reason}", month=str(broken.month)
-        )
-    return summaries

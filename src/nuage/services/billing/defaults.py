@@ -12,15 +12,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from nuage.billing.charge_models import ChargeSpec
-from nuage.billing.plans import Audience, OneTimeKind, PriceList
+from nuage.billing.plans import DEFAULT_PLAN_ID, Audience, OneTimeKind, PriceList
 from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
 from nuage.services.billing.ports import BillingUnitOfWork
-from nuage.services.ports import UnitOfWork
 from nuage.shared.clock import BUSINESS_TZ, Clock
 from nuage.terms.counting import ItemKind
 
-DEFAULT_PLAN_ID = "business"
 _VALID_FROM = datetime(2025, 1, 1, tzinfo=BUSINESS_TZ)
 
 
@@ -89,6 +87,7 @@ DEFAULT_PRICE_LISTS: tuple[PriceList, ...] = (
             ItemKind.WEB_CHANNELS: _per_unit("10.00"),
             ItemKind.TRAFFIC_PACKS: _per_unit("10.00"),
             ItemKind.RECORDING_GB: _per_unit("0.50"),
+            ItemKind.TRUNK_CHANNELS: _per_unit("12.50"),  # SIP-3: per subscribed channel
         },
         one_time={
             OneTimeKind.ACTIVATION: Decimal("50.00"),
@@ -109,6 +108,7 @@ DEFAULT_PRICE_LISTS: tuple[PriceList, ...] = (
             ItemKind.WEB_CHANNELS: _per_unit("7.00"),
             ItemKind.TRAFFIC_PACKS: _per_unit("7.00"),
             ItemKind.RECORDING_GB: _per_unit("0.30"),
+            ItemKind.TRUNK_CHANNELS: _per_unit("9.00"),  # SIP-3: per subscribed channel
         },
         one_time={
             OneTimeKind.ACTIVATION: Decimal("30.00"),
@@ -119,10 +119,8 @@ DEFAULT_PRICE_LISTS: tuple[PriceList, ...] = (
 )
 
 
-def load_billing_defaults(uow: UnitOfWork, clock: Clock) -> int:
+def load_billing_defaults(uow: BillingUnitOfWork, clock: Clock) -> int:
     """RAT-2/BIL-2: store the default tariffs and price lists that are missing; return how many."""
-    if not isinstance(uow, BillingUnitOfWork):
-        raise TypeError("load_billing_defaults needs a unit of work with billing storage")
     store = uow.billing
     now = clock.now()
     created = 0

@@ -5,13 +5,14 @@ issues nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
 from nuage.billing.invoices import DocumentType, InvoiceDraft
 from nuage.billing.lines import InvoiceLine
+from nuage.billing.periods import check_run
 from nuage.billing.runs import (
     CountBasis,
     CustomerAccount,
@@ -32,25 +33,28 @@ from nuage.services.billing.contracts import ensure_contract
 from nuage.services.billing.issuing import issue_documents
 from nuage.services.billing.plans import PlanBook
 from nuage.services.billing.ports import (
+    BillingStore,
     BillingUnitOfWork,
     BillingUnitOfWorkFactory,
     ContractState,
     StoredInvoice,
     TrafficMark,
 )
+from nuage.services.billing.summaries import require_intact_chains
 from nuage.services.context import Context
 from nuage.services.einvoicing import EInvoiceGate, PaymentSettings, validation_workers
+from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import business_date
 from nuage.shared.month import Month
 from nuage.tenancy.model import Order as TenancyOrder
 from nuage.tenancy.model import Party, PartyKind
 from nuage.tenancy.rules import contracting_party_id
-from nuage.terms.counting import ItemKind, quarter_base_month
+from nuage.terms.counting import ItemKind, MonthlySummary, quarter_base_month
 
 
 @dataclass
 class RunReport:
-    """BIL-9: what a run issued and what it found already billed."""
+    """BIL-9: what a run issued (or, dry, would issue) and what it found already billed."""
 
     period: Month
     invoices: list[StoredInvoice] = field(default_factory=list)
@@ -60,6 +64,8 @@ class RunReport:
     refused: dict[str, EInvoiceInvalid] = field(default_factory=dict)  # BIL-4: party id -> why
     charges_invoiced: int = 0  # PAY-2 lines carried by this run's invoices
     einvoice_seconds: float = 0.0  # BIL-4: wall time the run spent building and validating e-invoices
+    dry_run: bool = False
+    drafts: list[InvoiceDraft] = field(default_factory=list)  # dry run: what would be issued, unnumbered
 
 
 def run_billing(
@@ -67,17 +73,26 @@ def run_billing(
     ctx: Context,
     period: Month,
     *,
+    validator: EInvoiceValidator,
     run_on: date | None = None,
     parties_per_batch: int = 2500,
     settings: PaymentSettings | None = None,
     workers: int | None = None,
+    dry_run: bool = False,
 ) -> RunReport:
     """BIL-2/BIL-3/BIL-9: the run at the end of ``period``; re-running it issues nothing new.
 
-    BIL-4: each invoice's e-invoice is validated before it is numbered (in ``workers``
+    The run must be one the rules allow (``billing.periods.check_run``): the period closed, its
+    issue date ``run_on`` (default: today) neither in the future, nor before the period's end,
+    nor before the last invoice issued; otherwise it is refused before anything is written.
+
+    BIL-4: each invoice's e-invoice is validated by ``validator`` before it is numbered (in ``workers``
     processes, default ``validation_workers(settings)``); a party whose invoice fails is left unbilled
     for the period, reported in ``refused`` with the failing rules, and billed by a re-run once
     fixed. PAY-2: a party's pending charges go on its invoice.
+
+    ``dry_run``: everything up to the drafts, in one transaction that is rolled back: the report's
+    ``drafts`` are the invoices the run would issue (not numbered, not validated), nothing is kept.
 
     Parties are billed ``parties_per_batch`` at a time, one transaction each. Memory holds one
     batch's calls. Marking calls invoiced (BIL-3) changes rows all over a month of cost records,
@@ -89,25 +104,72 @@ def run_billing(
     pauses the garbage collector around it (``shared.collector``); the API does not.
     """
     require_operator(ctx)
-    report = RunReport(period)
-    issue_on = run_on or business_date(ctx.clock.now())
+    today = business_date(ctx.clock.now())
+    issue_on = run_on or today
+    check_run(period, issue_on, today)
+    report = RunReport(period, dry_run=dry_run)
+    if dry_run:
+        with factory() as uow:
+            check_run(period, issue_on, today, uow.billing.last_issue_on())
+            _ensure_contracts(uow, ctx, report)
+            by_party, parties = _contracting_parties(uow)
+            for chunk in _chunks(sorted(by_party), parties_per_batch):
+                _bill_parties(
+                    uow, ctx, period, issue_on, {p: by_party[p] for p in chunk}, parties, report, None
+                )
+            uow.rollback()
+        return report
     with factory() as uow:
         uow.billing.refresh_statistics()
         uow.commit()
     with factory() as uow:
         uow.billing.lock(BILLING_JOB)
-        customers = {party.id: party for party in list_customers(uow)}
-        contracted = {state.contract.customer_id for state in uow.billing.contracts()}
-        for customer in customers.values():
-            if customer.id not in contracted and ensure_contract(uow, ctx, customer):
-                report.contracts_created += 1
+        check_run(period, issue_on, today, uow.billing.last_issue_on())
+        _ensure_contracts(uow, ctx, report)
         uow.commit()
     with factory() as uow:
-        states = uow.billing.contracts()
-        parties = {
-            party.id: party
-            for party in uow.parties.list(kind=[PartyKind.CUSTOMER.value, PartyKind.PARTNER.value])
-        }
+        by_party, parties = _contracting_parties(uow)
+    for chunk in _chunks(sorted(by_party), parties_per_batch):
+        with factory() as uow:
+            uow.billing.lock(BILLING_JOB)
+            check_run(period, issue_on, today, uow.billing.last_issue_on())  # BIL-4: none later meanwhile
+            gate = EInvoiceGate(
+                uow,
+                settings,
+                validator=validator,
+                parties=parties,
+                workers=validation_workers(settings) if workers is None else workers,
+            )
+            _bill_parties(uow, ctx, period, issue_on, {p: by_party[p] for p in chunk}, parties, report, gate)
+            uow.commit()
+            report.einvoice_seconds += gate.seconds
+    return report
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _ensure_contracts(uow: BillingUnitOfWork, ctx: Context, report: RunReport) -> None:
+    """CNT-1: every summary chain intact (else nothing is billed); CTR-1: a contract for every
+    customer in service that has none yet."""
+    customers = {party.id: party for party in list_customers(uow)}
+    require_intact_chains(uow, customers)  # CNT-1: never bill from a summary changed after freezing
+    contracted = {state.contract.customer_id for state in uow.billing.contracts()}
+    for customer in customers.values():
+        if customer.id not in contracted and ensure_contract(uow, ctx, customer):
+            report.contracts_created += 1
+
+
+def _contracting_parties(
+    uow: BillingUnitOfWork,
+) -> tuple[dict[str, list[ContractState]], dict[str, Party]]:
+    """TEN-5: the contracts per contracting party (as customers are served today), and the parties."""
+    states = uow.billing.contracts()
+    parties = {
+        party.id: party
+        for party in uow.parties.list(kind=[PartyKind.CUSTOMER.value, PartyKind.PARTNER.value])
+    }
     by_party: dict[str, list[ContractState]] = {}
     for state in states:
         served = parties.get(state.contract.customer_id)
@@ -116,21 +178,7 @@ def run_billing(
         party_id = contracting_party_id(served)  # TEN-5, as the customer is served today (PAY-4 moves)
         contract = replace(state.contract, contracting_party_id=party_id)
         by_party.setdefault(party_id, []).append(replace(state, contract=contract))
-    party_ids = sorted(by_party)
-    for start in range(0, len(party_ids), parties_per_batch):
-        chunk = party_ids[start : start + parties_per_batch]
-        with factory() as uow:
-            uow.billing.lock(BILLING_JOB)
-            gate = EInvoiceGate(
-                uow,
-                settings,
-                parties=parties,
-                workers=validation_workers(settings) if workers is None else workers,
-            )
-            _bill_parties(uow, ctx, period, issue_on, {p: by_party[p] for p in chunk}, parties, report, gate)
-            uow.commit()
-            report.einvoice_seconds += gate.seconds
-    return report
+    return by_party, parties
 
 
 def _bill_parties(
@@ -141,8 +189,9 @@ def _bill_parties(
     by_party: Mapping[str, list[ContractState]],
     parties: Mapping[str, Party],
     report: RunReport,
-    gate: EInvoiceGate,
+    gate: EInvoiceGate | None,
 ) -> None:
+    """BIL-2/BIL-3: bill these parties; with no ``gate`` (a dry run) only draft their invoices."""
     store = uow.billing
     keys = {
         party_id: billing_run_key(invoiced_party_id=party_id, period=str(period), kind="monthly")
@@ -163,6 +212,7 @@ def _bill_parties(
         for state in states
     }
     summaries = store.latest_summaries(customer_ids, period)
+    after_count = _billed_after_count(store, summaries.values())  # CNT-2
     base_month = quarter_base_month(period.next())
     base_users = store.billed_users(customer_ids, base_month)
     holdings = store.number_holdings(customer_ids)
@@ -190,6 +240,7 @@ def _bill_parties(
                     recurring_billed_through=state.recurring_billed_through,
                     rated_calls=calls.get(customer_id, ()),
                     international_numbers=holdings.get(customer_id, ()),
+                    billed_after_count=after_count.get(customer_id) if summary is not None else None,
                 )
             )
     result = run_monthly_billing(
@@ -197,6 +248,9 @@ def _bill_parties(
     )
     report.suspended_customers.extend(result.suspended_customer_ids)
     drafts, charge_ids = _with_pending_charges(uow, result.drafts)
+    if gate is None:
+        report.drafts.extend(drafts)
+        return
     issued, refused = issue_documents(uow, drafts, "monthly", ctx.clock.now(), gate)
     refused_parties = {draft.invoiced_party_id for draft in drafts if draft.run_key in refused}
     for draft in drafts:
@@ -228,6 +282,20 @@ def _bill_parties(
             if through is not None and through != state.recurring_billed_through:
                 saved.append(replace(state, recurring_billed_through=through))
     store.save_contracts(saved)
+
+
+def _billed_after_count(
+    store: BillingStore, summaries: Iterable[MonthlySummary]
+) -> dict[str, Mapping[str, Decimal]]:
+    """CNT-2: per customer, the units invoiced for the month after its latest count (catch-up basis)."""
+    by_month: dict[Month, list[str]] = {}
+    for summary in summaries:
+        by_month.setdefault(summary.month.next(), []).append(summary.account_id)
+    found: dict[str, Mapping[str, Decimal]] = {}
+    for month, customers in by_month.items():
+        billed = store.billed_quantities(customers, month)
+        found.update({customer_id: billed.get(customer_id, {}) for customer_id in customers})
+    return found
 
 
 def _with_pending_charges(
@@ -268,6 +336,7 @@ _RECURRING_ITEMS: dict[str, ItemKind] = {
     "conference_room": ItemKind.CONFERENCE_ROOMS,
     "web_channel": ItemKind.WEB_CHANNELS,
     "traffic_pack": ItemKind.TRAFFIC_PACKS,
+    "trunk_channel": ItemKind.TRUNK_CHANNELS,  # SIP-3
 }
 
 

@@ -14,6 +14,7 @@ from nuage.services.billing.plans import PlanBook
 from nuage.services.billing.ports import BillingUnitOfWork, StoredInvoice
 from nuage.services.context import Context
 from nuage.services.einvoicing import PaymentSettings
+from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import business_date
 from nuage.tenancy.model import Order as TenancyOrder
 from nuage.tenancy.rules import contracting_party_id
@@ -31,7 +32,12 @@ def _one_time_lines(order: TenancyOrder) -> tuple[OrderLine, ...]:
 
 
 def invoice_order(
-    uow: BillingUnitOfWork, ctx: Context, order_id: str, *, settings: PaymentSettings | None = None
+    uow: BillingUnitOfWork,
+    ctx: Context,
+    order_id: str,
+    *,
+    validator: EInvoiceValidator,
+    settings: PaymentSettings | None = None,
 ) -> StoredInvoice | None:
     """BIL-1: invoice an order's hardware, activation and installation fees, once (BIL-9); commit."""
     require_operator(ctx)
@@ -54,6 +60,6 @@ def invoice_order(
     if store.existing_run_keys([draft.run_key]):
         uow.commit()
         return None
-    (stored,) = issue_all(uow, [draft], "order", ctx.clock.now(), settings)
+    (stored,) = issue_all(uow, [draft], "order", ctx.clock.now(), settings, validator)
     uow.commit()
     return stored

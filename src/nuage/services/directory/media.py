@@ -267,12 +267,15 @@ def add_sound_file(
     uploaded_by_user_id: str | None,
     copyright_acknowledged: bool,
 ) -> SoundFile:
-    """CFG-12: a sound file, accepted only with the uploader's copyright acknowledgment."""
+    """CFG-12: a sound file, accepted only with the uploader's copyright acknowledgment.
+
+    The uploader is a user of the account, or staff of the partner serving it or of the operator
+    (TEN-4: anyone the caller may see; the staff's own account is not the customer's)."""
     get_customer(uow, ctx, account_id)
     check_copyright_acknowledgment(copyright_acknowledged)
     check_sound_file(content_type, len(content))
     if uploaded_by_user_id is not None:
-        get_visible(uow.users, ctx, uploaded_by_user_id, account_id=account_id)
+        get_visible(uow.users, ctx, uploaded_by_user_id)
     now = ctx.clock.now()
     sound = SoundFile(
         id=new_id("snd"),

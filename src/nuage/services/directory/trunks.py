@@ -33,6 +33,7 @@ class TrunkChanges:
     purpose: LinePurpose | Unset = UNSET
     sip_password: str | None | Unset = UNSET
     emergency_number_id: str | None | Unset = UNSET
+    site: str | None | Unset = UNSET  # EMG-2
 
 
 def add_trunk(
@@ -47,6 +48,7 @@ def add_trunk(
     sip_password: str | None = None,
     allowed_ips: str | None = None,
     channel_limit: int | None = None,
+    site: str | None = None,
 ) -> Trunk:
     """SIP-3: a customer PBX by registration (credentials) or by IP; CFG-5 refuses alarm/lift trunks."""
     get_customer(uow, ctx, account_id)
@@ -78,6 +80,7 @@ def add_trunk(
         sip_password=sip_password,
         allowed_ips=allowed_ips,
         channel_limit=channel_limit,
+        site=site.strip() or None if site is not None else None,
     )
     uow.trunks.add(trunk)
     return trunk

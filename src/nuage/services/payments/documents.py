@@ -1,9 +1,10 @@
 """Invoice documents (BIL-4, BIL-10, TEN-2, TEN-4): the PDF and validated Peppol UBL of an issued invoice.
 
-* ``invoice_document``: what an invoice's documents show, read from storage and assembled by
-  ``documents.model.document_input`` (the builder the issuing check uses too);
+* ``invoice_document``: what an invoice's documents show: its stored lines and what was frozen
+  when it was issued (``documents.snapshot``), never the parties as they are today;
 * ``render_documents``: both files rendered once and kept with their SHA-256, the UBL validated
   offline first (an invalid e-invoice is refused with the failing rule named, nothing stored);
+  the stored bytes are what every later read (API, CLI, e-mail) gets;
 * ``render_copy``: a copy in another language, neither stored nor sent;
 * ``list_documents`` / ``document_file``: every document with its files (portal, API, CLI).
 
@@ -17,16 +18,19 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
+from nuage.billing.invoices import IssuedInvoice
 from nuage.documents.messages import check_language
-from nuage.documents.model import DocumentInput, document_input
+from nuage.documents.model import DocumentInput
+from nuage.documents.snapshot import FrozenDocument, decode, document_from, encode, frozen_parties
 from nuage.documents.ubl import build_ubl
-from nuage.errors import InvalidInput
-from nuage.services.billing.ports import BillingUnitOfWork
+from nuage.errors import Conflict, InvalidInput
+from nuage.services.billing.ports import BillingUnitOfWork, StoredInvoice
 from nuage.services.context import Context
 from nuage.services.einvoicing import PaymentSettings
 from nuage.services.payments.common import ALL, operator_party, sha256, visible_invoice
-from nuage.services.payments.ports import DocumentRenderer, EInvoiceValidator, StoredDocument
+from nuage.services.payments.ports import DocumentRenderer, EInvoiceValidator, InvoiceSnapshot, StoredDocument
 from nuage.shared.month import Month
+from nuage.terms.counting import MonthlySummary
 
 
 @dataclass(frozen=True)
@@ -38,46 +42,73 @@ class DocumentTools:
     validator: EInvoiceValidator
 
 
-def invoice_document(
-    uow: BillingUnitOfWork, ctx: Context, number: str, settings: PaymentSettings
-) -> DocumentInput:
-    """BIL-4/BIL-10/TEN-2: everything an invoice's documents show, from storage (with its CNT-1 summaries)."""
-    stored = visible_invoice(uow, ctx, number)
+def _summaries(uow: BillingUnitOfWork, issued: IssuedInvoice) -> tuple[MonthlySummary, ...]:
+    """CNT-1: the frozen monthly summaries the lines cite (never changed once frozen)."""
+    draft = issued.draft
+    if draft.period is None:
+        return ()
+    found = []
+    for customer_id in draft.customer_ids:
+        summary = uow.billing.summary(customer_id, draft.period) or uow.billing.latest_summary(customer_id)
+        if summary is not None and summary.month <= draft.period:
+            found.append(summary)
+    return tuple(found)
+
+
+def _frozen(uow: BillingUnitOfWork, ctx: Context, stored: StoredInvoice) -> FrozenDocument:
+    """BIL-4: what an invoice shows, as frozen at issue (a snapshot whose hash fails is refused).
+
+    An invoice that has none (issued by a store that kept none) is frozen now, once, from the
+    parties of today, like those the migration froze.
+    """
+    number = stored.issued.number
+    snapshot = uow.payments.find_snapshot(number)
+    if snapshot is not None:
+        if sha256(snapshot.content.encode()) != snapshot.sha256:
+            raise Conflict(f"BIL-4: the frozen content of {number} does not match its hash", number=number)
+        return decode(snapshot.content)
     draft = stored.issued.draft
-    operator = operator_party(uow)
     buyer = uow.parties.get(draft.invoiced_party_id)
     partner = uow.parties.find(buyer.partner_id) if buyer.partner_id else None
     names = {}
-    summaries = []
     for customer_id in draft.customer_ids:
         customer = uow.parties.find(customer_id)
         if customer is not None:
             names[customer_id] = customer.name
-        if draft.period is not None:
-            summary = uow.billing.summary(customer_id, draft.period) or uow.billing.latest_summary(
-                customer_id
-            )
-            if summary is not None and summary.month <= draft.period:
-                summaries.append(summary)
-    return document_input(
+    frozen = frozen_parties(
+        stored.issued.totals, operator=operator_party(uow), buyer=buyer, partner=partner, customer_names=names
+    )
+    content = encode(frozen)
+    uow.payments.add_snapshots([InvoiceSnapshot(number, content, sha256(content.encode()), ctx.clock.now())])
+    return frozen
+
+
+def invoice_document(
+    uow: BillingUnitOfWork, ctx: Context, number: str, settings: PaymentSettings
+) -> DocumentInput:
+    """BIL-4/BIL-10/TEN-2: everything an invoice's documents show: its lines and what was frozen at
+    issue (parties, language, brand, bank, due date), with the CNT-1 summaries its lines cite."""
+    stored = visible_invoice(uow, ctx, number)
+    frozen = _frozen(uow, ctx, stored)
+    return document_from(
         stored.issued,
-        operator=operator,
-        buyer=buyer,
-        partner=partner,
-        bank=settings.bank(operator),
+        frozen,
+        bank=settings.bank(operator_party(uow)) if frozen.bank is None else frozen.bank,
         payment_days=settings.payment_days,
-        customer_names=names,
-        summaries=tuple(summaries),
+        summaries=_summaries(uow, stored.issued),
     )
 
 
 def render_documents(
     uow: BillingUnitOfWork, ctx: Context, number: str, tools: DocumentTools
 ) -> StoredDocument:
-    """BIL-4: the PDF and validated UBL of an invoice, rendered once and kept (with their SHA-256).
+    """BIL-4: the PDF and validated UBL of an invoice, rendered once from what was frozen at issue
+    and kept (with their SHA-256); from then on those bytes are the invoice's documents.
 
     The UBL is validated against the UBL 2.1 XSD and the EN 16931 rules first; a failure
-    raises ``EInvoiceInvalid`` naming the rule, and nothing is stored or sent.
+    raises ``EInvoiceInvalid`` naming the rule, and nothing is stored or sent. The caller
+    commits; when another transaction stored the files first, storing them again is a
+    ``Conflict`` (read them again: they are the invoice's).
     """
     store = uow.payments
     existing = store.find_document(number)

@@ -20,12 +20,15 @@ from nuage.billing.vat import vat_treatment
 from nuage.payments.dunning import (
     DunningHistory,
     DunningPlan,
+    InterestMode,
     collection_costs_line,
     plan_dunning,
     reminder_fee_line,
 )
+from nuage.payments.ledger import Ledger
 from nuage.services.billing.common import billing_party
 from nuage.services.billing.issuing import issue_documents
+from nuage.services.billing.plans import PlanBook
 from nuage.services.billing.ports import BillingUnitOfWork, StoredInvoice
 from nuage.services.context import Context
 from nuage.services.einvoicing import EInvoiceGate, PaymentSettings
@@ -62,7 +65,7 @@ def run_dunning(
     ledger = current_ledger(uow, settings)
     arrears = arrears_parties(uow)
     history = DunningHistory(store.reminders(), store.interest_charged(), frozenset(arrears))
-    plan = plan_dunning(day, ledger, history, settings.policy)
+    plan = plan_dunning(day, ledger, history, settings.policy, interest_modes(uow, ledger, day))
     report = DunningReport(day, plan)
     for reminder in plan.reminders:
         store.add_reminder(
@@ -101,6 +104,17 @@ def run_dunning(
     return report
 
 
+def interest_modes(uow: BillingUnitOfWork, ledger: Ledger, on: date) -> dict[str, InterestMode]:
+    """PAY-2: the interest reading of each contracting party whose price plan names one on ``on``."""
+    plans = PlanBook(uow.billing)
+    modes: dict[str, InterestMode] = {}
+    for party_id in sorted({state.party_id for state in ledger.invoices.values()}):
+        mode = plans.interest_mode(uow.parties.get(party_id), on)
+        if mode is not None:
+            modes[party_id] = mode
+    return modes
+
+
 def in_default(
     uow: BillingUnitOfWork, ctx: Context, settings: PaymentSettings, on: date
 ) -> dict[str, tuple[str, ...]]:
@@ -109,7 +123,7 @@ def in_default(
     store = uow.payments
     ledger = current_ledger(uow, settings)
     history = DunningHistory(store.reminders(), store.interest_charged(), frozenset(arrears_parties(uow)))
-    plan = plan_dunning(on, ledger, history, settings.policy)
+    plan = plan_dunning(on, ledger, history, settings.policy, interest_modes(uow, ledger, on))
     return {party: tuple(state.number for state in ledger.overdue(on, party)) for party in plan.in_default}
 
 

@@ -11,20 +11,22 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import BinaryIO
 
 from nuage.billing.invoices import DocumentType
 from nuage.documents.model import due_date
 from nuage.documents.reference import invoice_for_reference
 from nuage.errors import InvalidInput, NotFound
-from nuage.payments.camt import parse_camt053
+from nuage.payments.camt import MAX_AMOUNT, read_camt053
 from nuage.payments.ledger import Ledger, Payment, Receivable, settle
 from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.context import Context
 from nuage.services.einvoicing import PaymentSettings
-from nuage.services.payments.common import ALL, require_operator, sha256, visible_invoice
+from nuage.services.payments.common import ALL, require_operator, visible_invoice
 from nuage.services.payments.ports import ParkedEntry
 from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
@@ -66,7 +68,9 @@ def record_payment(
     """PAY-1: record money received (a transfer seen by hand, a card payment...)."""
     require_operator(ctx)
     store = uow.payments
-    if amount <= ZERO or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or amount <= ZERO or amount > MAX_AMOUNT:
+        raise InvalidInput("amount", f"a payment is a positive amount in cents, at most {MAX_AMOUNT}")
+    if amount != amount.quantize(Decimal("0.01")):
         raise InvalidInput("amount", "a payment is a positive amount in cents")
     party = uow.parties.get(party_id)
     if invoice_number is not None:
@@ -89,20 +93,22 @@ class StatementReport:
     duplicates: int = 0
 
 
-def import_statement(uow: BillingUnitOfWork, ctx: Context, data: bytes) -> StatementReport:
-    """PAY-1: import a camt.053 file: match credits by structured reference, park the rest.
+def import_statement(uow: BillingUnitOfWork, ctx: Context, data: bytes | BinaryIO) -> StatementReport:
+    """PAY-1: import a camt.053 file (its bytes, or a stream read entry by entry): match credits by
+    structured reference, park the rest.
 
     Idempotent: an entry already imported (same statement id and entry reference) is skipped,
     so importing the same file twice counts nothing twice. A malformed file raises
-    ``MalformedStatement`` naming the problem, and nothing of it is stored.
+    ``MalformedStatement`` naming the problem, one over ``camt.MAX_STATEMENT_BYTES``
+    ``StatementTooLarge``, and nothing of it is stored.
     """
     require_operator(ctx)
     store = uow.payments
-    statements = parse_camt053(data)
+    read = read_camt053(io.BytesIO(data) if isinstance(data, bytes) else data)
     now = ctx.clock.now()
     report = StatementReport()
-    digest = sha256(data)
-    for statement in statements:
+    digest = read.sha256
+    for statement in read.statements:
         store.add_statement(
             statement.statement_id, statement.account_iban, digest, len(statement.entries), now
         )
@@ -172,9 +178,20 @@ def assign_parked(
     return payment
 
 
+#: PAY-2 charges by kind: what a balance shows apart from the services invoiced
+FEE_KINDS = frozenset({"reminder_fee", "collection_costs"})
+INTEREST_KINDS = frozenset({"late_interest"})
+
+
 @dataclass(frozen=True)
 class Balance:
-    """PAY-1/TEN-5: what a contracting party owes (negative: credit on its account)."""
+    """PAY-1/PAY-2/TEN-5: what a contracting party owes (negative: credit on its account).
+
+    ``billed`` splits into the services invoiced (``principal``), the reminder fees and the late
+    interest (PAY-2) already carried by invoices; ``pending_fees``, ``pending_interest`` and
+    ``pending_other`` (a CNT-4 regularisation...) are charged but wait for the next invoice.
+    ``total_due`` is the balance and what is pending.
+    """
 
     party_id: str
     name: str
@@ -182,6 +199,17 @@ class Balance:
     received: Decimal
     balance: Decimal
     overdue: Decimal
+    principal: Decimal = ZERO
+    fees: Decimal = ZERO
+    interest: Decimal = ZERO
+    pending_fees: Decimal = ZERO
+    pending_interest: Decimal = ZERO
+    pending_other: Decimal = ZERO  # e.g. CNT-4 regularisations waiting for the next invoice
+
+    @property
+    def total_due(self) -> Decimal:
+        """PAY-1/PAY-2: the balance and the charges the next invoice will carry."""
+        return self.balance + self.pending_fees + self.pending_interest + self.pending_other
 
 
 def balances(
@@ -190,23 +218,38 @@ def balances(
     settings: PaymentSettings,
     on: date | None = None,
 ) -> list[Balance]:
-    """PAY-1/TEN-5: the account balance of every contracting party the caller may see."""
+    """PAY-1/PAY-2/TEN-5: the account balance of every contracting party the caller may see."""
     ledger = current_ledger(uow, settings)
     day = on or business_date(ctx.clock.now())
-    parties = set(ledger.billed) | set(ledger.received)
+    charged: dict[tuple[str, str, bool], Decimal] = {}
+    for charge in uow.payments.charges(pending_only=False):
+        group = "fees" if charge.kind in FEE_KINDS else "interest" if charge.kind in INTEREST_KINDS else ""
+        key = (charge.party_id, group, charge.invoiced_in is None)
+        charged[key] = charged.get(key, ZERO) + charge.line.amount
     result = []
-    for party_id in sorted(parties):
+    for party_id in sorted(set(ledger.billed) | set(ledger.received)):
         if not ctx.scope.can_see(party_id):
             continue
         party = uow.parties.find(party_id)
+        billed = ledger.billed.get(party_id, ZERO)
+        fees, interest = (
+            charged.get((party_id, "fees", False), ZERO),
+            charged.get((party_id, "interest", False), ZERO),
+        )
         result.append(
             Balance(
                 party_id,
                 party.name if party else party_id,
-                ledger.billed.get(party_id, ZERO),
+                billed,
                 ledger.received.get(party_id, ZERO),
                 ledger.balance(party_id),
                 sum((state.outstanding for state in ledger.overdue(day, party_id)), ZERO),
+                principal=billed - fees - interest,
+                fees=fees,
+                interest=interest,
+                pending_fees=charged.get((party_id, "fees", True), ZERO),
+                pending_interest=charged.get((party_id, "interest", True), ZERO),
+                pending_other=charged.get((party_id, "", True), ZERO),
             )
         )
     return result

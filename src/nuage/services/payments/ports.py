@@ -20,10 +20,12 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from nuage.billing.lines import InvoiceLine
+from nuage.billing.vat import COMPENSATION_VAT, LineVat
 from nuage.documents.findings import Finding
 from nuage.documents.model import DocumentInput
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
+from nuage.terms.audit import REGULARISATION_CHARGE
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,16 @@ class StoredDocument:
     ubl: bytes
     ubl_sha256: str
     rendered_at: datetime
+
+
+@dataclass(frozen=True)
+class InvoiceSnapshot:
+    """BIL-4: what an invoice shows, frozen at issue (``documents.snapshot.encode``), with its SHA-256."""
+
+    number: str
+    content: str
+    sha256: str
+    frozen_at: datetime
 
 
 @dataclass(frozen=True)
@@ -82,13 +94,25 @@ class PendingCharge:
     invoiced_in: str | None = None
 
 
+def charge_vat(kind: str) -> LineVat | None:
+    """PAY-2 charges are compensation (no VAT, ``billing.vat``); a CNT-4 regularisation is the price
+    of a service, taxed as the invoice's other lines (None)."""
+    return None if kind == REGULARISATION_CHARGE else COMPENSATION_VAT
+
+
 class PaymentStore(Protocol):
     """Payments storage bound to one transaction (the unit of work's)."""
 
     # documents (BIL-4)
     def find_document(self, number: str) -> StoredDocument | None: ...
     def add_document(self, document: StoredDocument) -> None: ...
+
     def document_numbers(self) -> set[str]: ...
+    def add_snapshots(self, snapshots: Sequence[InvoiceSnapshot]) -> None:
+        """BIL-4: keep what issued invoices show, frozen at issue (never changed afterwards)."""
+        ...
+
+    def find_snapshot(self, number: str) -> InvoiceSnapshot | None: ...
 
     # deliveries (BIL-4)
     def add_delivery(self, record: DeliveryRecord) -> None: ...

@@ -177,6 +177,7 @@ class CalleeLeg(Leg):
         match event:
             case Disconnect():
                 if self.state is LegState.CONNECTED:
+                    self.ack_with(b"", None)  # a delayed offer's 2xx still waiting for its ACK gets one
                     self.bye()
                 elif self.state in (LegState.TRYING, LegState.RINGING):
                     self.cancel()

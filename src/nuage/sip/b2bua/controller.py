@@ -4,7 +4,10 @@ Legs exchange only LegEvents (Try, Ring, Connect, Fail, Disconnect) through this
 decides what passes in which CallState (Sippy's B2BUA shape, STYLE §2.7.4). It owns hunting
 over the routes the policy gave (busy or unreachable: the next one), the call's timers
 (no-answer, max duration, RFC 4028 session) and the CDR: every attempt, answered or not, ends
-in exactly one CDR handed to accounting. Admission, feature codes, identity, targets and the
+in exactly one CDR handed to accounting. A call the policy authorised is journaled (its start,
+its callee leg, its answer: ``nuage.sip.journal``) until its CDR is stored, so that a node that
+dies does not lose it. A 2xx the caller never ACKs (RFC 3261 §13.3.1.4) ends the call as failed,
+both legs hung up and nothing billed. Admission, feature codes, identity, targets and the
 in-dialog relay are the modules of the same names beside it.
 """
 
@@ -19,13 +22,14 @@ from nuage.sip.accounting import billable_seconds
 from nuage.sip.b2bua.callee import CalleeLeg, Target
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
 from nuage.sip.b2bua.identity import callee_identity
-from nuage.sip.b2bua.legs import CallerLeg, Leg
+from nuage.sip.b2bua.legs import NO_ACK, CallerLeg, Leg
 from nuage.sip.b2bua.relay import Relay
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.b2bua.states import CallState
 from nuage.sip.b2bua.targets import targets_of
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.ports import (
+    NOT_ACKNOWLEDGED,
     Authorization,
     CallAttempt,
     CallOutcome,
@@ -33,6 +37,7 @@ from nuage.sip.ports import (
     Destination,
     Direction,
     ExternalDestination,
+    JournalEntry,
     Refusal,
     SipAccount,
 )
@@ -159,6 +164,7 @@ class CallController:
                 self._max_duration = min(limits) if limits else None
                 self._routes = list(routes)
                 self.state = CallState.ROUTING
+                self._journal()
                 self._arm("no-answer", self.services.settings.no_answer_timeout_s, self._no_answer)
                 self._next_route()
 
@@ -231,6 +237,7 @@ class CallController:
             call_id=new_tag() + new_tag(),
         )
         self.callee_leg.start()
+        self._journal()
 
     # -- events from legs -----------------------------------------------------------------
     def on_event(self, leg: Leg, event: LegEvent) -> None:
@@ -243,10 +250,12 @@ class CallController:
             if isinstance(event, Disconnect):
                 if self.callee_leg is not None:
                     self.callee_leg.send(Disconnect(event.reason))
-                if self.state is CallState.CONNECTED:
-                    self._end(200, CallOutcome.ANSWERED)
-                else:
+                if self.state is not CallState.CONNECTED:
                     self._end(487, CallOutcome.CANCELLED)
+                elif event.reason == NO_ACK and not leg.confirmed:
+                    self._end(200, CallOutcome.NO_ACK)  # §13.3.1.4: a failed call; the leg sent its BYE
+                else:
+                    self._end(200, CallOutcome.ANSWERED)
             return
         if leg is not self.callee_leg:
             return
@@ -261,6 +270,7 @@ class CallController:
                 self.state = CallState.CONNECTED
                 self.answered_at = self.services.clock.now()
                 self._cancel_timer("no-answer")
+                self._journal()
                 self.caller_leg.send(event)
                 if self._max_duration is not None:
                     self._arm("max-duration", self._max_duration, self._max_duration_reached)
@@ -362,6 +372,7 @@ class CallController:
             handle.cancel()
         self._timers.clear()
         ended_at = self.services.clock.now()
+        billed = outcome is not CallOutcome.NO_ACK
         attempt = self.attempt
         account = self.account
         request = self._request
@@ -376,12 +387,13 @@ class CallController:
             started_at=self.started_at,
             answered_at=self.answered_at,
             ended_at=ended_at,
-            billable_seconds=billable_seconds(self.answered_at, ended_at),
+            billable_seconds=billable_seconds(self.answered_at, ended_at) if billed else 0,
             outcome=outcome,
             sip_status=status,
             refusal_rule_id=self._refusal_rule,
             emergency=attempt.emergency if attempt else False,
             customer_trunk_id=attempt.customer_trunk_id if attempt else None,
+            disposition=None if billed else NOT_ACKNOWLEDGED,
         )
         self._log.info(
             "call %s ended: %s %s after %ss billed",
@@ -391,4 +403,33 @@ class CallController:
             record.billable_seconds,
         )
         self.services.accounting.call_ended(record)
+        if self.services.journal is not None:
+            self.services.journal.ended((self.call_id, self.caller_leg.local_tag), record)
         self.services.on_finished(self)
+
+    def _journal(self) -> None:
+        """Journal what a CDR would need if this node died now (written behind, never awaited)."""
+        journal = self.services.journal
+        attempt = self.attempt
+        if journal is None or attempt is None:
+            return
+        callee = self.callee_leg
+        account = self.account
+        journal.update(
+            JournalEntry(
+                call_id=self.call_id,
+                caller_tag=self.caller_leg.local_tag,
+                callee_call_id=callee.call_id if callee is not None else None,
+                callee_tag=callee.local_tag if callee is not None else None,
+                started_at=self.started_at,
+                answered_at=self.answered_at,
+                caller=attempt.presented_caller_id,
+                callee=_callee(attempt),
+                account_id=attempt.account_id,
+                device_id=account.device_id if account else None,
+                trunk_id=attempt.trunk_id,
+                customer_trunk_id=attempt.customer_trunk_id,
+                direction=self.direction,
+                emergency=attempt.emergency,
+            )
+        )

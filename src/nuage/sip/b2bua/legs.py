@@ -21,7 +21,8 @@ from nuage.sip.transport import Address
 
 log = logging.getLogger("nuage.sip.b2bua")
 
-PASSED_HEADERS = ("session-expires", "min-se", "supported", "require", "allow")
+NO_ACK = "no ACK"
+"""The reason of the Disconnect a leg reports when its 2xx was never ACKed (RFC 3261 §13.3.1.4)."""
 
 
 class LegHost(Protocol):
@@ -97,10 +98,11 @@ class Leg:
         self.state = LegState.IDLE
         self.dialog: Dialog | None = None
         self.transport = "UDP"
-        self._2xx: tuple[int, bytes, Address, Cancellable | None] | None = None
+        self._2xx: tuple[int, bytes, Address, Cancellable] | None = None
         self._pending_reinvite = False
         self._outgoing_reinvite = False
         self._last_ack: tuple[bytes, Address] | None = None
+        self.confirmed = False  # the peer ACKed the 2xx of the INVITE that set the call up
 
     # -- controller -> leg ---------------------------------------------------------------
     def send(self, event: LegEvent) -> None:
@@ -134,10 +136,10 @@ class Leg:
         """ACK of a 2xx we sent: stop retransmitting; the controller may need its body."""
         pending = self._2xx
         if pending is not None and pending[0] == request.cseq.number:
-            if pending[3] is not None:
-                pending[3].cancel()
+            pending[3].cancel()
             self._2xx = None
             self._pending_reinvite = False
+            self.confirmed = True
             self.call.on_ack(self, request)
 
     def on_stray_2xx(self, response: SipResponse) -> None:
@@ -163,13 +165,17 @@ class Leg:
 
     # -- reliable 2xx (§13.3.1.4) ---------------------------------------------------------
     def respond_2xx(self, tx: ServerTransaction, response: SipResponse) -> None:
-        """Send a 2xx to an INVITE and retransmit it until the ACK comes (T1 doubling to T2)."""
+        """Send a 2xx to an INVITE and retransmit it until the ACK comes (T1 doubling to T2).
+
+        Over a reliable transport nothing is retransmitted, but the ACK is awaited as long.
+        """
         tx.respond(response)
         data = response.to_bytes()
         destination = tx.destination
         timers = self.host.timers
-        handle = None
-        if not tx.transport.reliable:
+        if tx.transport.reliable:
+            handle = self.host.scheduler.call_later(timers.b, self._no_ack)
+        else:
             handle = self.host.scheduler.call_later(timers.t1, self._retransmit_2xx, timers.t1, 0.0)
         self._2xx = (tx.request.cseq.number, data, destination, handle)
 
@@ -179,21 +185,27 @@ class Leg:
             return
         elapsed += interval
         timers = self.host.timers
-        if elapsed >= timers.b:
-            self._2xx = None
-            log.info("no ACK for 2xx (call %s)", self.call.call_id)
-            if self.state is LegState.CONNECTED:
-                self.bye()
-                self.call.on_event(self, Disconnect("no ACK"))
+        if elapsed >= timers.b - 1e-9:
+            self._no_ack()
             return
         self.host.send_raw(pending[1], pending[2])
-        interval = min(2 * interval, timers.t2)
+        interval = min(2 * interval, timers.t2, timers.b - elapsed)  # give up at 64*T1 exactly
         self._2xx = (
             pending[0],
             pending[1],
             pending[2],
             self.host.scheduler.call_later(interval, self._retransmit_2xx, interval, elapsed),
         )
+
+    def _no_ack(self) -> None:
+        """§13.3.1.4: no ACK within 64*T1 of the 2xx: the session ends (BYE), the call is told."""
+        if self._2xx is None:
+            return
+        self._2xx = None
+        log.info("no ACK for 2xx (call %s)", self.call.call_id)
+        if self.state is LegState.CONNECTED:
+            self.bye()
+            self.call.on_event(self, Disconnect(NO_ACK))
 
     # -- requests we send in the dialog -------------------------------------------------
     def send_in_dialog(
@@ -236,7 +248,7 @@ class Leg:
 
     def _close(self) -> None:
         self.state = LegState.DISCONNECTED
-        if self._2xx is not None and self._2xx[3] is not None:
+        if self._2xx is not None:
             self._2xx[3].cancel()
         self._2xx = None
         if self.dialog is not None:

@@ -4,6 +4,11 @@ A request from one leg is sent in the other leg's dialog and its final answer pa
 re-INVITE marks the other leg busy with it (a crossing one is glare: 491), its 2xx is sent
 reliably, and the ACK goes on to the other leg (with the answer, for a delayed offer). A
 refresh carrying Session-Expires restarts the call's session timer (RFC 4028).
+
+A relayed request is never mangled: every header the B2BUA does not own goes across verbatim
+(a REFER keeps its Refer-To with any embedded Replaces, its Referred-By; a NOTIFY its Event and
+Subscription-State). The B2BUA owns the headers of the dialog and the hop (``OWN_HEADERS``) and
+drops the caller's claims about identity and credentials, which mean nothing on the other side.
 """
 
 from __future__ import annotations
@@ -15,7 +20,29 @@ from nuage.sip.b2bua.states import LegState
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.transactions import ServerTransaction
 
-_PASSED_REQUEST_HEADERS = ("session-expires", "min-se", "supported")
+OWN_HEADERS = frozenset(
+    {
+        # the dialog and the hop: the other leg's own values are written by its dialog
+        "via",
+        "from",
+        "to",
+        "call-id",
+        "cseq",
+        "contact",
+        "route",
+        "record-route",
+        "max-forwards",
+        "content-length",
+        "content-type",
+        # credentials and identity claims of one side mean nothing on the other (RFC 3325)
+        "authorization",
+        "proxy-authorization",
+        "p-asserted-identity",
+        "p-preferred-identity",
+        "remote-party-id",
+        "user-agent",
+    }
+)
 _PASSED_RESPONSE_HEADERS = ("session-expires", "require", "supported")
 
 
@@ -34,7 +61,7 @@ class Relay:
             tx.reply(481 if request.method != "INVITE" else 491)
             from_leg.incoming_reinvite_done()
             return
-        extra = [(name, value) for name in _PASSED_REQUEST_HEADERS for value in request.headers.get_all(name)]
+        extra = [(name, value) for name, value in request.headers if name not in OWN_HEADERS]
         is_invite = request.method == "INVITE"
         if is_invite:
             other.begin_outgoing_reinvite()

@@ -2,5 +2,6 @@
 
 Beside the SQL adapters as ``nuage.sip.memory`` is beside the SIP ones: a real, shipped
 implementation (not a mock) for tests of the use cases' rules that need no database, and for lab
-set-ups. The repository contract tests run it and the SQL one through the same checks.
+set-ups, with the billing and payments stores (``billing``, ``invoices``, ``payments``). The contract
+tests (tests/integration/storage) run it and the SQL one through the same checks.
 """

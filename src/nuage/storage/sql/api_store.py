@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, bindparam, select
+from sqlalchemy import Connection, Engine, Select, bindparam, delete, insert, select
 
 from nuage.services.access import ApiClient, ApiLimits
-from nuage.storage.sql.api_tables import api_clients, api_limits
+from nuage.storage.sql.api_tables import api_clients, api_limits, api_revoked_tokens
 from nuage.storage.sql.mapping import RowMapper
 from nuage.storage.sql.repositories import SqlRepository
 from nuage.storage.sql.tables import users
@@ -22,23 +23,39 @@ _LIMITS = RowMapper(ApiLimits, api_limits)
 
 
 class SqlAccessStore:
-    """API clients and limits in the same transaction as the unit of work they come from."""
+    """API clients, limits and revoked tokens in the same transaction as the unit of work they come from."""
 
     def __init__(self, connection: Connection) -> None:
         self.clients = SqlRepository(connection, _CLIENTS, "api client", "id")
         self.limits = SqlRepository(connection, _LIMITS, "api limits", "account_id")
         self._connection = connection
 
-    def user_holders(self, user_ids: Collection[str]) -> dict[str, tuple[str, str]]:
-        """The account and role of each of these users that still exists (who holds user tokens now)."""
-        found: dict[str, tuple[str, str]] = {}
+    def user_holders(self, user_ids: Collection[str]) -> dict[str, tuple[str, str, int]]:
+        """The account, role and token generation of each of these users that still exists."""
+        found: dict[str, tuple[str, str, int]] = {}
         wanted = sorted(user_ids)
+        columns = (users.c.id, users.c.account_id, users.c.role, users.c.token_generation)
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            query = select(users.c.id, users.c.account_id, users.c.role).where(users.c.id.in_(chunk))
-            for user_id, account_id, role in self._connection.execute(query):
-                found[str(user_id)] = (str(account_id), str(role))
+            query = select(*columns).where(users.c.id.in_(chunk))
+            for user_id, account_id, role, generation in self._connection.execute(query):
+                found[str(user_id)] = (str(account_id), str(role), int(generation))
         return found
+
+    def revoke_token(self, token_id: str, subject: str, expires_at: datetime, now: datetime) -> None:
+        """Keep a revoked token's id until it expires (and forget those expired by ``now``)."""
+        table = api_revoked_tokens
+        self._connection.execute(delete(table).where(table.c.expires_at <= now))
+        known = select(table.c.token_id).where(table.c.token_id == token_id)
+        if self._connection.execute(known).first() is None:
+            values = {"token_id": token_id, "subject": subject, "expires_at": expires_at, "revoked_at": now}
+            self._connection.execute(insert(table).values(**values))
+
+    def revoked_token_ids(self, now: datetime) -> frozenset[str]:
+        """The ids of the revoked tokens that have not expired by ``now``."""
+        table = api_revoked_tokens
+        query = select(table.c.token_id).where(table.c.expires_at > now)
+        return frozenset(str(token_id) for (token_id,) in self._connection.execute(query))
 
 
 class _PreparedFind(SqlRepository[T]):

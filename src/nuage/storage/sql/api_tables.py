@@ -1,4 +1,4 @@
-"""Tables of the API (API-1..4): clients with hashed secrets, and per-account limits."""
+"""Tables of the API (API-1..4): clients with hashed secrets, per-account limits, revoked tokens."""
 
 from __future__ import annotations
 
@@ -28,6 +28,15 @@ api_limits = Table(
     Column("max_reads", Integer, nullable=False),
     Column("max_writes", Integer, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+api_revoked_tokens = Table(
+    "api_revoked_tokens",
+    metadata,
+    Column("token_id", String(64), primary_key=True),  # RFC 7009: a revoked token's id (jti)
+    Column("subject", String(64), nullable=False),  # the client or user it spoke for
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),  # kept until then
+    Column("revoked_at", UtcDateTime(), nullable=False),
 )
 
 # the keyset pages of ``GET /api-clients`` (migration 0016; ``tables.LIST_INDEXES``)

@@ -104,6 +104,9 @@ tariff_rates = Table(
     Column("tariff_id", Integer, ForeignKey("tariffs.id", ondelete="CASCADE"), primary_key=True),
     Column("prefix", String(16), primary_key=True),  # E.164 digits, longest prefix wins
     Column("per_minute", _rate(), nullable=False),
+    Column("description", String(80), nullable=False, server_default=""),  # migration 0018
+    Column("minimum", _rate(), nullable=False, server_default="0"),  # per charged call
+    Column("connection_fee", _rate(), nullable=False, server_default="0"),  # per charged call
 )
 
 # --- price plans (BIL-1, BIL-2, TEN-5): versioned price lists, assignment to a party -------------------
@@ -120,6 +123,7 @@ price_lists = Table(
     Column("one_time", JSON, nullable=False),  # one-time kind -> price (string)
     Column("capacity_reading", String(16), nullable=False),
     Column("run_day", Integer, nullable=False),
+    Column("interest_reading", String(24)),  # PAY-2 (migration 0018); NULL: the operator's setting
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("plan_id", "audience", "version", name="uq_price_lists_plan_audience_version"),
 )

@@ -7,6 +7,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from nuage.errors import InvalidInput
 
 SQLITE_PAGE_SIZE = 8192
 
@@ -24,13 +27,31 @@ def redacted_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def check_url(url: str) -> None:
+    """``InvalidInput`` (field ``database_url``) for a URL that cannot be opened as it is: one that does
+    not parse, or a SQLite file in a folder that does not exist (a typo is not a reason to create one)."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except (ArgumentError, ValueError) as exc:
+        raise InvalidInput(
+            "database_url",
+            f"cannot read the database URL ({exc}): write postgresql://USER@HOST:PORT/DATABASE",
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():
+            raise InvalidInput(
+                "database_url",
+                f"the folder {folder} of the SQLite file does not exist: create it, or choose another path",
+            )
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout (the file's folder
+    must exist: ``check_url``)."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

@@ -9,10 +9,16 @@ from decimal import Decimal
 from sqlalchemy import Connection, func, insert, select, update
 
 from nuage.billing.lines import InvoiceLine, SourceRef
-from nuage.billing.vat import COMPENSATION_VAT
 from nuage.payments.camt import BankEntry
 from nuage.payments.ledger import Payment
-from nuage.services.payments.ports import DeliveryRecord, ParkedEntry, PendingCharge, StoredDocument
+from nuage.services.payments.ports import (
+    DeliveryRecord,
+    InvoiceSnapshot,
+    ParkedEntry,
+    PendingCharge,
+    StoredDocument,
+    charge_vat,
+)
 from nuage.shared.money import CENT, to_minor
 from nuage.storage.sql import payments_tables as pt
 
@@ -35,6 +41,16 @@ class SqlPaymentStore:
 
     def document_numbers(self) -> set[str]:
         return set(self._c.execute(select(pt.invoice_documents.c.number)).scalars())
+
+    def add_snapshots(self, snapshots: Sequence[InvoiceSnapshot]) -> None:
+        if snapshots:
+            self._c.execute(insert(pt.invoice_snapshots), [s.__dict__ for s in snapshots])
+
+    def find_snapshot(self, number: str) -> InvoiceSnapshot | None:
+        row = self._c.execute(
+            select(pt.invoice_snapshots).where(pt.invoice_snapshots.c.number == number)
+        ).first()
+        return None if row is None else InvoiceSnapshot(**row._asdict())
 
     # deliveries -----------------------------------------------------------------------------------
     def add_delivery(self, record: DeliveryRecord) -> None:
@@ -235,7 +251,7 @@ class SqlPaymentStore:
             line = InvoiceLine(
                 rule_id=row.rule_id,
                 description_key=row.description_key,
-                customer_id=row.party_id,
+                customer_id=row.params.get("customer", row.party_id),  # TEN-5: the customer it is for
                 item_kind=row.kind,
                 period=None,
                 quantity=Decimal(1),
@@ -243,7 +259,7 @@ class SqlPaymentStore:
                 amount=row.amount_precise.quantize(CENT),
                 sources=tuple(SourceRef._make(pair) for pair in row.sources),
                 description_params=tuple(sorted(row.params.items())),
-                vat=COMPENSATION_VAT,  # PAY-2 charges are compensation (billing.vat)
+                vat=charge_vat(row.kind),
             )
             found.append(
                 PendingCharge(

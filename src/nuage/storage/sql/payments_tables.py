@@ -48,6 +48,16 @@ invoice_documents = Table(
     Column("rendered_at", UtcDateTime(), nullable=False),
 )
 
+# --- snapshots (BIL-4): what each issued document shows, frozen at issue (documents.snapshot); 0014 ---
+invoice_snapshots = Table(
+    "invoice_snapshots",
+    metadata,
+    Column("number", String(32), ForeignKey("invoices.number"), primary_key=True),
+    Column("content", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("frozen_at", UtcDateTime(), nullable=False),
+)
+
 # --- deliveries (BIL-4): every e-mail sent or tried, with its attempts ----------------------------------
 deliveries = Table(
     "invoice_deliveries",

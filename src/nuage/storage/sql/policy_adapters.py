@@ -63,9 +63,10 @@ class SqlPolicySnapshot:
         self._region = home_region
         self.journal: deque[JournalEntry] | None = None  # SIP-4: the detector's, set by the wiring
         self._writing = threading.Lock()
-        self._tariff_key: tuple[tuple[int, str], ...] | None = None
+        self._tariff_key: tuple[tuple[int, str, str], ...] | None = None
         self._tariffs: TariffBook | None = None
         self._changes = ChangeFeed((*ACCOUNT_TABLES, *WHOLE_TABLES))
+        self._plans_key: tuple[object, ...] | None = None
         self._view = RefreshedSnapshot(self._load, PolicySnapshot(), name="call-policy", refresh_s=refresh_s)
         #: how many times everything was read, and how many changes were applied
         self.full_loads = 0
@@ -82,9 +83,11 @@ class SqlPolicySnapshot:
         current = self._view.value
         with SqlUnitOfWork(self._engine) as uow:
             changes = self._changes.read(uow.connection)  # before the data: nothing is missed
+            plans = SqlPolicyStore(uow.connection).plans_key()  # CAP-1 readings: not in the journal
             if (
                 changes.everything
                 or current.on != today  # CAP-1 counts on a day
+                or plans != self._plans_key
                 or len(changes.accounts) > FULL_LOAD_ABOVE
                 or not changes.tables.isdisjoint(ACCOUNT_TABLES)  # e.g. a TRUNCATE
             ):
@@ -93,6 +96,7 @@ class SqlPolicySnapshot:
                 except BaseException:
                     self._changes.forget()  # read everything at the next tick
                     raise
+                self._plans_key = plans
                 self.full_loads += 1
                 return snapshot
             if not changes:
@@ -107,8 +111,9 @@ class SqlPolicySnapshot:
 
     def _read_all(self, uow: SqlUnitOfWork, today: date) -> PolicySnapshot:
         store = SqlPolicyStore(uow.connection)
+        parties = uow.parties.list()
         return build_snapshot(
-            uow.parties.list(),
+            parties,
             uow.users.list(),
             uow.packs.list(),
             uow.numbers.list(),
@@ -118,6 +123,7 @@ class SqlPolicySnapshot:
             spend_caps=store.spend_caps(),
             tariffs=self._retail_tariffs(store),
             autodialer_blocks=store.autodialer_blocks(),
+            capacity_readings=store.capacity_readings(parties, today),
         )
 
     def _apply(self, uow: SqlUnitOfWork, current: PolicySnapshot, changes: Changes) -> PolicySnapshot:
@@ -129,15 +135,18 @@ class SqlPolicySnapshot:
         changed = sorted(changes.accounts)
         for start in range(0, len(changed), 500):
             chunk = changed[start : start + 500]
+            parties = uow.parties.list(id=chunk)
+            on = current.on or business_date(self._clock.now())
             part = build_snapshot(
-                uow.parties.list(id=chunk),
+                parties,
                 uow.users.list(account_id=chunk),
                 uow.packs.list(account_id=chunk),
                 uow.numbers.list(account_id=chunk),
                 uow.devices.list(account_id=chunk),
-                current.on or business_date(self._clock.now()),
+                on,
                 trunks=uow.trunks.list(account_id=chunk),
                 spend_caps=store.spend_caps(chunk),
+                capacity_readings=store.capacity_readings(parties, on),
             )
             gone = set(chunk)
             for account in chunk:

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
+from nuage.billing.plans import DEFAULT_PLAN_ID, Audience, plan_from_lists, plan_id_for
+from nuage.errors import NotFound
 from nuage.policy.autodialer import AutoDialerBlock, Subject
 from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
 from nuage.services.ports import SpendCap
 from nuage.storage.sql import tables
 from nuage.storage.sql.billing.store import SqlBillingStore
+from nuage.storage.sql.billing_tables import plan_assignments, price_lists
 from nuage.storage.sql.billing_tables import tariffs as tariff_table
+from nuage.tenancy.model import CapacityReading, Party, PartyKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +121,45 @@ class SqlPolicyStore:
         return [OutboundCall(a, callee, at, seconds) for a, callee, at, seconds in rows]
 
     # -- RAT-2: the customers' retail tariffs ----------------------------------------------------
-    def retail_tariff_versions(self) -> tuple[tuple[int, str], ...]:
-        """(id, version) of the retail tariff versions stored: cheap, to know when to reload them."""
+    def plans_key(self) -> tuple[object, ...]:
+        """CAP-1: what the price plans' readings depend on, cheap to read: a change rebuilds.
+
+        A price list is only ever added (closing the previous version in the same transaction) and
+        an assignment is added or re-dated, so counts, the highest id and the latest date tell."""
+        p, a = price_lists, plan_assignments
+        lists = self._connection.execute(select(func.count(), func.max(p.c.id))).one()
+        assigned = self._connection.execute(select(func.count(), func.max(a.c.assigned_at))).one()
+        return (*lists, *assigned)
+
+    def capacity_readings(self, parties: list[Party], on: date) -> dict[str, CapacityReading]:
+        """CAP-1: each customer's capacity reading, as its price plan (retail, valid on ``on``) says."""
+        billing = SqlBillingStore(self._connection)
+        assignments = billing.plan_assignments()
+        plans = {}
+        readings: dict[str, CapacityReading] = {}
+        for party in parties:
+            if party.kind is not PartyKind.CUSTOMER:
+                continue
+            plan_id = plan_id_for(party.id, party.partner_id, assignments, DEFAULT_PLAN_ID)
+            if plan_id not in plans:
+                plans[plan_id] = plan_from_lists(plan_id, billing.price_lists(plan_id))
+            try:
+                reading = plans[plan_id].price_list(Audience.CUSTOMER_RETAIL, on).capacity_reading
+            except NotFound:
+                continue
+            readings[party.id] = CapacityReading(reading)
+        return readings
+
+    def retail_tariff_versions(self) -> tuple[tuple[int, str, str], ...]:
+        """(id, version, end) of the retail tariff versions stored: cheap, to know when to reload them
+        (a version closed by a newer one changes its end)."""
         t = tariff_table
         rows = self._connection.execute(
-            select(t.c.id, t.c.version).where(t.c.run == RatingRun.CUSTOMER_RETAIL.value).order_by(t.c.id)
+            select(t.c.id, t.c.version, t.c.valid_to)
+            .where(t.c.run == RatingRun.CUSTOMER_RETAIL.value)
+            .order_by(t.c.id)
         )
-        return tuple((int(i), str(v)) for i, v in rows)
+        return tuple((int(i), str(v), str(end)) for i, v, end in rows)
 
     def retail_tariffs(self) -> list[Tariff]:
         """The retail tariff versions, with their prices."""

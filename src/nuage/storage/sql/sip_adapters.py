@@ -12,7 +12,7 @@ destinations. CFG-13: hot-desk changes stored by the SIP plane's HotDesk adapter
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from ipaddress import ip_address
 
@@ -73,15 +73,16 @@ class SqlSipDirectory:
         self._last_miss_reload = 0.0
         # device -> (session or None, time.monotonic() once stored): not yet in a snapshot
         self._hot_desk_changes: dict[str, tuple[HotDeskSession | None, float]] = {}
-        #: told the carrier gateways' hosts after each load (SIP-5: the security guard trusts them)
-        self.on_carriers: Callable[[frozenset[str]], None] | None = None
+        #: told the carrier gateways after each load (SIP-5: the security guard trusts each at its
+        #: address and port)
+        self.on_carriers: Callable[[Sequence[CarrierTrunk]], None] | None = None
 
     def _loaded(self, snapshot: DirectorySnapshot) -> None:
         for device_id, (_, stored_at) in list(self._hot_desk_changes.items()):
             if stored_at <= snapshot.read_at:
                 del self._hot_desk_changes[device_id]
         if self.on_carriers is not None:
-            self.on_carriers(frozenset(carrier.host for carrier in snapshot.carriers))
+            self.on_carriers(snapshot.carriers)
 
     @property
     def _snapshot(self) -> DirectorySnapshot:

@@ -1,4 +1,7 @@
-"""The SIP data plane's records over SQL storage: registrations written behind (batched), CDRs in batches."""
+"""The SIP data plane's records over SQL storage: registrations written behind (batched), CDRs in batches.
+
+The crash journal of calls in progress is ``nuage.storage.sql.call_journal``'s.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine, and_, delete, insert, select
 
@@ -132,31 +136,36 @@ class SqlCdrSink:
             await asyncio.to_thread(self._insert, list(records))
 
     def _insert(self, records: list[CdrRecord]) -> None:
-        now = datetime.now(UTC)
-        rows = [
-            {
-                "id": new_ordered_id("cdr"),
-                "call_id": r.call_id,
-                "account_id": r.account_id,
-                "direction": r.direction.value,
-                "caller": r.caller[:128],
-                "callee": r.callee[:128],
-                "device_id": r.device_id,
-                "user_id": None,
-                "trunk_id": r.customer_trunk_id,
-                "carrier_trunk_id": r.trunk_id,
-                "started_at": r.started_at,
-                "answered_at": r.answered_at,
-                "ended_at": r.ended_at,
-                "billable_seconds": r.billable_seconds,
-                "outcome": r.outcome.value,
-                "sip_status": r.sip_status,
-                "refusal_rule": r.refusal_rule_id,
-                "emergency": r.emergency,
-                "source": "sip",
-                "recorded_at": now,
-            }
-            for r in records
-        ]
         with self._engine.begin() as connection:
-            connection.execute(insert(tables.cdrs), rows)
+            connection.execute(insert(tables.cdrs), cdr_rows(records))
+
+
+def cdr_rows(records: Sequence[CdrRecord]) -> list[dict[str, Any]]:
+    """The ``cdrs`` rows of ``records`` (a new id each, recorded now)."""
+    now = datetime.now(UTC)
+    return [
+        {
+            "id": new_ordered_id("cdr"),
+            "call_id": r.call_id,
+            "account_id": r.account_id,
+            "direction": r.direction.value,
+            "caller": r.caller[:128],
+            "callee": r.callee[:128],
+            "device_id": r.device_id,
+            "user_id": None,
+            "trunk_id": r.customer_trunk_id,
+            "carrier_trunk_id": r.trunk_id,
+            "started_at": r.started_at,
+            "answered_at": r.answered_at,
+            "ended_at": r.ended_at,
+            "billable_seconds": r.billable_seconds,
+            "outcome": r.outcome.value,
+            "sip_status": r.sip_status,
+            "refusal_rule": r.refusal_rule_id,
+            "emergency": r.emergency,
+            "source": "sip",
+            "recorded_at": now,
+            "disposition": r.disposition,
+        }
+        for r in records
+    ]

@@ -22,6 +22,19 @@ S = TypeVar("S")
 
 log = logging.getLogger("nuage.storage.snapshots")
 
+#: the watched tables whose rows belong to an account, and the column naming it: their journal
+#: rows name the account each write touched (migration 0016), NULL only for a TRUNCATE
+ACCOUNT_COLUMNS = {
+    "parties": "id",
+    "users": "account_id",
+    "devices": "account_id",
+    "phone_numbers": "account_id",
+    "trunks": "account_id",
+    "traffic_packs": "account_id",
+    "call_limits": "account_id",
+    "autodialer_blocks": "account_id",
+}
+
 
 class RefreshedSnapshot(Generic[S]):
     """``load()`` run in a worker thread at start, then every ``refresh_s`` seconds."""

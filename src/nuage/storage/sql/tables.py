@@ -100,6 +100,7 @@ users = Table(
     Column("communal_room_id", String(ID)),
     Column("password_hash", String(200)),
     Column("hot_desk_pin_hash", String(200)),
+    Column("token_generation", Integer, nullable=False, server_default="0"),
     UniqueConstraint("account_id", "extension", name="uq_users_account_extension"),
 )
 
@@ -235,6 +236,7 @@ trunks = Table(
     Column("allowed_ips", Text),
     Column("emergency_number_id", String(ID)),
     Column("channel_limit", Integer),
+    Column("site", String(200)),  # EMG-2: the declared address of the PBX's phones
 )
 
 sound_files = Table(
@@ -263,51 +265,31 @@ carrier_trunks = Table(
     Column("enabled", Boolean, nullable=False),
 )
 
-#: (name, table, columns): every list of the API pages by keyset over (its owner, its sort field,
-#: id) within the owner, so a page reads its rows off an index whatever the tenant's size; a filter
-#: of few values (a role, a flag) gets (owner, filter). Migration 0016; ``api_tables`` has its own.
-LIST_INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("ix_carrier_trunks_name", "carrier_trunks", ("name", "id")),
-    ("ix_carrier_trunks_created_at", "carrier_trunks", ("created_at", "id")),
-    ("ix_carrier_trunks_enabled", "carrier_trunks", ("enabled",)),
-    ("ix_conference_rooms_account_name", "conference_rooms", ("account_id", "name", "id")),
-    ("ix_conference_rooms_account_created_at", "conference_rooms", ("account_id", "created_at", "id")),
-    ("ix_devices_account_created_at", "devices", ("account_id", "created_at", "id")),
-    ("ix_devices_account_label", "devices", ("account_id", "label", "id")),
-    ("ix_devices_account_kind", "devices", ("account_id", "kind", "id")),
-    ("ix_devices_account_hot_desk", "devices", ("account_id", "hot_desk")),
-    ("ix_virtual_faxes_account_created_at", "virtual_faxes", ("account_id", "created_at", "id")),
-    ("ix_virtual_faxes_account_email", "virtual_faxes", ("account_id", "email", "id")),
-    ("ix_number_blocks_account_first_e164", "number_blocks", ("account_id", "first_e164", "id")),
-    ("ix_number_blocks_account_created_at", "number_blocks", ("account_id", "created_at", "id")),
-    ("ix_phone_numbers_account_e164", "phone_numbers", ("account_id", "e164", "id")),
-    ("ix_phone_numbers_account_created_at", "phone_numbers", ("account_id", "created_at", "id")),
-    ("ix_phone_numbers_account_scope", "phone_numbers", ("account_id", "scope")),
-    ("ix_phone_numbers_account_main", "phone_numbers", ("account_id", "main")),
-    ("ix_orders_customer_accepted_at", "orders", ("customer_id", "accepted_at", "id")),
-    ("ix_orders_customer_service_start_on", "orders", ("customer_id", "service_start_on", "id")),
-    ("ix_traffic_packs_account_created_at", "traffic_packs", ("account_id", "created_at", "id")),
-    ("ix_traffic_packs_account_name", "traffic_packs", ("account_id", "name", "id")),
-    ("ix_traffic_packs_account_valid_from", "traffic_packs", ("account_id", "valid_from", "id")),
-    ("ix_parties_kind_name", "parties", ("kind", "name", "id")),
-    ("ix_parties_kind_created_at", "parties", ("kind", "created_at", "id")),
-    ("ix_parties_kind_status", "parties", ("kind", "status")),
-    ("ix_communal_rooms_account_name", "communal_rooms", ("account_id", "name", "id")),
-    ("ix_communal_rooms_account_created_at", "communal_rooms", ("account_id", "created_at", "id")),
-    ("ix_communal_rooms_account_use", "communal_rooms", ("account_id", "use")),
-    ("ix_sound_files_account_created_at", "sound_files", ("account_id", "created_at", "id")),
-    ("ix_sound_files_account_name", "sound_files", ("account_id", "name", "id")),
-    ("ix_trunks_account_name", "trunks", ("account_id", "name", "id")),
-    ("ix_trunks_account_created_at", "trunks", ("account_id", "created_at", "id")),
-    ("ix_trunks_account_auth", "trunks", ("account_id", "auth")),
-    ("ix_users_account_name", "users", ("account_id", "name", "id")),
-    ("ix_users_account_created_at", "users", ("account_id", "created_at", "id")),
-    ("ix_users_account_extension", "users", ("account_id", "extension", "id")),
-    ("ix_users_account_email", "users", ("account_id", "email", "id")),
-    ("ix_users_account_role", "users", ("account_id", "role")),
-    ("ix_users_account_no_service", "users", ("account_id", "no_service")),
-    ("ix_web_channels_account_name", "web_channels", ("account_id", "name", "id")),
-    ("ix_web_channels_account_created_at", "web_channels", ("account_id", "created_at", "id")),
+#: table: (owner, sort fields, filters of few values). Every list of the API pages by keyset over
+#: (owner, sort field, id) within its owner, so a page reads its rows off an index whatever the
+#: tenant's size; a filter of few values (a role, a flag) gets (owner, filter). Migration 0016;
+#: ``api_tables`` has its own.
+LISTS: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
+    "carrier_trunks": (None, ("name", "created_at"), ("enabled",)),
+    "conference_rooms": ("account_id", ("name", "created_at"), ()),
+    "devices": ("account_id", ("created_at", "label", "kind"), ("hot_desk",)),
+    "virtual_faxes": ("account_id", ("created_at", "email"), ()),
+    "number_blocks": ("account_id", ("first_e164", "created_at"), ()),
+    "phone_numbers": ("account_id", ("e164", "created_at"), ("scope", "main")),
+    "orders": ("customer_id", ("accepted_at", "service_start_on"), ()),
+    "traffic_packs": ("account_id", ("created_at", "name", "valid_from"), ()),
+    "parties": ("kind", ("name", "created_at"), ("status",)),
+    "communal_rooms": ("account_id", ("name", "created_at"), ("use",)),
+    "sound_files": ("account_id", ("created_at", "name"), ()),
+    "trunks": ("account_id", ("name", "created_at"), ("auth",)),
+    "users": ("account_id", ("name", "created_at", "extension", "email"), ("role", "no_service")),
+    "web_channels": ("account_id", ("name", "created_at"), ()),
+}
+LIST_INDEXES = tuple(
+    (f"ix_{table}_{owner.removesuffix('_id') + '_' if owner else ''}{field}", table, (*owner_, *extra))
+    for table, (owner, sorts, few) in LISTS.items()
+    for owner_ in [(owner,) if owner else ()]
+    for field, extra in [*((s, (s, "id")) for s in sorts), *((f, (f,)) for f in few)]
 )
 
 # --- SIP data plane: registrations that survive a restart, and call detail records (SIP-1) -------
@@ -327,6 +309,15 @@ sip_bindings = Table(
     Column("q", Numeric(4, 3)),
     Column("instance_id", String(256)),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+sip_bans = Table(  # SIP-5: source addresses the SIP edge drops, until a time (kept over restarts)
+    "sip_bans",
+    metadata,
+    Column("address", String(64), primary_key=True),  # the source IP
+    Column("since", UtcDateTime(), nullable=False),
+    Column("until", UtcDateTime(), nullable=False, index=True),
+    Column("reason", String(256), nullable=False),
 )
 
 cdrs = Table(
@@ -352,9 +343,40 @@ cdrs = Table(
     Column("emergency", Boolean, nullable=False),
     Column("source", String(16), nullable=False),  # "sip" or "import"
     Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("disposition", String(64)),  # why it ended, when unusual: "interrupted by node failure"...
 )
 
 Index("ix_cdrs_account_started", cdrs.c.account_id, cdrs.c.started_at)
+Index("ix_cdrs_started_id", cdrs.c.started_at, cdrs.c.id)  # call records across accounts (0017)
+
+# --- the crash journal of the SIP nodes (issue #20): calls in progress, until their CDR is stored ----
+
+call_journal = Table(
+    "call_journal",
+    metadata,
+    Column("node", String(128), primary_key=True),
+    Column("call_id", String(256), primary_key=True),  # the caller's Call-ID ...
+    Column("caller_tag", String(64), primary_key=True),  # ... and our tag in the caller's dialog
+    Column("callee_call_id", String(256)),
+    Column("callee_tag", String(64)),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("answered_at", UtcDateTime()),
+    Column("caller", String(128), nullable=False),
+    Column("callee", String(128), nullable=False),
+    Column("account_id", String(ID)),
+    Column("device_id", String(ID)),
+    Column("carrier_trunk_id", String(ID)),
+    Column("trunk_id", String(ID)),
+    Column("direction", String(16), nullable=False),
+    Column("emergency", Boolean, nullable=False),
+)
+
+call_journal_nodes = Table(  # each node's last sign of life while it had calls journaled
+    "call_journal_nodes",
+    metadata,
+    Column("node", String(128), primary_key=True),
+    Column("seen_at", UtcDateTime(), nullable=False),
+)
 
 # --- SIP data plane, part 2: the terms on every call (#7) ------------------------------------
 
@@ -420,19 +442,6 @@ WATCHED_TABLES = (
     "tariffs",
     "tariff_rates",
 )
-
-#: the watched tables whose rows belong to an account, and the column naming it: their journal
-#: rows name the account each write touched (migration 0016), NULL only for a TRUNCATE
-ACCOUNT_COLUMNS = {
-    "parties": "id",
-    "users": "account_id",
-    "devices": "account_id",
-    "phone_numbers": "account_id",
-    "trunks": "account_id",
-    "traffic_packs": "account_id",
-    "call_limits": "account_id",
-    "autodialer_blocks": "account_id",
-}
 
 for _name, _table, _columns in LIST_INDEXES:
     Index(_name, *(metadata.tables[_table].c[column] for column in _columns))

@@ -28,6 +28,7 @@ from nuage.directory.model import (
 )
 from nuage.storage.sql import tables
 from nuage.storage.sql.billing.store import SqlBillingStore
+from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
 from nuage.storage.sql.mapping import RowMapper
 from nuage.storage.sql.repositories import SqlRepository
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from nuage.storage.sql.api_store import SqlAccessStore
     from nuage.storage.sql.payments_store import SqlPaymentStore
     from nuage.storage.sql.policy_store import SqlPolicyStore
+    from nuage.storage.sql.registrations import SqlRegistrationStore
 
 
 def _lines_to_row(lines: list[OrderLine]) -> list[dict[str, Any]]:
@@ -164,6 +166,11 @@ class SqlUnitOfWork:
         return self._billing
 
     @property
+    def call_records(self) -> SqlCallRecordStore:
+        """SIP-1: the call records and their prices, in this unit of work's transaction."""
+        return SqlCallRecordStore(self.connection)
+
+    @property
     def payments(self) -> SqlPaymentStore:
         """Payments storage (BIL-4 documents, PAY-1..2) in this unit of work's transaction (one per unit
         of work)."""
@@ -172,6 +179,13 @@ class SqlUnitOfWork:
 
             self._payments = SqlPaymentStore(self.connection)
         return self._payments
+
+    @property
+    def registrations(self) -> SqlRegistrationStore:
+        """CNT-4: the live SIP registrations, as the declaration audit reads them."""
+        from nuage.storage.sql.registrations import SqlRegistrationStore
+
+        return SqlRegistrationStore(self.connection)
 
     @property
     def access(self) -> SqlAccessStore:

@@ -17,7 +17,13 @@ from datetime import timedelta
 
 from nuage.sip import SipServer, SipSettings
 from nuage.sip.dialogs import Dialog
-from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
+from nuage.sip.memory import (
+    MemoryBindingStore,
+    MemoryCallJournalStore,
+    MemoryCdrSink,
+    MemoryCredentialStore,
+    MemoryDialPlan,
+)
 from nuage.sip.memory_transport import MemoryNetwork, MemoryTransport
 from nuage.sip.message import Headers, SipRequest, SipResponse, SipUri
 from nuage.sip.ports import (
@@ -224,10 +230,18 @@ class B2buaLab:
 
 @asynccontextmanager
 async def b2bua_lab(
-    policy: CallPolicy, *, no_answer_timeout_s: float = 60.0, max_call_duration_s: float | None = 4 * 3600.0
+    policy: CallPolicy,
+    *,
+    no_answer_timeout_s: float = 60.0,
+    max_call_duration_s: float | None = 4 * 3600.0,
+    journal: MemoryCallJournalStore | None = None,
+    clock: VirtualScheduler | None = None,
 ) -> AsyncIterator[B2buaLab]:
-    """Start a server on the in-memory network with Bob's two phones and Carol's registered."""
-    clock = VirtualScheduler()
+    """Start a server on the in-memory network with Bob's two phones and Carol's registered.
+
+    With a ``journal`` the server journals its calls there (as node ``node-a``) and writes its CDRs
+    to the journal's sink; a lab started again on the same journal is the node's next life."""
+    clock = clock or VirtualScheduler()
     network = MemoryNetwork()
     credentials = MemoryCredentialStore([BOB, BOB_DESK, CAROL])
     dial_plan = MemoryDialPlan(credentials, carrier=CARRIER)
@@ -254,7 +268,7 @@ async def b2bua_lab(
                 registered_at=clock.now(),
             )
         )
-    cdrs = MemoryCdrSink()
+    cdrs = journal.cdrs if journal is not None else MemoryCdrSink()
     settings = SipSettings(
         listen_host=SERVER.host,
         listen_port=SERVER.port,
@@ -263,6 +277,7 @@ async def b2bua_lab(
         no_answer_timeout_s=no_answer_timeout_s,
         max_call_duration_s=max_call_duration_s,
         cdr_batch_size=1,
+        node_id="node-a",
     )
     server = SipServer(
         settings,
@@ -274,6 +289,7 @@ async def b2bua_lab(
         clock=clock,
         scheduler=clock,
         binder=network.bind,
+        journal_store=journal,
     )
     await server.start()
     try:

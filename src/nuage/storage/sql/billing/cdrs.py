@@ -66,6 +66,23 @@ class CdrStorage(SqlBillingBase):
             self._connection.execute(self._insert_ignore(cdrs), rows)
         return len(rows)
 
+    def imported_cdrs(self, keys: Sequence[str]) -> dict[str, Cdr]:
+        """SIP-1: the CDRs stored under those of ``keys`` that are stored, as the import wrote them."""
+        columns = (
+            cdrs.c.id,
+            cdrs.c.call_id,
+            cdrs.c.account_id,
+            cdrs.c.started_at,
+            cdrs.c.callee,
+            cdrs.c.billable_seconds,
+            cdrs.c.emergency,
+        )
+        found: dict[str, Cdr] = {}
+        for chunk in chunks(list(keys)):
+            for key, *values in self._connection.execute(select(*columns).where(cdrs.c.id.in_(chunk))):
+                found[key] = Cdr(*values)
+        return found
+
     # rating --------------------------------------------------------------------------------------------
     def pending_cdrs(
         self, batch_size: int, call_order: Collection[str], runs: Mapping[str, Collection[RatingRun]]

@@ -19,6 +19,7 @@ from nuage.billing.charge_models import ChargeModelKind, ChargeSpec, Tier
 from nuage.billing.lines import InvoiceLine, SourceRef
 from nuage.billing.plans import Audience, OneTimeKind, PriceList
 from nuage.billing.vat import LineVat, VatCategory
+from nuage.payments.dunning import InterestMode
 from nuage.rating.rater import RatedCall
 from nuage.services.billing.ports import (
     ContractState,
@@ -81,6 +82,7 @@ def price_list_from_row(row: Row[Any]) -> PriceList:
         one_time={OneTimeKind(kind): Decimal(price) for kind, price in m["one_time"].items()},
         capacity_reading=m["capacity_reading"],
         run_day=m["run_day"],
+        interest_reading=None if m["interest_reading"] is None else InterestMode(m["interest_reading"]),
     )
 
 

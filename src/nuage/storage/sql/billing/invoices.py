@@ -6,6 +6,7 @@ invoices a run needs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -147,6 +148,10 @@ class InvoiceStorage(SqlBillingBase):
         row = self._connection.execute(select(i).where(i.c.number == number)).first()
         return None if row is None else self._stored(row)
 
+    def last_issue_on(self) -> date | None:
+        last: date | None = self._connection.execute(select(func.max(bt.invoices.c.issue_on))).scalar()
+        return last
+
     def list_invoices(
         self,
         *,
@@ -223,13 +228,34 @@ class InvoiceStorage(SqlBillingBase):
                     lines.c.customer_id.in_(chunk),
                     lines.c.period == str(month),
                     lines.c.item_kind == ItemKind.BILLABLE_USERS.value,
-                    lines.c.rule_id.in_(("BIL-2", "CNT-3")),
+                    lines.c.rule_id.in_(("BIL-2", "CNT-3", "CNT-2")),
                     lines.c.description_key != "line.recurring.flat_fee",
                 )
             )
             for customer_id, quantity in rows:
                 found[customer_id] = found.get(customer_id, Decimal(0)) + quantity
         return {customer_id: int(quantity) for customer_id, quantity in found.items()}
+
+    def billed_quantities(self, customer_ids: Sequence[str], month: Month) -> dict[str, dict[str, Decimal]]:
+        """CNT-2: per customer and item, the units billed for ``month`` (flat fees aside), not voided."""
+        i, lines = bt.invoices, bt.invoice_lines
+        found: dict[str, dict[str, Decimal]] = {}
+        for chunk in chunks(list(customer_ids)):
+            rows = self._connection.execute(
+                select(lines.c.customer_id, lines.c.item_kind, lines.c.quantity)
+                .join(i, i.c.id == lines.c.invoice_id)
+                .where(
+                    self._not_voided(),
+                    lines.c.customer_id.in_(chunk),
+                    lines.c.period == str(month),
+                    lines.c.rule_id.in_(("BIL-2", "CNT-3", "CNT-2")),
+                    lines.c.description_key != "line.recurring.flat_fee",
+                )
+            )
+            for customer_id, item_kind, quantity in rows:
+                items = found.setdefault(customer_id, {})
+                items[item_kind] = items.get(item_kind, Decimal(0)) + quantity
+        return found
 
     def latest_recurring_invoice(self, party_id: str, customer_id: str) -> StoredInvoice | None:
         i, lines = bt.invoices, bt.invoice_lines

@@ -4,7 +4,7 @@ per plan and audience, and the plan each party is billed with.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     insert,
@@ -13,7 +13,7 @@ from sqlalchemy import (
 )
 
 from nuage.billing.plans import Audience, PriceList
-from nuage.rating.tariffs import Tariff
+from nuage.rating.tariffs import RateTerms, Tariff
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql.billing.base import SqlBillingBase
 from nuage.storage.sql.billing.codecs import (
@@ -45,8 +45,16 @@ class PlanStorage(SqlBillingBase):
             )
             .returning(t.c.id)
         ).scalar_one()
+        terms = tariff.terms_by_prefix
         rows = [
-            {"tariff_id": tariff_id, "prefix": prefix.lstrip("+"), "per_minute": price}
+            {
+                "tariff_id": tariff_id,
+                "prefix": prefix.lstrip("+"),
+                "per_minute": price,
+                "description": terms[prefix].description if prefix in terms else "",
+                "minimum": terms[prefix].minimum if prefix in terms else 0,
+                "connection_fee": terms[prefix].connection_fee if prefix in terms else 0,
+            }
             for prefix, price in tariff.per_minute_by_prefix.items()
         ]
         if rows:
@@ -58,17 +66,30 @@ class PlanStorage(SqlBillingBase):
         found: list[Tariff] = []
         for header in headers:
             rates = self._connection.execute(
-                select(r.c.prefix, r.c.per_minute).where(r.c.tariff_id == header.id)
+                select(r.c.prefix, r.c.per_minute, r.c.description, r.c.minimum, r.c.connection_fee).where(
+                    r.c.tariff_id == header.id
+                )
             ).all()
             found.append(
                 Tariff(
                     header.version,
                     header.valid_from,
-                    {prefix: per_minute for prefix, per_minute in rates},
+                    {rate.prefix: rate.per_minute for rate in rates},
                     valid_to=header.valid_to,
+                    terms_by_prefix={
+                        rate.prefix: RateTerms(rate.description, rate.minimum, rate.connection_fee)
+                        for rate in rates
+                        if rate.description or rate.minimum or rate.connection_fee
+                    },
                 )
             )
         return found
+
+    def close_tariff(self, run: str, version: str, valid_to: datetime) -> None:
+        t = bt.tariffs
+        self._connection.execute(
+            update(t).where(t.c.run == run, t.c.version == version).values(valid_to=valid_to)
+        )
 
     def has_price_list(self, plan_id: str, audience: Audience, version: str) -> bool:
         p = bt.price_lists
@@ -93,6 +114,9 @@ class PlanStorage(SqlBillingBase):
                 one_time={kind.value: str(price) for kind, price in price_list.one_time.items()},
                 capacity_reading=price_list.capacity_reading,
                 run_day=price_list.run_day,
+                interest_reading=None
+                if price_list.interest_reading is None
+                else price_list.interest_reading.value,
                 created_at=created_at,
             )
         )
@@ -103,6 +127,18 @@ class PlanStorage(SqlBillingBase):
             select(p).where(p.c.plan_id == plan_id).order_by(p.c.valid_from)
         ).all()
         return [price_list_from_row(row) for row in rows]
+
+    def close_price_list(self, plan_id: str, audience: Audience, version: str, valid_to: date) -> None:
+        p = bt.price_lists
+        self._connection.execute(
+            update(p)
+            .where(p.c.plan_id == plan_id, p.c.audience == audience.value, p.c.version == version)
+            .values(valid_to=valid_to)
+        )
+
+    def plan_ids(self) -> list[str]:
+        p = bt.price_lists
+        return list(self._connection.execute(select(p.c.plan_id).distinct().order_by(p.c.plan_id)).scalars())
 
     def assign_plan(self, party_id: str, plan_id: str, at: datetime) -> None:
         a = bt.plan_assignments

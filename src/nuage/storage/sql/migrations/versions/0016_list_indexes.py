@@ -10,10 +10,12 @@ The change journal (0009) gains ``account_id``: a write to a table whose rows be
 journals the accounts it touched (each account once per statement on PostgreSQL, from the
 statement's transition tables; per row on SQLite), so the SIP directory applies a change to
 those accounts alone instead of rebuilding everything. A row without an account (the other
-watched tables, a TRUNCATE) still means "anything in this table may have changed".
+watched tables, a TRUNCATE) still means "anything in this table may have changed". The old
+triggers are dropped if they exist (a downgrade that rebuilt a table in SQLite batch mode loses
+them), so this revision also puts back those of the tables of accounts.
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0019
 Create Date: 2026-12-05 08:10:00.000000
 """
 
@@ -25,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0011"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -118,7 +120,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_FUNCTION)
         for table, column in ACCOUNT_OF.items():
-            op.execute(f"DROP TRIGGER nuage_changed_{table} ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS nuage_changed_{table} ON {table}")
             for operation, referencing in (
                 ("INSERT", "NEW TABLE AS new_rows"),
                 ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
@@ -136,7 +138,7 @@ def upgrade() -> None:
         return
     for table, column in ACCOUNT_OF.items():  # SQLite triggers fire per row
         for operation in ("INSERT", "UPDATE", "DELETE"):
-            op.execute(f"DROP TRIGGER nuage_changed_{table}_{operation.lower()}")
+            op.execute(f"DROP TRIGGER IF EXISTS nuage_changed_{table}_{operation.lower()}")
         body = {
             "INSERT": _journal(table, f"NEW.{column}"),
             "DELETE": _journal(table, f"OLD.{column}"),
@@ -155,7 +157,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for table in ACCOUNT_OF:
             for operation in ("insert", "update", "delete", "truncate"):
-                op.execute(f"DROP TRIGGER nuage_changed_{table}_{operation} ON {table}")
+                op.execute(f"DROP TRIGGER IF EXISTS nuage_changed_{table}_{operation} ON {table}")
             op.execute(
                 f"CREATE TRIGGER nuage_changed_{table} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
                 f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION nuage_directory_changed()"
@@ -164,7 +166,7 @@ def downgrade() -> None:
     else:
         for table in ACCOUNT_OF:
             for operation in ("INSERT", "UPDATE", "DELETE"):
-                op.execute(f"DROP TRIGGER nuage_changed_{table}_{operation.lower()}")
+                op.execute(f"DROP TRIGGER IF EXISTS nuage_changed_{table}_{operation.lower()}")
                 op.execute(
                     f"CREATE TRIGGER nuage_changed_{table}_{operation.lower()} AFTER {operation} ON {table} "
                     f"BEGIN INSERT INTO directory_changes (table_name) VALUES ('{table}'); END"

@@ -1,4 +1,5 @@
-"""PAY-1..4 over storage: camt.053 import, balances, dunning with exact interest, suspension, restoration."""
+"""PAY-1..4 by the use cases (in-memory unit of work): camt.053 import, balances, dunning with exact
+interest, suspension, restoration."""
 
 from __future__ import annotations
 
@@ -14,13 +15,11 @@ from nuage.errors import InvalidInput
 from nuage.payments.camt import BankEntry, MalformedStatement, write_camt053
 from nuage.payments.dunning import DunningPolicy, InterestMode
 from nuage.services.billing.counting import freeze_month
-from nuage.services.billing.monthly_run import run_billing
 from nuage.services.einvoicing import PaymentSettings
 from nuage.services.payments import documents, dunning, payments, suspension
 from nuage.shared.month import Month
 from nuage.tenancy.model import PartyStatus
-
-from .conftest import Month1
+from payments_flow import Month1
 
 D = Decimal
 IBAN = "BE68539007547034"
@@ -114,6 +113,20 @@ def test_manual_payment_must_match_the_invoices_party(month1: Month1) -> None:
     assert balances(month1)["Atelier Dupont"] == (D("100.00"), D(0))
 
 
+@pytest.mark.rule("PAY-1")
+@pytest.mark.parametrize("amount", ["1E+999999", "NaN", "1000000000.00", "0", "-5.00", "1.001"])
+def test_a_payment_by_hand_is_a_bounded_amount_in_cents(month1: Month1, amount: str) -> None:
+    with month1.uow() as (uow, store), pytest.raises(InvalidInput) as refused:
+        payments.record_payment(
+            uow,
+            month1.ctx,
+            party_id=month1.ids["Atelier Dupont"],
+            amount=D(amount),
+            received_on=date(2026, 2, 10),
+        )
+    assert refused.value.field == "amount"
+
+
 def run(month1: Month1, on: date, settings: PaymentSettings) -> dunning.DunningReport:
     month1.clock.set(datetime(on.year, on.month, on.day, 9, tzinfo=UTC))
     with month1.uow() as (uow, store):
@@ -193,7 +206,7 @@ def test_a_suspended_customer_is_still_invoiced(month1: Month1) -> None:
     month1.clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
     with month1.uow() as (uow, _store):
         freeze_month(uow, month1.ctx, Month(2026, 2))
-    report = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
+    report = month1.run(Month(2026, 2))
     invoiced = {s.issued.draft.invoiced_party_id for s in report.invoices}
     assert dupont_id in invoiced  # PAY-1: suspension never ends the subscription
     with month1.uow() as (uow, _store):
@@ -217,7 +230,7 @@ def test_defaulting_partner_customers_are_suspended_then_moved_to_direct(month1:
     month1.clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
     with month1.uow() as (uow, _store):
         freeze_month(uow, month1.ctx, Month(2026, 2))
-    report = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
+    report = month1.run(Month(2026, 2))
     invoiced = {s.issued.draft.invoiced_party_id for s in report.invoices}
     assert peeters_id in invoiced  # from the move on, invoiced directly
     assert partner_id not in invoiced

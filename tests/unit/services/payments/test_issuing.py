@@ -1,4 +1,4 @@
-"""BIL-4 and PAY-2 on the issuing path, on SQLite and PostgreSQL: an invoice whose e-invoice fails
+"""BIL-4 and PAY-2 on the issuing path, on the in-memory unit of work: an invoice whose e-invoice fails
 validation is not issued (no number consumed, the failing rule reported), and the monthly run
 carries a party's pending late-payment interest and reminder fees as exempt (E) lines."""
 
@@ -19,12 +19,10 @@ from nuage.documents.ubl import NS_CAC, NS_CBC
 from nuage.services import einvoicing
 from nuage.services.billing.counting import freeze_month
 from nuage.services.billing.issuing import void_and_regenerate
-from nuage.services.billing.monthly_run import run_billing
 from nuage.services.einvoicing import PaymentSettings
 from nuage.services.payments import documents, dunning
 from nuage.shared.month import Month
-
-from .conftest import Month1
+from payments_flow import Month1
 
 D = Decimal
 NS = {"cac": NS_CAC, "cbc": NS_CBC}
@@ -66,7 +64,7 @@ def test_the_run_refuses_an_invalid_e_invoice_without_consuming_a_number(
         freeze_month(uow, month1.ctx, Month(2026, 2))
         before = {state.contract.customer_id: state for state in uow.billing.contracts()}
     last = _last_number(month1, 2026)
-    report = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
+    report = month1.run(Month(2026, 2))
     assert set(report.refused) == {dupont_id}
     assert "BR-CO-10" in report.refused[dupont_id].rule_ids
     assert dupont_id not in {s.issued.draft.invoiced_party_id for s in report.invoices}
@@ -82,7 +80,7 @@ def test_the_run_refuses_an_invalid_e_invoice_without_consuming_a_number(
         assert uow.billing.contract_for(dupont_id) == before[dupont_id]  # not advanced
     # fixed: the re-run bills Dupont (and only Dupont) with the next number (BIL-9)
     broken_totals.clear()
-    again = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
+    again = month1.run(Month(2026, 2))
     assert again.refused == {}
     assert [s.issued.draft.invoiced_party_id for s in again.invoices] == [dupont_id]
     assert int(again.invoices[0].issued.number.rsplit("-", 1)[1]) == first + len(numbers)
@@ -96,7 +94,7 @@ def test_a_correction_with_an_invalid_e_invoice_is_rolled_back(
     broken_totals.add(dupont_id)
     last = _last_number(month1, 2026)
     with month1.uow() as (uow, _store), pytest.raises(EInvoiceInvalid) as refused:
-        void_and_regenerate(uow, month1.ctx, number)
+        void_and_regenerate(uow, month1.ctx, number, validator=month1.tools.validator)
     assert "BR-CO-10" in refused.value.rule_ids
     assert refused.value.details["field"] == "e-invoice"
     assert refused.value.details["rule_id"] == "BR-CO-10"
@@ -114,13 +112,15 @@ def test_the_monthly_run_puts_interest_and_fees_on_the_next_invoice_as_exempt_li
     dupont_id = month1.ids["Atelier Dupont"]
     month1.clock.set(datetime(2026, 3, 19, 9, tzinfo=UTC))
     with month1.uow() as (uow, store):
-        # due 5 March: reminder 2 on 19 March (7.50) and delay month 1 (1 % of 102.03)
+        # due 5 March: reminder 1 on 12 March (free), reminder 2 on 19 March (7.50), and delay
+        # month 1 (1 % of 102.03)
+        dunning.run_dunning(uow, month1.ctx, PaymentSettings(), date(2026, 3, 12))
         dunning.run_dunning(uow, month1.ctx, PaymentSettings(), date(2026, 3, 19))
         pending = store.charges(dupont_id)
         every_party = store.charges()
         freeze_month(uow, month1.ctx, Month(2026, 2))
     assert sorted(c.line.amount for c in pending) == [D("1.02"), D("7.50")]
-    report = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
+    report = month1.run(Month(2026, 2))
     assert report.refused == {}
     assert report.charges_invoiced == len(every_party)  # the partners' overdue invoices too
     (invoice,) = [s for s in report.invoices if s.issued.draft.invoiced_party_id == dupont_id]
@@ -146,6 +146,6 @@ def test_the_monthly_run_puts_interest_and_fees_on_the_next_invoice_as_exempt_li
         document = documents.render_documents(uow, month1.ctx, invoice.issued.number, month1.tools)
     validate_einvoice(invoice.issued.number, document.ubl)
     # BIL-9: a re-run issues nothing and charges nothing twice
-    again = run_billing(month1.platform.uow, month1.ctx, Month(2026, 2))
+    again = month1.run(Month(2026, 2))
     assert again.invoices == []
     assert again.charges_invoiced == 0

@@ -18,8 +18,7 @@ from nuage.adapters.einvoice_validation import rule_findings, schema_findings
 from nuage.adapters.smtp import SmtpMailer
 from nuage.services.billing.issuing import void_and_regenerate
 from nuage.services.payments import delivery, documents
-
-from .conftest import Month1
+from payments_flow import Month1
 
 
 def pdf_text(pdf: bytes, tmp_path: Path) -> str:
@@ -37,7 +36,9 @@ def test_every_demo_document_is_valid_ubl_and_a_pdf_in_the_partys_language(
     month1: Month1, tmp_path: Path
 ) -> None:
     with month1.uow() as (uow, _store):
-        correction = void_and_regenerate(uow, month1.ctx, month1.numbers["Atelier Dupont"])
+        correction = void_and_regenerate(
+            uow, month1.ctx, month1.numbers["Atelier Dupont"], validator=month1.tools.validator
+        )
     assert correction.replacement is not None
     with month1.uow() as (uow, store):
         listing = documents.list_documents(uow, month1.ctx)

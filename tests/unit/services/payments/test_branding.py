@@ -16,8 +16,7 @@ import pytest
 from nuage.documents.ubl import build_ubl
 from nuage.services.einvoicing import EInvoiceGate
 from nuage.services.payments import delivery, documents, dunning
-
-from .conftest import Month1
+from payments_flow import Month1
 
 
 def pdf_text(pdf: bytes, tmp_path: Path) -> str:
