@@ -58,6 +58,7 @@ class Repository(Protocol[T]):
         descending: bool = ...,
         limit: int | None = ...,
         offset: int = ...,
+        after: Sequence[Any] | None = ...,
         **where: Any,
     ) -> list[T]: ...
     def count(self, **where: Any) -> int: ...
