@@ -4,7 +4,7 @@ Notices given and withdrawn, ends applied, bankruptcies declared and reversed: w
 why. Rows are only ever added.
 
 Revision ID: 0023
-Revises: 0019
+Revises: 0016
 Create Date: 2026-12-05 09:05:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from nuage.storage.sql.types import UtcDateTime
 
 revision: str = "0023"
-down_revision: str | None = "0019"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
