@@ -29,7 +29,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 def portal_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file holding the demo, built once and copied for each test."""
     folder = tmp_path_factory.mktemp("portal-template")
-    platform = build_platform(Settings(data_dir=folder, secret_key="test-signing-key-0123456789"), migrate=True)
+    platform = build_platform(
+        Settings(data_dir=folder, secret_key="test-signing-key-0123456789"), migrate=True
+    )
     try:
         seed_demo(platform)
     finally:
@@ -57,7 +59,9 @@ def live(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[
     """uvicorn serving the web application (API and portal) on a free loopback port, in a thread."""
     platform = make_platform(tmp_path / "data", portal_template, clock)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
