@@ -176,3 +176,34 @@ def test_a_partners_customers_see_its_brand_name_and_colours(
         assert "BruVoice" not in other.content()
     finally:
         direct.close()
+
+
+@pytest.mark.rule("CFG-5")
+def test_a_lift_line_is_refused_with_its_rule_and_a_phone_shows_its_sip_password_once(
+    page: Page, live: Live
+) -> None:
+    dupont = live.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    log_in(page, "alice@dupont.example")
+    page.goto(f"/accounts/{dupont}/devices")
+    page.fill("#label", "Lift cabin")
+    page.select_option("#kind", "emergency_phone")
+    page.select_option("#purpose", "lift")
+    with page.expect_navigation():
+        page.click("#add-device")
+    assert "CFG-5" in page.locator("#refusal").inner_text()
+    page.fill("#label", "Bob's desk")
+    page.select_option("#kind", "desk_phone")
+    page.select_option("#user_id", label="Bob Martin")
+    page.select_option("#purpose", "telephony")
+    with page.expect_navigation():
+        page.click("#add-device")
+    username = page.inner_text("#sip-username")
+    password = page.inner_text("#sip-password")
+    assert len(password) >= 12
+    with live.platform.uow() as uow:
+        device = uow.devices.find_by(sip_username=username)
+        assert device is not None
+        assert (device.label, device.account_id, device.sip_password) == ("Bob's desk", dupont, password)
+    page.goto(f"/accounts/{dupont}/devices")
+    assert "Bob's desk" in page.locator("#devices").inner_text()
+    assert password not in page.content()  # SIP-5: shown once

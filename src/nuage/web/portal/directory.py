@@ -1,4 +1,4 @@
-"""Portal pages of a customer's directory: users (list, create, edit, remove), devices, numbers.
+"""Portal pages of a customer's directory: users (list, create, edit, remove) and numbers.
 
 ``/accounts/{account_id}/...``: a customer's administrator on its own account, its partner and the
 operator on any customer they see (TEN-4: another tenant's account or user is the 404 page). The
@@ -29,7 +29,7 @@ MAX_ROWS = 500
 ID_LENGTH = 40
 
 
-def _customer(uow: ApiUnitOfWork, viewer: Viewer, account_id: str) -> Party:
+def customer_of(uow: ApiUnitOfWork, viewer: Viewer, account_id: str) -> Party:
     """TEN-4: the customer if the viewer sees it (else the 404 page)."""
     return get_customer(uow, viewer.ctx, account_id[:ID_LENGTH])
 
@@ -55,7 +55,7 @@ def router(portal: Portal) -> APIRouter:
         )
 
     def users_page(request: Request, viewer: Viewer, uow: ApiUnitOfWork, account_id: str) -> Response:
-        customer = _customer(uow, viewer, account_id)
+        customer = customer_of(uow, viewer, account_id)
         viewer.require("directory.users.read")
         found = page_visible(
             uow.users, viewer.ctx, order_by=("name", "id"), limit=MAX_ROWS, where={"account_id": customer.id}
@@ -82,7 +82,7 @@ def router(portal: Portal) -> APIRouter:
     @routes.get("/accounts/{account_id}/users/new", include_in_schema=False)
     def new_user(request: Request, account_id: str) -> Response:
         def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
-            customer = _customer(uow, viewer, account_id)
+            customer = customer_of(uow, viewer, account_id)
             viewer.require("directory.users.create")
             return user_form(request, viewer, customer, None, {"role": Role.USER.value})
 
@@ -93,7 +93,7 @@ def router(portal: Portal) -> APIRouter:
         form = await read_form(request)
 
         def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
-            customer = _customer(uow, viewer, account_id)
+            customer = customer_of(uow, viewer, account_id)
             viewer.require("directory.users.create")
             values = _fields(form)
             try:
@@ -120,7 +120,7 @@ def router(portal: Portal) -> APIRouter:
     @routes.get("/accounts/{account_id}/users/{user_id}", include_in_schema=False)
     def edit_user(request: Request, account_id: str, user_id: str) -> Response:
         def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
-            customer = _customer(uow, viewer, account_id)
+            customer = customer_of(uow, viewer, account_id)
             user = get_visible(uow.users, viewer.ctx, user_id[:ID_LENGTH], account_id=customer.id)
             viewer.require("directory.users.read")
             values = {f: getattr(user, f) for f in ("name", "email", "extension", "language", "no_service")}
@@ -133,7 +133,7 @@ def router(portal: Portal) -> APIRouter:
         form = await read_form(request)
 
         def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
-            customer = _customer(uow, viewer, account_id)
+            customer = customer_of(uow, viewer, account_id)
             user = get_visible(uow.users, viewer.ctx, user_id[:ID_LENGTH], account_id=customer.id)
             viewer.require("directory.users.update")
             values = _fields(form)
@@ -161,7 +161,7 @@ def router(portal: Portal) -> APIRouter:
         form = await read_form(request)
 
         def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
-            customer = _customer(uow, viewer, account_id)
+            customer = customer_of(uow, viewer, account_id)
             user = get_visible(uow.users, viewer.ctx, user_id[:ID_LENGTH], account_id=customer.id)
             viewer.require("directory.users.delete")
             try:
@@ -175,36 +175,18 @@ def router(portal: Portal) -> APIRouter:
 
         return await run_in_threadpool(portal.serve, request, work, form)
 
-    for what in ("devices", "numbers"):
-        _listing(routes, portal, what, page)
-    return routes
-
-
-def _listing(routes: APIRouter, portal: Portal, what: str, page: Any) -> None:
-    """``/accounts/{id}/devices`` and ``/numbers``: the account's items, read like the API's lists."""
-
-    def listing(request: Request, account_id: str) -> Response:
+    @routes.get("/accounts/{account_id}/numbers", include_in_schema=False)
+    def numbers(request: Request, account_id: str) -> Response:
         def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
-            customer = _customer(uow, viewer, account_id)
-            viewer.require(f"directory.{what}.read")
+            customer = customer_of(uow, viewer, account_id)
+            viewer.require("directory.numbers.read")
             where = {"account_id": customer.id}
-            items: list[Any]
-            if what == "devices":
-                items = list(
-                    page_visible(uow.devices, viewer.ctx, order_by=("label", "id"), where=where).items
-                )
-            else:
-                items = list(
-                    page_visible(uow.numbers, viewer.ctx, order_by=("e164", "id"), where=where).items
-                )
-            people = {u.id: u.name for u in uow.users.list(account_id=customer.id, limit=MAX_ROWS)}
-            answer: Response = page(
-                request, viewer, f"{what}.html", customer=customer, items=items, people=people
+            found = page_visible(
+                uow.numbers, viewer.ctx, order_by=("e164", "id"), limit=MAX_ROWS, where=where
             )
-            return answer
+            people = {u.id: u.name for u in uow.users.list(account_id=customer.id, limit=MAX_ROWS)}
+            return page(request, viewer, "numbers.html", customer=customer, items=found.items, people=people)
 
         return portal.serve(request, work)
 
-    routes.add_api_route(
-        f"/accounts/{{account_id}}/{what}", listing, methods=["GET"], include_in_schema=False
-    )
+    return routes
