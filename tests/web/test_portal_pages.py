@@ -207,3 +207,33 @@ def test_a_lift_line_is_refused_with_its_rule_and_a_phone_shows_its_sip_password
     page.goto(f"/accounts/{dupont}/devices")
     assert "Bob's desk" in page.locator("#devices").inner_text()
     assert password not in page.content()  # SIP-5: shown once
+
+
+@pytest.mark.rule("TEN-4")
+def test_a_supervisor_sees_the_users_and_changes_nothing(page: Page, live: Live) -> None:
+    dupont = live.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    log_in(page, "chloe@dupont.example")
+    assert page.url.endswith(f"/accounts/{dupont}/users")
+    assert "Bob Martin" in page.locator("#users").inner_text()
+    assert page.locator("#new-user").count() == 0
+    page.click("text=Bob Martin")
+    assert page.locator("fieldset[disabled]").count() == 1
+    assert page.locator("#remove").count() == 0
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    assert csrf
+    refused = page.request.post(
+        f"/accounts/{dupont}/users/new", form={"csrf": csrf, "name": "Sneaky Supervisor"}, max_redirects=0
+    )
+    assert refused.status == 403
+    with live.platform.uow() as uow:
+        assert uow.users.find_by(name="Sneaky Supervisor") is None
+
+
+@pytest.mark.rule("TEN-2")
+def test_the_login_page_on_a_partners_host_wears_its_brand(live: Live) -> None:
+    branded = httpx.get(f"{live.base}/login", headers={"Host": "portal.bruvoice.example"})
+    assert branded.status_code == 200
+    assert '<span class="brand" id="brand-name">BruVoice</span>' in branded.text
+    assert "--brand: #0b5394" in branded.text
+    plain = httpx.get(f"{live.base}/login")
+    assert '<span class="brand" id="brand-name">Nuage</span>' in plain.text
