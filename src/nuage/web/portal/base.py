@@ -28,6 +28,7 @@ from nuage.api.tokens import Claims
 from nuage.directory.model import User
 from nuage.errors import InvalidInput, NotFound, NuageError, TermViolation
 from nuage.services.context import Context
+from nuage.shared.clock import Clock
 from nuage.tenancy.model import Party, PartyKind
 from nuage.web.headers import new_nonce, portal_policy
 from nuage.web.portal import i18n
@@ -118,7 +119,8 @@ class Portal:
         self.sessions = sessions
 
     @property
-    def clock(self) -> Any:
+    def clock(self) -> Clock:
+        """The platform's clock (sessions' expiry, the claims' times)."""
         return self.runtime.platform.clock
 
     @contextmanager

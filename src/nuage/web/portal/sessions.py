@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ COOKIE = "nuage_session"
 IDLE = timedelta(minutes=30)
 LIFETIME = timedelta(hours=12)
 MAX_SESSIONS = 100_000
+MAX_ANONYMOUS = 20_000
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,11 @@ def _token() -> str:
 
 
 class SessionStore:
-    """The sessions of this web node, bounded in number (the oldest forgotten first)."""
+    """The sessions of this web node, bounded in number (the least recently seen forgotten first).
+
+    Anonymous sessions (a login form's) and logged-in ones are bounded apart: a flood of visitors
+    who never log in cannot push a logged-in user out. Safe to use from several threads.
+    """
 
     def __init__(
         self,
@@ -53,12 +59,14 @@ class SessionStore:
         idle: timedelta = IDLE,
         lifetime: timedelta = LIFETIME,
         limit: int = MAX_SESSIONS,
+        anonymous_limit: int = MAX_ANONYMOUS,
     ) -> None:
         self._clock = clock
         self._idle = idle
         self._lifetime = lifetime
-        self._limit = limit
-        self._sessions: dict[str, Session] = {}
+        self._limits = {True: limit, False: anonymous_limit}
+        self._sessions: dict[bool, dict[str, Session]] = {True: {}, False: {}}  # by "logged in"
+        self._lock = threading.Lock()
 
     def _live(self, session: Session, now: datetime) -> bool:
         return now - session.seen_at < self._idle and now - session.created_at < self._lifetime
@@ -67,46 +75,56 @@ class SessionStore:
         """The live session of this id (touched: its idle time starts again), or None."""
         if not session_id or len(session_id) > 64:
             return None
-        session = self._sessions.get(session_id)
-        if session is None:
-            return None
         now = self._clock.now()
-        if not self._live(session, now):
-            del self._sessions[session_id]
-            return None
-        touched = replace(session, seen_at=now)
-        self._put(touched)
-        return touched
+        with self._lock:
+            session = self._sessions[True].get(session_id) or self._sessions[False].get(session_id)
+            if session is None:
+                return None
+            if not self._live(session, now):
+                self._drop(session_id)
+                return None
+            touched = replace(session, seen_at=now)
+            self._put(touched)
+            return touched
 
     def new(self, *, language: str | None = None) -> Session:
         """A fresh anonymous session."""
         now = self._clock.now()
         session = Session(_token(), _token(), now, now, language=language)
-        self._put(session)
+        with self._lock:
+            self._put(session)
         return session
 
     def log_in(self, old: Session, user_id: str, generation: int) -> Session:
         """A new session (new id and CSRF token) for ``user_id``; the old one ends."""
-        self._sessions.pop(old.id, None)
         now = self._clock.now()
         session = Session(_token(), _token(), now, now, user_id, generation, old.language)
-        self._put(session)
+        with self._lock:
+            self._drop(old.id)
+            self._put(session)
         return session
 
     def update(self, session: Session) -> None:
-        """Keep a changed session (its language, its flash messages)."""
-        if session.id in self._sessions:
-            self._put(session)
+        """Keep a changed session (its language, its flash messages) if it is still there."""
+        with self._lock:
+            if session.id in self._sessions[session.user_id is not None]:
+                self._put(session)
 
     def end(self, session_id: str) -> None:
         """Log out: the id no longer opens anything."""
-        self._sessions.pop(session_id, None)
+        with self._lock:
+            self._drop(session_id)
+
+    def _drop(self, session_id: str) -> None:
+        for kept in self._sessions.values():
+            kept.pop(session_id, None)
 
     def _put(self, session: Session) -> None:
-        self._sessions.pop(session.id, None)
-        self._sessions[session.id] = session  # last in the order: the most recently seen
-        while len(self._sessions) > self._limit:
-            del self._sessions[next(iter(self._sessions))]
+        kept = self._sessions[session.user_id is not None]
+        kept.pop(session.id, None)
+        kept[session.id] = session  # last in the order: the most recently seen
+        while len(kept) > self._limits[session.user_id is not None]:
+            del kept[next(iter(kept))]
 
 
 def csrf_ok(session: Session, sent: str | None) -> bool:
