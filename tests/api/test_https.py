@@ -95,6 +95,11 @@ def test_serve_speaks_https_with_the_configured_certificate_and_sends_hsts(
             | {"client_secret": "demo-dupont-secret-2026"},
         )
         assert token.status_code == 200
+        login = client.get(base + "/login")  # the portal's session cookie is Secure over HTTPS
+        cookie = login.headers["set-cookie"]
+        assert cookie.startswith("nuage_session=")
+        assert "; Secure" in cookie
+        assert "; HttpOnly" in cookie
     with pytest.raises(httpx.HTTPError):  # plain HTTP is not answered on the HTTPS port
         httpx.get(base.replace("https://", "http://") + "/health", timeout=2)
 
