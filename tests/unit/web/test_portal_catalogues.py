@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,12 @@ def test_a_pages_language_is_the_users_then_the_sessions_then_the_browsers(
 def test_an_untranslated_message_is_english_and_values_are_filled_in() -> None:
     assert i18n.gettext("fr")("Refused by rule {rule}", rule="CFG-5") == "Refusé par la règle CFG-5"
     assert i18n.gettext("nl")("Not in the catalogue") == "Not in the catalogue"
+
+
+def test_money_and_dates_are_written_the_belgian_way_of_each_language() -> None:
+    amount, on = Decimal("1234.50"), date(2026, 1, 31)
+    assert i18n.money(amount, "EUR", "nl") == "€\xa01.234,50"
+    assert i18n.money(amount, "EUR", "fr") == "1\u202f234,50\xa0€"
+    assert i18n.day(on, "fr") == "31 janv. 2026"
+    noon_utc = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
+    assert i18n.moment(noon_utc, "nl").endswith("13:00")  # on the Brussels clock

@@ -173,6 +173,9 @@ class Portal:
             self.sessions.update(replace(session, flash=()))
         html = TEMPLATES.get_template(template).render(
             _=i18n.gettext(language),
+            money=lambda amount, currency: i18n.money(amount, currency, language),
+            day=lambda value: i18n.day(value, language),
+            moment=lambda value: i18n.moment(value, language),
             language=language,
             languages=i18n.LANGUAGES,
             viewer=viewer,

@@ -3,16 +3,22 @@
 Every string a page shows goes through ``_()``; English is the message id itself, French and Dutch
 come from the gettext catalogues ``locales/<lang>.po`` beside this module (read with Babel once).
 A page is in the user's language, else the one chosen on the login page, else the browser's
-``Accept-Language``, else English.
+``Accept-Language``, else English. Dates and money are written the Belgian way of that language.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+
+from nuage.shared.clock import BUSINESS_TZ
 
 LANGUAGES = ("en", "fr", "nl")
 DEFAULT = "en"
@@ -57,6 +63,26 @@ def gettext(language: str) -> Gettext:
         return text.format(**values) if values else text
 
     return translate
+
+
+def locale_of(language: str) -> str:
+    """The Belgian locale of a language (fr_BE, nl_BE, en_BE): dates, money and numbers."""
+    return f"{language if language in LANGUAGES else DEFAULT}_BE"
+
+
+def money(amount: Decimal, currency: str, language: str) -> str:
+    """An amount in the language's Belgian format (e.g. ``1.234,50 €`` in Dutch)."""
+    return format_currency(amount, currency, locale=locale_of(language))
+
+
+def day(value: date, language: str) -> str:
+    """A date in the language's medium format."""
+    return format_date(value, format="medium", locale=locale_of(language))
+
+
+def moment(value: datetime, language: str) -> str:
+    """An instant on the Brussels clock, in the language's short format."""
+    return format_datetime(value, format="short", tzinfo=BUSINESS_TZ, locale=locale_of(language))
 
 
 def from_accept_language(header: str | None) -> str | None:
