@@ -237,3 +237,26 @@ def test_the_login_page_on_a_partners_host_wears_its_brand(live: Live) -> None:
     assert "--brand: #0b5394" in branded.text
     plain = httpx.get(f"{live.base}/login")
     assert '<span class="brand" id="brand-name">Nuage</span>' in plain.text
+
+
+@pytest.mark.rule("CFG-2")
+@pytest.mark.rule("CFG-6")
+def test_a_number_is_routed_to_a_user_and_never_to_a_no_service_one(page: Page, live: Live) -> None:
+    dupont = live.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    with live.platform.uow() as uow:
+        free = next(n for n in uow.numbers.list(account_id=dupont) if not (n.device_id or n.trunk_id))
+    log_in(page, "alice@dupont.example")
+    page.goto(f"/accounts/{dupont}/numbers")
+    page.select_option(f"#route-{free.id}", label="Chloé Lambert")  # a supervisor without service
+    with page.expect_navigation():
+        page.click(f"button[data-number='{free.e164}']")
+    assert "CFG-2" in page.locator("#refusal").inner_text()
+    page.select_option(f"#route-{free.id}", label="Bob Martin")
+    with page.expect_navigation():
+        page.click(f"button[data-number='{free.e164}']")
+    assert "The number's routing was saved." in text(page)
+    with live.platform.uow() as uow:
+        routed = uow.numbers.get(free.id)
+        bob = uow.users.find_by(email="bob@dupont.example")
+        assert bob is not None
+        assert routed.user_id == bob.id

@@ -1,4 +1,4 @@
-"""Portal pages of a customer's directory: users (list, create, edit, remove) and numbers.
+"""Portal pages of a customer's directory: users (list, create, edit, remove), numbers (routing).
 
 ``/accounts/{account_id}/...``: a customer's administrator on its own account, its partner and the
 operator on any customer they see (TEN-4: another tenant's account or user is the 404 page). The
@@ -16,9 +16,11 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from nuage.api.deps import ApiUnitOfWork
+from nuage.api.resources.numbers import Assignment
 from nuage.api.resources.users import UserCreate, UserUpdate
 from nuage.directory.model import Role, User
 from nuage.errors import NuageError
+from nuage.services.directory.numbers import assign_number
 from nuage.services.directory.users import UserChanges, add_user, remove_user, update_user
 from nuage.services.queries import get_visible, page_visible
 from nuage.services.tenancy import get_customer
@@ -175,18 +177,50 @@ def router(portal: Portal) -> APIRouter:
 
         return await run_in_threadpool(portal.serve, request, work, form)
 
+    def numbers_page(
+        request: Request, viewer: Viewer, uow: ApiUnitOfWork, account_id: str, **more: Any
+    ) -> Response:
+        customer = customer_of(uow, viewer, account_id)
+        viewer.require("directory.numbers.read")
+        where = {"account_id": customer.id}
+        found = page_visible(uow.numbers, viewer.ctx, order_by=("e164", "id"), limit=MAX_ROWS, where=where)
+        users = uow.users.list(account_id=customer.id, order_by=("name",), limit=MAX_ROWS)
+        status = 422 if "refused" in more else 200
+        return page(
+            request,
+            viewer,
+            "numbers.html",
+            status,
+            customer=customer,
+            items=found.items,
+            people={u.id: u.name for u in users},
+            users=users,
+            **more,
+        )
+
     @routes.get("/accounts/{account_id}/numbers", include_in_schema=False)
     def numbers(request: Request, account_id: str) -> Response:
+        return portal.serve(request, lambda viewer, uow: numbers_page(request, viewer, uow, account_id))
+
+    @routes.post("/accounts/{account_id}/numbers/{number_id}/assignment", include_in_schema=False)
+    async def assign(request: Request, account_id: str, number_id: str) -> Response:
+        """CFG-6: route a number to one of the account's users, or to nobody (the API's
+        ``PUT /numbers/{id}/assignment``)."""
+        form = await read_form(request)
+
         def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
             customer = customer_of(uow, viewer, account_id)
-            viewer.require("directory.numbers.read")
-            where = {"account_id": customer.id}
-            found = page_visible(
-                uow.numbers, viewer.ctx, order_by=("e164", "id"), limit=MAX_ROWS, where=where
-            )
-            people = {u.id: u.name for u in uow.users.list(account_id=customer.id, limit=MAX_ROWS)}
-            return page(request, viewer, "numbers.html", customer=customer, items=found.items, people=people)
+            number = get_visible(uow.numbers, viewer.ctx, number_id[:ID_LENGTH], account_id=customer.id)
+            viewer.require("directory.numbers.update")
+            try:
+                body = Assignment.model_validate({"user_id": form_text(form, "user_id", ID_LENGTH)})
+                assign_number(uow, viewer.ctx, number.id, **body.model_dump())
+            except (ValidationError, NuageError) as error:
+                return numbers_page(request, viewer, uow, customer.id, refused=refusal(error))
+            uow.commit()
+            portal.flash(viewer.session, "number-routed")
+            return portal.redirect(request, f"/accounts/{customer.id}/numbers")
 
-        return portal.serve(request, work)
+        return await run_in_threadpool(portal.serve, request, work, form)
 
     return routes
