@@ -137,7 +137,7 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
         {
             "field": ".".join(str(p) for p in err.get("loc", ())[1:]) or str(err.get("loc", ("",))[0]),
             "location": str(err.get("loc", ("",))[0]),
-            "message": _message(err),
+            "message": field_message(err),
         }
         for err in exc.errors()
     ]
@@ -150,7 +150,7 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _message(err: Any) -> str:
+def field_message(err: Any) -> str:
     """Pydantic's message, with the format a person should send when it is a date or a pattern."""
     kind, message = str(err.get("type", "")), str(err.get("msg", ""))
     if kind == "string_pattern_mismatch":

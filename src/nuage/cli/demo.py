@@ -36,7 +36,10 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         )
         for name, extension, pin in summary.hot_desk_pins:
             typer.echo(f"  {name:<14} extension={extension:<4} PIN={pin}")
-    typer.echo("portal logins (API: POST /api/v1/oauth/token grant_type=password):")
+    typer.echo(
+        "portal logins (browser: the portal address `nuage serve` prints, /login; "
+        "API: POST /api/v1/oauth/token grant_type=password):"
+    )
     for login in summary.logins:
         typer.echo(f"  {login.who:<44} {login.email:<30} password={login.password}")
     typer.echo("API clients (POST /api/v1/oauth/token grant_type=client_credentials):")

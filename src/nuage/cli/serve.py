@@ -31,7 +31,7 @@ def serve(
     ] = None,
     no_sip: Annotated[bool, typer.Option("--no-sip", help="Run the web server only.")] = False,
 ) -> None:
-    """Run the platform: web (health, overview, API) and the SIP data plane, in one process."""
+    """Run the platform: web (health, portal, API) and the SIP data plane, in one process."""
     settings = command_settings(data_dir, database_url)
     http_address = address(http, "--http")
     sip_address = address(sip, "--sip")
@@ -165,7 +165,10 @@ async def _serve(platform: Platform, listening: socket.socket) -> None:
             await asyncio.sleep(0.05)
         bound = server.servers[0].sockets[0].getsockname()
         scheme = "https" if tls.enabled else "http"
-        typer.echo(f"Browser: {scheme}://{bound[0]}:{bound[1]}/  (health: /health)")
+        typer.echo(
+            f"Portal: {scheme}://{bound[0]}:{bound[1]}/login  (demo logins: `nuage demo` lists them, "
+            "e.g. alice@dupont.example / Alice-Portal-2026; health: /health)"
+        )
         typer.echo(f"Data: {platform.database_label}. Nuage is running; stop with Ctrl-C.")
         await stop.wait()
         typer.echo("stopping: no new calls; current calls may end (10 s)...")

@@ -1,1 +1,1 @@
-"""The web entrypoint (ASGI): health, overview pages; the API and portal mount here."""
+"""The web entrypoint (ASGI): health, the portal's pages; the API mounts here."""

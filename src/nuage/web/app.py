@@ -1,15 +1,13 @@
-"""The ASGI application: health and overview now; the API and portal mount on the same app."""
+"""The ASGI application: health, the API under ``/api/v1`` and the portal's pages on the same app."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nuage import __version__
@@ -17,12 +15,8 @@ from nuage.api.app import ApiDispatch, create_api
 from nuage.api.errors import install_edge as install_api_edge
 from nuage.api.limits import ConcurrencyLimiter
 from nuage.bootstrap import Platform
-from nuage.services.context import Context
-from nuage.tenancy.model import PartyKind
-from nuage.web.headers import SecurityHeaders, new_nonce, page_policy
-from nuage.web.overview import build_overview
-
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+from nuage.web.headers import SecurityHeaders
+from nuage.web.portal import install as install_portal
 
 
 class WebApp(FastAPI):
@@ -76,18 +70,6 @@ def create_app(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
             return JSONResponse({"status": "degraded", **checks}, status_code=503)
         return JSONResponse({"status": "ok", **checks})
 
-    @app.get("/", response_class=HTMLResponse)
-    def overview(request: Request) -> HTMLResponse:
-        with platform.uow() as uow:
-            operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
-            ctx = Context.operator(operator.id if operator else "-", platform.clock)
-            data = build_overview(uow, ctx)
-        nonce = new_nonce()
-        return TEMPLATES.TemplateResponse(
-            request,
-            "overview.html",
-            {"overview": data, "csp_nonce": nonce},
-            headers={"Content-Security-Policy": page_policy(nonce)},
-        )
+    install_portal(app, runtime)  # every page but the login page needs a session
 
     return app

@@ -4,7 +4,8 @@
   on everything;
 * a strict ``Content-Security-Policy`` on pages (HTML): nothing loads, runs or frames them but the
   page's own style block, allowed by a nonce drawn for that answer (:func:`page_policy`; no script,
-  no inline style attribute, no form, no plugin); on every other answer ``default-src 'none';
+  no inline style attribute, no form, no plugin; the portal's pages also post their forms to
+  this origin, :func:`portal_policy`); on every other answer ``default-src 'none';
   frame-ancestors 'none'``;
 * ``Strict-Transport-Security`` when the request came over HTTPS (``nuage serve`` with
   ``http.tls``, or a TLS proxy that says so in ``X-Forwarded-Proto``, trusted by uvicorn).
@@ -36,6 +37,11 @@ def new_nonce() -> str:
 def page_policy(nonce: str) -> str:
     """The policy of a page whose ``<style nonce="...">`` block is its only resource."""
     return f"{PAGE_POLICY}; style-src 'nonce-{nonce}'"
+
+
+def portal_policy(nonce: str) -> str:
+    """A portal page's policy: its nonced style block, and forms that post to this origin only."""
+    return page_policy(nonce).replace("form-action 'none'", "form-action 'self'")
 
 
 class SecurityHeaders:

@@ -14,6 +14,7 @@ follow RFC 6749 §5.2 (``error``, ``error_description``) and also carry the API'
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote_plus
@@ -201,27 +202,44 @@ async def token(request: Request, rt: ApiRuntime = Depends(runtime)) -> Response
             return _oauth_error(400, "invalid_request", "username and password are required")
     else:
         return _oauth_error(400, "unsupported_grant_type", "Use client_credentials or password")
-    keys = login_keys(account, request.client.host if request.client else "unknown")
-    now = rt.platform.clock.now().timestamp()
-    wait = await rt.throttle.wait(keys, now)
-    if wait is not None:
-        return _throttled(wait)
-    # counted before the check and given back on success: attempts sent at once cannot all slip through
-    await rt.throttle.failed(keys, now)
-    check = _client_claims if grant == "client_credentials" else _user_claims
-    claims = await run_in_threadpool(check, rt, account, secret)
+    check = _client_claims if grant == "client_credentials" else user_claims
+    address = request.client.host if request.client else "unknown"
+    claims = await throttled_login(rt, account, secret, address, check)
+    if isinstance(claims, Wait):
+        return _throttled(claims)
     if claims is None:
         if grant == "client_credentials":
             return _oauth_error(
                 401, "invalid_client", "Unknown client, wrong secret, or the client lost access"
             )
         return _oauth_error(400, "invalid_grant", "Wrong e-mail or password")
-    await rt.throttle.succeeded(keys)
     rt.state.maybe_refresh()
     body = TokenOut(
         access_token=rt.signer.issue(claims), token_type="Bearer", expires_in=rt.settings.token_ttl_s
     )
     return Response(body.model_dump_json(), media_type="application/json", headers=_NO_STORE)
+
+
+async def throttled_login(
+    rt: ApiRuntime,
+    account: str,
+    secret: str,
+    address: str,
+    check: Callable[[ApiRuntime, str, str], Claims | None],
+) -> Claims | Wait | None:
+    """A login (a token request, the portal's login form) under the failed-login throttle: the
+    wait when it comes too early (its secret unchecked), else the claims, or None when refused."""
+    keys = login_keys(account, address)
+    now = rt.platform.clock.now().timestamp()
+    wait = await rt.throttle.wait(keys, now)
+    if wait is not None:
+        return wait
+    # counted before the check and given back on success: attempts sent at once cannot all slip through
+    await rt.throttle.failed(keys, now)
+    claims = await run_in_threadpool(check, rt, account, secret)
+    if claims is not None:
+        await rt.throttle.succeeded(keys)
+    return claims
 
 
 async def _read_form(request: Request) -> dict[str, str] | Response:
@@ -272,7 +290,8 @@ def _client_claims(rt: ApiRuntime, client_id: str, secret: str) -> Claims | None
         return _claims(rt, client.id, "client", party.id, client.role.value, party.kind.value)
 
 
-def _user_claims(rt: ApiRuntime, email: str, password: str) -> Claims | None:
+def user_claims(rt: ApiRuntime, email: str, password: str) -> Claims | None:
+    """A portal user's claims when the e-mail and password match (argon2), else None."""
     with rt.uow() as uow:
         user = a.authenticate_user(uow, email, password)
         if user is None:

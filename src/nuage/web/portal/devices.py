@@ -1,0 +1,108 @@
+"""Portal pages of a customer's devices: the list and the form that adds one (CFG-3, CFG-5, SIP-5).
+
+The form is validated by the API's ``DeviceCreate`` and carried out by the same use case; the new
+device's SIP credentials are shown once, on the answer to the form (SIP-5), never again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from nuage.api.deps import ApiUnitOfWork
+from nuage.api.resources.devices import DeviceCreate
+from nuage.directory.model import Device, DeviceKind, LinePurpose
+from nuage.errors import NuageError
+from nuage.services.directory.devices import add_device
+from nuage.services.queries import page_visible
+from nuage.tenancy.model import Party
+from nuage.web.portal.base import Form, Portal, Viewer, form_text, read_form, refusal
+from nuage.web.portal.directory import MAX_ROWS, customer_of
+
+KINDS = tuple(kind.value for kind in DeviceKind)
+PURPOSES = tuple(purpose.value for purpose in LinePurpose)
+
+
+def _fields(form: Form) -> dict[str, Any]:
+    return {
+        "label": form_text(form, "label", 200),
+        "kind": form_text(form, "kind", 40),
+        "user_id": form_text(form, "user_id", 40),
+        "purpose": form_text(form, "purpose", 20) or LinePurpose.TELEPHONY.value,
+    }
+
+
+def router(portal: Portal) -> APIRouter:
+    """The routes of this module over ``portal``."""
+    routes = APIRouter()
+
+    def page(
+        request: Request,
+        viewer: Viewer,
+        uow: ApiUnitOfWork,
+        customer: Party,
+        *,
+        values: dict[str, Any] | None = None,
+        created: Device | None = None,
+        **more: Any,
+    ) -> Response:
+        where = {"account_id": customer.id}
+        devices = page_visible(uow.devices, viewer.ctx, order_by=("label", "id"), limit=MAX_ROWS, where=where)
+        people = uow.users.list(account_id=customer.id, order_by=("name",), limit=MAX_ROWS)
+        return portal.render(
+            request,
+            "devices.html",
+            session=viewer.session,
+            viewer=viewer,
+            status=422 if "refused" in more else 200,
+            customer=customer,
+            items=devices.items,
+            people={u.id: u.name for u in people},
+            users=people,
+            kinds=KINDS,
+            purposes=PURPOSES,
+            values=values or {"kind": DeviceKind.DESK_PHONE.value, "purpose": LinePurpose.TELEPHONY.value},
+            created=created,
+            **more,
+        )
+
+    @routes.get("/accounts/{account_id}/devices", include_in_schema=False)
+    def devices(request: Request, account_id: str) -> Response:
+        def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
+            customer = customer_of(uow, viewer, account_id)
+            viewer.require("directory.devices.read")
+            return page(request, viewer, uow, customer)
+
+        return portal.serve(request, work)
+
+    @routes.post("/accounts/{account_id}/devices", include_in_schema=False)
+    async def create(request: Request, account_id: str) -> Response:
+        form = await read_form(request)
+
+        def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
+            customer = customer_of(uow, viewer, account_id)
+            viewer.require("directory.devices.create")
+            values = _fields(form)
+            try:
+                body = DeviceCreate.model_validate({k: v for k, v in values.items() if v is not None})
+                device = add_device(
+                    uow,
+                    viewer.ctx,
+                    customer.id,
+                    body.kind,
+                    body.label,
+                    user_id=body.user_id,
+                    purpose=body.purpose,
+                )
+            except (ValidationError, NuageError) as error:
+                return page(request, viewer, uow, customer, values=values, refused=refusal(error))
+            uow.commit()
+            return page(request, viewer, uow, customer, created=device)  # SIP-5: its password, this once
+
+        return await run_in_threadpool(portal.serve, request, work, form)
+
+    return routes

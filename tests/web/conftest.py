@@ -1,0 +1,116 @@
+"""Portal fixtures: the demo on a real web server (uvicorn, loopback) and Debian's Chromium driven
+by Playwright (the system browser: nothing is downloaded at run time)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from api.support import PASSWORDS, make_platform, seed_demo
+from netports import free_port, release
+from nuage.bootstrap import Platform, build_platform
+from nuage.config import Settings
+from nuage.shared.clock import FrozenClock
+from nuage.tenancy.model import PartyKind
+from nuage.web.app import create_app
+from waiting import wait_until
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def portal_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file holding the demo, built once and copied for each test."""
+    folder = tmp_path_factory.mktemp("portal-template")
+    platform = build_platform(
+        Settings(data_dir=folder, secret_key="test-signing-key-0123456789"), migrate=True
+    )
+    try:
+        seed_demo(platform)
+    finally:
+        platform.close()
+    return folder / "nuage.db"
+
+
+@dataclass
+class Live:
+    """The portal of a fresh demo on a real server."""
+
+    base: str
+    platform: Platform
+    clock: FrozenClock
+
+    def party_id(self, kind: PartyKind, name: str) -> str:
+        with self.platform.uow() as uow:
+            party = uow.parties.find_by(kind=kind.value, name=name)
+            assert party is not None
+            return party.id
+
+
+@pytest.fixture
+def live(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[Live]:
+    """uvicorn serving the web application (API and portal) on a free loopback port, in a thread."""
+    platform = make_platform(tmp_path / "data", portal_template, clock)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, timeout=30, what="the portal's web server")
+        yield Live(f"http://127.0.0.1:{port}", platform, clock)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        release(port)
+        platform.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless (per module: Playwright's own loop ends before other modules' tests)."""
+    assert CHROMIUM.exists(), "the portal tests need Debian's chromium (scripts/install --test installs it)"
+    with sync_playwright() as playwright:
+        found = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            yield found
+        finally:
+            found.close()
+
+
+@pytest.fixture
+def context(browser: Browser, live: Live) -> Iterator[BrowserContext]:
+    """A fresh browser profile (no cookies), in English unless a test asks otherwise."""
+    made = browser.new_context(base_url=live.base, locale="en-GB")
+    made.set_default_timeout(15_000)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def log_in(page: Page, email: str, password: str | None = None) -> None:
+    """Fill in and send the login form; wait for the page it lands on."""
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", password or PASSWORDS[email])
+    with page.expect_navigation():
+        page.click("#login")
+
+
+def text(page: Page) -> Any:
+    """The page's visible text."""
+    return page.inner_text("body")
