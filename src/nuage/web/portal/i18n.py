@@ -18,6 +18,7 @@ from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 
+from nuage.services.call_records import DIRECTIONS, DISPOSITIONS
 from nuage.shared.clock import BUSINESS_TZ
 
 LANGUAGES = ("en", "fr", "nl")
@@ -29,18 +30,8 @@ Gettext = Callable[..., str]
 DYNAMIC = (
     *("user", "administrator", "supervisor"),
     *("active", "suspended", "bankrupt", "terminated"),
-    *("internal", "outbound", "inbound"),
-    *(
-        "answered",
-        "busy",
-        "no-answer",
-        "cancelled",
-        "refused",
-        "not-found",
-        "unavailable",
-        "failed",
-        "no-ack",
-    ),
+    *sorted(DIRECTIONS),
+    *sorted(DISPOSITIONS),
 )
 
 
