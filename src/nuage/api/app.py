@@ -38,7 +38,9 @@ from nuage.api.resources import (
     sip_bans,
     sound_files,
     summaries,
+    support,
     tariffs,
+    tickets,
     trunks,
     users,
     views,
@@ -101,6 +103,8 @@ ROUTERS = (
     sip_bans.router,
     tariffs.router,
     plans.router,
+    tickets.router,
+    support.router,
 )
 
 
