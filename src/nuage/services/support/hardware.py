@@ -23,9 +23,8 @@ from nuage.services.support.ports import (
     HardwareItem,
     HardwareReturn,
     SupportUnitOfWork,
-    TicketEvent,
 )
-from nuage.services.support.tickets import get_ticket
+from nuage.services.support.tickets import add_event, get_ticket
 from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
 from nuage.support.hardware import ReturnState, check_return_step, return_charge, warranty_ends
@@ -98,17 +97,14 @@ def list_items(uow: SupportUnitOfWork, ctx: Context, account_id: str) -> list[Wa
 
 def _note(uow: SupportUnitOfWork, ctx: Context, rma: HardwareReturn, text: str) -> None:
     ticket = uow.support.tickets.get(rma.ticket_id)
-    uow.support.ticket_events.add(
-        TicketEvent(
-            new_id("tev"),
-            ticket.id,
-            ctx.clock.now(),
-            ctx.scope.viewer_id,
-            ctx.scope.is_operator,
-            EventKind.RETURN,
-            text,
-            status=ticket.status,
-        )
+    add_event(
+        uow,
+        ticket,
+        ctx.clock.now(),
+        ctx.scope.viewer_id,
+        EventKind.RETURN,
+        text,
+        from_desk=ctx.scope.is_operator,
     )
 
 

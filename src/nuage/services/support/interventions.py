@@ -14,8 +14,8 @@ from nuage.billing.lines import InvoiceLine
 from nuage.errors import InvalidInput, NotFound
 from nuage.services.context import Context
 from nuage.services.support.charges import INTERVENTION_HOURLY_RATE, charge
-from nuage.services.support.ports import EventKind, InterventionRecord, SupportUnitOfWork, TicketEvent
-from nuage.services.support.tickets import get_ticket
+from nuage.services.support.ports import EventKind, InterventionRecord, SupportUnitOfWork
+from nuage.services.support.tickets import add_event, get_ticket
 from nuage.shared.ids import new_id
 from nuage.support.interventions import Intervention, InterventionReason, intervention_lines
 
@@ -83,17 +83,8 @@ def record_intervention(
     note = f"{minutes} min, {reason.value}" + (
         f", not billed ({covered_by})" if covered_by else ", billed (BIL-5)"
     )
-    uow.support.ticket_events.add(
-        TicketEvent(
-            new_id("tev"),
-            ticket.id,
-            record.recorded_at,
-            ctx.scope.viewer_id,
-            True,
-            EventKind.INTERVENTION,
-            note,
-            status=ticket.status,
-        )
+    add_event(
+        uow, ticket, record.recorded_at, ctx.scope.viewer_id, EventKind.INTERVENTION, note, from_desk=True
     )
     uow.commit()
     return record

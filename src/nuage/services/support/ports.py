@@ -73,6 +73,7 @@ class TicketEvent:
 
     id: str
     ticket_id: str
+    seq: int  # its place in the ticket's history, from 1
     at: datetime
     author_id: str  # the party whose staff wrote it ("platform" notices are written by the operator)
     from_desk: bool  # the operator's side (True) or the requester's side

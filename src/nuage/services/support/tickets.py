@@ -11,7 +11,7 @@ customers', the operator all; another tenant's ticket is not found.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nuage.documents.messages import message
@@ -56,7 +56,7 @@ def _local(at: datetime) -> str:
     return at.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M")
 
 
-def _event(
+def add_event(
     uow: SupportUnitOfWork,
     ticket: Ticket,
     at: datetime,
@@ -67,7 +67,11 @@ def _event(
     from_desk: bool,
     channel: Channel = Channel.PORTAL,
 ) -> TicketEvent:
-    event = TicketEvent(new_id("tev"), ticket.id, at, author, from_desk, kind, body, channel, ticket.status)
+    """SUP-1: the next entry of a ticket's history."""
+    seq = uow.support.ticket_events.count(ticket_id=ticket.id) + 1
+    event = TicketEvent(
+        new_id("tev"), ticket.id, seq, at, author, from_desk, kind, body, channel, ticket.status
+    )
     uow.support.ticket_events.add(event)
     return event
 
@@ -120,14 +124,14 @@ def open_ticket(
         language=account.language,
         on_duty=handled.on_duty,
         opened_at=now,
-        starts_at=handled.starts_at,
-        respond_by=handled.respond_by,
-        resolve_by=handled.resolve_by,
+        starts_at=handled.starts_at.astimezone(UTC),
+        respond_by=handled.respond_by.astimezone(UTC),
+        resolve_by=handled.resolve_by.astimezone(UTC),
     )
     uow.support.tickets.add(ticket)
     body = _text("description", description, MAX_TEXT)
-    _event(uow, ticket, now, ctx.scope.viewer_id, EventKind.OPENED, body, from_desk=False, channel=channel)
-    _event(uow, ticket, now, "platform", EventKind.MESSAGE, opening_notice(ticket), from_desk=True)
+    add_event(uow, ticket, now, ctx.scope.viewer_id, EventKind.OPENED, body, from_desk=False, channel=channel)
+    add_event(uow, ticket, now, "platform", EventKind.MESSAGE, opening_notice(ticket), from_desk=True)
     uow.commit()
     return ticket
 
@@ -143,7 +147,7 @@ def get_ticket(uow: SupportUnitOfWork, ctx: Context, ticket_id: str) -> Ticket:
 def history(uow: SupportUnitOfWork, ctx: Context, ticket_id: str) -> list[TicketEvent]:
     """SUP-1: everything that happened on a ticket, oldest first."""
     get_ticket(uow, ctx, ticket_id)
-    return uow.support.ticket_events.list(ticket_id=ticket_id, order_by=("at", "id"))
+    return uow.support.ticket_events.list(ticket_id=ticket_id, order_by=("seq",))
 
 
 def list_tickets(
@@ -183,7 +187,7 @@ def reply(
     resolved = None if status is not TicketStatus.RESOLVED else ticket.resolved_at
     ticket = replace(ticket, status=status, responded_at=responded, resolved_at=resolved)
     uow.support.tickets.update(ticket)
-    event = _event(
+    event = add_event(
         uow,
         ticket,
         now,
@@ -214,7 +218,7 @@ def change_status(uow: SupportUnitOfWork, ctx: Context, ticket_id: str, status: 
     ticket = replace(ticket, status=status, resolved_at=resolved, responded_at=responded)
     uow.support.tickets.update(ticket)
     text = message(f"support.status.{status.value}", ticket.language.value)
-    _event(uow, ticket, now, ctx.scope.viewer_id, EventKind.STATUS, text, from_desk=from_desk)
+    add_event(uow, ticket, now, ctx.scope.viewer_id, EventKind.STATUS, text, from_desk=from_desk)
     uow.commit()
     return ticket
 

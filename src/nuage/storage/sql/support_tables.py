@@ -48,6 +48,7 @@ support_ticket_events = Table(
     metadata,
     Column("id", String(ID), primary_key=True),
     Column("ticket_id", String(ID), ForeignKey("support_tickets.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Column("author_id", String(ID), nullable=False),
     Column("from_desk", Boolean, nullable=False),

@@ -70,6 +70,7 @@ def upgrade() -> None:
         "support_ticket_events",
         _id(),
         _fk("ticket_id", "support_tickets"),
+        sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("at", UtcDateTime(), nullable=False),
         sa.Column("author_id", sa.String(length=40), nullable=False),
         sa.Column("from_desk", sa.Boolean(), nullable=False),
