@@ -34,12 +34,14 @@ async def test_out_of_hours_only_direct_customers_and_partners_reach_the_on_duty
     _at(api, datetime(2026, 2, 7, 9, tzinfo=UTC))  # Saturday 10:00 in Brussels: closed
 
     direct = await _open(api, DUPONT, dupont, "no_calls")
-    assert direct["criticality"] == "critical" and direct["on_duty"] is True
+    assert direct["criticality"] == "critical"
+    assert direct["on_duty"] is True
     assert direct["respond_by"] == "2026-02-07T10:00:00Z"  # the on-duty clock runs at once
     assert "équipe de garde" in str(direct["notice"])  # the customer's language
 
     indirect = await _open(api, PEETERS, peeters, "call_quality")
-    assert indirect["criticality"] == "critical" and indirect["on_duty"] is False
+    assert indirect["criticality"] == "critical"
+    assert indirect["on_duty"] is False
     assert indirect["starts_at"] == "2026-02-09T07:30:00Z"  # Monday 8:30 in Brussels
     assert "behandeld vanaf 2026-02-09 08:30" in str(indirect["notice"])  # told when, in Dutch
 
@@ -51,11 +53,13 @@ async def test_out_of_hours_only_direct_customers_and_partners_reach_the_on_duty
 
     _at(api, datetime(2026, 4, 6, 8, tzinfo=UTC))  # Easter Monday, a Belgian public holiday
     holiday = await _open(api, DUPONT, dupont, "billing")
-    assert holiday["on_duty"] is False and holiday["starts_at"] == "2026-04-07T06:30:00Z"
+    assert holiday["on_duty"] is False
+    assert holiday["starts_at"] == "2026-04-07T06:30:00Z"
 
     _at(api, datetime(2026, 2, 10, 9, tzinfo=UTC))  # Tuesday 10:00: open
     opened = await _open(api, DUPONT, dupont, "configuration")
-    assert opened["starts_at"] == opened["opened_at"] and opened["on_duty"] is False
+    assert opened["starts_at"] == opened["opened_at"]
+    assert opened["on_duty"] is False
     assert opened["respond_by"] == "2026-02-10T17:00:00Z"  # eight opening hours (normal)
 
 
@@ -80,9 +84,11 @@ async def test_a_ticket_is_the_record_of_a_request_seen_by_its_tenant(api: Api) 
     assert phone.status_code == 422  # only the operator attaches a call
 
     self_resolve = await api.post(DUPONT, f"/tickets/{tid}/status", json={"status": "resolved"})
-    assert self_resolve.status_code == 422 and self_resolve.json()["details"]["rule_id"] == "SUP-1"
+    assert self_resolve.status_code == 422
+    assert self_resolve.json()["details"]["rule_id"] == "SUP-1"
     answer = await api.post(OPERATOR, f"/tickets/{tid}/messages", json={"body": "On it", "channel": "phone"})
-    assert answer.status_code == 201 and answer.json()["status"] == "in_progress"
+    assert answer.status_code == 201
+    assert answer.json()["status"] == "in_progress"
     waiting = await api.post(OPERATOR, f"/tickets/{tid}/status", json={"status": "waiting_for_customer"})
     assert waiting.json()["status"] == "waiting_for_customer"
     back = await api.post(BOB, f"/tickets/{tid}/messages", json={"body": "Here is the MAC"})
@@ -92,12 +98,14 @@ async def test_a_ticket_is_the_record_of_a_request_seen_by_its_tenant(api: Api) 
     closed = await api.post(DUPONT, f"/tickets/{tid}/status", json={"status": "closed"})
     assert closed.json()["status"] == "closed"
     late = await api.post(BOB, f"/tickets/{tid}/messages", json={"body": "Again"})
-    assert late.status_code == 422 and late.json()["details"]["rule_id"] == "SUP-1"
+    assert late.status_code == 422
+    assert late.json()["details"]["rule_id"] == "SUP-1"
 
     history = (await api.get(DUPONT, f"/tickets/{tid}")).json()
     kinds = [e["kind"] for e in history["events"]]
     assert kinds == ["opened", "message", "message", "status", "message", "status", "status"]
-    assert history["events"][2]["channel"] == "phone" and history["events"][2]["from_desk"] is True
+    assert history["events"][2]["channel"] == "phone"
+    assert history["events"][2]["from_desk"] is True
     assert history["events"][6]["body"] == "Ticket clôturé"  # French: the customer's language
 
 
