@@ -53,29 +53,84 @@ def test_the_operator_runs_the_support_desk_from_the_cli(
     saturday = FrozenClock(datetime(2026, 2, 7, 9, tzinfo=UTC))
     monkeypatch.setattr("nuage.bootstrap.SystemClock", lambda: saturday)
 
-    direct = _ok(["support", "open", "--customer", dupont, "--category", "no_calls", "--subject", "No calls",
-                  "--description", "Nothing rings", *data])  # fmt: skip
+    direct = _ok(
+        [
+            "support",
+            "open",
+            "--customer",
+            dupont,
+            "--category",
+            "no_calls",
+            "--subject",
+            "No calls",
+            "--description",
+            "Nothing rings",
+            *data,
+        ]
+    )
     assert " critical on duty " in direct
     assert "équipe de garde" in direct  # French, the customer's language
-    indirect = _ok(["support", "open", "--customer", peeters, "--category", "no_calls", "--subject", "Stil",
-                    "--description", "Geen oproepen", *data])  # fmt: skip
+    indirect = _ok(
+        [
+            "support",
+            "open",
+            "--customer",
+            peeters,
+            "--category",
+            "no_calls",
+            "--subject",
+            "Stil",
+            "--description",
+            "Geen oproepen",
+            *data,
+        ]
+    )
     assert "on duty" not in indirect
     assert "behandeld vanaf 2026-02-09 08:30" in indirect
     ticket = direct.split()[0]
-    assert "[response at risk" in _ok(["support", "queue", *data]) or "OVERDUE" in _ok(
-        ["support", "queue", *data]
-    )
+    queue = _ok(["support", "queue", *data])
+    assert f"{ticket} {dupont} new critical on duty" in queue
+    assert "[response at risk" in queue  # no opening time is left before the on-duty deadline
+    assert "2 open ticket(s) (SUP-2)" in queue
 
     _ok(["support", "reply", "--ticket", ticket, "--body", "Called back", "--channel", "phone", *data])
-    billed = _ok(["support", "intervention", "--ticket", ticket, "--reason", "customer_change", "--minutes", "20",
-                  "--material", "Cable=12.50", *data])  # fmt: skip
-    assert "55.00 EUR on the next invoice (BIL-5)" in billed  # two started quarters at 85.00 an hour, and the cable
+    billed = _ok(
+        [
+            "support",
+            "intervention",
+            "--ticket",
+            ticket,
+            "--reason",
+            "customer_change",
+            "--minutes",
+            "20",
+            "--material",
+            "Cable=12.50",
+            *data,
+        ]
+    )
+    assert (
+        "55.00 EUR on the next invoice (BIL-5)" in billed
+    )  # two started quarters at 85.00 an hour, and the cable
     shown = _ok(["support", "show", "--ticket", ticket, *data])
     assert "message (desk, phone): Called back" in shown
     assert "intervention" in shown
 
-    item = _ok(["support", "hardware-add", "--customer", dupont, "--model", "Yealink T54W", "--serial", "YL-9",
-                "--delivered-on", "2025-01-02", *data]).split()[0]  # fmt: skip
+    item = _ok(
+        [
+            "support",
+            "hardware-add",
+            "--customer",
+            dupont,
+            "--model",
+            "Yealink T54W",
+            "--serial",
+            "YL-9",
+            "--delivered-on",
+            "2025-01-02",
+            *data,
+        ]
+    ).split()[0]
     assert "out of warranty" in _ok(["support", "hardware", "--customer", dupont, *data])
     rma = _ok(["support", "return", "--item", item, "--ticket", ticket, *data])
     assert "carriage paid by customer (15.00 EUR, HW-1)" in rma
@@ -93,13 +148,15 @@ def test_the_operator_runs_the_support_desk_from_the_cli(
     assert "BIL-7" in again.output
 
     _ok(["support", "port-step", "--port", port, "--state", "accepted", *data])
-    assert "2026-02-07" in _ok(["support", "port-step", "--port", port, "--state", "scheduled",
-                                "--port-on", "2026-02-07", *data])  # fmt: skip
+    assert "2026-02-07" in _ok(
+        ["support", "port-step", "--port", port, "--state", "scheduled", "--port-on", "2026-02-07", *data]
+    )
     assert "completed" in _ok(["support", "port-step", "--port", port, "--state", "completed", *data])
 
     assert "tvx-user licence" in _ok(["support", "ucaas-catalogue"])
-    activation = _ok(["support", "ucaas-activate", "--customer", dupont, "--item", "tvx-user", "--quantity", "2",
-                      *data]).split()[0]  # fmt: skip
+    activation = _ok(
+        ["support", "ucaas-activate", "--customer", dupont, "--item", "tvx-user", "--quantity", "2", *data]
+    ).split()[0]
     _ok(["support", "ucaas-confirm", "--activation", activation, "--on", "2026-01-01", *data])
     assert "1 activation(s) charged for 2026-01" in _ok(
         ["support", "ucaas-bill", "--month", "2026-01", *data]
