@@ -4,8 +4,9 @@ it comes from (BIL-10): interventions (BIL-5), return carriage after the warrant
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -182,3 +183,26 @@ async def test_support_work_is_billed_on_the_next_invoice_citing_its_rule(api: A
     [licences] = by_rule["BIL-8"]  # the unconfirmed add-on is not billed
     assert Decimal(licences["amount"]) == Decimal("36.77")  # 3 × 19.00 × 20/31 days
     assert all(x["vat_category"] == "S" for x in (*by_rule["BIL-5"], carriage, port_line, licences))
+
+
+@pytest.mark.rule("BIL-8")
+async def test_on_abuse_the_operator_adds_licences_back_to_the_contract_start(api: Api) -> None:
+    dupont = api.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    _at(api, datetime(2026, 3, 3, 9, tzinfo=UTC))
+    start = date.fromisoformat(
+        (await _ok(await api.get(OPERATOR, f"/customers/{dupont}/contract")))["start_on"]
+    )
+    body = {"missing": 2, "evidence": "shared-ext-used-by-4"}
+    path = f"/customers/{dupont}/ucaas/retroactive-licences"
+    assert (await api.post(DUPONT, path, json=body)).status_code == 403
+    line = await _ok(await api.post(OPERATOR, path, json=body), 201)
+    assert line["rule_id"] == "BIL-8"
+    assert line["description_params"]["from"] == start.isoformat()
+    assert line["description_params"]["to"] == "2026-02"
+    first = Fraction(31 - start.day + 1, 31)  # the demo's contracts start in January: its started part
+    expected = (Decimal(2 * 19) * (first.numerator + first.denominator) / first.denominator).quantize(
+        Decimal("0.01")
+    )
+    assert Decimal(line["amount"]) == expected  # January pro rata and February, two licences at 19.00
+    assert ["ucaas-abuse", "shared-ext-used-by-4"] in line["sources"]
+    assert (await api.post(OPERATOR, path, json=body)).status_code == 409  # once per evidence

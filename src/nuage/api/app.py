@@ -42,6 +42,7 @@ from nuage.api.resources import (
     tariffs,
     tickets,
     trunks,
+    ucaas,
     users,
     views,
     web_channels,
@@ -105,6 +106,7 @@ ROUTERS = (
     plans.router,
     tickets.router,
     support.router,
+    ucaas.router,
 )
 
 

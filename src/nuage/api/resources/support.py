@@ -1,10 +1,9 @@
-"""Hardware and returns (HW-1), porting out (BIL-7) and the Telavox UCaaS resale (BIL-8).
+"""Hardware and returns (HW-1) and porting out (BIL-7).
 
 ``/customers/{id}/hardware`` lists an account's supplied items with their warranty; the operator
 records deliveries. ``/hardware/{id}/returns`` reports a defect on a ticket; the operator moves
 the return (``/returns/{id}/state``), the carriage charged after the warranty. ``/port-outs``:
-request, move and read a number's port-out, billed on completion. ``/ucaas``: the catalogue,
-activations (billed only once confirmed, pro rata as activated) and the operator's monthly billing.
+request, move and read a number's port-out, billed on completion.
 """
 
 from __future__ import annotations
@@ -20,14 +19,11 @@ from nuage.api.caching import read_response, write_response
 from nuage.api.crud import CONFLICT, FORBIDDEN, ID, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
 from nuage.api.errors import unprocessable
-from nuage.api.schemas import Id, Input, MonthText, Output
-from nuage.directory.model import LinePurpose
+from nuage.api.schemas import Id, Input, Output
 from nuage.directory.porting import PortDirection, PortRequest, PortState
-from nuage.resale.ucaas import Activation, UcaasKind
 from nuage.services.support import hardware as hw
-from nuage.services.support import porting, ucaas
+from nuage.services.support import porting
 from nuage.services.support.ports import HardwareReturn
-from nuage.shared.month import Month
 from nuage.support.hardware import CarriagePayer, ReturnState
 
 HW_READ, HW_CREATE = "support.hardware.read", "support.hardware.create"
@@ -37,8 +33,6 @@ PORT_READ, PORT_CREATE, PORT_UPDATE = (
     "directory.ports.create",
     "directory.ports.update",
 )
-UC_READ, UC_CREATE, UC_UPDATE = "resale.ucaas.read", "resale.ucaas.create", "resale.ucaas.update"
-UC_CONFIRM, UC_BILL = "resale.ucaas.confirm", "billing.ucaas.bill"
 
 router = APIRouter(tags=["support"])
 
@@ -132,66 +126,6 @@ class PortPage(Output):
     items: list[PortOut]
 
 
-class CatalogueItemOut(Output):
-    """BIL-8: one item of the Telavox catalogue, per month excluding VAT."""
-
-    code: str
-    kind: UcaasKind
-    name: str
-    monthly_price: Decimal
-
-
-class CatalogueOut(Output):
-    """BIL-8: the resale catalogue."""
-
-    items: list[CatalogueItemOut]
-
-
-class ActivationBody(Input):
-    """BIL-8: a quantity of a catalogue item for an account; alarm and lift lines are refused."""
-
-    account_id: Id
-    item_code: Annotated[str, Field(min_length=1, max_length=40)]
-    quantity: Annotated[int, Field(ge=1, le=10_000)] = 1
-    purpose: LinePurpose = LinePurpose.TELEPHONY
-
-
-class ConfirmBody(Input):
-    """BIL-8: the day the upstream provider confirmed the activation (default today)."""
-
-    on: date | None = None
-
-
-class ActivationOut(Output):
-    """BIL-8: an activation; billed from ``active_from`` (None: not confirmed yet) to ``active_until``."""
-
-    id: str
-    account_id: str
-    item_code: str
-    quantity: int
-    active_from: date | None
-    active_until: date | None
-
-
-class ActivationPage(Output):
-    """BIL-8: an account's activations."""
-
-    items: list[ActivationOut]
-
-
-class BillBody(Input):
-    """BIL-8: the month (over) to bill as activated."""
-
-    month: MonthText
-
-
-class BilledOut(Output):
-    """BIL-8/BIL-9: how many activations were charged for the month (none twice)."""
-
-    month: str
-    charged: int
-
-
 def _hardware(found: hw.Warranty) -> HardwareOut:
     item = found.item
     return HardwareOut.model_validate(
@@ -205,10 +139,6 @@ def _return(rma: HardwareReturn) -> bytes:
 
 def _port(port: PortRequest) -> PortOut:
     return PortOut.model_validate(port, from_attributes=True)
-
-
-def _activation(found: Activation) -> ActivationOut:
-    return ActivationOut.model_validate(found, from_attributes=True)
 
 
 @router.get(
@@ -332,87 +262,3 @@ def move_port(id: ID, body: PortStateBody, c: Call = Depends(call)) -> Response:
     c.require(PORT_UPDATE)
     port = porting.move_port(c.uow, c.ctx, id, body.state, body.port_on)
     return write_response(_port(port).model_dump_json().encode())
-
-
-@router.get(
-    "/ucaas/catalogue",
-    response_model=CatalogueOut,
-    summary="The Telavox UCaaS catalogue",
-    responses=responses(NOT_MODIFIED, FORBIDDEN),
-    **described(
-        UC_READ, "BIL-8: licences, shared extensions, features and add-ons with their monthly price."
-    ),
-)
-def read_catalogue(request: Request, c: Call = Depends(call)) -> Response:
-    c.require(UC_READ)
-    out = CatalogueOut(
-        items=[CatalogueItemOut.model_validate(i, from_attributes=True) for i in ucaas.catalogue()]
-    )
-    return read_response(request, out.model_dump_json().encode())
-
-
-@router.post(
-    "/ucaas/activations",
-    response_model=ActivationOut,
-    status_code=201,
-    summary="Activate a Telavox item",
-    responses=responses(FORBIDDEN, NOT_FOUND, unprocessable("CFG-5")),
-    **described(UC_CREATE, "BIL-8: request an item for an account; billed once the upstream confirms it."),
-)
-def activate(body: ActivationBody, c: Call = Depends(call)) -> Response:
-    c.require(UC_CREATE)
-    found = ucaas.activate(c.uow, c.ctx, body.account_id, body.item_code, body.quantity, body.purpose)
-    return write_response(_activation(found).model_dump_json().encode(), 201)
-
-
-@router.get(
-    "/customers/{id}/ucaas/activations",
-    response_model=ActivationPage,
-    summary="A customer's Telavox activations",
-    responses=responses(NOT_MODIFIED, FORBIDDEN, NOT_FOUND),
-    **described(UC_READ, "BIL-8: what is activated, since and until when."),
-)
-def list_activations(id: ID, request: Request, c: Call = Depends(call)) -> Response:
-    c.require(UC_READ)
-    out = ActivationPage(items=[_activation(a) for a in ucaas.list_activations(c.uow, c.ctx, id)])
-    return read_response(request, out.model_dump_json().encode())
-
-
-@router.post(
-    "/ucaas/activations/{id}/confirmation",
-    response_model=ActivationOut,
-    summary="Record the upstream's confirmation",
-    responses=responses(FORBIDDEN, NOT_FOUND),
-    **described(UC_CONFIRM, "BIL-8: the provider confirmed the activation (operator): billed from that day."),
-)
-def confirm(id: ID, body: ConfirmBody, c: Call = Depends(call)) -> Response:
-    c.require(UC_CONFIRM)
-    return write_response(_activation(ucaas.confirm(c.uow, c.ctx, id, body.on)).model_dump_json().encode())
-
-
-@router.post(
-    "/ucaas/activations/{id}/deactivation",
-    response_model=ActivationOut,
-    summary="Deactivate a Telavox item",
-    responses=responses(FORBIDDEN, NOT_FOUND),
-    **described(UC_UPDATE, "BIL-8: stop the item from today (today is no longer billed)."),
-)
-def deactivate(id: ID, c: Call = Depends(call)) -> Response:
-    c.require(UC_UPDATE)
-    return write_response(_activation(ucaas.deactivate(c.uow, c.ctx, id)).model_dump_json().encode())
-
-
-@router.post(
-    "/ucaas/billing",
-    response_model=BilledOut,
-    summary="Bill a month of Telavox activations",
-    responses=responses(FORBIDDEN, NOT_FOUND),
-    **described(
-        UC_BILL, "BIL-8/BIL-9: each activation's pro rata line for the month on the next invoice, once."
-    ),
-)
-def bill(body: BillBody, c: Call = Depends(call)) -> Response:
-    c.require(UC_BILL)
-    month = Month.parse(body.month)
-    made = ucaas.bill_month(c.uow, c.ctx, month)
-    return write_response(BilledOut(month=str(month), charged=made).model_dump_json().encode())

@@ -26,6 +26,9 @@ RETURN_CARRIAGE = Decimal("15.00")
 #: BIL-7: porting one number out
 PORT_OUT_FEE = Decimal("25.00")
 
+#: BIL-8: the user licence the abuse clause adds
+USER_LICENCE = "tvx-user"
+
 #: BIL-8: the Telavox UCaaS catalogue (seed 001 §4: licences, features and add-ons), monthly prices
 UCAAS_CATALOGUE: dict[str, CatalogueItem] = {
     item.code: item

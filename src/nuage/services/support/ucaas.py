@@ -5,6 +5,7 @@ day the upstream provider confirmed it (the operator records the confirmation he
 to the provider's provisioning interface is not built yet), and until its deactivation.
 ``bill_month`` puts each activation's pro rata line for a month on the next invoice as a pending
 charge, once per activation and month (BIL-9). Alarm and lift lines are refused (Telavox §2).
+On abuse, the operator adds user licences retroactively to the contract start (``add_retroactive_licences``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+from nuage.billing.lines import InvoiceLine
 from nuage.directory.model import LinePurpose
 from nuage.errors import InvalidInput, NotFound
-from nuage.resale.ucaas import Activation, CatalogueItem, activation_lines, check_activation
+from nuage.resale.ucaas import (
+    Activation,
+    CatalogueItem,
+    activation_lines,
+    check_activation,
+    retroactive_licences,
+)
+from nuage.services.billing.contracts import contract_of
 from nuage.services.context import Context
-from nuage.services.support.charges import UCAAS_CATALOGUE, charge, charged
+from nuage.services.support.charges import UCAAS_CATALOGUE, USER_LICENCE, charge, charged
 from nuage.services.support.ports import SupportUnitOfWork
 from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
@@ -112,3 +121,27 @@ def bill_month(uow: SupportUnitOfWork, ctx: Context, month: Month) -> int:
             made += 1
     uow.commit()
     return made
+
+
+def add_retroactive_licences(
+    uow: SupportUnitOfWork, ctx: Context, account_id: str, missing: int, evidence: str
+) -> InvoiceLine:
+    """BIL-8 (abuse, Telavox §4b): the operator adds ``missing`` user licences, billed from the contract
+    start to the month before this one, on one line citing BIL-8 and the evidence; once per evidence."""
+    if not ctx.scope.is_operator:
+        raise NotFound("customer", account_id)
+    customer = uow.parties.find(account_id)
+    if customer is None or customer.kind is not PartyKind.CUSTOMER:
+        raise NotFound("customer", account_id)
+    state = contract_of(uow, ctx, account_id)
+    line = retroactive_licences(
+        account_id=account_id,
+        licence=UCAAS_CATALOGUE[USER_LICENCE],
+        missing=missing,
+        contract_start=state.contract.start_on,
+        run_month=Month.at(ctx.clock.now()),
+        evidence=evidence,
+    )
+    charge(uow, ctx.clock, customer, "ucaas", f"ucaas-abuse:{account_id}:{evidence}", [line])
+    uow.commit()
+    return line
