@@ -114,6 +114,8 @@ async def test_support_work_is_billed_on_the_next_invoice_citing_its_rule(api: A
     assert swapped["replacement_serial"] == "YL-0003"
     history = [e["kind"] for e in (await _ok(await api.get(DUPONT, f"/tickets/{hw_ticket}")))["events"]]
     assert history.count("return") == 7  # two reports, five steps
+    bodies = [e["body"] for e in (await _ok(await api.get(DUPONT, f"/tickets/{hw_ticket}")))["events"]]
+    assert any("hors garantie, le transport (15.00 EUR)" in b for b in bodies)  # the customer's language
     assert (await api.get(PEETERS, f"/returns/{paid['id']}")).status_code == 404
 
     # BIL-7: a port-out, protected while open, billed once completed on its date

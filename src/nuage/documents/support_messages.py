@@ -42,6 +42,34 @@ SUPPORT_MESSAGES: dict[str, dict[str, str]] = {
     },
     "support.status.resolved": {"en": "Ticket resolved", "fr": "Ticket résolu", "nl": "Ticket opgelost"},
     "support.status.closed": {"en": "Ticket closed", "fr": "Ticket clôturé", "nl": "Ticket afgesloten"},
+    "support.intervention.billed": {
+        "en": "Intervention of {minutes} min logged, billed on the next invoice (BIL-5)",
+        "fr": "Intervention de {minutes} min enregistrée, facturée sur la prochaine facture (BIL-5)",
+        "nl": "Interventie van {minutes} min geregistreerd, aangerekend op de volgende factuur (BIL-5)",
+    },
+    "support.intervention.covered": {
+        "en": "Intervention of {minutes} min logged, not billed ({covered_by})",
+        "fr": "Intervention de {minutes} min enregistrée, non facturée ({covered_by})",
+        "nl": "Interventie van {minutes} min geregistreerd, niet aangerekend ({covered_by})",
+    },
+    "support.return.reported.operator": {
+        "en": "Return {rma} of {model} {serial}: under warranty, the carriage is ours (HW-1)",
+        "fr": "Retour {rma} de {model} {serial} : sous garantie, le transport est à nos frais (HW-1)",
+        "nl": "Retour {rma} van {model} {serial}: onder garantie, het transport is voor onze rekening (HW-1)",
+    },
+    "support.return.reported.customer": {
+        "en": "Return {rma} of {model} {serial}: out of warranty, the carriage ({carriage} EUR) "
+        "is yours (HW-1)",
+        "fr": "Retour {rma} de {model} {serial} : hors garantie, le transport ({carriage} EUR) "
+        "est à vos frais (HW-1)",
+        "nl": "Retour {rma} van {model} {serial}: buiten garantie, het transport ({carriage} EUR) is voor uw "
+        "rekening (HW-1)",
+    },
+    "support.return.step": {
+        "en": "Return {rma}: {state} (HW-1)",
+        "fr": "Retour {rma} : {state} (HW-1)",
+        "nl": "Retour {rma}: {state} (HW-1)",
+    },
     # invoice lines (BIL-10)
     "intervention_time": {
         "en": "Intervention on ticket {ticket} (time, per started quarter hour)",

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from nuage.billing.lines import SourceRef, make_line
+from nuage.documents.messages import message
 from nuage.errors import Conflict, InvalidInput, NotFound
 from nuage.services.context import Context
 from nuage.services.support.charges import RETURN_CARRIAGE, charge
@@ -132,7 +133,14 @@ def report_defect(uow: SupportUnitOfWork, ctx: Context, item_id: str, ticket_id:
         uow,
         ctx,
         rma,
-        f"Return {rma.id} of {item.model} {item.serial}: carriage paid by {cost.payer.value} (HW-1)",
+        message(
+            f"support.return.reported.{cost.payer.value}",
+            uow.support.tickets.get(rma.ticket_id).language.value,
+            rma=rma.id,
+            model=item.model,
+            serial=item.serial,
+            carriage=rma.carriage,
+        ),
     )
     uow.commit()
     return rma
@@ -183,6 +191,7 @@ def advance_return(
             params={"rma": rma.id, "model": item.model, "serial": item.serial, "ticket": rma.ticket_id},
         )
         charge(uow, ctx.clock, uow.parties.get(rma.account_id), "return_carriage", f"return:{rma.id}", [line])
-    _note(uow, ctx, rma, f"Return {rma.id}: {state.value} (HW-1)")
+    language = uow.support.tickets.get(rma.ticket_id).language.value
+    _note(uow, ctx, rma, message("support.return.step", language, rma=rma.id, state=state.value))
     uow.commit()
     return rma

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from nuage.billing.lines import InvoiceLine
+from nuage.documents.messages import message
 from nuage.errors import InvalidInput, NotFound
 from nuage.services.context import Context
 from nuage.services.support.charges import INTERVENTION_HOURLY_RATE, charge
@@ -80,8 +81,11 @@ def record_intervention(
     if covered_by is None:
         customer = uow.parties.get(ticket.account_id)
         charge(uow, ctx.clock, customer, "intervention", f"intervention:{record.id}", lines)
-    note = f"{minutes} min, {reason.value}" + (
-        f", not billed ({covered_by})" if covered_by else ", billed (BIL-5)"
+    language = ticket.language.value
+    note = (
+        message("support.intervention.covered", language, minutes=minutes, covered_by=covered_by)
+        if covered_by
+        else message("support.intervention.billed", language, minutes=minutes)
     )
     add_event(
         uow, ticket, record.recorded_at, ctx.scope.viewer_id, EventKind.INTERVENTION, note, from_desk=True
