@@ -124,6 +124,12 @@ async def test_support_work_is_billed_on_the_next_invoice_citing_its_rule(api: A
     again = await api.post(DUPONT, "/port-outs", json=port_body)
     assert again.status_code == 422
     assert again.json()["details"]["rule_id"] == "BIL-7"
+    numbers = (await _ok(await api.get(OPERATOR, "/numbers", params={"account_id": dupont})))["items"]
+    bobs = next(n["id"] for n in numbers if n["e164"] == "+3223000101")
+    moved = await api.put(DUPONT, f"/numbers/{bobs}/assignment", json={"user_id": None})
+    assert moved.status_code == 422  # protected while the port is open
+    assert moved.json()["details"]["rule_id"] == "BIL-7"
+    assert (await api.delete(DUPONT, f"/numbers/{bobs}")).status_code == 422
     own = await api.post(DUPONT, f"/port-outs/{port['id']}/state", json={"state": "accepted"})
     assert own.status_code == 422  # only the operator moves it
     await _ok(await api.post(OPERATOR, f"/port-outs/{port['id']}/state", json={"state": "accepted"}))
