@@ -158,10 +158,14 @@ async def test_support_work_is_billed_on_the_next_invoice_citing_its_rule(api: A
         ),
         201,
     )
-    await _ok(
+    teams = await _ok(
         await api.post(DUPONT, "/ucaas/activations", json={"account_id": dupont, "item_code": "tvx-teams"}),
         201,
     )
+    stopped = await _ok(await api.post(DUPONT, f"/ucaas/activations/{teams['id']}/deactivation"))
+    assert (stopped["active_from"], stopped["active_until"]) == (None, "2026-01-27")  # never confirmed
+    assert (await api.post(DUPONT, f"/ucaas/activations/{teams['id']}/deactivation")).status_code == 422
+    assert (await api.post(PEETERS, f"/ucaas/activations/{teams['id']}/deactivation")).status_code == 404
     assert (
         await api.post(DUPONT, f"/ucaas/activations/{users['id']}/confirmation", json={})
     ).status_code == 403
