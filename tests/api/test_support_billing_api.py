@@ -96,6 +96,8 @@ async def test_support_work_is_billed_on_the_next_invoice_citing_its_rule(api: A
         await api.post(DUPONT, f"/hardware/{new_item['id']}/returns", json={"ticket_id": hw_ticket}), 201
     )
     assert (free["payer"], Decimal(free["carriage"])) == ("operator", Decimal("0.00"))
+    twice = await api.post(DUPONT, f"/hardware/{old_item['id']}/returns", json={"ticket_id": hw_ticket})
+    assert twice.status_code == 409  # one open return per item
     skip = await api.post(OPERATOR, f"/returns/{paid['id']}/state", json={"state": "repaired"})
     assert skip.status_code == 422  # reported → authorised → received → repaired
     assert (

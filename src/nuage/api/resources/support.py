@@ -182,7 +182,7 @@ def add_hardware(id: ID, body: HardwareBody, c: Call = Depends(call)) -> Respons
     response_model=ReturnOut,
     status_code=201,
     summary="Report a defective item on a ticket",
-    responses=responses(FORBIDDEN, NOT_FOUND),
+    responses=responses(FORBIDDEN, NOT_FOUND, CONFLICT),
     **described(
         RMA_CREATE, "HW-1: a return; the carriage is the operator's under warranty, the customer's after."
     ),

@@ -31,6 +31,9 @@ from nuage.shared.ids import new_id
 from nuage.support.hardware import ReturnState, check_return_step, return_charge, warranty_ends
 from nuage.tenancy.model import PartyKind
 
+#: HW-1: a return that is over (the item may be reported again)
+CLOSED_RETURNS = frozenset({ReturnState.BACK_IN_SERVICE, ReturnState.REFUSED})
+
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
@@ -115,6 +118,9 @@ def report_defect(uow: SupportUnitOfWork, ctx: Context, item_id: str, ticket_id:
     ticket = get_ticket(uow, ctx, ticket_id)
     if ticket.account_id != item.account_id:
         raise InvalidInput("ticket_id", "The ticket is not the item's account's")
+    for earlier in uow.support.returns.list(item_id=item.id, order_by=("id",)):
+        if earlier.state not in CLOSED_RETURNS:
+            raise Conflict(f"The item is already being returned ({earlier.id})", rma=earlier.id)
     today = business_date(ctx.clock.now())
     cost = return_charge(item.delivered_on, today)
     rma = HardwareReturn(

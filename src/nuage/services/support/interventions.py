@@ -17,6 +17,7 @@ from nuage.services.context import Context
 from nuage.services.support.charges import INTERVENTION_HOURLY_RATE, charge
 from nuage.services.support.ports import EventKind, InterventionRecord, SupportUnitOfWork
 from nuage.services.support.tickets import add_event, get_ticket
+from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
 from nuage.support.interventions import Intervention, InterventionReason, intervention_lines
 
@@ -60,7 +61,7 @@ def record_intervention(
     ticket = get_ticket(uow, ctx, ticket_id)
     if covered_by is not None and covered_by not in COVERED:
         raise InvalidInput("covered_by", f"covered_by is one of {', '.join(sorted(COVERED))}")
-    if performed_on > ctx.clock.now().date() or performed_on < ticket.opened_at.date():
+    if performed_on > business_date(ctx.clock.now()) or performed_on < business_date(ticket.opened_at):
         raise InvalidInput(
             "performed_on", "An intervention is performed between the ticket's opening and today"
         )
