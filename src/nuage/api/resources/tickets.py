@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from nuage.api.caching import read_response, write_response
-from nuage.api.crud import FORBIDDEN, ID, NOT_FOUND, NOT_MODIFIED, described, responses
+from nuage.api.crud import CONFLICT, FORBIDDEN, ID, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
 from nuage.api.errors import unprocessable
 from nuage.api.schemas import Id, Input, Output
@@ -195,7 +195,7 @@ def _intervention(record: InterventionRecord) -> InterventionOut:
     response_model=OpenedOut,
     status_code=201,
     summary="Open a support ticket",
-    responses=responses(FORBIDDEN, NOT_FOUND, unprocessable("SUP-1")),
+    responses=responses(FORBIDDEN, NOT_FOUND, CONFLICT, unprocessable("SUP-1")),
     **described(
         CREATE,
         "SUP-1/SUP-2: open a ticket; out of hours only eligible critical tickets reach the "
@@ -258,7 +258,7 @@ def read_ticket(id: ID, request: Request, c: Call = Depends(call)) -> Response:
     response_model=EventOut,
     status_code=201,
     summary="Reply on a ticket",
-    responses=responses(FORBIDDEN, NOT_FOUND, unprocessable("SUP-1")),
+    responses=responses(FORBIDDEN, NOT_FOUND, CONFLICT, unprocessable("SUP-1")),
     **described(UPDATE, "SUP-1: a message on the ticket (the operator may attach a call or an e-mail)."),
 )
 def add_message(id: ID, body: MessageBody, c: Call = Depends(call)) -> Response:
@@ -271,7 +271,7 @@ def add_message(id: ID, body: MessageBody, c: Call = Depends(call)) -> Response:
     "/tickets/{id}/status",
     response_model=TicketOut,
     summary="Move a ticket",
-    responses=responses(FORBIDDEN, NOT_FOUND, unprocessable("SUP-1")),
+    responses=responses(FORBIDDEN, NOT_FOUND, CONFLICT, unprocessable("SUP-1")),
     **described(UPDATE, "SUP-1: the desk moves a ticket; the requester closes it or reopens a resolved one."),
 )
 def move_ticket(id: ID, body: StatusBody, c: Call = Depends(call)) -> Response:
@@ -313,7 +313,7 @@ def read_queue(
     response_model=InterventionOut,
     status_code=201,
     summary="Log an intervention on a ticket",
-    responses=responses(FORBIDDEN, NOT_FOUND, unprocessable("BIL-5")),
+    responses=responses(FORBIDDEN, NOT_FOUND, CONFLICT, unprocessable("BIL-5")),
     **described(
         INTERVENE,
         "BIL-5: time and materials, billed on the next invoice citing the ticket unless "

@@ -6,7 +6,7 @@ activations, and ``support_charges``: which support events already became a pend
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 
 from nuage.storage.sql.billing_tables import ExactDecimal
 from nuage.storage.sql.tables import ID, metadata
@@ -56,6 +56,7 @@ support_ticket_events = Table(
     Column("body", Text, nullable=False),
     Column("channel", String(16), nullable=False),
     Column("status", String(24), nullable=True),
+    UniqueConstraint("ticket_id", "seq"),  # two writers of one history: one wins, the other retries
 )
 
 support_interventions = Table(

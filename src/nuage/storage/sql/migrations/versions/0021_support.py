@@ -79,6 +79,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=24), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_support_ticket_events"),
+        sa.UniqueConstraint("ticket_id", "seq", name="uq_support_ticket_events_ticket_id"),
     )
     _index("support_ticket_events", "ticket_id")
     op.create_table(
