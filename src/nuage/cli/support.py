@@ -312,6 +312,18 @@ def ucaas_confirm(
         typer.echo(f"{found.id} active from {found.active_from} (BIL-8)")
 
 
+@support_app.command("ucaas-deactivate")
+def ucaas_deactivate(
+    activation: Annotated[str, typer.Option(help="The activation's id.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """BIL-8: stop a Telavox item from today (today is no longer billed)."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        found = ucaas.deactivate(uow, ctx, activation)
+        typer.echo(f"{found.id} active until {found.active_until} (BIL-8)")
+
+
 @support_app.command("ucaas-bill")
 def ucaas_bill(
     month: Annotated[str, typer.Option(help="YYYY-MM, once over.")],

@@ -162,3 +162,6 @@ def test_the_operator_runs_the_support_desk_from_the_cli(
         ["support", "ucaas-bill", "--month", "2026-01", *data]
     )
     assert "0 activation(s) charged" in _ok(["support", "ucaas-bill", "--month", "2026-01", *data])
+    assert "active until 2026-02-07" in _ok(
+        ["support", "ucaas-deactivate", "--activation", activation, *data]
+    )
