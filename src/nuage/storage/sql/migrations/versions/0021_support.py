@@ -2,7 +2,7 @@
 activations, and the support events already charged (SUP-1, SUP-2, BIL-5, HW-1, BIL-7, BIL-8)
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0023
 Create Date: 2026-12-05 09:10:00.000000
 """
 
@@ -17,7 +17,7 @@ from nuage.storage.sql.billing_tables import ExactDecimal
 from nuage.storage.sql.types import UtcDateTime
 
 revision: str = "0021"
-down_revision: str | None = "0019"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
