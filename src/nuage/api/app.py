@@ -38,8 +38,11 @@ from nuage.api.resources import (
     sip_bans,
     sound_files,
     summaries,
+    support,
     tariffs,
+    tickets,
     trunks,
+    ucaas,
     users,
     views,
     web_channels,
@@ -101,6 +104,9 @@ ROUTERS = (
     sip_bans.router,
     tariffs.router,
     plans.router,
+    tickets.router,
+    support.router,
+    ucaas.router,
 )
 
 

@@ -36,8 +36,17 @@ OPERATOR_ONLY = frozenset(
         "billing.plans.create",
         "billing.plans.assign",
         "billing.regularisations.create",
+        "support.queue.read",
+        "support.interventions.create",
+        "support.hardware.create",
+        "support.returns.update",
+        "resale.ucaas.confirm",
+        "billing.ucaas.bill",
     }
 )
+
+#: SUP-1: every person of an account, users included, opens tickets and follows them
+EVERY_ROLE = frozenset({"support.tickets.read", "support.tickets.create", "support.tickets.update"})
 
 PARTNER_ONLY = frozenset(
     {
@@ -52,6 +61,8 @@ PARTNER_ONLY = frozenset(
 def granted(claims: Claims, permission: str) -> bool:
     """Whether the caller's role on its kind of account carries ``permission``."""
     reading = permission.endswith(".read")
+    if permission in EVERY_ROLE:
+        return True
     if claims.role == "user":
         return False
     if claims.role == "supervisor" and not reading:

@@ -19,6 +19,7 @@ from nuage.cli.payments import payments_app
 from nuage.cli.plans import plans_app
 from nuage.cli.serve import serve
 from nuage.cli.sip import sip_app
+from nuage.cli.support import support_app
 from nuage.cli.tariffs import tariffs_app
 from nuage.config import ConfigError
 
@@ -34,6 +35,7 @@ app.add_typer(payments_app, name="payments")
 app.add_typer(dunning_app, name="dunning")
 app.add_typer(tariffs_app, name="tariffs")
 app.add_typer(plans_app, name="plans")
+app.add_typer(support_app, name="support")
 app.command()(demo)
 app.command()(serve)
 app.add_typer(sip_app, name="sip")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from nuage.documents.support_messages import SUPPORT_MESSAGES
 from nuage.errors import InvalidInput
 
 LANGUAGES = ("en", "fr", "nl")
@@ -225,6 +226,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nl": " Herinneringskosten van {fee} worden op uw volgende factuur aangerekend (PAY-2).",
     },
 }
+
+MESSAGES.update(SUPPORT_MESSAGES)  # SUP-1, SUP-2, BIL-5, HW-1, BIL-7, BIL-8
 
 
 def check_language(language: str) -> str:

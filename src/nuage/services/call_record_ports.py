@@ -9,6 +9,7 @@ from typing import Protocol
 
 from nuage.services.billing.audit_ports import AuditUnitOfWork
 from nuage.services.ports import UnitOfWork
+from nuage.services.support.ports import SupportUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -90,5 +91,5 @@ class CallRecordsUnitOfWork(UnitOfWork, Protocol):
     def call_records(self) -> CallRecordStore: ...
 
 
-class PlatformUnitOfWork(AuditUnitOfWork, CallRecordsUnitOfWork, Protocol):
+class PlatformUnitOfWork(AuditUnitOfWork, CallRecordsUnitOfWork, SupportUnitOfWork, Protocol):
     """Every store of the platform in one transaction: what the API's handlers work through."""

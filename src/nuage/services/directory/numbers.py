@@ -10,6 +10,7 @@ from nuage.errors import Conflict, InvalidInput
 from nuage.services.context import Context
 from nuage.services.ports import UnitOfWork
 from nuage.services.queries import get_visible
+from nuage.services.support.port_guard import refuse_change_while_porting
 from nuage.services.tenancy import get_customer
 from nuage.shared.ids import new_id
 from nuage.shared.phone import is_national, parse_e164
@@ -149,6 +150,7 @@ def assign_number(
         get_visible(uow.devices, ctx, device_id, account_id=number.account_id)
     if trunk_id:
         get_visible(uow.trunks, ctx, trunk_id, account_id=number.account_id)
+    refuse_change_while_porting(uow, number.e164, "reassigned")
     updated = replace(number, user_id=user_id, device_id=device_id, trunk_id=trunk_id)
     uow.numbers.update(updated)
     return updated
@@ -159,4 +161,5 @@ def remove_number(uow: UnitOfWork, ctx: Context, number_id: str) -> None:
     number = get_visible(uow.numbers, ctx, number_id)
     if uow.faxes.find_by(number_id=number.id):
         raise Conflict("Remove the virtual fax on this number first", field="number_id")
+    refuse_change_while_porting(uow, number.e164, "removed")
     uow.numbers.remove(number.id)

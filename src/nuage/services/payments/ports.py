@@ -94,10 +94,15 @@ class PendingCharge:
     invoiced_in: str | None = None
 
 
+#: charges that are the price of a service, taxed as the invoice's other lines: a CNT-4
+#: regularisation, a BIL-5 intervention, a HW-1 return's carriage, a BIL-7 port-out, BIL-8 resale
+SERVICE_CHARGES = frozenset({REGULARISATION_CHARGE, "intervention", "return_carriage", "port_out", "ucaas"})
+
+
 def charge_vat(kind: str) -> LineVat | None:
-    """PAY-2 charges are compensation (no VAT, ``billing.vat``); a CNT-4 regularisation is the price
-    of a service, taxed as the invoice's other lines (None)."""
-    return None if kind == REGULARISATION_CHARGE else COMPENSATION_VAT
+    """PAY-2 charges are compensation (no VAT, ``billing.vat``); the price of a service (a CNT-4
+    regularisation, the support charges) is taxed as the invoice's other lines (None)."""
+    return None if kind in SERVICE_CHARGES else COMPENSATION_VAT
 
 
 class PaymentStore(Protocol):

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from nuage.storage.sql.payments_store import SqlPaymentStore
     from nuage.storage.sql.policy_store import SqlPolicyStore
     from nuage.storage.sql.registrations import SqlRegistrationStore
+    from nuage.storage.sql.support_store import SqlSupportStore
 
 
 def _lines_to_row(lines: list[OrderLine]) -> list[dict[str, Any]]:
@@ -186,6 +187,13 @@ class SqlUnitOfWork:
         from nuage.storage.sql.registrations import SqlRegistrationStore
 
         return SqlRegistrationStore(self.connection)
+
+    @property
+    def support(self) -> SqlSupportStore:
+        """Support records (SUP-1, BIL-5, HW-1, BIL-7, BIL-8) in this unit of work's transaction."""
+        from nuage.storage.sql.support_store import SqlSupportStore
+
+        return SqlSupportStore(self.connection)
 
     @property
     def access(self) -> SqlAccessStore:

@@ -9,6 +9,7 @@ import nuage.storage.sql.billing_tables  # noqa: F401  (registers the billing ta
 from nuage.storage.sql import (
     api_tables,  # noqa: F401  (registers the API tables on metadata)
     payments_tables,  # noqa: F401  (registers the payments tables on metadata)
+    support_tables,  # noqa: F401  (registers the support tables on metadata)
 )
 from nuage.storage.sql.engine import make_engine
 from nuage.storage.sql.tables import metadata

@@ -1,0 +1,165 @@
+"""The records the support use cases keep, and the store that keeps them (``storage.sql.support_store``).
+
+Each record is a plain dataclass stored as one row; the store hands out one repository per kind.
+``SupportCharge`` remembers which billable event already became a pending charge (PAY-2 path), so
+billing it again is refused or skipped (BIL-9).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from nuage.directory.porting import PortRequest
+from nuage.resale.ucaas import Activation
+from nuage.services.billing.ports import BillingUnitOfWork
+from nuage.support.hardware import CarriagePayer, ReturnState
+from nuage.support.interventions import InterventionReason
+from nuage.support.status import TicketStatus
+from nuage.support.tickets import Category, Criticality, RequesterKind
+from nuage.tenancy.model import Language
+
+if TYPE_CHECKING:
+    from nuage.services.ports import Repository
+
+
+class Channel(StrEnum):
+    """SUP-1: how a request reached the desk; a call or an e-mail counts once attached to a ticket."""
+
+    PORTAL = "portal"  # the portal or the API
+    PHONE = "phone"  # a call to support, attached by the operator
+    EMAIL = "email"
+
+
+class EventKind(StrEnum):
+    """SUP-1: what a ticket's history records."""
+
+    OPENED = "opened"
+    MESSAGE = "message"
+    STATUS = "status"
+    INTERVENTION = "intervention"
+    RETURN = "return"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """SUP-1/SUP-2: a request, who made it, and when the desk takes it up and must answer."""
+
+    id: str
+    account_id: str
+    opened_by: str  # the party whose staff opened it: the customer, its partner or the operator
+    requester: RequesterKind
+    category: Category
+    criticality: Criticality
+    subject: str
+    status: TicketStatus
+    channel: Channel
+    language: Language  # the customer's: the platform writes to it in this language
+    on_duty: bool  # SUP-2: taken by the on-duty staff out of hours
+    opened_at: datetime
+    starts_at: datetime
+    respond_by: datetime
+    resolve_by: datetime
+    responded_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TicketEvent:
+    """SUP-1: one entry of a ticket's history: a message, a status change, an intervention, a return."""
+
+    id: str
+    ticket_id: str
+    seq: int  # its place in the ticket's history, from 1
+    at: datetime
+    author_id: str  # the party whose staff wrote it ("platform" notices are written by the operator)
+    from_desk: bool  # the operator's side (True) or the requester's side
+    kind: EventKind
+    body: str
+    channel: Channel = Channel.PORTAL
+    status: TicketStatus | None = None  # the status after this event
+
+
+@dataclass(frozen=True)
+class InterventionRecord:
+    """BIL-5: time and materials logged on a ticket; billed unless the terms cover it."""
+
+    id: str
+    ticket_id: str
+    account_id: str
+    reason: InterventionReason
+    performed_on: date
+    minutes: int
+    hourly_rate: Decimal
+    materials: tuple[tuple[str, Decimal], ...]
+    covered_by: str | None  # why it is not billed (warranty, operator_fault); None: billed
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class HardwareItem:
+    """HW-1: one device the operator supplied: model, serial, MAC and delivery (the warranty's start)."""
+
+    id: str
+    account_id: str
+    model: str
+    serial: str
+    delivered_on: date
+    mac: str | None = None
+    device_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HardwareReturn:
+    """HW-1: a return authorisation (RMA) for a defective item, reported on a ticket."""
+
+    id: str
+    item_id: str
+    account_id: str
+    ticket_id: str
+    state: ReturnState
+    reported_on: date
+    payer: CarriagePayer
+    carriage: Decimal  # what the customer pays for the carriage (zero under warranty)
+    updated_at: datetime
+    replacement_serial: str | None = None
+
+
+@dataclass(frozen=True)
+class SupportCharge:
+    """PAY-2/BIL-9: a billable support event (``key``) already put on the next invoice as a charge."""
+
+    key: str  # intervention:<id>, return:<id>, port:<id>, ucaas:<activation>:<month>
+    charge_id: int
+    created_on: date
+
+
+class SupportStore(Protocol):
+    """One repository per kind of support record, in the unit of work's transaction."""
+
+    @property
+    def tickets(self) -> Repository[Ticket]: ...
+    @property
+    def ticket_events(self) -> Repository[TicketEvent]: ...
+    @property
+    def interventions(self) -> Repository[InterventionRecord]: ...
+    @property
+    def hardware(self) -> Repository[HardwareItem]: ...
+    @property
+    def returns(self) -> Repository[HardwareReturn]: ...
+    @property
+    def ports(self) -> Repository[PortRequest]: ...
+    @property
+    def activations(self) -> Repository[Activation]: ...
+    @property
+    def charges(self) -> Repository[SupportCharge]: ...
+
+
+class SupportUnitOfWork(BillingUnitOfWork, Protocol):
+    """A billing unit of work (charges go through ``payments``) that also keeps the support records."""
+
+    @property
+    def support(self) -> SupportStore: ...
