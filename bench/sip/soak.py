@@ -273,9 +273,9 @@ def run(options: argparse.Namespace, folder: Path) -> tuple[list[Sample], Totals
     flood = ["-r", str(options.flood_rate), "-l", str(int(options.flood_rate * 5)), "-recv_timeout", "4000"]
     flood += ["-fd", str(options.interval)]
     wrong, right = lab.scenario("register_refused.xml", 60), lab.scenario("register.xml", 60)
-    for address, user in WRONG:
+    for address, user in WRONG if options.flood_rate > 0 else ():
         lab.sipp(f"wrong-{address}", wrong, address, free_port(), "-s", user, "-au", user, "-ap", "x", *flood)
-    for address, user, password in RIGHT:
+    for address, user, password in RIGHT if options.flood_rate > 0 else ():
         lab.sipp(
             f"right-{address}", right, address, free_port(), "-s", user, "-au", user, "-ap", password, *flood
         )
