@@ -98,6 +98,15 @@ class Totals:
     server_tracebacks: int
 
 
+def sip_port() -> int:
+    """A free port for SIP whose next one is free too (SIP over TLS listens on PORT+1)."""
+    while True:
+        port = free_port()
+        with contextlib.suppress(OSError), socket.socket() as probe:
+            probe.bind(("127.0.0.1", port + 1))
+            return port
+
+
 class Lab:
     """The scratch folder, the server and the SIPp processes of one soak run."""
 
@@ -252,7 +261,7 @@ def run(options: argparse.Namespace, folder: Path) -> tuple[list[Sample], Totals
     calls = max(1, round(options.rate * seconds))
     tcp = {"NUAGE_SIP__TCP_IDLE_TIMEOUT_S": str(options.tcp_idle_timeout),
            "NUAGE_SIP__TCP_MAX_CONNECTIONS_PER_ADDRESS": str(options.idle_per_address)}  # fmt: skip
-    lab = Lab(folder, free_port(), tcp)
+    lab = Lab(folder, sip_port(), tcp)
     lab.prepare(channels=max(20, int(options.rate * (options.hold + 5) * 3)))
     pid = lab.start_server(free_port())
     fds_start = open_fds(pid)
