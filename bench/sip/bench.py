@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import json
 import os
 import re
@@ -56,6 +57,33 @@ def cpu_seconds(pid: int) -> float:
     text = Path(f"/proc/{pid}/stat").read_text()
     fields = text[text.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / HZ
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (/proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def open_fds(pid: int) -> int:
+    """File descriptors a process holds open (/proc/PID/fd)."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def sipp_stats(path: Path) -> dict[str, int]:
+    """The last line of a SIPp statistics file (``-trace_stat``), cumulative counters."""
+    if not path.exists():
+        return {}
+    rows = list(csv.reader(path.read_text(errors="replace").splitlines(), delimiter=";"))
+    if len(rows) < 2:
+        return {}
+    out: dict[str, int] = {}
+    for name, value in zip(rows[0], rows[-1], strict=False):
+        with contextlib.suppress(ValueError):
+            out[name] = int(value)
+    return out
 
 
 @dataclass
