@@ -20,9 +20,11 @@ from nuage.sip.accounting import CdrWriter
 from nuage.sip.b2bua.admission import admit
 from nuage.sip.b2bua.controller import CallController, CallInfo
 from nuage.sip.b2bua.legs import Leg
+from nuage.sip.b2bua.media import AnchorSettings, drain
 from nuage.sip.b2bua.services import CallServices, CallSettings
 from nuage.sip.digest import DigestAuthenticator, NonceCounts
 from nuage.sip.journal import CallJournal, OrphanDialogs, recover
+from nuage.sip.media import MediaPort
 from nuage.sip.message import SipParseError, SipRequest, SipResponse
 from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan, HotDesk
 from nuage.sip.ports import CallJournalStore as JournalStore
@@ -90,6 +92,7 @@ class SipSettings:
     security: SecuritySettings = field(default_factory=SecuritySettings)  # SIP-5
     node_id: str | None = None  # names the node's call journal (None: machine, host and port)
     journal_flush_s: float = 0.5  # how often the call journal is written (and the node's sign of life)
+    anchor: AnchorSettings = AnchorSettings()  # when calls' media goes through ``SipServer.media``
 
 
 class SipServer:
@@ -155,6 +158,7 @@ class SipServer:
         self._layer: TransactionLayer | None = None
         self._services: CallServices | None = None
         self._journal_store = journal_store
+        self.media: MediaPort | None = None  # the media engine anchored calls use (set before start)
         self.journal: CallJournal | None = None
         self._recovered = False
         keep = settings.max_call_duration_s or 4 * 3600.0
@@ -205,6 +209,8 @@ class SipServer:
             hot_desk=self._hot_desk,
             on_auth_failure=self.security.record_auth_failure,
             journal=self.journal,
+            media=self.media,
+            anchor=settings.anchor,
         )
         self._accepting = True
         self._purge = self.scheduler.call_later(30, self._purge_bindings)
@@ -234,8 +240,7 @@ class SipServer:
         for call in list(self._calls.values()):
             call.abort(503, "Service Unavailable")
         await asyncio.sleep(0.05)  # let the BYEs leave
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, drain(), return_exceptions=True)  # drain: media, then CDRs
         await self.cdr_writer.close()
         if self.journal is not None:
             await self.journal.stop()
@@ -339,10 +344,7 @@ class SipServer:
         self._dialogs.pop(key, None)
 
     def _transport_for(self, name: str) -> Transport:
-        transport = self._transports.get(name.upper())
-        if transport is None:
-            transport = next(iter(self._transports.values()))
-        return transport
+        return self._transports.get(name.upper()) or next(iter(self._transports.values()))
 
     def _receive(self, message: SipRequest | SipResponse, source: Address, transport: Transport) -> None:
         """Every parsed message: the security guard drops banned, scanning or flooding sources."""

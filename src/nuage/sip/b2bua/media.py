@@ -1,0 +1,153 @@
+"""Anchoring a call's media through the media port (issue #15): when, the SDP rewriting, release.
+
+Owns the decision to anchor (the operator's "always anchor" setting, or a NAT'd caller: the
+address its SDP names is not the one its packets come from, so only symmetric RTP from a port we
+own can reach it), the rewriting of every SDP a call carries once anchored (the INVITE's offer,
+a 183's or 200's answer, the offers and answers of re-INVITEs and UPDATEs, from either side), and
+the session's release when the call ends. A call that is not anchored keeps its SDP untouched.
+
+An engine's error becomes a SIP answer with a Warning (RFC 3261 §20.43 codes): a body that does not
+parse 400 (399), no codec carried 488 (305 "Incompatible media format"), an engine that did not
+answer or has no free port 503 (399).
+
+The media port is asymmetric (``offer`` takes the caller's SDP, ``answer`` the callee's); here an
+SDP is rewritten by the side that sent it, whatever its role in the offer/answer exchange: what the
+caller sends goes through ``offer`` (the callee is then told to send to the engine), what the
+callee sends through ``answer``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from nuage.sip.b2bua.events import Fail
+from nuage.sip.media import (
+    CallQuality,
+    MalformedSdp,
+    MediaError,
+    MediaPort,
+    Side,
+    UnknownSession,
+    UnsupportedMedia,
+)
+from nuage.sip.message import SipRequest
+
+log = logging.getLogger("nuage.sip.media")
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorSettings:
+    """When calls are anchored: ``always`` (the operator's setting), or a NAT'd caller (``nat``)."""
+
+    always: bool = False
+    nat: bool = True
+
+
+def sdp_address(body: bytes) -> str | None:
+    """The first c= address of an SDP body (None: no SDP or no c= line)."""
+    for line in body.decode("utf-8", "replace").splitlines():
+        if line.startswith("c=IN IP"):
+            parts = line.split()
+            return parts[2] if len(parts) >= 3 else None
+    return None
+
+
+def behind_nat(request: SipRequest, source_host: str) -> bool:
+    """Whether the caller's SDP names an address its packets do not come from (a private or other
+    address: a phone behind NAT), so its media can only be reached by latching (symmetric RTP)."""
+    address = sdp_address(request.body)
+    if address is None or address == source_host:
+        return False
+    try:
+        named = ipaddress.ip_address(address)
+    except ValueError:
+        return True  # a host name in c=: cannot be checked, anchor
+    return not named.is_unspecified  # 0.0.0.0 is the old way to say "hold", not a NAT
+
+
+def needs_anchor(settings: AnchorSettings, request: SipRequest, source_host: str) -> bool:
+    """Whether a new call's media goes through the engine (it carries an offer, and a reason)."""
+    if not request.body:
+        return False  # a delayed offer is passed through untouched (the answer comes in the ACK)
+    return settings.always or (settings.nat and behind_nat(request, source_host))
+
+
+def media_failure(exc: MediaError, host: str) -> Fail:
+    """The SIP answer for an engine's error: status, reason and a Warning saying why."""
+    text = str(exc).replace("\\", "\\\\").replace('"', '\\"')
+    if isinstance(exc, MalformedSdp):
+        return Fail(400, "Bad Request", f'399 {host} "malformed SDP: {text}"')
+    if isinstance(exc, UnsupportedMedia):
+        return Fail(488, "Not Acceptable Here", f'305 {host} "{text}"')
+    return Fail(503, "Service Unavailable", f'399 {host} "media unavailable: {text}"')
+
+
+class MediaUnavailableAfterEnd(MediaError):
+    """The call ended while its SDP was being rewritten (nothing is sent on)."""
+
+
+_running: set[asyncio.Task[None]] = set()
+
+
+def spawn(work: Coroutine[Any, Any, None]) -> None:
+    """Run a call's media step in the background (kept referenced until done, errors logged)."""
+    task = asyncio.get_running_loop().create_task(work)
+    _running.add(task)
+    task.add_done_callback(_finished)
+
+
+def _finished(task: asyncio.Task[None]) -> None:
+    _running.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("media step failed", exc_info=task.exception())
+
+
+class CallMedia:
+    """One anchored call's session on the media port, named by the caller's Call-ID."""
+
+    def __init__(self, port: MediaPort, call_id: str) -> None:
+        self.port = port
+        self.call_id = call_id
+        self.released = False
+        self.quality: CallQuality | None = None
+        self._order = asyncio.Lock()  # rewrites apply in the order the SDPs came
+
+    async def rewrite(self, side: Side, sdp: bytes) -> bytes:
+        """The SDP ``side`` sent, pointing the other side at the engine (empty bodies pass)."""
+        if not sdp:
+            return sdp
+        async with self._order:
+            if side is Side.CALLER:
+                rewritten = await self.port.offer(self.call_id, sdp)
+            else:
+                rewritten = await self.port.answer(self.call_id, sdp)
+        if self.released:  # the call ended while the engine allocated: free what it bound
+            self.released = False
+            await self.release()
+            raise MediaUnavailableAfterEnd(f"call {self.call_id!r} ended while its media was set up")
+        return rewritten
+
+    async def release(self) -> CallQuality | None:
+        """Free the session once (its final quality figures, None if it was already gone)."""
+        if self.released:
+            return self.quality
+        self.released = True
+        try:
+            self.quality = await self.port.release(self.call_id)
+        except UnknownSession:
+            return None
+        except MediaError as exc:
+            log.warning("media of call %s not released: %s", self.call_id, exc)
+            return None
+        return self.quality
+
+
+async def drain() -> None:
+    """Wait for the media steps still running (releases whose CDRs are not yet handed over)."""
+    while _running:
+        await asyncio.gather(*list(_running), return_exceptions=True)

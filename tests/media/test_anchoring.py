@@ -1,0 +1,291 @@
+"""The B2BUA anchors calls through the media port: two phones over loopback hear each other's tone
+through Nuage's ports (both engines), re-INVITEs are rewritten too, engine errors are answered with
+a status and a Warning, and a call that is not anchored keeps its SDP untouched."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from media.conftest import Events
+from media.peers import Peer, dominant_hz, media_port, rms, sdp
+from netports import free_port
+from nuage.sip import SipServer, SipSettings
+from nuage.sip.b2bua.media import AnchorSettings
+from nuage.sip.digest import authorization_header
+from nuage.sip.media import MediaError, MediaPort
+from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
+from nuage.sip.message import SipRequest, SipResponse
+from nuage.sip.policy import DialPlanPolicy
+from nuage.sip.ports import CallOutcome
+from nuage.sip.transactions import make_response
+from sip.harness import RawUdpPhone, make_lab_parts
+from waiting import wait_for_condition
+
+URI = "sip:bob@127.0.0.1:{port}"
+
+
+@dataclass
+class Pbx:
+    server: SipServer
+    cdrs: MemoryCdrSink
+    media: MediaPort
+
+    @property
+    def port(self) -> int:
+        return self.server.bound_address("UDP").port
+
+
+async def _pbx(media: MediaPort, anchor: AnchorSettings) -> Pbx:
+    credentials, dial_plan = make_lab_parts(free_port())
+    cdrs = MemoryCdrSink()
+    settings = SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50, anchor=anchor)
+    server = SipServer(
+        settings,
+        credentials=credentials,
+        dial_plan=dial_plan,
+        bindings=MemoryBindingStore(),
+        policy=DialPlanPolicy(),
+        cdr_sink=cdrs,
+    )
+    server.media = media
+    await server.start()
+    return Pbx(server, cdrs, media)
+
+
+@pytest.fixture(params=[True, False], ids=["always", "nat-only"])
+async def pbx(request: pytest.FixtureRequest, engine: tuple[MediaPort, Events]) -> AsyncIterator[Pbx]:
+    pbx = await _pbx(engine[0], AnchorSettings(always=request.param))
+    yield pbx
+    await pbx.server.stop(grace_s=0.5)
+
+
+class Phone:
+    """A SIP phone (hand-driven signalling) with its RTP peer."""
+
+    def __init__(self, sip: RawUdpPhone, rtp: Peer) -> None:
+        self.sip, self.rtp = sip, rtp
+
+    @classmethod
+    async def start(cls) -> Phone:
+        return cls(RawUdpPhone(), await Peer.start())
+
+    def close(self) -> None:
+        self.sip.close()
+        self.rtp.close()
+
+
+def _body(message: SipRequest | SipResponse) -> str:
+    return message.body.decode()
+
+
+async def _call(pbx: Pbx, alice: Phone, bob: Phone, offer: bytes) -> tuple[SipRequest, SipResponse]:
+    """alice calls bob with ``offer``; bob answers with his SDP; return bob's INVITE and alice's 200."""
+    uri = URI.format(port=pbx.port)
+    phone = alice.sip
+    phone.send(phone.request("INVITE", uri, to_user="bob", call_id="anchor-1", body=offer.decode()), pbx.port)
+    challenge = await phone.response()
+    assert challenge.status == 407
+    phone.send(
+        phone.request("ACK", uri, to_user="bob", call_id="anchor-1", to_tag=challenge.to_addr.tag), pbx.port
+    )
+    auth = authorization_header(
+        challenge.headers.get("proxy-authenticate") or "",
+        username="alice",
+        password="alice-secret",
+        method="INVITE",
+        uri=uri,
+    )
+    phone.send(
+        phone.request(
+            "INVITE",
+            uri,
+            to_user="bob",
+            call_id="anchor-1",
+            cseq=2,
+            headers=[("Proxy-Authorization", auth)],
+            body=offer.decode(),
+        ),
+        pbx.port,
+    )
+    invite = await bob.sip.incoming_request()
+    assert invite.method == "INVITE"
+    answer = make_response(invite, 200, to_tag="bobtag", body=sdp(bob.rtp.port, "2"))
+    answer.headers.add("contact", f"<sip:bob@127.0.0.1:{bob.sip.port}>")
+    answer.headers.add("content-type", "application/sdp")
+    bob.sip.send(answer.to_bytes(), pbx.port)
+    ok = await phone.response()
+    assert ok.status == 200, ok
+    phone.send(
+        phone.request("ACK", uri, to_user="bob", call_id="anchor-1", cseq=2, to_tag=ok.to_addr.tag), pbx.port
+    )
+    assert (await bob.sip.incoming_request()).method == "ACK"
+    return invite, ok
+
+
+def heard(pcm: np.ndarray, hz: float) -> bool:
+    """Whether ``pcm`` is a clear tone at ``hz``."""
+    return len(pcm) >= 1600 and rms(pcm) > 1000 and abs(dominant_hz(pcm) - hz) < 15
+
+
+@pytest.fixture
+async def phones(pbx: Pbx) -> AsyncIterator[tuple[Phone, Phone]]:
+    alice, bob = await Phone.start(), await Phone.start()
+    assert await bob.sip.register(pbx.port, "bob", "bob-secret") == 200
+    yield alice, bob
+    alice.close()
+    bob.close()
+
+
+def _natted_offer(port: int) -> bytes:
+    """A phone behind NAT: its SDP names its private address, its packets come from 127.0.0.1."""
+    return sdp(port, "1").replace(b"c=IN IP4 127.0.0.1", b"c=IN IP4 192.168.1.20")
+
+
+async def test_each_phone_hears_the_others_tone_through_nuages_ports(
+    pbx: Pbx, phones: tuple[Phone, Phone]
+) -> None:
+    alice, bob = phones
+    always = pbx.server.settings.anchor.always
+    offer = sdp(alice.rtp.port, "1") if always else _natted_offer(alice.rtp.port)
+    invite, ok = await _call(pbx, alice, bob, offer)
+    # the SDP each phone got points to Nuage's media ports, never to the other phone
+    to_engine_from_bob, to_engine_from_alice = media_port(invite.body), media_port(ok.body)
+    assert to_engine_from_bob not in (alice.rtp.port, bob.rtp.port)
+    assert to_engine_from_alice not in (alice.rtp.port, bob.rtp.port, to_engine_from_bob)
+    assert "c=IN IP4 127.0.0.1" in _body(invite)
+    assert "c=IN IP4 127.0.0.1" in _body(ok)
+    await asyncio.gather(
+        alice.rtp.send_tone(to_engine_from_alice, 440, 1000),
+        bob.rtp.send_tone(to_engine_from_bob, 1000, 1000),
+    )
+    await wait_for_condition(
+        lambda: len(alice.rtp.received) >= 40 and len(bob.rtp.received) >= 40, timeout=5, what="media"
+    )
+    assert heard(bob.rtp.audio(), 440)  # bob hears alice
+    assert heard(alice.rtp.audio(), 1000)  # alice hears bob
+
+    # alice hangs up: the call's media session is released, the CDR written once
+    uri = URI.format(port=pbx.port)
+    alice.sip.send(
+        alice.sip.request("BYE", uri, to_user="bob", call_id="anchor-1", cseq=3, to_tag=ok.to_addr.tag),
+        pbx.port,
+    )
+    bye = await bob.sip.incoming_request()
+    assert bye.method == "BYE"
+    bob.sip.send(make_response(bye, 200).to_bytes(), pbx.port)
+    await wait_for_condition(lambda: len(pbx.cdrs.records) == 1, timeout=5, what="the CDR")
+    assert pbx.cdrs.records[0].outcome is CallOutcome.ANSWERED
+    with pytest.raises(MediaError):
+        await pbx.media.quality("anchor-1")
+
+
+async def test_a_reinvite_is_rewritten_both_ways_and_media_follows(
+    pbx: Pbx, phones: tuple[Phone, Phone]
+) -> None:
+    alice, bob = phones
+    always = pbx.server.settings.anchor.always
+    offer = sdp(alice.rtp.port, "1") if always else _natted_offer(alice.rtp.port)
+    invite, ok = await _call(pbx, alice, bob, offer)
+    # bob moves his media to a new port with a re-INVITE; alice's answer is rewritten too
+    moved = await Peer.start()
+    try:
+        bob.sip.send(_in_dialog(bob, invite, "INVITE", 10, sdp(moved.port, "3")), pbx.port)
+        relayed = await alice.sip.incoming_request()
+        assert relayed.method == "INVITE"
+        assert media_port(relayed.body) not in (moved.port, bob.rtp.port)
+        answer = make_response(relayed, 200, body=sdp(alice.rtp.port, "1"))
+        answer.headers.add("contact", f"<sip:alice@127.0.0.1:{alice.sip.port}>")
+        answer.headers.add("content-type", "application/sdp")
+        alice.sip.send(answer.to_bytes(), pbx.port)
+        ok2 = await bob.sip.response()
+        assert ok2.status == 200
+        bob.sip.send(_in_dialog(bob, invite, "ACK", 10), pbx.port)
+        to_engine_from_bob = media_port(ok2.body)
+        assert to_engine_from_bob not in (alice.rtp.port, moved.port)
+        await asyncio.gather(
+            alice.rtp.send_tone(media_port(ok.body), 600, 1000),
+            moved.send_tone(to_engine_from_bob, 1400, 1000),
+        )
+        await wait_for_condition(
+            lambda: len(moved.received) >= 40 and len(alice.rtp.received) >= 40, timeout=5, what="media"
+        )
+        assert heard(moved.audio(), 600)  # bob's new port hears alice
+        assert heard(alice.rtp.audio(), 1400)  # alice hears bob from his new port
+    finally:
+        moved.close()
+
+
+def _in_dialog(phone: Phone, invite: SipRequest, method: str, cseq: int, body: bytes = b"") -> bytes:
+    """A request from the callee in the dialog ``invite`` (Nuage's INVITE to it) set up."""
+    contact = invite.headers.get("contact") or ""
+    target = contact[contact.index("<") + 1 : contact.index(">")]
+    lines = [
+        f"{method} {target} SIP/2.0",
+        f"Via: SIP/2.0/UDP 127.0.0.1:{phone.sip.port};branch=z9hG4bK{method.lower()}{cseq};rport",
+        "Max-Forwards: 70",
+        f"From: {invite.headers.get('to')};tag=bobtag",
+        f"To: {invite.headers.get('from')}",
+        f"Call-ID: {invite.call_id}",
+        f"CSeq: {cseq} {method}",
+        f"Contact: <sip:bob@127.0.0.1:{phone.sip.port}>",
+        *(["Content-Type: application/sdp"] if body else []),
+        f"Content-Length: {len(body)}",
+        "",
+        "",
+    ]
+    return "\r\n".join(lines).encode() + body
+
+
+async def _invite(pbx: Pbx, alice: Phone, offer: bytes) -> SipResponse:
+    """alice's authenticated INVITE to bob with ``offer``; return the first non-100 answer to it."""
+    uri = URI.format(port=pbx.port)
+    phone = alice.sip
+    phone.send(phone.request("INVITE", uri, to_user="bob", call_id="anchor-2", body=offer.decode()), pbx.port)
+    challenge = await phone.response()
+    auth = authorization_header(
+        challenge.headers.get("proxy-authenticate") or "",
+        username="alice",
+        password="alice-secret",
+        method="INVITE",
+        uri=uri,
+    )
+    headers = [("Proxy-Authorization", auth)]
+    invite = phone.request(
+        "INVITE", uri, to_user="bob", call_id="anchor-2", cseq=2, headers=headers, body=offer.decode()
+    )
+    phone.send(invite, pbx.port)
+    return await phone.response()
+
+
+async def test_an_offer_without_a_carried_codec_gets_488_with_a_warning(
+    pbx: Pbx, phones: tuple[Phone, Phone]
+) -> None:
+    alice, _ = phones
+    offer = sdp(alice.rtp.port, "1", formats="18")  # G.729 only
+    if not pbx.server.settings.anchor.always:
+        offer = offer.replace(b"c=IN IP4 127.0.0.1", b"c=IN IP4 192.168.1.20")
+    refused = await _invite(pbx, alice, offer)
+    assert refused.status == 488
+    assert (refused.headers.get("warning") or "").startswith("305 ")
+    await wait_for_condition(lambda: len(pbx.cdrs.records) == 1, timeout=5, what="the CDR")
+    assert pbx.cdrs.records[0].sip_status == 488
+
+
+async def test_a_call_nothing_needs_anchored_keeps_its_sdp(engine: tuple[MediaPort, Events]) -> None:
+    pbx = await _pbx(engine[0], AnchorSettings(always=False))
+    alice, bob = await Phone.start(), await Phone.start()
+    try:
+        assert await bob.sip.register(pbx.port, "bob", "bob-secret") == 200
+        offer = sdp(alice.rtp.port, "1")
+        invite, ok = await _call(pbx, alice, bob, offer)
+        assert invite.body == offer
+        assert ok.body == sdp(bob.rtp.port, "2")
+    finally:
+        alice.close()
+        bob.close()
+        await pbx.server.stop(grace_s=0.5)
