@@ -1,0 +1,79 @@
+"""The media plane of a SIP node (issue #15): the engine ``[sip.media]`` names, wired to the server.
+
+Owns the choice of engine (the embedded one, rtpengine over its NG protocol, or none: calls are
+never anchored), when calls are anchored (``always_anchor``, ``anchor_nat``), and the engine's life
+cycle: started before the SIP server takes calls, stopped after the last call's media is released.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from nuage.sip.b2bua.media import AnchorSettings
+from nuage.sip.media import MediaPort
+
+if TYPE_CHECKING:
+    from nuage.adapters.rtpengine import RtpengineMediaEngine
+    from nuage.config import SipMediaSettings
+    from nuage.media.engine import EmbeddedMediaEngine
+    from nuage.sip.server import SipServer
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class MediaPlane:
+    """The engine anchored calls use, started and stopped with the SIP server."""
+
+    def __init__(self, engine: EmbeddedMediaEngine | RtpengineMediaEngine | None) -> None:
+        self.engine = engine
+        self._open = False
+
+    @property
+    def port(self) -> MediaPort | None:
+        """The media port the B2BUA anchors through (None: calls are never anchored)."""
+        return self.engine
+
+    @classmethod
+    def of(cls, config: SipMediaSettings) -> MediaPlane:
+        """The engine ``config`` names (not yet started)."""
+        if config.engine == "none":
+            return cls(None)
+        if config.engine == "rtpengine":
+            from nuage.adapters.rtpengine import RtpengineMediaEngine
+
+            dtmf = _address(config.rtpengine_dtmf_log) if config.rtpengine_dtmf_log else None
+            return cls(
+                RtpengineMediaEngine(
+                    _address(config.rtpengine_ng), dtmf_listen=dtmf, timeout_s=config.timeout_s
+                )
+            )
+        from nuage.media.engine import EmbeddedMediaEngine
+
+        return cls(EmbeddedMediaEngine(config.address, config.port_min, config.port_max, config.timeout_s))
+
+    @classmethod
+    def attach(cls, server: SipServer, config: SipMediaSettings) -> MediaPlane:
+        """The engine ``config`` names, given to ``server`` with when to anchor (before it starts)."""
+        plane = cls.of(config)
+        server.media = plane.port
+        anchor = AnchorSettings(always=config.always_anchor, nat=config.anchor_nat)
+        server.settings = dataclasses.replace(server.settings, anchor=anchor)
+        return plane
+
+    async def start(self) -> None:
+        """Open the engine (rtpengine: its control and DTMF sockets)."""
+        from nuage.adapters.rtpengine import RtpengineMediaEngine
+
+        if isinstance(self.engine, RtpengineMediaEngine) and not self._open:
+            await self.engine.open()
+        self._open = True
+
+    async def stop(self) -> None:
+        """Release what is left and close the engine."""
+        if self.engine is not None and self._open:
+            self._open = False
+            await self.engine.close()
