@@ -83,20 +83,22 @@ def _body(message: SipRequest | SipResponse) -> str:
     return message.body.decode()
 
 
-async def _call(pbx: Pbx, alice: Phone, bob: Phone, offer: bytes) -> tuple[SipRequest, SipResponse]:
+async def call(
+    port: int, alice: Phone, bob: Phone, offer: bytes, *, password: str = "alice-secret", dialled: str = "bob"
+) -> tuple[SipRequest, SipResponse]:
     """alice calls bob with ``offer``; bob answers with his SDP; return bob's INVITE and alice's 200."""
-    uri = URI.format(port=pbx.port)
+    uri = f"sip:{dialled}@127.0.0.1:{port}"
     phone = alice.sip
-    phone.send(phone.request("INVITE", uri, to_user="bob", call_id="anchor-1", body=offer.decode()), pbx.port)
+    phone.send(phone.request("INVITE", uri, to_user=dialled, call_id="anchor-1", body=offer.decode()), port)
     challenge = await phone.response()
     assert challenge.status == 407
     phone.send(
-        phone.request("ACK", uri, to_user="bob", call_id="anchor-1", to_tag=challenge.to_addr.tag), pbx.port
+        phone.request("ACK", uri, to_user=dialled, call_id="anchor-1", to_tag=challenge.to_addr.tag), port
     )
     auth = authorization_header(
         challenge.headers.get("proxy-authenticate") or "",
         username="alice",
-        password="alice-secret",
+        password=password,
         method="INVITE",
         uri=uri,
     )
@@ -104,24 +106,24 @@ async def _call(pbx: Pbx, alice: Phone, bob: Phone, offer: bytes) -> tuple[SipRe
         phone.request(
             "INVITE",
             uri,
-            to_user="bob",
+            to_user=dialled,
             call_id="anchor-1",
             cseq=2,
             headers=[("Proxy-Authorization", auth)],
             body=offer.decode(),
         ),
-        pbx.port,
+        port,
     )
     invite = await bob.sip.incoming_request()
     assert invite.method == "INVITE"
     answer = make_response(invite, 200, to_tag="bobtag", body=sdp(bob.rtp.port, "2"))
     answer.headers.add("contact", f"<sip:bob@127.0.0.1:{bob.sip.port}>")
     answer.headers.add("content-type", "application/sdp")
-    bob.sip.send(answer.to_bytes(), pbx.port)
+    bob.sip.send(answer.to_bytes(), port)
     ok = await phone.response()
     assert ok.status == 200, ok
     phone.send(
-        phone.request("ACK", uri, to_user="bob", call_id="anchor-1", cseq=2, to_tag=ok.to_addr.tag), pbx.port
+        phone.request("ACK", uri, to_user=dialled, call_id="anchor-1", cseq=2, to_tag=ok.to_addr.tag), port
     )
     assert (await bob.sip.incoming_request()).method == "ACK"
     return invite, ok
@@ -152,7 +154,7 @@ async def test_each_phone_hears_the_others_tone_through_nuages_ports(
     alice, bob = phones
     always = pbx.server.settings.anchor.always
     offer = sdp(alice.rtp.port, "1") if always else _natted_offer(alice.rtp.port)
-    invite, ok = await _call(pbx, alice, bob, offer)
+    invite, ok = await call(pbx.port, alice, bob, offer)
     # the SDP each phone got points to Nuage's media ports, never to the other phone
     to_engine_from_bob, to_engine_from_alice = media_port(invite.body), media_port(ok.body)
     assert to_engine_from_bob not in (alice.rtp.port, bob.rtp.port)
@@ -190,7 +192,7 @@ async def test_a_reinvite_is_rewritten_both_ways_and_media_follows(
     alice, bob = phones
     always = pbx.server.settings.anchor.always
     offer = sdp(alice.rtp.port, "1") if always else _natted_offer(alice.rtp.port)
-    invite, ok = await _call(pbx, alice, bob, offer)
+    invite, ok = await call(pbx.port, alice, bob, offer)
     # bob moves his media to a new port with a re-INVITE; alice's answer is rewritten too
     moved = await Peer.start()
     try:
@@ -282,7 +284,7 @@ async def test_a_call_nothing_needs_anchored_keeps_its_sdp(engine: tuple[MediaPo
     try:
         assert await bob.sip.register(pbx.port, "bob", "bob-secret") == 200
         offer = sdp(alice.rtp.port, "1")
-        invite, ok = await _call(pbx, alice, bob, offer)
+        invite, ok = await call(pbx.port, alice, bob, offer)
         assert invite.body == offer
         assert ok.body == sdp(bob.rtp.port, "2")
     finally:
