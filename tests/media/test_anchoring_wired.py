@@ -77,6 +77,9 @@ async def test_demo_phones_hear_each_other_through_the_embedded_engine(
         with platform.engine.connect() as connection:
             (cdr,) = connection.execute(select(tables.cdrs)).mappings()
         assert (cdr["outcome"], cdr["callee"]) == ("answered", "212")
+        assert cdr["loss_percent"] == 0
+        assert cdr["mos"] is not None
+        assert cdr["mos"] > 4
     finally:
         alice.close()
         bob.close()

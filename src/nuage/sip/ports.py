@@ -303,6 +303,10 @@ class CdrRecord:
     emergency: bool
     customer_trunk_id: str | None = None  # SIP-3: the customer's PBX trunk the call came from or went to
     disposition: str | None = None  # why it ended, when unusual (NOT_ACKNOWLEDGED, INTERRUPTED)
+    # an anchored call's media quality (issue #15): the worse stream's loss (%) and jitter, E-model MOS
+    loss_percent: float | None = None
+    jitter_ms: float | None = None
+    mos: float | None = None
 
 
 class CdrSink(Protocol):

@@ -23,7 +23,7 @@ from nuage.sip.b2bua.callee import CalleeLeg, Target
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
 from nuage.sip.b2bua.identity import callee_identity
 from nuage.sip.b2bua.legs import NO_ACK, CallerLeg, Leg
-from nuage.sip.b2bua.media import CallMedia, media_failure, needs_anchor, spawn
+from nuage.sip.b2bua.media import CallMedia, media_failure, needs_anchor, spawn, with_quality
 from nuage.sip.b2bua.records import call_record, journal_entry, outcome_of
 from nuage.sip.b2bua.relay import Relay
 from nuage.sip.b2bua.services import CallServices
@@ -427,7 +427,9 @@ class CallController:
     async def _release(self, record: CdrRecord) -> None:
         assert self.media is not None
         try:
-            await self.media.release()
+            quality = await self.media.release()
+            if quality is not None:
+                record = with_quality(record, quality)
         finally:
             self._account(record)
 

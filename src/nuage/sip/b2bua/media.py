@@ -19,6 +19,7 @@ callee sends through ``answer``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import logging
 from collections.abc import Coroutine
@@ -36,6 +37,7 @@ from nuage.sip.media import (
     UnsupportedMedia,
 )
 from nuage.sip.message import SipRequest
+from nuage.sip.ports import CdrRecord
 
 log = logging.getLogger("nuage.sip.media")
 
@@ -85,6 +87,18 @@ def media_failure(exc: MediaError, host: str) -> Fail:
     if isinstance(exc, UnsupportedMedia):
         return Fail(488, "Not Acceptable Here", f'305 {host} "{text}"')
     return Fail(503, "Service Unavailable", f'399 {host} "media unavailable: {text}"')
+
+
+def with_quality(record: CdrRecord, quality: CallQuality) -> CdrRecord:
+    """The CDR with the call's media quality: the worse stream's loss (%) and jitter, the MOS."""
+    streams = (quality.caller, quality.callee)
+    loss = max(stream.loss_fraction for stream in streams)
+    return dataclasses.replace(
+        record,
+        loss_percent=round(100 * loss, 2),
+        jitter_ms=round(max(stream.jitter_ms for stream in streams), 2),
+        mos=round(quality.mos, 2),
+    )
 
 
 class MediaUnavailableAfterEnd(MediaError):

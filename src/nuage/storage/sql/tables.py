@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -319,6 +320,10 @@ cdrs = Table(
     Column("source", String(16), nullable=False),  # "sip" or "import"
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("disposition", String(64)),  # why it ended, when unusual: "interrupted by node failure"...
+    # an anchored call's media quality (0020): the worse stream's loss and jitter, the E-model MOS
+    Column("loss_percent", Float),
+    Column("jitter_ms", Float),
+    Column("mos", Float),
 )
 
 Index("ix_cdrs_account_started", cdrs.c.account_id, cdrs.c.started_at)
