@@ -15,13 +15,13 @@ from media.conftest import Events
 from media.peers import Peer, dominant_hz, media_port, rms, sdp
 from netports import free_port
 from nuage.sip import SipServer, SipSettings
-from nuage.sip.b2bua.media import AnchorSettings
+from nuage.sip.b2bua.media import AnchorSettings, MediaServices
 from nuage.sip.digest import authorization_header
 from nuage.sip.media import MediaError, MediaPort
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.policy import DialPlanPolicy
-from nuage.sip.ports import CallOutcome
+from nuage.sip.ports import CallOutcome, CallRecordings
 from nuage.sip.transactions import make_response
 from sip.harness import RawUdpPhone, make_lab_parts
 from waiting import wait_for_condition
@@ -34,16 +34,17 @@ class Pbx:
     server: SipServer
     cdrs: MemoryCdrSink
     media: MediaPort
+    always: bool
 
     @property
     def port(self) -> int:
         return self.server.bound_address("UDP").port
 
 
-async def _pbx(media: MediaPort, anchor: AnchorSettings) -> Pbx:
+async def _pbx(media: MediaPort, anchor: AnchorSettings, recordings: CallRecordings | None = None) -> Pbx:
     credentials, dial_plan = make_lab_parts(free_port())
     cdrs = MemoryCdrSink()
-    settings = SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50, anchor=anchor)
+    settings = SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50)
     server = SipServer(
         settings,
         credentials=credentials,
@@ -52,9 +53,9 @@ async def _pbx(media: MediaPort, anchor: AnchorSettings) -> Pbx:
         policy=DialPlanPolicy(),
         cdr_sink=cdrs,
     )
-    server.media = media
+    server.media = MediaServices(media, anchor, recordings)
     await server.start()
-    return Pbx(server, cdrs, media)
+    return Pbx(server, cdrs, media, anchor.always)
 
 
 @pytest.fixture(params=[True, False], ids=["always", "nat-only"])
@@ -152,7 +153,7 @@ async def test_each_phone_hears_the_others_tone_through_nuages_ports(
     pbx: Pbx, phones: tuple[Phone, Phone]
 ) -> None:
     alice, bob = phones
-    always = pbx.server.settings.anchor.always
+    always = pbx.always
     offer = sdp(alice.rtp.port, "1") if always else _natted_offer(alice.rtp.port)
     invite, ok = await call(pbx.port, alice, bob, offer)
     # the SDP each phone got points to Nuage's media ports, never to the other phone
@@ -196,7 +197,7 @@ async def test_a_reinvite_is_rewritten_both_ways_and_media_follows(
     pbx: Pbx, phones: tuple[Phone, Phone]
 ) -> None:
     alice, bob = phones
-    always = pbx.server.settings.anchor.always
+    always = pbx.always
     offer = sdp(alice.rtp.port, "1") if always else _natted_offer(alice.rtp.port)
     invite, ok = await call(pbx.port, alice, bob, offer)
     # bob moves his media to a new port with a re-INVITE; alice's answer is rewritten too
@@ -275,7 +276,7 @@ async def test_an_offer_without_a_carried_codec_gets_488_with_a_warning(
 ) -> None:
     alice, _ = phones
     offer = sdp(alice.rtp.port, "1", formats="18")  # G.729 only
-    if not pbx.server.settings.anchor.always:
+    if not pbx.always:
         offer = offer.replace(b"c=IN IP4 127.0.0.1", b"c=IN IP4 192.168.1.20")
     refused = await _invite(pbx, alice, offer)
     assert refused.status == 488

@@ -7,11 +7,11 @@ cycle: started before the SIP server takes calls, stopped after the last call's 
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
-from nuage.sip.b2bua.media import AnchorSettings
+from nuage.sip.b2bua.media import AnchorSettings, MediaServices
 from nuage.sip.media import MediaPort
+from nuage.sip.ports import CallRecordings
 
 if TYPE_CHECKING:
     from nuage.adapters.rtpengine import RtpengineMediaEngine
@@ -56,12 +56,15 @@ class MediaPlane:
         return cls(EmbeddedMediaEngine(config.address, config.port_min, config.port_max, config.timeout_s))
 
     @classmethod
-    def attach(cls, server: SipServer, config: SipMediaSettings) -> MediaPlane:
-        """The engine ``config`` names, given to ``server`` with when to anchor (before it starts)."""
+    def attach(
+        cls, server: SipServer, config: SipMediaSettings, recordings: CallRecordings | None = None
+    ) -> MediaPlane:
+        """The engine ``config`` names, given to ``server`` with when to anchor and where calls are
+        recorded (CFG-9), before it starts."""
         plane = cls.of(config)
-        server.media = plane.port
-        anchor = AnchorSettings(always=config.always_anchor, nat=config.anchor_nat)
-        server.settings = dataclasses.replace(server.settings, anchor=anchor)
+        if plane.engine is not None:
+            anchor = AnchorSettings(always=config.always_anchor, nat=config.anchor_nat)
+            server.media = MediaServices(plane.engine, anchor, recordings)
         return plane
 
     async def start(self) -> None:

@@ -11,7 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from nuage.sip.media import Recording
 
 # -- credentials ------------------------------------------------------------------------
 
@@ -307,6 +311,18 @@ class CdrRecord:
     loss_percent: float | None = None
     jitter_ms: float | None = None
     mos: float | None = None
+
+
+class CallRecordings(Protocol):
+    """CFG-9: which calls are recorded (the account's setting), and where recordings are kept."""
+
+    async def target(self, account_id: str, call_id: str) -> Path | None:
+        """Where to record this call of ``account_id`` (None: the account does not record calls)."""
+        ...
+
+    async def stored(self, account_id: str, call_id: str, recording: Recording) -> None:
+        """A finished recording: listed for the account, its bytes counted in its volume (CFG-9)."""
+        ...
 
 
 class CdrSink(Protocol):

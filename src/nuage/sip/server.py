@@ -20,11 +20,10 @@ from nuage.sip.accounting import CdrWriter
 from nuage.sip.b2bua.admission import admit
 from nuage.sip.b2bua.controller import CallController, CallInfo
 from nuage.sip.b2bua.legs import Leg
-from nuage.sip.b2bua.media import AnchorSettings, drain
+from nuage.sip.b2bua.media import MediaServices, drain
 from nuage.sip.b2bua.services import CallServices, CallSettings
 from nuage.sip.digest import DigestAuthenticator, NonceCounts
 from nuage.sip.journal import CallJournal, OrphanDialogs, recover
-from nuage.sip.media import MediaPort
 from nuage.sip.message import SipParseError, SipRequest, SipResponse
 from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan, HotDesk
 from nuage.sip.ports import CallJournalStore as JournalStore
@@ -92,7 +91,6 @@ class SipSettings:
     security: SecuritySettings = field(default_factory=SecuritySettings)  # SIP-5
     node_id: str | None = None  # names the node's call journal (None: machine, host and port)
     journal_flush_s: float = 0.5  # how often the call journal is written (and the node's sign of life)
-    anchor: AnchorSettings = AnchorSettings()  # when calls' media goes through ``SipServer.media``
 
 
 class SipServer:
@@ -158,7 +156,7 @@ class SipServer:
         self._layer: TransactionLayer | None = None
         self._services: CallServices | None = None
         self._journal_store = journal_store
-        self.media: MediaPort | None = None  # the media engine anchored calls use (set before start)
+        self.media: MediaServices | None = None  # the media engine anchored calls use (set before start)
         self.journal: CallJournal | None = None
         self._recovered = False
         keep = settings.max_call_duration_s or 4 * 3600.0
@@ -210,7 +208,6 @@ class SipServer:
             on_auth_failure=self.security.record_auth_failure,
             journal=self.journal,
             media=self.media,
-            anchor=settings.anchor,
         )
         self._accepting = True
         self._purge = self.scheduler.call_later(30, self._purge_bindings)

@@ -23,7 +23,7 @@ from nuage.sip.b2bua.callee import CalleeLeg, Target
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
 from nuage.sip.b2bua.identity import callee_identity
 from nuage.sip.b2bua.legs import NO_ACK, CallerLeg, Leg
-from nuage.sip.b2bua.media import CallMedia, media_failure, needs_anchor, spawn, with_quality
+from nuage.sip.b2bua.media import CallMedia, media_failure, needs_anchor, recording_plan, spawn
 from nuage.sip.b2bua.records import call_record, journal_entry, outcome_of
 from nuage.sip.b2bua.relay import Relay
 from nuage.sip.b2bua.services import CallServices
@@ -153,10 +153,14 @@ class CallController:
     async def _anchor(self) -> bool:
         """Anchor the media when the operator or a NAT'd caller wants it (issue #15); False: the
         call ended meanwhile, or the engine refused it (answered with its status and Warning)."""
-        port, tx = self.services.media, self.caller_leg.tx
-        if port is None or not needs_anchor(self.services.anchor, self.request, tx.source.host):
+        services, tx = self.services.media, self.caller_leg.tx
+        if services is None:
             return True
-        self.media = media = CallMedia(port, self.call_id)
+        account_id = self.attempt.account_id if self.attempt is not None else None
+        recording = await recording_plan(services, account_id, self.call_id)  # CFG-9
+        if recording is None and not needs_anchor(services.anchor, self.request, tx.source.host):
+            return self.state is CallState.WAIT_ROUTE
+        self.media = media = CallMedia(services.port, self.call_id, recording)
         self._relay.rewrite = self._rewrite
         try:
             self._offer = await media.rewrite(Side.CALLER, self.request.body)
@@ -300,6 +304,8 @@ class CallController:
         self._cancel_timer("no-answer")
         self._journal()
         self.caller_leg.send(event)
+        if self.media is not None:
+            spawn(self.media.start_recording())  # CFG-9, when the account records its calls
         if self._max_duration is not None:
             self._arm("max-duration", self._max_duration, self._max_duration_reached)
         self._session_refreshed(dict(event.headers).get("session-expires"))
@@ -427,9 +433,7 @@ class CallController:
     async def _release(self, record: CdrRecord) -> None:
         assert self.media is not None
         try:
-            quality = await self.media.release()
-            if quality is not None:
-                record = with_quality(record, quality)
+            record = await self.media.finish(record)
         finally:
             self._account(record)
 

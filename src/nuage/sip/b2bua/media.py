@@ -24,6 +24,7 @@ import ipaddress
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from nuage.sip.b2bua.events import Fail
@@ -37,7 +38,7 @@ from nuage.sip.media import (
     UnsupportedMedia,
 )
 from nuage.sip.message import SipRequest
-from nuage.sip.ports import CdrRecord
+from nuage.sip.ports import CallRecordings, CdrRecord
 
 log = logging.getLogger("nuage.sip.media")
 
@@ -48,6 +49,15 @@ class AnchorSettings:
 
     always: bool = False
     nat: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MediaServices:
+    """What anchoring needs from the server: the engine, when to anchor, where recordings go."""
+
+    port: MediaPort
+    anchor: AnchorSettings = AnchorSettings()
+    recordings: CallRecordings | None = None  # CFG-9 (None: no call is recorded)
 
 
 def sdp_address(body: bytes) -> str | None:
@@ -121,12 +131,40 @@ def _finished(task: asyncio.Task[None]) -> None:
         log.error("media step failed", exc_info=task.exception())
 
 
-class CallMedia:
-    """One anchored call's session on the media port, named by the caller's Call-ID."""
+@dataclass(frozen=True, slots=True)
+class RecordingPlan:
+    """CFG-9: this call is recorded into ``path``, then handed to ``recordings`` for ``account_id``."""
 
-    def __init__(self, port: MediaPort, call_id: str) -> None:
+    recordings: CallRecordings
+    account_id: str
+    path: Path
+
+
+async def recording_plan(media: MediaServices, account_id: str | None, call_id: str) -> RecordingPlan | None:
+    """CFG-9: the plan to record a call of ``account_id`` when its setting is on (None otherwise,
+    or when the setting could not be read: the call goes on unrecorded)."""
+    recordings = media.recordings
+    if recordings is None or account_id is None:
+        return None
+    try:
+        path = await recordings.target(account_id, call_id)
+    except Exception:
+        log.exception(
+            "CFG-9: the recording setting of %s could not be read; call %s not recorded", account_id, call_id
+        )
+        return None
+    return RecordingPlan(recordings, account_id, path) if path is not None else None
+
+
+class CallMedia:
+    """One anchored call's session on the media port, named by the caller's Call-ID; recorded
+    from its answer to its end when its account records calls (CFG-9)."""
+
+    def __init__(self, port: MediaPort, call_id: str, recording: RecordingPlan | None = None) -> None:
         self.port = port
         self.call_id = call_id
+        self.recording = recording
+        self._recording = False
         self.released = False
         self.quality: CallQuality | None = None
         self._order = asyncio.Lock()  # rewrites apply in the order the SDPs came
@@ -146,11 +184,40 @@ class CallMedia:
             raise MediaUnavailableAfterEnd(f"call {self.call_id!r} ended while its media was set up")
         return rewritten
 
+    async def start_recording(self) -> None:
+        """CFG-9: record both directions from now on (the call was answered)."""
+        plan = self.recording
+        if plan is None or self.released or self._recording:
+            return
+        try:
+            await self.port.start_recording(self.call_id, plan.path)
+            self._recording = True
+        except MediaError as exc:
+            log.error("CFG-9: call %s of %s not recorded: %s", self.call_id, plan.account_id, exc)
+
+    async def _store_recording(self) -> None:
+        plan = self.recording
+        if plan is None or not self._recording:
+            return
+        self._recording = False
+        try:
+            recording = await self.port.stop_recording(self.call_id)
+            await plan.recordings.stored(plan.account_id, self.call_id, recording)
+        except Exception:
+            log.exception("CFG-9: the recording of call %s was not stored", self.call_id)
+
+    async def finish(self, record: CdrRecord) -> CdrRecord:
+        """Release the session; ``record`` with the media's quality figures when they are known."""
+        quality = await self.release()
+        return record if quality is None else with_quality(record, quality)
+
     async def release(self) -> CallQuality | None:
-        """Free the session once (its final quality figures, None if it was already gone)."""
+        """Store the recording, then free the session once (its final quality figures, None if it
+        was already gone)."""
         if self.released:
             return self.quality
         self.released = True
+        await self._store_recording()
         try:
             self.quality = await self.port.release(self.call_id)
         except UnknownSession:
