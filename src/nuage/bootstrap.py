@@ -201,6 +201,7 @@ class SipRuntime:
     reconcile_s: float = 30.0  # how often channels of calls no longer in progress are given back
 
     def __init__(self, platform: Platform) -> None:
+        from nuage.adapters.call_recordings import SqlCallRecordings
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
@@ -277,7 +278,8 @@ class SipRuntime:
             flush_interval_ms=settings.cdr_flush_interval_ms,
             on_ended=self.policy.call_ended,
         )
-        self.media = MediaPlane.attach(self.server, config.media)  # issue #15: anchored calls' media
+        recordings = SqlCallRecordings(platform.engine, platform.settings.data_dir, platform.clock)  # CFG-9
+        self.media = MediaPlane.attach(self.server, config.media, recordings)  # issue #15
         # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
         # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers

@@ -240,6 +240,17 @@ trunks = Table(
     Column("site", String(200)),  # EMG-2: the declared address of the PBX's phones
 )
 
+call_recordings = Table(  # CFG-9 (0020): the file is <data_dir>/recordings/<account_id>/<id>.flac
+    "call_recordings",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _account(),
+    Column("call_id", String(256), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
 sound_files = Table(
     "sound_files",
     metadata,

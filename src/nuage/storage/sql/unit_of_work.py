@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import DBAPIError
 
 from nuage.directory.model import (
+    CallRecording,
     CarrierTrunk,
     CommunalRoom,
     ConferenceRoom,
@@ -64,6 +65,7 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
     "faxes": (_mapper(VirtualFax, tables.virtual_faxes), "virtual fax", "id"),
     "conference_rooms": (_mapper(ConferenceRoom, tables.conference_rooms), "conference room", "id"),
     "recording": (_mapper(RecordingSetting, tables.recording_settings), "recording setting", "account_id"),
+    "call_recordings": (_mapper(CallRecording, tables.call_recordings), "call recording", "id"),
     "web_channels": (_mapper(WebChannel, tables.web_channels), "web channel", "id"),
     "packs": (_mapper(TrafficPack, tables.traffic_packs), "traffic pack", "id"),
     "trunks": (_mapper(Trunk, tables.trunks), "trunk", "id"),
@@ -91,6 +93,7 @@ class SqlUnitOfWork:
     faxes: SqlRepository[VirtualFax]
     conference_rooms: SqlRepository[ConferenceRoom]
     recording: SqlRepository[RecordingSetting]
+    call_recordings: SqlRepository[CallRecording]
     web_channels: SqlRepository[WebChannel]
     packs: SqlRepository[TrafficPack]
     trunks: SqlRepository[Trunk]
