@@ -16,7 +16,8 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from nuage.api.crud import FORBIDDEN, NOT_FOUND, Resource, register, responses
+from nuage.api.caching import cached_file_response
+from nuage.api.crud import FORBIDDEN, NOT_FOUND, NOT_MODIFIED, Resource, register, responses
 from nuage.api.deps import Call, call, runtime
 from nuage.api.schemas import Id, Output
 from nuage.errors import NotFound
@@ -62,7 +63,7 @@ def _data_dir(request: Request) -> Path:
     tags=["directory"],
     responses={
         200: {"content": {"audio/flac": {}}, "description": "The recording, a stereo FLAC"},
-        **responses(FORBIDDEN, NOT_FOUND),
+        **responses(FORBIDDEN, NOT_FOUND, NOT_MODIFIED),
     },
     openapi_extra={"x-permission": "directory.call-recordings.read"},
     description="CFG-9: both directions of the call (caller left, callee right).\n\n"
@@ -79,11 +80,7 @@ async def download_call_recording(recording_id: Id, request: Request, c: Call = 
         content = await asyncio.to_thread(path.read_bytes)
     except FileNotFoundError:
         raise NotFound("call recording", recording_id) from None
-    return Response(
-        content,
-        media_type="audio/flac",
-        headers={"Content-Disposition": f'attachment; filename="{recording_id}.flac"'},
-    )
+    return cached_file_response(request, content, "audio/flac", f"{recording_id}.flac")
 
 
 @router.delete(
