@@ -279,7 +279,8 @@ class SipRuntime:
             on_ended=self.policy.call_ended,
         )
         recordings = SqlCallRecordings(platform.engine, platform.settings.data_dir, platform.clock)  # CFG-9
-        self.media = MediaPlane.attach(self.server, config.media, recordings)  # issue #15
+        music = platform.settings.data_dir / "media" / "hold-music.wav"  # the default music on hold
+        self.media = MediaPlane.attach(self.server, config.media, recordings, music)  # issue #15
         # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
         # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers

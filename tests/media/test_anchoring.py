@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from media.conftest import Events
 from media.peers import Peer, dominant_hz, media_port, rms, sdp
 from netports import free_port
+from nuage.media.player import HOLD_NOTES_HZ, write_hold_music
 from nuage.sip import SipServer, SipSettings
 from nuage.sip.b2bua.media import AnchorSettings, MediaServices
 from nuage.sip.digest import authorization_header
@@ -41,7 +43,12 @@ class Pbx:
         return self.server.bound_address("UDP").port
 
 
-async def _pbx(media: MediaPort, anchor: AnchorSettings, recordings: CallRecordings | None = None) -> Pbx:
+async def _pbx(
+    media: MediaPort,
+    anchor: AnchorSettings,
+    recordings: CallRecordings | None = None,
+    music: Path | None = None,
+) -> Pbx:
     credentials, dial_plan = make_lab_parts(free_port())
     cdrs = MemoryCdrSink()
     settings = SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50)
@@ -53,14 +60,17 @@ async def _pbx(media: MediaPort, anchor: AnchorSettings, recordings: CallRecordi
         policy=DialPlanPolicy(),
         cdr_sink=cdrs,
     )
-    server.media = MediaServices(media, anchor, recordings)
+    server.media = MediaServices(media, anchor, recordings, music)
     await server.start()
     return Pbx(server, cdrs, media, anchor.always)
 
 
 @pytest.fixture(params=[True, False], ids=["always", "nat-only"])
-async def pbx(request: pytest.FixtureRequest, engine: tuple[MediaPort, Events]) -> AsyncIterator[Pbx]:
-    pbx = await _pbx(engine[0], AnchorSettings(always=request.param))
+async def pbx(
+    request: pytest.FixtureRequest, engine: tuple[MediaPort, Events], tmp_path: Path
+) -> AsyncIterator[Pbx]:
+    music = write_hold_music(tmp_path / "hold-music.wav")
+    pbx = await _pbx(engine[0], AnchorSettings(always=request.param), music=music)
     yield pbx
     await pbx.server.stop(grace_s=0.5)
 
@@ -298,3 +308,70 @@ async def test_a_call_nothing_needs_anchored_keeps_its_sdp(engine: tuple[MediaPo
         alice.close()
         bob.close()
         await pbx.server.stop(grace_s=0.5)
+
+
+def music_on_hold(pcm: np.ndarray) -> bool:
+    """Whether ``pcm`` is the default music on hold: loud enough, its energy at the melody's notes,
+    each of them heard."""
+    if len(pcm) < 4000 or rms(pcm) < 500:
+        return False
+    spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64) * np.hanning(len(pcm)))) ** 2
+    freqs = np.fft.rfftfreq(len(pcm), 1 / 8000)
+    bands = [np.abs(freqs - hz) < 20 for hz in sorted(set(HOLD_NOTES_HZ))]
+    shares = [spectrum[band].sum() / spectrum.sum() for band in bands]
+    return sum(shares) > 0.8 and min(shares) > 0.1
+
+
+async def _reinvite(pbx: Pbx, alice: Phone, bob: Phone, ok: SipResponse, cseq: int, direction: bytes) -> None:
+    """alice sends a re-INVITE with ``direction``; bob answers with its RFC 3264 counterpart."""
+    contact = ok.headers.get("contact") or ""
+    uri = contact[contact.index("<") + 1 : contact.index(">")]
+    offer = sdp(alice.rtp.port, "1").replace(b"a=sendrecv", direction)
+    alice.sip.send(
+        alice.sip.request(
+            "INVITE",
+            uri,
+            to_user="bob",
+            call_id="anchor-1",
+            cseq=cseq,
+            to_tag=ok.to_addr.tag,
+            body=offer.decode(),
+        ),
+        pbx.port,
+    )
+    relayed = await bob.sip.incoming_request()
+    assert relayed.method == "INVITE"
+    assert direction in relayed.body
+    counterpart = {b"a=sendonly": b"a=recvonly", b"a=sendrecv": b"a=sendrecv"}[direction]
+    answer = make_response(relayed, 200, body=sdp(bob.rtp.port, "2").replace(b"a=sendrecv", counterpart))
+    answer.headers.add("contact", f"<sip:bob@127.0.0.1:{bob.sip.port}>")
+    answer.headers.add("content-type", "application/sdp")
+    bob.sip.send(answer.to_bytes(), pbx.port)
+    accepted = await alice.sip.response()
+    while accepted.cseq.number != cseq:  # a late retransmission of the first INVITE's 407
+        accepted = await alice.sip.response()
+    assert accepted.status == 200
+    alice.sip.send(
+        alice.sip.request("ACK", uri, to_user="bob", call_id="anchor-1", cseq=cseq, to_tag=ok.to_addr.tag),
+        pbx.port,
+    )
+    assert (await bob.sip.incoming_request()).method == "ACK"
+
+
+async def test_the_held_party_hears_music_and_resuming_restores_the_call(
+    pbx: Pbx, phones: tuple[Phone, Phone]
+) -> None:
+    alice, bob = phones
+    offer = sdp(alice.rtp.port, "1") if pbx.always else _natted_offer(alice.rtp.port)
+    _, ok = await call(pbx.port, alice, bob, offer)
+
+    await _reinvite(pbx, alice, bob, ok, 4, b"a=sendonly")  # alice holds bob
+    bob.rtp.received.clear()
+    await wait_for_condition(lambda: len(bob.rtp.received) >= 75, timeout=5, what="music on hold")
+    assert music_on_hold(bob.rtp.audio()[800:])
+
+    await _reinvite(pbx, alice, bob, ok, 5, b"a=sendrecv")  # and takes the call back
+    bob.rtp.received.clear()
+    await alice.rtp.send_tone(media_port(ok.body), 440, 1000)
+    await wait_for_condition(lambda: len(bob.rtp.received) >= 40, timeout=5, what="alice's voice")
+    assert heard(bob.rtp.audio(), 440)

@@ -7,6 +7,8 @@ cycle: started before the SIP server takes calls, stopped after the last call's 
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nuage.sip.b2bua.media import AnchorSettings, MediaServices
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
     from nuage.sip.server import SipServer
 
 
+HOLD_MUSIC_S = 30.0  # the default music on hold's length (played again when it ends)
+
+
 def _address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     return host.strip("[]"), int(port)
@@ -30,6 +35,7 @@ class MediaPlane:
 
     def __init__(self, engine: EmbeddedMediaEngine | RtpengineMediaEngine | None) -> None:
         self.engine = engine
+        self.hold_music: Path | None = None
         self._open = False
 
     @property
@@ -57,19 +63,28 @@ class MediaPlane:
 
     @classmethod
     def attach(
-        cls, server: SipServer, config: SipMediaSettings, recordings: CallRecordings | None = None
+        cls,
+        server: SipServer,
+        config: SipMediaSettings,
+        recordings: CallRecordings | None = None,
+        hold_music: Path | None = None,
     ) -> MediaPlane:
-        """The engine ``config`` names, given to ``server`` with when to anchor and where calls are
-        recorded (CFG-9), before it starts."""
+        """The engine ``config`` names, given to ``server`` with when to anchor, where calls are
+        recorded (CFG-9) and the music a held party hears (written at ``start``), before it starts."""
         plane = cls.of(config)
+        plane.hold_music = hold_music
         if plane.engine is not None:
             anchor = AnchorSettings(always=config.always_anchor, nat=config.anchor_nat)
-            server.media = MediaServices(plane.engine, anchor, recordings)
+            server.media = MediaServices(plane.engine, anchor, recordings, hold_music, HOLD_MUSIC_S)
         return plane
 
     async def start(self) -> None:
-        """Open the engine (rtpengine: its control and DTMF sockets)."""
+        """Write the default music on hold, open the engine (rtpengine: its control and DTMF sockets)."""
         from nuage.adapters.rtpengine import RtpengineMediaEngine
+        from nuage.media.player import write_hold_music
+
+        if self.hold_music is not None:
+            await asyncio.to_thread(write_hold_music, self.hold_music, int(HOLD_MUSIC_S))
 
         if isinstance(self.engine, RtpengineMediaEngine) and not self._open:
             await self.engine.open()

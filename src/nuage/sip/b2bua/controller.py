@@ -160,7 +160,7 @@ class CallController:
         recording = await recording_plan(services, account_id, self.call_id)  # CFG-9
         if recording is None and not needs_anchor(services.anchor, self.request, tx.source.host):
             return self.state is CallState.WAIT_ROUTE
-        self.media = media = CallMedia(services.port, self.call_id, recording)
+        self.media = media = CallMedia(services, self.call_id, recording)
         self._relay.rewrite = self._rewrite
         try:
             self._offer = await media.rewrite(Side.CALLER, self.request.body)

@@ -58,6 +58,8 @@ class MediaServices:
     port: MediaPort
     anchor: AnchorSettings = AnchorSettings()
     recordings: CallRecordings | None = None  # CFG-9 (None: no call is recorded)
+    hold_music: Path | None = None  # what a held party hears (None: silence)
+    hold_music_s: float = 30.0  # the music's length: it is played again after this long
 
 
 def sdp_address(body: bytes) -> str | None:
@@ -67,6 +69,13 @@ def sdp_address(body: bytes) -> str | None:
             parts = line.split()
             return parts[2] if len(parts) >= 3 else None
     return None
+
+
+def holds(sdp: bytes) -> bool:
+    """RFC 3264 §8.4: whether an SDP puts the other side on hold (``sendonly`` or ``inactive``, or
+    RFC 2543's ``c=IN IP4 0.0.0.0``)."""
+    lines = {line.strip() for line in sdp.decode("utf-8", "replace").splitlines()}
+    return bool(lines & {"a=sendonly", "a=inactive", "c=IN IP4 0.0.0.0"})
 
 
 def behind_nat(request: SipRequest, source_host: str) -> bool:
@@ -160,11 +169,18 @@ class CallMedia:
     """One anchored call's session on the media port, named by the caller's Call-ID; recorded
     from its answer to its end when its account records calls (CFG-9)."""
 
-    def __init__(self, port: MediaPort, call_id: str, recording: RecordingPlan | None = None) -> None:
-        self.port = port
+    def __init__(
+        self,
+        services: MediaServices,
+        call_id: str,
+        recording: RecordingPlan | None = None,
+    ) -> None:
+        self.port = services.port
+        self.services = services
         self.call_id = call_id
         self.recording = recording
         self._recording = False
+        self._music: dict[Side, asyncio.Task[None]] = {}  # the held side's music on hold
         self.released = False
         self.quality: CallQuality | None = None
         self._order = asyncio.Lock()  # rewrites apply in the order the SDPs came
@@ -178,11 +194,41 @@ class CallMedia:
                 rewritten = await self.port.offer(self.call_id, sdp)
             else:
                 rewritten = await self.port.answer(self.call_id, sdp)
-        if self.released:  # the call ended while the engine allocated: free what it bound
-            self.released = False
-            await self.release()
-            raise MediaUnavailableAfterEnd(f"call {self.call_id!r} ended while its media was set up")
+            if self.released:  # the call ended while the engine allocated: free what it bound
+                await self._free()
+                raise MediaUnavailableAfterEnd(f"call {self.call_id!r} ended while its media was set up")
+            self._hold_or_resume(side, sdp)
         return rewritten
+
+    def _hold_or_resume(self, side: Side, sdp: bytes) -> None:
+        """``side`` put the other on hold (it hears music from the engine) or took it off hold."""
+        held = side.other
+        if holds(sdp):
+            music = self.services.hold_music
+            if held not in self._music and music is not None:
+                self._music[held] = asyncio.get_running_loop().create_task(self._play_music(held, music))
+                log.info("call %s: the %s is on hold", self.call_id, held.value)
+            return
+        task = self._music.pop(held, None)
+        if task is not None:
+            task.cancel()
+            spawn(self._stop_music(held))
+            log.info("call %s: the %s is off hold", self.call_id, held.value)
+
+    async def _play_music(self, to: Side, music: Path) -> None:
+        while True:
+            try:
+                await self.port.play(self.call_id, to, music)
+            except MediaError as exc:
+                log.warning("call %s: no music on hold: %s", self.call_id, exc)
+                return
+            await asyncio.sleep(self.services.hold_music_s)
+
+    async def _stop_music(self, to: Side) -> None:
+        try:
+            await self.port.stop_playing(self.call_id, to)
+        except MediaError as exc:
+            log.debug("call %s: music on hold already over: %s", self.call_id, exc)
 
     async def start_recording(self) -> None:
         """CFG-9: record both directions from now on (the call was answered)."""
@@ -217,7 +263,13 @@ class CallMedia:
         if self.released:
             return self.quality
         self.released = True
+        for task in self._music.values():
+            task.cancel()
+        self._music.clear()
         await self._store_recording()
+        return await self._free()
+
+    async def _free(self) -> CallQuality | None:
         try:
             self.quality = await self.port.release(self.call_id)
         except UnknownSession:
