@@ -112,6 +112,7 @@ class SipMediaSettings(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0, le=3600)  # a stream silent this long is reported
     rtpengine_ng: str = "127.0.0.1:2223"  # rtpengine's NG control address (host:port)
     rtpengine_dtmf_log: str | None = None  # host:port its --dtmf-log-dest sends to (None: no DTMF)
+    rtpengine_recording_dir: Path | None = None  # its --recording-dir (pcap); None: calls not recorded
 
     @model_validator(mode="after")
     def _range(self) -> SipMediaSettings:

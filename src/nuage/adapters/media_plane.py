@@ -54,7 +54,10 @@ class MediaPlane:
             dtmf = _address(config.rtpengine_dtmf_log) if config.rtpengine_dtmf_log else None
             return cls(
                 RtpengineMediaEngine(
-                    _address(config.rtpengine_ng), dtmf_listen=dtmf, timeout_s=config.timeout_s
+                    _address(config.rtpengine_ng),
+                    dtmf_listen=dtmf,
+                    recording_dir=config.rtpengine_recording_dir,
+                    timeout_s=config.timeout_s,
                 )
             )
         from nuage.media.engine import EmbeddedMediaEngine
