@@ -375,3 +375,55 @@ async def test_the_held_party_hears_music_and_resuming_restores_the_call(
     await alice.rtp.send_tone(media_port(ok.body), 440, 1000)
     await wait_for_condition(lambda: len(bob.rtp.received) >= 40, timeout=5, what="alice's voice")
     assert heard(bob.rtp.audio(), 440)
+
+
+async def test_early_media_reaches_the_caller_through_nuage(pbx: Pbx, phones: tuple[Phone, Phone]) -> None:
+    alice, bob = phones
+    offer = sdp(alice.rtp.port, "1") if pbx.always else _natted_offer(alice.rtp.port)
+    uri = URI.format(port=pbx.port)
+    phone = alice.sip
+    phone.send(phone.request("INVITE", uri, to_user="bob", call_id="anchor-3", body=offer.decode()), pbx.port)
+    challenge = await phone.response()
+    auth = authorization_header(
+        challenge.headers.get("proxy-authenticate") or "",
+        username="alice",
+        password="alice-secret",
+        method="INVITE",
+        uri=uri,
+    )
+    headers = [("Proxy-Authorization", auth)]
+    phone.send(
+        phone.request(
+            "INVITE", uri, to_user="bob", call_id="anchor-3", cseq=2, headers=headers, body=offer.decode()
+        ),
+        pbx.port,
+    )
+    invite = await bob.sip.incoming_request()
+    progress = make_response(invite, 183, to_tag="bobtag", body=sdp(bob.rtp.port, "2"))
+    progress.headers.add("contact", f"<sip:bob@127.0.0.1:{bob.sip.port}>")
+    progress.headers.add("content-type", "application/sdp")
+    bob.sip.send(progress.to_bytes(), pbx.port)
+    early = await phone.response()
+    while early.status != 183:  # a late retransmission of the first INVITE's 407
+        early = await phone.response()
+    to_engine_from_alice = media_port(early.body)
+    assert to_engine_from_alice not in (alice.rtp.port, bob.rtp.port)
+    await alice.rtp.send_tone(to_engine_from_alice, 440, 100)  # a phone sends as it gets the SDP (NAT latch)
+    # the carrier's ringback or announcement, before any answer
+    await bob.rtp.send_tone(media_port(invite.body), 425, 1000)
+    await wait_for_condition(lambda: len(alice.rtp.received) >= 40, timeout=5, what="early media")
+    assert heard(alice.rtp.audio(), 425)
+    assert not pbx.cdrs.records
+
+
+async def test_a_digit_crosses_nuage_as_a_telephone_event(pbx: Pbx, phones: tuple[Phone, Phone]) -> None:
+    alice, bob = phones
+    offer = sdp(alice.rtp.port, "1") if pbx.always else _natted_offer(alice.rtp.port)
+    _, ok = await call(pbx.port, alice, bob, offer)
+    await alice.rtp.send_tone(media_port(ok.body), 440, 100)  # latched
+    await alice.rtp.send_digit(media_port(ok.body), "7")
+    await wait_for_condition(
+        lambda: any(p.payload_type == 101 for p in bob.rtp.received), timeout=5, what="the digit"
+    )
+    events = [p.payload for p in bob.rtp.received if p.payload_type == 101]
+    assert {payload[0] for payload in events} == {7}  # RFC 4733: the event code of digit 7
