@@ -79,16 +79,17 @@ def holds(sdp: bytes) -> bool:
 
 
 def behind_nat(request: SipRequest, source_host: str) -> bool:
-    """Whether the caller's SDP names an address its packets do not come from (a private or other
-    address: a phone behind NAT), so its media can only be reached by latching (symmetric RTP)."""
+    """Whether the caller is a phone behind NAT: its SDP names a private address (RFC 1918 and the
+    like) its packets do not come from, so its media can only be reached by latching (symmetric
+    RTP). A public media address other than the signalling one (a carrier's media gateway) is not."""
     address = sdp_address(request.body)
     if address is None or address == source_host:
         return False
     try:
         named = ipaddress.ip_address(address)
     except ValueError:
-        return True  # a host name in c=: cannot be checked, anchor
-    return not named.is_unspecified  # 0.0.0.0 is the old way to say "hold", not a NAT
+        return False  # a host name in c=: nothing says it is unreachable
+    return named.is_private and not named.is_unspecified  # 0.0.0.0 is the old way to say "hold"
 
 
 def needs_anchor(settings: AnchorSettings, request: SipRequest, source_host: str) -> bool:
