@@ -23,7 +23,7 @@ from nuage.sip.media import MediaError, MediaPort
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.policy import DialPlanPolicy
-from nuage.sip.ports import CallOutcome, CallRecordings
+from nuage.sip.ports import MEDIA_TIMEOUT, CallOutcome, CallRecordings
 from nuage.sip.transactions import make_response
 from sip.harness import RawUdpPhone, make_lab_parts
 from waiting import wait_for_condition
@@ -427,3 +427,24 @@ async def test_a_digit_crosses_nuage_as_a_telephone_event(pbx: Pbx, phones: tupl
     )
     events = [p.payload for p in bob.rtp.received if p.payload_type == 101]
     assert {payload[0] for payload in events} == {7}  # RFC 4733: the event code of digit 7
+
+
+async def test_a_call_whose_media_stops_is_hung_up_and_its_cdr_says_why(
+    pbx: Pbx, phones: tuple[Phone, Phone]
+) -> None:
+    alice, bob = phones
+    offer = sdp(alice.rtp.port, "1") if pbx.always else _natted_offer(alice.rtp.port)
+    invite, ok = await call(pbx.port, alice, bob, offer)
+    await asyncio.gather(
+        alice.rtp.send_tone(media_port(ok.body), 440, 400),
+        bob.rtp.send_tone(media_port(invite.body), 1000, 400),
+    )
+    # both phones go silent (a phone that crashed, a network that dropped): after the engine's
+    # timeout (1.5 s here) Nuage hangs up both sides
+    byes = await asyncio.gather(alice.sip.incoming_request(timeout=10), bob.sip.incoming_request(timeout=10))
+    assert [bye.method for bye in byes] == ["BYE", "BYE"]
+    for phone, bye in zip((alice, bob), byes, strict=True):
+        phone.sip.send(make_response(bye, 200).to_bytes(), pbx.port)
+    await wait_for_condition(lambda: len(pbx.cdrs.records) == 1, timeout=5, what="the CDR")
+    (cdr,) = pbx.cdrs.records
+    assert (cdr.outcome, cdr.disposition) == (CallOutcome.ANSWERED, MEDIA_TIMEOUT)

@@ -281,6 +281,9 @@ NOT_ACKNOWLEDGED = "2xx never acknowledged"
 INTERRUPTED = "interrupted by node failure"
 """The disposition of a CDR a restarted node closed for a call its previous life lost."""
 
+MEDIA_TIMEOUT = "media stopped"
+"""The disposition of a CDR of an anchored call hung up because a phone's stream stopped."""
+
 
 @dataclass(frozen=True, slots=True)
 class CdrRecord:
@@ -397,6 +400,7 @@ __all__ = [
     "CallPolicy",
     "CarrierTrunk",
     "CdrRecord",
+    "CallRecordings",
     "CdrSink",
     "CredentialStore",
     "Destination",
@@ -407,6 +411,7 @@ __all__ = [
     "HotDesk",
     "INTERRUPTED",
     "JournalEntry",
+    "MEDIA_TIMEOUT",
     "NOT_ACKNOWLEDGED",
     "Refusal",
     "SipAccount",

@@ -32,6 +32,7 @@ from nuage.sip.b2bua.targets import targets_of
 from nuage.sip.media import MediaError, Side
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.ports import (
+    MEDIA_TIMEOUT,
     Authorization,
     CallAttempt,
     CallOutcome,
@@ -102,6 +103,7 @@ class CallController:
         self._caller_id: str | None = None  # SIP-2: the number the policy imposed
         self._hang_up_on_ack = False
         self.shown_callee: str | None = None  # what the CDR and the live view show as dialled
+        self.disposition: str | None = None  # why the call ended, when unusual (the CDR says it)
         self._log = logging.LoggerAdapter(log, {"call_id": self.call_id})
         services.on_started(self)
 
@@ -161,6 +163,7 @@ class CallController:
         if recording is None and not needs_anchor(services.anchor, self.request, tx.source.host):
             return self.state is CallState.WAIT_ROUTE
         self.media = media = CallMedia(services, self.call_id, recording)
+        media.watch(lambda: self._hang_up_both("media stopped", MEDIA_TIMEOUT))  # the CDR says why
         self._relay.rewrite = self._rewrite
         try:
             self._offer = await media.rewrite(Side.CALLER, self.request.body)
@@ -394,9 +397,10 @@ class CallController:
             self.callee_leg.send(Disconnect(reason))
         self._end(status, CallOutcome.FAILED)
 
-    def _hang_up_both(self, reason: str) -> None:
+    def _hang_up_both(self, reason: str, disposition: str | None = None) -> None:
         if self.state is not CallState.CONNECTED:
             return
+        self.disposition = disposition
         self._log.info("hanging up call %s: %s", self.call_id, reason)
         self.caller_leg.bye()
         if self.callee_leg is not None:

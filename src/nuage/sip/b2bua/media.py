@@ -22,7 +22,7 @@ import asyncio
 import dataclasses
 import ipaddress
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,9 @@ from nuage.sip.media import (
     CallQuality,
     MalformedSdp,
     MediaError,
+    MediaEvent,
     MediaPort,
+    MediaTimeout,
     Side,
     UnknownSession,
     UnsupportedMedia,
@@ -51,6 +53,30 @@ class AnchorSettings:
     nat: bool = True
 
 
+class MediaEvents:
+    """Routes the engine's events to the call each concerns (subscribed once, at the first call)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, Callable[[MediaEvent], None]] = {}
+        self._subscribed: set[int] = set()
+
+    def watch(self, port: MediaPort, call_id: str, handler: Callable[[MediaEvent], None]) -> None:
+        """Hand the events of ``call_id`` to ``handler`` until ``forget``."""
+        if id(port) not in self._subscribed:
+            self._subscribed.add(id(port))
+            port.subscribe(self)
+        self.calls[call_id] = handler
+
+    def forget(self, call_id: str) -> None:
+        """The call ended: its events go nowhere."""
+        self.calls.pop(call_id, None)
+
+    def __call__(self, event: MediaEvent) -> None:
+        handler = self.calls.get(event.call_id)
+        if handler is not None:
+            handler(event)
+
+
 @dataclass(frozen=True, slots=True)
 class MediaServices:
     """What anchoring needs from the server: the engine, when to anchor, where recordings go."""
@@ -60,6 +86,7 @@ class MediaServices:
     recordings: CallRecordings | None = None  # CFG-9 (None: no call is recorded)
     hold_music: Path | None = None  # what a held party hears (None: silence)
     hold_music_s: float = 30.0  # the music's length: it is played again after this long
+    events: MediaEvents = dataclasses.field(default_factory=MediaEvents)
 
 
 def sdp_address(body: bytes) -> str | None:
@@ -182,6 +209,19 @@ class CallMedia:
         self.recording = recording
         self._recording = False
         self._music: dict[Side, asyncio.Task[None]] = {}  # the held side's music on hold
+
+    def watch(self, on_stream_stopped: Callable[[], None]) -> None:
+        """Call ``on_stream_stopped`` when a phone's stream stops (but not while a party is on hold:
+        a held phone may stop sending)."""
+
+        def handle(event: MediaEvent) -> None:
+            if isinstance(event, MediaTimeout) and not self._music and not self.released:
+                log.info(
+                    "call %s: the %s's media stopped %.1f s ago", self.call_id, event.side.value, event.idle_s
+                )
+                on_stream_stopped()
+
+        self.services.events.watch(self.port, self.call_id, handle)
         self.released = False
         self.quality: CallQuality | None = None
         self._order = asyncio.Lock()  # rewrites apply in the order the SDPs came
@@ -264,6 +304,7 @@ class CallMedia:
         if self.released:
             return self.quality
         self.released = True
+        self.services.events.forget(self.call_id)
         for task in self._music.values():
             task.cancel()
         self._music.clear()

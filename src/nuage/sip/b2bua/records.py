@@ -71,7 +71,7 @@ def call_record(call: CallController, status: int, outcome: CallOutcome, ended_a
         refusal_rule_id=call.refusal_rule,
         emergency=attempt.emergency if attempt else False,
         customer_trunk_id=attempt.customer_trunk_id if attempt else None,
-        disposition=None if billed else NOT_ACKNOWLEDGED,
+        disposition=call.disposition if billed else NOT_ACKNOWLEDGED,
     )
 
 
