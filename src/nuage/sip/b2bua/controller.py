@@ -156,8 +156,8 @@ class CallController:
         """Anchor the media when the operator or a NAT'd caller wants it (issue #15); False: the
         call ended meanwhile, or the engine refused it (answered with its status and Warning)."""
         services, tx = self.services.media, self.caller_leg.tx
-        if services is None:
-            return True
+        if services is None or b"RTP/SAVP" in self.request.body:
+            return True  # SRTP is keyed end to end between TLS legs: never anchored, never recorded
         account_id = self.attempt.account_id if self.attempt is not None else None
         recording = await recording_plan(services, account_id, self.call_id)  # CFG-9
         if recording is None and not needs_anchor(services.anchor, self.request, tx.source.host):

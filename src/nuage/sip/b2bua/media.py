@@ -121,8 +121,8 @@ def behind_nat(request: SipRequest, source_host: str) -> bool:
 
 def needs_anchor(settings: AnchorSettings, request: SipRequest, source_host: str) -> bool:
     """Whether a new call's media goes through the engine (it carries an offer, and a reason)."""
-    if not request.body:
-        return False  # a delayed offer is passed through untouched (the answer comes in the ACK)
+    if not request.body or b"RTP/SAVP" in request.body:
+        return False  # a delayed offer, or SRTP (keyed end to end between TLS legs), passes untouched
     return settings.always or (settings.nat and behind_nat(request, source_host))
 
 

@@ -47,6 +47,9 @@ def test_always_anchor_anchors_every_call_with_an_offer() -> None:
     assert needs_anchor(settings, _invite("203.0.113.7"), "203.0.113.7")
     assert not needs_anchor(settings, _invite(None), "203.0.113.7")
     assert not needs_anchor(AnchorSettings(nat=False), _invite("192.168.1.20"), "203.0.113.7")
+    srtp = _invite("203.0.113.7")
+    srtp.body = srtp.body.replace(b"RTP/AVP", b"RTP/SAVP")
+    assert not needs_anchor(settings, srtp, "203.0.113.7")  # SRTP stays end to end
 
 
 def test_hold_is_sendonly_inactive_or_the_null_address() -> None:
