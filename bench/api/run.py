@@ -81,8 +81,16 @@ def wrk(
     }
 
 
-def rate(url: str, headers: dict[str, str], duration: int) -> dict[str, object]:
-    command = [sys.executable, str(HERE / "rate.py"), url, "--rate", "200", "--duration", str(duration)]
+def rate(url: str, headers: dict[str, str], duration: int, per_second: float = 200) -> dict[str, object]:
+    command = [
+        sys.executable,
+        str(HERE / "rate.py"),
+        url,
+        "--rate",
+        str(per_second),
+        "--duration",
+        str(duration),
+    ]
     for name, value in headers.items():
         command += ["--header", f"{name}: {value}"]
     return dict(json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout))

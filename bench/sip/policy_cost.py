@@ -242,7 +242,6 @@ def decision_latency(url: str, injection: Path, calls: int, rate: int, hold_s: f
     from nuage.config import Settings, SipSettings
     from nuage.shared.clock import FrozenClock
     from nuage.sip.ports import CallAttempt, CallOutcome, CdrRecord, Direction, ExternalDestination, Refusal
-    from nuage.storage.sql.snapshots import ChangeWatch
 
     async def measure() -> dict[str, float]:
         clock = FrozenClock(datetime.now(UTC))
@@ -254,7 +253,7 @@ def decision_latency(url: str, injection: Path, calls: int, rate: int, hold_s: f
         try:
             reloads = {}
             for name, holder in (("policy", runtime.policy_state), ("directory", runtime.directory)):
-                holder._changes = ChangeWatch()  # forget what was built: a full rebuild
+                holder._changes.forget()  # forget what was read: a full read
                 cpu = time.process_time()  # nothing else runs in this process meanwhile
                 await holder.reload()
                 reloads[name] = 1000 * (time.process_time() - cpu)

@@ -19,7 +19,7 @@ import logging
 import secrets
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from nuage.sip.ports import BanStore
     from nuage.sip.security import SecuritySettings
     from nuage.sip.server import SipServer
+    from nuage.sip.tls_certs import CertificatePair
     from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory
     from nuage.storage.sql.policy_adapters import SqlPolicySnapshot
     from nuage.storage.sql.sip_adapters import SqlSipDirectory
@@ -291,9 +292,19 @@ class SipRuntime:
         )
         self._platform = platform
         self._reconciler: asyncio.Task[None] | None = None
+        self.certificate: CertificatePair | None = None  # SIP over TLS's, once started
 
     async def start(self) -> None:
-        """Load the directory and the policy's snapshot, then listen for SIP on UDP and TCP."""
+        """Load the directory and the policy's snapshot, then listen for SIP on UDP, TCP and TLS."""
+        from nuage.sip.tls_certs import tls_setup
+
+        config = self._platform.settings.sip
+        if config.tls.enabled:  # the certificate's files, the demo's key generation: off the loop
+            folder, port = self._platform.settings.data_dir / "tls", config.tls.effective_port(config.port)
+            contexts, self.certificate = await asyncio.to_thread(
+                tls_setup, config.tls, demo_folder=folder, hosts=(config.host,), port=port
+            )
+            self.server.settings = replace(self.server.settings, tls=contexts)
         await self.directory.start()
         try:
             await self.policy_state.start()

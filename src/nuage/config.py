@@ -29,6 +29,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from nuage.media_settings import SipMediaSettings
+
 
 class TlsSettings(BaseModel):
     """HTTPS for the web server: both files, or neither (plain HTTP, e.g. behind a TLS proxy)."""
@@ -97,28 +99,29 @@ class SipSecuritySettings(BaseModel):
         return [f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in exact]
 
 
-class SipMediaSettings(BaseModel):
-    """The media plane (issue #15, ``[sip.media]``): which engine anchored calls use, and when a
-    call is anchored (always, or when the caller is behind NAT or a feature needs its audio)."""
+class SipTlsSettings(BaseModel):
+    """SIP over TLS (``[sip.tls]``, RFC 3261 §26): its port and the certificate phones check."""
 
     model_config = ConfigDict(extra="forbid")
 
-    engine: Literal["embedded", "rtpengine", "none"] = "embedded"  # none: calls are never anchored
-    always_anchor: bool = False  # every call's media through Nuage (else only when needed)
-    anchor_nat: bool = True  # a caller whose SDP names another address than its packets'
-    address: str = "127.0.0.1"  # embedded engine: the address it binds and advertises in SDP
-    port_min: int = Field(default=30000, ge=1024, le=65535)
-    port_max: int = Field(default=39999, ge=1024, le=65535)
-    timeout_s: float = Field(default=30.0, gt=0, le=3600)  # a stream silent this long is reported
-    rtpengine_ng: str = "127.0.0.1:2223"  # rtpengine's NG control address (host:port)
-    rtpengine_dtmf_log: str | None = None  # host:port its --dtmf-log-dest sends to (None: no DTMF)
-    rtpengine_recording_dir: Path | None = None  # its --recording-dir (pcap); None: calls not recorded
+    enabled: bool = True
+    port: int | None = Field(default=None, ge=0, le=65535)  # None: the SIP port + 1 (5061; 0 when 0)
+    certificate: Path | None = None  # PEM chain; None: a self-signed one made under <data-dir>/tls
+    key: Path | None = None  # PEM: the private key of ``certificate`` (as ``http.tls``)
+    ca_file: Path | None = None  # authorities of the peers we connect to (None: the system's)
+    handshake_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     @model_validator(mode="after")
-    def _range(self) -> SipMediaSettings:
-        if self.port_max - self.port_min < 3:
-            raise ValueError("the media port range needs at least two RTP/RTCP pairs")
+    def _pair(self) -> SipTlsSettings:
+        if (self.certificate is None) != (self.key is None):
+            raise ValueError("give both sip.tls.certificate and sip.tls.key, or neither (self-signed)")
         return self
+
+    def effective_port(self, sip_port: int) -> int:
+        """The port TLS listens on: the one set, else the SIP port + 1 (0 stays 0: any free port)."""
+        if self.port is not None:
+            return self.port
+        return 0 if sip_port == 0 else min(sip_port + 1, 65535)
 
 
 class SipSettings(BaseModel):
@@ -158,6 +161,7 @@ class SipSettings(BaseModel):
     autodialer: SipAutoDialerSettings = SipAutoDialerSettings()
     security: SipSecuritySettings = SipSecuritySettings()
     media: SipMediaSettings = SipMediaSettings()
+    tls: SipTlsSettings = SipTlsSettings()
 
 
 class LoginThrottleSettings(BaseModel):

@@ -133,3 +133,66 @@ async def test_a_bankruptcy_stops_service_and_billing(billed: Api) -> None:
         await api.get(OPERATOR, "/invoices", params={"customer_id": lemaire, "period": "2026-03"})
     ).json()
     assert march["total"] == 0  # billing stopped with the bankruptcy
+
+
+@pytest.mark.rule("CTR-2")
+@pytest.mark.rule("CTR-3")
+async def test_a_notice_withdrawn_before_its_end_credits_its_balance_and_is_audited(billed: Api) -> None:
+    api = billed
+    dupont = api.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    base = f"/customers/{dupont}/contract"
+    confirmed = await api.post(
+        OPERATOR, f"{base}/notice", json={"received_on": "2026-02-09", "confirm": True}
+    )
+    balance_invoice = confirmed.json()["balance_invoice"]
+    assert balance_invoice is not None
+    refused = await api.post(DUPONT, f"{base}/notice/withdrawal", json={"reason": "kept"})
+    assert refused.status_code == 403
+    withdrawn = await api.post(OPERATOR, f"{base}/notice/withdrawal", json={"reason": "kept by agreement"})
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["termination"] is None
+    assert withdrawn.json()["in_service_today"] is True
+    credited = (await api.get(OPERATOR, f"/invoices/{balance_invoice}")).json()
+    assert credited["credited_by"] is not None  # BIL-4: a credit note, the invoice itself unchanged
+    again = await api.post(OPERATOR, f"{base}/notice/withdrawal", json={"reason": "again"})
+    assert again.status_code == 409
+    events = (await api.get(DUPONT, f"{base}/events")).json()["items"]
+    assert [e["action"] for e in events] == ["notice", "notice-withdrawn"]
+    assert "kept by agreement" in events[1]["detail"]
+    assert credited["credited_by"] in events[1]["detail"]
+    assert events[1]["actor_id"] == api.party_id(PartyKind.OPERATOR)
+    assert (await api.get(PEETERS, f"{base}/events")).status_code == 404
+
+
+@pytest.mark.rule("CTR-2")
+async def test_a_notice_that_took_effect_cannot_be_withdrawn(billed: Api) -> None:
+    api = billed
+    dupont = api.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    base = f"/customers/{dupont}/contract"
+    await api.post(OPERATOR, f"{base}/notice", json={"received_on": "2026-02-09", "confirm": True})
+    api.platform.clock.set(datetime(2026, 3, 2, 8, tzinfo=UTC))  # type: ignore[attr-defined]
+    late = await api.post(OPERATOR, f"{base}/notice/withdrawal", json={"reason": "too late"})
+    assert late.status_code == 422
+    assert late.json()["details"]["rule_id"] == "CTR-2"
+    assert "new order makes a new contract" in late.json()["message"]
+    blank = await api.post(OPERATOR, f"{base}/notice/withdrawal", json={"reason": " "})
+    assert blank.status_code == 422
+
+
+@pytest.mark.rule("CTR-4")
+async def test_a_bankruptcy_reversed_restores_service_and_is_audited(billed: Api) -> None:
+    api = billed
+    lemaire = api.party_id(PartyKind.CUSTOMER, "Cabinet Lemaire")
+    base = f"/customers/{lemaire}/contract"
+    assert (
+        await api.post(OPERATOR, f"{base}/bankruptcy", json={"proof_on": "2026-02-10"})
+    ).status_code == 201
+    reversed_ = await api.post(OPERATOR, f"{base}/bankruptcy/reversal", json={"reason": "judgement reversed"})
+    assert reversed_.status_code == 200, reversed_.text
+    assert reversed_.json()["bankruptcy_proof_on"] is None
+    assert reversed_.json()["in_service_today"] is True
+    assert (await api.get(OPERATOR, f"/customers/{lemaire}")).json()["status"] == "active"
+    events = (await api.get(OPERATOR, f"{base}/events")).json()["items"]
+    assert [e["action"] for e in events] == ["bankruptcy", "bankruptcy-reversed"]
+    twice = await api.post(OPERATOR, f"{base}/bankruptcy/reversal", json={"reason": "again"})
+    assert twice.status_code == 409

@@ -16,7 +16,7 @@ async def test_a_date_in_the_wrong_format_names_the_expected_format(api: Api, ru
     body = answer.json()
     assert body["error_id"] == "invalid-input"
     assert body["details"]["field"] == "run_on"
-    assert "expected a date as YYYY-MM-DD" in body["message"]
+    assert "YYYY-MM-DD" in body["message"]  # the format to send is named
 
 
 async def test_a_month_in_the_wrong_format_names_the_expected_format(api: Api) -> None:

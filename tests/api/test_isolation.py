@@ -67,7 +67,7 @@ async def test_lists_show_only_the_callers_tenancy(api: Api) -> None:
             "demo-dupont",
             f"/{resource}?{'customer_id' if resource == 'orders' else 'account_id'}={ids['customers']}",
         )
-        assert filtered.json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
+        assert filtered.json() == {"items": [], "limit": 50, "next": None}
 
 
 @pytest.mark.rule("TEN-4")
@@ -78,7 +78,7 @@ async def test_a_partner_sees_its_own_customers_and_no_others(api: Api) -> None:
     assert [c["name"] for c in marie["items"]] == ["Cabinet Lemaire"]
     partners = (await api.get("demo-bruvoice", "/partners")).json()
     assert [p["name"] for p in partners["items"]] == ["Brussels Voice Partners"]
-    everyone = (await api.get("demo-operator", "/customers")).json()
+    everyone = (await api.get("demo-operator", "/customers?total=true")).json()
     assert everyone["total"] == 3
 
 

@@ -71,7 +71,7 @@ async def test_isolation_and_crud_hold_on_postgresql(pg_api: Api) -> None:
             assert theirs.text == missing.text.replace("zzz_0000000000000000", ids[resource])
     user = await pg_api.post("demo-dupont", "/users", json={"name": "Pg User", "extension": "190"})
     assert user.status_code == 201
-    page = (await pg_api.get("demo-dupont", "/users?order=name&direction=desc&limit=2")).json()
+    page = (await pg_api.get("demo-dupont", "/users?order=name&direction=desc&limit=2&total=true")).json()
     assert page["total"] == 4
     assert [u["name"] for u in page["items"]] == ["Pg User", "Chloé Lambert"]
     refused = await pg_api.post(

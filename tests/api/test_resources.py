@@ -80,12 +80,16 @@ async def test_devices_and_trunks_show_their_sip_password_only_when_created(api:
 async def test_collections_page_sort_and_filter_alike(api: Api) -> None:
     for name in ("Stock 1", "Atelier", "Lab"):
         assert (await api.post(ADMIN, "/rooms", json={"name": name, "use": "non_users"})).status_code == 201
-    first = (await api.get(ADMIN, "/rooms?order=name&limit=2")).json()
+    first = (await api.get(ADMIN, "/rooms?order=name&limit=2&total=true")).json()
     assert first["total"] == 5
     assert first["limit"] == 2
     assert [r["name"] for r in first["items"]] == ["Atelier", "Lab"]
-    second = (await api.get(ADMIN, "/rooms?order=name&limit=2&offset=2")).json()
+    second = (await api.get(ADMIN, f"/rooms?order=name&limit=2&cursor={first['next']}")).json()
     assert [r["name"] for r in second["items"]] == ["Meeting room", "Stock 1"]
+    assert "total" not in second  # counted only when asked for
+    last = (await api.get(ADMIN, f"/rooms?order=name&limit=2&cursor={second['next']}")).json()
+    assert [r["name"] for r in last["items"]] == ["Workshop"]
+    assert last["next"] is None
     backwards = (await api.get(ADMIN, "/rooms?order=name&direction=desc&limit=1")).json()
     assert backwards["items"][0]["name"] == "Workshop"
     users = (await api.get(ADMIN, "/users?role=administrator")).json()
@@ -101,6 +105,9 @@ async def test_collections_page_sort_and_filter_alike(api: Api) -> None:
         ("limit=100000", "limit"),
         ("order=password_hash", "order"),
         ("direction=up", "direction"),
+        ("cursor=not-a-cursor", "cursor"),
+        ("total=maybe", "total"),
+        ("offset=50", "offset"),
     ],
 )
 async def test_bad_list_parameters_are_422_naming_the_parameter(api: Api, query: str, field: str) -> None:

@@ -76,6 +76,7 @@ async def test_a_scheduled_version_rates_later_calls_and_leaves_invoices_alone(b
     assert versions["2026-02"]["valid_to"] is None
     assert await _invoice_bytes(api, "INV-2026-000001") == issued  # publishing never changes an invoice
     dupont = api.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    api.platform.clock.set(datetime(2026, 2, 11, 8, tzinfo=UTC))  # type: ignore[attr-defined]  # calls made
     cdrs = (
         "cdr_id,account_id,started_at,destination,billable_seconds\n"
         f"feb-before,{dupont},2026-02-09T23:59:00+01:00,+3222001122,60\n"
@@ -86,6 +87,7 @@ async def test_a_scheduled_version_rates_later_calls_and_leaves_invoices_alone(b
         OPERATOR, "/billing/cdr-imports", content=cdrs.encode(), headers={"Content-Type": "text/csv"}
     )
     assert imported.status_code == 200, imported.text
+    assert imported.json()["imported"] == 3, imported.text
     assert (await api.post(OPERATOR, "/billing/ratings")).status_code == 200
     prices = await _prices_of(api, dupont, {"feb-before", "feb-after", "feb-short"})
     assert prices["feb-before"][0] == current["version"]  # the version in force at the call's start

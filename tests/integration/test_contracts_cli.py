@@ -50,3 +50,29 @@ def test_notice_preview_confirm_apply_and_bankruptcy(platform: Platform) -> None
     )
     assert bad.exit_code == 2
     assert "not a date (YYYY-MM-DD)" in bad.output
+
+
+@pytest.mark.rule("CTR-2")
+@pytest.mark.rule("CTR-4")
+def test_reversals_and_the_audit_trail_from_the_command_line(platform: Platform) -> None:
+    url = platform.settings.database_url
+    target = ["--data-dir", str(platform.settings.data_dir)] + (["--database-url", url] if url else [])
+    _ok(["demo", *target])
+    with platform.uow() as uow:
+        lemaire = uow.parties.find_by(kind=PartyKind.CUSTOMER.value, name="Cabinet Lemaire")
+    assert lemaire is not None
+    platform.close()
+    _ok(["contracts", "bankruptcy", "--customer", lemaire.id, "--proof-on", "2026-02-10", *target])
+    reversed_ = _ok(
+        ["contracts", "reverse-bankruptcy", "--customer", lemaire.id, "--reason", "error", *target]
+    )
+    assert "in service today: yes" in reversed_
+    history = _ok(["contracts", "history", "--customer", lemaire.id, *target])
+    assert "bankruptcy-reversed" in history
+    assert "CTR-4: bankruptcy reversed (error)" in history
+    assert "2 events" in history
+    none = runner.invoke(
+        app, ["contracts", "withdraw-notice", "--customer", lemaire.id, "--reason", "x", *target]
+    )
+    assert none.exit_code == 2
+    assert "no termination notice to withdraw" in none.output

@@ -15,8 +15,8 @@ from media.peers import media_port, sdp
 from media.test_anchoring import Phone, call, heard
 from netports import free_port, release
 from nuage.bootstrap import Platform, SipRuntime
-from nuage.config import SipMediaSettings
 from nuage.directory.model import RecordingSetting
+from nuage.media_settings import SipMediaSettings
 from nuage.services.demo import load_demo
 from nuage.services.directory.media import recording_file
 from nuage.shared.clock import SystemClock

@@ -17,8 +17,8 @@ from nuage.sip.ports import CallRecordings
 
 if TYPE_CHECKING:
     from nuage.adapters.rtpengine import RtpengineMediaEngine
-    from nuage.config import SipMediaSettings
     from nuage.media.engine import EmbeddedMediaEngine
+    from nuage.media_settings import SipMediaSettings
     from nuage.sip.server import SipServer
 
 

@@ -58,8 +58,8 @@ Everything the portal can do (API-1). Authenticate at `POST /oauth/token` (OAuth
 credentials for API clients, password grant for portal users) and send `Authorization: Bearer
 <token>`. Every operation names the permission it needs (`x-permission`).
 
-* Collections page, sort and filter alike: `limit`, `offset`, `order`, `direction`, equality
-  filters; answers are `{"items", "total", "limit", "offset"}`.
+* Collections page, sort and filter alike: `limit`, `cursor`, `order`, `direction`, `total`,
+  equality filters; answers are `{"items", "limit", "next"}` (`"total"` with `total=true`).
 * Errors have one shape: `{"error_id", "message", "details"}`; a refusal by the terms is 422
   `term-violation` with `details.rule_id`.
 * Another tenant's objects are answered exactly like missing ones (404, TEN-4).

@@ -1,7 +1,8 @@
 """The shared anatomy of a resource (Wazo-style): list, create, read, update, delete.
 
-Every collection pages, sorts and filters the same way (``limit``, ``offset``, ``order``,
-``direction`` and equality filters) and answers ``{"items", "total", "limit", "offset"}``; every
+Every collection pages, sorts and filters the same way (``limit``, ``cursor``, ``order``,
+``direction``, ``total`` and equality filters; ``nuage.api.paging``) and answers
+``{"items", "limit", "next"}`` (with ``"total"`` when asked for); every
 operation documents its permission (``x-permission``), its errors and its cache headers (API-4).
 """
 
@@ -15,8 +16,9 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel
 
+from nuage.api import paging
 from nuage.api.caching import read_response, write_response
 from nuage.api.deps import Call, current_claims, in_call
 from nuage.api.errors import ErrorBody, unprocessable
@@ -46,20 +48,25 @@ class ListRead:
 
     def parse(self, pairs: list[tuple[str, str]]) -> dict[str, Any] | None:
         """The handler's arguments for these query pairs, or None to leave them to the route."""
-        kw: dict[str, Any] = {"limit": 50, "offset": 0, "order": self.order_fields[0], "direction": "asc"}
-        kw.update(dict.fromkeys(self.filters))
+        kw: dict[str, Any] = dict.fromkeys(self.filters)
+        kw.update(limit=50, cursor=None, order=self.order_fields[0], direction="asc", total=False)
         seen: set[str] = set()
         for name, value in pairs:
             if name in seen:
                 return None
             seen.add(name)
-            if name in ("limit", "offset"):
-                if not value.isdigit() or len(value) > 7:
+            if name == "limit":
+                if not value.isdigit() or len(value) > 3 or not 1 <= int(value) <= MAX_PAGE:
                     return None
-                number = int(value)
-                if (name == "limit" and not 1 <= number <= MAX_PAGE) or number > 1_000_000:
+                kw[name] = int(value)
+            elif name == "cursor":
+                if not 1 <= len(value) <= paging.MAX_CURSOR:
                     return None
-                kw[name] = number
+                kw[name] = value
+            elif name == "total":
+                if value not in ("true", "false"):
+                    return None
+                kw[name] = value == "true"
             elif name == "order":
                 if value not in self.order_fields:
                     return None
@@ -143,29 +150,23 @@ def dump(model: type[BaseModel], obj: Any) -> bytes:
     return model.model_validate(obj, from_attributes=True).model_dump_json().encode()
 
 
-def dump_page(model: type[BaseModel], items: list[Any], total: int, limit: int, offset: int) -> bytes:
-    """The page envelope, built without a second serialisation pass."""
-    rows = b",".join(dump(model, item) for item in items)
-    return b'{"items":[' + rows + b'],"total":%d,"limit":%d,"offset":%d}' % (total, limit, offset)
+def dump_page(
+    model: type[BaseModel], items: list[Any], limit: int, next_cursor: str | None, total: int | None = None
+) -> bytes:
+    """The page envelope (``nuage.api.paging``), built without a second serialisation pass."""
+    return paging.envelope(b",".join(dump(model, item) for item in items), limit, next_cursor, total)
 
 
-def dump_listed(model: type[BaseModel], items: list[Any], limit: int, offset: int) -> bytes:
-    """The page at ``offset`` of a collection filtered and ordered in memory (small collections
-    that are not rows of one table: built-in emergency numbers, live sessions, usage counters)."""
-    return dump_page(model, items[offset : offset + limit], len(items), limit, offset)
+def dump_listed(
+    model: type[BaseModel], items: list[Any], limit: int, cursor: str | None, where: str, total: bool
+) -> bytes:
+    """The page after ``cursor`` of a collection filtered and ordered in memory (small collections
+    that are not rows of one table); ``where`` names its order (a cursor of another is refused)."""
+    page, next_cursor = paging.listed(items, limit, cursor, where)
+    return dump_page(model, page, limit, next_cursor, len(items) if total else None)
 
 
-def page_model(out: type[BaseModel]) -> type[BaseModel]:
-    """The page envelope schema for ``out``."""
-    name = out.__name__.removesuffix("Out") + "Page"
-    return create_model(
-        name,
-        items=(list[out], ...),  # type: ignore[valid-type]
-        total=(int, ...),
-        limit=(int, ...),
-        offset=(int, ...),
-        __doc__=f"A page of {out.__name__.removesuffix('Out')} items and how many match in all.",
-    )
+page_model = paging.page_model
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,16 @@ def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -
 
 
 _REQUEST = _param("request", Request)
+#: the paging parameters every collection takes (``nuage.api.paging``)
+CURSOR = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=paging.MAX_CURSOR,
+        description="Where the page starts: the `next` of the previous page (same order and filters)",
+    ),
+]
+TOTAL = Annotated[bool, Query(description="Also count how many match in all (`total`); costs a count")]
 _CLAIMS = _param("claims", Claims, Depends(current_claims))
 ID = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="The object's id")
@@ -240,13 +251,14 @@ def _list(router: APIRouter, res: Resource) -> None:
         _REQUEST,
         _CLAIMS,
         _param("limit", Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size")], 50),
-        _param("offset", Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")], 0),
+        _param("cursor", CURSOR, None),
         _param(
             "order",
             Annotated[order_enum, Query(description="Sort field (ties broken by id)")],
             res.order_fields[0],
         ),
         _param("direction", Annotated[Literal["asc", "desc"], Query(description="Sort direction")], "asc"),
+        _param("total", TOTAL, False),
     ]
     for name, annotation in res.filters.items():
         params.append(
@@ -259,6 +271,7 @@ def _list(router: APIRouter, res: Resource) -> None:
     permission = res.permission("read")
 
     async def handler(**kw: Any) -> Response:
+        paging.refuse_offset(kw["request"].query_params)
         body = await in_call(kw["request"], kw["claims"], lambda c: work(c, kw), read=True)
         return read_response(kw["request"], body)
 
@@ -266,17 +279,22 @@ def _list(router: APIRouter, res: Resource) -> None:
         c.require(permission)
         where = {**res.fixed, **{name: kw[name] for name in res.filters if kw[name] is not None}}
         where = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in where.items()}
+        order = str(kw["order"])
+        position = f"{order}.{kw['direction']}"
+        cursor = kw["cursor"]
         page = page_visible(
             res.repo(c.uow),
             c.ctx,
             owner_field=res.owner_field,
-            order_by=(str(kw["order"]), "id"),
+            order_by=(order, "id"),
             descending=kw["direction"] == "desc",
             limit=kw["limit"],
-            offset=kw["offset"],
+            after=None if cursor is None else paging.decode(cursor, position, 2),
+            with_total=kw["total"],
             where=where,
         )
-        return dump_page(res.out, page.items, page.total, page.limit, page.offset)
+        next_cursor = None if page.after is None else paging.encode(position, page.after)
+        return dump_page(res.out, page.items, page.limit, next_cursor, page.total)
 
     LIST_READS[res.path] = ListRead(
         work, res.order_fields, {name: _parser(annotation) for name, annotation in res.filters.items()}

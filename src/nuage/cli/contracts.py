@@ -19,7 +19,7 @@ import typer
 from nuage.bootstrap import Platform
 from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
 from nuage.errors import NuageError
-from nuage.services.billing import contracts
+from nuage.services.billing import contract_reversals, contracts
 from nuage.services.context import Context
 from nuage.shared.clock import BUSINESS_TZ, business_date
 from nuage.tenancy.model import PartyKind
@@ -126,6 +126,43 @@ def apply(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     for customer_id in ended:
         typer.echo(f"  {customer_id}: terminated (CTR-2)")
     typer.echo(f"{len(ended)} contracts ended today")
+
+
+Reason = Annotated[str, typer.Option(help="Why (kept in the contract's audit trail).")]
+
+
+@contracts_app.command("withdraw-notice")
+def withdraw_notice(
+    customer: Customer, reason: Reason, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """CTR-2: withdraw a notice before it takes effect (its CTR-3 balance invoice is credited)."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        contract = contract_reversals.withdraw_notice(
+            uow, ctx, customer, reason, validator=platform.einvoice_validator, settings=platform.payments
+        )
+        _show(contract, business_date(ctx.clock.now()))
+        last = contracts.contract_history(uow, ctx, customer)[-1]
+    typer.echo(f"notice withdrawn: {last.detail}")
+
+
+@contracts_app.command("reverse-bankruptcy")
+def reverse_bankruptcy(
+    customer: Customer, reason: Reason, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """CTR-4: undo a bankruptcy recorded in error or reversed; service and billing resume today."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        contract = contract_reversals.reverse_bankruptcy(uow, ctx, customer, reason)
+        _show(contract, business_date(ctx.clock.now()))
+
+
+@contracts_app.command("history")
+def history(customer: Customer, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """CTR-2/CTR-4: the contract's audit trail: notices, ends, bankruptcies, reversals."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        events = contracts.contract_history(uow, ctx, customer)
+    for event in events:
+        typer.echo(f"  {event.at:%Y-%m-%d %H:%M}  {event.action:<20} {event.detail}  (by {event.actor_id})")
+    typer.echo(f"{len(events)} events")
 
 
 async def daily_contract_job(platform: Platform) -> None:

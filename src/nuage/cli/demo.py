@@ -15,6 +15,8 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     try:
         with platform.uow() as uow:
             summary = load_demo(uow, platform.clock, uow.access)
+        with platform.uow() as uow:
+            accounts = [(p.kind.value, p.name, p.id) for p in uow.parties.list(order_by=("kind", "name"))]
     except NuageError as exc:
         raise fail(described(exc)) from exc
     finally:
@@ -42,3 +44,6 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         typer.echo(
             f"  {client.account:<24} client_id={client.client_id:<14} client_secret={client.client_secret}"
         )
+    typer.echo("accounts (the ids the commands and the API take):")
+    for kind, name, party_id in accounts:
+        typer.echo(f"  {kind:<9} {name:<28} {party_id}")

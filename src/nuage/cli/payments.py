@@ -96,11 +96,11 @@ def show_balances(data_dir: DataDir = None, database_url: DatabaseUrl = None) ->
             f"  {item.party_id}  {item.name[:28]:<28}  billed {item.billed:>9}  paid {item.received:>9}  "
             f"balance {item.balance:>9}  overdue {item.overdue:>9}"
         )
-        if item.fees or item.interest or item.pending_fees or item.pending_interest:
+        if item.total_due != item.balance or item.fees or item.interest:
             typer.echo(
                 f"      of which services {item.principal}, reminder fees {item.fees}, interest "
                 f"{item.interest} (PAY-2); on the next invoice: fees {item.pending_fees}, interest "
-                f"{item.pending_interest}; total due {item.total_due}"
+                f"{item.pending_interest}, other {item.pending_other}; total due {item.total_due}"
             )
 
 

@@ -16,6 +16,7 @@ from nuage.bootstrap import Platform, SipRuntime
 from nuage.cli.common import DatabaseUrl, DataDir, address, command_settings, fail, open_platform
 from nuage.cli.contracts import daily_contract_job
 from nuage.sip import install_uvloop, tune_gc
+from nuage.sip.tls_certs import CertificateError, CertificatePair, fingerprint
 
 
 def serve(
@@ -25,7 +26,8 @@ def serve(
         str | None, typer.Option("--http", help="HOST:PORT for the web server (default 127.0.0.1:8080).")
     ] = None,
     sip: Annotated[
-        str | None, typer.Option("--sip", help="HOST:PORT for SIP, UDP and TCP (default 127.0.0.1:5060).")
+        str | None,
+        typer.Option("--sip", help="HOST:PORT for SIP, UDP and TCP (default 127.0.0.1:5060); TLS on PORT+1."),
     ] = None,
     no_sip: Annotated[bool, typer.Option("--no-sip", help="Run the web server only.")] = False,
 ) -> None:
@@ -84,6 +86,8 @@ async def _start_sip(platform: Platform) -> SipRuntime:
     runtime = SipRuntime(platform)
     try:
         await runtime.start()
+    except CertificateError as exc:
+        raise fail(f"bad setting sip.tls: {exc}") from None
     except OSError as exc:
         sip = platform.settings.sip
         raise fail(
@@ -99,7 +103,20 @@ async def _start_sip(platform: Platform) -> SipRuntime:
         f"domain {platform.settings.sip.realm}; demo accounts: `nuage demo` lists them "
         "(e.g. alice / Alice-Demo-2026)"
     )
+    if runtime.certificate is not None:
+        await _print_tls(runtime, runtime.certificate)
     return runtime
+
+
+async def _print_tls(runtime: SipRuntime, certificate: CertificatePair) -> None:
+    """Where SIP over TLS listens, and the certificate a phone will be shown (to trust or pin)."""
+    bound = runtime.server.bound_address("TLS")
+    kind = "self-signed demo certificate" if certificate.generated else "certificate"
+    digest = await asyncio.to_thread(fingerprint, certificate.certificate)
+    typer.echo(
+        f"SIP over TLS: sip:{bound.host}:{bound.port};transport=tls (SRTP keys only here); "
+        f"{kind} {certificate.certificate}, SHA-256 {digest}"
+    )
 
 
 async def _serve(platform: Platform, listening: socket.socket) -> None:
@@ -164,7 +181,8 @@ def sip_only(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     sip: Annotated[
-        str | None, typer.Option("--sip", help="HOST:PORT for SIP, UDP and TCP (default 127.0.0.1:5060).")
+        str | None,
+        typer.Option("--sip", help="HOST:PORT for SIP, UDP and TCP (default 127.0.0.1:5060); TLS on PORT+1."),
     ] = None,
     grace: Annotated[
         float, typer.Option("--grace", help="Seconds current calls may go on at shutdown.")

@@ -59,6 +59,7 @@ class Repository(Protocol[T]):
         descending: bool = ...,
         limit: int | None = ...,
         offset: int = ...,
+        after: Sequence[Any] | None = ...,
         **where: Any,
     ) -> list[T]: ...
     def count(self, **where: Any) -> int: ...

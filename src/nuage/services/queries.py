@@ -1,4 +1,9 @@
-"""Reading directory and tenancy items one by one or a page at a time, inside the caller's tenant (TEN-4)."""
+"""Reading directory and tenancy items one by one or a page at a time, inside the caller's tenant (TEN-4).
+
+A page is found by keyset: the rows after the last one of the previous page in the list's order
+(its sort value, then its id), so reading page 1,000 costs what page 1 costs; how many match in
+all is counted only when asked for.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,17 @@ class Page(Generic[T]):
     offset: int
 
 
+@dataclass(frozen=True)
+class KeysetPage(Generic[T]):
+    """One page of items; ``after`` is where the next page starts (the last item's sort values),
+    None on the last page; ``total`` is how many match in all, when it was asked for."""
+
+    items: list[T]
+    limit: int
+    after: tuple[Any, ...] | None
+    total: int | None = None
+
+
 def get_visible(
     repo: Repository[T], ctx: Context, key: str, owner_field: str = "account_id", **where: Any
 ) -> T:
@@ -43,21 +59,26 @@ def page_visible(
     order_by: Sequence[str] = ("created_at", "id"),
     descending: bool = False,
     limit: int = 50,
-    offset: int = 0,
+    after: Sequence[Any] | None = None,
+    with_total: bool = False,
     where: Mapping[str, Any] | None = None,
-) -> Page[T]:
-    """TEN-4: a page of the items the caller may see; filtering on another tenant finds nothing."""
+) -> KeysetPage[T]:
+    """TEN-4: a page of the items the caller may see, those after ``after`` (the sort values of
+    the previous page's last item); filtering on another tenant finds nothing."""
     filters = {k: v for k, v in (where or {}).items() if v is not None}
     visible = ctx.scope.visible_ids
     if visible is not None:
         wanted = filters.get(owner_field)
         if wanted is not None:
             if str(wanted) not in visible:
-                return Page([], 0, limit, offset)
+                return KeysetPage([], limit, None, 0 if with_total else None)
         elif len(visible) == 1:
             filters[owner_field] = next(iter(visible))  # a customer: equality, not IN (...)
         else:
             filters[owner_field] = sorted(visible)
-    total = repo.count(**filters)
-    items = repo.list(order_by=order_by, descending=descending, limit=limit, offset=offset, **filters)
-    return Page(items, total, limit, offset)
+    total = repo.count(**filters) if with_total else None
+    items = repo.list(order_by=order_by, descending=descending, limit=limit + 1, after=after, **filters)
+    more = len(items) > limit
+    del items[limit:]
+    last = tuple(getattr(items[-1], name) for name in order_by) if more else None
+    return KeysetPage(items, limit, last, total)

@@ -1,6 +1,6 @@
 """Nuage's SIP data plane: an asyncio registrar and B2BUA (SIP-1).
 
-Layers, bottom up: ``message`` (model, parser, SDP) → ``transport`` (UDP, TCP) →
+Layers, bottom up: ``message`` (model, parser, SDP) → ``transport`` (UDP; ``tcp``, ``tls``) →
 ``transactions`` and ``transaction_layer`` (RFC 3261 §17, timers from ``timers``) → ``dialogs``
 → ``registrar`` and ``b2bua`` (legs joined by a controller). Everything from the rest of the
 platform comes through ``ports``; ``memory`` holds in-memory implementations of them,

@@ -13,8 +13,8 @@ A source address is banned after ``max_auth_failures`` failed digest authenticat
 A later successful authentication does not lift a ban. Trusted addresses (carriers, our own
 gateways) are never banned, filtered or rate limited; trust is exact: an address *and* port as
 configured, so a carrier on a host does not make every client of that host trusted (a carrier
-on TCP, which connects from ports of its own choosing, is trusted for what arrives over TCP
-from its address).
+on TCP or TLS, which connects from ports of its own choosing, is trusted for what arrives over
+that transport from its address).
 
 Bans are kept in wall-clock time (the injected clock) so that they can be stored and shared:
 ``on_change`` hears every ban and lift (``nuage.sip.bans`` writes them behind and keeps the
@@ -104,7 +104,7 @@ class SecurityGuard:
         self._now = now or time.monotonic
         self._clock = clock or SystemClock()
         self._trusted = frozenset(self.settings.trusted)
-        self._trusted_tcp: frozenset[str] = frozenset()
+        self._trusted_tcp: frozenset[tuple[str, str]] = frozenset()  # (host, "TCP" or "TLS")
         self._scanners = tuple(s.lower() for s in self.settings.scanner_user_agents if s)
         self._failures: dict[str, deque[float]] = {}
         self._bans: dict[str, BanRecord] = {}
@@ -118,13 +118,15 @@ class SecurityGuard:
         kept current from the directory."""
         carriers = tuple(carriers)
         self._trusted = frozenset(self.settings.trusted) | {(c.host, c.port) for c in carriers}
-        self._trusted_tcp = frozenset(c.host for c in carriers if c.transport.upper() == "TCP")
+        self._trusted_tcp = frozenset(
+            (c.host, c.transport.upper()) for c in carriers if c.transport.upper() in ("TCP", "TLS")
+        )
 
     def trusted(self, source: Address) -> bool:
         """SIP-5: whether ``source`` is exempt: its address and port exactly as configured, or a
-        TCP carrier's address over TCP."""
+        TCP (or TLS) carrier's address over TCP (TLS)."""
         return (source.host, source.port) in self._trusted or (
-            source.host in self._trusted_tcp and source.transport.upper() == "TCP"
+            (source.host, source.transport.upper()) in self._trusted_tcp
         )
 
     def admit(self, message: SipRequest | SipResponse, source: Address) -> bool:

@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.accounting import CdrWriter
 from nuage.sip.b2bua.admission import admit
-from nuage.sip.b2bua.controller import CallController, CallInfo
+from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.legs import Leg
 from nuage.sip.b2bua.media import MediaServices, drain
+from nuage.sip.b2bua.records import CallInfo
 from nuage.sip.b2bua.services import CallServices, CallSettings
 from nuage.sip.digest import DigestAuthenticator, NonceCounts
 from nuage.sip.journal import CallJournal, OrphanDialogs, recover
@@ -30,38 +31,18 @@ from nuage.sip.ports import CallJournalStore as JournalStore
 from nuage.sip.registrar import Registrar, RegistrarSettings
 from nuage.sip.resolver import Resolver
 from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
-from nuage.sip.tcp import TcpLimits, TcpTransport
+from nuage.sip.sockets import Binder, SocketBinder
+from nuage.sip.tcp import TcpLimits
 from nuage.sip.timers import Cancellable, Scheduler, Timers
+from nuage.sip.tls import TlsContexts, sips_not_allowed
+from nuage.sip.tls_sdes import is_secure
 from nuage.sip.transaction_layer import TransactionLayer
 from nuage.sip.transactions import ClientTransaction, ResponseHandler, ServerTransaction, TxState
-from nuage.sip.transport import Address, Blocked, MessageHandler, Transport, UdpTransport
+from nuage.sip.transport import Address, Transport
 
 log = logging.getLogger("nuage.sip.server")
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
-
-Binder = Callable[[str, str, int, MessageHandler], Awaitable[Transport]]
-"""Binds a transport by name (``"UDP"``...) on host and port and hands it every message."""
-
-
-@dataclass(frozen=True, slots=True)
-class SocketBinder:
-    """The network's transports: UDP and TCP sockets, with the edge's guards (bans, TCP limits)."""
-
-    blocked: Blocked | None = None  # a banned source gets no answer, not even a 400
-    resolver: Resolver | None = None  # names resolved off the loop, with a timeout and a cache
-    limits: TcpLimits | None = None
-
-    async def __call__(self, name: str, host: str, port: int, handler: MessageHandler) -> Transport:
-        if name == "UDP":
-            return await UdpTransport.listen(
-                host, port, handler, blocked=self.blocked, resolver=self.resolver
-            )
-        if name == "TCP":
-            return await TcpTransport.listen(
-                host, port, handler, blocked=self.blocked, resolver=self.resolver, limits=self.limits
-            )
-        raise ValueError(f"unsupported transport {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +51,8 @@ class SipSettings:
 
     listen_host: str = "127.0.0.1"
     listen_port: int = 5060  # 0: let the OS choose (tests); UDP and TCP then share one port
-    transports: tuple[str, ...] = ("UDP", "TCP")
+    transports: tuple[str, ...] = ("UDP", "TCP")  # and "TLS" when ``tls`` is given
+    tls: TlsContexts | None = None  # SIP over TLS on ``tls.port`` (RFC 3261 §26.2)
     advertised_host: str | None = None  # host in Via/Contact; default: listen_host
     realm: str = "nuage.local"  # digest realm and our SIP domain
     t1_s: float = 0.5
@@ -94,7 +76,7 @@ class SipSettings:
 
 
 class SipServer:
-    """Registrar + B2BUA on UDP and TCP; the transaction user; calls journaled (``nuage.sip.journal``)."""
+    """Registrar + B2BUA (UDP, TCP, TLS); the transaction user; calls journaled (``nuage.sip.journal``)."""
 
     def __init__(
         self,
@@ -217,15 +199,23 @@ class SipServer:
         settings = self.settings
         assert self._layer is not None
         receive = self._receive
-        binder = self._binder or SocketBinder(self.security.is_banned, Resolver(), settings.tcp)
-        for name in settings.transports:
-            transport = await binder(name, settings.listen_host, port, receive)
-            port = transport.local.port  # port 0: the others follow the first one's port
+        binder = self._binder or SocketBinder(self.security.is_banned, Resolver(), settings.tcp, settings.tls)
+        names = settings.transports
+        if settings.tls is not None and "TLS" not in names:
+            names = (*names, "TLS")
+        for name in names:
+            if name == "TLS" and settings.tls is not None:  # a port of its own (5061)
+                transport = await binder(name, settings.listen_host, settings.tls.port, receive)
+            else:
+                transport = await binder(name, settings.listen_host, port, receive)
+                port = transport.local.port  # port 0: the others follow the first one's port
             self._transports[name] = transport
             host = settings.advertised_host or transport.local.host
             host_text = f"[{host}]" if ":" in host else host
             self._via[name] = (host_text, transport.local.port)
             self._contact[name] = f"<sip:nuage@{host_text}:{transport.local.port};transport={name.lower()}>"
+            if name == "TLS":  # in a dialog set up with a sips: URI (RFC 5630)
+                self._contact["SIPS"] = f"<sips:nuage@{host_text}:{transport.local.port}>"
 
     async def stop(self, grace_s: float = 30.0) -> None:
         """Refuse new calls (503), let current calls end for up to ``grace_s``, hang up the rest,
@@ -370,6 +360,10 @@ class SipServer:
             request.from_addr  # noqa: B018
             request.to_addr  # noqa: B018
             request.uri  # noqa: B018
+        if request.uri.scheme == "sips" and not is_secure(transaction.transport.name):
+            # RFC 5630: sips means TLS on every hop, and this one was not
+            transaction.reply(480, headers=[("warning", sips_not_allowed(self.settings.realm))])
+            return
         if method == "INVITE":
             if not self._accepting:
                 transaction.reply(503, headers=[("retry-after", "30")])

@@ -2,8 +2,8 @@
 
 Every transport hands each received message to one callback, already parsed, with the address
 it came from; a malformed request is answered with a 400 when it can be, dropped otherwise.
-A transport is a small class with ``send(data, address)``, so TLS and WebSocket fit later as
-two more classes (they differ only in how bytes are framed and secured).
+A transport is a small class with ``send(data, address)``: TLS is TCP's with TLS contexts
+(``nuage.sip.tls``), WebSocket would be one more. Clear-text transports never send SDES keys.
 
 Nothing here blocks the loop: host names are resolved by ``nuage.sip.resolver`` in a worker
 thread, and a 400 goes to the address the request came from (RFC 3581 received/rport), never to
@@ -23,6 +23,7 @@ from typing import Protocol, cast
 from nuage.sip.message import SipParseError, SipRequest, SipResponse, parse_message
 from nuage.sip.message.headers import Via, split_list
 from nuage.sip.resolver import SEND_ERRORS, UNRESOLVED, Resolver, Sender, SendErrors, is_ip_literal
+from nuage.sip.tls_sdes import clear_text
 
 log = logging.getLogger("nuage.sip.transport")
 
@@ -46,7 +47,7 @@ MessageHandler = Callable[[SipRequest | SipResponse, Address, "Transport"], None
 class Transport(Protocol):
     """One listening transport."""
 
-    name: str  # "UDP", "TCP"; later "TLS", "WS"
+    name: str  # "UDP", "TCP", "TLS"; later "WS"
     reliable: bool
     local: Address
 
@@ -225,7 +226,8 @@ class UdpTransport(asyncio.DatagramProtocol):
         log.debug("UDP error: %s", exc)
 
     def send(self, data: bytes, destination: Address) -> None:
-        """Send one datagram (a host name is resolved first, off the loop)."""
+        """Send one datagram (a host name is resolved first, off the loop), never with SDES keys."""
+        data = clear_text(data)  # SIP-5: keys travel only over TLS
         ip = self._sender.resolver.cached(destination.host)
         if ip is None:
             self._sender.later(data, destination, self._sendto)

@@ -92,3 +92,20 @@ def test_the_key_columns_of_rated_calls_compare_byte_by_byte_on_postgresql_and_g
     upgrade(url)
     assert collations() == bytewise
     assert _differences(url) == []
+
+
+def test_the_list_indexes_come_and_go_back(tmp_path: Path) -> None:
+    """Migration 0016: (owner, sort field, id) for every list; the devices' kind index gains the id."""
+    url = f"sqlite:///{tmp_path / 'nuage.db'}"
+
+    def indexes(table: str) -> dict[str, list[str | None]]:
+        with _connected(url) as connection:
+            return {i["name"]: list(i["column_names"]) for i in inspect(connection).get_indexes(table)}
+
+    upgrade(url)
+    assert indexes("users")["ix_users_account_name"] == ["account_id", "name", "id"]
+    assert indexes("devices")["ix_devices_account_kind"] == ["account_id", "kind", "id"]
+    assert _differences(url) == []
+    command.downgrade(alembic_config(url), "0019")
+    assert "ix_users_account_name" not in indexes("users")
+    assert indexes("devices")["ix_devices_account_kind"] == ["account_id", "kind"]

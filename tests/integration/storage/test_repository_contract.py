@@ -3,6 +3,7 @@ PostgreSQL, so a use-case test on the memory one proves what it would prove on a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -100,3 +101,29 @@ def test_a_repository_taken_before_a_commit_writes_in_the_next_transaction(uow_f
         assert users.find("usr_3") is None
     with uow_factory() as uow:
         assert [user.id for user in uow.users.list()] == ["usr_1", "usr_2"]
+
+
+@pytest.mark.parametrize("field", ["name", "extension", "email", "created_at"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_keyset_pages_walk_the_whole_order_once(uow_factory: Any, field: str, descending: bool) -> None:
+    """Each page starts after the last item of the previous one (sort value, then id), NULLs and
+    ties included: walking the pages gives the order of the whole list, each item once."""
+    with uow_factory() as uow:
+        _account(uow)
+        for n in range(1, 10):  # names tie in threes; every third has no extension and no e-mail
+            extra = {} if n % 3 == 0 else {"extension": f"{n % 4}0{n}", "email": f"u{n % 5}{n}@x.example"}
+            uow.users.add(replace(_user(n, **extra), name=f"Name {n % 3}", created_at=T0 + timedelta(n % 4)))
+        uow.commit()
+    order_by = (field, "id")
+    with uow_factory() as uow:
+        whole = [u.id for u in uow.users.list(order_by=order_by, descending=descending)]
+        walked: list[str] = []
+        after: tuple[Any, ...] | None = None
+        while True:
+            page = uow.users.list(order_by=order_by, descending=descending, limit=2, after=after)
+            walked += [u.id for u in page]
+            if len(page) < 2:
+                break
+            after = tuple(getattr(page[-1], name) for name in order_by)
+    assert sorted(whole) == [f"usr_{n}" for n in range(1, 10)]
+    assert walked == whole

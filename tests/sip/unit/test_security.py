@@ -275,3 +275,11 @@ def test_a_tcp_carrier_is_trusted_over_tcp_from_any_port_of_its_address_only() -
     assert guard.trusted(at("192.0.2.50", 40123, "TCP"))  # its connections come from ports of its own
     assert not guard.trusted(at("192.0.2.50", 40123, "UDP"))  # a datagram may be spoofed: not trusted
     assert not guard.trusted(at("192.0.2.51", 40123, "TCP"))
+
+
+def test_a_tls_carrier_is_trusted_over_tls_from_any_port_of_its_address_only() -> None:
+    guard = SecurityGuard(SecuritySettings(rate_per_s=1, burst=1), now=Time())
+    guard.trust_carriers([CarrierTrunk("carrier", "192.0.2.50", 5061, "TLS")])
+    assert guard.trusted(at("192.0.2.50", 40123, "TLS"))
+    assert not guard.trusted(at("192.0.2.50", 40123, "TCP"))
+    assert not guard.trusted(at("192.0.2.50", 40123, "UDP"))

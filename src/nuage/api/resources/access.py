@@ -11,11 +11,13 @@ from pydantic import Field
 
 from nuage.api.caching import read_response, write_response
 from nuage.api.crud import (
+    CURSOR,
     FORBIDDEN,
     ID,
     INVALID,
     NOT_FOUND,
     NOT_MODIFIED,
+    TOTAL,
     Resource,
     described,
     dump,
@@ -25,6 +27,7 @@ from nuage.api.crud import (
     responses,
 )
 from nuage.api.deps import Call, call
+from nuage.api.paging import refuse_offset
 from nuage.api.schemas import Id, Input, Name, Output
 from nuage.directory.model import Role
 from nuage.errors import NotFound
@@ -225,9 +228,11 @@ async def api_usage(
     account_id: Annotated[Id | None, Query()] = None,
     client_id: Annotated[Id | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: CURSOR = None,
+    total: TOTAL = False,
     c: Call = Depends(call),
 ) -> Response:
+    refuse_offset(request.query_params)
     await run_in_threadpool(c.require, "access.api-usage.read")
     rows = [
         r
@@ -235,4 +240,4 @@ async def api_usage(
         if (account_id is None or r.account_id == account_id)
         and (client_id is None or r.client_id == client_id)
     ]
-    return read_response(request, dump_listed(UsageOut, rows, limit, offset))
+    return read_response(request, dump_listed(UsageOut, rows, limit, cursor, "usage", total))

@@ -9,7 +9,7 @@ contract; the customer and its partner read it (TEN-4).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from nuage.api.caching import read_response, write_response
 from nuage.api.crud import CONFLICT, FORBIDDEN, ID, INVALID, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
-from nuage.api.schemas import Input, Output
-from nuage.services.billing import contracts
+from nuage.api.schemas import Input, Name, Output
+from nuage.services.billing import contract_reversals, contracts
 from nuage.shared.clock import business_date
 from nuage.terms.contract import Contract, service_interrupted
 
@@ -181,3 +181,81 @@ def declare_bankruptcy(id: ID, body: BankruptcyBody, c: Call = Depends(call)) ->
     contract = contracts.declare_bankruptcy(c.uow, c.ctx, id, body.proof_on)
     out = _contract_out(contract, business_date(c.ctx.clock.now()))
     return write_response(out.model_dump_json().encode(), 201)
+
+
+class ReasonBody(Input):
+    """Why the operator reverses it (kept in the contract's audit trail)."""
+
+    reason: Name
+
+
+class EventOut(Output):
+    """CTR-2/CTR-4: one change of the contract's life: when, what, why, by whom."""
+
+    at: datetime
+    action: str
+    detail: str
+    actor_id: str
+
+
+class EventsOut(Output):
+    """The contract's audit trail, oldest first."""
+
+    items: list[EventOut]
+
+
+@router.post(
+    "/customers/{id}/contract/notice/withdrawal",
+    response_model=ContractOut,
+    summary="Withdraw a termination notice",
+    tags=["contracts"],
+    responses=responses(FORBIDDEN, NOT_FOUND, CONFLICT, INVALID),
+    **described(
+        UPDATE,
+        "CTR-2: a notice withdrawn by agreement before it takes effect; the CTR-3 balance invoice is "
+        "credited by a credit note (BIL-4). After the end, a new order makes a new contract.",
+    ),
+)
+def withdraw_notice(id: ID, body: ReasonBody, c: Call = Depends(call)) -> Response:
+    c.require(UPDATE)
+    platform = c.runtime.platform
+    contract = contract_reversals.withdraw_notice(
+        c.uow,
+        c.ctx,
+        id,
+        body.reason,
+        validator=platform.einvoice_validator,
+        settings=platform.payments,
+    )
+    out = _contract_out(contract, business_date(c.ctx.clock.now()))
+    return write_response(out.model_dump_json().encode())
+
+
+@router.post(
+    "/customers/{id}/contract/bankruptcy/reversal",
+    response_model=ContractOut,
+    summary="Reverse a bankruptcy",
+    tags=["contracts"],
+    responses=responses(FORBIDDEN, NOT_FOUND, CONFLICT, INVALID),
+    **described(UPDATE, "CTR-4: a bankruptcy recorded in error or reversed: service and billing resume."),
+)
+def reverse_bankruptcy(id: ID, body: ReasonBody, c: Call = Depends(call)) -> Response:
+    c.require(UPDATE)
+    contract = contract_reversals.reverse_bankruptcy(c.uow, c.ctx, id, body.reason)
+    out = _contract_out(contract, business_date(c.ctx.clock.now()))
+    return write_response(out.model_dump_json().encode())
+
+
+@router.get(
+    "/customers/{id}/contract/events",
+    response_model=EventsOut,
+    summary="A contract's audit trail",
+    tags=["contracts"],
+    responses=responses(NOT_MODIFIED, FORBIDDEN, NOT_FOUND),
+    **described(READ, "CTR-2/CTR-4: notices, ends, bankruptcies and their reversals, with who and why."),
+)
+def contract_events(id: ID, request: Request, c: Call = Depends(call)) -> Response:
+    c.require(READ)
+    events = contracts.contract_history(c.uow, c.ctx, id)
+    out = EventsOut(items=[EventOut.model_validate(event, from_attributes=True) for event in events])
+    return read_response(request, out.model_dump_json().encode())

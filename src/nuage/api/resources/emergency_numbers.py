@@ -17,10 +17,12 @@ from pydantic import StringConstraints
 from nuage.api.caching import read_response, write_response
 from nuage.api.crud import (
     CONFLICT,
+    CURSOR,
     FORBIDDEN,
     MAX_PAGE,
     NOT_FOUND,
     NOT_MODIFIED,
+    TOTAL,
     described,
     dump,
     dump_listed,
@@ -29,6 +31,7 @@ from nuage.api.crud import (
 )
 from nuage.api.deps import Call, call
 from nuage.api.errors import Forbidden, unprocessable
+from nuage.api.paging import refuse_offset
 from nuage.api.schemas import Input, Name, Output
 from nuage.directory.model import EmergencyNumber
 from nuage.services import emergency as e
@@ -98,7 +101,8 @@ router = APIRouter()
 def list_emergency_numbers(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size")] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")] = 0,
+    cursor: CURSOR = None,
+    total: TOTAL = False,
     order: Annotated[
         Literal["number", "label"] | None, Query(description="Sort field (default: built in first)")
     ] = None,
@@ -106,6 +110,7 @@ def list_emergency_numbers(
     built_in: Annotated[bool | None, Query(description="Only built-in (or only added) numbers")] = None,
     c: Call = Depends(call),
 ) -> Response:
+    refuse_offset(request.query_params)
     items = e.list_emergency_numbers(c.uow, c.ctx)
     if built_in is not None:
         items = [item for item in items if (item.number in EMERGENCY_NUMBERS) == built_in]
@@ -115,7 +120,10 @@ def list_emergency_numbers(
     if direction == "desc":
         items.reverse()
     return read_response(
-        request, dump_listed(EmergencyNumberOut, [_out(item) for item in items], limit, offset)
+        request,
+        dump_listed(
+            EmergencyNumberOut, [_out(item) for item in items], limit, cursor, f"{order}.{direction}", total
+        ),
     )
 
 

@@ -15,11 +15,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from nuage.api.caching import read_response, write_response
 from nuage.api.crud import (
+    CURSOR,
     FORBIDDEN,
     ID,
     MAX_PAGE,
     NOT_FOUND,
     NOT_MODIFIED,
+    TOTAL,
     described,
     dump,
     dump_listed,
@@ -28,6 +30,7 @@ from nuage.api.crud import (
 )
 from nuage.api.deps import Call, call
 from nuage.api.errors import unprocessable
+from nuage.api.paging import refuse_offset
 from nuage.api.schemas import Id, Input, Output
 from nuage.services import hot_desk as h
 
@@ -68,7 +71,8 @@ router = APIRouter()
 def list_hot_desk_sessions(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size")] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")] = 0,
+    cursor: CURSOR = None,
+    total: TOTAL = False,
     order: Annotated[
         Literal["started_at", "expires_at"], Query(description="Sort field (ties broken by device id)")
     ] = "started_at",
@@ -78,12 +82,15 @@ def list_hot_desk_sessions(
     device_id: Annotated[Id | None, Query(description="Only this shared phone's session")] = None,
     c: Call = Depends(call),
 ) -> Response:
+    refuse_offset(request.query_params)
     c.require(READ)
     items = h.list_hot_desk_sessions(
         c.uow, c.ctx, account_id=account_id, user_id=user_id, device_id=device_id
     )
     items.sort(key=lambda s: (getattr(s, order), s.device_id), reverse=direction == "desc")
-    return read_response(request, dump_listed(HotDeskSessionOut, items, limit, offset))
+    return read_response(
+        request, dump_listed(HotDeskSessionOut, items, limit, cursor, f"{order}.{direction}", total)
+    )
 
 
 @router.post(

@@ -13,7 +13,7 @@ from nuage.billing.runs import invoice_early_termination
 from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
 from nuage.services.billing.common import BILLING_JOB, billing_party, require_operator
 from nuage.services.billing.issuing import issue_all
-from nuage.services.billing.ports import BillingUnitOfWork, ContractState, StoredInvoice
+from nuage.services.billing.ports import BillingUnitOfWork, ContractEvent, ContractState, StoredInvoice
 from nuage.services.context import Context
 from nuage.services.einvoicing import PaymentSettings
 from nuage.services.payments.ports import EInvoiceValidator
@@ -44,7 +44,7 @@ def ensure_contract(uow: BillingUnitOfWork, ctx: Context, customer: Party) -> Co
     return state
 
 
-def _contract(uow: BillingUnitOfWork, ctx: Context, customer_id: str) -> tuple[Party, ContractState]:
+def customer_contract(uow: BillingUnitOfWork, ctx: Context, customer_id: str) -> tuple[Party, ContractState]:
     ctx.scope.require(customer_id, "customer")
     customer = uow.parties.get(customer_id)
     state = ensure_contract(uow, ctx, customer)
@@ -55,7 +55,7 @@ def _contract(uow: BillingUnitOfWork, ctx: Context, customer_id: str) -> tuple[P
 
 def contract_of(uow: BillingUnitOfWork, ctx: Context, customer_id: str) -> ContractState:
     """CTR-1..4/TEN-4: a customer's contract as it stands (made from its first order if need be)."""
-    return _contract(uow, ctx, customer_id)[1]
+    return customer_contract(uow, ctx, customer_id)[1]
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def give_notice(
     the notice would invoice, so the operator sees it before confirming.
     """
     require_operator(ctx)
-    customer, state = _contract(uow, ctx, customer_id)
+    customer, state = customer_contract(uow, ctx, customer_id)
     if state.contract.termination is not None:
         raise Conflict("CTR-2: the contract already has a termination notice", customer_id=customer_id)
     if state.contract.bankruptcy_proof_on is not None:
@@ -120,6 +120,15 @@ def give_notice(
     invoice: StoredInvoice | None = None
     if draft is not None and not store.existing_run_keys([draft.run_key]):
         (invoice,) = issue_all(uow, [draft], "early-termination", ctx.clock.now(), settings, validator)
+    assert contract.termination is not None
+    balance = f"; balance invoiced on {invoice.issued.number}" if invoice is not None else ""
+    record_event(
+        uow,
+        ctx,
+        customer_id,
+        "notice",
+        f"CTR-2: notice received on {received_on}, effective on {contract.termination.effective_on}{balance}",
+    )
     uow.commit()
     return NoticeOutcome(contract, invoice)
 
@@ -168,6 +177,7 @@ def apply_terminations(uow: BillingUnitOfWork, ctx: Context) -> list[str]:
                 ),
             )
         )
+        record_event(uow, ctx, customer.id, "terminated", "CTR-2: the notice took effect; service ended")
         ended.append(customer.id)
     uow.commit()
     return ended
@@ -178,7 +188,7 @@ def declare_bankruptcy(
 ) -> ctr.Contract:
     """CTR-4: on proof of bankruptcy, service is interrupted and billing suspended; commit."""
     require_operator(ctx)
-    customer, state = _contract(uow, ctx, customer_id)
+    customer, state = customer_contract(uow, ctx, customer_id)
     if state.contract.bankruptcy_proof_on is not None:
         raise Conflict("CTR-4: the bankruptcy is already declared", customer_id=customer_id)
     if proof_on > business_date(ctx.clock.now()):
@@ -193,5 +203,19 @@ def declare_bankruptcy(
             status_reason=f"CTR-4: bankruptcy proven on {proof_on.isoformat()}",
         )
     )
+    record_event(uow, ctx, customer_id, "bankruptcy", f"CTR-4: bankruptcy proven on {proof_on}")
     uow.commit()
     return contract
+
+
+def record_event(uow: BillingUnitOfWork, ctx: Context, customer_id: str, action: str, detail: str) -> None:
+    """CTR-2/CTR-4: one line of the contract's audit trail, in the caller's transaction."""
+    uow.billing.add_contract_event(
+        ContractEvent(customer_id, ctx.clock.now(), action, detail, ctx.scope.viewer_id)
+    )
+
+
+def contract_history(uow: BillingUnitOfWork, ctx: Context, customer_id: str) -> list[ContractEvent]:
+    """CTR-2/CTR-4/TEN-4: the contract's audit trail, oldest first."""
+    ctx.scope.require(customer_id, "customer")
+    return uow.billing.contract_events(customer_id)

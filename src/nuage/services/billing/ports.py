@@ -69,6 +69,17 @@ class ContractState:
 
 
 @dataclass(frozen=True)
+class ContractEvent:
+    """CTR-2/CTR-4: one change of a contract's life, kept as its audit trail (never changed)."""
+
+    customer_id: str
+    at: datetime
+    action: str  # notice, notice-withdrawn, terminated, bankruptcy, bankruptcy-reversed
+    detail: str
+    actor_id: str  # the party whose staff acted (the operator), or "daily-job"
+
+
+@dataclass(frozen=True)
 class StoredInvoice:
     """BIL-4: an issued document as stored, with what later cancelled or replaced it."""
 
@@ -211,6 +222,11 @@ class BillingStore(Protocol):
     def save_contract(self, state: ContractState) -> None: ...
     def save_contracts(self, states: Sequence[ContractState]) -> None:
         """CTR/BIL-9: ``save_contract`` for many contracts, in bulk."""
+        ...
+
+    def add_contract_event(self, event: ContractEvent) -> None: ...
+    def contract_events(self, customer_id: str) -> list[ContractEvent]:
+        """CTR-2/CTR-4: a contract's audit trail, oldest first."""
         ...
 
     # invoices (BIL-1..4, BIL-9, BIL-10) ------------------------------------------------------------

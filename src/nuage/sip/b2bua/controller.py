@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from nuage.sip.b2bua.callee import CalleeLeg, Target
@@ -24,7 +23,7 @@ from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
 from nuage.sip.b2bua.identity import callee_identity
 from nuage.sip.b2bua.legs import NO_ACK, CallerLeg, Leg
 from nuage.sip.b2bua.media import CallMedia, media_failure, needs_anchor, recording_plan, spawn
-from nuage.sip.b2bua.records import call_record, journal_entry, outcome_of
+from nuage.sip.b2bua.records import CallInfo, call_info, call_record, journal_entry, outcome_of
 from nuage.sip.b2bua.relay import Relay
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.b2bua.states import CallState
@@ -44,23 +43,10 @@ from nuage.sip.ports import (
 )
 from nuage.sip.responses import refusal_status, warning_header
 from nuage.sip.timers import Cancellable
+from nuage.sip.tls_sdes import REFUSAL_REASON, RULE, is_secure, offer_for
 from nuage.sip.transactions import ServerTransaction, new_tag
 
 log = logging.getLogger("nuage.sip.calls")
-
-
-@dataclass(frozen=True, slots=True)
-class CallInfo:
-    """A current call, for introspection."""
-
-    call_id: str
-    state: CallState
-    direction: Direction
-    caller: str
-    callee: str
-    account_id: str | None
-    started_at: datetime
-    answered_at: datetime | None
 
 
 _RETRY_NEXT_ROUTE = frozenset({408, 500, 502, 503, 504})
@@ -110,18 +96,7 @@ class CallController:
     # -- introspection ------------------------------------------------------------------
     def info(self) -> CallInfo:
         """A snapshot for the introspection API."""
-        return CallInfo(
-            call_id=self.call_id,
-            state=self.state,
-            direction=self.direction,
-            caller=self.request.from_addr.uri.user or "",
-            callee=self.shown_callee or self.request.uri.user or "",
-            account_id=self.attempt.account_id
-            if self.attempt
-            else (self.account.account_id if self.account else None),
-            started_at=self.started_at,
-            answered_at=self.answered_at,
-        )
+        return call_info(self)
 
     # -- admission ------------------------------------------------------------------------
     async def start(self, attempt: CallAttempt) -> None:
@@ -223,10 +198,23 @@ class CallController:
 
     def _targets(self, route: Destination) -> list[Target]:
         dialled = self.attempt.dialled if self.attempt is not None else self.request.uri.user
-        return targets_of(route, self.services.registrar, dialled)
+        targets = targets_of(route, self.services.registrar, dialled)
+        if self.request.uri.scheme == "sips":  # RFC 5630: TLS to every place rung
+            targets = [target for target in targets if is_secure(target.destination.transport)]
+        return targets
 
     def _place(self, route: Destination, targets: list[Target]) -> None:
         request = self.request
+        # SIP-5: SDES keys only between TLS legs; an offer that mandates SRTP otherwise refused
+        offer = offer_for(self._offer, self.caller_leg.transport, [t.destination.transport for t in targets])
+        if offer is None:
+            self.refusal_rule = RULE
+            warning = warning_header(Refusal(RULE, REFUSAL_REASON), self.services.settings.domain)
+            self.caller_leg.send(Fail(488, "Not Acceptable Here", warning))
+            self._end(488, CallOutcome.REFUSED)
+            return
+        body, allowed = offer
+        targets = [target for target, ok in zip(targets, allowed, strict=True) if ok]
         from_addr, to_addr, extra = callee_identity(
             route,
             request,
@@ -243,7 +231,7 @@ class CallController:
             targets=targets,
             from_addr=from_addr,
             to_addr=to_addr,
-            body=self._offer,
+            body=body,
             content_type=request.headers.get("content-type"),
             extra_headers=extra,
             call_id=new_tag() + new_tag(),

@@ -98,11 +98,17 @@ class Leg:
         self.state = LegState.IDLE
         self.dialog: Dialog | None = None
         self.transport = "UDP"
+        self.sips = False  # the dialog was set up with a sips: URI over TLS (RFC 5630)
         self._2xx: tuple[int, bytes, Address, Cancellable] | None = None
         self._pending_reinvite = False
         self._outgoing_reinvite = False
         self._last_ack: tuple[bytes, Address] | None = None
         self.confirmed = False  # the peer ACKed the 2xx of the INVITE that set the call up
+
+    @property
+    def own_contact(self) -> str:
+        """Our Contact in this leg's dialog: a sips: URI in a sips dialog (RFC 3261 §12.1.1)."""
+        return self.host.contact("SIPS" if self.sips else self.transport)
 
     # -- controller -> leg ---------------------------------------------------------------
     def send(self, event: LegEvent) -> None:
@@ -225,7 +231,7 @@ class Leg:
             method, transport=self.transport, body=body, content_type=content_type, extra=extra
         )
         if method in ("INVITE", "UPDATE"):
-            request.headers.add("contact", self.host.contact(self.transport))
+            request.headers.add("contact", self.own_contact)
         self.host.send_request(request, dialog.destination(), on_response)
         return request
 
@@ -272,6 +278,7 @@ class CallerLeg(Leg):
         super().__init__(host, call)
         self.tx = tx
         self.transport = tx.transport.name
+        self.sips = tx.request.uri.scheme == "sips" and self.transport == "TLS"
         self.local_tag = new_tag()
         self.state = LegState.TRYING
         self.dialog = Dialog.as_uas(tx.request, self.local_tag, tx.source, host.via(self.transport))
@@ -294,7 +301,7 @@ class CallerLeg(Leg):
             case Ring(status=status, reason=reason, body=body, content_type=content_type):
                 if self.state in (LegState.TRYING, LegState.RINGING):
                     response = tx.response(status, reason, to_tag=self.local_tag, body=body)
-                    response.headers.add("contact", self.host.contact(self.transport))
+                    response.headers.add("contact", self.own_contact)
                     if body:
                         response.headers.add("content-type", content_type or "application/sdp")
                     tx.respond(response)
@@ -302,7 +309,7 @@ class CallerLeg(Leg):
             case Connect(body=body, content_type=content_type, headers=headers):
                 if self.state in (LegState.TRYING, LegState.RINGING):
                     response = tx.response(200, to_tag=self.local_tag, body=body, headers=headers)
-                    response.headers.add("contact", self.host.contact(self.transport))
+                    response.headers.add("contact", self.own_contact)
                     if body:
                         response.headers.add("content-type", content_type or "application/sdp")
                     self.state = LegState.CONNECTED

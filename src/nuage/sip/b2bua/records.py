@@ -7,15 +7,18 @@ shows as called (the E.164 number rating prices, RAT-2), and what a crash would 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nuage.sip.accounting import billable_seconds
+from nuage.sip.b2bua.states import CallState
 from nuage.sip.ports import (
     NOT_ACKNOWLEDGED,
     CallAttempt,
     CallOutcome,
     CdrRecord,
+    Direction,
     ExternalDestination,
     JournalEntry,
 )
@@ -24,6 +27,35 @@ if TYPE_CHECKING:
     from nuage.sip.b2bua.controller import CallController
 
 _NO_ANSWER = frozenset({408, 480})
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """A current call, for introspection."""
+
+    call_id: str
+    state: CallState
+    direction: Direction
+    caller: str
+    callee: str
+    account_id: str | None
+    started_at: datetime
+    answered_at: datetime | None
+
+
+def call_info(call: CallController) -> CallInfo:
+    """A snapshot of ``call`` for the introspection API."""
+    attempt, account = call.attempt, call.account
+    return CallInfo(
+        call_id=call.call_id,
+        state=call.state,
+        direction=call.direction,
+        caller=call.request.from_addr.uri.user or "",
+        callee=call.shown_callee or call.request.uri.user or "",
+        account_id=attempt.account_id if attempt else (account.account_id if account else None),
+        started_at=call.started_at,
+        answered_at=call.answered_at,
+    )
 
 
 def outcome_of(status: int) -> CallOutcome:

@@ -138,7 +138,7 @@ class Relay:
             answer = tx.response(response.status, response.reason, body=answer_body, headers=passed)
             if answer_body:
                 answer.headers.add("content-type", response.headers.get("content-type") or "application/sdp")
-            answer.headers.add("contact", self._host.contact(from_leg.transport))
+            answer.headers.add("contact", from_leg.own_contact)
             if is_invite:
                 if sent is not None and sent.body:
                     other.send_ack(sent.cseq.number)

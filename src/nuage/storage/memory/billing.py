@@ -25,7 +25,13 @@ from nuage.rating.packs import PackBalance
 from nuage.rating.rater import RatedCall
 from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
-from nuage.services.billing.ports import ContractState, PendingBatch, PreparedRatedCalls, TrafficMark
+from nuage.services.billing.ports import (
+    ContractEvent,
+    ContractState,
+    PendingBatch,
+    PreparedRatedCalls,
+    TrafficMark,
+)
 from nuage.shared.money import to_minor
 from nuage.shared.month import Month
 from nuage.storage.memory.invoices import INVOICE_TABLES, MemoryInvoices
@@ -44,6 +50,7 @@ BILLING_TABLES = (
     "rated_calls",  # (cdr id, run) -> StoredCall
     "pack_balances",  # (pack, run) -> PackBalance
     "contracts",  # contract id -> ContractState
+    "contract_events",  # sequence number -> ContractEvent
     *INVOICE_TABLES,
 )
 
@@ -402,3 +409,11 @@ class MemoryBillingStore(MemoryInvoices):
     def save_contracts(self, states: Sequence[ContractState]) -> None:
         for state in states:
             self.save_contract(state)
+
+    def add_contract_event(self, event: ContractEvent) -> None:
+        table = self._table("contract_events")
+        table[len(table)] = replace(event, detail=event.detail[:500])
+
+    def contract_events(self, customer_id: str) -> list[ContractEvent]:
+        table = self._table("contract_events")
+        return [table[key] for key in sorted(table) if table[key].customer_id == customer_id]

@@ -88,17 +88,24 @@ class MemoryRepository(Generic[T]):
         descending: bool = False,
         limit: int | None = None,
         offset: int = 0,
+        after: Sequence[Any] | None = None,
         **where: Any,
     ) -> list[T]:
-        """Objects matching the filters, ordered by the named fields they have, and paged."""
+        """Objects matching the filters, ordered by the named fields they have (NULL lowest), and
+        paged: from ``offset``, or those after the one whose ``order_by`` values are ``after``."""
         found = [obj for obj in self._rows.values() if _matches(obj, where)]
         names = [name for name in order_by if found and hasattr(found[0], name)]
 
+        def key_of(values: Any) -> tuple[tuple[bool, Any], ...]:
+            return tuple((value is not None, value) for value in map(_plain, values))
+
         def sort_key(obj: T) -> tuple[tuple[bool, Any], ...]:
-            values = (_plain(getattr(obj, name)) for name in names)
-            return tuple((value is not None, value) for value in values)
+            return key_of(getattr(obj, name) for name in names)
 
         found.sort(key=sort_key, reverse=descending)
+        if after is not None and found:
+            mark = key_of(value for name, value in zip(order_by, after, strict=True) if name in names)
+            found = [obj for obj in found if (sort_key(obj) < mark if descending else sort_key(obj) > mark)]
         end = None if limit is None else offset + limit
         return [copy.deepcopy(obj) for obj in found[offset:end]]
 

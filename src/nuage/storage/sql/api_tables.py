@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table
 
 from nuage.storage.sql.tables import ID, metadata
 from nuage.storage.sql.types import UtcDateTime
@@ -38,3 +38,9 @@ api_revoked_tokens = Table(
     Column("expires_at", UtcDateTime(), nullable=False, index=True),  # kept until then
     Column("revoked_at", UtcDateTime(), nullable=False),
 )
+
+# the keyset pages of ``GET /api-clients`` (migration 0016; ``tables.LIST_INDEXES``)
+Index(
+    "ix_api_clients_account_created_at", api_clients.c.account_id, api_clients.c.created_at, api_clients.c.id
+)
+Index("ix_api_clients_account_name", api_clients.c.account_id, api_clients.c.name, api_clients.c.id)

@@ -239,6 +239,17 @@ contracts = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
+contract_events = Table(  # CTR-2/CTR-4: the audit trail of notices, ends, bankruptcies, reversals (0023)
+    "contract_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(ID), ForeignKey("parties.id"), nullable=False, index=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("detail", String(500), nullable=False),
+    Column("actor_id", String(ID), nullable=False),
+)
+
 # --- invoices (BIL-1..4, BIL-9, BIL-10) ----------------------------------------------------------------
 invoices = Table(
     "invoices",

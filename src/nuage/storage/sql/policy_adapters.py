@@ -3,7 +3,11 @@
 Like ``SqlSipDirectory``, ``SqlPolicySnapshot`` reads what the terms-based call policy needs
 (account status, capacity inputs, numbers, devices, customer trunks, SIP-5 spending caps, the
 retail tariffs, SIP-4 blocks) in a worker thread every few seconds, so a call's decision never
-waits on the database; a failed reload keeps the previous snapshot.
+waits on the database; a failed reload keeps the previous snapshot. It reads everything once (and
+again on a new business day: capacities are computed for a day); after that the change journal
+(``ChangeFeed``) names the accounts that changed, and only their terms are computed again
+(``build_snapshot`` over their rows alone), the tariffs and SIP-4 blocks only when their tables
+changed.
 
 Before each read it writes behind what the policy decided in memory since the last one: the
 SIP-4 blocks found and cleared (the detector's ``journal``). Writing first, then reading, in one
@@ -17,6 +21,7 @@ import asyncio
 import logging
 import threading
 from collections import deque
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -30,10 +35,16 @@ from nuage.rating.tariffs import TariffBook
 from nuage.shared.clock import Clock, SystemClock, business_date, business_midnight
 from nuage.shared.phone import parse_e164
 from nuage.storage.sql.policy_store import SqlPolicyStore
-from nuage.storage.sql.snapshots import ChangeWatch, RefreshedSnapshot
+from nuage.storage.sql.snapshots import ChangeFeed, Changes, RefreshedSnapshot
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger("nuage.storage.policy")
+
+#: the watched tables the policy is built from: those of accounts, and those it reads whole
+ACCOUNT_TABLES = ("parties", "users", "traffic_packs", "phone_numbers", "devices", "trunks", "call_limits")
+WHOLE_TABLES = ("autodialer_blocks", "tariffs", "tariff_rates")
+#: more changed accounts than this at once (a bulk import) and everything is read again
+FULL_LOAD_ABOVE = 2_000
 
 
 class SqlPolicySnapshot:
@@ -54,8 +65,12 @@ class SqlPolicySnapshot:
         self._writing = threading.Lock()
         self._tariff_key: tuple[tuple[int, str, str], ...] | None = None
         self._tariffs: TariffBook | None = None
-        self._changes = ChangeWatch()
+        self._changes = ChangeFeed((*ACCOUNT_TABLES, *WHOLE_TABLES))
+        self._plans_key: tuple[object, ...] | None = None
         self._view = RefreshedSnapshot(self._load, PolicySnapshot(), name="call-policy", refresh_s=refresh_s)
+        #: how many times everything was read, and how many changes were applied
+        self.full_loads = 0
+        self.applied = 0
 
     @property
     def snapshot(self) -> PolicySnapshot:
@@ -65,30 +80,97 @@ class SqlPolicySnapshot:
     def _load(self) -> PolicySnapshot:
         self._write_behind()
         today = business_date(self._clock.now())
+        current = self._view.value
         with SqlUnitOfWork(self._engine) as uow:
-            store = SqlPolicyStore(uow.connection)
-            # CAP-1 counts on a day, with the readings of the price plans (not in the journal)
-            fingerprint = self._changes.fingerprint(uow.connection, (today, store.plans_key()))
-            if self._changes.unchanged(fingerprint):
-                return self._view.value  # nothing it is built from changed: no rebuild
-            tariffs = self._retail_tariffs(store)
-            parties = uow.parties.list()
-            readings = store.capacity_readings(parties, today)
-            snapshot = build_snapshot(
+            changes = self._changes.read(uow.connection)  # before the data: nothing is missed
+            plans = SqlPolicyStore(uow.connection).plans_key()  # CAP-1 readings: not in the journal
+            if (
+                changes.everything
+                or current.on != today  # CAP-1 counts on a day
+                or plans != self._plans_key
+                or len(changes.accounts) > FULL_LOAD_ABOVE
+                or not changes.tables.isdisjoint(ACCOUNT_TABLES)  # e.g. a TRUNCATE
+            ):
+                try:
+                    snapshot = self._read_all(uow, today)
+                except BaseException:
+                    self._changes.forget()  # read everything at the next tick
+                    raise
+                self._plans_key = plans
+                self.full_loads += 1
+                return snapshot
+            if not changes:
+                return current
+            try:
+                snapshot = self._apply(uow, current, changes)
+            except BaseException:
+                self._changes.forget()
+                raise
+            self.applied += 1
+            return snapshot
+
+    def _read_all(self, uow: SqlUnitOfWork, today: date) -> PolicySnapshot:
+        store = SqlPolicyStore(uow.connection)
+        parties = uow.parties.list()
+        return build_snapshot(
+            parties,
+            uow.users.list(),
+            uow.packs.list(),
+            uow.numbers.list(),
+            uow.devices.list(),
+            today,
+            trunks=uow.trunks.list(),
+            spend_caps=store.spend_caps(),
+            tariffs=self._retail_tariffs(store),
+            autodialer_blocks=store.autodialer_blocks(),
+            capacity_readings=store.capacity_readings(parties, today),
+        )
+
+    def _apply(self, uow: SqlUnitOfWork, current: PolicySnapshot, changes: Changes) -> PolicySnapshot:
+        """``current`` with the terms of the changed accounts computed again from their rows alone."""
+        store = SqlPolicyStore(uow.connection)
+        accounts = dict(current.accounts)
+        trunks = dict(current.trunks)
+        caps = dict(current.spend_caps)
+        changed = sorted(changes.accounts)
+        for start in range(0, len(changed), 500):
+            chunk = changed[start : start + 500]
+            parties = uow.parties.list(id=chunk)
+            on = current.on or business_date(self._clock.now())
+            part = build_snapshot(
                 parties,
-                uow.users.list(),
-                uow.packs.list(),
-                uow.numbers.list(),
-                uow.devices.list(),
-                today,
-                trunks=uow.trunks.list(),
-                spend_caps=store.spend_caps(),
-                tariffs=tariffs,
-                autodialer_blocks=store.autodialer_blocks(),
-                capacity_readings=readings,
+                uow.users.list(account_id=chunk),
+                uow.packs.list(account_id=chunk),
+                uow.numbers.list(account_id=chunk),
+                uow.devices.list(account_id=chunk),
+                on,
+                trunks=uow.trunks.list(account_id=chunk),
+                spend_caps=store.spend_caps(chunk),
+                capacity_readings=store.capacity_readings(parties, on),
             )
-        self._changes.built(fingerprint)
-        return snapshot
+            gone = set(chunk)
+            for account in chunk:
+                accounts.pop(account, None)
+                caps.pop(account, None)
+            for key in [key for key, trunk in trunks.items() if trunk.account_id in gone]:
+                del trunks[key]
+            accounts.update(part.accounts)
+            trunks.update(part.trunks)
+            caps.update(part.spend_caps)
+        tariffs = current.tariffs
+        if not changes.tables.isdisjoint(("tariffs", "tariff_rates")):
+            tariffs = self._retail_tariffs(store)
+        blocks = current.autodialer_blocks
+        if "autodialer_blocks" in changes.tables or "autodialer_blocks" in changes.account_tables:
+            blocks = store.autodialer_blocks()
+        return replace(
+            current,
+            accounts=accounts,
+            trunks=trunks,
+            spend_caps=caps,
+            tariffs=tariffs,
+            autodialer_blocks=blocks,
+        )
 
     def _retail_tariffs(self, store: SqlPolicyStore) -> TariffBook | None:
         """RAT-2: the retail tariff book, read again only when its versions changed."""

@@ -7,6 +7,7 @@ request's transaction. Tables: ``autodialer_blocks`` and ``call_limits`` (migrat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -75,13 +76,13 @@ class SqlPolicyStore:
         return bool(done.rowcount)
 
     # -- SIP-5 ---------------------------------------------------------------------------------
-    def spend_caps(self) -> dict[str, Decimal]:
-        """Every account's cap that is set."""
+    def spend_caps(self, accounts: Sequence[str] | None = None) -> dict[str, Decimal]:
+        """Every account's cap that is set (of ``accounts`` only, when given)."""
         t = tables.call_limits
-        rows = self._connection.execute(
-            select(t.c.account_id, t.c.daily_spend_cap).where(t.c.daily_spend_cap.is_not(None))
-        )
-        return {account_id: Decimal(cap) for account_id, cap in rows}
+        statement = select(t.c.account_id, t.c.daily_spend_cap).where(t.c.daily_spend_cap.is_not(None))
+        if accounts is not None:
+            statement = statement.where(t.c.account_id.in_(list(accounts)))
+        return {account_id: Decimal(cap) for account_id, cap in self._connection.execute(statement)}
 
     def spend_cap(self, account_id: str) -> SpendCap | None:
         """The account's limits row, if any."""

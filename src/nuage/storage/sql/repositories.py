@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from nuage.errors import NotFound
 from nuage.storage.sql.mapping import RowMapper
@@ -70,6 +82,13 @@ class SqlRepository(Generic[T]):
                 clauses.append(column.is_(None) if value is None else column == value)
         return and_(*clauses) if clauses else None
 
+    def _rows(self, statement: Select[Any], limit: int | None, offset: int) -> list[T]:
+        if limit is not None:
+            statement = statement.limit(limit)
+        if offset:
+            statement = statement.offset(offset)
+        return [self._mapper.from_row(row) for row in self._connection.execute(statement).mappings()]
+
     def list(
         self,
         *,
@@ -77,20 +96,35 @@ class SqlRepository(Generic[T]):
         descending: bool = False,
         limit: int | None = None,
         offset: int = 0,
+        after: Sequence[Any] | None = None,
         **where: Any,
     ) -> list[T]:
-        """Objects matching equality (or ``in`` for sequences) filters, ordered and paged."""
+        """Objects matching equality (or ``in`` for sequences) filters, ordered and paged: from
+        ``offset``, or (keyset) those after the row whose ``order_by`` values are ``after``.
+        NULLs sort where the database puts them (PostgreSQL above every value, SQLite below), so
+        that plain indexes serve the order.
+        """
         statement = select(self._table)
         clause = self._where(where)
         if clause is not None:
             statement = statement.where(clause)
         columns = [self._table.c[name] for name in order_by if name in self._table.c]
-        statement = statement.order_by(*[c.desc() if descending else c for c in columns])
-        if limit is not None:
-            statement = statement.limit(limit)
-        if offset:
-            statement = statement.offset(offset)
-        return [self._mapper.from_row(row) for row in self._connection.execute(statement).mappings()]
+        ordered = [c.desc() if descending else c for c in columns]
+        if after is None:
+            return self._rows(statement.order_by(*ordered), limit, offset)
+        if len(after) != len(order_by):
+            raise ValueError("a keyset names a value for every sort field")
+        values = [value for name, value in zip(order_by, after, strict=True) if name in self._table.c]
+        nulls_high = self._connection.dialect.name == "postgresql"
+        # after a value, where NULLs come last: the values after it (an index range), then the NULLs
+        # (another), rather than one scan of the owner's rows that filters both
+        split = bool(columns) and values[0] is not None and nulls_high != descending and columns[0].nullable
+        keyset = _after(columns, values, descending=descending, nulls_high=nulls_high, then_nulls=not split)
+        found = self._rows(statement.where(keyset).order_by(*ordered), limit, offset)
+        if split and (limit is None or len(found) < limit):
+            rest = statement.where(columns[0].is_(None)).order_by(*ordered)
+            found += self._rows(rest, None if limit is None else limit - len(found), 0)
+        return found
 
     def count(self, **where: Any) -> int:
         """How many objects match the filters."""
@@ -99,3 +133,42 @@ class SqlRepository(Generic[T]):
         if clause is not None:
             statement = statement.where(clause)
         return int(self._connection.execute(statement).scalar_one())
+
+
+def _after(
+    columns: Sequence[Any],
+    values: Sequence[Any],
+    *,
+    descending: bool,
+    nulls_high: bool,
+    then_nulls: bool = True,
+) -> ColumnElement[bool]:
+    """The rows after ``values`` in the order of ``columns``: the first column's bound leads (an
+    index range), then the lexicographic comparison. ``nulls_high``: the database sorts NULL above
+    every value (PostgreSQL), else below (SQLite). Where NULLs come after the first value, they are
+    among the rows after it, unless ``then_nulls`` is false (the caller reads them apart); a column
+    that cannot be NULL gets no ``IS NULL`` alternative (it would make the range a scan)."""
+    nulls_last = nulls_high != descending
+    branches: list[ColumnElement[bool]] = []
+    ties: list[ColumnElement[bool]] = []
+    lead: ColumnElement[bool] | None = None
+    for index, (column, value) in enumerate(zip(columns, values, strict=True)):
+        at_least: ColumnElement[bool] | None
+        nullable = bool(getattr(column, "nullable", True)) and (then_nulls or index > 0)
+        if value is None:
+            beyond = false() if nulls_last else column.is_not(None)
+            same = column.is_(None)
+            at_least = column.is_(None) if nulls_last else None
+        else:
+            beyond = column < value if descending else column > value
+            at_least = column <= value if descending else column >= value
+            same = column == value
+            if nulls_last and nullable:  # NULLs come after every value: no index range then
+                beyond = or_(beyond, column.is_(None))
+                at_least = None
+        if index == 0:
+            lead = at_least
+        branches.append(and_(*ties, beyond))
+        ties.append(same)
+    clause = or_(*branches)
+    return clause if lead is None else and_(lead, clause)

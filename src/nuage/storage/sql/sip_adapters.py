@@ -1,8 +1,10 @@
 """The SIP data plane's CredentialStore and DialPlan over SQL storage, served from memory.
 
 Call set-up never waits on the database: ``SqlSipDirectory`` keeps a snapshot of the directory
-(``sip_snapshot``: credentials, the dial plan, carriers, hot-desk sessions) in memory, reloaded in a
-worker thread every few seconds and at once (rate-limited) when an unknown username shows up. The
+(``sip_snapshot``: credentials, the dial plan, carriers, hot-desk sessions) in memory, brought up
+to date in a worker thread every few seconds and at once (rate-limited) when an unknown username
+shows up. It is read whole once, at start; after that the change journal (``ChangeFeed``) names
+the accounts and tables that changed, and only their rows are read and applied. The
 routing rules are ``nuage.directory.dialplan``'s; this module turns its answers into the SIP plane's
 destinations. CFG-13: hot-desk changes stored by the SIP plane's HotDesk adapter apply here at once.
 """
@@ -27,8 +29,19 @@ from nuage.sip.ports import (
     SipAccount,
     UserDestination,
 )
-from nuage.storage.sql.sip_snapshot import DirectorySnapshot, load_snapshot
-from nuage.storage.sql.snapshots import ChangeWatch, RefreshedSnapshot
+from nuage.storage.sql.sip_snapshot import (
+    ACCOUNT_TABLES,
+    PLATFORM_TABLES,
+    DirectorySnapshot,
+    DirectoryState,
+    load_state,
+    read_accounts,
+    read_platformwide,
+)
+from nuage.storage.sql.snapshots import ChangeFeed, RefreshedSnapshot
+
+#: more changed accounts than this at once (a bulk import) and the whole directory is read again
+FULL_LOAD_ABOVE = 2_000
 
 
 class SqlSipDirectory:
@@ -52,7 +65,11 @@ class SqlSipDirectory:
         self._view = RefreshedSnapshot(
             self._load, DirectorySnapshot(), name="sip-directory", refresh_s=refresh_s, on_load=self._loaded
         )
-        self._changes = ChangeWatch()
+        self._changes = ChangeFeed((*ACCOUNT_TABLES, *PLATFORM_TABLES))
+        self._state: DirectoryState | None = None
+        #: how many times the directory was read whole, and how many changes were applied
+        self.full_loads = 0
+        self.applied = 0
         self._last_miss_reload = 0.0
         # device -> (session or None, time.monotonic() once stored): not yet in a snapshot
         self._hot_desk_changes: dict[str, tuple[HotDeskSession | None, float]] = {}
@@ -74,12 +91,32 @@ class SqlSipDirectory:
     def _load(self) -> DirectorySnapshot:
         started = time.monotonic()
         with self._engine.connect() as connection:
-            fingerprint = self._changes.fingerprint(connection)
-            if self._changes.unchanged(fingerprint):
-                return self._view.value  # nothing it is built from changed: no rebuild
-            snapshot = replace(load_snapshot(connection, region=self._region), read_at=started)
-        self._changes.built(fingerprint)
-        return snapshot
+            changes = self._changes.read(connection)  # before the data: nothing is missed
+            state = self._state
+            if (
+                state is None
+                or changes.everything
+                or len(changes.accounts) > FULL_LOAD_ABOVE
+                or not changes.tables.isdisjoint(ACCOUNT_TABLES)  # e.g. a TRUNCATE
+            ):
+                try:
+                    state = load_state(connection, region=self._region)
+                except BaseException:
+                    self._changes.forget()  # read whole at the next tick
+                    raise
+                self._state = state
+                self.full_loads += 1
+            elif not changes:
+                return self._view.value  # nothing it is built from changed
+            else:
+                try:
+                    state.platform = read_platformwide(connection, changes.tables, state.platform)
+                    state.apply(read_accounts(connection, changes.accounts))
+                except BaseException:
+                    self._state = None  # half applied, perhaps: read whole at the next tick
+                    raise
+                self.applied += 1
+        return state.snapshot(read_at=started)
 
     async def reload(self) -> None:
         """Read the directory again (in a worker thread)."""
@@ -195,11 +232,11 @@ class SqlSipDirectory:
         """The carrier whose gateway is ``host:port``.
 
         UDP carriers send from their signalling port, so the port must match too (phones on the
-        same host are not carriers); a TCP carrier's source port is ephemeral, its host decides.
+        same host are not carriers); a TCP (or TLS) carrier's source port is ephemeral, its host decides.
         """
         carriers = self._snapshot.carriers
         exact = next((c for c in carriers if c.host == host and c.port == port), None)
-        return exact or next((c for c in carriers if c.host == host and c.transport == "TCP"), None)
+        return exact or next((c for c in carriers if c.host == host and c.transport in ("TCP", "TLS")), None)
 
     async def resolve_inbound(self, trunk: CarrierTrunk, did_e164: str) -> Destination | None:
         """The user, device or customer trunk a platform number is assigned to."""

@@ -1,13 +1,22 @@
-"""Loading the SIP plane's view of the directory: rows read in one transaction, made domain objects.
+"""Loading the SIP plane's view of the directory: rows read in one transaction, made domain objects,
+and kept current one account at a time.
 
 The rules (dial plan, caller IDs, emergency caller IDs) are ``nuage.directory.dialplan``'s; this
 module only reads the rows, builds the domain objects and keeps what the data plane looks up by key.
+Everything the data plane looks up belongs to one account (its users, phones, trunks and numbers)
+or to a small platform-wide table (carriers, emergency numbers, hot-desk sessions). A
+:class:`DirectoryState` remembers which keys each account contributed, so a change to some
+accounts is applied by reading those accounts' rows alone and replacing their entries: the cost of
+a change follows the accounts it touched, not the size of the directory. A full load builds every
+account the same way, so both give the same snapshot.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Select, select
@@ -17,6 +26,7 @@ from nuage.directory.model import Device, HotDeskSession, PhoneNumber, Trunk, Tr
 from nuage.sip.ports import CarrierTrunk, SipAccount, TrunkDestination
 from nuage.storage.sql import tables
 from nuage.storage.sql.mapping import RowMapper
+from nuage.terms.emergency import NumberLookup, emergency_numbers
 
 log = logging.getLogger("nuage.storage.sip")
 
@@ -104,12 +114,18 @@ def _device_accounts(
     return accounts, {k: tuple(v) for k, v in user_devices.items()}
 
 
+#: the order of the IP-authenticated trunks: exact ip:port entries first, then the narrowest blocks
+#: (then the oldest trunk)
+IpKey = tuple[bool, int, Any, str]
+
+
 def _trunk_routes(
-    trunks: list[Trunk], numbers: NumberIndex, accounts: dict[str, SipAccount]
-) -> tuple[dict[str, TrunkDestination], list[IpTrunk]]:
-    """SIP-3: where each trunk takes calls; a registering trunk joins ``accounts`` by its username."""
+    trunks: list[Trunk], numbers: NumberIndex
+) -> tuple[dict[str, TrunkDestination], list[tuple[IpKey, IpTrunk]], dict[str, SipAccount]]:
+    """SIP-3: where each trunk takes calls, its IP entries, and the registering trunks' accounts."""
     destinations: dict[str, TrunkDestination] = {}
-    ip_trunks: list[IpTrunk] = []
+    ip_trunks: list[tuple[IpKey, IpTrunk]] = []
+    registering: dict[str, SipAccount] = {}
     for trunk in trunks:
         account = SipAccount(
             device_id=trunk.id,
@@ -123,12 +139,18 @@ def _trunk_routes(
             trunk_id=trunk.id,
         )
         if trunk.auth is TrunkAuth.REGISTRATION:
-            if trunk.sip_username and trunk.sip_username not in accounts:
-                accounts[trunk.sip_username] = account
+            if trunk.sip_username:
+                registering.setdefault(trunk.sip_username, account)
             destinations[trunk.id] = TrunkDestination(trunk.id, trunk.account_id)
             continue
         entries = _ip_entries(trunk.allowed_ips)
-        ip_trunks.extend(IpTrunk(entry, account) for entry in entries)
+        ip_trunks.extend(
+            (
+                (entry.port is None, -entry.network.prefixlen, trunk.created_at, trunk.id),
+                IpTrunk(entry, account),
+            )
+            for entry in entries
+        )
         # where the PBX takes calls: its first exact ip:port, else its first single address
         exact = [entry for entry in entries if entry.network.num_addresses == 1]
         target = next((entry for entry in exact if entry.port is not None), exact[0] if exact else None)
@@ -138,48 +160,206 @@ def _trunk_routes(
             host=str(target.network.network_address) if target else None,
             port=(target.port or 5060) if target else 5060,
         )
-    # exact ip:port entries first, then the narrowest blocks
-    ip_trunks.sort(key=lambda t: (t.address.port is None, -t.address.network.prefixlen))
-    return destinations, ip_trunks
+    return destinations, ip_trunks, registering
+
+
+@dataclass
+class AccountRows:
+    """One account's rows the SIP view is built from."""
+
+    users: list[User] = field(default_factory=list)
+    devices: list[Device] = field(default_factory=list)  # those with a SIP username
+    trunks: list[Trunk] = field(default_factory=list)  # oldest first
+    numbers: list[PhoneNumber] = field(default_factory=list)  # oldest first
+
+
+#: the lookups an account contributes to, merged over every account (see ``_contributions``)
+FIELDS = (
+    "devices",  # SIP username -> device account
+    "registering",  # SIP username -> registering trunk (a device of that username wins)
+    "user_devices",
+    "users",
+    "extensions",
+    "device_usernames",
+    "routes",
+    "by_id",
+    "of_user",
+    "of_device",
+    "of_trunk",
+    "main",
+    "trunks",
+)
+
+
+def _contributions(rows: AccountRows) -> tuple[dict[str, dict[Any, Any]], list[tuple[IpKey, IpTrunk]]]:
+    """What one account puts in each lookup of ``FIELDS``, and its IP-authenticated trunks."""
+    numbers = NumberIndex.build(rows.numbers)
+    users = {user.id: user for user in rows.users}
+    devices, user_devices = _device_accounts(rows.devices, users, numbers)
+    trunks, ip_trunks, registering = _trunk_routes(rows.trunks, numbers)
+    plan = DialPlan.build(rows.users, rows.devices, numbers, (), region="BE")  # its keyed parts only
+    views = {
+        user.id: UserView(
+            user.account_id,
+            user.name,
+            numbers.user_caller_id(user),
+            None if user.no_service else user.hot_desk_pin_hash,
+        )
+        for user in rows.users
+    }
+    lookup = numbers.lookup
+    parts: dict[str, dict[Any, Any]] = {
+        "devices": devices,
+        "registering": registering,
+        "user_devices": user_devices,
+        "users": views,
+        "extensions": dict(plan.extensions),
+        "device_usernames": dict(plan.device_usernames),
+        "routes": numbers.routes,
+        "by_id": dict(lookup.by_id),
+        "of_user": dict(lookup.of_user),
+        "of_device": dict(lookup.of_device),
+        "of_trunk": dict(lookup.of_trunk),
+        "main": numbers.main,
+        "trunks": trunks,
+    }
+    return parts, ip_trunks
+
+
+def _chunks(keys: Collection[str], size: int = 500) -> Iterator[list[str]]:
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+def read_accounts(connection: Connection, accounts: Collection[str] | None) -> dict[str, AccountRows]:
+    """The rows of ``accounts`` (None: of every account), by account; an account without rows is
+    there, empty (what it contributed is gone)."""
+    found: dict[str, AccountRows] = {key: AccountRows() for key in accounts or ()}
+    devices_with_username = tables.devices.c.sip_username.is_not(None)
+    queries: list[tuple[str, RowMapper[Any], Select[Any]]] = [
+        ("users", _USERS, select(tables.users)),
+        ("devices", _DEVICES, select(tables.devices).where(devices_with_username)),
+        ("trunks", _TRUNKS, select(tables.trunks).order_by(tables.trunks.c.created_at, tables.trunks.c.id)),
+        (
+            "numbers",
+            _NUMBERS,
+            select(tables.phone_numbers).order_by(
+                tables.phone_numbers.c.created_at, tables.phone_numbers.c.id
+            ),
+        ),
+    ]
+    for name, mapper, query in queries:
+        batches = (
+            [query]
+            if accounts is None
+            else [query.where(mapper.table.c.account_id.in_(chunk)) for chunk in _chunks(accounts)]
+        )
+        for batch in batches:
+            for item in _all(connection, mapper, batch):
+                getattr(found.setdefault(item.account_id, AccountRows()), name).append(item)
+    return found
+
+
+@dataclass(frozen=True)
+class Platformwide:
+    """The small platform-wide tables the SIP view holds whole."""
+
+    carriers: tuple[CarrierTrunk, ...] = ()
+    emergency: tuple[str, ...] = ()  # the operator's emergency numbers (EMG-4 adds the built-in)
+    hot_desk: dict[str, HotDeskSession] = field(default_factory=dict)
+
+
+#: the watched tables the SIP view reads whole, and those it reads one account at a time
+PLATFORM_TABLES = ("carrier_trunks", "emergency_numbers", "hot_desk_sessions")
+ACCOUNT_TABLES = ("users", "devices", "phone_numbers", "trunks")
+
+
+def read_platformwide(connection: Connection, tables_: Iterable[str], old: Platformwide) -> Platformwide:
+    """``old`` with the tables named read again."""
+    wanted = set(tables_)
+    carriers, listed, sessions = old.carriers, old.emergency, old.hot_desk
+    if "carrier_trunks" in wanted:
+        carriers = tuple(
+            CarrierTrunk(row["id"], row["host"], row["port"], row["transport"].upper())
+            for row in connection.execute(
+                select(tables.carrier_trunks)
+                .where(tables.carrier_trunks.c.enabled.is_(True))
+                .order_by(tables.carrier_trunks.c.created_at, tables.carrier_trunks.c.id)
+            ).mappings()
+        )
+    if "emergency_numbers" in wanted:
+        listed = tuple(connection.execute(select(tables.emergency_numbers.c.number)).scalars())
+    if "hot_desk_sessions" in wanted:
+        sessions = {session.device_id: session for session in _all(connection, _SESSIONS)}
+    return Platformwide(carriers, listed, sessions)
+
+
+class DirectoryState:
+    """The merged lookups of every account and which keys each account put there; ``apply``
+    replaces some accounts' entries (on copies: a snapshot handed out never changes)."""
+
+    def __init__(self, region: str = "BE") -> None:
+        self.region = region
+        self.merged: dict[str, dict[Any, Any]] = {name: {} for name in FIELDS}
+        self.owned: dict[str, tuple[tuple[Any, ...], ...]] = {}  # account -> its keys, per field
+        self.ip_trunks: dict[str, list[tuple[IpKey, IpTrunk]]] = {}  # accounts that have some
+        self.platform = Platformwide()
+
+    def apply(self, changed: dict[str, AccountRows]) -> None:
+        """Replace what the accounts of ``changed`` contributed with what their rows give now."""
+        merged = {name: dict(entries) for name, entries in self.merged.items()}
+        for account in changed:
+            for name, keys in zip(FIELDS, self.owned.pop(account, ()), strict=False):
+                lookup = merged[name]
+                for key in keys:
+                    lookup.pop(key, None)
+            self.ip_trunks.pop(account, None)
+        for account, rows in changed.items():
+            parts, ip_trunks = _contributions(rows)
+            for name in FIELDS:
+                merged[name].update(parts[name])
+            if any(parts.values()):
+                self.owned[account] = tuple(tuple(parts[name]) for name in FIELDS)
+            if ip_trunks:
+                self.ip_trunks[account] = ip_trunks
+        self.merged = merged
+
+    def snapshot(self, read_at: float) -> DirectorySnapshot:
+        """The snapshot of the state now."""
+        m = self.merged
+        numbers = NumberIndex(
+            m["routes"], NumberLookup(m["by_id"], m["of_user"], m["of_device"], m["of_trunk"]), m["main"]
+        )
+        plan = DialPlan(
+            region=self.region,
+            emergency=emergency_numbers(self.platform.emergency),
+            extensions=m["extensions"],
+            device_usernames=m["device_usernames"],
+            numbers=numbers,
+        )
+        ordered = sorted(chain.from_iterable(self.ip_trunks.values()), key=lambda item: item[0])
+        return DirectorySnapshot(
+            plan=plan,
+            accounts={**m["registering"], **m["devices"]},
+            user_devices=m["user_devices"],
+            users=m["users"],
+            carriers=self.platform.carriers,
+            trunks=m["trunks"],
+            ip_trunks=tuple(trunk for _, trunk in ordered),
+            hot_desk=self.platform.hot_desk,
+            read_at=read_at,
+        )
+
+
+def load_state(connection: Connection, *, region: str = "BE") -> DirectoryState:
+    """Read the directory's SIP view whole, in one transaction."""
+    state = DirectoryState(region)
+    state.platform = read_platformwide(connection, PLATFORM_TABLES, state.platform)
+    state.apply(read_accounts(connection, None))
+    return state
 
 
 def load_snapshot(connection: Connection, *, region: str = "BE") -> DirectorySnapshot:
     """Read the directory's SIP view in one transaction."""
-    numbers = NumberIndex.build(_all(connection, _NUMBERS))
-    users: dict[str, User] = {user.id: user for user in _all(connection, _USERS)}
-    devices: list[Device] = _all(
-        connection, _DEVICES, select(tables.devices).where(tables.devices.c.sip_username.is_not(None))
-    )
-    trunks: list[Trunk] = _all(
-        connection, _TRUNKS, select(tables.trunks).order_by(tables.trunks.c.created_at)
-    )
-    carriers = tuple(
-        CarrierTrunk(row["id"], row["host"], row["port"], row["transport"].upper())
-        for row in connection.execute(
-            select(tables.carrier_trunks)
-            .where(tables.carrier_trunks.c.enabled.is_(True))
-            .order_by(tables.carrier_trunks.c.created_at, tables.carrier_trunks.c.id)
-        ).mappings()
-    )
-    listed = list(connection.execute(select(tables.emergency_numbers.c.number)).scalars())
-    sessions: list[HotDeskSession] = _all(connection, _SESSIONS)
-    accounts, user_devices = _device_accounts(devices, users, numbers)
-    destinations, ip_trunks = _trunk_routes(trunks, numbers, accounts)
-    return DirectorySnapshot(
-        plan=DialPlan.build(users.values(), devices, numbers, listed, region=region),
-        accounts=accounts,
-        user_devices=user_devices,
-        users={
-            user.id: UserView(
-                user.account_id,
-                user.name,
-                numbers.user_caller_id(user),
-                None if user.no_service else user.hot_desk_pin_hash,
-            )
-            for user in users.values()
-        },
-        carriers=carriers,
-        trunks=destinations,
-        ip_trunks=tuple(ip_trunks),
-        hot_desk={session.device_id: session for session in sessions},
-    )
+    return load_state(connection, region=region).snapshot(0.0)

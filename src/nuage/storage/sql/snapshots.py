@@ -1,4 +1,5 @@
-"""A value read from the database in a worker thread and kept current in the background.
+"""A value read from the database in a worker thread and kept current in the background, and what
+changed since it was read: ``ChangeFeed`` (which accounts and which tables).
 
 The data plane decides from such snapshots so that a call never waits on the database; a failed
 reload keeps the last good value (logged) and is retried at the next tick.
@@ -9,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, delete, func, select
@@ -20,6 +21,19 @@ from nuage.storage.sql.tables import directory_changes
 S = TypeVar("S")
 
 log = logging.getLogger("nuage.storage.snapshots")
+
+#: the watched tables whose rows belong to an account, and the column naming it: their journal
+#: rows name the account each write touched (migration 0016), NULL only for a TRUNCATE
+ACCOUNT_COLUMNS = {
+    "parties": "id",
+    "users": "account_id",
+    "devices": "account_id",
+    "phone_numbers": "account_id",
+    "trunks": "account_id",
+    "traffic_packs": "account_id",
+    "call_limits": "account_id",
+    "autodialer_blocks": "account_id",
+}
 
 
 class RefreshedSnapshot(Generic[S]):
@@ -76,41 +90,73 @@ class RefreshedSnapshot(Generic[S]):
                 log.exception("%s refresh failed; keeping the previous snapshot", self._name)
 
 
-class ChangeWatch:
-    """Whether the tables a snapshot is built from may have changed since it was built.
+@dataclass(frozen=True)
+class Changes:
+    """What the journal says changed since the last read: the accounts whose rows changed, the
+    tables changed as a whole (a row of no account), or ``everything`` (the first read, or the
+    journal was pruned past what this reader had seen)."""
 
-    Triggers on those tables (migration 0009) add a row to ``directory_changes`` in the writer's
-    own transaction, so the change becomes visible with the data it describes. The fingerprint
-    is the journal's row count and highest id, read *before* the data: a transaction committed
-    late (a lower id) still moves the count. An unchanged fingerprint (and ``key``, e.g. the
-    business day capacities are computed for) skips the rebuild, which at 10,000 accounts costs a
-    second of CPU; a rebuild still happens every ``max_age_s`` as a safety net. The journal is
-    pruned when it grows past ``keep`` rows (every reader then rebuilds once).
+    accounts: frozenset[str] = frozenset()
+    tables: frozenset[str] = frozenset()
+    everything: bool = False
+    account_tables: frozenset[str] = frozenset()  # the tables whose changes named ``accounts``
+
+    def __bool__(self) -> bool:
+        return self.everything or bool(self.accounts or self.tables)
+
+
+class ChangeFeed:
+    """The journal's new rows for some watched tables, each row read once (``Changes``).
+
+    A row's id is drawn when it is written, not when its transaction commits, so a transaction
+    committed late shows a row below ones already read: each read looks ``window`` ids back and
+    skips the ids it has seen. Reading the journal before the data it describes (in the same
+    transaction on SQLite) means a change is never missed, at worst applied twice. Past ``keep``
+    rows, the journal is pruned to its last tenth; a reader left behind reads everything again.
     """
 
-    def __init__(self, *, max_age_s: float = 60.0, keep: int = 10_000) -> None:
-        self._max_age_s = max_age_s
+    def __init__(self, watched: Collection[str], *, window: int = 1000, keep: int = 10_000) -> None:
+        self._watched = frozenset(watched)
+        self._window = window
         self._keep = keep
-        self._seen: tuple[object, ...] | None = None
-        self._built_at = 0.0
+        self._highest: int | None = None
+        self._seen: set[int] = set()
 
-    def fingerprint(self, connection: Connection, key: Hashable = None) -> tuple[object, ...]:
-        """The journal's state now (count, highest id) with ``key``."""
-        count, highest = connection.execute(
-            select(func.count(), func.coalesce(func.max(directory_changes.c.id), 0))
+    def read(self, connection: Connection) -> Changes:
+        """What changed in the watched tables since the last read."""
+        journal = directory_changes.c
+        first, last, count = connection.execute(
+            select(func.min(journal.id), func.max(journal.id), func.count())
         ).one()
+        start = 0 if self._highest is None else self._highest - self._window
+        rows = connection.execute(
+            select(journal.id, journal.table_name, journal.account_id).where(journal.id > start)
+        ).all()
+        everything = (
+            self._highest is None
+            or (first is not None and first > self._highest + 1)  # pruned past what was read
+            or (last is not None and last < self._highest)  # emptied, and its ids start again
+        )
+        accounts: set[str] = set()
+        whole: set[str] = set()
+        of_accounts: set[str] = set()
+        for key, table, account in rows:
+            if key in self._seen or table not in self._watched:
+                continue
+            if account is None:
+                whole.add(table)
+            else:
+                accounts.add(account)
+                of_accounts.add(table)
+        highest = max([0 if everything else (self._highest or 0), *(row[0] for row in rows)])
+        self._seen = {row[0] for row in rows if row[0] > highest - self._window}
+        self._highest = highest
         if count > self._keep:
-            connection.execute(
-                delete(directory_changes).where(directory_changes.c.id <= highest - self._keep // 10)
-            )
+            connection.execute(delete(directory_changes).where(journal.id <= highest - self._keep // 10))
             connection.commit()
-        return (count, highest, key)
+        return Changes(frozenset(accounts), frozenset(whole), everything, frozenset(of_accounts))
 
-    def unchanged(self, fingerprint: tuple[object, ...]) -> bool:
-        """Whether the snapshot built at ``fingerprint`` is still current (and young enough)."""
-        return fingerprint == self._seen and time.monotonic() - self._built_at < self._max_age_s
-
-    def built(self, fingerprint: tuple[object, ...]) -> None:
-        """A snapshot was just built from the data read after ``fingerprint``."""
-        self._seen = fingerprint
-        self._built_at = time.monotonic()
+    def forget(self) -> None:
+        """Start again: the next read says ``everything``."""
+        self._highest = None
+        self._seen = set()

@@ -277,7 +277,32 @@ carrier_trunks = Table(
     Column("enabled", Boolean, nullable=False),
 )
 
-Index("ix_devices_account_kind", devices.c.account_id, devices.c.kind)
+#: table: (owner, sort fields, filters of few values). Every list of the API pages by keyset over
+#: (owner, sort field, id) within its owner, so a page reads its rows off an index whatever the
+#: tenant's size; a filter of few values (a role, a flag) gets (owner, filter). Migration 0016;
+#: ``api_tables`` has its own.
+LISTS: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
+    "carrier_trunks": (None, ("name", "created_at"), ("enabled",)),
+    "conference_rooms": ("account_id", ("name", "created_at"), ()),
+    "devices": ("account_id", ("created_at", "label", "kind"), ("hot_desk",)),
+    "virtual_faxes": ("account_id", ("created_at", "email"), ()),
+    "number_blocks": ("account_id", ("first_e164", "created_at"), ()),
+    "phone_numbers": ("account_id", ("e164", "created_at"), ("scope", "main")),
+    "orders": ("customer_id", ("accepted_at", "service_start_on"), ()),
+    "traffic_packs": ("account_id", ("created_at", "name", "valid_from"), ()),
+    "parties": ("kind", ("name", "created_at"), ("status",)),
+    "communal_rooms": ("account_id", ("name", "created_at"), ("use",)),
+    "sound_files": ("account_id", ("created_at", "name"), ()),
+    "trunks": ("account_id", ("name", "created_at"), ("auth",)),
+    "users": ("account_id", ("name", "created_at", "extension", "email"), ("role", "no_service")),
+    "web_channels": ("account_id", ("name", "created_at"), ()),
+}
+LIST_INDEXES = tuple(
+    (f"ix_{table}_{owner.removesuffix('_id') + '_' if owner else ''}{field}", table, (*owner_, *extra))
+    for table, (owner, sorts, few) in LISTS.items()
+    for owner_ in [(owner,) if owner else ()]
+    for field, extra in [*((s, (s, "id")) for s in sorts), *((f, (f,)) for f in few)]
+)
 
 # --- SIP data plane: registrations that survive a restart, and call detail records (SIP-1) -------
 
@@ -408,12 +433,13 @@ call_limits = Table(  # SIP-5: the operator's outbound spending cap of an accoun
 
 # What the data plane's snapshots are built from changed: database triggers on those tables add a
 # row here in the writer's own transaction (migration 0009), so a snapshot is rebuilt only when it
-# could differ (``nuage.storage.sql.snapshots.ChangeWatch``).
+# could differ, and (migration 0016) which accounts (``nuage.storage.sql.snapshots.ChangeFeed``).
 directory_changes = Table(
     "directory_changes",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("table_name", String(64), nullable=False),
+    Column("account_id", String(ID)),  # the account a change touched; NULL: any (migration 0016)
 )
 
 #: the tables the SIP directory and the call policy are built from (each has the change trigger)
@@ -432,3 +458,6 @@ WATCHED_TABLES = (
     "tariffs",
     "tariff_rates",
 )
+
+for _name, _table, _columns in LIST_INDEXES:
+    Index(_name, *(metadata.tables[_table].c[column] for column in _columns))

@@ -13,6 +13,7 @@ from sqlalchemy import (
 )
 
 from nuage.services.billing.ports import (
+    ContractEvent,
     ContractState,
 )
 from nuage.storage.sql import billing_tables as bt
@@ -57,3 +58,19 @@ class ContractStorage(SqlBillingBase):
             row["contract_id"] = row.pop("id")
             rows.append(row)
         self._connection.execute(update(c).where(c.c.id == bindparam("contract_id")), rows)
+
+    def add_contract_event(self, event: ContractEvent) -> None:
+        self._connection.execute(
+            insert(bt.contract_events).values(
+                customer_id=event.customer_id,
+                at=event.at,
+                action=event.action,
+                detail=event.detail[:500],
+                actor_id=event.actor_id,
+            )
+        )
+
+    def contract_events(self, customer_id: str) -> list[ContractEvent]:
+        e = bt.contract_events
+        rows = self._connection.execute(select(e).where(e.c.customer_id == customer_id).order_by(e.c.id))
+        return [ContractEvent(r.customer_id, r.at, r.action, r.detail, r.actor_id) for r in rows]
