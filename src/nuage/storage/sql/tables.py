@@ -240,17 +240,6 @@ trunks = Table(
     Column("site", String(200)),  # EMG-2: the declared address of the PBX's phones
 )
 
-call_recordings = Table(  # CFG-9 (0020): the file is <data_dir>/recordings/<account_id>/<id>.flac
-    "call_recordings",
-    metadata,
-    Column("id", String(ID), primary_key=True),
-    _account(),
-    Column("call_id", String(256), nullable=False),
-    Column("size_bytes", BigInteger, nullable=False),
-    Column("duration_ms", Integer, nullable=False),
-    Column("created_at", UtcDateTime(), nullable=False),
-)
-
 sound_files = Table(
     "sound_files",
     metadata,
@@ -356,10 +345,7 @@ cdrs = Table(
     Column("source", String(16), nullable=False),  # "sip" or "import"
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("disposition", String(64)),  # why it ended, when unusual: "interrupted by node failure"...
-    # an anchored call's media quality (0020): the worse stream's loss and jitter, the E-model MOS
-    Column("loss_percent", Float),
-    Column("jitter_ms", Float),
-    Column("mos", Float),
+    *(Column(name, Float) for name in ("loss_percent", "jitter_ms", "mos")),  # media quality (0020)
 )
 
 Index("ix_cdrs_account_started", cdrs.c.account_id, cdrs.c.started_at)
