@@ -46,8 +46,7 @@ if TYPE_CHECKING:
     from nuage.adapters.redis_nonces import RedisNonceCounts
     from nuage.policy import AutoDialerThresholds, Channels, TermsCallPolicy
     from nuage.services.ports import KeyReader
-    from nuage.sip.accounting import CdrWriter
-    from nuage.sip.ports import BanStore, CdrRecord, CdrSink
+    from nuage.sip.ports import BanStore
     from nuage.sip.security import SecuritySettings
     from nuage.sip.server import SipServer
     from nuage.sip.tls_certs import CertificatePair
@@ -203,8 +202,11 @@ class SipRuntime:
     reconcile_s: float = 30.0  # how often channels of calls no longer in progress are given back
 
     def __init__(self, platform: Platform) -> None:
+        from nuage.adapters.call_recordings import SqlCallRecordings
         from nuage.adapters.hot_desk import HotDeskBridge
+        from nuage.adapters.media_plane import MediaPlane
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
+        from nuage.sip.accounting import CdrWriter
         from nuage.sip.bans import BanKeeper
         from nuage.sip.server import SipServer, SipSettings
         from nuage.sip.tcp import TcpLimits
@@ -271,9 +273,15 @@ class SipRuntime:
         # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
         # CDR); ours also gives the call's channels back to the policy, at once (and tells SIP-4's
         # auto-dialer detector how the call ended).
-        self.server.cdr_writer = _releasing_cdr_writer(
-            cdr_sink, self.policy, settings.cdr_batch_size, settings.cdr_flush_interval_ms
+        self.server.cdr_writer = CdrWriter(
+            cdr_sink,
+            batch_size=settings.cdr_batch_size,
+            flush_interval_ms=settings.cdr_flush_interval_ms,
+            on_ended=self.policy.call_ended,
         )
+        recordings = SqlCallRecordings(platform.engine, platform.settings.data_dir, platform.clock)  # CFG-9
+        music = platform.settings.data_dir / "media" / "hold-music.wav"  # the default music on hold
+        self.media = MediaPlane.attach(self.server, config.media, recordings, music)  # issue #15
         # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
         # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers
@@ -307,8 +315,10 @@ class SipRuntime:
             if self.nonce_counts is not None:
                 await self.nonce_counts.start()
             await self.bans.start()  # the stored bans are in force before the first message
+            await self.media.start()
             await self.server.start()
         except BaseException:
+            await self.media.stop()
             await self.bans.stop()
             await _close_ban_store(self.ban_store)
             if self.nonce_counts is not None:
@@ -337,6 +347,7 @@ class SipRuntime:
         try:
             await self.server.stop(grace_s)
         finally:
+            await self.media.stop()  # after the calls: their media sessions are released by now
             await self.bans.stop()
             await _close_ban_store(self.ban_store)
             await self.bindings.close()
@@ -439,19 +450,3 @@ def _security_settings(settings: Settings) -> SecuritySettings:
         burst=config.burst,
         trusted=tuple(trusted_address(address) for address in config.trusted),
     )
-
-
-def _releasing_cdr_writer(
-    sink: CdrSink, policy: TermsCallPolicy, batch_size: int, flush_interval_ms: int
-) -> CdrWriter:
-    """A CdrWriter that also tells the policy each call's end (CAP-3 channels given back)."""
-    from nuage.sip.accounting import CdrWriter
-
-    class ReleasingCdrWriter(CdrWriter):
-        def call_ended(self, record: CdrRecord) -> None:
-            try:
-                policy.call_ended(record)
-            finally:
-                super().call_ended(record)
-
-    return ReleasingCdrWriter(sink, batch_size=batch_size, flush_interval_ms=flush_interval_ms)

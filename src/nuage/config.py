@@ -29,6 +29,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from nuage.media_settings import SipMediaSettings
+
 
 class TlsSettings(BaseModel):
     """HTTPS for the web server: both files, or neither (plain HTTP, e.g. behind a TLS proxy)."""
@@ -158,6 +160,7 @@ class SipSettings(BaseModel):
     tcp_max_connections_per_address: int = Field(default=100, ge=1)
     autodialer: SipAutoDialerSettings = SipAutoDialerSettings()
     security: SipSecuritySettings = SipSecuritySettings()
+    media: SipMediaSettings = SipMediaSettings()
     tls: SipTlsSettings = SipTlsSettings()
 
 

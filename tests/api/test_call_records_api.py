@@ -98,6 +98,9 @@ async def calls(api: Api) -> Api:
                 billable_seconds=60,
                 sip_status=200,
                 refusal_rule_id=None,
+                loss_percent=1.5,  # an anchored call: the engine measured its media (issue #15)
+                jitter_ms=3.25,
+                mos=4.12,
             ),
         ]
     )
@@ -240,3 +243,11 @@ async def test_a_bad_filter_is_refused_naming_the_field(
     answer = await calls.get(OPERATOR, "/call-records", params=params)
     assert answer.status_code == 422
     assert answer.json()["details"]["field"] == field
+
+
+async def test_an_anchored_calls_record_shows_its_media_quality(calls: Api) -> None:
+    records = await _all(calls, DUPONT, direction="internal")
+    anchored = [r for r in records if r["mos"] is not None]
+    assert [(r["loss_percent"], r["jitter_ms"], r["mos"]) for r in anchored] == [(1.5, 3.25, 4.12)]
+    others = [r for r in records if r["mos"] is None]
+    assert all(r["loss_percent"] is None and r["jitter_ms"] is None for r in others)

@@ -317,6 +317,11 @@ class RtpengineMediaEngine:
             "play media", call_id=call_id, from_tag=TAGS[to], file=str(source.absolute())
         )
 
+    async def stop_playing(self, call_id: str, to: Side) -> None:
+        """``stop media`` of the from-tag party."""
+        self._call(call_id)
+        await self.client.command("stop media", call_id=call_id, from_tag=TAGS[to])
+
     async def send_dtmf(self, call_id: str, to: Side, digit: str, duration_ms: int = 160) -> None:
         """``play DTMF`` names the party that sends the digit: the other side of ``to``."""
         self._call(call_id)
@@ -397,10 +402,8 @@ class RtpengineMediaEngine:
 
 def _sdp_of(reply: dict[str, Any]) -> bytes:
     body = reply.get("sdp")
-    if isinstance(body, str):
-        return body.encode()
-    if isinstance(body, bytes):
-        return body
+    if isinstance(body, str | bytes):
+        return body.encode() if isinstance(body, str) else body
     raise MediaUnavailable("rtpengine replied without an SDP")
 
 

@@ -230,6 +230,19 @@ class RecordingSetting:
 
 
 @dataclass
+class CallRecording:
+    """CFG-9: one recorded call, both directions in a stereo FLAC; its bytes count in the account's
+    recording volume (``RecordingSetting.stored_bytes``) until it is deleted."""
+
+    id: str
+    account_id: str
+    call_id: str
+    size_bytes: int
+    duration_ms: int
+    created_at: datetime
+
+
+@dataclass
 class WebChannel:
     """CFG-10: a click-to-call widget; billed by the channels the operator configured."""
 

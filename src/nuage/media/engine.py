@@ -118,6 +118,10 @@ class EmbeddedMediaEngine:
                 raise MediaError(f"cannot read {source.name}: {exc}") from exc
         relay.inject(to, relay.source(to).play(pcm))
 
+    async def stop_playing(self, call_id: str, to: Side) -> None:
+        """Stop the engine's stream to ``to``; relayed media flows to it again."""
+        self._session(call_id).stop(to)
+
     async def send_dtmf(self, call_id: str, to: Side, digit: str, duration_ms: int = 160) -> None:
         """Send an RFC 4733 digit to ``to``."""
         relay = self._session(call_id)

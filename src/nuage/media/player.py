@@ -32,6 +32,28 @@ def tone(frequency_hz: float, duration_ms: int, level_dbfs: float = -12.0) -> Pc
     return samples
 
 
+HOLD_NOTES_HZ = (523.25, 659.25, 783.99, 659.25)  # C5 E5 G5 E5: the default music on hold
+HOLD_NOTE_MS = 250
+
+
+def melody(seconds: int, level_dbfs: float = -14.0) -> Pcm:
+    """The default music on hold: ``HOLD_NOTES_HZ`` in turn, ``HOLD_NOTE_MS`` each, softly faded."""
+    n = RATE * HOLD_NOTE_MS // 1000
+    fade = np.minimum(1.0, np.minimum(np.arange(n), np.arange(n)[::-1]) / 80)  # 10 ms in and out
+    bar = np.concatenate([tone(hz, HOLD_NOTE_MS, level_dbfs) * fade for hz in HOLD_NOTES_HZ]).astype(np.int16)
+    repeats = max(1, seconds * 1000 // (HOLD_NOTE_MS * len(HOLD_NOTES_HZ)))
+    samples: Pcm = np.tile(bar, repeats)
+    return samples
+
+
+def write_hold_music(path: Path, seconds: int = 30) -> Path:
+    """Write the default music on hold as an 8 kHz WAV at ``path`` (once). Blocking."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        soundfile.write(str(path), melody(seconds), RATE, subtype="PCM_16")
+    return path
+
+
 def read_wav(path: Path) -> Pcm:
     """A sound file as 8 kHz mono 16-bit samples (first channel, linear resampling). Blocking."""
     data, rate = soundfile.read(str(path), dtype="int16", always_2d=True)

@@ -82,6 +82,12 @@ class Relay:
             lambda t: self._injecting.pop(to, None) if self._injecting.get(to) is t else None
         )
 
+    def stop(self, to: Side) -> None:
+        """End the engine's own stream towards ``to`` (relayed media flows to it again)."""
+        task = self._injecting.pop(to, None)
+        if task is not None:
+            task.cancel()
+
     def source(self, to: Side) -> Source:
         """A new engine stream towards the leg ``to``."""
         return Source(self.legs[to].send, self.payload_type, self.event_type)

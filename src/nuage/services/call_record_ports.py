@@ -47,6 +47,9 @@ class CallRecord:
     emergency: bool
     source: str
     prices: tuple[RatedPrice, ...] = ()
+    loss_percent: float | None = None  # an anchored call's media quality (issue #15)
+    jitter_ms: float | None = None
+    mos: float | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from nuage.directory.model import (
+    CallRecording,
     CarrierTrunk,
     CommunalRoom,
     ConferenceRoom,
@@ -106,6 +107,8 @@ class UnitOfWork(Protocol):
     def conference_rooms(self) -> Repository[ConferenceRoom]: ...
     @property
     def recording(self) -> Repository[RecordingSetting]: ...
+    @property
+    def call_recordings(self) -> Repository[CallRecording]: ...
     @property
     def web_channels(self) -> Repository[WebChannel]: ...
     @property

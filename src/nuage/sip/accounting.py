@@ -41,11 +41,19 @@ class CdrWriter:
 
     A failing sink keeps the batch and retries at the next flush, so a database hiccup loses
     nothing while the process lives. ``on_written`` hears of every batch stored (the crash
-    journal forgets those calls then).
+    journal forgets those calls then); ``on_ended`` of every call's end, before its CDR is queued.
     """
 
-    def __init__(self, sink: CdrSink, *, batch_size: int = 100, flush_interval_ms: int = 1000) -> None:
+    def __init__(
+        self,
+        sink: CdrSink,
+        *,
+        batch_size: int = 100,
+        flush_interval_ms: int = 1000,
+        on_ended: Callable[[CdrRecord], None] | None = None,
+    ) -> None:
         self._sink = sink
+        self._on_ended = on_ended
         self._batch_size = batch_size
         self._interval = flush_interval_ms / 1000
         self._pending: list[CdrRecord] = []
@@ -56,7 +64,14 @@ class CdrWriter:
         self.on_written: Callable[[Sequence[CdrRecord]], None] | None = None
 
     def call_ended(self, record: CdrRecord) -> None:
-        """Queue a CDR; schedule a flush."""
+        """Tell ``on_ended``, queue the CDR (whatever ``on_ended`` did), schedule a flush."""
+        try:
+            if self._on_ended is not None:
+                self._on_ended(record)
+        finally:
+            self._queue(record)
+
+    def _queue(self, record: CdrRecord) -> None:
         self._pending.append(record)
         if len(self._pending) >= self._batch_size:
             self._spawn_flush()

@@ -147,6 +147,10 @@ class MediaPort(Protocol):
         """Start playing a WAV file or a tone to the leg ``to`` (returns once it has started)."""
         ...
 
+    async def stop_playing(self, call_id: str, to: Side) -> None:
+        """Stop what ``play`` sends to the leg ``to``: the other leg's media reaches it again."""
+        ...
+
     async def send_dtmf(self, call_id: str, to: Side, digit: str, duration_ms: int = 160) -> None:
         """Send one RFC 4733 digit to the leg ``to``."""
         ...

@@ -11,7 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from nuage.sip.media import Recording
 
 # -- credentials ------------------------------------------------------------------------
 
@@ -277,6 +281,9 @@ NOT_ACKNOWLEDGED = "2xx never acknowledged"
 INTERRUPTED = "interrupted by node failure"
 """The disposition of a CDR a restarted node closed for a call its previous life lost."""
 
+MEDIA_TIMEOUT = "media stopped"
+"""The disposition of a CDR of an anchored call hung up because a phone's stream stopped."""
+
 
 @dataclass(frozen=True, slots=True)
 class CdrRecord:
@@ -303,6 +310,22 @@ class CdrRecord:
     emergency: bool
     customer_trunk_id: str | None = None  # SIP-3: the customer's PBX trunk the call came from or went to
     disposition: str | None = None  # why it ended, when unusual (NOT_ACKNOWLEDGED, INTERRUPTED)
+    # an anchored call's media quality (issue #15): the worse stream's loss (%) and jitter, E-model MOS
+    loss_percent: float | None = None
+    jitter_ms: float | None = None
+    mos: float | None = None
+
+
+class CallRecordings(Protocol):
+    """CFG-9: which calls are recorded (the account's setting), and where recordings are kept."""
+
+    async def target(self, account_id: str, call_id: str) -> Path | None:
+        """Where to record this call of ``account_id`` (None: the account does not record calls)."""
+        ...
+
+    async def stored(self, account_id: str, call_id: str, recording: Recording) -> None:
+        """A finished recording: listed for the account, its bytes counted in its volume (CFG-9)."""
+        ...
 
 
 class CdrSink(Protocol):
@@ -377,6 +400,7 @@ __all__ = [
     "CallPolicy",
     "CarrierTrunk",
     "CdrRecord",
+    "CallRecordings",
     "CdrSink",
     "CredentialStore",
     "Destination",
@@ -387,6 +411,7 @@ __all__ = [
     "HotDesk",
     "INTERRUPTED",
     "JournalEntry",
+    "MEDIA_TIMEOUT",
     "NOT_ACKNOWLEDGED",
     "Refusal",
     "SipAccount",

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.accounting import CdrWriter
 from nuage.sip.b2bua.admission import admit
-from nuage.sip.b2bua.controller import CallController, CallInfo
+from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.legs import Leg
+from nuage.sip.b2bua.media import MediaServices, drain
+from nuage.sip.b2bua.records import CallInfo
 from nuage.sip.b2bua.services import CallServices, CallSettings
 from nuage.sip.digest import DigestAuthenticator, NonceCounts
 from nuage.sip.journal import CallJournal, OrphanDialogs, recover
@@ -136,6 +138,7 @@ class SipServer:
         self._layer: TransactionLayer | None = None
         self._services: CallServices | None = None
         self._journal_store = journal_store
+        self.media: MediaServices | None = None  # the media engine anchored calls use (set before start)
         self.journal: CallJournal | None = None
         self._recovered = False
         keep = settings.max_call_duration_s or 4 * 3600.0
@@ -186,6 +189,7 @@ class SipServer:
             hot_desk=self._hot_desk,
             on_auth_failure=self.security.record_auth_failure,
             journal=self.journal,
+            media=self.media,
         )
         self._accepting = True
         self._purge = self.scheduler.call_later(30, self._purge_bindings)
@@ -223,8 +227,7 @@ class SipServer:
         for call in list(self._calls.values()):
             call.abort(503, "Service Unavailable")
         await asyncio.sleep(0.05)  # let the BYEs leave
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, drain(), return_exceptions=True)  # drain: media, then CDRs
         await self.cdr_writer.close()
         if self.journal is not None:
             await self.journal.stop()
@@ -328,10 +331,7 @@ class SipServer:
         self._dialogs.pop(key, None)
 
     def _transport_for(self, name: str) -> Transport:
-        transport = self._transports.get(name.upper())
-        if transport is None:
-            transport = next(iter(self._transports.values()))
-        return transport
+        return self._transports.get(name.upper()) or next(iter(self._transports.values()))
 
     def _receive(self, message: SipRequest | SipResponse, source: Address, transport: Transport) -> None:
         """Every parsed message: the security guard drops banned, scanning or flooding sources."""

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import Field
 
 from nuage.api.caching import read_response
 from nuage.api.crud import FORBIDDEN, NOT_FOUND, NOT_MODIFIED, described, responses
@@ -69,6 +70,13 @@ class CallRecordOut(Output):
     emergency: bool
     source: str
     prices: list[PriceOut]
+    loss_percent: float | None = Field(
+        default=None, description="An anchored call's packet loss, % of the worse stream (null: not anchored)"
+    )
+    jitter_ms: float | None = Field(
+        default=None, description="Its interarrival jitter (ms, the worse stream)"
+    )
+    mos: float | None = Field(default=None, description="Its E-model MOS estimate (1 to 4.5)")
 
 
 class CallRecordPageOut(Output):
@@ -124,6 +132,9 @@ def _out(record: CallRecord) -> CallRecordOut:
         emergency=record.emergency,
         source=record.source,
         prices=[PriceOut.model_validate(price) for price in record.prices],
+        loss_percent=record.loss_percent,
+        jitter_ms=record.jitter_ms,
+        mos=record.mos,
     )
 
 

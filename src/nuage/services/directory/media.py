@@ -7,8 +7,10 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from nuage.directory.model import (
+    CallRecording,
     ConferenceRoom,
     RecordingSetting,
     SoundFile,
@@ -141,6 +143,47 @@ def set_recording(
     else:
         uow.recording.update(updated)
     return updated
+
+
+def recording_file(data_dir: Path, account_id: str, recording_id: str) -> Path:
+    """CFG-9: where a call recording's FLAC is kept: ``<data_dir>/recordings/<account>/<id>.flac``."""
+    return data_dir / "recordings" / account_id / f"{recording_id}.flac"
+
+
+def records_calls(uow: UnitOfWork, account_id: str) -> bool:
+    """CFG-9: whether the account's calls are recorded now (switched on, acknowledgment given)."""
+    setting = uow.recording.find(account_id)
+    return setting is not None and setting.enabled and setting.acknowledged_at is not None
+
+
+def add_call_recording(uow: UnitOfWork, recording: CallRecording) -> None:
+    """CFG-9: a call was recorded: listed for its account, its bytes added to the recording volume."""
+    uow.call_recordings.add(recording)
+    setting = uow.recording.find(recording.account_id) or RecordingSetting(account_id=recording.account_id)
+    updated = replace(
+        setting, stored_bytes=setting.stored_bytes + recording.size_bytes, recordings=setting.recordings + 1
+    )
+    if uow.recording.find(recording.account_id) is None:
+        uow.recording.add(updated)
+    else:
+        uow.recording.update(updated)
+
+
+def remove_call_recording(uow: UnitOfWork, ctx: Context, recording_id: str) -> CallRecording:
+    """CFG-9: delete a recording (TEN-4: one the caller may see); its bytes leave the volume billed.
+    The caller removes the file once the change is committed."""
+    recording = get_visible(uow.call_recordings, ctx, recording_id)
+    uow.call_recordings.remove(recording.id)
+    setting = uow.recording.find(recording.account_id)
+    if setting is not None:
+        uow.recording.update(
+            replace(
+                setting,
+                stored_bytes=max(0, setting.stored_bytes - recording.size_bytes),
+                recordings=max(0, setting.recordings - 1),
+            )
+        )
+    return recording
 
 
 # --- click-to-call channels (CFG-10) --------------------------------------------------------------------

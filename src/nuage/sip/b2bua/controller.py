@@ -13,31 +13,31 @@ in-dialog relay are the modules of the same names beside it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from nuage.sip.accounting import billable_seconds
 from nuage.sip.b2bua.callee import CalleeLeg, Target
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
 from nuage.sip.b2bua.identity import callee_identity
 from nuage.sip.b2bua.legs import NO_ACK, CallerLeg, Leg
+from nuage.sip.b2bua.media import CallMedia, media_failure, needs_anchor, recording_plan, spawn
+from nuage.sip.b2bua.records import CallInfo, call_info, call_record, journal_entry, outcome_of
 from nuage.sip.b2bua.relay import Relay
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.b2bua.states import CallState
 from nuage.sip.b2bua.targets import targets_of
+from nuage.sip.media import MediaError, Side
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.ports import (
-    NOT_ACKNOWLEDGED,
+    MEDIA_TIMEOUT,
     Authorization,
     CallAttempt,
     CallOutcome,
     CdrRecord,
     Destination,
     Direction,
-    ExternalDestination,
-    JournalEntry,
     Refusal,
     SipAccount,
 )
@@ -49,43 +49,7 @@ from nuage.sip.transactions import ServerTransaction, new_tag
 log = logging.getLogger("nuage.sip.calls")
 
 
-@dataclass(frozen=True, slots=True)
-class CallInfo:
-    """A current call, for introspection."""
-
-    call_id: str
-    state: CallState
-    direction: Direction
-    caller: str
-    callee: str
-    account_id: str | None
-    started_at: datetime
-    answered_at: datetime | None
-
-
-_NO_ANSWER = frozenset({408, 480})
 _RETRY_NEXT_ROUTE = frozenset({408, 500, 502, 503, 504})
-
-
-def _outcome(status: int) -> CallOutcome:
-    if status < 300:
-        return CallOutcome.ANSWERED
-    if status in (486, 600):
-        return CallOutcome.BUSY
-    if status == 487:
-        return CallOutcome.CANCELLED
-    if status in _NO_ANSWER:
-        return CallOutcome.NO_ANSWER
-    if status in (404, 604):
-        return CallOutcome.NOT_FOUND
-    return CallOutcome.FAILED
-
-
-def _callee(attempt: CallAttempt) -> str:
-    """What a CDR records as called: for the public network the E.164 number (or the emergency
-    short number) rating prices (RAT-2 prefixes are E.164), otherwise what was dialled."""
-    destination = attempt.destination
-    return destination.e164 if isinstance(destination, ExternalDestination) else attempt.dialled
 
 
 class CallController:
@@ -114,33 +78,25 @@ class CallController:
         self._timers: dict[str, Cancellable] = {}
         self._status = 0
         self._outcome: CallOutcome | None = None
-        self._refusal_rule: str | None = None
-        self._relay = Relay(services.host, self._session_refreshed)
+        self.refusal_rule: str | None = None
+        self._relay = Relay(services.host, self._session_refreshed, services.settings.domain)
+        self.media: CallMedia | None = None  # the call's media session once anchored
+        self._offer = tx.request.body  # the offer sent to the callee (rewritten when anchored)
         self._session_interval: int | None = None
         self._max_duration: float | None = None
         self._timers_fired = False
-        self._request = tx.request
+        self.request = tx.request
         self._caller_id: str | None = None  # SIP-2: the number the policy imposed
         self._hang_up_on_ack = False
         self.shown_callee: str | None = None  # what the CDR and the live view show as dialled
+        self.disposition: str | None = None  # why the call ended, when unusual (the CDR says it)
         self._log = logging.LoggerAdapter(log, {"call_id": self.call_id})
         services.on_started(self)
 
     # -- introspection ------------------------------------------------------------------
     def info(self) -> CallInfo:
         """A snapshot for the introspection API."""
-        return CallInfo(
-            call_id=self.call_id,
-            state=self.state,
-            direction=self.direction,
-            caller=self._request.from_addr.uri.user or "",
-            callee=self.shown_callee or self._request.uri.user or "",
-            account_id=self.attempt.account_id
-            if self.attempt
-            else (self.account.account_id if self.account else None),
-            started_at=self.started_at,
-            answered_at=self.answered_at,
-        )
+        return call_info(self)
 
     # -- admission ------------------------------------------------------------------------
     async def start(self, attempt: CallAttempt) -> None:
@@ -164,15 +120,45 @@ class CallController:
                     limits = []  # EMG-4: an emergency call is never cut
                 self._max_duration = min(limits) if limits else None
                 self._routes = list(routes)
+                if not await self._anchor():
+                    return
                 self.state = CallState.ROUTING
                 self._journal()
                 self._arm("no-answer", self.services.settings.no_answer_timeout_s, self._no_answer)
                 self._next_route()
 
+    async def _anchor(self) -> bool:
+        """Anchor the media when the operator or a NAT'd caller wants it (issue #15); False: the
+        call ended meanwhile, or the engine refused it (answered with its status and Warning)."""
+        services, tx = self.services.media, self.caller_leg.tx
+        if services is None or b"RTP/SAVP" in self.request.body:
+            return True  # SRTP is keyed end to end between TLS legs: never anchored, never recorded
+        account_id = self.attempt.account_id if self.attempt is not None else None
+        recording = await recording_plan(services, account_id, self.call_id)  # CFG-9
+        if recording is None and not needs_anchor(services.anchor, self.request, tx.source.host):
+            return self.state is CallState.WAIT_ROUTE
+        self.media = media = CallMedia(services, self.call_id, recording)
+        media.watch(lambda: self._hang_up_both("media stopped", MEDIA_TIMEOUT))  # the CDR says why
+        self._relay.rewrite = self._rewrite
+        try:
+            self._offer = await media.rewrite(Side.CALLER, self.request.body)
+        except MediaError as exc:
+            if self.state is CallState.WAIT_ROUTE:
+                failure = media_failure(exc, self.services.settings.domain)
+                self.caller_leg.send(failure)
+                self._end(failure.status, CallOutcome.FAILED)
+            return False
+        return self.state is CallState.WAIT_ROUTE
+
+    async def _rewrite(self, leg: Leg, body: bytes) -> bytes:
+        """An SDP ``leg`` sent, pointing the other leg at the engine."""
+        assert self.media is not None
+        return await self.media.rewrite(Side.CALLER if leg is self.caller_leg else Side.CALLEE, body)
+
     def refuse(self, refusal: Refusal, reason: str | None = None) -> None:
         """Answer the INVITE with the refusal's status and a Warning citing its rule; write the CDR."""
         status, phrase = refusal_status(refusal.rule_id)
-        self._refusal_rule = refusal.rule_id
+        self.refusal_rule = refusal.rule_id
         warning = warning_header(refusal, self.services.settings.domain)
         self.caller_leg.send(Fail(status, reason or phrase, warning))
         self._end(status, CallOutcome.REFUSED)
@@ -206,23 +192,23 @@ class CallController:
         outcome = (
             CallOutcome.UNAVAILABLE
             if failure.status == 480 and not self._timers_fired
-            else _outcome(failure.status)
+            else outcome_of(failure.status)
         )
         self._end(failure.status, outcome)
 
     def _targets(self, route: Destination) -> list[Target]:
-        dialled = self.attempt.dialled if self.attempt is not None else self._request.uri.user
+        dialled = self.attempt.dialled if self.attempt is not None else self.request.uri.user
         targets = targets_of(route, self.services.registrar, dialled)
-        if self._request.uri.scheme == "sips":  # RFC 5630: TLS to every place rung
+        if self.request.uri.scheme == "sips":  # RFC 5630: TLS to every place rung
             targets = [target for target in targets if is_secure(target.destination.transport)]
         return targets
 
     def _place(self, route: Destination, targets: list[Target]) -> None:
-        request = self._request
+        request = self.request
         # SIP-5: SDES keys only between TLS legs; an offer that mandates SRTP otherwise refused
-        offer = offer_for(request.body, self.caller_leg.transport, [t.destination.transport for t in targets])
+        offer = offer_for(self._offer, self.caller_leg.transport, [t.destination.transport for t in targets])
         if offer is None:
-            self._refusal_rule = RULE
+            self.refusal_rule = RULE
             warning = warning_header(Refusal(RULE, REFUSAL_REASON), self.services.settings.domain)
             self.caller_leg.send(Fail(488, "Not Acceptable Here", warning))
             self._end(488, CallOutcome.REFUSED)
@@ -274,22 +260,16 @@ class CallController:
         if leg is not self.callee_leg:
             return
         match event:
+            case Ring() | Connect() if self.media is not None and event.body:
+                if self.state is CallState.ROUTING:
+                    spawn(self._anchored(leg, event))
+                elif isinstance(event, Connect):
+                    leg.bye()
             case Ring():
                 if self.state is CallState.ROUTING:
                     self.caller_leg.send(event)
             case Connect():
-                if self.state is not CallState.ROUTING:
-                    leg.bye()
-                    return
-                self.state = CallState.CONNECTED
-                self.answered_at = self.services.clock.now()
-                self._cancel_timer("no-answer")
-                self._journal()
-                self.caller_leg.send(event)
-                if self._max_duration is not None:
-                    self._arm("max-duration", self._max_duration, self._max_duration_reached)
-                self._session_refreshed(dict(event.headers).get("session-expires"))
-                self._log.debug("call %s answered", self.call_id)
+                self._connected(leg, event)
             case Fail(status=status):
                 if self.state is not CallState.ROUTING:
                     return
@@ -301,10 +281,47 @@ class CallController:
                     self._next_route()
                     return
                 self.caller_leg.send(Fail(event.status, event.reason))
-                self._end(event.status, _outcome(event.status))
+                self._end(event.status, outcome_of(event.status))
             case Disconnect():
                 self.caller_leg.send(Disconnect(event.reason))
                 self._end(200, CallOutcome.ANSWERED)
+
+    def _connected(self, leg: Leg, event: Connect) -> None:
+        if self.state is not CallState.ROUTING:
+            leg.bye()
+            return
+        self.state = CallState.CONNECTED
+        self.answered_at = self.services.clock.now()
+        self._cancel_timer("no-answer")
+        self._journal()
+        self.caller_leg.send(event)
+        if self.media is not None:
+            spawn(self.media.start_recording())  # CFG-9, when the account records its calls
+        if self._max_duration is not None:
+            self._arm("max-duration", self._max_duration, self._max_duration_reached)
+        self._session_refreshed(dict(event.headers).get("session-expires"))
+        self._log.debug("call %s answered", self.call_id)
+
+    async def _anchored(self, leg: Leg, event: Ring | Connect) -> None:
+        """The callee's early or final answer, rewritten to point the caller at the engine."""
+        assert self.media is not None
+        try:
+            body = await self.media.rewrite(Side.CALLEE, event.body)
+        except MediaError as exc:
+            if isinstance(event, Connect):
+                leg.bye()
+            if self.state is CallState.ROUTING:
+                failure = media_failure(exc, self.services.settings.domain)
+                if self.callee_leg is not None:
+                    self.callee_leg.send(Disconnect("media"))
+                self.caller_leg.send(failure)
+                self._end(failure.status, CallOutcome.FAILED)
+            return
+        rewritten = dataclasses.replace(event, body=body)
+        if isinstance(rewritten, Connect):
+            self._connected(leg, rewritten)
+        elif self.state is CallState.ROUTING:
+            self.caller_leg.send(rewritten)
 
     def on_ack(self, leg: Leg, request: SipRequest) -> None:
         """An ACK for a 2xx we sent: forward the answer where an offer is waiting for it."""
@@ -368,9 +385,10 @@ class CallController:
             self.callee_leg.send(Disconnect(reason))
         self._end(status, CallOutcome.FAILED)
 
-    def _hang_up_both(self, reason: str) -> None:
+    def _hang_up_both(self, reason: str, disposition: str | None = None) -> None:
         if self.state is not CallState.CONNECTED:
             return
+        self.disposition = disposition
         self._log.info("hanging up call %s: %s", self.call_id, reason)
         self.caller_leg.bye()
         if self.callee_leg is not None:
@@ -385,30 +403,7 @@ class CallController:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        ended_at = self.services.clock.now()
-        billed = outcome is not CallOutcome.NO_ACK
-        attempt = self.attempt
-        account = self.account
-        request = self._request
-        record = CdrRecord(
-            call_id=self.call_id,
-            caller=(attempt.presented_caller_id if attempt else request.from_addr.uri.user) or "",
-            callee=_callee(attempt) if attempt else (self.shown_callee or request.uri.user or ""),
-            account_id=attempt.account_id if attempt else (account.account_id if account else None),
-            device_id=account.device_id if account else None,
-            trunk_id=attempt.trunk_id if attempt else None,
-            direction=self.direction,
-            started_at=self.started_at,
-            answered_at=self.answered_at,
-            ended_at=ended_at,
-            billable_seconds=billable_seconds(self.answered_at, ended_at) if billed else 0,
-            outcome=outcome,
-            sip_status=status,
-            refusal_rule_id=self._refusal_rule,
-            emergency=attempt.emergency if attempt else False,
-            customer_trunk_id=attempt.customer_trunk_id if attempt else None,
-            disposition=None if billed else NOT_ACKNOWLEDGED,
-        )
+        record = call_record(self, status, outcome, self.services.clock.now())
         self._log.info(
             "call %s ended: %s %s after %ss billed",
             self.call_id,
@@ -416,34 +411,26 @@ class CallController:
             status,
             record.billable_seconds,
         )
+        if self.media is not None:
+            spawn(self._release(record))  # the CDR carries the media's quality figures
+        else:
+            self._account(record)
+        self.services.on_finished(self)
+
+    def _account(self, record: CdrRecord) -> None:
         self.services.accounting.call_ended(record)
         if self.services.journal is not None:
             self.services.journal.ended((self.call_id, self.caller_leg.local_tag), record)
-        self.services.on_finished(self)
+
+    async def _release(self, record: CdrRecord) -> None:
+        assert self.media is not None
+        try:
+            record = await self.media.finish(record)
+        finally:
+            self._account(record)
 
     def _journal(self) -> None:
         """Journal what a CDR would need if this node died now (written behind, never awaited)."""
-        journal = self.services.journal
-        attempt = self.attempt
-        if journal is None or attempt is None:
-            return
-        callee = self.callee_leg
-        account = self.account
-        journal.update(
-            JournalEntry(
-                call_id=self.call_id,
-                caller_tag=self.caller_leg.local_tag,
-                callee_call_id=callee.call_id if callee is not None else None,
-                callee_tag=callee.local_tag if callee is not None else None,
-                started_at=self.started_at,
-                answered_at=self.answered_at,
-                caller=attempt.presented_caller_id,
-                callee=_callee(attempt),
-                account_id=attempt.account_id,
-                device_id=account.device_id if account else None,
-                trunk_id=attempt.trunk_id,
-                customer_trunk_id=attempt.customer_trunk_id,
-                direction=self.direction,
-                emergency=attempt.emergency,
-            )
-        )
+        entry = journal_entry(self)
+        if self.services.journal is not None and entry is not None:
+            self.services.journal.update(entry)

@@ -3,7 +3,10 @@
 A request from one leg is sent in the other leg's dialog and its final answer passed back; a
 re-INVITE marks the other leg busy with it (a crossing one is glare: 491), its 2xx is sent
 reliably, and the ACK goes on to the other leg (with the answer, for a delayed offer). A
-refresh carrying Session-Expires restarts the call's session timer (RFC 4028).
+refresh carrying Session-Expires restarts the call's session timer (RFC 4028). Once the call's
+media is anchored (``rewrite`` set), every SDP passed across (offer, answer, a delayed offer's answer
+in the ACK) is first rewritten to point the other leg at the engine; an engine's error answers the
+request with its status and Warning.
 
 A relayed request is never mangled: every header the B2BUA does not own goes across verbatim
 (a REFER keeps its Refer-To with any embedded Replaces, its Referred-By; a NOTIFY its Event and
@@ -13,10 +16,12 @@ drops the caller's claims about identity and credentials, which mean nothing on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from nuage.sip.b2bua.legs import Leg, LegHost
+from nuage.sip.b2bua.media import media_failure, spawn
 from nuage.sip.b2bua.states import LegState
+from nuage.sip.media import MediaError
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.transactions import ServerTransaction
 
@@ -45,14 +50,21 @@ OWN_HEADERS = frozenset(
 )
 _PASSED_RESPONSE_HEADERS = ("session-expires", "require", "supported")
 
+Rewrite = Callable[[Leg, bytes], Awaitable[bytes]]
+"""Rewrites an SDP a leg sent so that the other leg's media goes to the engine."""
+
 
 class Relay:
     """One call's relay: what passes, and the ACK owed to a leg whose re-INVITE got a 2xx."""
 
-    def __init__(self, host: LegHost, on_session_refresh: Callable[[str | None], None]) -> None:
+    def __init__(
+        self, host: LegHost, on_session_refresh: Callable[[str | None], None], domain: str = ""
+    ) -> None:
         self._host = host
         self._on_session_refresh = on_session_refresh
+        self._domain = domain
         self._ack_owed: tuple[Leg, int] | None = None
+        self.rewrite: Rewrite | None = None  # set once the call's media is anchored
 
     def request(self, from_leg: Leg, other: Leg | None, tx: ServerTransaction, *, connected: bool) -> None:
         """Pass an in-dialog request to ``other`` and its answer back (``connected``: the call is)."""
@@ -61,6 +73,26 @@ class Relay:
             tx.reply(481 if request.method != "INVITE" else 491)
             from_leg.incoming_reinvite_done()
             return
+        if self.rewrite is not None and request.body:
+            spawn(self._rewritten_request(self.rewrite, from_leg, other, tx))
+            return
+        self._pass(from_leg, other, tx, request.body)
+
+    async def _rewritten_request(
+        self, rewrite: Rewrite, from_leg: Leg, other: Leg, tx: ServerTransaction
+    ) -> None:
+        try:
+            body = await rewrite(from_leg, tx.request.body)
+        except MediaError as exc:
+            failure = media_failure(exc, self._domain)
+            tx.reply(failure.status, failure.reason, headers=[("warning", failure.warning or "")])
+            from_leg.incoming_reinvite_done()
+            return
+        if other.state is LegState.CONNECTED:
+            self._pass(from_leg, other, tx, body)
+
+    def _pass(self, from_leg: Leg, other: Leg, tx: ServerTransaction, body: bytes) -> None:
+        request = tx.request
         extra = [(name, value) for name, value in request.headers if name not in OWN_HEADERS]
         is_invite = request.method == "INVITE"
         if is_invite:
@@ -69,6 +101,27 @@ class Relay:
         def answered(response: SipResponse | None) -> None:
             if response is not None and response.status < 200:
                 return
+            rewrite = self.rewrite
+            if rewrite is not None and response is not None and response.status < 300 and response.body:
+                spawn(rewritten(rewrite, response))
+                return
+            answered_with(response, response.body if response is not None else b"")
+
+        async def rewritten(rewrite: Rewrite, response: SipResponse) -> None:
+            try:
+                answer_body = await rewrite(other, response.body)
+            except MediaError as exc:
+                if is_invite:
+                    other.end_outgoing_reinvite()
+                    if sent is not None:
+                        other.send_ack(sent.cseq.number)
+                failure = media_failure(exc, self._domain)
+                tx.reply(failure.status, failure.reason, headers=[("warning", failure.warning or "")])
+                from_leg.incoming_reinvite_done()
+                return
+            answered_with(response, answer_body)
+
+        def answered_with(response: SipResponse | None, answer_body: bytes) -> None:
             if is_invite:
                 other.end_outgoing_reinvite()
             if response is None or response.status >= 300:
@@ -82,8 +135,8 @@ class Relay:
             passed = [
                 (name, value) for name in _PASSED_RESPONSE_HEADERS for value in response.headers.get_all(name)
             ]
-            answer = tx.response(response.status, response.reason, body=response.body, headers=passed)
-            if response.body:
+            answer = tx.response(response.status, response.reason, body=answer_body, headers=passed)
+            if answer_body:
                 answer.headers.add("content-type", response.headers.get("content-type") or "application/sdp")
             answer.headers.add("contact", from_leg.own_contact)
             if is_invite:
@@ -100,7 +153,7 @@ class Relay:
         sent = other.send_in_dialog(
             request.method,
             answered,
-            body=request.body,
+            body=body,
             content_type=request.headers.get("content-type"),
             extra=extra,
         )
@@ -111,4 +164,17 @@ class Relay:
         if owed is not None and owed[0] is not leg:
             other, cseq = owed
             self._ack_owed = None
+            rewrite = self.rewrite
+            if rewrite is not None and request.body:
+                spawn(self._rewritten_ack(rewrite, leg, other, cseq, request))
+                return
             other.send_ack(cseq, request.body, request.headers.get("content-type"))
+
+    async def _rewritten_ack(
+        self, rewrite: Rewrite, leg: Leg, other: Leg, cseq: int, request: SipRequest
+    ) -> None:
+        try:
+            body = await rewrite(leg, request.body)
+        except MediaError:
+            body = b""  # the ACK must go; the engine's error ends nothing more here
+        other.send_ack(cseq, body, request.headers.get("content-type") if body else None)

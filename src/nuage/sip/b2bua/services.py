@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from nuage.shared.clock import Clock
 from nuage.sip.accounting import Accounting
 from nuage.sip.b2bua.legs import LegHost
+from nuage.sip.b2bua.media import MediaServices
 from nuage.sip.journal import CallJournal
 from nuage.sip.ports import CallPolicy, DialPlan, HotDesk
 from nuage.sip.registrar import Registrar
@@ -49,3 +50,4 @@ class CallServices:
     hot_desk: HotDesk | None = None
     on_auth_failure: Callable[[str], None] | None = None  # SIP-5: a wrong hot-desk PIN counts
     journal: CallJournal | None = None  # calls in progress, written behind (issue #20)
+    media: MediaServices | None = None  # the engine anchored calls' media goes to (None: never anchored)

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from nuage.directory.model import (
+    CallRecording,
     CarrierTrunk,
     CommunalRoom,
     ConferenceRoom,
@@ -52,6 +53,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "faxes": ("virtual fax", "id"),
     "conference_rooms": ("conference room", "id"),
     "recording": ("recording setting", "account_id"),
+    "call_recordings": ("call recording", "id"),
     "web_channels": ("web channel", "id"),
     "packs": ("traffic pack", "id"),
     "trunks": ("trunk", "id"),
@@ -104,6 +106,7 @@ class MemoryUnitOfWork:
     faxes: MemoryRepository[VirtualFax]
     conference_rooms: MemoryRepository[ConferenceRoom]
     recording: MemoryRepository[RecordingSetting]
+    call_recordings: MemoryRepository[CallRecording]
     web_channels: MemoryRepository[WebChannel]
     packs: MemoryRepository[TrafficPack]
     trunks: MemoryRepository[Trunk]

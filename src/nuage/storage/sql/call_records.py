@@ -54,6 +54,9 @@ class SqlCallRecordStore:
                 emergency=bool(r["emergency"]),
                 source=r["source"],
                 prices=tuple(prices.get(str(r["id"]), ())),
+                loss_percent=r["loss_percent"],
+                jitter_ms=r["jitter_ms"],
+                mos=r["mos"],
             )
             for r in rows
         ]

@@ -166,6 +166,9 @@ def cdr_rows(records: Sequence[CdrRecord]) -> list[dict[str, Any]]:
             "source": "sip",
             "recorded_at": now,
             "disposition": r.disposition,
+            "loss_percent": r.loss_percent,
+            "jitter_ms": r.jitter_ms,
+            "mos": r.mos,
         }
         for r in records
     ]

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -344,6 +345,7 @@ cdrs = Table(
     Column("source", String(16), nullable=False),  # "sip" or "import"
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("disposition", String(64)),  # why it ended, when unusual: "interrupted by node failure"...
+    *(Column(name, Float) for name in ("loss_percent", "jitter_ms", "mos")),  # media quality (0020)
 )
 
 Index("ix_cdrs_account_started", cdrs.c.account_id, cdrs.c.started_at)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import DBAPIError
 
 from nuage.directory.model import (
+    CallRecording,
     CarrierTrunk,
     CommunalRoom,
     ConferenceRoom,
@@ -26,7 +27,7 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
-from nuage.storage.sql import tables
+from nuage.storage.sql import media_tables, tables
 from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
@@ -65,6 +66,7 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
     "faxes": (_mapper(VirtualFax, tables.virtual_faxes), "virtual fax", "id"),
     "conference_rooms": (_mapper(ConferenceRoom, tables.conference_rooms), "conference room", "id"),
     "recording": (_mapper(RecordingSetting, tables.recording_settings), "recording setting", "account_id"),
+    "call_recordings": (_mapper(CallRecording, media_tables.call_recordings), "call recording", "id"),
     "web_channels": (_mapper(WebChannel, tables.web_channels), "web channel", "id"),
     "packs": (_mapper(TrafficPack, tables.traffic_packs), "traffic pack", "id"),
     "trunks": (_mapper(Trunk, tables.trunks), "trunk", "id"),
@@ -92,6 +94,7 @@ class SqlUnitOfWork:
     faxes: SqlRepository[VirtualFax]
     conference_rooms: SqlRepository[ConferenceRoom]
     recording: SqlRepository[RecordingSetting]
+    call_recordings: SqlRepository[CallRecording]
     web_channels: SqlRepository[WebChannel]
     packs: SqlRepository[TrafficPack]
     trunks: SqlRepository[Trunk]

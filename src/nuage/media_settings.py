@@ -1,0 +1,32 @@
+"""The media plane's settings (``[sip.media]``), part of the typed settings of ``nuage.config``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class SipMediaSettings(BaseModel):
+    """The media plane (issue #15, ``[sip.media]``): which engine anchored calls use, and when a
+    call is anchored (always, or when the caller is behind NAT or a feature needs its audio)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine: Literal["embedded", "rtpengine", "none"] = "embedded"  # none: calls are never anchored
+    always_anchor: bool = False  # every call's media through Nuage (else only when needed)
+    anchor_nat: bool = True  # a caller whose SDP names another address than its packets'
+    address: str = "127.0.0.1"  # embedded engine: the address it binds and advertises in SDP
+    port_min: int = Field(default=30000, ge=1024, le=65535)
+    port_max: int = Field(default=39999, ge=1024, le=65535)
+    timeout_s: float = Field(default=30.0, gt=0, le=3600)  # a stream silent this long is reported
+    rtpengine_ng: str = "127.0.0.1:2223"  # rtpengine's NG control address (host:port)
+    rtpengine_dtmf_log: str | None = None  # host:port its --dtmf-log-dest sends to (None: no DTMF)
+    rtpengine_recording_dir: Path | None = None  # its --recording-dir (pcap); None: calls not recorded
+
+    @model_validator(mode="after")
+    def _range(self) -> SipMediaSettings:
+        if self.port_max - self.port_min < 3:
+            raise ValueError("the media port range needs at least two RTP/RTCP pairs")
+        return self

@@ -1,0 +1,328 @@
+"""Anchoring a call's media through the media port (issue #15): when, the SDP rewriting, release.
+
+Owns the decision to anchor (the operator's "always anchor" setting, or a NAT'd caller: the
+address its SDP names is not the one its packets come from, so only symmetric RTP from a port we
+own can reach it), the rewriting of every SDP a call carries once anchored (the INVITE's offer,
+a 183's or 200's answer, the offers and answers of re-INVITEs and UPDATEs, from either side), and
+the session's release when the call ends. A call that is not anchored keeps its SDP untouched.
+
+An engine's error becomes a SIP answer with a Warning (RFC 3261 §20.43 codes): a body that does not
+parse 400 (399), no codec carried 488 (305 "Incompatible media format"), an engine that did not
+answer or has no free port 503 (399).
+
+The media port is asymmetric (``offer`` takes the caller's SDP, ``answer`` the callee's); here an
+SDP is rewritten by the side that sent it, whatever its role in the offer/answer exchange: what the
+caller sends goes through ``offer`` (the callee is then told to send to the engine), what the
+callee sends through ``answer``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import ipaddress
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nuage.sip.b2bua.events import Fail
+from nuage.sip.media import (
+    CallQuality,
+    MalformedSdp,
+    MediaError,
+    MediaEvent,
+    MediaPort,
+    MediaTimeout,
+    Side,
+    UnknownSession,
+    UnsupportedMedia,
+)
+from nuage.sip.message import SipRequest
+from nuage.sip.ports import CallRecordings, CdrRecord
+
+log = logging.getLogger("nuage.sip.media")
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorSettings:
+    """When calls are anchored: ``always`` (the operator's setting), or a NAT'd caller (``nat``)."""
+
+    always: bool = False
+    nat: bool = True
+
+
+class MediaEvents:
+    """Routes the engine's events to the call each concerns (subscribed once, at the first call)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, Callable[[MediaEvent], None]] = {}
+        self._subscribed: set[int] = set()
+
+    def watch(self, port: MediaPort, call_id: str, handler: Callable[[MediaEvent], None]) -> None:
+        """Hand the events of ``call_id`` to ``handler`` until ``forget``."""
+        if id(port) not in self._subscribed:
+            self._subscribed.add(id(port))
+            port.subscribe(self)
+        self.calls[call_id] = handler
+
+    def forget(self, call_id: str) -> None:
+        """The call ended: its events go nowhere."""
+        self.calls.pop(call_id, None)
+
+    def __call__(self, event: MediaEvent) -> None:
+        handler = self.calls.get(event.call_id)
+        if handler is not None:
+            handler(event)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaServices:
+    """What anchoring needs from the server: the engine, when to anchor, where recordings go."""
+
+    port: MediaPort
+    anchor: AnchorSettings = AnchorSettings()
+    recordings: CallRecordings | None = None  # CFG-9 (None: no call is recorded)
+    hold_music: Path | None = None  # what a held party hears (None: silence)
+    hold_music_s: float = 30.0  # the music's length: it is played again after this long
+    events: MediaEvents = dataclasses.field(default_factory=MediaEvents)
+
+
+def sdp_address(body: bytes) -> str | None:
+    """The first c= address of an SDP body (None: no SDP or no c= line)."""
+    for line in body.decode("utf-8", "replace").splitlines():
+        if line.startswith("c=IN IP"):
+            parts = line.split()
+            return parts[2] if len(parts) >= 3 else None
+    return None
+
+
+def holds(sdp: bytes) -> bool:
+    """RFC 3264 §8.4: whether an SDP puts the other side on hold (``sendonly`` or ``inactive``, or
+    RFC 2543's ``c=IN IP4 0.0.0.0``)."""
+    lines = {line.strip() for line in sdp.decode("utf-8", "replace").splitlines()}
+    return bool(lines & {"a=sendonly", "a=inactive", "c=IN IP4 0.0.0.0"})
+
+
+def behind_nat(request: SipRequest, source_host: str) -> bool:
+    """Whether the caller is a phone behind NAT: its SDP names a private address (RFC 1918 and the
+    like) its packets do not come from, so its media can only be reached by latching (symmetric
+    RTP). A public media address other than the signalling one (a carrier's media gateway) is not."""
+    address = sdp_address(request.body)
+    if address is None or address == source_host:
+        return False
+    try:
+        named = ipaddress.ip_address(address)
+    except ValueError:
+        return False  # a host name in c=: nothing says it is unreachable
+    return named.is_private and not named.is_unspecified  # 0.0.0.0 is the old way to say "hold"
+
+
+def needs_anchor(settings: AnchorSettings, request: SipRequest, source_host: str) -> bool:
+    """Whether a new call's media goes through the engine (it carries an offer, and a reason)."""
+    if not request.body or b"RTP/SAVP" in request.body:
+        return False  # a delayed offer, or SRTP (keyed end to end between TLS legs), passes untouched
+    return settings.always or (settings.nat and behind_nat(request, source_host))
+
+
+def media_failure(exc: MediaError, host: str) -> Fail:
+    """The SIP answer for an engine's error: status, reason and a Warning saying why."""
+    text = str(exc).replace("\\", "\\\\").replace('"', '\\"')
+    if isinstance(exc, MalformedSdp):
+        return Fail(400, "Bad Request", f'399 {host} "malformed SDP: {text}"')
+    if isinstance(exc, UnsupportedMedia):
+        return Fail(488, "Not Acceptable Here", f'305 {host} "{text}"')
+    return Fail(503, "Service Unavailable", f'399 {host} "media unavailable: {text}"')
+
+
+def with_quality(record: CdrRecord, quality: CallQuality) -> CdrRecord:
+    """The CDR with the call's media quality: the worse stream's loss (%) and jitter, the MOS."""
+    streams = (quality.caller, quality.callee)
+    loss = max(stream.loss_fraction for stream in streams)
+    return dataclasses.replace(
+        record,
+        loss_percent=round(100 * loss, 2),
+        jitter_ms=round(max(stream.jitter_ms for stream in streams), 2),
+        mos=round(quality.mos, 2),
+    )
+
+
+class MediaUnavailableAfterEnd(MediaError):
+    """The call ended while its SDP was being rewritten (nothing is sent on)."""
+
+
+_running: set[asyncio.Task[None]] = set()
+
+
+def spawn(work: Coroutine[Any, Any, None]) -> None:
+    """Run a call's media step in the background (kept referenced until done, errors logged)."""
+    task = asyncio.get_running_loop().create_task(work)
+    _running.add(task)
+    task.add_done_callback(_finished)
+
+
+def _finished(task: asyncio.Task[None]) -> None:
+    _running.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("media step failed", exc_info=task.exception())
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingPlan:
+    """CFG-9: this call is recorded into ``path``, then handed to ``recordings`` for ``account_id``."""
+
+    recordings: CallRecordings
+    account_id: str
+    path: Path
+
+
+async def recording_plan(media: MediaServices, account_id: str | None, call_id: str) -> RecordingPlan | None:
+    """CFG-9: the plan to record a call of ``account_id`` when its setting is on (None otherwise,
+    or when the setting could not be read: the call goes on unrecorded)."""
+    recordings = media.recordings
+    if recordings is None or account_id is None:
+        return None
+    try:
+        path = await recordings.target(account_id, call_id)
+    except Exception:
+        log.exception(
+            "CFG-9: the recording setting of %s could not be read; call %s not recorded", account_id, call_id
+        )
+        return None
+    return RecordingPlan(recordings, account_id, path) if path is not None else None
+
+
+class CallMedia:
+    """One anchored call's session on the media port, named by the caller's Call-ID; recorded
+    from its answer to its end when its account records calls (CFG-9)."""
+
+    def __init__(
+        self,
+        services: MediaServices,
+        call_id: str,
+        recording: RecordingPlan | None = None,
+    ) -> None:
+        self.port = services.port
+        self.services = services
+        self.call_id = call_id
+        self.recording = recording
+        self._recording = False
+        self._music: dict[Side, asyncio.Task[None]] = {}  # the held side's music on hold
+
+    def watch(self, on_stream_stopped: Callable[[], None]) -> None:
+        """Call ``on_stream_stopped`` when a phone's stream stops (but not while a party is on hold:
+        a held phone may stop sending)."""
+
+        def handle(event: MediaEvent) -> None:
+            if isinstance(event, MediaTimeout) and not self._music and not self.released:
+                log.info(
+                    "call %s: the %s's media stopped %.1f s ago", self.call_id, event.side.value, event.idle_s
+                )
+                on_stream_stopped()
+
+        self.services.events.watch(self.port, self.call_id, handle)
+        self.released = False
+        self.quality: CallQuality | None = None
+        self._order = asyncio.Lock()  # rewrites apply in the order the SDPs came
+
+    async def rewrite(self, side: Side, sdp: bytes) -> bytes:
+        """The SDP ``side`` sent, pointing the other side at the engine (empty bodies pass)."""
+        if not sdp:
+            return sdp
+        async with self._order:
+            if side is Side.CALLER:
+                rewritten = await self.port.offer(self.call_id, sdp)
+            else:
+                rewritten = await self.port.answer(self.call_id, sdp)
+            if self.released:  # the call ended while the engine allocated: free what it bound
+                await self._free()
+                raise MediaUnavailableAfterEnd(f"call {self.call_id!r} ended while its media was set up")
+            self._hold_or_resume(side, sdp)
+        return rewritten
+
+    def _hold_or_resume(self, side: Side, sdp: bytes) -> None:
+        """``side`` put the other on hold (it hears music from the engine) or took it off hold."""
+        held = side.other
+        if holds(sdp):
+            music = self.services.hold_music
+            if held not in self._music and music is not None:
+                self._music[held] = asyncio.get_running_loop().create_task(self._play_music(held, music))
+                log.info("call %s: the %s is on hold", self.call_id, held.value)
+            return
+        task = self._music.pop(held, None)
+        if task is not None:
+            task.cancel()
+            spawn(self._stop_music(held))
+            log.info("call %s: the %s is off hold", self.call_id, held.value)
+
+    async def _play_music(self, to: Side, music: Path) -> None:
+        while True:
+            try:
+                await self.port.play(self.call_id, to, music)
+            except MediaError as exc:
+                log.warning("call %s: no music on hold: %s", self.call_id, exc)
+                return
+            await asyncio.sleep(self.services.hold_music_s)
+
+    async def _stop_music(self, to: Side) -> None:
+        try:
+            await self.port.stop_playing(self.call_id, to)
+        except MediaError as exc:
+            log.debug("call %s: music on hold already over: %s", self.call_id, exc)
+
+    async def start_recording(self) -> None:
+        """CFG-9: record both directions from now on (the call was answered)."""
+        plan = self.recording
+        if plan is None or self.released or self._recording:
+            return
+        try:
+            await self.port.start_recording(self.call_id, plan.path)
+            self._recording = True
+        except MediaError as exc:
+            log.error("CFG-9: call %s of %s not recorded: %s", self.call_id, plan.account_id, exc)
+
+    async def _store_recording(self) -> None:
+        plan = self.recording
+        if plan is None or not self._recording:
+            return
+        self._recording = False
+        try:
+            recording = await self.port.stop_recording(self.call_id)
+            await plan.recordings.stored(plan.account_id, self.call_id, recording)
+        except Exception:
+            log.exception("CFG-9: the recording of call %s was not stored", self.call_id)
+
+    async def finish(self, record: CdrRecord) -> CdrRecord:
+        """Release the session; ``record`` with the media's quality figures when they are known."""
+        quality = await self.release()
+        return record if quality is None else with_quality(record, quality)
+
+    async def release(self) -> CallQuality | None:
+        """Store the recording, then free the session once (its final quality figures, None if it
+        was already gone)."""
+        if self.released:
+            return self.quality
+        self.released = True
+        self.services.events.forget(self.call_id)
+        for task in self._music.values():
+            task.cancel()
+        self._music.clear()
+        await self._store_recording()
+        return await self._free()
+
+    async def _free(self) -> CallQuality | None:
+        try:
+            self.quality = await self.port.release(self.call_id)
+        except UnknownSession:
+            return None
+        except MediaError as exc:
+            log.warning("media of call %s not released: %s", self.call_id, exc)
+            return None
+        return self.quality
+
+
+async def drain() -> None:
+    """Wait for the media steps still running (releases whose CDRs are not yet handed over)."""
+    while _running:
+        await asyncio.gather(*list(_running), return_exceptions=True)
