@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from nuage import sip_wiring
 from nuage.adapters.einvoice_validation import SaxonValidator
 from nuage.config import Settings
 from nuage.errors import UpstreamUnavailable
@@ -43,11 +43,9 @@ from nuage.storage.sql.unit_of_work import SqlUnitOfWorkFactory
 log = logging.getLogger("nuage.bootstrap")
 
 if TYPE_CHECKING:
-    from nuage.adapters.redis_nonces import RedisNonceCounts
-    from nuage.policy import AutoDialerThresholds, Channels, TermsCallPolicy
+    from nuage.policy import TermsCallPolicy
     from nuage.services.ports import KeyReader
     from nuage.sip.ports import BanStore
-    from nuage.sip.security import SecuritySettings
     from nuage.sip.server import SipServer
     from nuage.sip.tls_certs import CertificatePair
     from nuage.storage.sql.api_store import LazySqlUnitOfWorkFactory
@@ -128,11 +126,11 @@ class Platform:
     async def ban_store(self) -> AsyncIterator[BanStore]:
         """SIP-5: where the SIP edge's bans are kept (``sip.bans``), for the API and the CLI to list
         and lift them; released when the block ends."""
-        store = _ban_store(self.settings, self.engine)
+        store = sip_wiring.ban_store(self.settings, self.engine)
         try:
             yield store
         finally:
-            await _close_ban_store(store)
+            await sip_wiring.close_ban_store(store)
 
     def secret_key(self) -> str:
         """The signing key: configured, or generated once and kept in the data directory."""
@@ -227,10 +225,12 @@ class SipRuntime:
         )
         self.policy: TermsCallPolicy = TermsCallPolicy(
             self.policy_state,
-            channels=_channels(platform.settings),  # CAP-3: in memory, or shared in Redis
+            channels=sip_wiring.channels(platform.settings),  # CAP-3: in memory, or shared in Redis
             caller_id_mode=CallerIdMode(config.caller_id_mode),
             home_region=platform.settings.home_region,
-            autodialer=AutoDialerDetector(platform.clock, _autodialer_thresholds(platform.settings)),  # SIP-4
+            autodialer=AutoDialerDetector(
+                platform.clock, sip_wiring.autodialer_thresholds(platform.settings)
+            ),  # SIP-4
             clock=platform.clock,
             spend=DailySpend(platform.clock, max_call_s=float(config.max_call_duration_s)),  # SIP-5
         )
@@ -240,7 +240,7 @@ class SipRuntime:
             listen_port=config.port,
             realm=config.realm,
             max_call_duration_s=float(config.max_call_duration_s),
-            security=_security_settings(platform.settings),  # SIP-5
+            security=sip_wiring.security_settings(platform.settings),  # SIP-5
             nonce_ttl_s=config.nonce_ttl_s,
             nonce_bind_source=config.nonce_bind_source,
             nonce_secret=config.nonce_secret.encode() if config.nonce_secret else None,
@@ -249,9 +249,11 @@ class SipRuntime:
                 max_connections=config.tcp_max_connections,
                 max_connections_per_address=config.tcp_max_connections_per_address,
             ),
-            node_id=_node_id(platform.settings),  # names the crash journal (and the Redis channel holds)
+            node_id=sip_wiring.node_id(
+                platform.settings
+            ),  # names the crash journal (and the Redis channel holds)
         )
-        self.nonce_counts = _nonce_counts(platform.settings)
+        self.nonce_counts = sip_wiring.nonce_counts(platform.settings)
         cdr_sink = SqlCdrSink(platform.engine)
         self.server: SipServer = SipServer(
             settings,
@@ -286,7 +288,7 @@ class SipRuntime:
         # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers
         # SIP-5: bans written behind, kept over restarts and shared with the other SIP nodes
-        self.ban_store: BanStore = _ban_store(platform.settings, platform.engine)
+        self.ban_store: BanStore = sip_wiring.ban_store(platform.settings, platform.engine)
         self.bans = BanKeeper(
             self.server.security, self.ban_store, sync_s=config.bans_sync_s, clock=platform.clock
         )
@@ -320,7 +322,7 @@ class SipRuntime:
         except BaseException:
             await self.media.stop()
             await self.bans.stop()
-            await _close_ban_store(self.ban_store)
+            await sip_wiring.close_ban_store(self.ban_store)
             if self.nonce_counts is not None:
                 await self.nonce_counts.stop()
             await self.policy.channels.stop()
@@ -349,7 +351,7 @@ class SipRuntime:
         finally:
             await self.media.stop()  # after the calls: their media sessions are released by now
             await self.bans.stop()
-            await _close_ban_store(self.ban_store)
+            await sip_wiring.close_ban_store(self.ban_store)
             await self.bindings.close()
             if self.nonce_counts is not None:
                 await self.nonce_counts.stop()
@@ -370,83 +372,3 @@ class SipRuntime:
             log.warning("the lift of the ban of %s is stored once the store answers", address)
         await self.bans.flush()
         return lifted
-
-
-def _ban_store(settings: Settings, engine: Engine) -> BanStore:
-    """SIP-5: the bans' store ``sip.bans`` names: the database, or Redis (shared by the SIP nodes)."""
-    config = settings.sip
-    if config.bans == "redis":
-        from nuage.adapters.redis_bans import RedisBanStore
-
-        return RedisBanStore(config.redis_url or settings.api.redis_url, prefix=config.redis_key_prefix)
-    from nuage.storage.sql.sip_bans import SqlBanStore
-
-    return SqlBanStore(engine)
-
-
-async def _close_ban_store(store: BanStore) -> None:
-    close = getattr(store, "close", None)
-    if close is not None:
-        await close()
-
-
-def _nonce_counts(settings: Settings) -> RedisNonceCounts | None:
-    """Digest nonce counts shared in Redis when ``sip.nonce_counts`` says so (None: in memory)."""
-    from nuage.adapters.redis_nonces import RedisNonceCounts
-
-    config = settings.sip
-    if config.nonce_counts == "memory":
-        return None
-    return RedisNonceCounts(config.redis_url or settings.api.redis_url, prefix=config.redis_key_prefix)
-
-
-def _node_id(settings: Settings) -> str | None:
-    """The SIP node's stable name: ``sip.node_id``, else its machine and address (None: a port the OS
-    chooses). A node started again under it closes the calls it lost (the crash journal) and gives
-    their channels back at once (CAP-3: its Redis holds are rewritten)."""
-    config = settings.sip
-    if config.node_id:
-        return config.node_id
-    return f"{socket.gethostname()}/{config.host}:{config.port}" if config.port else None
-
-
-def _channels(settings: Settings) -> Channels:
-    """CAP-3: the channel counter ``sip.channels`` names (Redis: shared by the SIP nodes)."""
-    from nuage.adapters.redis_channels import RedisChannels
-    from nuage.policy import ChannelCounter
-
-    config = settings.sip
-    if config.channels == "memory":
-        return ChannelCounter()
-    node_id = _node_id(settings) or f"{socket.gethostname()}-{secrets.token_hex(4)}"
-    return RedisChannels(
-        config.redis_url or settings.api.redis_url,
-        node_id=node_id,
-        prefix=config.redis_key_prefix,
-        lease_s=config.channel_lease_s,
-    )
-
-
-def _autodialer_thresholds(settings: Settings) -> AutoDialerThresholds:
-    """SIP-4: the operator's thresholds (``[sip.autodialer]``)."""
-    from nuage.policy import AutoDialerThresholds
-
-    return AutoDialerThresholds(**settings.sip.autodialer.model_dump())
-
-
-def _security_settings(settings: Settings) -> SecuritySettings:
-    """SIP-5: the security guard's thresholds (``[sip.security]``)."""
-    from nuage.config import trusted_address
-    from nuage.sip.security import KNOWN_SCANNERS, SecuritySettings
-
-    config = settings.sip.security
-    agents = KNOWN_SCANNERS if config.scanner_user_agents is None else tuple(config.scanner_user_agents)
-    return SecuritySettings(
-        max_auth_failures=config.max_auth_failures,
-        failure_window_s=config.failure_window_s,
-        ban_s=config.ban_s,
-        scanner_user_agents=agents,
-        rate_per_s=config.rate_per_s,
-        burst=config.burst,
-        trusted=tuple(trusted_address(address) for address in config.trusted),
-    )

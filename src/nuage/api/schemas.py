@@ -38,6 +38,8 @@ Phone = Annotated[str, StringConstraints(max_length=32, pattern=_PRINTABLE)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 MONTH_PATTERN = r"^2\d{3}-(0[1-9]|1[0-2])$"  # YYYY-MM, years 2000-2999, months 01-12
 MonthText = Annotated[str, Field(pattern=MONTH_PATTERN, examples=["2026-01"])]
+#: an instant in a query: ISO 8601 with its offset (a number of seconds is never read as an instant)
+MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
 
 
 def _pattern(kind: Any) -> str:
@@ -47,6 +49,7 @@ def _pattern(kind: Any) -> str:
 #: what a person should send when a field's pattern refuses its value (the 422's message says it)
 PATTERN_FORMATS: dict[str, str] = {
     MONTH_PATTERN: "a month as YYYY-MM, e.g. 2026-01",
+    MOMENT_PATTERN: "an ISO 8601 date and time with its offset, e.g. 2026-01-01T00:00:00+01:00",
     _pattern(Name): "1 to 200 characters with no control characters, not only spaces",
     _pattern(Id): "letters, digits, '.', '_' or '-'",
     _pattern(Email): "an e-mail address, e.g. anne@example.be",

@@ -8,6 +8,7 @@ a customer its retail prices, a partner also its wholesale prices, the operator 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -19,7 +20,8 @@ from pydantic import Field
 from nuage.api.caching import read_response
 from nuage.api.crud import FORBIDDEN, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call, runtime
-from nuage.api.schemas import ID_PATTERN, Output
+from nuage.api.schemas import ID_PATTERN, MOMENT_PATTERN, Output
+from nuage.errors import InvalidInput
 from nuage.services import call_records as records
 from nuage.services.call_record_ports import CallRecord, CallRecordFilter
 
@@ -86,12 +88,38 @@ class CallRecordPageOut(Output):
     next_cursor: str | None
 
 
+_ISO_MOMENT = re.compile(MOMENT_PATTERN)
+EXAMPLE = "2026-01-01T00:00:00+01:00"
+#: a call's start bound: ISO 8601 with its offset (never a number of seconds read as some instant)
+Moment = Annotated[str | None, Query(max_length=40, pattern=MOMENT_PATTERN, examples=[EXAMPLE])]
+
+
+def _moment(text: str | None, field: str) -> datetime | None:
+    """An ISO 8601 date and time with its offset; anything else (a number of seconds, a date alone)
+    is refused naming the field, never read as some other instant."""
+    if text is None:
+        return None
+    try:
+        if not _ISO_MOMENT.match(text):
+            raise ValueError(text)
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            field,
+            f"{field}: expected an ISO 8601 date and time with its offset, e.g. 2026-01-01T00:00:00+01:00",
+        ) from None
+
+
 def _filter(
     account_id: IdParam = None,
     user_id: IdParam = None,
     number: Annotated[str | None, Query(min_length=1, max_length=32, description="Caller or callee")] = None,
-    since: Annotated[datetime | None, Query(description="Started at or after (ISO 8601 with offset)")] = None,
-    until: Annotated[datetime | None, Query(description="Started before (ISO 8601 with offset)")] = None,
+    since: Annotated[
+        str | None, Query(max_length=40, description="Started at or after (ISO 8601 with offset)")
+    ] = None,
+    until: Annotated[
+        str | None, Query(max_length=40, description="Started before (ISO 8601 with offset)")
+    ] = None,
     direction: Direction | None = None,
     disposition: Disposition | None = None,
     refused_by: Annotated[
@@ -102,8 +130,8 @@ def _filter(
         account_id=account_id,
         user_id=user_id,
         number=number,
-        since=since,
-        until=until,
+        since=_moment(since, "since"),
+        until=_moment(until, "until"),
         direction=direction,
         disposition=disposition,
         refused_by=refused_by,

@@ -6,7 +6,7 @@ was not anchored). call_recordings: one row per recorded call of an account (the
 the data directory), its bytes counted in the account's recording volume.
 
 Revision ID: 0020
-Revises: 0023
+Revises: 0021
 Create Date: 2026-12-05 09:10:00.000000
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from nuage.storage.sql.types import UtcDateTime
 
 revision: str = "0020"
-down_revision: str | None = "0023"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
