@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -71,7 +72,7 @@ def test_an_unknown_variable_ends_the_installed_command_without_a_traceback(tmp_
     assert done.stderr.strip() == expected
 
 
-def test_serve_shows_the_demo_tenancy_and_stops_cleanly(tmp_path: Path) -> None:
+def test_serve_shows_the_tenancy_to_a_logged_in_operator_only_and_stops_cleanly(tmp_path: Path) -> None:
     data = tmp_path / "data"
     assert runner.invoke(app, ["demo", "--data-dir", str(data)]).exit_code == 0
     port = free_port()
@@ -98,15 +99,24 @@ def test_serve_shows_the_demo_tenancy_and_stops_cleanly(tmp_path: Path) -> None:
         assert health.status_code == 200
         assert health.json()["status"] == "ok"
         assert health.json()["schema_current"] is True
-        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5).text
-        for name in (
+        tenants = (
             "Nuage Telecom",
             "Brussels Voice Partners",
             "BruVoice",
             "Atelier Dupont",
             "Bakkerij Peeters",
             "Cabinet Lemaire",
-        ):
+        )
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, follow_redirects=True) as browser:
+            front = browser.get("/")
+            assert front.status_code == 200
+            assert 'action="/login"' in front.text  # without a session: the login page, no tenant
+            assert not any(name in front.text for name in tenants)
+            csrf = re.search(r'name="csrf" value="([^"]+)"', front.text)
+            assert csrf is not None
+            form = {"csrf": csrf.group(1), "email": "olivia@nuage.example", "password": "Operator-Demo-2026"}
+            page = browser.post("/login", data=form).text
+        for name in tenants:  # the operator's overview
             assert name in page
     finally:
         process.send_signal(signal.SIGINT)
