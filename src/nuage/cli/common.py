@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, overload
 
 import typer
 
@@ -31,6 +32,20 @@ def described(exc: NuageError) -> str:
     """One line for an error of the terms: its id, the rule that said no (if one did), the message."""
     rule = exc.details.get("rule_id")
     return f"{exc.error_id}{f' ({rule})' if rule else ''}: {exc}"
+
+
+@overload
+def day_option(text: str, option: str) -> date: ...
+@overload
+def day_option(text: str | None, option: str) -> date | None: ...
+def day_option(text: str | None, option: str) -> date | None:
+    """A ``YYYY-MM-DD`` option, or None when not given; a bad one ends the command naming the format."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def fail(message: str) -> typer.Exit:

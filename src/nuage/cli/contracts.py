@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from nuage.bootstrap import Platform
-from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
+from nuage.cli.common import DatabaseUrl, DataDir, day_option, operator_session
 from nuage.errors import NuageError
 from nuage.services.billing import contract_reversals, contracts
 from nuage.services.context import Context
@@ -32,13 +32,6 @@ contracts_app = typer.Typer(
 log = logging.getLogger(__name__)
 
 Customer = Annotated[str, typer.Option("--customer", help="The customer's id.")]
-
-
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _show(contract: Contract, today: date) -> None:
@@ -84,8 +77,8 @@ def notice(
     database_url: DatabaseUrl = None,
 ) -> None:
     """CTR-2/CTR-3: preview a termination notice, or record it with --confirm."""
-    received = _day(received_on, "--received-on")
-    requested = None if requested_end_on is None else _day(requested_end_on, "--requested-end-on")
+    received = day_option(received_on, "--received-on")
+    requested = day_option(requested_end_on, "--requested-end-on")
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
         outcome = contracts.give_notice(
             uow,
@@ -112,7 +105,7 @@ def bankruptcy(
     database_url: DatabaseUrl = None,
 ) -> None:
     """CTR-4: on proof, the customer's service (but emergency calls) and billing stop."""
-    proof = _day(proof_on, "--proof-on")
+    proof = day_option(proof_on, "--proof-on")
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
         contract = contracts.declare_bankruptcy(uow, ctx, customer, proof)
         _show(contract, business_date(ctx.clock.now()))

@@ -21,8 +21,7 @@ from typing import Annotated
 import typer
 
 from nuage.adapters.smtp import SmtpMailer
-from nuage.cli.common import DatabaseUrl, DataDir, address, operator_session
-from nuage.cli.payments import day_option
+from nuage.cli.common import DatabaseUrl, DataDir, address, day_option, operator_session
 from nuage.services.payments import delivery, dunning, payments, suspension
 from nuage.services.payments.status import dunning_status
 

@@ -9,14 +9,13 @@ After the demo month is billed and invoiced (``nuage invoices``)::
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session, write_file
+from nuage.cli.common import DatabaseUrl, DataDir, day_option, fail, operator_session, write_file
 from nuage.documents.reference import reference_for
 from nuage.payments.camt import BankEntry, write_camt053
 from nuage.services.payments import documents, payments
@@ -24,16 +23,6 @@ from nuage.services.payments import documents, payments
 payments_app = typer.Typer(
     help="Payments: bank statements (camt.053), balances (PAY-1).", no_args_is_help=True
 )
-
-
-def day_option(text: str | None, option: str) -> date | None:
-    """A ``YYYY-MM-DD`` option, or None when not given; a bad one ends the command."""
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise fail(f"{option}: {exc}") from exc
 
 
 @payments_app.command("import-camt")
