@@ -133,7 +133,7 @@ def export_calls(
     with operator_session(data_dir, database_url) as (platform, ctx):
         with platform.uow() as uow:
             query = records.export_query(uow, ctx, wanted)
-            runs = records.visible_runs(ctx, uow)
+            runs = records.visible_runs(query)
         target: TextIO = sys.stdout if out is None else out.open("w", encoding="utf-8", newline="")
         try:
             counted = _Counted(records.export_batches(platform.uow, query))

@@ -247,8 +247,6 @@ def _is_number(text: str) -> bool:
     return text.startswith("+") and text[1:].isdigit()
 
 
-def visible_runs(ctx: Context, uow: CallRecordsUnitOfWork) -> list[str]:
-    """The runs whose prices the caller reads, in a fixed order (the export's price columns)."""
-    viewer = uow.parties.find(ctx.scope.viewer_id)
-    kind = PartyKind.OPERATOR if ctx.scope.is_operator or viewer is None else viewer.kind
-    return [run.value for run in RatingRun if run in runs_visible_to(kind)]
+def visible_runs(query: CallRecordQuery) -> list[str]:
+    """The runs whose prices the query reads, in a fixed order (the export's price columns)."""
+    return [run.value for run in RatingRun if run.value in query.runs]

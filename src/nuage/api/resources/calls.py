@@ -203,7 +203,7 @@ def export_call_records(
 ) -> StreamingResponse:
     c.require(READ, self_id=wanted.user_id)
     query = records.export_query(c.uow, c.ctx, wanted)
-    runs = records.visible_runs(c.ctx, c.uow)
+    runs = records.visible_runs(query)
     units = runtime(request).uow
     return StreamingResponse(
         (chunk.encode() for chunk in records.csv_chunks(records.export_batches(units, query), runs)),
