@@ -145,9 +145,7 @@ def give_notice(id: ID, body: NoticeBody, c: Call = Depends(call)) -> Response:
         validator=platform.einvoice_validator,
         confirm=body.confirm,
     )
-    draft = outcome.balance_draft
-    if draft is None and outcome.balance_invoice is not None:
-        draft = outcome.balance_invoice.issued.draft
+    draft = outcome.draft
     out = NoticeOut(
         confirmed=outcome.confirmed,
         contract=_contract_out(outcome.contract, business_date(c.ctx.clock.now())),

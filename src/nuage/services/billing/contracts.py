@@ -71,11 +71,16 @@ class NoticeOutcome:
     confirmed: bool = True
 
     @property
+    def draft(self) -> InvoiceDraft | None:
+        """CTR-3: the balance's lines: the preview's draft, or the invoice it became."""
+        if self.balance_invoice is not None:
+            return self.balance_invoice.issued.draft
+        return self.balance_draft
+
+    @property
     def balance(self) -> Decimal:
         """CTR-3: the early-termination balance before VAT (0 when the term is over)."""
-        draft = self.balance_draft
-        if draft is None and self.balance_invoice is not None:
-            draft = self.balance_invoice.issued.draft
+        draft = self.draft
         return sum((line.amount for line in draft.lines), Decimal(0)) if draft is not None else Decimal(0)
 
 
