@@ -160,6 +160,11 @@ def test_count_records_summaries_and_number_holdings(uow_factory: Any) -> None:
         assert store.latest_summary("cus_a") == summary("cus_a", Month(2026, 3), 3)
         latest = store.latest_summaries(["cus_a", "cus_b", "cus_x"], Month(2026, 2))
         assert {k: str(v.month) for k, v in latest.items()} == {"cus_a": "2026-02", "cus_b": "2026-01"}
+        chains = store.summaries_of(["cus_b", "cus_a", "cus_x"])
+        assert list(chains) == ["cus_b", "cus_a", "cus_x"]
+        assert chains["cus_a"] == store.summaries("cus_a")
+        assert chains["cus_b"] == store.summaries("cus_b")
+        assert chains["cus_x"] == []
         assert store.number_holdings(["cus_a", "cus_b"]) == {
             "cus_a": [NumberHolding("+442000", date(2026, 1, 5), date(2026, 1, 20)), late]
         }

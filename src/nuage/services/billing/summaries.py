@@ -73,15 +73,15 @@ def chain_states(
         wanted = sorted(set(account_ids))
         for account_id in wanted:
             ctx.scope.require(account_id, "customer")
-    return [_state(account_id, uow.billing.summaries(account_id)) for account_id in wanted]
+    chains = uow.billing.summaries_of(wanted)
+    return [_state(account_id, chains[account_id]) for account_id in wanted]
 
 
 def require_intact_chains(uow: BillingUnitOfWork, account_ids: Iterable[str]) -> None:
     """CNT-1: a billing run's first check: every chain it bills from holds, else nothing is issued."""
+    chains = uow.billing.summaries_of(sorted(set(account_ids)))
     broken = [
-        state
-        for state in (_state(a, uow.billing.summaries(a)) for a in sorted(set(account_ids)))
-        if state.broken is not None
+        state for state in (_state(a, chain) for a, chain in chains.items()) if state.broken is not None
     ]
     if broken:
         shown = "; ".join(

@@ -207,6 +207,9 @@ class MemoryBillingStore(MemoryInvoices):
         table = self._table("monthly_summaries")
         return [table[key] for key in sorted(key for key in table if key[0] == account_id)]
 
+    def summaries_of(self, account_ids: Sequence[str]) -> dict[str, list[MonthlySummary]]:
+        return {account_id: self.summaries(account_id) for account_id in account_ids}
+
     def latest_summary(self, account_id: str) -> MonthlySummary | None:
         found = self.summaries(account_id)
         return found[-1] if found else None

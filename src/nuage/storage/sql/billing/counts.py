@@ -97,6 +97,17 @@ class CountStorage(SqlBillingBase):
         ).all()
         return [summary_from_row(row) for row in rows]
 
+    def summaries_of(self, account_ids: Sequence[str]) -> dict[str, list[MonthlySummary]]:
+        s = bt.monthly_summaries
+        found: dict[str, list[MonthlySummary]] = {account_id: [] for account_id in account_ids}
+        for chunk in chunks(list(account_ids)):
+            rows = self._connection.execute(
+                select(s).where(s.c.account_id.in_(chunk)).order_by(s.c.account_id, s.c.month)
+            )
+            for row in rows:
+                found[row.account_id].append(summary_from_row(row))
+        return found
+
     def latest_summaries(self, account_ids: Sequence[str], up_to: Month) -> dict[str, MonthlySummary]:
         s = bt.monthly_summaries
         found: dict[str, MonthlySummary] = {}
