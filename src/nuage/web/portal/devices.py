@@ -1,7 +1,8 @@
 """Portal pages of a customer's devices: the list and the form that adds one (CFG-3, CFG-5, SIP-5).
 
 The form is validated by the API's ``DeviceCreate`` and carried out by the same use case; the new
-device's SIP credentials are shown once, on the answer to the form (SIP-5), never again.
+device's SIP credentials are shown once, on the answer to the form (SIP-5), never again, with a QR
+code of them (a ``sip:`` URI with the password, for a softphone to scan) drawn on the server.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from nuage.errors import NuageError
 from nuage.services.directory.devices import add_device
 from nuage.services.queries import page_visible
 from nuage.tenancy.model import Party
+from nuage.web.portal import i18n
 from nuage.web.portal.base import Form, Portal, Viewer, form_text, read_form, refusal
+from nuage.web.portal.charts import qr_svg
 from nuage.web.portal.directory import MAX_ROWS, customer_of
 
 KINDS = tuple(kind.value for kind in DeviceKind)
@@ -51,6 +54,11 @@ def router(portal: Portal) -> APIRouter:
         **more: Any,
     ) -> Response:
         where = {"account_id": customer.id}
+        qr = None
+        if created is not None and created.sip_username and created.sip_password:
+            realm = portal.runtime.platform.settings.sip.realm
+            uri = f"sip:{created.sip_username}:{created.sip_password}@{realm}"
+            qr = qr_svg(uri, title=i18n.gettext(viewer.language)("The new device's SIP credentials"))
         devices = page_visible(uow.devices, viewer.ctx, order_by=("label", "id"), limit=MAX_ROWS, where=where)
         people = uow.users.list(account_id=customer.id, order_by=("name",), limit=MAX_ROWS)
         return portal.render(
@@ -67,6 +75,7 @@ def router(portal: Portal) -> APIRouter:
             purposes=PURPOSES,
             values=values or {"kind": DeviceKind.DESK_PHONE.value, "purpose": LinePurpose.TELEPHONY.value},
             created=created,
+            qr=qr,
             **more,
         )
 

@@ -1,7 +1,8 @@
 """Portal pages above one customer: the operator's overview and partners, customers, invoices.
 
 * ``/overview`` and ``/partners``: the operator's staff only (anyone else: the 404 page, TEN-4);
-* ``/customers``: the customers the viewer sees (a partner its own, the operator all);
+* ``/customers``: the customers the viewer sees (a partner its own, the operator all); the
+  forms that create them and change their status are ``parties``';
 * ``/invoices`` and ``/invoices/{number}/pdf``: the invoices the viewer sees (BIL-4), the PDF the
   stored bytes as the API serves them.
 """
@@ -18,7 +19,8 @@ from nuage.services.payments import documents
 from nuage.services.queries import page_visible
 from nuage.tenancy.model import PartyKind
 from nuage.web.overview import build_overview
-from nuage.web.portal.base import NO_STORE, Portal, Viewer
+from nuage.web.portal import parties
+from nuage.web.portal.base import NO_STORE, Portal, Refusal, Viewer
 
 MAX_ROWS = 500
 
@@ -42,43 +44,70 @@ def router(portal: Portal) -> APIRouter:
 
         return portal.serve(request, work)
 
+    def partners_page(
+        request: Request, viewer: Viewer, uow: ApiUnitOfWork, refused: Refusal | None = None
+    ) -> Response:
+        operator_only(viewer, "partners")
+        viewer.require("tenancy.partners.read")
+        found = uow.parties.list(kind=PartyKind.PARTNER.value, order_by=("name",), limit=MAX_ROWS)
+        return portal.render(
+            request,
+            "partners.html",
+            session=viewer.session,
+            viewer=viewer,
+            status=422 if refused else 200,
+            partners=found,
+            refused=refused,
+        )
+
+    def customers_page(
+        request: Request, viewer: Viewer, uow: ApiUnitOfWork, refused: Refusal | None = None
+    ) -> Response:
+        if viewer.claims.account_kind == PartyKind.CUSTOMER.value:
+            raise NotFound("page", "customers")
+        viewer.require("tenancy.customers.read")
+        found = page_visible(
+            uow.parties,
+            viewer.ctx,
+            owner_field="id",
+            order_by=("name", "id"),
+            limit=MAX_ROWS,
+            where={"kind": PartyKind.CUSTOMER.value},
+        )
+        partners = page_visible(
+            uow.parties,
+            viewer.ctx,
+            owner_field="id",
+            order_by=("name", "id"),
+            limit=MAX_ROWS,
+            where={"kind": PartyKind.PARTNER.value},
+        ).items
+        return portal.render(
+            request,
+            "customers.html",
+            session=viewer.session,
+            viewer=viewer,
+            status=422 if refused else 200,
+            customers=found.items,
+            partners={p.id: p.name for p in partners},
+            partner_list=partners,
+            refused=refused,
+        )
+
+    def show(request: Request, viewer: Viewer, uow: ApiUnitOfWork, path: str, refused: Refusal) -> Response:
+        if path == "/partners":
+            return partners_page(request, viewer, uow, refused)
+        return customers_page(request, viewer, uow, refused)
+
+    routes.include_router(parties.router(portal, show))
+
     @routes.get("/partners", include_in_schema=False)
     def partners(request: Request) -> Response:
-        def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
-            operator_only(viewer, "partners")
-            viewer.require("tenancy.partners.read")
-            found = uow.parties.list(kind=PartyKind.PARTNER.value, order_by=("name",), limit=MAX_ROWS)
-            return portal.render(
-                request, "partners.html", session=viewer.session, viewer=viewer, partners=found
-            )
-
-        return portal.serve(request, work)
+        return portal.serve(request, lambda viewer, uow: partners_page(request, viewer, uow))
 
     @routes.get("/customers", include_in_schema=False)
     def customers(request: Request) -> Response:
-        def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
-            if viewer.claims.account_kind == PartyKind.CUSTOMER.value:
-                raise NotFound("page", "customers")
-            viewer.require("tenancy.customers.read")
-            found = page_visible(
-                uow.parties,
-                viewer.ctx,
-                owner_field="id",
-                order_by=("name", "id"),
-                limit=MAX_ROWS,
-                where={"kind": PartyKind.CUSTOMER.value},
-            )
-            partners = {p.id: p.name for p in uow.parties.list(kind=PartyKind.PARTNER.value, limit=MAX_ROWS)}
-            return portal.render(
-                request,
-                "customers.html",
-                session=viewer.session,
-                viewer=viewer,
-                customers=found.items,
-                partners=partners,
-            )
-
-        return portal.serve(request, work)
+        return portal.serve(request, lambda viewer, uow: customers_page(request, viewer, uow))
 
     @routes.get("/invoices", include_in_schema=False)
     def invoices(request: Request) -> Response:
