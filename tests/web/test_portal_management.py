@@ -9,15 +9,19 @@ import asyncio
 import re
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from playwright.sync_api import Page
 
+from api.support import SECRETS
 from nuage.directory.model import RoomUse
 from nuage.services import views
+from nuage.services.billing.demo import demo_cdr_csv
+from nuage.services.billing.queries import list_invoices
 from nuage.services.context import Context
 from nuage.services.directory.rooms import add_room
 from nuage.sip.ports import BanRecord, CallOutcome, CdrRecord, Direction
@@ -50,6 +54,16 @@ def csrf_of(page: Page) -> str:
 def post(page: Page, path: str, form: dict[str, str]) -> int:
     """A form posted with the browser's session cookie and its CSRF token (a forged request)."""
     return page.request.post(path, form={"csrf": csrf_of(page), **form}, max_redirects=0).status
+
+
+def operator_api(live: Live) -> httpx.Client:
+    """The demo operator's API client (what the portal's pages are compared with)."""
+    form = {"grant_type": "client_credentials", "client_id": "demo-operator"}
+    token = httpx.post(
+        f"{live.base}/api/v1/oauth/token", data=form | {"client_secret": SECRETS["demo-operator"]}
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.Client(base_url=f"{live.base}/api/v1", headers=headers, timeout=60)
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -376,3 +390,40 @@ def test_a_partner_sees_and_adds_only_its_own_customers(page: Page, live: Live) 
         assert status_of(page, f"/accounts/{dupont}/{what}") == 404, what
     assert post(page, f"/parties/{peeters}/status", {"status": "suspended", "reason": "x"}) == 403
     assert post(page, f"/parties/{dupont}/status", {"status": "suspended", "reason": "x"}) == 404
+
+
+@pytest.mark.rule("BIL-9")
+def test_the_operator_starts_a_billing_run_and_follows_it_to_its_end(page: Page, live: Live) -> None:
+    live.clock.set(datetime(2026, 2, 3, 8, tzinfo=UTC))  # January has ended
+    with live.platform.uow() as uow:
+        cdrs = demo_cdr_csv(uow)
+    with operator_api(live) as api:
+        assert api.post("/billing/counts", json={"month": "2026-01"}).status_code == 200
+        headers = {"Content-Type": "text/csv"}
+        assert api.post("/billing/cdr-imports", content=cdrs.encode(), headers=headers).status_code == 200
+        assert api.post("/billing/ratings").status_code == 200
+    log_in(page, "olivia@nuage.example")
+    page.goto("/billing/runs")
+    page.fill("#period", "2026-13")
+    with page.expect_navigation():
+        page.click("#start-run")
+    assert page.locator("#refusal").inner_text().startswith("period: ")  # the API's words
+    page.fill("#period", "2026-01")
+    page.fill("#run_on", "2026-01-28")
+    with page.expect_navigation():
+        page.click("#start-run")
+    assert re.search(r"/billing/runs/run-\d+$", page.url)
+    page.locator("#run-finished").wait_for(timeout=120_000)  # the page reloads itself until the end
+    issued = int(page.locator("#run-invoices").inner_text())
+    assert issued > 0
+    with live.platform.uow() as uow:
+        ctx = Context.operator("op", live.clock)
+        assert len(list_invoices(uow, ctx, limit=500).items) == issued
+    shoot(page, "operator-billing-run")
+    page.goto("/billing/runs")
+    assert "2026-01" in page.locator("#runs").inner_text()
+    page.fill("#period", "2026-01")
+    with page.expect_navigation():
+        page.click("#start-run")
+    page.locator("#run-finished").wait_for(timeout=120_000)
+    assert page.locator("#run-invoices").inner_text() == "0"  # BIL-9: a re-run issues nothing new

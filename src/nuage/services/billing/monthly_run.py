@@ -5,7 +5,7 @@ issues nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -79,6 +79,7 @@ def run_billing(
     settings: PaymentSettings | None = None,
     workers: int | None = None,
     dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunReport:
     """BIL-2/BIL-3/BIL-9: the run at the end of ``period``; re-running it issues nothing new.
 
@@ -100,6 +101,9 @@ def run_billing(
     times. On SQLite a batch holds the database's write lock while it runs (other writers, such
     as the CDR writer, wait for it).
 
+    ``progress(done, total)`` hears of each batch done: the contracting parties billed so far and
+    how many the run bills (a page shows the run's progress with it).
+
     The caller decides process-wide effects: a bulk job's entry point (the CLI, a benchmark)
     pauses the garbage collector around it (``shared.collector``); the API does not.
     """
@@ -113,10 +117,14 @@ def run_billing(
             check_run(period, issue_on, today, uow.billing.last_issue_on())
             _ensure_contracts(uow, ctx, report)
             by_party, parties = _contracting_parties(uow)
+            done = 0
             for chunk in _chunks(sorted(by_party), parties_per_batch):
                 _bill_parties(
                     uow, ctx, period, issue_on, {p: by_party[p] for p in chunk}, parties, report, None
                 )
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, len(by_party))
             uow.rollback()
         return report
     with factory() as uow:
@@ -129,6 +137,9 @@ def run_billing(
         uow.commit()
     with factory() as uow:
         by_party, parties = _contracting_parties(uow)
+    done = 0
+    if progress is not None:
+        progress(0, len(by_party))
     for chunk in _chunks(sorted(by_party), parties_per_batch):
         with factory() as uow:
             uow.billing.lock(BILLING_JOB)
@@ -143,6 +154,9 @@ def run_billing(
             _bill_parties(uow, ctx, period, issue_on, {p: by_party[p] for p in chunk}, parties, report, gate)
             uow.commit()
             report.einvoice_seconds += gate.seconds
+        done += len(chunk)
+        if progress is not None:
+            progress(done, len(by_party))
     return report
 
 

@@ -2,8 +2,8 @@
 
 Owns the sessions (``sessions``), the languages (``i18n``), what pages share (``base``) and the
 pages themselves (``account``, ``directory``, ``devices``, ``rooms``, ``media``, ``status``,
-``records``, ``tenancy`` with ``parties``, ``operations``); ``charts`` draws their SVG. Nothing
-but the login page is shown without a session.
+``records``, ``tenancy`` with ``parties``, ``operations``, ``billing_runs``); ``charts`` draws
+their SVG. Nothing but the login page is shown without a session.
 """
 
 from __future__ import annotations
@@ -11,7 +11,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from nuage.api.deps import ApiRuntime
-from nuage.web.portal import account, devices, directory, media, operations, records, rooms, status, tenancy
+from nuage.web.portal import (
+    account,
+    billing_runs,
+    devices,
+    directory,
+    media,
+    operations,
+    records,
+    rooms,
+    status,
+    tenancy,
+)
 from nuage.web.portal.base import Portal
 from nuage.web.portal.sessions import SessionStore
 
@@ -19,7 +30,18 @@ from nuage.web.portal.sessions import SessionStore
 def install(app: FastAPI, runtime: ApiRuntime) -> Portal:
     """Add the portal's pages to ``app``; its sessions live in this process."""
     portal = Portal(runtime, SessionStore(runtime.platform.clock))
-    for module in (account, directory, devices, rooms, media, status, records, tenancy, operations):
+    for module in (
+        account,
+        directory,
+        devices,
+        rooms,
+        media,
+        status,
+        records,
+        tenancy,
+        operations,
+        billing_runs,
+    ):
         app.include_router(module.router(portal))
     app.state.portal = portal
     return portal
