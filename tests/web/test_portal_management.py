@@ -207,6 +207,16 @@ def test_recording_sound_files_and_faxes_ask_for_their_acknowledgments(page: Pag
     with page.expect_navigation():
         page.click("#upload-sound")
     assert "Hold music" in page.locator("#sounds").inner_text()
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    answer = httpx.post(  # over the cap: refused before it is read
+        f"{live.base}/accounts/{dupont}/sound-files",
+        data={"csrf": csrf_of(page), "name": "Too long", "copyright": "on"},
+        files={"file": ("long.wav", wave * 10_500, "audio/wav")},
+        cookies=cookies,
+        timeout=60,
+    )
+    assert answer.status_code == 413
+    assert "at most 20 MiB" in answer.text
     with live.platform.uow() as uow:
         (sound,) = uow.sound_files.list(account_id=dupont)
         assert sound.size_bytes == len(wave)

@@ -158,8 +158,9 @@ def router(portal: Portal) -> APIRouter:
             uow.commit()
             return back(request, viewer, customer.id, "sound-uploaded")
 
-        # the CSRF token travels in the multipart form: checked by ``serve`` like any form's
-        return await run_in_threadpool(portal.serve, request, work, form)
+        # the CSRF token travels in the multipart form: checked by ``serve`` like any form's; a body
+        # too large to read has none, and gets the page saying so (it changes nothing)
+        return await run_in_threadpool(portal.serve, request, work, form if read is not None else None)
 
     @routes.post("/accounts/{account_id}/sound-files/{sound_id}/remove", include_in_schema=False)
     async def remove_sound(request: Request, account_id: str, sound_id: str) -> Response:
