@@ -152,7 +152,7 @@ def test_an_administrator_adds_a_user_and_a_phone_routes_a_number_and_sees_capac
         assert number.device_id is None
         assert number.trunk_id is None
     page.goto(f"/accounts/{dupont}/numbers")
-    page.select_option(f"#route-{number.id}", paul.id)
+    page.select_option(f"#route-{number.id}", f"user:{paul.id}")
     with page.expect_navigation():
         page.click("button[data-number='+3223000101']")
     assert "The number's routing was saved." in text(page)
@@ -235,6 +235,26 @@ def test_rooms_and_hot_desk_pins(page: Page, live: Live) -> None:
     with page.expect_navigation():
         page.click("#add-room")
     assert "Workshop" in page.locator("#rooms").inner_text()
+    page.goto(f"/accounts/{dupont}/devices")  # CFG-4: a phone of the workshop counts one user
+    page.fill("#label", "Workshop phone 2")
+    page.select_option("#room_id", label="Workshop")
+    with page.expect_navigation():
+        page.click("#add-device")
+    page.goto(f"/accounts/{dupont}/status")
+    assert "Workshop phone 2" in page.locator("#shortfalls").inner_text()
+    page.goto(f"/accounts/{dupont}/numbers")  # CFG-6: a number rings a device too
+    page.select_option("select[id^=route-] >> nth=-1", label="Workshop phone 2")
+    routed = page.locator("button[data-number] >> nth=-1").get_attribute("data-number")
+    with page.expect_navigation():
+        page.click(f"button[data-number='{routed}']")
+    assert "The number's routing was saved." in text(page)
+    with live.platform.uow() as uow:
+        number = uow.numbers.find_by(e164=routed)
+        device = uow.devices.find_by(label="Workshop phone 2")
+        assert device is not None
+        assert number is not None
+        assert number.device_id == device.id
+    page.goto(f"/accounts/{dupont}/rooms")
     with live.platform.uow() as uow:
         bob = uow.users.find_by(email="bob@dupont.example")
         assert bob is not None

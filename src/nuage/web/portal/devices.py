@@ -1,4 +1,4 @@
-"""Portal pages of a customer's devices: the list and the form that adds one (CFG-3, CFG-5, SIP-5).
+"""Portal pages of a customer's devices: the list and the form that adds one (CFG-3..5, CFG-13, SIP-5).
 
 The form is validated by the API's ``DeviceCreate`` and carried out by the same use case; the new
 device's SIP credentials are shown once, on the answer to the form (SIP-5), never again, with a QR
@@ -36,6 +36,9 @@ def _fields(form: Form) -> dict[str, Any]:
         "kind": form_text(form, "kind", 40),
         "user_id": form_text(form, "user_id", 40),
         "purpose": form_text(form, "purpose", 20) or LinePurpose.TELEPHONY.value,
+        "room_id": form_text(form, "room_id", 40),
+        "hot_desk": form.get("hot_desk") == "on",
+        "site": form_text(form, "site", 200),
     }
 
 
@@ -71,6 +74,7 @@ def router(portal: Portal) -> APIRouter:
             items=devices.items,
             people={u.id: u.name for u in people},
             users=people,
+            rooms=uow.rooms.list(account_id=customer.id, order_by=("name",), limit=MAX_ROWS),
             kinds=KINDS,
             purposes=PURPOSES,
             values=values or {"kind": DeviceKind.DESK_PHONE.value, "purpose": LinePurpose.TELEPHONY.value},
@@ -98,15 +102,8 @@ def router(portal: Portal) -> APIRouter:
             values = _fields(form)
             try:
                 body = DeviceCreate.model_validate({k: v for k, v in values.items() if v is not None})
-                device = add_device(
-                    uow,
-                    viewer.ctx,
-                    customer.id,
-                    body.kind,
-                    body.label,
-                    user_id=body.user_id,
-                    purpose=body.purpose,
-                )
+                fields = body.model_dump(exclude={"account_id", "kind", "label"})
+                device = add_device(uow, viewer.ctx, customer.id, body.kind, body.label, **fields)
             except (ValidationError, NuageError) as error:
                 return page(request, viewer, uow, customer, values=values, refused=refusal(error))
             uow.commit()

@@ -1,4 +1,5 @@
-"""Portal pages of a customer's directory: users (list, create, edit, remove), numbers (routing).
+"""Portal pages of a customer's directory: users (list, create, edit, remove), numbers (routing to
+a user or a device).
 
 ``/accounts/{account_id}/...``: a customer's administrator on its own account, its partner and the
 operator on any customer they see (TEN-4: another tenant's account or user is the 404 page). The
@@ -19,7 +20,7 @@ from nuage.api.deps import ApiUnitOfWork
 from nuage.api.resources.numbers import Assignment
 from nuage.api.resources.users import UserCreate, UserUpdate
 from nuage.directory.model import Role, User
-from nuage.errors import NuageError
+from nuage.errors import InvalidInput, NuageError
 from nuage.services.directory.numbers import assign_number
 from nuage.services.directory.users import UserChanges, add_user, remove_user, update_user
 from nuage.services.queries import get_visible, page_visible
@@ -45,6 +46,15 @@ def _fields(form: Form) -> dict[str, Any]:
         "role": form_text(form, "role", 20) or Role.USER.value,
         "no_service": form.get("no_service") == "on",
     }
+
+
+def _target(chosen: str | None) -> dict[str, str | None]:
+    """A number's route as the form names it (``user:<id>``, ``device:<id>`` or nothing), as the
+    API's ``Assignment`` fields."""
+    kind, _, key = (chosen or "").partition(":")
+    if chosen and (kind not in ("user", "device") or not key):
+        raise InvalidInput("target", "Route the number to a user or a device of the account, or to nobody")
+    return {"user_id": key if kind == "user" else None, "device_id": key if kind == "device" else None}
 
 
 def router(portal: Portal) -> APIRouter:
@@ -185,6 +195,7 @@ def router(portal: Portal) -> APIRouter:
         where = {"account_id": customer.id}
         found = page_visible(uow.numbers, viewer.ctx, order_by=("e164", "id"), limit=MAX_ROWS, where=where)
         users = uow.users.list(account_id=customer.id, order_by=("name",), limit=MAX_ROWS)
+        devices = uow.devices.list(account_id=customer.id, order_by=("label",), limit=MAX_ROWS)
         status = 422 if "refused" in more else 200
         return page(
             request,
@@ -195,6 +206,8 @@ def router(portal: Portal) -> APIRouter:
             items=found.items,
             people={u.id: u.name for u in users},
             users=users,
+            devices=devices,
+            labels={d.id: d.label for d in devices},
             **more,
         )
 
@@ -204,7 +217,7 @@ def router(portal: Portal) -> APIRouter:
 
     @routes.post("/accounts/{account_id}/numbers/{number_id}/assignment", include_in_schema=False)
     async def assign(request: Request, account_id: str, number_id: str) -> Response:
-        """CFG-6: route a number to one of the account's users, or to nobody (the API's
+        """CFG-6: route a number to one of the account's users or devices, or to nobody (the API's
         ``PUT /numbers/{id}/assignment``)."""
         form = await read_form(request)
 
@@ -213,7 +226,7 @@ def router(portal: Portal) -> APIRouter:
             number = get_visible(uow.numbers, viewer.ctx, number_id[:ID_LENGTH], account_id=customer.id)
             viewer.require("directory.numbers.update")
             try:
-                body = Assignment.model_validate({"user_id": form_text(form, "user_id", ID_LENGTH)})
+                body = Assignment.model_validate(_target(form_text(form, "target", ID_LENGTH + 8)))
                 assign_number(uow, viewer.ctx, number.id, **body.model_dump())
             except (ValidationError, NuageError) as error:
                 return numbers_page(request, viewer, uow, customer.id, refused=refusal(error))
