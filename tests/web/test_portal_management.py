@@ -19,7 +19,7 @@ from playwright.sync_api import Page
 
 from api.support import SECRETS
 from nuage.directory.model import RoomUse
-from nuage.services import views
+from nuage.services import hot_desk, views
 from nuage.services.billing.demo import demo_cdr_csv
 from nuage.services.billing.queries import list_invoices
 from nuage.services.context import Context
@@ -271,7 +271,24 @@ def test_rooms_and_hot_desk_pins(page: Page, live: Live) -> None:
         found = uow.users.find(bob.id)
         assert found is not None
         assert found.hot_desk_pin_hash is not None
+    page.goto(f"/accounts/{dupont}/devices")  # CFG-13: a shared phone, Bob logs in on it (its keypad)
+    page.fill("#label", "Shared desk")
+    page.check("#hot_desk")
+    with page.expect_navigation():
+        page.click("#add-device")
+    with live.platform.uow() as uow:
+        shared = uow.devices.find_by(label="Shared desk")
+        assert shared is not None
+        assert shared.hot_desk
+        hot_desk.log_in(uow, Context.operator("op", live.clock), shared.id, bob.id)
+        uow.commit()
+    page.goto(f"/accounts/{dupont}/rooms")
+    assert "Bob Martin" in page.locator("#hot-desk-sessions").inner_text()
     shoot(page, "customer-rooms")
+    with page.expect_navigation():
+        page.click("#hot-desk-sessions button")
+    assert "The user was logged out of the shared phone." in text(page)
+    assert "Nobody is logged in" in page.locator("#hot-desk-sessions").inner_text()
 
 
 @pytest.mark.rule("TEN-4")
@@ -457,3 +474,35 @@ def test_the_operator_starts_a_billing_run_and_follows_it_to_its_end(page: Page,
         page.click("#start-run")
     page.locator("#run-finished").wait_for(timeout=120_000)
     assert page.locator("#run-invoices").inner_text() == "0"  # BIL-9: a re-run issues nothing new
+
+
+def test_the_new_pages_speak_french_and_dutch(page: Page, live: Live) -> None:
+    dupont = live.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    log_in(page, "alice@dupont.example")
+    with page.expect_navigation():
+        page.click("button[name=language][value=fr]")
+    expected = {
+        "status": "appels simultanés",
+        "rooms": "Pièces communes",
+        "media": "Enregistrement des appels",
+        "calls": "Journal des appels",
+        "devices": "Pièce commune (CFG-4)",
+        "numbers": "Acheminé vers",
+    }
+    for path, words in expected.items():
+        assert status_of(page, f"/accounts/{dupont}/{path}") == 200, path
+        assert words in text(page), path
+    page.click("#logout")
+    page.wait_for_url("**/login")
+    log_in(page, "olivia@nuage.example")
+    with page.expect_navigation():
+        page.click("button[name=language][value=nl]")
+    for path, words in {
+        "/sip/bans": "Geen enkel adres is geblokkeerd.",
+        "/sip/registrations": "Geen enkel toestel is geregistreerd.",
+        "/billing/runs": "De run starten",
+        "/customers": "Een klant toevoegen",
+        "/partners": "Een partner toevoegen",
+    }.items():
+        assert status_of(page, path) == 200, path
+        assert words in text(page), path
