@@ -91,6 +91,22 @@ def test_the_call_records_come_a_keyset_page_at_a_time(page: Page, live: Live) -
         page.click("#next-page")
     assert page.locator("#call-records tr").count() == 6
     assert page.locator("#next-page").count() == 0
+    page.goto(f"/accounts/{dupont}/calls")  # a filter: the next page keeps it
+    page.fill("#filter-number", "+32 2 200 11 22")
+    page.select_option("#filter-direction", "outbound")
+    with page.expect_navigation():
+        page.click("#filter")
+    assert page.locator("#call-records tr").count() == 51
+    with page.expect_navigation():
+        page.click("#next-page")
+    assert "number=%2B32" in page.url
+    assert page.locator("#call-records tr").count() == 6
+    page.select_option("#filter-direction", "inbound")
+    with page.expect_navigation():
+        page.click("#filter")
+    assert "No calls yet." in page.locator("#call-records").inner_text()
+    assert status_of(page, f"/accounts/{dupont}/calls?direction=sideways") == 422
+    assert "direction is one of" in page.locator("#refusal").inner_text()
     assert status_of(page, f"/accounts/{dupont}/calls?after=not-a-cursor") == 422
     assert "start again without it" in page.locator("#refusal").inner_text()
 
