@@ -30,8 +30,8 @@ def test_a_supervisor_sees_everything_and_changes_nothing(page: Page, live: Live
         "numbers": "#numbers select",
         "rooms": "#room-form",
         "media": "#recording-form, #sound-form, #fax-form",
-        "status": "form[action*='/accounts/']",
-        "calls": "form[action*='/accounts/']",
+        "status": "form[method=post][action*='/accounts/']",
+        "calls": "form[method=post][action*='/accounts/']",
     }
     for path, form in forms.items():
         assert status_of(page, f"/accounts/{dupont}/{path}") == 200, path
