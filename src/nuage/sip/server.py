@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.accounting import CdrWriter
 from nuage.sip.b2bua.admission import admit
+from nuage.sip.b2bua.apps import AppRouter
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.legs import Leg
 from nuage.sip.b2bua.media import MediaServices, drain
@@ -139,6 +140,7 @@ class SipServer:
         self._services: CallServices | None = None
         self._journal_store = journal_store
         self.media: MediaServices | None = None  # the media engine anchored calls use (set before start)
+        self.applications: list[AppRouter] = []  # feature codes run by media applications (before start)
         self.journal: CallJournal | None = None
         self._recovered = False
         keep = settings.max_call_duration_s or 4 * 3600.0
@@ -190,6 +192,7 @@ class SipServer:
             on_auth_failure=self.security.record_auth_failure,
             journal=self.journal,
             media=self.media,
+            applications=tuple(self.applications),
         )
         self._accepting = True
         self._purge = self.scheduler.call_later(30, self._purge_bindings)
