@@ -25,6 +25,7 @@ MAX_RETENTION_DAYS = 3650
 MAX_MESSAGE_S = (10, 600)  # the bounds of a box's longest message
 MAX_GREETING_BYTES = 5_000_000  # an uploaded greeting (a few minutes of compressed audio)
 MAX_MEMBERS = 200
+MIN_MESSAGE_MS = 500  # shorter: the caller said nothing, nothing is kept
 _NUMBER = re.compile(r"[0-9]{1,16}")
 
 
