@@ -13,6 +13,7 @@ import logging
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import soundfile
@@ -111,20 +112,26 @@ def generate(directory: Path, languages: tuple[str, ...] = LANGUAGES) -> int:
     if espeak is None:
         log.warning("espeak-ng is not installed: voicemail prompts will be tones")
         return 0
-    made = 0
+    jobs = []
     for language in languages:
         wanted = {key: texts[language] for key, texts in TEXTS.items()}
         wanted.update({str(n): str(n) for n in NUMBERS})
         for key, text in wanted.items():
             target = prompt_file(directory, language, key)
-            if target.exists():
-                continue
-            try:
-                _speak(espeak, language, text, target)
-                made += 1
-            except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
-                log.warning("prompt %s/%s not generated: %s", language, key, exc)
-    return made
+            if not target.exists():
+                jobs.append((language, key, text, target))
+
+    def speak(job: tuple[str, str, str, Path]) -> bool:
+        language, key, text, target = job
+        try:
+            _speak(espeak, language, text, target)
+        except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+            log.warning("prompt %s/%s not generated: %s", language, key, exc)
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # espeak-ng processes, a few at a time
+        return sum(pool.map(speak, jobs))
 
 
 class PromptLibrary:
