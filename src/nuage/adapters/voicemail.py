@@ -218,6 +218,10 @@ class SqlVoicemail:
         """Tell ``listener`` of every box whose messages change (in this process)."""
         self._listeners.append(listener)
 
+    def changed(self, box: VoicemailBox) -> None:
+        """``box``'s messages changed elsewhere (the API of this process): tell the listeners."""
+        self._changed(box)
+
     def _changed(self, box: VoicemailBox) -> None:
         for listener in self._listeners:
             listener(box.id, box.watchers())
