@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,8 +30,11 @@ from nuage.services import voicemail as vm
 from nuage.services.context import Context
 from nuage.services.demo import load_demo
 from nuage.shared.clock import SystemClock
+from nuage.sip.digest import authorization_header
+from nuage.sip.message import SipResponse
+from nuage.sip.transactions import make_response
 from nuage.tenancy.model import PartyKind
-from sip.harness import needs_sipp, run_sipp, sipp_listening
+from sip.harness import RawUdpPhone, needs_sipp, run_sipp, sipp_listening
 from waiting import wait_for_condition
 
 BOB_PIN = "5829"
@@ -200,3 +204,89 @@ async def test_alice_leaves_bob_a_voicemail_that_reaches_his_box_his_mail_his_la
     with platform.uow() as uow:
         assert uow.voicemail_messages.count(box_id=box_id) == 0
     assert not vm.message_file(platform.settings.data_dir, box, message.id).exists()
+
+
+async def _subscribe(phone: RawUdpPhone, port: int, user: str, password: str, **kw: Any) -> SipResponse:
+    """A SUBSCRIBE to ``user``'s message summary, answering the digest challenge."""
+    uri = f"sip:{user}@127.0.0.1:{port}"
+    headers = [("Event", kw.pop("event", "message-summary")), ("Expires", str(kw.pop("expires", 600)))]
+    phone.send(phone.request("SUBSCRIBE", uri, user=user, call_id=f"mwi-{user}", headers=headers), port)
+    challenge = await phone.response()
+    if challenge.status != 401:
+        return challenge
+    auth = authorization_header(
+        challenge.headers.get("www-authenticate") or "",
+        username=user,
+        password=password,
+        method="SUBSCRIBE",
+        uri=uri,
+    )
+    phone.send(
+        phone.request(
+            "SUBSCRIBE",
+            uri,
+            user=user,
+            call_id=f"mwi-{user}",
+            cseq=2,
+            headers=[*headers, ("Authorization", auth)],
+        ),
+        port,
+    )
+    return await phone.response()
+
+
+async def test_message_summary_subscriptions_are_checked_notified_and_ended(
+    wired: tuple[Platform, SipRuntime, str],
+) -> None:
+    _, runtime, _ = wired
+    port = runtime.server.bound_address("UDP").port
+    phone = RawUdpPhone()
+    try:
+        refused = await _subscribe(phone, port, "bob", "Bob-Demo-2026!", event="presence")
+        assert refused.status == 489
+        assert refused.headers.get("allow-events") == "message-summary"
+        too_brief = await _subscribe(phone, port, "bob", "Bob-Demo-2026!", expires=10)
+        assert too_brief.status == 423
+        assert too_brief.headers.get("min-expires") == "60"
+        assert (await _subscribe(phone, port, "alice", "Alice-Demo-2026")).status == 404  # no box
+        stray = phone.request(
+            "SUBSCRIBE",
+            f"sip:bob@127.0.0.1:{port}",
+            user="bob",
+            to_tag="unknown",
+            headers=[("Event", "message-summary")],
+        )
+        phone.send(stray, port)
+        assert (await phone.response()).status == 481
+
+        ok = await _subscribe(phone, port, "bob", "Bob-Demo-2026!")
+        assert ok.status == 200
+        assert ok.headers.get("expires") == "600"
+        notify = await phone.incoming_request()
+        assert notify.method == "NOTIFY"
+        assert notify.headers.get("event") == "message-summary"
+        assert notify.headers.get("content-type") == "application/simple-message-summary"
+        assert notify.headers.get("subscription-state") == "active;expires=600"
+        assert b"Messages-Waiting: no" in notify.body
+        assert b"Voice-Message: 0/0" in notify.body
+        phone.send(make_response(notify, 200).to_bytes(), port)
+
+        # the phone unsubscribes (Expires: 0 in the dialog): 200, then a last NOTIFY, terminated
+        end = phone.request(
+            "SUBSCRIBE",
+            f"sip:bob@127.0.0.1:{port}",
+            user="bob",
+            call_id="mwi-bob",
+            cseq=3,
+            to_tag=ok.to_addr.tag,
+            headers=[("Event", "message-summary"), ("Expires", "0")],
+        )
+        phone.send(end, port)
+        assert (await phone.response()).status == 200
+        last = await phone.incoming_request()
+        assert last.headers.get("subscription-state") == "terminated;reason=timeout"
+        phone.send(make_response(last, 200).to_bytes(), port)
+        assert runtime.server.mwi is not None
+        assert not runtime.server.mwi.subscriptions
+    finally:
+        phone.close()
