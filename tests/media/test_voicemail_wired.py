@@ -238,8 +238,18 @@ async def _subscribe(phone: RawUdpPhone, port: int, user: str, password: str, **
 async def test_message_summary_subscriptions_are_checked_notified_and_ended(
     wired: tuple[Platform, SipRuntime, str],
 ) -> None:
-    _, runtime, _ = wired
+    platform, runtime, box_id = wired
     port = runtime.server.bound_address("UDP").port
+    # call forwarding's hook: bob has a box (his deposit), alice none
+    divert = runtime.server.applications.divert
+    assert divert is not None
+    with platform.uow() as uow:
+        bob_id = uow.voicemail_boxes.get(box_id).user_id
+        alice = uow.users.find_by(extension="211")
+    assert bob_id is not None
+    assert alice is not None
+    assert await divert(bob_id, "busy") is not None
+    assert await divert(alice.id, "unavailable") is None
     phone = RawUdpPhone()
     try:
         refused = await _subscribe(phone, port, "bob", "Bob-Demo-2026!", event="presence")

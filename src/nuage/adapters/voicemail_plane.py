@@ -59,6 +59,7 @@ class VoicemailPlane:
         )
         self.mwi = MessageWaiting(server, server.registrar, self.store, server.settings.realm)
         server.applications.append(self.voicemail.route)
+        server.applications.divert = self.voicemail.for_user  # call forwarding: busy, no answer
         server.mwi = self.mwi
         self._sweeper: asyncio.Task[None] | None = None
 

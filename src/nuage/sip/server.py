@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.accounting import CdrWriter
 from nuage.sip.b2bua.admission import admit
-from nuage.sip.b2bua.apps import AppRouter
+from nuage.sip.b2bua.apps import Applications
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.legs import Leg
 from nuage.sip.b2bua.media import MediaServices, drain
@@ -141,7 +141,7 @@ class SipServer:
         self._services: CallServices | None = None
         self._journal_store = journal_store
         self.media: MediaServices | None = None  # the media engine anchored calls use (set before start)
-        self.applications: list[AppRouter] = []  # feature codes run by media applications (before start)
+        self.applications = Applications()  # media applications: feature codes, diversion (before start)
         self.mwi: MessageWaiting | None = None  # SUBSCRIBE message-summary (set before start)
         self.journal: CallJournal | None = None
         self._recovered = False
@@ -194,7 +194,7 @@ class SipServer:
             on_auth_failure=self.security.record_auth_failure,
             journal=self.journal,
             media=self.media,
-            applications=tuple(self.applications),
+            applications=self.applications,
         )
         self._accepting = True
         self._purge = self.scheduler.call_later(30, self._purge_bindings)

@@ -234,10 +234,22 @@ class AppDispatch:
 AppRouter = Callable[[SipAccount, str], Awaitable[AppDispatch | None]]
 """What a phone dialled may start: a feature code's application (None: not this router's)."""
 
+Divert = Callable[[str, str], Awaitable[MediaApplication | None]]
+"""Where a call to a user goes when the user is busy, does not answer or is not registered, given
+``(user_id, reason)`` (``busy`` or ``unavailable``): an application to ``answer_with`` (voicemail's
+``Voicemail.for_user``), or None (the user has none)."""
+
+
+class Applications(list[AppRouter]):
+    """A server's media applications: the routers feature codes start them by, and ``divert``, the
+    application a call to a user who does not answer is sent to (set by voicemail; None: none)."""
+
+    divert: Divert | None = None
+
 
 async def dispatch(services: CallServices, account: SipAccount, dialled: str) -> AppDispatch | None:
     """The first application the server's routers start for ``dialled`` (None: a destination)."""
-    for router in services.applications:
+    for router in list(services.applications or ()):
         found = await router(account, dialled)
         if found is not None:
             return found
