@@ -30,6 +30,7 @@ BEEP = Tone(1000, 400, -10.0)
 PIN_TRIES = 3
 DIGIT_TIMEOUT_S = 6.0
 MENU_TIMEOUT_S = 8.0
+MAX_NUMBER = 16  # a box's number has at most 16 digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,8 @@ class Voicemail:
     async def route(self, account: SipAccount, dialled: str) -> AppDispatch | None:
         """The application a phone's feature code starts (an ``AppRouter``); None: not voicemail's."""
         codes = self.codes
+        if len(dialled) > max(len(codes.deposit), len(codes.retrieval)) + MAX_NUMBER:
+            return None  # longer than any box's number
         if dialled.startswith(codes.retrieval):
             number = dialled[len(codes.retrieval) :]
             if number and not number.isdigit():

@@ -83,9 +83,9 @@ class MessageWaiting:
         if event != EVENT:
             tx.reply(489, "Bad Event", headers=[("allow-events", EVENT)])
             return
-        expires = request.int_header("expires")
+        asked = request.int_header("expires")
         expires = (
-            self.settings.default_expires if expires is None else min(expires, self.settings.max_expires)
+            self.settings.default_expires if asked is None else max(0, min(asked, self.settings.max_expires))
         )
         if 0 < expires < self.settings.min_expires:
             tx.reply(423, headers=[("min-expires", str(self.settings.min_expires))])
