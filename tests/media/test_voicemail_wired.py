@@ -300,3 +300,39 @@ async def test_message_summary_subscriptions_are_checked_notified_and_ended(
         assert not runtime.server.mwi.subscriptions
     finally:
         phone.close()
+
+
+async def test_bob_records_his_greeting_from_his_phone_and_alice_hears_it(
+    wired: tuple[Platform, SipRuntime, str],
+) -> None:
+    platform, runtime, box_id = wired
+    port = runtime.server.bound_address("UDP").port
+    bob = await AppPhone.start("bob", "Bob-Demo-2026!")
+    try:
+        assert (await bob.dial(port, "*97")).status == 200
+        await wait_for_condition(lambda: len(bob.rtp.received) >= 10, timeout=10, what="the PIN prompt")
+        await bob.digits(BOB_PIN + "#")
+        await wait_for_condition(lambda: len(bob.rtp.received) >= 60, timeout=15, what="the count")
+        await bob.digits("0")  # greetings
+        await wait_for_condition(lambda: len(bob.rtp.received) >= 80, timeout=15, what="the greetings menu")
+        await bob.digits("1")  # unavailable
+        start = len(bob.rtp.received)
+        await wait_for_condition(
+            lambda: heard_tone(bob, 1000, start, window=2400), timeout=20, what="the beep"
+        )
+        await bob.tone(600, 1500)
+        await bob.digits("#")
+        await bob.bye_from_server(port, timeout=30)  # "greeting saved, goodbye"
+    finally:
+        bob.close()
+    with platform.uow() as uow:
+        assert uow.voicemail_boxes.get(box_id).greetings == ("unavailable",)
+
+    alice = await AppPhone.start("alice", "Alice-Demo-2026")
+    try:
+        assert (await alice.dial(port, "*98212")).status == 200
+        await alice.tone(300, 100)
+        await wait_for_condition(lambda: heard_tone(alice, 600), timeout=15, what="bob's greeting")
+        await alice.hang_up(port)
+    finally:
+        alice.close()

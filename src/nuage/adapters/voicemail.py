@@ -124,9 +124,7 @@ class SqlVoicemail:
         row = self._read(box.box_id)
         message_id = new_id("vmm")
         path = vm.message_file(self._data_dir, row, message_id)
-        data, rate = soundfile.read(str(recording.path), dtype="int16", always_2d=True)
-        soundfile.write(str(path), data[:, 0], rate, format="FLAC", subtype="PCM_16")
-        recording.path.unlink(missing_ok=True)
+        _mono(recording.path, path)
         message = VoicemailMessage(
             id=message_id,
             box_id=row.id,
@@ -141,6 +139,22 @@ class SqlVoicemail:
             vm.add_message(uow, row, message)
             uow.commit()
         return row, message
+
+    async def save_greeting(self, box: Box, greeting: str, recording: Recording) -> bool:
+        """Keep the caller's channel as the box's greeting (mono FLAC) and list it on the box."""
+        if recording.duration_s * 1000 < MIN_MESSAGE_MS:
+            await asyncio.to_thread(recording.path.unlink, missing_ok=True)
+            return False
+
+        def store() -> None:
+            row = self._read(box.box_id)
+            _mono(recording.path, vm.greeting_file(self._data_dir, row, Greeting(greeting)))
+            with SqlUnitOfWork(self._engine) as uow:
+                vm.greeting_set(uow, self._ctx(box.account_id), box.box_id, Greeting(greeting), True)
+                uow.commit()
+
+        await asyncio.to_thread(store)
+        return True
 
     async def _email(self, box: VoicemailBox, message: VoicemailMessage) -> None:
         assert self._mailer is not None
@@ -251,3 +265,11 @@ class SqlVoicemail:
         """Wait for the e-mails still being sent."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _mono(recorded: Path, target: Path) -> None:
+    """The caller's channel (left) of an engine's stereo recording, as a mono FLAC at ``target``; the
+    recording is removed. Blocking."""
+    data, rate = soundfile.read(str(recorded), dtype="int16", always_2d=True)
+    soundfile.write(str(target), data[:, 0], rate, format="FLAC", subtype="PCM_16")
+    recorded.unlink(missing_ok=True)

@@ -77,6 +77,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "nl": "Er is geen voicemailbox op dit nummer. Tot ziens.",
     },
     "many": {"en": "many", "fr": "beaucoup de", "nl": "veel"},
+    "greetings_menu": {
+        "en": "Press 1 to record your unavailable greeting, 2 your busy greeting, 3 your name.",
+        "fr": "Appuyez sur 1 pour enregistrer votre annonce d'absence, 2 votre annonce d'occupation, "
+        "3 votre nom.",
+        "nl": "Druk 1 om uw afwezigheidsbegroeting op te nemen, 2 uw in-gesprekbegroeting, 3 uw naam.",
+    },
+    "record_greeting": {
+        "en": "Record after the tone, then press hash.",
+        "fr": "Parlez après le bip, puis appuyez sur dièse.",
+        "nl": "Spreek in na de toon, en druk dan op hekje.",
+    },
+    "greeting_saved": {
+        "en": "Your greeting has been saved. Goodbye.",
+        "fr": "Votre annonce a été enregistrée. Au revoir.",
+        "nl": "Uw begroeting is opgeslagen. Tot ziens.",
+    },
 }
 
 

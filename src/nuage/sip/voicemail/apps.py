@@ -11,7 +11,8 @@ Deposit: the box's greeting for the reason (busy, unavailable) or its name greet
 standard prompt, a beep, then the caller is recorded until ``#``, hanging up or the box's longest
 message; the message is stored, e-mailed and the phones' lamps lit by the store. Retrieval: the
 PIN (three tries), how many new and old messages, then each message with its menu: ``1`` again,
-``7`` delete, ``9`` keep, ``#`` (or nothing) next.
+``7`` delete, ``9`` keep, ``#`` (or nothing) next; ``0`` during the count records a greeting
+instead (``1`` unavailable, ``2`` busy, ``3`` the box's name, after the beep until ``#``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ PIN_TRIES = 3
 DIGIT_TIMEOUT_S = 6.0
 MENU_TIMEOUT_S = 8.0
 MAX_NUMBER = 16  # a box's number has at most 16 digits
+GREETING_MAX_S = 60.0
+GREETING_KEYS = {"1": "unavailable", "2": "busy", "3": "name"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +145,7 @@ class Voicemail:
         say, lang = self.prompts.prompt, box.language
         messages = await self.store.messages(box)
         new = sum(1 for m in messages if m.new)
-        await call.play(
+        key = await call.play(
             say(lang, "you_have"),
             self.prompts.number(lang, new),
             say(lang, "new_messages"),
@@ -150,6 +153,10 @@ class Voicemail:
             self.prompts.number(lang, len(messages) - new),
             say(lang, "old_messages"),
         )
+        if key == "0":  # the greetings, recorded from the phone
+            call.flush()
+            await self._greetings(call, box)
+            return
         for message in messages:
             await self._one(call, box, message)
         await call.play(say(lang, "no_more"), interrupt=False)
@@ -174,3 +181,23 @@ class Voicemail:
                 case "9":
                     await call.play(say(lang, "kept"), interrupt=False)
             return
+
+    async def _greetings(self, call: AppCall, box: Box) -> None:
+        """``1`` unavailable, ``2`` busy, ``3`` the box's name: recorded after the beep until ``#``."""
+        say, lang = self.prompts.prompt, box.language
+        key = await call.play(say(lang, "greetings_menu")) or (
+            await call.collect(1, timeout_s=MENU_TIMEOUT_S, end="")
+        )
+        call.flush()
+        greeting = GREETING_KEYS.get(key)
+        if greeting is None:
+            await call.play(say(lang, "goodbye"), interrupt=False)
+            return
+        await call.play(say(lang, "record_greeting"), interrupt=False)
+        await call.play(BEEP, interrupt=False)
+        recording = await call.record(await self.store.recording_path(box), max_s=GREETING_MAX_S)
+        if recording is None:
+            return
+        saved = await self.store.save_greeting(box, greeting, recording)
+        if saved and not call.ended:
+            await call.play(say(lang, "greeting_saved"), interrupt=False)

@@ -67,6 +67,11 @@ class VoicemailStore(Protocol):
         when it was too short to keep (the file is removed)."""
         ...
 
+    async def save_greeting(self, box: Box, greeting: str, recording: Recording) -> bool:
+        """Keep ``recording`` as the box's ``greeting`` (unavailable, busy, name); False when it was too
+        short to keep (the file is removed)."""
+        ...
+
     async def check_pin(self, box: Box, pin: str) -> bool:
         """Whether ``pin`` opens ``box`` (a box without a PIN opens to no one)."""
         ...
