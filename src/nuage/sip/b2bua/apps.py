@@ -18,7 +18,15 @@ the media session with its quality figures), anchored on the media port the B2BU
 caller's offer goes through ``offer``; the far end is the engine itself, so the answer the engine is
 given names the discard port (RFC 863) of the engine's own address, where relayed media is lost.
 The engine's events for the call (DTMF from the caller, a stream that stopped) reach the
-application through the server's ``MediaEvents``.
+application through the server's ``MediaEvents``; a caller whose stream stops for the engine's
+timeout is hung up.
+
+How calls reach an application: a router (``AppRouter``: ``(caller's account, dialled) ->
+AppDispatch | None``) appended to ``SipServer.applications`` before start is asked, in order, for
+every INVITE of an authenticated phone before the dial plan (feature codes: ``*98``, ``*97``...);
+``answer_with(call, app)`` answers an existing, unanswered call (call forwarding: a user's
+``Applications.divert``). Timing is the loop's: a prompt's length is read from its file's header
+(or the tone's duration), and digit timeouts run on ``asyncio.timeout``.
 """
 
 from __future__ import annotations
