@@ -7,6 +7,7 @@ dialling *97 and his PIN (RFC 4733 digits), then deletes it."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes
@@ -334,5 +335,32 @@ async def test_bob_records_his_greeting_from_his_phone_and_alice_hears_it(
         await alice.tone(300, 100)
         await wait_for_condition(lambda: heard_tone(alice, 600), timeout=15, what="bob's greeting")
         await alice.hang_up(port)
+    finally:
+        alice.close()
+
+
+@pytest.mark.rule("SIP-5")
+async def test_guessing_a_box_pin_counts_as_failed_authentications_and_bans_the_guesser(
+    wired: tuple[Platform, SipRuntime, str],
+) -> None:
+    _, runtime, _ = wired
+    port = runtime.server.bound_address("UDP").port
+    security = runtime.server.security
+    security.settings = dataclasses.replace(security.settings, max_auth_failures=3)
+    alice = await AppPhone.start("alice", "Alice-Demo-2026")
+    try:
+        assert (await alice.dial(port, "*97212")).status == 200  # bob's box, by its number
+        await wait_for_condition(lambda: len(alice.rtp.received) >= 10, timeout=10, what="the PIN prompt")
+        for _ in range(3):
+            await alice.digits("1397#")
+            heard = len(alice.rtp.received)
+            await wait_for_condition(
+                lambda heard=heard: len(alice.rtp.received) >= heard + 30 or bool(runtime.server.bans()),
+                timeout=15,
+                what="the wrong PIN prompt",
+            )
+        await wait_for_condition(lambda: bool(runtime.server.bans()), timeout=10, what="the ban")
+        (ban,) = runtime.server.bans()
+        assert ban.address == "127.0.0.1"
     finally:
         alice.close()

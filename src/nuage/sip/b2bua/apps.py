@@ -194,6 +194,13 @@ class AppCall:
             log.error("call %s: the recording was lost: %s", self.call_id, exc)
             return None
 
+    def auth_failed(self) -> None:
+        """SIP-5: a wrong secret typed on the keypad (a PIN) counts as an authentication failure of
+        the caller's address, like a wrong digest: enough of them ban it."""
+        report = self.call.services.on_auth_failure
+        if report is not None:
+            report(self.call.caller_leg.tx.source.host)
+
     def hang_up(self) -> None:
         """End the call now (BYE to the caller); the application's next wait raises HungUp."""
         self.ended = True

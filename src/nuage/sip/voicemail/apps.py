@@ -137,6 +137,7 @@ class Voicemail:
             if pin and await self.store.check_pin(box, pin):
                 return True
             call.flush()
+            call.auth_failed()  # SIP-5: PIN guessing is an authentication failure
             await call.play(say(box.language, "wrong_pin"), interrupt=False)
         log.info("voicemail: box %s not opened: wrong PIN %d times", box.box_id, PIN_TRIES)
         return False
