@@ -73,7 +73,6 @@ def _tone_at(pcm: object, hz: float) -> bool:
     return len(samples) >= 1600 and rms(samples) > 500 and abs(dominant_hz(samples) - hz) < 15
 
 
-@pytest.mark.parametrize("engine", ["embedded"], indirect=True)  # rtpengine: playback of a FLAC not yet
 async def test_an_application_plays_collects_records_and_plays_back(
     lab: tuple[SipServer, Echo, MemoryCdrSink],
 ) -> None:

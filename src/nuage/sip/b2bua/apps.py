@@ -35,6 +35,8 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +62,16 @@ END_GRACE_S = 30.0  # how long a hung-up application may take to finish (store w
 
 class HungUp(Exception):
     """The caller hung up (or the call was ended): the application should return."""
+
+
+def as_wav(sound: Path) -> Path:
+    """A scratch WAV copy of an audio file in another format (a FLAC recording): media ports play
+    WAV files (rtpengine plays no FLAC). The caller removes it. Blocking."""
+    data, rate = soundfile.read(str(sound), dtype="int16", always_2d=True)
+    handle, name = tempfile.mkstemp(prefix="nuage-play-", suffix=".wav")
+    os.close(handle)
+    soundfile.write(name, data[:, 0], rate, subtype="PCM_16")
+    return Path(name)
 
 
 async def duration_of(sound: Sound) -> float:
@@ -135,13 +147,19 @@ class AppCall:
                 return self.digits[0]
             if self.ended:
                 raise HungUp(self.call_id)
+            scratch = None
             try:
                 length = await duration_of(sound)
+                if isinstance(sound, Path) and sound.suffix.lower() != ".wav":
+                    sound = scratch = await asyncio.to_thread(as_wav, sound)
                 await self.media.port.play(self.call_id, Side.CALLER, sound)
+                await self._wait(length, digits=anything)
             except (OSError, RuntimeError, MediaError) as exc:
                 log.warning("call %s: cannot play %s: %s", self.call_id, sound, exc)
                 continue
-            await self._wait(length, digits=anything)
+            finally:
+                if scratch is not None:
+                    await asyncio.to_thread(scratch.unlink, missing_ok=True)
             if interrupt and self.digits:
                 await self._stop_playing()
                 return self.digits[0]
