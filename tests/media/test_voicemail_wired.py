@@ -69,8 +69,13 @@ def smtp_server() -> Iterator[tuple[int, list[Message]]]:
 
 @pytest.fixture
 async def wired(
-    platform: Platform, smtp_server: tuple[int, list[Message]], prompts_dir: Path
+    request: pytest.FixtureRequest,
+    platform: Platform,
+    smtp_server: tuple[int, list[Message]],
+    prompts_dir: Path,
 ) -> AsyncIterator[tuple[Platform, SipRuntime, str]]:
+    """The wired SIP plane with bob's box; its media engine the embedded one, or rtpengine when the
+    test asks (``indirect`` parameter)."""
     with platform.uow() as uow:
         load_demo(uow, platform.clock)
         account = uow.parties.find_by(kind=PartyKind.CUSTOMER.value, name="Atelier Dupont")
@@ -83,9 +88,17 @@ async def wired(
         uow.commit()
     low = free_port(span=200)
     platform.settings.sip.port = 0
-    platform.settings.sip.media = SipMediaSettings(
-        port_min=low, port_max=low + 199, timeout_s=60
-    )  # the test phones are silent while they listen
+    # the test phones are silent while they listen: a long media timeout
+    platform.settings.sip.media = SipMediaSettings(port_min=low, port_max=low + 199, timeout_s=60)
+    if getattr(request, "param", "embedded") == "rtpengine":
+        daemon = request.getfixturevalue("rtpengine_daemon")
+        platform.settings.sip.media = SipMediaSettings(
+            engine="rtpengine",
+            rtpengine_ng=f"127.0.0.1:{daemon.ng}",
+            rtpengine_dtmf_log=f"127.0.0.1:{daemon.dtmf}",
+            rtpengine_recording_dir=daemon.recordings,
+            timeout_s=60,
+        )
     platform.settings.sip.voicemail = SipVoicemailSettings(
         smtp=f"127.0.0.1:{smtp_server[0]}", prompts_dir=prompts_dir, mail_from="voicemail@nuage.example"
     )
@@ -121,6 +134,15 @@ def heard_tone(phone: AppPhone, hz: float, since: int = 0, window: int = 4000) -
 
 
 @needs_sipp
+@pytest.mark.parametrize(
+    ("platform", "wired"),
+    [
+        ("sqlite", "embedded"),
+        pytest.param("postgresql", "embedded", marks=pytest.mark.postgres),
+        ("sqlite", "rtpengine"),
+    ],
+    indirect=True,
+)
 async def test_alice_leaves_bob_a_voicemail_that_reaches_his_box_his_mail_his_lamp_and_his_ear(
     wired: tuple[Platform, SipRuntime, str], smtp_server: tuple[int, list[Message]]
 ) -> None:
