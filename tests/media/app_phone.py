@@ -6,9 +6,14 @@ RFC 4733 digits to the engine's port and keeps what it hears (``media.peers``).
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
+import numpy as np
+
 from media.peers import Peer, media_port, sdp
+from nuage.media import g711, rtp
+from nuage.media.player import FRAME, PTIME
 from nuage.sip.digest import authorization_header
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.transactions import make_response
@@ -102,6 +107,17 @@ class AppPhone:
     async def tone(self, hz: float, ms: int) -> None:
         """Say something: a tone of ``hz`` for ``ms`` to the engine."""
         await self.rtp.send_tone(self.engine_port, hz, ms)
+
+    async def silence(self, ms: int) -> None:
+        """Say nothing for ``ms``: silent G.711 frames, as a phone sends between words."""
+        loop = asyncio.get_running_loop()
+        start, peer = loop.time(), self.rtp
+        payload = g711.encode(0, np.zeros(FRAME, dtype=np.int16))
+        for n in range(ms // 20):
+            peer.send_raw(rtp.build(0, peer.sequence, peer.timestamp, peer.ssrc, payload), self.engine_port)
+            peer.sequence = (peer.sequence + 1) & 0xFFFF
+            peer.timestamp = (peer.timestamp + FRAME) & 0xFFFFFFFF
+            await asyncio.sleep(max(0.0, start + (n + 1) * PTIME - loop.time()))
 
     async def hang_up(self, server_port: int) -> None:
         """BYE, and wait for its 200."""

@@ -3,6 +3,7 @@ and hangs up, over real RTP to a phone on loopback (both engines)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -42,7 +43,14 @@ class Echo:
         assert self.recording is not None
         await call.play(self.recording.path, interrupt=False)
 
+    async def until_silence(self, call: AppCall) -> None:
+        """Records until the caller is silent for a second, then says so with a 700 Hz tone."""
+        self.recording = await call.record(self.directory / "silence.flac", max_s=20, silence_s=1.0)
+        await call.play(Tone(700, 600), interrupt=False)
+
     async def route(self, account: SipAccount, dialled: str) -> AppDispatch | None:
+        if dialled == "*56":
+            return AppDispatch(self.until_silence, "*56")
         return AppDispatch(self, "*55") if dialled == "*55" else None
 
 
@@ -126,5 +134,33 @@ async def test_a_caller_hanging_up_while_recording_keeps_the_recording(
         assert echo.recording.path.exists()
         await server.cdr_writer.flush()
         await wait_for_condition(lambda: len(cdrs.records) == 1, timeout=5, what="the CDR")
+    finally:
+        phone.close()
+
+
+@pytest.mark.parametrize("engine", ["embedded"], indirect=True)  # rtpengine reports no speech
+async def test_a_recording_ends_when_the_caller_falls_silent(
+    lab: tuple[SipServer, Echo, MemoryCdrSink],
+) -> None:
+    server, echo, _ = lab
+    port = server.bound_address("UDP").port
+    phone = await AppPhone.start()
+    try:
+        assert (await phone.dial(port, "*56")).status == 200
+        await phone.silence(300)
+        await phone.tone(440, 1000)
+        talking = asyncio.get_running_loop().create_task(phone.silence(15_000))  # a phone keeps sending
+        try:
+            await wait_for_condition(
+                lambda: echo.recording is not None, timeout=10, what="the end by silence"
+            )
+            await wait_for_condition(
+                lambda: len(phone.rtp.received) >= 25, timeout=10, what="the 700 Hz tone"
+            )
+        finally:
+            talking.cancel()
+        assert echo.recording is not None
+        assert 1.5 < echo.recording.duration_s < 6  # the tone, then a second of silence; not max_s
+        assert _tone_at(phone.rtp.audio(), 700)
     finally:
         phone.close()

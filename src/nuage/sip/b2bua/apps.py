@@ -47,7 +47,16 @@ from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.media import CallMedia, MediaServices, media_failure
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.b2bua.states import CallState
-from nuage.sip.media import DtmfReceived, MediaError, MediaEvent, MediaTimeout, Recording, Side, Tone
+from nuage.sip.media import (
+    DtmfReceived,
+    MediaError,
+    MediaEvent,
+    MediaTimeout,
+    Recording,
+    Side,
+    SpeechChanged,
+    Tone,
+)
 from nuage.sip.ports import CallOutcome, CdrRecord, Direction, SipAccount
 from nuage.sip.transactions import ServerTransaction
 
@@ -105,6 +114,9 @@ class AppCall:
         self.call_id = call.call_id
         self.digits: collections.deque[str] = collections.deque()  # received, not yet collected
         self.ended = False
+        self.speaking: bool | None = None  # the caller, while recorded (None: the engine did not say)
+        self._silent_since: float | None = None  # loop time the caller fell silent
+        self._speech_changes = 0
         self._wake = asyncio.Event()
 
     # -- events from the engine --------------------------------------------------------------
@@ -112,6 +124,11 @@ class AppCall:
         """A digit from the caller is queued; a caller whose media stopped is hung up."""
         if isinstance(event, DtmfReceived) and event.side is Side.CALLER:
             self.digits.append(event.digit)
+            self._wake.set()
+        elif isinstance(event, SpeechChanged) and event.side is Side.CALLER:
+            self.speaking = event.speaking
+            self._silent_since = None if event.speaking else asyncio.get_running_loop().time()
+            self._speech_changes += 1
             self._wake.set()
         elif isinstance(event, MediaTimeout) and event.side is Side.CALLER:
             log.info("call %s: the caller's media stopped %.1f s ago", self.call_id, event.idle_s)
@@ -122,9 +139,11 @@ class AppCall:
         self.ended = True
         self._wake.set()
 
-    async def _wait(self, seconds: float, *, digits: str | None) -> None:
-        """Wait ``seconds``, or less when one of ``digits`` is queued (any digit: ``"*"``... all of
-        them); raise HungUp when the call ends."""
+    async def _wait(
+        self, seconds: float, *, digits: str | None, until: Callable[[], bool] | None = None
+    ) -> None:
+        """Wait ``seconds``, or less when one of ``digits`` is queued or ``until`` holds; raise HungUp
+        when the call ends."""
         try:
             async with asyncio.timeout(seconds):
                 while True:
@@ -132,6 +151,8 @@ class AppCall:
                     if self.ended:
                         raise HungUp(self.call_id)
                     if digits is not None and any(d in digits for d in self.digits):
+                        return
+                    if until is not None and until():
                         return
                     await self._wake.wait()
         except TimeoutError:
@@ -186,13 +207,21 @@ class AppCall:
             got += digit
         return got
 
+    def _speech_watch(self) -> Callable[[], bool]:
+        """Whether the caller started or stopped speaking since this was made."""
+        changes = self._speech_changes
+        return lambda: self._speech_changes != changes
+
     def flush(self) -> None:
         """Forget the digits typed and not collected yet."""
         self.digits.clear()
 
-    async def record(self, path: Path, *, max_s: float, stop: str = "#") -> Recording | None:
-        """Record the caller into ``path`` until a digit in ``stop``, ``max_s`` seconds or the end
-        of the call (never raises HungUp: a message ends with a hang-up). None: it could not record."""
+    async def record(
+        self, path: Path, *, max_s: float, stop: str = "#", silence_s: float | None = None
+    ) -> Recording | None:
+        """Record the caller into ``path`` until a digit in ``stop``, ``max_s`` seconds, ``silence_s``
+        seconds of silence after speech stopped (engines that report speech: the embedded one) or the
+        end of the call (never raises HungUp: a message ends with a hang-up). None: it could not."""
         self.flush()
         if self.ended:
             return None
@@ -201,8 +230,16 @@ class AppCall:
         except MediaError as exc:
             log.error("call %s: cannot record: %s", self.call_id, exc)
             return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_s
         with contextlib.suppress(HungUp):
-            await self._wait(max_s, digits=stop)
+            while not any(d in stop for d in self.digits):
+                until = deadline
+                if silence_s is not None and self.speaking is False and self._silent_since is not None:
+                    until = min(until, self._silent_since + silence_s)
+                if loop.time() >= until:
+                    break
+                await self._wait(until - loop.time(), digits=stop, until=self._speech_watch())
         for digit in stop:
             while digit in self.digits:
                 self.digits.remove(digit)

@@ -8,8 +8,9 @@ application to run on the unanswered call (``nuage.sip.b2bua.apps.answer_with``)
 the user has no box.
 
 Deposit: the box's greeting for the reason (busy, unavailable) or its name greeting and the
-standard prompt, a beep, then the caller is recorded until ``#``, hanging up or the box's longest
-message; the message is stored, e-mailed and the phones' lamps lit by the store. Retrieval: the
+standard prompt, a beep, then the caller is recorded until ``#``, hanging up, five seconds of
+silence after speaking or the box's longest message; the message is stored, e-mailed and the
+phones' lamps lit by the store. Retrieval: the
 PIN (three tries), how many new and old messages, then each message with its menu: ``1`` again,
 ``7`` delete, ``9`` keep, ``#`` (or nothing) next; ``0`` during the count records a greeting
 instead (``1`` unavailable, ``2`` busy, ``3`` the box's name, after the beep until ``#``).
@@ -33,6 +34,7 @@ DIGIT_TIMEOUT_S = 6.0
 MENU_TIMEOUT_S = 8.0
 MAX_NUMBER = 16  # a box's number has at most 16 digits
 GREETING_MAX_S = 60.0
+SILENCE_S = 5.0  # a caller silent this long after speaking is done
 GREETING_KEYS = {"1": "unavailable", "2": "busy", "3": "name"}
 
 
@@ -85,7 +87,7 @@ class Voicemail:
             await self._greet(call, box, reason)
             await call.play(BEEP, interrupt=False)
             path = await self.store.recording_path(box)
-            recording = await call.record(path, max_s=box.max_message_s)
+            recording = await call.record(path, max_s=box.max_message_s, silence_s=SILENCE_S)
             if recording is None:
                 return
             caller = call.call.request.from_addr
@@ -196,7 +198,8 @@ class Voicemail:
             return
         await call.play(say(lang, "record_greeting"), interrupt=False)
         await call.play(BEEP, interrupt=False)
-        recording = await call.record(await self.store.recording_path(box), max_s=GREETING_MAX_S)
+        path = await self.store.recording_path(box)
+        recording = await call.record(path, max_s=GREETING_MAX_S, silence_s=SILENCE_S)
         if recording is None:
             return
         saved = await self.store.save_greeting(box, greeting, recording)
