@@ -10,10 +10,10 @@ the user has no box.
 Deposit: the box's greeting for the reason (busy, unavailable) or its name greeting and the
 standard prompt, a beep, then the caller is recorded until ``#``, hanging up, five seconds of
 silence after speaking or the box's longest message; the message is stored, e-mailed and the
-phones' lamps lit by the store. Retrieval: the
-PIN (three tries), how many new and old messages, then each message with its menu: ``1`` again,
-``7`` delete, ``9`` keep, ``#`` (or nothing) next; ``0`` during the count records a greeting
-instead (``1`` unavailable, ``2`` busy, ``3`` the box's name, after the beep until ``#``).
+phones' lamps lit by the store. Retrieval: the PIN (three tries, each wrong one a failed
+authentication, SIP-5), how many new and old messages, then each message with its menu: ``1``
+again, ``7`` delete, ``9`` keep, ``#`` (or nothing) next; ``0`` during the count records a
+greeting instead (``1`` unavailable, ``2`` busy, ``3`` the box's name, after the beep until ``#``).
 """
 
 from __future__ import annotations
