@@ -46,6 +46,7 @@ from nuage.api.resources import (
     ucaas,
     users,
     views,
+    voicemail,
     web_channels,
 )
 from nuage.api.state import AccessState, Holder, Snapshot
@@ -91,6 +92,7 @@ ROUTERS = (
     packs.router,
     trunks.router,
     sound_files.router,
+    voicemail.router,
     carrier_trunks.router,
     emergency_numbers.router,
     hot_desk.router,

@@ -21,6 +21,7 @@ from nuage.cli.serve import serve
 from nuage.cli.sip import sip_app
 from nuage.cli.support import support_app
 from nuage.cli.tariffs import tariffs_app
+from nuage.cli.voicemail import voicemail_app
 from nuage.config import ConfigError
 
 app = typer.Typer(help="Nuage: cloud business telephony run end to end.", no_args_is_help=True)
@@ -34,6 +35,7 @@ app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")
 app.add_typer(dunning_app, name="dunning")
 app.add_typer(tariffs_app, name="tariffs")
+app.add_typer(voicemail_app, name="voicemail")
 app.add_typer(plans_app, name="plans")
 app.add_typer(support_app, name="support")
 app.command()(demo)

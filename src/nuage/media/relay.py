@@ -3,6 +3,7 @@
 Packets from one leg go unchanged to the other, except while the engine plays or sends a digit to
 that other leg (its own stream then replaces the relayed one). Telephone-events are reported as
 digits; a leg that sent media and then stays silent for ``timeout_s`` is reported once per silence.
+While a call is recorded, a leg that starts or stops speaking is reported (``SpeechChanged``).
 """
 
 from __future__ import annotations
@@ -13,18 +14,20 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from nuage.media import rtcp
+from nuage.media import g711, rtcp
 from nuage.media.dtmf import DtmfDetector
 from nuage.media.endpoint import RtpEndpoint
 from nuage.media.player import Source
 from nuage.media.recorder import Recorder
 from nuage.media.rtp import RtpPacket
+from nuage.media.speech import SpeechDetector
 from nuage.sip.media import (
     CallQuality,
     DtmfReceived,
     EventSink,
     MediaTimeout,
     Side,
+    SpeechChanged,
     StreamQuality,
     StreamStarted,
 )
@@ -45,6 +48,7 @@ class Relay:
         self.recorder: Recorder | None = None
         self._sides = {id(endpoint): side for side, endpoint in self.legs.items()}
         self._detectors = {side: DtmfDetector() for side in Side}
+        self._speech = {side: SpeechDetector() for side in Side}
         self._injecting: dict[Side, asyncio.Task[None]] = {}
         self._timed_out: set[Side] = set()
         self._started: set[Side] = set()
@@ -68,6 +72,9 @@ class Relay:
                     self.emit(DtmfReceived(self.call_id, side, found[0], found[1]))
         elif self.recorder is not None and packet.payload_type in AUDIO_TYPES:
             self.recorder.feed(side, packet.payload_type, packet.timestamp, packet.payload)
+            speaking = self._speech[side].feed(g711.decode(packet.payload_type, packet.payload))
+            if speaking is not None:
+                self.emit(SpeechChanged(self.call_id, side, speaking))
         if side.other not in self._injecting:
             self.legs[side.other].send(data)
 

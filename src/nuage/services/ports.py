@@ -31,6 +31,7 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
 from nuage.policy.autodialer import AutoDialerBlock, Subject
 from nuage.tenancy.model import Order, Party
 
@@ -123,6 +124,10 @@ class UnitOfWork(Protocol):
     def emergency_numbers(self) -> Repository[EmergencyNumber]: ...
     @property
     def hot_desk_sessions(self) -> Repository[HotDeskSession]: ...
+    @property
+    def voicemail_boxes(self) -> Repository[VoicemailBox]: ...
+    @property
+    def voicemail_messages(self) -> Repository[VoicemailMessage]: ...
     @property
     def access(self) -> AccessStore: ...
     @property

@@ -87,7 +87,17 @@ class MediaTimeout:
     idle_s: float
 
 
-MediaEvent = DtmfReceived | StreamStarted | MediaTimeout
+@dataclass(frozen=True, slots=True)
+class SpeechChanged:
+    """While a call is recorded, a leg started (``speaking``) or stopped speaking: its audio rose above
+    or fell below the speech level (the embedded engine only; rtpengine reports none)."""
+
+    call_id: str
+    side: Side
+    speaking: bool
+
+
+MediaEvent = DtmfReceived | StreamStarted | MediaTimeout | SpeechChanged
 EventSink = Callable[[MediaEvent], None]
 
 

@@ -27,7 +27,8 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
-from nuage.storage.sql import media_tables, tables
+from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
+from nuage.storage.sql import media_tables, tables, voicemail_tables
 from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
@@ -49,6 +50,9 @@ def _lines_to_row(lines: list[OrderLine]) -> list[dict[str, Any]]:
 
 def _lines_from_row(rows: list[dict[str, Any]]) -> list[OrderLine]:
     return [OrderLine(**row) for row in rows]
+
+
+_WORDS = (lambda words: " ".join(words), lambda text: tuple((text or "").split()))  # a tuple of ids
 
 
 def _mapper(cls: type[Any], table: Table, **codecs: Any) -> RowMapper[Any]:
@@ -78,6 +82,16 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
         "hot-desk session",
         "device_id",
     ),
+    "voicemail_boxes": (
+        _mapper(VoicemailBox, voicemail_tables.voicemail_boxes, members=_WORDS, greetings=_WORDS),
+        "voicemail box",
+        "id",
+    ),
+    "voicemail_messages": (
+        _mapper(VoicemailMessage, voicemail_tables.voicemail_messages),
+        "voicemail message",
+        "id",
+    ),
 }
 
 
@@ -102,6 +116,8 @@ class SqlUnitOfWork:
     carrier_trunks: SqlRepository[CarrierTrunk]
     emergency_numbers: SqlRepository[EmergencyNumber]
     hot_desk_sessions: SqlRepository[HotDeskSession]
+    voicemail_boxes: SqlRepository[VoicemailBox]
+    voicemail_messages: SqlRepository[VoicemailMessage]
     # one billing and one payments store per unit of work, made on first use (a subclass that
     # has no connection, such as the API's prefetched reads, fails there, on the connection)
     _billing: SqlBillingStore | None = None
