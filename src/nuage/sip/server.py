@@ -42,7 +42,7 @@ from nuage.sip.transport import Address, Transport
 
 log = logging.getLogger("nuage.sip.server")
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, REFER, NOTIFY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +190,7 @@ class SipServer:
             on_auth_failure=self.security.record_auth_failure,
             journal=self.journal,
             media=self.media,
+            live_calls=self._calls.values,
         )
         self._accepting = True
         self._purge = self.scheduler.call_later(30, self._purge_bindings)
