@@ -26,7 +26,7 @@ from netports import free_port, release
 from nuage.media.engine import EmbeddedMediaEngine
 from nuage.sip.b2bua.bridge import TRANSFERRED
 from nuage.sip.b2bua.media import AnchorSettings
-from nuage.sip.b2bua.transfer import TRANSFER_LEG
+from nuage.sip.b2bua.transfer_leg import TRANSFER_LEG
 from sip.baresip_phone import running_baresip
 from sip.harness import needs_baresip
 from waiting import wait_for_condition

@@ -23,6 +23,7 @@ from nuage.sip.b2bua.legs import Leg
 from nuage.sip.b2bua.media import MediaServices, drain
 from nuage.sip.b2bua.records import CallInfo
 from nuage.sip.b2bua.services import CallServices, CallSettings
+from nuage.sip.b2bua.transfer import Refused, transfer_live
 from nuage.sip.digest import DigestAuthenticator, NonceCounts
 from nuage.sip.journal import CallJournal, OrphanDialogs, recover
 from nuage.sip.message import SipParseError, SipRequest, SipResponse
@@ -278,6 +279,10 @@ class SipServer:
     def calls(self) -> list[CallInfo]:
         """Current calls."""
         return [call.info() for call in self._calls.values()]
+
+    async def transfer(self, call_id: str, target: str, *, keep: str) -> Refused | None:
+        """Blind-transfer a live call keeping its ``keep`` party (``nuage.sip.b2bua.transfer``)."""
+        return await transfer_live(list(self._calls.values()), call_id, target, keep=keep)
 
     def bans(self) -> list[Ban]:
         """Source addresses whose messages are dropped now (SIP-5)."""

@@ -28,28 +28,27 @@ any call's. An attended transfer places no leg: both calls' CDRs run until the j
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nuage.sip.accounting import billable_seconds
 from nuage.sip.b2bua.bridge import Transfer
-from nuage.sip.b2bua.callee import CalleeLeg, Target
-from nuage.sip.b2bua.identity import towards_carrier
+from nuage.sip.b2bua.callee import CalleeLeg
 from nuage.sip.b2bua.legs import Leg
 from nuage.sip.b2bua.media import spawn
-from nuage.sip.b2bua.records import called, outcome_of
 from nuage.sip.b2bua.refer import MalformedRefer, ReferSubscription, Replaces, refer_to
 from nuage.sip.b2bua.states import CallState, LegState
-from nuage.sip.b2bua.targets import targets_of
+from nuage.sip.b2bua.transfer_leg import (
+    leg_attempt,
+    leg_identity,
+    leg_outcome,
+    leg_targets,
+    record_leg,
+)
 from nuage.sip.media import Side
-from nuage.sip.message import NameAddr, SipResponse, SipUri
+from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.ports import (
-    Authorization,
-    CallAttempt,
     CallOutcome,
-    CdrRecord,
-    Destination,
-    Direction,
     ExternalDestination,
     Refusal,
     SipAccount,
@@ -63,11 +62,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nuage.sip.transfer")
 
-TRANSFER_LEG = "placed by a transfer"
-"""The disposition of the CDR of the leg a blind transfer placed (the transferor's account pays)."""
-
 RULE = "TEN-4"
 """The rule a transfer outside the transferor's account breaks."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A transfer not taken: the SIP status and reason; ``refusal`` when a rule of the terms said no."""
+
+    status: int
+    reason: str
+    refusal: Refusal | None = None
+
+
+def _outside(reason: str = "transfer target outside the account") -> Refused:
+    return Refused(403, "Transfer Refused", Refusal(RULE, reason))
 
 
 def take_request(call: CallController, from_leg: Leg, tx: ServerTransaction) -> bool:
@@ -105,44 +114,89 @@ async def refer(call: CallController, transferor: Leg, tx: ServerTransaction) ->
         tx.reply(400, "Bad Refer-To", headers=[("warning", _warning(domain, str(exc)))])
         return
     account = await transferor_account(call, transferor)
+    refused: Refused | None = None
     if account is None:
-        _refuse(tx, domain, Refusal(RULE, "the transferor is not a phone of an account"))
-        return
-    if wanted.uri.host.lower() not in _our_hosts(call, transferor):
-        _refuse(tx, domain, Refusal(RULE, "transfer target outside the account"))
-        return
-    if wanted.replaces is not None:
+        refused = _outside("the transferor is not a phone of an account")
+    elif wanted.uri.host.lower() not in _our_hosts(call, transferor):
+        refused = _outside()
+    elif wanted.replaces is not None:
         attended(call, transferor, transferee, tx, wanted.replaces, account)
-        return
-    await blind(call, transferor, tx, wanted.target, account)
+    else:
+        refused = await blind(
+            call,
+            transferor,
+            wanted.target,
+            account,
+            origin=tx.source,
+            number=str(tx.request.cseq.number),
+            accept=lambda: _accept(tx, transferor),
+            request=tx.request,
+        )
+    if refused is not None:
+        _answer(tx, domain, refused)
+
+
+async def transfer_live(
+    calls: Iterable[CallController], call_id: str, dialled: str, *, keep: str
+) -> Refused | None:
+    """The call-control API: blind-transfer the live call ``call_id``, keeping its ``keep`` party
+    (``caller`` or ``callee``) and releasing the other, as if that one had sent a REFER."""
+    call = next((c for c in calls if c.call_id == call_id), None)
+    if call is None:
+        return Refused(404, "No Such Call")
+    transferor = call.callee_leg if keep == "caller" else call.caller_leg
+    if transferor is None or transferee_of(call, transferor) is None:
+        return Refused(409, "Call Not Answered")
+    if call.transfer is not None:
+        return Refused(409, "Transfer In Progress")
+    account = await transferor_account(call, transferor)
+    if account is None:
+        return _outside(f"the {'callee' if keep == 'caller' else 'caller'} is not a phone of an account")
+    assert transferor.dialog is not None
+    origin = transferor.dialog.destination()
+    number = f"api-{new_tag()}"
+    return await blind(
+        call,
+        transferor,
+        dialled,
+        account,
+        origin=origin,
+        number=number,
+        accept=lambda: None,
+        request=call.request,
+    )
 
 
 async def blind(
-    call: CallController, transferor: Leg, tx: ServerTransaction, dialled: str, account: SipAccount
-) -> None:
-    """A blind transfer to ``dialled``, placed and paid as a call of the transferor's ``account``."""
+    call: CallController,
+    transferor: Leg,
+    dialled: str,
+    account: SipAccount,
+    *,
+    origin: Address,
+    number: str,
+    accept: Callable[[], ReferSubscription | None],
+    request: SipRequest,
+) -> Refused | None:
+    """A blind transfer to ``dialled``, placed and paid as a call of the transferor's ``account``;
+    ``accept`` answers the request once authorised (the REFER's 202 and first NOTIFY)."""
     services = call.services
-    domain = services.settings.domain
     destination = await services.dial_plan.resolve(account, dialled)
     if destination is None:
-        tx.reply(404, "Transfer Target Not Found")
-        return
+        return Refused(404, "Transfer Target Not Found")
     if not isinstance(destination, ExternalDestination) and destination.account_id != account.account_id:
-        _refuse(tx, domain, Refusal(RULE, "transfer target outside the account"))
-        return
-    attempt = _attempt(call, tx, account, dialled, destination)
+        return _outside()
+    attempt = leg_attempt(call, origin, number, account, dialled, destination)
     accepted_at = services.clock.now()
     verdict = await services.policy.authorize(attempt)
     transferee = transferee_of(call, transferor)
     if isinstance(verdict, Refusal):
-        _refuse(tx, domain, verdict)
-        _record(call, attempt, accepted_at, None, 403, CallOutcome.REFUSED, verdict.rule_id)
-        return
+        record_leg(call, attempt, accepted_at, None, 403, CallOutcome.REFUSED, verdict.rule_id)
+        return Refused(403, "Transfer Refused", verdict)
     if transferee is None or call.transfer is not None:  # hung up while the policy thought
-        tx.reply(481 if transferee is None else 491)
-        _record(call, attempt, accepted_at, None, 487, CallOutcome.CANCELLED)
-        return
-    subscription = _accept(tx, transferor)
+        record_leg(call, attempt, accepted_at, None, 487, CallOutcome.CANCELLED)
+        return Refused(481, "Call Gone") if transferee is None else Refused(491, "Request Pending")
+    subscription = accept()
     transfer = Transfer(
         [call],
         transferee=transferee,
@@ -151,15 +205,15 @@ async def blind(
         media=call.media,
         side=_side(call, transferee),
     )
-    transfer.on_over = lambda status: _record(
-        call, attempt, accepted_at, transfer.answered_at, status, _outcome(transfer.answered_at, status)
+    transfer.on_over = lambda status: record_leg(
+        call, attempt, accepted_at, transfer.answered_at, status, leg_outcome(transfer.answered_at, status)
     )
     call.transfer = transfer
-    route, targets = _targets(call, verdict)
+    route, targets = leg_targets(call, verdict)
     if route is None:
         transfer.fail(480, "Temporarily Unavailable")
-        return
-    from_addr, to_addr, extra = _identity(call, transferee, route, tx, account, verdict, dialled)
+        return None
+    from_addr, to_addr, extra = leg_identity(call, transferee, route, request, account, verdict, dialled)
     leg = CalleeLeg(
         services.host,
         call,
@@ -174,6 +228,7 @@ async def blind(
     transfer.target = transfer.new_leg = leg
     log.info("call %s: blind transfer to %s", call.call_id, dialled)
     leg.start()
+    return None
 
 
 def attended(
@@ -279,106 +334,18 @@ def _accept(tx: ServerTransaction, transferor: Leg) -> ReferSubscription:
 
 
 def _refuse(tx: ServerTransaction, domain: str, refusal: Refusal) -> None:
+    _answer(tx, domain, Refused(403, "Transfer Refused", refusal))
+
+
+def _answer(tx: ServerTransaction, domain: str, refused: Refused) -> None:
+    refusal = refused.refusal
+    if refusal is None:
+        tx.reply(refused.status, refused.reason)
+        return
     log.info("transfer refused: %s %s", refusal.rule_id, refusal.reason)
-    tx.reply(403, "Transfer Refused", headers=[("warning", warning_header(refusal, domain))])
+    tx.reply(refused.status, refused.reason, headers=[("warning", warning_header(refusal, domain))])
 
 
 def _warning(domain: str, text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'399 {domain} "{escaped}"'
-
-
-def _attempt(
-    call: CallController, tx: ServerTransaction, account: SipAccount, dialled: str, destination: Destination
-) -> CallAttempt:
-    external = isinstance(destination, ExternalDestination)
-    return CallAttempt(
-        call_id=f"{call.call_id[:200]}/transfer-{tx.request.cseq.number}",  # the REFER's CSeq: unique
-        direction=Direction.OUTBOUND if external else Direction.INTERNAL,
-        account_id=account.account_id,
-        device_id=account.device_id if account.trunk_id is None else None,
-        user_id=account.user_id,
-        presented_caller_id=account.username,  # SIP-2: the transferor's own identity, never the transferee's
-        source_host=tx.source.host,
-        source_port=tx.source.port,
-        dialled=dialled,
-        destination=destination,
-        emergency=isinstance(destination, ExternalDestination) and destination.emergency,
-        trunk_id=destination.trunk.trunk_id if isinstance(destination, ExternalDestination) else None,
-        customer_trunk_id=account.trunk_id,
-    )
-
-
-def _targets(call: CallController, verdict: Authorization) -> tuple[Destination | None, list[Target]]:
-    for route in verdict.routes:
-        dialled = route.e164 if isinstance(route, ExternalDestination) else None
-        targets = targets_of(route, call.services.registrar, dialled)
-        if targets:
-            return route, targets
-    return None, []
-
-
-def _identity(
-    call: CallController,
-    transferee: Leg,
-    route: Destination,
-    tx: ServerTransaction,
-    account: SipAccount,
-    verdict: Authorization,
-    dialled: str,
-) -> tuple[NameAddr, NameAddr, list[tuple[str, str]]]:
-    """From, To and identity headers of the new leg: towards the carrier the transferor's number
-    (SIP-2); towards a phone of the account, the party it is about to talk with."""
-    domain = call.services.settings.domain
-    if isinstance(route, ExternalDestination):
-        from_addr, headers = towards_carrier(
-            route, tx.request, account=account, domain=domain, caller_id=verdict.caller_id
-        )
-        return from_addr, NameAddr(SipUri("sip", route.trunk.host, user=route.e164)), headers
-    if transferee is call.caller_leg:
-        original = call.request.from_addr
-        shown = NameAddr(
-            SipUri("sip", domain, user=original.uri.user or "anonymous"), display=original.display
-        )
-    else:
-        shown = NameAddr(
-            SipUri("sip", domain, user=call.shown_callee or call.request.uri.user or "anonymous")
-        )
-    return shown, NameAddr(SipUri("sip", domain, user=dialled)), []
-
-
-def _outcome(answered_at: datetime | None, status: int) -> CallOutcome:
-    return CallOutcome.ANSWERED if answered_at is not None else outcome_of(status)
-
-
-def _record(
-    call: CallController,
-    attempt: CallAttempt,
-    started_at: datetime,
-    answered: datetime | None,
-    status: int,
-    outcome: CallOutcome,
-    rule: str | None = None,
-) -> None:
-    """The CDR of the leg a blind transfer placed (or tried to): a call of the transferor's account."""
-    now = call.services.clock.now()
-    record = CdrRecord(
-        call_id=attempt.call_id,
-        caller=attempt.presented_caller_id,
-        callee=called(attempt),
-        account_id=attempt.account_id,
-        device_id=attempt.device_id,
-        trunk_id=attempt.trunk_id,
-        direction=attempt.direction,
-        started_at=started_at,
-        answered_at=answered,
-        ended_at=now,
-        billable_seconds=billable_seconds(answered, now),
-        outcome=outcome,
-        sip_status=200 if answered is not None else status,
-        refusal_rule_id=rule,
-        emergency=attempt.emergency,
-        customer_trunk_id=attempt.customer_trunk_id,
-        disposition=TRANSFER_LEG,
-    )
-    call.services.accounting.call_ended(record)

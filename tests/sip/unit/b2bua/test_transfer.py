@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from nuage.sip.b2bua.bridge import TRANSFERRED
-from nuage.sip.b2bua.transfer import TRANSFER_LEG
+from nuage.sip.b2bua.transfer_leg import TRANSFER_LEG
 from nuage.sip.dialogs import Dialog
 from nuage.sip.memory import MemoryDialPlan
 from nuage.sip.message import SipRequest
