@@ -251,3 +251,33 @@ async def test_an_attended_transfer_joins_the_two_remote_parties_and_releases_bo
         records = await lab.cdrs_written(2)
         assert {r.call_id for r in records} == {first_caller.call_id, second_caller.call_id}
         assert all(r.disposition == TRANSFERRED for r in records)
+
+
+async def test_the_call_control_path_transfers_the_caller_blind_without_a_refer() -> None:
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        caller, _ = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
+        desk = lab.phones[BOB_DESK.device_id]
+        assert await lab.server.transfer(caller.call_id, "carol", keep="caller") is None
+        invite, tag = await carol_rings(lab)
+        lab.phones[CAROL.device_id].reply(invite, 200, to_tag=tag, body=CAROL_SDP)
+        await reinvited(lab, caller, CAROL_SDP)
+        assert (await lab.phones[CAROL.device_id].request("ACK")).body == CALLER_SDP
+        desk.reply(await desk.request("BYE"), 200)  # the released party
+        assert not desk.unread("NOTIFY")  # no REFER, no subscription
+
+
+@pytest.mark.rule("TEN-4")
+async def test_the_call_control_path_refuses_what_a_refer_would_be_refused() -> None:
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        caller, _ = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
+        unknown = await lab.server.transfer("no-such-call", "carol", keep="caller")
+        assert unknown is not None
+        assert (unknown.status, unknown.reason) == (404, "No Such Call")
+        # keeping the callee releases the caller, the carrier: no account to place the leg for
+        carrier = await lab.server.transfer(caller.call_id, "carol", keep="callee")
+        assert carrier is not None
+        assert carrier.refusal is not None
+        assert carrier.refusal.rule_id == "TEN-4"
+        nowhere = await lab.server.transfer(caller.call_id, "nobody-here", keep="caller")
+        assert nowhere is not None
+        assert nowhere.status == 404
