@@ -99,13 +99,13 @@ class Transfer:
             if self.media is not None and offer:
                 offer = await self.media.rewrite(self.side.other, offer)
         except MediaError as exc:
-            ack_target(b"")
             self.fail(503, f"media unavailable: {exc}")
+            ack_target(b"")  # after the failure: a leg it answers is on its own
             return
         transferee = self.transferee
         if self.phase is not Phase.PENDING or transferee.state is not LegState.CONNECTED:
-            ack_target(b"")
             self.fail(487, "Request Terminated")
+            ack_target(b"")  # after the failure: a leg it answers is on its own
             return
         transferee.begin_outgoing_reinvite()
         sent: list[SipRequest] = []
@@ -115,8 +115,8 @@ class Transfer:
                 return
             transferee.end_outgoing_reinvite()
             if response is None or response.status >= 300:
-                ack_target(b"")
                 self.fail(response.status if response is not None else 408, "transferee refused the media")
+                ack_target(b"")  # after the failure: a leg it answers is on its own
                 return
             transferee.update_target(response)
             if sent:
@@ -132,8 +132,8 @@ class Transfer:
             if self.media is not None and answer:
                 answer = await self.media.rewrite(self.side, answer)
         except MediaError as exc:
-            ack_target(b"")
             self.fail(503, f"media unavailable: {exc}")
+            ack_target(b"")  # after the failure: a leg it answers is on its own
             return
         ack_target(answer)
         self._bridge()

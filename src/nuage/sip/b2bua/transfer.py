@@ -111,7 +111,7 @@ async def refer(call: CallController, transferor: Leg, tx: ServerTransaction) ->
     try:
         wanted = refer_to(tx.request)
     except MalformedRefer as exc:
-        tx.reply(400, "Bad Refer-To", headers=[("warning", _warning(domain, str(exc)))])
+        tx.reply(400, "Bad Refer-To", headers=[("warning", warning_text(domain, str(exc)))])
         return
     account = await transferor_account(call, transferor)
     refused: Refused | None = None
@@ -203,7 +203,7 @@ async def blind(
         transferors=[transferor],
         subscription=subscription,
         media=call.media,
-        side=_side(call, transferee),
+        side=side_of(call, transferee),
     )
     transfer.on_over = lambda status: record_leg(
         call, attempt, accepted_at, transfer.answered_at, status, leg_outcome(transfer.answered_at, status)
@@ -240,14 +240,14 @@ def attended(
     account: SipAccount,
 ) -> None:
     """An attended transfer: join ``transferee`` to the other party of the call ``replaces`` names."""
-    found = find_leg(call, replaces)
+    found = find_leg((c for c in call.services.live_calls() if c is not call), replaces)
     if found is None:
         tx.reply(481, "Replaced Dialog Not Found")
         return
     other_call, consulted_leg = found
     other_account = other_call.attempt.account_id if other_call.attempt is not None else None
     if other_account != account.account_id:
-        _refuse(tx, call.services.settings.domain, Refusal(RULE, "the replaced call is not of the account"))
+        refuse(tx, call.services.settings.domain, Refusal(RULE, "the replaced call is not of the account"))
         return
     target = transferee_of(other_call, consulted_leg)
     if target is None or other_call.transfer is not None:
@@ -260,7 +260,7 @@ def attended(
         transferors=[transferor, consulted_leg],
         subscription=subscription,
         media=call.media,
-        side=_side(call, transferee),
+        side=side_of(call, transferee),
     )
     transfer.target = target
     call.transfer = other_call.transfer = transfer
@@ -287,11 +287,9 @@ def attended(
         sent.append(request.cseq.number)
 
 
-def find_leg(call: CallController, replaces: Replaces) -> tuple[CallController, Leg] | None:
-    """The other live call, and its leg, whose dialog ``replaces`` names."""
-    for other in call.services.live_calls():
-        if other is call:
-            continue
+def find_leg(calls: Iterable[CallController], replaces: Replaces) -> tuple[CallController, Leg] | None:
+    """The live call, and its leg, whose dialog ``replaces`` names."""
+    for other in calls:
         for leg in (other.caller_leg, other.callee_leg):
             if leg is not None and replaces.names(leg):
                 return other, leg
@@ -319,7 +317,7 @@ def _our_hosts(call: CallController, leg: Leg) -> set[str]:
     return {call.services.settings.domain.lower(), call.services.host.via(leg.transport)[0].lower()}
 
 
-def _side(call: CallController, transferee: Leg) -> Side:
+def side_of(call: CallController, transferee: Leg) -> Side:
     return Side.CALLER if transferee is call.caller_leg else Side.CALLEE
 
 
@@ -333,7 +331,7 @@ def _accept(tx: ServerTransaction, transferor: Leg) -> ReferSubscription:
     return subscription
 
 
-def _refuse(tx: ServerTransaction, domain: str, refusal: Refusal) -> None:
+def refuse(tx: ServerTransaction, domain: str, refusal: Refusal) -> None:
     _answer(tx, domain, Refused(403, "Transfer Refused", refusal))
 
 
@@ -346,6 +344,6 @@ def _answer(tx: ServerTransaction, domain: str, refused: Refused) -> None:
     tx.reply(refused.status, refused.reason, headers=[("warning", warning_header(refusal, domain))])
 
 
-def _warning(domain: str, text: str) -> str:
+def warning_text(domain: str, text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'399 {domain} "{escaped}"'

@@ -9,16 +9,19 @@ TEN-4, the policy's refusal 403 citing its rule, a malformed Refer-To 400, an un
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from nuage.sip.b2bua.bridge import TRANSFERRED
 from nuage.sip.b2bua.transfer_leg import TRANSFER_LEG
 from nuage.sip.dialogs import Dialog
+from nuage.sip.digest import authorization_header
 from nuage.sip.memory import MemoryDialPlan
-from nuage.sip.message import SipRequest
+from nuage.sip.message import Headers, SipRequest
 from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import Authorization, CallAttempt, CallOutcome, DeviceDestination, Direction, Refusal
-from nuage.sip.transactions import new_tag
+from nuage.sip.transactions import new_branch, new_tag
 from sip.unit.b2bua.lab import BOB_DESK, BOB_DESK_ONLY, CAROL, B2buaLab, Peer, b2bua_lab, sdp
 from sip.unit.b2bua.test_calls import answer
 
@@ -281,3 +284,62 @@ async def test_the_call_control_path_refuses_what_a_refer_would_be_refused() -> 
         nowhere = await lab.server.transfer(caller.call_id, "nobody-here", keep="caller")
         assert nowhere is not None
         assert nowhere.status == 404
+
+
+def invite_replacing(peer: Peer, dialog: Dialog) -> SipRequest:
+    """An INVITE from ``peer`` whose Replaces names ``dialog`` (the desk phone's view of its call)."""
+    replaces = f"{dialog.call_id};to-tag={dialog.local_tag};from-tag={dialog.remote_tag}"
+    return peer.invite("bobdesk", headers=[("replaces", replaces)])
+
+
+def with_credentials(peer: Peer, first: SipRequest, auth: str) -> SipRequest:
+    """``first`` sent again with credentials: a new transaction (new branch, next CSeq), same call."""
+    headers = Headers()
+    for name, value in first.headers:
+        if name == "via":
+            value = f"SIP/2.0/UDP {peer.address.host}:{peer.address.port};branch={new_branch()};rport"
+        headers.add(name, "2 INVITE" if name == "cseq" else value)
+    headers.add("proxy-authorization", auth)
+    invite = SipRequest("INVITE", first.uri, headers, first.body)
+    peer.send(invite)
+    return invite
+
+
+async def test_an_invite_with_replaces_from_a_phone_of_the_account_takes_the_place_of_the_party() -> None:
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        caller, callee = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
+        carol, desk = lab.phones[CAROL.device_id], lab.phones[BOB_DESK.device_id]
+        first = invite_replacing(carol, callee)
+        challenge = await carol.response(407)
+        carol.ack_error(first, challenge)
+        auth = authorization_header(
+            challenge.headers.get("proxy-authenticate") or "",
+            username="carol",
+            password="carol-secret",
+            method="INVITE",
+            uri=str(first.uri),
+        )
+        invite = with_credentials(carol, first, auth)
+        await reinvited(lab, caller, invite.body)  # the caller gets carol's offer
+        ok = await carol.response(200)
+        assert ok.body == CALLER_SDP
+        carol.send_in_dialog(carol.dialog_as_caller(invite, ok), "ACK", cseq=2)
+        desk.reply(await desk.request("BYE"), 200)  # the replaced party is released
+        lab.carrier.send_in_dialog(caller, "BYE")
+        bye = await carol.request("BYE")
+        carol.reply(bye, 200)
+        records = await lab.cdrs_written(2)
+        assert {r.disposition for r in records} == {TRANSFERRED}
+
+
+@pytest.mark.rule("TEN-4")
+async def test_an_invite_replacing_a_party_from_outside_the_account_is_refused_an_unknown_one_481() -> None:
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        _, callee = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
+        invite_replacing(lab.carrier, callee)  # the carrier is no phone of the account
+        refused = await lab.carrier.response(403)
+        assert "TEN-4" in (refused.headers.get("warning") or "")
+        unknown = copy.copy(callee)
+        unknown.call_id = "unknown-call"
+        invite_replacing(lab.carrier, unknown)
+        await lab.carrier.response(481)
