@@ -209,6 +209,10 @@ async def blind(
         call, attempt, accepted_at, transfer.answered_at, status, leg_outcome(transfer.answered_at, status)
     )
     call.transfer = transfer
+    if verdict.max_duration is not None:  # SIP-5: the leg lasts as long as the budget left buys
+        services.host.scheduler.call_later(
+            verdict.max_duration.total_seconds(), transfer.hang_up, "max duration"
+        )
     route, targets = leg_targets(call, verdict)
     if route is None:
         transfer.fail(480, "Temporarily Unavailable")

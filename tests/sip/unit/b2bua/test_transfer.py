@@ -10,6 +10,7 @@ TEN-4, the policy's refusal 403 citing its rule, a malformed Refer-To 400, an un
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 
 import pytest
 
@@ -343,3 +344,30 @@ async def test_an_invite_replacing_a_party_from_outside_the_account_is_refused_a
         unknown.call_id = "unknown-call"
         invite_replacing(lab.carrier, unknown)
         await lab.carrier.response(481)
+
+
+class TwoMinutesForTransfers:
+    """Lets calls through; a leg placed by a transfer may last two minutes (what its budget buys)."""
+
+    async def authorize(self, attempt: CallAttempt) -> Authorization | Refusal:
+        limit = timedelta(minutes=2) if "/transfer-" in attempt.call_id else None
+        return Authorization(routes=(attempt.destination,), max_duration=limit)
+
+
+@pytest.mark.rule("SIP-5")
+async def test_the_leg_a_transfer_placed_is_cut_when_its_budget_is_spent() -> None:
+    async with b2bua_lab(TwoMinutesForTransfers()) as lab:
+        caller, callee = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
+        desk, carol = lab.phones[BOB_DESK.device_id], lab.phones[CAROL.device_id]
+        refer(desk, callee, "<sip:carol@nuage.test>", [("refer-sub", "false")])
+        await desk.response(202, "REFER")
+        invite, tag = await carol_rings(lab)
+        carol.reply(invite, 200, to_tag=tag, body=CAROL_SDP)
+        await reinvited(lab, caller, CAROL_SDP)
+        desk.reply(await desk.request("BYE"), 200)
+        await lab.advance(121.0)
+        lab.carrier.reply(await lab.carrier.request("BYE"), 200)
+        carol.reply(await carol.request("BYE"), 200)
+        records = await lab.cdrs_written(2)
+        leg = next(r for r in records if r.disposition == TRANSFER_LEG)
+        assert leg.billable_seconds <= 120
