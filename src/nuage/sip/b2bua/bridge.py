@@ -135,6 +135,9 @@ class Transfer:
             self.fail(503, f"media unavailable: {exc}")
             ack_target(b"")  # after the failure: a leg it answers is on its own
             return
+        if self.phase is not Phase.PENDING:  # failed or ended meanwhile
+            ack_target(b"")
+            return
         ack_target(answer)
         self._bridge()
 
@@ -161,7 +164,7 @@ class Transfer:
             return
         self.phase = Phase.OVER
         log.info("call %s: transfer failed: %s %s", self.calls[0].call_id, status, reason)
-        self.report(status, reason)
+        self.report(status)  # the standard phrase: the reason is for the log
         if self.media is not None:
             self.media.paused = False
         if self.new_leg is not None:
@@ -199,6 +202,7 @@ class Transfer:
                     self.fail(status, reason)
                 case Disconnect() if self.phase is Phase.PENDING:
                     self.fail(487, "the target hung up")
+                    return False  # its own call (attended, Replaces) ends as usual
                 case Disconnect():
                     self.transferee.bye()
                     self._over(call)

@@ -371,3 +371,25 @@ async def test_the_leg_a_transfer_placed_is_cut_when_its_budget_is_spent() -> No
         records = await lab.cdrs_written(2)
         leg = next(r for r in records if r.disposition == TRANSFER_LEG)
         assert leg.billable_seconds <= 120
+
+
+async def test_a_transferee_hanging_up_while_the_target_rings_cancels_the_target() -> None:
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        caller, callee = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
+        desk, carol = lab.phones[BOB_DESK.device_id], lab.phones[CAROL.device_id]
+        refer(desk, callee, "<sip:carol@nuage.test>")
+        await desk.response(202, "REFER")
+        await notified(desk)
+        invite, tag = await carol_rings(lab)
+        await notified(desk)
+        lab.carrier.send_in_dialog(caller, "BYE")
+        await lab.carrier.response(200, "BYE")
+        assert await notified(desk) == (b"SIP/2.0 487 Request Terminated\r\n", "terminated;reason=noresource")
+        cancel = await carol.request("CANCEL")
+        carol.reply(cancel, 200)
+        carol.reply(invite, 487, to_tag=tag)
+        desk.reply(await desk.request("BYE"), 200)
+        records = await lab.cdrs_written(2)
+        leg = next(r for r in records if r.disposition == TRANSFER_LEG)
+        assert (leg.outcome, leg.billable_seconds) == (CallOutcome.CANCELLED, 0)
+        assert not lab.server.calls()
