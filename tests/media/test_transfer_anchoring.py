@@ -60,12 +60,12 @@ def contact_of(message: SipRequest | SipResponse) -> str:
 async def test_a_blind_transfer_reconnects_the_transferee_to_the_target_through_the_engine(
     pbx: Pbx, transferor: str
 ) -> None:
-    async with wires(pbx, ("alice", "alice-secret"), ("bob", "bob-secret"), ("door", "door-secret")) as (
+    async with wires(pbx.port, ("alice", "alice-secret"), ("bob", "bob-secret"), ("door", "door-secret")) as (
         alice,
         bob,
         door,
     ):
-        calling = asyncio.ensure_future(call_out(pbx, alice, "bob", "alice-secret", "xfer-1"))
+        calling = asyncio.ensure_future(call_out(pbx.port, alice, "bob", "alice-secret", "xfer-1"))
         invite = await bob.request("INVITE")
         bob.answer(invite, tag="bobtag", body=sdp(bob.rtp.port, "3"))
         ok, _ = await calling

@@ -54,7 +54,7 @@ async def test_baresip_transfers_a_caller_blind_and_the_target_hears_the_caller(
     )
     async with (
         running_baresip(tmp_path / "bob", account=account) as bob,
-        wires(pbx, ("alice", "alice-secret"), ("door", "door-secret")) as (alice, door),
+        wires(pbx.port, ("alice", "alice-secret"), ("door", "door-secret")) as (alice, door),
     ):
         await wait_for_condition(
             lambda: any(b.username == "bob" for b in pbx.server.registrations()),
@@ -62,7 +62,7 @@ async def test_baresip_transfers_a_caller_blind_and_the_target_hears_the_caller(
             0.05,
             "baresip registered",
         )
-        ok, _ = await call_out(pbx, alice, "bob", "alice-secret", "blind-1")
+        ok, _ = await call_out(pbx.port, alice, "bob", "alice-secret", "blind-1")
         await bob.wait_event("CALL_ESTABLISHED")
         to_bob = media_port(ok.body)
         await alice.rtp.send_tone(to_bob, 700, 600)
@@ -109,7 +109,7 @@ async def test_an_attended_transfer_joins_baresip_to_the_consulted_party(
     account = f"<sip:alice@127.0.0.1:{pbx.port}>;auth_pass=alice-secret;regint=0;audio_codecs=PCMU"
     async with (
         running_baresip(tmp_path / "alice", account=account) as alice,
-        wires(pbx, ("bob", "bob-secret"), ("door", "door-secret")) as (bob, door),
+        wires(pbx.port, ("bob", "bob-secret"), ("door", "door-secret")) as (bob, door),
     ):
         await alice.command("dial", f"sip:bob@127.0.0.1:{pbx.port}")
         first = await bob.request("INVITE")
@@ -118,7 +118,7 @@ async def test_an_attended_transfer_joins_baresip_to_the_consulted_party(
         await bob.request("ACK")
 
         # bob consults door with a second call
-        consult = asyncio.ensure_future(call_out(pbx, bob, "door", "bob-secret", "consult-1"))
+        consult = asyncio.ensure_future(call_out(pbx.port, bob, "door", "bob-secret", "consult-1"))
         incoming = await door.request("INVITE")
         door.answer(incoming, tag="doortag", body=sdp(door.rtp.port, "9"))
         ok, _ = await consult

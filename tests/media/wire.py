@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from media.peers import Peer, sdp
-from media.test_anchoring import Pbx, heard
+from media.test_anchoring import heard
 from nuage.sip.digest import authorization_header
 from nuage.sip.message import SipRequest, SipResponse, parse_message
 from nuage.sip.transactions import make_response
@@ -76,21 +76,19 @@ class Wire:
 
 
 async def call_out(
-    pbx: Pbx, phone: Wire, dialled: str, password: str, call_id: str
+    port: int, phone: Wire, dialled: str, password: str, call_id: str
 ) -> tuple[SipResponse, int]:
     """``phone`` calls ``dialled`` through Nuage (digest), with its own SDP; (the 200, the INVITE's CSeq)."""
-    uri = f"sip:{dialled}@127.0.0.1:{pbx.port}"
+    uri = f"sip:{dialled}@127.0.0.1:{port}"
     offer = sdp(phone.rtp.port, "7").decode()
     sip = phone.sip
-    sip.send(
-        sip.request("INVITE", uri, user=phone.user, to_user=dialled, call_id=call_id, body=offer), pbx.port
-    )
+    sip.send(sip.request("INVITE", uri, user=phone.user, to_user=dialled, call_id=call_id, body=offer), port)
     challenge = await phone.response("INVITE", 407)
     sip.send(
         sip.request(
             "ACK", uri, user=phone.user, to_user=dialled, call_id=call_id, to_tag=challenge.to_addr.tag
         ),
-        pbx.port,
+        port,
     )
     auth = authorization_header(
         challenge.headers.get("proxy-authenticate") or "",
@@ -111,26 +109,29 @@ async def call_out(
             headers=headers,
             body=offer,
         ),
-        pbx.port,
+        port,
     )
     ok = await phone.response("INVITE", 200)
     sip.send(
         sip.request(
             "ACK", uri, user=phone.user, to_user=dialled, call_id=call_id, cseq=2, to_tag=ok.to_addr.tag
         ),
-        pbx.port,
+        port,
     )
     return ok, 2
 
 
 @contextlib.asynccontextmanager
-async def wires(pbx: Pbx, *users: tuple[str, str]) -> AsyncIterator[list[Wire]]:
+async def wires(
+    port: int, *users: tuple[str, str], unregistered: tuple[str, ...] = ("alice",)
+) -> AsyncIterator[list[Wire]]:
+    """Phones for ``users`` (name, password), registered with Nuage but those ``unregistered``."""
     phones = [await Wire.start(user) for user, _ in users]
     try:
         for phone, (user, password) in zip(phones, users, strict=True):
-            phone._server = pbx.port
-            if user != "alice":
-                assert await phone.sip.register(pbx.port, user, password) == 200
+            phone._server = port
+            if user not in unregistered:
+                assert await phone.sip.register(port, user, password) == 200
         yield phones
     finally:
         for phone in phones:
