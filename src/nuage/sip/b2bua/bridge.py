@@ -226,6 +226,9 @@ class Transfer:
             return True
         if from_leg is not self.transferee and from_leg is not self.target:
             return False
+        if tx.request.method == "REFER":  # one transfer per call: a joined call is not transferred again
+            tx.reply(403, "Call Already Transferred")
+            return True
         other = self.target if from_leg is self.transferee else self.transferee
         self._relay.request(from_leg, other, tx, connected=True)
         return True

@@ -14,7 +14,9 @@ progress reported by NOTIFY (``nuage.sip.b2bua.refer``), and the transfer runs i
 Refusals (TEN-4: nothing crosses tenants through SIP): a target on another host, or resolving to
 another account, or a transferor that is not a phone of an account (the carrier) gets 403 with a
 Warning citing TEN-4; a policy's refusal 403 with a Warning citing its rule; a malformed Refer-To
-400; a Replaces naming no dialog Nuage has 481; a REFER while another transfer runs 491.
+400; a Replaces naming no dialog Nuage has 481; a REFER while another transfer runs 491, and one
+in a call already transferred 403 (one transfer per call). An INVITE carrying ``Replaces`` is
+``nuage.sip.b2bua.replaces``'; the call-control API's transfer is ``transfer_live``.
 
 The call records stay honest (who pays which leg): the original call's CDR keeps describing the
 call its first parties set up, until the remaining party hangs up (disposition ``transferred``):
@@ -76,6 +78,7 @@ class Refused:
 
 
 def _outside(reason: str = "transfer target outside the account") -> Refused:
+    """TEN-4: a transfer reaching outside the transferor's account is refused (403, Warning citing it)."""
     return Refused(403, "Transfer Refused", Refusal(RULE, reason))
 
 

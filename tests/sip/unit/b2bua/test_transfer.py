@@ -393,3 +393,28 @@ async def test_a_transferee_hanging_up_while_the_target_rings_cancels_the_target
         leg = next(r for r in records if r.disposition == TRANSFER_LEG)
         assert (leg.outcome, leg.billable_seconds) == (CallOutcome.CANCELLED, 0)
         assert not lab.server.calls()
+
+
+async def test_the_joined_call_relays_its_requests_and_is_not_transferred_twice() -> None:
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        caller, callee = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
+        desk, carol = lab.phones[BOB_DESK.device_id], lab.phones[CAROL.device_id]
+        refer(desk, callee, "<sip:carol@nuage.test>", [("refer-sub", "false")])
+        await desk.response(202, "REFER")
+        invite, tag = await carol_rings(lab)
+        carol.reply(invite, 200, to_tag=tag, body=CAROL_SDP)
+        await reinvited(lab, caller, CAROL_SDP)
+        await carol.request("ACK")
+        desk.reply(await desk.request("BYE"), 200)
+        # the caller's re-INVITE (hold) reaches carol, her answer comes back
+        held = sdp("192.0.2.1", 20002).replace(b"PCMU/8000\r\n", b"PCMU/8000\r\na=sendonly\r\n")
+        lab.carrier.send_in_dialog(caller, "INVITE", body=held)
+        relayed = await carol.request("INVITE")
+        assert relayed.body == held
+        carol.reply(relayed, 200, body=CAROL_SDP)
+        ok = await lab.carrier.response(200)
+        assert ok.body == CAROL_SDP
+        lab.carrier.send_in_dialog(caller, "ACK", cseq=ok.cseq.number)
+        await carol.request("ACK")
+        refer(lab.carrier, caller, "<sip:bob@nuage.test>")
+        assert (await lab.carrier.response(403, "REFER")).reason == "Call Already Transferred"
