@@ -2,8 +2,10 @@
 
 Symmetric RTP (RFC 4961): the first RTP packet latches the leg to its source address, which then
 receives everything the engine sends to this leg; datagrams from any other address afterwards are
-dropped and counted as strangers. Garbage is dropped and counted too. Accepted RTP is handed to the
-owner's ``on_rtp`` callback; RTCP reports from the peer are kept as ``last_report``.
+dropped and counted as strangers. An SDP naming another address (another party took the leg: a
+transfer) unlatches it: the next source is latched, never the one it replaced. Garbage is dropped
+and counted too. Accepted RTP is handed to the owner's ``on_rtp`` callback; RTCP reports from the
+peer are kept as ``last_report``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class RtpEndpoint:
         self.port = 0
         self.remote: Address | None = None  # from the SDP, until latched
         self.latched: Address | None = None
+        self.replaced: Address | None = None  # the source latched before the peer changed
         self.stats = rtcp.ReceiveStats()
         self.ssrc: int | None = None
         self.last_packet_at: float | None = None
@@ -56,6 +59,16 @@ class RtpEndpoint:
             rtp_transport.close()
             raise
         self._rtp, self._rtcp, self.port = rtp_transport, rtcp_transport, port
+
+    def repoint(self, remote: Address | None) -> None:
+        """The leg's SDP names ``remote``; another address than before (neither the on-hold
+        0.0.0.0) means another party: the leg is latched again to the next source."""
+        previous, self.remote = self.remote, remote
+        if previous is None or remote is None or remote == previous or self.latched is None:
+            return
+        if "0.0.0.0" in (previous[0], remote[0]):
+            return
+        self.replaced, self.latched = self.latched, None
 
     @property
     def destination(self) -> Address | None:
@@ -90,6 +103,9 @@ class RtpEndpoint:
             self.garbage += 1
             return
         if self.latched is None:
+            if addr == self.replaced:
+                self.strangers += 1  # the party the leg had before: it is gone
+                return
             self.latched = addr
         if packet.ssrc != self.ssrc:  # a new source from the latched address: restart its counters
             self.ssrc = packet.ssrc

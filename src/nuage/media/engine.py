@@ -94,7 +94,7 @@ class EmbeddedMediaEngine:
         await self.allocate(call_id)
         relay = self._session(call_id)
         stream = audio_stream(sdp)
-        relay.legs[Side.CALLER].remote = stream.remote
+        relay.legs[Side.CALLER].repoint(stream.remote)
         relay.payload_type, relay.event_type = stream.payload_type, stream.event_type
         return stream.anchored(self.address, relay.legs[Side.CALLEE].port)
 
@@ -102,7 +102,7 @@ class EmbeddedMediaEngine:
         """Anchor the callee's answer: the caller will send to the engine's caller-side port."""
         relay = self._session(call_id)
         stream = audio_stream(sdp)
-        relay.legs[Side.CALLEE].remote = stream.remote
+        relay.legs[Side.CALLEE].repoint(stream.remote)
         relay.payload_type, relay.event_type = stream.payload_type, stream.event_type
         return stream.anchored(self.address, relay.legs[Side.CALLER].port)
 

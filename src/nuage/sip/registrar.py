@@ -76,6 +76,10 @@ class Registrar:
         live.sort(key=lambda b: -(b.q if b.q is not None else 1.0))
         return live
 
+    async def find_account(self, username: str) -> SipAccount | None:
+        """The device whose digest username is ``username`` (a transfer asks who a bound phone is)."""
+        return await self._credentials.find_account(username)
+
     def registrations(self) -> list[Binding]:
         """Every live binding (introspection)."""
         now = self._clock.now()

@@ -24,6 +24,7 @@ from nuage.sip.b2bua.legs import Leg
 from nuage.sip.b2bua.media import MediaServices, drain
 from nuage.sip.b2bua.records import CallInfo
 from nuage.sip.b2bua.services import CallServices, CallSettings
+from nuage.sip.b2bua.transfer import Refused, transfer_live
 from nuage.sip.digest import DigestAuthenticator, NonceCounts
 from nuage.sip.journal import CallJournal, OrphanDialogs, recover
 from nuage.sip.message import SipParseError, SipRequest, SipResponse
@@ -44,7 +45,7 @@ from nuage.sip.voicemail.mwi import MessageWaiting
 
 log = logging.getLogger("nuage.sip.server")
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, REFER, NOTIFY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,7 @@ class SipServer:
             journal=self.journal,
             media=self.media,
             applications=self.applications,
+            live_calls=self._calls.values,
         )
         self._accepting = True
         self._purge = self.scheduler.call_later(30, self._purge_bindings)
@@ -282,6 +284,10 @@ class SipServer:
     def calls(self) -> list[CallInfo]:
         """Current calls."""
         return [call.info() for call in self._calls.values()]
+
+    async def transfer(self, call_id: str, target: str, *, keep: str) -> Refused | None:
+        """Blind-transfer a live call keeping its ``keep`` party (``nuage.sip.b2bua.transfer``)."""
+        return await transfer_live(list(self._calls.values()), call_id, target, keep=keep)
 
     def bans(self) -> list[Ban]:
         """Source addresses whose messages are dropped now (SIP-5)."""

@@ -220,3 +220,26 @@ async def test_a_2xx_the_caller_never_acks_ends_the_call_at_64_t1_billed_nothing
     assert (cdr.outcome, cdr.billable_seconds, cdr.disposition) == (CallOutcome.NO_ACK, 0, NOT_ACKNOWLEDGED)
     assert cdr.answered_at is not None
     assert (cdr.ended_at - cdr.answered_at).total_seconds() >= 64 * lab.server.settings.t1_s
+
+
+@pytest.mark.rule("TEN-4")
+async def test_a_phone_referring_its_caller_outside_its_account_is_refused_and_the_call_goes_on(
+    lab: Lab,
+) -> None:
+    bob_port = free_port()
+    assert (await register_with_sipp(lab, "bob", "bob-secret", port=bob_port)).returncode == 0
+    callee = asyncio.create_task(run_sipp("uas_refer_refused.xml", "", port=bob_port, args=["-m", "1"]))
+    await sipp_listening(callee, bob_port)
+    caller = await run_sipp(
+        "uac_call.xml",
+        f"127.0.0.1:{lab.port}",
+        port=free_port(),
+        args=["-s", "bob", "-au", "alice", "-ap", "alice-secret", "-m", "1", "-d", "2000"],
+    )
+    callee_result = await callee
+    assert callee_result.returncode == 0, callee_result.output  # 403 then 400, then the caller's BYE
+    assert caller.returncode == 0, caller.output
+    await lab.flush_cdrs()
+    (cdr,) = lab.cdrs.records  # refused before any leg was placed: the call's own record only
+    assert cdr.outcome is CallOutcome.ANSWERED
+    assert cdr.disposition is None

@@ -9,6 +9,7 @@
 - ``targets``: where a route rings (a user's devices, a trunk, the carrier).
 - ``identity``: From, To, P-Asserted-Identity and Privacy towards the callee (SIP-2, EMG-2).
 - ``relay``: in-dialog requests passed between the legs (re-INVITE, UPDATE, INFO).
+- ``transfer``, ``refer``, ``bridge``: call transfer (REFER, Replaces), acted on by the B2BUA.
 - ``legs`` (what both legs share, the caller's leg) and ``callee`` (the forking callee leg);
   the controller reaches legs only through their public methods.
 - ``services``: what a call needs from the server; ``events``, ``states``: what legs and the

@@ -11,6 +11,7 @@ from __future__ import annotations
 from nuage.sip.b2bua.apps import dispatch, run_application
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.features import hot_desk_feature, is_feature
+from nuage.sip.b2bua.replaces import replace_dialog
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.ports import (
     CallAttempt,
@@ -63,6 +64,9 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
             return None
         destination = await services.dial_plan.resolve(account, dialled)
         direction = Direction.OUTBOUND if isinstance(destination, ExternalDestination) else Direction.INTERNAL
+    if request.headers.get("replaces") is not None:  # RFC 3891: takes the place of a party Nuage knows
+        await replace_dialog(services, tx, account)
+        return None
     call = CallController(services, tx, account=account, direction=direction)
     if destination is None:
         call.finish_early(404, CallOutcome.NOT_FOUND)

@@ -147,6 +147,11 @@ class CalleeLeg(Leg):
             else:
                 self.host.send_request(request, late.destination(), ignore_response)
 
+    @property
+    def answered_target(self) -> Target | None:
+        """The target whose 2xx won (None before an answer)."""
+        return self.targets[self._winner] if self._winner is not None else None
+
     def on_stray_2xx(self, response: SipResponse) -> None:
         """A 2xx retransmission after the INVITE transaction ended: ACK it again."""
         if (

@@ -7,8 +7,8 @@ over the routes the policy gave (busy or unreachable: the next one), the call's 
 in exactly one CDR handed to accounting. A call the policy authorised is journaled (its start,
 its callee leg, its answer: ``nuage.sip.journal``) until its CDR is stored, so that a node that
 dies does not lose it. A 2xx the caller never ACKs (RFC 3261 §13.3.1.4) ends the call as failed,
-both legs hung up and nothing billed. Admission, feature codes, identity, targets and the
-in-dialog relay are the modules of the same names beside it.
+both legs hung up and nothing billed. Admission, feature codes, identity, targets, the in-dialog
+relay and call transfer (``transfer``, ``bridge``: a few hooks here) are the modules beside it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from nuage.sip.b2bua.bridge import Transfer
 from nuage.sip.b2bua.callee import CalleeLeg, Target
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
 from nuage.sip.b2bua.identity import callee_identity
@@ -28,6 +29,7 @@ from nuage.sip.b2bua.relay import Relay
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.b2bua.states import CallState
 from nuage.sip.b2bua.targets import targets_of
+from nuage.sip.b2bua.transfer import take_request
 from nuage.sip.media import MediaError, Side
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.ports import (
@@ -79,7 +81,7 @@ class CallController:
         self._status = 0
         self._outcome: CallOutcome | None = None
         self.refusal_rule: str | None = None
-        self._relay = Relay(services.host, self._session_refreshed, services.settings.domain)
+        self._relay = Relay(services.host, self.session_refreshed, services.settings.domain)
         self.media: CallMedia | None = None  # the call's media session once anchored
         self._offer = tx.request.body  # the offer sent to the callee (rewritten when anchored)
         self._session_interval: int | None = None
@@ -90,6 +92,7 @@ class CallController:
         self._hang_up_on_ack = False
         self.shown_callee: str | None = None  # what the CDR and the live view show as dialled
         self.disposition: str | None = None  # why the call ended, when unusual (the CDR says it)
+        self.transfer: Transfer | None = None  # a REFER being acted on, then the call it left
         self._log = logging.LoggerAdapter(log, {"call_id": self.call_id})
         services.on_started(self)
 
@@ -249,6 +252,8 @@ class CallController:
             if isinstance(event, Connect):
                 leg.bye()  # answered after we gave up: hang it up
             return
+        if self.transfer is not None and self.transfer.on_event(self, leg, event):
+            return
         if leg is self.caller_leg:
             if isinstance(event, Disconnect):
                 if self.callee_leg is not None:
@@ -302,7 +307,7 @@ class CallController:
             spawn(self.media.start_recording())  # CFG-9, when the account records its calls
         if self._max_duration is not None:
             self._arm("max-duration", self._max_duration, self._max_duration_reached)
-        self._session_refreshed(dict(event.headers).get("session-expires"))
+        self.session_refreshed(dict(event.headers).get("session-expires"))
         self._log.debug("call %s answered", self.call_id)
 
     async def _anchored(self, leg: Leg, event: Ring | Connect) -> None:
@@ -331,12 +336,16 @@ class CallController:
         if self._hang_up_on_ack and leg is self.caller_leg:
             self._hang_up_both("feature done")
             return
+        if self.transfer is not None and self.transfer.on_ack(leg, request):
+            return
         if leg is self.caller_leg and self.callee_leg is not None and self.callee_leg.answer_offer_pending:
             self.callee_leg.ack_with(request.body, request.headers.get("content-type"))
         self._relay.on_ack(leg, request)
 
     def relay(self, from_leg: Leg, tx: ServerTransaction) -> None:
         """An in-dialog request from one leg: to the other leg, through the call's relay."""
+        if take_request(self, from_leg, tx):
+            return  # a REFER (call transfer), or a request of the call a transfer left
         other: Leg | None = self.callee_leg if from_leg is self.caller_leg else self.caller_leg
         self._relay.request(from_leg, other, tx, connected=self.state is CallState.CONNECTED)
 
@@ -361,7 +370,7 @@ class CallController:
         self._timers.pop("max-duration", None)
         self._hang_up_both("max duration")
 
-    def _session_refreshed(self, header: str | None) -> None:
+    def session_refreshed(self, header: str | None) -> None:
         """RFC 4028: a refresh (or the first 2xx) restarts the session timer."""
         if header:
             value = header.split(";", 1)[0].strip()
@@ -391,11 +400,13 @@ class CallController:
     def _hang_up_both(self, reason: str, disposition: str | None = None) -> None:
         if self.state is not CallState.CONNECTED:
             return
-        self.disposition = disposition
+        self.disposition = disposition or self.disposition
         self._log.info("hanging up call %s: %s", self.call_id, reason)
         self.caller_leg.bye()
         if self.callee_leg is not None:
             self.callee_leg.bye()
+        if self.transfer is not None:
+            self.transfer.hang_up(reason)
         self._end(200, CallOutcome.ANSWERED)
 
     # -- end --------------------------------------------------------------------------------
@@ -406,6 +417,8 @@ class CallController:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        if self.transfer is not None:
+            self.transfer.ended(self)
         record = call_record(self, status, outcome, self.services.clock.now())
         self._log.info(
             "call %s ended: %s %s after %ss billed",

@@ -209,13 +209,14 @@ class CallMedia:
         self.recording = recording
         self._recording = False
         self._music: dict[Side, asyncio.Task[None]] = {}  # the held side's music on hold
+        self.paused = False  # a transfer is joining a new party: a silent side is not a dead call
 
     def watch(self, on_stream_stopped: Callable[[], None]) -> None:
         """Call ``on_stream_stopped`` when a phone's stream stops (but not while a party is on hold:
         a held phone may stop sending)."""
 
         def handle(event: MediaEvent) -> None:
-            if isinstance(event, MediaTimeout) and not self._music and not self.released:
+            if isinstance(event, MediaTimeout) and not self._music and not self.released and not self.paused:
                 log.info(
                     "call %s: the %s's media stopped %.1f s ago", self.call_id, event.side.value, event.idle_s
                 )

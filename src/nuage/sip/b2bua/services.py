@@ -6,7 +6,7 @@ The server builds one ``CallServices`` at start; admission, the feature codes an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,4 +52,8 @@ class CallServices:
     on_auth_failure: Callable[[str], None] | None = None  # SIP-5: a wrong hot-desk PIN counts
     journal: CallJournal | None = None  # calls in progress, written behind (issue #20)
     media: MediaServices | None = None  # the engine anchored calls' media goes to (None: never anchored)
+<<<<<<< HEAD
     applications: Applications | None = None  # media applications: feature codes, diversion (apps)
+=======
+    live_calls: Callable[[], Iterable[CallController]] = tuple  # the calls in progress (attended transfer)
+>>>>>>> transfer
