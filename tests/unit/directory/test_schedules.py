@@ -58,7 +58,9 @@ def test_summer_time_follows_brussels() -> None:
     assert schedule.state_at(datetime(2026, 3, 2, 7, 29, tzinfo=UTC))[0] is ScheduleState.CLOSED
     assert schedule.state_at(datetime(2026, 6, 1, 6, 30, tzinfo=UTC))[0] is ScheduleState.OPEN
     assert schedule.state_at(datetime(2026, 6, 1, 6, 29, tzinfo=UTC))[0] is ScheduleState.CLOSED
-    assert schedule.state_at(datetime(2026, 5, 25, 6, 30, tzinfo=UTC))[0] is ScheduleState.HOLIDAY  # Whit Monday
+    assert (
+        schedule.state_at(datetime(2026, 5, 25, 6, 30, tzinfo=UTC))[0] is ScheduleState.HOLIDAY
+    )  # Whit Monday
 
 
 def test_belgian_public_holidays_close_and_choose_the_holiday_destination() -> None:
@@ -94,7 +96,9 @@ def test_an_exception_overrides_holidays_and_hours() -> None:
     assert schedule.state_at(brussels(2026, 7, 21, 13, 0)) == (ScheduleState.CLOSED, "Open day")
     assert schedule.state_at(brussels(2026, 3, 3, 10, 0)) == (ScheduleState.CLOSED, "Inventory")
     assert schedule.destination_at(brussels(2026, 3, 3, 10, 0)).kind is DestinationKind.VOICEMAIL
-    assert schedule.destination_at(brussels(2026, 3, 2, 10, 0)) == Destination(DestinationKind.MENU, "ivr_day")
+    assert schedule.destination_at(brussels(2026, 3, 2, 10, 0)) == Destination(
+        DestinationKind.MENU, "ivr_day"
+    )
 
 
 def test_midnight_ends_a_day_with_24_00() -> None:
