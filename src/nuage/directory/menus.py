@@ -89,9 +89,9 @@ class Menu:
             if len(key) != 1 or key not in KEYS:
                 raise ValueError(f"option {key!r} is not a key (one of {KEYS})")
             Destination.parse(text)
-        for text in (self.timeout_destination, self.invalid_destination):
-            if text is not None:
-                Destination.parse(text)
+        for failover in (self.timeout_destination, self.invalid_destination):
+            if failover is not None:
+                Destination.parse(failover)
 
     def option(self, key: str) -> Destination | None:
         """Where ``key`` leads, if anywhere."""
