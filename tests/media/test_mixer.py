@@ -18,7 +18,9 @@ def level_at(pcm: Pcm, hz: float) -> float:
     """The amplitude of the ``hz`` component (Goertzel-like projection), in sample units."""
     t = np.arange(len(pcm)) / 8000
     x = pcm.astype(np.float64)
-    return float(2 * np.hypot(np.dot(x, np.sin(2 * np.pi * hz * t)), np.dot(x, np.cos(2 * np.pi * hz * t))) / len(pcm))
+    return float(
+        2 * np.hypot(np.dot(x, np.sin(2 * np.pi * hz * t)), np.dot(x, np.cos(2 * np.pi * hz * t))) / len(pcm)
+    )
 
 
 def run(mixer: Mixer, sources: dict[str, Pcm], ticks: int, order: str = "in_order") -> dict[str, Pcm]:
@@ -93,7 +95,8 @@ def test_loud_participants_saturate_instead_of_wrapping() -> None:
     heard = run(conference("a", "b", "c", "d"), loud, 50)
     pcm = heard["d"][8 * FRAME : 48 * FRAME].astype(np.int64)
     exact = sum(tone(hz, 1000, 0.0)[: len(pcm)].astype(np.int64) for hz in HZ.values())
-    assert pcm.max() == 32767 and pcm.min() == -32768
+    assert pcm.max() == 32767
+    assert pcm.min() == -32768
     overflow = np.abs(exact) > 32767
     assert overflow.any()
     assert np.all(np.sign(pcm[overflow]) == np.sign(exact[overflow]))  # clipped, never wrapped
@@ -135,7 +138,8 @@ def test_playout_skips_a_growing_backlog_and_refills_after_silence() -> None:
         playout.push(n * FRAME, frame)
     assert playout.read() is not None
     assert playout.skipped == 17 * FRAME  # jumped to three frames behind the newest
-    assert playout.read() is not None and playout.read() is not None
+    assert playout.read() is not None
+    assert playout.read() is not None
     assert playout.read() is None  # drained: waits for depth again
     playout.push(0, frame)
     assert playout.late == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nuage.media import player
+from nuage.media.endpoint import RtpEndpoint
 from nuage.media.recorder import Recorder
 from nuage.media.relay import Relay
 from nuage.media.sdp import audio_stream
@@ -76,6 +77,10 @@ class EmbeddedMediaEngine:
             raise
         self._sessions[call_id] = relay
         relay.start()
+
+    async def bind_endpoint(self, endpoint: RtpEndpoint) -> None:
+        """Bind an endpoint of the engine's own (a conference participant's) in the port range."""
+        await self._bind(endpoint.bind)
 
     async def _bind(self, bind: object) -> None:
         span = (self.port_max - self.port_min + 1) // 2

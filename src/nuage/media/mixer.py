@@ -29,7 +29,9 @@ _SILENCE = np.zeros(FRAME, dtype=np.int16)
 class Playout:
     """One participant's incoming audio, placed by RTP timestamp and read out one frame per tick."""
 
-    def __init__(self, depth: int = 3 * FRAME, max_backlog: int = 10 * FRAME, max_jump: int = 8000 * 10) -> None:
+    def __init__(
+        self, depth: int = 3 * FRAME, max_backlog: int = 10 * FRAME, max_jump: int = 8000 * 10
+    ) -> None:
         self.depth = depth  # buffered before playing starts (absorbs jitter)
         self.max_backlog = max_backlog
         self.max_jump = max_jump
@@ -111,6 +113,7 @@ class Mixer:
         self.depth = depth
         self.max_backlog = max_backlog
         self.members: dict[str, Member] = {}
+        self.last_total: Mix = np.zeros(FRAME, dtype=np.int32)  # everyone unmuted, last tick
 
     def join(self, key: str, *, tone_to_others: bool = True) -> None:
         """Add a participant; the others hear the join tone."""
@@ -152,7 +155,8 @@ class Mixer:
             frame = member.playout.read()
             if frame is not None and not member.muted:
                 own[row] = frame
-        heard: Mix = own.sum(axis=0, dtype=np.int32)[np.newaxis, :] - own
+        self.last_total = own.sum(axis=0, dtype=np.int32)
+        heard: Mix = self.last_total[np.newaxis, :] - own
         for row, key in enumerate(keys):
             member = self.members[key]
             if len(member.overlay):
