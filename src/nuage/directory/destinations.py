@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from nuage.shared.phone import dialled_to_e164
@@ -87,3 +88,18 @@ class Destination:
 
     def __str__(self) -> str:
         return self.kind.value if self.target is None else f"{self.kind.value}:{self.target}"
+
+
+@dataclass
+class NumberApplication:
+    """A number of the account answered by the platform itself: a menu, a schedule, a conference
+    room (the number is then assigned to no user, device or trunk)."""
+
+    number_id: str
+    account_id: str
+    destination: str  # ``Destination`` text: menu, schedule or conference
+    created_at: datetime
+
+
+#: what a number may lead to by itself (the other kinds go through a menu or a schedule)
+NUMBER_KINDS = frozenset({DestinationKind.MENU, DestinationKind.SCHEDULE, DestinationKind.CONFERENCE})

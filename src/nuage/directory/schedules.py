@@ -179,6 +179,38 @@ def belgian_holiday(day: date) -> str | None:
     return _holidays_of(day.year).get(day)
 
 
+# --- plain data (storage JSON, API bodies) ----------------------------------------------------------
+
+
+def hours_to_data(hours: tuple[WeeklySpan, ...]) -> list[list[int | str]]:
+    """Weekly spans as ``[[weekday, "HH:MM-HH:MM"], ...]``."""
+    return [[h.weekday, str(h.span)] for h in hours]
+
+
+def hours_from_data(data: list[list[int | str]]) -> tuple[WeeklySpan, ...]:
+    """The inverse of ``hours_to_data``; ValueError on anything else."""
+    return tuple(WeeklySpan(int(weekday), Span.parse(str(span))) for weekday, span in data)
+
+
+def exceptions_to_data(exceptions: tuple[DayException, ...]) -> list[dict[str, object]]:
+    """Exceptions as ``[{"on": "YYYY-MM-DD", "spans": ["HH:MM-HH:MM"], "label": "..."}]``."""
+    return [
+        {"on": e.on.isoformat(), "spans": [str(s) for s in e.spans], "label": e.label} for e in exceptions
+    ]
+
+
+def exceptions_from_data(data: list[dict[str, object]]) -> tuple[DayException, ...]:
+    """The inverse of ``exceptions_to_data``; ValueError on anything else."""
+    return tuple(
+        DayException(
+            date.fromisoformat(str(item["on"])),
+            tuple(Span.parse(str(s)) for s in item.get("spans") or ()),  # type: ignore[attr-defined]
+            str(item.get("label") or ""),
+        )
+        for item in data
+    )
+
+
 def weekly(text: str) -> tuple[WeeklySpan, ...]:
     """Weekly hours written ``mon-fri 08:30-12:00,13:00-17:30; sat 09:00-12:00`` (days one by one
     or as a range), as the CLI and the examples write them."""

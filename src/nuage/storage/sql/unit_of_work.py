@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any, Self
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import DBAPIError
 
+from nuage.directory.conferences import ConferenceParticipant
+from nuage.directory.destinations import NumberApplication
+from nuage.directory.menus import Menu
 from nuage.directory.model import (
     CallRecording,
     CarrierTrunk,
@@ -27,7 +30,14 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
-from nuage.storage.sql import media_tables, tables
+from nuage.directory.schedules import (
+    Schedule,
+    exceptions_from_data,
+    exceptions_to_data,
+    hours_from_data,
+    hours_to_data,
+)
+from nuage.storage.sql import app_tables, media_tables, tables
 from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
@@ -78,6 +88,27 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
         "hot-desk session",
         "device_id",
     ),
+    "schedules": (
+        _mapper(
+            Schedule,
+            app_tables.schedules,
+            hours=(hours_to_data, hours_from_data),
+            exceptions=(exceptions_to_data, exceptions_from_data),
+        ),
+        "schedule",
+        "id",
+    ),
+    "menus": (_mapper(Menu, app_tables.ivr_menus, options=(dict, dict)), "menu", "id"),
+    "number_applications": (
+        _mapper(NumberApplication, app_tables.number_applications),
+        "number application",
+        "number_id",
+    ),
+    "conference_participants": (
+        _mapper(ConferenceParticipant, app_tables.conference_participants),
+        "conference participant",
+        "id",
+    ),
 }
 
 
@@ -102,6 +133,10 @@ class SqlUnitOfWork:
     carrier_trunks: SqlRepository[CarrierTrunk]
     emergency_numbers: SqlRepository[EmergencyNumber]
     hot_desk_sessions: SqlRepository[HotDeskSession]
+    schedules: SqlRepository[Schedule]
+    menus: SqlRepository[Menu]
+    number_applications: SqlRepository[NumberApplication]
+    conference_participants: SqlRepository[ConferenceParticipant]
     # one billing and one payments store per unit of work, made on first use (a subclass that
     # has no connection, such as the API's prefetched reads, fails there, on the connection)
     _billing: SqlBillingStore | None = None
