@@ -15,6 +15,7 @@ from nuage.api.gate import ApiGate
 from nuage.api.limits import ConcurrencyLimiter, MemoryLimiter, RedisLimiter
 from nuage.api.resources import (
     access,
+    applications,
     audit,
     balances,
     billing,
@@ -85,6 +86,7 @@ ROUTERS = (
     numbers.router,
     faxes.router,
     conferences.router,
+    applications.router,
     recording.router,
     call_recordings.router,
     web_channels.router,

@@ -7,7 +7,7 @@ destinations are ``kind:target`` strings (``directory.destinations``).
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table
 
 from nuage.storage.sql import tables
 from nuage.storage.sql.tables import ID, metadata
@@ -72,3 +72,12 @@ conference_participants = Table(  # 0030_ivrconf
     Column("muted", Boolean, nullable=False),
     Column("kicked", Boolean, nullable=False),
 )
+
+#: the API's keyset pages over (account, sort field, id), as ``tables.LISTS`` gives the others (0030_ivrconf)
+LIST_INDEXES = tuple(
+    (f"ix_{table.name}_account_{field}", table.name, ("account_id", field, "id"))
+    for table in (schedules, ivr_menus)
+    for field in ("created_at", "name")
+)
+for _name, _table, _columns in LIST_INDEXES:
+    Index(_name, *(metadata.tables[_table].c[column] for column in _columns))

@@ -25,6 +25,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _DESTINATION = 80
+# frozen here (``app_tables.LIST_INDEXES`` may grow in a later revision)
+_LIST_INDEXES = tuple(
+    (f"ix_{table}_account_{field}", table, ("account_id", field, "id"))
+    for table in ("schedules", "ivr_menus")
+    for field in ("created_at", "name")
+)
 
 
 def _account() -> sa.Column[str]:
@@ -108,9 +114,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("conference_participants", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_conference_participants_room_id"), ["room_id"], unique=False)
+    for name, table, columns in _LIST_INDEXES:
+        op.create_index(name, table, list(columns))
 
 
 def downgrade() -> None:
+    for name, table, _ in _LIST_INDEXES:
+        op.drop_index(name, table_name=table)
     with op.batch_alter_table("conference_participants", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_conference_participants_room_id"))
     for table in ("conference_participants", "number_applications", "ivr_menus", "schedules"):
