@@ -203,6 +203,7 @@ class SipRuntime:
         from nuage.adapters.call_recordings import SqlCallRecordings
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
+        from nuage.adapters.voicemail_plane import VoicemailPlane
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
         from nuage.sip.accounting import CdrWriter
         from nuage.sip.bans import BanKeeper
@@ -284,6 +285,10 @@ class SipRuntime:
         recordings = SqlCallRecordings(platform.engine, platform.settings.data_dir, platform.clock)  # CFG-9
         music = platform.settings.data_dir / "media" / "hold-music.wav"  # the default music on hold
         self.media = MediaPlane.attach(self.server, config.media, recordings, music)  # issue #15
+        self.voicemail: VoicemailPlane | None = None  # issue #16: *98/*97, message waiting, e-mails
+        if config.voicemail.enabled:
+            args = (config.voicemail, platform.engine, platform.settings.data_dir, platform.clock)
+            self.voicemail = VoicemailPlane(self.server, *args)
         # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
         # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers
@@ -318,6 +323,8 @@ class SipRuntime:
                 await self.nonce_counts.start()
             await self.bans.start()  # the stored bans are in force before the first message
             await self.media.start()
+            if self.voicemail is not None:
+                await self.voicemail.start()
             await self.server.start()
         except BaseException:
             await self.media.stop()
@@ -350,6 +357,8 @@ class SipRuntime:
             await self.server.stop(grace_s)
         finally:
             await self.media.stop()  # after the calls: their media sessions are released by now
+            if self.voicemail is not None:
+                await self.voicemail.stop()
             await self.bans.stop()
             await sip_wiring.close_ban_store(self.ban_store)
             await self.bindings.close()

@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from nuage.media_settings import SipMediaSettings
+from nuage.media_settings import SipMediaSettings, SipVoicemailSettings
 
 
 class TlsSettings(BaseModel):
@@ -161,6 +161,7 @@ class SipSettings(BaseModel):
     autodialer: SipAutoDialerSettings = SipAutoDialerSettings()
     security: SipSecuritySettings = SipSecuritySettings()
     media: SipMediaSettings = SipMediaSettings()
+    voicemail: SipVoicemailSettings = SipVoicemailSettings()
     tls: SipTlsSettings = SipTlsSettings()
 
 

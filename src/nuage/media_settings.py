@@ -1,4 +1,5 @@
-"""The media plane's settings (``[sip.media]``), part of the typed settings of ``nuage.config``."""
+"""The media plane's settings (``[sip.media]``) and voicemail's (``[sip.voicemail]``), part of the typed
+settings of ``nuage.config``."""
 
 from __future__ import annotations
 
@@ -30,3 +31,21 @@ class SipMediaSettings(BaseModel):
         if self.port_max - self.port_min < 3:
             raise ValueError("the media port range needs at least two RTP/RTCP pairs")
         return self
+
+
+class SipVoicemailSettings(BaseModel):
+    """Voicemail (issue #16, ``[sip.voicemail]``): its feature codes, where messages are e-mailed
+    from, where its prompts are generated, how often expired messages are deleted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    deposit_code: str = Field(default="*98", pattern=r"^[*#0-9]{1,6}$")  # then the box's number
+    retrieval_code: str = Field(default="*97", pattern=r"^[*#0-9]{1,6}$")  # the caller's own box
+    smtp: str | None = None  # HOST:PORT of the mail server messages are e-mailed through (None: not)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_start_tls: bool = False
+    mail_from: str = "voicemail@nuage.local"
+    prompts_dir: Path | None = None  # None: <data_dir>/media/prompts (generated at start, once)
+    purge_every_s: float = Field(default=3600.0, gt=0)  # retention: expired messages deleted this often

@@ -35,6 +35,7 @@ from nuage.directory.model import (
     WebChannel,
 )
 from nuage.directory.schedules import Schedule
+from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
 from nuage.policy.autodialer import AutoDialerBlock, Subject
 from nuage.tenancy.model import Order, Party
 
@@ -135,6 +136,10 @@ class UnitOfWork(Protocol):
     def number_applications(self) -> Repository[NumberApplication]: ...
     @property
     def conference_participants(self) -> Repository[ConferenceParticipant]: ...
+    @property
+    def voicemail_boxes(self) -> Repository[VoicemailBox]: ...
+    @property
+    def voicemail_messages(self) -> Repository[VoicemailMessage]: ...
     @property
     def access(self) -> AccessStore: ...
     @property

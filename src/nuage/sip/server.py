@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.accounting import CdrWriter
 from nuage.sip.b2bua.admission import admit
+from nuage.sip.b2bua.apps import AppRouter
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.legs import Leg
 from nuage.sip.b2bua.media import MediaServices, drain
@@ -39,6 +40,7 @@ from nuage.sip.tls_sdes import is_secure
 from nuage.sip.transaction_layer import TransactionLayer
 from nuage.sip.transactions import ClientTransaction, ResponseHandler, ServerTransaction, TxState
 from nuage.sip.transport import Address, Transport
+from nuage.sip.voicemail.mwi import MessageWaiting
 
 log = logging.getLogger("nuage.sip.server")
 
@@ -139,6 +141,8 @@ class SipServer:
         self._services: CallServices | None = None
         self._journal_store = journal_store
         self.media: MediaServices | None = None  # the media engine anchored calls use (set before start)
+        self.applications: list[AppRouter] = []  # feature codes run by media applications (before start)
+        self.mwi: MessageWaiting | None = None  # SUBSCRIBE message-summary (set before start)
         self.journal: CallJournal | None = None
         self._recovered = False
         keep = settings.max_call_duration_s or 4 * 3600.0
@@ -190,6 +194,7 @@ class SipServer:
             on_auth_failure=self.security.record_auth_failure,
             journal=self.journal,
             media=self.media,
+            applications=tuple(self.applications),
         )
         self._accepting = True
         self._purge = self.scheduler.call_later(30, self._purge_bindings)
@@ -345,6 +350,9 @@ class SipServer:
         request = transaction.request
         method = request.method
         to_tag = request.to_tag
+        if method == "SUBSCRIBE" and self.mwi is not None:  # RFC 3842 message waiting (voicemail)
+            self._spawn(self.mwi.on_subscribe(transaction))
+            return
         if to_tag is not None:
             leg = self._dialogs.get((request.call_id, to_tag))
             if leg is None:

@@ -2,6 +2,8 @@
 
 - ``admission``: an initial INVITE checked, its caller identified, what was dialled resolved.
 - ``features``: feature codes dialled on a phone (CFG-13 hot-desk log in and out).
+- ``apps``: media applications, calls Nuage answers itself (play, collect digits, record): the
+  runtime voicemail, IVRs and conferences are written on.
 - ``controller``: one call's state machine: the policy's answer, hunting over its routes,
   the call's timers (no-answer, max duration, RFC 4028 session) and its one CDR.
 - ``targets``: where a route rings (a user's devices, a trunk, the carrier).

@@ -2,12 +2,13 @@
 
 ``admit`` answers what it can alone (422 for a too short Session-Expires, 483 for a spent
 Max-Forwards, the digest challenge, 404 for nothing dialled that resolves), runs a feature code
-(``nuage.sip.b2bua.features``) and otherwise starts a ``CallController`` for the attempt, which
-asks the policy.
+(``nuage.sip.b2bua.features``, or a media application's: ``nuage.sip.b2bua.apps``) and otherwise
+starts a ``CallController`` for the attempt, which asks the policy.
 """
 
 from __future__ import annotations
 
+from nuage.sip.b2bua.apps import dispatch, run_application
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.features import hot_desk_feature, is_feature
 from nuage.sip.b2bua.services import CallServices
@@ -53,6 +54,12 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
             return None
         if account.hot_desk and services.hot_desk is not None and is_feature(settings, dialled):
             await hot_desk_feature(services, tx, account, dialled)
+            return None
+        application = await dispatch(services, account, dialled)
+        if application is not None:  # a feature code answered by Nuage itself (voicemail...)
+            await run_application(
+                services, tx, application.app, account=account, shown_callee=application.shown_callee
+            )
             return None
         destination = await services.dial_plan.resolve(account, dialled)
         direction = Direction.OUTBOUND if isinstance(destination, ExternalDestination) else Direction.INTERNAL

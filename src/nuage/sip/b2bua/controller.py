@@ -163,14 +163,17 @@ class CallController:
         self.caller_leg.send(Fail(status, reason or phrase, warning))
         self._end(status, CallOutcome.REFUSED)
 
-    def answer_feature(self, body: bytes, headers: tuple[tuple[str, str], ...]) -> None:
-        """A feature code done (CFG-13): answer with ``body`` and hang up once the caller ACKs."""
+    def answer_feature(
+        self, body: bytes, headers: tuple[tuple[str, str], ...], *, hang_up_on_ack: bool = True
+    ) -> None:
+        """A feature code done (CFG-13): answer with ``body`` and hang up once the caller ACKs (a
+        media application, ``nuage.sip.b2bua.apps``, answers without hanging up)."""
         if self.caller_leg.cancelled:
             self.caller_leg.on_cancel()
             return
         self.state = CallState.CONNECTED
         self.answered_at = self.services.clock.now()
-        self._hang_up_on_ack = True
+        self._hang_up_on_ack = hang_up_on_ack
         self.caller_leg.send(Connect(body, "application/sdp", headers))
 
     def finish_early(self, status: int, outcome: CallOutcome) -> None:

@@ -6,7 +6,7 @@ The server builds one ``CallServices`` at start; admission, the feature codes an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from nuage.sip.ports import CallPolicy, DialPlan, HotDesk
 from nuage.sip.registrar import Registrar
 
 if TYPE_CHECKING:
+    from nuage.sip.b2bua.apps import AppRouter
     from nuage.sip.b2bua.controller import CallController
 
 
@@ -51,3 +52,4 @@ class CallServices:
     on_auth_failure: Callable[[str], None] | None = None  # SIP-5: a wrong hot-desk PIN counts
     journal: CallJournal | None = None  # calls in progress, written behind (issue #20)
     media: MediaServices | None = None  # the engine anchored calls' media goes to (None: never anchored)
+    applications: Sequence[AppRouter] = ()  # feature codes answered by media applications (apps)

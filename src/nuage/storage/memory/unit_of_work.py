@@ -39,6 +39,7 @@ from nuage.directory.model import (
     WebChannel,
 )
 from nuage.directory.schedules import Schedule
+from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
 from nuage.storage.memory.billing import BILLING_TABLES, MemoryBillingStore
 from nuage.storage.memory.payments import PAYMENT_TABLES, MemoryPaymentStore
 from nuage.storage.memory.repositories import MemoryRepository
@@ -69,6 +70,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "menus": ("menu", "id"),
     "number_applications": ("number application", "number_id"),
     "conference_participants": ("conference participant", "id"),
+    "voicemail_boxes": ("voicemail box", "id"),
+    "voicemail_messages": ("voicemail message", "id"),
 }
 
 
@@ -126,6 +129,8 @@ class MemoryUnitOfWork:
     menus: MemoryRepository[Menu]
     number_applications: MemoryRepository[NumberApplication]
     conference_participants: MemoryRepository[ConferenceParticipant]
+    voicemail_boxes: MemoryRepository[VoicemailBox]
+    voicemail_messages: MemoryRepository[VoicemailMessage]
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store

@@ -37,7 +37,8 @@ from nuage.directory.schedules import (
     hours_from_data,
     hours_to_data,
 )
-from nuage.storage.sql import app_tables, media_tables, tables
+from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
+from nuage.storage.sql import app_tables, media_tables, tables, voicemail_tables
 from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
@@ -59,6 +60,9 @@ def _lines_to_row(lines: list[OrderLine]) -> list[dict[str, Any]]:
 
 def _lines_from_row(rows: list[dict[str, Any]]) -> list[OrderLine]:
     return [OrderLine(**row) for row in rows]
+
+
+_WORDS = (lambda words: " ".join(words), lambda text: tuple((text or "").split()))  # a tuple of ids
 
 
 def _mapper(cls: type[Any], table: Table, **codecs: Any) -> RowMapper[Any]:
@@ -109,6 +113,16 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
         "conference participant",
         "id",
     ),
+    "voicemail_boxes": (
+        _mapper(VoicemailBox, voicemail_tables.voicemail_boxes, members=_WORDS, greetings=_WORDS),
+        "voicemail box",
+        "id",
+    ),
+    "voicemail_messages": (
+        _mapper(VoicemailMessage, voicemail_tables.voicemail_messages),
+        "voicemail message",
+        "id",
+    ),
 }
 
 
@@ -137,6 +151,8 @@ class SqlUnitOfWork:
     menus: SqlRepository[Menu]
     number_applications: SqlRepository[NumberApplication]
     conference_participants: SqlRepository[ConferenceParticipant]
+    voicemail_boxes: SqlRepository[VoicemailBox]
+    voicemail_messages: SqlRepository[VoicemailMessage]
     # one billing and one payments store per unit of work, made on first use (a subclass that
     # has no connection, such as the API's prefetched reads, fails there, on the connection)
     _billing: SqlBillingStore | None = None

@@ -12,6 +12,7 @@ from nuage.storage.sql import (
     media_tables,  # noqa: F401  (registers the media plane's tables on metadata)
     payments_tables,  # noqa: F401  (registers the payments tables on metadata)
     support_tables,  # noqa: F401  (registers the support tables on metadata)
+    voicemail_tables,  # noqa: F401  (registers the voicemail tables on metadata)
 )
 from nuage.storage.sql.engine import make_engine
 from nuage.storage.sql.tables import metadata

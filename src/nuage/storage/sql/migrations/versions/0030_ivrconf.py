@@ -5,7 +5,7 @@ conference_rooms.pin (the PIN in clear) becomes pin_hash: each existing PIN is h
 here, then the clear column is dropped; a downgrade cannot bring the PINs back (rooms lose them).
 
 Revision ID: 0030_ivrconf
-Revises: 0020
+Revises: 0030_voicemail (chained after it when the voicemail branch was merged in)
 Create Date: 2026-12-05 11:00:00.000000
 """
 
@@ -20,7 +20,7 @@ from nuage.services.access import hash_secret
 from nuage.storage.sql.types import UtcDateTime
 
 revision: str = "0030_ivrconf"
-down_revision: str | None = "0020"
+down_revision: str | None = "0030_voicemail"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

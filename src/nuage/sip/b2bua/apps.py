@@ -1,0 +1,304 @@
+"""Media applications: calls Nuage answers itself (voicemail, IVR, conference...), and their runtime.
+
+Owns ``AppCall``, what an application sees of its call (play a prompt, a file or a tone; collect
+DTMF digits with timeouts; record the caller; hang up), and ``run_application``, which answers an
+INVITE as the far end of the call and drives an application coroutine until it returns or the
+caller hangs up. An application is any ``async def app(call: AppCall) -> None``::
+
+    async def echo_digits(call: AppCall) -> None:
+        await call.play(prompts / "welcome.wav")           # returns early on a digit (barge-in)
+        digits = await call.collect(4, timeout_s=5)        # up to 4 digits, ``#`` ends early
+        recording = await call.record(path, max_s=60)      # until ``#``, the caller hangs up, 60 s
+        await call.play(Tone(440, 300), interrupt=False)
+
+Every operation but ``record`` raises ``HungUp`` once the caller has hung up; ``record`` returns
+what was recorded (hanging up is the usual way to end a voicemail). When the application returns,
+the call is hung up. The call is an ordinary ``CallController`` (one CDR, max duration, release of
+the media session with its quality figures), anchored on the media port the B2BUA uses: the
+caller's offer goes through ``offer``; the far end is the engine itself, so the answer the engine is
+given names the discard port (RFC 863) of the engine's own address, where relayed media is lost.
+The engine's events for the call (DTMF from the caller, a stream that stopped) reach the
+application through the server's ``MediaEvents``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile
+
+from nuage.sip.b2bua.controller import CallController
+from nuage.sip.b2bua.media import CallMedia, MediaServices, media_failure
+from nuage.sip.b2bua.services import CallServices
+from nuage.sip.b2bua.states import CallState
+from nuage.sip.media import DtmfReceived, MediaError, MediaEvent, MediaTimeout, Recording, Side, Tone
+from nuage.sip.ports import CallOutcome, CdrRecord, Direction, SipAccount
+from nuage.sip.transactions import ServerTransaction
+
+log = logging.getLogger("nuage.sip.apps")
+
+Sound = Path | Tone
+MediaApplication = Callable[["AppCall"], Awaitable[None]]
+
+DISCARD_PORT = 9  # RFC 863: where the engine sends what the caller says (nobody listens)
+END_GRACE_S = 30.0  # how long a hung-up application may take to finish (store what it recorded)
+
+
+class HungUp(Exception):
+    """The caller hung up (or the call was ended): the application should return."""
+
+
+async def duration_of(sound: Sound) -> float:
+    """How long ``sound`` plays, in seconds (a file's header is read in a thread)."""
+    if isinstance(sound, Tone):
+        return sound.duration_ms / 1000
+    info = await asyncio.to_thread(soundfile.info, str(sound))
+    return float(info.duration)
+
+
+def discard_answer(offer_to_far_end: bytes) -> bytes:
+    """The far end's answer to the engine's offer: the same session with its audio stream sent
+    to the discard port (the engine itself is the far end; nothing listens to the relayed media)."""
+    lines = []
+    for line in offer_to_far_end.decode("utf-8", "replace").splitlines():
+        if line.startswith("m=audio ") and not line.startswith("m=audio 0 "):
+            kind, _, rest = line.partition(" ")
+            line = f"{kind} {DISCARD_PORT} {rest.partition(' ')[2]}"
+        lines.append(line)
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+class AppCall:
+    """One call answered by an application: what it may do with the caller's leg."""
+
+    def __init__(self, call: CallController, media: CallMedia, account: SipAccount | None, dialled: str):
+        self.call = call
+        self.media = media
+        self.account = account  # who calls, when authenticated (None: from a carrier)
+        self.dialled = dialled
+        self.call_id = call.call_id
+        self.digits: collections.deque[str] = collections.deque()  # received, not yet collected
+        self.ended = False
+        self._wake = asyncio.Event()
+
+    # -- events from the engine --------------------------------------------------------------
+    def on_media_event(self, event: MediaEvent) -> None:
+        """A digit from the caller is queued; a caller whose media stopped is hung up."""
+        if isinstance(event, DtmfReceived) and event.side is Side.CALLER:
+            self.digits.append(event.digit)
+            self._wake.set()
+        elif isinstance(event, MediaTimeout) and event.side is Side.CALLER:
+            log.info("call %s: the caller's media stopped %.1f s ago", self.call_id, event.idle_s)
+            self.hang_up()
+
+    def caller_left(self) -> None:
+        """The call ended (the caller hung up, or the server ended it)."""
+        self.ended = True
+        self._wake.set()
+
+    async def _wait(self, seconds: float, *, digits: str | None) -> None:
+        """Wait ``seconds``, or less when one of ``digits`` is queued (any digit: ``"*"``... all of
+        them); raise HungUp when the call ends."""
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    self._wake.clear()
+                    if self.ended:
+                        raise HungUp(self.call_id)
+                    if digits is not None and any(d in digits for d in self.digits):
+                        return
+                    await self._wake.wait()
+        except TimeoutError:
+            return
+
+    # -- what applications do ------------------------------------------------------------------
+    async def play(self, *sounds: Sound, interrupt: bool = True) -> str | None:
+        """Play ``sounds`` in turn to the caller; with ``interrupt``, a digit stops them (barge-in)
+        and is returned (it stays queued for ``collect``). None: everything was played."""
+        anything = "0123456789*#ABCD" if interrupt else None
+        for sound in sounds:
+            if interrupt and self.digits:
+                return self.digits[0]
+            if self.ended:
+                raise HungUp(self.call_id)
+            try:
+                length = await duration_of(sound)
+                await self.media.port.play(self.call_id, Side.CALLER, sound)
+            except (OSError, RuntimeError, MediaError) as exc:
+                log.warning("call %s: cannot play %s: %s", self.call_id, sound, exc)
+                continue
+            await self._wait(length, digits=anything)
+            if interrupt and self.digits:
+                await self._stop_playing()
+                return self.digits[0]
+        return None
+
+    async def _stop_playing(self) -> None:
+        try:
+            await self.media.port.stop_playing(self.call_id, Side.CALLER)
+        except MediaError as exc:
+            log.debug("call %s: nothing to stop: %s", self.call_id, exc)
+
+    async def collect(self, max_digits: int, *, timeout_s: float, end: str = "#") -> str:
+        """Up to ``max_digits`` digits (those typed during a prompt first); a digit in ``end`` ends
+        early (not returned), ``timeout_s`` without a new digit too. Raises HungUp."""
+        got = ""
+        while len(got) < max_digits:
+            if not self.digits:
+                await self._wait(timeout_s, digits="0123456789*#ABCD")
+                if not self.digits:
+                    break
+            digit = self.digits.popleft()
+            if digit in end:
+                break
+            got += digit
+        return got
+
+    def flush(self) -> None:
+        """Forget the digits typed and not collected yet."""
+        self.digits.clear()
+
+    async def record(self, path: Path, *, max_s: float, stop: str = "#") -> Recording | None:
+        """Record the caller into ``path`` until a digit in ``stop``, ``max_s`` seconds or the end
+        of the call (never raises HungUp: a message ends with a hang-up). None: it could not record."""
+        self.flush()
+        if self.ended:
+            return None
+        try:
+            await self.media.port.start_recording(self.call_id, path)
+        except MediaError as exc:
+            log.error("call %s: cannot record: %s", self.call_id, exc)
+            return None
+        with contextlib.suppress(HungUp):
+            await self._wait(max_s, digits=stop)
+        for digit in stop:
+            while digit in self.digits:
+                self.digits.remove(digit)
+        try:
+            return await self.media.port.stop_recording(self.call_id)
+        except MediaError as exc:
+            log.error("call %s: the recording was lost: %s", self.call_id, exc)
+            return None
+
+    def hang_up(self) -> None:
+        """End the call now (BYE to the caller); the application's next wait raises HungUp."""
+        self.ended = True
+        self._wake.set()
+        self.call.abort(200, "application done")
+
+
+class AppMedia(CallMedia):
+    """The media session of an application's call: released only once the application is done."""
+
+    def __init__(self, services: MediaServices, call_id: str) -> None:
+        super().__init__(services, call_id)
+        self.watch(lambda: None)  # the session's bookkeeping; events go to the application below
+        self.app: AppCall | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def attach(self, app: AppCall) -> None:
+        """Hand the engine's events for this call to ``app``."""
+        self.app = app
+        self.services.events.watch(self.port, self.call_id, app.on_media_event)
+
+    async def finish(self, record: CdrRecord) -> CdrRecord:
+        """The call ended: tell the application, let it finish (bounded), then release."""
+        if self.app is not None:
+            self.app.caller_left()
+        task = self.task
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            try:
+                async with asyncio.timeout(END_GRACE_S):
+                    await asyncio.shield(task)
+            except TimeoutError:
+                task.cancel()
+            except Exception:  # the application's own failure is logged by its runner
+                pass
+        return await super().finish(record)
+
+
+@dataclass(frozen=True, slots=True)
+class AppDispatch:
+    """An application to run for a dialled string, and what the CDR shows as called."""
+
+    app: MediaApplication
+    shown_callee: str
+
+
+AppRouter = Callable[[SipAccount, str], Awaitable[AppDispatch | None]]
+"""What a phone dialled may start: a feature code's application (None: not this router's)."""
+
+
+async def dispatch(services: CallServices, account: SipAccount, dialled: str) -> AppDispatch | None:
+    """The first application the server's routers start for ``dialled`` (None: a destination)."""
+    for router in services.applications:
+        found = await router(account, dialled)
+        if found is not None:
+            return found
+    return None
+
+
+async def run_application(
+    services: CallServices,
+    tx: ServerTransaction,
+    app: MediaApplication,
+    *,
+    account: SipAccount | None,
+    shown_callee: str,
+    direction: Direction = Direction.INTERNAL,
+) -> None:
+    """Answer the INVITE of ``tx`` as the far end and run ``app`` on the call until it returns or the
+    caller hangs up. The CDR shows ``shown_callee`` as called (never a PIN or a code's argument)."""
+    call = CallController(services, tx, account=account, direction=direction)
+    call.shown_callee = shown_callee
+    await answer_with(call, app)
+
+
+async def answer_with(call: CallController, app: MediaApplication) -> None:
+    """Answer ``call``'s caller (not answered yet) as the far end and run ``app`` until it returns
+    or the caller hangs up: what a forwarding rule calls to send a caller to voicemail. A media
+    session the call had (anchored to a callee) is released first.
+
+    No media engine configured: 503; an INVITE without an offer: 488 (an application needs the
+    caller's offer to answer); the engine's errors as the B2BUA answers them (400/488/503).
+    """
+    services = call.services
+    offer = call.request.body
+    if services.media is None or not offer:
+        call.finish_early(503 if services.media is None else 488, CallOutcome.FAILED)
+        return
+    if call.media is not None:
+        await call.media.release()
+    media = AppMedia(services.media, call.call_id)
+    call.media = media
+    try:
+        to_far_end = await media.rewrite(Side.CALLER, offer)
+        answer = await media.rewrite(Side.CALLEE, discard_answer(to_far_end))
+    except MediaError as exc:
+        if call.state is not CallState.DEAD:
+            failure = media_failure(exc, services.settings.domain)
+            call.caller_leg.send(failure)  # with its Warning; the leg is closed then
+            call.finish_early(failure.status, CallOutcome.FAILED)
+        await media.release()
+        return
+    session = AppCall(call, media, call.account, call.request.uri.user or "")
+    media.attach(session)
+    if call.caller_leg.cancelled:
+        call.caller_leg.on_cancel()
+        return
+    call.answer_feature(answer, (), hang_up_on_ack=False)
+    media.task = asyncio.current_task()
+    try:
+        await app(session)
+    except HungUp:
+        pass
+    except Exception:
+        log.exception("call %s: the application failed", call.call_id)
+    if not session.ended and call.state is CallState.CONNECTED:
+        session.hang_up()

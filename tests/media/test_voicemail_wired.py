@@ -1,0 +1,202 @@
+"""Voicemail end to end (issue #16) on the wired SIP plane: alice leaves bob a message (a tone) by
+dialling *98 and bob's extension; the stored file holds the tone, the e-mail with the message
+attached reaches an SMTP server (aiosmtpd) in bob's box's language, a SIPp phone subscribed to
+bob's message summary is told a message is waiting (RFC 3842), and bob hears the message back by
+dialling *97 and his PIN (RFC 4733 digits), then deletes it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator, Iterator
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from aiosmtpd.controller import Controller
+
+from media.app_phone import AppPhone
+from media.peers import dominant_hz, rms
+from netports import free_port, release
+from nuage.bootstrap import Platform, SipRuntime
+from nuage.directory.voicemail import Folder
+from nuage.media import prompts
+from nuage.media_settings import SipMediaSettings, SipVoicemailSettings
+from nuage.services import voicemail as vm
+from nuage.services.context import Context
+from nuage.services.demo import load_demo
+from nuage.shared.clock import SystemClock
+from nuage.tenancy.model import PartyKind
+from sip.harness import needs_sipp, run_sipp, sipp_listening
+from waiting import wait_for_condition
+
+BOB_PIN = "5829"
+
+
+@pytest.fixture(scope="session")
+def prompts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The prompts, spoken once for the session (espeak-ng, as at install)."""
+    directory = tmp_path_factory.mktemp("prompts")
+    prompts.generate(directory)
+    return directory
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, list[Message]]]:
+    received: list[Message] = []
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            received.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, received
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+async def wired(
+    platform: Platform, smtp_server: tuple[int, list[Message]], prompts_dir: Path
+) -> AsyncIterator[tuple[Platform, SipRuntime, str]]:
+    with platform.uow() as uow:
+        load_demo(uow, platform.clock)
+        account = uow.parties.find_by(kind=PartyKind.CUSTOMER.value, name="Atelier Dupont")
+        assert account is not None
+        bob = uow.users.find_by(account_id=account.id, extension="212")
+        assert bob is not None
+        ctx = Context.operator(account.id, platform.clock)
+        box = vm.create_box(uow, ctx, account.id, user_id=bob.id, language="fr", email="bob@dupont.example")
+        vm.set_pin(uow, ctx, box.id, BOB_PIN)
+        uow.commit()
+    low = free_port(span=200)
+    platform.settings.sip.port = 0
+    platform.settings.sip.media = SipMediaSettings(
+        port_min=low, port_max=low + 199, timeout_s=60
+    )  # the test phones are silent while they listen
+    platform.settings.sip.voicemail = SipVoicemailSettings(
+        smtp=f"127.0.0.1:{smtp_server[0]}", prompts_dir=prompts_dir, mail_from="voicemail@nuage.example"
+    )
+    platform.clock = SystemClock()
+    runtime = SipRuntime(platform)
+    await runtime.start()
+    try:
+        yield platform, runtime, box.id
+    finally:
+        if platform.sip is not None:
+            await runtime.stop(grace_s=1)
+        release(low, 200)
+
+
+def tone_at(samples: np.ndarray, hz: float) -> bool:
+    """Whether ``samples`` are a clear tone at ``hz``."""
+    return len(samples) >= 1600 and rms(samples) > 500 and abs(dominant_hz(samples) - hz) < 15
+
+
+def pure_tone(samples: np.ndarray, hz: float) -> bool:
+    """Whether ``samples`` are a pure tone at ``hz`` (most energy within 20 Hz of it: speech never is)."""
+    if len(samples) < 1600 or rms(samples) < 500:
+        return False
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64) * np.hanning(len(samples)))) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / 8000)
+    return float(spectrum[np.abs(freqs - hz) < 20].sum() / spectrum.sum()) > 0.8
+
+
+def heard_tone(phone: AppPhone, hz: float, since: int = 0, window: int = 4000) -> bool:
+    """Whether the phone heard a pure tone at ``hz`` among the packets since ``since``."""
+    audio = phone.rtp.audio()[since * 160 :]
+    return any(pure_tone(audio[i : i + window], hz) for i in range(0, max(0, len(audio) - window), 400))
+
+
+@needs_sipp
+async def test_alice_leaves_bob_a_voicemail_that_reaches_his_box_his_mail_his_lamp_and_his_ear(
+    wired: tuple[Platform, SipRuntime, str], smtp_server: tuple[int, list[Message]]
+) -> None:
+    platform, runtime, box_id = wired
+    port = runtime.server.bound_address("UDP").port
+    mwi = runtime.server.mwi
+    assert mwi is not None
+    # bob's phone subscribes to his message summary (SIPp, digest): nothing waiting yet
+    sipp_port = free_port()
+    subscriber = asyncio.create_task(
+        run_sipp(
+            "subscribe_mwi.xml",
+            f"127.0.0.1:{port}",
+            port=sipp_port,
+            args=["-s", "bob", "-au", "bob", "-ap", "Bob-Demo-2026!", "-m", "1"],
+            timeout=60,
+        )
+    )
+    await sipp_listening(subscriber, sipp_port)
+    await wait_for_condition(
+        lambda: len(mwi.subscriptions) == 1 or subscriber.done(), what="the subscription"
+    )
+    assert not subscriber.done(), subscriber.result().output
+
+    # alice dials *98 and bob's extension, skips the greeting (a digit), hears the beep, says a tone
+    alice = await AppPhone.start("alice", "Alice-Demo-2026")
+    try:
+        assert (await alice.dial(port, "*98212")).status == 200
+        await wait_for_condition(lambda: len(alice.rtp.received) >= 10, timeout=10, what="the greeting")
+        await alice.digits("0")
+        await wait_for_condition(lambda: heard_tone(alice, 1000, window=2400), timeout=15, what="the beep")
+        await alice.tone(440, 2000)
+        await alice.digits("#")
+        await alice.bye_from_server(port, timeout=30)  # "message saved, goodbye", then the BYE
+    finally:
+        alice.close()
+
+    # the message is in bob's box, new, and its file holds alice's tone
+    with platform.uow() as uow:
+        (message,) = uow.voicemail_messages.list(box_id=box_id, order_by=("received_at",))
+        box = uow.voicemail_boxes.get(box_id)
+    assert message.folder is Folder.NEW
+    assert message.caller == "alice"
+    assert 1500 <= message.duration_ms <= 4000
+    audio, rate = soundfile.read(
+        str(vm.message_file(platform.settings.data_dir, box, message.id)), dtype="int16"
+    )
+    assert audio.ndim == 1  # mono: the caller only
+    assert rate == 8000
+    assert tone_at(audio[len(audio) // 3 : len(audio) // 3 + 4000], 440)
+
+    # the e-mail: in French (bob's box), the caller and the message attached (FLAC, the tone)
+    _, received = smtp_server
+    await wait_for_condition(lambda: len(received) == 1, timeout=15, what="the e-mail")
+    (mail,) = received
+    assert mail["To"] == "bob@dupont.example"
+    assert mail["Subject"] == "Nouveau message vocal de alice"
+    parts = list(mail.walk())
+    body = next(p for p in parts if p.get_content_type() == "text/plain").get_payload(decode=True)
+    assert b"alice" in body
+    assert b"message vocal" in body
+    (attached,) = [p for p in parts if p.get_content_type() == "audio/flac"]
+    sent, _ = soundfile.read(io.BytesIO(attached.get_payload(decode=True)), dtype="int16")
+    assert tone_at(sent[len(sent) // 3 : len(sent) // 3 + 4000], 440)
+
+    # bob's phone was told a message is waiting (Messages-Waiting: yes, Voice-Message: 1/0)
+    result = await subscriber
+    assert result.returncode == 0, result.output
+
+    # bob dials *97, types his PIN, hears alice's tone, deletes the message
+    bob = await AppPhone.start("bob", "Bob-Demo-2026!")
+    try:
+        assert (await bob.dial(port, "*97")).status == 200
+        await wait_for_condition(lambda: len(bob.rtp.received) >= 10, timeout=10, what="the PIN prompt")
+        await bob.digits(BOB_PIN + "#")
+        start = len(bob.rtp.received)
+        await wait_for_condition(lambda: heard_tone(bob, 440, start), timeout=30, what="the message")
+        await bob.digits("7")
+        await bob.bye_from_server(port, timeout=40)  # "deleted", "no more messages", BYE
+    finally:
+        bob.close()
+    with platform.uow() as uow:
+        assert uow.voicemail_messages.count(box_id=box_id) == 0
+    assert not vm.message_file(platform.settings.data_dir, box, message.id).exists()
