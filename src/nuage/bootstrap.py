@@ -203,6 +203,7 @@ class SipRuntime:
         from nuage.adapters.call_recordings import SqlCallRecordings
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
+        from nuage.adapters.attendant_plane import AttendantPlane
         from nuage.adapters.voicemail_plane import VoicemailPlane
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
         from nuage.sip.accounting import CdrWriter
@@ -289,6 +290,9 @@ class SipRuntime:
         if config.voicemail.enabled:
             args = (config.voicemail, platform.engine, platform.settings.data_dir, platform.clock)
             self.voicemail = VoicemailPlane(self.server, *args)
+        prompts_dir = config.voicemail.prompts_dir or platform.settings.data_dir / "media" / "prompts"
+        home = platform.settings.home_region  # issue #16: auto-attendant menus, schedules, conference rooms
+        self.attendant = AttendantPlane(self.server, platform.uow, platform.clock, prompts_dir, home)
         # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
         # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers
@@ -325,6 +329,7 @@ class SipRuntime:
             await self.media.start()
             if self.voicemail is not None:
                 await self.voicemail.start()
+            await self.attendant.start()
             await self.server.start()
         except BaseException:
             await self.media.stop()

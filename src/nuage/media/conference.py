@@ -31,6 +31,7 @@ from nuage.shared.clock import Clock
 from nuage.sip.media import MediaError, Recording
 
 AUDIO_TYPES = (g711.PCMU, g711.PCMA)
+OnRtp = Callable[[RtpEndpoint, rtp.RtpPacket, bytes], None]
 MAX_PARTICIPANTS = 200
 RESYNC_TICKS = 10  # a loop this many ticks late starts counting again from now
 
@@ -78,6 +79,7 @@ class ConferenceBridge:
         self.ticks = 0
         self._ticker: asyncio.Task[None] | None = None
         self._recording: tuple[Path, list[Pcm]] | None = None
+        self._restore: dict[str, tuple[RtpEndpoint, OnRtp]] = {}  # attached endpoints' own handlers
 
     async def add(
         self,
@@ -106,6 +108,32 @@ class ConferenceBridge:
         self._start()
         return endpoint.port
 
+    def attach(
+        self, key: str, label: str, endpoint: RtpEndpoint, *, payload_type: int, moderator: bool = False
+    ) -> None:
+        """Add a participant on an endpoint the engine already has (an answered call's leg): its
+        audio is mixed too (what the endpoint did with it before still happens), the mix is sent
+        to it. The endpoint stays its owner's: ``remove`` gives it back as it was."""
+        if key in self.participants:
+            return
+        if len(self.participants) >= MAX_PARTICIPANTS:
+            raise RoomFull(f"conference room {self.room_id} is full ({MAX_PARTICIPANTS})")
+        if payload_type not in AUDIO_TYPES:
+            raise MediaError("a conference mixes PCMU or PCMA only")
+        before = endpoint.on_rtp
+
+        def both(source: RtpEndpoint, packet: rtp.RtpPacket, data: bytes) -> None:
+            before(source, packet, data)
+            self._on_rtp(key, packet)
+
+        endpoint.on_rtp = both
+        self._restore[key] = (endpoint, before)
+        self.participants[key] = Participant(
+            key, label, self.clock.now(), moderator, endpoint=endpoint, payload_type=payload_type
+        )
+        self.mixer.join(key)
+        self._start()
+
     def _on_rtp(self, key: str, packet: rtp.RtpPacket) -> None:
         participant = self.participants.get(key)
         if participant is None or packet.payload_type not in AUDIO_TYPES or not packet.payload:
@@ -118,7 +146,11 @@ class ConferenceBridge:
         if participant is None:
             return False
         self.mixer.leave(key)
-        if participant.endpoint is not None:
+        restore = self._restore.pop(key, None)
+        if restore is not None:
+            endpoint, before = restore
+            endpoint.on_rtp = before
+        elif participant.endpoint is not None:
             participant.endpoint.close()
         return True
 
