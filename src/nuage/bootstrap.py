@@ -200,10 +200,10 @@ class SipRuntime:
     reconcile_s: float = 30.0  # how often channels of calls no longer in progress are given back
 
     def __init__(self, platform: Platform) -> None:
+        from nuage.adapters.attendant_plane import AttendantPlane
         from nuage.adapters.call_recordings import SqlCallRecordings
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
-        from nuage.adapters.attendant_plane import AttendantPlane
         from nuage.adapters.voicemail_plane import VoicemailPlane
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
         from nuage.sip.accounting import CdrWriter
