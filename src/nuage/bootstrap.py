@@ -292,7 +292,9 @@ class SipRuntime:
             self.voicemail = VoicemailPlane(self.server, *args)
         prompts_dir = config.voicemail.prompts_dir or platform.settings.data_dir / "media" / "prompts"
         home = platform.settings.home_region  # issue #16: auto-attendant menus, schedules, conference rooms
-        self.attendant = AttendantPlane(self.server, platform.uow, platform.clock, prompts_dir, home)
+        self.attendant = AttendantPlane(
+            self.server, platform.uow, platform.clock, prompts_dir, home, config.voicemail.deposit_code
+        )
         # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
         # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers

@@ -28,6 +28,7 @@ from nuage.services.directory import conferences as c
 from nuage.services.directory.devices import add_device
 from nuage.services.directory.numbers import add_number
 from nuage.shared.clock import SystemClock
+from nuage.sip.transactions import make_response
 from nuage.tenancy.model import PartyKind
 from sip.baresip_phone import Baresip, running_baresip
 from sip.harness import needs_baresip
@@ -59,7 +60,10 @@ async def wired(
             uow,
             ctx,
             account.id,
-            a.MenuChanges(name="Main", options={"2": f"conference:{locked.id}", "0": "hangup"}),
+            a.MenuChanges(
+                name="Main",
+                options={"2": f"conference:{locked.id}", "9": "dial_by_extension", "0": "hangup"},
+            ),
         )
         number = add_number(uow, ctx, account.id, MENU_NUMBER)
         a.route_number(uow, ctx, number.id, f"menu:{menu.id}")
@@ -128,6 +132,29 @@ async def test_dtmf_reaches_the_menu_which_leads_to_a_conference_behind_its_pin(
         await wait_for_condition(
             lambda: not participants(platform, rooms["locked"]), timeout=10, what="alice out"
         )
+    finally:
+        alice.close()
+
+
+async def test_dial_by_extension_transfers_the_caller_by_refer(
+    wired: tuple[Platform, SipRuntime, dict[str, str]],
+) -> None:
+    """Key 9, then 212 and # : the menu sends alice's phone on to extension 212 (RFC 3515 REFER; the
+    phone places that call itself, as any call of its own), and hangs up."""
+    _, runtime, _ = wired
+    port = runtime.server.bound_address("UDP").port
+    alice = await AppPhone.start("alice", "Alice-Demo-2026")
+    try:
+        assert (await alice.dial(port, MENU_NUMBER)).status == 200
+        await alice.tone(300, 100)
+        await wait_for_condition(lambda: rms(alice.rtp.audio()) > 300, timeout=15, what="the welcome prompt")
+        await alice.digits("9")
+        await alice.digits("212#")
+        refer = await alice.sip.incoming_request(timeout=30)
+        assert refer.method == "REFER", refer
+        assert refer.headers.get("refer-to") == f"<sip:212@127.0.0.1:{port}>"
+        alice.sip.send(make_response(refer, 202).to_bytes(), port)
+        await alice.bye_from_server(port)
     finally:
         alice.close()
 

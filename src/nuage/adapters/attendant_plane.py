@@ -92,6 +92,21 @@ class UowAttendantDirectory:
     async def room(self, room_id: str) -> ConferenceRoom | None:
         return await asyncio.to_thread(self._room, room_id)
 
+    def _dial_string(self, account_id: str, destination: Destination, voicemail_code: str) -> str | None:
+        kind, target = destination.kind, destination.target or ""
+        if kind in (DestinationKind.EXTENSION, DestinationKind.EXTERNAL):
+            return target
+        if kind in (DestinationKind.USER, DestinationKind.VOICEMAIL):
+            with self.uow() as uow:
+                user = uow.users.find(target)
+            if user is None or user.account_id != account_id or not user.extension:
+                return None
+            return user.extension if kind is DestinationKind.USER else voicemail_code + user.extension
+        return None
+
+    async def dial_string(self, account_id: str, destination: Destination, voicemail_code: str) -> str | None:
+        return await asyncio.to_thread(self._dial_string, account_id, destination, voicemail_code)
+
     async def join_role(self, room: ConferenceRoom, entered: str) -> JoinRole | None:
         return await asyncio.to_thread(conferences.join_role, room, entered)
 
@@ -130,7 +145,13 @@ class AttendantPlane:
     """The applications of issue #16 (auto-attendant, conference rooms) on one SIP server."""
 
     def __init__(
-        self, server: SipServer, uow: Callable[[], UnitOfWork], clock: Clock, prompts_dir: Path, region: str
+        self,
+        server: SipServer,
+        uow: Callable[[], UnitOfWork],
+        clock: Clock,
+        prompts_dir: Path,
+        region: str,
+        voicemail_code: str = "*98",
     ) -> None:
         self.prompts_dir = prompts_dir
         self.directory = UowAttendantDirectory(uow, clock, prompts_dir, region)
@@ -138,7 +159,7 @@ class AttendantPlane:
         mixer = port if isinstance(port, EmbeddedMediaEngine) else None
         if mixer is not None:
             mixer.clock = clock
-        self.attendants = Attendants(self.directory, mixer)
+        self.attendants = Attendants(self.directory, mixer, voicemail_code)
         server.applications.append(self.attendants.route)
 
     async def start(self) -> None:

@@ -8,13 +8,17 @@ call arrives. A room asks for its PIN (three tries; the moderator PIN makes a mo
 caller is in the engine's mix until they hang up or the API kicks them; the API's mute is applied
 within ``POLL_S``.
 
-Not yet: sending a caller on to a user, an extension, voicemail or an external number (a transfer
-of the answered call); such an option says goodbye and hangs up (logged).
+A user, an extension, a voicemail box or an external number is reached by a blind transfer
+(RFC 3515 REFER to the caller's phone, which then places that call itself: CAP-3 capacity and SIP-2
+caller ID apply to it as to any call of the phone); a voicemail box is reached by the deposit code
+and the user's extension. A caller whose phone refuses the transfer hears goodbye.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import replace
 
 from nuage.directory.attendant import Attendant, Hangup, Play, StartTimer, StopPlaying, Transfer
 from nuage.directory.conferences import JoinRole
@@ -23,6 +27,7 @@ from nuage.directory.menus import Prompt
 from nuage.directory.model import ConferenceRoom
 from nuage.sip.attendant.ports import AttendantDirectory, ConferenceMixer, Sound
 from nuage.sip.b2bua.apps import AppCall, AppDispatch, MediaApplication
+from nuage.sip.message import SipResponse
 from nuage.sip.ports import SipAccount
 
 log = logging.getLogger("nuage.sip.attendant")
@@ -31,14 +36,18 @@ PIN_TRIES = 3
 PIN_TIMEOUT_S = 10.0
 POLL_S = 0.5
 MAX_HOPS = 16  # schedules and menus leading to each other
+REFER_TIMEOUT_S = 8.0
 
 
 class Attendants:
     """The auto-attendant and conference applications over the directory and the engine's mixer."""
 
-    def __init__(self, directory: AttendantDirectory, mixer: ConferenceMixer | None) -> None:
+    def __init__(
+        self, directory: AttendantDirectory, mixer: ConferenceMixer | None, voicemail_code: str = "*98"
+    ) -> None:
         self.directory = directory
         self.mixer = mixer
+        self.voicemail_code = voicemail_code  # then the box's extension: leaves a message
 
     async def route(self, account: SipAccount, dialled: str) -> AppDispatch | None:
         """An ``AppRouter``: the application for a room's extension or an answered number."""
@@ -73,9 +82,41 @@ class Attendants:
             elif destination.kind is DestinationKind.HANGUP:
                 return
             else:
-                log.info("call %s: %s is not reachable from an application yet", call.call_id, destination)
-                await call.play(self.directory.prompt("en", "goodbye"), interrupt=False)
+                dial = await self.directory.dial_string(account_id, destination, self.voicemail_code)
+                if dial is None or not await self.transfer(call, dial):
+                    log.info("call %s: %s could not be reached", call.call_id, destination)
+                    await call.play(self.directory.prompt("en", "goodbye"), interrupt=False)
                 return
+
+    async def transfer(self, call: AppCall, target: str) -> bool:
+        """Blind transfer (RFC 3515): REFER the caller's phone to ``target`` (what it then dials, at
+        the address it called), then hang up; False when the phone refuses or does not answer."""
+        if call.account is None or call.ended:
+            return False
+        controller = call.call
+        uri = replace(controller.request.uri, user=target, params=(), headers=())
+        answered: asyncio.Future[SipResponse | None] = asyncio.get_running_loop().create_future()
+
+        def on_response(response: SipResponse | None) -> None:
+            if response is not None and response.status < 200:
+                return
+            if not answered.done():
+                answered.set_result(response)
+
+        sent = controller.caller_leg.send_in_dialog(
+            "REFER", on_response, extra=[("Refer-To", f"<{uri}>"), ("Referred-By", f"<{uri}>")]
+        )
+        if sent is None:
+            return False
+        try:
+            async with asyncio.timeout(REFER_TIMEOUT_S):
+                response = await answered
+        except TimeoutError:
+            return False
+        if response is None or not 200 <= response.status < 300:
+            return False
+        call.hang_up()
+        return True
 
     async def _sound(self, account_id: str, prompt: Prompt, language: str) -> Sound:
         if prompt.sound_file_id is not None:

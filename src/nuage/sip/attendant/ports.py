@@ -55,6 +55,11 @@ class AttendantDirectory(Protocol):
 
     async def room(self, room_id: str) -> ConferenceRoom | None: ...
 
+    async def dial_string(self, account_id: str, destination: Destination, voicemail_code: str) -> str | None:
+        """What the caller's phone dials to reach ``destination`` (a user's extension, an
+        extension, an E.164 number, the voicemail code and the box's extension); None: nothing."""
+        ...
+
     async def join_role(self, room: ConferenceRoom, entered: str) -> JoinRole | None:
         """CFG-8: what the PIN makes of the caller (None: refused)."""
         ...
