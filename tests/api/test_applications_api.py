@@ -122,7 +122,7 @@ async def test_conference_pins_are_never_shown_and_participants_are_live(api: Ap
         uow.commit()
     listed = await api.get(ADMIN, f"/conference-rooms/{room['id']}/participants")
     assert listed.status_code == 200
-    assert listed.headers["cache-control"] == "no-store"
+    assert listed.headers["etag"]
     assert [(p["label"], p["moderator"]) for p in listed.json()] == [("+3223000100", True), ("212", False)]
     muted = await api.patch(
         ADMIN, f"/conference-rooms/{room['id']}/participants/b77d@10.0.0.1", json={"muted": True}

@@ -8,16 +8,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field, StringConstraints, model_validator
 
-from nuage.api.caching import write_response
+from nuage.api.caching import read_response, write_response
 from nuage.api.crud import (
     CONFLICT,
     FORBIDDEN,
     ID,
     INVALID,
     NOT_FOUND,
+    NOT_MODIFIED,
     Resource,
     described,
     dump,
@@ -243,11 +244,12 @@ register(router, MENUS)
     response_model=ScheduleNow,
     summary="What a schedule says now (or at an instant)",
     tags=["directory"],
-    responses=responses(FORBIDDEN, NOT_FOUND),
+    responses=responses(NOT_MODIFIED, FORBIDDEN, NOT_FOUND),
     **described("directory.schedules.read", "Open, closed or holiday, and where a call goes then."),
 )
 def schedule_now(
     id: ID,
+    request: Request,
     at: Annotated[datetime | None, Query(description="An instant with its offset (default: now)")] = None,
     c: Call = Depends(call),
 ) -> Response:
@@ -257,7 +259,7 @@ def schedule_now(
     state, reason, destination = a.schedule_now(c.uow, c.ctx, id, moment)
     c.require("directory.schedules.read")
     out = ScheduleNow(at=moment, state=state.value, reason=reason, destination=str(destination))
-    return write_response(out.model_dump_json().encode())
+    return read_response(request, out.model_dump_json().encode())
 
 
 class Application(Input):

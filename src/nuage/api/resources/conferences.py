@@ -6,11 +6,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import StringConstraints
 
-from nuage.api.caching import write_response
-from nuage.api.crud import FORBIDDEN, ID, NOT_FOUND, Resource, described, dump, register, responses
+from nuage.api.caching import read_response, write_response
+from nuage.api.crud import (
+    FORBIDDEN,
+    ID,
+    NOT_FOUND,
+    NOT_MODIFIED,
+    Resource,
+    described,
+    dump,
+    register,
+    responses,
+)
 from nuage.api.deps import Call, call
 from nuage.api.schemas import Id, Input, Name, Output, changes
 from nuage.services.directory.conferences import (
@@ -121,13 +131,13 @@ PARTICIPANTS_UPDATE = "directory.conference-rooms.update"
     response_model=list[ParticipantOut],
     summary="List a conference room's participants",
     tags=["directory"],
-    responses=responses(FORBIDDEN, NOT_FOUND),
+    responses=responses(NOT_MODIFIED, FORBIDDEN, NOT_FOUND),
     **described(PARTICIPANTS_READ, "CFG-8: who is in the room now, first joined first (live)."),
 )
-def list_conference_participants(id: ID, c: Call = Depends(call)) -> Response:
+def list_conference_participants(id: ID, request: Request, c: Call = Depends(call)) -> Response:
     found = list_participants(c.uow, c.ctx, id)
     c.require(PARTICIPANTS_READ)
-    return write_response(b"[" + b",".join(dump(ParticipantOut, p) for p in found) + b"]")
+    return read_response(request, b"[" + b",".join(dump(ParticipantOut, p) for p in found) + b"]")
 
 
 @router.patch(
