@@ -366,6 +366,7 @@ class SipRuntime:
             await self.media.stop()  # after the calls: their media sessions are released by now
             if self.voicemail is not None:
                 await self.voicemail.stop()
+            await self.attendant.stop()
             await self.bans.stop()
             await sip_wiring.close_ban_store(self.ban_store)
             await self.bindings.close()

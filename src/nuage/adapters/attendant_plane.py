@@ -3,7 +3,7 @@ platform's units of work, the default prompts, the router wired to the server.
 
 Owns ``UowAttendantDirectory`` (each question is one short transaction, run in a worker thread so
 the event loop never waits on the database or on an argon2 PIN check) and ``AttendantPlane``,
-which generates the default prompts once (off the loop) before the server takes calls and hands
+which generates the default prompts once (in a worker thread, while the server starts) and hands
 the applications the embedded engine's conference mixer (rtpengine has none: rooms then say
 goodbye). A number or extension is looked up when a call is placed, so a change in the directory
 applies to the next call.
@@ -12,6 +12,7 @@ applies to the next call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -161,9 +162,20 @@ class AttendantPlane:
             mixer.clock = clock
         self.attendants = Attendants(self.directory, mixer, voicemail_code)
         server.applications.append(self.attendants.route)
+        self._generating: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Generate the default prompts that are missing, off the loop."""
+        """Generate the default prompts that are missing, in a worker thread while the server starts
+        (a prompt not generated yet plays as a tone)."""
+        self._generating = asyncio.get_running_loop().create_task(self._generate())
+
+    async def _generate(self) -> None:
         made = await asyncio.to_thread(ivr_prompts.generate, self.prompts_dir)
         if made:
             log.info("auto-attendant: %d prompts generated in %s", made, self.prompts_dir)
+
+    async def stop(self) -> None:
+        """Let a generation under way finish (its thread cannot be interrupted)."""
+        if self._generating is not None:
+            with contextlib.suppress(Exception):
+                await self._generating
