@@ -293,7 +293,13 @@ class SipRuntime:
         prompts_dir = config.voicemail.prompts_dir or platform.settings.data_dir / "media" / "prompts"
         home = platform.settings.home_region  # issue #16: auto-attendant menus, schedules, conference rooms
         self.attendant = AttendantPlane(
-            self.server, platform.uow, platform.clock, prompts_dir, home, config.voicemail.deposit_code
+            self.server,
+            platform.uow,
+            platform.clock,
+            prompts_dir,
+            home,
+            config.voicemail.deposit_code,
+            recordings,
         )
         # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
         # rate-limited as scanners would be.

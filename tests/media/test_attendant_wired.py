@@ -26,6 +26,7 @@ from nuage.services.demo import load_demo
 from nuage.services.directory import applications as a
 from nuage.services.directory import conferences as c
 from nuage.services.directory.devices import add_device
+from nuage.services.directory.media import set_recording
 from nuage.services.directory.numbers import add_number
 from nuage.shared.clock import SystemClock
 from nuage.sip.transactions import make_response
@@ -67,6 +68,11 @@ async def wired(
         )
         number = add_number(uow, ctx, account.id, MENU_NUMBER)
         a.route_number(uow, ctx, number.id, f"menu:{menu.id}")
+        admin = uow.users.find_by(account_id=account.id, extension="211")
+        assert admin is not None
+        set_recording(
+            uow, ctx, account.id, enabled=True, administrator_id=admin.id, acknowledged=True
+        )  # CFG-9
         add_device(
             uow,
             ctx,
@@ -218,6 +224,12 @@ async def test_three_baresip_participants_hear_each_other_in_a_conference(
         await wait_for_condition(
             lambda: not participants(platform, rooms["open"]), timeout=15, what="all out"
         )
-    with platform.uow() as uow:
+    with platform.uow() as uow:  # CFG-9: the account records calls, so the room's mix was recorded
         room = uow.conference_rooms.get(rooms["open"])
+        (recording,) = uow.call_recordings.list(account_id=room.account_id, call_id=f"conference-{room.id}")
     assert isinstance(room, ConferenceRoom)
+    assert recording.duration_ms > 2000
+    (path,) = (platform.settings.data_dir / "recordings").rglob(f"{recording.id}.flac")
+    mix, _ = soundfile.read(str(path), dtype="int16")
+    middle = mix[len(mix) // 3 : len(mix) // 3 + 8000]
+    assert all(level_at(middle, hz) > 800 for hz in HZ.values())  # everyone is in the room's recording

@@ -31,6 +31,7 @@ from nuage.shared.clock import Clock
 from nuage.shared.phone import dialled_to_e164
 from nuage.sip.attendant.apps import Attendants
 from nuage.sip.attendant.ports import Answering, LiveState, Sound
+from nuage.sip.ports import CallRecordings
 
 if TYPE_CHECKING:
     from nuage.sip.server import SipServer
@@ -153,6 +154,7 @@ class AttendantPlane:
         prompts_dir: Path,
         region: str,
         voicemail_code: str = "*98",
+        recordings: CallRecordings | None = None,
     ) -> None:
         self.prompts_dir = prompts_dir
         self.directory = UowAttendantDirectory(uow, clock, prompts_dir, region)
@@ -160,7 +162,7 @@ class AttendantPlane:
         mixer = port if isinstance(port, EmbeddedMediaEngine) else None
         if mixer is not None:
             mixer.clock = clock
-        self.attendants = Attendants(self.directory, mixer, voicemail_code)
+        self.attendants = Attendants(self.directory, mixer, voicemail_code, recordings)
         server.applications.append(self.attendants.route)
         self._generating: asyncio.Task[None] | None = None
 

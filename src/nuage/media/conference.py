@@ -165,6 +165,11 @@ class ConferenceBridge:
         """Record the room's whole mix from now on (CFG-9: only when the account's setting allows)."""
         self._recording = (path, [])
 
+    @property
+    def recording(self) -> bool:
+        """Whether the room is being recorded."""
+        return self._recording is not None
+
     async def stop_recording(self) -> Recording:
         """Stop and write the recording (mono FLAC) off the loop."""
         if self._recording is None:

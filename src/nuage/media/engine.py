@@ -181,15 +181,25 @@ class EmbeddedMediaEngine:
         )
         return len(bridge.participants)
 
-    async def leave_conference(self, call_id: str, room_id: str) -> None:
-        """The caller leaves the room (hung up or kicked); the last one out closes the room."""
+    async def leave_conference(self, call_id: str, room_id: str) -> Recording | None:
+        """The caller leaves the room (hung up or kicked); the last one out closes the room, and its
+        recording, if it was recorded, is returned then."""
         bridge = self.conferences.get(room_id)
         if bridge is None:
-            return
+            return None
         bridge.remove(call_id)
-        if not bridge.participants:
-            del self.conferences[room_id]
-            await bridge.close()
+        if bridge.participants:
+            return None
+        del self.conferences[room_id]
+        recording = await bridge.stop_recording() if bridge.recording else None
+        await bridge.close()
+        return recording
+
+    async def record_conference(self, room_id: str, path: Path) -> None:
+        """CFG-9: record the room's whole mix from now on (its last participant out ends it)."""
+        bridge = self.conferences.get(room_id)
+        if bridge is not None:
+            bridge.start_recording(path)
 
     async def mute_in_conference(self, call_id: str, room_id: str, muted: bool) -> None:
         """Mute or unmute a participant (they still hear the room)."""

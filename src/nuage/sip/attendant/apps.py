@@ -6,7 +6,8 @@ extension or a number routed to a menu, a schedule or a room. The menu applicati
 silences go to the machine, its timers are the waits for a key. A schedule is evaluated when the
 call arrives. A room asks for its PIN (three tries; the moderator PIN makes a moderator), then the
 caller is in the engine's mix until they hang up or the API kicks them; the API's mute is applied
-within ``POLL_S``.
+within ``POLL_S``. When the account records calls (CFG-9), the room's whole mix is recorded from
+its first participant in to its last one out, and stored as the account's call recording.
 
 A user, an extension, a voicemail box or an external number is reached by a blind transfer
 (RFC 3515 REFER to the caller's phone, which then places that call itself: CAP-3 capacity and SIP-2
@@ -28,7 +29,7 @@ from nuage.directory.model import ConferenceRoom
 from nuage.sip.attendant.ports import AttendantDirectory, ConferenceMixer, Sound
 from nuage.sip.b2bua.apps import AppCall, AppDispatch, MediaApplication
 from nuage.sip.message import SipResponse
-from nuage.sip.ports import SipAccount
+from nuage.sip.ports import CallRecordings, SipAccount
 
 log = logging.getLogger("nuage.sip.attendant")
 
@@ -43,10 +44,15 @@ class Attendants:
     """The auto-attendant and conference applications over the directory and the engine's mixer."""
 
     def __init__(
-        self, directory: AttendantDirectory, mixer: ConferenceMixer | None, voicemail_code: str = "*98"
+        self,
+        directory: AttendantDirectory,
+        mixer: ConferenceMixer | None,
+        voicemail_code: str = "*98",
+        recordings: CallRecordings | None = None,
     ) -> None:
         self.directory = directory
         self.mixer = mixer
+        self.recordings = recordings  # CFG-9: a room of an account that records calls is recorded
         self.voicemail_code = voicemail_code  # then the box's extension: leaves a message
 
     async def route(self, account: SipAccount, dialled: str) -> AppDispatch | None:
@@ -175,7 +181,12 @@ class Attendants:
         account = call.account
         label = (account.caller_id_e164 or account.display_name or account.username) if account else "caller"
         key = call.call_id
-        await self.mixer.join_conference(key, room.id, label, moderator=role is JoinRole.MODERATOR)
+        count = await self.mixer.join_conference(key, room.id, label, moderator=role is JoinRole.MODERATOR)
+        recorded = f"conference-{room.id}"  # what the call recording's row names
+        if count == 1 and self.recordings is not None:  # the first one in starts the room's recording
+            path = await self.recordings.target(room.account_id, recorded)
+            if path is not None:
+                await self.mixer.record_conference(room.id, path)
         try:
             await self.directory.joined(room, key, label, role)
             muted = False
@@ -189,5 +200,7 @@ class Attendants:
                     muted = state.muted
                     await self.mixer.mute_in_conference(key, room.id, muted)
         finally:
-            await self.mixer.leave_conference(key, room.id)
+            recording = await self.mixer.leave_conference(key, room.id)
             await self.directory.left(key)
+            if recording is not None and self.recordings is not None:
+                await self.recordings.stored(room.account_id, recorded, recording)

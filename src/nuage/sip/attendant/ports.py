@@ -17,7 +17,7 @@ from nuage.directory.conferences import JoinRole
 from nuage.directory.destinations import Destination
 from nuage.directory.menus import Menu
 from nuage.directory.model import ConferenceRoom
-from nuage.sip.media import Tone
+from nuage.sip.media import Recording, Tone
 
 Sound = Path | Tone
 
@@ -88,6 +88,10 @@ class ConferenceMixer(Protocol):
         self, call_id: str, room_id: str, label: str, *, moderator: bool = False
     ) -> int: ...
 
-    async def leave_conference(self, call_id: str, room_id: str) -> None: ...
+    async def leave_conference(self, call_id: str, room_id: str) -> Recording | None:
+        """The room's recording when the last participant left a recorded room."""
+        ...
+
+    async def record_conference(self, room_id: str, path: Path) -> None: ...
 
     async def mute_in_conference(self, call_id: str, room_id: str, muted: bool) -> None: ...
