@@ -67,6 +67,13 @@ async def test_schedule_and_menu_lifecycle(api: Api) -> None:
     in_use = await api.delete(ADMIN, f"/ivr-menus/{body['id']}")
     assert in_use.status_code == 409
     assert (await api.get(OTHER, f"/schedules/{sid}")).status_code == 404  # TEN-4
+    read = await api.get(ADMIN, f"/schedules/{sid}")
+    assert read.json()["exceptions"] == [
+        {"on": "2026-12-24", "spans": [{"opens": "08:30", "closes": "12:00"}], "label": "Eve"}
+    ]
+    assert (await api.get(ADMIN, f"/ivr-menus/{body['id']}")).json()["language"] == "nl"
+    listed = await api.get(ADMIN, "/schedules", params={"order": "name"})
+    assert [s["id"] for s in listed.json()["items"]] == [sid]
     assert (await api.delete(ADMIN, f"/schedules/{sid}")).status_code == 204
     assert (await api.delete(ADMIN, f"/ivr-menus/{body['id']}")).status_code == 204
 
