@@ -200,6 +200,7 @@ class SipRuntime:
     reconcile_s: float = 30.0  # how often channels of calls no longer in progress are given back
 
     def __init__(self, platform: Platform) -> None:
+        from nuage.adapters.attendant_plane import AttendantPlane
         from nuage.adapters.call_recordings import SqlCallRecordings
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
@@ -289,6 +290,17 @@ class SipRuntime:
         if config.voicemail.enabled:
             args = (config.voicemail, platform.engine, platform.settings.data_dir, platform.clock)
             self.voicemail = VoicemailPlane(self.server, *args)
+        prompts_dir = config.voicemail.prompts_dir or platform.settings.data_dir / "media" / "prompts"
+        home = platform.settings.home_region  # issue #16: auto-attendant menus, schedules, conference rooms
+        self.attendant = AttendantPlane(
+            self.server,
+            platform.uow,
+            platform.clock,
+            prompts_dir,
+            home,
+            config.voicemail.deposit_code,
+            recordings,
+        )
         # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
         # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers
@@ -325,6 +337,7 @@ class SipRuntime:
             await self.media.start()
             if self.voicemail is not None:
                 await self.voicemail.start()
+            await self.attendant.start()
             await self.server.start()
         except BaseException:
             await self.media.stop()
@@ -359,6 +372,7 @@ class SipRuntime:
             await self.media.stop()  # after the calls: their media sessions are released by now
             if self.voicemail is not None:
                 await self.voicemail.stop()
+            await self.attendant.stop()
             await self.bans.stop()
             await sip_wiring.close_ban_store(self.ban_store)
             await self.bindings.close()

@@ -36,7 +36,7 @@ async def test_unknown_ids_are_404_with_the_error_shape(api: Api, resource: str)
         ),
         ("/devices", {"kind": "softphone_pc", "label": "Laptop"}, {"label": "Work laptop"}),
         ("/rooms", {"name": "Kitchen", "use": "non_users"}, {"use": "users"}),
-        ("/conference-rooms", {"name": "Board", "pin": "1234"}, {"pin": "98765"}),
+        ("/conference-rooms", {"name": "Board", "pin": "1234"}, {"extension": "850"}),
         ("/trunks", {"name": "Old PBX", "auth": "registration"}, {"channel_limit": 4}),
         ("/number-blocks", {"first_e164": "+3223009000", "size": 10}, None),
         ("/numbers", {"e164": "+3223000160"}, None),

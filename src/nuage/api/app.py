@@ -15,6 +15,7 @@ from nuage.api.gate import ApiGate
 from nuage.api.limits import ConcurrencyLimiter, MemoryLimiter, RedisLimiter
 from nuage.api.resources import (
     access,
+    applications,
     audit,
     balances,
     billing,
@@ -87,6 +88,7 @@ ROUTERS = (
     numbers.router,
     faxes.router,
     conferences.router,
+    applications.router,
     recording.router,
     call_recordings.router,
     web_channels.router,

@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from nuage.cli.applications import conferences_app, menus_app, schedules_app
 from nuage.cli.audit import audit_app
 from nuage.cli.billing import billing_app
 from nuage.cli.calls import calls_app
@@ -38,6 +39,9 @@ app.add_typer(tariffs_app, name="tariffs")
 app.add_typer(voicemail_app, name="voicemail")
 app.add_typer(plans_app, name="plans")
 app.add_typer(support_app, name="support")
+app.add_typer(schedules_app, name="schedules")
+app.add_typer(menus_app, name="menus")
+app.add_typer(conferences_app, name="conferences")
 app.command()(demo)
 app.command()(serve)
 app.add_typer(sip_app, name="sip")

@@ -7,6 +7,7 @@ import typer
 from nuage.cli.common import DatabaseUrl, DataDir, command_settings, described, fail, open_platform
 from nuage.errors import NuageError
 from nuage.services.demo import load_demo
+from nuage.services.demo_applications import load_applications_demo
 
 
 def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
@@ -15,6 +16,8 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     try:
         with platform.uow() as uow:
             summary = load_demo(uow, platform.clock, uow.access)
+        with platform.uow() as uow:
+            applications = load_applications_demo(uow, platform.clock)
         with platform.uow() as uow:
             accounts = [(p.kind.value, p.name, p.id) for p in uow.parties.list(order_by=("kind", "name"))]
     except NuageError as exc:
@@ -30,6 +33,11 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
             f"user={phone.username:<6} password={phone.password:<16} {numbers}"
         )
     typer.echo(f"carrier gateway (outbound calls, inbound DIDs): {summary.carrier}")
+    typer.echo(
+        f"auto-attendant: dial {applications.number} (Atelier Dupont's phones); office hours or not, "
+        f"key 1 joins the conference room, which is also extension {applications.room_extension} "
+        f"(PIN {applications.room_pin}, moderator PIN {applications.moderator_pin})"
+    )
     if summary.hot_desk_pins:
         typer.echo(
             f"hot-desk PINs (on {summary.hot_desk!r} dial *11*<extension>*<PIN> to log in, *12 to log out):"

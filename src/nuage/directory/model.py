@@ -208,13 +208,26 @@ class VirtualFax:
 
 @dataclass
 class ConferenceRoom:
-    """CFG-8: each room created counts as one."""
+    """CFG-8: each room created counts as one. Callers reach it by its extension or a number routed
+    to it (``NumberApplication``); PINs are kept as argon2 hashes only, the moderator's apart."""
 
     id: str
     account_id: str
     name: str
     created_at: datetime
-    pin: str | None = None
+    pin_hash: str | None = None
+    moderator_pin_hash: str | None = None
+    extension: str | None = None
+
+    @property
+    def has_pin(self) -> bool:
+        """Whether callers must key a PIN to join (the PIN itself is never shown)."""
+        return self.pin_hash is not None
+
+    @property
+    def has_moderator_pin(self) -> bool:
+        """Whether the room has a moderator PIN (its holder may mute and kick by the API's rules)."""
+        return self.moderator_pin_hash is not None
 
 
 @dataclass

@@ -10,9 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from nuage.media import player
+from nuage.media.conference import ConferenceBridge
+from nuage.media.endpoint import RtpEndpoint
 from nuage.media.recorder import Recorder
 from nuage.media.relay import Relay
 from nuage.media.sdp import audio_stream
+from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.media import (
     CallQuality,
     EventSink,
@@ -47,6 +50,8 @@ class EmbeddedMediaEngine:
         self.timeout_s = timeout_s
         self._cursor = port_min
         self._sessions: dict[str, Relay] = {}
+        self.conferences: dict[str, ConferenceBridge] = {}  # CFG-8: the live rooms, by room id
+        self.clock: Clock = SystemClock()
         self._sinks: list[EventSink] = []
 
     def subscribe(self, sink: EventSink) -> None:
@@ -76,6 +81,10 @@ class EmbeddedMediaEngine:
             raise
         self._sessions[call_id] = relay
         relay.start()
+
+    async def bind_endpoint(self, endpoint: RtpEndpoint) -> None:
+        """Bind an endpoint of the engine's own (a conference participant's) in the port range."""
+        await self._bind(endpoint.bind)
 
     async def _bind(self, bind: object) -> None:
         span = (self.port_max - self.port_min + 1) // 2
@@ -150,12 +159,58 @@ class EmbeddedMediaEngine:
         relay = self._session(call_id)
         if relay.recorder is not None:
             await self.stop_recording(call_id)
+        for room_id, bridge in list(self.conferences.items()):
+            if call_id in bridge.participants:
+                await self.leave_conference(call_id, room_id)
         del self._sessions[call_id]
         figures = relay.quality()
         await relay.close()
         return figures
 
+    async def join_conference(
+        self, call_id: str, room_id: str, label: str, *, moderator: bool = False
+    ) -> int:
+        """CFG-8: the caller of ``call_id`` (a call the engine answers) joins room ``room_id``'s mix;
+        how many are in the room now."""
+        relay = self._session(call_id)
+        bridge = self.conferences.get(room_id)
+        if bridge is None:
+            bridge = self.conferences[room_id] = ConferenceBridge(room_id, self.bind_endpoint, self.clock)
+        bridge.attach(
+            call_id, label, relay.legs[Side.CALLER], payload_type=relay.payload_type, moderator=moderator
+        )
+        return len(bridge.participants)
+
+    async def leave_conference(self, call_id: str, room_id: str) -> Recording | None:
+        """The caller leaves the room (hung up or kicked); the last one out closes the room, and its
+        recording, if it was recorded, is returned then."""
+        bridge = self.conferences.get(room_id)
+        if bridge is None:
+            return None
+        bridge.remove(call_id)
+        if bridge.participants:
+            return None
+        del self.conferences[room_id]
+        recording = await bridge.stop_recording() if bridge.recording else None
+        await bridge.close()
+        return recording
+
+    async def record_conference(self, room_id: str, path: Path) -> None:
+        """CFG-9: record the room's whole mix from now on (its last participant out ends it)."""
+        bridge = self.conferences.get(room_id)
+        if bridge is not None:
+            bridge.start_recording(path)
+
+    async def mute_in_conference(self, call_id: str, room_id: str, muted: bool) -> None:
+        """Mute or unmute a participant (they still hear the room)."""
+        bridge = self.conferences.get(room_id)
+        if bridge is not None and call_id in bridge.participants:
+            bridge.set_muted(call_id, muted)
+
     async def close(self) -> None:
         """Release every session."""
+        for bridge in list(self.conferences.values()):
+            await bridge.close()
+        self.conferences.clear()
         for call_id in list(self._sessions):
             await self.release(call_id)

@@ -18,8 +18,8 @@ from nuage.services.billing.defaults import load_billing_defaults
 from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.context import Context
 from nuage.services.directory.carrier_trunks import add_carrier_trunk
+from nuage.services.directory.conferences import add_conference_room
 from nuage.services.directory.devices import add_device
-from nuage.services.directory.media import add_conference_room
 from nuage.services.directory.numbers import add_number, add_number_block, assign_number
 from nuage.services.directory.rooms import add_room
 from nuage.services.directory.trunks import TrunkChanges, add_trunk, update_trunk

@@ -13,6 +13,9 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
+from nuage.directory.conferences import ConferenceParticipant
+from nuage.directory.destinations import NumberApplication
+from nuage.directory.menus import Menu
 from nuage.directory.model import (
     CallRecording,
     CarrierTrunk,
@@ -31,6 +34,7 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.directory.schedules import Schedule
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
 from nuage.policy.autodialer import AutoDialerBlock, Subject
 from nuage.tenancy.model import Order, Party
@@ -124,6 +128,14 @@ class UnitOfWork(Protocol):
     def emergency_numbers(self) -> Repository[EmergencyNumber]: ...
     @property
     def hot_desk_sessions(self) -> Repository[HotDeskSession]: ...
+    @property
+    def schedules(self) -> Repository[Schedule]: ...
+    @property
+    def menus(self) -> Repository[Menu]: ...
+    @property
+    def number_applications(self) -> Repository[NumberApplication]: ...
+    @property
+    def conference_participants(self) -> Repository[ConferenceParticipant]: ...
     @property
     def voicemail_boxes(self) -> Repository[VoicemailBox]: ...
     @property

@@ -109,3 +109,34 @@ def test_the_list_indexes_come_and_go_back(tmp_path: Path) -> None:
     command.downgrade(alembic_config(url), "0019")
     assert "ix_users_account_name" not in indexes("users")
     assert indexes("devices")["ix_devices_account_kind"] == ["account_id", "kind"]
+
+
+def test_conference_pins_are_hashed_by_the_migration_that_drops_them(tmp_path: Path) -> None:
+    """0030_ivrconf: a room's PIN in clear becomes an argon2 hash the PIN still matches."""
+    import sqlite3
+
+    from nuage.services.access import verify_secret
+
+    path = tmp_path / "nuage.db"
+    url = f"sqlite:///{path}"
+    upgrade(url, "0030_voicemail")
+    with sqlite3.connect(path) as raw:
+        required = [row for row in raw.execute("PRAGMA table_info(parties)") if row[3] and row[4] is None]
+        values = {row[1]: "2026-01-01 00:00:00" if row[1].endswith("_at") else "x" for row in required}
+        values.update(id="acc_1", kind="customer", country="BE", language="en")
+        raw.execute(
+            f"INSERT INTO parties ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
+            tuple(values.values()),
+        )
+        raw.execute(
+            "INSERT INTO conference_rooms (id, account_id, name, created_at, pin) "
+            "VALUES ('conf_1', 'acc_1', 'Board', '2026-01-01 00:00:00', '4321')"
+        )
+    upgrade(url)
+    with sqlite3.connect(path) as raw:
+        (pin_hash,) = raw.execute("SELECT pin_hash FROM conference_rooms WHERE id = 'conf_1'").fetchone()
+        columns = [row[1] for row in raw.execute("PRAGMA table_info(conference_rooms)")]
+    assert "pin" not in columns
+    assert "4321" not in pin_hash
+    assert verify_secret(pin_hash, "4321")
+    assert not verify_secret(pin_hash, "1234")

@@ -11,9 +11,9 @@ from nuage.directory.model import DeviceKind, LinePurpose, NumberScope, Role, Ro
 from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
 from nuage.services import tenancy as t
 from nuage.services.context import Context
+from nuage.services.directory.conferences import add_conference_room
 from nuage.services.directory.devices import add_device
 from nuage.services.directory.media import (
-    add_conference_room,
     add_sound_file,
     add_traffic_pack,
     add_virtual_fax,

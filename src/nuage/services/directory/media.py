@@ -1,5 +1,6 @@
-"""An account's media items: virtual faxes (CFG-7), conference rooms (CFG-8), recording (CFG-9),
-click-to-call channels (CFG-10), traffic packs (CFG-11) and sound files (CFG-12)."""
+"""An account's media items: virtual faxes (CFG-7), recording (CFG-9), click-to-call channels
+(CFG-10), traffic packs (CFG-11) and sound files (CFG-12); conference rooms (CFG-8) are
+``services.directory.conferences``'."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from pathlib import Path
 
 from nuage.directory.model import (
     CallRecording,
-    ConferenceRoom,
     RecordingSetting,
     SoundFile,
     TrafficPack,
@@ -19,7 +19,6 @@ from nuage.directory.model import (
     WebChannel,
 )
 from nuage.directory.rules import (
-    check_conference_pin,
     check_copyright_acknowledgment,
     check_positive,
     check_recording_acknowledgment,
@@ -34,14 +33,6 @@ from nuage.services.ports import UnitOfWork
 from nuage.services.queries import get_visible
 from nuage.services.tenancy import get_customer
 from nuage.shared.ids import new_id
-
-
-@dataclass(frozen=True, kw_only=True)
-class ConferenceRoomChanges:
-    """What a change of a conference room sets; ``UNSET`` fields stay as they are."""
-
-    name: str | Unset = UNSET
-    pin: str | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,41 +64,6 @@ def remove_virtual_fax(uow: UnitOfWork, ctx: Context, fax_id: str) -> None:
     """CFG-7: remove a virtual fax; its number stays in service."""
     fax = get_visible(uow.faxes, ctx, fax_id)
     uow.faxes.remove(fax.id)
-
-
-# --- conference rooms (CFG-8) ----------------------------------------------------------------------------
-
-
-def add_conference_room(
-    uow: UnitOfWork, ctx: Context, account_id: str, name: str, pin: str | None = None
-) -> ConferenceRoom:
-    """CFG-8: each conference room created counts as one."""
-    get_customer(uow, ctx, account_id)
-    check_conference_pin(pin)
-    room = ConferenceRoom(new_id("conf"), account_id, clean_name(name), ctx.clock.now(), pin)
-    uow.conference_rooms.add(room)
-    return room
-
-
-def update_conference_room(
-    uow: UnitOfWork, ctx: Context, room_id: str, change: ConferenceRoomChanges
-) -> ConferenceRoom:
-    """CFG-8: rename a conference room or change its PIN."""
-    room = get_visible(uow.conference_rooms, ctx, room_id)
-    values = given(change)
-    if isinstance(change.name, str):
-        values["name"] = clean_name(change.name)
-    if isinstance(change.pin, str):
-        check_conference_pin(change.pin)
-    updated = replace(room, **values)
-    uow.conference_rooms.update(updated)
-    return updated
-
-
-def remove_conference_room(uow: UnitOfWork, ctx: Context, room_id: str) -> None:
-    """CFG-8: remove a conference room (it no longer counts)."""
-    room = get_visible(uow.conference_rooms, ctx, room_id)
-    uow.conference_rooms.remove(room.id)
 
 
 # --- recording (CFG-9) ------------------------------------------------------------------------------------

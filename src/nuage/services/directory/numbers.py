@@ -142,6 +142,8 @@ def assign_number(
         raise InvalidInput("user_id", "A number is assigned to one user, device or trunk at a time")
     if uow.faxes.find_by(number_id=number.id) and targets:
         raise Conflict("The number leads to a virtual fax", field="number_id")
+    if uow.number_applications.find(number.id) is not None and targets:
+        raise Conflict("The number leads to a menu, schedule or conference room", field="number_id")
     if user_id:
         user = get_visible(uow.users, ctx, user_id, account_id=number.account_id)
         if user.no_service:
@@ -162,4 +164,6 @@ def remove_number(uow: UnitOfWork, ctx: Context, number_id: str) -> None:
     if uow.faxes.find_by(number_id=number.id):
         raise Conflict("Remove the virtual fax on this number first", field="number_id")
     refuse_change_while_porting(uow, number.e164, "removed")
+    if uow.number_applications.find(number.id) is not None:
+        uow.number_applications.remove(number.id)
     uow.numbers.remove(number.id)

@@ -37,13 +37,15 @@ class UserChanges:
 
 
 def _check_free_extension(uow: UnitOfWork, account_id: str, extension: str, user_id: str | None) -> None:
-    """EMG-4 (built in or listed by the operator), then one user per extension in an account."""
+    """EMG-4 (built in or listed by the operator), then one user or room per extension in an account."""
     check_extension(
         extension, extension in EMERGENCY_NUMBERS or uow.emergency_numbers.find(extension) is not None
     )
     other = uow.users.find_by(account_id=account_id, extension=extension)
     if other is not None and other.id != user_id:
         raise Conflict(f"Extension {extension} is taken", field="extension")
+    if uow.conference_rooms.find_by(account_id=account_id, extension=extension) is not None:
+        raise Conflict(f"Extension {extension} is a conference room's", field="extension")
 
 
 def _check_free_email(uow: UnitOfWork, email: str | None, user_id: str | None, message: str) -> None:

@@ -17,6 +17,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from nuage.directory.conferences import ConferenceParticipant
+from nuage.directory.destinations import NumberApplication
+from nuage.directory.menus import Menu
 from nuage.directory.model import (
     CallRecording,
     CarrierTrunk,
@@ -35,6 +38,7 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.directory.schedules import Schedule
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
 from nuage.storage.memory.billing import BILLING_TABLES, MemoryBillingStore
 from nuage.storage.memory.payments import PAYMENT_TABLES, MemoryPaymentStore
@@ -62,6 +66,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "carrier_trunks": ("carrier trunk", "id"),
     "emergency_numbers": ("emergency number", "number"),
     "hot_desk_sessions": ("hot-desk session", "device_id"),
+    "schedules": ("schedule", "id"),
+    "menus": ("menu", "id"),
+    "number_applications": ("number application", "number_id"),
+    "conference_participants": ("conference participant", "id"),
     "voicemail_boxes": ("voicemail box", "id"),
     "voicemail_messages": ("voicemail message", "id"),
 }
@@ -117,6 +125,10 @@ class MemoryUnitOfWork:
     carrier_trunks: MemoryRepository[CarrierTrunk]
     emergency_numbers: MemoryRepository[EmergencyNumber]
     hot_desk_sessions: MemoryRepository[HotDeskSession]
+    schedules: MemoryRepository[Schedule]
+    menus: MemoryRepository[Menu]
+    number_applications: MemoryRepository[NumberApplication]
+    conference_participants: MemoryRepository[ConferenceParticipant]
     voicemail_boxes: MemoryRepository[VoicemailBox]
     voicemail_messages: MemoryRepository[VoicemailMessage]
 

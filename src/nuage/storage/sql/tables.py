@@ -182,7 +182,7 @@ conference_rooms = Table(
     _account(),
     Column("name", String(200), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
-    Column("pin", String(16)),
+    Column("pin_hash", String(200)),  # 0030_ivrconf: hashed; more columns in app_tables
 )
 
 recording_settings = Table(

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any, Self
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import DBAPIError
 
+from nuage.directory.conferences import ConferenceParticipant
+from nuage.directory.destinations import NumberApplication
+from nuage.directory.menus import Menu
 from nuage.directory.model import (
     CallRecording,
     CarrierTrunk,
@@ -27,8 +30,15 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.directory.schedules import (
+    Schedule,
+    exceptions_from_data,
+    exceptions_to_data,
+    hours_from_data,
+    hours_to_data,
+)
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
-from nuage.storage.sql import media_tables, tables, voicemail_tables
+from nuage.storage.sql import app_tables, media_tables, tables, voicemail_tables
 from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
@@ -82,6 +92,27 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
         "hot-desk session",
         "device_id",
     ),
+    "schedules": (
+        _mapper(
+            Schedule,
+            app_tables.schedules,
+            hours=(hours_to_data, hours_from_data),
+            exceptions=(exceptions_to_data, exceptions_from_data),
+        ),
+        "schedule",
+        "id",
+    ),
+    "menus": (_mapper(Menu, app_tables.ivr_menus, options=(dict, dict)), "menu", "id"),
+    "number_applications": (
+        _mapper(NumberApplication, app_tables.number_applications),
+        "number application",
+        "number_id",
+    ),
+    "conference_participants": (
+        _mapper(ConferenceParticipant, app_tables.conference_participants),
+        "conference participant",
+        "id",
+    ),
     "voicemail_boxes": (
         _mapper(VoicemailBox, voicemail_tables.voicemail_boxes, members=_WORDS, greetings=_WORDS),
         "voicemail box",
@@ -116,6 +147,10 @@ class SqlUnitOfWork:
     carrier_trunks: SqlRepository[CarrierTrunk]
     emergency_numbers: SqlRepository[EmergencyNumber]
     hot_desk_sessions: SqlRepository[HotDeskSession]
+    schedules: SqlRepository[Schedule]
+    menus: SqlRepository[Menu]
+    number_applications: SqlRepository[NumberApplication]
+    conference_participants: SqlRepository[ConferenceParticipant]
     voicemail_boxes: SqlRepository[VoicemailBox]
     voicemail_messages: SqlRepository[VoicemailMessage]
     # one billing and one payments store per unit of work, made on first use (a subclass that

@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 import nuage.storage.sql.billing_tables  # noqa: F401  (registers the billing tables on metadata)
 from nuage.storage.sql import (
     api_tables,  # noqa: F401  (registers the API tables on metadata)
+    app_tables,  # noqa: F401  (registers the call applications' tables on metadata)
     media_tables,  # noqa: F401  (registers the media plane's tables on metadata)
     payments_tables,  # noqa: F401  (registers the payments tables on metadata)
     support_tables,  # noqa: F401  (registers the support tables on metadata)

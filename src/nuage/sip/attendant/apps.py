@@ -1,0 +1,206 @@
+"""The auto-attendant and conference rooms as media applications (``nuage.sip.b2bua.apps``).
+
+``Attendants.route`` (an ``AppRouter``) starts them when a phone dials a conference room's
+extension or a number routed to a menu, a schedule or a room. The menu application runs
+``directory.attendant``'s state machine on the call: prompts play (a key stops them), keys and
+silences go to the machine, its timers are the waits for a key. A schedule is evaluated when the
+call arrives. A room asks for its PIN (three tries; the moderator PIN makes a moderator), then the
+caller is in the engine's mix until they hang up or the API kicks them; the API's mute is applied
+within ``POLL_S``. When the account records calls (CFG-9), the room's whole mix is recorded from
+its first participant in to its last one out, and stored as the account's call recording.
+
+A user, an extension, a voicemail box or an external number is reached by a blind transfer
+(RFC 3515 REFER to the caller's phone, which then places that call itself: CAP-3 capacity and SIP-2
+caller ID apply to it as to any call of the phone); a voicemail box is reached by the deposit code
+and the user's extension. A caller whose phone refuses the transfer hears goodbye.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+
+from nuage.directory.attendant import Attendant, Hangup, Play, StartTimer, StopPlaying, Transfer
+from nuage.directory.conferences import JoinRole
+from nuage.directory.destinations import Destination, DestinationKind
+from nuage.directory.menus import Prompt
+from nuage.directory.model import ConferenceRoom
+from nuage.sip.attendant.ports import AttendantDirectory, ConferenceMixer, Sound
+from nuage.sip.b2bua.apps import AppCall, AppDispatch, MediaApplication
+from nuage.sip.message import SipResponse
+from nuage.sip.ports import CallRecordings, SipAccount
+
+log = logging.getLogger("nuage.sip.attendant")
+
+PIN_TRIES = 3
+PIN_TIMEOUT_S = 10.0
+POLL_S = 0.5
+MAX_HOPS = 16  # schedules and menus leading to each other
+REFER_TIMEOUT_S = 8.0
+
+
+class Attendants:
+    """The auto-attendant and conference applications over the directory and the engine's mixer."""
+
+    def __init__(
+        self,
+        directory: AttendantDirectory,
+        mixer: ConferenceMixer | None,
+        voicemail_code: str = "*98",
+        recordings: CallRecordings | None = None,
+    ) -> None:
+        self.directory = directory
+        self.mixer = mixer
+        self.recordings = recordings  # CFG-9: a room of an account that records calls is recorded
+        self.voicemail_code = voicemail_code  # then the box's extension: leaves a message
+
+    async def route(self, account: SipAccount, dialled: str) -> AppDispatch | None:
+        """An ``AppRouter``: the application for a room's extension or an answered number."""
+        found = await self.directory.answering(account.account_id, dialled)
+        if found is None:
+            return None
+        return AppDispatch(self.application(found.account_id, found.destination), dialled)
+
+    def application(self, account_id: str, destination: Destination) -> MediaApplication:
+        """The application that handles a call sent to ``destination`` of ``account_id``."""
+
+        async def run(call: AppCall) -> None:
+            await self.follow(call, account_id, destination)
+
+        return run
+
+    async def follow(self, call: AppCall, account_id: str, destination: Destination | None) -> None:
+        """Take the call where ``destination`` leads, through schedules and menus."""
+        for _ in range(MAX_HOPS):
+            if destination is None:
+                return
+            target = destination.target or ""
+            if destination.kind is DestinationKind.SCHEDULE:
+                destination = await self.directory.schedule_destination(target)
+            elif destination.kind is DestinationKind.MENU:
+                destination = await self.menu(call, account_id, target)
+            elif destination.kind is DestinationKind.CONFERENCE:
+                room = await self.directory.room(target)
+                if room is not None:
+                    await self.conference(call, room)
+                return
+            elif destination.kind is DestinationKind.HANGUP:
+                return
+            else:
+                dial = await self.directory.dial_string(account_id, destination, self.voicemail_code)
+                if dial is None or not await self.transfer(call, dial):
+                    log.info("call %s: %s could not be reached", call.call_id, destination)
+                    await call.play(self.directory.prompt("en", "goodbye"), interrupt=False)
+                return
+
+    async def transfer(self, call: AppCall, target: str) -> bool:
+        """Blind transfer (RFC 3515): REFER the caller's phone to ``target`` (what it then dials, at
+        the address it called), then hang up; False when the phone refuses or does not answer."""
+        if call.account is None or call.ended:
+            return False
+        controller = call.call
+        uri = replace(controller.request.uri, user=target, params=(), headers=())
+        answered: asyncio.Future[SipResponse | None] = asyncio.get_running_loop().create_future()
+
+        def on_response(response: SipResponse | None) -> None:
+            if response is not None and response.status < 200:
+                return
+            if not answered.done():
+                answered.set_result(response)
+
+        sent = controller.caller_leg.send_in_dialog(
+            "REFER", on_response, extra=[("Refer-To", f"<{uri}>"), ("Referred-By", f"<{uri}>")]
+        )
+        if sent is None:
+            return False
+        try:
+            async with asyncio.timeout(REFER_TIMEOUT_S):
+                response = await answered
+        except TimeoutError:
+            return False
+        if response is None or not 200 <= response.status < 300:
+            return False
+        call.hang_up()
+        return True
+
+    async def _sound(self, account_id: str, prompt: Prompt, language: str) -> Sound:
+        if prompt.sound_file_id is not None:
+            path = await self.directory.sound_file(account_id, prompt.sound_file_id)
+            if path is not None:
+                return path
+            return self.directory.prompt(language, "welcome")
+        return self.directory.prompt(language, prompt.default or "welcome")
+
+    async def menu(self, call: AppCall, account_id: str, menu_id: str) -> Destination | None:
+        """Run the menu ``menu_id``; where the caller chose to go (None: the call is over)."""
+        menus, extensions = await self.directory.menus(account_id)
+        start = menus.get(menu_id)
+        if start is None:
+            return None
+        machine = Attendant(start, menus, extensions.__contains__)
+        actions = machine.start()
+        while actions:
+            following = []
+            for action in actions:
+                if isinstance(action, Play):
+                    sounds = [await self._sound(account_id, p, action.language) for p in action.prompts]
+                    key = await call.play(*sounds)
+                    following = machine.digit(call.digits.popleft()) if key else machine.prompt_finished()
+                elif isinstance(action, StartTimer):
+                    got = await call.collect(1, timeout_s=action.ms / 1000, end="")
+                    following = machine.digit(got) if got else machine.timeout(action.token)
+                elif isinstance(action, Transfer):
+                    return action.destination
+                elif isinstance(action, Hangup):
+                    return None
+                elif isinstance(action, StopPlaying):
+                    continue  # ``play`` stopped at the key already
+            actions = following
+        return None
+
+    async def conference(self, call: AppCall, room: ConferenceRoom) -> None:
+        """CFG-8: the PIN, then the room's mix until the caller hangs up or is kicked."""
+        if self.mixer is None:
+            log.warning("call %s: conference rooms need the embedded media engine", call.call_id)
+            await call.play(self.directory.prompt("en", "goodbye"), interrupt=False)
+            return
+        role: JoinRole | None = JoinRole.PARTICIPANT
+        if room.has_pin or room.has_moderator_pin:
+            role = None
+            for _ in range(PIN_TRIES):
+                await call.play(self.directory.prompt("en", "conference_pin"))
+                entered = await call.collect(12, timeout_s=PIN_TIMEOUT_S)
+                role = await self.directory.join_role(room, entered) if entered else None
+                if role is not None:
+                    break
+                await call.play(self.directory.prompt("en", "wrong_pin"), interrupt=False)
+        if role is None:
+            await call.play(self.directory.prompt("en", "goodbye"), interrupt=False)
+            return
+        account = call.account
+        label = (account.caller_id_e164 or account.display_name or account.username) if account else "caller"
+        key = call.call_id
+        count = await self.mixer.join_conference(key, room.id, label, moderator=role is JoinRole.MODERATOR)
+        recorded = f"conference-{room.id}"  # what the call recording's row names
+        if count == 1 and self.recordings is not None:  # the first one in starts the room's recording
+            path = await self.recordings.target(room.account_id, recorded)
+            if path is not None:
+                await self.mixer.record_conference(room.id, path)
+        try:
+            await self.directory.joined(room, key, label, role)
+            muted = False
+            while True:
+                await call.collect(1, timeout_s=POLL_S, end="")  # keys do nothing in a room
+                state = await self.directory.state(key)
+                if state is None or state.kicked:
+                    call.hang_up()
+                    return
+                if state.muted != muted:
+                    muted = state.muted
+                    await self.mixer.mute_in_conference(key, room.id, muted)
+        finally:
+            recording = await self.mixer.leave_conference(key, room.id)
+            await self.directory.left(key)
+            if recording is not None and self.recordings is not None:
+                await self.recordings.stored(room.account_id, recorded, recording)
