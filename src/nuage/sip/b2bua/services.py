@@ -52,8 +52,5 @@ class CallServices:
     on_auth_failure: Callable[[str], None] | None = None  # SIP-5: a wrong hot-desk PIN counts
     journal: CallJournal | None = None  # calls in progress, written behind (issue #20)
     media: MediaServices | None = None  # the engine anchored calls' media goes to (None: never anchored)
-<<<<<<< HEAD
     applications: Applications | None = None  # media applications: feature codes, diversion (apps)
-=======
     live_calls: Callable[[], Iterable[CallController]] = tuple  # the calls in progress (attended transfer)
->>>>>>> transfer
