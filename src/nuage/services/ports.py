@@ -13,6 +13,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
+from nuage.directory.meetings import MeetingRoom
 from nuage.directory.model import (
     CallRecording,
     CarrierTrunk,
@@ -111,6 +112,8 @@ class UnitOfWork(Protocol):
     def call_recordings(self) -> Repository[CallRecording]: ...
     @property
     def web_channels(self) -> Repository[WebChannel]: ...
+    @property
+    def meeting_rooms(self) -> Repository[MeetingRoom]: ...
     @property
     def packs(self) -> Repository[TrafficPack]: ...
     @property

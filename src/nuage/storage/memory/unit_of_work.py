@@ -17,6 +17,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from nuage.directory.meetings import MeetingRoom
 from nuage.directory.model import (
     CallRecording,
     CarrierTrunk,
@@ -55,6 +56,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "recording": ("recording setting", "account_id"),
     "call_recordings": ("call recording", "id"),
     "web_channels": ("web channel", "id"),
+    "meeting_rooms": ("meeting room", "id"),
     "packs": ("traffic pack", "id"),
     "trunks": ("trunk", "id"),
     "sound_files": ("sound file", "id"),
@@ -108,6 +110,7 @@ class MemoryUnitOfWork:
     recording: MemoryRepository[RecordingSetting]
     call_recordings: MemoryRepository[CallRecording]
     web_channels: MemoryRepository[WebChannel]
+    meeting_rooms: MemoryRepository[MeetingRoom]
     packs: MemoryRepository[TrafficPack]
     trunks: MemoryRepository[Trunk]
     sound_files: MemoryRepository[SoundFile]

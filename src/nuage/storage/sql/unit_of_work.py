@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import DBAPIError
 
+from nuage.directory.meetings import MeetingRoom
 from nuage.directory.model import (
     CallRecording,
     CarrierTrunk,
@@ -68,6 +69,7 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
     "recording": (_mapper(RecordingSetting, tables.recording_settings), "recording setting", "account_id"),
     "call_recordings": (_mapper(CallRecording, media_tables.call_recordings), "call recording", "id"),
     "web_channels": (_mapper(WebChannel, tables.web_channels), "web channel", "id"),
+    "meeting_rooms": (_mapper(MeetingRoom, tables.meeting_rooms), "meeting room", "id"),
     "packs": (_mapper(TrafficPack, tables.traffic_packs), "traffic pack", "id"),
     "trunks": (_mapper(Trunk, tables.trunks), "trunk", "id"),
     "sound_files": (_mapper(SoundFile, tables.sound_files), "sound file", "id"),
@@ -96,6 +98,7 @@ class SqlUnitOfWork:
     recording: SqlRepository[RecordingSetting]
     call_recordings: SqlRepository[CallRecording]
     web_channels: SqlRepository[WebChannel]
+    meeting_rooms: SqlRepository[MeetingRoom]
     packs: SqlRepository[TrafficPack]
     trunks: SqlRepository[Trunk]
     sound_files: SqlRepository[SoundFile]
