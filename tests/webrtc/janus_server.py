@@ -97,7 +97,7 @@ cors: {{ }}
             self._write_config()
             log = (self.workdir / "janus.log").open("wb")
             self.process = subprocess.Popen(
-                [binary, "-C", str(self.config / "janus.jcfg"), "-F", str(self.config), "-N"],
+                [binary, "-C", str(self.config / "janus.jcfg"), "-F", str(self.config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from api.support import Api
+from nuage.bootstrap import Platform
 from nuage.services.billing.order_fees import invoice_order
 from nuage.services.context import Context
 from nuage.services.payments.payments import record_payment
@@ -28,26 +29,31 @@ async def order_room(api: Api, who: str = PARTNER) -> dict[str, object]:
     return room
 
 
-def pay(api: Api, number: str) -> None:
-    """The contracting party pays the invoice (PAY-1, recorded as the operator would)."""
-    platform = api.platform
+def pay_invoice(platform: Platform, number: str) -> None:
+    """The contracting party pays the invoice in full (PAY-1, recorded as the operator would)."""
     with platform.uow() as uow:
         operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
         assert operator is not None
         invoice = uow.billing.find_invoice(number)
         assert invoice is not None
-        draft = invoice.issued.draft
-        gross = sum((line.amount for line in draft.lines), Decimal(0)) * (1 + Decimal("0.21"))
-        ctx = Context.operator(operator.id, platform.clock)
+        header = next(
+            h
+            for h in uow.billing.list_invoices(party_ids=None, period=None, limit=10**6, offset=0)[0]
+            if h.number == number
+        )
         record_payment(
             uow,
-            ctx,
-            party_id=draft.invoiced_party_id,
-            amount=gross.quantize(Decimal("0.01")),
+            Context.operator(operator.id, platform.clock),
+            party_id=invoice.issued.draft.invoiced_party_id,
+            amount=abs(header.gross).quantize(Decimal("0.01")),
             received_on=business_date(platform.clock.now()),
             invoice_number=number,
         )
         uow.commit()
+
+
+def pay(api: Api, number: str) -> None:
+    pay_invoice(api.platform, number)
 
 
 @pytest.mark.rule("BIL-6")
