@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from api.support import SECRETS
 from nuage.directory.meetings import MeetingRoom
 from nuage.services.context import Context
 from nuage.services.meetings.rooms import MeetingOrder, order_meeting_room
 from nuage.tenancy.model import Language, PartyKind
+from waiting import wait_until
 from webrtc.conftest import LiveMeeting
-from webrtc.test_meeting_rooms_api import pay_invoice
+from webrtc.test_meeting_rooms_api import PARTNER, pay_invoice
 
 HEARD = 0.01  # RMS of the remote audio (full scale 1.0); silence is 0
 
@@ -64,13 +67,13 @@ def join(page: Page, room: MeetingRoom, display: str, pin: str = "2468") -> None
     page.click("#join")
 
 
-def hears_one_other(page: Page) -> float:
+def hears_one_other(page: Page, ms: int = 3000) -> float:
     page.wait_for_function(
         "() => { const m = window.nuageMeeting; if (!m || m.remote.size !== 1) return false;"
         " const [s] = m.remote.values(); return s.getAudioTracks().length > 0; }",
         timeout=30_000,
     )
-    levels: dict[str, float] = page.evaluate("window.nuageMeeting.remoteLevels(3000)")
+    levels: dict[str, float] = page.evaluate(f"window.nuageMeeting.remoteLevels({ms})")
     [level] = levels.values()
     print(f"heard level {level:.4f}")
     return level
@@ -103,3 +106,42 @@ def test_a_wrong_pin_is_refused(meeting_live: LiveMeeting, contexts: list[Browse
     join(page, room, "Eve", pin="0000")
     page.wait_for_selector("#refusal:not([hidden])")
     assert "Wrong PIN" in page.inner_text("#refusal")
+
+
+SILENT = 0.001
+
+
+@pytest.mark.rule("MTG-1")
+def test_the_host_mutes_and_removes_a_participant(
+    meeting_live: LiveMeeting, contexts: list[BrowserContext]
+) -> None:
+    room = order(meeting_live, "Host controls")
+    pay_invoice(meeting_live.platform, room.invoice_number)
+    alice, bob = (context.new_page() for context in contexts)
+    join(alice, room, "Alice")
+    join(bob, room, "Bob")
+    assert hears_one_other(bob) > HEARD
+    with httpx.Client(base_url=f"{meeting_live.base}/api/v1", timeout=30) as http:
+        token = http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": PARTNER,
+                "client_secret": SECRETS[PARTNER],
+            },
+        ).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        people = http.get(f"/meeting-rooms/{room.id}/participants").json()["items"]
+        by_name = {person["display"]: person["participant_id"] for person in people}
+        assert set(by_name) == {"Alice", "Bob"}
+        muted = http.post(
+            f"/meeting-rooms/{room.id}/participants/{by_name['Alice']}/mute", json={"muted": True}
+        )
+        assert muted.status_code == 204, muted.text
+        wait_until(lambda: hears_one_other(bob, 1000) < SILENT, timeout=30, what="Bob to stop hearing Alice")
+        assert hears_one_other(alice) > HEARD  # Alice still hears Bob
+        removed = http.delete(f"/meeting-rooms/{room.id}/participants/{by_name['Bob']}")
+        assert removed.status_code == 204, removed.text
+        bob.wait_for_function("() => document.getElementById('meeting-status').textContent === 'removed'")
+        left = http.get(f"/meeting-rooms/{room.id}/participants").json()["items"]
+        assert [person["display"] for person in left] == ["Alice"]

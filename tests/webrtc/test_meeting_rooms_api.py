@@ -3,8 +3,10 @@ opened only once paid, on Janus; the host's controls; the operator's view of the
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from api.support import Api
@@ -141,3 +143,67 @@ async def test_the_operator_sees_the_gateway_health(meeting_api: Api) -> None:
     assert "janus.plugin.videoroom" in health["plugins"]
     assert health["stun_urls"] == ["stun:127.0.0.1:3478"]
     assert (await meeting_api.get(PARTNER, "/meeting-gateway")).status_code == 403
+
+
+async def join(api: Api, room_id: object, pin: str = "2468") -> httpx.Response:
+    return await api.http.post(
+        f"http://nuage.test/meet/{room_id}/join", json={"pin": pin, "display": "Visitor"}
+    )
+
+
+@pytest.mark.rule("BIL-6")
+@pytest.mark.rule("MTG-1")
+async def test_a_visitor_enters_only_a_paid_unlocked_room_with_its_pin(meeting_api: Api) -> None:
+    api = meeting_api
+    room = await order_room(api)
+    unpaid = await join(api, room["id"])
+    assert unpaid.status_code == 422, unpaid.text
+    assert unpaid.json()["details"]["rule_id"] == "BIL-6"
+    pay(api, str(room["invoice_number"]))
+    ticket = await join(api, room["id"])  # the first visitor after payment opens the room
+    assert ticket.status_code == 200, ticket.text
+    assert ticket.json()["janus_url"] == api.platform.settings.janus.url
+    assert ticket.json()["ice_servers"] == [{"urls": ["stun:127.0.0.1:3478"]}]
+    assert (await api.get(PARTNER, f"/meeting-rooms/{room['id']}")).json()["status"] == "active"
+    await api.post(PARTNER, f"/meeting-rooms/{room['id']}/lock", json={"locked": True})
+    locked = await join(api, room["id"])
+    assert locked.status_code == 422, locked.text
+    assert locked.json()["details"]["rule_id"] == "MTG-1"
+    await api.post(PARTNER, f"/meeting-rooms/{room['id']}/lock", json={"locked": False})
+    again = await join(api, room["id"])
+    assert again.status_code == 200, again.text
+    assert again.json()["key"] != ticket.json()["key"]  # the key handed out before the lock is gone
+
+
+async def test_wrong_pins_are_limited_per_address(meeting_api: Api) -> None:
+    api = meeting_api
+    room = await order_room(api)
+    pay(api, str(room["invoice_number"]))
+    for _ in range(10):
+        wrong = await join(api, room["id"], pin="9999")
+        assert wrong.status_code == 422
+        assert wrong.json()["details"]["field"] == "pin"
+    blocked = await join(api, room["id"])  # even the right PIN, until the window has passed
+    assert blocked.status_code == 429
+    api.platform.clock.advance(timedelta(minutes=11))  # type: ignore[attr-defined]
+    assert (await join(api, room["id"])).status_code == 200
+
+
+async def test_the_join_page_shows_the_partners_brand_and_refuses_other_bodies(meeting_api: Api) -> None:
+    api = meeting_api
+    room = await order_room(api)
+    page = await api.http.get(f"http://nuage.test/meet/{room['id']}")
+    assert page.status_code == 200
+    assert "BruVoice" in page.text
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert (
+        f"connect-src 'self' http://127.0.0.1:{api.platform.settings.janus.url.split(':')[2].split('/')[0]}"
+        in policy
+    )  # type: ignore[union-attr]
+    assert (await api.http.get("http://nuage.test/meet/meet_nothere")).status_code == 404
+    form = await api.http.post(
+        f"http://nuage.test/meet/{room['id']}/join", data={"pin": "2468", "display": "x"}
+    )
+    assert form.status_code == 422
+    assert form.json()["details"]["field"] == "content-type"

@@ -87,8 +87,8 @@
       publishers(data.publishers);
     } else if (data.videoroom === "event") {
       publishers(data.publishers);
-      const gone = data.leaving || data.unpublished;
-      if (gone === "ok") { leave("removed"); return; }
+      const gone = data.leaving || data.unpublished || data.kicked;
+      if (gone === "ok" || data.kicked === state.myId) { leave(data.reason === "kicked" ? "removed" : "left"); return; }
       if (gone) { dropFeed(gone); }
       if (data.error_code) { status("refused: " + data.error); }
     }
