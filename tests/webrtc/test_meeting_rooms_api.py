@@ -3,8 +3,10 @@ opened only once paid, on Janus; the host's controls; the operator's view of the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +16,7 @@ from nuage.bootstrap import Platform
 from nuage.services.billing.order_fees import invoice_order
 from nuage.services.context import Context
 from nuage.services.payments.payments import record_payment
-from nuage.shared.clock import business_date
+from nuage.shared.clock import Clock, business_date
 from nuage.tenancy.model import PartyKind
 
 OPERATOR, PARTNER, CUSTOMER = "demo-operator", "demo-bruvoice", "demo-peeters"
@@ -33,22 +35,24 @@ async def order_room(api: Api, who: str = PARTNER) -> dict[str, object]:
 
 def pay_invoice(platform: Platform, number: str) -> None:
     """The contracting party pays the invoice in full (PAY-1, recorded as the operator would)."""
-    with platform.uow() as uow:
+    pay_with(platform.uow, platform.clock, number)
+
+
+def pay_with(make: Callable[[], Any], clock: Clock, number: str) -> None:
+    """``pay_invoice`` over any unit-of-work factory (databases, memory)."""
+    with make() as uow:
         operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
         assert operator is not None
         invoice = uow.billing.find_invoice(number)
         assert invoice is not None
-        header = next(
-            h
-            for h in uow.billing.list_invoices(party_ids=None, period=None, limit=10**6, offset=0)[0]
-            if h.number == number
-        )
+        headers, _ = uow.billing.list_invoices(party_ids=None, period=None, limit=10**6, offset=0)
+        gross = next(header.gross for header in headers if header.number == number)
         record_payment(
             uow,
-            Context.operator(operator.id, platform.clock),
+            Context.operator(operator.id, clock),
             party_id=invoice.issued.draft.invoiced_party_id,
-            amount=abs(header.gross).quantize(Decimal("0.01")),
-            received_on=business_date(platform.clock.now()),
+            amount=abs(gross).quantize(Decimal("0.01")),
+            received_on=business_date(clock.now()),
             invoice_number=number,
         )
         uow.commit()
