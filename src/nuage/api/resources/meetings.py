@@ -188,6 +188,7 @@ register(router, MEETING_ROOMS)
     **described(UPDATE, "BIL-6: activation follows payment: 422 citing BIL-6 while the invoice is unpaid."),
 )
 def open_meeting_room(id: ID, c: Call = Depends(call)) -> Response:
+    get_visible(c.uow.meeting_rooms, c.ctx, id)  # TEN-4: 404 before anything else
     c.require(UPDATE)
     room = m.open_meeting_room(c.uow, c.ctx, id, gateway_of(c), c.runtime.platform.payments)
     return write_response(dump(MeetingRoomOut, _out(room)), 200)
@@ -202,6 +203,7 @@ def open_meeting_room(id: ID, c: Call = Depends(call)) -> Response:
     **described(UPDATE, "MTG-1: a locked room lets nobody else in, not even with a key handed out before."),
 )
 def lock_meeting_room(id: ID, body: LockBody, c: Call = Depends(call)) -> Response:
+    get_visible(c.uow.meeting_rooms, c.ctx, id)  # TEN-4: 404 before anything else
     c.require(UPDATE)
     room = m.lock_meeting_room(c.uow, c.ctx, id, gateway_of(c), locked=body.locked)
     return write_response(dump(MeetingRoomOut, _out(room)), 200)
@@ -216,6 +218,7 @@ def lock_meeting_room(id: ID, body: LockBody, c: Call = Depends(call)) -> Respon
     **described(READ, "MTG-1: the people in the room now (the host's view)."),
 )
 def list_participants(id: ID, request: Request, c: Call = Depends(call)) -> Response:
+    get_visible(c.uow.meeting_rooms, c.ctx, id)
     c.require(READ)
     found = m.meeting_participants(c.uow, c.ctx, id, gateway_of(c))
     out = ParticipantsOut(items=[ParticipantOut.model_validate(p, from_attributes=True) for p in found])
@@ -234,6 +237,7 @@ def list_participants(id: ID, request: Request, c: Call = Depends(call)) -> Resp
 def mute_participant(
     id: ID, participant_id: ParticipantId, body: MuteBody, c: Call = Depends(call)
 ) -> Response:
+    get_visible(c.uow.meeting_rooms, c.ctx, id)
     c.require(UPDATE)
     m.mute_participant(c.uow, c.ctx, id, participant_id, gateway_of(c), muted=body.muted)
     return write_response(None, 204)
@@ -249,6 +253,7 @@ def mute_participant(
     **described(UPDATE, "MTG-1: the host removes someone from the room."),
 )
 def remove_participant(id: ID, participant_id: ParticipantId, c: Call = Depends(call)) -> Response:
+    get_visible(c.uow.meeting_rooms, c.ctx, id)
     c.require(UPDATE)
     m.remove_participant(c.uow, c.ctx, id, participant_id, gateway_of(c))
     return write_response(None, 204)
@@ -259,10 +264,10 @@ def remove_participant(id: ID, participant_id: ParticipantId, c: Call = Depends(
     response_model=GatewayOut,
     summary="The Janus gateway's health",
     tags=["meetings"],
-    responses=responses(FORBIDDEN),
+    responses=responses(NOT_MODIFIED, FORBIDDEN),
     **described(GATEWAY, "MTG-1: the operator's view: whether Janus answers, its version and plugins."),
 )
-def meeting_gateway(c: Call = Depends(call)) -> Response:
+def meeting_gateway(request: Request, c: Call = Depends(call)) -> Response:
     c.require(GATEWAY)
     config = c.runtime.platform.settings.janus
     gateway = c.runtime.platform.meeting_gateway
@@ -277,4 +282,4 @@ def meeting_gateway(c: Call = Depends(call)) -> Response:
         stun_urls=list(config.stun_urls),
         turn_urls=list(config.turn_urls),
     )
-    return write_response(out.model_dump_json().encode(), 200)
+    return read_response(request, out.model_dump_json().encode())
