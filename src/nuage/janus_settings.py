@@ -30,6 +30,8 @@ class JanusSettings(BaseModel):
     turn_urls: list[IceUrl] = Field(default_factory=list, max_length=8)
     turn_username: str | None = Field(default=None, max_length=200)
     turn_password: SecretStr | None = None
+    sip_proxy: str | None = Field(default=None, pattern=r"^sips?:[^\s]{1,250}$")  # Janus -> Nuage SIP
+    sip_domain: str | None = Field(default=None, max_length=253)  # the domain of the browser phones' AoR
 
     @property
     def browser_url(self) -> str | None:
