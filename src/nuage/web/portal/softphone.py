@@ -85,7 +85,7 @@ def router(portal: Portal) -> APIRouter:
                     headers=_NO_STORE,
                 )
             uow.commit()
-            domain = config.sip_domain or urlsplit("//" + config.sip_proxy.split(":", 1)[1]).hostname or ""
+            domain = config.sip_domain or config.sip_proxy.split(":", 1)[1].split(";")[0]  # host[:port]
             return JSONResponse(
                 {
                     "janus_url": config.browser_url,
