@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import select
 import soundfile
 import uvicorn
 from playwright.async_api import async_playwright
+from sqlalchemy import select
 
 from api.support import PASSWORDS
 from media.peers import rms
@@ -33,7 +33,7 @@ from nuage.storage.sql import tables
 from nuage.web.app import create_app
 from sip.baresip_phone import Baresip, running_baresip
 from sip.harness import needs_baresip
-from waiting import wait_for_condition, wait_until
+from waiting import wait_for_condition
 from webrtc.conftest import CHROMIUM, MEDIA_FLAGS, SECRET, janus_settings
 from webrtc.janus_server import JanusServer
 
