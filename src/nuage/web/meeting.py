@@ -11,8 +11,6 @@ the Janus gateway only.
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,10 +23,10 @@ from nuage.api.errors import error_body, field_message, http_status_for
 from nuage.bootstrap import Platform
 from nuage.errors import InvalidInput, NotFound, NuageError, UpstreamUnavailable
 from nuage.services.meetings import rooms as m
-from nuage.shared.clock import Clock
 from nuage.web.headers import new_nonce
 from nuage.web.portal import i18n
 from nuage.web.portal.base import TEMPLATES, Brand
+from nuage.web.windows import SlidingWindow
 
 CLIENT = Path(__file__).parent / "static" / "meeting.js"
 MAX_FAILURES = 10
@@ -43,40 +41,6 @@ class JoinBody(BaseModel):
 
     pin: str = Field(pattern=r"^[0-9]{4,12}$")
     display: str = Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f-\x9f<>]*$")
-
-
-class PinAttempts:
-    """Wrong PINs per (address, room) over a sliding window (bounded: the oldest keys go first)."""
-
-    def __init__(
-        self, clock: Clock, *, limit: int = MAX_FAILURES, window: timedelta = FAILURE_WINDOW
-    ) -> None:
-        self._clock = clock
-        self._limit = limit
-        self._window = window
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        now = self._clock.now().timestamp()
-        found = self._failures.get(key, deque())
-        while found and found[0] <= now - self._window.total_seconds():
-            found.popleft()
-        return found
-
-    def blocked(self, key: tuple[str, str]) -> bool:
-        """Whether ``key`` has used up its wrong PINs."""
-        with self._lock:
-            return len(self._recent(key)) >= self._limit
-
-    def failed(self, key: tuple[str, str]) -> None:
-        """Count one wrong PIN."""
-        with self._lock:
-            found = self._recent(key)
-            found.append(self._clock.now().timestamp())
-            self._failures[key] = found
-            if len(self._failures) > 100_000:
-                self._failures.pop(next(iter(self._failures)))
 
 
 def page_policy(nonce: str, janus_url: str | None) -> str:
@@ -107,7 +71,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 def router(platform: Platform) -> APIRouter:
     """The join page, its client and its join request."""
     routes = APIRouter()
-    attempts = PinAttempts(platform.clock)
+    attempts = SlidingWindow(platform.clock, limit=MAX_FAILURES, window=FAILURE_WINDOW)
     config = platform.settings.janus
 
     @routes.get("/meet/client.js", include_in_schema=False)
@@ -156,7 +120,7 @@ def router(platform: Platform) -> APIRouter:
             field = ".".join(str(p) for p in first["loc"]) or "body"
             return _error(InvalidInput(field, f"{field}: {field_message(first)}"))
         key = (request.client.host if request.client else "-", room_id)
-        if attempts.blocked(key):
+        if attempts.full(key):
             answer = error_body(
                 "too-many-attempts", "Too many wrong PINs: try again later", {"rule_id": "MTG-1"}
             )
@@ -171,7 +135,7 @@ def router(platform: Platform) -> APIRouter:
                 ticket = m.join_meeting(uow, platform.clock, room_id, body.pin, gateway, platform.payments)
         except InvalidInput as error:
             if error.field == "pin":
-                attempts.failed(key)
+                attempts.count(key)
             return _error(error)
         except NuageError as error:
             return _error(error)
