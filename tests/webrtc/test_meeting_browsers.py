@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from api.support import SECRETS
+from api.support import PASSWORDS, SECRETS
 from nuage.directory.meetings import MeetingRoom
 from nuage.services.context import Context
 from nuage.services.meetings.rooms import MeetingOrder, order_meeting_room
@@ -145,3 +145,14 @@ def test_the_host_mutes_and_removes_a_participant(
         bob.wait_for_function("() => document.getElementById('meeting-status').textContent === 'removed'")
         left = http.get(f"/meeting-rooms/{room.id}/participants").json()["items"]
         assert [person["display"] for person in left] == ["Alice"]
+
+
+def test_the_operator_sees_the_gateway_on_the_overview(contexts: list[BrowserContext]) -> None:
+    page = contexts[0].new_page()
+    page.goto("/login")
+    page.fill("#email", "olivia@nuage.example")
+    page.fill("#password", PASSWORDS["olivia@nuage.example"])
+    with page.expect_navigation():
+        page.click("#login")
+    page.goto("/overview")
+    assert page.inner_text("#janus-health").startswith("answers: Janus 1.")
