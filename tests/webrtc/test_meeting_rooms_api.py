@@ -126,6 +126,10 @@ async def test_the_host_locks_the_room_and_only_its_tenants_see_it(meeting_api: 
     assert (await api.get("demo-dupont", f"/meeting-rooms/{room['id']}")).status_code == 404  # TEN-4
     gone = await api.delete(PARTNER, f"/meeting-rooms/{room['id']}/participants/12345")
     assert gone.status_code == 409, gone.text
+    closed = await api.delete(PARTNER, f"/meeting-rooms/{room['id']}")
+    assert closed.status_code == 204, closed.text
+    assert (await api.get(PARTNER, f"/meeting-rooms/{room['id']}")).json()["status"] == "closed"
+    assert (await join(api, room["id"])).status_code == 404  # a closed room is gone for visitors
 
 
 async def test_a_bad_pin_or_too_many_months_is_422_naming_the_field(meeting_api: Api) -> None:

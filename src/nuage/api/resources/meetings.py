@@ -159,6 +159,10 @@ def _create(c: Call, body: MeetingRoomCreate) -> Any:
     return _out(room)
 
 
+def _close(c: Call, key: str) -> None:
+    m.close_meeting_room(c.uow, c.ctx, key, c.runtime.platform.meeting_gateway)
+
+
 MEETING_ROOMS = Resource(
     path="/meeting-rooms",
     area="directory",
@@ -172,6 +176,7 @@ MEETING_ROOMS = Resource(
     create_body=MeetingRoomCreate,
     create=_create,
     get=lambda c, key: _out(get_visible(c.uow.meeting_rooms, c.ctx, key)),
+    delete=lambda c, key: _close(c, key),
     rules="MTG-1, BIL-6: ordering places an order (TEN-3) and issues its invoice at once.",
 )
 

@@ -29,7 +29,7 @@ from nuage.directory.meetings import (
 )
 from nuage.directory.rules import clean_name
 from nuage.documents.model import Brand
-from nuage.errors import InvalidInput, NotFound
+from nuage.errors import InvalidInput, NotFound, UpstreamUnavailable
 from nuage.services.billing.common import BILLING_JOB, billing_party
 from nuage.services.billing.contracts import ensure_contract
 from nuage.services.billing.issuing import issue_all
