@@ -261,11 +261,14 @@ def lock_meeting_room(
 
 
 def close_meeting_room(
-    uow: BillingUnitOfWork, ctx: Context, room_id: str, gateway: MeetingGateway
+    uow: BillingUnitOfWork, ctx: Context, room_id: str, gateway: MeetingGateway | None
 ) -> MeetingRoom:
-    """MTG-1: close a room: everyone is disconnected and nobody joins again. Commits."""
+    """MTG-1: close a room: everyone is disconnected and nobody joins again (a room never opened
+    needs no gateway). Commits."""
     room = get_visible(uow.meeting_rooms, ctx, room_id)
     if room.status is MeetingStatus.ACTIVE:
+        if gateway is None:
+            raise UpstreamUnavailable("janus", "Web Meeting is not configured: set [janus] url")
         gateway.destroy_room(room.gateway_room, secret=room.gateway_secret)
     closed = replace(room, status=MeetingStatus.CLOSED)
     uow.meeting_rooms.update(closed)
