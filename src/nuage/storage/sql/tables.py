@@ -208,26 +208,6 @@ web_channels = Table(
     Column("target_number_id", String(ID), ForeignKey("phone_numbers.id")),
 )
 
-meeting_rooms = Table(
-    "meeting_rooms",
-    metadata,
-    Column("id", String(ID), primary_key=True),
-    _account(),
-    Column("name", String(200), nullable=False),
-    Column("pin", String(16), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("ordered_at", UtcDateTime(), nullable=False),
-    Column("months", Integer, nullable=False),
-    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False),
-    Column("invoice_number", String(40), nullable=False),
-    Column("gateway_room", BigInteger, nullable=False, unique=True),
-    Column("gateway_secret", String(64), nullable=False),
-    Column("gateway_pin", String(64), nullable=False),
-    Column("publishers", Integer, nullable=False),
-    Column("locked", Boolean, nullable=False),
-    Column("activated_at", UtcDateTime()),
-)
-
 traffic_packs = Table(
     "traffic_packs",
     metadata,
@@ -305,7 +285,6 @@ LISTS: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
     "trunks": ("account_id", ("name", "created_at"), ("auth",)),
     "users": ("account_id", ("name", "created_at", "extension", "email"), ("role", "no_service")),
     "web_channels": ("account_id", ("name", "created_at"), ()),
-    "meeting_rooms": ("account_id", ("name", "ordered_at"), ("status",)),
 }
 LIST_INDEXES = tuple(
     (f"ix_{table}_{owner.removesuffix('_id') + '_' if owner else ''}{field}", table, (*owner_, *extra))

@@ -28,7 +28,7 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
-from nuage.storage.sql import media_tables, tables
+from nuage.storage.sql import media_tables, meeting_tables, tables
 from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
@@ -69,7 +69,7 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
     "recording": (_mapper(RecordingSetting, tables.recording_settings), "recording setting", "account_id"),
     "call_recordings": (_mapper(CallRecording, media_tables.call_recordings), "call recording", "id"),
     "web_channels": (_mapper(WebChannel, tables.web_channels), "web channel", "id"),
-    "meeting_rooms": (_mapper(MeetingRoom, tables.meeting_rooms), "meeting room", "id"),
+    "meeting_rooms": (_mapper(MeetingRoom, meeting_tables.meeting_rooms), "meeting room", "id"),
     "packs": (_mapper(TrafficPack, tables.traffic_packs), "traffic pack", "id"),
     "trunks": (_mapper(Trunk, tables.trunks), "trunk", "id"),
     "sound_files": (_mapper(SoundFile, tables.sound_files), "sound file", "id"),

@@ -9,6 +9,7 @@ import nuage.storage.sql.billing_tables  # noqa: F401  (registers the billing ta
 from nuage.storage.sql import (
     api_tables,  # noqa: F401  (registers the API tables on metadata)
     media_tables,  # noqa: F401  (registers the media plane's tables on metadata)
+    meeting_tables,  # noqa: F401  (registers the Web Meeting tables on metadata)
     payments_tables,  # noqa: F401  (registers the payments tables on metadata)
     support_tables,  # noqa: F401  (registers the support tables on metadata)
 )
