@@ -32,6 +32,7 @@ from nuage.config import Settings
 from nuage.errors import UpstreamUnavailable
 from nuage.payments.dunning import DunningPolicy, InterestMode
 from nuage.services.einvoicing import PaymentSettings
+from nuage.services.meetings.ports import MeetingGateway
 from nuage.services.payments.documents import DocumentTools
 from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import Clock, SystemClock
@@ -121,6 +122,17 @@ class Platform:
         from nuage.adapters.weasyprint_pdf import WeasyPrintRenderer
 
         return DocumentTools(self.payments, WeasyPrintRenderer(), self.einvoice_validator)
+
+    @cached_property
+    def meeting_gateway(self) -> MeetingGateway | None:
+        """MTG-1: the Janus gateway of ``[janus]`` (None when Web Meeting is not configured)."""
+        config = self.settings.janus
+        if config.url is None:
+            return None
+        from nuage.adapters.janus import JanusClient, JanusGateway
+
+        admin_key = config.admin_key.get_secret_value() if config.admin_key else None
+        return JanusGateway(JanusClient(config.url, timeout_s=config.timeout_s), admin_key=admin_key)
 
     @contextlib.asynccontextmanager
     async def ban_store(self) -> AsyncIterator[BanStore]:

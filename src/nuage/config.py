@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from nuage.janus_settings import JanusSettings
 from nuage.media_settings import SipMediaSettings, SipVoicemailSettings
 
 
@@ -283,6 +284,7 @@ class Settings(BaseSettings):
     sip: SipSettings = SipSettings()
     api: ApiSettings = ApiSettings()
     payments: PaymentsSettings = PaymentsSettings()
+    janus: JanusSettings = JanusSettings()  # MTG-1: Web Meeting and browser calls
     einvoice_workers: int | None = Field(default=None, ge=1)  # BIL-4: validation processes; None: CPUs
     secret_key: SecretStr | None = None  # None: generated once and kept in data_dir
     home_region: str = "BE"

@@ -41,6 +41,7 @@ class OneTimeKind(StrEnum):
     HARDWARE = "hardware"
     ACTIVATION = "activation"
     INSTALLATION = "installation"
+    MEETING_ROOM = "meeting_room"  # BIL-6: a Web Meeting room's subscription, per month, prepaid at order
 
 
 @dataclass(frozen=True)

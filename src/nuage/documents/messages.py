@@ -43,6 +43,11 @@ ITEMS: dict[str, dict[str, str]] = {
     "activation": {"en": "Activation", "fr": "Activation", "nl": "Activering"},
     "installation": {"en": "Installation", "fr": "Installation", "nl": "Installatie"},
     "hardware": {"en": "Hardware", "fr": "Matériel", "nl": "Hardware"},
+    "meeting_room": {
+        "en": "Web Meeting room (months)",
+        "fr": "Salle Web Meeting (mois)",
+        "nl": "Web Meeting-ruimte (maanden)",
+    },
 }
 
 MESSAGES: dict[str, dict[str, str]] = {

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from nuage.directory.conferences import ConferenceParticipant
 from nuage.directory.destinations import NumberApplication
+from nuage.directory.meetings import MeetingRoom
 from nuage.directory.menus import Menu
 from nuage.directory.model import (
     CallRecording,
@@ -116,6 +117,8 @@ class UnitOfWork(Protocol):
     def call_recordings(self) -> Repository[CallRecording]: ...
     @property
     def web_channels(self) -> Repository[WebChannel]: ...
+    @property
+    def meeting_rooms(self) -> Repository[MeetingRoom]: ...
     @property
     def packs(self) -> Repository[TrafficPack]: ...
     @property

@@ -93,6 +93,7 @@ DEFAULT_PRICE_LISTS: tuple[PriceList, ...] = (
             OneTimeKind.ACTIVATION: Decimal("50.00"),
             OneTimeKind.INSTALLATION: Decimal("120.00"),
             OneTimeKind.HARDWARE: Decimal("150.00"),
+            OneTimeKind.MEETING_ROOM: Decimal("25.00"),  # BIL-6: per room and month
         },
     ),
     PriceList(
@@ -114,6 +115,7 @@ DEFAULT_PRICE_LISTS: tuple[PriceList, ...] = (
             OneTimeKind.ACTIVATION: Decimal("30.00"),
             OneTimeKind.INSTALLATION: Decimal("90.00"),
             OneTimeKind.HARDWARE: Decimal("110.00"),
+            OneTimeKind.MEETING_ROOM: Decimal("18.00"),  # BIL-6: per room and month
         },
     ),
 )

@@ -19,6 +19,7 @@ from typing import Any, Self
 
 from nuage.directory.conferences import ConferenceParticipant
 from nuage.directory.destinations import NumberApplication
+from nuage.directory.meetings import MeetingRoom
 from nuage.directory.menus import Menu
 from nuage.directory.model import (
     CallRecording,
@@ -60,6 +61,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "recording": ("recording setting", "account_id"),
     "call_recordings": ("call recording", "id"),
     "web_channels": ("web channel", "id"),
+    "meeting_rooms": ("meeting room", "id"),
     "packs": ("traffic pack", "id"),
     "trunks": ("trunk", "id"),
     "sound_files": ("sound file", "id"),
@@ -119,6 +121,7 @@ class MemoryUnitOfWork:
     recording: MemoryRepository[RecordingSetting]
     call_recordings: MemoryRepository[CallRecording]
     web_channels: MemoryRepository[WebChannel]
+    meeting_rooms: MemoryRepository[MeetingRoom]
     packs: MemoryRepository[TrafficPack]
     trunks: MemoryRepository[Trunk]
     sound_files: MemoryRepository[SoundFile]

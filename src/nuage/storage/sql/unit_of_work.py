@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from nuage.directory.conferences import ConferenceParticipant
 from nuage.directory.destinations import NumberApplication
+from nuage.directory.meetings import MeetingRoom
 from nuage.directory.menus import Menu
 from nuage.directory.model import (
     CallRecording,
@@ -38,7 +39,7 @@ from nuage.directory.schedules import (
     hours_to_data,
 )
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
-from nuage.storage.sql import app_tables, media_tables, tables, voicemail_tables
+from nuage.storage.sql import app_tables, media_tables, meeting_tables, tables, voicemail_tables
 from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
@@ -82,6 +83,7 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
     "recording": (_mapper(RecordingSetting, tables.recording_settings), "recording setting", "account_id"),
     "call_recordings": (_mapper(CallRecording, media_tables.call_recordings), "call recording", "id"),
     "web_channels": (_mapper(WebChannel, tables.web_channels), "web channel", "id"),
+    "meeting_rooms": (_mapper(MeetingRoom, meeting_tables.meeting_rooms), "meeting room", "id"),
     "packs": (_mapper(TrafficPack, tables.traffic_packs), "traffic pack", "id"),
     "trunks": (_mapper(Trunk, tables.trunks), "trunk", "id"),
     "sound_files": (_mapper(SoundFile, tables.sound_files), "sound file", "id"),
@@ -141,6 +143,7 @@ class SqlUnitOfWork:
     recording: SqlRepository[RecordingSetting]
     call_recordings: SqlRepository[CallRecording]
     web_channels: SqlRepository[WebChannel]
+    meeting_rooms: SqlRepository[MeetingRoom]
     packs: SqlRepository[TrafficPack]
     trunks: SqlRepository[Trunk]
     sound_files: SqlRepository[SoundFile]

@@ -2,7 +2,7 @@
 
 Owns the sessions (``sessions``), the languages (``i18n``), what pages share (``base``) and the
 pages themselves (``account``, ``directory``, ``devices``, ``rooms``, ``media``, ``status``,
-``records``, ``tenancy`` with ``parties``, ``operations``, ``billing_runs``); ``charts`` draws
+``records``, ``tenancy`` with ``parties``, ``operations``, ``billing_runs``, ``softphone``); ``charts`` draws
 their SVG. Nothing but the login page is shown without a session.
 """
 
@@ -20,6 +20,7 @@ from nuage.web.portal import (
     operations,
     records,
     rooms,
+    softphone,
     status,
     tenancy,
 )
@@ -41,6 +42,7 @@ def install(app: FastAPI, runtime: ApiRuntime) -> Portal:
         tenancy,
         operations,
         billing_runs,
+        softphone,
     ):
         app.include_router(module.router(portal))
     app.state.portal = portal

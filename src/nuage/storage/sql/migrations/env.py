@@ -10,6 +10,7 @@ from nuage.storage.sql import (
     api_tables,  # noqa: F401  (registers the API tables on metadata)
     app_tables,  # noqa: F401  (registers the call applications' tables on metadata)
     media_tables,  # noqa: F401  (registers the media plane's tables on metadata)
+    meeting_tables,  # noqa: F401  (registers the Web Meeting tables on metadata)
     payments_tables,  # noqa: F401  (registers the payments tables on metadata)
     support_tables,  # noqa: F401  (registers the support tables on metadata)
     voicemail_tables,  # noqa: F401  (registers the voicemail tables on metadata)
