@@ -10,6 +10,7 @@ from nuage.storage.sql import (
     api_tables,  # noqa: F401  (registers the API tables on metadata)
     media_tables,  # noqa: F401  (registers the media plane's tables on metadata)
     payments_tables,  # noqa: F401  (registers the payments tables on metadata)
+    security_tables,  # noqa: F401  (registers the portal security tables on metadata)
     support_tables,  # noqa: F401  (registers the support tables on metadata)
 )
 from nuage.storage.sql.engine import make_engine
