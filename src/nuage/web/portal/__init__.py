@@ -1,7 +1,8 @@
 """The portal: server-rendered pages for every role, over the same use cases and scopes as the API.
 
-Owns the sessions (``sessions``), the languages (``i18n``), what pages share (``base``) and the
-pages themselves (``account``, ``directory``, ``devices``, ``tenancy``). Nothing but the login page is shown
+Owns the sessions (``sessions``), the languages (``i18n``), what pages share (``base``), the audit
+trail of its changes (``trail``) and the pages themselves (``account``, ``directory``, ``devices``,
+``tenancy``, ``second_factor``, ``recovery`` for password resets, ``audit``). Nothing but the login page is shown
 without a session.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from nuage.api.deps import ApiRuntime
-from nuage.web.portal import account, devices, directory, tenancy
+from nuage.web.portal import account, audit, devices, directory, recovery, second_factor, tenancy
 from nuage.web.portal.base import Portal
 from nuage.web.portal.sessions import SessionStore
 
@@ -18,7 +19,7 @@ from nuage.web.portal.sessions import SessionStore
 def install(app: FastAPI, runtime: ApiRuntime) -> Portal:
     """Add the portal's pages to ``app``; its sessions live in this process."""
     portal = Portal(runtime, SessionStore(runtime.platform.clock))
-    for module in (account, directory, devices, tenancy):
+    for module in (account, directory, devices, tenancy, second_factor, recovery, audit):
         app.include_router(module.router(portal))
     app.state.portal = portal
     return portal
