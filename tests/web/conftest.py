@@ -18,10 +18,10 @@ from api.support import PASSWORDS, make_platform, seed_demo
 from netports import free_port, release
 from nuage.bootstrap import Platform, build_platform
 from nuage.config import Settings
-from nuage.shared.clock import FrozenClock
-from nuage.tenancy.model import PartyKind
 from nuage.services.security.demo import DEMO_SECRETS, seed_demo_factors
 from nuage.services.security.second_factor import STEP_S, code_at
+from nuage.shared.clock import FrozenClock
+from nuage.tenancy.model import PartyKind
 from nuage.web.app import create_app
 from waiting import wait_until
 

@@ -50,7 +50,8 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     if factors:
         typer.echo(
             "second factor (TOTP, RFC 6238) of the operator and partner logins: add the secret to an "
-            "authenticator app (or its otpauth URI as a QR code); the API's password grant takes the code as totp="
+            "authenticator app (or its otpauth URI as a QR code); the API's password grant takes "
+            "the code as totp="
         )
         now = platform.clock.now()
         for factor in factors:

@@ -2,8 +2,8 @@
 
 Owns the sessions (``sessions``), the languages (``i18n``), what pages share (``base``), the audit
 trail of its changes (``trail``) and the pages themselves (``account``, ``directory``, ``devices``,
-``tenancy``, ``second_factor``, ``recovery`` for password resets, ``audit``). Nothing but the login page is shown
-without a session.
+``tenancy``, ``second_factor``, ``recovery`` for password resets, ``audit``). Nothing but the
+login page (and a forgotten password's pages) is shown without a session.
 """
 
 from __future__ import annotations

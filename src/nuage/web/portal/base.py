@@ -28,10 +28,10 @@ from nuage.api.tokens import Claims
 from nuage.directory.model import User
 from nuage.errors import InvalidInput, NotFound, NuageError, TermViolation
 from nuage.services.context import Context
+from nuage.services.security import second_factor as second
 from nuage.shared.clock import Clock
 from nuage.tenancy.model import Party, PartyKind
 from nuage.web.headers import new_nonce, portal_policy
-from nuage.services.security import second_factor as second
 from nuage.web.portal import i18n, trail
 from nuage.web.portal.sessions import COOKIE, Session, SessionStore, csrf_ok
 
