@@ -21,7 +21,9 @@ _METHODS = [("templates/**.html", "jinja2.ext.babel_extract"), ("**.py", "python
 def _extracted() -> dict[str, str]:
     """Every message ``_()`` is called with in the portal's templates and code, and where."""
     found: dict[str, str] = {}
-    for filename, line, message, _comments, _context in extract_from_dir(str(WEB), _METHODS, keywords={"_": None}):
+    for filename, line, message, _comments, _context in extract_from_dir(
+        str(WEB), _METHODS, keywords={"_": None}
+    ):
         if isinstance(message, str):
             found.setdefault(message, f"{filename}:{line}")
     return found
