@@ -62,11 +62,13 @@ def test_enrolment_recovery_codes_and_replay(platform: Platform, clock: FrozenCl
             )
         codes = second.enable(uow, ctx, alice, secret, second.code_at(secret, clock.now()))
         uow.commit()
-    assert len(codes) == 10 and len(set(codes)) == 10
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
     clock.advance(timedelta(seconds=30))
     with platform.uow() as uow:
         factor = second.factor_of(uow, alice)
-        assert factor is not None and codes[0] not in factor.recovery_hashes  # digests only
+        assert factor is not None
+        assert codes[0] not in factor.recovery_hashes
         now_code = second.code_at(secret, clock.now())
         assert second.check(uow, alice, now_code, clock.now())
         uow.commit()
@@ -87,7 +89,8 @@ def test_operator_and_partner_administrators_must_keep_their_second_factor(platf
     with platform.uow() as uow:
         olivia = uow.users.get(users["olivia@nuage.example"])
         factor = second.factor_of(uow, olivia.id)
-        assert factor is not None and factor.secret == DEMO_SECRETS[olivia.email or ""]
+        assert factor is not None
+        assert factor.secret == DEMO_SECRETS[olivia.email or ""]
         operator = uow.parties.get(olivia.account_id)
         assert second.required_for(olivia, operator)
         with pytest.raises(InvalidInput):
