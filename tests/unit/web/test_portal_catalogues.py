@@ -83,3 +83,11 @@ def test_money_and_dates_are_written_the_belgian_way_of_each_language() -> None:
     assert i18n.day(on, "fr") == "31 janv. 2026"
     noon_utc = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
     assert i18n.moment(noon_utc, "nl").endswith("13:00")  # on the Brussels clock
+
+
+def test_numbers_are_written_the_belgian_way_of_each_language() -> None:
+    assert i18n.number(Decimal("1234.5"), "nl") == "1.234,5"
+    assert i18n.number(Decimal("1234.5"), "fr") == "1\u202f234,5"
+    assert i18n.number(1234, "en") == "1.234"  # en_BE groups as Belgium does
+    assert i18n.locale_of("nl") == "nl_BE"
+    assert i18n.locale_of("de") == "en_BE"

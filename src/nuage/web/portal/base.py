@@ -178,6 +178,7 @@ class Portal:
         html = TEMPLATES.get_template(template).render(
             _=i18n.gettext(language),
             money=lambda amount, currency: i18n.money(amount, currency, language),
+            number=lambda value: i18n.number(value, language),
             day=lambda value: i18n.day(value, language),
             moment=lambda value: i18n.moment(value, language),
             language=language,
