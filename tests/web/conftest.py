@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from api.support import PASSWORDS, make_platform, seed_demo
 from netports import free_port, release
 from nuage.bootstrap import Platform, build_platform
-from nuage.config import Settings
+from nuage.config import PortalSettings, Settings
 from nuage.services.security.demo import DEMO_SECRETS, seed_demo_factors
 from nuage.services.security.second_factor import STEP_S, code_at
 from nuage.shared.clock import FrozenClock
@@ -72,9 +72,19 @@ class Live:
 
 
 @pytest.fixture
-def live(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[Live]:
+def portal_settings() -> PortalSettings | None:
+    """The ``[portal]`` settings of one test's server (None: the defaults)."""
+    return None
+
+
+@pytest.fixture
+def live(
+    tmp_path: Path, portal_template: Path, clock: FrozenClock, portal_settings: PortalSettings | None
+) -> Iterator[Live]:
     """uvicorn serving the web application (API and portal) on a free loopback port, in a thread."""
     platform = make_platform(tmp_path / "data", portal_template, clock)
+    if portal_settings is not None:
+        platform.settings.portal = portal_settings
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")

@@ -92,7 +92,6 @@ def router(portal: Portal, mailer: Mailer | None = None) -> APIRouter:
                 request, "password_reset.html", 429, problem="throttled", retry_after=wait.retry_after
             )
         await rt.throttle.failed(keys, now.timestamp())
-        language = i18n.choose(None, session.language, request.headers.get("accept-language"))
 
         def issue() -> tuple[EmailMessage, str] | None:
             with portal.uow() as uow:
@@ -100,11 +99,13 @@ def router(portal: Portal, mailer: Mailer | None = None) -> APIRouter:
                 if found is None:
                     return None
                 user, token = found
-                brand = brand_for(uow, uow.parties.get(user.account_id), None).name
+                party = uow.parties.get(user.account_id)
+                brand = brand_for(uow, party, None).name
                 uow.commit()
+            chosen = user.language or party.language.value  # the user's language, else its account's
             base = settings.public_url or f"{request.url.scheme}://{request.url.netloc}"
             link = f"{base}/password-reset/{token}"
-            mail = reset_message(email, link, user.language or language, settings.mail_from, brand)
+            mail = reset_message(email, link, chosen, settings.mail_from, brand)
             return mail, user.id
 
         issued = await run_in_threadpool(issue)
