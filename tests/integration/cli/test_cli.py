@@ -41,6 +41,9 @@ def test_db_upgrade_then_demo_twice(tmp_path: Path) -> None:
     second = runner.invoke(app, ["demo"], env={"NUAGE_DATA_DIR": str(data)})
     assert second.exit_code == 0, second.output
     assert "(0 items created" in second.output
+    for output in (first.output, second.output):  # the operator's second factor, to add to an app
+        assert "olivia@nuage.example           secret=NUAGEDEMOOPERATOROLIVIA234567ABC" in output
+        assert "otpauth://totp/Nuage%20demo:olivia%40nuage.example?secret=" in output
 
 
 def test_serve_refuses_a_malformed_address_clearly(tmp_path: Path) -> None:
