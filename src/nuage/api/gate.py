@@ -1,5 +1,6 @@
 """The gate every API request passes: bearer token (API-1), access state (API-3/4), limits (API-2),
-and usage counting (API-3). A pure ASGI middleware, so the read path stays cheap.
+usage counting (API-3) and, once an accepted write is answered, its audit-log record (``audit``).
+A pure ASGI middleware, so the read path stays cheap.
 """
 
 from __future__ import annotations
