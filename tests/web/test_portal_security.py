@@ -21,6 +21,7 @@ from api.support import PASSWORDS
 from netports import free_port, release
 from nuage.config import PortalSettings
 from nuage.services.billing.demo import demo_cdr_csv
+from nuage.services.security import second_factor as second
 from nuage.services.security.second_factor import code_at
 from nuage.tenancy.model import PartyKind
 from nuage.web.portal import i18n
@@ -159,6 +160,14 @@ def test_a_partner_administrator_must_enrol_then_logs_in_on_its_branded_host(
     page.goto(f"{branded}/security")
     assert "Unused recovery codes: 9" in text(page)
     assert page.locator("#remove-factor").count() == 0  # a partner administrator keeps it
+    with page.expect_navigation():
+        page.click("#renew-codes")
+    renewed = [c.strip() for c in page.locator("#recovery-codes li").all_inner_texts()]
+    assert len(renewed) == 10
+    assert not set(renewed) & set(codes)
+    with live.platform.uow() as uow:  # the old unused codes no longer open a login
+        assert not second.check(uow, pierre.id, codes[1], live.clock.now())
+        assert second.check(uow, pierre.id, renewed[0], live.clock.now())
 
 
 def test_a_forgotten_password_is_reset_from_the_emailed_link_once(

@@ -144,6 +144,17 @@ def check(uow: SecurityUnitOfWork, user_id: str, code: str, at: datetime) -> boo
     return False
 
 
+def renew_recovery_codes(uow: SecurityUnitOfWork, ctx: Context, user_id: str) -> list[str]:
+    """Ten new recovery codes (shown once) in place of the unused ones, which stop working."""
+    _own_user(uow, ctx, user_id)
+    factor = factor_of(uow, user_id)
+    if factor is None:
+        raise InvalidInput("second_factor", "Turn the second factor on first")
+    codes = new_recovery_codes()
+    uow.security.factors.update(replace(factor, recovery_hashes=[digest(_normal_recovery(c)) for c in codes]))
+    return codes
+
+
 def disable(uow: SecurityUnitOfWork, ctx: Context, user_id: str) -> None:
     """Remove a user's second factor; refused for those who must keep one."""
     user = _own_user(uow, ctx, user_id)

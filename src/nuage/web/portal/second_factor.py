@@ -1,5 +1,6 @@
 """Portal pages of the second factor: the code after the password (``/login/code``) and the
-security page (``/security``): enrolment with a QR code, recovery codes shown once, removal.
+security page (``/security``): enrolment with a QR code, recovery codes shown once (and renewed),
+removal.
 
 The code is checked under the same failed-login throttle as passwords (its counters keyed by the
 user and the address). A pending login (password passed) waits :data:`PENDING` for its code.
@@ -124,6 +125,27 @@ def router(portal: Portal) -> APIRouter:
             enrolled = replace(viewer, must_enrol=False)
             return portal.render(
                 request, "recovery_codes.html", session=viewer.session, viewer=enrolled, codes=codes
+            )
+
+        return await run_in_threadpool(portal.serve, request, work, form)
+
+    @routes.post("/security/recovery-codes", include_in_schema=False)
+    async def renew(request: Request) -> Response:
+        form = await read_form(request)
+
+        def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
+            try:
+                codes = second.renew_recovery_codes(uow, viewer.ctx, viewer.user.id)
+            except NuageError as error:
+                return _security(portal, request, viewer, uow, refused=refusal(error), status=422)
+            uow.commit()
+            return portal.render(
+                request,
+                "recovery_codes.html",
+                session=viewer.session,
+                viewer=viewer,
+                codes=codes,
+                renewed=True,
             )
 
         return await run_in_threadpool(portal.serve, request, work, form)
