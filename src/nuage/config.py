@@ -219,6 +219,18 @@ class PaymentsSettings(BaseModel):
     auto_suspend: bool | None = None  # PAY-1: the daily job suspends by itself
 
 
+class PortalSettings(BaseModel):
+    """The portal's e-mails (password resets, ``[portal]``): the SMTP server, the sender, and the
+    address its links start with (``public_url``; None: the address the request came to)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    mail_from: str = "portal@nuage.example"
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/\s]+$")
+
+
 def trusted_address(value: str) -> tuple[str, int]:
     """SIP-5: a trusted gateway, ``IP:PORT`` (``[IPV6]:PORT``) exactly: no name, no missing port."""
     host, port = parse_host_port(value, default_host="")
@@ -285,6 +297,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     payments: PaymentsSettings = PaymentsSettings()
     janus: JanusSettings = JanusSettings()  # MTG-1: Web Meeting and browser calls
+    portal: PortalSettings = PortalSettings()
     einvoice_workers: int | None = Field(default=None, ge=1)  # BIL-4: validation processes; None: CPUs
     secret_key: SecretStr | None = None  # None: generated once and kept in data_dir
     home_region: str = "BE"

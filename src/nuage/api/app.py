@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nuage import __version__
 from nuage.api import errors
+from nuage.api.audit_trail import AuditTrail
 from nuage.api.body_limit import BodyLimit
 from nuage.api.crud import ITEM_READS, LIST_READS
 from nuage.api.deps import ApiRuntime
@@ -222,5 +223,6 @@ def create_api(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
         meter=meter,
         clock=platform.clock,
         fast_lane=FastLane(runtime, ITEM_READS, inline=inline, lists=LIST_READS, reader=reader),
+        audit=AuditTrail(runtime),
     )
     return app

@@ -167,7 +167,8 @@ async def _serve(platform: Platform, listening: socket.socket) -> None:
         scheme = "https" if tls.enabled else "http"
         typer.echo(
             f"Portal: {scheme}://{bound[0]}:{bound[1]}/login  (demo logins: `nuage demo` lists them, "
-            "e.g. alice@dupont.example / Alice-Portal-2026; health: /health)"
+            "e.g. alice@dupont.example / Alice-Portal-2026; the operator's and partners' logins also "
+            "ask for a TOTP code: `nuage demo` prints their secrets; health: /health)"
         )
         typer.echo(f"Data: {platform.database_label}. Nuage is running; stop with Ctrl-C.")
         await stop.wait()

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from nuage.storage.sql.payments_store import SqlPaymentStore
     from nuage.storage.sql.policy_store import SqlPolicyStore
     from nuage.storage.sql.registrations import SqlRegistrationStore
+    from nuage.storage.sql.security_store import SqlSecurityStore
     from nuage.storage.sql.support_store import SqlSupportStore
 
 
@@ -258,6 +259,13 @@ class SqlUnitOfWork:
         from nuage.storage.sql.api_store import SqlAccessStore
 
         return SqlAccessStore(self.connection)
+
+    @property
+    def security(self) -> SqlSecurityStore:
+        """Second factors, password resets and the audit log in this unit of work's transaction."""
+        from nuage.storage.sql.security_store import SqlSecurityStore
+
+        return SqlSecurityStore(self.connection)
 
     @property
     def policy(self) -> SqlPolicyStore:

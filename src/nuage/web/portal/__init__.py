@@ -1,9 +1,11 @@
 """The portal: server-rendered pages for every role, over the same use cases and scopes as the API.
 
-Owns the sessions (``sessions``), the languages (``i18n``), what pages share (``base``) and the
-pages themselves (``account``, ``directory``, ``devices``, ``rooms``, ``media``, ``status``,
-``records``, ``tenancy`` with ``parties``, ``operations``, ``billing_runs``, ``softphone``); ``charts`` draws
-their SVG. Nothing but the login page is shown without a session.
+Owns the sessions (``sessions``), the languages (``i18n``), what pages share (``base``), the audit
+trail of its changes (``trail``) and the pages themselves (``account``, ``directory``, ``devices``,
+``rooms``, ``media``, ``status``, ``records``, ``tenancy`` with ``parties``, ``operations``,
+``billing_runs``, ``softphone``, ``second_factor``, ``recovery`` for password resets, ``audit``);
+``charts`` draws their SVG. Nothing but the login page (and a forgotten password's pages) is
+shown without a session.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from fastapi import FastAPI
 from nuage.api.deps import ApiRuntime
 from nuage.web.portal import (
     account,
+    audit,
     billing_runs,
     devices,
     directory,
     media,
     operations,
     records,
+    recovery,
     rooms,
+    second_factor,
     softphone,
     status,
     tenancy,
@@ -43,6 +48,9 @@ def install(app: FastAPI, runtime: ApiRuntime) -> Portal:
         operations,
         billing_runs,
         softphone,
+        second_factor,
+        recovery,
+        audit,
     ):
         app.include_router(module.router(portal))
     app.state.portal = portal

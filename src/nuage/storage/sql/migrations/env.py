@@ -12,6 +12,7 @@ from nuage.storage.sql import (
     media_tables,  # noqa: F401  (registers the media plane's tables on metadata)
     meeting_tables,  # noqa: F401  (registers the Web Meeting tables on metadata)
     payments_tables,  # noqa: F401  (registers the payments tables on metadata)
+    security_tables,  # noqa: F401  (registers the portal security tables on metadata)
     support_tables,  # noqa: F401  (registers the support tables on metadata)
     voicemail_tables,  # noqa: F401  (registers the voicemail tables on metadata)
 )
