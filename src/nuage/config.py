@@ -217,6 +217,25 @@ class PaymentsSettings(BaseModel):
     auto_suspend: bool | None = None  # PAY-1: the daily job suspends by itself
 
 
+class SupportSettings(BaseModel):
+    """SUP-1: the support desk's e-mail (``[support]``): the address, its listener, its outbox."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: str = "support@nuage.example"  # receives the customers' e-mails and sends the desk's
+    smtp_listen: str | None = None  # HOST:PORT of the listener `nuage serve` runs; None: no e-mail in
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=64 * 1024, le=25 * 1024 * 1024)
+    smtp_relay: str | None = None  # HOST:PORT the desk's e-mails go through; None: they wait in the outbox
+    mail_every_s: float = Field(default=10.0, gt=0, le=3600)  # how often the outbox is sent
+
+    @field_validator("smtp_listen", "smtp_relay")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_host_port(value)
+        return value
+
+
 def trusted_address(value: str) -> tuple[str, int]:
     """SIP-5: a trusted gateway, ``IP:PORT`` (``[IPV6]:PORT``) exactly: no name, no missing port."""
     host, port = parse_host_port(value, default_host="")
@@ -282,6 +301,7 @@ class Settings(BaseSettings):
     sip: SipSettings = SipSettings()
     api: ApiSettings = ApiSettings()
     payments: PaymentsSettings = PaymentsSettings()
+    support: SupportSettings = SupportSettings()
     einvoice_workers: int | None = Field(default=None, ge=1)  # BIL-4: validation processes; None: CPUs
     secret_key: SecretStr | None = None  # None: generated once and kept in data_dir
     home_region: str = "BE"

@@ -41,6 +41,7 @@ from nuage.api.resources import (
     summaries,
     support,
     tariffs,
+    ticket_attachments,
     tickets,
     trunks,
     ucaas,
@@ -107,6 +108,7 @@ ROUTERS = (
     tariffs.router,
     plans.router,
     tickets.router,
+    ticket_attachments.router,
     support.router,
     ucaas.router,
 )

@@ -10,11 +10,14 @@ from sqlalchemy import Connection, Table
 from nuage.directory.porting import PortRequest
 from nuage.resale.ucaas import Activation
 from nuage.services.support.ports import (
+    AttachmentBytes,
     HardwareItem,
     HardwareReturn,
     InterventionRecord,
     SupportCharge,
+    SupportMail,
     Ticket,
+    TicketAttachment,
     TicketEvent,
 )
 from nuage.storage.sql import support_tables as st
@@ -65,4 +68,13 @@ class SqlSupportStore:
         )
         self.charges: SqlRepository[SupportCharge] = _repo(
             connection, SupportCharge, st.support_charges, "support charge", "key"
+        )
+        self.attachments: SqlRepository[TicketAttachment] = _repo(
+            connection, TicketAttachment, st.support_attachments, "attachment"
+        )
+        self.attachment_bytes: SqlRepository[AttachmentBytes] = _repo(
+            connection, AttachmentBytes, st.support_attachment_bytes, "attachment", "attachment_id"
+        )
+        self.mails: SqlRepository[SupportMail] = _repo(
+            connection, SupportMail, st.support_mails, "support mail"
         )
