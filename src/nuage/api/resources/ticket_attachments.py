@@ -16,7 +16,7 @@ from email.parser import BytesParser
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from nuage.api.caching import read_response, write_response
+from nuage.api.caching import cached_file_response, read_response, write_response
 from nuage.api.crud import CONFLICT, FORBIDDEN, ID, NOT_FOUND, NOT_MODIFIED, described, responses
 from nuage.api.deps import Call, call
 from nuage.api.errors import unprocessable
@@ -143,20 +143,18 @@ def list_attachments(id: ID, request: Request, c: Call = Depends(call)) -> Respo
 @router.get(
     "/tickets/{id}/attachments/{attachment_id}/content",
     summary="Download a file attached to a ticket",
-    responses=responses(FORBIDDEN, NOT_FOUND),
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The file, as uploaded"},
+        **responses(FORBIDDEN, NOT_FOUND, NOT_MODIFIED),
+    },
     **described(READ, "SUP-1: the file's bytes, with the type sniffed at upload (a link has none: 404)."),
 )
-def download(id: ID, attachment_id: ID, c: Call = Depends(call)) -> Response:
+def download(id: ID, attachment_id: ID, request: Request, c: Call = Depends(call)) -> Response:
     c.require(READ)
     found, data = att.get_attachment(c.uow, c.ctx, id, attachment_id)
     if data is None:
         raise NotFound("attachment content", attachment_id)
-    return Response(
-        data,
-        media_type=found.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{found.filename}"',
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
-    )
+    response = cached_file_response(request, data, found.content_type, found.filename)
+    response.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"  # the browser never runs it as a page
+    return response
