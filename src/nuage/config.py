@@ -236,6 +236,16 @@ class SupportSettings(BaseModel):
         return value
 
 
+class ProvisioningSettings(BaseModel):
+    """HW-1: where the provisioned desk phones register (``[provisioning]``); None: the SIP listener's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sip_host: str | None = None  # the address phones reach (the SIP listener may be 0.0.0.0)
+    sip_port: int | None = Field(default=None, ge=1, le=65535)
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+
+
 def trusted_address(value: str) -> tuple[str, int]:
     """SIP-5: a trusted gateway, ``IP:PORT`` (``[IPV6]:PORT``) exactly: no name, no missing port."""
     host, port = parse_host_port(value, default_host="")
@@ -302,6 +312,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     payments: PaymentsSettings = PaymentsSettings()
     support: SupportSettings = SupportSettings()
+    provisioning: ProvisioningSettings = ProvisioningSettings()
     einvoice_workers: int | None = Field(default=None, ge=1)  # BIL-4: validation processes; None: CPUs
     secret_key: SecretStr | None = None  # None: generated once and kept in data_dir
     home_region: str = "BE"

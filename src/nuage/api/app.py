@@ -33,6 +33,7 @@ from nuage.api.resources import (
     packs,
     parties,
     plans,
+    provisioning,
     recording,
     rooms,
     sip,
@@ -109,6 +110,7 @@ ROUTERS = (
     plans.router,
     tickets.router,
     ticket_attachments.router,
+    provisioning.router,
     support.router,
     ucaas.router,
 )

@@ -17,6 +17,7 @@ from nuage.api.limits import ConcurrencyLimiter
 from nuage.bootstrap import Platform
 from nuage.web.headers import SecurityHeaders
 from nuage.web.portal import install as install_portal
+from nuage.web.provisioning import install as install_provisioning
 
 
 class WebApp(FastAPI):
@@ -70,6 +71,7 @@ def create_app(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
             return JSONResponse({"status": "degraded", **checks}, status_code=503)
         return JSONResponse({"status": "ok", **checks})
 
+    install_provisioning(app, platform)  # HW-1: the desk phones' configurations, by MAC
     install_portal(app, runtime)  # every page but the login page needs a session
 
     return app

@@ -183,6 +183,20 @@ class SupportMail:
 
 
 @dataclass(frozen=True)
+class PhoneCredential:
+    """HW-1: the one credential a supplied desk phone fetches its configuration with (only its hash
+    is kept; a new one replaces it), bound to the device and its MAC address."""
+
+    device_id: str
+    account_id: str
+    token_hash: str  # SHA-256 of the token in the phone's provisioning URL
+    mac: str  # 12 lowercase hex digits
+    vendor: str  # provisioning.phones.Vendor
+    issued_at: datetime
+    fetched_at: datetime | None = None  # the phone's last fetch
+
+
+@dataclass(frozen=True)
 class SupportCharge:
     """PAY-2/BIL-9: a billable support event (``key``) already put on the next invoice as a charge."""
 
@@ -216,6 +230,8 @@ class SupportStore(Protocol):
     def attachment_bytes(self) -> Repository[AttachmentBytes]: ...
     @property
     def mails(self) -> Repository[SupportMail]: ...
+    @property
+    def phone_credentials(self) -> Repository[PhoneCredential]: ...
 
 
 class SupportUnitOfWork(BillingUnitOfWork, Protocol):

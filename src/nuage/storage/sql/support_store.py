@@ -14,6 +14,7 @@ from nuage.services.support.ports import (
     HardwareItem,
     HardwareReturn,
     InterventionRecord,
+    PhoneCredential,
     SupportCharge,
     SupportMail,
     Ticket,
@@ -77,4 +78,7 @@ class SqlSupportStore:
         )
         self.mails: SqlRepository[SupportMail] = _repo(
             connection, SupportMail, st.support_mails, "support mail"
+        )
+        self.phone_credentials: SqlRepository[PhoneCredential] = _repo(
+            connection, PhoneCredential, st.phone_credentials, "phone credential", "device_id"
         )

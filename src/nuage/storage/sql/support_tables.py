@@ -1,4 +1,5 @@
-"""Support tables (SUP-1, SUP-2, BIL-5, HW-1, BIL-7, BIL-8); migrations ``0021`` and ``0030_support_mail``.
+"""Support tables (SUP-1, SUP-2, BIL-5, HW-1, BIL-7, BIL-8); migrations ``0021``, ``0030_support_mail``
+and ``0031_provisioning``.
 
 Tickets and their history, interventions, hardware items and returns, port requests, Telavox
 activations, and ``support_charges``: which support events already became a pending charge.
@@ -182,4 +183,16 @@ support_mails = Table(
     Column("next_try_at", UtcDateTime, nullable=True),
     Column("sent_at", UtcDateTime, nullable=True),
     Column("last_error", String(300), nullable=True),
+)
+
+phone_credentials = Table(
+    "phone_credentials",
+    metadata,
+    Column("device_id", String(ID), primary_key=True),  # no foreign key: a removed device ends it
+    _account(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("mac", String(12), nullable=False, index=True),
+    Column("vendor", String(16), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=True),
 )
