@@ -25,7 +25,7 @@ from nuage.resale.ucaas import (
 )
 from nuage.services.billing.contracts import contract_of
 from nuage.services.context import Context
-from nuage.services.support.charges import UCAAS_CATALOGUE, USER_LICENCE, charge, charged
+from nuage.services.support.charges import UCAAS_CATALOGUE, USER_LICENCE, catalogue_for, charge, charged
 from nuage.services.support.ports import SupportUnitOfWork
 from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
@@ -115,9 +115,10 @@ def bill_month(uow: SupportUnitOfWork, ctx: Context, month: Month) -> int:
         key = f"ucaas:{activation.id}:{month}"
         if charged(uow, key):
             continue
-        lines = activation_lines([activation], UCAAS_CATALOGUE, month)
+        customer = uow.parties.get(activation.account_id)
+        lines = activation_lines([activation], catalogue_for(uow, customer, month.first_day), month)
         if lines:
-            charge(uow, ctx.clock, uow.parties.get(activation.account_id), "ucaas", key, lines)
+            charge(uow, ctx.clock, customer, "ucaas", key, lines)
             made += 1
     uow.commit()
     return made
@@ -136,7 +137,7 @@ def add_retroactive_licences(
     state = contract_of(uow, ctx, account_id)
     line = retroactive_licences(
         account_id=account_id,
-        licence=UCAAS_CATALOGUE[USER_LICENCE],
+        licence=catalogue_for(uow, customer, business_date(ctx.clock.now()))[USER_LICENCE],
         missing=missing,
         contract_start=state.contract.start_on,
         run_month=Month.at(ctx.clock.now()),
