@@ -246,6 +246,21 @@ class ProvisioningSettings(BaseModel):
     transport: Literal["udp", "tcp", "tls"] = "udp"
 
 
+class TelavoxSettings(BaseModel):
+    """BIL-8: the upstream provider of the Telavox resale (``[telavox]``).
+
+    ``upstream``: "none" (the operator confirms activations by hand), "simulated" (the in-process
+    stand-in: the demo), or "http" (the provisioning interface at ``base_url``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    upstream: Literal["none", "simulated", "http"] = "none"
+    base_url: str | None = None
+    token: SecretStr | None = None
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+    sync_every_s: float = Field(default=30.0, gt=0, le=3600)
+
+
 def trusted_address(value: str) -> tuple[str, int]:
     """SIP-5: a trusted gateway, ``IP:PORT`` (``[IPV6]:PORT``) exactly: no name, no missing port."""
     host, port = parse_host_port(value, default_host="")
@@ -313,6 +328,7 @@ class Settings(BaseSettings):
     payments: PaymentsSettings = PaymentsSettings()
     support: SupportSettings = SupportSettings()
     provisioning: ProvisioningSettings = ProvisioningSettings()
+    telavox: TelavoxSettings = TelavoxSettings()
     einvoice_workers: int | None = Field(default=None, ge=1)  # BIL-4: validation processes; None: CPUs
     secret_key: SecretStr | None = None  # None: generated once and kept in data_dir
     home_region: str = "BE"

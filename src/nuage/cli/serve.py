@@ -16,6 +16,7 @@ from nuage.bootstrap import Platform, SipRuntime
 from nuage.cli.common import DatabaseUrl, DataDir, address, command_settings, fail, open_platform
 from nuage.cli.contracts import daily_contract_job
 from nuage.cli.support_mail import SupportMailRuntime, start_support_mail
+from nuage.cli.telavox_job import telavox_job, upstream_of
 from nuage.sip import install_uvloop, tune_gc
 from nuage.sip.tls_certs import CertificateError, CertificatePair, fingerprint
 
@@ -158,6 +159,8 @@ async def _serve(platform: Platform, listening: socket.socket) -> None:
     runtime = await _start_sip(platform) if settings.sip.enabled else None
     daily = asyncio.create_task(daily_contract_job(platform))
     mail = await _start_mail(platform)
+    provider = upstream_of(platform)
+    telavox = asyncio.create_task(telavox_job(platform, provider)) if provider is not None else None
     try:
         web_task = asyncio.create_task(server.serve(sockets=[listening]))
         while not server.started:
@@ -178,6 +181,8 @@ async def _serve(platform: Platform, listening: socket.socket) -> None:
         await web_task
     finally:
         daily.cancel()
+        if telavox is not None:
+            telavox.cancel()
         await mail.stop()
         if runtime is not None:
             await runtime.stop()

@@ -196,6 +196,30 @@ class PhoneCredential:
     fetched_at: datetime | None = None  # the phone's last fetch
 
 
+class UpstreamState(StrEnum):
+    """BIL-8: where an activation's order with the upstream provider stands."""
+
+    WAITING = "waiting"  # to be ordered (or ordered, no answer yet: retried)
+    PENDING = "pending"  # the upstream has it, not active yet
+    ACTIVE = "active"  # confirmed: billed from its confirmation day
+    REFUSED = "refused"  # the upstream said no: never billed
+    ENDING = "ending"  # a deactivation to send
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class UpstreamOrder:
+    """BIL-8: an activation's order with the upstream provider, retried until it is answered."""
+
+    activation_id: str
+    state: UpstreamState
+    requested_at: datetime
+    attempts: int = 0
+    next_try_at: datetime | None = None
+    reference: str | None = None  # the upstream's id of the order
+    last_error: str | None = None
+
+
 @dataclass(frozen=True)
 class SupportCharge:
     """PAY-2/BIL-9: a billable support event (``key``) already put on the next invoice as a charge."""
@@ -232,6 +256,8 @@ class SupportStore(Protocol):
     def mails(self) -> Repository[SupportMail]: ...
     @property
     def phone_credentials(self) -> Repository[PhoneCredential]: ...
+    @property
+    def upstream_orders(self) -> Repository[UpstreamOrder]: ...
 
 
 class SupportUnitOfWork(BillingUnitOfWork, Protocol):

@@ -20,6 +20,7 @@ from nuage.services.support.ports import (
     Ticket,
     TicketAttachment,
     TicketEvent,
+    UpstreamOrder,
 )
 from nuage.storage.sql import support_tables as st
 from nuage.storage.sql.mapping import RowMapper
@@ -81,4 +82,7 @@ class SqlSupportStore:
         )
         self.phone_credentials: SqlRepository[PhoneCredential] = _repo(
             connection, PhoneCredential, st.phone_credentials, "phone credential", "device_id"
+        )
+        self.upstream_orders: SqlRepository[UpstreamOrder] = _repo(
+            connection, UpstreamOrder, st.ucaas_upstream_orders, "upstream order", "activation_id"
         )

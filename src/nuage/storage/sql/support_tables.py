@@ -1,5 +1,5 @@
-"""Support tables (SUP-1, SUP-2, BIL-5, HW-1, BIL-7, BIL-8); migrations ``0021``, ``0030_support_mail``
-and ``0031_provisioning``.
+"""Support tables (SUP-1, SUP-2, BIL-5, HW-1, BIL-7, BIL-8); migrations ``0021``, ``0030_support_mail``,
+``0031_provisioning`` and ``0033_ucaas_upstream``.
 
 Tickets and their history, interventions, hardware items and returns, port requests, Telavox
 activations, and ``support_charges``: which support events already became a pending charge.
@@ -195,4 +195,16 @@ phone_credentials = Table(
     Column("vendor", String(16), nullable=False),
     Column("issued_at", UtcDateTime, nullable=False),
     Column("fetched_at", UtcDateTime, nullable=True),
+)
+
+ucaas_upstream_orders = Table(
+    "ucaas_upstream_orders",
+    metadata,
+    Column("activation_id", String(ID), ForeignKey("ucaas_activations.id"), primary_key=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_try_at", UtcDateTime, nullable=True),
+    Column("reference", String(80), nullable=True),
+    Column("last_error", String(300), nullable=True),
 )
