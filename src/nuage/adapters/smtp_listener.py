@@ -3,8 +3,9 @@
 Only the support address is accepted as a recipient (550 for any other: no open relay); a message
 over the size bound is refused by the SMTP server itself before it is held whole (552). The
 message is handed to ``ingest`` on a worker thread (the database is not touched on the event loop);
-its answer decides the reply: 250 with the ticket, 550 for a message without a usable sender,
-451 (try again later) when the platform could not take it, so the sending server keeps it.
+its answer decides the reply: 250 with the ticket, 550 for what the rules refuse (no usable sender,
+a new ticket from the operator's own staff), 451 (try again later) when the platform could not
+take it, so the sending server keeps it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from nuage.errors import InvalidInput
+from nuage.errors import NuageError, UpstreamUnavailable
 from nuage.services.support.mail_in import MailOutcome
 
 log = logging.getLogger("nuage.support.smtp")
@@ -45,8 +46,11 @@ class SupportMailHandler:
             raw = str(raw).encode("utf-8", "replace")
         try:
             outcome = await asyncio.to_thread(self.ingest, raw)
-        except InvalidInput as exc:
-            return f"550 5.6.0 {exc}"
+        except UpstreamUnavailable:  # the database away: the sending server retries
+            log.warning("support e-mail from %s deferred: the platform is unavailable", envelope.mail_from)
+            return "451 4.3.0 Support could not take this message now; it will be retried"
+        except NuageError as exc:  # what the rules refuse: told once, not retried
+            return f"550 5.6.0 {' '.join(exc.message.split())[:300]}"
         except Exception:  # the database is down, a bug: the sending server keeps it and retries
             log.exception("support e-mail from %s not taken", envelope.mail_from)
             return "451 4.3.0 Support could not take this message now; it will be retried"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nuage.documents.messages import message
-from nuage.errors import NuageError
+from nuage.errors import InvalidInput, NuageError
 from nuage.services.context import Context
 from nuage.services.support import tickets
 from nuage.services.support.attachments import store_file
@@ -43,7 +43,8 @@ class MailOutcome:
 
 
 def sender_account(uow: SupportUnitOfWork, sender: str) -> Party | None:
-    """SUP-1: the account an e-mail comes from: a user's, or a customer or partner by its address."""
+    """SUP-1: the account an e-mail comes from: a user's (the operator's staff answer tickets by
+    e-mail too), or a customer or partner by its address."""
     user = uow.users.find_by(email=sender)
     if user is not None:
         return uow.parties.find(user.account_id)
@@ -86,6 +87,11 @@ def receive(uow: SupportUnitOfWork, clock: Clock, raw: bytes) -> MailOutcome:
     if ticket is not None:
         tickets.reply(uow, ctx, ticket.id, text, Channel.EMAIL, sender=mail.sender)
         opened = False
+    elif account.kind is PartyKind.OPERATOR:
+        raise InvalidInput(
+            "subject",
+            "The desk answers a ticket by its token in the subject; a new ticket names its customer (SUP-1)",
+        )
     else:
         ticket = tickets.open_ticket(
             uow,
