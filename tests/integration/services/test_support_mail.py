@@ -17,13 +17,13 @@ from aiosmtpd.controller import Controller
 from netports import free_port
 from nuage.bootstrap import Platform
 from nuage.cli.support_mail import SupportMailRuntime, start_support_mail
-from nuage.config import SupportSettings
 from nuage.services.context import Context
 from nuage.services.demo import load_demo
 from nuage.services.support import tickets
 from nuage.services.support.ports import Channel, MailState
 from nuage.shared.clock import FrozenClock
 from nuage.support.status import TicketStatus
+from nuage.support_settings import SupportSettings
 from waiting import wait_for_condition
 
 SUPPORT = "support@nuage.example"
