@@ -129,3 +129,20 @@ async def test_files_and_calls_attached_to_a_ticket_stay_in_its_tenant(api: Api)
         mails = uow.support.mails.list(ticket_id=ticket["id"])
     assert [m.recipient for m in mails] == [BOB, BOB]
     assert all(m.subject.startswith(f"[#{ticket['id']}]") for m in mails)
+
+
+@pytest.mark.rule("SUP-1")
+async def test_the_requester_hears_of_a_ticket_at_the_right_address(api: Api) -> None:
+    api.platform.clock.set(NOW)  # type: ignore[attr-defined]
+    dupont = api.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    peeters = api.party_id(PartyKind.CUSTOMER, "Bakkerij Peeters")
+    body = {"category": "other", "subject": "Question", "description": "How do I forward calls?"}
+    by_partner = await api.post("demo-bruvoice", "/tickets", json={**body, "account_id": peeters})
+    by_desk = await api.post(OPERATOR, "/tickets", json={**body, "account_id": dupont, "channel": "phone"})
+    with api.platform.uow() as uow:
+        partner = uow.parties.get(api.party_id(PartyKind.PARTNER, "Brussels Voice Partners"))
+        customer = uow.parties.get(dupont)
+        to_partner = [m.recipient for m in uow.support.mails.list(ticket_id=by_partner.json()["id"])]
+        to_customer = [m.recipient for m in uow.support.mails.list(ticket_id=by_desk.json()["id"])]
+    assert to_partner == [partner.email]  # the partner that opened it for its customer
+    assert to_customer == [customer.email]  # a call the desk recorded: the account's address

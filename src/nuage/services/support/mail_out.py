@@ -29,6 +29,7 @@ from nuage.services.support.ports import (
 )
 from nuage.shared.ids import new_id
 from nuage.support.mail import subject_for
+from nuage.tenancy.model import PartyKind
 
 log = logging.getLogger("nuage.support.mail")
 
@@ -39,9 +40,13 @@ BATCH = 50
 
 def recipient_of(uow: SupportUnitOfWork, ticket: Ticket) -> str | None:
     """SUP-1: who hears about a ticket: its contact (the user or sender who opened it), else the
-    account's own address."""
+    partner that opened it for its customer, else the account's own address."""
     if ticket.contact_email:
         return ticket.contact_email
+    if ticket.opened_by != ticket.account_id:
+        opener = uow.parties.find(ticket.opened_by)
+        if opener is not None and opener.kind is PartyKind.PARTNER and opener.email:
+            return opener.email
     account = uow.parties.find(ticket.account_id)
     return account.email if account is not None else None
 
