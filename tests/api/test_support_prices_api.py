@@ -52,8 +52,15 @@ async def test_support_is_priced_by_the_price_list_and_telavox_reaches_the_month
     dupont = api.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
     _at(api, datetime(2025, 12, 20, 9, tzinfo=UTC))
     await _premium_plan(api, dupont)
-    catalogue = (await _ok(await api.get(DUPONT, "/ucaas/catalogue")))["items"]
-    assert {i["code"] for i in catalogue} >= {"tvx-user", "tvx-teams"}
+    default = {
+        i["code"]: i["monthly_price"] for i in (await _ok(await api.get(DUPONT, "/ucaas/catalogue")))["items"]
+    }
+    own = await _ok(await api.get(DUPONT, "/ucaas/catalogue", params={"account_id": dupont}))
+    prices = {i["code"]: i["monthly_price"] for i in own["items"]}
+    assert Decimal(prices["tvx-user"]) == Decimal("25.00")  # Dupont's price list
+    assert prices["tvx-teams"] == default["tvx-teams"]  # not named there: the default price
+    peeters = api.party_id(PartyKind.CUSTOMER, "Bakkerij Peeters")
+    assert (await api.get(DUPONT, "/ucaas/catalogue", params={"account_id": peeters})).status_code == 404
 
     _at(api, datetime(2026, 1, 12, 9, tzinfo=UTC))  # Monday 10:00 in Brussels
     ticket = {"account_id": dupont, "category": "configuration", "subject": "Menu", "description": "IVR"}

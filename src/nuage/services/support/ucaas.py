@@ -35,9 +35,18 @@ from nuage.shared.month import Month
 from nuage.tenancy.model import PartyKind
 
 
-def catalogue() -> list[CatalogueItem]:
-    """BIL-8: what the resale catalogue sells."""
-    return list(UCAAS_CATALOGUE.values())
+def catalogue(
+    uow: SupportUnitOfWork | None = None, ctx: Context | None = None, account_id: str | None = None
+) -> list[CatalogueItem]:
+    """BIL-8: what the resale catalogue sells, at an account's prices (its price list today, BIL-2)
+    when one is named, else at the default prices."""
+    if uow is None or ctx is None or account_id is None:
+        return list(UCAAS_CATALOGUE.values())
+    ctx.scope.require(account_id, "account")
+    customer = uow.parties.find(account_id)
+    if customer is None or customer.kind is not PartyKind.CUSTOMER:
+        raise NotFound("customer", account_id)
+    return list(catalogue_for(uow, customer, business_date(ctx.clock.now())).values())
 
 
 def activate(
