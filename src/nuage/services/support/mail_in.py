@@ -6,7 +6,8 @@ ticket's token (``[#tkt_…]``) of a ticket the sender may see adds the message 
 is not reopened: the message opens a new ticket, SUP-1). An unknown sender is answered, politely,
 that nothing was registered (never an automatic message: no mail loop). Files attached to the
 e-mail are kept on the ticket when they pass the checks of ``support.attachments``; those that do
-not are named in the outcome and left out.
+not are named in the outcome and left out. The ticket (or the message) and its files are one
+transaction: a message the platform could not take leaves nothing behind, and is retried whole.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def receive(uow: SupportUnitOfWork, clock: Clock, raw: bytes) -> MailOutcome:
     text = mail.text or mail.subject or NO_SUBJECT
     ticket = _answered(uow, ctx, mail)
     if ticket is not None:
-        tickets.reply(uow, ctx, ticket.id, text, Channel.EMAIL, sender=mail.sender)
+        tickets.reply(uow, ctx, ticket.id, text, Channel.EMAIL, sender=mail.sender, commit=False)
         opened = False
     elif account.kind is PartyKind.OPERATOR:
         raise InvalidInput(
@@ -103,6 +104,7 @@ def receive(uow: SupportUnitOfWork, clock: Clock, raw: bytes) -> MailOutcome:
             text,
             Channel.EMAIL,
             sender=mail.sender,
+            commit=False,
         )
         opened = True
     ticket = uow.support.tickets.get(ticket.id)  # as the message left it

@@ -115,11 +115,13 @@ def open_ticket(
     *,
     contact_email: str | None = None,
     sender: str | None = None,
+    commit: bool = True,
 ) -> Ticket:
     """SUP-1/SUP-2: a new ticket; out of hours, on-duty staff only for eligible critical requests.
 
     ``contact_email``: who hears about it (the user who opened it); ``sender``: the address a
-    ticket opened by e-mail came from (it is the contact)."""
+    ticket opened by e-mail came from (it is the contact). ``commit=False``: the caller commits
+    (an e-mail's ticket and its files in one transaction)."""
     account = _visible_party(uow, ctx, account_id)
     _check_channel(ctx, channel, sender)
     requester = requester_kind(uow, ctx, account)
@@ -148,7 +150,8 @@ def open_ticket(
     body = _text("description", description, MAX_TEXT)
     add_event(uow, ticket, now, ctx.scope.viewer_id, EventKind.OPENED, body, from_desk=False, channel=channel)
     add_event(uow, ticket, now, "platform", EventKind.MESSAGE, opening_notice(ticket), from_desk=True)
-    uow.commit()
+    if commit:
+        uow.commit()
     return ticket
 
 
@@ -194,6 +197,7 @@ def reply(
     channel: Channel = Channel.PORTAL,
     *,
     sender: str | None = None,
+    commit: bool = True,
 ) -> TicketEvent:
     """SUP-1: a message on the ticket; the desk's first reply takes it up, the requester's answer
     gives a waiting or resolved ticket back to the desk. A closed ticket takes no more messages.
@@ -219,7 +223,8 @@ def reply(
         from_desk=from_desk,
         channel=channel,
     )
-    uow.commit()
+    if commit:
+        uow.commit()
     return event
 
 
