@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from nuage.janus_settings import JanusSettings
 from nuage.media_settings import SipMediaSettings, SipVoicemailSettings
+from nuage.support_settings import ProvisioningSettings, SupportSettings, TelavoxSettings
 
 
 class TlsSettings(BaseModel):
@@ -298,6 +299,9 @@ class Settings(BaseSettings):
     payments: PaymentsSettings = PaymentsSettings()
     janus: JanusSettings = JanusSettings()  # MTG-1: Web Meeting and browser calls
     portal: PortalSettings = PortalSettings()
+    support: SupportSettings = SupportSettings()
+    provisioning: ProvisioningSettings = ProvisioningSettings()
+    telavox: TelavoxSettings = TelavoxSettings()
     einvoice_workers: int | None = Field(default=None, ge=1)  # BIL-4: validation processes; None: CPUs
     secret_key: SecretStr | None = None  # None: generated once and kept in data_dir
     home_region: str = "BE"

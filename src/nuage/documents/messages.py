@@ -48,6 +48,17 @@ ITEMS: dict[str, dict[str, str]] = {
         "fr": "Salle Web Meeting (mois)",
         "nl": "Web Meeting-ruimte (maanden)",
     },
+    "intervention_hour": {
+        "en": "Intervention (hour)",
+        "fr": "Intervention (heure)",
+        "nl": "Interventie (uur)",
+    },
+    "return_carriage": {"en": "Return carriage", "fr": "Transport de retour", "nl": "Retourtransport"},
+    "port_out": {
+        "en": "Number port-out",
+        "fr": "Portage sortant d'un numéro",
+        "nl": "Uitgaande nummeroverdracht",
+    },
 }
 
 MESSAGES: dict[str, dict[str, str]] = {

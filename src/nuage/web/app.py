@@ -18,6 +18,7 @@ from nuage.bootstrap import Platform
 from nuage.web import meeting, widget
 from nuage.web.headers import SecurityHeaders
 from nuage.web.portal import install as install_portal
+from nuage.web.provisioning import install as install_provisioning
 
 
 class WebApp(FastAPI):
@@ -71,6 +72,7 @@ def create_app(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
             return JSONResponse({"status": "degraded", **checks}, status_code=503)
         return JSONResponse({"status": "ok", **checks})
 
+    install_provisioning(app, platform)  # HW-1: the desk phones' configurations, by MAC
     install_portal(app, runtime)  # every page but the login page needs a session
     meeting.install(app, platform)  # MTG-1: the Web Meeting join page (no session)
     widget.install(app, platform)  # CFG-10: the click-to-call widget's public requests

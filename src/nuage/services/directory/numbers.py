@@ -99,6 +99,7 @@ def add_number(
     number_text = parse_e164(e164)
     if uow.numbers.find_by(e164=number_text):
         raise Conflict(f"{number_text} is already in service", field="e164")
+    refuse_change_while_porting(uow, number_text, "taken into service")  # BIL-7: a number porting in
     if block_id is not None:
         block = get_visible(uow.number_blocks, ctx, block_id, account_id=account_id)
         if not in_block(number_text, block):
