@@ -19,6 +19,7 @@ from nuage.cli.payments import payments_app
 from nuage.cli.plans import plans_app
 from nuage.cli.serve import serve
 from nuage.cli.sip import sip_app
+from nuage.cli.sounds import sounds_app
 from nuage.cli.support import support_app
 from nuage.cli.tariffs import tariffs_app
 from nuage.config import ConfigError
@@ -39,6 +40,7 @@ app.add_typer(support_app, name="support")
 app.command()(demo)
 app.command()(serve)
 app.add_typer(sip_app, name="sip")
+app.add_typer(sounds_app, name="sounds")
 
 
 def main() -> None:
