@@ -201,6 +201,7 @@ class SipRuntime:
 
     def __init__(self, platform: Platform) -> None:
         from nuage.adapters.call_recordings import SqlCallRecordings
+        from nuage.adapters.hold_music import SqlHoldMusic
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
@@ -283,7 +284,10 @@ class SipRuntime:
         )
         recordings = SqlCallRecordings(platform.engine, platform.settings.data_dir, platform.clock)  # CFG-9
         music = platform.settings.data_dir / "media" / "hold-music.wav"  # the default music on hold
-        self.media = MediaPlane.attach(self.server, config.media, recordings, music)  # issue #15
+        accounts_music = SqlHoldMusic(platform.engine, platform.settings.data_dir)  # the accounts' choices
+        self.media = MediaPlane.attach(
+            self.server, config.media, recordings, music, accounts_music
+        )  # issue #15
         # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
         # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers

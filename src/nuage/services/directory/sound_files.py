@@ -148,13 +148,13 @@ def set_hold_music(
     return updated
 
 
-def hold_music_file(uow: UnitOfWork, data_dir: Path, account_id: str) -> Path | None:
-    """Issue #15: the converted audio an account's held parties hear (None: the default), for the
-    SIP plane (no caller scope: the call already belongs to the account)."""
+def hold_music_file(uow: UnitOfWork, data_dir: Path, account_id: str) -> tuple[Path, int] | None:
+    """Issue #15: the converted audio an account's held parties hear and its length in ms (None:
+    the default), for the SIP plane (no caller scope: the call already belongs to the account)."""
     setting = uow.hold_music.find(account_id)
     if setting is None or setting.sound_file_id is None:
         return None
     sound = uow.sound_files.find(setting.sound_file_id)
     if sound is None or sound.account_id != account_id or sound.duration_ms is None:
         return None
-    return sound_path(data_dir, account_id, sound.id)
+    return sound_path(data_dir, account_id, sound.id), sound.duration_ms
