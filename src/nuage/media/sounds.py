@@ -73,7 +73,7 @@ def decode(content: bytes) -> tuple[Floats, int, int]:
         raise _unreadable(exc) from None
     if not read:
         raise _unreadable("no samples")
-    mono: Floats = np.concatenate(parts).astype(np.float32)
+    mono: Floats = np.concatenate(parts)  # float32 already: no second copy
     return mono, rate, channels
 
 
