@@ -214,6 +214,7 @@ class SipRuntime:
     def __init__(self, platform: Platform) -> None:
         from nuage.adapters.attendant_plane import AttendantPlane
         from nuage.adapters.call_recordings import SqlCallRecordings
+        from nuage.adapters.hold_music import SqlHoldMusic
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
         from nuage.adapters.voicemail_plane import VoicemailPlane
@@ -297,7 +298,10 @@ class SipRuntime:
         )
         recordings = SqlCallRecordings(platform.engine, platform.settings.data_dir, platform.clock)  # CFG-9
         music = platform.settings.data_dir / "media" / "hold-music.wav"  # the default music on hold
-        self.media = MediaPlane.attach(self.server, config.media, recordings, music)  # issue #15
+        accounts_music = SqlHoldMusic(platform.engine, platform.settings.data_dir)  # the accounts' choices
+        self.media = MediaPlane.attach(
+            self.server, config.media, recordings, music, accounts_music
+        )  # issue #15
         self.voicemail: VoicemailPlane | None = None  # issue #16: *98/*97, message waiting, e-mails
         if config.voicemail.enabled:
             args = (config.voicemail, platform.engine, platform.settings.data_dir, platform.clock)

@@ -7,6 +7,7 @@ from typing import Any
 
 from api.support import Api
 from nuage.tenancy.model import PartyKind
+from sound_samples import tone_file
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ async def seed_peeters(api: Api) -> dict[str, str]:
     sound = await api.post(
         "demo-operator",
         f"/sound-files?account_id={account}&name=Hold&copyright_acknowledged=true",
-        content=b"RIFF0000WAVE",
+        content=tone_file(440, 1),
         headers={"content-type": "audio/wav"},
     )
     assert sound.status_code == 201, sound.text

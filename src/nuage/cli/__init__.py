@@ -20,6 +20,7 @@ from nuage.cli.payments import payments_app
 from nuage.cli.plans import plans_app
 from nuage.cli.serve import serve
 from nuage.cli.sip import sip_app
+from nuage.cli.sounds import sounds_app
 from nuage.cli.support import support_app
 from nuage.cli.tariffs import tariffs_app
 from nuage.cli.voicemail import voicemail_app
@@ -45,6 +46,7 @@ app.add_typer(conferences_app, name="conferences")
 app.command()(demo)
 app.command()(serve)
 app.add_typer(sip_app, name="sip")
+app.add_typer(sounds_app, name="sounds")
 
 
 def main() -> None:

@@ -354,6 +354,16 @@ class SoundFile:
     uploaded_by_user_id: str | None
     copyright_acknowledged_at: datetime
     created_at: datetime
+    duration_ms: int | None = None  # the converted audio's length (None: uploaded before audio was kept)
+
+
+@dataclass
+class HoldMusicSetting:
+    """Issue #15: the account's music on hold, one of its sound files (CFG-12); without one a held
+    party hears the platform's default."""
+
+    account_id: str
+    sound_file_id: str | None = None
 
 
 @dataclass

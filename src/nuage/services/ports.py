@@ -24,6 +24,7 @@ from nuage.directory.model import (
     ConferenceRoom,
     Device,
     EmergencyNumber,
+    HoldMusicSetting,
     HotDeskSession,
     NumberBlock,
     PhoneNumber,
@@ -125,6 +126,8 @@ class UnitOfWork(Protocol):
     def trunks(self) -> Repository[Trunk]: ...
     @property
     def sound_files(self) -> Repository[SoundFile]: ...
+    @property
+    def hold_music(self) -> Repository[HoldMusicSetting]: ...
     @property
     def carrier_trunks(self) -> Repository[CarrierTrunk]: ...
     @property

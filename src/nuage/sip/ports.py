@@ -328,6 +328,22 @@ class CallRecordings(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class HoldTrack:
+    """Issue #15: a sound a held party hears, played again every ``seconds`` (its length)."""
+
+    path: Path
+    seconds: float
+
+
+class HoldMusic(Protocol):
+    """Issue #15: the music on hold an account chose among its sound files (CFG-12)."""
+
+    async def track_of(self, account_id: str) -> HoldTrack | None:
+        """The account's music on hold (None: it chose none, the default plays)."""
+        ...
+
+
 class CdrSink(Protocol):
     """Stores CDRs; the writer hands it batches."""
 

@@ -140,7 +140,7 @@ class CallController:
         recording = await recording_plan(services, account_id, self.call_id)  # CFG-9
         if recording is None and not needs_anchor(services.anchor, self.request, tx.source.host):
             return self.state is CallState.WAIT_ROUTE
-        self.media = media = CallMedia(services, self.call_id, recording)
+        self.media = media = CallMedia(services, self.call_id, recording, account_id)
         media.watch(lambda: self._hang_up_both("media stopped", MEDIA_TIMEOUT))  # the CDR says why
         self._relay.rewrite = self._rewrite
         try:

@@ -28,6 +28,7 @@ from nuage.directory.model import (
     ConferenceRoom,
     Device,
     EmergencyNumber,
+    HoldMusicSetting,
     HotDeskSession,
     NumberBlock,
     PhoneNumber,
@@ -65,6 +66,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "packs": ("traffic pack", "id"),
     "trunks": ("trunk", "id"),
     "sound_files": ("sound file", "id"),
+    "hold_music": ("music-on-hold setting", "account_id"),
     "carrier_trunks": ("carrier trunk", "id"),
     "emergency_numbers": ("emergency number", "number"),
     "hot_desk_sessions": ("hot-desk session", "device_id"),
@@ -125,6 +127,7 @@ class MemoryUnitOfWork:
     packs: MemoryRepository[TrafficPack]
     trunks: MemoryRepository[Trunk]
     sound_files: MemoryRepository[SoundFile]
+    hold_music: MemoryRepository[HoldMusicSetting]
     carrier_trunks: MemoryRepository[CarrierTrunk]
     emergency_numbers: MemoryRepository[EmergencyNumber]
     hot_desk_sessions: MemoryRepository[HotDeskSession]

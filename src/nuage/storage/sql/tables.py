@@ -252,6 +252,7 @@ sound_files = Table(
     Column("uploaded_by_user_id", String(ID), ForeignKey("users.id")),
     Column("copyright_acknowledged_at", UtcDateTime(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("duration_ms", Integer),  # 0030_sounds: the converted audio's length
 )
 
 carrier_trunks = Table(

@@ -20,6 +20,7 @@ from nuage.directory.model import (
     ConferenceRoom,
     Device,
     EmergencyNumber,
+    HoldMusicSetting,
     HotDeskSession,
     NumberBlock,
     PhoneNumber,
@@ -88,6 +89,11 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
     "packs": (_mapper(TrafficPack, tables.traffic_packs), "traffic pack", "id"),
     "trunks": (_mapper(Trunk, tables.trunks), "trunk", "id"),
     "sound_files": (_mapper(SoundFile, tables.sound_files), "sound file", "id"),
+    "hold_music": (
+        _mapper(HoldMusicSetting, media_tables.hold_music_settings),
+        "music-on-hold setting",
+        "account_id",
+    ),
     "carrier_trunks": (_mapper(CarrierTrunk, tables.carrier_trunks), "carrier trunk", "id"),
     "emergency_numbers": (_mapper(EmergencyNumber, tables.emergency_numbers), "emergency number", "number"),
     "hot_desk_sessions": (
@@ -148,6 +154,7 @@ class SqlUnitOfWork:
     packs: SqlRepository[TrafficPack]
     trunks: SqlRepository[Trunk]
     sound_files: SqlRepository[SoundFile]
+    hold_music: SqlRepository[HoldMusicSetting]
     carrier_trunks: SqlRepository[CarrierTrunk]
     emergency_numbers: SqlRepository[EmergencyNumber]
     hot_desk_sessions: SqlRepository[HotDeskSession]
