@@ -31,6 +31,7 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.policy.autodialer import AutoDialerBlock, Subject
 from nuage.tenancy.model import Order, Party
 
@@ -123,6 +124,10 @@ class UnitOfWork(Protocol):
     def emergency_numbers(self) -> Repository[EmergencyNumber]: ...
     @property
     def hot_desk_sessions(self) -> Repository[HotDeskSession]: ...
+    @property
+    def forwarding(self) -> Repository[CallForwarding]: ...
+    @property
+    def ring_groups(self) -> Repository[RingGroup]: ...
     @property
     def access(self) -> AccessStore: ...
     @property

@@ -18,6 +18,7 @@ from nuage.sip.ports import (
     DeviceDestination,
     Direction,
     ExternalDestination,
+    GroupDestination,
     SipAccount,
     TrunkDestination,
     UserDestination,
@@ -87,6 +88,6 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
 
 
 def _account_of(destination: Destination) -> str | None:
-    if isinstance(destination, UserDestination | DeviceDestination | TrunkDestination):
+    if isinstance(destination, UserDestination | DeviceDestination | TrunkDestination | GroupDestination):
         return destination.account_id
     return None

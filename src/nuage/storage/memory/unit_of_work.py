@@ -35,6 +35,7 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.storage.memory.billing import BILLING_TABLES, MemoryBillingStore
 from nuage.storage.memory.payments import PAYMENT_TABLES, MemoryPaymentStore
 from nuage.storage.memory.repositories import MemoryRepository
@@ -61,6 +62,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "carrier_trunks": ("carrier trunk", "id"),
     "emergency_numbers": ("emergency number", "number"),
     "hot_desk_sessions": ("hot-desk session", "device_id"),
+    "forwarding": ("call forwarding", "user_id"),
+    "ring_groups": ("ring group", "id"),
 }
 
 
@@ -114,6 +117,8 @@ class MemoryUnitOfWork:
     carrier_trunks: MemoryRepository[CarrierTrunk]
     emergency_numbers: MemoryRepository[EmergencyNumber]
     hot_desk_sessions: MemoryRepository[HotDeskSession]
+    forwarding: MemoryRepository[CallForwarding]
+    ring_groups: MemoryRepository[RingGroup]
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store

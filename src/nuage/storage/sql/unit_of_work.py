@@ -27,7 +27,8 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
-from nuage.storage.sql import media_tables, tables
+from nuage.directory.routing import CallForwarding, RingGroup
+from nuage.storage.sql import media_tables, routing_tables, tables
 from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
@@ -49,6 +50,10 @@ def _lines_to_row(lines: list[OrderLine]) -> list[dict[str, Any]]:
 
 def _lines_from_row(rows: list[dict[str, Any]]) -> list[OrderLine]:
     return [OrderLine(**row) for row in rows]
+
+
+def _members(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
 
 
 def _mapper(cls: type[Any], table: Table, **codecs: Any) -> RowMapper[Any]:
@@ -78,6 +83,12 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
         "hot-desk session",
         "device_id",
     ),
+    "forwarding": (_mapper(CallForwarding, routing_tables.call_forwarding), "call forwarding", "user_id"),
+    "ring_groups": (
+        _mapper(RingGroup, routing_tables.ring_groups, members=(" ".join, _members)),
+        "ring group",
+        "id",
+    ),
 }
 
 
@@ -102,6 +113,8 @@ class SqlUnitOfWork:
     carrier_trunks: SqlRepository[CarrierTrunk]
     emergency_numbers: SqlRepository[EmergencyNumber]
     hot_desk_sessions: SqlRepository[HotDeskSession]
+    forwarding: SqlRepository[CallForwarding]
+    ring_groups: SqlRepository[RingGroup]
     # one billing and one payments store per unit of work, made on first use (a subclass that
     # has no connection, such as the API's prefetched reads, fails there, on the connection)
     _billing: SqlBillingStore | None = None
