@@ -38,6 +38,7 @@ class HuntGroup:
     member_timeout_s: float = 15.0
     timeout_s: float = 60.0
     fallback: str | None = None
+    caller_id: str | None = None  # SIP-2: the account's main number, presented when the fallback is external
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,7 +184,7 @@ class Hunt:
             turns[group.group_id] = start + 1
             members = members[start:] + members[:start]
         queued: list[Item] = []
-        fallback_by = RoutedUser(group.group_id, group.account_id, group.group_id, None, None)
+        fallback_by = RoutedUser(group.group_id, group.account_id, group.group_id, group.caller_id, None)
         if group.fallback:
             queued.append(Item(None, group.fallback, fallback_by, "no-answer", visited, item.hops + 1))
         deadline = self._now() + timedelta(seconds=group.timeout_s)
