@@ -44,8 +44,8 @@ class MemoryDialPlan:
 
     A dialled user part resolves, in order, to: an emergency number (external, emergency);
     a user of the caller's account by extension or username; a ring group by extension; a device
-    by username; a number assigned on the platform (internal call); an E.164 number (``+`` and digits, or ``00``
-    prefix) through the carrier trunk.
+    by username; a number assigned on the platform (internal call); an E.164 number (``+`` and
+    digits, or ``00`` prefix) through the carrier trunk.
     """
 
     def __init__(
