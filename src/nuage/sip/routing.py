@@ -79,7 +79,7 @@ class CallRouting(Protocol):
         """The ring group (None: unknown)."""
         ...
 
-    async def set_forwarding(self, phone: SipAccount, **change: str | bool | None) -> str | None:
+    async def set_forwarding(self, phone: SipAccount, **change: str | bool | float | None) -> str | None:
         """Store a change of the forwarding of ``phone``'s user (fields of ``ForwardingRule``).
 
         Returns None when stored, else the ID of the rule that refused it (EMG-2: an emergency
@@ -109,7 +109,7 @@ class MemoryRouting:
         """See ``CallRouting``."""
         return self.groups.get(group_id)
 
-    async def set_forwarding(self, phone: SipAccount, **change: str | bool | None) -> str | None:
+    async def set_forwarding(self, phone: SipAccount, **change: str | bool | float | None) -> str | None:
         """See ``CallRouting``."""
         if phone.user_id is None:
             return "invalid"

@@ -2,7 +2,8 @@
 
 ``admit`` answers what it can alone (422 for a too short Session-Expires, 483 for a spent
 Max-Forwards, the digest challenge, 404 for nothing dialled that resolves), runs a feature code
-(``nuage.sip.b2bua.features``) and otherwise starts a ``CallController`` for the attempt, which
+(``nuage.sip.b2bua.features``; forwarding codes and call pickup: ``forwarding``,
+``pickup``) and otherwise starts a ``CallController`` for the attempt, which
 asks the policy.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.features import hot_desk_feature, is_feature
+from nuage.sip.b2bua.forwarding import forwarding_feature, parse_feature
+from nuage.sip.b2bua.pickup import is_pickup, pickup
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.ports import (
     CallAttempt,
@@ -55,6 +58,14 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
         if account.hot_desk and services.hot_desk is not None and is_feature(settings, dialled):
             await hot_desk_feature(services, tx, account, dialled)
             return None
+        if services.routing is not None and account.trunk_id is None:  # issue #15, a phone's codes
+            feature = parse_feature(dialled)
+            if feature is not None:
+                await forwarding_feature(services, tx, account, *feature)
+                return None
+            if is_pickup(dialled):
+                await pickup(services, tx, account, dialled)
+                return None
         destination = await services.dial_plan.resolve(account, dialled)
         direction = Direction.OUTBOUND if isinstance(destination, ExternalDestination) else Direction.INTERNAL
     call = CallController(services, tx, account=account, direction=direction)

@@ -88,6 +88,11 @@ class CallController:
         self._log = logging.LoggerAdapter(log, {"call_id": self.call_id})
         services.on_started(self)
 
+    @property
+    def offer(self) -> bytes:
+        """The caller's offer as the callee side gets it (rewritten when the media is anchored)."""
+        return self._offer
+
     # -- introspection ------------------------------------------------------------------
     def info(self) -> CallInfo:
         """A snapshot for the introspection API."""

@@ -109,6 +109,7 @@ class Hunt:
     queue: list[Item] = field(default_factory=list)
     failure: Fail | None = None
     timed_out: bool = False  # the current step's ring time ran out
+    ringing: frozenset[str] = frozenset()  # the users whose phones ring now (call pickup)
     _current: _Current | None = None
     _legs: int = 0
 
@@ -129,8 +130,24 @@ class Hunt:
                 continue  # the group rang long enough: on to its fallback
             step = await self._expand(item)
             if step is not None:
+                self._ring(step)
                 return step
         return self.failure or Fail(480, "Temporarily Unavailable")
+
+    def _ring(self, step: Step) -> None:
+        """Who rings now, listed for call pickup (``nuage.sip.b2bua.pickup``)."""
+        ringing = self.call.services.ringing
+        if isinstance(step.route, UserDestination):
+            self.ringing = frozenset({step.route.user_id})
+        elif isinstance(step.route, GroupDestination) and self.call.services.routing is not None:
+            group = self.call.services.routing.group(step.route.group_id)
+            self.ringing = frozenset(group.members) if group is not None else frozenset()
+        else:
+            self.ringing = frozenset()
+        if self.ringing:
+            ringing[self.call.call_id] = self.call
+        else:
+            ringing.pop(self.call.call_id, None)
 
     async def _expand(self, item: Item) -> Step | None:
         if item.route is None:
@@ -302,6 +319,7 @@ class Hunt:
     def after_failure(self, failure: Fail) -> Fail | None:
         """The current step failed: None when the hunt goes on, else what the caller gets."""
         timed_out, self.timed_out = self.timed_out, False
+        self.ringing = frozenset()
         if timed_out:
             failure = Fail(480, "No Answer")
         current, self._current = self._current, None
@@ -323,6 +341,8 @@ class Hunt:
 
     def ended(self, record: CdrRecord) -> None:
         """The call ended with ``record``: the forwarded external leg in progress writes its CDR."""
+        self.call.services.ringing.pop(self.call.call_id, None)
+        self.ringing = frozenset()
         current, self._current = self._current, None
         if current is not None and current.leg is not None:
             self._leg_ended(current, record.sip_status, record.answered_at, record.ended_at)
