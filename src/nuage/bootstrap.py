@@ -201,6 +201,7 @@ class SipRuntime:
 
     def __init__(self, platform: Platform) -> None:
         from nuage.adapters.call_recordings import SqlCallRecordings
+        from nuage.adapters.call_routing import RoutingBridge
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
@@ -271,6 +272,7 @@ class SipRuntime:
             ),
             nonce_counts=self.nonce_counts,
             journal_store=SqlCallJournal(platform.engine),  # issue #20: calls a crash interrupts get CDRs
+            routing=RoutingBridge(platform.engine, self.directory, platform.clock),  # issue #15
         )
         # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
         # CDR); ours also gives the call's channels back to the policy, at once (and tells SIP-4's
