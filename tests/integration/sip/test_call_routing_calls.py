@@ -183,7 +183,7 @@ async def test_a_ringing_call_is_picked_up_from_another_phone(
     alice_port = free_port()
     await register(sip_port, *ALICE, alice_port)
     await sipp(
-        str(SCENARIOS / "uac_pickup.xml"),
+        "code.xml",
         f"127.0.0.1:{sip_port}",
         "-s",
         code,
@@ -197,3 +197,21 @@ async def test_a_ringing_call_is_picked_up_from_another_phone(
     await bob
     (cdr,) = await _cdrs(platform)
     assert (cdr["direction"], cdr["outcome"], cdr["callee"]) == ("inbound", "answered", "+3223000101")
+
+
+async def test_the_readmes_forward_on_no_answer_is_set_from_the_phone(
+    demo_sip: tuple[Platform, int, int],
+) -> None:
+    platform, sip_port, _ = demo_sip
+    alice_port = free_port()
+    await register(sip_port, *ALICE, alice_port)
+    code = "*61*212*15%23"
+    await sipp(
+        "code.xml", f"127.0.0.1:{sip_port}", "-s", code, "-au", ALICE[0], "-ap", ALICE[1], port=alice_port
+    )
+    _, alice = _user_id(platform, "alice@dupont.example")
+    with platform.uow() as uow:
+        forwarding = uow.forwarding.get(alice)
+    assert (forwarding.no_answer, forwarding.no_answer_s, forwarding.unconditional) == ("212", 15, None)
+    (cdr,) = await _cdrs(platform)
+    assert (cdr["callee"], cdr["outcome"]) == ("*61", "answered")  # the code, never the destination
