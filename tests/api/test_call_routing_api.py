@@ -148,3 +148,21 @@ async def test_a_removed_user_leaves_their_groups_and_forwarding(routing_api: Ap
     removed = await api.delete(ADMIN, f"/users/{bob}")
     assert removed.status_code == 204, removed.text
     assert (await api.get(ADMIN, f"/ring-groups/{group['id']}")).json()["members"] == [alice]
+
+
+async def test_a_number_rings_a_ring_group_until_the_group_is_removed(routing_api: Api) -> None:
+    api = routing_api
+    group = (await api.post(ADMIN, "/ring-groups", json={"name": "Sales"})).json()
+    number = (await api.post(ADMIN, "/numbers", json={"e164": "+3223000150"})).json()
+    assigned = await api.put(
+        ADMIN, f"/numbers/{number['id']}/assignment", json={"ring_group_id": group["id"]}
+    )
+    assert assigned.status_code == 200, assigned.text
+    assert (assigned.json()["ring_group_id"], assigned.json()["user_id"]) == (group["id"], None)
+    bob = await _user(api, "212")
+    both = await api.put(
+        ADMIN, f"/numbers/{number['id']}/assignment", json={"ring_group_id": group["id"], "user_id": bob}
+    )
+    assert both.status_code == 422
+    assert (await api.delete(ADMIN, f"/ring-groups/{group['id']}")).status_code == 204
+    assert (await api.get(ADMIN, f"/numbers/{number['id']}")).json()["ring_group_id"] is None

@@ -116,8 +116,10 @@ def update_ring_group(uow: UnitOfWork, ctx: Context, group_id: str, change: Ring
 
 
 def remove_ring_group(uow: UnitOfWork, ctx: Context, group_id: str) -> None:
-    """Remove a ring group (forwards to its extension then lead nowhere: such calls get 404)."""
+    """Remove a ring group; its numbers are unassigned (forwards to its extension then get 404)."""
     group = get_visible(uow.ring_groups, ctx, group_id)
+    for number in uow.numbers.list(ring_group_id=group.id):
+        uow.numbers.update(replace(number, ring_group_id=None))
     uow.ring_groups.remove(group.id)
 
 

@@ -202,6 +202,8 @@ class SqlSipDirectory:
             return DeviceDestination(route.device_id, route.account_id)
         if route.trunk_id:
             return self._snapshot.trunks.get(route.trunk_id)  # SIP-3: the number rings the PBX
+        if route.ring_group_id:
+            return GroupDestination(route.ring_group_id, route.account_id)  # issue #15
         return None  # unassigned
 
     def _user(self, user_id: str) -> UserDestination | None:

@@ -1,6 +1,6 @@
 """call routing (issue #15): users' call forwarding and do-not-disturb, ring groups
 
-call_forwarding: one row per user (unconditional, busy, no-answer after N seconds, unregistered,
+phone_numbers.ring_group_id: a number may ring a ring group. call_forwarding: one row per user (unconditional, busy, no-answer after N seconds, unregistered,
 do-not-disturb); ring_groups: members in ring order, strategy, timeouts, fallback. Both tables get
 the directory change journal's per-account triggers (as in 0016), so the SIP plane's view of an
 account is rebuilt when its routing changes.
@@ -68,6 +68,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("account_id", "extension", name="uq_ring_groups_account_extension"),
     )
     op.create_index(op.f("ix_ring_groups_account_id"), "ring_groups", ["account_id"], unique=False)
+    with op.batch_alter_table("phone_numbers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("ring_group_id", sa.String(length=40), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         for table, column in WATCHED.items():
             for operation, referencing in (
@@ -106,6 +108,22 @@ def downgrade() -> None:
                 op.execute(f"DROP TRIGGER IF EXISTS nuage_changed_{table}_{operation} ON {table}")
             else:
                 op.execute(f"DROP TRIGGER IF EXISTS nuage_changed_{table}_{operation}")
+    with op.batch_alter_table("phone_numbers", schema=None) as batch_op:
+        batch_op.drop_column("ring_group_id")
+    if not postgresql:  # SQLite rebuilt the table without its change-journal triggers (0016's)
+        body = {
+            "INSERT": _journal("phone_numbers", "NEW.account_id"),
+            "DELETE": _journal("phone_numbers", "OLD.account_id"),
+            "UPDATE": _journal("phone_numbers", "NEW.account_id")
+            + " INSERT INTO directory_changes (table_name, account_id) SELECT 'phone_numbers', OLD.account_id "
+            "WHERE OLD.account_id IS NOT NEW.account_id;",
+        }
+        for operation, statements in body.items():
+            op.execute(f"DROP TRIGGER IF EXISTS nuage_changed_phone_numbers_{operation.lower()}")
+            op.execute(
+                f"CREATE TRIGGER nuage_changed_phone_numbers_{operation.lower()} AFTER {operation} "
+                f"ON phone_numbers BEGIN {statements} END"
+            )
     op.drop_index(op.f("ix_ring_groups_account_id"), table_name="ring_groups")
     op.drop_table("ring_groups")
     op.drop_index(op.f("ix_call_forwarding_account_id"), table_name="call_forwarding")
