@@ -35,6 +35,7 @@ from nuage.sip.accounting import billable_seconds
 from nuage.sip.b2bua.callee import Target
 from nuage.sip.b2bua.events import Fail
 from nuage.sip.b2bua.records import outcome_of
+from nuage.sip.b2bua.states import CallState
 from nuage.sip.b2bua.targets import targets_of
 from nuage.sip.ports import (
     Authorization,
@@ -290,7 +291,11 @@ class Hunt:
             self.failure = _refused(verdict, self._domain)
             return None
         assert isinstance(verdict, Authorization)
-        self._current = _Current(item, leg=attempt, started_at=self._now())
+        current = _Current(item, leg=attempt, started_at=self._now())
+        if call.state is not CallState.ROUTING:  # the call ended while the policy thought
+            self._leg_ended(current, 487, None, self._now())  # its channel given back at once
+            return None
+        self._current = current
         return Step(
             route,
             self.targets(route),

@@ -8,6 +8,7 @@ rules and ring groups live in a ``MemoryRouting``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 import pytest
 
@@ -15,7 +16,7 @@ from nuage.policy import AccountTerms, PolicySnapshot, StaticSnapshot, TermsCall
 from nuage.sip.memory import MemoryDialPlan
 from nuage.sip.message import SipRequest
 from nuage.sip.policy import DialPlanPolicy
-from nuage.sip.ports import CallOutcome, Direction, GroupDestination, UserDestination
+from nuage.sip.ports import CallOutcome, CallPolicy, CdrRecord, Direction, GroupDestination, UserDestination
 from nuage.sip.routing import ForwardingRule, HuntGroup, MemoryRouting, RoutedUser
 from nuage.sip.transactions import new_tag
 from nuage.tenancy.model import PartyStatus
@@ -50,8 +51,21 @@ def plan(dial_plan: MemoryDialPlan) -> None:
     dial_plan.groups["500"] = GroupDestination("grp-sales", "acc-1")
 
 
-def lab_with(found: MemoryRouting, policy: object = None, **kwargs: object) -> object:
-    return b2bua_lab(policy or DialPlanPolicy(), routing=found, plan=plan, **kwargs)  # type: ignore[arg-type]
+def lab_with(
+    found: MemoryRouting,
+    policy: CallPolicy | None = None,
+    *,
+    no_answer_timeout_s: float = 60.0,
+    on_ended: Callable[[CdrRecord], None] | None = None,
+) -> AbstractAsyncContextManager[B2buaLab]:
+    """The in-memory B2BUA with Bob, Carol and Dave's numbers and extensions, and ``found``'s routing."""
+    return b2bua_lab(
+        policy or DialPlanPolicy(),
+        routing=found,
+        plan=plan,
+        no_answer_timeout_s=no_answer_timeout_s,
+        on_ended=on_ended,
+    )
 
 
 async def answered_by(lab: B2buaLab, device_id: str, incoming: SipRequest | None = None) -> None:
@@ -64,7 +78,7 @@ async def answered_by(lab: B2buaLab, device_id: str, incoming: SipRequest | None
 
 
 async def test_an_unconditional_forward_rings_the_destination_and_never_the_user() -> None:
-    async with lab_with(routing(bob=ForwardingRule(unconditional="300"))) as lab:  # type: ignore[attr-defined]
+    async with lab_with(routing(bob=ForwardingRule(unconditional="300"))) as lab:
         lab.carrier.invite(BOB_USER)
         incoming = await lab.phones[CAROL.device_id].request("INVITE")
         assert "reason=unconditional" in (incoming.headers.get("diversion") or "")
@@ -75,7 +89,7 @@ async def test_an_unconditional_forward_rings_the_destination_and_never_the_user
 
 
 async def test_a_busy_user_forwards_on_busy() -> None:
-    async with lab_with(routing(carol=ForwardingRule(busy="200"))) as lab:  # type: ignore[attr-defined]
+    async with lab_with(routing(carol=ForwardingRule(busy="200"))) as lab:
         lab.carrier.invite(CAROL_USER)
         carol = lab.phones[CAROL.device_id]
         incoming = await carol.request("INVITE")
@@ -86,7 +100,7 @@ async def test_a_busy_user_forwards_on_busy() -> None:
 
 
 async def test_busy_without_a_busy_forward_ends_the_call_busy() -> None:
-    async with lab_with(routing(carol=ForwardingRule(no_answer="200"))) as lab:  # type: ignore[attr-defined]
+    async with lab_with(routing(carol=ForwardingRule(no_answer="200"))) as lab:
         lab.carrier.invite(CAROL_USER)
         carol = lab.phones[CAROL.device_id]
         incoming = await carol.request("INVITE")
@@ -98,7 +112,7 @@ async def test_busy_without_a_busy_forward_ends_the_call_busy() -> None:
 
 async def test_no_answer_forwards_after_the_users_seconds_and_cancels_the_phone() -> None:
     rule = ForwardingRule(no_answer="200", no_answer_s=12)
-    async with lab_with(routing(carol=rule), no_answer_timeout_s=60) as lab:  # type: ignore[attr-defined]
+    async with lab_with(routing(carol=rule), no_answer_timeout_s=60) as lab:
         lab.carrier.invite(CAROL_USER)
         carol = lab.phones[CAROL.device_id]
         incoming = await carol.request("INVITE")
@@ -121,7 +135,7 @@ async def test_no_answer_forwards_after_the_users_seconds_and_cancels_the_phone(
 
 
 async def test_a_user_with_no_registered_phone_forwards_when_unregistered() -> None:
-    async with lab_with(routing(dave=ForwardingRule(unregistered="300"))) as lab:  # type: ignore[attr-defined]
+    async with lab_with(routing(dave=ForwardingRule(unregistered="300"))) as lab:
         lab.carrier.invite(DAVE_USER)
         incoming = await lab.phones[CAROL.device_id].request("INVITE")
         assert "reason=unavailable" in (incoming.headers.get("diversion") or "")
@@ -132,7 +146,7 @@ async def test_a_user_with_no_registered_phone_forwards_when_unregistered() -> N
     [(ForwardingRule(dnd=True), None), (ForwardingRule(dnd=True, busy="200"), BOB.device_id)],
 )
 async def test_do_not_disturb_is_busy_or_the_busy_forward(rule: ForwardingRule, rings: str | None) -> None:
-    async with lab_with(routing(carol=rule)) as lab:  # type: ignore[attr-defined]
+    async with lab_with(routing(carol=rule)) as lab:
         lab.carrier.invite(CAROL_USER)
         if rings is None:
             await lab.carrier.response(486)
@@ -144,7 +158,7 @@ async def test_do_not_disturb_is_busy_or_the_busy_forward(rule: ForwardingRule, 
 
 async def test_a_forwarding_loop_is_cut_and_the_last_user_rings() -> None:
     found = routing(bob=ForwardingRule(unconditional="300"), carol=ForwardingRule(unconditional="200"))
-    async with lab_with(found) as lab:  # type: ignore[attr-defined]
+    async with lab_with(found) as lab:
         lab.carrier.invite(BOB_USER)
         await lab.phones[CAROL.device_id].request("INVITE")  # Carol's forward back to Bob: a loop
         await lab.settle()
@@ -153,7 +167,7 @@ async def test_a_forwarding_loop_is_cut_and_the_last_user_rings() -> None:
 
 @pytest.mark.rule("EMG-2")
 async def test_a_forward_to_an_emergency_number_is_never_followed() -> None:
-    async with lab_with(routing(carol=ForwardingRule(unconditional="112"))) as lab:  # type: ignore[attr-defined]
+    async with lab_with(routing(carol=ForwardingRule(unconditional="112"))) as lab:
         lab.carrier.invite(CAROL_USER)
         await lab.phones[CAROL.device_id].request("INVITE")  # she rings as if no forward were set
         await lab.settle()
@@ -170,7 +184,7 @@ def _terms(channels: int) -> TermsCallPolicy:
 async def test_a_forward_to_an_external_number_is_a_call_of_the_users_account() -> None:
     policy = _terms(2)
     found = routing(carol=ForwardingRule(unconditional=EXTERNAL))
-    async with lab_with(found, policy, on_ended=policy.call_ended) as lab:  # type: ignore[attr-defined]
+    async with lab_with(found, policy, on_ended=policy.call_ended) as lab:
         invite = lab.carrier.invite(CAROL_USER)
         outbound = await lab.carrier.request("INVITE")
         assert outbound.uri.user == EXTERNAL
@@ -203,7 +217,7 @@ async def test_a_forward_to_an_external_number_is_a_call_of_the_users_account() 
 async def test_a_forward_to_an_external_number_needs_a_free_channel() -> None:
     policy = _terms(1)  # the inbound call takes the only channel
     found = routing(carol=ForwardingRule(unconditional=EXTERNAL))
-    async with lab_with(found, policy, on_ended=policy.call_ended) as lab:  # type: ignore[attr-defined]
+    async with lab_with(found, policy, on_ended=policy.call_ended) as lab:
         lab.carrier.invite(CAROL_USER)
         refused = await lab.carrier.response(486)
         assert "CAP-3" in (refused.headers.get("warning") or "")
@@ -223,7 +237,7 @@ def _group(
 async def test_a_simultaneous_group_rings_every_members_phones() -> None:
     found = routing()
     _group("simultaneous")(found)
-    async with lab_with(found) as lab:  # type: ignore[attr-defined]
+    async with lab_with(found) as lab:
         lab.carrier.invite(SALES)
         invites = {
             d: await lab.phones[d].request("INVITE")
@@ -238,7 +252,7 @@ async def test_a_simultaneous_group_rings_every_members_phones() -> None:
 async def test_a_sequential_group_rings_members_in_turn_then_its_fallback() -> None:
     found = routing()
     _group("sequential", fallback=EXTERNAL, timeout_s=25)(found)
-    async with lab_with(found) as lab:  # type: ignore[attr-defined]
+    async with lab_with(found) as lab:
         lab.carrier.invite(SALES)
         bob, desk = lab.phones[BOB.device_id], lab.phones[BOB_DESK.device_id]
         first, desk_invite = await bob.request("INVITE"), await desk.request("INVITE")
@@ -262,7 +276,7 @@ async def test_a_sequential_group_rings_members_in_turn_then_its_fallback() -> N
 async def test_a_round_robin_group_starts_with_the_next_member_each_call() -> None:
     found = routing()
     _group("round-robin")(found)
-    async with lab_with(found) as lab:  # type: ignore[attr-defined]
+    async with lab_with(found) as lab:
         first = lab.carrier.invite(SALES)
         await lab.phones[BOB.device_id].request("INVITE")
         await lab.settle()

@@ -68,7 +68,7 @@ async def confirmed(lab: B2buaLab, account: SipAccount, invite: SipRequest) -> S
 
 async def test_a_phone_sets_and_clears_its_users_forwards_with_feature_codes() -> None:
     found = routing()
-    async with lab_with(found) as lab:  # type: ignore[attr-defined]
+    async with lab_with(found) as lab:
         ok = await confirmed(lab, CAROL, await dial(lab, CAROL, "*21*200%23"))
         assert "Forward unconditional: 200" in (ok.headers.get("p-asserted-identity") or "")
         assert found.rules["usr-carol"].unconditional == "200"
@@ -84,7 +84,7 @@ async def test_a_phone_sets_and_clears_its_users_forwards_with_feature_codes() -
 @pytest.mark.rule("EMG-2")
 async def test_a_forward_to_an_emergency_number_is_refused_from_the_phone() -> None:
     found = routing()
-    async with lab_with(found) as lab:  # type: ignore[attr-defined]
+    async with lab_with(found) as lab:
         await dial(lab, CAROL, "*21*112%23")
         refused = await lab.phones[CAROL.device_id].response(403)
         assert "EMG-2" in (refused.headers.get("warning") or "")
@@ -93,7 +93,7 @@ async def test_a_forward_to_an_emergency_number_is_refused_from_the_phone() -> N
 
 @pytest.mark.parametrize("code", ["*8", "**200"])
 async def test_a_ringing_call_is_picked_up_from_another_phone(code: str) -> None:
-    async with lab_with(routing()) as lab:  # type: ignore[attr-defined]
+    async with lab_with(routing()) as lab:
         lab.carrier.invite(BOB_USER)
         rung = {}
         for account in (BOB, BOB_DESK):
@@ -120,6 +120,6 @@ async def test_a_ringing_call_is_picked_up_from_another_phone(code: str) -> None
 
 
 async def test_nothing_ringing_to_pick_up_is_not_found() -> None:
-    async with lab_with(routing()) as lab:  # type: ignore[attr-defined]
+    async with lab_with(routing()) as lab:
         await dial(lab, CAROL, "*8")
         await lab.phones[CAROL.device_id].response(404)
