@@ -182,6 +182,8 @@ class CallController:
         step = await self.hunt.next_step()
         if self.state is not CallState.ROUTING:
             return
+        if self._timers_fired:  # the call's no-answer time ran out while the hunt looked
+            step = Fail(480, "No Answer")
         if isinstance(step, Step):
             if step.fresh:  # forwarded: the new destination rings for the whole no-answer time
                 self._arm("no-answer", self.services.settings.no_answer_timeout_s, self._no_answer)
@@ -347,10 +349,11 @@ class CallController:
 
     def _no_answer(self) -> None:
         self._timers.pop("no-answer", None)
-        if self.state is CallState.ROUTING and self.callee_leg is not None:
+        if self.state is CallState.ROUTING:
             self._timers_fired = True
             self.hunt.stop()
-            self.callee_leg.cancel()
+            if self.callee_leg is not None:
+                self.callee_leg.cancel()
 
     def _step_timeout(self) -> None:
         self._timers.pop("step", None)
