@@ -285,3 +285,35 @@ async def test_a_round_robin_group_starts_with_the_next_member_each_call() -> No
         await lab.carrier.response(487)
         lab.carrier.invite(SALES)
         await lab.phones[CAROL.device_id].request("INVITE")
+
+
+async def test_a_forward_chain_is_followed_five_times_at_most() -> None:
+    found = routing()
+    chain = [f"+32230009{n:02d}" for n in range(1, 9)]
+
+    def numbers(dial_plan: MemoryDialPlan) -> None:
+        plan(dial_plan)
+        for n, number in enumerate(chain, start=1):
+            dial_plan.numbers[number] = UserDestination(f"usr-{n}", "acc-1", (CAROL.device_id,))
+
+    for n, number in enumerate(chain, start=1):
+        route = UserDestination(f"usr-{n}", "acc-1", (CAROL.device_id,))
+        found.users[f"usr-{n}"] = RoutedUser(f"usr-{n}", "acc-1", f"User {n}", number, route)
+        if n < len(chain):
+            found.rules[f"usr-{n}"] = ForwardingRule(unconditional=chain[n])
+    async with b2bua_lab(DialPlanPolicy(), routing=found, plan=numbers) as lab:
+        lab.carrier.invite(chain[0])
+        incoming = await lab.phones[CAROL.device_id].request("INVITE")
+        diversion = incoming.headers.get("diversion") or ""
+        assert "counter=5" in diversion  # the sixth user's phone rings: their forward is not followed
+        assert chain[4] in diversion
+
+
+async def test_a_member_in_do_not_disturb_is_skipped() -> None:
+    found = routing(carol=ForwardingRule(dnd=True))
+    _group("simultaneous")(found)
+    async with lab_with(found) as lab:
+        lab.carrier.invite(SALES)
+        await lab.phones[BOB.device_id].request("INVITE")
+        await lab.settle()
+        assert not lab.phones[CAROL.device_id].unread("INVITE")
