@@ -5,7 +5,8 @@ ringing longest); ``**<extension>`` (directed pickup) the call ringing that exte
 picking phone's INVITE becomes the callee leg of the ringing call: the phones that rang get a
 CANCEL, the caller gets the picking phone's SDP as the answer and the picking phone the caller's
 (both offers, taken as each other's answer: phones offering a common codec, G.711 at least, agree).
-The call keeps its one CDR, answered. Nothing ringing to pick up: 404.
+The call keeps its one CDR, answered. Nothing ringing to pick up: 404; an INVITE without an offer
+(either side's): 488.
 """
 
 from __future__ import annotations
@@ -76,10 +77,13 @@ async def find_ringing(services: CallServices, phone: SipAccount, dialled: str) 
 async def pickup(services: CallServices, tx: ServerTransaction, phone: SipAccount, dialled: str) -> None:
     """Pick up the call ``dialled`` names for ``phone`` (see the module)."""
     call = await find_ringing(services, phone, dialled)
-    if call is None or call.callee_leg is None:
+    if call is None or call.callee_leg is None or not call.offer or not tx.request.body:
         attempt = CallController(services, tx, account=phone, direction=Direction.INTERNAL)
         attempt.shown_callee = dialled
-        attempt.finish_early(404, CallOutcome.NOT_FOUND)
+        if call is None or call.callee_leg is None:
+            attempt.finish_early(404, CallOutcome.NOT_FOUND)
+        else:  # a delayed offer on either side: no offers to exchange
+            attempt.finish_early(488, CallOutcome.FAILED)
         return
     ringing = call.callee_leg
     picker = PickerLeg(services.host, call, tx)
