@@ -337,7 +337,8 @@ class SipRuntime:
     async def _reconcile_forever(self) -> None:
         while True:
             await asyncio.sleep(self.reconcile_s)
-            released = self.policy.reconcile(call.call_id for call in self.server.calls())
+            live = [(call.call_id, *call.forwarded_legs) for call in self.server.calls()]  # CAP-3
+            released = self.policy.reconcile(call_id for ids in live for call_id in ids)
             if released:
                 log.warning("gave back the channels of %d calls that ended unnoticed", released)
 

@@ -344,6 +344,12 @@ class Hunt:
             goes_on = True
         return None if goes_on and self.queue else failure
 
+    @property
+    def legs_in_progress(self) -> tuple[str, ...]:
+        """CAP-3: the channel holders (``;fwd-N`` ids) of the forwarded external leg in progress."""
+        current = self._current
+        return (current.leg.call_id,) if current is not None and current.leg is not None else ()
+
     def ended(self, record: CdrRecord) -> None:
         """The call ended with ``record``: the forwarded external leg in progress writes its CDR."""
         self.call.services.ringing.pop(self.call.call_id, None)

@@ -191,6 +191,8 @@ async def test_a_forward_to_an_external_number_is_a_call_of_the_users_account() 
         assert outbound.from_addr.uri.user == "+3225555555"  # SIP-2: Carol's own number, not the caller's
         assert "+3225555555" in (outbound.headers.get("p-asserted-identity") or "")
         assert len(policy.channels.held_calls()) == 2  # CAP-3: the inbound call and the forwarded leg
+        (live,) = lab.server.calls()
+        assert policy.reconcile([live.call_id, *live.forwarded_legs]) == 0  # both are live: none given back
         tag = new_tag()
         lab.carrier.reply(outbound, 200, to_tag=tag, body=sdp(CARRIER.host, 40000))
         ok = await lab.carrier.response(200)
