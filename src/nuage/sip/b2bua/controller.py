@@ -442,3 +442,5 @@ class CallController:
         entry = journal_entry(self)
         if self.services.journal is not None and entry is not None:
             self.services.journal.update(entry)
+            for leg in self.hunt.journal_entries():  # a forwarded external leg: its own CDR
+                self.services.journal.update(leg)

@@ -46,6 +46,7 @@ from nuage.sip.ports import (
     Direction,
     ExternalDestination,
     GroupDestination,
+    JournalEntry,
     Refusal,
     SipAccount,
     UserDestination,
@@ -350,6 +351,31 @@ class Hunt:
         current = self._current
         return (current.leg.call_id,) if current is not None and current.leg is not None else ()
 
+    def journal_entries(self) -> list[JournalEntry]:
+        """What the forwarded external leg in progress needs of a CDR if the node died now (issue #20)."""
+        current, call = self._current, self.call
+        if current is None or current.leg is None:
+            return []
+        attempt, callee = current.leg, call.callee_leg
+        return [
+            JournalEntry(
+                call_id=attempt.call_id,
+                caller_tag=call.caller_leg.local_tag,
+                callee_call_id=callee.call_id if callee is not None else None,
+                callee_tag=callee.local_tag if callee is not None else None,
+                started_at=current.started_at or call.started_at,
+                answered_at=call.answered_at,
+                caller=attempt.presented_caller_id or attempt.user_id or "",
+                callee=attempt.dialled,
+                account_id=attempt.account_id,
+                device_id=None,
+                trunk_id=attempt.trunk_id,
+                customer_trunk_id=None,
+                direction=Direction.OUTBOUND,
+                emergency=False,
+            )
+        ]
+
     def ended(self, record: CdrRecord) -> None:
         """The call ended with ``record``: the forwarded external leg in progress writes its CDR."""
         self.call.services.ringing.pop(self.call.call_id, None)
@@ -361,28 +387,29 @@ class Hunt:
     def _leg_ended(
         self, current: _Current, status: int, answered_at: datetime | None, ended_at: datetime
     ) -> None:
-
         attempt = current.leg
         assert attempt is not None
-        self.call.services.accounting.call_ended(
-            CdrRecord(
-                call_id=attempt.call_id,
-                caller=attempt.presented_caller_id or attempt.user_id or "",
-                callee=attempt.dialled,
-                account_id=attempt.account_id,
-                device_id=None,
-                trunk_id=attempt.trunk_id,
-                direction=Direction.OUTBOUND,
-                started_at=current.started_at or ended_at,
-                answered_at=answered_at,
-                ended_at=ended_at,
-                billable_seconds=billable_seconds(answered_at, ended_at),
-                outcome=CallOutcome.ANSWERED if answered_at else outcome_of(status),
-                sip_status=200 if answered_at else status,
-                refusal_rule_id=None,
-                emergency=False,
-            )
+        record = CdrRecord(
+            call_id=attempt.call_id,
+            caller=attempt.presented_caller_id or attempt.user_id or "",
+            callee=attempt.dialled,
+            account_id=attempt.account_id,
+            device_id=None,
+            trunk_id=attempt.trunk_id,
+            direction=Direction.OUTBOUND,
+            started_at=current.started_at or ended_at,
+            answered_at=answered_at,
+            ended_at=ended_at,
+            billable_seconds=billable_seconds(answered_at, ended_at),
+            outcome=CallOutcome.ANSWERED if answered_at else outcome_of(status),
+            sip_status=200 if answered_at else status,
+            refusal_rule_id=None,
+            emergency=False,
         )
+        services = self.call.services
+        services.accounting.call_ended(record)
+        if services.journal is not None:
+            services.journal.ended((attempt.call_id, self.call.caller_leg.local_tag), record)
 
     # -- helpers -----------------------------------------------------------------------------
     def targets(self, route: Destination) -> list[Target]:

@@ -7,17 +7,27 @@ rules and ring groups live in a ``MemoryRouting``.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 import pytest
 
 from nuage.policy import AccountTerms, PolicySnapshot, StaticSnapshot, TermsCallPolicy
-from nuage.sip.memory import MemoryDialPlan
+from nuage.sip.memory import MemoryCallJournalStore, MemoryCdrSink, MemoryDialPlan
 from nuage.sip.message import SipRequest
 from nuage.sip.policy import DialPlanPolicy
-from nuage.sip.ports import CallOutcome, CallPolicy, CdrRecord, Direction, GroupDestination, UserDestination
+from nuage.sip.ports import (
+    INTERRUPTED,
+    CallOutcome,
+    CallPolicy,
+    CdrRecord,
+    Direction,
+    GroupDestination,
+    UserDestination,
+)
 from nuage.sip.routing import ForwardingRule, HuntGroup, MemoryRouting, RoutedUser
+from nuage.sip.timers import VirtualScheduler
 from nuage.sip.transactions import new_tag
 from nuage.tenancy.model import PartyStatus
 from sip.unit.b2bua.lab import BOB, BOB_DESK, CAROL, CARRIER, B2buaLab, b2bua_lab, sdp
@@ -319,3 +329,31 @@ async def test_a_member_in_do_not_disturb_is_skipped() -> None:
         await lab.phones[BOB.device_id].request("INVITE")
         await lab.settle()
         assert not lab.phones[CAROL.device_id].unread("INVITE")
+
+
+async def test_a_forwarded_external_leg_lost_in_a_crash_still_gets_its_cdr() -> None:
+    store, clock = MemoryCallJournalStore(MemoryCdrSink()), VirtualScheduler()
+    found = routing(carol=ForwardingRule(unconditional=EXTERNAL))
+    async with b2bua_lab(DialPlanPolicy(), routing=found, plan=plan, journal=store, clock=clock) as lab:
+        invite = lab.carrier.invite(CAROL_USER)
+        outbound = await lab.carrier.request("INVITE")
+        lab.carrier.reply(outbound, 200, to_tag=new_tag(), body=sdp(CARRIER.host, 40000))
+        ok = await lab.carrier.response(200)
+        lab.carrier.send_in_dialog(lab.carrier.dialog_as_caller(invite, ok), "ACK", cseq=1)
+        await lab.advance(20.0)
+        assert lab.server.journal is not None
+        assert lab.server.journal.live == 2  # the call and its forwarded leg
+        await lab.server.journal.flush()
+        left = MemoryCallJournalStore(MemoryCdrSink())
+        left.entries, left.seen_at = copy.deepcopy(store.entries), dict(store.seen_at)
+    clock.advance(30.0)
+    async with b2bua_lab(DialPlanPolicy(), routing=found, plan=plan, journal=left, clock=clock):
+        inbound, forwarded = sorted(left.cdrs.records, key=lambda r: r.direction is Direction.OUTBOUND)
+    assert (inbound.direction, inbound.disposition) == (Direction.INBOUND, INTERRUPTED)
+    assert (forwarded.call_id, forwarded.direction, forwarded.callee, forwarded.caller) == (
+        f"{inbound.call_id};fwd-1",
+        Direction.OUTBOUND,
+        EXTERNAL,
+        "+3225555555",
+    )
+    assert (forwarded.disposition, forwarded.billable_seconds) == (INTERRUPTED, 20)
