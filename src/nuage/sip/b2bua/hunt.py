@@ -12,10 +12,9 @@ an attempt ended; everything about forwarding and groups lives here:
   rings as if it were not set.
 - EMG-2: a forward never leads to an emergency number (the emergency services would see the
   forwarding user's caller ID, whose block address is not where the caller stands).
-- a forwarded external leg is a call of the forwarding user's account: the policy authorises it
-  as one (CAP-3 counts its channel, SIP-2 decides the number presented: the user's own) and it
-  writes its own CDR (``;fwd-N`` after the call's Call-ID), billed to that account; towards the
-  forward's destination, a ``Diversion`` header (RFC 5806) names the user who forwarded.
+- a forwarded external leg is a call of the forwarding user's account (``forward_legs``: CAP-3,
+  SIP-2, its own CDR); towards any forward's destination, a ``Diversion`` header (RFC 5806) names
+  the user who forwarded.
 - ring groups: ``simultaneous`` rings every member's phones at once for the group's timeout;
   ``sequential`` each member for ``member_timeout_s`` in order; ``round-robin`` likewise,
   starting after the member who was rung first last time (state per group, per node); when the
@@ -31,19 +30,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from nuage.sip.accounting import billable_seconds
 from nuage.sip.b2bua.callee import Target
 from nuage.sip.b2bua.events import Fail
-from nuage.sip.b2bua.records import outcome_of
+from nuage.sip.b2bua.forward_legs import ForwardedLeg, authorise, journal_entry, leg_ended
 from nuage.sip.b2bua.states import CallState
 from nuage.sip.b2bua.targets import targets_of
 from nuage.sip.ports import (
-    Authorization,
-    CallAttempt,
-    CallOutcome,
     CdrRecord,
     Destination,
-    Direction,
     ExternalDestination,
     GroupDestination,
     JournalEntry,
@@ -99,8 +93,7 @@ class _Current:
     item: Item
     user: RoutedUser | None = None
     rule: ForwardingRule | None = None
-    leg: CallAttempt | None = None  # a forwarded external leg's own attempt (its CDR)
-    started_at: datetime | None = None
+    leg: ForwardedLeg | None = None  # a forwarded external leg (its own attempt and CDR)
 
 
 @dataclass
@@ -268,41 +261,23 @@ class Hunt:
 
     async def _external(self, item: Item, route: ExternalDestination) -> Step | None:
         """A forwarded external leg: authorised as a call of the forwarding user's account."""
-        by = item.by
-        assert by is not None
-        call = self.call
+        assert item.by is not None
         self._legs += 1
-        source = call.caller_leg.tx.source
-        attempt = CallAttempt(
-            call_id=f"{call.call_id};fwd-{self._legs}",
-            direction=Direction.OUTBOUND,
-            account_id=by.account_id,
-            device_id=None,
-            user_id=by.user_id,
-            presented_caller_id=by.caller_id or "",
-            source_host=source.host,
-            source_port=source.port,
-            dialled=route.e164,
-            destination=route,
-            emergency=False,
-            trunk_id=route.trunk.trunk_id,
-        )
-        verdict = await call.services.policy.authorize(attempt)
-        if isinstance(verdict, Refusal):  # CAP-3, SIP-2, SIP-5...: the forward is refused
-            self.failure = _refused(verdict, self._domain)
+        leg = await authorise(self.call, item.by, route, self._legs)
+        if isinstance(leg, Refusal):  # CAP-3, SIP-2, SIP-5...: the forward is refused
+            self.failure = _refused(leg, self._domain)
             return None
-        assert isinstance(verdict, Authorization)
-        current = _Current(item, leg=attempt, started_at=self._now())
-        if call.state is not CallState.ROUTING:  # the call ended while the policy thought
-            self._leg_ended(current, 487, None, self._now())  # its channel given back at once
+        if self.call.state is not CallState.ROUTING:  # the call ended while the policy thought
+            leg_ended(self.call, leg, 487, None, self._now())  # its channel given back at once
             return None
-        self._current = current
+        self._current = _Current(item, leg=leg)
+        headers = _diversion(item, self._domain)
         return Step(
             route,
             self.targets(route),
-            account=by.as_caller(),
-            caller_id=verdict.caller_id,
-            headers=_diversion(item, self._domain),
+            account=item.by.as_caller(),
+            caller_id=leg.caller_id,
+            headers=headers,
             fresh=True,
         )
 
@@ -330,7 +305,7 @@ class Hunt:
             failure = Fail(480, "No Answer")
         current, self._current = self._current, None
         if current is not None and current.leg is not None:
-            self._leg_ended(current, failure.status, None, self._now())
+            leg_ended(self.call, current.leg, failure.status, None, self._now())
         self.failure = failure
         goes_on = False
         if current is not None and current.rule is not None and current.user is not None:
@@ -349,32 +324,14 @@ class Hunt:
     def legs_in_progress(self) -> tuple[str, ...]:
         """CAP-3: the channel holders (``;fwd-N`` ids) of the forwarded external leg in progress."""
         current = self._current
-        return (current.leg.call_id,) if current is not None and current.leg is not None else ()
+        return (current.leg.attempt.call_id,) if current is not None and current.leg is not None else ()
 
     def journal_entries(self) -> list[JournalEntry]:
         """What the forwarded external leg in progress needs of a CDR if the node died now (issue #20)."""
-        current, call = self._current, self.call
-        if current is None or current.leg is None:
-            return []
-        attempt, callee = current.leg, call.callee_leg
-        return [
-            JournalEntry(
-                call_id=attempt.call_id,
-                caller_tag=call.caller_leg.local_tag,
-                callee_call_id=callee.call_id if callee is not None else None,
-                callee_tag=callee.local_tag if callee is not None else None,
-                started_at=current.started_at or call.started_at,
-                answered_at=call.answered_at,
-                caller=attempt.presented_caller_id or attempt.user_id or "",
-                callee=attempt.dialled,
-                account_id=attempt.account_id,
-                device_id=None,
-                trunk_id=attempt.trunk_id,
-                customer_trunk_id=None,
-                direction=Direction.OUTBOUND,
-                emergency=False,
-            )
-        ]
+        current = self._current
+        return (
+            [journal_entry(self.call, current.leg)] if current is not None and current.leg is not None else []
+        )
 
     def ended(self, record: CdrRecord) -> None:
         """The call ended with ``record``: the forwarded external leg in progress writes its CDR."""
@@ -382,34 +339,7 @@ class Hunt:
         self.ringing = frozenset()
         current, self._current = self._current, None
         if current is not None and current.leg is not None:
-            self._leg_ended(current, record.sip_status, record.answered_at, record.ended_at)
-
-    def _leg_ended(
-        self, current: _Current, status: int, answered_at: datetime | None, ended_at: datetime
-    ) -> None:
-        attempt = current.leg
-        assert attempt is not None
-        record = CdrRecord(
-            call_id=attempt.call_id,
-            caller=attempt.presented_caller_id or attempt.user_id or "",
-            callee=attempt.dialled,
-            account_id=attempt.account_id,
-            device_id=None,
-            trunk_id=attempt.trunk_id,
-            direction=Direction.OUTBOUND,
-            started_at=current.started_at or ended_at,
-            answered_at=answered_at,
-            ended_at=ended_at,
-            billable_seconds=billable_seconds(answered_at, ended_at),
-            outcome=CallOutcome.ANSWERED if answered_at else outcome_of(status),
-            sip_status=200 if answered_at else status,
-            refusal_rule_id=None,
-            emergency=False,
-        )
-        services = self.call.services
-        services.accounting.call_ended(record)
-        if services.journal is not None:
-            services.journal.ended((attempt.call_id, self.call.caller_leg.local_tag), record)
+            leg_ended(self.call, current.leg, record.sip_status, record.answered_at, record.ended_at)
 
     # -- helpers -----------------------------------------------------------------------------
     def targets(self, route: Destination) -> list[Target]:
