@@ -214,6 +214,7 @@ class SipRuntime:
     def __init__(self, platform: Platform) -> None:
         from nuage.adapters.attendant_plane import AttendantPlane
         from nuage.adapters.call_recordings import SqlCallRecordings
+        from nuage.adapters.call_routing import RoutingBridge
         from nuage.adapters.hold_music import SqlHoldMusic
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
@@ -286,6 +287,7 @@ class SipRuntime:
             ),
             nonce_counts=self.nonce_counts,
             journal_store=SqlCallJournal(platform.engine),  # issue #20: calls a crash interrupts get CDRs
+            routing=RoutingBridge(platform.engine, self.directory, platform.clock),  # issue #15
         )
         # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
         # CDR); ours also gives the call's channels back to the policy, at once (and tells SIP-4's
@@ -371,7 +373,8 @@ class SipRuntime:
     async def _reconcile_forever(self) -> None:
         while True:
             await asyncio.sleep(self.reconcile_s)
-            released = self.policy.reconcile(call.call_id for call in self.server.calls())
+            live = [(call.call_id, *call.forwarded_legs) for call in self.server.calls()]  # CAP-3
+            released = self.policy.reconcile(call_id for ids in live for call_id in ids)
             if released:
                 log.warning("gave back the channels of %d calls that ended unnoticed", released)
 

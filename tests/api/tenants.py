@@ -33,6 +33,7 @@ def operations(resource: str) -> list[Operation]:
         "customers": {"name": "Renamed"},
         "partners": {"name": "Renamed"},
         "carrier-trunks": {"name": "Renamed"},
+        "ring-groups": {"name": "Renamed"},
     }
     if resource in patches:
         ops.append(Operation("PATCH", item, patches[resource]))
@@ -43,6 +44,8 @@ def operations(resource: str) -> list[Operation]:
             Operation("PUT", item + "/password", {"password": "Another-Pass-2026"}),
             Operation("PUT", item + "/hot-desk-pin", {"pin": "5829"}),
             Operation("DELETE", item + "/hot-desk-pin"),
+            Operation("GET", item + "/forwarding"),
+            Operation("PATCH", item + "/forwarding", {"dnd": True}),
         ],
         "number-blocks": [
             Operation(
@@ -87,6 +90,7 @@ RESOURCES = (
     "partners",
     "carrier-trunks",
     "hot-desk-sessions",
+    "ring-groups",
 )
 
 
@@ -154,4 +158,7 @@ async def seed_peeters(api: Api) -> dict[str, str]:
     )
     assert login.status_code == 201, login.text
     ids["hot-desk-sessions"] = login.json()["device_id"]  # a session is named by its shared phone
+    ids["ring-groups"] = await _created(
+        api, "/ring-groups", {"account_id": account, "name": "Shop", "members": [ids["users"]]}
+    )
     return ids

@@ -193,6 +193,7 @@ class PhoneNumber:
     trunk_id: str | None = None
     main: bool = False  # the account's main number (presented when the operator policy replaces)
     activated_on: date | None = None
+    ring_group_id: str | None = None  # issue #15: the number rings a ring group
 
 
 @dataclass

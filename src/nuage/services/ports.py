@@ -38,6 +38,7 @@ from nuage.directory.model import (
 )
 from nuage.directory.schedules import Schedule
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
+from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.policy.autodialer import AutoDialerBlock, Subject
 from nuage.tenancy.model import Order, Party
 
@@ -146,6 +147,10 @@ class UnitOfWork(Protocol):
     def voicemail_boxes(self) -> Repository[VoicemailBox]: ...
     @property
     def voicemail_messages(self) -> Repository[VoicemailMessage]: ...
+    @property
+    def forwarding(self) -> Repository[CallForwarding]: ...
+    @property
+    def ring_groups(self) -> Repository[RingGroup]: ...
     @property
     def access(self) -> AccessStore: ...
     @property

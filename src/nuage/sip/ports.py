@@ -114,7 +114,15 @@ class ExternalDestination:
     emergency: bool = False
 
 
-Destination = UserDestination | DeviceDestination | TrunkDestination | ExternalDestination
+@dataclass(frozen=True, slots=True)
+class GroupDestination:
+    """A ring group (issue #15): its members ring together or in turn (``nuage.sip.b2bua.hunt``)."""
+
+    group_id: str
+    account_id: str
+
+
+Destination = UserDestination | DeviceDestination | TrunkDestination | ExternalDestination | GroupDestination
 
 
 class DialPlan(Protocol):
@@ -424,6 +432,7 @@ __all__ = [
     "DialPlan",
     "Direction",
     "ExternalDestination",
+    "GroupDestination",
     "HotDesk",
     "INTERRUPTED",
     "JournalEntry",

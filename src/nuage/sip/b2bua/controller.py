@@ -19,8 +19,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from nuage.sip.b2bua.bridge import Transfer
-from nuage.sip.b2bua.callee import CalleeLeg, Target
+from nuage.sip.b2bua.callee import CalleeLeg
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
+from nuage.sip.b2bua.hunt import Hunt, Step
 from nuage.sip.b2bua.identity import callee_identity
 from nuage.sip.b2bua.legs import NO_ACK, CallerLeg, Leg
 from nuage.sip.b2bua.media import CallMedia, media_failure, needs_anchor, recording_plan, spawn
@@ -28,7 +29,6 @@ from nuage.sip.b2bua.records import CallInfo, call_info, call_record, journal_en
 from nuage.sip.b2bua.relay import Relay
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.b2bua.states import CallState
-from nuage.sip.b2bua.targets import targets_of
 from nuage.sip.b2bua.transfer import take_request
 from nuage.sip.media import MediaError, Side
 from nuage.sip.message import SipRequest, SipResponse
@@ -38,20 +38,16 @@ from nuage.sip.ports import (
     CallAttempt,
     CallOutcome,
     CdrRecord,
-    Destination,
     Direction,
     Refusal,
     SipAccount,
 )
 from nuage.sip.responses import refusal_status, warning_header
 from nuage.sip.timers import Cancellable
-from nuage.sip.tls_sdes import REFUSAL_REASON, RULE, is_secure, offer_for
+from nuage.sip.tls_sdes import REFUSAL_REASON, RULE, offer_for
 from nuage.sip.transactions import ServerTransaction, new_tag
 
 log = logging.getLogger("nuage.sip.calls")
-
-
-_RETRY_NEXT_ROUTE = frozenset({408, 500, 502, 503, 504})
 
 
 class CallController:
@@ -75,8 +71,7 @@ class CallController:
         self.attempt: CallAttempt | None = None
         self.caller_leg = CallerLeg(services.host, self, tx)
         self.callee_leg: CalleeLeg | None = None
-        self._routes: list[Destination] = []
-        self._last_failure: Fail | None = None
+        self.hunt = Hunt(self)  # what rings next: routes, forwards, ring groups (issue #15)
         self._timers: dict[str, Cancellable] = {}
         self._status = 0
         self._outcome: CallOutcome | None = None
@@ -95,6 +90,11 @@ class CallController:
         self.transfer: Transfer | None = None  # a REFER being acted on, then the call it left
         self._log = logging.LoggerAdapter(log, {"call_id": self.call_id})
         services.on_started(self)
+
+    @property
+    def offer(self) -> bytes:
+        """The caller's offer as the callee side gets it (rewritten when the media is anchored)."""
+        return self._offer
 
     # -- introspection ------------------------------------------------------------------
     def info(self) -> CallInfo:
@@ -122,13 +122,13 @@ class CallController:
                 if attempt.emergency:
                     limits = []  # EMG-4: an emergency call is never cut
                 self._max_duration = min(limits) if limits else None
-                self._routes = list(routes)
+                self.hunt.add(routes)
                 if not await self._anchor():
                     return
                 self.state = CallState.ROUTING
                 self._journal()
                 self._arm("no-answer", self.services.settings.no_answer_timeout_s, self._no_answer)
-                self._next_route()
+                await self._next_route()
 
     async def _anchor(self) -> bool:
         """Anchor the media when the operator or a NAT'd caller wants it (issue #15); False: the
@@ -184,33 +184,29 @@ class CallController:
         self.caller_leg.send(Fail(status, SipResponse(status).reason))
         self._end(status, outcome)
 
-    def _next_route(self) -> None:
-        while self._routes:
-            route = self._routes.pop(0)
-            targets = self._targets(route)
-            if not targets:
-                self._last_failure = Fail(480, "Temporarily Unavailable")
-                continue
-            self._place(route, targets)
+    async def _next_route(self) -> None:
+        step = await self.hunt.next_step()
+        if self.state is not CallState.ROUTING:
             return
-        failure = self._last_failure or Fail(480, "Temporarily Unavailable")
-        self.caller_leg.send(failure)
+        if self._timers_fired:  # the call's no-answer time ran out while the hunt looked
+            step = Fail(480, "No Answer")
+        if isinstance(step, Step):
+            if step.fresh:  # forwarded: the new destination rings for the whole no-answer time
+                self._arm("no-answer", self.services.settings.no_answer_timeout_s, self._no_answer)
+            if step.timeout_s is not None:
+                self._arm("step", step.timeout_s, self._step_timeout)
+            self._place(step)
+            return
+        self.caller_leg.send(step)
         outcome = (
             CallOutcome.UNAVAILABLE
-            if failure.status == 480 and not self._timers_fired
-            else outcome_of(failure.status)
+            if step.status == 480 and not self._timers_fired
+            else outcome_of(step.status)
         )
-        self._end(failure.status, outcome)
+        self._end(step.status, outcome)
 
-    def _targets(self, route: Destination) -> list[Target]:
-        dialled = self.attempt.dialled if self.attempt is not None else self.request.uri.user
-        targets = targets_of(route, self.services.registrar, dialled)
-        if self.request.uri.scheme == "sips":  # RFC 5630: TLS to every place rung
-            targets = [target for target in targets if is_secure(target.destination.transport)]
-        return targets
-
-    def _place(self, route: Destination, targets: list[Target]) -> None:
-        request = self.request
+    def _place(self, step: Step) -> None:
+        request, route, targets = self.request, step.route, step.targets
         # SIP-5: SDES keys only between TLS legs; an offer that mandates SRTP otherwise refused
         offer = offer_for(self._offer, self.caller_leg.transport, [t.destination.transport for t in targets])
         if offer is None:
@@ -224,10 +220,11 @@ class CallController:
         from_addr, to_addr, extra = callee_identity(
             route,
             request,
-            account=self.account,
+            account=step.account or self.account,  # a forwarded external leg: the forwarding user's
             domain=self.services.settings.domain,
-            caller_id=self._caller_id,
+            caller_id=step.caller_id if step.account else self._caller_id,
         )
+        extra.extend(step.headers)
         for name in ("session-expires", "min-se", "supported", "allow"):
             for value in request.headers.get_all(name):
                 extra.append((name, value))
@@ -278,17 +275,19 @@ class CallController:
                     self.caller_leg.send(event)
             case Connect():
                 self._connected(leg, event)
-            case Fail(status=status):
+            case Fail():
                 if self.state is not CallState.ROUTING:
                     return
                 self.callee_leg = None
+                self._cancel_timer("step")
                 if self._timers_fired:
                     event = Fail(480, "No Answer")
-                elif status in _RETRY_NEXT_ROUTE and self._routes:
-                    self._last_failure = event
-                    self._next_route()
+                elif (failure := self.hunt.after_failure(event)) is None:
+                    spawn(self._next_route())
                     return
-                self.caller_leg.send(Fail(event.status, event.reason))
+                else:
+                    event = failure
+                self.caller_leg.send(Fail(event.status, event.reason, event.warning))
                 self._end(event.status, outcome_of(event.status))
             case Disconnect():
                 self.caller_leg.send(Disconnect(event.reason))
@@ -301,6 +300,7 @@ class CallController:
         self.state = CallState.CONNECTED
         self.answered_at = self.services.clock.now()
         self._cancel_timer("no-answer")
+        self._cancel_timer("step")
         self._journal()
         self.caller_leg.send(event)
         if self.media is not None:
@@ -361,9 +361,16 @@ class CallController:
 
     def _no_answer(self) -> None:
         self._timers.pop("no-answer", None)
-        if self.state is CallState.ROUTING and self.callee_leg is not None:
+        if self.state is CallState.ROUTING:
             self._timers_fired = True
-            self._routes.clear()
+            self.hunt.stop()
+            if self.callee_leg is not None:
+                self.callee_leg.cancel()
+
+    def _step_timeout(self) -> None:
+        self._timers.pop("step", None)
+        if self.state is CallState.ROUTING and self.callee_leg is not None:
+            self.hunt.timed_out = True  # the hunt goes on: a no-answer forward, the next member
             self.callee_leg.cancel()
 
     def _max_duration_reached(self) -> None:
@@ -420,6 +427,7 @@ class CallController:
         if self.transfer is not None:
             self.transfer.ended(self)
         record = call_record(self, status, outcome, self.services.clock.now())
+        self.hunt.ended(record)  # a forwarded external leg writes its own CDR
         self._log.info(
             "call %s ended: %s %s after %ss billed",
             self.call_id,
@@ -450,3 +458,5 @@ class CallController:
         entry = journal_entry(self)
         if self.services.journal is not None and entry is not None:
             self.services.journal.update(entry)
+            for leg in self.hunt.journal_entries():  # a forwarded external leg: its own CDR
+                self.services.journal.update(leg)

@@ -42,6 +42,7 @@ from nuage.directory.model import (
 )
 from nuage.directory.schedules import Schedule
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
+from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.storage.memory.billing import BILLING_TABLES, MemoryBillingStore
 from nuage.storage.memory.payments import PAYMENT_TABLES, MemoryPaymentStore
 from nuage.storage.memory.repositories import MemoryRepository
@@ -76,6 +77,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "conference_participants": ("conference participant", "id"),
     "voicemail_boxes": ("voicemail box", "id"),
     "voicemail_messages": ("voicemail message", "id"),
+    "forwarding": ("call forwarding", "user_id"),
+    "ring_groups": ("ring group", "id"),
 }
 
 
@@ -137,6 +140,8 @@ class MemoryUnitOfWork:
     conference_participants: MemoryRepository[ConferenceParticipant]
     voicemail_boxes: MemoryRepository[VoicemailBox]
     voicemail_messages: MemoryRepository[VoicemailMessage]
+    forwarding: MemoryRepository[CallForwarding]
+    ring_groups: MemoryRepository[RingGroup]
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store

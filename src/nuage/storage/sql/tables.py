@@ -163,6 +163,7 @@ phone_numbers = Table(
     Column("trunk_id", String(ID), ForeignKey("trunks.id"), index=True),
     Column("main", Boolean, nullable=False),
     Column("activated_on", Date),
+    Column("ring_group_id", String(ID)),  # 0030: the number rings a ring group (issue #15)
 )
 
 virtual_faxes = Table(

@@ -40,7 +40,15 @@ from nuage.directory.schedules import (
     hours_to_data,
 )
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
-from nuage.storage.sql import app_tables, media_tables, meeting_tables, tables, voicemail_tables
+from nuage.directory.routing import CallForwarding, RingGroup
+from nuage.storage.sql import (
+    app_tables,
+    media_tables,
+    meeting_tables,
+    routing_tables,
+    tables,
+    voicemail_tables,
+)
 from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
@@ -66,6 +74,10 @@ def _lines_from_row(rows: list[dict[str, Any]]) -> list[OrderLine]:
 
 
 _WORDS = (lambda words: " ".join(words), lambda text: tuple((text or "").split()))  # a tuple of ids
+
+
+def _members(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
 
 
 def _mapper(cls: type[Any], table: Table, **codecs: Any) -> RowMapper[Any]:
@@ -132,6 +144,12 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
         "voicemail message",
         "id",
     ),
+    "forwarding": (_mapper(CallForwarding, routing_tables.call_forwarding), "call forwarding", "user_id"),
+    "ring_groups": (
+        _mapper(RingGroup, routing_tables.ring_groups, members=(" ".join, _members)),
+        "ring group",
+        "id",
+    ),
 }
 
 
@@ -164,6 +182,8 @@ class SqlUnitOfWork:
     conference_participants: SqlRepository[ConferenceParticipant]
     voicemail_boxes: SqlRepository[VoicemailBox]
     voicemail_messages: SqlRepository[VoicemailMessage]
+    forwarding: SqlRepository[CallForwarding]
+    ring_groups: SqlRepository[RingGroup]
     # one billing and one payments store per unit of work, made on first use (a subclass that
     # has no connection, such as the API's prefetched reads, fails there, on the connection)
     _billing: SqlBillingStore | None = None
