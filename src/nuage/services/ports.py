@@ -36,9 +36,9 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.directory.schedules import Schedule
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
-from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.policy.autodialer import AutoDialerBlock, Subject
 from nuage.tenancy.model import Order, Party
 

@@ -105,6 +105,7 @@ class Hunt:
     failure: Fail | None = None
     timed_out: bool = False  # the current step's ring time ran out
     ringing: frozenset[str] = frozenset()  # the users whose phones ring now (call pickup)
+    last_user: RoutedUser | None = None  # the last user rung or found unreachable (voicemail: ``divert``)
     _current: _Current | None = None
     _legs: int = 0
 
@@ -240,9 +241,12 @@ class Hunt:
             if rule.unconditional and await self._follow(item, user, rule.unconditional, "unconditional"):
                 return None
             if rule.dnd:
+                self.last_user = user
                 if not (rule.busy and await self._follow(item, user, rule.busy, "do-not-disturb")):
                     self.failure = Fail(486, "Busy Here")
                 return None
+        self.last_user = user
+        self.last_user = user
         targets = self.targets(route)
         if not targets:
             self.failure = Fail(480, "Temporarily Unavailable")

@@ -40,9 +40,9 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.directory.schedules import Schedule
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
-from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.storage.memory.billing import BILLING_TABLES, MemoryBillingStore
 from nuage.storage.memory.payments import PAYMENT_TABLES, MemoryPaymentStore
 from nuage.storage.memory.repositories import MemoryRepository

@@ -32,6 +32,7 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.directory.schedules import (
     Schedule,
     exceptions_from_data,
@@ -40,7 +41,6 @@ from nuage.directory.schedules import (
     hours_to_data,
 )
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
-from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.storage.sql import (
     app_tables,
     media_tables,
