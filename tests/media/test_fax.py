@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageChops, ImageDraw
+from PIL import Image
 
+from media.fax_peer import make_document, same_pixels
 from nuage.adapters.fax_pdf import tiff_to_pdf
 from nuage.adapters.spandsp import T30_ERR_CALLDROPPED, FaxMachine, FaxUnavailable
 from nuage.media import g711
@@ -27,21 +28,6 @@ except FaxUnavailable:  # pragma: no cover - scripts/install --test installs it
 
 PCMA = 8
 MAX_FRAMES = 50 * 180  # three minutes of call: a 2-page fax takes about 22 s
-
-
-def make_document(path: Path, pages: int = 2) -> list[Image.Image]:
-    """A fax document: ``pages`` distinct A4-width bilevel pages at fine resolution (204x196 dpi)."""
-    images = []
-    for number in range(1, pages + 1):
-        page = Image.new("1", (1728, 1200), 1)
-        draw = ImageDraw.Draw(page)
-        draw.rectangle((100 + 40 * number, 120, 900, 300 + 150 * number), fill=0)
-        draw.ellipse((1000, 200 * number, 1600, 200 * number + 500), outline=0, width=9)
-        for row in range(number * 3):
-            draw.text((150, 800 + 30 * row), f"Nuage fax page {number} line {row}", fill=0)
-        images.append(page)
-    images[0].save(path, compression="group4", dpi=(204, 196), save_all=True, append_images=images[1:])
-    return images
 
 
 def through_g711(pcm: bytes) -> bytes:
@@ -68,10 +54,6 @@ def pdf_images(pdf: bytes, tmp_path: Path) -> list[Image.Image]:
     source.write_bytes(pdf)
     subprocess.run(["pdfimages", "-png", str(source), str(tmp_path / "img")], check=True)
     return [Image.open(png).convert("1") for png in sorted(tmp_path.glob("img-*.png"))]
-
-
-def same_pixels(a: Image.Image, b: Image.Image) -> bool:
-    return a.size == b.size and ImageChops.difference(a.convert("L"), b.convert("L")).getbbox() is None
 
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdfimages") is None, reason="poppler-utils missing")

@@ -1,0 +1,111 @@
+"""The virtual fax application (CFG-7): a call answered by a spandsp fax machine, its pages as PDF.
+
+Owns ``FaxReceiver``, a media application (``async def app(call)``): it answers with a receiving
+``FaxMachine`` on the caller's raw audio (T.30 over G.711, the embedded media engine's
+``AudioStreamPort``; rtpengine carries no raw audio, T.38 is not supported), waits until T.30
+ends, the caller hangs up or ``max_s`` passes, then converts the received TIFF to PDF (in a
+thread) and hands a ``ReceivedFax`` to ``on_fax``: ``received`` (T.30 ended well), ``partial``
+(some pages, then a failure, its reason from spandsp) or ``failed`` (no page). Storing the fax,
+e-mailing it and listing it for the API are ``on_fax``'s business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nuage.adapters.fax_pdf import tiff_to_pdf
+from nuage.adapters.spandsp import FaxMachine
+from nuage.sip.b2bua.apps import AppCall
+
+log = logging.getLogger("nuage.adapters.fax")
+
+MAX_FAX_S = 30 * 60.0  # a fax call longer than this is cut (a 50-page fax takes about 20 minutes)
+NO_AUDIO_REASON = "the media engine carries no raw audio (fax needs the embedded engine)"
+
+
+class FaxStatus(enum.StrEnum):
+    RECEIVED = "received"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedFax:
+    """What a fax call left: its status, pages (as one PDF), the reason, who sent it."""
+
+    call_id: str
+    dialled: str
+    status: FaxStatus
+    pages: int
+    reason: str
+    sender: str  # the sending machine's identity (TSI), usually its number; "" if it gave none
+    pdf: bytes
+
+
+def fax_status(ok: bool, pages: int) -> FaxStatus:
+    """Received when T.30 ended well with pages; partial with pages before a failure; else failed."""
+    if pages == 0:
+        return FaxStatus.FAILED
+    return FaxStatus.RECEIVED if ok else FaxStatus.PARTIAL
+
+
+class _Stream:
+    """A fax machine as the media engine's ``AudioStream``."""
+
+    def __init__(self, machine: FaxMachine) -> None:
+        self.machine = machine
+
+    def heard(self, pcm: bytes) -> None:
+        self.machine.receive_audio(pcm)
+
+    def next_frame(self) -> bytes:
+        return self.machine.transmit_audio()
+
+
+class FaxReceiver:
+    """The fax application: receive into ``directory`` (scratch TIFFs), report to ``on_fax``."""
+
+    def __init__(
+        self,
+        directory: Path,
+        on_fax: Callable[[ReceivedFax], Awaitable[None]],
+        *,
+        ident: str = "",
+        max_s: float = MAX_FAX_S,
+    ) -> None:
+        self.directory = directory
+        self.on_fax = on_fax
+        self.ident = ident
+        self.max_s = max_s
+
+    async def __call__(self, call: AppCall) -> None:
+        await asyncio.to_thread(self.directory.mkdir, parents=True, exist_ok=True)
+        tiff = self.directory / f"fax-{re.sub(r'[^A-Za-z0-9_.-]', '_', call.call_id)[:80]}.tif"
+        machine = FaxMachine(receive_to=tiff, ident=self.ident)
+        try:
+            carried = await call.exchange_audio(
+                _Stream(machine), max_s=self.max_s, done=lambda: machine.finished
+            )
+            result = machine.hang_up()
+            pdf, pages = await asyncio.to_thread(tiff_to_pdf, tiff)
+        finally:
+            machine.close()
+            await asyncio.to_thread(tiff.unlink, missing_ok=True)
+        reason = result.reason if carried else NO_AUDIO_REASON
+        fax = ReceivedFax(
+            call_id=call.call_id,
+            dialled=call.dialled,
+            status=fax_status(result.ok and carried, pages),
+            pages=pages,
+            reason=reason,
+            sender=result.remote_ident,
+            pdf=pdf,
+        )
+        log.info("call %s: fax %s, %d page(s): %s", call.call_id, fax.status, pages, reason)
+        await self.on_fax(fax)
