@@ -1,7 +1,8 @@
-"""A virtual fax answers a call: a real T.30 sender (spandsp over RTP G.711) sends a known 2-page
-document through the SIP server and the embedded media engine; the received PDF's pages, decoded by
-poppler, match the sent ones pixel for pixel. A caller hanging up after page 1 leaves a partial fax
-with the reason."""
+"""A number leading to a virtual fax (CFG-7) is answered by the fax application.
+
+A real T.30 sender (spandsp over RTP G.711) sends a known 2-page document through the SIP server
+and the embedded media engine; the received PDF's pages, decoded by poppler, match the sent ones
+pixel for pixel. A caller hanging up after page 1 leaves a partial fax with the reason."""
 
 from __future__ import annotations
 
@@ -21,21 +22,45 @@ from media.fax_peer import FaxSender, make_document, same_pixels
 from netports import free_port
 from nuage.adapters.fax_receiver import FaxReceiver, FaxStatus, ReceivedFax
 from nuage.sip import SipServer, SipSettings
-from nuage.sip.b2bua.apps import AppDispatch
 from nuage.sip.b2bua.media import MediaServices
 from nuage.sip.media import MediaPort
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
 from nuage.sip.policy import DialPlanPolicy
-from nuage.sip.ports import SipAccount
+from nuage.sip.ports import CallOutcome, FaxDestination
 from sip.harness import make_lab_parts
 from waiting import wait_for_condition
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.parametrize("engine", ["embedded"], indirect=True),  # rtpengine carries no raw audio
     pytest.mark.skipif(shutil.which("pdfimages") is None, reason="poppler-utils missing"),
 ]
-FAX_NUMBER = "3225550199"
+FAX_NUMBER = "+3225550199"
+embedded_only = pytest.mark.parametrize("engine", ["embedded"], indirect=True)  # rtpengine: no raw audio
+
+
+@pytest.mark.rule("CFG-7")
+async def test_a_number_leading_to_no_fax_application_is_not_found(tmp_path: Path) -> None:
+    credentials, dial_plan = make_lab_parts(free_port())
+    dial_plan.numbers[FAX_NUMBER] = FaxDestination("fax-1", "acc-1")
+    cdrs = MemoryCdrSink()
+    server = SipServer(
+        SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50),
+        credentials=credentials,
+        dial_plan=dial_plan,
+        bindings=MemoryBindingStore(),
+        policy=DialPlanPolicy(),
+        cdr_sink=cdrs,
+    )
+    await server.start()
+    phone = await AppPhone.start()
+    try:
+        assert (await phone.dial(server.bound_address("UDP").port, FAX_NUMBER)).status == 404
+        await server.cdr_writer.flush()
+        await wait_for_condition(lambda: len(cdrs.records) == 1, timeout=5, what="the CDR")
+        assert cdrs.records[0].outcome is CallOutcome.NOT_FOUND
+    finally:
+        phone.close()
+        await server.stop(grace_s=0.5)
 
 
 @pytest.fixture
@@ -59,10 +84,8 @@ async def fax_lab(
 
     receiver = FaxReceiver(tmp_path / "spool", keep, ident="+32 2 555 01 99")
 
-    async def route(account: SipAccount, dialled: str) -> AppDispatch | None:
-        return AppDispatch(receiver, dialled) if dialled == FAX_NUMBER else None
-
-    server.applications.append(route)
+    dial_plan.numbers[FAX_NUMBER] = FaxDestination("fax-1", "acc-1")  # CFG-7: the number leads to a fax
+    server.applications.fax = receiver.answer
     await server.start()
     yield server.bound_address("UDP").port, faxes
     await server.stop(grace_s=0.5)
@@ -75,6 +98,8 @@ def pdf_pages(pdf: bytes, tmp_path: Path) -> list[Image.Image]:
     return [Image.open(png).convert("1") for png in sorted(tmp_path.glob("img-*.png"))]
 
 
+@embedded_only
+@pytest.mark.rule("CFG-7")
 async def test_a_two_page_fax_arrives_as_a_pdf_with_the_same_pages(
     fax_lab: tuple[int, list[ReceivedFax]], tmp_path: Path
 ) -> None:
@@ -101,6 +126,7 @@ async def test_a_two_page_fax_arrives_as_a_pdf_with_the_same_pages(
     assert fax.reason == "OK"
     assert fax.sender == "+32 2 555 01 00"
     assert fax.dialled == FAX_NUMBER
+    assert (fax.fax_id, fax.account_id) == ("fax-1", "acc-1")
     assert sender.machine.result is not None
     assert sender.machine.result.ok
     received = pdf_pages(fax.pdf, tmp_path)
@@ -110,6 +136,7 @@ async def test_a_two_page_fax_arrives_as_a_pdf_with_the_same_pages(
     sender.machine.close()
 
 
+@embedded_only
 async def test_a_sender_hanging_up_after_page_one_leaves_a_partial_fax_with_the_reason(
     fax_lab: tuple[int, list[ReceivedFax]], tmp_path: Path
 ) -> None:

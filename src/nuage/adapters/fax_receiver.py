@@ -1,6 +1,7 @@
 """The virtual fax application (CFG-7): a call answered by a spandsp fax machine, its pages as PDF.
 
-Owns ``FaxReceiver``, a media application (``async def app(call)``): it answers with a receiving
+Owns ``FaxReceiver``, whose ``answer`` gives the media application (``async def app(call)``) for
+a number leading to a virtual fax (``Applications.fax``, a ``FaxDestination``): it answers with a receiving
 ``FaxMachine`` on the caller's raw audio (T.30 over G.711, the embedded media engine's
 ``AudioStreamPort``; rtpengine carries no raw audio, T.38 is not supported), waits until T.30
 ends, the caller hangs up or ``max_s`` passes, then converts the received TIFF to PDF (in a
@@ -21,7 +22,8 @@ from pathlib import Path
 
 from nuage.adapters.fax_pdf import tiff_to_pdf
 from nuage.adapters.spandsp import FaxMachine
-from nuage.sip.b2bua.apps import AppCall
+from nuage.sip.b2bua.apps import AppCall, MediaApplication
+from nuage.sip.ports import FaxDestination
 
 log = logging.getLogger("nuage.adapters.fax")
 
@@ -39,6 +41,8 @@ class FaxStatus(enum.StrEnum):
 class ReceivedFax:
     """What a fax call left: its status, pages (as one PDF), the reason, who sent it."""
 
+    fax_id: str  # the virtual fax (CFG-7) the number leads to
+    account_id: str
     call_id: str
     dialled: str
     status: FaxStatus
@@ -84,7 +88,16 @@ class FaxReceiver:
         self.ident = ident
         self.max_s = max_s
 
-    async def __call__(self, call: AppCall) -> None:
+    async def answer(self, destination: FaxDestination) -> MediaApplication:
+        """The application for a call to ``destination`` (``Applications.fax``)."""
+
+        async def receive(call: AppCall) -> None:
+            await self.receive(call, destination)
+
+        return receive
+
+    async def receive(self, call: AppCall, destination: FaxDestination) -> None:
+        """Receive the fax of ``call`` and report it (see the module docstring)."""
         await asyncio.to_thread(self.directory.mkdir, parents=True, exist_ok=True)
         tiff = self.directory / f"fax-{re.sub(r'[^A-Za-z0-9_.-]', '_', call.call_id)[:80]}.tif"
         machine = FaxMachine(receive_to=tiff, ident=self.ident)
@@ -99,6 +112,8 @@ class FaxReceiver:
             await asyncio.to_thread(tiff.unlink, missing_ok=True)
         reason = result.reason if carried else NO_AUDIO_REASON
         fax = ReceivedFax(
+            fax_id=destination.fax_id,
+            account_id=destination.account_id,
             call_id=call.call_id,
             dialled=call.dialled,
             status=fax_status(result.ok and carried, pages),

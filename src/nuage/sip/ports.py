@@ -114,7 +114,15 @@ class ExternalDestination:
     emergency: bool = False
 
 
-Destination = UserDestination | DeviceDestination | TrunkDestination | ExternalDestination
+@dataclass(frozen=True, slots=True)
+class FaxDestination:
+    """CFG-7: a number that leads to a virtual fax, answered by Nuage's fax application."""
+
+    fax_id: str
+    account_id: str
+
+
+Destination = UserDestination | DeviceDestination | TrunkDestination | ExternalDestination | FaxDestination
 
 
 class DialPlan(Protocol):

@@ -3,7 +3,8 @@
 ``admit`` answers what it can alone (422 for a too short Session-Expires, 483 for a spent
 Max-Forwards, the digest challenge, 404 for nothing dialled that resolves), runs a feature code
 (``nuage.sip.b2bua.features``, or a media application's: ``nuage.sip.b2bua.apps``) and otherwise
-starts a ``CallController`` for the attempt, which asks the policy.
+starts a ``CallController`` for the attempt, which asks the policy. A number leading to a virtual
+fax (``FaxDestination``) is answered by the server's fax application.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from nuage.sip.ports import (
     DeviceDestination,
     Direction,
     ExternalDestination,
+    FaxDestination,
     SipAccount,
     TrunkDestination,
     UserDestination,
@@ -63,6 +65,9 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
             return None
         destination = await services.dial_plan.resolve(account, dialled)
         direction = Direction.OUTBOUND if isinstance(destination, ExternalDestination) else Direction.INTERNAL
+    if isinstance(destination, FaxDestination):
+        await _answer_fax(services, tx, destination, account, dialled, direction)
+        return None
     call = CallController(services, tx, account=account, direction=direction)
     if destination is None:
         call.finish_early(404, CallOutcome.NOT_FOUND)
@@ -91,6 +96,25 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
     )
     await call.start(attempt)
     return call
+
+
+async def _answer_fax(
+    services: CallServices,
+    tx: ServerTransaction,
+    destination: FaxDestination,
+    account: SipAccount | None,
+    dialled: str,
+    direction: Direction,
+) -> None:
+    """CFG-7: a number leading to a virtual fax is answered by the fax application (404 if none)."""
+    answer = services.applications.fax if services.applications is not None else None
+    app = await answer(destination) if answer is not None else None
+    if app is None:
+        CallController(services, tx, account=account, direction=direction).finish_early(
+            404, CallOutcome.NOT_FOUND
+        )
+        return
+    await run_application(services, tx, app, account=account, shown_callee=dialled, direction=direction)
 
 
 def _account_of(destination: Destination) -> str | None:

@@ -60,7 +60,7 @@ from nuage.sip.media import (
     SpeechChanged,
     Tone,
 )
-from nuage.sip.ports import CallOutcome, CdrRecord, Direction, SipAccount
+from nuage.sip.ports import CallOutcome, CdrRecord, Direction, FaxDestination, SipAccount
 from nuage.sip.transactions import ServerTransaction
 
 log = logging.getLogger("nuage.sip.apps")
@@ -339,11 +339,17 @@ Divert = Callable[[str, str], Awaitable[MediaApplication | None]]
 ``Voicemail.for_user``), or None (the user has none)."""
 
 
+FaxAnswer = Callable[[FaxDestination], Awaitable[MediaApplication | None]]
+"""The application that answers a number leading to a virtual fax (CFG-7), or None (no fax here)."""
+
+
 class Applications(list[AppRouter]):
-    """A server's media applications: the routers feature codes start them by, and ``divert``, the
-    application a call to a user who does not answer is sent to (set by voicemail; None: none)."""
+    """A server's media applications: the routers feature codes start them by, ``divert``, the
+    application a call to a user who does not answer is sent to (set by voicemail; None: none), and
+    ``fax``, the one a number leading to a virtual fax is answered by (None: such calls get 404)."""
 
     divert: Divert | None = None
+    fax: FaxAnswer | None = None
 
 
 async def dispatch(services: CallServices, account: SipAccount, dialled: str) -> AppDispatch | None:
