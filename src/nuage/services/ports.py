@@ -13,6 +13,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
+from nuage.directory.fax import ReceivedFax
 from nuage.directory.model import (
     CallRecording,
     CarrierTrunk,
@@ -128,6 +129,8 @@ class UnitOfWork(Protocol):
     def voicemail_boxes(self) -> Repository[VoicemailBox]: ...
     @property
     def voicemail_messages(self) -> Repository[VoicemailMessage]: ...
+    @property
+    def received_faxes(self) -> Repository[ReceivedFax]: ...
     @property
     def access(self) -> AccessStore: ...
     @property

@@ -17,6 +17,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from nuage.directory.fax import ReceivedFax
 from nuage.directory.model import (
     CallRecording,
     CarrierTrunk,
@@ -64,6 +65,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "hot_desk_sessions": ("hot-desk session", "device_id"),
     "voicemail_boxes": ("voicemail box", "id"),
     "voicemail_messages": ("voicemail message", "id"),
+    "received_faxes": ("received fax", "id"),
 }
 
 
@@ -119,6 +121,7 @@ class MemoryUnitOfWork:
     hot_desk_sessions: MemoryRepository[HotDeskSession]
     voicemail_boxes: MemoryRepository[VoicemailBox]
     voicemail_messages: MemoryRepository[VoicemailMessage]
+    received_faxes: MemoryRepository[ReceivedFax]
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import DBAPIError
 
+from nuage.directory.fax import ReceivedFax
 from nuage.directory.model import (
     CallRecording,
     CarrierTrunk,
@@ -28,7 +29,7 @@ from nuage.directory.model import (
     WebChannel,
 )
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
-from nuage.storage.sql import media_tables, tables, voicemail_tables
+from nuage.storage.sql import fax_tables, media_tables, tables, voicemail_tables
 from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
@@ -92,6 +93,7 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
         "voicemail message",
         "id",
     ),
+    "received_faxes": (_mapper(ReceivedFax, fax_tables.received_faxes), "received fax", "id"),
 }
 
 
@@ -118,6 +120,7 @@ class SqlUnitOfWork:
     hot_desk_sessions: SqlRepository[HotDeskSession]
     voicemail_boxes: SqlRepository[VoicemailBox]
     voicemail_messages: SqlRepository[VoicemailMessage]
+    received_faxes: SqlRepository[ReceivedFax]
     # one billing and one payments store per unit of work, made on first use (a subclass that
     # has no connection, such as the API's prefetched reads, fails there, on the connection)
     _billing: SqlBillingStore | None = None
