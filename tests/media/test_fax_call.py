@@ -20,7 +20,8 @@ from media.app_phone import AppPhone
 from media.conftest import Events
 from media.fax_peer import FaxSender, make_document, same_pixels
 from netports import free_port
-from nuage.adapters.fax_receiver import FaxReceiver, FaxStatus, ReceivedFax
+from nuage.adapters.fax_receiver import FaxCall, FaxReceiver
+from nuage.directory.fax import FaxStatus
 from nuage.sip import SipServer, SipSettings
 from nuage.sip.b2bua.media import MediaServices
 from nuage.sip.media import MediaPort
@@ -66,7 +67,7 @@ async def test_a_number_leading_to_no_fax_application_is_not_found(tmp_path: Pat
 @pytest.fixture
 async def fax_lab(
     engine: tuple[MediaPort, Events], tmp_path: Path
-) -> AsyncIterator[tuple[int, list[ReceivedFax]]]:
+) -> AsyncIterator[tuple[int, list[FaxCall]]]:
     credentials, dial_plan = make_lab_parts(free_port())
     server = SipServer(
         SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50),
@@ -77,9 +78,9 @@ async def fax_lab(
         cdr_sink=MemoryCdrSink(),
     )
     server.media = MediaServices(engine[0])
-    faxes: list[ReceivedFax] = []
+    faxes: list[FaxCall] = []
 
-    async def keep(fax: ReceivedFax) -> None:
+    async def keep(fax: FaxCall) -> None:
         faxes.append(fax)
 
     receiver = FaxReceiver(tmp_path / "spool", keep, ident="+32 2 555 01 99")
@@ -101,7 +102,7 @@ def pdf_pages(pdf: bytes, tmp_path: Path) -> list[Image.Image]:
 @embedded_only
 @pytest.mark.rule("CFG-7")
 async def test_a_two_page_fax_arrives_as_a_pdf_with_the_same_pages(
-    fax_lab: tuple[int, list[ReceivedFax]], tmp_path: Path
+    fax_lab: tuple[int, list[FaxCall]], tmp_path: Path
 ) -> None:
     port, faxes = fax_lab
     sent = make_document(tmp_path / "sent.tif")
@@ -138,7 +139,7 @@ async def test_a_two_page_fax_arrives_as_a_pdf_with_the_same_pages(
 
 @embedded_only
 async def test_a_sender_hanging_up_after_page_one_leaves_a_partial_fax_with_the_reason(
-    fax_lab: tuple[int, list[ReceivedFax]], tmp_path: Path
+    fax_lab: tuple[int, list[FaxCall]], tmp_path: Path
 ) -> None:
     port, faxes = fax_lab
     sent = make_document(tmp_path / "sent.tif")

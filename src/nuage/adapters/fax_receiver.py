@@ -5,15 +5,14 @@ a number leading to a virtual fax (``Applications.fax``, a ``FaxDestination``): 
 ``FaxMachine`` on the caller's raw audio (T.30 over G.711, the embedded media engine's
 ``AudioStreamPort``; rtpengine carries no raw audio, T.38 is not supported), waits until T.30
 ends, the caller hangs up or ``max_s`` passes, then converts the received TIFF to PDF (in a
-thread) and hands a ``ReceivedFax`` to ``on_fax``: ``received`` (T.30 ended well), ``partial``
-(some pages, then a failure, its reason from spandsp) or ``failed`` (no page). Storing the fax,
+thread) and hands a ``FaxCall`` to ``on_fax`` with its ``FaxStatus`` (``fax_status``, CFG-7) and
+spandsp's reason. Storing the fax,
 e-mailing it and listing it for the API are ``on_fax``'s business.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from nuage.adapters.fax_pdf import tiff_to_pdf
 from nuage.adapters.spandsp import FaxMachine
+from nuage.directory.fax import FaxStatus, fax_status
 from nuage.sip.b2bua.apps import AppCall, MediaApplication
 from nuage.sip.ports import FaxDestination
 
@@ -31,14 +31,8 @@ MAX_FAX_S = 30 * 60.0  # a fax call longer than this is cut (a 50-page fax takes
 NO_AUDIO_REASON = "the media engine carries no raw audio (fax needs the embedded engine)"
 
 
-class FaxStatus(enum.StrEnum):
-    RECEIVED = "received"
-    PARTIAL = "partial"
-    FAILED = "failed"
-
-
 @dataclass(frozen=True, slots=True)
-class ReceivedFax:
+class FaxCall:
     """What a fax call left: its status, pages (as one PDF), the reason, who sent it."""
 
     fax_id: str  # the virtual fax (CFG-7) the number leads to
@@ -49,14 +43,8 @@ class ReceivedFax:
     pages: int
     reason: str
     sender: str  # the sending machine's identity (TSI), usually its number; "" if it gave none
+    caller: str  # the calling number as presented
     pdf: bytes
-
-
-def fax_status(ok: bool, pages: int) -> FaxStatus:
-    """Received when T.30 ended well with pages; partial with pages before a failure; else failed."""
-    if pages == 0:
-        return FaxStatus.FAILED
-    return FaxStatus.RECEIVED if ok else FaxStatus.PARTIAL
 
 
 class _Stream:
@@ -78,7 +66,7 @@ class FaxReceiver:
     def __init__(
         self,
         directory: Path,
-        on_fax: Callable[[ReceivedFax], Awaitable[None]],
+        on_fax: Callable[[FaxCall], Awaitable[None]],
         *,
         ident: str = "",
         max_s: float = MAX_FAX_S,
@@ -111,7 +99,7 @@ class FaxReceiver:
             machine.close()
             await asyncio.to_thread(tiff.unlink, missing_ok=True)
         reason = result.reason if carried else NO_AUDIO_REASON
-        fax = ReceivedFax(
+        fax = FaxCall(
             fax_id=destination.fax_id,
             account_id=destination.account_id,
             call_id=call.call_id,
@@ -120,6 +108,7 @@ class FaxReceiver:
             pages=pages,
             reason=reason,
             sender=result.remote_ident,
+            caller=call.call.request.from_addr.uri.user or "",
             pdf=pdf,
         )
         log.info("call %s: fax %s, %d page(s): %s", call.call_id, fax.status, pages, reason)
