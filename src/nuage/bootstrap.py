@@ -43,6 +43,7 @@ from nuage.storage.sql.unit_of_work import SqlUnitOfWorkFactory
 log = logging.getLogger("nuage.bootstrap")
 
 if TYPE_CHECKING:
+    from nuage.adapters.fax_inbox import SqlFaxInbox
     from nuage.policy import TermsCallPolicy
     from nuage.services.ports import KeyReader
     from nuage.sip.ports import BanStore
@@ -201,6 +202,7 @@ class SipRuntime:
 
     def __init__(self, platform: Platform) -> None:
         from nuage.adapters.call_recordings import SqlCallRecordings
+        from nuage.adapters.fax_plane import attach_fax
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
         from nuage.adapters.voicemail_plane import VoicemailPlane
@@ -289,6 +291,9 @@ class SipRuntime:
         if config.voicemail.enabled:
             args = (config.voicemail, platform.engine, platform.settings.data_dir, platform.clock)
             self.voicemail = VoicemailPlane(self.server, *args)
+        self.fax: SqlFaxInbox | None = attach_fax(  # CFG-7: numbers leading to a virtual fax
+            self.server, config.fax, platform.engine, platform.settings.data_dir, platform.clock
+        )
         # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
         # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers
@@ -359,6 +364,8 @@ class SipRuntime:
             await self.media.stop()  # after the calls: their media sessions are released by now
             if self.voicemail is not None:
                 await self.voicemail.stop()
+            if self.fax is not None:
+                await self.fax.drain()  # the e-mails of the last faxes
             await self.bans.stop()
             await sip_wiring.close_ban_store(self.ban_store)
             await self.bindings.close()

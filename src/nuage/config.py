@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from nuage.media_settings import SipMediaSettings, SipVoicemailSettings
+from nuage.media_settings import SipFaxSettings, SipMediaSettings, SipVoicemailSettings
 
 
 class TlsSettings(BaseModel):
@@ -162,6 +162,7 @@ class SipSettings(BaseModel):
     security: SipSecuritySettings = SipSecuritySettings()
     media: SipMediaSettings = SipMediaSettings()
     voicemail: SipVoicemailSettings = SipVoicemailSettings()
+    fax: SipFaxSettings = SipFaxSettings()  # CFG-7: virtual fax on the embedded media engine
     tls: SipTlsSettings = SipTlsSettings()
 
 

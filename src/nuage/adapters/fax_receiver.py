@@ -66,7 +66,7 @@ class FaxReceiver:
     def __init__(
         self,
         directory: Path,
-        on_fax: Callable[[FaxCall], Awaitable[None]],
+        on_fax: Callable[[FaxCall], Awaitable[object]],
         *,
         ident: str = "",
         max_s: float = MAX_FAX_S,

@@ -72,6 +72,11 @@ def _library() -> ctypes.CDLL:
     return lib
 
 
+def library_available() -> None:
+    """Load libspandsp now; raise FaxUnavailable if it is missing."""
+    _library()
+
+
 @dataclass(frozen=True, slots=True)
 class FaxResult:
     """How a fax ended (T.30 phase E): spandsp's completion code and its text, the pages moved."""
