@@ -2,7 +2,8 @@
 
 Owns ``FaxStatus``, ``ReceivedFax`` (one fax call: who sent it, its pages, its status and, when
 it failed or stopped early, the reason the fax engine gave) and ``fax_status``, the rule that
-tells a received fax from a partial or a failed one. The pages themselves (one PDF) live in the
+tells a received fax from a partial or a failed one, and ``heavy_fax_user``, the one that says
+who is warned that fax is best effort. The pages themselves (one PDF) live in the
 data directory; the record keeps their size.
 """
 
@@ -12,6 +13,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+HEAVY_FAX_PAGES = 100  # CFG-7: pages received in HEAVY_FAX_DAYS that make an account a heavy fax user
+HEAVY_FAX_DAYS = 30
 MAX_REASON = 200  # the fax engine's text, cut to this
 MAX_SENDER = 64  # a T.30 identity is at most 20 characters; a caller number fits too
 
@@ -28,6 +31,12 @@ def fax_status(ok: bool, pages: int) -> FaxStatus:
     if pages <= 0:
         return FaxStatus.FAILED
     return FaxStatus.RECEIVED if ok else FaxStatus.PARTIAL
+
+
+def heavy_fax_user(pages_received: int) -> bool:
+    """CFG-7: fax is best effort; an account that received ``HEAVY_FAX_PAGES`` pages or more in the
+    last ``HEAVY_FAX_DAYS`` days is warned (portal and API) to keep an analogue line."""
+    return pages_received >= HEAVY_FAX_PAGES
 
 
 @dataclass(frozen=True)

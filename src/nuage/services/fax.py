@@ -8,16 +8,17 @@ lives in the data directory (``pdf_file``), written before the record is committ
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from nuage.directory.fax import MAX_REASON, MAX_SENDER, ReceivedFax
+from nuage.directory.fax import HEAVY_FAX_DAYS, MAX_REASON, MAX_SENDER, ReceivedFax, heavy_fax_user
 from nuage.directory.model import VirtualFax
 from nuage.errors import InvalidInput, NotFound
 from nuage.services.context import Context
 from nuage.services.ports import UnitOfWork
 from nuage.services.queries import get_visible
+from nuage.services.tenancy import get_customer
 
 
 def pdf_file(data_dir: Path, fax: ReceivedFax) -> Path:
@@ -62,3 +63,25 @@ def mark_emailed(uow: UnitOfWork, received_id: str, at: datetime) -> None:
     fax = uow.received_faxes.find(received_id)
     if fax is not None:
         uow.received_faxes.update(replace(fax, emailed_at=at))
+
+
+@dataclass(frozen=True)
+class FaxUsage:
+    """CFG-7: the pages an account received by fax lately, and whether it is warned."""
+
+    account_id: str
+    days: int
+    pages: int
+    heavy: bool
+
+
+def fax_usage(uow: UnitOfWork, ctx: Context, account_id: str) -> FaxUsage:
+    """The pages ``account_id`` received in the last ``HEAVY_FAX_DAYS`` days (CFG-7's warning)."""
+    customer = get_customer(uow, ctx, account_id)
+    since = ctx.clock.now() - timedelta(days=HEAVY_FAX_DAYS)
+    pages = sum(
+        fax.pages
+        for fax in uow.received_faxes.list(account_id=customer.id, order_by=("received_at", "id"))
+        if fax.received_at >= since
+    )
+    return FaxUsage(customer.id, HEAVY_FAX_DAYS, pages, heavy_fax_user(pages))

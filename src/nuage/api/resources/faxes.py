@@ -122,3 +122,43 @@ async def download_fax(received_id: Id, request: Request, c: Call = Depends(call
     except FileNotFoundError:
         raise NotFound("received fax", received_id) from None
     return cached_file_response(request, content, "application/pdf", f"{received_id}.pdf")
+
+
+class FaxUsageOut(Output):
+    """CFG-7: the fax pages an account received lately; ``warning`` when it is a heavy fax user."""
+
+    account_id: str
+    days: int
+    pages: int
+    heavy: bool
+    warning: str | None
+
+
+HEAVY_WARNING = (
+    "Fax over the internet is best effort: this account receives many faxes, keep an analogue line."
+)
+
+
+@router.get(
+    "/customers/{account_id}/fax-usage",
+    response_model=FaxUsageOut,
+    summary="Fax pages received lately (CFG-7 warning)",
+    tags=["directory"],
+    responses=responses(FORBIDDEN, NOT_FOUND),
+    openapi_extra={"x-permission": "directory.received-faxes.read"},
+    description="The pages received by the account's virtual faxes in the last days, and the best-effort "
+    "warning of CFG-7 when they are many.\n\nPermission: `directory.received-faxes.read`.",
+)
+async def fax_usage(account_id: Id, c: Call = Depends(call)) -> FaxUsageOut:
+    def run() -> faxes.FaxUsage:
+        c.require("directory.received-faxes.read")
+        return faxes.fax_usage(c.uow, c.ctx, account_id)
+
+    usage = await run_in_threadpool(run)
+    return FaxUsageOut(
+        account_id=usage.account_id,
+        days=usage.days,
+        pages=usage.pages,
+        heavy=usage.heavy,
+        warning=HEAVY_WARNING if usage.heavy else None,
+    )
