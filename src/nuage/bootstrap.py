@@ -44,6 +44,7 @@ from nuage.storage.sql.unit_of_work import SqlUnitOfWorkFactory
 log = logging.getLogger("nuage.bootstrap")
 
 if TYPE_CHECKING:
+    from nuage.adapters.fax_inbox import SqlFaxInbox
     from nuage.policy import TermsCallPolicy
     from nuage.services.ports import KeyReader
     from nuage.sip.ports import BanStore
@@ -215,6 +216,7 @@ class SipRuntime:
         from nuage.adapters.attendant_plane import AttendantPlane
         from nuage.adapters.call_recordings import SqlCallRecordings
         from nuage.adapters.call_routing import RoutingBridge
+        from nuage.adapters.fax_plane import attach_fax
         from nuage.adapters.hold_music import SqlHoldMusic
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
@@ -319,6 +321,9 @@ class SipRuntime:
             config.voicemail.deposit_code,
             recordings,
         )
+        self.fax: SqlFaxInbox | None = attach_fax(  # CFG-7: numbers leading to a virtual fax
+            self.server, config.fax, platform.engine, platform.settings.data_dir, platform.clock
+        )
         # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
         # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers
@@ -392,6 +397,8 @@ class SipRuntime:
             if self.voicemail is not None:
                 await self.voicemail.stop()
             await self.attendant.stop()
+            if self.fax is not None:
+                await self.fax.drain()  # the e-mails of the last faxes
             await self.bans.stop()
             await sip_wiring.close_ban_store(self.ban_store)
             await self.bindings.close()

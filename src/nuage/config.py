@@ -30,7 +30,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from nuage.janus_settings import JanusSettings
-from nuage.media_settings import SipMediaSettings, SipVoicemailSettings
+from nuage.media_settings import SipFaxSettings, SipMediaSettings, SipVoicemailSettings
 from nuage.sip_settings import SipAutoDialerSettings, SipTlsSettings
 from nuage.support_settings import ProvisioningSettings, SupportSettings, TelavoxSettings
 
@@ -126,6 +126,7 @@ class SipSettings(BaseModel):
     security: SipSecuritySettings = SipSecuritySettings()
     media: SipMediaSettings = SipMediaSettings()
     voicemail: SipVoicemailSettings = SipVoicemailSettings()
+    fax: SipFaxSettings = SipFaxSettings()  # CFG-7: virtual fax on the embedded media engine
     tls: SipTlsSettings = SipTlsSettings()
 
 

@@ -1,5 +1,5 @@
-"""The media plane's settings (``[sip.media]``) and voicemail's (``[sip.voicemail]``), part of the typed
-settings of ``nuage.config``."""
+"""The media plane's settings (``[sip.media]``), voicemail's (``[sip.voicemail]``) and virtual fax's
+(``[sip.fax]``), part of the typed settings of ``nuage.config``."""
 
 from __future__ import annotations
 
@@ -49,3 +49,20 @@ class SipVoicemailSettings(BaseModel):
     mail_from: str = "voicemail@nuage.local"
     prompts_dir: Path | None = None  # None: <data_dir>/media/prompts (generated at start, once)
     purge_every_s: float = Field(default=3600.0, gt=0)  # retention: expired messages deleted this often
+
+
+class SipFaxSettings(BaseModel):
+    """Virtual fax (CFG-7, ``[sip.fax]``): numbers leading to a virtual fax are answered by a T.30
+    receiver (spandsp, Debian ``libspandsp2``) on the embedded media engine; received faxes are
+    e-mailed as PDF through ``smtp`` (None: kept for the API only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    smtp: str | None = None  # HOST:PORT of the mail server faxes are e-mailed through
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_start_tls: bool = False
+    mail_from: str = "fax@nuage.local"
+    ident: str = Field(default="", max_length=20)  # the CSI the receiver announces (T.30: 20 chars)
+    max_call_s: float = Field(default=1800.0, gt=0, le=7200)  # a fax call longer is cut

@@ -2,7 +2,8 @@
 
 Owns port allocation (even RTP ports with RTCP on the next one, in a configurable range), the SDP
 rewriting that anchors a call (the engine's address and ports, only the codecs it carries: PCMU,
-PCMA and telephone-event), and the sessions' relays, players, recorders and events.
+PCMA and telephone-event), and the sessions' relays, players, recorders and events, and
+the raw audio streams of applications (``AudioStreamPort``: a fax machine on the caller's leg).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from nuage.media.relay import Relay
 from nuage.media.sdp import audio_stream
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.media import (
+    AudioStream,
     CallQuality,
     EventSink,
     MediaError,
@@ -137,6 +139,19 @@ class EmbeddedMediaEngine:
         if relay.event_type is None:
             raise UnsupportedMedia("the call did not negotiate telephone-event")
         relay.inject(to, relay.source(to).digit(digit, duration_ms))
+
+    async def stream_audio(self, call_id: str, side: Side, stream: AudioStream) -> None:
+        """Exchange raw audio with the leg ``side`` (``AudioStreamPort``): what it sends is decoded
+        and handed to ``stream.heard``; ``stream.next_frame()`` is sent to it every 20 ms."""
+        relay = self._session(call_id)
+        relay.taps[side] = stream.heard
+        relay.inject(side, relay.source(side).stream(stream.next_frame))
+
+    async def stop_audio(self, call_id: str, side: Side) -> None:
+        """End ``stream_audio`` on ``side``."""
+        relay = self._session(call_id)
+        relay.taps.pop(side, None)
+        relay.stop(side)
 
     async def start_recording(self, call_id: str, path: Path) -> None:
         """Record both directions from now on."""

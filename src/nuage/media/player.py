@@ -102,6 +102,22 @@ class Source:
             if delay > 0:
                 await asyncio.sleep(delay)
 
+    async def stream(self, next_frame: Callable[[], bytes]) -> None:
+        """Send ``next_frame()`` (160 16-bit little-endian samples) every 20 ms until cancelled."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        n = 0
+        while True:
+            chunk = np.frombuffer(next_frame(), dtype="<i2").astype(np.int16)
+            if len(chunk) != FRAME:
+                chunk = np.resize(np.concatenate([chunk, np.zeros(FRAME, dtype=np.int16)]), FRAME)
+            self._emit(self.payload_type, g711.encode(self.payload_type, chunk), self.timestamp, n == 0)
+            self.timestamp = (self.timestamp + FRAME) & 0xFFFFFFFF
+            n += 1
+            delay = start + n * PTIME - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+
     async def digit(self, digit: str, duration_ms: int) -> None:
         """Send one RFC 4733 digit (every packet of the event carries the event's start timestamp)."""
         if self.event_type is None:

@@ -4,6 +4,8 @@ Packets from one leg go unchanged to the other, except while the engine plays or
 that other leg (its own stream then replaces the relayed one). Telephone-events are reported as
 digits; a leg that sent media and then stays silent for ``timeout_s`` is reported once per silence.
 While a call is recorded, a leg that starts or stops speaking is reported (``SpeechChanged``).
+A leg with a tap (``taps``: an application's raw audio stream, a fax) has its audio decoded and
+handed to the tap instead of being recorded.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from nuage.media import g711, rtcp
@@ -46,6 +48,7 @@ class Relay:
         self.payload_type = 0
         self.event_type: int | None = None
         self.recorder: Recorder | None = None
+        self.taps: dict[Side, Callable[[bytes], None]] = {}  # raw audio heard from a leg (fax)
         self._sides = {id(endpoint): side for side, endpoint in self.legs.items()}
         self._detectors = {side: DtmfDetector() for side in Side}
         self._speech = {side: SpeechDetector() for side in Side}
@@ -70,6 +73,8 @@ class Relay:
                 found = self._detectors[side].feed(packet.timestamp, packet.payload)
                 if found is not None:
                     self.emit(DtmfReceived(self.call_id, side, found[0], found[1]))
+        elif side in self.taps and packet.payload_type in AUDIO_TYPES:
+            self.taps[side](g711.decode(packet.payload_type, packet.payload).astype("<i2").tobytes())
         elif self.recorder is not None and packet.payload_type in AUDIO_TYPES:
             self.recorder.feed(side, packet.payload_type, packet.timestamp, packet.payload)
             speaking = self._speech[side].feed(g711.decode(packet.payload_type, packet.payload))

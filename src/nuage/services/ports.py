@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from nuage.directory.conferences import ConferenceParticipant
 from nuage.directory.destinations import NumberApplication
+from nuage.directory.fax import ReceivedFax
 from nuage.directory.meetings import MeetingRoom
 from nuage.directory.menus import Menu
 from nuage.directory.model import (
@@ -151,6 +152,8 @@ class UnitOfWork(Protocol):
     def forwarding(self) -> Repository[CallForwarding]: ...
     @property
     def ring_groups(self) -> Repository[RingGroup]: ...
+    @property
+    def received_faxes(self) -> Repository[ReceivedFax]: ...
     @property
     def access(self) -> AccessStore: ...
     @property

@@ -15,7 +15,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class MediaError(Exception):
@@ -133,6 +133,33 @@ class Recording:
     path: Path
     bytes_stored: int
     duration_s: float
+
+
+class AudioStream(Protocol):
+    """An application's own raw audio with one leg (a fax machine): 16-bit little-endian linear
+    samples at 8 kHz, what G.711 decodes to, in 20 ms frames."""
+
+    def heard(self, pcm: bytes) -> None:
+        """One frame the leg sent (decoded), as it arrives."""
+        ...
+
+    def next_frame(self) -> bytes:
+        """The next 20 ms (160 samples) to send to the leg; asked every 20 ms on the loop clock."""
+        ...
+
+
+@runtime_checkable
+class AudioStreamPort(Protocol):
+    """What a media port that carries an ``AudioStream`` has beyond ``MediaPort`` (the embedded
+    engine does; the rtpengine adapter does not: fax needs the embedded engine)."""
+
+    async def stream_audio(self, call_id: str, side: Side, stream: AudioStream) -> None:
+        """Exchange raw audio with the leg ``side`` until ``stop_audio`` (replaces what it hears)."""
+        ...
+
+    async def stop_audio(self, call_id: str, side: Side) -> None:
+        """End ``stream_audio`` (relayed media flows to the leg again)."""
+        ...
 
 
 class MediaPort(Protocol):

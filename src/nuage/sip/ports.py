@@ -122,7 +122,22 @@ class GroupDestination:
     account_id: str
 
 
-Destination = UserDestination | DeviceDestination | TrunkDestination | ExternalDestination | GroupDestination
+@dataclass(frozen=True, slots=True)
+class FaxDestination:
+    """CFG-7: a number that leads to a virtual fax, answered by Nuage's fax application."""
+
+    fax_id: str
+    account_id: str
+
+
+Destination = (
+    UserDestination
+    | DeviceDestination
+    | TrunkDestination
+    | ExternalDestination
+    | GroupDestination
+    | FaxDestination
+)
 
 
 class DialPlan(Protocol):

@@ -8,7 +8,10 @@ from nuage.bootstrap import Platform
 from nuage.directory.model import TrunkAuth
 from nuage.services import tenancy as t
 from nuage.services.context import Context
+from nuage.services.directory.media import add_virtual_fax
+from nuage.services.directory.numbers import add_number
 from nuage.services.directory.trunks import add_trunk
+from nuage.sip.ports import CarrierTrunk, FaxDestination, SipAccount
 from nuage.storage.sql.sip_adapters import SqlSipDirectory
 
 
@@ -37,3 +40,25 @@ async def test_an_exact_address_and_port_wins_over_a_block_and_strangers_are_no_
     assert found.trunk_id == block.id
     assert await directory.find_trunk("10.1.2.3", 5099) is None
     assert await directory.find_trunk("not-an-address", 5060) is None
+
+
+@pytest.mark.rule("CFG-7")
+async def test_a_number_leading_to_a_virtual_fax_resolves_to_the_fax_from_outside_and_inside(
+    platform: Platform,
+) -> None:
+    ctx = Context.operator("op-test", platform.clock)
+    with platform.uow() as uow:
+        customer = t.create_customer(uow, ctx, "Fax Ltd")
+        number = add_number(uow, ctx, customer.id, "+3223000166")
+        free = add_number(uow, ctx, customer.id, "+3223000167")
+        fax = add_virtual_fax(uow, ctx, customer.id, number.id, "fax@fax.example")
+        uow.commit()
+    directory = SqlSipDirectory(platform.engine, clock=platform.clock)
+    await directory.reload()
+    carrier = CarrierTrunk("carrier", "127.0.0.2", 5060)
+    expected = FaxDestination(fax.id, customer.id)
+    assert await directory.resolve_inbound(carrier, "+3223000166") == expected
+    assert await directory.resolve_inbound(carrier, "023000166") == expected  # national form
+    assert await directory.resolve_inbound(carrier, free.e164) is None  # unassigned, no fax
+    caller = SipAccount("dev-x", customer.id, None, "x", "x")
+    assert await directory.resolve(caller, "+3223000166") == expected

@@ -4,7 +4,8 @@
 Max-Forwards, the digest challenge, 404 for nothing dialled that resolves), runs a feature code
 (``nuage.sip.b2bua.features``; forwarding codes and call pickup: ``forwarding``, ``pickup``;
 a media application's: ``nuage.sip.b2bua.apps``) and otherwise starts a ``CallController``
-for the attempt, which asks the policy.
+for the attempt, which asks the policy. A number leading to a virtual fax (``FaxDestination``)
+is answered by the server's fax application.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from nuage.sip.ports import (
     DeviceDestination,
     Direction,
     ExternalDestination,
+    FaxDestination,
     GroupDestination,
     SipAccount,
     TrunkDestination,
@@ -79,6 +81,9 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
     if request.headers.get("replaces") is not None:  # RFC 3891: takes the place of a party Nuage knows
         await replace_dialog(services, tx, account)
         return None
+    if isinstance(destination, FaxDestination):
+        await _answer_fax(services, tx, destination, account, dialled, direction)
+        return None
     call = CallController(services, tx, account=account, direction=direction)
     if destination is None:
         call.finish_early(404, CallOutcome.NOT_FOUND)
@@ -107,6 +112,25 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
     )
     await call.start(attempt)
     return call
+
+
+async def _answer_fax(
+    services: CallServices,
+    tx: ServerTransaction,
+    destination: FaxDestination,
+    account: SipAccount | None,
+    dialled: str,
+    direction: Direction,
+) -> None:
+    """CFG-7: a number leading to a virtual fax is answered by the fax application (404 if none)."""
+    answer = services.applications.fax if services.applications is not None else None
+    app = await answer(destination) if answer is not None else None
+    if app is None:
+        CallController(services, tx, account=account, direction=direction).finish_early(
+            404, CallOutcome.NOT_FOUND
+        )
+        return
+    await run_application(services, tx, app, account=account, shown_callee=dialled, direction=direction)
 
 
 def _account_of(destination: Destination) -> str | None:

@@ -1,9 +1,10 @@
 """Media applications: calls Nuage answers itself (voicemail, IVR, conference...), and their runtime.
 
 Owns ``AppCall``, what an application sees of its call (play a prompt, a file or a tone; collect
-DTMF digits with timeouts; record the caller; hang up), and ``run_application``, which answers an
-INVITE as the far end of the call and drives an application coroutine until it returns or the
-caller hangs up. An application is any ``async def app(call: AppCall) -> None``::
+DTMF digits with timeouts; record the caller; exchange raw audio with the caller, as a fax machine
+does; hang up), and ``run_application``, which answers an INVITE as the far end of the call and
+drives an application coroutine until it returns or the caller hangs up. An application is any
+``async def app(call: AppCall) -> None``::
 
     async def echo_digits(call: AppCall) -> None:
         await call.play(prompts / "welcome.wav")           # returns early on a digit (barge-in)
@@ -48,6 +49,8 @@ from nuage.sip.b2bua.media import CallMedia, MediaServices, media_failure
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.b2bua.states import CallState
 from nuage.sip.media import (
+    AudioStream,
+    AudioStreamPort,
     DtmfReceived,
     MediaError,
     MediaEvent,
@@ -57,7 +60,7 @@ from nuage.sip.media import (
     SpeechChanged,
     Tone,
 )
-from nuage.sip.ports import CallOutcome, CdrRecord, Direction, SipAccount
+from nuage.sip.ports import CallOutcome, CdrRecord, Direction, FaxDestination, SipAccount
 from nuage.sip.transactions import ServerTransaction
 
 log = logging.getLogger("nuage.sip.apps")
@@ -249,6 +252,32 @@ class AppCall:
             log.error("call %s: the recording was lost: %s", self.call_id, exc)
             return None
 
+    async def exchange_audio(
+        self, stream: AudioStream, *, max_s: float, done: Callable[[], bool], poll_s: float = 0.1
+    ) -> bool:
+        """Exchange raw audio with the caller (a fax machine: ``AudioStream``) until ``done()``
+        (checked every ``poll_s``), ``max_s`` seconds or the end of the call; never raises HungUp
+        (a fax ends with a hang-up). False: the media port carries no raw audio (rtpengine)."""
+        port = self.media.port
+        if self.ended:
+            return True
+        if not isinstance(port, AudioStreamPort):
+            log.error(
+                "call %s: the media engine carries no raw audio (fax needs the embedded one)", self.call_id
+            )
+            return False
+        await port.stream_audio(self.call_id, Side.CALLER, stream)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_s
+        try:
+            with contextlib.suppress(HungUp):
+                while not done() and loop.time() < deadline:
+                    await self._wait(min(poll_s, deadline - loop.time()), digits=None)
+        finally:
+            with contextlib.suppress(MediaError):
+                await port.stop_audio(self.call_id, Side.CALLER)
+        return True
+
     def auth_failed(self) -> None:
         """SIP-5: a wrong secret typed on the keypad (a PIN) counts as an authentication failure of
         the caller's address, like a wrong digest: enough of them ban it."""
@@ -310,11 +339,17 @@ Divert = Callable[[str, str], Awaitable[MediaApplication | None]]
 ``Voicemail.for_user``), or None (the user has none)."""
 
 
+FaxAnswer = Callable[[FaxDestination], Awaitable[MediaApplication | None]]
+"""The application that answers a number leading to a virtual fax (CFG-7), or None (no fax here)."""
+
+
 class Applications(list[AppRouter]):
-    """A server's media applications: the routers feature codes start them by, and ``divert``, the
-    application a call to a user who does not answer is sent to (set by voicemail; None: none)."""
+    """A server's media applications: the routers feature codes start them by, ``divert``, the
+    application a call to a user who does not answer is sent to (set by voicemail; None: none), and
+    ``fax``, the one a number leading to a virtual fax is answered by (None: such calls get 404)."""
 
     divert: Divert | None = None
+    fax: FaxAnswer | None = None
 
 
 async def dispatch(services: CallServices, account: SipAccount, dialled: str) -> AppDispatch | None:

@@ -14,6 +14,7 @@ from nuage.sip.message import SipUri
 from nuage.sip.ports import (
     Destination,
     ExternalDestination,
+    FaxDestination,
     GroupDestination,
     TrunkDestination,
     UserDestination,
@@ -40,6 +41,8 @@ def targets_of(route: Destination, registrar: Registrar, dialled: str | None) ->
             uri = SipUri("sip", route.host, user=did, port=route.port)
             return [Target(uri, Address(route.transport, route.host, route.port))]
         device_ids = (route.trunk_id,)  # a registered PBX's bindings are kept under its trunk id
+    elif isinstance(route, FaxDestination):  # answered by the fax application, never rung
+        return []
     else:
         device_ids = (route.device_id,)
     targets = []

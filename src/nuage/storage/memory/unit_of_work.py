@@ -19,6 +19,7 @@ from typing import Any, Self
 
 from nuage.directory.conferences import ConferenceParticipant
 from nuage.directory.destinations import NumberApplication
+from nuage.directory.fax import ReceivedFax
 from nuage.directory.meetings import MeetingRoom
 from nuage.directory.menus import Menu
 from nuage.directory.model import (
@@ -79,6 +80,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "voicemail_messages": ("voicemail message", "id"),
     "forwarding": ("call forwarding", "user_id"),
     "ring_groups": ("ring group", "id"),
+    "received_faxes": ("received fax", "id"),
 }
 
 
@@ -142,6 +144,7 @@ class MemoryUnitOfWork:
     voicemail_messages: MemoryRepository[VoicemailMessage]
     forwarding: MemoryRepository[CallForwarding]
     ring_groups: MemoryRepository[RingGroup]
+    received_faxes: MemoryRepository[ReceivedFax]
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store

@@ -6,31 +6,43 @@ to date in a worker thread every few seconds and at once (rate-limited) when an 
 shows up. It is read whole once, at start; after that the change journal (``ChangeFeed``) names
 the accounts and tables that changed, and only their rows are read and applied. The
 routing rules are ``nuage.directory.dialplan``'s; this module turns its answers into the SIP plane's
-destinations. CFG-13: hot-desk changes stored by the SIP plane's HotDesk adapter apply here at once.
+destinations; a number leading to a virtual fax (CFG-7, unassigned) is looked up when called.
+CFG-13: hot-desk changes stored by the SIP plane's HotDesk adapter apply here at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from ipaddress import ip_address
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from nuage.directory.dialplan import NumberRoute, ToCarrier, ToDevice, ToEmergency, ToNumber, ToUser
+from nuage.directory.dialplan import (
+    NumberRoute,
+    ToCarrier,
+    ToDevice,
+    ToEmergency,
+    ToNumber,
+    ToUser,
+)
 from nuage.directory.model import HotDeskSession
 from nuage.shared.clock import Clock, SystemClock
+from nuage.shared.phone import dialled_to_e164
 from nuage.sip.ports import (
     CarrierTrunk,
     Destination,
     DeviceDestination,
     ExternalDestination,
+    FaxDestination,
     GroupDestination,
     SipAccount,
     UserDestination,
 )
 from nuage.sip.routing import ForwardingRule, HuntGroup, RoutedUser
+from nuage.storage.sql import tables
 from nuage.storage.sql.sip_snapshot import (
     ACCOUNT_TABLES,
     PLATFORM_TABLES,
@@ -231,7 +243,8 @@ class SqlSipDirectory:
             case ToDevice(device_id, account_id):
                 return DeviceDestination(device_id, account_id)
             case ToNumber(route):
-                return self._route(route)
+                found = self._route(route)
+                return found if found is not None else await self._fax_of(dialled)
             case ToCarrier(e164):
                 return ExternalDestination(e164, snapshot.carriers[0]) if snapshot.carriers else None
         return None
@@ -266,7 +279,30 @@ class SqlSipDirectory:
     async def resolve_inbound(self, trunk: CarrierTrunk, did_e164: str) -> Destination | None:
         """The user, device or customer trunk a platform number is assigned to."""
         route = self._snapshot.plan.inbound(did_e164)
-        return self._route(route) if route is not None else None
+        if route is None:
+            return None
+        found = self._route(route)
+        return found if found is not None else await self._fax_of(did_e164)
+
+    async def _fax_of(self, dialled: str) -> FaxDestination | None:
+        """CFG-7: the virtual fax an unassigned platform number leads to (read in a thread: only
+        calls to unassigned numbers ask, and virtual faxes are not in the snapshot)."""
+        e164 = dialled_to_e164(dialled, self._region)
+        if e164 is None:
+            return None
+
+        def find() -> FaxDestination | None:
+            faxes, numbers = tables.virtual_faxes, tables.phone_numbers
+            query = (
+                select(faxes.c.id, faxes.c.account_id)
+                .join(numbers, numbers.c.id == faxes.c.number_id)
+                .where(numbers.c.e164 == e164)
+            )
+            with self._engine.connect() as connection:
+                row = connection.execute(query).first()
+            return FaxDestination(row.id, row.account_id) if row is not None else None
+
+        return await asyncio.to_thread(find)
 
     async def find_trunk(self, host: str, port: int) -> SipAccount | None:
         """SIP-3: the IP-authenticated trunk ``host:port`` belongs to (exact ``ip:port`` first)."""

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from nuage.directory.conferences import ConferenceParticipant
 from nuage.directory.destinations import NumberApplication
+from nuage.directory.fax import ReceivedFax
 from nuage.directory.meetings import MeetingRoom
 from nuage.directory.menus import Menu
 from nuage.directory.model import (
@@ -43,6 +44,7 @@ from nuage.directory.schedules import (
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
 from nuage.storage.sql import (
     app_tables,
+    fax_tables,
     media_tables,
     meeting_tables,
     routing_tables,
@@ -150,6 +152,7 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
         "ring group",
         "id",
     ),
+    "received_faxes": (_mapper(ReceivedFax, fax_tables.received_faxes), "received fax", "id"),
 }
 
 
@@ -184,6 +187,7 @@ class SqlUnitOfWork:
     voicemail_messages: SqlRepository[VoicemailMessage]
     forwarding: SqlRepository[CallForwarding]
     ring_groups: SqlRepository[RingGroup]
+    received_faxes: SqlRepository[ReceivedFax]
     # one billing and one payments store per unit of work, made on first use (a subclass that
     # has no connection, such as the API's prefetched reads, fails there, on the connection)
     _billing: SqlBillingStore | None = None

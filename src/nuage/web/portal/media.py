@@ -29,6 +29,7 @@ from nuage.errors import NuageError
 from nuage.media.sounds import convert
 from nuage.services.directory import media
 from nuage.services.directory import sound_files as sounds
+from nuage.services.fax import fax_usage
 from nuage.services.queries import get_visible, page_visible
 from nuage.web.portal.base import Form, Portal, Viewer, form_text, read_form, refusal
 from nuage.web.portal.directory import ID_LENGTH, MAX_ROWS, customer_of
@@ -82,6 +83,7 @@ def router(portal: Portal) -> APIRouter:
         )
         faxes = page_visible(uow.faxes, viewer.ctx, order_by=("email", "id"), limit=MAX_ROWS, where=where)
         numbers = uow.numbers.list(account_id=customer.id, order_by=("e164",), limit=MAX_ROWS)
+        usage = fax_usage(uow, viewer.ctx, customer.id)  # CFG-7: heavy fax users are warned
         return portal.render(
             request,
             "media.html",
@@ -92,6 +94,7 @@ def router(portal: Portal) -> APIRouter:
             recording=recording,
             sounds=sounds.items,
             faxes=faxes.items,
+            fax_usage=usage,
             numbers=numbers,
             e164={n.id: n.e164 for n in numbers},
             values=more.pop("values", {}),

@@ -1,0 +1,168 @@
+"""A number leading to a virtual fax (CFG-7) is answered by the fax application.
+
+A real T.30 sender (spandsp over RTP G.711) sends a known 2-page document through the SIP server
+and the embedded media engine; the received PDF's pages, decoded by poppler, match the sent ones
+pixel for pixel. A caller hanging up after page 1 leaves a partial fax with the reason."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from media.app_phone import AppPhone
+from media.conftest import Events
+from media.fax_peer import FaxSender, make_document, same_pixels
+from netports import free_port
+from nuage.adapters.fax_receiver import FaxCall, FaxReceiver
+from nuage.directory.fax import FaxStatus
+from nuage.sip import SipServer, SipSettings
+from nuage.sip.b2bua.media import MediaServices
+from nuage.sip.media import MediaPort
+from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
+from nuage.sip.policy import DialPlanPolicy
+from nuage.sip.ports import CallOutcome, FaxDestination
+from sip.harness import make_lab_parts
+from waiting import wait_for_condition
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("pdfimages") is None, reason="poppler-utils missing"),
+]
+FAX_NUMBER = "+3225550199"
+embedded_only = pytest.mark.parametrize("engine", ["embedded"], indirect=True)  # rtpengine: no raw audio
+
+
+@pytest.mark.rule("CFG-7")
+async def test_a_number_leading_to_no_fax_application_is_not_found(tmp_path: Path) -> None:
+    credentials, dial_plan = make_lab_parts(free_port())
+    dial_plan.numbers[FAX_NUMBER] = FaxDestination("fax-1", "acc-1")
+    cdrs = MemoryCdrSink()
+    server = SipServer(
+        SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50),
+        credentials=credentials,
+        dial_plan=dial_plan,
+        bindings=MemoryBindingStore(),
+        policy=DialPlanPolicy(),
+        cdr_sink=cdrs,
+    )
+    await server.start()
+    phone = await AppPhone.start()
+    try:
+        assert (await phone.dial(server.bound_address("UDP").port, FAX_NUMBER)).status == 404
+        await server.cdr_writer.flush()
+        await wait_for_condition(lambda: len(cdrs.records) == 1, timeout=5, what="the CDR")
+        assert cdrs.records[0].outcome is CallOutcome.NOT_FOUND
+    finally:
+        phone.close()
+        await server.stop(grace_s=0.5)
+
+
+@pytest.fixture
+async def fax_lab(
+    engine: tuple[MediaPort, Events], tmp_path: Path
+) -> AsyncIterator[tuple[int, list[FaxCall]]]:
+    credentials, dial_plan = make_lab_parts(free_port())
+    server = SipServer(
+        SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50),
+        credentials=credentials,
+        dial_plan=dial_plan,
+        bindings=MemoryBindingStore(),
+        policy=DialPlanPolicy(),
+        cdr_sink=MemoryCdrSink(),
+    )
+    server.media = MediaServices(engine[0])
+    faxes: list[FaxCall] = []
+
+    async def keep(fax: FaxCall) -> None:
+        faxes.append(fax)
+
+    receiver = FaxReceiver(tmp_path / "spool", keep, ident="+32 2 555 01 99")
+
+    dial_plan.numbers[FAX_NUMBER] = FaxDestination("fax-1", "acc-1")  # CFG-7: the number leads to a fax
+    server.applications.fax = receiver.answer
+    await server.start()
+    yield server.bound_address("UDP").port, faxes
+    await server.stop(grace_s=0.5)
+
+
+def pdf_pages(pdf: bytes, tmp_path: Path) -> list[Image.Image]:
+    source = tmp_path / "check.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(["pdfimages", "-png", str(source), str(tmp_path / "img")], check=True)
+    return [Image.open(png).convert("1") for png in sorted(tmp_path.glob("img-*.png"))]
+
+
+@embedded_only
+@pytest.mark.rule("CFG-7")
+async def test_a_two_page_fax_arrives_as_a_pdf_with_the_same_pages(
+    fax_lab: tuple[int, list[FaxCall]], tmp_path: Path
+) -> None:
+    port, faxes = fax_lab
+    sent = make_document(tmp_path / "sent.tif")
+    phone = await AppPhone.start()
+    sender = FaxSender(phone, tmp_path / "sent.tif", ident="+32 2 555 01 00")
+    sending = None
+    try:
+        assert (await phone.dial(port, FAX_NUMBER)).status == 200
+        sending = asyncio.get_running_loop().create_task(sender.run())
+        await wait_for_condition(lambda: bool(faxes), timeout=100, what="the received fax")
+        await wait_for_condition(lambda: sender.machine.finished, timeout=10, what="the sender's end")
+        await phone.bye_from_server(port)  # the application hangs up once T.30 is over
+    finally:
+        if sending is not None:
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+        phone.close()
+    (fax,) = faxes
+    assert fax.status is FaxStatus.RECEIVED, fax.reason
+    assert fax.pages == 2
+    assert fax.reason == "OK"
+    assert fax.sender == "+32 2 555 01 00"
+    assert fax.dialled == FAX_NUMBER
+    assert (fax.fax_id, fax.account_id) == ("fax-1", "acc-1")
+    assert sender.machine.result is not None
+    assert sender.machine.result.ok
+    received = pdf_pages(fax.pdf, tmp_path)
+    assert len(received) == 2
+    for page, original in zip(received, sent, strict=True):
+        assert same_pixels(page, original)
+    sender.machine.close()
+
+
+@embedded_only
+async def test_a_sender_hanging_up_after_page_one_leaves_a_partial_fax_with_the_reason(
+    fax_lab: tuple[int, list[FaxCall]], tmp_path: Path
+) -> None:
+    port, faxes = fax_lab
+    sent = make_document(tmp_path / "sent.tif")
+    phone = await AppPhone.start()
+    sender = FaxSender(phone, tmp_path / "sent.tif", ident="+32 2 555 01 00")
+    sending = None
+    try:
+        assert (await phone.dial(port, FAX_NUMBER)).status == 200
+        sending = asyncio.get_running_loop().create_task(sender.run())
+        await wait_for_condition(lambda: sender.machine.pages >= 1, timeout=100, what="page 1 confirmed")
+        sending.cancel()
+        await phone.hang_up(port)
+        await wait_for_condition(lambda: bool(faxes), timeout=20, what="the partial fax")
+    finally:
+        if sending is not None:
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+        phone.close()
+    (fax,) = faxes
+    assert fax.status is FaxStatus.PARTIAL
+    assert fax.pages == 1
+    assert "dropped" in fax.reason.lower()
+    (page,) = pdf_pages(fax.pdf, tmp_path)
+    assert same_pixels(page, sent[0])
+    sender.machine.close()
