@@ -19,11 +19,11 @@ from nuage.media.player import HOLD_NOTES_HZ, write_hold_music
 from nuage.sip import SipServer, SipSettings
 from nuage.sip.b2bua.media import AnchorSettings, MediaServices
 from nuage.sip.digest import authorization_header
-from nuage.sip.media import MediaError, MediaPort
+from nuage.sip.media import CallRecordings, MediaError, MediaPort
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.policy import DialPlanPolicy
-from nuage.sip.ports import MEDIA_TIMEOUT, CallOutcome, CallRecordings
+from nuage.sip.ports import MEDIA_TIMEOUT, CallOutcome
 from nuage.sip.transactions import make_response
 from sip.harness import RawUdpPhone, make_lab_parts
 from waiting import wait_for_condition

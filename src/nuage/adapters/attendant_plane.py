@@ -31,7 +31,7 @@ from nuage.shared.clock import Clock
 from nuage.shared.phone import dialled_to_e164
 from nuage.sip.attendant.apps import Attendants
 from nuage.sip.attendant.ports import Answering, LiveState, Sound
-from nuage.sip.ports import CallRecordings
+from nuage.sip.media import CallRecordings
 
 if TYPE_CHECKING:
     from nuage.sip.server import SipServer

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from nuage.services.directory.sound_files import hold_music_file
-from nuage.sip.ports import HoldTrack
+from nuage.sip.media import HoldTrack
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 
 

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nuage.sip.b2bua.media import AnchorSettings, MediaServices
-from nuage.sip.media import MediaPort
-from nuage.sip.ports import CallRecordings, HoldMusic
+from nuage.sip.media import CallRecordings, HoldMusic, MediaPort
 
 if TYPE_CHECKING:
     from nuage.adapters.rtpengine import RtpengineMediaEngine

@@ -211,3 +211,32 @@ class MediaPort(Protocol):
     def subscribe(self, sink: EventSink) -> None:
         """Deliver the events of every session (DTMF, stream started, media timeout) to ``sink``."""
         ...
+
+
+# -- what the media plane asks of the rest of the platform (CFG-9 recordings, CFG-12 music) -----
+class CallRecordings(Protocol):
+    """CFG-9: which calls are recorded (the account's setting), and where recordings are kept."""
+
+    async def target(self, account_id: str, call_id: str) -> Path | None:
+        """Where to record this call of ``account_id`` (None: the account does not record calls)."""
+        ...
+
+    async def stored(self, account_id: str, call_id: str, recording: Recording) -> None:
+        """A finished recording: listed for the account, its bytes counted in its volume (CFG-9)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class HoldTrack:
+    """Issue #15: a sound a held party hears, played again every ``seconds`` (its length)."""
+
+    path: Path
+    seconds: float
+
+
+class HoldMusic(Protocol):
+    """Issue #15: the music on hold an account chose among its sound files (CFG-12)."""
+
+    async def track_of(self, account_id: str) -> HoldTrack | None:
+        """The account's music on hold (None: it chose none, the default plays)."""
+        ...

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, inspect
 from nuage.bootstrap import Platform
 from nuage.storage.sql import (  # noqa: F401  (their tables join the metadata)
     billing_tables,
+    journal_tables,
     payments_tables,
     security_tables,
     support_tables,

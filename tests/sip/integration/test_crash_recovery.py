@@ -37,7 +37,7 @@ from nuage.config import Settings
 from nuage.services.context import Context
 from nuage.services.views import capacity_of
 from nuage.sip.ports import INTERRUPTED
-from nuage.storage.sql import tables
+from nuage.storage.sql import journal_tables, tables
 from nuage.tenancy.model import PartyKind
 from sip.harness import run_sipp, sipp_listening
 from waiting import wait_for_condition, wait_until
@@ -143,7 +143,7 @@ def _answered_in_journal(database: Path) -> int:
     engine = create_engine(f"sqlite:///{database}")
     try:
         with engine.connect() as connection:
-            journal = tables.call_journal
+            journal = journal_tables.call_journal
             query = select(func.count()).select_from(journal).where(journal.c.answered_at.is_not(None))
             return int(connection.execute(query).scalar() or 0)
     finally:

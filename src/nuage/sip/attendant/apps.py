@@ -28,8 +28,9 @@ from nuage.directory.menus import Prompt
 from nuage.directory.model import ConferenceRoom
 from nuage.sip.attendant.ports import AttendantDirectory, ConferenceMixer, Sound
 from nuage.sip.b2bua.apps import AppCall, AppDispatch, MediaApplication
+from nuage.sip.media import CallRecordings
 from nuage.sip.message import SipResponse
-from nuage.sip.ports import CallRecordings, SipAccount
+from nuage.sip.ports import SipAccount
 
 log = logging.getLogger("nuage.sip.attendant")
 

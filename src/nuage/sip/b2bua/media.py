@@ -30,6 +30,9 @@ from typing import Any
 from nuage.sip.b2bua.events import Fail
 from nuage.sip.media import (
     CallQuality,
+    CallRecordings,
+    HoldMusic,
+    HoldTrack,
     MalformedSdp,
     MediaError,
     MediaEvent,
@@ -40,7 +43,7 @@ from nuage.sip.media import (
     UnsupportedMedia,
 )
 from nuage.sip.message import SipRequest
-from nuage.sip.ports import CallRecordings, CdrRecord, HoldMusic, HoldTrack
+from nuage.sip.ports import CdrRecord
 
 log = logging.getLogger("nuage.sip.media")
 

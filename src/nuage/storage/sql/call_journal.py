@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, insert, select, tuple_, update
 
 from nuage.sip.ports import CdrRecord, Direction, JournalEntry
-from nuage.storage.sql import tables
+from nuage.storage.sql import journal_tables, tables
 from nuage.storage.sql.sip_records import cdr_rows
 
 _CHUNK = 400  # keys per DELETE (two bound parameters each)
@@ -41,7 +41,7 @@ class SqlCallJournal:
     def _write(
         self, node: str, entries: list[JournalEntry], removed: list[tuple[str, str]], seen_at: datetime
     ) -> None:
-        journal = tables.call_journal
+        journal = journal_tables.call_journal
         keys = [*removed, *((e.call_id, e.caller_tag) for e in entries)]
         with self._engine.begin() as connection:
             for start in range(0, len(keys), _CHUNK):
@@ -60,7 +60,7 @@ class SqlCallJournal:
         return await asyncio.to_thread(self._load, node)
 
     def _load(self, node: str) -> tuple[list[JournalEntry], datetime | None]:
-        journal, nodes = tables.call_journal, tables.call_journal_nodes
+        journal, nodes = journal_tables.call_journal, journal_tables.call_journal_nodes
         with self._engine.connect() as connection:
             rows = connection.execute(select(journal).where(journal.c.node == node)).mappings().all()
             seen_at = connection.execute(select(nodes.c.seen_at).where(nodes.c.node == node)).scalar()
@@ -71,7 +71,7 @@ class SqlCallJournal:
         await asyncio.to_thread(self._close, node, list(records))
 
     def _close(self, node: str, records: list[CdrRecord]) -> None:
-        cdrs, journal = tables.cdrs, tables.call_journal
+        cdrs, journal = tables.cdrs, journal_tables.call_journal
         with self._engine.begin() as connection:
             missing = [
                 record
@@ -87,12 +87,14 @@ class SqlCallJournal:
                 connection.execute(insert(cdrs), cdr_rows(missing))
             connection.execute(delete(journal).where(journal.c.node == node))
             connection.execute(
-                delete(tables.call_journal_nodes).where(tables.call_journal_nodes.c.node == node)
+                delete(journal_tables.call_journal_nodes).where(
+                    journal_tables.call_journal_nodes.c.node == node
+                )
             )
 
 
 def _seen(connection: Connection, node: str, seen_at: datetime) -> None:
-    nodes = tables.call_journal_nodes
+    nodes = journal_tables.call_journal_nodes
     if not connection.execute(update(nodes).where(nodes.c.node == node).values(seen_at=seen_at)).rowcount:
         connection.execute(insert(nodes).values(node=node, seen_at=seen_at))
 

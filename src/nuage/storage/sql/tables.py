@@ -353,35 +353,6 @@ cdrs = Table(
 Index("ix_cdrs_account_started", cdrs.c.account_id, cdrs.c.started_at)
 Index("ix_cdrs_started_id", cdrs.c.started_at, cdrs.c.id)  # call records across accounts (0017)
 
-# --- the crash journal of the SIP nodes (issue #20): calls in progress, until their CDR is stored ----
-
-call_journal = Table(
-    "call_journal",
-    metadata,
-    Column("node", String(128), primary_key=True),
-    Column("call_id", String(256), primary_key=True),  # the caller's Call-ID ...
-    Column("caller_tag", String(64), primary_key=True),  # ... and our tag in the caller's dialog
-    Column("callee_call_id", String(256)),
-    Column("callee_tag", String(64)),
-    Column("started_at", UtcDateTime(), nullable=False),
-    Column("answered_at", UtcDateTime()),
-    Column("caller", String(128), nullable=False),
-    Column("callee", String(128), nullable=False),
-    Column("account_id", String(ID)),
-    Column("device_id", String(ID)),
-    Column("carrier_trunk_id", String(ID)),
-    Column("trunk_id", String(ID)),
-    Column("direction", String(16), nullable=False),
-    Column("emergency", Boolean, nullable=False),
-)
-
-call_journal_nodes = Table(  # each node's last sign of life while it had calls journaled
-    "call_journal_nodes",
-    metadata,
-    Column("node", String(128), primary_key=True),
-    Column("seen_at", UtcDateTime(), nullable=False),
-)
-
 # --- SIP data plane, part 2: the terms on every call (#7) ------------------------------------
 
 emergency_numbers = Table(  # EMG-4: short numbers the operator adds to 112, 100 and 101
