@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from nuage.api.caching import cached_file_response
+from nuage.api.caching import cached_file_response, read_response
 from nuage.api.crud import FORBIDDEN, NOT_FOUND, NOT_MODIFIED, Resource, register, responses
 from nuage.api.deps import Call, call, runtime
 from nuage.api.schemas import Email, Id, Input, Output
@@ -144,21 +144,22 @@ HEAVY_WARNING = (
     response_model=FaxUsageOut,
     summary="Fax pages received lately (CFG-7 warning)",
     tags=["directory"],
-    responses=responses(FORBIDDEN, NOT_FOUND),
+    responses=responses(FORBIDDEN, NOT_FOUND, NOT_MODIFIED),
     openapi_extra={"x-permission": "directory.received-faxes.read"},
     description="The pages received by the account's virtual faxes in the last days, and the best-effort "
     "warning of CFG-7 when they are many.\n\nPermission: `directory.received-faxes.read`.",
 )
-async def fax_usage(account_id: Id, c: Call = Depends(call)) -> FaxUsageOut:
+async def fax_usage(account_id: Id, request: Request, c: Call = Depends(call)) -> Response:
     def run() -> faxes.FaxUsage:
         c.require("directory.received-faxes.read")
         return faxes.fax_usage(c.uow, c.ctx, account_id)
 
     usage = await run_in_threadpool(run)
-    return FaxUsageOut(
+    out = FaxUsageOut(
         account_id=usage.account_id,
         days=usage.days,
         pages=usage.pages,
         heavy=usage.heavy,
         warning=HEAVY_WARNING if usage.heavy else None,
     )
+    return read_response(request, out.model_dump_json().encode())
