@@ -194,7 +194,7 @@ class RawUdpPhone:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", self.port))
         self.sock.setblocking(False)
-        self._cseq: dict[str, int] = {}  # Call-ID -> the highest CSeq number sent on it
+        self._cseq: dict[str, int] = {}  # Call-ID -> the CSeq number of the last request sent on it
 
     def close(self) -> None:
         self.sock.close()
@@ -204,8 +204,7 @@ class RawUdpPhone:
         with contextlib.suppress(SipParseError):
             message = parse_message(raw)
             if isinstance(message, SipRequest):
-                number = message.cseq.number
-                self._cseq[message.call_id] = max(number, self._cseq.get(message.call_id, number))
+                self._cseq[message.call_id] = message.cseq.number
         self.sock.sendto(raw, ("127.0.0.1", port))
 
     def _stale_challenge(self, message: SipResponse) -> bool:
