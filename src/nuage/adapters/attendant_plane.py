@@ -51,10 +51,10 @@ class UowAttendantDirectory:
         self.region = region
         self.ctx = Context.operator("", clock)  # the SIP plane acts for the platform itself
 
-    def _answering(self, account_id: str, dialled: str) -> Answering | None:
+    def _answering(self, account_id: str | None, dialled: str) -> Answering | None:
         text = dialled.strip()
         with self.uow() as uow:
-            if text.isdigit() and len(text) <= 8:
+            if account_id is not None and text.isdigit() and len(text) <= 8:
                 room = uow.conference_rooms.find_by(account_id=account_id, extension=text)
                 if room is not None:
                     return Answering(account_id, Destination(DestinationKind.CONFERENCE, room.id))
@@ -66,7 +66,7 @@ class UowAttendantDirectory:
         destination = Destination.parse(routed.destination)
         return Answering(routed.account_id, destination) if destination.kind in NUMBER_KINDS else None
 
-    async def answering(self, account_id: str, dialled: str) -> Answering | None:
+    async def answering(self, account_id: str | None, dialled: str) -> Answering | None:
         return await asyncio.to_thread(self._answering, account_id, dialled)
 
     def _menus(self, account_id: str) -> tuple[Mapping[str, Menu], frozenset[str]]:
@@ -164,6 +164,7 @@ class AttendantPlane:
             mixer.clock = clock
         self.attendants = Attendants(self.directory, mixer, voicemail_code, recordings)
         server.applications.append(self.attendants.route)
+        server.applications.numbers = self.attendants.answer_number  # called from outside too
         self._generating: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

@@ -129,6 +129,14 @@ class FaxDestination:
     account_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class ApplicationDestination:
+    """A media application of the account answers (a number routed to a menu, a schedule or a
+    room, called from the public network): nothing is rung, Nuage answers the call itself."""
+
+    account_id: str
+
+
 Destination = (
     UserDestination
     | DeviceDestination
@@ -136,6 +144,7 @@ Destination = (
     | ExternalDestination
     | GroupDestination
     | FaxDestination
+    | ApplicationDestination
 )
 
 

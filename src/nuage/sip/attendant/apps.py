@@ -1,18 +1,23 @@
 """The auto-attendant and conference rooms as media applications (``nuage.sip.b2bua.apps``).
 
 ``Attendants.route`` (an ``AppRouter``) starts them when a phone dials a conference room's
-extension or a number routed to a menu, a schedule or a room. The menu application runs
-``directory.attendant``'s state machine on the call: prompts play (a key stops them), keys and
-silences go to the machine, its timers are the waits for a key. A schedule is evaluated when the
-call arrives. A room asks for its PIN (three tries; the moderator PIN makes a moderator), then the
-caller is in the engine's mix until they hang up or the API kicks them; the API's mute is applied
-within ``POLL_S``. When the account records calls (CFG-9), the room's whole mix is recorded from
-its first participant in to its last one out, and stored as the account's call recording.
+extension or a number routed to a menu, a schedule or a room; ``Attendants.answer_number`` (the
+server's ``Applications.numbers``) when such a number is called from the public network. The menu
+application runs ``directory.attendant``'s state machine on the call: prompts play (a key stops
+them), keys and silences go to the machine, its timers are the waits for a key. A schedule is
+evaluated when the call arrives. A room asks for its PIN (three tries; the moderator PIN makes a
+moderator), then the caller is in the engine's mix until they hang up or the API kicks them; the
+API's mute is applied within ``POLL_S``. When the account records calls (CFG-9), the room's whole
+mix is recorded from its first participant in to its last one out, and stored as the account's call
+recording.
 
 A user, an extension, a voicemail box or an external number is reached by a blind transfer
 (RFC 3515 REFER to the caller's phone, which then places that call itself: CAP-3 capacity and SIP-2
 caller ID apply to it as to any call of the phone); a voicemail box is reached by the deposit code
-and the user's extension. A caller whose phone refuses the transfer hears goodbye.
+and the user's extension. A caller whose phone refuses the transfer hears goodbye, and so does a
+caller from the public network (no phone of the platform to place the call), except to a
+voicemail box: the deposit runs on the caller's call (``leave_message``; the user's account is the
+menu's, ``dial_string`` checks it).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from nuage.directory.destinations import Destination, DestinationKind
 from nuage.directory.menus import Prompt
 from nuage.directory.model import ConferenceRoom
 from nuage.sip.attendant.ports import AttendantDirectory, ConferenceMixer, Sound
-from nuage.sip.b2bua.apps import AppCall, AppDispatch, MediaApplication
+from nuage.sip.b2bua.apps import AppCall, AppDispatch, MediaApplication, NumberApp
 from nuage.sip.media import CallRecordings
 from nuage.sip.message import SipResponse
 from nuage.sip.ports import SipAccount
@@ -63,6 +68,13 @@ class Attendants:
             return None
         return AppDispatch(self.application(found.account_id, found.destination), dialled)
 
+    async def answer_number(self, dialled: str) -> NumberApp | None:
+        """A ``NumberRouter``: the application a number called from outside is routed to."""
+        found = await self.directory.answering(None, dialled)
+        if found is None:
+            return None
+        return NumberApp(found.account_id, self.application(found.account_id, found.destination), dialled)
+
     def application(self, account_id: str, destination: Destination) -> MediaApplication:
         """The application that handles a call sent to ``destination`` of ``account_id``."""
 
@@ -90,10 +102,24 @@ class Attendants:
                 return
             else:
                 dial = await self.directory.dial_string(account_id, destination, self.voicemail_code)
+                outside = call.account is None and destination.kind is DestinationKind.VOICEMAIL
+                if dial is not None and outside and await self.leave_message(call, target):
+                    return
                 if dial is None or not await self.transfer(call, dial):
                     log.info("call %s: %s could not be reached", call.call_id, destination)
                     await call.play(self.directory.prompt("en", "goodbye"), interrupt=False)
                 return
+
+    async def leave_message(self, call: AppCall, user_id: str) -> bool:
+        """A caller from outside sent to a user's voicemail: the deposit runs on this call (the
+        user's box, as call forwarding reaches it); False when the user has no box."""
+        applications = call.call.services.applications
+        divert = applications.divert if applications is not None else None
+        deposit = await divert(user_id, "unavailable") if divert is not None else None
+        if deposit is None:
+            return False
+        await deposit(call)
+        return True
 
     async def transfer(self, call: AppCall, target: str) -> bool:
         """Blind transfer (RFC 3515): REFER the caller's phone to ``target`` (what it then dials, at

@@ -41,8 +41,9 @@ class LiveState:
 class AttendantDirectory(Protocol):
     """The directory as the applications read and write it (each call off the event loop)."""
 
-    async def answering(self, account_id: str, dialled: str) -> Answering | None:
-        """A room's extension in the caller's account, or a number routed to an application."""
+    async def answering(self, account_id: str | None, dialled: str) -> Answering | None:
+        """A room's extension in the caller's account, or a number routed to an application (a
+        caller from outside, ``account_id`` None: numbers only)."""
         ...
 
     async def menus(self, account_id: str) -> tuple[Mapping[str, Menu], frozenset[str]]:

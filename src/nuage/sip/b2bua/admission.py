@@ -5,7 +5,8 @@ Max-Forwards, the digest challenge, 404 for nothing dialled that resolves), runs
 (``nuage.sip.b2bua.features``; forwarding codes and call pickup: ``forwarding``, ``pickup``;
 a media application's: ``nuage.sip.b2bua.apps``) and otherwise starts a ``CallController``
 for the attempt, which asks the policy. A number leading to a virtual fax (``FaxDestination``)
-is answered by the server's fax application.
+is answered by the server's fax application; a carrier's call to a number routed to a menu, a
+schedule or a room by that application (``nuage.sip.b2bua.inbound_apps``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from nuage.sip.b2bua.apps import dispatch, run_application
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.features import hot_desk_feature, is_feature
 from nuage.sip.b2bua.forwarding import forwarding_feature, parse_feature
+from nuage.sip.b2bua.inbound_apps import answer_inbound, number_application
 from nuage.sip.b2bua.pickup import is_pickup, pickup
 from nuage.sip.b2bua.replaces import replace_dialog
 from nuage.sip.b2bua.services import CallServices
@@ -52,6 +54,9 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
     if trunk is not None:
         destination = await services.dial_plan.resolve_inbound(trunk, dialled)
         direction = Direction.INBOUND
+        found = await number_application(services, dialled) if destination is None else None
+        if found is not None:  # a number routed to a menu, a schedule or a room: Nuage answers
+            return await answer_inbound(services, tx, trunk, found)
     else:
         # SIP-3: a PBX authenticated by its address; anyone else proves who they are (digest)
         account = await services.dial_plan.find_trunk(source.host, source.port)

@@ -26,8 +26,10 @@ How calls reach an application: a router (``AppRouter``: ``(caller's account, di
 AppDispatch | None``) appended to ``SipServer.applications`` before start is asked, in order, for
 every INVITE of an authenticated phone before the dial plan (feature codes: ``*98``, ``*97``...);
 ``answer_with(call, app)`` answers an existing, unanswered call (call forwarding: a user's
-``Applications.divert``). Timing is the loop's: a prompt's length is read from its file's header
-(or the tone's duration), and digit timeouts run on ``asyncio.timeout``.
+``Applications.divert``); a carrier's call to a number routed to an application reaches it
+through ``Applications.numbers`` (``nuage.sip.b2bua.inbound_apps``). Timing is the loop's: a
+prompt's length is read from its file's header (or the tone's duration), and digit timeouts run on
+``asyncio.timeout``.
 """
 
 from __future__ import annotations
@@ -343,13 +345,28 @@ FaxAnswer = Callable[[FaxDestination], Awaitable[MediaApplication | None]]
 """The application that answers a number leading to a virtual fax (CFG-7), or None (no fax here)."""
 
 
+@dataclass(frozen=True, slots=True)
+class NumberApp:
+    """The application a platform number is routed to, and the account the number belongs to."""
+
+    account_id: str
+    app: MediaApplication
+    shown_callee: str
+
+
+NumberRouter = Callable[[str], Awaitable[NumberApp | None]]
+"""What answers a platform number called from the public network (a carrier): None, not routed."""
+
+
 class Applications(list[AppRouter]):
     """A server's media applications: the routers feature codes start them by, ``divert``, the
-    application a call to a user who does not answer is sent to (set by voicemail; None: none), and
-    ``fax``, the one a number leading to a virtual fax is answered by (None: such calls get 404)."""
+    application a call to a user who does not answer is sent to (set by voicemail; None: none),
+    ``fax``, the one a number leading to a virtual fax is answered by (None: such calls get 404),
+    and ``numbers``, what answers a number called from outside (set by the auto-attendant)."""
 
     divert: Divert | None = None
     fax: FaxAnswer | None = None
+    numbers: NumberRouter | None = None
 
 
 async def dispatch(services: CallServices, account: SipAccount, dialled: str) -> AppDispatch | None:

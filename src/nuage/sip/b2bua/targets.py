@@ -12,6 +12,7 @@ from dataclasses import replace
 from nuage.sip.b2bua.callee import Target
 from nuage.sip.message import SipUri
 from nuage.sip.ports import (
+    ApplicationDestination,
     Destination,
     ExternalDestination,
     FaxDestination,
@@ -29,6 +30,8 @@ def targets_of(route: Destination, registrar: Registrar, dialled: str | None) ->
         trunk = route.trunk
         uri = SipUri("sip", trunk.host, user=route.e164, port=trunk.port)
         return [Target(uri, Address(trunk.transport, trunk.host, trunk.port))]
+    if isinstance(route, ApplicationDestination):
+        return []  # Nuage answers it itself (``nuage.sip.b2bua.inbound_apps``)
     did: str | None = None
     if isinstance(route, GroupDestination):
         return []  # a ring group rings its members: the hunt (``nuage.sip.b2bua.hunt``) expands it
