@@ -152,7 +152,7 @@ class BareRuntime:
     def __init__(self, platform: Platform) -> None:
         from nuage.sip.policy import DialPlanPolicy
         from nuage.sip.server import SipServer
-        from nuage.sip.server import SipSettings as ServerSettings
+        from nuage.sip.server_settings import SipSettings as ServerSettings
         from nuage.storage.sql.sip_adapters import SqlSipDirectory
         from nuage.storage.sql.sip_records import SqlBindingStore, SqlCdrSink
 

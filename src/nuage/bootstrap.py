@@ -224,7 +224,8 @@ class SipRuntime:
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
         from nuage.sip.accounting import CdrWriter
         from nuage.sip.bans import BanKeeper
-        from nuage.sip.server import SipServer, SipSettings
+        from nuage.sip.server import SipServer
+        from nuage.sip.server_settings import SipSettings
         from nuage.sip.tcp import TcpLimits
         from nuage.storage.sql.call_journal import SqlCallJournal
         from nuage.storage.sql.policy_adapters import SqlPolicySnapshot

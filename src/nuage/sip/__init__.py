@@ -32,7 +32,8 @@ from nuage.sip.ports import (
     SipAccount,
     UserDestination,
 )
-from nuage.sip.server import SipServer, SipSettings
+from nuage.sip.server import SipServer
+from nuage.sip.server_settings import SipSettings
 
 
 def install_uvloop() -> bool:

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.accounting import CdrWriter
@@ -30,14 +29,14 @@ from nuage.sip.journal import CallJournal, OrphanDialogs, recover
 from nuage.sip.message import SipParseError, SipRequest, SipResponse
 from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan, HotDesk
 from nuage.sip.ports import CallJournalStore as JournalStore
-from nuage.sip.registrar import Registrar, RegistrarSettings
+from nuage.sip.registrar import Registrar
 from nuage.sip.resolver import Resolver
 from nuage.sip.routing import CallRouting
-from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
+from nuage.sip.security import Ban, SecurityGuard
+from nuage.sip.server_settings import SipSettings
 from nuage.sip.sockets import Binder, SocketBinder
-from nuage.sip.tcp import TcpLimits
 from nuage.sip.timers import Cancellable, Scheduler, Timers
-from nuage.sip.tls import TlsContexts, sips_not_allowed
+from nuage.sip.tls import sips_not_allowed
 from nuage.sip.tls_sdes import is_secure
 from nuage.sip.transaction_layer import TransactionLayer
 from nuage.sip.transactions import ClientTransaction, ResponseHandler, ServerTransaction, TxState
@@ -47,36 +46,6 @@ from nuage.sip.voicemail.mwi import MessageWaiting
 log = logging.getLogger("nuage.sip.server")
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, REFER, NOTIFY"
-
-
-@dataclass(frozen=True, slots=True)
-class SipSettings:
-    """Everything the SIP server is configured with (read once by the entrypoint)."""
-
-    listen_host: str = "127.0.0.1"
-    listen_port: int = 5060  # 0: let the OS choose (tests); UDP and TCP then share one port
-    transports: tuple[str, ...] = ("UDP", "TCP")  # and "TLS" when ``tls`` is given
-    tls: TlsContexts | None = None  # SIP over TLS on ``tls.port`` (RFC 3261 §26.2)
-    advertised_host: str | None = None  # host in Via/Contact; default: listen_host
-    realm: str = "nuage.local"  # digest realm and our SIP domain
-    t1_s: float = 0.5
-    t2_s: float = 4.0
-    t4_s: float = 5.0
-    nonce_ttl_s: float = 60.0
-    nonce_bind_source: bool = True  # a nonce is good only from the address it was issued to
-    nonce_secret: bytes | None = None  # shared by the nodes that share nonce counts (None: random)
-    tcp: TcpLimits = field(default_factory=TcpLimits)
-    digest_algorithms: tuple[str, ...] = ("MD5",)  # challenges offered; see nuage.sip.digest.ALGORITHMS
-    no_answer_timeout_s: float = 60.0
-    max_call_duration_s: float | None = 4 * 3600.0
-    min_session_expires_s: int = 90
-    registrar: RegistrarSettings = field(default_factory=RegistrarSettings)
-    cdr_batch_size: int = 100
-    cdr_flush_interval_ms: int = 1000
-    user_agent: str = "Nuage"
-    security: SecuritySettings = field(default_factory=SecuritySettings)  # SIP-5
-    node_id: str | None = None  # names the node's call journal (None: machine, host and port)
-    journal_flush_s: float = 0.5  # how often the call journal is written (and the node's sign of life)
 
 
 class SipServer:
