@@ -59,15 +59,15 @@ def live(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[
     """uvicorn serving the web application (API and portal) on a free loopback port, in a thread."""
     platform = make_platform(tmp_path / "data", portal_template, clock)
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
-    )
+    app = create_app(platform)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         wait_until(lambda: server.started, timeout=30, what="the portal's web server")
         yield Live(f"http://127.0.0.1:{port}", platform, clock)
     finally:
+        app.state.portal.live.close()  # open event streams end, so the server stops at once
         server.should_exit = True
         thread.join(timeout=30)
         release(port)

@@ -42,9 +42,8 @@ def node(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[
     platform.settings.sip.bans_sync_s = 0.1
     platform.clock = SystemClock()  # registrations and bans last real seconds here
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
-    )
+    app = create_app(platform)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     sip = SipRuntime(platform)
 
     async def serve() -> None:
@@ -60,6 +59,7 @@ def node(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[
         wait_until(lambda: server.started, timeout=30, what="the node's web server")
         yield Node(f"http://127.0.0.1:{port}", platform, clock, sip.server.bound_address("UDP").port)
     finally:
+        app.state.portal.live.close()  # open event streams end, so the server stops at once
         server.should_exit = True
         thread.join(timeout=30)
         release(port)

@@ -33,6 +33,7 @@ from nuage.tenancy.model import Party, PartyKind
 from nuage.web.headers import new_nonce, portal_policy
 from nuage.web.portal import i18n
 from nuage.web.portal.sessions import COOKIE, Session, SessionStore, csrf_ok
+from nuage.web.portal.streams import LiveStreams
 
 Form = dict[str, str]
 MAX_FORM_BYTES = 16_384
@@ -117,6 +118,7 @@ class Portal:
     def __init__(self, runtime: ApiRuntime, sessions: SessionStore) -> None:
         self.runtime = runtime
         self.sessions = sessions
+        self.live = LiveStreams()  # the pages' server-sent event streams (``live``)
 
     @property
     def clock(self) -> Clock:
