@@ -1,9 +1,11 @@
 """The portal: server-rendered pages for every role, over the same use cases and scopes as the API.
 
 Owns the sessions (``sessions``), the languages (``i18n``), what pages share (``base``) and the
-pages themselves (``account``, ``directory``, ``devices``, ``rooms``, ``media``, ``status``,
-``records``, ``tenancy`` with ``parties``, ``operations``, ``billing_runs``); ``charts`` draws
-their SVG. Nothing but the login page is shown without a session.
+pages themselves (``account``, ``selfcare`` and ``voicemail`` for a user's own, ``directory``,
+``devices``, ``rooms``, ``media``, ``status``, ``records``, ``tenancy`` with ``parties``,
+``operations``, ``billing_runs``); ``charts`` draws their SVG; ``live`` with ``streams`` follows
+live parts of pages (server-sent events, the one script). Nothing but the login page and the
+script is shown without a session.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from nuage.web.portal import (
     billing_runs,
     devices,
     directory,
+    live,
     media,
     operations,
     records,
     rooms,
+    selfcare,
     status,
     tenancy,
+    voicemail,
 )
 from nuage.web.portal.base import Portal
 from nuage.web.portal.sessions import SessionStore
@@ -32,6 +37,9 @@ def install(app: FastAPI, runtime: ApiRuntime) -> Portal:
     portal = Portal(runtime, SessionStore(runtime.platform.clock))
     for module in (
         account,
+        selfcare,
+        voicemail,
+        live,
         directory,
         devices,
         rooms,
