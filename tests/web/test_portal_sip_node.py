@@ -82,9 +82,16 @@ def test_a_registration_is_listed_and_a_ban_is_lifted_from_the_portal(node_page:
         log_in(page, "olivia@nuage.example")
         page.goto("/sip/registrations")
         assert "No phone is registered." in page.locator("#registrations").inner_text()
+        loads: list[str] = []
+        page.on("framenavigated", lambda frame: loads.append(frame.url))
+        page.evaluate("window.sameDocument = 'yes'")  # gone if the page were loaded again
         assert run(phone.register(node.sip_port, "bob", "Bob-Demo-2026!")) == 200
-        # the page reloads itself: the registration shows up without anyone touching it
+        # the page follows the server's events: the registration shows up without a reload
         page.locator("#registrations td", has_text="Bob's desk phone").wait_for(timeout=20_000)
+        assert loads == []
+        assert page.evaluate("window.sameDocument") == "yes"
+        assert page.url.endswith("/sip/registrations")
+        assert page.get_attribute("#registrations-rows", "data-live-updates") is not None
         listed = page.locator("#registrations").inner_text()
         assert "bob" in listed
         assert "Atelier Dupont" in listed
