@@ -156,7 +156,8 @@ def test_a_user_sets_a_new_sip_password_for_its_own_device_only(page: Page, live
     with live.platform.uow() as uow:
         device = uow.devices.find_by(sip_username="bob")
         alices = uow.devices.find_by(sip_username="alice")
-        assert device is not None and alices is not None
+        assert device is not None
+        assert alices is not None
         assert device.sip_password == password
     page.goto("/my/devices")
     assert password not in page.content()  # SIP-5: shown that once
