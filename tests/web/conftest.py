@@ -46,6 +46,7 @@ class Live:
     base: str
     platform: Platform
     clock: FrozenClock
+    app: Any = None  # the web application (its portal: ``app.state.portal``)
 
     def party_id(self, kind: PartyKind, name: str) -> str:
         with self.platform.uow() as uow:
@@ -65,7 +66,7 @@ def live(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[
     thread.start()
     try:
         wait_until(lambda: server.started, timeout=30, what="the portal's web server")
-        yield Live(f"http://127.0.0.1:{port}", platform, clock)
+        yield Live(f"http://127.0.0.1:{port}", platform, clock, app)
     finally:
         app.state.portal.live.close()  # open event streams end, so the server stops at once
         server.should_exit = True
