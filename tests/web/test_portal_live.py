@@ -4,6 +4,7 @@ bounded, ended by a logout or the server's shutdown; without script, the pages r
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 from playwright.sync_api import Browser, Page
@@ -65,6 +66,17 @@ def test_a_stream_sends_the_rows_and_ends_at_logout_and_at_shutdown(page: Page, 
         live.app.state.portal.live.close()
         assert list(lines) == []  # the stream ends; the browser would open it again on the next server
         assert client.get(EVENTS).status_code == 503  # no new stream once the server stops
+
+
+def test_an_open_stream_does_not_keep_an_idle_session_alive(page: Page, live: Live) -> None:
+    log_in(page, "olivia@nuage.example")
+    with _client(page, live) as client, client.stream("GET", EVENTS) as answer:
+        events = _events(answer.iter_lines())
+        assert next(events)[0] == "message"
+        live.clock.advance(timedelta(minutes=31))  # nobody clicked for 31 minutes
+        assert next(events) == ("end", "")
+    page.reload()
+    assert page.url.endswith("/login")
 
 
 def test_streams_are_bounded(page: Page, live: Live) -> None:

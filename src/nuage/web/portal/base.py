@@ -135,9 +135,10 @@ class Portal:
         found = self.sessions.get(request.cookies.get(COOKIE))
         return found if found is not None else self.sessions.new()
 
-    def viewer(self, request: Request, uow: ApiUnitOfWork) -> Viewer:
-        """The logged-in viewer in this transaction, or :class:`LoginRequired`."""
-        session = self.sessions.get(request.cookies.get(COOKIE))
+    def viewer(self, request: Request, uow: ApiUnitOfWork, *, touch: bool = True) -> Viewer:
+        """The logged-in viewer in this transaction, or :class:`LoginRequired` (``touch=False``:
+        a live page's stream, which does not keep an idle session alive)."""
+        session = self.sessions.get(request.cookies.get(COOKIE), touch=touch)
         if session is None or session.user_id is None:
             raise LoginRequired()
         user = uow.users.find(session.user_id)

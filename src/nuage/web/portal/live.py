@@ -6,7 +6,8 @@ an ``end`` event closes it. Without script the page keeps its ``<noscript>`` rel
 lets the portal's pages run this file only (``script-src 'self'``: no inline script, no eval).
 
 A stream (:func:`stream`) is session-authenticated: its viewer is rebuilt from storage at every
-tick, exactly as a page's, so a logout, a removed user or a new password ends it. It sends a part
+tick, exactly as a page's, so a logout, a removed user, a new password or the session's idle time
+running out ends it (its ticks do not keep the session alive). It sends a part
 only when it changed (a comment every ``KEEPALIVE_S`` keeps proxies from closing it), and is
 bounded by ``streams.LiveStreams`` (how many, how long, the server's shutdown).
 """
@@ -78,14 +79,14 @@ async def stream(portal: Portal, request: Request, tick: Tick, every_s: float) -
     def run_tick() -> Frame | None:
         with portal.uow() as uow:
             try:
-                return tick(portal.viewer(request, uow), uow)
+                return tick(portal.viewer(request, uow, touch=False), uow)
             except (LoginRequired, NotFound, Forbidden):
                 return None
 
     def refused() -> int | None:
         with portal.uow() as uow:
             try:
-                tick(portal.viewer(request, uow), uow)
+                tick(portal.viewer(request, uow, touch=False), uow)
             except LoginRequired:
                 return 401
             except NotFound:
