@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 
 import numpy as np
+import pytest
 import soundfile
 from playwright.sync_api import Page
 
@@ -50,6 +51,7 @@ def _bobs_message(live: Live) -> tuple[str, str]:
         return box.id, message.id
 
 
+@pytest.mark.rule("TEN-4")
 def test_a_user_listens_to_its_voicemail_in_the_page_and_no_one_else_can(page: Page, live: Live) -> None:
     box_id, message_id = _bobs_message(live)
     log_in(page, "bob@dupont.example")
@@ -141,6 +143,7 @@ def test_a_user_changes_its_pin_and_uploads_a_greeting(page: Page, live: Live) -
     assert len(stored) == RATE // 2
 
 
+@pytest.mark.rule("SIP-5")
 def test_a_user_sets_a_new_sip_password_for_its_own_device_only(page: Page, live: Live) -> None:
     log_in(page, "bob@dupont.example")
     page.click("text=My devices")
