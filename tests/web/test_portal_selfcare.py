@@ -12,10 +12,12 @@ import pytest
 import soundfile
 from playwright.sync_api import Page
 
+from nuage.directory.model import CallRecording
 from nuage.directory.voicemail import Folder, VoicemailMessage
 from nuage.services import voicemail as vm
 from nuage.services.access import verify_secret
 from nuage.services.context import Context
+from nuage.services.directory.media import recording_file
 from nuage.shared.ids import new_id
 from nuage.sip.ports import CallOutcome, CdrRecord, Direction
 from nuage.storage.sql.sip_records import SqlCdrSink
@@ -167,7 +169,8 @@ def test_a_user_sets_a_new_sip_password_for_its_own_device_only(page: Page, live
     assert post(page, f"/my/devices/{alices.id}/password", {}) == 404  # another user's device
 
 
-def test_a_user_sees_its_own_calls_only(page: Page, live: Live) -> None:
+@pytest.mark.rule("CFG-9")
+def test_a_user_sees_its_own_calls_only_and_plays_their_recordings(page: Page, live: Live) -> None:
     dupont = live.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
     with live.platform.uow() as uow:
         devices = {d.sip_username: d.id for d in uow.devices.list(account_id=dupont)}
@@ -193,11 +196,30 @@ def test_a_user_sees_its_own_calls_only(page: Page, live: Live) -> None:
         for who, caller in (("bob", "212"), ("alice", "211"))
     ]
     run(SqlCdrSink(live.platform.engine).write(records))
+    stereo = np.stack([_tone(440.0), _tone(660.0)], axis=1)
+    recordings = {}
+    with live.platform.uow() as uow:
+        for who in ("bob", "alice"):
+            recording = CallRecording(new_id("rec"), dupont, f"own-{who}", 0, 1000, live.clock.now())
+            path = recording_file(live.platform.settings.data_dir, dupont, recording.id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            soundfile.write(path, stereo, RATE, format="FLAC", subtype="PCM_16")
+            uow.call_recordings.add(recording)
+            recordings[who] = recording.id
+        uow.commit()
     log_in(page, "bob@dupont.example")
     page.click("text=My calls")
     calls = page.locator("#calls").inner_text()
     assert "212" in calls
     assert "211" not in calls
+    source = page.locator("#calls audio").get_attribute("src")
+    assert source == f"/my/recordings/{recordings['bob']}/audio"  # one recording: his call's
+    answer = page.request.get(source)
+    assert answer.status == 200
+    assert answer.headers["content-type"] == "audio/flac"
+    heard, _ = soundfile.read(io.BytesIO(answer.body()), dtype="int16")
+    assert np.array_equal(heard, stereo)  # both directions of the call, as recorded
+    assert page.request.get(f"/my/recordings/{recordings['alice']}/audio").status == 404
 
 
 def test_an_administrator_removes_a_device(page: Page, live: Live) -> None:
