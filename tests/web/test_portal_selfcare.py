@@ -23,7 +23,7 @@ from nuage.sip.ports import CallOutcome, CdrRecord, Direction
 from nuage.storage.sql.sip_records import SqlCdrSink
 from nuage.tenancy.model import PartyKind
 from web.conftest import Live, log_in, text
-from web.page_support import post, run, status_of
+from web.page_support import post, run, shoot, status_of
 
 RATE = 8000
 
@@ -73,6 +73,7 @@ def test_a_user_listens_to_its_voicemail_in_the_page_and_no_one_else_can(page: P
         }"""
     )
     assert abs(seconds - 1.0) < 0.05
+    shoot(page, "user-voicemail")
     answer = page.request.get(source)
     assert answer.status == 200
     assert answer.headers["content-type"] == "audio/flac"

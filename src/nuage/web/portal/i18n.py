@@ -50,6 +50,7 @@ ENGLISH = {
     "pager": "Pager",
     "buzzer": "Buzzer",
     "flasher": "Flasher",
+    "name": "the box's name",
 }
 
 
