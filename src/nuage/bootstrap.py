@@ -32,6 +32,7 @@ from nuage.config import Settings
 from nuage.errors import UpstreamUnavailable
 from nuage.payments.dunning import DunningPolicy, InterestMode
 from nuage.services.einvoicing import PaymentSettings
+from nuage.services.meetings.ports import MeetingGateway
 from nuage.services.payments.documents import DocumentTools
 from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import Clock, SystemClock
@@ -122,6 +123,17 @@ class Platform:
 
         return DocumentTools(self.payments, WeasyPrintRenderer(), self.einvoice_validator)
 
+    @cached_property
+    def meeting_gateway(self) -> MeetingGateway | None:
+        """MTG-1: the Janus gateway of ``[janus]`` (None when Web Meeting is not configured)."""
+        config = self.settings.janus
+        if config.url is None:
+            return None
+        from nuage.adapters.janus import JanusClient, JanusGateway
+
+        admin_key = config.admin_key.get_secret_value() if config.admin_key else None
+        return JanusGateway(JanusClient(config.url, timeout_s=config.timeout_s), admin_key=admin_key)
+
     @contextlib.asynccontextmanager
     async def ban_store(self) -> AsyncIterator[BanStore]:
         """SIP-5: where the SIP edge's bans are kept (``sip.bans``), for the API and the CLI to list
@@ -202,6 +214,8 @@ class SipRuntime:
     def __init__(self, platform: Platform) -> None:
         from nuage.adapters.attendant_plane import AttendantPlane
         from nuage.adapters.call_recordings import SqlCallRecordings
+        from nuage.adapters.call_routing import RoutingBridge
+        from nuage.adapters.hold_music import SqlHoldMusic
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
         from nuage.adapters.voicemail_plane import VoicemailPlane
@@ -273,6 +287,7 @@ class SipRuntime:
             ),
             nonce_counts=self.nonce_counts,
             journal_store=SqlCallJournal(platform.engine),  # issue #20: calls a crash interrupts get CDRs
+            routing=RoutingBridge(platform.engine, self.directory, platform.clock),  # issue #15
         )
         # CAP-3: the CDR writer is the server's end-of-call hook (every attempt ends in exactly one
         # CDR); ours also gives the call's channels back to the policy, at once (and tells SIP-4's
@@ -285,7 +300,10 @@ class SipRuntime:
         )
         recordings = SqlCallRecordings(platform.engine, platform.settings.data_dir, platform.clock)  # CFG-9
         music = platform.settings.data_dir / "media" / "hold-music.wav"  # the default music on hold
-        self.media = MediaPlane.attach(self.server, config.media, recordings, music)  # issue #15
+        accounts_music = SqlHoldMusic(platform.engine, platform.settings.data_dir)  # the accounts' choices
+        self.media = MediaPlane.attach(
+            self.server, config.media, recordings, music, accounts_music
+        )  # issue #15
         self.voicemail: VoicemailPlane | None = None  # issue #16: *98/*97, message waiting, e-mails
         if config.voicemail.enabled:
             args = (config.voicemail, platform.engine, platform.settings.data_dir, platform.clock)
@@ -355,7 +373,8 @@ class SipRuntime:
     async def _reconcile_forever(self) -> None:
         while True:
             await asyncio.sleep(self.reconcile_s)
-            released = self.policy.reconcile(call.call_id for call in self.server.calls())
+            live = [(call.call_id, *call.forwarded_legs) for call in self.server.calls()]  # CAP-3
+            released = self.policy.reconcile(call_id for ids in live for call_id in ids)
             if released:
                 log.warning("gave back the channels of %d calls that ended unnoticed", released)
 

@@ -29,7 +29,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from nuage.janus_settings import JanusSettings
 from nuage.media_settings import SipMediaSettings, SipVoicemailSettings
+from nuage.sip_settings import SipAutoDialerSettings, SipTlsSettings
+from nuage.support_settings import ProvisioningSettings, SupportSettings, TelavoxSettings
 
 
 class TlsSettings(BaseModel):
@@ -63,20 +66,6 @@ class HttpSettings(BaseModel):
     tls: TlsSettings = TlsSettings()
 
 
-class SipAutoDialerSettings(BaseModel):
-    """SIP-4: the operator's thresholds of the auto-dialer detector (``[sip.autodialer]``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    window_s: float = Field(default=60.0, gt=0)  # the sliding window the measures are taken over
-    min_sample: int = Field(default=10, ge=1)  # attempts (and ended calls) before any verdict
-    max_attempts_per_min: float = Field(default=30.0, gt=0)  # rate at which the pattern is looked at
-    short_call_s: int = Field(default=10, ge=0)  # an answered call under this is short
-    short_or_unanswered_share: float = Field(default=0.6, gt=0, le=1)  # share that flags
-    sequential_run: int = Field(default=10, ge=2)  # sequential destinations that flag
-    max_step: int = Field(default=10, ge=1)  # largest step between two sequential destinations
-
-
 class SipSecuritySettings(BaseModel):
     """SIP-5: brute-force, scanner and flood defence of the SIP server (``[sip.security]``)."""
 
@@ -97,31 +86,6 @@ class SipSecuritySettings(BaseModel):
     def _exact_addresses(cls, values: list[str]) -> list[str]:
         exact = map(trusted_address, values)
         return [f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in exact]
-
-
-class SipTlsSettings(BaseModel):
-    """SIP over TLS (``[sip.tls]``, RFC 3261 §26): its port and the certificate phones check."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = True
-    port: int | None = Field(default=None, ge=0, le=65535)  # None: the SIP port + 1 (5061; 0 when 0)
-    certificate: Path | None = None  # PEM chain; None: a self-signed one made under <data-dir>/tls
-    key: Path | None = None  # PEM: the private key of ``certificate`` (as ``http.tls``)
-    ca_file: Path | None = None  # authorities of the peers we connect to (None: the system's)
-    handshake_timeout_s: float = Field(default=10.0, gt=0, le=120)
-
-    @model_validator(mode="after")
-    def _pair(self) -> SipTlsSettings:
-        if (self.certificate is None) != (self.key is None):
-            raise ValueError("give both sip.tls.certificate and sip.tls.key, or neither (self-signed)")
-        return self
-
-    def effective_port(self, sip_port: int) -> int:
-        """The port TLS listens on: the one set, else the SIP port + 1 (0 stays 0: any free port)."""
-        if self.port is not None:
-            return self.port
-        return 0 if sip_port == 0 else min(sip_port + 1, 65535)
 
 
 class SipSettings(BaseModel):
@@ -218,6 +182,18 @@ class PaymentsSettings(BaseModel):
     auto_suspend: bool | None = None  # PAY-1: the daily job suspends by itself
 
 
+class PortalSettings(BaseModel):
+    """The portal's e-mails (password resets, ``[portal]``): the SMTP server, the sender, and the
+    address its links start with (``public_url``; None: the address the request came to)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    mail_from: str = "portal@nuage.example"
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/\s]+$")
+
+
 def trusted_address(value: str) -> tuple[str, int]:
     """SIP-5: a trusted gateway, ``IP:PORT`` (``[IPV6]:PORT``) exactly: no name, no missing port."""
     host, port = parse_host_port(value, default_host="")
@@ -283,6 +259,11 @@ class Settings(BaseSettings):
     sip: SipSettings = SipSettings()
     api: ApiSettings = ApiSettings()
     payments: PaymentsSettings = PaymentsSettings()
+    janus: JanusSettings = JanusSettings()  # MTG-1: Web Meeting and browser calls
+    portal: PortalSettings = PortalSettings()
+    support: SupportSettings = SupportSettings()
+    provisioning: ProvisioningSettings = ProvisioningSettings()
+    telavox: TelavoxSettings = TelavoxSettings()
     einvoice_workers: int | None = Field(default=None, ge=1)  # BIL-4: validation processes; None: CPUs
     secret_key: SecretStr | None = None  # None: generated once and kept in data_dir
     home_region: str = "BE"

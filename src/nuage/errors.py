@@ -55,6 +55,12 @@ class InvalidInput(NuageError):
         self.field = field
 
 
+class UnreadableAudio(InvalidInput):
+    """An uploaded sound file is not audio that can be decoded (corrupt, or a format not known)."""
+
+    error_id = "unreadable-audio"
+
+
 class TermViolation(NuageError):
     """A rule of the terms says no; ``rule_id`` is the SPEC.md ID."""
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from api.support import Api
 from nuage.tenancy.model import PartyKind
+from sound_samples import tone_file
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ def operations(resource: str) -> list[Operation]:
         "customers": {"name": "Renamed"},
         "partners": {"name": "Renamed"},
         "carrier-trunks": {"name": "Renamed"},
+        "ring-groups": {"name": "Renamed"},
     }
     if resource in patches:
         ops.append(Operation("PATCH", item, patches[resource]))
@@ -42,6 +44,8 @@ def operations(resource: str) -> list[Operation]:
             Operation("PUT", item + "/password", {"password": "Another-Pass-2026"}),
             Operation("PUT", item + "/hot-desk-pin", {"pin": "5829"}),
             Operation("DELETE", item + "/hot-desk-pin"),
+            Operation("GET", item + "/forwarding"),
+            Operation("PATCH", item + "/forwarding", {"dnd": True}),
         ],
         "number-blocks": [
             Operation(
@@ -86,6 +90,7 @@ RESOURCES = (
     "partners",
     "carrier-trunks",
     "hot-desk-sessions",
+    "ring-groups",
 )
 
 
@@ -135,7 +140,7 @@ async def seed_peeters(api: Api) -> dict[str, str]:
     sound = await api.post(
         "demo-operator",
         f"/sound-files?account_id={account}&name=Hold&copyright_acknowledged=true",
-        content=b"RIFF0000WAVE",
+        content=tone_file(440, 1),
         headers={"content-type": "audio/wav"},
     )
     assert sound.status_code == 201, sound.text
@@ -153,4 +158,7 @@ async def seed_peeters(api: Api) -> dict[str, str]:
     )
     assert login.status_code == 201, login.text
     ids["hot-desk-sessions"] = login.json()["device_id"]  # a session is named by its shared phone
+    ids["ring-groups"] = await _created(
+        api, "/ring-groups", {"account_id": account, "name": "Shop", "members": [ids["users"]]}
+    )
     return ids

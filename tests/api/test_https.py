@@ -100,6 +100,7 @@ def test_serve_speaks_https_with_the_configured_certificate_and_sends_hsts(
         assert cookie.startswith("nuage_session=")
         assert "; Secure" in cookie
         assert "; HttpOnly" in cookie
+        assert "samesite=lax" in cookie.lower()
     with pytest.raises(httpx.HTTPError):  # plain HTTP is not answered on the HTTPS port
         httpx.get(base.replace("https://", "http://") + "/health", timeout=2)
 

@@ -11,6 +11,7 @@ from api.support import Api
 from nuage.api.body_limit import CSV_BYTES, JSON_BYTES
 from nuage.directory.rules import MAX_SOUND_BYTES
 from nuage.tenancy.model import PartyKind
+from sound_samples import tone_file
 
 ADMIN = "demo-dupont"
 CHUNK = 64 * 1024
@@ -108,7 +109,7 @@ async def test_partner_staff_upload_sound_files_for_their_own_customers(api: Api
     customers = (await api.get("pierre@bruvoice.example", "/customers")).json()["items"]
     assert customers
     account = customers[0]["id"]
-    audio = {"content": b"RIFF....WAVEfmt ", "headers": {"content-type": "audio/wav"}}
+    audio = {"content": tone_file(440, 1), "headers": {"content-type": "audio/wav"}}
     path = f"/sound-files?account_id={account}&name=Hold&copyright_acknowledged=true"
     uploaded = await api.post("pierre@bruvoice.example", path, **audio)
     assert uploaded.status_code == 201, uploaded.text

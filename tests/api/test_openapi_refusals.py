@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from api.support import Api
+from sound_samples import tone_file
 
 ADMIN = "demo-dupont"
 
@@ -54,7 +55,7 @@ async def test_the_422_of_an_operation_names_the_rules_that_may_refuse_it(
 @pytest.mark.rule("API-1")
 async def test_real_refusals_cite_a_rule_their_operation_documents(api: Api) -> None:
     lift = await api.post(ADMIN, "/devices", json={"kind": "desk_phone", "label": "Lift", "purpose": "lift"})
-    audio = {"content": b"RIFF....WAVEfmt ", "headers": {"content-type": "audio/wav"}}
+    audio = {"content": tone_file(440, 1), "headers": {"content-type": "audio/wav"}}
     no_ack = await api.post(ADMIN, "/sound-files?name=Hold%20music", **audio)
     for answer, method, path in ((lift, "post", "/devices"), (no_ack, "post", "/sound-files")):
         assert answer.status_code == 422

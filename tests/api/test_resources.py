@@ -9,6 +9,7 @@ import pytest
 from api.support import Api
 from api.tenants import RESOURCES
 from nuage.tenancy.model import PartyKind
+from sound_samples import tone_file
 
 ADMIN = "demo-dupont"
 
@@ -187,13 +188,13 @@ async def test_recording_needs_an_administrator_who_acknowledges(api: Api) -> No
 
 @pytest.mark.rule("CFG-12")
 async def test_sound_files_need_the_copyright_acknowledgment(api: Api) -> None:
-    audio = {"content": b"RIFF....WAVEfmt ", "headers": {"content-type": "audio/wav"}}
+    audio = {"content": tone_file(440, 1), "headers": {"content-type": "audio/wav"}}
     refused = await api.post(ADMIN, "/sound-files?name=Hold%20music", **audio)
     assert refused.status_code == 422
     assert refused.json()["details"]["rule_id"] == "CFG-12"
     accepted = await api.post(ADMIN, "/sound-files?name=Hold%20music&copyright_acknowledged=true", **audio)
     assert accepted.status_code == 201
-    assert accepted.json()["size_bytes"] == 16
+    assert accepted.json()["size_bytes"] == len(audio["content"])
     wrong_type = await api.post(
         ADMIN,
         "/sound-files?name=X&copyright_acknowledged=true",

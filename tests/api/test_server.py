@@ -71,7 +71,7 @@ def _start_on(
             return False
 
     try:
-        wait_until(up, timeout=60, interval=0.1, what="the web node's health page")
+        wait_until(up, timeout=180, interval=0.1, what="the web node's health page")
     except AssertionError:
         process.kill()
         raise

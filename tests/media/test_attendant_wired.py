@@ -17,7 +17,7 @@ from media.app_phone import AppPhone
 from media.peers import rms
 from netports import free_port, release
 from nuage.bootstrap import Platform, SipRuntime
-from nuage.directory.model import ConferenceRoom, DeviceKind
+from nuage.directory.model import CallRecording, ConferenceRoom, DeviceKind
 from nuage.media import ivr_prompts
 from nuage.media.player import tone
 from nuage.media_settings import SipMediaSettings, SipVoicemailSettings
@@ -224,10 +224,17 @@ async def test_three_baresip_participants_hear_each_other_in_a_conference(
         await wait_for_condition(
             lambda: not participants(platform, rooms["open"]), timeout=15, what="all out"
         )
-    with platform.uow() as uow:  # CFG-9: the account records calls, so the room's mix was recorded
+    with platform.uow() as uow:
         room = uow.conference_rooms.get(rooms["open"])
-        (recording,) = uow.call_recordings.list(account_id=room.account_id, call_id=f"conference-{room.id}")
     assert isinstance(room, ConferenceRoom)
+
+    def room_recordings() -> list[CallRecording]:
+        with platform.uow() as uow:
+            return uow.call_recordings.list(account_id=room.account_id, call_id=f"conference-{room.id}")
+
+    # CFG-9: the account records calls, so the room's mix was recorded (stored once the room empties)
+    await wait_for_condition(lambda: bool(room_recordings()), timeout=15, what="the room's recording")
+    (recording,) = room_recordings()
     assert recording.duration_ms > 2000
     (path,) = (platform.settings.data_dir / "recordings").rglob(f"{recording.id}.flac")
     mix, _ = soundfile.read(str(path), dtype="int16")

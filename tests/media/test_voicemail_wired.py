@@ -386,3 +386,32 @@ async def test_guessing_a_box_pin_counts_as_failed_authentications_and_bans_the_
         assert ban.address == "127.0.0.1"
     finally:
         alice.close()
+
+
+@pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+async def test_a_call_to_bob_when_no_phone_of_his_answers_goes_to_his_voicemail(
+    wired: tuple[Platform, SipRuntime, str],
+) -> None:
+    """Bob has a box and no phone registered: alice's call to his extension is answered by his
+    voicemail (the "unavailable" greeting, the beep), and what she says is his new message."""
+    platform, runtime, box_id = wired
+    port = runtime.server.bound_address("UDP").port
+    alice = await AppPhone.start("alice", "Alice-Demo-2026")
+    try:
+        assert (await alice.dial(port, "212")).status == 200
+        await wait_for_condition(lambda: len(alice.rtp.received) >= 10, timeout=10, what="the greeting")
+        await alice.digits("0")
+        await wait_for_condition(lambda: heard_tone(alice, 1000, window=2400), timeout=15, what="the beep")
+        await alice.tone(440, 2000)
+        await alice.digits("#")
+        await alice.bye_from_server(port, timeout=30)
+    finally:
+        alice.close()
+    with platform.uow() as uow:
+        (message,) = uow.voicemail_messages.list(box_id=box_id, order_by=("received_at",))
+        box = uow.voicemail_boxes.get(box_id)
+    assert message.caller == "alice"
+    audio, _ = soundfile.read(
+        str(vm.message_file(platform.settings.data_dir, box, message.id)), dtype="int16"
+    )
+    assert tone_at(audio[len(audio) // 3 : len(audio) // 3 + 4000], 440)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import shutil
 import socket
@@ -18,7 +19,7 @@ from netports import bind_race_lost, free_port
 from nuage.sip import SipServer
 from nuage.sip.digest import authorization_header
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
-from nuage.sip.message import SipRequest, SipResponse, parse_message
+from nuage.sip.message import SipParseError, SipRequest, SipResponse, parse_message
 from nuage.sip.ports import CarrierTrunk, SipAccount, UserDestination
 from waiting import wait_for_condition
 
@@ -193,13 +194,25 @@ class RawUdpPhone:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", self.port))
         self.sock.setblocking(False)
+        self._cseq: dict[str, int] = {}  # Call-ID -> the highest CSeq number sent on it
 
     def close(self) -> None:
         self.sock.close()
 
     def send(self, data: bytes | str, port: int) -> None:
         raw = data.encode() if isinstance(data, str) else data
+        with contextlib.suppress(SipParseError):
+            message = parse_message(raw)
+            if isinstance(message, SipRequest):
+                number = message.cseq.number
+                self._cseq[message.call_id] = max(number, self._cseq.get(message.call_id, number))
         self.sock.sendto(raw, ("127.0.0.1", port))
+
+    def _stale_challenge(self, message: SipResponse) -> bool:
+        """A retransmitted 401/407 of a request already answered with credentials (its ACK had
+        its own branch, so the server's transaction may resend the challenge once more)."""
+        sent = self._cseq.get(message.call_id)
+        return message.status in (401, 407) and sent is not None and message.cseq.number < sent
 
     async def receive(self, timeout: float = 2.0) -> bytes:
         loop = asyncio.get_running_loop()
@@ -239,7 +252,7 @@ class RawUdpPhone:
         while True:
             message = parse_message(await self.receive(timeout))
             assert isinstance(message, SipResponse), message
-            if skip_provisional and message.status == 100:
+            if (skip_provisional and message.status == 100) or self._stale_challenge(message):
                 continue
             return message
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from api.support import PASSWORDS, make_platform, seed_demo
 from netports import free_port, release
 from nuage.bootstrap import Platform, build_platform
-from nuage.config import Settings
+from nuage.config import PortalSettings, Settings
+from nuage.services.security.demo import DEMO_SECRETS, seed_demo_factors
+from nuage.services.security.second_factor import STEP_S, code_at
 from nuage.shared.clock import FrozenClock
 from nuage.tenancy.model import PartyKind
 from nuage.web.app import create_app
@@ -34,6 +37,9 @@ def portal_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     try:
         seed_demo(platform)
+        with platform.uow() as uow:  # the operator's and partners' administrators have a second factor
+            seed_demo_factors(uow, platform.clock.now())
+            uow.commit()
     finally:
         platform.close()
     return folder / "nuage.db"
@@ -46,7 +52,18 @@ class Live:
     base: str
     platform: Platform
     clock: FrozenClock
+    used_steps: dict[str, int] = field(default_factory=dict)  # the demo's second factors: a code works once
     app: Any = None  # the web application (its portal: ``app.state.portal``)
+
+    def code(self, email: str) -> str:
+        """The current TOTP code of a demo login (the clock moves one step on when this step's code
+        was used: a code is refused a second time)."""
+        step = int(self.clock.now().timestamp()) // STEP_S
+        if self.used_steps.get(email, -1) >= step:
+            self.clock.advance(timedelta(seconds=STEP_S))
+            step += 1
+        self.used_steps[email] = step
+        return code_at(DEMO_SECRETS[email], self.clock.now())
 
     def party_id(self, kind: PartyKind, name: str) -> str:
         with self.platform.uow() as uow:
@@ -56,9 +73,19 @@ class Live:
 
 
 @pytest.fixture
-def live(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[Live]:
+def portal_settings() -> PortalSettings | None:
+    """The ``[portal]`` settings of one test's server (None: the defaults)."""
+    return None
+
+
+@pytest.fixture
+def live(
+    tmp_path: Path, portal_template: Path, clock: FrozenClock, portal_settings: PortalSettings | None
+) -> Iterator[Live]:
     """uvicorn serving the web application (API and portal) on a free loopback port, in a thread."""
     platform = make_platform(tmp_path / "data", portal_template, clock)
+    if portal_settings is not None:
+        platform.settings.portal = portal_settings
     port = free_port()
     app = create_app(platform)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -66,7 +93,9 @@ def live(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[
     thread.start()
     try:
         wait_until(lambda: server.started, timeout=30, what="the portal's web server")
-        yield Live(f"http://127.0.0.1:{port}", platform, clock, app)
+        found = Live(f"http://127.0.0.1:{port}", platform, clock, app=app)
+        LIVE[0:] = [found]
+        yield found
     finally:
         app.state.portal.live.close()  # open event streams end, so the server stops at once
         server.should_exit = True
@@ -103,13 +132,21 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+LIVE: list[Live] = []  # the running test's portal (log_in types its second factor's codes)
+
+
 def log_in(page: Page, email: str, password: str | None = None) -> None:
-    """Fill in and send the login form; wait for the page it lands on."""
+    """Fill in and send the login form (and the code of a demo login with a second factor); wait
+    for the page it lands on."""
     page.goto("/login")
     page.fill("#email", email)
     page.fill("#password", password or PASSWORDS[email])
     with page.expect_navigation():
         page.click("#login")
+    if page.url.endswith("/login/code"):
+        page.fill("#code", LIVE[-1].code(email))
+        with page.expect_navigation():
+            page.click("#send-code")
 
 
 def text(page: Page) -> Any:

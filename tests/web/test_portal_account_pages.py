@@ -14,6 +14,7 @@ from playwright.sync_api import Page
 from nuage.services import hot_desk, views
 from nuage.services.context import Context
 from nuage.tenancy.model import PartyKind
+from sound_samples import tone_file
 from web.conftest import Live, log_in, text
 from web.page_support import calls_today, csrf_of, shoot, status_of
 
@@ -130,7 +131,7 @@ def test_recording_sound_files_and_faxes_ask_for_their_acknowledgments(page: Pag
     assert "Call recording is on." in text(page)
     assert page.locator("#recording-state").inner_text().startswith("Calls are recorded.")
 
-    wave = b"RIFF" + b"\0" * 2000
+    wave = tone_file(700, 1.0, rate=8000, channels=1)
     page.fill("#sound-name", "Hold music")
     page.set_input_files("#sound-file", files=[{"name": "hold.wav", "mimeType": "audio/wav", "buffer": wave}])
     with page.expect_navigation():
@@ -145,7 +146,7 @@ def test_recording_sound_files_and_faxes_ask_for_their_acknowledgments(page: Pag
     answer = httpx.post(  # over the cap: refused before it is read
         f"{live.base}/accounts/{dupont}/sound-files",
         data={"csrf": csrf_of(page), "name": "Too long", "copyright": "on"},
-        files={"file": ("long.wav", wave * 10_500, "audio/wav")},
+        files={"file": ("long.wav", wave * 1_400, "audio/wav")},
         cookies=cookies,
         timeout=60,
     )

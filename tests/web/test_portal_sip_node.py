@@ -58,7 +58,7 @@ def node(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[
     try:
         wait_until(lambda: server.started, timeout=30, what="the node's web server")
         bound = sip.server.bound_address("UDP").port
-        yield Node(f"http://127.0.0.1:{port}", platform, clock, app, sip_port=bound)
+        yield Node(f"http://127.0.0.1:{port}", platform, clock, app=app, sip_port=bound)
     finally:
         app.state.portal.live.close()  # open event streams end, so the server stops at once
         server.should_exit = True

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from nuage.sip.b2bua.media import AnchorSettings, MediaServices
 from nuage.sip.media import MediaPort
-from nuage.sip.ports import CallRecordings
+from nuage.sip.ports import CallRecordings, HoldMusic
 
 if TYPE_CHECKING:
     from nuage.adapters.rtpengine import RtpengineMediaEngine
@@ -71,14 +71,18 @@ class MediaPlane:
         config: SipMediaSettings,
         recordings: CallRecordings | None = None,
         hold_music: Path | None = None,
+        accounts_music: HoldMusic | None = None,
     ) -> MediaPlane:
         """The engine ``config`` names, given to ``server`` with when to anchor, where calls are
-        recorded (CFG-9) and the music a held party hears (written at ``start``), before it starts."""
+        recorded (CFG-9) and the music a held party hears (the account's choice, else the default
+        written at ``start``), before it starts."""
         plane = cls.of(config)
         plane.hold_music = hold_music
         if plane.engine is not None:
             anchor = AnchorSettings(always=config.always_anchor, nat=config.anchor_nat)
-            server.media = MediaServices(plane.engine, anchor, recordings, hold_music, HOLD_MUSIC_S)
+            server.media = MediaServices(
+                plane.engine, anchor, recordings, hold_music, HOLD_MUSIC_S, accounts_music=accounts_music
+            )
         return plane
 
     async def start(self) -> None:

@@ -62,13 +62,23 @@ class VoicemailPlane:
         server.applications.divert = self.voicemail.for_user  # call forwarding: busy, no answer
         server.mwi = self.mwi
         self._sweeper: asyncio.Task[None] | None = None
+        self._generating: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Generate the prompts that are missing (off the loop), start the retention sweep."""
-        made = await asyncio.to_thread(prompts.generate, self.prompts_dir)
+        """Generate the prompts that are missing (in the background, off the loop: until a prompt
+        exists its tone stands in), start the retention sweep."""
+        loop = asyncio.get_running_loop()
+        self._generating = loop.create_task(self._generate(), name="voicemail-prompts")
+        self._sweeper = loop.create_task(self._sweep())
+
+    async def _generate(self) -> None:
+        try:
+            made = await asyncio.to_thread(prompts.generate, self.prompts_dir)
+        except Exception:
+            log.exception("voicemail: the prompts could not be generated; tones stand in")
+            return
         if made:
             log.info("voicemail: %d prompts generated in %s", made, self.prompts_dir)
-        self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
 
     async def _sweep(self) -> None:
         while True:
@@ -81,7 +91,9 @@ class VoicemailPlane:
             await asyncio.sleep(self.config.purge_every_s)
 
     async def stop(self) -> None:
-        """Stop the sweep; let the e-mails being sent go."""
+        """Stop the sweep (and waiting on the prompts); let the e-mails being sent go."""
+        if self._generating is not None:
+            self._generating.cancel()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nuage import __version__
 from nuage.api import errors
+from nuage.api.audit_trail import AuditTrail
 from nuage.api.body_limit import BodyLimit
 from nuage.api.crud import ITEM_READS, LIST_READS
 from nuage.api.deps import ApiRuntime
@@ -27,14 +28,18 @@ from nuage.api.resources import (
     devices,
     emergency_numbers,
     faxes,
+    forwarding,
     hot_desk,
+    meetings,
     numbers,
     oauth,
     orders,
     packs,
     parties,
     plans,
+    provisioning,
     recording,
+    ring_groups,
     rooms,
     sip,
     sip_bans,
@@ -43,6 +48,7 @@ from nuage.api.resources import (
     summaries,
     support,
     tariffs,
+    ticket_attachments,
     tickets,
     trunks,
     ucaas,
@@ -91,6 +97,7 @@ ROUTERS = (
     applications.router,
     recording.router,
     call_recordings.router,
+    meetings.router,
     web_channels.router,
     packs.router,
     trunks.router,
@@ -99,6 +106,8 @@ ROUTERS = (
     carrier_trunks.router,
     emergency_numbers.router,
     hot_desk.router,
+    forwarding.router,
+    ring_groups.router,
     views.router,
     audit.router,
     access.router,
@@ -113,6 +122,8 @@ ROUTERS = (
     tariffs.router,
     plans.router,
     tickets.router,
+    ticket_attachments.router,
+    provisioning.router,
     support.router,
     ucaas.router,
 )
@@ -220,5 +231,6 @@ def create_api(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
         meter=meter,
         clock=platform.clock,
         fast_lane=FastLane(runtime, ITEM_READS, inline=inline, lists=LIST_READS, reader=reader),
+        audit=AuditTrail(runtime),
     )
     return app

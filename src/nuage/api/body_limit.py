@@ -1,10 +1,10 @@
 """Request bodies bounded at the edge: a body over its cap is refused with 413 before it is read whole.
 
-The cap depends on the media type the request declares: CDR CSV uploads and sound files have their
-own (``CSV_BYTES``, ``directory.rules.MAX_SOUND_BYTES``); every other body (JSON, forms) is held to
-``JSON_BYTES``. A ``Content-Length`` over the cap is refused before anything is read; a body sent
-without one (chunked) is counted as it streams in and refused as soon as it passes the cap, so no
-handler ever holds more than the cap in memory.
+The cap depends on the media type the request declares: CDR CSV uploads, sound files and a ticket's
+attachments have their own (``CSV_BYTES``, ``directory.rules.MAX_SOUND_BYTES``, ``MULTIPART_BYTES``);
+every other body (JSON, forms) is held to ``JSON_BYTES``. A ``Content-Length`` over the cap is
+refused before anything is read; a body sent without one (chunked) is counted as it streams in and
+refused as soon as it passes the cap, so no handler ever holds more than the cap in memory.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nuage.directory.rules import MAX_SOUND_BYTES
+from nuage.support.attachments import MAX_ATTACHMENT_BYTES
 
 JSON_BYTES = 1024 * 1024  # JSON bodies and forms: the largest legitimate one is a few kilobytes
 CSV_BYTES = 50 * 1024 * 1024  # SIP-1: a month of CDRs of a large account, as one upload
-_CAPS = {"text/csv": CSV_BYTES}
+MULTIPART_BYTES = MAX_ATTACHMENT_BYTES + 64 * 1024  # SUP-1: one file attached to a ticket, and its form
+_CAPS = {"text/csv": CSV_BYTES, "multipart/form-data": MULTIPART_BYTES}
 
 
 def body_cap(content_type: str) -> int:

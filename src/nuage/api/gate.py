@@ -1,10 +1,12 @@
 """The gate every API request passes: bearer token (API-1), access state (API-3/4), limits (API-2),
-and usage counting (API-3). A pure ASGI middleware, so the read path stays cheap.
+usage counting (API-3) and, once an accepted write is answered, its audit-log record (``audit``).
+A pure ASGI middleware, so the read path stays cheap.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +22,8 @@ from nuage.shared.clock import Clock
 PUBLIC_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/openapi.json"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REALM = 'Bearer realm="nuage-api"'
+#: records an accepted write: (claims, method, path, status, client address)
+AuditHook = Callable[[Claims, str, str, int, str], Awaitable[None]]
 LOST_ACCESS = "The client or user behind this token has lost access (API-3, API-4)"
 
 
@@ -48,6 +52,7 @@ class ApiGate:
         meter: UsageMeter,
         clock: Clock,
         fast_lane: FastLane | None = None,
+        audit: AuditHook | None = None,
     ) -> None:
         self.app = app
         self.signer = signer
@@ -56,6 +61,7 @@ class ApiGate:
         self.meter = meter
         self.clock = clock
         self.fast_lane = fast_lane
+        self.audit = audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -138,6 +144,11 @@ class ApiGate:
         finally:
             await release()
             await self.meter.record(claims.account_id, claims.subject, "error" if status >= 400 else "ok")
+            if self.audit is not None and access == "write" and status < 400:
+                client = scope.get("client")
+                await self.audit(
+                    claims, scope["method"], root + path, status, client[0] if client else "unknown"
+                )
 
     def _authenticate(self, scope: Scope) -> Claims | str:
         """The token's claims, or why there are none."""

@@ -27,6 +27,7 @@ OPERATOR_ONLY = frozenset(
         "directory.carrier-trunks.delete",
         "directory.web-channels.create",
         "directory.web-channels.update",
+        "directory.meeting-gateway.read",
         "access.api-clients.update-status",
         "access.api-limits.update",
         "access.api-usage.read",
@@ -55,6 +56,7 @@ PARTNER_ONLY = frozenset(
         "tenancy.partners.update",
         "tenancy.customers.create",
         "tenancy.orders.create",
+        "directory.meeting-rooms.create",  # BIL-6: ordering a room places an order (TEN-3)
     }
 )
 

@@ -35,6 +35,8 @@ Street = Annotated[str, StringConstraints(max_length=200, pattern=_PRINTABLE)]
 City = Annotated[str, StringConstraints(max_length=100, pattern=_PRINTABLE)]
 Url = Annotated[str, StringConstraints(max_length=300, pattern=_PRINTABLE)]
 Phone = Annotated[str, StringConstraints(max_length=32, pattern=_PRINTABLE)]
+#: what a phone would dial: an extension, a SIP username or a number (call forwarding, fallbacks)
+Dialled = Annotated[str, StringConstraints(min_length=2, max_length=32, pattern=r"^\+?[A-Za-z0-9._-]{2,32}$")]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 MONTH_PATTERN = r"^2\d{3}-(0[1-9]|1[0-2])$"  # YYYY-MM, years 2000-2999, months 01-12
 MonthText = Annotated[str, Field(pattern=MONTH_PATTERN, examples=["2026-01"])]
@@ -57,6 +59,7 @@ PATTERN_FORMATS: dict[str, str] = {
     _pattern(Color): "a colour as #RGB or #RRGGBB, e.g. #0055AA",
     _pattern(E164): "a phone number, e.g. +32 2 200 12 34",
     _PRINTABLE: "text with no control characters",
+    _pattern(Dialled): "an extension, a SIP username or a phone number, e.g. 201 or +3222001234",
 }
 
 

@@ -4,9 +4,11 @@ A ``PriceList`` is one version of the prices of a plan for one audience:
 ``customer-retail`` (what a direct customer pays) or ``partner-wholesale``
 (what the operator invoices a partner, TEN-5). It holds a recurring price per
 counted item (``ItemKind``), the one-time fees (hardware, activation,
-installation) and the plan's settings (CAP-1 reading, PAY-2 interest reading, run day). Prices may
-change without notice (RAT-2 spirit): a period is billed with the version valid
-on its first day, a one-time fee with the version valid on the order date.
+installation; interventions, carriage and port-out: BIL-5, HW-1, BIL-7), the
+resale items' monthly prices (BIL-8) and the plan's settings (CAP-1 reading,
+PAY-2 interest reading, run day). Prices may change without notice (RAT-2
+spirit): a period is billed with the version valid on its first day, a one-time
+fee with the version valid on the order date.
 """
 
 from __future__ import annotations
@@ -36,11 +38,16 @@ class Audience(StrEnum):
 
 
 class OneTimeKind(StrEnum):
-    """BIL-1: fees invoiced at order and payable in advance."""
+    """BIL-1: fees invoiced at order and payable in advance; and the price list's fees of one-off
+    services, billed on the next invoice when they happen (BIL-5, HW-1, BIL-7)."""
 
     HARDWARE = "hardware"
     ACTIVATION = "activation"
     INSTALLATION = "installation"
+    MEETING_ROOM = "meeting_room"  # BIL-6: a Web Meeting room's subscription, per month, prepaid at order
+    INTERVENTION_HOUR = "intervention_hour"  # BIL-5: an hour of time and materials work
+    RETURN_CARRIAGE = "return_carriage"  # HW-1: the carriage of a return out of warranty
+    PORT_OUT = "port_out"  # BIL-7: porting one number out
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,9 @@ class PriceList:
     recurring: Mapping[ItemKind, ChargeSpec]
     one_time: Mapping[OneTimeKind, Decimal] = field(default_factory=dict)
     valid_to: date | None = None
+    # BIL-8: the monthly price of each resale catalogue item (Telavox) by its code; an item left out
+    # keeps the catalogue's default price
+    resale: Mapping[str, Decimal] = field(default_factory=dict)
     # CAP-1: the plan's reading of the capacity bands (``capacity_reading_of``, read by the call
     # policy and the capacity view for the customers billed with this plan).
     capacity_reading: CapacityReadingSetting = "literal"

@@ -18,8 +18,10 @@ from nuage.cli.emergency import emergency_app
 from nuage.cli.invoices import invoices_app
 from nuage.cli.payments import payments_app
 from nuage.cli.plans import plans_app
+from nuage.cli.routing import forwarding_app, ring_groups_app
 from nuage.cli.serve import serve
 from nuage.cli.sip import sip_app
+from nuage.cli.sounds import sounds_app
 from nuage.cli.support import support_app
 from nuage.cli.tariffs import tariffs_app
 from nuage.cli.voicemail import voicemail_app
@@ -32,6 +34,8 @@ app.add_typer(billing_app, name="billing")
 app.add_typer(calls_app, name="calls")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(emergency_app, name="emergency-numbers")
+app.add_typer(forwarding_app, name="forwarding")
+app.add_typer(ring_groups_app, name="ring-groups")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")
 app.add_typer(dunning_app, name="dunning")
@@ -45,6 +49,7 @@ app.add_typer(conferences_app, name="conferences")
 app.command()(demo)
 app.command()(serve)
 app.add_typer(sip_app, name="sip")
+app.add_typer(sounds_app, name="sounds")
 
 
 def main() -> None:

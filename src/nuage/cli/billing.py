@@ -27,7 +27,6 @@ from nuage.services.billing import (
     cdr_import,
     counting,
     issuing,
-    monthly_run,
     order_fees,
     queries,
     rating,
@@ -35,6 +34,7 @@ from nuage.services.billing import (
 )
 from nuage.services.billing.demo import demo_cdr_csv
 from nuage.services.billing.render import render_invoice_text
+from nuage.services.support import billing_run
 from nuage.shared.collector import collector_paused
 from nuage.shared.month import Month
 from nuage.terms.counting import MonthlySummary
@@ -168,7 +168,7 @@ def run(
         raise fail(f"--run-on: {exc}") from exc
     # BIL-10 sources and rated calls by the million, none in a cycle: the collector waits (this process)
     with operator_session(data_dir, database_url) as (platform, ctx), collector_paused():
-        report = monthly_run.run_billing(
+        report = billing_run.run_billing(  # BIL-8: Telavox lines first
             platform.uow,
             ctx,
             month,

@@ -8,6 +8,8 @@ from nuage.cli.common import DatabaseUrl, DataDir, command_settings, described, 
 from nuage.errors import NuageError
 from nuage.services.demo import load_demo
 from nuage.services.demo_applications import load_applications_demo
+from nuage.services.security.demo import seed_demo_factors
+from nuage.services.security.second_factor import code_at
 
 
 def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
@@ -18,6 +20,9 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
             summary = load_demo(uow, platform.clock, uow.access)
         with platform.uow() as uow:
             applications = load_applications_demo(uow, platform.clock)
+        with platform.uow() as uow:
+            factors = seed_demo_factors(uow, platform.clock.now())
+            uow.commit()
         with platform.uow() as uow:
             accounts = [(p.kind.value, p.name, p.id) for p in uow.parties.list(order_by=("kind", "name"))]
     except NuageError as exc:
@@ -50,6 +55,18 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     )
     for login in summary.logins:
         typer.echo(f"  {login.who:<44} {login.email:<30} password={login.password}")
+    if factors:
+        typer.echo(
+            "second factor (TOTP, RFC 6238) of the operator and partner logins: add the secret to an "
+            "authenticator app (or its otpauth URI as a QR code); the API's password grant takes "
+            "the code as totp="
+        )
+        now = platform.clock.now()
+        for factor in factors:
+            typer.echo(
+                f"  {factor.email:<30} secret={factor.secret}  (code now: {code_at(factor.secret, now)})"
+            )
+            typer.echo(f"  {'':<30} {factor.uri}")
     typer.echo("API clients (POST /api/v1/oauth/token grant_type=client_credentials):")
     for client in summary.api_clients:
         typer.echo(

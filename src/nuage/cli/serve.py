@@ -15,6 +15,8 @@ import typer
 from nuage.bootstrap import Platform, SipRuntime
 from nuage.cli.common import DatabaseUrl, DataDir, address, command_settings, fail, open_platform
 from nuage.cli.contracts import daily_contract_job
+from nuage.cli.support_mail import SupportMailRuntime, start_support_mail
+from nuage.cli.telavox_job import telavox_job, upstream_of
 from nuage.sip import install_uvloop, tune_gc
 from nuage.sip.tls_certs import CertificateError, CertificatePair, fingerprint
 
@@ -157,6 +159,9 @@ async def _serve(platform: Platform, listening: socket.socket) -> None:
     stop = _stop_event()
     runtime = await _start_sip(platform) if settings.sip.enabled else None
     daily = asyncio.create_task(daily_contract_job(platform))
+    mail = await _start_mail(platform)
+    provider = upstream_of(platform)
+    telavox = asyncio.create_task(telavox_job(platform, provider)) if provider is not None else None
     try:
         web_task = asyncio.create_task(server.serve(sockets=[listening]))
         while not server.started:
@@ -168,7 +173,8 @@ async def _serve(platform: Platform, listening: socket.socket) -> None:
         scheme = "https" if tls.enabled else "http"
         typer.echo(
             f"Portal: {scheme}://{bound[0]}:{bound[1]}/login  (demo logins: `nuage demo` lists them, "
-            "e.g. alice@dupont.example / Alice-Portal-2026; health: /health)"
+            "e.g. alice@dupont.example / Alice-Portal-2026; the operator's and partners' logins also "
+            "ask for a TOTP code: `nuage demo` prints their secrets; health: /health)"
         )
         typer.echo(f"Data: {platform.database_label}. Nuage is running; stop with Ctrl-C.")
         await stop.wait()
@@ -178,8 +184,29 @@ async def _serve(platform: Platform, listening: socket.socket) -> None:
         await web_task
     finally:
         daily.cancel()
+        if telavox is not None:
+            telavox.cancel()
+        await mail.stop()
         if runtime is not None:
             await runtime.stop()
+
+
+async def _start_mail(platform: Platform) -> SupportMailRuntime:
+    """SUP-1: the support address's listener and outbox, as ``[support]`` sets them."""
+    try:
+        mail = await start_support_mail(platform)
+    except OSError as exc:
+        raise fail(
+            f"support e-mail cannot listen on {platform.settings.support.smtp_listen}: "
+            f"{exc.strerror or exc}\n"
+            "       stop what uses it, or set support.smtp_listen to another HOST:PORT"
+        ) from None
+    if mail.bound is not None:
+        host, port = mail.bound
+        typer.echo(
+            f"Support e-mail: smtp://{host}:{port} accepts mail to {platform.settings.support.address}"
+        )
+    return mail
 
 
 def sip_only(

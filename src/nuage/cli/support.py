@@ -2,14 +2,16 @@
 
 Tickets (SUP-1, SUP-2): open one for a customer (a call or an e-mail attached), list, show with its
 history, reply, move, and the queue with its at-risk tickets; interventions billed on time and
-materials (BIL-5); hardware, warranty and returns (HW-1); port-outs (BIL-7); Telavox activations
-and their monthly billing (BIL-8).
+materials (BIL-5); hardware, warranty and returns (HW-1) and the desk phones' provisioning URLs;
+port-outs and port-ins (BIL-7); Telavox activations and their monthly billing (BIL-8).
 
 nuage support open --customer cus_... --category no_calls --subject "No calls" --description "..."
 nuage support queue
 nuage support intervention --ticket tkt_... --reason customer_change --minutes 50 --material "Cable=30.00"
 nuage support return --item hw_... --ticket tkt_...    then: return-step --rma rma_... --state authorised
 nuage support port-out --customer cus_... --number +3223000101    then: port-step --port port_... ...
+nuage support port-in --customer cus_... --number +3227771234
+nuage support provision --device dev_...      the phone's provisioning URL (HW-1)
 nuage support ucaas-activate --customer cus_... --item tvx-user --quantity 3   then ucaas-confirm, ucaas-bill
 """
 
@@ -25,7 +27,7 @@ from nuage.cli.common import DatabaseUrl, DataDir, fail, operator_session
 from nuage.directory.porting import PortState
 from nuage.services.support import hardware as hw
 from nuage.services.support import interventions as itv
-from nuage.services.support import porting, ucaas
+from nuage.services.support import porting, provisioning, ucaas
 from nuage.services.support import tickets as t
 from nuage.services.support.ports import Channel, Ticket
 from nuage.shared.month import Month
@@ -263,6 +265,34 @@ def port_out(
         typer.echo(f"{port.id} {port.e164} {port.state.value} (BIL-7)")
 
 
+@support_app.command("port-in")
+def port_in(
+    customer: Customer,
+    number: Annotated[str, typer.Option(help="The E.164 number, with another operator today.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """BIL-7/CFG-6: ask to port another operator's number in to a customer (protected meanwhile)."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        port = porting.request_port_in(uow, ctx, customer, number[:20])
+        typer.echo(f"{port.id} {port.e164} {port.direction.value} {port.state.value} (BIL-7)")
+
+
+@support_app.command("provision")
+def provision(
+    device: Annotated[str, typer.Option(help="The desk phone's device id (its MAC address set).")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """HW-1: a new provisioning URL for a supplied desk phone (the previous one stops working)."""
+    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
+        credential, token = provisioning.issue(uow, ctx, device)
+        typer.echo(
+            f"{credential.device_id} {credential.vendor} {credential.mac}: "
+            f"provisioning URL /provisioning/{token}/ (shown once; the phone adds its file name)"
+        )
+
+
 @support_app.command("port-step")
 def port_step(
     port: Annotated[str, typer.Option(help="The port request's id.")],
@@ -271,7 +301,8 @@ def port_step(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """BIL-7: move a port; completing a port-out releases the number and bills the fee."""
+    """BIL-7: move a port; completing a port-out releases the number and bills the fee, a port-in
+    puts the number in service."""
     with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
         day = date.fromisoformat(port_on) if port_on else None
         moved = porting.move_port(uow, ctx, port, state, day)

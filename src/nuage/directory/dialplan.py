@@ -25,12 +25,13 @@ from nuage.terms.emergency import (
 
 @dataclass(frozen=True, slots=True)
 class NumberRoute:
-    """CFG-6: what a platform number is assigned to (at most one of user, device, trunk)."""
+    """CFG-6: what a platform number is assigned to (at most one of user, device, trunk, ring group)."""
 
     account_id: str
     user_id: str | None
     device_id: str | None
     trunk_id: str | None
+    ring_group_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class NumberIndex:
         main: dict[str, str] = {}
         for number in numbers:
             routes[number.e164] = NumberRoute(
-                number.account_id, number.user_id, number.device_id, number.trunk_id
+                number.account_id, number.user_id, number.device_id, number.trunk_id, number.ring_group_id
             )
             by_id[number.id] = number.e164
             if number.user_id:

@@ -193,6 +193,7 @@ class PhoneNumber:
     trunk_id: str | None = None
     main: bool = False  # the account's main number (presented when the operator policy replaces)
     activated_on: date | None = None
+    ring_group_id: str | None = None  # issue #15: the number rings a ring group
 
 
 @dataclass
@@ -354,6 +355,16 @@ class SoundFile:
     uploaded_by_user_id: str | None
     copyright_acknowledged_at: datetime
     created_at: datetime
+    duration_ms: int | None = None  # the converted audio's length (None: uploaded before audio was kept)
+
+
+@dataclass
+class HoldMusicSetting:
+    """Issue #15: the account's music on hold, one of its sound files (CFG-12); without one a held
+    party hears the platform's default."""
+
+    account_id: str
+    sound_file_id: str | None = None
 
 
 @dataclass

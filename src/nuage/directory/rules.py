@@ -197,14 +197,28 @@ def in_block(e164: str, block: NumberBlock) -> bool:
     return start <= int(e164[1:]) < start + block.size
 
 
-SOUND_TYPES = frozenset({"audio/wav", "audio/x-wav", "audio/mpeg", "audio/ogg", "audio/basic"})
+SOUND_TYPES = frozenset(
+    {
+        "audio/wav",
+        "audio/x-wav",
+        "audio/mpeg",
+        "audio/mp3",
+        "audio/ogg",
+        "audio/opus",
+        "audio/flac",
+        "audio/x-flac",
+        "audio/basic",
+    }
+)
 MAX_SOUND_BYTES = 20 * 1024 * 1024
 
 
 def check_sound_file(content_type: str, size_bytes: int) -> None:
-    """CFG-12: sound files are WAV, MP3, Ogg or µ-law, of 1 byte to 20 MiB."""
+    """CFG-12: sound files are WAV, MP3, Ogg (Vorbis, Opus), FLAC or µ-law, of 1 byte to 20 MiB."""
     if content_type not in SOUND_TYPES:
-        raise InvalidInput("content_type", f"Sound files are WAV, MP3, Ogg or µ-law, not {content_type!r}")
+        raise InvalidInput(
+            "content_type", f"Sound files are WAV, MP3, Ogg, FLAC or µ-law, not {content_type!r}"
+        )
     if not size_bytes or size_bytes > MAX_SOUND_BYTES:
         raise InvalidInput("content", f"A sound file has 1 byte to {MAX_SOUND_BYTES} bytes")
 

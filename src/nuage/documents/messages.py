@@ -43,6 +43,22 @@ ITEMS: dict[str, dict[str, str]] = {
     "activation": {"en": "Activation", "fr": "Activation", "nl": "Activering"},
     "installation": {"en": "Installation", "fr": "Installation", "nl": "Installatie"},
     "hardware": {"en": "Hardware", "fr": "Matériel", "nl": "Hardware"},
+    "meeting_room": {
+        "en": "Web Meeting room (months)",
+        "fr": "Salle Web Meeting (mois)",
+        "nl": "Web Meeting-ruimte (maanden)",
+    },
+    "intervention_hour": {
+        "en": "Intervention (hour)",
+        "fr": "Intervention (heure)",
+        "nl": "Interventie (uur)",
+    },
+    "return_carriage": {"en": "Return carriage", "fr": "Transport de retour", "nl": "Retourtransport"},
+    "port_out": {
+        "en": "Number port-out",
+        "fr": "Portage sortant d'un numéro",
+        "nl": "Uitgaande nummeroverdracht",
+    },
 }
 
 MESSAGES: dict[str, dict[str, str]] = {

@@ -116,4 +116,28 @@ SUPPORT_MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Licences Telavox ajoutées pour abus : {item}, du {from} au {to}",
         "nl": "Telavox-licenties toegevoegd wegens misbruik: {item}, van {from} tot {to}",
     },
+    "support.mail.footer": {
+        "en": "Ticket {ticket}. Answer this e-mail to add to the ticket (keep [#{ticket}] in the subject); "
+        "the ticket on the portal is the record of your request (SUP-1).",
+        "fr": "Ticket {ticket}. Répondez à cet e-mail pour compléter le ticket (gardez [#{ticket}] dans "
+        "l'objet) ; le ticket sur le portail fait foi de votre demande (SUP-1).",
+        "nl": "Ticket {ticket}. Beantwoord deze e-mail om het ticket aan te vullen (houd [#{ticket}] in het "
+        "onderwerp); het ticket op het portaal is het bewijs van uw aanvraag (SUP-1).",
+    },
+    "support.mail.unknown_sender": {
+        "en": "Your e-mail to the support desk was not registered: {sender} is not the address of a "
+        "user or contact we know. Please write from the address on your account, or open a ticket on "
+        "the portal (SUP-1: a ticket is the only proof of a request).",
+        "fr": "Votre e-mail au support n'a pas été enregistré : {sender} n'est pas l'adresse d'un "
+        "utilisateur ou d'un contact connu. Écrivez depuis l'adresse de votre compte, ou ouvrez un ticket "
+        "sur le portail (SUP-1 : le ticket est la seule preuve d'une demande).",
+        "nl": "Uw e-mail aan de support werd niet geregistreerd: {sender} is niet het adres van een "
+        "gekende gebruiker of contactpersoon. Schrijf vanaf het adres van uw account, of open een ticket "
+        "op het portaal (SUP-1: een ticket is het enige bewijs van een aanvraag).",
+    },
+    "support.mail.attachment": {
+        "en": "Attached: {name} ({size} bytes).",
+        "fr": "Pièce jointe : {name} ({size} octets).",
+        "nl": "Bijlage: {name} ({size} bytes).",
+    },
 }

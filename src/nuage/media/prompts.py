@@ -118,7 +118,9 @@ def _speak(espeak: str, language: str, text: str, target: Path) -> None:
             timeout=30,
         )
         target.parent.mkdir(parents=True, exist_ok=True)
-        soundfile.write(str(target), read_wav(raw), RATE, subtype="PCM_16")
+        partial = Path(scratch) / "prompt.wav"  # renamed into place whole: a call never reads half
+        soundfile.write(str(partial), read_wav(raw), RATE, subtype="PCM_16")
+        shutil.move(partial, target)
 
 
 def generate(directory: Path, languages: tuple[str, ...] = LANGUAGES) -> int:

@@ -146,3 +146,27 @@ def snom_config(profile: PhoneProfile) -> bytes:
 def render(vendor: Vendor, profile: PhoneProfile) -> bytes:
     """The configuration file's bytes in ``vendor``'s format."""
     return yealink_config(profile) if vendor is Vendor.YEALINK else snom_config(profile)
+
+
+_YEALINK_FILE = re.compile(r"^([0-9a-fA-F]{12})\.cfg$")
+_SNOM_FILE = re.compile(r"^snom-?[A-Za-z0-9]*-([0-9a-fA-F]{12})\.xml$|^snom-([0-9a-fA-F]{12})\.xml$")
+
+
+def requested(filename: str) -> tuple[Vendor, str]:
+    """The vendor format and MAC a phone asks for by file name (``001565abcdef.cfg``,
+    ``snom-000413ABCDEF.xml``, or a Snom model's ``snom-D785-000413ABCDEF.xml``)."""
+    if len(filename) <= 64:
+        found = _YEALINK_FILE.match(filename)
+        if found:
+            return Vendor.YEALINK, normalise_mac(found.group(1))
+        found = _SNOM_FILE.match(filename)
+        if found:
+            return Vendor.SNOM, normalise_mac(found.group(1) or found.group(2))
+    raise InvalidInput("filename", "Not a phone configuration file this platform writes")
+
+
+def config_for(vendor: Vendor, profile: PhoneProfile) -> tuple[str, bytes]:
+    """The media type and bytes of a phone's configuration in its vendor's format."""
+    if vendor is Vendor.YEALINK:
+        return "text/plain; charset=utf-8", yealink_config(profile)
+    return "application/xml", snom_config(profile)

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from nuage.services.billing.audit_ports import AuditUnitOfWork
 from nuage.services.ports import UnitOfWork
+from nuage.services.security.ports import SecurityUnitOfWork
 from nuage.services.support.ports import SupportUnitOfWork
 
 
@@ -94,5 +95,7 @@ class CallRecordsUnitOfWork(UnitOfWork, Protocol):
     def call_records(self) -> CallRecordStore: ...
 
 
-class PlatformUnitOfWork(AuditUnitOfWork, CallRecordsUnitOfWork, SupportUnitOfWork, Protocol):
+class PlatformUnitOfWork(
+    AuditUnitOfWork, CallRecordsUnitOfWork, SupportUnitOfWork, SecurityUnitOfWork, Protocol
+):
     """Every store of the platform in one transaction: what the API's handlers work through."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from nuage.directory.conferences import ConferenceParticipant
 from nuage.directory.destinations import NumberApplication
+from nuage.directory.meetings import MeetingRoom
 from nuage.directory.menus import Menu
 from nuage.directory.model import (
     CallRecording,
@@ -23,6 +24,7 @@ from nuage.directory.model import (
     ConferenceRoom,
     Device,
     EmergencyNumber,
+    HoldMusicSetting,
     HotDeskSession,
     NumberBlock,
     PhoneNumber,
@@ -34,6 +36,7 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.directory.schedules import Schedule
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
 from nuage.policy.autodialer import AutoDialerBlock, Subject
@@ -117,11 +120,15 @@ class UnitOfWork(Protocol):
     @property
     def web_channels(self) -> Repository[WebChannel]: ...
     @property
+    def meeting_rooms(self) -> Repository[MeetingRoom]: ...
+    @property
     def packs(self) -> Repository[TrafficPack]: ...
     @property
     def trunks(self) -> Repository[Trunk]: ...
     @property
     def sound_files(self) -> Repository[SoundFile]: ...
+    @property
+    def hold_music(self) -> Repository[HoldMusicSetting]: ...
     @property
     def carrier_trunks(self) -> Repository[CarrierTrunk]: ...
     @property
@@ -140,6 +147,10 @@ class UnitOfWork(Protocol):
     def voicemail_boxes(self) -> Repository[VoicemailBox]: ...
     @property
     def voicemail_messages(self) -> Repository[VoicemailMessage]: ...
+    @property
+    def forwarding(self) -> Repository[CallForwarding]: ...
+    @property
+    def ring_groups(self) -> Repository[RingGroup]: ...
     @property
     def access(self) -> AccessStore: ...
     @property

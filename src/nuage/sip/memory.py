@@ -12,6 +12,7 @@ from nuage.sip.ports import (
     Destination,
     DeviceDestination,
     ExternalDestination,
+    GroupDestination,
     JournalEntry,
     SipAccount,
     UserDestination,
@@ -42,9 +43,9 @@ class MemoryDialPlan:
     """A dial plan from plain data.
 
     A dialled user part resolves, in order, to: an emergency number (external, emergency);
-    a user of the caller's account by extension or username; a device by username; a number
-    assigned on the platform (internal call); an E.164 number (``+`` and digits, or ``00``
-    prefix) through the carrier trunk.
+    a user of the caller's account by extension or username; a ring group by extension; a device
+    by username; a number assigned on the platform (internal call); an E.164 number (``+`` and
+    digits, or ``00`` prefix) through the carrier trunk.
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class MemoryDialPlan:
         numbers: dict[str, Destination] | None = None,  # E.164 DID -> destination
         emergency_numbers: frozenset[str] = EMERGENCY_NUMBERS,
         ip_trunks: dict[tuple[str, int], SipAccount] | None = None,  # PBX source -> trunk (SIP-3)
+        groups: dict[str, GroupDestination] | None = None,  # extension -> ring group (issue #15)
     ) -> None:
         self._credentials = credentials
         self.ip_trunks = dict(ip_trunks or {})
@@ -63,6 +65,7 @@ class MemoryDialPlan:
         self.users = dict(users or {})
         self.numbers = dict(numbers or {})
         self.emergency_numbers = emergency_numbers
+        self.groups = dict(groups or {})
 
     def user_destination(self, user_id: str) -> UserDestination | None:
         """All devices of a user, from the credential store."""
@@ -78,6 +81,9 @@ class MemoryDialPlan:
         user_id = self.users.get(dialled)
         if user_id is not None:
             return self.user_destination(user_id)
+        group = self.groups.get(dialled)
+        if group is not None and group.account_id == caller.account_id:
+            return group
         for account in self._credentials.accounts():
             if account.username == dialled:
                 if account.user_id is not None:

@@ -114,7 +114,15 @@ class ExternalDestination:
     emergency: bool = False
 
 
-Destination = UserDestination | DeviceDestination | TrunkDestination | ExternalDestination
+@dataclass(frozen=True, slots=True)
+class GroupDestination:
+    """A ring group (issue #15): its members ring together or in turn (``nuage.sip.b2bua.hunt``)."""
+
+    group_id: str
+    account_id: str
+
+
+Destination = UserDestination | DeviceDestination | TrunkDestination | ExternalDestination | GroupDestination
 
 
 class DialPlan(Protocol):
@@ -328,6 +336,22 @@ class CallRecordings(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class HoldTrack:
+    """Issue #15: a sound a held party hears, played again every ``seconds`` (its length)."""
+
+    path: Path
+    seconds: float
+
+
+class HoldMusic(Protocol):
+    """Issue #15: the music on hold an account chose among its sound files (CFG-12)."""
+
+    async def track_of(self, account_id: str) -> HoldTrack | None:
+        """The account's music on hold (None: it chose none, the default plays)."""
+        ...
+
+
 class CdrSink(Protocol):
     """Stores CDRs; the writer hands it batches."""
 
@@ -408,6 +432,7 @@ __all__ = [
     "DialPlan",
     "Direction",
     "ExternalDestination",
+    "GroupDestination",
     "HotDesk",
     "INTERRUPTED",
     "JournalEntry",

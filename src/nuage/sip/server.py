@@ -32,6 +32,7 @@ from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, Credenti
 from nuage.sip.ports import CallJournalStore as JournalStore
 from nuage.sip.registrar import Registrar, RegistrarSettings
 from nuage.sip.resolver import Resolver
+from nuage.sip.routing import CallRouting
 from nuage.sip.security import Ban, SecurityGuard, SecuritySettings
 from nuage.sip.sockets import Binder, SocketBinder
 from nuage.sip.tcp import TcpLimits
@@ -96,6 +97,7 @@ class SipServer:
         binder: Binder | None = None,
         nonce_counts: NonceCounts | None = None,
         journal_store: JournalStore | None = None,
+        routing: CallRouting | None = None,
     ) -> None:
         """``scheduler``: where timers are set (default: the running loop); ``binder``: how
         transports are bound (default: sockets; ``nuage.sip.memory_transport`` in tests);
@@ -126,6 +128,7 @@ class SipServer:
         self._dial_plan = dial_plan
         self._policy = policy
         self._hot_desk = hot_desk
+        self._routing = routing  # forwarding, ring groups (issue #15)
         self._transports: dict[str, Transport] = {}
         self._dialogs: dict[tuple[str, str], Leg] = {}
         self._calls: dict[int, CallController] = {}
@@ -197,6 +200,7 @@ class SipServer:
             media=self.media,
             applications=self.applications,
             live_calls=self._calls.values,
+            routing=self._routing,
         )
         self._accepting = True
         self._purge = self.scheduler.call_later(30, self._purge_bindings)

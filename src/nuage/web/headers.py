@@ -47,6 +47,13 @@ def portal_policy(nonce: str) -> str:
     return f"{policy}; script-src 'self'; media-src 'self'; connect-src 'self'"
 
 
+def with_sources(policy: str, directive: str, sources: str) -> str:
+    """``policy`` with ``directive``'s sources set to ``sources`` (a browser reads only the first
+    occurrence of a directive: a page that needs more replaces it, never appends a second one)."""
+    parts = [p for p in policy.split("; ") if p.split(" ")[0] != directive]
+    return "; ".join([*parts, f"{directive} {sources}"])
+
+
 class SecurityHeaders:
     """Adds the security headers to each answer's start."""
 

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,8 @@ from typer.testing import CliRunner
 
 from netports import free_port
 from nuage.cli import app
+from nuage.services.security.demo import DEMO_SECRETS
+from nuage.services.security.second_factor import code_at
 from waiting import wait_until
 
 runner = CliRunner()
@@ -41,6 +44,9 @@ def test_db_upgrade_then_demo_twice(tmp_path: Path) -> None:
     second = runner.invoke(app, ["demo"], env={"NUAGE_DATA_DIR": str(data)})
     assert second.exit_code == 0, second.output
     assert "(0 items created" in second.output
+    for output in (first.output, second.output):  # the operator's second factor, to add to an app
+        assert "olivia@nuage.example           secret=NUAGEDEMOOPERATOROLIVIA234567ABC" in output
+        assert "otpauth://totp/Nuage%20demo:olivia%40nuage.example?secret=" in output
 
 
 def test_serve_refuses_a_malformed_address_clearly(tmp_path: Path) -> None:
@@ -115,7 +121,12 @@ def test_serve_shows_the_tenancy_to_a_logged_in_operator_only_and_stops_cleanly(
             csrf = re.search(r'name="csrf" value="([^"]+)"', front.text)
             assert csrf is not None
             form = {"csrf": csrf.group(1), "email": "olivia@nuage.example", "password": "Operator-Demo-2026"}
-            page = browser.post("/login", data=form).text
+            asked = browser.post("/login", data=form)
+            assert asked.url.path == "/login/code"  # the operator's second factor (`nuage demo` prints it)
+            csrf = re.search(r'name="csrf" value="([^"]+)"', asked.text)
+            assert csrf is not None
+            code = code_at(DEMO_SECRETS["olivia@nuage.example"], datetime.now(UTC))
+            page = browser.post("/login/code", data={"csrf": csrf.group(1), "code": code}).text
         for name in tenants:  # the operator's overview
             assert name in page
     finally:

@@ -3,6 +3,7 @@ runs a return, a port-out and a Telavox activation (SUP-1, SUP-2, BIL-5, HW-1, B
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -165,3 +166,23 @@ def test_the_operator_runs_the_support_desk_from_the_cli(
     assert "active until 2026-02-07" in _ok(
         ["support", "ucaas-deactivate", "--activation", activation, *data]
     )
+
+
+@pytest.mark.rule("BIL-7")
+@pytest.mark.rule("HW-1")
+def test_the_operator_ports_a_number_in_and_issues_a_phone_its_provisioning_url(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    _ok(["demo", *data])
+    dupont, _ = _customers(tmp_path / "data")
+    port = _ok(["support", "port-in", "--customer", dupont, "--number", "+3227771234", *data])
+    assert " in requested (BIL-7)" in port
+    platform = build_platform(Settings(data_dir=tmp_path / "data"))
+    try:
+        with platform.uow() as uow:
+            phone = next(d for d in uow.devices.list(account_id=dupont) if d.kind.value == "desk_phone")
+            uow.devices.update(replace(phone, mac_address="00:15:65:0a:0b:0c"))
+            uow.commit()
+    finally:
+        platform.close()
+    issued = _ok(["support", "provision", "--device", phone.id, *data])
+    assert f"{phone.id} yealink 0015650a0b0c: provisioning URL /provisioning/" in issued

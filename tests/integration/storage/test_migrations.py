@@ -13,7 +13,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
 from nuage.bootstrap import Platform
-from nuage.storage.sql import billing_tables, payments_tables, support_tables  # noqa: F401  (their tables join the metadata)
+from nuage.storage.sql import (  # noqa: F401  (their tables join the metadata)
+    billing_tables,
+    payments_tables,
+    security_tables,
+    support_tables,
+)
 from nuage.storage.sql.engine import make_engine
 from nuage.storage.sql.migrate import alembic_config, upgrade
 from nuage.storage.sql.tables import metadata

@@ -63,3 +63,15 @@ def test_a_snom_file_is_well_formed_xml_with_the_users_identity() -> None:
     assert settings["user_name"] == "alice"
     assert settings["user_outbound"] == "sip.example.net:5061;transport=tls"
     assert settings["language"] == "Nederlands"
+
+
+@pytest.mark.rule("HW-1")
+def test_the_file_a_phone_asks_for_names_its_vendor_and_mac() -> None:
+    from nuage.provisioning.phones import requested
+
+    assert requested("805ec0123456.cfg") == (Vendor.YEALINK, "805ec0123456")
+    assert requested("snom-000413AABBCC.xml") == (Vendor.SNOM, "000413aabbcc")
+    assert requested("snom-D785-000413AABBCC.xml") == (Vendor.SNOM, "000413aabbcc")
+    for name in ("y000000000000.cfg", "../805ec0123456.cfg", "805ec0123456.cfg.bak", "x" * 200):
+        with pytest.raises(InvalidInput):
+            requested(name)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import soundfile
 
-from nuage.directory.model import DeviceKind, LinePurpose, NumberScope, Role, RoomUse, TrunkAuth
+from nuage.directory.model import DeviceKind, LinePurpose, NumberScope, Role, RoomUse, SoundFile, TrunkAuth
 from nuage.errors import Conflict, InvalidInput, NotFound, TermViolation
+from nuage.media.sounds import convert
 from nuage.services import tenancy as t
 from nuage.services.context import Context
 from nuage.services.directory.conferences import add_conference_room
 from nuage.services.directory.devices import add_device
 from nuage.services.directory.media import (
-    add_sound_file,
     add_traffic_pack,
     add_virtual_fax,
     add_web_channel,
@@ -23,12 +26,21 @@ from nuage.services.directory.media import (
 )
 from nuage.services.directory.numbers import add_number, add_number_block, assign_number
 from nuage.services.directory.rooms import add_room
+from nuage.services.directory.sound_files import (
+    hold_music_file,
+    remove_account_sound_files,
+    set_hold_music,
+    sound_path,
+    sounds_dir,
+    upload_sound_file,
+)
 from nuage.services.directory.trunks import add_trunk
 from nuage.services.directory.users import UserChanges, add_user, update_user
 from nuage.services.views import capacity_of
 from nuage.tenancy.model import Language, OrderLine, Party
 from nuage.tenancy.rules import contracting_party_id
 from platforms import MemoryPlatform
+from sound_samples import tone_file
 
 
 @pytest.fixture
@@ -177,53 +189,72 @@ def test_recording_needs_an_administrator_who_acknowledges_the_legal_duties(
         assert get_recording(uow, ctx, account) == setting
 
 
+def _upload(
+    uow: object, ctx: Context, folder: Path, account: str, content_type: str, content: bytes, ack: bool
+) -> tuple[SoundFile, Path]:
+    return upload_sound_file(
+        uow,  # type: ignore[arg-type]
+        ctx,
+        folder,
+        account,
+        "Hold",
+        content_type,
+        content,
+        convert,
+        uploaded_by_user_id=None,
+        copyright_acknowledged=ack,
+    )
+
+
 @pytest.mark.rule("CFG-12")
 def test_a_sound_file_needs_the_copyright_acknowledgment(
-    platform: MemoryPlatform, world: dict[str, Party]
+    platform: MemoryPlatform, world: dict[str, Party], tmp_path: Path
 ) -> None:
     ctx = op_ctx(platform, world)
     account = world["c1"].id
+    content = tone_file(440, 1)
     with platform.uow() as uow:
         with pytest.raises(TermViolation) as refused:
-            add_sound_file(
-                uow,
-                ctx,
-                account,
-                "Hold",
-                "audio/wav",
-                b"RIFF",
-                uploaded_by_user_id=None,
-                copyright_acknowledged=False,
-            )
+            _upload(uow, ctx, tmp_path, account, "audio/wav", content, False)
         with pytest.raises(InvalidInput) as wrong_type:
-            add_sound_file(
-                uow,
-                ctx,
-                account,
-                "Hold",
-                "text/plain",
-                b"x",
-                uploaded_by_user_id=None,
-                copyright_acknowledged=True,
-            )
-        sound = add_sound_file(
-            uow,
-            ctx,
-            account,
-            "Hold",
-            "audio/wav",
-            b"RIFF....",
-            uploaded_by_user_id=None,
-            copyright_acknowledged=True,
-        )
+            _upload(uow, ctx, tmp_path, account, "text/plain", b"x", True)
+        sound, path = _upload(uow, ctx, tmp_path, account, "audio/wav", content, True)
         uow.commit()
     assert refused.value.rule_id == "CFG-12"
     assert wrong_type.value.field == "content_type"
     assert (sound.size_bytes, len(sound.sha256), sound.copyright_acknowledged_at) == (
-        8,
+        len(content),
         64,
         platform.clock.now(),
     )
+    assert path == sound_path(tmp_path, account, sound.id)
+    assert soundfile.info(str(path)).samplerate == 8000
+
+
+@pytest.mark.rule("CFG-12")
+def test_an_account_that_leaves_takes_its_sound_files_and_music_on_hold(
+    platform: MemoryPlatform, world: dict[str, Party], tmp_path: Path
+) -> None:
+    ctx = op_ctx(platform, world)
+    account, other = world["c1"].id, world["c2"].id
+    with platform.uow() as uow:
+        sound, _ = _upload(uow, ctx, tmp_path, account, "audio/wav", tone_file(700, 1), True)
+        kept, kept_path = _upload(uow, ctx, tmp_path, other, "audio/wav", tone_file(700, 1), True)
+        set_hold_music(uow, ctx, account, sound.id)
+        with pytest.raises(NotFound):  # another account's file is not the account's music (TEN-4)
+            set_hold_music(uow, ctx, account, kept.id)
+        uow.commit()
+    with platform.uow() as uow:
+        assert hold_music_file(uow, tmp_path, account) == (sound_path(tmp_path, account, sound.id), 1000)
+        folder = remove_account_sound_files(uow, ctx, tmp_path, account)
+        uow.commit()
+    shutil.rmtree(folder)
+    with platform.uow() as uow:
+        assert uow.sound_files.list(account_id=account) == []
+        assert hold_music_file(uow, tmp_path, account) is None
+        assert [s.id for s in uow.sound_files.list(account_id=other)] == [kept.id]
+    assert not sounds_dir(tmp_path, account).exists()
+    assert kept_path.exists()
 
 
 @pytest.mark.rule("CFG-13")

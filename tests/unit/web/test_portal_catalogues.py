@@ -1,4 +1,6 @@
-"""The portal's EN/FR/NL catalogues are complete: every message a page shows has both translations."""
+"""The portal's EN/FR/NL catalogues are complete: every message a page or an e-mail shows has both
+translations. The messages are extracted with Babel (Jinja2's extractor for the templates, Python's
+for the portal's code), as ``pybabel extract`` would."""
 
 from __future__ import annotations
 
@@ -8,19 +10,33 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from babel.messages.extract import extract_from_dir
 
 from nuage.web.portal import i18n
 
-TEMPLATES = Path(i18n.__file__).parent.parent / "templates" / "portal"
-_MESSAGE = re.compile(r"""_\(\s*(?:"([^"]+)"|'([^']+)')""")
+WEB = Path(i18n.__file__).parent.parent
+_METHODS = [("templates/**.html", "jinja2.ext.babel_extract"), ("**.py", "python")]
+
+
+def _extracted() -> dict[str, str]:
+    """Every message ``_()`` is called with in the portal's templates and code, and where."""
+    found: dict[str, str] = {}
+    for filename, line, message, _comments, _context in extract_from_dir(
+        str(WEB), _METHODS, keywords={"_": None}
+    ):
+        if isinstance(message, str):
+            found.setdefault(message, f"{filename}:{line}")
+    return found
 
 
 def _messages() -> set[str]:
-    found: set[str] = set(i18n.DYNAMIC)
-    for template in TEMPLATES.glob("*.html"):
-        for match in _MESSAGE.finditer(template.read_text(encoding="utf-8")):
-            found.add(match.group(1) or match.group(2))
-    return found
+    return set(i18n.DYNAMIC) | set(_extracted())
+
+
+def test_babel_finds_the_messages_of_the_templates_and_of_the_code() -> None:
+    where = _extracted()
+    assert where["Log in"].startswith("templates/")
+    assert "recovery.py" in where["{brand}: choose a new password"]
 
 
 def test_the_templates_show_messages() -> None:
@@ -31,7 +47,8 @@ def test_the_templates_show_messages() -> None:
 @pytest.mark.parametrize("language", ["fr", "nl"])
 def test_every_message_has_its_translation(language: str) -> None:
     table = i18n.catalogue(language)
-    missing = sorted(m for m in _messages() if not table.get(m))
+    where = _extracted()
+    missing = sorted(f"{where.get(m, 'i18n.DYNAMIC')}: {m}" for m in _messages() if not table.get(m))
     assert missing == []
     for message, translated in table.items():  # placeholders survive the translation
         assert set(re.findall(r"{\w+}", message)) == set(re.findall(r"{\w+}", translated)), message
@@ -66,3 +83,11 @@ def test_money_and_dates_are_written_the_belgian_way_of_each_language() -> None:
     assert i18n.day(on, "fr") == "31 janv. 2026"
     noon_utc = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
     assert i18n.moment(noon_utc, "nl").endswith("13:00")  # on the Brussels clock
+
+
+def test_numbers_are_written_the_belgian_way_of_each_language() -> None:
+    assert i18n.number(Decimal("1234.5"), "nl") == "1.234,5"
+    assert i18n.number(Decimal("1234.5"), "fr") == "1\u202f234,5"
+    assert i18n.number(1234, "en") == "1.234"  # en_BE groups as Belgium does
+    assert i18n.locale_of("nl") == "nl_BE"
+    assert i18n.locale_of("de") == "en_BE"

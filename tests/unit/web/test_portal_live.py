@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from nuage.api.permissions import granted, self_granted
 from nuage.api.tokens import Claims
+from nuage.web.headers import portal_policy, with_sources
 from nuage.web.portal.live import SCRIPT, event
 from nuage.web.portal.streams import LiveStreams
 
@@ -46,3 +47,12 @@ def test_a_user_has_the_self_care_permissions_on_its_own_things_only() -> None:
         assert self_granted(bob, permission, "usr_bob")
         assert not self_granted(bob, permission, "usr_alice")
     assert not self_granted(bob, "directory.devices.delete", "usr_bob")  # removing is an administrator's
+
+
+def test_a_page_that_needs_more_sources_replaces_a_directive_never_repeats_it() -> None:
+    policy = portal_policy("n0nce")
+    widened = with_sources(policy, "connect-src", "'self' https://gateway.example")
+    assert widened.count("connect-src") == 1  # a second one would be ignored by the browser
+    assert widened.endswith("connect-src 'self' https://gateway.example")
+    assert "script-src 'self'" in widened
+    assert "style-src 'nonce-n0nce'" in widened

@@ -26,8 +26,9 @@ from nuage.api.schemas import MONTH_PATTERN, Input, MonthText, Output
 from nuage.billing.vat import line_vat
 from nuage.errors import Conflict, InvalidInput
 from nuage.rating.csv_import import decoded_lines
-from nuage.services.billing import cdr_import, counting, monthly_run, queries, rating
+from nuage.services.billing import cdr_import, counting, queries, rating
 from nuage.services.payments import documents
+from nuage.services.support import billing_run
 from nuage.shared.month import Month
 
 CSV_TYPES = ("text/csv",)
@@ -202,7 +203,7 @@ def create_rating(c: Call = Depends(call)) -> Response:
 def create_run(body: RunBody, c: Call = Depends(call)) -> Response:
     c.require("billing.runs.create")
     platform = c.runtime.platform
-    report = monthly_run.run_billing(
+    report = billing_run.run_billing(  # BIL-8: Telavox lines first
         platform.uow,
         c.ctx,
         Month.parse(body.period),

@@ -81,11 +81,12 @@ class NumberCreate(Input):
 
 
 class Assignment(Input):
-    """CFG-6: where calls to the number go: one user, device or trunk, or nowhere (all null)."""
+    """CFG-6: where calls to the number go: one user, device, trunk or ring group, or nowhere (all null)."""
 
     user_id: Id | None = None
     device_id: Id | None = None
     trunk_id: Id | None = None
+    ring_group_id: Id | None = None
 
 
 class NumberOut(Output):
@@ -99,6 +100,7 @@ class NumberOut(Output):
     user_id: str | None
     device_id: str | None
     trunk_id: str | None
+    ring_group_id: str | None
     main: bool
     activated_on: date | None
     created_at: datetime

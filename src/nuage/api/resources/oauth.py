@@ -3,7 +3,8 @@ and ``GET /me``.
 
 * API clients: ``grant_type=client_credentials`` (§4.4), the client ID and secret in HTTP Basic
   or in the form;
-* portal users: ``grant_type=password`` (§4.3) with ``username`` (the e-mail) and ``password``.
+* portal users: ``grant_type=password`` (§4.3) with ``username`` (the e-mail) and ``password``;
+  a user with a second factor also sends ``totp`` (a current code or an unused recovery code).
 
 Failed attempts slow their account and address down (``nuage.api.throttle``): an attempt that
 comes too early is 429 ``login-throttled`` with ``Retry-After``, its password unchecked. Errors
@@ -31,6 +32,7 @@ from nuage.api.throttle import Wait, login_keys
 from nuage.api.tokens import Claims, new_token_id
 from nuage.services import access as a
 from nuage.services.context import Context
+from nuage.services.security import second_factor as second
 from nuage.tenancy.rules import TenantScope
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -133,6 +135,11 @@ _FORM_SCHEMA = {
         "client_secret": {"type": "string", "description": "client_credentials: unless sent with HTTP Basic"},
         "username": {"type": "string", "description": "password grant: the user's e-mail"},
         "password": {"type": "string", "description": "password grant"},
+        "totp": {
+            "type": "string",
+            "description": "password grant, for a user with a second factor: the current TOTP code "
+            "(RFC 6238) or an unused recovery code",
+        },
         "scope": {"type": "string", "description": "ignored: a token carries its client's or user's role"},
     },
 }
@@ -202,7 +209,12 @@ async def token(request: Request, rt: ApiRuntime = Depends(runtime)) -> Response
             return _oauth_error(400, "invalid_request", "username and password are required")
     else:
         return _oauth_error(400, "unsupported_grant_type", "Use client_credentials or password")
-    check = _client_claims if grant == "client_credentials" else user_claims
+    code = form.get("totp", "")[:40]
+
+    def check_user(rt: ApiRuntime, email: str, password: str) -> Claims | None:
+        return user_claims(rt, email, password, code)
+
+    check = _client_claims if grant == "client_credentials" else check_user
     address = request.client.host if request.client else "unknown"
     claims = await throttled_login(rt, account, secret, address, check)
     if isinstance(claims, Wait):
@@ -212,7 +224,11 @@ async def token(request: Request, rt: ApiRuntime = Depends(runtime)) -> Response
             return _oauth_error(
                 401, "invalid_client", "Unknown client, wrong secret, or the client lost access"
             )
-        return _oauth_error(400, "invalid_grant", "Wrong e-mail or password")
+        return _oauth_error(
+            400,
+            "invalid_grant",
+            "Wrong e-mail or password (or, for a user with a second factor, `totp` code)",
+        )
     rt.state.maybe_refresh()
     body = TokenOut(
         access_token=rt.signer.issue(claims), token_type="Bearer", expires_in=rt.settings.token_ttl_s
@@ -290,12 +306,25 @@ def _client_claims(rt: ApiRuntime, client_id: str, secret: str) -> Claims | None
         return _claims(rt, client.id, "client", party.id, client.role.value, party.kind.value)
 
 
-def user_claims(rt: ApiRuntime, email: str, password: str) -> Claims | None:
-    """A portal user's claims when the e-mail and password match (argon2), else None."""
+def password_claims(rt: ApiRuntime, email: str, password: str) -> Claims | None:
+    """A portal user's claims when the e-mail and password match (argon2), else None; the portal
+    asks for the second factor's code on a page of its own."""
+    return user_claims(rt, email, password, None, second_factor=False)
+
+
+def user_claims(
+    rt: ApiRuntime, email: str, password: str, code: str | None = None, *, second_factor: bool = True
+) -> Claims | None:
+    """A portal user's claims when the e-mail and password match (argon2) and, for a user with a
+    second factor, ``code`` is a current TOTP code or an unused recovery code; else None."""
     with rt.uow() as uow:
         user = a.authenticate_user(uow, email, password)
         if user is None:
             return None
+        if second_factor and second.factor_of(uow, user.id) is not None:
+            if not code or not second.check(uow, user.id, code, rt.platform.clock.now()):
+                return None
+            uow.commit()  # the code is used up
         party = uow.parties.get(user.account_id)
         role, kind = user.role.value, party.kind.value
         return _claims(rt, user.id, "user", party.id, role, kind, user.token_generation)

@@ -31,6 +31,7 @@ router = APIRouter()
 READ, WRITE, ASSIGN = "billing.plans.read", "billing.plans.create", "billing.plans.assign"
 PLAN = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="plan id")]
 Price = Annotated[Decimal, Field(ge=0, lt=1_000_000, decimal_places=4)]
+ResaleCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]  # BIL-8: a catalogue item's code
 
 
 class TierIO(Input):
@@ -58,6 +59,7 @@ class PriceListIO(Input):
     valid_to: date | None = None  # output only: set when the next version closes this one
     recurring: dict[ItemKind, ChargeIO] = Field(max_length=len(ItemKind))
     one_time: dict[OneTimeKind, Price] = Field(default_factory=dict, max_length=len(OneTimeKind))
+    resale: dict[ResaleCode, Price] = Field(default_factory=dict, max_length=100)  # BIL-8: monthly
     capacity_reading: Literal["literal", "graduated"] = "literal"
     interest_reading: InterestMode | None = None
     run_day: int = Field(default=28, ge=1, le=28)
@@ -100,6 +102,7 @@ def _price_list_io(p: PriceList) -> PriceListIO:
             for kind, spec in p.recurring.items()
         },
         one_time=dict(p.one_time),
+        resale=dict(p.resale),
         capacity_reading=p.capacity_reading,
         interest_reading=p.interest_reading,
         run_day=p.run_day,
@@ -170,6 +173,7 @@ def publish_price_list(plan_id: PLAN, body: PriceListIO, c: Call = Depends(call)
             for kind, charge in body.recurring.items()
         },
         one_time=dict(body.one_time),
+        resale=dict(body.resale),
         capacity_reading=body.capacity_reading,
         run_day=body.run_day,
         interest_reading=body.interest_reading,

@@ -3,7 +3,7 @@
 ``/customers/{id}/hardware`` lists an account's supplied items with their warranty; the operator
 records deliveries. ``/hardware/{id}/returns`` reports a defect on a ticket; the operator moves
 the return (``/returns/{id}/state``), the carriage charged after the warranty. ``/port-outs``:
-request, move and read a number's port-out, billed on completion.
+request, move and read a number's port-out, billed on completion; ``/port-ins``: a number ported in.
 """
 
 from __future__ import annotations
@@ -259,6 +259,41 @@ def list_ports(id: ID, request: Request, c: Call = Depends(call)) -> Response:
     ),
 )
 def move_port(id: ID, body: PortStateBody, c: Call = Depends(call)) -> Response:
+    c.require(PORT_UPDATE)
+    port = porting.move_port(c.uow, c.ctx, id, body.state, body.port_on)
+    return write_response(_port(port).model_dump_json().encode())
+
+
+@router.post(
+    "/port-ins",
+    response_model=PortOut,
+    status_code=201,
+    summary="Ask to port a number in",
+    responses=responses(FORBIDDEN, NOT_FOUND, CONFLICT, unprocessable("BIL-7")),
+    **described(
+        PORT_CREATE,
+        "CFG-6/BIL-7: another operator's number ported in to the account; protected while it ports, "
+        "in service on the account once completed.",
+    ),
+)
+def request_port_in(body: PortBody, c: Call = Depends(call)) -> Response:
+    c.require(PORT_CREATE)
+    port = porting.request_port_in(c.uow, c.ctx, body.account_id, body.e164)
+    return write_response(_port(port).model_dump_json().encode(), 201)
+
+
+@router.post(
+    "/port-ins/{id}/state",
+    response_model=PortOut,
+    summary="Move a port-in",
+    responses=responses(FORBIDDEN, NOT_FOUND, CONFLICT, unprocessable("BIL-7")),
+    **described(
+        PORT_UPDATE,
+        "CFG-6/BIL-7: the operator accepts, schedules, completes or rejects; the account may cancel. "
+        "Completion on or after the port date puts the number in service on the account.",
+    ),
+)
+def move_port_in(id: ID, body: PortStateBody, c: Call = Depends(call)) -> Response:
     c.require(PORT_UPDATE)
     port = porting.move_port(c.uow, c.ctx, id, body.state, body.port_on)
     return write_response(_port(port).model_dump_json().encode())

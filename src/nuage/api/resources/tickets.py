@@ -57,6 +57,7 @@ class TicketOut(Output):
     resolve_by: datetime
     responded_at: datetime | None
     resolved_at: datetime | None
+    contact_email: str | None = None
 
 
 class OpenedOut(TicketOut):
@@ -174,6 +175,14 @@ def _ticket(ticket: Ticket) -> TicketOut:
     return TicketOut.model_validate({**ticket.__dict__, "language": ticket.language.value})
 
 
+def _contact(c: Call) -> str | None:
+    """SUP-1: a portal user who opens a ticket hears about it at their own address."""
+    if c.claims.kind != "user":
+        return None
+    user = c.uow.users.find(c.claims.subject)
+    return user.email if user is not None else None
+
+
 def _event(event: TicketEvent) -> EventOut:
     return EventOut.model_validate(event, from_attributes=True)
 
@@ -213,6 +222,7 @@ def open_ticket(body: OpenBody, c: Call = Depends(call)) -> Response:
         body.subject,
         body.description,
         body.channel,
+        contact_email=_contact(c),
     )
     out = OpenedOut.model_validate({**_ticket(ticket).model_dump(), "notice": t.opening_notice(ticket)})
     return write_response(out.model_dump_json().encode(), 201)

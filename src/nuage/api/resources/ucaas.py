@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from nuage.api.caching import read_response, write_response
@@ -114,16 +114,23 @@ def _activation(found: Activation) -> ActivationOut:
     "/ucaas/catalogue",
     response_model=CatalogueOut,
     summary="The Telavox UCaaS catalogue",
-    responses=responses(NOT_MODIFIED, FORBIDDEN),
+    responses=responses(NOT_MODIFIED, FORBIDDEN, NOT_FOUND),
     **described(
-        UC_READ, "BIL-8: licences, shared extensions, features and add-ons with their monthly price."
+        UC_READ,
+        "BIL-8: licences, shared extensions, features and add-ons with their monthly price: with "
+        "`account_id`, that account's price list's (BIL-2), else the default prices.",
     ),
 )
-def read_catalogue(request: Request, c: Call = Depends(call)) -> Response:
+def read_catalogue(
+    request: Request,
+    account_id: Annotated[
+        str | None, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    ] = None,
+    c: Call = Depends(call),
+) -> Response:
     c.require(UC_READ)
-    out = CatalogueOut(
-        items=[CatalogueItemOut.model_validate(i, from_attributes=True) for i in ucaas.catalogue()]
-    )
+    items = ucaas.catalogue(c.uow, c.ctx, account_id)
+    out = CatalogueOut(items=[CatalogueItemOut.model_validate(i, from_attributes=True) for i in items])
     return read_response(request, out.model_dump_json().encode())
 
 

@@ -73,6 +73,23 @@ def _per_unit(price: str) -> ChargeSpec:
 
 # BIL-2: monthly prices per counted item; BIL-1: one-time fees. Retail for direct customers,
 # wholesale for partners (TEN-5).
+#: BIL-5, HW-1, BIL-7 decision: the terms name the fees, not their amounts; the operator's defaults
+#: (excluding VAT), the same for a partner until its price list says otherwise
+SERVICE_FEES: dict[OneTimeKind, Decimal] = {
+    OneTimeKind.INTERVENTION_HOUR: Decimal("85.00"),
+    OneTimeKind.RETURN_CARRIAGE: Decimal("15.00"),
+    OneTimeKind.PORT_OUT: Decimal("25.00"),
+}
+
+#: BIL-8: the Telavox items' monthly prices (seed 001 §4 gives none: the operator's defaults)
+RESALE_PRICES: dict[str, Decimal] = {
+    "tvx-user": Decimal("19.00"),
+    "tvx-shared": Decimal("9.00"),
+    "tvx-queue": Decimal("12.00"),
+    "tvx-record": Decimal("6.00"),
+    "tvx-teams": Decimal("5.00"),
+}
+
 DEFAULT_PRICE_LISTS: tuple[PriceList, ...] = (
     PriceList(
         version="retail-2025-01",
@@ -93,7 +110,10 @@ DEFAULT_PRICE_LISTS: tuple[PriceList, ...] = (
             OneTimeKind.ACTIVATION: Decimal("50.00"),
             OneTimeKind.INSTALLATION: Decimal("120.00"),
             OneTimeKind.HARDWARE: Decimal("150.00"),
+            OneTimeKind.MEETING_ROOM: Decimal("25.00"),  # BIL-6: per room and month
+            **SERVICE_FEES,
         },
+        resale=dict(RESALE_PRICES),
     ),
     PriceList(
         version="wholesale-2025-01",
@@ -114,7 +134,10 @@ DEFAULT_PRICE_LISTS: tuple[PriceList, ...] = (
             OneTimeKind.ACTIVATION: Decimal("30.00"),
             OneTimeKind.INSTALLATION: Decimal("90.00"),
             OneTimeKind.HARDWARE: Decimal("110.00"),
+            OneTimeKind.MEETING_ROOM: Decimal("18.00"),  # BIL-6: per room and month
+            **SERVICE_FEES,
         },
+        resale=dict(RESALE_PRICES),
     ),
 )
 

@@ -1,10 +1,9 @@
 """An account's media items: virtual faxes (CFG-7), recording (CFG-9), click-to-call channels
-(CFG-10), traffic packs (CFG-11) and sound files (CFG-12); conference rooms (CFG-8) are
-``services.directory.conferences``'."""
+(CFG-10) and traffic packs (CFG-11); conference rooms (CFG-8) are ``services.directory.conferences``',
+sound files (CFG-12) ``services.directory.sound_files``'."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -13,16 +12,13 @@ from pathlib import Path
 from nuage.directory.model import (
     CallRecording,
     RecordingSetting,
-    SoundFile,
     TrafficPack,
     VirtualFax,
     WebChannel,
 )
 from nuage.directory.rules import (
-    check_copyright_acknowledgment,
     check_positive,
     check_recording_acknowledgment,
-    check_sound_file,
     clean_email,
     clean_name,
 )
@@ -250,48 +246,3 @@ def remove_traffic_pack(uow: UnitOfWork, ctx: Context, pack_id: str) -> None:
     """CFG-11: remove a traffic pack (CAP-2: its channel limit no longer applies)."""
     pack = get_visible(uow.packs, ctx, pack_id)
     uow.packs.remove(pack.id)
-
-
-# --- sound files (CFG-12) --------------------------------------------------------------------------------
-
-
-def add_sound_file(
-    uow: UnitOfWork,
-    ctx: Context,
-    account_id: str,
-    name: str,
-    content_type: str,
-    content: bytes,
-    *,
-    uploaded_by_user_id: str | None,
-    copyright_acknowledged: bool,
-) -> SoundFile:
-    """CFG-12: a sound file, accepted only with the uploader's copyright acknowledgment.
-
-    The uploader is a user of the account, or staff of the partner serving it or of the operator
-    (TEN-4: anyone the caller may see; the staff's own account is not the customer's)."""
-    get_customer(uow, ctx, account_id)
-    check_copyright_acknowledgment(copyright_acknowledged)
-    check_sound_file(content_type, len(content))
-    if uploaded_by_user_id is not None:
-        get_visible(uow.users, ctx, uploaded_by_user_id)
-    now = ctx.clock.now()
-    sound = SoundFile(
-        id=new_id("snd"),
-        account_id=account_id,
-        name=clean_name(name),
-        content_type=content_type,
-        size_bytes=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        uploaded_by_user_id=uploaded_by_user_id,
-        copyright_acknowledged_at=now,
-        created_at=now,
-    )
-    uow.sound_files.add(sound)
-    return sound
-
-
-def remove_sound_file(uow: UnitOfWork, ctx: Context, sound_id: str) -> None:
-    """CFG-12: remove a sound file."""
-    sound = get_visible(uow.sound_files, ctx, sound_id)
-    uow.sound_files.remove(sound.id)

@@ -99,6 +99,7 @@ def add_number(
     number_text = parse_e164(e164)
     if uow.numbers.find_by(e164=number_text):
         raise Conflict(f"{number_text} is already in service", field="e164")
+    refuse_change_while_porting(uow, number_text, "taken into service")  # BIL-7: a number porting in
     if block_id is not None:
         block = get_visible(uow.number_blocks, ctx, block_id, account_id=account_id)
         if not in_block(number_text, block):
@@ -134,12 +135,15 @@ def assign_number(
     user_id: str | None = None,
     device_id: str | None = None,
     trunk_id: str | None = None,
+    ring_group_id: str | None = None,
 ) -> PhoneNumber:
-    """CFG-6: route a number to one user, device or trunk of the same account (or to none)."""
+    """CFG-6: route a number to one user, device, trunk or ring group of the same account (or to none)."""
     number = get_visible(uow.numbers, ctx, number_id)
-    targets = [t for t in (user_id, device_id, trunk_id) if t is not None]
+    targets = [t for t in (user_id, device_id, trunk_id, ring_group_id) if t is not None]
     if len(targets) > 1:
-        raise InvalidInput("user_id", "A number is assigned to one user, device or trunk at a time")
+        raise InvalidInput(
+            "user_id", "A number is assigned to one user, device, trunk or ring group at a time"
+        )
     if uow.faxes.find_by(number_id=number.id) and targets:
         raise Conflict("The number leads to a virtual fax", field="number_id")
     if uow.number_applications.find(number.id) is not None and targets:
@@ -152,8 +156,12 @@ def assign_number(
         get_visible(uow.devices, ctx, device_id, account_id=number.account_id)
     if trunk_id:
         get_visible(uow.trunks, ctx, trunk_id, account_id=number.account_id)
+    if ring_group_id:
+        get_visible(uow.ring_groups, ctx, ring_group_id, account_id=number.account_id)
     refuse_change_while_porting(uow, number.e164, "reassigned")
-    updated = replace(number, user_id=user_id, device_id=device_id, trunk_id=trunk_id)
+    updated = replace(
+        number, user_id=user_id, device_id=device_id, trunk_id=trunk_id, ring_group_id=ring_group_id
+    )
     uow.numbers.update(updated)
     return updated
 

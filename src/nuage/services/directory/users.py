@@ -15,6 +15,8 @@ from nuage.directory.rules import (
 from nuage.errors import Conflict
 from nuage.services.context import Context
 from nuage.services.directory.changes import UNSET, Unset, given
+from nuage.services.directory.forwarding import forget_forwarding
+from nuage.services.directory.ring_groups import extension_taken, leave_groups
 from nuage.services.hot_desk import end_sessions
 from nuage.services.ports import UnitOfWork
 from nuage.services.queries import get_visible
@@ -42,7 +44,7 @@ def _check_free_extension(uow: UnitOfWork, account_id: str, extension: str, user
         extension, extension in EMERGENCY_NUMBERS or uow.emergency_numbers.find(extension) is not None
     )
     other = uow.users.find_by(account_id=account_id, extension=extension)
-    if other is not None and other.id != user_id:
+    if (other is not None and other.id != user_id) or extension_taken(uow, account_id, extension):
         raise Conflict(f"Extension {extension} is taken", field="extension")
     if uow.conference_rooms.find_by(account_id=account_id, extension=extension) is not None:
         raise Conflict(f"Extension {extension} is a conference room's", field="extension")
@@ -125,4 +127,6 @@ def remove_user(uow: UnitOfWork, ctx: Context, user_id: str) -> None:
     for number in uow.numbers.list(user_id=user.id):
         uow.numbers.update(replace(number, user_id=None))
     end_sessions(uow, user_id=user.id)  # CFG-13: logged out of any shared phone
+    forget_forwarding(uow, user.id)
+    leave_groups(uow, user.account_id, user.id)
     uow.users.remove(user.id)

@@ -18,7 +18,7 @@ from nuage.billing.lines import SourceRef, make_line
 from nuage.documents.messages import message
 from nuage.errors import Conflict, InvalidInput, NotFound
 from nuage.services.context import Context
-from nuage.services.support.charges import RETURN_CARRIAGE, charge
+from nuage.services.support.charges import charge, return_carriage
 from nuage.services.support.ports import (
     EventKind,
     HardwareItem,
@@ -131,7 +131,7 @@ def report_defect(uow: SupportUnitOfWork, ctx: Context, item_id: str, ticket_id:
         state=ReturnState.REPORTED,
         reported_on=today,
         payer=cost.payer,
-        carriage=RETURN_CARRIAGE if cost.carriage_billed else Decimal("0.00"),
+        carriage=return_carriage(uow, item.account_id, today) if cost.carriage_billed else Decimal("0.00"),
         updated_at=ctx.clock.now(),
     )
     uow.support.returns.add(rma)

@@ -14,7 +14,7 @@ from nuage.billing.lines import InvoiceLine
 from nuage.documents.messages import message
 from nuage.errors import InvalidInput, NotFound
 from nuage.services.context import Context
-from nuage.services.support.charges import INTERVENTION_HOURLY_RATE, charge
+from nuage.services.support.charges import charge, intervention_rate
 from nuage.services.support.ports import EventKind, InterventionRecord, SupportUnitOfWork
 from nuage.services.support.tickets import add_event, get_ticket
 from nuage.shared.clock import business_date
@@ -72,7 +72,9 @@ def record_intervention(
         reason=reason,
         performed_on=performed_on,
         minutes=minutes,
-        hourly_rate=INTERVENTION_HOURLY_RATE if hourly_rate is None else hourly_rate,
+        hourly_rate=intervention_rate(uow, ticket.account_id, performed_on)
+        if hourly_rate is None
+        else hourly_rate,
         materials=materials,
         covered_by=covered_by,
         recorded_at=ctx.clock.now(),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from nuage.directory.porting import PortRequest
 from nuage.resale.ucaas import Activation
 from nuage.services.billing.ports import BillingUnitOfWork
+from nuage.support.attachments import AttachmentKind
 from nuage.support.hardware import CarriagePayer, ReturnState
 from nuage.support.interventions import InterventionReason
 from nuage.support.status import TicketStatus
@@ -65,6 +66,7 @@ class Ticket:
     resolve_by: datetime
     responded_at: datetime | None = None
     resolved_at: datetime | None = None
+    contact_email: str | None = None  # SUP-1: who the platform writes to (else the account's address)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,96 @@ class HardwareReturn:
 
 
 @dataclass(frozen=True)
+class TicketAttachment:
+    """SUP-1: a file on a ticket (its bytes kept with it), or a link to a call recording or a call
+    record of the ticket's account (a call attached to the ticket)."""
+
+    id: str
+    ticket_id: str
+    account_id: str
+    kind: AttachmentKind
+    filename: str
+    content_type: str  # sniffed from the bytes, never the sender's word
+    size_bytes: int
+    sha256: str
+    added_at: datetime
+    added_by: str
+    target_id: str | None = None  # the call recording or call record linked
+
+
+@dataclass(frozen=True)
+class AttachmentBytes:
+    """SUP-1: a file attachment's bytes, kept apart so that listing a ticket's files reads none."""
+
+    attachment_id: str
+    data: bytes
+
+
+class MailState(StrEnum):
+    """SUP-1: an e-mail the platform sends about a ticket, waiting, sent or given up."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SupportMail:
+    """SUP-1: one e-mail to send (the outbox): written in the transaction of the change it reports,
+    sent afterwards through the mail port, retried until it is accepted or given up."""
+
+    id: str
+    ticket_id: str | None  # None: a refusal to an unknown sender
+    recipient: str
+    subject: str
+    body: str
+    created_at: datetime
+    state: MailState = MailState.PENDING
+    attempts: int = 0
+    next_try_at: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class PhoneCredential:
+    """HW-1: the one credential a supplied desk phone fetches its configuration with (only its hash
+    is kept; a new one replaces it), bound to the device and its MAC address."""
+
+    device_id: str
+    account_id: str
+    token_hash: str  # SHA-256 of the token in the phone's provisioning URL
+    mac: str  # 12 lowercase hex digits
+    vendor: str  # provisioning.phones.Vendor
+    issued_at: datetime
+    fetched_at: datetime | None = None  # the phone's last fetch
+
+
+class UpstreamState(StrEnum):
+    """BIL-8: where an activation's order with the upstream provider stands."""
+
+    WAITING = "waiting"  # to be ordered (or ordered, no answer yet: retried)
+    PENDING = "pending"  # the upstream has it, not active yet
+    ACTIVE = "active"  # confirmed: billed from its confirmation day
+    REFUSED = "refused"  # the upstream said no: never billed
+    ENDING = "ending"  # a deactivation to send
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class UpstreamOrder:
+    """BIL-8: an activation's order with the upstream provider, retried until it is answered."""
+
+    activation_id: str
+    state: UpstreamState
+    requested_at: datetime
+    attempts: int = 0
+    next_try_at: datetime | None = None
+    reference: str | None = None  # the upstream's id of the order
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
 class SupportCharge:
     """PAY-2/BIL-9: a billable support event (``key``) already put on the next invoice as a charge."""
 
@@ -156,6 +248,16 @@ class SupportStore(Protocol):
     def activations(self) -> Repository[Activation]: ...
     @property
     def charges(self) -> Repository[SupportCharge]: ...
+    @property
+    def attachments(self) -> Repository[TicketAttachment]: ...
+    @property
+    def attachment_bytes(self) -> Repository[AttachmentBytes]: ...
+    @property
+    def mails(self) -> Repository[SupportMail]: ...
+    @property
+    def phone_credentials(self) -> Repository[PhoneCredential]: ...
+    @property
+    def upstream_orders(self) -> Repository[UpstreamOrder]: ...
 
 
 class SupportUnitOfWork(BillingUnitOfWork, Protocol):

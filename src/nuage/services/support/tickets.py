@@ -18,6 +18,7 @@ from nuage.documents.messages import message
 from nuage.errors import InvalidInput, NotFound, TermViolation
 from nuage.services.context import Context
 from nuage.services.ports import UnitOfWork
+from nuage.services.support.mail_out import queue_for_event
 from nuage.services.support.ports import Channel, EventKind, SupportUnitOfWork, Ticket, TicketEvent
 from nuage.shared.ids import new_id
 from nuage.support.hours import BRUSSELS, OpeningHours
@@ -73,7 +74,16 @@ def add_event(
         new_id("tev"), ticket.id, seq, at, author, from_desk, kind, body, channel, ticket.status
     )
     uow.support.ticket_events.add(event)
+    queue_for_event(uow, ticket, event)  # SUP-1: e-mail out on every change, in the same transaction
     return event
+
+
+def _check_channel(ctx: Context, channel: Channel, sender: str | None) -> None:
+    """SUP-1: the operator attaches calls and e-mails; a requester's own e-mail (``sender``, matched
+    to a known user or contact by the mail listener) counts as itself."""
+    if channel is Channel.PORTAL or ctx.scope.is_operator or (channel is Channel.EMAIL and sender):
+        return
+    raise InvalidInput("channel", "Only the operator attaches a call or an e-mail to a ticket (SUP-1)")
 
 
 def opening_notice(ticket: Ticket) -> str:
@@ -102,11 +112,18 @@ def open_ticket(
     subject: str,
     description: str,
     channel: Channel = Channel.PORTAL,
+    *,
+    contact_email: str | None = None,
+    sender: str | None = None,
+    commit: bool = True,
 ) -> Ticket:
-    """SUP-1/SUP-2: a new ticket; out of hours, on-duty staff only for eligible critical requests."""
+    """SUP-1/SUP-2: a new ticket; out of hours, on-duty staff only for eligible critical requests.
+
+    ``contact_email``: who hears about it (the user who opened it); ``sender``: the address a
+    ticket opened by e-mail came from (it is the contact). ``commit=False``: the caller commits
+    (an e-mail's ticket and its files in one transaction)."""
     account = _visible_party(uow, ctx, account_id)
-    if channel is not Channel.PORTAL and not ctx.scope.is_operator:
-        raise InvalidInput("channel", "Only the operator attaches a call or an e-mail to a ticket (SUP-1)")
+    _check_channel(ctx, channel, sender)
     requester = requester_kind(uow, ctx, account)
     level = criticality_of(category, criticality)
     now = ctx.clock.now()
@@ -127,12 +144,14 @@ def open_ticket(
         starts_at=handled.starts_at.astimezone(UTC),
         respond_by=handled.respond_by.astimezone(UTC),
         resolve_by=handled.resolve_by.astimezone(UTC),
+        contact_email=sender or contact_email,
     )
     uow.support.tickets.add(ticket)
     body = _text("description", description, MAX_TEXT)
     add_event(uow, ticket, now, ctx.scope.viewer_id, EventKind.OPENED, body, from_desk=False, channel=channel)
     add_event(uow, ticket, now, "platform", EventKind.MESSAGE, opening_notice(ticket), from_desk=True)
-    uow.commit()
+    if commit:
+        uow.commit()
     return ticket
 
 
@@ -171,16 +190,23 @@ def list_tickets(
 
 
 def reply(
-    uow: SupportUnitOfWork, ctx: Context, ticket_id: str, body: str, channel: Channel = Channel.PORTAL
+    uow: SupportUnitOfWork,
+    ctx: Context,
+    ticket_id: str,
+    body: str,
+    channel: Channel = Channel.PORTAL,
+    *,
+    sender: str | None = None,
+    commit: bool = True,
 ) -> TicketEvent:
     """SUP-1: a message on the ticket; the desk's first reply takes it up, the requester's answer
-    gives a waiting or resolved ticket back to the desk. A closed ticket takes no more messages."""
+    gives a waiting or resolved ticket back to the desk. A closed ticket takes no more messages.
+    ``sender``: the requester's address when the message came by e-mail."""
     ticket = get_ticket(uow, ctx, ticket_id)
     if ticket.status is TicketStatus.CLOSED:
         raise TermViolation("SUP-1", "This ticket is closed: a new request is a new ticket", ticket=ticket.id)
     from_desk = ctx.scope.is_operator
-    if channel is not Channel.PORTAL and not from_desk:
-        raise InvalidInput("channel", "Only the operator attaches a call or an e-mail to a ticket (SUP-1)")
+    _check_channel(ctx, channel, sender)
     now = ctx.clock.now()
     status = status_after_reply(ticket.status, from_desk=from_desk)
     responded = ticket.responded_at if ticket.responded_at or not from_desk else now
@@ -197,7 +223,8 @@ def reply(
         from_desk=from_desk,
         channel=channel,
     )
-    uow.commit()
+    if commit:
+        uow.commit()
     return event
 
 

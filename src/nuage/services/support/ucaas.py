@@ -1,8 +1,9 @@
 """Telavox UCaaS resale (BIL-8): activations from the catalogue, confirmation, billing as activated.
 
-A customer (or its partner) activates a quantity of a catalogue item; it is billed only from the
-day the upstream provider confirmed it (the operator records the confirmation here: the adapter
-to the provider's provisioning interface is not built yet), and until its deactivation.
+A customer (or its partner) activates a quantity of a catalogue item; it is ordered from the
+upstream provider (``upstream.sync``, retried while the provider is down) and billed only from
+the day the provider confirmed it (or the operator recorded its confirmation), until its
+deactivation; a refused one is never billed.
 ``bill_month`` puts each activation's pro rata line for a month on the next invoice as a pending
 charge, once per activation and month (BIL-9). Alarm and lift lines are refused (Telavox §2).
 On abuse, the operator adds user licences retroactively to the contract start (``add_retroactive_licences``).
@@ -25,17 +26,27 @@ from nuage.resale.ucaas import (
 )
 from nuage.services.billing.contracts import contract_of
 from nuage.services.context import Context
-from nuage.services.support.charges import UCAAS_CATALOGUE, USER_LICENCE, charge, charged
-from nuage.services.support.ports import SupportUnitOfWork
+from nuage.services.support.charges import UCAAS_CATALOGUE, USER_LICENCE, catalogue_for, charge, charged
+from nuage.services.support.ports import SupportUnitOfWork, UpstreamState
+from nuage.services.support.upstream import queue_end, queue_order
 from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
 from nuage.shared.month import Month
 from nuage.tenancy.model import PartyKind
 
 
-def catalogue() -> list[CatalogueItem]:
-    """BIL-8: what the resale catalogue sells."""
-    return list(UCAAS_CATALOGUE.values())
+def catalogue(
+    uow: SupportUnitOfWork | None = None, ctx: Context | None = None, account_id: str | None = None
+) -> list[CatalogueItem]:
+    """BIL-8: what the resale catalogue sells, at an account's prices (its price list today, BIL-2)
+    when one is named, else at the default prices."""
+    if uow is None or ctx is None or account_id is None:
+        return list(UCAAS_CATALOGUE.values())
+    ctx.scope.require(account_id, "account")
+    customer = uow.parties.find(account_id)
+    if customer is None or customer.kind is not PartyKind.CUSTOMER:
+        raise NotFound("customer", account_id)
+    return list(catalogue_for(uow, customer, business_date(ctx.clock.now())).values())
 
 
 def activate(
@@ -57,6 +68,7 @@ def activate(
     check_activation(item, quantity, purpose)
     activation = Activation(new_id("uca"), account_id, item.code, quantity, None)
     uow.support.activations.add(activation)
+    queue_order(uow, activation, ctx.clock.now())  # ordered from the upstream by ``upstream.sync``
     uow.commit()
     return activation
 
@@ -88,6 +100,9 @@ def confirm(uow: SupportUnitOfWork, ctx: Context, activation_id: str, on: date |
         raise InvalidInput("on", "A confirmation is not in the future")
     confirmed = replace(found, active_from=day)
     uow.support.activations.update(confirmed)
+    order = uow.support.upstream_orders.find(found.id)
+    if order is not None:  # confirmed by hand: nothing more to ask the upstream
+        uow.support.upstream_orders.update(replace(order, state=UpstreamState.ACTIVE))
     uow.commit()
     return confirmed
 
@@ -100,6 +115,7 @@ def deactivate(uow: SupportUnitOfWork, ctx: Context, activation_id: str) -> Acti
     today = business_date(ctx.clock.now())
     ended = replace(found, active_until=max(today, found.active_from) if found.active_from else today)
     uow.support.activations.update(ended)
+    queue_end(uow, found.id, ctx.clock.now())
     uow.commit()
     return ended
 
@@ -115,9 +131,10 @@ def bill_month(uow: SupportUnitOfWork, ctx: Context, month: Month) -> int:
         key = f"ucaas:{activation.id}:{month}"
         if charged(uow, key):
             continue
-        lines = activation_lines([activation], UCAAS_CATALOGUE, month)
+        customer = uow.parties.get(activation.account_id)
+        lines = activation_lines([activation], catalogue_for(uow, customer, month.first_day), month)
         if lines:
-            charge(uow, ctx.clock, uow.parties.get(activation.account_id), "ucaas", key, lines)
+            charge(uow, ctx.clock, customer, "ucaas", key, lines)
             made += 1
     uow.commit()
     return made
@@ -136,7 +153,7 @@ def add_retroactive_licences(
     state = contract_of(uow, ctx, account_id)
     line = retroactive_licences(
         account_id=account_id,
-        licence=UCAAS_CATALOGUE[USER_LICENCE],
+        licence=catalogue_for(uow, customer, business_date(ctx.clock.now()))[USER_LICENCE],
         missing=missing,
         contract_start=state.contract.start_on,
         run_month=Month.at(ctx.clock.now()),

@@ -1,7 +1,10 @@
 """The B2BUA: call legs as state machines joined by a controller, one module per concern.
 
 - ``admission``: an initial INVITE checked, its caller identified, what was dialled resolved.
-- ``features``: feature codes dialled on a phone (CFG-13 hot-desk log in and out).
+- ``features``: feature codes dialled on a phone (CFG-13 hot-desk log in and out); ``forwarding``
+  and ``pickup``: call forwarding and do-not-disturb codes, call pickup (issue #15).
+- ``hunt``: what a call rings next, through forwards and ring groups; ``forward_legs``: a call
+  forwarded outside the platform as a call of the forwarding account (CAP-3, SIP-2, its CDR).
 - ``apps``: media applications, calls Nuage answers itself (play, collect digits, record): the
   runtime voicemail, IVRs and conferences are written on.
 - ``controller``: one call's state machine: the policy's answer, hunting over its routes,

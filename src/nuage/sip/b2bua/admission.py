@@ -2,8 +2,9 @@
 
 ``admit`` answers what it can alone (422 for a too short Session-Expires, 483 for a spent
 Max-Forwards, the digest challenge, 404 for nothing dialled that resolves), runs a feature code
-(``nuage.sip.b2bua.features``, or a media application's: ``nuage.sip.b2bua.apps``) and otherwise
-starts a ``CallController`` for the attempt, which asks the policy.
+(``nuage.sip.b2bua.features``; forwarding codes and call pickup: ``forwarding``, ``pickup``;
+a media application's: ``nuage.sip.b2bua.apps``) and otherwise starts a ``CallController``
+for the attempt, which asks the policy.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from nuage.sip.b2bua.apps import dispatch, run_application
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.features import hot_desk_feature, is_feature
+from nuage.sip.b2bua.forwarding import forwarding_feature, parse_feature
+from nuage.sip.b2bua.pickup import is_pickup, pickup
 from nuage.sip.b2bua.replaces import replace_dialog
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.ports import (
@@ -20,6 +23,7 @@ from nuage.sip.ports import (
     DeviceDestination,
     Direction,
     ExternalDestination,
+    GroupDestination,
     SipAccount,
     TrunkDestination,
     UserDestination,
@@ -56,6 +60,14 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
         if account.hot_desk and services.hot_desk is not None and is_feature(settings, dialled):
             await hot_desk_feature(services, tx, account, dialled)
             return None
+        if services.routing is not None and account.trunk_id is None:  # issue #15, a phone's codes
+            feature = parse_feature(dialled)
+            if feature is not None:
+                await forwarding_feature(services, tx, account, *feature)
+                return None
+            if is_pickup(dialled):
+                await pickup(services, tx, account, dialled)
+                return None
         application = await dispatch(services, account, dialled)
         if application is not None:  # a feature code answered by Nuage itself (voicemail...)
             await run_application(
@@ -98,6 +110,6 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
 
 
 def _account_of(destination: Destination) -> str | None:
-    if isinstance(destination, UserDestination | DeviceDestination | TrunkDestination):
+    if isinstance(destination, UserDestination | DeviceDestination | TrunkDestination | GroupDestination):
         return destination.account_id
     return None

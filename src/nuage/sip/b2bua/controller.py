@@ -13,45 +13,41 @@ relay and call transfer (``transfer``, ``bridge``: a few hooks here) are the mod
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from nuage.sip.b2bua.anchoring import anchor, anchored
 from nuage.sip.b2bua.bridge import Transfer
-from nuage.sip.b2bua.callee import CalleeLeg, Target
+from nuage.sip.b2bua.callee import CalleeLeg
+from nuage.sip.b2bua.divert import diversion, divert_or_fail
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
+from nuage.sip.b2bua.hunt import Hunt, Step
 from nuage.sip.b2bua.identity import callee_identity
 from nuage.sip.b2bua.legs import NO_ACK, CallerLeg, Leg
-from nuage.sip.b2bua.media import CallMedia, media_failure, needs_anchor, recording_plan, spawn
+from nuage.sip.b2bua.media import CallMedia, spawn
 from nuage.sip.b2bua.records import CallInfo, call_info, call_record, journal_entry, outcome_of
 from nuage.sip.b2bua.relay import Relay
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.b2bua.states import CallState
-from nuage.sip.b2bua.targets import targets_of
 from nuage.sip.b2bua.transfer import take_request
-from nuage.sip.media import MediaError, Side
+from nuage.sip.media import Side
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.ports import (
-    MEDIA_TIMEOUT,
     Authorization,
     CallAttempt,
     CallOutcome,
     CdrRecord,
-    Destination,
     Direction,
     Refusal,
     SipAccount,
 )
 from nuage.sip.responses import refusal_status, warning_header
 from nuage.sip.timers import Cancellable
-from nuage.sip.tls_sdes import REFUSAL_REASON, RULE, is_secure, offer_for
+from nuage.sip.tls_sdes import REFUSAL_REASON, RULE, offer_for
 from nuage.sip.transactions import ServerTransaction, new_tag
 
 log = logging.getLogger("nuage.sip.calls")
-
-
-_RETRY_NEXT_ROUTE = frozenset({408, 500, 502, 503, 504})
 
 
 class CallController:
@@ -75,15 +71,14 @@ class CallController:
         self.attempt: CallAttempt | None = None
         self.caller_leg = CallerLeg(services.host, self, tx)
         self.callee_leg: CalleeLeg | None = None
-        self._routes: list[Destination] = []
-        self._last_failure: Fail | None = None
+        self.hunt = Hunt(self)  # what rings next: routes, forwards, ring groups (issue #15)
         self._timers: dict[str, Cancellable] = {}
         self._status = 0
         self._outcome: CallOutcome | None = None
         self.refusal_rule: str | None = None
         self._relay = Relay(services.host, self.session_refreshed, services.settings.domain)
         self.media: CallMedia | None = None  # the call's media session once anchored
-        self._offer = tx.request.body  # the offer sent to the callee (rewritten when anchored)
+        self.offer = tx.request.body  # the offer sent to the callee (rewritten when anchored)
         self._session_interval: int | None = None
         self._max_duration: float | None = None
         self._timers_fired = False
@@ -122,36 +117,18 @@ class CallController:
                 if attempt.emergency:
                     limits = []  # EMG-4: an emergency call is never cut
                 self._max_duration = min(limits) if limits else None
-                self._routes = list(routes)
-                if not await self._anchor():
+                self.hunt.add(routes)
+                if not await anchor(self):
                     return
                 self.state = CallState.ROUTING
                 self._journal()
                 self._arm("no-answer", self.services.settings.no_answer_timeout_s, self._no_answer)
-                self._next_route()
+                await self._next_route()
 
-    async def _anchor(self) -> bool:
-        """Anchor the media when the operator or a NAT'd caller wants it (issue #15); False: the
-        call ended meanwhile, or the engine refused it (answered with its status and Warning)."""
-        services, tx = self.services.media, self.caller_leg.tx
-        if services is None or b"RTP/SAVP" in self.request.body:
-            return True  # SRTP is keyed end to end between TLS legs: never anchored, never recorded
-        account_id = self.attempt.account_id if self.attempt is not None else None
-        recording = await recording_plan(services, account_id, self.call_id)  # CFG-9
-        if recording is None and not needs_anchor(services.anchor, self.request, tx.source.host):
-            return self.state is CallState.WAIT_ROUTE
-        self.media = media = CallMedia(services, self.call_id, recording)
-        media.watch(lambda: self._hang_up_both("media stopped", MEDIA_TIMEOUT))  # the CDR says why
+    def use_media(self, media: CallMedia) -> None:
+        """Anchor the call's media in ``media`` (issue #15): every SDP either leg sends is rewritten."""
+        self.media = media
         self._relay.rewrite = self._rewrite
-        try:
-            self._offer = await media.rewrite(Side.CALLER, self.request.body)
-        except MediaError as exc:
-            if self.state is CallState.WAIT_ROUTE:
-                failure = media_failure(exc, self.services.settings.domain)
-                self.caller_leg.send(failure)
-                self._end(failure.status, CallOutcome.FAILED)
-            return False
-        return self.state is CallState.WAIT_ROUTE
 
     async def _rewrite(self, leg: Leg, body: bytes) -> bytes:
         """An SDP ``leg`` sent, pointing the other leg at the engine."""
@@ -164,7 +141,7 @@ class CallController:
         self.refusal_rule = refusal.rule_id
         warning = warning_header(refusal, self.services.settings.domain)
         self.caller_leg.send(Fail(status, reason or phrase, warning))
-        self._end(status, CallOutcome.REFUSED)
+        self.end(status, CallOutcome.REFUSED)
 
     def answer_feature(
         self, body: bytes, headers: tuple[tuple[str, str], ...], *, hang_up_on_ack: bool = True
@@ -182,52 +159,54 @@ class CallController:
     def finish_early(self, status: int, outcome: CallOutcome) -> None:
         """Answer the INVITE with a final status and write the CDR (nothing was routed)."""
         self.caller_leg.send(Fail(status, SipResponse(status).reason))
-        self._end(status, outcome)
+        self.end(status, outcome)
 
-    def _next_route(self) -> None:
-        while self._routes:
-            route = self._routes.pop(0)
-            targets = self._targets(route)
-            if not targets:
-                self._last_failure = Fail(480, "Temporarily Unavailable")
-                continue
-            self._place(route, targets)
+    async def _next_route(self) -> None:
+        step = await self.hunt.next_step()
+        if self.state is not CallState.ROUTING:
             return
-        failure = self._last_failure or Fail(480, "Temporarily Unavailable")
-        self.caller_leg.send(failure)
-        outcome = (
-            CallOutcome.UNAVAILABLE
-            if failure.status == 480 and not self._timers_fired
-            else outcome_of(failure.status)
-        )
-        self._end(failure.status, outcome)
+        if self._timers_fired:  # the call's no-answer time ran out while the hunt looked
+            step = Fail(480, "No Answer")
+        if isinstance(step, Step):
+            if step.fresh:  # forwarded: the new destination rings for the whole no-answer time
+                self._arm("no-answer", self.services.settings.no_answer_timeout_s, self._no_answer)
+            if step.timeout_s is not None:
+                self._arm("step", step.timeout_s, self._step_timeout)
+            self._place(step)
+            return
+        unavailable = step.status == 480 and not self._timers_fired
+        self.fail(step, CallOutcome.UNAVAILABLE if unavailable else None)
 
-    def _targets(self, route: Destination) -> list[Target]:
-        dialled = self.attempt.dialled if self.attempt is not None else self.request.uri.user
-        targets = targets_of(route, self.services.registrar, dialled)
-        if self.request.uri.scheme == "sips":  # RFC 5630: TLS to every place rung
-            targets = [target for target in targets if is_secure(target.destination.transport)]
-        return targets
+    def fail(self, event: Fail, outcome: CallOutcome | None = None, *, divert: bool = True) -> None:
+        """Nothing answered: the user's voicemail takes the call (``divert``), else the caller gets
+        ``event`` and the CDR its outcome."""
+        diverted = diversion(self, event) if divert else None
+        if diverted is not None:
+            spawn(divert_or_fail(self, event, diverted, outcome))
+            return
+        self.caller_leg.send(Fail(event.status, event.reason, event.warning))
+        self.end(event.status, outcome or outcome_of(event.status))
 
-    def _place(self, route: Destination, targets: list[Target]) -> None:
-        request = self.request
+    def _place(self, step: Step) -> None:
+        request, route, targets = self.request, step.route, step.targets
         # SIP-5: SDES keys only between TLS legs; an offer that mandates SRTP otherwise refused
-        offer = offer_for(self._offer, self.caller_leg.transport, [t.destination.transport for t in targets])
+        offer = offer_for(self.offer, self.caller_leg.transport, [t.destination.transport for t in targets])
         if offer is None:
             self.refusal_rule = RULE
             warning = warning_header(Refusal(RULE, REFUSAL_REASON), self.services.settings.domain)
             self.caller_leg.send(Fail(488, "Not Acceptable Here", warning))
-            self._end(488, CallOutcome.REFUSED)
+            self.end(488, CallOutcome.REFUSED)
             return
         body, allowed = offer
         targets = [target for target, ok in zip(targets, allowed, strict=True) if ok]
         from_addr, to_addr, extra = callee_identity(
             route,
             request,
-            account=self.account,
+            account=step.account or self.account,  # a forwarded external leg: the forwarding user's
             domain=self.services.settings.domain,
-            caller_id=self._caller_id,
+            caller_id=step.caller_id if step.account else self._caller_id,
         )
+        extra.extend(step.headers)
         for name in ("session-expires", "min-se", "supported", "allow"):
             for value in request.headers.get_all(name):
                 extra.append((name, value))
@@ -259,48 +238,51 @@ class CallController:
                 if self.callee_leg is not None:
                     self.callee_leg.send(Disconnect(event.reason))
                 if self.state is not CallState.CONNECTED:
-                    self._end(487, CallOutcome.CANCELLED)
+                    self.end(487, CallOutcome.CANCELLED)
                 elif event.reason == NO_ACK and not leg.confirmed:
-                    self._end(200, CallOutcome.NO_ACK)  # §13.3.1.4: a failed call; the leg sent its BYE
+                    self.end(200, CallOutcome.NO_ACK)  # §13.3.1.4: a failed call; the leg sent its BYE
                 else:
-                    self._end(200, CallOutcome.ANSWERED)
+                    self.end(200, CallOutcome.ANSWERED)
             return
         if leg is not self.callee_leg:
             return
         match event:
             case Ring() | Connect() if self.media is not None and event.body:
                 if self.state is CallState.ROUTING:
-                    spawn(self._anchored(leg, event))
+                    spawn(anchored(self, leg, event))
                 elif isinstance(event, Connect):
                     leg.bye()
             case Ring():
                 if self.state is CallState.ROUTING:
                     self.caller_leg.send(event)
             case Connect():
-                self._connected(leg, event)
-            case Fail(status=status):
+                self.connected(leg, event)
+            case Fail():
                 if self.state is not CallState.ROUTING:
                     return
                 self.callee_leg = None
+                self._cancel_timer("step")
                 if self._timers_fired:
                     event = Fail(480, "No Answer")
-                elif status in _RETRY_NEXT_ROUTE and self._routes:
-                    self._last_failure = event
-                    self._next_route()
+                elif (failure := self.hunt.after_failure(event)) is None:
+                    spawn(self._next_route())
                     return
-                self.caller_leg.send(Fail(event.status, event.reason))
-                self._end(event.status, outcome_of(event.status))
+                else:
+                    event = failure
+                self.fail(event)
             case Disconnect():
                 self.caller_leg.send(Disconnect(event.reason))
-                self._end(200, CallOutcome.ANSWERED)
+                self.end(200, CallOutcome.ANSWERED)
 
-    def _connected(self, leg: Leg, event: Connect) -> None:
+    def connected(self, leg: Leg, event: Connect) -> None:
+        """The callee answered (its SDP already rewritten when anchored)."""
         if self.state is not CallState.ROUTING:
             leg.bye()
             return
         self.state = CallState.CONNECTED
         self.answered_at = self.services.clock.now()
         self._cancel_timer("no-answer")
+        self._cancel_timer("step")
         self._journal()
         self.caller_leg.send(event)
         if self.media is not None:
@@ -310,31 +292,10 @@ class CallController:
         self.session_refreshed(dict(event.headers).get("session-expires"))
         self._log.debug("call %s answered", self.call_id)
 
-    async def _anchored(self, leg: Leg, event: Ring | Connect) -> None:
-        """The callee's early or final answer, rewritten to point the caller at the engine."""
-        assert self.media is not None
-        try:
-            body = await self.media.rewrite(Side.CALLEE, event.body)
-        except MediaError as exc:
-            if isinstance(event, Connect):
-                leg.bye()
-            if self.state is CallState.ROUTING:
-                failure = media_failure(exc, self.services.settings.domain)
-                if self.callee_leg is not None:
-                    self.callee_leg.send(Disconnect("media"))
-                self.caller_leg.send(failure)
-                self._end(failure.status, CallOutcome.FAILED)
-            return
-        rewritten = dataclasses.replace(event, body=body)
-        if isinstance(rewritten, Connect):
-            self._connected(leg, rewritten)
-        elif self.state is CallState.ROUTING:
-            self.caller_leg.send(rewritten)
-
     def on_ack(self, leg: Leg, request: SipRequest) -> None:
         """An ACK for a 2xx we sent: forward the answer where an offer is waiting for it."""
         if self._hang_up_on_ack and leg is self.caller_leg:
-            self._hang_up_both("feature done")
+            self.hang_up_both("feature done")
             return
         if self.transfer is not None and self.transfer.on_ack(leg, request):
             return
@@ -361,14 +322,21 @@ class CallController:
 
     def _no_answer(self) -> None:
         self._timers.pop("no-answer", None)
-        if self.state is CallState.ROUTING and self.callee_leg is not None:
+        if self.state is CallState.ROUTING:
             self._timers_fired = True
-            self._routes.clear()
+            self.hunt.stop()
+            if self.callee_leg is not None:
+                self.callee_leg.cancel()
+
+    def _step_timeout(self) -> None:
+        self._timers.pop("step", None)
+        if self.state is CallState.ROUTING and self.callee_leg is not None:
+            self.hunt.timed_out = True  # the hunt goes on: a no-answer forward, the next member
             self.callee_leg.cancel()
 
     def _max_duration_reached(self) -> None:
         self._timers.pop("max-duration", None)
-        self._hang_up_both("max duration")
+        self.hang_up_both("max duration")
 
     def session_refreshed(self, header: str | None) -> None:
         """RFC 4028: a refresh (or the first 2xx) restarts the session timer."""
@@ -383,21 +351,22 @@ class CallController:
 
     def _session_expired(self) -> None:
         self._timers.pop("session", None)
-        self._hang_up_both("session expired")
+        self.hang_up_both("session expired")
 
     def abort(self, status: int, reason: str) -> None:
         """End the call now whatever its state (server shutdown): BYE, CANCEL or a final error."""
         if self.state is CallState.CONNECTED:
-            self._hang_up_both(reason)
+            self.hang_up_both(reason)
             return
         if self.state is CallState.DEAD:
             return
         self.caller_leg.send(Fail(status, reason))
         if self.callee_leg is not None:
             self.callee_leg.send(Disconnect(reason))
-        self._end(status, CallOutcome.FAILED)
+        self.end(status, CallOutcome.FAILED)
 
-    def _hang_up_both(self, reason: str, disposition: str | None = None) -> None:
+    def hang_up_both(self, reason: str, disposition: str | None = None) -> None:
+        """BYE both parties of an answered call and end it (``disposition``: why, for the CDR)."""
         if self.state is not CallState.CONNECTED:
             return
         self.disposition = disposition or self.disposition
@@ -407,10 +376,11 @@ class CallController:
             self.callee_leg.bye()
         if self.transfer is not None:
             self.transfer.hang_up(reason)
-        self._end(200, CallOutcome.ANSWERED)
+        self.end(200, CallOutcome.ANSWERED)
 
     # -- end --------------------------------------------------------------------------------
-    def _end(self, status: int, outcome: CallOutcome) -> None:
+    def end(self, status: int, outcome: CallOutcome) -> None:
+        """The call is over: timers cancelled, the CDR written (after the media's figures)."""
         if self.state is CallState.DEAD:
             return
         self.state = CallState.DEAD
@@ -420,6 +390,7 @@ class CallController:
         if self.transfer is not None:
             self.transfer.ended(self)
         record = call_record(self, status, outcome, self.services.clock.now())
+        self.hunt.ended(record)  # a forwarded external leg writes its own CDR
         self._log.info(
             "call %s ended: %s %s after %ss billed",
             self.call_id,
@@ -450,3 +421,5 @@ class CallController:
         entry = journal_entry(self)
         if self.services.journal is not None and entry is not None:
             self.services.journal.update(entry)
+            for leg in self.hunt.journal_entries():  # a forwarded external leg: its own CDR
+                self.services.journal.update(leg)

@@ -40,7 +40,7 @@ from nuage.sip.media import (
     UnsupportedMedia,
 )
 from nuage.sip.message import SipRequest
-from nuage.sip.ports import CallRecordings, CdrRecord
+from nuage.sip.ports import CallRecordings, CdrRecord, HoldMusic, HoldTrack
 
 log = logging.getLogger("nuage.sip.media")
 
@@ -87,6 +87,24 @@ class MediaServices:
     hold_music: Path | None = None  # what a held party hears (None: silence)
     hold_music_s: float = 30.0  # the music's length: it is played again after this long
     events: MediaEvents = dataclasses.field(default_factory=MediaEvents)
+    accounts_music: HoldMusic | None = None  # the music accounts chose (None: the default for all)
+
+    async def hold_track(self, account_id: str | None, call_id: str) -> HoldTrack | None:
+        """What a held party of ``account_id``'s call hears: the account's music on hold, else the
+        default (None: silence). An account's choice that cannot be read leaves the default."""
+        if self.accounts_music is not None and account_id is not None:
+            try:
+                track = await self.accounts_music.track_of(account_id)
+            except Exception:
+                log.exception(
+                    "the music on hold of %s could not be read; call %s hears the default",
+                    account_id,
+                    call_id,
+                )
+                track = None
+            if track is not None:
+                return track
+        return HoldTrack(self.hold_music, self.hold_music_s) if self.hold_music is not None else None
 
 
 def sdp_address(body: bytes) -> str | None:
@@ -202,10 +220,12 @@ class CallMedia:
         services: MediaServices,
         call_id: str,
         recording: RecordingPlan | None = None,
+        account_id: str | None = None,
     ) -> None:
         self.port = services.port
         self.services = services
         self.call_id = call_id
+        self.account_id = account_id  # whose music on hold a held party hears
         self.recording = recording
         self._recording = False
         self._music: dict[Side, asyncio.Task[None]] = {}  # the held side's music on hold
@@ -246,9 +266,9 @@ class CallMedia:
         """``side`` put the other on hold (it hears music from the engine) or took it off hold."""
         held = side.other
         if holds(sdp):
-            music = self.services.hold_music
-            if held not in self._music and music is not None:
-                self._music[held] = asyncio.get_running_loop().create_task(self._play_music(held, music))
+            plays = self.services.hold_music is not None or self.services.accounts_music is not None
+            if held not in self._music and plays:
+                self._music[held] = asyncio.get_running_loop().create_task(self._play_music(held))
                 log.info("call %s: the %s is on hold", self.call_id, held.value)
             return
         task = self._music.pop(held, None)
@@ -257,14 +277,18 @@ class CallMedia:
             spawn(self._stop_music(held))
             log.info("call %s: the %s is off hold", self.call_id, held.value)
 
-    async def _play_music(self, to: Side, music: Path) -> None:
+    async def _play_music(self, to: Side) -> None:
+        """The account's music on hold (or the default) to the held side, again each time it ends."""
+        track = await self.services.hold_track(self.account_id, self.call_id)
+        if track is None:
+            return
         while True:
             try:
-                await self.port.play(self.call_id, to, music)
+                await self.port.play(self.call_id, to, track.path)
             except MediaError as exc:
                 log.warning("call %s: no music on hold: %s", self.call_id, exc)
                 return
-            await asyncio.sleep(self.services.hold_music_s)
+            await asyncio.sleep(track.seconds)
 
     async def _stop_music(self, to: Side) -> None:
         try:

@@ -41,6 +41,7 @@ class CallInfo:
     account_id: str | None
     started_at: datetime
     answered_at: datetime | None
+    forwarded_legs: tuple[str, ...] = ()  # the channel holders of its forwarded external legs (CAP-3)
 
 
 def call_info(call: CallController) -> CallInfo:
@@ -55,6 +56,7 @@ def call_info(call: CallController) -> CallInfo:
         account_id=attempt.account_id if attempt else (account.account_id if account else None),
         started_at=call.started_at,
         answered_at=call.answered_at,
+        forwarded_legs=call.hunt.legs_in_progress,
     )
 
 

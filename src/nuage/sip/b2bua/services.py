@@ -7,7 +7,7 @@ The server builds one ``CallServices`` at start; admission, the feature codes an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from nuage.shared.clock import Clock
@@ -17,6 +17,7 @@ from nuage.sip.b2bua.media import MediaServices
 from nuage.sip.journal import CallJournal
 from nuage.sip.ports import CallPolicy, DialPlan, HotDesk
 from nuage.sip.registrar import Registrar
+from nuage.sip.routing import CallRouting
 
 if TYPE_CHECKING:
     from nuage.sip.b2bua.apps import Applications
@@ -54,3 +55,6 @@ class CallServices:
     media: MediaServices | None = None  # the engine anchored calls' media goes to (None: never anchored)
     applications: Applications | None = None  # media applications: feature codes, diversion (apps)
     live_calls: Callable[[], Iterable[CallController]] = tuple  # the calls in progress (attended transfer)
+    routing: CallRouting | None = None  # forwarding and ring groups (issue #15; None: neither)
+    round_robin: dict[str, int] = field(default_factory=dict)  # ring group -> its next first member
+    ringing: dict[str, CallController] = field(default_factory=dict)  # call id -> a call ringing users

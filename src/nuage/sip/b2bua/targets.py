@@ -11,7 +11,13 @@ from dataclasses import replace
 
 from nuage.sip.b2bua.callee import Target
 from nuage.sip.message import SipUri
-from nuage.sip.ports import Destination, ExternalDestination, TrunkDestination, UserDestination
+from nuage.sip.ports import (
+    Destination,
+    ExternalDestination,
+    GroupDestination,
+    TrunkDestination,
+    UserDestination,
+)
 from nuage.sip.registrar import Registrar
 from nuage.sip.transport import Address
 
@@ -23,6 +29,8 @@ def targets_of(route: Destination, registrar: Registrar, dialled: str | None) ->
         uri = SipUri("sip", trunk.host, user=route.e164, port=trunk.port)
         return [Target(uri, Address(trunk.transport, trunk.host, trunk.port))]
     did: str | None = None
+    if isinstance(route, GroupDestination):
+        return []  # a ring group rings its members: the hunt (``nuage.sip.b2bua.hunt``) expands it
     if isinstance(route, UserDestination):
         device_ids = route.device_ids
     elif isinstance(route, TrunkDestination):

@@ -19,6 +19,7 @@ from typing import Any, Self
 
 from nuage.directory.conferences import ConferenceParticipant
 from nuage.directory.destinations import NumberApplication
+from nuage.directory.meetings import MeetingRoom
 from nuage.directory.menus import Menu
 from nuage.directory.model import (
     CallRecording,
@@ -27,6 +28,7 @@ from nuage.directory.model import (
     ConferenceRoom,
     Device,
     EmergencyNumber,
+    HoldMusicSetting,
     HotDeskSession,
     NumberBlock,
     PhoneNumber,
@@ -38,6 +40,7 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.directory.schedules import Schedule
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
 from nuage.storage.memory.billing import BILLING_TABLES, MemoryBillingStore
@@ -60,9 +63,11 @@ KINDS: dict[str, tuple[str, str]] = {
     "recording": ("recording setting", "account_id"),
     "call_recordings": ("call recording", "id"),
     "web_channels": ("web channel", "id"),
+    "meeting_rooms": ("meeting room", "id"),
     "packs": ("traffic pack", "id"),
     "trunks": ("trunk", "id"),
     "sound_files": ("sound file", "id"),
+    "hold_music": ("music-on-hold setting", "account_id"),
     "carrier_trunks": ("carrier trunk", "id"),
     "emergency_numbers": ("emergency number", "number"),
     "hot_desk_sessions": ("hot-desk session", "device_id"),
@@ -72,6 +77,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "conference_participants": ("conference participant", "id"),
     "voicemail_boxes": ("voicemail box", "id"),
     "voicemail_messages": ("voicemail message", "id"),
+    "forwarding": ("call forwarding", "user_id"),
+    "ring_groups": ("ring group", "id"),
 }
 
 
@@ -119,9 +126,11 @@ class MemoryUnitOfWork:
     recording: MemoryRepository[RecordingSetting]
     call_recordings: MemoryRepository[CallRecording]
     web_channels: MemoryRepository[WebChannel]
+    meeting_rooms: MemoryRepository[MeetingRoom]
     packs: MemoryRepository[TrafficPack]
     trunks: MemoryRepository[Trunk]
     sound_files: MemoryRepository[SoundFile]
+    hold_music: MemoryRepository[HoldMusicSetting]
     carrier_trunks: MemoryRepository[CarrierTrunk]
     emergency_numbers: MemoryRepository[EmergencyNumber]
     hot_desk_sessions: MemoryRepository[HotDeskSession]
@@ -131,6 +140,8 @@ class MemoryUnitOfWork:
     conference_participants: MemoryRepository[ConferenceParticipant]
     voicemail_boxes: MemoryRepository[VoicemailBox]
     voicemail_messages: MemoryRepository[VoicemailMessage]
+    forwarding: MemoryRepository[CallForwarding]
+    ring_groups: MemoryRepository[RingGroup]
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store

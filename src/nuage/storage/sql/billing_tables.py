@@ -124,6 +124,7 @@ price_lists = Table(
     Column("capacity_reading", String(16), nullable=False),
     Column("run_day", Integer, nullable=False),
     Column("interest_reading", String(24)),  # PAY-2 (migration 0018); NULL: the operator's setting
+    Column("resale", JSON),  # BIL-8 (migration 0032_resale_prices): item code -> monthly price; NULL: none
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("plan_id", "audience", "version", name="uq_price_lists_plan_audience_version"),
 )

@@ -26,9 +26,11 @@ from nuage.sip.ports import (
     Destination,
     DeviceDestination,
     ExternalDestination,
+    GroupDestination,
     SipAccount,
     UserDestination,
 )
+from nuage.sip.routing import ForwardingRule, HuntGroup, RoutedUser
 from nuage.storage.sql.sip_snapshot import (
     ACCOUNT_TABLES,
     PLATFORM_TABLES,
@@ -200,6 +202,8 @@ class SqlSipDirectory:
             return DeviceDestination(route.device_id, route.account_id)
         if route.trunk_id:
             return self._snapshot.trunks.get(route.trunk_id)  # SIP-3: the number rings the PBX
+        if route.ring_group_id:
+            return GroupDestination(route.ring_group_id, route.account_id)  # issue #15
         return None  # unassigned
 
     def _user(self, user_id: str) -> UserDestination | None:
@@ -212,8 +216,12 @@ class SqlSipDirectory:
         return UserDestination(user_id, user.account_id, devices + self.phones_of(user_id))
 
     async def resolve(self, caller: SipAccount, dialled: str) -> Destination | None:
-        """Extension or SIP username of the caller's account, a platform number, else the carrier."""
+        """Extension (of a user or a ring group) or SIP username of the caller's account, a platform
+        number, else the carrier (EMG-4: an emergency number first)."""
         snapshot = self._snapshot
+        group_id = snapshot.group_extensions.get((caller.account_id, dialled.strip()))
+        if group_id is not None and dialled.strip() not in snapshot.plan.emergency:
+            return GroupDestination(group_id, caller.account_id)
         match snapshot.plan.route(caller.account_id, dialled):
             case ToEmergency(number):
                 carriers = snapshot.carriers
@@ -227,6 +235,23 @@ class SqlSipDirectory:
             case ToCarrier(e164):
                 return ExternalDestination(e164, snapshot.carriers[0]) if snapshot.carriers else None
         return None
+
+    # -- call routing (issue #15): the reads of ``nuage.sip.routing.CallRouting`` ----------------
+
+    def forwarding(self, user_id: str) -> ForwardingRule | None:
+        """The user's forwarding and do-not-disturb, or None."""
+        return self._snapshot.forwarding.get(user_id)
+
+    def user(self, user_id: str) -> RoutedUser | None:
+        """The user, where their phones ring, and the number they present (SIP-2)."""
+        user = self._snapshot.users.get(user_id)
+        if user is None:
+            return None
+        return RoutedUser(user_id, user.account_id, user.name, user.caller_id, self._user(user_id))
+
+    def group(self, group_id: str) -> HuntGroup | None:
+        """The ring group, or None."""
+        return self._snapshot.groups.get(group_id)
 
     async def find_carrier(self, host: str, port: int) -> CarrierTrunk | None:
         """The carrier whose gateway is ``host:port``.

@@ -23,8 +23,10 @@ from sqlalchemy import Connection, Select, select
 
 from nuage.directory.dialplan import DialPlan, NumberIndex
 from nuage.directory.model import Device, HotDeskSession, PhoneNumber, Trunk, TrunkAddress, TrunkAuth, User
+from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.sip.ports import CarrierTrunk, SipAccount, TrunkDestination
-from nuage.storage.sql import tables
+from nuage.sip.routing import ForwardingRule, HuntGroup
+from nuage.storage.sql import routing_tables, tables
 from nuage.storage.sql.mapping import RowMapper
 from nuage.terms.emergency import NumberLookup, emergency_numbers
 
@@ -37,6 +39,10 @@ _DEVICES = RowMapper(Device, tables.devices)
 _NUMBERS = RowMapper(PhoneNumber, tables.phone_numbers)
 _TRUNKS = RowMapper(Trunk, tables.trunks)
 _SESSIONS = RowMapper(HotDeskSession, tables.hot_desk_sessions)
+_FORWARDING = RowMapper(CallForwarding, routing_tables.call_forwarding)
+_GROUPS = RowMapper(
+    RingGroup, routing_tables.ring_groups, {"members": (" ".join, lambda text: tuple(text.split()))}
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,9 @@ class DirectorySnapshot:
     trunks: dict[str, TrunkDestination] = field(default_factory=dict)  # SIP-3, by trunk id
     ip_trunks: tuple[IpTrunk, ...] = ()
     hot_desk: dict[str, HotDeskSession] = field(default_factory=dict)  # CFG-13, by device id
+    forwarding: dict[str, ForwardingRule] = field(default_factory=dict)  # issue #15, by user id
+    groups: dict[str, HuntGroup] = field(default_factory=dict)  # ring groups by id
+    group_extensions: dict[tuple[str, str], str] = field(default_factory=dict)  # (account, ext) -> group
     read_at: float = 0.0  # time.monotonic() when the read began (what was written before, it shows)
 
 
@@ -171,6 +180,8 @@ class AccountRows:
     devices: list[Device] = field(default_factory=list)  # those with a SIP username
     trunks: list[Trunk] = field(default_factory=list)  # oldest first
     numbers: list[PhoneNumber] = field(default_factory=list)  # oldest first
+    forwarding: list[CallForwarding] = field(default_factory=list)
+    ring_groups: list[RingGroup] = field(default_factory=list)
 
 
 #: the lookups an account contributes to, merged over every account (see ``_contributions``)
@@ -188,6 +199,9 @@ FIELDS = (
     "of_trunk",
     "main",
     "trunks",
+    "forwarding",
+    "groups",
+    "group_extensions",
 )
 
 
@@ -222,8 +236,35 @@ def _contributions(rows: AccountRows) -> tuple[dict[str, dict[Any, Any]], list[t
         "of_trunk": dict(lookup.of_trunk),
         "main": numbers.main,
         "trunks": trunks,
+        "forwarding": {f.user_id: _rule(f) for f in rows.forwarding},
+        "groups": {g.id: _group(g, numbers.main.get(g.account_id)) for g in rows.ring_groups},
+        "group_extensions": {(g.account_id, g.extension): g.id for g in rows.ring_groups if g.extension},
     }
     return parts, ip_trunks
+
+
+def _rule(forwarding: CallForwarding) -> ForwardingRule:
+    return ForwardingRule(
+        unconditional=forwarding.unconditional,
+        busy=forwarding.busy,
+        no_answer=forwarding.no_answer,
+        no_answer_s=float(forwarding.no_answer_s),
+        unregistered=forwarding.unregistered,
+        dnd=forwarding.dnd,
+    )
+
+
+def _group(group: RingGroup, main_number: str | None) -> HuntGroup:
+    return HuntGroup(
+        group.id,
+        group.account_id,
+        group.strategy.value,
+        group.members,
+        float(group.member_timeout_s),
+        float(group.timeout_s),
+        group.fallback,
+        main_number,  # SIP-2: presented when the fallback is a number outside the platform
+    )
 
 
 def _chunks(keys: Collection[str], size: int = 500) -> Iterator[list[str]]:
@@ -248,6 +289,8 @@ def read_accounts(connection: Connection, accounts: Collection[str] | None) -> d
                 tables.phone_numbers.c.created_at, tables.phone_numbers.c.id
             ),
         ),
+        ("forwarding", _FORWARDING, select(routing_tables.call_forwarding)),
+        ("ring_groups", _GROUPS, select(routing_tables.ring_groups)),
     ]
     for name, mapper, query in queries:
         batches = (
@@ -272,7 +315,7 @@ class Platformwide:
 
 #: the watched tables the SIP view reads whole, and those it reads one account at a time
 PLATFORM_TABLES = ("carrier_trunks", "emergency_numbers", "hot_desk_sessions")
-ACCOUNT_TABLES = ("users", "devices", "phone_numbers", "trunks")
+ACCOUNT_TABLES = ("users", "devices", "phone_numbers", "trunks", "call_forwarding", "ring_groups")
 
 
 def read_platformwide(connection: Connection, tables_: Iterable[str], old: Platformwide) -> Platformwide:
@@ -348,6 +391,9 @@ class DirectoryState:
             trunks=m["trunks"],
             ip_trunks=tuple(trunk for _, trunk in ordered),
             hot_desk=self.platform.hot_desk,
+            forwarding=m["forwarding"],
+            groups=m["groups"],
+            group_extensions=m["group_extensions"],
             read_at=read_at,
         )
 

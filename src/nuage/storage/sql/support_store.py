@@ -10,12 +10,17 @@ from sqlalchemy import Connection, Table
 from nuage.directory.porting import PortRequest
 from nuage.resale.ucaas import Activation
 from nuage.services.support.ports import (
+    AttachmentBytes,
     HardwareItem,
     HardwareReturn,
     InterventionRecord,
+    PhoneCredential,
     SupportCharge,
+    SupportMail,
     Ticket,
+    TicketAttachment,
     TicketEvent,
+    UpstreamOrder,
 )
 from nuage.storage.sql import support_tables as st
 from nuage.storage.sql.mapping import RowMapper
@@ -65,4 +70,19 @@ class SqlSupportStore:
         )
         self.charges: SqlRepository[SupportCharge] = _repo(
             connection, SupportCharge, st.support_charges, "support charge", "key"
+        )
+        self.attachments: SqlRepository[TicketAttachment] = _repo(
+            connection, TicketAttachment, st.support_attachments, "attachment"
+        )
+        self.attachment_bytes: SqlRepository[AttachmentBytes] = _repo(
+            connection, AttachmentBytes, st.support_attachment_bytes, "attachment", "attachment_id"
+        )
+        self.mails: SqlRepository[SupportMail] = _repo(
+            connection, SupportMail, st.support_mails, "support mail"
+        )
+        self.phone_credentials: SqlRepository[PhoneCredential] = _repo(
+            connection, PhoneCredential, st.phone_credentials, "phone credential", "device_id"
+        )
+        self.upstream_orders: SqlRepository[UpstreamOrder] = _repo(
+            connection, UpstreamOrder, st.ucaas_upstream_orders, "upstream order", "activation_id"
         )

@@ -1,4 +1,5 @@
-"""Support tables (SUP-1, SUP-2, BIL-5, HW-1, BIL-7, BIL-8); migration ``0021``.
+"""Support tables (SUP-1, SUP-2, BIL-5, HW-1, BIL-7, BIL-8); migrations ``0021``, ``0030_support_mail``,
+``0031_provisioning`` and ``0033_ucaas_upstream``.
 
 Tickets and their history, interventions, hardware items and returns, port requests, Telavox
 activations, and ``support_charges``: which support events already became a pending charge.
@@ -6,7 +7,19 @@ activations, and ``support_charges``: which support events already became a pend
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from nuage.storage.sql.billing_tables import ExactDecimal
 from nuage.storage.sql.tables import ID, metadata
@@ -41,6 +54,7 @@ support_tickets = Table(
     Column("resolve_by", UtcDateTime, nullable=False),
     Column("responded_at", UtcDateTime, nullable=True),
     Column("resolved_at", UtcDateTime, nullable=True),
+    Column("contact_email", String(254), nullable=True),  # migration 0030_support_mail
 )
 
 support_ticket_events = Table(
@@ -130,4 +144,67 @@ support_charges = Table(
     Column("key", String(120), primary_key=True),
     Column("charge_id", Integer, nullable=False),
     Column("created_on", Date, nullable=False),
+)
+
+support_attachments = Table(
+    "support_attachments",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("ticket_id", String(ID), ForeignKey("support_tickets.id"), nullable=False, index=True),
+    _account(),
+    Column("kind", String(16), nullable=False),
+    Column("filename", String(160), nullable=False),
+    Column("content_type", String(80), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("added_by", String(ID), nullable=False),
+    Column("target_id", String(ID), nullable=True),
+)
+
+support_attachment_bytes = Table(
+    "support_attachment_bytes",
+    metadata,
+    Column("attachment_id", String(ID), ForeignKey("support_attachments.id"), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+support_mails = Table(
+    "support_mails",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("ticket_id", String(ID), nullable=True),
+    Column("recipient", String(254), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False),
+    Column("next_try_at", UtcDateTime, nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("last_error", String(300), nullable=True),
+)
+
+phone_credentials = Table(
+    "phone_credentials",
+    metadata,
+    Column("device_id", String(ID), primary_key=True),  # no foreign key: a removed device ends it
+    _account(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("mac", String(12), nullable=False, index=True),
+    Column("vendor", String(16), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=True),
+)
+
+ucaas_upstream_orders = Table(
+    "ucaas_upstream_orders",
+    metadata,
+    Column("activation_id", String(ID), ForeignKey("ucaas_activations.id"), primary_key=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_try_at", UtcDateTime, nullable=True),
+    Column("reference", String(80), nullable=True),
+    Column("last_error", String(300), nullable=True),
 )

@@ -163,6 +163,7 @@ phone_numbers = Table(
     Column("trunk_id", String(ID), ForeignKey("trunks.id"), index=True),
     Column("main", Boolean, nullable=False),
     Column("activated_on", Date),
+    Column("ring_group_id", String(ID)),  # 0030: the number rings a ring group (issue #15)
 )
 
 virtual_faxes = Table(
@@ -252,6 +253,7 @@ sound_files = Table(
     Column("uploaded_by_user_id", String(ID), ForeignKey("users.id")),
     Column("copyright_acknowledged_at", UtcDateTime(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("duration_ms", Integer),  # 0030_sounds: the converted audio's length
 )
 
 carrier_trunks = Table(

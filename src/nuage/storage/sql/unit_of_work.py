@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from nuage.directory.conferences import ConferenceParticipant
 from nuage.directory.destinations import NumberApplication
+from nuage.directory.meetings import MeetingRoom
 from nuage.directory.menus import Menu
 from nuage.directory.model import (
     CallRecording,
@@ -19,6 +20,7 @@ from nuage.directory.model import (
     ConferenceRoom,
     Device,
     EmergencyNumber,
+    HoldMusicSetting,
     HotDeskSession,
     NumberBlock,
     PhoneNumber,
@@ -30,6 +32,7 @@ from nuage.directory.model import (
     VirtualFax,
     WebChannel,
 )
+from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.directory.schedules import (
     Schedule,
     exceptions_from_data,
@@ -38,7 +41,14 @@ from nuage.directory.schedules import (
     hours_to_data,
 )
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
-from nuage.storage.sql import app_tables, media_tables, tables, voicemail_tables
+from nuage.storage.sql import (
+    app_tables,
+    media_tables,
+    meeting_tables,
+    routing_tables,
+    tables,
+    voicemail_tables,
+)
 from nuage.storage.sql.billing.store import SqlBillingStore
 from nuage.storage.sql.call_records import SqlCallRecordStore
 from nuage.storage.sql.errors import translated
@@ -51,6 +61,7 @@ if TYPE_CHECKING:
     from nuage.storage.sql.payments_store import SqlPaymentStore
     from nuage.storage.sql.policy_store import SqlPolicyStore
     from nuage.storage.sql.registrations import SqlRegistrationStore
+    from nuage.storage.sql.security_store import SqlSecurityStore
     from nuage.storage.sql.support_store import SqlSupportStore
 
 
@@ -63,6 +74,10 @@ def _lines_from_row(rows: list[dict[str, Any]]) -> list[OrderLine]:
 
 
 _WORDS = (lambda words: " ".join(words), lambda text: tuple((text or "").split()))  # a tuple of ids
+
+
+def _members(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
 
 
 def _mapper(cls: type[Any], table: Table, **codecs: Any) -> RowMapper[Any]:
@@ -82,9 +97,15 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
     "recording": (_mapper(RecordingSetting, tables.recording_settings), "recording setting", "account_id"),
     "call_recordings": (_mapper(CallRecording, media_tables.call_recordings), "call recording", "id"),
     "web_channels": (_mapper(WebChannel, tables.web_channels), "web channel", "id"),
+    "meeting_rooms": (_mapper(MeetingRoom, meeting_tables.meeting_rooms), "meeting room", "id"),
     "packs": (_mapper(TrafficPack, tables.traffic_packs), "traffic pack", "id"),
     "trunks": (_mapper(Trunk, tables.trunks), "trunk", "id"),
     "sound_files": (_mapper(SoundFile, tables.sound_files), "sound file", "id"),
+    "hold_music": (
+        _mapper(HoldMusicSetting, media_tables.hold_music_settings),
+        "music-on-hold setting",
+        "account_id",
+    ),
     "carrier_trunks": (_mapper(CarrierTrunk, tables.carrier_trunks), "carrier trunk", "id"),
     "emergency_numbers": (_mapper(EmergencyNumber, tables.emergency_numbers), "emergency number", "number"),
     "hot_desk_sessions": (
@@ -123,6 +144,12 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
         "voicemail message",
         "id",
     ),
+    "forwarding": (_mapper(CallForwarding, routing_tables.call_forwarding), "call forwarding", "user_id"),
+    "ring_groups": (
+        _mapper(RingGroup, routing_tables.ring_groups, members=(" ".join, _members)),
+        "ring group",
+        "id",
+    ),
 }
 
 
@@ -141,9 +168,11 @@ class SqlUnitOfWork:
     recording: SqlRepository[RecordingSetting]
     call_recordings: SqlRepository[CallRecording]
     web_channels: SqlRepository[WebChannel]
+    meeting_rooms: SqlRepository[MeetingRoom]
     packs: SqlRepository[TrafficPack]
     trunks: SqlRepository[Trunk]
     sound_files: SqlRepository[SoundFile]
+    hold_music: SqlRepository[HoldMusicSetting]
     carrier_trunks: SqlRepository[CarrierTrunk]
     emergency_numbers: SqlRepository[EmergencyNumber]
     hot_desk_sessions: SqlRepository[HotDeskSession]
@@ -153,6 +182,8 @@ class SqlUnitOfWork:
     conference_participants: SqlRepository[ConferenceParticipant]
     voicemail_boxes: SqlRepository[VoicemailBox]
     voicemail_messages: SqlRepository[VoicemailMessage]
+    forwarding: SqlRepository[CallForwarding]
+    ring_groups: SqlRepository[RingGroup]
     # one billing and one payments store per unit of work, made on first use (a subclass that
     # has no connection, such as the API's prefetched reads, fails there, on the connection)
     _billing: SqlBillingStore | None = None
@@ -255,6 +286,13 @@ class SqlUnitOfWork:
         from nuage.storage.sql.api_store import SqlAccessStore
 
         return SqlAccessStore(self.connection)
+
+    @property
+    def security(self) -> SqlSecurityStore:
+        """Second factors, password resets and the audit log in this unit of work's transaction."""
+        from nuage.storage.sql.security_store import SqlSecurityStore
+
+        return SqlSecurityStore(self.connection)
 
     @property
     def policy(self) -> SqlPolicyStore:

@@ -1,11 +1,13 @@
 """The portal: server-rendered pages for every role, over the same use cases and scopes as the API.
 
-Owns the sessions (``sessions``), the languages (``i18n``), what pages share (``base``) and the
-pages themselves (``account``, ``selfcare`` and ``voicemail`` for a user's own, ``directory``,
-``devices``, ``rooms``, ``media``, ``status``, ``records``, ``tenancy`` with ``parties``,
-``operations``, ``billing_runs``); ``charts`` draws their SVG; ``live`` with ``streams`` follows
-live parts of pages (server-sent events, the one script). Nothing but the login page and the
-script is shown without a session.
+Owns the sessions (``sessions``), the languages (``i18n``), what pages share (``base``), the audit
+trail of its changes (``trail``) and the pages themselves (``account``, ``selfcare`` and
+``voicemail`` for a user's own, ``directory``, ``devices``, ``rooms``, ``media``, ``status``,
+``records``, ``tenancy`` with ``parties``, ``operations``, ``billing_runs``, ``softphone``,
+``second_factor``, ``recovery`` for password resets, ``audit``); ``charts`` draws their SVG;
+``live`` with ``streams`` follows live parts of pages (server-sent events, the one script).
+Nothing but the login page (and a forgotten password's pages) and the script is shown without a
+session.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi import FastAPI
 from nuage.api.deps import ApiRuntime
 from nuage.web.portal import (
     account,
+    audit,
     billing_runs,
     devices,
     directory,
@@ -22,8 +25,11 @@ from nuage.web.portal import (
     media,
     operations,
     records,
+    recovery,
     rooms,
+    second_factor,
     selfcare,
+    softphone,
     status,
     tenancy,
     voicemail,
@@ -49,6 +55,10 @@ def install(app: FastAPI, runtime: ApiRuntime) -> Portal:
         tenancy,
         operations,
         billing_runs,
+        softphone,
+        second_factor,
+        recovery,
+        audit,
     ):
         app.include_router(module.router(portal))
     app.state.portal = portal

@@ -1,7 +1,8 @@
 """Portal pages of one's own: login and logout, the language, the profile and password, own calls.
 
 The login form checks the e-mail and password exactly as the API's password grant does, under the
-same failed-login throttle (``nuage.api.resources.oauth.throttled_login``).
+same failed-login throttle (``nuage.api.resources.oauth.throttled_login``); a user with a second
+factor then types its code (``second_factor``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from nuage.api.deps import ApiUnitOfWork
-from nuage.api.resources.oauth import throttled_login, user_claims
+from nuage.api.resources.oauth import password_claims, throttled_login
 from nuage.api.resources.users import PasswordChange
 from nuage.api.throttle import Wait
 from nuage.errors import NuageError
 from nuage.services import access as a
 from nuage.services.directory.users import UserChanges, update_user
-from nuage.web.portal import i18n
+from nuage.services.security import second_factor as second
+from nuage.web.portal import i18n, trail
 from nuage.web.portal.base import Portal, Viewer, brand_for, read_form, refusal
 from nuage.web.portal.selfcare import my_calls, my_recordings
 from nuage.web.portal.sessions import csrf_ok
@@ -71,12 +73,25 @@ def router(portal: Portal) -> APIRouter:
         if not email or not password:
             return login_page(request, 400, problem="missing", email=email)
         address = request.client.host if request.client else "unknown"
-        claims = await throttled_login(portal.runtime, email, password, address, user_claims)
+        claims = await throttled_login(portal.runtime, email, password, address, password_claims)
         if isinstance(claims, Wait):
             return login_page(request, 429, problem="throttled", retry_after=claims.retry_after, email=email)
         if claims is None:
             return login_page(request, 400, problem="wrong", email=email)
         user_id, generation = claims.subject, claims.generation
+
+        def second_step() -> bool:
+            """Whether the user has a second factor (then its code comes next); else the login is done."""
+            with portal.uow() as uow:
+                if second.factor_of(uow, user_id) is not None:
+                    return True
+                trail.record(
+                    uow, portal.clock, request, user_id=user_id, account_id=claims.account_id, action="login"
+                )
+                return False
+
+        if await run_in_threadpool(second_step):
+            return portal.redirect(request, "/login/code", portal.sessions.pend(session, user_id, generation))
         fresh = portal.sessions.log_in(session, user_id, generation)
         return portal.redirect(request, "/", fresh)
 

@@ -28,10 +28,11 @@ from nuage.api.tokens import Claims
 from nuage.directory.model import User
 from nuage.errors import InvalidInput, NotFound, NuageError, TermViolation
 from nuage.services.context import Context
+from nuage.services.security import second_factor as second
 from nuage.shared.clock import Clock
 from nuage.tenancy.model import Party, PartyKind
 from nuage.web.headers import new_nonce, portal_policy
-from nuage.web.portal import i18n
+from nuage.web.portal import i18n, trail
 from nuage.web.portal.sessions import COOKIE, Session, SessionStore, csrf_ok
 from nuage.web.portal.streams import LiveStreams
 
@@ -46,6 +47,7 @@ TEMPLATES = Environment(
 )
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 NO_STORE = {"Cache-Control": "no-store"}
+ENROLMENT = "/security"  # where a user who must have a second factor is sent until it has one
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class Viewer:
     ctx: Context
     brand: Brand
     language: str
+    must_enrol: bool = False  # an operator or partner administrator without a second factor yet
 
     def may(self, permission: str, *, self_id: str | None = None) -> bool:
         """Whether the API would let this user do ``permission``."""
@@ -151,7 +154,8 @@ class Portal:
         ctx = Context(scope_for_claims(uow, claims), self.clock)
         language = i18n.choose(user.language, session.language, request.headers.get("accept-language"))
         brand = brand_for(uow, party, None)
-        return Viewer(session, user, party, claims, ctx, brand, language)
+        must_enrol = second.required_for(user, party) and second.factor_of(uow, user.id) is None
+        return Viewer(session, user, party, claims, ctx, brand, language, must_enrol)
 
     def render(
         self,
@@ -177,6 +181,7 @@ class Portal:
         html = TEMPLATES.get_template(template).render(
             _=i18n.gettext(language),
             money=lambda amount, currency: i18n.money(amount, currency, language),
+            number=lambda value: i18n.number(value, language),
             day=lambda value: i18n.day(value, language),
             moment=lambda value: i18n.moment(value, language),
             language=language,
@@ -222,10 +227,15 @@ class Portal:
                 viewer = self.viewer(request, uow)
             except LoginRequired:
                 return self.redirect(request, "/login")
+            if viewer.must_enrol and not request.url.path.startswith((ENROLMENT, "/language")):
+                return self.redirect(request, ENROLMENT)  # operator and partner administrators
             try:
                 if form is not None and not csrf_ok(viewer.session, form.get("csrf")):
                     return self.error(request, viewer, 403, "csrf")
-                return work(viewer, uow)
+                answer = work(viewer, uow)
+                if form is not None and answer.status_code < 400:  # an accepted change: audit log
+                    trail.record(uow, self.clock, request, user_id=viewer.user.id, account_id=viewer.party.id)
+                return answer
             except NotFound:
                 return self.error(request, viewer, 404, "not-found")
             except Forbidden:

@@ -3,7 +3,8 @@
 Every string a page shows goes through ``_()``; English is the message id itself, French and Dutch
 come from the gettext catalogues ``locales/<lang>.po`` beside this module (read with Babel once).
 A page is in the user's language, else the one chosen on the login page, else the browser's
-``Accept-Language``, else English. Dates and money are written the Belgian way of that language.
+``Accept-Language``, else English. Dates, money and numbers are written the Belgian way of that
+language (fr_BE, nl_BE, en_BE).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 from nuage.directory.model import DeviceKind, LinePurpose
 from nuage.directory.voicemail import Greeting
@@ -83,6 +84,11 @@ def locale_of(language: str) -> str:
 def money(amount: Decimal, currency: str, language: str) -> str:
     """An amount in the language's Belgian format (e.g. ``1.234,50 €`` in Dutch)."""
     return format_currency(amount, currency, locale=locale_of(language))
+
+
+def number(value: int | Decimal, language: str) -> str:
+    """A count or quantity in the language's Belgian format (``1.234,5`` in Dutch)."""
+    return format_decimal(value, locale=locale_of(language))
 
 
 def day(value: date, language: str) -> str:

@@ -71,22 +71,29 @@ def event(data: str, name: str | None = None) -> bytes:
 
 
 async def stream(portal: Portal, request: Request, tick: Tick, every_s: float) -> Response:
-    """The events of a live part: ``tick`` every ``every_s`` seconds for the session's viewer.
+    """The events of a live part: ``tick`` every ``every_s`` seconds for the session's viewer
+    (one who must enrol a second factor first has none, as its pages redirect it).
 
     Refused before it starts as a page would be (no session: 401, not visible: 404, not allowed:
     403; ``EventSource`` does not retry those), or with 503 when too many streams are open."""
 
+    def look(uow: ApiUnitOfWork) -> Frame:
+        viewer = portal.viewer(request, uow, touch=False)
+        if viewer.must_enrol:  # a second factor to enrol first: its pages are the only ones shown
+            raise LoginRequired()
+        return tick(viewer, uow)
+
     def run_tick() -> Frame | None:
         with portal.uow() as uow:
             try:
-                return tick(portal.viewer(request, uow, touch=False), uow)
+                return look(uow)
             except (LoginRequired, NotFound, Forbidden):
                 return None
 
     def refused() -> int | None:
         with portal.uow() as uow:
             try:
-                tick(portal.viewer(request, uow, touch=False), uow)
+                look(uow)
             except LoginRequired:
                 return 401
             except NotFound:

@@ -26,7 +26,9 @@ from nuage.api.deps import ApiUnitOfWork
 from nuage.api.resources.faxes import FaxCreate
 from nuage.directory.rules import MAX_SOUND_BYTES
 from nuage.errors import NuageError
+from nuage.media.sounds import convert
 from nuage.services.directory import media
+from nuage.services.directory import sound_files as sounds
 from nuage.services.queries import get_visible, page_visible
 from nuage.web.portal.base import Form, Portal, Viewer, form_text, read_form, refusal
 from nuage.web.portal.directory import ID_LENGTH, MAX_ROWS, customer_of
@@ -143,19 +145,25 @@ def router(portal: Portal) -> APIRouter:
             name = form_text(form, "name", 200) or ""
             content_type, content = sent if sent is not None else ("", b"")
             try:
-                media.add_sound_file(
+                _, path = sounds.upload_sound_file(
                     uow,
                     viewer.ctx,
+                    portal.runtime.platform.settings.data_dir,
                     customer.id,
                     name,
                     content_type,
                     content,
+                    convert,
                     uploaded_by_user_id=viewer.user.id,
                     copyright_acknowledged=form.get("copyright") == "on",
                 )
             except NuageError as error:
                 return page(request, viewer, uow, customer.id, refused=refusal(error), values={"name": name})
-            uow.commit()
+            try:
+                uow.commit()
+            except BaseException:
+                path.unlink(missing_ok=True)  # the record is not kept: neither is its audio
+                raise
             return back(request, viewer, customer.id, "sound-uploaded")
 
         # the CSRF token travels in the multipart form: checked by ``serve`` like any form's; a body
@@ -170,8 +178,11 @@ def router(portal: Portal) -> APIRouter:
             customer = customer_of(uow, viewer, account_id)
             sound = get_visible(uow.sound_files, viewer.ctx, sound_id[:ID_LENGTH], account_id=customer.id)
             viewer.require("directory.sound-files.delete")
-            media.remove_sound_file(uow, viewer.ctx, sound.id)
+            path = sounds.remove_sound_file(
+                uow, viewer.ctx, portal.runtime.platform.settings.data_dir, sound.id
+            )
             uow.commit()
+            path.unlink(missing_ok=True)
             return back(request, viewer, customer.id, "sound-removed")
 
         return await run_in_threadpool(portal.serve, request, work, form)

@@ -7,7 +7,8 @@ session so that the login form carries a CSRF token too; a login draws a new id 
 
 A session ends after ``idle`` without a request or ``lifetime`` after its login, whichever comes
 first (the platform's clock), at logout, and when its user's password changes (the user's token
-generation moves on: checked on every request by the pages, like the API's tokens).
+generation moves on: checked on every request by the pages, like the API's tokens). A user with
+a second factor is first ``pending`` (password passed, code awaited) on an anonymous session.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class Session:
     generation: int = 0  # the user's token generation at login
     language: str | None = None  # chosen before login, or by a user without a preference
     flash: tuple[str, ...] = field(default=())
+    pending_user_id: str | None = None  # passed the password, awaits its second factor's code
+    pending_generation: int = 0
+    enrol_secret: str | None = None  # the TOTP secret shown on the enrolment page, until confirmed
 
 
 def _token() -> str:
@@ -102,6 +106,17 @@ class SessionStore:
         """A new session (new id and CSRF token) for ``user_id``; the old one ends."""
         now = self._clock.now()
         session = Session(_token(), _token(), now, now, user_id, generation, old.language)
+        with self._lock:
+            self._drop(old.id)
+            self._put(session)
+        return session
+
+    def pend(self, old: Session, user_id: str, generation: int) -> Session:
+        """A new anonymous session (new id) for a user who passed the password and must now type
+        its second factor's code; the old one ends."""
+        now = self._clock.now()
+        session = Session(_token(), _token(), now, now, language=old.language)
+        session = replace(session, pending_user_id=user_id, pending_generation=generation)
         with self._lock:
             self._drop(old.id)
             self._put(session)

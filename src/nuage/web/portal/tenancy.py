@@ -38,8 +38,14 @@ def router(portal: Portal) -> APIRouter:
         def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
             operator_only(viewer, "overview")
             data = build_overview(uow, viewer.ctx)
+            gateway = portal.runtime.platform.meeting_gateway  # MTG-1: Janus, as the operator sees it
             return portal.render(
-                request, "overview.html", session=viewer.session, viewer=viewer, overview=data
+                request,
+                "overview.html",
+                session=viewer.session,
+                viewer=viewer,
+                overview=data,
+                janus=gateway.health() if gateway is not None else None,
             )
 
         return portal.serve(request, work)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from nuage.sip import SipServer, SipSettings
+from nuage.sip.accounting import CdrWriter
 from nuage.sip.dialogs import Dialog
 from nuage.sip.memory import (
     MemoryBindingStore,
@@ -35,6 +36,7 @@ from nuage.sip.ports import (
     SipAccount,
     UserDestination,
 )
+from nuage.sip.routing import MemoryRouting
 from nuage.sip.timers import VirtualScheduler
 from nuage.sip.transactions import make_response, new_branch, new_tag
 from nuage.sip.transport import Address
@@ -236,6 +238,9 @@ async def b2bua_lab(
     max_call_duration_s: float | None = 4 * 3600.0,
     journal: MemoryCallJournalStore | None = None,
     clock: VirtualScheduler | None = None,
+    routing: MemoryRouting | None = None,
+    plan: Callable[[MemoryDialPlan], None] | None = None,
+    on_ended: Callable[[CdrRecord], None] | None = None,
 ) -> AsyncIterator[B2buaLab]:
     """Start a server on the in-memory network with Bob's two phones and Carol's registered.
 
@@ -249,6 +254,8 @@ async def b2bua_lab(
     dial_plan.numbers[BOB_DESK_ONLY] = DeviceDestination(BOB_DESK.device_id, "acc-1")
     dial_plan.numbers[CAROL_ONLY] = CAROL_ROUTE
     dial_plan.numbers[NOBODY] = DeviceDestination("dev-nobody", "acc-1")
+    if plan is not None:
+        plan(dial_plan)
     bindings = MemoryBindingStore()
     phones = {}
     for account in (BOB, BOB_DESK, CAROL):
@@ -290,7 +297,10 @@ async def b2bua_lab(
         scheduler=clock,
         binder=network.bind,
         journal_store=journal,
+        routing=routing,
     )
+    if on_ended is not None:
+        server.cdr_writer = CdrWriter(cdrs, batch_size=1, on_ended=on_ended)
     await server.start()
     try:
         yield B2buaLab(server, clock, network, cdrs, Peer(network, CARRIER.host, CARRIER.port), phones)

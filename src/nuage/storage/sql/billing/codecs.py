@@ -83,6 +83,7 @@ def price_list_from_row(row: Row[Any]) -> PriceList:
         capacity_reading=m["capacity_reading"],
         run_day=m["run_day"],
         interest_reading=None if m["interest_reading"] is None else InterestMode(m["interest_reading"]),
+        resale={code: Decimal(price) for code, price in (m["resale"] or {}).items()},
     )
 
 

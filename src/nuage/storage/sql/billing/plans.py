@@ -117,6 +117,7 @@ class PlanStorage(SqlBillingBase):
                 interest_reading=None
                 if price_list.interest_reading is None
                 else price_list.interest_reading.value,
+                resale={code: str(price) for code, price in price_list.resale.items()},
                 created_at=created_at,
             )
         )

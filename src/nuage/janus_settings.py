@@ -1,0 +1,53 @@
+"""The ``[janus]`` settings (MTG-1): the Janus WebRTC gateway that browsers reach for Web Meeting and
+browser calls, and the STUN/TURN servers they are told to use.
+
+Nuage reaches Janus's HTTP API at ``url`` (keep it on a private network: the API creates sessions);
+browsers reach it at ``public_url`` (behind a TLS proxy in production). Rooms are created with the
+video room's ``admin_key`` (the same value as ``admin_key`` in ``janus.plugin.videoroom.jcfg``), so a
+browser cannot create rooms of its own. Browsers behind NAT need a TURN server (``coturn``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+IceUrl = Annotated[str, Field(pattern=r"^(stun|stuns|turn|turns):[^\s]{1,250}$")]
+HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s]{1,300}$")]
+
+
+class JanusSettings(BaseModel):
+    """MTG-1: one Janus gateway: where Nuage and browsers reach it, the room admin key, STUN/TURN."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl | None = None  # e.g. http://127.0.0.1:8088/janus; None: Web Meeting is off
+    public_url: HttpUrl | None = None  # as browsers reach it; None: ``url``
+    admin_key: SecretStr | None = None  # the video room's admin_key
+    timeout_s: float = Field(default=5.0, gt=0, le=60)  # one request to Janus
+    stun_urls: list[IceUrl] = Field(default_factory=list, max_length=8)
+    turn_urls: list[IceUrl] = Field(default_factory=list, max_length=8)
+    turn_username: str | None = Field(default=None, max_length=200)
+    turn_password: SecretStr | None = None
+    sip_proxy: str | None = Field(default=None, pattern=r"^sips?:[^\s]{1,250}$")  # Janus -> Nuage SIP
+    sip_domain: str | None = Field(default=None, max_length=253)  # the domain of the browser phones' AoR
+
+    @property
+    def browser_url(self) -> str | None:
+        """Where browsers reach the gateway."""
+        return self.public_url or self.url
+
+    def ice_servers(self) -> list[dict[str, object]]:
+        """The ``RTCPeerConnection`` ``iceServers`` a browser is given."""
+        servers: list[dict[str, object]] = []
+        if self.stun_urls:
+            servers.append({"urls": list(self.stun_urls)})
+        if self.turn_urls:
+            turn: dict[str, object] = {"urls": list(self.turn_urls)}
+            if self.turn_username:
+                turn["username"] = self.turn_username
+            if self.turn_password:
+                turn["credential"] = self.turn_password.get_secret_value()
+            servers.append(turn)
+        return servers

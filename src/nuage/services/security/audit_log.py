@@ -1,0 +1,90 @@
+"""The audit log: every change, who made it (a user or an API client, and its account), when, what
+(the request: method and path, or a named security event), from where (the client's IP address),
+and on which account.
+
+The API's and the portal's edges record each change they accepted; logins, second-factor changes
+and password resets are recorded by name. The operator reads every account's events; another
+administrator reads those of the accounts in its scope (a customer administrator: its own account).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from nuage.directory.model import Role
+from nuage.errors import NotFound
+from nuage.services.context import Context
+from nuage.services.security.ports import AuditEvent, SecurityUnitOfWork
+from nuage.shared.ids import new_ordered_id
+
+MAX_ACTION = 300
+PAGE = 100
+#: a path's segment that names an account (the id follows it)
+_ACCOUNT_SEGMENTS = frozenset({"customers", "accounts", "partners"})
+#: a path's segment that names an object of an account, and the repository that finds it
+_OBJECT_SEGMENTS = {"users": "users", "devices": "devices", "numbers": "numbers", "rooms": "rooms"}
+_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def account_of_path(uow: SecurityUnitOfWork, path: str, fallback: str) -> str:
+    """The account a request's path changes: named in it (``/customers/{id}/...``), or the account of
+    the object it names (``/users/{id}``), else ``fallback`` (the actor's)."""
+    parts = [p for p in path.split("/") if p][:12]
+    for index, part in enumerate(parts[:-1]):
+        key = parts[index + 1]
+        if not _ID.match(key):
+            continue
+        if part in _ACCOUNT_SEGMENTS and uow.parties.find(key) is not None:
+            return key
+        repository = _OBJECT_SEGMENTS.get(part)
+        if repository is not None:
+            found = getattr(uow, repository).find(key)
+            account = getattr(found, "account_id", None)
+            if isinstance(account, str):
+                return account
+    return fallback
+
+
+def record(
+    uow: SecurityUnitOfWork,
+    *,
+    at: datetime,
+    actor_id: str,
+    actor_kind: str,
+    actor_account_id: str,
+    action: str,
+    address: str,
+    account_id: str | None = None,
+    status: int = 200,
+) -> AuditEvent:
+    """Keep one event (commit the unit of work)."""
+    event = AuditEvent(
+        id=new_ordered_id("aud"),
+        at=at,
+        actor_id=actor_id[:64],
+        actor_kind=actor_kind,
+        actor_account_id=actor_account_id,
+        account_id=account_id or actor_account_id,
+        action=action[:MAX_ACTION],
+        address=address[:64],
+        status=status,
+    )
+    uow.security.record(event)
+    return event
+
+
+def readable_events(
+    uow: SecurityUnitOfWork,
+    ctx: Context,
+    role: Role,
+    *,
+    limit: int = PAGE,
+    before: tuple[datetime, str] | None = None,
+) -> list[AuditEvent]:
+    """The events the viewer may read, newest first: the operator's staff every account's, an
+    administrator those of its scope (TEN-4). Others have no audit log (NotFound)."""
+    if role is not Role.ADMINISTRATOR:
+        raise NotFound("audit log", ctx.scope.viewer_id)
+    accounts = None if ctx.scope.is_operator else ctx.scope.visible_ids
+    return uow.security.events(accounts, limit=max(1, min(limit, 500)), before=before)

@@ -1,0 +1,71 @@
+"""The portal's audit log page (``/audit``): who changed what, when, from where, on which account.
+
+The operator's administrators read every account's events; another administrator those of its
+scope (a customer administrator: its own account), newest first, a hundred a page
+(``services.security.audit_log``). Actors are shown by name (a user's, an API client's).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from nuage.api.deps import ApiUnitOfWork
+from nuage.services.security import audit_log
+from nuage.web.portal.base import Portal, Viewer
+
+PAGE = 100
+
+
+def _before(value: str | None) -> tuple[datetime, str] | None:
+    """The ``before`` cursor of an older page: ``<ISO instant>~<id>``."""
+    if not value or len(value) > 120:
+        return None
+    at, _, key = value.partition("~")
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    return (moment, key) if moment.tzinfo is not None and key else None
+
+
+def router(portal: Portal) -> APIRouter:
+    """The routes of this module over ``portal``."""
+    routes = APIRouter()
+
+    @routes.get("/audit", include_in_schema=False)
+    def audit(request: Request, before: str | None = None) -> Response:
+        def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
+            events = audit_log.readable_events(
+                uow, viewer.ctx, viewer.user.role, limit=PAGE, before=_before(before)
+            )
+            names: dict[str, str] = {}
+            for event in events:
+                if event.actor_id in names:
+                    continue
+                user = uow.users.find(event.actor_id) if event.actor_kind == "user" else None
+                client = uow.access.clients.find(event.actor_id) if event.actor_kind == "client" else None
+                names[event.actor_id] = user.name if user else client.name if client else event.actor_id
+            accounts: dict[str, str] = {}
+            for event in events:
+                for account_id in (event.account_id, event.actor_account_id):
+                    if account_id not in accounts:
+                        party = uow.parties.find(account_id)
+                        accounts[account_id] = party.name if party else account_id
+            older = f"{events[-1].at.isoformat()}~{events[-1].id}" if len(events) == PAGE else None
+            return portal.render(
+                request,
+                "audit.html",
+                session=viewer.session,
+                viewer=viewer,
+                events=events,
+                names=names,
+                accounts=accounts,
+                older=older,
+            )
+
+        return portal.serve(request, work)  # not an administrator: NotFound, the 404 page
+
+    return routes
