@@ -233,3 +233,36 @@ def test_an_administrator_removes_a_device(page: Page, live: Live) -> None:
     assert "Bob's desk phone" not in page.locator("#devices").inner_text()
     with live.platform.uow() as uow:
         assert uow.devices.find_by(sip_username="bob") is None
+
+
+@pytest.mark.rule("EMG-2")
+def test_a_user_sets_its_forwarding_and_do_not_disturb(page: Page, live: Live) -> None:
+    log_in(page, "bob@dupont.example")
+    page.click("text=My forwarding")
+    page.fill("#unconditional", "112")
+    with page.expect_navigation():
+        page.click("#save-forwarding")
+    assert "Refused by rule EMG-2" in page.locator("#refusal").inner_text()  # never an emergency number
+    page.fill("#unconditional", "")
+    page.fill("#no_answer", "211")
+    page.fill("#no_answer_s", "15")
+    page.check("#dnd")
+    with page.expect_navigation():
+        page.click("#save-forwarding")
+    assert "Your forwarding was saved." in text(page)
+    assert page.input_value("#no_answer") == "211"
+    assert page.is_checked("#dnd")
+    with live.platform.uow() as uow:
+        bob = uow.users.find_by(email="bob@dupont.example")
+        assert bob is not None
+        saved = uow.forwarding.find(bob.id)
+    assert saved is not None
+    assert (saved.unconditional, saved.no_answer, saved.no_answer_s, saved.dnd) == (None, "211", 15, True)
+    page.fill("#no_answer", "")  # empty: that forward is off
+    page.uncheck("#dnd")
+    with page.expect_navigation():
+        page.click("#save-forwarding")
+    with live.platform.uow() as uow:
+        saved = uow.forwarding.find(bob.id)
+    assert saved is not None
+    assert (saved.no_answer, saved.dnd) == (None, False)

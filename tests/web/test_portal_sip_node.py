@@ -17,11 +17,13 @@ from playwright.sync_api import Browser, Page
 from api.support import make_platform
 from netports import free_port, release
 from nuage.bootstrap import SipRuntime
+from nuage.services.security.demo import DEMO_SECRETS
+from nuage.services.security.second_factor import code_at
 from nuage.shared.clock import FrozenClock, SystemClock
 from nuage.web.app import create_app
 from sip.harness import RawUdpPhone
 from waiting import wait_until
-from web.conftest import Live, log_in, text
+from web.conftest import LIVE, Live, log_in, text
 from web.page_support import run, shoot
 
 pytestmark = pytest.mark.rule("SIP-5")
@@ -32,6 +34,10 @@ class Node(Live):
     """The portal and a SIP node, sharing one event loop (the SIP port chosen by the system)."""
 
     sip_port: int = 0
+
+    def code(self, email: str) -> str:
+        """The demo login's TOTP code on the node's clock (real time here)."""
+        return code_at(DEMO_SECRETS[email], self.platform.clock.now())
 
 
 @pytest.fixture
@@ -58,7 +64,9 @@ def node(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[
     try:
         wait_until(lambda: server.started, timeout=30, what="the node's web server")
         bound = sip.server.bound_address("UDP").port
-        yield Node(f"http://127.0.0.1:{port}", platform, clock, app=app, sip_port=bound)
+        found = Node(f"http://127.0.0.1:{port}", platform, clock, app=app, sip_port=bound)
+        LIVE[0:] = [found]  # log_in types the operator's second factor with this node's codes
+        yield found
     finally:
         app.state.portal.live.close()  # open event streams end, so the server stops at once
         server.should_exit = True

@@ -1,13 +1,13 @@
 """The portal: server-rendered pages for every role, over the same use cases and scopes as the API.
 
 Owns the sessions (``sessions``), the languages (``i18n``), what pages share (``base``), the audit
-trail of its changes (``trail``) and the pages themselves (``account``, ``selfcare`` and
-``voicemail`` for a user's own, ``directory``, ``devices``, ``rooms``, ``media``, ``status``,
-``records``, ``tenancy`` with ``parties``, ``operations``, ``billing_runs``, ``softphone``,
-``second_factor``, ``recovery`` for password resets, ``audit``); ``charts`` draws their SVG;
-``live`` with ``streams`` follows live parts of pages (server-sent events, the one script).
-Nothing but the login page (and a forgotten password's pages) and the script is shown without a
-session.
+trail of its changes (``trail``) and the pages themselves (``account``, ``selfcare``,
+``voicemail`` and ``forwarding`` for a user's own, ``directory``, ``devices``, ``rooms``,
+``media``, ``status``, ``records``, ``tenancy`` with ``parties``, ``operations``,
+``billing_runs``, ``softphone``, ``second_factor``, ``recovery`` for password resets, ``audit``);
+``charts`` draws their SVG; ``live`` with ``streams`` follows live parts of pages (server-sent
+events, the one script). Nothing but the login page (and a forgotten password's pages) and the
+script is shown without a session.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from nuage.web.portal import (
     billing_runs,
     devices,
     directory,
+    forwarding,
     live,
     media,
     operations,
@@ -45,6 +46,7 @@ def install(app: FastAPI, runtime: ApiRuntime) -> Portal:
         account,
         selfcare,
         voicemail,
+        forwarding,
         live,
         directory,
         devices,
