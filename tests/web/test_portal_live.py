@@ -86,6 +86,8 @@ def test_streams_are_bounded(page: Page, live: Live) -> None:
     live.app.state.portal.live.limit = 1
     with _client(page, live) as client, client.stream("GET", EVENTS) as first:
         assert first.status_code == 200
+        events = _events(first.iter_lines())  # kept: a dropped iterator closes the connection
+        assert next(events)[0] == "message"  # it runs: it is counted
         second = client.get(EVENTS)
         assert second.status_code == 503
         assert second.headers["retry-after"] == "5"

@@ -17,14 +17,17 @@ def test_an_event_carries_each_line_of_its_data_on_a_data_line() -> None:
 
 def test_streams_are_counted_bounded_and_closed() -> None:
     streams = LiveStreams(limit=2)
+    assert streams.room()
     assert streams.admit()
     assert streams.admit()
+    assert not streams.room()
     assert not streams.admit()  # the third waits for one to end
     streams.release()
     assert streams.admit()
     streams.close()
     assert streams.closed.is_set()
     streams.release()
+    assert not streams.room()
     assert not streams.admit()  # the server stops: no new stream
 
 

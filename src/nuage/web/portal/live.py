@@ -106,12 +106,14 @@ async def stream(portal: Portal, request: Request, tick: Tick, every_s: float) -
     if status is not None:
         return Response(status_code=status, headers=NO_STORE)
     streams = portal.live
-    if not streams.admit():
+    if not streams.room():
         return Response(status_code=503, headers={"Retry-After": "5", **NO_STORE})
 
     async def events() -> AsyncIterator[bytes]:
+        yield f"retry: {RETRY_MS}\n\n".encode()
+        if not streams.admit():  # others opened meanwhile, or the server stops: try again later
+            return
         try:
-            yield f"retry: {RETRY_MS}\n\n".encode()
             started = last_sent = time.monotonic()
             shown: str | None = None
             while not streams.closed.is_set() and time.monotonic() - started < MAX_STREAM_S:

@@ -23,6 +23,12 @@ class LiveStreams:
         self.closed = threading.Event()
         self._lock = threading.Lock()
 
+    def room(self) -> bool:
+        """Whether one more stream may open now (checked before answering; :meth:`admit` counts
+        it once the stream runs, so a client gone before it starts is never counted)."""
+        with self._lock:
+            return not self.closed.is_set() and self.open < self.limit
+
     def admit(self) -> bool:
         """Count one more open stream; False when the server stops or enough are open."""
         with self._lock:
