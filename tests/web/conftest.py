@@ -53,6 +53,7 @@ class Live:
     platform: Platform
     clock: FrozenClock
     used_steps: dict[str, int] = field(default_factory=dict)  # the demo's second factors: a code works once
+    app: Any = None  # the web application (its portal: ``app.state.portal``)
 
     def code(self, email: str) -> str:
         """The current TOTP code of a demo login (the clock moves one step on when this step's code
@@ -86,17 +87,17 @@ def live(
     if portal_settings is not None:
         platform.settings.portal = portal_settings
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
-    )
+    app = create_app(platform)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         wait_until(lambda: server.started, timeout=30, what="the portal's web server")
-        found = Live(f"http://127.0.0.1:{port}", platform, clock)
+        found = Live(f"http://127.0.0.1:{port}", platform, clock, app=app)
         LIVE[0:] = [found]
         yield found
     finally:
+        app.state.portal.live.close()  # open event streams end, so the server stops at once
         server.should_exit = True
         thread.join(timeout=30)
         release(port)

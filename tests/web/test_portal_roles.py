@@ -189,7 +189,10 @@ def test_the_operator_starts_a_billing_run_and_follows_it_to_its_end(page: Page,
     with page.expect_navigation():
         page.click("#start-run")
     assert re.search(r"/billing/runs/run-\d+$", page.url)
-    page.locator("#run-finished").wait_for(timeout=120_000)  # the page reloads itself until the end
+    loads: list[str] = []
+    page.on("framenavigated", lambda frame: loads.append(frame.url))
+    page.locator("#run-finished").wait_for(timeout=120_000)  # the page follows the run to its end
+    assert loads == []  # server-sent events, not reloads
     issued = int(page.locator("#run-invoices").inner_text())
     assert issued > 0
     with live.platform.uow() as uow:

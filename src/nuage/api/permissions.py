@@ -4,7 +4,8 @@
 * partner administrators: everything inside their tenancy (TEN-4) except operator-only permissions;
 * customer administrators: their own account, except what partners and the operator do;
 * supervisors (any account): every ``.read`` permission their administrators have (reporting);
-* users: themselves only (``directory.users.{id}.read`` / ``.update`` for their own id).
+* users: themselves only (``directory.users.{id}.read`` / ``.update`` for their own id, their own
+  calls, and, for the portal's self-care pages, their own devices and voicemail: ``SELF_CARE``).
 
 A tenant the caller may not see is answered 404 before any permission is looked at (TEN-4); 403
 means the object is visible but the role lacks the permission.
@@ -78,15 +79,24 @@ def granted(claims: Claims, permission: str) -> bool:
     return permission not in PARTNER_ONLY
 
 
+#: what a user may do on what is its own (``self_id``: the user the object belongs to)
+SELF_CARE = frozenset(
+    {
+        "directory.users.read",
+        "directory.users.update",
+        "billing.call-records.read",  # a user's own calls
+        "directory.devices.read",  # its own devices, and a new SIP password for one (SIP-5)
+        "directory.devices.update",
+        "directory.voicemail-boxes.read",  # its own box, or a shared box it is a member of
+        "directory.voicemail-boxes.update",
+        "directory.voicemail-messages.read",
+        "directory.voicemail-messages.update",
+        "directory.voicemail-messages.delete",
+    }
+)
+
+
 def self_granted(claims: Claims, permission: str, user_id: str) -> bool:
-    """Users act on themselves: ``directory.users.{id}.read`` and ``.update`` for their own id."""
-    return (
-        claims.kind == "user"
-        and claims.subject == user_id
-        and permission
-        in (
-            "directory.users.read",
-            "directory.users.update",
-            "billing.call-records.read",  # a user's own calls
-        )
-    )
+    """Users act on themselves: ``directory.users.{id}.read`` and ``.update`` for their own id,
+    and the other ``SELF_CARE`` permissions on what belongs to them."""
+    return claims.kind == "user" and claims.subject == user_id and permission in SELF_CARE

@@ -139,8 +139,9 @@ async def _serve(platform: Platform, listening: socket.socket) -> None:
         if path is not None and not path.is_file():
             raise fail(f"http.tls.{what}: no such file {path}; give the PEM file, or leave TLS out")
     password = tls.key_password.get_secret_value() if tls.key_password else None
+    app = create_app(platform)
     config = uvicorn.Config(
-        create_app(platform),
+        app,
         host=settings.http.host,
         port=settings.http.port,
         log_level="warning",
@@ -178,6 +179,7 @@ async def _serve(platform: Platform, listening: socket.socket) -> None:
         typer.echo(f"Data: {platform.database_label}. Nuage is running; stop with Ctrl-C.")
         await stop.wait()
         typer.echo("stopping: no new calls; current calls may end (10 s)...")
+        app.state.portal.live.close()  # the pages' live streams end: the server waits for its answers
         server.should_exit = True
         await web_task
     finally:

@@ -40,7 +40,9 @@ def test_a_running_run_shows_its_progress_and_reloads(language: str, words: str)
     html = _page(job, language)
     assert '<progress max="8" value="3">' in html
     assert words in html
-    assert '<meta http-equiv="refresh" content="2">' in html
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in html  # without script
+    assert 'data-live="/billing/runs/run-1/events"' in html  # with it: the run's events
+    assert '<script src="/static/live.js" defer></script>' in html
     assert 'id="run-finished"' not in html
 
 

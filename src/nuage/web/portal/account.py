@@ -21,12 +21,11 @@ from nuage.api.resources.users import PasswordChange
 from nuage.api.throttle import Wait
 from nuage.errors import NuageError
 from nuage.services import access as a
-from nuage.services.call_record_ports import CallRecordFilter
-from nuage.services.call_records import list_call_records
 from nuage.services.directory.users import UserChanges, update_user
 from nuage.services.security import second_factor as second
 from nuage.web.portal import i18n, trail
 from nuage.web.portal.base import Portal, Viewer, brand_for, read_form, refusal
+from nuage.web.portal.selfcare import my_calls, my_recordings
 from nuage.web.portal.sessions import csrf_ok
 
 MAX_EMAIL = 320
@@ -158,13 +157,19 @@ def router(portal: Portal) -> APIRouter:
 
     @routes.get("/calls", include_in_schema=False)
     def calls(request: Request) -> Response:
-        """A user's own call history (the API's ``GET /call-records?user_id=``)."""
+        """A user's own call history (the API's ``GET /call-records?user_id=``), with the
+        recordings of its calls (CFG-9) played in the page."""
 
         def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
-            viewer.require("billing.call-records.read", self_id=viewer.user.id)
-            page = list_call_records(uow, viewer.ctx, CallRecordFilter(user_id=viewer.user.id), limit=100)
+            records = my_calls(uow, viewer)
+            recordings = my_recordings(uow, viewer, records)
             return portal.render(
-                request, "calls.html", session=viewer.session, viewer=viewer, records=page.items
+                request,
+                "calls.html",
+                session=viewer.session,
+                viewer=viewer,
+                records=records,
+                recordings=recordings,
             )
 
         return portal.serve(request, work)

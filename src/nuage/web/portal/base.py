@@ -34,6 +34,7 @@ from nuage.tenancy.model import Party, PartyKind
 from nuage.web.headers import new_nonce, portal_policy
 from nuage.web.portal import i18n, trail
 from nuage.web.portal.sessions import COOKIE, Session, SessionStore, csrf_ok
+from nuage.web.portal.streams import LiveStreams
 
 Form = dict[str, str]
 MAX_FORM_BYTES = 16_384
@@ -120,6 +121,7 @@ class Portal:
     def __init__(self, runtime: ApiRuntime, sessions: SessionStore) -> None:
         self.runtime = runtime
         self.sessions = sessions
+        self.live = LiveStreams()  # the pages' server-sent event streams (``live``)
 
     @property
     def clock(self) -> Clock:
@@ -136,9 +138,10 @@ class Portal:
         found = self.sessions.get(request.cookies.get(COOKIE))
         return found if found is not None else self.sessions.new()
 
-    def viewer(self, request: Request, uow: ApiUnitOfWork) -> Viewer:
-        """The logged-in viewer in this transaction, or :class:`LoginRequired`."""
-        session = self.sessions.get(request.cookies.get(COOKIE))
+    def viewer(self, request: Request, uow: ApiUnitOfWork, *, touch: bool = True) -> Viewer:
+        """The logged-in viewer in this transaction, or :class:`LoginRequired` (``touch=False``:
+        a live page's stream, which does not keep an idle session alive)."""
+        session = self.sessions.get(request.cookies.get(COOKIE), touch=touch)
         if session is None or session.user_id is None:
             raise LoginRequired()
         user = uow.users.find(session.user_id)

@@ -2,8 +2,9 @@
 
 ``POST /billing/runs`` starts the API's use case (``monthly_run.run_billing``, the same as ``POST
 /billing/runs``) on a thread of its own, so the page answers at once; ``/billing/runs/{id}`` shows
-how many contracting parties it has billed so far and reloads itself every two seconds until the
-run ends (the portal runs no script), then what it issued, what it refused (BIL-4) and why.
+how many contracting parties it has billed so far, followed live until the run ends (``/billing/
+runs/{id}/events``, server-sent events; without script the page reloads itself every two
+seconds), then what it issued, what it refused (BIL-4) and why.
 ``/billing/runs`` lists the runs started from this process, newest first, and the form.
 
 One run at a time: a second one is refused while the first runs (the run also takes the
@@ -31,10 +32,12 @@ from nuage.services.billing.monthly_run import RunReport
 from nuage.services.context import Context
 from nuage.shared.month import Month
 from nuage.web.portal.base import Portal, Refusal, Viewer, form_text, read_form, refusal
+from nuage.web.portal.live import Frame, fragment, stream
 
 #: the runs a page lists (older ones are forgotten by the portal; their invoices stay)
 KEPT = 20
 REFRESH_S = 2
+LIVE_TICK_S = 0.5
 
 
 @dataclass
@@ -174,27 +177,33 @@ def router(portal: Portal) -> APIRouter:
 
         return await run_in_threadpool(portal.serve, request, work, form)
 
+    def state(viewer: Viewer, uow: ApiUnitOfWork, job_id: str) -> dict[str, Any]:
+        operator(viewer)
+        job = jobs.find(job_id[:20])
+        with job.lock:
+            shown = RunJob(**{k: getattr(job, k) for k in job.__dataclass_fields__ if k != "lock"})
+        names = {}
+        if shown.report is not None:
+            wanted = {r for r in shown.report.refused} | set(shown.report.suspended_customers)
+            names = {i: p.name for i in wanted if (p := uow.parties.find(i)) is not None}
+        return {"job": shown, "names": names, "refresh": REFRESH_S if shown.running else None}
+
     @routes.get("/billing/runs/{job_id}", include_in_schema=False)
     def run(request: Request, job_id: str) -> Response:
         def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
-            operator(viewer)
-            job = jobs.find(job_id[:20])
-            with job.lock:
-                shown = RunJob(**{k: getattr(job, k) for k in job.__dataclass_fields__ if k != "lock"})
-            names = {}
-            if shown.report is not None:
-                wanted = {r for r in shown.report.refused} | set(shown.report.suspended_customers)
-                names = {i: p.name for i in wanted if (p := uow.parties.find(i)) is not None}
-            return portal.render(
-                request,
-                "billing_run.html",
-                session=viewer.session,
-                viewer=viewer,
-                job=shown,
-                names=names,
-                refresh=REFRESH_S if shown.running else None,
-            )
+            values = state(viewer, uow, job_id)
+            return portal.render(request, "billing_run.html", session=viewer.session, viewer=viewer, **values)
 
         return portal.serve(request, work)
+
+    @routes.get("/billing/runs/{job_id}/events", include_in_schema=False)
+    async def run_events(request: Request, job_id: str) -> Response:
+        """The run's progress, sent again as it moves; the last event is its outcome."""
+
+        def tick(viewer: Viewer, uow: ApiUnitOfWork) -> Frame:
+            values = state(viewer, uow, job_id)
+            return Frame(fragment(viewer, "billing_run_state.html", **values), not values["job"].running)
+
+        return await stream(portal, request, tick, LIVE_TICK_S)
 
     return routes

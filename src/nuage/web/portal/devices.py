@@ -1,4 +1,5 @@
-"""Portal pages of a customer's devices: the list and the form that adds one (CFG-3..5, CFG-13, SIP-5).
+"""Portal pages of a customer's devices: the list, the form that adds one (CFG-3..5, CFG-13, SIP-5)
+and the button that removes one (its numbers are unassigned, its hot-desk sessions end).
 
 The form is validated by the API's ``DeviceCreate`` and carried out by the same use case; the new
 device's SIP credentials are shown once, on the answer to the form (SIP-5), never again, with a QR
@@ -18,13 +19,13 @@ from nuage.api.deps import ApiUnitOfWork
 from nuage.api.resources.devices import DeviceCreate
 from nuage.directory.model import Device, DeviceKind, LinePurpose
 from nuage.errors import NuageError
-from nuage.services.directory.devices import add_device
-from nuage.services.queries import page_visible
+from nuage.services.directory.devices import add_device, remove_device
+from nuage.services.queries import get_visible, page_visible
 from nuage.tenancy.model import Party
 from nuage.web.portal import i18n
 from nuage.web.portal.base import Form, Portal, Viewer, form_text, read_form, refusal
 from nuage.web.portal.charts import qr_svg
-from nuage.web.portal.directory import MAX_ROWS, customer_of
+from nuage.web.portal.directory import ID_LENGTH, MAX_ROWS, customer_of
 
 KINDS = tuple(kind.value for kind in DeviceKind)
 PURPOSES = tuple(purpose.value for purpose in LinePurpose)
@@ -108,6 +109,22 @@ def router(portal: Portal) -> APIRouter:
                 return page(request, viewer, uow, customer, values=values, refused=refusal(error))
             uow.commit()
             return page(request, viewer, uow, customer, created=device)  # SIP-5: its password, this once
+
+        return await run_in_threadpool(portal.serve, request, work, form)
+
+    @routes.post("/accounts/{account_id}/devices/{device_id}/remove", include_in_schema=False)
+    async def remove(request: Request, account_id: str, device_id: str) -> Response:
+        """The API's ``DELETE /devices/{id}``: an administrator removes a device of the account."""
+        form = await read_form(request)
+
+        def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
+            customer = customer_of(uow, viewer, account_id)
+            device = get_visible(uow.devices, viewer.ctx, device_id[:ID_LENGTH], account_id=customer.id)
+            viewer.require("directory.devices.delete")
+            remove_device(uow, viewer.ctx, device.id)
+            uow.commit()
+            portal.flash(viewer.session, "device-removed")
+            return portal.redirect(request, f"/accounts/{customer.id}/devices")
 
         return await run_in_threadpool(portal.serve, request, work, form)
 

@@ -19,6 +19,8 @@ from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 
+from nuage.directory.model import DeviceKind, LinePurpose
+from nuage.directory.voicemail import Greeting
 from nuage.services.call_records import DIRECTIONS, DISPOSITIONS
 from nuage.shared.clock import BUSINESS_TZ
 
@@ -27,20 +29,37 @@ DEFAULT = "en"
 LOCALES = Path(__file__).parent / "locales"
 
 Gettext = Callable[..., str]
-#: messages the pages translate from values (roles, statuses, call outcomes), beside the templates' own
+#: messages the pages translate from values (roles, statuses, call outcomes, device kinds and
+#: purposes, voicemail greetings), beside the templates' own
 DYNAMIC = (
     *("user", "administrator", "supervisor"),
     *("active", "suspended", "bankrupt", "terminated"),
     *sorted(DIRECTIONS),
     *sorted(DISPOSITIONS),
+    *(kind.value for kind in DeviceKind),
+    *(purpose.value for purpose in LinePurpose),
+    *(greeting.value for greeting in Greeting),
 )
+#: English words for the values among them that are not words (``desk_phone``)
+ENGLISH = {
+    "desk_phone": "Desk phone",
+    "softphone_mobile": "Softphone (mobile)",
+    "softphone_pc": "Softphone (computer)",
+    "door_phone": "Door phone",
+    "fax": "Fax",
+    "emergency_phone": "Emergency phone",
+    "pager": "Pager",
+    "buzzer": "Buzzer",
+    "flasher": "Flasher",
+    "name": "the box's name",
+}
 
 
 @cache
 def catalogue(language: str) -> dict[str, str]:
-    """The translated messages of ``language`` (empty for English: the ids are English)."""
+    """The translated messages of ``language`` (for English, only ``ENGLISH``: the ids are English)."""
     if language == DEFAULT:
-        return {}
+        return ENGLISH
     with (LOCALES / f"{language}.po").open("rb") as handle:
         found = read_po(handle, locale=language)
     return {str(m.id): str(m.string) for m in found if m.id and isinstance(m.id, str) and m.string}

@@ -2,9 +2,10 @@
 
 ``/sip/bans`` lists the source addresses the SIP edge drops unanswered and lifts one, exactly as
 the API's ``/sip/bans`` does (this process's SIP node when it runs here, else the bans' store);
-``/sip/registrations`` shows the phones registered on this process's SIP node and reloads itself
-every few seconds (the portal runs no script: the page refreshes). Anyone but the operator's
-staff gets the 404 page (TEN-4: nothing reveals them).
+``/sip/registrations`` shows the phones registered on this process's SIP node, followed live
+(``/sip/registrations/events``, server-sent events: a new phone appears without a reload; without
+script the page reloads itself every few seconds). Anyone but the operator's staff gets the 404
+page (TEN-4: nothing reveals them).
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from fastapi.responses import Response
 from nuage.api.deps import ApiUnitOfWork
 from nuage.errors import NotFound
 from nuage.web.portal.base import Portal, Viewer, read_form
+from nuage.web.portal.live import Frame, fragment, stream
 
 #: seconds between two reloads of the live registrations
 REFRESH_S = 5
 #: the most registrations one page shows
 MAX_SHOWN = 2000
+#: seconds between two looks at the registrations for a live page
+LIVE_TICK_S = 1.0
 
 
 def router(portal: Portal) -> APIRouter:
@@ -90,27 +94,41 @@ def router(portal: Portal) -> APIRouter:
 
         return await run_in_threadpool(portal.serve, request, work, form)
 
+    def registered(viewer: Viewer, uow: ApiUnitOfWork) -> dict[str, Any]:
+        operator(viewer, "operations.sip.read")
+        runtime = platform.sip
+        bindings = [] if runtime is None else runtime.server.registrations()[:MAX_SHOWN]
+        devices = {d.id: d for d in (uow.devices.find(i) for i in {b.device_id for b in bindings}) if d}
+        accounts = (uow.parties.find(i) for i in {d.account_id for d in devices.values()})
+        return {
+            "running": runtime is not None,
+            "bindings": sorted(bindings, key=lambda b: (b.username, b.contact)),
+            "devices": devices,
+            "names": {party.id: party.name for party in accounts if party is not None},
+        }
+
     @routes.get("/sip/registrations", include_in_schema=False)
     def registrations(request: Request) -> Response:
         def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
-            operator(viewer, "operations.sip.read")
-            runtime = platform.sip
-            bindings = [] if runtime is None else runtime.server.registrations()[:MAX_SHOWN]
-            devices = {d.id: d for d in (uow.devices.find(i) for i in {b.device_id for b in bindings}) if d}
-            accounts = (uow.parties.find(i) for i in {d.account_id for d in devices.values()})
-            names = {party.id: party.name for party in accounts if party is not None}
+            values = registered(viewer, uow)
             return portal.render(
                 request,
                 "registrations.html",
                 session=viewer.session,
                 viewer=viewer,
-                running=runtime is not None,
-                bindings=sorted(bindings, key=lambda b: (b.username, b.contact)),
-                devices=devices,
-                names=names,
                 refresh=REFRESH_S,
+                **values,
             )
 
         return portal.serve(request, work)
+
+    @routes.get("/sip/registrations/events", include_in_schema=False)
+    async def registration_events(request: Request) -> Response:
+        """SIP-1: the registrations' rows, sent again whenever they change."""
+
+        def tick(viewer: Viewer, uow: ApiUnitOfWork) -> Frame:
+            return Frame(fragment(viewer, "registrations_rows.html", **registered(viewer, uow)))
+
+        return await stream(portal, request, tick, LIVE_TICK_S)
 
     return routes

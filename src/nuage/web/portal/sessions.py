@@ -75,8 +75,9 @@ class SessionStore:
     def _live(self, session: Session, now: datetime) -> bool:
         return now - session.seen_at < self._idle and now - session.created_at < self._lifetime
 
-    def get(self, session_id: str | None) -> Session | None:
-        """The live session of this id (touched: its idle time starts again), or None."""
+    def get(self, session_id: str | None, *, touch: bool = True) -> Session | None:
+        """The live session of this id (touched: its idle time starts again, unless a live page's
+        stream is only looking), or None."""
         if not session_id or len(session_id) > 64:
             return None
         now = self._clock.now()
@@ -87,6 +88,8 @@ class SessionStore:
             if not self._live(session, now):
                 self._drop(session_id)
                 return None
+            if not touch:
+                return session
             touched = replace(session, seen_at=now)
             self._put(touched)
             return touched

@@ -20,6 +20,7 @@ from nuage.api.deps import ApiUnitOfWork
 from nuage.api.errors import error_body, http_status_for
 from nuage.errors import NuageError, UpstreamUnavailable
 from nuage.services.directory.browser_phone import browser_softphone
+from nuage.web.headers import with_sources
 from nuage.web.portal.base import Portal, Viewer
 from nuage.web.portal.sessions import csrf_ok
 
@@ -51,10 +52,10 @@ def router(portal: Portal) -> APIRouter:
     def page(request: Request) -> Response:
         def work(viewer: Viewer, _: ApiUnitOfWork) -> Response:
             answer = portal.render(request, "softphone.html", session=viewer.session, viewer=viewer)
-            policy = answer.headers["content-security-policy"]
-            answer.headers["content-security-policy"] = (
-                f"{policy}; script-src 'self'; connect-src 'self'{_gateway_origin(config.browser_url)}; "
-                "media-src 'self' blob: mediastream:"
+            policy = answer.headers["content-security-policy"]  # script-src 'self' already
+            policy = with_sources(policy, "connect-src", f"'self'{_gateway_origin(config.browser_url)}")
+            answer.headers["content-security-policy"] = with_sources(
+                policy, "media-src", "'self' blob: mediastream:"
             )
             return answer
 
