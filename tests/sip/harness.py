@@ -233,7 +233,7 @@ class RawUdpPhone:
             self.request("REGISTER", uri, user=user, cseq=cseq, headers=[("Expires", str(expires))]),
             server_port,
         )
-        challenge = await self.response()
+        challenge = await self.response(timeout=10.0)  # expected: a loaded machine gets its time
         assert challenge.status == 401
         auth = authorization_header(
             challenge.headers.get("www-authenticate") or "",
@@ -244,7 +244,7 @@ class RawUdpPhone:
         )
         headers = [("Expires", str(expires)), ("Authorization", auth)]
         self.send(self.request("REGISTER", uri, user=user, cseq=cseq + 1, headers=headers), server_port)
-        return (await self.response()).status
+        return (await self.response(timeout=10.0)).status
 
     async def response(self, timeout: float = 2.0, *, skip_provisional: bool = True) -> SipResponse:
         """The next response (100 Trying skipped)."""
