@@ -23,7 +23,9 @@ def _page_statement(platform: Platform, field: str, descending: bool) -> tuple[s
         seen.append((statement, parameters))
 
     with platform.uow() as uow:
-        first = uow.users.list(limit=1)[0]
+        # a user with a value for ``field`` (ids are random: the first one found may have none, and
+        # a page after a user without a value is the other query, of the items without one)
+        first = next(user for user in uow.users.list(order_by=("id",)) if getattr(user, field) is not None)
         event.listen(platform.engine, "before_cursor_execute", capture)
         try:
             uow.users.list(
