@@ -13,7 +13,7 @@ import pytest
 import soundfile
 
 from media.peers import Peer
-from netports import free_port
+from netports import free_port, release
 from nuage.media.conference import ConferenceBridge
 from nuage.media.engine import EmbeddedMediaEngine
 from nuage.media.g711 import Pcm
@@ -34,11 +34,12 @@ def level_at(pcm: Pcm, hz: float) -> float:
 
 @pytest.fixture
 async def engine() -> AsyncIterator[EmbeddedMediaEngine]:
-    low = free_port(span=400)
-    low += low % 2
+    block = free_port(span=401)
+    low = block + block % 2  # RTP on even ports
     media = EmbeddedMediaEngine("127.0.0.1", low, low + 399)
     yield media
     await media.close()
+    release(block, 401)  # a wide block: the zone they come from is not endless
 
 
 @pytest.fixture
