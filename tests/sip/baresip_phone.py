@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netports import free_port
+from netports import free_port, release
 from sip.harness import BARESIP
 from waiting import wait_for_condition
 
@@ -123,13 +123,13 @@ async def running_baresip(
 ) -> AsyncIterator[Baresip]:
     """Start baresip on free ports with ``account``; stop it on the way out."""
     assert BARESIP is not None
-    ctrl_port = free_port()
+    ctrl_port, sip_port, rtp_port = free_port(), free_port(span=3), free_port(span=10)
     write_config(
         folder,
         account=account,
-        sip_port=free_port(span=3),  # baresip also binds TLS on port + 1
+        sip_port=sip_port,  # baresip also binds TLS on port + 1
         ctrl_port=ctrl_port,
-        rtp_port=free_port(span=10),
+        rtp_port=rtp_port,
         modules=modules,
         extra=extra,
     )
@@ -160,6 +160,11 @@ async def running_baresip(
         await _stop(phone)
         pump.cancel()
         writer.close()
+        # its ports back: a long run starts many phones, and leaked blocks split the range the wide
+        # blocks (media engines, Janus) are taken from until none fits
+        release(ctrl_port)
+        release(sip_port, 3)
+        release(rtp_port, 10)
 
 
 async def _stop(phone: Baresip) -> None:

@@ -50,9 +50,11 @@ def node(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[
     port = free_port()
     app = create_app(platform)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    sip = SipRuntime(platform)
+    runtimes: list[SipRuntime] = []
 
     async def serve() -> None:
+        sip = SipRuntime(platform)  # made on the node's own loop, in its thread
+        runtimes.append(sip)
         await sip.start()
         try:
             await server.serve()
@@ -63,7 +65,7 @@ def node(tmp_path: Path, portal_template: Path, clock: FrozenClock) -> Iterator[
     thread.start()
     try:
         wait_until(lambda: server.started, timeout=30, what="the node's web server")
-        bound = sip.server.bound_address("UDP").port
+        bound = runtimes[0].server.bound_address("UDP").port
         found = Node(f"http://127.0.0.1:{port}", platform, clock, app=app, sip_port=bound)
         LIVE[0:] = [found]  # log_in types the operator's second factor with this node's codes
         yield found
