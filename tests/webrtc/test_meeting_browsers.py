@@ -17,6 +17,8 @@ from api.support import PASSWORDS, SECRETS
 from nuage.directory.meetings import MeetingRoom
 from nuage.services.context import Context
 from nuage.services.meetings.rooms import MeetingOrder, order_meeting_room
+from nuage.services.security.demo import DEMO_SECRETS, seed_demo_factors
+from nuage.services.security.second_factor import code_at
 from nuage.tenancy.model import Language, PartyKind
 from waiting import wait_until
 from webrtc.conftest import LiveMeeting
@@ -147,12 +149,22 @@ def test_the_host_mutes_and_removes_a_participant(
         assert [person["display"] for person in left] == ["Alice"]
 
 
-def test_the_operator_sees_the_gateway_on_the_overview(contexts: list[BrowserContext]) -> None:
+def test_the_operator_sees_the_gateway_on_the_overview(
+    contexts: list[BrowserContext], meeting_live: LiveMeeting
+) -> None:
+    platform = meeting_live.platform
+    with platform.uow() as uow:  # operator administrators log in with a second factor: the demo's
+        seed_demo_factors(uow, platform.clock.now())
+        uow.commit()
     page = contexts[0].new_page()
     page.goto("/login")
     page.fill("#email", "olivia@nuage.example")
     page.fill("#password", PASSWORDS["olivia@nuage.example"])
     with page.expect_navigation():
         page.click("#login")
+    assert page.url.endswith("/login/code")  # the operator's second factor (the demo's secret)
+    page.fill("#code", code_at(DEMO_SECRETS["olivia@nuage.example"], platform.clock.now()))
+    with page.expect_navigation():
+        page.click("#send-code")
     page.goto("/overview")
     assert page.inner_text("#janus-health").startswith("answers: Janus 1.")
