@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from nuage.sip.b2bua.events import Fail
-from nuage.sip.b2bua.hunt import BUSY
+from nuage.sip.b2bua.records import outcome_of
 from nuage.sip.b2bua.states import CallState
 from nuage.sip.ports import CallOutcome
 
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nuage.sip.calls")
 
-UNAVAILABLE = frozenset({408, 480})
+# the failures that mean the user did not take the call, as its CDR classes them
+REASONS = {CallOutcome.BUSY: "busy", CallOutcome.NO_ANSWER: "unavailable"}
 
 
 def diversion(call: CallController, failure: Fail) -> tuple[str, str] | None:
@@ -33,11 +34,8 @@ def diversion(call: CallController, failure: Fail) -> tuple[str, str] | None:
     user = call.hunt.last_user
     if applications is None or applications.divert is None or user is None or not call.request.body:
         return None
-    if failure.status in BUSY:
-        return user.user_id, "busy"
-    if failure.status in UNAVAILABLE:
-        return user.user_id, "unavailable"
-    return None
+    reason = REASONS.get(outcome_of(failure.status))
+    return (user.user_id, reason) if reason is not None else None
 
 
 async def divert_or_fail(
