@@ -6,10 +6,14 @@ import os
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
+from netports import free_port
 from nuage.bootstrap import Platform
 from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import FrozenClock
@@ -87,3 +91,22 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock)
     """A migrated platform on SQLite (a file with WAL) and on PostgreSQL, with the frozen clock."""
     with open_platform(request, request.param, tmp_path, clock) as built:
         yield built
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, list[Message]]]:
+    """A real SMTP server (aiosmtpd) on a free loopback port: its port, and the messages it took."""
+    received: list[Message] = []
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            received.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, received
+    finally:
+        controller.stop()

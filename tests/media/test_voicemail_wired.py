@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-from collections.abc import AsyncIterator, Iterator
-from email import message_from_bytes
+from collections.abc import AsyncIterator
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile
-from aiosmtpd.controller import Controller
 
 from media.app_phone import AppPhone
 from media.peers import dominant_hz, rms
@@ -47,24 +45,6 @@ def prompts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("prompts")
     prompts.generate(directory)
     return directory
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[int, list[Message]]]:
-    received: list[Message] = []
-
-    class Handler:
-        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-            received.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
-            return "250 OK"
-
-    port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, received
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

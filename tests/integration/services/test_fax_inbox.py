@@ -4,16 +4,12 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from media.fax_peer import make_document
-from netports import free_port
 from nuage.adapters.fax_inbox import SqlFaxInbox
 from nuage.adapters.fax_pdf import tiff_to_pdf
 from nuage.adapters.fax_receiver import FaxCall
@@ -26,24 +22,6 @@ from nuage.services.context import Context
 from nuage.services.directory.media import add_virtual_fax
 from nuage.services.directory.numbers import add_number
 from waiting import wait_for_condition
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[int, list[Message]]]:
-    received: list[Message] = []
-
-    class Handler:
-        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-            received.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
-            return "250 OK"
-
-    port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, received
-    finally:
-        controller.stop()
 
 
 @pytest.mark.rule("CFG-7")

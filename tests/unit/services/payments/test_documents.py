@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-from collections.abc import Iterator
-from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from netports import free_port
 from nuage.adapters.einvoice_validation import rule_findings, schema_findings
@@ -63,24 +60,6 @@ def test_every_demo_document_is_valid_ubl_and_a_pdf_in_the_partys_language(
     assert "BIL-3" in text
     # TEN-2: the partner is invoiced by the operator, in the operator's brand.
     assert partner.brand == "Nuage Telecom"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[int, list[Message]]]:
-    received: list[Message] = []
-
-    class Handler:
-        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-            received.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
-            return "250 OK"
-
-    port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, received
-    finally:
-        controller.stop()
 
 
 @pytest.mark.rule("BIL-4")
