@@ -15,7 +15,6 @@ import pytest
 
 from media.app_phone import AppPhone
 from media.fax_peer import FaxSender, make_document
-from media.test_voicemail_wired import smtp_server  # noqa: F401  (the fixture)
 from netports import free_port, release
 from nuage.bootstrap import Platform, SipRuntime
 from nuage.directory.fax import FaxStatus, ReceivedFax
@@ -35,7 +34,7 @@ FAX_E164 = "+3223000177"
 @pytest.fixture
 async def wired_fax(
     platform: Platform,
-    smtp_server: tuple[int, list[Message]],  # noqa: F811
+    smtp_server: tuple[int, list[Message]],
 ) -> AsyncIterator[tuple[Platform, SipRuntime, str, Context]]:
     with platform.uow() as uow:
         load_demo(uow, platform.clock)
@@ -66,7 +65,7 @@ async def wired_fax(
 @pytest.mark.rule("CFG-7")
 async def test_a_fax_to_a_virtual_fax_number_is_kept_listed_and_emailed_as_pdf(
     wired_fax: tuple[Platform, SipRuntime, str, Context],
-    smtp_server: tuple[int, list[Message]],  # noqa: F811
+    smtp_server: tuple[int, list[Message]],
     tmp_path: Path,
 ) -> None:
     platform, runtime, fax_id, ctx = wired_fax
