@@ -10,7 +10,7 @@ import contextlib
 import shutil
 import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,7 @@ class Pbx:
     platform: Platform
     sip_port: int
     web: str
+    carrier_port: int
 
 
 @pytest.fixture
@@ -70,7 +71,19 @@ def sip_platform(tmp_path: Path, meeting_template: Path, janus: JanusServer) -> 
 
 
 @pytest.fixture
-async def pbx(sip_platform: Platform) -> AsyncIterator[Pbx]:
+def carrier_port(sip_platform: Platform) -> Iterator[int]:
+    """The demo's carrier trunk moved to a free port of 127.0.0.1, where a test's SIPp carrier listens."""
+    port = free_port()
+    with sip_platform.uow() as uow:
+        (carrier,) = uow.carrier_trunks.list()
+        uow.carrier_trunks.update(replace(carrier, host="127.0.0.1", port=port))
+        uow.commit()
+    yield port
+    release(port)
+
+
+@pytest.fixture
+async def pbx(sip_platform: Platform, carrier_port: int) -> AsyncIterator[Pbx]:
     runtime = SipRuntime(sip_platform)
     await runtime.start()
     sip_port = runtime.server.bound_address("UDP").port
@@ -83,7 +96,7 @@ async def pbx(sip_platform: Platform) -> AsyncIterator[Pbx]:
     thread.start()
     try:
         await wait_for_condition(lambda: server.started, timeout=30, what="the web server")
-        yield Pbx(sip_platform, sip_port, f"http://127.0.0.1:{port}")
+        yield Pbx(sip_platform, sip_port, f"http://127.0.0.1:{port}", carrier_port)
     finally:
         server.should_exit = True
         await wait_for_condition(lambda: not thread.is_alive(), timeout=30, what="the web server to stop")
