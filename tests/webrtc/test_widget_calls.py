@@ -183,3 +183,70 @@ async def calls_through_the_widget(pbx: Pbx, bob: Baresip, tmp_path: Path, shop:
         ("inbound", BOBS_NUMBER, "refused", "CFG-10"),
         ("inbound", BOBS_NUMBER, "answered", None),
     ]
+
+
+RAW_CALL = """async ([base, uri, ticket, useTicket]) => {
+  // what a visitor could do by hand: its own request to the gateway, any URI, any header
+  const post = async (url, body) => (await fetch(url, { method: "POST",
+    headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })).json();
+  const token = await post(base + "/token", { visitor: "by-hand" });
+  const line = await post(base + "/call", { token: token.token });
+  const janus = line.janus_url;
+  const tx = () => Math.random().toString(36).slice(2);
+  const session = (await post(janus, { janus: "create", transaction: tx() })).data.id;
+  const handle = (await post(janus + "/" + session,
+    { janus: "attach", plugin: "janus.plugin.sip", transaction: tx() })).data.id;
+  const send = (body, jsep) => post(janus + "/" + session + "/" + handle,
+    Object.assign({ janus: "message", transaction: tx(), body }, jsep ? { jsep } : {}));
+  await send({ request: "register", type: "guest", username: line.sip.identity, proxy: line.sip.proxy });
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("audio");
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const headers = {};
+  if (useTicket) { headers[line.header] = ticket || line.ticket; }
+  await send({ request: "call", uri: uri.replace("DOMAIN", line.sip.uri.split("@")[1]), headers },
+             { type: "offer", sdp: pc.localDescription.sdp });
+  for (;;) {
+    const events = await (await fetch(janus + "/" + session + "?maxev=5&rid=" + Date.now())).json();
+    for (const event of Array.isArray(events) ? events : [events]) {
+      const result = ((event.plugindata || {}).data || {}).result || {};
+      if (result.event === "accepted") {
+        await send({ request: "hangup" });
+        return { event: "accepted" };
+      }
+      if (result.event === "hangup") { return { event: "hangup", code: result.code }; }
+    }
+  }
+}"""
+
+
+@pytest.mark.rule("CFG-10")
+async def test_a_visitor_can_neither_choose_the_number_nor_call_without_a_valid_ticket(
+    pbx: Pbx, bob: Baresip
+) -> None:
+    widget = "web-shop"
+    with shop_site(pbx.web, widget) as shop:
+        web_channel(pbx, widget, shop, channels=2)
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(MEDIA_FLAGS))
+            try:
+                page = await visitor(await browser.new_context(), shop)
+                base = f"{pbx.web}/widget/{widget}"
+
+                async def by_hand(uri: str, ticket: str | None, use_ticket: bool = True) -> dict[str, object]:
+                    found: dict[str, object] = await page.evaluate(RAW_CALL, [base, uri, ticket, use_ticket])
+                    return found
+
+                other = await by_hand("sip:+32475123456@DOMAIN", None)  # another number, a real ticket
+                assert other["event"] == "accepted"  # ... rang the configured destination: Bob
+                await bob.wait_event("CALL_CLOSED")
+                assert (await by_hand("sip:web@DOMAIN", "forged.0123456789abcdef"))["code"] == 403
+                assert (await by_hand("sip:212@DOMAIN", None, use_ticket=False))["code"] in (401, 403, 407)
+            finally:
+                await browser.close()
+    assert pbx.platform.sip is not None
+    await pbx.platform.sip.server.cdr_writer.flush()
+    with pbx.platform.engine.connect() as connection:
+        rows = connection.execute(select(tables.cdrs)).mappings().all()
+    assert [(r["callee"], r["outcome"]) for r in rows] == [(BOBS_NUMBER, "answered")]

@@ -3,17 +3,19 @@
 The visitor's browser calls through the WebRTC gateway's SIP plugin, unauthenticated, with the
 ticket the web process issued in ``X-Nuage-Widget`` (``nuage.directory.widget_tickets``). The ticket
 is all the call may do: it rings the destination the administrator configured for the web channel
-(the ticket's number, resolved like a call to that number from the public network), whatever the
-Request-URI says; a missing, forged, expired or replayed ticket is refused (403, Warning citing
-CFG-10). The call is inbound to the web channel's account and carries the web channel, so the
-policy counts it against the channels configured (all busy: 486 "All lines busy", CFG-10) and
-gives the line back when the call ends; it gets its CDR like any call.
+(the ticket's number, resolved like a call to that number from the public network: a user, a
+group, or the menu, schedule or queue Nuage answers itself), whatever the Request-URI says. A
+missing, forged, expired or replayed ticket is refused (403, Warning citing CFG-10). The call is
+inbound to the web channel's account and carries the web channel, so the policy counts it against
+the channels configured (all busy: 486 "All lines busy", CFG-10) and gives the line back when the
+call ends; it gets its CDR like any call.
 """
 
 from __future__ import annotations
 
 from nuage.errors import InvalidInput
 from nuage.sip.b2bua.controller import CallController
+from nuage.sip.b2bua.inbound_apps import answer_inbound, number_application
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.ports import CallAttempt, CallOutcome, CarrierTrunk, Direction, Refusal
 from nuage.sip.responses import warning_header
@@ -39,6 +41,12 @@ async def admit_widget_call(
     destination = await services.dial_plan.resolve_inbound(
         CarrierTrunk(WEB, source.host, source.port), ticket.destination
     )
+    web_channel = (ticket.widget_id, ticket.channels)
+    found = await number_application(services, ticket.destination) if destination is None else None
+    if found is not None:  # a number routed to a menu, a schedule, a queue or a room: Nuage answers
+        return await answer_inbound(
+            services, tx, None, found, web_channel=web_channel, dialled=ticket.destination
+        )
     call = CallController(services, tx, account=None, direction=Direction.INBOUND)
     if destination is None:
         call.finish_early(404, CallOutcome.NOT_FOUND)
@@ -56,7 +64,7 @@ async def admit_widget_call(
         destination=destination,
         emergency=False,
         trunk_id=None,
-        web_channel=(ticket.widget_id, ticket.channels),
+        web_channel=web_channel,
     )
     await call.start(attempt)
     return call
