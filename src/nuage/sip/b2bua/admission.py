@@ -1,4 +1,4 @@
-"""Admission of an initial INVITE: checks, who calls (carrier, trunk, digest, widget ticket), what was dialled
+"""Admission of an initial INVITE: checks, who calls (carrier, trunk, digest, widget), what was dialled.
 
 ``admit`` answers what it can alone (422 for a too short Session-Expires, 483 for a spent
 Max-Forwards, the digest challenge, 404 for nothing dialled that resolves), runs a feature code

@@ -4,11 +4,11 @@ The visitor's browser calls through the WebRTC gateway's SIP plugin, unauthentic
 ticket the web process issued in ``X-Nuage-Widget`` (``nuage.directory.widget_tickets``). The ticket
 is all the call may do: it rings the destination the administrator configured for the web channel
 (the ticket's number, resolved like a call to that number from the public network: a user, a
-group, a PBX trunk, or the menu, schedule or room Nuage answers itself), whatever the Request-URI says. A
-missing, forged, expired or replayed ticket is refused (403, Warning citing CFG-10). The call is
-inbound to the web channel's account and carries the web channel, so the policy counts it against
-the channels configured (all busy: 486 "All lines busy", CFG-10) and gives the line back when the
-call ends; it gets its CDR like any call.
+group, a PBX trunk, or the menu, schedule or room Nuage answers itself), whatever the Request-URI
+says. A missing, forged, expired or replayed ticket is refused (403, Warning citing CFG-10).
+The call is inbound to the web channel's account and carries the web channel, so the policy counts
+it against the channels configured (all busy: 486 "All lines busy", CFG-10) and gives the line
+back when the call ends; it gets its CDR like any call.
 """
 
 from __future__ import annotations
