@@ -89,6 +89,8 @@ async def test_an_emergency_call_from_the_browser_presents_the_users_number_and_
             await page.click("#save-location")
             await page.wait_for_selector("#location-form", state="hidden")
             assert await page.inner_text("#location-known") == WHERE
+            await page.click("#change-location")  # the user moves: the form again
+            assert await page.is_visible("#location-form")
 
             await page.click("#hangup")
             await carrier

@@ -18,10 +18,10 @@ from sip.baresip_phone import Baresip
 from sip.harness import needs_baresip
 from waiting import wait_for_condition
 from webrtc.conftest import CHROMIUM, MEDIA_FLAGS
-from webrtc.pbx import Pbx, bob, connect_softphone, login, loudest, pbx, sip_platform
+from webrtc.pbx import Pbx, bob, carrier_port, connect_softphone, login, loudest, pbx, sip_platform
 
 pytestmark = [pytest.mark.baresip, pytest.mark.slow, needs_baresip]
-__all__ = ["bob", "pbx", "sip_platform"]  # the fixtures
+__all__ = ["bob", "carrier_port", "pbx", "sip_platform"]  # the fixtures
 
 ALICE_EXTENSION = "211"
 

@@ -148,10 +148,7 @@
   async function call(event) {
     event.preventDefault();
     const destination = document.getElementById("destination").value.trim();
-    if (phone.emergency.includes(destination)) {
-      phone.emergencyCall = true;
-      askLocation(!phone.location);
-    }
+    if (phone.emergency.includes(destination)) { askLocation(!phone.location); }
     const pc = await peer();
     const sent = trickle(pc);
     await pc.setLocalDescription(await pc.createOffer());
@@ -219,6 +216,7 @@
     document.getElementById("accept").addEventListener("click", () => accept().catch(fail));
     document.getElementById("decline").addEventListener("click", () => decline().catch(fail));
     document.getElementById("location-form").addEventListener("submit", (event) => saveLocation(event).catch(fail));
+    document.getElementById("change-location").addEventListener("click", () => askLocation(true));
     document.getElementById("hangup").addEventListener("click", () => hangup().catch(fail));
   });
 })();
