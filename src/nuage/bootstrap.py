@@ -221,6 +221,7 @@ class SipRuntime:
         from nuage.adapters.hot_desk import HotDeskBridge
         from nuage.adapters.media_plane import MediaPlane
         from nuage.adapters.voicemail_plane import VoicemailPlane
+        from nuage.directory.widget_tickets import WidgetTickets, ticket_key
         from nuage.policy import AutoDialerDetector, CallerIdMode, DailySpend, TermsCallPolicy
         from nuage.sip.accounting import CdrWriter
         from nuage.sip.bans import BanKeeper
@@ -325,6 +326,8 @@ class SipRuntime:
         self.fax: SqlFaxInbox | None = attach_fax(  # CFG-7: numbers leading to a virtual fax
             self.server, config.fax, platform.engine, platform.settings.data_dir, platform.clock
         )
+        # CFG-10: the click-to-call widget's calls, on tickets the web process signs with the same key
+        self.server.widgets = WidgetTickets(ticket_key(platform.secret_key()), platform.clock)
         # SIP-5: the operator's carrier gateways (each at its address and port) are never banned or
         # rate-limited as scanners would be.
         self.directory.on_carriers = self.server.security.trust_carriers

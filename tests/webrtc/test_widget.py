@@ -1,15 +1,21 @@
-"""The click-to-call widget (CFG-10): only from its allowed origin, short-lived single-use tokens,
-rate limits per address and per visitor, the destination its administrator configured, and never
-more calls at once than its channels ("all lines busy")."""
+"""The click-to-call widget's web side (CFG-10): only from its allowed origin, short-lived single-use
+tokens, rate limits per address and per visitor, and a signed single-use ticket naming the destination
+its administrator configured (the calls themselves, and "all lines busy", are test_widget_calls)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import base64
+import json
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from api.support import Api
+from nuage.bootstrap import Platform
+from nuage.directory.widget_tickets import WidgetTickets, ticket_key
+from nuage.errors import InvalidInput
+from nuage.shared.clock import FrozenClock
 from nuage.tenancy.model import PartyKind
 
 SHOP = "https://shop.dupont.example"
@@ -41,23 +47,51 @@ async def call(api: Api, widget: str, visitor: str) -> httpx.Response:
     return await ask(api, widget, "call", {"token": token.json()["token"]})
 
 
+@pytest.fixture(autouse=True)
+def sip_proxy(meeting_platform: Platform) -> None:
+    """Where the gateway sends widget calls (no call is placed here: only tickets are checked)."""
+    meeting_platform.settings.janus.sip_proxy = "sip:sip.nuage.test"
+
+
 @pytest.mark.rule("CFG-10")
-async def test_calls_beyond_the_widgets_channels_are_refused_all_lines_busy(meeting_api: Api) -> None:
+async def test_a_call_gets_a_ticket_for_the_configured_destination_only(meeting_api: Api) -> None:
     api = meeting_api
     widget, e164 = await make_widget(api, channels=2)
-    first, second = await call(api, widget, "v1"), await call(api, widget, "v2")
-    assert first.status_code == second.status_code == 200, first.text
-    assert first.json()["destination"] == e164  # the configured destination, never the visitor's
-    busy = await call(api, widget, "v3")
-    assert busy.status_code == 422, busy.text
-    assert busy.json()["details"]["rule_id"] == "CFG-10"
-    assert "All lines busy" in busy.json()["message"]
-    freed = await ask(api, widget, "hangup", {"line_id": first.json()["line_id"]})
-    assert freed.status_code == 204, freed.text
-    assert (await call(api, widget, "v3")).status_code == 200
-    assert (await call(api, widget, "v4")).status_code == 422
-    api.platform.clock.advance(timedelta(hours=3))  # type: ignore[attr-defined]  # lost hang-ups: leases end
-    assert (await call(api, widget, "v4")).status_code == 200
+    answer = await call(api, widget, "v1")
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert found["destination"] == e164  # the configured destination, never the visitor's
+    assert found["header"] == "X-Nuage-Widget"
+    assert found["sip"]["uri"] == "sip:web@sip.nuage.test"
+    tickets = WidgetTickets(ticket_key(api.platform.secret_key()), api.platform.clock)
+    ticket = tickets.redeem(found["ticket"])  # what the SIP plane reads: signed with the shared key
+    assert (ticket.widget_id, ticket.destination, ticket.channels) == (widget, e164, 2)
+    token = (await ask(api, widget, "token", {"visitor": "v2"})).json()["token"]
+    chosen = await ask(api, widget, "call", {"token": token, "destination": "+3290000000"})
+    assert chosen.status_code == 422  # a visitor cannot name a number
+
+
+@pytest.mark.rule("CFG-10")
+def test_a_ticket_cannot_be_forged_altered_replayed_or_used_late() -> None:
+    clock = FrozenClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    tickets = WidgetTickets(ticket_key("the platform's key"), clock)
+    issued = tickets.issue("web-1", "acc-1", "+3223000101", 2)
+    body, _, signature = issued.partition(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    claims["d"] = "+3290000000"
+    altered = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    foreign = WidgetTickets(ticket_key("another platform"), clock).issue("web-1", "acc-1", "+3223000101", 2)
+    for bad in (f"{altered}.{signature}", foreign, "", "x.y", issued[:-1]):
+        with pytest.raises(InvalidInput) as refused:
+            tickets.redeem(bad)
+        assert refused.value.details["rule_id"] == "CFG-10"
+    assert tickets.redeem(issued).destination == "+3223000101"
+    with pytest.raises(InvalidInput):
+        tickets.redeem(issued)  # once
+    late = tickets.issue("web-1", "acc-1", "+3223000101", 2)
+    clock.advance(timedelta(seconds=61))
+    with pytest.raises(InvalidInput):
+        tickets.redeem(late)
 
 
 @pytest.mark.rule("CFG-10")

@@ -10,7 +10,12 @@ given back when the call ends (its CDR is written), whatever the outcome. Emerge
 channels too (they are calls on the account's lines) but are never refused for capacity
 (EMG-4), so an account may briefly hold more channels than its capacity.
 
-Holders are named by strings: an account by its id, a trunk by ``trunk_holder(trunk_id)``.
+A call of the click-to-call widget (CFG-10) also holds one channel of its web channel, capped by the
+channels the operator configured for it, counted among the calls in progress like the others (so
+across SIP nodes with ``RedisChannels``) and given back when the call ends, however it ends.
+
+Holders are named by strings: an account by its id, a trunk by ``trunk_holder(trunk_id)``, a web
+channel by ``web_channel_holder(web_channel_id)``.
 
 Two implementations of ``Channels``:
 
@@ -27,11 +32,17 @@ from collections.abc import Mapping
 from typing import Protocol
 
 TRUNK_PREFIX = "trunk:"
+WEB_CHANNEL_PREFIX = "web:"
 
 
 def trunk_holder(trunk_id: str) -> str:
     """SIP-3: the holder name of a customer trunk's channels."""
     return TRUNK_PREFIX + trunk_id
+
+
+def web_channel_holder(web_channel_id: str) -> str:
+    """CFG-10: the holder name of a click-to-call widget's channels."""
+    return WEB_CHANNEL_PREFIX + web_channel_id
 
 
 class Channels(Protocol):

@@ -28,7 +28,9 @@ Order of the checks, first match wins:
    (``nuage.policy.spending``).
 6. CAP-3 — every account involved, and the customer trunk of the call if any (its own
    ``channel_limit``, SIP-3), must have a free channel (counting: ``nuage.policy.channels``),
-   otherwise the call is refused citing CAP-3 (486 Capacity Exceeded).
+   otherwise the call is refused citing CAP-3 (486 Capacity Exceeded). A call of the click-to-call
+   widget also needs a free channel of its web channel, else it is refused citing CFG-10 ("all
+   lines busy", 486).
 
 The authorisation of an outbound call carries, as ``caller_id``, the E.164 number the B2BUA
 presents (SIP-2): the account's number the caller presented, in whatever form, normalised; in
@@ -52,7 +54,13 @@ from typing import Protocol
 
 from nuage.errors import InvalidInput
 from nuage.policy.autodialer import AutoDialerBlock, AutoDialerDetector, Subject
-from nuage.policy.channels import ChannelCounter, Channels, trunk_holder
+from nuage.policy.channels import (
+    WEB_CHANNEL_PREFIX,
+    ChannelCounter,
+    Channels,
+    trunk_holder,
+    web_channel_holder,
+)
 from nuage.policy.snapshot import AccountTerms, PolicySnapshot
 from nuage.policy.spending import DailySpend
 from nuage.shared.clock import Clock, SystemClock
@@ -154,6 +162,11 @@ class TermsCallPolicy:
             if not attempt.emergency:
                 self.spend.cancel(attempt.call_id)
             holder = full[0]
+            if holder.startswith(WEB_CHANNEL_PREFIX):  # CFG-10
+                return Refusal(
+                    "CFG-10",
+                    f"All lines busy: all {admitted.limits[holder]} channels of the widget are in calls",
+                )
             return Refusal(
                 "CAP-3", f"all {admitted.limits[holder]} channels of {admitted.names[holder]} are in use"
             )
@@ -232,6 +245,10 @@ class TermsCallPolicy:
             holder = trunk_holder(trunk_id)
             limits[holder] = trunk.channel_limit if trunk is not None else None
             names[holder] = "the trunk"
+        if attempt.web_channel is not None:  # CFG-10
+            web_channel_id, channels = attempt.web_channel
+            limits[web_channel_holder(web_channel_id)] = channels
+            names[web_channel_holder(web_channel_id)] = "the widget"
         return _Admitted(limits, names, dialler, subjects, max_duration, caller_id)
 
     def refresh(self) -> None:

@@ -262,6 +262,7 @@ class CallAttempt:
     emergency: bool  # EMG-4: never refused for capacity, suspension or credit
     trunk_id: str | None  # the carrier trunk used (outbound) or arrived on (inbound)
     customer_trunk_id: str | None = None  # SIP-3: the customer's PBX trunk the call came from or goes to
+    web_channel: tuple[str, int] | None = None  # CFG-10: a widget call: (web channel id, its channels)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ REFUSAL_STATUS: dict[str, tuple[int, str]] = {
     "CFG-5": (403, "Line Type Refused"),
     "TEN-4": (404, "Not Found"),  # another tenant's destination does not exist for the caller
     "SIP-5": (403, "Forbidden"),
+    "CFG-10": (486, "All Lines Busy"),  # every channel of the click-to-call widget is in a call
 }
 DEFAULT_REFUSAL = (403, "Forbidden")
 

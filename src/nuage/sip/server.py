@@ -14,6 +14,7 @@ import logging
 import socket
 from collections.abc import Callable
 
+from nuage.directory.widget_tickets import WidgetTickets
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.accounting import CdrWriter
 from nuage.sip.b2bua.admission import admit
@@ -116,6 +117,7 @@ class SipServer:
         self.media: MediaServices | None = None  # the media engine anchored calls use (set before start)
         self.applications = Applications()  # media applications: feature codes, diversion (before start)
         self.mwi: MessageWaiting | None = None  # SUBSCRIBE message-summary (set before start)
+        self.widgets: WidgetTickets | None = None  # CFG-10: widget calls' tickets (set before start)
         self.journal: CallJournal | None = None
         self._recovered = False
         keep = settings.max_call_duration_s or 4 * 3600.0
@@ -170,6 +172,7 @@ class SipServer:
             applications=self.applications,
             live_calls=self._calls.values,
             routing=self._routing,
+            widgets=self.widgets,
         )
         self._accepting = True
         self._purge = self.scheduler.call_later(30, self._purge_bindings)

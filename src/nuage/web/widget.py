@@ -5,12 +5,17 @@ requests it makes from the visitor's browser.
   ``<script src=".../widget/loader.js" data-widget="<web channel id>" async></script>``;
 * ``POST /widget/{id}/token``: only from the widget's allowed origin (``Origin``, CORS); rate
   limited per address and per visitor; a short-lived, single-use signed token;
-* ``POST /widget/{id}/call``: the token buys a line (CFG-10: never more calls at once than the
-  channels configured, else 422 "all lines busy" citing CFG-10) and names the destination the
-  administrator configured (the visitor chooses no number);
-* ``POST /widget/{id}/hangup``: the line is free again.
+* ``POST /widget/{id}/call``: the token buys a call **ticket** (``nuage.directory.widget_tickets``):
+  signed with a key derived from the platform's secret key, for one call within a minute, to the
+  destination the administrator configured (the visitor chooses no number), with what the page
+  needs to place it through the WebRTC gateway's SIP plugin.
 
-Tokens are signed with a key drawn per process and lines are counted in this process: one web node.
+The SIP plane checks the ticket and counts the call against the web channel's channels among the
+calls in progress (CFG-10: the call beyond them is refused, 486 "All lines busy"), so the count is
+right whichever web node issued the ticket, and a line is free again as soon as its call ends,
+including when the visitor's tab closes (the gateway then hangs up). Tokens of the first step are
+signed with a key drawn per web process: with several web nodes, a visitor's token and call
+requests must reach the same node (sticky sessions), which the tickets do not need.
 """
 
 from __future__ import annotations
@@ -31,9 +36,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nuage.api.errors import error_body, field_message, http_status_for
 from nuage.bootstrap import Platform
-from nuage.directory.widget import WidgetLines, check_origin, origin_of
-from nuage.errors import InvalidInput, NotFound, NuageError, TermViolation
-from nuage.shared.ids import new_id
+from nuage.directory.widget import check_origin, origin_of
+from nuage.directory.widget_tickets import HEADER, WidgetTickets, ticket_key
+from nuage.errors import InvalidInput, NotFound, NuageError, TermViolation, UpstreamUnavailable
 from nuage.web.windows import SlidingWindow
 
 LOADER = Path(__file__).parent / "static" / "widget.js"
@@ -60,14 +65,6 @@ class CallBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=10, max_length=400)
-
-
-class HangupBody(BaseModel):
-    """The line a call held."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    line_id: str = Field(pattern=_ID)
 
 
 class Tokens:
@@ -117,7 +114,7 @@ def router(platform: Platform) -> APIRouter:
     """The widget's script and requests."""
     routes = APIRouter()
     tokens = Tokens(platform)
-    lines = WidgetLines(platform.clock)
+    tickets = WidgetTickets(ticket_key(platform.secret_key()), platform.clock)
     by_address = SlidingWindow(platform.clock, limit=PER_ADDRESS, window=WINDOW)
     by_visitor = SlidingWindow(platform.clock, limit=PER_VISITOR, window=WINDOW)
     config = platform.settings.janus
@@ -215,32 +212,27 @@ def router(platform: Platform) -> APIRouter:
                 raise TermViolation(
                     "CFG-10", "This widget has no destination configured", widget_id=widget_id
                 )
-            line = lines.take(widget_id, new_id("line"), widget.channels)
+            if config.browser_url is None or config.sip_proxy is None:
+                raise UpstreamUnavailable("janus", "Calls from the web are not configured here")
+            ticket = tickets.issue(widget_id, widget.account_id, destination, widget.channels)
         except NuageError as error:
             return failure(error, origin)
+        domain = config.sip_domain or config.sip_proxy.split(":", 1)[1].split(";")[0]
         return JSONResponse(
             {
-                "line_id": line.line_id,
+                "ticket": ticket,
+                "header": HEADER,
                 "destination": destination,
                 "janus_url": config.browser_url,
                 "ice_servers": config.ice_servers(),
-                "lease_until": line.until.isoformat(),
+                "sip": {
+                    "uri": f"sip:web@{domain}",
+                    "proxy": config.sip_proxy,
+                    "identity": f"sip:web@{domain}",
+                },
             },
             headers=cors(origin),
         )
-
-    @routes.post("/widget/{widget_id}/hangup", include_in_schema=False)
-    async def hangup(widget_id: str, request: Request) -> Response:
-        try:
-            _, origin = allowed(widget_id, request)
-        except NuageError as error:
-            return failure(error)
-        try:
-            body: HangupBody = await read(request, HangupBody)
-            lines.give_back(widget_id, body.line_id)
-        except NuageError as error:
-            return failure(error, origin)
-        return Response(status_code=204, headers=cors(origin))
 
     return routes
 

@@ -351,3 +351,31 @@ async def test_a_pbx_only_account_has_the_channels_its_trunk_pays_for() -> None:
         assert isinstance(await policy.authorize(from_pbx()), Authorization)
     refused = await policy.authorize(from_pbx())
     assert _rule(refused) == "CAP-3"
+
+
+# -- CFG-10: the click-to-call widget's channels ------------------------------------------------
+
+
+@pytest.mark.rule("CFG-10")
+async def test_widget_calls_beyond_the_web_channels_channels_are_refused_all_lines_busy() -> None:
+    policy = _policy(_snapshot())
+    bob = UserDestination("ua0", "acc-a", ("da",))
+
+    def widget_call() -> CallAttempt:
+        attempt = _attempt(Direction.INBOUND, dialled="+3223000101", destination=bob)
+        return dataclasses.replace(attempt, trunk_id=None, web_channel=("web-1", 2))
+
+    first, second, third = widget_call(), widget_call(), widget_call()
+    assert isinstance(await policy.authorize(first), Authorization)
+    assert isinstance(await policy.authorize(second), Authorization)
+    refused = await policy.authorize(third)
+    assert isinstance(refused, Refusal)
+    assert refused.rule_id == "CFG-10"
+    assert refused.reason.startswith("All lines busy")
+    assert refusal_status("CFG-10") == (486, "All Lines Busy")
+    other = dataclasses.replace(widget_call(), web_channel=("web-2", 1))  # another widget: its own lines
+    assert isinstance(await policy.authorize(other), Authorization)
+    policy.call_ended(_ended(third, "CFG-10"))  # the refusal held no line
+    policy.call_ended(_ended(first))  # a call ends, however: its line is free
+    assert isinstance(await policy.authorize(widget_call()), Authorization)
+    assert policy.channels.in_use("web:web-1") == 2

@@ -1,4 +1,4 @@
-"""Admission of an initial INVITE: checks, who calls (carrier, IP trunk or digest), what was dialled.
+"""Admission of an initial INVITE: checks, who calls (carrier, trunk, digest, widget), what was dialled.
 
 ``admit`` answers what it can alone (422 for a too short Session-Expires, 483 for a spent
 Max-Forwards, the digest challenge, 404 for nothing dialled that resolves), runs a feature code
@@ -19,6 +19,7 @@ from nuage.sip.b2bua.inbound_apps import answer_inbound, number_application
 from nuage.sip.b2bua.pickup import is_pickup, pickup
 from nuage.sip.b2bua.replaces import replace_dialog
 from nuage.sip.b2bua.services import CallServices
+from nuage.sip.b2bua.widget_calls import admit_widget_call
 from nuage.sip.ports import (
     CallAttempt,
     CallOutcome,
@@ -47,6 +48,9 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
     if max_forwards is not None and max_forwards <= 0:
         tx.reply(483)
         return None
+    widget_ticket = request.headers.get("x-nuage-widget")
+    if widget_ticket is not None:  # CFG-10: a visitor's call from the click-to-call widget
+        return await admit_widget_call(services, tx, widget_ticket)
     dialled = request.uri.user or ""
     source = tx.source
     trunk = await services.dial_plan.find_carrier(source.host, source.port)

@@ -32,10 +32,17 @@ async def number_application(services: CallServices, dialled: str) -> NumberApp 
 
 
 async def answer_inbound(
-    services: CallServices, tx: ServerTransaction, trunk: CarrierTrunk, found: NumberApp
+    services: CallServices,
+    tx: ServerTransaction,
+    trunk: CarrierTrunk | None,
+    found: NumberApp,
+    *,
+    web_channel: tuple[str, int] | None = None,
+    dialled: str | None = None,
 ) -> CallController:
     """Admit the carrier's call to ``found``'s number as an inbound call of its account (the
-    policy decides: CAP-3 channels, the account's status), then let the application answer it."""
+    policy decides: CAP-3 channels, the account's status), then let the application answer it.
+    A widget's call (CFG-10) comes by no trunk: it carries its web channel and the number called."""
     request = tx.request
     call = CallController(services, tx, account=None, direction=Direction.INBOUND)
     call.shown_callee = found.shown_callee
@@ -48,10 +55,11 @@ async def answer_inbound(
         presented_caller_id=request.from_addr.uri.user or "",
         source_host=tx.source.host,
         source_port=tx.source.port,
-        dialled=request.uri.user or "",
+        dialled=dialled or request.uri.user or "",
         destination=ApplicationDestination(found.account_id),
         emergency=False,
-        trunk_id=trunk.trunk_id,
+        trunk_id=trunk.trunk_id if trunk is not None else None,
+        web_channel=web_channel,
     )
     call.attempt = attempt
     if call.caller_leg.cancelled:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from nuage.directory.widget_tickets import WidgetTickets
 from nuage.shared.clock import Clock
 from nuage.sip.accounting import Accounting
 from nuage.sip.b2bua.legs import LegHost
@@ -58,3 +59,4 @@ class CallServices:
     routing: CallRouting | None = None  # forwarding and ring groups (issue #15; None: neither)
     round_robin: dict[str, int] = field(default_factory=dict)  # ring group -> its next first member
     ringing: dict[str, CallController] = field(default_factory=dict)  # call id -> a call ringing users
+    widgets: WidgetTickets | None = None  # CFG-10: the click-to-call widget's tickets (None: no widget calls)

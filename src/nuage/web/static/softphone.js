@@ -5,7 +5,7 @@
 
 (function () {
   const phone = { janus: null, session: null, handle: null, pc: null, ice: [], domain: null,
-                  registered: false, events: [] };
+                  registered: false, events: [], emergency: [], location: null };
   window.nuageSoftphone = phone;
 
   function tx() { return Math.random().toString(36).slice(2, 14); }
@@ -75,12 +75,15 @@
         break;
       case "incomingcall": {
         phone.incoming = event.jsep;
-        document.getElementById("caller").textContent = result.displayname || result.username || "";
-        document.getElementById("accept").hidden = false;
+        phone.caller = callerId(result);
+        document.getElementById("caller").textContent = phone.caller;
+        document.getElementById("incoming").hidden = false;
         status("incoming call");
         break;
       }
       case "hangup":
+        document.getElementById("incoming").hidden = true;
+        phone.incoming = null;
         ended();
         status("call ended: " + (result.code || "") + " " + (result.reason || ""));
         break;
@@ -109,7 +112,9 @@
     });
     const config = await answer.json();
     if (!answer.ok) { status("refused: " + config.message); return; }
-    Object.assign(phone, { janus: config.janus_url, ice: config.ice_servers, domain: config.sip.domain });
+    Object.assign(phone, { janus: config.janus_url, ice: config.ice_servers, domain: config.sip.domain,
+                           emergency: config.emergency_numbers || [], location: config.location });
+    askLocation(!phone.location);
     phone.session = (await janus("", { janus: "create" })).data.id;
     phone.handle = (await janus("/" + phone.session, { janus: "attach", plugin: "janus.plugin.sip" })).data.id;
     poll();
@@ -118,9 +123,32 @@
     status("registering");
   }
 
+  // EMG-3: a browser cannot be located, so the page asks the user where they are when it does not
+  // know (on connecting, and again on dialling an emergency number). The emergency call itself is
+  // never held back for it (EMG-4): it is placed at once and the form stays beside it.
+  function askLocation(show) {
+    document.getElementById("location-form").hidden = !show;
+    document.getElementById("location-known").textContent = phone.location || "";
+  }
+
+  async function saveLocation(event) {
+    event.preventDefault();
+    const page = document.getElementById("softphone");
+    const answer = await fetch(page.dataset.locationUrl, {
+      method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": page.dataset.csrf },
+      body: JSON.stringify({ location: document.getElementById("location").value.trim() }),
+    });
+    const data = await answer.json();
+    if (!answer.ok) { document.getElementById("location-error").textContent = data.message; return; }
+    phone.location = data.location;
+    document.getElementById("location-error").textContent = "";
+    askLocation(false);
+  }
+
   async function call(event) {
     event.preventDefault();
     const destination = document.getElementById("destination").value.trim();
+    if (phone.emergency.includes(destination)) { askLocation(!phone.location); }
     const pc = await peer();
     const sent = trickle(pc);
     await pc.setLocalDescription(await pc.createOffer());
@@ -129,8 +157,16 @@
     sent();
   }
 
+  // The caller as the page shows it: the display name and the number or extension of its SIP URI.
+  function callerId(result) {
+    const uri = String(result.username || "");
+    const number = uri.replace(/^sips?:/, "").split("@")[0];
+    const name = String(result.displayname || "").replace(/^"|"$/g, "");
+    return name && name !== number ? name + " (" + number + ")" : number;
+  }
+
   async function accept() {
-    document.getElementById("accept").hidden = true;
+    document.getElementById("incoming").hidden = true;
     const pc = await peer();
     const sent = trickle(pc);
     await pc.setRemoteDescription(phone.incoming);
@@ -138,6 +174,35 @@
     await send({ request: "accept" }, { type: "answer", sdp: pc.localDescription.sdp });
     sent();
   }
+
+  async function decline() {
+    document.getElementById("incoming").hidden = true;
+    phone.incoming = null;
+    await send({ request: "decline" });
+    status("declined");
+  }
+
+  // The loudest level (RMS, 0..1) of the remote audio over ``ms`` milliseconds (a WebAudio analyser).
+  phone.remoteLevel = async function (ms) {
+    const stream = document.getElementById("remote-audio").srcObject;
+    if (!stream || stream.getAudioTracks().length === 0) { return 0; }
+    const context = new AudioContext();
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 2048;
+    context.createMediaStreamSource(stream).connect(analyser);
+    const samples = new Float32Array(2048);
+    let peak = 0;
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      analyser.getFloatTimeDomainData(samples);
+      let sum = 0;
+      for (const value of samples) { sum += value * value; }
+      peak = Math.max(peak, Math.sqrt(sum / samples.length));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await context.close();
+    return peak;
+  };
 
   async function hangup() {
     await send({ request: "hangup" });
@@ -149,6 +214,9 @@
     document.getElementById("register").addEventListener("click", () => register().catch(fail));
     document.getElementById("call-form").addEventListener("submit", (event) => call(event).catch(fail));
     document.getElementById("accept").addEventListener("click", () => accept().catch(fail));
+    document.getElementById("decline").addEventListener("click", () => decline().catch(fail));
+    document.getElementById("location-form").addEventListener("submit", (event) => saveLocation(event).catch(fail));
+    document.getElementById("change-location").addEventListener("click", () => askLocation(true));
     document.getElementById("hangup").addEventListener("click", () => hangup().catch(fail));
   });
 })();
