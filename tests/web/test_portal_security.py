@@ -222,21 +222,38 @@ def test_a_forgotten_password_is_reset_from_the_emailed_link_once(
     assert "/accounts/" in page.url
 
 
+@pytest.mark.rule("TEN-4")
 def test_the_audit_log_shows_each_administrator_its_scope_and_nobody_else_anything(
     page: Page, browser: Browser, live: Live
 ) -> None:
     dupont = live.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    with live.platform.uow() as uow:
+        bob = uow.users.find_by(email="bob@dupont.example")
+        assert bob is not None
     log_in(page, "alice@dupont.example")
     page.click("text=Bob Martin")
     page.fill("#extension", "219")
     with page.expect_navigation():
         page.click("#save")
+    page.goto(f"/accounts/{dupont}/devices")
+    page.fill("#label", "Audited phone")
+    with page.expect_navigation():
+        page.click("#add-device")
     page.goto("/audit")
     rows = page.locator("#audit tbody tr").all_inner_texts()
     change = next(r for r in rows if f"/accounts/{dupont}/users/" in r)
     assert "Alice" in change
     assert "Atelier Dupont" in change
     assert "127.0.0.1" in change
+    # who did what to which object, with what outcome: in words, the request beside it
+    assert "Changed · user · Bob Martin" in change
+    assert "done" in change
+    edited = page.locator(f"#audit tbody tr[data-object-id='{bob.id}']")
+    assert edited.get_attribute("data-verb") == "changed"
+    assert edited.get_attribute("data-object-type") == "user"
+    added = page.locator("#audit tbody tr[data-object-type='device']").first
+    assert added.get_attribute("data-verb") == "created"
+    assert "Created · device" in added.inner_text()
     seen: dict[str, str] = {}
     for who in ("jan@peeters.example", "olivia@nuage.example", "bob@dupont.example"):
         other = browser.new_context(base_url=live.base, locale="en-GB")
