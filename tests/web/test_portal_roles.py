@@ -223,3 +223,56 @@ def test_the_operator_starts_a_billing_run_and_follows_it_to_its_end(
         assert elsewhere.locator("#run-invoices").inner_text() == "0"
         assert elsewhere.locator("#run-finished").count() == 1
         other.close()
+
+
+@pytest.mark.rule("TEN-3")
+@pytest.mark.rule("TEN-4")
+def test_a_partner_orders_for_its_customer_and_for_no_one_else(page: Page, live: Live) -> None:
+    peeters = live.party_id(PartyKind.CUSTOMER, "Bakkerij Peeters")
+    dupont = live.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    log_in(page, "pierre@bruvoice.example")
+    page.click("a[href='/orders']")
+    assert page.url.endswith("/orders")
+    offered = page.locator("#customer_id option").all_inner_texts()
+    assert "Bakkerij Peeters" in offered
+    assert "Atelier Dupont" not in offered  # another partner's customer is not offered (TEN-4)
+    page.select_option("#customer_id", peeters)
+    page.fill("#terms_version", "2026-02-portal")
+    page.select_option("#order-language", "nl")
+    page.fill("#accepted_by", "Els Peeters")
+    page.fill("#service_start_on", "2026-04-01")
+    page.fill("#minimum_term_months", "0")
+    page.fill("#item_1", "hardware:desk_phone")
+    page.fill("#quantity_1", "2")
+    with page.expect_navigation():
+        page.click("#place-order")
+    assert "minimum_term_months" in page.locator("#refusal").inner_text()  # the API's words
+    assert page.input_value("#accepted_by") == "Els Peeters"  # what was typed stays
+    page.fill("#minimum_term_months", "36")
+    page.fill("#item_1", "hardware:desk_phone")
+    page.fill("#quantity_1", "2")
+    with page.expect_navigation():
+        page.click("#place-order")
+    assert page.url.endswith("/orders")  # POST/redirect/GET
+    assert "The order was placed." in text(page)
+    row = page.locator("#orders tr", has_text="Els Peeters").inner_text()
+    assert "Bakkerij Peeters" in row
+    assert "2026-02-portal (NL)" in row
+    assert "36 months" in row
+    assert "2 × hardware:desk_phone" in row
+    page.reload()
+    assert page.locator("#orders tr", has_text="Els Peeters").count() == 1  # a reload orders nothing
+    with live.platform.uow() as uow:
+        placed = uow.orders.list(customer_id=peeters, accepted_by="Els Peeters")
+    assert [(o.terms_version, o.minimum_term_months, o.accepted_at) for o in placed] == [
+        ("2026-02-portal", 36, live.clock.now())
+    ]
+    form = {"customer_id": dupont, "terms_version": "2026-01", "language": "fr", "accepted_by": "X"}
+    form |= {"service_start_on": "2026-04-01", "minimum_term_months": "24"}
+    assert post(page, "/orders", form) == 404  # another partner's customer (TEN-4)
+    with live.platform.uow() as uow:
+        assert uow.orders.list(customer_id=dupont, accepted_by="X") == []
+    page.click("#logout")
+    page.wait_for_url("**/login")
+    log_in(page, "alice@dupont.example")
+    assert status_of(page, "/orders") == 404  # a customer administrator orders through its partner
