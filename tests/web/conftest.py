@@ -163,6 +163,7 @@ def live(
             LIVE[0:] = [found]
             yield found
     finally:
+        LIVE.clear()
         platform.close()
 
 

@@ -15,10 +15,11 @@ from nuage.services import hot_desk, views
 from nuage.services.context import Context
 from nuage.tenancy.model import PartyKind
 from sound_samples import tone_file
-from web.conftest import Live, log_in, text
+from web.conftest import ON_BOTH_DATABASES, Live, log_in, text
 from web.page_support import calls_today, csrf_of, shoot, status_of
 
 
+@ON_BOTH_DATABASES
 @pytest.mark.rule("CAP-1")
 @pytest.mark.rule("SIP-5")
 def test_an_administrator_adds_a_user_and_a_phone_routes_a_number_and_sees_capacity_change(
@@ -262,6 +263,7 @@ def test_the_new_pages_speak_french_and_dutch(page: Page, live: Live) -> None:
             shoot(page, "operator-customers-nl")
 
 
+@ON_BOTH_DATABASES
 @pytest.mark.rule("SIP-5")
 def test_reloading_after_adding_a_device_adds_nothing_and_shows_its_password_no_more(
     page: Page, live: Live
