@@ -164,6 +164,11 @@ def test_a_partner_administrator_must_enrol_then_logs_in_on_its_branded_host(
         page.click("#renew-codes")
     renewed = [c.strip() for c in page.locator("#recovery-codes li").all_inner_texts()]
     assert len(renewed) == 10
+    assert page.url == f"{branded}/security/recovery-codes"  # POST/redirect/GET
+    page.reload()  # shown once: a reload renews nothing and shows the security page
+    assert page.url == f"{branded}/security"
+    assert page.locator("#recovery-codes").count() == 0
+    assert "Unused recovery codes: 10" in text(page)
     assert not set(renewed) & set(codes)
     with live.platform.uow() as uow:  # the old unused codes no longer open a login
         assert not second.check(uow, pierre.id, codes[1], live.clock.now())
@@ -189,6 +194,9 @@ def test_a_forgotten_password_is_reset_from_the_emailed_link_once(
     with page.expect_navigation():
         page.click("#send-reset")
     assert page.inner_text("#reset-sent") == unknown
+    assert page.url == f"{branded}/password-reset"  # POST/redirect/GET
+    page.reload()  # asks for the page again: no second e-mail, the notice shown once
+    assert page.locator("#reset-sent").count() == 0
     (mail,) = mailbox.received
     assert mail["To"] == "jan@peeters.example"
     assert mail["Subject"] == "BruVoice: kies een nieuw wachtwoord"  # Jan's language, its partner's brand
