@@ -41,7 +41,8 @@ def test_a_stored_run_is_seen_by_another_process_until_it_stops_moving(platform:
     with platform.api_uow() as uow:
         (stale,) = _jobs(platform).listed(uow)
     assert (stale.running, stale.interrupted) == (False, True)
-    assert stale.refused is not None and "interrupted" in stale.refused.message
+    assert stale.refused is not None
+    assert "interrupted" in stale.refused.message
 
 
 @pytest.mark.rule("BIL-9")
