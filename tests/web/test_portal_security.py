@@ -317,7 +317,7 @@ def test_every_roles_main_pages_have_no_serious_accessibility_violation(
     dupont = f"/accounts/{live.party_id(PartyKind.CUSTOMER, 'Atelier Dupont')}"
     pages = {
         "olivia@nuage.example": ["/overview", "/partners", "/customers", "/invoices", "/audit", "/security"],
-        "pierre@bruvoice.example": ["/customers", "/invoices", "/audit", "/profile"],
+        "pierre@bruvoice.example": ["/customers", "/orders", "/invoices", "/audit", "/profile"],
         "alice@dupont.example": [f"{dupont}/users", f"{dupont}/devices", f"{dupont}/numbers", "/audit"],
         "bob@dupont.example": ["/profile", "/calls", "/security"],
     }
