@@ -39,6 +39,7 @@ from nuage.shared.clock import Clock, SystemClock
 from nuage.storage.sql.engine import check_url, make_engine, redacted_url
 from nuage.storage.sql.errors import translated
 from nuage.storage.sql.migrate import current_revision, head_revision, upgrade
+from nuage.storage.sql.sealing import seal_with
 from nuage.storage.sql.unit_of_work import SqlUnitOfWorkFactory
 
 log = logging.getLogger("nuage.bootstrap")
@@ -147,14 +148,20 @@ class Platform:
 
     def secret_key(self) -> str:
         """The signing key: configured, or generated once and kept in the data directory."""
-        if self.settings.secret_key is not None:
-            return self.settings.secret_key.get_secret_value()
-        path = self.settings.data_dir / "secret.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return secret_key_of(self.settings)
+
+
+def secret_key_of(settings: Settings) -> str:
+    """The platform's secret key: configured, or generated once and kept in the data directory
+    (it signs tokens, and the key of the secrets sealed at rest is derived from it)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | None = None) -> Platform:
@@ -163,9 +170,10 @@ def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.effective_database_url
     check_url(url)  # InvalidInput: a URL that does not parse, a SQLite file in a missing folder
+    key = secret_key_of(settings)
     if migrate:
         try:
-            upgrade(url)
+            upgrade(url, secret_key=key)  # a migration seals the secrets kept before (0032_portal)
         except DBAPIError as error:
             found = translated(error)
             if found is None:
@@ -179,6 +187,7 @@ def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | 
                 )
             raise found from error
     engine = make_engine(url)
+    seal_with(engine, key)  # the second factors' secrets, sealed at rest
     return Platform(
         settings=settings, engine=engine, uow=SqlUnitOfWorkFactory(engine), clock=clock or SystemClock()
     )

@@ -3,16 +3,19 @@ by Playwright (the system browser: nothing is downloaded at run time)."""
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from sqlalchemy import text as sql_text
 
 from api.support import PASSWORDS, make_platform, seed_demo
 from netports import free_port, release
@@ -20,26 +23,58 @@ from nuage.bootstrap import Platform, build_platform
 from nuage.config import PortalSettings, Settings
 from nuage.services.security.demo import DEMO_SECRETS, seed_demo_factors
 from nuage.services.security.second_factor import STEP_S, code_at
+from nuage.shared import ids
 from nuage.shared.clock import FrozenClock
+from nuage.storage.sql.tables import metadata
 from nuage.tenancy.model import PartyKind
 from nuage.web.app import create_app
+from platforms import DATABASES
 from waiting import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
+TEST_KEY = "test-signing-key-0123456789"
+DEMO_INSTANT = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)  # the tests' clock (tests/conftest.py)
+
+
+class _SeededIds:
+    """What ``nuage.shared.ids`` draws its ids from, seeded: the demo's ids are the same on every
+    run (the pages list by name, then id; the screenshots show the same rows)."""
+
+    def __init__(self, seed: int) -> None:
+        self._random = random.Random(seed)
+        self._ns = int(DEMO_INSTANT.timestamp()) * 1_000_000_000
+
+    def token_hex(self, size: int) -> str:
+        return self._random.randbytes(size).hex()
+
+    def time_ns(self) -> int:
+        self._ns += 1_000
+        return self._ns
+
+
+@contextmanager
+def fixed_ids(seed: int = 17) -> Iterator[None]:
+    """The demo's ids drawn from a seeded source while it is loaded (nothing else is affected)."""
+    seeded = _SeededIds(seed)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ids, "secrets", seeded)
+        patch.setattr(ids, "time", seeded)
+        yield
 
 
 @pytest.fixture(scope="session")
 def portal_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file holding the demo, built once and copied for each test."""
     folder = tmp_path_factory.mktemp("portal-template")
-    platform = build_platform(
-        Settings(data_dir=folder, secret_key="test-signing-key-0123456789"), migrate=True
-    )
+    # the demo made at the tests' instant (its dates on the pages and in the screenshots never move)
+    made = FrozenClock(DEMO_INSTANT)
+    platform = build_platform(Settings(data_dir=folder, secret_key=TEST_KEY), migrate=True, clock=made)
     try:
-        seed_demo(platform)
-        with platform.uow() as uow:  # the operator's and partners' administrators have a second factor
-            seed_demo_factors(uow, platform.clock.now())
-            uow.commit()
+        with fixed_ids():
+            seed_demo(platform)
+            with platform.uow() as uow:  # the operator's and partners' administrators have a second factor
+                seed_demo_factors(uow, platform.clock.now())
+                uow.commit()
     finally:
         platform.close()
     return folder / "nuage.db"
@@ -79,13 +114,63 @@ def portal_settings() -> PortalSettings | None:
 
 
 @pytest.fixture
+def portal_database(request: pytest.FixtureRequest) -> str:
+    """The database under the portal: SQLite by default; a module that runs its journeys on
+    PostgreSQL too parametrises it (``pytestmark = ON_BOTH_DATABASES``)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+ON_BOTH_DATABASES = pytest.mark.parametrize("portal_database", DATABASES, indirect=True)
+
+
+def _postgres_demo(request: pytest.FixtureRequest, folder: Path, clock: FrozenClock) -> Platform:
+    """The demo (and its administrators' second factors) on the run's PostgreSQL database, emptied
+    first: the same data as the SQLite template."""
+    url = request.getfixturevalue("postgres_url")
+    settings = Settings(data_dir=folder, database_url=url, secret_key=TEST_KEY)
+    platform = build_platform(settings, migrate=True, clock=clock)
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with platform.engine.begin() as connection:
+        connection.execute(sql_text(f"TRUNCATE {names} CASCADE"))
+    with fixed_ids():
+        seed_demo(platform)
+        with platform.uow() as uow:
+            seed_demo_factors(uow, clock.now())
+            uow.commit()
+    return platform
+
+
+@pytest.fixture
 def live(
-    tmp_path: Path, portal_template: Path, clock: FrozenClock, portal_settings: PortalSettings | None
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    portal_template: Path,
+    clock: FrozenClock,
+    portal_settings: PortalSettings | None,
+    portal_database: str,
 ) -> Iterator[Live]:
-    """uvicorn serving the web application (API and portal) on a free loopback port, in a thread."""
-    platform = make_platform(tmp_path / "data", portal_template, clock)
+    """uvicorn serving the web application (API and portal) on a free loopback port, in a thread,
+    over a fresh copy of the demo (SQLite, or PostgreSQL for the modules that ask for both)."""
+    if portal_database == "postgresql":
+        platform = _postgres_demo(request, tmp_path / "data", clock)
+    else:
+        platform = make_platform(tmp_path / "data", portal_template, clock)
     if portal_settings is not None:
         platform.settings.portal = portal_settings
+    try:
+        with serving(platform) as (base, app):
+            found = Live(base, platform, clock, app=app)
+            LIVE[0:] = [found]
+            yield found
+    finally:
+        LIVE.clear()
+        platform.close()
+
+
+@contextmanager
+def serving(platform: Platform) -> Iterator[tuple[str, Any]]:
+    """A web process of its own (uvicorn, a thread, a free loopback port) over ``platform``: its
+    address and application. A second one over the same platform is another web node."""
     port = free_port()
     app = create_app(platform)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -93,15 +178,12 @@ def live(
     thread.start()
     try:
         wait_until(lambda: server.started, timeout=30, what="the portal's web server")
-        found = Live(f"http://127.0.0.1:{port}", platform, clock, app=app)
-        LIVE[0:] = [found]
-        yield found
+        yield f"http://127.0.0.1:{port}", app
     finally:
         app.state.portal.live.close()  # open event streams end, so the server stops at once
         server.should_exit = True
         thread.join(timeout=30)
         release(port)
-        platform.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -10,22 +11,49 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from PIL import Image, ImageChops
 from playwright.sync_api import Page
 
 from api.support import SECRETS
 from nuage.sip.ports import CallOutcome, CdrRecord, Direction
 from nuage.storage.sql.sip_records import SqlCdrSink
-from web.conftest import Live
+from web.conftest import LIVE, Live
 
 T = TypeVar("T")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def shoot(page: Page, name: str) -> None:
-    """A small PNG of the page as a user sees it (the README's portal section shows them)."""
+def shoot(page: Page, name: str, *, mask: tuple[str, ...] = ()) -> None:
+    """A small PNG of the page as a user sees it (the README's portal section shows them).
+
+    The same page gives the same file on every run: the demo and the clock are fixed, the
+    elements that hold a fresh secret (``mask``: a new SIP password, its QR code) are painted
+    over, animations stopped and the caret hidden; and a picture whose pixels have not changed
+    is not written again (its PNG bytes stay as they are), so a test run leaves docs/ clean.
+    """
+    if LIVE and LIVE[-1].platform.engine.dialect.name != "sqlite":
+        return  # the same journey on PostgreSQL: the pictures come from the SQLite run
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1000, "height": 700})
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+    taken = page.screenshot(
+        full_page=False,
+        animations="disabled",
+        caret="hide",
+        mask=[page.locator(selector) for selector in mask],
+        mask_color="#7f7f7f",
+    )
+    path = SCREENSHOTS / f"{name}.png"
+    if path.exists() and _same_pixels(path.read_bytes(), taken):
+        return
+    path.write_bytes(taken)
+
+
+def _same_pixels(kept: bytes, taken: bytes) -> bool:
+    """Whether two PNGs show the same picture, pixel for pixel."""
+    with Image.open(io.BytesIO(kept)) as old, Image.open(io.BytesIO(taken)) as new:
+        if old.size != new.size:
+            return False
+        return ImageChops.difference(old.convert("RGB"), new.convert("RGB")).getbbox() is None
 
 
 def status_of(page: Page, path: str) -> int:

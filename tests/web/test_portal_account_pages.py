@@ -15,10 +15,11 @@ from nuage.services import hot_desk, views
 from nuage.services.context import Context
 from nuage.tenancy.model import PartyKind
 from sound_samples import tone_file
-from web.conftest import Live, log_in, text
+from web.conftest import ON_BOTH_DATABASES, Live, log_in, text
 from web.page_support import calls_today, csrf_of, shoot, status_of
 
 
+@ON_BOTH_DATABASES
 @pytest.mark.rule("CAP-1")
 @pytest.mark.rule("SIP-5")
 def test_an_administrator_adds_a_user_and_a_phone_routes_a_number_and_sees_capacity_change(
@@ -59,7 +60,7 @@ def test_an_administrator_adds_a_user_and_a_phone_routes_a_number_and_sees_capac
     password = page.locator("#sip-password").inner_text()
     assert len(password) >= 12
     assert page.locator("#sip-qr svg path").count() >= 1  # the QR code, drawn on the server
-    shoot(page, "customer-device-added")
+    shoot(page, "customer-device-added", mask=("#sip-username", "#sip-password", "#sip-qr svg"))
     page.goto(f"/accounts/{dupont}/devices")  # SIP-5: shown once, never again
     assert page.locator("#sip-password").count() == 0
     assert password not in page.content()
@@ -242,6 +243,8 @@ def test_the_new_pages_speak_french_and_dutch(page: Page, live: Live) -> None:
     for path, words in expected.items():
         assert status_of(page, f"/accounts/{dupont}/{path}") == 200, path
         assert words in text(page), path
+        if path == "status":
+            shoot(page, "customer-status-fr")  # one screenshot in each language
     page.click("#logout")
     page.wait_for_url("**/login")
     log_in(page, "olivia@nuage.example")
@@ -256,3 +259,31 @@ def test_the_new_pages_speak_french_and_dutch(page: Page, live: Live) -> None:
     }.items():
         assert status_of(page, path) == 200, path
         assert words in text(page), path
+        if path == "/customers":
+            shoot(page, "operator-customers-nl")
+
+
+@ON_BOTH_DATABASES
+@pytest.mark.rule("SIP-5")
+def test_reloading_after_adding_a_device_adds_nothing_and_shows_its_password_no_more(
+    page: Page, live: Live
+) -> None:
+    dupont = live.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    log_in(page, "alice@dupont.example")
+    page.goto(f"/accounts/{dupont}/devices")
+    page.fill("#label", "Reception phone")
+    answers: list[int] = []
+    page.on("response", lambda answer: answers.append(answer.status))
+    with page.expect_navigation():
+        page.click("#add-device")
+    assert answers[:2] == [303, 200]  # POST/redirect/GET
+    assert page.url.endswith(f"/accounts/{dupont}/devices")
+    password = page.locator("#sip-password").inner_text()
+    username = page.locator("#sip-username").inner_text()
+    page.reload()
+    assert page.locator("#sip-password").count() == 0  # shown once (SIP-5), gone on reload
+    assert password not in page.content()
+    with live.platform.uow() as uow:
+        added = uow.devices.list(account_id=dupont, label="Reception phone")
+    assert [(d.sip_username, d.sip_password) for d in added] == [(username, password)]  # still one
+    assert page.locator("#devices").inner_text().count("Reception phone") == 1

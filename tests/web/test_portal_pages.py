@@ -1,5 +1,6 @@
 """The portal's pages per role, scoped exactly like the API (TEN-4), its forms refused in the API's
-words with the rule ID, in EN/FR/NL, under the partner's brand (TEN-2)."""
+words with the rule ID, in EN/FR/NL, under the partner's brand (TEN-2): the main journeys, on SQLite
+and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from playwright.sync_api import Browser, Page
 
 from api.support import PASSWORDS
 from nuage.tenancy.model import PartyKind
-from web.conftest import Live, log_in, text
+from web.conftest import ON_BOTH_DATABASES, Live, log_in, text
+
+pytestmark = ON_BOTH_DATABASES
 
 
 def _status(page: Page, path: str) -> int:

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from nuage.directory.model import RoomUse
 from nuage.services.billing.demo import demo_cdr_csv
@@ -16,7 +16,7 @@ from nuage.services.context import Context
 from nuage.services.directory.rooms import add_room
 from nuage.sip.ports import BanRecord
 from nuage.tenancy.model import PartyKind, PartyStatus
-from web.conftest import Live, log_in, text
+from web.conftest import Live, log_in, serving, text
 from web.page_support import operator_api, post, run, shoot, status_of
 
 
@@ -169,7 +169,9 @@ def test_a_partner_sees_and_adds_only_its_own_customers(page: Page, live: Live) 
 
 
 @pytest.mark.rule("BIL-9")
-def test_the_operator_starts_a_billing_run_and_follows_it_to_its_end(page: Page, live: Live) -> None:
+def test_the_operator_starts_a_billing_run_and_follows_it_to_its_end(
+    page: Page, browser: Browser, live: Live
+) -> None:
     live.clock.set(datetime(2026, 2, 3, 8, tzinfo=UTC))  # January has ended
     with live.platform.uow() as uow:
         cdrs = demo_cdr_csv(uow)
@@ -188,7 +190,7 @@ def test_the_operator_starts_a_billing_run_and_follows_it_to_its_end(page: Page,
     page.fill("#run_on", "2026-01-28")
     with page.expect_navigation():
         page.click("#start-run")
-    assert re.search(r"/billing/runs/run-\d+$", page.url)
+    assert re.search(r"/billing/runs/run_[0-9a-f]+$", page.url)
     loads: list[str] = []
     page.on("framenavigated", lambda frame: loads.append(frame.url))
     page.locator("#run-finished").wait_for(timeout=120_000)  # the page follows the run to its end
@@ -206,3 +208,71 @@ def test_the_operator_starts_a_billing_run_and_follows_it_to_its_end(page: Page,
         page.click("#start-run")
     page.locator("#run-finished").wait_for(timeout=120_000)
     assert page.locator("#run-invoices").inner_text() == "0"  # BIL-9: a re-run issues nothing new
+    first_run = page.url.rsplit("/", 1)[-1]
+
+    # the runs are kept in storage: another web process (or this one restarted) shows them
+    with serving(live.platform) as (other_base, _):
+        other = browser.new_context(base_url=other_base, locale="en-GB")
+        elsewhere = other.new_page()
+        log_in(elsewhere, "olivia@nuage.example")
+        elsewhere.goto("/billing/runs")
+        listed = elsewhere.locator("#runs tr").all_inner_texts()[1:]
+        assert len(listed) == 2
+        assert all("2026-01" in row and "finished" in row for row in listed)
+        elsewhere.goto(f"/billing/runs/{first_run}")
+        assert elsewhere.locator("#run-invoices").inner_text() == "0"
+        assert elsewhere.locator("#run-finished").count() == 1
+        other.close()
+
+
+@pytest.mark.rule("TEN-3")
+@pytest.mark.rule("TEN-4")
+def test_a_partner_orders_for_its_customer_and_for_no_one_else(page: Page, live: Live) -> None:
+    peeters = live.party_id(PartyKind.CUSTOMER, "Bakkerij Peeters")
+    dupont = live.party_id(PartyKind.CUSTOMER, "Atelier Dupont")
+    log_in(page, "pierre@bruvoice.example")
+    page.click("a[href='/orders']")
+    assert page.url.endswith("/orders")
+    offered = page.locator("#customer_id option").all_inner_texts()
+    assert "Bakkerij Peeters" in offered
+    assert "Atelier Dupont" not in offered  # another partner's customer is not offered (TEN-4)
+    page.select_option("#customer_id", peeters)
+    page.fill("#terms_version", "2026-02-portal")
+    page.select_option("#order-language", "nl")
+    page.fill("#accepted_by", "Els Peeters")
+    page.fill("#service_start_on", "2026-04-01")
+    page.fill("#minimum_term_months", "0")
+    page.fill("#item_1", "hardware:desk_phone")
+    page.fill("#quantity_1", "2")
+    with page.expect_navigation():
+        page.click("#place-order")
+    assert "minimum_term_months" in page.locator("#refusal").inner_text()  # the API's words
+    assert page.input_value("#accepted_by") == "Els Peeters"  # what was typed stays
+    page.fill("#minimum_term_months", "36")
+    page.fill("#item_1", "hardware:desk_phone")
+    page.fill("#quantity_1", "2")
+    with page.expect_navigation():
+        page.click("#place-order")
+    assert page.url.endswith("/orders")  # POST/redirect/GET
+    assert "The order was placed." in text(page)
+    row = page.locator("#orders tr", has_text="Els Peeters").inner_text()
+    assert "Bakkerij Peeters" in row
+    assert "2026-02-portal (NL)" in row
+    assert "36 months" in row
+    assert "2 × hardware:desk_phone" in row
+    page.reload()
+    assert page.locator("#orders tr", has_text="Els Peeters").count() == 1  # a reload orders nothing
+    with live.platform.uow() as uow:
+        placed = uow.orders.list(customer_id=peeters, accepted_by="Els Peeters")
+    assert [(o.terms_version, o.minimum_term_months, o.accepted_at) for o in placed] == [
+        ("2026-02-portal", 36, live.clock.now())
+    ]
+    form = {"customer_id": dupont, "terms_version": "2026-01", "language": "fr", "accepted_by": "X"}
+    form |= {"service_start_on": "2026-04-01", "minimum_term_months": "24"}
+    assert post(page, "/orders", form) == 404  # another partner's customer (TEN-4)
+    with live.platform.uow() as uow:
+        assert uow.orders.list(customer_id=dupont, accepted_by="X") == []
+    page.click("#logout")
+    page.wait_for_url("**/login")
+    log_in(page, "alice@dupont.example")
+    assert status_of(page, "/orders") == 404  # a customer administrator orders through its partner

@@ -165,8 +165,13 @@ def test_a_user_sets_a_new_sip_password_for_its_own_device_only(page: Page, live
         assert device is not None
         assert alices is not None
         assert device.sip_password == password
-    page.goto("/my/devices")
+    assert page.url.endswith("/my/devices")  # POST/redirect/GET: the form answered with a redirect
+    page.reload()  # a reload asks for the page again, it does not draw another password
     assert password not in page.content()  # SIP-5: shown that once
+    with live.platform.uow() as uow:
+        again = uow.devices.find_by(sip_username="bob")
+        assert again is not None
+        assert again.sip_password == password
     assert post(page, f"/my/devices/{alices.id}/password", {}) == 404  # another user's device
 
 

@@ -10,10 +10,10 @@ from nuage.services.billing.monthly_run import RunReport
 from nuage.shared.month import Month
 from nuage.web.portal import i18n
 from nuage.web.portal.base import TEMPLATES, Brand
-from nuage.web.portal.billing_runs import RunJob
+from nuage.web.portal.billing_runs import RunView, outcome_of
 
 
-def _page(job: RunJob, language: str) -> str:
+def _page(job: RunView, language: str) -> str:
     return TEMPLATES.get_template("billing_run.html").render(
         _=i18n.gettext(language),
         moment=lambda value: i18n.moment(value, language),
@@ -36,7 +36,8 @@ def _page(job: RunJob, language: str) -> str:
     ("language", "words"), [("en", "3 of 8 parties billed"), ("fr", "3 parties facturées sur 8")]
 )
 def test_a_running_run_shows_its_progress_and_reloads(language: str, words: str) -> None:
-    job = RunJob("run-1", "2026-01", False, datetime(2026, 2, 3, 8, tzinfo=UTC), "Olivia", done=3, total=8)
+    started = datetime(2026, 2, 3, 8, tzinfo=UTC)
+    job = RunView("run-1", "2026-01", False, started, "Olivia", 3, 8, True, False, None, None)
     html = _page(job, language)
     assert '<progress max="8" value="3">' in html
     assert words in html
@@ -47,10 +48,9 @@ def test_a_running_run_shows_its_progress_and_reloads(language: str, words: str)
 
 
 def test_an_ended_run_stops_reloading() -> None:
-    job = RunJob("run-1", "2026-01", True, datetime(2026, 2, 3, 8, tzinfo=UTC), "Olivia")
-    job.finished_at = job.started_at
-    job.refused = None
-    job.report = RunReport(Month.parse("2026-01"), dry_run=True)
+    report = outcome_of(RunReport(Month.parse("2026-01"), dry_run=True))
+    started = datetime(2026, 2, 3, 8, tzinfo=UTC)
+    job = RunView("run-1", "2026-01", True, started, "Olivia", 0, 0, False, False, report, None)
     html = _page(job, "en")
     assert 'id="run-finished"' in html
     assert "http-equiv" not in html

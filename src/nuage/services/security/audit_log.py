@@ -1,6 +1,7 @@
 """The audit log: every change, who made it (a user or an API client, and its account), when, what
-(the request: method and path, or a named security event), from where (the client's IP address),
-and on which account.
+(the request: method and path, or a named security event), to which object (its kind and id, read
+from the path: :func:`subject_of`), with what outcome (the answer's status), from where (the
+client's IP address), and on which account.
 
 The API's and the portal's edges record each change they accepted; logins, second-factor changes
 and password resets are recorded by name. The operator reads every account's events; another
@@ -25,6 +26,67 @@ _ACCOUNT_SEGMENTS = frozenset({"customers", "accounts", "partners"})
 #: a path's segment that names an object of an account, and the repository that finds it
 _OBJECT_SEGMENTS = {"users": "users", "devices": "devices", "numbers": "numbers", "rooms": "rooms"}
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+#: an object's id in a path (``usr_8f3k...``, an ordered id, a billing run's), not a word of it
+_OBJECT_ID = re.compile(r"^[a-z][a-z0-9]{1,7}_[0-9a-f]{8,40}$")
+#: a path's segment naming a collection of objects, and the kind of object it holds
+KINDS = {
+    "accounts": "customer",
+    "customers": "customer",
+    "partners": "partner",
+    "parties": "party",
+    "users": "user",
+    "devices": "device",
+    "hot-desks": "device",
+    "numbers": "number",
+    "rooms": "room",
+    "sound-files": "sound file",
+    "faxes": "fax",
+    "boxes": "voicemail box",
+    "messages": "voicemail message",
+    "runs": "billing run",
+    "invoices": "invoice",
+    "payments": "payment",
+    "tickets": "ticket",
+    "clients": "API client",
+    "conferences": "conference room",
+    "meetings": "meeting room",
+    "trunks": "trunk",
+    "emergency-numbers": "emergency number",
+    "tariffs": "tariff",
+    "plans": "plan",
+    "contracts": "contract",
+}
+_REMOVALS = frozenset({"remove", "delete"})
+CREATED, CHANGED, REMOVED = "created", "changed", "removed"
+
+
+def subject_of(action: str) -> tuple[str | None, str | None, str | None]:
+    """What a request did, to what: (verb, kind of object, its id) from ``METHOD /path``.
+
+    ``POST`` on a collection (``/accounts/{id}/devices``, ``.../users/new``) created one of its
+    kind; ``DELETE`` or a path ending in ``remove``/``delete`` removed the object it names; any
+    other change changed it (the last object the path names, e.g. a user's hot-desk PIN: the user).
+    A named event (``login``) has none of them.
+    """
+    method, _, path = action.partition(" ")
+    if method not in {"POST", "PUT", "PATCH", "DELETE"} or not path.startswith("/"):
+        return None, None, None
+    parts = [p for p in path.split("/") if p][:16]
+    if parts[:2] == ["api", "v1"]:
+        parts = parts[2:]
+    kind = object_id = None
+    for index, part in enumerate(parts):
+        following = parts[index + 1] if index + 1 < len(parts) else None
+        if part in KINDS and following is not None and _OBJECT_ID.match(following):
+            kind, object_id = KINDS[part], following
+    last = parts[-1] if parts else ""
+    if last == "new" and len(parts) > 1 and parts[-2] in KINDS:
+        return CREATED, KINDS[parts[-2]], None
+    if last in KINDS and method == "POST":
+        return CREATED, KINDS[last], None
+    if method == "DELETE" or last in _REMOVALS:
+        return REMOVED, kind, object_id
+    return CHANGED, kind, object_id
 
 
 def account_of_path(uow: SecurityUnitOfWork, path: str, fallback: str) -> str:
@@ -58,7 +120,9 @@ def record(
     account_id: str | None = None,
     status: int = 200,
 ) -> AuditEvent:
-    """Keep one event (commit the unit of work)."""
+    """Keep one event (commit the unit of work); what it did to which object is read from the
+    request (:func:`subject_of`)."""
+    verb, kind, object_id = subject_of(action)
     event = AuditEvent(
         id=new_ordered_id("aud"),
         at=at,
@@ -69,6 +133,9 @@ def record(
         action=action[:MAX_ACTION],
         address=address[:64],
         status=status,
+        verb=verb,
+        object_type=kind,
+        object_id=object_id,
     )
     uow.security.record(event)
     return event

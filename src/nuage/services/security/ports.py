@@ -1,4 +1,5 @@
-"""What portal security keeps in storage: second factors, password-reset tokens, audit events.
+"""What portal security keeps in storage: second factors, password-reset tokens, audit events,
+and the portal's long jobs (a billing run started in the browser, with its progress).
 
 ``nuage.storage.sql.security_store`` implements :class:`SecurityStore` in the unit of work's
 transaction (``uow.security``). Secrets a user types again (recovery codes, reset tokens) are kept
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from nuage.services.ports import Repository, UnitOfWork
 
@@ -49,7 +50,30 @@ class AuditEvent:
     account_id: str  # the account the change concerns (the actor's when the change names none)
     action: str  # e.g. "POST /api/v1/customers/cus_1/users", "login", "second-factor-enabled"
     address: str  # the client's IP address
-    status: int = 200
+    status: int = 200  # the outcome: the answer's status
+    verb: str | None = None  # "created", "changed", "removed"; None: a named event (its action)
+    object_type: str | None = None  # the kind of object changed ("device"), when the path names one
+    object_id: str | None = None  # its id, when the path names it (not for one just created)
+
+
+@dataclass
+class PortalJob:
+    """A long job started from the portal (``kind`` "billing-run"), and how far it went: stored, so
+    every web process, and the same one after a restart, shows it. ``outcome`` is the job's report
+    (plain JSON), ``refused`` why it ended without one (message, field, rule ID)."""
+
+    id: str
+    kind: str
+    subject: str  # what it works on: a billing run's period ("2026-02")
+    dry_run: bool
+    started_at: datetime
+    started_by: str  # the user's name, as shown
+    done: int = 0
+    total: int = 0
+    moved_at: datetime | None = None  # its last progress: a job that stops moving was interrupted
+    finished_at: datetime | None = None
+    outcome: dict[str, Any] | None = None
+    refused: dict[str, Any] | None = None
 
 
 class SecurityStore(Protocol):
@@ -59,6 +83,8 @@ class SecurityStore(Protocol):
     def factors(self) -> Repository[SecondFactor]: ...
     @property
     def resets(self) -> Repository[ResetToken]: ...
+    @property
+    def jobs(self) -> Repository[PortalJob]: ...
     def record(self, event: AuditEvent) -> None:
         """Keep one audit event."""
         ...

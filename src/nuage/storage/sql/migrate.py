@@ -23,9 +23,12 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision``."""
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, secret_key: str | None = None) -> None:
+    """Bring the database at ``url`` to ``revision``; ``secret_key``: the platform's, for the
+    migrations that seal secrets kept before (without it, they are sealed when next written)."""
+    config = alembic_config(url)
+    config.attributes["secret_key"] = secret_key
+    command.upgrade(config, revision)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -4,26 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select
 
-from nuage.services.security.ports import AuditEvent, ResetToken, SecondFactor
+from nuage.services.security.ports import AuditEvent, PortalJob, ResetToken, SecondFactor
 from nuage.storage.sql.mapping import RowMapper
 from nuage.storage.sql.repositories import SqlRepository
-from nuage.storage.sql.security_tables import audit_events, password_reset_tokens, user_second_factors
+from nuage.storage.sql.sealing import Sealer, sealer_of
+from nuage.storage.sql.security_tables import (
+    audit_events,
+    password_reset_tokens,
+    portal_jobs,
+    user_second_factors,
+)
 
-_FACTORS = RowMapper(SecondFactor, user_second_factors)
+
+@lru_cache(maxsize=32)
+def _factors(sealer: Sealer) -> RowMapper[SecondFactor]:
+    """Second factors with their TOTP secret sealed at rest (``storage.sql.sealing``)."""
+    return RowMapper(SecondFactor, user_second_factors, {"secret": (sealer.seal, sealer.open)})
+
+
 _RESETS = RowMapper(ResetToken, password_reset_tokens)
 _EVENTS = RowMapper(AuditEvent, audit_events)
+_JOBS = RowMapper(PortalJob, portal_jobs)
 
 
 class SqlSecurityStore:
-    """Second factors, reset tokens and audit events in the unit of work's transaction."""
+    """Second factors, reset tokens, audit events and portal jobs in the unit of work's transaction."""
 
     def __init__(self, connection: Connection) -> None:
-        self.factors = SqlRepository(connection, _FACTORS, "second factor", "user_id")
         self.resets = SqlRepository(connection, _RESETS, "password reset", "token_hash")
+        self.jobs = SqlRepository(connection, _JOBS, "portal job", "id")
         self._connection = connection
+
+    @property
+    def factors(self) -> SqlRepository[SecondFactor]:
+        """Users' second factors, their secrets sealed with the platform's key."""
+        mapper = _factors(sealer_of(self._connection.engine))
+        return SqlRepository(self._connection, mapper, "second factor", "user_id")
 
     def record(self, event: AuditEvent) -> None:
         """Keep one audit event."""

@@ -1,9 +1,9 @@
 """Tables of portal security (migration ``0030_portalsec``): users' second factors, password-reset
-tokens (digests only) and the audit log."""
+tokens (digests only) and the audit log; and the portal's long jobs (``0032_portal``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table
 
 from nuage.storage.sql.tables import ID, metadata
 from nuage.storage.sql.types import UtcDateTime
@@ -12,7 +12,7 @@ user_second_factors = Table(
     "user_second_factors",
     metadata,
     Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("secret", String(64), nullable=False),  # base32 TOTP secret
+    Column("secret", String(255), nullable=False),  # the base32 TOTP secret, sealed (storage.sql.sealing)
     Column("enabled_at", UtcDateTime(), nullable=False),
     Column("last_step", BigInteger, nullable=False),  # the last accepted code's time step
     Column("recovery_hashes", JSON, nullable=False),  # SHA-256 digests of the unused recovery codes
@@ -40,6 +40,9 @@ audit_events = Table(
     Column("action", String(300), nullable=False),
     Column("address", String(64), nullable=False),
     Column("status", Integer, nullable=False),
+    Column("verb", String(10)),  # 0032_portal: what was done, to which object
+    Column("object_type", String(40)),
+    Column("object_id", String(64)),
 )
 
 # newest first, overall and per account (as subject or as actor)
@@ -51,3 +54,21 @@ Index(
     audit_events.c.at,
     audit_events.c.id,
 )
+
+portal_jobs = Table(
+    "portal_jobs",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("subject", String(40), nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("started_by", String(200), nullable=False),
+    Column("done", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("moved_at", UtcDateTime()),
+    Column("finished_at", UtcDateTime()),
+    Column("outcome", JSON),
+    Column("refused", JSON),
+)
+Index("ix_portal_jobs_kind_started_at", portal_jobs.c.kind, portal_jobs.c.started_at)

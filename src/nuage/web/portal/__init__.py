@@ -3,7 +3,7 @@
 Owns the sessions (``sessions``), the languages (``i18n``), what pages share (``base``), the audit
 trail of its changes (``trail``) and the pages themselves (``account``, ``selfcare``,
 ``voicemail`` and ``forwarding`` for a user's own, ``directory``, ``devices``, ``rooms``,
-``media``, ``status``, ``records``, ``tenancy`` with ``parties``, ``operations``,
+``media``, ``status``, ``records``, ``tenancy`` with ``parties``, ``orders``, ``operations``,
 ``billing_runs``, ``softphone``, ``second_factor``, ``recovery`` for password resets, ``audit``);
 ``charts`` draws their SVG; ``live`` with ``streams`` follows live parts of pages (server-sent
 events, the one script). Nothing but the login page (and a forgotten password's pages) and the
@@ -25,6 +25,7 @@ from nuage.web.portal import (
     live,
     media,
     operations,
+    orders,
     records,
     recovery,
     rooms,
@@ -55,6 +56,7 @@ def install(app: FastAPI, runtime: ApiRuntime) -> Portal:
         status,
         records,
         tenancy,
+        orders,
         operations,
         billing_runs,
         softphone,

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -48,6 +49,7 @@ TEMPLATES = Environment(
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 NO_STORE = {"Cache-Control": "no-store"}
 ENROLMENT = "/security"  # where a user who must have a second factor is sent until it has one
+ONCE_FOR = timedelta(minutes=2)  # how long a one-time value (a new SIP password) waits for its page
 
 
 @dataclass(frozen=True)
@@ -176,8 +178,8 @@ class Portal:
         )
         nonce = new_nonce()
         flash = session.flash
-        if flash:
-            self.sessions.update(replace(session, flash=()))
+        if flash or session.once:  # shown by this page, never again
+            self.sessions.update(replace(session, flash=(), once=(), once_until=None))
         html = TEMPLATES.get_template(template).render(
             _=i18n.gettext(language),
             money=lambda amount, currency: i18n.money(amount, currency, language),
@@ -249,7 +251,22 @@ class Portal:
 
     def flash(self, session: Session, message: str) -> None:
         """A message the next page shows once."""
+        session = self.sessions.get(session.id, touch=False) or session  # as changed since
         self.sessions.update(replace(session, flash=(*session.flash, message)))
+
+    def keep_once(self, session: Session, **values: str) -> None:
+        """Values (a new secret) for the next page only, on the server: a form answers with a
+        redirect (POST/redirect/GET), and the page it leads to shows them this once, if it comes
+        within :data:`ONCE_FOR`. Reloading that page shows them no more."""
+        until = self.clock.now() + ONCE_FOR
+        session = self.sessions.get(session.id, touch=False) or session  # as changed since
+        self.sessions.update(replace(session, once=tuple(values.items()), once_until=until))
+
+    def once(self, session: Session) -> dict[str, str]:
+        """The one-time values kept for this page (forgotten once it is rendered), or none."""
+        if not session.once or session.once_until is None or self.clock.now() > session.once_until:
+            return {}
+        return dict(session.once)
 
 
 @dataclass(frozen=True)

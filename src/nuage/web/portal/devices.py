@@ -1,9 +1,10 @@
 """Portal pages of a customer's devices: the list, the form that adds one (CFG-3..5, CFG-13, SIP-5)
 and the button that removes one (its numbers are unassigned, its hot-desk sessions end).
 
-The form is validated by the API's ``DeviceCreate`` and carried out by the same use case; the new
-device's SIP credentials are shown once, on the answer to the form (SIP-5), never again, with a QR
-code of them (a ``sip:`` URI with the password, for a softphone to scan) drawn on the server.
+The form is validated by the API's ``DeviceCreate`` and carried out by the same use case; the form
+answers with a redirect to the list (POST/redirect/GET: reloading adds nothing), which shows the new
+device's SIP credentials this once (SIP-5), kept on the server for that page only, never again,
+with a QR code of them (a ``sip:`` URI with the password, for a softphone to scan).
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ def _fields(form: Form) -> dict[str, Any]:
     }
 
 
+def _show_once(portal: Portal, viewer: Viewer, device: Device) -> None:
+    """SIP-5: the new device's credentials, for the next page only (a device without a SIP
+    account, a pager: only that it was added)."""
+    if device.sip_username and device.sip_password:
+        portal.keep_once(viewer.session, sip_username=device.sip_username, sip_password=device.sip_password)
+    else:
+        portal.flash(viewer.session, "device-added")
+
+
 def router(portal: Portal) -> APIRouter:
     """The routes of this module over ``portal``."""
     routes = APIRouter()
@@ -54,14 +64,14 @@ def router(portal: Portal) -> APIRouter:
         customer: Party,
         *,
         values: dict[str, Any] | None = None,
-        created: Device | None = None,
         **more: Any,
     ) -> Response:
         where = {"account_id": customer.id}
         qr = None
-        if created is not None and created.sip_username and created.sip_password:
+        created = portal.once(viewer.session) if "refused" not in more else {}
+        if created.get("sip_username") and created.get("sip_password"):
             realm = portal.runtime.platform.settings.sip.realm
-            uri = f"sip:{created.sip_username}:{created.sip_password}@{realm}"
+            uri = f"sip:{created['sip_username']}:{created['sip_password']}@{realm}"
             qr = qr_svg(uri, title=i18n.gettext(viewer.language)("The new device's SIP credentials"))
         devices = page_visible(uow.devices, viewer.ctx, order_by=("label", "id"), limit=MAX_ROWS, where=where)
         people = uow.users.list(account_id=customer.id, order_by=("name",), limit=MAX_ROWS)
@@ -79,7 +89,7 @@ def router(portal: Portal) -> APIRouter:
             kinds=KINDS,
             purposes=PURPOSES,
             values=values or {"kind": DeviceKind.DESK_PHONE.value, "purpose": LinePurpose.TELEPHONY.value},
-            created=created,
+            created=created or None,
             qr=qr,
             **more,
         )
@@ -108,7 +118,8 @@ def router(portal: Portal) -> APIRouter:
             except (ValidationError, NuageError) as error:
                 return page(request, viewer, uow, customer, values=values, refused=refusal(error))
             uow.commit()
-            return page(request, viewer, uow, customer, created=device)  # SIP-5: its password, this once
+            _show_once(portal, viewer, device)
+            return portal.redirect(request, f"/accounts/{customer.id}/devices")
 
         return await run_in_threadpool(portal.serve, request, work, form)
 

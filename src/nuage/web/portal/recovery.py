@@ -72,7 +72,8 @@ def router(portal: Portal, mailer: Mailer | None = None) -> APIRouter:
 
     @routes.get("/password-reset", include_in_schema=False)
     def ask_form(request: Request) -> Response:
-        return page(request, "password_reset.html")
+        sent = bool(portal.once(portal.session(request)).get("reset_sent"))  # after the form, this once
+        return page(request, "password_reset.html", sent=sent)
 
     @routes.post("/password-reset", include_in_schema=False)
     async def ask(request: Request) -> Response:
@@ -114,7 +115,8 @@ def router(portal: Portal, mailer: Mailer | None = None) -> APIRouter:
                 await send.send(issued[0])
             except MailNotSent as error:  # the same page: whether an address is known stays unsaid
                 log.warning("password reset: the e-mail to user %s was not sent: %s", issued[1], error)
-        return page(request, "password_reset.html", sent=True)
+        portal.keep_once(session, reset_sent="yes")  # POST/redirect/GET: a reload sends no second mail
+        return portal.redirect(request, "/password-reset", session)
 
     @routes.get("/password-reset/{token}", include_in_schema=False)
     def choose_form(request: Request, token: str) -> Response:

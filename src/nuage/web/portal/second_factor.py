@@ -27,6 +27,7 @@ from nuage.web.portal.sessions import Session, csrf_ok
 
 PENDING = timedelta(minutes=5)
 MAX_CODE = 40
+CODES = "/security/recovery-codes"  # where new recovery codes are shown, once
 
 
 def qr_svg(uri: str) -> str:
@@ -122,12 +123,31 @@ def router(portal: Portal) -> APIRouter:
                 account_id=viewer.party.id,
                 action="second-factor-enabled",
             )
-            enrolled = replace(viewer, must_enrol=False)
-            return portal.render(
-                request, "recovery_codes.html", session=viewer.session, viewer=enrolled, codes=codes
-            )
+            portal.keep_once(viewer.session, recovery_codes=" ".join(codes), renewed="")
+            return portal.redirect(request, CODES)  # POST/redirect/GET: the codes shown there, this once
 
         return await run_in_threadpool(portal.serve, request, work, form)
+
+    @routes.get(CODES, include_in_schema=False)
+    def shown_codes(request: Request) -> Response:
+        """The new recovery codes, on the page after the form only; later, the security page."""
+
+        def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
+            kept = portal.once(viewer.session)
+            if not kept.get("recovery_codes"):
+                return portal.redirect(request, "/security")
+            codes = kept["recovery_codes"].split()
+            renewed = bool(kept.get("renewed"))
+            return portal.render(
+                request,
+                "recovery_codes.html",
+                session=viewer.session,
+                viewer=viewer,
+                codes=codes,
+                renewed=renewed,
+            )
+
+        return portal.serve(request, work)
 
     @routes.post("/security/recovery-codes", include_in_schema=False)
     async def renew(request: Request) -> Response:
@@ -139,14 +159,8 @@ def router(portal: Portal) -> APIRouter:
             except NuageError as error:
                 return _security(portal, request, viewer, uow, refused=refusal(error), status=422)
             uow.commit()
-            return portal.render(
-                request,
-                "recovery_codes.html",
-                session=viewer.session,
-                viewer=viewer,
-                codes=codes,
-                renewed=True,
-            )
+            portal.keep_once(viewer.session, recovery_codes=" ".join(codes), renewed="yes")
+            return portal.redirect(request, CODES)
 
         return await run_in_threadpool(portal.serve, request, work, form)
 

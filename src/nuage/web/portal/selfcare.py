@@ -2,8 +2,8 @@
 the recordings of its own calls (CFG-9), played on its calls page.
 
 A user sees the devices linked to it and nothing else; a device's SIP password is never shown
-again (SIP-5): the user draws a new one, shown once on the answer (with a QR code for a softphone
-to scan), and the phone must then register with it. The same use case as the API's
+again (SIP-5): the user draws a new one, shown once on the page the form leads to (with a QR
+code for a softphone to scan), and the phone must then register with it. The same use case as the API's
 ``PATCH /devices/{id}`` (``sip_password``), allowed by the user's ``SELF_CARE`` permissions.
 A recording (``/my/recordings/{id}/audio``) is the user's when its call is among the user's
 latest ``MY_CALLS`` calls, the ones its calls page lists; anyone else's is the 404 page.
@@ -67,8 +67,24 @@ def router(portal: Portal) -> APIRouter:
         mine = uow.devices.list(
             account_id=viewer.party.id, user_id=viewer.user.id, order_by=("label", "id"), limit=MAX_ROWS
         )
+        reset = portal.once(viewer.session)  # SIP-5: a new password, on the page after the form only
+        qr = None
+        if reset.get("sip_username") and reset.get("sip_password"):
+            realm = portal.runtime.platform.settings.sip.realm
+            qr = qr_svg(
+                f"sip:{reset['sip_username']}:{reset['sip_password']}@{realm}",
+                title=i18n.gettext(viewer.language)("The new device's SIP credentials"),
+            )
         return portal.render(
-            request, "my_devices.html", session=viewer.session, viewer=viewer, items=mine, **more
+            request,
+            "my_devices.html",
+            session=viewer.session,
+            viewer=viewer,
+            items=mine,
+            reset=reset or None,
+            password=reset.get("sip_password"),
+            qr=qr,
+            **more,
         )
 
     @routes.get("/my/devices", include_in_schema=False)
@@ -88,12 +104,8 @@ def router(portal: Portal) -> APIRouter:
             password = generate_sip_password()
             updated = update_device(uow, viewer.ctx, device.id, DeviceChanges(sip_password=password))
             uow.commit()
-            realm = portal.runtime.platform.settings.sip.realm
-            qr = qr_svg(
-                f"sip:{updated.sip_username}:{password}@{realm}",
-                title=i18n.gettext(viewer.language)("The new device's SIP credentials"),
-            )
-            return page(request, viewer, uow, reset=updated, password=password, qr=qr)
+            portal.keep_once(viewer.session, sip_username=updated.sip_username or "", sip_password=password)
+            return portal.redirect(request, "/my/devices")  # POST/redirect/GET: shown there, this once
 
         return await run_in_threadpool(portal.serve, request, work, form)
 

@@ -43,6 +43,8 @@ class Session:
     pending_user_id: str | None = None  # passed the password, awaits its second factor's code
     pending_generation: int = 0
     enrol_secret: str | None = None  # the TOTP secret shown on the enrolment page, until confirmed
+    once: tuple[tuple[str, str], ...] = field(default=())  # shown by the next page only (a new secret)
+    once_until: datetime | None = None  # ... and only until then (a short while after the form)
 
 
 def _token() -> str:
