@@ -434,5 +434,5 @@ async def answer_with(call: CallController, app: MediaApplication) -> None:
         pass
     except Exception:
         log.exception("call %s: the application failed", call.call_id)
-    if not session.ended and call.state is CallState.CONNECTED:
-        session.hang_up()
+    if not session.ended and call.state is CallState.CONNECTED and call.transfer is None:
+        session.hang_up()  # (a caller the application connected onwards stays: ``app_bridge``)

@@ -8,9 +8,9 @@ a suspended or terminated account's number is refused with the rule's status and
 the application answers the caller (``nuage.sip.b2bua.apps.answer_with``). The CDR is the
 account's, inbound, on the carrier trunk the call arrived by, showing the number called.
 
-A menu choice that REFERs the caller to a user, an extension or an external number cannot work
-for a carrier's caller (no phone of the platform to place that call): the application says
-goodbye instead; a voicemail choice runs the box's deposit on the call (``nuage.sip.attendant``).
+A menu choice leading to a user, an extension, a group or an external number is bridged there by
+the B2BUA (``nuage.sip.b2bua.app_bridge``: no phone of the platform to REFER); a voicemail choice
+runs the box's deposit on the call (``nuage.sip.attendant``).
 Like every application's call, it is not journaled and has no maximum duration of its own.
 """
 
