@@ -3,6 +3,7 @@ wired SIP plane: the demo carrier's gateway (127.0.0.2) calls a number routed to
 Dupont and keys a choice by RFC 4733; the B2BUA bridges the call there (no phone to REFER):
 
 - a user: bob's baresip phone rings, answers, and each side hears the other's tone;
+- a ring group (by its extension): its member's phone rings, answers, and they hear each other;
 - an external number: an outbound call of the account through the carrier, presenting the
   number the caller called (SIP-2), holding a second channel of the account (CAP-3) and billed on
   its own CDR; with one channel only, CAP-3 refuses it and the caller hears goodbye.
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import soundfile
 
+from media.app_phone import AppPhone
 from media.peers import Peer, media_port, rms, sdp
 from media.test_anchoring import heard
 from media.test_attendant_from_carrier import OutsideCaller, cdrs, dupont, in_use, outside, prompts_dir
@@ -27,6 +29,7 @@ from nuage.directory.model import TrafficPack
 from nuage.services.context import Context
 from nuage.services.directory import applications as a
 from nuage.services.directory.numbers import add_number
+from nuage.services.directory.ring_groups import add_ring_group
 from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
 from nuage.sip.b2bua.app_bridge import CONNECTED, MENU_LEG
@@ -57,6 +60,7 @@ async def menu_on_number(platform: Platform, option: str) -> None:
         a.route_number(uow, ctx, number.id, f"menu:{menu.id}")
         uow.commit()
     assert platform.sip is not None
+    await platform.sip.directory.reload()
     await platform.sip.policy_state.reload()
 
 
@@ -150,6 +154,56 @@ async def test_an_outside_caller_choosing_a_user_talks_with_the_users_phone(
     (cdr,) = await cdrs(platform)
     assert (cdr["direction"], cdr["outcome"], cdr["account_id"]) == ("inbound", "answered", dupont(platform))
     assert (cdr["callee"], cdr["disposition"]) == (MENU_NUMBER, CONNECTED)
+
+
+async def test_an_outside_caller_choosing_a_ring_group_talks_with_a_members_phone(
+    outside: tuple[Platform, int, OutsideCaller],
+) -> None:
+    platform, port, caller = outside
+    account = dupont(platform)
+    with platform.uow() as uow:
+        bob = uow.users.find_by(account_id=account, extension="212")
+        assert bob is not None
+        ctx = Context.operator(account, platform.clock)
+        group = add_ring_group(uow, ctx, account, "Workshop", members=(bob.id,), extension="260")
+        uow.commit()
+    await menu_on_number(platform, f"group:{group.id}")
+    phone = await AppPhone.start("bob", "Bob-Demo-2026!")
+    try:
+        assert await phone.sip.register(port, "bob", "Bob-Demo-2026!") == 200
+        await choose(caller, port, "1")
+        invite = await phone.sip.incoming_request(timeout=30)
+        assert (invite.method, invite.body) == ("INVITE", b"")  # delayed offer: bob's goes to the caller
+        answered = make_response(invite, 200, to_tag="bob", body=sdp(phone.rtp.port, "5"))
+        answered.headers.add("contact", f"<sip:bob@127.0.0.1:{phone.sip.port}>")
+        answered.headers.add("content-type", "application/sdp")
+        phone.sip.send(answered.to_bytes(), port)
+        seen: set[str] = set()
+        reinvite = await request(caller, "INVITE", seen)
+        answer(
+            caller, port, reinvite, sdp(caller.rtp.port, "7"), tag=caller.ok.to_addr.tag if caller.ok else ""
+        )
+        assert (await request(caller, "ACK", seen)).call_id == caller.call_id
+        ack = await phone.sip.incoming_request(timeout=10)
+        assert ack.method == "ACK"
+        assert ack.body  # the caller's answer, through the engine
+        await asyncio.gather(
+            caller.rtp.send_tone(media_port(reinvite.body), 700, 1500),
+            phone.rtp.send_tone(media_port(ack.body), 1200, 1500),
+        )
+        await wait_for_condition(lambda: heard(phone.rtp.audio()[-4000:], 700), 10, what="the caller at bob")
+        await wait_for_condition(
+            lambda: heard(caller.rtp.audio()[-4000:], 1200), 10, what="bob at the caller"
+        )
+        await caller.hang_up(port)
+        bye = await phone.sip.incoming_request(timeout=10)
+        assert bye.method == "BYE"
+        phone.sip.send(make_response(bye, 200).to_bytes(), port)
+    finally:
+        phone.close()
+    await wait_for_condition(lambda: in_use(platform) == 0, what="released")
+    (cdr,) = await cdrs(platform)
+    assert (cdr["direction"], cdr["callee"], cdr["disposition"]) == ("inbound", MENU_NUMBER, CONNECTED)
 
 
 @pytest.mark.rule("CAP-3")
