@@ -2,7 +2,8 @@
 wired SIP plane: the demo carrier's gateway (127.0.0.2) calls a number routed to a menu of Atelier
 Dupont and keys a choice by RFC 4733; the B2BUA bridges the call there (no phone to REFER):
 
-- a user: bob's baresip phone rings, answers, and each side hears the other's tone;
+- a user: bob's baresip phone rings, answers, and each side hears the other's tone; with no
+  phone registered, the caller leaves bob a voicemail instead;
 - a ring group (by its extension): its member's phone rings, answers, and they hear each other;
 - an external number: an outbound call of the account through the carrier, presenting the
   number the caller called (SIP-2), holding a second channel of the account (CAP-3) and billed on
@@ -24,8 +25,10 @@ from media.peers import Peer, media_port, rms, sdp
 from media.test_anchoring import heard
 from media.test_attendant_from_carrier import OutsideCaller, cdrs, dupont, in_use, outside, prompts_dir
 from media.test_attendant_wired import level_at
+from media.test_voicemail_wired import pure_tone
 from nuage.bootstrap import Platform
 from nuage.directory.model import TrafficPack
+from nuage.services import voicemail as vm
 from nuage.services.context import Context
 from nuage.services.directory import applications as a
 from nuage.services.directory.numbers import add_number
@@ -154,6 +157,39 @@ async def test_an_outside_caller_choosing_a_user_talks_with_the_users_phone(
     (cdr,) = await cdrs(platform)
     assert (cdr["direction"], cdr["outcome"], cdr["account_id"]) == ("inbound", "answered", dupont(platform))
     assert (cdr["callee"], cdr["disposition"]) == (MENU_NUMBER, CONNECTED)
+
+
+async def test_an_outside_caller_choosing_a_user_with_no_phone_reaches_their_voicemail(
+    outside: tuple[Platform, int, OutsideCaller],
+) -> None:
+    """Bob's phone is not registered: nothing to ring, so the caller leaves bob a message."""
+    platform, port, caller = outside
+    account = dupont(platform)
+    with platform.uow() as uow:
+        bob = uow.users.find_by(account_id=account, extension="212")
+        assert bob is not None
+        box = vm.create_box(
+            uow, Context.operator(account, platform.clock), account, user_id=bob.id, language="en"
+        )
+        uow.commit()
+    await menu_on_number(platform, "user:bob")
+    await choose(caller, port, "1")
+    heard_from = len(caller.rtp.received)
+    await wait_for_condition(
+        lambda: len(caller.rtp.received) >= heard_from + 10, timeout=10, what="the greeting"
+    )
+    await caller.rtp.send_digit(caller.engine_port, "0")  # skips the greeting
+
+    def beeped() -> bool:
+        audio = caller.rtp.audio()[heard_from * 160 :]
+        return any(pure_tone(audio[i : i + 2400], 1000) for i in range(0, max(0, len(audio) - 2400), 400))
+
+    await wait_for_condition(beeped, timeout=15, what="the beep")
+    await caller.rtp.send_tone(caller.engine_port, 440, 2000)
+    await caller.rtp.send_digit(caller.engine_port, "#")
+    await caller.bye_from_server(port)
+    with platform.uow() as uow:
+        assert uow.voicemail_messages.count(box_id=box.id) == 1
 
 
 async def test_an_outside_caller_choosing_a_ring_group_talks_with_a_members_phone(

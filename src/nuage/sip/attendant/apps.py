@@ -111,7 +111,8 @@ class Attendants:
     async def reach(self, call: AppCall, account_id: str, destination: Destination) -> bool:
         """Send the caller on to a user, an extension, a group, a voicemail box or an external number:
         a phone by REFER; a caller it cannot transfer (from outside, a PBX refusing) is bridged by the
-        B2BUA (``app_bridge.connect``), or gets the box's deposit on this call. False: not reached."""
+        B2BUA (``app_bridge.connect``), or gets the box's deposit on this call (also when a user it
+        was connected to does not answer). False: not reached."""
         dial = await self.directory.dial_string(account_id, destination, self.voicemail_code)
         if dial is None:
             return False
@@ -119,7 +120,11 @@ class Attendants:
             return True
         if destination.kind is DestinationKind.VOICEMAIL:
             return await self.leave_message(call, destination.target or "")
-        return await connect(call, account_id, dial)
+        if await connect(call, account_id, dial):
+            return True
+        if destination.kind is DestinationKind.USER and not call.ended:  # no phone answered: their box
+            return await self.leave_message(call, destination.target or "")
+        return False
 
     async def leave_message(self, call: AppCall, user_id: str) -> bool:
         """A caller from outside sent to a user's voicemail: the deposit runs on this call (the
