@@ -269,6 +269,7 @@ class SipRuntime:
             listen_port=config.port,
             realm=config.realm,
             max_call_duration_s=float(config.max_call_duration_s),
+            max_application_duration_s=float(config.max_application_duration_s),
             security=sip_wiring.security_settings(platform.settings),  # SIP-5
             nonce_ttl_s=config.nonce_ttl_s,
             nonce_bind_source=config.nonce_bind_source,

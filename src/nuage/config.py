@@ -98,6 +98,8 @@ class SipSettings(BaseModel):
     port: int = Field(default=5060, ge=0, le=65535)
     realm: str = "nuage.local"
     max_call_duration_s: int = 4 * 3600
+    # a call answered by a media application (voicemail, menu, room, fax) is hung up after this long
+    max_application_duration_s: int = Field(default=3600, ge=10, le=4 * 3600)
     caller_id_mode: Literal["refuse", "replace"] = "refuse"  # SIP-2: a foreign caller ID on outbound
     hot_desk_timeout_hours: float = Field(default=12.0, gt=0, le=744)  # CFG-13: a login ends by itself
     # CAP-3: where channels are counted: "memory" (one SIP node) or "redis" (shared by several nodes)

@@ -7,6 +7,7 @@ A menu's voicemail choice takes the outside caller to the box (the deposit runs 
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 import socket
@@ -114,6 +115,15 @@ async def outside(
 ) -> AsyncIterator[tuple[Platform, int, OutsideCaller]]:
     """The demo and its applications loaded, the demo carrier's gateway on a free port of 127.0.0.2
     (the demo's own 5090 may be taken on a shared machine), the SIP plane with its media engine."""
+    async with outside_plane(platform, prompts_dir) as plane:
+        yield plane
+
+
+@contextlib.asynccontextmanager
+async def outside_plane(
+    platform: Platform, prompts_dir: Path, **sip: object
+) -> AsyncIterator[tuple[Platform, int, OutsideCaller]]:
+    """What ``outside`` gives, with the ``[sip]`` settings ``sip`` changes."""
     gateway = CarrierGateway()
     with platform.uow() as uow:
         load_demo(uow, platform.clock)
@@ -126,6 +136,8 @@ async def outside(
     platform.settings.sip.media = SipMediaSettings(port_min=low, port_max=low + 299, timeout_s=60)
     platform.settings.sip.voicemail = SipVoicemailSettings(prompts_dir=prompts_dir)
     platform.clock = SystemClock()
+    for name, value in sip.items():
+        setattr(platform.settings.sip, name, value)
     runtime = SipRuntime(platform)
     await runtime.start()
     caller = OutsideCaller(gateway, await Peer.start())

@@ -107,5 +107,7 @@ async def test_a_fax_to_a_virtual_fax_number_is_kept_listed_and_emailed_as_pdf(
     await wait_for_condition(lambda: len(mails) == 1, timeout=15, what="the e-mail")
     (mail,) = mails
     assert mail["To"] == "fax@dupont.example"
+    # written in the account's language (Atelier Dupont: French), as the voicemail e-mail is
+    assert (mail["Content-Language"], mail["Subject"]) == ("fr", "Fax de +32 2 555 01 00 : 2 page(s)")
     (attachment,) = [part for part in mail.walk() if part.get_content_type() == "application/pdf"]
     assert attachment.get_payload(decode=True) == pdf

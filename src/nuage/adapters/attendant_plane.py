@@ -104,6 +104,10 @@ class UowAttendantDirectory:
             if user is None or user.account_id != account_id or not user.extension:
                 return None
             return user.extension if kind is DestinationKind.USER else voicemail_code + user.extension
+        if kind is DestinationKind.GROUP:  # a ring group is dialled by its extension (none: unreachable)
+            with self.uow() as uow:
+                group = uow.ring_groups.find(target)
+            return group.extension if group is not None and group.account_id == account_id else None
         return None
 
     async def dial_string(self, account_id: str, destination: Destination, voicemail_code: str) -> str | None:

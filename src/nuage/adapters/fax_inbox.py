@@ -61,31 +61,32 @@ class SqlFaxInbox:
             caller=call.caller,
             size_bytes=len(call.pdf),
         )
-        stored, virtual = await asyncio.to_thread(self._store, fax, call.pdf)
+        stored, virtual, language = await asyncio.to_thread(self._store, fax, call.pdf)
         if virtual.email and self._mailer is not None:
-            task = asyncio.get_running_loop().create_task(self._email(virtual, stored, call.pdf))
+            task = asyncio.get_running_loop().create_task(self._email(virtual, stored, call.pdf, language))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return stored
 
-    def _store(self, fax: ReceivedFax, pdf: bytes) -> tuple[ReceivedFax, VirtualFax]:
+    def _store(self, fax: ReceivedFax, pdf: bytes) -> tuple[ReceivedFax, VirtualFax, str | None]:
         path = faxes.pdf_file(self._data_dir, fax)
         if pdf:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(pdf)
         try:
             with SqlUnitOfWork(self._engine) as uow:
-                stored = faxes.record_fax(uow, fax)
+                stored, virtual = faxes.record_fax(uow, fax)
+                language = faxes.recipient_language(uow, virtual)
                 uow.commit()
         except Exception:
             path.unlink(missing_ok=True)
             raise
-        return stored
+        return stored, virtual, language
 
-    async def _email(self, virtual: VirtualFax, fax: ReceivedFax, pdf: bytes) -> None:
+    async def _email(self, virtual: VirtualFax, fax: ReceivedFax, pdf: bytes, language: str | None) -> None:
         assert self._mailer is not None
         try:
-            await self._mailer.send(fax_mail(virtual, fax, self._mail_from, pdf or None))
+            await self._mailer.send(fax_mail(virtual, fax, self._mail_from, pdf or None, language))
         except MailNotSent as exc:
             log.warning("fax %s not e-mailed to virtual fax %s: %s", fax.id, virtual.id, exc)
             return

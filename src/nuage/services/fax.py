@@ -47,6 +47,17 @@ def record_fax(uow: UnitOfWork, fax: ReceivedFax) -> tuple[ReceivedFax, VirtualF
     return uow.received_faxes.add(clean), virtual
 
 
+def recipient_language(uow: UnitOfWork, virtual: VirtualFax) -> str | None:
+    """The language the fax's e-mail is written in: that of the account's user whose address it is
+    sent to, else the account's own (EN, FR or NL); None: neither is known."""
+    address = (virtual.email or "").strip().lower()
+    for user in uow.users.list(account_id=virtual.account_id) if address else ():
+        if (user.email or "").strip().lower() == address and user.language:
+            return user.language
+    party = uow.parties.find(virtual.account_id)
+    return party.language.value if party is not None else None
+
+
 def list_received(uow: UnitOfWork, ctx: Context, fax_id: str) -> list[ReceivedFax]:
     """A virtual fax's received faxes, oldest first."""
     virtual = get_visible(uow.faxes, ctx, fax_id)

@@ -161,6 +161,7 @@ class SipServer:
                 domain=settings.realm,
                 no_answer_timeout_s=settings.no_answer_timeout_s,
                 max_call_duration_s=settings.max_call_duration_s,
+                max_application_duration_s=settings.max_application_duration_s,
                 min_session_expires_s=settings.min_session_expires_s,
             ),
             on_started=self._call_started,

@@ -30,6 +30,7 @@ class SipSettings:
     digest_algorithms: tuple[str, ...] = ("MD5",)  # challenges offered; see nuage.sip.digest.ALGORITHMS
     no_answer_timeout_s: float = 60.0
     max_call_duration_s: float | None = 4 * 3600.0
+    max_application_duration_s: float = 3600.0  # a call a media application answered (issue #16)
     min_session_expires_s: int = 90
     registrar: RegistrarSettings = field(default_factory=RegistrarSettings)
     cdr_batch_size: int = 100

@@ -40,7 +40,7 @@ def test_the_demo_attendant_from_the_command_line(tmp_path: Path) -> None:
     assert added.exit_code == 0, added.output
     refused = runner.invoke(app, ["menus", "add", account, "Bad", "--option", "1=extension:999", *data])
     assert refused.exit_code == 2
-    assert "No user or conference room has extension 999" in refused.output
+    assert "No user, ring group or conference room has extension 999" in refused.output
     again = runner.invoke(app, ["demo", *data])
     assert again.exit_code == 0
     assert runner.invoke(app, ["menus", "list", account, *data]).output.count("Reception") == 1

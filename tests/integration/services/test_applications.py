@@ -18,6 +18,7 @@ from nuage.services.demo import load_demo
 from nuage.services.directory import applications as a
 from nuage.services.directory import conferences as c
 from nuage.services.directory.numbers import add_number, assign_number
+from nuage.services.directory.ring_groups import add_ring_group
 from nuage.tenancy.model import PartyKind
 
 
@@ -101,12 +102,30 @@ def test_menu_destinations_must_be_the_accounts(platform: Platform) -> None:
         (f"user:{other}", "options.1"),  # another account's user: as if missing (TEN-4)
         ("menu:ivr_missing", "options.1"),
         ("extension:999", "options.1"),
-        ("group:grp_1", "options.1"),  # no ring groups in the directory yet
+        ("group:grp_missing", "options.1"),
         ("pizza", "options"),
     ]:
         with platform.uow() as uow, pytest.raises(InvalidInput) as refused:
             a.add_menu(uow, ctx, dupont, a.MenuChanges(name="Bad", options={"1": destination}))
         assert refused.value.field == field, destination
+
+
+def test_a_menu_leads_to_a_ring_group_by_its_extension(platform: Platform) -> None:
+    ctx, dupont, user_id, _ = setup(platform)
+    with platform.uow() as uow:
+        bare = add_ring_group(uow, ctx, dupont, "No extension", members=(user_id,))
+        sales = add_ring_group(uow, ctx, dupont, "Sales", members=(user_id,), extension="260")
+        with pytest.raises(InvalidInput) as refused:  # a caller is sent to a group by its extension
+            a.add_menu(uow, ctx, dupont, a.MenuChanges(name="Bad", options={"1": f"group:{bare.id}"}))
+        assert refused.value.field == "options.1"
+        menu = a.add_menu(
+            uow,
+            ctx,
+            dupont,
+            a.MenuChanges(name="Sales", options={"1": f"group:{sales.id}", "2": "extension:260"}),
+        )
+        uow.commit()
+    assert menu.options == {"1": f"group:{sales.id}", "2": "extension:260"}
 
 
 def test_a_number_routes_to_a_menu_only_when_unassigned(platform: Platform) -> None:

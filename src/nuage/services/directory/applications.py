@@ -27,21 +27,21 @@ def _repository(uow: UnitOfWork, kind: DestinationKind) -> Repository[object] | 
         DestinationKind.MENU: uow.menus,  # type: ignore[dict-item]
         DestinationKind.SCHEDULE: uow.schedules,  # type: ignore[dict-item]
         DestinationKind.CONFERENCE: uow.conference_rooms,  # type: ignore[dict-item]
+        DestinationKind.GROUP: uow.ring_groups,  # type: ignore[dict-item]
     }
     return repos.get(kind)
 
 
 def check_destination(uow: UnitOfWork, account_id: str, text: str | None, field: str) -> str | None:
     """A destination of ``account_id``: well formed, and its target one of the account's (TEN-4: another
-    account's item is answered like a missing one). Ring groups are not part of the directory yet."""
+    account's item is answered like a missing one). A ring group is reached by its extension: one
+    without is refused."""
     if text is None:
         return None
     try:
         destination = Destination.parse(text)
     except ValueError as error:
         raise InvalidInput(field, str(error), value=text) from None
-    if destination.kind is DestinationKind.GROUP:
-        raise InvalidInput(field, "Ring groups are not available yet: choose a user, a menu or an extension")
     if destination.kind in BY_ID:
         repo = _repository(uow, destination.kind)
         found = repo.find(destination.target or "") if repo is not None else None
@@ -49,13 +49,16 @@ def check_destination(uow: UnitOfWork, account_id: str, text: str | None, field:
             raise InvalidInput(field, f"No {destination.kind.value} {destination.target} in this account")
         if getattr(found, "no_service", False):
             raise InvalidInput(field, "A no-service user has no telephony (CFG-2)")
+        if destination.kind is DestinationKind.GROUP and not getattr(found, "extension", None):
+            raise InvalidInput(field, "Give the ring group an extension first: callers are sent to it by it")
     if destination.kind is DestinationKind.EXTENSION:
         extension = destination.target
         if (
             uow.users.find_by(account_id=account_id, extension=extension) is None
             and uow.conference_rooms.find_by(account_id=account_id, extension=extension) is None
+            and uow.ring_groups.find_by(account_id=account_id, extension=extension) is None
         ):
-            raise InvalidInput(field, f"No user or conference room has extension {extension}")
+            raise InvalidInput(field, f"No user, ring group or conference room has extension {extension}")
     return str(destination)
 
 

@@ -11,13 +11,14 @@ API's mute is applied within ``POLL_S``. When the account records calls (CFG-9),
 mix is recorded from its first participant in to its last one out, and stored as the account's call
 recording.
 
-A user, an extension, a voicemail box or an external number is reached by a blind transfer
-(RFC 3515 REFER to the caller's phone, which then places that call itself: CAP-3 capacity and SIP-2
-caller ID apply to it as to any call of the phone); a voicemail box is reached by the deposit code
-and the user's extension. A caller whose phone refuses the transfer hears goodbye, and so does a
-caller from the public network (no phone of the platform to place the call), except to a
-voicemail box: the deposit runs on the caller's call (``leave_message``; the user's account is the
-menu's, ``dial_string`` checks it).
+A user, an extension, a group, a voicemail box or an external number is reached by a blind
+transfer (RFC 3515 REFER to the caller's phone, which then places that call itself: CAP-3 capacity
+and SIP-2 caller ID apply to it as to any call of the phone); a voicemail box is reached by the
+deposit code and the user's extension. A caller with no phone to REFER (a carrier's caller), or
+whose phone or PBX refuses the transfer, is bridged there by the B2BUA (``nuage.sip.b2bua.app_bridge``:
+an external number is then an outbound call of the menu's account under CAP-3, SIP-2 and SIP-5),
+except to a voicemail box: the deposit runs on the caller's call (``leave_message``; the user's
+account is the menu's, ``dial_string`` checks it). What cannot be reached says goodbye.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from nuage.directory.destinations import Destination, DestinationKind
 from nuage.directory.menus import Prompt
 from nuage.directory.model import ConferenceRoom
 from nuage.sip.attendant.ports import AttendantDirectory, ConferenceMixer, Sound
+from nuage.sip.b2bua.app_bridge import connect
 from nuage.sip.b2bua.apps import AppCall, AppDispatch, MediaApplication, NumberApp
 from nuage.sip.media import CallRecordings
 from nuage.sip.message import SipResponse
@@ -101,14 +103,28 @@ class Attendants:
             elif destination.kind is DestinationKind.HANGUP:
                 return
             else:
-                dial = await self.directory.dial_string(account_id, destination, self.voicemail_code)
-                outside = call.account is None and destination.kind is DestinationKind.VOICEMAIL
-                if dial is not None and outside and await self.leave_message(call, target):
-                    return
-                if dial is None or not await self.transfer(call, dial):
+                if not await self.reach(call, account_id, destination):
                     log.info("call %s: %s could not be reached", call.call_id, destination)
                     await call.play(self.directory.prompt("en", "goodbye"), interrupt=False)
                 return
+
+    async def reach(self, call: AppCall, account_id: str, destination: Destination) -> bool:
+        """Send the caller on to a user, an extension, a group, a voicemail box or an external number:
+        a phone by REFER; a caller it cannot transfer (from outside, a PBX refusing) is bridged by the
+        B2BUA (``app_bridge.connect``), or gets the box's deposit on this call (also when a user it
+        was connected to does not answer). False: not reached."""
+        dial = await self.directory.dial_string(account_id, destination, self.voicemail_code)
+        if dial is None:
+            return False
+        if await self.transfer(call, dial):
+            return True
+        if destination.kind is DestinationKind.VOICEMAIL:
+            return await self.leave_message(call, destination.target or "")
+        if await connect(call, account_id, dial):
+            return True
+        if destination.kind is DestinationKind.USER and not call.ended:  # no phone answered: their box
+            return await self.leave_message(call, destination.target or "")
+        return False
 
     async def leave_message(self, call: AppCall, user_id: str) -> bool:
         """A caller from outside sent to a user's voicemail: the deposit runs on this call (the

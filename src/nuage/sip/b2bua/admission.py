@@ -6,23 +6,31 @@ Max-Forwards, the digest challenge, 404 for nothing dialled that resolves), runs
 a media application's: ``nuage.sip.b2bua.apps``) and otherwise starts a ``CallController``
 for the attempt, which asks the policy. A number leading to a virtual fax (``FaxDestination``)
 is answered by the server's fax application; a carrier's call to a number routed to a menu, a
-schedule or a room by that application (``nuage.sip.b2bua.inbound_apps``).
+schedule or a room by that application; every call an application answers is first weighed by
+the policy (``nuage.sip.b2bua.inbound_apps``).
 """
 
 from __future__ import annotations
 
-from nuage.sip.b2bua.apps import dispatch, run_application
+from nuage.sip.b2bua.apps import dispatch
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.features import hot_desk_feature, is_feature
 from nuage.sip.b2bua.forwarding import forwarding_feature, parse_feature
-from nuage.sip.b2bua.inbound_apps import answer_inbound, number_application
+from nuage.sip.b2bua.inbound_apps import (
+    answer_admitted,
+    answer_inbound,
+    application_attempt,
+    number_application,
+)
 from nuage.sip.b2bua.pickup import is_pickup, pickup
 from nuage.sip.b2bua.replaces import replace_dialog
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.b2bua.widget_calls import admit_widget_call
 from nuage.sip.ports import (
+    ApplicationDestination,
     CallAttempt,
     CallOutcome,
+    CarrierTrunk,
     Destination,
     DeviceDestination,
     Direction,
@@ -81,9 +89,10 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
                 return None
         application = await dispatch(services, account, dialled)
         if application is not None:  # a feature code answered by Nuage itself (voicemail...)
-            await run_application(
-                services, tx, application.app, account=account, shown_callee=application.shown_callee
-            )
+            shown = application.shown_callee
+            destination = ApplicationDestination(account.account_id)
+            attempt = application_attempt(tx, destination, account=account, trunk=None, shown_callee=shown)
+            await answer_admitted(services, tx, application.app, attempt, account=account, shown_callee=shown)
             return None
         destination = await services.dial_plan.resolve(account, dialled)
         direction = Direction.OUTBOUND if isinstance(destination, ExternalDestination) else Direction.INTERNAL
@@ -91,7 +100,7 @@ async def admit(services: CallServices, tx: ServerTransaction) -> CallController
         await replace_dialog(services, tx, account)
         return None
     if isinstance(destination, FaxDestination):
-        await _answer_fax(services, tx, destination, account, dialled, direction)
+        await _answer_fax(services, tx, destination, account, trunk, dialled)
         return None
     call = CallController(services, tx, account=account, direction=direction)
     if destination is None:
@@ -128,18 +137,20 @@ async def _answer_fax(
     tx: ServerTransaction,
     destination: FaxDestination,
     account: SipAccount | None,
+    trunk: CarrierTrunk | None,
     dialled: str,
-    direction: Direction,
 ) -> None:
-    """CFG-7: a number leading to a virtual fax is answered by the fax application (404 if none)."""
+    """CFG-7: a number leading to a virtual fax is answered by the fax application (404 if none),
+    once the policy agrees (``answer_admitted``: from a carrier an inbound call of the fax's account)."""
     answer = services.applications.fax if services.applications is not None else None
     app = await answer(destination) if answer is not None else None
+    attempt = application_attempt(tx, destination, account=account, trunk=trunk, shown_callee=dialled)
     if app is None:
-        CallController(services, tx, account=account, direction=direction).finish_early(
+        CallController(services, tx, account=account, direction=attempt.direction).finish_early(
             404, CallOutcome.NOT_FOUND
         )
         return
-    await run_application(services, tx, app, account=account, shown_callee=dialled, direction=direction)
+    await answer_admitted(services, tx, app, attempt, account=account, shown_callee=dialled)
 
 
 def _account_of(destination: Destination) -> str | None:

@@ -2,7 +2,7 @@
 
 Owns ``AppCall``, what an application sees of its call (play a prompt, a file or a tone; collect
 DTMF digits with timeouts; record the caller; exchange raw audio with the caller, as a fax machine
-does; hang up), and ``run_application``, which answers an INVITE as the far end of the call and
+does; hang up), and ``answer_with``, which answers a call as its far end and
 drives an application coroutine until it returns or the caller hangs up. An application is any
 ``async def app(call: AppCall) -> None``::
 
@@ -27,7 +27,9 @@ AppDispatch | None``) appended to ``SipServer.applications`` before start is ask
 every INVITE of an authenticated phone before the dial plan (feature codes: ``*98``, ``*97``...);
 ``answer_with(call, app)`` answers an existing, unanswered call (call forwarding: a user's
 ``Applications.divert``); a carrier's call to a number routed to an application reaches it
-through ``Applications.numbers`` (``nuage.sip.b2bua.inbound_apps``). Timing is the loop's: a
+through ``Applications.numbers``; every new call to an application is admitted by the call policy
+first (``nuage.sip.b2bua.inbound_apps.answer_admitted``: CAP-3, PAY-3...), is journaled once
+answered and is cut at the server's maximum application duration. Timing is the loop's: a
 prompt's length is read from its file's header (or the tone's duration), and digit timeouts run on
 ``asyncio.timeout``.
 """
@@ -62,8 +64,7 @@ from nuage.sip.media import (
     SpeechChanged,
     Tone,
 )
-from nuage.sip.ports import CallOutcome, CdrRecord, Direction, FaxDestination, SipAccount
-from nuage.sip.transactions import ServerTransaction
+from nuage.sip.ports import CallOutcome, CdrRecord, FaxDestination, SipAccount
 
 log = logging.getLogger("nuage.sip.apps")
 
@@ -378,22 +379,6 @@ async def dispatch(services: CallServices, account: SipAccount, dialled: str) ->
     return None
 
 
-async def run_application(
-    services: CallServices,
-    tx: ServerTransaction,
-    app: MediaApplication,
-    *,
-    account: SipAccount | None,
-    shown_callee: str,
-    direction: Direction = Direction.INTERNAL,
-) -> None:
-    """Answer the INVITE of ``tx`` as the far end and run ``app`` on the call until it returns or the
-    caller hangs up. The CDR shows ``shown_callee`` as called (never a PIN or a code's argument)."""
-    call = CallController(services, tx, account=account, direction=direction)
-    call.shown_callee = shown_callee
-    await answer_with(call, app)
-
-
 async def answer_with(call: CallController, app: MediaApplication) -> None:
     """Answer ``call``'s caller (not answered yet) as the far end and run ``app`` until it returns
     or the caller hangs up: what a forwarding rule calls to send a caller to voicemail. A media
@@ -434,5 +419,5 @@ async def answer_with(call: CallController, app: MediaApplication) -> None:
         pass
     except Exception:
         log.exception("call %s: the application failed", call.call_id)
-    if not session.ended and call.state is CallState.CONNECTED:
-        session.hang_up()
+    if not session.ended and call.state is CallState.CONNECTED and call.transfer is None:
+        session.hang_up()  # (a caller the application connected onwards stays: ``app_bridge``)

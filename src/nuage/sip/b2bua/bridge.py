@@ -77,6 +77,7 @@ class Transfer:
         self.answered_at: datetime | None = None  # when the new leg's target answered
         self.phase = Phase.PENDING
         self.on_over = on_over
+        self.on_bridged: Callable[[], None] | None = None  # told once the transferee talks with the target
         first = calls[0]
         self._relay = Relay(first.services.host, first.session_refreshed, first.services.settings.domain)
         if media is not None:
@@ -155,6 +156,8 @@ class Transfer:
         if self.media is not None:
             self.media.paused = False
         log.info("call %s: transferred", self.calls[0].call_id)
+        if self.on_bridged is not None:
+            self.on_bridged()
         if self.target is not None and self.target.state is not LegState.CONNECTED:
             self.hang_up("target gone")  # it hung up while we joined
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nuage.sip.b2bua.anchoring import anchor, anchored
 from nuage.sip.b2bua.bridge import Transfer
@@ -48,6 +48,9 @@ from nuage.sip.tls_sdes import REFUSAL_REASON, RULE, offer_for
 from nuage.sip.transactions import ServerTransaction, new_tag
 
 log = logging.getLogger("nuage.sip.calls")
+
+APPLICATION_TOO_LONG = "maximum duration reached"
+"""The disposition of the CDR of a call a media application answered, cut at its maximum duration."""
 
 
 class CallController:
@@ -112,11 +115,7 @@ class CallController:
                 self.refuse(verdict)
             case Authorization(routes=routes, max_duration=max_duration, caller_id=caller_id):
                 self._caller_id = caller_id
-                ceiling = self.services.settings.max_call_duration_s
-                limits = [s for s in (ceiling, max_duration.total_seconds() if max_duration else None) if s]
-                if attempt.emergency:
-                    limits = []  # EMG-4: an emergency call is never cut
-                self._max_duration = min(limits) if limits else None
+                self.limit_duration(max_duration)
                 self.hunt.add(routes)
                 if not await anchor(self):
                     return
@@ -124,6 +123,15 @@ class CallController:
                 self._journal()
                 self._arm("no-answer", self.services.settings.no_answer_timeout_s, self._no_answer)
                 await self._next_route()
+
+    def limit_duration(self, max_duration: timedelta | None) -> None:
+        """The longest the call may last once answered: the server's ceiling, or less when the policy
+        says (SIP-5); EMG-4: an emergency call is never cut."""
+        ceiling = self.services.settings.max_call_duration_s
+        limits = [s for s in (ceiling, max_duration.total_seconds() if max_duration else None) if s]
+        if self.attempt is not None and self.attempt.emergency:
+            limits = []
+        self._max_duration = min(limits) if limits else None
 
     def use_media(self, media: CallMedia) -> None:
         """Anchor the call's media in ``media`` (issue #15): every SDP either leg sends is rewritten."""
@@ -155,6 +163,11 @@ class CallController:
         self.answered_at = self.services.clock.now()
         self._hang_up_on_ack = hang_up_on_ack
         self.caller_leg.send(Connect(body, "application/sdp", headers))
+        if not hang_up_on_ack:  # a media application's call: journaled, cut at its maximum duration
+            self._journal()
+            limits = [self.services.settings.max_application_duration_s, self._max_duration or 0.0]
+            if self.attempt is None or not self.attempt.emergency:
+                self._arm("max-duration", min(s for s in limits if s), self._application_too_long)
 
     def finish_early(self, status: int, outcome: CallOutcome) -> None:
         """Answer the INVITE with a final status and write the CDR (nothing was routed)."""
@@ -333,6 +346,14 @@ class CallController:
         if self.state is CallState.ROUTING and self.callee_leg is not None:
             self.hunt.timed_out = True  # the hunt goes on: a no-answer forward, the next member
             self.callee_leg.cancel()
+
+    def _application_too_long(self) -> None:
+        self._timers.pop("max-duration", None)
+        if self.transfer is None:
+            self.hang_up_both("max duration", APPLICATION_TOO_LONG)
+        elif self._max_duration is not None and self.answered_at is not None:  # connected onwards
+            elapsed = (self.services.clock.now() - self.answered_at).total_seconds()
+            self._arm("max-duration", max(0.0, self._max_duration - elapsed), self._max_duration_reached)
 
     def _max_duration_reached(self) -> None:
         self._timers.pop("max-duration", None)

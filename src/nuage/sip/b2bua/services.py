@@ -32,6 +32,7 @@ class CallSettings:
     domain: str  # our SIP domain (the realm), used in From/To we create
     no_answer_timeout_s: float = 60.0
     max_call_duration_s: float | None = 4 * 3600.0  # hard ceiling whatever the policy allows
+    max_application_duration_s: float = 3600.0  # a call a media application answered (issue #16)
     min_session_expires_s: int = 90  # RFC 4028 Min-SE we accept
     hot_desk_login_code: str = "*11"  # CFG-13: dial *11*<extension>*<PIN> on a shared phone
     hot_desk_logout_code: str = "*12"

@@ -109,6 +109,7 @@ def record_leg(
     status: int,
     outcome: CallOutcome,
     rule: str | None = None,
+    disposition: str = TRANSFER_LEG,
 ) -> None:
     """The CDR of the leg a blind transfer placed (or tried to): a call of the transferor's account."""
     now = call.services.clock.now()
@@ -129,6 +130,6 @@ def record_leg(
         refusal_rule_id=rule,
         emergency=attempt.emergency,
         customer_trunk_id=attempt.customer_trunk_id,
-        disposition=TRANSFER_LEG,
+        disposition=disposition,
     )
     call.services.accounting.call_ended(record)

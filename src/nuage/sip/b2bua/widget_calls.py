@@ -44,9 +44,7 @@ async def admit_widget_call(
     web_channel = (ticket.widget_id, ticket.channels)
     found = await number_application(services, ticket.destination) if destination is None else None
     if found is not None:  # a number routed to a menu, a schedule or a room: Nuage answers
-        return await answer_inbound(
-            services, tx, None, found, web_channel=web_channel, dialled=ticket.destination
-        )
+        return await answer_inbound(services, tx, None, found, web_channel=web_channel)
     call = CallController(services, tx, account=None, direction=Direction.INBOUND)
     if destination is None:
         call.finish_early(404, CallOutcome.NOT_FOUND)
