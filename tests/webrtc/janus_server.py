@@ -1,6 +1,7 @@
 """A Janus WebRTC gateway (Debian ``janus``) started by the tests on free ports, from a generated
-configuration folder: the HTTP transport on loopback, the video room, audio bridge and SIP plugins, nothing else
-(the other plugins, transports, loggers and event handlers are disabled so it starts fast).
+configuration folder: the HTTP transport on loopback, the video room, audio bridge and SIP plugins,
+nothing else (the other plugins, transports, loggers and event handlers are disabled so it starts
+fast).
 """
 
 from __future__ import annotations
