@@ -320,6 +320,15 @@ class SipRuntime:
             config.voicemail.deposit_code,
             recordings,
         )
+        gateways = platform.meeting_gateways  # MTG-1: phones into Web Meeting rooms' sound
+        if gateways is not None:
+            from nuage.adapters.janus_dialin import JanusMeetingBridge
+            from nuage.sip.attendant.meeting import MeetingDialIn
+
+            bridge = JanusMeetingBridge(
+                platform.uow, platform.clock, gateways, platform.settings.janus, platform.payments
+            )
+            self.attendant.attendants.meetings = MeetingDialIn(bridge, self.attendant.directory.prompt)
         self.fax: SqlFaxInbox | None = attach_fax(  # CFG-7: numbers leading to a virtual fax
             self.server, config.fax, platform.engine, platform.settings.data_dir, platform.clock
         )

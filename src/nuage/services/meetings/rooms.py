@@ -190,6 +190,7 @@ class JoinTicket:
     gateway_pin: str
     brand: Brand
     gateway_url: str  # where the browser reaches the room's gateway instance
+    gateway_instance: str | None = None  # that instance's name
 
 
 def meeting_room_for_visitor(uow: BillingUnitOfWork, room_id: str) -> MeetingRoom:
