@@ -1,8 +1,9 @@
 """A phone dials in to a Web Meeting room (MTG-1, BIL-6): a number of the account routed to the room,
 the room's PIN keyed by DTMF, then the phone is in the room's audio bridge on Janus, bridged by
 Nuage's media engine. Two Chromium pages and a baresip phone meet: each browser hears the phone's
-tone (a WebAudio analyser on the room's mix), and baresip's recording holds the browsers' sound.
-An unpaid room and three wrong PINs send the phone away.
+tone (a WebAudio analyser on the room's mix), and baresip's recording holds the browsers' sound;
+the host removes the phone and its call ends. An unpaid room and three wrong PINs send the phone
+away.
 
 The SIP plane runs in-process on the demo (SQLite) with the web server in a thread, as for the
 browser softphone; Chromium is driven with Playwright's async API.
@@ -28,7 +29,12 @@ from nuage.media.player import tone
 from nuage.services.context import Context
 from nuage.services.directory import applications as a
 from nuage.services.directory.numbers import add_number
-from nuage.services.meetings.rooms import MeetingOrder, order_meeting_room
+from nuage.services.meetings.rooms import (
+    MeetingOrder,
+    meeting_participants,
+    order_meeting_room,
+    remove_participant,
+)
 from nuage.storage.sql import tables
 from nuage.tenancy.model import Language, PartyKind
 from sip.baresip_phone import Baresip, running_baresip
@@ -142,6 +148,21 @@ def in_room(platform: Platform, room: MeetingRoom) -> list[str]:
     return [p.display for p in gateways.gateway(stored.gateway_instance).participants(stored.gateway_room)]
 
 
+def remove_the_phone(platform: Platform, room: MeetingRoom) -> None:
+    gateways = platform.meeting_gateways
+    assert gateways is not None
+    with platform.uow() as uow:
+        operator = uow.parties.find_by(kind=PartyKind.OPERATOR.value)
+        assert operator is not None
+        ctx = Context.operator(operator.id, platform.clock)
+        [phone_id] = [
+            p.participant_id
+            for p in meeting_participants(uow, ctx, room.id, gateways)
+            if p.display.endswith("(phone)")
+        ]
+        remove_participant(uow, ctx, room.id, phone_id, gateways)
+
+
 async def join(page: Page, room: MeetingRoom, display: str) -> None:
     await page.goto(f"/meet/{room.id}")
     await page.fill("#display", display)
@@ -206,8 +227,8 @@ async def test_two_browsers_and_a_phone_meet_and_hear_each_other(pbx: Pbx, tmp_p
                     timeout=30,
                     what="the browsers' sound at the phone",
                 )
-                await desk.command("hangup")
-                await desk.wait_event("CALL_CLOSED")
+                remove_the_phone(platform, room)  # the host removes it: the call ends
+                await desk.wait_event("CALL_CLOSED", timeout=30)
             await wait_for_condition(
                 lambda: sorted(in_room(platform, room)) == ["Ann", "Ben"], timeout=30, what="the phone out"
             )

@@ -7,8 +7,9 @@ room's audio bridge as a plain RTP participant (Janus's ``join`` with an ``rtp``
 media engine takes the gateway's RTP, and the G.711 codec of the call); Janus answers with where it
 takes the phone's RTP. Those requests go over Janus's HTTP API without blocking the event loop
 (``httpx.AsyncClient``), each bounded by the instance's timeout; the join's answer is an event,
-read by long poll. The leg's session is kept alive by the application and destroyed when the phone
-leaves (Janus then removes the participant).
+read by long poll. The application checks the leg every few seconds (the phone still in the room:
+the host may remove it; the check also keeps the session alive), and the session is destroyed when
+the phone leaves (Janus then removes the participant).
 """
 
 from __future__ import annotations
@@ -38,17 +39,26 @@ JOIN_WAIT_S = 10.0
 class JanusAudioLeg:
     """One phone in a room's audio bridge: the Janus session holding it."""
 
-    def __init__(self, http: httpx.AsyncClient, url: str, session: int, host: str, port: int) -> None:
+    def __init__(self, http: httpx.AsyncClient, url: str, session: int, handle: int, room: int) -> None:
         self._http = http
         self._url = url
         self._session = session
-        self.host = host
-        self.port = port
+        self._handle = handle
+        self._room = room
+        self.participant_id: int | None = None
+        self.host = ""
+        self.port = 0
 
     async def keepalive(self) -> None:
-        answer = await _request(self._http, f"{self._url}/{self._session}", {"janus": "keepalive"})
+        """Whether the phone is still in the room (the host may have removed it); any request on the
+        session also keeps it alive."""
+        body = {"janus": "message", "body": {"request": "listparticipants", "room": self._room}}
+        answer = await _request(self._http, f"{self._url}/{self._session}/{self._handle}", body)
         if answer.get("janus") == "error":
             raise MeetingRefused("MTG-1", "the gateway dropped the phone's session")
+        people = answer.get("plugindata", {}).get("data", {}).get("participants", [])
+        if self.participant_id not in {person.get("id") for person in people}:
+            raise MeetingRefused("MTG-1", "the phone is no longer in the room (removed by the host)")
 
     async def leave(self) -> None:
         try:
@@ -147,9 +157,9 @@ class JanusMeetingBridge:
     ) -> JanusAudioLeg:
         created = await _request(http, url, {"janus": "create"})
         session = int(created["data"]["id"])
-        leg = JanusAudioLeg(http, url, session, "", 0)
         attached = await _request(http, f"{url}/{session}", {"janus": "attach", "plugin": AUDIOBRIDGE})
         handle = int(attached["data"]["id"])
+        leg = JanusAudioLeg(http, url, session, handle, ticket.gateway_room)
         join = {
             "request": "join",
             "room": ticket.gateway_room,
@@ -170,6 +180,7 @@ class JanusMeetingBridge:
                             raise MeetingRefused("MTG-1", f"the gateway refused: {data.get('error')}")
                         if data.get("audiobridge") == "joined" and "rtp" in data:
                             leg.host, leg.port = str(data["rtp"]["ip"]), int(data["rtp"]["port"])
+                            leg.participant_id = int(data["id"])
                             return leg
         except (TimeoutError, httpx.HTTPError, ValueError) as error:
             await _request(http, f"{url}/{session}", {"janus": "destroy"})

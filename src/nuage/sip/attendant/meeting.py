@@ -6,8 +6,8 @@ the room must be paid (BIL-6: an unpaid room says goodbye at once), the caller k
 authentication failure of the caller's address, SIP-5), then the call's far end, until now the
 engine's discard port, becomes the gateway's audio bridge: the phone joins the room as a plain RTP
 participant (PCMU or PCMA, whichever the call carries) and the engine relays its RTP both ways.
-The phone hears the browsers' mix, the browsers hear the phone. The gateway's side is kept alive
-every ``KEEPALIVE_S`` while the call lasts and left when it ends (or when the gateway drops it).
+The phone hears the browsers' mix, the browsers hear the phone. The gateway's side is checked every
+``CHECK_S`` while the call lasts (a phone the host removed is hung up) and left when the call ends.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ log = logging.getLogger("nuage.sip.meeting")
 
 PIN_TRIES = 3
 PIN_TIMEOUT_S = 10.0
-KEEPALIVE_S = 25.0  # well within Janus's session timeout (60 s by default)
+CHECK_S = 5.0  # how often the leg is checked (still in the room; well within Janus's session timeout)
 G711 = ("0", "8")  # PCMU, PCMA: what the audio bridge takes from a plain RTP participant
 
 
@@ -108,7 +108,7 @@ class MeetingDialIn:
         try:
             await bridge(call, leg)
             while True:
-                await call.collect(1, timeout_s=KEEPALIVE_S, end="")  # keys do nothing in a meeting
+                await call.collect(1, timeout_s=CHECK_S, end="")  # keys do nothing in a meeting
                 await leg.keepalive()
         except (MeetingRefused, MediaError) as gone:
             log.info("call %s: out of meeting %s: %s", call.call_id, room_id, gone)

@@ -114,7 +114,8 @@ class MeetingLeg(Protocol):
     port: int
 
     async def keepalive(self) -> None:
-        """Keep the gateway's side of the leg alive (raises ``MeetingRefused`` when it is gone)."""
+        """Keep the gateway's side of the leg alive; ``MeetingRefused`` when the phone is no longer in
+        the room (the host removed it, the gateway dropped it)."""
         ...
 
     async def leave(self) -> None:
