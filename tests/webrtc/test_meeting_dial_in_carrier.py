@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from media import test_attendant_from_carrier as carrier_tests
 from media.peers import Peer, rms
 from media.test_attendant_from_carrier import (
     CALLER,
@@ -21,7 +22,6 @@ from media.test_attendant_from_carrier import (
     cdrs,
     dupont,
     in_use,
-    prompts_dir,  # noqa: F401 (a fixture)
 )
 from netports import free_port, release
 from nuage.bootstrap import Platform, SipRuntime
@@ -34,12 +34,14 @@ from webrtc.janus_server import JanusServer
 from webrtc.test_meeting_dial_in import DIAL_IN, PIN, in_room, order_for_dupont
 from webrtc.test_meeting_rooms_api import pay_invoice
 
+prompts_dir = carrier_tests.prompts_dir  # the generated prompts (a session fixture)
+
 
 @pytest.fixture
 async def outside(
     platform: Platform,
     prompts_dir: Path,
-    janus: JanusServer,  # noqa: F811
+    janus: JanusServer,
 ) -> AsyncIterator[tuple[Platform, int, OutsideCaller]]:
     gateway = CarrierGateway()
     with platform.uow() as uow:
