@@ -1,17 +1,22 @@
 """Web Meeting on several Janus instances (MTG-1): rooms spread over the instances that answer, each
-stays on the one it opened on, and an instance that stops answering is reported down and gets no new
-room. Two real Janus processes (the session's and one started here); placement by its rule alone."""
+stays on the one it opened on, and an instance that stops answering is reported down (the API and
+the operator's overview page) and gets no new room. Two real Janus processes (the session's and one
+started here); placement by its rule alone."""
 
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+from playwright.sync_api import Browser
 
-from api.support import Api
+from api.support import PASSWORDS, Api
+from netports import free_port, release
 from nuage.adapters.janus import VIDEOROOM, JanusClient
 from nuage.bootstrap import Platform, build_platform
 from nuage.config import Settings
@@ -19,9 +24,12 @@ from nuage.errors import UpstreamUnavailable
 from nuage.janus_settings import JanusInstance, JanusSettings
 from nuage.services.meetings.placement import choose_instance
 from nuage.services.meetings.ports import GatewayHealth, GatewayInstance
+from nuage.services.security.demo import DEMO_SECRETS, seed_demo_factors
+from nuage.services.security.second_factor import code_at
 from nuage.shared.clock import FrozenClock
 from nuage.web.app import create_app
-from webrtc.conftest import SECRET
+from waiting import wait_until
+from webrtc.conftest import SECRET, LiveMeeting
 from webrtc.janus_server import ADMIN_KEY, JanusServer
 from webrtc.test_meeting_rooms_api import OPERATOR, PARTNER, order_room, pay
 
@@ -144,3 +152,61 @@ def test_a_single_janus_section_is_still_one_instance_named_default() -> None:
     assert config.browser_url == "https://meet.example/janus"
     with pytest.raises(ValueError, match="a name of its own"):
         JanusSettings(url="http://x/janus", instances=[JanusInstance(name="default", url="http://y/janus")])
+
+
+@pytest.fixture
+def two_gateways_live(
+    tmp_path: Path, meeting_template: Path, clock: FrozenClock, janus: JanusServer, second_janus: JanusServer
+) -> Iterator[LiveMeeting]:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    shutil.copy(meeting_template, folder / "nuage.db")
+    config = JanusSettings(
+        url=janus.url,
+        admin_key=ADMIN_KEY,
+        instances=[JanusInstance(name="b", url=second_janus.url, admin_key=ADMIN_KEY)],
+    )
+    platform = build_platform(Settings(data_dir=folder, secret_key=SECRET, janus=config), clock=clock)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, timeout=30, what="the web server")
+        yield LiveMeeting(f"http://127.0.0.1:{port}", platform)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        release(port)
+        platform.close()
+
+
+def test_the_overview_shows_each_instance_and_the_one_down(
+    two_gateways_live: LiveMeeting, second_janus: JanusServer, media_browser: Browser
+) -> None:
+    second_janus.stop()
+    platform = two_gateways_live.platform
+    with platform.uow() as uow:  # operator administrators log in with a second factor: the demo's
+        seed_demo_factors(uow, platform.clock.now())
+        uow.commit()
+    context = media_browser.new_context(base_url=two_gateways_live.base, locale="en-GB")
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.fill("#email", "olivia@nuage.example")
+        page.fill("#password", PASSWORDS["olivia@nuage.example"])
+        with page.expect_navigation():
+            page.click("#login")
+        page.fill("#code", code_at(DEMO_SECRETS["olivia@nuage.example"], platform.clock.now()))
+        with page.expect_navigation():
+            page.click("#send-code")
+        page.goto("/overview")
+        assert page.get_attribute("#janus-default", "data-reachable") == "yes"
+        assert page.inner_text("#janus-default").startswith("answers: Janus 1.")
+        assert page.get_attribute("#janus-b", "data-reachable") == "no"
+        assert page.inner_text("#janus-b").startswith("does not answer")
+        assert second_janus.url in page.inner_text("#janus-b")
+    finally:
+        context.close()
