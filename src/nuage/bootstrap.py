@@ -32,7 +32,7 @@ from nuage.config import Settings
 from nuage.errors import UpstreamUnavailable
 from nuage.payments.dunning import DunningPolicy, InterestMode
 from nuage.services.einvoicing import PaymentSettings
-from nuage.services.meetings.ports import MeetingGateway
+from nuage.services.meetings.ports import MeetingGateways
 from nuage.services.payments.documents import DocumentTools
 from nuage.services.payments.ports import EInvoiceValidator
 from nuage.shared.clock import Clock, SystemClock
@@ -126,15 +126,13 @@ class Platform:
         return DocumentTools(self.payments, WeasyPrintRenderer(), self.einvoice_validator)
 
     @cached_property
-    def meeting_gateway(self) -> MeetingGateway | None:
-        """MTG-1: the Janus gateway of ``[janus]`` (None when Web Meeting is not configured)."""
-        config = self.settings.janus
-        if config.url is None:
+    def meeting_gateways(self) -> MeetingGateways | None:
+        """MTG-1: the Janus instances of ``[janus]`` (None when Web Meeting is not configured)."""
+        if not self.settings.janus.gateways():
             return None
-        from nuage.adapters.janus import JanusClient, JanusGateway
+        from nuage.adapters.janus_pool import JanusPool
 
-        admin_key = config.admin_key.get_secret_value() if config.admin_key else None
-        return JanusGateway(JanusClient(config.url, timeout_s=config.timeout_s), admin_key=admin_key)
+        return JanusPool(self.settings.janus)
 
     @contextlib.asynccontextmanager
     async def ban_store(self) -> AsyncIterator[BanStore]:
@@ -333,6 +331,15 @@ class SipRuntime:
             config.voicemail.deposit_code,
             recordings,
         )
+        gateways = platform.meeting_gateways  # MTG-1: phones into Web Meeting rooms' sound
+        if gateways is not None:
+            from nuage.adapters.janus_dialin import JanusMeetingBridge
+            from nuage.sip.attendant.meeting import MeetingDialIn
+
+            bridge = JanusMeetingBridge(
+                platform.uow, platform.clock, gateways, platform.settings.janus, platform.payments
+            )
+            self.attendant.attendants.meetings = MeetingDialIn(bridge, self.attendant.directory.prompt)
         self.fax: SqlFaxInbox | None = attach_fax(  # CFG-7: numbers leading to a virtual fax
             self.server, config.fax, platform.engine, platform.settings.data_dir, platform.clock
         )

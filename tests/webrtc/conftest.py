@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, sync_playwright
 from api.support import Api, seed_demo
 from netports import free_port, release
 from nuage.adapters.janus import JanusClient, JanusGateway
+from nuage.adapters.janus_pool import JanusPool
 from nuage.bootstrap import Platform, build_platform
 from nuage.config import Settings
 from nuage.janus_settings import JanusSettings
@@ -44,6 +45,14 @@ def gateway(janus: JanusServer) -> Iterator[JanusGateway]:
     client = JanusClient(janus.url)
     yield JanusGateway(client, admin_key=ADMIN_KEY)
     client.close()
+
+
+@pytest.fixture
+def gateways(janus: JanusServer) -> Iterator[JanusPool]:
+    """Nuage's gateways (one instance, ``default``) on the test's Janus."""
+    pool = JanusPool(janus_settings(janus))
+    yield pool
+    pool.close()
 
 
 @pytest.fixture(scope="session")

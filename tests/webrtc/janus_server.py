@@ -1,6 +1,7 @@
 """A Janus WebRTC gateway (Debian ``janus``) started by the tests on free ports, from a generated
-configuration folder: the HTTP transport on loopback, the video room and SIP plugins, nothing else
-(the other plugins, transports, loggers and event handlers are disabled so it starts fast).
+configuration folder: the HTTP transport on loopback, the video room, audio bridge and SIP plugins,
+nothing else (the other plugins, transports, loggers and event handlers are disabled so it starts
+fast).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from waiting import wait_until
 
 PLUGINS = Path("/usr/lib/x86_64-linux-gnu/janus")
 _OTHER_PLUGINS = (
-    "audiobridge", "duktape", "echotest", "lua", "nosip", "recordplay", "streaming", "textroom",
+    "duktape", "echotest", "lua", "nosip", "recordplay", "streaming", "textroom",
     "videocall", "voicemail",
 )  # fmt: skip
 _OTHER_TRANSPORTS = ("mqtt", "nanomsg", "pfunix", "rabbitmq", "websockets")
@@ -84,6 +85,10 @@ cors: {{ }}
         (self.config / "janus.plugin.videoroom.jcfg").write_text(
             f'general: {{ admin_key = "{ADMIN_KEY}" lock_rtp_forward = true }}\n'
         )
+        (self.config / "janus.plugin.audiobridge.jcfg").write_text(
+            f'general: {{ admin_key = "{ADMIN_KEY}" local_ip = "127.0.0.1" '
+            f'rtp_port_range = "{self.rtp_low + 300}-{self.rtp_low + 349}" }}\n'
+        )
         (self.config / "janus.plugin.sip.jcfg").write_text(
             f'general: {{ local_ip = "127.0.0.1" sdp_ip = "127.0.0.1" '
             f'rtp_port_range = "{self.rtp_low + 200}-{self.rtp_low + 299}" register_ttl = 300 }}\n'
@@ -93,7 +98,7 @@ cors: {{ }}
         binary = require_janus()
         for _ in range(2):
             self.port = free_port()
-            self.rtp_low = free_port(span=300)
+            self.rtp_low = free_port(span=350)
             self._write_config()
             log = (self.workdir / "janus.log").open("wb")
             self.process = subprocess.Popen(
@@ -131,4 +136,4 @@ cors: {{ }}
                 self.process.kill()
                 self.process.wait()
         if self.rtp_low:
-            release(self.rtp_low, 300)
+            release(self.rtp_low, 350)

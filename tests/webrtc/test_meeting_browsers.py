@@ -69,16 +69,24 @@ def join(page: Page, room: MeetingRoom, display: str, pin: str = "2468") -> None
     page.click("#join")
 
 
-def hears_one_other(page: Page, ms: int = 3000) -> float:
+def hears_others(page: Page, ms: int = 3000, *, feeds: int = 1) -> float:
+    """The loudness of the meeting's sound (the audio bridge's mix) at ``page``, once it sees the
+    video of ``feeds`` others."""
     page.wait_for_function(
-        "() => { const m = window.nuageMeeting; if (!m || m.remote.size !== 1) return false;"
-        " const [s] = m.remote.values(); return s.getAudioTracks().length > 0; }",
+        f"() => {{ const m = window.nuageMeeting; if (!m || m.remote.size !== {feeds}) return false;"
+        " return m.mix !== null && m.mix.getAudioTracks().length > 0; }",
         timeout=30_000,
     )
-    levels: dict[str, float] = page.evaluate(f"window.nuageMeeting.remoteLevels({ms})")
-    [level] = levels.values()
+    levels: dict[str, float | None] = page.evaluate(f"window.nuageMeeting.remoteLevels({ms})")
+    level = levels["mix"]
+    assert level is not None
     print(f"heard level {level:.4f}")
     return level
+
+
+def hears_one_other(page: Page, ms: int = 3000) -> float:
+    """The loudness of the one other browser in the room, as ``page`` hears it."""
+    return hears_others(page, ms, feeds=1)
 
 
 @pytest.mark.rule("MTG-1")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from nuage.adapters.janus import JanusGateway
+from nuage.adapters.janus_pool import JanusPool
 from nuage.bootstrap import Platform
 from nuage.directory.meetings import MeetingStatus
 from nuage.errors import TermViolation
@@ -28,7 +28,7 @@ WANTED = m.MeetingOrder(
 
 
 def _round_trip(
-    make: Callable[[], Any], clock: FrozenClock, gateway: JanusGateway, validator: EInvoiceValidator
+    make: Callable[[], Any], clock: FrozenClock, gateway: JanusPool, validator: EInvoiceValidator
 ) -> None:
     settings = PaymentSettings()
     with make() as uow:
@@ -50,6 +50,7 @@ def _round_trip(
     with make() as uow:
         opened = m.open_meeting_room(uow, ctx, room.id, gateway, settings)
         assert opened.status is MeetingStatus.ACTIVE
+        assert opened.gateway_instance == "default"  # placed on the only instance, and kept
         locked = m.lock_meeting_room(uow, ctx, room.id, gateway, locked=True)
         assert locked.gateway_pin != opened.gateway_pin
     with make() as uow:
@@ -57,18 +58,18 @@ def _round_trip(
         assert uow.meeting_rooms.list(account_id=customer.id, status=MeetingStatus.ACTIVE.value) == [locked]
         closed = m.close_meeting_room(uow, ctx, room.id, gateway)
         assert closed.status is MeetingStatus.CLOSED
-    assert gateway.participants(room.gateway_room) == []
+    assert gateway.gateway("default").participants(room.gateway_room) == []
 
 
 @pytest.mark.rule("BIL-6")
 def test_rooms_round_trip_on_the_databases(
-    platform: Platform, gateway: JanusGateway, einvoice_validator: EInvoiceValidator
+    platform: Platform, gateways: JanusPool, einvoice_validator: EInvoiceValidator
 ) -> None:
-    _round_trip(platform.uow, platform.clock, gateway, einvoice_validator)
+    _round_trip(platform.uow, platform.clock, gateways, einvoice_validator)
 
 
 @pytest.mark.rule("BIL-6")
 def test_rooms_round_trip_in_memory(
-    clock: FrozenClock, gateway: JanusGateway, einvoice_validator: EInvoiceValidator
+    clock: FrozenClock, gateways: JanusPool, einvoice_validator: EInvoiceValidator
 ) -> None:
-    _round_trip(MemoryUnitOfWorkFactory(), clock, gateway, einvoice_validator)
+    _round_trip(MemoryUnitOfWorkFactory(), clock, gateways, einvoice_validator)

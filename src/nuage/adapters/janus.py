@@ -1,9 +1,13 @@
-"""The Web Meeting gateway port (MTG-1) over Janus's HTTP API (Debian ``janus``, its video room).
+"""The Web Meeting gateway port (MTG-1) over Janus's HTTP API (Debian ``janus``: its video room for
+the video, its audio bridge for the sound).
 
 Owns ``JanusClient`` (the Janus API: create a session, attach a plugin, send a plugin message, keep
 the session alive, destroy it; one transaction id per request, every request bounded by a timeout)
-and ``JanusGateway``, which maps ``MeetingGateway`` onto the video room's synchronous requests
-(``create``, ``edit``, ``destroy``, ``listparticipants``, ``kick``, ``moderate``). Each gateway call
+and ``JanusGateway``, which maps ``MeetingGateway`` onto the synchronous requests of the video room
+(``create``, ``edit``, ``destroy``, ``listparticipants``, ``kick``) and of the audio bridge room of
+the same number, which mixes the meeting's sound: browsers send and hear their audio there (joining
+with their video room id), phones join it as plain RTP participants (``janus_dialin``); the host's
+mute is the audio bridge's ``mute``. Each gateway call
 opens a short session and destroys it, so nothing in Nuage depends on a session surviving Janus's
 session timeout; ``JanusSession.keepalive`` is there for the handles that must live longer.
 
@@ -24,9 +28,13 @@ from nuage.errors import Conflict, UpstreamUnavailable
 from nuage.services.meetings.ports import GatewayHealth, Participant
 
 VIDEOROOM = "janus.plugin.videoroom"
+AUDIOBRIDGE = "janus.plugin.audiobridge"
 _NO_SUCH_ROOM = 426  # JANUS_VIDEOROOM_ERROR_NO_SUCH_ROOM
 _NO_SUCH_FEED = 428  # JANUS_VIDEOROOM_ERROR_NO_SUCH_FEED
 _ROOM_EXISTS = 427  # JANUS_VIDEOROOM_ERROR_ROOM_EXISTS
+_AB_NO_SUCH_ROOM = 485  # JANUS_AUDIOBRIDGE_ERROR_NO_SUCH_ROOM
+_AB_ROOM_EXISTS = 486  # JANUS_AUDIOBRIDGE_ERROR_ROOM_EXISTS
+_AB_NO_SUCH_USER = 492  # "no such user" in Janus 1.1's audio bridge
 
 
 class JanusError(UpstreamUnavailable):
@@ -132,6 +140,31 @@ class JanusGateway:
         with self._client.session() as session:
             return session.message(session.attach(VIDEOROOM), body)
 
+    def _audiobridge(self, body: dict[str, Any], *, missing: int | None = None) -> dict[str, Any]:
+        """An audio bridge request; an error coded ``missing`` (nothing to act on) is no error."""
+        try:
+            with self._client.session() as session:
+                return session.message(session.attach(AUDIOBRIDGE), body)
+        except JanusError as error:
+            if missing is None or error.code != missing:
+                raise
+            return {}
+
+    def _create_audio(self, room: int, *, description: str, pin: str, secret: str) -> None:
+        body: dict[str, Any] = {
+            "request": "create",
+            "room": room,
+            "description": description[:100],
+            "pin": pin,
+            "secret": secret,
+            "is_private": True,
+            "sampling_rate": 16000,
+            "allow_rtp_participants": True,  # phones, bridged by Nuage's media plane
+        }
+        if self._admin_key:
+            body["admin_key"] = self._admin_key
+        self._audiobridge(body, missing=_AB_ROOM_EXISTS)
+
     def create_room(self, room: int, *, description: str, pin: str, secret: str, publishers: int) -> None:
         body: dict[str, Any] = {
             "request": "create",
@@ -148,6 +181,7 @@ class JanusGateway:
         }
         if self._admin_key:
             body["admin_key"] = self._admin_key
+        self._create_audio(room, description=description, pin=pin, secret=secret)
         try:
             self._videoroom(body)
         except JanusError as error:
@@ -156,6 +190,7 @@ class JanusGateway:
             self.set_pin(room, secret=secret, pin=pin)
 
     def destroy_room(self, room: int, *, secret: str) -> None:
+        self._audiobridge({"request": "destroy", "room": room, "secret": secret}, missing=_AB_NO_SUCH_ROOM)
         try:
             self._videoroom({"request": "destroy", "room": room, "secret": secret})
         except JanusError as error:
@@ -164,6 +199,8 @@ class JanusGateway:
 
     def set_pin(self, room: int, *, secret: str, pin: str) -> None:
         self._videoroom({"request": "edit", "room": room, "secret": secret, "new_pin": pin})
+        edit = {"request": "edit", "room": room, "secret": secret, "new_pin": pin}
+        self._audiobridge(edit, missing=_AB_NO_SUCH_ROOM)
 
     def participants(self, room: int) -> list[Participant]:
         try:
@@ -172,15 +209,27 @@ class JanusGateway:
             if error.code == _NO_SUCH_ROOM:
                 return []
             raise
-        return [
+        people = [
             Participant(int(item["id"]), str(item.get("display", "")), bool(item.get("publisher", False)))
             for item in found.get("participants", [])
         ]
+        seen = {person.participant_id for person in people}
+        audio = self._audiobridge({"request": "listparticipants", "room": room}, missing=_AB_NO_SUCH_ROOM)
+        people += [  # phones: in the audio bridge only
+            Participant(int(item["id"]), str(item.get("display", "")), True)
+            for item in audio.get("participants", [])
+            if int(item["id"]) not in seen
+        ]
+        return people
 
     def kick(self, room: int, participant_id: int, *, secret: str) -> None:
+        kick = {"request": "kick", "room": room, "secret": secret, "id": participant_id}
+        in_audio = self._audiobridge(kick, missing=_AB_NO_SUCH_USER) != {}
         try:
-            self._videoroom({"request": "kick", "room": room, "secret": secret, "id": participant_id})
+            self._videoroom(kick)
         except JanusError as error:
+            if error.code == _NO_SUCH_FEED and in_audio:
+                return  # a phone: in the audio bridge only
             if error.code == _NO_SUCH_FEED:
                 raise Conflict(
                     "MTG-1: no such participant in the room", participant_id=participant_id
@@ -188,19 +237,17 @@ class JanusGateway:
             raise
 
     def mute(self, room: int, participant_id: int, *, secret: str, muted: bool) -> None:
-        # Nuage's browser client publishes its microphone first: the audio stream is mid "0".
+        # The sound is the audio bridge's: browsers join it with their video room id, phones too.
         body = {
-            "request": "moderate",
+            "request": "mute" if muted else "unmute",
             "room": room,
             "secret": secret,
             "id": participant_id,
-            "mid": "0",
-            "mute": muted,
         }
         try:
-            self._videoroom(body)
+            self._audiobridge(body)
         except JanusError as error:
-            if error.code == _NO_SUCH_FEED:
+            if error.code == _AB_NO_SUCH_USER:
                 raise Conflict(
                     "MTG-1: no such participant in the room", participant_id=participant_id
                 ) from error

@@ -28,6 +28,7 @@ class DestinationKind(StrEnum):
     MENU = "menu"  # another auto-attendant menu
     SCHEDULE = "schedule"  # a schedule chooses by the time of the call
     CONFERENCE = "conference"  # a conference room (its PIN is asked)
+    MEETING = "meeting"  # a Web Meeting room's sound (MTG-1: its PIN is asked, then the phone is in)
     EXTERNAL = "external"  # a number of the public network (CAP-3 and SIP-2 apply)
     DIAL_BY_EXTENSION = "dial_by_extension"  # the caller keys an extension
     HANGUP = "hangup"  # the call ends
@@ -44,6 +45,7 @@ BY_ID = frozenset(
         DestinationKind.MENU,
         DestinationKind.SCHEDULE,
         DestinationKind.CONFERENCE,
+        DestinationKind.MEETING,
     }
 )
 MAX_LENGTH = 80
@@ -93,7 +95,7 @@ class Destination:
 @dataclass
 class NumberApplication:
     """A number of the account answered by the platform itself: a menu, a schedule, a conference
-    room (the number is then assigned to no user, device or trunk)."""
+    room, a Web Meeting room's dial-in (the number is then assigned to no user, device or trunk)."""
 
     number_id: str
     account_id: str
@@ -102,4 +104,6 @@ class NumberApplication:
 
 
 #: what a number may lead to by itself (the other kinds go through a menu or a schedule)
-NUMBER_KINDS = frozenset({DestinationKind.MENU, DestinationKind.SCHEDULE, DestinationKind.CONFERENCE})
+NUMBER_KINDS = frozenset(
+    {DestinationKind.MENU, DestinationKind.SCHEDULE, DestinationKind.CONFERENCE, DestinationKind.MEETING}
+)

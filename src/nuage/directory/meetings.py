@@ -46,6 +46,7 @@ class MeetingRoom:
     publishers: int = 12
     locked: bool = False
     activated_at: datetime | None = None
+    gateway_instance: str | None = None  # the gateway instance the room was placed on when it opened
 
 
 def check_meeting_pin(pin: str) -> None:

@@ -11,6 +11,7 @@ the Janus gateway only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,13 +44,11 @@ class JoinBody(BaseModel):
     display: str = Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f-\x9f<>]*$")
 
 
-def page_policy(nonce: str, janus_url: str | None) -> str:
+def page_policy(nonce: str, janus_urls: Sequence[str]) -> str:
     """The join page's CSP: its style block, its script from this origin, requests to this origin and
-    to the gateway, media from the camera and the room."""
-    gateway = ""
-    if janus_url:
-        parts = urlsplit(janus_url)
-        gateway = f" {parts.scheme}://{parts.netloc}"
+    to the gateway instances, media from the camera and the room."""
+    origins = dict.fromkeys(f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in janus_urls)
+    gateway = "".join(f" {origin}" for origin in origins)
     return (
         "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
         f"style-src 'nonce-{nonce}'; script-src 'self'; connect-src 'self'{gateway}; "
@@ -103,7 +102,8 @@ def router(platform: Platform) -> APIRouter:
             room_id=room.id,
             csp_nonce=nonce,
         )
-        headers = {"Content-Security-Policy": page_policy(nonce, config.browser_url), **_NO_STORE}
+        urls = [instance.browser_url for instance in config.gateways()]
+        headers = {"Content-Security-Policy": page_policy(nonce, urls), **_NO_STORE}
         return HTMLResponse(html, headers=headers)
 
     @routes.post("/meet/{room_id}/join", include_in_schema=False)
@@ -125,14 +125,14 @@ def router(platform: Platform) -> APIRouter:
                 "too-many-attempts", "Too many wrong PINs: try again later", {"rule_id": "MTG-1"}
             )
             return JSONResponse(answer, status_code=429, headers={"Retry-After": "600", **_NO_STORE})
-        gateway = platform.meeting_gateway
-        if gateway is None or config.browser_url is None:
+        gateways = platform.meeting_gateways
+        if gateways is None:
             return _error(UpstreamUnavailable("janus", "Web Meeting is not configured: set [janus] url"))
         try:
             if not _valid_room_id(room_id):
                 raise NotFound("meeting room", room_id)
             with platform.uow() as uow:
-                ticket = m.join_meeting(uow, platform.clock, room_id, body.pin, gateway, platform.payments)
+                ticket = m.join_meeting(uow, platform.clock, room_id, body.pin, gateways, platform.payments)
         except InvalidInput as error:
             if error.field == "pin":
                 attempts.count(key)
@@ -141,7 +141,7 @@ def router(platform: Platform) -> APIRouter:
             return _error(error)
         return JSONResponse(
             {
-                "janus_url": config.browser_url,
+                "janus_url": ticket.gateway_url,
                 "room": ticket.gateway_room,
                 "key": ticket.gateway_pin,
                 "display": body.display,

@@ -1,5 +1,6 @@
 """Web Meeting rooms (MTG-1, BIL-6): ``/meeting-rooms``, their opening once paid, the host's controls,
-and the operator's view of the Janus gateway (``/meeting-gateway``).
+and the operator's view of the Janus gateways (``/meeting-gateway``: each instance, its health and
+its open rooms).
 
 Ordering a room places an order (TEN-3) and issues its invoice at once (BIL-6); the room opens
 (``POST /meeting-rooms/{id}/open``, or the first visitor) only once that invoice is paid, else 422
@@ -32,7 +33,8 @@ from nuage.api.schemas import Id, Input, Name, Output, Short
 from nuage.directory.meetings import MAX_MONTHS, MAX_PUBLISHERS, MeetingStatus
 from nuage.errors import UpstreamUnavailable
 from nuage.services.meetings import rooms as m
-from nuage.services.meetings.ports import MeetingGateway
+from nuage.services.meetings.placement import gateway_overview
+from nuage.services.meetings.ports import MeetingGateways
 from nuage.services.queries import get_visible
 from nuage.tenancy.model import Language
 
@@ -82,6 +84,9 @@ class MeetingRoomOut(Output):
     publishers: int
     locked: bool
     activated_at: datetime | None
+    gateway_instance: str | None = Field(
+        description="The Janus instance the room was placed on when it opened (it stays there)"
+    )
     join_path: str
 
 
@@ -111,8 +116,23 @@ class LockBody(Input):
     locked: bool = True
 
 
+class GatewayInstanceOut(Output):
+    """MTG-1: one Janus instance: does it answer, its version, its share of rooms and its open rooms."""
+
+    name: str
+    url: str
+    public_url: str
+    reachable: bool
+    version: str | None
+    error: str | None
+    weight: int
+    capacity: int | None
+    open_rooms: int
+
+
 class GatewayOut(Output):
-    """The operator's view of the Janus gateway: does it answer, its version and plugins, STUN/TURN."""
+    """The operator's view of the Janus gateways: the first instance's health, version and plugins at
+    the top level (as with a single ``[janus]``), every instance in ``instances``, STUN/TURN."""
 
     configured: bool
     url: str | None
@@ -122,15 +142,16 @@ class GatewayOut(Output):
     error: str | None
     stun_urls: list[str]
     turn_urls: list[str]
+    instances: list[GatewayInstanceOut]
 
 
 def _out(room: Any) -> dict[str, Any]:
     return {**room.__dict__, "join_path": f"/meet/{room.id}"}
 
 
-def gateway_of(c: Call) -> MeetingGateway:
-    """The platform's Janus gateway; 503 when ``[janus] url`` is not set."""
-    found = c.runtime.platform.meeting_gateway
+def gateway_of(c: Call) -> MeetingGateways:
+    """The platform's Janus gateways; 503 when none is configured."""
+    found = c.runtime.platform.meeting_gateways
     if found is None:
         raise UpstreamUnavailable("janus", "Web Meeting is not configured: set [janus] url")
     return found
@@ -160,7 +181,7 @@ def _create(c: Call, body: MeetingRoomCreate) -> Any:
 
 
 def _close(c: Call, key: str) -> None:
-    m.close_meeting_room(c.uow, c.ctx, key, c.runtime.platform.meeting_gateway)
+    m.close_meeting_room(c.uow, c.ctx, key, c.runtime.platform.meeting_gateways)
 
 
 MEETING_ROOMS = Resource(
@@ -267,24 +288,42 @@ def remove_participant(id: ID, participant_id: ParticipantId, c: Call = Depends(
 @router.get(
     "/meeting-gateway",
     response_model=GatewayOut,
-    summary="The Janus gateway's health",
+    summary="The Janus gateways' health",
     tags=["meetings"],
     responses=responses(NOT_MODIFIED, FORBIDDEN),
-    **described(GATEWAY, "MTG-1: the operator's view: whether Janus answers, its version and plugins."),
+    **described(
+        GATEWAY,
+        "MTG-1: the operator's view: whether each Janus instance answers, its version, its open rooms.",
+    ),
 )
 def meeting_gateway(request: Request, c: Call = Depends(call)) -> Response:
     c.require(GATEWAY)
     config = c.runtime.platform.settings.janus
-    gateway = c.runtime.platform.meeting_gateway
-    health = gateway.health() if gateway is not None else None
+    gateways = c.runtime.platform.meeting_gateways
+    found = gateway_overview(c.uow, gateways) if gateways is not None else []
+    first = found[0] if found else None
     out = GatewayOut(
-        configured=gateway is not None,
-        url=config.url,
-        reachable=bool(health and health.reachable),
-        version=health.version if health else None,
-        plugins=list(health.plugins) if health else [],
-        error=health.error if health else None,
+        configured=gateways is not None,
+        url=first.health.url if first else None,
+        reachable=bool(first and first.health.reachable),
+        version=first.health.version if first else None,
+        plugins=list(first.health.plugins) if first else [],
+        error=first.health.error if first else None,
         stun_urls=list(config.stun_urls),
         turn_urls=list(config.turn_urls),
+        instances=[
+            GatewayInstanceOut(
+                name=item.instance.name,
+                url=item.health.url,
+                public_url=item.instance.browser_url,
+                reachable=item.health.reachable,
+                version=item.health.version,
+                error=item.health.error,
+                weight=item.instance.weight,
+                capacity=item.instance.capacity,
+                open_rooms=item.open_rooms,
+            )
+            for item in found
+        ],
     )
     return read_response(request, out.model_dump_json().encode())

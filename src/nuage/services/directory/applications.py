@@ -28,6 +28,7 @@ def _repository(uow: UnitOfWork, kind: DestinationKind) -> Repository[object] | 
         DestinationKind.SCHEDULE: uow.schedules,  # type: ignore[dict-item]
         DestinationKind.CONFERENCE: uow.conference_rooms,  # type: ignore[dict-item]
         DestinationKind.GROUP: uow.ring_groups,  # type: ignore[dict-item]
+        DestinationKind.MEETING: uow.meeting_rooms,  # type: ignore[dict-item]
     }
     return repos.get(kind)
 
@@ -225,7 +226,8 @@ def remove_menu(uow: UnitOfWork, ctx: Context, menu_id: str) -> None:
 def route_number(
     uow: UnitOfWork, ctx: Context, number_id: str, destination: str | None
 ) -> NumberApplication | None:
-    """A number of the account answered by a menu, a schedule or a conference room (None: no longer);
+    """A number of the account answered by a menu, a schedule, a conference room or a Web Meeting room
+    (MTG-1: its dial-in; None: no longer);
     the number must be assigned to no user, device, trunk or virtual fax."""
     number = get_visible(uow.numbers, ctx, number_id)
     current = uow.number_applications.find(number.id)
@@ -235,7 +237,9 @@ def route_number(
         return None
     text = check_destination(uow, number.account_id, destination, "destination")
     if text is None or Destination.parse(text).kind not in NUMBER_KINDS:
-        raise InvalidInput("destination", "A number leads to a menu, a schedule or a conference room")
+        raise InvalidInput(
+            "destination", "A number leads to a menu, a schedule, a conference room or a meeting room"
+        )
     if number.user_id or number.device_id or number.trunk_id or uow.faxes.find_by(number_id=number.id):
         raise Conflict(f"{number.e164} is assigned; unassign it first", field="number_id")
     application = NumberApplication(number.id, number.account_id, text, ctx.clock.now())

@@ -1,7 +1,9 @@
 """The port of the Web Meeting use cases (MTG-1): the WebRTC gateway that runs the rooms.
 
 ``MeetingGateway`` is implemented by ``nuage.adapters.janus.JanusGateway`` (Janus's video room over
-its HTTP API); the composition root (``nuage.bootstrap``) hands it to the edges. Every call is
+its HTTP API), one per Janus instance; ``MeetingGateways`` is the set of instances
+(``nuage.adapters.janus_pool.JanusPool``) that the composition root (``nuage.bootstrap``) hands to the
+edges. Every call is
 synchronous and bounded by the adapter's timeout; a gateway that does not answer raises
 ``UpstreamUnavailable("janus", ...)``.
 """
@@ -30,6 +32,18 @@ class GatewayHealth:
     version: str | None = None
     plugins: tuple[str, ...] = ()
     error: str | None = None
+    name: str = "default"
+
+
+@dataclass(frozen=True)
+class GatewayInstance:
+    """MTG-1: one gateway of several, as placement sees it: its share of new rooms (``weight``) and
+    the most open rooms it takes (``capacity``, None: no limit)."""
+
+    name: str
+    browser_url: str
+    weight: int = 1
+    capacity: int | None = None
 
 
 class MeetingGateway(Protocol):
@@ -61,4 +75,20 @@ class MeetingGateway(Protocol):
 
     def health(self) -> GatewayHealth:
         """Whether the gateway answers, for the operator's view."""
+        ...
+
+
+class MeetingGateways(Protocol):
+    """MTG-1: the gateway instances (one or several); each room lives on one of them."""
+
+    def instances(self) -> list[GatewayInstance]:
+        """Every instance, the first one being the default (rooms placed before there were several)."""
+        ...
+
+    def gateway(self, name: str | None) -> MeetingGateway:
+        """The instance named ``name`` (None: the first one); an unknown name is ``UpstreamUnavailable``."""
+        ...
+
+    def health(self) -> list[GatewayHealth]:
+        """Whether each instance answers, in the order of ``instances``."""
         ...

@@ -4,7 +4,8 @@ browser, and the host's controls (participants, mute, remove, lock, close).
 * ``order_meeting_room``: an order accepting the terms (TEN-3) and its invoice issued at once
   (BIL-6, ``billing.web_meeting``); the room waits, ``ordered``, for that invoice to be paid;
 * ``open_meeting_room``: BIL-6: activation follows payment: the invoice paid in full (the payments
-  ledger), the gateway's video room is created and the room becomes ``active``;
+  ledger), the room is placed on a gateway instance (``placement``, sticky), the gateway's video
+  room is created there and the room becomes ``active``;
 * ``join_meeting``: a visitor with the PIN gets what the browser needs to enter the gateway room;
   a room not paid yet opens at that moment if it has been paid since, else refuses with BIL-6;
 * host controls: ``meeting_participants``, ``mute_participant``, ``remove_participant``,
@@ -37,7 +38,8 @@ from nuage.services.billing.plans import PlanBook
 from nuage.services.billing.ports import BillingUnitOfWork
 from nuage.services.context import Context
 from nuage.services.einvoicing import PaymentSettings
-from nuage.services.meetings.ports import MeetingGateway, Participant
+from nuage.services.meetings.placement import place_room
+from nuage.services.meetings.ports import MeetingGateway, MeetingGateways, Participant
 from nuage.services.payments.common import party_brand
 from nuage.services.payments.payments import current_ledger
 from nuage.services.payments.ports import EInvoiceValidator
@@ -139,36 +141,43 @@ def invoice_paid(uow: BillingUnitOfWork, settings: PaymentSettings, number: str)
     return state is not None and state.outstanding <= ZERO
 
 
+def room_gateway(room: MeetingRoom, gateways: MeetingGateways) -> MeetingGateway:
+    """MTG-1: the gateway instance a room lives on."""
+    return gateways.gateway(room.gateway_instance)
+
+
 def _activate(
     uow: BillingUnitOfWork,
     clock: Clock,
     room: MeetingRoom,
-    gateway: MeetingGateway,
+    gateways: MeetingGateways,
     settings: PaymentSettings,
 ) -> MeetingRoom:
-    """BIL-6: a room whose invoice is paid is created on the gateway and becomes active (commits)."""
+    """BIL-6: a room whose invoice is paid is placed on a gateway instance, created there and becomes
+    active (commits)."""
     if room.status is MeetingStatus.ACTIVE:
         return room
     require_paid(room, paid=invoice_paid(uow, settings, room.invoice_number))
-    gateway.create_room(
+    instance = place_room(uow, room, gateways)
+    gateways.gateway(instance).create_room(
         room.gateway_room,
         description=room.name,
         pin=room.gateway_pin,
         secret=room.gateway_secret,
         publishers=room.publishers,
     )
-    active = replace(room, status=MeetingStatus.ACTIVE, activated_at=clock.now())
+    active = replace(room, status=MeetingStatus.ACTIVE, activated_at=clock.now(), gateway_instance=instance)
     uow.meeting_rooms.update(active)
     uow.commit()
     return active
 
 
 def open_meeting_room(
-    uow: BillingUnitOfWork, ctx: Context, room_id: str, gateway: MeetingGateway, settings: PaymentSettings
+    uow: BillingUnitOfWork, ctx: Context, room_id: str, gateways: MeetingGateways, settings: PaymentSettings
 ) -> MeetingRoom:
     """BIL-6/MTG-1: activation follows payment: open the room once its invoice is paid."""
     room = get_visible(uow.meeting_rooms, ctx, room_id)
-    return _activate(uow, ctx.clock, room, gateway, settings)
+    return _activate(uow, ctx.clock, room, gateways, settings)
 
 
 @dataclass(frozen=True)
@@ -180,6 +189,8 @@ class JoinTicket:
     gateway_room: int
     gateway_pin: str
     brand: Brand
+    gateway_url: str  # where the browser reaches the room's gateway instance
+    gateway_instance: str | None = None  # that instance's name
 
 
 def meeting_room_for_visitor(uow: BillingUnitOfWork, room_id: str) -> MeetingRoom:
@@ -200,14 +211,18 @@ def join_meeting(
     clock: Clock,
     room_id: str,
     pin: str,
-    gateway: MeetingGateway,
+    gateways: MeetingGateways,
     settings: PaymentSettings,
 ) -> JoinTicket:
     """MTG-1: a visitor with the room's PIN enters a room that is paid (BIL-6) and not locked."""
     room = meeting_room_for_visitor(uow, room_id)
     check_entry(room, pin)
-    room = _activate(uow, clock, room, gateway, settings)
-    return JoinTicket(room.id, room.name, room.gateway_room, room.gateway_pin, meeting_brand(uow, room))
+    room = _activate(uow, clock, room, gateways, settings)
+    url = next(
+        (found.browser_url for found in gateways.instances() if found.name == room.gateway_instance),
+        gateways.instances()[0].browser_url,
+    )
+    return JoinTicket(room.id, room.name, room.gateway_room, room.gateway_pin, meeting_brand(uow, room), url)
 
 
 def _active(uow: BillingUnitOfWork, ctx: Context, room_id: str) -> MeetingRoom:
@@ -217,10 +232,11 @@ def _active(uow: BillingUnitOfWork, ctx: Context, room_id: str) -> MeetingRoom:
 
 
 def meeting_participants(
-    uow: BillingUnitOfWork, ctx: Context, room_id: str, gateway: MeetingGateway
+    uow: BillingUnitOfWork, ctx: Context, room_id: str, gateways: MeetingGateways
 ) -> list[Participant]:
     """MTG-1: who is in the room now (the host's view)."""
-    return gateway.participants(_active(uow, ctx, room_id).gateway_room)
+    room = _active(uow, ctx, room_id)
+    return room_gateway(room, gateways).participants(room.gateway_room)
 
 
 def mute_participant(
@@ -228,25 +244,26 @@ def mute_participant(
     ctx: Context,
     room_id: str,
     participant_id: int,
-    gateway: MeetingGateway,
+    gateways: MeetingGateways,
     *,
     muted: bool,
 ) -> None:
     """MTG-1: the host mutes (or unmutes) someone: the others stop hearing them."""
     room = _active(uow, ctx, room_id)
+    gateway = room_gateway(room, gateways)
     gateway.mute(room.gateway_room, participant_id, secret=room.gateway_secret, muted=muted)
 
 
 def remove_participant(
-    uow: BillingUnitOfWork, ctx: Context, room_id: str, participant_id: int, gateway: MeetingGateway
+    uow: BillingUnitOfWork, ctx: Context, room_id: str, participant_id: int, gateways: MeetingGateways
 ) -> None:
     """MTG-1: the host removes someone from the room."""
     room = _active(uow, ctx, room_id)
-    gateway.kick(room.gateway_room, participant_id, secret=room.gateway_secret)
+    room_gateway(room, gateways).kick(room.gateway_room, participant_id, secret=room.gateway_secret)
 
 
 def lock_meeting_room(
-    uow: BillingUnitOfWork, ctx: Context, room_id: str, gateway: MeetingGateway, *, locked: bool
+    uow: BillingUnitOfWork, ctx: Context, room_id: str, gateways: MeetingGateways, *, locked: bool
 ) -> MeetingRoom:
     """MTG-1: the host locks the room: nobody else joins; its gateway key changes, so a key handed out
     before the lock no longer enters. Unlocking lets people with the PIN in again. Commits."""
@@ -254,22 +271,24 @@ def lock_meeting_room(
     changed = replace(
         room, locked=locked, gateway_pin=secrets.token_urlsafe(24) if locked else room.gateway_pin
     )
-    gateway.set_pin(room.gateway_room, secret=room.gateway_secret, pin=changed.gateway_pin)
+    room_gateway(room, gateways).set_pin(
+        room.gateway_room, secret=room.gateway_secret, pin=changed.gateway_pin
+    )
     uow.meeting_rooms.update(changed)
     uow.commit()
     return changed
 
 
 def close_meeting_room(
-    uow: BillingUnitOfWork, ctx: Context, room_id: str, gateway: MeetingGateway | None
+    uow: BillingUnitOfWork, ctx: Context, room_id: str, gateways: MeetingGateways | None
 ) -> MeetingRoom:
     """MTG-1: close a room: everyone is disconnected and nobody joins again (a room never opened
     needs no gateway). Commits."""
     room = get_visible(uow.meeting_rooms, ctx, room_id)
     if room.status is MeetingStatus.ACTIVE:
-        if gateway is None:
+        if gateways is None:
             raise UpstreamUnavailable("janus", "Web Meeting is not configured: set [janus] url")
-        gateway.destroy_room(room.gateway_room, secret=room.gateway_secret)
+        room_gateway(room, gateways).destroy_room(room.gateway_room, secret=room.gateway_secret)
     closed = replace(room, status=MeetingStatus.CLOSED)
     uow.meeting_rooms.update(closed)
     uow.commit()

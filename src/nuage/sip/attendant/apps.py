@@ -1,7 +1,8 @@
 """The auto-attendant and conference rooms as media applications (``nuage.sip.b2bua.apps``).
 
 ``Attendants.route`` (an ``AppRouter``) starts them when a phone dials a conference room's
-extension or a number routed to a menu, a schedule or a room; ``Attendants.answer_number`` (the
+extension or a number routed to a menu, a schedule, a room or a Web Meeting room's dial-in
+(``nuage.sip.attendant.meeting``); ``Attendants.answer_number`` (the
 server's ``Applications.numbers``) when such a number is called from the public network. The menu
 application runs ``directory.attendant``'s state machine on the call: prompts play (a key stops
 them), keys and silences go to the machine, its timers are the waits for a key. A schedule is
@@ -32,6 +33,7 @@ from nuage.directory.conferences import JoinRole
 from nuage.directory.destinations import Destination, DestinationKind
 from nuage.directory.menus import Prompt
 from nuage.directory.model import ConferenceRoom
+from nuage.sip.attendant.meeting import MeetingDialIn
 from nuage.sip.attendant.ports import AttendantDirectory, ConferenceMixer, Sound
 from nuage.sip.b2bua.app_bridge import connect
 from nuage.sip.b2bua.apps import AppCall, AppDispatch, MediaApplication, NumberApp
@@ -62,6 +64,7 @@ class Attendants:
         self.mixer = mixer
         self.recordings = recordings  # CFG-9: a room of an account that records calls is recorded
         self.voicemail_code = voicemail_code  # then the box's extension: leaves a message
+        self.meetings: MeetingDialIn | None = None  # MTG-1: phones into Web Meeting rooms
 
     async def route(self, account: SipAccount, dialled: str) -> AppDispatch | None:
         """An ``AppRouter``: the application for a room's extension or an answered number."""
@@ -99,6 +102,12 @@ class Attendants:
                 room = await self.directory.room(target)
                 if room is not None:
                     await self.conference(call, room)
+                return
+            elif destination.kind is DestinationKind.MEETING:
+                if self.meetings is None:  # MTG-1: Web Meeting is not configured
+                    await call.play(self.directory.prompt("en", "goodbye"), interrupt=False)
+                else:
+                    await self.meetings.run(call, target)
                 return
             elif destination.kind is DestinationKind.HANGUP:
                 return

@@ -96,3 +96,44 @@ class ConferenceMixer(Protocol):
     async def record_conference(self, room_id: str, path: Path) -> None: ...
 
     async def mute_in_conference(self, call_id: str, room_id: str, muted: bool) -> None: ...
+
+
+class MeetingRefused(Exception):
+    """MTG-1/BIL-6: a phone may not enter the meeting room (``rule_id``; ``wrong_pin``: try again)."""
+
+    def __init__(self, rule_id: str, reason: str, *, wrong_pin: bool = False) -> None:
+        super().__init__(reason)
+        self.rule_id = rule_id
+        self.wrong_pin = wrong_pin
+
+
+class MeetingLeg(Protocol):
+    """A phone in a meeting room's sound on the WebRTC gateway: where the gateway takes its RTP."""
+
+    host: str
+    port: int
+
+    async def keepalive(self) -> None:
+        """Keep the gateway's side of the leg alive; ``MeetingRefused`` when the phone is no longer in
+        the room (the host removed it, the gateway dropped it)."""
+        ...
+
+    async def leave(self) -> None:
+        """The phone leaves the room."""
+        ...
+
+
+class MeetingBridge(Protocol):
+    """MTG-1: Web Meeting rooms as phones reach them (each call off the event loop, bounded)."""
+
+    async def language(self, room_id: str) -> str:
+        """The language of the room's prompts; ``MeetingRefused`` when the room is closed, unknown or
+        not paid yet (BIL-6)."""
+        ...
+
+    async def enter(
+        self, room_id: str, pin: str, *, display: str, rtp_host: str, rtp_port: int, payload_type: int
+    ) -> MeetingLeg:
+        """Check the PIN, the payment (BIL-6) and the lock as for a browser, then join the room's
+        sound as a plain RTP participant sending to ``rtp_host:rtp_port``; ``MeetingRefused``."""
+        ...

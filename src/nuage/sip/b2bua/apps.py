@@ -121,6 +121,7 @@ class AppCall:
         self.digits: collections.deque[str] = collections.deque()  # received, not yet collected
         self.ended = False
         self.speaking: bool | None = None  # the caller, while recorded (None: the engine did not say)
+        self.far_end_offer = b""  # the engine's offer to the far end (where a far end sends to it)
         self._silent_since: float | None = None  # loop time the caller fell silent
         self._speech_changes = 0
         self._wake = asyncio.Event()
@@ -407,6 +408,7 @@ async def answer_with(call: CallController, app: MediaApplication) -> None:
         await media.release()
         return
     session = AppCall(call, media, call.account, call.request.uri.user or "")
+    session.far_end_offer = to_far_end
     media.attach(session)
     if call.caller_leg.cancelled:
         call.caller_leg.on_cancel()

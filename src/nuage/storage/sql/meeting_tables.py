@@ -1,5 +1,6 @@
 """Tables of Web Meeting (MTG-1, BIL-6): the meeting rooms, their order and invoice, their gateway
-room (migration 0030_meeting_rooms, which also creates the keyset indexes of their API list)."""
+room (migration 0030_meeting_rooms, which also creates the keyset indexes of their API list) and the
+gateway instance it was placed on (0032_meeting_gateways)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ meeting_rooms = Table(
     Column("publishers", Integer, nullable=False),
     Column("locked", Boolean, nullable=False),
     Column("activated_at", UtcDateTime()),
+    Column("gateway_instance", String(40)),
 )
 
 # the keyset pages of ``GET /meeting-rooms`` (as ``tables.LIST_INDEXES`` does for the other lists)

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from nuage.api.deps import ApiUnitOfWork
 from nuage.errors import Conflict, NotFound
 from nuage.services.billing import queries
+from nuage.services.meetings.placement import gateway_overview
 from nuage.services.payments import documents
 from nuage.services.queries import page_visible
 from nuage.tenancy.model import PartyKind
@@ -38,14 +39,14 @@ def router(portal: Portal) -> APIRouter:
         def work(viewer: Viewer, uow: ApiUnitOfWork) -> Response:
             operator_only(viewer, "overview")
             data = build_overview(uow, viewer.ctx)
-            gateway = portal.runtime.platform.meeting_gateway  # MTG-1: Janus, as the operator sees it
+            gateways = portal.runtime.platform.meeting_gateways  # MTG-1: Janus, as the operator sees it
             return portal.render(
                 request,
                 "overview.html",
                 session=viewer.session,
                 viewer=viewer,
                 overview=data,
-                janus=gateway.health() if gateway is not None else None,
+                janus=gateway_overview(uow, gateways) if gateways is not None else None,
             )
 
         return portal.serve(request, work)

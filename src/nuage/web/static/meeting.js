@@ -1,15 +1,19 @@
-// Nuage Web Meeting client (MTG-1): joins a Janus video room over Janus's HTTP API.
-// The page gives the room's id; Nuage checks the PIN, the payment (BIL-6) and the lock, then hands
-// out the gateway's address, room number and key. One publisher handle sends this browser's
-// microphone (first: the host's mute acts on the audio stream, mid "0") and camera; one subscriber
-// handle per other participant receives theirs. Events arrive by long poll, which also keeps the
+// Nuage Web Meeting client (MTG-1): joins a Janus video room and the audio bridge room of the same
+// number over Janus's HTTP API. The page gives the room's id; Nuage checks the PIN, the payment
+// (BIL-6) and the lock, then hands out the gateway's address, room number and key. One publisher
+// handle sends this browser's camera; one subscriber handle per other participant receives theirs.
+// The sound goes through the audio bridge (where phones dialling in are mixed too): this browser's
+// microphone goes in, the mix of everyone else comes back (``state.mix``); it joins the bridge with
+// its video room id, so the host's mute and removal name one participant. Sharing the screen (getDisplayMedia) publishes it as
+// a second video feed of this browser, on a publisher handle of its own, display "<name> (screen)":
+// the others subscribe to it like to any feed. Events arrive by long poll, which also keeps the
 // Janus session alive.
 "use strict";
 
 (function () {
   const state = { janus: null, session: null, publisher: null, room: null, key: null, ice: [],
                   privateId: null, myId: null, feeds: new Map(), handlers: new Map(), closed: false,
-                  remote: new Map() };
+                  remote: new Map(), display: "", screen: null, mix: null, audio: null };
   window.nuageMeeting = state;
 
   function tx() { return Math.random().toString(36).slice(2, 14); }
@@ -24,8 +28,8 @@
     return data;
   }
 
-  function attach() {
-    return janus("/" + state.session, { janus: "attach", plugin: "janus.plugin.videoroom" })
+  function attach(plugin) {
+    return janus("/" + state.session, { janus: "attach", plugin: plugin || "janus.plugin.videoroom" })
       .then((data) => data.data.id);
   }
 
@@ -74,7 +78,8 @@
 
   function publishers(list) {
     for (const feed of list || []) {
-      if (feed.id !== state.myId && !state.feeds.has(feed.id)) { subscribe(feed); }
+      const mine = feed.id === state.myId || (state.screen && feed.id === state.screen.id);
+      if (!mine && !state.feeds.has(feed.id)) { subscribe(feed); }
     }
   }
 
@@ -106,15 +111,47 @@
     const pc = new RTCPeerConnection({ iceServers: state.ice, bundlePolicy: "max-bundle" });
     state.publisherPc = pc;
     const sent = trickle(pc, state.publisher);
-    for (const track of media.getAudioTracks()) { pc.addTransceiver(track, { direction: "sendonly" }); }
     for (const track of media.getVideoTracks()) { pc.addTransceiver(track, { direction: "sendonly" }); }
     const local = document.getElementById("local-video");
     if (local) { local.srcObject = media; }
     await pc.setLocalDescription(await pc.createOffer());
     const offer = { type: "offer", sdp: pc.localDescription.sdp };
-    await send(state.publisher, { request: "configure", audio: true, video: true }, offer);
+    await send(state.publisher, { request: "configure", audio: false, video: true }, offer);
     sent();
+    await joinAudio(media);
     status("in the meeting");
+    screenButton(false);
+  }
+
+  // The sound: this browser in the audio bridge, under its video room id.
+  async function joinAudio(media) {
+    const handle = await attach("janus.plugin.audiobridge");
+    const audio = { handle: handle, pc: null };
+    state.audio = audio;
+    state.handlers.set(handle, async (event) => {
+      const data = (event.plugindata || {}).data || {};
+      if (data.audiobridge === "joined" && !audio.pc) {
+        const pc = new RTCPeerConnection({ iceServers: state.ice, bundlePolicy: "max-bundle" });
+        audio.pc = pc;
+        const sent = trickle(pc, handle);
+        for (const track of media.getAudioTracks()) { pc.addTransceiver(track, { direction: "sendrecv" }); }
+        pc.addEventListener("track", (got) => {
+          state.mix = new MediaStream([got.track]);
+          const player = document.getElementById("meeting-audio");
+          if (player) { player.srcObject = state.mix; }
+        });
+        await pc.setLocalDescription(await pc.createOffer());
+        await send(handle, { request: "configure", muted: false },
+                   { type: "offer", sdp: pc.localDescription.sdp });
+        sent();
+      }
+      if (event.jsep && event.jsep.type === "answer" && audio.pc) {
+        await audio.pc.setRemoteDescription(event.jsep);
+      }
+      if (data.error_code) { status("refused: " + data.error); }
+    });
+    await send(handle, { request: "join", room: state.room, pin: state.key, id: state.myId,
+                         display: state.display });
   }
 
   async function subscribe(feed) {
@@ -167,20 +204,79 @@
     if (element) { element.remove(); }
   }
 
+  // Screen sharing: a second publisher in the room, sending only the captured screen (video).
+  async function shareScreen() {
+    if (state.screen || !state.session) { return; }
+    const media = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    const screen = { media: media, handle: await attach(), id: null, pc: null };
+    state.screen = screen;
+    state.handlers.set(screen.handle, async (event) => {
+      const data = (event.plugindata || {}).data || {};
+      if (data.videoroom === "joined") {
+        screen.id = data.id;
+        const pc = new RTCPeerConnection({ iceServers: state.ice, bundlePolicy: "max-bundle" });
+        screen.pc = pc;
+        const sent = trickle(pc, screen.handle);
+        for (const track of media.getVideoTracks()) { pc.addTransceiver(track, { direction: "sendonly" }); }
+        await pc.setLocalDescription(await pc.createOffer());
+        await send(screen.handle, { request: "configure", audio: false, video: true },
+                   { type: "offer", sdp: pc.localDescription.sdp });
+        sent();
+        screenButton(true);
+      }
+      if (event.jsep && event.jsep.type === "answer" && screen.pc) {
+        await screen.pc.setRemoteDescription(event.jsep);
+      }
+      if (data.error_code) { status("refused: " + data.error); }
+    });
+    // The browser's own "stop sharing" ends the feed too.
+    media.getVideoTracks().forEach((track) => track.addEventListener("ended", () => stopScreen()));
+    await send(screen.handle, { request: "join", ptype: "publisher", room: state.room, pin: state.key,
+                                display: state.display + " (screen)" });
+  }
+
+  function stopScreen() {
+    const screen = state.screen;
+    if (!screen) { return; }
+    state.screen = null;
+    if (screen.pc) { screen.pc.close(); }
+    screen.media.getTracks().forEach((track) => track.stop());
+    state.handlers.delete(screen.handle);
+    if (!state.closed) {
+      janus("/" + state.session + "/" + screen.handle, { janus: "detach" }).catch(() => {});
+    }
+    screenButton(false);
+  }
+
+  function screenButton(sharing) {
+    const button = document.getElementById("share-screen");
+    if (!button) { return; }
+    button.hidden = false;
+    button.textContent = sharing ? button.dataset.stop : button.dataset.start;
+    button.setAttribute("aria-pressed", sharing ? "true" : "false");
+  }
+
+  state.shareScreen = shareScreen;
+  state.stopScreen = stopScreen;
+
   function leave(why) {
+    stopScreen();
     state.closed = true;
     for (const id of Array.from(state.feeds.keys())) { dropFeed(id); }
     if (state.publisherPc) { state.publisherPc.close(); }
+    if (state.audio && state.audio.pc) { state.audio.pc.close(); }
     if (state.local) { state.local.getTracks().forEach((track) => track.stop()); }
     status(why || "left");
   }
 
-  // The loudness of what arrives from each other participant (RMS of the remote audio, 0..1),
-  // measured by a WebAudio analyser over ``ms`` milliseconds: the largest value seen.
+  // The loudness of what arrives (RMS, 0..1): the audio bridge's mix (key "mix") and any remote
+  // feed with audio, measured by a WebAudio analyser over ``ms`` milliseconds: the largest value seen.
   state.remoteLevels = async function (ms) {
     const context = new AudioContext();
     const meters = [];
-    for (const [id, stream] of state.remote) {
+    const streams = new Map(state.remote);
+    if (state.mix) { streams.set("mix", state.mix); }
+    for (const [id, stream] of streams) {
       if (stream.getAudioTracks().length === 0) { meters.push([id, null]); continue; }
       const analyser = context.createAnalyser();
       analyser.fftSize = 2048;
@@ -225,7 +321,7 @@
       return;
     }
     Object.assign(state, { janus: ticket.janus_url, room: ticket.room, key: ticket.key,
-                           ice: ticket.ice_servers, closed: false });
+                           ice: ticket.ice_servers, closed: false, display: ticket.display });
     form.hidden = true;
     status("connecting");
     state.session = (await janus("", { janus: "create" })).data.id;
@@ -240,5 +336,12 @@
     document.getElementById("join-form").addEventListener("submit", (event) => {
       join(event).catch((error) => status("cannot join: " + error.message));
     });
+    const share = document.getElementById("share-screen");
+    if (share) {
+      share.addEventListener("click", () => {
+        const action = state.screen ? Promise.resolve(stopScreen()) : shareScreen();
+        action.catch((error) => { stopScreen(); status("cannot share the screen: " + error.message); });
+      });
+    }
   });
 })();
