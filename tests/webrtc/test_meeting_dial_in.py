@@ -40,14 +40,12 @@ from nuage.tenancy.model import Language, PartyKind
 from sip.baresip_phone import Baresip, running_baresip
 from sip.harness import needs_baresip
 from waiting import wait_for_condition
-from webrtc import test_browser_softphone as softphone
 from webrtc.conftest import CHROMIUM, MEDIA_FLAGS
-from webrtc.test_browser_softphone import Pbx
+from webrtc.pbx import Pbx, carrier_port, pbx, sip_platform
 from webrtc.test_meeting_rooms_api import pay_invoice
 
 pytestmark = [pytest.mark.baresip, pytest.mark.slow, needs_baresip]
-sip_platform = softphone.sip_platform  # the browser softphone's fixtures: the SIP plane and the web server
-pbx = softphone.pbx
+__all__ = ["carrier_port", "pbx", "sip_platform"]  # the browser phone's fixtures: SIP plane and web server
 
 DIAL_IN = "+3223000177"
 PIN = "2468"
