@@ -25,6 +25,7 @@ from nuage.directory.rules import (
 from nuage.errors import Conflict, InvalidInput
 from nuage.services.context import Context
 from nuage.services.directory.changes import UNSET, Unset, given
+from nuage.services.directory.recording_choice import RecordingChoice, choose, forget_recordings
 from nuage.services.ports import UnitOfWork
 from nuage.services.queries import get_visible
 from nuage.services.tenancy import get_customer
@@ -79,13 +80,16 @@ def set_recording(
     enabled: bool,
     administrator_id: str | None,
     acknowledged: bool,
+    choice: RecordingChoice | None = None,
 ) -> RecordingSetting:
-    """CFG-9: an administrator switches recording on, acknowledging the legal duties."""
+    """CFG-9: an administrator switches recording on, acknowledging the legal duties, and chooses
+    which calls are recorded and for how long recordings are kept (``choice``; None keeps it)."""
     current = get_recording(uow, ctx, account_id)
     admin = get_visible(uow.users, ctx, administrator_id, account_id=account_id) if administrator_id else None
     check_recording_acknowledgment(enabled, admin, acknowledged)
+    chosen = choose(uow, ctx, current, choice or RecordingChoice())
     updated = replace(
-        current,
+        chosen,
         enabled=enabled,
         acknowledged_by_user_id=admin.id if (enabled and admin) else current.acknowledged_by_user_id,
         acknowledged_at=ctx.clock.now() if enabled else current.acknowledged_at,
@@ -100,12 +104,6 @@ def set_recording(
 def recording_file(data_dir: Path, account_id: str, recording_id: str) -> Path:
     """CFG-9: where a call recording's FLAC is kept: ``<data_dir>/recordings/<account>/<id>.flac``."""
     return data_dir / "recordings" / account_id / f"{recording_id}.flac"
-
-
-def records_calls(uow: UnitOfWork, account_id: str) -> bool:
-    """CFG-9: whether the account's calls are recorded now (switched on, acknowledgment given)."""
-    setting = uow.recording.find(account_id)
-    return setting is not None and setting.enabled and setting.acknowledged_at is not None
 
 
 def add_call_recording(uow: UnitOfWork, recording: CallRecording) -> None:
@@ -125,16 +123,7 @@ def remove_call_recording(uow: UnitOfWork, ctx: Context, recording_id: str) -> C
     """CFG-9: delete a recording (TEN-4: one the caller may see); its bytes leave the volume billed.
     The caller removes the file once the change is committed."""
     recording = get_visible(uow.call_recordings, ctx, recording_id)
-    uow.call_recordings.remove(recording.id)
-    setting = uow.recording.find(recording.account_id)
-    if setting is not None:
-        uow.recording.update(
-            replace(
-                setting,
-                stored_bytes=max(0, setting.stored_bytes - recording.size_bytes),
-                recordings=max(0, setting.recordings - 1),
-            )
-        )
+    forget_recordings(uow, [recording])
     return recording
 
 
