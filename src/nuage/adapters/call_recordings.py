@@ -61,9 +61,11 @@ class SqlCallRecordings:
             duration_ms=round(recording.duration_s * 1000),
             created_at=self._clock.now(),
         )
-        await asyncio.to_thread(self._store, row)
+        if not await asyncio.to_thread(self._store, row):  # the account ended meanwhile
+            await asyncio.to_thread(recording.path.unlink, missing_ok=True)
 
-    def _store(self, row: CallRecording) -> None:
+    def _store(self, row: CallRecording) -> bool:
         with SqlUnitOfWork(self._engine) as uow:
-            add_call_recording(uow, row)
+            listed = add_call_recording(uow, row)
             uow.commit()
+        return listed

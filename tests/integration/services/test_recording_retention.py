@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
+from nuage.adapters.call_recordings import SqlCallRecordings
 from nuage.bootstrap import Platform
 from nuage.cli import app
 from nuage.cli.recordings_job import purge_recordings_pass
@@ -18,6 +19,7 @@ from nuage.services.billing.counting import current_counts
 from nuage.services.demo import load_demo
 from nuage.services.directory.media import add_call_recording, recording_file
 from nuage.shared.clock import FrozenClock
+from nuage.sip.media import Recording
 from nuage.tenancy.model import PartyKind
 from nuage.terms.counting import ItemKind
 
@@ -90,7 +92,7 @@ def test_recordings_older_than_the_retention_period_are_deleted_and_leave_the_vo
 
 @pytest.mark.rule("CFG-9")
 @pytest.mark.rule("CTR-2")
-def test_a_terminated_account_keeps_no_recording(platform: Platform) -> None:
+async def test_a_terminated_account_keeps_no_recording(platform: Platform) -> None:
     url = platform.settings.database_url
     target = ["--data-dir", str(platform.settings.data_dir)] + (["--database-url", url] if url else [])
     assert runner.invoke(app, ["demo", *target]).exit_code == 0
@@ -114,3 +116,14 @@ def test_a_terminated_account_keeps_no_recording(platform: Platform) -> None:
         assert not recording_file(platform.settings.data_dir, dupont, gone).exists()
     assert _held(platform, peeters)[0] == ["rec-p1"]
     assert recording_file(platform.settings.data_dir, peeters, "rec-p1").exists()
+
+    # a call that was still being recorded when the account ended: its recording is not kept
+    plane = SqlCallRecordings(platform.engine, platform.settings.data_dir, platform.clock)
+    late = recording_file(platform.settings.data_dir, dupont, "rec-late")
+    late.write_bytes(b"f" * 900)
+    await plane.stored(dupont, "call-late", Recording(late, 900, 2.0))
+    assert not late.exists()
+    rows, setting = _held(platform, dupont)
+    assert rows == []
+    assert setting is not None
+    assert (setting.recordings, setting.stored_bytes) == (0, 0)

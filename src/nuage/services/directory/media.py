@@ -30,6 +30,7 @@ from nuage.services.ports import UnitOfWork
 from nuage.services.queries import get_visible
 from nuage.services.tenancy import get_customer
 from nuage.shared.ids import new_id
+from nuage.tenancy.model import PartyStatus
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,8 +107,13 @@ def recording_file(data_dir: Path, account_id: str, recording_id: str) -> Path:
     return data_dir / "recordings" / account_id / f"{recording_id}.flac"
 
 
-def add_call_recording(uow: UnitOfWork, recording: CallRecording) -> None:
-    """CFG-9: a call was recorded: listed for its account, its bytes added to the recording volume."""
+def add_call_recording(uow: UnitOfWork, recording: CallRecording) -> bool:
+    """CFG-9: a call was recorded: listed for its account, its bytes added to the recording volume;
+    False (nothing listed: the caller deletes the file) when the account was terminated meanwhile,
+    as a recording never outlives its account."""
+    account = uow.parties.find(recording.account_id)
+    if account is None or account.status is PartyStatus.TERMINATED:
+        return False
     uow.call_recordings.add(recording)
     setting = uow.recording.find(recording.account_id) or RecordingSetting(account_id=recording.account_id)
     updated = replace(
@@ -117,6 +123,7 @@ def add_call_recording(uow: UnitOfWork, recording: CallRecording) -> None:
         uow.recording.add(updated)
     else:
         uow.recording.update(updated)
+    return True
 
 
 def remove_call_recording(uow: UnitOfWork, ctx: Context, recording_id: str) -> CallRecording:
