@@ -68,7 +68,8 @@ class CallParties:
 
 
 def _digits(numbers: frozenset[str]) -> frozenset[str]:
-    return frozenset(d for n in numbers if (d := re.sub(r"\D", "", n)))
+    """The numbers' international digits: ``+32 2...``, ``0032 2...`` and ``322...`` are one number."""
+    return frozenset(d for n in numbers if (d := re.sub(r"\D", "", n).removeprefix("00")))
 
 
 def records_call(rule: RecordingRule, parties: CallParties | None) -> bool:

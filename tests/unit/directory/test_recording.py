@@ -90,6 +90,8 @@ def test_selected_users_are_recorded_in_the_chosen_direction_only() -> None:
 def test_selected_numbers_match_whatever_the_dialled_form() -> None:
     inbound = rule(RecordingScope.NUMBERS, RecordingDirection.INBOUND, numbers=frozenset({"+3222000002"}))
     assert records_call(inbound, CARRIER_CALLS_IN)
+    international = CallParties(made=False, received=True, numbers_called=frozenset({"0032 22 000 002"}))
+    assert records_call(inbound, international)
     assert not records_call(inbound, ALICE_CALLS_OUT)
     outbound = rule(RecordingScope.NUMBERS, RecordingDirection.OUTBOUND, numbers=frozenset({"+3222000001"}))
     assert records_call(outbound, ALICE_CALLS_OUT)
