@@ -282,8 +282,9 @@ class Transfer:
             self.new_leg.send(Disconnect(reason))  # cancelled while ringing, else hung up
         elif self.target is not None:
             self.target.bye()
-        if self.previous is not None and self.previous.target is not None:
-            self.previous.target.bye()  # the party of the joined call transferred again
+        joined = self.previous.target if self.previous is not None else None
+        if joined is not None and joined.state is LegState.CONNECTED:
+            joined.bye()  # the party of the joined call transferred again, still on it
         self.transferee.bye()
         self._over(None)
 

@@ -504,3 +504,23 @@ async def test_a_second_transfer_that_fails_leaves_the_joined_call_as_it_was() -
         records = await lab.cdrs_written(3)
     legs = {r.callee: r.outcome for r in records if r.disposition == TRANSFER_LEG}
     assert legs == {"carol": CallOutcome.ANSWERED, "bob": CallOutcome.BUSY}
+
+
+async def test_the_caller_hanging_up_while_the_second_target_rings_ends_every_leg() -> None:
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        caller, with_carol = await _joined_to_carol(lab)
+        carol, bob = lab.phones[CAROL.device_id], lab.phones[BOB.device_id]
+        refer(carol, with_carol, "<sip:bob@nuage.test>", [("refer-sub", "false")])
+        await carol.response(202, "REFER")
+        invite = await bob.request("INVITE")
+        tag = new_tag()
+        bob.reply(invite, 180, to_tag=tag)
+        lab.carrier.send_in_dialog(caller, "BYE")
+        await lab.carrier.response(200, "BYE")
+        bob.reply(await bob.request("CANCEL"), 200)  # the second target stops ringing
+        bob.reply(invite, 487, to_tag=tag)
+        carol.reply(await carol.request("BYE"), 200)  # the party of the joined call is hung up
+        records = await lab.cdrs_written(3)
+        assert not lab.server.calls()
+    legs = {r.callee: r.outcome for r in records if r.disposition == TRANSFER_LEG}
+    assert legs == {"carol": CallOutcome.ANSWERED, "bob": CallOutcome.CANCELLED}
