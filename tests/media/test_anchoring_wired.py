@@ -16,6 +16,7 @@ from media.test_anchoring import Phone, call, heard
 from netports import free_port, release
 from nuage.bootstrap import Platform, SipRuntime
 from nuage.directory.model import RecordingSetting
+from nuage.directory.recording import RecordingDirection, RecordingScope
 from nuage.media_settings import SipMediaSettings
 from nuage.services.demo import load_demo
 from nuage.services.directory.media import recording_file
@@ -95,16 +96,35 @@ async def test_a_call_of_an_account_that_records_is_stored_with_both_voices_and_
     wired: tuple[Platform, SipRuntime, int],
 ) -> None:
     platform, runtime, _ = wired
+    account_id = _record(platform)
+    await _call_alice_to_bob(runtime)
+    _assert_recorded_both_voices(platform, account_id)
+
+
+def _record(platform: Platform, **choice: object) -> str:
+    """Atelier Dupont records calls (CFG-9), with ``choice`` (scope, direction, user_ids...)."""
     with platform.uow() as uow:
         account = uow.parties.find_by(kind=PartyKind.CUSTOMER.value, name="Atelier Dupont")
         assert account is not None
-        setting = uow.recording.find(account.id)
         switched_on = RecordingSetting(account.id, True, None, platform.clock.now())
-        if setting is None:
-            uow.recording.add(switched_on)
+        setting = replace(uow.recording.find(account.id) or switched_on, enabled=True, **choice)  # type: ignore[arg-type]
+        if uow.recording.find(account.id) is None:
+            uow.recording.add(replace(setting, acknowledged_at=platform.clock.now()))
         else:
-            uow.recording.update(replace(setting, enabled=True, acknowledged_at=platform.clock.now()))
+            uow.recording.update(replace(setting, acknowledged_at=platform.clock.now()))
         uow.commit()
+    return account.id
+
+
+def _user_id(platform: Platform, email: str) -> str:
+    with platform.uow() as uow:
+        user = uow.users.find_by(email=email)
+    assert user is not None
+    return user.id
+
+
+async def _call_alice_to_bob(runtime: SipRuntime) -> None:
+    """alice calls bob (212): 440 Hz one way, 1000 Hz the other, both heard; then alice hangs up."""
     port = runtime.server.bound_address("UDP").port
     alice, bob = await Phone.start(), await Phone.start()
     try:
@@ -119,6 +139,8 @@ async def test_a_call_of_an_account_that_records_is_stored_with_both_voices_and_
         await wait_for_condition(
             lambda: len(alice.rtp.received) >= 60 and len(bob.rtp.received) >= 60, timeout=5, what="media"
         )
+        assert heard(bob.rtp.audio(), 440)
+        assert heard(alice.rtp.audio(), 1000)
         alice.sip.send(
             alice.sip.request(
                 "BYE", f"sip:212@127.0.0.1:{port}", to_user="212", call_id="anchor-1", cseq=3,
@@ -133,16 +155,53 @@ async def test_a_call_of_an_account_that_records_is_stored_with_both_voices_and_
     finally:
         alice.close()
         bob.close()
+
+
+def _assert_recorded_both_voices(platform: Platform, account_id: str) -> None:
     with platform.uow() as uow:
         (recording,) = uow.call_recordings.list()
-        setting = uow.recording.find(account.id)
+        setting = uow.recording.find(account_id)
     assert setting is not None
-    assert (recording.account_id, recording.call_id) == (account.id, "anchor-1")
+    assert (recording.account_id, recording.call_id) == (account_id, "anchor-1")
     assert (setting.recordings, setting.stored_bytes) == (1, recording.size_bytes)  # CFG-9 volume
-    path = recording_file(platform.settings.data_dir, account.id, recording.id)
+    path = recording_file(platform.settings.data_dir, account_id, recording.id)
     assert path.stat().st_size == recording.size_bytes > 0
     assert recording.duration_ms >= 1200
     audio, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
     assert rate == 8000
     assert heard(audio[800:8800, 0], 440)  # the caller's voice
     assert heard(audio[800:8800, 1], 1000)  # the callee's
+
+
+@pytest.mark.rule("CFG-9")
+async def test_a_call_received_by_a_selected_user_is_recorded_with_both_voices(
+    wired: tuple[Platform, SipRuntime, int],
+) -> None:
+    platform, runtime, _ = wired
+    bob = _user_id(platform, "bob@dupont.example")
+    account_id = _record(
+        platform, scope=RecordingScope.USERS, direction=RecordingDirection.INBOUND, user_ids=(bob,)
+    )
+    await _call_alice_to_bob(runtime)
+    _assert_recorded_both_voices(platform, account_id)
+
+
+@pytest.mark.rule("CFG-9")
+async def test_a_call_of_no_selected_user_or_direction_is_not_recorded(
+    wired: tuple[Platform, SipRuntime, int],
+) -> None:
+    platform, runtime, _ = wired
+    alice = _user_id(platform, "alice@dupont.example")
+    # alice is selected for the calls she receives: the call she makes to bob is not recorded
+    account_id = _record(
+        platform, scope=RecordingScope.USERS, direction=RecordingDirection.INBOUND, user_ids=(alice,)
+    )
+    await _call_alice_to_bob(runtime)  # the call still carries both voices through the engine
+    with platform.uow() as uow:
+        assert uow.call_recordings.list() == []
+        setting = uow.recording.find(account_id)
+    assert setting is not None
+    assert (setting.recordings, setting.stored_bytes) == (0, 0)
+    assert not (platform.settings.data_dir / "recordings" / account_id).exists() or not any(
+        (platform.settings.data_dir / "recordings" / account_id).iterdir()
+    )

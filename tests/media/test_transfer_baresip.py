@@ -14,13 +14,16 @@ and the target hears baresip's tone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import soundfile
 
 from media.peers import media_port, sdp
-from media.test_anchoring import Pbx, _pbx
+from media.test_anchoring import Pbx, _pbx, heard
+from media.test_transfer_anchoring import contact_of, in_dialog
 from media.wire import call_out, spoke, wires
 from netports import free_port, release
 from nuage.media.engine import EmbeddedMediaEngine
@@ -162,3 +165,69 @@ async def test_an_attended_transfer_joins_baresip_to_the_consulted_party(
         door.answer(await door.request("BYE"))
         await wait_for_condition(lambda: len(pbx.cdrs.records) == 2, timeout=10, what="two CDRs")
         assert {r.disposition for r in pbx.cdrs.records} == {TRANSFERRED}
+
+
+async def test_a_blind_transfer_to_baresip_rings_it_without_an_offer_and_both_hear_each_other(
+    anchored: Pbx, tmp_path: Path
+) -> None:
+    """The target is baresip: Nuage's INVITE carries no offer, baresip offers in its 200, Nuage
+    re-INVITEs the transferee with it (through the engine) and answers baresip in the ACK."""
+    pbx = anchored
+    folder = tmp_path / "door"
+    (folder / "rec").mkdir(parents=True)  # sndfile writes what door sends and hears here
+    account = (
+        f"<sip:door@127.0.0.1:{pbx.port}>;auth_pass=door-secret;regint=300;answermode=auto;audio_codecs=PCMU"
+    )
+    async with (
+        running_baresip(
+            folder, account=account, modules=("sndfile",), extra=(f"snd_path {folder / 'rec'}",)
+        ) as door,
+        wires(pbx.port, ("alice", "alice-secret"), ("bob", "bob-secret")) as (alice, bob),
+    ):
+        await wait_for_condition(
+            lambda: any(b.username == "door" for b in pbx.server.registrations()),
+            30,
+            0.05,
+            "baresip registered",
+        )
+        calling = asyncio.ensure_future(call_out(pbx.port, alice, "bob", "alice-secret", "blind-2"))
+        invite = await bob.request("INVITE")
+        bob.answer(invite, tag="bobtag", body=sdp(bob.rtp.port, "3"))
+        await calling
+        await bob.request("ACK")
+        local, remote = f"{invite.headers.get('to')};tag=bobtag", invite.headers.get("from") or ""
+        refer_to = f"Refer-To: <sip:door@127.0.0.1:{pbx.port}>"
+        bob.sip.send(
+            in_dialog(bob, contact_of(invite), local, remote, invite.call_id, 5, "REFER", [refer_to]),
+            pbx.port,
+        )
+        await bob.response("REFER", 202)
+        reinvite = await alice.request("INVITE")  # baresip's offer, through the engine
+        assert reinvite.call_id == "blind-2"
+        assert reinvite.body
+        alice.answer(reinvite, body=sdp(alice.rtp.port, "7"))
+        await door.wait_event("CALL_ESTABLISHED")
+        await bob.request("BYE")  # the transferor's leg released
+
+        alice.rtp.received.clear()
+        await alice.rtp.send_tone(media_port(reinvite.body), 700, 2000)
+        await wait_for_condition(lambda: spoke(alice, 440), timeout=10, what="baresip's tone at the caller")
+        await door.command("hangup")
+        alice.answer(await alice.request("BYE"))
+        await door.wait_event("CALL_CLOSED")
+        await wait_for_condition(lambda: len(pbx.cdrs.records) == 2, timeout=10, what="two CDRs")
+    (leg,) = [r for r in pbx.cdrs.records if r.call_id != "blind-2"]
+    assert (leg.callee, leg.disposition, leg.outcome.value) == ("door", TRANSFER_LEG, "answered")
+
+    def door_heard_the_caller() -> bool:
+        for path in (folder / "rec").glob("*.wav"):
+            with contextlib.suppress(RuntimeError):
+                audio, _ = soundfile.read(str(path), dtype="int16", always_2d=True)
+                windows = range(0, len(audio) - 8000, 4000)  # the tone starts once the call is set up
+                if any(heard(audio[start : start + 8000, 0], 700) for start in windows):
+                    return True
+        return False
+
+    await wait_for_condition(
+        door_heard_the_caller, timeout=10, what="the caller's tone in baresip's recording"
+    )

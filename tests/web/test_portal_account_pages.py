@@ -132,6 +132,8 @@ def test_recording_sound_files_and_faxes_ask_for_their_acknowledgments(page: Pag
     assert "Call recording is on." in text(page)
     assert page.locator("#recording-state").inner_text().startswith("Calls are recorded.")
 
+    assert_recording_choice_saved(page, live, dupont)
+
     wave = tone_file(700, 1.0, rate=8000, channels=1)
     page.fill("#sound-name", "Hold music")
     page.set_input_files("#sound-file", files=[{"name": "hold.wav", "mimeType": "audio/wav", "buffer": wave}])
@@ -287,3 +289,37 @@ def test_reloading_after_adding_a_device_adds_nothing_and_shows_its_password_no_
         added = uow.devices.list(account_id=dupont, label="Reception phone")
     assert [(d.sip_username, d.sip_password) for d in added] == [(username, password)]  # still one
     assert page.locator("#devices").inner_text().count("Reception phone") == 1
+
+
+def assert_recording_choice_saved(page: Page, live: Live, dupont: str) -> None:
+    """CFG-9: the administrator records the calls bob receives, kept 90 days; an empty selection is
+    refused in words and changes nothing."""
+    with live.platform.uow() as uow:
+        bob = uow.users.find_by(email="bob@dupont.example")
+    assert bob is not None
+    page.select_option("#recording-scope", "users")
+    page.check("#recording-enabled")
+    page.check("#recording-acknowledged")
+    with page.expect_navigation():
+        page.click("#save-recording")
+    assert "Select at least one user" in page.locator("#refusal").inner_text()
+    page.select_option("#recording-scope", "users")
+    page.select_option("#recording-direction", "inbound")
+    page.check(f"#record-user-{bob.id}")
+    page.fill("#recording-retention", "90")
+    page.check("#recording-enabled")
+    page.check("#recording-acknowledged")
+    with page.expect_navigation():
+        page.click("#save-recording")
+    assert "Recordings are kept 90 days." in page.locator("#recording-state").inner_text()
+    assert page.locator(f"#record-user-{bob.id}").is_checked()
+    assert page.locator("#recording-direction").input_value() == "inbound"
+    with live.platform.uow() as uow:
+        setting = uow.recording.find(dupont)
+    assert setting is not None
+    assert (setting.scope, setting.direction, setting.user_ids, setting.retention_days) == (
+        "users",
+        "inbound",
+        (bob.id,),
+        90,
+    )

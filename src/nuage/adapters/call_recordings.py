@@ -1,6 +1,7 @@
 """The SIP plane's CallRecordings port (CFG-9), bridged to the account's recording setting.
 
-Whether an account records its calls is read from the database in a worker thread and kept for a
+Which calls an account records (its ``RecordingRule``: on or off, the users and numbers chosen)
+is read from the database in a worker thread and kept for a
 few seconds (a call's setup never waits on the database more than once in a while); a finished
 recording is listed and its bytes added to the account's volume in one unit of work. The files
 live in ``<data_dir>/recordings/<account>/<id>.flac`` (``recording_file``).
@@ -15,7 +16,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from nuage.directory.model import CallRecording
-from nuage.services.directory.media import add_call_recording, recording_file, records_calls
+from nuage.directory.recording import CallParties, RecordingRule, records_call
+from nuage.services.directory.media import add_call_recording, recording_file
+from nuage.services.directory.recording_choice import recording_rule
 from nuage.shared.clock import Clock
 from nuage.shared.ids import new_id
 from nuage.sip.media import Recording
@@ -30,23 +33,23 @@ class SqlCallRecordings:
         self._data_dir = data_dir
         self._clock = clock
         self._cache_s = cache_s
-        self._settings: dict[str, tuple[float, bool]] = {}
+        self._settings: dict[str, tuple[float, RecordingRule]] = {}
 
-    async def target(self, account_id: str, call_id: str) -> Path | None:
-        """CFG-9: a new file of the account's when it records calls, else None."""
+    async def target(self, account_id: str, call_id: str, parties: CallParties | None = None) -> Path | None:
+        """CFG-9: a new file of the account's when it records this call, else None."""
         known = self._settings.get(account_id)
         if known is None or time.monotonic() - known[0] > self._cache_s:
-            known = (time.monotonic(), await asyncio.to_thread(self._records, account_id))
+            known = (time.monotonic(), await asyncio.to_thread(self._rule, account_id))
             self._settings[account_id] = known
-        if not known[1]:
+        if not records_call(known[1], parties):
             return None
         path = recording_file(self._data_dir, account_id, new_id("rec"))
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         return path
 
-    def _records(self, account_id: str) -> bool:
+    def _rule(self, account_id: str) -> RecordingRule:
         with SqlUnitOfWork(self._engine) as uow:
-            return records_calls(uow, account_id)
+            return recording_rule(uow, account_id)
 
     async def stored(self, account_id: str, call_id: str, recording: Recording) -> None:
         """CFG-9: list the recording and count its bytes in the account's volume."""
@@ -58,9 +61,11 @@ class SqlCallRecordings:
             duration_ms=round(recording.duration_s * 1000),
             created_at=self._clock.now(),
         )
-        await asyncio.to_thread(self._store, row)
+        if not await asyncio.to_thread(self._store, row):  # the account ended meanwhile
+            await asyncio.to_thread(recording.path.unlink, missing_ok=True)
 
-    def _store(self, row: CallRecording) -> None:
+    def _store(self, row: CallRecording) -> bool:
         with SqlUnitOfWork(self._engine) as uow:
-            add_call_recording(uow, row)
+            listed = add_call_recording(uow, row)
             uow.commit()
+        return listed

@@ -18,6 +18,7 @@ import typer
 
 from nuage.bootstrap import Platform
 from nuage.cli.common import DatabaseUrl, DataDir, day_option, operator_session
+from nuage.cli.recordings_job import purge_recordings_pass
 from nuage.errors import NuageError
 from nuage.services.billing import contract_reversals, contracts
 from nuage.services.context import Context
@@ -113,12 +114,16 @@ def bankruptcy(
 
 @contracts_app.command("apply")
 def apply(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
-    """CTR-2: customers whose notice took effect become terminated (`nuage serve` does it daily)."""
-    with operator_session(data_dir, database_url) as (platform, ctx), platform.uow() as uow:
-        ended = contracts.apply_terminations(uow, ctx)
+    """CTR-2: customers whose notice took effect become terminated, then the recordings no longer
+    held are deleted (CFG-9: past retention, or of a terminated account); `nuage serve` does it daily."""
+    with operator_session(data_dir, database_url) as (platform, ctx):
+        with platform.uow() as uow:
+            ended = contracts.apply_terminations(uow, ctx)
+        purged = purge_recordings_pass(platform)
     for customer_id in ended:
         typer.echo(f"  {customer_id}: terminated (CTR-2)")
     typer.echo(f"{len(ended)} contracts ended today")
+    typer.echo(f"{purged} call recordings deleted (CFG-9)")
 
 
 Reason = Annotated[str, typer.Option(help="Why (kept in the contract's audit trail).")]
@@ -160,7 +165,8 @@ def history(customer: Customer, data_dir: DataDir = None, database_url: Database
 
 async def daily_contract_job(platform: Platform) -> None:
     """CTR-2 in ``nuage serve``: at start, then each Brussels midnight, end the contracts whose notice
-    took effect (a worker thread does the database work; the event loop never waits on it)."""
+    took effect, then delete the recordings no longer held (CFG-9); a worker thread does the
+    database work, the event loop never waits on it."""
     while True:
         try:
             ended = await asyncio.to_thread(_end_contracts, platform)
@@ -169,6 +175,10 @@ async def daily_contract_job(platform: Platform) -> None:
         else:
             if ended:
                 log.info("contracts: %d ended today (CTR-2): %s", len(ended), ", ".join(ended))
+        try:  # CFG-9: then the recordings past their retention, or of an account that just ended
+            await asyncio.to_thread(purge_recordings_pass, platform)
+        except (NuageError, OSError) as error:
+            log.warning("recordings: the daily pass failed: %s", error)
         now = platform.clock.now().astimezone(BUSINESS_TZ)
         midnight = datetime.combine(now.date() + timedelta(days=1), time(), BUSINESS_TZ)
         await asyncio.sleep((midnight - now).total_seconds() + 1)

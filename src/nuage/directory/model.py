@@ -12,6 +12,8 @@ from decimal import Decimal
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
+from nuage.directory.recording import RecordingDirection, RecordingScope
+
 
 class Role(StrEnum):
     """CFG-1: the roles a user may hold."""
@@ -241,6 +243,11 @@ class RecordingSetting:
     acknowledged_at: datetime | None = None
     stored_bytes: int = 0
     recordings: int = 0
+    scope: RecordingScope = RecordingScope.ALL  # whose calls (CFG-9 selection)
+    direction: RecordingDirection = RecordingDirection.BOTH
+    user_ids: tuple[str, ...] = ()  # the selected users (scope ``users``)
+    number_ids: tuple[str, ...] = ()  # the selected numbers (scope ``numbers``)
+    retention_days: int | None = None  # None: kept until deleted
 
 
 @dataclass

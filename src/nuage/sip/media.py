@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from nuage.directory.recording import CallParties
+
 
 class MediaError(Exception):
     """A media operation failed; the message says why."""
@@ -215,10 +217,11 @@ class MediaPort(Protocol):
 
 # -- what the media plane asks of the rest of the platform (CFG-9 recordings, CFG-12 music) -----
 class CallRecordings(Protocol):
-    """CFG-9: which calls are recorded (the account's setting), and where recordings are kept."""
+    """CFG-9: which calls are recorded (the account's choice), and where recordings are kept."""
 
-    async def target(self, account_id: str, call_id: str) -> Path | None:
-        """Where to record this call of ``account_id`` (None: the account does not record calls)."""
+    async def target(self, account_id: str, call_id: str, parties: CallParties | None = None) -> Path | None:
+        """Where to record this call of ``account_id`` (None: the account does not record it: off,
+        or none of ``parties`` selected; ``parties`` None: a conference room's mix)."""
         ...
 
     async def stored(self, account_id: str, call_id: str, recording: Recording) -> None:

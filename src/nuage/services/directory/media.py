@@ -25,10 +25,12 @@ from nuage.directory.rules import (
 from nuage.errors import Conflict, InvalidInput
 from nuage.services.context import Context
 from nuage.services.directory.changes import UNSET, Unset, given
+from nuage.services.directory.recording_choice import RecordingChoice, choose, forget_recordings
 from nuage.services.ports import UnitOfWork
 from nuage.services.queries import get_visible
 from nuage.services.tenancy import get_customer
 from nuage.shared.ids import new_id
+from nuage.tenancy.model import PartyStatus
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,13 +81,16 @@ def set_recording(
     enabled: bool,
     administrator_id: str | None,
     acknowledged: bool,
+    choice: RecordingChoice | None = None,
 ) -> RecordingSetting:
-    """CFG-9: an administrator switches recording on, acknowledging the legal duties."""
+    """CFG-9: an administrator switches recording on, acknowledging the legal duties, and chooses
+    which calls are recorded and for how long recordings are kept (``choice``; None keeps it)."""
     current = get_recording(uow, ctx, account_id)
     admin = get_visible(uow.users, ctx, administrator_id, account_id=account_id) if administrator_id else None
     check_recording_acknowledgment(enabled, admin, acknowledged)
+    chosen = choose(uow, ctx, current, choice or RecordingChoice())
     updated = replace(
-        current,
+        chosen,
         enabled=enabled,
         acknowledged_by_user_id=admin.id if (enabled and admin) else current.acknowledged_by_user_id,
         acknowledged_at=ctx.clock.now() if enabled else current.acknowledged_at,
@@ -102,14 +107,13 @@ def recording_file(data_dir: Path, account_id: str, recording_id: str) -> Path:
     return data_dir / "recordings" / account_id / f"{recording_id}.flac"
 
 
-def records_calls(uow: UnitOfWork, account_id: str) -> bool:
-    """CFG-9: whether the account's calls are recorded now (switched on, acknowledgment given)."""
-    setting = uow.recording.find(account_id)
-    return setting is not None and setting.enabled and setting.acknowledged_at is not None
-
-
-def add_call_recording(uow: UnitOfWork, recording: CallRecording) -> None:
-    """CFG-9: a call was recorded: listed for its account, its bytes added to the recording volume."""
+def add_call_recording(uow: UnitOfWork, recording: CallRecording) -> bool:
+    """CFG-9: a call was recorded: listed for its account, its bytes added to the recording volume;
+    False (nothing listed: the caller deletes the file) when the account was terminated meanwhile,
+    as a recording never outlives its account."""
+    account = uow.parties.find(recording.account_id)
+    if account is None or account.status is PartyStatus.TERMINATED:
+        return False
     uow.call_recordings.add(recording)
     setting = uow.recording.find(recording.account_id) or RecordingSetting(account_id=recording.account_id)
     updated = replace(
@@ -119,22 +123,14 @@ def add_call_recording(uow: UnitOfWork, recording: CallRecording) -> None:
         uow.recording.add(updated)
     else:
         uow.recording.update(updated)
+    return True
 
 
 def remove_call_recording(uow: UnitOfWork, ctx: Context, recording_id: str) -> CallRecording:
     """CFG-9: delete a recording (TEN-4: one the caller may see); its bytes leave the volume billed.
     The caller removes the file once the change is committed."""
     recording = get_visible(uow.call_recordings, ctx, recording_id)
-    uow.call_recordings.remove(recording.id)
-    setting = uow.recording.find(recording.account_id)
-    if setting is not None:
-        uow.recording.update(
-            replace(
-                setting,
-                stored_bytes=max(0, setting.stored_bytes - recording.size_bytes),
-                recordings=max(0, setting.recordings - 1),
-            )
-        )
+    forget_recordings(uow, [recording])
     return recording
 
 

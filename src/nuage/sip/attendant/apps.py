@@ -236,6 +236,7 @@ class Attendants:
         count = await self.mixer.join_conference(key, room.id, label, moderator=role is JoinRole.MODERATOR)
         recorded = f"conference-{room.id}"  # what the call recording's row names
         if count == 1 and self.recordings is not None:  # the first one in starts the room's recording
+            # CFG-9: a room's mix is no one party's call: recorded when the account records every call
             path = await self.recordings.target(room.account_id, recorded)
             if path is not None:
                 await self.mixer.record_conference(room.id, path)

@@ -9,6 +9,11 @@ joined call: its in-dialog requests relayed, its end (whoever hangs up) ending t
 from. A transfer that fails leaves the call as it was (the transferor may take the transferee
 back), or hangs the transferee up when the transferor has already left.
 
+A joined call may be transferred again (A calls B, B transfers A to C, then C transfers A to D):
+the new transfer keeps the one before as ``previous``, takes its place in the call, and once it
+joins, the previous target's leg is released and its CDR written; if it fails, the previous
+transfer's joined call goes on.
+
 The controller reaches a transfer through four hooks (``on_event``, ``relay``, ``on_ack`` and, at
 its end, ``hang_up``/``ended``); the REFER itself is read in ``nuage.sip.b2bua.transfer``.
 """
@@ -78,11 +83,25 @@ class Transfer:
         self.phase = Phase.PENDING
         self.on_over = on_over
         self.on_bridged: Callable[[], None] | None = None  # told once the transferee talks with the target
+        self.previous: Transfer | None = None  # the joined call this transfer transfers again
+        self.depth = 0  # how many transfers came before it in this call
+        self.on_answered: Callable[[], None] | None = None  # the new leg answered (its journal entry)
         first = calls[0]
         self._relay = Relay(first.services.host, first.session_refreshed, first.services.settings.domain)
         if media is not None:
             media.paused = True  # the transferor falls silent while the target rings: not a dead call
             self._relay.rewrite = self._rewrite
+
+    def follows(self, previous: Transfer) -> None:
+        """This transfer transfers ``previous``'s joined call again."""
+        self.previous, self.depth = previous, previous.depth + 1
+
+    def other(self, leg: Leg) -> Leg | None:
+        """The party ``leg`` talks with in the joined call (None: not joined, or not its party)."""
+        if self.phase is not Phase.BRIDGED or leg.state is not LegState.CONNECTED:
+            return None
+        other = self.target if leg is self.transferee else self.transferee if leg is self.target else None
+        return other if other is not None and other.state is LegState.CONNECTED else None
 
     # -- progress -----------------------------------------------------------------------
     def report(self, status: int, reason: str | None = None) -> None:
@@ -149,6 +168,10 @@ class Transfer:
         self.report(200)
         for leg in self.transferors:
             leg.bye()  # the transferor is done: its legs are released
+        previous = self.previous
+        if previous is not None:  # the previous target's leg was just released: its CDR
+            previous.phase = Phase.OVER
+            previous._finish(200)
         for call in self.calls:
             call.disposition = TRANSFERRED
             if call.media is not None and call.media is not self.media:
@@ -174,7 +197,7 @@ class Transfer:
             self.new_leg.send(Disconnect("transfer failed"))  # cancelled while ringing, else hung up
         self._finish(status)
         for call in self.calls:
-            call.transfer = None
+            call.transfer = self.previous  # a joined call transferred again goes on as it was
         gone = [leg for leg in self.transferors if leg.state is not LegState.CONNECTED]
         if gone and self.transferee.state is LegState.CONNECTED:
             self.calls[0].abort(200, "transfer failed and the transferor left")
@@ -197,6 +220,8 @@ class Transfer:
                     self.report(180)
                 case Connect(body=body) if self.phase is Phase.PENDING and self.new_leg is not None:
                     self.answered_at = call.services.clock.now()
+                    if self.on_answered is not None:
+                        self.on_answered()
                     new_leg = self.new_leg
                     self.join(
                         body, lambda answer: new_leg.ack_with(answer, "application/sdp" if answer else None)
@@ -205,7 +230,7 @@ class Transfer:
                     self.fail(status, reason)
                 case Disconnect() if self.phase is Phase.PENDING:
                     self.fail(487, "the target hung up")
-                    return False  # its own call (attended, Replaces) ends as usual
+                    return self._previous_event(call, leg, event)  # its own call (attended) ends as usual
                 case Disconnect():
                     self.transferee.bye()
                     self._over(call)
@@ -213,15 +238,21 @@ class Transfer:
         if leg is self.transferee and isinstance(event, Disconnect):
             if self.phase is Phase.PENDING:
                 self.fail(487, "the transferee hung up")
-                return False  # the call ends as usual
+                return self._previous_event(call, leg, event)  # the call ends as usual
             if self.target is not None:
                 self.target.bye()
             self._over(call)
             return True
         return False
 
+    def _previous_event(self, call: CallController, leg: Leg, event: LegEvent) -> bool:
+        """After a failure, an event of the joined call this transfer tried to transfer again."""
+        return self.previous.on_event(call, leg, event) if self.previous is not None else False
+
     def relay(self, from_leg: Leg, tx: ServerTransaction) -> bool:
         """An in-dialog request of the joined call (True: taken here)."""
+        if self.phase is Phase.PENDING and self.previous is not None:
+            return self.previous.relay(from_leg, tx)  # the joined call goes on while this one rings
         if self.phase is not Phase.BRIDGED:
             return False
         if from_leg in self.transferors:
@@ -229,15 +260,16 @@ class Transfer:
             return True
         if from_leg is not self.transferee and from_leg is not self.target:
             return False
-        if tx.request.method == "REFER":  # one transfer per call: a joined call is not transferred again
-            tx.reply(403, "Call Already Transferred")
-            return True
+        if tx.request.method == "REFER":  # transferred again: ``nuage.sip.b2bua.transfer`` acts on it
+            return False
         other = self.target if from_leg is self.transferee else self.transferee
         self._relay.request(from_leg, other, tx, connected=True)
         return True
 
     def on_ack(self, leg: Leg, request: SipRequest) -> bool:
         """An ACK for a 2xx a leg of the joined call got (a relayed re-INVITE's)."""
+        if self.phase is Phase.PENDING and self.previous is not None:
+            return self.previous.on_ack(leg, request)
         if self.phase is not Phase.BRIDGED:
             return False
         self._relay.on_ack(leg, request)
@@ -253,6 +285,9 @@ class Transfer:
             self.new_leg.send(Disconnect(reason))  # cancelled while ringing, else hung up
         elif self.target is not None:
             self.target.bye()
+        joined = self.previous.target if self.previous is not None else None
+        if joined is not None and joined.state is LegState.CONNECTED:
+            joined.bye()  # the party of the joined call transferred again, still on it
         self.transferee.bye()
         self._over(None)
 
@@ -261,6 +296,8 @@ class Transfer:
         if self.phase is Phase.PENDING:
             self.hang_up("call ended")
         self._finish(487)
+        if self.previous is not None:
+            self.previous._finish(487)
 
     def _over(self, by: CallController | None) -> None:
         self.phase = Phase.OVER

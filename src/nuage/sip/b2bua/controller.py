@@ -133,6 +133,11 @@ class CallController:
             limits = []
         self._max_duration = min(limits) if limits else None
 
+    @property
+    def imposed_caller_id(self) -> str | None:
+        """SIP-2: the number the policy imposed on the call going out (None: the device's)."""
+        return self._caller_id
+
     def use_media(self, media: CallMedia) -> None:
         """Anchor the call's media in ``media`` (issue #15): every SDP either leg sends is rewritten."""
         self.media = media

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nuage.directory.recording import CallParties
 from nuage.sip.b2bua.events import Fail
 from nuage.sip.media import (
     CallQuality,
@@ -198,14 +199,17 @@ class RecordingPlan:
     path: Path
 
 
-async def recording_plan(media: MediaServices, account_id: str | None, call_id: str) -> RecordingPlan | None:
-    """CFG-9: the plan to record a call of ``account_id`` when its setting is on (None otherwise,
-    or when the setting could not be read: the call goes on unrecorded)."""
+async def recording_plan(
+    media: MediaServices, account_id: str | None, call_id: str, parties: CallParties | None = None
+) -> RecordingPlan | None:
+    """CFG-9: the plan to record a call of ``account_id`` when its choice selects one of
+    ``parties`` (None otherwise, or when the setting could not be read: the call goes on
+    unrecorded)."""
     recordings = media.recordings
     if recordings is None or account_id is None:
         return None
     try:
-        path = await recordings.target(account_id, call_id)
+        path = await recordings.target(account_id, call_id, parties)
     except Exception:
         log.exception(
             "CFG-9: the recording setting of %s could not be read; call %s not recorded", account_id, call_id

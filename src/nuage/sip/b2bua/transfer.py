@@ -14,8 +14,10 @@ progress reported by NOTIFY (``nuage.sip.b2bua.refer``), and the transfer runs i
 Refusals (TEN-4: nothing crosses tenants through SIP): a target on another host, or resolving to
 another account, or a transferor that is not a phone of an account (the carrier) gets 403 with a
 Warning citing TEN-4; a policy's refusal 403 with a Warning citing its rule; a malformed Refer-To
-400; a Replaces naming no dialog Nuage has 481; a REFER while another transfer runs 491, and one
-in a call already transferred 403 (one transfer per call). An INVITE carrying ``Replaces`` is
+400; a Replaces naming no dialog Nuage has 481; a REFER while another transfer runs 491. A call
+already transferred blind may be transferred blind again by either party of the joined call (its
+new leg a call of that party's account, with its own CDR); an attended transfer of a joined call
+is refused 403. An INVITE carrying ``Replaces`` is
 ``nuage.sip.b2bua.replaces``'; the call-control API's transfer is ``transfer_live``.
 
 The call records stay honest (who pays which leg): the original call's CDR keeps describing the
@@ -34,13 +36,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nuage.sip.b2bua.bridge import Transfer
+from nuage.sip.b2bua.bridge import Phase, Transfer
 from nuage.sip.b2bua.callee import CalleeLeg
 from nuage.sip.b2bua.legs import Leg
 from nuage.sip.b2bua.media import spawn
 from nuage.sip.b2bua.refer import MalformedRefer, ReferSubscription, Replaces, refer_to
 from nuage.sip.b2bua.states import CallState, LegState
 from nuage.sip.b2bua.transfer_leg import (
+    journal_leg,
     leg_attempt,
     leg_identity,
     leg_outcome,
@@ -94,7 +97,11 @@ def take_request(call: CallController, from_leg: Leg, tx: ServerTransaction) -> 
 
 
 def transferee_of(call: CallController, transferor: Leg) -> Leg | None:
-    """The other party of ``call``'s answered legs (None: the call is not answered)."""
+    """The other party of ``call``'s answered legs, or of its joined call when it was transferred
+    (None: the call is not answered, or a transfer is under way)."""
+    joined = call.transfer
+    if joined is not None:
+        return joined.other(transferor)
     other: Leg | None = call.callee_leg if transferor is call.caller_leg else call.caller_leg
     if call.state is not CallState.CONNECTED or transferor.state is not LegState.CONNECTED:
         return None
@@ -104,12 +111,12 @@ def transferee_of(call: CallController, transferor: Leg) -> Leg | None:
 async def refer(call: CallController, transferor: Leg, tx: ServerTransaction) -> None:
     """Act on a REFER ``transferor`` sent in ``call``: refuse it, or accept it and transfer."""
     domain = call.services.settings.domain
+    if call.transfer is not None and call.transfer.phase is not Phase.BRIDGED:
+        tx.reply(491)  # one transfer at a time
+        return
     transferee = transferee_of(call, transferor)
     if transferee is None:
         tx.reply(481, "Call Not Answered")
-        return
-    if call.transfer is not None:
-        tx.reply(491)  # one transfer at a time
         return
     try:
         wanted = refer_to(tx.request)
@@ -122,6 +129,8 @@ async def refer(call: CallController, transferor: Leg, tx: ServerTransaction) ->
         refused = _outside("the transferor is not a phone of an account")
     elif wanted.uri.host.lower() not in _our_hosts(call, transferor):
         refused = _outside()
+    elif wanted.replaces is not None and call.transfer is not None:
+        refused = Refused(403, "Call Already Transferred")  # a joined call is transferred blind only
     elif wanted.replaces is not None:
         attended(call, transferor, transferee, tx, wanted.replaces, account)
     else:
@@ -184,6 +193,9 @@ async def blind(
     """A blind transfer to ``dialled``, placed and paid as a call of the transferor's ``account``;
     ``accept`` answers the request once authorised (the REFER's 202 and first NOTIFY)."""
     services = call.services
+    previous = call.transfer  # a joined call transferred again (None: the first transfer)
+    if previous is not None:
+        number = f"{number}-{previous.depth + 1}"  # the CDR's Call-ID stays unique in the call
     destination = await services.dial_plan.resolve(account, dialled)
     if destination is None:
         return Refused(404, "Transfer Target Not Found")
@@ -196,7 +208,7 @@ async def blind(
     if isinstance(verdict, Refusal):
         record_leg(call, attempt, accepted_at, None, 403, CallOutcome.REFUSED, verdict.rule_id)
         return Refused(403, "Transfer Refused", verdict)
-    if transferee is None or call.transfer is not None:  # hung up while the policy thought
+    if transferee is None or call.transfer is not previous:  # hung up while the policy thought
         record_leg(call, attempt, accepted_at, None, 487, CallOutcome.CANCELLED)
         return Refused(481, "Call Gone") if transferee is None else Refused(491, "Request Pending")
     subscription = accept()
@@ -208,6 +220,8 @@ async def blind(
         media=call.media,
         side=side_of(call, transferee),
     )
+    if previous is not None:
+        transfer.follows(previous)
     transfer.on_over = lambda status: record_leg(
         call, attempt, accepted_at, transfer.answered_at, status, leg_outcome(transfer.answered_at, status)
     )
@@ -233,8 +247,10 @@ async def blind(
         call_id=new_tag() + new_tag(),
     )
     transfer.target = transfer.new_leg = leg
+    transfer.on_answered = lambda: journal_leg(call, attempt, leg, accepted_at, transfer.answered_at)
     log.info("call %s: blind transfer to %s", call.call_id, dialled)
     leg.start()
+    journal_leg(call, attempt, leg, accepted_at, None)
     return None
 
 
@@ -308,7 +324,7 @@ async def transferor_account(call: CallController, leg: Leg) -> SipAccount | Non
     answer came through); None for the carrier or a party Nuage cannot name."""
     if leg is call.caller_leg:
         return call.account
-    callee = call.callee_leg
+    callee = leg if isinstance(leg, CalleeLeg) else None  # the callee, or a transfer's target
     answered = callee.answered_target if callee is not None else None
     if answered is None:
         return None
@@ -325,6 +341,13 @@ def _our_hosts(call: CallController, leg: Leg) -> set[str]:
 
 
 def side_of(call: CallController, transferee: Leg) -> Side:
+    """The transferee's side of the call's media session (in a joined call, the side its party
+    took: the target took the transferor's)."""
+    joined = call.transfer
+    if joined is not None and transferee is joined.target:
+        return joined.side.other
+    if joined is not None and transferee is joined.transferee:
+        return joined.side
     return Side.CALLER if transferee is call.caller_leg else Side.CALLEE
 
 

@@ -1,5 +1,7 @@
 """The leg a blind transfer places: the attempt the call policy weighs, where it rings, who it
-shows, and its CDR (a call of the transferor's account: it pays that leg, rated like any call).
+shows, its crash-journal entry (issue #20: a node that dies mid-call still closes its CDR) and its
+CDR (a call of the transferor's account: it pays that leg, rated like any call), as a forwarded
+external leg has.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from nuage.sip.ports import (
     Destination,
     Direction,
     ExternalDestination,
+    JournalEntry,
     SipAccount,
 )
 from nuage.sip.transport import Address
 
 if TYPE_CHECKING:
+    from nuage.sip.b2bua.callee import CalleeLeg
     from nuage.sip.b2bua.controller import CallController
 
 TRANSFER_LEG = "placed by a transfer"
@@ -97,6 +101,37 @@ def leg_identity(
     return shown, NameAddr(SipUri("sip", domain, user=dialled)), []
 
 
+def journal_leg(
+    call: CallController,
+    attempt: CallAttempt,
+    leg: CalleeLeg,
+    started_at: datetime,
+    answered_at: datetime | None,
+) -> None:
+    """Journal the leg as it is now (placed, then answered) until its CDR is stored (issue #20)."""
+    journal = call.services.journal
+    if journal is None:
+        return
+    journal.update(
+        JournalEntry(
+            call_id=attempt.call_id,
+            caller_tag=call.caller_leg.local_tag,
+            callee_call_id=leg.call_id,
+            callee_tag=leg.local_tag,
+            started_at=started_at,
+            answered_at=answered_at,
+            caller=attempt.presented_caller_id,
+            callee=called(attempt),
+            account_id=attempt.account_id,
+            device_id=attempt.device_id,
+            trunk_id=attempt.trunk_id,
+            customer_trunk_id=attempt.customer_trunk_id,
+            direction=attempt.direction,
+            emergency=attempt.emergency,
+        )
+    )
+
+
 def leg_outcome(answered_at: datetime | None, status: int) -> CallOutcome:
     return CallOutcome.ANSWERED if answered_at is not None else outcome_of(status)
 
@@ -132,4 +167,7 @@ def record_leg(
         customer_trunk_id=attempt.customer_trunk_id,
         disposition=disposition,
     )
-    call.services.accounting.call_ended(record)
+    services = call.services
+    services.accounting.call_ended(record)
+    if services.journal is not None:  # its entry goes once the CDR is stored
+        services.journal.ended((attempt.call_id, call.caller_leg.local_tag), record)

@@ -195,6 +195,11 @@ recording_settings = Table(
     Column("acknowledged_at", UtcDateTime()),
     Column("stored_bytes", BigInteger, nullable=False),
     Column("recordings", Integer, nullable=False),
+    Column("scope", String(8), nullable=False, server_default="all"),  # 0032_recording_choice
+    Column("direction", String(8), nullable=False, server_default="both"),
+    Column("user_ids", Text, nullable=False, server_default=""),  # space-separated ids
+    Column("number_ids", Text, nullable=False, server_default=""),
+    Column("retention_days", Integer),
 )
 
 web_channels = Table(

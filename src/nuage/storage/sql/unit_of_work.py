@@ -96,7 +96,11 @@ MAPPERS: dict[str, tuple[RowMapper[Any], str, str]] = {
     "numbers": (_mapper(PhoneNumber, tables.phone_numbers), "number", "id"),
     "faxes": (_mapper(VirtualFax, tables.virtual_faxes), "virtual fax", "id"),
     "conference_rooms": (_mapper(ConferenceRoom, tables.conference_rooms), "conference room", "id"),
-    "recording": (_mapper(RecordingSetting, tables.recording_settings), "recording setting", "account_id"),
+    "recording": (
+        _mapper(RecordingSetting, tables.recording_settings, user_ids=_WORDS, number_ids=_WORDS),
+        "recording setting",
+        "account_id",
+    ),
     "call_recordings": (_mapper(CallRecording, media_tables.call_recordings), "call recording", "id"),
     "web_channels": (_mapper(WebChannel, tables.web_channels), "web channel", "id"),
     "meeting_rooms": (_mapper(MeetingRoom, meeting_tables.meeting_rooms), "meeting room", "id"),

@@ -1,7 +1,9 @@
 """Portal page of a customer's media: call recording (CFG-9), sound files (CFG-12), faxes (CFG-7).
 
 ``/accounts/{account_id}/media``. Recording is switched on by an administrator of the account who
-ticks the legal acknowledgment (else CFG-9 refuses it, in words, with the rule); a sound file is
+ticks the legal acknowledgment (else CFG-9 refuses it, in words, with the rule), and who chooses
+whose calls are recorded (all, ticked users, ticked numbers; made, received or both) and for how
+many days recordings are kept; a sound file is
 uploaded only with the copyright acknowledgment (CFG-12); a virtual fax comes with the warning
 that fax is best effort (CFG-7). The same use cases as the API's ``/customers/{id}/recording``,
 ``/sound-files`` and ``/virtual-faxes``.
@@ -24,11 +26,13 @@ from pydantic import ValidationError
 
 from nuage.api.deps import ApiUnitOfWork
 from nuage.api.resources.faxes import FaxCreate
+from nuage.directory.recording import RecordingDirection, RecordingScope
 from nuage.directory.rules import MAX_SOUND_BYTES
-from nuage.errors import NuageError
+from nuage.errors import InvalidInput, NuageError
 from nuage.media.sounds import convert
 from nuage.services.directory import media
 from nuage.services.directory import sound_files as sounds
+from nuage.services.directory.recording_choice import RecordingChoice
 from nuage.services.fax import fax_usage
 from nuage.services.queries import get_visible, page_visible
 from nuage.web.portal.base import Form, Portal, Viewer, form_text, read_form, refusal
@@ -69,6 +73,29 @@ async def read_upload(request: Request) -> tuple[Form, tuple[str, bytes] | None]
     return fields, upload
 
 
+def recording_choice(form: Form) -> RecordingChoice:
+    """CFG-9: the recording form's choice: scope and direction (a value not offered is refused),
+    the ticked ``user-<id>`` and ``number-<id>`` boxes, the retention in days (empty: none)."""
+    try:
+        scope, direction = (
+            RecordingScope(form.get("scope", "all")),
+            RecordingDirection(form.get("direction", "both")),
+        )
+    except ValueError:
+        raise InvalidInput("scope", "Choose whose calls are recorded among those offered") from None
+    days = form_text(form, "retention_days", 8)
+    if days is not None and not days.isdigit():
+        raise InvalidInput("retention_days", "A retention period is a whole number of days")
+    ticked = [name for name, value in form.items() if value == "on"]
+    return RecordingChoice(
+        scope=scope,
+        direction=direction,
+        user_ids=tuple(name.removeprefix("user-") for name in ticked if name.startswith("user-")),
+        number_ids=tuple(name.removeprefix("number-") for name in ticked if name.startswith("number-")),
+        retention_days=int(days) if days is not None else None,
+    )
+
+
 def router(portal: Portal) -> APIRouter:
     """The routes of this module over ``portal``."""
     routes = APIRouter()
@@ -83,6 +110,7 @@ def router(portal: Portal) -> APIRouter:
         )
         faxes = page_visible(uow.faxes, viewer.ctx, order_by=("email", "id"), limit=MAX_ROWS, where=where)
         numbers = uow.numbers.list(account_id=customer.id, order_by=("e164",), limit=MAX_ROWS)
+        users = uow.users.list(account_id=customer.id, order_by=("name", "id"), limit=MAX_ROWS)
         usage = fax_usage(uow, viewer.ctx, customer.id)  # CFG-7: heavy fax users are warned
         return portal.render(
             request,
@@ -96,6 +124,7 @@ def router(portal: Portal) -> APIRouter:
             faxes=faxes.items,
             fax_usage=usage,
             numbers=numbers,
+            users=users,
             e164={n.id: n.e164 for n in numbers},
             values=more.pop("values", {}),
             **more,
@@ -126,6 +155,7 @@ def router(portal: Portal) -> APIRouter:
                     enabled=enabled,
                     administrator_id=viewer.user.id if viewer.user.account_id == customer.id else None,
                     acknowledged=form.get("acknowledged") == "on",
+                    choice=recording_choice(form),
                 )
             except NuageError as error:
                 return page(request, viewer, uow, customer.id, refused=refusal(error))

@@ -18,12 +18,12 @@ from nuage.sip.b2bua.bridge import TRANSFERRED
 from nuage.sip.b2bua.transfer_leg import TRANSFER_LEG
 from nuage.sip.dialogs import Dialog
 from nuage.sip.digest import authorization_header
-from nuage.sip.memory import MemoryDialPlan
+from nuage.sip.memory import MemoryCallJournalStore, MemoryCdrSink, MemoryDialPlan
 from nuage.sip.message import Headers, SipRequest
 from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import Authorization, CallAttempt, CallOutcome, DeviceDestination, Direction, Refusal
 from nuage.sip.transactions import new_branch, new_tag
-from sip.unit.b2bua.lab import BOB_DESK, BOB_DESK_ONLY, CAROL, B2buaLab, Peer, b2bua_lab, sdp
+from sip.unit.b2bua.lab import BOB, BOB_DESK, BOB_DESK_ONLY, CAROL, B2buaLab, Peer, b2bua_lab, sdp
 from sip.unit.b2bua.test_calls import answer
 
 CAROL_SDP = sdp("10.0.0.4", 40000)
@@ -395,7 +395,7 @@ async def test_a_transferee_hanging_up_while_the_target_rings_cancels_the_target
         assert not lab.server.calls()
 
 
-async def test_the_joined_call_relays_its_requests_and_is_not_transferred_twice() -> None:
+async def test_the_joined_call_relays_its_requests_and_the_carrier_may_not_transfer_it() -> None:
     async with b2bua_lab(DialPlanPolicy()) as lab:
         caller, callee = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
         desk, carol = lab.phones[BOB_DESK.device_id], lab.phones[CAROL.device_id]
@@ -417,4 +417,110 @@ async def test_the_joined_call_relays_its_requests_and_is_not_transferred_twice(
         lab.carrier.send_in_dialog(caller, "ACK", cseq=ok.cseq.number)
         await carol.request("ACK")
         refer(lab.carrier, caller, "<sip:bob@nuage.test>")
-        assert (await lab.carrier.response(403, "REFER")).reason == "Call Already Transferred"
+        refused = await lab.carrier.response(403, "REFER")  # TEN-4: the carrier is no phone of an account
+        assert "TEN-4" in (refused.headers.get("warning") or "")
+
+
+async def _joined_to_carol(lab: B2buaLab) -> tuple[Dialog, Dialog]:
+    """The carrier calls bob's desk, which transfers it blind to carol; carol answers.
+    (The caller's dialog, carol's dialog.)"""
+    caller, callee = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
+    desk, carol = lab.phones[BOB_DESK.device_id], lab.phones[CAROL.device_id]
+    refer(desk, callee, "<sip:carol@nuage.test>", [("refer-sub", "false")])
+    await desk.response(202, "REFER")
+    invite, tag = await carol_rings(lab)
+    carol.reply(invite, 200, to_tag=tag, body=CAROL_SDP)
+    await reinvited(lab, caller, CAROL_SDP)
+    await carol.request("ACK")
+    desk.reply(await desk.request("BYE"), 200)
+    return caller, carol.dialog_as_callee(invite, tag)
+
+
+async def test_a_joined_call_is_transferred_again_and_each_leg_has_its_journal_entry_and_cdr() -> None:
+    store = MemoryCallJournalStore(MemoryCdrSink())
+    async with b2bua_lab(DialPlanPolicy(), journal=store) as lab:
+        caller, with_carol = await _joined_to_carol(lab)
+        carol, bob = lab.phones[CAROL.device_id], lab.phones[BOB.device_id]
+        await lab.advance(10.0)
+        refer(carol, with_carol, "<sip:bob@nuage.test>")  # the target transfers the caller on
+        await carol.response(202, "REFER")
+        assert await notified(carol) == (b"SIP/2.0 100 Trying\r\n", "active;expires=60")
+        invite = await bob.request("INVITE")
+        assert invite.body == b""  # delayed offer again: bob's offer goes to the caller
+        assert lab.server.journal is not None
+        assert lab.server.journal.live == 3  # the call, carol's leg and bob's leg ringing
+        tag = new_tag()
+        bob_sdp = sdp(bob.address.host, 50000)
+        bob.reply(invite, 200, to_tag=tag, body=bob_sdp)
+        await reinvited(lab, caller, bob_sdp)
+        assert (await bob.request("ACK")).body == CALLER_SDP
+        assert (await notified(carol))[0] == b"SIP/2.0 200 OK\r\n"
+        carol.reply(await carol.request("BYE"), 200)  # carol's leg released: its CDR
+        await lab.advance(20.0)
+        lab.carrier.send_in_dialog(caller, "BYE")
+        await lab.carrier.response(200, "BYE")
+        bob.reply(await bob.request("BYE"), 200)
+        records = await lab.cdrs_written(3)
+        await lab.server.journal.flush()
+        assert lab.server.journal.live == 0
+    original = next(r for r in records if r.call_id == caller.call_id)
+    first, second = sorted((r for r in records if r is not original), key=lambda r: len(r.call_id))
+    assert original.disposition == TRANSFERRED
+    assert (first.callee, first.caller, first.disposition, first.outcome) == (
+        "carol",
+        "bobdesk",
+        TRANSFER_LEG,
+        CallOutcome.ANSWERED,
+    )
+    assert (second.callee, second.caller, second.disposition, second.outcome) == (
+        "bob",
+        "carol",  # the second leg is a call of the account carol's phone belongs to, placed by her
+        TRANSFER_LEG,
+        CallOutcome.ANSWERED,
+    )
+    assert first.billable_seconds == 10
+    assert second.billable_seconds == 20
+    assert first.call_id != second.call_id
+    assert second.call_id.startswith(f"{caller.call_id}/transfer-")
+
+
+async def test_a_second_transfer_that_fails_leaves_the_joined_call_as_it_was() -> None:
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        caller, with_carol = await _joined_to_carol(lab)
+        carol, bob = lab.phones[CAROL.device_id], lab.phones[BOB.device_id]
+        refer(carol, with_carol, "<sip:bob@nuage.test>", [("refer-sub", "false")])
+        await carol.response(202, "REFER")
+        for phone in (bob, lab.phones[BOB_DESK.device_id]):  # both of bob's phones are busy
+            phone.reply(await phone.request("INVITE"), 486, to_tag=new_tag())
+            await phone.request("ACK")
+        # carol and the caller still talk: the caller's re-INVITE reaches carol
+        lab.carrier.send_in_dialog(caller, "INVITE", body=CALLER_SDP)
+        relayed = await carol.request("INVITE")
+        carol.reply(relayed, 200, body=CAROL_SDP)
+        assert (await lab.carrier.response(200)).body == CAROL_SDP
+        lab.carrier.send_in_dialog(caller, "BYE")
+        await lab.carrier.response(200, "BYE")
+        carol.reply(await carol.request("BYE"), 200)
+        records = await lab.cdrs_written(3)
+    legs = {r.callee: r.outcome for r in records if r.disposition == TRANSFER_LEG}
+    assert legs == {"carol": CallOutcome.ANSWERED, "bob": CallOutcome.BUSY}
+
+
+async def test_the_caller_hanging_up_while_the_second_target_rings_ends_every_leg() -> None:
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        caller, with_carol = await _joined_to_carol(lab)
+        carol, bob = lab.phones[CAROL.device_id], lab.phones[BOB.device_id]
+        refer(carol, with_carol, "<sip:bob@nuage.test>", [("refer-sub", "false")])
+        await carol.response(202, "REFER")
+        invite = await bob.request("INVITE")
+        tag = new_tag()
+        bob.reply(invite, 180, to_tag=tag)
+        lab.carrier.send_in_dialog(caller, "BYE")
+        await lab.carrier.response(200, "BYE")
+        bob.reply(await bob.request("CANCEL"), 200)  # the second target stops ringing
+        bob.reply(invite, 487, to_tag=tag)
+        carol.reply(await carol.request("BYE"), 200)  # the party of the joined call is hung up
+        records = await lab.cdrs_written(3)
+        assert not lab.server.calls()
+    legs = {r.callee: r.outcome for r in records if r.disposition == TRANSFER_LEG}
+    assert legs == {"carol": CallOutcome.ANSWERED, "bob": CallOutcome.CANCELLED}
