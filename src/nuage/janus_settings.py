@@ -5,6 +5,11 @@ Nuage reaches Janus's HTTP API at ``url`` (keep it on a private network: the API
 browsers reach it at ``public_url`` (behind a TLS proxy in production). Rooms are created with the
 video room's ``admin_key`` (the same value as ``admin_key`` in ``janus.plugin.videoroom.jcfg``), so a
 browser cannot create rooms of its own. Browsers behind NAT need a TURN server (``coturn``).
+
+With no ``url`` set, ``nuage serve`` runs Janus itself when the ``janus`` binary is installed
+(``embedded``, the default): bound to 127.0.0.1 on ``embedded_port`` (0: a free port), configured under
+the data directory (``janus/``) with a random ``admin_key``, its SIP plugin registering to Nuage's own
+SIP listener. That is for a demo or one machine; ``embedded = false`` turns it off.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ class JanusSettings(BaseModel):
     turn_password: SecretStr | None = None
     sip_proxy: str | None = Field(default=None, pattern=r"^sips?:[^\s]{1,250}$")  # Janus -> Nuage SIP
     sip_domain: str | None = Field(default=None, max_length=253)  # the domain of the browser phones' AoR
+    embedded: bool = True  # no ``url``: ``nuage serve`` runs Janus on loopback itself, when installed
+    embedded_port: int = Field(default=0, ge=0, le=65535)  # its HTTP port on 127.0.0.1; 0: a free one
 
     @property
     def browser_url(self) -> str | None:
