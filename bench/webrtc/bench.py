@@ -13,6 +13,8 @@ Each round, the N pages dial Bob's extension at once. Measured:
 * time from click to ringing: in the page, from the click to the phone's status turning
   ``ringing`` (Janus relays Nuage's 180) or, when the 200 comes first, ``in call``; p50/p99 over
   every call of every round;
+* CPU to set a call up: the CPU time of Nuage's process and of Janus's from the clicks until every
+  call is answered, divided by N (this includes their idle background over that time);
 * CPU per call: the CPU time (``/proc/PID/stat``, user + system) of Nuage's process and, apart, of
   Janus's, over a window with the N calls up, minus the same window idle (the pages registered, no
   call), divided by N; in % of one core.
@@ -191,6 +193,7 @@ async def run(calls: int, rounds: int, window: float) -> None:
     ringing: list[float] = []
     busy: list[dict[str, float]] = []
     idle: list[dict[str, float]] = []
+    setup: list[dict[str, float]] = []  # CPU seconds per call, from the clicks to every call answered
     try:
         folder = work / "bob"
         account = f"<sip:bob@127.0.0.1:{sip_port}>;auth_pass=Bob-Demo-2026!;answermode=auto;audio_codecs=PCMU"
@@ -204,8 +207,10 @@ async def run(calls: int, rounds: int, window: float) -> None:
                     pages = list(await asyncio.gather(*(phone_page(browser, base) for _ in range(calls))))
                     for number in range(rounds):
                         idle.append(await cpu_over(pids, window))
+                        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
                         await asyncio.gather(*(page.evaluate(_CLICK) for page in pages))
                         await asyncio.gather(*(in_call(page) for page in pages))
+                        setup.append({n: (cpu_seconds(p) - before[n]) / calls for n, p in pids.items()})
                         for page in pages:
                             rang = await page.evaluate(_RANG)
                             if rang is not None:
@@ -221,7 +226,7 @@ async def run(calls: int, rounds: int, window: float) -> None:
     finally:
         serve.send_signal(signal.SIGINT)
         serve.wait(60)
-    report(calls, rounds, window, ringing, busy, idle)
+    report(calls, rounds, window, ringing, busy, idle, setup)
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -232,6 +237,7 @@ def report(
     ringing: list[float],
     busy: list[dict[str, float]],
     idle: list[dict[str, float]],
+    setup: list[dict[str, float]],
 ) -> None:
     def per_call(name: str) -> float:
         return (statistics.mean(b[name] for b in busy) - statistics.mean(i[name] for i in idle)) / calls
@@ -251,7 +257,8 @@ def report(
         print(
             f"{name}: idle {statistics.mean(i[name] for i in idle):.1f} % of a core, "
             f"{calls} calls up {statistics.mean(b[name] for b in busy):.1f} %, "
-            f"per call {per_call(name):.2f} %"
+            f"per call {per_call(name):.2f} %; setting a call up: "
+            f"{1000 * statistics.mean(one[name] for one in setup):.0f} ms of CPU"
         )
 
 

@@ -6,6 +6,7 @@ through it, the demo shop page's widget gets a token and a line, and stopping se
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -23,6 +24,7 @@ from typer.testing import CliRunner
 
 from api.support import SECRETS
 from netports import free_port
+from nuage.adapters.janus_process import JanusConfig, JanusProcess
 from nuage.cli import app
 from nuage.services.demo_webrtc import SHOP_NUMBER
 from waiting import wait_until
@@ -189,3 +191,15 @@ def test_serve_runs_janus_for_the_demo_room_and_shop_and_stops_it(
     assert "Janus stopped." in served.output()
     children = [janus_pid, *restarted]
     assert not [pid for pid in children if alive(pid)], "a Janus outlived nuage serve"
+
+
+def test_one_data_directory_runs_one_embedded_janus(tmp_path: Path) -> None:
+    """Two servers on one data directory would rewrite each other's Janus configuration: the first
+    claims the folder, the second runs none until the first lets go."""
+    config = JanusConfig(folder=tmp_path / "janus" / "etc", port=free_port(), admin_key="k")
+    first, second = (JanusProcess("janus", config, tmp_path / "janus" / "janus.log") for _ in range(2))
+    assert first.claim()
+    assert not second.claim()
+    asyncio.run(first.stop())  # never started: only lets go of the folder
+    assert second.claim()
+    asyncio.run(second.stop())

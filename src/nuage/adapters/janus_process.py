@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import fcntl
 import json
 import logging
 import shutil
@@ -25,6 +26,7 @@ import sysconfig
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +162,20 @@ class JanusProcess:
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
+        self._claim: IO[bytes] | None = None
+
+    def claim(self) -> bool:
+        """Take the configuration folder for this process (a lock held until ``stop``); False when
+        another process holds it: two servers on one data directory would rewrite each other's."""
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        held = (self.log_file.parent / "janus.lock").open("wb")
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            held.close()
+            return False
+        self._claim = held
+        return True
 
     @property
     def pid(self) -> int | None:
@@ -220,6 +236,14 @@ class JanusProcess:
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop Janus (SIGTERM, then SIGKILL after ``grace_s``) and its supervision."""
         self._stopping = True
+        try:
+            await self._stop_process(grace_s)
+        finally:
+            if self._claim is not None:
+                self._claim.close()  # the lock goes with the file
+                self._claim = None
+
+    async def _stop_process(self, grace_s: float) -> None:
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):

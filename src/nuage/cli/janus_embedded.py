@@ -1,7 +1,8 @@
 """``nuage serve``'s Janus (MTG-1): with no ``[janus] url``, the ``janus`` binary installed and
 ``[janus] embedded`` on (the default), Nuage runs the gateway itself on loopback, configured under the
 data directory (``janus/``), and wires ``[janus]`` to it: its URL, a random video-room admin key and,
-once SIP listens, ``sip_proxy`` pointing at Nuage's own SIP listener. Also the demo's browser side:
+once SIP listens, ``sip_proxy`` pointing at Nuage's own SIP listener. One server per data directory
+runs it (a lock on the folder); another on the same directory runs none. Also the demo's browser side:
 where its meeting room, shop page and browser phone are, printed with the server's address.
 """
 
@@ -56,6 +57,9 @@ async def start_janus(platform: Platform) -> JanusProcess | None:
         modules=modules_folder(binary),
     )
     process = JanusProcess(binary, wanted, folder / "janus.log")
+    if not process.claim():
+        typer.echo(f"Janus: another nuage serve on this data directory runs it ({folder}): {OFF} here")
+        return None
     if not await process.start():
         await process.stop()
         typer.echo(f"Janus: did not start, see {process.log_file}: {OFF}")
