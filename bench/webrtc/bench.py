@@ -21,7 +21,10 @@ Each round, the N pages dial Bob's extension at once. Measured:
 
 Usage (from the repository root, after ``scripts/install --test``):
 
-    .venv/bin/python bench/webrtc/bench.py [--calls 4] [--rounds 5] [--window 10]
+    .venv/bin/python bench/webrtc/bench.py [--calls 4] [--rounds 5] [--window 10] [--anchor]
+
+(``--anchor``: every call's media through Nuage's media engine; by default the demo's loopback
+calls are not anchored and Nuage carries their signalling only.)
 
 A script, not a test. baresip's RTP range holds up to 4 calls at once.
 """
@@ -103,9 +106,12 @@ async def cpu_over(pids: dict[str, int], seconds: float) -> dict[str, float]:
     return {name: 100 * (cpu_seconds(pid) - before[name]) / wall for name, pid in pids.items()}
 
 
-async def start_serve(data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str, int, int]:
-    """``nuage serve`` on free ports; (process, web base, SIP port, Janus pid)."""
+async def start_serve(data: Path, log: Path, anchor: bool) -> tuple[subprocess.Popen[bytes], str, int, int]:
+    """``nuage serve`` on free ports; (process, web base, SIP port, Janus pid). ``anchor``: every
+    call's media through Nuage's media engine (``[sip.media] always_anchor``)."""
     env = {**os.environ, "NUAGE_DATA_DIR": str(data)}
+    if anchor:
+        env["NUAGE_SIP__MEDIA__ALWAYS_ANCHOR"] = "true"
     demo = subprocess.run(
         [sys.executable, "-m", "nuage", "demo", "--webrtc"], env=env, capture_output=True, check=False
     )
@@ -184,11 +190,11 @@ async def ended(page: Page) -> None:
     )
 
 
-async def run(calls: int, rounds: int, window: float) -> None:
+async def run(calls: int, rounds: int, window: float, anchor: bool) -> None:
     if shutil.which("baresip") is None or not CHROMIUM.exists():
         raise SystemExit("needs baresip and chromium: scripts/install --test")
     work = Path(tempfile.mkdtemp(prefix="nuage-webrtc-bench-"))
-    serve, base, sip_port, janus_pid = await start_serve(work / "data", work / "serve.log")
+    serve, base, sip_port, janus_pid = await start_serve(work / "data", work / "serve.log", anchor)
     pids = {"nuage": serve.pid, "janus": janus_pid}
     ringing: list[float] = []
     busy: list[dict[str, float]] = []
@@ -226,39 +232,34 @@ async def run(calls: int, rounds: int, window: float) -> None:
     finally:
         serve.send_signal(signal.SIGINT)
         serve.wait(60)
-    report(calls, rounds, window, ringing, busy, idle, setup)
+    options = f"--calls {calls} --rounds {rounds} --window {window:g}{' --anchor' * anchor}"
+    report(options, calls, ringing, busy, idle, setup)
     shutil.rmtree(work, ignore_errors=True)
 
 
 def report(
+    options: str,
     calls: int,
-    rounds: int,
-    window: float,
     ringing: list[float],
     busy: list[dict[str, float]],
     idle: list[dict[str, float]],
     setup: list[dict[str, float]],
 ) -> None:
-    def per_call(name: str) -> float:
-        return (statistics.mean(b[name] for b in busy) - statistics.mean(i[name] for i in idle)) / calls
+    def mean(samples: list[dict[str, float]], name: str) -> float:
+        return statistics.mean(sample[name] for sample in samples)
 
     print()
+    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {platform.machine()}, {os.cpu_count()} cores")
+    print(f"command: .venv/bin/python bench/webrtc/bench.py {options}")
     print(
-        f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, {os.cpu_count()} cores"
-    )
-    command = f"--calls {calls} --rounds {rounds} --window {window:g}"
-    print(f"command: .venv/bin/python bench/webrtc/bench.py {command}")
-    print(f"concurrent browser-to-phone calls: {calls}, rounds: {rounds}, CPU window: {window:g} s")
-    print(
-        f"click to ringing, ms ({len(ringing)} calls): p50 {percentile(ringing, 0.5):.0f}, "
+        f"click to ringing, ms ({len(ringing)} calls, {calls} at once): p50 {percentile(ringing, 0.5):.0f}, "
         f"p99 {percentile(ringing, 0.99):.0f}, max {max(ringing):.0f}"
     )
     for name in ("nuage", "janus"):
         print(
-            f"{name}: idle {statistics.mean(i[name] for i in idle):.1f} % of a core, "
-            f"{calls} calls up {statistics.mean(b[name] for b in busy):.1f} %, "
-            f"per call {per_call(name):.2f} %; setting a call up: "
-            f"{1000 * statistics.mean(one[name] for one in setup):.0f} ms of CPU"
+            f"{name}: idle {mean(idle, name):.1f} % of a core, {calls} calls up {mean(busy, name):.1f} %, "
+            f"per call {(mean(busy, name) - mean(idle, name)) / calls:.2f} %; "
+            f"CPU to set a call up: {1000 * mean(setup, name):.0f} ms"
         )
 
 
@@ -267,10 +268,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=4, help="concurrent calls (1-4)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--window", type=float, default=10.0, help="seconds of each CPU window")
+    parser.add_argument("--anchor", action="store_true", help="every call's media through Nuage")
     args = parser.parse_args()
     if not 1 <= args.calls <= 4:
         parser.error("--calls: 1 to 4 (baresip's RTP ports)")
-    asyncio.run(run(args.calls, args.rounds, args.window))
+    asyncio.run(run(args.calls, args.rounds, args.window, args.anchor))
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def _print_browser_demo(browser: WebRtcDemo) -> None:
     email, password = PHONE_LOGIN
     typer.echo(
         f"Web Meeting (paid, BIL-6): /meet/{browser.room_id} PIN {browser.room_pin}; "
-        f"demo shop with the click-to-call widget (CFG-10, rings Bob): {SHOP_PATH}; browser phone: "
+        f"demo shop with the click-to-call widget (CFG-10, to Bob's number): {SHOP_PATH}; browser phone: "
         f"/softphone as {email} / {password}, dial {PHONE_CALLS} (Bob); "
         "`nuage serve` runs Janus for them"
     )

@@ -48,7 +48,7 @@ async def start_janus(platform: Platform) -> JanusProcess | None:
     if binary is None:
         typer.echo(f"Janus: not installed (the Debian package janus): {OFF}")
         return None
-    folder = settings.data_dir / "janus"
+    folder = settings.data_dir.resolve() / "janus"
     admin_key = secrets.token_urlsafe(24)
     wanted = JanusConfig(
         folder=folder / "etc",

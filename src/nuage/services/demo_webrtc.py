@@ -1,7 +1,7 @@
 """The demo's browser side (issue #18), loaded by ``nuage demo --webrtc`` (idempotent): Atelier
 Dupont's Web Meeting room, ordered and its subscription invoice paid (BIL-6: so it opens), and its
 click-to-call widget (CFG-10) for the demo shop page the web server shows at ``/demo/shop``, whose
-calls ring Bob's phone. Kept apart from ``load_demo``: the room's order invoice and the widget's
+calls go to Bob's number. Kept apart from ``load_demo``: the room's order invoice and the widget's
 billed channels would change the demo's invoices its billing scenarios know.
 """
 
@@ -28,7 +28,7 @@ CUSTOMER = "Atelier Dupont"
 ROOM_NAME = "Demo meeting room"
 ROOM_PIN = "2468"
 SHOP_NAME = "Demo shop"
-SHOP_NUMBER = "+3223000101"  # Bob's phone answers the shop's widget
+SHOP_NUMBER = "+3223000101"  # the shop widget's destination: Bob's number
 SHOP_PATH = "/demo/shop"
 DEFAULT_ORIGIN = "http://127.0.0.1:8080"  # ``nuage serve``'s default web address
 PHONE_LOGIN = ("alice@dupont.example", "Alice-Portal-2026")  # the browser phone: calls Bob, 212
