@@ -239,9 +239,13 @@ class JanusProcess:
         try:
             await self._stop_process(grace_s)
         finally:
-            if self._claim is not None:
-                self._claim.close()  # the lock goes with the file
-                self._claim = None
+            self.release()
+
+    def release(self) -> None:
+        """Let go of the configuration folder (``claim``)."""
+        if self._claim is not None:
+            self._claim.close()  # the lock goes with the file
+            self._claim = None
 
     async def _stop_process(self, grace_s: float) -> None:
         if self._supervisor is not None:
