@@ -138,6 +138,7 @@ def test_serve_runs_janus_for_the_demo_room_and_shop_and_stops_it(
     assert "Browser phone: " + served.base + "/softphone  (log in as alice@dupont.example" in output
 
     with api_client(served.base, "demo-operator") as http:
+        wait_until(lambda: gateway_answers(http), timeout=60, what="Janus to answer")
         health = http.get("/meeting-gateway").json()
         assert health["configured"], health
         assert health["reachable"], health

@@ -6,9 +6,10 @@ transport on loopback, the video room (its ``admin_key``) and the SIP plugins, n
 other plugins, transports, loggers and event handlers are disabled so it starts fast). The tests'
 gateway and ``nuage serve``'s embedded one are both written here.
 
-``JanusProcess`` runs ``janus`` on such a folder: it waits for ``/info``, starts it again when it
-exits on its own, stops it with Nuage, and asks the kernel to stop it if Nuage dies without a word
-(``PR_SET_PDEATHSIG``), so no gateway outlives the process that started it.
+``JanusProcess`` runs ``janus`` on such a folder without waiting for it (it reports when ``/info``
+does not answer), starts it again when it exits on its own, stops it with Nuage, and asks the kernel
+to stop it if Nuage dies without a word (``PR_SET_PDEATHSIG``), so no gateway outlives the process
+that started it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ OTHER_PLUGINS = (
 )  # fmt: skip
 OTHER_TRANSPORTS = ("mqtt", "nanomsg", "pfunix", "rabbitmq", "websockets")
 RESTART_AFTER_S = (0.5, 1.0, 2.0, 5.0, 10.0)  # waits between restarts after a crash, then 10 s each
+READY_WITHIN_S = 20.0  # a Janus that does not answer /info by then is reported (and left running)
 
 
 def find_janus() -> str | None:
@@ -193,13 +195,12 @@ class JanusProcess:
                 preexec_fn=_die_with_parent,
             )
 
-    async def start(self, ready_within_s: float = 20.0) -> bool:
-        """Start Janus and supervise it; whether it answered within ``ready_within_s``."""
+    async def start(self) -> None:
+        """Start Janus and its supervision; it answers a moment later (``wait_ready``), while the
+        caller goes on starting the rest (nothing waits on the gateway to serve)."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._process = await self._spawn()
-        ready = await self.wait_ready(ready_within_s)
         self._supervisor = asyncio.create_task(self._supervise())
-        return ready
 
     async def wait_ready(self, within_s: float) -> bool:
         """Whether Janus answers ``/info`` within ``within_s`` (False at once if it exited)."""
@@ -218,11 +219,15 @@ class JanusProcess:
         return self._stopping
 
     async def _supervise(self) -> None:
-        failures = 0
+        failures = 0  # exits in a row of a Janus that never answered: the pause grows
         while not self.stopping() and self._process is not None:
+            answered = await self.wait_ready(READY_WITHIN_S)
+            if not answered and self._process.returncode is None:
+                log.warning("Janus does not answer at %s (see %s)", self.config.url, self.log_file)
             code = await self._process.wait()
             if self.stopping():
                 return
+            failures = 0 if answered else failures + 1
             pause = RESTART_AFTER_S[min(failures, len(RESTART_AFTER_S) - 1)]
             log.warning("Janus exited (status %s); starting it again in %.1f s", code, pause)
             await asyncio.sleep(pause)
@@ -231,7 +236,6 @@ class JanusProcess:
             self._process = await self._spawn()
             self.restarts += 1
             log.warning("Janus started again (pid %s)", self._process.pid)
-            failures = 0 if await self.wait_ready(20.0) else failures + 1
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop Janus (SIGTERM, then SIGKILL after ``grace_s``) and its supervision."""

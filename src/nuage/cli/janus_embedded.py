@@ -34,8 +34,9 @@ def _free_loopback_port() -> int:
 
 
 async def start_janus(platform: Platform) -> JanusProcess | None:
-    """The embedded Janus, started and answering, with ``[janus]`` pointing at it; None (and a line
-    saying why) when ``[janus]`` names a gateway, is turned off, or Janus is not installed."""
+    """The embedded Janus, started (it answers a moment later), with ``[janus]`` pointing at it; None
+    (and a line saying why) when ``[janus]`` names a gateway, is turned off, Janus is not installed,
+    or another server on this data directory runs it."""
     settings = platform.settings
     config = settings.janus
     if config.url is not None:
@@ -60,10 +61,7 @@ async def start_janus(platform: Platform) -> JanusProcess | None:
     if not process.claim():
         typer.echo(f"Janus: another nuage serve on this data directory runs it ({folder}): {OFF} here")
         return None
-    if not await process.start():
-        await process.stop()
-        typer.echo(f"Janus: did not start, see {process.log_file}: {OFF}")
-        return None
+    await process.start()  # it answers a moment later: nothing here waits on it
     config.url = wanted.url  # the routers hold this object: change it, never replace it
     config.admin_key = SecretStr(admin_key)
     typer.echo(
