@@ -10,6 +10,11 @@ Several gateways: ``[[janus.instances]]`` lists more Janus processes (``name``, 
 ``admin_key``, ``weight``, ``capacity``); ``[janus] url``, when set, is the instance named
 ``default``. Each meeting room is placed on one instance when it opens and stays there
 (``nuage.services.meetings.placement``); the browser phones and the widget use the first instance.
+
+With no ``url`` set, ``nuage serve`` runs Janus itself when the ``janus`` binary is installed
+(``embedded``, the default): bound to 127.0.0.1 on ``embedded_port`` (0: a free port), configured under
+the data directory (``janus/``) with a random ``admin_key``, its SIP plugin registering to Nuage's own
+SIP listener. That is for a demo or one machine; ``embedded = false`` turns it off.
 """
 
 from __future__ import annotations
@@ -79,6 +84,9 @@ class JanusSettings(BaseModel):
             )
             found.insert(0, first)
         return found
+
+    embedded: bool = True  # no ``url``: ``nuage serve`` runs Janus on loopback itself, when installed
+    embedded_port: int = Field(default=0, ge=0, le=65535)  # its HTTP port on 127.0.0.1; 0: a free one
 
     @property
     def browser_url(self) -> str | None:

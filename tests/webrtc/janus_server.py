@@ -1,29 +1,21 @@
-"""A Janus WebRTC gateway (Debian ``janus``) started by the tests on free ports, from a generated
-configuration folder: the HTTP transport on loopback, the video room, audio bridge and SIP plugins,
-nothing else (the other plugins, transports, loggers and event handlers are disabled so it starts
-fast).
+"""A Janus WebRTC gateway (Debian ``janus``) started by the tests on free ports, from the
+configuration folder ``nuage serve``'s embedded Janus is written from (``write_config``): the HTTP
+transport on loopback, the video room, audio bridge and SIP plugins, nothing else.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from netports import bind_race_lost, free_port, release
+from nuage.adapters.janus_process import JanusConfig, answers, modules_folder, write_config
 from waiting import wait_until
 
-PLUGINS = Path("/usr/lib/x86_64-linux-gnu/janus")
-_OTHER_PLUGINS = (
-    "duktape", "echotest", "lua", "nosip", "recordplay", "streaming", "textroom",
-    "videocall", "voicemail",
-)  # fmt: skip
-_OTHER_TRANSPORTS = ("mqtt", "nanomsg", "pfunix", "rabbitmq", "websockets")
 ADMIN_KEY = "nuage-test-room-admin-key"
 
 
@@ -53,45 +45,18 @@ class JanusServer:
         """The Janus API base URL (HTTP transport)."""
         return f"http://127.0.0.1:{self.port}/janus"
 
-    def _write_config(self) -> None:
-        disabled = ",".join(f"libjanus_{name}.so" for name in _OTHER_PLUGINS)
-        transports = ",".join(f"libjanus_{name}.so" for name in _OTHER_TRANSPORTS)
-        (self.config / "janus.jcfg").write_text(
-            f"""general: {{
-  configs_folder = "{self.config}"
-  plugins_folder = "{PLUGINS}/plugins"
-  transports_folder = "{PLUGINS}/transports"
-  events_folder = "{PLUGINS}/events"
-  loggers_folder = "{PLUGINS}/loggers"
-  debug_level = 4
-  server_name = "nuage-test"
-  session_timeout = 60
-}}
-media: {{ rtp_port_range = "{self.rtp_low}-{self.rtp_low + 199}" }}
-nat: {{ nice_debug = false ice_enforce_list = "lo" ignore_mdns = true }}
-plugins: {{ disable = "{disabled}" }}
-transports: {{ disable = "{transports}" }}
-loggers: {{ disable = "libjanus_jsonlog.so" }}
-events: {{ broadcast = false }}
-"""
-        )
-        (self.config / "janus.transport.http.jcfg").write_text(
-            f"""general: {{ json = "compact" base_path = "/janus" http = true port = {self.port}
-  https = false ip = "127.0.0.1" }}
-admin: {{ admin_http = false }}
-cors: {{ }}
-"""
-        )
-        (self.config / "janus.plugin.videoroom.jcfg").write_text(
-            f'general: {{ admin_key = "{ADMIN_KEY}" lock_rtp_forward = true }}\n'
-        )
-        (self.config / "janus.plugin.audiobridge.jcfg").write_text(
-            f'general: {{ admin_key = "{ADMIN_KEY}" local_ip = "127.0.0.1" '
-            f'rtp_port_range = "{self.rtp_low + 300}-{self.rtp_low + 349}" }}\n'
-        )
-        (self.config / "janus.plugin.sip.jcfg").write_text(
-            f'general: {{ local_ip = "127.0.0.1" sdp_ip = "127.0.0.1" '
-            f'rtp_port_range = "{self.rtp_low + 200}-{self.rtp_low + 299}" register_ttl = 300 }}\n'
+    def _write_config(self, binary: str) -> None:
+        write_config(
+            JanusConfig(
+                folder=self.config,
+                port=self.port,
+                admin_key=ADMIN_KEY,
+                modules=modules_folder(binary),
+                rtp_ports=(self.rtp_low, self.rtp_low + 199),
+                sip_rtp_ports=(self.rtp_low + 200, self.rtp_low + 299),
+                bridge_rtp_ports=(self.rtp_low + 300, self.rtp_low + 349),
+                server_name="nuage-test",
+            )
         )
 
     def start(self) -> None:
@@ -99,7 +64,7 @@ cors: {{ }}
         for _ in range(2):
             self.port = free_port()
             self.rtp_low = free_port(span=350)
-            self._write_config()
+            self._write_config(binary)
             log = (self.workdir / "janus.log").open("wb")
             self.process = subprocess.Popen(
                 [binary, "-C", str(self.config / "janus.jcfg"), "-F", str(self.config)],
@@ -121,11 +86,7 @@ cors: {{ }}
     def _ready(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
             raise AssertionError(f"Janus exited:\n{self.log()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{self.url}/info", timeout=2) as answer:
-                return json.load(answer).get("janus") == "server_info"
-        except OSError:
-            return False
+        return answers(self.url)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

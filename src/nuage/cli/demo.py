@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from nuage.cli.common import DatabaseUrl, DataDir, command_settings, described, fail, open_platform
 from nuage.errors import NuageError
+from nuage.services.context import Context
 from nuage.services.demo import load_demo
 from nuage.services.demo_applications import load_applications_demo
+from nuage.services.demo_webrtc import PHONE_CALLS, PHONE_LOGIN, SHOP_PATH, WebRtcDemo, load_webrtc_demo
 from nuage.services.security.demo import seed_demo_factors
 from nuage.services.security.second_factor import code_at
 
 
-def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def demo(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    webrtc: Annotated[
+        bool,
+        typer.Option(
+            "--webrtc",
+            help="Also a paid Web Meeting room and the demo shop's click-to-call widget (they add an "
+            "order invoice and a billed web channel to the demo's books).",
+        ),
+    ] = False,
+) -> None:
     """Load the demo tenancy (idempotent): an operator, two partners, three customers, phones."""
     platform = open_platform(command_settings(data_dir, database_url))
+    browser: WebRtcDemo | None = None
     try:
         with platform.uow() as uow:
             summary = load_demo(uow, platform.clock, uow.access)
@@ -23,6 +39,14 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         with platform.uow() as uow:
             factors = seed_demo_factors(uow, platform.clock.now())
             uow.commit()
+        if webrtc:
+            with platform.uow() as uow:
+                browser = load_webrtc_demo(
+                    uow,
+                    Context.operator("", platform.clock),
+                    settings=platform.payments,
+                    validator=platform.einvoice_validator,
+                )
         with platform.uow() as uow:
             accounts = [(p.kind.value, p.name, p.id) for p in uow.parties.list(order_by=("kind", "name"))]
     except NuageError as exc:
@@ -43,6 +67,8 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         f"key 1 joins the conference room, which is also extension {applications.room_extension} "
         f"(PIN {applications.room_pin}, moderator PIN {applications.moderator_pin})"
     )
+    if browser is not None:
+        _print_browser_demo(browser)
     if summary.hot_desk_pins:
         typer.echo(
             f"hot-desk PINs (on {summary.hot_desk!r} dial *11*<extension>*<PIN> to log in, *12 to log out):"
@@ -75,3 +101,14 @@ def demo(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     typer.echo("accounts (the ids the commands and the API take):")
     for kind, name, party_id in accounts:
         typer.echo(f"  {kind:<9} {name:<28} {party_id}")
+
+
+def _print_browser_demo(browser: WebRtcDemo) -> None:
+    """Where the browser side of the demo is (``nuage serve`` prints the full addresses)."""
+    email, password = PHONE_LOGIN
+    typer.echo(
+        f"Web Meeting (paid, BIL-6): /meet/{browser.room_id} PIN {browser.room_pin}; "
+        f"demo shop with the click-to-call widget (CFG-10, to Bob's number): {SHOP_PATH}; browser phone: "
+        f"/softphone as {email} / {password}, dial {PHONE_CALLS} (Bob); "
+        "`nuage serve` runs Janus for them"
+    )

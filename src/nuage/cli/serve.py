@@ -8,17 +8,22 @@ import logging
 import signal
 import socket
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nuage.bootstrap import Platform, SipRuntime
 from nuage.cli.common import DatabaseUrl, DataDir, address, command_settings, fail, open_platform
 from nuage.cli.contracts import daily_contract_job
+from nuage.cli.janus_embedded import print_demo, start_janus, wire_sip
 from nuage.cli.support_mail import SupportMailRuntime, start_support_mail
 from nuage.cli.telavox_job import telavox_job, upstream_of
 from nuage.sip import install_uvloop, tune_gc
 from nuage.sip.tls_certs import CertificateError, CertificatePair, fingerprint
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
 
 
 def serve(
@@ -139,7 +144,29 @@ async def _serve(platform: Platform, listening: socket.socket) -> None:
         if path is not None and not path.is_file():
             raise fail(f"http.tls.{what}: no such file {path}; give the PEM file, or leave TLS out")
     password = tls.key_password.get_secret_value() if tls.key_password else None
-    app = create_app(platform)
+    janus = await start_janus(platform)  # before the app: its pages read ``[janus]``
+    try:
+        await _run(platform, listening, create_app(platform), _WebServer, password, janus=janus is not None)
+    finally:
+        if janus is not None:
+            await janus.stop()
+            typer.echo("Janus stopped.")
+
+
+async def _run(
+    platform: Platform,
+    listening: socket.socket,
+    app: FastAPI,
+    web_server: type[uvicorn.Server],
+    password: str | None,
+    *,
+    janus: bool,
+) -> None:
+    """The web server, SIP and the jobs, until SIGINT or SIGTERM."""
+    import uvicorn
+
+    settings = platform.settings
+    tls = settings.http.tls
     config = uvicorn.Config(
         app,
         host=settings.http.host,
@@ -155,9 +182,11 @@ async def _serve(platform: Platform, listening: socket.socket) -> None:
             config.load()  # builds the TLS context now, so that a bad file is one line, not a traceback
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: a wrong key, a bad PEM file
             raise fail(f"HTTPS cannot start with http.tls.certificate and http.tls.key: {exc}") from exc
-    server = _WebServer(config)
+    server = web_server(config)
     stop = _stop_event()
     runtime = await _start_sip(platform) if settings.sip.enabled else None
+    if janus:
+        wire_sip(platform, runtime)
     daily = asyncio.create_task(daily_contract_job(platform))
     mail = await _start_mail(platform)
     provider = upstream_of(platform)
@@ -176,6 +205,7 @@ async def _serve(platform: Platform, listening: socket.socket) -> None:
             "e.g. alice@dupont.example / Alice-Portal-2026; the operator's and partners' logins also "
             "ask for a TOTP code: `nuage demo` prints their secrets; health: /health)"
         )
+        print_demo(platform, f"{scheme}://{bound[0]}:{bound[1]}")
         typer.echo(f"Data: {platform.database_label}. Nuage is running; stop with Ctrl-C.")
         await stop.wait()
         typer.echo("stopping: no new calls; current calls may end (10 s)...")

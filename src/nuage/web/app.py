@@ -15,7 +15,7 @@ from nuage.api.app import ApiDispatch, create_api
 from nuage.api.errors import install_edge as install_api_edge
 from nuage.api.limits import ConcurrencyLimiter
 from nuage.bootstrap import Platform
-from nuage.web import meeting, widget
+from nuage.web import demo_shop, meeting, widget
 from nuage.web.headers import SecurityHeaders
 from nuage.web.portal import install as install_portal
 from nuage.web.provisioning import install as install_provisioning
@@ -76,5 +76,6 @@ def create_app(platform: Platform, *, limiter: ConcurrencyLimiter | None = None)
     install_portal(app, runtime)  # every page but the login page needs a session
     meeting.install(app, platform)  # MTG-1: the Web Meeting join page (no session)
     widget.install(app, platform)  # CFG-10: the click-to-call widget's public requests
+    demo_shop.install(app, platform)  # CFG-10: the demo's shop page (only when the demo loaded it)
 
     return app
