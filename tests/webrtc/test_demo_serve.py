@@ -1,7 +1,7 @@
 """``nuage serve`` on the demo runs Janus itself (issue #18): the real command in a subprocess, on free
 ports and a fresh data directory loaded with ``nuage demo --webrtc``. Janus starts and answers (the
 operator's ``/meeting-gateway``), comes back when it dies, Chromium joins the demo's paid meeting room
-through it, the demo shop page's widget gets a token and a line, and stopping serve stops Janus.
+through it, the demo shop page's widget calls Bob's number through Janus, and stopping serve stops Janus.
 """
 
 from __future__ import annotations
@@ -179,9 +179,23 @@ def test_serve_runs_janus_for_the_demo_room_and_shop_and_stops_it(
         shop_page = context.new_page()
         shop_page.goto("/demo/shop")
         shop_page.wait_for_selector("#nuage-call-us")
-        line = shop_page.evaluate("window.nuageWidget.start()")  # a token, then a line (CFG-10)
-        assert line["destination"] == SHOP_NUMBER
+        shop_page.click("#nuage-call-us")  # a token, a call ticket, then the call through Janus (CFG-10)
+        shop_page.wait_for_function(
+            "() => ['ringing', 'in call', 'ended', 'busy', 'failed']"
+            ".some((status) => window.nuageWidget.events.includes(status))"
+        )
         shop_page.evaluate("window.nuageWidget.stop()")
+        with api_client(served.base, "demo-dupont") as dupont:  # the visitor's call reached Bob's number
+
+            def widget_call() -> dict[str, object] | None:
+                records = dupont.get("/call-records", params={"limit": 100}).json()["items"]
+                ours = [r for r in records if r["callee"] == SHOP_NUMBER and r["direction"] == "inbound"]
+                return ours[0] if ours else None
+
+            wait_until(lambda: widget_call() is not None, timeout=30, what="the widget call's record")
+            record = widget_call()
+            assert record is not None
+            assert record["refusal_rule"] is None, record  # the ticket let it through (CFG-10)
     finally:
         context.close()
 
