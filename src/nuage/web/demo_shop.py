@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from nuage.bootstrap import Platform
 from nuage.services.demo_webrtc import SHOP_PATH, WebRtcDemo, find_webrtc_demo
-from nuage.web.headers import new_nonce, page_policy, with_sources
+from nuage.web.headers import new_nonce, origin_sources, page_policy, with_sources
 
 _PAGE = """<!doctype html>
 <html lang="en">
@@ -34,7 +34,8 @@ pre {{ background: #f4f4f4; padding: .8rem; overflow-x: auto; }}
 <h2>The snippet on this page</h2>
 <pre>{shown}</pre>
 <p>A demo of Nuage's click-to-call widget (CFG-10): a page of the widget's allowed origin gets a
-short-lived token, then a line to the destination the operator configured.</p>
+short-lived token, then calls the destination the operator configured, through the WebRTC
+gateway.</p>
 </body>
 </html>
 """
@@ -64,7 +65,9 @@ def router(platform: Platform) -> APIRouter:
             nonce=nonce, snippet=code, shown=escape(code.replace("/widget", "https://NUAGE/widget"))
         )
         policy = with_sources(page_policy(nonce), "script-src", "'self'")
-        policy = with_sources(policy, "connect-src", "'self'")
+        gateway = origin_sources(platform.settings.janus.browser_url)  # the call goes through Janus
+        policy = with_sources(policy, "connect-src", f"'self'{gateway}")
+        policy = with_sources(policy, "media-src", "'self' blob: mediastream:")
         return HTMLResponse(html, headers={"Content-Security-Policy": policy, "Cache-Control": "no-store"})
 
     return routes

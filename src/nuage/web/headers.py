@@ -16,6 +16,7 @@ A pure ASGI middleware, the outermost one: headers an answer already has are lef
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -80,3 +81,12 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def origin_sources(url: str | None) -> str:
+    """``" scheme://host:port"`` of ``url`` to add to a policy's sources ("" without a URL): the Janus
+    gateway a page's script talks to."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return f" {parts.scheme}://{parts.netloc}"

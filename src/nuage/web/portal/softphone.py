@@ -14,7 +14,6 @@ its script (this origin) and its requests to the gateway to the portal's policy.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -26,20 +25,13 @@ from nuage.api.errors import error_body, http_status_for
 from nuage.errors import InvalidInput, NuageError, UpstreamUnavailable
 from nuage.services.directory.browser_phone import MAX_LOCATION, browser_softphone, set_browser_location
 from nuage.services.emergency import list_emergency_numbers
-from nuage.web.headers import with_sources
+from nuage.web.headers import origin_sources, with_sources
 from nuage.web.portal.base import Portal, Viewer
 from nuage.web.portal.sessions import csrf_ok
 
 MAX_BODY = 1024
 CLIENT = Path(__file__).parent.parent / "static" / "softphone.js"
 _NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _gateway_origin(url: str | None) -> str:
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    return f" {parts.scheme}://{parts.netloc}"
 
 
 def router(portal: Portal) -> APIRouter:
@@ -60,7 +52,7 @@ def router(portal: Portal) -> APIRouter:
         def work(viewer: Viewer, _: ApiUnitOfWork) -> Response:
             answer = portal.render(request, "softphone.html", session=viewer.session, viewer=viewer)
             policy = answer.headers["content-security-policy"]  # script-src 'self' already
-            policy = with_sources(policy, "connect-src", f"'self'{_gateway_origin(config.browser_url)}")
+            policy = with_sources(policy, "connect-src", f"'self'{origin_sources(config.browser_url)}")
             answer.headers["content-security-policy"] = with_sources(
                 policy, "media-src", "'self' blob: mediastream:"
             )
