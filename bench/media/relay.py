@@ -1,15 +1,23 @@
-"""Media relay benchmark: N concurrent G.711 calls through the embedded engine and through rtpengine.
+"""Media relay benchmark: many 50 pps G.711 calls through the embedded engine and rtpengine, A/B/A/B.
 
-Each call has two phones sending 20 ms PCMU packets (50 pps per direction) through the engine under
-test, which runs in its own process (the embedded engine as a child of this script on uvloop,
-rtpengine as a userspace daemon with ``--table=-1``); its CPU comes from /proc/<pid>/stat. Every
-packet carries its send instant, so the receiving phone measures the one-way delay the relay added.
+Each call has two phones, each sending 20 ms PCMU packets (50 pps) through the engine under test,
+which runs in its own process: the embedded engine as a child of this script on uvloop, rtpengine
+as a userspace daemon (``--table=-1``). The phones' send instants are spread evenly over the 20 ms
+period, as independent phones' are. Every packet carries the instant it was sent; the receiving
+phone, in the same process, takes the difference (the one-way delay). A third "engine", ``direct``,
+has the phones send to each other without any relay: its delay is what the load generator itself
+adds, subtracted from the engines' to give the delay the relay added.
+
+The relaying process's CPU (user + system, all threads) comes from /proc/<pid>/stat over the
+traffic window, so the figure is packets relayed per CPU-core-second, not per wall second. The
+engines run one after the other at each load, in alternating order (A B, then B A, ...), each
+freshly started, so that the machine's other load falls on both; each pair gives one ratio.
 
 Usage (from the repository root; rtpengine-daemon installed for its half):
 
-    .venv/bin/python bench/media/relay.py [--calls 100,250,300] [--seconds 10] [--engines embedded,rtpengine]
+    .venv/bin/python bench/media/relay.py [--calls 100,200,300] [--seconds 10] [--repeats 3]
 
-Prints one line per run: engine, calls, packets relayed per core-second, loss, added delay p99.
+Prints one line per run and, at the end, the ratio embedded/rtpengine per load (median, min, max).
 This is a script, not a test.
 """
 
@@ -21,20 +29,24 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import struct
 import subprocess
 import sys
 import tempfile
 import time
+from array import array
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
-from nuage.media import rtp  # noqa: E402
-
 HZ = os.sysconf("SC_CLK_TCK")
-STAMP = struct.Struct("!d")
+# RTP header (version 2, PCMU), then the send instant (perf_counter, a double), then payload
+PACKET = struct.Struct("!BBHIId")
+PAYLOAD_BYTES = 160
+PTIME = 0.020
 
 
 def free_port() -> int:
@@ -44,8 +56,16 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and all its threads, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / HZ
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / HZ
 
 
 def phone_sdp(port: int) -> bytes:
@@ -60,18 +80,23 @@ def media_port(body: bytes) -> int:
 
 
 class Phone(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
-        self.delays: list[float] = []
+    """One phone: counts what it receives and the one-way delay of each packet."""
+
+    def __init__(self, delays: array[float]) -> None:
+        self.delays = delays
         self.received = 0
         self.transport: asyncio.DatagramTransport | None = None
+        self.buffer = bytearray(PACKET.size + PAYLOAD_BYTES - 8)
+        self.buffer[PACKET.size :] = b"\xff" * (len(self.buffer) - PACKET.size)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        now = time.perf_counter()
         self.received += 1
-        if len(data) >= 20:
-            self.delays.append(time.perf_counter() - STAMP.unpack_from(data, 12)[0])
+        if len(data) >= PACKET.size:
+            self.delays.append(now - PACKET.unpack_from(data)[5])
 
 
 # ------------------------------------------------------------------ engines under test
@@ -100,7 +125,7 @@ class Embedded:
             sys.executable, __file__, "--serve-embedded", str(low), str(low + 3999),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         )  # fmt: skip
-        self.pid = self.process.pid
+        self.pid: int | None = self.process.pid
 
     async def command(self, op: str, call_id: str, body: bytes) -> bytes:
         assert self.process.stdin is not None
@@ -130,7 +155,7 @@ class Rtpengine:
              "--endpoint-learning=immediate", "--log-level=3"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        self.pid = self.process.pid
+        self.pid: int | None = self.process.pid
         self.client = NgClient(("127.0.0.1", ng), 2.0)
         await self.client.open()
         for _ in range(100):
@@ -153,71 +178,174 @@ class Rtpengine:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+class Direct:
+    """No relay: each phone sends straight to the other (the load generator's own delay)."""
+
+    name = "direct"
+    pid: int | None = None
+
+    async def start(self) -> None:
+        self.ports: dict[str, int] = {}
+
+    async def command(self, op: str, call_id: str, body: bytes) -> bytes:
+        # offer carries the caller's port: the callee sends there; answer the callee's
+        return phone_sdp(media_port(body))
+
+    async def stop(self) -> None:
+        return None
+
+
+Engine = Embedded | Rtpengine | Direct
+
+
 # ------------------------------------------------------------------ load
-async def run(engine: Embedded | Rtpengine, calls: int, seconds: float) -> str:
+@dataclass
+class Result:
+    engine: str
+    calls: int
+    sent: int
+    received: int
+    cpu_s: float
+    seconds: float
+    foreign_busy_pct: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def loss_pct(self) -> float:
+        return 100 * (self.sent - self.received) / self.sent if self.sent else 0.0
+
+    @property
+    def per_core_second(self) -> float:
+        return self.received / self.cpu_s if self.cpu_s else float("inf")
+
+    def line(self) -> str:
+        return (
+            f"engine={self.engine} calls={self.calls} streams={2 * self.calls} sent={self.sent} "
+            f"loss_pct={self.loss_pct:.3f} engine_cpu_pct={100 * self.cpu_s / self.seconds:.1f} "
+            f"packets_per_core_second={self.per_core_second:.0f} delay_p50_ms={self.p50_ms:.2f} "
+            f"delay_p99_ms={self.p99_ms:.2f} foreign_busy_pct={self.foreign_busy_pct:.0f}"
+        )
+
+
+async def run(engine: Engine, calls: int, seconds: float) -> Result:
     loop = asyncio.get_running_loop()
     await engine.start()
-    legs: list[tuple[Phone, int, Phone, int]] = []
+    delays: array[float] = array("d")
+    phones: list[Phone] = []
+    targets: list[tuple[str, int]] = []
     for n in range(calls):
-        _, a = await loop.create_datagram_endpoint(Phone, local_addr=("127.0.0.1", 0))
-        _, b = await loop.create_datagram_endpoint(Phone, local_addr=("127.0.0.1", 0))
+        _, a = await loop.create_datagram_endpoint(lambda: Phone(delays), local_addr=("127.0.0.1", 0))
+        _, b = await loop.create_datagram_endpoint(lambda: Phone(delays), local_addr=("127.0.0.1", 0))
         port_a = a.transport.get_extra_info("sockname")[1]  # type: ignore[union-attr]
         port_b = b.transport.get_extra_info("sockname")[1]  # type: ignore[union-attr]
         to_b = media_port(await engine.command("offer", f"bench-{n}", phone_sdp(port_a)))
         to_a = media_port(await engine.command("answer", f"bench-{n}", phone_sdp(port_b)))
-        legs.append((a, to_a, b, to_b))
-    payload = b"\xff" * 152
-    start_cpu = cpu_seconds(engine.pid)
-    start = loop.time()
-    ticks = int(seconds * 50)
+        phones += [a, b]
+        targets += [("127.0.0.1", to_a), ("127.0.0.1", to_b)]  # a sends to_a (the engine's caller side)
+    # the streams' send instants, spread evenly over the 20 ms period, in 1 ms slots
+    slots = 20
+    by_slot: list[list[int]] = [[] for _ in range(slots)]
+    for index in range(len(phones)):
+        by_slot[index * slots // len(phones)].append(index)
+    sequence = [0] * len(phones)
     sent = 0
+    ticks = int(seconds / PTIME)
+    pid = engine.pid
+    start_cpu = cpu_seconds(pid) if pid is not None else 0.0
+    own = os.getpid()
+    start_busy, start_own = machine_busy_seconds(), cpu_seconds(own)
+    start = loop.time()
     for tick in range(ticks):
-        stamp = STAMP.pack(time.perf_counter())
-        for index, (a, to_a, b, to_b) in enumerate(legs):
-            packet_a = rtp.build(0, tick, tick * 160, 2 * index + 1, stamp + payload)
-            packet_b = rtp.build(0, tick, tick * 160, 2 * index + 2, stamp + payload)
-            a.transport.sendto(packet_a, ("127.0.0.1", to_a))  # type: ignore[union-attr]
-            b.transport.sendto(packet_b, ("127.0.0.1", to_b))  # type: ignore[union-attr]
-            sent += 2
-        await asyncio.sleep(max(0.0, start + (tick + 1) * 0.02 - loop.time()))
-    await asyncio.sleep(0.5)
-    cpu = cpu_seconds(engine.pid) - start_cpu
-    received = sum(a.received + b.received for a, _, b, _ in legs)
-    delays = sorted(d for a, _, b, _ in legs for d in (*a.delays, *b.delays))
-    p99 = delays[int(len(delays) * 0.99) - 1] * 1000 if delays else float("nan")
-    for a, _, b, _ in legs:
-        a.transport.close()  # type: ignore[union-attr]
-        b.transport.close()  # type: ignore[union-attr]
+        for slot, members in enumerate(by_slot):
+            due = start + tick * PTIME + slot * PTIME / slots
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            for index in members:
+                phone = phones[index]
+                seq = sequence[index] = (sequence[index] + 1) & 0xFFFF
+                PACKET.pack_into(phone.buffer, 0, 0x80, 0, seq, tick * 160, index + 1, time.perf_counter())
+                phone.transport.sendto(bytes(phone.buffer), targets[index])  # type: ignore[union-attr]
+                sent += 1
+    # wait for the last packets: until nothing more arrives for 200 ms (at most 3 s)
+    deadline = loop.time() + 3.0
+    last = -1
+    while loop.time() < deadline:
+        total = sum(p.received for p in phones)
+        if total == last:
+            break
+        last = total
+        await asyncio.sleep(0.2)
+    elapsed = loop.time() - start
+    cpu = cpu_seconds(pid) - start_cpu if pid is not None else 0.0
+    foreign = machine_busy_seconds() - start_busy - (cpu_seconds(own) - start_own) - cpu
+    received = sum(p.received for p in phones)
+    for phone in phones:
+        phone.transport.close()  # type: ignore[union-attr]
     await engine.stop()
-    loss = 100 * (sent - received) / sent if sent else 0.0
-    per_core_second = received / cpu if cpu else float("inf")
-    return (
-        f"engine={engine.name} calls={calls} seconds={seconds:g} sent={sent} loss_pct={loss:.3f} "
-        f"engine_cpu_pct={100 * cpu / seconds:.1f} packets_per_core_second={per_core_second:.0f} "
-        f"delay_p99_ms={p99:.2f}"
-    )
+    ordered = sorted(delays)
+    p50 = ordered[len(ordered) // 2] * 1000 if ordered else float("nan")
+    p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000 if ordered else float("nan")
+    return Result(engine.name, calls, sent, received, cpu, elapsed, 100 * foreign / elapsed, p50, p99)
+
+
+def make(name: str) -> Engine:
+    return {"embedded": Embedded, "rtpengine": Rtpengine, "direct": Direct}[name]()
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--calls", default="100,250,300")
+    parser.add_argument("--calls", default="100,200,300")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--engines", default="embedded,rtpengine")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--engines", default="embedded,rtpengine", help="A,B: compared in alternating order")
+    parser.add_argument("--no-direct", action="store_true", help="skip the no-relay baseline run")
     args = parser.parse_args()
-    for name in args.engines.split(","):
+    pair = args.engines.split(",")
+    results: list[Result] = []
+    for repeat in range(args.repeats):
         for calls in (int(c) for c in args.calls.split(",")):
-            engine: Embedded | Rtpengine = Embedded() if name == "embedded" else Rtpengine()
-            print(await run(engine, calls, args.seconds), flush=True)
+            order = pair if repeat % 2 == 0 else pair[::-1]
+            if not args.no_direct and repeat == 0:
+                order = ["direct", *order]
+            for name in order:
+                result = await run(make(name), calls, args.seconds)
+                results.append(result)
+                print(result.line(), flush=True)
+                await asyncio.sleep(1.0)
+    if len(pair) != 2:
+        return
+    print()
+    for calls in sorted({r.calls for r in results}):
+        first = [r for r in results if r.calls == calls and r.engine == pair[0]]
+        second = [r for r in results if r.calls == calls and r.engine == pair[1]]
+        direct = [r for r in results if r.calls == calls and r.engine == "direct"]
+        ratios = [a.per_core_second / b.per_core_second for a, b in zip(first, second, strict=False)]
+        if not ratios:
+            continue
+        base = direct[0].p99_ms if direct else 0.0
+        added = {
+            e: statistics.median(r.p99_ms for r in rs) - base
+            for e, rs in ((pair[0], first), (pair[1], second))
+        }
+        print(
+            f"calls={calls} ratio_{pair[0]}_over_{pair[1]}: median={statistics.median(ratios):.2f} "
+            f"min={min(ratios):.2f} max={max(ratios):.2f} (n={len(ratios)}); "
+            f"loss_pct max {pair[0]}={max(r.loss_pct for r in first):.3f} "
+            f"{pair[1]}={max(r.loss_pct for r in second):.3f}; added p99 ms (median - direct "
+            f"{base:.2f}): {pair[0]}={added[pair[0]]:.2f} {pair[1]}={added[pair[1]]:.2f}"
+        )
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve-embedded":
-        try:
-            import uvloop
+    try:
+        import uvloop
 
-            uvloop.install()
-        except ImportError:
-            pass
+        uvloop.install()
+    except ImportError:
+        pass
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve-embedded":
         asyncio.run(serve_embedded(int(sys.argv[2]), int(sys.argv[3])))
     else:
         asyncio.run(main())

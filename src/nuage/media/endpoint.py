@@ -11,8 +11,8 @@ peer are kept as ``last_report``.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
+from time import monotonic
 
 from nuage.media import rtcp, rtp
 
@@ -24,7 +24,8 @@ class _Socket(asyncio.DatagramProtocol):
         self.on_datagram = on_datagram
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
-        self.on_datagram(data, (addr[0], addr[1]))
+        # IPv4 gives (host, port) already; IPv6's (host, port, flow, scope) is cut to its first two
+        self.on_datagram(data, addr if len(addr) == 2 else (addr[0], addr[1]))
 
 
 class RtpEndpoint:
@@ -77,7 +78,7 @@ class RtpEndpoint:
 
     def send(self, data: bytes) -> None:
         """Send one RTP datagram to the leg (dropped while its address is unknown)."""
-        dest = self.destination
+        dest = self.latched or self.remote
         if dest is not None and self._rtp is not None:
             self._rtp.sendto(data, dest)
 
@@ -94,7 +95,9 @@ class RtpEndpoint:
                 transport.close()
 
     def _on_rtp_datagram(self, data: bytes, addr: Address) -> None:
-        if self.latched is not None and addr != self.latched:
+        # every relayed packet passes here: no logging, one parse, one clock reading
+        latched = self.latched
+        if latched is not None and addr != latched:
             self.strangers += 1
             return
         try:
@@ -102,7 +105,7 @@ class RtpEndpoint:
         except rtp.RtpError:
             self.garbage += 1
             return
-        if self.latched is None:
+        if latched is None:
             if addr == self.replaced:
                 self.strangers += 1  # the party the leg had before: it is gone
                 return
@@ -110,9 +113,8 @@ class RtpEndpoint:
         if packet.ssrc != self.ssrc:  # a new source from the latched address: restart its counters
             self.ssrc = packet.ssrc
             self.stats = rtcp.ReceiveStats()
-        arrival = time.monotonic()
+        self.last_packet_at = arrival = monotonic()
         self.stats.update(packet.sequence, packet.timestamp, arrival)
-        self.last_packet_at = arrival
         self.on_rtp(self, packet, data)
 
     def _on_rtcp_datagram(self, data: bytes, addr: Address) -> None:
