@@ -5,9 +5,10 @@ The server (``anchored_lab.py``, a separate process: its CPU comes from /proc) i
 script's own phones: a carrier gateway (127.0.0.2, no authentication) calls +3223333333 N times;
 each call rings this script's answering phone, which answers with its own RTP port. Once all N are
 up, every phone sends 20 ms PCMU packets (50 pps per direction, send instants spread over the
-period) for ``--seconds``; each packet carries its stream's SSRC and its send instant, so loss is
-counted per stream (sent by one phone, received by the other through the engine) and the one-way
-delay per packet. Meanwhile SIPp places short calls (``uac_trunk.xml``, 300 ms each) to another
+period) for ``--seconds`` (``rtpload.py``); each packet carries its stream's SSRC and its send
+instant, so loss is counted per stream (sent by one phone, received by the other through the
+engine) and the one-way delay per packet (to the kernel's arrival timestamp). Meanwhile SIPp
+places short calls (``uac_trunk.xml``, 300 ms each) to another
 number at ``--sip-rate`` calls/s through the same server (anchored too, without RTP) to show what
 the SIP plane still does. The recordings the server stored are counted at the end.
 
@@ -27,8 +28,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
-from array import array
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,8 +36,9 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "bench" / "sip"))
 
+import rtpload  # noqa: E402
 from bench import run_sipp, start, stop  # noqa: E402
-from relay import PACKET, PAYLOAD_BYTES, PTIME, cpu_seconds, free_port, machine_busy_seconds  # noqa: E402
+from relay import cpu_seconds, free_port, machine_busy_seconds, prioritise  # noqa: E402
 
 from nuage.sip.message import SipRequest, SipResponse, parse_message  # noqa: E402
 from nuage.sip.transactions import make_response  # noqa: E402
@@ -56,33 +56,6 @@ def sdp(port: int, session: str) -> bytes:
 
 def media_port(body: bytes) -> int:
     return next(int(line.split()[1]) for line in body.decode().splitlines() if line.startswith("m=audio "))
-
-
-class Phone(asyncio.DatagramProtocol):
-    """One phone's RTP socket: counts what arrives per sending stream (SSRC), keeps the delays."""
-
-    def __init__(self, index: int, received: array[int], delays: array[float]) -> None:
-        self.index = index
-        self.received = received
-        self.delays = delays
-        self.target: tuple[str, int] | None = None
-        self.transport: asyncio.DatagramTransport | None = None
-        self.buffer = bytearray(12 + PAYLOAD_BYTES)
-        self.buffer[PACKET.size :] = b"\xff" * (len(self.buffer) - PACKET.size)
-        self.port = 0
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.port = transport.get_extra_info("sockname")[1]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        now = time.perf_counter()
-        if len(data) >= PACKET.size:
-            fields = PACKET.unpack_from(data)
-            ssrc = fields[4] - 1
-            if 0 <= ssrc < len(self.received):
-                self.received[ssrc] += 1
-                self.delays.append(now - fields[5])
 
 
 class Signalling(asyncio.DatagramProtocol):
@@ -106,9 +79,9 @@ class Signalling(asyncio.DatagramProtocol):
 class Callers:
     """The carrier gateway: places the calls, ACKs their 200s, hangs them up."""
 
-    def __init__(self, server: int, phones: list[Phone]) -> None:
+    def __init__(self, server: int, ports: list[int]) -> None:
         self.server = ("127.0.0.1", server)
-        self.phones = phones
+        self.ports = ports
         self.answered: dict[str, asyncio.Future[SipResponse]] = {}
         self.hung_up: dict[str, asyncio.Future[None]] = {}
         self.local = 0
@@ -153,7 +126,7 @@ class Callers:
     async def call(self, n: int) -> SipResponse:
         assert self.sip is not None
         future = self.answered[f"anchored-{n}"] = asyncio.get_running_loop().create_future()
-        invite = self.request("INVITE", n, 1, sdp(self.phones[2 * n].port, str(n)))
+        invite = self.request("INVITE", n, 1, sdp(self.ports[2 * n], str(n)))
         async with asyncio.timeout(20):
             while True:  # RFC 3261 timer A, simplified: again every 0.5 s until answered
                 self.sip.sendto(invite, self.server)
@@ -176,9 +149,10 @@ class Callers:
 class Answerers:
     """bob's phones: answer each new call with the next free RTP socket."""
 
-    def __init__(self, phones: list[Phone]) -> None:
-        self.phones = phones
-        self.calls: dict[str, tuple[Phone, str]] = {}
+    def __init__(self, ports: list[int], targets: list[tuple[str, int] | None]) -> None:
+        self.ports = ports
+        self.targets = targets
+        self.calls: dict[str, tuple[int, str]] = {}
         self.sip: asyncio.DatagramTransport | None = None
         self.port = 0
 
@@ -190,39 +164,15 @@ class Answerers:
             known = self.calls.get(message.call_id)
             if known is None:
                 n = int((message.headers.get("from") or "").split("+3249", 1)[1][:6])
-                phone = self.phones[2 * n + 1]
-                phone.target = ("127.0.0.1", media_port(message.body))
-                known = self.calls[message.call_id] = (phone, f"bob{n}")
-            phone, tag = known
-            response = make_response(message, 200, to_tag=tag, body=sdp(phone.port, tag))
+                self.targets[2 * n + 1] = ("127.0.0.1", media_port(message.body))
+                known = self.calls[message.call_id] = (self.ports[2 * n + 1], f"bob{n}")
+            port, tag = known
+            response = make_response(message, 200, to_tag=tag, body=sdp(port, tag))
             response.headers.add("contact", f"<sip:bob@127.0.0.1:{self.port}>")
             response.headers.add("content-type", "application/sdp")
             self.sip.sendto(response.to_bytes(), addr)
         elif message.method in ("BYE", "CANCEL", "OPTIONS"):
             self.sip.sendto(make_response(message, 200).to_bytes(), addr)
-
-
-async def traffic(phones: list[Phone], seconds: float) -> list[int]:
-    """Every phone sends 50 pps for ``seconds``; how many each sent."""
-    loop = asyncio.get_running_loop()
-    slots = 20
-    by_slot: list[list[Phone]] = [[] for _ in range(slots)]
-    for phone in phones:
-        by_slot[phone.index * slots // len(phones)].append(phone)
-    sent = [0] * (max(phone.index for phone in phones) + 1)
-    start = loop.time()
-    for tick in range(int(seconds / PTIME)):
-        for slot, members in enumerate(by_slot):
-            delay = start + tick * PTIME + slot * PTIME / slots - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            for phone in members:
-                PACKET.pack_into(
-                    phone.buffer, 0, 0x80, 0, tick & 0xFFFF, tick * 160, phone.index + 1, time.perf_counter()
-                )
-                phone.transport.sendto(bytes(phone.buffer), phone.target)  # type: ignore[union-attr]
-                sent[phone.index] += 1
-    return sent
 
 
 async def main() -> None:
@@ -232,18 +182,21 @@ async def main() -> None:
     parser.add_argument("--setup-rate", type=float, default=50.0, help="new bench calls per second")
     parser.add_argument("--sip-rate", type=int, default=100, help="SIPp calls/s during the media (0: none)")
     parser.add_argument("--record-every", type=int, default=10)
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness for this script and SIPp; the server gets a scheduling group of its own at it",
+    )
     args = parser.parse_args()
+    if args.nice:
+        os.nice(args.nice)
+        prioritise(os.getpid(), args.nice)
     loop = asyncio.get_running_loop()
-    received: array[int] = array("q", [0] * (2 * args.calls))
-    delays: array[float] = array("d")
-    phones: list[Phone] = []
-    for index in range(2 * args.calls):  # 2n: the caller's phone, 2n+1: the callee's
-        _, phone = await loop.create_datagram_endpoint(
-            lambda i=index: Phone(i, received, delays),  # type: ignore[misc]
-            local_addr=("127.0.0.1", 0),
-        )
-        phones.append(phone)
-    callers, answerers = Callers(0, phones), Answerers(phones)
+    phones = [rtpload.phone() for _ in range(2 * args.calls)]  # 2n: the caller's, 2n+1: the callee's
+    ports = [phone.getsockname()[1] for phone in phones]
+    targets: list[tuple[str, int] | None] = [None] * len(phones)
+    callers, answerers = Callers(0, ports), Answerers(ports, targets)
     bob_port, carol_port, port = free_port(), free_port(), free_port()
     transport, _ = await loop.create_datagram_endpoint(
         lambda: Signalling(answerers.handle), local_addr=("127.0.0.1", bob_port)
@@ -257,7 +210,7 @@ async def main() -> None:
     server = start(
         [sys.executable, str(HERE / "anchored_lab.py"), "--port", str(port), "--bob-port", str(bob_port),
          "--carol-port", str(carol_port), "--recordings", recordings,
-         "--record-every", str(args.record_every)],
+         "--record-every", str(args.record_every), "--nice", str(args.nice)],
         ready="ready",
     )  # fmt: skip
     callers.server = ("127.0.0.1", port)
@@ -275,9 +228,8 @@ async def main() -> None:
         failed_setup = sum(1 for a in answers if a.status != 200)
         for n, answer in enumerate(answers):
             if answer.status == 200:
-                phones[2 * n].target = ("127.0.0.1", media_port(answer.body))
+                targets[2 * n] = ("127.0.0.1", media_port(answer.body))
         print(f"set up {args.calls - failed_setup}/{args.calls} calls in {loop.time() - setup_started:.1f} s")
-        live = [p for p in phones if p.target is not None]
         cpu0, own0 = cpu_seconds(server.pid), cpu_seconds(os.getpid())
         busy0, t0 = machine_busy_seconds(), loop.time()
         sip_run = None
@@ -288,14 +240,11 @@ async def main() -> None:
                 target=f"127.0.0.1:{port}", rate=args.sip_rate, duration=sip_seconds, ip="127.0.0.2",
                 extra=["-s", "+3224444444"],
             )  # fmt: skip
-            sent, sip_run = await asyncio.gather(traffic(live, args.seconds), sipp)
+            load, sip_run = await asyncio.gather(
+                asyncio.to_thread(rtpload.run, phones, targets, args.seconds), sipp
+            )
         else:
-            sent = await traffic(live, args.seconds)
-        last = -1
-        deadline = loop.time() + 3.0
-        while loop.time() < deadline and sum(received) != last:  # until nothing more arrives
-            last = sum(received)
-            await asyncio.sleep(0.2)
+            load = await asyncio.to_thread(rtpload.run, phones, targets, args.seconds)
         wall = loop.time() - t0
         server_cpu = cpu_seconds(server.pid) - cpu0
         own_cpu = cpu_seconds(os.getpid()) - own0
@@ -304,22 +253,21 @@ async def main() -> None:
             if answer.status == 200:
                 await callers.hang_up(n, answer.to_addr.tag)
     finally:
+        for phone in phones:
+            phone.close()
         server.terminate()
         out, _ = server.communicate(timeout=60)
         stop(carol)
     stored = json.loads(out.strip().splitlines()[-1])["recordings"] if out.strip() else []
     # stream k is what phone k sent; it arrives at its partner (k ^ 1)
-    losses = [100 * (s - received[k]) / s for k, s in enumerate(sent) if s]
+    losses = [100 * (s - load.received[k]) / s for k, s in enumerate(load.sent) if s]
     lossy = sum(1 for loss in losses if loss > 0)
-    ordered = sorted(delays)
-    p50 = ordered[len(ordered) // 2] * 1000 if ordered else 0.0
-    p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000 if ordered else 0.0
-    total_sent = sum(sent)
     print(
-        f"calls={args.calls} streams={len(losses)} seconds={args.seconds:g} sent={total_sent} "
-        f"received={sum(received)} loss_pct={100 * (total_sent - sum(received)) / max(1, total_sent):.3f} "
+        f"calls={args.calls} streams={len(losses)} seconds={args.seconds:g} sent={sum(load.sent)} "
+        f"received={sum(load.received)} loss_pct={load.loss_pct():.3f} "
         f"streams_with_loss={lossy} worst_stream_loss_pct={max(losses, default=0):.2f} "
-        f"delay_p50_ms={p50:.2f} delay_p99_ms={p99:.2f} server_cpu_pct={100 * server_cpu / wall:.1f} "
+        f"delay_p50_ms={load.delay_ms(0.5):.2f} delay_p99_ms={load.delay_ms(0.99):.2f} "
+        f"server_cpu_pct={100 * server_cpu / wall:.1f} "
         f"generator_cpu_pct={100 * own_cpu / wall:.1f} foreign_busy_pct={100 * foreign / wall:.0f}"
     )
     expected = len(range(0, args.calls, args.record_every))

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -117,7 +118,12 @@ if __name__ == "__main__":
     parser.add_argument("--recordings", required=True)
     parser.add_argument("--record-every", type=int, default=10)
     parser.add_argument("--port-min", type=int, default=40000)
+    parser.add_argument("--nice", type=int, default=0, help="niceness of its own scheduling group")
     options = parser.parse_args()
+    if options.nice:
+        os.setsid()  # a session, so an autogroup, of its own: its CPU share is not the load's
+        Path("/proc/self/autogroup").write_text(str(options.nice))
+        os.nice(options.nice)
     logging.basicConfig(level=logging.WARNING)
     install_uvloop()
     asyncio.run(main(options))
