@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 from time import monotonic
 
 from nuage.media import rtcp, rtp
@@ -26,6 +27,14 @@ class _Socket(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: Address) -> None:
         # IPv4 gives (host, port) already; IPv6's (host, port, flow, scope) is cut to its first two
         self.on_datagram(data, addr if len(addr) == 2 else (addr[0], addr[1]))
+
+
+class _RtpSocket(asyncio.DatagramProtocol):
+    """The RTP socket's protocol: datagrams go straight to the endpoint's handler (one call less
+    for every packet relayed), which takes IPv6's longer addresses itself."""
+
+    def __init__(self, on_datagram: Callable[[bytes, tuple[Any, ...]], None]) -> None:
+        self.datagram_received = on_datagram  # type: ignore[method-assign, assignment]
 
 
 class RtpEndpoint:
@@ -50,7 +59,7 @@ class RtpEndpoint:
         """Bind RTP on ``port`` and RTCP on ``port + 1``; OSError when either is taken."""
         loop = asyncio.get_running_loop()
         rtp_transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Socket(self._on_rtp_datagram), local_addr=(address, port)
+            lambda: _RtpSocket(self._on_rtp_datagram), local_addr=(address, port)
         )
         try:
             rtcp_transport, _ = await loop.create_datagram_endpoint(
@@ -94,8 +103,10 @@ class RtpEndpoint:
             if transport is not None:
                 transport.close()
 
-    def _on_rtp_datagram(self, data: bytes, addr: Address) -> None:
+    def _on_rtp_datagram(self, data: bytes, addr: tuple[Any, ...]) -> None:
         # every relayed packet passes here: no logging, one parse, one clock reading
+        if len(addr) != 2:
+            addr = (addr[0], addr[1])  # IPv6: (host, port, flow, scope)
         latched = self.latched
         if latched is not None and addr != latched:
             self.strangers += 1
@@ -109,7 +120,7 @@ class RtpEndpoint:
             if addr == self.replaced:
                 self.strangers += 1  # the party the leg had before: it is gone
                 return
-            self.latched = addr
+            self.latched = (addr[0], addr[1])
         if packet.ssrc != self.ssrc:  # a new source from the latched address: restart its counters
             self.ssrc = packet.ssrc
             self.stats = rtcp.ReceiveStats()

@@ -35,6 +35,9 @@ class RtpPacket(NamedTuple):
         return build(self.payload_type, self.sequence, self.timestamp, self.ssrc, self.payload, self.marker)
 
 
+_new_packet = tuple.__new__
+
+
 def build(
     payload_type: int, sequence: int, timestamp: int, ssrc: int, payload: bytes, marker: bool = False
 ) -> bytes:
@@ -56,7 +59,8 @@ def parse(data: bytes) -> RtpPacket:
     if data[:1] == b"\x80" and HEADER.size <= size <= MAX_DATAGRAM:
         # the usual packet (version 2, no padding, extension or CSRC): the payload follows the header
         second, sequence, timestamp, ssrc = _AFTER_FIRST.unpack_from(data, 1)
-        return RtpPacket(second & 0x7F, sequence, timestamp, ssrc, data[12:], second > 0x7F)
+        fields = (second & 0x7F, sequence, timestamp, ssrc, data[12:], second > 0x7F)
+        return _new_packet(RtpPacket, fields)  # tuple.__new__: the NamedTuple's own is Python code
     if size < HEADER.size or size > MAX_DATAGRAM:
         raise RtpError("bad RTP length")
     first, second, sequence, timestamp, ssrc = HEADER.unpack_from(data)
