@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench" / "sip"))
 
 import rtpload  # noqa: E402
 from bench import run_sipp, start, stop  # noqa: E402
-from relay import cpu_seconds, free_port, machine_busy_seconds, prioritise  # noqa: E402
+from relay import cpu_seconds, free_port, machine_busy_seconds, prioritise, waiting_seconds  # noqa: E402
 
 from nuage.sip.message import SipRequest, SipResponse, parse_message  # noqa: E402
 from nuage.sip.transactions import make_response  # noqa: E402
@@ -230,7 +230,7 @@ async def main() -> None:
             if answer.status == 200:
                 targets[2 * n] = ("127.0.0.1", media_port(answer.body))
         print(f"set up {args.calls - failed_setup}/{args.calls} calls in {loop.time() - setup_started:.1f} s")
-        cpu0, own0 = cpu_seconds(server.pid), cpu_seconds(os.getpid())
+        cpu0, own0, wait0 = cpu_seconds(server.pid), cpu_seconds(os.getpid()), waiting_seconds(server.pid)
         busy0, t0 = machine_busy_seconds(), loop.time()
         sip_run = None
         if args.sip_rate:
@@ -247,6 +247,7 @@ async def main() -> None:
             load = await asyncio.to_thread(rtpload.run, phones, targets, args.seconds)
         wall = loop.time() - t0
         server_cpu = cpu_seconds(server.pid) - cpu0
+        server_wait = waiting_seconds(server.pid) - wait0
         own_cpu = cpu_seconds(os.getpid()) - own0
         foreign = machine_busy_seconds() - busy0 - server_cpu - own_cpu
         for n, answer in enumerate(answers):
@@ -268,6 +269,7 @@ async def main() -> None:
         f"streams_with_loss={lossy} worst_stream_loss_pct={max(losses, default=0):.2f} "
         f"delay_p50_ms={load.delay_ms(0.5):.2f} delay_p99_ms={load.delay_ms(0.99):.2f} "
         f"server_cpu_pct={100 * server_cpu / wall:.1f} "
+        f"server_waiting_for_cpu_pct={100 * server_wait / wall:.1f} "
         f"generator_cpu_pct={100 * own_cpu / wall:.1f} foreign_busy_pct={100 * foreign / wall:.0f}"
     )
     expected = len(range(0, args.calls, args.record_every))

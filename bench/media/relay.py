@@ -69,6 +69,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / HZ
 
 
+def waiting_seconds(pid: int) -> float:
+    """Time ``pid``'s threads spent runnable but waiting for a CPU (/proc/<pid>/schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -198,6 +207,7 @@ class Result:
     sent: int
     received: int
     cpu_s: float
+    waiting_s: float  # runnable, waiting for a CPU
     seconds: float
     foreign_busy_pct: float
     p50_ms: float
@@ -215,6 +225,7 @@ class Result:
         return (
             f"engine={self.engine} calls={self.calls} streams={2 * self.calls} sent={self.sent} "
             f"loss_pct={self.loss_pct:.3f} engine_cpu_pct={100 * self.cpu_s / self.seconds:.1f} "
+            f"engine_waiting_for_cpu_pct={100 * self.waiting_s / self.seconds:.1f} "
             f"packets_per_core_second={self.per_core_second:.0f} delay_p50_ms={self.p50_ms:.2f} "
             f"delay_p99_ms={self.p99_ms:.2f} foreign_busy_pct={self.foreign_busy_pct:.0f}"
         )
@@ -240,6 +251,7 @@ async def measure(engine: Engine, calls: int, seconds: float) -> Result:
         targets += [("127.0.0.1", to_a), ("127.0.0.1", to_b)]  # a sends to_a (the engine's caller side)
     pid = engine.pid
     start_cpu = cpu_seconds(pid) if pid is not None else 0.0
+    start_wait = waiting_seconds(pid) if pid is not None else 0.0
     own = os.getpid()
     start_busy, start_own, start = machine_busy_seconds(), cpu_seconds(own), time.monotonic()
     try:
@@ -249,9 +261,10 @@ async def measure(engine: Engine, calls: int, seconds: float) -> Result:
             sock.close()
     elapsed = time.monotonic() - start
     cpu = cpu_seconds(pid) - start_cpu if pid is not None else 0.0
+    wait = waiting_seconds(pid) - start_wait if pid is not None else 0.0
     foreign = machine_busy_seconds() - start_busy - (cpu_seconds(own) - start_own) - cpu
     return Result(
-        engine.name, calls, sum(load.sent), sum(load.received), cpu, elapsed, 100 * foreign / elapsed,
+        engine.name, calls, sum(load.sent), sum(load.received), cpu, wait, elapsed, 100 * foreign / elapsed,
         load.delay_ms(0.5), load.delay_ms(0.99),
     )  # fmt: skip
 
