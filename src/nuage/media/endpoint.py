@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 from time import monotonic
+from typing import Any
 
 from nuage.media import rtcp, rtp
 
