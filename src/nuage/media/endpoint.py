@@ -11,6 +11,7 @@ peer are kept as ``last_report``.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from time import monotonic
 from typing import Any
@@ -54,13 +55,21 @@ class RtpEndpoint:
         self.last_report: rtcp.Report | None = None
         self._rtp: asyncio.DatagramTransport | None = None
         self._rtcp: asyncio.DatagramTransport | None = None
+        self._sendto: Callable[[bytes, Address], object] | None = None  # the RTP socket's own
 
     async def bind(self, address: str, port: int) -> None:
         """Bind RTP on ``port`` and RTCP on ``port + 1``; OSError when either is taken."""
         loop = asyncio.get_running_loop()
-        rtp_transport, _ = await loop.create_datagram_endpoint(
-            lambda: _RtpSocket(self._on_rtp_datagram), local_addr=(address, port)
-        )
+        sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((address, port))
+            sock.setblocking(False)
+            rtp_transport, _ = await loop.create_datagram_endpoint(
+                lambda: _RtpSocket(self._on_rtp_datagram), sock=sock
+            )
+        except OSError:
+            sock.close()
+            raise
         try:
             rtcp_transport, _ = await loop.create_datagram_endpoint(
                 lambda: _Socket(self._on_rtcp_datagram), local_addr=(address, port + 1)
@@ -69,6 +78,7 @@ class RtpEndpoint:
             rtp_transport.close()
             raise
         self._rtp, self._rtcp, self.port = rtp_transport, rtcp_transport, port
+        self._sendto = sock.sendto
 
     def repoint(self, remote: Address | None) -> None:
         """The leg's SDP names ``remote``; another address than before (neither the on-hold
@@ -88,8 +98,12 @@ class RtpEndpoint:
     def send(self, data: bytes) -> None:
         """Send one RTP datagram to the leg (dropped while its address is unknown)."""
         dest = self.latched or self.remote
-        if dest is not None and self._rtp is not None:
-            self._rtp.sendto(data, dest)
+        sendto = self._sendto
+        if dest is not None and sendto is not None:
+            try:  # noqa: SIM105 (no context manager for every packet)
+                sendto(data, dest)  # on the socket itself: one system call, nothing queued
+            except OSError:
+                pass  # a full send buffer or a closed leg: the packet is lost, as on a network
 
     def send_rtcp(self, data: bytes) -> None:
         """Send one RTCP datagram to the leg's RTCP port (RTP port + 1)."""
