@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from nuage.media import g711
 from nuage.media.g711 import Pcm
 from nuage.media.jitter import JitterBuffer
 from nuage.media.player import RATE
@@ -31,13 +30,13 @@ class Recorder:
         self._lead: dict[Side, int] = {}
         self._chunks: dict[Side, list[Pcm]] = {side: [] for side in Side}
 
-    def feed(self, side: Side, payload_type: int, timestamp: int, payload: bytes) -> None:
-        """Add one G.711 packet received from ``side``."""
+    def feed(self, side: Side, timestamp: int, pcm: Pcm) -> None:
+        """Add one packet's audio received from ``side`` (G.711 decoded once by the relay)."""
         if side not in self._lead:
             self._lead[side] = int((time.monotonic() - self.started_at) * RATE)
             self._chunks[side].append(np.zeros(self._lead[side], dtype=np.int16))
         buffer = self._buffers[side]
-        buffer.push(timestamp, g711.decode(payload_type, payload))
+        buffer.push(timestamp, pcm)
         ready = buffer.pop()
         if len(ready):
             self._chunks[side].append(ready)

@@ -49,7 +49,7 @@ class Relay:
         self.event_type: int | None = None
         self.recorder: Recorder | None = None
         self.taps: dict[Side, Callable[[bytes], None]] = {}  # raw audio heard from a leg (fax)
-        self._sides = {id(endpoint): side for side, endpoint in self.legs.items()}
+        self._route = {id(endpoint): (side, self.legs[side.other]) for side, endpoint in self.legs.items()}
         self._detectors = {side: DtmfDetector() for side in Side}
         self._speech = {side: SpeechDetector() for side in Side}
         self._injecting: dict[Side, asyncio.Task[None]] = {}
@@ -63,25 +63,35 @@ class Relay:
             self._watch = asyncio.get_running_loop().create_task(self._watchdog())
 
     def _on_rtp(self, endpoint: RtpEndpoint, packet: RtpPacket, data: bytes) -> None:
-        side = self._sides[id(endpoint)]
-        if side not in self._started and endpoint.latched is not None:
+        # every relayed packet passes here: the common case (both streams flowing, nothing recorded,
+        # tapped or injected) costs a dict look-up by int and a few tests, no Side hashing
+        side, other = self._route[id(endpoint)]
+        if len(self._started) < 2 and side not in self._started and endpoint.latched is not None:
             self._started.add(side)
             self.emit(StreamStarted(self.call_id, side, endpoint.latched))
-        self._timed_out.discard(side)
-        if packet.payload_type == self.event_type:
+        if self._timed_out:
+            self._timed_out.discard(side)
+        payload_type = packet.payload_type
+        if payload_type == self.event_type:
             with contextlib.suppress(ValueError):
                 found = self._detectors[side].feed(packet.timestamp, packet.payload)
                 if found is not None:
                     self.emit(DtmfReceived(self.call_id, side, found[0], found[1]))
-        elif side in self.taps and packet.payload_type in AUDIO_TYPES:
+        elif (self.taps or self.recorder is not None) and payload_type in AUDIO_TYPES:
+            self._audio(side, packet)
+        if not self._injecting or side.other not in self._injecting:
+            other.send(data)
+
+    def _audio(self, side: Side, packet: RtpPacket) -> None:
+        """Audio heard from ``side`` while a tap or a recording wants it."""
+        if side in self.taps:
             self.taps[side](g711.decode(packet.payload_type, packet.payload).astype("<i2").tobytes())
-        elif self.recorder is not None and packet.payload_type in AUDIO_TYPES:
-            self.recorder.feed(side, packet.payload_type, packet.timestamp, packet.payload)
-            speaking = self._speech[side].feed(g711.decode(packet.payload_type, packet.payload))
+        elif self.recorder is not None:
+            pcm = g711.decode(packet.payload_type, packet.payload)
+            self.recorder.feed(side, packet.timestamp, pcm)
+            speaking = self._speech[side].feed(pcm)
             if speaking is not None:
                 self.emit(SpeechChanged(self.call_id, side, speaking))
-        if side.other not in self._injecting:
-            self.legs[side.other].send(data)
 
     def inject(self, to: Side, work: Coroutine[Any, Any, None]) -> None:
         """Run the engine's own stream ``work`` towards ``to``, replacing relayed media until it ends."""

@@ -117,20 +117,20 @@ class ReceiveStats:
 
     def update(self, sequence: int, timestamp: int, arrival_s: float) -> None:
         """Account one packet arriving at ``arrival_s`` (a monotonic clock in seconds)."""
+        # called for every relayed packet: locals rather than repeated attribute look-ups
+        highest = self._max_seq
         if self._base is None:
-            self._base = sequence
+            self._base = self._max_seq = sequence
+        elif 0 < (sequence - highest) & 0xFFFF < 0x8000:
+            if sequence < highest:
+                self._cycles += 1 << 16
             self._max_seq = sequence
-        else:
-            delta = (sequence - self._max_seq) & 0xFFFF
-            if 0 < delta < 0x8000:
-                if sequence < self._max_seq:
-                    self._cycles += 1 << 16
-                self._max_seq = sequence
         self.received += 1
         transit = arrival_s * self.clock_rate - timestamp
-        if self._transit is not None:
-            d = abs(transit - self._transit)
-            self.jitter += (d - self.jitter) / 16
+        previous = self._transit
+        if previous is not None:
+            jitter = self.jitter
+            self.jitter = jitter + (abs(transit - previous) - jitter) / 16
         self._transit = transit
 
     @property

@@ -1,0 +1,296 @@
+"""Anchored calls benchmark: N concurrent G.711 calls through the Nuage SIP server with every call's
+media anchored on the embedded engine, one in ten recorded, while SIPp measures the call rate.
+
+The server (``anchored_lab.py``, a separate process: its CPU comes from /proc) is called by this
+script's own phones: a carrier gateway (127.0.0.2, no authentication) calls +3223333333 N times;
+each call rings this script's answering phone, which answers with its own RTP port. Once all N are
+up, every phone sends 20 ms PCMU packets (50 pps per direction, send instants spread over the
+period) for ``--seconds`` (``rtpload.py``); each packet carries its stream's SSRC and its send
+instant, so loss is counted per stream (sent by one phone, received by the other through the
+engine) and the one-way delay per packet (to the kernel's arrival timestamp). Meanwhile SIPp
+places short calls (``uac_trunk.xml``, 300 ms each) to another
+number at ``--sip-rate`` calls/s through the same server (anchored too, without RTP) to show what
+the SIP plane still does. The recordings the server stored are counted at the end.
+
+Usage (from the repository root, SIPp installed):
+
+    .venv/bin/python bench/media/anchored.py [--calls 300] [--seconds 20] [--sip-rate 100]
+
+This is a script, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "bench" / "sip"))
+
+import rtpload  # noqa: E402
+from bench import run_sipp, start, stop  # noqa: E402
+from relay import cpu_seconds, free_port, machine_busy_seconds, prioritise, waiting_seconds  # noqa: E402
+
+from nuage.sip.message import SipRequest, SipResponse, parse_message  # noqa: E402
+from nuage.sip.transactions import make_response  # noqa: E402
+
+SCENARIOS = ROOT / "tests" / "sip" / "scenarios"
+NUMBER = "+3223333333"
+
+
+def sdp(port: int, session: str) -> bytes:
+    return (
+        f"v=0\r\no=- {session} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        f"m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+    ).encode()
+
+
+def media_port(body: bytes) -> int:
+    return next(int(line.split()[1]) for line in body.decode().splitlines() if line.startswith("m=audio "))
+
+
+class Signalling(asyncio.DatagramProtocol):
+    """Raw SIP over UDP: hands each message to ``handle``."""
+
+    def __init__(self, handle: object) -> None:
+        self.handle = handle
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            message = parse_message(data)
+        except Exception:
+            return
+        self.handle(message, addr)  # type: ignore[operator]
+
+
+class Callers:
+    """The carrier gateway: places the calls, ACKs their 200s, hangs them up."""
+
+    def __init__(self, server: int, ports: list[int]) -> None:
+        self.server = ("127.0.0.1", server)
+        self.ports = ports
+        self.answered: dict[str, asyncio.Future[SipResponse]] = {}
+        self.hung_up: dict[str, asyncio.Future[None]] = {}
+        self.local = 0
+        self.sip: asyncio.DatagramTransport | None = None
+
+    def request(self, method: str, n: int, cseq: int, body: bytes = b"", to_tag: str | None = None) -> bytes:
+        tag = f";tag={to_tag}" if to_tag else ""
+        lines = [
+            f"{method} sip:{NUMBER}@127.0.0.1:{self.server[1]} SIP/2.0",
+            f"Via: SIP/2.0/UDP 127.0.0.2:{self.local};branch=z9hG4bK-{n}-{cseq}-{method};rport",
+            f'From: "Caller" <sip:+3249{n:06d}@127.0.0.1>;tag=gw{n}',
+            f"To: <sip:{NUMBER}@127.0.0.1>{tag}",
+            f"Call-ID: anchored-{n}",
+            f"CSeq: {cseq} {method}",
+            f"Contact: <sip:+3249{n:06d}@127.0.0.2:{self.local}>",
+            "Max-Forwards: 70",
+        ]
+        if body:
+            lines.append("Content-Type: application/sdp")
+        lines.append(f"Content-Length: {len(body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+    def handle(self, message: SipRequest | SipResponse, addr: tuple[str, int]) -> None:
+        assert self.sip is not None
+        if isinstance(message, SipRequest):  # a BYE from the server (a media timeout): accept it
+            self.sip.sendto(make_response(message, 200).to_bytes(), addr)
+            return
+        if os.environ.get("BENCH_DEBUG"):
+            print(message.status, message.cseq.method, message.call_id, flush=True)
+        n = int(message.call_id.rpartition("-")[2])
+        if message.cseq.method == "INVITE" and message.status >= 200:
+            tag = message.to_addr.tag
+            self.sip.sendto(self.request("ACK", n, 1, to_tag=tag), addr)
+            future = self.answered.get(message.call_id)
+            if future is not None and not future.done():
+                future.set_result(message)
+        elif message.cseq.method == "BYE" and message.status >= 200:
+            done = self.hung_up.get(message.call_id)
+            if done is not None and not done.done():
+                done.set_result(None)
+
+    async def call(self, n: int) -> SipResponse:
+        assert self.sip is not None
+        future = self.answered[f"anchored-{n}"] = asyncio.get_running_loop().create_future()
+        invite = self.request("INVITE", n, 1, sdp(self.ports[2 * n], str(n)))
+        async with asyncio.timeout(20):
+            while True:  # RFC 3261 timer A, simplified: again every 0.5 s until answered
+                self.sip.sendto(invite, self.server)
+                done, _ = await asyncio.wait({future}, timeout=0.5)
+                if done:
+                    return future.result()
+
+    async def hang_up(self, n: int, tag: str | None) -> None:
+        assert self.sip is not None
+        future = self.hung_up[f"anchored-{n}"] = asyncio.get_running_loop().create_future()
+        bye = self.request("BYE", n, 2, to_tag=tag)
+        async with asyncio.timeout(20):
+            while True:
+                self.sip.sendto(bye, self.server)
+                done, _ = await asyncio.wait({future}, timeout=0.5)
+                if done:
+                    return
+
+
+class Answerers:
+    """bob's phones: answer each new call with the next free RTP socket."""
+
+    def __init__(self, ports: list[int], targets: list[tuple[str, int] | None]) -> None:
+        self.ports = ports
+        self.targets = targets
+        self.calls: dict[str, tuple[int, str]] = {}
+        self.sip: asyncio.DatagramTransport | None = None
+        self.port = 0
+
+    def handle(self, message: SipRequest | SipResponse, addr: tuple[str, int]) -> None:
+        assert self.sip is not None
+        if not isinstance(message, SipRequest):
+            return
+        if message.method == "INVITE":
+            known = self.calls.get(message.call_id)
+            if known is None:
+                n = int((message.headers.get("from") or "").split("+3249", 1)[1][:6])
+                self.targets[2 * n + 1] = ("127.0.0.1", media_port(message.body))
+                known = self.calls[message.call_id] = (self.ports[2 * n + 1], f"bob{n}")
+            port, tag = known
+            response = make_response(message, 200, to_tag=tag, body=sdp(port, tag))
+            response.headers.add("contact", f"<sip:bob@127.0.0.1:{self.port}>")
+            response.headers.add("content-type", "application/sdp")
+            self.sip.sendto(response.to_bytes(), addr)
+        elif message.method in ("BYE", "CANCEL", "OPTIONS"):
+            self.sip.sendto(make_response(message, 200).to_bytes(), addr)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--setup-rate", type=float, default=50.0, help="new bench calls per second")
+    parser.add_argument("--sip-rate", type=int, default=100, help="SIPp calls/s during the media (0: none)")
+    parser.add_argument("--record-every", type=int, default=10)
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness for this script and SIPp; the server gets a scheduling group of its own at it",
+    )
+    args = parser.parse_args()
+    if args.nice:
+        os.nice(args.nice)
+        prioritise(os.getpid(), args.nice)
+    loop = asyncio.get_running_loop()
+    phones = [rtpload.phone() for _ in range(2 * args.calls)]  # 2n: the caller's, 2n+1: the callee's
+    ports = [phone.getsockname()[1] for phone in phones]
+    targets: list[tuple[str, int] | None] = [None] * len(phones)
+    callers, answerers = Callers(0, ports), Answerers(ports, targets)
+    bob_port, carol_port, port = free_port(), free_port(), free_port()
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: Signalling(answerers.handle), local_addr=("127.0.0.1", bob_port)
+    )
+    answerers.sip, answerers.port = transport, bob_port  # type: ignore[assignment]
+    carol = start(
+        ["sipp", "-sf", str(SCENARIOS / "uas_answer.xml"), "-i", "127.0.0.1", "-p", str(carol_port),
+         "-cp", str(free_port()), "-mp", str(free_port()), "-nostdin", "-buff_size", "4194304"]
+    )  # fmt: skip
+    recordings = tempfile.mkdtemp(prefix="nuage-anchored-")
+    server = start(
+        [sys.executable, str(HERE / "anchored_lab.py"), "--port", str(port), "--bob-port", str(bob_port),
+         "--carol-port", str(carol_port), "--recordings", recordings,
+         "--record-every", str(args.record_every), "--nice", str(args.nice)],
+        ready="ready",
+    )  # fmt: skip
+    callers.server = ("127.0.0.1", port)
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: Signalling(callers.handle), local_addr=("127.0.0.2", 0)
+    )
+    callers.sip, callers.local = transport, transport.get_extra_info("sockname")[1]  # type: ignore[assignment]
+    try:
+        setup_started = loop.time()
+        tasks = []
+        for n in range(args.calls):
+            tasks.append(loop.create_task(callers.call(n)))
+            await asyncio.sleep(max(0.0, setup_started + (n + 1) / args.setup_rate - loop.time()))
+        answers = await asyncio.gather(*tasks)
+        failed_setup = sum(1 for a in answers if a.status != 200)
+        for n, answer in enumerate(answers):
+            if answer.status == 200:
+                targets[2 * n] = ("127.0.0.1", media_port(answer.body))
+        print(f"set up {args.calls - failed_setup}/{args.calls} calls in {loop.time() - setup_started:.1f} s")
+        cpu0, own0, wait0 = cpu_seconds(server.pid), cpu_seconds(os.getpid()), waiting_seconds(server.pid)
+        busy0, t0 = machine_busy_seconds(), loop.time()
+        sip_run = None
+        if args.sip_rate:
+            sip_seconds = max(5.0, args.seconds - 6)
+            sipp = asyncio.to_thread(
+                run_sipp, server="nuage+media", server_pid=server.pid, scenario="uac_trunk.xml",
+                target=f"127.0.0.1:{port}", rate=args.sip_rate, duration=sip_seconds, ip="127.0.0.2",
+                extra=["-s", "+3224444444"],
+            )  # fmt: skip
+            load, sip_run = await asyncio.gather(
+                asyncio.to_thread(rtpload.run, phones, targets, args.seconds), sipp
+            )
+        else:
+            load = await asyncio.to_thread(rtpload.run, phones, targets, args.seconds)
+        wall = loop.time() - t0
+        server_cpu = cpu_seconds(server.pid) - cpu0
+        server_wait = waiting_seconds(server.pid) - wait0
+        own_cpu = cpu_seconds(os.getpid()) - own0
+        foreign = machine_busy_seconds() - busy0 - server_cpu - own_cpu
+        for n, answer in enumerate(answers):
+            if answer.status == 200:
+                await callers.hang_up(n, answer.to_addr.tag)
+    finally:
+        for phone in phones:
+            phone.close()
+        server.terminate()
+        out, _ = server.communicate(timeout=60)
+        stop(carol)
+    stored = json.loads(out.strip().splitlines()[-1])["recordings"] if out.strip() else []
+    # stream k is what phone k sent; it arrives at its partner (k ^ 1)
+    losses = [100 * (s - load.received[k]) / s for k, s in enumerate(load.sent) if s]
+    lossy = sum(1 for loss in losses if loss > 0)
+    print(
+        f"calls={args.calls} streams={len(losses)} seconds={args.seconds:g} sent={sum(load.sent)} "
+        f"received={sum(load.received)} loss_pct={load.loss_pct():.3f} "
+        f"streams_with_loss={lossy} worst_stream_loss_pct={max(losses, default=0):.2f} "
+        f"delay_p50_ms={load.delay_ms(0.5):.2f} delay_p99_ms={load.delay_ms(0.99):.2f} "
+        f"server_cpu_pct={100 * server_cpu / wall:.1f} "
+        f"server_waiting_for_cpu_pct={100 * server_wait / wall:.1f} "
+        f"generator_cpu_pct={100 * own_cpu / wall:.1f} foreign_busy_pct={100 * foreign / wall:.0f}"
+    )
+    expected = len(range(0, args.calls, args.record_every))
+    seconds = [r["seconds"] for r in stored]
+    print(
+        f"recordings stored={len(stored)} expected={expected} "
+        f"median_seconds={statistics.median(seconds) if seconds else 0:.1f} "
+        f"bytes={sum(r['bytes'] for r in stored)}"
+    )
+    if sip_run is not None:
+        print(
+            f"sipp rate={sip_run.rate}/s attempted={sip_run.attempted} ok={sip_run.successful} "
+            f"failed={sip_run.failed} p99_invite_200_ms={sip_run.p99_ms}"
+        )
+
+
+if __name__ == "__main__":
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(main())
