@@ -63,7 +63,7 @@ def _postgres_available() -> str | None:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run, dropped at the end.
+    """A fresh PostgreSQL database for this test run (for each worker of a parallel run), dropped at the end.
 
     Locally, a missing server skips the PostgreSQL tests with the reason; under CI it fails,
     because the CI script installs and starts PostgreSQL.
@@ -75,7 +75,8 @@ def postgres_url() -> Iterator[str]:
         pytest.skip(reason)
     import psycopg
 
-    name = f"nuage_test_{os.getpid()}_{secrets.token_hex(3)}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # each worker of a parallel run has its own
+    name = f"nuage_test_{worker}_{os.getpid()}_{secrets.token_hex(3)}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]

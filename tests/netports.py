@@ -12,15 +12,22 @@ in between:
 So ports are drawn at random *below* the kernel's ephemeral range, where it
 never allocates on its own, and every port handed out is remembered with a
 guard band around it, so no later port of this test process lands on it or
-its neighbours. Another process on the machine may still take one (rarely);
-the runners that start servers retry once on a lost bind (``bind_race_lost``).
+its neighbours.
+
+When the suite runs on several processes (pytest-xdist workers), each worker draws
+from a slice of the range of its own: a port one worker probed free and handed out,
+but whose server has not bound it yet, can never be handed out by another worker.
+Another process on the machine may still take one (rarely); the runners that start
+servers retry once on a lost bind (``bind_race_lost``).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 GUARD = 4
@@ -63,16 +70,43 @@ def _free_block(port: int, span: int) -> bool:
     return all(_bindable(p) for p in block)
 
 
+def worker_share(environ: Mapping[str, str] = os.environ) -> tuple[int, int]:
+    """This process's share of the ports: its pytest-xdist worker's number and the number of
+    workers (``gw1`` of 2 is (1, 2)); (0, 1) for a run on one process."""
+    worker = environ.get("PYTEST_XDIST_WORKER", "")
+    try:
+        index, count = int(worker.removeprefix("gw")), int(environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    except ValueError:
+        return 0, 1
+    return (index, count) if 0 <= index < count else (0, 1)
+
+
+def port_slice(share: tuple[int, int] | None = None) -> tuple[int, int, int]:
+    """The ports a process may hand out, as (lowest, start of its wide zone, end (excluded)).
+
+    The range below the kernel's ephemeral ports is cut into one slice per worker, with
+    ``GUARD`` ports left between two slices; each slice keeps its top ports for wide blocks
+    (``WIDE_ZONE``, or half the slice when the slices are narrow).
+    """
+    index, count = worker_share() if share is None else share
+    end = max(_ephemeral_start(), _LOWEST + count * (WIDE_ZONE + 1000))
+    size = (end - _LOWEST) // count
+    low = _LOWEST + index * size
+    top = low + size - (GUARD if index < count - 1 else 0)
+    return low, top - min(WIDE_ZONE, size // 2), top
+
+
 def free_port(*, span: int = 1) -> int:
     """A port free for UDP and TCP on 127.0.0.1, with the ``span - 1`` ports after it.
 
-    It lies outside the kernel's ephemeral range, and none of the block is within
-    ``GUARD`` of a port handed out before in this process. Wide blocks come from the top
-    ``WIDE_ZONE`` ports, the others from below it. Random draws first, then in order.
+    It lies outside the kernel's ephemeral range, in this process's slice of the ports
+    (``port_slice``), and none of the block is within ``GUARD`` of a port handed out before in
+    this process. Wide blocks come from the slice's wide zone, the others from below it.
+    Random draws first, then in order.
     """
-    end = max(_ephemeral_start(), _LOWEST + WIDE_ZONE + 1000)
+    lowest, wide_start, end = port_slice()
     wide = span > 2 * GUARD
-    low, top = (end - WIDE_ZONE, end - span) if wide else (_LOWEST, end - WIDE_ZONE - span)
+    low, top = (wide_start, end - span) if wide else (lowest, wide_start - span)
     with _lock:
         for _ in range(1000):
             port = _draw.randrange(low, top)

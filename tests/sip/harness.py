@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import shutil
 import socket
@@ -176,7 +177,7 @@ async def register_with_sipp(
     scenario = SCENARIOS / "register.xml"
     if expires != 300:
         text = scenario.read_text().replace("Expires: 300", f"Expires: {expires}")
-        scenario = Path(tempfile.gettempdir()) / f"nuage-register-{port}-{expires}.xml"
+        scenario = Path(tempfile.gettempdir()) / f"nuage-register-{os.getpid()}-{port}-{expires}.xml"
         scenario.write_text(text)
     return await run_sipp(
         scenario,
