@@ -57,9 +57,12 @@ class Participant:
 
     def send(self, pcm: Pcm, marker: bool) -> None:
         """One 20 ms frame to the participant."""
+        self.send_payload(g711.encode(self.payload_type, pcm), marker)
+
+    def send_payload(self, payload: bytes, marker: bool) -> None:
+        """One 20 ms frame, already encoded in the participant's law."""
         if self.endpoint is None:
             return
-        payload = g711.encode(self.payload_type, pcm)
         self.endpoint.send(
             rtp.build(self.payload_type, self.sequence, self.timestamp, self.ssrc, payload, marker)
         )
@@ -182,12 +185,16 @@ class ConferenceBridge:
 
     def tick(self) -> None:
         """Mix one frame and send each participant theirs."""
-        frames = self.mixer.tick()
-        for key, pcm in frames.items():
-            participant = self.participants.get(key)
-            if participant is not None:
-                participant.send(pcm, marker=self.ticks == 0)
-        if self._recording is not None and frames:
+        keys, frames = self.mixer.tick_frames()
+        if keys:
+            laws = {p.payload_type for p in self.participants.values()}
+            encoded = {law: g711.encode_frames(law, frames) for law in laws}  # one look-up per law
+            marker = self.ticks == 0
+            for row, key in enumerate(keys):
+                participant = self.participants.get(key)
+                if participant is not None:
+                    participant.send_payload(encoded[participant.payload_type][row].tobytes(), marker)
+        if self._recording is not None and keys:
             self._recording[1].append(np.clip(self.mixer.last_total, -32768, 32767).astype(np.int16))
         self.ticks += 1
 

@@ -11,6 +11,8 @@ import numpy.typing as npt
 
 Pcm = npt.NDArray[np.int16]
 
+PCMU = 0
+PCMA = 8
 _BIAS = 0x84
 _CLIP = 32635
 
@@ -59,10 +61,19 @@ ULAW_DECODE = np.array([_ulaw_decode_scalar(c) for c in range(256)], dtype=np.in
 ALAW_DECODE = np.array([_alaw_decode_scalar(c) for c in range(256)], dtype=np.int16)
 ULAW_ENCODE = np.array([_ulaw_encode_scalar(int(s)) for s in _LINEAR], dtype=np.uint8)
 ALAW_ENCODE = np.array([_alaw_encode_scalar(int(s)) for s in _LINEAR], dtype=np.uint8)
+# the same tables indexed by the sample's 16 bits read as unsigned (no widening, no offset)
+_ENCODE_BITS = {0: np.roll(ULAW_ENCODE, 32768), 8: np.roll(ALAW_ENCODE, 32768)}
+
+
+def encode_frames(payload_type: int, frames: Pcm) -> npt.NDArray[np.uint8]:
+    """Encode many frames at once (int16, any shape) for PCMU (0) or PCMA (8): one table look-up."""
+    return _ENCODE_BITS[payload_type][np.ascontiguousarray(frames, dtype=np.int16).view(np.uint16)]
 
 
 def ulaw_encode(pcm: Pcm) -> bytes:
     """16-bit linear samples to mu-law bytes."""
+    if pcm.dtype == np.int16:
+        return _ENCODE_BITS[PCMU][pcm.view(np.uint16)].tobytes()
     return bytes(ULAW_ENCODE[pcm.astype(np.int32) + 32768])
 
 
@@ -73,16 +84,14 @@ def ulaw_decode(data: bytes) -> Pcm:
 
 def alaw_encode(pcm: Pcm) -> bytes:
     """16-bit linear samples to A-law bytes."""
+    if pcm.dtype == np.int16:
+        return _ENCODE_BITS[PCMA][pcm.view(np.uint16)].tobytes()
     return bytes(ALAW_ENCODE[pcm.astype(np.int32) + 32768])
 
 
 def alaw_decode(data: bytes) -> Pcm:
     """A-law bytes to 16-bit linear samples."""
     return ALAW_DECODE[np.frombuffer(data, dtype=np.uint8)]
-
-
-PCMU = 0
-PCMA = 8
 
 
 def encode(payload_type: int, pcm: Pcm) -> bytes:

@@ -146,9 +146,14 @@ class Mixer:
 
     def tick(self) -> dict[str, Pcm]:
         """One 20 ms frame for every participant: the others' sum, tones, saturated to 16 bits."""
+        keys, out = self.tick_frames()
+        return {key: out[row] for row, key in enumerate(keys)}
+
+    def tick_frames(self) -> tuple[list[str], npt.NDArray[np.int16]]:
+        """``tick`` as one matrix: row i is the frame of ``keys[i]`` (encoded in one go by the bridge)."""
         keys = list(self.members)
         if not keys:
-            return {}
+            return keys, np.zeros((0, FRAME), dtype=np.int16)
         own: Mix = np.zeros((len(keys), FRAME), dtype=np.int32)
         for row, key in enumerate(keys):
             member = self.members[key]
@@ -163,5 +168,4 @@ class Mixer:
                 chunk = member.overlay[:FRAME]
                 heard[row, : len(chunk)] += chunk
                 member.overlay = member.overlay[FRAME:]
-        out = np.clip(heard, -32768, 32767).astype(np.int16)
-        return {key: out[row] for row, key in enumerate(keys)}
+        return keys, np.clip(heard, -32768, 32767).astype(np.int16)
