@@ -62,7 +62,7 @@ ALAW_DECODE = np.array([_alaw_decode_scalar(c) for c in range(256)], dtype=np.in
 ULAW_ENCODE = np.array([_ulaw_encode_scalar(int(s)) for s in _LINEAR], dtype=np.uint8)
 ALAW_ENCODE = np.array([_alaw_encode_scalar(int(s)) for s in _LINEAR], dtype=np.uint8)
 # the same tables indexed by the sample's 16 bits read as unsigned (no widening, no offset)
-_ENCODE_BITS = {0: np.roll(ULAW_ENCODE, 32768), 8: np.roll(ALAW_ENCODE, 32768)}
+_ENCODE_BITS = {PCMU: np.roll(ULAW_ENCODE, 32768), PCMA: np.roll(ALAW_ENCODE, 32768)}
 
 
 def encode_frames(payload_type: int, frames: Pcm) -> npt.NDArray[np.uint8]:
