@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -24,7 +23,7 @@ from nuage.api.errors import error_body, field_message, http_status_for
 from nuage.bootstrap import Platform
 from nuage.errors import InvalidInput, NotFound, NuageError, UpstreamUnavailable
 from nuage.services.meetings import rooms as m
-from nuage.web.headers import new_nonce
+from nuage.web.headers import new_nonce, origin_sources
 from nuage.web.portal import i18n
 from nuage.web.portal.base import TEMPLATES, Brand
 from nuage.web.windows import SlidingWindow
@@ -47,8 +46,7 @@ class JoinBody(BaseModel):
 def page_policy(nonce: str, janus_urls: Sequence[str]) -> str:
     """The join page's CSP: its style block, its script from this origin, requests to this origin and
     to the gateway instances, media from the camera and the room."""
-    origins = dict.fromkeys(f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in janus_urls)
-    gateway = "".join(f" {origin}" for origin in origins)
+    gateway = "".join(dict.fromkeys(origin_sources(url) for url in janus_urls))
     return (
         "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
         f"style-src 'nonce-{nonce}'; script-src 'self'; connect-src 'self'{gateway}; "
