@@ -121,6 +121,7 @@ async def engine(request: pytest.FixtureRequest) -> AsyncIterator[tuple[MediaPor
         recording_dir=daemon.recordings,
         timeout_s=TIMEOUT_S,
         poll_s=0.2,
+        command_timeout_s=15,  # a loaded machine can keep the daemon from answering for seconds
     )
     await adapter.open()
     adapter.subscribe(events)

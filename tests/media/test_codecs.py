@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from media.peers import sdp
-from nuage.adapters.rtpengine import BencodeError, bdecode, bencode
+from nuage.adapters.bencode import BencodeError, bdecode, bencode
 from nuage.media import dtmf, g711, rtcp, rtp
 from nuage.media.jitter import JitterBuffer
 from nuage.media.sdp import audio_stream

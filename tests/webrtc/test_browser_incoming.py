@@ -28,12 +28,12 @@ ALICE_EXTENSION = "211"
 
 async def status_was(page: Page, text: str) -> None:
     """Wait until the page has shown ``text`` as its status (a later event may have replaced it)."""
-    await page.wait_for_function(f"() => window.nuageSoftphone.events.includes({text!r})", timeout=30_000)
+    await page.wait_for_function(f"() => window.nuageSoftphone.events.includes({text!r})", timeout=90_000)
 
 
 async def ringing(page: Page) -> str:
     """Wait for the ringing indicator; return the caller ID the page shows."""
-    await page.wait_for_selector("#incoming:not([hidden])", timeout=30_000)
+    await page.wait_for_selector("#incoming:not([hidden])", timeout=90_000)  # loaded machine
     assert await page.is_visible("#ringing")
     assert await page.is_visible("#accept")
     assert await page.is_visible("#decline")

@@ -152,7 +152,9 @@ def test_the_host_mutes_and_removes_a_participant(
         assert hears_one_other(alice) > HEARD  # Alice still hears Bob
         removed = http.delete(f"/meeting-rooms/{room.id}/participants/{by_name['Bob']}")
         assert removed.status_code == 204, removed.text
-        bob.wait_for_function("() => document.getElementById('meeting-status').textContent === 'removed'")
+        bob.wait_for_function(
+            "() => document.getElementById('meeting-status').textContent === 'removed'", timeout=60_000
+        )
         left = http.get(f"/meeting-rooms/{room.id}/participants").json()["items"]
         assert [person["display"] for person in left] == ["Alice"]
 

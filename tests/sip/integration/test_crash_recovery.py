@@ -45,7 +45,8 @@ from waiting import wait_for_condition, wait_until
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "sipp"
 ALICE = ("-au", "alice", "-ap", "Alice-Demo-2026")
-HOLD_MS = 15_000  # long enough for the node to start again; the BYEs are retransmitted meanwhile
+HOLD_MS = 25_000  # long enough for the node to start again and a new call to go through on a loaded
+# machine (15 s was not, beside a load average of 20); the BYEs are retransmitted meanwhile
 
 pytestmark = [
     pytest.mark.sipp,
