@@ -168,13 +168,13 @@ class CarrierCall:
         await self.runtime.stop(grace_s=1)
 
 
-async def talk(one: Wire, to_one: int, one_hz: int, other: Wire, to_other: int, other_hz: int) -> None:
-    """Both send a tone through Nuage; each hears the other's."""
+async def talk(
+    one: Wire, to_one: int, one_hz: int, other: Wire, to_other: int, other_hz: int, ms: int = 2000
+) -> None:
+    """Both send a tone for ``ms`` through Nuage; each hears the other's."""
     one.rtp.received.clear()
     other.rtp.received.clear()
-    await asyncio.gather(
-        one.rtp.send_tone(to_one, one_hz, 2000), other.rtp.send_tone(to_other, other_hz, 2000)
-    )
+    await asyncio.gather(one.rtp.send_tone(to_one, one_hz, ms), other.rtp.send_tone(to_other, other_hz, ms))
     await wait_for_condition(
         lambda: spoke(other, one_hz) and spoke(one, other_hz), timeout=10, what="both voices through Nuage"
     )
@@ -323,7 +323,10 @@ async def test_the_recording_follows_a_transfer_towards_or_away_from_the_selecte
             await wait_for_condition(
                 lambda: len(stored(dupont)) == 1, timeout=10, what="the recording stored"
             )
-        await talk(gateway, media_port(reinvite.body), CALLER_LATER_HZ, bob, media_port(ack.body), BOB_HZ)
+        # long enough that the recording, started once bob is joined, holds a good part of it
+        await talk(
+            gateway, media_port(reinvite.body), CALLER_LATER_HZ, bob, media_port(ack.body), BOB_HZ, 3000
+        )
         await call.hang_up(bob)
     ((row, audio),) = stored(dupont)
     assert row.call_id == "rec-follows"
