@@ -6,9 +6,10 @@ that reaches a selected user as a ring-group member, through a forward, a pickup
 recorded from the moment that user answers or is joined, and a transfer that takes the call away
 from every selected party stops the recording (what was recorded so far is stored; a later
 transfer back to a selected party starts a new recording of the same call). The parties are the
-user who made the call while their leg is on it, the users on its other legs (the phone that
-answered, a picking phone, a transfer's target), the number the call arrived on and the one it
-presents. Starting and stopping is ``CallMedia.record``'s; an account that records any of its
+user who made the call, while their leg is on it (the call is one they made); the users on its
+other legs, who received it (the phone that answered, a picking phone, a transfer's target); the
+number it arrived on (it stays a call of that number whoever takes it) and the one it presents
+while its maker is on it. Starting and stopping is ``CallMedia.record``'s; an account that records any of its
 calls has them anchored from the start (``nuage.sip.b2bua.anchoring``), so that the media plane
 can start recording mid-call.
 """
