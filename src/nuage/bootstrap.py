@@ -310,7 +310,12 @@ class SipRuntime:
             flush_interval_ms=settings.cdr_flush_interval_ms,
             on_ended=self.policy.call_ended,
         )
-        recordings = SqlCallRecordings(platform.engine, platform.settings.data_dir, platform.clock)  # CFG-9
+        recordings = SqlCallRecordings(  # CFG-9
+            platform.engine,
+            platform.settings.data_dir,
+            platform.clock,
+            home_region=platform.settings.home_region,
+        )
         music = platform.settings.data_dir / "media" / "hold-music.wav"  # the default music on hold
         accounts_music = SqlHoldMusic(platform.engine, platform.settings.data_dir)  # the accounts' choices
         self.media = MediaPlane.attach(

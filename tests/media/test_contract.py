@@ -159,6 +159,36 @@ async def test_a_recording_holds_both_directions(engine: Engine, tmp_path: Path)
     call.close()
 
 
+@pytest.mark.rule("CFG-9")
+async def test_a_recording_starts_mid_call_and_a_second_one_after_a_stop(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """What the B2BUA does when a call reaches a selected user late (answer, pickup, transfer) and
+    when a transfer takes it away and back: each recording holds only the audio of its own span."""
+    port, _ = engine
+    call = await Call.open(port)
+    await call.talk(300, 700, 400)  # before anything is recorded
+    spans = []
+    for name, (caller_hz, callee_hz) in (("first", (440, 1000)), ("second", (600, 1500))):
+        await port.start_recording(call.call_id, tmp_path / f"{name}.flac")
+        await call.talk(caller_hz, callee_hz, 1500)
+        recording = await port.stop_recording(call.call_id)
+        audio, rate = soundfile.read(str(recording.path), dtype="int16", always_2d=True)
+        assert rate == 8000
+        spans.append(audio)
+        assert any(heard(audio[i : i + 1600, 0], caller_hz) for i in range(0, len(audio) - 1599, 400))
+        assert any(heard(audio[i : i + 1600, 1], callee_hz) for i in range(0, len(audio) - 1599, 400))
+    first, second = spans
+    for audio, elsewhere in ((first, (300, 700, 600, 1500)), (second, (300, 700, 440, 1000))):
+        for hz in elsewhere:
+            assert not any(
+                heard(audio[i : i + 1600, channel], hz)
+                for channel in (0, 1)
+                for i in range(0, len(audio) - 1599, 400)
+            ), hz
+    call.close()
+
+
 async def test_a_stream_that_stops_raises_the_timeout_event(engine: Engine) -> None:
     port, events = engine
     call = await Call.open(port)

@@ -21,6 +21,7 @@ from nuage.services.directory.media import add_call_recording, recording_file
 from nuage.services.directory.recording_choice import recording_rule
 from nuage.shared.clock import Clock
 from nuage.shared.ids import new_id
+from nuage.shared.phone import DEFAULT_REGION
 from nuage.sip.media import Recording
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 
@@ -28,20 +29,33 @@ from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 class SqlCallRecordings:
     """CallRecordings over the unit of work; files in the data directory."""
 
-    def __init__(self, engine: Engine, data_dir: Path, clock: Clock, *, cache_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        data_dir: Path,
+        clock: Clock,
+        *,
+        cache_s: float = 5.0,
+        home_region: str = DEFAULT_REGION,
+    ) -> None:
         self._engine = engine
+        self._region = home_region
         self._data_dir = data_dir
         self._clock = clock
         self._cache_s = cache_s
         self._settings: dict[str, tuple[float, RecordingRule]] = {}
 
-    async def target(self, account_id: str, call_id: str, parties: CallParties | None = None) -> Path | None:
-        """CFG-9: a new file of the account's when it records this call, else None."""
+    async def rule(self, account_id: str) -> RecordingRule:
+        """CFG-9: the account's choice (read again once it is a few seconds old)."""
         known = self._settings.get(account_id)
         if known is None or time.monotonic() - known[0] > self._cache_s:
             known = (time.monotonic(), await asyncio.to_thread(self._rule, account_id))
             self._settings[account_id] = known
-        if not records_call(known[1], parties):
+        return known[1]
+
+    async def target(self, account_id: str, call_id: str, parties: CallParties | None = None) -> Path | None:
+        """CFG-9: a new file of the account's when it records this call, else None."""
+        if not records_call(await self.rule(account_id), parties):
             return None
         path = recording_file(self._data_dir, account_id, new_id("rec"))
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
@@ -49,7 +63,7 @@ class SqlCallRecordings:
 
     def _rule(self, account_id: str) -> RecordingRule:
         with SqlUnitOfWork(self._engine) as uow:
-            return recording_rule(uow, account_id)
+            return recording_rule(uow, account_id, region=self._region)
 
     async def stored(self, account_id: str, call_id: str, recording: Recording) -> None:
         """CFG-9: list the recording and count its bytes in the account's volume."""

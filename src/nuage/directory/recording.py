@@ -5,17 +5,20 @@ the calls of selected users, or the calls of selected numbers; calls made, recei
 retention period (in days) bounds how long a recording is held: older ones are deleted (file and
 row) and leave the recording volume billed. Pure rules: the SIP plane describes a call's parties
 (``CallParties``), the account's choice is resolved to a ``RecordingRule``, and ``records_call``
-decides.
+decides. A selected number is matched whatever form the call carries it in (``+32 2...``,
+``0032 2...``, the national ``02...`` of the operator's home region, ``322...``): both sides are
+read through the platform's one E.164 normaliser (``nuage.shared.phone``).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from nuage.errors import InvalidInput
+from nuage.shared.phone import DEFAULT_REGION, dialled_to_e164
 
 #: CFG-9 bounds: how long a recording may be kept, and how many users/numbers a selection names
 MIN_RETENTION_DAYS = 1
@@ -48,6 +51,7 @@ class RecordingRule:
     direction: RecordingDirection = RecordingDirection.BOTH
     user_ids: frozenset[str] = frozenset()
     numbers: frozenset[str] = frozenset()
+    region: str = DEFAULT_REGION  # how a national number a call carries is read (the home region)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +71,12 @@ class CallParties:
     numbers_presented: frozenset[str] = frozenset()
 
 
-def _digits(numbers: frozenset[str]) -> frozenset[str]:
-    """The numbers' international digits: ``+32 2...``, ``0032 2...`` and ``322...`` are one number."""
-    return frozenset(d for n in numbers if (d := re.sub(r"\D", "", n).removeprefix("00")))
+def as_e164(numbers: Iterable[str], region: str = DEFAULT_REGION) -> frozenset[str]:
+    """CFG-9: numbers as a call carries them, in E.164 through the platform's one normaliser:
+    ``+32 2 300 01 01``, ``0032 2...``, the national ``02 300 01 01`` (read in ``region``) and the
+    international digits without ``+`` are one number; what is no number (an extension, a SIP
+    username) is left out."""
+    return frozenset(e164 for number in numbers if (e164 := dialled_to_e164(number, region)) is not None)
 
 
 def records_call(rule: RecordingRule, parties: CallParties | None) -> bool:
@@ -90,9 +97,9 @@ def records_call(rule: RecordingRule, parties: CallParties | None) -> bool:
                 received and bool(parties.callee_user_ids & rule.user_ids)
             )
         case RecordingScope.NUMBERS:
-            selected = _digits(rule.numbers)
-            return (made and bool(_digits(parties.numbers_presented) & selected)) or (
-                received and bool(_digits(parties.numbers_called) & selected)
+            selected = as_e164(rule.numbers, rule.region)
+            return (made and bool(as_e164(parties.numbers_presented, rule.region) & selected)) or (
+                received and bool(as_e164(parties.numbers_called, rule.region) & selected)
             )
 
 

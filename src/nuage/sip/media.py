@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from nuage.directory.recording import CallParties
+from nuage.directory.recording import CallParties, RecordingRule
 
 
 class MediaError(Exception):
@@ -218,6 +218,10 @@ class MediaPort(Protocol):
 # -- what the media plane asks of the rest of the platform (CFG-9 recordings, CFG-12 music) -----
 class CallRecordings(Protocol):
     """CFG-9: which calls are recorded (the account's choice), and where recordings are kept."""
+
+    async def rule(self, account_id: str) -> RecordingRule:
+        """The account's choice (not ``active``: it records none of its calls)."""
+        ...
 
     async def target(self, account_id: str, call_id: str, parties: CallParties | None = None) -> Path | None:
         """Where to record this call of ``account_id`` (None: the account does not record it: off,

@@ -11,6 +11,7 @@ from nuage.directory.recording import (
     RecordingDirection,
     RecordingRule,
     RecordingScope,
+    as_e164,
     check_retention_days,
     check_selection,
     expired,
@@ -97,6 +98,46 @@ def test_selected_numbers_match_whatever_the_dialled_form() -> None:
     assert records_call(outbound, ALICE_CALLS_OUT)
     assert not records_call(outbound, CARRIER_CALLS_IN)
     assert not records_call(outbound, ALICE_CALLS_BOB)  # an internal call presents no number
+
+
+@pytest.mark.rule("CFG-9")
+@pytest.mark.parametrize(
+    "carried",
+    ["+3222000002", "+32 2 200 00 02", "003222000002", "0032 (0)2 200 00 02", "022000002", "02/200.00.02",
+     "3222000002"],
+)  # fmt: skip
+def test_a_selected_number_is_matched_in_e164_international_and_national_forms(carried: str) -> None:
+    """E.164 with +, the 00 international prefix, the Belgian national 0xx and the bare international
+    digits a carrier may send are one number, read through the platform's one normaliser."""
+    selected = rule(RecordingScope.NUMBERS, numbers=frozenset({"+3222000002"}))
+    assert as_e164([carried]) == {"+3222000002"}
+    called = CallParties(made=False, received=True, numbers_called=frozenset({carried}))
+    presented = CallParties(made=True, received=False, numbers_presented=frozenset({carried}))
+    assert records_call(selected, called)
+    assert records_call(selected, presented)
+
+
+@pytest.mark.rule("CFG-9")
+def test_other_numbers_extensions_and_usernames_never_match_a_selected_number() -> None:
+    selected = rule(RecordingScope.NUMBERS, numbers=frozenset({"+3222000002"}))
+    for carried in ("022000003", "+3322000002", "212", "alice", "", "0"):
+        assert not records_call(
+            selected, CallParties(made=False, received=True, numbers_called=frozenset({carried}))
+        )
+    assert as_e164(["212", "alice", "022000003"]) == {"+3222000003"}
+
+
+@pytest.mark.rule("CFG-9")
+def test_a_national_number_is_read_in_the_operators_home_region() -> None:
+    paris = frozenset({"+33123456789"})
+    french = RecordingRule(active=True, scope=RecordingScope.NUMBERS, numbers=paris, region="FR")
+    belgian = RecordingRule(active=True, scope=RecordingScope.NUMBERS, numbers=paris)
+    call = CallParties(made=False, received=True, numbers_called=frozenset({"01 23 45 67 89"}))
+    assert records_call(french, call)
+    assert not records_call(belgian, call)  # 01... in Belgium is no Paris number
+    assert records_call(
+        belgian, CallParties(made=False, received=True, numbers_called=frozenset({"0033123456789"}))
+    )
 
 
 @pytest.mark.rule("CFG-9")

@@ -25,6 +25,7 @@ from nuage.services.context import Context
 from nuage.services.directory.changes import UNSET, Unset, given
 from nuage.services.ports import UnitOfWork
 from nuage.services.queries import get_visible
+from nuage.shared.phone import DEFAULT_REGION
 from nuage.tenancy.model import PartyKind, PartyStatus
 
 
@@ -60,9 +61,10 @@ def choose(
     return replace(setting, **values)
 
 
-def recording_rule(uow: UnitOfWork, account_id: str) -> RecordingRule:
-    """CFG-9: the account's choice as the SIP plane applies it (the selected numbers as E.164);
-    inactive unless switched on with the legal duties acknowledged."""
+def recording_rule(uow: UnitOfWork, account_id: str, *, region: str = DEFAULT_REGION) -> RecordingRule:
+    """CFG-9: the account's choice as the SIP plane applies it (the selected numbers as E.164, a
+    national number a call carries read in ``region``); inactive unless switched on with the legal
+    duties acknowledged."""
     setting = uow.recording.find(account_id)
     if setting is None or not setting.enabled or setting.acknowledged_at is None:
         return RecordingRule(active=False)
@@ -73,6 +75,7 @@ def recording_rule(uow: UnitOfWork, account_id: str) -> RecordingRule:
         direction=RecordingDirection(setting.direction),
         user_ids=frozenset(setting.user_ids),
         numbers=frozenset(n.e164 for n in numbers if n is not None and n.account_id == account_id),
+        region=region,
     )
 
 

@@ -178,6 +178,7 @@ class Transfer:
                 spawn(_release(call.media))  # the consulted call's session: its party now uses ours
         if self.media is not None:
             self.media.paused = False
+        self.calls[0].parties_changed()  # CFG-9: the recording follows who is on the call now
         log.info("call %s: transferred", self.calls[0].call_id)
         if self.on_bridged is not None:
             self.on_bridged()

@@ -24,6 +24,7 @@ class Target:
 
     uri: SipUri
     destination: Address
+    user_id: str | None = None  # the user whose phone this is (CFG-9: who answered)
 
 
 class CalleeLeg(Leg):
@@ -114,6 +115,7 @@ class CalleeLeg(Leg):
         tx = self._branches[index]
         if self._winner is None and self.state in (LegState.TRYING, LegState.RINGING):
             self._winner = index
+            self.user_id = self.targets[index].user_id
             self.dialog = Dialog.as_uac(
                 tx.request, response, tx.destination, self.host.via(tx.destination.transport)
             )

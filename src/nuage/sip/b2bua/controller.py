@@ -7,8 +7,10 @@ over the routes the policy gave (busy or unreachable: the next one), the call's 
 in exactly one CDR handed to accounting. A call the policy authorised is journaled (its start,
 its callee leg, its answer: ``nuage.sip.journal``) until its CDR is stored, so that a node that
 dies does not lose it. A 2xx the caller never ACKs (RFC 3261 §13.3.1.4) ends the call as failed,
-both legs hung up and nothing billed. Admission, feature codes, identity, targets, the in-dialog
-relay and call transfer (``transfer``, ``bridge``: a few hooks here) are the modules beside it.
+both legs hung up and nothing billed. Admission, feature codes, identity, targets, placing the
+callee leg of a hunt step (``placing``), the in-dialog relay, call recording (``recording``: the
+account's choice applied when the call is answered and when a transfer joins another party) and
+call transfer (``transfer``, ``bridge``: a few hooks here) are the modules beside it.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from nuage.sip.b2bua.callee import CalleeLeg
 from nuage.sip.b2bua.divert import diversion, divert_or_fail
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
 from nuage.sip.b2bua.hunt import Hunt, Step
-from nuage.sip.b2bua.identity import callee_identity
 from nuage.sip.b2bua.legs import NO_ACK, CallerLeg, Leg
 from nuage.sip.b2bua.media import CallMedia, spawn
+from nuage.sip.b2bua.placing import place
+from nuage.sip.b2bua.recording import follow
 from nuage.sip.b2bua.records import CallInfo, call_info, call_record, journal_entry, outcome_of
 from nuage.sip.b2bua.relay import Relay
 from nuage.sip.b2bua.services import CallServices
@@ -44,8 +47,7 @@ from nuage.sip.ports import (
 )
 from nuage.sip.responses import refusal_status, warning_header
 from nuage.sip.timers import Cancellable
-from nuage.sip.tls_sdes import REFUSAL_REASON, RULE, offer_for
-from nuage.sip.transactions import ServerTransaction, new_tag
+from nuage.sip.transactions import ServerTransaction
 
 log = logging.getLogger("nuage.sip.calls")
 
@@ -103,6 +105,7 @@ class CallController:
     async def start(self, attempt: CallAttempt) -> None:
         """Ask the policy, then try the routes it gives."""
         self.attempt = attempt
+        self.caller_leg.user_id = attempt.user_id  # CFG-9: who made the call
         if self.caller_leg.cancelled:  # CANCEL came while we looked the caller up
             self.caller_leg.on_cancel()
             return
@@ -206,41 +209,8 @@ class CallController:
         self.end(event.status, outcome or outcome_of(event.status))
 
     def _place(self, step: Step) -> None:
-        request, route, targets = self.request, step.route, step.targets
-        # SIP-5: SDES keys only between TLS legs; an offer that mandates SRTP otherwise refused
-        offer = offer_for(self.offer, self.caller_leg.transport, [t.destination.transport for t in targets])
-        if offer is None:
-            self.refusal_rule = RULE
-            warning = warning_header(Refusal(RULE, REFUSAL_REASON), self.services.settings.domain)
-            self.caller_leg.send(Fail(488, "Not Acceptable Here", warning))
-            self.end(488, CallOutcome.REFUSED)
-            return
-        body, allowed = offer
-        targets = [target for target, ok in zip(targets, allowed, strict=True) if ok]
-        from_addr, to_addr, extra = callee_identity(
-            route,
-            request,
-            account=step.account or self.account,  # a forwarded external leg: the forwarding user's
-            domain=self.services.settings.domain,
-            caller_id=step.caller_id if step.account else self._caller_id,
-        )
-        extra.extend(step.headers)
-        for name in ("session-expires", "min-se", "supported", "allow"):
-            for value in request.headers.get_all(name):
-                extra.append((name, value))
-        self.callee_leg = CalleeLeg(
-            self.services.host,
-            self,
-            targets=targets,
-            from_addr=from_addr,
-            to_addr=to_addr,
-            body=body,
-            content_type=request.headers.get("content-type"),
-            extra_headers=extra,
-            call_id=new_tag() + new_tag(),
-        )
-        self.callee_leg.start()
-        self._journal()
+        if place(self, step) is not None:  # None: refused, the call ended
+            self._journal()
 
     # -- events from legs -----------------------------------------------------------------
     def on_event(self, leg: Leg, event: LegEvent) -> None:
@@ -303,12 +273,16 @@ class CallController:
         self._cancel_timer("step")
         self._journal()
         self.caller_leg.send(event)
-        if self.media is not None:
-            spawn(self.media.start_recording())  # CFG-9, when the account records its calls
+        self.parties_changed()
         if self._max_duration is not None:
             self._arm("max-duration", self._max_duration, self._max_duration_reached)
         self.session_refreshed(dict(event.headers).get("session-expires"))
         self._log.debug("call %s answered", self.call_id)
+
+    def parties_changed(self) -> None:
+        """CFG-9: the call was answered, or a transfer joined another party: the account's recording
+        choice applies to who is on it now (recording starts, goes on or stops)."""
+        follow(self)
 
     def on_ack(self, leg: Leg, request: SipRequest) -> None:
         """An ACK for a 2xx we sent: forward the answer where an offer is waiting for it."""

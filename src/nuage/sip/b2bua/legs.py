@@ -104,6 +104,9 @@ class Leg:
         self._outgoing_reinvite = False
         self._last_ack: tuple[bytes, Address] | None = None
         self.confirmed = False  # the peer ACKed the 2xx of the INVITE that set the call up
+        # CFG-9: the account's user on this leg when Nuage knows it (the calling phone's, the
+        # target that answered, a picking phone's): the recording choice follows it
+        self.user_id: str | None = None
 
     @property
     def own_contact(self) -> str:

@@ -4,7 +4,9 @@ Owns the decision to anchor (the operator's "always anchor" setting, or a NAT'd 
 address its SDP names is not the one its packets come from, so only symmetric RTP from a port we
 own can reach it), the rewriting of every SDP a call carries once anchored (the INVITE's offer,
 a 183's or 200's answer, the offers and answers of re-INVITEs and UPDATEs, from either side), and
-the session's release when the call ends. A call that is not anchored keeps its SDP untouched.
+the session's release when the call ends, and the call's recordings (CFG-9: started and stopped as
+the account's choice selects who is on the call, ``record``; which parties those are is
+``nuage.sip.b2bua.recording``'s). A call that is not anchored keeps its SDP untouched.
 
 An engine's error becomes a SIP answer with a Warning (RFC 3261 §20.43 codes): a body that does not
 parse 400 (399), no codec carried 488 (305 "Incompatible media format"), an engine that did not
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nuage.directory.recording import CallParties
+from nuage.directory.recording import CallParties, records_call
 from nuage.sip.b2bua.events import Fail
 from nuage.sip.media import (
     CallQuality,
@@ -191,42 +193,41 @@ def _finished(task: asyncio.Task[None]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordingPlan:
-    """CFG-9: this call is recorded into ``path``, then handed to ``recordings`` for ``account_id``."""
+class AccountRecording:
+    """CFG-9: the account whose choice decides whether a call is recorded, and where recordings go."""
 
     recordings: CallRecordings
     account_id: str
-    path: Path
 
 
-async def recording_plan(
-    media: MediaServices, account_id: str | None, call_id: str, parties: CallParties | None = None
-) -> RecordingPlan | None:
-    """CFG-9: the plan to record a call of ``account_id`` when its choice selects one of
-    ``parties`` (None otherwise, or when the setting could not be read: the call goes on
-    unrecorded)."""
+async def account_recording(
+    media: MediaServices, account_id: str | None, call_id: str
+) -> AccountRecording | None:
+    """CFG-9: the account's recordings when it records any of its calls (the call is then anchored,
+    so that a recording can start once its parties are known); None when it records none, or its
+    setting could not be read (the call goes on unrecorded)."""
     recordings = media.recordings
     if recordings is None or account_id is None:
         return None
     try:
-        path = await recordings.target(account_id, call_id, parties)
+        rule = await recordings.rule(account_id)
     except Exception:
         log.exception(
             "CFG-9: the recording setting of %s could not be read; call %s not recorded", account_id, call_id
         )
         return None
-    return RecordingPlan(recordings, account_id, path) if path is not None else None
+    return AccountRecording(recordings, account_id) if rule.active else None
 
 
 class CallMedia:
     """One anchored call's session on the media port, named by the caller's Call-ID; recorded
-    from its answer to its end when its account records calls (CFG-9)."""
+    while its account's choice selects who is on it (CFG-9)."""
 
     def __init__(
         self,
         services: MediaServices,
         call_id: str,
-        recording: RecordingPlan | None = None,
+        recording: AccountRecording | None = None,
         account_id: str | None = None,
     ) -> None:
         self.port = services.port
@@ -235,6 +236,7 @@ class CallMedia:
         self.account_id = account_id  # whose music on hold a held party hears
         self.recording = recording
         self._recording = False
+        self._recorder = asyncio.Lock()  # recordings start and stop in the order asked
         self._music: dict[Side, asyncio.Task[None]] = {}  # the held side's music on hold
         self.paused = False  # a transfer is joining a new party: a silent side is not a dead call
 
@@ -303,16 +305,29 @@ class CallMedia:
         except MediaError as exc:
             log.debug("call %s: music on hold already over: %s", self.call_id, exc)
 
-    async def start_recording(self) -> None:
-        """CFG-9: record both directions from now on (the call was answered)."""
-        plan = self.recording
-        if plan is None or self.released or self._recording:
+    async def record(self, parties: CallParties | None) -> None:
+        """CFG-9: record both directions from now on when the account's choice selects the call as
+        ``parties`` describe it now (answered, or joined by a transfer); stop when it no longer does
+        (what was recorded is stored; a later change may start a new recording of the call)."""
+        chosen = self.recording
+        if chosen is None:
             return
-        try:
-            await self.port.start_recording(self.call_id, plan.path)
-            self._recording = True
-        except MediaError as exc:
-            log.error("CFG-9: call %s of %s not recorded: %s", self.call_id, plan.account_id, exc)
+        async with self._recorder:
+            if self.released:
+                return
+            try:
+                wanted = records_call(await chosen.recordings.rule(chosen.account_id), parties)
+                if wanted and not self._recording:
+                    path = await chosen.recordings.target(chosen.account_id, self.call_id, parties)
+                    if path is not None and not self.released:
+                        await self.port.start_recording(self.call_id, path)
+                        self._recording = True
+                elif not wanted and self._recording:
+                    await self._store_recording()
+            except MediaError as exc:
+                log.error("CFG-9: call %s of %s not recorded: %s", self.call_id, chosen.account_id, exc)
+            except Exception:
+                log.exception("CFG-9: the recording of call %s was not started or stopped", self.call_id)
 
     async def _store_recording(self) -> None:
         plan = self.recording
@@ -340,7 +355,8 @@ class CallMedia:
         for task in self._music.values():
             task.cancel()
         self._music.clear()
-        await self._store_recording()
+        async with self._recorder:
+            await self._store_recording()
         return await self._free()
 
     async def _free(self) -> CallQuality | None:

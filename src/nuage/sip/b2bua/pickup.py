@@ -87,6 +87,7 @@ async def pickup(services: CallServices, tx: ServerTransaction, phone: SipAccoun
         return
     ringing = call.callee_leg
     picker = PickerLeg(services.host, call, tx)
+    picker.user_id = phone.user_id  # CFG-9: the recording choice follows who answered
     call.callee_leg = cast("CalleeLeg", picker)  # duck-typed: the controller's callee side
     ringing.cancel()  # its Fail comes from a leg no longer the call's: ignored
     picker.send(Connect(call.offer, "application/sdp"))

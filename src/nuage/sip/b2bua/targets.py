@@ -33,10 +33,11 @@ def targets_of(route: Destination, registrar: Registrar, dialled: str | None) ->
     if isinstance(route, ApplicationDestination):
         return []  # Nuage answers it itself (``nuage.sip.b2bua.inbound_apps``)
     did: str | None = None
+    user_id: str | None = None  # a user's phones: whose (CFG-9 follows who answers)
     if isinstance(route, GroupDestination):
         return []  # a ring group rings its members: the hunt (``nuage.sip.b2bua.hunt``) expands it
     if isinstance(route, UserDestination):
-        device_ids = route.device_ids
+        device_ids, user_id = route.device_ids, route.user_id
     elif isinstance(route, TrunkDestination):
         # SIP-3: the PBX routes on the number dialled, so it goes in the Request-URI
         did = dialled
@@ -58,5 +59,5 @@ def targets_of(route: Destination, registrar: Registrar, dialled: str | None) ->
             if did is not None:
                 uri = replace(uri, user=did)
             flow = Address(binding.source_transport, binding.source_host, binding.source_port)
-            targets.append(Target(uri, flow))
+            targets.append(Target(uri, flow, user_id))
     return targets
