@@ -50,13 +50,13 @@ def attach_fax(
             start_tls=config.smtp_start_tls,
         )  # fmt: skip
     inbox = SqlFaxInbox(engine, data_dir, clock, mailer=mailer, mail_from=config.mail_from)
-    engine = server.media.port
+    media_port = server.media.port
     receiver = FaxReceiver(
         data_dir / "faxes" / "incoming",
         inbox.keep,
         ident=config.ident,
         max_s=config.max_call_s,
-        engine=engine if isinstance(engine, EmbeddedMediaEngine) else None,  # T.38's UDPTL ports
+        engine=media_port if isinstance(media_port, EmbeddedMediaEngine) else None,  # T.38's UDPTL ports
     )
     server.applications.fax = receiver.answer
     return inbox

@@ -5,13 +5,15 @@ Owns ``T38Leg``: when the caller offers T.38 (a re-INVITE switching a G.711 fax 
 (``nuage.media.t38_sdp``), binds a UDPTL port in the embedded engine's range, starts a receiving
 ``T38Terminal`` into ``tiff`` and returns the SDP answer; a later offer (a refresh, a new address)
 keeps the same port and terminal. The terminal's clock is the loop's: every ``TICK_S`` the samples
-that passed are handed to spandsp. ``hang_up`` ends the fax (its ``FaxResult``) and frees the port.
+that passed are handed to spandsp. ``hang_up`` ends the fax (its ``FaxResult``; what UDPTL
+received, recovered and lost is logged) and frees the port.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 
 from nuage.adapters.spandsp import FaxResult
@@ -24,6 +26,8 @@ TICK_S = 0.02
 REDUNDANCY = 3  # previous IFP packets sent again in every datagram (within the far end's size)
 SAMPLE_RATE = 8000
 MAX_TICK = 10 * SAMPLE_RATE  # a loop stalled longer than this still advances T.30 by 10 s only
+
+log = logging.getLogger("nuage.adapters.fax")
 
 
 class T38Leg:
@@ -89,6 +93,12 @@ class T38Leg:
         """End the fax: its result (the call dropped, if T.30 had not finished); the port freed."""
         assert self.terminal is not None
         result = self.terminal.hang_up()
+        if self.endpoint is not None:
+            rx, received = self.endpoint.reassembly, self.endpoint.received
+            log.info(
+                "T.38 over UDPTL: %d datagram(s) received, %d IFP packet(s) recovered, %d lost",
+                received, rx.recovered, rx.lost,
+            )  # fmt: skip
         await self.close()
         return result
 

@@ -106,10 +106,12 @@ class T38Terminal(T30Endpoint):
         lib.t30_set_supported_modems(t30, modems_for(max_bit_rate))
         self._start_t30(lib, state, t30, receive_to=receive_to, send=transmit, ident=ident)
 
-    def _packet(self, _core: object, _user: object, buf: object, length: int, count: int) -> int:
+    def _packet(
+        self, _core: object, _user: object, buf: ctypes._Pointer[ctypes.c_uint8], length: int, count: int
+    ) -> int:
         try:
             if 0 < length <= MAX_IFP:
-                self._send(ctypes.string_at(buf, length), count)  # type: ignore[call-overload]
+                self._send(ctypes.string_at(buf, length), count)
         except Exception:  # an exception must not cross back into C
             log.exception("a T.38 packet could not be sent")
         return 0
