@@ -30,6 +30,7 @@ from nuage.sip import SipServer, SipSettings
 from nuage.sip.b2bua.media import MediaServices
 from nuage.sip.media import MediaPort
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
+from nuage.sip.message.sdp import SessionDescription
 from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import FaxDestination
 from sip.harness import make_lab_parts
@@ -93,6 +94,9 @@ async def _send_over_t38(
         else:
             assert (await phone.dial(port, FAX_NUMBER)).status == 200
             answered = await reinvite(phone, port, t38_sdp(udptl, "1", version=2))
+            assert phone.ok is not None
+            first, then = (SessionDescription.parse(r.body).origin for r in (phone.ok, answered))
+            assert (then.session_id, then.session_version) == (first.session_id, first.session_version + 1)
         assert answered.status == 200, answered
         assert b"udptl t38" in answered.body
         assert b"T38FaxRateManagement:transferredTCF" in answered.body
