@@ -192,6 +192,23 @@ async def test_an_offer_it_cannot_take_is_refused_with_a_warning_and_the_call_go
     assert "dropped" in fax.reason.lower()
 
 
+async def test_an_invite_offering_only_t38_over_tcp_is_refused_with_a_warning(
+    t38_lab: tuple[int, list[FaxCall]],
+) -> None:
+    port, faxes = t38_lab
+    phone = await AppPhone.start()
+    try:
+        offer = t38_sdp(free_port(), "1", protocol="TCP/TPKT/T38")
+        refused = await phone.dial(port, FAX_NUMBER, sdp_offer=offer)
+    finally:
+        phone.close()
+    assert refused.status == 488
+    warning = refused.headers.get("warning") or ""
+    assert warning.startswith("305 "), warning
+    assert "UDPTL only" in warning
+    assert not faxes  # no call, no fax
+
+
 async def test_a_t38_sender_hanging_up_after_page_one_leaves_a_partial_fax_with_the_reason(
     t38_lab: tuple[int, list[FaxCall]], tmp_path: Path
 ) -> None:
