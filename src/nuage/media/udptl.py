@@ -221,7 +221,7 @@ class UdptlEndpoint:
         self.reassembly = Reassembly()
         self.received = self.sent = self.garbage = self.strangers = 0
         self._seq = 0
-        self._history: collections.deque[bytes] = collections.deque(maxlen=max(redundancy, 0) or None)
+        self._history: collections.deque[bytes] = collections.deque(maxlen=max(redundancy, 1))
         self._transport: asyncio.DatagramTransport | None = None
 
     async def bind(self, address: str, port: int) -> None:
