@@ -225,7 +225,7 @@ class UdptlEndpoint:
         self._transport: asyncio.DatagramTransport | None = None
 
     async def bind(self, address: str, port: int) -> None:
-        """Bind the socket on ``address:port``; OSError when it is taken."""
+        """Bind the socket on ``address:port`` (0: any free one); OSError when it is taken."""
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
         try:
@@ -235,7 +235,7 @@ class UdptlEndpoint:
         except OSError:
             sock.close()
             raise
-        self._transport, self.port = transport, port
+        self._transport, self.port = transport, sock.getsockname()[1]  # port 0: the one given
 
     def connect(self, remote: Address, *, far_max_datagram: int | None = None) -> None:
         """Send to ``remote`` (the far end's SDP) until a datagram comes from it; a new address
