@@ -142,7 +142,8 @@ class FaxReceiver:
                     _Stream(audio), max_s=self.max_s, done=lambda: audio.finished or app.t38 is not None
                 )
             t38 = app.t38
-            if t38 is not None and not (machine is not None and machine.finished):
+            over_t38 = t38 is not None and not (machine is not None and machine.finished)
+            if t38 is not None and over_t38:
                 left = deadline - asyncio.get_running_loop().time()
                 await call.wait_until(lambda: t38.finished, max_s=max(left, 0.0))
                 result: FaxResult = await t38.hang_up()
@@ -158,7 +159,6 @@ class FaxReceiver:
                 await app.t38.close()
                 await asyncio.to_thread(app.t38.tiff.unlink, missing_ok=True)
             await asyncio.to_thread(tiff.unlink, missing_ok=True)
-        over_t38 = t38 is not None and not (machine is not None and machine.finished)
         reason = result.reason if carried else NO_AUDIO_REASON
         fax = FaxCall(
             fax_id=destination.fax_id,
