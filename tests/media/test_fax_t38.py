@@ -22,6 +22,7 @@ from PIL import Image
 from media.app_phone import AppPhone
 from media.conftest import Events
 from media.fax_peer import T38Sender, image_port, make_document, pdf_pages, reinvite, same_pixels, t38_sdp
+from media.peers import media_port, sdp
 from netports import free_port
 from nuage.adapters.fax_receiver import FaxCall, FaxReceiver
 from nuage.directory.fax import FaxStatus
@@ -189,6 +190,27 @@ async def test_an_offer_it_cannot_take_is_refused_with_a_warning_and_the_call_go
         phone.close()
     (fax,) = faxes
     assert (fax.status, fax.pages, fax.t38) == (FaxStatus.FAILED, 0, False)
+    assert "dropped" in fax.reason.lower()
+
+
+async def test_an_offer_back_to_audio_after_t38_is_answered_by_the_engine(
+    t38_lab: tuple[int, list[FaxCall]],
+) -> None:
+    port, faxes = t38_lab
+    phone = await AppPhone.start()
+    try:
+        assert (await phone.dial(port, FAX_NUMBER)).status == 200
+        assert (await reinvite(phone, port, t38_sdp(free_port(), "1", version=2))).status == 200
+        back = await reinvite(phone, port, sdp(phone.rtp.port, "1").replace(b" 1 1 IN", b" 1 3 IN"), cseq=4)
+        assert back.status == 200, back
+        assert media_port(back.body) > 0  # the engine's audio port again
+        assert b"m=image" not in back.body
+        await phone.hang_up(port, cseq=5)
+        await wait_for_condition(lambda: bool(faxes), timeout=20, what="the failed fax")
+    finally:
+        phone.close()
+    (fax,) = faxes
+    assert (fax.status, fax.pages, fax.t38) == (FaxStatus.FAILED, 0, True)  # no fax came over T.38
     assert "dropped" in fax.reason.lower()
 
 

@@ -15,7 +15,9 @@ fax tones), or an INVITE offering T.38 only, is accepted with a UDPTL port of th
 (``T38Leg``); the audio machine then gives way to spandsp's T.38 terminal, which receives into a
 TIFF of its own, and the fax goes the same way (PDF, ``on_fax``, the same statuses and reasons).
 An offer it cannot take (T.38 over TCP, local TCF, no embedded engine) is refused with 488 and a
-Warning; the call goes on as it was.
+Warning; the call goes on as it was. Once on T.38, an offer back to audio (some gateways send one
+when the fax is over) is answered through the engine, as the call's first offer was; the fax stays
+with the T.38 terminal.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from nuage.adapters.spandsp import FaxMachine, FaxResult
 from nuage.directory.fax import FaxStatus, fax_status
 from nuage.media.engine import EmbeddedMediaEngine
 from nuage.media.t38_sdp import offers_image
-from nuage.sip.b2bua.apps import AppCall, MediaApplication
-from nuage.sip.media import UnsupportedMedia
+from nuage.sip.b2bua.apps import AppCall, MediaApplication, discard_answer
+from nuage.sip.media import Side, UnsupportedMedia
 from nuage.sip.ports import FaxDestination
 
 log = logging.getLogger("nuage.adapters.fax")
@@ -82,9 +84,12 @@ class FaxApp:
         self.t38: T38Leg | None = None
 
     def takes(self, offer: bytes) -> bool:
-        return offers_image(offer)
+        return offers_image(offer) or self.t38 is not None
 
     async def negotiate(self, call: AppCall, offer: bytes) -> bytes:
+        if not offers_image(offer):  # back to audio once on T.38 (a gateway may, at the fax's end)
+            call.far_end_offer = await call.media.rewrite(Side.CALLER, offer)
+            return await call.media.rewrite(Side.CALLEE, discard_answer(call.far_end_offer))
         engine = self.receiver.engine
         if engine is None:
             raise UnsupportedMedia("T.38 needs the embedded media engine")
