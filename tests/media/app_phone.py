@@ -38,11 +38,12 @@ class AppPhone:
         self.sip.close()
         self.rtp.close()
 
-    async def dial(self, server_port: int, dialled: str) -> SipResponse:
-        """Call ``dialled``; the final response (a 200 is ACKed and its media port kept)."""
+    async def dial(self, server_port: int, dialled: str, sdp_offer: bytes | None = None) -> SipResponse:
+        """Call ``dialled`` (audio to the RTP peer, or ``sdp_offer``: a fax offering T.38); the final
+        response (a 200 is ACKed and its audio port kept)."""
         self.call_id = f"app-{secrets.token_hex(4)}"
         self.uri = uri = f"sip:{dialled}@127.0.0.1:{server_port}"
-        offer = sdp(self.rtp.port, "1").decode()
+        offer = (sdp_offer or sdp(self.rtp.port, "1")).decode()
         phone = self.sip
         phone.send(
             phone.request("INVITE", uri, user=self.user, to_user=dialled, call_id=self.call_id, body=offer),
@@ -84,7 +85,7 @@ class AppPhone:
             final = await phone.response(timeout=5)
         if final.status == 200:
             self.ok = final
-            self.engine_port = media_port(final.body)
+            self.engine_port = media_port(final.body) if b"m=audio " in final.body else 0
             phone.send(
                 phone.request(
                     "ACK",
@@ -119,12 +120,12 @@ class AppPhone:
             peer.timestamp = (peer.timestamp + FRAME) & 0xFFFFFFFF
             await asyncio.sleep(max(0.0, start + (n + 1) * PTIME - loop.time()))
 
-    async def hang_up(self, server_port: int) -> None:
-        """BYE, and wait for its 200."""
+    async def hang_up(self, server_port: int, cseq: int = 3) -> None:
+        """BYE (``cseq``: after a re-INVITE, more than its), and wait for its 200."""
         assert self.ok is not None
         self.sip.send(
             self.sip.request(
-                "BYE", self.uri, user=self.user, call_id=self.call_id, cseq=3, to_tag=self.ok.to_addr.tag
+                "BYE", self.uri, user=self.user, call_id=self.call_id, cseq=cseq, to_tag=self.ok.to_addr.tag
             ),
             server_port,
         )

@@ -9,16 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from media.app_phone import AppPhone
 from media.conftest import Events
-from media.fax_peer import FaxSender, make_document, same_pixels
+from media.fax_peer import FaxSender, make_document, pdf_pages, same_pixels
 from netports import free_port
 from nuage.adapters.fax_receiver import FaxCall, FaxReceiver
 from nuage.directory.fax import FaxStatus
@@ -90,13 +88,6 @@ async def fax_lab(
     await server.start()
     yield server.bound_address("UDP").port, faxes
     await server.stop(grace_s=0.5)
-
-
-def pdf_pages(pdf: bytes, tmp_path: Path) -> list[Image.Image]:
-    source = tmp_path / "check.pdf"
-    source.write_bytes(pdf)
-    subprocess.run(["pdfimages", "-png", str(source), str(tmp_path / "img")], check=True)
-    return [Image.open(png).convert("1") for png in sorted(tmp_path.glob("img-*.png"))]
 
 
 @embedded_only

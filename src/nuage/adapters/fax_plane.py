@@ -17,6 +17,7 @@ from nuage.adapters.fax_inbox import SqlFaxInbox
 from nuage.adapters.fax_receiver import FaxReceiver
 from nuage.adapters.spandsp import FaxUnavailable, library_available
 from nuage.config import parse_host_port
+from nuage.media.engine import EmbeddedMediaEngine
 from nuage.media_settings import SipFaxSettings
 from nuage.shared.clock import Clock
 from nuage.sip.media import AudioStreamPort
@@ -49,8 +50,13 @@ def attach_fax(
             start_tls=config.smtp_start_tls,
         )  # fmt: skip
     inbox = SqlFaxInbox(engine, data_dir, clock, mailer=mailer, mail_from=config.mail_from)
+    media_port = server.media.port
     receiver = FaxReceiver(
-        data_dir / "faxes" / "incoming", inbox.keep, ident=config.ident, max_s=config.max_call_s
+        data_dir / "faxes" / "incoming",
+        inbox.keep,
+        ident=config.ident,
+        max_s=config.max_call_s,
+        engine=media_port if isinstance(media_port, EmbeddedMediaEngine) else None,  # T.38's UDPTL ports
     )
     server.applications.fax = receiver.answer
     return inbox

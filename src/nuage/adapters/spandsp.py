@@ -11,7 +11,8 @@ call dropped (spandsp reports "call dropped prematurely" and keeps the pages alr
 
 The library is Debian's ``libspandsp2`` (the engine Asterisk and FreeSWITCH use; no headers
 needed): opaque state pointers, and ``t30_stats_t``'s first fields, all ``int`` in spandsp 0.0.6,
-read from an over-sized buffer. Only the audio path (T.30 over G.711) is bound; T.38 is not.
+read from an over-sized buffer. ``T30Endpoint`` is what the audio machine and the T.38 terminal
+(``nuage.adapters.spandsp_t38``) share: T.30's files, identity, result and pages.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class FaxUnavailable(RuntimeError):
 _lib: ctypes.CDLL | None = None
 
 
-def _library() -> ctypes.CDLL:
+def library() -> ctypes.CDLL:
+    """libspandsp, loaded once with the signatures of what is bound here (FaxUnavailable if missing)."""
     global _lib
     if _lib is not None:
         return _lib
@@ -74,7 +76,7 @@ def _library() -> ctypes.CDLL:
 
 def library_available() -> None:
     """Load libspandsp now; raise FaxUnavailable if it is missing."""
-    _library()
+    library()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,34 +93,34 @@ class FaxResult:
         return self.code == T30_ERR_OK
 
 
-class FaxMachine:
-    """One end of a fax call on audio (see the module docstring). Not thread-safe: one owner."""
+class T30Endpoint:
+    """What a fax machine shares whatever carries it (audio here, T.38 in ``spandsp_t38``): T.30's
+    files, identity, phase E result and page count. Not thread-safe: one owner."""
 
-    _state: int | None = None  # the C ``fax_state_t *``; None once freed (or never allocated)
+    _state: int | None = None  # the C state (``fax_state_t *``...); None once freed (or never made)
+    result: FaxResult | None = None
 
-    def __init__(self, *, receive_to: Path | None = None, send: Path | None = None, ident: str = "") -> None:
-        if (receive_to is None) == (send is None):
-            raise ValueError("a fax machine either receives to a file or sends one")
-        lib = _library()
-        self._lib = lib
+    def _start_t30(
+        self,
+        lib: ctypes.CDLL,
+        state: int,
+        t30: int,
+        *,
+        receive_to: Path | None,
+        send: Path | None,
+        ident: str,
+    ) -> None:
+        self._lib, self._state, self._t30 = lib, state, t30
         self.receiving = receive_to is not None
-        state = lib.fax_init(None, 0 if self.receiving else 1)  # the sender is the calling party
-        if not state:
-            raise FaxUnavailable("fax_init failed")
-        self._state: int | None = state
-        self._t30 = lib.fax_get_t30_state(state)
-        lib.fax_set_transmit_on_idle(state, 1)  # silence between bursts: steady 20 ms frames
         if ident:
-            lib.t30_set_tx_ident(self._t30, ident.encode("ascii", "replace")[:20])
+            lib.t30_set_tx_ident(t30, ident.encode("ascii", "replace")[:20])
         if receive_to is not None:
-            lib.t30_set_rx_file(self._t30, str(receive_to).encode(), -1)
+            lib.t30_set_rx_file(t30, str(receive_to).encode(), -1)
         elif send is not None:
-            lib.t30_set_tx_file(self._t30, str(send).encode(), -1, -1)
-        self.result: FaxResult | None = None
+            lib.t30_set_tx_file(t30, str(send).encode(), -1, -1)
+        self.result = None
         self._on_phase_e = _PhaseE(self._phase_e)  # kept alive as long as the C state
-        lib.t30_set_phase_e_handler(self._t30, self._on_phase_e, None)
-        self._in = (ctypes.c_int16 * FRAME_SAMPLES)()
-        self._out = (ctypes.c_int16 * FRAME_SAMPLES)()
+        lib.t30_set_phase_e_handler(t30, self._on_phase_e, None)
 
     def _phase_e(self, _t30: object, _user: object, code: int) -> None:
         reason = self._lib.t30_completion_code_to_str(code)
@@ -146,6 +148,56 @@ class FaxMachine:
         ident = self._lib.t30_get_rx_ident(self._t30)
         return ident.decode("ascii", "replace").strip() if ident else ""
 
+    @property
+    def finished(self) -> bool:
+        return self.result is not None
+
+    def hang_up(self) -> FaxResult:
+        """End the fax (the call is over): the result, "call dropped" if T.30 had not finished."""
+        if self._state is not None:
+            if self.result is None:
+                self._lib.t30_terminate(self._t30)  # phase E with the current status
+            self.close()
+        if self.result is None:  # pragma: no cover - spandsp always reports phase E on terminate
+            self.result = FaxResult(T30_ERR_CALLDROPPED, "The call dropped prematurely", 0, "")
+        return self.result
+
+    def _free(self, state: int) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Free the C state (closes the TIFF files). Idempotent."""
+        if self._state is not None:
+            pages, ident = self.pages, self.remote_ident
+            if self.result is not None:
+                self.result = FaxResult(self.result.code, self.result.reason, pages, ident)
+            state, self._state = self._state, None
+            self._free(state)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class FaxMachine(T30Endpoint):
+    """One end of a fax call on audio (see the module docstring)."""
+
+    def __init__(self, *, receive_to: Path | None = None, send: Path | None = None, ident: str = "") -> None:
+        if (receive_to is None) == (send is None):
+            raise ValueError("a fax machine either receives to a file or sends one")
+        lib = library()
+        state = lib.fax_init(None, 0 if receive_to is not None else 1)  # the sender is the calling party
+        if not state:
+            raise FaxUnavailable("fax_init failed")
+        lib.fax_set_transmit_on_idle(state, 1)  # silence between bursts: steady 20 ms frames
+        self._start_t30(
+            lib, state, lib.fax_get_t30_state(state), receive_to=receive_to, send=send, ident=ident
+        )
+        self._in = (ctypes.c_int16 * FRAME_SAMPLES)()
+        self._out = (ctypes.c_int16 * FRAME_SAMPLES)()
+
+    def _free(self, state: int) -> None:
+        self._lib.fax_free(state)
+
     def receive_audio(self, pcm: bytes) -> None:
         """Feed what the far end sent: 16-bit little-endian linear samples at 8 kHz."""
         if self._state is None:
@@ -167,29 +219,3 @@ class FaxMachine:
             out += bytes(self._out)[: made * 2]
             out += bytes((want - made) * 2)
         return bytes(out)
-
-    @property
-    def finished(self) -> bool:
-        return self.result is not None
-
-    def hang_up(self) -> FaxResult:
-        """End the fax (the call is over): the result, "call dropped" if T.30 had not finished."""
-        if self._state is not None:
-            if self.result is None:
-                self._lib.t30_terminate(self._t30)  # phase E with the current status
-            self.close()
-        if self.result is None:  # pragma: no cover - spandsp always reports phase E on terminate
-            self.result = FaxResult(T30_ERR_CALLDROPPED, "The call dropped prematurely", 0, "")
-        return self.result
-
-    def close(self) -> None:
-        """Free the C state (closes the TIFF files). Idempotent."""
-        if self._state is not None:
-            pages, ident = self.pages, self.remote_ident
-            if self.result is not None:
-                self.result = FaxResult(self.result.code, self.result.reason, pages, ident)
-            self._lib.fax_free(self._state)
-            self._state = None
-
-    def __del__(self) -> None:
-        self.close()

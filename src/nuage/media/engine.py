@@ -16,6 +16,7 @@ from nuage.media.endpoint import RtpEndpoint
 from nuage.media.recorder import Recorder
 from nuage.media.relay import Relay
 from nuage.media.sdp import audio_stream
+from nuage.media.udptl import UdptlEndpoint
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.media import (
     AudioStream,
@@ -84,8 +85,9 @@ class EmbeddedMediaEngine:
         self._sessions[call_id] = relay
         relay.start()
 
-    async def bind_endpoint(self, endpoint: RtpEndpoint) -> None:
-        """Bind an endpoint of the engine's own (a conference participant's) in the port range."""
+    async def bind_endpoint(self, endpoint: RtpEndpoint | UdptlEndpoint) -> None:
+        """Bind an endpoint of the engine's own (a conference participant's, a fax's UDPTL port) in
+        the port range."""
         await self._bind(endpoint.bind)
 
     async def _bind(self, bind: object) -> None:

@@ -48,8 +48,10 @@ from pathlib import Path
 
 import soundfile
 
+from nuage.sip.b2bua.app_offers import OwnOffers, reoffer
 from nuage.sip.b2bua.controller import CallController
-from nuage.sip.b2bua.media import CallMedia, MediaServices, media_failure
+from nuage.sip.b2bua.legs import Leg
+from nuage.sip.b2bua.media import CallMedia, MediaServices, media_failure, spawn
 from nuage.sip.b2bua.services import CallServices
 from nuage.sip.b2bua.states import CallState
 from nuage.sip.media import (
@@ -65,6 +67,7 @@ from nuage.sip.media import (
     Tone,
 )
 from nuage.sip.ports import CallOutcome, CdrRecord, FaxDestination, SipAccount
+from nuage.sip.transactions import ServerTransaction
 
 log = logging.getLogger("nuage.sip.apps")
 
@@ -122,6 +125,8 @@ class AppCall:
         self.ended = False
         self.speaking: bool | None = None  # the caller, while recorded (None: the engine did not say)
         self.far_end_offer = b""  # the engine's offer to the far end (where a far end sends to it)
+        self.local_sdp = b""  # the SDP the call was last answered with (``app_offers``)
+        self.rtp_optional = False  # the caller's RTP may stop: its media moved (a fax's T.38)
         self._silent_since: float | None = None  # loop time the caller fell silent
         self._speech_changes = 0
         self._wake = asyncio.Event()
@@ -137,7 +142,7 @@ class AppCall:
             self._silent_since = None if event.speaking else asyncio.get_running_loop().time()
             self._speech_changes += 1
             self._wake.set()
-        elif isinstance(event, MediaTimeout) and event.side is Side.CALLER:
+        elif isinstance(event, MediaTimeout) and event.side is Side.CALLER and not self.rtp_optional:
             log.info("call %s: the caller's media stopped %.1f s ago", self.call_id, event.idle_s)
             self.hang_up()
 
@@ -271,16 +276,21 @@ class AppCall:
             )
             return False
         await port.stream_audio(self.call_id, Side.CALLER, stream)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max_s
         try:
-            with contextlib.suppress(HungUp):
-                while not done() and loop.time() < deadline:
-                    await self._wait(min(poll_s, deadline - loop.time()), digits=None)
+            await self.wait_until(done, max_s=max_s, poll_s=poll_s)
         finally:
             with contextlib.suppress(MediaError):
                 await port.stop_audio(self.call_id, Side.CALLER)
         return True
+
+    async def wait_until(self, done: Callable[[], bool], *, max_s: float, poll_s: float = 0.1) -> None:
+        """Wait until ``done()`` (checked every ``poll_s``), ``max_s`` seconds or the end of the call
+        (never raises HungUp)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_s
+        with contextlib.suppress(HungUp):
+            while not done() and loop.time() < deadline:
+                await self._wait(min(poll_s, deadline - loop.time()), digits=None)
 
     def auth_failed(self) -> None:
         """SIP-5: a wrong secret typed on the keypad (a PIN) counts as an authentication failure of
@@ -304,11 +314,22 @@ class AppMedia(CallMedia):
         self.watch(lambda: None)  # the session's bookkeeping; events go to the application below
         self.app: AppCall | None = None
         self.task: asyncio.Task[None] | None = None
+        self.own: OwnOffers | None = None  # the application, when it answers some offers itself
 
     def attach(self, app: AppCall) -> None:
         """Hand the engine's events for this call to ``app``."""
         self.app = app
         self.services.events.watch(self.port, self.call_id, app.on_media_event)
+
+    def take_request(self, leg: Leg, tx: ServerTransaction) -> bool:
+        """A re-INVITE of the caller offering what the application answers itself (``reoffer``)."""
+        app, own, body = self.app, self.own, tx.request.body
+        if app is None or own is None or tx.request.method != "INVITE" or leg is not app.call.caller_leg:
+            return False
+        if not body or not own.takes(body):
+            return False
+        spawn(reoffer(app, own, leg, tx))
+        return True
 
     async def finish(self, record: CdrRecord) -> CdrRecord:
         """The call ended: tell the application, let it finish (bounded), then release."""
@@ -397,9 +418,14 @@ async def answer_with(call: CallController, app: MediaApplication) -> None:
         await call.media.release()
     media = AppMedia(services.media, call.call_id)
     call.media = media
+    session = AppCall(call, media, call.account, call.request.uri.user or "")
+    media.own = app if isinstance(app, OwnOffers) else None
     try:
-        to_far_end = await media.rewrite(Side.CALLER, offer)
-        answer = await media.rewrite(Side.CALLEE, discard_answer(to_far_end))
+        if media.own is not None and media.own.takes(offer):  # its own media (T.38): no engine session
+            answer = await media.own.negotiate(session, offer)
+        else:
+            session.far_end_offer = await media.rewrite(Side.CALLER, offer)
+            answer = await media.rewrite(Side.CALLEE, discard_answer(session.far_end_offer))
     except MediaError as exc:
         if call.state is not CallState.DEAD:
             failure = media_failure(exc, services.settings.domain)
@@ -407,8 +433,7 @@ async def answer_with(call: CallController, app: MediaApplication) -> None:
             call.finish_early(failure.status, CallOutcome.FAILED)
         await media.release()
         return
-    session = AppCall(call, media, call.account, call.request.uri.user or "")
-    session.far_end_offer = to_far_end
+    session.local_sdp = answer
     media.attach(session)
     if call.caller_leg.cancelled:
         call.caller_leg.on_cancel()

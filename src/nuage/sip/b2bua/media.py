@@ -27,7 +27,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nuage.directory.recording import CallParties, records_call
 from nuage.sip.b2bua.events import Fail
@@ -47,6 +47,10 @@ from nuage.sip.media import (
 )
 from nuage.sip.message import SipRequest
 from nuage.sip.ports import CdrRecord
+
+if TYPE_CHECKING:
+    from nuage.sip.b2bua.legs import Leg
+    from nuage.sip.transactions import ServerTransaction
 
 log = logging.getLogger("nuage.sip.media")
 
@@ -239,6 +243,11 @@ class CallMedia:
         self._recorder = asyncio.Lock()  # recordings start and stop in the order asked
         self._music: dict[Side, asyncio.Task[None]] = {}  # the held side's music on hold
         self.paused = False  # a transfer is joining a new party: a silent side is not a dead call
+
+    def take_request(self, leg: Leg, tx: ServerTransaction) -> bool:
+        """Whether the session's owner answers this in-dialog request itself (an application's own
+        offer: ``nuage.sip.b2bua.apps``); False: the call relays it."""
+        return False
 
     def watch(self, on_stream_stopped: Callable[[], None]) -> None:
         """Call ``on_stream_stopped`` when a phone's stream stops (but not while a party is on hold:

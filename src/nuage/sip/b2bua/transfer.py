@@ -90,6 +90,8 @@ def take_request(call: CallController, from_leg: Leg, tx: ServerTransaction) -> 
     go to its bridge (True: taken; False: relayed as usual)."""
     if call.transfer is not None and call.transfer.relay(from_leg, tx):
         return True
+    if call.transfer is None and call.media is not None and call.media.take_request(from_leg, tx):
+        return True  # an application's own offer (a fax switching to T.38)
     if tx.request.method != "REFER":
         return False
     spawn(refer(call, from_leg, tx))
