@@ -8,7 +8,8 @@ RTP peer each), and every check is on the audio that arrived:
   answers, the caller and the destination hear each other;
 - a sequential ring group chosen in the menu rings its members one after the other, as a call
   dialling the group does: the first one rings its member time (the caller hears ringback), is
-  cancelled, then the second one rings and answers;
+  cancelled, then the second one rings and answers; with no member to ring, the group's fallback
+  to an external number is a call of the account through the carrier (CAP-3, its own CDR);
 - dial-by-extension to a conference room's extension: the caller gives the room's PIN and is in
   the room's mix, hearing a phone of the account that dialled in, and heard by it.
 """
@@ -19,10 +20,18 @@ import asyncio
 import socket
 
 import numpy as np
+import pytest
 
 from media.app_phone import AppPhone
 from media.peers import Peer, media_port, rms, sdp
-from media.test_attendant_bridges_carrier import MENU_NUMBER, answer, choose, menu_on_number, request
+from media.test_attendant_bridges_carrier import (
+    MENU_NUMBER,
+    OUTSIDE_NUMBER,
+    answer,
+    choose,
+    menu_on_number,
+    request,
+)
 from media.test_attendant_from_carrier import (
     OutsideCaller,
     cdrs,
@@ -221,3 +230,65 @@ async def test_dial_by_extension_takes_an_outside_caller_into_a_conference_room(
     await caller.hang_up(port)
     await wait_for_condition(lambda: not participants(platform), timeout=10, what="the room empty")
     await wait_for_condition(lambda: in_use(platform) == 0, what="released")
+
+
+@pytest.mark.rule("CAP-3")
+@pytest.mark.rule("SIP-2")
+async def test_a_groups_fallback_to_an_external_number_is_a_call_of_the_groups_account(
+    outside: tuple[Platform, int, OutsideCaller],
+) -> None:
+    """No member of the group can ring (bob's phone is not registered): the group's fallback, an
+    external number, rings through the carrier as a call of the account (its own channel and CDR,
+    the Diversion naming the group), and the caller talks with the far end."""
+    platform, port, caller = outside
+    account = dupont(platform)
+    with platform.uow() as uow:
+        bob = uow.users.find_by(account_id=account, extension="212")
+        assert bob is not None
+        group = add_ring_group(
+            uow,
+            Context.operator(account, platform.clock),
+            account,
+            "Workshop",
+            strategy=HuntStrategy.SEQUENTIAL,
+            members=(bob.id,),
+            extension="260",
+            fallback=OUTSIDE_NUMBER,
+        )
+        uow.commit()
+    await menu_on_number(platform, f"group:{group.id}")
+    far = await Peer.start()
+    try:
+        await choose(caller, port, "1")
+        seen: set[str] = set()
+        invite = await request(caller, "INVITE", seen)  # the fallback, to the carrier
+        assert invite.uri.user == OUTSIDE_NUMBER
+        assert "reason=no-answer" in (invite.headers.get("diversion") or "")  # RFC 5806: the group
+        assert in_use(platform) == 2  # CAP-3: the inbound call and the fallback's leg
+        answer(caller, port, invite, sdp(far.port, "11"), tag="far")
+        reinvite = await request(caller, "INVITE", seen)
+        assert reinvite.call_id == caller.call_id
+        answer(
+            caller, port, reinvite, sdp(caller.rtp.port, "7"), tag=caller.ok.to_addr.tag if caller.ok else ""
+        )
+        assert (await request(caller, "ACK", seen)).call_id == caller.call_id
+        marks = len(caller.rtp.received), len(far.received)
+        await asyncio.gather(
+            caller.rtp.send_tone(media_port(reinvite.body), 700, 1500),
+            far.send_tone(media_port(invite.body), 1200, 1500),
+        )
+        await wait_for_condition(lambda: hears(far, 700, marks[1]), 10, what="the caller at the far end")
+        await wait_for_condition(lambda: hears(caller.rtp, 1200, marks[0]), 10, what="the far end")
+        await caller.hang_up(port)
+        bye = await request(caller, "BYE", seen)
+        assert bye.call_id == invite.call_id
+        caller.sip.send(make_response(bye, 200).to_bytes(), port)
+    finally:
+        far.close()
+    await wait_for_condition(lambda: in_use(platform) == 0, what="both channels released")
+    rows = {r["direction"]: r for r in await cdrs(platform)}
+    assert rows["inbound"]["disposition"] == CONNECTED
+    leg = rows["outbound"]
+    assert (leg["account_id"], leg["callee"], leg["outcome"]) == (account, OUTSIDE_NUMBER, "answered")
+    assert ";fwd-" in str(leg["call_id"])  # the group's forwarded leg, as for a call dialling it
+    assert leg["billable_seconds"] >= 1
