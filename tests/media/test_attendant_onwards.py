@@ -204,6 +204,7 @@ async def test_a_sequential_group_chosen_in_a_menu_rings_its_members_in_turn(
     assert MENU_LEG not in {r["disposition"] for r in rows}  # members of the account: no leg of its own
 
 
+@pytest.mark.rule("CFG-8")
 async def test_dial_by_extension_takes_an_outside_caller_into_a_conference_room(
     outside: tuple[Platform, int, OutsideCaller],
 ) -> None:
