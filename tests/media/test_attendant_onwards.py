@@ -9,7 +9,8 @@ RTP peer each), and every check is on the audio that arrived:
 - a sequential ring group chosen in the menu rings its members one after the other, as a call
   dialling the group does: the first one rings its member time (the caller hears ringback), is
   cancelled, then the second one rings and answers; with no member to ring, the group's fallback
-  to an external number is a call of the account through the carrier (CAP-3, its own CDR);
+  to an external number is a call of the account through the carrier (CAP-3, its own CDR); a
+  round-robin group starts after the member it rang first last time;
 - dial-by-extension to a conference room's extension: the caller gives the room's PIN and is in
   the room's mix, hearing a phone of the account that dialled in, and heard by it.
 """
@@ -293,3 +294,53 @@ async def test_a_groups_fallback_to_an_external_number_is_a_call_of_the_groups_a
     assert (leg["account_id"], leg["callee"], leg["outcome"]) == (account, OUTSIDE_NUMBER, "answered")
     assert ";fwd-" in str(leg["call_id"])  # the group's forwarded leg, as for a call dialling it
     assert leg["billable_seconds"] >= 1
+
+
+async def test_a_round_robin_group_chosen_in_a_menu_starts_after_the_member_rung_first_last_time(
+    outside: tuple[Platform, int, OutsideCaller],
+) -> None:
+    """Two outside calls choose a round-robin group of bob and alice: the first rings bob first (the
+    caller gives up while it rings: bob gets a CANCEL), the second alice first."""
+    platform, port, caller = outside
+    account = dupont(platform)
+    with platform.uow() as uow:
+        bob = uow.users.find_by(account_id=account, extension="212")
+        alice = uow.users.find_by(account_id=account, extension="211")
+        assert bob is not None
+        assert alice is not None
+        group = add_ring_group(
+            uow,
+            Context.operator(account, platform.clock),
+            account,
+            "Workshop",
+            strategy=HuntStrategy.ROUND_ROBIN,
+            members=(bob.id, alice.id),
+            extension="260",
+        )
+        uow.commit()
+    await menu_on_number(platform, f"group:{group.id}")
+    phones = {user: await phone_of(user, port) for user in ("bob", "alice")}
+    try:
+        await choose(caller, port, "1")
+        first = await next_request(phones["bob"], "INVITE")
+        assert nothing_came(phones["alice"])
+        respond(phones["bob"], port, first, 180)
+        await caller.hang_up(port)  # gives up while bob rings
+        cancel = await next_request(phones["bob"], "CANCEL")
+        phones["bob"].sip.send(make_response(cancel, 200).to_bytes(), port)
+        respond(phones["bob"], port, first, 487)
+        assert (await next_request(phones["bob"], "ACK")).call_id == first.call_id  # the 487's
+        await wait_for_condition(lambda: in_use(platform) == 0, what="the first call over")
+        again = OutsideCaller(caller.sip, caller.rtp)
+        await choose(again, port, "1")
+        second = await next_request(phones["alice"], "INVITE")  # alice's turn to be first
+        assert nothing_came(phones["bob"])
+        respond(phones["alice"], port, second, 486)  # busy: bob next
+        third = await next_request(phones["bob"], "INVITE")
+        assert third.call_id not in (first.call_id, second.call_id)
+        respond(phones["bob"], port, third, 486)
+        await again.bye_from_server(port)  # nobody answered: goodbye, then the menu hangs up
+    finally:
+        for phone in phones.values():
+            phone.close()
+    await wait_for_condition(lambda: in_use(platform) == 0, what="released")
