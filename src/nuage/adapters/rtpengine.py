@@ -25,8 +25,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import soundfile
-
 from nuage.adapters.bencode import Bencodable, BencodeError, bdecode, bencode
 from nuage.media import player
 from nuage.media.pcap import pcap_to_flac
@@ -245,13 +243,10 @@ class RtpengineMediaEngine:
         return _sdp_of(reply)
 
     async def play(self, call_id: str, to: Side, source: Path | Tone) -> None:
-        """``play media`` (it plays to the from-tag party); a tone is written to a WAV first."""
+        """``play media`` (it plays to the from-tag party); a tone is a WAV written once (ringback)."""
         self._call(call_id)
         if isinstance(source, Tone):
-            path = Path(self._scratch.name) / f"tone-{secrets.token_hex(4)}.wav"
-            pcm = player.tone(source.frequency_hz, source.duration_ms, source.level_dbfs)
-            await asyncio.to_thread(soundfile.write, str(path), pcm, player.RATE, subtype="PCM_16")
-            source = path
+            source = await asyncio.to_thread(player.tone_wav, Path(self._scratch.name), source)
         await self.client.command(
             "play media", call_id=call_id, from_tag=TAGS[to], file=str(source.absolute())
         )

@@ -86,8 +86,8 @@ class RtpEndpoint:
         previous, self.remote = self.remote, remote
         if previous is None or remote is None or remote == previous or self.latched is None:
             return
-        if "0.0.0.0" in (previous[0], remote[0]):
-            return
+        if "0.0.0.0" in (previous[0], remote[0]) or self.latched == remote:
+            return  # on hold; or the new party's media came before its SDP and is latched already
         self.replaced, self.latched = self.latched, None
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import soundfile
 
 from nuage.media import dtmf, g711, rtp
 from nuage.media.g711 import Pcm
+from nuage.sip.media import Tone
 
 RATE = 8000
 FRAME = 160  # samples in 20 ms
@@ -44,6 +46,18 @@ def melody(seconds: int, level_dbfs: float = -14.0) -> Pcm:
     repeats = max(1, seconds * 1000 // (HOLD_NOTE_MS * len(HOLD_NOTES_HZ)))
     samples: Pcm = np.tile(bar, repeats)
     return samples
+
+
+def tone_wav(directory: Path, source: Tone) -> Path:
+    """``source`` as an 8 kHz WAV in ``directory``, written once (an engine that plays files plays the
+    same ringback burst every few seconds); renamed into place whole. Blocking."""
+    hz, ms, dbfs = source.frequency_hz, source.duration_ms, source.level_dbfs
+    path = directory / f"tone-{hz:g}-{ms}-{dbfs:g}.wav"
+    if not path.exists():
+        partial = directory / f"{path.stem}-{secrets.token_hex(4)}.part"
+        soundfile.write(str(partial), tone(hz, ms, dbfs), RATE, subtype="PCM_16", format="WAV")
+        partial.replace(path)
+    return path
 
 
 def write_hold_music(path: Path, seconds: int = 30) -> Path:

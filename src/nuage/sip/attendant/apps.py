@@ -19,7 +19,9 @@ deposit code and the user's extension. A caller with no phone to REFER (a carrie
 whose phone or PBX refuses the transfer, is bridged there by the B2BUA (``nuage.sip.b2bua.app_bridge``:
 an external number is then an outbound call of the menu's account under CAP-3, SIP-2 and SIP-5),
 except to a voicemail box: the deposit runs on the caller's call (``leave_message``; the user's
-account is the menu's, ``dial_string`` checks it). What cannot be reached says goodbye.
+account is the menu's, ``dial_string`` checks it), and to a conference room's extension keyed in
+dial-by-extension: the caller joins the room on this call (its PIN asked), as a phone dialling the
+extension would. What cannot be reached says goodbye.
 """
 
 from __future__ import annotations
@@ -129,11 +131,27 @@ class Attendants:
             return True
         if destination.kind is DestinationKind.VOICEMAIL:
             return await self.leave_message(call, destination.target or "")
+        if destination.kind is DestinationKind.EXTENSION and await self.room_by_extension(
+            call, account_id, dial
+        ):
+            return True
         if await connect(call, account_id, dial):
             return True
         if destination.kind is DestinationKind.USER and not call.ended:  # no phone answered: their box
             return await self.leave_message(call, destination.target or "")
         return False
+
+    async def room_by_extension(self, call: AppCall, account_id: str, extension: str) -> bool:
+        """CFG-8: ``extension`` is one of the account's conference rooms: the caller joins it here
+        (PIN, then the mix until they hang up); False when it is no room's."""
+        found = await self.directory.answering(account_id, extension)
+        if found is None or found.destination.kind is not DestinationKind.CONFERENCE:
+            return False
+        room = await self.directory.room(found.destination.target or "")
+        if room is None:
+            return False
+        await self.conference(call, room)
+        return True
 
     async def leave_message(self, call: AppCall, user_id: str) -> bool:
         """A caller from outside sent to a user's voicemail: the deposit runs on this call (the

@@ -86,6 +86,7 @@ class Transfer:
         self.previous: Transfer | None = None  # the joined call this transfer transfers again
         self.depth = 0  # how many transfers came before it in this call
         self.on_answered: Callable[[], None] | None = None  # the new leg answered (its journal entry)
+        self.on_ringing: Callable[[Ring], None] | None = None  # the new leg's target rings (ringback)
         first = calls[0]
         self._relay = Relay(first.services.host, first.session_refreshed, first.services.settings.domain)
         if media is not None:
@@ -219,6 +220,8 @@ class Transfer:
             match event:
                 case Ring(status=status) if self.phase is Phase.PENDING and status in (180, 183):
                     self.report(180)
+                    if self.on_ringing is not None:
+                        self.on_ringing(event)
                 case Connect(body=body) if self.phase is Phase.PENDING and self.new_leg is not None:
                     self.answered_at = call.services.clock.now()
                     if self.on_answered is not None:

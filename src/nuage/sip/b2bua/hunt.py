@@ -21,6 +21,10 @@ an attempt ended; everything about forwarding and groups lives here:
   group's ``timeout_s`` is over, or every member failed, the fallback (dialled as the group's
   account would dial it) rings, or the call gets 480. Members in do-not-disturb are skipped;
   members' own forwards do not apply to a group's calls.
+
+The hunt also serves a media application's caller sent to a ring group (a menu's choice,
+``nuage.sip.b2bua.app_groups``): that call is answered already (``active`` is CONNECTED), and the
+leg of the step it joined ends with ``leg_over``.
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ class Hunt:
     """The routes of one call, tried in order, expanded through forwards and ring groups."""
 
     call: CallController
+    active: CallState = CallState.ROUTING  # the call's state while it hunts (else it ended)
     queue: list[Item] = field(default_factory=list)
     failure: Fail | None = None
     timed_out: bool = False  # the current step's ring time ran out
@@ -271,7 +276,7 @@ class Hunt:
         if isinstance(leg, Refusal):  # CAP-3, SIP-2, SIP-5...: the forward is refused
             self.failure = _refused(leg, self._domain)
             return None
-        if self.call.state is not CallState.ROUTING:  # the call ended while the policy thought
+        if self.call.state is not self.active:  # the call ended while the policy thought
             leg_ended(self.call, leg, 487, None, self._now())  # its channel given back at once
             return None
         self._current = _Current(item, leg=leg)
@@ -336,6 +341,12 @@ class Hunt:
         return (
             [journal_entry(self.call, current.leg)] if current is not None and current.leg is not None else []
         )
+
+    def leg_over(self, status: int, answered_at: datetime | None) -> None:
+        """The leg of the step an application's caller joined ended: a forwarded external leg's CDR."""
+        current, self._current = self._current, None
+        if current is not None and current.leg is not None:
+            leg_ended(self.call, current.leg, status, answered_at, self._now())
 
     def ended(self, record: CdrRecord) -> None:
         """The call ended with ``record``: the forwarded external leg in progress writes its CDR."""
