@@ -1,12 +1,17 @@
 """The conference mixer (CFG-8): N participants, each hears the sum of the others, 20 ms at a time.
 
-Pure and synchronous (numpy, no sockets, no clock): the conference bridge feeds it the frames that
-arrived and asks for one frame per participant every 20 ms. Each participant's audio goes through
-its own playout buffer, placed by RTP timestamp (late, reordered and duplicated packets are
-tolerated, a gap plays as silence, a backlog beyond ``max_backlog`` is skipped so latency never
-grows). A tick sums every unmuted participant in 32 bits once, then gives each the total minus
-its own contribution (so nobody hears themselves, even when others saturate) plus any tone
-announced to it, clipped to 16 bits.
+Pure and synchronous (numpy, no sockets, no clock): the conference bridge feeds it the packets
+that arrived and asks for the room's mix every 20 ms. Each participant's audio goes through its
+own playout buffer, placed by RTP timestamp (late, reordered and duplicated packets are tolerated,
+a gap plays as silence, a backlog beyond ``max_backlog`` is skipped so latency never grows). A
+packet in the participant's own law, 20 ms long and in sequence (the usual case) is kept as its
+G.711 bytes: the tick decodes every participant's frame with one table look-up for the whole
+room, sums in one pass (an extra row holds the encoder's offset of 32768), and takes each
+participant's own row out of the total, so nobody hears themselves, even when others saturate.
+The result stays wide (``heard``, offset by ``BIAS``): the encoder's saturating look-up
+(``g711.encode_biased``) clips it to 16 bits, ``Mixer.tick`` gives it as 16-bit frames. A
+participant who sent nothing, or is muted, contributes nothing; tones announced to a participant
+are added to their row.
 """
 
 from __future__ import annotations
@@ -16,36 +21,60 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from nuage.media import g711, rtp
 from nuage.media.g711 import Pcm
 from nuage.media.player import FRAME, tone
 
-Mix = npt.NDArray[np.int32]
+Wide = npt.NDArray[np.intp]
+Frame = Pcm | bytes  # 16-bit samples, or G.711 bytes in the participant's law
 
+BIAS = g711.BIAS
 JOIN_TONE = np.concatenate([tone(523.25, 90, -18.0), tone(783.99, 120, -18.0)])  # rising: someone joined
 LEAVE_TONE = np.concatenate([tone(783.99, 90, -18.0), tone(523.25, 120, -18.0)])  # falling: someone left
-_SILENCE = np.zeros(FRAME, dtype=np.int16)
+_NO_TONE = np.zeros(0, dtype=np.int16)
+_AUDIO = (g711.PCMU, g711.PCMA)
 
 
 class Playout:
     """One participant's incoming audio, placed by RTP timestamp and read out one frame per tick."""
 
     def __init__(
-        self, depth: int = 3 * FRAME, max_backlog: int = 10 * FRAME, max_jump: int = 8000 * 10
+        self,
+        depth: int = 3 * FRAME,
+        max_backlog: int = 10 * FRAME,
+        max_jump: int = 8000 * 10,
+        law: int = g711.PCMU,
     ) -> None:
         self.depth = depth  # buffered before playing starts (absorbs jitter)
         self.max_backlog = max_backlog
         self.max_jump = max_jump
+        self.law = law  # G.711 bytes in this law are kept as they came, decoded at the tick
         self.late = 0
         self.skipped = 0
         self._origin: int | None = None
         self._rebase = 0
         self._cursor = 0
         self._newest_end = 0
+        self._expect = -1  # the RTP timestamp that continues the newest frame
         self._playing = False
-        self._frames: dict[int, Pcm] = {}
+        self._frames: dict[int, Frame] = {}
 
-    def push(self, timestamp: int, pcm: Pcm) -> None:
-        """Add a frame whose first sample has RTP ``timestamp``."""
+    def push_rtp(self, _source: object, packet: rtp.RtpPacket, _data: bytes = b"") -> None:
+        """An RTP packet from the participant (the endpoint's callback): audio is placed, any
+        other payload (telephone-events) ignored."""
+        payload_type, timestamp, payload = packet[0], packet[2], packet[4]
+        if payload_type == self.law and timestamp == self._expect and len(payload) == FRAME:
+            end = self._newest_end  # the usual packet: the 20 ms after the newest, kept as bytes
+            if end + FRAME > self._cursor:
+                self._frames[end] = payload
+                self._newest_end = end + FRAME
+                self._expect = (timestamp + FRAME) & 0xFFFFFFFF
+                return
+        if payload and payload_type in _AUDIO:
+            self.push(timestamp, payload if payload_type == self.law else g711.decode(payload_type, payload))
+
+    def push(self, timestamp: int, frame: Frame) -> None:
+        """Add a frame (samples, or bytes in ``law``) whose first sample has RTP ``timestamp``."""
         if self._origin is None:
             self._origin = timestamp
         delta = (timestamp - self._origin) & 0xFFFFFFFF
@@ -55,13 +84,14 @@ class Playout:
         if abs(offset - self._newest_end) > self.max_jump:  # a new source: continue from here
             self._rebase += self._newest_end - offset
             offset = self._newest_end
-        if offset + len(pcm) <= self._cursor:
+        if offset + len(frame) <= self._cursor:
             self.late += 1
             return
-        self._frames[offset] = pcm
-        self._newest_end = max(self._newest_end, offset + len(pcm))
+        self._frames[offset] = frame
+        self._newest_end = max(self._newest_end, offset + len(frame))
+        self._expect = (self._origin + self._newest_end - self._rebase) & 0xFFFFFFFF
 
-    def read(self) -> Pcm | None:
+    def read(self) -> Frame | None:
         """The next frame, or None while the buffer fills (or after the sender fell silent)."""
         if not self._playing:
             if self._newest_end - self._cursor < self.depth:
@@ -73,37 +103,45 @@ class Playout:
             self._cursor = target
             for offset in [k for k in self._frames if k + len(self._frames[k]) <= target]:
                 del self._frames[offset]
-        start, end = self._cursor, self._cursor + FRAME
-        self._cursor = end
-        frame = self._frames.pop(start, None)
-        if frame is not None and len(frame) == FRAME:
-            out = frame  # the usual case: packets of 20 ms, in their place
-        else:
-            out = np.zeros(FRAME, dtype=np.int16)
-            if frame is not None:
-                self._frames[start] = frame
-            for offset in sorted(k for k in self._frames if k < end):
-                pcm = self._frames.pop(offset)
-                a, b = max(offset, start), min(offset + len(pcm), end)
-                if b > a:
-                    out[a - start : b - start] = pcm[a - offset : b - offset]
-                if offset + len(pcm) > end:
-                    self._frames[end] = pcm[end - offset :]
-        if len(self._frames) > 64:  # odd-sized or overlapping leftovers behind the cursor
-            for offset in [k for k in self._frames if k < end]:
-                del self._frames[offset]
-        if end >= self._newest_end and not self._frames:
+        start = self._cursor
+        end = self._cursor = start + FRAME
+        frames = self._frames
+        frame = frames.pop(start, None)
+        if frame is None or len(frame) != FRAME:
+            frame = self._assemble(start, end, frame)
+        if end >= self._newest_end and not frames:
             self._playing = False  # drained: refill ``depth`` before playing again
+        return frame
+
+    def _assemble(self, start: int, end: int, first: Frame | None) -> Pcm:
+        """The frame [start, end) from pieces of other sizes (or a gap: silence)."""
+        out = np.zeros(FRAME, dtype=np.int16)
+        frames = self._frames
+        if first is not None:
+            frames[start] = first
+        for offset in sorted(k for k in frames if k < end):
+            piece = frames.pop(offset)
+            pcm = g711.decode(self.law, piece) if isinstance(piece, bytes) else piece
+            a, b = max(offset, start), min(offset + len(pcm), end)
+            if b > a:
+                out[a - start : b - start] = pcm[a - offset : b - offset]
+            if offset + len(pcm) > end:
+                frames[end] = pcm[end - offset :]
+        if len(frames) > 64:  # odd-sized or overlapping leftovers behind the cursor
+            for offset in [k for k in frames if k < end]:
+                del frames[offset]
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
     """A participant of the mix."""
 
     playout: Playout
+    law: int = g711.PCMU
     muted: bool = False
-    overlay: Pcm = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
+    row: int = 0
+    overlay: Pcm = field(default_factory=lambda: _NO_TONE)
 
 
 class Mixer:
@@ -113,59 +151,122 @@ class Mixer:
         self.depth = depth
         self.max_backlog = max_backlog
         self.members: dict[str, Member] = {}
-        self.last_total: Mix = np.zeros(FRAME, dtype=np.int32)  # everyone unmuted, last tick
+        self.keys: list[str] = []  # the rows of ``mix``, in order of arrival
+        self.law: int | None = None  # the law of every member, None when the room mixes both
+        self._order: list[Member] = []
+        self._muted = 0
+        self._toned: list[Member] = []  # members with a tone still to hear
+        self._own: Wide = np.full((1, FRAME), BIAS, dtype=np.intp)  # row 0: BIAS; then speakers
+        self._own_flat: Wide = self._own[1:].reshape(-1)
+        self._total: Wide = self._own[0].copy()
 
-    def join(self, key: str, *, tone_to_others: bool = True) -> None:
-        """Add a participant; the others hear the join tone."""
-        if key in self.members:
-            return
+    def join(self, key: str, *, law: int = g711.PCMU, tone_to_others: bool = True) -> Member:
+        """Add a participant whose audio is in ``law``; the others hear the join tone."""
+        member = self.members.get(key)
+        if member is not None:
+            return member
         if tone_to_others:
             self.announce(JOIN_TONE)
-        self.members[key] = Member(Playout(self.depth, self.max_backlog))
+        member = self.members[key] = Member(Playout(self.depth, self.max_backlog, law=law), law)
+        self._rows()
+        return member
 
     def leave(self, key: str, *, tone_to_others: bool = True) -> None:
         """Remove a participant; the others hear the leave tone."""
-        if self.members.pop(key, None) is not None and tone_to_others:
+        member = self.members.pop(key, None)
+        if member is None:
+            return
+        self._toned = [m for m in self._toned if m is not member]
+        self._muted -= member.muted
+        self._rows()
+        if tone_to_others:
             self.announce(LEAVE_TONE)
+
+    def _rows(self) -> None:
+        self.keys = list(self.members)
+        self._order = list(self.members.values())
+        for row, member in enumerate(self._order):
+            member.row = row
+        laws = {member.law for member in self._order}
+        self.law = laws.pop() if len(laws) == 1 else None
+        self._own = np.full((len(self._order) + 1, FRAME), BIAS, dtype=np.intp)
+        self._own_flat = self._own[1:].reshape(-1)
 
     def set_muted(self, key: str, muted: bool) -> None:
         """A muted participant still hears the others; nobody hears them."""
-        self.members[key].muted = muted
+        member = self.members[key]
+        self._muted += muted - member.muted
+        member.muted = muted
 
-    def push(self, key: str, timestamp: int, pcm: Pcm) -> None:
+    def push(self, key: str, timestamp: int, frame: Frame) -> None:
         """Audio that arrived from a participant (ignored once they left)."""
         member = self.members.get(key)
         if member is not None:
-            member.playout.push(timestamp, pcm)
+            member.playout.push(timestamp, frame)
 
     def announce(self, pcm: Pcm, *, to: str | None = None) -> None:
         """Play ``pcm`` over the mix to every participant (or only ``to``), after what is queued."""
         for key, member in self.members.items():
             if to is None or key == to:
+                if not len(member.overlay):
+                    self._toned.append(member)
                 member.overlay = np.concatenate([member.overlay, pcm]).astype(np.int16)
 
-    def tick(self) -> dict[str, Pcm]:
-        """One 20 ms frame for every participant: the others' sum, tones, saturated to 16 bits."""
-        keys, out = self.tick_frames()
-        return {key: out[row] for row, key in enumerate(keys)}
+    @property
+    def last_total(self) -> Pcm:
+        """Everyone unmuted at the last tick, saturated to 16 bits (what a recording keeps)."""
+        return np.clip(self._total - BIAS, -32768, 32767).astype(np.int16)
 
-    def tick_frames(self) -> tuple[list[str], npt.NDArray[np.int16]]:
-        """``tick`` as one matrix: row i is the frame of ``keys[i]`` (encoded in one go by the bridge)."""
-        keys = list(self.members)
-        if not keys:
-            return keys, np.zeros((0, FRAME), dtype=np.int16)
-        own: Mix = np.zeros((len(keys), FRAME), dtype=np.int32)
-        for row, key in enumerate(keys):
-            member = self.members[key]
-            frame = member.playout.read()
-            if frame is not None and not member.muted:
-                own[row] = frame
-        self.last_total = own.sum(axis=0, dtype=np.int32)
-        heard: Mix = self.last_total[np.newaxis, :] - own
-        for row, key in enumerate(keys):
-            member = self.members[key]
-            if len(member.overlay):
-                chunk = member.overlay[:FRAME]
-                heard[row, : len(chunk)] += chunk
-                member.overlay = member.overlay[FRAME:]
-        return keys, np.clip(heard, -32768, 32767).astype(np.int16)
+    def mix(self) -> Wide:
+        """One 20 ms frame for every participant, row ``i`` for ``keys[i]``: the others' sum plus
+        tones, offset by ``BIAS`` and not yet saturated. Valid until the next call."""
+        order = self._order
+        frames = [member.playout.read() for member in order]
+        coded = [frame for frame in frames if frame.__class__ is bytes]
+        own = self._own
+        if len(coded) == len(order) and self.law is not None and not self._muted:
+            # everyone spoke, in the room's law: one look-up, one sum, one subtraction
+            codes = np.frombuffer(b"".join(coded), dtype=np.uint8)
+            np.take(g711.DECODE_WIDE[self.law], codes, out=self._own_flat, mode="clip")
+            self._total = total = np.add.reduce(own, axis=0)
+            heard = own[1:]
+            np.subtract(total, heard, out=heard)
+        else:
+            heard = self._mix_some(frames)
+        for member in self._toned:
+            chunk = member.overlay[:FRAME]
+            heard[member.row, : len(chunk)] += chunk
+            member.overlay = member.overlay[FRAME:]
+        if self._toned:
+            self._toned = [member for member in self._toned if len(member.overlay)]
+        return heard
+
+    def _mix_some(self, frames: list[Frame | None]) -> Wide:
+        """``mix`` when some are silent or muted, frames came as samples, or laws differ."""
+        speaking = [
+            (member, frame)
+            for member, frame in zip(self._order, frames, strict=True)
+            if frame is not None and not member.muted
+        ]
+        own = self._own[: len(speaking) + 1]
+        for law in _AUDIO:
+            rows = [i for i, (m, f) in enumerate(speaking, 1) if f.__class__ is bytes and m.law == law]
+            if rows:
+                codes = np.frombuffer(b"".join(speaking[i - 1][1] for i in rows), dtype=np.uint8)  # type: ignore[misc]
+                own[rows] = g711.DECODE_WIDE[law][codes].reshape(len(rows), FRAME)
+        for i, (_, frame) in enumerate(speaking, 1):
+            if frame.__class__ is not bytes:
+                own[i] = frame
+        self._total = total = np.add.reduce(own, axis=0)
+        heard: Wide = np.empty((len(self._order), FRAME), dtype=np.intp)
+        heard[:] = total
+        if speaking:
+            rows = [member.row for member, _ in speaking]
+            heard[rows] = total - own[1:]
+        return heard
+
+    def tick(self) -> dict[str, Pcm]:
+        """``mix`` as 16-bit frames by participant: the others' sum and tones, saturated."""
+        heard = self.mix()
+        pcm = np.clip(heard - BIAS, -32768, 32767).astype(np.int16)
+        return {key: pcm[row] for row, key in enumerate(self.keys)}

@@ -1,0 +1,92 @@
+"""The room's outgoing packets (CFG-8): the mix of a whole room encoded into each participant's RTP
+packet, checked on the bytes that leave: headers that continue across ticks and wraps, payloads
+that are exactly the others' saturated sum in each participant's law."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from nuage.media import g711, rtp
+from nuage.media.g711 import Pcm
+from nuage.media.mixer import Mixer
+from nuage.media.outbox import Outbox
+from nuage.media.player import FRAME, tone
+
+
+def collect(into: list[bytes]) -> Callable[[memoryview], None]:
+    return lambda packet: into.append(bytes(packet))
+
+
+def feed(mixer: Mixer, voices: dict[str, Pcm], laws: dict[str, int], ticks: int) -> list[dict[str, Pcm]]:
+    """Send each voice as 20 ms RTP packets in its member's law, tick; the decoded input per tick."""
+    said: list[dict[str, Pcm]] = []
+    for n in range(ticks):
+        frames = {}
+        for i, (key, pcm) in enumerate(voices.items()):
+            payload = g711.encode(laws[key], pcm[n * FRAME : (n + 1) * FRAME])
+            packet = rtp.parse(rtp.build(laws[key], n, 5000 + n * FRAME, 77 + i, payload))
+            mixer.members[key].playout.push_rtp(None, packet, b"")
+            frames[key] = g711.decode(laws[key], payload)
+        said.append(frames)
+    return said
+
+
+@pytest.mark.parametrize("alaw_every", [0, 3], ids=["all-pcmu", "pcmu-and-pcma"])
+def test_fifty_speakers_each_get_exactly_the_others_sum_saturated(alaw_every: int) -> None:
+    keys = [f"p{i}" for i in range(50)]
+    laws = {key: g711.PCMA if alaw_every and i % alaw_every == 0 else g711.PCMU for i, key in enumerate(keys)}
+    mixer = Mixer(depth=FRAME)
+    for key in keys:
+        mixer.join(key, law=laws[key], tone_to_others=False)
+    voices = {key: tone(200 + 37 * i, 200, -14.0) for i, key in enumerate(keys)}  # 50 × -14 dBFS saturates
+    sent: dict[str, list[bytes]] = {key: [] for key in keys}
+    outbox = Outbox(
+        [(laws[key], 100, 1000, 9 + i, True) for i, key in enumerate(keys)], [collect(sent[k]) for k in keys]
+    )
+    saturated = 0
+    for said in feed(mixer, voices, laws, 6):
+        outbox.send(mixer.mix())
+        total = sum(frame.astype(np.int64) for frame in said.values())
+        for key in keys:
+            exact = total - said[key]
+            saturated += int(np.count_nonzero(np.abs(exact) > 32767))
+            expected = g711.encode(laws[key], np.clip(exact, -32768, 32767).astype(np.int16))
+            assert rtp.parse(sent[key][-1]).payload == expected, key
+    assert saturated > 0  # the case where clipping matters was exercised
+
+
+def test_headers_continue_across_ticks_and_wraps() -> None:
+    sent: list[bytes] = []
+    wrapping = (g711.PCMA, 0xFFFE, 2**32 - 200, 0xDEADBEEF, True)
+    other = (g711.PCMU, 7, 123_456, 42, False)
+    outbox = Outbox([wrapping, other], [collect(sent), collect([])])
+    silence = np.full((2, FRAME), g711.BIAS, dtype=np.intp)
+    for _ in range(4):
+        outbox.send(silence)
+    packets = [rtp.parse(data) for data in sent]
+    assert [p.sequence for p in packets] == [0xFFFE, 0xFFFF, 0, 1]
+    assert [p.timestamp for p in packets] == [2**32 - 200, 2**32 - 40, 120, 280]
+    assert [p.marker for p in packets] == [True, False, False, False]
+    assert {p.ssrc for p in packets} == {0xDEADBEEF}
+    assert {p.payload_type for p in packets} == {g711.PCMA}
+    assert packets[0].payload == g711.encode(g711.PCMA, np.zeros(FRAME, dtype=np.int16))
+    assert outbox.state(0) == (2, 440)
+    assert outbox.state(1) == (11, 123_456 + 4 * FRAME)
+
+
+def test_listeners_share_the_whole_mix_and_silence_when_nobody_speaks() -> None:
+    mixer = Mixer(depth=FRAME)
+    for key in ("a", "b", "c"):
+        mixer.join(key, tone_to_others=False)
+    heard = mixer.mix()
+    assert np.array_equal(heard, np.full((3, FRAME), g711.BIAS))  # nobody yet: silence for all
+    voice = tone(700.0, 100, -6.0)
+    feed(mixer, {"a": voice}, {"a": g711.PCMU}, 1)
+    pcm = mixer.tick()
+    decoded = g711.decode(g711.PCMU, g711.encode(g711.PCMU, voice[:FRAME]))
+    assert not pcm["a"].any()
+    assert np.array_equal(pcm["b"], decoded)
+    assert np.array_equal(pcm["c"], decoded)
