@@ -16,6 +16,7 @@ are added to their row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,30 +94,35 @@ class Playout:
 
     def read(self) -> Frame | None:
         """The next frame, or None while the buffer fills (or after the sender fell silent)."""
+        cursor, newest = self._cursor, self._newest_end
         if not self._playing:
-            if self._newest_end - self._cursor < self.depth:
+            if newest - cursor < self.depth:
                 return None
             self._playing = True
-        if self._newest_end - self._cursor > self.max_backlog:
-            target = self._newest_end - self.depth
-            self.skipped += target - self._cursor
-            self._cursor = target
+        if newest - cursor > self.max_backlog:
+            target = newest - self.depth
+            self.skipped += target - cursor
+            cursor = target
             for offset in [k for k in self._frames if k + len(self._frames[k]) <= target]:
                 del self._frames[offset]
-        start = self._cursor
-        end = self._cursor = start + FRAME
+        end = self._cursor = cursor + FRAME
         frames = self._frames
-        frame = frames.pop(start, None)
-        if frame is None or len(frame) != FRAME:
-            frame = self._assemble(start, end, frame)
-        if end >= self._newest_end and not frames:
+        frame = frames.pop(cursor, None)
+        if frame is None or len(frame) != FRAME or len(frames) > 64:
+            frame = self._assemble(cursor, end, frame)
+        if end >= newest and not frames:
             self._playing = False  # drained: refill ``depth`` before playing again
         return frame
 
-    def _assemble(self, start: int, end: int, first: Frame | None) -> Pcm:
-        """The frame [start, end) from pieces of other sizes (or a gap: silence)."""
-        out = np.zeros(FRAME, dtype=np.int16)
+    def _assemble(self, start: int, end: int, first: Frame | None) -> Frame:
+        """The frame [start, end) from pieces of other sizes (or a gap: silence); leftovers
+        behind the cursor are dropped."""
         frames = self._frames
+        if first is not None and len(first) == FRAME:
+            for offset in [k for k in frames if k < end]:
+                del frames[offset]
+            return first
+        out = np.zeros(FRAME, dtype=np.int16)
         if first is not None:
             frames[start] = first
         for offset in sorted(k for k in frames if k < end):
@@ -154,10 +160,13 @@ class Mixer:
         self.keys: list[str] = []  # the rows of ``mix``, in order of arrival
         self.law: int | None = None  # the law of every member, None when the room mixes both
         self._order: list[Member] = []
+        self._reads: list[Callable[[], Frame | None]] = []
         self._muted = 0
         self._toned: list[Member] = []  # members with a tone still to hear
         self._own: Wide = np.full((1, FRAME), BIAS, dtype=np.intp)  # row 0: BIAS; then speakers
         self._own_flat: Wide = self._own[1:].reshape(-1)
+        self._codes = np.zeros(0, dtype=np.uint8)  # the G.711 bytes of a tick
+        self._codes_view = memoryview(self._codes.data)
         self._total: Wide = self._own[0].copy()
 
     def join(self, key: str, *, law: int = g711.PCMU, tone_to_others: bool = True) -> Member:
@@ -185,12 +194,15 @@ class Mixer:
     def _rows(self) -> None:
         self.keys = list(self.members)
         self._order = list(self.members.values())
+        self._reads = [member.playout.read for member in self._order]
         for row, member in enumerate(self._order):
             member.row = row
         laws = {member.law for member in self._order}
         self.law = laws.pop() if len(laws) == 1 else None
         self._own = np.full((len(self._order) + 1, FRAME), BIAS, dtype=np.intp)
         self._own_flat = self._own[1:].reshape(-1)
+        self._codes = np.zeros(self._own_flat.size, dtype=np.uint8)  # the G.711 bytes of a tick
+        self._codes_view = memoryview(self._codes.data)
 
     def set_muted(self, key: str, muted: bool) -> None:
         """A muted participant still hears the others; nobody hears them."""
@@ -220,18 +232,17 @@ class Mixer:
     def mix(self) -> Wide:
         """One 20 ms frame for every participant, row ``i`` for ``keys[i]``: the others' sum plus
         tones, offset by ``BIAS`` and not yet saturated. Valid until the next call."""
-        order = self._order
-        frames = [member.playout.read() for member in order]
-        coded = [frame for frame in frames if frame.__class__ is bytes]
-        own = self._own
-        if len(coded) == len(order) and self.law is not None and not self._muted:
-            # everyone spoke, in the room's law: one look-up, one sum, one subtraction
-            codes = np.frombuffer(b"".join(coded), dtype=np.uint8)
-            np.take(g711.DECODE_WIDE[self.law], codes, out=self._own_flat, mode="clip")
-            self._total = total = np.add.reduce(own, axis=0)
-            heard = own[1:]
-            np.subtract(total, heard, out=heard)
-        else:
+        frames = [read() for read in self._reads]
+        law = self.law
+        heard: Wide | None = None
+        if law is not None and not self._muted:
+            try:  # G.711 frames join into n × 160 bytes; None fails, 16-bit frames are twice longer
+                joined = b"".join(frames)  # type: ignore[arg-type]
+            except TypeError:
+                joined = b""
+            if len(joined) == self._own_flat.size:
+                heard = self._mix_all(law, joined)
+        if heard is None:
             heard = self._mix_some(frames)
         for member in self._toned:
             chunk = member.overlay[:FRAME]
@@ -239,6 +250,16 @@ class Mixer:
             member.overlay = member.overlay[FRAME:]
         if self._toned:
             self._toned = [member for member in self._toned if len(member.overlay)]
+        return heard
+
+    def _mix_all(self, law: int, joined: bytes) -> Wide:
+        """``mix`` when everyone spoke in the room's law: one look-up, one sum, one subtraction."""
+        own = self._own
+        self._codes_view[:] = joined
+        g711.DECODE_WIDE[law].take(self._codes, out=self._own_flat, mode="clip")
+        self._total = total = np.add.reduce(own, axis=0)
+        heard = own[1:]
+        np.subtract(total, heard, out=heard)
         return heard
 
     def _mix_some(self, frames: list[Frame | None]) -> Wide:

@@ -3,10 +3,12 @@
 The room's packets are the rows of one buffer: a fixed 12-byte RTP header per participant (their
 payload type, sequence, timestamp and SSRC) and 160 bytes of G.711. Each tick the mix is encoded
 straight into the payloads (one saturating table look-up per law for the whole room), each row is
-handed to its participant's endpoint, then every header moves on by one packet with one addition:
-sequence and timestamp are read together as one big-endian 64-bit word (with the top of the SSRC
-below them), so adding 2^48 + 160 × 2^16 steps both. The timestamp's wrap (every 6 days of audio)
-would carry into the sequence; a countdown to the first wrap takes that carry back exactly then.
+handed to its participant's endpoint, then every header moves on by one packet with one numpy
+operation: sequence and timestamp are read together as one big-endian 64-bit word (with the top
+of the SSRC below them), which is the first packet's word plus n × (2^48 + 160 × 2^16) after n
+packets, computed in native integers and written in network order in the same pass. The
+timestamp's wrap (every 6 days of audio) would carry into the sequence; a countdown to the first
+wrap takes that carry back exactly then.
 The first packet sent to a participant has the marker bit (RFC 3551 §4.1: start of a talkspurt).
 """
 
@@ -27,6 +29,7 @@ _LEAD = 6  # the buffer's first row starts here, so that every row's sequence fi
 _STEP = (1 << 48) + (FRAME << 16)  # one packet: sequence + 1, timestamp + 160
 _CARRY = 1 << 48
 _TS_MAX = 0xFFFFFFFF
+_WORD = (1 << 64) - 1
 
 Send = Callable[[memoryview], object]
 
@@ -51,6 +54,8 @@ class Outbox:
                 + (ssrc & _TS_MAX).to_bytes(4, "big"),
                 dtype=np.uint8,
             )
+        self._first = self._words.astype(np.uint64)  # native: the words of the first packets
+        self._sent = 0
         self._marked = any(stream[4] for stream in streams)
         self._sends = [(send, memoryview(rows[row, :SIZE].data)) for row, send in enumerate(sends)]
         laws: dict[int, list[int]] = {}
@@ -68,7 +73,7 @@ class Outbox:
     def send(self, heard: npt.NDArray[np.intp]) -> None:
         """Encode ``heard`` (the mixer's rows, offset by 32768, saturated here) and send each row."""
         if self._single is not None:
-            np.take(g711.ENCODE_BIASED[self._single], heard, out=self.payloads, mode="clip")
+            g711.ENCODE_BIASED[self._single].take(heard, out=self.payloads, mode="clip")
         else:
             for law, rows in self._laws:
                 self.payloads[rows] = np.take(g711.ENCODE_BIASED[law], heard[rows], mode="clip")
@@ -80,14 +85,14 @@ class Outbox:
         self._advance()
 
     def _advance(self) -> None:
-        words = self._words
+        self._sent = sent = self._sent + 1
+        np.add(self._first, (sent * _STEP) & _WORD, out=self._words)
         if self._until_wrap:
             self._until_wrap -= 1
-            words += _STEP
             return
-        words += _STEP  # some timestamp wraps now: its carry must not reach the sequence
-        wrapped = (words >> 16) & _TS_MAX < FRAME
-        words[wrapped] -= _CARRY
+        wrapped = (self._words >> 16) & _TS_MAX < FRAME  # a timestamp wrapped: its carry is taken back
+        self._first[wrapped] -= np.uint64(_CARRY)
+        np.add(self._first, (sent * _STEP) & _WORD, out=self._words)
         self._until_wrap = self._ticks_to_wrap()
 
     def _ticks_to_wrap(self) -> int:
