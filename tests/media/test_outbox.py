@@ -12,7 +12,7 @@ import pytest
 from nuage.media import g711, rtp
 from nuage.media.g711 import Pcm
 from nuage.media.mixer import Mixer
-from nuage.media.outbox import Outbox
+from nuage.media.outbox import SLOTS, Outbox
 from nuage.media.player import FRAME, tone
 
 
@@ -60,21 +60,24 @@ def test_fifty_speakers_each_get_exactly_the_others_sum_saturated(alaw_every: in
 
 def test_headers_continue_across_ticks_and_wraps() -> None:
     sent: list[bytes] = []
-    wrapping = (g711.PCMA, 0xFFFE, 2**32 - 200, 0xDEADBEEF, True)
+    wrapping = (g711.PCMA, 0xFFF0, 2**32 - 2000, 0xDEADBEEF, True)
     other = (g711.PCMU, 7, 123_456, 42, False)
     outbox = Outbox([wrapping, other], [collect(sent), collect([])])
     silence = np.full((2, FRAME), g711.BIAS, dtype=np.intp)
-    for _ in range(4):
+    ticks = 3 * SLOTS + 5  # across several refills of the prebuilt headers
+    for _ in range(ticks):
         outbox.send(silence)
     packets = [rtp.parse(data) for data in sent]
-    assert [p.sequence for p in packets] == [0xFFFE, 0xFFFF, 0, 1]
-    assert [p.timestamp for p in packets] == [2**32 - 200, 2**32 - 40, 120, 280]
-    assert [p.marker for p in packets] == [True, False, False, False]
+    assert [p.sequence for p in packets] == [(0xFFF0 + n) & 0xFFFF for n in range(ticks)]
+    assert [p.timestamp for p in packets] == [(2**32 - 2000 + n * FRAME) % 2**32 for n in range(ticks)]
+    assert packets[20].sequence == 4  # wrapped
+    assert packets[20].timestamp == 1200  # wrapped
+    assert [p.marker for p in packets] == [True] + [False] * (ticks - 1)
     assert {p.ssrc for p in packets} == {0xDEADBEEF}
     assert {p.payload_type for p in packets} == {g711.PCMA}
-    assert packets[0].payload == g711.encode(g711.PCMA, np.zeros(FRAME, dtype=np.int16))
-    assert outbox.state(0) == (2, 440)
-    assert outbox.state(1) == (11, 123_456 + 4 * FRAME)
+    assert {p.payload for p in packets} == {g711.encode(g711.PCMA, np.zeros(FRAME, dtype=np.int16))}
+    assert outbox.state(0) == ((0xFFF0 + ticks) & 0xFFFF, (2**32 - 2000 + ticks * FRAME) % 2**32)
+    assert outbox.state(1) == (7 + ticks, 123_456 + ticks * FRAME)
 
 
 def test_listeners_share_the_whole_mix_and_silence_when_nobody_speaks() -> None:

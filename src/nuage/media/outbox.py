@@ -1,15 +1,12 @@
-"""A conference room's outgoing RTP (CFG-8): one packet per participant, rewritten in place each tick.
+"""A conference room's outgoing RTP (CFG-8): each participant's packets, prebuilt, refilled each tick.
 
-The room's packets are the rows of one buffer: a fixed 12-byte RTP header per participant (their
-payload type, sequence, timestamp and SSRC) and 160 bytes of G.711. Each tick the mix is encoded
-straight into the payloads (one saturating table look-up per law for the whole room), each row is
-handed to its participant's endpoint, then every header moves on by one packet with one numpy
-operation: sequence and timestamp are read together as one big-endian 64-bit word (with the top
-of the SSRC below them), which is the first packet's word plus n × (2^48 + 160 × 2^16) after n
-packets, computed in native integers and written in network order in the same pass. The
-timestamp's wrap (every 6 days of audio) would carry into the sequence; a countdown to the first
-wrap takes that carry back exactly then.
-The first packet sent to a participant has the marker bit (RFC 3551 §4.1: start of a talkspurt).
+The room's packets are rows of one buffer: a 12-byte RTP header per participant (their payload
+type, sequence, timestamp and SSRC) and 160 bytes of G.711. The buffer holds ``SLOTS`` ticks of
+packets whose headers are written in advance, all at once (sequence n + k, timestamp + 160 × k,
+computed in native integers and stored in network order), so the tick itself touches no header:
+it encodes the mix straight into its slot's payloads (one saturating table look-up per law for
+the whole room) and hands each row to its participant's endpoint. The first packet sent to a
+participant has the marker bit (RFC 3551 §4.1: start of a talkspurt).
 """
 
 from __future__ import annotations
@@ -24,12 +21,8 @@ from nuage.media.player import FRAME
 
 HEADER = 12
 SIZE = HEADER + FRAME  # bytes of one packet
-_STRIDE = 176  # a row: the packet and 4 bytes of padding, a multiple of 8
-_LEAD = 6  # the buffer's first row starts here, so that every row's sequence field is 8-aligned
-_STEP = (1 << 48) + (FRAME << 16)  # one packet: sequence + 1, timestamp + 160
-_CARRY = 1 << 48
-_TS_MAX = 0xFFFFFFFF
-_WORD = (1 << 64) - 1
+SLOTS = 16  # ticks of packets whose headers are written in one go
+_STRIDE = 176  # a row: the packet and 4 bytes of padding (every row's fields stay aligned)
 
 Send = Callable[[memoryview], object]
 
@@ -40,63 +33,62 @@ class Outbox:
     def __init__(self, streams: Sequence[tuple[int, int, int, int, bool]], sends: Sequence[Send]) -> None:
         """``streams``: per row (payload type, next sequence, next timestamp, SSRC, marker)."""
         n = len(streams)
-        self._raw = np.zeros(_LEAD + _STRIDE * max(n, 1), dtype=np.uint8)
-        rows = self._raw[_LEAD : _LEAD + _STRIDE * n].reshape(n, _STRIDE)
+        raw = np.zeros(SLOTS * n * _STRIDE, dtype=np.uint8)
+        rows = raw.reshape(SLOTS, n, _STRIDE)
         self._rows = rows
-        self.payloads = rows[:, HEADER:SIZE]
-        self._words = rows[:, 2:10].view(">u8")[:, 0]  # sequence (16) | timestamp (32) | SSRC top (16)
-        rows[:, 0] = 0x80  # version 2, no padding, extension or CSRC
-        for row, (payload_type, sequence, timestamp, ssrc, marker) in enumerate(streams):
-            rows[row, 1] = payload_type | (0x80 if marker else 0)
-            rows[row, 2:12] = np.frombuffer(
-                (sequence & 0xFFFF).to_bytes(2, "big")
-                + (timestamp & _TS_MAX).to_bytes(4, "big")
-                + (ssrc & _TS_MAX).to_bytes(4, "big"),
-                dtype=np.uint8,
-            )
-        self._first = self._words.astype(np.uint64)  # native: the words of the first packets
-        self._sent = 0
-        self._marked = any(stream[4] for stream in streams)
-        self._sends = [(send, memoryview(rows[row, :SIZE].data)) for row, send in enumerate(sends)]
+        self._payloads = [rows[slot, :, HEADER:SIZE] for slot in range(SLOTS)]
+        self._sequences = rows[:, :, 2:4].view(">u2")[..., 0]  # (slot, row)
+        self._timestamps = rows[:, :, 4:8].view(">u4")[..., 0]
+        rows[:, :, 0] = 0x80  # version 2, no padding, extension or CSRC
+        rows[:, :, 1] = [stream[0] for stream in streams]
+        rows[:, :, 8:12].view(">u4")[..., 0] = [stream[3] & 0xFFFFFFFF for stream in streams]
+        self._first_sequences = np.array([stream[1] & 0xFFFF for stream in streams], dtype=np.int64)
+        self._first_timestamps = np.array([stream[2] & 0xFFFFFFFF for stream in streams], dtype=np.int64)
+        whole = memoryview(raw.data)
+        self._sends = [
+            [(send, whole[(slot * n + row) * _STRIDE :][:SIZE]) for row, send in enumerate(sends)]
+            for slot in range(SLOTS)
+        ]
+        marked = [row for row, stream in enumerate(streams) if stream[4]]
+        rows[0, marked, 1] |= 0x80
+        self._marked = bool(marked)
         laws: dict[int, list[int]] = {}
         for row, stream in enumerate(streams):
             laws.setdefault(stream[0], []).append(row)
         self._laws = [(law, np.array(rows_of_law, dtype=np.intp)) for law, rows_of_law in laws.items()]
         self._single = self._laws[0][0] if len(self._laws) == 1 else None
-        self._until_wrap = self._ticks_to_wrap()
+        self._sent = 0
+        self._slot = 0
+        self._fill()
 
     def state(self, row: int) -> tuple[int, int]:
         """The sequence and timestamp the next packet of ``row`` will carry."""
-        word = int(self._words[row])
-        return word >> 48, (word >> 16) & _TS_MAX
+        sent = self._sent
+        sequence = int(self._first_sequences[row]) + sent
+        return sequence & 0xFFFF, (int(self._first_timestamps[row]) + sent * FRAME) & 0xFFFFFFFF
 
     def send(self, heard: npt.NDArray[np.intp]) -> None:
         """Encode ``heard`` (the mixer's rows, offset by 32768, saturated here) and send each row."""
+        slot = self._slot
+        payloads = self._payloads[slot]
         if self._single is not None:
-            g711.ENCODE_BIASED[self._single].take(heard, out=self.payloads, mode="clip")
+            g711.ENCODE_BIASED[self._single].take(heard, out=payloads, mode="clip")
         else:
             for law, rows in self._laws:
-                self.payloads[rows] = np.take(g711.ENCODE_BIASED[law], heard[rows], mode="clip")
-        for send, packet in self._sends:
+                payloads[rows] = g711.ENCODE_BIASED[law].take(heard[rows], mode="clip")
+        for send, packet in self._sends[slot]:
             send(packet)
         if self._marked:
-            self._rows[:, 1] &= 0x7F
+            self._rows[slot, :, 1] &= 0x7F
             self._marked = False
-        self._advance()
+        self._sent += 1
+        self._slot = slot = slot + 1
+        if slot == SLOTS:
+            self._slot = 0
+            self._fill()
 
-    def _advance(self) -> None:
-        self._sent = sent = self._sent + 1
-        np.add(self._first, (sent * _STEP) & _WORD, out=self._words)
-        if self._until_wrap:
-            self._until_wrap -= 1
-            return
-        wrapped = (self._words >> 16) & _TS_MAX < FRAME  # a timestamp wrapped: its carry is taken back
-        self._first[wrapped] -= np.uint64(_CARRY)
-        np.add(self._first, (sent * _STEP) & _WORD, out=self._words)
-        self._until_wrap = self._ticks_to_wrap()
-
-    def _ticks_to_wrap(self) -> int:
-        if not len(self._words):
-            return 1 << 62
-        timestamps = (self._words >> 16) & _TS_MAX
-        return int(((_TS_MAX - timestamps) // FRAME).min())
+    def _fill(self) -> None:
+        """The headers of the next ``SLOTS`` packets of every row."""
+        ahead = self._sent + np.arange(SLOTS, dtype=np.int64)[:, np.newaxis]
+        self._sequences[...] = (self._first_sequences + ahead) & 0xFFFF
+        self._timestamps[...] = (self._first_timestamps + ahead * FRAME) & 0xFFFFFFFF
