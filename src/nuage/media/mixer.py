@@ -34,6 +34,8 @@ JOIN_TONE = np.concatenate([tone(523.25, 90, -18.0), tone(783.99, 120, -18.0)]) 
 LEAVE_TONE = np.concatenate([tone(783.99, 90, -18.0), tone(523.25, 120, -18.0)])  # falling: someone left
 _NO_TONE = np.zeros(0, dtype=np.int16)
 _AUDIO = (g711.PCMU, g711.PCMA)
+_SMALL = 8  # a room this small mixes every row even when most are silent (fewer numpy calls)
+_SILENCE = {g711.PCMU: b"\xff" * FRAME, g711.PCMA: b"\xd5" * FRAME}  # 0 in mu-law; +8 in A-law
 
 
 class Playout:
@@ -166,6 +168,7 @@ class Mixer:
         self._own: Wide = np.full((1, FRAME), BIAS, dtype=np.intp)  # row 0: BIAS; then speakers
         self._own_flat: Wide = self._own[1:].reshape(-1)
         self._codes = np.zeros(0, dtype=np.uint8)  # the G.711 bytes of a tick
+        self._heard: Wide = np.zeros((0, FRAME), dtype=np.intp)
         self._codes_view = memoryview(self._codes.data)
         self._total: Wide = self._own[0].copy()
 
@@ -202,6 +205,7 @@ class Mixer:
         self._own = np.full((len(self._order) + 1, FRAME), BIAS, dtype=np.intp)
         self._own_flat = self._own[1:].reshape(-1)
         self._codes = np.zeros(self._own_flat.size, dtype=np.uint8)  # the G.711 bytes of a tick
+        self._heard = np.zeros((len(self._order), FRAME), dtype=np.intp)
         self._codes_view = memoryview(self._codes.data)
 
     def set_muted(self, key: str, muted: bool) -> None:
@@ -235,13 +239,22 @@ class Mixer:
         frames = [read() for read in self._reads]
         law = self.law
         heard: Wide | None = None
-        if law is not None and not self._muted:
-            try:  # G.711 frames join into n × 160 bytes; None fails, 16-bit frames are twice longer
+        if law is not None:
+            if self._muted:
+                frames = [
+                    None if member.muted else frame for member, frame in zip(self._order, frames, strict=True)
+                ]
+            quiet: list[int] = []
+            try:  # G.711 frames join into n × 160 bytes (16-bit frames are twice longer)
                 joined = b"".join(frames)  # type: ignore[arg-type]
-            except TypeError:
+            except TypeError:  # some sent nothing (or are muted): their rows are silence
+                quiet = [row for row, frame in enumerate(frames) if frame is None]
                 joined = b""
+                if len(quiet) * 4 < len(frames) * 3 or len(frames) <= _SMALL:  # else: sum the few
+                    silence = _SILENCE[law]
+                    joined = b"".join([silence if frame is None else frame for frame in frames])  # type: ignore[misc]
             if len(joined) == self._own_flat.size:
-                heard = self._mix_all(law, joined)
+                heard = self._mix_all(law, joined, quiet)
         if heard is None:
             heard = self._mix_some(frames)
         for member in self._toned:
@@ -252,38 +265,49 @@ class Mixer:
             self._toned = [member for member in self._toned if len(member.overlay)]
         return heard
 
-    def _mix_all(self, law: int, joined: bytes) -> Wide:
-        """``mix`` when everyone spoke in the room's law: one look-up, one sum, one subtraction."""
+    def _mix_all(self, law: int, joined: bytes, quiet: list[int]) -> Wide:
+        """``mix`` when every frame is G.711 in the room's law (or silence for the ``quiet`` rows):
+        one look-up, one sum, one subtraction for the whole room."""
         own = self._own
         self._codes_view[:] = joined
         g711.DECODE_WIDE[law].take(self._codes, out=self._own_flat, mode="clip")
+        if quiet and law != g711.PCMU:  # A-law has no code for 0 (mu-law's 0xFF is exactly 0)
+            own[[row + 1 for row in quiet]] = 0
         self._total = total = np.add.reduce(own, axis=0)
         heard = own[1:]
         np.subtract(total, heard, out=heard)
         return heard
 
     def _mix_some(self, frames: list[Frame | None]) -> Wide:
-        """``mix`` when some are silent or muted, frames came as samples, or laws differ."""
+        """``mix`` when some are silent or muted, frames came as samples, or laws differ: the
+        speakers' rows are summed, listeners all get the total, speakers the total less their own."""
         speaking = [
             (member, frame)
             for member, frame in zip(self._order, frames, strict=True)
             if frame is not None and not member.muted
         ]
-        own = self._own[: len(speaking) + 1]
-        for law in _AUDIO:
-            rows = [i for i, (m, f) in enumerate(speaking, 1) if f.__class__ is bytes and m.law == law]
-            if rows:
-                codes = np.frombuffer(b"".join(speaking[i - 1][1] for i in rows), dtype=np.uint8)  # type: ignore[misc]
-                own[rows] = g711.DECODE_WIDE[law][codes].reshape(len(rows), FRAME)
-        for i, (_, frame) in enumerate(speaking, 1):
-            if frame.__class__ is not bytes:
-                own[i] = frame
+        k = len(speaking)
+        own = self._own[: k + 1]
+        coded = [frame for _, frame in speaking if isinstance(frame, bytes)]
+        if self.law is not None and len(coded) == k:  # one law, all as bytes: one look-up
+            self._codes_view[: k * FRAME] = b"".join(coded)
+            g711.DECODE_WIDE[self.law].take(
+                self._codes[: k * FRAME], out=self._own_flat[: k * FRAME], mode="clip"
+            )
+        else:
+            for law in _AUDIO:
+                rows = [i for i, (m, f) in enumerate(speaking, 1) if isinstance(f, bytes) and m.law == law]
+                if rows:
+                    codes = np.frombuffer(b"".join(speaking[i - 1][1] for i in rows), dtype=np.uint8)  # type: ignore[misc]
+                    own[rows] = g711.DECODE_WIDE[law][codes].reshape(len(rows), FRAME)
+            for i, (_, frame) in enumerate(speaking, 1):
+                if not isinstance(frame, bytes):
+                    own[i] = frame
         self._total = total = np.add.reduce(own, axis=0)
-        heard: Wide = np.empty((len(self._order), FRAME), dtype=np.intp)
-        heard[:] = total
-        if speaking:
-            rows = [member.row for member, _ in speaking]
-            heard[rows] = total - own[1:]
+        heard = self._heard
+        heard[...] = total
+        if k:
+            heard[[member.row for member, _ in speaking]] = total - own[1:]
         return heard
 
     def tick(self) -> dict[str, Pcm]:
