@@ -8,10 +8,11 @@ packet in the participant's own law, 20 ms long and in sequence (the usual case)
 G.711 bytes: the tick decodes every participant's frame with one table look-up for the whole
 room, sums in one pass (an extra row holds the encoder's offset of 32768), and takes each
 participant's own row out of the total, so nobody hears themselves, even when others saturate.
-The result stays wide (``heard``, offset by ``BIAS``): the encoder's saturating look-up
-(``g711.encode_biased``) clips it to 16 bits, ``Mixer.tick`` gives it as 16-bit frames. A
-participant who sent nothing, or is muted, contributes nothing; tones announced to a participant
-are added to their row.
+A participant who sent nothing, or is muted, is a row of silence there (in a large room where
+most are silent, only the speakers are summed and the listeners share the total). The result
+stays wide (``mix``: offset by ``BIAS``, not clipped): the outbox's encoding look-up
+(``g711.ENCODE_BIASED``, ``take(mode="clip")``) saturates it to 16 bits, ``Mixer.tick`` gives it
+as 16-bit frames. Tones announced to a participant are added to their row.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class Playout:
         return out
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Member:
     """A participant of the mix."""
 
@@ -224,7 +225,7 @@ class Mixer:
         """Play ``pcm`` over the mix to every participant (or only ``to``), after what is queued."""
         for key, member in self.members.items():
             if to is None or key == to:
-                if not len(member.overlay):
+                if member not in self._toned:
                     self._toned.append(member)
                 member.overlay = np.concatenate([member.overlay, pcm]).astype(np.int16)
 
