@@ -35,6 +35,7 @@ JOIN_TONE = np.concatenate([tone(523.25, 90, -18.0), tone(783.99, 120, -18.0)]) 
 LEAVE_TONE = np.concatenate([tone(783.99, 90, -18.0), tone(523.25, 120, -18.0)])  # falling: someone left
 _NO_TONE = np.zeros(0, dtype=np.int16)
 _AUDIO = (g711.PCMU, g711.PCMA)
+_sum, _subtract = np.add.reduce, np.subtract  # called every tick
 _SMALL = 8  # a room this small mixes every row even when most are silent (fewer numpy calls)
 _SILENCE = {g711.PCMU: b"\xff" * FRAME, g711.PCMA: b"\xd5" * FRAME}  # 0 in mu-law; +8 in A-law
 
@@ -167,7 +168,9 @@ class Mixer:
         self._muted = 0
         self._toned: list[Member] = []  # members with a tone still to hear
         self._own: Wide = np.full((1, FRAME), BIAS, dtype=np.intp)  # row 0: BIAS; then speakers
-        self._own_flat: Wide = self._own[1:].reshape(-1)
+        self._own_rows: Wide = self._own[1:]
+        self._own_flat: Wide = self._own_rows.reshape(-1)
+        self._size = 0
         self._codes = np.zeros(0, dtype=np.uint8)  # the G.711 bytes of a tick
         self._heard: Wide = np.zeros((0, FRAME), dtype=np.intp)
         self._codes_view = memoryview(self._codes.data)
@@ -204,8 +207,10 @@ class Mixer:
         laws = {member.law for member in self._order}
         self.law = laws.pop() if len(laws) == 1 else None
         self._own = np.full((len(self._order) + 1, FRAME), BIAS, dtype=np.intp)
-        self._own_flat = self._own[1:].reshape(-1)
-        self._codes = np.zeros(self._own_flat.size, dtype=np.uint8)  # the G.711 bytes of a tick
+        self._own_rows = self._own[1:]
+        self._own_flat = self._own_rows.reshape(-1)
+        self._size = self._own_flat.size
+        self._codes = np.zeros(self._size, dtype=np.uint8)  # the G.711 bytes of a tick
         self._heard = np.zeros((len(self._order), FRAME), dtype=np.intp)
         self._codes_view = memoryview(self._codes.data)
 
@@ -254,7 +259,7 @@ class Mixer:
                 if len(quiet) * 4 < len(frames) * 3 or len(frames) <= _SMALL:  # else: sum the few
                     silence = _SILENCE[law]
                     joined = b"".join([silence if frame is None else frame for frame in frames])  # type: ignore[misc]
-            if len(joined) == self._own_flat.size:
+            if len(joined) == self._size:
                 heard = self._mix_all(law, joined, quiet)
         if heard is None:
             heard = self._mix_some(frames)
@@ -271,12 +276,12 @@ class Mixer:
         one look-up, one sum, one subtraction for the whole room."""
         own = self._own
         self._codes_view[:] = joined
-        g711.DECODE_WIDE[law].take(self._codes, out=self._own_flat, mode="clip")
+        g711.DECODE_WIDE[law].take(self._codes, None, self._own_flat, "clip")  # axis, out, mode
         if quiet and law != g711.PCMU:  # A-law has no code for 0 (mu-law's 0xFF is exactly 0)
             own[[row + 1 for row in quiet]] = 0
-        self._total = total = np.add.reduce(own, axis=0)
-        heard = own[1:]
-        np.subtract(total, heard, out=heard)
+        self._total = total = _sum(own, 0)
+        heard = self._own_rows
+        _subtract(total, heard, heard)
         return heard
 
     def _mix_some(self, frames: list[Frame | None]) -> Wide:

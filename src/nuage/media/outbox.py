@@ -72,7 +72,7 @@ class Outbox:
         slot = self._slot
         payloads = self._payloads[slot]
         if self._single is not None:
-            g711.ENCODE_BIASED[self._single].take(heard, out=payloads, mode="clip")
+            g711.ENCODE_BIASED[self._single].take(heard, None, payloads, "clip")  # axis, out, mode
         else:
             for law, rows in self._laws:
                 payloads[rows] = g711.ENCODE_BIASED[law].take(heard[rows], mode="clip")
