@@ -20,10 +20,13 @@ def collect(into: list[bytes]) -> Callable[[memoryview], None]:
     return lambda packet: into.append(bytes(packet))
 
 
-def feed(mixer: Mixer, voices: dict[str, Pcm], laws: dict[str, int], ticks: int) -> list[dict[str, Pcm]]:
-    """Send each voice as 20 ms RTP packets in its member's law, tick; the decoded input per tick."""
+def feed(
+    mixer: Mixer, voices: dict[str, Pcm], laws: dict[str, int], ticks: int, first: int = 0
+) -> list[dict[str, Pcm]]:
+    """Send each voice as 20 ms RTP packets (packet ``first`` on) in its member's law, one per
+    tick; the decoded input per tick."""
     said: list[dict[str, Pcm]] = []
-    for n in range(ticks):
+    for n in range(first, first + ticks):
         frames = {}
         for i, (key, pcm) in enumerate(voices.items()):
             payload = g711.encode(laws[key], pcm[n * FRAME : (n + 1) * FRAME])
@@ -80,16 +83,22 @@ def test_headers_continue_across_ticks_and_wraps() -> None:
     assert outbox.state(1) == (7 + ticks, 123_456 + ticks * FRAME)
 
 
-def test_listeners_share_the_whole_mix_and_silence_when_nobody_speaks() -> None:
+@pytest.mark.parametrize("law", [g711.PCMU, g711.PCMA])
+def test_listeners_hear_exactly_the_speaker_and_silence_when_nobody_speaks(law: int) -> None:
     mixer = Mixer(depth=FRAME)
     for key in ("a", "b", "c"):
-        mixer.join(key, tone_to_others=False)
+        mixer.join(key, law=law, tone_to_others=False)
     heard = mixer.mix()
     assert np.array_equal(heard, np.full((3, FRAME), g711.BIAS))  # nobody yet: silence for all
     voice = tone(700.0, 100, -6.0)
-    feed(mixer, {"a": voice}, {"a": g711.PCMU}, 1)
+    feed(mixer, {"a": voice}, {"a": law}, 1)  # b and c silent: rows of silence (A-law has no 0)
     pcm = mixer.tick()
-    decoded = g711.decode(g711.PCMU, g711.encode(g711.PCMU, voice[:FRAME]))
+    decoded = g711.decode(law, g711.encode(law, voice[:FRAME]))
     assert not pcm["a"].any()
     assert np.array_equal(pcm["b"], decoded)
     assert np.array_equal(pcm["c"], decoded)
+    feed(mixer, {"a": voice}, {"a": law}, 1, first=1)
+    assert mixer.tick()["b"].any()
+    mixer.set_muted("a", True)
+    feed(mixer, {"a": voice}, {"a": law}, 1, first=2)
+    assert not any(frame.any() for frame in mixer.tick().values())  # muted: nobody hears a
