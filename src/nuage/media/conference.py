@@ -8,8 +8,9 @@ bursting). G.711 in, G.711 out, in each participant's own payload type; telephon
 mixed. Per packet the work is small: an endpoint hands each RTP packet straight to its
 participant's playout buffer, which keeps the G.711 bytes; the tick mixes the whole room in a few
 numpy passes (``Mixer.mix``) and the ``Outbox`` encodes every participant's frame into their
-prebuilt RTP packet. The room's recording (CFG-9, when the account's setting allows it) is the whole mix, mono
-FLAC, written off the loop.
+prebuilt RTP packet (rebuilt when someone joins or leaves; sequence and timestamp carry on). The
+room's recording (CFG-9, when the account's setting allows it) is the whole mix, mono FLAC,
+written off the loop.
 """
 
 from __future__ import annotations

@@ -258,7 +258,8 @@ class Mixer:
                 joined = b""
                 if len(quiet) * 4 < len(frames) * 3 or len(frames) <= _SMALL:  # else: sum the few
                     silence = _SILENCE[law]
-                    joined = b"".join([silence if frame is None else frame for frame in frames])  # type: ignore[misc]
+                    filled: list[Frame] = [silence if frame is None else frame for frame in frames]
+                    joined = b"".join(filled)  # type: ignore[arg-type]  # arrays are buffers too
             if len(joined) == self._size:
                 heard = self._mix_all(law, joined, quiet)
         if heard is None:
@@ -302,10 +303,12 @@ class Mixer:
             )
         else:
             for law in _AUDIO:
-                rows = [i for i, (m, f) in enumerate(speaking, 1) if isinstance(f, bytes) and m.law == law]
-                if rows:
-                    codes = np.frombuffer(b"".join(speaking[i - 1][1] for i in rows), dtype=np.uint8)  # type: ignore[misc]
-                    own[rows] = g711.DECODE_WIDE[law][codes].reshape(len(rows), FRAME)
+                chosen = [
+                    (i, f) for i, (m, f) in enumerate(speaking, 1) if isinstance(f, bytes) and m.law == law
+                ]
+                if chosen:
+                    codes = np.frombuffer(b"".join([f for _, f in chosen]), dtype=np.uint8)
+                    own[[i for i, _ in chosen]] = g711.DECODE_WIDE[law][codes].reshape(len(chosen), FRAME)
             for i, (_, frame) in enumerate(speaking, 1):
                 if not isinstance(frame, bytes):
                     own[i] = frame
