@@ -6,9 +6,11 @@ wall time) per participant per second of audio, compared with the reference of t
 Every participant sends audio and hears everyone but themselves. Two measures:
 
 * ``mix``: the bridge's own code without sockets: each participant's 20 ms PCMU packet is parsed
-  and handed to the bridge (decoded into the mixer's playout buffers), then the bridge's tick
-  (mix, encode, build each participant's RTP packet). CPU of this process over the whole run.
-  (Building the incoming packets is counted too: a little more than the server does.)
+  and handed to the callback the endpoint calls (into the mixer's playout buffers), then the
+  bridge's tick (mix, encode, each participant's RTP packet handed to ``RtpEndpoint.send``, whose
+  socket is replaced by a list). CPU of this process over the whole run. The incoming datagrams
+  are built before the clock starts (the phones' work; until December 2026 it was counted too).
+  ``--talkers K``: only the first K participants send audio (the others listen).
 * ``wired``: a real ``ConferenceBridge`` on the embedded engine's RTP endpoints over loopback;
   the phones run in a child process (so their CPU is not counted) and send a tone each in 20 ms
   PCMU packets. The bridge process's CPU over a steady window (after one second of warm-up) counts
@@ -18,6 +20,7 @@ Every participant sends audio and hears everyone but themselves. Two measures:
 Usage (from the repository root):
 
     .venv/bin/python bench/media/conference.py [--rooms 3,10,50] [--seconds 10] [--repeat 3]
+        [--only mix|wired] [--talkers K]
 
 This is a script, not a test.
 """
@@ -41,7 +44,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
 from nuage.media import g711, rtp  # noqa: E402
-from nuage.media.conference import ConferenceBridge, Participant  # noqa: E402
+from nuage.media.conference import ConferenceBridge  # noqa: E402
+from nuage.media.endpoint import RtpEndpoint  # noqa: E402
 from nuage.media.engine import EmbeddedMediaEngine  # noqa: E402
 from nuage.media.player import FRAME, PTIME, tone  # noqa: E402
 from nuage.shared.clock import FrozenClock  # noqa: E402
@@ -59,28 +63,40 @@ def report(kind: str, participants: int, cpu: float, audio_seconds: float, extra
     return per
 
 
-def bench_mix(participants: int, seconds: float) -> float:
+def bench_mix(participants: int, seconds: float, talkers: int | None = None) -> float:
     bridge = ConferenceBridge("bench", _no_bind, FrozenClock(datetime(2026, 1, 1, tzinfo=UTC)))
-    sent: list[bytes] = []
+    sent: list[object] = []
 
-    class Sink:  # stands in for the endpoint's socket: the packet is built, not sent
-        def send(self, data: bytes) -> None:
-            sent.append(data)
+    def sink(data: object, _address: object) -> None:  # the socket: the packet is built, not sent
+        sent.append(data)
 
-    keys = [f"p{i}" for i in range(participants)]
-    for key in keys:
-        bridge.participants[key] = Participant(key, key, bridge.clock.now(), endpoint=Sink())  # type: ignore[arg-type]
-        bridge.mixer.join(key, tone_to_others=False)
-    payloads = [g711.encode(g711.PCMU, tone(300 + 20 * i, 20, -20.0)) for i in range(participants)]
+    endpoints = []
+    for i in range(participants):
+        endpoint = RtpEndpoint(lambda *_: None)
+        endpoint.remote = ("127.0.0.1", 9)
+        endpoint._sendto = sink
+        bridge._enrol(f"p{i}", f"phone {i}", endpoint, g711.PCMU, False, owned=True)
+        endpoints.append(endpoint)
+    for member in bridge.mixer.members.values():
+        member.overlay = member.overlay[:0]  # no join tones
+    speaking = endpoints[: participants if talkers is None else talkers]
+    payloads = [g711.encode(g711.PCMU, tone(300 + 20 * i, 20, -20.0)) for i in range(len(speaking))]
     ticks = int(seconds / PTIME)
+    # what the phones send, built before the clock starts (the phones' work, not the server's)
+    datagrams = [
+        [rtp.build(0, n, n * FRAME, 1000 + i, payloads[i]) for i in range(len(speaking))]
+        for n in range(ticks)
+    ]
+    parse = rtp.parse
     started = time.process_time()
     for n in range(ticks):
-        for i, key in enumerate(keys):  # what the endpoint does with each datagram, then the bridge
-            bridge._on_rtp(key, rtp.parse(rtp.build(0, n, n * FRAME, 1000 + i, payloads[i])))
-        bridge.tick()  # mix, encode, build the RTP packets
+        for endpoint, data in zip(speaking, datagrams[n], strict=True):
+            endpoint.on_rtp(endpoint, parse(data), data)  # what the endpoint does with each datagram
+        bridge.tick()  # mix, encode, each participant's RTP packet handed to their endpoint
         sent.clear()
     cpu = time.process_time() - started
-    return report("mix", participants, cpu, ticks * PTIME)
+    extra = "" if talkers is None else f" talkers={talkers}"
+    return report("mix", participants, cpu, ticks * PTIME, extra)
 
 
 async def _no_bind(endpoint: object) -> None:
@@ -157,13 +173,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of audio per run")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=["mix", "wired"], default=None)
+    parser.add_argument("--talkers", type=int, default=None, help="mix: only this many send audio")
     args = parser.parse_args()
     rooms = [int(r) for r in args.rooms.split(",")]
     results: dict[tuple[str, int], list[float]] = {}
     for _ in range(args.repeat):
         for n in rooms:
             if args.only != "wired":
-                results.setdefault(("mix", n), []).append(bench_mix(n, args.seconds))
+                results.setdefault(("mix", n), []).append(bench_mix(n, args.seconds, args.talkers))
             if args.only != "mix":
                 results.setdefault(("wired", n), []).append(asyncio.run(bench_wired(n, args.seconds)))
     for (kind, n), values in sorted(results.items()):

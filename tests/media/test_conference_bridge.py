@@ -4,6 +4,7 @@ engine's ports; each hears the two others and not itself, in its own codec; mute
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,3 +105,41 @@ async def test_mute_and_kick(engine: EmbeddedMediaEngine, phones: dict[str, Peer
     mix, rate = soundfile.read(str(recording.path), dtype="int16")
     assert rate == 8000
     assert level_at(mix[-6000:], HZ["c"]) > 2000
+
+
+async def test_a_newcomer_leaves_the_others_streams_unbroken_and_hears_the_room(
+    engine: EmbeddedMediaEngine, phones: dict[str, Peer]
+) -> None:
+    bridge = ConferenceBridge("conf_3", engine.bind_endpoint, FrozenClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    ports = {
+        key: await bridge.add(
+            key, f"Phone {key}", payload_type=PT[key], remote=("127.0.0.1", phones[key].port)
+        )
+        for key in ("a", "b")
+    }
+    try:
+        talking = asyncio.gather(*(phones[k].send_tone(ports[k], HZ[k], 2500, pt=PT[k]) for k in ("a", "b")))
+        await wait_for_condition(lambda: len(phones["a"].received) >= 20)
+        ports["c"] = await bridge.add(
+            "c", "Phone c", payload_type=PT["c"], remote=("127.0.0.1", phones["c"].port)
+        )
+        await phones["c"].send_tone(ports["c"], HZ["c"], 1000, pt=PT["c"])
+        await talking
+        await wait_for_condition(lambda: len(phones["c"].audio(0)) >= 8000)
+    finally:
+        await bridge.close()
+    for key in ("a", "b"):  # the packets they got before and after the room changed: one stream
+        packets = phones[key].received
+        assert len({p.ssrc for p in packets}) == 1
+        assert {p.payload_type for p in packets} == {PT[key]}
+        pairs = list(itertools.pairwise(packets))
+        assert all((q.sequence - p.sequence) & 0xFFFF == 1 for p, q in pairs)
+        assert all((q.timestamp - p.timestamp) & 0xFFFFFFFF == 160 for p, q in pairs)
+        assert [p.marker for p in packets] == [True] + [False] * (len(packets) - 1)
+    heard_by_c = phones["c"].audio(0)
+    loud = heard_by_c[np.argmax(np.abs(heard_by_c) > 1000) :][:4000]
+    assert len(loud) == 4000
+    assert level_at(loud, HZ["a"]) > 2000
+    assert level_at(loud, HZ["b"]) > 2000
+    assert level_at(loud, HZ["c"]) < 150
+    assert phones["c"].received[0].marker

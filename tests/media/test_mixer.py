@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 
+from nuage.media import g711, rtp
 from nuage.media.g711 import Pcm
 from nuage.media.mixer import JOIN_TONE, LEAVE_TONE, Mixer, Playout
 from nuage.media.player import FRAME, tone
@@ -143,3 +144,50 @@ def test_playout_skips_a_growing_backlog_and_refills_after_silence() -> None:
     assert playout.read() is None  # drained: waits for depth again
     playout.push(0, frame)
     assert playout.late == 1
+
+
+@pytest.mark.parametrize("order", ["in_order", "jittered"])
+@pytest.mark.parametrize("room", ["pcmu", "pcmu_and_pcma"])
+def test_g711_packets_mix_exactly_as_their_samples(room: str, order: str) -> None:
+    laws = {"a": g711.PCMU, "b": g711.PCMA if room == "pcmu_and_pcma" else g711.PCMU, "c": g711.PCMU}
+    coded, plain = Mixer(), Mixer()
+    for key, law in laws.items():
+        coded.join(key, law=law, tone_to_others=False)
+        plain.join(key, tone_to_others=False)
+    rng = random.Random(3)
+    pending: list[tuple[str, int, bytes]] = []
+    heard: dict[str, list[Pcm]] = {key: [] for key in laws}
+    for n in range(50):
+        for key, pcm in sources().items():
+            payload = g711.encode(laws[key], pcm[n * FRAME : (n + 1) * FRAME])
+            pending.append((key, (1000 * ord(key) + n * FRAME) & 0xFFFFFFFF, payload))
+        if order == "jittered" and n % 3 != 2:
+            continue
+        if order == "jittered":
+            rng.shuffle(pending)
+            pending += pending[:2]
+        for key, timestamp, payload in pending:
+            packet = rtp.parse(rtp.build(laws[key], n, timestamp, ord(key), payload))
+            coded.members[key].playout.push_rtp(None, packet, b"")
+            plain.push(key, timestamp, g711.decode(laws[key], payload))
+        pending.clear()
+        from_packets, from_samples = coded.tick(), plain.tick()
+        for key in laws:
+            assert np.array_equal(from_packets[key], from_samples[key]), (n, key)
+            heard[key].append(from_packets[key])
+    for listener, frames in heard.items():
+        steady = np.concatenate(frames)[10 * FRAME : 45 * FRAME]
+        for speaker, hz in HZ.items():
+            assert (level_at(steady, hz) > 5000) == (speaker != listener), (listener, speaker)
+        assert level_at(steady, HZ[listener]) < 150  # G.711 noise of the others only
+
+
+def test_telephone_events_and_empty_packets_are_not_mixed() -> None:
+    playout = Playout(depth=FRAME)
+    playout.push_rtp(None, rtp.parse(rtp.build(101, 1, 0, 5, b"\x01\x0a\x00\xa0")), b"")
+    playout.push_rtp(None, rtp.parse(rtp.build(0, 2, 0, 5, b"")), b"")
+    assert playout.read() is None
+    playout.push_rtp(None, rtp.parse(rtp.build(8, 3, 0, 5, g711.encode(8, tone(500.0, 20, -6.0)))), b"")
+    frame = playout.read()  # another law than the participant's: decoded on arrival
+    assert isinstance(frame, np.ndarray)
+    assert level_at(frame, 500.0) > 10000

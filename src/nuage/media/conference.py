@@ -5,8 +5,12 @@ the engine in its port range, symmetric RTP with latching), the mixer, and the t
 each participant their mix every 20 ms, paced on the loop clock (tick n at start + n × 20 ms, so
 scheduling delays never accumulate; a loop that fell far behind resynchronises instead of
 bursting). G.711 in, G.711 out, in each participant's own payload type; telephone-events are not
-mixed. The room's recording (CFG-9, when the account's setting allows it) is the whole mix, mono
-FLAC, written off the loop.
+mixed. Per packet the work is small: an endpoint hands each RTP packet straight to its
+participant's playout buffer, which keeps the G.711 bytes; the tick mixes the whole room in a few
+numpy passes (``Mixer.mix``) and the ``Outbox`` encodes every participant's frame into their
+prebuilt RTP packet (rebuilt when someone joins or leaves; sequence and timestamp carry on). The
+room's recording (CFG-9, when the account's setting allows it) is the whole mix, mono FLAC,
+written off the loop.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ import soundfile
 from nuage.media import g711, rtp
 from nuage.media.endpoint import Address, RtpEndpoint
 from nuage.media.g711 import Pcm
-from nuage.media.mixer import Mixer
-from nuage.media.player import FRAME, PTIME, RATE
+from nuage.media.mixer import Member, Mixer
+from nuage.media.outbox import Outbox
+from nuage.media.player import PTIME, RATE
 from nuage.shared.clock import Clock
 from nuage.sip.media import MediaError, Recording
 
@@ -52,22 +57,13 @@ class Participant:
     endpoint: RtpEndpoint | None = field(default=None, repr=False)
     payload_type: int = g711.PCMU
     ssrc: int = field(default_factory=lambda: random.getrandbits(32))
-    sequence: int = field(default_factory=lambda: random.getrandbits(16))
+    sequence: int = field(default_factory=lambda: random.getrandbits(16))  # of the next packet sent
     timestamp: int = field(default_factory=lambda: random.getrandbits(32))
+    started: bool = False  # a packet was sent (the first one has the marker bit)
 
-    def send(self, pcm: Pcm, marker: bool) -> None:
-        """One 20 ms frame to the participant."""
-        self.send_payload(g711.encode(self.payload_type, pcm), marker)
 
-    def send_payload(self, payload: bytes, marker: bool) -> None:
-        """One 20 ms frame, already encoded in the participant's law."""
-        if self.endpoint is None:
-            return
-        self.endpoint.send(
-            rtp.build(self.payload_type, self.sequence, self.timestamp, self.ssrc, payload, marker)
-        )
-        self.sequence = (self.sequence + 1) & 0xFFFF
-        self.timestamp = (self.timestamp + FRAME) & 0xFFFFFFFF
+def _nothing(*_args: object) -> None:
+    return None
 
 
 class ConferenceBridge:
@@ -83,6 +79,8 @@ class ConferenceBridge:
         self._ticker: asyncio.Task[None] | None = None
         self._recording: tuple[Path, list[Pcm]] | None = None
         self._restore: dict[str, tuple[RtpEndpoint, OnRtp]] = {}  # attached endpoints' own handlers
+        self._outbox: Outbox | None = None
+        self._outbox_keys: list[str] = []
 
     async def add(
         self,
@@ -97,17 +95,11 @@ class ConferenceBridge:
         if key in self.participants:
             endpoint = self.participants[key].endpoint
             return endpoint.port if endpoint is not None else 0
-        if len(self.participants) >= MAX_PARTICIPANTS:
-            raise RoomFull(f"conference room {self.room_id} is full ({MAX_PARTICIPANTS})")
-        if payload_type not in AUDIO_TYPES:
-            raise MediaError("a conference mixes PCMU or PCMA only")
-        endpoint = RtpEndpoint(lambda _e, packet, _d: self._on_rtp(key, packet))
+        self._check(payload_type)
+        endpoint = RtpEndpoint(_nothing)
         await self.bind(endpoint)
         endpoint.remote = remote
-        self.participants[key] = Participant(
-            key, label, self.clock.now(), moderator, endpoint=endpoint, payload_type=payload_type
-        )
-        self.mixer.join(key)
+        self._enrol(key, label, endpoint, payload_type, moderator, owned=True)
         self._start()
         return endpoint.port
 
@@ -119,35 +111,46 @@ class ConferenceBridge:
         to it. The endpoint stays its owner's: ``remove`` gives it back as it was."""
         if key in self.participants:
             return
+        self._check(payload_type)
+        self._restore[key] = (endpoint, endpoint.on_rtp)
+        self._enrol(key, label, endpoint, payload_type, moderator, owned=False)
+        self._start()
+
+    def _check(self, payload_type: int) -> None:
         if len(self.participants) >= MAX_PARTICIPANTS:
             raise RoomFull(f"conference room {self.room_id} is full ({MAX_PARTICIPANTS})")
         if payload_type not in AUDIO_TYPES:
             raise MediaError("a conference mixes PCMU or PCMA only")
-        before = endpoint.on_rtp
 
-        def both(source: RtpEndpoint, packet: rtp.RtpPacket, data: bytes) -> None:
-            before(source, packet, data)
-            self._on_rtp(key, packet)
-
-        endpoint.on_rtp = both
-        self._restore[key] = (endpoint, before)
+    def _enrol(
+        self, key: str, label: str, endpoint: RtpEndpoint, payload_type: int, moderator: bool, *, owned: bool
+    ) -> Member:
+        """The participant joins the mix: the endpoint's packets go to their playout buffer (an
+        owned endpoint's straight there; another's after what it did with them before)."""
+        self._outbox_done()
         self.participants[key] = Participant(
             key, label, self.clock.now(), moderator, endpoint=endpoint, payload_type=payload_type
         )
-        self.mixer.join(key)
-        self._start()
+        member = self.mixer.join(key, law=payload_type)
+        push = member.playout.push_rtp
+        if owned:
+            endpoint.on_rtp = push
+        else:
+            before = endpoint.on_rtp
 
-    def _on_rtp(self, key: str, packet: rtp.RtpPacket) -> None:
-        participant = self.participants.get(key)
-        if participant is None or packet.payload_type not in AUDIO_TYPES or not packet.payload:
-            return
-        self.mixer.push(key, packet.timestamp, g711.decode(packet.payload_type, packet.payload))
+            def both(source: RtpEndpoint, packet: rtp.RtpPacket, data: bytes) -> None:
+                before(source, packet, data)
+                push(source, packet, data)
+
+            endpoint.on_rtp = both
+        return member
 
     def remove(self, key: str) -> bool:
         """The participant leaves (hung up, or kicked); the others hear the leave tone."""
-        participant = self.participants.pop(key, None)
-        if participant is None:
+        if key not in self.participants:
             return False
+        self._outbox_done()
+        participant = self.participants.pop(key)
         self.mixer.leave(key)
         restore = self._restore.pop(key, None)
         if restore is not None:
@@ -185,18 +188,35 @@ class ConferenceBridge:
 
     def tick(self) -> None:
         """Mix one frame and send each participant theirs."""
-        keys, frames = self.mixer.tick_frames()
-        if keys:
-            laws = {p.payload_type for p in self.participants.values()}
-            encoded = {law: g711.encode_frames(law, frames) for law in laws}  # one look-up per law
-            marker = self.ticks == 0
-            for row, key in enumerate(keys):
-                participant = self.participants.get(key)
-                if participant is not None:
-                    participant.send_payload(encoded[participant.payload_type][row].tobytes(), marker)
-        if self._recording is not None and keys:
-            self._recording[1].append(np.clip(self.mixer.last_total, -32768, 32767).astype(np.int16))
+        if self.mixer.keys:
+            heard = self.mixer.mix()
+            outbox = self._outbox if self._outbox is not None else self._outbox_new()
+            outbox.send(heard)
+            if self._recording is not None:
+                self._recording[1].append(self.mixer.last_total)
         self.ticks += 1
+
+    def _outbox_new(self) -> Outbox:
+        """The packets of the participants as they are now (rebuilt when someone joins or leaves)."""
+        present = [self.participants[key] for key in self.mixer.keys]
+        outbox = Outbox(
+            [(p.payload_type, p.sequence, p.timestamp, p.ssrc, not p.started) for p in present],
+            [p.endpoint.send if p.endpoint is not None else _nothing for p in present],
+        )
+        for participant in present:
+            participant.started = True
+        self._outbox, self._outbox_keys = outbox, list(self.mixer.keys)
+        return outbox
+
+    def _outbox_done(self) -> None:
+        """Someone joins or leaves: the participants keep their sequence and timestamp."""
+        if self._outbox is None:
+            return
+        for row, key in enumerate(self._outbox_keys):
+            participant = self.participants.get(key)
+            if participant is not None:
+                participant.sequence, participant.timestamp = self._outbox.state(row)
+        self._outbox = None
 
     def _start(self) -> None:
         if self._ticker is None:

@@ -55,7 +55,7 @@ class RtpEndpoint:
         self.last_report: rtcp.Report | None = None
         self._rtp: asyncio.DatagramTransport | None = None
         self._rtcp: asyncio.DatagramTransport | None = None
-        self._sendto: Callable[[bytes, Address], object] | None = None  # the RTP socket's own
+        self._sendto: Callable[[bytes | memoryview, Address], object] | None = None  # the RTP socket's own
 
     async def bind(self, address: str, port: int) -> None:
         """Bind RTP on ``port`` and RTCP on ``port + 1``; OSError when either is taken."""
@@ -95,7 +95,7 @@ class RtpEndpoint:
         """Where media for this leg goes: the latched source, else the SDP address."""
         return self.latched or self.remote
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes | memoryview) -> None:
         """Send one RTP datagram to the leg (dropped while its address is unknown)."""
         dest = self.latched or self.remote
         sendto = self._sendto

@@ -1,7 +1,10 @@
 """G.711 A-law and mu-law (ITU-T G.711) with numpy lookup tables.
 
 Decoding is one 256-entry table per law; encoding is one 65536-entry table indexed by the 16-bit
-linear sample, both built once at import from the standard's segment rules.
+linear sample, both built once at import from the standard's segment rules. The conference mixer
+uses them wide: ``DECODE_WIDE`` gives the platform's index integers (the mix sums in them), and
+``ENCODE_BIASED`` is indexed by sample + ``BIAS``, so ``numpy.take(..., mode="clip")`` encodes a
+sum that overflowed 16 bits as the nearest end of the range (saturation in the same look-up).
 """
 
 from __future__ import annotations
@@ -65,9 +68,9 @@ ALAW_ENCODE = np.array([_alaw_encode_scalar(int(s)) for s in _LINEAR], dtype=np.
 _ENCODE_BITS = {PCMU: np.roll(ULAW_ENCODE, 32768), PCMA: np.roll(ALAW_ENCODE, 32768)}
 
 
-def encode_frames(payload_type: int, frames: Pcm) -> npt.NDArray[np.uint8]:
-    """Encode many frames at once (int16, any shape) for PCMU (0) or PCMA (8): one table look-up."""
-    return _ENCODE_BITS[payload_type][np.ascontiguousarray(frames, dtype=np.int16).view(np.uint16)]
+BIAS = 32768  # ENCODE_BIASED[law][sample + BIAS]
+DECODE_WIDE = {PCMU: ULAW_DECODE.astype(np.intp), PCMA: ALAW_DECODE.astype(np.intp)}
+ENCODE_BIASED = {PCMU: ULAW_ENCODE, PCMA: ALAW_ENCODE}
 
 
 def ulaw_encode(pcm: Pcm) -> bytes:
