@@ -183,6 +183,9 @@ async def main() -> None:
     parser.add_argument("--sip-rate", type=int, default=100, help="SIPp calls/s during the media (0: none)")
     parser.add_argument("--record-every", type=int, default=10)
     parser.add_argument(
+        "--forwarders", type=int, default=1, help="media forwarder processes (0: in the SIP loop)"
+    )
+    parser.add_argument(
         "--nice",
         type=int,
         default=0,
@@ -210,7 +213,8 @@ async def main() -> None:
     server = start(
         [sys.executable, str(HERE / "anchored_lab.py"), "--port", str(port), "--bob-port", str(bob_port),
          "--carol-port", str(carol_port), "--recordings", recordings,
-         "--record-every", str(args.record_every), "--nice", str(args.nice)],
+         "--record-every", str(args.record_every), "--forwarders", str(args.forwarders),
+         "--nice", str(args.nice)],
         ready="ready",
     )  # fmt: skip
     callers.server = ("127.0.0.1", port)
