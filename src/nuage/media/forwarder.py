@@ -52,8 +52,8 @@ class Leg:
 
     __slots__ = (
         "side", "session", "peer", "sock", "rtcp_sock", "recv", "sendto", "remote", "latched",
-        "replaced", "ssrc", "stats", "last_at", "strangers", "garbage", "started", "timed_out",
-        "detector", "event_type",
+        "replaced", "ssrc", "last_at", "strangers", "garbage", "started", "timed_out",
+        "detector", "event_type", "received", "base", "max_seq", "cycles", "transit", "jitter", "priors",
     )  # fmt: skip
 
     def __init__(self, side: str, session: Session, sock: socket.socket, rtcp_sock: socket.socket) -> None:
@@ -68,7 +68,7 @@ class Leg:
         self.latched: Address | None = None
         self.replaced: Address | None = None
         self.ssrc: int | None = None
-        self.stats = rtcp.ReceiveStats()
+        self.reset_counters()
         self.last_at: float | None = None
         self.strangers = 0
         self.garbage = 0
@@ -84,7 +84,7 @@ class Leg:
         self.replaced = address(state.get("replaced"))
         self.ssrc = state.get("ssrc")
         if state.get("stats") is not None:
-            self.stats = rtcp.ReceiveStats.restored(state["stats"])
+            self.set_stats(rtcp.ReceiveStats.restored(state["stats"]))
         self.last_at = state.get("last_at")
         self.strangers = int(state.get("strangers", 0))
         self.garbage = int(state.get("garbage", 0))
@@ -99,7 +99,7 @@ class Leg:
             "latched": self.latched,
             "replaced": self.replaced,
             "ssrc": self.ssrc,
-            "stats": self.stats.state(),
+            "stats": self.stats().state(),
             "last_at": self.last_at,
             "strangers": self.strangers,
             "garbage": self.garbage,
@@ -107,6 +107,30 @@ class Leg:
             "timed_out": self.timed_out,
             "digits": self.detector.recent(),
         }
+
+    # the receive counters of RFC 3550 A.1, A.3 and A.8, as ``rtcp.ReceiveStats`` keeps them, held
+    # here and updated in the packet path itself (a method call less for every packet)
+    def reset_counters(self) -> None:
+        """Counters of a new stream."""
+        self.received, self.base, self.max_seq, self.cycles = 0, -1, 0, 0
+        self.transit: float | None = None
+        self.jitter = 0.0
+        self.priors = (0, 0)
+
+    def stats(self) -> rtcp.ReceiveStats:
+        """The counters as ``rtcp.ReceiveStats`` (for a report, or the engine)."""
+        base = None if self.base < 0 else self.base
+        counters = [self.received, base, self.max_seq, self.cycles, self.transit, self.jitter, *self.priors]
+        return rtcp.ReceiveStats.restored(counters)
+
+    def set_stats(self, stats: rtcp.ReceiveStats) -> None:
+        """Carry on from ``stats``."""
+        received, base, max_seq, cycles, transit, jitter, expected_prior, received_prior = stats.state()
+        self.received, self.max_seq, self.cycles = int(received or 0), int(max_seq or 0), int(cycles or 0)
+        self.base = -1 if base is None else int(base)
+        self.transit = None if transit is None else float(transit)
+        self.jitter = float(jitter or 0.0)
+        self.priors = (int(expected_prior or 0), int(received_prior or 0))
 
     def close(self) -> None:
         """Close the forwarder's copies of the leg's sockets (the engine keeps its own)."""
@@ -185,9 +209,24 @@ class Forwarder:
                     continue
                 if ssrc != leg.ssrc:  # a new source from the latched address: its counters restart
                     leg.ssrc = ssrc
-                    leg.stats = rtcp.ReceiveStats()
+                    leg.reset_counters()
                 leg.last_at = now = clock()
-                leg.stats.update(sequence, timestamp, now)
+                if leg.base < 0:
+                    leg.base = leg.max_seq = sequence
+                else:
+                    top = leg.max_seq
+                    if 0 < (sequence - top) & 0xFFFF < 0x8000:
+                        if sequence < top:
+                            leg.cycles += 0x10000
+                        leg.max_seq = sequence
+                leg.received += 1
+                transit = now * 8000.0 - timestamp
+                previous = leg.transit
+                if previous is not None:
+                    jitter = leg.jitter
+                    difference = transit - previous if transit > previous else previous - transit
+                    leg.jitter = jitter + (difference - jitter) / 16
+                leg.transit = transit
                 if leg.timed_out:
                     leg.timed_out = False
                 if payload_type == leg.event_type:
@@ -245,7 +284,9 @@ class Forwarder:
         destination = leg.latched or leg.remote
         if leg.ssrc is None or destination is None:
             return
-        block = leg.stats.report_block(leg.ssrc)
+        stats = leg.stats()
+        block = stats.report_block(leg.ssrc)
+        leg.set_stats(stats)  # the report's interval starts again
         data = rtcp.build(rtcp.Report(rtcp.RR, session.reporter, (block,)))
         with contextlib.suppress(OSError):
             leg.rtcp_sock.sendto(data, (destination[0], destination[1] + 1))
