@@ -39,7 +39,7 @@ class BenchRecordings:
         self.every = every
         self.stored_: list[Recording] = []
 
-    async def target(self, account_id: str, call_id: str) -> Path | None:
+    async def target(self, account_id: str, call_id: str, parties: object = None) -> Path | None:
         prefix, _, number = call_id.partition("-")
         if prefix != "anchored" or not number.isdigit() or int(number) % self.every:
             return None

@@ -76,10 +76,10 @@ def family(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, all its threads and its child processes, in seconds."""
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """utime + stime of a process, all its threads and (``children``) its child processes, in seconds."""
     total = 0
-    for member in family(pid):
+    for member in family(pid) if children else [pid]:
         with contextlib.suppress(OSError, IndexError):
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
