@@ -176,6 +176,7 @@ class Forwarder:
         clock = time.monotonic
         poll = self.epoll.poll
         legs = self.legs
+        largest = rtp.MAX_DATAGRAM
         next_tick = clock() + TICK_S
         while self.running:
             for fd, mask in poll(TICK_S):
@@ -195,7 +196,7 @@ class Forwarder:
                     if latched is not None and source != latched:
                         leg.strangers += 1
                         continue
-                if buffer[0] == 0x80 and 12 <= size <= rtp.MAX_DATAGRAM:
+                if buffer[0] == 0x80 and 12 <= size <= largest:
                     second, sequence, timestamp, ssrc = unpack(buffer, 1)
                     payload_type = second & 0x7F
                 else:
