@@ -85,6 +85,7 @@ async def test_a_call_is_relayed_by_the_forwarder_and_its_figures_come_from_it(
         Side.CALLER: ("127.0.0.1", call.caller.port),
         Side.CALLEE: ("127.0.0.1", call.callee.port),
     }
+    await wait_for_condition(lambda: len(call.callee.received) == len(call.caller.received) == 30)
     figures = await engine.quality("fw-1")
     assert figures.caller.packets == figures.callee.packets == 30
     assert figures.caller.lost == figures.callee.lost == 0
@@ -106,6 +107,28 @@ async def test_a_tone_played_takes_the_call_back_and_the_relay_goes_on(engine: E
     callee_at, caller_at = len(call.callee.received), len(call.caller.received)
     await call.talk(500, 1200)
     await wait_for_condition(lambda: call.heard_both(callee_at, caller_at, 500, 1200), what="relayed again")
+    call.close()
+
+
+async def test_music_stopped_hands_the_call_to_a_forwarder_again(engine: EmbeddedMediaEngine) -> None:
+    call = await Call(engine, "fw-6").open()
+    await call.talk(440, 1000, 300)
+    await wait_for_condition(lambda: len(call.callee.received) >= 15 and len(call.caller.received) >= 15)
+    caller_at = len(call.caller.received)
+    await engine.play("fw-6", Side.CALLER, Tone(800, 5000))  # music on hold, stopped early
+    relay = engine._session("fw-6")
+    await wait_for_condition(lambda: len(call.caller.received) - caller_at >= 20, what="the music")
+    assert tone_of(call.caller.received[caller_at:], 800)
+    await engine.stop_playing("fw-6", Side.CALLER)
+    assert relay.forwarder is not None, "the call went back to a forwarder"
+    callee_at, caller_at = len(call.callee.received), len(call.caller.received)
+    await call.talk(500, 1200)
+    await wait_for_condition(lambda: call.heard_both(callee_at, caller_at, 500, 1200), what="relayed again")
+    assert not tone_of(call.caller.received[-16:], 800), "the music stopped"
+    await wait_for_condition(lambda: len(call.callee.received) == 45, what="every packet relayed")
+    figures = await engine.quality("fw-6")
+    assert figures.caller.packets == 15 + 30, "the counters went along, both ways"
+    assert figures.caller.lost == 0
     call.close()
 
 

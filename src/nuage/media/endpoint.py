@@ -98,12 +98,24 @@ class RtpEndpoint:
             await self.receive()
 
     async def receive(self) -> None:
-        """Read the RTP socket on this loop from now on (once)."""
+        """Read the RTP socket on this loop from now on (through a copy of it: ``stop_receiving``
+        closes the copy, the leg keeps its socket)."""
         if self._rtp is None and self._sock is not None:
             loop = asyncio.get_running_loop()
-            self._rtp, _ = await loop.create_datagram_endpoint(
-                lambda: _RtpSocket(self._on_rtp_datagram), sock=self._sock
-            )
+            copy = self._sock.dup()
+            try:
+                self._rtp, _ = await loop.create_datagram_endpoint(
+                    lambda: _RtpSocket(self._on_rtp_datagram), sock=copy
+                )
+            except OSError:
+                copy.close()
+                raise
+
+    def stop_receiving(self) -> None:
+        """Stop reading the RTP socket here (a forwarder reads it again)."""
+        transport, self._rtp = self._rtp, None
+        if transport is not None:
+            transport.close()
 
     def fds(self) -> tuple[int, int]:
         """The RTP and RTCP sockets' descriptors (handed to a forwarder, which gets copies)."""
@@ -171,8 +183,8 @@ class RtpEndpoint:
         for transport in (self._rtp, self._rtcp):
             if transport is not None:
                 transport.close()
-        if self._rtp is None and self._sock is not None:
-            self._sock.close()  # never read here: no transport owns it
+        if self._sock is not None:
+            self._sock.close()  # the transport read a copy of it
 
     def _on_rtp_datagram(self, data: bytes, addr: tuple[Any, ...]) -> None:
         # every relayed packet passes here: no logging, one parse, one clock reading

@@ -7,9 +7,10 @@ the raw audio streams of applications (``AudioStreamPort``: a fax machine on the
 
 With ``forwarder_processes`` > 0 a session's packets are relayed by a forwarder process
 (``forwarding.py``) from its allocation on, off this loop; the engine keeps its sockets and its
-control. A session comes back in process, for good, as soon as a feature needs its audio here
-(playing, DTMF sent, recording, an application's stream, a conference), or when its forwarder is
-lost; with no forwarder running, sessions are carried in process as without forwarders.
+control. A session comes back in process as soon as a feature needs its audio here (playing, DTMF
+sent, recording, an application's stream, a conference), or when its forwarder is lost, and goes
+to a forwarder again when what it played or streamed is stopped; with no forwarder running,
+sessions are carried in process as without forwarders.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +140,25 @@ class EmbeddedMediaEngine:
         self._forwarded[relay.sid] = relay
         return True
 
+    def _forward_again(self, relay: Relay) -> None:
+        """Hand a session that came back in process to a forwarder again once it is ``quiet``
+        (music on hold over, an application's stream ended), unless it is in a conference."""
+        if self._pool is None or relay.forwarder is not None or relay.coming_back is not None:
+            return
+        if not relay.quiet() or any(relay.call_id in room.participants for room in self.conferences.values()):
+            return
+        forwarder = self._pool.pick()
+        if forwarder is None:
+            return
+        relay.out_of_process()
+        if not self._hand_over(relay, forwarder):
+            self._returns_add(relay.in_process())
+
+    def _returns_add(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._returns.add(task)
+        task.add_done_callback(self._returns.discard)
+
     def _tell(self, relay: Relay, message: dict[str, Any]) -> None:
         """Tell a forwarded session's forwarder what changed (a leg's address, the event type)."""
         if relay.forwarder is not None:
@@ -190,13 +211,10 @@ class EmbeddedMediaEngine:
 
     def _forwarder_lost(self, sids: set[int]) -> None:
         """A forwarder exited: its sessions come back in process (the engine holds their sockets)."""
-        loop = asyncio.get_running_loop()
         for sid in sids:
             relay = self._forwarded.get(sid)
             if relay is not None:
-                task = loop.create_task(self._in_process(relay))
-                self._returns.add(task)
-                task.add_done_callback(self._returns.discard)
+                self._returns_add(self._in_process(relay))
 
     async def bind_endpoint(self, endpoint: RtpEndpoint) -> None:
         """Bind an endpoint of the engine's own (a conference participant's) in the port range."""
@@ -249,8 +267,11 @@ class EmbeddedMediaEngine:
         relay.inject(to, relay.source(to).play(pcm))
 
     async def stop_playing(self, call_id: str, to: Side) -> None:
-        """Stop the engine's stream to ``to``; relayed media flows to it again."""
-        self._session(call_id).stop(to)
+        """Stop the engine's stream to ``to``; relayed media flows to it again (by a forwarder
+        again, when nothing else needs the call's audio here)."""
+        relay = self._session(call_id)
+        relay.stop(to)
+        self._forward_again(relay)
 
     async def send_dtmf(self, call_id: str, to: Side, digit: str, duration_ms: int = 160) -> None:
         """Send an RFC 4733 digit to ``to``."""
@@ -273,6 +294,7 @@ class EmbeddedMediaEngine:
         relay = self._session(call_id)
         relay.taps.pop(side, None)
         relay.stop(side)
+        self._forward_again(relay)
 
     async def start_recording(self, call_id: str, path: Path) -> None:
         """Record both directions from now on."""

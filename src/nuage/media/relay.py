@@ -78,6 +78,18 @@ class Relay:
             await leg.receive()
         self.start()
 
+    def quiet(self) -> bool:
+        """Whether nothing here needs the call's audio (no recording, tap or stream of the engine)."""
+        return self.recorder is None and not self.taps and not self._injecting
+
+    def out_of_process(self) -> None:
+        """Stop reading and watching the legs here (a forwarder carries the session again)."""
+        for leg in self.legs.values():
+            leg.stop_receiving()
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
+
     def leg_states(self) -> list[dict[str, Any]]:
         """Both legs' state, caller's first, for a forwarder that carries the session on."""
         return [
