@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 
 class EmbeddedMediaEngine:
-    """The default ``MediaPort``: relays, plays and records in this process."""
+    """The default ``MediaPort``: plays and records in this process, relays here or in forwarders."""
 
     def __init__(
         self,
