@@ -1,6 +1,10 @@
 """Anchored calls benchmark: N concurrent G.711 calls through the Nuage SIP server with every call's
 media anchored on the embedded engine, one in ten recorded, while SIPp measures the call rate.
 
+The engine relays the packets in ``--forwarders`` forwarder processes (1, as ``nuage serve``; 0: on
+the SIP process's own loop); ``server_cpu_pct`` counts the SIP process and its forwarders,
+``sip_process_cpu_pct`` the SIP process alone.
+
 The server (``anchored_lab.py``, a separate process: its CPU comes from /proc) is called by this
 script's own phones: a carrier gateway (127.0.0.2, no authentication) calls +3223333333 N times;
 each call rings this script's answering phone, which answers with its own RTP port. Once all N are
@@ -183,6 +187,9 @@ async def main() -> None:
     parser.add_argument("--sip-rate", type=int, default=100, help="SIPp calls/s during the media (0: none)")
     parser.add_argument("--record-every", type=int, default=10)
     parser.add_argument(
+        "--forwarders", type=int, default=1, help="media forwarder processes (0: in the SIP loop)"
+    )
+    parser.add_argument(
         "--nice",
         type=int,
         default=0,
@@ -210,7 +217,8 @@ async def main() -> None:
     server = start(
         [sys.executable, str(HERE / "anchored_lab.py"), "--port", str(port), "--bob-port", str(bob_port),
          "--carol-port", str(carol_port), "--recordings", recordings,
-         "--record-every", str(args.record_every), "--nice", str(args.nice)],
+         "--record-every", str(args.record_every), "--forwarders", str(args.forwarders),
+         "--nice", str(args.nice)],
         ready="ready",
     )  # fmt: skip
     callers.server = ("127.0.0.1", port)
@@ -231,6 +239,7 @@ async def main() -> None:
                 targets[2 * n] = ("127.0.0.1", media_port(answer.body))
         print(f"set up {args.calls - failed_setup}/{args.calls} calls in {loop.time() - setup_started:.1f} s")
         cpu0, own0, wait0 = cpu_seconds(server.pid), cpu_seconds(os.getpid()), waiting_seconds(server.pid)
+        sip0 = cpu_seconds(server.pid, children=False)
         busy0, t0 = machine_busy_seconds(), loop.time()
         sip_run = None
         if args.sip_rate:
@@ -247,6 +256,7 @@ async def main() -> None:
             load = await asyncio.to_thread(rtpload.run, phones, targets, args.seconds)
         wall = loop.time() - t0
         server_cpu = cpu_seconds(server.pid) - cpu0
+        sip_cpu = cpu_seconds(server.pid, children=False) - sip0
         server_wait = waiting_seconds(server.pid) - wait0
         own_cpu = cpu_seconds(os.getpid()) - own0
         foreign = machine_busy_seconds() - busy0 - server_cpu - own_cpu
@@ -268,7 +278,7 @@ async def main() -> None:
         f"received={sum(load.received)} loss_pct={load.loss_pct():.3f} "
         f"streams_with_loss={lossy} worst_stream_loss_pct={max(losses, default=0):.2f} "
         f"delay_p50_ms={load.delay_ms(0.5):.2f} delay_p99_ms={load.delay_ms(0.99):.2f} "
-        f"server_cpu_pct={100 * server_cpu / wall:.1f} "
+        f"server_cpu_pct={100 * server_cpu / wall:.1f} sip_process_cpu_pct={100 * sip_cpu / wall:.1f} "
         f"server_waiting_for_cpu_pct={100 * server_wait / wall:.1f} "
         f"generator_cpu_pct={100 * own_cpu / wall:.1f} foreign_busy_pct={100 * foreign / wall:.0f}"
     )

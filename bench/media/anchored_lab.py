@@ -2,7 +2,8 @@
 separate process so that its CPU time can be read from /proc).
 
 The SIP server and media plane are wired as ``nuage serve`` wires them (``MediaPlane.attach``,
-``always_anchor``), with in-memory accounts: the carrier gateway is 127.0.0.2 (no authentication);
+``always_anchor``, ``--forwarders`` media forwarder processes: 1 by default, as ``nuage serve``),
+with in-memory accounts: the carrier gateway is 127.0.0.2 (no authentication);
 +3223333333 rings bob at 127.0.0.1:<bob-port> (the benchmark's own answering phones) and
 +3224444444 rings carol at 127.0.0.1:<carol-port> (a SIPp UAS, for the call-rate run). Calls whose
 Call-ID is ``anchored-N`` with N a multiple of ``--record-every`` are recorded (CFG-9) into
@@ -38,7 +39,7 @@ class BenchRecordings:
         self.every = every
         self.stored_: list[Recording] = []
 
-    async def target(self, account_id: str, call_id: str) -> Path | None:
+    async def target(self, account_id: str, call_id: str, parties: object = None) -> Path | None:
         prefix, _, number = call_id.partition("-")
         if prefix != "anchored" or not number.isdigit() or int(number) % self.every:
             return None
@@ -92,7 +93,11 @@ async def main(options: argparse.Namespace) -> None:
     )
     recordings = BenchRecordings(Path(options.recordings), options.record_every)
     media = SipMediaSettings(
-        engine="embedded", always_anchor=True, port_min=options.port_min, port_max=options.port_min + 9999
+        engine="embedded",
+        always_anchor=True,
+        port_min=options.port_min,
+        port_max=options.port_min + 9999,
+        forwarder_processes=options.forwarders,
     )
     plane = MediaPlane.attach(server, media, recordings)
     await plane.start()
@@ -118,6 +123,7 @@ if __name__ == "__main__":
     parser.add_argument("--recordings", required=True)
     parser.add_argument("--record-every", type=int, default=10)
     parser.add_argument("--port-min", type=int, default=40000)
+    parser.add_argument("--forwarders", type=int, default=1, help="[sip.media] forwarder_processes")
     parser.add_argument("--nice", type=int, default=0, help="niceness of its own scheduling group")
     options = parser.parse_args()
     if options.nice:

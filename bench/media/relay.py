@@ -1,15 +1,18 @@
 """Media relay benchmark: many 50 pps G.711 calls through the embedded engine and rtpengine, A/B/A/B.
 
 Each call has two phones, each sending 20 ms PCMU packets (50 pps) through the engine under test,
-which runs in its own process: the embedded engine as a child of this script on uvloop, rtpengine
-as a userspace daemon (``--table=-1``). The phones' send instants are spread evenly over the 20 ms
+which runs in its own process: the embedded engine as a child of this script on uvloop (``embedded``:
+the packets relayed on its event loop; ``forwarder``: by its forwarder process, ``[sip.media]
+forwarder_processes = 1``, as ``nuage serve`` runs it), rtpengine as a userspace daemon
+(``--table=-1``). The phones' send instants are spread evenly over the 20 ms
 period, as independent phones' are (``rtpload.py``). Every packet carries the instant it was sent;
 the receiving socket's kernel arrival timestamp minus that is the one-way delay. A third "engine",
 ``direct``, has the phones send to each other without any relay: its delay is the path's own,
 subtracted from the engines' to give the delay the relay added.
 
-The relaying process's CPU (user + system, all threads) comes from /proc/<pid>/stat over the
-traffic window, so the figure is packets relayed per CPU-core-second, not per wall second. The
+The relaying process's CPU (user + system, all threads, and its child processes': the forwarder
+and the engine that controls it) comes from /proc/<pid>/stat over the traffic window, so the
+figure is packets relayed per CPU-core-second, not per wall second. The
 engines run one after the other at each load, in alternating order (A B, then B A, ...), each
 freshly started, so that the machine's other load falls on both; each pair gives one ratio.
 
@@ -63,18 +66,33 @@ def prioritise(pid: int, nice: int) -> None:
         Path(f"/proc/{pid}/autogroup").write_text(str(nice))
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and all its threads, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ
+def family(pid: int) -> list[int]:
+    """``pid`` and its descendants (the embedded engine's forwarder processes)."""
+    found = [pid]
+    for parent in found:
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                found += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """utime + stime of a process, all its threads and (``children``) its child processes, in seconds."""
+    total = 0
+    for member in family(pid) if children else [pid]:
+        with contextlib.suppress(OSError, IndexError):
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / HZ
 
 
 def waiting_seconds(pid: int) -> float:
-    """Time ``pid``'s threads spent runnable but waiting for a CPU (/proc/<pid>/schedstat)."""
+    """Time ``pid``'s threads (and its children's) spent runnable but waiting for a CPU."""
     total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):
-            total += int((task / "schedstat").read_text().split()[1])
+    for member in family(pid):
+        for task in Path(f"/proc/{member}/task").glob("*"):
+            with contextlib.suppress(OSError, IndexError):
+                total += int((task / "schedstat").read_text().split()[1])
     return total / 1e9
 
 
@@ -97,12 +115,13 @@ def media_port(body: bytes) -> int:
 
 
 # ------------------------------------------------------------------ engines under test
-async def serve_embedded(low: int, high: int) -> None:
+async def serve_embedded(low: int, high: int, forwarders: int) -> None:
     """Child process: the embedded engine, commands as JSON lines on stdin, replies on stdout."""
     from nuage.media.engine import EmbeddedMediaEngine
     from nuage.sip import tune_gc
 
-    engine = EmbeddedMediaEngine("127.0.0.1", low, high, timeout_s=3600)
+    engine = EmbeddedMediaEngine("127.0.0.1", low, high, timeout_s=3600, forwarder_processes=forwarders)
+    await engine.start()
     tune_gc()  # as ``nuage serve`` does at start
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -117,11 +136,12 @@ async def serve_embedded(low: int, high: int) -> None:
 
 class Embedded:
     name = "embedded"
+    forwarders = 0
 
     async def start(self) -> None:
         low = 20000
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--serve-embedded", str(low), str(low + 3999),
+            sys.executable, __file__, "--serve-embedded", str(low), str(low + 3999), str(self.forwarders),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
         )  # fmt: skip
         self.pid: int | None = self.process.pid
@@ -139,6 +159,13 @@ class Embedded:
     async def stop(self) -> None:
         self.process.terminate()
         await self.process.wait()
+
+
+class Forwarder(Embedded):
+    """The embedded engine with one forwarder process (the packets off its loop)."""
+
+    name = "forwarder"
+    forwarders = 1
 
 
 class Rtpengine:
@@ -196,7 +223,7 @@ class Direct:
         return None
 
 
-Engine = Embedded | Rtpengine | Direct
+Engine = Embedded | Forwarder | Rtpengine | Direct
 
 
 # ------------------------------------------------------------------ load
@@ -270,7 +297,7 @@ async def measure(engine: Engine, calls: int, seconds: float) -> Result:
 
 
 def make(name: str) -> Engine:
-    return {"embedded": Embedded, "rtpengine": Rtpengine, "direct": Direct}[name]()
+    return {"embedded": Embedded, "forwarder": Forwarder, "rtpengine": Rtpengine, "direct": Direct}[name]()
 
 
 async def main() -> None:
@@ -278,7 +305,7 @@ async def main() -> None:
     parser.add_argument("--calls", default="100,200,300")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--engines", default="embedded,rtpengine", help="A,B: compared in alternating order")
+    parser.add_argument("--engines", default="forwarder,rtpengine", help="A,B: compared in alternating order")
     parser.add_argument("--no-direct", action="store_true", help="skip the no-relay baseline run")
     parser.add_argument(
         "--nice", type=int, default=0, help="niceness for this script and the engines it starts (root: -10)"
@@ -332,7 +359,7 @@ if __name__ == "__main__":
         uvloop.install()
     except ImportError:
         pass
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve-embedded":
-        asyncio.run(serve_embedded(int(sys.argv[2]), int(sys.argv[3])))
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve-embedded":
+        asyncio.run(serve_embedded(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])))
     else:
         asyncio.run(main())

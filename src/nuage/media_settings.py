@@ -22,6 +22,8 @@ class SipMediaSettings(BaseModel):
     port_min: int = Field(default=30000, ge=1024, le=65535)
     port_max: int = Field(default=39999, ge=1024, le=65535)
     timeout_s: float = Field(default=30.0, gt=0, le=3600)  # a stream silent this long is reported
+    # embedded engine: processes that relay the packets off the SIP loop (0: all in the SIP process)
+    forwarder_processes: int = Field(default=1, ge=0, le=16)
     rtpengine_ng: str = "127.0.0.1:2223"  # rtpengine's NG control address (host:port)
     rtpengine_dtmf_log: str | None = None  # host:port its --dtmf-log-dest sends to (None: no DTMF)
     rtpengine_recording_dir: Path | None = None  # its --recording-dir (pcap); None: calls not recorded

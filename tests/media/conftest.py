@@ -103,13 +103,20 @@ class Events:
         return [e for e in self.seen if isinstance(e, kind)]
 
 
-@pytest.fixture(params=["embedded", "rtpengine"])
+@pytest.fixture(params=["embedded", "forwarder", "rtpengine"])
 async def engine(request: pytest.FixtureRequest) -> AsyncIterator[tuple[MediaPort, Events]]:
     events = Events()
-    if request.param == "embedded":
+    if request.param in ("embedded", "forwarder"):  # forwarder: the packets relayed by a process
         low = free_port(span=200)
-        embedded = EmbeddedMediaEngine("127.0.0.1", low, low + 199, timeout_s=TIMEOUT_S)
+        embedded = EmbeddedMediaEngine(
+            "127.0.0.1",
+            low,
+            low + 199,
+            timeout_s=TIMEOUT_S,
+            forwarder_processes=int(request.param == "forwarder"),
+        )
         embedded.subscribe(events)
+        await embedded.start()
         yield embedded, events
         await embedded.close()
         release(low, 200)  # its sockets are closed: a long run keeps the range whole

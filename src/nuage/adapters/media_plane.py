@@ -61,7 +61,15 @@ class MediaPlane:
             )
         from nuage.media.engine import EmbeddedMediaEngine
 
-        return cls(EmbeddedMediaEngine(config.address, config.port_min, config.port_max, config.timeout_s))
+        return cls(
+            EmbeddedMediaEngine(
+                config.address,
+                config.port_min,
+                config.port_max,
+                config.timeout_s,
+                forwarder_processes=config.forwarder_processes,
+            )
+        )
 
     @classmethod
     def attach(
@@ -85,8 +93,10 @@ class MediaPlane:
         return plane
 
     async def start(self) -> None:
-        """Write the default music on hold, open the engine (rtpengine: its control and DTMF sockets)."""
+        """Write the default music on hold, open the engine (rtpengine: its control and DTMF sockets;
+        the embedded engine: its forwarder processes)."""
         from nuage.adapters.rtpengine import RtpengineMediaEngine
+        from nuage.media.engine import EmbeddedMediaEngine
         from nuage.media.player import write_hold_music
 
         if self.hold_music is not None:
@@ -94,6 +104,8 @@ class MediaPlane:
 
         if isinstance(self.engine, RtpengineMediaEngine) and not self._open:
             await self.engine.open()
+        elif isinstance(self.engine, EmbeddedMediaEngine) and not self._open:
+            await self.engine.start()
         self._open = True
 
     async def stop(self) -> None:

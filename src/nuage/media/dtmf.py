@@ -9,6 +9,7 @@ retransmission never yield a second digit.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 EVENTS = "0123456789*#ABCD"
@@ -65,9 +66,13 @@ def digit_payloads(digit: str, duration_ms: int, volume: int = 10) -> list[tuple
 class DtmfDetector:
     """Turns a leg's telephone-event packets into digits, one per event."""
 
-    def __init__(self) -> None:
-        self._reported: set[int] = set()
-        self._order: list[int] = []
+    def __init__(self, recent: Iterable[int] = ()) -> None:
+        self._order: list[int] = [int(t) for t in recent][-64:]
+        self._reported: set[int] = set(self._order)
+
+    def recent(self) -> list[int]:
+        """The events already reported (their timestamps), for a detector that carries on."""
+        return list(self._order)
 
     def feed(self, timestamp: int, payload: bytes) -> tuple[str, int] | None:
         """The (digit, duration in ms) when this packet ends a new event, else None."""

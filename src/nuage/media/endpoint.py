@@ -6,6 +6,10 @@ dropped and counted as strangers. An SDP naming another address (another party t
 transfer) unlatches it: the next source is latched, never the one it replaced. Garbage is dropped
 and counted too. Accepted RTP is handed to the owner's ``on_rtp`` callback; RTCP reports from the
 peer are kept as ``last_report``.
+
+With media forwarders (``forwarding.py``) the endpoint still owns the leg's sockets, but its RTP
+socket is read by a forwarder process until the session comes back in process (``receive``); its
+state (``state``/``restore``) then travels with the session.
 """
 
 from __future__ import annotations
@@ -19,6 +23,21 @@ from typing import Any
 from nuage.media import rtcp, rtp
 
 Address = tuple[str, int]
+
+
+def unlatches(previous: Address | None, remote: Address | None, latched: Address | None) -> bool:
+    """Whether a leg latched to ``latched`` whose SDP named ``previous`` and now names ``remote``
+    has another party (a transfer): another address, neither of them the on-hold 0.0.0.0, and
+    not the source already latched."""
+    if previous is None or remote is None or remote == previous or latched is None:
+        return False
+    if latched == remote:
+        return False  # the new party's media came before its SDP (early media) and is latched already
+    return "0.0.0.0" not in (previous[0], remote[0])
+
+
+def _address(value: Any) -> Address | None:
+    return None if value is None else (str(value[0]), int(value[1]))
 
 
 class _Socket(asyncio.DatagramProtocol):
@@ -55,40 +74,91 @@ class RtpEndpoint:
         self.last_report: rtcp.Report | None = None
         self._rtp: asyncio.DatagramTransport | None = None
         self._rtcp: asyncio.DatagramTransport | None = None
+        self._sock: socket.socket | None = None  # the RTP socket (read here once ``_rtp`` is set)
         self._sendto: Callable[[bytes | memoryview, Address], object] | None = None  # the RTP socket's own
 
-    async def bind(self, address: str, port: int) -> None:
-        """Bind RTP on ``port`` and RTCP on ``port + 1``; OSError when either is taken."""
+    async def bind(self, address: str, port: int, *, receive: bool = True) -> None:
+        """Bind RTP on ``port`` and RTCP on ``port + 1``; OSError when either is taken. The RTP
+        socket is read on this loop at once unless ``receive`` is false (a forwarder reads it)."""
         loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        sock, rtcp_sock = socket.socket(family, socket.SOCK_DGRAM), socket.socket(family, socket.SOCK_DGRAM)
         try:
             sock.bind((address, port))
+            rtcp_sock.bind((address, port + 1))
             sock.setblocking(False)
-            rtp_transport, _ = await loop.create_datagram_endpoint(
-                lambda: _RtpSocket(self._on_rtp_datagram), sock=sock
+            rtcp_sock.setblocking(False)
+            rtcp_transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Socket(self._on_rtcp_datagram), sock=rtcp_sock
             )
         except OSError:
             sock.close()
+            rtcp_sock.close()
             raise
-        try:
-            rtcp_transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Socket(self._on_rtcp_datagram), local_addr=(address, port + 1)
-            )
-        except OSError:
-            rtp_transport.close()
-            raise
-        self._rtp, self._rtcp, self.port = rtp_transport, rtcp_transport, port
+        self._sock, self._rtcp, self.port = sock, rtcp_transport, port
         self._sendto = sock.sendto
+        if receive:
+            await self.receive()
+
+    async def receive(self) -> None:
+        """Read the RTP socket on this loop from now on (through a copy of it: ``stop_receiving``
+        closes the copy, the leg keeps its socket)."""
+        if self._rtp is None and self._sock is not None:
+            loop = asyncio.get_running_loop()
+            copy = self._sock.dup()
+            try:
+                self._rtp, _ = await loop.create_datagram_endpoint(
+                    lambda: _RtpSocket(self._on_rtp_datagram), sock=copy
+                )
+            except OSError:
+                copy.close()
+                raise
+
+    def stop_receiving(self) -> None:
+        """Stop reading the RTP socket here (a forwarder reads it again)."""
+        transport, self._rtp = self._rtp, None
+        if transport is not None:
+            transport.close()
+
+    def fds(self) -> tuple[int, int]:
+        """The RTP and RTCP sockets' descriptors (handed to a forwarder, which gets copies)."""
+        if self._sock is None or self._rtcp is None:
+            raise OSError("the leg is not bound")
+        return self._sock.fileno(), self._rtcp.get_extra_info("socket").fileno()
+
+    def state(self, started: bool, timed_out: bool, digits: list[int]) -> dict[str, Any]:
+        """The leg's latching, counters and what its relay knows of it, for a forwarder."""
+        return {
+            "remote": self.remote,
+            "latched": self.latched,
+            "replaced": self.replaced,
+            "ssrc": self.ssrc,
+            "stats": self.stats.state(),
+            "last_at": self.last_packet_at,
+            "strangers": self.strangers,
+            "garbage": self.garbage,
+            "started": started,
+            "timed_out": timed_out,
+            "digits": digits,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Carry on from what a forwarder knew of the leg."""
+        self.remote = _address(state["remote"])
+        self.latched = _address(state["latched"])
+        self.replaced = _address(state["replaced"])
+        self.ssrc = state["ssrc"]
+        self.stats = rtcp.ReceiveStats.restored(state["stats"])
+        self.last_packet_at = state["last_at"]
+        self.strangers = int(state["strangers"])
+        self.garbage = int(state["garbage"])
 
     def repoint(self, remote: Address | None) -> None:
         """The leg's SDP names ``remote``; another address than before (neither the on-hold
         0.0.0.0) means another party: the leg is latched again to the next source."""
         previous, self.remote = self.remote, remote
-        if previous is None or remote is None or remote == previous or self.latched is None:
-            return
-        if "0.0.0.0" in (previous[0], remote[0]) or self.latched == remote:
-            return  # on hold; or the new party's media came before its SDP and is latched already
-        self.replaced, self.latched = self.latched, None
+        if unlatches(previous, remote, self.latched):
+            self.replaced, self.latched = self.latched, None
 
     @property
     def destination(self) -> Address | None:
@@ -116,6 +186,8 @@ class RtpEndpoint:
         for transport in (self._rtp, self._rtcp):
             if transport is not None:
                 transport.close()
+        if self._sock is not None:
+            self._sock.close()  # the transport read a copy of it
 
     def _on_rtp_datagram(self, data: bytes, addr: tuple[Any, ...]) -> None:
         # every relayed packet passes here: no logging, one parse, one clock reading

@@ -4,15 +4,29 @@ Owns port allocation (even RTP ports with RTCP on the next one, in a configurabl
 rewriting that anchors a call (the engine's address and ports, only the codecs it carries: PCMU,
 PCMA and telephone-event), and the sessions' relays, players, recorders and events, and
 the raw audio streams of applications (``AudioStreamPort``: a fax machine on the caller's leg).
+
+With ``forwarder_processes`` > 0 a session's packets are relayed by a forwarder process
+(``forwarding.py``) from its allocation on, off this loop; the engine keeps its sockets and its
+control. A session comes back in process as soon as a feature needs its audio here (playing, DTMF
+sent, recording, an application's stream, a conference), or when its forwarder is lost, and goes
+to a forwarder again when what it played or streamed is stopped; with no forwarder running,
+sessions are carried in process as without forwarders.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from nuage.media import player
 from nuage.media.conference import ConferenceBridge
 from nuage.media.endpoint import RtpEndpoint
+from nuage.media.forwarding import Forwarder, ForwarderPool
 from nuage.media.recorder import Recorder
 from nuage.media.relay import Relay
 from nuage.media.sdp import audio_stream
@@ -32,9 +46,11 @@ from nuage.sip.media import (
     UnsupportedMedia,
 )
 
+log = logging.getLogger(__name__)
+
 
 class EmbeddedMediaEngine:
-    """The default ``MediaPort``: relays, plays and records in this process."""
+    """The default ``MediaPort``: plays and records in this process, relays here or in forwarders."""
 
     def __init__(
         self,
@@ -42,6 +58,7 @@ class EmbeddedMediaEngine:
         port_min: int = 30000,
         port_max: int = 39999,
         timeout_s: float = 30.0,
+        forwarder_processes: int = 0,
     ) -> None:
         if port_min % 2:
             port_min += 1
@@ -56,6 +73,14 @@ class EmbeddedMediaEngine:
         self.conferences: dict[str, ConferenceBridge] = {}  # CFG-8: the live rooms, by room id
         self.clock: Clock = SystemClock()
         self._sinks: list[EventSink] = []
+        self._pool = (
+            ForwarderPool(forwarder_processes, self._forwarded_event, self._forwarder_lost)
+            if forwarder_processes > 0
+            else None
+        )
+        self._sids = itertools.count(1)
+        self._forwarded: dict[int, Relay] = {}  # by session number, the sessions forwarders carry
+        self._returns: set[asyncio.Task[None]] = set()
 
     def subscribe(self, sink: EventSink) -> None:
         """Deliver every session's events to ``sink``."""
@@ -71,19 +96,126 @@ class EmbeddedMediaEngine:
         except KeyError:
             raise UnknownSession(f"no media session for call {call_id!r}") from None
 
+    async def start(self) -> None:
+        """Start the forwarder processes (if any; ``allocate`` starts them too if need be)."""
+        if self._pool is not None:
+            await self._pool.start()
+
     async def allocate(self, call_id: str) -> None:
-        """Create the session and bind its two legs' ports."""
+        """Create the session and bind its two legs' ports; a forwarder carries it if one runs."""
         if call_id in self._sessions:
             return
+        if self._pool is not None:
+            await self._pool.start()
+        forwarder = self._pool.pick() if self._pool is not None else None
         relay = Relay(call_id, self._emit, self.timeout_s)
         try:
             for leg in relay.legs.values():
-                await self._bind(leg.bind)
+                await self._bind(lambda a, p, leg=leg: leg.bind(a, p, receive=forwarder is None))
         except MediaError:
             await relay.close()
             raise
         self._sessions[call_id] = relay
-        relay.start()
+        if forwarder is None or not self._hand_over(relay, forwarder):
+            await relay.in_process()
+
+    def _hand_over(self, relay: Relay, forwarder: Forwarder) -> bool:
+        """Give ``relay``'s packets to ``forwarder`` (False: it is gone meanwhile)."""
+        relay.sid = next(self._sids)
+        legs = relay.legs.values()
+        try:
+            forwarder.send(
+                {
+                    "op": "add", "sid": relay.sid, "sides": [side.value for side in relay.legs],
+                    "timeout_s": self.timeout_s, "reporter": id(relay) & 0xFFFFFFFF,
+                    "event_type": relay.event_type, "state": relay.leg_states(),
+                },
+                [fd for leg in legs for fd in leg.fds()],
+            )  # fmt: skip
+        except MediaError:
+            return False
+        if not forwarder.alive:  # lost while sending: the session stays here
+            return False
+        relay.forwarder = forwarder
+        forwarder.sessions.add(relay.sid)
+        self._forwarded[relay.sid] = relay
+        return True
+
+    def _forward_again(self, relay: Relay) -> None:
+        """Hand a session that came back in process to a forwarder again once it is ``quiet``
+        (music on hold over, an application's stream ended), unless it is in a conference."""
+        if self._pool is None or relay.forwarder is not None or relay.coming_back is not None:
+            return
+        if not relay.quiet() or any(relay.call_id in room.participants for room in self.conferences.values()):
+            return
+        forwarder = self._pool.pick()
+        if forwarder is None:
+            return
+        relay.out_of_process()
+        if not self._hand_over(relay, forwarder):
+            self._returns_add(relay.in_process())
+
+    def _returns_add(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._returns.add(task)
+        task.add_done_callback(self._returns.discard)
+
+    def _tell(self, relay: Relay, message: dict[str, Any]) -> None:
+        """Tell a forwarded session's forwarder what changed (a leg's address, the event type)."""
+        if relay.forwarder is not None:
+            with contextlib.suppress(MediaError):  # lost: the session comes back with what we know
+                relay.forwarder.send({**message, "sid": relay.sid})
+
+    async def _in_process(self, relay: Relay) -> None:
+        """Bring ``relay`` back from its forwarder (a feature needs its audio here)."""
+        if relay.coming_back is not None:
+            await relay.coming_back
+        forwarder = relay.forwarder
+        if forwarder is None:
+            return
+        relay.forwarder = None
+        relay.coming_back = asyncio.get_running_loop().create_future()
+        try:
+            try:
+                reply = await forwarder.request({"op": "take", "sid": relay.sid})
+                relay.restore(reply["state"])
+            except MediaError as exc:
+                log.warning("call %s: its media comes back without its counters: %s", relay.call_id, exc)
+            forwarder.sessions.discard(relay.sid)
+            self._forwarded.pop(relay.sid, None)
+            await relay.in_process()
+        finally:
+            relay.coming_back.set_result(None)
+            relay.coming_back = None
+
+    async def _forwarder_state(self, relay: Relay, op: str) -> None:
+        """The forwarder's figures of ``relay`` (``stats``), or its end there (``drop``)."""
+        if relay.coming_back is not None:
+            await relay.coming_back
+        forwarder = relay.forwarder
+        if forwarder is None:
+            return
+        if op == "drop":
+            relay.forwarder = None
+            forwarder.sessions.discard(relay.sid)
+            self._forwarded.pop(relay.sid, None)
+        try:
+            reply = await forwarder.request({"op": op, "sid": relay.sid})
+            relay.restore(reply["state"])
+        except MediaError as exc:
+            log.warning("call %s: no figures from its forwarder: %s", relay.call_id, exc)
+
+    def _forwarded_event(self, sid: int, event: dict[str, Any]) -> None:
+        relay = self._forwarded.get(sid)
+        if relay is not None:
+            relay.forwarded_event(event)
+
+    def _forwarder_lost(self, sids: set[int]) -> None:
+        """A forwarder exited: its sessions come back in process (the engine holds their sockets)."""
+        for sid in sids:
+            relay = self._forwarded.get(sid)
+            if relay is not None:
+                self._returns_add(self._in_process(relay))
 
     async def bind_endpoint(self, endpoint: RtpEndpoint | UdptlEndpoint) -> None:
         """Bind an endpoint of the engine's own (a conference participant's, a fax's UDPTL port) in
@@ -109,6 +241,8 @@ class EmbeddedMediaEngine:
         stream = audio_stream(sdp)
         relay.legs[Side.CALLER].repoint(stream.remote)
         relay.payload_type, relay.event_type = stream.payload_type, stream.event_type
+        self._tell(relay, {"op": "remote", "side": Side.CALLER.value, "remote": stream.remote})
+        self._tell(relay, {"op": "event_type", "event_type": stream.event_type})
         return stream.anchored(self.address, relay.legs[Side.CALLEE].port)
 
     async def answer(self, call_id: str, sdp: bytes) -> bytes:
@@ -117,11 +251,14 @@ class EmbeddedMediaEngine:
         stream = audio_stream(sdp)
         relay.legs[Side.CALLEE].repoint(stream.remote)
         relay.payload_type, relay.event_type = stream.payload_type, stream.event_type
+        self._tell(relay, {"op": "remote", "side": Side.CALLEE.value, "remote": stream.remote})
+        self._tell(relay, {"op": "event_type", "event_type": stream.event_type})
         return stream.anchored(self.address, relay.legs[Side.CALLER].port)
 
     async def play(self, call_id: str, to: Side, source: Path | Tone) -> None:
         """Play a sound file (read off the loop) or a tone to ``to``."""
         relay = self._session(call_id)
+        await self._in_process(relay)
         if isinstance(source, Tone):
             pcm = player.tone(source.frequency_hz, source.duration_ms, source.level_dbfs)
         else:
@@ -132,20 +269,25 @@ class EmbeddedMediaEngine:
         relay.inject(to, relay.source(to).play(pcm))
 
     async def stop_playing(self, call_id: str, to: Side) -> None:
-        """Stop the engine's stream to ``to``; relayed media flows to it again."""
-        self._session(call_id).stop(to)
+        """Stop the engine's stream to ``to``; relayed media flows to it again (by a forwarder
+        again, when nothing else needs the call's audio here)."""
+        relay = self._session(call_id)
+        relay.stop(to)
+        self._forward_again(relay)
 
     async def send_dtmf(self, call_id: str, to: Side, digit: str, duration_ms: int = 160) -> None:
         """Send an RFC 4733 digit to ``to``."""
         relay = self._session(call_id)
         if relay.event_type is None:
             raise UnsupportedMedia("the call did not negotiate telephone-event")
+        await self._in_process(relay)
         relay.inject(to, relay.source(to).digit(digit, duration_ms))
 
     async def stream_audio(self, call_id: str, side: Side, stream: AudioStream) -> None:
         """Exchange raw audio with the leg ``side`` (``AudioStreamPort``): what it sends is decoded
         and handed to ``stream.heard``; ``stream.next_frame()`` is sent to it every 20 ms."""
         relay = self._session(call_id)
+        await self._in_process(relay)
         relay.taps[side] = stream.heard
         relay.inject(side, relay.source(side).stream(stream.next_frame))
 
@@ -154,10 +296,13 @@ class EmbeddedMediaEngine:
         relay = self._session(call_id)
         relay.taps.pop(side, None)
         relay.stop(side)
+        self._forward_again(relay)
 
     async def start_recording(self, call_id: str, path: Path) -> None:
         """Record both directions from now on."""
-        self._session(call_id).recorder = Recorder(path)
+        relay = self._session(call_id)
+        await self._in_process(relay)
+        relay.recorder = Recorder(path)
 
     async def stop_recording(self, call_id: str) -> Recording:
         """Stop and store the recording (FLAC, written off the loop)."""
@@ -169,7 +314,9 @@ class EmbeddedMediaEngine:
 
     async def quality(self, call_id: str) -> CallQuality:
         """Loss, jitter, R and MOS so far."""
-        return self._session(call_id).quality()
+        relay = self._session(call_id)
+        await self._forwarder_state(relay, "stats")
+        return relay.quality()
 
     async def release(self, call_id: str) -> CallQuality:
         """Close the session (an unfinished recording is stored first) and return its quality."""
@@ -180,6 +327,7 @@ class EmbeddedMediaEngine:
             if call_id in bridge.participants:
                 await self.leave_conference(call_id, room_id)
         del self._sessions[call_id]
+        await self._forwarder_state(relay, "drop")
         figures = relay.quality()
         await relay.close()
         return figures
@@ -190,6 +338,7 @@ class EmbeddedMediaEngine:
         """CFG-8: the caller of ``call_id`` (a call the engine answers) joins room ``room_id``'s mix;
         how many are in the room now."""
         relay = self._session(call_id)
+        await self._in_process(relay)
         bridge = self.conferences.get(room_id)
         if bridge is None:
             bridge = self.conferences[room_id] = ConferenceBridge(room_id, self.bind_endpoint, self.clock)
@@ -231,3 +380,7 @@ class EmbeddedMediaEngine:
         self.conferences.clear()
         for call_id in list(self._sessions):
             await self.release(call_id)
+        for task in list(self._returns):
+            await task
+        if self._pool is not None:
+            await self._pool.close()

@@ -6,6 +6,10 @@ digits; a leg that sent media and then stays silent for ``timeout_s`` is reporte
 While a call is recorded, a leg that starts or stops speaking is reported (``SpeechChanged``).
 A leg with a tap (``taps``: an application's raw audio stream, a fax) has its audio decoded and
 handed to the tap instead of being recorded.
+
+A relay whose session a media forwarder carries (``forwarder`` set) keeps its legs' sockets but
+reads nothing: the forwarder forwards, counts and reports (``forwarded_event``); the relay's state
+goes to it (``leg_states``) and comes back (``restore``) when the session returns in process.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nuage.media import g711, rtcp
 from nuage.media.dtmf import DtmfDetector
@@ -33,6 +37,9 @@ from nuage.sip.media import (
     StreamQuality,
     StreamStarted,
 )
+
+if TYPE_CHECKING:
+    from nuage.media.forwarding import Forwarder
 
 AUDIO_TYPES = (0, 8)
 
@@ -56,11 +63,70 @@ class Relay:
         self._timed_out: set[Side] = set()
         self._started: set[Side] = set()
         self._watch: asyncio.Task[None] | None = None
+        self.sid = 0  # the session's number with its forwarder
+        self.forwarder: Forwarder | None = None  # the process that carries it (None: this one)
+        self.coming_back: asyncio.Future[None] | None = None  # being taken back from its forwarder
 
     def start(self) -> None:
         """Start watching for stream timeouts and sending receiver reports."""
         if self._watch is None:
             self._watch = asyncio.get_running_loop().create_task(self._watchdog())
+
+    async def in_process(self) -> None:
+        """Read the legs on this loop and watch them (the session is carried here)."""
+        for leg in self.legs.values():
+            await leg.receive()
+        self.start()
+
+    def quiet(self) -> bool:
+        """Whether nothing here needs the call's audio (no recording, tap or stream of the engine)."""
+        return self.recorder is None and not self.taps and not self._injecting
+
+    def out_of_process(self) -> None:
+        """Stop reading and watching the legs here (a forwarder carries the session again)."""
+        for leg in self.legs.values():
+            leg.stop_receiving()
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
+
+    def leg_states(self) -> list[dict[str, Any]]:
+        """Both legs' state, caller's first, for a forwarder that carries the session on."""
+        return [
+            leg.state(side in self._started, side in self._timed_out, self._detectors[side].recent())
+            for side, leg in self.legs.items()
+        ]
+
+    def restore(self, states: dict[str, dict[str, Any]]) -> None:
+        """Carry on from the legs' state a forwarder returned (by side)."""
+        for side, leg in self.legs.items():
+            state = states.get(side.value)
+            if state is None:
+                continue
+            leg.restore(state)
+            if state["started"]:
+                self._started.add(side)
+            if state["timed_out"]:
+                self._timed_out.add(side)
+            else:
+                self._timed_out.discard(side)
+            self._detectors[side] = DtmfDetector(state["digits"])
+
+    def forwarded_event(self, event: dict[str, Any]) -> None:
+        """What the session's forwarder saw: a stream started, a digit, a timeout."""
+        side = Side(event["side"])
+        kind = event["ev"]
+        if kind == "started":
+            source = (str(event["source"][0]), int(event["source"][1]))
+            self.legs[side].latched = source
+            if side not in self._started:
+                self._started.add(side)
+                self.emit(StreamStarted(self.call_id, side, source))
+        elif kind == "dtmf":
+            self.emit(DtmfReceived(self.call_id, side, str(event["digit"]), int(event["duration_ms"])))
+        elif kind == "timeout":
+            self._timed_out.add(side)
+            self.emit(MediaTimeout(self.call_id, side, float(event["idle_s"])))
 
     def _on_rtp(self, endpoint: RtpEndpoint, packet: RtpPacket, data: bytes) -> None:
         # every relayed packet passes here: the common case (both streams flowing, nothing recorded,

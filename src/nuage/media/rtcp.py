@@ -133,6 +133,29 @@ class ReceiveStats:
             self.jitter = jitter + (abs(transit - previous) - jitter) / 16
         self._transit = transit
 
+    _FIELDS = (
+        "received",
+        "_base",
+        "_max_seq",
+        "_cycles",
+        "_transit",
+        "jitter",
+        "_expected_prior",
+        "_received_prior",
+    )
+
+    def state(self) -> list[float | int | None]:
+        """The counters, to carry on elsewhere (a forwarder process, or back): ``restored``."""
+        return [getattr(self, name) for name in self._FIELDS]
+
+    @classmethod
+    def restored(cls, state: list[float | int | None], clock_rate: int = 8000) -> ReceiveStats:
+        """Counters that carry on from ``state``."""
+        stats = cls(clock_rate)
+        for name, value in zip(cls._FIELDS, state, strict=True):
+            setattr(stats, name, value)
+        return stats
+
     @property
     def extended_highest(self) -> int:
         """Highest sequence number received, extended with the wrap count."""

@@ -1,0 +1,416 @@
+"""The media forwarder: a process of its own that relays anchored calls' RTP (issue #15).
+
+Owns the packet path of the sessions the embedded engine hands it (``[sip.media]
+forwarder_processes`` > 0), off the SIP process's event loop: one loop on ``select.epoll``
+(level-triggered, one datagram per ready socket per turn, read into one preallocated buffer), no
+asyncio, no object per packet beyond what the socket calls return. Per leg it does what
+``endpoint.RtpEndpoint`` and ``relay.Relay`` do in process: latching (RFC 4961 symmetric RTP, the
+same rules), garbage and strangers dropped and counted, the receive counters of RFC 3550
+(``rtcp.ReceiveStats``), RFC 4733 digits, stream timeouts and RTCP receiver reports.
+
+It never binds a port: the engine binds the legs' sockets, passes copies of them over the control
+channel (a unix SOCK_SEQPACKET pair, SCM_RIGHTS) and takes a session back (``take``) when a feature
+needs its audio in process; the forwarder then forgets the session and returns its state. Control
+messages are JSON objects, one per datagram (``forwarding.py`` is the other end). The forwarder
+exits when the channel closes: it never outlives the engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+from collections import deque
+from typing import Any
+
+from nuage.media import rtcp, rtp
+from nuage.media.dtmf import DtmfDetector, DtmfError
+from nuage.media.endpoint import unlatches
+
+Address = tuple[str, int]
+
+TICK_S = 0.25  # how often stream timeouts and receiver reports are looked at
+REPORT_EVERY_S = 5.0  # RTCP receiver reports, as the in-process relay sends them
+CONTROL_BYTES = 65536
+MAX_FDS = 4  # one session: each leg's RTP and RTCP sockets
+_AFTER_FIRST = struct.Struct("!BHII")  # the RTP fixed header less its first byte
+
+
+def address(value: Any) -> Address | None:
+    """An address from a control message (a JSON list), or None."""
+    return None if value is None else (str(value[0]), int(value[1]))
+
+
+class Leg:
+    """One leg of a forwarded session: the forwarder's copies of its sockets, and its state."""
+
+    __slots__ = (
+        "side", "session", "peer", "sock", "rtcp_sock", "recv", "sendto", "remote", "latched",
+        "replaced", "ssrc", "last_at", "strangers", "garbage", "started", "timed_out",
+        "detector", "event_type", "received", "base", "max_seq", "cycles", "transit", "jitter", "priors",
+    )  # fmt: skip
+
+    def __init__(self, side: str, session: Session, sock: socket.socket, rtcp_sock: socket.socket) -> None:
+        self.side = side
+        self.session = session
+        self.peer: Leg = self
+        self.sock = sock
+        self.rtcp_sock = rtcp_sock
+        self.recv = sock.recvfrom_into
+        self.sendto = sock.sendto
+        self.remote: Address | None = None
+        self.latched: Address | None = None
+        self.replaced: Address | None = None
+        self.ssrc: int | None = None
+        self.reset_counters()
+        self.last_at: float | None = None
+        self.strangers = 0
+        self.garbage = 0
+        self.started = False
+        self.timed_out = False
+        self.detector = DtmfDetector()
+        self.event_type: int | None = None
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take over the state the engine's in-process leg had."""
+        self.remote = address(state.get("remote"))
+        self.latched = address(state.get("latched"))
+        self.replaced = address(state.get("replaced"))
+        self.ssrc = state.get("ssrc")
+        if state.get("stats") is not None:
+            self.set_stats(rtcp.ReceiveStats.restored(state["stats"]))
+        self.last_at = state.get("last_at")
+        self.strangers = int(state.get("strangers", 0))
+        self.garbage = int(state.get("garbage", 0))
+        self.started = bool(state.get("started", False))
+        self.timed_out = bool(state.get("timed_out", False))
+        self.detector = DtmfDetector(state.get("digits", ()))
+
+    def state(self) -> dict[str, Any]:
+        """What the engine needs to carry the leg on in process (or to report its quality)."""
+        return {
+            "remote": self.remote,
+            "latched": self.latched,
+            "replaced": self.replaced,
+            "ssrc": self.ssrc,
+            "stats": self.stats().state(),
+            "last_at": self.last_at,
+            "strangers": self.strangers,
+            "garbage": self.garbage,
+            "started": self.started,
+            "timed_out": self.timed_out,
+            "digits": self.detector.recent(),
+        }
+
+    # the receive counters of RFC 3550 A.1, A.3 and A.8, as ``rtcp.ReceiveStats`` keeps them, held
+    # here and updated in the packet path itself (a method call less for every packet)
+    def reset_counters(self) -> None:
+        """Counters of a new stream."""
+        self.received, self.base, self.max_seq, self.cycles = 0, -1, 0, 0
+        self.transit: float | None = None
+        self.jitter = 0.0
+        self.priors = (0, 0)
+
+    def stats(self) -> rtcp.ReceiveStats:
+        """The counters as ``rtcp.ReceiveStats`` (for a report, or the engine)."""
+        base = None if self.base < 0 else self.base
+        counters = [self.received, base, self.max_seq, self.cycles, self.transit, self.jitter, *self.priors]
+        return rtcp.ReceiveStats.restored(counters)
+
+    def set_stats(self, stats: rtcp.ReceiveStats) -> None:
+        """Carry on from ``stats``."""
+        received, base, max_seq, cycles, transit, jitter, expected_prior, received_prior = stats.state()
+        self.received, self.max_seq, self.cycles = int(received or 0), int(max_seq or 0), int(cycles or 0)
+        self.base = -1 if base is None else int(base)
+        self.transit = None if transit is None else float(transit)
+        self.jitter = float(jitter or 0.0)
+        self.priors = (int(expected_prior or 0), int(received_prior or 0))
+
+    def close(self) -> None:
+        """Close the forwarder's copies of the leg's sockets (the engine keeps its own)."""
+        self.sock.close()
+        self.rtcp_sock.close()
+        self.peer = self  # no cycle left: the collector need not find the session
+
+
+class Session:
+    """One forwarded call: its two legs, its timeout, its receiver reports."""
+
+    __slots__ = ("sid", "legs", "timeout_s", "reporter", "next_report")
+
+    def __init__(self, sid: int, legs: tuple[Leg, Leg] | None, timeout_s: float, reporter: int) -> None:
+        self.sid = sid
+        self.legs: tuple[Leg, ...] = legs or ()
+        self.timeout_s = timeout_s
+        self.reporter = reporter
+        self.next_report = time.monotonic() + REPORT_EVERY_S
+
+
+class Forwarder:
+    """The forwarder's loop: the legs' sockets and the control channel on one epoll."""
+
+    def __init__(self, control: socket.socket) -> None:
+        self.control = control
+        control.setblocking(False)
+        self.epoll = select.epoll()
+        self.control_fd = control.fileno()
+        self.epoll.register(self.control_fd, select.EPOLLIN)
+        self.legs: dict[int, Leg] = {}
+        self.sessions: dict[int, Session] = {}
+        self.outbox: deque[bytes] = deque()
+        self.running = True
+
+    # ------------------------------------------------------------------ the packet path
+    def run(self) -> None:
+        """Forward until the engine says ``quit`` or closes the channel."""
+        self.send({"ready": True})
+        buffer = bytearray(rtp.MAX_DATAGRAM + 1)  # one byte more: a longer datagram is seen too long
+        view = memoryview(buffer)
+        unpack = _AFTER_FIRST.unpack_from
+        clock = time.monotonic
+        poll = self.epoll.poll
+        legs = self.legs
+        largest = rtp.MAX_DATAGRAM
+        next_tick = clock() + TICK_S
+        while self.running:
+            for fd, mask in poll(TICK_S):
+                leg = legs.get(fd)
+                if leg is None:
+                    if fd == self.control_fd:
+                        self.on_control(mask)
+                    continue
+                try:
+                    size, source = leg.recv(buffer)
+                except OSError:
+                    continue
+                latched = leg.latched
+                if source != latched:
+                    if len(source) != 2:
+                        source = (source[0], source[1])  # IPv6: (host, port, flow, scope)
+                    if latched is not None and source != latched:
+                        leg.strangers += 1
+                        continue
+                if buffer[0] == 0x80 and 12 <= size <= largest:
+                    second, sequence, timestamp, ssrc = unpack(buffer, 1)
+                    payload_type = second & 0x7F
+                else:
+                    try:
+                        packet = rtp.parse(bytes(view[:size]))
+                    except rtp.RtpError:
+                        leg.garbage += 1
+                        continue
+                    payload_type, sequence, timestamp, ssrc = packet[:4]
+                if latched is None and not self.latch(leg, source):
+                    continue
+                if ssrc != leg.ssrc:  # a new source from the latched address: its counters restart
+                    leg.ssrc = ssrc
+                    leg.reset_counters()
+                leg.last_at = now = clock()
+                if leg.base < 0:
+                    leg.base = leg.max_seq = sequence
+                else:
+                    top = leg.max_seq
+                    if 0 < (sequence - top) & 0xFFFF < 0x8000:
+                        if sequence < top:
+                            leg.cycles += 0x10000
+                        leg.max_seq = sequence
+                leg.received += 1
+                transit = now * 8000.0 - timestamp
+                previous = leg.transit
+                if previous is not None:
+                    jitter = leg.jitter
+                    difference = transit - previous if transit > previous else previous - transit
+                    leg.jitter = jitter + (difference - jitter) / 16
+                leg.transit = transit
+                if leg.timed_out:
+                    leg.timed_out = False
+                if payload_type == leg.event_type:
+                    self.digit(leg, timestamp, bytes(view[:size]))
+                peer = leg.peer
+                destination = peer.latched or peer.remote
+                if destination is not None:
+                    try:  # noqa: SIM105 (no context manager for every packet)
+                        peer.sendto(view[:size], destination)
+                    except OSError:
+                        pass  # a full send buffer: the packet is lost, as on a network
+            now = clock()
+            if now >= next_tick:
+                next_tick = now + TICK_S
+                self.tick(now)
+
+    def latch(self, leg: Leg, source: Address) -> bool:
+        """The first valid packet of a leg latches it (never to the party it had before)."""
+        if source == leg.replaced:
+            leg.strangers += 1
+            return False
+        leg.latched = source
+        if not leg.started:
+            leg.started = True
+            self.send({"ev": "started", "sid": leg.session.sid, "side": leg.side, "source": source})
+        return True
+
+    def digit(self, leg: Leg, timestamp: int, data: bytes) -> None:
+        """A telephone-event packet: a digit the first time its event ends."""
+        try:
+            found = leg.detector.feed(timestamp, rtp.parse(data).payload)
+        except (DtmfError, rtp.RtpError):
+            return
+        if found is not None:
+            event = {"ev": "dtmf", "sid": leg.session.sid, "side": leg.side, "digit": found[0]}
+            self.send({**event, "duration_ms": found[1]})
+
+    def tick(self, now: float) -> None:
+        """Stream timeouts (once per silence) and receiver reports every ``REPORT_EVERY_S``."""
+        for session in self.sessions.values():
+            for leg in session.legs:
+                if leg.last_at is None or leg.timed_out:
+                    continue
+                idle = now - leg.last_at
+                if idle >= session.timeout_s:
+                    leg.timed_out = True
+                    event = {"ev": "timeout", "sid": session.sid, "side": leg.side, "idle_s": round(idle, 3)}
+                    self.send(event)
+            if now >= session.next_report:
+                session.next_report = now + REPORT_EVERY_S
+                for leg in session.legs:
+                    self.report(session, leg)
+
+    def report(self, session: Session, leg: Leg) -> None:
+        destination = leg.latched or leg.remote
+        if leg.ssrc is None or destination is None:
+            return
+        stats = leg.stats()
+        block = stats.report_block(leg.ssrc)
+        leg.set_stats(stats)  # the report's interval starts again
+        data = rtcp.build(rtcp.Report(rtcp.RR, session.reporter, (block,)))
+        with contextlib.suppress(OSError):
+            leg.rtcp_sock.sendto(data, (destination[0], destination[1] + 1))
+
+    # ------------------------------------------------------------------ the control channel
+    def on_control(self, mask: int) -> None:
+        if mask & select.EPOLLOUT:
+            self.flush()
+        if not mask & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR):
+            return
+        while self.running:
+            try:
+                data, fds, _, _ = socket.recv_fds(self.control, CONTROL_BYTES, MAX_FDS)
+            except BlockingIOError:
+                return
+            except OSError:
+                self.running = False
+                return
+            if not data:  # the engine closed the channel (or its process is gone)
+                self.running = False
+                return
+            try:
+                self.command(json.loads(data), fds)
+            except (ValueError, KeyError, TypeError, OSError) as exc:
+                for fd in fds:
+                    socket.close(fd)
+                self.send({"error": f"bad command: {exc}"})
+
+    def command(self, message: dict[str, Any], fds: list[int]) -> None:
+        op = message["op"]
+        if op == "add":
+            self.add(message, fds)
+            return
+        for fd in fds:  # only ``add`` carries sockets
+            socket.close(fd)
+        if op == "quit":
+            self.running = False
+            return
+        session = self.sessions.get(int(message["sid"]))
+        if session is None:
+            if "id" in message:
+                self.send({"id": message["id"], "error": "unknown session"})
+            return
+        if op == "remote":
+            leg = session.legs[0 if message["side"] == session.legs[0].side else 1]
+            previous, leg.remote = leg.remote, address(message["remote"])
+            if unlatches(previous, leg.remote, leg.latched):
+                leg.replaced, leg.latched = leg.latched, None
+        elif op == "event_type":
+            for leg in session.legs:
+                leg.event_type = message["event_type"]
+        elif op in ("take", "drop", "stats"):
+            state = {leg.side: leg.state() for leg in session.legs}
+            if op != "stats":
+                self.remove(session)
+            self.send({"id": message["id"], "state": state})
+        else:
+            raise ValueError(f"unknown operation {op!r}")
+
+    def add(self, message: dict[str, Any], fds: list[int]) -> None:
+        if len(fds) != 4:
+            raise ValueError("a session needs four sockets")
+        socks = [socket.socket(fileno=fd) for fd in fds]
+        for sock in socks:
+            sock.setblocking(False)
+        sid = int(message["sid"])
+        session = Session(sid, None, float(message["timeout_s"]), int(message["reporter"]))
+        caller = Leg(message["sides"][0], session, socks[0], socks[1])
+        callee = Leg(message["sides"][1], session, socks[2], socks[3])
+        caller.peer, callee.peer = callee, caller
+        session.legs = (caller, callee)
+        for leg, state in zip(session.legs, message["state"], strict=True):
+            leg.restore(state)
+            leg.event_type = message.get("event_type")
+        self.sessions[sid] = session
+        for leg in session.legs:
+            self.legs[leg.sock.fileno()] = leg
+            self.epoll.register(leg.sock.fileno(), select.EPOLLIN)
+
+    def remove(self, session: Session) -> None:
+        del self.sessions[session.sid]
+        for leg in session.legs:
+            fd = leg.sock.fileno()
+            self.legs.pop(fd, None)
+            self.epoll.unregister(fd)
+            leg.close()
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Queue one message to the engine (never blocks: what does not fit waits for EPOLLOUT)."""
+        data = json.dumps(message, separators=(",", ":")).encode()
+        if not self.outbox:
+            try:
+                self.control.send(data)
+                return
+            except BlockingIOError:
+                self.epoll.modify(self.control_fd, select.EPOLLIN | select.EPOLLOUT)
+            except OSError:
+                self.running = False
+                return
+        self.outbox.append(data)
+
+    def flush(self) -> None:
+        while self.outbox:
+            try:
+                self.control.send(self.outbox[0])
+            except BlockingIOError:
+                return
+            except OSError:
+                self.running = False
+                return
+            self.outbox.popleft()
+        self.epoll.modify(self.control_fd, select.EPOLLIN)
+
+
+def main(argv: list[str]) -> None:
+    """``python -m nuage.media.forwarder FD``: forward over the control channel inherited as FD."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C stops the server, which stops us
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 20, 20)  # the packet path makes no cycles; sessions break theirs
+    control = socket.socket(fileno=int(argv[1]))
+    Forwarder(control).run()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
