@@ -188,8 +188,8 @@ class CdrStorage(SqlBillingBase):
                             f"{text_value}.000000" if len(text_value) == 19 else text_value.ljust(26, "0")
                         )
                     started = parse(text_value + "+00:00")
-                    if len(text_value) == 26:  # with microseconds: as ``_utc_text`` writes it
-                        texts[started] = text_value
+                    if sqlite_db and len(text_value) == 26:  # as ``utc_text`` writes it: SQLite's
+                        texts[started] = text_value  # writer stores it back (PostgreSQL's: binary)
                     cdr = record(Cdr, (cdr_id, account_id, started, callee, seconds, bool(emergency)))
                     size += 1
                     if retail_due:
