@@ -63,6 +63,7 @@ MONTH = Month(2026, 1)
 NOW = datetime(2026, 2, 3, 8, tzinfo=UTC)
 DESTINATIONS = ("+3222001122", "+32470123456", "+33142000000", "+4930123456", "+31201234567", "+12125550100")
 OPERATOR = "opr_bench"
+DATABASE = "nuage_bench_billing"  # PostgreSQL: made again by each run (kept after it for --reuse)
 
 
 def _platform(url: str | None, data_dir: Path) -> Platform:
@@ -345,11 +346,13 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _subprocess(name: str, url: str | None, data_dir: Path) -> dict[str, Any]:
+def _subprocess(name: str, url: str | None, data_dir: Path, src: Path | None = None) -> dict[str, Any]:
+    """A phase in a fresh process; ``src``: with the ``nuage`` package of another tree's ``src``."""
     command = [sys.executable, __file__, "--phase", name, "--data-dir", str(data_dir)]
     if url:
         command += ["--url", url]
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
 
@@ -364,7 +367,7 @@ def _vacuum(url: str) -> None:
 def _postgres_database() -> str:
     import psycopg
 
-    name = "nuage_bench_billing"
+    name = DATABASE
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -388,6 +391,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=1, help="rating then its reference, this many times")
     parser.add_argument("--no-run", action="store_true", help="no monthly run after the last round")
+    parser.add_argument("--compare-src", type=Path, help="also rate with another tree's src, each round")
+    parser.add_argument("--reuse", action="store_true", help="PostgreSQL: the last run's database, no setup")
     parser.add_argument("--phase", choices=["rate", "run", "reference"])
     parser.add_argument("--url")
     parser.add_argument("--data-dir", type=Path)
@@ -398,29 +403,38 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="nuage-bench-") as tmp:
         data_dir = Path(tmp)
-        url = _postgres_database() if args.db == "postgresql" else None
-        platform = _platform(url, data_dir)
-        started = time.perf_counter()
-        world = setup(platform, args.accounts, args.cdrs)
-        platform.close()
-        if url:  # a month of CDRs arrives over a month, and autovacuum keeps up with it: not in one
-            _vacuum(url)  # bulk load that leaves it to vacuum 1 M fresh rows during the timed phase
-        world["setup_seconds"] = round(time.perf_counter() - started, 1)
-        print(json.dumps({"db": args.db, **world}), flush=True)
-        ratios: list[dict[str, float]] = []
+        if args.reuse and args.db == "postgresql":
+            url = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"
+            _forget_rated(url, data_dir)
+        else:
+            url = _postgres_database() if args.db == "postgresql" else None
+            platform = _platform(url, data_dir)
+            started = time.perf_counter()
+            world = setup(platform, args.accounts, args.cdrs)
+            platform.close()
+            if url:  # a month of CDRs arrives over a month, and autovacuum keeps up with it: not in one
+                _vacuum(url)  # bulk load that leaves it to vacuum 1 M fresh rows during the timed phase
+            world["setup_seconds"] = round(time.perf_counter() - started, 1)
+            print(json.dumps({"db": args.db, **world}), flush=True)
+        ratios: list[dict[str, Any]] = []
         for round_number in range(args.rounds):
-            if round_number:
-                _forget_rated(url, data_dir)
-            load = os.getloadavg()[0]
-            rating = _subprocess("rate", url, data_dir)
-            rating["cdrs_per_second"] = round(rating["cdrs"] / rating["seconds"])
-            rating["records_per_second"] = round(sum(rating["stored"].values()) / rating["seconds"])
-            print(json.dumps({"phase": "rate", "round": round_number + 1, **rating}), flush=True)
-            limit = _subprocess("reference", url, data_dir)
-            ratios.append(_ratio(rating, limit))
-            loads = [round(load, 2), round(os.getloadavg()[0], 2)]
-            print(json.dumps({"phase": "reference", "round": round_number + 1, **limit, "ratio": ratios[-1],
-                              "load_average": loads}), flush=True)  # fmt: skip
+            trees: list[Path | None] = [None] if args.compare_src is None else [None, args.compare_src]
+            if round_number % 2:
+                trees.reverse()  # A B, then B A
+            for tree in trees:
+                if round_number or tree is not trees[0]:
+                    _forget_rated(url, data_dir)
+                load = os.getloadavg()[0]
+                rating = _subprocess("rate", url, data_dir, tree)
+                rating["cdrs_per_second"] = round(rating["cdrs"] / rating["seconds"])
+                rating["records_per_second"] = round(sum(rating["stored"].values()) / rating["seconds"])
+                rating["tree"] = "this" if tree is None else str(tree)
+                print(json.dumps({"phase": "rate", "round": round_number + 1, **rating}), flush=True)
+                limit = _subprocess("reference", url, data_dir)
+                ratios.append({"tree": rating["tree"], **_ratio(rating, limit)})
+                loads = [round(load, 2), round(os.getloadavg()[0], 2)]
+                limit.update(ratio=ratios[-1], load_average=loads)
+                print(json.dumps({"phase": "reference", "round": round_number + 1, **limit}), flush=True)
         print(json.dumps({"ratios": ratios}), flush=True)
         if not args.no_run:
             billing = _subprocess("run", url, data_dir)
