@@ -25,6 +25,10 @@ own fresh table), ``executemany`` on SQLite (the job's page cache, as rating). `
 cost records rating stored per second over the rows the reference wrote per second (rating
 reads, prices and writes; the reference only writes). ``--rounds`` repeats rating and reference
 in turn (the cost records emptied between rounds); the monthly run follows the last round.
+``--compare-src OTHER/src`` also rates with another tree's package each round (A B, then B A),
+each pass followed by the reference; ``--reuse`` (PostgreSQL) rates the last run's database
+again without its setup. On PostgreSQL each phase also reports ``server_cpu_seconds``: the CPU of
+the server processes of its connections, from ``/proc`` (the server on the same machine).
 """
 
 from __future__ import annotations
