@@ -4,6 +4,7 @@ Not a test. Usage (from the repository root)::
 
     .venv/bin/python bench/billing/bench_billing.py --db sqlite --cdrs 1000000 --accounts 10000
     .venv/bin/python bench/billing/bench_billing.py --db postgresql --cdrs 1000000 --accounts 10000
+    .venv/bin/python bench/billing/bench_billing.py --db postgresql --cdrs 1000000 --rounds 3 --no-run
 
 Setup (not timed) writes parties, orders, contracts, frozen January summaries and the CDRs
 in bulk (then, on PostgreSQL, ``VACUUM (ANALYZE)``s them, as autovacuum would have over the
@@ -15,12 +16,26 @@ every invoice's e-invoice before issuing it (BIL-4; worker processes, not counte
 ``cpu_seconds``: ``NUAGE_EINVOICE_WORKERS``, default the CPU count); PDFs are not rendered. The
 run also reports ``einvoice_seconds`` (building and validating e-invoices) and
 ``documents_aside_seconds`` (the run less that time).
+
+The storage limit, measured in the same run: after each rating pass, ``reference`` writes the
+very cost records that pass stored (read back first, not timed) into a table made like
+``rated_calls`` with the same indexes (made and committed before the clock starts), in one
+transaction, by the database's bulk path: ``COPY`` on PostgreSQL (text and binary, each into its
+own fresh table), ``executemany`` on SQLite (the job's page cache, as rating). ``ratio`` is the
+cost records rating stored per second over the rows the reference wrote per second (rating
+reads, prices and writes; the reference only writes). ``--rounds`` repeats rating and reference
+in turn (the cost records emptied between rounds); the monthly run follows the last round.
+``--compare-src OTHER/src`` also rates with another tree's package each round (A B, then B A),
+each pass followed by the reference; ``--reuse`` (PostgreSQL) rates the last run's database
+again without its setup. On PostgreSQL each phase also reports ``server_cpu_seconds``: the CPU of
+the server processes of its connections, from ``/proc`` (the server on the same machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -45,12 +60,14 @@ from nuage.shared.collector import collector_paused
 from nuage.shared.month import Month
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql import tables as t
+from nuage.storage.sql.billing.rated_sqlite import JOB_CACHE_KIB
 from nuage.terms.counting import ItemKind, freeze_monthly_summary
 
 MONTH = Month(2026, 1)
 NOW = datetime(2026, 2, 3, 8, tzinfo=UTC)
 DESTINATIONS = ("+3222001122", "+32470123456", "+33142000000", "+4930123456", "+31201234567", "+12125550100")
 OPERATOR = "opr_bench"
+DATABASE = "nuage_bench_billing"  # PostgreSQL: made again by each run (kept after it for --reuse)
 
 
 def _platform(url: str | None, data_dir: Path) -> Platform:
@@ -190,8 +207,135 @@ def phase(name: str, url: str | None, data_dir: Path) -> dict[str, Any]:
     if name == "run":  # the target's "documents aside": the run less its e-invoice work
         result["documents_aside_seconds"] = round(result["seconds"] - result["einvoice_seconds"], 2)
     result["peak_rss_mb"] = _peak_rss_mb()
+    result["server_cpu_seconds"] = _server_cpu_seconds(url)  # the pool's connections are still open
     platform.close()
     return result
+
+
+def reference(url: str | None, data_dir: Path) -> dict[str, Any]:
+    """The storage limit: the cost records now in ``rated_calls`` written again into an empty
+    table with the same indexes, in one transaction, by the database's bulk path."""
+    platform = _platform(url, data_dir)
+    result: dict[str, Any] = {}
+    try:
+        with platform.engine.connect() as connection:
+            raw: Any = connection.connection.driver_connection
+            if connection.dialect.name == "postgresql":
+                for form in ("text", "binary"):
+                    result[f"copy_{form}"] = _copy_reference(raw, form)
+            else:
+                result["executemany"] = _executemany_reference(raw)
+    finally:
+        platform.close()
+    return result
+
+
+def _copy_reference(raw: Any, form: str) -> dict[str, Any]:
+    """PostgreSQL: ``COPY`` (``form``: text or binary) of the stored cost records, sent as read."""
+    option = " (FORMAT binary)" if form == "binary" else ""
+    data = bytearray()
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY rated_calls TO STDOUT{option}") as copy:
+            for block in copy:
+                data += block
+        rows = cursor.execute("SELECT count(*) FROM rated_calls").fetchone()[0]
+        cursor.execute("DROP TABLE IF EXISTS rated_calls_reference")
+        cursor.execute("CREATE TABLE rated_calls_reference (LIKE rated_calls INCLUDING ALL)")
+    raw.commit()  # the table is not new in the timed transaction (no WAL shortcut for it)
+    view = memoryview(data)
+    backend = Path(f"/proc/{raw.info.backend_pid}/stat")
+    server_started = _ticks(backend)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY rated_calls_reference FROM STDIN{option}") as copy:
+            for start in range(0, len(view), 1 << 20):
+                copy.write(view[start : start + (1 << 20)])
+    raw.commit()
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
+    server_seconds = (_ticks(backend) - server_started) / os.sysconf("SC_CLK_TCK")
+    raw.execute("DROP TABLE rated_calls_reference")
+    raw.commit()
+    return {"rows": rows, "seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2),
+            "server_cpu_seconds": round(server_seconds, 2), "rows_per_second": round(rows / seconds),
+            "megabytes": round(len(view) / 1e6, 1)}  # fmt: skip
+
+
+def _ticks(stat: Path) -> int:
+    """User and system clock ticks of a process, from its ``/proc/PID/stat``."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _executemany_reference(raw: Any) -> dict[str, Any]:
+    """SQLite: ``executemany`` of the stored cost records, bound as read, the job's page cache."""
+    rows = raw.execute("SELECT * FROM rated_calls").fetchall()
+    schema = [
+        sql.replace("rated_calls", "rated_calls_reference")
+        for (sql,) in raw.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'rated_calls' AND sql IS NOT NULL "
+            "ORDER BY type DESC"
+        )
+    ]  # the table, then its indexes
+    raw.execute("DROP TABLE IF EXISTS rated_calls_reference")
+    for statement in schema:
+        raw.execute(statement)
+    raw.commit()
+    raw.execute(f"PRAGMA cache_size = -{JOB_CACHE_KIB}")  # as a billing job's connection
+    marks = ", ".join("?" for _ in rows[0]) if rows else ""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    raw.executemany(f"INSERT INTO rated_calls_reference VALUES ({marks})", rows)
+    raw.commit()
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
+    raw.execute("DROP TABLE rated_calls_reference")
+    raw.commit()
+    return {"rows": len(rows), "seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2),
+            "rows_per_second": round(len(rows) / seconds)}  # fmt: skip
+
+
+def _forget_rated(url: str | None, data_dir: Path) -> None:
+    """Between rounds: the cost records and pack balances gone, the tables as the first round found them."""
+    if url:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("TRUNCATE rated_calls, pack_balances")
+            connection.execute("VACUUM (ANALYZE) rated_calls, pack_balances")
+        return
+    platform = _platform(url, data_dir)
+    try:
+        with platform.engine.begin() as connection:
+            connection.exec_driver_sql("DELETE FROM rated_calls")
+            connection.exec_driver_sql("DELETE FROM pack_balances")
+        with platform.engine.connect() as connection:
+            connection.connection.driver_connection.execute("VACUUM")
+    finally:
+        platform.close()
+
+
+def _server_cpu_seconds(url: str | None) -> float | None:
+    """PostgreSQL: the processor time of the server processes of every open connection to the
+    bench's database (the phase's own: it opened them all), from ``/proc`` (same machine)."""
+    if not url:
+        return None
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        pids = [
+            pid for (pid,) in connection.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]  # fmt: skip
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return round(ticks / os.sysconf("SC_CLK_TCK"), 2)
 
 
 def _peak_rss_mb() -> float:
@@ -206,11 +350,13 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _subprocess(name: str, url: str | None, data_dir: Path) -> dict[str, Any]:
+def _subprocess(name: str, url: str | None, data_dir: Path, src: Path | None = None) -> dict[str, Any]:
+    """A phase in a fresh process; ``src``: with the ``nuage`` package of another tree's ``src``."""
     command = [sys.executable, __file__, "--phase", name, "--data-dir", str(data_dir)]
     if url:
         command += ["--url", url]
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
 
@@ -225,11 +371,21 @@ def _vacuum(url: str) -> None:
 def _postgres_database() -> str:
     import psycopg
 
-    name = "nuage_bench_billing"
+    name = DATABASE
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
     return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def _ratio(rating: dict[str, Any], reference: dict[str, Any]) -> dict[str, float]:
+    """Cost records rating stored per second over the rows each reference wrote per second."""
+    stored = sum(rating["stored"].values())
+    return {
+        name: round(stored / rating["seconds"] / measured["rows_per_second"], 2)
+        for name, measured in reference.items()
+        if measured["rows"] == stored  # the same rows, or no ratio
+    }
 
 
 def main() -> None:
@@ -237,29 +393,56 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--cdrs", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--phase", choices=["rate", "run"])
+    parser.add_argument("--rounds", type=int, default=1, help="rating then its reference, this many times")
+    parser.add_argument("--no-run", action="store_true", help="no monthly run after the last round")
+    parser.add_argument("--compare-src", type=Path, help="also rate with another tree's src, each round")
+    parser.add_argument("--reuse", action="store_true", help="PostgreSQL: the last run's database, no setup")
+    parser.add_argument("--phase", choices=["rate", "run", "reference"])
     parser.add_argument("--url")
     parser.add_argument("--data-dir", type=Path)
     args = parser.parse_args()
     if args.phase:
-        print(json.dumps(phase(args.phase, args.url, args.data_dir)))
+        print(json.dumps(reference(args.url, args.data_dir) if args.phase == "reference"
+                         else phase(args.phase, args.url, args.data_dir)))  # fmt: skip
         return
     with tempfile.TemporaryDirectory(prefix="nuage-bench-") as tmp:
         data_dir = Path(tmp)
-        url = _postgres_database() if args.db == "postgresql" else None
-        platform = _platform(url, data_dir)
-        started = time.perf_counter()
-        world = setup(platform, args.accounts, args.cdrs)
-        platform.close()
-        if url:  # a month of CDRs arrives over a month, and autovacuum keeps up with it: not in one
-            _vacuum(url)  # bulk load that leaves it to vacuum 1 M fresh rows during the timed phase
-        world["setup_seconds"] = round(time.perf_counter() - started, 1)
-        print(json.dumps({"db": args.db, **world}), flush=True)
-        rating = _subprocess("rate", url, data_dir)
-        rating["cdrs_per_second"] = round(rating["cdrs"] / rating["seconds"])
-        print(json.dumps({"phase": "rate", **rating}), flush=True)
-        billing = _subprocess("run", url, data_dir)
-        print(json.dumps({"phase": "run", **billing}), flush=True)
+        if args.reuse and args.db == "postgresql":
+            url = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"
+            _forget_rated(url, data_dir)
+        else:
+            url = _postgres_database() if args.db == "postgresql" else None
+            platform = _platform(url, data_dir)
+            started = time.perf_counter()
+            world = setup(platform, args.accounts, args.cdrs)
+            platform.close()
+            if url:  # a month of CDRs arrives over a month, and autovacuum keeps up with it: not in one
+                _vacuum(url)  # bulk load that leaves it to vacuum 1 M fresh rows during the timed phase
+            world["setup_seconds"] = round(time.perf_counter() - started, 1)
+            print(json.dumps({"db": args.db, **world}), flush=True)
+        ratios: list[dict[str, Any]] = []
+        for round_number in range(args.rounds):
+            trees: list[Path | None] = [None] if args.compare_src is None else [None, args.compare_src]
+            if round_number % 2:
+                trees.reverse()  # A B, then B A
+            for tree in trees:
+                if round_number or tree is not trees[0]:
+                    _forget_rated(url, data_dir)
+                load = os.getloadavg()[0]
+                rating = _subprocess("rate", url, data_dir, tree)
+                rating["cdrs_per_second"] = round(rating["cdrs"] / rating["seconds"])
+                rating["records_per_second"] = round(sum(rating["stored"].values()) / rating["seconds"])
+                rating["tree"] = "this" if tree is None else str(tree)
+                print(json.dumps({"phase": "rate", "round": round_number + 1, **rating}), flush=True)
+                limit = _subprocess("reference", url, data_dir)
+                ratios.append({"tree": rating["tree"], **_ratio(rating, limit)})
+                loads = [round(load, 2), round(os.getloadavg()[0], 2)]
+                limit.update(ratio=ratios[-1], load_average=loads)
+                print(json.dumps({"phase": "reference", "round": round_number + 1, **limit}), flush=True)
+        print(json.dumps({"ratios": ratios}), flush=True)
+        if not args.no_run:
+            billing = _subprocess("run", url, data_dir)
+            print(json.dumps({"phase": "run", **billing}), flush=True)
 
 
 if __name__ == "__main__":

@@ -137,11 +137,12 @@ class CdrStorage(SqlBillingBase):
         mark = "?" if sqlite_db else "%s"
         # Joins, not EXISTS subqueries: PostgreSQL may run a subquery again for every CDR as a
         # scan of rated_calls (which grows by this pass's own uncommitted rows); a join's inner
-        # side is hashed once or probed by primary key. Instants come as naive UTC text on both
-        # databases (``_utc_text``): parsed here, and kept for the cost records that write them back.
-        instant = "c.started_at" if sqlite_db else "(c.started_at AT TIME ZONE 'UTC')::text"
+        # side is hashed once or probed by primary key. SQLite gives instants as naive UTC text
+        # (``utc_text``): parsed here, and kept for the cost records that write them back.
+        # PostgreSQL sends rows in binary (nothing to format or parse) in a session on UTC, so
+        # instants arrive as datetimes on ``timezone.utc``, as the rater compares them fastest.
         query = (
-            f"SELECT c.id, c.account_id, {instant}, c.callee, c.billable_seconds, c.emergency, "
+            "SELECT c.id, c.account_id, c.started_at, c.callee, c.billable_seconds, c.emergency, "
             "r1.cdr_id IS NOT NULL, r2.cdr_id IS NOT NULL FROM cdrs c "
             f"LEFT JOIN rated_calls r1 ON r1.cdr_id = c.id AND r1.run = {mark} "
             f"LEFT JOIN rated_calls r2 ON r2.cdr_id = c.id AND r2.run = {mark} "
@@ -152,7 +153,9 @@ class CdrStorage(SqlBillingBase):
             cursor = raw.execute(query, (_RETAIL, _WHOLESALE, *params))
         else:
             raw.execute("SET LOCAL jit = off")  # one plan for the whole pass: compiling it gains nothing
-            cursor = raw.cursor(name="nuage_pending_cdrs")  # server side: rows come batch by batch
+            raw.execute("SET LOCAL TimeZone = 'UTC'")  # for this reading transaction only
+            # server side: rows come batch by batch
+            cursor = raw.cursor(name="nuage_pending_cdrs", binary=True)
             cursor.execute(query, (_RETAIL, _WHOLESALE, *params))
         retail_accounts, wholesale_accounts = wanted
         parse = datetime.fromisoformat
@@ -182,14 +185,11 @@ class CdrStorage(SqlBillingBase):
                     wholesale_due = not wholesale_rated and account_id in wholesale_accounts
                     if not (retail_due or wholesale_due) or account_id in skip:
                         continue  # rated in every run it needs (or nobody to charge), or read later
-                    text_value = started
-                    if len(text_value) != 26 and not sqlite_db:  # PostgreSQL drops trailing zeros
-                        text_value = (
-                            f"{text_value}.000000" if len(text_value) == 19 else text_value.ljust(26, "0")
-                        )
-                    started = parse(text_value + "+00:00")
-                    if len(text_value) == 26:  # with microseconds: as ``_utc_text`` writes it
-                        texts[started] = text_value
+                    if sqlite_db:
+                        text_value = started
+                        started = parse(text_value + "+00:00")
+                        if len(text_value) == 26:  # as ``utc_text`` writes it: the writer stores it back
+                            texts[started] = text_value
                     cdr = record(Cdr, (cdr_id, account_id, started, callee, seconds, bool(emergency)))
                     size += 1
                     if retail_due:

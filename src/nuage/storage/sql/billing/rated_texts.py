@@ -27,12 +27,11 @@ class RatedCallTexts:
         self.instants: dict[datetime, str] = {}
         """``codecs.utc_text`` of the instants read and not written back yet, as the database gave
         them. The write that uses an entry takes it out, so the memo holds about the batches in
-        flight. Shared by both databases: SQLite stores that text, PostgreSQL reads it with ``+00``."""
+        flight. SQLite's writer stores that text; PostgreSQL's sends instants in binary, and its
+        reader leaves this memo empty."""
         self.money: dict[tuple[Decimal, Decimal], tuple[str, int, str]] = {}
         """Stored forms of a cost record's (exact amount, amount). Both keys are written in a fixed
         number of places, so equal values always have the same stored text."""
-        self.copy_prices: dict[tuple[Decimal, Decimal, Decimal], str] = {}
-        """COPY text of a cost record's (per minute, exact amount, amount) columns, tab-separated."""
 
     def money_texts(self, exact: Decimal, amount: Decimal) -> tuple[str, int, str]:
         """(exact amount to 12 places, amount in cents, amount) as ``rated_calls`` stores them."""
@@ -44,12 +43,3 @@ class RatedCallTexts:
             str(amount),
         )
         return texts
-
-    def copy_price(self, per_minute: Decimal, exact: Decimal, amount: Decimal) -> str:
-        """The COPY text of (per minute, exact amount, amount in cents, amount), tab-separated."""
-        if len(self.copy_prices) >= _MONEY_TEXTS_KEPT:
-            self.copy_prices.clear()
-        exact_text, minor, amount_text = self.money.get((exact, amount)) or self.money_texts(exact, amount)
-        text = f"{per_minute}\t{exact_text}\t{minor}\t{amount_text}"
-        self.copy_prices[(per_minute, exact, amount)] = text
-        return text

@@ -23,6 +23,14 @@ from nuage.storage.sql.billing.rated_copy import PostgresRatedCallWriter
 from nuage.storage.sql.billing.rated_sqlite import JOB_CACHE_KIB, SqliteRatedCallWriter
 from nuage.storage.sql.billing.traffic import TrafficStorage
 
+# The tables a billing job's plans depend on whose statistics are stale, as autovacuum judges it.
+_STALE_STATISTICS = (
+    "SELECT relname FROM pg_stat_user_tables "
+    "WHERE relid IN ('cdrs'::regclass, 'rated_calls'::regclass, 'parties'::regclass) "
+    "AND (coalesce(last_analyze, last_autoanalyze) IS NULL OR n_mod_since_analyze > 50 + n_live_tup / 10) "
+    "ORDER BY relname"
+)
+
 
 class SqlBillingStore(
     PlanStorage, CountStorage, CdrStorage, RatedCallStorage, TrafficStorage, ContractStorage, InvoiceStorage
@@ -59,7 +67,12 @@ class SqlBillingStore(
     def refresh_statistics(self) -> None:
         """Let the planner see bulk-loaded CDRs and rated calls (PostgreSQL ``ANALYZE``)."""
         if self._dialect == "postgresql":
-            self._connection.execute(text("ANALYZE cdrs, rated_calls, parties"))
+            # Only the tables whose statistics are stale, as autovacuum judges it (never analysed,
+            # or more than 50 rows + 10 % changed since): analysing a million fresh CDRs again costs
+            # a pass about a second of the server's time before it can read anything.
+            stale = self._connection.execute(text(_STALE_STATISTICS)).scalars().all()
+            if stale:
+                self._connection.execute(text(f"ANALYZE {', '.join(stale)}"))
         else:
             # Sampled: about 1,000 rows per index are enough to choose plans; a full ANALYZE reads
             # every row of both tables, a noticeable part of a large rating pass.
