@@ -13,9 +13,18 @@ from sound_samples import tone_file
 ADMIN = "demo-dupont"
 
 
+_SPEC: list[dict[str, Any]] = []
+"""The description the first test of this module fetched: every test here serves the same one (the
+demo's application with the default settings), and making it takes seconds of CPU (FastAPI builds it
+once per application, and each test has an application of its own)."""
+
+
 async def _unprocessable(api: Api, method: str, path: str) -> dict[str, Any]:
-    spec = (await api.http.get("/openapi.json")).json()
-    found: dict[str, Any] = spec["paths"][path][method]["responses"]["422"]
+    if not _SPEC:
+        answer = await api.http.get("/openapi.json")
+        assert answer.status_code == 200
+        _SPEC.append(answer.json())
+    found: dict[str, Any] = _SPEC[0]["paths"][path][method]["responses"]["422"]
     return found
 
 
