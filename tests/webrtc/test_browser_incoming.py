@@ -35,7 +35,7 @@ async def call_ended(page: Page) -> None:
     """Wait until Janus has told the page the call is over (its SIP plugin takes the next call only
     then: a call offered before that is refused with 486 Busy Here)."""
     await page.wait_for_function(
-        "() => window.nuageSoftphone.events.some((e) => e.startsWith('call ended'))", timeout=30_000
+        "() => window.nuageSoftphone.events.some((e) => e.startsWith('call ended'))", timeout=90_000
     )
 
 
