@@ -7,24 +7,14 @@ from typing import Any
 
 import pytest
 
-from api.support import Api
+from api.support import Api, openapi_description
 from sound_samples import tone_file
 
 ADMIN = "demo-dupont"
 
 
-_SPEC: list[dict[str, Any]] = []
-"""The description the first test of this module fetched: every test here serves the same one (the
-demo's application with the default settings), and making it takes seconds of CPU (FastAPI builds it
-once per application, and each test has an application of its own)."""
-
-
 async def _unprocessable(api: Api, method: str, path: str) -> dict[str, Any]:
-    if not _SPEC:
-        answer = await api.http.get("/openapi.json")
-        assert answer.status_code == 200
-        _SPEC.append(answer.json())
-    found: dict[str, Any] = _SPEC[0]["paths"][path][method]["responses"]["422"]
+    found: dict[str, Any] = (await openapi_description(api))["paths"][path][method]["responses"]["422"]
     return found
 
 
