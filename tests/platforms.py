@@ -18,7 +18,7 @@ from nuage.storage.memory.unit_of_work import MemoryUnitOfWorkFactory
 from nuage.storage.sql.migrate import current_revision, head_revision
 
 
-def _wipe(platform: Platform) -> None:
+def wipe(platform: Platform) -> None:
     """Empty every table of the schema. On PostgreSQL only the tables holding rows are truncated
     (one query finds them): a TRUNCATE of the whole schema makes new files for every table and
     index, seconds on a loaded machine, mostly for tables a test never wrote."""
@@ -57,6 +57,16 @@ def _head() -> str | None:
     return _HEAD[0]
 
 
+def migrated_platform(settings: Settings, clock: FrozenClock) -> Platform:
+    """``build_platform`` on a database brought to the newest revision: migrated only when it is not
+    there (the first test of the run on the run's PostgreSQL database, or after a test went back)."""
+    built = build_platform(settings, clock=clock)
+    if current_revision(built.engine) == _head():
+        return built
+    built.close()
+    return build_platform(settings, migrate=True, clock=clock)
+
+
 def _sqlite_template(request: pytest.FixtureRequest) -> Path:
     if not _SQLITE_TEMPLATE:
         folder = request.getfixturevalue("tmp_path_factory").mktemp("migrated-sqlite")
@@ -83,17 +93,16 @@ def open_platform(
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(_sqlite_template(request), folder / "nuage.db")
     settings = Settings(data_dir=folder, database_url=url)
-    built = build_platform(settings, clock=clock)
     if database == "postgresql":
-        if current_revision(built.engine) != _head():  # the first test of the run (or one went back)
-            built.close()
-            built = build_platform(settings, migrate=True, clock=clock)
-        _wipe(built)
+        built = migrated_platform(settings, clock)
+        wipe(built)
+    else:
+        built = build_platform(settings, clock=clock)
     try:
         yield built
     finally:
         if database == "postgresql":
-            _wipe(built)
+            wipe(built)
         built.close()
 
 
