@@ -106,3 +106,17 @@ class Api:
             party = uow.parties.find_by(kind=kind.value, **({"name": name} if name else {}))
             assert party is not None
             return party.id
+
+
+_OPENAPI: list[dict[str, Any]] = []
+
+
+async def openapi_description(api: Api) -> dict[str, Any]:
+    """``/api/v1/openapi.json`` as the demo's application serves it (asserted 200), fetched by the
+    first test of this process that asks: FastAPI builds it once per application, seconds of CPU,
+    and the application of every test with the default settings serves the same one."""
+    if not _OPENAPI:
+        answer = await api.http.get("/openapi.json")
+        assert answer.status_code == 200, answer.text
+        _OPENAPI.append(answer.json())
+    return _OPENAPI[0]

@@ -40,6 +40,7 @@ def _env(data: Path, cert: Path, key: Path) -> dict[str, str]:
         "NUAGE_DATA_DIR": str(data),
         "NUAGE_HTTP__TLS__CERTIFICATE": str(cert),
         "NUAGE_HTTP__TLS__KEY": str(key),
+        "NUAGE_JANUS__EMBEDDED": "false",  # no Janus to start and stop: HTTPS is what is checked
     }
 
 
@@ -60,17 +61,23 @@ def https_server(tmp_path: Path, demo_template: Path) -> Iterator[tuple[str, Pat
     )
     base = f"https://127.0.0.1:{port}"
     trust = ssl.create_default_context(cafile=str(cert))
+    # one client for every probe: ``httpx.get`` makes a client (and its TLS context) each time,
+    # CPU the starting node needs
+    probe = httpx.Client(verify=trust, timeout=1)
 
     def up() -> bool:
         if process.poll() is not None:
             raise RuntimeError(process.stderr.read().decode() if process.stderr else "exited")
         try:
-            return httpx.get(f"{base}/health", verify=trust, timeout=1).status_code == 200
+            return probe.get(f"{base}/health").status_code == 200
         except httpx.HTTPError:
             return False
 
     try:
-        wait_until(up, timeout=60, interval=0.1, what="the HTTPS web node")
+        try:
+            wait_until(up, timeout=60, interval=0.1, what="the HTTPS web node")
+        finally:
+            probe.close()
         yield base, cert
     finally:
         process.terminate()

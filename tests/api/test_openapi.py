@@ -23,7 +23,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from api.support import SECRETS, Api
+from api.support import SECRETS, Api, openapi_description
 from api.test_server import _start
 from nuage.api.resources.sound_files import AUDIO_TYPES
 
@@ -35,10 +35,7 @@ loaded machine, and the workers of a parallel run share them out."""
 
 
 async def _spec(api: Api) -> dict[str, Any]:
-    answer = await api.http.get("/openapi.json")
-    assert answer.status_code == 200
-    spec: dict[str, Any] = answer.json()
-    return spec
+    return await openapi_description(api)
 
 
 @pytest.mark.rule("API-1")

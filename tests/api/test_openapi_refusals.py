@@ -7,15 +7,14 @@ from typing import Any
 
 import pytest
 
-from api.support import Api
+from api.support import Api, openapi_description
 from sound_samples import tone_file
 
 ADMIN = "demo-dupont"
 
 
 async def _unprocessable(api: Api, method: str, path: str) -> dict[str, Any]:
-    spec = (await api.http.get("/openapi.json")).json()
-    found: dict[str, Any] = spec["paths"][path][method]["responses"]["422"]
+    found: dict[str, Any] = (await openapi_description(api))["paths"][path][method]["responses"]["422"]
     return found
 
 

@@ -56,6 +56,7 @@ def test_serve_takes_mail_for_the_support_address_and_answers_through_the_relay(
         "NUAGE_SUPPORT__SMTP_LISTEN": f"127.0.0.1:{smtp}",
         "NUAGE_SUPPORT__SMTP_RELAY": f"127.0.0.1:{relay[0]}",
         "NUAGE_SUPPORT__MAIL_EVERY_S": "0.2",
+        "NUAGE_JANUS__EMBEDDED": "false",  # no Janus to start and stop: the mail is what is checked
     }
     process = subprocess.Popen(
         [NUAGE, "serve", "--no-sip", "--http", f"127.0.0.1:{http}"],
@@ -64,16 +65,18 @@ def test_serve_takes_mail_for_the_support_address_and_answers_through_the_relay(
         stderr=subprocess.PIPE,
     )
 
-    def up() -> bool:
+    def up(probe: httpx.Client) -> bool:
         if process.poll() is not None:
             raise RuntimeError(process.stderr.read().decode() if process.stderr else "exited")
         try:
-            return httpx.get(f"http://127.0.0.1:{http}/health", timeout=1).status_code == 200
+            return probe.get(f"http://127.0.0.1:{http}/health").status_code == 200
         except httpx.HTTPError:
             return False
 
     try:
-        wait_until(up, timeout=60, interval=0.1, what="nuage serve")
+        # one client for every probe: ``httpx.get`` makes a client (and its TLS context) each time
+        with httpx.Client(timeout=1) as probe:
+            wait_until(lambda: up(probe), timeout=60, interval=0.1, what="nuage serve")
         message = EmailMessage()
         message["From"], message["To"] = "jan@peeters.example", "support@nuage.example"
         message["Subject"] = "Geen kiestoon"

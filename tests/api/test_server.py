@@ -58,6 +58,9 @@ def _start_on(
         command = [str(Path(sys.executable).parent / "nuage"), "serve", *plane, *where]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
+    # one client for every probe: ``httpx.get`` makes a client (and its TLS context) each time,
+    # CPU the starting node needs
+    probe = httpx.Client(timeout=1)
 
     def up() -> bool:
         if process.poll() is not None:
@@ -66,7 +69,7 @@ def _start_on(
                 raise _PortTaken(error)
             raise RuntimeError(f"the web node exited: {error}")
         try:
-            return httpx.get(f"{base}/health", timeout=1).status_code == 200
+            return probe.get(f"{base}/health").status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -75,6 +78,8 @@ def _start_on(
     except AssertionError:
         process.kill()
         raise
+    finally:
+        probe.close()
     return process, base
 
 

@@ -80,9 +80,9 @@ class AppPhone:
             body=offer,
         )
         phone.send(invite, server_port)
-        final = await phone.response(timeout=5)
+        final = await phone.response(timeout=30)
         while final.status < 200:
-            final = await phone.response(timeout=5)
+            final = await phone.response(timeout=30)
         if final.status == 200:
             self.ok = final
             self.engine_port = media_port(final.body) if b"m=audio " in final.body else 0
@@ -129,9 +129,9 @@ class AppPhone:
             ),
             server_port,
         )
-        response = await self.sip.response(timeout=5)
+        response = await self.sip.response(timeout=30)
         while response.cseq.method != "BYE":  # a late retransmission of the challenge
-            response = await self.sip.response(timeout=5)
+            response = await self.sip.response(timeout=30)
         assert response.status == 200, response
 
     async def bye_from_server(self, server_port: int, timeout: float = 30) -> SipRequest:

@@ -52,7 +52,7 @@ class Daemon:
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
             try:
-                wait_until(self._ready, timeout=15, what="rtpengine to start")
+                wait_until(self._ready, timeout=30, what="rtpengine to start")
                 return
             except AssertionError:
                 self.stop()

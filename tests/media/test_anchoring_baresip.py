@@ -55,7 +55,7 @@ async def test_baresip_and_a_phone_hear_each_other_through_nuage(
     try:
         assert await bob.sip.register(pbx.port, "bob", "bob-secret") == 200
         await baresip_alice.command("dial", f"sip:bob@127.0.0.1:{pbx.port}")
-        invite = await bob.sip.incoming_request(timeout=15)
+        invite = await bob.sip.incoming_request(timeout=30)
         assert invite.method == "INVITE"
         assert low <= media_port(invite.body) < low + 200  # alice's media comes through Nuage
         answer = make_response(invite, 200, to_tag="bobtag", body=sdp(bob.rtp.port, "2"))
@@ -64,12 +64,12 @@ async def test_baresip_and_a_phone_hear_each_other_through_nuage(
         bob.sip.send(answer.to_bytes(), pbx.port)
         await baresip_alice.wait_event("CALL_ESTABLISHED")
         await bob.rtp.send_tone(media_port(invite.body), 1000, 2000)
-        await wait_for_condition(lambda: len(bob.rtp.received) >= 80, timeout=10, what="alice's audio")
+        await wait_for_condition(lambda: len(bob.rtp.received) >= 80, timeout=30, what="alice's audio")
         assert heard(bob.rtp.audio()[-8000:], 440)  # bob hears baresip's file
         await baresip_alice.command("hangup")
-        bye = await bob.sip.incoming_request(timeout=10)
+        bye = await bob.sip.incoming_request(timeout=30)
         while bye.method != "BYE":
-            bye = await bob.sip.incoming_request(timeout=10)
+            bye = await bob.sip.incoming_request(timeout=30)
         bob.sip.send(make_response(bye, 200).to_bytes(), pbx.port)
     finally:
         bob.close()
@@ -83,4 +83,4 @@ async def test_baresip_and_a_phone_hear_each_other_through_nuage(
                     return True
         return False
 
-    await wait_for_condition(alice_heard_bob, timeout=10, what="bob's tone in baresip's recording")
+    await wait_for_condition(alice_heard_bob, timeout=30, what="bob's tone in baresip's recording")

@@ -65,7 +65,7 @@ async def test_demo_phones_hear_each_other_through_the_embedded_engine(
             bob.rtp.send_tone(to_engine_from_bob, 1200, 1000),
         )
         await wait_for_condition(
-            lambda: len(alice.rtp.received) >= 40 and len(bob.rtp.received) >= 40, timeout=5, what="media"
+            lambda: len(alice.rtp.received) >= 40 and len(bob.rtp.received) >= 40, timeout=30, what="media"
         )
         assert heard(bob.rtp.audio(), 500)
         assert heard(alice.rtp.audio(), 1200)
@@ -78,7 +78,7 @@ async def test_demo_phones_hear_each_other_through_the_embedded_engine(
         )  # fmt: skip
         bye = await bob.sip.incoming_request()
         bob.sip.send(make_response(bye, 200).to_bytes(), port)
-        await wait_for_condition(lambda: not runtime.server.calls(), timeout=5, what="the call to end")
+        await wait_for_condition(lambda: not runtime.server.calls(), timeout=30, what="the call to end")
         await runtime.stop(grace_s=1)  # the media released, the CDR stored
         with platform.engine.connect() as connection:
             (cdr,) = connection.execute(select(tables.cdrs)).mappings()
@@ -137,7 +137,7 @@ async def _call_alice_to_bob(runtime: SipRuntime) -> None:
             bob.rtp.send_tone(media_port(invite.body), 1000, 1500),
         )
         await wait_for_condition(
-            lambda: len(alice.rtp.received) >= 60 and len(bob.rtp.received) >= 60, timeout=5, what="media"
+            lambda: len(alice.rtp.received) >= 60 and len(bob.rtp.received) >= 60, timeout=30, what="media"
         )
         assert heard(bob.rtp.audio(), 440)
         assert heard(alice.rtp.audio(), 1000)
@@ -150,7 +150,7 @@ async def _call_alice_to_bob(runtime: SipRuntime) -> None:
         )  # fmt: skip
         bye = await bob.sip.incoming_request()
         bob.sip.send(make_response(bye, 200).to_bytes(), port)
-        await wait_for_condition(lambda: not runtime.server.calls(), timeout=5, what="the call to end")
+        await wait_for_condition(lambda: not runtime.server.calls(), timeout=30, what="the call to end")
         await runtime.stop(grace_s=1)
     finally:
         alice.close()

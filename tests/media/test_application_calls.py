@@ -79,21 +79,21 @@ async def test_an_application_call_is_journaled_and_hung_up_at_its_maximum_durat
     platform, port, caller = short
     assert (await caller.call(port, DEMO_ATTENDANT)).status == 200
     await caller.rtp.send_tone(caller.engine_port, 300, 100)
-    await wait_for_condition(lambda: rms(caller.rtp.audio()) > 300, timeout=15, what="the menu's prompt")
+    await wait_for_condition(lambda: rms(caller.rtp.audio()) > 300, timeout=30, what="the menu's prompt")
     await caller.rtp.send_digit(caller.engine_port, "1")  # the weekly meeting room: nothing ends it
     for key in ROOM_PIN + "#":
         await caller.rtp.send_digit(caller.engine_port, key)
-    await wait_for_condition(lambda: bool(journaled(platform, caller.call_id)), timeout=10, what="journaled")
+    await wait_for_condition(lambda: bool(journaled(platform, caller.call_id)), timeout=30, what="journaled")
     (entry,) = journaled(platform, caller.call_id)
     assert (entry["account_id"], entry["direction"]) == (dupont(platform), "inbound")
     assert entry["answered_at"] is not None
     await caller.bye_from_server(port, timeout=LIMIT_S + 20)  # the server's BYE at the limit
-    await wait_for_condition(lambda: not participants(platform), timeout=10, what="out of the room")
+    await wait_for_condition(lambda: not participants(platform), timeout=30, what="out of the room")
     await wait_for_condition(lambda: in_use(platform) == 0, what="released")
     (cdr,) = await cdrs(platform)
     assert (cdr["outcome"], cdr["disposition"]) == ("answered", APPLICATION_TOO_LONG)
     assert LIMIT_S <= cdr["billable_seconds"] <= LIMIT_S + 1
-    await wait_for_condition(lambda: not journaled(platform, caller.call_id), timeout=10, what="unjournaled")
+    await wait_for_condition(lambda: not journaled(platform, caller.call_id), timeout=30, what="unjournaled")
 
 
 @pytest.mark.rule("PAY-3")
@@ -119,7 +119,7 @@ async def test_a_pbx_trunk_reaches_a_menu_under_the_policy_and_not_once_suspende
         await reload(platform)
         assert (await pbx.call(port, "+3223000162")).status == 200
         await pbx.rtp.send_tone(pbx.engine_port, 300, 100)
-        await wait_for_condition(lambda: rms(pbx.rtp.audio()) > 300, timeout=15, what="the menu's prompt")
+        await wait_for_condition(lambda: rms(pbx.rtp.audio()) > 300, timeout=30, what="the menu's prompt")
         assert in_use(platform) == 1  # CAP-3: the PBX's call holds one of the account's channels
         await pbx.hang_up(port)
         await wait_for_condition(lambda: in_use(platform) == 0, what="released")

@@ -92,13 +92,13 @@ async def test_an_application_plays_collects_records_and_plays_back(
         assert ok.status == 200
         # the prompt arrives (the phone's first packet latches it on the engine)
         await phone.tone(300, 100)
-        await wait_for_condition(lambda: len(phone.rtp.received) >= 25, timeout=10, what="the prompt")
+        await wait_for_condition(lambda: len(phone.rtp.received) >= 25, timeout=30, what="the prompt")
         assert _tone_at(phone.rtp.audio(), 600)
         await phone.digits("42")
-        await wait_for_condition(lambda: echo.digits == ["42"], timeout=10, what="the digits")
+        await wait_for_condition(lambda: echo.digits == ["42"], timeout=30, what="the digits")
         await phone.tone(440, 1500)
         await phone.digits("#")
-        await wait_for_condition(lambda: echo.recording is not None, timeout=10, what="the recording")
+        await wait_for_condition(lambda: echo.recording is not None, timeout=30, what="the recording")
         assert echo.recording is not None
         assert echo.recording.duration_s > 1.0
         # the recording comes back, then the application hangs up
@@ -108,7 +108,7 @@ async def test_an_application_plays_collects_records_and_plays_back(
         back = np.concatenate([g711.decode(0, p.payload) for p in played if p.payload_type == 0])
         assert _tone_at(back[len(back) // 4 : len(back) // 2], 440)
         await server.cdr_writer.flush()
-        await wait_for_condition(lambda: len(cdrs.records) == 1, timeout=5, what="the CDR")
+        await wait_for_condition(lambda: len(cdrs.records) == 1, timeout=30, what="the CDR")
         (cdr,) = cdrs.records
         assert cdr.outcome is CallOutcome.ANSWERED
         assert cdr.callee == "*55"
@@ -126,14 +126,14 @@ async def test_a_caller_hanging_up_while_recording_keeps_the_recording(
     try:
         assert (await phone.dial(port, "*55")).status == 200
         await phone.digits("12")
-        await wait_for_condition(lambda: echo.digits == ["12"], timeout=10, what="the digits")
+        await wait_for_condition(lambda: echo.digits == ["12"], timeout=30, what="the digits")
         await phone.tone(440, 1000)
         await phone.hang_up(port)
-        await wait_for_condition(lambda: echo.recording is not None, timeout=10, what="the recording")
+        await wait_for_condition(lambda: echo.recording is not None, timeout=30, what="the recording")
         assert echo.recording is not None
         assert echo.recording.path.exists()
         await server.cdr_writer.flush()
-        await wait_for_condition(lambda: len(cdrs.records) == 1, timeout=5, what="the CDR")
+        await wait_for_condition(lambda: len(cdrs.records) == 1, timeout=30, what="the CDR")
     finally:
         phone.close()
 
@@ -152,10 +152,10 @@ async def test_a_recording_ends_when_the_caller_falls_silent(
         talking = asyncio.get_running_loop().create_task(phone.silence(15_000))  # a phone keeps sending
         try:
             await wait_for_condition(
-                lambda: echo.recording is not None, timeout=10, what="the end by silence"
+                lambda: echo.recording is not None, timeout=30, what="the end by silence"
             )
             await wait_for_condition(
-                lambda: len(phone.rtp.received) >= 25, timeout=10, what="the 700 Hz tone"
+                lambda: len(phone.rtp.received) >= 25, timeout=30, what="the 700 Hz tone"
             )
         finally:
             talking.cancel()

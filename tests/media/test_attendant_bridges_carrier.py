@@ -71,7 +71,7 @@ async def choose(caller: OutsideCaller, port: int, key: str) -> None:
     """Call the menu, hear its prompt, key ``key`` (RFC 4733)."""
     assert (await caller.call(port, MENU_NUMBER)).status == 200
     await caller.rtp.send_tone(caller.engine_port, 300, 100)  # latches the engine on the caller's port
-    await wait_for_condition(lambda: rms(caller.rtp.audio()) > 300, timeout=15, what="the menu's prompt")
+    await wait_for_condition(lambda: rms(caller.rtp.audio()) > 300, timeout=30, what="the menu's prompt")
     await caller.rtp.send_digit(caller.engine_port, key)
 
 
@@ -147,7 +147,7 @@ async def test_an_outside_caller_choosing_a_user_talks_with_the_users_phone(
         caller.rtp.received.clear()
         await caller.rtp.send_tone(to_bob, 700, 2000)
         await wait_for_condition(
-            lambda: heard(caller.rtp.audio()[-4000:], 440), timeout=15, what="bob's tone at the caller"
+            lambda: heard(caller.rtp.audio()[-4000:], 440), timeout=30, what="bob's tone at the caller"
         )
         await wait_for_condition(lambda: recorded_hz(tmp_path / "bob", 700), 15, 0.2, "the caller at bob")
         assert in_use(platform) == 1  # CAP-3: one inbound call of the account, whoever answered it
@@ -176,7 +176,7 @@ async def test_an_outside_caller_choosing_a_user_with_no_phone_reaches_their_voi
     await choose(caller, port, "1")
     heard_from = len(caller.rtp.received)
     await wait_for_condition(
-        lambda: len(caller.rtp.received) >= heard_from + 10, timeout=10, what="the greeting"
+        lambda: len(caller.rtp.received) >= heard_from + 10, timeout=30, what="the greeting"
     )
     await caller.rtp.send_digit(caller.engine_port, "0")  # skips the greeting
 
@@ -184,7 +184,7 @@ async def test_an_outside_caller_choosing_a_user_with_no_phone_reaches_their_voi
         audio = caller.rtp.audio()[heard_from * 160 :]
         return any(pure_tone(audio[i : i + 2400], 1000) for i in range(0, max(0, len(audio) - 2400), 400))
 
-    await wait_for_condition(beeped, timeout=15, what="the beep")
+    await wait_for_condition(beeped, timeout=30, what="the beep")
     await caller.rtp.send_tone(caller.engine_port, 440, 2000)
     await caller.rtp.send_digit(caller.engine_port, "#")
     await caller.bye_from_server(port)
@@ -221,9 +221,9 @@ async def test_an_outside_caller_choosing_a_ring_group_talks_with_a_members_phon
             caller, port, reinvite, sdp(caller.rtp.port, "7"), tag=caller.ok.to_addr.tag if caller.ok else ""
         )
         assert (await request(caller, "ACK", seen)).call_id == caller.call_id
-        ack = await phone.sip.incoming_request(timeout=10)
+        ack = await phone.sip.incoming_request(timeout=30)
         while ack.method == "INVITE":  # a retransmission that crossed bob's 200
-            ack = await phone.sip.incoming_request(timeout=10)
+            ack = await phone.sip.incoming_request(timeout=30)
         assert ack.method == "ACK"
         await asyncio.gather(
             caller.rtp.send_tone(media_port(reinvite.body), 700, 1500),
@@ -234,7 +234,7 @@ async def test_an_outside_caller_choosing_a_ring_group_talks_with_a_members_phon
             lambda: heard(caller.rtp.audio()[-4000:], 1200), 10, what="bob at the caller"
         )
         await caller.hang_up(port)
-        bye = await phone.sip.incoming_request(timeout=10)
+        bye = await phone.sip.incoming_request(timeout=30)
         assert bye.method == "BYE"
         phone.sip.send(make_response(bye, 200).to_bytes(), port)
     finally:
@@ -272,10 +272,10 @@ async def test_an_outside_caller_choosing_an_external_number_is_connected_throug
             far.send_tone(media_port(invite.body), 1200, 1500),
         )
         await wait_for_condition(
-            lambda: heard(far.audio()[-4000:], 700), timeout=10, what="the caller at the far end"
+            lambda: heard(far.audio()[-4000:], 700), timeout=30, what="the caller at the far end"
         )
         await wait_for_condition(
-            lambda: heard(caller.rtp.audio()[-4000:], 1200), timeout=10, what="the far end at the caller"
+            lambda: heard(caller.rtp.audio()[-4000:], 1200), timeout=30, what="the far end at the caller"
         )
         await caller.hang_up(port)
         bye = await request(caller, "BYE", seen)

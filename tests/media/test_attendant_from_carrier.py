@@ -74,9 +74,9 @@ class OutsideCaller:
             request("INVITE", self.uri, user=CALLER, to_user=dialled, call_id=self.call_id, body=offer),
             server_port,
         )
-        final = await self.sip.response(timeout=10)
+        final = await self.sip.response(timeout=30)
         while final.status < 200:
-            final = await self.sip.response(timeout=10)
+            final = await self.sip.response(timeout=30)
         if final.status == 200:
             self.ok = final
             self.engine_port = media_port(final.body)
@@ -96,9 +96,9 @@ class OutsideCaller:
         tag = self.ok.to_addr.tag
         bye = self.sip.request("BYE", self.uri, user=CALLER, call_id=self.call_id, cseq=2, to_tag=tag)
         self.sip.send(bye, server_port)
-        response = await self.sip.response(timeout=5)
+        response = await self.sip.response(timeout=30)
         while response.cseq.method != "BYE":
-            response = await self.sip.response(timeout=5)
+            response = await self.sip.response(timeout=30)
         assert response.status == 200, response
 
 
@@ -184,14 +184,14 @@ async def test_a_carrier_call_to_the_demo_attendant_reaches_the_meeting_room(
     platform, port, caller = outside
     assert (await caller.call(port, DEMO_ATTENDANT)).status == 200
     await caller.rtp.send_tone(caller.engine_port, 300, 100)  # latches the engine on the caller's port
-    await wait_for_condition(lambda: rms(caller.rtp.audio()) > 300, timeout=15, what="the menu's prompt")
+    await wait_for_condition(lambda: rms(caller.rtp.audio()) > 300, timeout=30, what="the menu's prompt")
     assert in_use(platform) == 1  # CAP-3: an inbound channel held
     await caller.rtp.send_digit(caller.engine_port, "1")  # open or closed, key 1 is the weekly meeting
     for key in ROOM_PIN + "#":
         await caller.rtp.send_digit(caller.engine_port, key)
     await wait_for_condition(lambda: participants(platform) == ["caller"], timeout=30, what="in the room")
     await caller.hang_up(port)
-    await wait_for_condition(lambda: not participants(platform), timeout=10, what="out of the room")
+    await wait_for_condition(lambda: not participants(platform), timeout=30, what="out of the room")
     await wait_for_condition(lambda: in_use(platform) == 0, what="released")
     (cdr,) = await cdrs(platform)
     with platform.uow() as uow:
@@ -270,17 +270,17 @@ async def test_a_menus_voicemail_choice_takes_an_outside_caller_to_the_box(
         uow.commit()
     assert (await caller.call(port, "+3223000159")).status == 200
     await caller.rtp.send_tone(caller.engine_port, 300, 100)
-    await wait_for_condition(lambda: rms(caller.rtp.audio()) > 300, timeout=15, what="the menu's prompt")
+    await wait_for_condition(lambda: rms(caller.rtp.audio()) > 300, timeout=30, what="the menu's prompt")
     await caller.rtp.send_digit(caller.engine_port, "3")
     heard = len(caller.rtp.received)
-    await wait_for_condition(lambda: len(caller.rtp.received) >= heard + 10, timeout=10, what="the greeting")
+    await wait_for_condition(lambda: len(caller.rtp.received) >= heard + 10, timeout=30, what="the greeting")
     await caller.rtp.send_digit(caller.engine_port, "0")  # skips the greeting
 
     def beeped() -> bool:
         audio = caller.rtp.audio()[heard * 160 :]
         return any(pure_tone(audio[i : i + 2400], 1000) for i in range(0, max(0, len(audio) - 2400), 400))
 
-    await wait_for_condition(beeped, timeout=15, what="the beep")
+    await wait_for_condition(beeped, timeout=30, what="the beep")
     await caller.rtp.send_tone(caller.engine_port, 440, 2000)
     await caller.rtp.send_digit(caller.engine_port, "#")
     await caller.bye_from_server(port)

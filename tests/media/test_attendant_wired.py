@@ -120,7 +120,7 @@ async def test_dtmf_reaches_the_menu_which_leads_to_a_conference_behind_its_pin(
     try:
         assert (await alice.dial(port, MENU_NUMBER)).status == 200
         await alice.tone(300, 100)  # latches the engine on alice's port
-        await wait_for_condition(lambda: rms(alice.rtp.audio()) > 300, timeout=15, what="the welcome prompt")
+        await wait_for_condition(lambda: rms(alice.rtp.audio()) > 300, timeout=30, what="the welcome prompt")
         await alice.digits("2")  # the menu's option 2: the conference room, which asks its PIN
         await alice.digits("1111#")  # a wrong PIN first
         await alice.digits(PIN + "#")
@@ -136,7 +136,7 @@ async def test_dtmf_reaches_the_menu_which_leads_to_a_conference_behind_its_pin(
             uow.commit()
         await alice.bye_from_server(port)
         await wait_for_condition(
-            lambda: not participants(platform, rooms["locked"]), timeout=10, what="alice out"
+            lambda: not participants(platform, rooms["locked"]), timeout=30, what="alice out"
         )
     finally:
         alice.close()
@@ -153,7 +153,7 @@ async def test_dial_by_extension_transfers_the_caller_by_refer(
     try:
         assert (await alice.dial(port, MENU_NUMBER)).status == 200
         await alice.tone(300, 100)
-        await wait_for_condition(lambda: rms(alice.rtp.audio()) > 300, timeout=15, what="the welcome prompt")
+        await wait_for_condition(lambda: rms(alice.rtp.audio()) > 300, timeout=30, what="the welcome prompt")
         await alice.digits("9")
         await alice.digits("212#")
         refer = await alice.sip.incoming_request(timeout=30)
@@ -222,7 +222,7 @@ async def test_three_baresip_participants_hear_each_other_in_a_conference(
         for phone in phones.values():
             await phone.command("hangup")
         await wait_for_condition(
-            lambda: not participants(platform, rooms["open"]), timeout=15, what="all out"
+            lambda: not participants(platform, rooms["open"]), timeout=30, what="all out"
         )
     with platform.uow() as uow:
         room = uow.conference_rooms.get(rooms["open"])
@@ -233,7 +233,7 @@ async def test_three_baresip_participants_hear_each_other_in_a_conference(
             return uow.call_recordings.list(account_id=room.account_id, call_id=f"conference-{room.id}")
 
     # CFG-9: the account records calls, so the room's mix was recorded (stored once the room empties)
-    await wait_for_condition(lambda: bool(room_recordings()), timeout=15, what="the room's recording")
+    await wait_for_condition(lambda: bool(room_recordings()), timeout=30, what="the room's recording")
     (recording,) = room_recordings()
     assert recording.duration_ms > 2000
     (path,) = (platform.settings.data_dir / "recordings").rglob(f"{recording.id}.flac")

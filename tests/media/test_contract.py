@@ -194,7 +194,7 @@ async def test_a_stream_that_stops_raises_the_timeout_event(engine: Engine) -> N
     call = await Call.open(port)
     await call.talk(440, 1000, 300)
     feed = asyncio.ensure_future(call.callee.send_tone(call.to_engine_from_callee, 1000, 6000))
-    await wait_for_condition(lambda: bool(events.of(MediaTimeout)), timeout=20, what="the timeout")
+    await wait_for_condition(lambda: bool(events.of(MediaTimeout)), timeout=30, what="the timeout")
     assert [e.side for e in events.of(MediaTimeout)] == [Side.CALLER]  # type: ignore[attr-defined]
     feed.cancel()
     call.close()
@@ -238,7 +238,7 @@ async def test_quality_shows_the_loss_the_test_made(engine: Engine, request: pyt
     async def reported() -> bool:
         return (await port.quality(call.call_id)).caller.lost == 10
 
-    await wait_for_condition(reported, timeout=10, what="the loss in the quality figures")
+    await wait_for_condition(reported, timeout=30, what="the loss in the quality figures")
     figures = await port.quality(call.call_id)
     assert figures.callee.lost == 0
     assert figures.caller.loss_fraction == pytest.approx(0.1, abs=0.01)

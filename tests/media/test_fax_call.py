@@ -55,7 +55,7 @@ async def test_a_number_leading_to_no_fax_application_is_not_found(tmp_path: Pat
     try:
         assert (await phone.dial(server.bound_address("UDP").port, FAX_NUMBER)).status == 404
         await server.cdr_writer.flush()
-        await wait_for_condition(lambda: len(cdrs.records) == 1, timeout=5, what="the CDR")
+        await wait_for_condition(lambda: len(cdrs.records) == 1, timeout=30, what="the CDR")
         assert cdrs.records[0].outcome is CallOutcome.NOT_FOUND
     finally:
         phone.close()
@@ -104,7 +104,7 @@ async def test_a_two_page_fax_arrives_as_a_pdf_with_the_same_pages(
         assert (await phone.dial(port, FAX_NUMBER)).status == 200
         sending = asyncio.get_running_loop().create_task(sender.run())
         await wait_for_condition(lambda: bool(faxes), timeout=100, what="the received fax")
-        await wait_for_condition(lambda: sender.machine.finished, timeout=10, what="the sender's end")
+        await wait_for_condition(lambda: sender.machine.finished, timeout=30, what="the sender's end")
         await phone.bye_from_server(port)  # the application hangs up once T.30 is over
     finally:
         if sending is not None:
@@ -143,7 +143,7 @@ async def test_a_sender_hanging_up_after_page_one_leaves_a_partial_fax_with_the_
         await wait_for_condition(lambda: sender.machine.pages >= 1, timeout=100, what="page 1 confirmed")
         sending.cancel()
         await phone.hang_up(port)
-        await wait_for_condition(lambda: bool(faxes), timeout=20, what="the partial fax")
+        await wait_for_condition(lambda: bool(faxes), timeout=30, what="the partial fax")
     finally:
         if sending is not None:
             sending.cancel()

@@ -93,7 +93,7 @@ async def test_a_fax_to_a_virtual_fax_number_is_kept_listed_and_emailed_as_pdf(
         with platform.uow() as uow:
             return faxes.list_received(uow, ctx, fax_id)
 
-    await wait_for_condition(lambda: bool(listed()), timeout=15, what="the record")
+    await wait_for_condition(lambda: bool(listed()), timeout=30, what="the record")
     (fax,) = listed()
     assert (fax.status, fax.pages, fax.sender, fax.caller) == (
         FaxStatus.RECEIVED,
@@ -104,7 +104,7 @@ async def test_a_fax_to_a_virtual_fax_number_is_kept_listed_and_emailed_as_pdf(
     pdf = faxes.pdf_file(platform.settings.data_dir, fax).read_bytes()
     assert pdf.startswith(b"%PDF")
     _, mails = smtp_server
-    await wait_for_condition(lambda: len(mails) == 1, timeout=15, what="the e-mail")
+    await wait_for_condition(lambda: len(mails) == 1, timeout=30, what="the e-mail")
     (mail,) = mails
     assert mail["To"] == "fax@dupont.example"
     # written in the account's language (Atelier Dupont: French), as the voicemail e-mail is

@@ -83,9 +83,9 @@ async def _hold(alice: Phone, port: int, ok_contact: str, to_tag: str, cseq: int
         phone.request("INVITE", uri, to_user="212", call_id="hold-1", cseq=cseq, to_tag=to_tag, body=offer),
         port,
     )
-    accepted = await phone.response(timeout=10)
+    accepted = await phone.response(timeout=30)
     while accepted.cseq.number != cseq:
-        accepted = await phone.response(timeout=10)
+        accepted = await phone.response(timeout=30)
     assert accepted.status == 200, accepted
     phone.send(phone.request("ACK", uri, to_user="212", call_id="hold-1", cseq=cseq, to_tag=to_tag), port)
 
@@ -136,10 +136,10 @@ async def test_a_held_baresip_hears_its_accounts_uploaded_music(
                 ),
                 port,
             )
-            ok = await phone.response(timeout=15)
+            ok = await phone.response(timeout=30)
             while ok.status != 200:
                 assert ok.status < 300, ok
-                ok = await phone.response(timeout=15)
+                ok = await phone.response(timeout=30)
             assert low <= media_port(ok.body) < low + 200  # anchored: the music comes from Nuage
             phone.send(
                 phone.request("ACK", uri, to_user="212", call_id="hold-1", cseq=2, to_tag=ok.to_addr.tag),
@@ -184,12 +184,12 @@ async def test_a_phone_held_with_sendonly_hears_its_accounts_music_and_then_the_
         pbx = SimpleNamespace(port=port)
         await _reinvite(pbx, alice, bob, ok, 4, b"a=sendonly")  # type: ignore[arg-type]  # alice holds bob
         bob.rtp.received.clear()
-        await wait_for_condition(lambda: len(bob.rtp.received) >= 75, timeout=10, what="music on hold")
+        await wait_for_condition(lambda: len(bob.rtp.received) >= 75, timeout=30, what="music on hold")
         assert heard(bob.rtp.audio()[800:], TUNE_HZ)  # the account's tune, not the default notes
         await _reinvite(pbx, alice, bob, ok, 5, b"a=sendrecv")  # and takes the call back
         bob.rtp.received.clear()
         await alice.rtp.send_tone(media_port(ok.body), 440, 1000)
-        await wait_for_condition(lambda: len(bob.rtp.received) >= 40, timeout=5, what="alice's voice")
+        await wait_for_condition(lambda: len(bob.rtp.received) >= 40, timeout=30, what="alice's voice")
         assert heard(bob.rtp.audio(), 440)
     finally:
         alice.close()

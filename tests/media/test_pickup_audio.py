@@ -60,9 +60,9 @@ async def dial(port: int, phone: Phone, user: str, password: str, dialled: str, 
         ),
         port,
     )
-    final = await sip.response(timeout=5)
+    final = await sip.response(timeout=30)
     while final.status < 200 or final.cseq.number != 2:  # a provisional, or the challenge again
-        final = await sip.response(timeout=5)
+        final = await sip.response(timeout=30)
     sip.send(
         sip.request(
             "ACK", uri, user=user, to_user=dialled, call_id=call_id, cseq=2, to_tag=final.to_addr.tag
@@ -96,7 +96,7 @@ async def _hear_each_other(alice: Phone, carol: Phone, to_alice_side: int, to_ca
         alice.rtp.send_tone(to_alice_side, 440, 1000), carol.rtp.send_tone(to_carol_side, 1000, 1000)
     )
     await wait_for_condition(
-        lambda: len(alice.rtp.received) >= 40 and len(carol.rtp.received) >= 40, timeout=5, what="media"
+        lambda: len(alice.rtp.received) >= 40 and len(carol.rtp.received) >= 40, timeout=30, what="media"
     )
     assert heard(carol.rtp.audio(), 440)  # carol hears alice
     assert heard(alice.rtp.audio(), 1000)  # alice hears carol
@@ -117,15 +117,15 @@ async def test_a_call_forwarded_on_no_answer_carries_audio_both_ways(
         calling = asyncio.create_task(
             dial(port, alice, "alice", "alice-secret", "bob", sdp(alice.rtp.port, "1"))
         )
-        invite = await bob.sip.incoming_request(timeout=5)
+        invite = await bob.sip.incoming_request(timeout=30)
         ringing = make_response(invite, 180, to_tag="bobtag")
         ringing.headers.add("contact", f"<sip:bob@127.0.0.1:{bob.sip.port}>")
         bob.sip.send(ringing.to_bytes(), port)
-        cancel = await bob.sip.incoming_request(timeout=5)  # bob rang his second
+        cancel = await bob.sip.incoming_request(timeout=30)  # bob rang his second
         assert cancel.method == "CANCEL"
         bob.sip.send(make_response(cancel, 200).to_bytes(), port)
         bob.sip.send(make_response(invite, 487, to_tag="bobtag").to_bytes(), port)
-        forwarded = await carol.sip.incoming_request(timeout=5)
+        forwarded = await carol.sip.incoming_request(timeout=30)
         assert forwarded.method == "INVITE"
         assert "reason=no-answer" in (forwarded.headers.get("diversion") or "")
         answer = make_response(forwarded, 200, to_tag="caroltag", body=sdp(carol.rtp.port, "3"))
@@ -153,7 +153,7 @@ async def test_a_picked_up_call_carries_audio_both_ways(engine: tuple[MediaPort,
         calling = asyncio.create_task(
             dial(port, alice, "alice", "alice-secret", "bob", sdp(alice.rtp.port, "1"))
         )
-        invite = await bob.sip.incoming_request(timeout=5)
+        invite = await bob.sip.incoming_request(timeout=30)
         ringing = make_response(invite, 180, to_tag="bobtag")
         ringing.headers.add("contact", f"<sip:bob@127.0.0.1:{bob.sip.port}>")
         bob.sip.send(ringing.to_bytes(), port)
@@ -163,7 +163,7 @@ async def test_a_picked_up_call_carries_audio_both_ways(engine: tuple[MediaPort,
         picked = await dial(port, carol, "carol", "carol-secret", "*8", sdp(carol.rtp.port, "3"))
         answered = await calling
         assert (picked.status, answered.status) == (200, 200)
-        cancel = await bob.sip.incoming_request(timeout=5)
+        cancel = await bob.sip.incoming_request(timeout=30)
         assert cancel.method == "CANCEL"  # the phone that rang stops
         bob.sip.send(make_response(cancel, 200).to_bytes(), port)
         bob.sip.send(make_response(invite, 487, to_tag="bobtag").to_bytes(), port)
@@ -172,5 +172,5 @@ async def test_a_picked_up_call_carries_audio_both_ways(engine: tuple[MediaPort,
         await server.stop(grace_s=0.5)
         for phone in (alice, bob, carol):
             phone.close()
-    await wait_for_condition(lambda: len(cdrs.records) == 1, timeout=5, what="the call's one CDR")
+    await wait_for_condition(lambda: len(cdrs.records) == 1, timeout=30, what="the call's one CDR")
     assert cdrs.records[0].outcome is CallOutcome.ANSWERED

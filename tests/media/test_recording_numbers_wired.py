@@ -112,7 +112,7 @@ async def _carrier_calls_bobs_number(runtime: SipRuntime, carrier_port: int) -> 
                 bob.rtp.send_tone(media_port(incoming.body), 1000, 1500),
             )
             await wait_for_condition(
-                lambda: spoke(bob, 440) and spoke(gateway, 1000), timeout=10, what="media"
+                lambda: spoke(bob, 440) and spoke(gateway, 1000), timeout=30, what="media"
             )
             bye = gateway.sip.request(
                 "BYE", uri, user="+3211111111", to_user=BOBS_NUMBER, call_id="rec-number", cseq=2,
@@ -120,7 +120,7 @@ async def _carrier_calls_bobs_number(runtime: SipRuntime, carrier_port: int) -> 
             )  # fmt: skip
             gateway.sip.send(bye, sip_port)
             bob.answer(await bob.request("BYE"))
-            await wait_for_condition(lambda: not runtime.server.calls(), timeout=5, what="the call to end")
+            await wait_for_condition(lambda: not runtime.server.calls(), timeout=30, what="the call to end")
             await runtime.stop(grace_s=1)  # the media released, the recording stored
     finally:
         gateway.close()

@@ -76,7 +76,7 @@ async def test_a_blind_transfer_reconnects_the_transferee_to_the_target_through_
             alice.rtp.send_tone(media_port(ok.body), 700, 1000),
             bob.rtp.send_tone(media_port(invite.body), 440, 1000),
         )
-        await wait_for_condition(lambda: spoke(bob, 700), timeout=5, what="alice at bob")
+        await wait_for_condition(lambda: spoke(bob, 700), timeout=30, what="alice at bob")
 
         refer_to = f"Refer-To: <sip:door@127.0.0.1:{pbx.port}>"
         if transferor == "callee":
@@ -106,8 +106,8 @@ async def test_a_blind_transfer_reconnects_the_transferee_to_the_target_through_
             door.rtp.send_tone(media_port(ack.body), 1200, 1200),
             who.rtp.send_tone(media_port(ok.body if who is alice else invite.body), 300, 600),  # too late
         )
-        await wait_for_condition(lambda: spoke(door, tone), timeout=10, what="the transferee at door")
-        await wait_for_condition(lambda: spoke(transferee, 1200), timeout=10, what="door at the transferee")
+        await wait_for_condition(lambda: spoke(door, tone), timeout=30, what="the transferee at door")
+        await wait_for_condition(lambda: spoke(transferee, 1200), timeout=30, what="door at the transferee")
 
 
 async def test_a_call_transferred_twice_joins_the_caller_to_the_last_target_through_the_engine(
@@ -181,8 +181,8 @@ async def test_a_call_transferred_twice_joins_the_caller_to_the_last_target_thro
             desk.rtp.send_tone(media_port(ack.body), 1500, 1200),
             door.rtp.send_tone(media_port(reinvite.body), 300, 600),  # door left: never heard
         )
-        await wait_for_condition(lambda: spoke(desk, 700), timeout=10, what="alice at the desk phone")
-        await wait_for_condition(lambda: spoke(alice, 1500), timeout=10, what="the desk phone at alice")
+        await wait_for_condition(lambda: spoke(desk, 700), timeout=30, what="alice at the desk phone")
+        await wait_for_condition(lambda: spoke(alice, 1500), timeout=30, what="the desk phone at alice")
         assert not spoke(alice, 300)
 
         bye = alice.sip.request(
@@ -190,7 +190,7 @@ async def test_a_call_transferred_twice_joins_the_caller_to_the_last_target_thro
         )
         alice.sip.send(bye, pbx.port)
         desk.answer(await desk.request("BYE"))
-        await wait_for_condition(lambda: len(pbx.cdrs.records) == 3, timeout=10, what="three CDRs")
+        await wait_for_condition(lambda: len(pbx.cdrs.records) == 3, timeout=30, what="three CDRs")
     by_callee = {record.callee: record for record in pbx.cdrs.records}
     assert by_callee["bob"].disposition == TRANSFERRED
     assert (by_callee["door"].caller, by_callee["door"].disposition) == ("bob", TRANSFER_LEG)

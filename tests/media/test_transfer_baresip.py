@@ -69,7 +69,7 @@ async def test_baresip_transfers_a_caller_blind_and_the_target_hears_the_caller(
         await bob.wait_event("CALL_ESTABLISHED")
         to_bob = media_port(ok.body)
         await alice.rtp.send_tone(to_bob, 700, 600)
-        await wait_for_condition(lambda: spoke(alice, 440), timeout=10, what="baresip's tone at alice")
+        await wait_for_condition(lambda: spoke(alice, 440), timeout=30, what="baresip's tone at alice")
 
         await bob.command("transfer", f"sip:door@127.0.0.1:{pbx.port}")
         invite = await door.request("INVITE")
@@ -87,9 +87,9 @@ async def test_baresip_transfers_a_caller_blind_and_the_target_hears_the_caller(
             alice.rtp.send_tone(media_port(reinvite.body), 700, 1500),
             door.rtp.send_tone(media_port(ack.body), 1200, 1500),
         )
-        await wait_for_condition(lambda: spoke(door, 700), timeout=10, what="the caller's tone at the target")
+        await wait_for_condition(lambda: spoke(door, 700), timeout=30, what="the caller's tone at the target")
         await wait_for_condition(
-            lambda: spoke(alice, 1200), timeout=10, what="the target's tone at the caller"
+            lambda: spoke(alice, 1200), timeout=30, what="the target's tone at the caller"
         )
 
         # the caller hangs up: the target is hung up, both CDRs written
@@ -98,7 +98,7 @@ async def test_baresip_transfers_a_caller_blind_and_the_target_hears_the_caller(
         )
         alice.sip.send(bye, pbx.port)
         door.answer(await door.request("BYE"))
-        await wait_for_condition(lambda: len(pbx.cdrs.records) == 2, timeout=10, what="two CDRs")
+        await wait_for_condition(lambda: len(pbx.cdrs.records) == 2, timeout=30, what="two CDRs")
         by_call = {record.call_id: record for record in pbx.cdrs.records}
         assert by_call["blind-1"].disposition == TRANSFERRED
         (leg,) = [r for r in pbx.cdrs.records if r.call_id != "blind-1"]
@@ -160,10 +160,10 @@ async def test_an_attended_transfer_joins_baresip_to_the_consulted_party(
 
         door.rtp.received.clear()
         await door.rtp.send_tone(media_port(ack.body), 1200, 1500)
-        await wait_for_condition(lambda: spoke(door, 440), timeout=10, what="baresip's tone at door")
+        await wait_for_condition(lambda: spoke(door, 440), timeout=30, what="baresip's tone at door")
         await alice.command("hangup")
         door.answer(await door.request("BYE"))
-        await wait_for_condition(lambda: len(pbx.cdrs.records) == 2, timeout=10, what="two CDRs")
+        await wait_for_condition(lambda: len(pbx.cdrs.records) == 2, timeout=30, what="two CDRs")
         assert {r.disposition for r in pbx.cdrs.records} == {TRANSFERRED}
 
 
@@ -211,11 +211,11 @@ async def test_a_blind_transfer_to_baresip_rings_it_without_an_offer_and_both_he
 
         alice.rtp.received.clear()
         await alice.rtp.send_tone(media_port(reinvite.body), 700, 2000)
-        await wait_for_condition(lambda: spoke(alice, 440), timeout=10, what="baresip's tone at the caller")
+        await wait_for_condition(lambda: spoke(alice, 440), timeout=30, what="baresip's tone at the caller")
         await door.command("hangup")
         alice.answer(await alice.request("BYE"))
         await door.wait_event("CALL_CLOSED")
-        await wait_for_condition(lambda: len(pbx.cdrs.records) == 2, timeout=10, what="two CDRs")
+        await wait_for_condition(lambda: len(pbx.cdrs.records) == 2, timeout=30, what="two CDRs")
     (leg,) = [r for r in pbx.cdrs.records if r.call_id != "blind-2"]
     assert (leg.callee, leg.disposition, leg.outcome.value) == ("door", TRANSFER_LEG, "answered")
 
@@ -229,5 +229,5 @@ async def test_a_blind_transfer_to_baresip_rings_it_without_an_offer_and_both_he
         return False
 
     await wait_for_condition(
-        door_heard_the_caller, timeout=10, what="the caller's tone in baresip's recording"
+        door_heard_the_caller, timeout=30, what="the caller's tone in baresip's recording"
     )

@@ -151,9 +151,9 @@ async def test_alice_leaves_bob_a_voicemail_that_reaches_his_box_his_mail_his_la
     alice = await AppPhone.start("alice", "Alice-Demo-2026")
     try:
         assert (await alice.dial(port, "*98212")).status == 200
-        await wait_for_condition(lambda: len(alice.rtp.received) >= 10, timeout=10, what="the greeting")
+        await wait_for_condition(lambda: len(alice.rtp.received) >= 10, timeout=30, what="the greeting")
         await alice.digits("0")
-        await wait_for_condition(lambda: heard_tone(alice, 1000, window=2400), timeout=15, what="the beep")
+        await wait_for_condition(lambda: heard_tone(alice, 1000, window=2400), timeout=30, what="the beep")
         await alice.tone(440, 2000)
         await alice.digits("#")
         await alice.bye_from_server(port, timeout=30)  # "message saved, goodbye", then the BYE
@@ -176,7 +176,7 @@ async def test_alice_leaves_bob_a_voicemail_that_reaches_his_box_his_mail_his_la
 
     # the e-mail: in French (bob's box), the caller and the message attached (FLAC, the tone)
     _, received = smtp_server
-    await wait_for_condition(lambda: len(received) == 1, timeout=15, what="the e-mail")
+    await wait_for_condition(lambda: len(received) == 1, timeout=30, what="the e-mail")
     (mail,) = received
     assert mail["To"] == "bob@dupont.example"
     assert mail["Subject"] == "Nouveau message vocal de alice"
@@ -196,7 +196,7 @@ async def test_alice_leaves_bob_a_voicemail_that_reaches_his_box_his_mail_his_la
     bob = await AppPhone.start("bob", "Bob-Demo-2026!")
     try:
         assert (await bob.dial(port, "*97")).status == 200
-        await wait_for_condition(lambda: len(bob.rtp.received) >= 10, timeout=10, what="the PIN prompt")
+        await wait_for_condition(lambda: len(bob.rtp.received) >= 10, timeout=30, what="the PIN prompt")
         await bob.digits(BOB_PIN + "#")
         start = len(bob.rtp.received)
         await wait_for_condition(lambda: heard_tone(bob, 440, start), timeout=30, what="the message")
@@ -313,15 +313,15 @@ async def test_bob_records_his_greeting_from_his_phone_and_alice_hears_it(
     bob = await AppPhone.start("bob", "Bob-Demo-2026!")
     try:
         assert (await bob.dial(port, "*97")).status == 200
-        await wait_for_condition(lambda: len(bob.rtp.received) >= 10, timeout=10, what="the PIN prompt")
+        await wait_for_condition(lambda: len(bob.rtp.received) >= 10, timeout=30, what="the PIN prompt")
         await bob.digits(BOB_PIN + "#")
-        await wait_for_condition(lambda: len(bob.rtp.received) >= 60, timeout=15, what="the count")
+        await wait_for_condition(lambda: len(bob.rtp.received) >= 60, timeout=30, what="the count")
         await bob.digits("0")  # greetings
-        await wait_for_condition(lambda: len(bob.rtp.received) >= 80, timeout=15, what="the greetings menu")
+        await wait_for_condition(lambda: len(bob.rtp.received) >= 80, timeout=30, what="the greetings menu")
         await bob.digits("1")  # unavailable
         start = len(bob.rtp.received)
         await wait_for_condition(
-            lambda: heard_tone(bob, 1000, start, window=2400), timeout=20, what="the beep"
+            lambda: heard_tone(bob, 1000, start, window=2400), timeout=30, what="the beep"
         )
         await bob.tone(600, 1500)
         await bob.digits("#")
@@ -335,7 +335,7 @@ async def test_bob_records_his_greeting_from_his_phone_and_alice_hears_it(
     try:
         assert (await alice.dial(port, "*98212")).status == 200
         await alice.tone(300, 100)
-        await wait_for_condition(lambda: heard_tone(alice, 600), timeout=15, what="bob's greeting")
+        await wait_for_condition(lambda: heard_tone(alice, 600), timeout=30, what="bob's greeting")
         await alice.hang_up(port)
     finally:
         alice.close()
@@ -352,16 +352,16 @@ async def test_guessing_a_box_pin_counts_as_failed_authentications_and_bans_the_
     alice = await AppPhone.start("alice", "Alice-Demo-2026")
     try:
         assert (await alice.dial(port, "*97212")).status == 200  # bob's box, by its number
-        await wait_for_condition(lambda: len(alice.rtp.received) >= 10, timeout=10, what="the PIN prompt")
+        await wait_for_condition(lambda: len(alice.rtp.received) >= 10, timeout=30, what="the PIN prompt")
         for _ in range(3):
             await alice.digits("1397#")
             heard = len(alice.rtp.received)
             await wait_for_condition(
                 lambda heard=heard: len(alice.rtp.received) >= heard + 30 or bool(runtime.server.bans()),
-                timeout=15,
+                timeout=30,
                 what="the wrong PIN prompt",
             )
-        await wait_for_condition(lambda: bool(runtime.server.bans()), timeout=10, what="the ban")
+        await wait_for_condition(lambda: bool(runtime.server.bans()), timeout=30, what="the ban")
         (ban,) = runtime.server.bans()
         assert ban.address == "127.0.0.1"
     finally:
@@ -379,9 +379,9 @@ async def test_a_call_to_bob_when_no_phone_of_his_answers_goes_to_his_voicemail(
     alice = await AppPhone.start("alice", "Alice-Demo-2026")
     try:
         assert (await alice.dial(port, "212")).status == 200
-        await wait_for_condition(lambda: len(alice.rtp.received) >= 10, timeout=10, what="the greeting")
+        await wait_for_condition(lambda: len(alice.rtp.received) >= 10, timeout=30, what="the greeting")
         await alice.digits("0")
-        await wait_for_condition(lambda: heard_tone(alice, 1000, window=2400), timeout=15, what="the beep")
+        await wait_for_condition(lambda: heard_tone(alice, 1000, window=2400), timeout=30, what="the beep")
         await alice.tone(440, 2000)
         await alice.digits("#")
         await alice.bye_from_server(port, timeout=30)

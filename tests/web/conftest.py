@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from sqlalchemy import text as sql_text
 
 from api.support import PASSWORDS, make_platform, seed_demo
 from netports import free_port, release
@@ -25,10 +24,9 @@ from nuage.services.security.demo import DEMO_SECRETS, seed_demo_factors
 from nuage.services.security.second_factor import STEP_S, code_at
 from nuage.shared import ids
 from nuage.shared.clock import FrozenClock
-from nuage.storage.sql.tables import metadata
 from nuage.tenancy.model import PartyKind
 from nuage.web.app import create_app
-from platforms import DATABASES
+from platforms import DATABASES, migrated_platform, wipe
 from waiting import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -125,13 +123,12 @@ ON_BOTH_DATABASES = pytest.mark.parametrize("portal_database", DATABASES, indire
 
 def _postgres_demo(request: pytest.FixtureRequest, folder: Path, clock: FrozenClock) -> Platform:
     """The demo (and its administrators' second factors) on the run's PostgreSQL database, emptied
-    first: the same data as the SQLite template."""
+    first (the tables that hold rows), migrated if it is not at the newest revision: the same data
+    as the SQLite template."""
     url = request.getfixturevalue("postgres_url")
     settings = Settings(data_dir=folder, database_url=url, secret_key=TEST_KEY)
-    platform = build_platform(settings, migrate=True, clock=clock)
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with platform.engine.begin() as connection:
-        connection.execute(sql_text(f"TRUNCATE {names} CASCADE"))
+    platform = migrated_platform(settings, clock)
+    wipe(platform)
     with fixed_ids():
         seed_demo(platform)
         with platform.uow() as uow:

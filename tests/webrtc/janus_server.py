@@ -72,7 +72,7 @@ class JanusServer:
                 stderr=subprocess.STDOUT,
             )
             try:
-                wait_until(self._ready, timeout=20, what="Janus to answer /info")
+                wait_until(self._ready, timeout=30, what="Janus to answer /info")
                 return
             except AssertionError:
                 self.stop()

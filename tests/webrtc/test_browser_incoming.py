@@ -31,6 +31,14 @@ async def status_was(page: Page, text: str) -> None:
     await page.wait_for_function(f"() => window.nuageSoftphone.events.includes({text!r})", timeout=90_000)
 
 
+async def call_ended(page: Page) -> None:
+    """Wait until Janus has told the page the call is over (its SIP plugin takes the next call only
+    then: a call offered before that is refused with 486 Busy Here)."""
+    await page.wait_for_function(
+        "() => window.nuageSoftphone.events.some((e) => e.startsWith('call ended'))", timeout=90_000
+    )
+
+
 async def ringing(page: Page) -> str:
     """Wait for the ringing indicator; return the caller ID the page shows."""
     await page.wait_for_selector("#incoming:not([hidden])", timeout=90_000)  # loaded machine
@@ -77,6 +85,7 @@ async def test_a_phone_calls_the_browser_user_who_answers_in_the_page_and_both_h
             )
             await page.click("#hangup")
             await bob.wait_event("CALL_CLOSED")
+            await call_ended(page)
 
             await bob.command("dial", ALICE_EXTENSION)  # the next call, declined in the page
             await ringing(page)

@@ -138,7 +138,9 @@ def test_serve_runs_janus_for_the_demo_room_and_shop_and_stops_it(
     assert "Browser phone: " + served.base + "/softphone  (log in as alice@dupont.example" in output
 
     with api_client(served.base, "demo-operator") as http:
-        wait_until(lambda: gateway_answers(http), timeout=60, what="Janus to answer")
+        # each probe is a request the server passes on to Janus: a few a second, not fifty, so the
+        # starting gateway gets the CPU
+        wait_until(lambda: gateway_answers(http), timeout=60, interval=0.2, what="Janus to answer")
         health = http.get("/meeting-gateway").json()
         assert health["configured"], health
         assert health["reachable"], health
@@ -148,7 +150,7 @@ def test_serve_runs_janus_for_the_demo_room_and_shop_and_stops_it(
         # supervised: a Janus that dies is started again
         os.kill(janus_pid, signal.SIGKILL)
         wait_until(lambda: not alive(janus_pid), timeout=30, what="the killed Janus to be reaped")
-        wait_until(lambda: gateway_answers(http), timeout=60, what="Janus to be started again")
+        wait_until(lambda: gateway_answers(http), timeout=60, interval=0.2, what="Janus to be started again")
         assert "Janus exited" in served.output()
 
     context = media_browser.new_context(base_url=served.base, locale="en-GB")
@@ -192,7 +194,9 @@ def test_serve_runs_janus_for_the_demo_room_and_shop_and_stops_it(
                 ours = [r for r in records if r["callee"] == SHOP_NUMBER and r["direction"] == "inbound"]
                 return ours[0] if ours else None
 
-            wait_until(lambda: widget_call() is not None, timeout=30, what="the widget call's record")
+            wait_until(
+                lambda: widget_call() is not None, timeout=30, interval=0.2, what="the widget call's record"
+            )
             record = widget_call()
             assert record is not None
             assert record["refusal_rule"] is None, record  # the ticket let it through (CFG-10)

@@ -77,7 +77,7 @@ async def test_a_carrier_call_dials_in_to_a_paid_meeting_room(
     pay_invoice(platform, room.invoice_number)
     assert (await caller.call(port, DIAL_IN)).status == 200
     await caller.rtp.send_tone(caller.engine_port, 300, 100)  # latches the engine on the caller's port
-    await wait_for_condition(lambda: rms(caller.rtp.audio()) > 300, timeout=15, what="the PIN prompt")
+    await wait_for_condition(lambda: rms(caller.rtp.audio()) > 300, timeout=30, what="the PIN prompt")
     assert in_use(platform) == 1  # CAP-3: an inbound channel of the account held
     for key in PIN + "#":
         await caller.rtp.send_digit(caller.engine_port, key)
@@ -85,7 +85,7 @@ async def test_a_carrier_call_dials_in_to_a_paid_meeting_room(
         lambda: in_room(platform, room) == [f"{CALLER} (phone)"], timeout=30, what="the caller in the room"
     )
     await caller.hang_up(port)
-    await wait_for_condition(lambda: in_room(platform, room) == [], timeout=15, what="the caller out")
+    await wait_for_condition(lambda: in_room(platform, room) == [], timeout=30, what="the caller out")
     await wait_for_condition(lambda: in_use(platform) == 0, what="the channel given back")
     (cdr,) = await cdrs(platform)
     assert (cdr["direction"], cdr["outcome"]) == ("inbound", "answered")

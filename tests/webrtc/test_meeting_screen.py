@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from webrtc.conftest import LiveMeeting
-from webrtc.test_meeting_browsers import HEARD, hears_one_other, join, order
+from webrtc.test_meeting_browsers import HEARD, heard, join, order
 from webrtc.test_meeting_rooms_api import pay_invoice
 
 SCREEN_FRAMES = """async (name) => {
@@ -61,7 +61,7 @@ def test_a_shared_screen_reaches_the_other_browser_as_a_second_video_feed(
     alice, bob = (context.new_page() for context in contexts)
     join(alice, room, "Alice")
     join(bob, room, "Bob")
-    assert hears_one_other(bob) > HEARD
+    assert heard(bob) > HEARD
     assert video_tracks(bob) == 1  # Alice's camera
 
     alice.wait_for_selector("#share-screen:not([hidden])")

@@ -82,7 +82,8 @@ def test_serve_shows_the_tenancy_to_a_logged_in_operator_only_and_stops_cleanly(
     data = tmp_path / "data"
     assert runner.invoke(app, ["demo", "--data-dir", str(data)]).exit_code == 0
     port = free_port()
-    env = {**os.environ, "NUAGE_DATA_DIR": str(data)}
+    # no Janus to start and stop (tests/webrtc/test_demo_serve.py checks the one serve runs)
+    env = {**os.environ, "NUAGE_DATA_DIR": str(data), "NUAGE_JANUS__EMBEDDED": "false"}
     process = subprocess.Popen(
         [sys.executable, "-m", "nuage", "serve", "--http", f"127.0.0.1:{port}", "--sip", "127.0.0.1:0"],
         env=env,
@@ -93,14 +94,16 @@ def test_serve_shows_the_tenancy_to_a_logged_in_operator_only_and_stops_cleanly(
     try:
         answers: list[httpx.Response] = []
 
-        def answered() -> bool:
+        def answered(probe: httpx.Client) -> bool:
             try:
-                answers.append(httpx.get(f"http://127.0.0.1:{port}/health", timeout=1))
+                answers.append(probe.get(f"http://127.0.0.1:{port}/health"))
             except httpx.TransportError:
                 return False
             return True
 
-        wait_until(answered, timeout=60, interval=0.1, what="the server's health page")
+        # one client for every probe: ``httpx.get`` makes a client (and its TLS context) each time
+        with httpx.Client(timeout=1) as probe:
+            wait_until(lambda: answered(probe), timeout=60, interval=0.1, what="the server's health page")
         health = answers[-1]
         assert health.status_code == 200
         assert health.json()["status"] == "ok"

@@ -177,7 +177,7 @@ async def test_a_ringing_call_is_picked_up_from_another_phone(
     server = platform.sip.server
     await wait_for_condition(
         lambda: any(call.state is CallState.ROUTING for call in server.calls()),
-        timeout=10,
+        timeout=30,
         what="a ringing call",
     )
     alice_port = free_port()

@@ -74,14 +74,17 @@ class Node:
         command += ["--http", f"127.0.0.1:{self.http_port}", "--data-dir", str(self.data)]
         with (self.data / "serve.log").open("ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
-        wait_until(self._up, timeout=90, interval=0.1, what="the node's health page")
+        # one client for every probe: ``httpx.get`` makes a client (and its TLS context) each time,
+        # CPU the starting node needs while the held calls wait for it
+        with httpx.Client(timeout=1) as probe:
+            wait_until(lambda: self._up(probe), timeout=90, interval=0.1, what="the node's health page")
 
-    def _up(self) -> bool:
+    def _up(self, probe: httpx.Client) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
             raise RuntimeError("the node exited: " + (self.data / "serve.log").read_text()[-3000:])
         try:
-            return httpx.get(f"http://127.0.0.1:{self.http_port}/health", timeout=1).status_code == 200
+            return probe.get(f"http://127.0.0.1:{self.http_port}/health").status_code == 200
         except httpx.HTTPError:
             return False
 

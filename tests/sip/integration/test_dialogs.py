@@ -122,7 +122,7 @@ async def test_shutdown_refuses_new_calls_then_ends_current_ones_and_flushes_cdr
     assert info.caller == "alice"
     assert info.callee == "bob"
     stopping = asyncio.create_task(lab.server.stop(grace_s=0.5))
-    await wait_for_condition(lambda: not lab.server.accepting, timeout=10, what="the server stopping")
+    await wait_for_condition(lambda: not lab.server.accepting, timeout=30, what="the server stopping")
     late = RawUdpPhone()
     try:
         late.send(

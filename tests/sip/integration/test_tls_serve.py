@@ -39,7 +39,8 @@ async def test_serve_listens_for_tls_with_the_demo_certificate_it_prints(tmp_pat
         f"127.0.0.1:{free_port()}",
         "--sip",
         f"127.0.0.1:{sip_port}",
-        env={**os.environ, "NUAGE_DATA_DIR": str(data)},
+        # no Janus to start and stop (tests/webrtc/test_demo_serve.py checks the one serve runs)
+        env={**os.environ, "NUAGE_DATA_DIR": str(data), "NUAGE_JANUS__EMBEDDED": "false"},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -78,6 +79,7 @@ def test_serve_refuses_a_certificate_it_cannot_load_naming_it(tmp_path: Path) ->
         "NUAGE_DATA_DIR": str(tmp_path / "data"),
         "NUAGE_SIP__TLS__CERTIFICATE": str(missing),
         "NUAGE_SIP__TLS__KEY": str(tmp_path / "missing.key"),
+        "NUAGE_JANUS__EMBEDDED": "false",  # no Janus started (and stopped) before SIP refuses to start
     }
     command = [sys.executable, "-m", "nuage", "serve", "--http", f"127.0.0.1:{free_port()}", "--sip"]
     done = subprocess.run(
