@@ -330,7 +330,9 @@ class SipRuntime:
             home,
             config.voicemail.deposit_code,
             recordings,
+            platform.engine,  # issue #22: phones' calls checked against an index in memory
         )
+        self.directory.also_reload.append(self.attendant.reload_index)
         gateways = platform.meeting_gateways  # MTG-1: phones into Web Meeting rooms' sound
         if gateways is not None:
             from nuage.adapters.janus_dialin import JanusMeetingBridge
