@@ -144,6 +144,7 @@ class ServerTransaction(_TimedTransaction):
         else:
             self.state = TxState.COMPLETED
             self._linger(0 if self.transport.reliable else timers.b, self._terminate)  # timer J
+            self.request.forget_views()  # kept 32 s for its retransmissions only (issue #22)
 
     def response(
         self,
@@ -289,6 +290,7 @@ class ClientTransaction(_TimedTransaction):
         the user is kept alive while the transaction lingers (timers D and M: 32 s; issue #22)."""
         self._on_response = self._stray
         self.last_provisional = None
+        self.request.forget_views()
 
     def _stray(self, response: SipResponse | None) -> None:
         if response is not None:

@@ -326,6 +326,10 @@ class CallerLeg(Leg):
         self.dialog = Dialog.as_uas(tx.request, self.local_tag, tx.source, host.via(self.transport))
         host.register_dialog((tx.request.call_id, self.local_tag), self)
 
+    def release_transactions(self) -> None:
+        """The INVITE's transaction lingers (timer L) with its request's parsed views dropped."""
+        self.tx.request.forget_views()
+
     @property
     def cancelled(self) -> bool:
         """Whether the caller sent CANCEL for its INVITE."""
