@@ -85,6 +85,23 @@ def tree_cpu(root: int) -> float:
     return total
 
 
+def tree_waiting(root: int) -> float:
+    """Seconds the threads of ``root`` and its processes spent runnable but waiting for a CPU
+    (``/proc/PID/task/TID/schedstat``, its second field): on a shared machine, what latency owes
+    to the others."""
+    total, pids = 0.0, [root]
+    while pids:
+        pid = pids.pop()
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[1]) / 1e9
+                with contextlib.suppress(OSError, ValueError):
+                    children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+                    pids.extend(int(child) for child in children)
+    return total
+
+
 @dataclass
 class Run:
     """One SIPp run against one server."""
@@ -99,6 +116,7 @@ class Run:
     wall_s: float
     rtt_ms: list[float] = field(default_factory=list, repr=False)
     lag: Lag | None = None
+    waiting_s: float = 0.0  # runnable but waiting for a CPU, all the server's threads
     load: tuple[float, ...] = ()
 
     def per_cpu_s(self) -> float:
@@ -321,7 +339,7 @@ class Bench:
             stale.unlink()
         log_from = len(self.nuage.log())
         load = os.getloadavg()
-        cpu_before, started = tree_cpu(pid), time.monotonic()
+        cpu_before, started, waiting_before = tree_cpu(pid), time.monotonic(), tree_waiting(pid)
         sipp = self._sipp(name, scenario, target, CALLER_IP, free_port(), *args, "-r", str(rate), "-m",
                           str(calls), "-trace_rtt", "-rtt_freq", "1", "-trace_stat", "-stf", f"{name}.csv",
                           "-fd", "1", "-timeout", f"{int(duration + 40)}s")  # fmt: skip
@@ -331,6 +349,7 @@ class Bench:
             sipp.kill()
             sipp.wait()
         wall, cpu = time.monotonic() - started, tree_cpu(pid) - cpu_before
+        waiting = tree_waiting(pid) - waiting_before
         stats = sipp_stats(self.folder / f"{name}.csv")
         rtts: list[float] = []
         for rtt_file in self.folder.glob("*_rtt.csv"):
@@ -341,7 +360,7 @@ class Bench:
         lag = lag_of(self.nuage.log()[log_from:]) if server == "nuage" else None
         ok = stats.get("SuccessfulCall(C)", 0)
         run = Run(server, kind, rate, calls, ok, max(stats.get("FailedCall(C)", 0), calls - ok), cpu, wall,
-                  rtts, lag, tuple(round(x, 2) for x in (*load, *os.getloadavg())))  # fmt: skip
+                  rtts, lag, waiting, tuple(round(x, 2) for x in (*load, *os.getloadavg())))  # fmt: skip
         print(("warm-up: " if quiet else "") + line_of(run), flush=True)
         time.sleep(2)
         return run
@@ -374,20 +393,21 @@ def line_of(run: Run) -> str:
     return (f"{run.server:>8} calls {run.rate:4d}/s ok={run.successful} failed={run.failed} "
             f"per-cpu-s={run.per_cpu_s():.0f} p50/p99/max={fmt(run.quantile(0.5))}/{fmt(run.quantile(0.99))}/"
             f"{fmt(max(run.rtt_ms) if run.rtt_ms else None)} ms lag {lag_text(run.lag)} "
-            f"load={run.load}")  # fmt: skip
+            f"waiting={100 * run.waiting_s / run.wall_s:.0f}% load={run.load}")  # fmt: skip
 
 
 def report(runs: list[Run], bench: Bench) -> None:
     print(
         "\n| server | rate/s | ok | failed | calls per CPU-s | INVITE→200 p50 / p99 / max ms | "
-        "loop lag p99 / max ms (loop CPU in the worst; longest GC) | load average |"
+        "loop lag p99 / max ms (loop CPU in the worst; longest GC) | waiting for a CPU | load average |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in (r for r in runs if r.kind == "calls"):
         top = max(r.rtt_ms) if r.rtt_ms else None
         print(f"| {r.server} | {r.rate} | {r.successful} | {r.failed} | {r.per_cpu_s():.0f} | "
               f"{fmt(r.quantile(0.5))} / {fmt(r.quantile(0.99))} / {fmt(top)} | "
-              f"{lag_text(r.lag)} | {r.load[0]:.2f}-{r.load[3]:.2f} |")  # fmt: skip
+              f"{lag_text(r.lag)} | {100 * r.waiting_s / r.wall_s:.0f} % | "
+              f"{r.load[0]:.2f}-{r.load[3]:.2f} |")  # fmt: skip
     print("\n| rate/s | Nuage / Kamailio calls per CPU-second (median of runs) |\n|---|---|")
     for rate in sorted({r.rate for r in runs if r.kind == "calls"}):
         mine = [
