@@ -385,6 +385,12 @@ def lag_text(lag: Lag | None) -> str:
     return f"{lag.p99_ms:.0f} / {lag.max_ms:.0f} ({lag.worst_cpu_ms:.0f}; {lag.gc_max_ms:.0f})"
 
 
+def waiting_text(run: Run) -> str:
+    """The share of the run's wall time the server's threads waited for a CPU (their sum: may pass
+    100 %); "-" when a thread ended during the run (its waits left the count)."""
+    return f"{100 * run.waiting_s / run.wall_s:.0f} %" if run.waiting_s >= 0 and run.wall_s else "-"
+
+
 def line_of(run: Run) -> str:
     if run.kind == "register":
         return (f"{run.server:>8} REGISTER {run.rate:5d}/s ok={run.successful} failed={run.failed} "
@@ -393,7 +399,7 @@ def line_of(run: Run) -> str:
     return (f"{run.server:>8} calls {run.rate:4d}/s ok={run.successful} failed={run.failed} "
             f"per-cpu-s={run.per_cpu_s():.0f} p50/p99/max={fmt(run.quantile(0.5))}/{fmt(run.quantile(0.99))}/"
             f"{fmt(max(run.rtt_ms) if run.rtt_ms else None)} ms lag {lag_text(run.lag)} "
-            f"waiting={100 * run.waiting_s / run.wall_s:.0f}% load={run.load}")  # fmt: skip
+            f"waiting={waiting_text(run)} load={run.load}")  # fmt: skip
 
 
 def report(runs: list[Run], bench: Bench) -> None:
@@ -406,7 +412,7 @@ def report(runs: list[Run], bench: Bench) -> None:
         top = max(r.rtt_ms) if r.rtt_ms else None
         print(f"| {r.server} | {r.rate} | {r.successful} | {r.failed} | {r.per_cpu_s():.0f} | "
               f"{fmt(r.quantile(0.5))} / {fmt(r.quantile(0.99))} / {fmt(top)} | "
-              f"{lag_text(r.lag)} | {100 * r.waiting_s / r.wall_s:.0f} % | "
+              f"{lag_text(r.lag)} | {waiting_text(r)} | "
               f"{r.load[0]:.2f}-{r.load[3]:.2f} |")  # fmt: skip
     print("\n| rate/s | Nuage / Kamailio calls per CPU-second (median of runs) |\n|---|---|")
     for rate in sorted({r.rate for r in runs if r.kind == "calls"}):
