@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -30,7 +30,7 @@ from nuage import sip_wiring
 from nuage.adapters.einvoice_validation import SaxonValidator
 from nuage.config import Settings
 from nuage.errors import UpstreamUnavailable
-from nuage.payments.dunning import DunningPolicy, InterestMode
+from nuage.payment_wiring import payment_settings
 from nuage.services.einvoicing import PaymentSettings
 from nuage.services.meetings.ports import MeetingGateways
 from nuage.services.payments.documents import DocumentTools
@@ -191,28 +191,6 @@ def build_platform(settings: Settings, *, migrate: bool = False, clock: Clock | 
     )
 
 
-def payment_settings(settings: Settings) -> PaymentSettings:
-    """BIL-4/PAY-1/PAY-2: the use cases' payment settings; what ``[payments]`` omits keeps its default."""
-    config = settings.payments
-    given = config.model_dump(
-        exclude_none=True, include={"iban", "bic", "account_holder", "payment_days", "mail_from"}
-    )
-    policy: dict[str, Any] = {}
-    if config.reminder_days is not None:
-        policy["reminder_days"] = tuple(config.reminder_days)
-    if config.reminder_fees is not None:
-        policy["reminder_fees"] = tuple(config.reminder_fees)
-    if config.interest_mode is not None:
-        policy["interest_mode"] = InterestMode(config.interest_mode)
-    if config.suspend_after_days is not None:
-        policy["suspend_after_days"] = config.suspend_after_days
-    if config.auto_suspend is not None:
-        policy["auto_suspend"] = config.auto_suspend
-    return PaymentSettings(
-        **given, policy=DunningPolicy(**policy), einvoice_workers=settings.einvoice_workers
-    )
-
-
 class SipRuntime:
     """The SIP data plane wired to storage: directory snapshot, registrations, CDRs (SIP-1), and the
     terms-based call policy (EMG-4, PAY-3, CTR-4, SIP-2, CAP-3) over its own snapshot."""
@@ -335,7 +313,9 @@ class SipRuntime:
             home,
             config.voicemail.deposit_code,
             recordings,
+            platform.engine,  # issue #22: phones' calls checked against an index in memory
         )
+        self.directory.also_reload.append(self.attendant.reload_index)
         gateways = platform.meeting_gateways  # MTG-1: phones into Web Meeting rooms' sound
         if gateways is not None:
             from nuage.adapters.janus_dialin import JanusMeetingBridge

@@ -124,6 +124,8 @@ class SipSettings(BaseModel):
     tcp_idle_timeout_s: float = Field(default=900.0, gt=0)
     tcp_max_connections: int = Field(default=10_000, ge=1)
     tcp_max_connections_per_address: int = Field(default=100, ge=1)
+    # issue #22: log the event loop's lateness every this many seconds (0: off; the benchmark sets it)
+    loop_lag_report_s: float = Field(default=0.0, ge=0, le=3600)
     autodialer: SipAutoDialerSettings = SipAutoDialerSettings()
     security: SipSecuritySettings = SipSecuritySettings()
     media: SipMediaSettings = SipMediaSettings()

@@ -5,14 +5,17 @@ Owns ``UowAttendantDirectory`` (each question is one short transaction, run in a
 the event loop never waits on the database or on an argon2 PIN check) and ``AttendantPlane``,
 which generates the default prompts once (in a worker thread, while the server starts) and hands
 the applications the embedded engine's conference mixer (rtpengine has none: rooms then say
-goodbye). A number or extension is looked up when a call is placed, so a change in the directory
-applies to the next call.
+goodbye). A phone's call is checked against ``AttendantIndex`` in memory (issue #22: a read per
+call in a worker thread held the GIL the event loop needed): a room or a number routed to an
+application is answered within the index's refresh (2 s, or at once when the SIP directory is read
+again); a call from outside and a string the index names are looked up in the database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -34,7 +37,11 @@ from nuage.sip.attendant.ports import Answering, LiveState, Sound
 from nuage.sip.media import CallRecordings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from nuage.sip.server import SipServer
+    from nuage.storage.sql.attendant_index import AttendantIndex
+    from nuage.storage.sql.snapshots import RefreshedSnapshot
 
 log = logging.getLogger("nuage.adapters.attendant")
 
@@ -50,6 +57,7 @@ class UowAttendantDirectory:
         self.prompts_dir = prompts_dir
         self.region = region
         self.ctx = Context.operator("", clock)  # the SIP plane acts for the platform itself
+        self.index: RefreshedSnapshot[AttendantIndex] | None = None  # phones' calls answered from memory
 
     def _answering(self, account_id: str | None, dialled: str) -> Answering | None:
         text = dialled.strip()
@@ -67,6 +75,16 @@ class UowAttendantDirectory:
         return Answering(routed.account_id, destination) if destination.kind in NUMBER_KINDS else None
 
     async def answering(self, account_id: str | None, dialled: str) -> Answering | None:
+        index = self.index
+        if account_id is not None and index is not None:  # a phone's call (issue #22): in memory
+            text = dialled.strip()
+            known = index.value
+            room = known.rooms.get((account_id, text)) if text.isdigit() and len(text) <= 8 else None
+            if room is not None:
+                return Answering(account_id, Destination(DestinationKind.CONFERENCE, room))
+            e164 = _e164(text, self.region)
+            if e164 is None or e164 not in known.numbers:
+                return None
         return await asyncio.to_thread(self._answering, account_id, dialled)
 
     def _menus(self, account_id: str) -> tuple[Mapping[str, Menu], frozenset[str]]:
@@ -147,6 +165,12 @@ class UowAttendantDirectory:
         return ivr_prompts.prompt(self.prompts_dir, language, key)
 
 
+@functools.lru_cache(maxsize=4096)
+def _e164(dialled: str, region: str) -> str | None:
+    """``dialled_to_e164``, remembered: phones dial the same extensions and numbers again."""
+    return dialled_to_e164(dialled, region)
+
+
 class AttendantPlane:
     """The applications of issue #16 (auto-attendant, conference rooms) on one SIP server."""
 
@@ -159,9 +183,15 @@ class AttendantPlane:
         region: str,
         voicemail_code: str = "*98",
         recordings: CallRecordings | None = None,
+        engine: Engine | None = None,
     ) -> None:
+        """``engine``: where the index of rooms and numbers is read (None: every call asks ``uow``)."""
         self.prompts_dir = prompts_dir
         self.directory = UowAttendantDirectory(uow, clock, prompts_dir, region)
+        if engine is not None:
+            from nuage.storage.sql.attendant_index import attendant_index
+
+            self.directory.index = attendant_index(engine)
         port = server.media.port if server.media is not None else None
         mixer = port if isinstance(port, EmbeddedMediaEngine) else None
         if mixer is not None:
@@ -173,8 +203,15 @@ class AttendantPlane:
 
     async def start(self) -> None:
         """Generate the default prompts that are missing, in a worker thread while the server starts
-        (a prompt not generated yet plays as a tone)."""
+        (a prompt not generated yet plays as a tone); read the index of rooms and numbers."""
         self._generating = asyncio.get_running_loop().create_task(self._generate())
+        if self.directory.index is not None:
+            await self.directory.index.start()
+
+    async def reload_index(self) -> None:
+        """Read the index of rooms and numbers again now (with the SIP directory)."""
+        if self.directory.index is not None:
+            await self.directory.index.reload()
 
     async def _generate(self) -> None:
         made = await asyncio.to_thread(ivr_prompts.generate, self.prompts_dir)
@@ -182,7 +219,9 @@ class AttendantPlane:
             log.info("auto-attendant: %d prompts generated in %s", made, self.prompts_dir)
 
     async def stop(self) -> None:
-        """Let a generation under way finish (its thread cannot be interrupted)."""
+        """Let a generation under way finish (its thread cannot be interrupted); stop the index."""
+        if self.directory.index is not None:
+            await self.directory.index.stop()
         if self._generating is not None:
             with contextlib.suppress(Exception):
                 await self._generating

@@ -1,8 +1,10 @@
 """The SIP plane's CallRecordings port (CFG-9), bridged to the account's recording setting.
 
 Which calls an account records (its ``RecordingRule``: on or off, the users and numbers chosen)
-is read from the database in a worker thread and kept for a
-few seconds (a call's setup never waits on the database more than once in a while); a finished
+is read from the database in a worker thread, once per account, then again in the background
+every few seconds (issue #22: a call's setup waits on the database only for an account's first
+calls, never when the value is renewed: at hundreds of calls a second, every call after an
+expiry used to wait for its own read); a finished
 recording is listed and its bytes added to the account's volume in one unit of work. The files
 live in ``<data_dir>/recordings/<account>/<id>.flac`` (``recording_file``).
 """
@@ -10,6 +12,7 @@ live in ``<data_dir>/recordings/<account>/<id>.flac`` (``recording_file``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 
@@ -24,6 +27,8 @@ from nuage.shared.ids import new_id
 from nuage.shared.phone import DEFAULT_REGION
 from nuage.sip.media import Recording
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
+
+log = logging.getLogger("nuage.adapters.call_recordings")
 
 
 class SqlCallRecordings:
@@ -44,14 +49,19 @@ class SqlCallRecordings:
         self._clock = clock
         self._cache_s = cache_s
         self._settings: dict[str, tuple[float, RecordingRule]] = {}
+        self._reading: dict[str, asyncio.Future[RecordingRule]] = {}
 
     async def rule(self, account_id: str) -> RecordingRule:
-        """CFG-9: the account's choice (read again once it is a few seconds old)."""
+        """CFG-9: the account's choice. Issue #22: once read, calls never wait for it again: one
+        older than ``cache_s`` is still used while a single read in the background replaces it (a
+        change applies within ``cache_s`` and one read); an account's first calls share one read."""
         known = self._settings.get(account_id)
-        if known is None or time.monotonic() - known[0] > self._cache_s:
-            known = (time.monotonic(), await asyncio.to_thread(self._rule, account_id))
-            self._settings[account_id] = known
-        return known[1]
+        reading = self._reading.get(account_id)
+        if known is not None:
+            if reading is None and time.monotonic() - known[0] > self._cache_s:
+                self._start_read(account_id)
+            return known[1]
+        return await asyncio.shield(reading or self._start_read(account_id))
 
     async def target(self, account_id: str, call_id: str, parties: CallParties | None = None) -> Path | None:
         """CFG-9: a new file of the account's when it records this call, else None."""
@@ -60,6 +70,22 @@ class SqlCallRecordings:
         path = recording_file(self._data_dir, account_id, new_id("rec"))
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         return path
+
+    def _start_read(self, account_id: str) -> asyncio.Future[RecordingRule]:
+        reading = self._reading[account_id] = asyncio.ensure_future(self._read(account_id))
+        reading.add_done_callback(lambda done: done.cancelled() or done.exception())  # logged in _read
+        return reading
+
+    async def _read(self, account_id: str) -> RecordingRule:
+        try:
+            rule = await asyncio.to_thread(self._rule, account_id)
+        except Exception:
+            log.exception("CFG-9: the recording choice of %s could not be read", account_id)
+            raise
+        finally:
+            self._reading.pop(account_id, None)
+        self._settings[account_id] = (time.monotonic(), rule)
+        return rule
 
     def _rule(self, account_id: str) -> RecordingRule:
         with SqlUnitOfWork(self._engine) as uow:

@@ -19,6 +19,7 @@ from nuage.cli.janus_embedded import print_demo, start_janus, wire_sip
 from nuage.cli.support_mail import SupportMailRuntime, start_support_mail
 from nuage.cli.telavox_job import telavox_job, upstream_of
 from nuage.sip import install_uvloop, tune_gc
+from nuage.sip.loop_lag import LoopLagProbe
 from nuage.sip.tls_certs import CertificateError, CertificatePair, fingerprint
 
 if TYPE_CHECKING:
@@ -104,6 +105,9 @@ async def _start_sip(platform: Platform) -> SipRuntime:
     # process-wide, so here at the entry point: what exists once the directory and bindings are
     # loaded is frozen out of every later collection, and young collections are rarer
     tune_gc()
+    report_s = platform.settings.sip.loop_lag_report_s
+    if report_s:  # issue #22: the event loop's lateness, logged for the benchmark
+        LoopLagProbe(report_s).start()
     bound = runtime.server.bound_address("UDP")
     typer.echo(
         f"Softphone: register to sip:{bound.host}:{bound.port} (UDP or TCP), "

@@ -20,7 +20,7 @@ from nuage.sip.accounting import CdrWriter
 from nuage.sip.b2bua.admission import admit
 from nuage.sip.b2bua.apps import Applications
 from nuage.sip.b2bua.controller import CallController
-from nuage.sip.b2bua.legs import Leg
+from nuage.sip.b2bua.legs import ClosedDialog, Leg
 from nuage.sip.b2bua.media import MediaServices, drain
 from nuage.sip.b2bua.records import CallInfo
 from nuage.sip.b2bua.services import CallServices, CallSettings
@@ -100,7 +100,7 @@ class SipServer:
         self._hot_desk = hot_desk
         self._routing = routing  # forwarding, ring groups (issue #15)
         self._transports: dict[str, Transport] = {}
-        self._dialogs: dict[tuple[str, str], Leg] = {}
+        self._dialogs: dict[tuple[str, str], Leg | ClosedDialog] = {}
         self._calls: dict[int, CallController] = {}
         self._invites: dict[tuple[str, ...], CallController] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -305,7 +305,7 @@ class SipServer:
         """Our Contact for a transport (lower-case transport parameter)."""
         return self._contact.get(transport.upper()) or next(iter(self._contact.values()))
 
-    def register_dialog(self, key: tuple[str, str], leg: Leg) -> None:
+    def register_dialog(self, key: tuple[str, str], leg: Leg | ClosedDialog) -> None:
         """Route a dialog's requests to a leg."""
         self._dialogs[key] = leg
 

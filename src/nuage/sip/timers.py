@@ -69,8 +69,13 @@ class CoarseTimer:
         self.cancelled = False
 
     def cancel(self) -> None:
-        """Do not run it."""
+        """Do not run it (and keep nothing of what it would have run until its slot comes)."""
         self.cancelled = True
+        self.callback = _nothing
+
+
+def _nothing() -> None:
+    return None
 
 
 class CoarseTimers:

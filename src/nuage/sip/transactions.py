@@ -144,6 +144,7 @@ class ServerTransaction(_TimedTransaction):
         else:
             self.state = TxState.COMPLETED
             self._linger(0 if self.transport.reliable else timers.b, self._terminate)  # timer J
+            self.request.forget_views()  # kept 32 s for its retransmissions only (issue #22)
 
     def response(
         self,
@@ -282,6 +283,18 @@ class ClientTransaction(_TimedTransaction):
             self._send_ack(response)  # a retransmitted final response: ACK again, do not report
         elif self.state is TxState.ACCEPTED and 200 <= status < 300:
             self._on_response(response)  # retransmitted or forked 2xx goes to the TU (RFC 6026)
+
+    def release(self) -> None:
+        """The transaction user is done with this transaction (its leg closed): a late 2xx goes where
+        one arriving after the transaction ended goes (the user's stray responses), and nothing of
+        the user is kept alive while the transaction lingers (timers D and M: 32 s; issue #22)."""
+        self._on_response = self._stray
+        self.last_provisional = None
+        self.request.forget_views()
+
+    def _stray(self, response: SipResponse | None) -> None:
+        if response is not None:
+            self._layer.user.on_stray_response(response, self.destination)
 
     def cancel(self) -> None:
         """CANCEL the INVITE (§9.1): now if a provisional came, else as soon as one does."""

@@ -255,3 +255,31 @@ def test_coarse_timers_fire_together_at_slot_ends_and_can_be_cancelled() -> None
     assert fired == [("a", 1.0), ("b", 1.0), ("c", 3.0)]
     assert len(wheel) == 0
     assert clock.pending == 0
+
+
+def test_a_released_invite_client_sends_a_late_2xx_to_the_stray_responses_not_to_its_old_handler(
+    stack: Stack,
+) -> None:
+    """Issue #22: a leg that closed releases its branches; they linger (timer M) without it."""
+    invite = request("INVITE")
+    results: list[SipResponse | None] = []
+    tx = stack.layer.send_request(invite, PEER, results.append, transport=stack.transport)
+    ok = make_response(invite, 200, to_tag="b")
+    stack.receive(ok)
+    assert tx.state is TxState.ACCEPTED
+    tx.release()
+    stack.receive(ok)  # retransmitted: the user hears of it as of any 2xx after the transaction
+    assert [r.status for r in results if r] == [200]
+    assert [r.status for r in stack.user.stray] == [200]
+    assert invite.from_tag == "a"  # its views, parsed again when asked
+    assert invite.cseq.number == 1
+
+
+def test_a_cancelled_coarse_timer_keeps_nothing_of_its_callback(stack: Stack) -> None:
+    wheel = CoarseTimers(stack.clock, resolution=1.0)
+    fired: list[int] = []
+    timer = wheel.call_later(30, lambda: fired.append(1))
+    timer.cancel()
+    assert timer.callback() is None  # what it held is gone before its slot comes
+    stack.clock.advance(31)
+    assert fired == []

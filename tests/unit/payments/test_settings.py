@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nuage.bootstrap import payment_settings
 from nuage.config import ConfigError, load_settings
+from nuage.payment_wiring import payment_settings
 from nuage.payments.dunning import DunningPolicy, InterestMode
 from nuage.services.einvoicing import PaymentSettings, validation_workers
 

@@ -174,6 +174,7 @@ class CalleeLeg(Leg):
         best = _best_final([r for r in self._finals if r is not None])
         self.state = LegState.DISCONNECTED
         self.host.unregister_dialog((self.call_id, self.local_tag))
+        self.release_transactions()
         self.call.on_event(self, Fail(best.status, best.reason))
 
     def _done(self) -> list[bool]:
@@ -190,6 +191,11 @@ class CalleeLeg(Leg):
                     self.cancel()
             case _:
                 pass
+
+    def release_transactions(self) -> None:
+        """The branches linger (timers D and M) without keeping this leg and its call (issue #22)."""
+        for tx in self._branches:
+            tx.release()
 
     def cancel(self) -> None:
         """CANCEL every branch still ringing (the leg reports Fail when they all end)."""

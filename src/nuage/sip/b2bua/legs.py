@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol
 
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
@@ -53,7 +54,7 @@ class LegHost(Protocol):
         """Our Contact header value for a transport."""
         ...
 
-    def register_dialog(self, key: tuple[str, str], leg: Leg) -> None:
+    def register_dialog(self, key: tuple[str, str], leg: Leg | ClosedDialog) -> None:
         """Route in-dialog requests with (Call-ID, local tag) to ``leg``."""
         ...
 
@@ -260,11 +261,52 @@ class Leg:
         if self._2xx is not None:
             self._2xx[3].cancel()
         self._2xx = None
+        self.release_transactions()
         if self.dialog is not None:
-            dialog = self.dialog
-            # keep routing late retransmissions (BYE, 2xx) for a while, then forget the dialog
+            dialog, host = self.dialog, self.host
+            # keep answering late messages (BYE, 2xx) for a while, then forget the dialog; what
+            # answers them holds the dialog only, not the call (issue #22: calls kept 32 s after
+            # their end made the garbage collector's full passes long)
             key = (dialog.call_id, dialog.local_tag)
-            self.host.linger(self.host.timers.b, lambda: self.host.unregister_dialog(key))
+            host.register_dialog(key, ClosedDialog(dialog, self._last_ack, host.send_raw))
+            host.linger(host.timers.b, partial(host.unregister_dialog, key))
+
+    def release_transactions(self) -> None:
+        """Let this leg's client transactions linger without it (callee legs have some)."""
+
+
+class ClosedDialog:
+    """The dialog of a closed leg, for as long as late messages may come (issue #22): the peer's
+    BYE crossing ours gets 200, another request 481, a retransmitted 2xx the leg's last ACK again."""
+
+    __slots__ = ("_dialog", "_last_ack", "_send_raw")
+
+    def __init__(
+        self,
+        dialog: Dialog,
+        last_ack: tuple[bytes, Address] | None,
+        send_raw: Callable[[bytes, Address], None],
+    ) -> None:
+        self._dialog = dialog
+        self._last_ack = last_ack
+        self._send_raw = send_raw
+
+    def on_request(self, tx: ServerTransaction) -> None:
+        """An in-dialog request after the leg closed."""
+        if not self._dialog.accepts(tx.request):
+            tx.reply(500, "CSeq Out Of Order")
+        elif tx.request.method == "BYE":
+            tx.reply(200)
+        else:
+            tx.reply(481)
+
+    def on_ack(self, request: SipRequest) -> None:
+        """The ACK of a 2xx of the closed leg: nothing is waiting for it any more."""
+
+    def on_stray_2xx(self, response: SipResponse) -> None:
+        """A retransmitted 2xx of the peer: the leg's last ACK again."""
+        if self._last_ack is not None and response.to_tag == self._dialog.remote_tag:
+            self._send_raw(*self._last_ack)
 
 
 def ignore_response(response: SipResponse | None) -> None:
@@ -286,6 +328,10 @@ class CallerLeg(Leg):
         self.state = LegState.TRYING
         self.dialog = Dialog.as_uas(tx.request, self.local_tag, tx.source, host.via(self.transport))
         host.register_dialog((tx.request.call_id, self.local_tag), self)
+
+    def release_transactions(self) -> None:
+        """The INVITE's transaction lingers (timer L) with its request's parsed views dropped."""
+        self.tx.request.forget_views()
 
     @property
     def cancelled(self) -> bool:

@@ -112,6 +112,11 @@ class Headers:
             out.extend(split_list(line))
         return out
 
+    def forget_views(self) -> None:
+        """Drop the typed views (built again when asked): a message kept only in case it is
+        retransmitted then holds a few objects rather than a few dozen (issue #22)."""
+        self._cache.clear()
+
     def prime(self, key: str, value: object) -> None:
         """Store a typed view the caller already has (after changing the header itself)."""
         self._cache[key] = value
@@ -312,6 +317,11 @@ class SipRequest(SipMessage):
         else:
             self._uri = None
             self.raw_uri = uri
+
+    def forget_views(self) -> None:
+        """Drop the parsed views of the headers and Request-URI (parsed again when asked)."""
+        self.headers.forget_views()
+        self._uri = None
 
     @property
     def uri(self) -> SipUri:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from ipaddress import ip_address
 
@@ -90,6 +90,8 @@ class SqlSipDirectory:
         #: told the carrier gateways after each load (SIP-5: the security guard trusts each at its
         #: address and port)
         self.on_carriers: Callable[[Sequence[CarrierTrunk]], None] | None = None
+        #: read again with the directory (``reload``): what other planes keep beside it
+        self.also_reload: list[Callable[[], Awaitable[None]]] = []
 
     def _loaded(self, snapshot: DirectorySnapshot) -> None:
         for device_id, (_, stored_at) in list(self._hot_desk_changes.items()):
@@ -133,8 +135,10 @@ class SqlSipDirectory:
         return state.snapshot(read_at=started)
 
     async def reload(self) -> None:
-        """Read the directory again (in a worker thread)."""
+        """Read the directory again (in a worker thread), and what is kept beside it."""
         await self._view.reload()
+        for reload in self.also_reload:
+            await reload()
 
     async def start(self) -> None:
         """Load the first snapshot and keep it current."""

@@ -195,3 +195,33 @@ def test_tags_are_read_without_parsing_the_whole_header() -> None:
     assert message.from_tag == "1928"
     bare = parse_message(INVITE.replace(b"To: <sip:bob@example.com>", b"To: sip:bob@h;tag=t1"))
     assert bare.to_tag == "t1"
+
+
+def test_forgotten_views_are_parsed_again_to_the_same_values() -> None:
+    """Issue #22: a request kept only for retransmissions drops its parsed views."""
+    data = (
+        b"INVITE sip:bob@example.com;transport=udp SIP/2.0\r\n"
+        b"Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bKx\r\n"
+        b'From: "Alice" <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@example.com>\r\n'
+        b"Call-ID: c1\r\nCSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n"
+    )
+    request = parse_message(data)
+    assert isinstance(request, SipRequest)
+    before = (
+        request.from_addr.uri.user,
+        request.from_tag,
+        request.cseq.number,
+        request.uri.host,
+        request.top_via,
+    )
+    request.forget_views()
+    after = (
+        request.from_addr.uri.user,
+        request.from_tag,
+        request.cseq.number,
+        request.uri.host,
+        request.top_via,
+    )
+    assert str(before[4]) == str(after[4])
+    assert before[:4] == after[:4] == ("alice", "a1", 7, "example.com")
+    assert request.to_bytes() == parse_message(request.to_bytes()).to_bytes()
