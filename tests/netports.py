@@ -102,7 +102,8 @@ def free_port(*, span: int = 1) -> int:
     It lies outside the kernel's ephemeral range, in this process's slice of the ports
     (``port_slice``), and none of the block is within ``GUARD`` of a port handed out before in
     this process. Wide blocks come from the slice's wide zone, the others from below it.
-    Random draws first, then in order.
+    Random draws first, then in order; a wide block the wide zone has no room for (other
+    processes of the machine bind there too) is looked for in the whole slice.
     """
     lowest, wide_start, end = port_slice()
     wide = span > 2 * GUARD
@@ -117,6 +118,11 @@ def free_port(*, span: int = 1) -> int:
             if _free_block(port, span):
                 _issued.update(range(port, port + span))
                 return port
+        if wide:  # the wide zone is taken (by another process of the machine, say): the whole slice
+            for port in range(lowest, end - span, GUARD + 1):
+                if _free_block(port, span):
+                    _issued.update(range(port, port + span))
+                    return port
     raise RuntimeError("no free port on 127.0.0.1")
 
 

@@ -184,7 +184,7 @@ async def test_two_browsers_and_a_phone_meet_and_hear_each_other(pbx: Pbx, tmp_p
 
     async with phone(pbx, tmp_path / "unpaid") as desk:  # BIL-6: not paid: goodbye, nobody in
         await desk.command("dial", target)
-        await desk.wait_event("CALL_ESTABLISHED")
+        await desk.wait_event("CALL_ESTABLISHED", timeout=60)  # a loaded machine
         await desk.command("sndcode", f"{PIN}#")
         await desk.wait_event("CALL_CLOSED", timeout=30)
     assert in_room(platform, room) == []
@@ -206,7 +206,7 @@ async def test_two_browsers_and_a_phone_meet_and_hear_each_other(pbx: Pbx, tmp_p
 
             async with phone(pbx, tmp_path / "desk") as desk:
                 await desk.command("dial", target)
-                await desk.wait_event("CALL_ESTABLISHED")
+                await desk.wait_event("CALL_ESTABLISHED", timeout=60)  # a loaded machine
                 started = time.monotonic()
                 await desk.command("sndcode", f"1111#{PIN}#")  # a wrong PIN first, then the right one
                 await wait_for_condition(

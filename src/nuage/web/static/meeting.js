@@ -100,7 +100,8 @@
     if (event.jsep && event.jsep.type === "answer") {
       state.publisherPc.setRemoteDescription(event.jsep);
     }
-    if (event.janus === "hangup" && event.sender === state.publisher && data.videoroom !== "joined") {
+    // once left or removed, the hang-up that follows closing the connection changes nothing shown
+    if (!state.closed && event.janus === "hangup" && event.sender === state.publisher && data.videoroom !== "joined") {
       status("disconnected");
     }
   }
