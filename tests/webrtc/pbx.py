@@ -56,6 +56,7 @@ class Pbx:
     sip_port: int
     web: str
     carrier_port: int
+    runtime: SipRuntime
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ async def pbx(sip_platform: Platform, carrier_port: int) -> AsyncIterator[Pbx]:
     thread.start()
     try:
         await wait_for_condition(lambda: server.started, timeout=30, what="the web server")
-        yield Pbx(sip_platform, sip_port, f"http://127.0.0.1:{port}", carrier_port)
+        yield Pbx(sip_platform, sip_port, f"http://127.0.0.1:{port}", carrier_port, runtime)
     finally:
         server.should_exit = True
         await wait_for_condition(lambda: not thread.is_alive(), timeout=30, what="the web server to stop")

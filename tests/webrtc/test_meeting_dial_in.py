@@ -180,6 +180,9 @@ async def mix_ready(page: Page) -> None:
 async def test_two_browsers_and_a_phone_meet_and_hear_each_other(pbx: Pbx, tmp_path: Path) -> None:
     platform = pbx.platform
     room = order_for_dupont(platform)
+    # a phone's call finds numbers routed to applications in the node's index, read again every
+    # 2 s (issue #22): read it now rather than wait
+    await pbx.runtime.attendant.reload_index()
     target = f"sip:{DIAL_IN}@127.0.0.1:{pbx.sip_port}"
 
     async with phone(pbx, tmp_path / "unpaid") as desk:  # BIL-6: not paid: goodbye, nobody in
