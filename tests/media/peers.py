@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from functools import partial
 
 import numpy as np
 
@@ -88,13 +89,27 @@ class Peer(asyncio.DatagramProtocol):
     @classmethod
     async def start(cls) -> Peer:
         loop = asyncio.get_running_loop()
-        port = free_port(span=3)
-        port += port % 2
-        _, peer = await loop.create_datagram_endpoint(cls, local_addr=("127.0.0.1", port))
-        peer.rtcp, _ = await loop.create_datagram_endpoint(
-            lambda: _Rtcp(peer), local_addr=("127.0.0.1", port + 1)
-        )
-        return peer
+        for attempt in range(3):  # a port probed free may be taken by another process before the bind
+            port = free_port(span=3)
+            port += port % 2
+            try:
+                _, peer = await loop.create_datagram_endpoint(cls, local_addr=("127.0.0.1", port))
+            except OSError:
+                if attempt == 2:
+                    raise
+                continue
+            try:
+                peer.rtcp, _ = await loop.create_datagram_endpoint(
+                    partial(_Rtcp, peer), local_addr=("127.0.0.1", port + 1)
+                )
+            except OSError:
+                assert peer.transport is not None
+                peer.transport.close()
+                if attempt == 2:
+                    raise
+                continue
+            return peer
+        raise AssertionError("unreachable")
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
