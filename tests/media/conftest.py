@@ -15,9 +15,16 @@ from pathlib import Path
 import pytest
 
 from netports import bind_race_lost, free_port, release
+from nuage.adapters.fax_receiver import FaxCall, FaxReceiver
 from nuage.adapters.rtpengine import RtpengineMediaEngine
 from nuage.media.engine import EmbeddedMediaEngine
+from nuage.sip import SipServer, SipSettings
+from nuage.sip.b2bua.media import MediaServices
 from nuage.sip.media import MediaEvent, MediaPort
+from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
+from nuage.sip.policy import DialPlanPolicy
+from nuage.sip.ports import FaxDestination
+from sip.harness import make_lab_parts
 from waiting import wait_until
 
 TIMEOUT_S = 1.5
@@ -134,3 +141,37 @@ async def engine(request: pytest.FixtureRequest) -> AsyncIterator[tuple[MediaPor
     adapter.subscribe(events)
     yield adapter, events
     await adapter.close()
+
+
+FAX_NUMBER = "+3225550199"
+"""The number ``fax_lab`` routes to its virtual fax."""
+
+
+@pytest.fixture
+async def fax_lab(
+    engine: tuple[MediaPort, Events], tmp_path: Path
+) -> AsyncIterator[tuple[int, list[FaxCall]]]:
+    """A SIP server whose number ``FAX_NUMBER`` leads to a virtual fax (CFG-7): its UDP port, and
+    the faxes received. On the embedded engine the fax also takes T.38 offers, as on a node."""
+    credentials, dial_plan = make_lab_parts(free_port())
+    server = SipServer(
+        SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50),
+        credentials=credentials,
+        dial_plan=dial_plan,
+        bindings=MemoryBindingStore(),
+        policy=DialPlanPolicy(),
+        cdr_sink=MemoryCdrSink(),
+    )
+    server.media = MediaServices(engine[0])
+    faxes: list[FaxCall] = []
+
+    async def keep(fax: FaxCall) -> None:
+        faxes.append(fax)
+
+    embedded = engine[0] if isinstance(engine[0], EmbeddedMediaEngine) else None
+    receiver = FaxReceiver(tmp_path / "spool", keep, ident="+32 2 555 01 99", engine=embedded)
+    dial_plan.numbers[FAX_NUMBER] = FaxDestination("fax-1", "acc-1")  # CFG-7: the number leads to a fax
+    server.applications.fax = receiver.answer
+    await server.start()
+    yield server.bound_address("UDP").port, faxes
+    await server.stop(grace_s=0.5)

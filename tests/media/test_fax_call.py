@@ -9,20 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from media.app_phone import AppPhone
-from media.conftest import Events
+from media.conftest import FAX_NUMBER
 from media.fax_peer import FaxSender, make_document, pdf_pages, same_pixels
 from netports import free_port
-from nuage.adapters.fax_receiver import FaxCall, FaxReceiver
+from nuage.adapters.fax_receiver import FaxCall
 from nuage.directory.fax import FaxStatus
 from nuage.sip import SipServer, SipSettings
-from nuage.sip.b2bua.media import MediaServices
-from nuage.sip.media import MediaPort
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
 from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import CallOutcome, FaxDestination
@@ -33,7 +30,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("pdfimages") is None, reason="poppler-utils missing"),
 ]
-FAX_NUMBER = "+3225550199"
 embedded_only = pytest.mark.parametrize("engine", ["embedded"], indirect=True)  # rtpengine: no raw audio
 
 
@@ -60,34 +56,6 @@ async def test_a_number_leading_to_no_fax_application_is_not_found(tmp_path: Pat
     finally:
         phone.close()
         await server.stop(grace_s=0.5)
-
-
-@pytest.fixture
-async def fax_lab(
-    engine: tuple[MediaPort, Events], tmp_path: Path
-) -> AsyncIterator[tuple[int, list[FaxCall]]]:
-    credentials, dial_plan = make_lab_parts(free_port())
-    server = SipServer(
-        SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50),
-        credentials=credentials,
-        dial_plan=dial_plan,
-        bindings=MemoryBindingStore(),
-        policy=DialPlanPolicy(),
-        cdr_sink=MemoryCdrSink(),
-    )
-    server.media = MediaServices(engine[0])
-    faxes: list[FaxCall] = []
-
-    async def keep(fax: FaxCall) -> None:
-        faxes.append(fax)
-
-    receiver = FaxReceiver(tmp_path / "spool", keep, ident="+32 2 555 01 99")
-
-    dial_plan.numbers[FAX_NUMBER] = FaxDestination("fax-1", "acc-1")  # CFG-7: the number leads to a fax
-    server.applications.fax = receiver.answer
-    await server.start()
-    yield server.bound_address("UDP").port, faxes
-    await server.stop(grace_s=0.5)
 
 
 @embedded_only

@@ -13,28 +13,19 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from media.app_phone import AppPhone
-from media.conftest import Events
+from media.conftest import FAX_NUMBER
 from media.fax_peer import T38Sender, image_port, make_document, pdf_pages, reinvite, same_pixels, t38_sdp
 from media.peers import media_port, sdp
 from netports import free_port
-from nuage.adapters.fax_receiver import FaxCall, FaxReceiver
+from nuage.adapters.fax_receiver import FaxCall
 from nuage.directory.fax import FaxStatus
-from nuage.media.engine import EmbeddedMediaEngine
-from nuage.sip import SipServer, SipSettings
-from nuage.sip.b2bua.media import MediaServices
-from nuage.sip.media import MediaPort
-from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
 from nuage.sip.message.sdp import SessionDescription
-from nuage.sip.policy import DialPlanPolicy
-from nuage.sip.ports import FaxDestination
-from sip.harness import make_lab_parts
 from waiting import wait_for_condition
 
 pytestmark = [
@@ -43,35 +34,6 @@ pytestmark = [
     pytest.mark.parametrize("engine", ["embedded"], indirect=True),  # T.38's UDPTL: the embedded engine
 ]
 SENDER = "+32 2 555 01 00"
-FAX_NUMBER = "+3225550199"
-
-
-@pytest.fixture
-async def t38_lab(
-    engine: tuple[MediaPort, Events], tmp_path: Path
-) -> AsyncIterator[tuple[int, list[FaxCall]]]:
-    credentials, dial_plan = make_lab_parts(free_port())
-    server = SipServer(
-        SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50),
-        credentials=credentials,
-        dial_plan=dial_plan,
-        bindings=MemoryBindingStore(),
-        policy=DialPlanPolicy(),
-        cdr_sink=MemoryCdrSink(),
-    )
-    server.media = MediaServices(engine[0])
-    faxes: list[FaxCall] = []
-
-    async def keep(fax: FaxCall) -> None:
-        faxes.append(fax)
-
-    assert isinstance(engine[0], EmbeddedMediaEngine)
-    receiver = FaxReceiver(tmp_path / "spool", keep, ident="+32 2 555 01 99", engine=engine[0])
-    dial_plan.numbers[FAX_NUMBER] = FaxDestination("fax-1", "acc-1")
-    server.applications.fax = receiver.answer
-    await server.start()
-    yield server.bound_address("UDP").port, faxes
-    await server.stop(grace_s=0.5)
 
 
 async def _stop(task: asyncio.Task[None] | None) -> None:
@@ -127,9 +89,9 @@ def _same_two_pages(fax: FaxCall, sender: T38Sender, sent: list[Image.Image], tm
 
 @pytest.mark.rule("CFG-7")
 async def test_a_call_switched_to_t38_by_reinvite_delivers_the_same_pages(
-    t38_lab: tuple[int, list[FaxCall]], tmp_path: Path
+    fax_lab: tuple[int, list[FaxCall]], tmp_path: Path
 ) -> None:
-    port, faxes = t38_lab
+    port, faxes = fax_lab
     sent = make_document(tmp_path / "sent.tif")
     sender = await _send_over_t38(port, faxes, tmp_path / "sent.tif")
     (fax,) = faxes
@@ -139,9 +101,9 @@ async def test_a_call_switched_to_t38_by_reinvite_delivers_the_same_pages(
 
 @pytest.mark.rule("CFG-7")
 async def test_an_invite_offering_only_t38_is_answered_with_udptl(
-    t38_lab: tuple[int, list[FaxCall]], tmp_path: Path
+    fax_lab: tuple[int, list[FaxCall]], tmp_path: Path
 ) -> None:
-    port, faxes = t38_lab
+    port, faxes = fax_lab
     sent = make_document(tmp_path / "sent.tif")
     sender = await _send_over_t38(port, faxes, tmp_path / "sent.tif", t38_only=True)
     (fax,) = faxes
@@ -150,9 +112,9 @@ async def test_an_invite_offering_only_t38_is_answered_with_udptl(
 
 
 async def test_lost_udptl_datagrams_are_recovered_from_the_redundancy(
-    t38_lab: tuple[int, list[FaxCall]], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    fax_lab: tuple[int, list[FaxCall]], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    port, faxes = t38_lab
+    port, faxes = fax_lab
     sent = make_document(tmp_path / "sent.tif")
     with caplog.at_level(logging.INFO, logger="nuage.adapters.fax"):
         sender = await _send_over_t38(port, faxes, tmp_path / "sent.tif", drop_every=5)
@@ -171,9 +133,9 @@ async def test_lost_udptl_datagrams_are_recovered_from_the_redundancy(
     [("TCP/TPKT/T38", "localTCF", "UDPTL only"), ("udptl", "localTCF", "transferredTCF")],
 )
 async def test_an_offer_it_cannot_take_is_refused_with_a_warning_and_the_call_goes_on(
-    t38_lab: tuple[int, list[FaxCall]], protocol: str, management: str, why: str
+    fax_lab: tuple[int, list[FaxCall]], protocol: str, management: str, why: str
 ) -> None:
-    port, faxes = t38_lab
+    port, faxes = fax_lab
     phone = await AppPhone.start()
     try:
         assert (await phone.dial(port, FAX_NUMBER)).status == 200
@@ -194,9 +156,9 @@ async def test_an_offer_it_cannot_take_is_refused_with_a_warning_and_the_call_go
 
 
 async def test_an_offer_back_to_audio_after_t38_is_answered_by_the_engine(
-    t38_lab: tuple[int, list[FaxCall]],
+    fax_lab: tuple[int, list[FaxCall]],
 ) -> None:
-    port, faxes = t38_lab
+    port, faxes = fax_lab
     phone = await AppPhone.start()
     try:
         assert (await phone.dial(port, FAX_NUMBER)).status == 200
@@ -215,9 +177,9 @@ async def test_an_offer_back_to_audio_after_t38_is_answered_by_the_engine(
 
 
 async def test_an_invite_offering_only_t38_over_tcp_is_refused_with_a_warning(
-    t38_lab: tuple[int, list[FaxCall]],
+    fax_lab: tuple[int, list[FaxCall]],
 ) -> None:
-    port, faxes = t38_lab
+    port, faxes = fax_lab
     phone = await AppPhone.start()
     try:
         offer = t38_sdp(free_port(), "1", protocol="TCP/TPKT/T38")
@@ -232,9 +194,9 @@ async def test_an_invite_offering_only_t38_over_tcp_is_refused_with_a_warning(
 
 
 async def test_a_t38_sender_hanging_up_after_page_one_leaves_a_partial_fax_with_the_reason(
-    t38_lab: tuple[int, list[FaxCall]], tmp_path: Path
+    fax_lab: tuple[int, list[FaxCall]], tmp_path: Path
 ) -> None:
-    port, faxes = t38_lab
+    port, faxes = fax_lab
     sent = make_document(tmp_path / "sent.tif")
     phone = await AppPhone.start()
     sender = T38Sender(tmp_path / "sent.tif", SENDER)
