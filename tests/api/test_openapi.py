@@ -161,7 +161,9 @@ def test_the_server_keeps_to_its_openapi_description(
     The operations are taken in ``SHARDS`` shares (every ``SHARDS``-th one), each a test of its own.
     """
     examples = int(os.environ.get("NUAGE_SCHEMATHESIS_EXAMPLES", "10"))
-    schema = schemathesis.openapi.from_url(f"{live_server}/api/v1/openapi.json")
+    # the description is built on the first request (seconds of CPU): a loaded machine may take
+    # longer than the loader's default 10 s to answer it
+    schema = schemathesis.openapi.from_url(f"{live_server}/api/v1/openapi.json", timeout=120)
     schema.config.update(base_url=f"{live_server}/api/v1")
     generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
     failures: list[str] = []

@@ -71,6 +71,16 @@ TONE_DB = """async ([hz, ms]) => {
 }"""
 
 
+async def tone_heard(page: Page, hz: int, *, above: float, timeout: float = 45) -> float:
+    """The loudest level of ``hz`` in the page's mix (dB), listened to in 2 s windows until one is
+    ``above`` the given level or ``timeout`` seconds have passed (then the last window's level)."""
+    deadline = time.monotonic() + timeout
+    level: float = await page.evaluate(TONE_DB, [hz, 2000])
+    while level <= above and time.monotonic() < deadline:
+        level = await page.evaluate(TONE_DB, [hz, 2000])
+    return level
+
+
 def order_for_dupont(platform: Platform) -> MeetingRoom:
     """A room of Atelier Dupont, and the account's number DIAL_IN routed to it."""
     with platform.uow() as uow:
@@ -218,10 +228,15 @@ async def test_two_browsers_and_a_phone_meet_and_hear_each_other(pbx: Pbx, tmp_p
                     what="the phone in the room",
                 )
                 joined_after = time.monotonic() - started
-                after = [await page.evaluate(TONE_DB, [PHONE_HZ, 3000]) for page in pages]
+                # each browser hears the phone: listened to in 2 s windows until it does (the phone's
+                # audio takes the bridge and the browsers' jitter buffers first; a loaded machine is slow)
+                after = [
+                    await tone_heard(page, PHONE_HZ, above=quiet + 20)
+                    for page, quiet in zip(pages, before, strict=True)
+                ]
                 print(f"phone tone at the browsers: before {before} dB, after {after} dB")
                 for quiet, heard in zip(before, after, strict=True):
-                    assert heard > quiet + 20  # each browser hears the phone
+                    assert heard > quiet + 20
                 rec = tmp_path / "desk" / "rec"
                 await wait_for_condition(
                     lambda: heard_after(rec, joined_after + 1) > 300,
