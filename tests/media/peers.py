@@ -7,8 +7,11 @@ They speak to the engine under test over loopback like a phone would: one UDP so
 
 from __future__ import annotations
 
+import array
 import asyncio
+import fcntl
 import random
+import termios
 import time
 from functools import partial
 
@@ -127,6 +130,21 @@ class Peer(asyncio.DatagramProtocol):
         self.received.append(packet)
         stats = self.stats.setdefault(packet.ssrc, rtcp.ReceiveStats())
         stats.update(packet.sequence, packet.timestamp, time.monotonic())
+
+    async def drained(self, timeout: float = 30) -> None:
+        """Until every packet the kernel holds for this peer's RTP socket has been read: asyncio
+        reads one datagram per turn of the loop, so on a loaded machine packets that arrived
+        before, say, a BYE may still wait in the socket when the BYE has been handled."""
+        assert self.transport is not None
+        fd = self.transport.get_extra_info("socket").fileno()
+        pending = array.array("i", [0])
+        async with asyncio.timeout(timeout):
+            while True:
+                fcntl.ioctl(fd, termios.FIONREAD, pending, True)
+                if pending[0] == 0:
+                    await asyncio.sleep(0)  # the last datagram's callback runs
+                    return
+                await asyncio.sleep(0.01)
 
     def close(self) -> None:
         for transport in (self.transport, self.rtcp):

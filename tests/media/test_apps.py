@@ -104,6 +104,7 @@ async def test_an_application_plays_collects_records_and_plays_back(
         # the recording comes back, then the application hangs up
         before = len(phone.rtp.received)
         await phone.bye_from_server(port)
+        await phone.rtp.drained()  # what arrived before the BYE, all of it
         played = phone.rtp.received[before:]
         back = np.concatenate([g711.decode(0, p.payload) for p in played if p.payload_type == 0])
         assert _tone_at(back[len(back) // 4 : len(back) // 2], 440)
