@@ -10,7 +10,9 @@ same rules), garbage and strangers dropped and counted, the receive counters of 
 
 It never binds a port: the engine binds the legs' sockets, passes copies of them over the control
 channel (a unix SOCK_SEQPACKET pair, SCM_RIGHTS) and takes a session back (``take``) when a feature
-needs its audio in process; the forwarder then forgets the session and returns its state. Control
+needs its audio in process; the forwarder then forgets the session and returns its state. A
+recorded session stays here: its legs' audio payloads are teed to the recording's spool
+(``spool.Tee``, ``record`` / ``unrecord``), and speech changes reported, as the relay does. Control
 messages are JSON objects, one per datagram (``forwarding.py`` is the other end). The forwarder
 exits when the channel closes: it never outlives the engine.
 """
@@ -29,7 +31,7 @@ import time
 from collections import deque
 from typing import Any
 
-from nuage.media import rtcp, rtp
+from nuage.media import rtcp, rtp, spool
 from nuage.media.dtmf import DtmfDetector, DtmfError
 from nuage.media.endpoint import unlatches
 
@@ -51,9 +53,9 @@ class Leg:
     """One leg of a forwarded session: the forwarder's copies of its sockets, and its state."""
 
     __slots__ = (
-        "side", "session", "peer", "sock", "rtcp_sock", "recv", "sendto", "remote", "latched",
-        "replaced", "ssrc", "last_at", "strangers", "garbage", "started", "timed_out",
-        "detector", "event_type", "received", "base", "max_seq", "cycles", "transit", "jitter", "priors",
+        "side", "session", "peer", "sock", "rtcp_sock", "recv", "sendto", "remote", "latched", "replaced",
+        "ssrc", "last_at", "strangers", "garbage", "started", "timed_out", "detector", "event_type",
+        "direction", "tee", "received", "base", "max_seq", "cycles", "transit", "jitter", "priors",
     )  # fmt: skip
 
     def __init__(self, side: str, session: Session, sock: socket.socket, rtcp_sock: socket.socket) -> None:
@@ -76,6 +78,8 @@ class Leg:
         self.timed_out = False
         self.detector = DtmfDetector()
         self.event_type: int | None = None
+        self.direction = 0  # in the spool: 0 the caller's leg, 1 the callee's
+        self.tee: spool.Tee | None = None  # the session's recording, while it is recorded
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take over the state the engine's in-process leg had."""
@@ -142,7 +146,7 @@ class Leg:
 class Session:
     """One forwarded call: its two legs, its timeout, its receiver reports."""
 
-    __slots__ = ("sid", "legs", "timeout_s", "reporter", "next_report")
+    __slots__ = ("sid", "legs", "timeout_s", "reporter", "next_report", "tee")
 
     def __init__(self, sid: int, legs: tuple[Leg, Leg] | None, timeout_s: float, reporter: int) -> None:
         self.sid = sid
@@ -150,6 +154,15 @@ class Session:
         self.timeout_s = timeout_s
         self.reporter = reporter
         self.next_report = time.monotonic() + REPORT_EVERY_S
+        self.tee: spool.Tee | None = None
+
+    def record(self, path: str | None, speaking: list[bool | None]) -> dict[str, Any] | None:
+        """Tee the legs' audio to the spool at ``path`` from now on (None: stop); the figures of
+        the spool it teed to before, if any (flushed and closed)."""
+        tee, self.tee = self.tee, None if path is None else spool.Tee(path, speaking)
+        for leg in self.legs:
+            leg.tee = self.tee
+        return None if tee is None else tee.close()
 
 
 class Forwarder:
@@ -232,6 +245,8 @@ class Forwarder:
                     leg.timed_out = False
                 if payload_type == leg.event_type:
                     self.digit(leg, timestamp, bytes(view[:size]))
+                elif leg.tee is not None and payload_type in spool.AUDIO_TYPES:
+                    self.tee(leg, leg.tee, (payload_type, sequence, timestamp, now), view[:size])
                 peer = leg.peer
                 destination = peer.latched or peer.remote
                 if destination is not None:
@@ -264,6 +279,12 @@ class Forwarder:
         if found is not None:
             event = {"ev": "dtmf", "sid": leg.session.sid, "side": leg.side, "digit": found[0]}
             self.send({**event, "duration_ms": found[1]})
+
+    def tee(self, leg: Leg, tee: spool.Tee, header: tuple[int, int, int, float], data: memoryview) -> None:
+        """A recorded leg's audio packet: its payload to the spool, a speech change to the engine."""
+        speaking = tee.packet(leg.direction, *header, data)
+        if speaking is not None:
+            self.send({"ev": "speech", "sid": leg.session.sid, "side": leg.side, "speaking": speaking})
 
     def tick(self, now: float) -> None:
         """Stream timeouts (once per silence) and receiver reports every ``REPORT_EVERY_S``."""
@@ -339,11 +360,21 @@ class Forwarder:
         elif op == "event_type":
             for leg in session.legs:
                 leg.event_type = message["event_type"]
+        elif op == "record":
+            try:
+                session.record(message["spool"], message.get("speaking", []))
+                self.send({"id": message["id"]})
+            except OSError as exc:  # the spool cannot be written: the engine records in process
+                self.send({"id": message["id"], "error": f"spool: {exc}"})
+        elif op == "unrecord":
+            self.send({"id": message["id"], "spool": session.record(None, [])})
         elif op in ("take", "drop", "stats"):
-            state = {leg.side: leg.state() for leg in session.legs}
+            state: dict[str, Any] = {leg.side: leg.state() for leg in session.legs}
+            reply = {"id": message["id"], "state": state}
             if op != "stats":
+                reply["spool"] = session.record(None, [])
                 self.remove(session)
-            self.send({"id": message["id"], "state": state})
+            self.send(reply)
         else:
             raise ValueError(f"unknown operation {op!r}")
 
@@ -359,9 +390,11 @@ class Forwarder:
         callee = Leg(message["sides"][1], session, socks[2], socks[3])
         caller.peer, callee.peer = callee, caller
         session.legs = (caller, callee)
-        for leg, state in zip(session.legs, message["state"], strict=True):
+        for direction, (leg, state) in enumerate(zip(session.legs, message["state"], strict=True)):
             leg.restore(state)
             leg.event_type = message.get("event_type")
+            leg.direction = direction
+        session.record(message.get("spool"), message.get("speaking", []))  # recorded: teed on
         self.sessions[sid] = session
         for leg in session.legs:
             self.legs[leg.sock.fileno()] = leg
