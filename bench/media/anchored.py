@@ -277,9 +277,10 @@ async def main() -> None:
 class Phase:
     """One phase's SIPp run and the SIP process's CPU during it; a media round's figures."""
 
-    def __init__(self, sip: Run | None, sip_cpu_s: float, media: str = "") -> None:
+    def __init__(self, sip: Run | None, sip_cpu_s: float, sip_wait_s: float = 0.0, media: str = "") -> None:
         self.sip = sip
         self.sip_cpu_s = sip_cpu_s
+        self.sip_wait_s = sip_wait_s  # the SIP process runnable but waiting for a CPU meanwhile
         self.media = media
 
     @property
@@ -297,6 +298,7 @@ class Phase:
             f"{title} sipp rate={run.rate}/s attempted={run.attempted} ok={run.successful} "
             f"failed={run.failed} p99_invite_200_ms={self.p99_ms:.1f} "
             f"sip_process_cpu_s={self.sip_cpu_s:.2f} calls_per_sip_cpu_s={self.calls_per_cpu_s:.0f} "
+            f"sip_process_waiting_for_cpu_pct={100 * self.sip_wait_s / run.wall_s:.1f} "
             f"server_cpu_s={run.server_cpu_s:.2f}"
         )
 
@@ -317,13 +319,14 @@ def summary(alone: list[Phase], loaded: list[Phase]) -> None:
 
 async def sip_phase(args: argparse.Namespace, server_pid: int, port: int) -> Phase:
     """SIPp's short calls at ``--sip-rate`` for the SIP phase's length; the SIP process's CPU."""
-    sip0 = cpu_seconds(server_pid, children=False)
+    sip0, wait0 = cpu_seconds(server_pid, children=False), waiting_seconds(server_pid, children=False)
     run = await asyncio.to_thread(
         run_sipp, server="nuage+media", server_pid=server_pid, scenario="uac_trunk.xml",
         target=f"127.0.0.1:{port}", rate=args.sip_rate, duration=max(5.0, args.seconds - 6),
         ip="127.0.0.2", extra=["-s", "+3224444444"],
     )  # fmt: skip
-    return Phase(run, cpu_seconds(server_pid, children=False) - sip0)
+    sip_cpu = cpu_seconds(server_pid, children=False) - sip0
+    return Phase(run, sip_cpu, waiting_seconds(server_pid, children=False) - wait0)
 
 
 async def media_round(
@@ -380,8 +383,8 @@ async def media_round(
     )
     print(media, flush=True)
     if sip is None:
-        return Phase(None, 0.0, media)
-    return Phase(sip.sip, sip.sip_cpu_s, media)
+        return Phase(None, 0.0, 0.0, media)
+    return Phase(sip.sip, sip.sip_cpu_s, sip.sip_wait_s, media)
 
 
 if __name__ == "__main__":

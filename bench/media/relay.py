@@ -86,10 +86,10 @@ def cpu_seconds(pid: int, children: bool = True) -> float:
     return total / HZ
 
 
-def waiting_seconds(pid: int) -> float:
-    """Time ``pid``'s threads (and its children's) spent runnable but waiting for a CPU."""
+def waiting_seconds(pid: int, children: bool = True) -> float:
+    """Time ``pid``'s threads (and, ``children``, its children's) spent runnable but waiting for a CPU."""
     total = 0
-    for member in family(pid):
+    for member in family(pid) if children else [pid]:
         for task in Path(f"/proc/{member}/task").glob("*"):
             with contextlib.suppress(OSError, IndexError):
                 total += int((task / "schedstat").read_text().split()[1])
