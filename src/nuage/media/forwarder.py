@@ -1,20 +1,18 @@
 """The media forwarder: a process of its own that relays anchored calls' RTP (issue #15).
 
 Owns the packet path of the sessions the embedded engine hands it (``[sip.media]
-forwarder_processes`` > 0), off the SIP process's event loop: one loop on ``select.epoll``
-(level-triggered, one datagram per ready socket per turn, read into one preallocated buffer), no
-asyncio, no object per packet beyond what the socket calls return. Per leg it does what
-``endpoint.RtpEndpoint`` and ``relay.Relay`` do in process: latching (RFC 4961 symmetric RTP, the
-same rules), garbage and strangers dropped and counted, the receive counters of RFC 3550
-(``rtcp.ReceiveStats``), RFC 4733 digits, stream timeouts and RTCP receiver reports.
+forwarder_processes`` > 0), off the SIP process's event loop: one ``select.epoll`` loop
+(level-triggered, one datagram per ready socket per turn into one preallocated buffer; with
+``COALESCE_S`` set, a turn that found few packets waits so the next finds more), no asyncio. Per leg
+it does what ``endpoint.RtpEndpoint`` and ``relay.Relay`` do in process: latching (RFC 4961, the
+same rules), garbage and strangers dropped and counted, RFC 3550 receive counters, RFC 4733 digits,
+stream timeouts and RTCP receiver reports; a recorded session's audio payloads are teed to the
+recording's spool (``spool.Tee``: ``record`` / ``unrecord``) and speech changes reported.
 
 It never binds a port: the engine binds the legs' sockets, passes copies of them over the control
-channel (a unix SOCK_SEQPACKET pair, SCM_RIGHTS) and takes a session back (``take``) when a feature
-needs its audio in process; the forwarder then forgets the session and returns its state. A
-recorded session stays here: its legs' audio payloads are teed to the recording's spool
-(``spool.Tee``, ``record`` / ``unrecord``), and speech changes reported, as the relay does. Control
-messages are JSON objects, one per datagram (``forwarding.py`` is the other end). The forwarder
-exits when the channel closes: it never outlives the engine.
+channel (a unix SOCK_SEQPACKET pair, SCM_RIGHTS, one JSON object per datagram: ``forwarding.py``
+is the other end) and takes a session back (``take``) when a feature needs its audio in process;
+the forwarder then forgets it and returns its state. It exits when the channel closes.
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import os
 import select
 import signal
 import socket
@@ -42,6 +41,8 @@ REPORT_EVERY_S = 5.0  # RTCP receiver reports, as the in-process relay sends the
 CONTROL_BYTES = 65536
 MAX_FDS = 4  # one session: each leg's RTP and RTCP sockets
 _AFTER_FIRST = struct.Struct("!BHII")  # the RTP fixed header less its first byte
+COALESCE_BELOW = 8  # a turn with fewer ready sockets than this waits before the next one
+COALESCE_S = float(os.environ.get("NUAGE_FORWARDER_COALESCE_MS", "0")) / 1000  # off: not a clear gain
 
 
 def address(value: Any) -> Address | None:
@@ -157,8 +158,7 @@ class Session:
         self.tee: spool.Tee | None = None
 
     def record(self, path: str | None, speaking: list[bool | None]) -> dict[str, Any] | None:
-        """Tee the legs' audio to the spool at ``path`` from now on (None: stop); the figures of
-        the spool it teed to before, if any (flushed and closed)."""
+        """Tee the legs' audio to the spool at ``path`` from now on (None: stop); the last spool's figures."""
         tee, self.tee = self.tee, None if path is None else spool.Tee(path, speaking)
         for leg in self.legs:
             leg.tee = self.tee
@@ -189,10 +189,11 @@ class Forwarder:
         clock = time.monotonic
         poll = self.epoll.poll
         legs = self.legs
-        largest = rtp.MAX_DATAGRAM
+        largest, sleep, coalesce_s = rtp.MAX_DATAGRAM, time.sleep, COALESCE_S
         next_tick = clock() + TICK_S
         while self.running:
-            for fd, mask in poll(TICK_S):
+            events = poll(TICK_S)
+            for fd, mask in events:
                 leg = legs.get(fd)
                 if leg is None:
                     if fd == self.control_fd:
@@ -241,8 +242,7 @@ class Forwarder:
                     difference = transit - previous if transit > previous else previous - transit
                     leg.jitter = jitter + (difference - jitter) / 16
                 leg.transit = transit
-                if leg.timed_out:
-                    leg.timed_out = False
+                leg.timed_out = False
                 if payload_type == leg.event_type:
                     self.digit(leg, timestamp, bytes(view[:size]))
                 elif leg.tee is not None and payload_type in spool.AUDIO_TYPES:
@@ -258,6 +258,8 @@ class Forwarder:
             if now >= next_tick:
                 next_tick = now + TICK_S
                 self.tick(now)
+            if len(events) < COALESCE_BELOW and coalesce_s:
+                sleep(coalesce_s)  # at most that added to a packet's delay
 
     def latch(self, leg: Leg, source: Address) -> bool:
         """The first valid packet of a leg latches it (never to the party it had before)."""
@@ -282,8 +284,7 @@ class Forwarder:
 
     def tee(self, leg: Leg, tee: spool.Tee, header: tuple[int, int, int, float], data: memoryview) -> None:
         """A recorded leg's audio packet: its payload to the spool, a speech change to the engine."""
-        speaking = tee.packet(leg.direction, *header, data)
-        if speaking is not None:
+        if (speaking := tee.packet(leg.direction, *header, data)) is not None:
             self.send({"ev": "speech", "sid": leg.session.sid, "side": leg.side, "speaking": speaking})
 
     def tick(self, now: float) -> None:
