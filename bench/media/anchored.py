@@ -16,9 +16,16 @@ places short calls (``uac_trunk.xml``, 300 ms each) to another
 number at ``--sip-rate`` calls/s through the same server (anchored too, without RTP) to show what
 the SIP plane still does. The recordings the server stored are counted at the end.
 
+So that "the SIP plane still meets its call-rate figures" is a same-run comparison, the SIPp load
+also runs with none of the N calls up, in turn with the media rounds (``--rounds`` times: A B A B
+for 2): A is SIPp alone against the same server, B is SIPp during the N calls' media (the calls are
+set up before each B and hung up after it, so each B records its own one in ten). Each phase reports
+SIPp's p99 INVITE->200 and the calls per CPU-second of the SIP process alone (its forwarders not
+counted); the summary gives B over A for both, from the medians of the rounds.
+
 Usage (from the repository root, SIPp installed):
 
-    .venv/bin/python bench/media/anchored.py [--calls 300] [--seconds 20] [--sip-rate 100]
+    .venv/bin/python bench/media/anchored.py [--calls 300] [--seconds 20] [--sip-rate 100] [--rounds 2]
 
 This is a script, not a test.
 """
@@ -29,6 +36,7 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import statistics
 import sys
 import tempfile
@@ -41,7 +49,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "bench" / "sip"))
 
 import rtpload  # noqa: E402
-from bench import run_sipp, start, stop  # noqa: E402
+from bench import Run, run_sipp, start, stop  # noqa: E402
 from relay import cpu_seconds, free_port, machine_busy_seconds, prioritise, waiting_seconds  # noqa: E402
 
 from nuage.sip.message import SipRequest, SipResponse, parse_message  # noqa: E402
@@ -49,6 +57,7 @@ from nuage.sip.transactions import make_response  # noqa: E402
 
 SCENARIOS = ROOT / "tests" / "sip" / "scenarios"
 NUMBER = "+3223333333"
+ROUND = 1_000_000  # a multiple of any --record-every: call n of each round is recorded or not alike
 
 
 def sdp(port: int, session: str) -> bytes:
@@ -89,7 +98,11 @@ class Callers:
         self.answered: dict[str, asyncio.Future[SipResponse]] = {}
         self.hung_up: dict[str, asyncio.Future[None]] = {}
         self.local = 0
+        self.round = 0  # each round's calls have Call-IDs of their own (n + ROUND * round)
         self.sip: asyncio.DatagramTransport | None = None
+
+    def call_id(self, n: int) -> str:
+        return f"anchored-{n + ROUND * self.round}"
 
     def request(self, method: str, n: int, cseq: int, body: bytes = b"", to_tag: str | None = None) -> bytes:
         tag = f";tag={to_tag}" if to_tag else ""
@@ -98,7 +111,7 @@ class Callers:
             f"Via: SIP/2.0/UDP 127.0.0.2:{self.local};branch=z9hG4bK-{n}-{cseq}-{method};rport",
             f'From: "Caller" <sip:+3249{n:06d}@127.0.0.1>;tag=gw{n}',
             f"To: <sip:{NUMBER}@127.0.0.1>{tag}",
-            f"Call-ID: anchored-{n}",
+            f"Call-ID: {self.call_id(n)}",
             f"CSeq: {cseq} {method}",
             f"Contact: <sip:+3249{n:06d}@127.0.0.2:{self.local}>",
             "Max-Forwards: 70",
@@ -115,7 +128,7 @@ class Callers:
             return
         if os.environ.get("BENCH_DEBUG"):
             print(message.status, message.cseq.method, message.call_id, flush=True)
-        n = int(message.call_id.rpartition("-")[2])
+        n = int(message.call_id.rpartition("-")[2]) % ROUND
         if message.cseq.method == "INVITE" and message.status >= 200:
             tag = message.to_addr.tag
             self.sip.sendto(self.request("ACK", n, 1, to_tag=tag), addr)
@@ -129,7 +142,7 @@ class Callers:
 
     async def call(self, n: int) -> SipResponse:
         assert self.sip is not None
-        future = self.answered[f"anchored-{n}"] = asyncio.get_running_loop().create_future()
+        future = self.answered[self.call_id(n)] = asyncio.get_running_loop().create_future()
         invite = self.request("INVITE", n, 1, sdp(self.ports[2 * n], str(n)))
         async with asyncio.timeout(20):
             while True:  # RFC 3261 timer A, simplified: again every 0.5 s until answered
@@ -140,7 +153,7 @@ class Callers:
 
     async def hang_up(self, n: int, tag: str | None) -> None:
         assert self.sip is not None
-        future = self.hung_up[f"anchored-{n}"] = asyncio.get_running_loop().create_future()
+        future = self.hung_up[self.call_id(n)] = asyncio.get_running_loop().create_future()
         bye = self.request("BYE", n, 2, to_tag=tag)
         async with asyncio.timeout(20):
             while True:
@@ -187,6 +200,9 @@ async def main() -> None:
     parser.add_argument("--sip-rate", type=int, default=100, help="SIPp calls/s during the media (0: none)")
     parser.add_argument("--record-every", type=int, default=10)
     parser.add_argument(
+        "--rounds", type=int, default=2, help="A B rounds: SIPp alone, then with the calls' media"
+    )
+    parser.add_argument(
         "--forwarders", type=int, default=1, help="media forwarder processes (0: in the SIP loop)"
     )
     parser.add_argument(
@@ -226,43 +242,18 @@ async def main() -> None:
         lambda: Signalling(callers.handle), local_addr=("127.0.0.2", 0)
     )
     callers.sip, callers.local = transport, transport.get_extra_info("sockname")[1]  # type: ignore[assignment]
+    phases: dict[str, list[Phase]] = {"A": [], "B": []}
+    rounds = max(1, args.rounds) if args.sip_rate else 1
     try:
-        setup_started = loop.time()
-        tasks = []
-        for n in range(args.calls):
-            tasks.append(loop.create_task(callers.call(n)))
-            await asyncio.sleep(max(0.0, setup_started + (n + 1) / args.setup_rate - loop.time()))
-        answers = await asyncio.gather(*tasks)
-        failed_setup = sum(1 for a in answers if a.status != 200)
-        for n, answer in enumerate(answers):
-            if answer.status == 200:
-                targets[2 * n] = ("127.0.0.1", media_port(answer.body))
-        print(f"set up {args.calls - failed_setup}/{args.calls} calls in {loop.time() - setup_started:.1f} s")
-        cpu0, own0, wait0 = cpu_seconds(server.pid), cpu_seconds(os.getpid()), waiting_seconds(server.pid)
-        sip0 = cpu_seconds(server.pid, children=False)
-        busy0, t0 = machine_busy_seconds(), loop.time()
-        sip_run = None
-        if args.sip_rate:
-            sip_seconds = max(5.0, args.seconds - 6)
-            sipp = asyncio.to_thread(
-                run_sipp, server="nuage+media", server_pid=server.pid, scenario="uac_trunk.xml",
-                target=f"127.0.0.1:{port}", rate=args.sip_rate, duration=sip_seconds, ip="127.0.0.2",
-                extra=["-s", "+3224444444"],
-            )  # fmt: skip
-            load, sip_run = await asyncio.gather(
-                asyncio.to_thread(rtpload.run, phones, targets, args.seconds), sipp
-            )
-        else:
-            load = await asyncio.to_thread(rtpload.run, phones, targets, args.seconds)
-        wall = loop.time() - t0
-        server_cpu = cpu_seconds(server.pid) - cpu0
-        sip_cpu = cpu_seconds(server.pid, children=False) - sip0
-        server_wait = waiting_seconds(server.pid) - wait0
-        own_cpu = cpu_seconds(os.getpid()) - own0
-        foreign = machine_busy_seconds() - busy0 - server_cpu - own_cpu
-        for n, answer in enumerate(answers):
-            if answer.status == 200:
-                await callers.hang_up(n, answer.to_addr.tag)
+        for round_ in range(rounds):
+            callers.round = round_
+            if args.sip_rate:
+                phases["A"].append(await sip_phase(args, server.pid, port))
+                print(phases["A"][-1].line(f"A{round_ + 1} SIP plane alone:"), flush=True)
+            phase = await media_round(args, loop, callers, phones, targets, server.pid, port)
+            phases["B"].append(phase)
+            if phase.sip is not None:
+                print(phase.line(f"B{round_ + 1} SIP plane with {args.calls} anchored calls:"), flush=True)
     finally:
         for phone in phones:
             phone.close()
@@ -270,30 +261,130 @@ async def main() -> None:
         out, _ = server.communicate(timeout=60)
         stop(carol)
     stored = json.loads(out.strip().splitlines()[-1])["recordings"] if out.strip() else []
-    # stream k is what phone k sent; it arrives at its partner (k ^ 1)
-    losses = [100 * (s - load.received[k]) / s for k, s in enumerate(load.sent) if s]
-    lossy = sum(1 for loss in losses if loss > 0)
-    print(
-        f"calls={args.calls} streams={len(losses)} seconds={args.seconds:g} sent={sum(load.sent)} "
-        f"received={sum(load.received)} loss_pct={load.loss_pct():.3f} "
-        f"streams_with_loss={lossy} worst_stream_loss_pct={max(losses, default=0):.2f} "
-        f"delay_p50_ms={load.delay_ms(0.5):.2f} delay_p99_ms={load.delay_ms(0.99):.2f} "
-        f"server_cpu_pct={100 * server_cpu / wall:.1f} sip_process_cpu_pct={100 * sip_cpu / wall:.1f} "
-        f"server_waiting_for_cpu_pct={100 * server_wait / wall:.1f} "
-        f"generator_cpu_pct={100 * own_cpu / wall:.1f} foreign_busy_pct={100 * foreign / wall:.0f}"
-    )
-    expected = len(range(0, args.calls, args.record_every))
+    for phase in phases["B"]:
+        print(phase.media)
+    expected = rounds * len(range(0, args.calls, args.record_every))
     seconds = [r["seconds"] for r in stored]
     print(
         f"recordings stored={len(stored)} expected={expected} "
         f"median_seconds={statistics.median(seconds) if seconds else 0:.1f} "
         f"bytes={sum(r['bytes'] for r in stored)}"
     )
-    if sip_run is not None:
-        print(
-            f"sipp rate={sip_run.rate}/s attempted={sip_run.attempted} ok={sip_run.successful} "
-            f"failed={sip_run.failed} p99_invite_200_ms={sip_run.p99_ms}"
+    if phases["A"] and all(p.sip is not None for p in phases["B"]):
+        summary(phases["A"], phases["B"])
+
+
+class Phase:
+    """One phase's SIPp run and the SIP process's CPU during it; a media round's figures."""
+
+    def __init__(self, sip: Run | None, sip_cpu_s: float, sip_wait_s: float = 0.0, media: str = "") -> None:
+        self.sip = sip
+        self.sip_cpu_s = sip_cpu_s
+        self.sip_wait_s = sip_wait_s  # the SIP process runnable but waiting for a CPU meanwhile
+        self.media = media
+
+    @property
+    def p99_ms(self) -> float:
+        return float("nan") if self.sip is None or self.sip.p99_ms is None else self.sip.p99_ms
+
+    @property
+    def calls_per_cpu_s(self) -> float:
+        return self.sip.successful / self.sip_cpu_s if self.sip is not None and self.sip_cpu_s else 0.0
+
+    def line(self, title: str) -> str:
+        assert self.sip is not None
+        run = self.sip
+        return (
+            f"{title} sipp rate={run.rate}/s attempted={run.attempted} ok={run.successful} "
+            f"failed={run.failed} p99_invite_200_ms={self.p99_ms:.1f} "
+            f"sip_process_cpu_s={self.sip_cpu_s:.2f} calls_per_sip_cpu_s={self.calls_per_cpu_s:.0f} "
+            f"sip_process_waiting_for_cpu_pct={100 * self.sip_wait_s / run.wall_s:.1f} "
+            f"server_cpu_s={run.server_cpu_s:.2f}"
         )
+
+
+def summary(alone: list[Phase], loaded: list[Phase]) -> None:
+    """B over A: the SIP plane's figures with the anchored calls against without, same run."""
+    p99_a = statistics.median(p.p99_ms for p in alone)
+    p99_b = statistics.median(p.p99_ms for p in loaded)
+    rate_a = statistics.median(p.calls_per_cpu_s for p in alone)
+    rate_b = statistics.median(p.calls_per_cpu_s for p in loaded)
+    failed = sum(p.sip.failed for p in (*alone, *loaded) if p.sip is not None)
+    print(
+        f"SIP plane, median of {len(alone)} rounds: p99_invite_200_ms alone={p99_a:.1f} "
+        f"with_calls={p99_b:.1f} ratio={p99_b / p99_a:.2f}; calls_per_sip_cpu_s alone={rate_a:.0f} "
+        f"with_calls={rate_b:.0f} ratio={rate_b / rate_a:.2f}; sipp failed calls={failed}"
+    )
+
+
+async def sip_phase(args: argparse.Namespace, server_pid: int, port: int) -> Phase:
+    """SIPp's short calls at ``--sip-rate`` for the SIP phase's length; the SIP process's CPU."""
+    sip0, wait0 = cpu_seconds(server_pid, children=False), waiting_seconds(server_pid, children=False)
+    run = await asyncio.to_thread(
+        run_sipp, server="nuage+media", server_pid=server_pid, scenario="uac_trunk.xml",
+        target=f"127.0.0.1:{port}", rate=args.sip_rate, duration=max(5.0, args.seconds - 6),
+        ip="127.0.0.2", extra=["-s", "+3224444444"],
+    )  # fmt: skip
+    sip_cpu = cpu_seconds(server_pid, children=False) - sip0
+    return Phase(run, sip_cpu, waiting_seconds(server_pid, children=False) - wait0)
+
+
+async def media_round(
+    args: argparse.Namespace,
+    loop: asyncio.AbstractEventLoop,
+    callers: Callers,
+    phones: list[socket.socket],
+    targets: list[tuple[str, int] | None],
+    server_pid: int,
+    port: int,
+) -> Phase:
+    """Set the N calls up, run their media (with SIPp beside it), hang them up."""
+    setup_started = loop.time()
+    tasks = []
+    for n in range(args.calls):
+        tasks.append(loop.create_task(callers.call(n)))
+        await asyncio.sleep(max(0.0, setup_started + (n + 1) / args.setup_rate - loop.time()))
+    answers = await asyncio.gather(*tasks)
+    failed_setup = sum(1 for a in answers if a.status != 200)
+    for n, answer in enumerate(answers):
+        if answer.status == 200:
+            targets[2 * n] = ("127.0.0.1", media_port(answer.body))
+    print(f"set up {args.calls - failed_setup}/{args.calls} calls in {loop.time() - setup_started:.1f} s")
+    cpu0, own0, wait0 = cpu_seconds(server_pid), cpu_seconds(os.getpid()), waiting_seconds(server_pid)
+    sip0 = cpu_seconds(server_pid, children=False)
+    busy0, t0 = machine_busy_seconds(), loop.time()
+    sip: Phase | None = None
+    if args.sip_rate:
+        load, sip = await asyncio.gather(
+            asyncio.to_thread(rtpload.run, phones, targets, args.seconds), sip_phase(args, server_pid, port)
+        )
+    else:
+        load = await asyncio.to_thread(rtpload.run, phones, targets, args.seconds)
+    wall = loop.time() - t0
+    server_cpu = cpu_seconds(server_pid) - cpu0
+    sip_cpu = cpu_seconds(server_pid, children=False) - sip0
+    server_wait = waiting_seconds(server_pid) - wait0
+    own_cpu = cpu_seconds(os.getpid()) - own0
+    foreign = machine_busy_seconds() - busy0 - server_cpu - own_cpu
+    for n, answer in enumerate(answers):
+        if answer.status == 200:
+            await callers.hang_up(n, answer.to_addr.tag)
+    # stream k is what phone k sent; it arrives at its partner (k ^ 1)
+    losses = [100 * (s - load.received[k]) / s for k, s in enumerate(load.sent) if s]
+    lossy = sum(1 for loss in losses if loss > 0)
+    media = (
+        f"round={callers.round + 1} calls={args.calls} streams={len(losses)} seconds={args.seconds:g} "
+        f"sent={sum(load.sent)} received={sum(load.received)} loss_pct={load.loss_pct():.3f} "
+        f"streams_with_loss={lossy} worst_stream_loss_pct={max(losses, default=0):.2f} "
+        f"delay_p50_ms={load.delay_ms(0.5):.2f} delay_p99_ms={load.delay_ms(0.99):.2f} "
+        f"server_cpu_pct={100 * server_cpu / wall:.1f} sip_process_cpu_pct={100 * sip_cpu / wall:.1f} "
+        f"server_waiting_for_cpu_pct={100 * server_wait / wall:.1f} "
+        f"generator_cpu_pct={100 * own_cpu / wall:.1f} foreign_busy_pct={100 * foreign / wall:.0f}"
+    )
+    print(media, flush=True)
+    if sip is None:
+        return Phase(None, 0.0, 0.0, media)
+    return Phase(sip.sip, sip.sip_cpu_s, sip.sip_wait_s, media)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nuage.adapters.media_plane import MediaPlane
+from nuage.directory.recording import RecordingRule
 from nuage.media_settings import SipMediaSettings
 from nuage.sip import SipServer, SipSettings, install_uvloop, tune_gc
 from nuage.sip.media import Recording
@@ -38,6 +39,9 @@ class BenchRecordings:
         self.folder = folder
         self.every = every
         self.stored_: list[Recording] = []
+
+    async def rule(self, account_id: str) -> RecordingRule:
+        return RecordingRule(active=True)  # every call of the account; ``target`` picks the bench's
 
     async def target(self, account_id: str, call_id: str, parties: object = None) -> Path | None:
         prefix, _, number = call_id.partition("-")

@@ -86,10 +86,10 @@ def cpu_seconds(pid: int, children: bool = True) -> float:
     return total / HZ
 
 
-def waiting_seconds(pid: int) -> float:
-    """Time ``pid``'s threads (and its children's) spent runnable but waiting for a CPU."""
+def waiting_seconds(pid: int, children: bool = True) -> float:
+    """Time ``pid``'s threads (and, ``children``, its children's) spent runnable but waiting for a CPU."""
     total = 0
-    for member in family(pid):
+    for member in family(pid) if children else [pid]:
         for task in Path(f"/proc/{member}/task").glob("*"):
             with contextlib.suppress(OSError, IndexError):
                 total += int((task / "schedstat").read_text().split()[1])
@@ -166,6 +166,20 @@ class Forwarder(Embedded):
 
     name = "forwarder"
     forwarders = 1
+
+
+class ForwarderCoalescing(Embedded):
+    """The forwarder with a 1 ms wait after a turn that found few packets (fewer wake-ups)."""
+
+    name = "forwarder-coalescing"
+    forwarders = 1
+
+    async def start(self) -> None:
+        os.environ["NUAGE_FORWARDER_COALESCE_MS"] = "1"  # inherited by the engine, then its forwarder
+        try:
+            await super().start()
+        finally:
+            del os.environ["NUAGE_FORWARDER_COALESCE_MS"]
 
 
 class Rtpengine:
@@ -297,7 +311,8 @@ async def measure(engine: Engine, calls: int, seconds: float) -> Result:
 
 
 def make(name: str) -> Engine:
-    return {"embedded": Embedded, "forwarder": Forwarder, "rtpengine": Rtpengine, "direct": Direct}[name]()
+    engines = {"embedded": Embedded, "forwarder": Forwarder, "forwarder-coalescing": ForwarderCoalescing}
+    return {**engines, "rtpengine": Rtpengine, "direct": Direct}[name]()
 
 
 async def main() -> None:

@@ -1,5 +1,6 @@
 """The embedded engine's media forwarder processes (issue #15): calls relayed off the engine's loop,
-taken back in process when a feature needs their audio, and kept alive when a forwarder dies."""
+recorded there (their audio teed to a spool), taken back in process when a feature needs their
+audio, handed back when it is done, and kept alive when a forwarder dies."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile
 
 from media.peers import Peer, dominant_hz, media_port, rms, sdp
 from netports import free_port, release
 from nuage.media.engine import EmbeddedMediaEngine
 from nuage.media.g711 import ulaw_decode
 from nuage.media.rtp import RtpPacket
-from nuage.sip.media import Side, StreamStarted, Tone
+from nuage.media.spool import spool_path
+from nuage.sip.media import Side, SpeechChanged, StreamStarted, Tone
 from waiting import wait_for_condition
 
 
@@ -89,6 +94,93 @@ async def test_a_call_is_relayed_by_the_forwarder_and_its_figures_come_from_it(
     figures = await engine.quality("fw-1")
     assert figures.caller.packets == figures.callee.packets == 30
     assert figures.caller.lost == figures.callee.lost == 0
+    call.close()
+
+
+def heard_in(track: np.ndarray, hz: float) -> bool:
+    """Whether a clear tone at ``hz`` fills some 200 ms of a recording's channel."""
+    return any(
+        rms(track[i : i + 1600]) > 1000 and abs(dominant_hz(track[i : i + 1600]) - hz) < 15
+        for i in range(0, len(track) - 1599, 400)
+    )
+
+
+@pytest.mark.rule("CFG-9")
+async def test_a_recorded_call_stays_with_its_forwarder_and_its_recording_holds_both_voices(
+    engine: EmbeddedMediaEngine, tmp_path: Path
+) -> None:
+    events: list[object] = []
+    engine.subscribe(events.append)
+    call = await Call(engine, "fw-7").open()
+    relay = engine._session("fw-7")
+    forwarder = relay.forwarder
+    assert forwarder is not None
+    await engine.start_recording("fw-7", tmp_path / "call.flac")
+    await call.talk(440, 1000, 1500)
+    await wait_for_condition(lambda: len(call.callee.received) == len(call.caller.received) == 75)
+    assert relay.forwarder is forwarder, "the recorded call stayed with its forwarder"
+    assert relay.legs[Side.CALLER]._rtp is None, "the engine's loop read none of its packets"
+    assert relay.legs[Side.CALLEE]._rtp is None
+    assert spool_path(tmp_path / "call.flac").exists(), "the forwarder spools the call's audio"
+    speech = [(e.side, e.speaking) for e in events if isinstance(e, SpeechChanged)]
+    assert (Side.CALLER, True) in speech, "speech told by the forwarder"
+    assert (Side.CALLEE, True) in speech
+    recording = await engine.stop_recording("fw-7")
+    assert relay.forwarder is forwarder
+    assert recording.bytes_stored == recording.path.stat().st_size > 0
+    assert 1.4 <= recording.duration_s <= 2.5
+    audio, rate = soundfile.read(str(recording.path), dtype="int16", always_2d=True)
+    assert rate == 8000
+    assert heard_in(audio[:, 0], 440), "both voices, each on its side"
+    assert heard_in(audio[:, 1], 1000)
+    assert not heard_in(audio[:, 0], 1000)
+    assert not heard_in(audio[:, 1], 440)
+    assert not spool_path(tmp_path / "call.flac").exists(), "the spool is gone once stored"
+    figures = await engine.quality("fw-7")
+    assert figures.caller.packets == figures.callee.packets == 75
+    call.close()
+
+
+@pytest.mark.rule("CFG-9")
+async def test_a_recording_goes_on_while_a_tone_takes_the_call_back_and_after_it_returns(
+    engine: EmbeddedMediaEngine, tmp_path: Path
+) -> None:
+    call = await Call(engine, "fw-8").open()
+    relay = engine._session("fw-8")
+    await engine.start_recording("fw-8", tmp_path / "call.flac")
+    await call.talk(440, 1000, 1000)
+    await engine.play("fw-8", Side.CALLEE, Tone(800, 400))
+    assert relay.forwarder is None, "the call came back in process to play"
+    await call.caller.send_tone(call.to_caller_side, 600, 600)  # recorded in process
+    await wait_for_condition(lambda: relay.forwarder is not None, what="the call with a forwarder again")
+    await call.talk(300, 1500, 1000)
+    await wait_for_condition(lambda: len(call.caller.received) >= 100, what="the last tones relayed")
+    recording = await engine.stop_recording("fw-8")
+    audio, _ = soundfile.read(str(recording.path), dtype="int16", always_2d=True)
+    for hz in (440, 600, 300):
+        assert heard_in(audio[:, 0], hz), hz
+    for hz in (1000, 1500):
+        assert heard_in(audio[:, 1], hz), hz
+    call.close()
+
+
+async def test_a_tone_that_ends_by_itself_hands_the_call_to_a_forwarder_again(
+    engine: EmbeddedMediaEngine,
+) -> None:
+    call = await Call(engine, "fw-9").open()
+    relay = engine._session("fw-9")
+    await call.talk(440, 1000, 300)
+    await wait_for_condition(lambda: len(call.callee.received) >= 15 and len(call.caller.received) >= 15)
+    await engine.play("fw-9", Side.CALLER, Tone(800, 300))  # an announcement, played to its end
+    assert relay.forwarder is None
+    await wait_for_condition(lambda: relay.forwarder is not None, what="the call with a forwarder again")
+    assert relay.legs[Side.CALLER]._rtp is None, "the engine's loop reads the call no more"
+    callee_at, caller_at = len(call.callee.received), len(call.caller.received)
+    await call.talk(500, 1200)
+    await wait_for_condition(lambda: call.heard_both(callee_at, caller_at, 500, 1200), what="relayed again")
+    await wait_for_condition(lambda: len(call.callee.received) == 45, what="every packet relayed")
+    figures = await engine.quality("fw-9")
+    assert figures.caller.packets == 15 + 30, "the counters went along"
     call.close()
 
 

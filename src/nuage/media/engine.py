@@ -9,8 +9,9 @@ With ``forwarder_processes`` > 0 a session's packets are relayed by a forwarder 
 (``forwarding.py``) from its allocation on, off this loop; the engine keeps its sockets and its
 control. A session comes back in process as soon as a feature needs its audio here (playing, DTMF
 sent, recording, an application's stream, a conference), or when its forwarder is lost, and goes
-to a forwarder again when what it played or streamed is stopped; with no forwarder running,
-sessions are carried in process as without forwarders.
+to a forwarder again when what it played or streamed ends or is stopped; with no forwarder running,
+sessions are carried in process as without forwarders. A recorded session stays with its forwarder,
+which tees its audio to the recording's spool (``spool.py``); the recorder reads it at the end.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class EmbeddedMediaEngine:
             await relay.close()
             raise
         self._sessions[call_id] = relay
+        relay.on_quiet = lambda: self._forward_again(relay)
         if forwarder is None or not self._hand_over(relay, forwarder):
             await relay.in_process()
 
@@ -129,6 +131,8 @@ class EmbeddedMediaEngine:
                     "op": "add", "sid": relay.sid, "sides": [side.value for side in relay.legs],
                     "timeout_s": self.timeout_s, "reporter": id(relay) & 0xFFFFFFFF,
                     "event_type": relay.event_type, "state": relay.leg_states(),
+                    "spool": None if relay.recorder is None else str(relay.recorder.spool.absolute()),
+                    "speaking": relay.speaking(),
                 },
                 [fd for leg in legs for fd in leg.fds()],
             )  # fmt: skip
@@ -145,6 +149,8 @@ class EmbeddedMediaEngine:
         """Hand a session that came back in process to a forwarder again once it is ``quiet``
         (music on hold over, an application's stream ended), unless it is in a conference."""
         if self._pool is None or relay.forwarder is not None or relay.coming_back is not None:
+            return
+        if self._sessions.get(relay.call_id) is not relay:  # released meanwhile
             return
         if not relay.quiet() or any(relay.call_id in room.participants for room in self.conferences.values()):
             return
@@ -179,6 +185,8 @@ class EmbeddedMediaEngine:
             try:
                 reply = await forwarder.request({"op": "take", "sid": relay.sid})
                 relay.restore(reply["state"])
+                if reply.get("spool") is not None:
+                    relay.set_speaking(reply["spool"]["speaking"])
             except MediaError as exc:
                 log.warning("call %s: its media comes back without its counters: %s", relay.call_id, exc)
             forwarder.sessions.discard(relay.sid)
@@ -299,17 +307,39 @@ class EmbeddedMediaEngine:
         self._forward_again(relay)
 
     async def start_recording(self, call_id: str, path: Path) -> None:
-        """Record both directions from now on."""
+        """Record both directions from now on (a forwarded call stays with its forwarder, which
+        tees its audio to the recording's spool)."""
         relay = self._session(call_id)
-        await self._in_process(relay)
-        relay.recorder = Recorder(path)
+        if relay.coming_back is not None:
+            await relay.coming_back
+        recorder = relay.recorder = Recorder(path)
+        await self._tee(
+            relay, {"op": "record", "spool": str(recorder.spool.absolute()), "speaking": relay.speaking()}
+        )
+
+    async def _tee(self, relay: Relay, message: dict[str, Any]) -> None:
+        """Start or stop a forwarded session's tee (a lost forwarder: the session comes back)."""
+        forwarder = relay.forwarder
+        if forwarder is None:
+            return
+        try:
+            reply = await forwarder.request({**message, "sid": relay.sid})
+        except MediaError as exc:
+            log.warning("call %s: recorded in process: %s", relay.call_id, exc)
+            await self._in_process(relay)
+            return
+        if reply.get("spool") is not None:
+            relay.set_speaking(reply["spool"]["speaking"])
 
     async def stop_recording(self, call_id: str) -> Recording:
-        """Stop and store the recording (FLAC, written off the loop)."""
+        """Stop and store the recording (FLAC, the spool read and the file written off the loop)."""
         relay = self._session(call_id)
+        if relay.coming_back is not None:
+            await relay.coming_back
         recorder, relay.recorder = relay.recorder, None
         if recorder is None:
             raise MediaError(f"call {call_id!r} is not being recorded")
+        await self._tee(relay, {"op": "unrecord"})
         return await recorder.finish()
 
     async def quality(self, call_id: str) -> CallQuality:

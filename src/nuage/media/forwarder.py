@@ -1,18 +1,18 @@
 """The media forwarder: a process of its own that relays anchored calls' RTP (issue #15).
 
 Owns the packet path of the sessions the embedded engine hands it (``[sip.media]
-forwarder_processes`` > 0), off the SIP process's event loop: one loop on ``select.epoll``
-(level-triggered, one datagram per ready socket per turn, read into one preallocated buffer), no
-asyncio, no object per packet beyond what the socket calls return. Per leg it does what
-``endpoint.RtpEndpoint`` and ``relay.Relay`` do in process: latching (RFC 4961 symmetric RTP, the
-same rules), garbage and strangers dropped and counted, the receive counters of RFC 3550
-(``rtcp.ReceiveStats``), RFC 4733 digits, stream timeouts and RTCP receiver reports.
+forwarder_processes`` > 0), off the SIP process's event loop: one ``select.epoll`` loop
+(level-triggered, one datagram per ready socket per turn into one preallocated buffer; with
+``COALESCE_S`` set, a turn that found few packets waits so the next finds more), no asyncio. Per leg
+it does what ``endpoint.RtpEndpoint`` and ``relay.Relay`` do in process: latching (RFC 4961, the
+same rules), garbage and strangers dropped and counted, RFC 3550 receive counters, RFC 4733 digits,
+stream timeouts and RTCP receiver reports; a recorded session's audio payloads are teed to the
+recording's spool (``spool.Tee``: ``record`` / ``unrecord``) and speech changes reported.
 
 It never binds a port: the engine binds the legs' sockets, passes copies of them over the control
-channel (a unix SOCK_SEQPACKET pair, SCM_RIGHTS) and takes a session back (``take``) when a feature
-needs its audio in process; the forwarder then forgets the session and returns its state. Control
-messages are JSON objects, one per datagram (``forwarding.py`` is the other end). The forwarder
-exits when the channel closes: it never outlives the engine.
+channel (a unix SOCK_SEQPACKET pair, SCM_RIGHTS, one JSON object per datagram: ``forwarding.py``
+is the other end) and takes a session back (``take``) when a feature needs its audio in process;
+the forwarder then forgets it and returns its state. It exits when the channel closes.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import os
 import select
 import signal
 import socket
@@ -29,7 +30,7 @@ import time
 from collections import deque
 from typing import Any
 
-from nuage.media import rtcp, rtp
+from nuage.media import rtcp, rtp, spool
 from nuage.media.dtmf import DtmfDetector, DtmfError
 from nuage.media.endpoint import unlatches
 
@@ -40,6 +41,8 @@ REPORT_EVERY_S = 5.0  # RTCP receiver reports, as the in-process relay sends the
 CONTROL_BYTES = 65536
 MAX_FDS = 4  # one session: each leg's RTP and RTCP sockets
 _AFTER_FIRST = struct.Struct("!BHII")  # the RTP fixed header less its first byte
+COALESCE_BELOW = 8  # a turn with fewer ready sockets than this waits before the next one
+COALESCE_S = float(os.environ.get("NUAGE_FORWARDER_COALESCE_MS", "0")) / 1000  # off: not a clear gain
 
 
 def address(value: Any) -> Address | None:
@@ -51,9 +54,9 @@ class Leg:
     """One leg of a forwarded session: the forwarder's copies of its sockets, and its state."""
 
     __slots__ = (
-        "side", "session", "peer", "sock", "rtcp_sock", "recv", "sendto", "remote", "latched",
-        "replaced", "ssrc", "last_at", "strangers", "garbage", "started", "timed_out",
-        "detector", "event_type", "received", "base", "max_seq", "cycles", "transit", "jitter", "priors",
+        "side", "session", "peer", "sock", "rtcp_sock", "recv", "sendto", "remote", "latched", "replaced",
+        "ssrc", "last_at", "strangers", "garbage", "started", "timed_out", "detector", "event_type",
+        "direction", "tee", "received", "base", "max_seq", "cycles", "transit", "jitter", "priors",
     )  # fmt: skip
 
     def __init__(self, side: str, session: Session, sock: socket.socket, rtcp_sock: socket.socket) -> None:
@@ -76,6 +79,8 @@ class Leg:
         self.timed_out = False
         self.detector = DtmfDetector()
         self.event_type: int | None = None
+        self.direction = 0  # in the spool: 0 the caller's leg, 1 the callee's
+        self.tee: spool.Tee | None = None  # the session's recording, while it is recorded
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take over the state the engine's in-process leg had."""
@@ -142,7 +147,7 @@ class Leg:
 class Session:
     """One forwarded call: its two legs, its timeout, its receiver reports."""
 
-    __slots__ = ("sid", "legs", "timeout_s", "reporter", "next_report")
+    __slots__ = ("sid", "legs", "timeout_s", "reporter", "next_report", "tee")
 
     def __init__(self, sid: int, legs: tuple[Leg, Leg] | None, timeout_s: float, reporter: int) -> None:
         self.sid = sid
@@ -150,6 +155,14 @@ class Session:
         self.timeout_s = timeout_s
         self.reporter = reporter
         self.next_report = time.monotonic() + REPORT_EVERY_S
+        self.tee: spool.Tee | None = None
+
+    def record(self, path: str | None, speaking: list[bool | None]) -> dict[str, Any] | None:
+        """Tee the legs' audio to the spool at ``path`` from now on (None: stop); the last spool's figures."""
+        tee, self.tee = self.tee, None if path is None else spool.Tee(path, speaking)
+        for leg in self.legs:
+            leg.tee = self.tee
+        return None if tee is None else tee.close()
 
 
 class Forwarder:
@@ -176,10 +189,11 @@ class Forwarder:
         clock = time.monotonic
         poll = self.epoll.poll
         legs = self.legs
-        largest = rtp.MAX_DATAGRAM
+        largest, sleep, coalesce_s = rtp.MAX_DATAGRAM, time.sleep, COALESCE_S
         next_tick = clock() + TICK_S
         while self.running:
-            for fd, mask in poll(TICK_S):
+            events = poll(TICK_S)
+            for fd, mask in events:
                 leg = legs.get(fd)
                 if leg is None:
                     if fd == self.control_fd:
@@ -228,10 +242,11 @@ class Forwarder:
                     difference = transit - previous if transit > previous else previous - transit
                     leg.jitter = jitter + (difference - jitter) / 16
                 leg.transit = transit
-                if leg.timed_out:
-                    leg.timed_out = False
+                leg.timed_out = False
                 if payload_type == leg.event_type:
                     self.digit(leg, timestamp, bytes(view[:size]))
+                elif leg.tee is not None and payload_type in spool.AUDIO_TYPES:
+                    self.tee(leg, leg.tee, (payload_type, sequence, timestamp, now), view[:size])
                 peer = leg.peer
                 destination = peer.latched or peer.remote
                 if destination is not None:
@@ -243,6 +258,8 @@ class Forwarder:
             if now >= next_tick:
                 next_tick = now + TICK_S
                 self.tick(now)
+            if len(events) < COALESCE_BELOW and coalesce_s:
+                sleep(coalesce_s)  # at most that added to a packet's delay
 
     def latch(self, leg: Leg, source: Address) -> bool:
         """The first valid packet of a leg latches it (never to the party it had before)."""
@@ -264,6 +281,11 @@ class Forwarder:
         if found is not None:
             event = {"ev": "dtmf", "sid": leg.session.sid, "side": leg.side, "digit": found[0]}
             self.send({**event, "duration_ms": found[1]})
+
+    def tee(self, leg: Leg, tee: spool.Tee, header: tuple[int, int, int, float], data: memoryview) -> None:
+        """A recorded leg's audio packet: its payload to the spool, a speech change to the engine."""
+        if (speaking := tee.packet(leg.direction, *header, data)) is not None:
+            self.send({"ev": "speech", "sid": leg.session.sid, "side": leg.side, "speaking": speaking})
 
     def tick(self, now: float) -> None:
         """Stream timeouts (once per silence) and receiver reports every ``REPORT_EVERY_S``."""
@@ -339,11 +361,21 @@ class Forwarder:
         elif op == "event_type":
             for leg in session.legs:
                 leg.event_type = message["event_type"]
+        elif op == "record":
+            try:
+                session.record(message["spool"], message.get("speaking", []))
+                self.send({"id": message["id"]})
+            except OSError as exc:  # the spool cannot be written: the engine records in process
+                self.send({"id": message["id"], "error": f"spool: {exc}"})
+        elif op == "unrecord":
+            self.send({"id": message["id"], "spool": session.record(None, [])})
         elif op in ("take", "drop", "stats"):
-            state = {leg.side: leg.state() for leg in session.legs}
+            state: dict[str, Any] = {leg.side: leg.state() for leg in session.legs}
+            reply = {"id": message["id"], "state": state}
             if op != "stats":
+                reply["spool"] = session.record(None, [])
                 self.remove(session)
-            self.send({"id": message["id"], "state": state})
+            self.send(reply)
         else:
             raise ValueError(f"unknown operation {op!r}")
 
@@ -359,9 +391,11 @@ class Forwarder:
         callee = Leg(message["sides"][1], session, socks[2], socks[3])
         caller.peer, callee.peer = callee, caller
         session.legs = (caller, callee)
-        for leg, state in zip(session.legs, message["state"], strict=True):
+        for direction, (leg, state) in enumerate(zip(session.legs, message["state"], strict=True)):
             leg.restore(state)
             leg.event_type = message.get("event_type")
+            leg.direction = direction
+        session.record(message.get("spool"), message.get("speaking", []))  # recorded: teed on
         self.sessions[sid] = session
         for leg in session.legs:
             self.legs[leg.sock.fileno()] = leg

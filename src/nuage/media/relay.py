@@ -9,7 +9,9 @@ handed to the tap instead of being recorded.
 
 A relay whose session a media forwarder carries (``forwarder`` set) keeps its legs' sockets but
 reads nothing: the forwarder forwards, counts and reports (``forwarded_event``); the relay's state
-goes to it (``leg_states``) and comes back (``restore``) when the session returns in process.
+goes to it (``leg_states``) and comes back (``restore``) when the session returns in process. A
+recording does not keep a session here (the forwarder tees its audio to the recording's spool);
+a stream of the engine's own does, and when the last one ends the relay says so (``on_quiet``).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class Relay:
         self.sid = 0  # the session's number with its forwarder
         self.forwarder: Forwarder | None = None  # the process that carries it (None: this one)
         self.coming_back: asyncio.Future[None] | None = None  # being taken back from its forwarder
+        self.on_quiet: Callable[[], None] | None = None  # the engine's streams here have all ended
 
     def start(self) -> None:
         """Start watching for stream timeouts and sending receiver reports."""
@@ -79,8 +82,18 @@ class Relay:
         self.start()
 
     def quiet(self) -> bool:
-        """Whether nothing here needs the call's audio (no recording, tap or stream of the engine)."""
-        return self.recorder is None and not self.taps and not self._injecting
+        """Whether nothing here needs the call's audio (no tap or stream of the engine; a forwarder
+        records a call as well as this process)."""
+        return not self.taps and not self._injecting
+
+    def speaking(self) -> list[bool | None]:
+        """Each leg's speech state (caller's first), for whoever records the call on."""
+        return [self._speech[side].speaking for side in Side]
+
+    def set_speaking(self, states: list[bool | None]) -> None:
+        """Carry on from the speech states a forwarder returned (caller's first)."""
+        for side, state in zip(Side, states, strict=False):
+            self._speech[side].speaking = state
 
     def out_of_process(self) -> None:
         """Stop reading and watching the legs here (a forwarder carries the session again)."""
@@ -124,6 +137,9 @@ class Relay:
                 self.emit(StreamStarted(self.call_id, side, source))
         elif kind == "dtmf":
             self.emit(DtmfReceived(self.call_id, side, str(event["digit"]), int(event["duration_ms"])))
+        elif kind == "speech":
+            self._speech[side].speaking = bool(event["speaking"])
+            self.emit(SpeechChanged(self.call_id, side, bool(event["speaking"])))
         elif kind == "timeout":
             self._timed_out.add(side)
             self.emit(MediaTimeout(self.call_id, side, float(event["idle_s"])))
@@ -166,9 +182,14 @@ class Relay:
             previous.cancel()
         task = asyncio.get_running_loop().create_task(work)
         self._injecting[to] = task
-        task.add_done_callback(
-            lambda t: self._injecting.pop(to, None) if self._injecting.get(to) is t else None
-        )
+        task.add_done_callback(lambda t: self._ended(to, t))
+
+    def _ended(self, to: Side, task: asyncio.Task[None]) -> None:
+        """A stream of the engine's ended by itself (one replaced or stopped is not this one's)."""
+        if self._injecting.get(to) is task:
+            del self._injecting[to]
+            if self.on_quiet is not None and self.quiet():
+                self.on_quiet()
 
     def stop(self, to: Side) -> None:
         """End the engine's own stream towards ``to`` (relayed media flows to it again)."""
