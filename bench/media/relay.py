@@ -168,20 +168,6 @@ class Forwarder(Embedded):
     forwarders = 1
 
 
-class ForwarderCoalescing(Embedded):
-    """The forwarder with a 1 ms wait after a turn that found few packets (fewer wake-ups)."""
-
-    name = "forwarder-coalescing"
-    forwarders = 1
-
-    async def start(self) -> None:
-        os.environ["NUAGE_FORWARDER_COALESCE_MS"] = "1"  # inherited by the engine, then its forwarder
-        try:
-            await super().start()
-        finally:
-            del os.environ["NUAGE_FORWARDER_COALESCE_MS"]
-
-
 class Rtpengine:
     name = "rtpengine"
 
@@ -311,8 +297,7 @@ async def measure(engine: Engine, calls: int, seconds: float) -> Result:
 
 
 def make(name: str) -> Engine:
-    engines = {"embedded": Embedded, "forwarder": Forwarder, "forwarder-coalescing": ForwarderCoalescing}
-    return {**engines, "rtpengine": Rtpengine, "direct": Direct}[name]()
+    return {"embedded": Embedded, "forwarder": Forwarder, "rtpengine": Rtpengine, "direct": Direct}[name]()
 
 
 async def main() -> None:

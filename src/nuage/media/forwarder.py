@@ -2,8 +2,7 @@
 
 Owns the packet path of the sessions the embedded engine hands it (``[sip.media]
 forwarder_processes`` > 0), off the SIP process's event loop: one ``select.epoll`` loop
-(level-triggered, one datagram per ready socket per turn into one preallocated buffer; with
-``COALESCE_S`` set, a turn that found few packets waits so the next finds more), no asyncio. Per leg
+(level-triggered, one datagram per ready socket per turn into one preallocated buffer), no asyncio. Per leg
 it does what ``endpoint.RtpEndpoint`` and ``relay.Relay`` do in process: latching (RFC 4961, the
 same rules), garbage and strangers dropped and counted, RFC 3550 receive counters, RFC 4733 digits,
 stream timeouts and RTCP receiver reports; a recorded session's audio payloads are teed to the
@@ -20,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-import os
 import select
 import signal
 import socket
@@ -41,8 +39,6 @@ REPORT_EVERY_S = 5.0  # RTCP receiver reports, as the in-process relay sends the
 CONTROL_BYTES = 65536
 MAX_FDS = 4  # one session: each leg's RTP and RTCP sockets
 _AFTER_FIRST = struct.Struct("!BHII")  # the RTP fixed header less its first byte
-COALESCE_BELOW = 8  # a turn with fewer ready sockets than this waits before the next one
-COALESCE_S = float(os.environ.get("NUAGE_FORWARDER_COALESCE_MS", "0")) / 1000  # off: not a clear gain
 
 
 def address(value: Any) -> Address | None:
@@ -189,11 +185,10 @@ class Forwarder:
         clock = time.monotonic
         poll = self.epoll.poll
         legs = self.legs
-        largest, sleep, coalesce_s = rtp.MAX_DATAGRAM, time.sleep, COALESCE_S
+        largest = rtp.MAX_DATAGRAM
         next_tick = clock() + TICK_S
         while self.running:
-            events = poll(TICK_S)
-            for fd, mask in events:
+            for fd, mask in poll(TICK_S):
                 leg = legs.get(fd)
                 if leg is None:
                     if fd == self.control_fd:
@@ -258,8 +253,6 @@ class Forwarder:
             if now >= next_tick:
                 next_tick = now + TICK_S
                 self.tick(now)
-            if len(events) < COALESCE_BELOW and coalesce_s:
-                sleep(coalesce_s)  # at most that added to a packet's delay
 
     def latch(self, leg: Leg, source: Address) -> bool:
         """The first valid packet of a leg latches it (never to the party it had before)."""
