@@ -244,5 +244,13 @@ def _float_or_none(text: str | None) -> float | None:
         return None
 
 
+_last_date: tuple[int, str] = (0, "")
+
+
 def _http_date(at: datetime) -> str:
-    return at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    """The Date header of ``at`` (formatted once per second: every 200 carries one)."""
+    global _last_date
+    second = int(at.timestamp())
+    if _last_date[0] != second:
+        _last_date = (second, at.strftime("%a, %d %b %Y %H:%M:%S GMT"))
+    return _last_date[1]

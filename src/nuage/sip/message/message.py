@@ -85,18 +85,27 @@ class Headers:
     cached per key and dropped when that key changes.
     """
 
-    __slots__ = ("_cache", "_items")
+    __slots__ = ("_cache", "_first", "_items")
 
     def __init__(self, items: list[tuple[str, str]] | None = None) -> None:
         self._items: list[tuple[str, str]] = items if items is not None else []
         self._cache: dict[str, Any] = {}
+        self._first: dict[str, str] | None = None  # key -> first value, built on first read
+
+    def _index(self) -> dict[str, str]:
+        first: dict[str, str] = {}
+        for k, v in self._items:
+            if k not in first:
+                first[k] = v
+        self._first = first
+        return first
 
     def get(self, key: str) -> str | None:
         """The first line's value for ``key`` (canonical name), or None."""
-        for k, v in self._items:
-            if k == key:
-                return v
-        return None
+        first = self._first
+        if first is None:
+            first = self._index()
+        return first.get(key)
 
     def get_all(self, key: str) -> list[str]:
         """Every line's value for ``key``, in order."""
@@ -131,10 +140,10 @@ class Headers:
             return value
 
     def __contains__(self, key: object) -> bool:
-        for k, _ in self._items:  # noqa: SIM110 - a plain loop: this is on every message's path
-            if k == key:
-                return True
-        return False
+        first = self._first
+        if first is None:
+            first = self._index()
+        return key in first
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._items)
@@ -144,6 +153,7 @@ class Headers:
 
     def set(self, key: str, value: str | None) -> None:
         """Replace every line of ``key`` with one value (None: remove)."""
+        self._first = None
         self._cache.pop(key, None)
         if key == "via":
             self._cache.pop("via0", None)
@@ -160,8 +170,19 @@ class Headers:
         if value is not None:
             self._items.append((key, value))
 
+    def set_at(self, index: int, key: str, value: str) -> None:
+        """Replace the line at ``index`` (of the same key) with ``value``."""
+        self._first = None
+        self._cache.pop(key, None)
+        if key == "via":
+            self._cache.pop("via0", None)
+        elif key in ("to", "from"):
+            self._cache.pop(key + "-tag", None)
+        self._items[index] = (key, value)
+
     def add(self, key: str, value: str) -> None:
         """Append one line."""
+        self._first = None
         if self._cache:
             self._cache.pop(key, None)
             if key in ("to", "from"):
@@ -170,6 +191,7 @@ class Headers:
 
     def prepend(self, key: str, value: str) -> None:
         """Insert one line before every other line of the same key (or at the top)."""
+        self._first = None
         self._cache.pop(key, None)
         for index, (k, _) in enumerate(self._items):
             if k == key:
@@ -185,6 +207,8 @@ class Headers:
         """A shallow copy (values are strings)."""
         return Headers(list(self._items))
 
+
+_NAMES: dict[str, str] = {}  # canonical key -> "Display-Name: " (keys are header names: bounded)
 
 _TAG = re.compile(r";[ \t]*tag[ \t]*=[ \t]*([^;,\s]+)", re.IGNORECASE)
 
@@ -294,11 +318,18 @@ class SipMessage:
     def to_bytes(self) -> bytes:
         """Serialise; Content-Length is always written and always matches the body."""
         lines = self._head_lines()
-        for key, value in self.headers:
+        names = _NAMES
+        for key, value in self.headers._items:
             if key != "content-length":
-                lines.append(f"{display_name(key)}: {value}")
-        lines.append(f"Content-Length: {len(self.body)}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
+                name = names.get(key)
+                if name is None:
+                    name = display_name(key) + ": "
+                    if len(names) < 4096:
+                        names[key] = name
+                lines.append(name + value)
+        lines.append(f"Content-Length: {len(self.body)}\r\n\r\n")
+        data = "\r\n".join(lines).encode()
+        return data + self.body if self.body else data
 
 
 class SipRequest(SipMessage):
