@@ -109,6 +109,11 @@ class Headers:
 
     def get_all(self, key: str) -> list[str]:
         """Every line's value for ``key``, in order."""
+        first = self._first
+        if first is None:
+            first = self._index()
+        if key not in first:
+            return []
         return [v for k, v in self._items if k == key]
 
     def values(self, key: str) -> list[str]:
