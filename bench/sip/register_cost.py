@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import gc
 import pstats
 import re
 import statistics
 import time
 
-from nuage.sip import SipServer, SipSettings
+from nuage.sip import SipServer, SipSettings, tune_gc
 from nuage.sip.digest import authorization_header
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
 from nuage.sip.policy import DialPlanPolicy
@@ -32,7 +31,6 @@ from nuage.sip.security import SecuritySettings
 
 CHALLENGE = re.compile(rb"\r\nWWW-Authenticate: ([^\r]*)\r\n", re.IGNORECASE)
 SORT = "tottime"
-PHONES = 50  # distinct source ports, as several phones behind one address
 
 
 class Capture:
@@ -76,7 +74,7 @@ async def settle(capture: Capture, want: int) -> None:
         await asyncio.sleep(0)
 
 
-async def run(pairs: int, rounds: int, batch: int, profile: bool) -> None:
+async def run(pairs: int, rounds: int, batch: int, profile: bool, phones: int) -> None:
     alice = SipAccount("dev-alice", "acc-1", "usr-alice", "alice", "alice-secret", "Alice", "+3221111111")
     credentials = MemoryCredentialStore([alice])
     settings = SipSettings(
@@ -94,6 +92,7 @@ async def run(pairs: int, rounds: int, batch: int, profile: bool) -> None:
         cdr_sink=MemoryCdrSink(),
     )
     await server.start()
+    tune_gc()  # as ``nuage serve`` does
     udp = server._transports["UDP"]
     capture = Capture()
     udp._transport = capture  # type: ignore[attr-defined]
@@ -105,14 +104,13 @@ async def run(pairs: int, rounds: int, batch: int, profile: bool) -> None:
         spent, done = 0.0, 0
         while done < pairs:
             count = min(batch, pairs - done)
-            first = [register(n + i, 20000 + (n + i) % PHONES, server_port, 1, None) for i in range(count)]
+            first = [register(n + i, 20000 + (n + i) % phones, server_port, 1, None) for i in range(count)]
             capture.sent.clear()
-            gc.collect()
             started = time.process_time()
             if profiler:
                 profiler.enable()
             for i, data in enumerate(first):
-                udp.datagram_received(data, ("127.0.0.1", 20000 + (n + i) % PHONES))  # type: ignore[attr-defined]
+                udp.datagram_received(data, ("127.0.0.1", 20000 + (n + i) % phones))  # type: ignore[attr-defined]
             await settle(capture, count)
             if profiler:
                 profiler.disable()
@@ -125,13 +123,13 @@ async def run(pairs: int, rounds: int, batch: int, profile: bool) -> None:
                 auth = authorization_header(match.group(1).decode(), username="alice",
                                             password="alice-secret", method="REGISTER",
                                             uri=f"sip:127.0.0.1:{server_port}")  # fmt: skip
-                second.append(register(n + i, 20000 + (n + i) % PHONES, server_port, 2, auth))
+                second.append(register(n + i, 20000 + (n + i) % phones, server_port, 2, auth))
             capture.sent.clear()
             started = time.process_time()
             if profiler:
                 profiler.enable()
             for i, data in enumerate(second):
-                udp.datagram_received(data, ("127.0.0.1", 20000 + (n + i) % PHONES))  # type: ignore[attr-defined]
+                udp.datagram_received(data, ("127.0.0.1", 20000 + (n + i) % phones))  # type: ignore[attr-defined]
             await settle(capture, count)
             if profiler:
                 profiler.disable()
@@ -156,6 +154,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--phones", type=int, default=1, help="source ports (SIPp's scenario: one)")
     parser.add_argument("--no-uvloop", action="store_true")
     parser.add_argument("--sort", default="tottime")
     options = parser.parse_args()
@@ -165,7 +164,7 @@ def main() -> None:
         from nuage.sip import install_uvloop
 
         install_uvloop()
-    asyncio.run(run(options.pairs, options.rounds, options.batch, options.profile))
+    asyncio.run(run(options.pairs, options.rounds, options.batch, options.profile, options.phones))
 
 
 if __name__ == "__main__":

@@ -247,27 +247,42 @@ class SipMessage:
     @property
     def cseq(self) -> CSeq:
         """The parsed CSeq."""
-        return self.headers.cached("cseq", lambda: CSeq.parse(self.headers.get("cseq") or ""))
+        found = self.headers._cache.get("cseq")  # read directly: every message asks, often
+        if found is None:
+            found = self.headers._cache["cseq"] = CSeq.parse(self.headers.get("cseq") or "")
+        return found
 
     @property
     def from_addr(self) -> NameAddr:
         """The parsed From."""
-        return self.headers.cached("from", lambda: NameAddr.parse(self.headers.get("from") or ""))
+        found = self.headers._cache.get("from")
+        if found is None:
+            found = self.headers._cache["from"] = NameAddr.parse(self.headers.get("from") or "")
+        return found
 
     @property
     def to_tag(self) -> str | None:
         """The To tag, read without parsing the whole header (hot path of dialog matching)."""
-        return self.headers.cached("to-tag", lambda: _tag_of(self.headers.get("to") or ""))
+        cache = self.headers._cache
+        if "to-tag" not in cache:
+            cache["to-tag"] = _tag_of(self.headers.get("to") or "")
+        return cache["to-tag"]  # type: ignore[no-any-return]
 
     @property
     def from_tag(self) -> str | None:
         """The From tag, read without parsing the whole header."""
-        return self.headers.cached("from-tag", lambda: _tag_of(self.headers.get("from") or ""))
+        cache = self.headers._cache
+        if "from-tag" not in cache:
+            cache["from-tag"] = _tag_of(self.headers.get("from") or "")
+        return cache["from-tag"]  # type: ignore[no-any-return]
 
     @property
     def to_addr(self) -> NameAddr:
         """The parsed To."""
-        return self.headers.cached("to", lambda: NameAddr.parse(self.headers.get("to") or ""))
+        found = self.headers._cache.get("to")
+        if found is None:
+            found = self.headers._cache["to"] = NameAddr.parse(self.headers.get("to") or "")
+        return found
 
     @property
     def vias(self) -> list[Via]:
@@ -277,7 +292,10 @@ class SipMessage:
     @property
     def top_via(self) -> Via:
         """The first Via (parsed alone: the others are rarely needed)."""
-        return self.headers.cached("via0", self._parse_top_via)
+        found = self.headers._cache.get("via0")
+        if found is None:
+            found = self.headers._cache["via0"] = self._parse_top_via()
+        return found
 
     def _parse_top_via(self) -> Via:
         line = self.headers.get("via")
