@@ -25,6 +25,7 @@ calls, and for Nuage the event loop's lag (p99, max: the server's own probe); CP
 the load average before and after. A script, not a test: it prints a Markdown table.
 
     .venv/bin/python bench/sip/serve_vs_kamailio.py [--rates 100,300,600] [--repeats 2]
+    .venv/bin/python bench/sip/serve_vs_kamailio.py --part register --nice -10  # REGISTER only
 """
 
 from __future__ import annotations
@@ -458,6 +459,8 @@ def main() -> int:
     parser.add_argument("--reregister-rate", type=float, default=10.0)
     parser.add_argument("--api-rate", type=float, default=4.0)
     parser.add_argument("--only", choices=["nuage", "kamailio"], help="one server (profiling)")
+    parser.add_argument("--part", choices=["all", "calls", "register"], default="all",
+                        help="run only the calls or only the REGISTER part")  # fmt: skip
     parser.add_argument("--nice", type=int, default=0, help="both servers' niceness (e.g. -10)")
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
@@ -471,10 +474,10 @@ def main() -> int:
         bench = Bench(Path(scratch), options)
         try:
             bench.start()
-            for rate in options.rates:
+            for rate in options.rates if options.part != "register" else ():
                 for _ in range(options.repeats):
                     runs.extend(bench.calls(server, rate) for server in servers)
-            for rate in options.register_rates:
+            for rate in options.register_rates if options.part != "calls" else ():
                 for _ in range(options.repeats):
                     runs.extend(bench.register(server, rate) for server in servers)
         finally:

@@ -201,7 +201,7 @@ class DigestAuthenticator:
 
     def _mac(self, stamp: str, binding: str) -> str:
         text = f"{stamp}:{self.realm}:{binding}".encode()
-        return hmac.new(self._secret, text, hashlib.sha256).hexdigest()[:24]
+        return hmac.digest(self._secret, text, "sha256")[:12].hex()
 
     def new_nonce(self, source: tuple[str, str] | None = None) -> str:
         """A nonce: hex timestamp, a random salt and an HMAC of both (and of the bound source)."""

@@ -171,16 +171,16 @@ class Registrar:
             tx.respond(tx.response(200))
             return
         settings = self.settings
-        for contact in contacts:
-            expires = _expires_of(contact, header_expires, settings.default_expires_s)
+        asked = [_expires_of(contact, header_expires, settings.default_expires_s) for contact in contacts]
+        for expires in asked:
             if 0 < expires < settings.min_expires_s:
                 tx.reply(423, headers=[("min-expires", str(settings.min_expires_s))])
                 return
-        for contact in contacts:
+        user_agent = request.headers.get("user-agent") or ""
+        source = tx.source
+        for contact, expires in zip(contacts, asked, strict=True):
             key = str(contact.uri)
-            expires = min(
-                _expires_of(contact, header_expires, settings.default_expires_s), settings.max_expires_s
-            )
+            expires = min(expires, settings.max_expires_s)
             existing = device.get(key)
             if (
                 existing is not None
@@ -204,11 +204,11 @@ class Registrar:
                 expires_at=now + timedelta(seconds=expires),
                 call_id=request.call_id,
                 cseq=request.cseq.number,
-                source_transport=tx.source.transport,
-                source_host=tx.source.host,
-                source_port=tx.source.port,
+                source_transport=source.transport,
+                source_host=source.host,
+                source_port=source.port,
                 registered_at=existing.registered_at if existing else now,
-                user_agent=request.headers.get("user-agent") or "",
+                user_agent=user_agent,
                 q=_float_or_none(q_text),
             )
             device[key] = binding
@@ -244,5 +244,13 @@ def _float_or_none(text: str | None) -> float | None:
         return None
 
 
+_last_date: tuple[int, str] = (0, "")
+
+
 def _http_date(at: datetime) -> str:
-    return at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    """The Date header of ``at`` (formatted once per second: every 200 carries one)."""
+    global _last_date
+    second = int(at.timestamp())
+    if _last_date[0] != second:
+        _last_date = (second, at.strftime("%a, %d %b %Y %H:%M:%S GMT"))
+    return _last_date[1]

@@ -66,14 +66,29 @@ Blocked = Callable[[str], bool]  # True for a source host whose messages are dro
 def stamp_received(request: SipRequest, source: Address) -> None:
     """RFC 3261 §18.2.1 and RFC 3581: note on the top Via where the request really came from."""
     via = request.top_via
-    changed = via
-    if via.param("rport") == "":
-        changed = changed.with_param("received", source.host).with_param("rport", str(source.port))
+    rport = via.param("rport")
+    if rport == "":
+        kept = tuple(p for p in via.params if p[0] != "received" and p[0] != "rport")
+        params = (*kept, ("received", source.host), ("rport", str(source.port)))
     elif via.host != source.host:
-        changed = changed.with_param("received", source.host)
-    if changed is via:
+        params = (*(p for p in via.params if p[0] != "received"), ("received", source.host))
+    else:
         return
+    changed = Via(via.transport, via.host, via.port, params)
     headers = request.headers
+    items = headers._items
+    for index, (key, value) in enumerate(items):
+        if key == "via":
+            if "," in value:
+                break
+            for later in items[index + 1 :]:
+                if later[0] == "via":
+                    break
+            else:  # one Via line, one value: rewritten where it stands (issue #22)
+                headers.set_at(index, "via", str(changed))
+                headers.prime("via0", changed)
+                return
+            break
     lines = headers.get_all("via")
     first, _, rest = lines[0].partition(",") if "," in lines[0] else (lines[0], "", "")
     values = [str(changed)] if not rest else [str(changed), *split_list(lines[0])[1:]]

@@ -10,68 +10,17 @@ import re
 from dataclasses import dataclass, replace
 
 from nuage.sip.message.errors import SipParseError
+from nuage.sip.message.names import COMPACT_FORMS as COMPACT_FORMS
+from nuage.sip.message.names import LIST_HEADERS as LIST_HEADERS
+from nuage.sip.message.names import canonical_key as canonical_key
+from nuage.sip.message.names import display_name as display_name
 from nuage.sip.message.uri import SipUri, format_host, split_hostport
 
-# RFC 3261 §7.3.3 and the IANA registry: compact form -> full name.
-COMPACT_FORMS = {
-    "i": "call-id",
-    "m": "contact",
-    "e": "content-encoding",
-    "l": "content-length",
-    "c": "content-type",
-    "f": "from",
-    "s": "subject",
-    "k": "supported",
-    "t": "to",
-    "v": "via",
-    "o": "event",
-    "u": "allow-events",
-    "r": "refer-to",
-    "b": "referred-by",
-    "x": "session-expires",
-    "a": "accept-contact",
-    "j": "reject-contact",
-    "d": "request-disposition",
-    "y": "identity",
-    "n": "identity-info",
-}
-
-_DISPLAY_NAMES = {
-    "call-id": "Call-ID",
-    "cseq": "CSeq",
-    "www-authenticate": "WWW-Authenticate",
-    "mime-version": "MIME-Version",
-    "rack": "RAck",
-    "rseq": "RSeq",
-    "sip-etag": "SIP-ETag",
-    "sip-if-match": "SIP-If-Match",
-    "identity-info": "Identity-Info",
-}
-
-# Headers whose values may be comma-separated lists (RFC 3261 §7.3.1). Others (auth, dates) contain commas.
-LIST_HEADERS = frozenset(
-    {
-        "via",
-        "contact",
-        "route",
-        "record-route",
-        "allow",
-        "supported",
-        "require",
-        "proxy-require",
-        "unsupported",
-        "accept",
-        "accept-encoding",
-        "accept-language",
-        "content-encoding",
-        "allow-events",
-        "path",
-        "service-route",
-    }
-)
-
-
 _NEEDS_QUOTES = re.compile(r'[\s;,"<>]')
+_USUAL_VIA = re.compile(r'SIP/2\.0/([A-Za-z]+) ([^;:\s\[\]<>"@/,]+)(?::([0-9]{1,5}))?((?:;[^;"\s,]+)*)\Z')
+_CACHE_SIZE = 4096  # parsed values kept by text (immutable, shared): a phone repeats its To, Contact
+_name_addrs: dict[str, NameAddr] = {}
+_cseqs: dict[str, CSeq] = {}
 
 
 def parse_number(text: str, name: str, maximum: int, minimum: int = 0) -> int:
@@ -87,21 +36,6 @@ def parse_number(text: str, name: str, maximum: int, minimum: int = 0) -> int:
     if not minimum <= value <= maximum:
         raise SipParseError(f"{name} out of range")
     return value
-
-
-def canonical_key(name: str) -> str:
-    """The lower-case full name of a header (expands compact forms)."""
-    key = name.strip().lower()
-    return COMPACT_FORMS.get(key, key)
-
-
-def display_name(key: str) -> str:
-    """The usual spelling of a header name for output (``call-id`` -> ``Call-ID``)."""
-    name = _DISPLAY_NAMES.get(key)
-    if name is None:
-        name = "-".join(part.capitalize() for part in key.split("-"))
-        _DISPLAY_NAMES[key] = name
-    return name
 
 
 def split_list(value: str) -> list[str]:
@@ -264,7 +198,22 @@ class NameAddr:
 
     @classmethod
     def parse(cls, text: str) -> NameAddr:
-        """Parse a name-addr or addr-spec; parameters after a bare addr-spec belong to the header."""
+        """Parse a name-addr or addr-spec; parameters after a bare addr-spec belong to the header.
+
+        Values without a tag (To of a REGISTER, Contact) are shared from a bounded cache: they
+        are immutable and the same phones send the same ones (issue #22)."""
+        found = _name_addrs.get(text)
+        if found is not None:
+            return found
+        value = cls._parse(text)
+        if len(text) <= 512 and "tag=" not in text:
+            if len(_name_addrs) >= _CACHE_SIZE:
+                _name_addrs.clear()
+            _name_addrs[text] = value
+        return value
+
+    @classmethod
+    def _parse(cls, text: str) -> NameAddr:
         text = text.strip()
         if text == "*":
             return cls(uri=SipUri("sip", "*"), wildcard=True)
@@ -332,6 +281,16 @@ class Via:
     def parse(cls, text: str) -> Via:
         """Parse one Via value (not a comma list)."""
         text = text.strip()
+        usual = _USUAL_VIA.match(text)
+        if usual is not None:  # SIP/2.0/UDP host:port;params: one match, the rest as below
+            transport, host, port_text, param_text = usual.groups()
+            port = int(port_text) if port_text is not None else None
+            if port is None or 0 < port < 65536:
+                params = parse_params(param_text)
+                for key, value in params:
+                    if key == "rport" and value is not None:
+                        parse_number(value, "Via rport", 65535, 1)
+                return cls(transport.upper(), host.lower(), port, params)
         slash1 = text.find("/")
         slash2 = text.find("/", slash1 + 1)
         if slash1 < 0 or slash2 < 0:
@@ -389,13 +348,24 @@ class CSeq:
     @classmethod
     def parse(cls, text: str) -> CSeq:
         """Parse a CSeq value; the number must fit in 32 bits (RFC 3261 §8.1.1.5)."""
+        found = _cseqs.get(text)
+        if found is not None:
+            return found
         parts = text.split()
         if len(parts) != 2:
             raise SipParseError("bad CSeq")
-        return cls(parse_number(parts[0], "CSeq", 2**31 - 1), parts[1])
+        value = cls(parse_number(parts[0], "CSeq", 2**31 - 1), parts[1])
+        if len(text) <= 64:
+            if len(_cseqs) >= _CACHE_SIZE:
+                _cseqs.clear()
+            _cseqs[text] = value
+        return value
 
     def __str__(self) -> str:
         return f"{self.number} {self.method}"
+
+
+_AUTH_PARAM = re.compile(r'[ \t,]*([^=, \t]+)[ \t]*(?:=[ \t]*(?:"([^"]*)"|([^", \t][^, \t]*|)))?')
 
 
 def parse_auth(value: str) -> tuple[str, dict[str, str]]:
@@ -405,6 +375,10 @@ def parse_auth(value: str) -> tuple[str, dict[str, str]]:
     if space < 0:
         return value, {}
     scheme, rest = value[:space], value[space + 1 :]
+    if "\\" not in rest:  # no escapes: one regular expression per parameter (issue #22)
+        fast = _auth_params(rest)
+        if fast is not None:
+            return scheme, fast
     params: dict[str, str] = {}
     i, n = 0, len(rest)
     while i < n:
@@ -435,3 +409,22 @@ def parse_auth(value: str) -> tuple[str, dict[str, str]]:
         params[name] = val
         i = j
     return scheme, params
+
+
+def _auth_params(rest: str) -> dict[str, str] | None:
+    """``parse_auth``'s parameters read by ``_AUTH_PARAM``; None when a quoted value is not
+    closed (the character loop reports it)."""
+    params: dict[str, str] = {}
+    i, n = 0, len(rest)
+    match = _AUTH_PARAM.match
+    while i < n:
+        found = match(rest, i)
+        if found is None:
+            break  # only separators left, or a parameter without a name: the loop stops there too
+        name, quoted, plain = found.groups()
+        end = found.end()
+        if quoted is None and plain == "" and end < n and rest[end] == '"':
+            return None  # an unterminated quoted value
+        params[name.lower()] = quoted if quoted is not None else (plain or "")
+        i = end
+    return params

@@ -85,21 +85,35 @@ class Headers:
     cached per key and dropped when that key changes.
     """
 
-    __slots__ = ("_cache", "_items")
+    __slots__ = ("_cache", "_first", "_items")
 
     def __init__(self, items: list[tuple[str, str]] | None = None) -> None:
         self._items: list[tuple[str, str]] = items if items is not None else []
         self._cache: dict[str, Any] = {}
+        self._first: dict[str, str] | None = None  # key -> first value, built on first read
+
+    def _index(self) -> dict[str, str]:
+        first: dict[str, str] = {}
+        for k, v in self._items:
+            if k not in first:
+                first[k] = v
+        self._first = first
+        return first
 
     def get(self, key: str) -> str | None:
         """The first line's value for ``key`` (canonical name), or None."""
-        for k, v in self._items:
-            if k == key:
-                return v
-        return None
+        first = self._first
+        if first is None:
+            first = self._index()
+        return first.get(key)
 
     def get_all(self, key: str) -> list[str]:
         """Every line's value for ``key``, in order."""
+        first = self._first
+        if first is None:
+            first = self._index()
+        if key not in first:
+            return []
         return [v for k, v in self._items if k == key]
 
     def values(self, key: str) -> list[str]:
@@ -131,10 +145,10 @@ class Headers:
             return value
 
     def __contains__(self, key: object) -> bool:
-        for k, _ in self._items:  # noqa: SIM110 - a plain loop: this is on every message's path
-            if k == key:
-                return True
-        return False
+        first = self._first
+        if first is None:
+            first = self._index()
+        return key in first
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._items)
@@ -144,6 +158,7 @@ class Headers:
 
     def set(self, key: str, value: str | None) -> None:
         """Replace every line of ``key`` with one value (None: remove)."""
+        self._first = None
         self._cache.pop(key, None)
         if key == "via":
             self._cache.pop("via0", None)
@@ -160,8 +175,19 @@ class Headers:
         if value is not None:
             self._items.append((key, value))
 
+    def set_at(self, index: int, key: str, value: str) -> None:
+        """Replace the line at ``index`` (of the same key) with ``value``."""
+        self._first = None
+        self._cache.pop(key, None)
+        if key == "via":
+            self._cache.pop("via0", None)
+        elif key in ("to", "from"):
+            self._cache.pop(key + "-tag", None)
+        self._items[index] = (key, value)
+
     def add(self, key: str, value: str) -> None:
         """Append one line."""
+        self._first = None
         if self._cache:
             self._cache.pop(key, None)
             if key in ("to", "from"):
@@ -170,6 +196,7 @@ class Headers:
 
     def prepend(self, key: str, value: str) -> None:
         """Insert one line before every other line of the same key (or at the top)."""
+        self._first = None
         self._cache.pop(key, None)
         for index, (k, _) in enumerate(self._items):
             if k == key:
@@ -185,6 +212,8 @@ class Headers:
         """A shallow copy (values are strings)."""
         return Headers(list(self._items))
 
+
+_NAMES: dict[str, str] = {}  # canonical key -> "Display-Name: " (keys are header names: bounded)
 
 _TAG = re.compile(r";[ \t]*tag[ \t]*=[ \t]*([^;,\s]+)", re.IGNORECASE)
 
@@ -218,27 +247,42 @@ class SipMessage:
     @property
     def cseq(self) -> CSeq:
         """The parsed CSeq."""
-        return self.headers.cached("cseq", lambda: CSeq.parse(self.headers.get("cseq") or ""))
+        found = self.headers._cache.get("cseq")  # read directly: every message asks, often
+        if found is None:
+            found = self.headers._cache["cseq"] = CSeq.parse(self.headers.get("cseq") or "")
+        return found
 
     @property
     def from_addr(self) -> NameAddr:
         """The parsed From."""
-        return self.headers.cached("from", lambda: NameAddr.parse(self.headers.get("from") or ""))
+        found = self.headers._cache.get("from")
+        if found is None:
+            found = self.headers._cache["from"] = NameAddr.parse(self.headers.get("from") or "")
+        return found
 
     @property
     def to_tag(self) -> str | None:
         """The To tag, read without parsing the whole header (hot path of dialog matching)."""
-        return self.headers.cached("to-tag", lambda: _tag_of(self.headers.get("to") or ""))
+        cache = self.headers._cache
+        if "to-tag" not in cache:
+            cache["to-tag"] = _tag_of(self.headers.get("to") or "")
+        return cache["to-tag"]  # type: ignore[no-any-return]
 
     @property
     def from_tag(self) -> str | None:
         """The From tag, read without parsing the whole header."""
-        return self.headers.cached("from-tag", lambda: _tag_of(self.headers.get("from") or ""))
+        cache = self.headers._cache
+        if "from-tag" not in cache:
+            cache["from-tag"] = _tag_of(self.headers.get("from") or "")
+        return cache["from-tag"]  # type: ignore[no-any-return]
 
     @property
     def to_addr(self) -> NameAddr:
         """The parsed To."""
-        return self.headers.cached("to", lambda: NameAddr.parse(self.headers.get("to") or ""))
+        found = self.headers._cache.get("to")
+        if found is None:
+            found = self.headers._cache["to"] = NameAddr.parse(self.headers.get("to") or "")
+        return found
 
     @property
     def vias(self) -> list[Via]:
@@ -248,7 +292,10 @@ class SipMessage:
     @property
     def top_via(self) -> Via:
         """The first Via (parsed alone: the others are rarely needed)."""
-        return self.headers.cached("via0", self._parse_top_via)
+        found = self.headers._cache.get("via0")
+        if found is None:
+            found = self.headers._cache["via0"] = self._parse_top_via()
+        return found
 
     def _parse_top_via(self) -> Via:
         line = self.headers.get("via")
@@ -294,11 +341,18 @@ class SipMessage:
     def to_bytes(self) -> bytes:
         """Serialise; Content-Length is always written and always matches the body."""
         lines = self._head_lines()
-        for key, value in self.headers:
+        names = _NAMES
+        for key, value in self.headers._items:
             if key != "content-length":
-                lines.append(f"{display_name(key)}: {value}")
-        lines.append(f"Content-Length: {len(self.body)}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
+                name = names.get(key)
+                if name is None:
+                    name = display_name(key) + ": "
+                    if len(names) < 4096:
+                        names[key] = name
+                lines.append(name + value)
+        lines.append(f"Content-Length: {len(self.body)}\r\n\r\n")
+        data = "\r\n".join(lines).encode()
+        return data + self.body if self.body else data
 
 
 class SipRequest(SipMessage):

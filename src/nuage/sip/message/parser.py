@@ -69,6 +69,10 @@ def parse_message(data: bytes, *, datagram: bool = True) -> SipRequest | SipResp
         if ":" not in raw_uri:
             raise SipParseError("bad Request-URI", message)
     items = message.headers._items
+    if len(lines) > 1 and _fast_headers(lines, items):
+        _check_body(message, body, datagram)
+        _validate(message)
+        return message
     for line in lines[1:]:
         if not line:
             continue
@@ -95,6 +99,22 @@ def parse_message(data: bytes, *, datagram: bool = True) -> SipRequest | SipResp
     _check_body(message, body, datagram)
     _validate(message)
     return message
+
+
+def _fast_headers(lines: list[str], items: list[tuple[str, str]]) -> bool:
+    """The header lines of the usual message (no folding, every name seen before, one colon
+    each) read in one pass; False, with ``items`` untouched, when any line needs the full loop."""
+    known = _KNOWN_NAMES
+    out: list[tuple[str, str]] = []
+    append = out.append
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        key = known.get(name)
+        if key is None or not colon:
+            return False  # a new name, no colon, a blank or folded line: the full loop says
+        append((key, value.strip()))
+    items.extend(out)
+    return True
 
 
 def _check_body(message: SipRequest | SipResponse, body: bytes, datagram: bool) -> None:

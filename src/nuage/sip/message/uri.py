@@ -20,6 +20,9 @@ def _quote(text: str, safe: str) -> str:
 # Characters left unescaped in the user part (RFC 3261 §25.1 "user" = unreserved / escaped / user-unreserved).
 _USER_SAFE = "-_.!~*'()&=+$,;?/"
 _PARAM_SAFE = "-_.!~*'()[]/:&+$"
+_CACHE_SIZE = 4096  # parsed URIs kept by text: a phone sends the same URIs in every REGISTER
+_parsed: dict[str, SipUri] = {}
+_texts: dict[SipUri, str] = {}  # and their text
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,22 @@ class SipUri:
 
     @classmethod
     def parse(cls, text: str) -> SipUri:
-        """Parse a URI; raise SipParseError when it is not a sip, sips or tel URI."""
+        """Parse a URI; raise SipParseError when it is not a sip, sips or tel URI.
+
+        URIs are immutable: one parsed from the same text is shared (a bounded cache; the
+        same phones send the same URIs over and over, issue #22)."""
+        found = _parsed.get(text)
+        if found is not None and cls is SipUri:
+            return found
+        uri = cls._parse(text)
+        if cls is SipUri and len(text) <= 512:
+            if len(_parsed) >= _CACHE_SIZE:
+                _parsed.clear()
+            _parsed[text] = uri
+        return uri
+
+    @classmethod
+    def _parse(cls, text: str) -> SipUri:
         text = text.strip()
         colon = text.find(":")
         if colon <= 0:
@@ -72,6 +90,15 @@ class SipUri:
         return cls(scheme, host, user, password, port, _parse_params(param_text), headers)
 
     def __str__(self) -> str:
+        text = _texts.get(self)
+        if text is None:
+            text = self._format()
+            if len(_texts) >= _CACHE_SIZE:
+                _texts.clear()
+            _texts[self] = text
+        return text
+
+    def _format(self) -> str:
         if self.scheme == "tel":
             return "tel:" + (self.user or "") + _format_params(self.params)
         out = [self.scheme, ":"]

@@ -1,0 +1,171 @@
+"""CPU per challenged REGISTER pair in the SIP stack itself, in one process (issue #22).
+
+A ``SipServer`` with in-memory ports and the default security guard (SIP-5's rate check on,
+its limit raised above the load) bound on loopback UDP; its UDP transport's socket is swapped
+for one that keeps what is sent, and REGISTERs are handed to ``datagram_received`` as the
+loop would: a batch of first REGISTERs (answered 401), then the same phones' REGISTERs with
+credentials (answered 200). Only the server's work is timed (``time.process_time``): the
+client side (building requests, answering challenges) is not. No socket system calls are
+counted, so this is the Python per-message path alone; ``serve_vs_kamailio.py`` measures the
+whole server. ``--profile`` prints the top of a cProfile of the timed part.
+
+    .venv/bin/python bench/sip/register_cost.py [--pairs 20000] [--rounds 5] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import re
+import statistics
+import time
+
+from nuage.sip import SipServer, SipSettings, tune_gc
+from nuage.sip.digest import authorization_header
+from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
+from nuage.sip.policy import DialPlanPolicy
+from nuage.sip.ports import SipAccount
+from nuage.sip.security import SecuritySettings
+
+CHALLENGE = re.compile(rb"\r\nWWW-Authenticate: ([^\r]*)\r\n", re.IGNORECASE)
+SORT = "tottime"
+
+
+class Capture:
+    """Stands in for the asyncio datagram transport: keeps what the server sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes, tuple[str, int]]] = []
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.sent.append((data, addr))
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        return None
+
+    def get_extra_info(self, name: str) -> object:
+        return None
+
+
+def register(n: int, port: int, server_port: int, cseq: int, auth: str | None) -> bytes:
+    lines = [
+        f"REGISTER sip:127.0.0.1:{server_port} SIP/2.0",
+        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-{n}-{cseq};rport",
+        f"From: <sip:alice@127.0.0.1>;tag=42R{n}",
+        "To: <sip:alice@127.0.0.1>",
+        f"Call-ID: {n}-42@127.0.0.1",
+        f"CSeq: {cseq} REGISTER",
+        f"Contact: <sip:alice@127.0.0.1:{port};transport=UDP>",
+        "Expires: 300",
+    ]
+    if auth is not None:
+        lines.append(f"Authorization: {auth}")
+    lines += ["Max-Forwards: 70", "Content-Length: 0", "", ""]
+    return "\r\n".join(lines).encode()
+
+
+async def settle(capture: Capture, want: int) -> None:
+    while len(capture.sent) < want:
+        await asyncio.sleep(0)
+
+
+async def run(pairs: int, rounds: int, batch: int, profile: bool, phones: int) -> None:
+    alice = SipAccount("dev-alice", "acc-1", "usr-alice", "alice", "alice-secret", "Alice", "+3221111111")
+    credentials = MemoryCredentialStore([alice])
+    settings = SipSettings(
+        listen_host="127.0.0.1",
+        listen_port=0,
+        transports=("UDP",),
+        security=SecuritySettings(rate_per_s=1_000_000, burst=1_000_000),
+    )
+    server = SipServer(
+        settings,
+        credentials=credentials,
+        dial_plan=MemoryDialPlan(credentials),
+        bindings=MemoryBindingStore(),
+        policy=DialPlanPolicy(),
+        cdr_sink=MemoryCdrSink(),
+    )
+    await server.start()
+    tune_gc()  # as ``nuage serve`` does
+    udp = server._transports["UDP"]
+    capture = Capture()
+    udp._transport = capture  # type: ignore[attr-defined]
+    server_port = udp.local.port
+    profiler = cProfile.Profile() if profile else None
+    per_pair: list[float] = []
+    n = 0
+    for _ in range(rounds):
+        spent, done = 0.0, 0
+        while done < pairs:
+            count = min(batch, pairs - done)
+            first = [register(n + i, 20000 + (n + i) % phones, server_port, 1, None) for i in range(count)]
+            capture.sent.clear()
+            started = time.process_time()
+            if profiler:
+                profiler.enable()
+            for i, data in enumerate(first):
+                udp.datagram_received(data, ("127.0.0.1", 20000 + (n + i) % phones))  # type: ignore[attr-defined]
+            await settle(capture, count)
+            if profiler:
+                profiler.disable()
+            spent += time.process_time() - started
+            second = []
+            for i, (data, _) in enumerate(capture.sent):
+                assert data.startswith(b"SIP/2.0 401"), data[:40]
+                match = CHALLENGE.search(data)
+                assert match is not None
+                auth = authorization_header(match.group(1).decode(), username="alice",
+                                            password="alice-secret", method="REGISTER",
+                                            uri=f"sip:127.0.0.1:{server_port}")  # fmt: skip
+                second.append(register(n + i, 20000 + (n + i) % phones, server_port, 2, auth))
+            capture.sent.clear()
+            started = time.process_time()
+            if profiler:
+                profiler.enable()
+            for i, data in enumerate(second):
+                udp.datagram_received(data, ("127.0.0.1", 20000 + (n + i) % phones))  # type: ignore[attr-defined]
+            await settle(capture, count)
+            if profiler:
+                profiler.disable()
+            spent += time.process_time() - started
+            for data, _ in capture.sent:
+                assert data.startswith(b"SIP/2.0 200"), data[:200]
+            n += count
+            done += count
+        per_pair.append(1e6 * spent / pairs)
+        print(f"round: {per_pair[-1]:.1f} us per REGISTER pair", flush=True)
+    print(f"median {statistics.median(per_pair):.1f} us, min {min(per_pair):.1f} us per REGISTER pair")
+    await server.stop(grace_s=0)
+    if profiler:
+        pstats.Stats(profiler).sort_stats(SORT).print_stats(60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pairs", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--phones", type=int, default=1, help="source ports (SIPp's scenario: one)")
+    parser.add_argument("--no-uvloop", action="store_true")
+    parser.add_argument("--sort", default="tottime")
+    options = parser.parse_args()
+    global SORT
+    SORT = options.sort
+    if not options.no_uvloop:
+        from nuage.sip import install_uvloop
+
+        install_uvloop()
+    asyncio.run(run(options.pairs, options.rounds, options.batch, options.profile, options.phones))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The per-message fast paths of issue #22 give what the full parsers give, and step aside when
+they cannot: shared parsed values, the header index, the usual Via, Authorization, Via stamping."""
+
+from __future__ import annotations
+
+import pytest
+
+from nuage.sip.message import NameAddr, SipParseError, SipRequest, SipUri, Via, parse_message
+from nuage.sip.message.headers import parse_auth
+from nuage.sip.transport import Address, stamp_received
+
+REGISTER = (
+    b"REGISTER sip:192.0.2.9 SIP/2.0\r\n"
+    b"Via: SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKabc;rport\r\n"
+    b"From: <sip:alice@192.0.2.9>;tag=1928\r\n"
+    b"To: <sip:alice@192.0.2.9>\r\n"
+    b"Call-ID: a84b4c76e66710\r\n"
+    b"CSeq: 1 REGISTER\r\n"
+    b"Contact: <sip:alice@192.0.2.1:5070>\r\n"
+    b"Content-Length: 0\r\n"
+    b"\r\n"
+)
+
+
+def test_values_parsed_from_the_same_text_are_shared_and_equal_to_a_fresh_parse() -> None:
+    first = NameAddr.parse("<sip:alice@192.0.2.9;transport=udp>")
+    again = NameAddr.parse("<sip:alice@192.0.2.9;transport=udp>")
+    assert again is first
+    assert first == NameAddr._parse("<sip:alice@192.0.2.9;transport=udp>")
+    assert SipUri.parse("sip:bob@example.com") is SipUri.parse("sip:bob@example.com")
+    assert str(SipUri.parse("sip:bob@example.com:5080")) == "sip:bob@example.com:5080"
+
+
+def test_a_bad_value_is_refused_every_time_it_is_seen() -> None:
+    for _ in range(2):
+        with pytest.raises(SipParseError):
+            SipUri.parse("mailto:bob@example.com")
+        with pytest.raises(SipParseError):
+            NameAddr.parse("<sip:bob@example.com")
+
+
+def test_the_header_index_follows_every_change() -> None:
+    message = parse_message(REGISTER)
+    headers = message.headers
+    assert headers.get("expires") is None
+    assert "expires" not in headers
+    headers.add("expires", "60")
+    assert headers.get("expires") == "60"
+    assert headers.get_all("expires") == ["60"]
+    headers.prepend("expires", "30")
+    assert headers.get("expires") == "30"
+    headers.set("expires", "90")
+    assert headers.get_all("expires") == ["90"]
+    headers.remove("expires")
+    assert headers.get("expires") is None
+    assert headers.get_all("expires") == []
+
+
+def test_a_folded_or_new_header_goes_through_the_full_reader() -> None:
+    folded = REGISTER.replace(
+        b"Contact: <sip:alice@192.0.2.1:5070>\r\n", b"Contact:\r\n <sip:a@192.0.2.1>\r\n"
+    )
+    message = parse_message(folded)
+    assert [str(c.uri) for c in message.contacts] == ["sip:a@192.0.2.1"]
+    odd = REGISTER.replace(b"Content-Length: 0\r\n", b"X-Odd-Fast-Path-Name: 1\r\nContent-Length: 0\r\n")
+    assert parse_message(odd).headers.get("x-odd-fast-path-name") == "1"
+    bad = REGISTER.replace(b"Content-Length: 0\r\n", b"no colon here\r\nContent-Length: 0\r\n")
+    with pytest.raises(SipParseError, match="without colon"):
+        parse_message(bad)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKx;rport",
+        "SIP/2.0/tcp Host.Example.COM;branch=z9hG4bKx",
+        "SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bKx",
+        "SIP/2.0/UDP 192.0.2.1 ; branch=z9hG4bKx",
+        'SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx;x="a;b"',
+    ],
+)
+def test_the_usual_via_reads_as_the_full_reader_does(text: str) -> None:
+    via = Via.parse(text)
+    assert via == Via.parse(text + " ")  # trailing space: stripped either way
+    assert str(Via.parse(str(via))) == str(via)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("SIP/2.0/UDP 192.0.2.1:0;branch=z9hG4bKx", "port out of range"),
+        ("SIP/2.0/UDP 192.0.2.1:99999;branch=z9hG4bKx", "port out of range"),
+        ("SIP/2.0/UDP 192.0.2.1;rport=0", "Via rport out of range"),
+        ("SIP/2.0/UDP 192.0.2.1;;branch=z9hG4bKx", "empty header parameter"),
+    ],
+)
+def test_a_bad_usual_via_gets_the_full_reader_s_reason(text: str, reason: str) -> None:
+    with pytest.raises(SipParseError, match=reason):
+        Via.parse(text)
+
+
+def test_authorization_with_escapes_or_an_open_quote_takes_the_character_loop() -> None:
+    scheme, params = parse_auth('Digest username="al\\"ice", realm="r", nc=00000001')
+    assert (scheme, params["username"], params["nc"]) == ("Digest", 'al"ice', "00000001")
+    with pytest.raises(SipParseError, match="unterminated"):
+        parse_auth('Digest username="alice, realm=r')
+    assert parse_auth("Digest a=1, =2, b=3")[1] == {"a": "1"}  # the loop stops at a nameless one
+
+
+def test_via_is_stamped_where_it_stands_and_other_vias_are_kept() -> None:
+    message = parse_message(REGISTER)
+    assert isinstance(message, SipRequest)
+    stamp_received(message, Address("UDP", "203.0.113.7", 40000))
+    assert message.headers.get_all("via") == [
+        "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKabc;received=203.0.113.7;rport=40000"
+    ]
+    assert message.top_via.param("rport") == "40000"
+    two = REGISTER.replace(
+        b"Via: SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKabc;rport\r\n",
+        b"Via: SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKabc;rport\r\n"
+        b"Via: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bKp\r\n",
+    )
+    message = parse_message(two)
+    assert isinstance(message, SipRequest)
+    stamp_received(message, Address("UDP", "203.0.113.7", 40000))
+    assert message.headers.get_all("via") == [
+        "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKabc;received=203.0.113.7;rport=40000, "
+        "SIP/2.0/UDP 192.0.2.2;branch=z9hG4bKp"
+    ]
