@@ -140,18 +140,18 @@ class Lag:
     max_ms: float
     worst_cpu_ms: float
     gc_max_ms: float
-    full_gcs: int = 0  # collections of the oldest generation (servers whose probe reports them)
-    tracked: int = -1  # the most objects that generation held after one of them (-1: not reported)
+    full_gcs: int = -1  # collections of the oldest generation (-1: the server's probe does not say)
+    tracked: int = -1  # the most objects that generation held after one of them (-1: none)
 
 
 def lag_of(log: bytes) -> Lag | None:
     """The loop lag lines of ``log`` added up."""
     ticks, worst, worst_cpu, gc_max, counts = 0, 0.0, 0.0, 0.0, {}
-    full_gcs, tracked = 0, -1
+    full_gcs, tracked = -1, -1
     for n, top, cpu, gc_ms, buckets, full, census in LAG.findall(log):
         ticks += int(n)
         if full:
-            full_gcs += int(full)
+            full_gcs = max(full_gcs, 0) + int(full)
             tracked = max(tracked, int(census))
         if float(top) >= worst:
             worst, worst_cpu = float(top), float(cpu)
@@ -388,7 +388,8 @@ def fmt(value: float | None, digits: int = 1) -> str:
 def lag_text(lag: Lag | None) -> str:
     if lag is None:
         return "-"
-    census = f"; {lag.full_gcs} full, {lag.tracked / 1000:.0f}k tracked" if lag.tracked >= 0 else ""
+    census = f"; {lag.full_gcs} full" if lag.full_gcs >= 0 else ""
+    census += f", {lag.tracked / 1000:.0f}k tracked" if lag.tracked >= 0 else ""
     return f"{lag.p99_ms:.0f} / {lag.max_ms:.0f} ({lag.worst_cpu_ms:.0f}; {lag.gc_max_ms:.0f}{census})"
 
 
