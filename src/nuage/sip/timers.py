@@ -145,8 +145,10 @@ class VirtualTimer:
         self.cancelled = False
 
     def cancel(self) -> None:
-        """Do not run it."""
+        """Do not run it, and keep nothing of what it would have run (as asyncio's handles)."""
         self.cancelled = True
+        self.callback = _nothing
+        self.args = ()
 
 
 class VirtualScheduler:
