@@ -59,7 +59,7 @@ API_CLIENT = ("demo-dupont", "demo-dupont-secret-2026")
 KAMAILIO_MODULES = ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/kamailio/modules")
 LAG = re.compile(
     rb"loop lag over .*? ticks=(\d+) .*? max_ms=([\d.]+) worst_cpu_ms=([\d.]+) gc_max_ms=([\d.]+) "
-    rb"buckets ([^\n]*)"
+    rb"buckets ([^;\n]*)(?:; full_gcs=(\d+) tracked=(-?\d+))?"
 )
 
 
@@ -141,13 +141,19 @@ class Lag:
     max_ms: float
     worst_cpu_ms: float
     gc_max_ms: float
+    full_gcs: int = -1  # collections of the oldest generation (-1: the server's probe does not say)
+    tracked: int = -1  # the most objects that generation held after one of them (-1: none)
 
 
 def lag_of(log: bytes) -> Lag | None:
     """The loop lag lines of ``log`` added up."""
     ticks, worst, worst_cpu, gc_max, counts = 0, 0.0, 0.0, 0.0, {}
-    for n, top, cpu, gc_ms, buckets in LAG.findall(log):
+    full_gcs, tracked = -1, -1
+    for n, top, cpu, gc_ms, buckets, full, census in LAG.findall(log):
         ticks += int(n)
+        if full:
+            full_gcs = max(full_gcs, 0) + int(full)
+            tracked = max(tracked, int(census))
         if float(top) >= worst:
             worst, worst_cpu = float(top), float(cpu)
         gc_max = max(gc_max, float(gc_ms))
@@ -162,7 +168,7 @@ def lag_of(log: bytes) -> Lag | None:
         if seen >= 0.99 * ticks:
             p99 = min(bound, worst)
             break
-    return Lag(p99, worst, worst_cpu, gc_max)
+    return Lag(p99, worst, worst_cpu, gc_max, full_gcs, tracked)
 
 
 class Bench:
@@ -383,7 +389,9 @@ def fmt(value: float | None, digits: int = 1) -> str:
 def lag_text(lag: Lag | None) -> str:
     if lag is None:
         return "-"
-    return f"{lag.p99_ms:.0f} / {lag.max_ms:.0f} ({lag.worst_cpu_ms:.0f}; {lag.gc_max_ms:.0f})"
+    census = f"; {lag.full_gcs} full" if lag.full_gcs >= 0 else ""
+    census += f", {lag.tracked / 1000:.0f}k tracked" if lag.tracked >= 0 else ""
+    return f"{lag.p99_ms:.0f} / {lag.max_ms:.0f} ({lag.worst_cpu_ms:.0f}; {lag.gc_max_ms:.0f}{census})"
 
 
 def waiting_text(run: Run) -> str:
@@ -406,7 +414,8 @@ def line_of(run: Run) -> str:
 def report(runs: list[Run], bench: Bench) -> None:
     print(
         "\n| server | rate/s | ok | failed | calls per CPU-s | INVITE→200 p50 / p99 / max ms | "
-        "loop lag p99 / max ms (loop CPU in the worst; longest GC) | waiting for a CPU | load average |"
+        "loop lag p99 / max ms (loop CPU in the worst; longest GC; full GCs, most objects they scanned) | "
+        "waiting for a CPU | load average |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in (r for r in runs if r.kind == "calls"):

@@ -8,7 +8,10 @@ bucket (``le_ms=count`` pairs, each tick counted in the first bucket it fits), s
 add windows up and take quantiles over any span, and what tells a stall of ours from one of the
 machine: ``worst_cpu_ms``, the processor time the loop's thread used during the worst tick's wait
 (near its lateness: our own work held the loop; near 0: the process waited for a CPU or for the
-GIL), and ``gc_max_ms``, the longest garbage collection of the window.
+GIL), and ``gc_max_ms``, the longest garbage collection of the window; after the buckets,
+``full_gcs``, the window's collections of the oldest generation, and ``tracked``, the objects the
+collector tracked in that generation after the last of them (counted then, a walk over them: a
+few ms per full collection, only while the probe runs), the heap each full collection scans.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class LoopLagProbe:
         self._worst = (0.0, 0.0)  # the window's worst lateness, and the thread's CPU during it (ms)
         self._gc_started = 0.0
         self._gc_max_ms = 0.0
+        self._full_gcs = 0
+        self._tracked = -1
 
     def start(self) -> None:
         """Start ticking (on the running loop); the probe's lines are logged whatever the log level."""
@@ -60,6 +65,9 @@ class LoopLagProbe:
             self._gc_started = time.perf_counter()
         elif self._gc_started:
             self._gc_max_ms = max(self._gc_max_ms, (time.perf_counter() - self._gc_started) * 1000)
+            if info.get("generation") == 2:
+                self._full_gcs += 1
+                self._tracked = len(gc.get_objects(generation=2))
 
     def _arm(self, now: float) -> None:
         self._due = now + self._tick_s
@@ -81,6 +89,7 @@ class LoopLagProbe:
         late, self._late_ms = sorted(self._late_ms), []
         (_, worst_cpu), self._worst = self._worst, (0.0, 0.0)
         gc_max, self._gc_max_ms = self._gc_max_ms, 0.0
+        full_gcs, self._full_gcs = self._full_gcs, 0
         if not late:
             return
         counts = [0] * len(BUCKETS_MS)
@@ -93,7 +102,7 @@ class LoopLagProbe:
         )
         log.info(
             "loop lag over %.1f s: ticks=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f worst_cpu_ms=%.1f "
-            "gc_max_ms=%.1f buckets %s",
+            "gc_max_ms=%.1f buckets %s; full_gcs=%d tracked=%d",
             window_s,
             len(late),
             late[len(late) // 2],
@@ -102,4 +111,6 @@ class LoopLagProbe:
             worst_cpu,
             gc_max,
             buckets,
+            full_gcs,
+            self._tracked,
         )

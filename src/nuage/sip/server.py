@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable
 
 from nuage.directory.widget_tickets import WidgetTickets
 from nuage.shared.clock import Clock, SystemClock
@@ -36,7 +35,7 @@ from nuage.sip.routing import CallRouting
 from nuage.sip.security import Ban, SecurityGuard
 from nuage.sip.server_settings import SipSettings
 from nuage.sip.sockets import Binder, SocketBinder
-from nuage.sip.timers import Cancellable, Scheduler, Timers
+from nuage.sip.timers import Cancellable, ExpiryQueue, Scheduler, Timers
 from nuage.sip.tls import sips_not_allowed
 from nuage.sip.tls_sdes import is_secure
 from nuage.sip.transaction_layer import TransactionLayer
@@ -128,6 +127,7 @@ class SipServer:
         """Load bindings, bind the transports, start accepting requests."""
         self.loop = asyncio.get_running_loop()
         self._layer = TransactionLayer(self, self.timers, self.scheduler)
+        self._closed_dialogs = ExpiryQueue(self.scheduler, self.unregister_dialog, min(1.0, self.timers.t1))
         settings = self.settings
         loaded = await self.registrar.load()
         await self.recover()
@@ -309,10 +309,9 @@ class SipServer:
         """Route a dialog's requests to a leg."""
         self._dialogs[key] = leg
 
-    def linger(self, delay: float, callback: Callable[[], None]) -> None:
-        """A clean-up timer on the coarse wheel of the transaction layer."""
-        assert self._layer is not None
-        self._layer.coarse.call_later(delay, callback)
+    def unregister_dialog_later(self, key: tuple[str, str], delay: float) -> None:
+        """Forget a closed leg's dialog ``delay`` seconds from now (one queue, no timer each)."""
+        self._closed_dialogs.add(delay, key)
 
     def unregister_dialog(self, key: tuple[str, str]) -> None:
         """Forget a dialog."""

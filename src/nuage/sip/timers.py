@@ -13,12 +13,15 @@ import heapq
 import itertools
 import logging
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 log = logging.getLogger("nuage.sip.timers")
+
+K = TypeVar("K")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +145,10 @@ class VirtualTimer:
         self.cancelled = False
 
     def cancel(self) -> None:
-        """Do not run it."""
+        """Do not run it, and keep nothing of what it would have run (as asyncio's handles)."""
         self.cancelled = True
+        self.callback = _nothing
+        self.args = ()
 
 
 class VirtualScheduler:
@@ -203,3 +208,57 @@ class VirtualScheduler:
     def pending(self) -> int:
         """Timers still armed."""
         return sum(1 for _, _, timer in self._queue if not timer.cancelled)
+
+
+class ExpiryQueue(Generic[K]):
+    """Keys that expire after one of a few fixed delays, in ``resolution``-wide slots (issue #22).
+
+    What lingers after a transaction (timers D, I, J, K, L, M) is a key in a dict of the
+    transaction layer; its end needs no timer object of its own: one FIFO per delay (the delays
+    are few and fixed, so each FIFO stays in time order) and one scheduler timer for the front.
+    The entries are tuples of a float and the key, which the garbage collector stops tracking.
+    """
+
+    def __init__(self, scheduler: Scheduler, on_expire: Callable[[K], None], resolution: float = 1.0) -> None:
+        self._scheduler = scheduler
+        self._on_expire = on_expire
+        self._resolution = resolution
+        self._fifos: dict[float, deque[tuple[float, K]]] = {}
+        self._handle: Cancellable | None = None
+        self._armed_at: float | None = None
+
+    def add(self, delay: float, key: K) -> None:
+        """Expire ``key`` at the end of the slot that holds ``now + delay``."""
+        when = math.ceil((self._scheduler.time() + delay) / self._resolution) * self._resolution
+        fifo = self._fifos.get(delay)
+        if fifo is None:
+            fifo = self._fifos[delay] = deque()
+        fifo.append((when, key))
+        if self._armed_at is None or when < self._armed_at:
+            self._arm(when)
+
+    def _arm(self, when: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._armed_at = when
+        self._handle = self._scheduler.call_at(when, self._tick)
+
+    def _tick(self) -> None:
+        self._handle = None
+        self._armed_at = None
+        now = self._scheduler.time() + 1e-9
+        following: float | None = None
+        for fifo in self._fifos.values():
+            while fifo and fifo[0][0] <= now:
+                key = fifo.popleft()[1]
+                try:
+                    self._on_expire(key)
+                except Exception:
+                    log.exception("expiry callback failed")
+            if fifo and (following is None or fifo[0][0] < following):
+                following = fifo[0][0]
+        if following is not None:
+            self._arm(following)
+
+    def __len__(self) -> int:
+        return sum(len(fifo) for fifo in self._fifos.values())

@@ -135,7 +135,9 @@ class ServerTransaction(_TimedTransaction):
         if self.is_invite:
             if status < 300:
                 self.state = TxState.ACCEPTED
-                self._linger(timers.b, self._terminate)  # timer L
+                # timer L: the layer absorbs retransmitted INVITEs; the TU keeps this object to
+                # send its 2xx again until the ACK (RFC 6026)
+                self._layer.linger_server(self.key, timers.b)
             else:
                 self.state = TxState.COMPLETED
                 if not self.transport.reliable:
@@ -143,8 +145,9 @@ class ServerTransaction(_TimedTransaction):
                 self._linger(timers.b, self._timer_h)
         else:
             self.state = TxState.COMPLETED
-            self._linger(0 if self.transport.reliable else timers.b, self._terminate)  # timer J
-            self.request.forget_views()  # kept 32 s for its retransmissions only (issue #22)
+            # timer J: the layer keeps the bytes to answer retransmissions, not this object (#22)
+            delay = 0 if self.transport.reliable else timers.b
+            self._layer.linger_server(self.key, delay, (data, self.destination, self.transport))
 
     def response(
         self,
@@ -175,9 +178,8 @@ class ServerTransaction(_TimedTransaction):
             if self.state is TxState.COMPLETED:
                 self.state = TxState.CONFIRMED
                 self._cancel_timers()
-                self._linger(
-                    0 if self.transport.reliable else self._layer.timers.t4, self._terminate
-                )  # timer I
+                # timer I: the layer absorbs further ACKs, without this object
+                self._layer.linger_server(self.key, 0 if self.transport.reliable else self._layer.timers.t4)
             return
         if self._last is not None and self.state in (TxState.PROCEEDING, TxState.TRYING, TxState.COMPLETED):
             self._send(self._last)
@@ -264,20 +266,22 @@ class ClientTransaction(_TimedTransaction):
                 self._on_response(response)
                 return
             self._cancel_timers()
+            # the layer keeps a record in place of this object while it lingers (issue #22)
+            handler = self._on_response
+            layer = self._layer
             if self.request.method == "INVITE":
                 if status < 300:
                     self.state = TxState.ACCEPTED
-                    self._linger(self._layer.timers.b, self._terminate)  # timer M
+                    layer.linger_accepted(self.key, layer.timers.b, handler)  # timer M
                 else:
                     self.state = TxState.COMPLETED
-                    self._send_ack(response)
-                    self._linger(0 if self.transport.reliable else 32.0, self._terminate)  # timer D
+                    ack = self._send_ack(response)
+                    delay = 0 if self.transport.reliable else 32.0  # timer D
+                    layer.linger_client(self.key, delay, (ack, self.destination, self.transport))
             else:
                 self.state = TxState.COMPLETED
-                self._linger(
-                    0 if self.transport.reliable else self._layer.timers.t4, self._terminate
-                )  # timer K
-            self._on_response(response)
+                layer.linger_client(self.key, 0 if self.transport.reliable else layer.timers.t4)  # timer K
+            handler(response)
             return
         if self.state is TxState.COMPLETED and self.request.method == "INVITE" and status >= 300:
             self._send_ack(response)  # a retransmitted final response: ACK again, do not report
@@ -291,6 +295,8 @@ class ClientTransaction(_TimedTransaction):
         self._on_response = self._stray
         self.last_provisional = None
         self.request.forget_views()
+        if self.state is TxState.ACCEPTED:
+            self._layer.release_accepted(self.key)
 
     def _stray(self, response: SipResponse | None) -> None:
         if response is not None:
@@ -318,7 +324,7 @@ class ClientTransaction(_TimedTransaction):
         cancel = SipRequest("CANCEL", original.raw_uri, headers)
         self._layer.send_request(cancel, self.destination, _ignore, transport=self.transport)
 
-    def _send_ack(self, response: SipResponse) -> None:
+    def _send_ack(self, response: SipResponse) -> bytes:
         """§17.1.1.3: the ACK of a non-2xx final response, inside the transaction."""
         original = self.request
         headers = Headers()
@@ -329,7 +335,9 @@ class ClientTransaction(_TimedTransaction):
         headers.add("to", response.headers.get("to") or "")
         headers.add("cseq", f"{original.cseq.number} ACK")
         headers.add("max-forwards", "70")
-        self.transport.send(SipRequest("ACK", original.raw_uri, headers).to_bytes(), self.destination)
+        data = SipRequest("ACK", original.raw_uri, headers).to_bytes()
+        self.transport.send(data, self.destination)
+        return data
 
     def _retransmit(self, data: bytes, interval: float) -> None:
         if self.state not in (TxState.CALLING, TxState.TRYING, TxState.PROCEEDING):

@@ -11,7 +11,7 @@ import pytest
 from nuage.sip.loop_lag import LoopLagProbe
 from waiting import wait_for_condition
 
-LINE = re.compile(r"ticks=(\d+) .*max_ms=([\d.]+) worst_cpu_ms=([\d.]+) gc_max_ms=([\d.]+) buckets (.*)")
+LINE = re.compile(r"ticks=(\d+) .*max_ms=([\d.]+) worst_cpu_ms=([\d.]+) gc_max_ms=([\d.]+) buckets ([^;]*);")
 
 
 def reports(caplog: pytest.LogCaptureFixture) -> list[tuple[int, float, float, dict[str, int]]]:

@@ -8,8 +8,6 @@ its public methods. The callee's leg (a UAC that may fork) is ``nuage.sip.b2bua.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from functools import partial
 from typing import Protocol
 
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
@@ -58,8 +56,8 @@ class LegHost(Protocol):
         """Route in-dialog requests with (Call-ID, local tag) to ``leg``."""
         ...
 
-    def linger(self, delay: float, callback: Callable[[], None]) -> None:
-        """Run a clean-up ``callback`` about ``delay`` seconds from now (coarse timer)."""
+    def unregister_dialog_later(self, key: tuple[str, str], delay: float) -> None:
+        """Stop routing a dialog about ``delay`` seconds from now (no timer object of its own)."""
         ...
 
     def unregister_dialog(self, key: tuple[str, str]) -> None:
@@ -268,8 +266,9 @@ class Leg:
             # answers them holds the dialog only, not the call (issue #22: calls kept 32 s after
             # their end made the garbage collector's full passes long)
             key = (dialog.call_id, dialog.local_tag)
-            host.register_dialog(key, ClosedDialog(dialog, self._last_ack, host.send_raw))
-            host.linger(host.timers.b, partial(host.unregister_dialog, key))
+            closed = ClosedDialog(dialog.remote_tag, dialog.remote_cseq, self._last_ack, host)
+            host.register_dialog(key, closed)
+            host.unregister_dialog_later(key, host.timers.b)
 
     def release_transactions(self) -> None:
         """Let this leg's client transactions linger without it (callee legs have some)."""
@@ -277,25 +276,35 @@ class Leg:
 
 class ClosedDialog:
     """The dialog of a closed leg, for as long as late messages may come (issue #22): the peer's
-    BYE crossing ours gets 200, another request 481, a retransmitted 2xx the leg's last ACK again."""
+    BYE crossing ours gets 200, another request 481, a retransmitted 2xx the leg's last ACK again.
 
-    __slots__ = ("_dialog", "_last_ack", "_send_raw")
+    It keeps only what these answers need (the remote tag and CSeq, the last ACK's bytes), not
+    the dialog's parsed URIs and route set: one is kept 32 s per closed leg."""
+
+    __slots__ = ("_host", "_last_ack", "_remote_cseq", "_remote_tag")
 
     def __init__(
         self,
-        dialog: Dialog,
+        remote_tag: str,
+        remote_cseq: int,
         last_ack: tuple[bytes, Address] | None,
-        send_raw: Callable[[bytes, Address], None],
+        host: LegHost,
     ) -> None:
-        self._dialog = dialog
+        self._remote_tag = remote_tag
+        self._remote_cseq = remote_cseq
         self._last_ack = last_ack
-        self._send_raw = send_raw
+        self._host = host
 
     def on_request(self, tx: ServerTransaction) -> None:
         """An in-dialog request after the leg closed."""
-        if not self._dialog.accepts(tx.request):
-            tx.reply(500, "CSeq Out Of Order")
-        elif tx.request.method == "BYE":
+        request = tx.request
+        if request.method not in ("ACK", "CANCEL"):  # §12.2.2, as ``Dialog.accepts``
+            number = request.cseq.number
+            if self._remote_cseq and number <= self._remote_cseq:
+                tx.reply(500, "CSeq Out Of Order")
+                return
+            self._remote_cseq = number
+        if request.method == "BYE":
             tx.reply(200)
         else:
             tx.reply(481)
@@ -305,8 +314,8 @@ class ClosedDialog:
 
     def on_stray_2xx(self, response: SipResponse) -> None:
         """A retransmitted 2xx of the peer: the leg's last ACK again."""
-        if self._last_ack is not None and response.to_tag == self._dialog.remote_tag:
-            self._send_raw(*self._last_ack)
+        if self._last_ack is not None and response.to_tag == self._remote_tag:
+            self._host.send_raw(*self._last_ack)
 
 
 def ignore_response(response: SipResponse | None) -> None:

@@ -1,0 +1,56 @@
+"""What an ended call leaves for the 32 s of late messages (issue #22): records, not objects.
+
+The transactions of a call linger after it (timers D, I, J, K, L, M) and so does the dialog of
+each closed leg, to answer retransmissions and late requests; none of them may keep the call,
+its legs, parsed messages or a timer object each: the garbage collector would scan them all.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from nuage.sip.b2bua.controller import CallController
+from nuage.sip.dialogs import Dialog
+from nuage.sip.policy import DialPlanPolicy
+from nuage.sip.timers import CoarseTimer
+from nuage.sip.transactions import ClientTransaction, ServerTransaction
+from sip.unit.b2bua.lab import BOB_DESK, BOB_DESK_ONLY, B2buaLab, b2bua_lab
+from sip.unit.b2bua.test_calls import answer
+
+KEPT_NOT = (CallController, ServerTransaction, ClientTransaction, Dialog, CoarseTimer)
+
+
+def alive() -> dict[str, int]:
+    gc.collect()
+    counts = dict.fromkeys((kind.__name__ for kind in KEPT_NOT), 0)
+    for thing in gc.get_objects():
+        if isinstance(thing, KEPT_NOT):
+            counts[type(thing).__name__] += 1
+    return counts
+
+
+async def call_and_hang_up(lab: B2buaLab) -> None:
+    phone = lab.phones[BOB_DESK.device_id]
+    caller, _ = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
+    bye = lab.carrier.send_in_dialog(caller, "BYE")
+    await lab.carrier.response(200, "BYE")
+    phone.reply(await phone.request("BYE"), 200)
+    await lab.settle()
+    lab.carrier.send(bye)  # retransmitted: the lingering record answers it again, the call is gone
+    await lab.carrier.response(200, "BYE")
+
+
+async def test_ended_calls_leave_no_call_transaction_dialog_or_timer_object_while_they_linger() -> None:
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        await call_and_hang_up(lab)
+        await lab.advance(40.0)
+        before = alive()
+        for _ in range(10):
+            await call_and_hang_up(lab)
+        await lab.advance(1.0)
+        server, client = lab.server.transaction_counts
+        assert server >= 10
+        assert client >= 10
+        assert alive() == before
+        await lab.advance(40.0)
+        assert lab.server.transaction_counts == (0, 0)
