@@ -36,7 +36,7 @@ from nuage.rating.tariffs import TariffBook
 from nuage.shared.clock import Clock, SystemClock, business_date, business_midnight
 from nuage.shared.phone import parse_e164
 from nuage.storage.sql.policy_store import SqlPolicyStore
-from nuage.storage.sql.snapshots import ChangeFeed, Changes, RefreshedSnapshot
+from nuage.storage.sql.snapshots import ChangeFeed, Changes, RefreshedSnapshot, built_aside
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger("nuage.storage.policy")
@@ -98,7 +98,8 @@ class SqlPolicySnapshot:
                 or not changes.tables.isdisjoint(ACCOUNT_TABLES)  # e.g. a TRUNCATE
             ):
                 try:
-                    snapshot = self._read_all(uow, today)
+                    with built_aside():  # no collection walks what it makes (``snapshots``)
+                        snapshot = self._read_all(uow, today)
                 except BaseException:
                     self._changes.forget()  # read everything at the next tick
                     raise
