@@ -9,22 +9,14 @@ its hundreds of thousands of new objects form no cycles, but each collection tha
 were made walked them all, holding the GIL (the loop's stalls of issue #22). In a process that
 froze its start-up heap (``nuage.sip.tune_gc``), what the build made is frozen too, so that no
 later collection walks it; elsewhere (tests, tools) the collector resumes as it was.
-
-Letting go of a large snapshot frees its objects in one cascade of deallocations that holds the
-GIL throughout (tens of milliseconds at 10,000 accounts, on the loop if the loop drops it last):
-``release`` empties its large lookups a batch at a time in a worker thread instead, when nothing
-else holds them (a snapshot handed out never changes under its holder).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import logging
-import sys
-import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -63,45 +55,6 @@ def built_aside() -> Iterator[None]:
             gc.freeze()
 
 
-#: a lookup smaller than this is freed at once (well under a millisecond)
-RELEASE_ABOVE = 5_000
-
-
-def _lookups(parent: object, found: list[dict[object, object]], depth: int = 0) -> None:
-    """The large dicts of ``parent`` (a dataclass, its dataclass fields too) that it alone holds."""
-    for item in dataclasses.fields(parent) if dataclasses.is_dataclass(parent) and depth < 3 else ():
-        child = getattr(parent, item.name)
-        # held by ``parent``, ``child`` and getrefcount's argument: by nothing else
-        if sys.getrefcount(child) > 3:
-            continue
-        if isinstance(child, dict):
-            if len(child) > RELEASE_ABOVE:
-                found.append(child)
-        elif dataclasses.is_dataclass(child) and not isinstance(child, type):
-            _lookups(child, found, depth + 1)
-
-
-def release(holder: list[object], batch: int = 2_000) -> int:
-    """Free the value ``holder`` alone holds (popped from it) a batch at a time: its large lookups
-    emptied entry by entry, the GIL given up between batches; how many entries. A value or lookup
-    something else still holds is left whole (it is not ours to empty)."""
-    value = holder.pop()
-    # held by ``value`` and getrefcount's argument: the holder was the last other
-    if sys.getrefcount(value) > 2:
-        return 0
-    found: list[dict[object, object]] = []
-    _lookups(value, found)
-    freed = 0
-    for lookup in found:
-        while lookup:
-            count = min(batch, len(lookup))
-            for _ in range(count):
-                lookup.popitem()
-            freed += count
-            time.sleep(0)  # let the loop's thread have the GIL
-    return freed
-
-
 class RefreshedSnapshot(Generic[S]):
     """``load()`` run in a worker thread at start, then every ``refresh_s`` seconds."""
 
@@ -128,14 +81,11 @@ class RefreshedSnapshot(Generic[S]):
         return self._value
 
     async def reload(self) -> None:
-        """Read again now (in a worker thread); the value replaced is freed there too (``release``)."""
+        """Read again now (in a worker thread)."""
         async with self._lock:
-            old: list[object] = [self._value]
             self._value = await asyncio.to_thread(self._load)
         if self._on_load is not None:
             self._on_load(self._value)
-        if old[0] is not self._value:
-            await asyncio.to_thread(release, old)
 
     async def start(self) -> None:
         """Load the first value and keep it current."""
