@@ -1,14 +1,22 @@
 """How the cost grows with the work (issue #22): the SIP plane's share.
 
-    .venv/bin/python bench/growth.py snapshot --sizes 1000,10000,50000 [--rounds 2]
+    .venv/bin/python bench/growth.py snapshot --sizes 1000,10000,50000 [--rounds 2] [--keep DIR]
+    .venv/bin/python bench/growth.py rebuild --sizes 10000,50000 [--compare-src OTHER/src] [--keep DIR]
     .venv/bin/python bench/growth.py registrar --sizes 10000,100000 [--rounds 2]
 
-``snapshot``: for each number of accounts, a SQLite database is filled once by
-``sip/policy_lab.setup`` (per account three users with a number and a softphone each, through the
-use cases); then, round by round and size after size (interleaved), a fresh process reads the
-SIP directory (``SqlSipDirectory``) and the call-policy snapshot (``SqlPolicySnapshot``) whole, as
-``nuage serve`` does at start (its collector tuning applied first), and reports the CPU and wall
-time of each read and the process's resident memory before, after and at its peak.
+``snapshot``: for each number of accounts, a SQLite database is filled once: ``TEMPLATE``
+accounts by ``sip/policy_lab.setup`` (three users with a number and a softphone each, through the
+use cases), the others copies of their rows (``_clone``: new ids, numbers and SIP usernames), the
+change journal emptied; then, round by round and size after size (interleaved), a fresh process
+reads the SIP directory (``SqlSipDirectory``) and the call-policy snapshot (``SqlPolicySnapshot``)
+whole, as ``nuage serve`` does at start (its collector tuning applied first), and reports the CPU
+and wall time of each read and the process's resident memory before, after and at its peak.
+
+``rebuild``: the same databases; a fresh process loads both snapshots, tunes the collector as
+``nuage serve`` then does, and measures the event loop's lateness (a callback every 5 ms, and the
+garbage collections meanwhile) over 3 idle seconds, then while each snapshot is read whole again
+at runtime (as when more than 2,000 accounts change at once). ``--compare-src`` also runs another
+tree's package each round (A B, then B A); ``--keep`` keeps the filled databases for a later run.
 
 ``registrar``: for each number of bindings, ``sip_bindings`` is filled once (realistic contact,
 Call-ID and User-Agent texts, each binding its own); then, interleaved as above, a fresh process
@@ -88,6 +96,7 @@ async def _snapshot(url: str) -> dict[str, Any]:
     result["rss_end_mb"] = _status_mb("VmRSS")
     result["rss_peak_mb"] = _status_mb("VmHWM")
     result["sip_accounts"] = len(holders["directory"]._view.value.accounts)
+    result["policy_accounts"] = len(holders["policy"].snapshot.accounts)
     engine.dispose()
     return result
 
