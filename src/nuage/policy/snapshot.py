@@ -3,13 +3,18 @@
 The snapshot is built from plain domain objects (parties, users, traffic packs, numbers,
 devices), so that it is testable without storage; ``nuage.storage.sql.policy_adapters`` reads
 them and rebuilds it every few seconds.
+
+An account's terms are computed for a day (``on``), but few of them depend on the day: only a
+pack fixing a channel limit (CAP-2) that starts or ends, or a price list whose CAP-1 reading starts
+or ends. ``review_on`` says, per account, the first later day its terms may differ; on a new day
+only the accounts due are computed again (``due_on``), not the whole snapshot.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from nuage.directory.model import Device, PhoneNumber, TrafficPack, Trunk, User
@@ -57,6 +62,24 @@ class PolicySnapshot:
     spend_caps: dict[str, Decimal] = field(default_factory=dict)
     tariffs: TariffBook | None = None
     autodialer_blocks: list[AutoDialerBlock] | None = None
+    review_on: dict[str, date] = field(default_factory=dict)  # account -> first day it may change
+
+    def due_on(self, day: date) -> frozenset[str]:
+        """The accounts whose terms may differ on ``day`` from those computed for ``on``."""
+        return frozenset(account for account, review in self.review_on.items() if review <= day)
+
+
+def pack_review(packs: Iterable[TrafficPack], on: date) -> date | None:
+    """CAP-2: the first day after ``on`` a pack fixing a channel limit starts or ends (None: none)."""
+    days = []
+    for pack in packs:
+        if pack.channel_limit is None:
+            continue
+        if pack.valid_from > on:
+            days.append(pack.valid_from)
+        if pack.valid_until is not None and pack.valid_until >= on:
+            days.append(pack.valid_until + timedelta(days=1))
+    return min(days, default=None)
 
 
 def build_snapshot(
@@ -72,10 +95,14 @@ def build_snapshot(
     tariffs: TariffBook | None = None,
     autodialer_blocks: list[AutoDialerBlock] | None = None,
     capacity_readings: Mapping[str, CapacityReading] | None = None,
+    readings_until: Mapping[str, date] | None = None,
 ) -> PolicySnapshot:
     """The terms of every customer account on ``on`` (capacity from ``account_capacity``, with the
-    CAP-1 reading of the customer's price plan from ``capacity_readings``, else the party's own)."""
+    CAP-1 reading of the customer's price plan from ``capacity_readings``, else the party's own);
+    ``readings_until``: per account, the first later day its plan's reading may change."""
     readings = capacity_readings or {}
+    reading_review = readings_until or {}
+    review_on: dict[str, date] = {}
     users_of: dict[str, list[User]] = {}
     for user in users:
         users_of.setdefault(user.account_id, []).append(user)
@@ -116,6 +143,11 @@ def build_snapshot(
             main_number=main_of.get(party.id),
             device_usernames=frozenset(usernames_of.get(party.id, ())),
         )
+        review = [
+            day for day in (pack_review(packs_of.get(party.id, ()), on), reading_review.get(party.id)) if day
+        ]
+        if review:
+            review_on[party.id] = min(review)
     return PolicySnapshot(
         accounts=accounts,
         on=on,
@@ -123,4 +155,5 @@ def build_snapshot(
         spend_caps={a: cap for a, cap in (spend_caps or {}).items() if a in accounts},
         tariffs=tariffs,
         autodialer_blocks=autodialer_blocks,
+        review_on=review_on,
     )

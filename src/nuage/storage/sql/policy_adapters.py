@@ -3,8 +3,9 @@
 Like ``SqlSipDirectory``, ``SqlPolicySnapshot`` reads what the terms-based call policy needs
 (account status, capacity inputs, numbers, devices, customer trunks, SIP-5 spending caps, the
 retail tariffs, SIP-4 blocks) in a worker thread every few seconds, so a call's decision never
-waits on the database; a failed reload keeps the previous snapshot. It reads everything once (and
-again on a new business day: capacities are computed for a day); after that the change journal
+waits on the database; a failed reload keeps the previous snapshot. It reads everything once; on
+a new business day (capacities are computed for a day) only the accounts whose terms depend on the
+day are computed again (``PolicySnapshot.due_on``); after that the change journal
 (``ChangeFeed``) names the accounts that changed, and only their terms are computed again
 (``build_snapshot`` over their rows alone), the tariffs and SIP-4 blocks only when their tables
 changed.
@@ -35,7 +36,7 @@ from nuage.rating.tariffs import TariffBook
 from nuage.shared.clock import Clock, SystemClock, business_date, business_midnight
 from nuage.shared.phone import parse_e164
 from nuage.storage.sql.policy_store import SqlPolicyStore
-from nuage.storage.sql.snapshots import ChangeFeed, Changes, RefreshedSnapshot
+from nuage.storage.sql.snapshots import ChangeFeed, Changes, RefreshedSnapshot, built_aside
 from nuage.storage.sql.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger("nuage.storage.policy")
@@ -71,6 +72,7 @@ class SqlPolicySnapshot:
         #: how many times everything was read, and how many changes were applied
         self.full_loads = 0
         self.applied = 0
+        self.days_rolled = 0  # new days taken by computing only the accounts due (no full read)
 
     @property
     def snapshot(self) -> PolicySnapshot:
@@ -84,34 +86,42 @@ class SqlPolicySnapshot:
         with SqlUnitOfWork(self._engine) as uow:
             changes = self._changes.read(uow.connection)  # before the data: nothing is missed
             plans = SqlPolicyStore(uow.connection).plans_key()  # CAP-1 readings: not in the journal
+            # a new day: only the accounts whose terms depend on the day (CAP-2 packs, CAP-1
+            # readings starting or ending) are computed again, with those that changed
+            new_day = current.on is not None and current.on != today
+            accounts = changes.accounts | current.due_on(today) if new_day else changes.accounts
             if (
                 changes.everything
-                or current.on != today  # CAP-1 counts on a day
+                or current.on is None
                 or plans != self._plans_key
-                or len(changes.accounts) > FULL_LOAD_ABOVE
+                or len(accounts) > FULL_LOAD_ABOVE
                 or not changes.tables.isdisjoint(ACCOUNT_TABLES)  # e.g. a TRUNCATE
             ):
                 try:
-                    snapshot = self._read_all(uow, today)
+                    with built_aside():  # no collection walks what it makes (``snapshots``)
+                        snapshot = self._read_all(uow, today)
                 except BaseException:
                     self._changes.forget()  # read everything at the next tick
                     raise
                 self._plans_key = plans
                 self.full_loads += 1
                 return snapshot
-            if not changes:
+            if not changes and not new_day:
                 return current
             try:
-                snapshot = self._apply(uow, current, changes)
+                snapshot = self._apply(uow, current, replace(changes, accounts=accounts), today)
             except BaseException:
                 self._changes.forget()
                 raise
             self.applied += 1
+            self.days_rolled += new_day
             return snapshot
 
     def _read_all(self, uow: SqlUnitOfWork, today: date) -> PolicySnapshot:
         store = SqlPolicyStore(uow.connection)
         parties = uow.parties.list()
+        until: dict[str, date] = {}
+        readings = store.capacity_readings(parties, today, until)
         return build_snapshot(
             parties,
             uow.users.list(),
@@ -123,20 +133,26 @@ class SqlPolicySnapshot:
             spend_caps=store.spend_caps(),
             tariffs=self._retail_tariffs(store),
             autodialer_blocks=store.autodialer_blocks(),
-            capacity_readings=store.capacity_readings(parties, today),
+            capacity_readings=readings,
+            readings_until=until,
         )
 
-    def _apply(self, uow: SqlUnitOfWork, current: PolicySnapshot, changes: Changes) -> PolicySnapshot:
-        """``current`` with the terms of the changed accounts computed again from their rows alone."""
+    def _apply(
+        self, uow: SqlUnitOfWork, current: PolicySnapshot, changes: Changes, on: date
+    ) -> PolicySnapshot:
+        """``current`` with the terms of the changed accounts computed again from their rows alone,
+        for the day ``on`` (the others' terms are the same on that day: ``PolicySnapshot.due_on``)."""
         store = SqlPolicyStore(uow.connection)
         accounts = dict(current.accounts)
         trunks = dict(current.trunks)
         caps = dict(current.spend_caps)
+        review_on = dict(current.review_on)
         changed = sorted(changes.accounts)
         for start in range(0, len(changed), 500):
             chunk = changed[start : start + 500]
             parties = uow.parties.list(id=chunk)
-            on = current.on or business_date(self._clock.now())
+            until: dict[str, date] = {}
+            readings = store.capacity_readings(parties, on, until)
             part = build_snapshot(
                 parties,
                 uow.users.list(account_id=chunk),
@@ -146,17 +162,20 @@ class SqlPolicySnapshot:
                 on,
                 trunks=uow.trunks.list(account_id=chunk),
                 spend_caps=store.spend_caps(chunk),
-                capacity_readings=store.capacity_readings(parties, on),
+                capacity_readings=readings,
+                readings_until=until,
             )
             gone = set(chunk)
             for account in chunk:
                 accounts.pop(account, None)
                 caps.pop(account, None)
+                review_on.pop(account, None)
             for key in [key for key, trunk in trunks.items() if trunk.account_id in gone]:
                 del trunks[key]
             accounts.update(part.accounts)
             trunks.update(part.trunks)
             caps.update(part.spend_caps)
+            review_on.update(part.review_on)
         tariffs = current.tariffs
         if not changes.tables.isdisjoint(("tariffs", "tariff_rates")):
             tariffs = self._retail_tariffs(store)
@@ -166,10 +185,12 @@ class SqlPolicySnapshot:
         return replace(
             current,
             accounts=accounts,
+            on=on,
             trunks=trunks,
             spend_caps=caps,
             tariffs=tariffs,
             autodialer_blocks=blocks,
+            review_on=review_on,
         )
 
     def _retail_tariffs(self, store: SqlPolicyStore) -> TariffBook | None:

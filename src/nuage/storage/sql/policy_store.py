@@ -131,18 +131,34 @@ class SqlPolicyStore:
         assigned = self._connection.execute(select(func.count(), func.max(a.c.assigned_at))).one()
         return (*lists, *assigned)
 
-    def capacity_readings(self, parties: list[Party], on: date) -> dict[str, CapacityReading]:
-        """CAP-1: each customer's capacity reading, as its price plan (retail, valid on ``on``) says."""
+    def capacity_readings(
+        self, parties: list[Party], on: date, until: dict[str, date] | None = None
+    ) -> dict[str, CapacityReading]:
+        """CAP-1: each customer's capacity reading, as its price plan (retail, valid on ``on``) says;
+        into ``until`` (when given), per customer, the first later day a retail price list of its plan
+        starts or ends (its reading may change then)."""
         billing = SqlBillingStore(self._connection)
         assignments = billing.plan_assignments()
         plans = {}
+        ends: dict[str, date | None] = {}
         readings: dict[str, CapacityReading] = {}
         for party in parties:
             if party.kind is not PartyKind.CUSTOMER:
                 continue
             plan_id = plan_id_for(party.id, party.partner_id, assignments, DEFAULT_PLAN_ID)
             if plan_id not in plans:
-                plans[plan_id] = plan_from_lists(plan_id, billing.price_lists(plan_id))
+                plans[plan_id] = plan = plan_from_lists(plan_id, billing.price_lists(plan_id))
+                days = [
+                    day
+                    for p in plan.price_lists
+                    if p.audience is Audience.CUSTOMER_RETAIL
+                    for day in (p.valid_from, p.valid_to)
+                    if day is not None and day > on
+                ]
+                ends[plan_id] = min(days, default=None)
+            end = ends[plan_id]
+            if until is not None and end is not None:
+                until[party.id] = end
             try:
                 reading = plans[plan_id].price_list(Audience.CUSTOMER_RETAIL, on).capacity_reading
             except NotFound:

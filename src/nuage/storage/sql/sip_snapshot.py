@@ -28,6 +28,7 @@ from nuage.sip.ports import CarrierTrunk, SipAccount, TrunkDestination
 from nuage.sip.routing import ForwardingRule, HuntGroup
 from nuage.storage.sql import routing_tables, tables
 from nuage.storage.sql.mapping import RowMapper
+from nuage.storage.sql.snapshots import built_aside
 from nuage.terms.emergency import NumberLookup, emergency_numbers
 
 log = logging.getLogger("nuage.storage.sip")
@@ -399,11 +400,13 @@ class DirectoryState:
 
 
 def load_state(connection: Connection, *, region: str = "BE") -> DirectoryState:
-    """Read the directory's SIP view whole, in one transaction."""
-    state = DirectoryState(region)
-    state.platform = read_platformwide(connection, PLATFORM_TABLES, state.platform)
-    state.apply(read_accounts(connection, None))
-    return state
+    """Read the directory's SIP view whole, in one transaction (``built_aside``: no collection
+    walks the objects it makes)."""
+    with built_aside():
+        state = DirectoryState(region)
+        state.platform = read_platformwide(connection, PLATFORM_TABLES, state.platform)
+        state.apply(read_accounts(connection, None))
+        return state
 
 
 def load_snapshot(connection: Connection, *, region: str = "BE") -> DirectorySnapshot:

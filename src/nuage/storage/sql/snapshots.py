@@ -3,19 +3,27 @@ changed since it was read: ``ChangeFeed`` (which accounts and which tables).
 
 The data plane decides from such snapshots so that a call never waits on the database; a failed
 reload keeps the last good value (logged) and is retried at the next tick.
+
+A whole snapshot is built in a worker thread (``built_aside``) with the cyclic collector paused:
+its hundreds of thousands of new objects form no cycles, but each collection that ran while they
+were made walked them all, holding the GIL (the loop's stalls of issue #22). In a process that
+froze its start-up heap (``nuage.sip.tune_gc``), what the build made is frozen too, so that no
+later collection walks it; elsewhere (tests, tools) the collector resumes as it was.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, delete, func, select
 
+from nuage.shared.collector import collector_paused
 from nuage.storage.sql.tables import directory_changes
 
 S = TypeVar("S")
@@ -34,6 +42,17 @@ ACCOUNT_COLUMNS = {
     "call_limits": "account_id",
     "autodialer_blocks": "account_id",
 }
+
+
+@contextlib.contextmanager
+def built_aside() -> Iterator[None]:
+    """Build a whole snapshot in the block: the cyclic collector paused, and the objects made frozen
+    after it when the process froze its start-up heap (module docstring). Freezing leaves them out
+    of collections only: reference counting still frees them once the snapshot is replaced."""
+    with collector_paused():
+        yield
+        if gc.get_freeze_count():  # a long-running server (``tune_gc``): keep it frozen
+            gc.freeze()
 
 
 class RefreshedSnapshot(Generic[S]):
