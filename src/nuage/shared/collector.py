@@ -8,8 +8,10 @@ job and restarts it afterwards (once the last of several overlapping jobs of the
 what little cyclic garbage the job made is collected then.
 
 The pause is process-wide: only entry points that run a bulk job in a process of their own
-(the ``nuage billing`` commands, the benchmarks) apply it, never the use cases themselves (a
-job the API starts would stop the collector for the whole server, SIP included)."""
+(the ``nuage billing`` commands, the benchmarks) apply it, or a process whose entry point tuned
+its collector (``nuage serve``'s SIP runtime, while it builds a whole snapshot), never the use
+cases themselves (a job the API starts would stop the collector for the whole server, SIP
+included)."""
 
 from __future__ import annotations
 

@@ -4,11 +4,13 @@ changed since it was read: ``ChangeFeed`` (which accounts and which tables).
 The data plane decides from such snapshots so that a call never waits on the database; a failed
 reload keeps the last good value (logged) and is retried at the next tick.
 
-A whole snapshot is built in a worker thread (``built_aside``) with the cyclic collector paused:
-its hundreds of thousands of new objects form no cycles, but each collection that ran while they
-were made walked them all, holding the GIL (the loop's stalls of issue #22). In a process that
-froze its start-up heap (``nuage.sip.tune_gc``), what the build made is frozen too, so that no
-later collection walks it; elsewhere (tests, tools) the collector resumes as it was.
+A whole snapshot is built in a worker thread (``built_aside``). In a process whose entry point
+tuned the collector (``nuage.sip.tune_gc``, which freezes the start-up heap: ``nuage serve``'s SIP
+runtime), the cyclic collector is paused meanwhile: the build's hundreds of thousands of new
+objects form no cycles, but each collection that ran while they were made walked them all,
+holding the GIL (the loop's stalls of issue #22); and what the build made is frozen afterwards, so
+that no later collection walks it. Elsewhere (the API, tests, tools) the collector is left alone:
+a process-wide effect is the entry point's choice, never the storage's.
 """
 
 from __future__ import annotations
@@ -46,13 +48,16 @@ ACCOUNT_COLUMNS = {
 
 @contextlib.contextmanager
 def built_aside() -> Iterator[None]:
-    """Build a whole snapshot in the block: the cyclic collector paused, and the objects made frozen
-    after it when the process froze its start-up heap (module docstring). Freezing leaves them out
-    of collections only: reference counting still frees them once the snapshot is replaced."""
+    """Build a whole snapshot in the block; where the process froze its start-up heap (module
+    docstring), with the cyclic collector paused and the objects made frozen after it. Freezing
+    leaves them out of collections only: reference counting still frees them once the snapshot is
+    replaced."""
+    if not gc.get_freeze_count():  # the entry point did not tune the collector: leave it be
+        yield
+        return
     with collector_paused():
         yield
-        if gc.get_freeze_count():  # a long-running server (``tune_gc``): keep it frozen
-            gc.freeze()
+        gc.freeze()
 
 
 class RefreshedSnapshot(Generic[S]):
