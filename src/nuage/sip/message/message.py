@@ -156,14 +156,18 @@ class Headers:
     def __len__(self) -> int:
         return len(self._items)
 
-    def set(self, key: str, value: str | None) -> None:
-        """Replace every line of ``key`` with one value (None: remove)."""
+    def _forget(self, key: str) -> None:
+        """Drop what was read from ``key``'s lines (before they change)."""
         self._first = None
         self._cache.pop(key, None)
         if key == "via":
             self._cache.pop("via0", None)
         elif key in ("to", "from"):
             self._cache.pop(key + "-tag", None)
+
+    def set(self, key: str, value: str | None) -> None:
+        """Replace every line of ``key`` with one value (None: remove)."""
+        self._forget(key)
         for index, (k, _) in enumerate(self._items):
             if k == key:
                 if value is None:
@@ -177,12 +181,7 @@ class Headers:
 
     def set_at(self, index: int, key: str, value: str) -> None:
         """Replace the line at ``index`` (of the same key) with ``value``."""
-        self._first = None
-        self._cache.pop(key, None)
-        if key == "via":
-            self._cache.pop("via0", None)
-        elif key in ("to", "from"):
-            self._cache.pop(key + "-tag", None)
+        self._forget(key)
         self._items[index] = (key, value)
 
     def add(self, key: str, value: str) -> None:
