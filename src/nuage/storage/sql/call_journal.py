@@ -13,13 +13,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
 from nuage.sip.ports import CdrRecord, Direction, JournalEntry
 from nuage.storage.sql import journal_tables, tables
-from nuage.storage.sql.sip_records import cdr_rows
+from nuage.storage.sql.bulk import bulk_delete, bulk_insert
+from nuage.storage.sql.sip_records import insert_cdrs
 
-_CHUNK = 400  # keys per DELETE (two bound parameters each)
+_JOURNAL = journal_tables.call_journal
+_INSERT = bulk_insert(_JOURNAL)
+_DELETE = bulk_delete(_JOURNAL, _JOURNAL.c.node, _JOURNAL.c.call_id, _JOURNAL.c.caller_tag)
 
 
 class SqlCallJournal:
@@ -41,18 +44,10 @@ class SqlCallJournal:
     def _write(
         self, node: str, entries: list[JournalEntry], removed: list[tuple[str, str]], seen_at: datetime
     ) -> None:
-        journal = journal_tables.call_journal
         keys = [*removed, *((e.call_id, e.caller_tag) for e in entries)]
         with self._engine.begin() as connection:
-            for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start : start + _CHUNK]
-                connection.execute(
-                    delete(journal).where(
-                        journal.c.node == node, tuple_(journal.c.call_id, journal.c.caller_tag).in_(chunk)
-                    )
-                )
-            if entries:
-                connection.execute(insert(journal), [_row(node, entry) for entry in entries])
+            _DELETE.execute(connection, [(node, call_id, tag) for call_id, tag in keys])
+            _INSERT.execute(connection, [_row(node, entry) for entry in entries])
             _seen(connection, node, seen_at)
 
     async def load(self, node: str) -> tuple[list[JournalEntry], datetime | None]:
@@ -84,7 +79,7 @@ class SqlCallJournal:
                 is None
             ]
             if missing:
-                connection.execute(insert(cdrs), cdr_rows(missing))
+                insert_cdrs(connection, missing)
             connection.execute(delete(journal).where(journal.c.node == node))
             connection.execute(
                 delete(journal_tables.call_journal_nodes).where(
@@ -99,24 +94,24 @@ def _seen(connection: Connection, node: str, seen_at: datetime) -> None:
         connection.execute(insert(nodes).values(node=node, seen_at=seen_at))
 
 
-def _row(node: str, entry: JournalEntry) -> dict[str, Any]:
-    return {
-        "node": node,
-        "call_id": entry.call_id,
-        "caller_tag": entry.caller_tag,
-        "callee_call_id": entry.callee_call_id,
-        "callee_tag": entry.callee_tag,
-        "started_at": entry.started_at,
-        "answered_at": entry.answered_at,
-        "caller": entry.caller[:128],
-        "callee": entry.callee[:128],
-        "account_id": entry.account_id,
-        "device_id": entry.device_id,
-        "carrier_trunk_id": entry.trunk_id,
-        "trunk_id": entry.customer_trunk_id,
-        "direction": entry.direction.value,
-        "emergency": entry.emergency,
-    }
+def _row(node: str, entry: JournalEntry) -> tuple[Any, ...]:
+    return (  # in the order of the table's columns
+        node,
+        entry.call_id,
+        entry.caller_tag,
+        entry.callee_call_id,
+        entry.callee_tag,
+        entry.started_at,
+        entry.answered_at,
+        entry.caller[:128],
+        entry.callee[:128],
+        entry.account_id,
+        entry.device_id,
+        entry.trunk_id,  # carrier_trunk_id
+        entry.customer_trunk_id,  # trunk_id
+        entry.direction.value,
+        entry.emergency,
+    )
 
 
 def _entry(row: Any) -> JournalEntry:

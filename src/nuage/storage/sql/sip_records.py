@@ -10,13 +10,13 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Engine, and_, delete, insert, select
+from sqlalchemy import Connection, Engine, and_, delete, insert, select
 
 from nuage.shared.ids import new_ordered_id
 from nuage.sip.ports import Binding, CdrRecord
 from nuage.storage.sql import tables
+from nuage.storage.sql.bulk import bulk_insert
 
 log = logging.getLogger("nuage.storage.sip")
 
@@ -137,38 +137,44 @@ class SqlCdrSink:
 
     def _insert(self, records: list[CdrRecord]) -> None:
         with self._engine.begin() as connection:
-            connection.execute(insert(tables.cdrs), cdr_rows(records))
+            insert_cdrs(connection, records)
 
 
-def cdr_rows(records: Sequence[CdrRecord]) -> list[dict[str, Any]]:
-    """The ``cdrs`` rows of ``records`` (a new id each, recorded now)."""
+_CDRS = bulk_insert(tables.cdrs)
+
+
+def insert_cdrs(connection: Connection, records: Sequence[CdrRecord]) -> None:
+    """Insert the ``cdrs`` rows of ``records`` (a new id each, recorded now): one executemany."""
     now = datetime.now(UTC)
-    return [
-        {
-            "id": new_ordered_id("cdr"),
-            "call_id": r.call_id,
-            "account_id": r.account_id,
-            "direction": r.direction.value,
-            "caller": r.caller[:128],
-            "callee": r.callee[:128],
-            "device_id": r.device_id,
-            "user_id": None,
-            "trunk_id": r.customer_trunk_id,
-            "carrier_trunk_id": r.trunk_id,
-            "started_at": r.started_at,
-            "answered_at": r.answered_at,
-            "ended_at": r.ended_at,
-            "billable_seconds": r.billable_seconds,
-            "outcome": r.outcome.value,
-            "sip_status": r.sip_status,
-            "refusal_rule": r.refusal_rule_id,
-            "emergency": r.emergency,
-            "source": "sip",
-            "recorded_at": now,
-            "disposition": r.disposition,
-            "loss_percent": r.loss_percent,
-            "jitter_ms": r.jitter_ms,
-            "mos": r.mos,
-        }
-        for r in records
-    ]
+    _CDRS.execute(
+        connection,
+        [  # in the order of the table's columns
+            (
+                new_ordered_id("cdr"),
+                r.call_id,
+                r.account_id,
+                r.direction.value,
+                r.caller[:128],
+                r.callee[:128],
+                r.device_id,
+                None,  # user_id
+                r.customer_trunk_id,  # trunk_id
+                r.trunk_id,  # carrier_trunk_id
+                r.started_at,
+                r.answered_at,
+                r.ended_at,
+                r.billable_seconds,
+                r.outcome.value,
+                r.sip_status,
+                r.refusal_rule_id,
+                r.emergency,
+                "sip",  # source
+                now,  # recorded_at
+                r.disposition,
+                r.loss_percent,
+                r.jitter_ms,
+                r.mos,
+            )
+            for r in records
+        ],
+    )
