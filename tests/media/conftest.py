@@ -18,13 +18,10 @@ from netports import bind_race_lost, free_port, release
 from nuage.adapters.fax_receiver import FaxCall, FaxReceiver
 from nuage.adapters.rtpengine import RtpengineMediaEngine
 from nuage.media.engine import EmbeddedMediaEngine
-from nuage.sip import SipServer, SipSettings
 from nuage.sip.b2bua.media import MediaServices
 from nuage.sip.media import MediaEvent, MediaPort
-from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
-from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import FaxDestination
-from sip.harness import make_lab_parts
+from sip.harness import lab_server, make_lab_parts
 from waiting import wait_until
 
 TIMEOUT_S = 1.5
@@ -154,14 +151,7 @@ async def fax_lab(
     """A SIP server whose number ``FAX_NUMBER`` leads to a virtual fax (CFG-7): its UDP port, and
     the faxes received. On the embedded engine the fax also takes T.38 offers, as on a node."""
     credentials, dial_plan = make_lab_parts(free_port())
-    server = SipServer(
-        SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50),
-        credentials=credentials,
-        dial_plan=dial_plan,
-        bindings=MemoryBindingStore(),
-        policy=DialPlanPolicy(),
-        cdr_sink=MemoryCdrSink(),
-    )
+    server = lab_server(credentials, dial_plan)
     server.media = MediaServices(engine[0])
     faxes: list[FaxCall] = []
 

@@ -16,16 +16,15 @@ from media.conftest import Events
 from media.peers import Peer, dominant_hz, media_port, rms, sdp
 from netports import free_port
 from nuage.media.player import HOLD_NOTES_HZ, write_hold_music
-from nuage.sip import SipServer, SipSettings
+from nuage.sip import SipServer
 from nuage.sip.b2bua.media import AnchorSettings, MediaServices
 from nuage.sip.digest import authorization_header
 from nuage.sip.media import CallRecordings, MediaError, MediaPort
-from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
+from nuage.sip.memory import MemoryCdrSink
 from nuage.sip.message import SipRequest, SipResponse
-from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import MEDIA_TIMEOUT, CallOutcome
 from nuage.sip.transactions import make_response
-from sip.harness import RawUdpPhone, make_lab_parts
+from sip.harness import RawUdpPhone, lab_server, make_lab_parts
 from waiting import wait_for_condition
 
 URI = "sip:bob@127.0.0.1:{port}"
@@ -51,15 +50,7 @@ async def _pbx(
 ) -> Pbx:
     credentials, dial_plan = make_lab_parts(free_port())
     cdrs = MemoryCdrSink()
-    settings = SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50)
-    server = SipServer(
-        settings,
-        credentials=credentials,
-        dial_plan=dial_plan,
-        bindings=MemoryBindingStore(),
-        policy=DialPlanPolicy(),
-        cdr_sink=cdrs,
-    )
+    server = lab_server(credentials, dial_plan, cdrs)
     server.media = MediaServices(media, anchor, recordings, music)
     await server.start()
     return Pbx(server, cdrs, media, anchor.always)

@@ -15,14 +15,13 @@ from media.conftest import Events
 from media.peers import dominant_hz, rms
 from netports import free_port
 from nuage.media import g711
-from nuage.sip import SipServer, SipSettings
+from nuage.sip import SipServer
 from nuage.sip.b2bua.apps import AppCall, AppDispatch
 from nuage.sip.b2bua.media import MediaServices
 from nuage.sip.media import MediaPort, Recording, Tone
-from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
-from nuage.sip.policy import DialPlanPolicy
+from nuage.sip.memory import MemoryCdrSink
 from nuage.sip.ports import CallOutcome, SipAccount
-from sip.harness import make_lab_parts
+from sip.harness import lab_server, make_lab_parts
 from waiting import wait_for_condition
 
 
@@ -60,14 +59,7 @@ async def lab(
 ) -> AsyncIterator[tuple[SipServer, Echo, MemoryCdrSink]]:
     credentials, dial_plan = make_lab_parts(free_port())
     cdrs = MemoryCdrSink()
-    server = SipServer(
-        SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50),
-        credentials=credentials,
-        dial_plan=dial_plan,
-        bindings=MemoryBindingStore(),
-        policy=DialPlanPolicy(),
-        cdr_sink=cdrs,
-    )
+    server = lab_server(credentials, dial_plan, cdrs)
     server.media = MediaServices(engine[0])
     echo = Echo(tmp_path)
     server.applications.append(echo.route)

@@ -19,11 +19,9 @@ from media.fax_peer import FaxSender, make_document, pdf_pages, same_pixels
 from netports import free_port
 from nuage.adapters.fax_receiver import FaxCall
 from nuage.directory.fax import FaxStatus
-from nuage.sip import SipServer, SipSettings
-from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
-from nuage.sip.policy import DialPlanPolicy
+from nuage.sip.memory import MemoryCdrSink
 from nuage.sip.ports import CallOutcome, FaxDestination
-from sip.harness import make_lab_parts
+from sip.harness import lab_server, make_lab_parts
 from waiting import wait_for_condition
 
 pytestmark = [
@@ -38,14 +36,7 @@ async def test_a_number_leading_to_no_fax_application_is_not_found(tmp_path: Pat
     credentials, dial_plan = make_lab_parts(free_port())
     dial_plan.numbers[FAX_NUMBER] = FaxDestination("fax-1", "acc-1")
     cdrs = MemoryCdrSink()
-    server = SipServer(
-        SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50),
-        credentials=credentials,
-        dial_plan=dial_plan,
-        bindings=MemoryBindingStore(),
-        policy=DialPlanPolicy(),
-        cdr_sink=cdrs,
-    )
+    server = lab_server(credentials, dial_plan, cdrs)
     await server.start()
     phone = await AppPhone.start()
     try:

@@ -11,17 +11,16 @@ from media.conftest import Events
 from media.peers import media_port, sdp
 from media.test_anchoring import Phone, heard
 from netports import free_port
-from nuage.sip import SipServer, SipSettings
+from nuage.sip import SipServer
 from nuage.sip.b2bua.media import AnchorSettings, MediaServices
 from nuage.sip.digest import authorization_header
 from nuage.sip.media import MediaPort
-from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink
+from nuage.sip.memory import MemoryCdrSink
 from nuage.sip.message import SipResponse
-from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import CallOutcome, SipAccount, UserDestination
 from nuage.sip.routing import ForwardingRule, MemoryRouting, RoutedUser
 from nuage.sip.transactions import make_response
-from sip.harness import make_lab_parts
+from sip.harness import lab_server, make_lab_parts
 from waiting import wait_for_condition
 
 CAROL = SipAccount("dev-carol", "acc-1", "usr-carol", "carol", "carol-secret", "Carol")
@@ -77,15 +76,7 @@ def _server(engine: tuple[MediaPort, Events], routing: MemoryRouting, cdrs: Memo
     credentials.add(CAROL)
     bob_route = UserDestination("usr-bob", "acc-1", ("dev-bob", "dev-bob-desk"))
     routing.users["usr-bob"] = RoutedUser("usr-bob", "acc-1", "Bob", None, bob_route)
-    server = SipServer(
-        SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50),
-        credentials=credentials,
-        dial_plan=dial_plan,
-        bindings=MemoryBindingStore(),
-        policy=DialPlanPolicy(),
-        cdr_sink=cdrs,
-        routing=routing,
-    )
+    server = lab_server(credentials, dial_plan, cdrs, routing)
     server.media = MediaServices(engine[0], AnchorSettings(always=True), None, None)
     return server
 

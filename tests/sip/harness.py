@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 
 from netports import bind_race_lost, free_port
-from nuage.sip import SipServer
+from nuage.sip import SipServer, SipSettings
 from nuage.sip.digest import authorization_header
 from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
 from nuage.sip.message import SipParseError, SipRequest, SipResponse, parse_message
+from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import CarrierTrunk, SipAccount, UserDestination
+from nuage.sip.routing import CallRouting
 from waiting import wait_for_condition
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -63,6 +65,25 @@ def make_lab_parts(carrier_port: int) -> tuple[MemoryCredentialStore, MemoryDial
     dial_plan = MemoryDialPlan(credentials, carrier=carrier, users={"200": "usr-bob", "100": "usr-alice"})
     dial_plan.numbers["+3223333333"] = UserDestination("usr-bob", "acc-1", ("dev-bob", "dev-bob-desk"))
     return credentials, dial_plan
+
+
+def lab_server(
+    credentials: MemoryCredentialStore,
+    dial_plan: MemoryDialPlan,
+    cdrs: MemoryCdrSink | None = None,
+    routing: CallRouting | None = None,
+) -> SipServer:
+    """A SIP server on the in-memory ports (not started; UDP on a free port), with short timers
+    (T1 100 ms, T2 400 ms) and CDRs flushed every 50 ms, as the media tests' labs want it."""
+    return SipServer(
+        SipSettings(listen_port=0, t1_s=0.1, t2_s=0.4, cdr_flush_interval_ms=50),
+        credentials=credentials,
+        dial_plan=dial_plan,
+        bindings=MemoryBindingStore(),
+        policy=DialPlanPolicy(),
+        cdr_sink=cdrs if cdrs is not None else MemoryCdrSink(),
+        routing=routing,
+    )
 
 
 @dataclass
