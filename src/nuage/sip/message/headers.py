@@ -14,11 +14,10 @@ from nuage.sip.message.names import COMPACT_FORMS as COMPACT_FORMS
 from nuage.sip.message.names import LIST_HEADERS as LIST_HEADERS
 from nuage.sip.message.names import canonical_key as canonical_key
 from nuage.sip.message.names import display_name as display_name
-from nuage.sip.message.uri import SipUri, format_host, split_hostport
+from nuage.sip.message.uri import SipUri, format_host, remember, split_hostport
 
 _NEEDS_QUOTES = re.compile(r'[\s;,"<>]')
 _USUAL_VIA = re.compile(r'SIP/2\.0/([A-Za-z]+) ([^;:\s\[\]<>"@/,]+)(?::([0-9]{1,5}))?((?:;[^;"\s,]+)*)\Z')
-_CACHE_SIZE = 4096  # parsed values kept by text (immutable, shared): a phone repeats its To, Contact
 _name_addrs: dict[str, NameAddr] = {}
 _cseqs: dict[str, CSeq] = {}
 
@@ -207,9 +206,7 @@ class NameAddr:
             return found
         value = cls._parse(text)
         if len(text) <= 512 and "tag=" not in text:
-            if len(_name_addrs) >= _CACHE_SIZE:
-                _name_addrs.clear()
-            _name_addrs[text] = value
+            remember(_name_addrs, text, value)
         return value
 
     @classmethod
@@ -356,9 +353,7 @@ class CSeq:
             raise SipParseError("bad CSeq")
         value = cls(parse_number(parts[0], "CSeq", 2**31 - 1), parts[1])
         if len(text) <= 64:
-            if len(_cseqs) >= _CACHE_SIZE:
-                _cseqs.clear()
-            _cseqs[text] = value
+            remember(_cseqs, text, value)
         return value
 
     def __str__(self) -> str:

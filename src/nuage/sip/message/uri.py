@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 from urllib.parse import quote, unquote
 
 from nuage.sip.message.errors import SipParseError
@@ -20,9 +21,20 @@ def _quote(text: str, safe: str) -> str:
 # Characters left unescaped in the user part (RFC 3261 §25.1 "user" = unreserved / escaped / user-unreserved).
 _USER_SAFE = "-_.!~*'()&=+$,;?/"
 _PARAM_SAFE = "-_.!~*'()[]/:&+$"
-_CACHE_SIZE = 4096  # parsed URIs kept by text: a phone sends the same URIs in every REGISTER
+CACHE_SIZE = 4096  # parsed values kept by text (immutable, shared): a phone repeats its URIs, To, Contact
 _parsed: dict[str, SipUri] = {}
 _texts: dict[SipUri, str] = {}  # and their text
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def remember(cache: dict[K, V], key: K, value: V) -> V:
+    """Keep ``value`` under ``key`` in one of the bounded caches of parsed or formatted values
+    (emptied whole when it holds ``CACHE_SIZE``); returns ``value``."""
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +60,7 @@ class SipUri:
             return found
         uri = cls._parse(text)
         if cls is SipUri and len(text) <= 512:
-            if len(_parsed) >= _CACHE_SIZE:
-                _parsed.clear()
-            _parsed[text] = uri
+            remember(_parsed, text, uri)
         return uri
 
     @classmethod
@@ -92,10 +102,7 @@ class SipUri:
     def __str__(self) -> str:
         text = _texts.get(self)
         if text is None:
-            text = self._format()
-            if len(_texts) >= _CACHE_SIZE:
-                _texts.clear()
-            _texts[self] = text
+            text = remember(_texts, self, self._format())
         return text
 
     def _format(self) -> str:
