@@ -104,6 +104,7 @@ class SqlPolicySnapshot:
                     self._changes.forget()  # read everything at the next tick
                     raise
                 self._plans_key = plans
+                self._view.read_whole()
                 self.full_loads += 1
                 return snapshot
             if not changes and not new_day:

@@ -30,6 +30,7 @@ from nuage.directory.dialplan import (
 )
 from nuage.directory.model import HotDeskSession
 from nuage.shared.clock import Clock, SystemClock
+from nuage.shared.collector import release_gradually
 from nuage.shared.phone import dialled_to_e164
 from nuage.sip.ports import (
     CarrierTrunk,
@@ -120,7 +121,10 @@ class SqlSipDirectory:
                 except BaseException:
                     self._changes.forget()  # read whole at the next tick
                     raise
+                replaced: list[object] = [self._state]
                 self._state = state
+                release_gradually(replaced)  # not one long cascade holding the GIL (``snapshots``)
+                self._view.read_whole()
                 self.full_loads += 1
             elif not changes:
                 return self._view.value  # nothing it is built from changed

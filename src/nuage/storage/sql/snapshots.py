@@ -25,7 +25,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, delete, func, select
 
-from nuage.shared.collector import collector_paused
+from nuage.shared.collector import collector_paused, release_gradually
 from nuage.storage.sql.tables import directory_changes
 
 S = TypeVar("S")
@@ -79,16 +79,30 @@ class RefreshedSnapshot(Generic[S]):
         self._refresh_s = refresh_s
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._whole = False
 
     @property
     def value(self) -> S:
         """The latest value loaded."""
         return self._value
 
+    def read_whole(self) -> None:
+        """Called by ``load`` (in its worker thread) when it built the value anew rather than from
+        the last one: the replaced value then shares nothing with it and, being large, is freed
+        piece by piece in a worker thread (``release_gradually``) rather than at once on the loop."""
+        self._whole = True
+
     async def reload(self) -> None:
         """Read again now (in a worker thread)."""
         async with self._lock:
-            self._value = await asyncio.to_thread(self._load)
+            self._whole = False
+            value = await asyncio.to_thread(self._load)
+            replaced: list[object] = [self._value]
+            self._value = value
+            del value
+            if self._whole:
+                await asyncio.to_thread(release_gradually, replaced)
+            replaced.clear()
         if self._on_load is not None:
             self._on_load(self._value)
 
