@@ -34,6 +34,7 @@ from nuage.policy.snapshot import PolicySnapshot, build_snapshot
 from nuage.policy.spending import price_of
 from nuage.rating.tariffs import TariffBook
 from nuage.shared.clock import Clock, SystemClock, business_date, business_midnight
+from nuage.shared.collector import release_gradually
 from nuage.shared.phone import parse_e164
 from nuage.storage.sql.policy_store import SqlPolicyStore
 from nuage.storage.sql.snapshots import ChangeFeed, Changes, RefreshedSnapshot, built_aside
@@ -123,20 +124,32 @@ class SqlPolicySnapshot:
         parties = uow.parties.list()
         until: dict[str, date] = {}
         readings = store.capacity_readings(parties, today, until)
-        return build_snapshot(
-            parties,
+        users, packs, numbers, devices = (
             uow.users.list(),
             uow.packs.list(),
             uow.numbers.list(),
             uow.devices.list(),
+        )
+        trunks = uow.trunks.list()
+        snapshot = build_snapshot(
+            parties,
+            users,
+            packs,
+            numbers,
+            devices,
             today,
-            trunks=uow.trunks.list(),
+            trunks=trunks,
             spend_caps=store.spend_caps(),
             tariffs=self._retail_tariffs(store),
             autodialer_blocks=store.autodialer_blocks(),
             capacity_readings=readings,
             readings_until=until,
         )
+        # the rows read are not kept: freed piece by piece, not in one cascade holding the GIL
+        read: list[object] = [parties, users, packs, numbers, devices, trunks, readings]
+        del parties, users, packs, numbers, devices, trunks, readings
+        release_gradually(read)
+        return snapshot
 
     def _apply(
         self, uow: SqlUnitOfWork, current: PolicySnapshot, changes: Changes, on: date

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Select, select
 from nuage.directory.dialplan import DialPlan, NumberIndex
 from nuage.directory.model import Device, HotDeskSession, PhoneNumber, Trunk, TrunkAddress, TrunkAuth, User
 from nuage.directory.routing import CallForwarding, RingGroup
+from nuage.shared.collector import release_gradually
 from nuage.sip.ports import CarrierTrunk, SipAccount, TrunkDestination
 from nuage.sip.routing import ForwardingRule, HuntGroup
 from nuage.storage.sql import routing_tables, tables
@@ -405,7 +406,13 @@ def load_state(connection: Connection, *, region: str = "BE") -> DirectoryState:
     with built_aside():
         state = DirectoryState(region)
         state.platform = read_platformwide(connection, PLATFORM_TABLES, state.platform)
-        state.apply(read_accounts(connection, None))
+        rows = read_accounts(connection, None)
+        state.apply(rows)
+        # the rows read (every user, device, number... as domain objects) are not kept: freed
+        # piece by piece, not in one cascade holding the GIL (``nuage.shared.collector``)
+        read: list[object] = [rows]
+        del rows
+        release_gradually(read)
         return state
 
 
