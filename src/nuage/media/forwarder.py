@@ -38,6 +38,7 @@ TICK_S = 0.25  # how often stream timeouts and receiver reports are looked at
 REPORT_EVERY_S = 5.0  # RTCP receiver reports, as the in-process relay sends them
 CONTROL_BYTES = 65536
 MAX_FDS = 4  # one session: each leg's RTP and RTCP sockets
+MAX_EVENTS = 256  # ready sockets taken per turn (more wait for the next: level-triggered)
 _AFTER_FIRST = struct.Struct("!BHII")  # the RTP fixed header less its first byte
 
 
@@ -187,8 +188,14 @@ class Forwarder:
         legs = self.legs
         largest = rtp.MAX_DATAGRAM
         next_tick = clock() + TICK_S
+        sized, data = 0, view[:0]  # the last datagram's length and a view of that much of the buffer
         while self.running:
-            for fd, mask in poll(TICK_S):
+            events = poll(TICK_S, MAX_EVENTS)
+            # one clock reading per turn: the turn's packets had all arrived by then (their jitter
+            # is measured from it, and it is when their leg last had media)
+            now = clock()
+            arrival = now * 8000.0  # in RTP timestamp units (8 kHz: G.711 and telephone-event)
+            for fd, mask in events:
                 leg = legs.get(fd)
                 if leg is None:
                     if fd == self.control_fd:
@@ -220,7 +227,7 @@ class Forwarder:
                 if ssrc != leg.ssrc:  # a new source from the latched address: its counters restart
                     leg.ssrc = ssrc
                     leg.reset_counters()
-                leg.last_at = now = clock()
+                leg.last_at = now
                 if leg.base < 0:
                     leg.base = leg.max_seq = sequence
                 else:
@@ -230,7 +237,7 @@ class Forwarder:
                             leg.cycles += 0x10000
                         leg.max_seq = sequence
                 leg.received += 1
-                transit = now * 8000.0 - timestamp
+                transit = arrival - timestamp
                 previous = leg.transit
                 if previous is not None:
                     jitter = leg.jitter
@@ -238,18 +245,19 @@ class Forwarder:
                     leg.jitter = jitter + (difference - jitter) / 16
                 leg.transit = transit
                 leg.timed_out = False
+                if size != sized:  # a stream's packets are mostly all one length: the same view
+                    sized, data = size, view[:size]
                 if payload_type == leg.event_type:
-                    self.digit(leg, timestamp, bytes(view[:size]))
+                    self.digit(leg, timestamp, bytes(data))
                 elif leg.tee is not None and payload_type in spool.AUDIO_TYPES:
-                    self.tee(leg, leg.tee, (payload_type, sequence, timestamp, now), view[:size])
+                    self.tee(leg, leg.tee, (payload_type, sequence, timestamp, now), data)
                 peer = leg.peer
                 destination = peer.latched or peer.remote
                 if destination is not None:
                     try:  # noqa: SIM105 (no context manager for every packet)
-                        peer.sendto(view[:size], destination)
+                        peer.sendto(data, destination)
                     except OSError:
                         pass  # a full send buffer: the packet is lost, as on a network
-            now = clock()
             if now >= next_tick:
                 next_tick = now + TICK_S
                 self.tick(now)
