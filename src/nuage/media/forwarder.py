@@ -196,13 +196,15 @@ class Forwarder:
             now = clock()
             arrival = now * 8000.0  # in RTP timestamp units (8 kHz: G.711 and telephone-event)
             for fd, mask in events:
-                leg = legs.get(fd)
-                if leg is None:
+                try:
+                    leg = legs[fd]
+                except KeyError:
                     if fd == self.control_fd:
                         self.on_control(mask)
                     continue
+                recv = leg.recv  # a slot read, then a call (a method call on a slot is not specialised)
                 try:
-                    size, source = leg.recv(buffer)
+                    size, source = recv(buffer)
                 except OSError:
                     continue
                 latched = leg.latched
@@ -254,8 +256,9 @@ class Forwarder:
                 peer = leg.peer
                 destination = peer.latched or peer.remote
                 if destination is not None:
+                    sendto = peer.sendto
                     try:  # noqa: SIM105 (no context manager for every packet)
-                        peer.sendto(data, destination)
+                        sendto(data, destination)
                     except OSError:
                         pass  # a full send buffer: the packet is lost, as on a network
             if now >= next_tick:
