@@ -21,6 +21,9 @@ Usage (from the repository root; rtpengine-daemon installed for its half):
     .venv/bin/python bench/media/relay.py [--calls 100,200,300] [--seconds 10] [--repeats 3]
 
 Prints one line per run and, at the end, the ratio embedded/rtpengine per load (median, min, max).
+Two versions of the engine compare in the same run with ``--engines
+forwarder,forwarder@../other-checkout,rtpengine`` (``@TREE``: the engine of another checkout of the
+repository); every engine's ratio over each one after it in the list is printed.
 This is a script, not a test.
 """
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -137,11 +141,13 @@ async def serve_embedded(low: int, high: int, forwarders: int) -> None:
 class Embedded:
     name = "embedded"
     forwarders = 0
+    tree = ROOT  # the source tree whose engine runs (``forwarder@TREE``: another checkout's)
 
     async def start(self) -> None:
         low = 20000
+        script = self.tree / "bench" / "media" / "relay.py"
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--serve-embedded", str(low), str(low + 3999), str(self.forwarders),
+            sys.executable, script, "--serve-embedded", str(low), str(low + 3999), str(self.forwarders),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
         )  # fmt: skip
         self.pid: int | None = self.process.pid
@@ -297,7 +303,14 @@ async def measure(engine: Engine, calls: int, seconds: float) -> Result:
 
 
 def make(name: str) -> Engine:
-    return {"embedded": Embedded, "forwarder": Forwarder, "rtpengine": Rtpengine, "direct": Direct}[name]()
+    """An engine by name; ``embedded@TREE`` or ``forwarder@TREE``: that one from another checkout of
+    the repository (its ``src`` and this bench's ``--serve-embedded``), to compare two versions of
+    the code in one run."""
+    kind, _, tree = name.partition("@")
+    engine = {"embedded": Embedded, "forwarder": Forwarder, "rtpengine": Rtpengine, "direct": Direct}[kind]()
+    if tree and isinstance(engine, Embedded):
+        engine.name, engine.tree = name, Path(tree).resolve()
+    return engine
 
 
 async def main() -> None:
@@ -305,7 +318,11 @@ async def main() -> None:
     parser.add_argument("--calls", default="100,200,300")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--engines", default="forwarder,rtpengine", help="A,B: compared in alternating order")
+    parser.add_argument(
+        "--engines",
+        default="forwarder,rtpengine",
+        help="A,B[,C...]: run in alternating order (forwards, then backwards); each over each one after it",
+    )
     parser.add_argument("--no-direct", action="store_true", help="skip the no-relay baseline run")
     parser.add_argument(
         "--nice", type=int, default=0, help="niceness for this script and the engines it starts (root: -10)"
@@ -316,11 +333,11 @@ async def main() -> None:
         prioritise(os.getpid(), args.nice)
     global NICE
     NICE = args.nice
-    pair = args.engines.split(",")
+    engines = args.engines.split(",")
     results: list[Result] = []
     for repeat in range(args.repeats):
         for calls in (int(c) for c in args.calls.split(",")):
-            order = pair if repeat % 2 == 0 else pair[::-1]
+            order = engines if repeat % 2 == 0 else engines[::-1]
             if not args.no_direct and repeat == 0:
                 order = ["direct", *order]
             for name in order:
@@ -328,28 +345,29 @@ async def main() -> None:
                 results.append(result)
                 print(result.line(), flush=True)
                 await asyncio.sleep(1.0)
-    if len(pair) != 2:
-        return
     print()
     for calls in sorted({r.calls for r in results}):
-        first = [r for r in results if r.calls == calls and r.engine == pair[0]]
-        second = [r for r in results if r.calls == calls and r.engine == pair[1]]
-        direct = [r for r in results if r.calls == calls and r.engine == "direct"]
-        ratios = [a.per_core_second / b.per_core_second for a, b in zip(first, second, strict=False)]
-        if not ratios:
-            continue
-        base = direct[0].p99_ms if direct else 0.0
-        added = {
-            e: statistics.median(r.p99_ms for r in rs) - base
-            for e, rs in ((pair[0], first), (pair[1], second))
-        }
-        print(
-            f"calls={calls} ratio_{pair[0]}_over_{pair[1]}: median={statistics.median(ratios):.2f} "
-            f"min={min(ratios):.2f} max={max(ratios):.2f} (n={len(ratios)}); "
-            f"loss_pct max {pair[0]}={max(r.loss_pct for r in first):.3f} "
-            f"{pair[1]}={max(r.loss_pct for r in second):.3f}; added p99 ms (median - direct "
-            f"{base:.2f}): {pair[0]}={added[pair[0]]:.2f} {pair[1]}={added[pair[1]]:.2f}"
-        )
+        for a, b in itertools.combinations(engines, 2):  # every engine over each one after it
+            summarise([r for r in results if r.calls == calls], a, b)
+
+
+def summarise(results: list[Result], a: str, b: str) -> None:
+    """The ratio of ``a``'s packets per core-second to ``b``'s, run by run (one load's results)."""
+    first = [r for r in results if r.engine == a]
+    second = [r for r in results if r.engine == b]
+    direct = [r for r in results if r.engine == "direct"]
+    ratios = [x.per_core_second / y.per_core_second for x, y in zip(first, second, strict=False)]
+    if not ratios:
+        return
+    base = direct[0].p99_ms if direct else 0.0
+    added = {e: statistics.median(r.p99_ms for r in rs) - base for e, rs in ((a, first), (b, second))}
+    print(
+        f"calls={results[0].calls} ratio_{a}_over_{b}: median={statistics.median(ratios):.2f} "
+        f"min={min(ratios):.2f} max={max(ratios):.2f} (n={len(ratios)}); "
+        f"loss_pct max {a}={max(r.loss_pct for r in first):.3f} "
+        f"{b}={max(r.loss_pct for r in second):.3f}; added p99 ms (median - direct "
+        f"{base:.2f}): {a}={added[a]:.2f} {b}={added[b]:.2f}"
+    )
 
 
 if __name__ == "__main__":

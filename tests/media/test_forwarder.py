@@ -97,6 +97,42 @@ async def test_a_call_is_relayed_by_the_forwarder_and_its_figures_come_from_it(
     call.close()
 
 
+async def test_a_new_party_on_a_leg_is_latched_and_the_old_one_is_a_stranger(
+    engine: EmbeddedMediaEngine,
+) -> None:
+    """A re-INVITE gives the callee's leg another party: the forwarder latches the leg to the first
+    packet of the new one (its link to the old party gone, its queue emptied), the old party's
+    packets are strangers from then on, and the call is relayed both ways again, nothing lost."""
+    call = await Call(engine, "fw-new").open()
+    await call.talk(440, 1000, 300)
+    await wait_for_condition(lambda: len(call.callee.received) >= 15 and len(call.caller.received) >= 15)
+    newcomer = await Peer.start()
+    await engine.answer("fw-new", sdp(newcomer.port, "3"))
+    await engine.quality("fw-new")  # a round trip: the forwarder has the callee leg's new address
+    caller_at = len(call.caller.received)
+    await asyncio.gather(
+        call.callee.send_tone(call.to_callee_side, 1000, 200),  # the old party, too late
+        newcomer.send_tone(call.to_callee_side, 700, 600),
+        call.caller.send_tone(call.to_caller_side, 440, 600),
+    )
+    await wait_for_condition(lambda: len(newcomer.received) == 30, what="the caller's tone at the newcomer")
+    await wait_for_condition(lambda: len(call.caller.received) - caller_at == 30, what="the newcomer's tone")
+    assert tone_of(newcomer.received, 440)
+    heard = call.caller.received[caller_at:]
+    assert {p.ssrc for p in heard} == {newcomer.ssrc}, "nothing of the old party reached the caller"
+    assert tone_of(heard, 700)
+    figures = await engine.quality("fw-new")
+    assert figures.callee.packets == 30  # the newcomer's stream, counted from its first packet
+    assert figures.callee.lost == figures.caller.lost == 0
+    leg = engine._session("fw-new").legs[Side.CALLEE]
+    assert leg.latched == ("127.0.0.1", newcomer.port)
+    assert leg.strangers == 10
+    await engine.play("fw-new", Side.CALLER, Tone(800, 100))  # taken back: its links emptied first
+    assert engine._session("fw-new").legs[Side.CALLER].stats.received == 45
+    newcomer.close()
+    call.close()
+
+
 def heard_in(track: np.ndarray, hz: float) -> bool:
     """Whether a clear tone at ``hz`` fills some 200 ms of a recording's channel."""
     return any(

@@ -8,7 +8,11 @@ same rules), garbage and strangers dropped and counted, RFC 3550 receive counter
 stream timeouts and RTCP receiver reports; a recorded session's audio payloads are teed to the
 recording's spool (``spool.Tee``: ``record`` / ``unrecord``) and speech changes reported.
 
-It never binds a port: the engine binds the legs' sockets, passes copies of them over the control
+A latched leg's party is read and written through the leg's link, a socket of the leg's port
+connected to that party (``Forwarder.link``): the kernel sorts its datagrams from strangers', no
+address goes through Python for them, and the sends keep their route.
+
+It never allocates a port: the engine binds the legs' sockets, passes copies of them over the control
 channel (a unix SOCK_SEQPACKET pair, SCM_RIGHTS, one JSON object per datagram: ``forwarding.py``
 is the other end) and takes a session back (``take``) when a feature needs its audio in process;
 the forwarder then forgets it and returns its state. It exits when the channel closes.
@@ -26,6 +30,7 @@ import struct
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from nuage.media import rtcp, rtp, spool
@@ -33,11 +38,13 @@ from nuage.media.dtmf import DtmfDetector, DtmfError
 from nuage.media.endpoint import unlatches
 
 Address = tuple[str, int]
+NOWHERE: Address = ("", 0)  # the party of a leg without a link
 
 TICK_S = 0.25  # how often stream timeouts and receiver reports are looked at
 REPORT_EVERY_S = 5.0  # RTCP receiver reports, as the in-process relay sends them
 CONTROL_BYTES = 65536
 MAX_FDS = 4  # one session: each leg's RTP and RTCP sockets
+MAX_EVENTS = 256  # ready sockets taken per turn (more wait for the next: level-triggered)
 _AFTER_FIRST = struct.Struct("!BHII")  # the RTP fixed header less its first byte
 
 
@@ -53,6 +60,7 @@ class Leg:
         "side", "session", "peer", "sock", "rtcp_sock", "recv", "sendto", "remote", "latched", "replaced",
         "ssrc", "last_at", "strangers", "garbage", "started", "timed_out", "detector", "event_type",
         "direction", "tee", "received", "base", "max_seq", "cycles", "transit", "jitter", "priors",
+        "link", "link_fd", "link_recv", "link_send", "link_source",
     )  # fmt: skip
 
     def __init__(self, side: str, session: Session, sock: socket.socket, rtcp_sock: socket.socket) -> None:
@@ -77,6 +85,12 @@ class Leg:
         self.event_type: int | None = None
         self.direction = 0  # in the spool: 0 the caller's leg, 1 the callee's
         self.tee: spool.Tee | None = None  # the session's recording, while it is recorded
+        # the leg's link: a socket of its own port connected to its latched party (``Forwarder.link``)
+        self.link: socket.socket | None = None
+        self.link_fd = -1
+        self.link_recv: Callable[[bytearray], int] = sock.recv_into
+        self.link_send: Callable[[memoryview], int] | None = None  # None: not linked (or no longer)
+        self.link_source: Address = NOWHERE
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take over the state the engine's in-process leg had."""
@@ -134,7 +148,10 @@ class Leg:
         self.priors = (int(expected_prior or 0), int(received_prior or 0))
 
     def close(self) -> None:
-        """Close the forwarder's copies of the leg's sockets (the engine keeps its own)."""
+        """Close the forwarder's copies of the leg's sockets (the engine keeps its own), and its link."""
+        if self.link is not None:
+            self.link.close()
+            self.link, self.link_fd, self.link_send = None, -1, None
         self.sock.close()
         self.rtcp_sock.close()
         self.peer = self  # no cycle left: the collector need not find the session
@@ -174,6 +191,9 @@ class Forwarder:
         self.sessions: dict[int, Session] = {}
         self.outbox: deque[bytes] = deque()
         self.running = True
+        self.relinks: list[Leg] = []  # legs latched elsewhere (or no longer) this turn: links to change
+        self.draining: list[Leg] = []  # legs whose link is being emptied before it is closed
+        self.leaving: list[tuple[Session, dict[str, Any]]] = []  # taken or dropped once drained
 
     # ------------------------------------------------------------------ the packet path
     def run(self) -> None:
@@ -187,17 +207,33 @@ class Forwarder:
         legs = self.legs
         largest = rtp.MAX_DATAGRAM
         next_tick = clock() + TICK_S
+        sized, data = 0, view[:0]  # the last datagram's length and a view of that much of the buffer
         while self.running:
-            for fd, mask in poll(TICK_S):
-                leg = legs.get(fd)
-                if leg is None:
+            events = poll(TICK_S, MAX_EVENTS)
+            # one clock reading per turn: the turn's packets had all arrived by then (their jitter
+            # is measured from it, and it is when their leg last had media)
+            now = clock()
+            arrival = now * 8000.0  # in RTP timestamp units (8 kHz: G.711 and telephone-event)
+            for fd, mask in events:
+                try:
+                    leg = legs[fd]
+                except KeyError:
                     if fd == self.control_fd:
                         self.on_control(mask)
                     continue
-                try:
-                    size, source = leg.recv(buffer)
-                except OSError:
-                    continue
+                if fd == leg.link_fd:  # the leg's link: its party's datagrams, and nobody else's
+                    recv_into = leg.link_recv
+                    try:
+                        size = recv_into(buffer)
+                    except OSError:
+                        continue
+                    source: Any = leg.link_source  # as recvfrom_into's (an IPv6 one has four parts)
+                else:
+                    recv = leg.recv  # a slot read, then a call (a method call on a slot is not specialised)
+                    try:
+                        size, source = recv(buffer)
+                    except OSError:
+                        continue
                 latched = leg.latched
                 if source != latched:
                     if len(source) != 2:
@@ -220,7 +256,7 @@ class Forwarder:
                 if ssrc != leg.ssrc:  # a new source from the latched address: its counters restart
                     leg.ssrc = ssrc
                     leg.reset_counters()
-                leg.last_at = now = clock()
+                leg.last_at = now
                 if leg.base < 0:
                     leg.base = leg.max_seq = sequence
                 else:
@@ -230,7 +266,7 @@ class Forwarder:
                             leg.cycles += 0x10000
                         leg.max_seq = sequence
                 leg.received += 1
-                transit = now * 8000.0 - timestamp
+                transit = arrival - timestamp
                 previous = leg.transit
                 if previous is not None:
                     jitter = leg.jitter
@@ -238,18 +274,29 @@ class Forwarder:
                     leg.jitter = jitter + (difference - jitter) / 16
                 leg.transit = transit
                 leg.timed_out = False
+                if size != sized:  # a stream's packets are mostly all one length: the same view
+                    sized, data = size, view[:size]
                 if payload_type == leg.event_type:
-                    self.digit(leg, timestamp, bytes(view[:size]))
+                    self.digit(leg, timestamp, bytes(data))
                 elif leg.tee is not None and payload_type in spool.AUDIO_TYPES:
-                    self.tee(leg, leg.tee, (payload_type, sequence, timestamp, now), view[:size])
+                    self.tee(leg, leg.tee, (payload_type, sequence, timestamp, now), data)
                 peer = leg.peer
+                send = peer.link_send
+                if send is not None:  # to the peer's party through its link: no address to give
+                    try:  # noqa: SIM105 (no context manager for every packet)
+                        send(data)
+                    except OSError:
+                        pass  # a full send buffer (or an ICMP error reported): the packet is lost
+                    continue
                 destination = peer.latched or peer.remote
                 if destination is not None:
+                    sendto = peer.sendto
                     try:  # noqa: SIM105 (no context manager for every packet)
-                        peer.sendto(view[:size], destination)
+                        sendto(data, destination)
                     except OSError:
                         pass  # a full send buffer: the packet is lost, as on a network
-            now = clock()
+            if self.relinks or self.draining or self.leaving:
+                self.links()
             if now >= next_tick:
                 next_tick = now + TICK_S
                 self.tick(now)
@@ -260,10 +307,100 @@ class Forwarder:
             leg.strangers += 1
             return False
         leg.latched = source
+        self.relink(leg)
         if not leg.started:
             leg.started = True
             self.send({"ev": "started", "sid": leg.session.sid, "side": leg.side, "source": source})
         return True
+
+    # ------------------------------------------------------------------ links
+    # A latched leg gets a link: a second socket on the leg's own port (SO_REUSEPORT, set on the
+    # engine's socket too) connected to the latched party. The kernel then hands that party's
+    # datagrams to the link, read without their address (one check and one conversion less per
+    # packet), and what goes to the party leaves by it without one (its route kept by the socket);
+    # anybody else's datagrams still reach the leg's own socket, where they are strangers as before.
+    # A link no longer wanted is first deflected (connected to its own address: nothing reaches it
+    # any more), emptied by the loop like any socket, and closed once empty; a session taken or
+    # dropped is answered then, so that no datagram queued on a link is lost.
+    def relink(self, leg: Leg) -> None:
+        """The leg's latched party changed (or it has none): its link changes after this turn."""
+        leg.link_send = None  # what goes to the leg goes by address meanwhile
+        self.relinks.append(leg)
+
+    def links(self) -> None:
+        """After a turn: deflect the links of legs latched elsewhere, close the emptied ones,
+        link the latched legs without one, answer the sessions taken or dropped once drained."""
+        relinks, self.relinks = self.relinks, []
+        for leg in relinks:
+            if self.sessions.get(leg.session.sid) is not leg.session:
+                continue  # its session is gone
+            if leg.link is not None and leg not in self.draining:
+                if leg.link_source == leg.latched:
+                    leg.link_send = leg.link.send  # latched again to the same party
+                else:
+                    self.deflect(leg)
+            elif leg.link is None:
+                self.link(leg)
+        for leg in list(self.draining):
+            if leg.link is not None and not empty(leg.link):
+                continue
+            self.draining.remove(leg)
+            self.unlink(leg)
+            session = leg.session
+            if self.sessions.get(session.sid) is session and not any(session is s for s, _ in self.leaving):
+                self.link(leg)  # latched to another party meanwhile
+        for session, message in list(self.leaving):
+            if not any(leg in self.draining for leg in session.legs):
+                self.leaving.remove((session, message))
+                self.answer(session, message)
+
+    def link(self, leg: Leg) -> None:
+        """Link a latched leg to its party (a link that cannot be made: the leg goes on without)."""
+        source = leg.latched
+        if source is None or leg.link is not None:
+            return
+        link = socket.socket(leg.sock.family, socket.SOCK_DGRAM)
+        try:
+            leg.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            link.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            link.setsockopt(
+                socket.SOL_SOCKET,
+                socket.SO_RCVBUF,
+                leg.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2,
+            )
+            link.setblocking(False)
+            link.bind(leg.sock.getsockname())
+            link.connect(source)
+        except OSError:
+            link.close()
+            return
+        leg.link, leg.link_fd, leg.link_source = link, link.fileno(), source
+        leg.link_recv, leg.link_send = link.recv_into, link.send
+        self.legs[leg.link_fd] = leg
+        self.epoll.register(leg.link_fd, select.EPOLLIN)
+
+    def deflect(self, leg: Leg) -> None:
+        """Stop the leg's link from receiving (its party's datagrams reach the leg's own socket);
+        the loop empties it, ``links`` closes it."""
+        assert leg.link is not None
+        leg.link_send = None
+        try:
+            leg.link.connect(leg.link.getsockname())
+        except OSError:
+            self.unlink(leg)  # it cannot be deflected: closed at once (what it held is lost)
+            return
+        self.draining.append(leg)
+
+    def unlink(self, leg: Leg) -> None:
+        """Close the leg's link."""
+        link = leg.link
+        if link is None:
+            return
+        self.legs.pop(leg.link_fd, None)
+        with contextlib.suppress(OSError, ValueError):
+            self.epoll.unregister(leg.link_fd)
+        link.close()
+        leg.link, leg.link_fd, leg.link_send, leg.link_source = None, -1, None, NOWHERE
 
     def digit(self, leg: Leg, timestamp: int, data: bytes) -> None:
         """A telephone-event packet: a digit the first time its event ends."""
@@ -351,6 +488,7 @@ class Forwarder:
             previous, leg.remote = leg.remote, address(message["remote"])
             if unlatches(previous, leg.remote, leg.latched):
                 leg.replaced, leg.latched = leg.latched, None
+                self.relink(leg)
         elif op == "event_type":
             for leg in session.legs:
                 leg.event_type = message["event_type"]
@@ -363,14 +501,24 @@ class Forwarder:
         elif op == "unrecord":
             self.send({"id": message["id"], "spool": session.record(None, [])})
         elif op in ("take", "drop", "stats"):
-            state: dict[str, Any] = {leg.side: leg.state() for leg in session.legs}
-            reply = {"id": message["id"], "state": state}
-            if op != "stats":
-                reply["spool"] = session.record(None, [])
-                self.remove(session)
-            self.send(reply)
+            if op != "stats" and any(leg.link is not None for leg in session.legs):
+                for leg in session.legs:  # its links emptied first: answered once they are
+                    if leg.link is not None and leg not in self.draining:
+                        self.deflect(leg)
+                self.leaving.append((session, message))
+                return
+            self.answer(session, message)
         else:
             raise ValueError(f"unknown operation {op!r}")
+
+    def answer(self, session: Session, message: dict[str, Any]) -> None:
+        """The session's state to the engine (``take``, ``drop``: the session ends here)."""
+        state: dict[str, Any] = {leg.side: leg.state() for leg in session.legs}
+        reply = {"id": message["id"], "state": state}
+        if message["op"] != "stats":
+            reply["spool"] = session.record(None, [])
+            self.remove(session)
+        self.send(reply)
 
     def add(self, message: dict[str, Any], fds: list[int]) -> None:
         if len(fds) != 4:
@@ -393,6 +541,7 @@ class Forwarder:
         for leg in session.legs:
             self.legs[leg.sock.fileno()] = leg
             self.epoll.register(leg.sock.fileno(), select.EPOLLIN)
+            self.link(leg)
 
     def remove(self, session: Session) -> None:
         del self.sessions[session.sid]
@@ -400,6 +549,7 @@ class Forwarder:
             fd = leg.sock.fileno()
             self.legs.pop(fd, None)
             self.epoll.unregister(fd)
+            self.unlink(leg)
             leg.close()
 
     def send(self, message: dict[str, Any]) -> None:
@@ -427,6 +577,19 @@ class Forwarder:
                 return
             self.outbox.popleft()
         self.epoll.modify(self.control_fd, select.EPOLLIN)
+
+
+def empty(sock: socket.socket) -> bool:
+    """Whether no datagram waits on ``sock`` (an error reported by it is taken and cleared)."""
+    for _ in range(2):
+        try:
+            sock.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            return True
+        except OSError:
+            continue
+        return False
+    return True
 
 
 def main(argv: list[str]) -> None:
