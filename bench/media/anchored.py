@@ -23,9 +23,17 @@ set up before each B and hung up after it, so each B records its own one in ten)
 SIPp's p99 INVITE->200 and the calls per CPU-second of the SIP process alone (its forwarders not
 counted); the summary gives B over A for both, from the medians of the rounds.
 
+Every stream that received no packet at all is reported on a line of its own (``SILENT``): its call,
+direction, whether the call is recorded, the phones' ports, and the engine's session as the server
+sees it then (forwarded or not, each leg's SDP and latched addresses, its counters: received,
+strangers, garbage). ``--strays N`` sends the first N calls of each round, before their media, one
+RTCP receiver report on their caller-side port from a socket of no call, as another relay on the
+machine does when its party's RTP port is the engine's less one: those calls must lose nothing.
+
 Usage (from the repository root, SIPp installed):
 
     .venv/bin/python bench/media/anchored.py [--calls 300] [--seconds 20] [--sip-rate 100] [--rounds 2]
+        [--strays 0]
 
 This is a script, not a test.
 """
@@ -34,13 +42,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import socket
 import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -52,6 +63,7 @@ import rtpload  # noqa: E402
 from bench import Run, run_sipp, start, stop  # noqa: E402
 from relay import cpu_seconds, free_port, machine_busy_seconds, prioritise, waiting_seconds  # noqa: E402
 
+from nuage.media import rtcp  # noqa: E402
 from nuage.sip.message import SipRequest, SipResponse, parse_message  # noqa: E402
 from nuage.sip.transactions import make_response  # noqa: E402
 
@@ -206,6 +218,12 @@ async def main() -> None:
         "--forwarders", type=int, default=1, help="media forwarder processes (0: in the SIP loop)"
     )
     parser.add_argument(
+        "--strays",
+        type=int,
+        default=0,
+        help="calls sent a stray RTCP report on their caller-side port before their media, each round",
+    )
+    parser.add_argument(
         "--nice",
         type=int,
         default=0,
@@ -234,7 +252,7 @@ async def main() -> None:
         [sys.executable, str(HERE / "anchored_lab.py"), "--port", str(port), "--bob-port", str(bob_port),
          "--carol-port", str(carol_port), "--recordings", recordings,
          "--record-every", str(args.record_every), "--forwarders", str(args.forwarders),
-         "--nice", str(args.nice)],
+         "--nice", str(args.nice), "--dump", str(Path(recordings) / "sessions.json")],
         ready="ready",
     )  # fmt: skip
     callers.server = ("127.0.0.1", port)
@@ -250,7 +268,7 @@ async def main() -> None:
             if args.sip_rate:
                 phases["A"].append(await sip_phase(args, server.pid, port))
                 print(phases["A"][-1].line(f"A{round_ + 1} SIP plane alone:"), flush=True)
-            phase = await media_round(args, loop, callers, phones, targets, server.pid, port)
+            phase = await media_round(args, loop, callers, phones, targets, server.pid, port, recordings)
             phases["B"].append(phase)
             if phase.sip is not None:
                 print(phase.line(f"B{round_ + 1} SIP plane with {args.calls} anchored calls:"), flush=True)
@@ -337,6 +355,7 @@ async def media_round(
     targets: list[tuple[str, int] | None],
     server_pid: int,
     port: int,
+    recordings: str,
 ) -> Phase:
     """Set the N calls up, run their media (with SIPp beside it), hang them up."""
     setup_started = loop.time()
@@ -350,6 +369,8 @@ async def media_round(
         if answer.status == 200:
             targets[2 * n] = ("127.0.0.1", media_port(answer.body))
     print(f"set up {args.calls - failed_setup}/{args.calls} calls in {loop.time() - setup_started:.1f} s")
+    if args.strays:
+        send_strays(targets, args.strays)
     cpu0, own0, wait0 = cpu_seconds(server_pid), cpu_seconds(os.getpid()), waiting_seconds(server_pid)
     sip0 = cpu_seconds(server_pid, children=False)
     busy0, t0 = machine_busy_seconds(), loop.time()
@@ -366,6 +387,9 @@ async def media_round(
     server_wait = waiting_seconds(server_pid) - wait0
     own_cpu = cpu_seconds(os.getpid()) - own0
     foreign = machine_busy_seconds() - busy0 - server_cpu - own_cpu
+    silent = [k for k, s in enumerate(load.sent) if s and not load.received[k]]
+    if silent:
+        await report_silent(args, callers.round, silent, phones, targets, server_pid, Path(recordings))
     for n, answer in enumerate(answers):
         if answer.status == 200:
             await callers.hang_up(n, answer.to_addr.tag)
@@ -385,6 +409,63 @@ async def media_round(
     if sip is None:
         return Phase(None, 0.0, 0.0, media)
     return Phase(sip.sip, sip.sip_cpu_s, sip.sip_wait_s, media)
+
+
+def send_strays(targets: list[tuple[str, int] | None], calls: int) -> None:
+    """Before the media starts, one RTCP receiver report (as a relay sends it to its party's RTP
+    port + 1) from a socket of no call to each of the first ``calls`` calls' caller-side ports: what
+    another relay on the machine sends when its party's RTP port is one less than an engine's."""
+    block = rtcp.ReportBlock(0x5EED, 0, 0, 1000, 3)
+    report = rtcp.build(rtcp.Report(rtcp.RR, 0x5EED, (block,)))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stray:
+        stray.bind(("127.0.0.1", 0))
+        for target in targets[0 : 2 * calls : 2]:
+            if target is not None:
+                stray.sendto(report, target)
+
+
+async def report_silent(
+    args: argparse.Namespace,
+    round_: int,
+    silent: list[int],
+    phones: list[socket.socket],
+    targets: list[tuple[str, int] | None],
+    server_pid: int,
+    folder: Path,
+) -> None:
+    """One line per stream that received nothing: which call and direction, recorded or not, the
+    ports, and the engine's session as the server sees it then (forwarded, latching, counters)."""
+    dump = folder / "sessions.json"
+    dump.unlink(missing_ok=True)
+    os.kill(server_pid, signal.SIGUSR1)
+    sessions: list[dict[str, Any]] = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(30):
+            while not dump.exists():
+                await asyncio.sleep(0.05)
+            sessions = json.loads(dump.read_text())
+    by_port = {leg["port"]: (s, side) for s in sessions for side, leg in s["legs"].items()}
+    for k in silent:
+        n, direction = k // 2, ("caller->callee", "callee->caller")[k % 2]
+        target = targets[k]
+        found = by_port.get(target[1]) if target is not None else None
+        line = (
+            f"SILENT round={round_ + 1} call={n} stream={k} {direction} "
+            f"recorded={n % args.record_every == 0} "
+            f"phone_port={phones[k].getsockname()[1]} sends_to={target} "
+            f"partner_port={phones[k ^ 1].getsockname()[1]}"
+        )
+        if found is None:
+            print(f"{line} engine_session=none", flush=True)
+            continue
+        session, side = found
+        into, out = session["legs"][side], session["legs"]["callee" if side == "caller" else "caller"]
+        print(
+            f"{line} call_id={session['call_id']} sid={session['sid']} forwarded={session['forwarded']} "
+            f"recorded_now={session['recorded']} into_leg={side}:{json.dumps(into)} "
+            f"out_leg={json.dumps(out)}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
