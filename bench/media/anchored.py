@@ -11,9 +11,10 @@ each call rings this script's answering phone, which answers with its own RTP po
 up, every phone sends 20 ms PCMU packets (50 pps per direction, send instants spread over the
 period) for ``--seconds`` (``rtpload.py``); each packet carries its stream's SSRC and its send
 instant, so loss is counted per stream (sent by one phone, received by the other through the
-engine) and the one-way delay per packet (to the kernel's arrival timestamp). Meanwhile SIPp
-places short calls (``uac_trunk.xml``, 300 ms each) to another
-number at ``--sip-rate`` calls/s through the same server (anchored too, without RTP) to show what
+engine) and the one-way delay per packet (to the kernel's arrival timestamp); what the kernel
+dropped for want of room in a receive buffer is counted apart for the engine's legs and for the
+phones. Meanwhile SIPp places short calls (``uac_trunk.xml``, 300 ms each) to another number at
+``--sip-rate`` calls/s through the same server (anchored too, without RTP) to show what
 the SIP plane still does. The recordings the server stored are counted at the end.
 
 So that "the SIP plane still meets its call-rate figures" is a same-run comparison, the SIPp load
@@ -23,7 +24,8 @@ set up before each B and hung up after it, so each B records its own one in ten)
 SIPp's p99 INVITE->200 and the calls per CPU-second of the SIP process alone (its forwarders not
 counted); the summary gives B over A for both, from the medians of the rounds.
 
-Every stream that received no packet at all is reported on a line of its own (``SILENT``): its call,
+Every stream that received no packet at all is reported on a line of its own (``SILENT``; and each
+stream that lost packets, ``LOSSY``, when no more than 20 did): its call,
 direction, whether the call is recorded, the phones' ports, and the engine's session as the server
 sees it then (forwarded or not, each leg's SDP and latched addresses, its counters: received,
 strangers, garbage). ``--strays N`` sends the first N calls of each round, before their media, one
@@ -69,6 +71,7 @@ from nuage.sip.transactions import make_response  # noqa: E402
 
 SCENARIOS = ROOT / "tests" / "sip" / "scenarios"
 NUMBER = "+3223333333"
+LOSSY_REPORTED = 20  # streams with loss reported one by one, when no more than this lost any
 ROUND = 1_000_000  # a multiple of any --record-every: call n of each round is recorded or not alike
 
 
@@ -371,6 +374,8 @@ async def media_round(
     print(f"set up {args.calls - failed_setup}/{args.calls} calls in {loop.time() - setup_started:.1f} s")
     if args.strays:
         send_strays(targets, args.strays)
+    phone_ports = [phone.getsockname()[1] for phone in phones]
+    drops0 = udp_drops()
     cpu0, own0, wait0 = cpu_seconds(server_pid), cpu_seconds(os.getpid()), waiting_seconds(server_pid)
     sip0 = cpu_seconds(server_pid, children=False)
     busy0, t0 = machine_busy_seconds(), loop.time()
@@ -387,9 +392,15 @@ async def media_round(
     server_wait = waiting_seconds(server_pid) - wait0
     own_cpu = cpu_seconds(os.getpid()) - own0
     foreign = machine_busy_seconds() - busy0 - server_cpu - own_cpu
-    silent = [k for k, s in enumerate(load.sent) if s and not load.received[k]]
-    if silent:
-        await report_silent(args, callers.round, silent, phones, targets, server_pid, Path(recordings))
+    drops = udp_drops()  # the engine's legs are still bound: their sockets' counts are this round's
+    phone_drops = sum(drops.get(p, 0) - drops0.get(p, 0) for p in phone_ports)
+    engine_drops = sum(drops.get(t[1], 0) for t in targets if t is not None)
+    # streams that lost packets, when only a few did (many at once: the machine, not a stream's fault)
+    lossy_streams = [k for k, s in enumerate(load.sent) if s and load.received[k] < s]
+    silent = [k for k in lossy_streams if not load.received[k]]
+    if silent or 0 < len(lossy_streams) <= LOSSY_REPORTED:
+        shown = silent if len(lossy_streams) > LOSSY_REPORTED else lossy_streams
+        await report_streams(args, callers.round, shown, load, phones, targets, server_pid, Path(recordings))
     for n, answer in enumerate(answers):
         if answer.status == 200:
             await callers.hang_up(n, answer.to_addr.tag)
@@ -401,6 +412,7 @@ async def media_round(
         f"sent={sum(load.sent)} received={sum(load.received)} loss_pct={load.loss_pct():.3f} "
         f"streams_with_loss={lossy} worst_stream_loss_pct={max(losses, default=0):.2f} "
         f"delay_p50_ms={load.delay_ms(0.5):.2f} delay_p99_ms={load.delay_ms(0.99):.2f} "
+        f"dropped_by_kernel engine_sockets={engine_drops} phone_sockets={phone_drops} "
         f"server_cpu_pct={100 * server_cpu / wall:.1f} sip_process_cpu_pct={100 * sip_cpu / wall:.1f} "
         f"server_waiting_for_cpu_pct={100 * server_wait / wall:.1f} "
         f"generator_cpu_pct={100 * own_cpu / wall:.1f} foreign_busy_pct={100 * foreign / wall:.0f}"
@@ -409,6 +421,18 @@ async def media_round(
     if sip is None:
         return Phase(None, 0.0, 0.0, media)
     return Phase(sip.sip, sip.sip_cpu_s, sip.sip_wait_s, media)
+
+
+def udp_drops() -> dict[int, int]:
+    """Datagrams the kernel dropped (a full receive buffer) per UDP socket on 127.0.0.1, by port."""
+    drops: dict[int, int] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+            fields = line.split()
+            host, _, port = fields[1].partition(":")
+            if host == "0100007F":
+                drops[int(port, 16)] = drops.get(int(port, 16), 0) + int(fields[-1])
+    return drops
 
 
 def send_strays(targets: list[tuple[str, int] | None], calls: int) -> None:
@@ -424,17 +448,19 @@ def send_strays(targets: list[tuple[str, int] | None], calls: int) -> None:
                 stray.sendto(report, target)
 
 
-async def report_silent(
+async def report_streams(
     args: argparse.Namespace,
     round_: int,
-    silent: list[int],
+    streams: list[int],
+    load: rtpload.Load,
     phones: list[socket.socket],
     targets: list[tuple[str, int] | None],
     server_pid: int,
     folder: Path,
 ) -> None:
-    """One line per stream that received nothing: which call and direction, recorded or not, the
-    ports, and the engine's session as the server sees it then (forwarded, latching, counters)."""
+    """One line per stream given (those that received nothing, or lost packets): which call and
+    direction, recorded or not, the ports, and the engine's session as the server sees it then
+    (forwarded, latching, counters)."""
     dump = folder / "sessions.json"
     dump.unlink(missing_ok=True)
     os.kill(server_pid, signal.SIGUSR1)
@@ -445,15 +471,19 @@ async def report_silent(
                 await asyncio.sleep(0.05)
             sessions = json.loads(dump.read_text())
     by_port = {leg["port"]: (s, side) for s in sessions for side, leg in s["legs"].items()}
-    for k in silent:
+    drops = udp_drops()
+    for k in streams:
         n, direction = k // 2, ("caller->callee", "callee->caller")[k % 2]
         target = targets[k]
         found = by_port.get(target[1]) if target is not None else None
         line = (
-            f"SILENT round={round_ + 1} call={n} stream={k} {direction} "
+            f"{'SILENT' if not load.received[k] else 'LOSSY'} round={round_ + 1} call={n} stream={k} "
+            f"{direction} sent={load.sent[k]} received={load.received[k]} "
             f"recorded={n % args.record_every == 0} "
             f"phone_port={phones[k].getsockname()[1]} sends_to={target} "
-            f"partner_port={phones[k ^ 1].getsockname()[1]}"
+            f"partner_port={phones[k ^ 1].getsockname()[1]} "
+            f"kernel_drops engine_leg={drops.get(target[1], 0) if target is not None else 0} "
+            f"partner_since_start={drops.get(phones[k ^ 1].getsockname()[1], 0)}"
         )
         if found is None:
             print(f"{line} engine_session=none", flush=True)
