@@ -71,6 +71,7 @@ from nuage.sip.transactions import make_response  # noqa: E402
 
 SCENARIOS = ROOT / "tests" / "sip" / "scenarios"
 NUMBER = "+3223333333"
+LATE_S = 1.0  # after the count, how long packets are still counted apart as late (not received)
 LOSSY_REPORTED = 20  # streams with loss reported one by one, when no more than this lost any
 ROUND = 1_000_000  # a multiple of any --record-every: call n of each round is recorded or not alike
 
@@ -382,10 +383,11 @@ async def media_round(
     sip: Phase | None = None
     if args.sip_rate:
         load, sip = await asyncio.gather(
-            asyncio.to_thread(rtpload.run, phones, targets, args.seconds), sip_phase(args, server_pid, port)
+            asyncio.to_thread(rtpload.run, phones, targets, args.seconds, LATE_S),
+            sip_phase(args, server_pid, port),
         )
     else:
-        load = await asyncio.to_thread(rtpload.run, phones, targets, args.seconds)
+        load = await asyncio.to_thread(rtpload.run, phones, targets, args.seconds, LATE_S)
     wall = loop.time() - t0
     server_cpu = cpu_seconds(server_pid) - cpu0
     sip_cpu = cpu_seconds(server_pid, children=False) - sip0
@@ -409,7 +411,8 @@ async def media_round(
     lossy = sum(1 for loss in losses if loss > 0)
     media = (
         f"round={callers.round + 1} calls={args.calls} streams={len(losses)} seconds={args.seconds:g} "
-        f"sent={sum(load.sent)} received={sum(load.received)} loss_pct={load.loss_pct():.3f} "
+        f"sent={sum(load.sent)} received={sum(load.received)} late_after_count={load.late} "
+        f"loss_pct={load.loss_pct():.3f} "
         f"streams_with_loss={lossy} worst_stream_loss_pct={max(losses, default=0):.2f} "
         f"delay_p50_ms={load.delay_ms(0.5):.2f} delay_p99_ms={load.delay_ms(0.99):.2f} "
         f"dropped_by_kernel engine_sockets={engine_drops} phone_sockets={phone_drops} "
