@@ -11,7 +11,8 @@ each call rings this script's answering phone, which answers with its own RTP po
 up, every phone sends 20 ms PCMU packets (50 pps per direction, send instants spread over the
 period) for ``--seconds`` (``rtpload.py``); each packet carries its stream's SSRC and its send
 instant, so loss is counted per stream (sent by one phone, received by the other through the
-engine) and the one-way delay per packet (to the kernel's arrival timestamp); what the kernel
+engine; the count ends when every packet sent has arrived, or 3 s after the last was sent) and the
+one-way delay per packet (to the kernel's arrival timestamp); what the kernel
 dropped for want of room in a receive buffer is counted apart for the engine's legs and for the
 phones. Meanwhile SIPp places short calls (``uac_trunk.xml``, 300 ms each) to another number at
 ``--sip-rate`` calls/s through the same server (anchored too, without RTP) to show what
@@ -71,7 +72,7 @@ from nuage.sip.transactions import make_response  # noqa: E402
 
 SCENARIOS = ROOT / "tests" / "sip" / "scenarios"
 NUMBER = "+3223333333"
-LATE_S = 1.0  # after the count, how long packets are still counted apart as late (not received)
+LATE_S = 1.0  # after the count (every packet arrived, or 3 s), how long late ones are counted apart
 LOSSY_REPORTED = 20  # streams with loss reported one by one, when no more than this lost any
 ROUND = 1_000_000  # a multiple of any --record-every: call n of each round is recorded or not alike
 
@@ -383,11 +384,11 @@ async def media_round(
     sip: Phase | None = None
     if args.sip_rate:
         load, sip = await asyncio.gather(
-            asyncio.to_thread(rtpload.run, phones, targets, args.seconds, LATE_S),
+            asyncio.to_thread(rtpload.run, phones, targets, args.seconds, LATE_S, True),
             sip_phase(args, server_pid, port),
         )
     else:
-        load = await asyncio.to_thread(rtpload.run, phones, targets, args.seconds, LATE_S)
+        load = await asyncio.to_thread(rtpload.run, phones, targets, args.seconds, LATE_S, True)
     wall = loop.time() - t0
     server_cpu = cpu_seconds(server_pid) - cpu0
     sip_cpu = cpu_seconds(server_pid, children=False) - sip0

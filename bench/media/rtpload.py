@@ -58,10 +58,17 @@ def phone() -> socket.socket:
 
 
 def run(
-    phones: list[socket.socket], targets: list[tuple[str, int] | None], seconds: float, late_s: float = 0.0
+    phones: list[socket.socket],
+    targets: list[tuple[str, int] | None],
+    seconds: float,
+    late_s: float = 0.0,
+    every_packet: bool = False,
 ) -> Load:
-    """Phone ``i`` sends to ``targets[i]`` (None: it does not send) for ``seconds``; what arrives in
-    the ``late_s`` seconds after the count ended is counted apart (``Load.late``)."""
+    """Phone ``i`` sends to ``targets[i]`` (None: it does not send) for ``seconds``. The count then
+    ends when nothing more arrives for 200 ms, or with ``every_packet`` when every packet sent has
+    arrived (a relay starved of CPU for longer still delivers what its sockets hold), at most 3 s
+    after the last send; what arrives in the ``late_s`` seconds after it is counted apart
+    (``Load.late``)."""
     load = Load([0] * len(phones), array("q", [0] * len(phones)))
     poller = select.epoll()
     by_fd = {sock.fileno(): sock for sock in phones}
@@ -110,12 +117,12 @@ def run(
                 phones[index].sendto(buffer, target)
                 sent[index] += 1
         drain(0)
-    # the last packets: until nothing more arrives for 200 ms (at most 3 s)
+    # the last packets: until nothing more arrives for 200 ms, or every packet has (at most 3 s)
     deadline = time.monotonic() + 3.0
-    last = -1
-    while time.monotonic() < deadline and sum(received) != last:
+    last, total = -1, sum(sent)
+    while (wait := deadline - time.monotonic()) > 0 and sum(received) != (total if every_packet else last):
         last = sum(received)
-        drain(0.2)
+        drain(min(wait, 0.2))
     # what still comes within ``late_s`` is counted apart: packets late rather than lost
     late = array("q", [0] * len(phones))
     deadline = time.monotonic() + late_s
