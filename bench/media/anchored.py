@@ -11,9 +11,11 @@ each call rings this script's answering phone, which answers with its own RTP po
 up, every phone sends 20 ms PCMU packets (50 pps per direction, send instants spread over the
 period) for ``--seconds`` (``rtpload.py``); each packet carries its stream's SSRC and its send
 instant, so loss is counted per stream (sent by one phone, received by the other through the
-engine) and the one-way delay per packet (to the kernel's arrival timestamp). Meanwhile SIPp
-places short calls (``uac_trunk.xml``, 300 ms each) to another
-number at ``--sip-rate`` calls/s through the same server (anchored too, without RTP) to show what
+engine; the count ends when every packet sent has arrived, or 3 s after the last was sent) and the
+one-way delay per packet (to the kernel's arrival timestamp); what the kernel
+dropped for want of room in a receive buffer is counted apart for the engine's legs and for the
+phones. Meanwhile SIPp places short calls (``uac_trunk.xml``, 300 ms each) to another number at
+``--sip-rate`` calls/s through the same server (anchored too, without RTP) to show what
 the SIP plane still does. The recordings the server stored are counted at the end.
 
 So that "the SIP plane still meets its call-rate figures" is a same-run comparison, the SIPp load
@@ -23,9 +25,18 @@ set up before each B and hung up after it, so each B records its own one in ten)
 SIPp's p99 INVITE->200 and the calls per CPU-second of the SIP process alone (its forwarders not
 counted); the summary gives B over A for both, from the medians of the rounds.
 
+Every stream that received no packet at all is reported on a line of its own (``SILENT``; and each
+stream that lost packets, ``LOSSY``, when no more than 20 did): its call,
+direction, whether the call is recorded, the phones' ports, and the engine's session as the server
+sees it then (forwarded or not, each leg's SDP and latched addresses, its counters: received,
+strangers, garbage). ``--strays N`` sends the first N calls of each round, before their media, one
+RTCP receiver report on their caller-side port from a socket of no call, as another relay on the
+machine does when its party's RTP port is the engine's less one: those calls must lose nothing.
+
 Usage (from the repository root, SIPp installed):
 
     .venv/bin/python bench/media/anchored.py [--calls 300] [--seconds 20] [--sip-rate 100] [--rounds 2]
+        [--strays 0]
 
 This is a script, not a test.
 """
@@ -34,13 +45,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import socket
 import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -52,11 +66,14 @@ import rtpload  # noqa: E402
 from bench import Run, run_sipp, start, stop  # noqa: E402
 from relay import cpu_seconds, free_port, machine_busy_seconds, prioritise, waiting_seconds  # noqa: E402
 
+from nuage.media import rtcp  # noqa: E402
 from nuage.sip.message import SipRequest, SipResponse, parse_message  # noqa: E402
 from nuage.sip.transactions import make_response  # noqa: E402
 
 SCENARIOS = ROOT / "tests" / "sip" / "scenarios"
 NUMBER = "+3223333333"
+LATE_S = 1.0  # after the count (every packet arrived, or 3 s), how long late ones are counted apart
+LOSSY_REPORTED = 20  # streams with loss reported one by one, when no more than this lost any
 ROUND = 1_000_000  # a multiple of any --record-every: call n of each round is recorded or not alike
 
 
@@ -206,6 +223,12 @@ async def main() -> None:
         "--forwarders", type=int, default=1, help="media forwarder processes (0: in the SIP loop)"
     )
     parser.add_argument(
+        "--strays",
+        type=int,
+        default=0,
+        help="calls sent a stray RTCP report on their caller-side port before their media, each round",
+    )
+    parser.add_argument(
         "--nice",
         type=int,
         default=0,
@@ -234,7 +257,7 @@ async def main() -> None:
         [sys.executable, str(HERE / "anchored_lab.py"), "--port", str(port), "--bob-port", str(bob_port),
          "--carol-port", str(carol_port), "--recordings", recordings,
          "--record-every", str(args.record_every), "--forwarders", str(args.forwarders),
-         "--nice", str(args.nice)],
+         "--nice", str(args.nice), "--dump", str(Path(recordings) / "sessions.json")],
         ready="ready",
     )  # fmt: skip
     callers.server = ("127.0.0.1", port)
@@ -250,7 +273,7 @@ async def main() -> None:
             if args.sip_rate:
                 phases["A"].append(await sip_phase(args, server.pid, port))
                 print(phases["A"][-1].line(f"A{round_ + 1} SIP plane alone:"), flush=True)
-            phase = await media_round(args, loop, callers, phones, targets, server.pid, port)
+            phase = await media_round(args, loop, callers, phones, targets, server.pid, port, recordings)
             phases["B"].append(phase)
             if phase.sip is not None:
                 print(phase.line(f"B{round_ + 1} SIP plane with {args.calls} anchored calls:"), flush=True)
@@ -337,6 +360,7 @@ async def media_round(
     targets: list[tuple[str, int] | None],
     server_pid: int,
     port: int,
+    recordings: str,
 ) -> Phase:
     """Set the N calls up, run their media (with SIPp beside it), hang them up."""
     setup_started = loop.time()
@@ -350,22 +374,36 @@ async def media_round(
         if answer.status == 200:
             targets[2 * n] = ("127.0.0.1", media_port(answer.body))
     print(f"set up {args.calls - failed_setup}/{args.calls} calls in {loop.time() - setup_started:.1f} s")
+    if args.strays:
+        send_strays(targets, args.strays)
+    phone_ports = [phone.getsockname()[1] for phone in phones]
+    drops0 = udp_drops()
     cpu0, own0, wait0 = cpu_seconds(server_pid), cpu_seconds(os.getpid()), waiting_seconds(server_pid)
     sip0 = cpu_seconds(server_pid, children=False)
     busy0, t0 = machine_busy_seconds(), loop.time()
     sip: Phase | None = None
     if args.sip_rate:
         load, sip = await asyncio.gather(
-            asyncio.to_thread(rtpload.run, phones, targets, args.seconds), sip_phase(args, server_pid, port)
+            asyncio.to_thread(rtpload.run, phones, targets, args.seconds, LATE_S, True),
+            sip_phase(args, server_pid, port),
         )
     else:
-        load = await asyncio.to_thread(rtpload.run, phones, targets, args.seconds)
+        load = await asyncio.to_thread(rtpload.run, phones, targets, args.seconds, LATE_S, True)
     wall = loop.time() - t0
     server_cpu = cpu_seconds(server_pid) - cpu0
     sip_cpu = cpu_seconds(server_pid, children=False) - sip0
     server_wait = waiting_seconds(server_pid) - wait0
     own_cpu = cpu_seconds(os.getpid()) - own0
     foreign = machine_busy_seconds() - busy0 - server_cpu - own_cpu
+    drops = udp_drops()  # the engine's legs are still bound: their sockets' counts are this round's
+    phone_drops = sum(drops.get(p, 0) - drops0.get(p, 0) for p in phone_ports)
+    engine_drops = sum(drops.get(t[1], 0) for t in targets if t is not None)
+    # streams that lost packets, when only a few did (many at once: the machine, not a stream's fault)
+    lossy_streams = [k for k, s in enumerate(load.sent) if s and load.received[k] < s]
+    silent = [k for k in lossy_streams if not load.received[k]]
+    if silent or 0 < len(lossy_streams) <= LOSSY_REPORTED:
+        shown = silent if len(lossy_streams) > LOSSY_REPORTED else lossy_streams
+        await report_streams(args, callers.round, shown, load, phones, targets, server_pid, Path(recordings))
     for n, answer in enumerate(answers):
         if answer.status == 200:
             await callers.hang_up(n, answer.to_addr.tag)
@@ -374,9 +412,11 @@ async def media_round(
     lossy = sum(1 for loss in losses if loss > 0)
     media = (
         f"round={callers.round + 1} calls={args.calls} streams={len(losses)} seconds={args.seconds:g} "
-        f"sent={sum(load.sent)} received={sum(load.received)} loss_pct={load.loss_pct():.3f} "
+        f"sent={sum(load.sent)} received={sum(load.received)} late_after_count={load.late} "
+        f"loss_pct={load.loss_pct():.3f} "
         f"streams_with_loss={lossy} worst_stream_loss_pct={max(losses, default=0):.2f} "
         f"delay_p50_ms={load.delay_ms(0.5):.2f} delay_p99_ms={load.delay_ms(0.99):.2f} "
+        f"dropped_by_kernel engine_sockets={engine_drops} phone_sockets={phone_drops} "
         f"server_cpu_pct={100 * server_cpu / wall:.1f} sip_process_cpu_pct={100 * sip_cpu / wall:.1f} "
         f"server_waiting_for_cpu_pct={100 * server_wait / wall:.1f} "
         f"generator_cpu_pct={100 * own_cpu / wall:.1f} foreign_busy_pct={100 * foreign / wall:.0f}"
@@ -385,6 +425,81 @@ async def media_round(
     if sip is None:
         return Phase(None, 0.0, 0.0, media)
     return Phase(sip.sip, sip.sip_cpu_s, sip.sip_wait_s, media)
+
+
+def udp_drops() -> dict[int, int]:
+    """Datagrams the kernel dropped (a full receive buffer) per UDP socket on 127.0.0.1, by port."""
+    drops: dict[int, int] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+            fields = line.split()
+            host, _, port = fields[1].partition(":")
+            if host == "0100007F":
+                drops[int(port, 16)] = drops.get(int(port, 16), 0) + int(fields[-1])
+    return drops
+
+
+def send_strays(targets: list[tuple[str, int] | None], calls: int) -> None:
+    """Before the media starts, one RTCP receiver report (as a relay sends it to its party's RTP
+    port + 1) from a socket of no call to each of the first ``calls`` calls' caller-side ports: what
+    another relay on the machine sends when its party's RTP port is one less than an engine's."""
+    block = rtcp.ReportBlock(0x5EED, 0, 0, 1000, 3)
+    report = rtcp.build(rtcp.Report(rtcp.RR, 0x5EED, (block,)))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stray:
+        stray.bind(("127.0.0.1", 0))
+        for target in targets[0 : 2 * calls : 2]:
+            if target is not None:
+                stray.sendto(report, target)
+
+
+async def report_streams(
+    args: argparse.Namespace,
+    round_: int,
+    streams: list[int],
+    load: rtpload.Load,
+    phones: list[socket.socket],
+    targets: list[tuple[str, int] | None],
+    server_pid: int,
+    folder: Path,
+) -> None:
+    """One line per stream given (those that received nothing, or lost packets): which call and
+    direction, recorded or not, the ports, and the engine's session as the server sees it then
+    (forwarded, latching, counters)."""
+    dump = folder / "sessions.json"
+    dump.unlink(missing_ok=True)
+    os.kill(server_pid, signal.SIGUSR1)
+    sessions: list[dict[str, Any]] = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(30):
+            while not dump.exists():
+                await asyncio.sleep(0.05)
+            sessions = json.loads(dump.read_text())
+    by_port = {leg["port"]: (s, side) for s in sessions for side, leg in s["legs"].items()}
+    drops = udp_drops()
+    for k in streams:
+        n, direction = k // 2, ("caller->callee", "callee->caller")[k % 2]
+        target = targets[k]
+        found = by_port.get(target[1]) if target is not None else None
+        line = (
+            f"{'SILENT' if not load.received[k] else 'LOSSY'} round={round_ + 1} call={n} stream={k} "
+            f"{direction} sent={load.sent[k]} received={load.received[k]} "
+            f"recorded={n % args.record_every == 0} "
+            f"phone_port={phones[k].getsockname()[1]} sends_to={target} "
+            f"partner_port={phones[k ^ 1].getsockname()[1]} "
+            f"kernel_drops engine_leg={drops.get(target[1], 0) if target is not None else 0} "
+            f"partner_since_start={drops.get(phones[k ^ 1].getsockname()[1], 0)}"
+        )
+        if found is None:
+            print(f"{line} engine_session=none", flush=True)
+            continue
+        session, side = found
+        into, out = session["legs"][side], session["legs"]["callee" if side == "caller" else "caller"]
+        print(
+            f"{line} call_id={session['call_id']} sid={session['sid']} forwarded={session['forwarded']} "
+            f"recorded_now={session['recorded']} into_leg={side}:{json.dumps(into)} "
+            f"out_leg={json.dumps(out)}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

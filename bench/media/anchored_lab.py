@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from nuage.adapters.media_plane import MediaPlane
 from nuage.directory.recording import RecordingRule
+from nuage.media.engine import EmbeddedMediaEngine
 from nuage.media_settings import SipMediaSettings
 from nuage.sip import SipServer, SipSettings, install_uvloop, tune_gc
 from nuage.sip.media import Recording
@@ -71,6 +73,36 @@ async def binding(store: MemoryBindingStore, device: str, user: str, port: int) 
     )
 
 
+async def dump(engine: EmbeddedMediaEngine, path: Path) -> None:
+    """Every session's legs as the engine and its forwarder see them, written to ``path`` (JSON):
+    for the benchmark's report of the streams that received nothing."""
+    sessions = []
+    for call_id, relay in list(engine._sessions.items()):
+        forwarder = relay.forwarder
+        forwarded = forwarder is not None and relay.sid in forwarder.sessions
+        with contextlib.suppress(Exception):
+            await engine._forwarder_state(relay, "stats")  # the forwarder's latching and counters
+        legs = {
+            side.value: {
+                "port": leg.port,
+                "remote": leg.remote,
+                "latched": leg.latched,
+                "replaced": leg.replaced,
+                "received": leg.stats.received,
+                "strangers": leg.strangers,
+                "garbage": leg.garbage,
+            }
+            for side, leg in relay.legs.items()
+        }
+        recorded = relay.recorder is not None
+        sessions.append(
+            {"call_id": call_id, "sid": relay.sid, "forwarded": forwarded, "recorded": recorded, "legs": legs}
+        )
+    part = path.with_suffix(".part")
+    part.write_text(json.dumps(sessions))
+    part.rename(path)
+
+
 async def main(options: argparse.Namespace) -> None:
     bob = SipAccount("dev-bob", "acc-1", "usr-bob", "bob", "bob-secret", "Bob", "+3222222222")
     carol = SipAccount("dev-carol", "acc-1", "usr-carol", "carol", "carol-secret", "Carol", "+3222222223")
@@ -111,6 +143,16 @@ async def main(options: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
+    dumps: set[asyncio.Task[None]] = set()
+    if options.dump and isinstance(plane.engine, EmbeddedMediaEngine):
+        engine = plane.engine
+
+        def on_usr1() -> None:
+            task = loop.create_task(dump(engine, Path(options.dump)))
+            dumps.add(task)
+            task.add_done_callback(dumps.discard)
+
+        loop.add_signal_handler(signal.SIGUSR1, on_usr1)
     print("ready", flush=True)
     await stop.wait()
     await server.stop(grace_s=1)
@@ -129,6 +171,7 @@ if __name__ == "__main__":
     parser.add_argument("--port-min", type=int, default=40000)
     parser.add_argument("--forwarders", type=int, default=1, help="[sip.media] forwarder_processes")
     parser.add_argument("--nice", type=int, default=0, help="niceness of its own scheduling group")
+    parser.add_argument("--dump", default="", help="on SIGUSR1, every session's legs to this file (JSON)")
     options = parser.parse_args()
     if options.nice:
         os.setsid()  # a session, so an autogroup, of its own: its CPU share is not the load's

@@ -34,6 +34,7 @@ class Load:
     sent: list[int]
     received: array[int]
     delays: array[float] = field(default_factory=lambda: array("d"))
+    late: int = 0  # packets that came after the count ended (not in ``received``: counted lost)
 
     def loss_pct(self) -> float:
         total = sum(self.sent)
@@ -56,8 +57,18 @@ def phone() -> socket.socket:
     return sock
 
 
-def run(phones: list[socket.socket], targets: list[tuple[str, int] | None], seconds: float) -> Load:
-    """Phone ``i`` sends to ``targets[i]`` (None: it does not send) for ``seconds``."""
+def run(
+    phones: list[socket.socket],
+    targets: list[tuple[str, int] | None],
+    seconds: float,
+    late_s: float = 0.0,
+    every_packet: bool = False,
+) -> Load:
+    """Phone ``i`` sends to ``targets[i]`` (None: it does not send) for ``seconds``. The count then
+    ends when nothing more arrives for 200 ms, or with ``every_packet`` when every packet sent has
+    arrived (a relay starved of CPU for longer still delivers what its sockets hold), at most 3 s
+    after the last send; what arrives in the ``late_s`` seconds after it is counted apart
+    (``Load.late``)."""
     load = Load([0] * len(phones), array("q", [0] * len(phones)))
     poller = select.epoll()
     by_fd = {sock.fileno(): sock for sock in phones}
@@ -72,7 +83,7 @@ def run(phones: list[socket.socket], targets: list[tuple[str, int] | None], seco
     received, delays, sent = load.received, load.delays, load.sent
     count = len(phones)
 
-    def drain(timeout: float) -> None:
+    def drain(timeout: float, received: array[int] = received) -> None:
         for fd, _ in poller.poll(timeout):
             sock = by_fd[fd]
             while True:
@@ -85,6 +96,8 @@ def run(phones: list[socket.socket], targets: list[tuple[str, int] | None], seco
                 _, _, _, _, ssrc, stamp = PACKET.unpack_from(data)
                 if 0 < ssrc <= count:
                     received[ssrc - 1] += 1
+                    if received is not load.received:
+                        continue  # a late packet: counted, its delay not
                     for level, kind, value in cmsgs:
                         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
                             seconds_, nanos = STAMP.unpack(value[: STAMP.size])
@@ -104,11 +117,17 @@ def run(phones: list[socket.socket], targets: list[tuple[str, int] | None], seco
                 phones[index].sendto(buffer, target)
                 sent[index] += 1
         drain(0)
-    # the last packets: until nothing more arrives for 200 ms (at most 3 s)
+    # the last packets: until nothing more arrives for 200 ms, or every packet has (at most 3 s)
     deadline = time.monotonic() + 3.0
-    last = -1
-    while time.monotonic() < deadline and sum(received) != last:
+    last, total = -1, sum(sent)
+    while (wait := deadline - time.monotonic()) > 0 and sum(received) != (total if every_packet else last):
         last = sum(received)
-        drain(0.2)
+        drain(min(wait, 0.2))
+    # what still comes within ``late_s`` is counted apart: packets late rather than lost
+    late = array("q", [0] * len(phones))
+    deadline = time.monotonic() + late_s
+    while (wait := deadline - time.monotonic()) > 0:
+        drain(wait, late)
+    load.late = sum(late)
     poller.close()
     return load

@@ -2,7 +2,11 @@
 
 Symmetric RTP (RFC 4961): the first RTP packet latches the leg to its source address, which then
 receives everything the engine sends to this leg; datagrams from any other address afterwards are
-dropped and counted as strangers. An SDP naming another address (another party took the leg: a
+dropped and counted as strangers, except those from the address the leg's SDP names: they latch it
+again (a stray datagram that came before the party's first packet, a late one of the port's previous
+call, must not take the leg for the whole call). An RTCP packet (RFC 5761 §4: it parses as RTP) never
+latches a leg: a receiver report another relay sends to its own party's RTP port + 1 arrives here
+when that party's port is this one less one. An SDP naming another address (another party took the leg: a
 transfer) unlatches it: the next source is latched, never the one it replaced. Garbage is dropped
 and counted too. Accepted RTP is handed to the owner's ``on_rtp`` callback; RTCP reports from the
 peer are kept as ``last_report``.
@@ -195,14 +199,19 @@ class RtpEndpoint:
             addr = (addr[0], addr[1])  # IPv6: (host, port, flow, scope)
         latched = self.latched
         if latched is not None and addr != latched:
-            self.strangers += 1
-            return
+            if addr != self.remote:
+                self.strangers += 1
+                return
+            latched = None  # the leg's SDP address: latched again below (a stray came first)
         try:
             packet = rtp.parse(data)
         except rtp.RtpError:
             self.garbage += 1
             return
         if latched is None:
+            if rtp.is_rtcp(data):
+                self.garbage += 1  # RTCP sent to this port (another stream's report): never latched
+                return
             if addr == self.replaced:
                 self.strangers += 1  # the party the leg had before: it is gone
                 return

@@ -239,8 +239,10 @@ class Forwarder:
                     if len(source) != 2:
                         source = (source[0], source[1])  # IPv6: (host, port, flow, scope)
                     if latched is not None and source != latched:
-                        leg.strangers += 1
-                        continue
+                        if source != leg.remote:
+                            leg.strangers += 1
+                            continue
+                        latched = None  # the leg's SDP address: latched again below (a stray came first)
                 if buffer[0] == 0x80 and 12 <= size <= largest:
                     second, sequence, timestamp, ssrc = unpack(buffer, 1)
                     payload_type = second & 0x7F
@@ -251,7 +253,7 @@ class Forwarder:
                         leg.garbage += 1
                         continue
                     payload_type, sequence, timestamp, ssrc = packet[:4]
-                if latched is None and not self.latch(leg, source):
+                if latched is None and not self.latch(leg, source, buffer[1]):
                     continue
                 if ssrc != leg.ssrc:  # a new source from the latched address: its counters restart
                     leg.ssrc = ssrc
@@ -301,8 +303,13 @@ class Forwarder:
                 next_tick = now + TICK_S
                 self.tick(now)
 
-    def latch(self, leg: Leg, source: Address) -> bool:
-        """The first valid packet of a leg latches it (never to the party it had before)."""
+    def latch(self, leg: Leg, source: Address, second: int) -> bool:
+        """A valid packet latches a leg not latched yet, or latched elsewhere when it comes from the
+        leg's SDP address; never to the party the leg had before, never to an RTCP packet (``second``:
+        the datagram's second byte). The same rules as ``endpoint.RtpEndpoint``."""
+        if rtp.is_rtcp_type(second):
+            leg.garbage += 1
+            return False
         if source == leg.replaced:
             leg.strangers += 1
             return False

@@ -50,7 +50,13 @@ def build(
 
 def is_rtcp(data: bytes) -> bool:
     """Whether a datagram on a muxed port is RTCP (RFC 5761 §4: payload type 64-95 with marker)."""
-    return len(data) >= 2 and 192 <= data[1] <= 223
+    return len(data) >= 2 and is_rtcp_type(data[1])
+
+
+def is_rtcp_type(second: int) -> bool:
+    """Whether a datagram whose second byte is ``second`` is RTCP (SR, RR, SDES, BYE, APP...), not
+    RTP, though it parses as RTP version 2 (RFC 5761 §4)."""
+    return 192 <= second <= 223
 
 
 def parse(data: bytes) -> RtpPacket:
