@@ -18,7 +18,7 @@ from nuage.sip.message import NameAddr, SipParseError
 from nuage.sip.message.headers import parse_number
 from nuage.sip.message.message import MAX_EXPIRES
 from nuage.sip.ports import Binding, BindingStore, CredentialStore, SipAccount
-from nuage.sip.transactions import ServerTransaction
+from nuage.sip.transactions import ServerTransaction, response_bytes
 
 log = logging.getLogger("nuage.sip.registrar")
 
@@ -168,7 +168,7 @@ class Registrar:
                     return
             for binding in list(device.values()):
                 await self._remove(binding)
-            tx.respond(tx.response(200))
+            tx.reply(200)
             return
         settings = self.settings
         asked = [_expires_of(contact, header_expires, settings.default_expires_s) for contact in contacts]
@@ -214,12 +214,15 @@ class Registrar:
             device[key] = binding
             await self._store.upsert(binding)
             log.debug("registered %s at %s (%ss)", account.username, key, expires)
-        response = tx.response(200)
-        for binding in self.contacts(account.device_id):
-            remaining = max(0, int((binding.expires_at - now).total_seconds()))
-            response.headers.add("contact", f"<{binding.contact}>;expires={remaining}")
-        response.headers.add("date", _http_date(now))
-        tx.respond(response)
+        listed = [
+            (
+                "contact",
+                f"<{binding.contact}>;expires={max(0, int((binding.expires_at - now).total_seconds()))}",
+            )
+            for binding in self.contacts(account.device_id)
+        ]
+        listed.append(("date", _http_date(now)))
+        tx.respond_bytes(200, response_bytes(request, 200, headers=listed))
 
     async def _remove(self, binding: Binding) -> None:
         device = self._bindings.get(binding.device_id)
