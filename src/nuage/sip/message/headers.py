@@ -18,6 +18,7 @@ from nuage.sip.message.uri import SipUri, format_host, remember, split_hostport
 
 _NEEDS_QUOTES = re.compile(r'[\s;,"<>]')
 _USUAL_VIA = re.compile(r'SIP/2\.0/([A-Za-z]+) ([^;:\s\[\]<>"@/,]+)(?::([0-9]{1,5}))?((?:;[^;"\s,]+)*)\Z')
+_PLAIN_TAG = re.compile(r"[^;,\s\"<>=]+\Z")  # a tag value that parse_params reads as it is
 _name_addrs: dict[str, NameAddr] = {}
 _cseqs: dict[str, CSeq] = {}
 
@@ -204,10 +205,31 @@ class NameAddr:
         found = _name_addrs.get(text)
         if found is not None:
             return found
+        if "tag=" in text:
+            tagged = cls._with_last_tag(text)
+            if tagged is not None:
+                return tagged
+            return cls._parse(text)
         value = cls._parse(text)
-        if len(text) <= 512 and "tag=" not in text:
+        if len(text) <= 512:
             remember(_name_addrs, text, value)
         return value
+
+    @classmethod
+    def _with_last_tag(cls, text: str) -> NameAddr | None:
+        """A value ending in ``;tag=<token>`` (a From, a To in a dialog): the value before it,
+        shared like any value without a tag, with the tag added as its last parameter; None
+        when the tag is not plainly last (the full reader then decides)."""
+        base, sep, tag = text.rpartition(";tag=")
+        if not sep or not _PLAIN_TAG.match(tag) or "tag=" in base:
+            return None
+        try:
+            found = cls.parse(base)
+        except SipParseError:
+            return None
+        if found.wildcard:
+            return None
+        return cls(uri=found.uri, display=found.display, params=(*found.params, ("tag", tag)))
 
     @classmethod
     def _parse(cls, text: str) -> NameAddr:

@@ -127,3 +127,60 @@ def test_via_is_stamped_where_it_stands_and_other_vias_are_kept() -> None:
         "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKabc;received=203.0.113.7;rport=40000, "
         "SIP/2.0/UDP 192.0.2.2;branch=z9hG4bKp"
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<sip:alice@192.0.2.9>;tag=1928",
+        '"Alice" <sip:alice@192.0.2.9;transport=udp>;tag=a.b-c',
+        "Alice <sip:alice@192.0.2.9> ;tag=1928",
+        "<sip:alice@192.0.2.9>;x=1;TAG=2;tag=3",
+        "<sip:alice@192.0.2.9>;tag=1;tag=2",
+        "sip:alice@192.0.2.9;transport=udp;tag=7",
+        "sip:alice@192.0.2.9;tag=7",
+        '"a;tag=b" <sip:alice@192.0.2.9>;tag=c',
+        '<sip:alice@192.0.2.9>;x="q;r";tag=c',
+        "<sip:alice@192.0.2.9;tag=inside>",
+        "<sip:alice@192.0.2.9>;tag=a b",
+        "<sip:alice@192.0.2.9>;tag=",
+        "<sip:alice@192.0.2.9>;;tag=1",
+        "<sip:alice@192.0.2.9>x;tag=1",
+        "*;tag=1",
+        "<sip:alice@192.0.2.9;tag=1",
+        "sip:al ice@192.0.2.9;tag=1",
+        '<sip:alice@192.0.2.9>;x="open;tag=1',
+        "<sip:alice@192.0.2.9>;tag=1 ",
+    ],
+)
+def test_a_value_with_a_tag_reads_as_the_full_reader_reads_it(text: str) -> None:
+    try:
+        expected: NameAddr | str = NameAddr._parse(text)
+    except SipParseError as exc:
+        expected = exc.reason
+    for _ in range(2):  # the value before the tag is shared from the second time on
+        try:
+            got: NameAddr | str = NameAddr.parse(text)
+        except SipParseError as exc:
+            got = exc.reason
+        assert got == expected
+
+
+def test_random_values_with_tags_read_as_the_full_reader_reads_them() -> None:
+    import random
+
+    pieces = ['"A;tag=x"', " ", "Alice", "<", ">", "sip:", "alice@192.0.2.9", ";", "tag=", "t1", "=",
+              '"', "x=1", "*", ",", "TAG=", ";tag=", "\t", "sips:b@h:5061", "lr"]  # fmt: skip
+    chooser = random.Random(22)
+    for _ in range(3000):
+        text = "".join(chooser.choice(pieces) for _ in range(chooser.randint(1, 9)))
+        if chooser.random() < 0.5:
+            text = "<sip:alice@192.0.2.9>" + text
+        results: list[NameAddr | str] = []
+        for parse in (NameAddr._parse, NameAddr.parse, NameAddr.parse):
+            try:
+                results.append(parse(text))
+            except SipParseError as exc:
+                results.append(exc.reason)
+        assert results[1] == results[0], text
+        assert results[2] == results[0], text
