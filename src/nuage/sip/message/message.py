@@ -114,6 +114,8 @@ class Headers:
             first = self._index()
         if key not in first:
             return []
+        if len(first) == len(self._items):  # no name twice: one line each (the usual request)
+            return [first[key]]
         return [v for k, v in self._items if k == key]
 
     def values(self, key: str) -> list[str]:
