@@ -427,11 +427,10 @@ def response_bytes(
 ) -> bytes:
     """``make_response(...).to_bytes()`` of a bodiless response, written without the message
     objects (issue #22): the same lines, in the same order, byte for byte."""
-    first = request.headers._first if request.headers._first is not None else request.headers._index()
     lines = [f"SIP/2.0 {status} {reason if reason is not None else reason_phrase(status)}"]
-    for key, value in request.headers._items:
-        if key == "via":
-            lines.append("Via: " + value)
+    lines.extend(["Via: " + value for value in request.headers.get_all("via")])
+    first = request.headers._first
+    assert first is not None  # built by get_all
     lines.append("From: " + (first.get("from") or ""))
     to_value = first.get("to") or ""
     if to_tag is not None and status > 100 and request.to_tag is None:
@@ -440,9 +439,7 @@ def response_bytes(
     lines.append("Call-ID: " + (first.get("call-id") or ""))
     lines.append("CSeq: " + (first.get("cseq") or ""))
     if 100 < status < 300 and request.method in ("INVITE", "SUBSCRIBE") and "record-route" in first:
-        for key, value in request.headers._items:
-            if key == "record-route":
-                lines.append("Record-Route: " + value)
+        lines.extend(["Record-Route: " + value for value in request.headers.get_all("record-route")])
     names = _DISPLAY
     for key, value in headers:
         if key != "content-length":
