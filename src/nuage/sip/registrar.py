@@ -133,6 +133,14 @@ class Registrar:
         challenges = self._auth.challenges(stale=stale, source=(tx.source.transport, tx.source.host))
         tx.reply(status, headers=[(name, value) for value in challenges])
 
+    def challenge_now(self, tx: ServerTransaction) -> bool:
+        """Answer at once a REGISTER that carries no Authorization at all (a phone's first try):
+        the same 401 ``handle`` would send, without a task; False: ``handle`` must run."""
+        if "authorization" in tx.request.headers:
+            return False
+        self._challenge(tx, proxy=False, stale=False)
+        return True
+
     async def handle(self, tx: ServerTransaction) -> None:
         """§10.3: authenticate, then add, refresh, remove or list bindings; a malformed header
         read on the way is answered 400 (every REGISTER gets an answer)."""
