@@ -183,8 +183,17 @@ class Headers:
 
     def set_at(self, index: int, key: str, value: str) -> None:
         """Replace the line at ``index`` (of the same key) with ``value``."""
+        first = self._first
         self._forget(key)
-        self._items[index] = (key, value)
+        items = self._items
+        items[index] = (key, value)
+        if first is not None:  # the index stays good: only this key's value may change in it
+            for earlier, _ in items[:index]:
+                if earlier == key:
+                    break
+            else:
+                first[key] = value
+            self._first = first
 
     def add(self, key: str, value: str) -> None:
         """Append one line."""

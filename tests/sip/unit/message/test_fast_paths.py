@@ -184,3 +184,19 @@ def test_random_values_with_tags_read_as_the_full_reader_reads_them() -> None:
                 results.append(exc.reason)
         assert results[1] == results[0], text
         assert results[2] == results[0], text
+
+
+def test_the_header_index_follows_a_line_replaced_in_place() -> None:
+    second_via = b"Via: SIP/2.0/UDP 192.0.2.2\r\nContent-Length"
+    message = parse_message(REGISTER.replace(b"Content-Length", second_via))
+    headers = message.headers
+    assert headers.get("via") is not None  # the index is built
+    first_line, second_line = (i for i, (key, _) in enumerate(headers) if key == "via")
+    headers.set_at(second_line, "via", "SIP/2.0/UDP 192.0.2.3")  # not the first value: unchanged
+    assert headers.get("via") == "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKabc;rport"
+    headers.set_at(first_line, "via", "SIP/2.0/UDP 192.0.2.4")
+    fresh = type(headers)(list(headers))
+    for key in ("via", "from", "cseq", "contact", "expires"):
+        assert headers.get(key) == fresh.get(key)
+        assert headers.get_all(key) == fresh.get_all(key)
+    assert headers.get_all("via") == ["SIP/2.0/UDP 192.0.2.4", "SIP/2.0/UDP 192.0.2.3"]
