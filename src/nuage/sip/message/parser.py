@@ -16,6 +16,8 @@ from nuage.sip.message.headers import COMPACT_FORMS, display_name, parse_number
 from nuage.sip.message.message import MAX_EXPIRES, MAX_MESSAGE_BYTES, Headers, SipRequest, SipResponse
 
 _TOKEN = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
+_METHODS = frozenset(("REGISTER", "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "SUBSCRIBE", "NOTIFY",
+                      "REFER", "UPDATE", "INFO", "PRACK", "MESSAGE", "PUBLISH"))  # fmt: skip
 _KNOWN_NAMES: dict[str, str] = {}  # header name as written -> canonical key (bounded cache)
 
 
@@ -61,7 +63,7 @@ def parse_message(data: bytes, *, datagram: bool = True) -> SipRequest | SipResp
         if len(parts) != 3 or not parts[1]:
             raise SipParseError("bad request line")
         method, raw_uri, version = parts
-        if not _TOKEN.match(method):
+        if method not in _METHODS and not _TOKEN.match(method):
             raise SipParseError("bad method")
         message = SipRequest(method, raw_uri)
         if version != "SIP/2.0":
