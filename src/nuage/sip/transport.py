@@ -78,6 +78,14 @@ def stamp_received(request: SipRequest, source: Address) -> None:
     changed = Via(via.transport, via.host, via.port, params)
     headers = request.headers
     items = headers._items
+    first = headers._first
+    if first is not None and len(first) == len(items) and "," not in first.get("via", ","):
+        # no header name twice (the index says so): one Via line with one value
+        for index, (key, _) in enumerate(items):
+            if key == "via":
+                headers.set_at(index, "via", str(changed))
+                headers.prime("via0", changed)
+                return
     for index, (key, value) in enumerate(items):
         if key == "via":
             if "," in value:
