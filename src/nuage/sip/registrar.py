@@ -68,12 +68,15 @@ class Registrar:
 
     def contacts(self, device_id: str) -> list[Binding]:
         """Live bindings of a device, best q first."""
+        return self._live(device_id, self._clock.now())
+
+    def _live(self, device_id: str, now: datetime) -> list[Binding]:
         device = self._bindings.get(device_id)
         if not device:
             return []
-        now = self._clock.now()
         live = [b for b in device.values() if b.expires_at > now]
-        live.sort(key=lambda b: -(b.q if b.q is not None else 1.0))
+        if len(live) > 1:
+            live.sort(key=_best_q_first)
         return live
 
     async def find_account(self, username: str) -> SipAccount | None:
@@ -227,7 +230,7 @@ class Registrar:
                 "contact",
                 f"<{binding.contact}>;expires={max(0, int((binding.expires_at - now).total_seconds()))}",
             )
-            for binding in self.contacts(account.device_id)
+            for binding in self._live(account.device_id, now)
         ]
         listed.append(("date", _http_date(now)))
         tx.respond_bytes(200, response_bytes(request, 200, headers=listed))
@@ -239,6 +242,10 @@ class Registrar:
             if not device:
                 del self._bindings[binding.device_id]
         await self._store.delete(binding.device_id, binding.contact)
+
+
+def _best_q_first(binding: Binding) -> float:
+    return -(binding.q if binding.q is not None else 1.0)
 
 
 def _expires_of(contact: NameAddr, header_expires: int | None, default: int) -> int:
