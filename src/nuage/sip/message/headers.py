@@ -18,6 +18,9 @@ from nuage.sip.message.uri import SipUri, format_host, remember, split_hostport
 
 _NEEDS_QUOTES = re.compile(r'[\s;,"<>]')
 _USUAL_VIA = re.compile(r'SIP/2\.0/([A-Za-z]+) ([^;:\s\[\]<>"@/,]+)(?::([0-9]{1,5}))?((?:;[^;"\s,]+)*)\Z')
+_BRANCH_VIA = re.compile(
+    r'SIP/2\.0/([A-Za-z]+) ([^;:\s\[\]<>"@/,]+)(?::([0-9]{1,5}))?;branch=([^;"\s,=]+)(;rport)?\Z'
+)
 _PLAIN_TAG = re.compile(r"[^;,\s\"<>=]+\Z")  # a tag value that parse_params reads as it is
 _name_addrs: dict[str, NameAddr] = {}
 _cseqs: dict[str, CSeq] = {}
@@ -300,6 +303,13 @@ class Via:
     def parse(cls, text: str) -> Via:
         """Parse one Via value (not a comma list)."""
         text = text.strip()
+        usual = _BRANCH_VIA.match(text)
+        if usual is not None:  # ...;branch=<token>[;rport], a phone's usual Via: no parameter loop
+            transport, host, port_text, branch, rport = usual.groups()
+            port = int(port_text) if port_text is not None else None
+            if port is None or 0 < port < 65536:
+                params = (("branch", branch), ("rport", None)) if rport else (("branch", branch),)
+                return cls(transport.upper(), host.lower(), port, params)
         usual = _USUAL_VIA.match(text)
         if usual is not None:  # SIP/2.0/UDP host:port;params: one match, the rest as below
             transport, host, port_text, param_text = usual.groups()

@@ -200,3 +200,22 @@ def test_the_header_index_follows_a_line_replaced_in_place() -> None:
         assert headers.get(key) == fresh.get(key)
         assert headers.get_all(key) == fresh.get_all(key)
     assert headers.get_all("via") == ["SIP/2.0/UDP 192.0.2.4", "SIP/2.0/UDP 192.0.2.3"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKx;rport",
+        "SIP/2.0/udp Host.Example.COM;branch=z9hG4bK.a-b_c!~*'+%`",
+        "SIP/2.0/TCP 192.0.2.1:5070;branch=z9hG4bKx",
+        "SIP/2.0/UDP 192.0.2.1:65535;branch=1;rport",
+        "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx;RPORT",
+        "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx;rport=5",
+        "SIP/2.0/UDP 192.0.2.1;branch=a=b;rport",
+        "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx;rport;received=192.0.2.9",
+    ],
+)
+def test_a_via_with_its_branch_first_reads_as_the_full_reader_does(text: str) -> None:
+    spaced = text.replace(";branch=", "; branch=")  # a space: only the full reader takes it
+    assert Via.parse(text) == Via.parse(spaced)
+    assert Via.parse(text).params == Via.parse(spaced).params
