@@ -308,8 +308,10 @@ class Via:
             transport, host, port_text, branch, rport = usual.groups()
             port = int(port_text) if port_text is not None else None
             if port is None or 0 < port < 65536:
-                params = (("branch", branch), ("rport", None)) if rport else (("branch", branch),)
-                return cls(transport.upper(), host.lower(), port, params)
+                known: tuple[tuple[str, str | None], ...] = (
+                    (("branch", branch), ("rport", None)) if rport else (("branch", branch),)
+                )
+                return cls(transport.upper(), host.lower(), port, known)
         usual = _USUAL_VIA.match(text)
         if usual is not None:  # SIP/2.0/UDP host:port;params: one match, the rest as below
             transport, host, port_text, param_text = usual.groups()
