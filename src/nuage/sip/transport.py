@@ -78,8 +78,8 @@ def stamp_received(request: SipRequest, source: Address) -> None:
     changed = Via(via.transport, via.host, via.port, params)
     headers = request.headers
     items = headers._items
-    first = headers._first
-    if first is not None and len(first) == len(items) and "," not in first.get("via", ","):
+    index_of = headers._first
+    if index_of is not None and len(index_of) == len(items) and "," not in index_of.get("via", ","):
         # no header name twice (the index says so): one Via line with one value
         for index, (key, _) in enumerate(items):
             if key == "via":
