@@ -18,7 +18,7 @@ from nuage.sip.message import NameAddr, SipParseError
 from nuage.sip.message.headers import parse_number
 from nuage.sip.message.message import MAX_EXPIRES
 from nuage.sip.ports import Binding, BindingStore, CredentialStore, SipAccount
-from nuage.sip.transactions import ServerTransaction
+from nuage.sip.transactions import ServerTransaction, response_bytes
 
 log = logging.getLogger("nuage.sip.registrar")
 
@@ -68,12 +68,15 @@ class Registrar:
 
     def contacts(self, device_id: str) -> list[Binding]:
         """Live bindings of a device, best q first."""
+        return self._live(device_id, self._clock.now())
+
+    def _live(self, device_id: str, now: datetime) -> list[Binding]:
         device = self._bindings.get(device_id)
         if not device:
             return []
-        now = self._clock.now()
         live = [b for b in device.values() if b.expires_at > now]
-        live.sort(key=lambda b: -(b.q if b.q is not None else 1.0))
+        if len(live) > 1:
+            live.sort(key=_best_q_first)
         return live
 
     async def find_account(self, username: str) -> SipAccount | None:
@@ -133,6 +136,14 @@ class Registrar:
         challenges = self._auth.challenges(stale=stale, source=(tx.source.transport, tx.source.host))
         tx.reply(status, headers=[(name, value) for value in challenges])
 
+    def challenge_now(self, tx: ServerTransaction) -> bool:
+        """Answer at once a REGISTER that carries no Authorization at all (a phone's first try):
+        the same 401 ``handle`` would send, without a task; False: ``handle`` must run."""
+        if "authorization" in tx.request.headers:
+            return False
+        self._challenge(tx, proxy=False, stale=False)
+        return True
+
     async def handle(self, tx: ServerTransaction) -> None:
         """§10.3: authenticate, then add, refresh, remove or list bindings; a malformed header
         read on the way is answered 400 (every REGISTER gets an answer)."""
@@ -168,7 +179,7 @@ class Registrar:
                     return
             for binding in list(device.values()):
                 await self._remove(binding)
-            tx.respond(tx.response(200))
+            tx.reply(200)
             return
         settings = self.settings
         asked = [_expires_of(contact, header_expires, settings.default_expires_s) for contact in contacts]
@@ -214,12 +225,15 @@ class Registrar:
             device[key] = binding
             await self._store.upsert(binding)
             log.debug("registered %s at %s (%ss)", account.username, key, expires)
-        response = tx.response(200)
-        for binding in self.contacts(account.device_id):
-            remaining = max(0, int((binding.expires_at - now).total_seconds()))
-            response.headers.add("contact", f"<{binding.contact}>;expires={remaining}")
-        response.headers.add("date", _http_date(now))
-        tx.respond(response)
+        listed = [
+            (
+                "contact",
+                f"<{binding.contact}>;expires={max(0, int((binding.expires_at - now).total_seconds()))}",
+            )
+            for binding in self._live(account.device_id, now)
+        ]
+        listed.append(("date", _http_date(now)))
+        tx.respond_bytes(200, response_bytes(request, 200, headers=listed))
 
     async def _remove(self, binding: Binding) -> None:
         device = self._bindings.get(binding.device_id)
@@ -228,6 +242,10 @@ class Registrar:
             if not device:
                 del self._bindings[binding.device_id]
         await self._store.delete(binding.device_id, binding.contact)
+
+
+def _best_q_first(binding: Binding) -> float:
+    return -(binding.q if binding.q is not None else 1.0)
 
 
 def _expires_of(contact: NameAddr, header_expires: int | None, default: int) -> int:

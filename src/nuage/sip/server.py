@@ -361,7 +361,8 @@ class SipServer:
             transaction.reply(100)
             self._spawn(self._admit(transaction))
         elif method == "REGISTER":
-            self._spawn(self.registrar.handle(transaction))
+            if not self.registrar.challenge_now(transaction):  # the 401 of a first try needs no task
+                self._spawn(self.registrar.handle(transaction))
         elif method == "OPTIONS":
             transaction.reply(200, headers=[("allow", ALLOW), ("accept", "application/sdp")])
         elif method in ("BYE", "UPDATE", "INFO", "PRACK"):

@@ -69,6 +69,7 @@ class TransactionLayer:
         self._client_done: dict[ClientKey, Resend | None] = {}
         self._client_accepted: dict[ClientKey, ResponseHandler | None] = {}
         self._transports: list[Transport] = []
+        self._transport_index: dict[int, int] = {}  # id() of a transport kept in _transports -> index
         self._expiry: ExpiryQueue[tuple[int, tuple[str, ...]]] = ExpiryQueue(
             scheduler, self._expire, resolution=min(1.0, timers.t1)
         )
@@ -211,9 +212,9 @@ class TransactionLayer:
         if resend is None:
             return None
         data, destination, transport = resend
-        index = next((i for i, known in enumerate(self._transports) if known is transport), -1)
-        if index < 0:
-            index = len(self._transports)
+        index = self._transport_index.get(id(transport))
+        if index is None:  # the list keeps it alive, so its id() names it for good
+            index = self._transport_index[id(transport)] = len(self._transports)
             self._transports.append(transport)
         return (data, index, destination.transport, destination.host, destination.port)
 

@@ -15,6 +15,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 from nuage.sip.message import Headers, SipRequest, SipResponse
+from nuage.sip.message.message import reason_phrase
+from nuage.sip.message.names import display_name
 from nuage.sip.timers import Cancellable
 from nuage.sip.transport import Address, Transport, response_destination
 
@@ -124,10 +126,19 @@ class ServerTransaction(_TimedTransaction):
             if self.state is TxState.ACCEPTED and 200 <= response.status < 300:
                 self._send(response.to_bytes())  # RFC 6026: the TU retransmits its 2xx
             return
-        data = response.to_bytes()
+        self._answer(response.status, response.to_bytes())
+
+    def respond_bytes(self, status: int, data: bytes) -> None:
+        """``respond`` with the response already written (``response_bytes``) with ``status``."""
+        if self.state not in (TxState.PROCEEDING, TxState.TRYING):
+            if self.state is TxState.ACCEPTED and 200 <= status < 300:
+                self._send(data)  # RFC 6026: the TU retransmits its 2xx
+            return
+        self._answer(status, data)
+
+    def _answer(self, status: int, data: bytes) -> None:
         self._last = data
         self._send(data)
-        status = response.status
         timers = self._layer.timers
         if status < 200:
             self.state = TxState.PROCEEDING
@@ -169,8 +180,11 @@ class ServerTransaction(_TimedTransaction):
         to_tag: str | None = None,
         headers: Sequence[tuple[str, str]] = (),
     ) -> None:
-        """Build and send a bodiless response."""
-        self.respond(make_response(self.request, status, reason, to_tag=to_tag, headers=headers))
+        """Build and send a bodiless response (written straight to bytes: no message object)."""
+        state = self.state
+        if state is TxState.PROCEEDING or state is TxState.TRYING or state is TxState.ACCEPTED:
+            data = response_bytes(self.request, status, reason, to_tag=to_tag, headers=headers)
+            self.respond_bytes(status, data)
 
     def retransmission(self, request: SipRequest) -> None:
         """A copy of the request arrived again: resend the last response (§17.2.1/§17.2.2)."""
@@ -398,3 +412,42 @@ def make_response(
         out.add(name, value)
     response.body = body
     return response
+
+
+_DISPLAY: dict[str, str] = {}  # canonical key -> "Display-Name: " (header names: bounded)
+
+
+def response_bytes(
+    request: SipRequest,
+    status: int,
+    reason: str | None = None,
+    *,
+    to_tag: str | None = None,
+    headers: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """``make_response(...).to_bytes()`` of a bodiless response, written without the message
+    objects (issue #22): the same lines, in the same order, byte for byte."""
+    lines = [f"SIP/2.0 {status} {reason if reason is not None else reason_phrase(status)}"]
+    lines.extend(["Via: " + value for value in request.headers.get_all("via")])
+    first = request.headers._first
+    assert first is not None  # built by get_all
+    lines.append("From: " + (first.get("from") or ""))
+    to_value = first.get("to") or ""
+    if to_tag is not None and status > 100 and request.to_tag is None:
+        to_value = f"{to_value};tag={to_tag}"
+    lines.append("To: " + to_value)
+    lines.append("Call-ID: " + (first.get("call-id") or ""))
+    lines.append("CSeq: " + (first.get("cseq") or ""))
+    if 100 < status < 300 and request.method in ("INVITE", "SUBSCRIBE") and "record-route" in first:
+        lines.extend(["Record-Route: " + value for value in request.headers.get_all("record-route")])
+    names = _DISPLAY
+    for key, value in headers:
+        if key != "content-length":
+            name = names.get(key)
+            if name is None:
+                name = display_name(key) + ": "
+                if len(names) < 4096:
+                    names[key] = name
+            lines.append(name + value)
+    lines.append("Content-Length: 0\r\n\r\n")
+    return "\r\n".join(lines).encode()

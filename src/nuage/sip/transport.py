@@ -60,6 +60,7 @@ class Transport(Protocol):
         ...
 
 
+_BLANK = b" \t\n\r\x0b\x0c"  # what bytes.strip() removes
 Blocked = Callable[[str], bool]  # True for a source host whose messages are dropped unanswered
 
 
@@ -77,6 +78,14 @@ def stamp_received(request: SipRequest, source: Address) -> None:
     changed = Via(via.transport, via.host, via.port, params)
     headers = request.headers
     items = headers._items
+    index_of = headers._first
+    if index_of is not None and len(index_of) == len(items) and "," not in index_of.get("via", ","):
+        # no header name twice (the index says so): one Via line with one value
+        for index, (key, _) in enumerate(items):
+            if key == "via":
+                headers.set_at(index, "via", str(changed))
+                headers.prime("via0", changed)
+                return
     for index, (key, value) in enumerate(items):
         if key == "via":
             if "," in value:
@@ -107,7 +116,10 @@ def response_destination(via: Via, source: Address) -> Address:
     received = via.param("received") or host
     rport = via.param("rport")
     if rport:
-        return Address(via.transport, received, int(rport))
+        port = int(rport)
+        if port == source.port and received == source.host and via.transport == source.transport:
+            return source  # the usual answer once the Via is stamped: no new address
+        return Address(via.transport, received, port)
     return Address(via.transport, received, port)
 
 
@@ -194,6 +206,7 @@ class UdpTransport(asyncio.DatagramProtocol):
         self._errors = SendErrors("UDP")
         self._transport: asyncio.DatagramTransport | None = None
         self.local = Address("UDP", "0.0.0.0", 0)
+        self._sources: dict[tuple[str | object, int], Address] = {}  # a phone's address, made once
 
     @classmethod
     async def listen(
@@ -233,9 +246,14 @@ class UdpTransport(asyncio.DatagramProtocol):
         self.local = Address("UDP", sockname[0], sockname[1])
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        if len(data) < 16 or data.strip() == b"":
+        if len(data) < 16 or (data[0] in _BLANK and data.strip() == b""):
             return  # keep-alive (CRLF or empty)
-        self._receiver.deliver(data, Address("UDP", str(addr[0]), addr[1]), self, datagram=True)
+        source = self._sources.get(addr)
+        if source is None:
+            if len(self._sources) >= 4096:  # bounded: a flood of spoofed sources empties it
+                self._sources.clear()
+            source = self._sources[addr] = Address("UDP", str(addr[0]), addr[1])
+        self._receiver.deliver(data, source, self, datagram=True)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("UDP error: %s", exc)

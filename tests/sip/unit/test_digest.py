@@ -194,3 +194,13 @@ async def test_a_non_ascii_answer_is_invalid_not_an_error() -> None:
     credentials = _answer(auth, auth.challenges(source=UDP)[0], "pw")
     forged = Credentials("alice", {**credentials.params, "response": "\u00e9" * 32, "nonce": "a.b.\u00e9"})
     assert await _check(auth, forged) is Verdict.INVALID
+
+
+async def test_nonces_stay_distinct_and_valid_across_refills_of_the_random_salts() -> None:
+    auth = DigestAuthenticator("nuage.local")
+    nonces = [auth.new_nonce(UDP) for _ in range(2500)]  # more than one 4 KiB read of salts
+    assert len(set(nonces)) == len(nonces)
+    assert len({nonce.split(".")[1] for nonce in nonces}) == len(nonces)
+    for nonce in (nonces[0], nonces[1023], nonces[1024], nonces[-1]):
+        challenge = f'Digest realm="nuage.local", nonce="{nonce}", algorithm=MD5, qop="auth"'
+        assert await _check(auth, _answer(auth, challenge, "pw")) is Verdict.OK

@@ -18,6 +18,10 @@ from nuage.sip.message.uri import SipUri, format_host, remember, split_hostport
 
 _NEEDS_QUOTES = re.compile(r'[\s;,"<>]')
 _USUAL_VIA = re.compile(r'SIP/2\.0/([A-Za-z]+) ([^;:\s\[\]<>"@/,]+)(?::([0-9]{1,5}))?((?:;[^;"\s,]+)*)\Z')
+_BRANCH_VIA = re.compile(
+    r'SIP/2\.0/([A-Za-z]+) ([^;:\s\[\]<>"@/,]+)(?::([0-9]{1,5}))?;branch=([^;"\s,=]+)(;rport)?\Z'
+)
+_PLAIN_TAG = re.compile(r"[^;,\s\"<>=]+\Z")  # a tag value that parse_params reads as it is
 _name_addrs: dict[str, NameAddr] = {}
 _cseqs: dict[str, CSeq] = {}
 
@@ -204,10 +208,31 @@ class NameAddr:
         found = _name_addrs.get(text)
         if found is not None:
             return found
+        if "tag=" in text:
+            tagged = cls._with_last_tag(text)
+            if tagged is not None:
+                return tagged
+            return cls._parse(text)
         value = cls._parse(text)
-        if len(text) <= 512 and "tag=" not in text:
+        if len(text) <= 512:
             remember(_name_addrs, text, value)
         return value
+
+    @classmethod
+    def _with_last_tag(cls, text: str) -> NameAddr | None:
+        """A value ending in ``;tag=<token>`` (a From, a To in a dialog): the value before it,
+        shared like any value without a tag, with the tag added as its last parameter; None
+        when the tag is not plainly last (the full reader then decides)."""
+        base, sep, tag = text.rpartition(";tag=")
+        if not sep or not _PLAIN_TAG.match(tag) or "tag=" in base:
+            return None
+        try:
+            found = cls.parse(base)
+        except SipParseError:
+            return None
+        if found.wildcard:
+            return None
+        return cls(uri=found.uri, display=found.display, params=(*found.params, ("tag", tag)))
 
     @classmethod
     def _parse(cls, text: str) -> NameAddr:
@@ -278,6 +303,15 @@ class Via:
     def parse(cls, text: str) -> Via:
         """Parse one Via value (not a comma list)."""
         text = text.strip()
+        usual = _BRANCH_VIA.match(text)
+        if usual is not None:  # ...;branch=<token>[;rport], a phone's usual Via: no parameter loop
+            transport, host, port_text, branch, rport = usual.groups()
+            port = int(port_text) if port_text is not None else None
+            if port is None or 0 < port < 65536:
+                known: tuple[tuple[str, str | None], ...] = (
+                    (("branch", branch), ("rport", None)) if rport else (("branch", branch),)
+                )
+                return cls(transport.upper(), host.lower(), port, known)
         usual = _USUAL_VIA.match(text)
         if usual is not None:  # SIP/2.0/UDP host:port;params: one match, the rest as below
             transport, host, port_text, param_text = usual.groups()

@@ -114,6 +114,8 @@ class Headers:
             first = self._index()
         if key not in first:
             return []
+        if len(first) == len(self._items):  # no name twice: one line each (the usual request)
+            return [first[key]]
         return [v for k, v in self._items if k == key]
 
     def values(self, key: str) -> list[str]:
@@ -181,8 +183,17 @@ class Headers:
 
     def set_at(self, index: int, key: str, value: str) -> None:
         """Replace the line at ``index`` (of the same key) with ``value``."""
+        first = self._first
         self._forget(key)
-        self._items[index] = (key, value)
+        items = self._items
+        items[index] = (key, value)
+        if first is not None:  # the index stays good: only this key's value may change in it
+            for earlier, _ in items[:index]:
+                if earlier == key:
+                    break
+            else:
+                first[key] = value
+            self._first = first
 
     def add(self, key: str, value: str) -> None:
         """Append one line."""

@@ -13,9 +13,11 @@ import re
 
 from nuage.sip.message.errors import SipParseError
 from nuage.sip.message.headers import COMPACT_FORMS, display_name, parse_number
-from nuage.sip.message.message import MAX_EXPIRES, MAX_MESSAGE_BYTES, SipRequest, SipResponse
+from nuage.sip.message.message import MAX_EXPIRES, MAX_MESSAGE_BYTES, Headers, SipRequest, SipResponse
 
 _TOKEN = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
+_METHODS = frozenset(("REGISTER", "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "SUBSCRIBE", "NOTIFY",
+                      "REFER", "UPDATE", "INFO", "PRACK", "MESSAGE", "PUBLISH"))  # fmt: skip
 _KNOWN_NAMES: dict[str, str] = {}  # header name as written -> canonical key (bounded cache)
 
 
@@ -61,15 +63,16 @@ def parse_message(data: bytes, *, datagram: bool = True) -> SipRequest | SipResp
         if len(parts) != 3 or not parts[1]:
             raise SipParseError("bad request line")
         method, raw_uri, version = parts
-        if not _TOKEN.match(method):
+        if method not in _METHODS and not _TOKEN.match(method):
             raise SipParseError("bad method")
         message = SipRequest(method, raw_uri)
         if version != "SIP/2.0":
             raise SipParseError("Version Not Supported", message)
         if ":" not in raw_uri:
             raise SipParseError("bad Request-URI", message)
-    items = message.headers._items
-    if len(lines) > 1 and _fast_headers(lines, items):
+    headers = message.headers
+    items = headers._items
+    if len(lines) > 1 and _fast_headers(lines, headers):
         _check_body(message, body, datagram)
         _validate(message)
         return message
@@ -101,28 +104,35 @@ def parse_message(data: bytes, *, datagram: bool = True) -> SipRequest | SipResp
     return message
 
 
-def _fast_headers(lines: list[str], items: list[tuple[str, str]]) -> bool:
+def _fast_headers(lines: list[str], headers: Headers) -> bool:
     """The header lines of the usual message (no folding, every name seen before, one colon
-    each) read in one pass; False, with ``items`` untouched, when any line needs the full loop."""
+    each) read in one pass, with the index of first values ``Headers`` would build on its first
+    read; False, with ``headers`` untouched, when any line needs the full loop."""
     known = _KNOWN_NAMES
     out: list[tuple[str, str]] = []
     append = out.append
+    first: dict[str, str] = {}
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         key = known.get(name)
         if key is None or not colon:
             return False  # a new name, no colon, a blank or folded line: the full loop says
-        append((key, value.strip()))
-    items.extend(out)
+        value = value.strip()
+        append((key, value))
+        if key not in first:
+            first[key] = value
+    headers._items.extend(out)
+    headers._first = first
     return True
 
 
 def _check_body(message: SipRequest | SipResponse, body: bytes, datagram: bool) -> None:
-    lengths = message.headers.get_all("content-length")
-    if not lengths:
+    headers = message.headers
+    if "content-length" not in headers:
         message.body = body if datagram else b""
         return
-    if len(set(lengths)) > 1:
+    lengths = headers.get_all("content-length")
+    if len(lengths) > 1 and len(set(lengths)) > 1:
         raise SipParseError("conflicting Content-Length", message)
     try:
         length = parse_number(lengths[0], "Content-Length", MAX_MESSAGE_BYTES)
@@ -136,8 +146,9 @@ def _check_body(message: SipRequest | SipResponse, body: bytes, datagram: bool) 
 def _validate(message: SipRequest | SipResponse) -> None:
     """RFC 3261 §8.1.1: the headers every message needs, parsed now so later layers can trust them."""
     headers = message.headers
+    first = headers._first if headers._first is not None else headers._index()
     for key in ("via", "from", "to", "call-id", "cseq"):
-        if key not in headers:
+        if key not in first:
             raise SipParseError(f"missing {display_name(key)}", message)
     try:
         message.top_via  # noqa: B018 - parse and cache
@@ -147,19 +158,18 @@ def _validate(message: SipRequest | SipResponse) -> None:
     # From and To are parsed when first used (most messages only need their tags); here they
     # only need to look like addresses
     for key in ("from", "to"):
-        value = headers.get(key) or ""
-        if ":" not in value:
+        if ":" not in first[key]:
             raise SipParseError(f"bad {display_name(key)}", message)
-    if not message.call_id.strip():
+    if not first["call-id"].strip():
         raise SipParseError("empty Call-ID", message)
     if isinstance(message, SipRequest):
         if cseq.method != message.method:
             raise SipParseError("CSeq method does not match request method", message)
         try:
-            max_forwards = headers.get("max-forwards")
+            max_forwards = first.get("max-forwards")
             if max_forwards is not None:
                 parse_number(max_forwards, "Max-Forwards", 255)
-            expires = headers.get("expires")
+            expires = first.get("expires")
             if expires is not None:
                 parse_number(expires, "Expires", MAX_EXPIRES)
         except SipParseError as exc:

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select
+from sqlalchemy import Connection, Engine, select
 
 from nuage.shared.ids import new_ordered_id
 from nuage.sip.ports import Binding, CdrRecord
 from nuage.storage.sql import tables
-from nuage.storage.sql.bulk import bulk_insert
+from nuage.storage.sql.bulk import bulk_delete, bulk_insert
 
 log = logging.getLogger("nuage.storage.sip")
 
@@ -90,38 +90,50 @@ class SqlBindingStore:
             self._schedule()
 
     def _write(self, batch: dict[tuple[str, str], Binding | None]) -> None:
-        table = tables.sip_bindings
+        """One transaction, one executemany per statement (issue #22): the rows of the batch's
+        devices and contacts go, then the rows of the stored bindings' usernames and contacts,
+        then the bindings go in. The same rows as writing each change in turn: of two bindings of
+        one username and contact (two devices) the later one is kept."""
+        kept: dict[tuple[str, str], Binding] = {}
+        for binding in batch.values():
+            if binding is not None:
+                kept.pop((binding.username, binding.contact), None)  # the later one, in batch order
+                kept[(binding.username, binding.contact)] = binding
         with self._engine.begin() as connection:
-            for (device_id, contact), binding in batch.items():
-                connection.execute(
-                    delete(table).where(and_(table.c.device_id == device_id, table.c.contact == contact))
-                )
-                if binding is None:
-                    continue
-                connection.execute(
-                    delete(table).where(and_(table.c.aor == binding.username, table.c.contact == contact))
-                )
-                connection.execute(
-                    insert(table).values(
-                        aor=binding.username,
-                        contact=contact,
-                        device_id=device_id,
-                        expires_at=binding.expires_at,
-                        received=f"{binding.source_host}:{binding.source_port}",
-                        transport=binding.source_transport,
-                        call_id=binding.call_id,
-                        cseq=binding.cseq,
-                        user_agent=binding.user_agent[:256] or None,
-                        q=Decimal(str(binding.q)) if binding.q is not None else None,
-                        updated_at=binding.registered_at,
-                    )
-                )
+            _DELETE_BY_DEVICE.execute(connection, batch.keys())
+            _DELETE_BY_AOR.execute(connection, kept.keys())
+            _INSERT_BINDING.execute(connection, [_row(binding) for binding in kept.values()])
 
     async def close(self) -> None:
         """Write what is left."""
         if self._flusher is not None and not self._flusher.done():
             self._flusher.cancel()
         await self.flush()
+
+
+_DELETE_BY_DEVICE = bulk_delete(
+    tables.sip_bindings, tables.sip_bindings.c.device_id, tables.sip_bindings.c.contact
+)
+_DELETE_BY_AOR = bulk_delete(tables.sip_bindings, tables.sip_bindings.c.aor, tables.sip_bindings.c.contact)
+_INSERT_BINDING = bulk_insert(tables.sip_bindings)
+
+
+def _row(binding: Binding) -> tuple[object, ...]:
+    """A binding's row of ``sip_bindings``, in the table's column order."""
+    return (
+        binding.username,  # aor
+        binding.contact,
+        binding.device_id,
+        binding.expires_at,
+        f"{binding.source_host}:{binding.source_port}",  # received
+        binding.source_transport,
+        binding.call_id,
+        binding.cseq,
+        binding.user_agent[:256] or None,
+        Decimal(str(binding.q)) if binding.q is not None else None,
+        None,  # instance_id
+        binding.registered_at,  # updated_at
+    )
 
 
 class SqlCdrSink:
