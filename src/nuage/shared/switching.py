@@ -5,9 +5,10 @@ database: the writer for the server to take the next statement or the next piece
 the reader for the next rows. When one of them has its answer it must take the interpreter lock
 back from the computing thread, which gives it up only every switch interval (5 ms by default).
 Meanwhile the server has nothing to do: a rating pass makes a few such round trips per batch of
-cost records, and the server stood idle between them for about a fifth of a pass (sampled from
-``pg_stat_activity``: the writer's session "idle in transaction"). ``switch_often`` lowers the
-interval for the job (1 ms) and restores it once the last of several overlapping jobs ends.
+cost records, and its writing session sat "idle in transaction" for 17-24 % of a pass (sampled
+from ``pg_stat_activity``), 9-14 % with a 1 ms interval (docs/benchmarks/pg-rating.md).
+``switch_often`` lowers the interval for the job and restores it once the last of several
+overlapping jobs ends.
 
 Process-wide, like ``collector.collector_paused``: only entry points that run a bulk job in a
 process of their own apply it (the ``nuage billing`` commands, the benchmarks), never the use
