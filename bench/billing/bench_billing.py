@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -62,6 +63,11 @@ from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql import tables as t
 from nuage.storage.sql.billing.rated_sqlite import JOB_CACHE_KIB
 from nuage.terms.counting import ItemKind, freeze_monthly_summary
+
+try:
+    from nuage.shared.switching import switch_often
+except ImportError:  # --compare-src with a tree from before it: rated as that tree's CLI rates
+    switch_often = nullcontext
 
 MONTH = Month(2026, 1)
 NOW = datetime(2026, 2, 3, 8, tzinfo=UTC)
@@ -181,7 +187,7 @@ def phase(name: str, url: str | None, data_dir: Path) -> dict[str, Any]:
     cpu_started = time.process_time()
     result: dict[str, Any]
     if name == "rate":
-        with collector_paused():  # as the CLI's bulk jobs
+        with collector_paused(), switch_often():  # as the CLI's rating
             report = rate_pending(platform.uow, ctx)
         result = {"cdrs": report.cdrs_seen, "stored": report.stored, "failures": report.failure_count}
     else:

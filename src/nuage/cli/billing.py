@@ -37,6 +37,7 @@ from nuage.services.billing.render import render_invoice_text
 from nuage.services.support import billing_run
 from nuage.shared.collector import collector_paused
 from nuage.shared.month import Month
+from nuage.shared.switching import switch_often
 from nuage.terms.counting import MonthlySummary
 
 billing_app = typer.Typer(
@@ -130,8 +131,9 @@ def import_cdrs(
 @billing_app.command("rate")
 def rate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """RAT-1..3: rate every pending CDR (customer retail, and partner wholesale where a partner serves)."""
-    # a bulk job of millions of acyclic tuples: the cyclic collector only costs time (this process only)
-    with operator_session(data_dir, database_url) as (platform, ctx), collector_paused():
+    # a bulk job of millions of acyclic tuples: the cyclic collector only costs time (this process
+    # only); its reading and writing threads take the interpreter lock back sooner (switch_often)
+    with operator_session(data_dir, database_url) as (platform, ctx), collector_paused(), switch_often():
         report = rating.rate_pending(platform.uow, ctx)
     for cdr_id, run, reason in report.failures[:20]:
         typer.secho(f"  not rated {cdr_id} ({run}): {reason}", fg=typer.colors.YELLOW)

@@ -14,7 +14,9 @@ the tariff version, the seconds billed, the exact amount and the amount rounded
 up to the cent (RAT-1). A CDR is rated at most once per run: ids already rated
 (``already_rated``) or seen earlier in the batch are skipped, never priced again.
 
-Speed: tariff look-ups are precomputed dicts by prefix length (``rating.tariffs``),
+Speed: tariff look-ups are precomputed dicts by prefix length (``rating.tariffs``), and a batch
+keeps the version of its last call and that version's rates by destination (most calls of a
+batch fall in one version and go to a few destinations: no method call for them),
 the RAT-1 price of each (rate, charged seconds) is computed once and memoised on the rate
 (``call_price`` is pure), cost records are ``NamedTuple``s, and the Decimal context is set once
 per batch.
@@ -24,21 +26,23 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal, localcontext
 from typing import NamedTuple
 
 from nuage.errors import RatingError
 from nuage.rating.cdr import Cdr
 from nuage.rating.packs import PackBalance, PackKind, TrafficPack
-from nuage.rating.tariffs import TariffBook
+from nuage.rating.tariffs import Rate, Tariff, TariffBook
 from nuage.shared.money import CENT, ZERO
 
 # Enough digits that ppm × seconds / 60 is never cut before the cent: the quotient is
 # either exact or a repeating 3/6 tail, so ROUND_CEILING on it is the exact RAT-1 ceiling.
 _CONTEXT = Context(prec=34)
 _SIXTY = Decimal(60)
+_NOT_YET = datetime.max.replace(tzinfo=UTC)
 _PRICES_KEPT = 1 << 14  # per rate: the RAT-1 prices of this many distinct durations are memoised
+_RATES_KEPT = 1 << 16  # per tariff version and batch: the rates of this many destinations
 
 
 class RatedCall(NamedTuple):
@@ -170,32 +174,50 @@ def rate_calls(
     append = rated.append
     no_packs: tuple[str, ...] = ()
     record = tuple.__new__  # a NamedTuple from all its fields, without the Python-level __new__ call
+    # The tariff version of the last call and its rates by destination: calls of a batch mostly
+    # fall in one version, so most are matched without a method call (the same answers as
+    # ``version_at`` and ``rate_for``, which are asked whenever these have none).
+    tariff: Tariff | None = None
+    valid_from: datetime = _NOT_YET  # no call falls in a version before the first is looked up
+    valid_to: datetime | None = None
+    version = ""
+    rates: dict[str, Rate] = {}
+    rates_by_tariff: dict[Tariff, dict[str, Rate]] = {}
     with localcontext(_CONTEXT):
         for cdr in ordered:
-            cdr_id = cdr.cdr_id
+            cdr_id, account_id, started_at, destination, seconds, emergency = cdr
             if cdr_id in seen or cdr_id in already_rated:
                 skipped.append(cdr_id)
                 continue
             seen.add(cdr_id)
-            seconds = cdr.billable_seconds
-            if cdr.emergency:
+            if emergency:
                 # RAT-3: emergency calls are free and not itemised.
                 append(
-                    record(RatedCall, (cdr_id, cdr.account_id, run, cdr.started_at, cdr.destination, "",
+                    record(RatedCall, (cdr_id, account_id, run, started_at, destination, "",
                                        "", seconds, 0, 0, ZERO, ZERO, ZERO, no_packs, True, False))
                 )  # fmt: skip
                 continue
-            try:
-                tariff = tariffs.version_at(cdr.started_at)
-                rate = tariff.rate_for(cdr.destination)
-            except RatingError as error:
-                failures.append(RatingFailure(cdr_id, error))
-                continue
+            rate = None
+            if valid_from <= started_at and (valid_to is None or started_at < valid_to):
+                rate = rates.get(destination)
+            if rate is None:
+                try:
+                    found = tariffs.version_at(started_at)
+                    if found is not tariff:
+                        tariff, valid_from, valid_to = found, found.valid_from, found.valid_to
+                        version, rates = found.version, rates_by_tariff.setdefault(found, {})
+                    rate = found.rate_for(destination)
+                except RatingError as error:
+                    failures.append(RatingFailure(cdr_id, error))
+                    continue
+                if len(rates) >= _RATES_KEPT:
+                    rates.clear()
+                rates[destination] = rate
             per_minute = rate.per_minute
             pack_seconds = 0
             pack_ids = no_packs
             if packs_by_account:
-                account_packs = packs_by_account.get(cdr.account_id)
+                account_packs = packs_by_account.get(account_id)
                 if account_packs:
                     pack_seconds, pack_ids = _draw_from_packs(account_packs, work, cdr, seconds, per_minute)
             charged = seconds - pack_seconds
@@ -206,8 +228,8 @@ def rate_calls(
                     prices.clear()
                 price = prices[charged] = call_price(charged, per_minute, rate.connection_fee, rate.minimum)
             append(
-                record(RatedCall, (cdr_id, cdr.account_id, run, cdr.started_at, cdr.destination,
-                                   rate.prefix, tariff.version, seconds, pack_seconds, charged, per_minute,
+                record(RatedCall, (cdr_id, account_id, run, started_at, destination,
+                                   rate.prefix, version, seconds, pack_seconds, charged, per_minute,
                                    price[0], price[1], pack_ids, False, True))
             )  # fmt: skip
     new_balances = {pack_id: PackBalance(pack_id, int(state[0]), state[1]) for pack_id, state in work.items()}

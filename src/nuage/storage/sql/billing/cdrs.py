@@ -190,7 +190,8 @@ class CdrStorage(SqlBillingBase):
                         started = parse(text_value + "+00:00")
                         if len(text_value) == 26:  # as ``utc_text`` writes it: the writer stores it back
                             texts[started] = text_value
-                    cdr = record(Cdr, (cdr_id, account_id, started, callee, seconds, bool(emergency)))
+                        emergency = bool(emergency)  # PostgreSQL's binary rows give a bool already
+                    cdr = record(Cdr, (cdr_id, account_id, started, callee, seconds, emergency))
                     size += 1
                     if retail_due:
                         add_retail(cdr)
