@@ -54,3 +54,20 @@ async def test_ended_calls_leave_no_call_transaction_dialog_or_timer_object_whil
         assert alive() == before
         await lab.advance(40.0)
         assert lab.server.transaction_counts == (0, 0)
+
+
+async def test_an_ended_call_is_freed_as_it_ends_without_a_pass_of_the_garbage_collector() -> None:
+    """A call, its legs, hunt and relay point at each other; once the call ended with both legs
+    closed nothing of it is left for the collector to find (issue #22: its passes stall the loop)."""
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        await call_and_hang_up(lab)
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(3):
+                await call_and_hang_up(lab)
+            await lab.advance(1.0)
+            left = [thing for thing in gc.get_objects() if isinstance(thing, KEPT_NOT)]
+        finally:
+            gc.enable()
+        assert left == []
