@@ -218,6 +218,7 @@ class CallController:
         if self.state is CallState.DEAD:
             if isinstance(event, Connect):
                 leg.bye()  # answered after we gave up: hang it up
+            self._detach_legs()  # the last leg still open when the call ended may have closed now
             return
         if self.transfer is not None and self.transfer.on_event(self, leg, event):
             return
@@ -408,8 +409,9 @@ class CallController:
     def _detach_legs(self) -> None:
         """Both legs closed, nothing pending: they stop pointing at the call (issue #22), so the call
         and its parts are freed at once rather than by the garbage collector, whose passes over
-        them cost CPU and stall the loop. Calls with media, a transfer or a leg still open keep
-        the reference (the collector frees them)."""
+        them cost CPU and stall the loop. Called again when a leg still open at the end reports
+        (a cancelled callee's 487). Calls with media or a transfer keep the reference (the
+        collector frees them)."""
         if self.media is not None or self.transfer is not None:
             return
         legs = [leg for leg in (self.caller_leg, self.callee_leg) if leg is not None]
