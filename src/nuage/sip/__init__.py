@@ -55,9 +55,9 @@ def tune_gc() -> None:
     collector runs every couple of calls. Freezing what exists at start-up (modules, settings,
     loaded bindings) keeps it out of every later scan, and a higher gen-0 threshold makes young
     collections rarer. An ended call leaves no reference cycle in the usual case (its parts are
-    freed as it ends: ``CallController._detach_legs``, issue #22); calls with media, a transfer
-    or a leg still open at their end still do, for the collector. Higher thresholds were tried:
-    with the server behind (calls queued, alive) a young collection scanned them all at once.
+    freed as it ends: ``CallController._detach_legs``, issue #22); calls with media or a transfer
+    still do, for the collector. Higher thresholds were tried: with the server behind (calls
+    queued, alive) a young collection scanned them all at once.
     """
     import gc
 
