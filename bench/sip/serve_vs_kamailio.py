@@ -59,7 +59,7 @@ API_CLIENT = ("demo-dupont", "demo-dupont-secret-2026")
 KAMAILIO_MODULES = ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/kamailio/modules")
 LAG = re.compile(
     rb"loop lag over .*? ticks=(\d+) .*? max_ms=([\d.]+) worst_cpu_ms=([\d.]+) gc_max_ms=([\d.]+) "
-    rb"buckets ([^;\n]*)(?:; full_gcs=(\d+) tracked=(-?\d+))?"
+    rb"buckets ([^;\n]*)(?:; full_gcs=(\d+) tracked=(-?\d+))?(?: gcs=(\d+)/(\d+)/(\d+) gc_ms=([\d.]+))?"
 )
 
 
@@ -143,14 +143,19 @@ class Lag:
     gc_max_ms: float
     full_gcs: int = -1  # collections of the oldest generation (-1: the server's probe does not say)
     tracked: int = -1  # the most objects that generation held after one of them (-1: none)
+    gcs: tuple[int, int, int] = (-1, -1, -1)  # collections per generation (-1: the probe does not say)
+    gc_ms: float = 0.0  # the time all the collections took
 
 
 def lag_of(log: bytes) -> Lag | None:
     """The loop lag lines of ``log`` added up."""
     ticks, worst, worst_cpu, gc_max, counts = 0, 0.0, 0.0, 0.0, {}
-    full_gcs, tracked = -1, -1
-    for n, top, cpu, gc_ms, buckets, full, census in LAG.findall(log):
+    full_gcs, tracked, gcs, gc_total = -1, -1, [-1, -1, -1], 0.0
+    for n, top, cpu, gc_ms, buckets, full, census, *generations, gc_sum in LAG.findall(log):
         ticks += int(n)
+        if gc_sum:
+            gcs = [max(g, 0) + int(c) for g, c in zip(gcs, generations, strict=True)]
+            gc_total += float(gc_sum)
         if full:
             full_gcs = max(full_gcs, 0) + int(full)
             tracked = max(tracked, int(census))
@@ -168,7 +173,7 @@ def lag_of(log: bytes) -> Lag | None:
         if seen >= 0.99 * ticks:
             p99 = min(bound, worst)
             break
-    return Lag(p99, worst, worst_cpu, gc_max, full_gcs, tracked)
+    return Lag(p99, worst, worst_cpu, gc_max, full_gcs, tracked, (gcs[0], gcs[1], gcs[2]), gc_total)
 
 
 class Bench:
@@ -386,11 +391,13 @@ def fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def lag_text(lag: Lag | None) -> str:
+def lag_text(lag: Lag | None, cpu_s: float = 0.0) -> str:
     if lag is None:
         return "-"
     census = f"; {lag.full_gcs} full" if lag.full_gcs >= 0 else ""
     census += f", {lag.tracked / 1000:.0f}k tracked" if lag.tracked >= 0 else ""
+    if lag.gcs[0] >= 0 and cpu_s > 0:  # the collector's time as a share of the server's CPU
+        census += f"; GC {100 * lag.gc_ms / 1000 / cpu_s:.1f} % of CPU, {'/'.join(map(str, lag.gcs))}"
     return f"{lag.p99_ms:.0f} / {lag.max_ms:.0f} ({lag.worst_cpu_ms:.0f}; {lag.gc_max_ms:.0f}{census})"
 
 
@@ -407,14 +414,15 @@ def line_of(run: Run) -> str:
                 f"load={run.load}")  # fmt: skip
     return (f"{run.server:>8} calls {run.rate:4d}/s ok={run.successful} failed={run.failed} "
             f"per-cpu-s={run.per_cpu_s():.0f} p50/p99/max={fmt(run.quantile(0.5))}/{fmt(run.quantile(0.99))}/"
-            f"{fmt(max(run.rtt_ms) if run.rtt_ms else None)} ms lag {lag_text(run.lag)} "
+            f"{fmt(max(run.rtt_ms) if run.rtt_ms else None)} ms lag {lag_text(run.lag, run.cpu_s)} "
             f"waiting={waiting_text(run)} load={run.load}")  # fmt: skip
 
 
 def report(runs: list[Run], bench: Bench) -> None:
     print(
         "\n| server | rate/s | ok | failed | calls per CPU-s | INVITE→200 p50 / p99 / max ms | "
-        "loop lag p99 / max ms (loop CPU in the worst; longest GC; full GCs, most objects they scanned) | "
+        "loop lag p99 / max ms (loop CPU in the worst; longest GC; full GCs, most objects they scanned; "
+        "all collections' time as a share of the server's CPU, young/middle/oldest collections) | "
         "waiting for a CPU | load average |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
@@ -422,7 +430,7 @@ def report(runs: list[Run], bench: Bench) -> None:
         top = max(r.rtt_ms) if r.rtt_ms else None
         print(f"| {r.server} | {r.rate} | {r.successful} | {r.failed} | {r.per_cpu_s():.0f} | "
               f"{fmt(r.quantile(0.5))} / {fmt(r.quantile(0.99))} / {fmt(top)} | "
-              f"{lag_text(r.lag)} | {waiting_text(r)} | "
+              f"{lag_text(r.lag, r.cpu_s)} | {waiting_text(r)} | "
               f"{r.load[0]:.2f}-{r.load[3]:.2f} |")  # fmt: skip
     print("\n| rate/s | Nuage / Kamailio calls per CPU-second (median of runs) |\n|---|---|")
     for rate in sorted({r.rate for r in runs if r.kind == "calls"}):

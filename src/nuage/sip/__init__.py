@@ -54,8 +54,10 @@ def tune_gc() -> None:
     A call makes a few hundred short-lived objects; with the default gen-0 threshold (700) the
     collector runs every couple of calls. Freezing what exists at start-up (modules, settings,
     loaded bindings) keeps it out of every later scan, and a higher gen-0 threshold makes young
-    collections rarer. The older generations keep tight thresholds: calls leave reference
-    cycles (controller and legs point at each other), which only the collector frees.
+    collections rarer. An ended call leaves no reference cycle in the usual case (its parts are
+    freed as it ends: ``CallController._detach_legs``, issue #22); calls with media or a transfer
+    still do, for the collector. Higher thresholds were tried: with the server behind (calls
+    queued, alive) a young collection scanned them all at once.
     """
     import gc
 

@@ -11,7 +11,9 @@ machine: ``worst_cpu_ms``, the processor time the loop's thread used during the 
 GIL), and ``gc_max_ms``, the longest garbage collection of the window; after the buckets,
 ``full_gcs``, the window's collections of the oldest generation, and ``tracked``, the objects the
 collector tracked in that generation after the last of them (counted then, a walk over them: a
-few ms per full collection, only while the probe runs), the heap each full collection scans.
+few ms per full collection, only while the probe runs), the heap each full collection scans;
+then ``gcs``, the window's collections of each generation (young/middle/oldest), and ``gc_ms``,
+the time all of them took: the collector's share of the loop.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class LoopLagProbe:
         self._gc_max_ms = 0.0
         self._full_gcs = 0
         self._tracked = -1
+        self._gcs = [0, 0, 0]  # the window's collections per generation
+        self._gc_ms = 0.0  # and their total time
 
     def start(self) -> None:
         """Start ticking (on the running loop); the probe's lines are logged whatever the log level."""
@@ -64,8 +68,12 @@ class LoopLagProbe:
         if phase == "start":
             self._gc_started = time.perf_counter()
         elif self._gc_started:
-            self._gc_max_ms = max(self._gc_max_ms, (time.perf_counter() - self._gc_started) * 1000)
-            if info.get("generation") == 2:
+            took = (time.perf_counter() - self._gc_started) * 1000
+            self._gc_max_ms = max(self._gc_max_ms, took)
+            self._gc_ms += took
+            generation = info.get("generation", 0)
+            self._gcs[min(max(generation, 0), 2)] += 1
+            if generation == 2:
                 self._full_gcs += 1
                 self._tracked = len(gc.get_objects(generation=2))
 
@@ -90,6 +98,8 @@ class LoopLagProbe:
         (_, worst_cpu), self._worst = self._worst, (0.0, 0.0)
         gc_max, self._gc_max_ms = self._gc_max_ms, 0.0
         full_gcs, self._full_gcs = self._full_gcs, 0
+        gcs, self._gcs = self._gcs, [0, 0, 0]
+        gc_ms, self._gc_ms = self._gc_ms, 0.0
         if not late:
             return
         counts = [0] * len(BUCKETS_MS)
@@ -102,7 +112,7 @@ class LoopLagProbe:
         )
         log.info(
             "loop lag over %.1f s: ticks=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f worst_cpu_ms=%.1f "
-            "gc_max_ms=%.1f buckets %s; full_gcs=%d tracked=%d",
+            "gc_max_ms=%.1f buckets %s; full_gcs=%d tracked=%d gcs=%d/%d/%d gc_ms=%.1f",
             window_s,
             len(late),
             late[len(late) // 2],
@@ -113,4 +123,6 @@ class LoopLagProbe:
             buckets,
             full_gcs,
             self._tracked,
+            *gcs,
+            gc_ms,
         )

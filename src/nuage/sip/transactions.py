@@ -12,6 +12,7 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from enum import Enum
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from nuage.sip.message import Headers, SipRequest, SipResponse
@@ -306,15 +307,11 @@ class ClientTransaction(_TimedTransaction):
         """The transaction user is done with this transaction (its leg closed): a late 2xx goes where
         one arriving after the transaction ended goes (the user's stray responses), and nothing of
         the user is kept alive while the transaction lingers (timers D and M: 32 s; issue #22)."""
-        self._on_response = self._stray
+        self._on_response = partial(_stray, self._layer, self.destination)  # not a method: no cycle
         self.last_provisional = None
         self.request.forget_views()
         if self.state is TxState.ACCEPTED:
             self._layer.release_accepted(self.key)
-
-    def _stray(self, response: SipResponse | None) -> None:
-        if response is not None:
-            self._layer.user.on_stray_response(response, self.destination)
 
     def cancel(self) -> None:
         """CANCEL the INVITE (§9.1): now if a provisional came, else as soon as one does."""
@@ -379,6 +376,12 @@ class ClientTransaction(_TimedTransaction):
 
 def _ignore(response: SipResponse | None) -> None:
     return None
+
+
+def _stray(layer: TransactionLayer, source: Address, response: SipResponse | None) -> None:
+    """A response to a released transaction: the transaction user's stray responses."""
+    if response is not None:
+        layer.user.on_stray_response(response, source)
 
 
 def make_response(

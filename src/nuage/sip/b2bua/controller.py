@@ -25,14 +25,14 @@ from nuage.sip.b2bua.callee import CalleeLeg
 from nuage.sip.b2bua.divert import diversion, divert_or_fail
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
 from nuage.sip.b2bua.hunt import Hunt, Step
-from nuage.sip.b2bua.legs import NO_ACK, CallerLeg, Leg
+from nuage.sip.b2bua.legs import NO_ACK, CallerLeg, EndedCall, Leg
 from nuage.sip.b2bua.media import CallMedia, spawn
 from nuage.sip.b2bua.placing import place
 from nuage.sip.b2bua.recording import follow
 from nuage.sip.b2bua.records import CallInfo, call_info, call_record, journal_entry, outcome_of
 from nuage.sip.b2bua.relay import Relay
 from nuage.sip.b2bua.services import CallServices
-from nuage.sip.b2bua.states import CallState
+from nuage.sip.b2bua.states import CallState, LegState
 from nuage.sip.b2bua.transfer import take_request
 from nuage.sip.media import Side
 from nuage.sip.message import SipRequest, SipResponse
@@ -218,6 +218,7 @@ class CallController:
         if self.state is CallState.DEAD:
             if isinstance(event, Connect):
                 leg.bye()  # answered after we gave up: hang it up
+            self._detach_legs()  # the last leg still open when the call ended may have closed now
             return
         if self.transfer is not None and self.transfer.on_event(self, leg, event):
             return
@@ -403,6 +404,24 @@ class CallController:
         else:
             self._account(record)
         self.services.on_finished(self)
+        self._detach_legs()
+
+    def _detach_legs(self) -> None:
+        """Both legs closed, nothing pending: they stop pointing at the call (issue #22), so the call
+        and its parts are freed at once rather than by the garbage collector, whose passes over
+        them cost CPU and stall the loop. Called again when a leg still open at the end reports
+        (a cancelled callee's 487). Calls with media or a transfer keep the reference (the
+        collector frees them)."""
+        if self.media is not None or self.transfer is not None:
+            return
+        legs = [leg for leg in (self.caller_leg, self.callee_leg) if leg is not None]
+        if any(
+            type(leg) not in (CallerLeg, CalleeLeg) or leg.state is not LegState.DISCONNECTED for leg in legs
+        ):
+            return  # (a pickup's or an application's leg: not detached)
+        ended = EndedCall(self.call_id)
+        for leg in legs:
+            leg.call = ended
 
     def _account(self, record: CdrRecord) -> None:
         self.services.accounting.call_ended(record)

@@ -30,7 +30,8 @@ leg of the step it joined ends with ``leg_over``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+import weakref
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -100,19 +101,43 @@ class _Current:
     leg: ForwardedLeg | None = None  # a forwarded external leg (its own attempt and CDR)
 
 
-@dataclass
 class Hunt:
-    """The routes of one call, tried in order, expanded through forwards and ring groups."""
+    """The routes of one call, tried in order, expanded through forwards and ring groups.
 
-    call: CallController
-    active: CallState = CallState.ROUTING  # the call's state while it hunts (else it ended)
-    queue: list[Item] = field(default_factory=list)
-    failure: Fail | None = None
-    timed_out: bool = False  # the current step's ring time ran out
-    ringing: frozenset[str] = frozenset()  # the users whose phones ring now (call pickup)
-    last_user: RoutedUser | None = None  # the last user rung or found unreachable (voicemail: ``divert``)
-    _current: _Current | None = None
-    _legs: int = 0
+    It reaches its call through a weak reference: the call owns its hunt, and a call and its parts
+    that point at each other are freed only by the garbage collector's passes (issue #22). The
+    hunt runs only for a live call (the call's methods and coroutines call it)."""
+
+    __slots__ = (
+        "_call",
+        "_current",
+        "_legs",
+        "active",
+        "failure",
+        "last_user",
+        "queue",
+        "ringing",
+        "timed_out",
+    )
+
+    def __init__(self, call: CallController, active: CallState = CallState.ROUTING) -> None:
+        self._call = weakref.ref(call)
+        self.active = active  # the call's state while it hunts (else it ended)
+        self.queue: list[Item] = []
+        self.failure: Fail | None = None
+        self.timed_out = False  # the current step's ring time ran out
+        self.ringing: frozenset[str] = frozenset()  # the users whose phones ring now (call pickup)
+        self.last_user: RoutedUser | None = None  # the last user rung or found unreachable (``divert``)
+        self._current: _Current | None = None
+        self._legs = 0
+
+    @property
+    def call(self) -> CallController:
+        """The call this hunt rings for."""
+        call = self._call()
+        if call is None:
+            raise ReferenceError("the call of this hunt is gone")
+        return call
 
     def add(self, routes: tuple[Destination, ...]) -> None:
         """The policy's routes, tried in order."""

@@ -318,6 +318,31 @@ class ClosedDialog:
             self._host.send_raw(*self._last_ack)
 
 
+class EndedCall:
+    """What a closed leg of an ended call points at in place of the call (issue #22): the call
+    and its legs, which point at each other, are then freed as soon as nothing else holds them,
+    not by the garbage collector's passes. A closed leg is reached by no message (its dialog is a
+    ``ClosedDialog``, its transactions are released), so this answers as an ended call would."""
+
+    __slots__ = ("call_id",)
+
+    def __init__(self, call_id: str) -> None:
+        self.call_id = call_id
+
+    def on_event(self, leg: Leg, event: LegEvent) -> None:
+        """An ended call hangs up what answers late, and ignores the rest."""
+        if isinstance(event, Connect):
+            leg.bye()
+
+    def on_ack(self, leg: Leg, request: SipRequest) -> None:
+        """Nothing waits for an ACK any more."""
+
+    def relay(self, from_leg: Leg, tx: ServerTransaction) -> None:
+        """No other party: as a call that is not connected answers."""
+        tx.reply(481 if tx.request.method != "INVITE" else 491)
+        from_leg.incoming_reinvite_done()
+
+
 def ignore_response(response: SipResponse | None) -> None:
     """A response handler for requests whose answer does not matter (BYE of a leg hung up)."""
     return None

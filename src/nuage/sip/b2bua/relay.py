@@ -16,6 +16,7 @@ drops the caller's claims about identity and credentials, which mean nothing on 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable
 
 from nuage.sip.b2bua.legs import Leg, LegHost
@@ -61,7 +62,8 @@ class Relay:
         self, host: LegHost, on_session_refresh: Callable[[str | None], None], domain: str = ""
     ) -> None:
         self._host = host
-        self._on_session_refresh = on_session_refresh
+        # the call owns its relay: the call's method is held weakly, not to make a cycle (issue #22)
+        self._on_session_refresh = weakref.WeakMethod(on_session_refresh)
         self._domain = domain
         self._ack_owed: tuple[Leg, int] | None = None
         self.rewrite: Rewrite | None = None  # set once the call's media is anchored
@@ -148,7 +150,9 @@ class Relay:
             else:
                 tx.respond(answer)
             if request.method in ("INVITE", "UPDATE"):
-                self._on_session_refresh(response.headers.get("session-expires"))
+                refreshed = self._on_session_refresh()
+                if refreshed is not None:
+                    refreshed(response.headers.get("session-expires"))
 
         sent = other.send_in_dialog(
             request.method,

@@ -13,7 +13,7 @@ from nuage.sip.b2bua.controller import CallController
 from nuage.sip.dialogs import Dialog
 from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.timers import CoarseTimer
-from nuage.sip.transactions import ClientTransaction, ServerTransaction
+from nuage.sip.transactions import ClientTransaction, ServerTransaction, new_tag
 from sip.unit.b2bua.lab import BOB_DESK, BOB_DESK_ONLY, B2buaLab, b2bua_lab
 from sip.unit.b2bua.test_calls import answer
 
@@ -54,3 +54,46 @@ async def test_ended_calls_leave_no_call_transaction_dialog_or_timer_object_whil
         assert alive() == before
         await lab.advance(40.0)
         assert lab.server.transaction_counts == (0, 0)
+
+
+async def test_an_ended_call_is_freed_as_it_ends_without_a_pass_of_the_garbage_collector() -> None:
+    """A call, its legs, hunt and relay point at each other; once the call ended with both legs
+    closed nothing of it is left for the collector to find (issue #22: its passes stall the loop)."""
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        await call_and_hang_up(lab)
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(3):
+                await call_and_hang_up(lab)
+            await lab.advance(1.0)
+            left = [thing for thing in gc.get_objects() if isinstance(thing, KEPT_NOT)]
+        finally:
+            gc.enable()
+        assert left == []
+
+
+async def test_a_call_cancelled_while_its_callee_rings_is_freed_once_the_callee_leg_ends() -> None:
+    """The call ends at the caller's CANCEL, its callee leg when the phone's 487 comes."""
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        await call_and_hang_up(lab)
+        gc.collect()
+        gc.disable()
+        try:
+            phone = lab.phones[BOB_DESK.device_id]
+            invite = lab.carrier.invite(BOB_DESK_ONLY)
+            incoming, tag = await phone.request("INVITE"), new_tag()
+            phone.reply(incoming, 180, to_tag=tag)
+            await lab.carrier.response(180)
+            lab.carrier.cancel(invite)
+            await lab.carrier.response(200, "CANCEL")
+            lab.carrier.ack_error(invite, await lab.carrier.response(487))
+            phone.reply(await phone.request("CANCEL"), 200)
+            phone.reply(incoming, 487, to_tag=tag)
+            await phone.request("ACK")
+            await lab.cdrs_written(2)
+            await lab.advance(1.0)
+            left = [thing for thing in gc.get_objects() if isinstance(thing, CallController)]
+        finally:
+            gc.enable()
+        assert left == []
