@@ -16,8 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from nuage.sip.message import Headers, SipRequest, SipResponse
-from nuage.sip.message.message import reason_phrase
-from nuage.sip.message.names import display_name
+from nuage.sip.message.message import header_lines, reason_phrase
 from nuage.sip.timers import Cancellable
 from nuage.sip.transport import Address, Transport, response_destination
 
@@ -417,9 +416,6 @@ def make_response(
     return response
 
 
-_DISPLAY: dict[str, str] = {}  # canonical key -> "Display-Name: " (header names: bounded)
-
-
 def response_bytes(
     request: SipRequest,
     status: int,
@@ -443,14 +439,6 @@ def response_bytes(
     lines.append("CSeq: " + (first.get("cseq") or ""))
     if 100 < status < 300 and request.method in ("INVITE", "SUBSCRIBE") and "record-route" in first:
         lines.extend(["Record-Route: " + value for value in request.headers.get_all("record-route")])
-    names = _DISPLAY
-    for key, value in headers:
-        if key != "content-length":
-            name = names.get(key)
-            if name is None:
-                name = display_name(key) + ": "
-                if len(names) < 4096:
-                    names[key] = name
-            lines.append(name + value)
+    header_lines(lines, headers)
     lines.append("Content-Length: 0\r\n\r\n")
     return "\r\n".join(lines).encode()

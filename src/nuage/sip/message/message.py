@@ -7,7 +7,7 @@ bytes into these messages.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from nuage.sip.message.errors import SipParseError
@@ -225,6 +225,21 @@ class Headers:
 
 _NAMES: dict[str, str] = {}  # canonical key -> "Display-Name: " (keys are header names: bounded)
 
+
+def header_lines(lines: list[str], items: Iterable[tuple[str, str]]) -> None:
+    """Append a ``Name: value`` line to ``lines`` for each (canonical key, value) of ``items`` but
+    Content-Length (the writer adds its own); names' display forms kept in a bounded cache."""
+    names = _NAMES
+    for key, value in items:
+        if key != "content-length":
+            name = names.get(key)
+            if name is None:
+                name = display_name(key) + ": "
+                if len(names) < 4096:
+                    names[key] = name
+            lines.append(name + value)
+
+
 _TAG = re.compile(r";[ \t]*tag[ \t]*=[ \t]*([^;,\s]+)", re.IGNORECASE)
 
 
@@ -351,15 +366,7 @@ class SipMessage:
     def to_bytes(self) -> bytes:
         """Serialise; Content-Length is always written and always matches the body."""
         lines = self._head_lines()
-        names = _NAMES
-        for key, value in self.headers._items:
-            if key != "content-length":
-                name = names.get(key)
-                if name is None:
-                    name = display_name(key) + ": "
-                    if len(names) < 4096:
-                        names[key] = name
-                lines.append(name + value)
+        header_lines(lines, self.headers._items)
         lines.append(f"Content-Length: {len(self.body)}\r\n\r\n")
         data = "\r\n".join(lines).encode()
         return data + self.body if self.body else data
