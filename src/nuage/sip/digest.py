@@ -29,7 +29,7 @@ from enum import Enum
 from typing import Protocol
 
 from nuage.sip.message import SipParseError, SipUri
-from nuage.sip.message.headers import parse_auth
+from nuage.sip.message.auth import parse_auth
 from nuage.sip.message.uri import uri_equivalent
 
 _HASHES: dict[str, Callable[[bytes], str]] = {

@@ -12,7 +12,7 @@ from nuage.sip.digest import (
     authorization_header,
     compute_response,
 )
-from nuage.sip.message.headers import parse_auth
+from nuage.sip.message.auth import parse_auth
 
 
 def test_rfc2617_md5_qop_auth_vector() -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from nuage.sip.message.auth import parse_auth
 from nuage.sip.message.errors import SipParseError
-from nuage.sip.message.headers import CSeq, NameAddr, Via, parse_auth
+from nuage.sip.message.headers import CSeq, NameAddr, Via
 from nuage.sip.message.message import Headers, SipMessage, SipRequest, SipResponse, reason_phrase
 from nuage.sip.message.parser import StreamFramer, parse_message
 from nuage.sip.message.uri import SipUri

@@ -1,4 +1,5 @@
-"""Header names and typed header values: name-addr (From/To/Contact), Via, CSeq, auth params.
+"""Header names and typed header values: name-addr (From/To/Contact), Via, CSeq (auth params:
+``auth``).
 
 Headers are kept raw in the message and parsed here on demand, so that a proxy-like path
 (the B2BUA reads a handful of headers) does not pay for the rest.
@@ -120,7 +121,7 @@ def parse_params(text: str) -> tuple[tuple[str, str | None], ...]:
             while j < n and text[j] in " \t":
                 j += 1
             if j < n and text[j] == '"':
-                value, j = _read_quoted(text, j)
+                value, j = read_quoted(text, j)
                 while j < n and text[j] in " \t":
                     j += 1
                 if j < n and text[j] != ";":
@@ -154,7 +155,7 @@ def format_params(params: tuple[tuple[str, str | None], ...]) -> str:
     return "".join(parts)
 
 
-def _read_quoted(text: str, start: int) -> tuple[str, int]:
+def read_quoted(text: str, start: int) -> tuple[str, int]:
     """Read a quoted string starting at ``text[start] == '"'``; return (unescaped value, index after)."""
     end = text.find('"', start + 1)
     if end > 0 and text.find("\\", start + 1, end) < 0:  # fast path: no escapes
@@ -241,7 +242,7 @@ class NameAddr:
             return cls(uri=SipUri("sip", "*"), wildcard=True)
         display: str | None = None
         if text.startswith('"'):
-            display, end = _read_quoted(text, 0)
+            display, end = read_quoted(text, 0)
             text = text[end:].lstrip()
             if not text.startswith("<"):
                 raise SipParseError("quoted display name without <uri>")
@@ -392,68 +393,3 @@ class CSeq:
 
     def __str__(self) -> str:
         return f"{self.number} {self.method}"
-
-
-_AUTH_PARAM = re.compile(r'[ \t,]*([^=, \t]+)[ \t]*(?:=[ \t]*(?:"([^"]*)"|([^", \t][^, \t]*|)))?')
-
-
-def parse_auth(value: str) -> tuple[str, dict[str, str]]:
-    """Parse an Authorization/WWW-Authenticate value into (scheme, {param: value})."""
-    value = value.strip()
-    space = value.find(" ")
-    if space < 0:
-        return value, {}
-    scheme, rest = value[:space], value[space + 1 :]
-    if "\\" not in rest:  # no escapes: one regular expression per parameter (issue #22)
-        fast = _auth_params(rest)
-        if fast is not None:
-            return scheme, fast
-    params: dict[str, str] = {}
-    i, n = 0, len(rest)
-    while i < n:
-        while i < n and rest[i] in " \t,":
-            i += 1
-        j = i
-        while j < n and rest[j] not in "=, \t":
-            j += 1
-        name = rest[i:j].lower()
-        while j < n and rest[j] in " \t":
-            j += 1
-        if not name:
-            break
-        if j >= n or rest[j] != "=":
-            params[name] = ""
-            i = j
-            continue
-        j += 1
-        while j < n and rest[j] in " \t":
-            j += 1
-        if j < n and rest[j] == '"':
-            val, j = _read_quoted(rest, j)
-        else:
-            k = j
-            while j < n and rest[j] not in ", \t":
-                j += 1
-            val = rest[k:j]
-        params[name] = val
-        i = j
-    return scheme, params
-
-
-def _auth_params(rest: str) -> dict[str, str] | None:
-    """``parse_auth``'s parameters read by ``_AUTH_PARAM``; None when a quoted value is not
-    closed (the character loop reports it)."""
-    params: dict[str, str] = {}
-    i, n = 0, len(rest)
-    match = _AUTH_PARAM.match
-    while i < n:
-        found = match(rest, i)
-        if found is None:
-            break  # only separators left, or a parameter without a name: the loop stops there too
-        name, quoted, plain = found.groups()
-        end = found.end()
-        if quoted is None and plain == "" and end < n and rest[end] == '"':
-            return None  # an unterminated quoted value
-        params[name.lower()] = quoted if quoted is not None else (plain or "")
-        i = end
-    return params

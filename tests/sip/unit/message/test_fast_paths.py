@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nuage.sip.message import NameAddr, SipParseError, SipRequest, SipUri, Via, parse_message
-from nuage.sip.message.headers import parse_auth
+from nuage.sip.message.auth import parse_auth
 from nuage.sip.transport import Address, stamp_received
 
 REGISTER = (

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nuage.sip.message import NameAddr, SipParseError, SipRequest, SipResponse, SipUri, Via, parse_message
-from nuage.sip.message.headers import parse_auth, split_list
+from nuage.sip.message.auth import parse_auth
+from nuage.sip.message.headers import split_list
 from nuage.sip.message.parser import StreamFramer
 
 INVITE = (
