@@ -21,31 +21,22 @@ from __future__ import annotations
 
 import gc
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
-_lock = threading.Lock()
-_jobs = 0
-_was_enabled = True
+from nuage.shared.process_wide import ProcessWide
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
+def _restart(was_enabled: bool) -> None:
+    if was_enabled:
+        gc.enable()
+
+
+_PAUSE = ProcessWide(gc.isenabled, _restart)
+
+
+def collector_paused() -> AbstractContextManager[None]:
     """Pause the cyclic garbage collector for the ``with`` block (reentrant, thread-safe)."""
-    global _jobs, _was_enabled
-    with _lock:
-        if _jobs == 0:
-            _was_enabled = gc.isenabled()
-            gc.disable()
-        _jobs += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _jobs -= 1
-            if _jobs == 0 and _was_enabled:
-                gc.enable()
+    return _PAUSE.held(gc.disable)
 
 
 #: values that hold no other object: freeing one is a single step, never a cascade

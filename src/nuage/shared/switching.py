@@ -18,32 +18,17 @@ cases themselves.
 from __future__ import annotations
 
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+
+from nuage.shared.process_wide import ProcessWide
 
 JOB_SWITCH_INTERVAL = 0.001
 """Seconds: how long a thread computing for a bulk job keeps the interpreter lock from the others."""
 
-_lock = threading.Lock()
-_jobs = 0
-_previous = 0.005
+_LOWERED = ProcessWide(sys.getswitchinterval, sys.setswitchinterval)
 
 
-@contextmanager
-def switch_often(interval: float = JOB_SWITCH_INTERVAL) -> Iterator[None]:
+def switch_often(interval: float = JOB_SWITCH_INTERVAL) -> AbstractContextManager[None]:
     """Lower the thread switch interval to ``interval`` for the ``with`` block (never raise it;
     reentrant, thread-safe: restored when the last overlapping block ends)."""
-    global _jobs, _previous
-    with _lock:
-        if _jobs == 0:
-            _previous = sys.getswitchinterval()
-        _jobs += 1
-        sys.setswitchinterval(min(interval, sys.getswitchinterval()))
-    try:
-        yield
-    finally:
-        with _lock:
-            _jobs -= 1
-            if _jobs == 0:
-                sys.setswitchinterval(_previous)
+    return _LOWERED.held(lambda: sys.setswitchinterval(min(interval, sys.getswitchinterval())))
