@@ -374,10 +374,9 @@ def _vacuum(url: str) -> None:
         connection.execute("VACUUM (ANALYZE) cdrs, parties, rated_calls")
 
 
-def _postgres_database() -> str:
+def _postgres_database(name: str) -> str:
     import psycopg
 
-    name = DATABASE
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -403,6 +402,7 @@ def main() -> None:
     parser.add_argument("--no-run", action="store_true", help="no monthly run after the last round")
     parser.add_argument("--compare-src", type=Path, help="also rate with another tree's src, each round")
     parser.add_argument("--reuse", action="store_true", help="PostgreSQL: the last run's database, no setup")
+    parser.add_argument("--database", default=DATABASE, help="PostgreSQL: the bench database's name")
     parser.add_argument("--phase", choices=["rate", "run", "reference"])
     parser.add_argument("--url")
     parser.add_argument("--data-dir", type=Path)
@@ -414,10 +414,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nuage-bench-") as tmp:
         data_dir = Path(tmp)
         if args.reuse and args.db == "postgresql":
-            url = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"
+            url = f"postgresql://postgres@127.0.0.1:5432/{args.database}"
             _forget_rated(url, data_dir)
         else:
-            url = _postgres_database() if args.db == "postgresql" else None
+            url = _postgres_database(args.database) if args.db == "postgresql" else None
             platform = _platform(url, data_dir)
             started = time.perf_counter()
             world = setup(platform, args.accounts, args.cdrs)
