@@ -55,21 +55,20 @@ def _storing_fails_at(
 ) -> Callable[[], None]:
     """The ``write``-th store of cost records in a pass fails, after ``look`` saw the pass's
     transaction; returns what puts the real store back."""
-    store = SqlBillingStore.add_prepared_rated_calls  # what a pass stores with
+    store = SqlBillingStore.stream_rated_calls  # what a pass stores with
     writes = 0
 
-    def crashing(self: SqlBillingStore, prepared: PreparedRatedCalls) -> int:
+    def crashing(self: SqlBillingStore, prepared: PreparedRatedCalls) -> None:
         nonlocal writes
         writes += 1
-        stored = store(self, prepared)
+        store(self, prepared)
         if writes == write:
             if look is not None:
                 look(self)
             raise _Crash
-        return stored
 
-    monkeypatch.setattr(SqlBillingStore, "add_prepared_rated_calls", crashing)
-    return lambda: monkeypatch.setattr(SqlBillingStore, "add_prepared_rated_calls", store)
+    monkeypatch.setattr(SqlBillingStore, "stream_rated_calls", crashing)
+    return lambda: monkeypatch.setattr(SqlBillingStore, "stream_rated_calls", store)
 
 
 @pytest.mark.rule("RAT-1")

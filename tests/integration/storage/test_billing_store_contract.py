@@ -20,6 +20,7 @@ from nuage.rating.runs import RatingRun
 from nuage.rating.tariffs import Tariff
 from nuage.services.billing.ports import ContractState, TrafficMark
 from nuage.shared.month import Month
+from nuage.storage.sql.billing import rated_copy
 from nuage.terms.contract import Contract, Termination
 from nuage.terms.counting import CountRecord, ItemKind, MonthlySummary
 
@@ -249,6 +250,33 @@ def test_cost_records_are_stored_once_and_read_back_as_they_were(uow_factory: An
             "pk_1": PackBalance("pk_1", 122, Decimal("2.50"))
         }
         assert uow.billing.pack_balances("partner-wholesale", ["pk_1"]) == {}
+
+
+@pytest.mark.rule("RAT-1")
+@pytest.mark.rule("TEN-5")
+def test_a_pass_streams_each_cost_record_once_and_counts_the_new_ones_by_run(
+    uow_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass streams its records (PostgreSQL: one COPY over several writes, ended once it holds
+    ``STREAM_RECORDS`` records, before any other statement and by ``rating_stored``): a record
+    already stored is kept and not counted, whether the stream it meets is open or ended."""
+    monkeypatch.setattr(rated_copy, "STREAM_RECORDS", 3)
+    retail = [rated(n) for n in range(1, 6)]
+    wholesale = [rated(n, account="cus_b", run=WHOLESALE.value) for n in range(6, 8)]
+    with uow_factory() as uow:
+        store = uow.billing
+        assert store.add_rated_calls([retail[1]], T0) == 1
+        store.stream_rated_calls(store.prepare_rated_calls(retail[:2], T0))  # open, meets retail[1]
+        store.stream_rated_calls(store.prepare_rated_calls(wholesale, T0))  # 4 records: ended
+        assert store.pack_balances(RETAIL.value, ["pk_1"]) == {}  # another statement between writes
+        store.stream_rated_calls(store.prepare_rated_calls(retail[2:], T0))
+        store.stream_rated_calls(store.prepare_rated_calls(retail[4:], T0))  # stored by the last
+        assert store.rating_stored() == {RETAIL.value: 4, WHOLESALE.value: 2}
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.billing.rated_calls([call.cdr_id for call in retail + wholesale])
+    kept = Decimal("0.050833333333")  # exact amounts are kept to 12 places
+    assert sorted(found) == sorted(call._replace(exact_amount=kept) for call in retail + wholesale)
 
 
 @pytest.mark.rule("BIL-3")

@@ -197,11 +197,19 @@ class BillingStore(Protocol):
         """RAT: ``add_rated_calls`` of what ``prepare_rated_calls`` made (of this kind of store)."""
         ...
 
-    def rating_stored(self) -> None:
-        """RAT: the pass has stored all its cost records; called once, before its commit.
+    def stream_rated_calls(self, prepared: PreparedRatedCalls) -> None:
+        """RAT: a rating pass's ``add_prepared_rated_calls``: the records may reach storage after
+        this returns (a store may keep one bulk write open over several batches), but in this
+        transaction and by the end of ``rating_stored``; a storage error may surface on a later call."""
+        ...
 
-        A store may set up its bulk writes as it likes during the pass; here it restores the
-        storage shape others read (indexes), in the same transaction.
+    def rating_stored(self) -> dict[str, int]:
+        """RAT: the pass has streamed all its cost records; called once, before its commit.
+
+        A store may set up its bulk writes as it likes during the pass; here it stores what it
+        still holds and restores the storage shape others read (indexes), in the same transaction.
+        Returns how many new cost records, by run, the pass streamed (a record already stored
+        for its CDR and run is left as it is and not counted).
         """
         ...
 

@@ -85,11 +85,11 @@ def rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, *, batch_size:
         packs = _rating_packs(uow.packs.list())
         threaded = uow.billing.overlaps_io
     tariff_books = {run: TariffBook(versions) for run, versions in books.items() if versions}
-    io = OrderedWriter(_begin_pass(factory), _end_pass, threaded=threaded, name="nuage-rating-io")
+    io = OrderedWriter(_begin_pass(factory), _end_pass(report), threaded=threaded, name="nuage-rating-io")
     committed = False
     try:
         io.run(lambda uow: None).result()  # the lock, before the snapshot below is taken
-        stored: list[tuple[str, Future[int]]] = []
+        stored: list[Future[None]] = []
         with factory() as reader:
             runs = {  # TEN-5: which runs price each account's calls, read once the lock is held
                 party.id: runs_for_account(served_by_partner=party.partner_id is not None)
@@ -106,10 +106,10 @@ def rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, *, batch_size:
                         if cdrs:
                             book = tariff_books.get(run)
                             _rate_run(io, reader.billing, run, book, packs, cdrs, now, report, stored)
-                    _count_stored(report, stored, wait=False)
-        io.close(commit=True)
+                    _count_stored(stored, wait=False)
+        _count_stored(stored, wait=True)
+        io.close(commit=True)  # stores what the stream still holds, counts the pass's records, commits
         committed = True
-        _count_stored(report, stored, wait=True)
     finally:
         if not committed:
             io.close(commit=False)
@@ -127,22 +127,24 @@ def _begin_pass(factory: BillingUnitOfWorkFactory) -> Callable[[ExitStack], Bill
     return begin
 
 
-def _end_pass(uow: BillingUnitOfWork) -> None:
-    """RAT: the pass stored all its cost records: the store restores its shape, then one commit."""
-    uow.billing.rating_stored()
-    uow.commit()
+def _end_pass(report: RatingReport) -> Callable[[BillingUnitOfWork], None]:
+    """RAT: the pass streamed all its cost records: the store stores what it still holds and
+    restores its shape, the report gets the new records by run, then one commit."""
+
+    def end(uow: BillingUnitOfWork) -> None:
+        report.stored = {run: count for run, count in uow.billing.rating_stored().items() if count}
+        uow.commit()
+
+    return end
 
 
-def _count_stored(
-    report: RatingReport, stored: list[tuple[str, Future[int]]], *, wait: bool, in_flight: int = 4
-) -> None:
-    """RAT: add the cost records stored so far to the report (raising a storage error, if any).
+def _count_stored(stored: list[Future[None]], *, wait: bool, in_flight: int = 4) -> None:
+    """RAT: forget the writes done so far (raising a storage error, if any).
 
     Waits while more than ``in_flight`` writes are queued, so that reading never runs ahead of
     storing by more than a few batches (memory stays flat whatever the number of CDRs)."""
-    while stored and (wait or len(stored) > in_flight or stored[0][1].done()):
-        run, future = stored.pop(0)
-        report.stored[run] = report.stored.get(run, 0) + future.result()
+    while stored and (wait or len(stored) > in_flight or stored[0].done()):
+        stored.pop(0).result()
 
 
 def _rate_run(
@@ -154,7 +156,7 @@ def _rate_run(
     cdrs: list[Cdr],
     now: datetime,
     report: RatingReport,
-    stored: list[tuple[str, Future[int]]],
+    stored: list[Future[None]],
 ) -> None:
     if book is None:
         report.failure_count += len(cdrs)
@@ -174,7 +176,7 @@ def _rate_run(
     outcome = rate_calls(cdrs, book, run=run.value, packs=run_packs, balances=balances)
     # made here, while the io thread writes the previous batch: it then only sends what is ready
     prepared = encoder.prepare_rated_calls(outcome.rated, now)
-    stored.append((run.value, io.run(lambda uow: uow.billing.add_prepared_rated_calls(prepared))))
+    stored.append(io.run(lambda uow: uow.billing.stream_rated_calls(prepared)))
     changed = [
         balance
         for pack_id, balance in outcome.balances.items()

@@ -35,6 +35,7 @@ from nuage.services.billing.ports import (
 from nuage.shared.money import to_minor
 from nuage.shared.month import Month
 from nuage.storage.memory.invoices import INVOICE_TABLES, MemoryInvoices
+from nuage.storage.memory.tables import Tables
 from nuage.terms.counting import CountRecord, MonthlySummary
 
 EXACT_PLACES = Decimal("1e-12")  # exact amounts are kept to 12 places, as the SQL store keeps them
@@ -83,6 +84,10 @@ def _stored_call(call: RatedCall) -> RatedCall:
 
 class MemoryBillingStore(MemoryInvoices):
     """``BillingStore`` over the private tables of one in-memory unit of work."""
+
+    def __init__(self, uow: Tables) -> None:
+        super().__init__(uow)
+        self._streamed: dict[str, int] = {}  # new cost records a rating pass streamed, by run
 
     # jobs ----------------------------------------------------------------------------------------------
     def lock(self, job: str) -> None:
@@ -333,8 +338,18 @@ class MemoryBillingStore(MemoryInvoices):
     def add_prepared_rated_calls(self, prepared: PreparedRatedCalls) -> int:
         return self.add_rated_calls(prepared.calls, prepared.rated_at)
 
-    def rating_stored(self) -> None:
-        """RAT: nothing was set aside."""
+    def stream_rated_calls(self, prepared: PreparedRatedCalls) -> None:
+        table = self._table("rated_calls")
+        for call in prepared.calls:
+            key = (call.cdr_id, call.run)
+            if key not in table:
+                table[key] = StoredCall(_stored_call(call), _utc(prepared.rated_at))
+                self._streamed[call.run] = self._streamed.get(call.run, 0) + 1
+
+    def rating_stored(self) -> dict[str, int]:
+        """RAT: nothing was set aside; the new records streamed, by run."""
+        streamed, self._streamed = self._streamed, {}
+        return streamed
 
     def rated_calls(self, cdr_ids: Sequence[str]) -> list[RatedCall]:
         wanted = set(cdr_ids)

@@ -36,8 +36,13 @@ class RatedCallWriter(Protocol):
         return how many were new."""
         ...
 
-    def stored(self) -> None:
-        """The pass stored everything: restore what it set aside, in the same transaction."""
+    def stream(self, calls: Sequence[RatedCall], rated_at: datetime, encoded: object) -> None:
+        """A pass's ``write``: ``calls`` stored by ``stored`` at the latest, in this transaction."""
+        ...
+
+    def stored(self) -> dict[str, int]:
+        """The pass stored everything: end its stream and restore what it set aside, in the same
+        transaction; return the new records it streamed, by run."""
         ...
 
 
@@ -72,8 +77,8 @@ class RatedCallStorage(SqlBillingBase):
         return self._writer.write(calls, rated_at, None)
 
     def prepare_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> PreparedRatedCalls:
-        """RAT: the records in the form this store's writer sends them (PostgreSQL: COPY text in
-        pieces; SQLite: the bound rows by run)."""
+        """RAT: the records in the form this store's writer sends them (PostgreSQL: binary COPY rows
+        in pieces; SQLite: the bound rows by run)."""
         return PreparedRatedCalls(calls, rated_at, self._writer.prepare(calls, rated_at) if calls else None)
 
     def add_prepared_rated_calls(self, prepared: PreparedRatedCalls) -> int:
@@ -81,9 +86,16 @@ class RatedCallStorage(SqlBillingBase):
         calls, rated_at, encoded = prepared
         return self._writer.write(calls, rated_at, encoded)
 
-    def rating_stored(self) -> None:
-        """RAT: put back what a bulk pass set aside (SQLite: the uninvoiced index), before the commit."""
-        self._writer.stored()
+    def stream_rated_calls(self, prepared: PreparedRatedCalls) -> None:
+        """RAT: a pass's ``add_prepared_rated_calls``: PostgreSQL keeps one COPY open over several
+        batches; the records are stored by ``rating_stored`` at the latest."""
+        calls, rated_at, encoded = prepared
+        self._writer.stream(calls, rated_at, encoded)
+
+    def rating_stored(self) -> dict[str, int]:
+        """RAT: end the pass's stream and put back what it set aside (SQLite: the uninvoiced index),
+        before the commit; the new records it streamed, by run."""
+        return self._writer.stored()
 
     def rated_calls(self, cdr_ids: Sequence[str]) -> list[RatedCall]:
         r = bt.rated_calls

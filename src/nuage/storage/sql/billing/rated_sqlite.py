@@ -57,6 +57,7 @@ class SqliteRatedCallWriter:
         self._inserted = 0  # of those, the ones that were new
         self._uninvoiced_before: int | None = None  # entries of the uninvoiced index before this pass
         self._set_aside = False
+        self._new: dict[str, int] = {}  # new records streamed by this pass, by run
 
     def prepare(self, calls: Sequence[RatedCall], rated_at: datetime) -> Encoded:
         """The rows of ``calls`` as the statements bind them, by run (touches no connection)."""
@@ -86,16 +87,27 @@ class SqliteRatedCallWriter:
         """Store ``calls`` (``encoded`` by ``prepare``, or None); an existing (cdr_id, run) is kept."""
         if not calls:
             return 0
+        return sum(self._insert(calls, rated_at, encoded).values())
+
+    def stream(self, calls: Sequence[RatedCall], rated_at: datetime, encoded: object) -> None:
+        """A pass's ``write``: SQLite's library works in this thread, nothing to overlap; the new
+        records are counted by run for ``stored``."""
+        if calls:
+            for run, inserted in self._insert(calls, rated_at, encoded).items():
+                self._new[run] = self._new.get(run, 0) + inserted
+
+    def _insert(self, calls: Sequence[RatedCall], rated_at: datetime, encoded: object) -> dict[str, int]:
         self._set_uninvoiced_index_aside(len(calls))
         at, rows = encoded if isinstance(encoded, tuple) else self.prepare(calls, rated_at)
-        inserted = 0
+        new: dict[str, int] = {}
         for run, (plain, others) in rows.items():
             for chosen, plain_calls in ((plain, True), (others, False)):
                 if chosen:
                     statement = _insert_rated(RatingRun(run), at, plain=plain_calls)
-                    inserted += int(self._connection.exec_driver_sql(statement, chosen).rowcount)
-        self._inserted += inserted
-        return inserted
+                    inserted = int(self._connection.exec_driver_sql(statement, chosen).rowcount)
+                    new[run] = new.get(run, 0) + inserted
+                    self._inserted += inserted
+        return new
 
     def _set_uninvoiced_index_aside(self, coming: int) -> None:
         """Bulk load: drop ``ix_rated_calls_uninvoiced`` for the rest of the transaction once this
@@ -120,8 +132,10 @@ class SqliteRatedCallWriter:
             self._connection.exec_driver_sql("DROP INDEX ix_rated_calls_uninvoiced")
             self._set_aside = True
 
-    def stored(self) -> None:
-        """The pass stored everything: build the uninvoiced index again if it was set aside."""
+    def stored(self) -> dict[str, int]:
+        """The pass stored everything: build the uninvoiced index again if it was set aside;
+        return the new records the pass streamed, by run."""
+        new, self._new = self._new, {}
         if self._set_aside:
             # The build sorts every entry; SQLite's sorter sorts runs as large as the page cache,
             # then merges them. Runs of a few MB stay in the processor's cache, faster than one
@@ -130,3 +144,4 @@ class SqliteRatedCallWriter:
             self._connection.execute(CreateIndex(_UNINVOICED_INDEX))
             self._connection.exec_driver_sql(f"PRAGMA cache_size = -{JOB_CACHE_KIB}")
             self._set_aside = False
+        return new
