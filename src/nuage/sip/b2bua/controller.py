@@ -57,8 +57,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nuage.sip.calls")
 
-APPLICATION_TOO_LONG = "maximum duration reached"
-"""The disposition of the CDR of a call a media application answered, cut at its maximum duration."""
+APPLICATION_TOO_LONG = "maximum duration reached"  # a media application's call, cut at its maximum
 
 
 @mypyc_attr(native_class=False)  # its hunt and relay hold it weakly
