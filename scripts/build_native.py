@@ -61,6 +61,7 @@ def build() -> None:
 
     clean()
     compiled = sources()
+    os.environ.setdefault("MYPY_CACHE_DIR", str(ROOT / "build" / "native-mypy-cache"))
     os.chdir(SRC)  # mypyc names modules by their path from here
     setup(
         name="nuage-native",
@@ -70,6 +71,7 @@ def build() -> None:
             [path.relative_to(SRC).as_posix() for path in compiled],
             opt_level=os.environ.get("NUAGE_NATIVE_OPT", "3"),
             multi_file=True,  # one C file per module: compiled in parallel
+            target_dir=str(ROOT / "build" / "native-c"),
         ),
         script_args=[
             "-q",
