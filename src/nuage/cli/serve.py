@@ -18,7 +18,7 @@ from nuage.cli.contracts import daily_contract_job
 from nuage.cli.janus_embedded import print_demo, start_janus, wire_sip
 from nuage.cli.support_mail import SupportMailRuntime, start_support_mail
 from nuage.cli.telavox_job import telavox_job, upstream_of
-from nuage.sip import install_uvloop, tune_gc
+from nuage.sip import NATIVE_BUILD, install_uvloop, tune_gc
 from nuage.sip.loop_lag import LoopLagProbe
 from nuage.sip.tls_certs import CertificateError, CertificatePair, fingerprint
 
@@ -114,6 +114,7 @@ async def _start_sip(platform: Platform) -> SipRuntime:
         f"domain {platform.settings.sip.realm}; demo accounts: `nuage demo` lists them "
         "(e.g. alice / Alice-Demo-2026)"
     )
+    typer.echo(NATIVE_BUILD.describe())
     if runtime.certificate is not None:
         await _print_tls(runtime, runtime.certificate)
     return runtime

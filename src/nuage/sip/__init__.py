@@ -10,6 +10,7 @@ platform comes through ``ports``; ``memory`` holds in-memory implementations of 
 
 from __future__ import annotations
 
+from nuage.native import BUILD as NATIVE_BUILD  # first: refuses a stale compiled module
 from nuage.sip.accounting import CdrWriter, NullAccounting
 from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import (
@@ -67,6 +68,7 @@ def tune_gc() -> None:
 
 
 __all__ = [
+    "NATIVE_BUILD",
     "Authorization",
     "Binding",
     "BindingStore",

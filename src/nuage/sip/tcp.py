@@ -138,7 +138,8 @@ class TcpTransport:
     async def _listen(self, host: str, port: int) -> None:
         loop = self._loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: TcpConnection(self), host, port)
-        sockname = self._server.sockets[0].getsockname()
+        server: Any = self._server  # its sockets: a tuple in asyncio, a list in uvloop
+        sockname = server.sockets[0].getsockname()
         self.local = Address(self.name, sockname[0], sockname[1])
         self._schedule_sweep()
 

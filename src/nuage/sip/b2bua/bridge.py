@@ -88,7 +88,7 @@ class Transfer:
         self.on_answered: Callable[[], None] | None = None  # the new leg answered (its journal entry)
         self.on_ringing: Callable[[Ring], None] | None = None  # the new leg's target rings (ringback)
         first = calls[0]
-        self._relay = Relay(first.services.host, first.session_refreshed, first.services.settings.domain)
+        self._relay = Relay(first.services.host, first, first.services.settings.domain)
         if media is not None:
             media.paused = True  # the transferor falls silent while the target rings: not a dead call
             self._relay.rewrite = self._rewrite

@@ -18,6 +18,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from mypy_extensions import mypyc_attr
 
 from nuage.sip.b2bua.anchoring import anchor, anchored
 from nuage.sip.b2bua.bridge import Transfer
@@ -49,12 +52,15 @@ from nuage.sip.responses import refusal_status, warning_header
 from nuage.sip.timers import Cancellable
 from nuage.sip.transactions import ServerTransaction
 
+if TYPE_CHECKING:
+    from nuage.sip.b2bua.pickup import PickerLeg
+
 log = logging.getLogger("nuage.sip.calls")
 
-APPLICATION_TOO_LONG = "maximum duration reached"
-"""The disposition of the CDR of a call a media application answered, cut at its maximum duration."""
+APPLICATION_TOO_LONG = "maximum duration reached"  # a media application's call, cut at its maximum
 
 
+@mypyc_attr(native_class=False)  # its hunt and relay hold it weakly
 class CallController:
     """One call: the caller's leg, the callee's leg, the policy's answer and the CDR."""
 
@@ -75,13 +81,13 @@ class CallController:
         self.answered_at: datetime | None = None
         self.attempt: CallAttempt | None = None
         self.caller_leg = CallerLeg(services.host, self, tx)
-        self.callee_leg: CalleeLeg | None = None
+        self.callee_leg: CalleeLeg | PickerLeg | None = None
         self.hunt = Hunt(self)  # what rings next: routes, forwards, ring groups (issue #15)
         self._timers: dict[str, Cancellable] = {}
         self._status = 0
         self._outcome: CallOutcome | None = None
         self.refusal_rule: str | None = None
-        self._relay = Relay(services.host, self.session_refreshed, services.settings.domain)
+        self._relay = Relay(services.host, self, services.settings.domain)
         self.media: CallMedia | None = None  # the call's media session once anchored
         self.offer = tx.request.body  # the offer sent to the callee (rewritten when anchored)
         self._session_interval: int | None = None

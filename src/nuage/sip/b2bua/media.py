@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mypy_extensions import mypyc_attr
+
 from nuage.directory.recording import CallParties, records_call
 from nuage.sip.b2bua.events import Fail
 from nuage.sip.media import (
@@ -223,6 +225,7 @@ async def account_recording(
     return AccountRecording(recordings, account_id) if rule.active else None
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # media applications extend it (b2bua.apps)
 class CallMedia:
     """One anchored call's session on the media port, named by the caller's Call-ID; recorded
     while its account's choice selects who is on it (CFG-9)."""

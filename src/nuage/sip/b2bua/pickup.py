@@ -11,8 +11,6 @@ The call keeps its one CDR, answered. Nothing ringing to pick up: 404; an INVITE
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.events import Connect
 from nuage.sip.b2bua.legs import CallerLeg
@@ -20,9 +18,6 @@ from nuage.sip.b2bua.services import CallServices
 from nuage.sip.b2bua.states import CallState
 from nuage.sip.ports import CallOutcome, Direction, SipAccount, UserDestination
 from nuage.sip.transactions import ServerTransaction
-
-if TYPE_CHECKING:
-    from nuage.sip.b2bua.callee import CalleeLeg
 
 GROUP_PICKUP = "*8"
 DIRECTED_PICKUP = "**"
@@ -88,7 +83,7 @@ async def pickup(services: CallServices, tx: ServerTransaction, phone: SipAccoun
     ringing = call.callee_leg
     picker = PickerLeg(services.host, call, tx)
     picker.user_id = phone.user_id  # CFG-9: the recording choice follows who answered
-    call.callee_leg = cast("CalleeLeg", picker)  # duck-typed: the controller's callee side
+    call.callee_leg = picker  # the controller's callee side
     ringing.cancel()  # its Fail comes from a leg no longer the call's: ignored
     picker.send(Connect(call.offer, "application/sdp"))
     call.on_event(picker, Connect(tx.request.body, tx.request.headers.get("content-type")))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from nuage.sip.b2bua.legs import Leg, LegHost
 from nuage.sip.b2bua.media import media_failure, spawn
@@ -55,15 +56,19 @@ Rewrite = Callable[[Leg, bytes], Awaitable[bytes]]
 """Rewrites an SDP a leg sent so that the other leg's media goes to the engine."""
 
 
+class SessionOwner(Protocol):
+    """The call a relay's refreshes restart the session timer of (RFC 4028)."""
+
+    def session_refreshed(self, header: str | None) -> None: ...
+
+
 class Relay:
     """One call's relay: what passes, and the ACK owed to a leg whose re-INVITE got a 2xx."""
 
-    def __init__(
-        self, host: LegHost, on_session_refresh: Callable[[str | None], None], domain: str = ""
-    ) -> None:
+    def __init__(self, host: LegHost, owner: SessionOwner, domain: str = "") -> None:
         self._host = host
-        # the call owns its relay: the call's method is held weakly, not to make a cycle (issue #22)
-        self._on_session_refresh = weakref.WeakMethod(on_session_refresh)
+        # the call owns its relay: the call is held weakly, not to make a cycle (issue #22)
+        self._owner = weakref.ref(owner)
         self._domain = domain
         self._ack_owed: tuple[Leg, int] | None = None
         self.rewrite: Rewrite | None = None  # set once the call's media is anchored
@@ -150,9 +155,9 @@ class Relay:
             else:
                 tx.respond(answer)
             if request.method in ("INVITE", "UPDATE"):
-                refreshed = self._on_session_refresh()
-                if refreshed is not None:
-                    refreshed(response.headers.get("session-expires"))
+                owner = self._owner()
+                if owner is not None:
+                    owner.session_refreshed(response.headers.get("session-expires"))
 
         sent = other.send_in_dialog(
             request.method,
