@@ -37,17 +37,18 @@ def source_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def check() -> NativeBuild:
-    """The build in place, after checking that no compiled module's source changed since."""
+def check(package: Path = PACKAGE) -> NativeBuild:
+    """The build in place under ``package`` (its manifest ``native.json``), after checking that no
+    compiled module's source changed since."""
     try:
-        recorded: dict[str, str] = json.loads(MANIFEST.read_text())
+        recorded: dict[str, str] = json.loads((package / MANIFEST.name).read_text())
     except FileNotFoundError:
-        if next(PACKAGE.rglob("*.so"), None) is not None:
+        if next(package.rglob("*.so"), None) is not None:
             raise StaleNativeBuild(
                 "compiled modules without the build's manifest: run `bash scripts/install`"
             ) from None
         return NativeBuild(0)
-    root = PACKAGE.parent
+    root = package.parent
     changed = [
         name
         for name, digest in recorded.items()

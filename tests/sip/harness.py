@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import secrets
 import shutil
@@ -212,9 +213,16 @@ class RawUdpPhone:
     """A bare UDP socket that sends hand-written SIP and reads what comes back (for edge cases)."""
 
     def __init__(self) -> None:
-        self.port = free_port()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", self.port))
+        for attempt in range(20):  # a free port may be taken by another process before the bind
+            self.port = free_port()
+            try:
+                self.sock.bind(("127.0.0.1", self.port))
+                break
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE or attempt == 19:
+                    self.sock.close()
+                    raise
         self.sock.setblocking(False)
         self._cseq: dict[str, int] = {}  # Call-ID -> the CSeq number of the last request sent on it
 

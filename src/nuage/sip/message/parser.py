@@ -176,6 +176,9 @@ def _validate(message: SipRequest | SipResponse) -> None:
             raise SipParseError(exc.reason, message) from None
 
 
+_CONTENT_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
+
+
 class StreamFramer:
     """Cuts a byte stream (TCP) into messages by Content-Length (RFC 3261 §18.3).
 
@@ -186,8 +189,6 @@ class StreamFramer:
     """
 
     __slots__ = ("_buffer", "error")
-
-    _LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 
     def __init__(self) -> None:
         self._buffer = bytearray()
@@ -208,7 +209,7 @@ class StreamFramer:
                     self._fail("Message Too Large", b"")
                 return out
             head = bytes(self._buffer[:end])
-            match = self._LENGTH.search(head)
+            match = _CONTENT_LENGTH.search(head)
             if match is None:
                 self._fail("missing Content-Length on a stream transport", head)
                 return out
