@@ -12,7 +12,9 @@ from nuage.directory.rules import (
     check_conference_pin,
     check_extension,
     check_no_service_role,
+    check_sip_password,
     clean_trunk_addresses,
+    generate_sip_password,
     in_block,
 )
 from nuage.errors import InvalidInput, TermViolation
@@ -65,3 +67,14 @@ def test_a_conference_pin_is_four_to_twelve_digits() -> None:
     for pin in ("123", "12345678901234", "12a4"):
         with pytest.raises(InvalidInput):
             check_conference_pin(pin)
+
+
+@pytest.mark.rule("SIP-5")
+def test_every_generated_sip_password_passes_the_password_policy() -> None:
+    """A password the platform draws for a device (the portal's "new SIP password", a new
+    device's) is never refused by the rule it is drawn for: about 1.5 % of plain draws of 24
+    letters and digits lack a kind."""
+    for _ in range(3000):
+        password = generate_sip_password()
+        check_sip_password(password)
+        assert len(password) == 24
