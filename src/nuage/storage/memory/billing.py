@@ -11,6 +11,7 @@ is held until the transaction ends. Nothing here runs in another thread: ``overl
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -87,7 +88,7 @@ class MemoryBillingStore(MemoryInvoices):
 
     def __init__(self, uow: Tables) -> None:
         super().__init__(uow)
-        self._streamed: dict[str, int] = {}  # new cost records a rating pass streamed, by run
+        self._streamed: Counter[str] = Counter()  # new cost records a rating pass streamed, by run
 
     # jobs ----------------------------------------------------------------------------------------------
     def lock(self, job: str) -> None:
@@ -322,13 +323,17 @@ class MemoryBillingStore(MemoryInvoices):
 
     def add_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> int:
         """RAT: an existing (cdr_id, run) is kept, so rating twice stores once."""
+        return sum(self._insert_rated(calls, rated_at).values())
+
+    def _insert_rated(self, calls: Sequence[RatedCall], rated_at: datetime) -> Counter[str]:
+        """The records not stored yet for their (cdr_id, run), stored; how many, by run."""
         table = self._table("rated_calls")
-        added = 0
+        added: Counter[str] = Counter()
         for call in calls:
             key = (call.cdr_id, call.run)
             if key not in table:
                 table[key] = StoredCall(_stored_call(call), _utc(rated_at))
-                added += 1
+                added[call.run] += 1
         return added
 
     def prepare_rated_calls(self, calls: Sequence[RatedCall], rated_at: datetime) -> PreparedRatedCalls:
@@ -339,16 +344,11 @@ class MemoryBillingStore(MemoryInvoices):
         return self.add_rated_calls(prepared.calls, prepared.rated_at)
 
     def stream_rated_calls(self, prepared: PreparedRatedCalls) -> None:
-        table = self._table("rated_calls")
-        for call in prepared.calls:
-            key = (call.cdr_id, call.run)
-            if key not in table:
-                table[key] = StoredCall(_stored_call(call), _utc(prepared.rated_at))
-                self._streamed[call.run] = self._streamed.get(call.run, 0) + 1
+        self._streamed.update(self._insert_rated(prepared.calls, prepared.rated_at))
 
     def rating_stored(self) -> dict[str, int]:
         """RAT: nothing was set aside; the new records streamed, by run."""
-        streamed, self._streamed = self._streamed, {}
+        streamed, self._streamed = dict(self._streamed), Counter()
         return streamed
 
     def rated_calls(self, cdr_ids: Sequence[str]) -> list[RatedCall]:
