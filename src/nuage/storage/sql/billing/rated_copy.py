@@ -168,10 +168,7 @@ class PostgresRatedCallWriter:
             cursor.execute("SAVEPOINT rated_copy")
             try:
                 with cursor.copy(_COPY) as copy:
-                    copy.write(HEADER)
-                    for piece in pieces:
-                        copy.write(piece)
-                    copy.write(TRAILER)
+                    _send(copy, pieces)
                 copied = int(cursor.rowcount)
             except psycopg_errors.UniqueViolation:
                 cursor.execute("ROLLBACK TO SAVEPOINT rated_copy")
@@ -189,10 +186,7 @@ class PostgresRatedCallWriter:
         with raw.cursor() as cursor:
             cursor.execute(_STAGE)
             with cursor.copy(f"COPY rated_calls_stage ({_COLUMNS}) FROM STDIN (FORMAT binary)") as copy:
-                copy.write(HEADER)
-                for piece in pieces:
-                    copy.write(piece)
-                copy.write(TRAILER)
+                _send(copy, pieces)
             new = {run: int(count) for run, count in cursor.execute(_INSERT_STAGED)}
             cursor.execute("TRUNCATE rated_calls_stage")
         return new
@@ -202,6 +196,15 @@ class PostgresRatedCallWriter:
         encode = self._binary.rows
         for chunk in chunks(calls, COPY_CHUNK):
             yield encode(chunk, rated_at)
+
+
+def _send(copy: Any, pieces: Sequence[bytes]) -> None:
+    """A whole binary COPY: its header, ``pieces`` a piece at a time (the server stores one while
+    the next is sent), its trailer."""
+    copy.write(HEADER)
+    for piece in pieces:
+        copy.write(piece)
+    copy.write(TRAILER)
 
 
 class _Abandoned(Exception):
