@@ -75,7 +75,6 @@ def check_positive(field: str, value: int, *, allow_zero: bool = False) -> None:
 
 
 _SIP_ALPHABET = string.ascii_letters + string.digits
-_SIP_KINDS = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
 
 
 def generate_sip_password(length: int = 24) -> str:
@@ -83,17 +82,22 @@ def generate_sip_password(length: int = 24) -> str:
     ``check_sip_password``: drawn again in the rare case (about 1.5 %) one lacks a kind."""
     while True:
         password = "".join(secrets.choice(_SIP_ALPHABET) for _ in range(length))
-        if all(any(c in group for c in password) for group in _SIP_KINDS):
+        if _sip_password_strong(password):
             return password
+
+
+def _sip_password_strong(password: str) -> bool:
+    """SIP-5: at least 12 characters of three kinds (lower, upper, digits, symbols)."""
+    kinds = sum(
+        any(c in group for c in password)
+        for group in (string.ascii_lowercase, string.ascii_uppercase, string.digits, string.punctuation)
+    )
+    return len(password) >= 12 and kinds >= 3
 
 
 def check_sip_password(password: str) -> None:
     """SIP-5: a chosen SIP password must be long and mixed enough to resist guessing."""
-    classes = sum(
-        any(c in group for c in password)
-        for group in (string.ascii_lowercase, string.ascii_uppercase, string.digits, string.punctuation)
-    )
-    if len(password) < 12 or classes < 3:
+    if not _sip_password_strong(password):
         raise TermViolation(
             "SIP-5",
             "SIP passwords need at least 12 characters of three kinds (lower, upper, digits, symbols)",
