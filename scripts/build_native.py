@@ -1,8 +1,8 @@
 """Compile Nuage's SIP core with mypyc, in place, beside its Python sources.
 
 The typed modules of ``nuage.sip`` (``mypy --strict`` clean) become C extensions, which Python
-imports instead of the ``.py`` files next to them: the same code, a third to a half less CPU per
-message (issue #22, ``docs/benchmarks.md``). The ``.py`` files stay the source of truth; a manifest
+imports instead of the ``.py`` files next to them: the same code, about 10-20 % less CPU per call
+and per REGISTER (issue #22, ``docs/benchmarks.md``). The ``.py`` files stay the source of truth; a manifest
 (``src/nuage/native.json``) records the hash of each compiled source, and ``nuage.native`` refuses
 to start on a compiled module whose source changed since (run ``bash scripts/install`` again).
 
