@@ -112,6 +112,18 @@ async def test_old_nonce_and_a_nonce_of_another_secret_are_stale() -> None:
     assert await _check(other, credentials) is Verdict.STALE
 
 
+@pytest.mark.parametrize("secret", [b"s" * 16, b"s" * 64, b"a long shared nonce secret " * 8])
+async def test_nodes_sharing_a_nonce_secret_of_any_length_accept_each_other_s_nonces(
+    secret: bytes,
+) -> None:
+    first = DigestAuthenticator("nuage.local", secret=secret)
+    second = DigestAuthenticator("nuage.local", secret=secret)  # another node, the same settings
+    credentials = _answer(first, first.challenges(source=UDP)[0], "pw")
+    assert await _check(second, credentials) is Verdict.OK
+    tampered = DigestAuthenticator("nuage.local", secret=secret[:-1] + b"!")
+    assert await _check(tampered, _answer(first, first.challenges(source=UDP)[0], "pw")) is Verdict.STALE
+
+
 def test_credentials_for_another_realm_are_ignored() -> None:
     auth = DigestAuthenticator("nuage.local")
     assert auth.credentials(['Digest username="a", realm="elsewhere", nonce="n", response="r"']) is None
