@@ -1,6 +1,6 @@
 """Digest authentication (RFC 2617 MD5, RFC 8760/7616 SHA-256, qop=auth) — SIP-1, SIP-5.
 
-A nonce is a timestamp, a salt and an HMAC of both (and of the client's source address, when
+A nonce is a timestamp, a salt and a MAC of both (and of the client's source address, when
 ``bind_source``: UDP and TCP sources) under a secret, so a nonce we issued is checked without
 storage; an old one, or one presented from another address, is answered with ``stale=true``.
 
@@ -214,7 +214,7 @@ class DigestAuthenticator:
         return hashlib.blake2b(text, key=self._secret, digest_size=12).hexdigest()
 
     def new_nonce(self, source: tuple[str, str] | None = None) -> str:
-        """A nonce: hex timestamp, a random salt and an HMAC of both (and of the bound source)."""
+        """A nonce: hex timestamp, a random salt and a MAC of both (and of the bound source)."""
         stamp = f"{int(self._now()):x}.{self._salt()}"
         return f"{stamp}.{self._mac(stamp, self._binding(source))}"
 
