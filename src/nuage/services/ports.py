@@ -40,10 +40,10 @@ from nuage.directory.model import (
 from nuage.directory.routing import CallForwarding, RingGroup
 from nuage.directory.schedules import Schedule
 from nuage.directory.voicemail import VoicemailBox, VoicemailMessage
-from nuage.policy.autodialer import AutoDialerBlock, Subject
 from nuage.tenancy.model import Order, Party
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (the call policy's package loads the SIP stack: not for every use of a port)
+    from nuage.policy.autodialer import AutoDialerBlock, Subject
     from nuage.services.access import AccessStore
     from nuage.services.call_record_ports import PlatformUnitOfWork
 

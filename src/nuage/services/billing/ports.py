@@ -9,6 +9,7 @@ crossing the port are the domain's own (``Tariff``, ``PriceList``, ``MonthlySumm
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -48,6 +49,36 @@ class PreparedRatedCalls(NamedTuple):
     calls: Sequence[RatedCall]
     rated_at: datetime
     encoded: object  # the store's own form of the records, or None if it makes none ahead
+
+
+class RatingPassWriter(Protocol):
+    """RAT: the writing side of one rating pass: one transaction, under the job's lock from
+    ``begin`` to ``commit`` or ``close``, writing in the order it is given work."""
+
+    def begin(self) -> None:
+        """Open the transaction and take the job's lock (before the pass reads what is pending)."""
+        ...
+
+    def pack_balances(self, run: str, pack_ids: Sequence[str]) -> dict[str, PackBalance]:
+        """RAT-3: the balances of ``pack_ids`` in ``run`` as the pass's writes so far left them."""
+        ...
+
+    def stream(self, prepared: PreparedRatedCalls) -> Future[None]:
+        """RAT: store ``prepared`` (made by the store's ``prepare_rated_calls``) by ``commit`` at
+        the latest; the future is done when the writer took it (a failure may surface later)."""
+        ...
+
+    def save_pack_balances(self, run: str, balances: Sequence[PackBalance], at: datetime) -> None:
+        """RAT-3: the packs' balances after the batches streamed so far."""
+        ...
+
+    def commit(self) -> dict[str, int]:
+        """Store what is still held, commit, and return the new cost records by run."""
+        ...
+
+    def close(self) -> None:
+        """End the writer; what was not committed is rolled back (after a failure, or at once)."""
+        ...
 
 
 class TrafficMark(NamedTuple):
@@ -124,6 +155,13 @@ class BillingStore(Protocol):
     def overlaps_io(self) -> bool:
         """Whether the database works outside this process (a server), so that a streaming job
         gains by reading and writing on a thread of its own while Python computes."""
+        ...
+
+    def rating_pass_process(self, job: str, min_backlog: int) -> RatingPassWriter | None:
+        """RAT: a writer of a rating pass in a process of its own, started now, when the database
+        works inside this process (SQLite: its library holds the interpreter lock for each row)
+        and about ``min_backlog`` CDRs or more look unrated; None: the pass writes through a unit
+        of work of this process."""
         ...
 
     # tariffs and price plans (RAT-2, BIL-2) --------------------------------------------------------

@@ -6,7 +6,7 @@ behind in order) is ``services.jobs``; this module owns what is read, priced and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
@@ -20,7 +20,13 @@ from nuage.rating.rater import rate_calls
 from nuage.rating.runs import RatingRun, runs_for_account
 from nuage.rating.tariffs import TariffBook
 from nuage.services.billing.common import BILLING_JOB, require_operator
-from nuage.services.billing.ports import BillingStore, BillingUnitOfWork, BillingUnitOfWorkFactory
+from nuage.services.billing.ports import (
+    BillingStore,
+    BillingUnitOfWork,
+    BillingUnitOfWorkFactory,
+    PreparedRatedCalls,
+    RatingPassWriter,
+)
 from nuage.services.context import Context
 from nuage.services.jobs import OrderedWriter, read_ahead
 from nuage.shared.clock import business_midnight
@@ -66,29 +72,42 @@ def _rating_packs(packs: Iterable[DirectoryPack]) -> dict[str, list[TrafficPack]
     return by_account
 
 
-def rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, *, batch_size: int = 20000) -> RatingReport:
+PASS_PROCESS_FROM = 100_000  # CDRs a pass looks to have before its writes get a process of their own
+
+
+def rate_pending(
+    factory: BillingUnitOfWorkFactory,
+    ctx: Context,
+    *,
+    batch_size: int = 20000,
+    process_from: int = PASS_PROCESS_FROM,
+) -> RatingReport:
     """RAT-1..3/TEN-5: rate every pending CDR in both runs, in batches of ``batch_size`` CDRs.
 
     One pass is one transaction under the job lock: the pending CDRs are read from a snapshot
     taken once the lock is held, so two passes never price the same call or draw the same
     pack twice, and a pass that fails stores nothing (rating again is idempotent). Accounts
     with traffic packs are read last, in call order (RAT-3: packs are drawn in call order);
-    memory holds a few batches, whatever the number of CDRs.
+    memory holds a few batches, whatever the number of CDRs. Where the store offers it (SQLite,
+    about ``process_from`` CDRs or more to rate), the pass's transaction is in a process of its
+    own, which stores a batch while this one prices the next.
     """
     require_operator(ctx)
     report = RatingReport()
     with factory() as uow:
-        uow.billing.refresh_statistics()
-        uow.commit()
-    with factory() as uow:
-        books = {run: uow.billing.tariffs(run.value) for run in RatingRun}
-        packs = _rating_packs(uow.packs.list())
-        threaded = uow.billing.overlaps_io
-    tariff_books = {run: TariffBook(versions) for run, versions in books.items() if versions}
-    io = OrderedWriter(_begin_pass(factory), _end_pass(report), threaded=threaded, name="nuage-rating-io")
-    committed = False
+        process = uow.billing.rating_pass_process(BILLING_JOB, process_from)  # it starts meanwhile
+    writes: RatingPassWriter | None = process
     try:
-        io.run(lambda uow: None).result()  # the lock, before the snapshot below is taken
+        with factory() as uow:
+            uow.billing.refresh_statistics()
+            uow.commit()
+        with factory() as uow:
+            books = {run: uow.billing.tariffs(run.value) for run in RatingRun}
+            packs = _rating_packs(uow.packs.list())
+            threaded = uow.billing.overlaps_io
+        tariff_books = {run: TariffBook(versions) for run, versions in books.items() if versions}
+        writes = writes or _UnitOfWorkPass(factory, threaded)
+        writes.begin()  # the lock, before the snapshot below is taken
         stored: list[Future[None]] = []
         with factory() as reader:
             runs = {  # TEN-5: which runs price each account's calls, read once the lock is held
@@ -105,37 +124,63 @@ def rate_pending(factory: BillingUnitOfWorkFactory, ctx: Context, *, batch_size:
                         cdrs = pending.of(run)
                         if cdrs:
                             book = tariff_books.get(run)
-                            _rate_run(io, reader.billing, run, book, packs, cdrs, now, report, stored)
+                            _rate_run(writes, reader.billing, run, book, packs, cdrs, now, report, stored)
                     _count_stored(stored, wait=False)
         _count_stored(stored, wait=True)
-        io.close(commit=True)  # stores what the stream still holds, counts the pass's records, commits
-        committed = True
+        # stores what the stream still holds, counts the pass's records, commits
+        report.stored = {run: count for run, count in writes.commit().items() if count}
     finally:
-        if not committed:
-            io.close(commit=False)
+        if writes is not None:
+            writes.close()  # after a failure: rolled back
     return report
 
 
-def _begin_pass(factory: BillingUnitOfWorkFactory) -> Callable[[ExitStack], BillingUnitOfWork]:
-    """RAT: the pass's writing transaction, which takes the job's lock first."""
+class _UnitOfWorkPass:
+    """``RatingPassWriter`` over a unit of work of this process: the writes in order, on a thread
+    of their own when the database works outside this process (``OrderedWriter``)."""
 
-    def begin(scope: ExitStack) -> BillingUnitOfWork:
-        uow = scope.enter_context(factory())
-        uow.billing.lock(BILLING_JOB)
-        return uow
+    def __init__(self, factory: BillingUnitOfWorkFactory, threaded: bool) -> None:
+        self._stored: dict[str, int] = {}
+        self._io = OrderedWriter(self._begin(factory), self._end, threaded=threaded, name="nuage-rating-io")
+        self._committed = False
 
-    return begin
+    @staticmethod
+    def _begin(factory: BillingUnitOfWorkFactory) -> Callable[[ExitStack], BillingUnitOfWork]:
+        """RAT: the pass's writing transaction, which takes the job's lock first."""
 
+        def begin(scope: ExitStack) -> BillingUnitOfWork:
+            uow = scope.enter_context(factory())
+            uow.billing.lock(BILLING_JOB)
+            return uow
 
-def _end_pass(report: RatingReport) -> Callable[[BillingUnitOfWork], None]:
-    """RAT: the pass streamed all its cost records: the store stores what it still holds and
-    restores its shape, the report gets the new records by run, then one commit."""
+        return begin
 
-    def end(uow: BillingUnitOfWork) -> None:
-        report.stored = {run: count for run, count in uow.billing.rating_stored().items() if count}
+    def _end(self, uow: BillingUnitOfWork) -> None:
+        """RAT: the pass streamed all its cost records: the store stores what it still holds and
+        restores its shape, then one commit."""
+        self._stored = uow.billing.rating_stored()
         uow.commit()
 
-    return end
+    def begin(self) -> None:
+        self._io.run(lambda uow: None).result()
+
+    def pack_balances(self, run: str, pack_ids: Sequence[str]) -> dict[str, PackBalance]:
+        return self._io.run(lambda uow: uow.billing.pack_balances(run, pack_ids)).result()
+
+    def stream(self, prepared: PreparedRatedCalls) -> Future[None]:
+        return self._io.run(lambda uow: uow.billing.stream_rated_calls(prepared))
+
+    def save_pack_balances(self, run: str, balances: Sequence[PackBalance], at: datetime) -> None:
+        self._io.run(lambda uow: uow.billing.save_pack_balances(run, balances, at))
+
+    def commit(self) -> dict[str, int]:
+        self._io.close(commit=True)
+        self._committed = True
+        return self._stored
+
+    def close(self) -> None:
+        if not self._committed:
+            self._io.close(commit=False)
 
 
 def _count_stored(stored: list[Future[None]], *, wait: bool, in_flight: int = 4) -> None:
@@ -148,7 +193,7 @@ def _count_stored(stored: list[Future[None]], *, wait: bool, in_flight: int = 4)
 
 
 def _rate_run(
-    io: OrderedWriter[BillingUnitOfWork],
+    writes: RatingPassWriter,
     encoder: BillingStore,
     run: RatingRun,
     book: TariffBook | None,
@@ -170,20 +215,20 @@ def _rate_run(
     )
     balances: dict[str, PackBalance] = {}
     if run_packs:
-        # RAT-3: the balances as the previous pages left them (the io thread keeps the order)
+        # RAT-3: the balances as the previous pages left them (the writer keeps the order)
         pack_ids = [pack.pack_id for pack in run_packs]
-        balances = io.run(lambda uow: uow.billing.pack_balances(run.value, pack_ids)).result()
+        balances = writes.pack_balances(run.value, pack_ids)
     outcome = rate_calls(cdrs, book, run=run.value, packs=run_packs, balances=balances)
-    # made here, while the io thread writes the previous batch: it then only sends what is ready
+    # made here, while the writer stores the previous batch: it then only sends what is ready
     prepared = encoder.prepare_rated_calls(outcome.rated, now)
-    stored.append(io.run(lambda uow: uow.billing.stream_rated_calls(prepared)))
+    stored.append(writes.stream(prepared))
     changed = [
         balance
         for pack_id, balance in outcome.balances.items()
         if balances.get(pack_id, PackBalance(pack_id)) != balance
     ]
     if changed:
-        io.run(lambda uow: uow.billing.save_pack_balances(run.value, changed, now))
+        writes.save_pack_balances(run.value, changed, now)
     report.failure_count += len(outcome.failures)
     for failure in outcome.failures[: max(0, RatingReport._FAILURES_KEPT - len(report.failures))]:
         report.failures.append((failure.cdr_id, run.value, str(failure.error)))

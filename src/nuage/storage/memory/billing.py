@@ -31,6 +31,7 @@ from nuage.services.billing.ports import (
     ContractState,
     PendingBatch,
     PreparedRatedCalls,
+    RatingPassWriter,
     TrafficMark,
 )
 from nuage.shared.money import to_minor
@@ -102,6 +103,10 @@ class MemoryBillingStore(MemoryInvoices):
     def overlaps_io(self) -> bool:
         """Memory works in this thread: a job gains nothing from a thread of its own."""
         return False
+
+    def rating_pass_process(self, job: str, min_backlog: int) -> RatingPassWriter | None:
+        """Memory lives in this process: no other process can write it."""
+        return None
 
     # tariffs and price plans (RAT-2, BIL-2) ------------------------------------------------------------
     def has_tariff(self, run: str, version: str) -> bool:

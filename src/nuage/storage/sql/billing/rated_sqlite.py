@@ -50,8 +50,9 @@ def _insert_rated(run: RatingRun, at: str, *, plain: bool) -> str:
 class SqliteRatedCallWriter:
     """RAT: cost records into SQLite in bulk, in the connection's transaction."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, set_aside: bool = True) -> None:
         self._connection = connection
+        self._may_set_aside = set_aside  # the uninvoiced index, during a large pass
         self.texts = RatedCallTexts()
         self._stored = 0  # cost records given to this writer (its transaction) to store
         self._inserted = 0  # of those, the ones that were new
@@ -87,18 +88,26 @@ class SqliteRatedCallWriter:
         """Store ``calls`` (``encoded`` by ``prepare``, or None); an existing (cdr_id, run) is kept."""
         if not calls:
             return 0
-        return sum(self._insert(calls, rated_at, encoded).values())
+        ready = encoded if isinstance(encoded, tuple) else self.prepare(calls, rated_at)
+        return sum(self._insert(len(calls), ready).values())
 
     def stream(self, calls: Sequence[RatedCall], rated_at: datetime, encoded: object) -> None:
         """A pass's ``write``: SQLite's library works in this thread, nothing to overlap; the new
         records are counted by run for ``stored``."""
         if calls:
-            for run, inserted in self._insert(calls, rated_at, encoded).items():
-                self._new[run] = self._new.get(run, 0) + inserted
+            self.stream_encoded(
+                len(calls), encoded if isinstance(encoded, tuple) else self.prepare(calls, rated_at)
+            )
 
-    def _insert(self, calls: Sequence[RatedCall], rated_at: datetime, encoded: object) -> dict[str, int]:
-        self._set_uninvoiced_index_aside(len(calls))
-        at, rows = encoded if isinstance(encoded, tuple) else self.prepare(calls, rated_at)
+    def stream_encoded(self, count: int, encoded: Encoded) -> None:
+        """``stream`` of ``count`` records already ``prepare``d (by another process's writer:
+        ``pass_process``)."""
+        for run, inserted in self._insert(count, encoded).items():
+            self._new[run] = self._new.get(run, 0) + inserted
+
+    def _insert(self, count: int, encoded: Encoded) -> dict[str, int]:
+        self._set_uninvoiced_index_aside(count)
+        at, rows = encoded
         new: dict[str, int] = {}
         for run, (plain, others) in rows.items():
             for chosen, plain_calls in ((plain, True), (others, False)):
@@ -121,7 +130,7 @@ class SqliteRatedCallWriter:
         pass that fails rolls the drop back with everything else.
         """
         self._stored += coming
-        if self._set_aside or self._stored < _BULK_ROWS:
+        if self._set_aside or self._stored < _BULK_ROWS or not self._may_set_aside:
             return  # a small pass never counts the index
         if self._uninvoiced_before is None:
             held = self._connection.exec_driver_sql(

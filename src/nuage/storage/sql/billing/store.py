@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, literal, text, update
 
+from nuage.services.billing.ports import RatingPassWriter
 from nuage.storage.sql import billing_tables as bt
 from nuage.storage.sql.billing.cdrs import CdrStorage
 from nuage.storage.sql.billing.contracts import ContractStorage
 from nuage.storage.sql.billing.counts import CountStorage
 from nuage.storage.sql.billing.invoices import InvoiceStorage
+from nuage.storage.sql.billing.pass_process import SqlitePassProcess
 from nuage.storage.sql.billing.plans import PlanStorage
-from nuage.storage.sql.billing.rated_calls import RatedCallStorage
-from nuage.storage.sql.billing.rated_copy import PostgresRatedCallWriter
-from nuage.storage.sql.billing.rated_sqlite import JOB_CACHE_KIB, SqliteRatedCallWriter
+from nuage.storage.sql.billing.rated_calls import RatedCallStorage, RatedCallWriter
+from nuage.storage.sql.billing.rated_sqlite import JOB_CACHE_KIB, Encoded, SqliteRatedCallWriter
 from nuage.storage.sql.billing.traffic import TrafficStorage
 
 # The tables a billing job's plans depend on whose statistics are stale, as autovacuum judges it.
@@ -37,14 +38,20 @@ class SqlBillingStore(
 ):
     """``BillingStore`` over one SQLAlchemy connection (the unit of work's transaction)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, pass_process: bool = False) -> None:
+        """``pass_process``: the store of a rating pass's own writing process (``pass_process``),
+        which keeps the uninvoiced index as it inserts rather than rebuilding it at the end: it
+        has time to spare while the pass prices, and the pass would wait for a rebuild."""
         self._connection = connection
         self._dialect = connection.dialect.name
-        self._writer = (
-            PostgresRatedCallWriter(connection)
-            if self._dialect == "postgresql"
-            else SqliteRatedCallWriter(connection)
-        )
+        if self._dialect == "postgresql":
+            # here, not at the top: psycopg's import is for PostgreSQL's stores only (a SQLite
+            # pass's writing process starts faster without it)
+            from nuage.storage.sql.billing.rated_copy import PostgresRatedCallWriter
+
+            self._writer: RatedCallWriter = PostgresRatedCallWriter(connection)
+        else:
+            self._writer = SqliteRatedCallWriter(connection, set_aside=not pass_process)
         self._uninvoiced_rows = {}
 
     # jobs ----------------------------------------------------------------------------------------------
@@ -63,6 +70,31 @@ class SqlBillingStore(
     def overlaps_io(self) -> bool:
         """PostgreSQL works in its server; SQLite's library takes the interpreter lock for each row."""
         return self._dialect == "postgresql"
+
+    def rating_pass_process(self, job: str, min_backlog: int) -> RatingPassWriter | None:
+        """RAT: on a SQLite file, when about ``min_backlog`` CDRs or more lie beyond the cost
+        records stored (the backlog a pass would rate, roughly: from the tables' largest row ids,
+        two index probes; partners' customers' calls are rated twice), the pass's writer in a
+        process of its own (``pass_process``), started now; else None."""
+        if self._dialect != "sqlite":
+            return None
+        url = self._connection.engine.url
+        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+            return None  # a database no other process can open by its name
+        cdr_rows, rated_rows = self._connection.exec_driver_sql(
+            "SELECT (SELECT coalesce(max(rowid), 0) FROM cdrs), "
+            "(SELECT coalesce(max(rowid), 0) FROM rated_calls)"
+        ).one()
+        if int(cdr_rows) - int(rated_rows) < min_backlog:
+            return None
+        return SqlitePassProcess(url.render_as_string(hide_password=False), job)
+
+    def stream_encoded_rated_calls(self, count: int, encoded: Encoded) -> None:
+        """RAT: ``stream_rated_calls`` of ``count`` records a SQLite store of another process
+        prepared (``pass_process``)."""
+        if not isinstance(self._writer, SqliteRatedCallWriter):
+            raise TypeError("encoded cost records are SQLite's")
+        self._writer.stream_encoded(count, encoded)
 
     def refresh_statistics(self) -> None:
         """Let the planner see bulk-loaded CDRs and rated calls (PostgreSQL ``ANALYZE``)."""
