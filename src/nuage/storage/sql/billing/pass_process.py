@@ -5,8 +5,8 @@ binds: in one process, a pass reads, prices, encodes and inserts one after the o
 pass's transaction lives in a child process (``python -m`` this module, on the same database
 file): the child takes the job's lock, inserts what the parent sends and commits when told, while
 the parent reads and prices the next batch on the other core. The child uses this package's own
-store (``SqlBillingStore`` on its own connection): the same statements and pack balances; it keeps
-the uninvoiced index as it inserts (it has time to spare, and the pass would wait for a rebuild).
+store (``SqlBillingStore`` on its own connection): the same statements, the same uninvoiced index
+set aside during the pass and rebuilt before the commit, the same pack balances.
 
 Messages go both ways on the child's standard input and output as frames: an 8-byte length, then
 ``marshal`` data (tuples of text, numbers and lists: the records as ``SqliteRatedCallWriter.prepare``
@@ -199,7 +199,7 @@ def serve(url: str, incoming: IO[bytes], outgoing: IO[bytes]) -> int:
         with engine.connect() as connection:
             connection.begin()
             try:
-                store = SqlBillingStore(connection, pass_process=True)
+                store = SqlBillingStore(connection)
                 while (message := _read(incoming)) is not None:
                     stored = _serve_one(store, message, outgoing)
                     if stored is not None:

@@ -50,9 +50,8 @@ def _insert_rated(run: RatingRun, at: str, *, plain: bool) -> str:
 class SqliteRatedCallWriter:
     """RAT: cost records into SQLite in bulk, in the connection's transaction."""
 
-    def __init__(self, connection: Connection, *, set_aside: bool = True) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._connection = connection
-        self._may_set_aside = set_aside  # the uninvoiced index, during a large pass
         self.texts = RatedCallTexts()
         self._stored = 0  # cost records given to this writer (its transaction) to store
         self._inserted = 0  # of those, the ones that were new
@@ -130,7 +129,7 @@ class SqliteRatedCallWriter:
         pass that fails rolls the drop back with everything else.
         """
         self._stored += coming
-        if self._set_aside or self._stored < _BULK_ROWS or not self._may_set_aside:
+        if self._set_aside or self._stored < _BULK_ROWS:
             return  # a small pass never counts the index
         if self._uninvoiced_before is None:
             held = self._connection.exec_driver_sql(

@@ -38,10 +38,7 @@ class SqlBillingStore(
 ):
     """``BillingStore`` over one SQLAlchemy connection (the unit of work's transaction)."""
 
-    def __init__(self, connection: Connection, *, pass_process: bool = False) -> None:
-        """``pass_process``: the store of a rating pass's own writing process (``pass_process``),
-        which keeps the uninvoiced index as it inserts rather than rebuilding it at the end: it
-        has time to spare while the pass prices, and the pass would wait for a rebuild."""
+    def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._dialect = connection.dialect.name
         if self._dialect == "postgresql":
@@ -51,7 +48,7 @@ class SqlBillingStore(
 
             self._writer: RatedCallWriter = PostgresRatedCallWriter(connection)
         else:
-            self._writer = SqliteRatedCallWriter(connection, set_aside=not pass_process)
+            self._writer = SqliteRatedCallWriter(connection)
         self._uninvoiced_rows = {}
 
     # jobs ----------------------------------------------------------------------------------------------
