@@ -1,16 +1,22 @@
-"""The SIP directory snapshot over storage: which customer trunk an address belongs to (SIP-3)."""
+"""The SIP directory snapshot over storage: which customer trunk an address belongs to (SIP-3), what a
+number leads to, and which shared phones a user sits at (CFG-13)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 
 from nuage.bootstrap import Platform
-from nuage.directory.model import TrunkAuth
+from nuage.directory.model import DeviceKind, HotDeskSession, TrunkAuth
+from nuage.services import hot_desk as h
 from nuage.services import tenancy as t
 from nuage.services.context import Context
+from nuage.services.directory.devices import add_device
 from nuage.services.directory.media import add_virtual_fax
 from nuage.services.directory.numbers import add_number
 from nuage.services.directory.trunks import add_trunk
+from nuage.services.directory.users import add_user
 from nuage.sip.ports import CarrierTrunk, FaxDestination, SipAccount
 from nuage.storage.sql.sip_adapters import SqlSipDirectory
 
@@ -62,3 +68,34 @@ async def test_a_number_leading_to_a_virtual_fax_resolves_to_the_fax_from_outsid
     assert await directory.resolve_inbound(carrier, free.e164) is None  # unassigned, no fax
     caller = SipAccount("dev-x", customer.id, None, "x", "x")
     assert await directory.resolve(caller, "+3223000166") == expected
+
+
+@pytest.mark.rule("CFG-13")
+async def test_a_user_s_shared_phones_come_from_their_own_sessions_and_the_changes_stored_since(
+    platform: Platform,
+) -> None:
+    ctx = Context.operator("op-test", platform.clock)
+    with platform.uow() as uow:
+        account = t.create_customer(uow, ctx, "Desks Ltd").id
+        ann = add_user(uow, ctx, account, "Ann", extension="301").id
+        tom = add_user(uow, ctx, account, "Tom", extension="302").id
+        desks = [
+            add_device(uow, ctx, account, DeviceKind.DESK_PHONE, f"Desk {n}", hot_desk=True).id
+            for n in range(4)
+        ]
+        account_ctx = Context(t.scope_of(uow, account), platform.clock)
+        h.log_in(uow, account_ctx, desks[0], ann)
+        h.log_in(uow, account_ctx, desks[1], tom)
+        uow.commit()
+    directory = SqlSipDirectory(platform.engine, clock=platform.clock)
+    await directory.reload()
+    assert directory.phones_of(ann) == (desks[0],)  # from the snapshot, not Tom's
+    assert directory.phones_of(tom) == (desks[1],)
+    now = platform.clock.now()
+    later = HotDeskSession(desks[2], ann, now, now + timedelta(hours=1))
+    directory.record_hot_desk(desks[2], later, ended=(desks[0],))  # stored, not yet in a snapshot
+    assert directory.phones_of(ann) == (desks[2],)
+    assert directory.phones_of(tom) == (desks[1],)
+    directory.record_hot_desk(desks[1], None)  # Tom logged out
+    assert directory.phones_of(tom) == ()
+    assert directory.phones_of("nobody") == ()

@@ -177,10 +177,14 @@ class SqlSipDirectory:
         return session if session is not None and session.active_at(self._clock.now()) else None
 
     def phones_of(self, user_id: str) -> tuple[str, ...]:
-        """The shared phones the user is logged in on."""
+        """The shared phones the user is logged in on: those of the user's sessions in the
+        snapshot and of the changes stored since (a few), not every session of the platform."""
+        candidates = dict.fromkeys(
+            (*self._snapshot.hot_desk_by_user.get(user_id, ()), *self._hot_desk_changes)
+        )
         return tuple(
             device_id
-            for device_id in {**self._snapshot.hot_desk, **self._hot_desk_changes}
+            for device_id in candidates
             if (session := self.session(device_id)) is not None and session.user_id == user_id
         )
 

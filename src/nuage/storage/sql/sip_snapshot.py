@@ -77,6 +77,7 @@ class DirectorySnapshot:
     trunks: dict[str, TrunkDestination] = field(default_factory=dict)  # SIP-3, by trunk id
     ip_trunks: tuple[IpTrunk, ...] = ()
     hot_desk: dict[str, HotDeskSession] = field(default_factory=dict)  # CFG-13, by device id
+    hot_desk_by_user: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the same: user -> devices
     forwarding: dict[str, ForwardingRule] = field(default_factory=dict)  # issue #15, by user id
     groups: dict[str, HuntGroup] = field(default_factory=dict)  # ring groups by id
     group_extensions: dict[tuple[str, str], str] = field(default_factory=dict)  # (account, ext) -> group
@@ -313,6 +314,7 @@ class Platformwide:
     carriers: tuple[CarrierTrunk, ...] = ()
     emergency: tuple[str, ...] = ()  # the operator's emergency numbers (EMG-4 adds the built-in)
     hot_desk: dict[str, HotDeskSession] = field(default_factory=dict)
+    hot_desk_by_user: dict[str, tuple[str, ...]] = field(default_factory=dict)  # user id -> device ids
 
 
 #: the watched tables the SIP view reads whole, and those it reads one account at a time
@@ -323,7 +325,7 @@ ACCOUNT_TABLES = ("users", "devices", "phone_numbers", "trunks", "call_forwardin
 def read_platformwide(connection: Connection, tables_: Iterable[str], old: Platformwide) -> Platformwide:
     """``old`` with the tables named read again."""
     wanted = set(tables_)
-    carriers, listed, sessions = old.carriers, old.emergency, old.hot_desk
+    carriers, listed, sessions, by_user = old.carriers, old.emergency, old.hot_desk, old.hot_desk_by_user
     if "carrier_trunks" in wanted:
         carriers = tuple(
             CarrierTrunk(row["id"], row["host"], row["port"], row["transport"].upper())
@@ -337,7 +339,11 @@ def read_platformwide(connection: Connection, tables_: Iterable[str], old: Platf
         listed = tuple(connection.execute(select(tables.emergency_numbers.c.number)).scalars())
     if "hot_desk_sessions" in wanted:
         sessions = {session.device_id: session for session in _all(connection, _SESSIONS)}
-    return Platformwide(carriers, listed, sessions)
+        devices_of: dict[str, list[str]] = {}
+        for session in sessions.values():
+            devices_of.setdefault(session.user_id, []).append(session.device_id)
+        by_user = {user_id: tuple(devices) for user_id, devices in devices_of.items()}
+    return Platformwide(carriers, listed, sessions, by_user)
 
 
 class DirectoryState:
@@ -393,6 +399,7 @@ class DirectoryState:
             trunks=m["trunks"],
             ip_trunks=tuple(trunk for _, trunk in ordered),
             hot_desk=self.platform.hot_desk,
+            hot_desk_by_user=self.platform.hot_desk_by_user,
             forwarding=m["forwarding"],
             groups=m["groups"],
             group_extensions=m["group_extensions"],
