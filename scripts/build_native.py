@@ -13,7 +13,6 @@ to start on a compiled module whose source changed since (run ``bash scripts/ins
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -34,6 +33,7 @@ NOT_COMPILED = frozenset(
     }
 )
 MANIFEST = SRC / "nuage" / "native.json"
+sys.path.insert(0, str(SRC))
 
 
 def sources() -> list[Path]:
@@ -87,8 +87,10 @@ def build() -> None:
 
 
 def hashes(paths: list[Path]) -> dict[str, str]:
-    """Each source's path under ``src`` and the SHA-256 of its bytes."""
-    return {path.relative_to(SRC).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
+    """Each source's path under ``src`` and its hash, as ``nuage.native`` checks it."""
+    from nuage.native import source_hash  # this tree's, whether or not it is installed
+
+    return {path.relative_to(SRC).as_posix(): source_hash(path) for path in paths}
 
 
 def up_to_date() -> bool:
