@@ -72,7 +72,9 @@ def _rating_packs(packs: Iterable[DirectoryPack]) -> dict[str, list[TrafficPack]
     return by_account
 
 
-PASS_PROCESS_FROM = 100_000  # CDRs a pass looks to have before its writes get a process of their own
+# CDRs a pass looks to have before its writes get a process of their own: below about 300,000 the
+# process's start costs more than it saves (docs/benchmarks/sqlite-rating-process.md)
+PASS_PROCESS_FROM = 400_000
 
 
 def rate_pending(
