@@ -33,7 +33,6 @@ NOT_COMPILED = frozenset(
     }
 )
 MANIFEST = SRC / "nuage" / "native.json"
-sys.path.insert(0, str(SRC))
 
 
 def sources() -> list[Path]:
@@ -88,7 +87,9 @@ def build() -> None:
 
 def hashes(paths: list[Path]) -> dict[str, str]:
     """Each source's path under ``src`` and its hash, as ``nuage.native`` checks it."""
-    from nuage.native import source_hash  # this tree's, whether or not it is installed
+    if str(SRC) not in sys.path:
+        sys.path.insert(0, str(SRC))  # this tree's nuage.native, whether or not it is installed
+    from nuage.native import source_hash
 
     return {path.relative_to(SRC).as_posix(): source_hash(path) for path in paths}
 

@@ -6,7 +6,7 @@ behind in order) is ``services.jobs``; this module owns what is read, priced and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
@@ -142,20 +142,16 @@ class _UnitOfWorkPass:
     of their own when the database works outside this process (``OrderedWriter``)."""
 
     def __init__(self, factory: BillingUnitOfWorkFactory, threaded: bool) -> None:
+        self._factory = factory
         self._stored: dict[str, int] = {}
-        self._io = OrderedWriter(self._begin(factory), self._end, threaded=threaded, name="nuage-rating-io")
+        self._io = OrderedWriter(self._open, self._end, threaded=threaded, name="nuage-rating-io")
         self._committed = False
 
-    @staticmethod
-    def _begin(factory: BillingUnitOfWorkFactory) -> Callable[[ExitStack], BillingUnitOfWork]:
+    def _open(self, scope: ExitStack) -> BillingUnitOfWork:
         """RAT: the pass's writing transaction, which takes the job's lock first."""
-
-        def begin(scope: ExitStack) -> BillingUnitOfWork:
-            uow = scope.enter_context(factory())
-            uow.billing.lock(BILLING_JOB)
-            return uow
-
-        return begin
+        uow = scope.enter_context(self._factory())
+        uow.billing.lock(BILLING_JOB)
+        return uow
 
     def _end(self, uow: BillingUnitOfWork) -> None:
         """RAT: the pass streamed all its cost records: the store stores what it still holds and

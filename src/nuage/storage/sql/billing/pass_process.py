@@ -29,11 +29,11 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 from decimal import Decimal
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from nuage.rating.packs import PackBalance
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from nuage.storage.sql.billing.store import SqlBillingStore
 
 Stored = dict[str, int]  # new cost records by run
+BalanceRow = tuple[str, int, str]  # a pack balance as a frame carries it: id, seconds, amount as text
 _LENGTH = struct.Struct("<Q")
 _MAX_FRAME = 1 << 31  # a frame longer than this is not one of ours
 _FRAMES_AHEAD = 4  # batches queued for the child before the pass waits for it
@@ -52,10 +53,25 @@ class PassProcessFailed(RuntimeError):
     """The pass's writing process stopped without saying why (killed, or crashed)."""
 
 
-def _write(stream: IO[bytes], message: tuple[Any, ...]) -> None:
+def _frame(message: tuple[Any, ...]) -> bytes:
+    """``message`` as one frame: its length, then its ``marshal`` data."""
     data = marshal.dumps(message)
-    stream.write(_LENGTH.pack(len(data)) + data)
+    return _LENGTH.pack(len(data)) + data
+
+
+def _write(stream: IO[bytes], message: tuple[Any, ...]) -> None:
+    stream.write(_frame(message))
     stream.flush()
+
+
+def _balance_rows(balances: Iterable[PackBalance]) -> list[BalanceRow]:
+    """RAT-3: pack balances as frames carry them (``marshal`` has no ``Decimal``)."""
+    return [(b.pack_id, b.used_seconds, str(b.used_amount)) for b in balances]
+
+
+def _balances(rows: Iterable[BalanceRow]) -> list[PackBalance]:
+    """RAT-3: the pack balances ``_balance_rows`` gave."""
+    return [PackBalance(pack_id, seconds, Decimal(amount)) for pack_id, seconds, amount in rows]
 
 
 def _read(stream: IO[bytes]) -> tuple[Any, ...] | None:
@@ -112,8 +128,7 @@ class SqlitePassProcess:
     def _send(self, message: tuple[Any, ...]) -> None:
         if self._broken:
             self._raise_failure()
-        data = marshal.dumps(message)
-        self._frames.put(_LENGTH.pack(len(data)) + data)
+        self._frames.put(_frame(message))
 
     def _answer(self, kind: str) -> tuple[Any, ...]:
         stdout = self._child.stdout
@@ -121,12 +136,11 @@ class SqlitePassProcess:
         message = _read(stdout)
         if message is None or message[0] == "error":
             self._raise_failure(message)
-        assert message is not None
         if message[0] != kind:
             raise PassProcessFailed(f"the pass's other process answered {message[0]!r}, not {kind!r}")
         return message
 
-    def _raise_failure(self, message: tuple[Any, ...] | None = None) -> None:
+    def _raise_failure(self, message: tuple[Any, ...] | None = None) -> NoReturn:
         if message is None and self._child.stdout is not None:
             try:
                 message = _read(self._child.stdout)
@@ -148,8 +162,8 @@ class SqlitePassProcess:
 
     def pack_balances(self, run: str, pack_ids: Sequence[str]) -> dict[str, PackBalance]:
         self._send(("balances", run, list(pack_ids)))
-        (_, found) = self._answer("balances")
-        return {pack_id: PackBalance(pack_id, seconds, Decimal(amount)) for pack_id, seconds, amount in found}
+        (_, rows) = self._answer("balances")
+        return {balance.pack_id: balance for balance in _balances(rows)}
 
     def stream(self, prepared: PreparedRatedCalls) -> Future[None]:
         calls, _, encoded = prepared
@@ -158,10 +172,9 @@ class SqlitePassProcess:
         return self._done
 
     def save_pack_balances(self, run: str, balances: Sequence[PackBalance], at: datetime) -> None:
-        rows = [(b.pack_id, b.used_seconds, str(b.used_amount)) for b in balances]
-        self._send(("save", run, rows, at.isoformat()))
+        self._send(("save", run, _balance_rows(balances), at.isoformat()))
 
-    def commit(self) -> dict[str, int]:
+    def commit(self) -> Stored:
         self._send(("commit",))
         (_, stored) = self._answer("stored")
         return dict(stored)
@@ -221,9 +234,7 @@ def serve(url: str, incoming: IO[bytes], outgoing: IO[bytes]) -> int:
         engine.dispose()
 
 
-def _serve_one(
-    store: SqlBillingStore, message: tuple[Any, ...], outgoing: IO[bytes]
-) -> dict[str, int] | None:
+def _serve_one(store: SqlBillingStore, message: tuple[Any, ...], outgoing: IO[bytes]) -> Stored | None:
     """Do what ``message`` asks of the pass's store; when it asks to commit, the store has
     stored everything: the new records by run (the caller commits)."""
     kind = message[0]
@@ -234,13 +245,10 @@ def _serve_one(
         _write(outgoing, ("locked",))
     elif kind == "balances":
         found = store.pack_balances(message[1], message[2])
-        _write(
-            outgoing, ("balances", [(b.pack_id, b.used_seconds, str(b.used_amount)) for b in found.values()])
-        )
+        _write(outgoing, ("balances", _balance_rows(found.values())))
     elif kind == "save":
         _, run, rows, at = message
-        balances = [PackBalance(pack_id, used, Decimal(amount)) for pack_id, used, amount in rows]
-        store.save_pack_balances(run, balances, datetime.fromisoformat(at))
+        store.save_pack_balances(run, _balances(rows), datetime.fromisoformat(at))
     elif kind == "commit":
         return store.rating_stored()
     else:

@@ -87,22 +87,23 @@ class SqliteRatedCallWriter:
         """Store ``calls`` (``encoded`` by ``prepare``, or None); an existing (cdr_id, run) is kept."""
         if not calls:
             return 0
-        ready = encoded if isinstance(encoded, tuple) else self.prepare(calls, rated_at)
-        return sum(self._insert(len(calls), ready).values())
+        return sum(self._insert(len(calls), self._ready(calls, rated_at, encoded)).values())
 
     def stream(self, calls: Sequence[RatedCall], rated_at: datetime, encoded: object) -> None:
         """A pass's ``write``: SQLite's library works in this thread, nothing to overlap; the new
         records are counted by run for ``stored``."""
         if calls:
-            self.stream_encoded(
-                len(calls), encoded if isinstance(encoded, tuple) else self.prepare(calls, rated_at)
-            )
+            self.stream_encoded(len(calls), self._ready(calls, rated_at, encoded))
 
     def stream_encoded(self, count: int, encoded: Encoded) -> None:
         """``stream`` of ``count`` records already ``prepare``d (by another process's writer:
         ``pass_process``)."""
         for run, inserted in self._insert(count, encoded).items():
             self._new[run] = self._new.get(run, 0) + inserted
+
+    def _ready(self, calls: Sequence[RatedCall], rated_at: datetime, encoded: object) -> Encoded:
+        """``encoded`` if ``prepare`` made it, else ``calls`` prepared now."""
+        return encoded if isinstance(encoded, tuple) else self.prepare(calls, rated_at)
 
     def _insert(self, count: int, encoded: Encoded) -> dict[str, int]:
         self._set_uninvoiced_index_aside(count)
