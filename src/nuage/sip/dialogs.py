@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from nuage.sip.identifiers import new_branch
 from nuage.sip.message import Headers, NameAddr, SipRequest, SipResponse, SipUri
-from nuage.sip.transactions import new_branch
 from nuage.sip.transport import Address
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from nuage.sip.identifiers import random_hex16
 from nuage.sip.message import SipParseError, SipUri
 from nuage.sip.message.auth import parse_auth
 from nuage.sip.message.uri import uri_equivalent
@@ -194,8 +195,6 @@ class DigestAuthenticator:
         self._now = now
         self.counts: NonceCounts = counts if counts is not None else MemoryNonceCounts()
         self.bind_source = bind_source
-        self._salts = b""  # random bytes not used yet, from _salt_at on
-        self._salt_at = 0
 
     def _binding(self, source: tuple[str, str] | None) -> str:
         """What a nonce is bound to: the source host of a UDP/TCP client, else nothing."""
@@ -219,13 +218,9 @@ class DigestAuthenticator:
         return f"{stamp}.{self._mac(stamp, self._binding(source))}"
 
     def _salt(self) -> str:
-        """Eight hex digits from the system's random source, read 4 KiB at a time (one system
-        call per 1,024 nonces rather than one each: a challenge is sent for every REGISTER)."""
-        at = self._salt_at
-        if at >= len(self._salts):
-            self._salts, at = secrets.token_bytes(4096), 0
-        self._salt_at = at + 4
-        return self._salts[at : at + 4].hex()
+        """Eight hex digits from the system's random source (``random_hex16``: one system call
+        per 512 values rather than one each: a challenge is sent for every REGISTER)."""
+        return random_hex16()[:8]
 
     def _nonce_age(self, nonce: str, source: tuple[str, str] | None) -> float | None:
         """Seconds since we issued ``nonce`` to this source; None if not ours or not for it."""

@@ -358,7 +358,7 @@ class SipServer:
             if not self._accepting:
                 transaction.reply(503, headers=[("retry-after", "30")])
                 return
-            transaction.reply(100)
+            transaction.trying_soon()
             self._spawn(self._admit(transaction))
         elif method == "REGISTER":
             if not self.registrar.challenge_now(transaction):  # the 401 of a first try needs no task

@@ -37,6 +37,13 @@ class Timers:
         """Timer B/F/H/J/L/M: 64*T1."""
         return 64 * self.t1
 
+    @property
+    def trying(self) -> float:
+        """How long an INVITE waits for its first response before its server transaction sends
+        100 (Trying) itself: T1/5, 100 ms (RFC 3261 §17.2.1 spares the 100 when the TU answers
+        within 200 ms)."""
+        return self.t1 / 5
+
 
 class Cancellable(Protocol):
     """A scheduled callback that can still be called off."""

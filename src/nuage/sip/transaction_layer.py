@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Protocol, TypeAlias
 
+from nuage.sip.identifiers import MAGIC_COOKIE
 from nuage.sip.message import SipParseError, SipRequest, SipResponse
 from nuage.sip.timers import CoarseTimers, ExpiryQueue, Scheduler, Timers
 from nuage.sip.transactions import (
-    MAGIC_COOKIE,
     ClientTransaction,
     ResponseHandler,
     ServerTransaction,

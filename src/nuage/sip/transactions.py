@@ -9,7 +9,6 @@ and a timeout. Matching messages to transactions is ``nuage.sip.transaction_laye
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Sequence
 from enum import Enum
 from functools import partial
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nuage.sip.transactions")
 
-MAGIC_COOKIE = "z9hG4bK"
-
 
 class TxState(Enum):
     """States of the four transaction machines (names of RFC 3261 §17 and RFC 6026)."""
@@ -38,16 +35,6 @@ class TxState(Enum):
     COMPLETED = "completed"
     CONFIRMED = "confirmed"
     TERMINATED = "terminated"
-
-
-def new_branch() -> str:
-    """A fresh RFC 3261 branch."""
-    return MAGIC_COOKIE + secrets.token_hex(8)
-
-
-def new_tag() -> str:
-    """A fresh From/To tag."""
-    return secrets.token_hex(6)
 
 
 class ResponseHandler(Protocol):
@@ -87,6 +74,7 @@ class ServerTransaction(_TimedTransaction):
 
     __slots__ = (
         "_last",
+        "_trying_at",
         "cancelled",
         "destination",
         "key",
@@ -114,6 +102,7 @@ class ServerTransaction(_TimedTransaction):
         self._last: bytes | None = None
         self._handles: list[Cancellable] = []
         self.cancelled = False
+        self._trying_at: Cancellable | None = None
 
     @property
     def is_invite(self) -> bool:
@@ -137,6 +126,9 @@ class ServerTransaction(_TimedTransaction):
         self._answer(status, data)
 
     def _answer(self, status: int, data: bytes) -> None:
+        if self._trying_at is not None:
+            self._trying_at.cancel()
+            self._trying_at = None
         self._last = data
         self._send(data)
         timers = self._layer.timers
@@ -186,6 +178,17 @@ class ServerTransaction(_TimedTransaction):
             data = response_bytes(self.request, status, reason, to_tag=to_tag, headers=headers)
             self.respond_bytes(status, data)
 
+    def trying_soon(self) -> None:
+        """RFC 3261 §17.2.1: 100 (Trying) unless the TU answers within ``Timers.trying`` (100 ms):
+        sent at once before a challenge or a quick 180, a datagram for nothing (issue #22). The
+        first response calls it off; a retransmitted INVITE gets it at once."""
+        self._trying_at = self._layer.scheduler.call_later(self._layer.timers.trying, self._trying)
+
+    def _trying(self) -> None:
+        self._trying_at = None
+        if self._last is None and self.state is TxState.PROCEEDING:
+            self.reply(100)
+
     def retransmission(self, request: SipRequest) -> None:
         """A copy of the request arrived again: resend the last response (§17.2.1/§17.2.2)."""
         if request.method == "ACK":
@@ -197,6 +200,8 @@ class ServerTransaction(_TimedTransaction):
             return
         if self._last is not None and self.state in (TxState.PROCEEDING, TxState.TRYING, TxState.COMPLETED):
             self._send(self._last)
+        elif self._last is None and self.state is TxState.PROCEEDING:
+            self.reply(100)  # an INVITE sent again before any answer (``trying_soon``)
 
     def _send(self, data: bytes) -> None:
         self.transport.send(data, self.destination)

@@ -210,9 +210,9 @@ async def test_a_non_ascii_answer_is_invalid_not_an_error() -> None:
 
 async def test_nonces_stay_distinct_and_valid_across_refills_of_the_random_salts() -> None:
     auth = DigestAuthenticator("nuage.local")
-    nonces = [auth.new_nonce(UDP) for _ in range(2500)]  # more than one 4 KiB read of salts
+    nonces = [auth.new_nonce(UDP) for _ in range(2500)]  # several 4 KiB reads of random values
     assert len(set(nonces)) == len(nonces)
     assert len({nonce.split(".")[1] for nonce in nonces}) == len(nonces)
-    for nonce in (nonces[0], nonces[1023], nonces[1024], nonces[-1]):
+    for nonce in (nonces[0], nonces[511], nonces[512], nonces[-1]):
         challenge = f'Digest realm="nuage.local", nonce="{nonce}", algorithm=MD5, qop="auth"'
         assert await _check(auth, _answer(auth, challenge, "pw")) is Verdict.OK

@@ -26,9 +26,9 @@ from nuage.sip.b2bua.callee import CalleeLeg, Target
 from nuage.sip.b2bua.events import Fail, Ring
 from nuage.sip.b2bua.media import spawn
 from nuage.sip.b2bua.ringback import Ringback
+from nuage.sip.identifiers import new_tag
 from nuage.sip.media import MediaError, Side
 from nuage.sip.message import NameAddr
-from nuage.sip.transactions import new_tag
 
 log = logging.getLogger("nuage.sip.apps")
 

@@ -13,8 +13,9 @@ from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
 from nuage.sip.b2bua.legs import Leg, LegHost, LegOwner, ignore_response
 from nuage.sip.b2bua.states import LegState
 from nuage.sip.dialogs import Dialog
+from nuage.sip.identifiers import new_branch, new_tag
 from nuage.sip.message import Headers, NameAddr, SipRequest, SipResponse, SipUri
-from nuage.sip.transactions import ClientTransaction, ResponseHandler, new_branch, new_tag
+from nuage.sip.transactions import ClientTransaction, ResponseHandler
 from nuage.sip.transport import Address
 
 

@@ -13,9 +13,10 @@ from typing import Protocol
 from nuage.sip.b2bua.events import Connect, Disconnect, Fail, LegEvent, Ring
 from nuage.sip.b2bua.states import LegState
 from nuage.sip.dialogs import Dialog
+from nuage.sip.identifiers import new_tag
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.timers import Cancellable, Scheduler, Timers
-from nuage.sip.transactions import ClientTransaction, ResponseHandler, ServerTransaction, new_tag
+from nuage.sip.transactions import ClientTransaction, ResponseHandler, ServerTransaction
 from nuage.sip.transport import Address
 
 log = logging.getLogger("nuage.sip.b2bua")

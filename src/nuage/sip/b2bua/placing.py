@@ -16,10 +16,10 @@ from nuage.sip.b2bua.callee import CalleeLeg
 from nuage.sip.b2bua.events import Fail
 from nuage.sip.b2bua.hunt import Step
 from nuage.sip.b2bua.identity import callee_identity
+from nuage.sip.identifiers import new_tag
 from nuage.sip.ports import CallOutcome, Refusal
 from nuage.sip.responses import warning_header
 from nuage.sip.tls_sdes import REFUSAL_REASON, RULE, offer_for
-from nuage.sip.transactions import new_tag
 
 if TYPE_CHECKING:
     from nuage.sip.b2bua.controller import CallController

@@ -50,6 +50,7 @@ from nuage.sip.b2bua.transfer_leg import (
     leg_targets,
     record_leg,
 )
+from nuage.sip.identifiers import new_tag
 from nuage.sip.media import Side
 from nuage.sip.message import SipRequest, SipResponse
 from nuage.sip.ports import (
@@ -59,7 +60,7 @@ from nuage.sip.ports import (
     SipAccount,
 )
 from nuage.sip.responses import warning_header
-from nuage.sip.transactions import ServerTransaction, new_tag
+from nuage.sip.transactions import ServerTransaction
 from nuage.sip.transport import Address
 
 if TYPE_CHECKING:

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 from nuage.sip.b2bua.legs import LegHost
 from nuage.sip.dialogs import Dialog
+from nuage.sip.identifiers import new_tag
 from nuage.sip.message import SipResponse
 from nuage.sip.registrar import Registrar
 from nuage.sip.timers import Cancellable
-from nuage.sip.transactions import ResponseHandler, ServerTransaction, new_tag
+from nuage.sip.transactions import ResponseHandler, ServerTransaction
 from nuage.sip.voicemail.ports import VoicemailStore
 
 log = logging.getLogger("nuage.sip.mwi")

@@ -18,6 +18,7 @@ from datetime import timedelta
 from nuage.sip import SipServer, SipSettings
 from nuage.sip.accounting import CdrWriter
 from nuage.sip.dialogs import Dialog
+from nuage.sip.identifiers import new_branch, new_tag
 from nuage.sip.memory import (
     MemoryBindingStore,
     MemoryCallJournalStore,
@@ -38,7 +39,7 @@ from nuage.sip.ports import (
 )
 from nuage.sip.routing import MemoryRouting
 from nuage.sip.timers import VirtualScheduler
-from nuage.sip.transactions import make_response, new_branch, new_tag
+from nuage.sip.transactions import make_response
 from nuage.sip.transport import Address
 from waiting import wait_for_condition
 

@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 
 from nuage.sip.dialogs import Dialog
+from nuage.sip.identifiers import new_tag
 from nuage.sip.message import SipRequest
 from nuage.sip.policy import DialPlanPolicy, HuntPolicy, RefuseAllPolicy
 from nuage.sip.ports import CallOutcome, Direction
-from nuage.sip.transactions import new_tag
 from sip.unit.b2bua.lab import (
     BOB,
     BOB_ALL,
@@ -33,7 +33,6 @@ from sip.unit.b2bua.lab import (
 async def ring(lab: B2buaLab, dialled: str, device_id: str) -> tuple[SipRequest, SipRequest, str]:
     """The carrier calls ``dialled``; the phone ``device_id`` rings. (caller's INVITE, phone's, tag)."""
     invite = lab.carrier.invite(dialled)
-    await lab.carrier.response(100)
     phone = lab.phones[device_id]
     incoming = await phone.request("INVITE")
     tag = new_tag()
@@ -56,6 +55,31 @@ async def answer(
     lab.carrier.send_in_dialog(caller, "ACK", cseq=invite.cseq.number)
     await lab.settle()
     return caller, phone.dialog_as_callee(incoming, tag)
+
+
+async def test_a_caller_gets_100_trying_only_when_nothing_else_answers_within_100_ms() -> None:
+    """RFC 3261 §17.2.1: the 100 stops the caller's retransmissions; a 180 sent sooner makes it
+    one datagram too many (issue #22). A callee slow to ring: the 100 comes at 100 ms, once."""
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        await ring(lab, BOB_DESK_ONLY, BOB_DESK.device_id)  # rings at once: 180, and no 100
+        await lab.settle()
+        assert lab.carrier.unread(100) == []
+        lab.carrier.invite(BOB_DESK_ONLY)
+        await lab.phones[BOB_DESK.device_id].request("INVITE")
+        await lab.advance(0.05)
+        assert lab.carrier.unread(100) == []
+        await lab.advance(0.06)
+        await lab.carrier.response(100)
+        await lab.advance(1.0)
+        assert lab.carrier.unread(100) == []
+
+
+async def test_an_invite_sent_again_before_any_answer_gets_100_trying_at_once() -> None:
+    async with b2bua_lab(DialPlanPolicy()) as lab:
+        invite = lab.carrier.invite(BOB_DESK_ONLY)
+        await lab.phones[BOB_DESK.device_id].request("INVITE")
+        lab.carrier.send(invite)  # its retransmission, before 100 ms
+        await lab.carrier.response(100)
 
 
 @pytest.mark.parametrize("hangs_up", ["caller", "callee"])

@@ -11,9 +11,10 @@ import gc
 
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.dialogs import Dialog
+from nuage.sip.identifiers import new_tag
 from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.timers import CoarseTimer
-from nuage.sip.transactions import ClientTransaction, ServerTransaction, new_tag
+from nuage.sip.transactions import ClientTransaction, ServerTransaction
 from sip.unit.b2bua.lab import BOB_DESK, BOB_DESK_ONLY, B2buaLab, b2bua_lab
 from sip.unit.b2bua.test_calls import answer
 

@@ -6,10 +6,10 @@ the test moves the clock, whatever the machine's load."""
 
 from __future__ import annotations
 
+from nuage.sip.identifiers import new_branch, new_tag
 from nuage.sip.message import Headers, SipRequest, SipUri
 from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import NOT_ACKNOWLEDGED, CallOutcome
-from nuage.sip.transactions import new_branch, new_tag
 from sip.unit.b2bua.lab import BOB_DESK, BOB_DESK_ONLY, DOMAIN, SERVER, b2bua_lab, sdp
 from sip.unit.b2bua.test_calls import answer, ring
 

@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager
 import pytest
 
 from nuage.policy import AccountTerms, PolicySnapshot, StaticSnapshot, TermsCallPolicy
+from nuage.sip.identifiers import new_tag
 from nuage.sip.memory import MemoryCallJournalStore, MemoryCdrSink, MemoryDialPlan
 from nuage.sip.message import SipRequest
 from nuage.sip.policy import DialPlanPolicy
@@ -28,7 +29,6 @@ from nuage.sip.ports import (
 )
 from nuage.sip.routing import ForwardingRule, HuntGroup, MemoryRouting, RoutedUser
 from nuage.sip.timers import VirtualScheduler
-from nuage.sip.transactions import new_tag
 from nuage.tenancy.model import PartyStatus
 from sip.unit.b2bua.lab import BOB, BOB_DESK, CAROL, CARRIER, B2buaLab, b2bua_lab, sdp
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 from nuage.sip.digest import authorization_header
+from nuage.sip.identifiers import new_branch, new_tag
 from nuage.sip.message import Headers, SipRequest, SipResponse, SipUri
 from nuage.sip.ports import SipAccount
 from nuage.sip.routing import ForwardingRule
-from nuage.sip.transactions import new_branch, new_tag
 from sip.unit.b2bua.lab import BOB, BOB_DESK, CAROL, DOMAIN, SERVER, B2buaLab, Peer, sdp
 from sip.unit.b2bua.test_routing import BOB_USER, lab_with, routing
 

@@ -17,11 +17,11 @@ from nuage.sip.b2bua.bridge import TRANSFERRED
 from nuage.sip.b2bua.transfer_leg import TRANSFER_LEG
 from nuage.sip.dialogs import Dialog
 from nuage.sip.digest import authorization_header
+from nuage.sip.identifiers import new_branch, new_tag
 from nuage.sip.memory import MemoryCallJournalStore, MemoryCdrSink, MemoryDialPlan
 from nuage.sip.message import Headers, SipRequest
 from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import Authorization, CallAttempt, CallOutcome, DeviceDestination, Direction, Refusal
-from nuage.sip.transactions import new_branch, new_tag
 from sip.unit.b2bua.lab import BOB, BOB_DESK, BOB_DESK_ONLY, CAROL, B2buaLab, Peer, b2bua_lab, sdp
 from sip.unit.b2bua.test_calls import answer
 
