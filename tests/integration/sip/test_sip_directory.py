@@ -15,7 +15,7 @@ from nuage.services.context import Context
 from nuage.services.directory.devices import add_device
 from nuage.services.directory.media import add_virtual_fax
 from nuage.services.directory.numbers import add_number
-from nuage.services.directory.trunks import add_trunk
+from nuage.services.directory.trunks import add_trunk, remove_trunk
 from nuage.services.directory.users import add_user
 from nuage.sip.ports import CarrierTrunk, FaxDestination, SipAccount
 from nuage.storage.sql.sip_adapters import SqlSipDirectory
@@ -46,6 +46,15 @@ async def test_an_exact_address_and_port_wins_over_a_block_and_strangers_are_no_
     assert found.trunk_id == block.id
     assert await directory.find_trunk("10.1.2.3", 5099) is None
     assert await directory.find_trunk("not-an-address", 5060) is None
+    # answers are remembered per source (issue #22) only as long as the trunks they came from
+    assert (await directory.find_trunk("127.0.0.1", 5099)) == (await directory.find_trunk("127.0.0.1", 5099))
+    with platform.uow() as uow:
+        remove_trunk(uow, ctx, exact.id)
+        uow.commit()
+    await directory.reload()
+    found = await directory.find_trunk("127.0.0.1", 5099)
+    assert found is not None
+    assert found.trunk_id == block.id
 
 
 @pytest.mark.rule("CFG-7")
