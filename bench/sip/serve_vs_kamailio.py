@@ -14,15 +14,19 @@ Starts, in a scratch folder and on free ports:
 
 Then, for each rate (``--rates``, default 100, 300, 600 calls/s) and ``--repeats`` times, A B A B:
 SIPp as alice (digest) calls Bob through Nuage, then through Kamailio, for ``--duration``
-seconds, each call held ``--hold`` ms. Meanwhile, against Nuage only: re-REGISTERs (jan, digest,
-``--reregister-rate`` per second from another address) and a light API load (``--api-rate``
-requests/s, a page of users and one user in turn, with the demo's API client). Then REGISTER
-with digest (``register.xml``, alice) at ``--register-rates``, A B A B.
+seconds, each call held ``--hold`` ms. Meanwhile, against both servers, re-REGISTERs (jan,
+digest, ``--reregister-rate`` per second from another address), and against Nuage alone a light
+API load (``--api-rate`` requests/s, a page of users and one user in turn, with the demo's API
+client). Then REGISTER with digest (``register.xml``, alice) at ``--register-rates``, A B A B.
 
 Reported per run: calls per CPU-second of the server (all its processes and threads, from
 /proc), p50/p99/max INVITE→200 (from the authenticated INVITE, SIPp's response times), failed
 calls, and for Nuage the event loop's lag (p99, max: the server's own probe); CPU per REGISTER;
-the load average before and after. A script, not a test: it prints a Markdown table.
+the load average before and after. Before each run each server's CPU is sampled for
+``--baseline`` seconds with the side load on and no SIPp: its idle rate (its timers, the
+re-REGISTERs, for Nuage the API). The CPU figures are given whole and net of that rate over the
+run's wall time, the cost of the calls or REGISTERs alone (the API is Nuage's only). A script,
+not a test: it prints Markdown tables.
 
     .venv/bin/python bench/sip/serve_vs_kamailio.py [--rates 100,300,600] [--repeats 2]
     .venv/bin/python bench/sip/serve_vs_kamailio.py --part register --nice -10  # REGISTER only
@@ -119,10 +123,18 @@ class Run:
     lag: Lag | None = None
     waiting_s: float = 0.0  # runnable but waiting for a CPU, all the server's threads
     load: tuple[float, ...] = ()
+    idle_cpu_per_s: float = 0.0  # the server's CPU per second just before the run, without SIPp
 
-    def per_cpu_s(self) -> float:
+    @property
+    def net_cpu_s(self) -> float:
+        """The run's CPU less what the server spent meanwhile on everything else (its own timers
+        and, for Nuage, the API and re-REGISTER side load), at the rate measured just before."""
+        return max(0.0, self.cpu_s - self.idle_cpu_per_s * self.wall_s)
+
+    def per_cpu_s(self, *, net: bool = False) -> float:
         """Successful calls per CPU-second of the server (0 when the run measured nothing)."""
-        return self.successful / self.cpu_s if self.cpu_s > 0 else 0.0
+        cpu = self.net_cpu_s if net else self.cpu_s
+        return self.successful / cpu if cpu > 0 else 0.0
 
     def quantile(self, q: float) -> float | None:
         if not self.rtt_ms:
@@ -213,10 +225,12 @@ class Bench:
         )
         self.processes.append(phone)
         reregister = ["-s", JAN[0], "-au", JAN[0], "-ap", JAN[1], "-r", str(self.options.reregister_rate)]
-        self.processes.append(
-            self._sipp("reregister", self.nuage.scenario("register.xml", 60), self.nuage.target,
-                       REREGISTER_IP, free_port(), *reregister)
-        )  # fmt: skip
+        for name, target in (("reregister", self.nuage.target),
+                             ("reregister-kamailio", f"127.0.0.1:{self.kamailio_port}")):  # fmt: skip
+            self.processes.append(
+                self._sipp(name, self.nuage.scenario("register.xml", 60), target, REREGISTER_IP,
+                           free_port(), *reregister)
+            )  # fmt: skip
         threading.Thread(target=self._api_load, daemon=True).start()
         self._settle()
 
@@ -349,6 +363,7 @@ class Bench:
         calls = int(rate * duration)
         for stale in self.folder.glob("*_rtt.csv"):
             stale.unlink()
+        idle = self._idle_rate(pid)
         log_from = len(self.nuage.log())
         load = os.getloadavg()
         cpu_before, started, waiting_before = tree_cpu(pid), time.monotonic(), tree_waiting(pid)
@@ -372,10 +387,21 @@ class Bench:
         lag = lag_of(self.nuage.log()[log_from:]) if server == "nuage" else None
         ok = stats.get("SuccessfulCall(C)", 0)
         run = Run(server, kind, rate, calls, ok, max(stats.get("FailedCall(C)", 0), calls - ok), cpu, wall,
-                  rtts, lag, waiting, tuple(round(x, 2) for x in (*load, *os.getloadavg())))  # fmt: skip
+                  rtts, lag, waiting, tuple(round(x, 2) for x in (*load, *os.getloadavg())),
+                  idle)  # fmt: skip
         print(("warm-up: " if quiet else "") + line_of(run), flush=True)
         time.sleep(2)
         return run
+
+    def _idle_rate(self, pid: int) -> float:
+        """The server's CPU per second over ``--baseline`` seconds before a run: its timers and
+        the side load (the same re-REGISTERs for both servers; the API for Nuage alone)."""
+        seconds = self.options.baseline
+        if seconds <= 0:
+            return 0.0
+        before, started = tree_cpu(pid), time.monotonic()
+        time.sleep(seconds)
+        return (tree_cpu(pid) - before) / (time.monotonic() - started)
 
     def stop(self) -> None:
         self.api_stop.set()
@@ -411,16 +437,20 @@ def line_of(run: Run) -> str:
     if run.kind == "register":
         return (f"{run.server:>8} REGISTER {run.rate:5d}/s ok={run.successful} failed={run.failed} "
                 f"cpu={1e6 * run.cpu_s / max(1, run.successful):.0f} us/REGISTER "
-                f"load={run.load}")  # fmt: skip
+                f"(net {1e6 * run.net_cpu_s / max(1, run.successful):.0f}) "
+                f"idle={1000 * run.idle_cpu_per_s:.1f} ms/s load={run.load}")  # fmt: skip
     return (f"{run.server:>8} calls {run.rate:4d}/s ok={run.successful} failed={run.failed} "
-            f"per-cpu-s={run.per_cpu_s():.0f} p50/p99/max={fmt(run.quantile(0.5))}/{fmt(run.quantile(0.99))}/"
+            f"per-cpu-s={run.per_cpu_s():.0f} (net {run.per_cpu_s(net=True):.0f}) "
+            f"idle={1000 * run.idle_cpu_per_s:.1f} ms/s "
+            f"p50/p99/max={fmt(run.quantile(0.5))}/{fmt(run.quantile(0.99))}/"
             f"{fmt(max(run.rtt_ms) if run.rtt_ms else None)} ms lag {lag_text(run.lag, run.cpu_s)} "
             f"waiting={waiting_text(run)} load={run.load}")  # fmt: skip
 
 
 def report(runs: list[Run], bench: Bench) -> None:
     print(
-        "\n| server | rate/s | ok | failed | calls per CPU-s | INVITE→200 p50 / p99 / max ms | "
+        "\n| server | rate/s | ok | failed | calls per CPU-s (net of idle; idle ms/s) | "
+        "INVITE→200 p50 / p99 / max ms | "
         "loop lag p99 / max ms (loop CPU in the worst; longest GC; full GCs, most objects they scanned; "
         "all collections' time as a share of the server's CPU, young/middle/oldest collections) | "
         "waiting for a CPU | load average |"
@@ -428,32 +458,54 @@ def report(runs: list[Run], bench: Bench) -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for r in (r for r in runs if r.kind == "calls"):
         top = max(r.rtt_ms) if r.rtt_ms else None
-        print(f"| {r.server} | {r.rate} | {r.successful} | {r.failed} | {r.per_cpu_s():.0f} | "
+        print(f"| {r.server} | {r.rate} | {r.successful} | {r.failed} | {r.per_cpu_s():.0f} "
+              f"({r.per_cpu_s(net=True):.0f}; {1000 * r.idle_cpu_per_s:.1f}) | "
               f"{fmt(r.quantile(0.5))} / {fmt(r.quantile(0.99))} / {fmt(top)} | "
               f"{lag_text(r.lag, r.cpu_s)} | {waiting_text(r)} | "
               f"{r.load[0]:.2f}-{r.load[3]:.2f} |")  # fmt: skip
-    print("\n| rate/s | Nuage / Kamailio calls per CPU-second (median of runs) |\n|---|---|")
-    for rate in sorted({r.rate for r in runs if r.kind == "calls"}):
-        mine = [
-            r.per_cpu_s()
-            for r in runs
-            if r.kind == "calls" and r.successful and r.rate == rate and r.server == "nuage"
-        ]
-        ref = [
-            r.per_cpu_s()
-            for r in runs
-            if r.kind == "calls" and r.successful and r.rate == rate and r.server == "kamailio"
-        ]
-        if mine and ref:
-            ratio = statistics.median(mine) / statistics.median(ref)
-            print(f"| {rate} | {statistics.median(mine):.0f} / {statistics.median(ref):.0f} = {ratio:.2f}x |")
     print(
-        "\n| server | REGISTER/s | ok | failed | CPU µs per REGISTER | load average |\n"
-        "|---|---|---|---|---|---|"
+        "\n| rate/s | Nuage / Kamailio calls per CPU-second (median of runs) | the same, net of each "
+        "server's idle CPU |\n|---|---|---|"
+    )
+    for rate in sorted({r.rate for r in runs if r.kind == "calls"}):
+        cells = []
+        for net in (False, True):
+            mine, ref = (
+                [r.per_cpu_s(net=net) for r in runs
+                 if r.kind == "calls" and r.successful and r.rate == rate and r.server == server]
+                for server in ("nuage", "kamailio")
+            )  # fmt: skip
+            if mine and ref:
+                ratio = statistics.median(mine) / statistics.median(ref)
+                cells.append(f"{statistics.median(mine):.0f} / {statistics.median(ref):.0f} = {ratio:.2f}x")
+        if cells:
+            print(f"| {rate} | {' | '.join(cells)} |")
+    print(
+        "\n| server | REGISTER/s | ok | failed | CPU µs per REGISTER (net of idle) | idle ms/s | "
+        "load average |\n|---|---|---|---|---|---|---|"
     )
     for r in (r for r in runs if r.kind == "register"):
         print(f"| {r.server} | {r.rate} | {r.successful} | {r.failed} | "
-              f"{1e6 * r.cpu_s / max(1, r.successful):.0f} | {r.load[0]:.2f}-{r.load[3]:.2f} |")  # fmt: skip
+              f"{1e6 * r.cpu_s / max(1, r.successful):.0f} "
+              f"({1e6 * r.net_cpu_s / max(1, r.successful):.0f}) | "
+              f"{1000 * r.idle_cpu_per_s:.1f} | {r.load[0]:.2f}-{r.load[3]:.2f} |")  # fmt: skip
+    print(
+        "\n| REGISTER/s | Nuage / Kamailio CPU µs per REGISTER (median of runs) | the same, net of each "
+        "server's idle CPU |\n|---|---|---|"
+    )
+    for rate in sorted({r.rate for r in runs if r.kind == "register"}):
+        cells = []
+        for net in (False, True):
+            mine, ref = (
+                [1e6 * (r.net_cpu_s if net else r.cpu_s) / r.successful for r in runs
+                 if r.kind == "register" and r.successful and r.rate == rate and r.server == server]
+                for server in ("nuage", "kamailio")
+            )  # fmt: skip
+            if mine and ref:
+                ratio = statistics.median(mine) / statistics.median(ref)
+                cells.append(f"{statistics.median(mine):.0f} / {statistics.median(ref):.0f} = {ratio:.2f}x")
+        if cells:
+            print(f"| {rate} | {' | '.join(cells)} |")
     api = sorted(bench.api_ms)
     if api:
         print(f"\nAPI meanwhile: {bench.api['ok']} ok, {bench.api['failed']} failed; p50 "
@@ -479,6 +531,12 @@ def main() -> int:
     parser.add_argument("--part", choices=["all", "calls", "register"], default="all",
                         help="run only the calls or only the REGISTER part")  # fmt: skip
     parser.add_argument("--nice", type=int, default=0, help="both servers' niceness (e.g. -10)")
+    parser.add_argument(
+        "--baseline",
+        type=float,
+        default=5.0,
+        help="seconds of each server's idle CPU measured before each run (0: none)",
+    )
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
     if shutil.which("sipp") is None:
