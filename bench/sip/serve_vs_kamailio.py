@@ -47,6 +47,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -447,6 +448,25 @@ def line_of(run: Run) -> str:
             f"waiting={waiting_text(run)} load={run.load}")  # fmt: skip
 
 
+def ratios(runs: list[Run], kind: str, title: str, value: Callable[..., float]) -> None:
+    """One row per rate: the medians of ``value(run, net)`` of each server's runs, and their ratio,
+    whole and net of each server's idle CPU."""
+    print(f"\n| {title} (median of runs) | the same, net of each server's idle CPU |\n|---|---|---|")
+    for rate in sorted({r.rate for r in runs if r.kind == kind}):
+        cells = []
+        for net in (False, True):
+            mine, ref = (
+                [value(r, net=net) for r in runs
+                 if r.kind == kind and r.successful and r.rate == rate and r.server == server]
+                for server in ("nuage", "kamailio")
+            )  # fmt: skip
+            if mine and ref:
+                ratio = statistics.median(mine) / statistics.median(ref)
+                cells.append(f"{statistics.median(mine):.0f} / {statistics.median(ref):.0f} = {ratio:.2f}x")
+        if cells:
+            print(f"| {rate} | {' | '.join(cells)} |")
+
+
 def report(runs: list[Run], bench: Bench) -> None:
     print(
         "\n| server | rate/s | ok | failed | calls per CPU-s (net of idle; idle ms/s) | "
@@ -463,23 +483,7 @@ def report(runs: list[Run], bench: Bench) -> None:
               f"{fmt(r.quantile(0.5))} / {fmt(r.quantile(0.99))} / {fmt(top)} | "
               f"{lag_text(r.lag, r.cpu_s)} | {waiting_text(r)} | "
               f"{r.load[0]:.2f}-{r.load[3]:.2f} |")  # fmt: skip
-    print(
-        "\n| rate/s | Nuage / Kamailio calls per CPU-second (median of runs) | the same, net of each "
-        "server's idle CPU |\n|---|---|---|"
-    )
-    for rate in sorted({r.rate for r in runs if r.kind == "calls"}):
-        cells = []
-        for net in (False, True):
-            mine, ref = (
-                [r.per_cpu_s(net=net) for r in runs
-                 if r.kind == "calls" and r.successful and r.rate == rate and r.server == server]
-                for server in ("nuage", "kamailio")
-            )  # fmt: skip
-            if mine and ref:
-                ratio = statistics.median(mine) / statistics.median(ref)
-                cells.append(f"{statistics.median(mine):.0f} / {statistics.median(ref):.0f} = {ratio:.2f}x")
-        if cells:
-            print(f"| {rate} | {' | '.join(cells)} |")
+    ratios(runs, "calls", "rate/s | Nuage / Kamailio calls per CPU-second", Run.per_cpu_s)
     print(
         "\n| server | REGISTER/s | ok | failed | CPU µs per REGISTER (net of idle) | idle ms/s | "
         "load average |\n|---|---|---|---|---|---|---|"
@@ -489,23 +493,8 @@ def report(runs: list[Run], bench: Bench) -> None:
               f"{1e6 * r.cpu_s / max(1, r.successful):.0f} "
               f"({1e6 * r.net_cpu_s / max(1, r.successful):.0f}) | "
               f"{1000 * r.idle_cpu_per_s:.1f} | {r.load[0]:.2f}-{r.load[3]:.2f} |")  # fmt: skip
-    print(
-        "\n| REGISTER/s | Nuage / Kamailio CPU µs per REGISTER (median of runs) | the same, net of each "
-        "server's idle CPU |\n|---|---|---|"
-    )
-    for rate in sorted({r.rate for r in runs if r.kind == "register"}):
-        cells = []
-        for net in (False, True):
-            mine, ref = (
-                [1e6 * (r.net_cpu_s if net else r.cpu_s) / r.successful for r in runs
-                 if r.kind == "register" and r.successful and r.rate == rate and r.server == server]
-                for server in ("nuage", "kamailio")
-            )  # fmt: skip
-            if mine and ref:
-                ratio = statistics.median(mine) / statistics.median(ref)
-                cells.append(f"{statistics.median(mine):.0f} / {statistics.median(ref):.0f} = {ratio:.2f}x")
-        if cells:
-            print(f"| {rate} | {' | '.join(cells)} |")
+    ratios(runs, "register", "REGISTER/s | Nuage / Kamailio CPU µs per REGISTER",
+           lambda r, *, net: 1e6 * (r.net_cpu_s if net else r.cpu_s) / r.successful)  # fmt: skip
     api = sorted(bench.api_ms)
     if api:
         print(f"\nAPI meanwhile: {bench.api['ok']} ok, {bench.api['failed']} failed; p50 "
