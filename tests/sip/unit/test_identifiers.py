@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import warnings
 
 from nuage.sip.identifiers import MAGIC_COOKIE, new_branch, new_tag, random_hex16
 
@@ -48,7 +49,9 @@ def test_threads_drawing_at_once_never_receive_the_same_value() -> None:
 def test_a_forked_child_does_not_repeat_its_parents_next_values() -> None:
     random_hex16()  # the pool now holds values not yet handed out
     read_end, write_end = os.pipe()
-    child = os.fork()
+    with warnings.catch_warnings():  # Python 3.12+ warns of fork() beside threads (the test's pool)
+        warnings.filterwarnings("ignore", ".*fork", DeprecationWarning)
+        child = os.fork()
     if child == 0:  # the child: report its next values, then leave without running pytest's exit
         os.close(read_end)
         os.write(write_end, "".join(random_hex16() for _ in range(100)).encode())
