@@ -88,18 +88,21 @@ async def test_an_application_plays_collects_records_and_plays_back(
         assert _tone_at(phone.rtp.audio(), 600)
         await phone.digits("42")
         await wait_for_condition(lambda: echo.digits == ["42"], timeout=30, what="the digits")
+        # counted from here: the playback starts as soon as the recording ends, which a loaded
+        # machine may let happen before this test sees the recording
+        before = len(phone.rtp.received)
         await phone.tone(440, 1500)
         await phone.digits("#")
         await wait_for_condition(lambda: echo.recording is not None, timeout=30, what="the recording")
         assert echo.recording is not None
         assert echo.recording.duration_s > 1.0
-        # the recording comes back, then the application hangs up
-        before = len(phone.rtp.received)
+        # the recording comes back (the only 440 Hz the phone is sent), then the application hangs up
         await phone.bye_from_server(port)
         await phone.rtp.drained()  # what arrived before the BYE, all of it
         played = phone.rtp.received[before:]
         back = np.concatenate([g711.decode(0, p.payload) for p in played if p.payload_type == 0])
-        assert _tone_at(back[len(back) // 4 : len(back) // 2], 440)
+        windows = [back[at : at + 1600] for at in range(0, len(back) - 1599, 800)]  # 200 ms, every 100
+        assert sum(_tone_at(window, 440) for window in windows) >= 4  # 500 ms or more of it
         await server.cdr_writer.flush()
         await wait_for_condition(lambda: len(cdrs.records) == 1, timeout=30, what="the CDR")
         (cdr,) = cdrs.records
