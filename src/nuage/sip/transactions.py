@@ -185,9 +185,8 @@ class ServerTransaction(_TimedTransaction):
         self._trying_at = self._layer.scheduler.call_later(self._layer.timers.trying, self._trying)
 
     def _trying(self) -> None:
-        self._trying_at = None
-        if self._last is None and self.state is TxState.PROCEEDING:
-            self.reply(100)
+        self._trying_at = None  # no response yet: the first one cancels this timer
+        self.reply(100)  # which a transaction ended meanwhile ignores
 
     def retransmission(self, request: SipRequest) -> None:
         """A copy of the request arrived again: resend the last response (§17.2.1/§17.2.2)."""
