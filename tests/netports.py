@@ -12,7 +12,9 @@ in between:
 So ports are drawn at random *below* the kernel's ephemeral range, where it
 never allocates on its own, and every port handed out is remembered with a
 guard band around it, so no later port of this test process lands on it or
-its neighbours.
+its neighbours. A long run would use its range up that way: when no room is left,
+the ports handed out long enough ago that their tests have ended
+(``STALE_AFTER``) and that nothing holds any more are handed out again.
 
 When the suite runs on several processes (pytest-xdist workers), each worker draws
 from a slice of the range of its own: a port one worker probed free and handed out,
@@ -27,6 +29,7 @@ import os
 import random
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -40,9 +43,15 @@ WIDE_ZONE = 3000
 """The top of the range is kept for wide blocks (a media engine's RTP ports): single ports handed
 out by the hundreds in a long run would leave no wide gap anywhere else."""
 
-_issued: set[int] = set()
+STALE_AFTER = 300.0
+"""Seconds after which a port handed out belongs to a test that has ended (pytest-timeout stops a
+test after 120 s), so that it may be handed out again once nothing is bound to it."""
+
+_issued: dict[int, float] = {}
+"""Every port handed out and not given back, with the (monotonic) time it was handed out."""
 _lock = threading.Lock()
 _draw = random.Random()
+_now = time.monotonic
 
 
 def _ephemeral_start() -> int:
@@ -102,34 +111,47 @@ def free_port(*, span: int = 1) -> int:
     It lies outside the kernel's ephemeral range, in this process's slice of the ports
     (``port_slice``), and none of the block is within ``GUARD`` of a port handed out before in
     this process. Wide blocks come from the slice's wide zone, the others from below it.
-    Random draws first, then in order; a wide block the wide zone has no room for (other
-    processes of the machine bind there too) is looked for in the whole slice.
+    When the slice has no room left, the ports handed out more than ``STALE_AFTER`` seconds ago
+    are forgotten and the search runs once more (the probe still skips those bound).
     """
+    with _lock:
+        port = _search(span)
+        if port is None:
+            stale = _now() - STALE_AFTER
+            for old in [p for p, issued in _issued.items() if issued < stale]:
+                del _issued[old]
+            port = _search(span)
+        if port is None:
+            raise RuntimeError("no free port on 127.0.0.1")
+        _issued.update(dict.fromkeys(range(port, port + span), _now()))
+        return port
+
+
+def _search(span: int) -> int | None:
+    """Random draws first, then in order; a wide block the wide zone has no room for (other
+    processes of the machine bind there too) is looked for in the whole slice."""
     lowest, wide_start, end = port_slice()
     wide = span > 2 * GUARD
     low, top = (wide_start, end - span) if wide else (lowest, wide_start - span)
-    with _lock:
-        for _ in range(1000):
-            port = _draw.randrange(low, top)
+    for _ in range(1000):
+        port = _draw.randrange(low, top)
+        if _free_block(port, span):
+            return port
+    ranges = [range(low, top, GUARD + 1)]
+    if wide:
+        ranges.append(range(lowest, end - span, GUARD + 1))
+    for candidates in ranges:
+        for port in candidates:
             if _free_block(port, span):
-                _issued.update(range(port, port + span))
                 return port
-        for port in range(low, top, GUARD + 1):
-            if _free_block(port, span):
-                _issued.update(range(port, port + span))
-                return port
-        if wide:  # the wide zone is taken (by another process of the machine, say): the whole slice
-            for port in range(lowest, end - span, GUARD + 1):
-                if _free_block(port, span):
-                    _issued.update(range(port, port + span))
-                    return port
-    raise RuntimeError("no free port on 127.0.0.1")
+    return None
 
 
 def release(port: int, span: int = 1) -> None:
     """Give back a block whose server has stopped, so a long run does not use the range up."""
     with _lock:
-        _issued.difference_update(range(port, port + span))
+        for given in range(port, port + span):
+            _issued.pop(given, None)
 
 
 def bind_race_lost(output: str) -> bool:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from netports import GUARD, port_slice, worker_share
+import netports
+from netports import GUARD, STALE_AFTER, port_slice, worker_share
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -53,3 +55,37 @@ def test_two_workers_draw_ports_from_their_own_slices() -> None:
     for index, ports in enumerate(drawn):
         low, _, end = port_slice((index, 2))
         assert all(low <= port < end for port in ports)
+
+
+def test_a_slice_used_up_hands_out_again_the_ports_of_ended_tests_that_nothing_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slice with room for two ports: once both are out, a third is refused until they are old
+    enough to belong to ended tests; then ports are handed out again, never the one still bound."""
+    lowest, _, _ = port_slice()
+    clock = [1000.0]
+    monkeypatch.setattr(netports, "_issued", {})
+    monkeypatch.setattr(netports, "_now", lambda: clock[0])
+    room = (lowest, lowest + 2 * GUARD + 3, lowest + 3 * GUARD + 4)  # ten single ports: two apart
+    monkeypatch.setattr(netports, "port_slice", lambda: room)
+    drawn = {netports.free_port(), netports.free_port()}
+    assert len(drawn) == 2
+    assert all(lowest <= port < lowest + 2 * GUARD + 2 for port in drawn)
+    with pytest.raises(RuntimeError, match="no free port"):
+        netports.free_port()
+    held_port = min(drawn)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as held:
+        held.bind(("127.0.0.1", held_port))
+        clock[0] += STALE_AFTER / 2
+        with pytest.raises(RuntimeError, match="no free port"):
+            netports.free_port()  # not old enough: their tests may still be starting servers on them
+        clock[0] += STALE_AFTER
+        again = [netports.free_port()]
+        while len(again) < 10:
+            try:
+                again.append(netports.free_port())
+            except RuntimeError:  # those just handed out are new again: not forgotten
+                break
+        assert len(again) < 10
+        assert held_port not in again
+        assert all(lowest <= port < lowest + 2 * GUARD + 2 for port in again)
