@@ -219,12 +219,7 @@ class Bench:
         self.http_port = free_port()
         self.nuage_pid = self._start_nuage()
         self.kamailio = self._start_kamailio()
-        for target in (self.nuage.target, f"127.0.0.1:{self.kamailio_port}"):
-            self._register_bob(target)
-        phone = self._sipp(
-            "phone", SCENARIOS / "uas_answer.xml", self.nuage.target, PHONE_IP, self.phone_port
-        )
-        self.processes.append(phone)
+        self._start_phone()
         reregister = ["-s", JAN[0], "-au", JAN[0], "-ap", JAN[1], "-r", str(self.options.reregister_rate)]
         for name, target in (("reregister", self.nuage.target),
                              ("reregister-kamailio", f"127.0.0.1:{self.kamailio_port}")):  # fmt: skip
@@ -300,6 +295,24 @@ class Bench:
         if process.poll() is not None:
             raise RuntimeError("Kamailio did not start:\n" + (folder / "kamailio.log").read_text()[-2000:])
         return process
+
+    def _start_phone(self, attempts: int = 3) -> None:
+        """Bob's phone registered with both servers, then answering on its port. Its port is one
+        the kernel may also hand to an outgoing connection before SIPp binds it: a phone that
+        stops at once (SIPp exits on a port taken) is started again on a new port."""
+        for _ in range(attempts):
+            for target in (self.nuage.target, f"127.0.0.1:{self.kamailio_port}"):
+                self._register_bob(target)
+            phone = self._sipp(
+                "phone", SCENARIOS / "uas_answer.xml", self.nuage.target, PHONE_IP, self.phone_port
+            )
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                phone.wait(2)
+            if phone.poll() is None:
+                self.processes.append(phone)
+                return
+            self.phone_port = free_port()
+        raise RuntimeError(f"Bob's phone (SIPp) stopped at start {attempts} times")
 
     def _register_bob(self, target: str) -> None:
         bob = ["-s", BOB[0], "-au", BOB[0], "-ap", BOB[1], "-m", "1", "-timeout", "30s"]
