@@ -218,9 +218,12 @@ class DigestAuthenticator:
         return f"{stamp}.{self._mac(stamp, self._binding(source))}"
 
     def _salt(self) -> str:
-        """Eight hex digits from the system's random source (``random_hex16``: one system call
-        per 512 values rather than one each: a challenge is sent for every REGISTER)."""
-        return random_hex16()[:8]
+        """64 random bits (``random_hex16``: one system call per 512 values rather than one each: a
+        challenge is sent for every REGISTER). Two nonces of the same second and source are the
+        same nonce if their salts are: the second phone's first answer is then a replayed count,
+        refused. With 32 bits, thousands of challenges a second from one address (phones behind
+        one NAT) met that within minutes (birthday bound: n² / 2³³ a second); with 64 never."""
+        return random_hex16()
 
     def _nonce_age(self, nonce: str, source: tuple[str, str] | None) -> float | None:
         """Seconds since we issued ``nonce`` to this source; None if not ours or not for it."""

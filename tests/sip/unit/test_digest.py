@@ -212,7 +212,9 @@ async def test_nonces_stay_distinct_and_valid_across_refills_of_the_random_salts
     auth = DigestAuthenticator("nuage.local")
     nonces = [auth.new_nonce(UDP) for _ in range(2500)]  # several 4 KiB reads of random values
     assert len(set(nonces)) == len(nonces)
-    assert len({nonce.split(".")[1] for nonce in nonces}) == len(nonces)
+    salts = {nonce.split(".")[1] for nonce in nonces}
+    assert len(salts) == len(nonces)
+    assert all(len(salt) == 16 and int(salt, 16) >= 0 for salt in salts)  # 64 bits: no birthday clash
     for nonce in (nonces[0], nonces[511], nonces[512], nonces[-1]):
         challenge = f'Digest realm="nuage.local", nonce="{nonce}", algorithm=MD5, qop="auth"'
         assert await _check(auth, _answer(auth, challenge, "pw")) is Verdict.OK
