@@ -290,11 +290,33 @@ class Bench:
         log = (folder / "kamailio.log").open("wb")
         command = [binary, "-f", str(folder / "kamailio.cfg"), "-DD", "-E", "-m", "256", "-M", "32"]
         command += ["-Y", str(folder), "-P", str(folder / "kamailio.pid"), "-w", str(folder)]
-        process = subprocess.Popen(self._niced(command), stdout=log, stderr=log)
+        # its own process group: its children are stopped with it (``_stop_kamailio``)
+        process = subprocess.Popen(self._niced(command), stdout=log, stderr=log, start_new_session=True)
         time.sleep(2)
         if process.poll() is not None:
             raise RuntimeError("Kamailio did not start:\n" + (folder / "kamailio.log").read_text()[-2000:])
         return process
+
+    @staticmethod
+    def _stop_kamailio(process: subprocess.Popen[bytes]) -> None:
+        """Kamailio and every process it forked (a child that outlived its parent's SIGTERM was
+        seen still running after a run): the group, by its id, TERM then KILL."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)  # any member left?
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
     def _start_phone(self, attempts: int = 3) -> None:
         """Bob's phone registered with both servers, then answering on its port. Its port is one
@@ -422,7 +444,7 @@ class Bench:
         for process in self.processes:
             stop(process, signal.SIGKILL)  # type: ignore[arg-type]  # bench.stop is typed for text pipes
         if self.kamailio is not None:
-            stop(self.kamailio)  # type: ignore[arg-type]
+            self._stop_kamailio(self.kamailio)
         if self.nuage.server is not None:
             stop(self.nuage.server)  # type: ignore[arg-type]
 
