@@ -16,10 +16,18 @@ def parse_auth(value: str) -> tuple[str, dict[str, str]]:
     if space < 0:
         return value, {}
     scheme, rest = value[:space], value[space + 1 :]
-    if "\\" not in rest:  # no escapes: one regular expression per parameter (issue #22)
-        fast = _auth_params(rest)
+    if "\\" not in rest:  # no escapes (issue #22): split at the commas, else one regex per parameter
+        fast = _split_params(rest)
+        if fast is None:
+            fast = _auth_params(rest)
         if fast is not None:
             return scheme, fast
+    return scheme, _read_params(rest)
+
+
+def _read_params(rest: str) -> dict[str, str]:
+    """The parameters read character by character: escapes, and every oddity, as RFC 3261 §25.1's
+    grammar reads them (the reference the faster readers agree with)."""
     params: dict[str, str] = {}
     i, n = 0, len(rest)
     while i < n:
@@ -49,7 +57,28 @@ def parse_auth(value: str) -> tuple[str, dict[str, str]]:
             val = rest[k:j]
         params[name] = val
         i = j
-    return scheme, params
+    return params
+
+
+def _split_params(rest: str) -> dict[str, str] | None:
+    """The usual list (``name=token`` or ``name="text"``, one comma between two) read by
+    splitting at its commas; None when any piece is not plainly one such parameter (a comma
+    within quotes, a space within a name or a token, a quote out of place, an empty piece)."""
+    params: dict[str, str] = {}
+    for piece in rest.split(","):
+        name, _, value = piece.partition("=")
+        name = name.strip(" \t")
+        if not name or " " in name or "\t" in name or '"' in name:
+            return None
+        value = value.strip(" \t")
+        if value.startswith('"'):
+            if len(value) < 2 or not value.endswith('"') or value.count('"') != 2:
+                return None
+            value = value[1:-1]
+        elif '"' in value or " " in value or "\t" in value:
+            return None
+        params[name.lower()] = value
+    return params
 
 
 def _auth_params(rest: str) -> dict[str, str] | None:

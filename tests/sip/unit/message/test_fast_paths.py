@@ -3,10 +3,12 @@ they cannot: shared parsed values, the header index, the usual Via, Authorizatio
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from nuage.sip.message import NameAddr, SipParseError, SipRequest, SipUri, Via, parse_message
-from nuage.sip.message.auth import parse_auth
+from nuage.sip.message.auth import _read_params, _split_params, parse_auth
 from nuage.sip.transport import Address, stamp_received
 
 REGISTER = (
@@ -105,6 +107,33 @@ def test_authorization_with_escapes_or_an_open_quote_takes_the_character_loop() 
     with pytest.raises(SipParseError, match="unterminated"):
         parse_auth('Digest username="alice, realm=r')
     assert parse_auth("Digest a=1, =2, b=3")[1] == {"a": "1"}  # the loop stops at a nameless one
+
+
+def test_the_usual_authorization_is_read_by_splitting_at_its_commas() -> None:
+    rest = (
+        'username="alice",realm="nuage.local",cnonce="6b8b4567",nc=00000001,qop=auth,'
+        'uri="sip:212@127.0.0.1:5060",nonce="6b15.4cf5.89b0",response="66878cc9",algorithm=MD5'
+    )
+    assert _split_params(rest) == _read_params(rest)
+    assert _split_params(rest) is not None
+    assert parse_auth(f"Digest {rest}")[1]["uri"] == "sip:212@127.0.0.1:5060"
+    assert parse_auth('Digest uri="sip:a;x=1,2", nc=1')[1] == {"uri": "sip:a;x=1,2", "nc": "1"}
+
+
+def test_the_comma_reader_agrees_with_the_character_loop_or_steps_aside() -> None:
+    """Every string of an alphabet of separators, quotes and name characters: the comma reader
+    gives what the character loop gives, or None (the other readers then decide)."""
+    rng = random.Random(22)
+    alphabet = ["a", "B", "x", "=", ",", '"', " ", "\t", ":", "1"]
+    used = 0
+    for _ in range(20_000):
+        rest = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 16)))
+        split = _split_params(rest)
+        if split is None:
+            continue
+        used += 1
+        assert split == _read_params(rest), rest
+    assert used > 500  # the comparison was not vacuous
 
 
 def test_via_is_stamped_where_it_stands_and_other_vias_are_kept() -> None:
