@@ -41,7 +41,9 @@ def parse_message(data: bytes, *, datagram: bool = True) -> SipRequest | SipResp
         head = head_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SipParseError("header section is not UTF-8") from exc
-    lines = head.replace("\r\n", "\n").split("\n")
+    lines = head.split("\r\n")
+    if head.count("\n") != len(lines) - 1:  # a bare LF ends some line too (tolerated, §7)
+        lines = head.replace("\r\n", "\n").split("\n")
     while lines and not lines[0].strip():
         del lines[0]
     if not lines:

@@ -109,6 +109,16 @@ def test_authorization_with_escapes_or_an_open_quote_takes_the_character_loop() 
     assert parse_auth("Digest a=1, =2, b=3")[1] == {"a": "1"}  # the loop stops at a nameless one
 
 
+def test_a_header_section_with_a_bare_lf_among_crlfs_is_read_line_by_line() -> None:
+    mixed = REGISTER.replace(b"Call-ID: a84b4c76e66710\r\n", b"Call-ID: a84b4c76e66710\n")
+    message = parse_message(mixed)
+    assert message.call_id == "a84b4c76e66710"
+    assert message.headers.get_all("cseq") == ["1 REGISTER"]
+    assert [key for key, _ in message.headers._items] == [
+        key for key, _ in parse_message(REGISTER).headers._items
+    ]
+
+
 def test_the_usual_authorization_is_read_by_splitting_at_its_commas() -> None:
     rest = (
         'username="alice",realm="nuage.local",cnonce="6b8b4567",nc=00000001,qop=auth,'
