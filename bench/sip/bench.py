@@ -19,11 +19,9 @@ import contextlib
 import csv
 import json
 import os
-import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,38 +36,11 @@ SCENARIOS = ROOT / "tests" / "sip" / "scenarios"
 PYTHON = sys.executable
 HZ = os.sysconf("SC_CLK_TCK")
 
-
-_ISSUED: set[int] = set()
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 for UDP and TCP, below the kernel's ephemeral range (where it
-    hands out no port on its own: a port drawn there can be given to an outgoing connection
-    before SIPp binds it, and SIPp stops at once), never handed out twice by this process, and
-    with the three ports after it free too (SIPp's media ports follow ``-mp``)."""
-    try:
-        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        ephemeral = 32768
-    rng = random.Random()
-    for _ in range(10_000):
-        port = rng.randrange(20000, ephemeral - 4)
-        block = range(port, port + 4)
-        if any(p in _ISSUED for p in block) or not all(_bindable(p) for p in block):
-            continue
-        _ISSUED.update(block)
-        return port
-    raise RuntimeError("no free port below the ephemeral range")
-
-
-def _bindable(port: int) -> bool:
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        with socket.socket(socket.AF_INET, kind) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
+sys.path.insert(0, str(ROOT / "tests"))
+# the tests' free ports: below the kernel's ephemeral range (a port drawn there can be given to an
+# outgoing connection before SIPp binds it, and SIPp stops at once), never handed out twice, with
+# a guard band for SIPp's media ports after ``-mp``
+from netports import free_port as free_port  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
