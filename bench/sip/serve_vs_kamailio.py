@@ -319,9 +319,9 @@ class Bench:
             os.killpg(process.pid, signal.SIGKILL)
 
     def _start_phone(self, attempts: int = 3) -> None:
-        """Bob's phone registered with both servers, then answering on its port. Its port is one
-        the kernel may also hand to an outgoing connection before SIPp binds it: a phone that
-        stops at once (SIPp exits on a port taken) is started again on a new port."""
+        """Bob's phone registered with both servers, then answering on its port. A port probed
+        free can still be taken by another process before SIPp binds it: a phone that stops at
+        once (SIPp exits on a port taken) is started again on a new port."""
         for _ in range(attempts):
             for target in (self.nuage.target, f"127.0.0.1:{self.kamailio_port}"):
                 self._register_bob(target)
