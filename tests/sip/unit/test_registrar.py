@@ -96,6 +96,18 @@ class Rig:
         return response
 
 
+async def test_the_challenge_and_the_200_carry_a_to_tag_of_the_registrar() -> None:
+    """RFC 3261 §8.2.6.2: a UAS adds a tag to the To of every response but a 100."""
+    rig = Rig()
+    challenge = await rig._send(["<sip:alice@192.0.2.10:5062>"], "300", None)
+    assert challenge.status == 401
+    assert challenge.to_tag
+    response = await rig.register(["<sip:alice@192.0.2.10:5062>"])
+    assert response.status == 200
+    assert response.to_tag
+    assert response.to_addr.uri.user == "alice"
+
+
 async def test_several_contacts_per_device_best_q_first() -> None:
     rig = Rig()
     response = await rig.register(["<sip:alice@192.0.2.10:5062>;q=0.5", "<sip:alice@192.0.2.11:5062>;q=0.9"])

@@ -44,6 +44,7 @@ async def dial(lab: B2buaLab, account: SipAccount, dialled: str) -> SipRequest:
     call_id = new_tag() + new_tag()
     first = _invite(phone, account, dialled, call_id, 1, None)
     challenge = await phone.response(407)
+    assert challenge.to_tag  # RFC 3261 §8.2.6.2, the ACK below carries it
     phone.ack_error(first, challenge)
     uri = str(first.uri)
     auth = authorization_header(
