@@ -8,7 +8,7 @@ get the very same 403, so the answers do not reveal which usernames exist.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -246,15 +246,11 @@ class Registrar:
 
 
 def _reply(
-    tx: ServerTransaction,
-    status: int,
-    reason: str | None = None,
-    *,
-    headers: list[tuple[str, str]] | None = None,
+    tx: ServerTransaction, status: int, reason: str | None = None, *, headers: Sequence[tuple[str, str]] = ()
 ) -> None:
     """A final response with a tag of ours on the To (RFC 3261 §8.2.6.2: every response but a 100
     carries one; the request's own tag, in a dialog, is kept): challenges, refusals, the 200."""
-    tx.reply(status, reason, to_tag=new_tag(), headers=headers or ())
+    tx.reply(status, reason, to_tag=new_tag(), headers=headers)
 
 
 def _best_q_first(binding: Binding) -> float:
