@@ -67,8 +67,12 @@ from bench import Run, run_sipp, start, stop  # noqa: E402
 from relay import cpu_seconds, free_port, machine_busy_seconds, prioritise, waiting_seconds  # noqa: E402
 
 from nuage.media import rtcp  # noqa: E402
-from nuage.sip.message import SipRequest, SipResponse, parse_message  # noqa: E402
-from nuage.sip.transactions import make_response  # noqa: E402
+from nuage.sip.message import (  # noqa: E402
+    SipRequest,
+    SipResponse,
+    make_response,
+    parse_message,
+)
 
 SCENARIOS = ROOT / "tests" / "sip" / "scenarios"
 NUMBER = "+3223333333"

@@ -15,8 +15,7 @@ from media.peers import Peer, media_port, sdp
 from nuage.media import g711, rtp
 from nuage.media.player import FRAME, PTIME
 from nuage.sip.digest import authorization_header
-from nuage.sip.message import SipRequest, SipResponse
-from nuage.sip.transactions import make_response
+from nuage.sip.message import SipRequest, SipResponse, make_response
 from sip.harness import RawUdpPhone
 
 

@@ -21,9 +21,8 @@ from nuage.sip.b2bua.media import AnchorSettings, MediaServices
 from nuage.sip.digest import authorization_header
 from nuage.sip.media import CallRecordings, MediaError, MediaPort
 from nuage.sip.memory import MemoryCdrSink
-from nuage.sip.message import SipRequest, SipResponse
+from nuage.sip.message import SipRequest, SipResponse, make_response
 from nuage.sip.ports import MEDIA_TIMEOUT, CallOutcome
-from nuage.sip.transactions import make_response
 from sip.harness import RawUdpPhone, lab_server, make_lab_parts
 from waiting import wait_for_condition
 

@@ -16,7 +16,7 @@ from media.test_anchoring import Pbx, Phone, _pbx, heard
 from netports import free_port, release
 from nuage.media.engine import EmbeddedMediaEngine
 from nuage.sip.b2bua.media import AnchorSettings
-from nuage.sip.transactions import make_response
+from nuage.sip.message import make_response
 from sip.baresip_phone import Baresip, running_baresip
 from sip.harness import needs_baresip
 from waiting import wait_for_condition

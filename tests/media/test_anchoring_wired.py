@@ -21,7 +21,7 @@ from nuage.media_settings import SipMediaSettings
 from nuage.services.demo import load_demo
 from nuage.services.directory.media import recording_file
 from nuage.shared.clock import SystemClock
-from nuage.sip.transactions import make_response
+from nuage.sip.message import make_response
 from nuage.storage.sql import tables
 from nuage.tenancy.model import PartyKind
 from waiting import wait_for_condition

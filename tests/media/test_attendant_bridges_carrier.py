@@ -36,8 +36,7 @@ from nuage.services.directory.ring_groups import add_ring_group
 from nuage.shared.clock import business_date
 from nuage.shared.ids import new_id
 from nuage.sip.b2bua.app_bridge import CONNECTED, MENU_LEG
-from nuage.sip.message import SipRequest
-from nuage.sip.transactions import make_response
+from nuage.sip.message import SipRequest, make_response
 from sip.baresip_phone import Baresip, running_baresip
 from sip.harness import needs_baresip
 from waiting import wait_for_condition

@@ -33,8 +33,7 @@ from nuage.services.directory import applications as a
 from nuage.services.directory.numbers import add_number
 from nuage.shared.clock import SystemClock, business_date
 from nuage.shared.ids import new_id
-from nuage.sip.message import SipResponse
-from nuage.sip.transactions import make_response
+from nuage.sip.message import SipResponse, make_response
 from nuage.storage.sql import tables
 from nuage.tenancy.model import PartyKind
 from sip.harness import RawUdpPhone, run_sipp

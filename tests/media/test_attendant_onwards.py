@@ -51,8 +51,7 @@ from nuage.services.demo_applications import ROOM_EXTENSION, ROOM_PIN
 from nuage.services.directory.ring_groups import add_ring_group
 from nuage.sip.b2bua.app_bridge import CONNECTED, MENU_LEG
 from nuage.sip.b2bua.ringback import RINGBACK_HZ
-from nuage.sip.message import SipRequest
-from nuage.sip.transactions import make_response
+from nuage.sip.message import SipRequest, make_response
 from waiting import wait_for_condition
 
 __all__ = ["outside", "prompts_dir"]  # the fixtures this module uses

@@ -29,7 +29,7 @@ from nuage.services.directory.devices import add_device
 from nuage.services.directory.media import set_recording
 from nuage.services.directory.numbers import add_number
 from nuage.shared.clock import SystemClock
-from nuage.sip.transactions import make_response
+from nuage.sip.message import make_response
 from nuage.tenancy.model import PartyKind
 from sip.baresip_phone import Baresip, running_baresip
 from sip.harness import needs_baresip

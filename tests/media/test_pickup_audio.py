@@ -16,10 +16,9 @@ from nuage.sip.b2bua.media import AnchorSettings, MediaServices
 from nuage.sip.digest import authorization_header
 from nuage.sip.media import MediaPort
 from nuage.sip.memory import MemoryCdrSink
-from nuage.sip.message import SipResponse
+from nuage.sip.message import SipResponse, make_response
 from nuage.sip.ports import CallOutcome, SipAccount, UserDestination
 from nuage.sip.routing import ForwardingRule, MemoryRouting, RoutedUser
-from nuage.sip.transactions import make_response
 from sip.harness import lab_server, make_lab_parts
 from waiting import wait_for_condition
 

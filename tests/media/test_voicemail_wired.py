@@ -30,8 +30,7 @@ from nuage.services.context import Context
 from nuage.services.demo import load_demo
 from nuage.shared.clock import SystemClock
 from nuage.sip.digest import authorization_header
-from nuage.sip.message import SipResponse
-from nuage.sip.transactions import make_response
+from nuage.sip.message import SipResponse, make_response
 from nuage.tenancy.model import PartyKind
 from sip.harness import RawUdpPhone, needs_sipp, run_sipp, sipp_listening
 from waiting import wait_for_condition

@@ -10,8 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from media.peers import Peer, sdp
 from media.test_anchoring import heard
 from nuage.sip.digest import authorization_header
-from nuage.sip.message import SipRequest, SipResponse, parse_message
-from nuage.sip.transactions import make_response
+from nuage.sip.message import SipRequest, SipResponse, make_response, parse_message
 from sip.harness import RawUdpPhone
 
 Message = SipRequest | SipResponse

@@ -100,9 +100,10 @@ class MemoryDialPlan:
 
     async def find_carrier(self, host: str, port: int) -> CarrierTrunk | None:
         """The carrier if its gateway host matches (any source port: gateways use several)."""
-        if self.carrier is not None and self.carrier.host == host:
-            return self.carrier
-        return None
+        return self._carrier(host)
+
+    def _carrier(self, host: str) -> CarrierTrunk | None:
+        return self.carrier if self.carrier is not None and self.carrier.host == host else None
 
     async def resolve_inbound(self, trunk: CarrierTrunk, did_e164: str) -> Destination | None:
         """The destination a DID is assigned to."""
@@ -111,6 +112,10 @@ class MemoryDialPlan:
     async def find_trunk(self, host: str, port: int) -> SipAccount | None:
         """The IP-authenticated trunk whose PBX is ``host:port``."""
         return self.ip_trunks.get((host, port))
+
+    def known_peer(self, host: str, port: int) -> bool:
+        """The carrier's gateway or an IP-authenticated trunk's PBX."""
+        return self._carrier(host) is not None or (host, port) in self.ip_trunks
 
 
 def _as_e164(dialled: str) -> str | None:

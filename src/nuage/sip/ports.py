@@ -167,6 +167,10 @@ class DialPlan(Protocol):
         """SIP-3: the customer trunk authenticated by IP whose PBX sent from ``host:port``, or None."""
         ...
 
+    def known_peer(self, host: str, port: int) -> bool:
+        """A carrier's gateway or a trunk's PBX sent from ``host:port`` (no digest challenge)."""
+        ...
+
 
 # -- registrations ----------------------------------------------------------------------
 

@@ -8,18 +8,18 @@ get the very same 403, so the answers do not reveal which usernames exist.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from nuage.shared.clock import Clock
 from nuage.sip.digest import DigestAuthenticator, Verdict
 from nuage.sip.identifiers import new_tag
-from nuage.sip.message import NameAddr, SipParseError
+from nuage.sip.message import NameAddr, SipParseError, response_bytes
 from nuage.sip.message.headers import parse_number
 from nuage.sip.message.message import MAX_EXPIRES
 from nuage.sip.ports import Binding, BindingStore, CredentialStore, SipAccount
-from nuage.sip.transactions import ServerTransaction, response_bytes
+from nuage.sip.transactions import ServerTransaction
 
 log = logging.getLogger("nuage.sip.registrar")
 
@@ -108,7 +108,7 @@ class Registrar:
         try:
             credentials = self._auth.credentials(request.headers.get_all(header))
         except SipParseError as exc:  # e.g. an unterminated quote: answered, never left pending
-            _reply(tx, 400, f"Bad {'Proxy-' if proxy else ''}Authorization: {exc.reason}"[:100])
+            tx.reply(400, f"Bad {'Proxy-' if proxy else ''}Authorization: {exc.reason}"[:100])
             return None
         if credentials is None:
             self._challenge(tx, proxy=proxy, stale=False)
@@ -126,23 +126,25 @@ class Registrar:
             return None
         if verdict is not Verdict.OK or account is None:
             log.info("authentication failed for %r from %s", credentials.username, tx.source)
-            _reply(tx, 403)
+            tx.reply(403)
             if self._on_auth_failure is not None:
                 self._on_auth_failure(tx.source.host)
             return None
         return account
 
     def _challenge(self, tx: ServerTransaction, *, proxy: bool, stale: bool) -> None:
+        """The 401 or 407, sent statelessly (RFC 3261 §8.2.7; issue #22): a request that proves
+        nothing leaves no transaction behind; sent again, it is challenged again."""
         status, name = (407, "proxy-authenticate") if proxy else (401, "www-authenticate")
         challenges = self._auth.challenges(stale=stale, source=(tx.source.transport, tx.source.host))
-        _reply(tx, status, headers=[(name, value) for value in challenges])
+        tx.reply_statelessly(status, headers=[(name, value) for value in challenges])
 
-    def challenge_now(self, tx: ServerTransaction) -> bool:
-        """Answer at once a REGISTER that carries no Authorization at all (a phone's first try):
-        the same 401 ``handle`` would send, without a task; False: ``handle`` must run."""
-        if "authorization" in tx.request.headers:
+    def challenge_now(self, tx: ServerTransaction, *, proxy: bool = False) -> bool:
+        """Answer at once a request that carries no credentials at all (a phone's first try):
+        the same challenge ``authenticate`` would send, without a task; False: it must run."""
+        if ("proxy-authorization" if proxy else "authorization") in tx.request.headers:
             return False
-        self._challenge(tx, proxy=False, stale=False)
+        self._challenge(tx, proxy=proxy, stale=False)
         return True
 
     async def handle(self, tx: ServerTransaction) -> None:
@@ -151,7 +153,7 @@ class Registrar:
         try:
             await self._handle(tx)
         except SipParseError as exc:
-            _reply(tx, 400, exc.reason[:100])
+            tx.reply(400, exc.reason[:100])
 
     async def _handle(self, tx: ServerTransaction) -> None:
         account = await self.authenticate(tx, proxy=False)
@@ -160,33 +162,33 @@ class Registrar:
         request = tx.request
         to_user = request.to_addr.uri.user
         if to_user is not None and to_user != account.username:
-            _reply(tx, 403, "Not Your Address Of Record")
+            tx.reply(403, "Not Your Address Of Record")
             return
         try:
             contacts = request.contacts
         except SipParseError as exc:
-            _reply(tx, 400, exc.reason)
+            tx.reply(400, exc.reason)
             return
         header_expires = request.int_header("expires")
         now = self._clock.now()
         device = self._bindings.setdefault(account.device_id, {})
         if any(c.wildcard for c in contacts):
             if len(contacts) != 1 or header_expires != 0:
-                _reply(tx, 400, "Wildcard Contact Needs Expires 0")
+                tx.reply(400, "Wildcard Contact Needs Expires 0")
                 return
             for binding in list(device.values()):
                 if request.call_id == binding.call_id and request.cseq.number <= binding.cseq:
-                    _reply(tx, 500, "Out Of Order")
+                    tx.reply(500, "Out Of Order")
                     return
             for binding in list(device.values()):
                 await self._remove(binding)
-            _reply(tx, 200)
+            tx.reply(200)
             return
         settings = self.settings
         asked = [_expires_of(contact, header_expires, settings.default_expires_s) for contact in contacts]
         for expires in asked:
             if 0 < expires < settings.min_expires_s:
-                _reply(tx, 423, headers=[("min-expires", str(settings.min_expires_s))])
+                tx.reply(423, headers=[("min-expires", str(settings.min_expires_s))])
                 return
         user_agent = request.headers.get("user-agent") or ""
         source = tx.source
@@ -199,7 +201,7 @@ class Registrar:
                 and existing.call_id == request.call_id
                 and request.cseq.number <= existing.cseq
             ):
-                _reply(tx, 500, "Out Of Order")
+                tx.reply(500, "Out Of Order")
                 return
             if expires == 0:
                 if existing is not None:
@@ -243,14 +245,6 @@ class Registrar:
             if not device:
                 del self._bindings[binding.device_id]
         await self._store.delete(binding.device_id, binding.contact)
-
-
-def _reply(
-    tx: ServerTransaction, status: int, reason: str | None = None, *, headers: Sequence[tuple[str, str]] = ()
-) -> None:
-    """A final response with a tag of ours on the To (RFC 3261 §8.2.6.2: every response but a 100
-    carries one; the request's own tag, in a dialog, is kept): challenges, refusals, the 200."""
-    tx.reply(status, reason, to_tag=new_tag(), headers=headers)
 
 
 def _best_q_first(binding: Binding) -> float:

@@ -16,7 +16,7 @@ import socket
 from nuage.directory.widget_tickets import WidgetTickets
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.accounting import CdrWriter
-from nuage.sip.b2bua.admission import admit
+from nuage.sip.b2bua.admission import admit, challenge_now
 from nuage.sip.b2bua.apps import Applications
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.legs import ClosedDialog, Leg
@@ -358,8 +358,10 @@ class SipServer:
             if not self._accepting:
                 transaction.reply(503, headers=[("retry-after", "30")])
                 return
-            transaction.trying_soon()
-            self._spawn(self._admit(transaction))
+            assert self._services is not None
+            if not challenge_now(self._services, transaction):  # a first try's 407 needs no task
+                transaction.trying_soon()
+                self._spawn(self._admit(transaction))
         elif method == "REGISTER":
             if not self.registrar.challenge_now(transaction):  # the 401 of a first try needs no task
                 self._spawn(self.registrar.handle(transaction))

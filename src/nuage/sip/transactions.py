@@ -14,8 +14,9 @@ from enum import Enum
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
+from nuage.sip.identifiers import new_tag
 from nuage.sip.message import Headers, SipRequest, SipResponse
-from nuage.sip.message.message import header_lines, reason_phrase
+from nuage.sip.message.replies import make_response, response_bytes
 from nuage.sip.timers import Cancellable
 from nuage.sip.transport import Address, Transport, response_destination
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from nuage.sip.transaction_layer import TransactionLayer
 
 log = logging.getLogger("nuage.sip.transactions")
+_TRYING = b"SIP/2.0 100 "
 
 
 class TxState(Enum):
@@ -172,11 +174,30 @@ class ServerTransaction(_TimedTransaction):
         to_tag: str | None = None,
         headers: Sequence[tuple[str, str]] = (),
     ) -> None:
-        """Build and send a bodiless response (written straight to bytes: no message object)."""
+        """Build and send a bodiless response (written straight to bytes: no message object).
+
+        Without ``to_tag``, a response but a 100 to a request outside a dialog gets a tag of its
+        own (RFC 3261 §8.2.6.2) while nothing but a 100 was sent: a tag already sent in a
+        provisional response is the transaction user's to give again."""
         state = self.state
         if state is TxState.PROCEEDING or state is TxState.TRYING or state is TxState.ACCEPTED:
+            if to_tag is None and status > 100 and (self._last is None or self._last.startswith(_TRYING)):
+                to_tag = new_tag()  # a request in a dialog keeps its own (``response_bytes``)
             data = response_bytes(self.request, status, reason, to_tag=to_tag, headers=headers)
             self.respond_bytes(status, data)
+
+    def reply_statelessly(self, status: int, *, headers: Sequence[tuple[str, str]] = ()) -> None:
+        """Answer as a stateless UAS would (RFC 3261 §8.2.7) and forget the transaction at once:
+        for the challenge of a request without credentials (issue #22). A retransmitted request
+        is answered anew; the ACK of a 407 matches no transaction and the dispatcher drops it."""
+        if self.state is not TxState.PROCEEDING and self.state is not TxState.TRYING:
+            return
+        if self._trying_at is not None:
+            self._trying_at.cancel()
+            self._trying_at = None
+        self.state = TxState.TERMINATED
+        self._layer.forget_server(self.key)
+        self._send(response_bytes(self.request, status, to_tag=new_tag(), headers=headers))
 
     def trying_soon(self) -> None:
         """RFC 3261 §17.2.1: 100 (Trying) unless the TU answers within ``Timers.trying`` (100 ms):
@@ -385,64 +406,3 @@ def _stray(layer: TransactionLayer, source: Address, response: SipResponse | Non
     """A response to a released transaction: the transaction user's stray responses."""
     if response is not None:
         layer.user.on_stray_response(response, source)
-
-
-def make_response(
-    request: SipRequest,
-    status: int,
-    reason: str | None = None,
-    *,
-    to_tag: str | None = None,
-    body: bytes = b"",
-    headers: Sequence[tuple[str, str]] = (),
-) -> SipResponse:
-    """§8.2.6: a response copying Via, From, To, Call-ID, CSeq (and Record-Route for dialogs).
-
-    ``headers`` are extra (canonical lower-case name, value) pairs.
-    """
-    response = SipResponse(status, reason)
-    out = response.headers
-    for value in request.headers.get_all("via"):
-        out.add("via", value)
-    out.add("from", request.headers.get("from") or "")
-    to_value = request.headers.get("to") or ""
-    if to_tag is not None and request.to_tag is None and status > 100:
-        to_value = f"{to_value};tag={to_tag}"
-    out.add("to", to_value)
-    out.add("call-id", request.call_id)
-    out.add("cseq", request.headers.get("cseq") or "")
-    if 100 < status < 300 and request.method in ("INVITE", "SUBSCRIBE"):
-        for value in request.headers.get_all("record-route"):
-            out.add("record-route", value)
-    for name, value in headers:
-        out.add(name, value)
-    response.body = body
-    return response
-
-
-def response_bytes(
-    request: SipRequest,
-    status: int,
-    reason: str | None = None,
-    *,
-    to_tag: str | None = None,
-    headers: Sequence[tuple[str, str]] = (),
-) -> bytes:
-    """``make_response(...).to_bytes()`` of a bodiless response, written without the message
-    objects (issue #22): the same lines, in the same order, byte for byte."""
-    lines = [f"SIP/2.0 {status} {reason if reason is not None else reason_phrase(status)}"]
-    lines.extend(["Via: " + value for value in request.headers.get_all("via")])
-    first = request.headers._first
-    assert first is not None  # built by get_all
-    lines.append("From: " + (first.get("from") or ""))
-    to_value = first.get("to") or ""
-    if to_tag is not None and status > 100 and request.to_tag is None:
-        to_value = f"{to_value};tag={to_tag}"
-    lines.append("To: " + to_value)
-    lines.append("Call-ID: " + (first.get("call-id") or ""))
-    lines.append("CSeq: " + (first.get("cseq") or ""))
-    if 100 < status < 300 and request.method in ("INVITE", "SUBSCRIBE") and "record-route" in first:
-        lines.extend(["Record-Route: " + value for value in request.headers.get_all("record-route")])
-    header_lines(lines, headers)
-    lines.append("Content-Length: 0\r\n\r\n")
-    return "\r\n".join(lines).encode()

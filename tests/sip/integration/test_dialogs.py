@@ -9,9 +9,8 @@ import pytest
 
 from nuage.sip import SipSettings
 from nuage.sip.digest import authorization_header
-from nuage.sip.message import SipRequest
+from nuage.sip.message import SipRequest, make_response
 from nuage.sip.ports import CallOutcome
-from nuage.sip.transactions import make_response
 from sip.harness import Lab, RawUdpPhone
 from waiting import wait_for_condition
 

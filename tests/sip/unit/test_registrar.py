@@ -108,6 +108,30 @@ async def test_the_challenge_and_the_200_carry_a_to_tag_of_the_registrar() -> No
     assert response.to_addr.uri.user == "alice"
 
 
+async def test_a_challenge_is_sent_statelessly_and_a_retransmission_challenged_anew() -> None:
+    """RFC 3261 §8.2.7 (issue #22): a REGISTER without credentials leaves no transaction behind;
+    sent again (the 401 lost), it gets a challenge of its own."""
+    rig = Rig()
+    data = (
+        b"REGISTER sip:nuage.local SIP/2.0\r\n"
+        b"Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bKsame;rport\r\n"
+        b"From: <sip:alice@nuage.local>;tag=r1\r\nTo: <sip:alice@nuage.local>\r\n"
+        b"Call-ID: reg-call\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@192.0.2.10:5062>\r\n"
+        b"Content-Length: 0\r\n\r\n"
+    )
+    nonces = []
+    for _ in range(2):
+        rig.layer.receive(parse_message(data), PHONE, rig.transport)
+        assert rig.registrar.challenge_now(rig.collector.requests[-1])
+        assert rig.layer.counts == (0, 0)
+        challenge = parse_message(rig.transport.sent[-1])
+        assert isinstance(challenge, SipResponse)
+        assert challenge.status == 401
+        nonces.append(challenge.headers.get("www-authenticate"))
+    assert len(rig.collector.requests) == 2  # the second was a new request, not a retransmission
+    assert nonces[0] != nonces[1]
+
+
 async def test_several_contacts_per_device_best_q_first() -> None:
     rig = Rig()
     response = await rig.register(["<sip:alice@192.0.2.10:5062>;q=0.5", "<sip:alice@192.0.2.11:5062>;q=0.9"])

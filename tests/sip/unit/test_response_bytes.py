@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from nuage.sip.message import SipRequest, parse_message
-from nuage.sip.transactions import make_response, response_bytes
+from nuage.sip.message import SipRequest, make_response, parse_message, response_bytes
 from nuage.sip.transport import Address, stamp_received
 
 REGISTER = (

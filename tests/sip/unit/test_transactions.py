@@ -11,10 +11,10 @@ from __future__ import annotations
 import pytest
 
 from nuage.sip.memory_transport import MemoryNetwork, MemoryTransport
-from nuage.sip.message import SipRequest, SipResponse, parse_message
+from nuage.sip.message import SipRequest, SipResponse, make_response, parse_message
 from nuage.sip.timers import CoarseTimers, Timers, VirtualScheduler
 from nuage.sip.transaction_layer import TransactionLayer
-from nuage.sip.transactions import ServerTransaction, TxState, make_response
+from nuage.sip.transactions import ServerTransaction, TxState
 from nuage.sip.transport import Address
 
 TIMERS = Timers()  # T1 0.5 s, T2 4 s, T4 5 s, 64*T1 = 32 s

@@ -44,6 +44,24 @@ from nuage.sip.ports import (
 from nuage.sip.transactions import ServerTransaction
 
 
+def challenge_now(services: CallServices, tx: ServerTransaction) -> bool:
+    """Answer at once the initial INVITE of a phone's first try, which carries no credentials:
+    the 407 ``admit`` would come to, sent statelessly and without a task (issue #22). False:
+    ``admit`` must run (credentials to check, a Session-Expires or Max-Forwards to weigh, a
+    widget's call, or a source known by its address: a carrier's gateway or a trunk's PBX)."""
+    request = tx.request
+    headers = request.headers
+    if "proxy-authorization" in headers or "session-expires" in headers or "x-nuage-widget" in headers:
+        return False
+    max_forwards = request.int_header("max-forwards")
+    if max_forwards is not None and max_forwards <= 0:
+        return False
+    source = tx.source
+    if services.dial_plan.known_peer(source.host, source.port):
+        return False
+    return services.registrar.challenge_now(tx, proxy=True)
+
+
 async def admit(services: CallServices, tx: ServerTransaction) -> CallController | None:
     """Authenticate an initial INVITE, resolve what was dialled, and start a call for it."""
     request = tx.request

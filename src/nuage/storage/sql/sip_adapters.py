@@ -288,9 +288,16 @@ class SqlSipDirectory:
         UDP carriers send from their signalling port, so the port must match too (phones on the
         same host are not carriers); a TCP (or TLS) carrier's source port is ephemeral, its host decides.
         """
+        return self._carrier(host, port)
+
+    def _carrier(self, host: str, port: int) -> CarrierTrunk | None:
         carriers = self._snapshot.carriers
         exact = next((c for c in carriers if c.host == host and c.port == port), None)
         return exact or next((c for c in carriers if c.host == host and c.transport in ("TCP", "TLS")), None)
+
+    def known_peer(self, host: str, port: int) -> bool:
+        """A carrier's gateway or an IP-authenticated trunk's PBX (SIP-3): not challenged."""
+        return self._carrier(host, port) is not None or self._trunk(host, port) is not None
 
     async def resolve_inbound(self, trunk: CarrierTrunk, did_e164: str) -> Destination | None:
         """The user, device or customer trunk a platform number is assigned to."""
@@ -326,6 +333,9 @@ class SqlSipDirectory:
         Every request of every call asks, and reading the address then testing it against each
         block cost about 2 % of the SIP thread under load (issue #22): the answer for a source is
         kept until the snapshot's trunks change, for at most 4,096 sources at a time."""
+        return self._trunk(host, port)
+
+    def _trunk(self, host: str, port: int) -> SipAccount | None:
         trunks = self._snapshot.ip_trunks
         if not trunks:
             return None

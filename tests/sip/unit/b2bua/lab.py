@@ -27,7 +27,7 @@ from nuage.sip.memory import (
     MemoryDialPlan,
 )
 from nuage.sip.memory_transport import MemoryNetwork, MemoryTransport
-from nuage.sip.message import Headers, SipRequest, SipResponse, SipUri
+from nuage.sip.message import Headers, SipRequest, SipResponse, SipUri, make_response
 from nuage.sip.ports import (
     Binding,
     CallPolicy,
@@ -39,7 +39,6 @@ from nuage.sip.ports import (
 )
 from nuage.sip.routing import MemoryRouting
 from nuage.sip.timers import VirtualScheduler
-from nuage.sip.transactions import make_response
 from nuage.sip.transport import Address
 from waiting import wait_for_condition
 
