@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Final, final
 
 from nuage.sip.message.errors import SipParseError
 from nuage.sip.message.names import COMPACT_FORMS as COMPACT_FORMS
@@ -23,6 +24,7 @@ _BRANCH_VIA = re.compile(
     r'SIP/2\.0/([A-Za-z]+) ([^;:\s\[\]<>"@/,]+)(?::([0-9]{1,5}))?;branch=([^;"\s,=]+)(;rport)?\Z'
 )
 _PLAIN_TAG = re.compile(r"[^;,\s\"<>=]+\Z")  # a tag value that parse_params reads as it is
+Params = tuple[tuple[str, str | None], ...]  # a header's parameters in order, a flag's value None
 _name_addrs: dict[str, NameAddr] = {}
 _cseqs: dict[str, CSeq] = {}
 
@@ -291,14 +293,38 @@ class NameAddr:
         return replace(self, params=_set(self.params, name.lower(), value))
 
 
-@dataclass(frozen=True, slots=True)
+@final
 class Via:
-    """One Via value: ``SIP/2.0/UDP host:port;branch=...;rport;received=...``."""
+    """One Via value: ``SIP/2.0/UDP host:port;branch=...;rport;received=...``.
 
-    transport: str
-    host: str
-    port: int | None = None
-    params: tuple[tuple[str, str | None], ...] = ()
+    Immutable (``Final``), equal and hashed by value; hand-written rather than a frozen dataclass,
+    as ``Address``: every message parses one and every request gets one stamped (issue #22)."""
+
+    __slots__ = ("host", "params", "port", "transport")
+    __match_args__ = ("transport", "host", "port", "params")
+
+    def __init__(self, transport: str, host: str, port: int | None = None, params: Params = ()) -> None:
+        self.transport: Final = transport
+        self.host: Final = host
+        self.port: Final = port
+        self.params: Final = params
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Via):
+            return NotImplemented
+        return (
+            self.params == other.params
+            and self.host == other.host
+            and self.port == other.port
+            and self.transport == other.transport
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.transport, self.host, self.port, self.params))
+
+    def __repr__(self) -> str:
+        where = f"transport={self.transport!r}, host={self.host!r}, port={self.port!r}"
+        return f"Via({where}, params={self.params!r})"
 
     @classmethod
     def parse(cls, text: str) -> Via:
