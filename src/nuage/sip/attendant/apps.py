@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 
 from nuage.directory.attendant import Attendant, Hangup, Play, StartTimer, StopPlaying, Transfer
 from nuage.directory.conferences import JoinRole
@@ -40,7 +39,7 @@ from nuage.sip.attendant.ports import AttendantDirectory, ConferenceMixer, Sound
 from nuage.sip.b2bua.app_bridge import connect
 from nuage.sip.b2bua.apps import AppCall, AppDispatch, MediaApplication, NumberApp
 from nuage.sip.media import CallRecordings
-from nuage.sip.message import SipResponse
+from nuage.sip.message import SipResponse, SipUri
 from nuage.sip.ports import SipAccount
 
 log = logging.getLogger("nuage.sip.attendant")
@@ -170,7 +169,8 @@ class Attendants:
         if call.account is None or call.ended:
             return False
         controller = call.call
-        uri = replace(controller.request.uri, user=target, params=(), headers=())
+        request_uri = controller.request.uri
+        uri = SipUri(request_uri.scheme, request_uri.host, target, request_uri.password, request_uri.port)
         answered: asyncio.Future[SipResponse | None] = asyncio.get_running_loop().create_future()
 
         def on_response(response: SipResponse | None) -> None:

@@ -7,8 +7,6 @@ Request-URI, the public network through the carrier trunk.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from nuage.sip.b2bua.callee import Target
 from nuage.sip.message import SipUri
 from nuage.sip.ports import (
@@ -57,7 +55,7 @@ def targets_of(route: Destination, registrar: Registrar, dialled: str | None) ->
             except ValueError:
                 continue
             if did is not None:
-                uri = replace(uri, user=did)
+                uri = uri.with_user(did)
             flow = Address(binding.source_transport, binding.source_host, binding.source_port)
             targets.append(Target(uri, flow, user_id))
     return targets

@@ -8,7 +8,7 @@ Headers are kept raw in the message and parsed here on demand, so that a proxy-l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final, final
 
 from nuage.sip.message.errors import SipParseError
@@ -193,14 +193,39 @@ def _set(
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
+@final
 class NameAddr:
-    """``"Display" <uri>;params`` as in From, To, Contact, Route and Record-Route."""
+    """``"Display" <uri>;params`` as in From, To, Contact, Route and Record-Route; ``wildcard``:
+    the ``*`` of a Contact. Immutable (``Final``), equal and hashed by value; hand-written rather
+    than a frozen dataclass, as ``Via`` (issue #22)."""
 
-    uri: SipUri
-    display: str | None = None
-    params: tuple[tuple[str, str | None], ...] = ()
-    wildcard: bool = False  # Contact: *
+    __slots__ = ("display", "params", "uri", "wildcard")
+    __match_args__ = ("uri", "display", "params", "wildcard")
+
+    def __init__(
+        self, uri: SipUri, display: str | None = None, params: Params = (), wildcard: bool = False
+    ) -> None:
+        self.uri: Final = uri
+        self.display: Final = display
+        self.params: Final = params
+        self.wildcard: Final = wildcard
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NameAddr):
+            return NotImplemented
+        return (
+            self.uri == other.uri
+            and self.params == other.params
+            and self.display == other.display
+            and self.wildcard == other.wildcard
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.uri, self.display, self.params, self.wildcard))
+
+    def __repr__(self) -> str:
+        where = f"uri={self.uri!r}, display={self.display!r}"
+        return f"NameAddr({where}, params={self.params!r}, wildcard={self.wildcard!r})"
 
     @classmethod
     def parse(cls, text: str) -> NameAddr:
@@ -290,7 +315,7 @@ class NameAddr:
 
     def with_param(self, name: str, value: str | None) -> NameAddr:
         """A copy with a header parameter set (None: a flag)."""
-        return replace(self, params=_set(self.params, name.lower(), value))
+        return NameAddr(self.uri, self.display, _set(self.params, name.lower(), value), self.wildcard)
 
 
 @final

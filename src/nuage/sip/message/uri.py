@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Final, TypeVar, final
 from urllib.parse import quote, unquote
 
 from nuage.sip.message.errors import SipParseError
@@ -23,7 +22,6 @@ _USER_SAFE = "-_.!~*'()&=+$,;?/"
 _PARAM_SAFE = "-_.!~*'()[]/:&+$"
 CACHE_SIZE = 4096  # parsed values kept by text (immutable, shared): a phone repeats its URIs, To, Contact
 _parsed: dict[str, SipUri] = {}
-_texts: dict[SipUri, str] = {}  # and their text
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -37,17 +35,55 @@ def remember(cache: dict[K, V], key: K, value: V) -> V:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@final
 class SipUri:
-    """A sip:, sips: or tel: URI; ``params`` keep their order, a flag parameter has value None."""
+    """A sip:, sips: or tel: URI; ``params`` keep their order, a flag parameter has value None.
 
-    scheme: str
-    host: str
-    user: str | None = None
-    password: str | None = None
-    port: int | None = None
-    params: tuple[tuple[str, str | None], ...] = ()
-    headers: tuple[tuple[str, str], ...] = field(default=())
+    Immutable (``Final``), equal and hashed by value, its text formatted once and kept. Written
+    by hand rather than as a frozen dataclass: the methods ``@dataclass`` generates run
+    interpreted even in a compiled module, and formatting kept the texts in a dictionary keyed
+    by the URI, hashed and compared interpreted at each ``str()`` (issue #22)."""
+
+    __slots__ = ("_text", "headers", "host", "params", "password", "port", "scheme", "user")
+    __match_args__ = ("scheme", "host", "user", "password", "port", "params", "headers")
+
+    def __init__(
+        self,
+        scheme: str,
+        host: str,
+        user: str | None = None,
+        password: str | None = None,
+        port: int | None = None,
+        params: tuple[tuple[str, str | None], ...] = (),
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.scheme: Final = scheme
+        self.host: Final = host
+        self.user: Final = user
+        self.password: Final = password
+        self.port: Final = port
+        self.params: Final = params
+        self.headers: Final = headers
+        self._text: str | None = None
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.scheme, self.host, self.user, self.password, self.port, self.params, self.headers)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SipUri):
+            return NotImplemented
+        return self is other or self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        where = f"scheme={self.scheme!r}, host={self.host!r}, user={self.user!r}, password={self.password!r}"
+        return f"SipUri({where}, port={self.port!r}, params={self.params!r}, headers={self.headers!r})"
+
+    def with_user(self, user: str | None) -> SipUri:
+        """A copy with another user part."""
+        return SipUri(self.scheme, self.host, user, self.password, self.port, self.params, self.headers)
 
     @classmethod
     def parse(cls, text: str) -> SipUri:
@@ -100,9 +136,9 @@ class SipUri:
         return cls(scheme, host, user, password, port, _parse_params(param_text), headers)
 
     def __str__(self) -> str:
-        text = _texts.get(self)
+        text = self._text
         if text is None:
-            text = remember(_texts, self, self._format())
+            text = self._text = self._format()
         return text
 
     def _format(self) -> str:
@@ -133,7 +169,15 @@ class SipUri:
     def with_params(self, **params: str | None) -> SipUri:
         """A copy with parameters set (value None: a flag)."""
         kept = [(k, v) for k, v in self.params if k.lower() not in params]
-        return replace(self, params=(*kept, *params.items()))
+        return SipUri(
+            self.scheme,
+            self.host,
+            self.user,
+            self.password,
+            self.port,
+            (*kept, *params.items()),
+            self.headers,
+        )
 
     @property
     def effective_port(self) -> int:
