@@ -24,14 +24,15 @@ import re
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+
+from nuage_lab import ALICE, BOB, bob_registered
+from register_cost import Capture
 
 from nuage.sip import SipServer, SipSettings, tune_gc
 from nuage.sip.digest import authorization_header
-from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
+from nuage.sip.memory import MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
 from nuage.sip.message import SipRequest, SipResponse, make_response, parse_message
 from nuage.sip.policy import DialPlanPolicy
-from nuage.sip.ports import Binding, SipAccount
 from nuage.sip.security import SecuritySettings
 
 CHALLENGE = re.compile(rb"\r\nProxy-Authenticate: ([^\r]*)\r\n", re.IGNORECASE)
@@ -40,25 +41,6 @@ SDP = (
     "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
     "m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
 )
-
-
-class Capture:
-    """Stands in for the asyncio datagram transport: keeps what the server sends."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes, tuple[str, int]]] = []
-
-    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.sent.append((data, addr))
-
-    def is_closing(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        return None
-
-    def get_extra_info(self, name: str) -> object:
-        return None
 
 
 def alice_request(
@@ -127,25 +109,8 @@ def count(sent: list[tuple[bytes, tuple[str, int]]], prefix: bytes, port: int | 
 
 
 async def run(calls: int, rounds: int, batch: int, profile: bool) -> None:
-    alice = SipAccount("dev-alice", "acc-1", "usr-alice", "alice", "alice-secret", "Alice", "+3221111111")
-    bob = SipAccount("dev-bob", "acc-1", "usr-bob", "bob", "bob-secret", "Bob", "+3222222222")
-    credentials = MemoryCredentialStore([alice, bob])
-    bindings = MemoryBindingStore()
-    now = datetime.now(UTC)
-    await bindings.upsert(
-        Binding(
-            device_id="dev-bob",
-            username="bob",
-            contact=f"sip:bob@127.0.0.1:{BOB_PORT}",
-            expires_at=now + timedelta(days=1),
-            call_id="bench",
-            cseq=1,
-            source_transport="UDP",
-            source_host="127.0.0.1",
-            source_port=BOB_PORT,
-            registered_at=now,
-        )
-    )
+    credentials = MemoryCredentialStore([ALICE, BOB])
+    bindings = await bob_registered(BOB_PORT)
     settings = SipSettings(
         listen_host="127.0.0.1",
         listen_port=0,
@@ -197,7 +162,7 @@ async def run(calls: int, rounds: int, batch: int, profile: bool) -> None:
             ns = range(first, first + k)
             spent += await deliver(
                 [(alice_request("INVITE", n, port, 1), 20000 + n) for n in ns],
-                lambda sent: count(sent, b"SIP/2.0 407") == k,
+                lambda sent, k=k: count(sent, b"SIP/2.0 407") == k,
             )
             challenges = {parse_message(data).call_id: data for data, _ in capture.sent}  # type: ignore[union-attr]
             acks, invites = [], []
@@ -214,14 +179,14 @@ async def run(calls: int, rounds: int, batch: int, profile: bool) -> None:
                 extra = f"Proxy-Authorization: {auth}"
                 invites.append((alice_request("INVITE", n, port, 2, extra=extra), 20000 + n))
             spent += await deliver(acks, quiet)
-            spent += await deliver(invites, lambda sent: count(sent, b"INVITE ", BOB_PORT) == k)
+            spent += await deliver(invites, lambda sent, k=k: count(sent, b"INVITE ", BOB_PORT) == k)
             rung = to_bob(capture.sent, b"INVITE")
             answers = []
             for request in rung:
                 tag = "b" + request.call_id[:10]
                 answers.append((bob_answer(request, 180, tag), BOB_PORT))
                 answers.append((bob_answer(request, 200, tag), BOB_PORT))
-            spent += await deliver(answers, lambda sent: count(sent, b"SIP/2.0 200") == k)
+            spent += await deliver(answers, lambda sent, k=k: count(sent, b"SIP/2.0 200") == k)
             oks = {}
             for data, _ in capture.sent:
                 if data.startswith(b"SIP/2.0 200"):
@@ -237,10 +202,12 @@ async def run(calls: int, rounds: int, batch: int, profile: bool) -> None:
                 hang_ups.append((alice_request("ACK", n, port, 2, to_tag=tag, uri=contact), 20000 + n))
                 byes.append((alice_request("BYE", n, port, 3, to_tag=tag, uri=contact), 20000 + n))
             spent += await deliver(hang_ups, quiet)
-            spent += await deliver(byes, lambda sent: count(sent, b"BYE ", BOB_PORT) == k)
+            spent += await deliver(byes, lambda sent, k=k: count(sent, b"BYE ", BOB_PORT) == k)
             early = count(capture.sent, b"SIP/2.0 200")  # Alice's BYE answered before Bob's
             ended = [(bob_answer(request, 200, ""), BOB_PORT) for request in to_bob(capture.sent, b"BYE")]
-            spent += await deliver(ended, lambda sent: early + count(sent, b"SIP/2.0 200") == k)
+            spent += await deliver(
+                ended, lambda sent, k=k, early=early: early + count(sent, b"SIP/2.0 200") == k
+            )
             first += k
             placed += k
         per_call.append(1e6 * spent / calls)

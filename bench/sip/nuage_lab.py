@@ -20,14 +20,12 @@ from nuage.sip.policy import DialPlanPolicy
 from nuage.sip.ports import Binding, CarrierTrunk, SipAccount, UserDestination
 from nuage.sip.security import SecuritySettings
 
+ALICE = SipAccount("dev-alice", "acc-1", "usr-alice", "alice", "alice-secret", "Alice", "+3221111111")
+BOB = SipAccount("dev-bob", "acc-1", "usr-bob", "bob", "bob-secret", "Bob", "+3222222222")
 
-async def main(port: int, bob_port: int, max_auth_failures: int = 10) -> None:
-    alice = SipAccount("dev-alice", "acc-1", "usr-alice", "alice", "alice-secret", "Alice", "+3221111111")
-    bob = SipAccount("dev-bob", "acc-1", "usr-bob", "bob", "bob-secret", "Bob", "+3222222222")
-    credentials = MemoryCredentialStore([alice, bob])
-    carrier = CarrierTrunk("trunk-carrier", "127.0.0.2", 5060)
-    dial_plan = MemoryDialPlan(credentials, carrier=carrier)
-    dial_plan.numbers["+3223333333"] = UserDestination("usr-bob", "acc-1", ("dev-bob",))
+
+async def bob_registered(bob_port: int) -> MemoryBindingStore:
+    """A binding store where Bob's phone is registered at 127.0.0.1:``bob_port`` for a day."""
     bindings = MemoryBindingStore()
     now = datetime.now(UTC)
     await bindings.upsert(
@@ -44,6 +42,15 @@ async def main(port: int, bob_port: int, max_auth_failures: int = 10) -> None:
             registered_at=now,
         )
     )
+    return bindings
+
+
+async def main(port: int, bob_port: int, max_auth_failures: int = 10) -> None:
+    credentials = MemoryCredentialStore([ALICE, BOB])
+    carrier = CarrierTrunk("trunk-carrier", "127.0.0.2", 5060)
+    dial_plan = MemoryDialPlan(credentials, carrier=carrier)
+    dial_plan.numbers["+3223333333"] = UserDestination("usr-bob", "acc-1", ("dev-bob",))
+    bindings = await bob_registered(bob_port)
     cdrs = MemoryCdrSink()
     # the benchmark drives thousands of messages/s from one address: no per-address rate limit
     settings = SipSettings(
