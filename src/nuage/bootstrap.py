@@ -250,6 +250,7 @@ class SipRuntime:
             nonce_ttl_s=config.nonce_ttl_s,
             nonce_bind_source=config.nonce_bind_source,
             nonce_secret=config.nonce_secret.encode() if config.nonce_secret else None,
+            nonce_counts_max=config.nonce_counts_max,
             tcp=TcpLimits(
                 idle_timeout_s=config.tcp_idle_timeout_s,
                 max_connections=config.tcp_max_connections,

@@ -45,7 +45,11 @@ def nonce_counts(settings: Settings) -> RedisNonceCounts | None:
     config = settings.sip
     if config.nonce_counts == "memory":
         return None
-    return RedisNonceCounts(config.redis_url or settings.api.redis_url, prefix=config.redis_key_prefix)
+    return RedisNonceCounts(
+        config.redis_url or settings.api.redis_url,
+        prefix=config.redis_key_prefix,
+        local_max=config.nonce_counts_max,
+    )
 
 
 def node_id(settings: Settings) -> str | None:

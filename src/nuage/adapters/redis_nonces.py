@@ -32,13 +32,19 @@ class RedisNonceCounts:
     """NonceCounts in Redis, with a local fallback while Redis is unreachable."""
 
     def __init__(
-        self, url: str, *, prefix: str = "nuage:sip:", timeout_s: float = 0.2, retry_s: float = 1.0
+        self,
+        url: str,
+        *,
+        prefix: str = "nuage:sip:",
+        timeout_s: float = 0.2,
+        retry_s: float = 1.0,
+        local_max: int = 100_000,
     ) -> None:
         self._url = url
         self._prefix = prefix
         self._timeout_s = timeout_s
         self._retry_s = retry_s
-        self.local = MemoryNonceCounts()
+        self.local = MemoryNonceCounts(local_max)  # while Redis is unreachable
         self._client: Any = None
         self._advance: Any = None
         self._down_until = 0.0

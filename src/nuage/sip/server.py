@@ -24,7 +24,7 @@ from nuage.sip.b2bua.media import MediaServices, drain
 from nuage.sip.b2bua.records import CallInfo
 from nuage.sip.b2bua.services import CallServices, CallSettings
 from nuage.sip.b2bua.transfer import Refused, transfer_live
-from nuage.sip.digest import DigestAuthenticator, NonceCounts
+from nuage.sip.digest import DigestAuthenticator, MemoryNonceCounts, NonceCounts
 from nuage.sip.journal import CallJournal, OrphanDialogs, recover
 from nuage.sip.message import SipParseError, SipRequest, SipResponse
 from nuage.sip.ports import Binding, BindingStore, CallPolicy, CdrSink, CredentialStore, DialPlan, HotDesk
@@ -79,7 +79,7 @@ class SipServer:
             nonce_ttl_s=settings.nonce_ttl_s,
             algorithms=settings.digest_algorithms,
             secret=settings.nonce_secret,
-            counts=nonce_counts,
+            counts=nonce_counts if nonce_counts is not None else MemoryNonceCounts(settings.nonce_counts_max),
             bind_source=settings.nonce_bind_source,
         )
         self.security = SecurityGuard(settings.security, clock=self.clock)

@@ -26,6 +26,7 @@ class SipSettings:
     nonce_ttl_s: float = 60.0
     nonce_bind_source: bool = True  # a nonce is good only from the address it was issued to
     nonce_secret: bytes | None = None  # shared by the nodes that share nonce counts (None: random)
+    nonce_counts_max: int = 100_000  # live nonces whose counts are kept in memory (``MemoryNonceCounts``)
     tcp: TcpLimits = field(default_factory=TcpLimits)
     digest_algorithms: tuple[str, ...] = ("MD5",)  # challenges offered; see nuage.sip.digest.ALGORITHMS
     no_answer_timeout_s: float = 60.0

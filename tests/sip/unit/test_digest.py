@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from nuage.adapters.redis_nonces import RedisNonceCounts
+from nuage.config import ConfigError, load_settings
+from nuage.sip import SipServer, SipSettings
 from nuage.sip.digest import (
     Credentials,
     DigestAuthenticator,
@@ -12,7 +15,9 @@ from nuage.sip.digest import (
     authorization_header,
     compute_response,
 )
+from nuage.sip.memory import MemoryBindingStore, MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
 from nuage.sip.message.auth import parse_auth
+from nuage.sip.policy import DialPlanPolicy
 
 
 def test_rfc2617_md5_qop_auth_vector() -> None:
@@ -218,3 +223,27 @@ async def test_nonces_stay_distinct_and_valid_across_refills_of_the_random_salts
     for nonce in (nonces[0], nonces[511], nonces[512], nonces[-1]):
         challenge = f'Digest realm="nuage.local", nonce="{nonce}", algorithm=MD5, qop="auth"'
         assert await _check(auth, _answer(auth, challenge, "pw")) is Verdict.OK
+
+
+async def test_the_bound_of_the_nonce_counts_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sip.nonce_counts_max`` (100,000 by default, at least 1,000): the live nonces a node keeps
+    counts for, in memory or as its fallback while Redis is unreachable."""
+    monkeypatch.setenv("NUAGE_SIP__NONCE_COUNTS_MAX", "250000")
+    assert load_settings().sip.nonce_counts_max == 250_000
+    monkeypatch.setenv("NUAGE_SIP__NONCE_COUNTS_MAX", "999")
+    with pytest.raises(
+        ConfigError, match="NUAGE_SIP__NONCE_COUNTS_MAX: Input should be greater than or equal to 1000"
+    ):
+        load_settings()
+    credentials = MemoryCredentialStore([])
+    server = SipServer(
+        SipSettings(listen_port=0, nonce_counts_max=250_000),
+        credentials=credentials,
+        dial_plan=MemoryDialPlan(credentials),
+        bindings=MemoryBindingStore(),
+        policy=DialPlanPolicy(),
+        cdr_sink=MemoryCdrSink(),
+    )
+    assert isinstance(server.authenticator.counts, MemoryNonceCounts)
+    assert server.authenticator.counts.max_entries == 250_000
+    assert RedisNonceCounts("redis://127.0.0.1:1/0", local_max=250_000).local.max_entries == 250_000
