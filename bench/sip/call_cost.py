@@ -26,14 +26,10 @@ import time
 from collections.abc import Callable
 
 from nuage_lab import ALICE, BOB, bob_registered
-from register_cost import Capture
+from register_cost import Capture, captured_server
 
-from nuage.sip import SipServer, SipSettings, tune_gc
 from nuage.sip.digest import authorization_header
-from nuage.sip.memory import MemoryCdrSink, MemoryCredentialStore, MemoryDialPlan
 from nuage.sip.message import SipRequest, SipResponse, make_response, parse_message
-from nuage.sip.policy import DialPlanPolicy
-from nuage.sip.security import SecuritySettings
 
 CHALLENGE = re.compile(rb"\r\nProxy-Authenticate: ([^\r]*)\r\n", re.IGNORECASE)
 BOB_PORT = 30000
@@ -109,28 +105,7 @@ def count(sent: list[tuple[bytes, tuple[str, int]]], prefix: bytes, port: int | 
 
 
 async def run(calls: int, rounds: int, batch: int, profile: bool) -> None:
-    credentials = MemoryCredentialStore([ALICE, BOB])
-    bindings = await bob_registered(BOB_PORT)
-    settings = SipSettings(
-        listen_host="127.0.0.1",
-        listen_port=0,
-        transports=("UDP",),
-        cdr_batch_size=500,
-        security=SecuritySettings(rate_per_s=1_000_000, burst=1_000_000),
-    )
-    server = SipServer(
-        settings,
-        credentials=credentials,
-        dial_plan=MemoryDialPlan(credentials),
-        bindings=bindings,
-        policy=DialPlanPolicy(),
-        cdr_sink=MemoryCdrSink(),
-    )
-    await server.start()
-    tune_gc()  # as ``nuage serve`` does
-    udp = server._transports["UDP"]
-    capture = Capture()
-    udp._transport = capture  # type: ignore[attr-defined]
+    server, udp, capture = await captured_server([ALICE, BOB], await bob_registered(BOB_PORT))
     port = udp.local.port
     profiler = cProfile.Profile() if profile else None
     receive = udp.datagram_received  # type: ignore[attr-defined]

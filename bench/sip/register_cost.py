@@ -21,6 +21,7 @@ import pstats
 import re
 import statistics
 import time
+from typing import Any
 
 from nuage.sip import SipServer, SipSettings, tune_gc
 from nuage.sip.digest import authorization_header
@@ -74,20 +75,24 @@ async def settle(capture: Capture, want: int) -> None:
         await asyncio.sleep(0)
 
 
-async def run(pairs: int, rounds: int, batch: int, profile: bool, phones: int) -> None:
-    alice = SipAccount("dev-alice", "acc-1", "usr-alice", "alice", "alice-secret", "Alice", "+3221111111")
-    credentials = MemoryCredentialStore([alice])
+async def captured_server(
+    accounts: list[SipAccount], bindings: MemoryBindingStore | None = None
+) -> tuple[SipServer, Any, Capture]:
+    """A started ``SipServer`` with in-memory ports (the dial plan's policy, SIP-5's rate check
+    raised above the load) whose UDP socket is a ``Capture``; its UDP transport; the capture."""
+    credentials = MemoryCredentialStore(accounts)
     settings = SipSettings(
         listen_host="127.0.0.1",
         listen_port=0,
         transports=("UDP",),
+        cdr_batch_size=500,
         security=SecuritySettings(rate_per_s=1_000_000, burst=1_000_000),
     )
     server = SipServer(
         settings,
         credentials=credentials,
         dial_plan=MemoryDialPlan(credentials),
-        bindings=MemoryBindingStore(),
+        bindings=bindings or MemoryBindingStore(),
         policy=DialPlanPolicy(),
         cdr_sink=MemoryCdrSink(),
     )
@@ -96,6 +101,12 @@ async def run(pairs: int, rounds: int, batch: int, profile: bool, phones: int) -
     udp = server._transports["UDP"]
     capture = Capture()
     udp._transport = capture  # type: ignore[attr-defined]
+    return server, udp, capture
+
+
+async def run(pairs: int, rounds: int, batch: int, profile: bool, phones: int) -> None:
+    alice = SipAccount("dev-alice", "acc-1", "usr-alice", "alice", "alice-secret", "Alice", "+3221111111")
+    server, udp, capture = await captured_server([alice])
     server_port = udp.local.port
     profiler = cProfile.Profile() if profile else None
 
