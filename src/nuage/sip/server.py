@@ -16,7 +16,7 @@ import socket
 from nuage.directory.widget_tickets import WidgetTickets
 from nuage.shared.clock import Clock, SystemClock
 from nuage.sip.accounting import CdrWriter
-from nuage.sip.b2bua.admission import admit, challenge_now
+from nuage.sip.b2bua.admission import admit, answer_now
 from nuage.sip.b2bua.apps import Applications
 from nuage.sip.b2bua.controller import CallController
 from nuage.sip.b2bua.legs import ClosedDialog, Leg
@@ -359,7 +359,7 @@ class SipServer:
                 transaction.reply(503, headers=[("retry-after", "30")])
                 return
             assert self._services is not None
-            if not challenge_now(self._services, transaction):  # a first try's 407 needs no task
+            if not answer_now(self._services, transaction):  # 422, 483, a first try's 407: no task
                 transaction.trying_soon()
                 self._spawn(self._admit(transaction))
         elif method == "REGISTER":

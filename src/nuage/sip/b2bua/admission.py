@@ -1,7 +1,8 @@
 """Admission of an initial INVITE: checks, who calls (carrier, trunk, digest, widget), what was dialled.
 
-``admit`` answers what it can alone (422 for a too short Session-Expires, 483 for a spent
-Max-Forwards, the digest challenge, 404 for nothing dialled that resolves), runs a feature code
+``answer_now`` answers at once what needs no lookup (422 for a too short Session-Expires, 483
+for a spent Max-Forwards, the first try's digest challenge); ``admit`` the rest (the challenge of
+stale credentials, 404 for nothing dialled that resolves), runs a feature code
 (``nuage.sip.b2bua.features``; forwarding codes and call pickup: ``forwarding``, ``pickup``;
 a media application's: ``nuage.sip.b2bua.apps``) and otherwise starts a ``CallController``
 for the attempt, which asks the policy. A number leading to a virtual fax (``FaxDestination``)
@@ -44,17 +45,23 @@ from nuage.sip.ports import (
 from nuage.sip.transactions import ServerTransaction
 
 
-def challenge_now(services: CallServices, tx: ServerTransaction) -> bool:
-    """Answer at once the initial INVITE of a phone's first try, which carries no credentials:
-    the 407 ``admit`` would come to, sent statelessly and without a task (issue #22). False:
-    ``admit`` must run (credentials to check, a Session-Expires or Max-Forwards to weigh, a
-    widget's call, or a source known by its address: a carrier's gateway or a trunk's PBX)."""
+def answer_now(services: CallServices, tx: ServerTransaction) -> bool:
+    """What admission answers at once, without a task (issue #22): a Session-Expires under
+    Min-SE (422), a spent Max-Forwards (483), and the digest challenge of a phone's first try,
+    which carries no credentials (407, sent statelessly). False: ``admit`` must run (credentials
+    to check, a widget's call, or a source known by its address: a carrier's gateway or a
+    trunk's PBX)."""
     request = tx.request
-    headers = request.headers
-    if "proxy-authorization" in headers or "session-expires" in headers or "x-nuage-widget" in headers:
-        return False
+    settings = services.settings
+    session_expires = request.int_header("session-expires")
+    if session_expires is not None and session_expires < settings.min_session_expires_s:
+        tx.reply(422, headers=[("min-se", str(settings.min_session_expires_s))])
+        return True
     max_forwards = request.int_header("max-forwards")
     if max_forwards is not None and max_forwards <= 0:
+        tx.reply(483)
+        return True
+    if "proxy-authorization" in request.headers or "x-nuage-widget" in request.headers:
         return False
     source = tx.source
     if services.dial_plan.known_peer(source.host, source.port):
@@ -63,17 +70,10 @@ def challenge_now(services: CallServices, tx: ServerTransaction) -> bool:
 
 
 async def admit(services: CallServices, tx: ServerTransaction) -> CallController | None:
-    """Authenticate an initial INVITE, resolve what was dialled, and start a call for it."""
+    """Authenticate an initial INVITE, resolve what was dialled, and start a call for it (once
+    ``answer_now`` has not answered it)."""
     request = tx.request
     settings = services.settings
-    session_expires = request.int_header("session-expires")
-    if session_expires is not None and session_expires < settings.min_session_expires_s:
-        tx.reply(422, headers=[("min-se", str(settings.min_session_expires_s))])
-        return None
-    max_forwards = request.int_header("max-forwards")
-    if max_forwards is not None and max_forwards <= 0:
-        tx.reply(483)
-        return None
     widget_ticket = request.headers.get("x-nuage-widget")
     if widget_ticket is not None:  # CFG-10: a visitor's call from the click-to-call widget
         return await admit_widget_call(services, tx, widget_ticket)
