@@ -19,14 +19,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import pstats
 import re
-import statistics
 import time
 from collections.abc import Callable
 
 from nuage_lab import ALICE, BOB, bob_registered
-from register_cost import Capture, captured_server
+from register_cost import Capture, captured_server, finish
 
 from nuage.sip.digest import authorization_header
 from nuage.sip.message import SipRequest, SipResponse, make_response, parse_message
@@ -187,10 +185,7 @@ async def run(calls: int, rounds: int, batch: int, profile: bool) -> None:
             placed += k
         per_call.append(1e6 * spent / calls)
         print(f"round: {per_call[-1]:.1f} us per call", flush=True)
-    print(f"median {statistics.median(per_call):.1f} us, min {min(per_call):.1f} us per call")
-    await server.stop(grace_s=0)
-    if profiler:
-        pstats.Stats(profiler).sort_stats(SORT).print_stats(60)
+    await finish(server, profiler, per_call, "call", SORT)
 
 
 SORT = "tottime"

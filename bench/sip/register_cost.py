@@ -147,10 +147,17 @@ async def run(pairs: int, rounds: int, batch: int, profile: bool, phones: int) -
             done += count
         per_pair.append(1e6 * spent / pairs)
         print(f"round: {per_pair[-1]:.1f} us per REGISTER pair", flush=True)
-    print(f"median {statistics.median(per_pair):.1f} us, min {min(per_pair):.1f} us per REGISTER pair")
+    await finish(server, profiler, per_pair, "REGISTER pair", SORT)
+
+
+async def finish(
+    server: SipServer, profiler: cProfile.Profile | None, samples: list[float], unit: str, sort: str
+) -> None:
+    """Print the rounds' median and best, stop the server, print the profile's top if one ran."""
+    print(f"median {statistics.median(samples):.1f} us, min {min(samples):.1f} us per {unit}")
     await server.stop(grace_s=0)
     if profiler:
-        pstats.Stats(profiler).sort_stats(SORT).print_stats(60)
+        pstats.Stats(profiler).sort_stats(sort).print_stats(60)
 
 
 def main() -> None:
