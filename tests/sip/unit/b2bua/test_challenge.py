@@ -12,8 +12,10 @@ import pytest
 
 from nuage.sip.digest import authorization_header
 from nuage.sip.identifiers import new_branch, new_tag
+from nuage.sip.memory import MemoryDialPlan
 from nuage.sip.message import Headers, SipRequest, SipResponse, SipUri
 from nuage.sip.policy import DialPlanPolicy
+from nuage.sip.ports import SipAccount
 from sip.unit.b2bua.lab import BOB, BOB_DESK, CAROL, CAROL_ONLY, DOMAIN, SERVER, Peer, b2bua_lab, sdp
 
 
@@ -114,6 +116,21 @@ async def test_the_carriers_gateway_is_not_challenged() -> None:
         ringing = await lab.phones[CAROL.device_id].request("INVITE")
         assert ringing.method == "INVITE"
         assert lab.carrier.unread(407) == []
+
+
+@pytest.mark.rule("SIP-3")
+async def test_a_pbx_authenticated_by_its_address_is_not_challenged() -> None:
+    pbx = SipAccount("dev-pbx", "acc-1", None, "pbx", "pbx-secret", "PBX", trunk_id="trk-1")
+
+    def plan(dial_plan: MemoryDialPlan) -> None:
+        dial_plan.ip_trunks[("10.0.0.9", 5060)] = pbx
+
+    async with b2bua_lab(DialPlanPolicy(), plan=plan) as lab:
+        trunk = Peer(lab.network, "10.0.0.9")
+        trunk.send(invite(trunk, CAROL_ONLY))
+        ringing = await lab.phones[CAROL.device_id].request("INVITE")
+        assert ringing.method == "INVITE"
+        assert trunk.unread(407) == []
 
 
 async def test_options_and_refusals_of_the_dispatcher_carry_a_to_tag() -> None:
