@@ -10,8 +10,10 @@ for no time and hangs up (BYE); Bob's phone answers the BYE. Every message is ha
 UDP transport's ``datagram_received`` as the loop would; only the server's work is timed
 (``time.process_time``), not the building of the phones' messages. No socket system calls are
 counted: it is the per-call Python path alone. ``--profile`` prints the top of a cProfile.
+``--cold MB``: each message alone after MB megabytes of other memory were written, as in
+``register_cost.py`` (``--cold 0``: one by one, nothing evicted).
 
-    .venv/bin/python bench/sip/call_cost.py [--calls 5000] [--rounds 5] [--batch 100] [--profile]
+    .venv/bin/python bench/sip/call_cost.py [--calls 5000] [--rounds 5] [--batch 100] [--profile] [--cold MB]
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import time
 from collections.abc import Callable
 
 from nuage_lab import ALICE, BOB, bob_registered
-from register_cost import Capture, captured_server, finish
+from register_cost import Capture, Evictor, captured_server, finish, one_by_one
 
 from nuage.sip.digest import authorization_header
 from nuage.sip.message import SipRequest, SipResponse, make_response, parse_message
@@ -102,26 +104,32 @@ def count(sent: list[tuple[bytes, tuple[str, int]]], prefix: bytes, port: int | 
     return sum(1 for data, addr in sent if data.startswith(prefix) and (port is None or addr[1] == port))
 
 
-async def run(calls: int, rounds: int, batch: int, profile: bool) -> None:
+async def run(calls: int, rounds: int, batch: int, profile: bool, cold: int | None) -> None:
     server, udp, capture = await captured_server([ALICE, BOB], await bob_registered(BOB_PORT))
     port = udp.local.port
     profiler = cProfile.Profile() if profile else None
     receive = udp.datagram_received  # type: ignore[attr-defined]
+    evict = Evictor(cold or 0)
 
     async def deliver(
         datagrams: list[tuple[bytes, int]], done: Callable[[list[tuple[bytes, tuple[str, int]]]], bool]
     ) -> float:
         """Hand ``datagrams`` (data, source port) to the server; the CPU until ``done``."""
         capture.sent.clear()
+        sourced = [(data, ("127.0.0.1", source)) for data, source in datagrams]
+        spent = 0.0
+        if cold is not None:
+            spent = await one_by_one(receive, sourced, evict)
         started = time.process_time()
         if profiler:
             profiler.enable()
-        for data, source in datagrams:
-            receive(data, ("127.0.0.1", source))
+        if cold is None:
+            for data, source in sourced:
+                receive(data, source)
         await settle(capture, done)
         if profiler:
             profiler.disable()
-        return time.process_time() - started
+        return spent + time.process_time() - started
 
     def quiet(sent: list[tuple[bytes, tuple[str, int]]]) -> bool:
         return True
@@ -200,13 +208,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--cold", type=int, metavar="MB", help="each datagram alone, after MB written")
     options = parser.parse_args()
     global SORT
     SORT = options.sort
     from nuage.sip import install_uvloop
 
     install_uvloop()
-    asyncio.run(run(options.calls, options.rounds, options.batch, options.profile))
+    asyncio.run(run(options.calls, options.rounds, options.batch, options.profile, options.cold))
 
 
 if __name__ == "__main__":
