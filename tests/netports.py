@@ -43,7 +43,7 @@ WIDE_ZONE = 3000
 """The top of the range is kept for wide blocks (a media engine's RTP ports): single ports handed
 out by the hundreds in a long run would leave no wide gap anywhere else."""
 
-STALE_AFTER = 300.0
+STALE_AFTER = 180.0
 """Seconds after which a port handed out belongs to a test that has ended (pytest-timeout stops a
 test after 120 s), so that it may be handed out again once nothing is bound to it."""
 
@@ -95,14 +95,15 @@ def port_slice(share: tuple[int, int] | None = None) -> tuple[int, int, int]:
 
     The range below the kernel's ephemeral ports is cut into one slice per worker, with
     ``GUARD`` ports left between two slices; each slice keeps its top ports for wide blocks
-    (``WIDE_ZONE``, or half the slice when the slices are narrow).
+    (``WIDE_ZONE``, or a quarter of the slice when the slices are narrow: single ports are what a
+    worker hands out by the hundreds).
     """
     index, count = worker_share() if share is None else share
     end = max(_ephemeral_start(), _LOWEST + count * (WIDE_ZONE + 1000))
     size = (end - _LOWEST) // count
     low = _LOWEST + index * size
     top = low + size - (GUARD if index < count - 1 else 0)
-    return low, top - min(WIDE_ZONE, size // 2), top
+    return low, top - min(WIDE_ZONE, size // 4), top
 
 
 def free_port(*, span: int = 1) -> int:
