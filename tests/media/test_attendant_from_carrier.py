@@ -285,5 +285,6 @@ async def test_a_menus_voicemail_choice_takes_an_outside_caller_to_the_box(
     await caller.bye_from_server(port)
     with platform.uow() as uow:
         assert uow.voicemail_messages.count(box_id=box.id) == 1
+    await wait_for_condition(lambda: in_use(platform) == 0, what="released")  # the call's end, its CDR
     (cdr,) = await cdrs(platform)
     assert (cdr["direction"], cdr["account_id"], cdr["callee"]) == ("inbound", account, "+3223000159")
