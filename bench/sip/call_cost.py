@@ -22,11 +22,10 @@ import argparse
 import asyncio
 import cProfile
 import re
-import time
 from collections.abc import Callable
 
 from nuage_lab import ALICE, BOB, bob_registered
-from register_cost import Capture, Evictor, captured_server, finish, one_by_one
+from register_cost import Capture, Evictor, captured_server, finish, hand_over
 
 from nuage.sip.digest import authorization_header
 from nuage.sip.message import SipRequest, SipResponse, make_response, parse_message
@@ -109,7 +108,7 @@ async def run(calls: int, rounds: int, batch: int, profile: bool, cold: int | No
     port = udp.local.port
     profiler = cProfile.Profile() if profile else None
     receive = udp.datagram_received  # type: ignore[attr-defined]
-    evict = Evictor(cold or 0)
+    evict = None if cold is None else Evictor(cold)
 
     async def deliver(
         datagrams: list[tuple[bytes, int]], done: Callable[[list[tuple[bytes, tuple[str, int]]]], bool]
@@ -117,19 +116,7 @@ async def run(calls: int, rounds: int, batch: int, profile: bool, cold: int | No
         """Hand ``datagrams`` (data, source port) to the server; the CPU until ``done``."""
         capture.sent.clear()
         sourced = [(data, ("127.0.0.1", source)) for data, source in datagrams]
-        spent = 0.0
-        if cold is not None:
-            spent = await one_by_one(receive, sourced, evict)
-        started = time.process_time()
-        if profiler:
-            profiler.enable()
-        if cold is None:
-            for data, source in sourced:
-                receive(data, source)
-        await settle(capture, done)
-        if profiler:
-            profiler.disable()
-        return spent + time.process_time() - started
+        return await hand_over(receive, sourced, evict, profiler, lambda: settle(capture, done))
 
     def quiet(sent: list[tuple[bytes, tuple[str, int]]]) -> bool:
         return True

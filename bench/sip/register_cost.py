@@ -27,7 +27,7 @@ import pstats
 import re
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nuage.sip import SipServer, SipSettings, tune_gc
@@ -113,6 +113,28 @@ async def one_by_one(
     return spent
 
 
+async def hand_over(
+    receive: Callable[[bytes, tuple[str, int]], None],
+    datagrams: list[tuple[bytes, tuple[str, int]]],
+    evict: Evictor | None,
+    profiler: cProfile.Profile | None,
+    settled: Callable[[], Awaitable[None]],
+) -> float:
+    """Hand ``datagrams`` to the server in one go, or one by one after ``evict()`` each (``--cold``);
+    the CPU of the server's work until ``settled()`` returns."""
+    spent = 0.0 if evict is None else await one_by_one(receive, datagrams, evict)
+    started = time.process_time()
+    if profiler:
+        profiler.enable()
+    if evict is None:
+        for data, source in datagrams:
+            receive(data, source)
+    await settled()
+    if profiler:
+        profiler.disable()
+    return spent + time.process_time() - started
+
+
 async def captured_server(
     accounts: list[SipAccount], bindings: MemoryBindingStore | None = None
 ) -> tuple[SipServer, Any, Capture]:
@@ -147,25 +169,14 @@ async def run(pairs: int, rounds: int, batch: int, profile: bool, phones: int, c
     server, udp, capture = await captured_server([alice])
     server_port = udp.local.port
     profiler = cProfile.Profile() if profile else None
-    evict = Evictor(cold or 0)
+    evict = None if cold is None else Evictor(cold)
 
     async def deliver(requests: list[bytes], first_n: int) -> float:
         """Hand ``requests`` to the server as datagrams from their phones; the CPU until all are answered."""
         capture.sent.clear()
         datagrams = [(data, ("127.0.0.1", 20000 + (first_n + i) % phones)) for i, data in enumerate(requests)]
-        spent = 0.0
-        if cold is not None:
-            spent = await one_by_one(udp.datagram_received, datagrams, evict)  # type: ignore[attr-defined]
-        started = time.process_time()
-        if profiler:
-            profiler.enable()
-        if cold is None:
-            for data, source in datagrams:
-                udp.datagram_received(data, source)  # type: ignore[attr-defined]
-        await settle(capture, len(requests))
-        if profiler:
-            profiler.disable()
-        return spent + time.process_time() - started
+        receive = udp.datagram_received  # type: ignore[attr-defined]
+        return await hand_over(receive, datagrams, evict, profiler, lambda: settle(capture, len(requests)))
 
     per_pair: list[float] = []
     n = 0
