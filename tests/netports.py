@@ -47,6 +47,10 @@ STALE_AFTER = 180.0
 """Seconds after which a port handed out belongs to a test that has ended (pytest-timeout stops a
 test after 120 s), so that it may be handed out again once nothing is bound to it."""
 
+REFUSED_BY_BROWSERS = frozenset({10080})
+"""Ports above ``_LOWEST`` that Chromium and Firefox refuse to load a page from
+(``ERR_UNSAFE_PORT``); a web server the browser tests open must never get one."""
+
 _issued: dict[int, float] = {}
 """Every port handed out and not given back, with the (monotonic) time it was handed out."""
 _lock = threading.Lock()
@@ -74,6 +78,8 @@ def _bindable(port: int) -> bool:
 
 def _free_block(port: int, span: int) -> bool:
     block = range(port, port + span)
+    if not REFUSED_BY_BROWSERS.isdisjoint(block):
+        return False
     if any(p + d in _issued for p in block for d in range(-GUARD, GUARD + 1)):
         return False
     return all(_bindable(p) for p in block)

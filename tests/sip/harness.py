@@ -149,6 +149,13 @@ async def _run_sipp_once(
     except TimeoutError:
         process.kill()
         output, _ = await process.communicate()
+    except BaseException:
+        # cancelled (a test that failed before awaiting its SIPp): no SIPp, nor its pipes, outlives
+        # the loop; a transport left open would fail in a later test, when collected
+        if process.returncode is None:
+            process.kill()
+        await process.communicate()
+        raise
     return SippResult(
         process.returncode if process.returncode is not None else -1, output.decode(errors="replace")
     )

@@ -89,3 +89,24 @@ def test_a_slice_used_up_hands_out_again_the_ports_of_ended_tests_that_nothing_h
         assert len(again) < 10
         assert held_port not in again
         assert all(lowest <= port < lowest + 2 * GUARD + 2 for port in again)
+
+
+def test_a_port_browsers_refuse_to_load_pages_from_is_never_handed_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chromium answers ``ERR_UNSAFE_PORT`` for a page on 10080: a slice whose only single port is
+    10080 has none to give, the slice of its neighbour gives the neighbour, and no wide block
+    drawn across it includes it."""
+    monkeypatch.setattr(netports, "_issued", {})
+    refused = min(netports.REFUSED_BY_BROWSERS)
+    monkeypatch.setattr(netports, "port_slice", lambda: (refused, refused + 2, refused + 40))
+    with pytest.raises(RuntimeError, match="no free port"):
+        netports.free_port()
+    monkeypatch.setattr(netports, "port_slice", lambda: (refused + 1, refused + 3, refused + 40))
+    assert netports.free_port() == refused + 1
+    monkeypatch.setattr(netports, "_issued", {})
+    monkeypatch.setattr(netports, "port_slice", lambda: (refused - 30, refused - 12, refused + 12))
+    for _ in range(20):
+        block = netports.free_port(span=12)
+        assert refused not in range(block, block + 12)
+        netports.release(block, 12)
