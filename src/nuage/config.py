@@ -115,7 +115,8 @@ class SipSettings(BaseModel):
     nonce_bind_source: bool = True
     nonce_counts: Literal["memory", "redis"] = "memory"
     # live nonces whose counts one node keeps (each for nonce_ttl_s): past that, answers on new
-    # nonces are refused as stale until older ones expire (a live one is never forgotten)
+    # nonces are refused as stale until older ones expire (a live one is never forgotten); the
+    # default is nuage.sip.digest.NONCE_COUNTS_MAX's (not imported: settings load without the SIP core)
     nonce_counts_max: int = Field(default=100_000, ge=1_000, le=10_000_000)
     nonce_secret: str | None = None  # None: a random secret per start
     # SIP-5: where bans are kept (over restarts): "database" (the nodes of one database share them)

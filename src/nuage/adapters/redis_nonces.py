@@ -15,7 +15,7 @@ import logging
 import time
 from typing import Any
 
-from nuage.sip.digest import MemoryNonceCounts
+from nuage.sip.digest import NONCE_COUNTS_MAX, MemoryNonceCounts
 
 log = logging.getLogger("nuage.adapters.redis_nonces")
 
@@ -38,7 +38,7 @@ class RedisNonceCounts:
         prefix: str = "nuage:sip:",
         timeout_s: float = 0.2,
         retry_s: float = 1.0,
-        local_max: int = 100_000,
+        local_max: int = NONCE_COUNTS_MAX,
     ) -> None:
         self._url = url
         self._prefix = prefix

@@ -127,6 +127,9 @@ class Credentials:
     params: dict[str, str]
 
 
+NONCE_COUNTS_MAX = 100_000
+"""Live nonces whose counts one node keeps by default (``sip.nonce_counts_max``): past that, answers
+on new nonces are refused as stale until older ones expire; a live one is never forgotten."""
 SINGLE_USE = 2**32  # the count recorded for an answer without qop: no later use of the nonce
 BOUND_TRANSPORTS = frozenset({"UDP", "TCP"})  # sources whose address a nonce is bound to
 
@@ -143,7 +146,9 @@ class NonceCounts(Protocol):
 class MemoryNonceCounts:
     """NonceCounts of one node: bounded, each entry forgotten when its nonce expires."""
 
-    def __init__(self, max_entries: int = 100_000, *, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_entries: int = NONCE_COUNTS_MAX, *, now: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_entries = max_entries
         self._now = now
         self._counts: OrderedDict[str, tuple[int, float]] = OrderedDict()  # nonce -> (count, expires)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nuage.sip.digest import NONCE_COUNTS_MAX
 from nuage.sip.registrar import RegistrarSettings
 from nuage.sip.security import SecuritySettings
 from nuage.sip.tcp import TcpLimits
@@ -26,7 +27,7 @@ class SipSettings:
     nonce_ttl_s: float = 60.0
     nonce_bind_source: bool = True  # a nonce is good only from the address it was issued to
     nonce_secret: bytes | None = None  # shared by the nodes that share nonce counts (None: random)
-    nonce_counts_max: int = 100_000  # live nonces whose counts are kept in memory (``MemoryNonceCounts``)
+    nonce_counts_max: int = NONCE_COUNTS_MAX  # live nonces whose counts are kept in memory
     tcp: TcpLimits = field(default_factory=TcpLimits)
     digest_algorithms: tuple[str, ...] = ("MD5",)  # challenges offered; see nuage.sip.digest.ALGORITHMS
     no_answer_timeout_s: float = 60.0

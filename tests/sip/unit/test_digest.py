@@ -8,6 +8,7 @@ from nuage.adapters.redis_nonces import RedisNonceCounts
 from nuage.config import ConfigError, load_settings
 from nuage.sip import SipServer, SipSettings
 from nuage.sip.digest import (
+    NONCE_COUNTS_MAX,
     Credentials,
     DigestAuthenticator,
     MemoryNonceCounts,
@@ -226,8 +227,11 @@ async def test_nonces_stay_distinct_and_valid_across_refills_of_the_random_salts
 
 
 async def test_the_bound_of_the_nonce_counts_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``sip.nonce_counts_max`` (100,000 by default, at least 1,000): the live nonces a node keeps
-    counts for, in memory or as its fallback while Redis is unreachable."""
+    """``sip.nonce_counts_max`` (``NONCE_COUNTS_MAX``, 100,000, by default; at least 1,000): the
+    live nonces a node keeps counts for, in memory or as its fallback while Redis is unreachable."""
+    assert load_settings().sip.nonce_counts_max == NONCE_COUNTS_MAX == SipSettings().nonce_counts_max
+    assert MemoryNonceCounts().max_entries == NONCE_COUNTS_MAX
+    assert RedisNonceCounts("redis://127.0.0.1:1/0").local.max_entries == NONCE_COUNTS_MAX
     monkeypatch.setenv("NUAGE_SIP__NONCE_COUNTS_MAX", "250000")
     assert load_settings().sip.nonce_counts_max == 250_000
     monkeypatch.setenv("NUAGE_SIP__NONCE_COUNTS_MAX", "999")
