@@ -185,17 +185,24 @@ class MediaUnavailableAfterEnd(MediaError):
 _running: set[asyncio.Task[None]] = set()
 
 
-def spawn(work: Coroutine[Any, Any, None]) -> None:
-    """Run a call's media step in the background (kept referenced until done, errors logged)."""
+def spawn(work: Coroutine[Any, Any, None], answering: ServerTransaction | None = None) -> None:
+    """Run a call's step in the background (kept referenced until done, errors logged). The request
+    it acts on (``answering``) gets a 500 when the step fails before answering it: a REFER or a
+    re-INVITE is never left for its sender to retransmit until it gives up."""
     task = asyncio.get_running_loop().create_task(work)
     _running.add(task)
-    task.add_done_callback(_finished)
+    if answering is None:
+        task.add_done_callback(_finished)
+    else:
+        task.add_done_callback(lambda done: _finished(done, answering))
 
 
-def _finished(task: asyncio.Task[None]) -> None:
+def _finished(task: asyncio.Task[None], answering: ServerTransaction | None = None) -> None:
     _running.discard(task)
     if not task.cancelled() and task.exception() is not None:
-        log.error("media step failed", exc_info=task.exception())
+        log.error("call step failed", exc_info=task.exception())
+        if answering is not None:
+            answering.reply(500)  # nothing when it was answered already
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,7 +95,7 @@ def take_request(call: CallController, from_leg: Leg, tx: ServerTransaction) -> 
         return True  # an application's own offer (a fax switching to T.38)
     if tx.request.method != "REFER":
         return False
-    spawn(refer(call, from_leg, tx))
+    spawn(refer(call, from_leg, tx), answering=tx)
     return True
 
 

@@ -225,6 +225,29 @@ async def test_a_transfer_the_policy_refuses_is_answered_403_citing_its_rule() -
         )
 
 
+class PolicyStoreDownForTransfers:
+    """Lets calls through, but its store fails when asked about a leg placed by a transfer."""
+
+    async def authorize(self, attempt: CallAttempt) -> Authorization | Refusal:
+        if "/transfer-" in attempt.call_id:
+            raise ConnectionError("the policy's database went away")
+        return Authorization(routes=(attempt.destination,), max_duration=None)
+
+
+async def test_a_refer_whose_handling_fails_is_answered_500_and_the_call_goes_on() -> None:
+    """A REFER is acted on in the background: when that fails before the 202, the transferor gets
+    a 500 at once (not silence until its retransmissions give up), and the call is as it was."""
+    async with b2bua_lab(PolicyStoreDownForTransfers()) as lab:
+        caller, callee = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
+        desk = lab.phones[BOB_DESK.device_id]
+        refer(desk, callee, "<sip:carol@nuage.test>")
+        await desk.response(500, "REFER")
+        assert not lab.phones[CAROL.device_id].unread("INVITE")
+        lab.carrier.send_in_dialog(caller, "BYE")
+        await lab.carrier.response(200, "BYE")
+        assert (await desk.request("BYE")).call_id == callee.call_id
+
+
 async def test_an_attended_transfer_joins_the_two_remote_parties_and_releases_both_transferor_legs() -> None:
     async with b2bua_lab(DialPlanPolicy()) as lab:
         first_caller, first = await answer(lab, BOB_DESK_ONLY, BOB_DESK.device_id)
