@@ -111,6 +111,11 @@ class ServerTransaction(_TimedTransaction):
         """True for an INVITE server transaction."""
         return self.request.method == "INVITE"
 
+    @property
+    def finally_answered(self) -> bool:
+        """Whether a final response was sent (or the transaction is over)."""
+        return self.state is not TxState.PROCEEDING and self.state is not TxState.TRYING
+
     def respond(self, response: SipResponse) -> None:
         """Send a response and move the state machine; ignored once a final response is sent."""
         if self.state not in (TxState.PROCEEDING, TxState.TRYING):

@@ -328,7 +328,7 @@ class AppMedia(CallMedia):
             return False
         if not body or not own.takes(body):
             return False
-        spawn(reoffer(app, own, leg, tx), answering=tx)
+        spawn(reoffer(app, own, leg, tx), answering=tx, reinvited=leg)
         return True
 
     async def finish(self, record: CdrRecord) -> CdrRecord:

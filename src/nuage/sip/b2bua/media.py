@@ -185,24 +185,33 @@ class MediaUnavailableAfterEnd(MediaError):
 _running: set[asyncio.Task[None]] = set()
 
 
-def spawn(work: Coroutine[Any, Any, None], answering: ServerTransaction | None = None) -> None:
+def spawn(
+    work: Coroutine[Any, Any, None],
+    answering: ServerTransaction | None = None,
+    reinvited: Leg | None = None,
+) -> None:
     """Run a call's step in the background (kept referenced until done, errors logged). The request
     it acts on (``answering``) gets a 500 when the step fails before answering it: a REFER or a
-    re-INVITE is never left for its sender to retransmit until it gives up."""
+    re-INVITE is never left for its sender to retransmit until it gives up; a re-INVITE of
+    ``reinvited`` so refused is over, and the leg takes the next one."""
     task = asyncio.get_running_loop().create_task(work)
     _running.add(task)
     if answering is None:
         task.add_done_callback(_finished)
     else:
-        task.add_done_callback(lambda done: _finished(done, answering))
+        task.add_done_callback(lambda done: _finished(done, answering, reinvited))
 
 
-def _finished(task: asyncio.Task[None], answering: ServerTransaction | None = None) -> None:
+def _finished(
+    task: asyncio.Task[None], answering: ServerTransaction | None = None, reinvited: Leg | None = None
+) -> None:
     _running.discard(task)
     if not task.cancelled() and task.exception() is not None:
         log.error("call step failed", exc_info=task.exception())
-        if answering is not None:
-            answering.reply(500)  # nothing when it was answered already
+        if answering is not None and not answering.finally_answered:
+            answering.reply(500)
+            if reinvited is not None:
+                reinvited.incoming_reinvite_done()
 
 
 @dataclass(frozen=True, slots=True)

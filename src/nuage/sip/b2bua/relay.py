@@ -81,7 +81,10 @@ class Relay:
             from_leg.incoming_reinvite_done()
             return
         if self.rewrite is not None and request.body:
-            spawn(self._rewritten_request(self.rewrite, from_leg, other, tx), answering=tx)
+            reinvited = from_leg if request.method == "INVITE" else None
+            spawn(
+                self._rewritten_request(self.rewrite, from_leg, other, tx), answering=tx, reinvited=reinvited
+            )
             return
         self._pass(from_leg, other, tx, request.body)
 
